@@ -1,0 +1,45 @@
+namespace Custodian.Protection.Keys;
+
+/// <summary>Atomic, owner-only file creation: write a temporary file (mode 0600), fsync it, then rename it into place.</summary>
+internal static class AtomicFile
+{
+    /// <summary>
+    /// Writes <paramref name="content"/> to <paramref name="path"/> unless the file already exists.
+    /// Returns false when another writer created it first (their file is kept, ours discarded).
+    /// </summary>
+    public static bool TryWriteNew(string path, ReadOnlySpan<byte> content)
+    {
+        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var stream = new FileStream(temp, options))
+            {
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+
+            try
+            {
+                File.Move(temp, path, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                return false;
+            }
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+}

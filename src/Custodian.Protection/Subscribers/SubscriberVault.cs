@@ -1,0 +1,165 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Security.Cryptography;
+using Custodian.Identity;
+using Custodian.Protection.Keys;
+using Custodian.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Custodian.Protection.Subscribers;
+
+/// <summary>
+/// The subscriber vault: THE only class that turns stored ciphertexts back into personal data.
+/// Searches go through keyed blind indexes and return internal ids without decrypting anything;
+/// <see cref="DecryptAsync"/> is the single decrypting call, and the caller (the lookup guard) must
+/// have appended the access-ledger entry for the read before calling it ("no ledger entry, no read").
+/// <para>
+/// Cost of one guarded lookup: one primary-key SELECT and four AES-256-GCM decryptions. Thread-safe;
+/// every call takes a pooled connection from <see cref="CustodianDatabase"/>.
+/// </para>
+/// </summary>
+public sealed partial class SubscriberVault
+{
+    private const string SelectById =
+        "SELECT name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store FROM subscribers WHERE id = @id";
+
+    private readonly CustodianDatabase _database;
+    private readonly FieldCipher _cipher;
+    private readonly BlindIndex _index;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the vault.</summary>
+    /// <param name="database">The database holding the <c>subscribers</c> table (see <see cref="ProtectionMigrations"/>).</param>
+    /// <param name="keys">The keyring.</param>
+    /// <param name="logger">Optional logger (events 3201–3209); receives subscriber ids and field names only.</param>
+    public SubscriberVault(CustodianDatabase database, ProtectionKeyring keys, ILogger<SubscriberVault>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(keys);
+        _database = database;
+        _cipher = new FieldCipher(keys);
+        _index = new BlindIndex(keys);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Finds subscribers by phone number through the blind index (no decryption).</summary>
+    /// <param name="e164">The number in E.164 form, as returned by <c>PhoneNumbers.NormalizeKorean</c>.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The matching ids: empty or one (the phone index is unique).</returns>
+    /// <exception cref="ArgumentException">When <paramref name="e164"/> is not E.164.</exception>
+    public Task<IReadOnlyList<SubscriberId>> FindByPhoneAsync(string e164, CancellationToken cancellationToken = default) =>
+        FindAsync("SELECT id FROM subscribers WHERE phone_index = @index", _index.ForPhone(e164), cancellationToken);
+
+    /// <summary>Finds subscribers by resident registration number through the blind index (no decryption).</summary>
+    /// <param name="rrnDigits">13 digits, as returned by <c>ResidentRegistrationNumbers.Normalize</c>.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The matching ids in ascending order (one person may hold several lines).</returns>
+    /// <exception cref="ArgumentException">When <paramref name="rrnDigits"/> is not 13 digits.</exception>
+    public Task<IReadOnlyList<SubscriberId>> FindByRrnAsync(string rrnDigits, CancellationToken cancellationToken = default) =>
+        FindAsync("SELECT id FROM subscribers WHERE rrn_index = @index ORDER BY id", _index.ForRrn(rrnDigits), cancellationToken);
+
+    /// <summary>
+    /// Decrypts one subscriber's record. The caller must already have durably recorded the read in
+    /// the access ledger.
+    /// </summary>
+    /// <param name="id">The subscriber.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The plaintext record, or null when no subscriber has <paramref name="id"/>.</returns>
+    /// <exception cref="CryptographicException">When a stored field fails authentication (tampered, moved between rows or fields, or unknown key); logged as event 3201.</exception>
+    public async Task<SubscriberRecord?> DecryptAsync(SubscriberId id, CancellationToken cancellationToken = default)
+    {
+        byte[] nameCt, rrnCt, phoneCt, addressCt;
+        string ratePlan, start, end, store;
+        await using (var connection = await _database.OpenAsync(cancellationToken))
+        await using (var command = connection.Command(SelectById, ("@id", id.Value)))
+        await using (var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            nameCt = (byte[])reader.GetValue(0);
+            rrnCt = (byte[])reader.GetValue(1);
+            phoneCt = (byte[])reader.GetValue(2);
+            addressCt = (byte[])reader.GetValue(3);
+            ratePlan = reader.GetString(4);
+            start = reader.GetString(5);
+            end = reader.GetString(6);
+            store = reader.GetString(7);
+        }
+
+        return new SubscriberRecord(
+            id,
+            Decrypt(id, SubscriberFields.Name, nameCt),
+            Decrypt(id, SubscriberFields.Rrn, rrnCt),
+            Decrypt(id, SubscriberFields.Phone, phoneCt),
+            Decrypt(id, SubscriberFields.Address, addressCt),
+            ratePlan,
+            DateOnly.ParseExact(start, SubscriberDates.Format, CultureInfo.InvariantCulture),
+            DateOnly.ParseExact(end, SubscriberDates.Format, CultureInfo.InvariantCulture),
+            store);
+    }
+
+    /// <summary>Whether a subscriber with <paramref name="id"/> exists (no decryption).</summary>
+    /// <param name="id">The subscriber.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>True when the row exists.</returns>
+    public async Task<bool> ExistsAsync(SubscriberId id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("SELECT 1 FROM subscribers WHERE id = @id", ("@id", id.Value));
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Number of subscribers stored.</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The row count of <c>subscribers</c>.</returns>
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("SELECT COUNT(*) FROM subscribers");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    private async Task<IReadOnlyList<SubscriberId>> FindAsync(string sql, byte[] index, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(sql, ("@index", index));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var ids = new List<SubscriberId>(1);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(new SubscriberId(reader.GetInt64(0)));
+        }
+
+        return ids;
+    }
+
+    private string Decrypt(SubscriberId id, string field, byte[] ciphertext)
+    {
+        try
+        {
+            return _cipher.DecryptString(id, field, ciphertext);
+        }
+        catch (CryptographicException)
+        {
+            Log.DecryptionFailed(_logger, id.Value, field);
+            throw;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3201, Level = LogLevel.Error, Message = "Field {Field} of subscriber {SubscriberId} failed authenticated decryption (tampered, moved or unknown key).")]
+        public static partial void DecryptionFailed(ILogger logger, long subscriberId, string field);
+    }
+}
+
+/// <summary>Storage format of contract dates.</summary>
+internal static class SubscriberDates
+{
+    /// <summary>ISO 8601 calendar date, e.g. <c>2026-03-01</c>.</summary>
+    public const string Format = "yyyy-MM-dd";
+}

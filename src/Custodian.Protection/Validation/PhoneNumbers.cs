@@ -1,0 +1,110 @@
+using Custodian.Problems;
+using Lib = global::PhoneNumbers;
+
+namespace Custodian.Protection.Validation;
+
+/// <summary>
+/// Korean phone numbers (MSISDNs), parsed and validated with libphonenumber-csharp against
+/// libphonenumber's KR territory metadata (ITU-T E.164; national prefix 0, country code 82).
+/// Thread-safe.
+/// </summary>
+public static class PhoneNumbers
+{
+    /// <summary>Field name used in errors.</summary>
+    public const string Field = "phone";
+
+    /// <summary>Longest input accepted before parsing, in characters.</summary>
+    public const int MaxInputLength = 40;
+
+    private static readonly Lib.PhoneNumberUtil Util = Lib.PhoneNumberUtil.GetInstance();
+
+    /// <summary>
+    /// Normalizes a Korean phone number to E.164 (<c>+821012345678</c>). Accepts national forms with
+    /// or without separators (<c>010-1234-5678</c>, <c>01012345678</c>, <c>010.1234.5678</c>) and
+    /// international forms (<c>+82 10 1234 5678</c>). Accepts only numbers libphonenumber says are
+    /// valid for region KR (mobile, fixed-line, VoIP, …); use <see cref="IsMobile"/> to require a
+    /// mobile number. Numbers with an extension are refused.
+    /// </summary>
+    /// <param name="input">The number as typed.</param>
+    /// <returns>The E.164 string, or <see cref="ErrorCodes.PhoneInvalid"/> (400) naming the field and rule.</returns>
+    public static Result<string> NormalizeKorean(string? input)
+    {
+        var parsed = Parse(input);
+        return parsed.IsSuccess ? Util.Format(parsed.Value, Lib.PhoneNumberFormat.E164) : parsed.Error!;
+    }
+
+    /// <summary>Normalizes like <see cref="NormalizeKorean"/> and additionally requires a mobile number (010, 011, 016–019 ranges).</summary>
+    /// <param name="input">The number as typed.</param>
+    /// <returns>The E.164 string, or <see cref="ErrorCodes.PhoneInvalid"/> (400).</returns>
+    public static Result<string> NormalizeKoreanMobile(string? input)
+    {
+        var parsed = Parse(input);
+        if (!parsed.IsSuccess)
+        {
+            return parsed.Error!;
+        }
+
+        return Util.GetNumberType(parsed.Value) == Lib.PhoneNumberType.MOBILE
+            ? Util.Format(parsed.Value, Lib.PhoneNumberFormat.E164)
+            : FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must be a Korean mobile number");
+    }
+
+    /// <summary>Whether <paramref name="e164"/> is a valid Korean mobile number per libphonenumber's KR metadata.</summary>
+    /// <param name="e164">A number in E.164 form (other forms are parsed as Korean numbers too).</param>
+    /// <returns>True for a valid KR number of type MOBILE; false otherwise, including unparseable input.</returns>
+    public static bool IsMobile(string? e164)
+    {
+        var parsed = Parse(e164);
+        return parsed.IsSuccess && Util.GetNumberType(parsed.Value) == Lib.PhoneNumberType.MOBILE;
+    }
+
+    /// <summary>Formats a Korean number in the national format with hyphens, e.g. <c>+821012345678</c> → <c>010-1234-5678</c>.</summary>
+    /// <param name="e164">A valid Korean number, normally E.164.</param>
+    /// <returns>The national format.</returns>
+    /// <exception cref="ArgumentException">When the value is not a valid Korean number (the message does not echo it).</exception>
+    public static string FormatNational(string e164)
+    {
+        var parsed = Parse(e164);
+        if (!parsed.IsSuccess)
+        {
+            throw new ArgumentException("The phone number is not a valid Korean number.", nameof(e164));
+        }
+
+        return Util.Format(parsed.Value, Lib.PhoneNumberFormat.NATIONAL);
+    }
+
+    private static Result<Lib.PhoneNumber> Parse(string? input)
+    {
+        if (string.IsNullOrWhiteSpace(input))
+        {
+            return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "is required");
+        }
+
+        if (input.Length > MaxInputLength)
+        {
+            return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, $"must be at most {MaxInputLength} characters");
+        }
+
+        Lib.PhoneNumber number;
+        try
+        {
+            number = Util.Parse(input, "KR");
+        }
+        catch (Lib.NumberParseException)
+        {
+            return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must be a phone number");
+        }
+
+        if (number.HasExtension)
+        {
+            return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must not have an extension");
+        }
+
+        if (!Util.IsValidNumberForRegion(number, "KR"))
+        {
+            return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must be a valid Korean number");
+        }
+
+        return number;
+    }
+}
