@@ -1,0 +1,53 @@
+using Custodian.Storage;
+
+namespace Custodian.Access;
+
+/// <summary>
+/// Tables of the Access capability: <c>terminals</c> (enrolled devices and their enrollment codes) and
+/// <c>staff_accounts</c> (staff credentials). Portable SQL; time columns are INTEGER Unix milliseconds UTC.
+/// </summary>
+public sealed class AccessMigrations : IMigrationSource
+{
+    /// <inheritdoc />
+    public IEnumerable<Migration> Migrations { get; } =
+    [
+        new Migration(
+            "access-001",
+            """
+            CREATE TABLE terminals (
+                id TEXT NOT NULL PRIMARY KEY,
+                store TEXT NOT NULL,
+                name TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'revoked')),
+                code_hash BLOB NULL,
+                code_expires_ms INTEGER NULL,
+                cert_serial TEXT NULL,
+                cert_thumbprint TEXT NULL,
+                cert_not_after_ms INTEGER NULL,
+                enrolled_ms INTEGER NULL,
+                revoked_ms INTEGER NULL,
+                revoke_reason TEXT NULL,
+                created_ms INTEGER NOT NULL
+            );
+            CREATE INDEX ix_terminals_code_hash ON terminals (code_hash);
+            """),
+        new Migration(
+            "access-002",
+            """
+            CREATE TABLE staff_accounts (
+                id TEXT NOT NULL PRIMARY KEY,
+                role TEXT NOT NULL,
+                store TEXT NULL,
+                status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+                password_hash TEXT NOT NULL,
+                must_change_password INTEGER NOT NULL,
+                totp_secret BLOB NOT NULL,
+                totp_last_step INTEGER NULL,
+                failed_attempts INTEGER NOT NULL DEFAULT 0,
+                locked_until_ms INTEGER NULL,
+                created_ms INTEGER NOT NULL,
+                last_sign_in_ms INTEGER NULL
+            );
+            """),
+    ];
+}

@@ -1,0 +1,582 @@
+using System.Collections.Concurrent;
+using System.Formats.Asn1;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Custodian.Access.Internal;
+using Custodian.Identity;
+using Custodian.Problems;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Custodian.Access.Certificates;
+
+/// <summary>
+/// Custodian's own device certificate authority: a self-signed ECDSA P-256 root
+/// (CN "Custodian Device CA") that issues the TLS server certificate and the client certificates of
+/// enrolled terminals, and validates the client certificates terminals present.
+/// </summary>
+/// <remarks>
+/// <para>The CA key lives in <c>ca.key</c> (PKCS#8 PEM, unencrypted, file mode 0600) beside
+/// <c>ca.crt</c>; protecting that directory is protecting the whole device trust.</para>
+/// <para>Certificate profile follows RFC 5280 (§4.2.1.3 key usage, §4.2.1.6 subject alternative name,
+/// §4.2.1.9 basic constraints, §4.2.1.12 extended key usage). Device certificates carry the terminal
+/// identity as the SAN URI <c>urn:custodian:terminal:&lt;store&gt;:&lt;terminal&gt;</c>; both codes are
+/// <see cref="Codes"/> and so contain no <c>:</c>.</para>
+/// <para>Thread-safe. Successful chain validations are cached by certificate SHA-256 (at most
+/// 10,000 entries), so the per-request cost of <see cref="ValidateClientCertificate"/> for a known
+/// certificate is one SHA-256 and a dictionary lookup; the validity period is re-checked on every call.</para>
+/// </remarks>
+public sealed class CertificateAuthority : IDisposable
+{
+    /// <summary>Common name of the device CA.</summary>
+    public const string CommonName = "Custodian Device CA";
+
+    /// <summary>File name of the CA certificate (PEM) inside the CA directory.</summary>
+    public const string CertificateFileName = "ca.crt";
+
+    /// <summary>File name of the CA private key (PKCS#8 PEM, mode 0600) inside the CA directory.</summary>
+    public const string KeyFileName = "ca.key";
+
+    /// <summary>Prefix of the SAN URI naming a terminal: <c>urn:custodian:terminal:&lt;store&gt;:&lt;terminal&gt;</c>.</summary>
+    public const string TerminalUriPrefix = "urn:custodian:terminal:";
+
+    /// <summary>Longest accepted CSR PEM, in characters (an RSA-4096 request is about 1,700).</summary>
+    public const int MaxCsrPemLength = 16_384;
+
+    /// <summary>Smallest accepted RSA modulus in a CSR, in bits (NIST SP 800-131A Rev. 2: 2048 bits for 112-bit security).</summary>
+    public const int MinRsaKeySize = 2048;
+
+    private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
+    private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
+    private const string EcPublicKeyOid = "1.2.840.10045.2.1";
+    private const string RsaPublicKeyOid = "1.2.840.113549.1.1.1";
+    private const string P256Oid = "1.2.840.10045.3.1.7";
+    private const string P384Oid = "1.3.132.0.34";
+    private const string SubjectAltNameOid = "2.5.29.17";
+    private const int MaxValidationCacheEntries = 10_000;
+
+    private readonly ECDsa _key;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly X509AuthorityKeyIdentifierExtension _authorityKeyId;
+    private readonly ConcurrentDictionary<string, ValidatedCertificate> _validated = new(StringComparer.Ordinal);
+
+    private CertificateAuthority(X509Certificate2 certificate, ECDsa key, TimeProvider time, CertificateAuthorityOptions options, ILogger logger)
+    {
+        Certificate = certificate;
+        _key = key;
+        _time = time;
+        Options = options;
+        _logger = logger;
+        CertificatePem = certificate.ExportCertificatePem();
+        Sha256Fingerprint = Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
+        _authorityKeyId = X509AuthorityKeyIdentifierExtension.CreateFromCertificate(certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false);
+    }
+
+    /// <summary>The CA certificate (public part only; the key never leaves this object).</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>The CA certificate as PEM, as handed to terminals at enrollment to pin the server.</summary>
+    public string CertificatePem { get; }
+
+    /// <summary>SHA-256 of the CA certificate's DER encoding, lowercase hex (64 digits), for out-of-band comparison.</summary>
+    public string Sha256Fingerprint { get; }
+
+    /// <summary>The lifetimes in use.</summary>
+    public CertificateAuthorityOptions Options { get; }
+
+    /// <summary>
+    /// Loads the CA from <paramref name="caDirectory"/>, or creates it there on first use: a self-signed
+    /// ECDSA P-256 root, CN "Custodian Device CA", valid <see cref="CertificateAuthorityOptions.CaValidity"/>
+    /// (10 years by default), basicConstraints CA (path length 0), key usage keyCertSign|cRLSign, a
+    /// random 16-byte serial; written as <c>ca.crt</c> (PEM) and <c>ca.key</c> (PKCS#8 PEM, mode 0600).
+    /// Safe against a second process creating the CA at the same moment (the first key written wins).
+    /// </summary>
+    /// <param name="caDirectory">Directory of <c>ca.crt</c> and <c>ca.key</c>; created (mode 0700) if missing.</param>
+    /// <param name="time">Clock for validity periods and checks.</param>
+    /// <param name="options">Lifetimes; null for the defaults.</param>
+    /// <param name="logger">Logger; null for none.</param>
+    /// <exception cref="OptionsValidationException">When <paramref name="options"/> are out of range.</exception>
+    /// <exception cref="InvalidOperationException">When only one of the two files exists, the key does not match the certificate, or the certificate is not a CA.</exception>
+    /// <exception cref="CryptographicException">When a file is not valid PEM.</exception>
+    public static CertificateAuthority LoadOrCreate(string caDirectory, TimeProvider time, CertificateAuthorityOptions? options = null, ILogger<CertificateAuthority>? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caDirectory);
+        ArgumentNullException.ThrowIfNull(time);
+        options ??= new CertificateAuthorityOptions();
+        var validation = new CertificateAuthorityOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(nameof(CertificateAuthorityOptions), typeof(CertificateAuthorityOptions), validation.Failures);
+        }
+
+        ILogger log = logger ?? (ILogger)NullLogger.Instance;
+        var certPath = Path.Combine(caDirectory, CertificateFileName);
+        var keyPath = Path.Combine(caDirectory, KeyFileName);
+        if (!File.Exists(certPath) && !File.Exists(keyPath))
+        {
+            if (TryCreate(certPath, keyPath, time, options))
+            {
+                var created = Load(certPath, keyPath, time, options, log);
+                Log.CaCreated(log, created.Sha256Fingerprint);
+                return created;
+            }
+
+            // Another process created the CA at the same moment; its certificate follows its key.
+            for (var i = 0; i < 50 && !File.Exists(certPath); i++)
+            {
+                Thread.Sleep(20);
+            }
+        }
+
+        var loaded = Load(certPath, keyPath, time, options, log);
+        Log.CaLoaded(log, loaded.Sha256Fingerprint);
+        return loaded;
+    }
+
+    /// <summary>
+    /// Issues the TLS server certificate for Kestrel: a fresh ECDSA P-256 key, subject CN = the first DNS
+    /// name (else "Custodian server"), SAN with the given DNS names and IP addresses, EKU serverAuth,
+    /// key usage digitalSignature, validity <see cref="CertificateAuthorityOptions.ServerCertificateValidity"/>
+    /// (1 year by default, never past the CA's own end).
+    /// </summary>
+    /// <param name="dnsNames">Host names clients connect to (e.g. <c>localhost</c>).</param>
+    /// <param name="ips">IP addresses clients connect to (e.g. 127.0.0.1).</param>
+    /// <returns>The certificate with its private key, loaded from PKCS#12 with an exportable key, so that
+    /// <c>SslStream</c> (and so Kestrel) can use it on Linux and Windows alike. The caller owns and disposes it.</returns>
+    /// <exception cref="ArgumentException">When no DNS name and no IP address is given, or a DNS name is empty.</exception>
+    public X509Certificate2 IssueServerCertificate(IEnumerable<string> dnsNames, IEnumerable<IPAddress> ips)
+    {
+        ArgumentNullException.ThrowIfNull(dnsNames);
+        ArgumentNullException.ThrowIfNull(ips);
+        var names = dnsNames.ToList();
+        var addresses = ips.ToList();
+        if (names.Count == 0 && addresses.Count == 0)
+        {
+            throw new ArgumentException("A server certificate needs at least one DNS name or IP address.", nameof(dnsNames));
+        }
+
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var name in names)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(name, nameof(dnsNames));
+            san.AddDnsName(name);
+        }
+
+        foreach (var address in addresses)
+        {
+            san.AddIpAddress(address);
+        }
+
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddCommonName(names.Count > 0 ? names[0] : "Custodian server");
+
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(X509BasicConstraintsExtension.CreateForEndEntity(critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuthOid)], critical: false));
+        request.CertificateExtensions.Add(san.Build(critical: false));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        request.CertificateExtensions.Add(_authorityKeyId);
+
+        var (notBefore, notAfter) = Validity(Options.ServerCertificateValidity);
+        var serial = NewSerial();
+        var serialHex = Convert.ToHexStringLower(serial);
+        using var issued = request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), notBefore, notAfter, serial);
+        using var withKey = issued.CopyWithPrivateKey(key);
+        var pfx = withKey.Export(X509ContentType.Pkcs12);
+        try
+        {
+            var result = X509CertificateLoader.LoadPkcs12(pfx, password: null, X509KeyStorageFlags.Exportable);
+            Log.ServerCertificateIssued(_logger, serialHex, notAfter);
+            return result;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pfx);
+        }
+    }
+
+    /// <summary>
+    /// Validates a terminal's PKCS#10 request (RFC 2986) and issues its device certificate. Only the
+    /// request's public key is used: its subject, attributes and requested extensions are ignored.
+    /// The certificate has subject CN=<paramref name="terminal"/>, O=<paramref name="store"/>; SAN URI
+    /// <c>urn:custodian:terminal:&lt;store&gt;:&lt;terminal&gt;</c>; EKU clientAuth only; key usage
+    /// digitalSignature; basicConstraints CA=false; a random 16-byte serial; notBefore = now − 5 minutes
+    /// (<see cref="CertificateAuthorityOptions.BackdateBy"/>) and notAfter = now + <paramref name="validity"/>
+    /// (never past the CA's own end).
+    /// </summary>
+    /// <param name="csrPem">PEM <c>CERTIFICATE REQUEST</c>, at most <see cref="MaxCsrPemLength"/> characters.</param>
+    /// <param name="store">Store code (<see cref="Codes"/>).</param>
+    /// <param name="terminal">Terminal ID (<see cref="Codes"/>).</param>
+    /// <param name="validity">Validity from now; normally <see cref="CertificateAuthorityOptions.DeviceCertificateValidity"/> (30 days).</param>
+    /// <returns>The certificate, or <see cref="ErrorCodes.CsrInvalid"/> (400) when the request is not PEM
+    /// PKCS#10, its self-signature does not verify, or its key is not ECDSA P-256/P-384 or RSA of at least 2048 bits.</returns>
+    /// <exception cref="ArgumentException">When <paramref name="store"/> or <paramref name="terminal"/> is not a well-formed code.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="validity"/> is not positive.</exception>
+    public Result<IssuedDeviceCertificate> IssueDeviceCertificate(string csrPem, string store, string terminal, TimeSpan validity)
+    {
+        Codes.Require(store, "store");
+        Codes.Require(terminal, "terminal");
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero);
+
+        var parsed = ParseCsr(csrPem);
+        if (!parsed.IsSuccess)
+        {
+            Log.CsrRefused(_logger, parsed.Error!.Message);
+            return parsed.Error!;
+        }
+
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddOrganizationName(store);
+        subject.AddCommonName(terminal);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddUri(new Uri(TerminalUriPrefix + store + ":" + terminal, UriKind.Absolute));
+
+        var request = new CertificateRequest(subject.Build(), parsed.Value, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(X509BasicConstraintsExtension.CreateForEndEntity(critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ClientAuthOid)], critical: false));
+        request.CertificateExtensions.Add(san.Build(critical: false));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        request.CertificateExtensions.Add(_authorityKeyId);
+
+        var (notBefore, notAfter) = Validity(validity);
+        var serial = NewSerial();
+        using var issued = request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), notBefore, notAfter, serial);
+        var result = new IssuedDeviceCertificate(
+            issued.ExportCertificatePem(),
+            Convert.ToHexStringLower(serial),
+            Convert.ToHexStringLower(SHA256.HashData(issued.RawData)),
+            notAfter);
+        Log.DeviceCertificateIssued(_logger, result.SerialHex, terminal, store, notAfter);
+        return result;
+    }
+
+    /// <summary>
+    /// Pure certificate checks on a presented client certificate (no database): present; chains to THIS
+    /// CA only (custom root trust, no system roots, no downloads, no online revocation — revocation is
+    /// <see cref="Terminals.TerminalRegistry.CheckAsync"/>); within its validity and the CA's by the
+    /// injected clock; EKU clientAuth; exactly one well-formed terminal SAN URI.
+    /// </summary>
+    /// <param name="cert">The certificate the TLS client presented, or null.</param>
+    /// <returns>The device identity, or an error: <see cref="ErrorCodes.DeviceCertificateRequired"/> (no
+    /// certificate), <see cref="ErrorCodes.DeviceCertificateUntrusted"/> (other issuer, bad signature,
+    /// wrong usage, no terminal URI) or <see cref="ErrorCodes.DeviceCertificateExpired"/> (outside validity);
+    /// all 403.</returns>
+    public Result<DeviceIdentity> ValidateClientCertificate(X509Certificate2? cert)
+    {
+        if (cert is null)
+        {
+            Log.ClientCertificateRefused(_logger, ErrorCodes.DeviceCertificateRequired);
+            return AccessErrors.DeviceCertificateRequired;
+        }
+
+        var thumbprint = Convert.ToHexStringLower(SHA256.HashData(cert.RawDataMemory.Span));
+        if (!_validated.TryGetValue(thumbprint, out var validated))
+        {
+            var checkedResult = CheckChainAndContent(cert, thumbprint);
+            if (!checkedResult.IsSuccess)
+            {
+                Log.ClientCertificateRefused(_logger, checkedResult.Error!.Code);
+                return checkedResult.Error!;
+            }
+
+            validated = checkedResult.Value;
+            if (_validated.Count >= MaxValidationCacheEntries)
+            {
+                _validated.Clear();
+            }
+
+            _validated[thumbprint] = validated;
+        }
+
+        var now = _time.GetUtcNow();
+        if (now < validated.NotBefore || now > validated.NotAfter
+            || now < Certificate.NotBefore.ToUniversalTime() || now > Certificate.NotAfter.ToUniversalTime())
+        {
+            Log.ClientCertificateRefused(_logger, ErrorCodes.DeviceCertificateExpired);
+            return AccessErrors.DeviceCertificateExpired;
+        }
+
+        return validated.Identity;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _key.Dispose();
+        Certificate.Dispose();
+    }
+
+    private static bool TryCreate(string certPath, string keyPath, TimeProvider time, CertificateAuthorityOptions options)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddCommonName(CommonName);
+        var name = subject.Build();
+        var request = new CertificateRequest(name, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(X509BasicConstraintsExtension.CreateForCertificateAuthority(pathLengthConstraint: 0));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        var ski = new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false);
+        request.CertificateExtensions.Add(ski);
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(ski));
+
+        var now = TruncateToSeconds(time.GetUtcNow());
+        using var certificate = request.Create(name, X509SignatureGenerator.CreateForECDsa(key), now - options.BackdateBy, now + options.CaValidity, NewSerial());
+
+        // The key goes first: whoever writes ca.key owns the CA; a loser discards its pair.
+        if (!SecureFiles.WriteAtomic(keyPath, key.ExportPkcs8PrivateKeyPem(), secret: true, overwrite: false))
+        {
+            return false;
+        }
+
+        SecureFiles.WriteAtomic(certPath, certificate.ExportCertificatePem(), secret: false, overwrite: true);
+        return true;
+    }
+
+    private static CertificateAuthority Load(string certPath, string keyPath, TimeProvider time, CertificateAuthorityOptions options, ILogger logger)
+    {
+        if (!File.Exists(certPath) || !File.Exists(keyPath))
+        {
+            throw new InvalidOperationException(
+                $"The CA directory must hold both {CertificateFileName} and {KeyFileName}; one is missing. Restore it from backup rather than creating a new CA (every terminal would need re-enrollment).");
+        }
+
+        if (SecureFiles.IsGroupOrOtherAccessible(keyPath))
+        {
+            Log.CaKeyFilePermissive(logger, keyPath);
+        }
+
+        var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certPath));
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(File.ReadAllText(keyPath));
+            using var certificateKey = certificate.GetECDsaPublicKey()
+                ?? throw new InvalidOperationException($"{CertificateFileName} does not hold an ECDSA certificate.");
+            if (!certificateKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+            {
+                throw new InvalidOperationException($"{KeyFileName} does not match {CertificateFileName}.");
+            }
+
+            var constraints = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+            if (constraints is null || !constraints.CertificateAuthority)
+            {
+                throw new InvalidOperationException($"{CertificateFileName} is not a CA certificate (basicConstraints CA=true required).");
+            }
+
+            return new CertificateAuthority(certificate, key, time, options, logger);
+        }
+        catch
+        {
+            key.Dispose();
+            certificate.Dispose();
+            throw;
+        }
+    }
+
+    private static Result<PublicKey> ParseCsr(string? csrPem)
+    {
+        if (string.IsNullOrWhiteSpace(csrPem) || csrPem.Length > MaxCsrPemLength)
+        {
+            return AccessErrors.CsrInvalid($"csr must be a PEM 'CERTIFICATE REQUEST' of at most {MaxCsrPemLength} characters.");
+        }
+
+        CertificateRequest request;
+        try
+        {
+            request = CertificateRequest.LoadSigningRequestPem(
+                csrPem,
+                HashAlgorithmName.SHA256,
+                CertificateRequestLoadOptions.Default,
+                RSASignaturePadding.Pkcs1);
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException or AsnContentException)
+        {
+            return AccessErrors.CsrInvalid("csr must be a well-formed PEM PKCS#10 request (RFC 2986) whose self-signature verifies.");
+        }
+
+        var key = request.PublicKey;
+        switch (key.Oid.Value)
+        {
+            case EcPublicKeyOid:
+                string? curve;
+                try
+                {
+                    var reader = new AsnReader(key.EncodedParameters?.RawData ?? [], AsnEncodingRules.DER);
+                    curve = reader.PeekTag() == Asn1Tag.ObjectIdentifier ? reader.ReadObjectIdentifier() : null;
+                }
+                catch (AsnContentException)
+                {
+                    curve = null;
+                }
+
+                if (curve is not (P256Oid or P384Oid))
+                {
+                    return AccessErrors.CsrInvalid("csr key must be ECDSA on a named curve P-256 or P-384, or RSA of at least 2048 bits.");
+                }
+
+                break;
+
+            case RsaPublicKeyOid:
+                int size;
+                try
+                {
+                    using var rsa = key.GetRSAPublicKey();
+                    size = rsa?.KeySize ?? 0;
+                }
+                catch (CryptographicException)
+                {
+                    size = 0;
+                }
+
+                if (size < MinRsaKeySize)
+                {
+                    return AccessErrors.CsrInvalid($"csr RSA key must be at least {MinRsaKeySize} bits (NIST SP 800-131A).");
+                }
+
+                break;
+
+            default:
+                return AccessErrors.CsrInvalid("csr key must be ECDSA on a named curve P-256 or P-384, or RSA of at least 2048 bits.");
+        }
+
+        return key;
+    }
+
+    private Result<ValidatedCertificate> CheckChainAndContent(X509Certificate2 cert, string thumbprint)
+    {
+        using var chain = new X509Chain();
+        var policy = chain.ChainPolicy;
+        policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        policy.CustomTrustStore.Add(Certificate);
+        policy.RevocationMode = X509RevocationMode.NoCheck;
+        policy.DisableCertificateDownloads = true;
+        policy.VerificationTime = _time.GetUtcNow().UtcDateTime;
+        policy.VerificationTimeIgnored = false;
+
+        // Time is checked separately against the injected clock so that an expired certificate from
+        // this CA is reported as expired, and one from elsewhere as untrusted.
+        policy.VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid | X509VerificationFlags.IgnoreCtlNotTimeValid;
+        policy.ApplicationPolicy.Add(new Oid(ClientAuthOid));
+
+        bool built;
+        try
+        {
+            built = chain.Build(cert);
+        }
+        catch (CryptographicException)
+        {
+            built = false;
+        }
+
+        try
+        {
+            if (!built
+                || chain.ChainElements.Count != 2
+                || !chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(Certificate.RawDataMemory.Span))
+            {
+                return AccessErrors.DeviceCertificateUntrusted("The client certificate was not issued by Custodian's device CA.");
+            }
+        }
+        finally
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                if (!ReferenceEquals(element.Certificate, cert))
+                {
+                    element.Certificate.Dispose();
+                }
+            }
+        }
+
+        var eku = cert.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault();
+        if (eku is null || !eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value == ClientAuthOid))
+        {
+            return AccessErrors.DeviceCertificateUntrusted("The client certificate is not for client authentication (EKU clientAuth).");
+        }
+
+        var terminalUris = new List<string>();
+        try
+        {
+            foreach (var extension in cert.Extensions)
+            {
+                if (extension.Oid?.Value == SubjectAltNameOid)
+                {
+                    terminalUris.AddRange(ReadUris(extension.RawData).Where(u => u.StartsWith(TerminalUriPrefix, StringComparison.Ordinal)));
+                }
+            }
+        }
+        catch (AsnContentException)
+        {
+            return AccessErrors.DeviceCertificateUntrusted("The client certificate's subject alternative name is malformed.");
+        }
+
+        if (terminalUris.Count != 1)
+        {
+            return AccessErrors.DeviceCertificateUntrusted("The client certificate must name exactly one terminal (SAN URI urn:custodian:terminal:<store>:<terminal>).");
+        }
+
+        var parts = terminalUris[0][TerminalUriPrefix.Length..].Split(':');
+        if (parts.Length != 2 || !Codes.IsValid(parts[0]) || !Codes.IsValid(parts[1]))
+        {
+            return AccessErrors.DeviceCertificateUntrusted("The client certificate's terminal URI is malformed.");
+        }
+
+        var identity = new DeviceIdentity(parts[0], parts[1], cert.SerialNumber.ToLowerInvariant(), thumbprint);
+        return new ValidatedCertificate(identity, new DateTimeOffset(cert.NotBefore.ToUniversalTime()), new DateTimeOffset(cert.NotAfter.ToUniversalTime()));
+    }
+
+    /// <summary>Reads the uniformResourceIdentifier ([6] IA5String) entries of a GeneralNames (RFC 5280 §4.2.1.6).</summary>
+    private static List<string> ReadUris(byte[] subjectAltName)
+    {
+        var uris = new List<string>();
+        var reader = new AsnReader(subjectAltName, AsnEncodingRules.DER);
+        var names = reader.ReadSequence();
+        reader.ThrowIfNotEmpty();
+        var uriTag = new Asn1Tag(TagClass.ContextSpecific, 6);
+        while (names.HasData)
+        {
+            if (names.PeekTag() == uriTag)
+            {
+                uris.Add(names.ReadCharacterString(UniversalTagNumber.IA5String, uriTag));
+            }
+            else
+            {
+                names.ReadEncodedValue();
+            }
+        }
+
+        return uris;
+    }
+
+    private (DateTimeOffset NotBefore, DateTimeOffset NotAfter) Validity(TimeSpan validity)
+    {
+        var now = TruncateToSeconds(_time.GetUtcNow());
+        var caEnd = new DateTimeOffset(Certificate.NotAfter.ToUniversalTime());
+        var notAfter = now + validity;
+        if (notAfter > caEnd)
+        {
+            notAfter = caEnd;
+        }
+
+        return (now - Options.BackdateBy, notAfter);
+    }
+
+    /// <summary>16 random bytes, first bit cleared (a positive INTEGER, RFC 5280 §4.1.2.2) and second set (always 16 bytes in DER).</summary>
+    private static byte[] NewSerial()
+    {
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] = (byte)((serial[0] & 0x7F) | 0x40);
+        return serial;
+    }
+
+    private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
+        new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+
+    private sealed record ValidatedCertificate(DeviceIdentity Identity, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
+}

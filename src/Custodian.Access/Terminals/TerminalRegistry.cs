@@ -1,0 +1,451 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using Custodian.Access.Certificates;
+using Custodian.Access.Internal;
+using Custodian.Identity;
+using Custodian.Problems;
+using Custodian.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Custodian.Access.Terminals;
+
+/// <summary>
+/// The registry of store terminals (table <c>terminals</c>): one-time enrollment codes, enrollment
+/// with a CSR, the per-request check that a presented device certificate is the terminal's current
+/// one, and revocation.
+/// </summary>
+/// <remarks>
+/// <para><b>Revocation latency.</b> <see cref="CheckAsync"/> answers from a small in-memory cache per
+/// terminal so it costs a dictionary lookup on the hot path. A revocation (or re-enrollment) made
+/// through this instance takes effect on the very next call. A revocation made by another process
+/// on the same database (the CLI, another API node) takes effect at most
+/// <see cref="RecheckInterval"/> (1 second) later, because a cached answer older than that is
+/// re-read from the database before use.</para>
+/// <para>Thread-safe. Enrollment codes are stored only as SHA-256 and are single-use even under
+/// concurrency (the code is consumed by a conditional UPDATE; exactly one caller wins).</para>
+/// </remarks>
+public sealed class TerminalRegistry
+{
+    /// <summary>Longest age of a cached check before the database is consulted again: 1 second.</summary>
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Lifetime of an enrollment code when none is given: 24 hours.</summary>
+    public static readonly TimeSpan DefaultCodeLifetime = TimeSpan.FromHours(24);
+
+    /// <summary>Longest allowed enrollment-code lifetime: 7 days.</summary>
+    public static readonly TimeSpan MaxCodeLifetime = TimeSpan.FromDays(7);
+
+    /// <summary>Number of random base32 characters in an enrollment code (12 × 5 = 60 bits).</summary>
+    public const int CodeLength = 12;
+
+    private const string Base32Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    private const int MaxCacheEntries = 100_000;
+
+    private static readonly Task<Result<TerminalStatus>> UnknownTask = Task.FromResult(Result<TerminalStatus>.Failure(AccessErrors.UnknownTerminal));
+    private static readonly Task<Result<TerminalStatus>> RevokedTask = Task.FromResult(Result<TerminalStatus>.Failure(AccessErrors.DeviceCertificateRevoked));
+
+    private readonly CustodianDatabase _db;
+    private readonly CertificateAuthority _ca;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, CacheEntry> _cache = new(StringComparer.Ordinal);
+    private readonly Lock _cacheWrite = new();
+    private long _invalidations;
+
+    /// <summary>Creates the registry. Apply <see cref="AccessMigrations"/> to <paramref name="db"/> first.</summary>
+    /// <param name="db">The database holding the <c>terminals</c> table.</param>
+    /// <param name="ca">The device CA that issues certificates at enrollment.</param>
+    /// <param name="time">Clock for code expiry, certificate validity and cache age.</param>
+    /// <param name="logger">Logger; null for none.</param>
+    public TerminalRegistry(CustodianDatabase db, CertificateAuthority ca, TimeProvider time, ILogger<TerminalRegistry>? logger = null)
+    {
+        _db = db ?? throw new ArgumentNullException(nameof(db));
+        _ca = ca ?? throw new ArgumentNullException(nameof(ca));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    /// <summary>
+    /// Registers terminal <c>&lt;store&gt;-&lt;name&gt;</c> (or re-arms a pending or revoked one) and issues
+    /// its one-time enrollment code: 12 random base32 characters shown as <c>XXXX-XXXX-XXXX</c>, stored
+    /// only as SHA-256. Re-issuing for a pending terminal replaces its previous code; for a revoked one it
+    /// starts a fresh enrollment (the old certificate stays refused).
+    /// </summary>
+    /// <param name="store">Store code (<see cref="Codes"/>).</param>
+    /// <param name="name">Terminal name within the store (<see cref="Codes"/>); the ID <c>&lt;store&gt;-&lt;name&gt;</c> must be at most 64 characters.</param>
+    /// <param name="lifetime">How long the code works; null for <see cref="DefaultCodeLifetime"/> (24 h); at most <see cref="MaxCodeLifetime"/>.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The code, to be shown once.</returns>
+    /// <exception cref="CustodianException">
+    /// <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed store, name or lifetime, or a terminal ID
+    /// already used by another store/name pair; <see cref="AccessErrorCodes.TerminalAlreadyActive"/> (409)
+    /// when the terminal is enrolled and active (revoke it first).
+    /// </exception>
+    public async Task<EnrollmentCode> IssueEnrollmentCodeAsync(string store, string name, TimeSpan? lifetime, CancellationToken cancellationToken = default)
+    {
+        if (!Codes.IsValid(store))
+        {
+            throw new CustodianException(AccessErrors.Validation("store", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"));
+        }
+
+        if (!Codes.IsValid(name))
+        {
+            throw new CustodianException(AccessErrors.Validation("name", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"));
+        }
+
+        var terminalId = store + "-" + name;
+        if (!Codes.IsValid(terminalId))
+        {
+            throw new CustodianException(AccessErrors.Validation("name", $"store and name together must be at most {Codes.MaxLength - 1} characters"));
+        }
+
+        var life = lifetime ?? DefaultCodeLifetime;
+        if (life <= TimeSpan.Zero || life > MaxCodeLifetime)
+        {
+            throw new CustodianException(AccessErrors.Validation("lifetime", "must be more than zero and at most 7 days"));
+        }
+
+        var raw = RandomNumberGenerator.GetString(Base32Alphabet, CodeLength);
+        var now = _time.GetUtcNow();
+        var expires = now + life;
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using (var upsert = connection.Command(
+            """
+            INSERT INTO terminals (id, store, name, status, code_hash, code_expires_ms, created_ms)
+            VALUES (@id, @store, @name, 'pending', @hash, @expires, @now)
+            ON CONFLICT (id) DO UPDATE SET
+                status = 'pending', code_hash = excluded.code_hash, code_expires_ms = excluded.code_expires_ms,
+                cert_serial = NULL, cert_thumbprint = NULL, cert_not_after_ms = NULL,
+                enrolled_ms = NULL, revoked_ms = NULL, revoke_reason = NULL
+            WHERE terminals.status <> 'active' AND terminals.store = excluded.store AND terminals.name = excluded.name
+            """,
+            ("@id", terminalId),
+            ("@store", store),
+            ("@name", name),
+            ("@hash", HashCode(raw)),
+            ("@expires", UnixMs.From(expires)),
+            ("@now", UnixMs.From(now))))
+        {
+            if (await upsert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                var existing = await GetAsync(connection, terminalId, cancellationToken);
+                throw new CustodianException(existing is not null && existing.Store == store && existing.Name == name
+                    ? new CustodianError(AccessErrorCodes.TerminalAlreadyActive, 409, "The terminal is enrolled and active; revoke it before issuing a new enrollment code.")
+                    : AccessErrors.Validation("name", "the terminal ID <store>-<name> is already used by another store and name"));
+            }
+        }
+
+        Invalidate(terminalId);
+        Log.EnrollmentCodeIssued(_logger, terminalId, expires);
+        return new EnrollmentCode(terminalId, store, name, $"{raw[..4]}-{raw[4..8]}-{raw[8..]}", expires);
+    }
+
+    /// <summary>
+    /// Enrolls a terminal: the code must exist, be unexpired and unused; the CSR must pass
+    /// <see cref="CertificateAuthority.IssueDeviceCertificate"/>. On success the code is consumed (single
+    /// use, also when two requests race: exactly one wins), the terminal becomes active and the new
+    /// certificate becomes the only one accepted for it. A CSR refusal does not consume the code.
+    /// </summary>
+    /// <param name="code">The enrollment code; case, spaces and dashes are ignored.</param>
+    /// <param name="csrPem">PEM PKCS#10 request for the terminal's key.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The certificate and CA certificate, or <see cref="ErrorCodes.EnrollmentCodeInvalid"/> (403;
+    /// unknown, used or expired, deliberately not saying which) or <see cref="ErrorCodes.CsrInvalid"/> (400).</returns>
+    public async Task<Result<EnrolledTerminal>> EnrollAsync(string code, string csrPem, CancellationToken cancellationToken = default)
+    {
+        var normalized = NormalizeCode(code);
+        if (normalized is null)
+        {
+            Log.EnrollmentRefused(_logger, ErrorCodes.EnrollmentCodeInvalid);
+            return AccessErrors.EnrollmentCodeInvalid;
+        }
+
+        var hash = HashCode(normalized);
+        var now = _time.GetUtcNow();
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        string terminalId, store;
+        await using (var find = connection.Command(
+            "SELECT id, store FROM terminals WHERE code_hash = @hash AND status = 'pending' AND code_expires_ms > @now",
+            ("@hash", hash),
+            ("@now", UnixMs.From(now))))
+        await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                Log.EnrollmentRefused(_logger, ErrorCodes.EnrollmentCodeInvalid);
+                return AccessErrors.EnrollmentCodeInvalid;
+            }
+
+            terminalId = reader.GetString(0);
+            store = reader.GetString(1);
+        }
+
+        var issued = _ca.IssueDeviceCertificate(csrPem, store, terminalId, _ca.Options.DeviceCertificateValidity);
+        if (!issued.IsSuccess)
+        {
+            Log.EnrollmentRefused(_logger, issued.Error!.Code);
+            return issued.Error!;
+        }
+
+        var certificate = issued.Value;
+        await using (var consume = connection.Command(
+            """
+            UPDATE terminals SET status = 'active', code_hash = NULL, code_expires_ms = NULL,
+                cert_serial = @serial, cert_thumbprint = @thumbprint, cert_not_after_ms = @notAfter, enrolled_ms = @now
+            WHERE id = @id AND code_hash = @hash AND status = 'pending' AND code_expires_ms > @now
+            """,
+            ("@serial", certificate.SerialHex),
+            ("@thumbprint", certificate.Sha256Thumbprint),
+            ("@notAfter", UnixMs.From(certificate.NotAfter)),
+            ("@now", UnixMs.From(now)),
+            ("@id", terminalId),
+            ("@hash", hash)))
+        {
+            if (await consume.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                // Lost a race for the same code: the certificate just issued is never recorded, so it is refused.
+                Log.EnrollmentRefused(_logger, ErrorCodes.EnrollmentCodeInvalid);
+                return AccessErrors.EnrollmentCodeInvalid;
+            }
+        }
+
+        Invalidate(terminalId);
+        Log.Enrolled(_logger, terminalId, certificate.SerialHex);
+        return new EnrolledTerminal(terminalId, store, certificate.CertificatePem, _ca.CertificatePem, certificate.NotAfter);
+    }
+
+    /// <summary>
+    /// The per-request check, after <see cref="CertificateAuthority.ValidateClientCertificate"/>: the terminal
+    /// exists, belongs to the certificate's store, is active, and the presented certificate is the one issued
+    /// at its latest enrollment. Answers from memory; see the remarks on <see cref="TerminalRegistry"/> for
+    /// the revocation latency (next request in-process, at most 1 second across processes).
+    /// </summary>
+    /// <param name="id">The validated device identity.</param>
+    /// <param name="cancellationToken">Cancels a database refresh.</param>
+    /// <returns>The terminal's status, or <see cref="ErrorCodes.DeviceCertificateRevoked"/> (403; revoked,
+    /// re-enrolled with another certificate, or pending re-enrollment) or
+    /// <see cref="ErrorCodes.DeviceCertificateUntrusted"/> (403; no such terminal in this store).</returns>
+    public Task<Result<TerminalStatus>> CheckAsync(DeviceIdentity id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (_cache.TryGetValue(id.Terminal, out var entry) && _time.GetElapsedTime(entry.ReadAt) < RecheckInterval)
+        {
+            return Evaluate(entry, id);
+        }
+
+        return RefreshAndCheckAsync(id, cancellationToken);
+    }
+
+    /// <summary>
+    /// Revokes a terminal: its certificate (and any outstanding enrollment code) is refused from the next
+    /// request on in this process, and within <see cref="RecheckInterval"/> in others.
+    /// </summary>
+    /// <param name="terminalId">Terminal ID.</param>
+    /// <param name="reason">Why (stored with the terminal, never logged); at most 500 characters.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>True when the terminal existed and was not already revoked.</returns>
+    /// <exception cref="ArgumentException">When <paramref name="reason"/> is empty or longer than 500 characters.</exception>
+    public async Task<bool> RevokeAsync(string terminalId, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(reason.Length, 500, nameof(reason));
+        if (!Codes.IsValid(terminalId))
+        {
+            return false;
+        }
+
+        int changed;
+        await using (var connection = await _db.OpenAsync(cancellationToken))
+        await using (var revoke = connection.Command(
+            """
+            UPDATE terminals SET status = 'revoked', revoked_ms = @now, revoke_reason = @reason, code_hash = NULL, code_expires_ms = NULL
+            WHERE id = @id AND status <> 'revoked'
+            """,
+            ("@now", UnixMs.From(_time.GetUtcNow())),
+            ("@reason", reason),
+            ("@id", terminalId)))
+        {
+            changed = await revoke.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        Invalidate(terminalId);
+        if (changed > 0)
+        {
+            Log.Revoked(_logger, terminalId);
+        }
+
+        return changed > 0;
+    }
+
+    /// <summary>All terminals, ordered by ID.</summary>
+    public async Task<IReadOnlyList<TerminalInfo>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var command = connection.Command(SelectInfo + " ORDER BY id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var list = new List<TerminalInfo>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(ReadInfo(reader));
+        }
+
+        return list;
+    }
+
+    /// <summary>One terminal, or null when there is none with this ID.</summary>
+    public async Task<TerminalInfo?> GetAsync(string terminalId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        return await GetAsync(connection, terminalId, cancellationToken);
+    }
+
+    /// <summary>Normalizes a typed code: drops spaces and dashes, upper-cases; null unless 12 base32 characters remain.</summary>
+    internal static string? NormalizeCode(string? code)
+    {
+        if (code is null || code.Length > 64)
+        {
+            return null;
+        }
+
+        var builder = new StringBuilder(CodeLength);
+        foreach (var c in code)
+        {
+            if (c is '-' or ' ')
+            {
+                continue;
+            }
+
+            var upper = char.ToUpperInvariant(c);
+            if (!Base32Alphabet.Contains(upper, StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            builder.Append(upper);
+        }
+
+        return builder.Length == CodeLength ? builder.ToString() : null;
+    }
+
+    private static byte[] HashCode(string normalized) => SHA256.HashData(Encoding.ASCII.GetBytes(normalized));
+
+    private const string SelectInfo =
+        """
+        SELECT id, store, name, status, code_expires_ms, cert_serial, cert_thumbprint, cert_not_after_ms,
+               enrolled_ms, revoked_ms, revoke_reason, created_ms
+        FROM terminals
+        """;
+
+    private static async Task<TerminalInfo?> GetAsync(DbConnection connection, string terminalId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command(SelectInfo + " WHERE id = @id", ("@id", terminalId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadInfo(reader) : null;
+    }
+
+    private static TerminalInfo ReadInfo(DbDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        ParseState(reader.GetString(3)),
+        UnixMs.ToNullable(reader.GetValue(4)),
+        reader.IsDBNull(5) ? null : reader.GetString(5),
+        reader.IsDBNull(6) ? null : reader.GetString(6),
+        UnixMs.ToNullable(reader.GetValue(7)),
+        UnixMs.ToNullable(reader.GetValue(8)),
+        UnixMs.ToNullable(reader.GetValue(9)),
+        reader.IsDBNull(10) ? null : reader.GetString(10),
+        UnixMs.To(reader.GetInt64(11)));
+
+    private static TerminalState ParseState(string status) => status switch
+    {
+        "pending" => TerminalState.Pending,
+        "active" => TerminalState.Active,
+        "revoked" => TerminalState.Revoked,
+        _ => throw new InvalidOperationException("Unknown terminal status in the database."),
+    };
+
+    private async Task<Result<TerminalStatus>> RefreshAndCheckAsync(DeviceIdentity id, CancellationToken cancellationToken)
+    {
+        var generation = Interlocked.Read(ref _invalidations);
+        var readAt = _time.GetTimestamp();
+        CacheEntry entry;
+        await using (var connection = await _db.OpenAsync(cancellationToken))
+        await using (var command = connection.Command(
+            "SELECT store, name, status, cert_thumbprint, cert_not_after_ms FROM terminals WHERE id = @id",
+            ("@id", id.Terminal)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                entry = new CacheEntry(readAt, null, null, null);
+            }
+            else
+            {
+                var state = ParseState(reader.GetString(2));
+                var thumbprint = reader.IsDBNull(3) ? null : reader.GetString(3);
+                TerminalStatus? status = state == TerminalState.Active && thumbprint is not null && !reader.IsDBNull(4)
+                    ? new TerminalStatus(id.Terminal, reader.GetString(0), reader.GetString(1), UnixMs.To(reader.GetInt64(4)))
+                    : null;
+                entry = new CacheEntry(readAt, reader.GetString(0), status is null ? null : thumbprint, status);
+            }
+        }
+
+        lock (_cacheWrite)
+        {
+            // Do not let a read that raced with an invalidation put a stale answer back in the cache.
+            if (Interlocked.Read(ref _invalidations) == generation)
+            {
+                if (_cache.Count >= MaxCacheEntries)
+                {
+                    _cache.Clear();
+                }
+
+                _cache[id.Terminal] = entry;
+            }
+        }
+
+        return await Evaluate(entry, id);
+    }
+
+    private Task<Result<TerminalStatus>> Evaluate(CacheEntry entry, DeviceIdentity id)
+    {
+        if (entry.Store is null || !string.Equals(entry.Store, id.Store, StringComparison.Ordinal))
+        {
+            Log.CheckFailed(_logger, id.Terminal, ErrorCodes.DeviceCertificateUntrusted);
+            return UnknownTask;
+        }
+
+        if (entry.ActiveTask is null || !string.Equals(entry.Thumbprint, id.Sha256Thumbprint, StringComparison.Ordinal))
+        {
+            Log.CheckFailed(_logger, id.Terminal, ErrorCodes.DeviceCertificateRevoked);
+            return RevokedTask;
+        }
+
+        return entry.ActiveTask;
+    }
+
+    private void Invalidate(string terminalId)
+    {
+        lock (_cacheWrite)
+        {
+            Interlocked.Increment(ref _invalidations);
+            _cache.TryRemove(terminalId, out _);
+        }
+    }
+
+    /// <summary>A database answer about one terminal. <see cref="Store"/> null: no such terminal; <see cref="ActiveTask"/> null: not active.</summary>
+    private sealed class CacheEntry(long readAt, string? store, string? thumbprint, TerminalStatus? status)
+    {
+        public long ReadAt { get; } = readAt;
+
+        public string? Store { get; } = store;
+
+        public string? Thumbprint { get; } = thumbprint;
+
+        public Task<Result<TerminalStatus>>? ActiveTask { get; } = status is null ? null : Task.FromResult(Result<TerminalStatus>.Success(status));
+    }
+}
