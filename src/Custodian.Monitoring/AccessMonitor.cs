@@ -1,0 +1,590 @@
+using System.Globalization;
+using Custodian.Events;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Custodian.Monitoring;
+
+/// <summary>
+/// The real-time monitor: a hosted service that consumes committed access-ledger entries from
+/// <see cref="IAccessEventStream"/> in sequence order, feeds allowed reads of personal data
+/// (<see cref="AccessTasks.ReadsPersonalData"/>) to the <see cref="DistinctSubjectsDetector"/>, and on a breach
+/// raises ONE alert, suspends the clerk AND the terminal of the breaching entry, and appends
+/// <see cref="AccessTask.AlertRaised"/> and <see cref="AccessTask.Suspended"/> entries (account <c>monitor</c>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// On start it subscribes to the stream, loads the suspended set, and rebuilds the detector by replaying the ledger
+/// from now − the largest window: <c>suspended</c> ledger entries latch their principal (no duplicate alert),
+/// <c>restored</c> entries clear it, and a breach found in the replay that no suspension answered (a crash between
+/// the read and the monitor) is acted on once replay ends. Until then <see cref="ProcessedSequence"/> stays −1.
+/// </para>
+/// <para>
+/// "Suspended before the next request is served": the host's guard, before serving a principal's read, awaits
+/// <see cref="WaitForProcessedAsync"/> with the sequence of that principal's previous entry and then checks
+/// <see cref="SuspensionRegistry.IsSuspended(PrincipalKind, string)"/>. The monitor advances
+/// <see cref="ProcessedSequence"/> past an entry only after the suspensions it caused are in the registry.
+/// </para>
+/// <para>
+/// <c>suspended</c>/<c>restored</c> ledger entries name their principal in <see cref="AccessEntry.Target"/> as
+/// <see cref="Principal.ToString"/> (<c>clerk:C0042</c>, <c>terminal:counter-1</c>); officers' manual suspensions
+/// and restores recorded by the host or CLI must use the same form so that replay honours them. A principal
+/// whose suspension is lifted by another process is forgotten by the detector at its next entry.
+/// </para>
+/// <para>Thread-safe: one loop processes entries; <see cref="RestoreAsync"/> and the queries may be called from any thread.</para>
+/// </remarks>
+public sealed class AccessMonitor : BackgroundService
+{
+    /// <summary>The account the monitor's own ledger entries carry.</summary>
+    public const string MonitorAccount = "monitor";
+
+    /// <summary>Name of the monitor's subscription to the event stream.</summary>
+    public const string SubscriptionName = "monitor";
+
+    private const int MaxReasonLength = 500;
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
+
+    private readonly IAccessEventStream _events;
+    private readonly IAccessLedger _ledger;
+    private readonly IAccessLedgerReader _reader;
+    private readonly AlertStore _alerts;
+    private readonly SuspensionRegistry _suspensions;
+    private readonly DistinctSubjectsDetector _detector;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    private readonly Lock _gate = new(); // guards _detector and _pending
+    private readonly Dictionary<Principal, PendingBreach> _pending = [];
+    private readonly Lock _waitGate = new();
+    private readonly PriorityQueue<TaskCompletionSource<bool>, long> _waiters = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IAccessEventSubscription? _subscription;
+    private long _processed = -1;
+    private int _waiterCount;
+    private bool _stopped;
+    private long _lastPruneMs = long.MinValue;
+
+    /// <summary>Creates the monitor; it does nothing until started as a hosted service.</summary>
+    /// <param name="events">The stream of committed entries.</param>
+    /// <param name="ledger">Where the monitor appends its alert, suspension and restore entries.</param>
+    /// <param name="reader">Read side of the ledger, for the replay on start.</param>
+    /// <param name="alerts">Alert storage.</param>
+    /// <param name="suspensions">Suspension storage and the guard's fast check.</param>
+    /// <param name="detector">The detector (the monitor becomes its only user).</param>
+    /// <param name="time">Clock for the replay start, timeouts and the monitor's own entries.</param>
+    /// <param name="logger">Logger (<c>[LoggerMessage]</c> catalog, event IDs 4000–4099).</param>
+    public AccessMonitor(
+        IAccessEventStream events,
+        IAccessLedger ledger,
+        IAccessLedgerReader reader,
+        AlertStore alerts,
+        SuspensionRegistry suspensions,
+        DistinctSubjectsDetector detector,
+        TimeProvider time,
+        ILogger<AccessMonitor> logger)
+    {
+        _events = events ?? throw new ArgumentNullException(nameof(events));
+        _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
+        _reader = reader ?? throw new ArgumentNullException(nameof(reader));
+        _alerts = alerts ?? throw new ArgumentNullException(nameof(alerts));
+        _suspensions = suspensions ?? throw new ArgumentNullException(nameof(suspensions));
+        _detector = detector ?? throw new ArgumentNullException(nameof(detector));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    }
+
+    /// <summary>
+    /// Highest ledger sequence the monitor has fully processed (detector updated, resulting suspensions in the
+    /// registry); −1 until the replay on start has finished.
+    /// </summary>
+    public long ProcessedSequence => Volatile.Read(ref _processed);
+
+    /// <summary>Completes when the replay on start has finished and the monitor consumes the live stream.</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>
+    /// Waits until <see cref="ProcessedSequence"/> ≥ <paramref name="sequence"/>. Completes synchronously without
+    /// allocating when it already is; otherwise parks on a completion that the processing loop signals (no polling).
+    /// </summary>
+    /// <param name="sequence">The ledger sequence to wait for; a negative value (no previous entry) returns true at once.</param>
+    /// <param name="timeout">Longest wait (measured with the monitor's <see cref="TimeProvider"/>), or <see cref="Timeout.InfiniteTimeSpan"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>True when processed; false on timeout or when the monitor has stopped — the guard must then refuse the
+    /// read (<see cref="MonitoringErrorCodes.MonitorBehind"/>, 503, transient).</returns>
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled.</exception>
+    public ValueTask<bool> WaitForProcessedAsync(long sequence, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (sequence < 0 || Volatile.Read(ref _processed) >= sequence)
+        {
+            return ValueTask.FromResult(true);
+        }
+
+        return timeout == TimeSpan.Zero ? ValueTask.FromResult(false) : WaitSlowAsync(sequence, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Restores a suspended clerk or terminal after an officer's review: appends an <see cref="AccessTask.Restored"/>
+    /// entry (account = <paramref name="officer"/>, target = the principal) FIRST (no record, no restore), lifts the
+    /// suspension, sets the principal's <c>open</c>/<c>acknowledged</c> alerts to <c>restored</c>, and clears its
+    /// window state (the officer judged its past activity legitimate). Works whether or not the monitor is running.
+    /// </summary>
+    /// <param name="kind">Clerk or terminal.</param>
+    /// <param name="id">Its code.</param>
+    /// <param name="officer">The officer's account code.</param>
+    /// <param name="reason">Why, 1–500 characters, never personal data.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>True when a suspension was lifted; false when the principal was not suspended (nothing changes).</returns>
+    /// <exception cref="ArgumentException">When a code is malformed or the reason is empty or too long.</exception>
+    /// <exception cref="LedgerUnavailableException">When the restore could not be recorded; nothing was lifted.</exception>
+    public async Task<bool> RestoreAsync(PrincipalKind kind, string id, string officer, string reason, CancellationToken cancellationToken = default)
+    {
+        var principal = Principal.Create(kind, id);
+        Codes.Require(officer, "officer");
+        if (string.IsNullOrWhiteSpace(reason) || reason.Length > MaxReasonLength)
+        {
+            throw new ArgumentException($"The reason must be 1-{MaxReasonLength} characters.", nameof(reason));
+        }
+
+        var active = await _suspensions.GetActiveAsync(principal, cancellationToken);
+        if (active is null && !_suspensions.IsSuspended(principal))
+        {
+            return false;
+        }
+
+        await _ledger.AppendAsync(
+            new AccessEntry
+            {
+                Time = _time.GetUtcNow(),
+                Task = AccessTask.Restored,
+                Outcome = AccessOutcome.Allowed,
+                Account = officer,
+                Target = principal.ToString(),
+                Reason = reason,
+            },
+            cancellationToken);
+
+        var lifted = await _suspensions.LiftAsync(kind, principal.Id, officer, reason, cancellationToken);
+        var restoredAlerts = await _alerts.MarkRestoredAsync(principal, officer, reason, cancellationToken);
+        lock (_gate)
+        {
+            _detector.Reset(principal);
+            _pending.Remove(principal);
+        }
+
+        var kindName = kind.ToName();
+        Log.PrincipalRestored(_logger, kindName, principal.Id, officer, restoredAlerts);
+        return lifted || active is not null;
+    }
+
+    /// <summary>
+    /// The principal's current distinct-subscriber counts per window (shortest first) with their limits — for the
+    /// console and the guard's risk view. Zero counts for an unknown principal.
+    /// </summary>
+    public IReadOnlyList<WindowCount> GetCounts(PrincipalKind kind, string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        lock (_gate)
+        {
+            return _detector.GetCounts(new Principal(kind, id), _time.GetUtcNow());
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Subscribe before replaying so nothing committed in between is missed; duplicates are skipped by sequence.
+        _subscription ??= _events.Subscribe(SubscriptionName);
+        await _suspensions.RefreshAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var subscription = _subscription ?? throw new InvalidOperationException("The monitor must be started with StartAsync.");
+        try
+        {
+            await ReplayAsync(stoppingToken);
+            _ready.TrySetResult();
+            var channel = subscription.Reader;
+            while (await channel.WaitToReadAsync(stoppingToken))
+            {
+                while (channel.TryRead(out var committed))
+                {
+                    if (committed.Sequence <= Volatile.Read(ref _processed))
+                    {
+                        continue; // already replayed
+                    }
+
+                    try
+                    {
+                        await ProcessAsync(committed, replaying: false, stoppingToken);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        Log.EntryProcessingFailed(_logger, committed.Sequence, ex);
+                    }
+
+                    SetProcessed(committed.Sequence);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Host shutdown.
+        }
+        finally
+        {
+            subscription.Dispose();
+            _subscription = null;
+            _ready.TrySetCanceled(CancellationToken.None);
+            Stop();
+            Log.MonitorStopped(_logger, ProcessedSequence);
+        }
+    }
+
+    private async Task ReplayAsync(CancellationToken cancellationToken)
+    {
+        var size = await _reader.GetSizeAsync(cancellationToken);
+        var since = _time.GetUtcNow() - _detector.LargestWindow;
+        var last = size - 1;
+        var replayed = 0;
+        await foreach (var committed in _reader.ReadSinceAsync(since, cancellationToken))
+        {
+            await ProcessAsync(committed, replaying: true, cancellationToken);
+            last = Math.Max(last, committed.Sequence);
+            replayed++;
+        }
+
+        List<PendingBreach> missed;
+        lock (_gate)
+        {
+            missed = [.. _pending.Values.OrderBy(p => p.Breach.Sequence)];
+            _pending.Clear();
+        }
+
+        var acted = 0;
+        foreach (var pending in missed)
+        {
+            if (!_suspensions.IsSuspended(pending.Breach.Principal))
+            {
+                await ActOnBreachAsync(pending.Breach, pending.Alert, pending.Entry, cancellationToken);
+                acted++;
+            }
+        }
+
+        SetProcessed(last);
+        int tracked;
+        lock (_gate)
+        {
+            tracked = _detector.TrackedPrincipals;
+        }
+
+        Log.MonitorStarted(_logger, replayed, last, tracked, acted);
+    }
+
+    private async Task ProcessAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken)
+    {
+        var entry = committed.Entry;
+        if (entry.Outcome != AccessOutcome.Allowed)
+        {
+            return; // refusals read nothing
+        }
+
+        if (entry.Task is AccessTask.Suspended or AccessTask.Restored)
+        {
+            if (Principal.TryParse(entry.Target, out var target))
+            {
+                lock (_gate)
+                {
+                    _pending.Remove(target.Value);
+                    if (entry.Task == AccessTask.Suspended)
+                    {
+                        _detector.Latch(target.Value);
+                    }
+                    else
+                    {
+                        _detector.Reset(target.Value);
+                    }
+                }
+            }
+
+            return;
+        }
+
+        if (!entry.Task.ReadsPersonalData() || entry.Subjects.Count == 0)
+        {
+            return;
+        }
+
+        Principal? clerk = entry.Account is null ? null : new Principal(PrincipalKind.Clerk, entry.Account);
+        Principal? terminal = entry.Terminal is null ? null : new Principal(PrincipalKind.Terminal, entry.Terminal);
+        DetectorBreach? clerkBreach = null, terminalBreach = null;
+        NewAlert? clerkAlert = null, terminalAlert = null;
+        var entryMs = entry.Time.ToUnixTimeMilliseconds();
+        lock (_gate)
+        {
+            if (clerk is { } c)
+            {
+                (clerkBreach, clerkAlert) = Observe(c, committed, replaying);
+            }
+
+            if (terminal is { } t)
+            {
+                (terminalBreach, terminalAlert) = Observe(t, committed, replaying);
+            }
+
+            if (!replaying && entryMs - _lastPruneMs >= (long)PruneEvery.TotalMilliseconds)
+            {
+                _lastPruneMs = entryMs;
+                var dropped = _detector.Prune(entry.Time, p => _suspensions.IsSuspended(p));
+                if (dropped > 0)
+                {
+                    Log.PrincipalsPruned(_logger, dropped, _detector.TrackedPrincipals);
+                }
+            }
+        }
+
+        if (clerkBreach is null && terminalBreach is null)
+        {
+            return;
+        }
+
+        if (replaying)
+        {
+            // Decide at the end of the replay: a later suspended/restored entry may answer it.
+            lock (_gate)
+            {
+                if (clerkBreach is { } cb)
+                {
+                    _pending[cb.Principal] = new PendingBreach(cb, clerkAlert!, entry);
+                }
+
+                if (terminalBreach is { } tb)
+                {
+                    _pending[tb.Principal] = new PendingBreach(tb, terminalAlert!, entry);
+                }
+            }
+
+            return;
+        }
+
+        // One alert per breaching entry: the clerk's breach when both breach, unless already suspended.
+        foreach (var (breach, alert) in new[] { (clerkBreach, clerkAlert), (terminalBreach, terminalAlert) })
+        {
+            if (breach is not { } b)
+            {
+                continue;
+            }
+
+            if (_suspensions.IsSuspended(b.Principal))
+            {
+                var kindName = b.Principal.Kind.ToName();
+                var seconds = (long)b.Window.TotalSeconds;
+                Log.BreachWhileSuspended(_logger, kindName, b.Principal.Id, b.Observed, b.Limit, seconds);
+                continue;
+            }
+
+            await ActOnBreachAsync(b, alert!, entry, cancellationToken);
+            return;
+        }
+    }
+
+    // Caller holds _gate.
+    private (DetectorBreach? Breach, NewAlert? Alert) Observe(Principal principal, CommittedEntry committed, bool replaying)
+    {
+        var entry = committed.Entry;
+        if (!replaying && _detector.IsLatched(principal) && !_suspensions.IsSuspended(principal))
+        {
+            // Lifted elsewhere (CLI, another node): the officer judged its past activity legitimate.
+            _detector.Reset(principal);
+        }
+
+        if (!_detector.Observe(principal, entry.Time, entry.Subjects, committed.Sequence, out var breach))
+        {
+            return (null, null);
+        }
+
+        var alert = new NewAlert(
+            DistinctSubjectsDetector.DetectorName,
+            principal,
+            entry.Store,
+            breach.Window,
+            breach.Observed,
+            breach.Limit,
+            _detector.GetEvidence(breach),
+            breach.Observed >= 2L * breach.Limit ? AlertSeverity.Critical : AlertSeverity.High);
+        return (breach, alert);
+    }
+
+    private async Task ActOnBreachAsync(DetectorBreach breach, NewAlert draft, AccessEntry entry, CancellationToken cancellationToken)
+    {
+        var p = breach.Principal;
+        var windowSeconds = (long)breach.Window.TotalSeconds;
+        string? alertId = null;
+        try
+        {
+            var alert = await _alerts.CreateAsync(draft, cancellationToken);
+            alertId = alert.Id;
+            Log.AlertRaised(_logger, alert.Id, draft.Detector, p.Kind.ToName(), p.Id, breach.Observed, windowSeconds, breach.Limit, breach.Sequence);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.AlertStoreFailed(_logger, p.Kind.ToName(), p.Id, ex);
+        }
+
+        var finding = string.Create(
+            CultureInfo.InvariantCulture,
+            $"{draft.Detector}: {p} read {breach.Observed} distinct subscribers within {windowSeconds} s, over the {p.Kind.ToName()} limit of {breach.Limit}");
+
+        // Suspend the clerk AND the terminal of the breaching entry.
+        var targets = new List<Principal>(2);
+        if (entry.Account is not null)
+        {
+            targets.Add(new Principal(PrincipalKind.Clerk, entry.Account));
+        }
+
+        if (entry.Terminal is not null)
+        {
+            targets.Add(new Principal(PrincipalKind.Terminal, entry.Terminal));
+        }
+
+        var suspended = new List<Principal>(2);
+        foreach (var target in targets)
+        {
+            lock (_gate)
+            {
+                _detector.Latch(target);
+            }
+
+            var reason = Truncate(target == p
+                ? $"{finding} (alert {alertId ?? "not stored"})."
+                : $"{finding}; suspended with it (alert {alertId ?? "not stored"}).");
+            try
+            {
+                await _suspensions.SuspendAsync(target.Kind, target.Id, alertId, reason, cancellationToken);
+                suspended.Add(target);
+                Log.PrincipalSuspended(_logger, target.Kind.ToName(), target.Id, alertId);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The registry keeps a failed write suspended in memory (fail closed), unless the code was malformed.
+                if (_suspensions.IsSuspended(target))
+                {
+                    suspended.Add(target);
+                }
+
+                Log.SuspensionPersistFailed(_logger, target.Kind.ToName(), target.Id, ex);
+            }
+        }
+
+        // Record what happened in the ledger (the monitor's own entries come back through the stream and latch again).
+        await AppendAsync(
+            new AccessEntry
+            {
+                Time = _time.GetUtcNow(),
+                Task = AccessTask.AlertRaised,
+                Outcome = AccessOutcome.Allowed,
+                Account = MonitorAccount,
+                Store = entry.Store,
+                Target = alertId ?? p.ToString(),
+                Reason = Truncate(finding + "."),
+            },
+            cancellationToken);
+        foreach (var target in suspended)
+        {
+            await AppendAsync(
+                new AccessEntry
+                {
+                    Time = _time.GetUtcNow(),
+                    Task = AccessTask.Suspended,
+                    Outcome = AccessOutcome.Allowed,
+                    Account = MonitorAccount,
+                    Store = entry.Store,
+                    Target = target.ToString(),
+                    Reason = Truncate($"{finding} (alert {alertId ?? "not stored"})."),
+                },
+                cancellationToken);
+        }
+    }
+
+    private async Task AppendAsync(AccessEntry entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _ledger.AppendAsync(entry, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.LedgerAppendFailed(_logger, entry.Task.ToName(), entry.Target ?? string.Empty, ex);
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= MaxReasonLength ? text : text[..MaxReasonLength];
+
+    private async ValueTask<bool> WaitSlowAsync(long sequence, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var tcs = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waitGate)
+        {
+            if (_stopped)
+            {
+                return false;
+            }
+
+            _waiters.Enqueue(tcs, sequence);
+            Interlocked.Increment(ref _waiterCount); // full fence: pairs with the exchange in SetProcessed
+        }
+
+        if (Volatile.Read(ref _processed) >= sequence)
+        {
+            return true; // processed meanwhile; the parked completion is released by the next SetProcessed
+        }
+
+        try
+        {
+            return await tcs.Task.WaitAsync(timeout, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private void SetProcessed(long sequence)
+    {
+        Interlocked.Exchange(ref _processed, sequence); // full fence: pairs with the increment in WaitSlowAsync
+        if (Volatile.Read(ref _waiterCount) == 0)
+        {
+            return;
+        }
+
+        lock (_waitGate)
+        {
+            while (_waiters.TryPeek(out var tcs, out var waited) && waited <= sequence)
+            {
+                _waiters.Dequeue();
+                Interlocked.Decrement(ref _waiterCount);
+                tcs.TrySetResult(true);
+            }
+        }
+    }
+
+    private void Stop()
+    {
+        lock (_waitGate)
+        {
+            _stopped = true;
+            while (_waiters.TryDequeue(out var tcs, out _))
+            {
+                tcs.TrySetResult(false);
+            }
+
+            Volatile.Write(ref _waiterCount, 0);
+        }
+    }
+
+    private sealed record PendingBreach(DetectorBreach Breach, NewAlert Alert, AccessEntry Entry);
+}

@@ -1,0 +1,50 @@
+using Custodian.Storage;
+
+namespace Custodian.Monitoring;
+
+/// <summary>
+/// Tables of the monitoring capability: <c>alerts</c> and <c>suspensions</c>. Times are INTEGER Unix milliseconds
+/// UTC; kinds and states are the stable names of <see cref="PrincipalKind"/>, <see cref="AlertState"/> and
+/// <see cref="AlertSeverity"/>. Portable SQL (SQLite and PostgreSQL). A partial unique index allows at most one
+/// active (not lifted) suspension per principal.
+/// </summary>
+public sealed class MonitoringMigrations : IMigrationSource
+{
+    /// <inheritdoc />
+    public IEnumerable<Migration> Migrations { get; } =
+    [
+        new("monitoring-001", """
+            CREATE TABLE alerts (
+                id TEXT PRIMARY KEY,
+                raised_ms INTEGER NOT NULL,
+                detector TEXT NOT NULL,
+                principal_kind TEXT NOT NULL CHECK (principal_kind IN ('clerk', 'terminal')),
+                principal_id TEXT NOT NULL,
+                store TEXT NULL,
+                window_seconds INTEGER NOT NULL,
+                observed INTEGER NOT NULL,
+                limit_value INTEGER NOT NULL,
+                evidence TEXT NOT NULL,
+                severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high', 'critical')),
+                state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'false-positive', 'confirmed', 'restored')),
+                updated_ms INTEGER NOT NULL,
+                updated_by TEXT NOT NULL,
+                note TEXT NULL
+            );
+            CREATE INDEX alerts_state_raised ON alerts (state, raised_ms);
+            CREATE INDEX alerts_principal ON alerts (principal_kind, principal_id, state);
+            CREATE TABLE suspensions (
+                principal_kind TEXT NOT NULL CHECK (principal_kind IN ('clerk', 'terminal')),
+                principal_id TEXT NOT NULL,
+                since_ms INTEGER NOT NULL,
+                alert_id TEXT NULL,
+                reason TEXT NOT NULL,
+                lifted_ms INTEGER NULL,
+                lifted_by TEXT NULL,
+                PRIMARY KEY (principal_kind, principal_id, since_ms)
+            );
+            CREATE UNIQUE INDEX suspensions_one_active ON suspensions (principal_kind, principal_id) WHERE lifted_ms IS NULL;
+            CREATE INDEX suspensions_lifted ON suspensions (lifted_ms);
+            """),
+    ];
+}
