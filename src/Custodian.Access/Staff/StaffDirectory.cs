@@ -1,0 +1,495 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using Custodian.Access.Internal;
+using Custodian.Identity;
+using Custodian.Problems;
+using Custodian.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OtpNet;
+
+namespace Custodian.Access.Staff;
+
+/// <summary>
+/// Staff accounts (table <c>staff_accounts</c>): creation with a one-time password and a TOTP seed,
+/// sign-in with password + TOTP, lockout, password change, and administration.
+/// </summary>
+/// <remarks>
+/// <para>Passwords: PBKDF2-HMAC-SHA256 (<see cref="StaffOptions.PasswordIterations"/>, 600,000 by
+/// default), compared in constant time; the KDF also runs for unknown accounts so response time does
+/// not reveal which IDs exist. TOTP (RFC 6238, SHA-1, 6 digits, 30 s) with ±1 step tolerance and
+/// replay protection: a time step that has been accepted once is refused afterwards, also under
+/// concurrency. Seeds are encrypted at rest with <see cref="SecretProtector"/>, bound to the account ID.</para>
+/// <para>Lockout (PIPA safety standard: lock after repeated authentication failures):
+/// <see cref="StaffOptions.MaxFailedAttempts"/> consecutive failures (wrong password, wrong or reused
+/// code) lock the account for <see cref="StaffOptions.LockoutDuration"/>; the attempt that reaches the
+/// limit already answers <see cref="ErrorCodes.AccountLocked"/>. Thread-safe.</para>
+/// <para>The directory does not write the access-rights change record (PIPA: keep 3 years); the
+/// caller, who knows the acting officer, records each create/disable/unlock/reset in the ledger.</para>
+/// </remarks>
+public sealed class StaffDirectory
+{
+    /// <summary>Length of generated one-time passwords, in characters.</summary>
+    public const int OneTimePasswordLength = 16;
+
+    /// <summary>Length of generated TOTP seeds, in bytes (160 bits, RFC 4226 §4).</summary>
+    public const int TotpSecretLength = 20;
+
+    /// <summary>Characters of one-time passwords: letters and digits without look-alikes (0/O, 1/l/I).</summary>
+    private const string OneTimePasswordAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+    private const string SelectAccount =
+        """
+        SELECT id, role, store, status, password_hash, must_change_password, totp_secret, totp_last_step,
+               failed_attempts, locked_until_ms, created_ms, last_sign_in_ms
+        FROM staff_accounts
+        """;
+
+    private readonly CustodianDatabase _db;
+    private readonly SecretProtector _secrets;
+    private readonly TimeProvider _time;
+    private readonly StaffOptions _options;
+    private readonly ILogger _logger;
+    private readonly Lazy<string> _dummyHash;
+
+    /// <summary>Creates the directory. Apply <see cref="AccessMigrations"/> to <paramref name="db"/> first.</summary>
+    /// <param name="db">The database holding <c>staff_accounts</c>.</param>
+    /// <param name="secrets">Protects TOTP seeds at rest.</param>
+    /// <param name="time">Clock for TOTP, lockouts and timestamps.</param>
+    /// <param name="options">Settings.</param>
+    /// <param name="logger">Logger; null for none.</param>
+    /// <exception cref="OptionsValidationException">When <paramref name="options"/> are out of range.</exception>
+    public StaffDirectory(CustodianDatabase db, SecretProtector secrets, TimeProvider time, StaffOptions options, ILogger<StaffDirectory>? logger = null)
+    {
+        _db = db ?? throw new ArgumentNullException(nameof(db));
+        _secrets = secrets ?? throw new ArgumentNullException(nameof(secrets));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        var validation = new StaffOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(nameof(StaffOptions), typeof(StaffOptions), validation.Failures);
+        }
+
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _dummyHash = new Lazy<string>(() => PasswordHasher.Hash(RandomNumberGenerator.GetHexString(32), _options.PasswordIterations));
+    }
+
+    /// <summary>
+    /// Creates an account with a random 16-character one-time password (to be changed at first sign-in)
+    /// and a random 20-byte TOTP seed, and returns both exactly once.
+    /// </summary>
+    /// <param name="id">Account ID (<see cref="Codes"/>); one account per person (PIPA safety standard).</param>
+    /// <param name="role">Role.</param>
+    /// <param name="store">Store code: required for clerks and store managers; optional for officers.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The credentials, or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed ID, role
+    /// or store, or <see cref="AccessErrorCodes.AccountExists"/> (409).</returns>
+    public async Task<Result<NewAccount>> CreateAsync(string id, StaffRole role, string? store, CancellationToken cancellationToken = default)
+    {
+        if (!Codes.IsValid(id))
+        {
+            return AccessErrors.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit");
+        }
+
+        if (!Enum.IsDefined(role))
+        {
+            return AccessErrors.Validation("role", "must be clerk, store-manager, security-officer or privacy-officer");
+        }
+
+        if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
+        {
+            return AccessErrors.Validation("store", "is required for clerks and store managers and must be a well-formed store code");
+        }
+
+        var roleName = role.ToName();
+        var (credentials, passwordHash, protectedSeed) = NewCredentials(id);
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var insert = connection.Command(
+            """
+            INSERT INTO staff_accounts (id, role, store, status, password_hash, must_change_password, totp_secret,
+                                        totp_last_step, failed_attempts, locked_until_ms, created_ms, last_sign_in_ms)
+            VALUES (@id, @role, @store, 'active', @hash, 1, @seed, NULL, 0, NULL, @now, NULL)
+            ON CONFLICT (id) DO NOTHING
+            """,
+            ("@id", id),
+            ("@role", roleName),
+            ("@store", store),
+            ("@hash", passwordHash),
+            ("@seed", protectedSeed),
+            ("@now", UnixMs.From(_time.GetUtcNow())));
+        if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return new CustodianError(AccessErrorCodes.AccountExists, 409, "A staff account with this ID already exists.");
+        }
+
+        Log.AccountCreated(_logger, id, roleName);
+        return credentials;
+    }
+
+    /// <summary>
+    /// Signs a staff member in with password and current TOTP code.
+    /// </summary>
+    /// <param name="id">Account ID.</param>
+    /// <param name="password">Password (or the one-time password).</param>
+    /// <param name="totpCode">Current 6-digit TOTP code.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The principal (check <see cref="StaffPrincipal.MustChangePassword"/>), or
+    /// <see cref="ErrorCodes.InvalidCredentials"/> (401; unknown account, wrong password, wrong or reused code —
+    /// the same message for all), <see cref="ErrorCodes.AccountLocked"/> (423) or
+    /// <see cref="ErrorCodes.AccountDisabled"/> (403; only once the credentials are right).</returns>
+    public async Task<Result<StaffPrincipal>> AuthenticateAsync(string id, string password, string totpCode, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        var verified = await VerifyAsync(connection, id, password, totpCode, signIn: true, cancellationToken);
+        if (!verified.IsSuccess)
+        {
+            return verified.Error!;
+        }
+
+        var account = verified.Value;
+        Log.Authenticated(_logger, account.Id);
+        return new StaffPrincipal(account.Id, account.Role, account.Store, account.MustChangePassword);
+    }
+
+    /// <summary>
+    /// Changes a password, proving the current one and a fresh TOTP code (which counts like a sign-in
+    /// towards lockout and replay protection). Clears the must-change flag.
+    /// </summary>
+    /// <param name="id">Account ID.</param>
+    /// <param name="currentPassword">Current (or one-time) password.</param>
+    /// <param name="newPassword">New password; see <see cref="PasswordPolicy"/> (NIST SP 800-63B §5.1.1.2: 12–128 characters, not containing the account ID, not equal to the current one).</param>
+    /// <param name="totpCode">Current TOTP code.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>True, or <see cref="ErrorCodes.PasswordPolicy"/> (400, with the broken rules under
+    /// <c>newPassword</c>; checked first, consuming nothing), or the errors of <see cref="AuthenticateAsync"/>.</returns>
+    public async Task<Result<bool>> ChangePasswordAsync(string id, string currentPassword, string newPassword, string totpCode, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(newPassword);
+        var broken = PasswordPolicy.Check(id ?? string.Empty, newPassword, currentPassword);
+        if (broken.Count > 0)
+        {
+            return new CustodianError(ErrorCodes.PasswordPolicy, 400, "newPassword: " + string.Join("; ", broken) + " (NIST SP 800-63B §5.1.1.2).")
+            {
+                Errors = new Dictionary<string, string[]>(StringComparer.Ordinal) { ["newPassword"] = [.. broken] },
+            };
+        }
+
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        var verified = await VerifyAsync(connection, id!, currentPassword, totpCode, signIn: false, cancellationToken);
+        if (!verified.IsSuccess)
+        {
+            return verified.Error!;
+        }
+
+        await using var update = connection.Command(
+            "UPDATE staff_accounts SET password_hash = @hash, must_change_password = 0 WHERE id = @id",
+            ("@hash", PasswordHasher.Hash(newPassword, _options.PasswordIterations)),
+            ("@id", id));
+        await update.ExecuteNonQueryAsync(cancellationToken);
+        Log.PasswordChanged(_logger, id!);
+        return true;
+    }
+
+    /// <summary>Disables an account: it can no longer sign in. The caller also ends its sessions (<c>SessionStore.RevokeAccount</c>).</summary>
+    /// <returns>True when the account existed and was active.</returns>
+    public Task<bool> DisableAsync(string id, CancellationToken cancellationToken = default) =>
+        SetStatusAsync(id, "disabled", cancellationToken);
+
+    /// <summary>Re-enables a disabled account.</summary>
+    /// <returns>True when the account existed and was disabled.</returns>
+    public Task<bool> EnableAsync(string id, CancellationToken cancellationToken = default) =>
+        SetStatusAsync(id, "active", cancellationToken);
+
+    /// <summary>Ends a lockout early and clears the failure count.</summary>
+    /// <returns>True when the account exists.</returns>
+    public async Task<bool> UnlockAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (!Codes.IsValid(id))
+        {
+            return false;
+        }
+
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var update = connection.Command(
+            "UPDATE staff_accounts SET failed_attempts = 0, locked_until_ms = NULL WHERE id = @id", ("@id", id));
+        var changed = await update.ExecuteNonQueryAsync(cancellationToken) > 0;
+        if (changed)
+        {
+            Log.Unlocked(_logger, id);
+        }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// Replaces an account's password and TOTP seed with fresh ones (lost phone, forgotten password) and
+    /// unlocks it; the new password must be changed at the next sign-in. The caller also ends its sessions.
+    /// </summary>
+    /// <returns>The new credentials (shown once), or <see cref="ErrorCodes.NotFound"/> (404).</returns>
+    public async Task<Result<NewAccount>> ResetCredentialsAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (!Codes.IsValid(id))
+        {
+            return new CustodianError(ErrorCodes.NotFound, 404, "No staff account has this ID.");
+        }
+
+        var (credentials, passwordHash, protectedSeed) = NewCredentials(id);
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var update = connection.Command(
+            """
+            UPDATE staff_accounts SET password_hash = @hash, must_change_password = 1, totp_secret = @seed,
+                totp_last_step = NULL, failed_attempts = 0, locked_until_ms = NULL
+            WHERE id = @id
+            """,
+            ("@hash", passwordHash),
+            ("@seed", protectedSeed),
+            ("@id", id));
+        if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return new CustodianError(ErrorCodes.NotFound, 404, "No staff account has this ID.");
+        }
+
+        Log.CredentialsReset(_logger, id);
+        return credentials;
+    }
+
+    /// <summary>One account, or null when there is none with this ID.</summary>
+    public async Task<StaffAccountInfo?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (!Codes.IsValid(id))
+        {
+            return null;
+        }
+
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        var row = await ReadAsync(connection, id, cancellationToken);
+        return row?.ToInfo();
+    }
+
+    /// <summary>All accounts, ordered by ID.</summary>
+    public async Task<IReadOnlyList<StaffAccountInfo>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var command = connection.Command(SelectAccount + " ORDER BY id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var list = new List<StaffAccountInfo>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(ReadRow(reader).ToInfo());
+        }
+
+        return list;
+    }
+
+    private static byte[] SeedBinding(string id) => Encoding.UTF8.GetBytes("custodian/staff-totp/" + id);
+
+    private (NewAccount Credentials, string PasswordHash, byte[] ProtectedSeed) NewCredentials(string id)
+    {
+        var password = RandomNumberGenerator.GetString(OneTimePasswordAlphabet, OneTimePasswordLength);
+        var seed = RandomNumberGenerator.GetBytes(TotpSecretLength);
+        try
+        {
+            var base32 = Base32Encoding.ToString(seed).TrimEnd('=');
+            var uri = new OtpUri(OtpType.Totp, base32, id, _options.TotpIssuer, OtpHashMode.Sha1, TotpCodes.Digits, TotpCodes.StepSeconds).ToString();
+            return (new NewAccount(id, password, base32, uri), PasswordHasher.Hash(password, _options.PasswordIterations), _secrets.Protect(seed, SeedBinding(id)));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
+    private async Task<bool> SetStatusAsync(string id, string status, CancellationToken cancellationToken)
+    {
+        if (!Codes.IsValid(id))
+        {
+            return false;
+        }
+
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var update = connection.Command(
+            "UPDATE staff_accounts SET status = @status WHERE id = @id AND status <> @status", ("@status", status), ("@id", id));
+        var changed = await update.ExecuteNonQueryAsync(cancellationToken) > 0;
+        if (changed)
+        {
+            Log.StatusChanged(_logger, id, status);
+        }
+
+        return changed;
+    }
+
+    /// <summary>The checks shared by sign-in and password change; on success the TOTP step is claimed and failures reset.</summary>
+    private async Task<Result<AccountRow>> VerifyAsync(DbConnection connection, string id, string password, string totpCode, bool signIn, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var account = Codes.IsValid(id) ? await ReadAsync(connection, id, cancellationToken) : null;
+        if (account is null)
+        {
+            // Same work as for a real account, so timing does not tell which IDs exist.
+            PasswordHasher.Verify(password ?? string.Empty, _dummyHash.Value, out _);
+            Log.UnknownAccount(_logger);
+            return AccessErrors.InvalidCredentials;
+        }
+
+        if (account.LockedUntil is { } lockedUntil)
+        {
+            if (lockedUntil > now)
+            {
+                return AccessErrors.AccountLocked(lockedUntil);
+            }
+
+            // The lockout has run out: start counting afresh.
+            await using var reset = connection.Command(
+                "UPDATE staff_accounts SET failed_attempts = 0, locked_until_ms = NULL WHERE id = @id AND locked_until_ms = @until",
+                ("@id", id),
+                ("@until", UnixMs.From(lockedUntil)));
+            await reset.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var passwordOk = PasswordHasher.Verify(password ?? string.Empty, account.PasswordHash, out var hashIterations);
+        long step;
+        bool codeOk;
+        byte[]? seed = null;
+        try
+        {
+            seed = _secrets.Unprotect(account.TotpSecret, SeedBinding(id));
+            codeOk = TotpCodes.TryMatch(seed, totpCode, now, _options.TotpStepTolerance, out step);
+        }
+        catch (CryptographicException)
+        {
+            Log.SeedUnreadable(_logger, id);
+            throw;
+        }
+        finally
+        {
+            if (seed is not null)
+            {
+                CryptographicOperations.ZeroMemory(seed);
+            }
+        }
+
+        var replay = codeOk && account.TotpLastStep is { } lastStep && step <= lastStep;
+        if (!passwordOk || !codeOk || replay)
+        {
+            if (passwordOk && replay)
+            {
+                Log.TotpReplay(_logger, id);
+            }
+
+            return await RecordFailureAsync(connection, id, now, cancellationToken);
+        }
+
+        if (account.Status == StaffAccountStatus.Disabled)
+        {
+            Log.DisabledRefused(_logger, id);
+            return AccessErrors.AccountDisabled;
+        }
+
+        var rehash = hashIterations != _options.PasswordIterations;
+        await using (var claim = connection.Command(
+            """
+            UPDATE staff_accounts SET totp_last_step = @step, failed_attempts = 0, locked_until_ms = NULL,
+                last_sign_in_ms = CASE WHEN @signIn = 1 THEN @now ELSE last_sign_in_ms END,
+                password_hash = CASE WHEN @rehash = 1 THEN @hash ELSE password_hash END
+            WHERE id = @id AND (totp_last_step IS NULL OR totp_last_step < @step)
+            """,
+            ("@step", step),
+            ("@signIn", signIn ? 1 : 0),
+            ("@now", UnixMs.From(now)),
+            ("@rehash", rehash ? 1 : 0),
+            ("@hash", rehash ? PasswordHasher.Hash(password!, _options.PasswordIterations) : string.Empty),
+            ("@id", id)))
+        {
+            if (await claim.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                // Another request used this step a moment ago.
+                Log.TotpReplay(_logger, id);
+                return await RecordFailureAsync(connection, id, now, cancellationToken);
+            }
+        }
+
+        return account;
+    }
+
+    private async Task<CustodianError> RecordFailureAsync(DbConnection connection, string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var update = connection.Command(
+            """
+            UPDATE staff_accounts SET failed_attempts = failed_attempts + 1,
+                locked_until_ms = CASE WHEN failed_attempts + 1 >= @max THEN @until ELSE locked_until_ms END
+            WHERE id = @id
+            RETURNING failed_attempts, locked_until_ms
+            """,
+            ("@max", _options.MaxFailedAttempts),
+            ("@until", UnixMs.From(now + _options.LockoutDuration)),
+            ("@id", id));
+        await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return AccessErrors.InvalidCredentials;
+        }
+
+        var failures = reader.GetInt32(0);
+        var lockedUntil = UnixMs.ToNullable(reader.GetValue(1));
+        Log.AuthenticationFailed(_logger, id, failures);
+        if (lockedUntil is { } until && until > now)
+        {
+            Log.Locked(_logger, id, until);
+            return AccessErrors.AccountLocked(until);
+        }
+
+        return AccessErrors.InvalidCredentials;
+    }
+
+    private static async Task<AccountRow?> ReadAsync(DbConnection connection, string id, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command(SelectAccount + " WHERE id = @id", ("@id", id));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadRow(reader) : null;
+    }
+
+    private static AccountRow ReadRow(DbDataReader reader)
+    {
+        if (!StaffRoles.TryParse(reader.GetString(1), out var role))
+        {
+            throw new InvalidOperationException("Unknown staff role in the database.");
+        }
+
+        return new AccountRow(
+            reader.GetString(0),
+            role,
+            reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.GetString(3) == "disabled" ? StaffAccountStatus.Disabled : StaffAccountStatus.Active,
+            reader.GetString(4),
+            reader.GetInt64(5) != 0,
+            reader.GetFieldValue<byte[]>(6),
+            reader.IsDBNull(7) ? null : reader.GetInt64(7),
+            reader.GetInt32(8),
+            UnixMs.ToNullable(reader.GetValue(9)),
+            UnixMs.To(reader.GetInt64(10)),
+            UnixMs.ToNullable(reader.GetValue(11)));
+    }
+
+    private sealed record AccountRow(
+        string Id,
+        StaffRole Role,
+        string? Store,
+        StaffAccountStatus Status,
+        string PasswordHash,
+        bool MustChangePassword,
+        byte[] TotpSecret,
+        long? TotpLastStep,
+        int FailedAttempts,
+        DateTimeOffset? LockedUntil,
+        DateTimeOffset CreatedAt,
+        DateTimeOffset? LastSignInAt)
+    {
+        public StaffAccountInfo ToInfo() => new(Id, Role, Store, Status, MustChangePassword, FailedAttempts, LockedUntil, CreatedAt, LastSignInAt);
+
+        /// <summary>Redacted: the row holds the password hash and the protected seed.</summary>
+        public override string ToString() => $"AccountRow {{ Id = {Id} }}";
+    }
+}
