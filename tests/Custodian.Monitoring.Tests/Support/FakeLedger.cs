@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+using Custodian.Events;
+using Custodian.Identity;
+using Custodian.Ledger;
+
+namespace Custodian.Monitoring.Tests.Support;
+
+/// <summary>
+/// A small in-memory ledger for tests: assigns gap-free sequences, publishes each entry to the stream after
+/// "committing" it, and serves the read side. Entries live in <see cref="Storage"/>, which a second instance can
+/// share to simulate a process restart over the same ledger.
+/// </summary>
+internal sealed class FakeLedger(IAccessEventStream stream, List<CommittedEntry>? storage = null) : IAccessLedger, IAccessLedgerReader
+{
+    private readonly Lock _gate = new();
+
+    public List<CommittedEntry> Storage { get; } = storage ?? [];
+
+    /// <summary>When set, appends throw <see cref="LedgerUnavailableException"/>.</summary>
+    public bool Unavailable { get; set; }
+
+    public long LastSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Storage.Count - 1;
+            }
+        }
+    }
+
+    public IReadOnlyList<CommittedEntry> Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. Storage];
+        }
+    }
+
+    public ValueTask<CommittedEntry> AppendAsync(AccessEntry entry, CancellationToken cancellationToken = default)
+    {
+        if (Unavailable)
+        {
+            throw new LedgerUnavailableException();
+        }
+
+        CommittedEntry committed;
+        lock (_gate)
+        {
+            committed = new CommittedEntry(Storage.Count, new byte[32], entry);
+            Storage.Add(committed);
+
+            // Publish under the lock so the stream sees sequence order.
+            stream.PublishAsync(committed, cancellationToken).AsTask().GetAwaiter().GetResult();
+        }
+
+        return ValueTask.FromResult(committed);
+    }
+
+    public ValueTask<long> GetSizeAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult((long)Storage.Count);
+        }
+    }
+
+    public async IAsyncEnumerable<CommittedEntry> ReadAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var e in Snapshot().Where(e => e.Sequence >= fromSequence))
+        {
+            await Task.Yield();
+            yield return e;
+        }
+    }
+
+    public async IAsyncEnumerable<CommittedEntry> ReadSinceAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var e in Snapshot().Where(e => e.Entry.Time >= since))
+        {
+            await Task.Yield();
+            yield return e;
+        }
+    }
+
+    public Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<CommittedEntry>>(
+            [.. Snapshot().Where(e => e.Entry.Subjects.Contains(subject) && (before is null || e.Sequence < before)).Reverse().Take(limit)]);
+}
