@@ -231,8 +231,8 @@ public sealed class CertificateAuthority : IDisposable
         }
 
         var subject = new X500DistinguishedNameBuilder();
-        subject.AddOrganizationName(store);
         subject.AddCommonName(terminal);
+        subject.AddOrganizationName(store);
         var san = new SubjectAlternativeNameBuilder();
         san.AddUri(new Uri(TerminalUriPrefix + store + ":" + terminal, UriKind.Absolute));
 

@@ -71,9 +71,17 @@ public static class TerminalCredentials
     public static X509Certificate2 Load(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        using var pemCertificate = X509Certificate2.CreateFromPemFile(
-            Path.Combine(directory, CertificateFileName),
-            Path.Combine(directory, KeyFileName));
+        X509Certificate2 loaded;
+        try
+        {
+            loaded = X509Certificate2.CreateFromPemFile(Path.Combine(directory, CertificateFileName), Path.Combine(directory, KeyFileName));
+        }
+        catch (ArgumentException e)
+        {
+            throw new CryptographicException($"{KeyFileName} does not match {CertificateFileName}.", e);
+        }
+
+        using var pemCertificate = loaded;
         var pfx = pemCertificate.Export(X509ContentType.Pkcs12);
         try
         {
