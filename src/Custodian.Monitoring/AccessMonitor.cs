@@ -64,7 +64,7 @@ public sealed class AccessMonitor : BackgroundService
     private long _processed = -1;
     private int _waiterCount;
     private bool _stopped;
-    private long _lastPruneMs = long.MinValue;
+    private long _lastPruneMs;
 
     /// <summary>Creates the monitor; it does nothing until started as a hosted service.</summary>
     /// <param name="events">The stream of committed entries.</param>

@@ -113,6 +113,17 @@ public sealed record AlertEvidence(long FirstSequence, long LastSequence, IReadO
 {
     /// <summary>Most sequences kept in <see cref="Sequences"/>.</summary>
     public const int MaxSequences = 200;
+
+    /// <summary>Value equality, comparing <see cref="Sequences"/> element by element.</summary>
+    public bool Equals(AlertEvidence? other) =>
+        other is not null
+        && FirstSequence == other.FirstSequence
+        && LastSequence == other.LastSequence
+        && TotalSequences == other.TotalSequences
+        && Sequences.SequenceEqual(other.Sequences);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(FirstSequence, LastSequence, TotalSequences, Sequences.Count);
 }
 
 /// <summary>What a detector reports, before the store assigns an identifier and a state.</summary>

@@ -56,6 +56,8 @@ public sealed class SuspensionRegistry
     private long _refreshedAt;
     private bool _loaded;
     private Task? _refreshing;
+    private long _refreshingSince;
+    private Task? _followUp;
 
     /// <summary>Creates the registry.</summary>
     /// <param name="db">The database; <see cref="MonitoringMigrations"/> must have been applied.</param>
@@ -244,12 +246,23 @@ public sealed class SuspensionRegistry
             if (_refreshing is null)
             {
                 // At most one attempt per interval, successful or not.
-                Volatile.Write(ref _refreshedAt, _time.GetTimestamp());
+                var now = _time.GetTimestamp();
+                Volatile.Write(ref _refreshedAt, now);
+                _refreshingSince = now;
+                _followUp = null;
                 _changesDuringRefresh = [];
                 _refreshing = Task.Run(RefreshCoreAsync);
+                return _refreshing;
             }
 
-            return _refreshing;
+            if (_time.GetElapsedTime(_refreshingSince) < RefreshInterval)
+            {
+                return _refreshing; // recent enough to join
+            }
+
+            // The running query started a full interval ago and may predate the change the caller must see:
+            // run one more after it.
+            return _followUp ??= _refreshing.ContinueWith(_ => StartRefresh(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
         }
     }
 

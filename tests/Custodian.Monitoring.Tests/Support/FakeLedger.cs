@@ -19,6 +19,9 @@ internal sealed class FakeLedger(IAccessEventStream stream, List<CommittedEntry>
     /// <summary>When set, appends throw <see cref="LedgerUnavailableException"/>.</summary>
     public bool Unavailable { get; set; }
 
+    /// <summary>When set, appends of entries by this account throw <see cref="LedgerUnavailableException"/>.</summary>
+    public string? RefuseAccount { get; set; }
+
     public long LastSequence
     {
         get
@@ -40,7 +43,7 @@ internal sealed class FakeLedger(IAccessEventStream stream, List<CommittedEntry>
 
     public ValueTask<CommittedEntry> AppendAsync(AccessEntry entry, CancellationToken cancellationToken = default)
     {
-        if (Unavailable)
+        if (Unavailable || (RefuseAccount is not null && entry.Account == RefuseAccount))
         {
             throw new LedgerUnavailableException();
         }

@@ -1,0 +1,392 @@
+using Custodian.Ledger;
+using Custodian.Monitoring.Tests.Support;
+
+namespace Custodian.Monitoring.Tests;
+
+public sealed class AccessMonitorTests
+{
+    private const string Clerk = "C0001";
+    private const string Terminal = "S001-T1";
+
+    private static async Task ReadDistinctAsync(MonitorHarness h, int count, long firstSubject, TimeSpan every, string clerk = Clerk, string terminal = Terminal)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await h.ReadAsync(clerk, terminal, firstSubject + i);
+            h.Time.Advance(every);
+        }
+    }
+
+    [Fact]
+    public async Task Thirteen_distinct_in_ten_minutes_raises_one_alert_and_suspends_clerk_and_terminal()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        await ReadDistinctAsync(h, 12, 1000, TimeSpan.FromSeconds(45));
+        await h.SettleAsync();
+        Assert.Empty(await h.Alerts.ListAsync(null));
+
+        var breaching = await h.ReadAsync(Clerk, Terminal, 2000);
+        await h.SettleAsync();
+
+        var alert = Assert.Single(await h.Alerts.ListAsync(null));
+        Assert.Equal(new Principal(PrincipalKind.Clerk, Clerk), alert.Principal);
+        Assert.Equal((TimeSpan.FromMinutes(10), 13, 12, AlertState.Open, AlertSeverity.High, "S001"), (alert.Window, alert.Observed, alert.Limit, alert.State, alert.Severity, alert.Store));
+        Assert.Equal(new AlertEvidence(0, breaching.Sequence, [.. Enumerable.Range(0, 13).Select(i => (long)i)], 13), alert.Evidence);
+
+        Assert.True(h.Suspensions.IsSuspended(PrincipalKind.Clerk, Clerk));
+        Assert.True(h.Suspensions.IsSuspended(PrincipalKind.Terminal, Terminal));
+        var active = await h.Suspensions.ListActiveAsync();
+        Assert.Equal([(PrincipalKind.Clerk, Clerk, alert.Id), (PrincipalKind.Terminal, Terminal, alert.Id)], active.Select(s => (s.Principal.Kind, s.Principal.Id, s.AlertId)).OrderBy(x => x.Kind));
+
+        // The ledger records the alert and both suspensions, by the monitor.
+        var raised = Assert.Single(h.EntriesOf(AccessTask.AlertRaised)).Entry;
+        Assert.Equal((alert.Id, "monitor", AccessOutcome.Allowed), (raised.Target, raised.Account, raised.Outcome));
+        Assert.Equal("distinct-subjects: clerk:C0001 read 13 distinct subscribers within 600 s, over the clerk limit of 12.", raised.Reason);
+        Assert.Empty(raised.Subjects);
+        var suspended = h.EntriesOf(AccessTask.Suspended).Select(e => e.Entry).ToList();
+        Assert.Equal(["clerk:C0001", "terminal:S001-T1"], suspended.Select(e => e.Target));
+        Assert.All(suspended, e => Assert.Equal("monitor", e.Account));
+        Assert.All(suspended, e => Assert.Equal($"distinct-subjects: clerk:C0001 read 13 distinct subscribers within 600 s, over the clerk limit of 12 (alert {alert.Id}).", e.Reason));
+    }
+
+    [Fact]
+    public async Task The_same_thirteen_spread_over_eleven_minutes_raise_nothing()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        await ReadDistinctAsync(h, 13, 1000, TimeSpan.FromSeconds(55));
+        await h.SettleAsync();
+        Assert.Empty(await h.Alerts.ListAsync(null));
+        Assert.False(h.Suspensions.IsSuspended(PrincipalKind.Clerk, Clerk));
+        Assert.Equal([10, 13, 13], h.Monitor.GetCounts(PrincipalKind.Clerk, Clerk).Select(c => c.Observed)); // now = 55 s after the 13th read
+    }
+
+    [Fact]
+    public async Task Repeated_views_of_the_same_subscribers_count_once()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            foreach (var task in new[] { AccessTask.Search, AccessTask.View, AccessTask.Unmask, AccessTask.Print })
+            {
+                await h.AppendAsync(Clerk, Terminal, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], task);
+                h.Time.Advance(TimeSpan.FromSeconds(5));
+            }
+        }
+
+        await h.SettleAsync();
+        Assert.Empty(await h.Alerts.ListAsync(null));
+        Assert.Equal([12, 12, 12], h.Monitor.GetCounts(PrincipalKind.Clerk, Clerk).Select(c => c.Observed));
+    }
+
+    [Fact]
+    public async Task Denied_entries_and_tasks_that_do_not_read_are_ignored()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        for (var i = 0; i < 30; i++)
+        {
+            await h.AppendAsync(Clerk, Terminal, [1000 + i], AccessTask.View, AccessOutcome.Denied);
+            await h.AppendAsync(Clerk, Terminal, [2000 + i], AccessTask.Change);
+            await h.AppendAsync(Clerk, Terminal, [3000 + i], AccessTask.ServiceComplete);
+            await h.AppendAsync(Clerk, Terminal, [4000 + i], AccessTask.ConsentRequest);
+            h.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await h.SettleAsync();
+        Assert.Empty(await h.Alerts.ListAsync(null));
+        Assert.Equal([0, 0, 0], h.Monitor.GetCounts(PrincipalKind.Clerk, Clerk).Select(c => c.Observed));
+        Assert.Equal(119, h.Monitor.ProcessedSequence);
+    }
+
+    [Fact]
+    public async Task Downloads_count_like_views()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        await h.AppendAsync(Clerk, Terminal, [.. Enumerable.Range(1, 13).Select(i => (long)i)], AccessTask.Download);
+        await h.SettleAsync();
+        var alert = Assert.Single(await h.Alerts.ListAsync(null));
+        Assert.Equal(13, alert.Observed);
+    }
+
+    [Fact]
+    public async Task Reads_after_the_breach_raise_no_further_alert()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+
+        // In-flight reads that were already past the guard when the suspension landed, and the terminal's own breach.
+        await ReadDistinctAsync(h, 40, 1000, TimeSpan.FromSeconds(1));
+        await h.SettleAsync();
+        Assert.Single(await h.Alerts.ListAsync(null));
+        Assert.Single(h.EntriesOf(AccessTask.AlertRaised));
+        Assert.Equal(2, h.EntriesOf(AccessTask.Suspended).Count);
+    }
+
+    [Fact]
+    public async Task A_terminal_shared_by_two_clerks_breaches_its_own_limit_and_suspends_the_last_clerk_too()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        for (var i = 0; i < 17; i++)
+        {
+            await h.ReadAsync(i % 2 == 0 ? "C0001" : "C0002", Terminal, 500 + i);
+            h.Time.Advance(TimeSpan.FromSeconds(20));
+        }
+
+        await h.SettleAsync();
+        var alert = Assert.Single(await h.Alerts.ListAsync(null));
+        Assert.Equal((new Principal(PrincipalKind.Terminal, Terminal), 17, 16), (alert.Principal, alert.Observed, alert.Limit));
+        Assert.True(h.Suspensions.IsSuspended(PrincipalKind.Terminal, Terminal));
+        Assert.True(h.Suspensions.IsSuspended(PrincipalKind.Clerk, "C0001"));   // made the breaching read
+        Assert.False(h.Suspensions.IsSuspended(PrincipalKind.Clerk, "C0002"));
+    }
+
+    [Fact]
+    public async Task Wait_for_processed_returns_at_once_when_processed_and_waits_otherwise()
+    {
+        await using var h = await MonitorHarness.CreateAsync();
+
+        // Not started: nothing processed; a wait times out on fake time.
+        Assert.Equal(-1, h.Monitor.ProcessedSequence);
+        var negative = h.Monitor.WaitForProcessedAsync(-1, TimeSpan.FromSeconds(1));
+        Assert.True(negative.IsCompletedSuccessfully);
+        Assert.True(await negative);
+        Assert.False(await h.Monitor.WaitForProcessedAsync(0, TimeSpan.Zero));
+        var timingOut = h.Monitor.WaitForProcessedAsync(0, TimeSpan.FromSeconds(2)).AsTask();
+        Assert.False(timingOut.IsCompleted);
+        h.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.False(await timingOut.WaitAsync(MonitorHarness.HangGuard));
+
+        // A wait parked before the entry exists completes once the monitor has processed it.
+        var parked = h.Monitor.WaitForProcessedAsync(1, Timeout.InfiniteTimeSpan).AsTask();
+        await h.StartMonitorAsync();
+        Assert.False(parked.IsCompleted);
+        await h.ReadAsync(Clerk, Terminal, 1);
+        await h.ReadAsync(Clerk, Terminal, 2);
+        Assert.True(await parked.WaitAsync(MonitorHarness.HangGuard));
+        Assert.Equal(1, h.Monitor.ProcessedSequence);
+
+        var done = h.Monitor.WaitForProcessedAsync(1, TimeSpan.FromSeconds(1));
+        Assert.True(done.IsCompletedSuccessfully);
+        Assert.True(await done);
+
+        // Cancellation throws.
+        using var cts = new CancellationTokenSource();
+        var cancelled = h.Monitor.WaitForProcessedAsync(99, Timeout.InfiniteTimeSpan, cts.Token).AsTask();
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WaitAsync(MonitorHarness.HangGuard));
+
+        // A stopped monitor answers false at once, and releases parked waits with false.
+        var orphan = h.Monitor.WaitForProcessedAsync(50, Timeout.InfiniteTimeSpan).AsTask();
+        await h.StopAsync();
+        Assert.False(await orphan.WaitAsync(MonitorHarness.HangGuard));
+        Assert.False(await h.Monitor.WaitForProcessedAsync(51, Timeout.InfiniteTimeSpan));
+    }
+
+    [Fact]
+    public async Task The_guard_pattern_refuses_the_read_after_the_breach()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        var served = 0;
+        long previous = -1;
+        for (var i = 0; i < 20; i++)
+        {
+            // What the host's guard does before serving a read.
+            Assert.True(await h.Monitor.WaitForProcessedAsync(previous, TimeSpan.FromSeconds(2)).AsTask().WaitAsync(MonitorHarness.HangGuard));
+            if (h.Suspensions.IsSuspended(PrincipalKind.Clerk, Clerk) || h.Suspensions.IsSuspended(PrincipalKind.Terminal, Terminal))
+            {
+                previous = (await h.AppendAsync(Clerk, Terminal, [], AccessTask.View, AccessOutcome.Denied)).Sequence;
+                continue;
+            }
+
+            previous = (await h.ReadAsync(Clerk, Terminal, 7000 + i)).Sequence;
+            served++;
+            h.Time.Advance(TimeSpan.FromSeconds(3));
+        }
+
+        Assert.Equal(13, served);
+    }
+
+    [Fact]
+    public async Task Restore_lifts_both_marks_alerts_restored_clears_state_and_is_recorded()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        await ReadDistinctAsync(h, 13, 1000, TimeSpan.FromSeconds(10));
+        await h.SettleAsync();
+        var alert = Assert.Single(await h.Alerts.ListAsync(null));
+
+        h.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(await h.Monitor.RestoreAsync(PrincipalKind.Clerk, Clerk, "SO01", "Family-plan migration day, confirmed with the manager."));
+        Assert.True(await h.Monitor.RestoreAsync(PrincipalKind.Terminal, Terminal, "SO01", "Same review."));
+        Assert.False(await h.Monitor.RestoreAsync(PrincipalKind.Terminal, Terminal, "SO01", "Twice."));
+        await h.SettleAsync();
+
+        Assert.False(h.Suspensions.IsSuspended(PrincipalKind.Clerk, Clerk));
+        Assert.False(h.Suspensions.IsSuspended(PrincipalKind.Terminal, Terminal));
+        Assert.Empty(await h.Suspensions.ListActiveAsync());
+        var restored = (await h.Alerts.GetAsync(alert.Id))!;
+        Assert.Equal((AlertState.Restored, "SO01", "Family-plan migration day, confirmed with the manager."), (restored.State, restored.UpdatedBy, restored.Note));
+        Assert.Equal([0, 0, 0], h.Monitor.GetCounts(PrincipalKind.Clerk, Clerk).Select(c => c.Observed));
+        Assert.Equal([0, 0, 0], h.Monitor.GetCounts(PrincipalKind.Terminal, Terminal).Select(c => c.Observed));
+
+        var entries = h.EntriesOf(AccessTask.Restored).Select(e => e.Entry).ToList();
+        Assert.Equal(["clerk:C0001", "terminal:S001-T1"], entries.Select(e => e.Target));
+        Assert.All(entries, e => Assert.Equal(("SO01", AccessOutcome.Allowed), (e.Account, e.Outcome)));
+
+        // Counting starts afresh: 12 more distinct are fine, the 13th breaches again with a new alert.
+        await ReadDistinctAsync(h, 12, 5000, TimeSpan.FromSeconds(10));
+        await h.SettleAsync();
+        Assert.Single(await h.Alerts.ListAsync(null));
+        await h.ReadAsync(Clerk, Terminal, 6000);
+        await h.SettleAsync();
+        Assert.Equal(2, (await h.Alerts.ListAsync(null)).Count);
+    }
+
+    [Fact]
+    public async Task Restore_is_refused_when_the_ledger_cannot_record_it()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        await ReadDistinctAsync(h, 13, 1000, TimeSpan.FromSeconds(10));
+        await h.SettleAsync();
+        h.Ledger.Unavailable = true;
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => h.Monitor.RestoreAsync(PrincipalKind.Clerk, Clerk, "SO01", "Reviewed."));
+        Assert.True(h.Suspensions.IsSuspended(PrincipalKind.Clerk, Clerk));
+        Assert.Equal(AlertState.Open, (await h.Alerts.ListAsync(null))[0].State);
+    }
+
+    [Fact]
+    public async Task A_suspension_lifted_by_another_process_resets_the_state_at_the_next_entry()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        await ReadDistinctAsync(h, 13, 1000, TimeSpan.FromSeconds(10));
+        await h.SettleAsync();
+
+        // The CLI lifts both through its own registry (another process); no restored entry reaches this stream.
+        var cli = new SuspensionRegistry(h.Database.Db, h.Time);
+        await cli.LiftAsync(PrincipalKind.Clerk, Clerk, "SO01", "Reviewed.");
+        await cli.LiftAsync(PrincipalKind.Terminal, Terminal, "SO01", "Reviewed.");
+        h.Time.Advance(SuspensionRegistry.RefreshInterval);
+        Assert.False(await h.Suspensions.IsSuspendedAsync(PrincipalKind.Clerk, Clerk));
+
+        await ReadDistinctAsync(h, 12, 5000, TimeSpan.FromSeconds(1));
+        await h.SettleAsync();
+        Assert.Equal([12, 12, 12], h.Monitor.GetCounts(PrincipalKind.Clerk, Clerk).Select(c => c.Observed));
+        await h.ReadAsync(Clerk, Terminal, 6000);
+        await h.SettleAsync();
+        Assert.Equal(2, (await h.Alerts.ListAsync(null)).Count);
+    }
+
+    [Fact]
+    public async Task A_restart_rebuilds_the_windows_from_the_ledger_without_duplicating_alerts()
+    {
+        await using var first = await MonitorHarness.StartAsync();
+        await ReadDistinctAsync(first, 13, 1000, TimeSpan.FromSeconds(10));                 // C0001 breaches
+        await ReadDistinctAsync(first, 10, 5000, TimeSpan.FromSeconds(10), "C0002", "S001-T2"); // C0002 at 10
+        await first.SettleAsync();
+        Assert.Single(await first.Alerts.ListAsync(null));
+        await first.StopAsync();
+
+        await using var second = await MonitorHarness.StartAsync(previous: first);
+        Assert.Equal(first.Ledger.LastSequence, second.Monitor.ProcessedSequence);
+        Assert.Single(await second.Alerts.ListAsync(null));
+        Assert.Equal([10, 10, 10], second.Monitor.GetCounts(PrincipalKind.Clerk, "C0002").Select(c => c.Observed));
+        Assert.True(second.Detector.IsLatched(new Principal(PrincipalKind.Clerk, Clerk)));
+
+        // The suspended clerk's in-flight reads raise nothing new; C0002's 13th distinct does.
+        await ReadDistinctAsync(second, 5, 9000, TimeSpan.FromSeconds(1));
+        await ReadDistinctAsync(second, 3, 5100, TimeSpan.FromSeconds(1), "C0002", "S001-T2");
+        await second.SettleAsync();
+        var alerts = await second.Alerts.ListAsync(null);
+        Assert.Equal(2, alerts.Count);
+        Assert.Equal((new Principal(PrincipalKind.Clerk, "C0002"), 13), (alerts[0].Principal, alerts[0].Observed));
+    }
+
+    [Fact]
+    public async Task A_breach_committed_while_no_monitor_ran_is_acted_on_once_at_start()
+    {
+        await using var first = await MonitorHarness.StartAsync();
+        await first.StopAsync();
+
+        // The API node kept serving (e.g. the monitor crashed): 13 distinct reads, nobody watching.
+        await ReadDistinctAsync(first, 13, 1000, TimeSpan.FromSeconds(10));
+        await using var second = await MonitorHarness.StartAsync(previous: first);
+        await second.SettleAsync();
+        var alert = Assert.Single(await second.Alerts.ListAsync(null));
+        Assert.Equal((13, 12), (alert.Observed, alert.Limit));
+        Assert.True(second.Suspensions.IsSuspended(PrincipalKind.Clerk, Clerk));
+        Assert.True(second.Suspensions.IsSuspended(PrincipalKind.Terminal, Terminal));
+        await second.StopAsync();
+
+        // A third start sees the suspended entries in the replay: still one alert.
+        await using var third = await MonitorHarness.StartAsync(previous: first);
+        await third.SettleAsync();
+        Assert.Single(await third.Alerts.ListAsync(null));
+    }
+
+    [Fact]
+    public async Task A_restore_in_the_replayed_ledger_clears_the_state_before_the_restart()
+    {
+        await using var first = await MonitorHarness.StartAsync();
+        await ReadDistinctAsync(first, 13, 1000, TimeSpan.FromSeconds(10));
+        await first.SettleAsync();
+        await first.Monitor.RestoreAsync(PrincipalKind.Clerk, Clerk, "SO01", "Reviewed.");
+        await first.Monitor.RestoreAsync(PrincipalKind.Terminal, Terminal, "SO01", "Reviewed.");
+        await ReadDistinctAsync(first, 5, 2000, TimeSpan.FromSeconds(10));
+        await first.SettleAsync();
+        await first.StopAsync();
+
+        await using var second = await MonitorHarness.StartAsync(previous: first);
+        Assert.False(second.Detector.IsLatched(new Principal(PrincipalKind.Clerk, Clerk)));
+        Assert.Equal([5, 5, 5], second.Monitor.GetCounts(PrincipalKind.Clerk, Clerk).Select(c => c.Observed));
+        Assert.Single(await second.Alerts.ListAsync(null));
+    }
+
+    [Fact]
+    public async Task Entries_older_than_the_largest_window_are_not_replayed()
+    {
+        await using var first = await MonitorHarness.StartAsync();
+        await ReadDistinctAsync(first, 10, 1000, TimeSpan.FromSeconds(10));
+        await first.SettleAsync();
+        await first.StopAsync();
+        first.Time.Advance(TimeSpan.FromHours(24));
+
+        await using var second = await MonitorHarness.StartAsync(previous: first);
+        Assert.Equal([0, 0, 0], second.Monitor.GetCounts(PrincipalKind.Clerk, Clerk).Select(c => c.Observed));
+        Assert.Equal(9, second.Monitor.ProcessedSequence); // everything before is taken as processed
+    }
+
+    [Fact]
+    public async Task The_monitor_keeps_suspending_when_the_ledger_is_down()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        await ReadDistinctAsync(h, 12, 1000, TimeSpan.FromSeconds(10));
+        await h.SettleAsync();
+        h.Ledger.RefuseAccount = AccessMonitor.MonitorAccount; // the monitor's own entries cannot be recorded
+        await h.ReadAsync(Clerk, Terminal, 2000);
+        await h.SettleAsync();
+
+        Assert.True(h.Suspensions.IsSuspended(PrincipalKind.Clerk, Clerk));
+        Assert.True(h.Suspensions.IsSuspended(PrincipalKind.Terminal, Terminal));
+        Assert.Single(await h.Alerts.ListAsync(null));
+        Assert.Empty(h.EntriesOf(AccessTask.AlertRaised));
+        Assert.Equal(3, h.Logs.GetSnapshot().Count(r => r.Id.Id == 4007)); // alert-raised and two suspended entries
+    }
+
+    [Fact]
+    public async Task Logs_name_principals_and_counts_but_never_subscribers()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        var subjects = Enumerable.Range(0, 40).Select(i => 7_123_456_789_000 + i).ToArray();
+        foreach (var s in subjects)
+        {
+            await h.ReadAsync(Clerk, Terminal, s);
+            h.Time.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        await h.SettleAsync();
+        await h.Monitor.RestoreAsync(PrincipalKind.Clerk, Clerk, "SO01", "Reviewed.");
+        var text = string.Join("\n", h.LogText());
+        Assert.Contains("C0001", text, StringComparison.Ordinal);
+        Assert.Contains(h.Logs.GetSnapshot(), r => r.Id.Id == 4002);
+        Assert.Contains(h.Logs.GetSnapshot(), r => r.Id.Id == 4003);
+        Assert.Contains(h.Logs.GetSnapshot(), r => r.Id.Id == 4005);
+        Assert.All(subjects, s => Assert.DoesNotContain(s.ToString(System.Globalization.CultureInfo.InvariantCulture), text, StringComparison.Ordinal));
+    }
+}
