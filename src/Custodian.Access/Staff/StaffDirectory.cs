@@ -84,10 +84,9 @@ public sealed class StaffDirectory
     /// <param name="id">Account ID (<see cref="Codes"/>); one account per person (PIPA safety standard).</param>
     /// <param name="role">Role.</param>
     /// <param name="store">Store code: required for clerks and store managers; optional for officers.</param>
-    /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The credentials, or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed ID, role
     /// or store, or <see cref="AccessErrorCodes.AccountExists"/> (409).</returns>
-    public async Task<Result<NewAccount>> CreateAsync(string id, StaffRole role, string? store, CancellationToken cancellationToken = default)
+    public async Task<Result<NewAccount>> CreateAsync(string id, StaffRole role, string? store)
     {
         if (!Codes.IsValid(id))
         {
@@ -106,7 +105,7 @@ public sealed class StaffDirectory
 
         var roleName = role.ToName();
         var (credentials, passwordHash, protectedSeed) = NewCredentials(id);
-        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync();
         await using var insert = connection.Command(
             """
             INSERT INTO staff_accounts (id, role, store, status, password_hash, must_change_password, totp_secret,
@@ -120,7 +119,7 @@ public sealed class StaffDirectory
             ("@hash", passwordHash),
             ("@seed", protectedSeed),
             ("@now", UnixMs.From(_time.GetUtcNow())));
-        if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+        if (await insert.ExecuteNonQueryAsync() == 0)
         {
             return new CustodianError(AccessErrorCodes.AccountExists, 409, "A staff account with this ID already exists.");
         }
@@ -135,15 +134,14 @@ public sealed class StaffDirectory
     /// <param name="id">Account ID.</param>
     /// <param name="password">Password (or the one-time password).</param>
     /// <param name="totpCode">Current 6-digit TOTP code.</param>
-    /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The principal (check <see cref="StaffPrincipal.MustChangePassword"/>), or
     /// <see cref="ErrorCodes.InvalidCredentials"/> (401; unknown account, wrong password, wrong or reused code —
     /// the same message for all), <see cref="ErrorCodes.AccountLocked"/> (423) or
     /// <see cref="ErrorCodes.AccountDisabled"/> (403; only once the credentials are right).</returns>
-    public async Task<Result<StaffPrincipal>> AuthenticateAsync(string id, string password, string totpCode, CancellationToken cancellationToken = default)
+    public async Task<Result<StaffPrincipal>> AuthenticateAsync(string id, string password, string totpCode)
     {
-        await using var connection = await _db.OpenAsync(cancellationToken);
-        var verified = await VerifyAsync(connection, id, password, totpCode, signIn: true, cancellationToken);
+        await using var connection = await _db.OpenAsync();
+        var verified = await VerifyAsync(connection, id, password, totpCode, signIn: true);
         if (!verified.IsSuccess)
         {
             return verified.Error!;
@@ -162,10 +160,9 @@ public sealed class StaffDirectory
     /// <param name="currentPassword">Current (or one-time) password.</param>
     /// <param name="newPassword">New password; see <see cref="PasswordPolicy"/> (NIST SP 800-63B §5.1.1.2: 12–128 characters, not containing the account ID, not equal to the current one).</param>
     /// <param name="totpCode">Current TOTP code.</param>
-    /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>True, or <see cref="ErrorCodes.PasswordPolicy"/> (400, with the broken rules under
     /// <c>newPassword</c>; checked first, consuming nothing), or the errors of <see cref="AuthenticateAsync"/>.</returns>
-    public async Task<Result<bool>> ChangePasswordAsync(string id, string currentPassword, string newPassword, string totpCode, CancellationToken cancellationToken = default)
+    public async Task<Result<bool>> ChangePasswordAsync(string id, string currentPassword, string newPassword, string totpCode)
     {
         ArgumentNullException.ThrowIfNull(newPassword);
         var broken = PasswordPolicy.Check(id ?? string.Empty, newPassword, currentPassword);
@@ -177,8 +174,8 @@ public sealed class StaffDirectory
             };
         }
 
-        await using var connection = await _db.OpenAsync(cancellationToken);
-        var verified = await VerifyAsync(connection, id!, currentPassword, totpCode, signIn: false, cancellationToken);
+        await using var connection = await _db.OpenAsync();
+        var verified = await VerifyAsync(connection, id!, currentPassword, totpCode, signIn: false);
         if (!verified.IsSuccess)
         {
             return verified.Error!;
@@ -188,34 +185,34 @@ public sealed class StaffDirectory
             "UPDATE staff_accounts SET password_hash = @hash, must_change_password = 0 WHERE id = @id",
             ("@hash", PasswordHasher.Hash(newPassword, _options.PasswordIterations)),
             ("@id", id));
-        await update.ExecuteNonQueryAsync(cancellationToken);
+        await update.ExecuteNonQueryAsync();
         Log.PasswordChanged(_logger, id!);
         return true;
     }
 
     /// <summary>Disables an account: it can no longer sign in. The caller also ends its sessions (<c>SessionStore.RevokeAccount</c>).</summary>
     /// <returns>True when the account existed and was active.</returns>
-    public Task<bool> DisableAsync(string id, CancellationToken cancellationToken = default) =>
-        SetStatusAsync(id, "disabled", cancellationToken);
+    public Task<bool> DisableAsync(string id) =>
+        SetStatusAsync(id, "disabled");
 
     /// <summary>Re-enables a disabled account.</summary>
     /// <returns>True when the account existed and was disabled.</returns>
-    public Task<bool> EnableAsync(string id, CancellationToken cancellationToken = default) =>
-        SetStatusAsync(id, "active", cancellationToken);
+    public Task<bool> EnableAsync(string id) =>
+        SetStatusAsync(id, "active");
 
     /// <summary>Ends a lockout early and clears the failure count.</summary>
     /// <returns>True when the account exists.</returns>
-    public async Task<bool> UnlockAsync(string id, CancellationToken cancellationToken = default)
+    public async Task<bool> UnlockAsync(string id)
     {
         if (!Codes.IsValid(id))
         {
             return false;
         }
 
-        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync();
         await using var update = connection.Command(
             "UPDATE staff_accounts SET failed_attempts = 0, locked_until_ms = NULL WHERE id = @id", ("@id", id));
-        var changed = await update.ExecuteNonQueryAsync(cancellationToken) > 0;
+        var changed = await update.ExecuteNonQueryAsync() > 0;
         if (changed)
         {
             Log.Unlocked(_logger, id);
@@ -229,7 +226,7 @@ public sealed class StaffDirectory
     /// unlocks it; the new password must be changed at the next sign-in. The caller also ends its sessions.
     /// </summary>
     /// <returns>The new credentials (shown once), or <see cref="ErrorCodes.NotFound"/> (404).</returns>
-    public async Task<Result<NewAccount>> ResetCredentialsAsync(string id, CancellationToken cancellationToken = default)
+    public async Task<Result<NewAccount>> ResetCredentialsAsync(string id)
     {
         if (!Codes.IsValid(id))
         {
@@ -237,7 +234,7 @@ public sealed class StaffDirectory
         }
 
         var (credentials, passwordHash, protectedSeed) = NewCredentials(id);
-        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync();
         await using var update = connection.Command(
             """
             UPDATE staff_accounts SET password_hash = @hash, must_change_password = 1, totp_secret = @seed,
@@ -247,7 +244,7 @@ public sealed class StaffDirectory
             ("@hash", passwordHash),
             ("@seed", protectedSeed),
             ("@id", id));
-        if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
+        if (await update.ExecuteNonQueryAsync() == 0)
         {
             return new CustodianError(ErrorCodes.NotFound, 404, "No staff account has this ID.");
         }
@@ -257,26 +254,26 @@ public sealed class StaffDirectory
     }
 
     /// <summary>One account, or null when there is none with this ID.</summary>
-    public async Task<StaffAccountInfo?> GetAsync(string id, CancellationToken cancellationToken = default)
+    public async Task<StaffAccountInfo?> GetAsync(string id)
     {
         if (!Codes.IsValid(id))
         {
             return null;
         }
 
-        await using var connection = await _db.OpenAsync(cancellationToken);
-        var row = await ReadAsync(connection, id, cancellationToken);
+        await using var connection = await _db.OpenAsync();
+        var row = await ReadAsync(connection, id);
         return row?.ToInfo();
     }
 
     /// <summary>All accounts, ordered by ID.</summary>
-    public async Task<IReadOnlyList<StaffAccountInfo>> ListAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<StaffAccountInfo>> ListAsync()
     {
-        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync();
         await using var command = connection.Command(SelectAccount + " ORDER BY id");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync();
         var list = new List<StaffAccountInfo>();
-        while (await reader.ReadAsync(cancellationToken))
+        while (await reader.ReadAsync())
         {
             list.Add(ReadRow(reader).ToInfo());
         }
@@ -302,17 +299,17 @@ public sealed class StaffDirectory
         }
     }
 
-    private async Task<bool> SetStatusAsync(string id, string status, CancellationToken cancellationToken)
+    private async Task<bool> SetStatusAsync(string id, string status)
     {
         if (!Codes.IsValid(id))
         {
             return false;
         }
 
-        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync();
         await using var update = connection.Command(
             "UPDATE staff_accounts SET status = @status WHERE id = @id AND status <> @status", ("@status", status), ("@id", id));
-        var changed = await update.ExecuteNonQueryAsync(cancellationToken) > 0;
+        var changed = await update.ExecuteNonQueryAsync() > 0;
         if (changed)
         {
             Log.StatusChanged(_logger, id, status);
@@ -322,10 +319,10 @@ public sealed class StaffDirectory
     }
 
     /// <summary>The checks shared by sign-in and password change; on success the TOTP step is claimed and failures reset.</summary>
-    private async Task<Result<AccountRow>> VerifyAsync(DbConnection connection, string id, string password, string totpCode, bool signIn, CancellationToken cancellationToken)
+    private async Task<Result<AccountRow>> VerifyAsync(DbConnection connection, string id, string password, string totpCode, bool signIn)
     {
         var now = _time.GetUtcNow();
-        var account = Codes.IsValid(id) ? await ReadAsync(connection, id, cancellationToken) : null;
+        var account = Codes.IsValid(id) ? await ReadAsync(connection, id) : null;
         if (account is null)
         {
             // Same work as for a real account, so timing does not tell which IDs exist.
@@ -346,7 +343,7 @@ public sealed class StaffDirectory
                 "UPDATE staff_accounts SET failed_attempts = 0, locked_until_ms = NULL WHERE id = @id AND locked_until_ms = @until",
                 ("@id", id),
                 ("@until", UnixMs.From(lockedUntil)));
-            await reset.ExecuteNonQueryAsync(cancellationToken);
+            await reset.ExecuteNonQueryAsync();
         }
 
         var passwordOk = PasswordHasher.Verify(password ?? string.Empty, account.PasswordHash, out var hashIterations);
@@ -379,7 +376,7 @@ public sealed class StaffDirectory
                 Log.TotpReplay(_logger, id);
             }
 
-            return await RecordFailureAsync(connection, id, now, cancellationToken);
+            return await RecordFailureAsync(connection, id, now);
         }
 
         if (account.Status == StaffAccountStatus.Disabled)
@@ -403,18 +400,18 @@ public sealed class StaffDirectory
             ("@hash", rehash ? PasswordHasher.Hash(password!, _options.PasswordIterations) : string.Empty),
             ("@id", id)))
         {
-            if (await claim.ExecuteNonQueryAsync(cancellationToken) == 0)
+            if (await claim.ExecuteNonQueryAsync() == 0)
             {
                 // Another request used this step a moment ago.
                 Log.TotpReplay(_logger, id);
-                return await RecordFailureAsync(connection, id, now, cancellationToken);
+                return await RecordFailureAsync(connection, id, now);
             }
         }
 
         return account;
     }
 
-    private async Task<CustodianError> RecordFailureAsync(DbConnection connection, string id, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<CustodianError> RecordFailureAsync(DbConnection connection, string id, DateTimeOffset now)
     {
         await using var update = connection.Command(
             """
@@ -426,8 +423,8 @@ public sealed class StaffDirectory
             ("@max", _options.MaxFailedAttempts),
             ("@until", UnixMs.From(now + _options.LockoutDuration)),
             ("@id", id));
-        await using var reader = await update.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        await using var reader = await update.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
         {
             return AccessErrors.InvalidCredentials;
         }
@@ -444,11 +441,11 @@ public sealed class StaffDirectory
         return AccessErrors.InvalidCredentials;
     }
 
-    private static async Task<AccountRow?> ReadAsync(DbConnection connection, string id, CancellationToken cancellationToken)
+    private static async Task<AccountRow?> ReadAsync(DbConnection connection, string id)
     {
         await using var command = connection.Command(SelectAccount + " WHERE id = @id", ("@id", id));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadRow(reader) : null;
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? ReadRow(reader) : null;
     }
 
     private static AccountRow ReadRow(DbDataReader reader)

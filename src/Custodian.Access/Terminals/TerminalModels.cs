@@ -37,10 +37,10 @@ public sealed record EnrolledTerminal(string TerminalId, string Store, string Ce
 public sealed record TerminalStatus(string TerminalId, string Store, string Name, DateTimeOffset CertificateNotAfter);
 
 /// <summary>One row of the terminal registry, for listings. Contains no secrets (the code hash is not exposed).</summary>
-/// <param name="Id">Terminal ID.</param>
+/// <param name="TerminalId">Terminal ID.</param>
 /// <param name="Store">Store code.</param>
 /// <param name="Name">Terminal name within the store.</param>
-/// <param name="State">Lifecycle state.</param>
+/// <param name="Status">Lifecycle state.</param>
 /// <param name="CodeExpiresAt">When the outstanding enrollment code expires, for a pending terminal; else null.</param>
 /// <param name="CertificateSerial">Serial of the current certificate (lowercase hex), once enrolled.</param>
 /// <param name="CertificateThumbprint">SHA-256 of the current certificate (lowercase hex), once enrolled.</param>
@@ -50,10 +50,10 @@ public sealed record TerminalStatus(string TerminalId, string Store, string Name
 /// <param name="RevokeReason">The reason given at revocation.</param>
 /// <param name="CreatedAt">When the terminal was first registered.</param>
 public sealed record TerminalInfo(
-    string Id,
+    string TerminalId,
     string Store,
     string Name,
-    TerminalState State,
+    TerminalState Status,
     DateTimeOffset? CodeExpiresAt,
     string? CertificateSerial,
     string? CertificateThumbprint,

@@ -77,14 +77,13 @@ public sealed class TerminalRegistry
     /// <param name="store">Store code (<see cref="Codes"/>).</param>
     /// <param name="name">Terminal name within the store (<see cref="Codes"/>); the ID <c>&lt;store&gt;-&lt;name&gt;</c> must be at most 64 characters.</param>
     /// <param name="lifetime">How long the code works; null for <see cref="DefaultCodeLifetime"/> (24 h); at most <see cref="MaxCodeLifetime"/>.</param>
-    /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The code, to be shown once.</returns>
     /// <exception cref="CustodianException">
     /// <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed store, name or lifetime, or a terminal ID
     /// already used by another store/name pair; <see cref="AccessErrorCodes.TerminalAlreadyActive"/> (409)
     /// when the terminal is enrolled and active (revoke it first).
     /// </exception>
-    public async Task<EnrollmentCode> IssueEnrollmentCodeAsync(string store, string name, TimeSpan? lifetime, CancellationToken cancellationToken = default)
+    public async Task<EnrollmentCode> IssueEnrollmentCodeAsync(string store, string name, TimeSpan? lifetime)
     {
         if (!Codes.IsValid(store))
         {
@@ -111,7 +110,7 @@ public sealed class TerminalRegistry
         var raw = RandomNumberGenerator.GetString(Base32Alphabet, CodeLength);
         var now = _time.GetUtcNow();
         var expires = now + life;
-        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync();
         await using (var upsert = connection.Command(
             """
             INSERT INTO terminals (id, store, name, status, code_hash, code_expires_ms, created_ms)
@@ -129,9 +128,9 @@ public sealed class TerminalRegistry
             ("@expires", UnixMs.From(expires)),
             ("@now", UnixMs.From(now))))
         {
-            if (await upsert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            if (await upsert.ExecuteNonQueryAsync() == 0)
             {
-                var existing = await GetAsync(connection, terminalId, cancellationToken);
+                var existing = await GetAsync(connection, terminalId);
                 throw new CustodianException(existing is not null && existing.Store == store && existing.Name == name
                     ? new CustodianError(AccessErrorCodes.TerminalAlreadyActive, 409, "The terminal is enrolled and active; revoke it before issuing a new enrollment code.")
                     : AccessErrors.Validation("name", "the terminal ID <store>-<name> is already used by another store and name"));
@@ -151,10 +150,9 @@ public sealed class TerminalRegistry
     /// </summary>
     /// <param name="code">The enrollment code; case, spaces and dashes are ignored.</param>
     /// <param name="csrPem">PEM PKCS#10 request for the terminal's key.</param>
-    /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The certificate and CA certificate, or <see cref="ErrorCodes.EnrollmentCodeInvalid"/> (403;
     /// unknown, used or expired, deliberately not saying which) or <see cref="ErrorCodes.CsrInvalid"/> (400).</returns>
-    public async Task<Result<EnrolledTerminal>> EnrollAsync(string code, string csrPem, CancellationToken cancellationToken = default)
+    public async Task<Result<EnrolledTerminal>> EnrollAsync(string code, string csrPem)
     {
         var normalized = NormalizeCode(code);
         if (normalized is null)
@@ -165,15 +163,15 @@ public sealed class TerminalRegistry
 
         var hash = HashCode(normalized);
         var now = _time.GetUtcNow();
-        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync();
         string terminalId, store;
         await using (var find = connection.Command(
             "SELECT id, store FROM terminals WHERE code_hash = @hash AND status = 'pending' AND code_expires_ms > @now",
             ("@hash", hash),
             ("@now", UnixMs.From(now))))
-        await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+        await using (var reader = await find.ExecuteReaderAsync())
         {
-            if (!await reader.ReadAsync(cancellationToken))
+            if (!await reader.ReadAsync())
             {
                 Log.EnrollmentRefused(_logger, ErrorCodes.EnrollmentCodeInvalid);
                 return AccessErrors.EnrollmentCodeInvalid;
@@ -204,7 +202,7 @@ public sealed class TerminalRegistry
             ("@id", terminalId),
             ("@hash", hash)))
         {
-            if (await consume.ExecuteNonQueryAsync(cancellationToken) != 1)
+            if (await consume.ExecuteNonQueryAsync() != 1)
             {
                 // Lost a race for the same code: the certificate just issued is never recorded, so it is refused.
                 Log.EnrollmentRefused(_logger, ErrorCodes.EnrollmentCodeInvalid);
@@ -224,11 +222,10 @@ public sealed class TerminalRegistry
     /// the revocation latency (next request in-process, at most 1 second across processes).
     /// </summary>
     /// <param name="id">The validated device identity.</param>
-    /// <param name="cancellationToken">Cancels a database refresh.</param>
     /// <returns>The terminal's status, or <see cref="ErrorCodes.DeviceCertificateRevoked"/> (403; revoked,
     /// re-enrolled with another certificate, or pending re-enrollment) or
     /// <see cref="ErrorCodes.DeviceCertificateUntrusted"/> (403; no such terminal in this store).</returns>
-    public Task<Result<TerminalStatus>> CheckAsync(DeviceIdentity id, CancellationToken cancellationToken = default)
+    public Task<Result<TerminalStatus>> CheckAsync(DeviceIdentity id)
     {
         ArgumentNullException.ThrowIfNull(id);
         if (_cache.TryGetValue(id.Terminal, out var entry) && _time.GetElapsedTime(entry.ReadAt) < RecheckInterval)
@@ -236,7 +233,7 @@ public sealed class TerminalRegistry
             return Evaluate(entry, id);
         }
 
-        return RefreshAndCheckAsync(id, cancellationToken);
+        return RefreshAndCheckAsync(id);
     }
 
     /// <summary>
@@ -245,10 +242,9 @@ public sealed class TerminalRegistry
     /// </summary>
     /// <param name="terminalId">Terminal ID.</param>
     /// <param name="reason">Why (stored with the terminal, never logged); at most 500 characters.</param>
-    /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>True when the terminal existed and was not already revoked.</returns>
     /// <exception cref="ArgumentException">When <paramref name="reason"/> is empty or longer than 500 characters.</exception>
-    public async Task<bool> RevokeAsync(string terminalId, string reason, CancellationToken cancellationToken = default)
+    public async Task<bool> RevokeAsync(string terminalId, string reason)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(reason.Length, 500, nameof(reason));
@@ -258,7 +254,7 @@ public sealed class TerminalRegistry
         }
 
         int changed;
-        await using (var connection = await _db.OpenAsync(cancellationToken))
+        await using (var connection = await _db.OpenAsync())
         await using (var revoke = connection.Command(
             """
             UPDATE terminals SET status = 'revoked', revoked_ms = @now, revoke_reason = @reason, code_hash = NULL, code_expires_ms = NULL
@@ -268,7 +264,7 @@ public sealed class TerminalRegistry
             ("@reason", reason),
             ("@id", terminalId)))
         {
-            changed = await revoke.ExecuteNonQueryAsync(cancellationToken);
+            changed = await revoke.ExecuteNonQueryAsync();
         }
 
         Invalidate(terminalId);
@@ -281,13 +277,13 @@ public sealed class TerminalRegistry
     }
 
     /// <summary>All terminals, ordered by ID.</summary>
-    public async Task<IReadOnlyList<TerminalInfo>> ListAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<TerminalInfo>> ListAsync()
     {
-        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync();
         await using var command = connection.Command(SelectInfo + " ORDER BY id");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync();
         var list = new List<TerminalInfo>();
-        while (await reader.ReadAsync(cancellationToken))
+        while (await reader.ReadAsync())
         {
             list.Add(ReadInfo(reader));
         }
@@ -296,10 +292,10 @@ public sealed class TerminalRegistry
     }
 
     /// <summary>One terminal, or null when there is none with this ID.</summary>
-    public async Task<TerminalInfo?> GetAsync(string terminalId, CancellationToken cancellationToken = default)
+    public async Task<TerminalInfo?> GetAsync(string terminalId)
     {
-        await using var connection = await _db.OpenAsync(cancellationToken);
-        return await GetAsync(connection, terminalId, cancellationToken);
+        await using var connection = await _db.OpenAsync();
+        return await GetAsync(connection, terminalId);
     }
 
     /// <summary>Normalizes a typed code: drops spaces and dashes, upper-cases; null unless 12 base32 characters remain.</summary>
@@ -339,11 +335,11 @@ public sealed class TerminalRegistry
         FROM terminals
         """;
 
-    private static async Task<TerminalInfo?> GetAsync(DbConnection connection, string terminalId, CancellationToken cancellationToken)
+    private static async Task<TerminalInfo?> GetAsync(DbConnection connection, string terminalId)
     {
         await using var command = connection.Command(SelectInfo + " WHERE id = @id", ("@id", terminalId));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadInfo(reader) : null;
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? ReadInfo(reader) : null;
     }
 
     private static TerminalInfo ReadInfo(DbDataReader reader) => new(
@@ -368,18 +364,18 @@ public sealed class TerminalRegistry
         _ => throw new InvalidOperationException("Unknown terminal status in the database."),
     };
 
-    private async Task<Result<TerminalStatus>> RefreshAndCheckAsync(DeviceIdentity id, CancellationToken cancellationToken)
+    private async Task<Result<TerminalStatus>> RefreshAndCheckAsync(DeviceIdentity id)
     {
         var generation = Interlocked.Read(ref _invalidations);
         var readAt = _time.GetTimestamp();
         CacheEntry entry;
-        await using (var connection = await _db.OpenAsync(cancellationToken))
+        await using (var connection = await _db.OpenAsync())
         await using (var command = connection.Command(
             "SELECT store, name, status, cert_thumbprint, cert_not_after_ms FROM terminals WHERE id = @id",
             ("@id", id.Terminal)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        await using (var reader = await command.ExecuteReaderAsync())
         {
-            if (!await reader.ReadAsync(cancellationToken))
+            if (!await reader.ReadAsync())
             {
                 entry = new CacheEntry(readAt, null, null, null);
             }

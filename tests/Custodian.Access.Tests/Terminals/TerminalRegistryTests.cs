@@ -41,7 +41,7 @@ public sealed partial class TerminalRegistryTests : IDisposable
         Assert.Equal((TestEnvironment.Start + TimeSpan.FromHours(24)).ToUnixTimeMilliseconds(), reader.GetInt64(2));
 
         var info = Assert.Single(await registry.ListAsync());
-        Assert.Equal(TerminalState.Pending, info.State);
+        Assert.Equal(TerminalState.Pending, info.Status);
         Assert.Equal(code.ExpiresAt, info.CodeExpiresAt);
         Assert.Null(info.CertificateThumbprint);
     }
@@ -66,7 +66,7 @@ public sealed partial class TerminalRegistryTests : IDisposable
         Assert.Equal(new TerminalStatus("S001-counter-1", "S001", "counter-1", TestEnvironment.Start + TimeSpan.FromDays(30)), status.Value);
 
         var info = (await registry.GetAsync("S001-counter-1"))!;
-        Assert.Equal(TerminalState.Active, info.State);
+        Assert.Equal(TerminalState.Active, info.Status);
         Assert.Equal(identity.Sha256Thumbprint, info.CertificateThumbprint);
         Assert.Equal(identity.SerialHex, info.CertificateSerial);
         Assert.Equal(TestEnvironment.Start, info.EnrolledAt);
@@ -238,7 +238,7 @@ public sealed partial class TerminalRegistryTests : IDisposable
         Assert.Equal(ErrorCodes.DeviceCertificateRevoked, result.Error!.Code);
         Assert.Equal(403, result.Error.Status);
         var info = (await registry.GetAsync("S001-c1"))!;
-        Assert.Equal(TerminalState.Revoked, info.State);
+        Assert.Equal(TerminalState.Revoked, info.Status);
         Assert.Equal(TestEnvironment.Start, info.RevokedAt);
         Assert.Equal("stolen", info.RevokeReason);
     }
@@ -337,7 +337,7 @@ public sealed partial class TerminalRegistryTests : IDisposable
         await registry.IssueEnrollmentCodeAsync("S002", "b", null);
         await registry.IssueEnrollmentCodeAsync("S001", "a", null);
 
-        Assert.Equal(["S001-a", "S002-b"], (await registry.ListAsync()).Select(t => t.Id).ToArray());
+        Assert.Equal(["S001-a", "S002-b"], (await registry.ListAsync()).Select(t => t.TerminalId).ToArray());
     }
 
     private async Task<DeviceIdentity> EnrollAsync(TerminalRegistry registry, string store, string name)
