@@ -1,0 +1,45 @@
+using Custodian.Storage;
+
+namespace Custodian.Ledger;
+
+/// <summary>
+/// The access ledger's tables. <c>ledger_entries</c> holds one row per entry: the canonical payload
+/// (<see cref="LeafCodec"/>), its RFC 9162 leaf hash and a few columns copied from the payload for
+/// queries. <c>ledger_subjects</c> indexes entries by data subject for the subscriber's history.
+/// <c>ledger_tree_heads</c> holds one row per committed batch (size, root, commit time, and — on the
+/// newest row only — the compact-range frontier the next batch continues from). Layout: docs/ledger-format.md.
+/// </summary>
+public sealed class LedgerMigrations : IMigrationSource
+{
+    /// <inheritdoc />
+    public IEnumerable<Migration> Migrations { get; } =
+    [
+        new Migration(
+            "ledger-001",
+            """
+            CREATE TABLE ledger_entries (
+                seq INTEGER PRIMARY KEY,
+                time_ms INTEGER NOT NULL,
+                task TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                account TEXT,
+                terminal TEXT,
+                store TEXT,
+                payload BLOB NOT NULL,
+                leaf_hash BLOB NOT NULL
+            );
+            CREATE INDEX ledger_entries_time ON ledger_entries (time_ms);
+            CREATE TABLE ledger_subjects (
+                subscriber_id INTEGER NOT NULL,
+                seq INTEGER NOT NULL,
+                PRIMARY KEY (subscriber_id, seq)
+            );
+            CREATE TABLE ledger_tree_heads (
+                tree_size INTEGER PRIMARY KEY,
+                root BLOB NOT NULL,
+                time_ms INTEGER NOT NULL,
+                frontier BLOB
+            );
+            """),
+    ];
+}
