@@ -487,7 +487,7 @@ public sealed class CertificateAuthority : IDisposable
         {
             foreach (var element in chain.ChainElements)
             {
-                if (!ReferenceEquals(element.Certificate, cert))
+                if (!ReferenceEquals(element.Certificate, cert) && !ReferenceEquals(element.Certificate, Certificate))
                 {
                     element.Certificate.Dispose();
                 }

@@ -8,7 +8,7 @@ namespace Custodian.Protection.Keys;
 /// under the keyring's separate blind-index key over a per-field domain-separation prefix and the
 /// normalized value. Without the key an index reveals nothing and cannot be brute-forced over the
 /// small space of phone numbers or RRNs; with the key it only answers "is it exactly this value".
-/// <para>Prefixes: <c>"custodian-blind-index-v1\0phone\0"</c> and <c>"custodian-blind-index-v1\0rrn\0"</c>. Thread-safe.</para>
+/// <para>Prefixes: <c>"custodian-blind-index-v1\0phone\0"</c> and <c>"custodian-blind-index-v1\0rrn\0"</c>. Thread-safe (a small pool of HMAC instances).</para>
 /// </summary>
 public sealed class BlindIndex
 {
@@ -19,6 +19,7 @@ public sealed class BlindIndex
     private static readonly byte[] RrnPrefix = "custodian-blind-index-v1\0rrn\0"u8.ToArray();
 
     private readonly ProtectionKeyring _keys;
+    private readonly System.Collections.Concurrent.ConcurrentBag<HMACSHA256> _pool = [];
 
     /// <summary>Creates the index function over <paramref name="keys"/>.</summary>
     /// <param name="keys">The keyring holding the blind-index key.</param>
@@ -64,9 +65,41 @@ public sealed class BlindIndex
         prefix.CopyTo(message);
         var length = prefix.Length + Encoding.ASCII.GetBytes(value, message[prefix.Length..]);
         var result = new byte[Size];
-        HMACSHA256.HashData(_keys.BlindIndexKey, message[..length], result);
-        CryptographicOperations.ZeroMemory(message);
+        var hmac = _pool.TryTake(out var pooled) ? pooled : NewHmac();
+        try
+        {
+            if (!hmac.TryComputeHash(message[..length], result, out _))
+            {
+                throw new CryptographicException("HMAC-SHA256 did not produce 32 bytes.");
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(message);
+            if (_pool.Count < Environment.ProcessorCount * 2)
+            {
+                _pool.Add(hmac);
+            }
+            else
+            {
+                hmac.Dispose();
+            }
+        }
+
         return result;
+    }
+
+    private HMACSHA256 NewHmac()
+    {
+        var key = _keys.BlindIndexKey.ToArray();
+        try
+        {
+            return new HMACSHA256(key);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
     }
 
     private static bool IsAsciiDigits(ReadOnlySpan<char> value) => !value.IsEmpty && !value.ContainsAnyExceptInRange('0', '9');

@@ -60,7 +60,7 @@ public sealed class FieldCipher
         output[0] = FormatVersion;
         BinaryPrimitives.WriteUInt32BigEndian(output.AsSpan(1, 4), key.Id);
         var nonce = output.AsSpan(HeaderSize, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
+        NonceSource.Fill(nonce);
 
         Span<byte> aad = stackalloc byte[HeaderSize + 8 + MaxFieldNameLength];
         aad = AssociatedData(aad, output.AsSpan(0, HeaderSize), id, field);

@@ -9,7 +9,7 @@ namespace Custodian.Protection.Masking;
 /// every screen and export (different masks combine to reveal the value), so there is exactly one
 /// implementation and every view goes through it:
 /// <list type="bullet">
-/// <item>name: first and last character kept, every character between masked (<c>김*용</c>, <c>남궁**수</c>); a 2-character name keeps its first (<c>김*</c>); a 1-character name is fully masked (<c>*</c>);</item>
+/// <item>name: first and last character kept, every character between masked (<c>김*용</c>; <c>남궁민수</c> → <c>남**수</c>: the rule does not try to recognise two-syllable surnames); a 2-character name keeps its first (<c>김*</c>); a 1-character name is fully masked (<c>*</c>);</item>
 /// <item>RRN: birth date and the 7th (century/sex) digit kept, the other six masked (<c>711231-1******</c>);</item>
 /// <item>phone: national format with the last four digits masked (<c>010-1234-****</c>, <c>011-234-****</c>);</item>
 /// <item>address: the first two whitespace-separated tokens kept (province/city and district), the rest replaced by one <c>***</c> (<c>서울특별시 강남구 ***</c>) — always appended so the mask does not reveal whether there was more.</item>
@@ -31,7 +31,7 @@ public sealed class MaskingPolicy
     /// <summary>A shared instance (the policy has no state).</summary>
     public static MaskingPolicy Default { get; } = new();
 
-    /// <summary>Masks a name: <c>김민용</c> → <c>김*용</c>, <c>김민</c> → <c>김*</c>, <c>남궁민수</c> → <c>남궁**수</c>… (first and last kept).</summary>
+    /// <summary>Masks a name: <c>김민용</c> → <c>김*용</c>, <c>김민</c> → <c>김*</c>, <c>남궁민수</c> → <c>남**수</c> (first and last kept).</summary>
     /// <param name="name">The full name; surrounding whitespace is ignored.</param>
     /// <returns>The masked name; empty for an empty name.</returns>
     public string MaskName(string name)

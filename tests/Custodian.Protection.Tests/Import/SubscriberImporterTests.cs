@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Text;
+using Custodian.Protection.Import;
+using Custodian.Protection.Sample;
+using Custodian.Protection.Subscribers;
+using Custodian.Protection.Tests.Support;
+using Custodian.Protection.Validation;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+
+namespace Custodian.Protection.Tests.Import;
+
+public sealed class SubscriberImporterTests(ITestOutputHelper output)
+{
+    private const string Duplicate = "must be unique: another row of this file or an existing subscriber has the same phone number";
+    private const string StoreRule = "must be a store code: 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit";
+    private const string DateRule = "must be a date in the form yyyy-MM-dd";
+
+    /// <summary>Physical lines 1–13; good rows on lines 2 and 12.</summary>
+    private static readonly string[] MixedFile =
+    [
+        Csv.Header,                                                                                                     // 1
+        "홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001",                // 2 good
+        "김철수,711232-1234567,010-2222-3333,서울특별시 강남구 역삼동 5,LTE 베이직,2025-01-02,2027-01-01,S001",              // 3 bad RRN date
+        "",                                                                                                             // 4 blank
+        "\"이영희\",8506152000000,\"010-3333-4444\",\"부산광역시 해운대구",                                                   // 5 address with a line break…
+        "우동 7\",LTE 베이직,2025-01-02,2027-01-01,S002",                                                               // 6 …continues here
+        "박민수,8506151000000,02-123-4567,대구광역시 수성구 범어동 1,LTE 베이직,2025-13-01,2024-01-01,S 003",              // 7 fixed line, bad date, bad store
+        "최지우,9001012000000,010-4444-5555,\"인천광역시 연수구 송도동 3, 101동\",5G 슬림,2025-05-01,2025-04-30,S003",      // 8 end before start
+        "정하늘,7301011000000,010.1234.5678,광주광역시 서구 치평동 9,5G 슬림,2025-01-01,2027-01-01,S004",                  // 9 duplicate of line 2
+        "강바다,8101011000000,010-5555-6666,울산광역시 남구 삼산동 1,5G 슬림,2025-01-01,2027-01-01",                      // 10 seven fields
+        "한별,8201012000000,010-6666-7777,대전광역시 유성구 궁동 1,\"5G \"슬림\",2025-01-01,2027-01-01,S005",              // 11 broken quoting
+        "윤아,0506154000000,010-7777-8888,제주특별자치도 제주시 연동 2,키즈 LTE 19,2026-01-01,2028-01-01,S006",          // 12 good
+        ",,,,,,,",                                                                                                      // 13 all empty
+    ];
+
+    private static readonly ImportRowError[] MixedFileErrors =
+    [
+        new(3, "rrn", "must start with a real birth date (YYMMDD) in the century its 7th digit names"),
+        new(5, "address", "must not contain control characters or line breaks"),
+        new(7, "phone", "must be a Korean mobile number"),
+        new(7, "contract_start", DateRule),
+        new(7, "home_store", StoreRule),
+        new(8, "contract_end", "must not be before contract_start"),
+        new(9, "phone", Duplicate),
+        new(10, "row", "must have 8 fields like the header"),
+        new(11, "row", "must be well-formed CSV (RFC 4180 quoting)"),
+        new(13, "name", "is required"),
+        new(13, "rrn", "is required"),
+        new(13, "phone", "is required"),
+        new(13, "address", "is required"),
+        new(13, "rate_plan", "is required"),
+        new(13, "contract_start", DateRule),
+        new(13, "contract_end", DateRule),
+        new(13, "home_store", StoreRule),
+    ];
+
+    [Fact]
+    public async Task All_or_nothing_writes_nothing_and_lists_every_bad_row_with_physical_line_numbers()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+
+        var report = await env.ImportAsync(ImportMode.AllOrNothing, MixedFile);
+
+        Assert.Equal(MixedFileErrors, report.Errors);
+        Assert.Equal(10, report.RowsRead);
+        Assert.Equal(8, report.RowsRejected);
+        Assert.Equal(0, report.RowsImported);
+        Assert.False(report.Succeeded);
+        Assert.False(report.ErrorsTruncated);
+        Assert.Equal(0, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Fact]
+    public async Task Skip_bad_rows_keeps_the_good_rows_and_reports_the_same_errors()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+
+        var report = await env.ImportAsync(ImportMode.SkipBadRows, MixedFile);
+
+        Assert.Equal(MixedFileErrors, report.Errors);
+        Assert.Equal(10, report.RowsRead);
+        Assert.Equal(8, report.RowsRejected);
+        Assert.Equal(2, report.RowsImported);
+        var vault = new SubscriberVault(env.Database, env.Keys);
+        Assert.Equal(2, await vault.CountAsync());
+        Assert.Equal("홍길동", (await vault.DecryptAsync(Assert.Single(await vault.FindByPhoneAsync("+821012345678"))))!.Name);
+        Assert.Equal("윤아", (await vault.DecryptAsync(Assert.Single(await vault.FindByPhoneAsync("+821077778888"))))!.Name);
+    }
+
+    [Fact]
+    public async Task Error_reports_and_messages_never_contain_the_values()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+
+        var report = await env.ImportAsync(ImportMode.AllOrNothing, MixedFile);
+
+        var text = string.Join("\n", report.Errors.Select(e => $"{e.Line} {e.Field} {e.Rule}"));
+        foreach (var value in new[] { "711232", "김철수", "02-123-4567", "2025-13-01", "S 003", "010.1234.5678", "5G \"슬림" })
+        {
+            Assert.DoesNotContain(value, text);
+        }
+    }
+
+    [Fact]
+    public async Task Duplicates_against_the_database_are_row_errors()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        await env.ImportAsync(ImportMode.AllOrNothing, Csv.Header, "홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001");
+
+        var again = await env.ImportAsync(
+            ImportMode.SkipBadRows,
+            Csv.Header,
+            "김철수,7212311234567,010-9876-5432,서울특별시 강남구 역삼동 5,LTE 베이직,2025-01-02,2027-01-01,S001",
+            "홍길동,711231-1234567,+82 10 1234 5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001");
+
+        Assert.Equal([new ImportRowError(3, "phone", Duplicate)], again.Errors);
+        Assert.Equal(1, again.RowsImported);
+        Assert.Equal(2, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Theory]
+    [InlineData("name,rrn,phone,address,rate_plan,contract_start,contract_end", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store (missing columns: home_store)")]
+    [InlineData("name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store,email", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store (unknown columns at positions: 9)")]
+    [InlineData("홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store (missing columns: name, rrn, phone, address, rate_plan, contract_start, contract_end, home_store; unknown columns at positions: 1, 2, 3, 4, 5, 6, 7, 8)")]
+    [InlineData("name,name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store (repeated columns: name)")]
+    public async Task Header_problems_are_one_clear_error_and_nothing_is_read(string header, string rule)
+    {
+        using var env = await TestEnvironment.CreateAsync();
+
+        var report = await env.ImportAsync(ImportMode.SkipBadRows, header, "홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001");
+
+        Assert.Equal([new ImportRowError(1, "header", rule)], report.Errors);
+        Assert.Equal(0, report.RowsRead);
+        Assert.Equal(0, report.RowsImported);
+        Assert.Equal(0, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Fact]
+    public async Task An_empty_file_is_a_header_error()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(""));
+
+        Assert.Equal([new ImportRowError(1, "header", "the file is empty; expected the header 'name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store'")], report.Errors);
+    }
+
+    [Fact]
+    public async Task Header_order_case_BOM_and_CRLF_are_accepted()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var text = "\uFEFFHome_Store,Phone,NAME,rrn,address,rate_plan,contract_start,contract_end\r\n" +
+                   "S009,010-1234-5678,홍길동,711231-1234567,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01\r\n";
+
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(text));
+
+        Assert.True(report.Succeeded, string.Join("; ", report.Errors));
+        var vault = new SubscriberVault(env.Database, env.Keys);
+        var record = await vault.DecryptAsync(Assert.Single(await vault.FindByPhoneAsync("+821012345678")));
+        Assert.Equal(("홍길동", "7112311234567", "S009"), (record!.Name, record.Rrn, record.HomeStore));
+    }
+
+    [Fact]
+    public async Task Reports_progress_and_commits_in_batches()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var csv = new StringWriter();
+        SampleGenerator.WriteCsv(csv, new SampleGenerator().Generate(SubscriberImporter.BatchSize + 10, 3, 11, TestEnvironment.Today));
+        var progress = new List<long>();
+
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time)
+            .ImportAsync(new StringReader(csv.ToString()), ImportMode.SkipBadRows, new SynchronousProgress(progress));
+
+        Assert.Equal(SubscriberImporter.BatchSize + 10, report.RowsImported);
+        Assert.Equal([SubscriberImporter.BatchSize, SubscriberImporter.BatchSize + 10], progress);
+    }
+
+    [Fact]
+    public async Task Cancelled_all_or_nothing_import_writes_nothing()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var csv = new StringWriter();
+        SampleGenerator.WriteCsv(csv, new SampleGenerator().Generate(SubscriberImporter.BatchSize * 2, 3, 12, TestEnvironment.Today));
+        using var cts = new CancellationTokenSource();
+        var progress = new SynchronousProgress([], _ => cts.Cancel());
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(csv.ToString()), ImportMode.AllOrNothing, progress, cts.Token));
+
+        Assert.Equal(0, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Fact]
+    public async Task The_database_files_hold_no_plaintext_RRN_or_phone_number_of_the_imported_population()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var population = new SampleGenerator().Generate(1_000, 5, 2026, TestEnvironment.Today).ToList();
+        var csv = new StringWriter();
+        SampleGenerator.WriteCsv(csv, population);
+        var csvBytes = Encoding.UTF8.GetBytes(csv.ToString());
+
+        var watch = Stopwatch.StartNew();
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(csv.ToString()));
+        watch.Stop();
+        Assert.True(report.Succeeded, string.Join("; ", report.Errors.Take(5)));
+        Assert.Equal(1_000, report.RowsImported);
+        output.WriteLine($"imported 1,000 rows in {watch.ElapsedMilliseconds} ms");
+
+        SqliteConnection.ClearAllPools();
+        var files = new[] { env.Database.Path, env.Database.Path + "-wal" }.Where(File.Exists).Select(File.ReadAllBytes).ToList();
+        Assert.NotEmpty(files);
+        Assert.True(files.Sum(f => f.Length) > 1_000 * 4 * 33, "the database should hold the ciphertexts");
+
+        var searched = 0;
+        foreach (var s in population)
+        {
+            // Forms written to the CSV (so the search is meaningful) and forms only derived from it.
+            var written = new List<string> { ResidentRegistrationNumbers.FormatWithHyphen(s.Rrn), PhoneNumbers.FormatNational(s.Phone), s.Address };
+            if (s.Name.Length >= 3)
+            {
+                written.Add(s.Name);
+            }
+
+            var derived = new[] { s.Rrn, s.Phone, PhoneNumbers.FormatNational(s.Phone).Replace("-", "", StringComparison.Ordinal) };
+            foreach (var form in written)
+            {
+                Assert.True(csvBytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(form)) >= 0, "every searched form must occur in the imported CSV");
+            }
+
+            foreach (var form in written.Concat(derived))
+            {
+                var needle = Encoding.UTF8.GetBytes(form);
+                foreach (var file in files)
+                {
+                    Assert.True(file.AsSpan().IndexOf(needle) < 0, "plaintext personal data found in the database files");
+                    searched++;
+                }
+            }
+        }
+
+        Assert.True(searched >= 1_000 * 6);
+    }
+
+    private sealed class SynchronousProgress(List<long> values, Action<long>? onReport = null) : IProgress<long>
+    {
+        public void Report(long value)
+        {
+            values.Add(value);
+            onReport?.Invoke(value);
+        }
+    }
+}
