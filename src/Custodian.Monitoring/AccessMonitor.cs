@@ -464,9 +464,12 @@ public sealed class AccessMonitor : BackgroundService
                 : $"{finding}; suspended with it (alert {alertId ?? "not stored"}).");
             try
             {
-                await _suspensions.SuspendAsync(target.Kind, target.Id, alertId, reason, cancellationToken);
-                suspended.Add(target);
-                Log.PrincipalSuspended(_logger, target.Kind.ToName(), target.Id, alertId);
+                if (await _suspensions.SuspendAsync(target.Kind, target.Id, alertId, reason, cancellationToken))
+                {
+                    suspended.Add(target);
+                    var kindName = target.Kind.ToName();
+                    Log.PrincipalSuspended(_logger, kindName, target.Id, alertId);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

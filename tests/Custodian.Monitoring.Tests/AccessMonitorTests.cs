@@ -108,6 +108,31 @@ public sealed class AccessMonitorTests
     }
 
     [Fact]
+    public async Task A_bulk_read_of_twice_the_limit_is_critical()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        await h.AppendAsync(Clerk, Terminal, [.. Enumerable.Range(1, 24).Select(i => (long)i)], AccessTask.Search);
+        await h.SettleAsync();
+        var alert = Assert.Single(await h.Alerts.ListAsync(null));
+        Assert.Equal((24, 12, AlertSeverity.Critical), (alert.Observed, alert.Limit, alert.Severity));
+    }
+
+    [Fact]
+    public async Task A_principal_already_suspended_is_not_suspended_or_recorded_twice()
+    {
+        await using var h = await MonitorHarness.StartAsync();
+        await h.Suspensions.SuspendAsync(PrincipalKind.Terminal, Terminal, null, "Manual: reported stolen.");
+        await ReadDistinctAsync(h, 13, 1000, TimeSpan.FromSeconds(10));
+        await h.SettleAsync();
+
+        var alert = Assert.Single(await h.Alerts.ListAsync(null));
+        Assert.Equal(new Principal(PrincipalKind.Clerk, Clerk), alert.Principal);
+        Assert.Equal(["clerk:C0001"], h.EntriesOf(AccessTask.Suspended).Select(e => e.Entry.Target));
+        var terminal = await h.Suspensions.GetActiveAsync(new Principal(PrincipalKind.Terminal, Terminal));
+        Assert.Equal((null, "Manual: reported stolen."), (terminal!.AlertId, terminal.Reason));
+    }
+
+    [Fact]
     public async Task Reads_after_the_breach_raise_no_further_alert()
     {
         await using var h = await MonitorHarness.StartAsync();
