@@ -210,8 +210,10 @@ public sealed class SqliteAccessLedgerTests(ITestOutputHelper output)
         Assert.Equal(3, (await ledger.ReadBySubjectAsync(new SubscriberId(100), null, 10))[0].Sequence);
         Assert.True((await new LedgerVerifier(f.Db).VerifyAsync()).IsValid);
 
-        var failure = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 2002);
-        Assert.Equal(LogLevel.Error, failure.Level);
+        // One or two failed batches (the writer may take the first entry before the rest are queued).
+        var failures = logger.Collector.GetSnapshot().Where(r => r.Id.Id == 2002).ToList();
+        Assert.InRange(failures.Count, 1, 2);
+        Assert.All(failures, r => Assert.Equal(LogLevel.Error, r.Level));
         Assert.All(logger.Collector.GetSnapshot(), r =>
         {
             Assert.DoesNotContain("secret-reason-xyz", r.Message, StringComparison.Ordinal);
