@@ -270,7 +270,7 @@ public sealed class AccessMonitor : BackgroundService
         {
             if (!_suspensions.IsSuspended(pending.Breach.Principal))
             {
-                await ActOnBreachAsync(pending.Breach, pending.Alert, pending.Entry, cancellationToken);
+                await ActOnBreachAsync(pending.Breach, pending.Alert, pending.Entry);
                 acted++;
             }
         }
@@ -387,7 +387,7 @@ public sealed class AccessMonitor : BackgroundService
                 continue;
             }
 
-            await ActOnBreachAsync(b, alert!, entry, cancellationToken);
+            await ActOnBreachAsync(b, alert!, entry);
             return;
         }
     }
@@ -419,8 +419,10 @@ public sealed class AccessMonitor : BackgroundService
         return (breach, alert);
     }
 
-    private async Task ActOnBreachAsync(DetectorBreach breach, NewAlert draft, AccessEntry entry, CancellationToken cancellationToken)
+    private async Task ActOnBreachAsync(DetectorBreach breach, NewAlert draft, AccessEntry entry)
     {
+        // Not cancellable: once a breach is found, the suspension and its records are completed even during shutdown.
+        var cancellationToken = CancellationToken.None;
         var p = breach.Principal;
         var windowSeconds = (long)breach.Window.TotalSeconds;
         string? alertId = null;
