@@ -138,6 +138,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
     }
 
     /// <inheritdoc />
+    /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
     /// <remarks>Reads in pages of 1,024 entries, each its own short read, so a slow consumer does not hold a database snapshot; entries committed during the enumeration are included.</remarks>
     public async IAsyncEnumerable<CommittedEntry> ReadAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -163,6 +164,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
     }
 
     /// <inheritdoc />
+    /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
     /// <remarks>Compares the recorded entry time (Unix milliseconds) with <paramref name="since"/>; pages like <see cref="ReadAsync"/>.</remarks>
     public async IAsyncEnumerable<CommittedEntry> ReadSinceAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -202,6 +204,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
     /// <inheritdoc />
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="limit"/> is outside 1–1000.</exception>
+    /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
     public Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
@@ -236,8 +239,12 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
     private static CommittedEntry ReadEntry(DbDataReader reader)
     {
-        var payload = (byte[])reader.GetValue(1);
-        return new CommittedEntry(reader.GetInt64(0), (byte[])reader.GetValue(2), LeafCodec.Decode(payload));
+        if (reader.GetValue(1) is not byte[] payload || reader.GetValue(2) is not byte[] leafHash)
+        {
+            throw new FormatException("A stored ledger entry has no payload or leaf hash.");
+        }
+
+        return new CommittedEntry(reader.GetInt64(0), leafHash, LeafCodec.Decode(payload));
     }
 
     private async Task<IReadOnlyList<CommittedEntry>> ReadPageAsync(string sql, (string, object?)[] parameters, CancellationToken cancellationToken)
@@ -289,7 +296,19 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
                 batch.AddRange(item);
             }
 
-            await WriteBatchAsync(batch);
+            try
+            {
+                await WriteBatchAsync(batch);
+            }
+            catch (Exception ex)
+            {
+                // Never let the writer die: callers of this batch that are not yet released are refused.
+                Log.BatchFailed(_logger, batch.Count, ex);
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(new LedgerUnavailableException("The access ledger could not record the entry durably; the read must be refused.", ex));
+                }
+            }
         }
 
         _connection?.Dispose();

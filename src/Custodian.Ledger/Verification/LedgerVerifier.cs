@@ -68,10 +68,15 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                     return Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing.");
                 }
 
-                var payload = (byte[])entries.GetValue(1);
+                // SQLite columns are dynamically typed: a forged row may hold text or NULL anywhere.
+                var payload = entries.GetValue(1) as byte[];
                 var stored = entries.GetValue(2) as byte[];
-                MerkleTree.HashLeaf(payload, leaf);
-                if (stored is null || !CryptographicOperations.FixedTimeEquals(stored, leaf))
+                if (payload is not null)
+                {
+                    MerkleTree.HashLeaf(payload, leaf);
+                }
+
+                if (payload is null || stored is null || !CryptographicOperations.FixedTimeEquals(stored, leaf))
                 {
                     return Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload.");
                 }
@@ -144,7 +149,8 @@ public sealed class LedgerVerifier(CustodianDatabase db)
             return Fail(state, VerificationFailures.RootMismatch, state.GoodHeadSize, "The root recomputed from the payloads differs from a stored tree head.");
         }
 
-        if (!heads.IsDBNull(2) && !((byte[])heads.GetValue(2)).AsSpan().SequenceEqual(state.Range.ToBytes()))
+        var frontier = heads.GetValue(2);
+        if (frontier is not DBNull && (frontier is not byte[] storedFrontier || !storedFrontier.AsSpan().SequenceEqual(state.Range.ToBytes())))
         {
             state.GoodHeadSize = size;
             state.GoodRoot = root;
@@ -157,12 +163,12 @@ public sealed class LedgerVerifier(CustodianDatabase db)
     }
 
     private static bool ProjectionMatches(DbDataReader row, AccessEntry entry) =>
-        row.GetInt64(3) == entry.Time.ToUnixTimeMilliseconds()
-        && row.GetString(4) == entry.Task.ToName()
-        && row.GetString(5) == LeafCodec.OutcomeName(entry.Outcome)
-        && NullableText(row, 6) == entry.Account
-        && NullableText(row, 7) == entry.Terminal
-        && NullableText(row, 8) == entry.Store;
+        row.GetValue(3) is long time && time == entry.Time.ToUnixTimeMilliseconds()
+        && TextEquals(row, 4, entry.Task.ToName())
+        && TextEquals(row, 5, LeafCodec.OutcomeName(entry.Outcome))
+        && TextEquals(row, 6, entry.Account)
+        && TextEquals(row, 7, entry.Terminal)
+        && TextEquals(row, 8, entry.Store);
 
     private static bool SubjectsMatch(DbCommand command, AccessEntry entry, long seq)
     {
@@ -179,7 +185,13 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         return true;
     }
 
-    private static string? NullableText(DbDataReader row, int ordinal) => row.IsDBNull(ordinal) ? null : row.GetString(ordinal);
+    // SQLite columns are dynamically typed: anything but NULL or text of the expected value disagrees.
+    private static bool TextEquals(DbDataReader row, int ordinal, string? expected) => row.GetValue(ordinal) switch
+    {
+        DBNull => expected is null,
+        string text => string.Equals(text, expected, StringComparison.Ordinal),
+        _ => false,
+    };
 
     private static VerificationResult Fail(State state, string reason, long position, string message) => new()
     {

@@ -141,6 +141,24 @@ public sealed class LedgerVerifierTests
     }
 
     [Fact]
+    public async Task Payload_stored_as_text_is_a_leaf_hash_mismatch_not_a_crash()
+    {
+        await using var f = await CreateAsync();
+        await f.ExecuteAsync("UPDATE ledger_entries SET payload = CAST(payload AS TEXT) WHERE seq = 2");
+
+        await AssertFailsAsync(f, VerificationFailures.LeafHashMismatch, firstBad: 2, goodHeadSize: 2);
+    }
+
+    [Fact]
+    public async Task Query_column_of_another_type_is_a_projection_mismatch()
+    {
+        await using var f = await CreateAsync();
+        await f.ExecuteAsync("UPDATE ledger_entries SET store = 1 WHERE seq = 8");
+
+        await AssertFailsAsync(f, VerificationFailures.ProjectionMismatch, firstBad: 8, goodHeadSize: 8);
+    }
+
+    [Fact]
     public async Task Deleted_subject_row_hiding_an_access_is_a_projection_mismatch_at_that_entry()
     {
         await using var f = await CreateAsync();
