@@ -424,15 +424,38 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         return (headSize, root, frontier);
     }
 
+    // An entry queued for the writer, with everything the writer needs already computed on the
+    // caller's thread (encoding, leaf hash, UTF-8 column values) so the single writer only does I/O.
     private sealed class Pending
     {
+        private static readonly Dictionary<AccessTask, byte[]> TaskNames =
+            Enum.GetValues<AccessTask>().ToDictionary(t => t, t => System.Text.Encoding.UTF8.GetBytes(t.ToName()));
+
+        private static readonly byte[] Allowed = "allowed"u8.ToArray();
+        private static readonly byte[] Denied = "denied"u8.ToArray();
+
         private Pending(AccessEntry entry, byte[] payload)
         {
             Entry = entry;
             Payload = payload;
             LeafHash = MerkleTree.HashLeaf(payload);
             TimeMs = entry.Time.ToUnixTimeMilliseconds();
+            TaskUtf8 = TaskNames[entry.Task];
+            OutcomeUtf8 = entry.Outcome == AccessOutcome.Allowed ? Allowed : Denied;
+            AccountUtf8 = Utf8(entry.Account);
+            TerminalUtf8 = Utf8(entry.Terminal);
+            StoreUtf8 = Utf8(entry.Store);
         }
+
+        public byte[] TaskUtf8 { get; }
+
+        public byte[] OutcomeUtf8 { get; }
+
+        public byte[]? AccountUtf8 { get; }
+
+        public byte[]? TerminalUtf8 { get; }
+
+        public byte[]? StoreUtf8 { get; }
 
         public AccessEntry Entry { get; }
 
@@ -456,6 +479,8 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
             return new Pending(entry, payload);
         }
+
+        private static byte[]? Utf8(string? value) => value is null ? null : System.Text.Encoding.UTF8.GetBytes(value);
     }
 
     // The writer's own connection and its prepared statements, reused across batches until a failure.
@@ -534,11 +559,11 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             var s = _insertEntry;
             raw.sqlite3_bind_int64(s, 1, seq);
             raw.sqlite3_bind_int64(s, 2, p.TimeMs);
-            raw.sqlite3_bind_text(s, 3, p.Entry.Task.ToName());
-            raw.sqlite3_bind_text(s, 4, LeafCodec.OutcomeName(p.Entry.Outcome));
-            BindText(s, 5, p.Entry.Account);
-            BindText(s, 6, p.Entry.Terminal);
-            BindText(s, 7, p.Entry.Store);
+            raw.sqlite3_bind_text(s, 3, p.TaskUtf8);
+            raw.sqlite3_bind_text(s, 4, p.OutcomeUtf8);
+            BindText(s, 5, p.AccountUtf8);
+            BindText(s, 6, p.TerminalUtf8);
+            BindText(s, 7, p.StoreUtf8);
             raw.sqlite3_bind_blob(s, 8, p.Payload);
             raw.sqlite3_bind_blob(s, 9, p.LeafHash);
             Step(s);
@@ -588,7 +613,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             Connection.Dispose();
         }
 
-        private static void BindText(sqlite3_stmt statement, int index, string? value)
+        private static void BindText(sqlite3_stmt statement, int index, byte[]? value)
         {
             if (value is null)
             {

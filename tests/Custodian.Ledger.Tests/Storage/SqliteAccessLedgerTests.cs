@@ -373,7 +373,7 @@ public sealed class SqliteAccessLedgerTests(ITestOutputHelper output)
         var ledger = f.NewLedger();
         const int callers = 4_096;
         const int perCaller = 25;
-        const int total = callers * perCaller;
+        const int total = (callers * perCaller) + 8_192;
         var random = new Random(20250106);
         var entries = Enumerable.Range(0, total).Select(i => subjects switch
         {
@@ -382,11 +382,15 @@ public sealed class SqliteAccessLedgerTests(ITestOutputHelper output)
             _ => LedgerFixture.Entry(i, random.NextInt64(1, long.MaxValue)),
         }).ToArray();
 
+        // Warm up (JIT tiers, connection, statement preparation) with the first 8,192 entries, untimed.
+        const int warmUp = 8_192;
+        await Task.WhenAll(Enumerable.Range(0, warmUp).Select(i => ledger.AppendAsync(entries[i]).AsTask()));
+
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var stopwatch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
         {
-            for (var i = c; i < total; i += callers)
+            for (var i = warmUp + c; i < total; i += callers)
             {
                 await ledger.AppendAsync(entries[i]);
             }
@@ -395,8 +399,9 @@ public sealed class SqliteAccessLedgerTests(ITestOutputHelper output)
         cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
 
         Assert.Equal(total, await ledger.GetSizeAsync());
-        var batches = await f.ScalarAsync("SELECT COUNT(*) FROM ledger_tree_heads");
-        output.WriteLine($"Subjects {subjects}: appended {total:N0} entries from {callers:N0} concurrent callers in {stopwatch.Elapsed.TotalSeconds:F2} s: {total / stopwatch.Elapsed.TotalSeconds:N0} appends/s, {batches:N0} transactions (mean batch {(double)total / batches:F0}); process CPU {cpu.TotalMicroseconds / total:F1} µs per append on {Environment.ProcessorCount} cores, {Configuration} build.");
+        var batches = await f.ScalarAsync("SELECT COUNT(*) FROM ledger_tree_heads WHERE tree_size > @w", ("@w", warmUp));
+        const int timed = callers * perCaller;
+        output.WriteLine($"Subjects {subjects}: appended {timed:N0} entries from {callers:N0} concurrent callers in {stopwatch.Elapsed.TotalSeconds:F2} s: {timed / stopwatch.Elapsed.TotalSeconds:N0} appends/s, {batches:N0} transactions (mean batch {(double)timed / batches:F0}); process CPU {cpu.TotalMicroseconds / timed:F1} µs per append on {Environment.ProcessorCount} cores, {Configuration} build.");
 
         stopwatch.Restart();
         var result = await new LedgerVerifier(f.Db).VerifyAsync();
