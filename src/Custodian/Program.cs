@@ -1,1 +1,1 @@
-return 0;
+return await Custodian.Cli.CustodianCli.RunAsync(args);

@@ -1,0 +1,285 @@
+using System.CommandLine;
+using Custodian.Access.Staff;
+using Custodian.Access.Terminals;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Messaging;
+using Custodian.Monitoring;
+using Custodian.Protection.Subscribers;
+using Custodian.Protection.Validation;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>Administrative verbs acting on the data directory: terminals, staff, alerts, ledger, outbox.</summary>
+internal static class AdminCommands
+{
+    private static string Operator => "local:" + Environment.UserName;
+
+    public static Command Terminals()
+    {
+        var store = new Option<string>("--store") { Description = "Store code, e.g. S001.", Required = true };
+        var name = new Option<string>("--name") { Description = "Terminal name within the store, e.g. counter-1.", Required = true };
+        var server = new Option<string>("--server") { Description = "Terminal API URL to show in the printed init command.", DefaultValueFactory = _ => "https://127.0.0.1:7443" };
+        var enroll = new Command("enroll", "Issue a one-time enrollment code for a new terminal (valid 24 hours).") { store, name, server };
+        enroll.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            var storeCode = RequireCode(parse.GetValue(store), "--store");
+            var terminalName = RequireCode(parse.GetValue(name), "--name");
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var code = await context.Get<TerminalRegistry>().IssueEnrollmentCodeAsync(storeCode, terminalName, null);
+            var ca = context.Get<Access.Certificates.CertificateAuthority>();
+            await Record(context, AccessTask.EnrollmentIssued, code.TerminalId, "enrollment code issued");
+            AnsiConsole.MarkupLine($"Terminal [bold]{Markup.Escape(code.TerminalId)}[/] of store {Markup.Escape(storeCode)}: one-time code [bold]{Markup.Escape(code.Code)}[/] (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ})");
+            AnsiConsole.MarkupLine("On the terminal run:");
+            Console.WriteLine($"  custodian terminal init --server {parse.GetValue(server)} --code {code.Code} --ca-sha256 {ca.Sha256Fingerprint} --out ./terminal");
+            return 0;
+        }));
+
+        var list = new Command("list", "List terminals and their state.");
+        list.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var table = new Table().AddColumns("terminal", "store", "status", "certificate expires");
+            foreach (var t in await context.Get<TerminalRegistry>().ListAsync())
+            {
+                table.AddRow(Markup.Escape(t.TerminalId), Markup.Escape(t.Store), t.Status.ToString().ToLowerInvariant(), t.CertificateNotAfter?.ToString("yyyy-MM-dd HH:mm") ?? "-");
+            }
+
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+
+        var id = new Argument<string>("terminal") { Description = "Terminal ID, e.g. S001-counter-1." };
+        var reason = new Option<string>("--reason") { Description = "Why (recorded in the ledger).", DefaultValueFactory = _ => "revoked by officer" };
+        var revoke = new Command("revoke", "Revoke a terminal's device certificate; effective on its next request.") { id, reason };
+        revoke.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            var terminal = RequireCode(parse.GetValue(id), "terminal");
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            if (!await context.Get<TerminalRegistry>().RevokeAsync(terminal, parse.GetValue(reason)!))
+            {
+                throw new CliException($"no active terminal '{terminal}'.");
+            }
+
+            await Record(context, AccessTask.Revoked, terminal, parse.GetValue(reason));
+            AnsiConsole.MarkupLine($"Revoked [bold]{Markup.Escape(terminal)}[/].");
+            return 0;
+        }));
+        return new Command("terminals", "Enroll, list and revoke store terminals.") { enroll, list, revoke };
+    }
+
+    public static Command Staff()
+    {
+        var id = new Option<string>("--id") { Description = "Account ID (one account per person), e.g. C0001.", Required = true };
+        var role = new Option<string>("--role") { Description = "clerk, store-manager, security-officer or privacy-officer.", DefaultValueFactory = _ => "clerk" };
+        role.AcceptOnlyFromAmong("clerk", "store-manager", "security-officer", "privacy-officer");
+        var store = new Option<string?>("--store") { Description = "Store code (required for clerks and store managers)." };
+        var add = new Command("add", "Create a staff account; prints its one-time password and TOTP secret once.") { id, role, store };
+        add.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            if (!StaffRoles.TryParse(parse.GetValue(role), out var staffRole))
+            {
+                throw new CliException("--role must be clerk, store-manager, security-officer or privacy-officer.");
+            }
+
+            var storeCode = parse.GetValue(store);
+            if (storeCode is not null)
+            {
+                RequireCode(storeCode, "--store");
+            }
+
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var created = await context.Get<StaffDirectory>().CreateAsync(RequireCode(parse.GetValue(id), "--id"), staffRole, storeCode);
+            if (!created.IsSuccess)
+            {
+                throw new CliException(created.Error!.Message);
+            }
+
+            await Record(context, AccessTask.StaffCreated, created.Value.Id, $"role {staffRole.ToName()}" + (storeCode is null ? string.Empty : $", store {storeCode}"));
+            AnsiConsole.MarkupLine($"Created [bold]{Markup.Escape(created.Value.Id)}[/] ({staffRole.ToName()}). Shown once:");
+            AnsiConsole.MarkupLine($"  one-time password: [bold]{Markup.Escape(created.Value.OneTimePassword)}[/] (must be changed at first sign-in)");
+            AnsiConsole.MarkupLine($"  TOTP secret:       [bold]{Markup.Escape(created.Value.TotpSecretBase32)}[/]");
+            return 0;
+        }));
+
+        var list = new Command("list", "List staff accounts.");
+        list.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var table = new Table().AddColumns("account", "role", "store", "status", "locked until");
+            foreach (var a in await context.Get<StaffDirectory>().ListAsync())
+            {
+                table.AddRow(Markup.Escape(a.Id), a.Role.ToName(), Markup.Escape(a.Store ?? "-"), a.Status.ToString().ToLowerInvariant(), a.LockedUntil?.ToString("yyyy-MM-dd HH:mm") ?? "-");
+            }
+
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+
+        var account = new Argument<string>("account") { Description = "Account ID." };
+        var unlock = new Command("unlock", "Unlock an account locked after failed sign-ins.") { account };
+        unlock.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var target = RequireCode(parse.GetValue(account), "account");
+            if (!await context.Get<StaffDirectory>().UnlockAsync(target))
+            {
+                throw new CliException($"no account '{target}'.");
+            }
+
+            await Record(context, AccessTask.StaffChanged, target, "unlocked");
+            AnsiConsole.MarkupLine($"Unlocked {Markup.Escape(target)}.");
+            return 0;
+        }));
+
+        var disable = new Command("disable", "Disable an account (a leaver); its sessions end.") { account };
+        disable.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var target = RequireCode(parse.GetValue(account), "account");
+            if (!await context.Get<StaffDirectory>().DisableAsync(target))
+            {
+                throw new CliException($"no account '{target}'.");
+            }
+
+            await Record(context, AccessTask.StaffDisabled, target, "disabled");
+            AnsiConsole.MarkupLine($"Disabled {Markup.Escape(target)}.");
+            return 0;
+        }));
+        return new Command("staff", "Manage staff accounts.") { add, list, unlock, disable };
+    }
+
+    public static Command Alerts()
+    {
+        var state = new Option<string?>("--state") { Description = "Only alerts in this state (open, acknowledged, false-positive, confirmed, restored)." };
+        var list = new Command("list", "List monitor alerts and active suspensions.") { state };
+        list.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            AlertState? filter = null;
+            if (parse.GetValue(state) is { } s)
+            {
+                filter = AlertStates.TryParse(s, out var parsed) ? parsed : throw new CliException("--state must be one of open, acknowledged, false-positive, confirmed, restored.");
+            }
+
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var table = new Table().AddColumns("alert", "raised (UTC)", "principal", "store", "window", "observed/limit", "state");
+            foreach (var a in await context.Get<AlertStore>().ListAsync(filter, 200, ct))
+            {
+                table.AddRow(
+                    Markup.Escape(a.Id),
+                    a.RaisedAt.ToString("yyyy-MM-dd HH:mm:ss"),
+                    Markup.Escape(a.Principal.ToString()),
+                    Markup.Escape(a.Store ?? "-"),
+                    $"{a.Window.TotalMinutes:0} min",
+                    $"{a.Observed}/{a.Limit}",
+                    a.State.ToName());
+            }
+
+            AnsiConsole.Write(table);
+            var active = await context.Get<SuspensionRegistry>().ListActiveAsync(ct);
+            AnsiConsole.MarkupLine(active.Count == 0 ? "No active suspensions." : "Suspended: " + Markup.Escape(string.Join(", ", active.Select(x => x.Principal.ToString()))));
+            return 0;
+        }));
+
+        var clerk = new Option<string?>("--clerk") { Description = "Restore this clerk account." };
+        var terminal = new Option<string?>("--terminal") { Description = "Restore this terminal." };
+        var reason = new Option<string>("--reason") { Description = "Why the activity was legitimate (recorded in the ledger).", Required = true };
+        var restore = new Command("restore", "Lift a suspension after review.") { clerk, terminal, reason };
+        restore.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var c = parse.GetValue(clerk);
+            var t = parse.GetValue(terminal);
+            if ((c is null) == (t is null))
+            {
+                throw new CliException("give exactly one of --clerk or --terminal.");
+            }
+
+            var (kind, id) = c is not null ? (PrincipalKind.Clerk, RequireCode(c, "--clerk")) : (PrincipalKind.Terminal, RequireCode(t, "--terminal"));
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            if (!await context.Get<AccessMonitor>().RestoreAsync(kind, id, Operator, parse.GetValue(reason)!, ct))
+            {
+                throw new CliException($"{kind.ToString().ToLowerInvariant()} '{id}' is not suspended.");
+            }
+
+            AnsiConsole.MarkupLine($"Restored {kind.ToString().ToLowerInvariant()} [bold]{Markup.Escape(id)}[/]; the server applies it within a second.");
+            return 0;
+        }));
+        return new Command("alerts", "Monitor alerts and suspensions.") { list, restore };
+    }
+
+    public static Command LedgerCommand()
+    {
+        var verify = new Command("verify", "Recompute every leaf hash and tree root of the access ledger; name the first bad entry.");
+        verify.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var verifier = new LedgerVerifier(context.Get<Storage.CustodianDatabase>());
+            var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
+            VerificationResult? result = null;
+            await AnsiConsole.Progress().StartAsync(async progress =>
+            {
+                var task = progress.AddTask("Verifying ledger", maxValue: Math.Max(1, size));
+                result = await verifier.VerifyAsync(new Progress<long>(n => task.Value = n), ct);
+                task.Value = task.MaxValue;
+            });
+            if (result!.IsValid)
+            {
+                AnsiConsole.MarkupLine($"Ledger OK: {result.TreeSize:N0} entries, root {Convert.ToHexString(result.Root.Span).ToLowerInvariant()}");
+                return 0;
+            }
+
+            Console.Error.WriteLine($"LEDGER INVALID: first bad entry at sequence {result.FirstBadSequence} ({result.Reason})");
+            return 3;
+        }));
+        return new Command("ledger", "The access ledger.") { verify };
+    }
+
+    public static Command Outbox()
+    {
+        var phone = new Option<string?>("--phone") { Description = "Only messages to this subscriber's number (looked up through the blind index)." };
+        var last = new Option<int>("--last") { Description = "How many messages (1–1000).", DefaultValueFactory = _ => 10 };
+        last.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1000) { r.AddError("--last must be between 1 and 1000."); } });
+        var list = new Command("list", "Show the newest messages of the embedded SMS outbox (consent and sign-in codes).") { phone, last };
+        list.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            SubscriberId? recipient = null;
+            if (parse.GetValue(phone) is { } p)
+            {
+                var normalized = PhoneNumbers.NormalizeKorean(p);
+                if (!normalized.IsSuccess)
+                {
+                    throw new CliException(normalized.Error!.Message);
+                }
+
+                var ids = await context.Get<SubscriberVault>().FindByPhoneAsync(normalized.Value, ct);
+                recipient = ids.Count == 1 ? ids[0] : throw new CliException("no subscriber has that number.");
+            }
+
+            var sender = (OutboxSmsSender)context.Get<ISmsSender>();
+            foreach (var m in await sender.ReadAsync(recipient, null, parse.GetValue(last), ct))
+            {
+                Console.WriteLine($"{m.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}  subscriber #{m.Recipient}  {m.Kind}: {m.Body}");
+            }
+
+            return 0;
+        }));
+        return new Command("outbox", "The embedded SMS outbox.") { list };
+    }
+
+    internal static string RequireCode(string? value, string what) =>
+        Codes.IsValid(value) ? value! : throw new CliException($"{what} must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.");
+
+    private static Task Record(CliContext context, AccessTask task, string target, string? reason) =>
+        context.Get<IAccessLedger>().AppendAsync(new AccessEntry
+        {
+            Time = context.Get<TimeProvider>().GetUtcNow(),
+            Task = task,
+            Outcome = AccessOutcome.Allowed,
+            Account = Operator,
+            Role = StaffRole.SecurityOfficer,
+            Target = target,
+            Reason = reason,
+        }).AsTask();
+}

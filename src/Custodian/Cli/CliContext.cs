@@ -1,0 +1,77 @@
+using Custodian.Hosting;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>
+/// Opens the data directory for an administrative verb: the same service registrations as the
+/// server (storage, keys, ledger), without the network. Admin verbs act on the data directory
+/// directly, so they must run on the server host with access to it; the server picks up their
+/// changes (revocations, restores) within a second.
+/// </summary>
+internal sealed class CliContext : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    private CliContext(ServiceProvider services) => _services = services;
+
+    public IServiceProvider Services => _services;
+
+    public T Get<T>()
+        where T : notnull => _services.GetRequiredService<T>();
+
+    /// <summary>Opens an initialised data directory, or throws <see cref="CliException"/> with a one-line message.</summary>
+    public static async Task<CliContext> OpenAsync(string dataDirectory, bool initialiseIfMissing = false)
+    {
+        var options = new CustodianOptions { DataDirectory = dataDirectory };
+        var failures = CustodianOptionsValidator.ValidateAll(options);
+        if (failures.Count > 0)
+        {
+            throw new CliException(string.Join(" ", failures));
+        }
+
+        var paths = DataPaths.For(dataDirectory);
+        if (!paths.IsInitialised && !initialiseIfMissing)
+        {
+            throw new CliException($"No Custodian data directory at {paths.Root}: run 'custodian init' or 'custodian serve' first (or pass --data).");
+        }
+
+        var services = new ServiceCollection();
+        services.AddLogging(l => l.AddFilter(_ => false));
+        services.AddCustodianCore(options, TimeProvider.System);
+        var provider = services.BuildServiceProvider();
+        var context = new CliContext(provider);
+        var officer = await CustodianComposition.InitialiseAsync(provider);
+        if (officer is not null)
+        {
+            CliOutput.PrintOfficer(officer);
+        }
+
+        return context;
+    }
+
+    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+}
+
+/// <summary>A CLI failure with a one-line message; exit code 2.</summary>
+internal sealed class CliException(string message) : Exception(message);
+
+/// <summary>Shared console output.</summary>
+internal static class CliOutput
+{
+    public static void PrintOfficer(Access.Staff.NewAccount officer)
+    {
+        AnsiConsole.MarkupLine("[yellow bold]First start: security-officer account created. This is shown ONCE.[/]");
+        AnsiConsole.MarkupLine($"  account:            [bold]{Markup.Escape(officer.Id)}[/]");
+        AnsiConsole.MarkupLine($"  one-time password:  [bold]{Markup.Escape(officer.OneTimePassword)}[/]  (must be changed at first sign-in)");
+        AnsiConsole.MarkupLine($"  TOTP secret:        [bold]{Markup.Escape(officer.TotpSecretBase32)}[/]");
+        AnsiConsole.MarkupLine($"  TOTP URI:           {Markup.Escape(officer.OtpAuthUri)}");
+    }
+
+    public static int Fail(string message)
+    {
+        Console.Error.WriteLine("error: " + message);
+        return 2;
+    }
+}

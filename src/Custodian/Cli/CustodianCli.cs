@@ -1,0 +1,143 @@
+using System.CommandLine;
+using Custodian.Hosting;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>
+/// The <c>custodian</c> command line. Exit codes: 0 success; 1 usage error (unknown verb or
+/// option, reported by System.CommandLine); 2 the operation failed (one-line message on stderr);
+/// 3 verification found a problem (<c>ledger verify</c>, <c>import</c> with rejected rows).
+/// </summary>
+public static class CustodianCli
+{
+    /// <summary>Shared <c>--data</c> option.</summary>
+    internal static Option<string> DataOption { get; } = new("--data", "-d")
+    {
+        Description = "Data directory (database, keys, CA). Default: ./custodian-data or $CUSTODIAN_DATA.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CUSTODIAN_DATA") is { Length: > 0 } d ? d : "custodian-data",
+        Recursive = true,
+    };
+
+    /// <summary>Runs the command line.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Custodian: guards a carrier's subscriber database as store staff use it.")
+        {
+            DataOption,
+            ServeCommand(),
+            InitCommand(),
+            DataCommands.Sample(),
+            DataCommands.Import(),
+            AdminCommands.Terminals(),
+            TerminalClientCommands.Terminal(),
+            AdminCommands.Staff(),
+            AdminCommands.Alerts(),
+            AdminCommands.LedgerCommand(),
+            AdminCommands.Outbox(),
+            Simulation.SimulateCommand.Create(),
+        };
+        try
+        {
+            return await root.Parse(args).InvokeAsync();
+        }
+        catch (CliException ex)
+        {
+            return CliOutput.Fail(ex.Message);
+        }
+    }
+
+    /// <summary>Wraps an action so that <see cref="CliException"/> becomes exit code 2 with a one-line message.</summary>
+    internal static Func<ParseResult, CancellationToken, Task<int>> Guarded(Func<ParseResult, CancellationToken, Task<int>> action) =>
+        async (parse, ct) =>
+        {
+            try
+            {
+                return await action(parse, ct);
+            }
+            catch (CliException ex)
+            {
+                return CliOutput.Fail(ex.Message);
+            }
+            catch (Problems.CustodianException ex)
+            {
+                return CliOutput.Fail(ex.Message);
+            }
+            catch (IOException ex)
+            {
+                return CliOutput.Fail(ex.Message);
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                return CliOutput.Fail(ex.Message);
+            }
+        };
+
+    private static Command InitCommand()
+    {
+        var command = new Command("init", "Initialise the data directory (keyring, CA, first security officer) without starting the server.");
+        command.SetAction(Guarded(async (parse, _) =>
+        {
+            var data = parse.GetValue(DataOption)!;
+            var existed = DataPaths.For(data).IsInitialised;
+            await using var context = await CliContext.OpenAsync(data, initialiseIfMissing: true);
+            AnsiConsole.MarkupLine(existed ? $"Data directory {Markup.Escape(DataPaths.For(data).Root)} was already initialised." : $"Initialised {Markup.Escape(DataPaths.For(data).Root)}.");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command ServeCommand()
+    {
+        var listen = new Option<string>("--listen") { Description = "IP address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+        var terminalPort = new Option<int>("--terminal-port") { Description = "Port of the sales-terminal API (mutual TLS).", DefaultValueFactory = _ => 7443 };
+        var portalPort = new Option<int>("--portal-port") { Description = "Port of the subscriber portal.", DefaultValueFactory = _ => 7444 };
+        var command = new Command("serve", "Run the server: sales-terminal API (mTLS) and subscriber portal, with the access monitor.")
+        {
+            listen, terminalPort, portalPort,
+        };
+        command.SetAction(Guarded(async (parse, ct) =>
+        {
+            var options = new CustodianOptions
+            {
+                DataDirectory = parse.GetValue(DataOption)!,
+                ListenAddress = parse.GetValue(listen)!,
+                TerminalPort = parse.GetValue(terminalPort),
+                PortalPort = parse.GetValue(portalPort),
+            };
+            var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            configuration.GetSection(CustodianOptions.Section).Bind(options);
+            var failures = CustodianOptionsValidator.ValidateAll(options);
+            if (failures.Count > 0)
+            {
+                throw new CliException("invalid configuration: " + string.Join(" ", failures));
+            }
+
+            await using var app = CustodianServer.Build(options, TimeProvider.System);
+            var officer = await CustodianComposition.InitialiseAsync(app.Services, ct);
+            if (officer is not null)
+            {
+                CliOutput.PrintOfficer(officer);
+            }
+
+            try
+            {
+                await app.StartAsync(ct);
+            }
+            catch (IOException ex)
+            {
+                throw new CliException($"cannot listen on {options.ListenAddress}:{options.TerminalPort}/{options.PortalPort}: {ex.Message}");
+            }
+
+            var endpoints = app.Services.GetRequiredService<ServerEndpoints>();
+            var ca = app.Services.GetRequiredService<Access.Certificates.CertificateAuthority>();
+            AnsiConsole.MarkupLine($"Custodian is running. Terminal API: [bold]{endpoints.TerminalUrl}[/]  Portal: [bold]{endpoints.PortalUrl}[/]");
+            AnsiConsole.MarkupLine($"Data: {Markup.Escape(DataPaths.For(options.DataDirectory).Root)}   CA SHA-256: {ca.Sha256Fingerprint}");
+            AnsiConsole.MarkupLine("Press Ctrl+C to stop.");
+            await app.WaitForShutdownAsync(ct);
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Custodian.Protection.Import;
+using Custodian.Protection.Sample;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary><c>sample</c> and <c>import</c>.</summary>
+internal static class DataCommands
+{
+    public static Command Sample()
+    {
+        var subscribers = new Option<int>("--subscribers") { Description = "Number of subscribers (1–20,000,000).", DefaultValueFactory = _ => 1000 };
+        var stores = new Option<int>("--stores") { Description = "Number of stores S001… (1–9,999).", DefaultValueFactory = _ => 5 };
+        var clerks = new Option<int>("--clerks") { Description = "Number of clerks, spread over the stores, written to staff.csv beside --out (0–100,000).", DefaultValueFactory = _ => 0 };
+        var output = new Option<FileInfo>("--out", "-o") { Description = "Subscriber CSV to write.", Required = true };
+        var seed = new Option<int>("--seed") { Description = "Random seed; the same seed gives the same population.", DefaultValueFactory = _ => 1 };
+        subscribers.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 20_000_000) { r.AddError("--subscribers must be between 1 and 20,000,000."); } });
+        stores.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 9_999) { r.AddError("--stores must be between 1 and 9,999."); } });
+        clerks.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 100_000) { r.AddError("--clerks must be between 0 and 100,000."); } });
+
+        var command = new Command("sample", "Write a realistic synthetic subscriber population (and optionally a staff list) as CSV.")
+        {
+            subscribers, stores, clerks, output, seed,
+        };
+        command.SetAction(CustodianCli.Guarded((parse, _) =>
+        {
+            var count = parse.GetValue(subscribers);
+            var storeCount = parse.GetValue(stores);
+            var file = parse.GetValue(output)!;
+            var today = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime);
+            var generator = new SampleGenerator();
+            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(progress =>
+            {
+                var task = progress.AddTask("Generating subscribers", maxValue: count);
+                using var writer = new StreamWriter(file.FullName, append: false, new UTF8Encoding(false));
+                SampleGenerator.WriteCsv(writer, Counted(generator.Generate(count, storeCount, parse.GetValue(seed), today), task));
+            });
+            AnsiConsole.MarkupLine($"Wrote {count:N0} subscribers to [bold]{Markup.Escape(file.FullName)}[/]");
+
+            var clerkCount = parse.GetValue(clerks);
+            if (clerkCount > 0)
+            {
+                var staffFile = Path.Combine(file.DirectoryName ?? ".", "staff.csv");
+                using var staff = new StreamWriter(staffFile, append: false, new UTF8Encoding(false));
+                staff.WriteLine("account,role,store");
+                for (var i = 0; i < clerkCount; i++)
+                {
+                    var store = "S" + ((i % storeCount) + 1).ToString("000", CultureInfo.InvariantCulture);
+                    var role = i < storeCount && clerkCount >= storeCount * 3 ? "store-manager" : "clerk";
+                    staff.WriteLine($"C{(i + 1).ToString("0000", CultureInfo.InvariantCulture)},{role},{store}");
+                }
+
+                AnsiConsole.MarkupLine($"Wrote {clerkCount:N0} staff accounts to [bold]{Markup.Escape(staffFile)}[/] (used by 'custodian simulate')");
+            }
+
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    public static Command Import()
+    {
+        var file = new Argument<FileInfo>("file") { Description = "Subscriber CSV (header: name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store)." };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "all-or-nothing (default): any bad row rejects the whole file and nothing is written. skip-bad-rows: good rows are kept, bad rows reported.",
+            DefaultValueFactory = _ => "all-or-nothing",
+        };
+        mode.AcceptOnlyFromAmong("all-or-nothing", "skip-bad-rows");
+        var command = new Command("import", "Import subscribers, encrypting personal fields and building blind indexes on the way in.") { file, mode };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var input = parse.GetValue(file)!;
+            if (!input.Exists)
+            {
+                throw new CliException($"file not found: {input.FullName}");
+            }
+
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var importer = context.Get<SubscriberImporter>();
+            var importMode = parse.GetValue(mode) == "skip-bad-rows" ? ImportMode.SkipBadRows : ImportMode.AllOrNothing;
+            ImportReport? report = null;
+            await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).StartAsync(async progress =>
+            {
+                var task = progress.AddTask("Importing", maxValue: Math.Max(1, input.Length));
+                using var stream = new FileStream(input.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+                using var reader = new StreamReader(stream, Encoding.UTF8);
+                var rows = new SynchronousProgress<long>(_ => task.Value = stream.Position);
+                report = await importer.ImportAsync(reader, importMode, rows, ct);
+                task.Value = task.MaxValue;
+            });
+
+            await context.Get<Ledger.IAccessLedger>().AppendAsync(
+                new Ledger.AccessEntry
+                {
+                    Time = context.Get<TimeProvider>().GetUtcNow(),
+                    Task = Ledger.AccessTask.Insert,
+                    Outcome = report!.RowsImported > 0 ? Ledger.AccessOutcome.Allowed : Ledger.AccessOutcome.Denied,
+                    Account = "local:" + Environment.UserName,
+                    ErrorCode = report.RowsImported > 0 ? null : Problems.ErrorCodes.ValidationFailed,
+                    Reason = $"import of {report.RowsImported} subscribers ({report.RowsRejected} rows rejected, mode {parse.GetValue(mode)})",
+                },
+                ct);
+
+            foreach (var error in report.Errors.Take(200))
+            {
+                Console.Error.WriteLine($"line {error.Line}: {error.Field}: {error.Rule}");
+            }
+
+            if (report.Errors.Count > 200)
+            {
+                Console.Error.WriteLine($"... and {report.Errors.Count - 200:N0} more problems");
+            }
+
+            if (report.RowsRejected > 0 && importMode == ImportMode.AllOrNothing)
+            {
+                Console.Error.WriteLine($"error: {report.RowsRejected:N0} bad rows; nothing was imported (all-or-nothing). Fix them or use --mode skip-bad-rows.");
+                return 3;
+            }
+
+            AnsiConsole.MarkupLine($"Imported {report.RowsImported:N0} of {report.RowsRead:N0} rows.");
+            return report.RowsRejected > 0 || report.Errors.Count > 0 ? 3 : 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Reports on the caller's thread (System.Progress posts to the thread pool, after the file may be closed).</summary>
+    private sealed class SynchronousProgress<T>(Action<T> handler) : IProgress<T>
+    {
+        public void Report(T value) => handler(value);
+    }
+
+    private static IEnumerable<T> Counted<T>(IEnumerable<T> items, ProgressTask task)
+    {
+        var n = 0;
+        foreach (var item in items)
+        {
+            yield return item;
+            if (++n % 1000 == 0)
+            {
+                task.Value = n;
+            }
+        }
+
+        task.Value = task.MaxValue;
+    }
+}

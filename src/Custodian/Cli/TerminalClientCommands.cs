@@ -1,0 +1,60 @@
+using System.CommandLine;
+using System.Net.Http.Json;
+using Custodian.Access.Terminals;
+using Custodian.Client;
+using Custodian.Gateway;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>The terminal side: <c>terminal init</c>.</summary>
+internal static class TerminalClientCommands
+{
+    public static Command Terminal()
+    {
+        var server = new Option<Uri>("--server") { Description = "Terminal API URL, e.g. https://127.0.0.1:7443.", Required = true };
+        var code = new Option<string>("--code") { Description = "One-time enrollment code from 'custodian terminals enroll'.", Required = true };
+        var pin = new Option<string>("--ca-sha256") { Description = "SHA-256 fingerprint of Custodian's CA (printed with the code).", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Where to write terminal.key, terminal.crt, ca.crt.", DefaultValueFactory = _ => new DirectoryInfo("terminal") };
+        var init = new Command("init", "Enroll this terminal: create a key, send a CSR with the code, store the device certificate.") { server, code, pin, output };
+        init.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var url = parse.GetValue(server)!;
+            if (url.Scheme != Uri.UriSchemeHttps)
+            {
+                throw new CliException("--server must be an https:// URL.");
+            }
+
+            var directory = parse.GetValue(output)!;
+            System.Security.Cryptography.X509Certificates.X509Certificate2 ca;
+            try
+            {
+                ca = await TerminalHttp.FetchPinnedCaAsync(url, parse.GetValue(pin)!, ct);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new CliException($"cannot reach {url}: {ex.Message}");
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new CliException(ex.Message);
+            }
+
+            var (keyPem, csrPem) = TerminalCredentials.CreateKeyAndCsr(Environment.MachineName);
+            using var client = TerminalHttp.Create(url, ca, null);
+            using var response = await client.PostAsJsonAsync(new Uri("/api/v1/enroll", UriKind.Relative), new EnrollRequest(parse.GetValue(code), csrPem), ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                var problem = await response.Content.ReadFromJsonAsync<Microsoft.AspNetCore.Mvc.ProblemDetails>(ct);
+                throw new CliException($"enrollment refused ({(int)response.StatusCode} {problem?.Title}): {problem?.Detail}");
+            }
+
+            var enrolled = (await response.Content.ReadFromJsonAsync<EnrollResponse>(ct))!;
+            TerminalCredentials.Save(directory.FullName, keyPem, enrolled.Certificate, enrolled.CaCertificate);
+            AnsiConsole.MarkupLine($"Enrolled terminal [bold]{Markup.Escape(enrolled.Terminal)}[/] of store {Markup.Escape(enrolled.Store)}. Credentials in {Markup.Escape(directory.FullName)}:");
+            AnsiConsole.MarkupLine("  terminal.key (private key, 0600), terminal.crt (device certificate), ca.crt (Custodian CA)");
+            return 0;
+        }));
+        return new Command("terminal", "Terminal-side commands.") { init };
+    }
+}

@@ -1,0 +1,79 @@
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Custodian.Client;
+
+/// <summary>
+/// HTTP clients for terminals (the CLI's <c>terminal init</c>, the simulator, tests): TLS to the
+/// server validated against Custodian's CA only (never the system roots), optionally presenting a
+/// device certificate.
+/// </summary>
+public static class TerminalHttp
+{
+    /// <summary>Creates a client for <paramref name="baseUrl"/> that trusts only <paramref name="ca"/> and presents <paramref name="clientCertificate"/> when given.</summary>
+    /// <param name="baseUrl">Server base URL.</param>
+    /// <param name="ca">Custodian's CA certificate.</param>
+    /// <param name="clientCertificate">Device certificate with private key, or null.</param>
+    /// <param name="maxConnections">Connections per server (1–1024).</param>
+    public static HttpClient Create(Uri baseUrl, X509Certificate2 ca, X509Certificate2? clientCertificate, int maxConnections = 16)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = maxConnections,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && ChainsTo(new X509Certificate2(certificate), ca),
+                ClientCertificates = clientCertificate is null ? null : new X509CertificateCollection { clientCertificate },
+                LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate,
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>Fetches the CA certificate from <c>GET /api/v1/ca</c> and accepts it only if its DER SHA-256 equals <paramref name="sha256Hex"/> (trust on first use with a pin).</summary>
+    /// <exception cref="InvalidOperationException">When the server's CA does not match the pin.</exception>
+    public static async Task<X509Certificate2> FetchPinnedCaAsync(Uri baseUrl, string sha256Hex, CancellationToken cancellationToken)
+    {
+        // The server's certificate cannot be judged before the CA is known: capture it, fetch the
+        // (public) CA, check the CA against the pin, then check that the server's certificate chains to it.
+        X509Certificate2? presented = null;
+        using var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    presented = certificate is null ? null : new X509Certificate2(certificate);
+                    return presented is not null;
+                },
+            },
+        };
+        using var client = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        var pem = await client.GetStringAsync(new Uri("/api/v1/ca", UriKind.Relative), cancellationToken);
+        var ca = X509Certificate2.CreateFromPem(pem);
+        var actual = Convert.ToHexString(SHA256.HashData(ca.RawData));
+        if (!string.Equals(actual, sha256Hex.Replace(":", string.Empty, StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException("The server's CA certificate does not match --ca-sha256; refusing to enroll.");
+        }
+
+        if (presented is null || !ChainsTo(presented, ca))
+        {
+            throw new InvalidOperationException("The server's TLS certificate was not issued by the pinned CA; refusing to enroll.");
+        }
+
+        return ca;
+    }
+
+    /// <summary>Whether <paramref name="certificate"/> chains to <paramref name="ca"/> alone.</summary>
+    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 ca)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(certificate);
+    }
+}

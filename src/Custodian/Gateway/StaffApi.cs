@@ -1,0 +1,250 @@
+using Custodian.Access.Certificates;
+using Custodian.Access.Sessions;
+using Custodian.Access.Staff;
+using Custodian.Access.Terminals;
+using Custodian.Classification;
+using Custodian.Hosting;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Lookup;
+using Custodian.Problems;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging;
+
+namespace Custodian.Gateway;
+
+/// <summary>Body of a terminal enrollment request.</summary>
+/// <param name="Code">The one-time enrollment code (XXXX-XXXX-XXXX).</param>
+/// <param name="Csr">PEM PKCS#10 certificate signing request for the terminal's key.</param>
+public sealed record EnrollRequest([property: Secret] string? Code, string? Csr);
+
+/// <summary>The device certificate issued to an enrolled terminal.</summary>
+/// <param name="Terminal">Terminal ID.</param>
+/// <param name="Store">Store code.</param>
+/// <param name="Certificate">PEM device certificate.</param>
+/// <param name="CaCertificate">PEM certificate of Custodian's device CA (also the server certificate's issuer).</param>
+public sealed record EnrollResponse(string Terminal, string Store, string Certificate, string CaCertificate);
+
+/// <summary>Body of a staff sign-in.</summary>
+/// <param name="Account">Account ID.</param>
+/// <param name="Password">Password.</param>
+/// <param name="Otp">Current 6-digit TOTP code (RFC 6238).</param>
+public sealed record SignInRequest(string? Account, [property: Secret] string? Password, [property: Secret] string? Otp);
+
+/// <summary>A new staff session.</summary>
+/// <param name="Token">Bearer token; send as <c>Authorization: Bearer &lt;token&gt;</c> from the same terminal.</param>
+/// <param name="Account">Account ID.</param>
+/// <param name="Role">Role name.</param>
+/// <param name="Store">Store code, for store staff.</param>
+public sealed record SignInResponse([property: Secret] string Token, string Account, string Role, string? Store);
+
+/// <summary>Body of a password change.</summary>
+/// <param name="Account">Account ID.</param>
+/// <param name="CurrentPassword">Current (or one-time) password.</param>
+/// <param name="NewPassword">New password (12–128 characters, NIST SP 800-63B §5.1.1).</param>
+/// <param name="Otp">Current TOTP code.</param>
+public sealed record PasswordChangeRequest(string? Account, [property: Secret] string? CurrentPassword, [property: Secret] string? NewPassword, [property: Secret] string? Otp);
+
+/// <summary>Endpoints of the sales-terminal API: enrollment, staff sessions, and the guarded lookups.</summary>
+public static class StaffApi
+{
+    /// <summary><see cref="HttpContext.Items"/> key of the resolved <see cref="StaffRequest"/>.</summary>
+    public const string StaffKey = "custodian.staff";
+
+    /// <summary>Error code: store staff may sign in only at a terminal of their own store (403).</summary>
+    public const string StoreMismatch = "store-mismatch";
+
+    /// <summary>Maps the terminal API under <c>/api/v1</c>.</summary>
+    public static IEndpointRouteBuilder MapTerminalApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1").WithTags("Terminal API");
+        api.MapGet("/ca", (Access.Certificates.CertificateAuthority ca) => TypedResults.Text(ca.CertificatePem, "application/x-pem-file")).WithName("CaCertificate").WithSummary("Custodian's CA certificate (public), for pinning at enrollment.");
+        api.MapPost("/enroll", EnrollAsync).WithName("Enroll").WithSummary("Exchange a one-time enrollment code and a CSR for a device certificate.");
+        api.MapPost("/sessions", SignInAsync).WithName("SignIn").WithSummary("Staff sign-in with password and TOTP, bound to this terminal's certificate.");
+        api.MapPost("/account/password", ChangePasswordAsync).WithName("ChangePassword").WithSummary("Change a staff password (required after a one-time password).");
+
+        var staff = api.MapGroup(string.Empty).AddEndpointFilter(RequireSessionAsync);
+        staff.MapDelete("/sessions/current", SignOut).WithName("SignOut");
+        staff.MapPost("/subscribers/search", SearchAsync).WithName("SearchSubscribers").WithSummary("Exact-match search by phone number (in the body, never the URL, which proxies and logs keep); masked summaries with per-session handles.");
+        staff.MapGet("/subscribers/{handle}", ViewAsync).WithName("ViewSubscriber").WithSummary("View a subscriber found by this session's search, masked, for a stated purpose.");
+        staff.MapPost("/subscribers/{handle}/consent", ConsentAsync).WithName("RequestConsent").WithSummary("Send the subscriber a consent code for an unmask.");
+        staff.MapPost("/subscribers/{handle}/unmask", UnmaskAsync).WithName("Unmask").WithSummary("Show fields in full with the subscriber's consent code.");
+        staff.MapPost("/subscribers/{handle}/service-completions", CompleteAsync).WithName("CompleteService").WithSummary("Record that the subscriber was served.");
+        return app;
+    }
+
+    private static DeviceIdentity Device(HttpContext context) => (DeviceIdentity)context.Items[DeviceGatewayMiddleware.DeviceKey]!;
+
+    private static StaffRequest Staff(HttpContext context) => (StaffRequest)context.Items[StaffKey]!;
+
+    private static string? Ip(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
+
+    private static async ValueTask<object?> RequireSessionAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        var device = Device(context);
+        var header = context.Request.Headers.Authorization.ToString();
+        var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : null;
+        var sessions = context.RequestServices.GetRequiredService<SessionStore>();
+        var session = sessions.Validate(token, device);
+        if (!session.IsSuccess)
+        {
+            var time = context.RequestServices.GetRequiredService<TimeProvider>();
+            await context.RequestServices.GetRequiredService<AccessRecorder>().RefuseAsync(
+                new AccessEntry
+                {
+                    Time = time.GetUtcNow(),
+                    Task = AccessTask.Refused,
+                    Outcome = AccessOutcome.Denied,
+                    Terminal = device.Terminal,
+                    Store = device.Store,
+                    SourceIp = Ip(context),
+                },
+                session.Error!,
+                context.RequestAborted);
+            return session.Error!.ToProblem();
+        }
+
+        context.Items[StaffKey] = new StaffRequest(device, session.Value, Ip(context));
+        return await next(invocation);
+    }
+
+    private static async Task<Results<Ok<EnrollResponse>, ProblemHttpResult>> EnrollAsync(
+        EnrollRequest body, HttpContext context, TerminalRegistry terminals, AccessRecorder recorder, TimeProvider time, ILogger<EnrollRequest> logger)
+    {
+        var entry = new AccessEntry
+        {
+            Time = time.GetUtcNow(),
+            Task = AccessTask.Enrolled,
+            Outcome = AccessOutcome.Allowed,
+            SourceIp = Ip(context),
+        };
+        if (string.IsNullOrWhiteSpace(body.Code))
+        {
+            return (await recorder.RefuseAsync(entry, ProblemResults.Validation("code", "is required"))).ToProblem();
+        }
+
+        if (string.IsNullOrWhiteSpace(body.Csr))
+        {
+            return (await recorder.RefuseAsync(entry, ProblemResults.Validation("csr", "is required: a PEM PKCS#10 request"))).ToProblem();
+        }
+
+        var enrolled = await terminals.EnrollAsync(body.Code.Trim(), body.Csr);
+        if (!enrolled.IsSuccess)
+        {
+            return (await recorder.RefuseAsync(entry, enrolled.Error!)).ToProblem();
+        }
+
+        var t = enrolled.Value;
+        await recorder.RecordAsync(entry with { Terminal = t.TerminalId, Store = t.Store, Target = t.TerminalId });
+        Hosting.Log.Enrolled(logger, t.TerminalId, t.Store);
+        return TypedResults.Ok(new EnrollResponse(t.TerminalId, t.Store, t.CertificatePem, t.CaCertificatePem));
+    }
+
+    private static async Task<Results<Created<SignInResponse>, ProblemHttpResult>> SignInAsync(
+        SignInRequest body, HttpContext context, StaffDirectory staff, SessionStore sessions, IAccessLedger ledger, AccessRecorder recorder, TimeProvider time, ILogger<SignInRequest> logger)
+    {
+        var device = Device(context);
+        var entry = new AccessEntry
+        {
+            Time = time.GetUtcNow(),
+            Task = AccessTask.SignIn,
+            Outcome = AccessOutcome.Allowed,
+            Account = Codes.IsValid(body.Account) ? body.Account : null,
+            Terminal = device.Terminal,
+            Store = device.Store,
+            SourceIp = Ip(context),
+        };
+        if (!Codes.IsValid(body.Account) || string.IsNullOrEmpty(body.Password) || string.IsNullOrEmpty(body.Otp))
+        {
+            return (await recorder.RefuseAsync(entry, ProblemResults.Validation("account", "account, password and otp are all required"))).ToProblem();
+        }
+
+        var principal = await staff.AuthenticateAsync(body.Account!, body.Password, body.Otp);
+        if (!principal.IsSuccess)
+        {
+            return (await recorder.RefuseAsync(entry, principal.Error!)).ToProblem();
+        }
+
+        var p = principal.Value;
+        entry = entry with { Role = p.Role };
+        if (p.MustChangePassword)
+        {
+            return (await recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.PasswordChangeRequired, 403, "This is a one-time password: change it with POST /api/v1/account/password, then sign in again."))).ToProblem();
+        }
+
+        if (p.Role.IsStoreStaff() && !string.Equals(p.Store, device.Store, StringComparison.Ordinal))
+        {
+            return (await recorder.RefuseAsync(entry, new CustodianError(StoreMismatch, 403, "Store staff may sign in only at a terminal of their own store."))).ToProblem();
+        }
+
+        try
+        {
+            await ledger.AppendAsync(entry);
+        }
+        catch (LedgerUnavailableException)
+        {
+            return new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the sign-in, so it was refused.", IsTransient: true).ToProblem();
+        }
+
+        var session = sessions.Create(p, device, Ip(context));
+        Hosting.Log.SignedIn(logger, p.Id, device.Terminal);
+        return TypedResults.Created((string?)null, new SignInResponse(session.Token, p.Id, p.Role.ToName(), p.Store));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> ChangePasswordAsync(
+        PasswordChangeRequest body, HttpContext context, StaffDirectory staff, AccessRecorder recorder, TimeProvider time)
+    {
+        var device = Device(context);
+        var entry = new AccessEntry
+        {
+            Time = time.GetUtcNow(),
+            Task = AccessTask.PasswordChange,
+            Outcome = AccessOutcome.Allowed,
+            Account = Codes.IsValid(body.Account) ? body.Account : null,
+            Terminal = device.Terminal,
+            Store = device.Store,
+            SourceIp = Ip(context),
+        };
+        if (!Codes.IsValid(body.Account) || string.IsNullOrEmpty(body.CurrentPassword) || string.IsNullOrEmpty(body.NewPassword) || string.IsNullOrEmpty(body.Otp))
+        {
+            return (await recorder.RefuseAsync(entry, ProblemResults.Validation("account", "account, currentPassword, newPassword and otp are all required"))).ToProblem();
+        }
+
+        var changed = await staff.ChangePasswordAsync(body.Account!, body.CurrentPassword, body.NewPassword, body.Otp);
+        if (!changed.IsSuccess)
+        {
+            return (await recorder.RefuseAsync(entry, changed.Error!)).ToProblem();
+        }
+
+        await recorder.RecordAsync(entry);
+        return TypedResults.NoContent();
+    }
+
+    private static NoContent SignOut(HttpContext context, SessionStore sessions)
+    {
+        sessions.Revoke(Staff(context).Session.Token);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<SearchResponse>, ProblemHttpResult>> SearchAsync(SearchRequest body, HttpContext context, LookupGuard guard) =>
+        ToResult(await guard.SearchAsync(Staff(context), body.Phone, context.RequestAborted));
+
+    private static async Task<Results<Ok<SubscriberView>, ProblemHttpResult>> ViewAsync(string handle, string? purpose, HttpContext context, LookupGuard guard) =>
+        ToResult(await guard.ViewAsync(Staff(context), handle, purpose, context.RequestAborted));
+
+    private static async Task<Results<Ok<ConsentIssued>, ProblemHttpResult>> ConsentAsync(string handle, ConsentRequest body, HttpContext context, LookupGuard guard) =>
+        ToResult(await guard.RequestConsentAsync(Staff(context), handle, body.Purpose, context.RequestAborted));
+
+    private static async Task<Results<Ok<UnmaskedView>, ProblemHttpResult>> UnmaskAsync(string handle, UnmaskRequest body, HttpContext context, LookupGuard guard) =>
+        ToResult(await guard.UnmaskAsync(Staff(context), handle, body, context.RequestAborted));
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> CompleteAsync(string handle, ServiceCompletion body, HttpContext context, LookupGuard guard)
+    {
+        var result = await guard.CompleteServiceAsync(Staff(context), handle, body.Purpose, context.RequestAborted);
+        return result.IsSuccess ? TypedResults.NoContent() : result.Error!.ToProblem();
+    }
+
+    private static Results<Ok<T>, ProblemHttpResult> ToResult<T>(Result<T> result) =>
+        result.IsSuccess ? TypedResults.Ok(result.Value) : result.Error!.ToProblem();
+}

@@ -1,0 +1,127 @@
+using Custodian.Access.Certificates;
+using Custodian.Access.Sessions;
+using Custodian.Access.Staff;
+using Custodian.Access.Terminals;
+using Custodian.Events;
+using Custodian.Ledger;
+using Custodian.Lookup;
+using Custodian.Messaging;
+using Custodian.Monitoring;
+using Custodian.Protection;
+using Custodian.Protection.Keys;
+using Custodian.Protection.Masking;
+using Custodian.Protection.Subscribers;
+using Custodian.Storage;
+using Custodian.Transparency;
+
+namespace Custodian.Hosting;
+
+/// <summary>
+/// Registers Custodian's services: one place used by the server, the CLI and the simulator so
+/// they share the same storage, keys and ledger. The embedded default: SQLite under the data
+/// directory and the in-process access event stream.
+/// </summary>
+public static class CustodianComposition
+{
+    /// <summary>Registers every capability for the data directory in <paramref name="options"/>.</summary>
+    /// <param name="services">The collection to add to.</param>
+    /// <param name="options">Validated options.</param>
+    /// <param name="time">The clock; a fake one in simulation and tests.</param>
+    public static IServiceCollection AddCustodianCore(this IServiceCollection services, CustodianOptions options, TimeProvider time)
+    {
+        var paths = DataPaths.For(options.DataDirectory);
+        services.AddSingleton(options);
+        services.AddSingleton(paths);
+        services.AddSingleton(time);
+        services.AddSingleton(_ => new CustodianDatabase(paths.Database));
+
+        // Protection: the only path to plaintext.
+        services.AddSingleton(sp => ProtectionKeyring.LoadOrCreate(paths.Keys, time));
+        services.AddSingleton<MaskingPolicy>();
+        services.AddSingleton<SubscriberVault>();
+        services.AddSingleton<Protection.Import.SubscriberImporter>();
+
+        // Access.
+        services.AddSingleton(_ => CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time));
+        services.AddSingleton<TerminalRegistry>();
+        services.AddSingleton(_ => SecretProtector.LoadOrCreate(paths.AccessSecretsKey));
+        services.AddSingleton(new StaffOptions { PasswordIterations = options.PasswordIterations });
+        services.AddSingleton<StaffDirectory>();
+        services.AddSingleton(new Access.Sessions.SessionOptions());
+        services.AddSingleton<SessionStore>();
+
+        // Ledger and its event stream.
+        services.AddSingleton<IAccessEventStream, InProcessAccessEventStream>();
+        services.AddSingleton<SqliteAccessLedger>();
+        services.AddSingleton<IAccessLedger>(sp => sp.GetRequiredService<SqliteAccessLedger>());
+        services.AddSingleton<IAccessLedgerReader>(sp => sp.GetRequiredService<SqliteAccessLedger>());
+
+        // Monitoring.
+        services.AddSingleton(new MonitorOptions());
+        services.AddSingleton<AlertStore>();
+        services.AddSingleton<SuspensionRegistry>();
+        services.AddSingleton<DistinctSubjectsDetector>();
+        services.AddSingleton<AccessMonitor>();
+
+        // Messaging, lookup guard, transparency.
+        services.AddSingleton<ISmsSender, OutboxSmsSender>();
+        services.AddSingleton<AccessRecorder>();
+        services.AddSingleton<LookupGuard>();
+        services.AddSingleton<PortalSignIn>();
+        services.AddSingleton<AccessHistory>();
+
+        services.AddSingleton<IMigrationSource, ProtectionMigrations>();
+        services.AddSingleton<IMigrationSource, Access.AccessMigrations>();
+        services.AddSingleton<IMigrationSource, LedgerMigrations>();
+        services.AddSingleton<IMigrationSource, MonitoringMigrations>();
+        services.AddSingleton<IMigrationSource, MessagingMigrations>();
+        return services;
+    }
+
+    /// <summary>
+    /// Creates the data directory, applies migrations, and on first start creates the keyring, the
+    /// CA and the first security-officer account. Returns the officer's credentials when they were
+    /// just created (to be printed once), else null.
+    /// </summary>
+    public static async Task<Access.Staff.NewAccount?> InitialiseAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        var paths = services.GetRequiredService<DataPaths>();
+        paths.EnsureCreated();
+        var db = services.GetRequiredService<CustodianDatabase>();
+        var time = services.GetRequiredService<TimeProvider>();
+        await db.MigrateAsync(services.GetServices<IMigrationSource>().SelectMany(s => s.Migrations), time, cancellationToken);
+
+        // Touch the key material so that first start creates it, not the first request.
+        _ = services.GetRequiredService<ProtectionKeyring>();
+        _ = services.GetRequiredService<CertificateAuthority>();
+
+        var staff = services.GetRequiredService<StaffDirectory>();
+        var officers = (await staff.ListAsync()).Where(a => a.Role == Identity.StaffRole.SecurityOfficer).ToList();
+        if (officers.Count > 0)
+        {
+            return null;
+        }
+
+        var created = await staff.CreateAsync(FirstOfficerId, Identity.StaffRole.SecurityOfficer, null);
+        if (!created.IsSuccess)
+        {
+            throw new InvalidOperationException(created.Error!.Message);
+        }
+
+        await services.GetRequiredService<IAccessLedger>().AppendAsync(
+            new AccessEntry
+            {
+                Time = time.GetUtcNow(),
+                Task = AccessTask.StaffCreated,
+                Outcome = AccessOutcome.Allowed,
+                Account = "system",
+                Target = FirstOfficerId,
+                Reason = "first start: initial security officer",
+            },
+            cancellationToken);
+        return created.Value;
+    }
+
+    /// <summary>Account ID of the security officer created on first start.</summary>
+    public const string FirstOfficerId = "officer";
+}

@@ -1,0 +1,57 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+
+namespace Custodian.Hosting;
+
+/// <summary>
+/// Server configuration. Bound from the <c>Custodian</c> configuration section (appsettings.json,
+/// environment variables <c>Custodian__TerminalPort</c> etc.) and overridden by <c>serve</c> options.
+/// Validated at start-up: a bad value stops the process with a one-line message.
+/// </summary>
+public sealed class CustodianOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Custodian";
+
+    /// <summary>Directory holding all state (SQLite database, keys, CA, outbox).</summary>
+    /// <value>The default is <c>./custodian-data</c>, relative to the working directory.</value>
+    [Required]
+    public string DataDirectory { get; set; } = "custodian-data";
+
+    /// <summary>IP address both endpoints listen on.</summary>
+    /// <value>The default is 127.0.0.1 (loopback only).</value>
+    [Required]
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port of the sales-terminal API (mutual TLS with device certificates). 0 picks a free port.</summary>
+    /// <value>The default is 7443.</value>
+    [Range(0, 65535)]
+    public int TerminalPort { get; set; } = 7443;
+
+    /// <summary>TCP port of the subscriber portal API (server-authenticated TLS only). 0 picks a free port.</summary>
+    /// <value>The default is 7444.</value>
+    [Range(0, 65535)]
+    public int PortalPort { get; set; } = 7444;
+
+    /// <summary>Extra DNS names for the server certificate, besides <c>localhost</c> and the listen address.</summary>
+    public IList<string> ServerNames { get; } = [];
+
+    /// <summary>Largest accepted request body, in bytes (CSR uploads and JSON bodies are small).</summary>
+    /// <value>The default is 65,536 bytes (64 KiB).</value>
+    [Range(1024, 10 * 1024 * 1024)]
+    public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How long a device certificate issued at enrollment stays valid, in days.</summary>
+    /// <value>The default is 30 days.</value>
+    [Range(1, 397)]
+    public int DeviceCertificateDays { get; set; } = 30;
+
+    /// <summary>PBKDF2-HMAC-SHA256 iterations for staff passwords (OWASP Password Storage Cheat Sheet, 2023: 600,000).</summary>
+    /// <value>The default is 600,000.</value>
+    [Range(1_000, 10_000_000)]
+    public int PasswordIterations { get; set; } = 600_000;
+
+    /// <summary>The parsed <see cref="ListenAddress"/>.</summary>
+    /// <remarks>Valid once <see cref="CustodianOptionsValidator.ValidateAll"/> has passed.</remarks>
+    public IPAddress ListenIp => IPAddress.Parse(ListenAddress);
+}

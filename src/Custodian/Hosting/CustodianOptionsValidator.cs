@@ -1,0 +1,37 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Custodian.Hosting;
+
+/// <summary>Source-generated data-annotation validation of <see cref="CustodianOptions"/>, plus the cross-field rules.</summary>
+[OptionsValidator]
+public sealed partial class CustodianOptionsValidator : IValidateOptions<CustodianOptions>
+{
+    /// <summary>Validates <paramref name="options"/> and returns every problem at once.</summary>
+    public static IReadOnlyList<string> ValidateAll(CustodianOptions options)
+    {
+        var failures = new List<string>();
+        var generated = new CustodianOptionsValidator().Validate(null, options);
+        if (generated.Failed)
+        {
+            failures.AddRange(generated.Failures);
+        }
+
+        if (!IPAddress.TryParse(options.ListenAddress, out _))
+        {
+            failures.Add($"ListenAddress must be an IP address (got a value of {options.ListenAddress.Length} characters).");
+        }
+
+        if (options.TerminalPort != 0 && options.TerminalPort == options.PortalPort)
+        {
+            failures.Add("TerminalPort and PortalPort must differ.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add("DataDirectory must not be empty.");
+        }
+
+        return failures;
+    }
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using Custodian.Access.Certificates;
+using Custodian.Classification;
+using Custodian.Gateway;
+using Custodian.Monitoring;
+using Custodian.Problems;
+using Custodian.Transparency;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Compliance.Classification;
+using Microsoft.Extensions.Compliance.Redaction;
+using Microsoft.Extensions.Logging;
+
+namespace Custodian.Hosting;
+
+/// <summary>The bound addresses of a running server (ports are known only after start when configured as 0).</summary>
+public sealed class ServerEndpoints
+{
+    internal ListenOptions? TerminalListen { get; set; }
+
+    internal ListenOptions? PortalListen { get; set; }
+
+    /// <summary>Base URL of the sales-terminal API, e.g. <c>https://127.0.0.1:7443</c>.</summary>
+    public Uri TerminalUrl => Url(TerminalListen);
+
+    /// <summary>Base URL of the portal, e.g. <c>https://127.0.0.1:7444</c>.</summary>
+    public Uri PortalUrl => Url(PortalListen);
+
+    private static Uri Url(ListenOptions? listen)
+    {
+        var endpoint = listen?.IPEndPoint ?? throw new InvalidOperationException("The server has not started.");
+        var host = endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{endpoint.Address}]" : endpoint.Address.ToString();
+        return new Uri($"https://{host}:{endpoint.Port}");
+    }
+}
+
+/// <summary>
+/// Builds the Custodian web application: two HTTPS listeners (the sales-terminal API with mutual
+/// TLS, the subscriber portal with server TLS), the device gateway, the guarded lookup endpoints, the
+/// portal API, the OpenAPI document, problem responses, log redaction and the access monitor.
+/// </summary>
+public static class CustodianServer
+{
+    /// <summary>Builds (does not start) the server.</summary>
+    /// <param name="options">Validated options (<see cref="CustodianOptionsValidator.ValidateAll"/>).</param>
+    /// <param name="time">The clock; <see cref="TimeProvider.System"/> in production.</param>
+    /// <param name="configureServices">Optional extra service registrations (tests and benchmarks replace or add services here).</param>
+    /// <param name="configureLogging">Optional logging set-up; the default writes one line per event to the console.</param>
+    /// <param name="mapExtra">Optional extra endpoints (benchmarks only).</param>
+    public static WebApplication Build(
+        CustodianOptions options,
+        TimeProvider time,
+        Action<IServiceCollection>? configureServices = null,
+        Action<ILoggingBuilder>? configureLogging = null,
+        Action<WebApplication>? mapExtra = null)
+    {
+        var paths = DataPaths.For(options.DataDirectory);
+        paths.EnsureCreated();
+        var ca = CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "custodian", ContentRootPath = paths.Root });
+        builder.Services.AddCustodianCore(options, time);
+        builder.Services.AddSingleton(ca);
+        builder.Services.AddSingleton<ServerEndpoints>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
+        builder.Services.AddOpenApi();
+        builder.Services.AddProblemDetails();
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddRedaction(r =>
+        {
+            r.SetRedactor<ErasingRedactor>(new DataClassificationSet(CustodianTaxonomy.PersonalData, CustodianTaxonomy.UniqueIdentifier, CustodianTaxonomy.Secret, CustodianTaxonomy.Pseudonymous));
+            r.SetFallbackRedactor<ErasingRedactor>();
+        });
+
+        builder.Logging.ClearProviders();
+        if (configureLogging is null)
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss ";
+                o.UseUtcTimestamp = true;
+            });
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+        else
+        {
+            configureLogging(builder.Logging);
+        }
+
+        builder.Logging.EnableRedaction();
+        configureServices?.Invoke(builder.Services);
+
+        var endpoints = new ServerEndpoints();
+        builder.Services.AddSingleton(endpoints);
+        var serverCertificate = ca.IssueServerCertificate(
+            ["localhost", .. options.ServerNames],
+            [options.ListenIp, IPAddress.Loopback, IPAddress.IPv6Loopback]);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+            kestrel.Listen(options.ListenIp, options.TerminalPort, listen =>
+            {
+                endpoints.TerminalListen = listen;
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.Use(next => connection =>
+                {
+                    connection.Items[Listeners.ItemKey] = Listeners.Terminal;
+                    return next(connection);
+                });
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = serverCertificate;
+
+                    // Ask every client for a certificate but judge it in the gateway middleware,
+                    // so that a refusal is a problem response and a recorded security event.
+                    https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                    https.ClientCertificateValidation = static (_, _, _) => true;
+                    https.CheckCertificateRevocation = false;
+                });
+            });
+            kestrel.Listen(options.ListenIp, options.PortalPort, listen =>
+            {
+                endpoints.PortalListen = listen;
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.Use(next => connection =>
+                {
+                    connection.Items[Listeners.ItemKey] = Listeners.Portal;
+                    return next(connection);
+                });
+                listen.UseHttps(https => https.ServerCertificate = serverCertificate);
+            });
+        });
+
+        var app = builder.Build();
+        app.UseMiddleware<ProblemMiddleware>();
+        app.UseStatusCodePages(async context =>
+        {
+            var status = context.HttpContext.Response.StatusCode;
+            var code = status switch
+            {
+                404 => ErrorCodes.NotFound,
+                405 => ErrorCodes.ValidationFailed,
+                413 => ErrorCodes.BodyTooLarge,
+                415 => ErrorCodes.ValidationFailed,
+                _ => ErrorCodes.InternalError,
+            };
+            await new CustodianError(code, status, status == 405 ? "Method not allowed." : ReasonPhrase(status)).WriteAsync(context.HttpContext);
+        });
+        app.UseMiddleware<DeviceGatewayMiddleware>();
+        app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
+        app.MapOpenApi();
+        app.MapTerminalApi();
+        app.MapPortalApi();
+        mapExtra?.Invoke(app);
+        return app;
+    }
+
+    private static string ReasonPhrase(int status) =>
+        Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase + "." : "Error.";
+}

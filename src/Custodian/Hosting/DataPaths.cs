@@ -1,0 +1,52 @@
+namespace Custodian.Hosting;
+
+/// <summary>
+/// Layout of the data directory. Everything Custodian keeps lives below one directory so that a
+/// backup, an audit scan or a wipe has one place to look:
+/// <code>
+/// custodian.db (+ -wal, -shm)   SQLite database: subscribers (encrypted), ledger, staff, terminals, alerts, outbox
+/// keys/                         protection keyring (wrapped data and blind-index keys), master.key when no env secret
+/// ca/                           device CA: ca.crt, ca.key
+/// access/secrets.key            key protecting TOTP seeds at rest
+/// </code>
+/// </summary>
+/// <param name="Root">Absolute path of the data directory.</param>
+public sealed record DataPaths(string Root)
+{
+    /// <summary>Creates the layout for <paramref name="directory"/> (made absolute).</summary>
+    public static DataPaths For(string directory) => new(Path.GetFullPath(directory));
+
+    /// <summary>SQLite database file.</summary>
+    public string Database => Path.Combine(Root, "custodian.db");
+
+    /// <summary>Protection keyring directory.</summary>
+    public string Keys => Path.Combine(Root, "keys");
+
+    /// <summary>Certificate authority directory.</summary>
+    public string CertificateAuthority => Path.Combine(Root, "ca");
+
+    /// <summary>Key file protecting staff TOTP seeds.</summary>
+    public string AccessSecretsKey => Path.Combine(Root, "access", "secrets.key");
+
+    /// <summary>Whether the directory has been initialised (the database exists).</summary>
+    public bool IsInitialised => File.Exists(Database);
+
+    /// <summary>Creates the directories with owner-only permissions where the platform supports it.</summary>
+    public void EnsureCreated()
+    {
+        foreach (var dir in new[] { Root, Keys, CertificateAuthority, Path.GetDirectoryName(AccessSecretsKey)! })
+        {
+            if (!Directory.Exists(dir))
+            {
+                if (OperatingSystem.IsWindows())
+                {
+                    Directory.CreateDirectory(dir);
+                }
+                else
+                {
+                    Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                }
+            }
+        }
+    }
+}

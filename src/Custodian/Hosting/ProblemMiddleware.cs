@@ -1,0 +1,46 @@
+using Custodian.Problems;
+using Microsoft.Extensions.Logging;
+
+namespace Custodian.Hosting;
+
+/// <summary>
+/// Turns framework exceptions into problem responses with stable codes: malformed JSON and bad
+/// parameters (400 <c>validation-failed</c>), oversized bodies (413 <c>body-too-large</c>) and
+/// anything unexpected (500 <c>internal-error</c>, logged without request data).
+/// </summary>
+public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddleware> logger)
+{
+    /// <summary>Handles one request.</summary>
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            var error = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? new CustodianError(ErrorCodes.BodyTooLarge, 413, "The request body is larger than allowed.")
+                : new CustodianError(ErrorCodes.ValidationFailed, ex.StatusCode, "The request is malformed: " + SafeMessage(ex));
+            context.Response.Clear();
+            await error.WriteAsync(context);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nothing to answer.
+        }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            Log.Unhandled(logger, (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no endpoint)", ex);
+            context.Response.Clear();
+            await new CustodianError(ErrorCodes.InternalError, 500, "Unexpected server error.").WriteAsync(context);
+        }
+    }
+
+    // Framework messages name parameters and types, not values; JSON reader messages can quote
+    // input, so only their first sentence about the location is kept.
+    private static string SafeMessage(BadHttpRequestException ex) =>
+        ex.InnerException is System.Text.Json.JsonException json
+            ? $"the JSON body is not valid (at {json.Path ?? "$"}, line {json.LineNumber}, byte {json.BytePositionInLine})."
+            : ex.Message.Split('"')[0].TrimEnd() is { Length: > 0 } m ? m : "bad request.";
+}

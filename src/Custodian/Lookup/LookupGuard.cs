@@ -1,0 +1,373 @@
+using System.Collections.Concurrent;
+using Custodian.Access.Certificates;
+using Custodian.Access.Sessions;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Messaging;
+using Custodian.Monitoring;
+using Custodian.Problems;
+using Custodian.Protection.Masking;
+using Custodian.Protection.Subscribers;
+using Custodian.Protection.Validation;
+using Microsoft.Extensions.Logging;
+
+namespace Custodian.Lookup;
+
+/// <summary>A staff request that passed the gateway: device identity, session and source address.</summary>
+/// <param name="Device">The terminal's device-certificate identity.</param>
+/// <param name="Session">The staff session bound to that terminal.</param>
+/// <param name="SourceIp">Client IP address as text.</param>
+public sealed record StaffRequest(DeviceIdentity Device, StaffSession Session, string? SourceIp);
+
+/// <summary>
+/// The guard on the lookup path. For every search, view and unmask it checks role, purpose,
+/// consent and the monitor's current verdict on the clerk and terminal; then appends the access
+/// entry to the ledger; and only then decrypts and masks. No durable entry, no data (fail closed).
+/// This is the only component that calls <see cref="SubscriberVault.DecryptAsync"/>.
+/// </summary>
+public sealed class LookupGuard
+{
+    /// <summary>Error code: the stated purpose does not allow showing fields in full (403).</summary>
+    public const string PurposeDoesNotAllowUnmask = "purpose-does-not-allow-unmask";
+
+    private static readonly string[] SummaryFields = ["name", "phone", "rate-plan"];
+    private static readonly string[] ViewFields = ["name", "rrn", "phone", "address", "rate-plan", "contract-dates"];
+
+    private readonly SubscriberVault _vault;
+    private readonly MaskingPolicy _masking;
+    private readonly IAccessLedger _ledger;
+    private readonly AccessRecorder _recorder;
+    private readonly AccessMonitor _monitor;
+    private readonly SuspensionRegistry _suspensions;
+    private readonly ISmsSender _sms;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _monitorCatchUp;
+    private readonly ILogger<LookupGuard> _logger;
+    private readonly OneTimeCodes _consentCodes;
+    private readonly ConcurrentDictionary<string, long> _lastSequence = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the guard.</summary>
+    public LookupGuard(
+        SubscriberVault vault,
+        MaskingPolicy masking,
+        IAccessLedger ledger,
+        AccessRecorder recorder,
+        AccessMonitor monitor,
+        SuspensionRegistry suspensions,
+        ISmsSender sms,
+        TimeProvider time,
+        MonitorOptions monitorOptions,
+        ILogger<LookupGuard> logger)
+    {
+        _vault = vault;
+        _masking = masking;
+        _ledger = ledger;
+        _recorder = recorder;
+        _monitor = monitor;
+        _suspensions = suspensions;
+        _sms = sms;
+        _time = time;
+        _logger = logger;
+        _monitorCatchUp = monitorOptions.GuardWaitTimeout;
+        _consentCodes = new OneTimeCodes(time, TimeSpan.FromMinutes(5), maxAttempts: 3);
+    }
+
+    /// <summary>Exact-match search by phone number through the blind index; masked summaries.</summary>
+    public async Task<Result<SearchResponse>> SearchAsync(StaffRequest request, string? phone, CancellationToken cancellationToken)
+    {
+        var entry = Template(request, AccessTask.Search, purpose: null);
+        var refusal = await PreCheckAsync(request, entry, cancellationToken);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (string.IsNullOrWhiteSpace(phone))
+        {
+            return await _recorder.RefuseAsync(entry, Hosting.ProblemResults.Validation("phone", "is required; search is by exact phone number only"), cancellationToken);
+        }
+
+        var normalized = PhoneNumbers.NormalizeKorean(phone);
+        if (!normalized.IsSuccess)
+        {
+            return await _recorder.RefuseAsync(entry, normalized.Error!, cancellationToken);
+        }
+
+        var ids = await _vault.FindByPhoneAsync(normalized.Value, cancellationToken);
+        var committed = await AppendAsync(request, entry with { Subjects = ids, Fields = ids.Count > 0 ? SummaryFields : [] }, cancellationToken);
+        if (!committed.IsSuccess)
+        {
+            return committed.Error!;
+        }
+
+        var hits = new List<SearchHit>(ids.Count);
+        foreach (var id in ids)
+        {
+            var record = await _vault.DecryptAsync(id, cancellationToken);
+            if (record is null)
+            {
+                continue;
+            }
+
+            hits.Add(new SearchHit(
+                request.Session.AddHandle(id),
+                _masking.MaskName(record.Name),
+                _masking.MaskPhone(record.Phone),
+                record.RatePlan,
+                record.HomeStore));
+        }
+
+        return new SearchResponse(hits, committed.Value);
+    }
+
+    /// <summary>Views one subscriber found by this session's search, masked, for a stated purpose.</summary>
+    public async Task<Result<SubscriberView>> ViewAsync(StaffRequest request, string handle, string? purpose, CancellationToken cancellationToken)
+    {
+        var entry = Template(request, AccessTask.View, purpose);
+        var subject = await ResolveAsync(request, entry, handle, purpose, needsUnmask: false, cancellationToken);
+        if (!subject.IsSuccess)
+        {
+            return subject.Error!;
+        }
+
+        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value], Fields = ViewFields }, cancellationToken);
+        if (!committed.IsSuccess)
+        {
+            return committed.Error!;
+        }
+
+        var record = await _vault.DecryptAsync(subject.Value, cancellationToken);
+        if (record is null)
+        {
+            return new CustodianError(ErrorCodes.NotFound, 404, "The subscriber no longer exists.");
+        }
+
+        return new SubscriberView(
+            handle,
+            purpose!,
+            _masking.MaskName(record.Name),
+            _masking.MaskRrn(record.Rrn),
+            _masking.MaskPhone(record.Phone),
+            _masking.MaskAddress(record.Address),
+            record.RatePlan,
+            record.ContractStart,
+            record.ContractEnd,
+            record.HomeStore,
+            committed.Value);
+    }
+
+    /// <summary>Sends a consent code to the subscriber's phone (SMS seam) so that they can approve an unmask in person.</summary>
+    public async Task<Result<ConsentIssued>> RequestConsentAsync(StaffRequest request, string handle, string? purpose, CancellationToken cancellationToken)
+    {
+        var entry = Template(request, AccessTask.ConsentRequest, purpose);
+        var subject = await ResolveAsync(request, entry, handle, purpose, needsUnmask: true, cancellationToken);
+        if (!subject.IsSuccess)
+        {
+            return subject.Error!;
+        }
+
+        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value] }, cancellationToken);
+        if (!committed.IsSuccess)
+        {
+            return committed.Error!;
+        }
+
+        var (code, expires) = _consentCodes.Issue(ConsentKey(request, subject.Value, purpose!));
+        var body = $"[Custodian] 동의 코드 {code}. 매장 {request.Device.Store} 직원이 '{purpose}' 목적으로 개인정보 전체 열람을 요청했습니다. 본인이 매장에 계실 때만 알려 주세요. 5분간 유효.";
+        await _sms.SendAsync(subject.Value, SmsKind.ConsentCode, body, cancellationToken);
+        return new ConsentIssued(expires, committed.Value);
+    }
+
+    /// <summary>Shows fields in full for a purpose that allows it, with the subscriber's consent code.</summary>
+    public async Task<Result<UnmaskedView>> UnmaskAsync(StaffRequest request, string handle, UnmaskRequest body, CancellationToken cancellationToken)
+    {
+        var entry = Template(request, AccessTask.Unmask, body.Purpose);
+        var subject = await ResolveAsync(request, entry, handle, body.Purpose, needsUnmask: true, cancellationToken);
+        if (!subject.IsSuccess)
+        {
+            return subject.Error!;
+        }
+
+        var fields = body.Fields is { Count: > 0 } ? body.Fields.Distinct(StringComparer.Ordinal).ToArray() : ["rrn"];
+        var unknown = fields.FirstOrDefault(f => !PurposeCatalog.UnmaskableFields.Contains(f));
+        if (unknown is not null)
+        {
+            return await _recorder.RefuseAsync(
+                entry with { Subjects = [subject.Value] },
+                Hosting.ProblemResults.Validation("fields", "each field must be one of rrn, phone, name, address"),
+                cancellationToken);
+        }
+
+        if (string.IsNullOrWhiteSpace(body.ConsentCode))
+        {
+            return await _recorder.RefuseAsync(
+                entry with { Subjects = [subject.Value], Fields = fields },
+                new CustodianError(ErrorCodes.ConsentRequired, 403, "Showing fields in full needs the subscriber's consent code; request one first."),
+                cancellationToken);
+        }
+
+        var check = _consentCodes.Verify(ConsentKey(request, subject.Value, body.Purpose!), body.ConsentCode);
+        if (check != CodeCheck.Valid)
+        {
+            var message = check switch
+            {
+                CodeCheck.Expired => "The consent code has expired; request a new one.",
+                CodeCheck.TooManyAttempts => "Too many wrong consent codes; request a new one.",
+                _ => "The consent code is wrong or was already used.",
+            };
+            return await _recorder.RefuseAsync(
+                entry with { Subjects = [subject.Value], Fields = fields },
+                new CustodianError(ErrorCodes.ConsentInvalid, 403, message),
+                cancellationToken);
+        }
+
+        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value], Fields = fields, UnmaskedFields = fields }, cancellationToken);
+        if (!committed.IsSuccess)
+        {
+            return committed.Error!;
+        }
+
+        var record = await _vault.DecryptAsync(subject.Value, cancellationToken);
+        if (record is null)
+        {
+            return new CustodianError(ErrorCodes.NotFound, 404, "The subscriber no longer exists.");
+        }
+
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var field in fields)
+        {
+            values[field] = field switch
+            {
+                "rrn" => string.Concat(record.Rrn.AsSpan(0, 6), "-", record.Rrn.AsSpan(6)),
+                "phone" => PhoneNumbers.FormatNational(record.Phone),
+                "name" => record.Name,
+                _ => record.Address,
+            };
+        }
+
+        return new UnmaskedView(handle, body.Purpose!, values, committed.Value);
+    }
+
+    /// <summary>Records that a business transaction was completed for a subscriber (the monitor's orphan-lookup detector uses these).</summary>
+    public async Task<Result<long>> CompleteServiceAsync(StaffRequest request, string handle, string? purpose, CancellationToken cancellationToken)
+    {
+        var entry = Template(request, AccessTask.ServiceComplete, purpose);
+        if (!request.Session.TryResolveHandle(handle, out var id))
+        {
+            return await _recorder.RefuseAsync(entry, UnknownHandle(), cancellationToken);
+        }
+
+        if (!PurposeCatalog.TryGet(purpose, out _))
+        {
+            return await _recorder.RefuseAsync(entry with { Subjects = [id] }, UnknownPurpose(purpose), cancellationToken);
+        }
+
+        return await AppendAsync(request, entry with { Subjects = [id] }, cancellationToken);
+    }
+
+    private static string ConsentKey(StaffRequest request, SubscriberId subject, string purpose) =>
+        $"{request.Session.Principal.Id}|{subject.Value}|{purpose}";
+
+    private static CustodianError UnknownHandle() =>
+        new(ErrorCodes.SubscriberHandleUnknown, 404, "The subscriber handle is not one this session obtained from a search.");
+
+    private static CustodianError UnknownPurpose(string? purpose) => string.IsNullOrWhiteSpace(purpose)
+        ? new CustodianError(ErrorCodes.PurposeRequired, 400, "A purpose code is required: one of " + string.Join(", ", PurposeCatalog.All.Keys) + ".")
+        : new CustodianError(ErrorCodes.PurposeUnknown, 400, "Unknown purpose code; use one of " + string.Join(", ", PurposeCatalog.All.Keys) + ".");
+
+    private AccessEntry Template(StaffRequest request, AccessTask task, string? purpose) => new()
+    {
+        Time = _time.GetUtcNow(),
+        Task = task,
+        Outcome = AccessOutcome.Allowed,
+        Account = request.Session.Principal.Id,
+        Role = request.Session.Principal.Role,
+        Terminal = request.Device.Terminal,
+        Store = request.Device.Store,
+        SourceIp = request.SourceIp,
+        Purpose = PurposeCatalog.TryGet(purpose, out _) ? purpose : null,
+    };
+
+    private async Task<Result<SubscriberId>> ResolveAsync(StaffRequest request, AccessEntry entry, string handle, string? purpose, bool needsUnmask, CancellationToken cancellationToken)
+    {
+        var refusal = await PreCheckAsync(request, entry, cancellationToken);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (!request.Session.TryResolveHandle(handle, out var id))
+        {
+            return await _recorder.RefuseAsync(entry, UnknownHandle(), cancellationToken);
+        }
+
+        if (!PurposeCatalog.TryGet(purpose, out var stated))
+        {
+            return await _recorder.RefuseAsync(entry with { Subjects = [id] }, UnknownPurpose(purpose), cancellationToken);
+        }
+
+        if (needsUnmask && !stated.AllowsUnmask)
+        {
+            return await _recorder.RefuseAsync(
+                entry with { Subjects = [id] },
+                new CustodianError(PurposeDoesNotAllowUnmask, 403, "This purpose does not allow showing fields in full; use one of " +
+                    string.Join(", ", PurposeCatalog.All.Values.Where(p => p.AllowsUnmask).Select(p => p.Code)) + "."),
+                cancellationToken);
+        }
+
+        return id;
+    }
+
+    /// <summary>Role, monitor catch-up and suspension checks shared by every read.</summary>
+    private async Task<CustodianError?> PreCheckAsync(StaffRequest request, AccessEntry entry, CancellationToken cancellationToken)
+    {
+        var principal = request.Session.Principal;
+        if (!principal.Role.IsStoreStaff())
+        {
+            return await _recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only clerks and store managers read subscriber data."), cancellationToken);
+        }
+
+        // Make "suspended before the next request is served" deterministic: wait until the monitor
+        // has seen this clerk's and this terminal's previous reads.
+        var last = Math.Max(LastSequence("c:" + principal.Id), LastSequence("t:" + request.Device.Terminal));
+        if (last >= 0 && !await _monitor.WaitForProcessedAsync(last, _monitorCatchUp, cancellationToken))
+        {
+            return await _recorder.RefuseAsync(entry, new CustodianError(MonitoringErrorCodes.MonitorBehind, 503, "The real-time monitor is behind; try again shortly.", IsTransient: true), cancellationToken);
+        }
+
+        if (_suspensions.IsSuspended(PrincipalKind.Clerk, principal.Id))
+        {
+            return await _recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.ClerkSuspended, 403, "This account is suspended pending a security review; contact the security office."), cancellationToken);
+        }
+
+        if (_suspensions.IsSuspended(PrincipalKind.Terminal, request.Device.Terminal))
+        {
+            return await _recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.TerminalSuspended, 403, "This terminal is suspended pending a security review; contact the security office."), cancellationToken);
+        }
+
+        return null;
+    }
+
+    private long LastSequence(string key) => _lastSequence.TryGetValue(key, out var seq) ? seq : -1;
+
+    private async Task<Result<long>> AppendAsync(StaffRequest request, AccessEntry entry, CancellationToken cancellationToken)
+    {
+        CommittedEntry committed;
+        try
+        {
+            committed = await _ledger.AppendAsync(entry, cancellationToken);
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            Hosting.Log.LedgerFailed(_logger, ex);
+            return new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record this read, so it was refused. Try again shortly.", IsTransient: true);
+        }
+
+        Remember("c:" + request.Session.Principal.Id, committed.Sequence);
+        Remember("t:" + request.Device.Terminal, committed.Sequence);
+        return committed.Sequence;
+    }
+
+    private void Remember(string key, long sequence) =>
+        _lastSequence.AddOrUpdate(key, sequence, (_, old) => Math.Max(old, sequence));
+}

@@ -1,0 +1,426 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Custodian.Access.Staff;
+using Custodian.Access.Terminals;
+using Custodian.Client;
+using Custodian.Gateway;
+using Custodian.Lookup;
+using Custodian.Messaging;
+using Custodian.Monitoring;
+using Custodian.Problems;
+using Custodian.Protection.Subscribers;
+using Custodian.Protection.Validation;
+using OtpNet;
+
+namespace Custodian.Simulation;
+
+/// <summary>
+/// Drives a Custodian server over real HTTPS with enrolled terminal certificates: a store day of
+/// clerks serving customers (search, view with a purpose, sometimes consent + unmask, service
+/// completion) and optionally a KT-2012-style scraper blended into one clerk's day, using that
+/// clerk's real login and terminal. A discrete-event loop: events run one at a time in time order,
+/// the clock moving to each event's time (instantly when simulated).
+/// </summary>
+public sealed class StoreDaySimulation
+{
+    private static readonly string[] ViewPurposes = ["in-store-service", "plan-change", "device-repair", "billing-inquiry"];
+
+    private readonly SimulationOptions _options;
+    private readonly ISimClock _clock;
+    private readonly Uri _server;
+    private readonly X509Certificate2 _ca;
+    private readonly IServiceProvider _admin;
+    private readonly IReadOnlyList<string> _phones;
+    private readonly IReadOnlyList<StaffPlan> _staff;
+    private readonly Random _random;
+    private readonly PriorityQueue<Func<Task>, (DateTimeOffset, long)> _events = new();
+    private readonly Dictionary<string, int> _refusals = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _scraped = new(StringComparer.Ordinal);
+    private readonly string _runTag;
+    private long _order;
+    private int _served;
+    private int _attackerRequests;
+    private DateTimeOffset? _scraperFirst;
+    private DateTimeOffset? _scraperStopped;
+
+    /// <summary>Creates a simulation.</summary>
+    /// <param name="options">Day parameters.</param>
+    /// <param name="clock">Simulated or real clock.</param>
+    /// <param name="server">Terminal API base URL.</param>
+    /// <param name="ca">Custodian's CA certificate.</param>
+    /// <param name="admin">Services over the server's data directory, for provisioning (enrollment codes, staff accounts) and reading the SMS outbox.</param>
+    /// <param name="phones">Phone numbers of imported subscribers (customers are drawn from these).</param>
+    /// <param name="staff">Clerks to simulate; the first one is the attacker when an attack runs.</param>
+    public StoreDaySimulation(SimulationOptions options, ISimClock clock, Uri server, X509Certificate2 ca, IServiceProvider admin, IReadOnlyList<string> phones, IReadOnlyList<StaffPlan> staff)
+    {
+        if (phones.Count == 0)
+        {
+            throw new ArgumentException("At least one subscriber phone number is needed.", nameof(phones));
+        }
+
+        if (staff.Count == 0)
+        {
+            throw new ArgumentException("At least one clerk is needed.", nameof(staff));
+        }
+
+        _options = options;
+        _clock = clock;
+        _server = server;
+        _ca = ca;
+        _admin = admin;
+        _phones = phones;
+        _staff = staff;
+        _random = new Random(options.Seed);
+        _runTag = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+    }
+
+    /// <summary>Progress messages (provisioning, minutes simulated).</summary>
+    public event Action<string>? Progress;
+
+    /// <summary>Runs the day and reports.</summary>
+    public async Task<SimulationReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var start = _clock.Now;
+        Progress?.Invoke($"Enrolling {_staff.Count} terminals and signing in {_staff.Count} clerks");
+        var clerks = new List<Clerk>();
+        foreach (var plan in _staff)
+        {
+            clerks.Add(await ProvisionAsync(plan, cancellationToken));
+        }
+
+        // TOTP codes are single use: the first sign-in waits for the step after the password change.
+        await _clock.WaitUntilAsync(_clock.Now.AddSeconds(31), cancellationToken);
+        foreach (var clerk in clerks)
+        {
+            await SignInAsync(clerk, cancellationToken);
+        }
+
+        var dayStart = _clock.Now;
+        var end = dayStart.AddMinutes(_options.Minutes);
+        foreach (var clerk in clerks)
+        {
+            Schedule(dayStart + NextArrival(), () => ServeCustomerAsync(clerk, cancellationToken));
+        }
+
+        var attacker = _options.Attack is null ? null : clerks[0];
+        if (attacker is not null)
+        {
+            Schedule(dayStart.AddMinutes(_options.ScraperStartMinute), () => ScrapeAsync(attacker, cancellationToken));
+        }
+
+        var lastReported = dayStart;
+        while (_events.TryDequeue(out var action, out var at))
+        {
+            if (at.Item1 > end)
+            {
+                break;
+            }
+
+            await _clock.WaitUntilAsync(at.Item1, cancellationToken);
+            await action();
+            if (_clock.Now - lastReported >= TimeSpan.FromMinutes(30))
+            {
+                lastReported = _clock.Now;
+                Progress?.Invoke($"{(_clock.Now - dayStart).TotalMinutes:0} of {_options.Minutes} minutes; {_served} lookups served");
+            }
+        }
+
+        await _clock.WaitUntilAsync(end, cancellationToken);
+        var alerts = (await _admin.GetRequiredService<AlertStore>().ListAsync(null, 1_000, cancellationToken)).Count(a => a.RaisedAt >= start);
+        var suspended = (await _admin.GetRequiredService<SuspensionRegistry>().ListActiveAsync(cancellationToken))
+            .Where(s => s.Principal.Kind == PrincipalKind.Clerk && clerks.Any(c => c.Account == s.Principal.Id) && s.Principal.Id != attacker?.Account)
+            .Select(s => s.Principal.Id)
+            .ToList();
+        foreach (var clerk in clerks)
+        {
+            clerk.Http.Dispose();
+        }
+
+        return new SimulationReport
+        {
+            LookupsServed = _served,
+            Refusals = _refusals,
+            Alerts = alerts,
+            FalselySuspendedClerks = suspended,
+            AttackRan = attacker is not null,
+            AttackerSuspended = _scraperStopped is not null,
+            AttackerRecordsMasked = _scraped.Count,
+            AttackerRecordsUnmasked = 0,
+            TimeToSuspension = _scraperStopped - _scraperFirst,
+            AttackerRequests = _attackerRequests,
+        };
+    }
+
+    private void Schedule(DateTimeOffset at, Func<Task> action) => _events.Enqueue(action, (at, _order++));
+
+    private TimeSpan NextArrival() => TimeSpan.FromMinutes(-Math.Log(1 - _random.NextDouble()) * _options.MeanMinutesBetweenCustomers);
+
+    private TimeSpan Think(int minSeconds, int maxSeconds) => TimeSpan.FromSeconds(_random.Next(minSeconds, maxSeconds + 1));
+
+    private async Task<Clerk> ProvisionAsync(StaffPlan plan, CancellationToken cancellationToken)
+    {
+        var account = $"sim{_runTag}-{plan.Account}";
+        var registry = _admin.GetRequiredService<TerminalRegistry>();
+        var code = await registry.IssueEnrollmentCodeAsync(plan.Store, $"sim{_runTag}-{plan.Account}", null);
+        var (keyPem, csrPem) = TerminalCredentials.CreateKeyAndCsr(account);
+        using (var enrollClient = TerminalHttp.Create(_server, _ca, null))
+        {
+            using var response = await enrollClient.PostAsJsonAsync(new Uri("/api/v1/enroll", UriKind.Relative), new EnrollRequest(code.Code, csrPem), cancellationToken);
+            await EnsureAsync(response, "enroll", cancellationToken);
+            var enrolled = (await response.Content.ReadFromJsonAsync<EnrollResponse>(cancellationToken))!;
+            using var pem = X509Certificate2.CreateFromPem(enrolled.Certificate, keyPem);
+            var certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+            var created = await _admin.GetRequiredService<StaffDirectory>().CreateAsync(account, plan.Role, plan.Store);
+            if (!created.IsSuccess)
+            {
+                throw new InvalidOperationException($"Creating simulated account failed: {created.Error!.Message}");
+            }
+
+            var clerk = new Clerk(account, plan.Store, TerminalHttp.Create(_server, _ca, certificate, 4), new Totp(Base32Encoding.ToBytes(created.Value.TotpSecretBase32)));
+            clerk.Password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
+            using var change = await clerk.Http.PostAsJsonAsync(
+                new Uri("/api/v1/account/password", UriKind.Relative),
+                new PasswordChangeRequest(account, created.Value.OneTimePassword, clerk.Password, NextTotp(clerk)),
+                cancellationToken);
+            await EnsureAsync(change, "password change", cancellationToken);
+            return clerk;
+        }
+    }
+
+    private string NextTotp(Clerk clerk)
+    {
+        var step = _clock.Now.ToUnixTimeSeconds() / 30;
+        clerk.LastTotpStep = step;
+        return clerk.Totp.ComputeTotp(_clock.Now.UtcDateTime);
+    }
+
+    private async Task<bool> SignInAsync(Clerk clerk, CancellationToken cancellationToken)
+    {
+        if (_clock.Now.ToUnixTimeSeconds() / 30 <= clerk.LastTotpStep)
+        {
+            // The code of this 30-second step was used already (RFC 6238 codes are single use here).
+            await _clock.WaitUntilAsync(DateTimeOffset.FromUnixTimeSeconds((clerk.LastTotpStep + 1) * 30), cancellationToken);
+        }
+
+        using var response = await clerk.Http.PostAsJsonAsync(new Uri("/api/v1/sessions", UriKind.Relative), new SignInRequest(clerk.Account, clerk.Password, NextTotp(clerk)), cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            await CountRefusalAsync(response, cancellationToken);
+            return false;
+        }
+
+        var session = (await response.Content.ReadFromJsonAsync<SignInResponse>(cancellationToken))!;
+        clerk.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", session.Token);
+        return true;
+    }
+
+    private async Task ServeCustomerAsync(Clerk clerk, CancellationToken cancellationToken)
+    {
+        if (clerk.Stopped)
+        {
+            return;
+        }
+
+        // A customer brings 1 subscriber (75 %), 2 (20 %) or 3 (5 %: a family plan).
+        var roll = _random.NextDouble();
+        var count = roll < 0.75 ? 1 : roll < 0.95 ? 2 : 3;
+        var at = _clock.Now;
+        for (var i = 0; i < count; i++)
+        {
+            var phone = _phones[_random.Next(_phones.Count)];
+            var unmask = _random.NextDouble() < _options.UnmaskShare;
+            at += Think(10, 40);
+            var capturedAt = at;
+            Schedule(capturedAt, () => ServeSubscriberAsync(clerk, phone, unmask, cancellationToken));
+            at += Think(120, 420);
+        }
+
+        Schedule(at + NextArrival(), () => ServeCustomerAsync(clerk, cancellationToken));
+    }
+
+    private async Task ServeSubscriberAsync(Clerk clerk, string phone, bool unmask, CancellationToken cancellationToken)
+    {
+        var handle = await SearchAsync(clerk, phone, cancellationToken);
+        if (handle is null)
+        {
+            return;
+        }
+
+        var purpose = unmask ? "identity-verification" : ViewPurposes[_random.Next(ViewPurposes.Length)];
+        if (!await ViewAsync(clerk, handle, purpose, cancellationToken))
+        {
+            return;
+        }
+
+        if (unmask)
+        {
+            using var consent = await SendAsync(clerk, () => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/subscribers/{handle}/consent") { Content = JsonContent.Create(new ConsentRequest(purpose)) }, cancellationToken);
+            if (consent is null || !consent.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            var code = await ReadConsentCodeAsync(phone, cancellationToken);
+            using var unmasked = await SendAsync(clerk, () => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/subscribers/{handle}/unmask") { Content = JsonContent.Create(new UnmaskRequest(purpose, code, null)) }, cancellationToken);
+            if (unmasked is { IsSuccessStatusCode: true })
+            {
+                _served++;
+            }
+        }
+
+        using var done = await SendAsync(clerk, () => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/subscribers/{handle}/service-completions") { Content = JsonContent.Create(new ServiceCompletion(purpose)) }, cancellationToken);
+    }
+
+    private async Task ScrapeAsync(Clerk attacker, CancellationToken cancellationToken)
+    {
+        if (attacker.Stopped)
+        {
+            _scraperStopped ??= _clock.Now;
+            return;
+        }
+
+        _scraperFirst ??= _clock.Now;
+        _attackerRequests++;
+        var phone = _phones[_random.Next(_phones.Count)];
+        var handle = await SearchAsync(attacker, phone, cancellationToken);
+        if (handle is not null && await ViewAsync(attacker, handle, "in-store-service", cancellationToken))
+        {
+            _scraped.Add(phone);
+        }
+
+        if (attacker.Stopped)
+        {
+            _scraperStopped ??= _clock.Now;
+            return;
+        }
+
+        var jitter = 0.7 + (_random.NextDouble() * 0.6);
+        Schedule(_clock.Now.AddSeconds(_options.ScraperIntervalSeconds * jitter), () => ScrapeAsync(attacker, cancellationToken));
+    }
+
+    private async Task<string?> SearchAsync(Clerk clerk, string phone, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(clerk, () => new HttpRequestMessage(HttpMethod.Post, "/api/v1/subscribers/search") { Content = JsonContent.Create(new SearchRequest(phone)) }, cancellationToken);
+        if (response is not { IsSuccessStatusCode: true })
+        {
+            return null;
+        }
+
+        _served++;
+        var result = await response.Content.ReadFromJsonAsync<SearchResponse>(cancellationToken);
+        return result is { Results.Count: > 0 } ? result.Results[0].Handle : null;
+    }
+
+    private async Task<bool> ViewAsync(Clerk clerk, string handle, string purpose, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(clerk, () => new HttpRequestMessage(HttpMethod.Get, $"/api/v1/subscribers/{handle}?purpose={purpose}"), cancellationToken);
+        if (response is not { IsSuccessStatusCode: true })
+        {
+            return false;
+        }
+
+        _served++;
+        return true;
+    }
+
+    /// <summary>Sends a request as <paramref name="clerk"/>; signs in again once when the session has expired; stops the clerk when suspended.</summary>
+    private async Task<HttpResponseMessage?> SendAsync(Clerk clerk, Func<HttpRequestMessage> request, CancellationToken cancellationToken)
+    {
+        if (clerk.Stopped)
+        {
+            return null;
+        }
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var message = request();
+            var response = await clerk.Http.SendAsync(message, cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+
+            var code = await CountRefusalAsync(response, cancellationToken);
+            if (code == ErrorCodes.SessionRequired && attempt == 0 && await SignInAsync(clerk, cancellationToken))
+            {
+                response.Dispose();
+                continue;
+            }
+
+            if (code is ErrorCodes.ClerkSuspended or ErrorCodes.TerminalSuspended or ErrorCodes.AccountLocked or ErrorCodes.AccountDisabled)
+            {
+                clerk.Stopped = true;
+            }
+
+            return response;
+        }
+
+        return null;
+    }
+
+    private async Task<string?> CountRefusalAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        string code;
+        try
+        {
+            var problem = await response.Content.ReadFromJsonAsync<Microsoft.AspNetCore.Mvc.ProblemDetails>(cancellationToken);
+            code = problem?.Extensions.TryGetValue("errorCode", out var value) == true ? value?.ToString() ?? "unknown" : "unknown";
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            code = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        _refusals[code] = _refusals.GetValueOrDefault(code) + 1;
+        return code;
+    }
+
+    private async Task<string?> ReadConsentCodeAsync(string phone, CancellationToken cancellationToken)
+    {
+        // The subscriber standing at the counter reads the code from their phone: the embedded SMS outbox.
+        var e164 = PhoneNumbers.NormalizeKorean(phone);
+        if (!e164.IsSuccess)
+        {
+            return null;
+        }
+
+        var ids = await _admin.GetRequiredService<SubscriberVault>().FindByPhoneAsync(e164.Value, cancellationToken);
+        if (ids.Count != 1 || _admin.GetRequiredService<ISmsSender>() is not OutboxSmsSender outbox)
+        {
+            return null;
+        }
+
+        var messages = await outbox.ReadAsync(ids[0], SmsKind.ConsentCode, 1, cancellationToken);
+        var match = messages.Count == 1 ? System.Text.RegularExpressions.Regex.Match(messages[0].Body, @"\b(\d{6})\b") : null;
+        return match is { Success: true } ? match.Groups[1].Value : null;
+    }
+
+    private static async Task EnsureAsync(HttpResponseMessage response, string step, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new InvalidOperationException($"Simulation {step} failed: {(int)response.StatusCode} {body}");
+        }
+    }
+
+    private sealed class Clerk(string account, string store, HttpClient http, Totp totp)
+    {
+        public string Account { get; } = account;
+
+        public string Store { get; } = store;
+
+        public HttpClient Http { get; } = http;
+
+        public Totp Totp { get; } = totp;
+
+        public string Password { get; set; } = string.Empty;
+
+        public long LastTotpStep { get; set; }
+
+        public bool Stopped { get; set; }
+    }
+}

@@ -1,0 +1,102 @@
+using Custodian.Cli;
+using Custodian.Hosting;
+using Custodian.Protection.Subscribers;
+using Microsoft.Data.Sqlite;
+
+namespace Custodian.Tests.Cli;
+
+/// <summary>Runs the real command line in process against a temporary data directory. Asserts exit codes and state, not console text.</summary>
+[Collection(nameof(CliCollection))]
+public sealed class CliTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("custodian-cli-");
+
+    private string Data => Path.Combine(_dir.FullName, "data");
+
+    [Fact]
+    public async Task Unknown_verb_or_bad_option_exits_non_zero()
+    {
+        Assert.Equal(1, await CustodianCli.RunAsync(["frobnicate"]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["sample", "--subscribers", "0", "--out", Path.Combine(_dir.FullName, "x.csv")]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["terminals", "list", "--data", Path.Combine(_dir.FullName, "missing")]));
+    }
+
+    [Fact]
+    public async Task Sample_then_import_then_verify()
+    {
+        var csv = Path.Combine(_dir.FullName, "subscribers.csv");
+        Assert.Equal(0, await CustodianCli.RunAsync(["sample", "--subscribers", "500", "--stores", "3", "--clerks", "9", "--out", csv, "--seed", "5"]));
+        Assert.Equal(501, File.ReadLines(csv).Count());
+        Assert.Equal(10, File.ReadLines(Path.Combine(_dir.FullName, "staff.csv")).Count());
+
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["import", csv, "--data", Data]));
+        Assert.Equal(500, await CountSubscribersAsync());
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", Data]));
+    }
+
+    [Fact]
+    public async Task Bad_rows_reject_the_whole_file_by_default_and_only_themselves_with_skip_bad_rows()
+    {
+        var good = Path.Combine(_dir.FullName, "good.csv");
+        Assert.Equal(0, await CustodianCli.RunAsync(["sample", "--subscribers", "20", "--out", good]));
+        var lines = File.ReadAllLines(good).ToList();
+        lines[3] = lines[3].Replace(lines[3].Split(',')[1], "991332-1234567", StringComparison.Ordinal); // month 13
+        lines[7] = lines[7].Replace(lines[7].Split(',')[2], "02-12", StringComparison.Ordinal);
+        var bad = Path.Combine(_dir.FullName, "bad.csv");
+        File.WriteAllLines(bad, lines);
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+
+        Assert.Equal(3, await CustodianCli.RunAsync(["import", bad, "--data", Data]));
+        Assert.Equal(0, await CountSubscribersAsync());
+
+        Assert.Equal(3, await CustodianCli.RunAsync(["import", bad, "--data", Data, "--mode", "skip-bad-rows"]));
+        Assert.Equal(18, await CountSubscribersAsync());
+    }
+
+    [Fact]
+    public async Task Tampered_ledger_fails_verify()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["staff", "add", "--id", "C0001", "--store", "S001", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["terminals", "enroll", "--store", "S001", "--name", "counter-1", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", Data]));
+
+        SqliteConnection.ClearAllPools();
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE ledger_entries SET payload = CAST(REPLACE(CAST(payload AS TEXT), 'C0001', 'C0002') AS BLOB) WHERE seq = 1";
+            Assert.Equal(1, await command.ExecuteNonQueryAsync());
+        }
+
+        SqliteConnection.ClearAllPools();
+        Assert.Equal(3, await CustodianCli.RunAsync(["ledger", "verify", "--data", Data]));
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            _dir.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task<long> CountSubscribersAsync()
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM subscribers";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
+
+/// <summary>CLI tests write to the console; run them one at a time.</summary>
+[CollectionDefinition(nameof(CliCollection), DisableParallelization = true)]
+public sealed class CliCollection;

@@ -1,0 +1,171 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
+using Custodian.Access.Certificates;
+using Custodian.Access.Staff;
+using Custodian.Access.Terminals;
+using Custodian.Client;
+using Custodian.Gateway;
+using Custodian.Hosting;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Protection.Import;
+using Custodian.Protection.Sample;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using OtpNet;
+
+namespace Custodian.Tests.Infrastructure;
+
+/// <summary>
+/// A real Custodian server for one test: Kestrel on 127.0.0.1 with ephemeral ports and real TLS,
+/// a fresh SQLite data directory, a fake clock, captured logs, and a small imported population.
+/// </summary>
+public sealed class CustodianTestHost : IAsyncDisposable
+{
+    /// <summary>
+    /// Where the fake clock starts: the real current hour, so that certificates the server issues
+    /// under the fake clock are also valid for the TLS stack, which checks them against real time.
+    /// </summary>
+    public static readonly DateTimeOffset Start = new(TimeProvider.System.GetUtcNow().UtcDateTime.Date.AddHours(TimeProvider.System.GetUtcNow().Hour), TimeSpan.Zero);
+
+    private CustodianTestHost(WebApplication app, FakeTimeProvider time, DirectoryInfo directory, List<SampleSubscriber> population)
+    {
+        App = app;
+        Time = time;
+        Directory = directory;
+        Population = population;
+    }
+
+    public WebApplication App { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public DirectoryInfo Directory { get; }
+
+    public IReadOnlyList<SampleSubscriber> Population { get; }
+
+    public Uri TerminalUrl => Get<ServerEndpoints>().TerminalUrl;
+
+    public Uri PortalUrl => Get<ServerEndpoints>().PortalUrl;
+
+    public X509Certificate2 Ca => Get<CertificateAuthority>().Certificate;
+
+    public FakeLogCollector Logs => App.Services.GetFakeLogCollector();
+
+    public T Get<T>()
+        where T : notnull => App.Services.GetRequiredService<T>();
+
+    public static async Task<CustodianTestHost> StartAsync(int subscribers = 200, Action<IServiceCollection>? services = null, Action<CustodianOptions>? options = null)
+    {
+        var directory = System.IO.Directory.CreateTempSubdirectory("custodian-test-");
+        var time = new FakeTimeProvider(Start) { AutoAdvanceAmount = TimeSpan.Zero };
+        var serverOptions = new CustodianOptions
+        {
+            DataDirectory = directory.FullName,
+            TerminalPort = 0,
+            PortalPort = 0,
+            PasswordIterations = 1_000,
+        };
+        options?.Invoke(serverOptions);
+        var app = CustodianServer.Build(
+            serverOptions,
+            time,
+            services,
+            l => l.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false).SetMinimumLevel(LogLevel.Debug));
+        await CustodianComposition.InitialiseAsync(app.Services);
+        await app.StartAsync();
+
+        var population = new SampleGenerator().Generate(subscribers, 3, 7, DateOnly.FromDateTime(Start.UtcDateTime)).ToList();
+        var csv = new StringWriter();
+        SampleGenerator.WriteCsv(csv, population);
+        var report = await app.Services.GetRequiredService<SubscriberImporter>().ImportAsync(new StringReader(csv.ToString()), ImportMode.AllOrNothing, null, CancellationToken.None);
+        Assert.Empty(report.Errors);
+        return new CustodianTestHost(app, time, directory, population);
+    }
+
+    public HttpClient TerminalClient(X509Certificate2? certificate) => TerminalHttp.Create(TerminalUrl, Ca, certificate);
+
+    public HttpClient PortalClient() => TerminalHttp.Create(PortalUrl, Ca, null);
+
+    /// <summary>Enrolls a terminal through the real HTTP enrollment endpoint and returns its certificate with key.</summary>
+    public async Task<X509Certificate2> EnrollAsync(string store, string name)
+    {
+        var code = await Get<TerminalRegistry>().IssueEnrollmentCodeAsync(store, name, null);
+        var (keyPem, csrPem) = TerminalCredentials.CreateKeyAndCsr(name);
+        using var client = TerminalClient(null);
+        using var response = await client.PostAsJsonAsync("/api/v1/enroll", new EnrollRequest(code.Code, csrPem));
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var enrolled = (await response.Content.ReadFromJsonAsync<EnrollResponse>())!;
+        using var pem = X509Certificate2.CreateFromPem(enrolled.Certificate, keyPem);
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>Creates a staff account, changes its one-time password over HTTP, and returns its credentials.</summary>
+    public async Task<StaffCredentials> CreateStaffAsync(string id, StaffRole role, string? store, X509Certificate2 terminal)
+    {
+        var created = await Get<StaffDirectory>().CreateAsync(id, role, store);
+        Assert.True(created.IsSuccess, created.Error?.Message);
+        var credentials = new StaffCredentials(id, "correct horse battery staple 7", new Totp(Base32Encoding.ToBytes(created.Value.TotpSecretBase32)));
+        using var client = TerminalClient(terminal);
+        using var change = await client.PostAsJsonAsync(
+            "/api/v1/account/password",
+            new PasswordChangeRequest(id, created.Value.OneTimePassword, credentials.Password, credentials.Code(Time)));
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, change.StatusCode);
+        Time.Advance(TimeSpan.FromSeconds(30));
+        return credentials;
+    }
+
+    /// <summary>Signs in and returns a client carrying the terminal certificate and the bearer token.</summary>
+    public async Task<HttpClient> SignInAsync(StaffCredentials staff, X509Certificate2 terminal)
+    {
+        var client = TerminalClient(terminal);
+        using var response = await client.PostAsJsonAsync("/api/v1/sessions", new SignInRequest(staff.Account, staff.Password, staff.Code(Time)));
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        var session = (await response.Content.ReadFromJsonAsync<SignInResponse>())!;
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", session.Token);
+        Time.Advance(TimeSpan.FromSeconds(30));
+        return client;
+    }
+
+    /// <summary>A clerk at a fresh terminal of <paramref name="store"/>, signed in.</summary>
+    public async Task<(HttpClient Client, X509Certificate2 Terminal, StaffCredentials Staff)> ClerkAsync(string id, string store = "S001")
+    {
+        var terminal = await EnrollAsync(store, "t-" + id);
+        var staff = await CreateStaffAsync(id, StaffRole.Clerk, store, terminal);
+        return (await SignInAsync(staff, terminal), terminal, staff);
+    }
+
+    public async Task<List<CommittedEntry>> LedgerAsync()
+    {
+        var list = new List<CommittedEntry>();
+        await foreach (var entry in Get<IAccessLedgerReader>().ReadAsync(0))
+        {
+            list.Add(entry);
+        }
+
+        return list;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+public sealed record StaffCredentials(string Account, string Password, Totp Totp)
+{
+    public string Code(TimeProvider time) => Totp.ComputeTotp(time.GetUtcNow().UtcDateTime);
+}

@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Http.Json;
+using Custodian.Ledger;
+using Custodian.Problems;
+using Custodian.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Custodian.Tests.Lookup;
+
+public sealed class FailClosedTests
+{
+    [Fact]
+    public async Task A_failing_ledger_append_fails_the_read_and_returns_no_data()
+    {
+        var failing = new SwitchableLedger();
+        await using var host = await CustodianTestHost.StartAsync(services: s =>
+        {
+            s.AddSingleton(failing);
+            s.AddSingleton<IAccessLedger>(sp =>
+            {
+                failing.Inner = sp.GetRequiredService<Custodian.Ledger.SqliteAccessLedger>();
+                return failing;
+            });
+        });
+        var (client, _, _) = await host.ClerkAsync("C0001");
+        var subscriber = host.Population[2];
+        var handle = await GuardedLookupTests.SearchAsync(client, subscriber.Phone);
+
+        failing.Fail = true;
+        using var search = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = subscriber.Phone });
+        using var view = await client.GetAsync($"/api/v1/subscribers/{handle}?purpose=in-store-service");
+        failing.Fail = false;
+
+        var body = await ProblemAssert.IsProblemAsync(search, HttpStatusCode.ServiceUnavailable, ErrorCodes.LedgerUnavailable);
+        Assert.True(body.GetProperty("transient").GetBoolean());
+        await ProblemAssert.IsProblemAsync(view, HttpStatusCode.ServiceUnavailable, ErrorCodes.LedgerUnavailable);
+        var raw = await view.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(subscriber.Rrn[..6], raw, StringComparison.Ordinal);
+        Assert.Equal(2, failing.Refused);
+    }
+
+    public sealed class SwitchableLedger : IAccessLedger
+    {
+        public IAccessLedger? Inner { get; set; }
+
+        public volatile bool Fail;
+
+        public int Refused;
+
+        public ValueTask<CommittedEntry> AppendAsync(AccessEntry entry, CancellationToken cancellationToken = default)
+        {
+            if (Fail && entry.Outcome == AccessOutcome.Allowed)
+            {
+                Interlocked.Increment(ref Refused);
+                throw new LedgerUnavailableException("disk full (test)");
+            }
+
+            return Inner!.AppendAsync(entry, cancellationToken);
+        }
+    }
+}
