@@ -412,7 +412,7 @@ public sealed class SqliteAccessLedgerTests(ITestOutputHelper output)
     }
 
 #if DEBUG
-    private const string Configuration = "Debug (JIT optimisations off; measure with -c Release)";
+    private const string Configuration = "Debug";
 #else
     private const string Configuration = "Release";
 #endif
