@@ -380,9 +380,9 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             var p = batch[i];
             var seq = headSize + i;
             c.InsertEntry(seq, p);
-            foreach (var subject in p.Entry.Subjects)
+            foreach (var subject in p.SubjectIds)
             {
-                c.InsertSubject(subject.Value, seq);
+                c.InsertSubject(subject, seq);
             }
 
             range.Append(p.LeafHash);
@@ -445,7 +445,13 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             AccountUtf8 = Utf8(entry.Account);
             TerminalUtf8 = Utf8(entry.Terminal);
             StoreUtf8 = Utf8(entry.Store);
+
+            // Snapshot: the caller's list may change after AppendAsync returns its task, and the
+            // subject rows must agree with the payload encoded now.
+            SubjectIds = entry.Subjects.Count == 0 ? [] : entry.Subjects.Select(s => s.Value).Distinct().ToArray();
         }
+
+        public long[] SubjectIds { get; }
 
         public byte[] TaskUtf8 { get; }
 

@@ -345,6 +345,25 @@ public sealed class SqliteAccessLedgerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Subject_rows_follow_the_payload_even_if_the_callers_list_changes_later()
+    {
+        await using var f = await LedgerFixture.CreateAsync();
+        var ledger = f.NewLedger(new LedgerOptions { LockTimeout = TimeSpan.FromSeconds(60) });
+        var subjects = new List<SubscriberId> { new(5), new(6) };
+        ValueTask<CommittedEntry> pending;
+        await using (await f.HoldWriteLockAsync())
+        {
+            pending = ledger.AppendAsync(LedgerFixture.Entry(0) with { Subjects = subjects });
+            subjects[1] = new SubscriberId(666);
+        }
+
+        await pending;
+        Assert.Single(await ledger.ReadBySubjectAsync(new SubscriberId(6), null, 10));
+        Assert.Empty(await ledger.ReadBySubjectAsync(new SubscriberId(666), null, 10));
+        Assert.True((await new LedgerVerifier(f.Db).VerifyAsync()).IsValid);
+    }
+
+    [Fact]
     public async Task Invalid_entries_are_rejected_before_queueing()
     {
         await using var f = await LedgerFixture.CreateAsync();
