@@ -30,8 +30,8 @@ internal static class AdminCommands
             var code = await context.Get<TerminalRegistry>().IssueEnrollmentCodeAsync(storeCode, terminalName, null);
             var ca = context.Get<Access.Certificates.CertificateAuthority>();
             await Record(context, AccessTask.EnrollmentIssued, code.TerminalId, "enrollment code issued");
-            AnsiConsole.MarkupLine($"Terminal [bold]{Markup.Escape(code.TerminalId)}[/] of store {Markup.Escape(storeCode)}: one-time code [bold]{Markup.Escape(code.Code)}[/] (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ})");
-            AnsiConsole.MarkupLine("On the terminal run:");
+            Console.WriteLine($"Terminal {code.TerminalId} of store {storeCode}: one-time code {code.Code} (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ})");
+            Console.WriteLine("On the terminal run:");
             Console.WriteLine($"  custodian terminal init --server {parse.GetValue(server)} --code {code.Code} --ca-sha256 {ca.Sha256Fingerprint} --out ./terminal");
             return 0;
         }));
@@ -97,9 +97,10 @@ internal static class AdminCommands
             }
 
             await Record(context, AccessTask.StaffCreated, created.Value.Id, $"role {staffRole.ToName()}" + (storeCode is null ? string.Empty : $", store {storeCode}"));
-            AnsiConsole.MarkupLine($"Created [bold]{Markup.Escape(created.Value.Id)}[/] ({staffRole.ToName()}). Shown once:");
-            AnsiConsole.MarkupLine($"  one-time password: [bold]{Markup.Escape(created.Value.OneTimePassword)}[/] (must be changed at first sign-in)");
-            AnsiConsole.MarkupLine($"  TOTP secret:       [bold]{Markup.Escape(created.Value.TotpSecretBase32)}[/]");
+            Console.WriteLine($"Created {created.Value.Id} ({staffRole.ToName()}). Shown once:");
+            Console.WriteLine($"  one-time password: {created.Value.OneTimePassword} (must be changed at first sign-in)");
+            Console.WriteLine($"  TOTP secret:       {created.Value.TotpSecretBase32}");
+            Console.WriteLine($"  TOTP URI:          {created.Value.OtpAuthUri}");
             return 0;
         }));
 

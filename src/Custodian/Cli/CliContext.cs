@@ -62,11 +62,12 @@ internal static class CliOutput
 {
     public static void PrintOfficer(Access.Staff.NewAccount officer)
     {
+        // Plain lines: secrets and URIs must not be wrapped or styled by the console renderer.
         AnsiConsole.MarkupLine("[yellow bold]First start: security-officer account created. This is shown ONCE.[/]");
-        AnsiConsole.MarkupLine($"  account:            [bold]{Markup.Escape(officer.Id)}[/]");
-        AnsiConsole.MarkupLine($"  one-time password:  [bold]{Markup.Escape(officer.OneTimePassword)}[/]  (must be changed at first sign-in)");
-        AnsiConsole.MarkupLine($"  TOTP secret:        [bold]{Markup.Escape(officer.TotpSecretBase32)}[/]");
-        AnsiConsole.MarkupLine($"  TOTP URI:           {Markup.Escape(officer.OtpAuthUri)}");
+        Console.WriteLine($"  account:            {officer.Id}");
+        Console.WriteLine($"  one-time password:  {officer.OneTimePassword}  (must be changed at first sign-in)");
+        Console.WriteLine($"  TOTP secret:        {officer.TotpSecretBase32}");
+        Console.WriteLine($"  TOTP URI:           {officer.OtpAuthUri}");
     }
 
     public static int Fail(string message)

@@ -23,6 +23,12 @@ public static class CustodianCli
     /// <summary>Runs the command line.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (Console.IsOutputRedirected)
+        {
+            // Piped or captured output: do not wrap lines (paths, codes and fingerprints must stay whole).
+            AnsiConsole.Console.Profile.Width = 1000;
+        }
+
         var root = new RootCommand("Custodian: guards a carrier's subscriber database as store staff use it.")
         {
             DataOption,
@@ -132,9 +138,10 @@ public static class CustodianCli
 
             var endpoints = app.Services.GetRequiredService<ServerEndpoints>();
             var ca = app.Services.GetRequiredService<Access.Certificates.CertificateAuthority>();
-            AnsiConsole.MarkupLine($"Custodian is running. Terminal API: [bold]{endpoints.TerminalUrl}[/]  Portal: [bold]{endpoints.PortalUrl}[/]");
-            AnsiConsole.MarkupLine($"Data: {Markup.Escape(DataPaths.For(options.DataDirectory).Root)}   CA SHA-256: {ca.Sha256Fingerprint}");
-            AnsiConsole.MarkupLine("Press Ctrl+C to stop.");
+            Console.WriteLine($"Custodian is running. Terminal API: {endpoints.TerminalUrl}  Portal: {endpoints.PortalUrl}");
+            Console.WriteLine($"Data: {DataPaths.For(options.DataDirectory).Root}");
+            Console.WriteLine($"CA SHA-256: {ca.Sha256Fingerprint}");
+            Console.WriteLine("Press Ctrl+C to stop.");
             await app.WaitForShutdownAsync(ct);
             return 0;
         }));

@@ -12,18 +12,14 @@ internal static class TerminalClientCommands
 {
     public static Command Terminal()
     {
-        var server = new Option<Uri>("--server") { Description = "Terminal API URL, e.g. https://127.0.0.1:7443.", Required = true };
+        var server = new Option<string>("--server") { Description = "Terminal API URL, e.g. https://127.0.0.1:7443.", Required = true };
         var code = new Option<string>("--code") { Description = "One-time enrollment code from 'custodian terminals enroll'.", Required = true };
         var pin = new Option<string>("--ca-sha256") { Description = "SHA-256 fingerprint of Custodian's CA (printed with the code).", Required = true };
         var output = new Option<DirectoryInfo>("--out") { Description = "Where to write terminal.key, terminal.crt, ca.crt.", DefaultValueFactory = _ => new DirectoryInfo("terminal") };
         var init = new Command("init", "Enroll this terminal: create a key, send a CSR with the code, store the device certificate.") { server, code, pin, output };
         init.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var url = parse.GetValue(server)!;
-            if (url.Scheme != Uri.UriSchemeHttps)
-            {
-                throw new CliException("--server must be an https:// URL.");
-            }
+            var url = CliArguments.HttpsUrl(parse.GetValue(server), "--server");
 
             var directory = parse.GetValue(output)!;
             System.Security.Cryptography.X509Certificates.X509Certificate2 ca;

@@ -47,12 +47,18 @@ public static class CustodianServer
     /// <param name="configureServices">Optional extra service registrations (tests and benchmarks replace or add services here).</param>
     /// <param name="configureLogging">Optional logging set-up; the default writes one line per event to the console.</param>
     /// <param name="mapExtra">Optional extra endpoints (benchmarks only).</param>
+    /// <param name="configurePipeline">
+    /// Optional middleware added after routing and problem handling but right before the device gateway
+    /// (benchmarks only: the load benchmark's unguarded baseline endpoints run here so that they do not pay
+    /// the gateway's certificate check; production never passes it).
+    /// </param>
     public static WebApplication Build(
         CustodianOptions options,
         TimeProvider time,
         Action<IServiceCollection>? configureServices = null,
         Action<ILoggingBuilder>? configureLogging = null,
-        Action<WebApplication>? mapExtra = null)
+        Action<WebApplication>? mapExtra = null,
+        Action<WebApplication>? configurePipeline = null)
     {
         var paths = DataPaths.For(options.DataDirectory);
         paths.EnsureCreated();
@@ -150,6 +156,7 @@ public static class CustodianServer
             };
             await new CustodianError(code, status, status == 405 ? "Method not allowed." : ReasonPhrase(status)).WriteAsync(context.HttpContext);
         });
+        configurePipeline?.Invoke(app);
         app.UseMiddleware<DeviceGatewayMiddleware>();
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
         app.MapOpenApi();

@@ -23,7 +23,7 @@ public static class SimulateCommand
     /// <summary>Creates the verb.</summary>
     public static Command Create()
     {
-        var server = new Option<Uri?>("--server") { Description = "Drive this live server in real time instead of an in-process one in simulated time." };
+        var server = new Option<string?>("--server") { Description = "Drive this live server in real time instead of an in-process one in simulated time." };
         var subscribersFile = new Option<FileInfo?>("--subscribers-file") { Description = "CSV of the imported subscribers (phones are drawn from it). Required with --server." };
         var staffFile = new Option<FileInfo?>("--staff") { Description = "staff.csv from 'custodian sample --clerks' (default: --clerks spread over --stores)." };
         var minutes = new Option<int>("--minutes") { Description = "Length of the day in (simulated) minutes, 1–1440.", DefaultValueFactory = _ => 600 };
@@ -72,10 +72,10 @@ public static class SimulateCommand
             }
 
             SimulationReport report;
-            if (parse.GetValue(server) is { } url)
+            if (parse.GetValue(server) is { } serverText)
             {
                 var file = parse.GetValue(subscribersFile) ?? throw new CliException("--subscribers-file is required with --server.");
-                report = await RunLiveAsync(options, url, parse.GetValue(CustodianCli.DataOption)!, file, staff, ct);
+                report = await RunLiveAsync(options, CliArguments.HttpsUrl(serverText, "--server"), parse.GetValue(CustodianCli.DataOption)!, file, staff, ct);
             }
             else
             {
