@@ -14,7 +14,8 @@ namespace Custodian.Cli;
 /// <summary>Administrative verbs acting on the data directory: terminals, staff, alerts, ledger, outbox.</summary>
 internal static class AdminCommands
 {
-    private static string Operator => "local:" + Environment.UserName;
+    /// <summary>The operator recorded for admin verbs: <c>local-&lt;OS user&gt;</c> (the data directory's owner on the server host).</summary>
+    internal static string Operator => "local-" + new string(Environment.UserName.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').Take(50).ToArray());
 
     public static Command Terminals()
     {

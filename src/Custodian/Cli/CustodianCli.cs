@@ -78,6 +78,18 @@ public static class CustodianCli
             {
                 return CliOutput.Fail(ex.Message);
             }
+            catch (ArgumentException ex)
+            {
+                return CliOutput.Fail(ex.Message);
+            }
+            catch (InvalidOperationException ex)
+            {
+                return CliOutput.Fail(ex.Message);
+            }
+            catch (Ledger.LedgerUnavailableException ex)
+            {
+                return CliOutput.Fail("the access ledger could not record the action: " + ex.Message);
+            }
         };
 
     private static Command InitCommand()

@@ -99,7 +99,7 @@ internal static class DataCommands
                     Time = context.Get<TimeProvider>().GetUtcNow(),
                     Task = Ledger.AccessTask.Insert,
                     Outcome = report!.RowsImported > 0 ? Ledger.AccessOutcome.Allowed : Ledger.AccessOutcome.Denied,
-                    Account = "local:" + Environment.UserName,
+                    Account = AdminCommands.Operator,
                     ErrorCode = report.RowsImported > 0 ? null : Problems.ErrorCodes.ValidationFailed,
                     Reason = $"import of {report.RowsImported} subscribers ({report.RowsRejected} rows rejected, mode {parse.GetValue(mode)})",
                 },

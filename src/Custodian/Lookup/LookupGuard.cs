@@ -335,12 +335,25 @@ public sealed class LookupGuard
             return await _recorder.RefuseAsync(entry, new CustodianError(MonitoringErrorCodes.MonitorBehind, 503, "The real-time monitor is behind; try again shortly.", IsTransient: true), cancellationToken);
         }
 
-        if (_suspensions.IsSuspended(PrincipalKind.Clerk, principal.Id))
+        bool clerkSuspended, terminalSuspended;
+        try
+        {
+            // Awaits a refresh when the in-memory set is older than a second, so a restore or a
+            // suspension written by another process (the CLI) applies to this very request.
+            clerkSuspended = await _suspensions.IsSuspendedAsync(PrincipalKind.Clerk, principal.Id, cancellationToken);
+            terminalSuspended = await _suspensions.IsSuspendedAsync(PrincipalKind.Terminal, request.Device.Terminal, cancellationToken);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            return await _recorder.RefuseAsync(entry, new CustodianError(MonitoringErrorCodes.MonitorBehind, 503, "Suspensions could not be checked; try again shortly.", IsTransient: true), cancellationToken);
+        }
+
+        if (clerkSuspended)
         {
             return await _recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.ClerkSuspended, 403, "This account is suspended pending a security review; contact the security office."), cancellationToken);
         }
 
-        if (_suspensions.IsSuspended(PrincipalKind.Terminal, request.Device.Terminal))
+        if (terminalSuspended)
         {
             return await _recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.TerminalSuspended, 403, "This terminal is suspended pending a security review; contact the security office."), cancellationToken);
         }

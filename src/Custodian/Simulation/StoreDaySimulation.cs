@@ -91,8 +91,6 @@ public sealed class StoreDaySimulation
             clerks.Add(await ProvisionAsync(plan, cancellationToken));
         }
 
-        // TOTP codes are single use: the first sign-in waits for the step after the password change.
-        await _clock.WaitUntilAsync(_clock.Now.AddSeconds(31), cancellationToken);
         foreach (var clerk in clerks)
         {
             await SignInAsync(clerk, cancellationToken);
@@ -183,29 +181,35 @@ public sealed class StoreDaySimulation
             clerk.Password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
             using var change = await clerk.Http.PostAsJsonAsync(
                 new Uri("/api/v1/account/password", UriKind.Relative),
-                new PasswordChangeRequest(account, created.Value.OneTimePassword, clerk.Password, NextTotp(clerk)),
+                new PasswordChangeRequest(account, created.Value.OneTimePassword, clerk.Password, await NextTotpAsync(clerk, cancellationToken)),
                 cancellationToken);
             await EnsureAsync(change, "password change", cancellationToken);
             return clerk;
         }
     }
 
-    private string NextTotp(Clerk clerk)
+    /// <summary>
+    /// The code of the earliest TOTP step not used yet by this clerk (RFC 6238 codes are single use
+    /// here). The server accepts one step of clock drift either way, so the next step's code is
+    /// usable at once; beyond that this waits.
+    /// </summary>
+    private async Task<string> NextTotpAsync(Clerk clerk, CancellationToken cancellationToken)
     {
-        var step = _clock.Now.ToUnixTimeSeconds() / 30;
+        var current = _clock.Now.ToUnixTimeSeconds() / 30;
+        var step = Math.Max(current, clerk.LastTotpStep + 1);
+        if (step > current + 1)
+        {
+            await _clock.WaitUntilAsync(DateTimeOffset.FromUnixTimeSeconds((step - 1) * 30), cancellationToken);
+        }
+
         clerk.LastTotpStep = step;
-        return clerk.Totp.ComputeTotp(_clock.Now.UtcDateTime);
+        return clerk.Totp.ComputeTotp(DateTimeOffset.FromUnixTimeSeconds(step * 30).UtcDateTime);
     }
 
     private async Task<bool> SignInAsync(Clerk clerk, CancellationToken cancellationToken)
     {
-        if (_clock.Now.ToUnixTimeSeconds() / 30 <= clerk.LastTotpStep)
-        {
-            // The code of this 30-second step was used already (RFC 6238 codes are single use here).
-            await _clock.WaitUntilAsync(DateTimeOffset.FromUnixTimeSeconds((clerk.LastTotpStep + 1) * 30), cancellationToken);
-        }
-
-        using var response = await clerk.Http.PostAsJsonAsync(new Uri("/api/v1/sessions", UriKind.Relative), new SignInRequest(clerk.Account, clerk.Password, NextTotp(clerk)), cancellationToken);
+        var code = await NextTotpAsync(clerk, cancellationToken);
+        using var response = await clerk.Http.PostAsJsonAsync(new Uri("/api/v1/sessions", UriKind.Relative), new SignInRequest(clerk.Account, clerk.Password, code), cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             await CountRefusalAsync(response, cancellationToken);

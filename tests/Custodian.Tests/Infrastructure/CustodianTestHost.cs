@@ -32,17 +32,21 @@ public sealed class CustodianTestHost : IAsyncDisposable
     /// </summary>
     public static readonly DateTimeOffset Start = new(TimeProvider.System.GetUtcNow().UtcDateTime.Date.AddHours(TimeProvider.System.GetUtcNow().Hour), TimeSpan.Zero);
 
-    private CustodianTestHost(WebApplication app, FakeTimeProvider time, DirectoryInfo directory, List<SampleSubscriber> population)
+    private CustodianTestHost(WebApplication app, TimeProvider clock, DirectoryInfo directory, List<SampleSubscriber> population)
     {
         App = app;
-        Time = time;
+        Clock = clock;
         Directory = directory;
         Population = population;
     }
 
     public WebApplication App { get; }
 
-    public FakeTimeProvider Time { get; }
+    /// <summary>The server's clock.</summary>
+    public TimeProvider Clock { get; }
+
+    /// <summary>The server's fake clock (hosts started with the system clock have none).</summary>
+    public FakeTimeProvider Time => Clock as FakeTimeProvider ?? throw new InvalidOperationException("This host runs on the system clock.");
 
     public DirectoryInfo Directory { get; }
 
@@ -59,10 +63,10 @@ public sealed class CustodianTestHost : IAsyncDisposable
     public T Get<T>()
         where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static async Task<CustodianTestHost> StartAsync(int subscribers = 200, Action<IServiceCollection>? services = null, Action<CustodianOptions>? options = null)
+    public static async Task<CustodianTestHost> StartAsync(int subscribers = 200, Action<IServiceCollection>? services = null, Action<CustodianOptions>? options = null, bool systemClock = false)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("custodian-test-");
-        var time = new FakeTimeProvider(Start) { AutoAdvanceAmount = TimeSpan.Zero };
+        TimeProvider time = systemClock ? TimeProvider.System : new FakeTimeProvider(Start) { AutoAdvanceAmount = TimeSpan.Zero };
         var serverOptions = new CustodianOptions
         {
             DataDirectory = directory.FullName,
@@ -79,7 +83,7 @@ public sealed class CustodianTestHost : IAsyncDisposable
         await CustodianComposition.InitialiseAsync(app.Services);
         await app.StartAsync();
 
-        var population = new SampleGenerator().Generate(subscribers, 3, 7, DateOnly.FromDateTime(Start.UtcDateTime)).ToList();
+        var population = new SampleGenerator().Generate(subscribers, 3, 7, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime)).ToList();
         var csv = new StringWriter();
         SampleGenerator.WriteCsv(csv, population);
         var report = await app.Services.GetRequiredService<SubscriberImporter>().ImportAsync(new StringReader(csv.ToString()), ImportMode.AllOrNothing, null, CancellationToken.None);
@@ -113,7 +117,7 @@ public sealed class CustodianTestHost : IAsyncDisposable
         using var client = TerminalClient(terminal);
         using var change = await client.PostAsJsonAsync(
             "/api/v1/account/password",
-            new PasswordChangeRequest(id, created.Value.OneTimePassword, credentials.Password, credentials.Code(Time)));
+            new PasswordChangeRequest(id, created.Value.OneTimePassword, credentials.Password, credentials.Code(Clock)));
         Assert.Equal(System.Net.HttpStatusCode.NoContent, change.StatusCode);
         Time.Advance(TimeSpan.FromSeconds(30));
         return credentials;
@@ -123,7 +127,7 @@ public sealed class CustodianTestHost : IAsyncDisposable
     public async Task<HttpClient> SignInAsync(StaffCredentials staff, X509Certificate2 terminal)
     {
         var client = TerminalClient(terminal);
-        using var response = await client.PostAsJsonAsync("/api/v1/sessions", new SignInRequest(staff.Account, staff.Password, staff.Code(Time)));
+        using var response = await client.PostAsJsonAsync("/api/v1/sessions", new SignInRequest(staff.Account, staff.Password, staff.Code(Clock)));
         Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
         var session = (await response.Content.ReadFromJsonAsync<SignInResponse>())!;
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", session.Token);

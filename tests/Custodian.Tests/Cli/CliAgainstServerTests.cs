@@ -1,0 +1,88 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Custodian.Access.Terminals;
+using Custodian.Cli;
+using Custodian.Monitoring;
+using Custodian.Problems;
+using Custodian.Protection.Sample;
+using Custodian.Tests.Infrastructure;
+
+namespace Custodian.Tests.Cli;
+
+/// <summary>CLI verbs that work with a running server: terminal enrollment, restores, the outbox, a live simulation.</summary>
+[Collection(nameof(CliCollection))]
+public sealed class CliAgainstServerTests
+{
+    [Fact]
+    public async Task Terminal_init_enrolls_over_https_with_a_pinned_CA_and_the_certificate_then_opens_the_gateway()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var code = await host.Get<TerminalRegistry>().IssueEnrollmentCodeAsync("S001", "counter-7", null);
+        var fingerprint = host.Get<Access.Certificates.CertificateAuthority>().Sha256Fingerprint;
+        var output = Path.Combine(host.Directory.FullName, "terminal-out");
+
+        Assert.Equal(2, await CustodianCli.RunAsync(["terminal", "init", "--server", host.TerminalUrl.ToString(), "--code", code.Code, "--ca-sha256", new string('0', 64), "--out", output]));
+        Assert.False(Directory.Exists(output) && File.Exists(Path.Combine(output, "terminal.crt")));
+        Assert.Equal(2, await CustodianCli.RunAsync(["terminal", "init", "--server", "http://127.0.0.1:1", "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["terminal", "init", "--server", host.TerminalUrl.ToString(), "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]));
+
+        Assert.False(OperatingSystem.IsWindows(), "Custodian runs on Linux hosts.");
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(output, "terminal.key")));
+        }
+
+        using var certificate = TerminalCredentials.Load(output);
+        using var client = host.TerminalClient(certificate);
+        using var response = await client.PostAsJsonAsync("/api/v1/sessions", new { account = "C0001", password = "wrong password 123", otp = "000000" });
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized, ErrorCodes.InvalidCredentials);
+    }
+
+    [Fact]
+    public async Task Alerts_restore_from_the_cli_lifts_a_suspension_in_the_running_server_within_a_second()
+    {
+        await using var host = await CustodianTestHost.StartAsync();
+        var limit = host.Get<MonitorOptions>().Windows.Min(w => w.ClerkLimit);
+        var (client, _, _) = await host.ClerkAsync("C0001");
+        HttpStatusCode last = HttpStatusCode.OK;
+        for (var i = 0; i <= limit + 1 && last == HttpStatusCode.OK; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
+            last = response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, last);
+        var data = host.Directory.FullName;
+        Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "list", "--data", data]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--data", data, "--reason", "x"]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed with the store manager", "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--terminal", "S001-t-C0001", "--reason", "reviewed with the store manager", "--data", data]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "again", "--data", data]));
+
+        host.Time.Advance(TimeSpan.FromSeconds(2));
+        using var after = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[0].Phone });
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        var restored = (await host.LedgerAsync()).Where(e => e.Entry.Task == Ledger.AccessTask.Restored).Select(e => e.Entry.Target).ToList();
+        Assert.Equal(["clerk:C0001", "terminal:S001-t-C0001"], restored);
+    }
+
+    [Fact]
+    public async Task Live_simulation_drives_a_running_server_in_real_time()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 300, systemClock: true, options: o => o.PasswordIterations = 1_000);
+        var csv = Path.Combine(host.Directory.FullName, "subscribers.csv");
+        await using (var writer = new StreamWriter(csv, false, new UTF8Encoding(false)))
+        {
+            SampleGenerator.WriteCsv(writer, host.Population);
+        }
+
+        var exit = await CustodianCli.RunAsync(
+            ["simulate", "--server", host.TerminalUrl.ToString(), "--data", host.Directory.FullName, "--subscribers-file", csv, "--minutes", "1", "--clerks", "2", "--stores", "1"]);
+
+        Assert.Equal(0, exit);
+        var entries = await host.LedgerAsync();
+        Assert.Equal(2, entries.Count(e => e.Entry.Task == Ledger.AccessTask.SignIn && e.Entry.Outcome == Ledger.AccessOutcome.Allowed));
+        Assert.Equal(2, entries.Count(e => e.Entry.Task == Ledger.AccessTask.Enrolled && e.Entry.Outcome == Ledger.AccessOutcome.Allowed));
+    }
+}
