@@ -33,6 +33,8 @@ public static class SimulateCommand
         var attack = new Option<string?>("--attack") { Description = "Blend in an attack: scraper (one record per query through a real clerk login and terminal)." };
         attack.AcceptOnlyFromAmong("scraper");
         var interval = new Option<double>("--scraper-interval") { Description = "Mean seconds between the scraper's lookups (±30 % jitter), 1–3600.", DefaultValueFactory = _ => 60 };
+        var scraperStart = new Option<int>("--scraper-start") { Description = "Minutes into the day when the scraper starts, 0–1440.", DefaultValueFactory = _ => 30 };
+        scraperStart.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 1440) { r.AddError("--scraper-start must be between 0 and 1440."); } });
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
         var expect = new Option<bool>("--expect-containment") { Description = "Exit 4 unless the attacker was suspended and no normal clerk was." };
         minutes.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1440) { r.AddError("--minutes must be between 1 and 1440."); } });
@@ -43,7 +45,7 @@ public static class SimulateCommand
 
         var command = new Command("simulate", "Drive the server over HTTPS with enrolled terminals: a store day of clerk traffic, optionally with an attack.")
         {
-            server, subscribersFile, staffFile, minutes, stores, clerks, subscribers, attack, interval, seed, expect,
+            server, subscribersFile, staffFile, minutes, stores, clerks, subscribers, attack, interval, scraperStart, seed, expect,
         };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
@@ -55,6 +57,7 @@ public static class SimulateCommand
                 Subscribers = parse.GetValue(subscribers),
                 Attack = parse.GetValue(attack),
                 ScraperIntervalSeconds = parse.GetValue(interval),
+                ScraperStartMinute = parse.GetValue(scraperStart),
                 Seed = parse.GetValue(seed),
             };
             IReadOnlyList<StaffPlan>? staff = null;
@@ -75,11 +78,12 @@ public static class SimulateCommand
             if (parse.GetValue(server) is { } serverText)
             {
                 var file = parse.GetValue(subscribersFile) ?? throw new CliException("--subscribers-file is required with --server.");
-                report = await RunLiveAsync(options, CliArguments.HttpsUrl(serverText, "--server"), parse.GetValue(CustodianCli.DataOption)!, file, staff, ct);
+                var url = CliArguments.HttpsUrl(serverText, "--server");
+                report = await WithProgressAsync(options.Minutes, progress => RunLiveAsync(options, url, parse.GetValue(CustodianCli.DataOption)!, file, staff, progress, ct));
             }
             else
             {
-                report = await RunInProcessAsync(options, staff, message => AnsiConsole.MarkupLine("[grey]" + Markup.Escape(message) + "[/]"), ct);
+                report = await WithProgressAsync(options.Minutes, progress => RunInProcessAsync(options, staff, progress, ct));
             }
 
             Print(report);
@@ -99,7 +103,11 @@ public static class SimulateCommand
     /// directory (deleted afterwards). Staff passwords use 10,000 PBKDF2 iterations here instead
     /// of the production 600,000, so that provisioning hundreds of simulated clerks stays quick.
     /// </summary>
-    public static async Task<SimulationReport> RunInProcessAsync(SimulationOptions options, IReadOnlyList<StaffPlan>? staff, Action<string>? progress, CancellationToken cancellationToken)
+    /// <param name="options">The day.</param>
+    /// <param name="staff">Clerks, or null to spread <see cref="SimulationOptions.Clerks"/> over the stores.</param>
+    /// <param name="progress">Receives (what is happening, simulated minutes done); may be null.</param>
+    /// <param name="cancellationToken">Stops the run.</param>
+    public static async Task<SimulationReport> RunInProcessAsync(SimulationOptions options, IReadOnlyList<StaffPlan>? staff, Action<string, double>? progress, CancellationToken cancellationToken)
     {
         var directory = Directory.CreateTempSubdirectory("custodian-sim-");
         try
@@ -118,7 +126,7 @@ public static class SimulateCommand
             await CustodianComposition.InitialiseAsync(app.Services, cancellationToken);
             await app.StartAsync(cancellationToken);
 
-            progress?.Invoke($"Importing {options.Subscribers:N0} synthetic subscribers");
+            progress?.Invoke($"Importing {options.Subscribers:N0} synthetic subscribers", 0);
             var population = new SampleGenerator().Generate(options.Subscribers, options.Stores, options.Seed, DateOnly.FromDateTime(today)).ToList();
             var csv = new StringWriter();
             SampleGenerator.WriteCsv(csv, population);
@@ -160,7 +168,7 @@ public static class SimulateCommand
         }
     }
 
-    private static async Task<SimulationReport> RunLiveAsync(SimulationOptions options, Uri url, string data, FileInfo subscribersFile, IReadOnlyList<StaffPlan>? staff, CancellationToken cancellationToken)
+    private static async Task<SimulationReport> RunLiveAsync(SimulationOptions options, Uri url, string data, FileInfo subscribersFile, IReadOnlyList<StaffPlan>? staff, Action<string, double> progress, CancellationToken cancellationToken)
     {
         if (!subscribersFile.Exists)
         {
@@ -171,7 +179,7 @@ public static class SimulateCommand
         await using var context = await CliContext.OpenAsync(data);
         var ca = context.Get<Access.Certificates.CertificateAuthority>().Certificate;
         var simulation = new StoreDaySimulation(options, new RealClock(TimeProvider.System), url, new X509Certificate2(ca), context.Services, phones, staff ?? StaffPlan.Spread(options.Clerks, options.Stores));
-        simulation.Progress += message => AnsiConsole.MarkupLine("[grey]" + Markup.Escape(message) + "[/]");
+        simulation.Progress += progress;
         try
         {
             return await simulation.RunAsync(cancellationToken);
@@ -180,6 +188,24 @@ public static class SimulateCommand
         {
             throw new CliException($"cannot reach {url}: {ex.Message}");
         }
+    }
+
+    private static async Task<SimulationReport> WithProgressAsync(int minutes, Func<Action<string, double>, Task<SimulationReport>> run)
+    {
+        SimulationReport? report = null;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask("Starting", maxValue: minutes);
+                report = await run((message, done) =>
+                {
+                    task.Description = Markup.Escape(message);
+                    task.Value = Math.Min(done, minutes);
+                });
+                task.Value = minutes;
+            });
+        return report!;
     }
 
     private static List<string> ReadPhones(FileInfo file)

@@ -77,14 +77,14 @@ public sealed class StoreDaySimulation
         _runTag = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
     }
 
-    /// <summary>Progress messages (provisioning, minutes simulated).</summary>
-    public event Action<string>? Progress;
+    /// <summary>Progress: what is happening, and simulated minutes done so far (0 while provisioning).</summary>
+    public event Action<string, double>? Progress;
 
     /// <summary>Runs the day and reports.</summary>
     public async Task<SimulationReport> RunAsync(CancellationToken cancellationToken)
     {
         var start = _clock.Now;
-        Progress?.Invoke($"Enrolling {_staff.Count} terminals and signing in {_staff.Count} clerks");
+        Progress?.Invoke($"Enrolling {_staff.Count} terminals and signing in {_staff.Count} clerks", 0);
         var clerks = new List<Clerk>();
         foreach (var plan in _staff)
         {
@@ -119,10 +119,10 @@ public sealed class StoreDaySimulation
 
             await _clock.WaitUntilAsync(at.Item1, cancellationToken);
             await action();
-            if (_clock.Now - lastReported >= TimeSpan.FromMinutes(30))
+            if (_clock.Now - lastReported >= TimeSpan.FromMinutes(1))
             {
                 lastReported = _clock.Now;
-                Progress?.Invoke($"{(_clock.Now - dayStart).TotalMinutes:0} of {_options.Minutes} minutes; {_served} lookups served");
+                Progress?.Invoke($"Store day: {_served:N0} lookups served", (_clock.Now - dayStart).TotalMinutes);
             }
         }
 

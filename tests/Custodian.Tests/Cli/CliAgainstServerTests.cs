@@ -68,6 +68,16 @@ public sealed class CliAgainstServerTests
     }
 
     [Fact]
+    public async Task Bad_server_configuration_stops_start_up_with_a_clear_message()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "custodian-cfg-" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", data, "--listen", "not-an-ip"]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", data, "--terminal-port", "70000"]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", data, "--terminal-port", "7600", "--portal-port", "7600"]));
+        Assert.False(Directory.Exists(data), "a refused start must not create the data directory");
+    }
+
+    [Fact]
     public async Task Live_simulation_drives_a_running_server_in_real_time()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 300, systemClock: true, options: o => o.PasswordIterations = 1_000);
@@ -78,11 +88,18 @@ public sealed class CliAgainstServerTests
         }
 
         var exit = await CustodianCli.RunAsync(
-            ["simulate", "--server", host.TerminalUrl.ToString(), "--data", host.Directory.FullName, "--subscribers-file", csv, "--minutes", "1", "--clerks", "2", "--stores", "1"]);
+            ["simulate", "--server", host.TerminalUrl.ToString(), "--data", host.Directory.FullName, "--subscribers-file", csv, "--minutes", "1", "--clerks", "2", "--stores", "1", "--attack", "scraper", "--scraper-interval", "5", "--scraper-start", "0"]);
 
         Assert.Equal(0, exit);
         var entries = await host.LedgerAsync();
         Assert.Equal(2, entries.Count(e => e.Entry.Task == Ledger.AccessTask.SignIn && e.Entry.Outcome == Ledger.AccessOutcome.Allowed));
         Assert.Equal(2, entries.Count(e => e.Entry.Task == Ledger.AccessTask.Enrolled && e.Entry.Outcome == Ledger.AccessOutcome.Allowed));
+        Assert.Contains(entries, e => e.Entry.Task == Ledger.AccessTask.Search && e.Entry.Outcome == Ledger.AccessOutcome.Allowed);
+
+        // After an import and a simulated day: no RRN or phone number in the data directory or the server's logs.
+        var needles = PlaintextScanner.Needles(host.Population);
+        var findings = await PlaintextScanner.ScanFilesAsync(host.Directory.FullName, needles, exclude: f => f == csv);
+        findings.AddRange(PlaintextScanner.ScanLogs(host.Logs, needles));
+        Assert.Empty(findings);
     }
 }

@@ -114,6 +114,22 @@ public sealed class DeviceTrustTests
         await ProblemAssert.IsProblemAsync(b, HttpStatusCode.NotFound, ErrorCodes.NotFound);
     }
 
+    [Fact]
+    public async Task The_OpenAPI_document_is_served_and_describes_the_guarded_endpoints()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        using var client = host.TerminalClient(null);
+
+        using var response = await client.GetAsync("/openapi/v1.json");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var paths = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("paths");
+        foreach (var path in new[] { "/api/v1/enroll", "/api/v1/sessions", "/api/v1/subscribers/search", "/api/v1/subscribers/{handle}", "/api/v1/subscribers/{handle}/unmask", "/portal/api/v1/history" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), path);
+        }
+    }
+
     private static X509Certificate2 SelfSigned(string subject)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text;
 using Custodian.Protection.Validation;
 using Custodian.Tests.Infrastructure;
 using Custodian.Tests.Lookup;
@@ -39,47 +38,11 @@ public sealed class PlaintextScanTests
         {
         }
 
-        var needles = new List<string>();
-        foreach (var s in host.Population)
-        {
-            var rrn = s.Rrn.Replace("-", string.Empty, StringComparison.Ordinal);
-            needles.Add(rrn);
-            needles.Add($"{rrn[..6]}-{rrn[6..]}");
-            var e164 = PhoneNumbers.NormalizeKorean(s.Phone).Value;
-            var national = PhoneNumbers.FormatNational(e164);
-            needles.Add(e164);
-            needles.Add(e164[1..]);
-            needles.Add(national);
-            needles.Add(national.Replace("-", string.Empty, StringComparison.Ordinal));
-        }
-
-        // Checkpoint the WAL so both the main file and whatever remains in the WAL are scanned.
-        var files = Directory.EnumerateFiles(host.Directory.FullName, "*", SearchOption.AllDirectories).ToList();
-        Assert.Contains(files, f => f.EndsWith("custodian.db", StringComparison.Ordinal));
-        var findings = new List<string>();
-        foreach (var file in files)
-        {
-            var text = Encoding.Latin1.GetString(await File.ReadAllBytesAsync(file));
-            var utf8 = Encoding.UTF8.GetString(await File.ReadAllBytesAsync(file));
-            foreach (var needle in needles)
-            {
-                if (text.Contains(needle, StringComparison.Ordinal) || utf8.Contains(needle, StringComparison.Ordinal))
-                {
-                    findings.Add($"{Path.GetFileName(file)} holds a personal value at offset {Math.Max(text.IndexOf(needle, StringComparison.Ordinal), utf8.IndexOf(needle, StringComparison.Ordinal))} (needle form {(needle.Contains('-', StringComparison.Ordinal) ? "hyphenated" : needle.StartsWith('+') ? "e164" : "digits")}, length {needle.Length})");
-                }
-            }
-        }
-
+        var needles = PlaintextScanner.Needles(host.Population);
+        var findings = await PlaintextScanner.ScanFilesAsync(host.Directory.FullName, needles);
+        Assert.Contains(Directory.EnumerateFiles(host.Directory.FullName), f => f.EndsWith("custodian.db", StringComparison.Ordinal));
         Assert.NotEmpty(host.Logs.GetSnapshot());
-        foreach (var record in host.Logs.GetSnapshot())
-        {
-            var text = record.Message + " " + record.Exception + " " + string.Join(" ", record.StructuredState?.Select(p => p.Value) ?? []);
-            foreach (var needle in needles.Where(n => text.Contains(n, StringComparison.Ordinal)))
-            {
-                findings.Add($"log event {record.Category}/{record.Id} holds a personal value");
-            }
-        }
-
+        findings.AddRange(PlaintextScanner.ScanLogs(host.Logs, needles));
         Assert.Empty(findings);
     }
 }
