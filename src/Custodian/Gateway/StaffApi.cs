@@ -163,6 +163,13 @@ public static class StaffApi
         var principal = await staff.AuthenticateAsync(body.Account!, body.Password, body.Otp);
         if (!principal.IsSuccess)
         {
+            // Record the account only when it exists: people type passwords into the account field,
+            // and the ledger keeps what it records for years.
+            if (await staff.GetAsync(body.Account!) is null)
+            {
+                entry = entry with { Account = null, Reason = "unknown account" };
+            }
+
             return (await recorder.RefuseAsync(entry, principal.Error!)).ToProblem();
         }
 

@@ -158,6 +158,21 @@ public sealed class PortalSignIn
     private bool Allow(string key, int perHour)
     {
         var now = _time.GetUtcNow();
+        if (_rate.Count > 100_000)
+        {
+            // Bound memory against callers cycling through numbers: forget windows with nothing in the last hour.
+            foreach (var pair in _rate)
+            {
+                lock (pair.Value)
+                {
+                    if (pair.Value.Count == 0 || now - pair.Value.Last() >= TimeSpan.FromHours(1))
+                    {
+                        _rate.TryRemove(pair);
+                    }
+                }
+            }
+        }
+
         var queue = _rate.GetOrAdd(key, _ => new Queue<DateTimeOffset>());
         lock (queue)
         {
