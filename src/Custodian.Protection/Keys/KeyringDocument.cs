@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace Custodian.Protection.Keys;
 
-/// <summary>The JSON shape of <c>keyring.json</c> (format 1). Holds wrapped keys only.</summary>
+/// <summary>The JSON shape of <c>keyring.json</c> (format 1). Holds wrapped keys only; retired keys keep their entry (id, dates) without the wrapped bytes.</summary>
 internal sealed class KeyringDocument
 {
     [JsonPropertyName("format")]
@@ -19,6 +19,15 @@ internal sealed class KeyringDocument
 
     [JsonPropertyName("blindIndexKeyId")]
     public uint BlindIndexKeyId { get; set; }
+
+    /// <summary>A blind-index key being rolled in (index rebuild in progress), or null.</summary>
+    [JsonPropertyName("pendingBlindIndexKeyId")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public uint? PendingBlindIndexKeyId { get; set; }
+
+    /// <summary>The FF1 token key; 0 in keyrings written before tokens existed (one is added on load).</summary>
+    [JsonPropertyName("tokenKeyId")]
+    public uint TokenKeyId { get; set; }
 
     [JsonPropertyName("keys")]
     public List<KeyEntry>? Keys { get; set; }
@@ -47,6 +56,11 @@ internal sealed class KeyEntry
 
     [JsonPropertyName("wrapped")]
     public string? Wrapped { get; set; }
+
+    /// <summary>When the key was retired (its wrapped bytes destroyed), Unix ms UTC; null while usable.</summary>
+    [JsonPropertyName("retiredAtUnixMs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? RetiredAtUnixMs { get; set; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true)]

@@ -16,16 +16,22 @@ namespace Custodian.Protection.Keys;
 /// owner-only permissions 0600 on first use) is stretched with HKDF-SHA256 (RFC 5869, empty salt,
 /// info <c>"Custodian keyring KEK v1"</c>) into the key-encryption key (KEK). The KEK wraps, with
 /// AES-256-GCM (NIST SP 800-38D, 96-bit random nonce, 128-bit tag), every 256-bit key the keyring
-/// holds: the data keys used by <see cref="FieldCipher"/> and a separate blind-index key used by
-/// <see cref="BlindIndex"/>. The wrapped keys live in <see cref="KeyringFileName"/> with their
-/// id, purpose, version and creation time; the associated data of each wrap binds the entry's
-/// purpose, id and version so entries cannot be swapped. Files are written atomically
-/// (temporary file, fsync, rename).
+/// holds: the data keys used by <see cref="FieldCipher"/>, the blind-index keys used by
+/// <see cref="BlindIndex"/> and the FF1 token key used by <see cref="Tokenizer"/>. The wrapped keys
+/// live in <see cref="KeyringFileName"/> with their id, purpose, version and creation time; the
+/// associated data of each wrap binds the entry's purpose, id and version so entries cannot be
+/// swapped. Files are written atomically (temporary file, fsync, rename) under an exclusive lock file
+/// (<see cref="LockFileName"/>), so several processes (server, CLI) can share one keyring.
 /// </para>
 /// <para>
-/// Raw key bytes never leave this assembly. Key ids are embedded in every field ciphertext so a
-/// later rotation can add data keys without re-encrypting (rotation itself is not implemented yet).
-/// Thread-safe once loaded.
+/// Rotation: <see cref="RotateDataKey"/> adds a data key used for new writes (old ones still
+/// decrypt until retired with <see cref="RetireDataKey"/>); <see cref="BeginBlindIndexRotation"/> and
+/// <see cref="CompleteBlindIndexRotation"/> roll the blind-index key while the index is rebuilt. Every
+/// instance notices changes written by another process within <see cref="RefreshInterval"/> (it
+/// checks the file's time stamp and size), and at once through <see cref="Refresh"/>, which the
+/// cipher calls when a ciphertext names a key it does not hold yet. The KEK stays in memory for the
+/// instance's lifetime so that new keys can be unwrapped; raw key bytes never leave this assembly.
+/// Thread-safe.
 /// </para>
 /// </summary>
 public sealed partial class ProtectionKeyring
@@ -39,50 +45,97 @@ public sealed partial class ProtectionKeyring
     /// <summary>Name of the keyring file in the keys directory (JSON, wrapped keys only).</summary>
     public const string KeyringFileName = "keyring.json";
 
+    /// <summary>Name of the lock file serializing changes to the keyring across processes (empty, mode 0600).</summary>
+    public const string LockFileName = "keyring.lock";
+
     /// <summary>Length of the master secret, of the KEK and of every key in the keyring, in bytes (256 bits).</summary>
     public const int KeySizeBytes = 32;
 
     internal const string DataPurpose = "data";
     internal const string BlindIndexPurpose = "blind-index";
+    internal const string TokenPurpose = "token";
     private const int FormatVersion = 1;
     private const int WrapNonceSize = 12;
     private const int WrapTagSize = 16;
     private static readonly byte[] KekInfo = "Custodian keyring KEK v1"u8.ToArray();
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly FrozenDictionary<uint, DataKey> _dataKeys;
-    private readonly byte[] _blindIndexKey;
+    private readonly byte[] _kek;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _refreshLock = new();
+    private volatile KeyState _state;
+    private long _nextCheck;
 
-    private ProtectionKeyring(string directory, FrozenDictionary<uint, DataKey> dataKeys, uint currentDataKeyId, uint blindIndexKeyId, byte[] blindIndexKey)
+    private ProtectionKeyring(string directory, byte[] kek, TimeProvider time, ILogger logger, KeyState state)
     {
         KeysDirectory = directory;
-        _dataKeys = dataKeys;
-        CurrentDataKeyId = currentDataKeyId;
-        BlindIndexKeyId = blindIndexKeyId;
-        _blindIndexKey = blindIndexKey;
+        _kek = kek;
+        _time = time;
+        _logger = logger;
+        _state = state;
+        _nextCheck = Environment.TickCount64 + (long)RefreshInterval.TotalMilliseconds;
     }
+
+    /// <summary>How long an instance may go on using its view of the keyring before it checks the file for changes made by another process: 1 second.</summary>
+    public static TimeSpan RefreshInterval { get; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Full path of the keys directory.</summary>
     public string KeysDirectory { get; }
 
     /// <summary>Id of the data key new field ciphertexts are encrypted under (1 for a fresh keyring). Embedded in each ciphertext.</summary>
-    public uint CurrentDataKeyId { get; }
+    public uint CurrentDataKeyId => State.CurrentDataKeyId;
 
-    /// <summary>Id of the blind-index HMAC key (2 for a fresh keyring).</summary>
-    public uint BlindIndexKeyId { get; }
+    /// <summary>Id of the blind-index HMAC key searches and writes use (2 for a fresh keyring).</summary>
+    public uint BlindIndexKeyId => State.IndexKey.Id;
 
-    /// <summary>Ids of every data key the keyring can decrypt with.</summary>
-    public IReadOnlyCollection<uint> DataKeyIds => _dataKeys.Keys;
+    /// <summary>Id of a blind-index key being rolled in while the index is rebuilt, or null when no index rotation is in progress.</summary>
+    public uint? PendingBlindIndexKeyId => State.PendingIndexKey?.Id;
 
-    /// <summary>The blind-index key (32 bytes). Internal: never exposed outside Protection.</summary>
-    internal ReadOnlySpan<byte> BlindIndexKey => _blindIndexKey;
+    /// <summary>Id of the FF1 token key (3 for a fresh keyring; added on first load to keyrings that predate tokens).</summary>
+    public uint TokenKeyId => State.TokenKeyId;
+
+    /// <summary>Ids of every data key the keyring can decrypt with (retired keys excluded), ascending.</summary>
+    public IReadOnlyCollection<uint> DataKeyIds => State.DataKeyIds;
+
+    /// <summary>Every key entry of the keyring, retired ones included, in id order (no key material).</summary>
+    public IReadOnlyList<KeyringEntry> Entries => State.Entries;
+
+    /// <summary>The current blind-index key (32 bytes). Internal: never exposed outside Protection.</summary>
+    internal ReadOnlySpan<byte> BlindIndexKey => State.IndexKey.Key;
+
+    /// <summary>The current blind-index key with its id.</summary>
+    internal IndexKey CurrentIndexKey => State.IndexKey;
+
+    /// <summary>The pending blind-index key, or null.</summary>
+    internal IndexKey? PendingIndexKey => State.PendingIndexKey;
+
+    /// <summary>The FF1 token key (32 bytes, AES-256).</summary>
+    internal ReadOnlySpan<byte> TokenKey => State.TokenKey;
+
+    /// <summary>The current data key.</summary>
+    internal DataKey CurrentDataKey => State.DataKeys[State.CurrentDataKeyId];
+
+    private KeyState State
+    {
+        get
+        {
+            if (Environment.TickCount64 >= Volatile.Read(ref _nextCheck))
+            {
+                Refresh();
+            }
+
+            return _state;
+        }
+    }
 
     /// <summary>
     /// Loads the keyring from <paramref name="keysDirectory"/>, creating the directory (mode 0700),
     /// the master secret file (when <see cref="MasterKeyEnvironmentVariable"/> is not set) and a
-    /// fresh keyring (one data key, one blind-index key) on first use.
+    /// fresh keyring (one data key, one blind-index key, one token key) on first use.
     /// </summary>
     /// <param name="keysDirectory">Directory holding <see cref="KeyringFileName"/> and, without the environment variable, <see cref="MasterKeyFileName"/>.</param>
-    /// <param name="time">Clock for the created-at stamps.</param>
+    /// <param name="time">Clock for the created-at and retired-at stamps.</param>
     /// <param name="logger">Optional logger (events 3001–3009); never receives key material.</param>
     /// <returns>The loaded keyring.</returns>
     /// <exception cref="InvalidOperationException">
@@ -125,7 +178,7 @@ public sealed partial class ProtectionKeyring
     /// (no environment variable, no <see cref="MasterKeyFileName"/>). For tools and tests.
     /// </summary>
     /// <param name="keysDirectory">Directory holding <see cref="KeyringFileName"/>; created (0700) when missing.</param>
-    /// <param name="time">Clock for the created-at stamps.</param>
+    /// <param name="time">Clock for the created-at and retired-at stamps.</param>
     /// <param name="masterKey">The master secret, exactly 32 bytes.</param>
     /// <param name="logger">Optional logger.</param>
     /// <returns>The loaded keyring.</returns>
@@ -144,34 +197,211 @@ public sealed partial class ProtectionKeyring
         var directory = Path.GetFullPath(keysDirectory);
         EnsureDirectory(directory);
         var kek = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterKey.ToArray(), KeySizeBytes, salt: [], info: KekInfo);
-        try
+        var path = Path.Combine(directory, KeyringFileName);
+        if (!File.Exists(path))
         {
-            var path = Path.Combine(directory, KeyringFileName);
-            if (!File.Exists(path))
+            var created = CreateKeyringDocument(kek, time);
+            if (AtomicFile.TryWriteNew(path, JsonSerializer.SerializeToUtf8Bytes(created, KeyringJsonContext.Default.KeyringDocument)))
             {
-                var created = CreateKeyringDocument(kek, time);
-                if (AtomicFile.TryWriteNew(path, JsonSerializer.SerializeToUtf8Bytes(created, KeyringJsonContext.Default.KeyringDocument)))
+                Log.KeyringCreated(logger, created.CurrentDataKeyId, created.BlindIndexKeyId);
+            }
+        }
+
+        var (document, stamp) = ReadDocument(path);
+        if (document.TokenKeyId == 0)
+        {
+            // A keyring written before FF1 tokens existed: add a token key once, under the lock.
+            (document, stamp) = Mutate(directory, kek, doc =>
+            {
+                if (doc.TokenKeyId != 0)
                 {
-                    Log.KeyringCreated(logger, created.CurrentDataKeyId, created.BlindIndexKeyId);
+                    return false;
                 }
+
+                var id = NextId(doc);
+                doc.Keys!.Add(NewEntry(kek, id, TokenPurpose, "AES-256 FF1", time.GetUtcNow()));
+                doc.TokenKeyId = id;
+                return true;
+            });
+        }
+
+        var keyring = new ProtectionKeyring(directory, kek, time, logger, Unwrap(directory, document, kek, stamp));
+        Log.KeyringLoaded(logger, keyring.CurrentDataKeyId, keyring._state.DataKeys.Count);
+        return keyring;
+    }
+
+    /// <summary>
+    /// Re-reads <see cref="KeyringFileName"/> when another process changed it since this instance last
+    /// read it (compared by last-write time and size). Called automatically at most every
+    /// <see cref="RefreshInterval"/>, and by the cipher and vault when a key is missing.
+    /// </summary>
+    /// <returns>True when a changed keyring was loaded.</returns>
+    /// <exception cref="InvalidOperationException">The changed file is malformed or cannot be unwrapped (the previous view is kept).</exception>
+    public bool Refresh()
+    {
+        lock (_refreshLock)
+        {
+            Volatile.Write(ref _nextCheck, Environment.TickCount64 + (long)RefreshInterval.TotalMilliseconds);
+            var path = Path.Combine(KeysDirectory, KeyringFileName);
+            if (FileStamp.Of(path) == _state.Stamp)
+            {
+                return false;
             }
 
-            var keyring = Unwrap(directory, ReadDocument(path), kek);
-            Log.KeyringLoaded(logger, keyring.CurrentDataKeyId, keyring._dataKeys.Count);
-            return keyring;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(kek);
+            var (document, stamp) = ReadDocument(path);
+            _state = Unwrap(KeysDirectory, document, _kek, stamp);
+            Log.KeyringReloaded(_logger, _state.CurrentDataKeyId, _state.IndexKey.Id);
+            return true;
         }
     }
 
-    /// <summary>Finds the data key with <paramref name="keyId"/>.</summary>
-    internal bool TryGetDataKey(uint keyId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DataKey? key) =>
-        _dataKeys.TryGetValue(keyId, out key);
+    /// <summary>
+    /// Creates a new data key and makes it current: every process sharing the keyring encrypts new
+    /// writes under it within <see cref="RefreshInterval"/>. Older data keys still decrypt until retired.
+    /// </summary>
+    /// <returns>The new key's id.</returns>
+    public uint RotateDataKey()
+    {
+        uint created = 0;
+        Apply(doc =>
+        {
+            created = NextId(doc);
+            doc.Keys!.Add(NewEntry(_kek, created, DataPurpose, "AES-256-GCM", _time.GetUtcNow()));
+            doc.CurrentDataKeyId = created;
+            return true;
+        });
+        Log.DataKeyRotated(_logger, created);
+        return created;
+    }
 
-    /// <summary>The current data key.</summary>
-    internal DataKey CurrentDataKey => _dataKeys[CurrentDataKeyId];
+    /// <summary>
+    /// Retires a data key that no stored ciphertext uses any more: its wrapped bytes are destroyed and
+    /// its entry keeps only id and dates. The caller must have checked that no row uses it (see
+    /// <c>KeyRotation.CountRowsByKeyAsync</c>); a ciphertext under a retired key can never be decrypted again.
+    /// </summary>
+    /// <param name="keyId">A data key id other than <see cref="CurrentDataKeyId"/>.</param>
+    /// <returns>True when the key was retired; false when it was already retired.</returns>
+    /// <exception cref="ArgumentException">When <paramref name="keyId"/> is not a data key, or is the current one.</exception>
+    public bool RetireDataKey(uint keyId)
+    {
+        var retired = false;
+        Apply(doc =>
+        {
+            var entry = doc.Keys!.FirstOrDefault(k => k.Id == keyId && k.Purpose == DataPurpose)
+                ?? throw new ArgumentException("The key id does not name a data key of this keyring.", nameof(keyId));
+            if (keyId == doc.CurrentDataKeyId)
+            {
+                throw new ArgumentException("The current data key cannot be retired; rotate first.", nameof(keyId));
+            }
+
+            if (entry.RetiredAtUnixMs is not null)
+            {
+                return false;
+            }
+
+            entry.Wrapped = null;
+            entry.RetiredAtUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            retired = true;
+            return true;
+        });
+        if (retired)
+        {
+            Log.DataKeyRetired(_logger, keyId);
+        }
+
+        return retired;
+    }
+
+    /// <summary>
+    /// Starts a blind-index key rotation: creates a pending index key (or returns the one already
+    /// pending). Searches consult the indexes under both keys until <see cref="CompleteBlindIndexRotation"/>.
+    /// </summary>
+    /// <returns>The pending key's id.</returns>
+    public uint BeginBlindIndexRotation()
+    {
+        uint pending = 0;
+        Apply(doc =>
+        {
+            if (doc.PendingBlindIndexKeyId is { } existing)
+            {
+                pending = existing;
+                return false;
+            }
+
+            pending = NextId(doc);
+            doc.Keys!.Add(NewEntry(_kek, pending, BlindIndexPurpose, "HMAC-SHA256", _time.GetUtcNow()));
+            doc.PendingBlindIndexKeyId = pending;
+            return true;
+        });
+        Log.BlindIndexRotationStarted(_logger, pending);
+        return pending;
+    }
+
+    /// <summary>
+    /// Completes a blind-index key rotation: the pending key becomes current and the previous index
+    /// key is retired (its wrapped bytes destroyed). Call only after every row's index under the
+    /// pending key has been promoted to the main index columns.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">When no index rotation is pending.</exception>
+    public void CompleteBlindIndexRotation()
+    {
+        uint current = 0;
+        Apply(doc =>
+        {
+            var pending = doc.PendingBlindIndexKeyId ?? throw new InvalidOperationException("No blind-index key rotation is pending.");
+            var old = doc.Keys!.First(k => k.Id == doc.BlindIndexKeyId);
+            old.Wrapped = null;
+            old.RetiredAtUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            doc.BlindIndexKeyId = pending;
+            doc.PendingBlindIndexKeyId = null;
+            current = pending;
+            return true;
+        });
+        Log.BlindIndexRotationCompleted(_logger, current);
+    }
+
+    /// <summary>Finds the data key with <paramref name="keyId"/>, re-reading the keyring once when it is not known yet (another process may have rotated).</summary>
+    internal bool TryGetDataKey(uint keyId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DataKey? key)
+    {
+        if (State.DataKeys.TryGetValue(keyId, out key))
+        {
+            return true;
+        }
+
+        Refresh();
+        return _state.DataKeys.TryGetValue(keyId, out key);
+    }
+
+    private void Apply(Func<KeyringDocument, bool> edit)
+    {
+        lock (_refreshLock)
+        {
+            var (document, stamp) = Mutate(KeysDirectory, _kek, edit);
+            _state = Unwrap(KeysDirectory, document, _kek, stamp);
+            Volatile.Write(ref _nextCheck, Environment.TickCount64 + (long)RefreshInterval.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>Read-modify-write of the keyring file under the cross-process lock; returns the document as written (or as read when unchanged).</summary>
+    private static (KeyringDocument Document, FileStamp Stamp) Mutate(string directory, byte[] kek, Func<KeyringDocument, bool> edit)
+    {
+        var path = Path.Combine(directory, KeyringFileName);
+        using (AtomicFile.Lock(Path.Combine(directory, LockFileName), LockTimeout))
+        {
+            var (document, _) = ReadDocument(path);
+
+            // Unwrapping first proves the master key is right before anything is written.
+            _ = Unwrap(directory, document, kek, default);
+            if (edit(document))
+            {
+                AtomicFile.Replace(path, JsonSerializer.SerializeToUtf8Bytes(document, KeyringJsonContext.Default.KeyringDocument));
+            }
+
+            return ReadDocument(path);
+        }
+    }
+
+    private static uint NextId(KeyringDocument document) => document.Keys!.Max(k => k.Id) + 1;
 
     private static void EnsureDirectory(string directory)
     {
@@ -236,39 +466,40 @@ public sealed partial class ProtectionKeyring
     private static KeyringDocument CreateKeyringDocument(byte[] kek, TimeProvider time)
     {
         var now = time.GetUtcNow();
-        var dataKey = RandomNumberGenerator.GetBytes(KeySizeBytes);
-        var indexKey = RandomNumberGenerator.GetBytes(KeySizeBytes);
+        return new KeyringDocument
+        {
+            Format = FormatVersion,
+            Kdf = "HKDF-SHA256",
+            Wrap = "AES-256-GCM",
+            CurrentDataKeyId = 1,
+            BlindIndexKeyId = 2,
+            TokenKeyId = 3,
+            Keys =
+            [
+                NewEntry(kek, 1, DataPurpose, "AES-256-GCM", now),
+                NewEntry(kek, 2, BlindIndexPurpose, "HMAC-SHA256", now),
+                NewEntry(kek, 3, TokenPurpose, "AES-256 FF1", now),
+            ],
+        };
+    }
+
+    private static KeyEntry NewEntry(byte[] kek, uint id, string purpose, string algorithm, DateTimeOffset now)
+    {
+        const int version = 1;
+        var key = RandomNumberGenerator.GetBytes(KeySizeBytes);
+        var wrapped = new byte[WrapNonceSize + KeySizeBytes + WrapTagSize];
         try
         {
-            return new KeyringDocument
-            {
-                Format = FormatVersion,
-                Kdf = "HKDF-SHA256",
-                Wrap = "AES-256-GCM",
-                CurrentDataKeyId = 1,
-                BlindIndexKeyId = 2,
-                Keys =
-                [
-                    NewEntry(kek, 1, DataPurpose, "AES-256-GCM", now, dataKey),
-                    NewEntry(kek, 2, BlindIndexPurpose, "HMAC-SHA256", now, indexKey),
-                ],
-            };
+            var nonce = wrapped.AsSpan(0, WrapNonceSize);
+            RandomNumberGenerator.Fill(nonce);
+            using var aes = new AesGcm(kek, WrapTagSize);
+            aes.Encrypt(nonce, key, wrapped.AsSpan(WrapNonceSize, KeySizeBytes), wrapped.AsSpan(WrapNonceSize + KeySizeBytes), WrapAssociatedData(purpose, id, version));
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(dataKey);
-            CryptographicOperations.ZeroMemory(indexKey);
+            CryptographicOperations.ZeroMemory(key);
         }
-    }
 
-    private static KeyEntry NewEntry(byte[] kek, uint id, string purpose, string algorithm, DateTimeOffset now, byte[] key)
-    {
-        const int version = 1;
-        var wrapped = new byte[WrapNonceSize + KeySizeBytes + WrapTagSize];
-        var nonce = wrapped.AsSpan(0, WrapNonceSize);
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(kek, WrapTagSize);
-        aes.Encrypt(nonce, key, wrapped.AsSpan(WrapNonceSize, KeySizeBytes), wrapped.AsSpan(WrapNonceSize + KeySizeBytes), WrapAssociatedData(purpose, id, version));
         return new KeyEntry
         {
             Id = id,
@@ -284,12 +515,14 @@ public sealed partial class ProtectionKeyring
     private static byte[] WrapAssociatedData(string purpose, uint id, int version) =>
         Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"custodian-keyring-v1|{purpose}|{id}|{version}"));
 
-    private static KeyringDocument ReadDocument(string path)
+    private static (KeyringDocument Document, FileStamp Stamp) ReadDocument(string path)
     {
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(path), KeyringJsonContext.Default.KeyringDocument)
+            var stamp = FileStamp.Of(path);
+            var document = JsonSerializer.Deserialize(File.ReadAllBytes(path), KeyringJsonContext.Default.KeyringDocument)
                 ?? throw new InvalidOperationException($"The keyring file '{path}' is empty.");
+            return (document, stamp);
         }
         catch (JsonException ex)
         {
@@ -297,7 +530,7 @@ public sealed partial class ProtectionKeyring
         }
     }
 
-    private static ProtectionKeyring Unwrap(string directory, KeyringDocument document, byte[] kek)
+    private static KeyState Unwrap(string directory, KeyringDocument document, byte[] kek, FileStamp stamp)
     {
         var path = Path.Combine(directory, KeyringFileName);
         if (document.Format != FormatVersion || document.Keys is null)
@@ -306,14 +539,23 @@ public sealed partial class ProtectionKeyring
         }
 
         var dataKeys = new Dictionary<uint, DataKey>();
-        byte[]? indexKey = null;
+        var indexKeys = new Dictionary<uint, byte[]>();
+        byte[]? tokenKey = null;
         var seen = new HashSet<uint>();
+        var entries = new List<KeyringEntry>();
         using var aes = new AesGcm(kek, WrapTagSize);
-        foreach (var entry in document.Keys)
+        foreach (var entry in document.Keys.OrderBy(k => k.Id))
         {
-            if (!seen.Add(entry.Id) || entry.Id == 0 || entry.Purpose is not (DataPurpose or BlindIndexPurpose))
+            if (!seen.Add(entry.Id) || entry.Id == 0 || entry.Purpose is not (DataPurpose or BlindIndexPurpose or TokenPurpose))
             {
                 throw new InvalidOperationException($"The keyring file '{path}' has a duplicate, zero or unknown-purpose key entry.");
+            }
+
+            var retiredAt = entry.RetiredAtUnixMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
+            entries.Add(new KeyringEntry(entry.Id, entry.Purpose, entry.Algorithm, DateTimeOffset.FromUnixTimeMilliseconds(entry.CreatedAtUnixMs), retiredAt));
+            if (retiredAt is not null)
+            {
+                continue;
             }
 
             var wrapped = DecodeWrapped(entry.Wrapped, path);
@@ -334,22 +576,41 @@ public sealed partial class ProtectionKeyring
                     ex);
             }
 
-            if (entry.Purpose == DataPurpose)
+            switch (entry.Purpose)
             {
-                dataKeys.Add(entry.Id, new DataKey(entry.Id, key));
-            }
-            else if (entry.Id == document.BlindIndexKeyId)
-            {
-                indexKey = key;
+                case DataPurpose:
+                    dataKeys.Add(entry.Id, new DataKey(entry.Id, key));
+                    break;
+                case BlindIndexPurpose:
+                    indexKeys.Add(entry.Id, key);
+                    break;
+                default:
+                    if (entry.Id == document.TokenKeyId)
+                    {
+                        tokenKey = key;
+                    }
+
+                    break;
             }
         }
 
-        if (!dataKeys.ContainsKey(document.CurrentDataKeyId) || indexKey is null)
+        if (!dataKeys.ContainsKey(document.CurrentDataKeyId)
+            || !indexKeys.TryGetValue(document.BlindIndexKeyId, out var indexKey)
+            || (document.PendingBlindIndexKeyId is { } p && !indexKeys.ContainsKey(p))
+            || (document.TokenKeyId != 0 && tokenKey is null))
         {
-            throw new InvalidOperationException($"The keyring file '{path}' does not hold its current data key or its blind-index key.");
+            throw new InvalidOperationException($"The keyring file '{path}' does not hold its current data key, its blind-index keys or its token key.");
         }
 
-        return new ProtectionKeyring(directory, dataKeys.ToFrozenDictionary(), document.CurrentDataKeyId, document.BlindIndexKeyId, indexKey);
+        return new KeyState(
+            dataKeys.ToFrozenDictionary(),
+            document.CurrentDataKeyId,
+            new IndexKey(document.BlindIndexKeyId, indexKey),
+            document.PendingBlindIndexKeyId is { } pending ? new IndexKey(pending, indexKeys[pending]) : null,
+            document.TokenKeyId,
+            tokenKey ?? [],
+            entries,
+            stamp);
     }
 
     private static byte[] DecodeWrapped(string? base64, string path)
@@ -361,6 +622,46 @@ public sealed partial class ProtectionKeyring
         }
 
         return buffer;
+    }
+
+    /// <summary>An immutable view of the unwrapped keyring; swapped whole on refresh.</summary>
+    private sealed class KeyState(
+        FrozenDictionary<uint, DataKey> dataKeys,
+        uint currentDataKeyId,
+        IndexKey indexKey,
+        IndexKey? pendingIndexKey,
+        uint tokenKeyId,
+        byte[] tokenKey,
+        IReadOnlyList<KeyringEntry> entries,
+        FileStamp stamp)
+    {
+        public FrozenDictionary<uint, DataKey> DataKeys { get; } = dataKeys;
+
+        public IReadOnlyCollection<uint> DataKeyIds { get; } = [.. dataKeys.Keys.Order()];
+
+        public uint CurrentDataKeyId { get; } = currentDataKeyId;
+
+        public IndexKey IndexKey { get; } = indexKey;
+
+        public IndexKey? PendingIndexKey { get; } = pendingIndexKey;
+
+        public uint TokenKeyId { get; } = tokenKeyId;
+
+        public byte[] TokenKey { get; } = tokenKey;
+
+        public IReadOnlyList<KeyringEntry> Entries { get; } = entries;
+
+        public FileStamp Stamp { get; } = stamp;
+    }
+
+    /// <summary>Last-write time and size of a file: enough to notice an atomic replace.</summary>
+    private readonly record struct FileStamp(long LastWriteTicks, long Length)
+    {
+        public static FileStamp Of(string path)
+        {
+            var info = new FileInfo(path);
+            return info.Exists ? new FileStamp(info.LastWriteTimeUtc.Ticks, info.Length) : default;
+        }
     }
 
     private static partial class Log
@@ -376,7 +677,38 @@ public sealed partial class ProtectionKeyring
 
         [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Loaded the protection keyring (current data key {DataKeyId}, {DataKeyCount} data keys).")]
         public static partial void KeyringLoaded(ILogger logger, uint dataKeyId, int dataKeyCount);
+
+        [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Reloaded the protection keyring changed by another process (current data key {DataKeyId}, blind-index key {BlindIndexKeyId}).")]
+        public static partial void KeyringReloaded(ILogger logger, uint dataKeyId, uint blindIndexKeyId);
+
+        [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Rotated the data key: new writes use data key {DataKeyId}.")]
+        public static partial void DataKeyRotated(ILogger logger, uint dataKeyId);
+
+        [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Retired data key {DataKeyId}: no stored ciphertext uses it; its wrapped bytes were destroyed.")]
+        public static partial void DataKeyRetired(ILogger logger, uint dataKeyId);
+
+        [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Started a blind-index key rotation to key {BlindIndexKeyId}.")]
+        public static partial void BlindIndexRotationStarted(ILogger logger, uint blindIndexKeyId);
+
+        [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "Completed the blind-index key rotation: key {BlindIndexKeyId} is current.")]
+        public static partial void BlindIndexRotationCompleted(ILogger logger, uint blindIndexKeyId);
     }
+}
+
+/// <summary>One entry of the keyring as reported by <see cref="ProtectionKeyring.Entries"/> (no key material).</summary>
+/// <param name="Id">Key id, unique in the keyring, embedded in ciphertexts (data keys).</param>
+/// <param name="Purpose"><c>data</c>, <c>blind-index</c> or <c>token</c>.</param>
+/// <param name="Algorithm"><c>AES-256-GCM</c>, <c>HMAC-SHA256</c> or <c>AES-256 FF1</c>.</param>
+/// <param name="CreatedAt">When the key was created (UTC).</param>
+/// <param name="RetiredAt">When it was retired (its material destroyed), or null while usable.</param>
+public sealed record KeyringEntry(uint Id, string Purpose, string Algorithm, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt);
+
+/// <summary>An unwrapped blind-index key with its id.</summary>
+internal sealed class IndexKey(uint id, byte[] key)
+{
+    public uint Id { get; } = id;
+
+    public byte[] Key { get; } = key;
 }
 
 /// <summary>One unwrapped AES-256 data key with a small pool of <see cref="AesGcm"/> instances (an instance is not safe for concurrent use).</summary>

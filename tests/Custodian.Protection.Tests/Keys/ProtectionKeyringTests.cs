@@ -33,7 +33,7 @@ public sealed class ProtectionKeyringTests
         Assert.Equal(1u, root.GetProperty("currentDataKeyId").GetUInt32());
         Assert.Equal(2u, root.GetProperty("blindIndexKeyId").GetUInt32());
         var keys = root.GetProperty("keys").EnumerateArray().ToList();
-        Assert.Equal(2, keys.Count);
+        Assert.Equal(3, keys.Count);
         Assert.Equal(("data", 1u, 1, "AES-256-GCM"), (keys[0].GetProperty("purpose").GetString(), keys[0].GetProperty("id").GetUInt32(), keys[0].GetProperty("version").GetInt32(), keys[0].GetProperty("algorithm").GetString()));
         Assert.Equal(("blind-index", 2u, 1, "HMAC-SHA256"), (keys[1].GetProperty("purpose").GetString(), keys[1].GetProperty("id").GetUInt32(), keys[1].GetProperty("version").GetInt32(), keys[1].GetProperty("algorithm").GetString()));
         Assert.Equal("2026-03-01T12:30:45.123Z", keys[0].GetProperty("createdAt").GetString());
