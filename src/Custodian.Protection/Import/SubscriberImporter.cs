@@ -17,7 +17,8 @@ namespace Custodian.Protection.Import;
 /// Imports subscribers from CSV (<see cref="ImportColumns"/>): validates and normalizes every field,
 /// encrypts the personal fields (<see cref="FieldCipher"/>, in parallel), computes the blind indexes
 /// and inserts in batches of <see cref="BatchSize"/> rows with one prepared statement. Each row gets a
-/// fresh <see cref="SubscriberId.NewRandom"/>. Duplicate phone numbers — within the file or against
+/// fresh <see cref="SubscriberId.NewRandom"/>. During a blind-index key rotation it also writes the
+/// indexes under the pending key (<c>phone_index_next</c>, <c>rrn_index_next</c>). Duplicate phone numbers — within the file or against
 /// the database — are row errors (the unique <c>phone_index</c> decides). Reports name the line,
 /// field and rule, never a value; nothing personal is logged.
 /// <para>
@@ -48,8 +49,8 @@ public sealed partial class SubscriberImporter
     public const int MaxRecordBytes = 64 * 1024;
 
     private const string InsertSql =
-        "INSERT INTO subscribers (id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at) " +
-        "VALUES (@id, @phone_index, @rrn_index, @name_ct, @rrn_ct, @phone_ct, @address_ct, @rate_plan, @contract_start, @contract_end, @home_store, @created_at) " +
+        "INSERT INTO subscribers (id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next) " +
+        "VALUES (@id, @phone_index, @rrn_index, @name_ct, @rrn_ct, @phone_ct, @address_ct, @rate_plan, @contract_start, @contract_end, @home_store, @created_at, @phone_index_next, @rrn_index_next) " +
         "ON CONFLICT (phone_index) DO NOTHING";
 
     private const string DuplicatePhoneRule = "must be unique: another row of this file or an existing subscriber has the same phone number";
@@ -57,6 +58,7 @@ public sealed partial class SubscriberImporter
     private readonly CustodianDatabase _database;
     private readonly FieldCipher _cipher;
     private readonly BlindIndex _index;
+    private readonly ProtectionKeyring _keys;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -73,6 +75,7 @@ public sealed partial class SubscriberImporter
         _database = db;
         _cipher = new FieldCipher(keys);
         _index = new BlindIndex(keys);
+        _keys = keys;
         _time = time;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
@@ -439,6 +442,7 @@ public sealed partial class SubscriberImporter
     private EncryptedRow Encrypt(ValidRow row)
     {
         var id = SubscriberId.NewRandom();
+        var pending = _keys.PendingIndexKey;
         return new EncryptedRow(
             row.Line,
             id,
@@ -451,7 +455,9 @@ public sealed partial class SubscriberImporter
             row.RatePlan,
             row.ContractStart.ToString(SubscriberDates.Format, CultureInfo.InvariantCulture),
             row.ContractEnd.ToString(SubscriberDates.Format, CultureInfo.InvariantCulture),
-            row.HomeStore);
+            row.HomeStore,
+            pending is null ? null : _index.ForPhone(row.Phone, pending),
+            pending is null ? null : _index.ForRrn(row.Rrn, pending));
     }
 
     private sealed record HeaderColumns(int[] Index, int HeaderCount);
@@ -474,7 +480,9 @@ public sealed partial class SubscriberImporter
         string RatePlan,
         string ContractStart,
         string ContractEnd,
-        string HomeStore);
+        string HomeStore,
+        byte[]? PhoneIndexNext,
+        byte[]? RrnIndexNext);
 
     private sealed class ImportState
     {
@@ -521,7 +529,7 @@ public sealed partial class SubscriberImporter
         public InsertCommand(DbConnection connection, string sql)
         {
             _command = connection.Command(sql);
-            string[] names = ["@id", "@phone_index", "@rrn_index", "@name_ct", "@rrn_ct", "@phone_ct", "@address_ct", "@rate_plan", "@contract_start", "@contract_end", "@home_store", "@created_at"];
+            string[] names = ["@id", "@phone_index", "@rrn_index", "@name_ct", "@rrn_ct", "@phone_ct", "@address_ct", "@rate_plan", "@contract_start", "@contract_end", "@home_store", "@created_at", "@phone_index_next", "@rrn_index_next"];
             _p = new DbParameter[names.Length];
             for (var i = 0; i < names.Length; i++)
             {
@@ -545,6 +553,8 @@ public sealed partial class SubscriberImporter
             _p[9].Value = row.ContractEnd;
             _p[10].Value = row.HomeStore;
             _p[11].Value = createdAt;
+            _p[12].Value = (object?)row.PhoneIndexNext ?? DBNull.Value;
+            _p[13].Value = (object?)row.RrnIndexNext ?? DBNull.Value;
             if (!_prepared)
             {
                 _command.Prepare();

@@ -47,6 +47,20 @@ public sealed class FieldCipher
         _keys = keys;
     }
 
+    /// <summary>The data key id a ciphertext names (bytes 1–4, big-endian), without decrypting it.</summary>
+    /// <param name="ciphertext">A ciphertext in the layout above.</param>
+    /// <returns>The key id.</returns>
+    /// <exception cref="CryptographicException">When the ciphertext is too short or has an unknown format version.</exception>
+    public static uint KeyIdOf(ReadOnlySpan<byte> ciphertext)
+    {
+        if (ciphertext.Length < Overhead || ciphertext[0] != FormatVersion)
+        {
+            throw new CryptographicException("The field ciphertext is too short or has an unsupported format version.");
+        }
+
+        return BinaryPrimitives.ReadUInt32BigEndian(ciphertext.Slice(1, 4));
+    }
+
     /// <summary>Encrypts one field value of one subscriber under the current data key.</summary>
     /// <param name="id">The subscriber the value belongs to (bound as associated data).</param>
     /// <param name="field">The field name, 1–64 ASCII characters, e.g. <c>rrn</c> (bound as associated data).</param>

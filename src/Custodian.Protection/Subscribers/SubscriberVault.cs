@@ -27,6 +27,7 @@ public sealed partial class SubscriberVault
     private readonly CustodianDatabase _database;
     private readonly FieldCipher _cipher;
     private readonly BlindIndex _index;
+    private readonly ProtectionKeyring _keys;
     private readonly ILogger _logger;
 
     /// <summary>Creates the vault.</summary>
@@ -40,6 +41,7 @@ public sealed partial class SubscriberVault
         _database = database;
         _cipher = new FieldCipher(keys);
         _index = new BlindIndex(keys);
+        _keys = keys;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
@@ -48,16 +50,22 @@ public sealed partial class SubscriberVault
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <returns>The matching ids: empty or one (the phone index is unique).</returns>
     /// <exception cref="ArgumentException">When <paramref name="e164"/> is not E.164.</exception>
-    public Task<IReadOnlyList<SubscriberId>> FindByPhoneAsync(string e164, CancellationToken cancellationToken = default) =>
-        FindAsync("SELECT id FROM subscribers WHERE phone_index = @index", _index.ForPhone(e164), cancellationToken);
+    public Task<IReadOnlyList<SubscriberId>> FindByPhoneAsync(string e164, CancellationToken cancellationToken = default)
+    {
+        _ = _index.ForPhone(e164); // validates the form before any query
+        return FindAsync("phone_index", "phone_index_next", key => _index.ForPhone(e164, key), cancellationToken);
+    }
 
     /// <summary>Finds subscribers by resident registration number through the blind index (no decryption).</summary>
     /// <param name="rrnDigits">13 digits, as returned by <c>ResidentRegistrationNumbers.Normalize</c>.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <returns>The matching ids in ascending order (one person may hold several lines).</returns>
     /// <exception cref="ArgumentException">When <paramref name="rrnDigits"/> is not 13 digits.</exception>
-    public Task<IReadOnlyList<SubscriberId>> FindByRrnAsync(string rrnDigits, CancellationToken cancellationToken = default) =>
-        FindAsync("SELECT id FROM subscribers WHERE rrn_index = @index ORDER BY id", _index.ForRrn(rrnDigits), cancellationToken);
+    public Task<IReadOnlyList<SubscriberId>> FindByRrnAsync(string rrnDigits, CancellationToken cancellationToken = default)
+    {
+        _ = _index.ForRrn(rrnDigits);
+        return FindAsync("rrn_index", "rrn_index_next", key => _index.ForRrn(rrnDigits, key), cancellationToken);
+    }
 
     /// <summary>
     /// Decrypts one subscriber's record. The caller must already have durably recorded the read in
@@ -123,18 +131,36 @@ public sealed partial class SubscriberVault
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
-    private async Task<IReadOnlyList<SubscriberId>> FindAsync(string sql, byte[] index, CancellationToken cancellationToken)
+    /// <summary>
+    /// Exact-match search that stays correct through a blind-index key rotation: the value's index under
+    /// the current key and, when one is pending, under the pending key, each looked up in both the main
+    /// and the next-index column. A miss re-reads a keyring another process changed and tries once more.
+    /// </summary>
+    private async Task<IReadOnlyList<SubscriberId>> FindAsync(string column, string nextColumn, Func<IndexKey, byte[]> compute, CancellationToken cancellationToken)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.Command(sql, ("@index", index));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var ids = new List<SubscriberId>(1);
-        while (await reader.ReadAsync(cancellationToken))
+        for (var attempt = 0; ; attempt++)
         {
-            ids.Add(new SubscriberId(reader.GetInt64(0)));
-        }
+            var current = compute(_keys.CurrentIndexKey);
+            var pending = _keys.PendingIndexKey is { } key ? compute(key) : current;
+            var ids = new List<SubscriberId>(1);
+            await using (var connection = await _database.OpenAsync(cancellationToken))
+            await using (var command = connection.Command(
+                $"SELECT DISTINCT id FROM subscribers WHERE {column} IN (@current, @pending) OR {nextColumn} IN (@current, @pending) ORDER BY id",
+                ("@current", current),
+                ("@pending", pending)))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    ids.Add(new SubscriberId(reader.GetInt64(0)));
+                }
+            }
 
-        return ids;
+            if (ids.Count > 0 || attempt > 0 || !_keys.Refresh())
+            {
+                return ids;
+            }
+        }
     }
 
     private string Decrypt(SubscriberId id, string field, byte[] ciphertext)

@@ -42,6 +42,7 @@ public static class CustodianCli
             AdminCommands.Alerts(),
             AdminCommands.LedgerCommand(),
             AdminCommands.Outbox(),
+            KeyCommands.Keys(),
             Simulation.SimulateCommand.Create(),
         };
         try

@@ -40,6 +40,7 @@ public static class CustodianComposition
         services.AddSingleton<MaskingPolicy>();
         services.AddSingleton<SubscriberVault>();
         services.AddSingleton<Protection.Import.SubscriberImporter>();
+        services.AddSingleton<Protection.Rotation.KeyRotation>();
 
         // Access.
         services.AddSingleton(_ => CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time));
