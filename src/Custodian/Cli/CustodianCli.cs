@@ -8,7 +8,7 @@ namespace Custodian.Cli;
 /// <summary>
 /// The <c>custodian</c> command line. Exit codes: 0 success; 1 usage error (unknown verb or
 /// option, reported by System.CommandLine); 2 the operation failed (one-line message on stderr);
-/// 3 verification found a problem (<c>ledger verify</c>, <c>import</c> with rejected rows).
+/// 3 verification found a problem (<c>ledger verify</c>, <c>import</c> with rejected rows, <c>audit-storage</c> findings).
 /// </summary>
 public static class CustodianCli
 {
@@ -43,6 +43,7 @@ public static class CustodianCli
             AdminCommands.LedgerCommand(),
             AdminCommands.Outbox(),
             KeyCommands.Keys(),
+            AuditStorageCommand.Create(),
             Simulation.SimulateCommand.Create(),
         };
         try

@@ -41,6 +41,7 @@ public static class CustodianComposition
         services.AddSingleton<SubscriberVault>();
         services.AddSingleton<Protection.Import.SubscriberImporter>();
         services.AddSingleton<Protection.Rotation.KeyRotation>();
+        services.AddSingleton<Protection.Audit.StorageAudit>();
 
         // Access.
         services.AddSingleton(_ => CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time));
