@@ -16,6 +16,9 @@ public sealed record CustodianError(string Code, int Status, string Message, boo
 
     /// <summary>Per-field validation messages (field name → messages), or null.</summary>
     public IReadOnlyDictionary<string, string[]>? Errors { get; init; }
+
+    /// <summary>For rate limits: how long until a retry can succeed (sent as the HTTP <c>Retry-After</c> header, RFC 9110 §10.2.3), or null.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }
 
 /// <summary>Exception carrying a <see cref="CustodianError"/>, for paths where a result value is impractical (CLI, streaming import).</summary>

@@ -73,6 +73,8 @@ public static class PhoneNumbers
         return Util.Format(parsed.Value, Lib.PhoneNumberFormat.NATIONAL);
     }
 
+    private static readonly System.Buffers.SearchValues<char> AllowedCharacters = System.Buffers.SearchValues.Create("0123456789 -.()+");
+
     private static Result<Lib.PhoneNumber> Parse(string? input)
     {
         if (string.IsNullOrWhiteSpace(input))
@@ -83,6 +85,13 @@ public static class PhoneNumbers
         if (input.Length > MaxInputLength)
         {
             return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, $"must be at most {MaxInputLength} characters");
+        }
+
+        // libphonenumber reads letters as keypad digits and strips trailing junk; a subscriber's
+        // number as typed at a counter has only digits, separators and an optional leading '+'.
+        if (input.AsSpan().ContainsAnyExcept(AllowedCharacters) || input.LastIndexOf('+') > 0)
+        {
+            return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "may contain only digits, spaces, '-', '.', '(', ')' and a leading '+'");
         }
 
         Lib.PhoneNumber number;

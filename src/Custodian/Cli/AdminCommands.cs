@@ -81,7 +81,7 @@ internal static class AdminCommands
         {
             if (!StaffRoles.TryParse(parse.GetValue(role), out var staffRole))
             {
-                throw new CliException("--role must be clerk, store-manager, security-officer or privacy-officer.");
+                throw CliException.Usage("--role must be clerk, store-manager, security-officer or privacy-officer.");
             }
 
             var storeCode = parse.GetValue(store);
@@ -90,8 +90,9 @@ internal static class AdminCommands
                 RequireCode(storeCode, "--store");
             }
 
+            var accountId = RequireCode(parse.GetValue(id), "--id");
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var created = await context.Get<StaffDirectory>().CreateAsync(RequireCode(parse.GetValue(id), "--id"), staffRole, storeCode);
+            var created = await context.Get<StaffDirectory>().CreateAsync(accountId, staffRole, storeCode);
             if (!created.IsSuccess)
             {
                 throw new CliException(created.Error!.Message);
@@ -161,7 +162,7 @@ internal static class AdminCommands
             AlertState? filter = null;
             if (parse.GetValue(state) is { } s)
             {
-                filter = AlertStates.TryParse(s, out var parsed) ? parsed : throw new CliException("--state must be one of open, acknowledged, false-positive, confirmed, restored.");
+                filter = AlertStates.TryParse(s, out var parsed) ? parsed : throw CliException.Usage("--state must be one of open, acknowledged, false-positive, confirmed, restored.");
             }
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
@@ -194,7 +195,7 @@ internal static class AdminCommands
             var t = parse.GetValue(terminal);
             if ((c is null) == (t is null))
             {
-                throw new CliException("give exactly one of --clerk or --terminal.");
+                throw CliException.Usage("give exactly one of --clerk or --terminal.");
             }
 
             var (kind, id) = c is not null ? (PrincipalKind.Clerk, RequireCode(c, "--clerk")) : (PrincipalKind.Terminal, RequireCode(t, "--terminal"));
@@ -241,7 +242,7 @@ internal static class AdminCommands
     {
         var phone = new Option<string?>("--phone") { Description = "Only messages to this subscriber's number (looked up through the blind index)." };
         var last = new Option<int>("--last") { Description = "How many messages (1–1000).", DefaultValueFactory = _ => 10 };
-        last.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1000) { r.AddError("--last must be between 1 and 1000."); } });
+        last.InRange(1, 1000);
         var list = new Command("list", "Show the newest messages of the embedded SMS outbox (consent and sign-in codes).") { phone, last };
         list.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
@@ -271,7 +272,7 @@ internal static class AdminCommands
     }
 
     internal static string RequireCode(string? value, string what) =>
-        Codes.IsValid(value) ? value! : throw new CliException($"{what} must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.");
+        Codes.IsValid(value) ? value! : throw CliException.Usage($"{what} must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.");
 
     private static Task Record(CliContext context, AccessTask task, string target, string? reason) =>
         context.Get<IAccessLedger>().AppendAsync(new AccessEntry

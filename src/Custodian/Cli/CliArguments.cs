@@ -7,5 +7,5 @@ internal static class CliArguments
     public static Uri HttpsUrl(string? text, string option) =>
         Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps
             ? url
-            : throw new CliException($"{option} must be an absolute https:// URL, e.g. https://127.0.0.1:7443.");
+            : throw CliException.Usage($"{option} must be an absolute https:// URL, e.g. https://127.0.0.1:7443.");
 }

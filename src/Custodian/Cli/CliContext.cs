@@ -32,6 +32,11 @@ internal sealed class CliContext : IAsyncDisposable
         }
 
         var paths = DataPaths.For(dataDirectory);
+        if (paths.CheckAccess() is { } problem)
+        {
+            throw new CliException(problem);
+        }
+
         if (!paths.IsInitialised && !initialiseIfMissing)
         {
             throw new CliException($"No Custodian data directory at {paths.Root}: run 'custodian init' or 'custodian serve' first (or pass --data).");
@@ -54,8 +59,15 @@ internal sealed class CliContext : IAsyncDisposable
     public async ValueTask DisposeAsync() => await _services.DisposeAsync();
 }
 
-/// <summary>A CLI failure with a one-line message; exit code 2.</summary>
-internal sealed class CliException(string message) : Exception(message);
+/// <summary>A CLI failure with a one-line message: exit code 2 when the operation failed, 1 when the arguments were wrong.</summary>
+internal sealed class CliException(string message, int exitCode = 2) : Exception(message)
+{
+    /// <summary>The process exit code.</summary>
+    public int ExitCode { get; } = exitCode;
+
+    /// <summary>An argument error (exit code 1).</summary>
+    public static CliException Usage(string message) => new(message, 1);
+}
 
 /// <summary>Shared console output.</summary>
 internal static class CliOutput
@@ -70,9 +82,9 @@ internal static class CliOutput
         Console.WriteLine($"  TOTP URI:           {officer.OtpAuthUri}");
     }
 
-    public static int Fail(string message)
+    public static int Fail(string message, int exitCode = 2)
     {
         Console.Error.WriteLine("error: " + message);
-        return 2;
+        return exitCode;
     }
 }

@@ -46,14 +46,38 @@ public static class CustodianCli
             AuditStorageCommand.Create(),
             Simulation.SimulateCommand.Create(),
         };
-        try
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
         {
-            return await root.Parse(args).InvokeAsync();
+            // One line per problem rather than the whole help text; --help shows usage.
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine("error: " + error.Message);
+            }
+
+            Console.Error.WriteLine($"Run '{string.Join(' ', parse.CommandResult.Command.Parents.OfType<Command>().Reverse().Select(c => c.Name).Append(parse.CommandResult.Command.Name).Where(n => n != root.Name).Prepend("custodian"))} --help' for usage.");
+            return 1;
         }
-        catch (CliException ex)
+
+        return await parse.InvokeAsync();
+    }
+
+    /// <summary>Adds a range check to an integer option; an unparseable value is left to the parser's own error.</summary>
+    internal static Option<int> InRange(this Option<int> option, int min, int max)
+    {
+        option.Validators.Add(result =>
         {
-            return CliOutput.Fail(ex.Message);
-        }
+            if (result.Tokens.Count == 0 || !int.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value))
+            {
+                return;
+            }
+
+            if (value < min || value > max)
+            {
+                result.AddError($"{option.Name} must be between {min:N0} and {max:N0}.");
+            }
+        });
+        return option;
     }
 
     /// <summary>Wraps an action so that <see cref="CliException"/> becomes exit code 2 with a one-line message.</summary>
@@ -66,7 +90,7 @@ public static class CustodianCli
             }
             catch (CliException ex)
             {
-                return CliOutput.Fail(ex.Message);
+                return CliOutput.Fail(ex.Message, ex.ExitCode);
             }
             catch (Problems.CustodianException ex)
             {
@@ -134,6 +158,26 @@ public static class CustodianCli
                 throw new CliException("invalid configuration: " + string.Join(" ", failures));
             }
 
+            var paths = DataPaths.For(options.DataDirectory);
+            if (paths.CheckAccess() is { } problem)
+            {
+                throw new CliException(problem);
+            }
+
+            paths.EnsureCreated();
+            FileStream serverLock;
+            try
+            {
+                // Held for the server's lifetime: two servers on one data directory would each run a
+                // monitor and cache state the other changes.
+                serverLock = new FileStream(paths.ServerLock, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                throw new CliException($"another Custodian server is already using {paths.Root}.");
+            }
+
+            await using var lockHeld = serverLock;
             await using var app = CustodianServer.Build(options, TimeProvider.System);
             var officer = await CustodianComposition.InitialiseAsync(app.Services, ct);
             if (officer is not null)

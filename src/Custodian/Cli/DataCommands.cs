@@ -17,9 +17,9 @@ internal static class DataCommands
         var clerks = new Option<int>("--clerks") { Description = "Number of clerks, spread over the stores, written to staff.csv beside --out (0–100,000).", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out", "-o") { Description = "Subscriber CSV to write.", Required = true };
         var seed = new Option<int>("--seed") { Description = "Random seed; the same seed gives the same population.", DefaultValueFactory = _ => 1 };
-        subscribers.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 20_000_000) { r.AddError("--subscribers must be between 1 and 20,000,000."); } });
-        stores.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 9_999) { r.AddError("--stores must be between 1 and 9,999."); } });
-        clerks.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 100_000) { r.AddError("--clerks must be between 0 and 100,000."); } });
+        subscribers.InRange(1, 20_000_000);
+        stores.InRange(1, 9_999);
+        clerks.InRange(0, 100_000);
 
         var command = new Command("sample", "Write a realistic synthetic subscriber population (and optionally a staff list) as CSV.")
         {

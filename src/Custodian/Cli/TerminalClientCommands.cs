@@ -16,12 +16,17 @@ internal static class TerminalClientCommands
         var code = new Option<string>("--code") { Description = "One-time enrollment code from 'custodian terminals enroll'.", Required = true };
         var pin = new Option<string>("--ca-sha256") { Description = "SHA-256 fingerprint of Custodian's CA (printed with the code).", Required = true };
         var output = new Option<DirectoryInfo>("--out") { Description = "Where to write terminal.key, terminal.crt, ca.crt.", DefaultValueFactory = _ => new DirectoryInfo("terminal") };
-        var init = new Command("init", "Enroll this terminal: create a key, send a CSR with the code, store the device certificate.") { server, code, pin, output };
+        var force = new Option<bool>("--force") { Description = "Replace credentials already in --out (the old terminal can no longer connect from here)." };
+        var init = new Command("init", "Enroll this terminal: create a key, send a CSR with the code, store the device certificate.") { server, code, pin, output, force };
         init.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var url = CliArguments.HttpsUrl(parse.GetValue(server), "--server");
 
             var directory = parse.GetValue(output)!;
+            if (File.Exists(Path.Combine(directory.FullName, "terminal.key")) && !parse.GetValue(force))
+            {
+                throw CliException.Usage($"{directory.FullName} already holds a terminal's credentials; choose another --out or pass --force.");
+            }
             System.Security.Cryptography.X509Certificates.X509Certificate2 ca;
             try
             {

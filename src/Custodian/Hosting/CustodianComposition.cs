@@ -92,6 +92,11 @@ public static class CustodianComposition
         var db = services.GetRequiredService<CustodianDatabase>();
         var time = services.GetRequiredService<TimeProvider>();
         await db.MigrateAsync(services.GetServices<IMigrationSource>().SelectMany(s => s.Migrations), time, cancellationToken);
+        if (!OperatingSystem.IsWindows())
+        {
+            // Owner-only, like the directory; SQLite gives the -wal and -shm files the same mode.
+            File.SetUnixFileMode(paths.Database, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
 
         // Touch the key material so that first start creates it, not the first request.
         _ = services.GetRequiredService<ProtectionKeyring>();

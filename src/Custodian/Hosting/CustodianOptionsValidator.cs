@@ -31,6 +31,10 @@ public sealed partial class CustodianOptionsValidator : IValidateOptions<Custodi
         {
             failures.Add("DataDirectory must not be empty.");
         }
+        else if (File.Exists(options.DataDirectory))
+        {
+            failures.Add("DataDirectory must be a directory, not a file.");
+        }
 
         return failures;
     }

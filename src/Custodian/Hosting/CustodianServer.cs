@@ -72,6 +72,7 @@ public static class CustodianServer
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.AllowDuplicateProperties = false);
         builder.Services.AddRedaction(r =>
         {
             r.SetRedactor<ErasingRedactor>(new DataClassificationSet(CustodianTaxonomy.PersonalData, CustodianTaxonomy.UniqueIdentifier, CustodianTaxonomy.Secret, CustodianTaxonomy.Pseudonymous));
@@ -88,6 +89,10 @@ public static class CustodianServer
                 o.UseUtcTimestamp = true;
             });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+            // A failed start (e.g. a port in use) is reported by 'serve' in one line; the host's own
+            // error event would repeat it with a stack trace.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         }
         else
         {
@@ -154,7 +159,13 @@ public static class CustodianServer
                 415 => ErrorCodes.ValidationFailed,
                 _ => ErrorCodes.InternalError,
             };
-            await new CustodianError(code, status, status == 405 ? "Method not allowed." : ReasonPhrase(status)).WriteAsync(context.HttpContext);
+            var message = status switch
+            {
+                405 => "Method not allowed.",
+                415 => "The body must be JSON, sent with 'Content-Type: application/json'.",
+                _ => ReasonPhrase(status),
+            };
+            await new CustodianError(code, status, message).WriteAsync(context.HttpContext);
         });
         configurePipeline?.Invoke(app);
         app.UseMiddleware<DeviceGatewayMiddleware>();

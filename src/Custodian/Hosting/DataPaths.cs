@@ -31,6 +31,45 @@ public sealed record DataPaths(string Root)
     /// <summary>Whether the directory has been initialised (the database exists).</summary>
     public bool IsInitialised => File.Exists(Database);
 
+    /// <summary>Lock file held by a running server so that two servers never share one data directory.</summary>
+    public string ServerLock => Path.Combine(Root, "server.lock");
+
+    /// <summary>
+    /// Checks that the data directory is usable: not a file, and readable and writable by this
+    /// process where it exists. Returns a one-line problem, or null when it is usable (or absent and
+    /// to be created).
+    /// </summary>
+    public string? CheckAccess()
+    {
+        if (File.Exists(Root))
+        {
+            return $"--data must be a directory; {Root} is a file.";
+        }
+
+        try
+        {
+            foreach (var dir in new[] { Root, Keys, CertificateAuthority, Path.GetDirectoryName(AccessSecretsKey)! }.Where(Directory.Exists))
+            {
+                _ = Directory.EnumerateFileSystemEntries(dir).Any();
+            }
+
+            if (File.Exists(Database))
+            {
+                using var probe = new FileStream(Database, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            }
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return $"cannot read and write the data directory {Root}: permission denied (run as the user that owns it).";
+        }
+        catch (IOException ex)
+        {
+            return $"cannot use the data directory {Root}: {ex.Message}";
+        }
+
+        return null;
+    }
+
     /// <summary>Creates the directories with owner-only permissions where the platform supports it.</summary>
     public void EnsureCreated()
     {

@@ -37,10 +37,23 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
         }
     }
 
-    // Framework messages name parameters and types, not values; JSON reader messages can quote
-    // input, so only their first sentence about the location is kept.
-    private static string SafeMessage(BadHttpRequestException ex) =>
-        ex.InnerException is System.Text.Json.JsonException json
-            ? $"the JSON body is not valid (at {json.Path ?? "$"}, line {json.LineNumber}, byte {json.BytePositionInLine})."
-            : ex.Message.Split('"')[0].TrimEnd() is { Length: > 0 } m ? m : "bad request.";
+    // Framework messages can quote the client's input (a value that failed to bind, a JSON token),
+    // so only the parameter's name or the JSON location is kept, never the value.
+    private static string SafeMessage(BadHttpRequestException ex)
+    {
+        if (ex.InnerException is System.Text.Json.JsonException json)
+        {
+            return $"the JSON body is not valid (at {json.Path ?? "$"}, line {json.LineNumber}, byte {json.BytePositionInLine}).";
+        }
+
+        if (ex.Message.Contains("JSON media type", StringComparison.Ordinal))
+        {
+            return "the body must be JSON, sent with 'Content-Type: application/json'.";
+        }
+
+        var parameter = System.Text.RegularExpressions.Regex.Match(ex.Message, "parameter \"(?:[^\" ]+ )?([A-Za-z0-9_]+)\"");
+        return parameter.Success
+            ? $"the parameter '{parameter.Groups[1].Value}' is missing or has a value of the wrong type."
+            : "bad request.";
+    }
 }

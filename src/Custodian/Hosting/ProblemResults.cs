@@ -31,6 +31,17 @@ public static class ProblemResults
             extensions: extensions);
     }
 
+    /// <summary>The problem response for <paramref name="error"/>, setting <c>Retry-After</c> on <paramref name="context"/> when the error carries one.</summary>
+    public static ProblemHttpResult ToProblem(this CustodianError error, HttpContext context)
+    {
+        if (error.RetryAfter is { } retry)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return error.ToProblem();
+    }
+
     /// <summary>Writes <paramref name="error"/> as a problem response directly (for middleware).</summary>
     public static Task WriteAsync(this CustodianError error, HttpContext context) => error.ToProblem().ExecuteAsync(context);
 

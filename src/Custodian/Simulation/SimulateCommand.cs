@@ -34,14 +34,20 @@ public static class SimulateCommand
         attack.AcceptOnlyFromAmong("scraper");
         var interval = new Option<double>("--scraper-interval") { Description = "Mean seconds between the scraper's lookups (±30 % jitter), 1–3600.", DefaultValueFactory = _ => 60 };
         var scraperStart = new Option<int>("--scraper-start") { Description = "Minutes into the day when the scraper starts, 0–1440.", DefaultValueFactory = _ => 30 };
-        scraperStart.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 1440) { r.AddError("--scraper-start must be between 0 and 1440."); } });
+        scraperStart.InRange(0, 1440);
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
         var expect = new Option<bool>("--expect-containment") { Description = "Exit 4 unless the attacker was suspended and no normal clerk was." };
-        minutes.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1440) { r.AddError("--minutes must be between 1 and 1440."); } });
-        stores.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 500) { r.AddError("--stores must be between 1 and 500."); } });
-        clerks.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 2000) { r.AddError("--clerks must be between 1 and 2000."); } });
-        subscribers.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 100 or > 1_000_000) { r.AddError("--subscribers must be between 100 and 1,000,000."); } });
-        interval.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 1 or > 3600) { r.AddError("--scraper-interval must be between 1 and 3600 seconds."); } });
+        minutes.InRange(1, 1440);
+        stores.InRange(1, 500);
+        clerks.InRange(1, 2000);
+        subscribers.InRange(100, 1_000_000);
+        interval.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && double.TryParse(r.Tokens[^1].Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v is < 1 or > 3600)
+            {
+                r.AddError("--scraper-interval must be between 1 and 3600 seconds.");
+            }
+        });
 
         var command = new Command("simulate", "Drive the server over HTTPS with enrolled terminals: a store day of clerk traffic, optionally with an attack.")
         {
@@ -60,6 +66,16 @@ public static class SimulateCommand
                 ScraperStartMinute = parse.GetValue(scraperStart),
                 Seed = parse.GetValue(seed),
             };
+            if (options.Attack is not null && options.ScraperStartMinute >= options.Minutes)
+            {
+                throw CliException.Usage($"--scraper-start ({options.ScraperStartMinute}) must be before the end of the day (--minutes {options.Minutes}).");
+            }
+
+            if (parse.GetValue(expect) && options.Attack is null)
+            {
+                throw CliException.Usage("--expect-containment needs an --attack to contain.");
+            }
+
             IReadOnlyList<StaffPlan>? staff = null;
             if (parse.GetValue(staffFile) is { } sf)
             {
@@ -77,7 +93,7 @@ public static class SimulateCommand
             SimulationReport report;
             if (parse.GetValue(server) is { } serverText)
             {
-                var file = parse.GetValue(subscribersFile) ?? throw new CliException("--subscribers-file is required with --server.");
+                var file = parse.GetValue(subscribersFile) ?? throw CliException.Usage("--subscribers-file is required with --server.");
                 var url = CliArguments.HttpsUrl(serverText, "--server");
                 report = await WithProgressAsync(options.Minutes, progress => RunLiveAsync(options, url, parse.GetValue(CustodianCli.DataOption)!, file, staff, progress, ct));
             }
@@ -238,6 +254,7 @@ public static class SimulateCommand
         table.AddRow("lookups served", report.LookupsServed.ToString("N0"));
         table.AddRow("alerts raised", report.Alerts.ToString("N0"));
         table.AddRow("normal clerks suspended", report.FalselySuspendedClerks.Count.ToString("N0"));
+        table.AddRow("sign-ins after idle timeout", report.SessionRenewals.ToString("N0"));
         table.AddRow("refusals", Markup.Escape(report.Refusals.Count == 0 ? "none" : string.Join(", ", report.Refusals.Select(r => $"{r.Key} {r.Value}"))));
         if (report.AttackRan)
         {

@@ -75,4 +75,7 @@ public sealed record SimulationReport
 
     /// <summary>Scraper requests attempted.</summary>
     public required int AttackerRequests { get; init; }
+
+    /// <summary>Times a clerk signed in again after the session ended for idleness (15 minutes without a request).</summary>
+    public int SessionRenewals { get; init; }
 }

@@ -43,6 +43,7 @@ public sealed class StoreDaySimulation
     private long _order;
     private int _served;
     private int _attackerRequests;
+    private int _sessionRenewals;
     private DateTimeOffset? _scraperFirst;
     private DateTimeOffset? _scraperStopped;
 
@@ -149,6 +150,7 @@ public sealed class StoreDaySimulation
             AttackerRecordsUnmasked = 0,
             TimeToSuspension = _scraperStopped - _scraperFirst,
             AttackerRequests = _attackerRequests,
+            SessionRenewals = _sessionRenewals,
         };
     }
 
@@ -212,7 +214,8 @@ public sealed class StoreDaySimulation
         using var response = await clerk.Http.PostAsJsonAsync(new Uri("/api/v1/sessions", UriKind.Relative), new SignInRequest(clerk.Account, clerk.Password, code), cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
-            await CountRefusalAsync(response, cancellationToken);
+            var refused = await ProblemCodeAsync(response, cancellationToken);
+            _refusals[refused] = _refusals.GetValueOrDefault(refused) + 1;
             return false;
         }
 
@@ -347,12 +350,16 @@ public sealed class StoreDaySimulation
                 return response;
             }
 
-            var code = await CountRefusalAsync(response, cancellationToken);
+            var code = await ProblemCodeAsync(response, cancellationToken);
             if (code == ErrorCodes.SessionRequired && attempt == 0 && await SignInAsync(clerk, cancellationToken))
             {
+                // The session ended after 15 idle minutes between customers; the clerk signs in again.
+                _sessionRenewals++;
                 response.Dispose();
                 continue;
             }
+
+            _refusals[code] = _refusals.GetValueOrDefault(code) + 1;
 
             if (code is ErrorCodes.ClerkSuspended or ErrorCodes.TerminalSuspended or ErrorCodes.AccountLocked or ErrorCodes.AccountDisabled)
             {
@@ -365,7 +372,7 @@ public sealed class StoreDaySimulation
         return null;
     }
 
-    private async Task<string?> CountRefusalAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<string> ProblemCodeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         string code;
         try
@@ -378,7 +385,6 @@ public sealed class StoreDaySimulation
             code = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        _refusals[code] = _refusals.GetValueOrDefault(code) + 1;
         return code;
     }
 

@@ -51,7 +51,7 @@ public static class PortalApi
         var result = await signIn.RequestCodeAsync(body.Phone, Ip(context), context.RequestAborted);
         return result.IsSuccess
             ? TypedResults.Accepted((string?)null, new PortalCodeSent("If this number belongs to a subscriber, a code has been sent to it."))
-            : result.Error!.ToProblem();
+            : result.Error!.ToProblem(context);
     }
 
     private static async Task<Results<Ok<PortalToken>, ProblemHttpResult>> VerifyAsync(PortalVerifyRequest body, HttpContext context, PortalSignIn signIn)

@@ -65,9 +65,9 @@ public sealed class PortalSignIn
             return normalized.Error!;
         }
 
-        if (!Allow("n:" + KeyOf(normalized.Value), CodesPerNumberPerHour) || !Allow("a:" + (sourceIp ?? "?"), CodesPerAddressPerHour))
+        if (!Allow("n:" + KeyOf(normalized.Value), CodesPerNumberPerHour, out var retry) || !Allow("a:" + (sourceIp ?? "?"), CodesPerAddressPerHour, out retry))
         {
-            return new CustodianError(ErrorCodes.RateLimited, 429, "Too many code requests; try again later.", IsTransient: true);
+            return new CustodianError(ErrorCodes.RateLimited, 429, "Too many code requests; try again later.", IsTransient: true) { RetryAfter = retry };
         }
 
         var ids = await _vault.FindByPhoneAsync(normalized.Value, cancellationToken);
@@ -155,8 +155,9 @@ public sealed class PortalSignIn
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private bool Allow(string key, int perHour)
+    private bool Allow(string key, int perHour, out TimeSpan retryAfter)
     {
+        retryAfter = TimeSpan.Zero;
         var now = _time.GetUtcNow();
         if (_rate.Count > 100_000)
         {
@@ -183,6 +184,7 @@ public sealed class PortalSignIn
 
             if (queue.Count >= perHour)
             {
+                retryAfter = queue.Peek() + TimeSpan.FromHours(1) - now;
                 return false;
             }
 

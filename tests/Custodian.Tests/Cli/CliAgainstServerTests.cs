@@ -24,7 +24,8 @@ public sealed class CliAgainstServerTests
 
         Assert.Equal(2, await CustodianCli.RunAsync(["terminal", "init", "--server", host.TerminalUrl.ToString(), "--code", code.Code, "--ca-sha256", new string('0', 64), "--out", output]));
         Assert.False(Directory.Exists(output) && File.Exists(Path.Combine(output, "terminal.crt")));
-        Assert.Equal(2, await CustodianCli.RunAsync(["terminal", "init", "--server", "http://127.0.0.1:1", "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["terminal", "init", "--server", "http://127.0.0.1:1", "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["terminal", "init", "--server", "https://127.0.0.1:1", "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]));
         Assert.Equal(0, await CustodianCli.RunAsync(["terminal", "init", "--server", host.TerminalUrl.ToString(), "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]));
 
         Assert.False(OperatingSystem.IsWindows(), "Custodian runs on Linux hosts.");
@@ -33,7 +34,10 @@ public sealed class CliAgainstServerTests
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(output, "terminal.key")));
         }
 
+        var second = await host.Get<TerminalRegistry>().IssueEnrollmentCodeAsync("S001", "counter-8", null);
+        Assert.Equal(1, await CustodianCli.RunAsync(["terminal", "init", "--server", host.TerminalUrl.ToString(), "--code", second.Code, "--ca-sha256", fingerprint, "--out", output]));
         using var certificate = TerminalCredentials.Load(output);
+        Assert.Contains("counter-7", certificate.Subject, StringComparison.Ordinal);
         using var client = host.TerminalClient(certificate);
         using var response = await client.PostAsJsonAsync("/api/v1/sessions", new { account = "C0001", password = "wrong password 123", otp = "000000" });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized, ErrorCodes.InvalidCredentials);
@@ -55,7 +59,7 @@ public sealed class CliAgainstServerTests
         Assert.Equal(HttpStatusCode.Forbidden, last);
         var data = host.Directory.FullName;
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "list", "--data", data]));
-        Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--data", data, "--reason", "x"]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["alerts", "restore", "--data", data, "--reason", "x"]));
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed with the store manager", "--data", data]));
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--terminal", "S001-t-C0001", "--reason", "reviewed with the store manager", "--data", data]));
         Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "again", "--data", data]));

@@ -19,6 +19,34 @@ public sealed class CliTests : IDisposable
         Assert.Equal(1, await CustodianCli.RunAsync(["frobnicate"]));
         Assert.Equal(1, await CustodianCli.RunAsync(["sample", "--subscribers", "0", "--out", Path.Combine(_dir.FullName, "x.csv")]));
         Assert.Equal(2, await CustodianCli.RunAsync(["terminals", "list", "--data", Path.Combine(_dir.FullName, "missing")]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["sample", "--subscribers", "abc", "--out", Path.Combine(_dir.FullName, "x.csv")]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["sample", "--subscribers", "99999999999", "--out", Path.Combine(_dir.FullName, "x.csv")]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["simulate", "--minutes", "abc"]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["simulate", "--expect-containment"]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["simulate", "--attack", "scraper", "--minutes", "20", "--scraper-start", "30"]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["staff", "add", "--id", "bad id", "--data", Path.Combine(_dir.FullName, "missing")]));
+        Assert.False(File.Exists(Path.Combine(_dir.FullName, "x.csv")));
+    }
+
+    [Fact]
+    public async Task Data_directory_that_is_a_file_or_held_by_another_server_is_refused()
+    {
+        var file = Path.Combine(_dir.FullName, "a-file");
+        await File.WriteAllTextAsync(file, "x");
+        Assert.Equal(2, await CustodianCli.RunAsync(["init", "--data", file]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", file]));
+
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        await using (new FileStream(Path.Combine(Data, "server.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", Data, "--terminal-port", "0", "--portal-port", "0"]));
+        }
+
+        Assert.False(OperatingSystem.IsWindows(), "Custodian runs on Linux hosts.");
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(Data, "custodian.db")));
+        }
     }
 
     [Fact]

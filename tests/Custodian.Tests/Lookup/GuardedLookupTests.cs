@@ -152,18 +152,21 @@ public sealed class GuardedLookupTests
         using var invalid = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = "12345" });
         using var missing = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { });
         using var notFound = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = "010-0000-0001" });
+        using var letters = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = "010-1234-567x" });
 
         var invalidBody = await ProblemAssert.IsProblemAsync(invalid, HttpStatusCode.BadRequest, ErrorCodes.PhoneInvalid);
         Assert.DoesNotContain("12345", invalidBody.GetRawText(), StringComparison.Ordinal);
         await ProblemAssert.IsProblemAsync(missing, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
         Assert.Equal(HttpStatusCode.OK, notFound.StatusCode);
         Assert.Empty((await notFound.Content.ReadFromJsonAsync<SearchResponse>())!.Results);
+        await ProblemAssert.IsProblemAsync(letters, HttpStatusCode.BadRequest, ErrorCodes.PhoneInvalid);
         var added = (await host.LedgerAsync()).Skip(before).Select(e => (e.Entry.Task, e.Entry.Outcome, e.Entry.ErrorCode, e.Entry.Subjects.Count)).ToList();
         Assert.Equal(
             [
                 (AccessTask.Search, AccessOutcome.Denied, ErrorCodes.PhoneInvalid, 0),
                 (AccessTask.Search, AccessOutcome.Denied, ErrorCodes.ValidationFailed, 0),
                 (AccessTask.Search, AccessOutcome.Allowed, (string?)null, 0),
+                (AccessTask.Search, AccessOutcome.Denied, ErrorCodes.PhoneInvalid, 0),
             ],
             added);
     }
@@ -177,10 +180,15 @@ public sealed class GuardedLookupTests
 
         using var big = await client.PostAsync("/api/v1/sessions", new StringContent(new string('x', 70_000), System.Text.Encoding.UTF8, "application/json"));
         using var malformed = await client.PostAsync("/api/v1/sessions", new StringContent("{\"account\": 010-1234-5678", System.Text.Encoding.UTF8, "application/json"));
+        using var duplicate = await client.PostAsync("/api/v1/sessions", new StringContent("{\"account\":\"a\",\"account\":\"b\",\"password\":\"x\",\"otp\":\"1\"}", System.Text.Encoding.UTF8, "application/json"));
+        using var notJson = await client.PostAsync("/api/v1/sessions", new StringContent("account=a", System.Text.Encoding.UTF8, "text/plain"));
 
         await ProblemAssert.IsProblemAsync(big, HttpStatusCode.RequestEntityTooLarge, ErrorCodes.BodyTooLarge);
         var body = await ProblemAssert.IsProblemAsync(malformed, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
         Assert.DoesNotContain("1234", body.GetRawText(), StringComparison.Ordinal);
+        await ProblemAssert.IsProblemAsync(duplicate, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        var notJsonBody = await ProblemAssert.IsProblemAsync(notJson, HttpStatusCode.UnsupportedMediaType, ErrorCodes.ValidationFailed);
+        Assert.Contains("application/json", notJsonBody.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -59,6 +59,7 @@ public sealed class PortalTests
         using var query2 = await portal.GetAsync($"/portal/api/v1/history?phone={Uri.EscapeDataString(b.Phone)}");
         using var path = await portal.GetAsync($"/portal/api/v1/history/{bId}");
         using var body = await portal.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/portal/api/v1/history") { Content = JsonContent.Create(new { subscriberId = bId.Value }) });
+        using var badLimit = await portal.GetAsync("/portal/api/v1/history?limit=abc");
         using var anonymous = host.PortalClient();
         using var noSession = await anonymous.GetAsync("/portal/api/v1/history");
 
@@ -69,6 +70,8 @@ public sealed class PortalTests
         Assert.Equal(HttpStatusCode.OK, body.StatusCode);
         Assert.Empty((await body.Content.ReadFromJsonAsync<HistoryPage>())!.Items);
         await ProblemAssert.IsProblemAsync(noSession, HttpStatusCode.Unauthorized, ErrorCodes.SessionRequired);
+        var badLimitBody = await ProblemAssert.IsProblemAsync(badLimit, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        Assert.Contains("'limit'", badLimitBody.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -94,6 +97,7 @@ public sealed class PortalTests
 
         using var limited = await portal.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone = "010-0000-0002" });
         await ProblemAssert.IsProblemAsync(limited, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
+        Assert.Equal(TimeSpan.FromHours(1), limited.Headers.RetryAfter?.Delta);
         host.Time.Advance(TimeSpan.FromHours(1));
         using var later = await portal.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone = "010-0000-0002" });
         Assert.Equal(HttpStatusCode.Accepted, later.StatusCode);
