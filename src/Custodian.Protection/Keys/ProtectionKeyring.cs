@@ -360,6 +360,89 @@ public sealed partial class ProtectionKeyring
         Log.BlindIndexRotationCompleted(_logger, current);
     }
 
+    /// <summary>
+    /// Seals <paramref name="plaintext"/> under a key derived from the master secret for
+    /// <paramref name="label"/> (HKDF-SHA256 info <c>"Custodian sealed v1|" + label</c>; AES-256-GCM, label as
+    /// associated data). Output: nonce (12) ‖ ciphertext ‖ tag (16). Used to keep backups free of raw key files.
+    /// </summary>
+    internal byte[] Seal(ReadOnlySpan<byte> plaintext, string label) => Seal(_kek, plaintext, label);
+
+    /// <summary>Opens what <see cref="Seal(ReadOnlySpan{byte}, string)"/> produced, given the master secret.</summary>
+    /// <exception cref="System.Security.Cryptography.CryptographicException">Wrong master secret, wrong label or altered data.</exception>
+    internal static byte[] Open(ReadOnlySpan<byte> masterKey, ReadOnlySpan<byte> sealedData, string label)
+    {
+        var kek = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterKey.ToArray(), KeySizeBytes, salt: [], info: KekInfo);
+        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, kek, KeySizeBytes, salt: [], info: Encoding.UTF8.GetBytes("Custodian sealed v1|" + label));
+        try
+        {
+            if (sealedData.Length < WrapNonceSize + WrapTagSize)
+            {
+                throw new CryptographicException("The sealed data is too short.");
+            }
+
+            var plaintext = new byte[sealedData.Length - WrapNonceSize - WrapTagSize];
+            using var aes = new AesGcm(key, WrapTagSize);
+            aes.Decrypt(sealedData[..WrapNonceSize], sealedData[WrapNonceSize..^WrapTagSize], sealedData[^WrapTagSize..], plaintext, Encoding.UTF8.GetBytes(label));
+            return plaintext;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(kek);
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    /// <summary>Checks that <paramref name="masterKey"/> unwraps the keyring document <paramref name="keyringJson"/>.</summary>
+    /// <exception cref="InvalidOperationException">The document is malformed or cannot be unwrapped with the master secret.</exception>
+    internal static void Verify(ReadOnlySpan<byte> masterKey, byte[] keyringJson, string directory)
+    {
+        var kek = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterKey.ToArray(), KeySizeBytes, salt: [], info: KekInfo);
+        try
+        {
+            KeyringDocument document;
+            try
+            {
+                document = JsonSerializer.Deserialize(keyringJson, KeyringJsonContext.Default.KeyringDocument) ?? throw new InvalidOperationException("The keyring is empty.");
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidOperationException("The keyring is not valid keyring JSON.", ex);
+            }
+
+            _ = Unwrap(directory, document, kek, default);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(kek);
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> holding the cross-process keyring lock, so no rotation or retirement happens meanwhile.</summary>
+    internal async Task<T> WithLockAsync<T>(Func<Task<T>> action)
+    {
+        using (AtomicFile.Lock(Path.Combine(KeysDirectory, LockFileName), LockTimeout))
+        {
+            return await action();
+        }
+    }
+
+    private static byte[] Seal(byte[] kek, ReadOnlySpan<byte> plaintext, string label)
+    {
+        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, kek, KeySizeBytes, salt: [], info: Encoding.UTF8.GetBytes("Custodian sealed v1|" + label));
+        try
+        {
+            var output = new byte[WrapNonceSize + plaintext.Length + WrapTagSize];
+            RandomNumberGenerator.Fill(output.AsSpan(0, WrapNonceSize));
+            using var aes = new AesGcm(key, WrapTagSize);
+            aes.Encrypt(output.AsSpan(0, WrapNonceSize), plaintext, output.AsSpan(WrapNonceSize, plaintext.Length), output.AsSpan(WrapNonceSize + plaintext.Length), Encoding.UTF8.GetBytes(label));
+            return output;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
     /// <summary>Finds the data key with <paramref name="keyId"/>, re-reading the keyring once when it is not known yet (another process may have rotated).</summary>
     internal bool TryGetDataKey(uint keyId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DataKey? key)
     {
@@ -445,7 +528,9 @@ public sealed partial class ProtectionKeyring
         return DecodeMasterKey(File.ReadAllText(path), $"The master key file '{path}' must hold base64 of exactly {KeySizeBytes} bytes.");
     }
 
-    private static byte[] DecodeMasterKey(string base64, string message)
+    /// <summary>Decodes a master secret given as base64 of 32 bytes (the <see cref="MasterKeyFileName"/> or environment-variable form).</summary>
+    /// <exception cref="InvalidOperationException">With <paramref name="message"/> when the text is not base64 of 32 bytes.</exception>
+    internal static byte[] DecodeMasterKey(string base64, string message)
     {
         var buffer = new byte[KeySizeBytes + 3];
         try

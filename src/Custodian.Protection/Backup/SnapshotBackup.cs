@@ -1,0 +1,316 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Custodian.Protection.Keys;
+using Custodian.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Custodian.Protection.Backup;
+
+/// <summary>
+/// Consistent backups of the embedded (SQLite) deployment, taken while the server runs, and their restore.
+/// <para>
+/// A backup is a directory:
+/// <code>
+/// manifest.json     format, creation time, SHA-256 and size of every other file
+/// custodian.db      the database as of one instant (SQLite <c>VACUUM INTO</c>: one self-contained file, no WAL)
+/// keys/keyring.json the keyring: data, blind-index and token keys, each wrapped by the KEK
+/// sealed/*.sealed   other secret files (e.g. the device CA key, the TOTP-seed key), sealed with AES-256-GCM under a key derived from the master secret
+/// plain/*           public files given as such (e.g. the CA certificate)
+/// </code>
+/// The master secret is NEVER part of a backup: keep it (<c>master.key</c> or <c>CUSTODIAN_MASTER_KEY</c>)
+/// separately; without it a backup yields only ciphertexts, blind indexes and sealed blobs. The
+/// database snapshot and the keyring copy are taken under the keyring's cross-process lock, so no
+/// rotation or key retirement can fall between them (a rotation waits until the backup is done).
+/// </para>
+/// <para>PostgreSQL deployments use their own tooling (pg_basebackup) for the database part.</para>
+/// </summary>
+public sealed partial class SnapshotBackup
+{
+    /// <summary>Name of the manifest file in a backup directory.</summary>
+    public const string ManifestFileName = "manifest.json";
+
+    /// <summary>Name of the database file in a backup directory.</summary>
+    public const string DatabaseFileName = "custodian.db";
+
+    private const string KeyringEntry = "keys/" + ProtectionKeyring.KeyringFileName;
+
+    private readonly CustodianDatabase _database;
+    private readonly ProtectionKeyring _keys;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the backup service.</summary>
+    /// <param name="database">The live database.</param>
+    /// <param name="keys">The keyring (its file is copied; it seals the secret files).</param>
+    /// <param name="time">Clock for the manifest's creation time.</param>
+    /// <param name="logger">Optional logger (events 3501–3509); paths and counts only.</param>
+    public SnapshotBackup(CustodianDatabase database, ProtectionKeyring keys, TimeProvider time, ILogger<SnapshotBackup>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(time);
+        _database = database;
+        _keys = keys;
+        _time = time;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Writes a backup into <paramref name="outputDirectory"/>, which must not exist or be empty.</summary>
+    /// <param name="outputDirectory">Where to write (created with mode 0700).</param>
+    /// <param name="files">Other files of the data directory: relative path in the data directory → (full source path, whether it is secret and must be sealed).</param>
+    /// <param name="cancellationToken">Cancels the backup (a partial directory may remain).</param>
+    /// <returns>The manifest written.</returns>
+    /// <exception cref="IOException">When the output directory is not empty, or a file cannot be read or written.</exception>
+    public async Task<BackupManifest> BackupAsync(string outputDirectory, IReadOnlyDictionary<string, (string Source, bool Secret)> files, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
+        ArgumentNullException.ThrowIfNull(files);
+        var root = Path.GetFullPath(outputDirectory);
+        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
+        {
+            throw new IOException($"The backup directory '{root}' is not empty.");
+        }
+
+        CreatePrivateDirectory(root);
+        var entries = new List<BackupFile>();
+        await _keys.WithLockAsync(async () =>
+        {
+            var target = Path.Combine(root, DatabaseFileName);
+            await using (var connection = await _database.OpenAsync(cancellationToken))
+            await using (var vacuum = connection.Command("VACUUM INTO @path", ("@path", target)))
+            {
+                await vacuum.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            SetPrivate(target);
+            entries.Add(await DescribeAsync(root, DatabaseFileName, "database", cancellationToken));
+            var keyring = await File.ReadAllBytesAsync(Path.Combine(_keys.KeysDirectory, ProtectionKeyring.KeyringFileName), cancellationToken);
+            await WritePrivateAsync(root, KeyringEntry, keyring, cancellationToken);
+            entries.Add(await DescribeAsync(root, KeyringEntry, "keyring", cancellationToken));
+            return 0;
+        });
+
+        foreach (var (relative, (source, secret)) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            var name = CheckRelative(relative);
+            var content = await File.ReadAllBytesAsync(source, cancellationToken);
+            try
+            {
+                if (secret)
+                {
+                    var entry = "sealed/" + name.Replace('/', '_') + ".sealed";
+                    await WritePrivateAsync(root, entry, _keys.Seal(content, name), cancellationToken);
+                    entries.Add((await DescribeAsync(root, entry, "sealed", cancellationToken)) with { RestoreTo = name });
+                }
+                else
+                {
+                    var entry = "plain/" + name;
+                    await WritePrivateAsync(root, entry, content, cancellationToken);
+                    entries.Add((await DescribeAsync(root, entry, "plain", cancellationToken)) with { RestoreTo = name });
+                }
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(content);
+            }
+        }
+
+        var manifest = new BackupManifest { Format = 1, CreatedAtUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds(), Files = entries };
+        await WritePrivateAsync(root, ManifestFileName, JsonSerializer.SerializeToUtf8Bytes(manifest, BackupJsonContext.Default.BackupManifest), cancellationToken);
+        Log.BackupWritten(_logger, root, entries.Count);
+        return manifest;
+    }
+
+    /// <summary>
+    /// Restores a backup into a data directory that has no database yet: checks every file's SHA-256,
+    /// checks that <paramref name="masterKey"/> unwraps the keyring, then writes the database (as
+    /// <paramref name="databaseFileName"/>), <c>keys/keyring.json</c> and the other files (secret ones
+    /// unsealed, mode 0600) under <paramref name="dataDirectory"/>.
+    /// </summary>
+    /// <param name="backupDirectory">A directory written by <see cref="BackupAsync"/>.</param>
+    /// <param name="dataDirectory">The data directory to fill; created (0700) when missing.</param>
+    /// <param name="databaseFileName">The database file name in the data directory, e.g. <c>custodian.db</c>.</param>
+    /// <param name="keysDirectoryName">The keys directory name in the data directory, e.g. <c>keys</c>.</param>
+    /// <param name="masterKey">The master secret the backup's keyring was wrapped with (32 bytes).</param>
+    /// <param name="cancellationToken">Cancels the restore.</param>
+    /// <returns>The verified manifest.</returns>
+    /// <exception cref="InvalidOperationException">The data directory already holds a database; the manifest is missing or malformed; a file's hash differs; or the master secret does not unwrap the keyring (nothing is written in these cases).</exception>
+    public static async Task<BackupManifest> RestoreAsync(string backupDirectory, string dataDirectory, string databaseFileName, string keysDirectoryName, ReadOnlyMemory<byte> masterKey, CancellationToken cancellationToken = default)
+    {
+        var source = Path.GetFullPath(backupDirectory);
+        var target = Path.GetFullPath(dataDirectory);
+        if (File.Exists(Path.Combine(target, databaseFileName)))
+        {
+            throw new InvalidOperationException($"The data directory '{target}' already holds a database; restore into a new, empty data directory.");
+        }
+
+        BackupManifest manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(Path.Combine(source, ManifestFileName), cancellationToken), BackupJsonContext.Default.BackupManifest)
+                ?? throw new InvalidOperationException("The backup manifest is empty.");
+        }
+        catch (Exception ex) when (ex is JsonException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new InvalidOperationException($"'{source}' is not a Custodian backup (no valid {ManifestFileName}).", ex);
+        }
+
+        if (manifest.Format != 1 || manifest.Files is null || !manifest.Files.Any(f => f.Kind == "database") || !manifest.Files.Any(f => f.Kind == "keyring"))
+        {
+            throw new InvalidOperationException($"The backup manifest in '{source}' has an unsupported format.");
+        }
+
+        // Verify everything before writing anything.
+        var contents = new Dictionary<BackupFile, byte[]>();
+        foreach (var file in manifest.Files)
+        {
+            var path = Path.Combine(source, CheckRelative(file.Path));
+            var bytes = File.Exists(path) ? await File.ReadAllBytesAsync(path, cancellationToken) : throw new InvalidOperationException($"The backup file '{file.Path}' is missing.");
+            if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(bytes)), file.Sha256, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"The backup file '{file.Path}' does not match its SHA-256 in the manifest (altered or truncated).");
+            }
+
+            contents[file] = file.Kind == "sealed" ? Unseal(masterKey.Span, bytes, file) : bytes;
+        }
+
+        var keyring = contents.Single(c => c.Key.Kind == "keyring").Value;
+        ProtectionKeyring.Verify(masterKey.Span, keyring, source);
+
+        CreatePrivateDirectory(target);
+        foreach (var (file, bytes) in contents)
+        {
+            var relative = file.Kind switch
+            {
+                "database" => databaseFileName,
+                "keyring" => Path.Combine(keysDirectoryName, ProtectionKeyring.KeyringFileName),
+                _ => CheckRelative(file.RestoreTo ?? throw new InvalidOperationException($"The backup file '{file.Path}' has no restore path.")),
+            };
+            await WritePrivateAsync(target, relative, bytes, cancellationToken);
+            if (file.Kind == "sealed")
+            {
+                CryptographicOperations.ZeroMemory(bytes);
+            }
+        }
+
+        return manifest;
+    }
+
+    private static byte[] Unseal(ReadOnlySpan<byte> masterKey, byte[] sealedData, BackupFile file)
+    {
+        try
+        {
+            return ProtectionKeyring.Open(masterKey, sealedData, file.RestoreTo ?? string.Empty);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidOperationException($"The sealed backup file '{file.Path}' cannot be opened with the given master key.", ex);
+        }
+    }
+
+    private static async Task<BackupFile> DescribeAsync(string root, string relative, string kind, CancellationToken cancellationToken)
+    {
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(root, relative), cancellationToken);
+        return new BackupFile { Path = relative, Kind = kind, Size = bytes.Length, Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)) };
+    }
+
+    private static string CheckRelative(string relative)
+    {
+        var normalized = relative.Replace('\\', '/');
+        if (normalized.Length == 0 || Path.IsPathRooted(normalized) || normalized.Split('/').Any(p => p is "" or "." or ".."))
+        {
+            throw new InvalidOperationException("A backup path must be relative, without '.' or '..' segments.");
+        }
+
+        return normalized;
+    }
+
+    private static async Task WritePrivateAsync(string root, string relative, byte[] content, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(root, relative);
+        CreatePrivateDirectory(Path.GetDirectoryName(path)!);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using var stream = new FileStream(path, options);
+        await stream.WriteAsync(content, cancellationToken);
+        await stream.FlushAsync(cancellationToken);
+        stream.Flush(flushToDisk: true);
+    }
+
+    private static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    private static void SetPrivate(string path)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3501, Level = LogLevel.Information, Message = "Wrote a backup with {Files} files to {Directory}.")]
+        public static partial void BackupWritten(ILogger logger, string directory, int files);
+    }
+}
+
+/// <summary>The manifest of a backup directory (<c>manifest.json</c>).</summary>
+public sealed class BackupManifest
+{
+    /// <summary>Format version (1).</summary>
+    [JsonPropertyName("format")]
+    public int Format { get; set; }
+
+    /// <summary>When the backup was written, Unix ms UTC.</summary>
+    [JsonPropertyName("createdAtUnixMs")]
+    public long CreatedAtUnixMs { get; set; }
+
+    /// <summary>Every file of the backup but the manifest.</summary>
+    [JsonPropertyName("files")]
+    public List<BackupFile>? Files { get; set; }
+}
+
+/// <summary>One file of a backup.</summary>
+public sealed record BackupFile
+{
+    /// <summary>Path relative to the backup directory, with '/'.</summary>
+    [JsonPropertyName("path")]
+    public string Path { get; init; } = "";
+
+    /// <summary><c>database</c>, <c>keyring</c>, <c>sealed</c> or <c>plain</c>.</summary>
+    [JsonPropertyName("kind")]
+    public string Kind { get; init; } = "";
+
+    /// <summary>Size in bytes.</summary>
+    [JsonPropertyName("size")]
+    public long Size { get; init; }
+
+    /// <summary>SHA-256 of the file, lower-case hex.</summary>
+    [JsonPropertyName("sha256")]
+    public string Sha256 { get; init; } = "";
+
+    /// <summary>For sealed and plain files: the path relative to the data directory it is restored to.</summary>
+    [JsonPropertyName("restoreTo")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RestoreTo { get; init; }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(BackupManifest))]
+internal sealed partial class BackupJsonContext : JsonSerializerContext;

@@ -1,0 +1,107 @@
+using System.CommandLine;
+using Custodian.Access.Certificates;
+using Custodian.Hosting;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Protection.Backup;
+using Custodian.Protection.Keys;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>
+/// <c>backup OUT</c> and <c>restore IN</c> (see <see cref="SnapshotBackup"/>). Backup runs while the
+/// server runs; restore fills a new, empty data directory and needs the master secret the backup's
+/// keyring was wrapped with (<c>CUSTODIAN_MASTER_KEY</c> or <c>--master-key FILE</c>), which a backup never holds.
+/// </summary>
+internal static class BackupCommands
+{
+    public static Command Backup()
+    {
+        var output = new Argument<DirectoryInfo>("out") { Description = "Backup directory to create (must not exist or be empty)." };
+        var command = new Command("backup", "Write a consistent snapshot (database, wrapped keyring, sealed CA and TOTP-seed keys) while the server runs. The master key is not included: keep it separately.") { output };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var data = parse.GetValue(CustodianCli.DataOption)!;
+            await using var context = await CliContext.OpenAsync(data);
+            var paths = DataPaths.For(data);
+            var files = new Dictionary<string, (string, bool)>
+            {
+                ["ca/" + CertificateAuthority.CertificateFileName] = (Path.Combine(paths.CertificateAuthority, CertificateAuthority.CertificateFileName), false),
+                ["ca/" + CertificateAuthority.KeyFileName] = (Path.Combine(paths.CertificateAuthority, CertificateAuthority.KeyFileName), true),
+                [Path.GetRelativePath(paths.Root, paths.AccessSecretsKey).Replace('\\', '/')] = (paths.AccessSecretsKey, true),
+            };
+            var target = parse.GetValue(output)!.FullName;
+            var manifest = await context.Get<SnapshotBackup>().BackupAsync(target, files, ct);
+            await RecordAsync(context, $"backup written: {manifest.Files!.Count} files", ct);
+            AnsiConsole.MarkupLine($"Backup written to [bold]{Markup.Escape(target)}[/] ({manifest.Files!.Count} files). Keep the master key ({ProtectionKeyring.MasterKeyFileName} or {ProtectionKeyring.MasterKeyEnvironmentVariable}) separately: the backup cannot be restored without it.");
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command Restore()
+    {
+        var input = new Argument<DirectoryInfo>("in") { Description = "Backup directory written by 'custodian backup'." };
+        var masterKey = new Option<FileInfo?>("--master-key") { Description = "File holding the master key (base64 of 32 bytes, like keys/master.key) the backup was taken with; copied into the new data directory. Default: $CUSTODIAN_MASTER_KEY." };
+        var command = new Command("restore", "Restore a backup into a new, empty data directory (--data). Checks every file's SHA-256 and the master key before writing anything.") { input, masterKey };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var data = parse.GetValue(CustodianCli.DataOption)!;
+            var paths = DataPaths.For(data);
+            var file = parse.GetValue(masterKey);
+            var environment = Environment.GetEnvironmentVariable(ProtectionKeyring.MasterKeyEnvironmentVariable);
+            string text = file is not null
+                ? (file.Exists ? await File.ReadAllTextAsync(file.FullName, ct) : throw new CliException($"master key file not found: {file.FullName}"))
+                : !string.IsNullOrWhiteSpace(environment) ? environment
+                : throw new CliException($"restore needs the master key the backup was taken with: --master-key FILE or {ProtectionKeyring.MasterKeyEnvironmentVariable}.");
+            var master = DecodeMasterKey(text);
+            try
+            {
+                var from = parse.GetValue(input)!.FullName;
+                var manifest = await SnapshotBackup.RestoreAsync(from, paths.Root, Path.GetFileName(paths.Database), Path.GetFileName(paths.Keys), master, ct);
+                if (file is not null)
+                {
+                    var target = Path.Combine(paths.Keys, ProtectionKeyring.MasterKeyFileName);
+                    await File.WriteAllTextAsync(target, text.Trim() + "\n", ct);
+                    if (!OperatingSystem.IsWindows())
+                    {
+                        File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                    }
+                }
+
+                await using var context = await CliContext.OpenAsync(data);
+                await RecordAsync(context, $"restored from a backup taken at {DateTimeOffset.FromUnixTimeMilliseconds(manifest.CreatedAtUnixMs):yyyy-MM-ddTHH:mm:ssZ}", ct);
+                AnsiConsole.MarkupLine($"Restored {manifest.Files!.Count} files into [bold]{Markup.Escape(paths.Root)}[/].");
+                return 0;
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(master);
+            }
+        }));
+        return command;
+    }
+
+    private static byte[] DecodeMasterKey(string text)
+    {
+        var buffer = new byte[35];
+        return Convert.TryFromBase64String(text.Trim(), buffer, out var written) && written == ProtectionKeyring.KeySizeBytes
+            ? buffer[..ProtectionKeyring.KeySizeBytes]
+            : throw new CliException($"the master key must be base64 of exactly {ProtectionKeyring.KeySizeBytes} bytes.");
+    }
+
+    private static Task RecordAsync(CliContext context, string reason, CancellationToken ct) =>
+        context.Get<IAccessLedger>().AppendAsync(
+            new AccessEntry
+            {
+                Time = context.Get<TimeProvider>().GetUtcNow(),
+                Task = AccessTask.Download,
+                Outcome = AccessOutcome.Allowed,
+                Account = AdminCommands.Operator,
+                Role = StaffRole.SecurityOfficer,
+                Target = "database",
+                Reason = reason,
+            },
+            ct).AsTask();
+}
