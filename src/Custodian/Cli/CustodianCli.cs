@@ -44,6 +44,8 @@ public static class CustodianCli
             AdminCommands.Outbox(),
             KeyCommands.Keys(),
             AuditStorageCommand.Create(),
+            BackupCommands.Backup(),
+            BackupCommands.Restore(),
             Simulation.SimulateCommand.Create(),
         };
         var parse = root.Parse(args);

@@ -42,6 +42,7 @@ public static class CustodianComposition
         services.AddSingleton<Protection.Import.SubscriberImporter>();
         services.AddSingleton<Protection.Rotation.KeyRotation>();
         services.AddSingleton<Protection.Audit.StorageAudit>();
+        services.AddSingleton<Protection.Backup.SnapshotBackup>();
 
         // Access.
         services.AddSingleton(_ => CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time));
