@@ -49,13 +49,15 @@ public sealed class PhoneNumbersTests
     [InlineData(null, "is required")]
     [InlineData("", "is required")]
     [InlineData("   ", "is required")]
-    [InlineData("hello", "must be a phone number")]
+    [InlineData("hello", "may contain only digits, spaces, '-', '.', '(', ')' and a leading '+'")]
+    [InlineData("010-CALL-ME", "may contain only digits, spaces, '-', '.', '(', ')' and a leading '+'")] // letters are not read as keypad digits
+    [InlineData("010+1234+5678", "may contain only digits, spaces, '-', '.', '(', ')' and a leading '+'")]
     [InlineData("010-5970-1234", "must be a valid Korean number")]   // KR metadata: 105 9[0-6] only
     [InlineData("010-1234-56789", "must be a valid Korean number")]
     [InlineData("010-123-456", "must be a valid Korean number")]
     [InlineData("+1 202 555 0100", "must be a valid Korean number")] // valid US number, not Korean
     [InlineData("+81 90 1234 5678", "must be a valid Korean number")]
-    [InlineData("010-1234-5678 ext. 3", "must not have an extension")]
+    [InlineData("010-1234-5678 ext. 3", "may contain only digits, spaces, '-', '.', '(', ')' and a leading '+'")]
     [InlineData("010-1234-5678-010-1234-5678-010-1234-5678", "must be at most 40 characters")]
     public void Rejects_naming_the_field_and_rule(string? input, string rule)
     {
