@@ -79,6 +79,22 @@ public static class StaffApi
 
     private static string? Ip(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
 
+    /// <summary>An allowed entry for this terminal's request; the account is kept only when it is a well-formed code.</summary>
+    private static AccessEntry TerminalEntry(HttpContext context, TimeProvider time, AccessTask task, string? account)
+    {
+        var device = Device(context);
+        return new AccessEntry
+        {
+            Time = time.GetUtcNow(),
+            Task = task,
+            Outcome = AccessOutcome.Allowed,
+            Account = Codes.IsValid(account) ? account : null,
+            Terminal = device.Terminal,
+            Store = device.Store,
+            SourceIp = Ip(context),
+        };
+    }
+
     private static async ValueTask<object?> RequireSessionAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
@@ -145,16 +161,7 @@ public static class StaffApi
         SignInRequest body, HttpContext context, StaffDirectory staff, SessionStore sessions, IAccessLedger ledger, AccessRecorder recorder, TimeProvider time, ILogger<SignInRequest> logger)
     {
         var device = Device(context);
-        var entry = new AccessEntry
-        {
-            Time = time.GetUtcNow(),
-            Task = AccessTask.SignIn,
-            Outcome = AccessOutcome.Allowed,
-            Account = Codes.IsValid(body.Account) ? body.Account : null,
-            Terminal = device.Terminal,
-            Store = device.Store,
-            SourceIp = Ip(context),
-        };
+        var entry = TerminalEntry(context, time, AccessTask.SignIn, body.Account);
         if (!Codes.IsValid(body.Account) || string.IsNullOrEmpty(body.Password) || string.IsNullOrEmpty(body.Otp))
         {
             return (await recorder.RefuseAsync(entry, ProblemResults.Validation("account", "account, password and otp are all required"))).ToProblem();
@@ -202,17 +209,7 @@ public static class StaffApi
     private static async Task<Results<NoContent, ProblemHttpResult>> ChangePasswordAsync(
         PasswordChangeRequest body, HttpContext context, StaffDirectory staff, AccessRecorder recorder, TimeProvider time)
     {
-        var device = Device(context);
-        var entry = new AccessEntry
-        {
-            Time = time.GetUtcNow(),
-            Task = AccessTask.PasswordChange,
-            Outcome = AccessOutcome.Allowed,
-            Account = Codes.IsValid(body.Account) ? body.Account : null,
-            Terminal = device.Terminal,
-            Store = device.Store,
-            SourceIp = Ip(context),
-        };
+        var entry = TerminalEntry(context, time, AccessTask.PasswordChange, body.Account);
         if (!Codes.IsValid(body.Account) || string.IsNullOrEmpty(body.CurrentPassword) || string.IsNullOrEmpty(body.NewPassword) || string.IsNullOrEmpty(body.Otp))
         {
             return (await recorder.RefuseAsync(entry, ProblemResults.Validation("account", "account, currentPassword, newPassword and otp are all required"))).ToProblem();

@@ -113,38 +113,35 @@ public static class CustodianServer
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             kestrel.Limits.MaxRequestLineSize = 8 * 1024;
-            kestrel.Listen(options.ListenIp, options.TerminalPort, listen =>
+            endpoints.TerminalListen = Listen(kestrel, options.TerminalPort, Listeners.Terminal, https =>
             {
-                endpoints.TerminalListen = listen;
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.Use(next => connection =>
-                {
-                    connection.Items[Listeners.ItemKey] = Listeners.Terminal;
-                    return next(connection);
-                });
-                listen.UseHttps(https =>
-                {
-                    https.ServerCertificate = serverCertificate;
+                https.ServerCertificate = serverCertificate;
 
-                    // Ask every client for a certificate but judge it in the gateway middleware,
-                    // so that a refusal is a problem response and a recorded security event.
-                    https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
-                    https.ClientCertificateValidation = static (_, _, _) => true;
-                    https.CheckCertificateRevocation = false;
-                });
+                // Ask every client for a certificate but judge it in the gateway middleware,
+                // so that a refusal is a problem response and a recorded security event.
+                https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                https.ClientCertificateValidation = static (_, _, _) => true;
+                https.CheckCertificateRevocation = false;
             });
-            kestrel.Listen(options.ListenIp, options.PortalPort, listen =>
+            endpoints.PortalListen = Listen(kestrel, options.PortalPort, Listeners.Portal, https => https.ServerCertificate = serverCertificate);
+        });
+
+        ListenOptions Listen(KestrelServerOptions kestrel, int port, string listener, Action<HttpsConnectionAdapterOptions> https)
+        {
+            ListenOptions? bound = null;
+            kestrel.Listen(options.ListenIp, port, listen =>
             {
-                endpoints.PortalListen = listen;
+                bound = listen;
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.Use(next => connection =>
                 {
-                    connection.Items[Listeners.ItemKey] = Listeners.Portal;
+                    connection.Items[Listeners.ItemKey] = listener;
                     return next(connection);
                 });
-                listen.UseHttps(https => https.ServerCertificate = serverCertificate);
+                listen.UseHttps(https);
             });
-        });
+            return bound!;
+        }
 
         var app = builder.Build();
         app.UseMiddleware<ProblemMiddleware>();
