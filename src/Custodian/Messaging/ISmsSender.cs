@@ -62,13 +62,29 @@ public sealed class OutboxSmsSender(CustodianDatabase db, TimeProvider time) : I
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
+        // Only the filters given go into the SQL, so a per-subscriber read uses the (subscriber_id,
+        // created_ms) index instead of scanning and sorting the whole outbox.
+        var where = (recipient, kind) switch
+        {
+            (not null, not null) => "WHERE subscriber_id = @s AND kind = @k ",
+            (not null, null) => "WHERE subscriber_id = @s ",
+            (null, not null) => "WHERE kind = @k ",
+            _ => string.Empty,
+        };
         await using var connection = await db.OpenAsync(cancellationToken);
         await using var command = connection.Command(
-            "SELECT id, subscriber_id, kind, body, created_ms FROM sms_outbox " +
-            "WHERE (@s IS NULL OR subscriber_id = @s) AND (@k IS NULL OR kind = @k) ORDER BY created_ms DESC, id DESC LIMIT @n",
-            ("@s", recipient?.Value),
-            ("@k", kind is null ? null : (int)kind.Value),
+            "SELECT id, subscriber_id, kind, body, created_ms FROM sms_outbox " + where + "ORDER BY created_ms DESC, id DESC LIMIT @n",
             ("@n", limit));
+        if (recipient is { } r)
+        {
+            command.AddParameter("@s", r.Value);
+        }
+
+        if (kind is { } k)
+        {
+            command.AddParameter("@k", (int)k);
+        }
+
         var list = new List<OutboxMessage>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

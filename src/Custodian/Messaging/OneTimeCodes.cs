@@ -26,6 +26,7 @@ public sealed class OneTimeCodes
 {
     private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
 
     /// <summary>Creates a code book.</summary>
     /// <param name="time">Clock for expiry.</param>
@@ -108,12 +109,14 @@ public sealed class OneTimeCodes
 
     private void Sweep()
     {
-        if (_pending.Count < 10_000)
+        // At most one full pass per lifetime, so issuing stays O(1) amortised however many codes are pending.
+        var now = _time.GetUtcNow();
+        if (_pending.Count < 10_000 || now - _lastSweep < Lifetime)
         {
             return;
         }
 
-        var now = _time.GetUtcNow();
+        _lastSweep = now;
         foreach (var pair in _pending)
         {
             if (pair.Value.ExpiresAt < now)
