@@ -94,23 +94,7 @@ public static class CustodianCli
             {
                 return CliOutput.Fail(ex.Message, ex.ExitCode);
             }
-            catch (Problems.CustodianException ex)
-            {
-                return CliOutput.Fail(ex.Message);
-            }
-            catch (IOException ex)
-            {
-                return CliOutput.Fail(ex.Message);
-            }
-            catch (UnauthorizedAccessException ex)
-            {
-                return CliOutput.Fail(ex.Message);
-            }
-            catch (ArgumentException ex)
-            {
-                return CliOutput.Fail(ex.Message);
-            }
-            catch (InvalidOperationException ex)
+            catch (Exception ex) when (ex is Problems.CustodianException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
             {
                 return CliOutput.Fail(ex.Message);
             }

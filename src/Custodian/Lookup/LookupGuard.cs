@@ -142,17 +142,18 @@ public sealed class LookupGuard
             return new CustodianError(ErrorCodes.NotFound, 404, "The subscriber no longer exists.");
         }
 
+        var masked = _masking.Mask(record);
         return new SubscriberView(
             handle,
             purpose!,
-            _masking.MaskName(record.Name),
-            _masking.MaskRrn(record.Rrn),
-            _masking.MaskPhone(record.Phone),
-            _masking.MaskAddress(record.Address),
-            record.RatePlan,
-            record.ContractStart,
-            record.ContractEnd,
-            record.HomeStore,
+            masked.Name,
+            masked.Rrn,
+            masked.Phone,
+            masked.Address,
+            masked.RatePlan,
+            masked.ContractStart,
+            masked.ContractEnd,
+            masked.HomeStore,
             committed.Value);
     }
 
@@ -238,7 +239,7 @@ public sealed class LookupGuard
         {
             values[field] = field switch
             {
-                "rrn" => string.Concat(record.Rrn.AsSpan(0, 6), "-", record.Rrn.AsSpan(6)),
+                "rrn" => ResidentRegistrationNumbers.FormatWithHyphen(record.Rrn),
                 "phone" => PhoneNumbers.FormatNational(record.Phone),
                 "name" => record.Name,
                 _ => record.Address,
