@@ -58,6 +58,7 @@ public static class CustodianComposition
         services.AddSingleton<SqliteAccessLedger>();
         services.AddSingleton<IAccessLedger>(sp => sp.GetRequiredService<SqliteAccessLedger>());
         services.AddSingleton<IAccessLedgerReader>(sp => sp.GetRequiredService<SqliteAccessLedger>());
+        services.AddSingleton<ILedgerProofs, SqliteLedgerProofs>();
 
         // Monitoring.
         services.AddSingleton(new MonitorOptions());
