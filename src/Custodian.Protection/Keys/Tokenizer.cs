@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using Custodian.Identity;
 
 namespace Custodian.Protection.Keys;
 
@@ -31,6 +33,10 @@ public sealed class Tokenizer
 
     private static readonly byte[] RrnTweak = Encoding.ASCII.GetBytes("custodian-token-v1|rrn");
     private static readonly byte[] PhoneTweak = Encoding.ASCII.GetBytes("custodian-token-v1|phone");
+    private static readonly byte[] SubscriberTweak = Encoding.ASCII.GetBytes("custodian-token-v1|subscriber");
+
+    /// <summary>Length of a subscriber token, in digits (19: the decimal width of a positive 64-bit integer).</summary>
+    public const int SubscriberTokenLength = 19;
 
     private readonly ProtectionKeyring _keys;
 
@@ -70,6 +76,41 @@ public sealed class Tokenizer
         }
 
         return Ff1.Encrypt(_keys.TokenKey, Ff1.Decimal, PhoneTweak, e164[1..]);
+    }
+
+    /// <summary>
+    /// The token of an internal subscriber ID, for SIEM events, review queries and exports that must
+    /// join on "the same subscriber" without carrying the ID that every internal table is keyed by.
+    /// FF1 over the ID written as 19 zero-padded decimal digits, tweak <c>"custodian-token-v1|subscriber"</c>.
+    /// </summary>
+    /// <param name="subscriber">The subscriber.</param>
+    /// <returns>19 ASCII digits.</returns>
+    public string TokenizeSubscriber(SubscriberId subscriber) =>
+        Ff1.Encrypt(_keys.TokenKey, Ff1.Decimal, SubscriberTweak, subscriber.Value.ToString("D19", CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// Reverses <see cref="TokenizeSubscriber"/>, so a reviewer holding a token from a SIEM event can
+    /// query the ledger for that subscriber. The result is an internal ID, not a personal value.
+    /// </summary>
+    /// <param name="token">19 ASCII digits.</param>
+    /// <param name="subscriber">The subscriber, when the token is well formed and decodes to a valid ID.</param>
+    /// <returns>False when the token is not 19 digits or does not decode to a positive 64-bit ID.</returns>
+    public bool TryDetokenizeSubscriber(string? token, out SubscriberId subscriber)
+    {
+        subscriber = default;
+        if (token is null || token.Length != SubscriberTokenLength || token.AsSpan().ContainsAnyExceptInRange('0', '9'))
+        {
+            return false;
+        }
+
+        var digits = Ff1.Decrypt(_keys.TokenKey, Ff1.Decimal, SubscriberTweak, token);
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value <= 0)
+        {
+            return false;
+        }
+
+        subscriber = SubscriberId.From(value);
+        return true;
     }
 
     /// <summary>Reverses <see cref="TokenizeRrn"/>. Internal: only Protection (and its tests) may reverse tokens.</summary>

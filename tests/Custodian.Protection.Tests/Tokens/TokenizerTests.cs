@@ -43,6 +43,24 @@ public sealed class TokenizerTests : IDisposable
     }
 
     [Fact]
+    public void Subscriber_token_is_FF1_of_the_zero_padded_id_and_reverses_to_the_id()
+    {
+        var id = Custodian.Identity.SubscriberId.From(42);
+        var token = _tokens.TokenizeSubscriber(id);
+
+        Assert.Equal(19, token.Length);
+        Assert.All(token, c => Assert.InRange(c, '0', '9'));
+        Assert.Equal(Ff1.Encrypt(_keys.TokenKey, Ff1.Decimal, "custodian-token-v1|subscriber"u8, "0000000000000000042"), token);
+        Assert.True(_tokens.TryDetokenizeSubscriber(token, out var back));
+        Assert.Equal(id, back);
+        Assert.True(_tokens.TryDetokenizeSubscriber(_tokens.TokenizeSubscriber(Custodian.Identity.SubscriberId.From(long.MaxValue)), out var max));
+        Assert.Equal(long.MaxValue, max.Value);
+        Assert.False(_tokens.TryDetokenizeSubscriber("123", out _));
+        Assert.False(_tokens.TryDetokenizeSubscriber("12345678901234567x9", out _));
+        Assert.False(_tokens.TryDetokenizeSubscriber(null, out _));
+    }
+
+    [Fact]
     public void Tokens_are_deterministic_so_joins_work_and_differ_per_field_and_value()
     {
         Assert.Equal(_tokens.TokenizeRrn("7112311234567"), new Tokenizer(ProtectionKeyring.LoadOrCreate(_dir.Path, TimeProvider.System, TestEnvironment.MasterKey)).TokenizeRrn("7112311234567"));
