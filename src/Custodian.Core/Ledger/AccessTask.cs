@@ -68,6 +68,10 @@ public enum AccessTask
 
     /// <summary>Entries' payloads erased after the retention period.</summary>
     RetentionErasure = 60,
+    /// <summary>A reviewer signed off a periodic access-log review (PIPA safety standard Art. 8(2)); the target names the period and the report's SHA-256.</summary>
+    ReviewSignOff = 61,
+    /// <summary>Ledger entries exported from the access-log review (e.g. to CSV); the reason is required and the export is flagged in the review report.</summary>
+    Export = 62,
 }
 
 /// <summary>Stable names of <see cref="AccessTask"/> values.</summary>

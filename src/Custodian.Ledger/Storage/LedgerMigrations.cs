@@ -41,5 +41,13 @@ public sealed class LedgerMigrations : IMigrationSource
                 frontier BLOB
             );
             """),
+
+        // Retention (docs/ledger-format.md §7): the sequence number of the RetentionErasure entry
+        // that erased this entry's payload; NULL while the payload is kept.
+        new Migration(
+            "ledger-002",
+            """
+            ALTER TABLE ledger_entries ADD COLUMN erased_by INTEGER;
+            """),
     ];
 }

@@ -120,6 +120,28 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         return result;
     }
 
+    /// <summary>
+    /// Appends <paramref name="entry"/> through the writer like <see cref="AppendAsync"/>, and runs
+    /// <paramref name="withinCommit"/> inside the same transaction right after the entry is inserted,
+    /// with the entry's sequence number: both are committed or neither. Used by retention so that an
+    /// erasure and the entry recording it cannot be separated by a crash. The entry is written in a
+    /// batch of its own.
+    /// </summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="withinCommit">Work on the writer's transaction; an exception rolls the batch back and surfaces as <see cref="LedgerUnavailableException"/>.</param>
+    /// <param name="cancellationToken">Stops waiting (the entry and the work may still be committed).</param>
+    /// <returns>The committed entry.</returns>
+    /// <exception cref="LedgerUnavailableException">When nothing was committed.</exception>
+    internal async ValueTask<CommittedEntry> AppendWithinCommitAsync(AccessEntry entry, Action<SqliteTransaction, long> withinCommit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(withinCommit);
+        var pending = Pending.Create(entry);
+        pending.WithinCommit = withinCommit;
+        await EnqueueAsync([pending], cancellationToken);
+        return await pending.Completion.Task.WaitAsync(cancellationToken);
+    }
+
     /// <inheritdoc />
     public async ValueTask<long> GetSizeAsync(CancellationToken cancellationToken = default) =>
         (await GetTreeHeadAsync(cancellationToken)).Size;
@@ -139,14 +161,14 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
     /// <inheritdoc />
     /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
-    /// <remarks>Reads in pages of 1,024 entries, each its own short read, so a slow consumer does not hold a database snapshot; entries committed during the enumeration are included.</remarks>
+    /// <remarks>Reads in pages of 1,024 entries, each its own short read, so a slow consumer does not hold a database snapshot; entries committed during the enumeration are included. Entries erased by retention (docs/ledger-format.md §7) are skipped: they have no payload; their leaf hashes stay available to <see cref="ILedgerProofs"/>.</remarks>
     public async IAsyncEnumerable<CommittedEntry> ReadAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var next = Math.Max(0, fromSequence);
         while (true)
         {
             var page = await ReadPageAsync(
-                "SELECT seq, payload, leaf_hash FROM ledger_entries WHERE seq >= @from ORDER BY seq LIMIT @limit",
+                "SELECT seq, payload, leaf_hash FROM ledger_entries WHERE seq >= @from AND erased_by IS NULL ORDER BY seq LIMIT @limit",
                 [("@from", next), ("@limit", ReadPageSize)],
                 cancellationToken);
             foreach (var entry in page)
@@ -165,7 +187,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
     /// <inheritdoc />
     /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
-    /// <remarks>Compares the recorded entry time (Unix milliseconds) with <paramref name="since"/>; pages like <see cref="ReadAsync"/>.</remarks>
+    /// <remarks>Compares the recorded entry time (Unix milliseconds) with <paramref name="since"/>; pages like <see cref="ReadAsync"/>. Entries erased by retention are skipped.</remarks>
     public async IAsyncEnumerable<CommittedEntry> ReadSinceAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var sinceMs = since.ToUnixTimeMilliseconds();
@@ -185,7 +207,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         while (true)
         {
             var page = await ReadPageAsync(
-                "SELECT seq, payload, leaf_hash FROM ledger_entries WHERE seq >= @from AND time_ms >= @since ORDER BY seq LIMIT @limit",
+                "SELECT seq, payload, leaf_hash FROM ledger_entries WHERE seq >= @from AND time_ms >= @since AND erased_by IS NULL ORDER BY seq LIMIT @limit",
                 [("@from", next), ("@since", sinceMs), ("@limit", ReadPageSize)],
                 cancellationToken);
             foreach (var entry in page)
@@ -205,6 +227,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
     /// <inheritdoc />
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="limit"/> is outside 1–1000.</exception>
     /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
+    /// <remarks>Entries erased by retention are never returned (their subject rows are deleted with the payload), so a subscriber's history ends at the retention period.</remarks>
     public Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
@@ -213,7 +236,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             """
             SELECT e.seq, e.payload, e.leaf_hash
             FROM ledger_subjects s JOIN ledger_entries e ON e.seq = s.seq
-            WHERE s.subscriber_id = @subject AND s.seq < @before
+            WHERE s.subscriber_id = @subject AND s.seq < @before AND e.erased_by IS NULL
             ORDER BY s.seq DESC
             LIMIT @limit
             """,
@@ -290,7 +313,9 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
-            while (reader.TryPeek(out var item) && (batch.Count == 0 || batch.Count + item.Length <= _options.MaxBatchSize))
+            // An entry with work inside the commit (retention erasure) is written in a batch of its own,
+            // so that a failure of that work refuses no one else's read.
+            while (reader.TryPeek(out var item) && (batch.Count == 0 || (batch.Count + item.Length <= _options.MaxBatchSize && item[0].WithinCommit is null && batch[0].WithinCommit is null)))
             {
                 reader.TryRead(out _);
                 batch.AddRange(item);
@@ -385,6 +410,8 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
                 c.InsertSubject(subject, seq);
             }
 
+            p.WithinCommit?.Invoke(tx, seq); // retention: the erasure the entry records, in the same transaction
+
             range.Append(p.LeafHash);
             committed[i] = new CommittedEntry(seq, p.LeafHash, p.Entry);
         }
@@ -472,6 +499,9 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         public long TimeMs { get; }
 
         public TaskCompletionSource<CommittedEntry> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Work run inside the writer's transaction right after this entry is inserted, with its sequence number; null for ordinary entries.</summary>
+        public Action<SqliteTransaction, long>? WithinCommit { get; set; }
 
         public static Pending Create(AccessEntry entry)
         {

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Security.Cryptography;
+using Custodian.Ledger.Retention;
 using Custodian.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -37,10 +38,13 @@ public sealed class LedgerVerifier(CustodianDatabase db)
 
         await using var headsCommand = connection.Command("SELECT tree_size, root, frontier FROM ledger_tree_heads ORDER BY tree_size");
         headsCommand.Transaction = tx;
-        await using var entriesCommand = connection.Command("SELECT seq, payload, leaf_hash, time_ms, task, outcome, account, terminal, store FROM ledger_entries ORDER BY seq");
+        await using var entriesCommand = connection.Command("SELECT seq, payload, leaf_hash, time_ms, task, outcome, account, terminal, store, erased_by FROM ledger_entries ORDER BY seq");
         entriesCommand.Transaction = tx;
         await using var subjectCommand = connection.Command("SELECT COUNT(*) FROM ledger_subjects WHERE subscriber_id = @subject AND seq = @seq", ("@subject", 0L), ("@seq", 0L));
         subjectCommand.Transaction = tx;
+        await using var erasureCommand = connection.Command("SELECT payload, leaf_hash FROM ledger_entries WHERE seq = @seq", ("@seq", 0L)); // retention (§7)
+        erasureCommand.Transaction = tx;
+        var erasures = new ErasureCache(erasureCommand);
 
         await using var heads = await headsCommand.ExecuteReaderAsync(cancellationToken);
         var state = new State();
@@ -71,29 +75,45 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                 // SQLite columns are dynamically typed: a forged row may hold text or NULL anywhere.
                 var payload = entries.GetValue(1) as byte[];
                 var stored = entries.GetValue(2) as byte[];
-                if (payload is not null)
-                {
-                    MerkleTree.HashLeaf(payload, leaf);
-                }
 
-                if (payload is null || stored is null || !CryptographicOperations.FixedTimeEquals(stored, leaf))
+                // Retention (docs/ledger-format.md §7): an erased entry (erased_by set, or a NULL or empty
+                // payload) keeps only its stored leaf hash, which is used as is for the tree once a covering
+                // RetentionErasure entry is found; the payload checks below apply to every other entry.
+                if (entries.GetValue(9) is not DBNull || entries.GetValue(1) is DBNull || payload is { Length: 0 })
                 {
-                    return Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload.");
-                }
+                    if (erasures.Check(entries, seq, payload, stored) is { } erasureFailure)
+                    {
+                        return Fail(state, erasureFailure.Reason, seq, erasureFailure.Message);
+                    }
 
-                AccessEntry entry;
-                try
-                {
-                    entry = LeafCodec.Decode(payload);
+                    stored!.CopyTo(leaf, 0);
                 }
-                catch (FormatException)
+                else
                 {
-                    return Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding.");
-                }
+                    if (payload is not null)
+                    {
+                        MerkleTree.HashLeaf(payload, leaf);
+                    }
 
-                if (!ProjectionMatches(entries, entry) || !SubjectsMatch(subjectCommand, entry, seq))
-                {
-                    return Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload.");
+                    if (payload is null || stored is null || !CryptographicOperations.FixedTimeEquals(stored, leaf))
+                    {
+                        return Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload.");
+                    }
+
+                    AccessEntry entry;
+                    try
+                    {
+                        entry = LeafCodec.Decode(payload);
+                    }
+                    catch (FormatException)
+                    {
+                        return Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding.");
+                    }
+
+                    if (!ProjectionMatches(entries, entry) || !SubjectsMatch(subjectCommand, entry, seq))
+                    {
+                        return Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload.");
+                    }
                 }
 
                 state.Range.Append(leaf);
@@ -203,6 +223,70 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         Message = message,
         EntriesChecked = state.Range.Size,
     };
+
+    // Retention (docs/ledger-format.md §7): decides whether an erased entry is authorised, i.e. covered
+    // by a RetentionErasure entry (found through the entry's erased_by) whose range holds its sequence
+    // and whose cutoff is after its time. Caches the last erasure entry read, since erased entries come
+    // in runs under one erasure entry: constant memory, one extra read per erasure entry.
+    private sealed class ErasureCache(DbCommand lookup)
+    {
+        private long _cachedSeq = -1;
+        private RetentionErasureRecord? _cached;
+
+        public (string Reason, string Message)? Check(DbDataReader row, long seq, byte[]? payload, byte[]? stored)
+        {
+            if (stored is not { Length: MerkleTree.HashSize })
+            {
+                return (VerificationFailures.LeafHashMismatch, "An erased entry has no valid stored leaf hash.");
+            }
+
+            // Erased means: empty payload, staff columns cleared, and a marker naming the erasure entry.
+            if (payload is not null && payload.Length > 0)
+            {
+                return (VerificationFailures.UnauthorisedErasure, "An entry is marked erased but still holds a payload.");
+            }
+
+            if (row.GetValue(9) is not long erasedBy || erasedBy <= seq || row.GetValue(6) is not DBNull || row.GetValue(7) is not DBNull || row.GetValue(8) is not DBNull)
+            {
+                return (VerificationFailures.UnauthorisedErasure, "An entry's payload was erased without a RetentionErasure entry covering it.");
+            }
+
+            if (erasedBy != _cachedSeq)
+            {
+                _cachedSeq = erasedBy;
+                _cached = Read(erasedBy);
+            }
+
+            return _cached is { } record && record.Covers(seq) && record.To <= erasedBy && row.GetValue(3) is long time && time < record.CutoffMs
+                ? null
+                : (VerificationFailures.UnauthorisedErasure, "An entry's payload was erased without a RetentionErasure entry covering it.");
+        }
+
+        // The erasure entry's record, when that entry is intact (its own hash is checked again when the scan reaches it).
+        private RetentionErasureRecord? Read(long erasureSeq)
+        {
+            lookup.Parameters[0].Value = erasureSeq;
+            using var reader = lookup.ExecuteReader();
+            if (!reader.Read() || reader.GetValue(0) is not byte[] { Length: > 0 } payload || reader.GetValue(1) is not byte[] hash
+                || !CryptographicOperations.FixedTimeEquals(hash, MerkleTree.HashLeaf(payload)))
+            {
+                return null;
+            }
+
+            try
+            {
+                var entry = LeafCodec.Decode(payload);
+                return entry.Task == AccessTask.RetentionErasure && entry.Outcome == AccessOutcome.Allowed
+                    && RetentionErasureRecord.TryParse(entry.Target, out var record) && record.CutoffMs <= entry.Time.ToUnixTimeMilliseconds()
+                    ? record
+                    : null;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+    }
 
     private sealed class State
     {

@@ -26,6 +26,14 @@ public static class VerificationFailures
 
     /// <summary>The frontier stored with the newest tree head does not equal the recomputed one; the next append would continue from a forged state. The position is that head's size.</summary>
     public const string FrontierMismatch = "frontier-mismatch";
+
+    /// <summary>
+    /// An entry's payload is missing or erased, but no intact RetentionErasure entry covers it (its
+    /// <c>erased_by</c> is missing, or names an entry that is not a RetentionErasure entry whose range holds
+    /// the sequence and whose cutoff is after the entry's time): personal-data evidence was removed outside
+    /// retention. The position is that entry. See docs/ledger-format.md §7.
+    /// </summary>
+    public const string UnauthorisedErasure = "unauthorised-erasure";
 }
 
 /// <summary>The outcome of <see cref="LedgerVerifier.VerifyAsync"/>.</summary>

@@ -235,7 +235,7 @@ internal static class AdminCommands
             Console.Error.WriteLine($"LEDGER INVALID: first bad entry at sequence {result.FirstBadSequence} ({result.Reason})");
             return 3;
         }));
-        return new Command("ledger", "The access ledger.") { verify };
+        return new Command("ledger", "The access ledger.") { verify, ReviewCommands.Retention() };
     }
 
     public static Command Outbox()

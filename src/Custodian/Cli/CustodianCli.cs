@@ -41,6 +41,7 @@ public static class CustodianCli
             AdminCommands.Staff(),
             AdminCommands.Alerts(),
             AdminCommands.LedgerCommand(),
+            ReviewCommands.Review(),
             AdminCommands.Outbox(),
             KeyCommands.Keys(),
             AuditStorageCommand.Create(),

@@ -11,6 +11,7 @@ using Custodian.Protection;
 using Custodian.Protection.Keys;
 using Custodian.Protection.Masking;
 using Custodian.Protection.Subscribers;
+using Custodian.Review;
 using Custodian.Storage;
 using Custodian.Transparency;
 
@@ -73,6 +74,7 @@ public static class CustodianComposition
         services.AddSingleton<LookupGuard>();
         services.AddSingleton<PortalSignIn>();
         services.AddSingleton<AccessHistory>();
+        services.AddCustodianReview(); // ledger retention and the access-log review (src/Custodian/Review)
 
         services.AddSingleton<IMigrationSource, ProtectionMigrations>();
         services.AddSingleton<IMigrationSource, Access.AccessMigrations>();

@@ -69,6 +69,7 @@ public static class CustodianServer
         builder.Services.AddSingleton(ca);
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
+        builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §7)
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
