@@ -72,11 +72,14 @@ public sealed class LedgerRetention
     /// (<see cref="DateTimeOffset.AddYears"/>: same month, day and time of day; 29 February becomes 28 February),
     /// truncated to the millisecond. Entries strictly before it are due for erasure.
     /// </summary>
-    public DateTimeOffset GetCutoff()
-    {
-        var cutoff = _time.GetUtcNow().ToUniversalTime().AddYears(-_options.Years);
-        return DateTimeOffset.FromUnixTimeMilliseconds(cutoff.ToUnixTimeMilliseconds());
-    }
+    public DateTimeOffset GetCutoff() => CutoffAt(_time.GetUtcNow(), _options.Years);
+
+    /// <summary>The cutoff at <paramref name="now"/>: <paramref name="now"/> in UTC minus <paramref name="years"/> calendar years, truncated to the millisecond (see <see cref="GetCutoff"/>).</summary>
+    /// <param name="now">Any offset; converted to UTC first.</param>
+    /// <param name="years">The retention period in years.</param>
+    /// <returns>The cutoff, offset zero.</returns>
+    public static DateTimeOffset CutoffAt(DateTimeOffset now, int years) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(now.ToUniversalTime().AddYears(-years).ToUnixTimeMilliseconds());
 
     /// <summary>Erases every entry older than the cutoff, in ranges of at most <see cref="RetentionOptions.MaxEntriesPerErasure"/> entries.</summary>
     /// <param name="dryRun">When true, only counts what would be erased; appends and changes nothing.</param>
