@@ -1,0 +1,139 @@
+using System.Text.Json;
+using Custodian.Cli;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Protection.Keys;
+using Custodian.Review;
+using Custodian.Tests.Infrastructure;
+using Custodian.Tests.Lookup;
+
+namespace Custodian.Tests.Review;
+
+/// <summary>The review and retention verbs on a running test server's data directory, after real guarded lookups. Asserts exit codes, files and ledger state.</summary>
+[Collection(nameof(Cli.CliCollection))]
+public sealed class ReviewCliTests
+{
+    [Fact]
+    public async Task Report_query_export_and_sign_off_from_the_cli_leak_no_personal_value()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 30);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var handles = new List<string>();
+        foreach (var subscriber in host.Population.Take(3))
+        {
+            handles.Add(await GuardedLookupTests.SearchAsync(clerk, subscriber.Phone));
+        }
+
+        using (var view = await clerk.GetAsync($"/api/v1/subscribers/{handles[0]}?purpose=in-store-service"))
+        {
+            Assert.True(view.IsSuccessStatusCode);
+        }
+
+        var data = host.Directory.FullName;
+        var work = Directory.CreateTempSubdirectory("custodian-review-cli-");
+        try
+        {
+            var month = ReviewPeriod.Containing(ReviewCycle.Monthly, host.Time.GetUtcNow(), TimeSpan.FromHours(9));
+            var reportFile = Path.Combine(work.FullName, "report.json");
+            Assert.Equal(0, await CustodianCli.RunAsync(["review", "--month", month.Id, "--out", reportFile, "--data", data]));
+            using (var report = JsonDocument.Parse(await File.ReadAllBytesAsync(reportFile)))
+            {
+                var inPeriod = (await host.LedgerAsync()).Count(e => e.Entry.Time >= month.Start && e.Entry.Time < month.End);
+                Assert.Equal(inPeriod, report.RootElement.GetProperty("entries").GetInt64());
+                var c0001 = report.RootElement.GetProperty("byAccount").EnumerateArray().Single(a => a.GetProperty("key").GetString() == "C0001");
+                Assert.Equal((await host.LedgerAsync()).Count(e => e.Entry.Account == "C0001"), c0001.GetProperty("entries").GetInt64());
+            }
+
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "--month", "2026-13", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "--month", month.Id, "--week", "2026-W01", "--data", data]));
+
+            // Queries and exports.
+            Assert.Equal(0, await CustodianCli.RunAsync(["review", "query", "--clerk", "C0001", "--task", "search", "--limit", "2", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--task", "bogus", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--from", "2026-13-01", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--subscriber-token", "123", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--limit", "0", "--data", data]));
+
+            var csv = Path.Combine(work.FullName, "export.csv");
+            var size = await host.Get<IAccessLedgerReader>().GetSizeAsync();
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--clerk", "C0001", "--export", csv, "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--clerk", "C0001", "--export", csv, "--reason", "  ", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--clerk", "C0001", "--reason", "why", "--data", data]));
+            Assert.False(File.Exists(csv));
+            Assert.Equal(size, await host.Get<IAccessLedgerReader>().GetSizeAsync());
+
+            var subject = await GuardedLookupTests.IdOf(host, host.Population[0].Phone);
+            var token = host.Get<Tokenizer>().TokenizeSubscriber(subject);
+            Assert.Equal(0, await CustodianCli.RunAsync(["review", "query", "--subscriber-token", token, "--export", csv, "--reason", "complaint 2026-0042: subscriber asked who viewed the record", "--data", data]));
+            var lines = await File.ReadAllLinesAsync(csv);
+            Assert.Equal(3, lines.Length); // header, the search and the view of subscriber 0
+            Assert.All(lines.Skip(1), l => Assert.Contains("," + token + ",", l, StringComparison.Ordinal));
+            Assert.All(lines.Skip(1), l => Assert.DoesNotContain("," + subject.Value + ",", l, StringComparison.Ordinal));
+            Assert.False(OperatingSystem.IsWindows(), "Custodian runs on Linux hosts.");
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(csv));
+            }
+
+            var export = (await host.LedgerAsync()).Last();
+            Assert.Equal((AccessTask.Export, "complaint 2026-0042: subscriber asked who viewed the record"), (export.Entry.Task, export.Entry.Reason));
+            Assert.Equal([subject], export.Entry.Subjects);
+
+            // No RRN, phone number or name in anything the review wrote.
+            var needles = PlaintextScanner.Needles(host.Population).Concat(host.Population.Select(p => p.Name)).ToList();
+            Assert.Equal(0, await CustodianCli.RunAsync(["review", "--month", month.Id, "--out", reportFile, "--data", data]));
+            Assert.Empty(await PlaintextScanner.ScanFilesAsync(work.FullName, needles));
+            using (var report = JsonDocument.Parse(await File.ReadAllBytesAsync(reportFile)))
+            {
+                var flagged = Assert.Single(report.RootElement.GetProperty("downloads").EnumerateArray());
+                Assert.True(flagged.GetProperty("flagged").GetBoolean());
+                Assert.Equal(export.Sequence, flagged.GetProperty("sequence").GetInt64());
+            }
+
+            // Sign-off: only an officer, only a finished period, only once.
+            Assert.Equal(0, await CustodianCli.RunAsync(["staff", "add", "--id", "privacy1", "--role", "privacy-officer", "--data", data]));
+            var previous = month.Previous().Id;
+            Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--month", month.Id, "--reviewer", "privacy1", "--note", "too early", "--data", data]));
+            Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "C0001", "--note", "not an officer", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", " ", "--data", data]));
+            Assert.Equal(0, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "no findings", "--data", data]));
+            Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "twice", "--data", data]));
+            Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--week", "2020-W01", "--reviewer", "privacy1", "--note", "wrong cycle", "--data", data]));
+            Assert.Equal(0, await CustodianCli.RunAsync(["review", "sign-off", "--cycle", "weekly", "--week", "2020-W01", "--reviewer", "privacy1", "--note", "weekly cycle", "--data", data]));
+            var signOffs = (await host.LedgerAsync()).Where(e => e.Entry.Task == AccessTask.ReviewSignOff).Select(e => e.Entry.Target!.Split(';')[0]).ToList();
+            Assert.Equal(["review:" + previous, "review:2020-W01"], signOffs);
+            Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", data]));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Ledger_retention_from_the_cli_erases_old_entries_and_the_ledger_still_verifies()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var data = host.Directory.FullName;
+        var old = TimeProvider.System.GetUtcNow().AddYears(-3);
+        var ledger = host.Get<IAccessLedger>();
+        foreach (var subject in new[] { 1L, 2L })
+        {
+            await ledger.AppendAsync(new AccessEntry { Time = old, Task = AccessTask.View, Outcome = AccessOutcome.Allowed, Account = "C0009", Store = "S001", Subjects = [new SubscriberId(subject)] });
+        }
+
+        var size = await host.Get<IAccessLedgerReader>().GetSizeAsync();
+        Assert.Equal(1, await CustodianCli.RunAsync(["ledger", "retention", "--bogus", "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "retention", "--dry-run", "--data", data]));
+        Assert.Equal(size, await host.Get<IAccessLedgerReader>().GetSizeAsync());
+
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "retention", "--data", data]));
+        Assert.Equal(size + 1, await host.Get<IAccessLedgerReader>().GetSizeAsync());
+        Assert.DoesNotContain(await host.LedgerAsync(), e => e.Entry.Account == "C0009");
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "retention", "--data", data]));
+        Assert.Equal(size + 1, await host.Get<IAccessLedgerReader>().GetSizeAsync());
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", data]));
+    }
+}
