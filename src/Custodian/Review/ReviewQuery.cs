@@ -96,7 +96,7 @@ public sealed record ReviewRow(
     string? Store,
     string? SourceIp,
     string? Purpose,
-    IReadOnlyList<string> SubjectTokens,
+    [property: Classification.Pseudonymous] IReadOnlyList<string> SubjectTokens,
     IReadOnlyList<string> Fields,
     IReadOnlyList<string> UnmaskedFields,
     string? ErrorCode,
