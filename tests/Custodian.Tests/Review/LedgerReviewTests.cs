@@ -203,6 +203,19 @@ public sealed class LedgerReviewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Export_escapes_cells_a_spreadsheet_would_run_as_formulas()
+    {
+        await Add("formula", "2026-12-01 10:00", AccessTask.Print, "C0777", "S001", "T1", [], reason: "=HYPERLINK(\"http://x\")", target: "+1");
+        var csv = new StringWriter();
+
+        var exported = await Review.ExportAsync(new ReviewFilter { Clerk = "C0777" }, "check", "officer", StaffRole.SecurityOfficer, csv);
+
+        Assert.Equal(1, exported.Value.Rows);
+        var row = csv.ToString().Split("\r\n")[1];
+        Assert.EndsWith(",\"'+1\",\"'=HYPERLINK(\"\"http://x\"\")\"", row, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sign_off_is_recorded_once_for_a_finished_period_and_verifies()
     {
         Assert.Equal(ReviewErrors.PeriodNotOver, (await Review.SignOffAsync("2026-12", "privacy1", "ok", null)).Error!.Code);
