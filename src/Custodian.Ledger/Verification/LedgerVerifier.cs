@@ -79,7 +79,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                 // Retention (docs/ledger-format.md §7): an erased entry (erased_by set, or a NULL or empty
                 // payload) keeps only its stored leaf hash, which is used as is for the tree once a covering
                 // RetentionErasure entry is found; the payload checks below apply to every other entry.
-                if (entries.GetValue(9) is not DBNull || entries.GetValue(1) is DBNull || payload is { Length: 0 })
+                if (!entries.IsDBNull(9) || entries.IsDBNull(1) || payload is { Length: 0 })
                 {
                     if (erasures.Check(entries, seq, payload, stored) is { } erasureFailure)
                     {
