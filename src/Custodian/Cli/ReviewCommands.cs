@@ -147,7 +147,7 @@ internal static class ReviewCommands
                 var full = Path.GetFullPath(exportPath);
                 await using var stream = CreatePrivate(full);
                 await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false));
-                var exported = await review.ExportAsync(filter, exportReason, AdminCommands.Operator, StaffRole.SecurityOfficer, writer, ct);
+                var exported = await review.ExportAsync(filter, exportReason, AdminCommands.Operator, StaffRole.SecurityOfficer, writer, cancellationToken: ct);
                 if (!exported.IsSuccess)
                 {
                     throw CliException.Usage(exported.Error!.Message);

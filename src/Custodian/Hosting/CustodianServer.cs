@@ -4,6 +4,7 @@ using Custodian.Classification;
 using Custodian.Gateway;
 using Custodian.Monitoring;
 using Custodian.Problems;
+using Custodian.Review;
 using Custodian.Transparency;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -171,6 +172,7 @@ public static class CustodianServer
         app.MapOpenApi();
         app.MapTerminalApi();
         app.MapPortalApi();
+        app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
         mapExtra?.Invoke(app);
         return app;
     }

@@ -139,10 +139,13 @@ public sealed class LedgerReview
     /// <param name="account">The exporting officer's account.</param>
     /// <param name="role">Its role.</param>
     /// <param name="destination">Where the CSV goes; not closed.</param>
+    /// <param name="terminal">The officer's terminal, when the export came over the network; recorded.</param>
+    /// <param name="store">That terminal's store; recorded.</param>
+    /// <param name="sourceIp">The source IP, when over the network; recorded.</param>
     /// <param name="cancellationToken">Cancels the export before it is recorded.</param>
     /// <returns>The rows written and the ledger entry, or <see cref="ReviewErrors.ReasonRequired"/>.</returns>
     /// <exception cref="LedgerUnavailableException">When the export could not be recorded; nothing is written.</exception>
-    public async Task<Result<ReviewExport>> ExportAsync(ReviewFilter filter, string? reason, string account, StaffRole role, TextWriter destination, CancellationToken cancellationToken = default)
+    public async Task<Result<ReviewExport>> ExportAsync(ReviewFilter filter, string? reason, string account, StaffRole role, TextWriter destination, string? terminal = null, string? store = null, string? sourceIp = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(destination);
@@ -168,6 +171,9 @@ public sealed class LedgerReview
                 Outcome = AccessOutcome.Allowed,
                 Account = account,
                 Role = role,
+                Terminal = terminal,
+                Store = store,
+                SourceIp = sourceIp,
                 Subjects = filter.Subject is { } s ? [s] : [],
                 Target = string.Create(CultureInfo.InvariantCulture, $"access-log rows={rows.Count} {filter.Describe()}"),
                 Reason = reason!.Trim(),

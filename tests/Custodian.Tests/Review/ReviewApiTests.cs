@@ -1,0 +1,68 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Problems;
+using Custodian.Protection.Keys;
+using Custodian.Review;
+using Custodian.Tests.Infrastructure;
+using Custodian.Tests.Lookup;
+
+namespace Custodian.Tests.Review;
+
+/// <summary>The officers' review endpoints through the real pipeline (mTLS terminal, staff session, SQLite, fake time).</summary>
+public sealed class ReviewApiTests
+{
+    [Fact]
+    public async Task Only_officers_query_and_export_and_an_export_needs_a_reason_and_is_recorded()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        await GuardedLookupTests.SearchAsync(clerk, host.Population[2].Phone);
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", StaffRole.SecurityOfficer, null, terminal), terminal);
+
+        using (var refused = await clerk.PostAsJsonAsync("/api/v1/review/entries", new { clerk = "C0001" }))
+        {
+            await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, ErrorCodes.RoleNotPermitted);
+        }
+
+        var refusal = (await host.LedgerAsync()).Last();
+        Assert.Equal((AccessTask.Refused, "C0001", "access-log-review", ErrorCodes.RoleNotPermitted), (refusal.Entry.Task, refusal.Entry.Account, refusal.Entry.Target, refusal.Entry.ErrorCode));
+
+        var id = await GuardedLookupTests.IdOf(host, host.Population[2].Phone);
+        var token = host.Get<Tokenizer>().TokenizeSubscriber(id);
+        using (var query = await officer.PostAsJsonAsync("/api/v1/review/entries", new { subscriberToken = token }))
+        {
+            Assert.Equal(HttpStatusCode.OK, query.StatusCode);
+            var raw = await query.Content.ReadAsStringAsync();
+            var page = JsonSerializer.Deserialize<ReviewPage>(raw, JsonSerializerOptions.Web)!;
+            var row = Assert.Single(page.Rows);
+            Assert.Equal(("search", "C0001", token), (row.Task, row.Account, Assert.Single(row.SubjectTokens)));
+            Assert.DoesNotContain(host.Population[2].Phone, raw, StringComparison.Ordinal);
+        }
+
+        using (var bad = await officer.PostAsJsonAsync("/api/v1/review/entries", new { task = "bogus", limit = 0, subscriberToken = "1" }))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(bad, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal(3, problem.GetProperty("errors").EnumerateObject().Count());
+        }
+
+        var size = await host.Get<IAccessLedgerReader>().GetSizeAsync();
+        using (var noReason = await officer.PostAsJsonAsync("/api/v1/review/exports", new { clerk = "C0001" }))
+        {
+            await ProblemAssert.IsProblemAsync(noReason, HttpStatusCode.BadRequest, ReviewErrors.ReasonRequired);
+        }
+
+        Assert.Equal(size, await host.Get<IAccessLedgerReader>().GetSizeAsync());
+        using var export = await officer.PostAsJsonAsync("/api/v1/review/exports", new { clerk = "C0001", task = "search", reason = "monthly review follow-up" });
+        Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+        Assert.Equal("text/csv", export.Content.Headers.ContentType!.MediaType);
+        var lines = (await export.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        var recorded = (await host.LedgerAsync()).Last().Entry;
+        Assert.Equal((AccessTask.Export, "sec1", "S001-back-office", "monthly review follow-up"), (recorded.Task, recorded.Account, recorded.Terminal, recorded.Reason));
+        Assert.Equal("access-log rows=1 clerk=C0001 task=search", recorded.Target);
+    }
+}
