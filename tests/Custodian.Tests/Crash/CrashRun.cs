@@ -69,12 +69,12 @@ internal sealed class CrashRun(int kills, int seed, ITestOutputHelper output) : 
             await using var server = await ServerProcess.StartAsync(_directory.FullName);
             var clerks = await ProvisionAsync(server, run);
             using var stop = new CancellationTokenSource();
-            var killed = new StrongBox();
+            var killed = new KillFlag();
             var driving = clerks.Select(c => DriveAsync(c, killed, stop.Token)).ToList();
 
             // A random moment while every clerk is sending: requests are always in flight.
             await Task.Delay(TimeSpan.FromMilliseconds(_random.Next(300, 1_500)));
-            killed.Value = true;
+            killed.IsSet = true;
             await server.KillAsync();
             await stop.CancelAsync();
             await Task.WhenAll(driving);
@@ -88,7 +88,7 @@ internal sealed class CrashRun(int kills, int seed, ITestOutputHelper output) : 
         await using (var server = await ServerProcess.StartAsync(_directory.FullName))
         {
             var clerk = (await ProvisionAsync(server, kills + 1))[0];
-            Assert.True(await LookupAsync(clerk, _subjects[0], new StrongBox(), CancellationToken.None), "a lookup after the final restart got no answer");
+            Assert.True(await LookupAsync(clerk, _subjects[0], new KillFlag(), CancellationToken.None), "a lookup after the final restart got no answer");
         }
 
         await CheckLedgerAsync("after the final restart");
@@ -200,7 +200,7 @@ internal sealed class CrashRun(int kills, int seed, ITestOutputHelper output) : 
 
     private static string Code(Totp totp, long step) => totp.ComputeTotp(DateTimeOffset.FromUnixTimeSeconds(step * 30).UtcDateTime);
 
-    private async Task DriveAsync(CrashClerk clerk, StrongBox killed, CancellationToken cancellationToken)
+    private async Task DriveAsync(CrashClerk clerk, KillFlag killed, CancellationToken cancellationToken)
     {
         for (var i = 0; !cancellationToken.IsCancellationRequested; i++)
         {
@@ -212,7 +212,7 @@ internal sealed class CrashRun(int kills, int seed, ITestOutputHelper output) : 
     }
 
     /// <summary>Search by phone, then view the hit. False when the server died under a request (it stays the clerk's in-flight request).</summary>
-    private async Task<bool> LookupAsync(CrashClerk clerk, (string Phone, SubscriberId Id) subject, StrongBox killed, CancellationToken cancellationToken)
+    private async Task<bool> LookupAsync(CrashClerk clerk, (string Phone, SubscriberId Id) subject, KillFlag killed, CancellationToken cancellationToken)
     {
         var search = await SendAsync<SearchResponse>(
             clerk,
@@ -235,7 +235,7 @@ internal sealed class CrashRun(int kills, int seed, ITestOutputHelper output) : 
         return view is not null;
     }
 
-    private async Task<T?> SendAsync<T>(CrashClerk clerk, Expected expected, Func<HttpRequestMessage> request, StrongBox killed, CancellationToken cancellationToken)
+    private async Task<T?> SendAsync<T>(CrashClerk clerk, Expected expected, Func<HttpRequestMessage> request, KillFlag killed, CancellationToken cancellationToken)
         where T : class
     {
         clerk.InFlight = expected;
@@ -248,7 +248,7 @@ internal sealed class CrashRun(int kills, int seed, ITestOutputHelper output) : 
             status = response.StatusCode;
             body = await response.Content.ReadAsStringAsync(cancellationToken);
         }
-        catch (Exception ex) when (killed.Value && ex is HttpRequestException or IOException or OperationCanceledException)
+        catch (Exception ex) when (killed.IsSet && ex is HttpRequestException or IOException or OperationCanceledException)
         {
             // The server died under this request: no answer. Its entry may or may not have been committed.
             return null;
@@ -325,14 +325,15 @@ internal sealed class CrashRun(int kills, int seed, ITestOutputHelper output) : 
     /// <summary>What one request must have left in the ledger. <paramref name="Subject"/> is the internal subscriber ID; <paramref name="Sequence"/> the one the answer named.</summary>
     private sealed record Expected(AccessTask Task, long? Subject, long? Sequence);
 
-    private sealed class StrongBox
+    /// <summary>Set just before the kill: a request that fails after it died with the server; one that fails before it is a test failure.</summary>
+    private sealed class KillFlag
     {
-        private volatile bool _value;
+        private volatile bool _isSet;
 
-        public bool Value
+        public bool IsSet
         {
-            get => _value;
-            set => _value = value;
+            get => _isSet;
+            set => _isSet = value;
         }
     }
 

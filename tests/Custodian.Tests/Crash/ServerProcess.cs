@@ -55,7 +55,6 @@ public sealed partial class ServerProcess : IAsyncDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = true,
             UseShellExecute = false,
         };
         foreach (var arg in new[] { dll, "serve", "--data", dataDirectory, "--listen", "127.0.0.1", "--terminal-port", "0", "--portal-port", "0" })
@@ -65,7 +64,6 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
         info.Environment["Custodian__PasswordIterations"] = "1000";
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment.Remove("CUSTODIAN_MASTER_KEY");
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var server = new ServerProcess(process);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
