@@ -28,7 +28,8 @@ namespace Custodian.Tests.Crash;
 /// data directory, and checks the ledger after every kill:
 /// <list type="bullet">
 /// <item><see cref="LedgerVerifier"/> passes and sequences are exactly 0 … n−1;</item>
-/// <item>the ledger never shrinks across a restart;</item>
+/// <item>the ledger never shrinks across a restart, and the tree verified after the previous kill is a
+/// prefix of the new one (a consistency proof between the two roots verifies);</item>
 /// <item>per clerk, the entries carrying the clerk's account are, in sequence order, exactly the
 /// requests the clerk got an answer for (task, outcome, terminal, subject, and the sequence number
 /// the answer named), optionally followed by one entry for the single request that was in flight when
@@ -54,6 +55,7 @@ internal sealed class CrashRun(int kills, int seed, ITestOutputHelper output) : 
     private List<(string Phone, SubscriberId Id)> _subjects = [];
     private X509Certificate2? _ca;
     private long _lastSize;
+    private byte[] _lastRoot = [];
     private int _answered;
     private int _inFlightAtKill;
     private int _inFlightCommitted;
@@ -282,7 +284,19 @@ internal sealed class CrashRun(int kills, int seed, ITestOutputHelper output) : 
 
         Assert.Equal(verified.TreeSize, entries.Count);
         Assert.True(entries.Count >= _lastSize, $"{when}: the ledger shrank from {_lastSize} to {entries.Count} entries");
+
+        // Append-only across the crash and restart: the tree verified after the previous kill is a
+        // prefix of this one (RFC 9162 §2.1.4 consistency proof), as a witness would check.
+        if (_lastSize > 0)
+        {
+            var proof = await Get<ILedgerProofs>().GetConsistencyProofAsync(_lastSize, entries.Count);
+            Assert.True(
+                entries.Count == _lastSize ? _lastRoot.AsSpan().SequenceEqual(verified.Root.Span) : MerkleTree.VerifyConsistency(_lastSize, entries.Count, _lastRoot, verified.Root.Span, proof),
+                $"{when}: the tree of size {entries.Count} is not an extension of the tree of size {_lastSize} verified before");
+        }
+
         _lastSize = entries.Count;
+        _lastRoot = verified.Root.ToArray();
 
         var byAccount = entries.Where(e => e.Entry.Account is not null).ToLookup(e => e.Entry.Account!, StringComparer.Ordinal);
         foreach (var clerk in _clerks)
