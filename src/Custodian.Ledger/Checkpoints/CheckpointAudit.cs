@@ -8,7 +8,7 @@ namespace Custodian.Ledger.Checkpoints;
 /// <param name="FirstBadSequence">On failure, the first position that may differ from what was committed to: the size of the largest signed checkpoint below the first divergence whose root the payloads still reproduce (0 when none).</param>
 /// <param name="DivergedAt">On failure, the smallest signed checkpoint size whose root the payloads do not reproduce (or the entry count when the ledger is shorter).</param>
 /// <param name="Reason">On failure, <c>root-mismatch</c> or <c>truncated</c>; null on success.</param>
-/// <param name="CheckpointsUsed">How many signed checkpoints (the given one and the server's own stored, log-signed ones) were compared.</param>
+/// <param name="CheckpointsUsed">How many signed checkpoints (the given one and the server's stored, cosigned ones) were compared.</param>
 public sealed record CheckpointAuditResult(bool IsValid, long? FirstBadSequence, long? DivergedAt, string? Reason, int CheckpointsUsed);
 
 /// <summary>
@@ -23,24 +23,29 @@ public sealed class CheckpointAudit(CustodianDatabase db, CheckpointStore store)
 {
     /// <summary>
     /// Compares the ledger with <paramref name="against"/> and with every stored checkpoint of size ≤
-    /// its size whose log signature verifies with <paramref name="logKey"/>. A single checkpoint only
-    /// says that something in [0, size) changed; each further signed checkpoint whose root still matches
-    /// moves the first bad position up to its size.
+    /// its size that is signed by <paramref name="logKey"/> AND cosigned by at least one of
+    /// <paramref name="witnessKeys"/>. A single checkpoint only says that something in [0, size)
+    /// changed; each further cosigned checkpoint whose root still matches moves the first bad position
+    /// up to its size. Checkpoints signed by the log alone are not used: a server reading a rewritten
+    /// database signs the rewritten heads too, and only a witness's cosignature shows that a head was
+    /// consistent with the history the witness saw before. Without witness keys no narrowing happens.
     /// </summary>
-    /// <param name="against">A verified checkpoint (signature checked by the caller).</param>
+    /// <param name="against">A verified checkpoint (signatures checked by the caller).</param>
     /// <param name="logKey">The log's verifier key.</param>
+    /// <param name="witnessKeys">Witness verifier keys; may be empty.</param>
     /// <param name="cancellationToken">Cancels the check.</param>
     /// <returns>The result.</returns>
-    public async Task<CheckpointAuditResult> CheckAsync(Checkpoint against, NoteVerifierKey logKey, CancellationToken cancellationToken = default)
+    public async Task<CheckpointAuditResult> CheckAsync(Checkpoint against, NoteVerifierKey logKey, IReadOnlyList<NoteVerifierKey> witnessKeys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(against);
+        ArgumentNullException.ThrowIfNull(witnessKeys);
         var targets = new SortedDictionary<long, byte[]> { [against.Size] = against.Root };
-        foreach (var stored in await store.ListAsync(against.Size, cancellationToken))
+        foreach (var stored in witnessKeys.Count == 0 ? [] : await store.ListAsync(against.Size, cancellationToken))
         {
-            var opened = CheckpointVerifier.Open(stored.Note, logKey, [], 0);
-            if (opened.IsSuccess && opened.Value.Checkpoint.Size != against.Size)
+            var opened = stored.Cosignatures == 0 ? null : (Custodian.Problems.Result<VerifiedCheckpoint>?)CheckpointVerifier.Open(await store.ComposeAsync(stored, cancellationToken), logKey, witnessKeys, 1);
+            if (opened is { IsSuccess: true } o && o.Value.Checkpoint.Size != against.Size)
             {
-                targets.TryAdd(opened.Value.Checkpoint.Size, opened.Value.Checkpoint.Root);
+                targets.TryAdd(o.Value.Checkpoint.Size, o.Value.Checkpoint.Root);
             }
         }
 
