@@ -64,7 +64,7 @@ public sealed class NoteVerifierKey
             return Invalid("it is empty");
         }
 
-        var parts = text.Split('+');
+        var parts = text.Split('+', 3); // the base64 key may itself contain '+'
         if (parts.Length != 3)
         {
             return Invalid("it must be <name>+<key ID>+<key>, three parts separated by '+'");
@@ -184,7 +184,7 @@ public sealed class NoteSigningKey
             return Invalid();
         }
 
-        var parts = trimmed[Prefix.Length..].Split('+');
+        var parts = trimmed[Prefix.Length..].Split('+', 3);
         if (parts.Length != 3 || !NoteKeyIds.IsValidName(parts[0]) || parts[1].Length != 8
             || !uint.TryParse(parts[1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var id)
             || !StrictBase64.TryDecode(parts[2], out var key) || key.Length != 33 || !NoteAlgorithms.IsSupported(key[0]))
