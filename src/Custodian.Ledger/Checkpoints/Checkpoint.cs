@@ -159,7 +159,7 @@ public static class CosignatureV1
         var signature = new byte[8 + 64];
         BinaryPrimitives.WriteInt64BigEndian(signature, timestamp);
         key.SignRaw(Message(timestamp, checkpointBody)).CopyTo(signature, 8);
-        return new NoteSignature(key.Name, key.KeyId, signature);
+        return new NoteSignature(key.KeyName, key.KeyId, signature);
     }
 
     /// <summary>Verifies one cosignature line against a witness key and a checkpoint body.</summary>
@@ -171,9 +171,9 @@ public static class CosignatureV1
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(signature);
-        if (key.Algorithm != NoteAlgorithms.CosignatureV1 || signature.KeyId != key.KeyId || !string.Equals(signature.Name, key.Name, StringComparison.Ordinal))
+        if (key.Algorithm != NoteAlgorithms.CosignatureV1 || signature.KeyId != key.KeyId || !string.Equals(signature.KeyName, key.KeyName, StringComparison.Ordinal))
         {
-            return Invalid($"the signature is not by cosigner key '{key.Name}'");
+            return Invalid($"the signature is not by cosigner key '{key.KeyName}'");
         }
 
         if (signature.Signature.Length != 8 + 64)
@@ -189,7 +189,7 @@ public static class CosignatureV1
 
         return key.VerifyRaw(Message(timestamp, checkpointBody), signature.Signature.AsSpan(8))
             ? timestamp
-            : Invalid($"the signature of cosigner '{key.Name}' does not verify over this checkpoint");
+            : Invalid($"the signature of cosigner '{key.KeyName}' does not verify over this checkpoint");
     }
 
     /// <summary>Verifies the cosignature of <paramref name="key"/> in <paramref name="note"/>.</summary>
@@ -202,7 +202,7 @@ public static class CosignatureV1
         ArgumentNullException.ThrowIfNull(key);
         var line = note.Find(key);
         return line is null
-            ? CheckpointErrors.Error(CheckpointErrors.SignatureMissing, $"The checkpoint carries no cosignature of witness '{key.Name}'.")
+            ? CheckpointErrors.Error(CheckpointErrors.SignatureMissing, $"The checkpoint carries no cosignature of witness '{key.KeyName}'.")
             : Verify(key, line, note.Text);
     }
 

@@ -160,7 +160,7 @@ public sealed class CheckpointStore(CustodianDatabase db)
             WHERE excluded.timestamp_s > ledger_cosignatures.timestamp_s
             """,
             ("@size", size),
-            ("@witness", signature.Name),
+            ("@witness", signature.KeyName),
             ("@id", (long)signature.KeyId),
             ("@ts", timestamp),
             ("@line", signature.Line),
@@ -179,7 +179,7 @@ public sealed class CheckpointStore(CustodianDatabase db)
         await using var connection = await db.OpenAsync(cancellationToken);
         await using var command = connection.Command(
             "INSERT INTO ledger_witnesses (name, key_id, verifier_key, added_ms) VALUES (@name, @id, @key, @time) ON CONFLICT (name, key_id) DO NOTHING",
-            ("@name", key.Name),
+            ("@name", key.KeyName),
             ("@id", (long)key.KeyId),
             ("@key", key.ToString()),
             ("@time", time.ToUnixTimeMilliseconds()));

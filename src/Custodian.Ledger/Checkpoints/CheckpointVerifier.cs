@@ -50,7 +50,7 @@ public static class CheckpointVerifier
             return checkpoint.Error!;
         }
 
-        if (!string.Equals(checkpoint.Value.Origin, logKey.Name, StringComparison.Ordinal))
+        if (!string.Equals(checkpoint.Value.Origin, logKey.KeyName, StringComparison.Ordinal))
         {
             return Checkpoint.Malformed("the origin line is not the log key's name");
         }
@@ -60,7 +60,7 @@ public static class CheckpointVerifier
         {
             if (witness.Algorithm != NoteAlgorithms.CosignatureV1)
             {
-                return CheckpointErrors.Error(CheckpointErrors.KeyInvalid, $"The witness key '{witness.Name}' is not a cosignature/v1 (0x04) key.");
+                return CheckpointErrors.Error(CheckpointErrors.KeyInvalid, $"The witness key '{witness.KeyName}' is not a cosignature/v1 (0x04) key.");
             }
 
             if (note.Value.Find(witness) is null)
@@ -74,7 +74,7 @@ public static class CheckpointVerifier
                 return verified.Error!;
             }
 
-            cosignatures.Add(new VerifiedCosignature(witness.Name, verified.Value));
+            cosignatures.Add(new VerifiedCosignature(witness.KeyName, verified.Value));
         }
 
         if (cosignatures.Count < minimumCosignatures)

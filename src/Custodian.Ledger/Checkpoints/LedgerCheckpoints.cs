@@ -160,7 +160,7 @@ public sealed class LedgerCheckpoints
             }
 
             var key = _key.Value;
-            var checkpoint = new Checkpoint(key.Name, head.Size, head.Root.Span);
+            var checkpoint = new Checkpoint(key.KeyName, head.Size, head.Root.Span);
             var note = SignedNote.Sign(checkpoint.Body, key);
             await _store.AddAsync(checkpoint, note.Format(), _time.GetUtcNow(), cancellationToken);
             return await _store.GetAsync(head.Size, cancellationToken);
@@ -207,7 +207,7 @@ public sealed class LedgerCheckpoints
         }
 
         var witnesses = await _store.ListWitnessesAsync(cancellationToken);
-        var witness = witnesses.FirstOrDefault(w => w.KeyId == line.Value.KeyId && string.Equals(w.Name, line.Value.Name, StringComparison.Ordinal));
+        var witness = witnesses.FirstOrDefault(w => w.KeyId == line.Value.KeyId && string.Equals(w.KeyName, line.Value.KeyName, StringComparison.Ordinal));
         if (witness is null)
         {
             return CheckpointErrors.Error(CheckpointErrors.WitnessUnknown, "The cosignature is not from a witness this server was configured with.", 403);
@@ -226,7 +226,7 @@ public sealed class LedgerCheckpoints
         }
 
         await _store.AddCosignatureAsync(checkpoint.Value.Size, line.Value, verified.Value, now, cancellationToken);
-        return new VerifiedCosignature(witness.Name, verified.Value);
+        return new VerifiedCosignature(witness.KeyName, verified.Value);
     }
 
     /// <summary>

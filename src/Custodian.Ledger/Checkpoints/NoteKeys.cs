@@ -32,14 +32,14 @@ public sealed class NoteVerifierKey
 
     internal NoteVerifierKey(string name, byte algorithm, byte[] publicKey)
     {
-        Name = name;
+        KeyName = name;
         Algorithm = algorithm;
         _publicKey = publicKey;
         KeyId = NoteKeyIds.Compute(name, algorithm, publicKey);
     }
 
     /// <summary>The key name (non-empty; no whitespace, no '+').</summary>
-    public string Name { get; }
+    public string KeyName { get; }
 
     /// <summary>The 32-bit key ID.</summary>
     public uint KeyId { get; }
@@ -119,7 +119,7 @@ public sealed class NoteVerifierKey
         var key = new byte[33];
         key[0] = Algorithm;
         _publicKey.CopyTo(key, 1);
-        return $"{Name}+{KeyId:x8}+{Convert.ToBase64String(key)}";
+        return $"{KeyName}+{KeyId:x8}+{Convert.ToBase64String(key)}";
     }
 
     private static CustodianError Invalid(string rule) => CheckpointErrors.Error(CheckpointErrors.KeyInvalid, "The verifier key is invalid: " + rule + ".");
@@ -148,7 +148,7 @@ public sealed class NoteSigningKey
     public NoteVerifierKey Verifier { get; }
 
     /// <summary>The key name.</summary>
-    public string Name => Verifier.Name;
+    public string KeyName => Verifier.KeyName;
 
     /// <summary>The key ID.</summary>
     public uint KeyId => Verifier.KeyId;
@@ -202,7 +202,7 @@ public sealed class NoteSigningKey
         var key = new byte[33];
         key[0] = Verifier.Algorithm;
         _seed.CopyTo(key, 1);
-        return $"{Prefix}{Name}+{KeyId:x8}+{Convert.ToBase64String(key)}";
+        return $"{Prefix}{KeyName}+{KeyId:x8}+{Convert.ToBase64String(key)}";
     }
 
     /// <summary>Signs <paramref name="message"/> with Ed25519 (RFC 8032 §5.1.6, deterministic).</summary>

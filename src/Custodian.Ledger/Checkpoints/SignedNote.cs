@@ -5,10 +5,10 @@ using Custodian.Problems;
 namespace Custodian.Ledger.Checkpoints;
 
 /// <summary>One signature line of a signed note: <c>— &lt;name&gt; base64(key ID ‖ signature)</c>.</summary>
-/// <param name="Name">The key name.</param>
+/// <param name="KeyName">The key name.</param>
 /// <param name="KeyId">The 32-bit key ID (the first 4 bytes of the base64 payload, big-endian).</param>
 /// <param name="Signature">The signature bytes after the key ID (64 bytes for Ed25519; 8 + 64 for a cosignature/v1).</param>
-public sealed record NoteSignature(string Name, uint KeyId, byte[] Signature)
+public sealed record NoteSignature(string KeyName, uint KeyId, byte[] Signature)
 {
     /// <summary>The signature line without its final newline, starting with U+2014 EM DASH and a space.</summary>
     public string Line
@@ -18,7 +18,7 @@ public sealed record NoteSignature(string Name, uint KeyId, byte[] Signature)
             var payload = new byte[4 + Signature.Length];
             BinaryPrimitives.WriteUInt32BigEndian(payload, KeyId);
             Signature.CopyTo(payload, 4);
-            return SignedNote.LinePrefix + Name + " " + Convert.ToBase64String(payload);
+            return SignedNote.LinePrefix + KeyName + " " + Convert.ToBase64String(payload);
         }
     }
 
@@ -109,7 +109,7 @@ public sealed class SignedNote
             throw new ArgumentException("A note is signed with an Ed25519 (0x01) key; cosigner keys sign cosignatures.", nameof(key));
         }
 
-        return new SignedNote(text, [new NoteSignature(key.Name, key.KeyId, key.SignRaw(Encoding.UTF8.GetBytes(text)))]);
+        return new SignedNote(text, [new NoteSignature(key.KeyName, key.KeyId, key.SignRaw(Encoding.UTF8.GetBytes(text)))]);
     }
 
     /// <summary>Parses a signed note strictly (syntax only; see <see cref="Verify"/> for signatures).</summary>
@@ -216,12 +216,12 @@ public sealed class SignedNote
         var signature = Find(key);
         if (signature is null)
         {
-            return CheckpointErrors.Error(CheckpointErrors.SignatureMissing, $"The note carries no signature of key '{key.Name}'.");
+            return CheckpointErrors.Error(CheckpointErrors.SignatureMissing, $"The note carries no signature of key '{key.KeyName}'.");
         }
 
         return key.VerifyRaw(Encoding.UTF8.GetBytes(Text), signature.Signature)
             ? signature
-            : CheckpointErrors.Error(CheckpointErrors.SignatureInvalid, $"The signature of key '{key.Name}' does not verify: the note was altered or signed by another key.");
+            : CheckpointErrors.Error(CheckpointErrors.SignatureInvalid, $"The signature of key '{key.KeyName}' does not verify: the note was altered or signed by another key.");
     }
 
     /// <summary>The first signature line with the name and key ID of <paramref name="key"/>, or null.</summary>
@@ -230,7 +230,7 @@ public sealed class SignedNote
     public NoteSignature? Find(NoteVerifierKey key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return Signatures.FirstOrDefault(s => s.KeyId == key.KeyId && string.Equals(s.Name, key.Name, StringComparison.Ordinal));
+        return Signatures.FirstOrDefault(s => s.KeyId == key.KeyId && string.Equals(s.KeyName, key.KeyName, StringComparison.Ordinal));
     }
 
     /// <summary>A copy with <paramref name="signatures"/> added after the existing lines; a line of the same name and key ID replaces the old one.</summary>
@@ -241,7 +241,7 @@ public sealed class SignedNote
         var list = Signatures.ToList();
         foreach (var s in signatures)
         {
-            list.RemoveAll(x => x.KeyId == s.KeyId && string.Equals(x.Name, s.Name, StringComparison.Ordinal));
+            list.RemoveAll(x => x.KeyId == s.KeyId && string.Equals(x.KeyName, s.KeyName, StringComparison.Ordinal));
             list.Add(s);
         }
 

@@ -20,7 +20,17 @@ internal static class LedgerCheckpointCommands
 
         public Option<string[]> WitnessKeys { get; } = new("--witness-key") { Description = "With --against: a witness verifier key whose cosignature the checkpoint must carry (repeatable).", AllowMultipleArgumentsPerToken = false };
 
-        public bool IsRequested(ParseResult parse) => parse.GetValue(Against) is not null;
+        public bool IsRequested(ParseResult parse)
+        {
+            if (parse.GetValue(Against) is not null)
+            {
+                return true;
+            }
+
+            return parse.GetValue(LogKey) is null && (parse.GetValue(WitnessKeys) ?? []).Length == 0
+                ? false
+                : throw CliException.Usage("--log-key and --witness-key go with --against.");
+        }
     }
 
     /// <summary>Adds the <c>--against</c> options to <paramref name="verify"/>.</summary>
@@ -127,7 +137,7 @@ internal static class LedgerCheckpointCommands
             var witness = ParseKey(parse.GetValue(key), "verifier-key", NoteAlgorithms.CosignatureV1);
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var added = await context.Get<CheckpointStore>().AddWitnessAsync(witness, context.Get<TimeProvider>().GetUtcNow(), ct);
-            Console.WriteLine(added ? $"Witness {witness.Name} added." : $"Witness {witness.Name} was already configured.");
+            Console.WriteLine(added ? $"Witness {witness.KeyName} added." : $"Witness {witness.KeyName} was already configured.");
             return 0;
         }));
 

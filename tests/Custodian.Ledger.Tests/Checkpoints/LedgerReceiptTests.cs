@@ -83,7 +83,7 @@ public sealed class LedgerReceiptTests
             Subjects = [new SubscriberId(1000 + i)],
         })).ToList();
         var leaves = payloads.Select(p => MerkleTree.HashLeaf(p)).ToList();
-        var body = new Checkpoint(Log.Name, size, MerkleTree.ComputeRoot(leaves, size)).Body;
+        var body = new Checkpoint(Log.KeyName, size, MerkleTree.ComputeRoot(leaves, size)).Body;
         var note = SignedNote.Sign(body, Log).WithSignatures([CosignatureV1.Sign(Witness, body, 1_700_000_000)]).Format();
         var receipt = new LedgerReceipt(sequence, withhold ? null : payloads[(int)sequence], leaves[(int)sequence], size, MerkleTree.InclusionProof(sequence, size, leaves), note);
         return (receipt, leaves);

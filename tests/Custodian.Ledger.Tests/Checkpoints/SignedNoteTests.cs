@@ -22,7 +22,7 @@ public sealed class SignedNoteTests
     {
         var key = NoteVerifierKey.Parse(PeterVerifierKey);
         Assert.True(key.IsSuccess, key.Error?.Message);
-        Assert.Equal("PeterNeumann", key.Value.Name);
+        Assert.Equal("PeterNeumann", key.Value.KeyName);
         Assert.Equal(0xc74f20a3u, key.Value.KeyId);
         Assert.Equal(NoteAlgorithms.Ed25519, key.Value.Algorithm);
         Assert.Equal(PeterVerifierKey, key.Value.ToString());
