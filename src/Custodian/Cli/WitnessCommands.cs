@@ -90,7 +90,16 @@ internal static class WitnessCommands
             var witness = new LedgerWitness(key.Value, log.Value, directory, http, TimeProvider.System);
             while (true)
             {
-                var outcome = await witness.RunOnceAsync(ct);
+                WitnessOutcome outcome;
+                try
+                {
+                    outcome = await witness.RunOnceAsync(ct);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    return 0; // stopped (Ctrl+C); the state on disk is complete
+                }
+
                 if (outcome.Kind is WitnessOutcomeKind.Cosigned or WitnessOutcomeKind.UpToDate)
                 {
                     Console.WriteLine(outcome.Message);

@@ -142,6 +142,38 @@ public sealed class WitnessTests
         }
     }
 
+    [Fact]
+    public async Task Witness_and_verify_arguments_are_checked_with_one_line_errors()
+    {
+        var dir = Directory.CreateTempSubdirectory("custodian-witness-args-");
+        try
+        {
+            var state = dir.FullName;
+            var log = NoteSigningKey.Generate("custodian/args", NoteAlgorithms.Ed25519).Verifier.ToString();
+            Assert.Equal(1, await CustodianCli.RunAsync(["witness", "init", "--state", state, "--name", "bad name"]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["witness", "init", "--state", state, "--name", "a+b"]));
+            Assert.Equal(0, await CustodianCli.RunAsync(["witness", "init", "--state", state, "--name", "w.test/args"]));
+            var witnessKey = NoteSigningKey.Parse(await File.ReadAllTextAsync(Path.Combine(state, "witness.key"))).Value.Verifier.ToString();
+            string[] Run(string server, string logKey, string interval) => ["witness", "run", "--once", "--state", state, "--server", server, "--log-key", logKey, "--interval", interval];
+            Assert.Equal(1, await CustodianCli.RunAsync(Run("http://127.0.0.1:1", log, "10s")));
+            Assert.Equal(1, await CustodianCli.RunAsync(Run("https://127.0.0.1:1", witnessKey, "10s")));
+            Assert.Equal(1, await CustodianCli.RunAsync(Run("https://127.0.0.1:1", "not-a-key", "10s")));
+            foreach (var interval in new[] { "0s", "999ms", "25h", "10", "s", "-1s", "1.5s" })
+            {
+                Assert.Equal(1, await CustodianCli.RunAsync(Run("https://127.0.0.1:1", log, interval)));
+            }
+
+            Assert.Equal(2, await CustodianCli.RunAsync(Run("https://127.0.0.1:1", log, "1s")));
+            Assert.Equal(TimeSpan.FromMilliseconds(1500), WitnessCommands.ParseInterval("1500ms"));
+            Assert.Equal(TimeSpan.FromMinutes(2), WitnessCommands.ParseInterval("2m"));
+            Assert.Equal(1, await CustodianCli.RunAsync(["ledger", "verify", "--log-key", log, "--data", Path.Combine(state, "data")]));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private static long LedgerWitnessState(string state) => Custodian.Witness.LedgerWitness.ReadState(state)!.Size;
 
     private static async Task<(int Exit, string Error)> RunCapturingErrorAsync(string[] args)
