@@ -69,6 +69,7 @@ public static class CustodianServer
         builder.Services.AddSingleton(ca);
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
+        builder.Services.AddHostedService<CheckpointPublisher>();
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -170,6 +171,7 @@ public static class CustodianServer
         app.MapOpenApi();
         app.MapTerminalApi();
         app.MapPortalApi();
+        app.MapLedgerApi();
         mapExtra?.Invoke(app);
         return app;
     }
