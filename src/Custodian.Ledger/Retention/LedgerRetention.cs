@@ -9,7 +9,7 @@ namespace Custodian.Ledger.Retention;
 /// <summary>
 /// Erases the payloads of access-ledger entries older than the retention period while keeping their
 /// sequence numbers, times and leaf hashes, so every root, checkpoint and proof stays valid
-/// (docs/ledger-format.md §7). The erasure is itself an entry: one <see cref="AccessTask.RetentionErasure"/>
+/// (docs/ledger-format.md §13). The erasure is itself an entry: one <see cref="AccessTask.RetentionErasure"/>
 /// entry per run of at most <see cref="RetentionOptions.MaxEntriesPerErasure"/> entries, whose target is a
 /// <see cref="RetentionErasureRecord"/> (range and cutoff), appended through the ledger writer.
 /// </summary>

@@ -7,7 +7,7 @@ namespace Custodian.Ledger.Retention;
 /// the sequence range <c>[From, To)</c> it covers and the cutoff. Text form
 /// <c>seq:&lt;From&gt;-&lt;To&gt;;cutoff:&lt;Unix ms&gt;</c>, e.g. <c>seq:0-1234;cutoff:1700000000000</c>
 /// (decimal, no sign, no leading zeros). An erased entry is authorised by the record when
-/// <c>From ≤ seq &lt; To</c> and its time is before the cutoff (docs/ledger-format.md §7).
+/// <c>From ≤ seq &lt; To</c> and its time is before the cutoff (docs/ledger-format.md §13).
 /// </summary>
 /// <param name="From">First sequence number covered (inclusive), ≥ 0.</param>
 /// <param name="To">End of the range (exclusive), &gt; <paramref name="From"/>.</param>

@@ -42,7 +42,7 @@ public sealed class LedgerMigrations : IMigrationSource
             );
             """),
 
-        // Retention (docs/ledger-format.md §7): the sequence number of the RetentionErasure entry
+        // Retention (docs/ledger-format.md §13): the sequence number of the RetentionErasure entry
         // that erased this entry's payload; NULL while the payload is kept.
         new Migration(
             "ledger-002",

@@ -161,7 +161,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
     /// <inheritdoc />
     /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
-    /// <remarks>Reads in pages of 1,024 entries, each its own short read, so a slow consumer does not hold a database snapshot; entries committed during the enumeration are included. Entries erased by retention (docs/ledger-format.md §7) are skipped: they have no payload; their leaf hashes stay available to <see cref="ILedgerProofs"/>.</remarks>
+    /// <remarks>Reads in pages of 1,024 entries, each its own short read, so a slow consumer does not hold a database snapshot; entries committed during the enumeration are included. Entries erased by retention (docs/ledger-format.md §13) are skipped: they have no payload; their leaf hashes stay available to <see cref="ILedgerProofs"/>.</remarks>
     public async IAsyncEnumerable<CommittedEntry> ReadAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var next = Math.Max(0, fromSequence);

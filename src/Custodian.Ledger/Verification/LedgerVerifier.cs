@@ -42,7 +42,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         entriesCommand.Transaction = tx;
         await using var subjectCommand = connection.Command("SELECT COUNT(*) FROM ledger_subjects WHERE subscriber_id = @subject AND seq = @seq", ("@subject", 0L), ("@seq", 0L));
         subjectCommand.Transaction = tx;
-        await using var erasureCommand = connection.Command("SELECT payload, leaf_hash FROM ledger_entries WHERE seq = @seq", ("@seq", 0L)); // retention (§7)
+        await using var erasureCommand = connection.Command("SELECT payload, leaf_hash FROM ledger_entries WHERE seq = @seq", ("@seq", 0L)); // retention (§13)
         erasureCommand.Transaction = tx;
         var erasures = new ErasureCache(erasureCommand);
 
@@ -76,7 +76,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                 var payload = entries.GetValue(1) as byte[];
                 var stored = entries.GetValue(2) as byte[];
 
-                // Retention (docs/ledger-format.md §7): an erased entry (erased_by set, or a NULL or empty
+                // Retention (docs/ledger-format.md §13): an erased entry (erased_by set, or a NULL or empty
                 // payload) keeps only its stored leaf hash, which is used as is for the tree once a covering
                 // RetentionErasure entry is found; the payload checks below apply to every other entry.
                 if (!entries.IsDBNull(9) || entries.IsDBNull(1) || payload is { Length: 0 })
@@ -224,7 +224,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         EntriesChecked = state.Range.Size,
     };
 
-    // Retention (docs/ledger-format.md §7): decides whether an erased entry is authorised, i.e. covered
+    // Retention (docs/ledger-format.md §13): decides whether an erased entry is authorised, i.e. covered
     // by a RetentionErasure entry (found through the entry's erased_by) whose range holds its sequence
     // and whose cutoff is after its time. Caches the last erasure entry read, since erased entries come
     // in runs under one erasure entry: constant memory, one extra read per erasure entry.

@@ -31,7 +31,7 @@ public static class VerificationFailures
     /// An entry's payload is missing or erased, but no intact RetentionErasure entry covers it (its
     /// <c>erased_by</c> is missing, or names an entry that is not a RetentionErasure entry whose range holds
     /// the sequence and whose cutoff is after the entry's time): personal-data evidence was removed outside
-    /// retention. The position is that entry. See docs/ledger-format.md §7.
+    /// retention. The position is that entry. See docs/ledger-format.md §13.
     /// </summary>
     public const string UnauthorisedErasure = "unauthorised-erasure";
 }

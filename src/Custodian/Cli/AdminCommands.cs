@@ -214,8 +214,14 @@ internal static class AdminCommands
     public static Command LedgerCommand()
     {
         var verify = new Command("verify", "Recompute every leaf hash and tree root of the access ledger; name the first bad entry.");
+        var against = LedgerCheckpointCommands.AddAgainstOptions(verify);
         verify.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
+            if (against.IsRequested(parse))
+            {
+                return await LedgerCheckpointCommands.VerifyAgainstAsync(parse, against, ct);
+            }
+
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var verifier = new LedgerVerifier(context.Get<Storage.CustodianDatabase>());
             var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
@@ -235,7 +241,7 @@ internal static class AdminCommands
             Console.Error.WriteLine($"LEDGER INVALID: first bad entry at sequence {result.FirstBadSequence} ({result.Reason})");
             return 3;
         }));
-        return new Command("ledger", "The access ledger.") { verify, ReviewCommands.Retention() };
+        return new Command("ledger", "The access ledger.") { verify, LedgerCheckpointCommands.Checkpoint(), LedgerCheckpointCommands.Receipt(), LedgerCheckpointCommands.Witnesses(), ReviewCommands.Retention() };
     }
 
     public static Command Outbox()

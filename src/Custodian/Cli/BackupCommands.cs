@@ -31,6 +31,11 @@ internal static class BackupCommands
                 ["ca/" + CertificateAuthority.KeyFileName] = (Path.Combine(paths.CertificateAuthority, CertificateAuthority.KeyFileName), true),
                 [Path.GetRelativePath(paths.Root, paths.AccessSecretsKey).Replace('\\', '/')] = (paths.AccessSecretsKey, true),
             };
+            if (File.Exists(Ledger.Checkpoints.LogKeyFile.PathFor(paths.Root)))
+            {
+                files["checkpoints/log.key"] = (Ledger.Checkpoints.LogKeyFile.PathFor(paths.Root), true); // the checkpoint signing key (docs/ledger-format.md §7)
+            }
+
             var target = parse.GetValue(output)!.FullName;
             var manifest = await context.Get<SnapshotBackup>().BackupAsync(target, files, ct);
             await RecordAsync(context, $"backup written: {manifest.Files!.Count} files", ct);

@@ -48,6 +48,8 @@ public static class CustodianCli
             BackupCommands.Backup(),
             BackupCommands.Restore(),
             Simulation.SimulateCommand.Create(),
+            LedgerCheckpointCommands.VerifyReceipt(),
+            WitnessCommands.Witness(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -186,6 +188,7 @@ public static class CustodianCli
             Console.WriteLine($"Custodian is running. Terminal API: {endpoints.TerminalUrl}  Portal: {endpoints.PortalUrl}");
             Console.WriteLine($"Data: {DataPaths.For(options.DataDirectory).Root}");
             Console.WriteLine($"CA SHA-256: {ca.Sha256Fingerprint}");
+            Console.WriteLine($"Ledger key: {app.Services.GetRequiredService<Ledger.Checkpoints.LedgerCheckpoints>().LogKey}");
             Console.WriteLine("Press Ctrl+C to stop.");
             await app.WaitForShutdownAsync(ct);
             return 0;

@@ -60,6 +60,7 @@ public static class CustodianComposition
         services.AddSingleton<IAccessLedger>(sp => sp.GetRequiredService<SqliteAccessLedger>());
         services.AddSingleton<IAccessLedgerReader>(sp => sp.GetRequiredService<SqliteAccessLedger>());
         services.AddSingleton<ILedgerProofs, SqliteLedgerProofs>();
+        services.AddLedgerCheckpoints(paths);
 
         // Monitoring.
         services.AddSingleton(new MonitorOptions());

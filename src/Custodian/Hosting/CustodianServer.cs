@@ -70,7 +70,8 @@ public static class CustodianServer
         builder.Services.AddSingleton(ca);
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
-        builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §7)
+        builder.Services.AddHostedService<CheckpointPublisher>();
+        builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13)
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -172,6 +173,7 @@ public static class CustodianServer
         app.MapOpenApi();
         app.MapTerminalApi();
         app.MapPortalApi();
+        app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
         mapExtra?.Invoke(app);
         return app;

@@ -122,6 +122,105 @@ public sealed class LedgerVerifierTests
     }
 
     [Fact]
+    public async Task Two_whole_rows_reordered_with_their_leaf_hashes_are_a_root_mismatch_at_the_earlier_position()
+    {
+        await using var f = await CreateAsync();
+
+        // Each row stays self-consistent (payload, leaf hash, query columns and subject rows move
+        // together), so only a tree head can tell: the head of size 5 committed to the old order.
+        await SwapRowsAsync(f, 4, 9);
+
+        var result = await AssertFailsAsync(f, VerificationFailures.RootMismatch, firstBad: 4, goodHeadSize: 4);
+        Assert.Equal(5, result.EntriesChecked);
+    }
+
+    [Fact]
+    public async Task Deleted_entry_with_the_later_ones_renumbered_is_a_root_mismatch_at_that_position()
+    {
+        await using var f = await CreateAsync();
+
+        // No gap is left: entries 12..19 become 11..18. The heads still commit to the old contents.
+        await f.ExecuteAsync("DELETE FROM ledger_entries WHERE seq = 11");
+        await f.ExecuteAsync("DELETE FROM ledger_subjects WHERE seq = 11");
+        for (var seq = 12; seq < Size; seq++)
+        {
+            await f.ExecuteAsync("UPDATE ledger_entries SET seq = @to WHERE seq = @from", ("@to", seq - 1), ("@from", seq));
+            await f.ExecuteAsync("UPDATE ledger_subjects SET seq = @to WHERE seq = @from", ("@to", seq - 1), ("@from", seq));
+        }
+
+        await AssertFailsAsync(f, VerificationFailures.RootMismatch, firstBad: 11, goodHeadSize: 11);
+    }
+
+    [Fact]
+    public async Task Edited_entry_with_recomputed_leaf_hash_and_recomputed_head_of_its_batch_is_caught_at_the_next_head()
+    {
+        await using var f = await CreateAsync();
+        await RewriteWithRecomputedHashAsync(f, 13, "in-store-service"u8.ToArray(), "marketing-survey"u8.ToArray());
+
+        // The attacker also recomputes the head of the edited entry's batch (size 14), but not the later ones.
+        await f.ExecuteAsync("UPDATE ledger_tree_heads SET root = @r WHERE tree_size = 14", ("@r", await RootFromStoredLeavesAsync(f, 14)));
+
+        // The forged head of size 14 matches the edited entries, so the verifier trusts the prefix up to
+        // it; the head of size 15 does not. From the database alone this is indistinguishable from an
+        // edit of entry 14 (head 14 genuine, head 15 not), so the first position the evidence proves
+        // bad is 14, the first entry after the last head that reproduced. Entry 13 itself is named
+        // only against a checkpoint (a signed head held outside the database) of a size above 13.
+        var result = await AssertFailsAsync(f, VerificationFailures.RootMismatch, firstBad: 14, goodHeadSize: 14);
+        Assert.Equal(15, result.EntriesChecked);
+    }
+
+    [Fact]
+    public async Task Edited_entry_with_every_later_head_recomputed_verifies_only_a_checkpoint_can_catch_it()
+    {
+        await using var f = await CreateAsync();
+        var before = await new LedgerVerifier(f.Db).VerifyAsync();
+        await RewriteWithRecomputedHashAsync(f, 13, "in-store-service"u8.ToArray(), "marketing-survey"u8.ToArray());
+        for (var size = 14; size <= Size; size++)
+        {
+            await f.ExecuteAsync("UPDATE ledger_tree_heads SET root = @r WHERE tree_size = @s", ("@r", await RootFromStoredLeavesAsync(f, size)), ("@s", size));
+        }
+
+        var frontier = new CompactRange();
+        foreach (var leaf in await LeafHashesAsync(f, Size))
+        {
+            frontier.Append(leaf);
+        }
+
+        await f.ExecuteAsync("UPDATE ledger_tree_heads SET frontier = @f WHERE tree_size = @s", ("@f", frontier.ToBytes()), ("@s", Size));
+
+        // The documented limit (docs/ledger-format.md §5, "What it cannot see"): a consistent rewrite
+        // of the entries and every later head verifies. The only trace is that the root of size 20
+        // differs from the one a checkpoint signed before the rewrite.
+        var after = await new LedgerVerifier(f.Db).VerifyAsync();
+        Assert.True(after.IsValid);
+        Assert.Equal(Size, after.TreeSize);
+        Assert.NotEqual(before.RootHex, after.RootHex);
+    }
+
+    [Fact]
+    public async Task Tail_cut_together_with_its_heads_verifies_only_a_checkpoint_can_catch_it()
+    {
+        await using var f = await CreateAsync();
+        var before = await new LedgerVerifier(f.Db).VerifyAsync();
+        var frontier = new CompactRange();
+        foreach (var leaf in await LeafHashesAsync(f, 16))
+        {
+            frontier.Append(leaf);
+        }
+
+        await f.ExecuteAsync("DELETE FROM ledger_entries WHERE seq >= 16");
+        await f.ExecuteAsync("DELETE FROM ledger_subjects WHERE seq >= 16");
+        await f.ExecuteAsync("DELETE FROM ledger_tree_heads WHERE tree_size > 16");
+        await f.ExecuteAsync("UPDATE ledger_tree_heads SET frontier = @f WHERE tree_size = 16", ("@f", frontier.ToBytes()));
+
+        // A shorter, self-consistent ledger: only a checkpoint of size 20 shows that 16..19 existed.
+        var after = await new LedgerVerifier(f.Db).VerifyAsync();
+        Assert.True(after.IsValid);
+        Assert.Equal(16, after.TreeSize);
+        Assert.Equal(Size, before.TreeSize);
+    }
+
+    [Fact]
     public async Task Garbage_payload_with_recomputed_hash_is_undecodable_at_that_entry()
     {
         await using var f = await CreateAsync();
@@ -248,6 +347,45 @@ public sealed class LedgerVerifierTests
         }
 
         return sizes;
+    }
+
+    // Swaps two whole rows: payload, leaf hash, query columns and subject rows move together.
+    private static async Task SwapRowsAsync(LedgerFixture f, long a, long b)
+    {
+        foreach (var table in new[] { "ledger_entries", "ledger_subjects" })
+        {
+            await f.ExecuteAsync($"UPDATE {table} SET seq = -1 WHERE seq = @a", ("@a", a));
+            await f.ExecuteAsync($"UPDATE {table} SET seq = @a WHERE seq = @b", ("@a", a), ("@b", b));
+            await f.ExecuteAsync($"UPDATE {table} SET seq = @b WHERE seq = -1", ("@b", b));
+        }
+    }
+
+    private static async Task<List<byte[]>> LeafHashesAsync(LedgerFixture f, long size)
+    {
+        var leaves = new List<byte[]>();
+        await using var connection = await f.Db.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT leaf_hash FROM ledger_entries WHERE seq < @size ORDER BY seq";
+        command.Parameters.Add(new Microsoft.Data.Sqlite.SqliteParameter("@size", size));
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            leaves.Add((byte[])reader.GetValue(0));
+        }
+
+        return leaves;
+    }
+
+    // What an attacker who recomputes heads would store: the RFC 9162 root of the (edited) stored leaves.
+    private static async Task<byte[]> RootFromStoredLeavesAsync(LedgerFixture f, long size)
+    {
+        var range = new CompactRange();
+        foreach (var leaf in await LeafHashesAsync(f, size))
+        {
+            range.Append(leaf);
+        }
+
+        return range.GetRoot();
     }
 
     // An attacker with write access: changes a value inside the payload (not a projected column)

@@ -2,10 +2,12 @@ using System.Text.Json;
 using Custodian.Cli;
 using Custodian.Identity;
 using Custodian.Ledger;
+using Custodian.Ledger.Checkpoints;
 using Custodian.Protection.Keys;
 using Custodian.Review;
 using Custodian.Tests.Infrastructure;
 using Custodian.Tests.Lookup;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Custodian.Tests.Review;
 
@@ -115,7 +117,7 @@ public sealed class ReviewCliTests
     [Fact]
     public async Task Ledger_retention_from_the_cli_erases_old_entries_and_the_ledger_still_verifies()
     {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5, services: s => s.AddSingleton(new CheckpointOptions { MaxFutureSkewSeconds = 86_400 }));
         var data = host.Directory.FullName;
         var old = TimeProvider.System.GetUtcNow().AddYears(-3);
         var ledger = host.Get<IAccessLedger>();
@@ -123,6 +125,12 @@ public sealed class ReviewCliTests
         {
             await ledger.AppendAsync(new AccessEntry { Time = old, Task = AccessTask.View, Outcome = AccessOutcome.Allowed, Account = "C0009", Store = "S001", Subjects = [new SubscriberId(subject)] });
         }
+
+        // A signed checkpoint taken before the erasure still verifies after it: leaf hashes are kept.
+        var checkpoints = host.Get<LedgerCheckpoints>();
+        await checkpoints.SignLatestAsync();
+        var checkpointFile = Path.Combine(data, "..", Path.GetFileName(data) + ".checkpoint");
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "checkpoint", "--min-witnesses", "0", "--out", checkpointFile, "--data", data]));
 
         var size = await host.Get<IAccessLedgerReader>().GetSizeAsync();
         Assert.Equal(1, await CustodianCli.RunAsync(["ledger", "retention", "--bogus", "--data", data]));
@@ -135,5 +143,7 @@ public sealed class ReviewCliTests
         Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "retention", "--data", data]));
         Assert.Equal(size + 1, await host.Get<IAccessLedgerReader>().GetSizeAsync());
         Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--against", checkpointFile, "--log-key", checkpoints.LogKey.ToString(), "--data", data]));
+        File.Delete(checkpointFile);
     }
 }

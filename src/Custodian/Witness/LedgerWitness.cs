@@ -1,0 +1,285 @@
+using System.Net.Http.Json;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using Custodian.Client;
+using Custodian.Ledger;
+using Custodian.Ledger.Checkpoints;
+using Custodian.Transparency;
+
+namespace Custodian.Witness;
+
+/// <summary>What one witness round did.</summary>
+public enum WitnessOutcomeKind
+{
+    /// <summary>A new checkpoint was verified, cosigned and submitted.</summary>
+    Cosigned,
+
+    /// <summary>The log has not grown since the last cosignature.</summary>
+    UpToDate,
+
+    /// <summary>The log presented a checkpoint the witness refuses (bad signature, smaller size, inconsistent history).</summary>
+    Refused,
+
+    /// <summary>The round could not complete (network, server error); it is retried.</summary>
+    Failed,
+}
+
+/// <summary>The result of one witness round.</summary>
+/// <param name="Kind">What happened.</param>
+/// <param name="Message">One line for the operator.</param>
+/// <param name="Size">The tree size concerned, when known.</param>
+public sealed record WitnessOutcome(WitnessOutcomeKind Kind, string Message, long? Size = null);
+
+/// <summary>The witness's persisted state (<c>state.json</c>): the largest consistent checkpoint it has cosigned.</summary>
+/// <param name="LogKey">The log's verifier key the state belongs to.</param>
+/// <param name="Size">The cosigned tree size.</param>
+/// <param name="Root">The cosigned root, standard base64.</param>
+/// <param name="Checkpoint">The log-signed checkpoint note as received (evidence).</param>
+/// <param name="Cosignature">The witness's cosignature line for it.</param>
+public sealed record WitnessState(string LogKey, long Size, string Root, string Checkpoint, string Cosignature);
+
+/// <summary>
+/// A witness of a Custodian ledger (docs/ledger-format.md, "Witness protocol"): a separate process with
+/// its own cosigner key and state directory. Each round it fetches the log's latest checkpoint,
+/// verifies the log's signature, verifies an RFC 9162 consistency proof from the size it last cosigned,
+/// persists the new state atomically, cosigns (C2SP cosignature/v1) and submits the cosignature.
+/// A smaller size, a different root at the same size or a failed consistency proof is refused and the
+/// evidence (both checkpoints) is kept in the state directory. Not thread-safe: one round at a time.
+/// </summary>
+public sealed class LedgerWitness
+{
+    /// <summary>File name of the witness key in the state directory.</summary>
+    public const string KeyFileName = "witness.key";
+
+    /// <summary>File name of the state in the state directory.</summary>
+    public const string StateFileName = "state.json";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private readonly NoteSigningKey _key;
+    private readonly NoteVerifierKey _logKey;
+    private readonly string _directory;
+    private readonly HttpClient _client;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates a witness.</summary>
+    /// <param name="key">The witness's cosigner key (algorithm 0x04).</param>
+    /// <param name="logKey">The log's verifier key (algorithm 0x01).</param>
+    /// <param name="directory">The state directory.</param>
+    /// <param name="client">A client whose base address is the server's portal URL.</param>
+    /// <param name="time">The clock (cosignature timestamps, evidence names).</param>
+    public LedgerWitness(NoteSigningKey key, NoteVerifierKey logKey, string directory, HttpClient client, TimeProvider time)
+    {
+        _key = key;
+        _logKey = logKey;
+        _directory = directory;
+        _client = client;
+        _time = time;
+    }
+
+    /// <summary>Reads the state, or null when the witness has not cosigned yet.</summary>
+    /// <param name="directory">The state directory.</param>
+    /// <exception cref="InvalidOperationException">When the state file is unreadable.</exception>
+    public static WitnessState? ReadState(string directory)
+    {
+        var path = Path.Combine(directory, StateFileName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<WitnessState>(File.ReadAllText(path), Json) ?? throw new InvalidOperationException($"The witness state {path} is empty.");
+        }
+        catch (JsonException)
+        {
+            throw new InvalidOperationException($"The witness state {path} is not valid JSON; restore it from a backup.");
+        }
+    }
+
+    /// <summary>Runs one round.</summary>
+    /// <param name="cancellationToken">Cancels the round.</param>
+    /// <returns>The outcome.</returns>
+    public async Task<WitnessOutcome> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var state = ReadState(_directory);
+        if (state is not null && !string.Equals(state.LogKey, _logKey.ToString(), StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("The state directory belongs to another log key; use a separate --state per log.");
+        }
+
+        string text;
+        try
+        {
+            using var response = await _client.GetAsync(new Uri("/ledger/v1/checkpoint", UriKind.Relative), cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                return new WitnessOutcome(WitnessOutcomeKind.Failed, $"the server answered {(int)response.StatusCode} for the checkpoint");
+            }
+
+            text = await response.Content.ReadAsStringAsync(cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            return new WitnessOutcome(WitnessOutcomeKind.Failed, "cannot fetch the checkpoint: " + ex.Message);
+        }
+
+        var opened = CheckpointVerifier.Open(text, _logKey, [], 0);
+        if (!opened.IsSuccess)
+        {
+            return new WitnessOutcome(WitnessOutcomeKind.Refused, "the log's checkpoint does not verify: " + opened.Error!.Message);
+        }
+
+        var checkpoint = opened.Value.Checkpoint;
+        var logSigned = opened.Value.Note.Text + "\n" + opened.Value.Note.Verify(_logKey).Value.Line + "\n";
+        if (state is not null)
+        {
+            var oldRoot = Convert.FromBase64String(state.Root);
+            if (checkpoint.Size < state.Size)
+            {
+                return Refuse(state, logSigned, $"the log presents size {checkpoint.Size}, smaller than size {state.Size} already cosigned", checkpoint.Size, null);
+            }
+
+            if (checkpoint.Size == state.Size)
+            {
+                if (!CryptographicOperations.FixedTimeEquals(oldRoot, checkpoint.Root))
+                {
+                    return Refuse(state, logSigned, $"the log presents a different root for size {checkpoint.Size}, already cosigned", checkpoint.Size, null);
+                }
+
+                if (opened.Value.Note.Find(_key.Verifier) is not null)
+                {
+                    return new WitnessOutcome(WitnessOutcomeKind.UpToDate, $"up to date at size {checkpoint.Size}", checkpoint.Size);
+                }
+
+                // The server lacks our cosignature (a failed submission): send it again.
+                return await SubmitAsync(checkpoint, state.Cosignature, cancellationToken);
+            }
+
+            ConsistencyProofResponse? proof;
+            try
+            {
+                proof = await _client.GetFromJsonAsync<ConsistencyProofResponse>(new Uri($"/ledger/v1/proof/consistency?from={state.Size}&to={checkpoint.Size}", UriKind.Relative), cancellationToken);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or JsonException)
+            {
+                return new WitnessOutcome(WitnessOutcomeKind.Failed, "cannot fetch the consistency proof: " + ex.Message);
+            }
+
+            var nodes = new List<byte[]>();
+            foreach (var node in proof?.Proof ?? [])
+            {
+                nodes.Add(StrictBase64.TryDecode(node, out var bytes) ? bytes : []);
+            }
+
+            if (proof is null || !MerkleTree.VerifyConsistency(state.Size, checkpoint.Size, oldRoot, checkpoint.Root, nodes))
+            {
+                return Refuse(state, logSigned, $"the log's size {checkpoint.Size} is not consistent with size {state.Size} already cosigned (history rewritten)", checkpoint.Size, proof);
+            }
+        }
+
+        var cosignature = CosignatureV1.Sign(_key, checkpoint.Body, _time.GetUtcNow().ToUnixTimeSeconds()).Line;
+
+        // Persist before submitting: once signed, this is the largest tree head the witness vouches for.
+        WriteState(new WitnessState(_logKey.ToString(), checkpoint.Size, Convert.ToBase64String(checkpoint.Root), logSigned, cosignature));
+        return await SubmitAsync(checkpoint, cosignature, cancellationToken);
+    }
+
+    /// <summary>Creates the client for the server: trusting only Custodian's CA pinned by <paramref name="caSha256"/> (fetched from <c>/ledger/v1/ca</c>, as <c>terminal init</c> does), or the system's roots when no pin is given.</summary>
+    /// <param name="server">The portal URL.</param>
+    /// <param name="caSha256">Hex SHA-256 of the CA certificate's DER (colons allowed), or null.</param>
+    /// <param name="cancellationToken">Cancels the fetch.</param>
+    /// <returns>The client.</returns>
+    /// <exception cref="InvalidOperationException">When the CA does not match the pin or the server's certificate does not chain to it.</exception>
+    /// <exception cref="HttpRequestException">When the server cannot be reached.</exception>
+    public static async Task<HttpClient> CreateClientAsync(Uri server, string? caSha256, CancellationToken cancellationToken)
+    {
+        if (caSha256 is null)
+        {
+            return new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromSeconds(30) };
+        }
+
+        X509Certificate2? presented = null;
+        using var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    presented = certificate is null ? null : new X509Certificate2(certificate);
+                    return presented is not null;
+                },
+            },
+        };
+        using var probe = new HttpClient(handler) { BaseAddress = server, Timeout = TimeSpan.FromSeconds(30) };
+        var ca = X509Certificate2.CreateFromPem(await probe.GetStringAsync(new Uri("/ledger/v1/ca", UriKind.Relative), cancellationToken));
+        if (!string.Equals(Convert.ToHexString(SHA256.HashData(ca.RawData)), caSha256.Replace(":", string.Empty, StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException("The server's CA certificate does not match --ca-sha256; refusing to connect.");
+        }
+
+        if (presented is null || !TerminalHttp.ChainsTo(presented, ca))
+        {
+            throw new InvalidOperationException("The server's TLS certificate was not issued by the pinned CA; refusing to connect.");
+        }
+
+        return TerminalHttp.Create(server, ca, null, maxConnections: 2);
+    }
+
+    private async Task<WitnessOutcome> SubmitAsync(Checkpoint checkpoint, string cosignature, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _client.PostAsJsonAsync(new Uri("/ledger/v1/cosignatures", UriKind.Relative), new CosignatureSubmission(checkpoint.Body, cosignature), cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                var problem = await response.Content.ReadAsStringAsync(cancellationToken);
+                var code = problem.Contains("\"errorCode\"", StringComparison.Ordinal) ? JsonDocument.Parse(problem).RootElement.GetProperty("errorCode").GetString() : null;
+                return new WitnessOutcome(WitnessOutcomeKind.Failed, $"the server refused the cosignature of size {checkpoint.Size}: {(int)response.StatusCode} {code}", checkpoint.Size);
+            }
+        }
+        catch (HttpRequestException ex)
+        {
+            return new WitnessOutcome(WitnessOutcomeKind.Failed, $"cosigned size {checkpoint.Size} but could not submit it (retried next round): {ex.Message}", checkpoint.Size);
+        }
+
+        return new WitnessOutcome(WitnessOutcomeKind.Cosigned, $"cosigned {checkpoint.Origin} at size {checkpoint.Size}", checkpoint.Size);
+    }
+
+    private WitnessOutcome Refuse(WitnessState state, string presented, string reason, long size, ConsistencyProofResponse? proof)
+    {
+        var evidenceDirectory = Path.Combine(_directory, "evidence");
+        Directory.CreateDirectory(evidenceDirectory);
+        var id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(presented)))[..16];
+        var path = Path.Combine(evidenceDirectory, $"refused-size-{size}-{id}.txt");
+        if (!File.Exists(path))
+        {
+            var builder = new StringBuilder()
+                .Append("# Custodian witness evidence\n")
+                .Append("# refused at: ").Append(_time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture)).Append('\n')
+                .Append("# reason: ").Append(reason).Append('\n')
+                .Append("# log key: ").Append(_logKey).Append('\n')
+                .Append("\n## checkpoint previously cosigned (log-signed note)\n").Append(state.Checkpoint)
+                .Append("## our cosignature of it\n").Append(state.Cosignature).Append('\n')
+                .Append("\n## checkpoint presented now (log-signed note)\n").Append(presented);
+            if (proof is not null)
+            {
+                builder.Append("\n## consistency proof presented (from ").Append(proof.From).Append(" to ").Append(proof.To).Append(")\n");
+                foreach (var node in proof.Proof)
+                {
+                    builder.Append(node).Append('\n');
+                }
+            }
+
+            LogKeyFile.WriteSecret(path, builder.ToString());
+        }
+
+        return new WitnessOutcome(WitnessOutcomeKind.Refused, $"REFUSED: {reason}; evidence in {path}", size);
+    }
+
+    private void WriteState(WitnessState state) => LogKeyFile.WriteSecret(Path.Combine(_directory, StateFileName), JsonSerializer.Serialize(state, Json) + "\n");
+}

@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using System.Text;
+using Custodian.Cli;
+using Custodian.Ledger;
+using Custodian.Ledger.Checkpoints;
+using Custodian.Storage;
+using Custodian.Tests.Infrastructure;
+using Custodian.Tests.Transparency;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Custodian.Tests.Cli;
+
+/// <summary>
+/// The witness as a separate real process (<c>dotnet custodian.dll witness …</c>) against a real server:
+/// it cosigns a growing log round after round; then a database administrator deletes an entry and
+/// recomputes every leaf hash and tree head (so plain <c>ledger verify</c> passes); the witness refuses
+/// and keeps the evidence, and <c>ledger verify --against</c> names the first bad position.
+/// </summary>
+[Collection(nameof(CliCollection))]
+public sealed class WitnessTests
+{
+    [Fact]
+    public async Task Witness_cosigns_a_growing_log_then_catches_a_rewritten_history_as_does_verify_against()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10, services: s => s.AddSingleton(new CheckpointOptions { MaxFutureSkewSeconds = 86_400 }));
+        var data = host.Directory.FullName;
+        var state = Path.Combine(data, "..", Path.GetFileName(data) + "-witness");
+        var checkpoints = host.Get<LedgerCheckpoints>();
+        var logKey = checkpoints.LogKey.ToString();
+        var pin = host.Get<Access.Certificates.CertificateAuthority>().Sha256Fingerprint;
+        try
+        {
+            var init = await RunProcessAsync("witness", "init", "--state", state, "--name", "witness.test/w1");
+            Assert.True(init.Exit == 0, init.Error);
+            var witnessKey = init.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Trim();
+            Assert.Equal(NoteAlgorithms.CosignatureV1, NoteVerifierKey.Parse(witnessKey).Value.Algorithm);
+            Assert.Equal(1, (await RunProcessAsync("witness", "init", "--state", state, "--name", "witness.test/w1")).Exit);
+            Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "witnesses", "add", witnessKey, "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["ledger", "witnesses", "add", logKey, "--data", data]));
+
+            string[] Run() => ["witness", "run", "--once", "--state", state, "--server", host.PortalUrl.ToString(), "--log-key", logKey, "--ca-sha256", pin];
+
+            // Several rounds over a growing log; one round with no growth.
+            var sizes = new List<long>();
+            foreach (var grow in new[] { 4, 5, 6 })
+            {
+                await LedgerApiTests.AppendAsync(host, grow);
+                sizes.Add((await checkpoints.SignLatestAsync())!.Size);
+                var round = await RunProcessAsync(Run());
+                Assert.True(round.Exit == 0, round.Error);
+                Assert.Equal(sizes[^1], (await checkpoints.Store.GetLatestAsync(1))!.Size);
+            }
+
+            var idle = await RunProcessAsync(Run());
+            Assert.True(idle.Exit == 0, idle.Error);
+            Assert.Contains("up to date", idle.Output, StringComparison.Ordinal);
+            Assert.Equal(2, (await RunProcessAsync([.. Run()[..^1], new string('0', 64)])).Exit);
+
+            var checkpointFile = Path.Combine(state, "..", "cosigned.checkpoint");
+            Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "checkpoint", "--out", checkpointFile, "--data", data]));
+            Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--against", checkpointFile, "--log-key", logKey, "--witness-key", witnessKey, "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["ledger", "verify", "--against", checkpointFile, "--log-key", witnessKey, "--data", data]));
+
+            // The rewrite: delete one entry between the second and third cosigned sizes, renumber, and
+            // recompute every leaf hash and tree head consistently.
+            var deleted = sizes[1] + 2;
+            await RewriteWithoutAsync(host.Get<CustodianDatabase>(), deleted);
+            Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", data]));
+
+            await LedgerApiTests.AppendAsync(host, 3);
+            var rewritten = (await checkpoints.SignLatestAsync())!;
+            Assert.True(rewritten.Size > sizes[^1]);
+
+            var refused = await RunProcessAsync(Run());
+            Assert.True(refused.Exit == 3, refused.Output + refused.Error);
+            Assert.Single(refused.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains("not consistent", refused.Error, StringComparison.Ordinal);
+            var evidence = Assert.Single(Directory.GetFiles(Path.Combine(state, "evidence")));
+            var evidenceText = await File.ReadAllTextAsync(evidence);
+            Assert.Contains($"\n{sizes[^1]}\n", evidenceText, StringComparison.Ordinal);
+            Assert.Contains($"\n{rewritten.Size}\n", evidenceText, StringComparison.Ordinal);
+            Assert.Equal(3, (await RunProcessAsync(Run())).Exit); // keeps refusing
+            Assert.Equal(sizes[^1], LedgerWitnessState(state));
+
+            var (exit, error) = await RunCapturingErrorAsync(["ledger", "verify", "--against", checkpointFile, "--log-key", logKey, "--witness-key", witnessKey, "--data", data]);
+            Assert.Equal(3, exit);
+            Assert.Contains($"first bad entry at sequence {sizes[1]} (root-mismatch", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(state))
+            {
+                Directory.Delete(state, recursive: true);
+            }
+
+            File.Delete(Path.Combine(state, "..", "cosigned.checkpoint"));
+        }
+    }
+
+    [Fact]
+    public async Task Officer_receipt_verifies_offline_and_a_flipped_byte_or_wrong_key_fails()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10, services: s => s.AddSingleton(new CheckpointOptions { MaxFutureSkewSeconds = 86_400 }));
+        var data = host.Directory.FullName;
+        var checkpoints = host.Get<LedgerCheckpoints>();
+        var witness = NoteSigningKey.Generate("witness.test/w2", NoteAlgorithms.CosignatureV1);
+        await checkpoints.Store.AddWitnessAsync(witness.Verifier, host.Clock.GetUtcNow());
+        await LedgerApiTests.AppendAsync(host, 5);
+        var receiptFile = Path.Combine(data, "receipt.json");
+        Assert.Equal(2, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", "2", "--out", receiptFile, "--data", data]));
+        Assert.False(File.Exists(receiptFile));
+
+        var stored = (await checkpoints.SignLatestAsync())!;
+        var body = stored.Note[..(stored.Note.IndexOf("\n\n", StringComparison.Ordinal) + 1)];
+        Assert.True((await checkpoints.AcceptCosignatureAsync(body, CosignatureV1.Sign(witness, body, host.Clock.GetUtcNow().ToUnixTimeSeconds()).Line)).IsSuccess);
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", "2", "--out", receiptFile, "--data", data]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", "99999", "--out", receiptFile + "x", "--data", data]));
+
+        var log = checkpoints.LogKey.ToString();
+        string[] Verify(string file, params string[] extra) => ["verify-receipt", file, "--log-key", log, "--witness-key", witness.Verifier.ToString(), .. extra];
+        Assert.Equal(0, await CustodianCli.RunAsync(Verify(receiptFile)));
+        var receipt = LedgerReceipt.Parse(await File.ReadAllTextAsync(receiptFile)).Value;
+        Assert.Equal(2, receipt.Sequence);
+        Assert.NotNull(receipt.Entry);
+
+        var other = NoteSigningKey.Generate("witness.test/w3", NoteAlgorithms.CosignatureV1).Verifier.ToString();
+        Assert.Equal(3, await CustodianCli.RunAsync(["verify-receipt", receiptFile, "--log-key", log, "--witness-key", other]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["verify-receipt", receiptFile, "--log-key", log, "--witness-key", other, "--min-witnesses", "0"]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["verify-receipt", receiptFile, "--log-key", "nonsense"]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["verify-receipt", receiptFile, "--log-key", log, "--min-witnesses", "1"]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["verify-receipt", receiptFile + ".missing", "--log-key", log]));
+
+        var bytes = await File.ReadAllBytesAsync(receiptFile);
+        var flippedFile = Path.Combine(data, "flipped.json");
+        for (var i = 0; i < bytes.Length; i += 7)
+        {
+            var copy = (byte[])bytes.Clone();
+            copy[i] ^= 0x01;
+            await File.WriteAllBytesAsync(flippedFile, copy);
+            Assert.True(await CustodianCli.RunAsync(Verify(flippedFile)) == 3, $"byte {i} flipped still verifies");
+        }
+    }
+
+    [Fact]
+    public async Task Witness_and_verify_arguments_are_checked_with_one_line_errors()
+    {
+        var dir = Directory.CreateTempSubdirectory("custodian-witness-args-");
+        try
+        {
+            var state = dir.FullName;
+            var log = NoteSigningKey.Generate("custodian/args", NoteAlgorithms.Ed25519).Verifier.ToString();
+            Assert.Equal(1, await CustodianCli.RunAsync(["witness", "init", "--state", state, "--name", "bad name"]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["witness", "init", "--state", state, "--name", "a+b"]));
+            Assert.Equal(0, await CustodianCli.RunAsync(["witness", "init", "--state", state, "--name", "w.test/args"]));
+            var witnessKey = NoteSigningKey.Parse(await File.ReadAllTextAsync(Path.Combine(state, "witness.key"))).Value.Verifier.ToString();
+            string[] Run(string server, string logKey, string interval) => ["witness", "run", "--once", "--state", state, "--server", server, "--log-key", logKey, "--interval", interval];
+            Assert.Equal(1, await CustodianCli.RunAsync(Run("http://127.0.0.1:1", log, "10s")));
+            Assert.Equal(1, await CustodianCli.RunAsync(Run("https://127.0.0.1:1", witnessKey, "10s")));
+            Assert.Equal(1, await CustodianCli.RunAsync(Run("https://127.0.0.1:1", "not-a-key", "10s")));
+            foreach (var interval in new[] { "0s", "999ms", "25h", "10", "s", "-1s", "1.5s" })
+            {
+                Assert.Equal(1, await CustodianCli.RunAsync(Run("https://127.0.0.1:1", log, interval)));
+            }
+
+            Assert.Equal(2, await CustodianCli.RunAsync(Run("https://127.0.0.1:1", log, "1s")));
+            Assert.Equal(TimeSpan.FromMilliseconds(1500), WitnessCommands.ParseInterval("1500ms"));
+            Assert.Equal(TimeSpan.FromMinutes(2), WitnessCommands.ParseInterval("2m"));
+            Assert.Equal(1, await CustodianCli.RunAsync(["ledger", "verify", "--log-key", log, "--data", Path.Combine(state, "data")]));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static long LedgerWitnessState(string state) => Custodian.Witness.LedgerWitness.ReadState(state)!.Size;
+
+    private static async Task<(int Exit, string Error)> RunCapturingErrorAsync(string[] args)
+    {
+        var original = Console.Error;
+        var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            return (await CustodianCli.RunAsync(args), captured.ToString());
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+    }
+
+    /// <summary>What an attacker with database access does: remove one entry and make everything else agree.</summary>
+    private static async Task RewriteWithoutAsync(CustodianDatabase db, long sequence)
+    {
+        SqliteConnection.ClearAllPools();
+        await using var connection = (SqliteConnection)await db.OpenAsync();
+        await using var tx = connection.BeginTransaction();
+        async Task ExecAsync(string sql)
+        {
+            await using var command = connection.Command(sql, ("@seq", sequence));
+            command.Transaction = tx;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await ExecAsync("DELETE FROM ledger_entries WHERE seq = @seq");
+        await ExecAsync("DELETE FROM ledger_subjects WHERE seq = @seq");
+        await ExecAsync("UPDATE ledger_entries SET seq = -seq WHERE seq > @seq");
+        await ExecAsync("UPDATE ledger_entries SET seq = -seq - 1 WHERE seq < 0");
+        await ExecAsync("UPDATE ledger_subjects SET seq = -seq WHERE seq > @seq");
+        await ExecAsync("UPDATE ledger_subjects SET seq = -seq - 1 WHERE seq < 0");
+        await ExecAsync("DELETE FROM ledger_tree_heads");
+
+        var range = new CompactRange();
+        var rows = new List<(long Seq, byte[] Payload)>();
+        await using (var read = connection.Command("SELECT seq, payload FROM ledger_entries ORDER BY seq"))
+        {
+            read.Transaction = tx;
+            await using var reader = await read.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows.Add((reader.GetInt64(0), (byte[])reader.GetValue(1)));
+            }
+        }
+
+        foreach (var (seq, payload) in rows)
+        {
+            var leaf = MerkleTree.HashLeaf(payload);
+            range.Append(leaf);
+            await using (var update = connection.Command("UPDATE ledger_entries SET leaf_hash = @leaf WHERE seq = @s", ("@leaf", leaf), ("@s", seq)))
+            {
+                update.Transaction = tx;
+                await update.ExecuteNonQueryAsync();
+            }
+
+            var newest = seq == rows[^1].Seq;
+            await using var head = connection.Command(
+                "INSERT INTO ledger_tree_heads (tree_size, root, time_ms, frontier) VALUES (@size, @root, 0, @frontier)",
+                ("@size", range.Size),
+                ("@root", range.GetRoot()),
+                ("@frontier", newest ? range.ToBytes() : null));
+            head.Transaction = tx;
+            await head.ExecuteNonQueryAsync();
+        }
+
+        await tx.CommitAsync();
+        SqliteConnection.ClearAllPools();
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> RunProcessAsync(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "custodian.dll");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+}
