@@ -44,7 +44,7 @@ public sealed class LedgerRetention
     private readonly RetentionOptions _options;
 
     /// <summary>Creates the retention job.</summary>
-    /// <param name="db">The database holding the ledger (migrations <c>ledger-001</c> and <c>ledger-002</c> applied).</param>
+    /// <param name="db">The database holding the ledger (migrations <c>ledger-001</c> and <c>ledger-003</c> applied).</param>
     /// <param name="ledger">The ledger writer the erasure entries are appended through.</param>
     /// <param name="time">The clock the cutoff is computed from.</param>
     /// <param name="logger">Logger (counts and sequence numbers only).</param>

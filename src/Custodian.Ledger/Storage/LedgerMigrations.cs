@@ -45,7 +45,7 @@ public sealed class LedgerMigrations : IMigrationSource
         // Retention (docs/ledger-format.md §13): the sequence number of the RetentionErasure entry
         // that erased this entry's payload; NULL while the payload is kept.
         new Migration(
-            "ledger-002",
+            "ledger-003",
             """
             ALTER TABLE ledger_entries ADD COLUMN erased_by INTEGER;
             """),
