@@ -47,6 +47,7 @@ public static class CustodianCli
             BackupCommands.Backup(),
             BackupCommands.Restore(),
             Simulation.SimulateCommand.Create(),
+            SiemCommands.Siem(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -4,6 +4,7 @@ using Custodian.Classification;
 using Custodian.Gateway;
 using Custodian.Monitoring;
 using Custodian.Problems;
+using Custodian.Siem;
 using Custodian.Transparency;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -69,6 +70,16 @@ public static class CustodianServer
         builder.Services.AddSingleton(ca);
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
+
+        // SIEM export (Custodian:Siem section, e.g. Custodian__Siem__To=host:port): off unless configured; a bad value stops the start.
+        var siem = new Siem.Export.SiemExportOptions();
+        builder.Configuration.GetSection(CustodianOptions.Section).GetSection(Siem.Export.SiemExportOptions.Section).Bind(siem);
+        if (Siem.Export.SiemExportOptionsValidator.ValidateAll(siem) is { Count: > 0 } siemFailures)
+        {
+            throw new InvalidOperationException("invalid SIEM export configuration: " + string.Join(" ", siemFailures));
+        }
+
+        builder.Services.AddSiemExportService(siem);
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
