@@ -48,11 +48,12 @@ internal sealed class RsyslogServer : IAsyncDisposable
             + "'apt-get install -y --no-install-recommends rsyslog rsyslog-gnutls' (.ci/run does this).");
     }
 
-    public static async Task<RsyslogServer> StartAsync(bool tls)
+    /// <summary>Starts rsyslogd on <paramref name="port"/> (a free one when null).</summary>
+    public static async Task<RsyslogServer> StartAsync(bool tls, int? port = null)
     {
         var rsyslogd = FindRsyslogd();
         var dir = new TempDirectory();
-        var port = FreePort();
+        var listenPort = port ?? FreePort();
         string? caFile = null;
         var global = $"global(workDirectory=\"{dir.Path}\"";
         var module = "module(load=\"imtcp\"";
@@ -68,7 +69,7 @@ internal sealed class RsyslogServer : IAsyncDisposable
         await File.WriteAllTextAsync(conf, $"""
             {global})
             {module})
-            input(type="imtcp" address="127.0.0.1" port="{port}")
+            input(type="imtcp" address="127.0.0.1" port="{listenPort}")
             template(name="raw" type="string" string="%rawmsg%\n")
             action(type="omfile" file="{dir.Combine("received.log")}" template="raw")
 
@@ -81,7 +82,7 @@ internal sealed class RsyslogServer : IAsyncDisposable
             UseShellExecute = false,
         };
         var process = Process.Start(start)!;
-        var server = new RsyslogServer(dir, process, port, caFile);
+        var server = new RsyslogServer(dir, process, listenPort, caFile);
         await server.WaitUntilListeningAsync();
         return server;
     }
