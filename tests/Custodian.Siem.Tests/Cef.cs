@@ -39,6 +39,11 @@ internal static class Cef
         while (p < ext.Length)
         {
             var eq = ext.IndexOf('=', p);
+            if (eq < 0)
+            {
+                break; // a cut-short line
+            }
+
             var key = ext[p..eq];
             var value = new StringBuilder();
             p = eq + 1;

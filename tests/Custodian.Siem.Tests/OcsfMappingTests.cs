@@ -164,6 +164,15 @@ public sealed class OcsfMappingTests
         Assert.Null(mapper.Map(new CommittedEntry(0, new byte[32], new AccessEntry { Time = T0, Task = AccessTask.StaffCreated, Outcome = AccessOutcome.Allowed })));
     }
 
+    [Fact]
+    public void The_siem_assembly_cannot_reach_the_decryption_api()
+    {
+        // DESIGN.md: SIEM export works on tokens; the dependency graph itself shows it never references Protection (the vault).
+        var references = typeof(OcsfMapper).Assembly.GetReferencedAssemblies().Select(a => a.Name).ToList();
+        Assert.Contains("Custodian.Core", references);
+        Assert.DoesNotContain("Custodian.Protection", references);
+    }
+
     private sealed class ThrowingTokenizer : ISubjectTokenizer
     {
         public string Tokenize(SubscriberId subscriber) => throw new InvalidOperationException("not expected");
