@@ -16,6 +16,7 @@ internal sealed class RsyslogServer : IAsyncDisposable
 {
     private readonly TempDirectory _dir;
     private readonly Process _process;
+    private bool _disposed;
 
     private RsyslogServer(TempDirectory dir, Process process, int port, string? caFile)
     {
@@ -146,6 +147,12 @@ internal sealed class RsyslogServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill();
