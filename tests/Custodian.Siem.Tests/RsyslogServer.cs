@@ -189,11 +189,24 @@ internal sealed class RsyslogServer : IAsyncDisposable
         throw new InvalidOperationException("rsyslogd did not listen within 20 s.");
     }
 
+    private static readonly HashSet<int> HandedOut = [];
+
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        // Never hand the same port to two servers of this test run (tests run in parallel; a released port can come back).
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     private static void WriteTestPki(TempDirectory dir, string caFile)

@@ -35,7 +35,8 @@ public sealed class ServeExportTests
             await serve.WaitForExitAsync();
         }
 
-        Assert.Equal(await env.SqliteLedger.GetSizeAsync(), await env.Cursors.GetNextAsync($"syslog+tls://127.0.0.1:{rsyslog.Port}"));
+        // The server appends entries of its own meanwhile; the cursor is past every entry written before it started.
+        Assert.True(await env.Cursors.GetNextAsync($"syslog+tls://127.0.0.1:{rsyslog.Port}") > expected.Max());
         Assert.DoesNotContain("error", log.ToString(), StringComparison.OrdinalIgnoreCase);
     }
 

@@ -32,11 +32,17 @@ public sealed class SiemExporter(IAccessLedgerReader ledger, AlertStore alerts, 
     /// <summary>Longest reconnection delay.</summary>
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Longest time one batch write may take before the destination is treated as failed (the connection is then
+    /// dropped and the batch resent after reconnecting). The caller's cancellation does not interrupt a batch write.
+    /// </summary>
+    public static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Exports everything after <paramref name="sink"/>'s cursor up to the current end of the ledger, then returns.</summary>
     /// <param name="sink">The destination.</param>
     /// <param name="batchSize">Ledger entries per batch, 1–10,000.</param>
-    /// <param name="cancellationToken">Stops between batches (a batch already flushed is still recorded).</param>
-    /// <exception cref="IOException">When the sink fails; the cursor stays after the last flushed batch.</exception>
+    /// <param name="cancellationToken">Stops between batches; a batch being written is finished first (bounded by <see cref="WriteTimeout"/>) and recorded.</param>
+    /// <exception cref="IOException">When the sink fails or a write exceeds <see cref="WriteTimeout"/>; the cursor stays after the last flushed batch.</exception>
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="batchSize"/> is outside 1–10,000.</exception>
     public async Task<SiemExportProgress> ExportAvailableAsync(ISiemSink sink, int batchSize, CancellationToken cancellationToken)
     {
@@ -56,7 +62,17 @@ public sealed class SiemExporter(IAccessLedgerReader ledger, AlertStore alerts, 
 
             if (events.Count > 0)
             {
-                await sink.WriteAsync(events, cancellationToken);
+                // A batch is written whole or not at all as far as the caller's cancellation goes: cancelling mid-write
+                // would cut a frame in two at the receiver. Only a stuck receiver aborts a write (WriteTimeout).
+                using var writeTimeout = new CancellationTokenSource(WriteTimeout, time);
+                try
+                {
+                    await sink.WriteAsync(events, writeTimeout.Token);
+                }
+                catch (OperationCanceledException ex) when (writeTimeout.IsCancellationRequested)
+                {
+                    throw new IOException($"writing a batch to {sink.Id} took longer than {WriteTimeout.TotalSeconds:0} s.", ex);
+                }
             }
 
             // Written and flushed: record it even if cancellation arrives now, so that it is not resent needlessly.
