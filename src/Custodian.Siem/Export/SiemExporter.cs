@@ -129,7 +129,7 @@ public sealed class SiemExporter(IAccessLedgerReader ledger, AlertStore alerts, 
                 }
 
                 await Task.Delay(backoff, time, cancellationToken);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                backoff = NextBackoff(backoff);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -138,6 +138,9 @@ public sealed class SiemExporter(IAccessLedgerReader ledger, AlertStore alerts, 
             Log.ExportStopped(logger, sinkId, stoppedAt);
         }
     }
+
+    /// <summary>The reconnection delay after <paramref name="current"/>: doubled, at most <see cref="MaxBackoff"/>.</summary>
+    internal static TimeSpan NextBackoff(TimeSpan current) => TimeSpan.FromTicks(Math.Min(current.Ticks * 2, MaxBackoff.Ticks));
 
     private async Task<(List<OcsfEvent> Events, long After)> ReadBatchAsync(long from, int batchSize, CancellationToken cancellationToken)
     {
