@@ -210,9 +210,10 @@ public sealed class SiemExportTests(ITestOutputHelper output)
     [InlineData("host:0", false, null, "Siem:To must be host:port")]
     [InlineData("host:514", false, "/nonexistent.pem", "Siem:CaFile needs Siem:Tls=true.")]
     [InlineData("host:514", true, "/nonexistent.pem", "Siem:CaFile must name an existing PEM file.")]
-    public void Bad_serve_options_give_one_line_each(string to, bool tls, string? ca, string message)
+    [InlineData("host:514", false, null, "Siem:HostName must be 1-255 printable US-ASCII characters", "two words")]
+    public void Bad_serve_options_give_one_line_each(string to, bool tls, string? ca, string message, string? hostName = null)
     {
-        var failures = SiemExportOptionsValidator.ValidateAll(new SiemExportOptions { To = to, Tls = tls, CaFile = ca });
+        var failures = SiemExportOptionsValidator.ValidateAll(new SiemExportOptions { To = to, Tls = tls, CaFile = ca, HostName = hostName });
         Assert.StartsWith(message, Assert.Single(failures), StringComparison.Ordinal);
         Assert.Contains("BatchSize", Assert.Single(SiemExportOptionsValidator.ValidateAll(new SiemExportOptions { BatchSize = 0 })), StringComparison.Ordinal);
         Assert.Empty(SiemExportOptionsValidator.ValidateAll(new SiemExportOptions()));

@@ -39,9 +39,8 @@ public sealed class SiemExportOptions
     [Range(50, 60_000)]
     public int PollIntervalMs { get; set; } = 1000;
 
-    /// <summary>HOSTNAME written in each syslog message; null for the machine name.</summary>
+    /// <summary>HOSTNAME written in each syslog message (1–255 printable US-ASCII characters); null for the machine name.</summary>
     /// <value>The default is null.</value>
-    [StringLength(255)]
     public string? HostName { get; set; }
 
     /// <summary>Whether the export is configured (<see cref="To"/> set).</summary>
@@ -66,6 +65,11 @@ public sealed partial class SiemExportOptionsValidator : IValidateOptions<SiemEx
         if (options.Enabled && !SyslogTarget.TryParse(options.To, out _, out var error))
         {
             failures.Add("Siem:To " + error);
+        }
+
+        if (options.HostName is not null && !Syslog.SiemSyslog.IsValidHostName(options.HostName))
+        {
+            failures.Add("Siem:HostName must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4).");
         }
 
         if (options.CaFile is { Length: > 0 } ca)

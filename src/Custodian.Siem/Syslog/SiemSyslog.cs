@@ -51,6 +51,9 @@ public static class SiemSyslog
             "\uFEFF" + CefEncoder.Encode(OcsfCefMapper.ToCef(ocsf)));
     }
 
+    /// <summary>Whether <paramref name="name"/> is a valid HOSTNAME: 1–255 printable US-ASCII characters (RFC 5424 §6.2.4).</summary>
+    public static bool IsValidHostName(string? name) => name is { Length: >= 1 and <= 255 } && name.All(c => c is >= '!' and <= '~');
+
     /// <summary>A host name usable as HOSTNAME: the machine name with anything but printable US-ASCII replaced by <c>-</c>, at most 255 characters.</summary>
     public static string SanitizeHostName(string name)
     {

@@ -64,6 +64,11 @@ internal static class SiemCommands
                 }
             }
 
+            if (parse.GetValue(hostName) is { } givenHost && !SiemSyslog.IsValidHostName(givenHost))
+            {
+                throw CliException.Usage("--hostname must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4).");
+            }
+
             var anchors = SiemExportService.LoadCaFile(parse.GetValue(ca));
             var host = parse.GetValue(hostName) ?? SiemSyslog.SanitizeHostName(Environment.MachineName);
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
