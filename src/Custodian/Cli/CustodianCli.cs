@@ -50,6 +50,7 @@ public static class CustodianCli
             Simulation.SimulateCommand.Create(),
             LedgerCheckpointCommands.VerifyReceipt(),
             WitnessCommands.Witness(),
+            SiemCommands.Siem(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

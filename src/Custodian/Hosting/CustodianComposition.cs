@@ -12,6 +12,7 @@ using Custodian.Protection.Keys;
 using Custodian.Protection.Masking;
 using Custodian.Protection.Subscribers;
 using Custodian.Review;
+using Custodian.Siem;
 using Custodian.Storage;
 using Custodian.Transparency;
 
@@ -82,6 +83,10 @@ public static class CustodianComposition
         services.AddSingleton<IMigrationSource, LedgerMigrations>();
         services.AddSingleton<IMigrationSource, MonitoringMigrations>();
         services.AddSingleton<IMigrationSource, MessagingMigrations>();
+
+        // SIEM export (works on FF1 subscriber tokens; the background export is added by the server when configured).
+        services.AddSingleton<Siem.Ocsf.ISubjectTokenizer, Siem.FpeSubjectTokenizer>();
+        services.AddSiemExport();
         return services;
     }
 

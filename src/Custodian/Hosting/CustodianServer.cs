@@ -5,6 +5,7 @@ using Custodian.Gateway;
 using Custodian.Monitoring;
 using Custodian.Problems;
 using Custodian.Review;
+using Custodian.Siem;
 using Custodian.Transparency;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -72,6 +73,16 @@ public static class CustodianServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
         builder.Services.AddHostedService<CheckpointPublisher>();
         builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13)
+
+        // SIEM export (Custodian:Siem section, e.g. Custodian__Siem__To=host:port): off unless configured; a bad value stops the start.
+        var siem = new Siem.Export.SiemExportOptions();
+        builder.Configuration.GetSection(CustodianOptions.Section).GetSection(Siem.Export.SiemExportOptions.Section).Bind(siem);
+        if (Siem.Export.SiemExportOptionsValidator.ValidateAll(siem) is { Count: > 0 } siemFailures)
+        {
+            throw new InvalidOperationException("invalid SIEM export configuration: " + string.Join(" ", siemFailures));
+        }
+
+        builder.Services.AddSiemExportService(siem);
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

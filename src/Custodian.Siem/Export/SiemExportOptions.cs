@@ -1,0 +1,89 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Custodian.Siem.Export;
+
+/// <summary>
+/// Configuration of the SIEM export that <c>custodian serve</c> runs in the background. Bound from the
+/// <c>Custodian:Siem</c> section (environment: <c>Custodian__Siem__To</c>, <c>Custodian__Siem__Tls</c>, …). The export
+/// is off while <see cref="To"/> is empty. Validated at start (<see cref="SiemExportOptionsValidator.ValidateAll"/>):
+/// a bad value stops the server with a one-line message.
+/// </summary>
+public sealed class SiemExportOptions
+{
+    /// <summary>Configuration section name, below the <c>Custodian</c> section.</summary>
+    public const string Section = "Siem";
+
+    /// <summary>Largest accepted <see cref="BatchSize"/>.</summary>
+    public const int MaxBatchSize = 10_000;
+
+    /// <summary>The syslog receiver, <c>host:port</c>; null or empty turns the export off.</summary>
+    /// <value>The default is null (off).</value>
+    public string? To { get; set; }
+
+    /// <summary>Whether to use TLS (RFC 5425).</summary>
+    /// <value>The default is false (plain TCP; use only on a trusted network).</value>
+    public bool Tls { get; set; }
+
+    /// <summary>With <see cref="Tls"/>: a PEM file of the CA certificate(s) that alone are trusted for the receiver's certificate; null for the system trust store.</summary>
+    /// <value>The default is null.</value>
+    public string? CaFile { get; set; }
+
+    /// <summary>Ledger entries per batch (one write, one flush, one cursor update).</summary>
+    /// <value>The default is 500.</value>
+    [Range(1, MaxBatchSize)]
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>How often to look for new ledger entries once caught up, in milliseconds.</summary>
+    /// <value>The default is 1,000 ms.</value>
+    [Range(50, 60_000)]
+    public int PollIntervalMs { get; set; } = 1000;
+
+    /// <summary>HOSTNAME written in each syslog message (1–255 printable US-ASCII characters); null for the machine name.</summary>
+    /// <value>The default is null.</value>
+    public string? HostName { get; set; }
+
+    /// <summary>Whether the export is configured (<see cref="To"/> set).</summary>
+    public bool Enabled => !string.IsNullOrWhiteSpace(To);
+}
+
+/// <summary>Source-generated data-annotation validation of <see cref="SiemExportOptions"/>, plus the cross-field rules.</summary>
+[OptionsValidator]
+public sealed partial class SiemExportOptionsValidator : IValidateOptions<SiemExportOptions>
+{
+    /// <summary>Every problem with <paramref name="options"/>, each one line naming the setting and the rule (never echoing a value).</summary>
+    public static IReadOnlyList<string> ValidateAll(SiemExportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        var generated = new SiemExportOptionsValidator().Validate(null, options);
+        if (generated.Failed)
+        {
+            failures.AddRange(generated.Failures);
+        }
+
+        if (options.Enabled && !SyslogTarget.TryParse(options.To, out _, out var error))
+        {
+            failures.Add("Siem:To " + error);
+        }
+
+        if (options.HostName is not null && !Syslog.SiemSyslog.IsValidHostName(options.HostName))
+        {
+            failures.Add("Siem:HostName must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4).");
+        }
+
+        if (options.CaFile is { Length: > 0 } ca)
+        {
+            if (!options.Tls)
+            {
+                failures.Add("Siem:CaFile needs Siem:Tls=true.");
+            }
+            else if (!File.Exists(ca))
+            {
+                failures.Add("Siem:CaFile must name an existing PEM file.");
+            }
+        }
+
+        return failures;
+    }
+}

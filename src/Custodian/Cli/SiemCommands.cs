@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Globalization;
+using Custodian.Ledger;
+using Custodian.Siem.Export;
+using Custodian.Siem.Syslog;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>
+/// <c>custodian siem export</c> (CEF over RFC 5424 syslog, or OCSF JSON lines) and <c>custodian siem status</c>
+/// (each destination's cursor against the ledger size). See docs/siem.md.
+/// </summary>
+internal static class SiemCommands
+{
+    public static Command Siem()
+    {
+        var to = new Option<string?>("--to") { Description = "Syslog receiver host:port (CEF over RFC 5424, TCP with octet-counting framing)." };
+        var tls = new Option<bool>("--tls") { Description = "Use TLS (RFC 5425) to the receiver." };
+        var ca = new Option<string?>("--ca") { Description = "With --tls: PEM file of the CA that alone is trusted for the receiver's certificate (default: system trust)." };
+        var format = new Option<string>("--format") { Description = "cef (to a syslog receiver, --to) or ocsf-json (OCSF JSON lines, --out).", DefaultValueFactory = _ => "cef" };
+        format.AcceptOnlyFromAmong("cef", "ocsf-json");
+        var output = new Option<string?>("--out") { Description = "With --format ocsf-json: file to append to, or - for standard output." };
+        var once = new Option<bool>("--once") { Description = "Export what the ledger holds now, then exit (the default)." };
+        var follow = new Option<bool>("--follow") { Description = "Keep following the ledger; reconnect with back-off on connection loss; stop with Ctrl+C." };
+        var batch = new Option<int>("--batch-size") { Description = "Ledger entries per batch (one write, one flush, one cursor update).", DefaultValueFactory = _ => 500 }.InRange(1, SiemExportOptions.MaxBatchSize);
+        var poll = new Option<int>("--poll-ms") { Description = "With --follow: how often to look for new entries, in milliseconds.", DefaultValueFactory = _ => 1000 }.InRange(50, 60_000);
+        var hostName = new Option<string?>("--hostname") { Description = "HOSTNAME written in each syslog message (default: this machine's name)." };
+        var export = new Command("export", "Export ledger entries and alerts as OCSF 1.8 events, at least once, from this destination's persisted cursor.")
+        {
+            to, tls, ca, format, output, once, follow, batch, poll, hostName,
+        };
+        export.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var isJson = parse.GetValue(format) == "ocsf-json";
+            if (parse.GetValue(once) && parse.GetValue(follow))
+            {
+                throw CliException.Usage("--once and --follow exclude each other.");
+            }
+
+            SyslogTarget? target = null;
+            if (isJson)
+            {
+                if (string.IsNullOrEmpty(parse.GetValue(output)) || parse.GetValue(to) is not null || parse.GetValue(tls) || parse.GetValue(ca) is not null)
+                {
+                    throw CliException.Usage("--format ocsf-json needs --out FILE (or -) and takes no --to, --tls or --ca.");
+                }
+            }
+            else
+            {
+                if (parse.GetValue(output) is not null)
+                {
+                    throw CliException.Usage("--out is for --format ocsf-json; CEF goes to a syslog receiver (--to).");
+                }
+
+                if (!SyslogTarget.TryParse(parse.GetValue(to), out target, out var error))
+                {
+                    throw CliException.Usage("--to " + error);
+                }
+
+                if (parse.GetValue(ca) is { } caFile && (!parse.GetValue(tls) || !File.Exists(caFile)))
+                {
+                    throw CliException.Usage("--ca needs --tls and must name an existing PEM file.");
+                }
+            }
+
+            if (parse.GetValue(hostName) is { } givenHost && !SiemSyslog.IsValidHostName(givenHost))
+            {
+                throw CliException.Usage("--hostname must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4).");
+            }
+
+            var anchors = SiemExportService.LoadCaFile(parse.GetValue(ca));
+            var host = parse.GetValue(hostName) ?? SiemSyslog.SanitizeHostName(Environment.MachineName);
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var exporter = context.Get<SiemExporter>();
+            var path = parse.GetValue(output);
+            var toStdout = isJson && path == "-";
+            var summary = toStdout ? Console.Error : Console.Out;
+            Func<CancellationToken, Task<ISiemSink>> connect = isJson
+                ? _ => Task.FromResult<ISiemSink>(toStdout ? OcsfJsonLinesSink.ToStandardOutput(Console.OpenStandardOutput()) : OcsfJsonLinesSink.ToFile(path!))
+                : async c => await SyslogTcpSink.ConnectAsync(target!, parse.GetValue(tls), anchors, host, c);
+            if (parse.GetValue(follow))
+            {
+                var id = isJson ? (toStdout ? "ocsf-json:stdout" : "ocsf-json:" + Path.GetFullPath(path!)) : SyslogTcpSink.SinkId(target!, parse.GetValue(tls));
+                await summary.WriteLineAsync($"Following the ledger to {id} (Ctrl+C stops).");
+                await exporter.RunAsync(connect, id, parse.GetValue(batch), TimeSpan.FromMilliseconds(parse.GetValue(poll)), ct);
+                return 0;
+            }
+
+            await using var sink = await connect(ct);
+            var progress = await exporter.ExportAvailableAsync(sink, parse.GetValue(batch), ct);
+            var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
+            await summary.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Exported {progress.Events} events to {sink.Id}; cursor {progress.NextSequence} of ledger size {size}."));
+            return 0;
+        }));
+
+        var status = new Command("status", "Show each SIEM destination's cursor against the ledger size.");
+        status.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
+            var cursors = await context.Get<SiemCursorStore>().ListAsync(ct);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Ledger size: {size}"));
+            if (cursors.Count == 0)
+            {
+                Console.WriteLine("No SIEM destination has been exported to yet.");
+                return 0;
+            }
+
+            var table = new Table().AddColumns("destination", "next sequence", "behind", "events sent", "last advance (UTC)");
+            foreach (var c in cursors)
+            {
+                table.AddRow(
+                    Markup.Escape(c.Sink),
+                    c.NextSequence.ToString(CultureInfo.InvariantCulture),
+                    Math.Max(0, size - c.NextSequence).ToString(CultureInfo.InvariantCulture),
+                    c.Exported.ToString(CultureInfo.InvariantCulture),
+                    c.UpdatedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
+            }
+
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        return new Command("siem", "Export the access ledger to a SIEM (OCSF 1.8 as CEF over syslog, or OCSF JSON lines).") { export, status };
+    }
+}

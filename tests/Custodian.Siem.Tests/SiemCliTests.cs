@@ -1,0 +1,69 @@
+using System.Diagnostics;
+
+namespace Custodian.Siem.Tests;
+
+/// <summary><c>custodian siem export|status</c> through the real executable: argument errors are one line with exit code 1.</summary>
+public sealed class SiemCliTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 30, 7, 0, 0, TimeSpan.Zero);
+
+    [Theory]
+    [InlineData("error: --to must be host:port with a port of 1-65535 (IPv6 in brackets: [::1]:6514).", "siem", "export")]
+    [InlineData("error: --once and --follow exclude each other.", "siem", "export", "--to", "127.0.0.1:514", "--once", "--follow")]
+    [InlineData("error: --format ocsf-json needs --out FILE (or -) and takes no --to, --tls or --ca.", "siem", "export", "--format", "ocsf-json")]
+    [InlineData("error: --out is for --format ocsf-json; CEF goes to a syslog receiver (--to).", "siem", "export", "--to", "127.0.0.1:514", "--out", "x")]
+    [InlineData("error: --ca needs --tls and must name an existing PEM file.", "siem", "export", "--to", "127.0.0.1:514", "--ca", "/nonexistent.pem")]
+    [InlineData("error: --batch-size must be between 1 and 10,000.", "siem", "export", "--to", "127.0.0.1:514", "--batch-size", "0")]
+    public async Task Bad_arguments_give_one_line_and_exit_code_1(string message, params string[] args)
+    {
+        using var dir = new TempDirectory();
+        var (code, stdout, stderr) = await RunAsync([.. args, "--data", dir.Combine("data")]);
+        Assert.Equal(1, code);
+        Assert.Equal(message, stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0].Trim());
+        Assert.Empty(stdout);
+    }
+
+    [Fact]
+    public async Task Once_exports_to_rsyslog_and_status_shows_the_cursor()
+    {
+        await using var env = await SiemTestEnvironment.CreateAsync();
+        await using var rsyslog = await RsyslogServer.StartAsync(tls: false);
+        await env.AppendAsync(SiemTestEnvironment.Mixed(36, T0));
+        var expected = await SiemExportTests.ExpectedSequencesAsync(env);
+        var size = await env.SqliteLedger.GetSizeAsync();
+
+        var (code, stdout, _) = await RunAsync(["siem", "export", "--to", $"127.0.0.1:{rsyslog.Port}", "--once", "--data", env.DataDirectory]);
+        Assert.Equal(0, code);
+        Assert.Equal($"Exported {expected.Count} events to syslog+tcp://127.0.0.1:{rsyslog.Port}; cursor {size} of ledger size {size}.", stdout.Trim());
+        await rsyslog.WaitForAsync(m => m.Select(Cef.Sequence).SequenceEqual(expected), "every exported sequence");
+
+        (code, stdout, _) = await RunAsync(["siem", "status", "--data", env.DataDirectory]);
+        Assert.Equal(0, code);
+        Assert.Contains($"Ledger size: {size}", stdout, StringComparison.Ordinal);
+        Assert.Contains($"syslog+tcp://127.0.0.1:{rsyslog.Port}", stdout, StringComparison.Ordinal);
+
+        // Nothing listening: --once fails with exit code 2 and a one-line message, and the cursor stays.
+        await rsyslog.DisposeAsync();
+        string stderr;
+        (code, _, stderr) = await RunAsync(["siem", "export", "--to", $"127.0.0.1:{rsyslog.Port}", "--data", env.DataDirectory]);
+        Assert.Equal(2, code);
+        Assert.StartsWith($"error: cannot connect to the syslog receiver 127.0.0.1:{rsyslog.Port}", stderr.Trim(), StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string[] args)
+    {
+        var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "custodian.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
