@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Ledger writer stopped.")]
     public static partial void WriterStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Ledger subtree hashes are incomplete ({Stored} stored, {Expected} expected for tree size {TreeSize}); backfilling them from the leaf hashes.")]
+    public static partial void SubtreesBackfilled(ILogger logger, long stored, long expected, long treeSize);
 }

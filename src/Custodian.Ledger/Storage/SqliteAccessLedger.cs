@@ -374,7 +374,14 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             throw new LedgerUnavailableException("The access ledger's tail is inconsistent; appends are refused until it is verified.");
         }
 
+        if (!c.SubtreesChecked)
+        {
+            BackfillSubtrees(c, headSize);
+            c.SubtreesChecked = true;
+        }
+
         var committed = new CommittedEntry[batch.Count];
+        c.CompletedSubtrees.Clear();
         for (var i = 0; i < batch.Count; i++)
         {
             var p = batch[i];
@@ -385,8 +392,14 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
                 c.InsertSubject(subject, seq);
             }
 
-            range.Append(p.LeafHash);
+            range.Append(p.LeafHash, c.CollectSubtree);
             committed[i] = new CommittedEntry(seq, p.LeafHash, p.Entry);
+        }
+
+        // The subtree hashes completed by this batch (levels 8, 16, …) commit with the entries.
+        foreach (var (level, index, hash) in c.CompletedSubtrees)
+        {
+            c.InsertSubtree(level, index, hash);
         }
 
         if (headSize > 0)
@@ -397,6 +410,41 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         c.InsertHead(range.Size, range.GetRoot(), _time.GetUtcNow().ToUnixTimeMilliseconds(), range.ToBytes());
         tx.Commit();
         return committed;
+    }
+
+    // Once per writer connection, inside the write transaction: a ledger created before migration
+    // ledger-002 (or one whose subtree rows were deleted) gets its missing subtree hashes computed
+    // from the stored leaf hashes. Existing rows are never overwritten (a forged row stays for the
+    // verifier to report). O(size) once; afterwards each commit keeps the table complete.
+    private void BackfillSubtrees(WriterConnection c, long headSize)
+    {
+        long expected = 0;
+        for (var level = TiledRangeRoots.LedgerStride; level < 63; level += TiledRangeRoots.LedgerStride)
+        {
+            expected += headSize >> level;
+        }
+
+        var stored = c.CountSubtrees();
+        if (stored == expected)
+        {
+            return;
+        }
+
+        Log.SubtreesBackfilled(_logger, stored, expected, headSize);
+        var range = new CompactRange();
+        var completed = c.CompletedSubtrees;
+        completed.Clear();
+        foreach (var leaf in c.ReadLeafHashes(headSize))
+        {
+            range.Append(leaf, c.CollectSubtree);
+        }
+
+        foreach (var (level, index, hash) in completed)
+        {
+            c.InsertSubtree(level, index, hash, ifMissing: true);
+        }
+
+        completed.Clear();
     }
 
     private (long Size, byte[] Root, byte[] Frontier) ReadTail(WriterConnection c)
@@ -503,6 +551,10 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         private readonly sqlite3_stmt _insertSubject;
         private readonly SqliteCommand _clearFrontier;
         private readonly SqliteCommand _insertHead;
+        private readonly SqliteCommand _insertSubtree;
+        private readonly SqliteCommand _insertSubtreeIfMissing;
+        private readonly SqliteCommand _countSubtrees;
+        private readonly SqliteCommand _readLeafHashes;
 
         private WriterConnection(SqliteConnection connection)
         {
@@ -513,6 +565,17 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             _insertHead = Create(
                 "INSERT INTO ledger_tree_heads (tree_size, root, time_ms, frontier) VALUES (@size, @root, @time, @frontier)",
                 "@size", "@root", "@time", "@frontier");
+            _insertSubtree = Create("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@level, @idx, @hash)", "@level", "@idx", "@hash");
+            _insertSubtreeIfMissing = Create("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@level, @idx, @hash) ON CONFLICT DO NOTHING", "@level", "@idx", "@hash");
+            _countSubtrees = Create("SELECT COUNT(*) FROM ledger_subtrees");
+            _readLeafHashes = Create("SELECT leaf_hash FROM ledger_entries WHERE seq < @size ORDER BY seq", "@size");
+            CollectSubtree = (height, index, hash) =>
+            {
+                if (height % TiledRangeRoots.LedgerStride == 0)
+                {
+                    CompletedSubtrees.Add((height, index, hash.ToArray()));
+                }
+            };
             _insertEntry = Prepare(
                 "INSERT INTO ledger_entries (seq, time_ms, task, outcome, account, terminal, store, payload, leaf_hash) VALUES (@seq, @time, @task, @outcome, @account, @terminal, @store, @payload, @leaf)");
             try
@@ -531,6 +594,15 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         public SqliteCommand SelectHead { get; }
 
         public SqliteCommand SelectEntryCount { get; }
+
+        /// <summary>True once this connection has checked (and if needed backfilled) ledger_subtrees.</summary>
+        public bool SubtreesChecked { get; set; }
+
+        /// <summary>Subtrees of levels 8, 16, … completed by the appends of the current batch: (level, index, hash).</summary>
+        public List<(int Level, long Index, byte[] Hash)> CompletedSubtrees { get; } = [];
+
+        /// <summary>Adds completed subtrees of a stored level to <see cref="CompletedSubtrees"/>.</summary>
+        public SubtreeCompleted CollectSubtree { get; }
 
         public static WriterConnection Open(CustodianDatabase db, TimeSpan lockTimeout)
         {
@@ -558,6 +630,32 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             SelectEntryCount.Transaction = tx;
             _clearFrontier.Transaction = tx;
             _insertHead.Transaction = tx;
+            _insertSubtree.Transaction = tx;
+            _insertSubtreeIfMissing.Transaction = tx;
+            _countSubtrees.Transaction = tx;
+            _readLeafHashes.Transaction = tx;
+        }
+
+        public void InsertSubtree(int level, long index, byte[] hash, bool ifMissing = false)
+        {
+            var command = ifMissing ? _insertSubtreeIfMissing : _insertSubtree;
+            var parameters = command.Parameters;
+            parameters[0].Value = (long)level;
+            parameters[1].Value = index;
+            parameters[2].Value = hash;
+            command.ExecuteNonQuery();
+        }
+
+        public long CountSubtrees() => Convert.ToInt64(_countSubtrees.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+
+        public IEnumerable<byte[]> ReadLeafHashes(long size)
+        {
+            _readLeafHashes.Parameters[0].Value = size;
+            using var reader = _readLeafHashes.ExecuteReader();
+            while (reader.Read())
+            {
+                yield return reader.GetValue(0) as byte[] ?? throw new LedgerUnavailableException("A stored leaf hash is missing; appends are refused until the ledger is verified.");
+            }
         }
 
         public void InsertEntry(long seq, Pending p)
@@ -616,6 +714,10 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             SelectEntryCount.Dispose();
             _clearFrontier.Dispose();
             _insertHead.Dispose();
+            _insertSubtree.Dispose();
+            _insertSubtreeIfMissing.Dispose();
+            _countSubtrees.Dispose();
+            _readLeafHashes.Dispose();
             Connection.Dispose();
         }
 

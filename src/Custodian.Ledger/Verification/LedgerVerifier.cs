@@ -9,7 +9,8 @@ namespace Custodian.Ledger;
 /// Checks the whole access ledger against its own evidence: gap-free sequence numbers from 0,
 /// every leaf hash recomputed from its payload (RFC 9162 §2.1.1), every payload decodable, every
 /// query column and subject row agreeing with its payload, the Merkle root recomputed from the
-/// payloads at every stored tree head, and the newest head equal to the number of entries.
+/// payloads at every stored tree head, every stored subtree hash (<c>ledger_subtrees</c>) equal to
+/// the recomputed one, and the newest head equal to the number of entries.
 /// Streams in sequence order inside one read transaction (a consistent snapshot while appends go on)
 /// in constant memory. Stops at the first failure. Thread-safe; each call is independent.
 /// </summary>
@@ -42,8 +43,13 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         await using var subjectCommand = connection.Command("SELECT COUNT(*) FROM ledger_subjects WHERE subscriber_id = @subject AND seq = @seq", ("@subject", 0L), ("@seq", 0L));
         subjectCommand.Transaction = tx;
 
+        // Stored subtree hashes (ledger-002), compared with the recomputed tree as it grows.
+        await using var subtreesCommand = connection.Command(SubtreeCheck.Query);
+        subtreesCommand.Transaction = tx;
+        await using var subtreeRows = await subtreesCommand.ExecuteReaderAsync(cancellationToken);
+
         await using var heads = await headsCommand.ExecuteReaderAsync(cancellationToken);
-        var state = new State();
+        var state = new State { Subtrees = await SubtreeCheck.StartAsync(subtreeRows, cancellationToken) };
         var hasHead = await heads.ReadAsync(cancellationToken);
 
         // A head of size 0 (never written by the ledger, but harmless) must hold the empty root.
@@ -96,7 +102,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                     return Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload.");
                 }
 
-                state.Range.Append(leaf);
+                state.Range.Append(leaf, state.Subtrees.OnCompleted);
                 if (state.Range.Size % ProgressInterval == 0)
                 {
                     progress?.Report(state.Range.Size);
@@ -123,6 +129,12 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         if (state.GoodHeadSize != state.Range.Size)
         {
             return Fail(state, VerificationFailures.MissingTreeHead, state.GoodHeadSize, "Entries exist beyond the newest tree head.");
+        }
+
+        state.Subtrees.Finish();
+        if (SubtreeFailure(state) is { } subtreeFailure)
+        {
+            return subtreeFailure;
         }
 
         return new VerificationResult
@@ -159,8 +171,16 @@ public sealed class LedgerVerifier(CustodianDatabase db)
 
         state.GoodHeadSize = size;
         state.GoodRoot = root;
-        return null;
+
+        // The entries up to this head are proven by its root, so a subtree hash that disagreed
+        // before it means the subtree table itself was altered (checked after the root on purpose:
+        // an edited entry is reported as root-mismatch, as before ledger-002).
+        return SubtreeFailure(state);
     }
+
+    private static VerificationResult? SubtreeFailure(State state) => state.Subtrees.FirstBad is { } position
+        ? Fail(state, VerificationFailures.SubtreeMismatch, position, "A stored subtree hash (ledger_subtrees) is missing, extra or differs from the one recomputed from the payloads.")
+        : null;
 
     private static bool ProjectionMatches(DbDataReader row, AccessEntry entry) =>
         row.GetValue(3) is long time && time == entry.Time.ToUnixTimeMilliseconds()
@@ -211,5 +231,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         public long GoodHeadSize { get; set; }
 
         public byte[] GoodRoot { get; set; } = MerkleTree.EmptyRoot;
+
+        public required SubtreeCheck Subtrees { get; init; }
     }
 }

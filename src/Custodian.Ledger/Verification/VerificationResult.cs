@@ -26,6 +26,13 @@ public static class VerificationFailures
 
     /// <summary>The frontier stored with the newest tree head does not equal the recomputed one; the next append would continue from a forged state. The position is that head's size.</summary>
     public const string FrontierMismatch = "frontier-mismatch";
+
+    /// <summary>
+    /// A stored subtree hash (<c>ledger_subtrees</c>, levels 8, 16, …) is missing, extra or differs from the one recomputed
+    /// from the payloads, while the tree heads around it are intact: the proof store was altered and proofs served from it
+    /// would not verify. The position is the first leaf the bad subtree covers. See docs/ledger-format.md §7.
+    /// </summary>
+    public const string SubtreeMismatch = "subtree-mismatch";
 }
 
 /// <summary>The outcome of <see cref="LedgerVerifier.VerifyAsync"/>.</summary>
