@@ -24,6 +24,9 @@ public sealed class LedgerVerifier(CustodianDatabase db)
 {
     private const int ProgressInterval = 65_536;
 
+    // Entries per pipeline chunk: large enough to amortise the hand-off, small enough to stay in cache.
+    private const int ChunkSize = 4_096;
+
     /// <summary>Verifies the ledger.</summary>
     /// <param name="progress">Receives the number of entries checked, every 65,536 entries and at the end; may be null.</param>
     /// <param name="cancellationToken">Cancels the verification.</param>
@@ -40,8 +43,6 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         headsCommand.Transaction = tx;
         await using var entriesCommand = connection.Command("SELECT seq, payload, leaf_hash, time_ms, task, outcome, account, terminal, store FROM ledger_entries ORDER BY seq");
         entriesCommand.Transaction = tx;
-        await using var subjectCommand = connection.Command("SELECT COUNT(*) FROM ledger_subjects WHERE subscriber_id = @subject AND seq = @seq", ("@subject", 0L), ("@seq", 0L));
-        subjectCommand.Transaction = tx;
 
         // Stored subtree hashes (ledger-002), compared with the recomputed tree as it grows.
         await using var subtreesCommand = connection.Command(SubtreeCheck.Query);
@@ -63,59 +64,60 @@ public sealed class LedgerVerifier(CustodianDatabase db)
             hasHead = await heads.ReadAsync(cancellationToken);
         }
 
+        // Two-stage pipeline over chunks of entries (both cores): while a worker checks chunk k
+        // without the database (leaf hash, decoding, query columns: CheckRow), this thread reads
+        // chunk k+1; then, in sequence order, it does the checks that need the connection or the
+        // order (sequence gap, subject rows, tree, heads, subtrees). Failures are still reported
+        // for the first bad entry in sequence order.
+        using var subjects = SubjectLookup.Prepare(connection);
         await using (var entries = await entriesCommand.ExecuteReaderAsync(cancellationToken))
         {
-            var leaf = new byte[MerkleTree.HashSize];
-            while (await entries.ReadAsync(cancellationToken))
+            var chunk = ReadChunk(entries, cancellationToken);
+            while (chunk.Length > 0)
             {
-                var seq = entries.GetInt64(0);
-                if (seq != state.Range.Size)
-                {
-                    return Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing.");
-                }
+                var current = chunk;
+                var checking = Task.Run(() => CheckRows(current), cancellationToken);
+                chunk = ReadChunk(entries, cancellationToken);
+                await checking;
 
-                // SQLite columns are dynamically typed: a forged row may hold text or NULL anywhere.
-                var payload = entries.GetValue(1) as byte[];
-                var stored = entries.GetValue(2) as byte[];
-                if (payload is not null)
+                foreach (var row in current)
                 {
-                    MerkleTree.HashLeaf(payload, leaf);
-                }
-
-                if (payload is null || stored is null || !CryptographicOperations.FixedTimeEquals(stored, leaf))
-                {
-                    return Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload.");
-                }
-
-                AccessEntry entry;
-                try
-                {
-                    entry = LeafCodec.Decode(payload);
-                }
-                catch (FormatException)
-                {
-                    return Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding.");
-                }
-
-                if (!ProjectionMatches(entries, entry) || !SubjectsMatch(subjectCommand, entry, seq))
-                {
-                    return Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload.");
-                }
-
-                state.Range.Append(leaf, state.Subtrees.OnCompleted);
-                if (state.Range.Size % ProgressInterval == 0)
-                {
-                    progress?.Report(state.Range.Size);
-                }
-
-                while (hasHead && heads.GetInt64(0) <= state.Range.Size)
-                {
-                    if (CheckHead(heads, state) is { } failure)
+                    var seq = row.Seq;
+                    if (seq != state.Range.Size)
                     {
-                        return failure;
+                        return Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing.");
                     }
 
-                    hasHead = await heads.ReadAsync(cancellationToken);
+                    switch (row.Failure)
+                    {
+                        case VerificationFailures.LeafHashMismatch:
+                            return Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload.");
+                        case VerificationFailures.UndecodablePayload:
+                            return Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding.");
+                        case VerificationFailures.ProjectionMismatch:
+                            return Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload.");
+                    }
+
+                    if (!SubjectsMatch(subjects, row.Entry!, seq))
+                    {
+                        return Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload.");
+                    }
+
+                    state.Range.Append(row.LeafHash, state.Subtrees.OnCompleted);
+                    if (state.Range.Size % ProgressInterval == 0)
+                    {
+                        progress?.Report(state.Range.Size);
+                    }
+
+                    while (hasHead && heads.GetInt64(0) <= state.Range.Size)
+                    {
+                        if (CheckHead(heads, state) is { } failure)
+                        {
+                            return failure;
+                        }
+
+                        hasHead = await heads.ReadAsync(cancellationToken);
+                    }
                 }
             }
         }
@@ -182,21 +184,80 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         ? Fail(state, VerificationFailures.SubtreeMismatch, position, "A stored subtree hash (ledger_subtrees) is missing, extra or differs from the one recomputed from the payloads.")
         : null;
 
-    private static bool ProjectionMatches(DbDataReader row, AccessEntry entry) =>
-        row.GetValue(3) is long time && time == entry.Time.ToUnixTimeMilliseconds()
-        && TextEquals(row, 4, entry.Task.ToName())
-        && TextEquals(row, 5, LeafCodec.OutcomeName(entry.Outcome))
-        && TextEquals(row, 6, entry.Account)
-        && TextEquals(row, 7, entry.Terminal)
-        && TextEquals(row, 8, entry.Store);
+    // One chunk of rows as read (SQLite columns are dynamically typed: kept as objects until checked).
+    private static Row[] ReadChunk(DbDataReader entries, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var rows = new List<Row>(ChunkSize);
+        while (rows.Count < ChunkSize && entries.Read())
+        {
+            var values = new object[9];
+            entries.GetValues(values);
+            rows.Add(new Row(entries.GetInt64(0), values));
+        }
 
-    private static bool SubjectsMatch(DbCommand command, AccessEntry entry, long seq)
+        return [.. rows];
+    }
+
+    private static void CheckRows(Row[] rows)
+    {
+        foreach (var row in rows)
+        {
+            CheckRow(row);
+        }
+    }
+
+    // The per-entry checks that need no database and no order, run on the worker: leaf hash
+    // (RFC 9162 §2.1.1), decoding (LeafCodec, format 1) and the query columns. Sets row.Failure to
+    // the first failing check's reason code, or row.Entry when all pass.
+    private static void CheckRow(Row row)
+    {
+        var payload = row.Values[1] as byte[];
+        var stored = row.Values[2] as byte[];
+        if (payload is not null)
+        {
+            MerkleTree.HashLeaf(payload, row.LeafHash);
+        }
+
+        if (payload is null || stored is null || !CryptographicOperations.FixedTimeEquals(stored, row.LeafHash))
+        {
+            row.Failure = VerificationFailures.LeafHashMismatch;
+            return;
+        }
+
+        AccessEntry entry;
+        try
+        {
+            entry = LeafCodec.Decode(payload);
+        }
+        catch (FormatException)
+        {
+            row.Failure = VerificationFailures.UndecodablePayload;
+            return;
+        }
+
+        if (!ProjectionMatches(row.Values, entry))
+        {
+            row.Failure = VerificationFailures.ProjectionMismatch;
+            return;
+        }
+
+        row.Entry = entry;
+    }
+
+    private static bool ProjectionMatches(object[] row, AccessEntry entry) =>
+        row[3] is long time && time == entry.Time.ToUnixTimeMilliseconds()
+        && TextEquals(row[4], entry.Task.ToName())
+        && TextEquals(row[5], LeafCodec.OutcomeName(entry.Outcome))
+        && TextEquals(row[6], entry.Account)
+        && TextEquals(row[7], entry.Terminal)
+        && TextEquals(row[8], entry.Store);
+
+    private static bool SubjectsMatch(SubjectLookup lookup, AccessEntry entry, long seq)
     {
         foreach (var subject in entry.Subjects)
         {
-            command.Parameters[0].Value = subject.Value;
-            command.Parameters[1].Value = seq;
-            if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 1)
+            if (!lookup.Exists(subject.Value, seq))
             {
                 return false;
             }
@@ -206,7 +267,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
     }
 
     // SQLite columns are dynamically typed: anything but NULL or text of the expected value disagrees.
-    private static bool TextEquals(DbDataReader row, int ordinal, string? expected) => row.GetValue(ordinal) switch
+    private static bool TextEquals(object value, string? expected) => value switch
     {
         DBNull => expected is null,
         string text => string.Equals(text, expected, StringComparison.Ordinal),
@@ -223,6 +284,21 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         Message = message,
         EntriesChecked = state.Range.Size,
     };
+
+    // An entry row as read, and what the worker found.
+    private sealed class Row(long seq, object[] values)
+    {
+        public long Seq { get; } = seq;
+
+        // seq, payload, leaf_hash, time_ms, task, outcome, account, terminal, store
+        public object[] Values { get; } = values;
+
+        public byte[] LeafHash { get; } = new byte[MerkleTree.HashSize];
+
+        public string? Failure { get; set; }
+
+        public AccessEntry? Entry { get; set; }
+    }
 
     private sealed class State
     {
