@@ -6,10 +6,10 @@ namespace Custodian.Ledger;
 /// <summary>
 /// <see cref="ILedgerProofs"/> over the SQLite ledger, computed from stored hashes of complete
 /// subtrees: the leaf hashes (<c>ledger_entries.leaf_hash</c>) and the subtree hashes at levels
-/// 8, 16, 24, … (<c>ledger_subtrees</c>, written by the ledger writer in each commit; see
+/// 4, 8, 12, … (<c>ledger_subtrees</c>, written by the ledger writer in each commit; see
 /// <see cref="TiledRangeRoots"/> and docs/ledger-format.md §7). A root or proof for any tree size
-/// reads at most one tile (≤ 256 rows) per stored level that its nodes fall in, and does at most
-/// 255 hash operations per tile: O(log n) reads. Each call reads one database snapshot. Thread-safe.
+/// reads at most one tile (≤ 16 rows) per stored level that its nodes fall in, and does at most
+/// 15 hash operations per tile: O(log n) reads. Each call reads one database snapshot. Thread-safe.
 /// </summary>
 public sealed class SqliteLedgerProofs : ILedgerProofs
 {
@@ -55,7 +55,7 @@ public sealed class SqliteLedgerProofs : ILedgerProofs
     }
 
     // Runs `compute` against one read snapshot: checks treeSize against the newest head, then
-    // serves tiles from ledger_entries (level 0) and ledger_subtrees (levels 8, 16, …).
+    // serves tiles from ledger_entries (level 0) and ledger_subtrees (levels 4, 8, 12, …).
     private async Task<T> WithTilesAsync<T>(long treeSize, Func<TiledRangeRoots, T> compute, CancellationToken cancellationToken)
     {
         await using var connection = (SqliteConnection)await _db.OpenAsync(cancellationToken);

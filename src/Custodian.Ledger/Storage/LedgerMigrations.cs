@@ -8,7 +8,7 @@ namespace Custodian.Ledger;
 /// queries. <c>ledger_subjects</c> indexes entries by data subject for the subscriber's history.
 /// <c>ledger_tree_heads</c> holds one row per committed batch (size, root, commit time, and — on the
 /// newest row only — the compact-range frontier the next batch continues from). <c>ledger_subtrees</c>
-/// (<c>ledger-002</c>) holds the hashes of complete subtrees at levels 8, 16, 24, … for fast proofs.
+/// (<c>ledger-002</c>) holds the hashes of complete subtrees at levels 4, 8, 12, … for fast proofs.
 /// Layout: docs/ledger-format.md.
 /// </summary>
 public sealed class LedgerMigrations : IMigrationSource
@@ -44,7 +44,7 @@ public sealed class LedgerMigrations : IMigrationSource
             );
             """),
 
-        // Stored hashes of complete subtrees at levels 8, 16, 24, … (tiles of C2SP tlog-tiles), written by
+        // Stored hashes of complete subtrees at levels 4, 8, 12, … (tiles as in C2SP tlog-tiles, 16 hashes wide), written by
         // the ledger writer in each commit so proofs need O(log n) reads (docs/ledger-format.md §7). A
         // ledger created before this migration is backfilled by the writer's first commit (SQL cannot hash).
         new Migration(

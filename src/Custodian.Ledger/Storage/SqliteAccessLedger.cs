@@ -396,7 +396,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             committed[i] = new CommittedEntry(seq, p.LeafHash, p.Entry);
         }
 
-        // The subtree hashes completed by this batch (levels 8, 16, …) commit with the entries.
+        // The subtree hashes completed by this batch (levels 4, 8, 12, …) commit with the entries.
         foreach (var (level, index, hash) in c.CompletedSubtrees)
         {
             c.InsertSubtree(level, index, hash);
@@ -551,7 +551,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         private readonly sqlite3_stmt _insertSubject;
         private readonly SqliteCommand _clearFrontier;
         private readonly SqliteCommand _insertHead;
-        private readonly SqliteCommand _insertSubtree;
+        private readonly sqlite3_stmt _insertSubtree;
         private readonly SqliteCommand _insertSubtreeIfMissing;
         private readonly SqliteCommand _countSubtrees;
         private readonly SqliteCommand _readLeafHashes;
@@ -565,7 +565,6 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             _insertHead = Create(
                 "INSERT INTO ledger_tree_heads (tree_size, root, time_ms, frontier) VALUES (@size, @root, @time, @frontier)",
                 "@size", "@root", "@time", "@frontier");
-            _insertSubtree = Create("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@level, @idx, @hash)", "@level", "@idx", "@hash");
             _insertSubtreeIfMissing = Create("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@level, @idx, @hash) ON CONFLICT DO NOTHING", "@level", "@idx", "@hash");
             _countSubtrees = Create("SELECT COUNT(*) FROM ledger_subtrees");
             _readLeafHashes = Create("SELECT leaf_hash FROM ledger_entries WHERE seq < @size ORDER BY seq", "@size");
@@ -587,6 +586,17 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
                 _insertEntry.Dispose();
                 throw;
             }
+
+            try
+            {
+                _insertSubtree = Prepare("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@level, @idx, @hash)");
+            }
+            catch
+            {
+                _insertEntry.Dispose();
+                _insertSubject.Dispose();
+                throw;
+            }
         }
 
         public SqliteConnection Connection { get; }
@@ -598,7 +608,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         /// <summary>True once this connection has checked (and if needed backfilled) ledger_subtrees.</summary>
         public bool SubtreesChecked { get; set; }
 
-        /// <summary>Subtrees of levels 8, 16, … completed by the appends of the current batch: (level, index, hash).</summary>
+        /// <summary>Subtrees of levels 4, 8, 12, … completed by the appends of the current batch: (level, index, hash).</summary>
         public List<(int Level, long Index, byte[] Hash)> CompletedSubtrees { get; } = [];
 
         /// <summary>Adds completed subtrees of a stored level to <see cref="CompletedSubtrees"/>.</summary>
@@ -630,7 +640,6 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             SelectEntryCount.Transaction = tx;
             _clearFrontier.Transaction = tx;
             _insertHead.Transaction = tx;
-            _insertSubtree.Transaction = tx;
             _insertSubtreeIfMissing.Transaction = tx;
             _countSubtrees.Transaction = tx;
             _readLeafHashes.Transaction = tx;
@@ -638,7 +647,16 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
         public void InsertSubtree(int level, long index, byte[] hash, bool ifMissing = false)
         {
-            var command = ifMissing ? _insertSubtreeIfMissing : _insertSubtree;
+            if (!ifMissing)
+            {
+                raw.sqlite3_bind_int64(_insertSubtree, 1, level);
+                raw.sqlite3_bind_int64(_insertSubtree, 2, index);
+                raw.sqlite3_bind_blob(_insertSubtree, 3, hash);
+                Step(_insertSubtree);
+                return;
+            }
+
+            var command = _insertSubtreeIfMissing;
             var parameters = command.Parameters;
             parameters[0].Value = (long)level;
             parameters[1].Value = index;
@@ -700,6 +718,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         {
             _insertEntry.Dispose(); // finalizes: the handle goes back to the shared pool
             _insertSubject.Dispose();
+            _insertSubtree.Dispose();
             try
             {
                 // Restore SQLite's defaults on the pooled handle.
@@ -714,7 +733,6 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             SelectEntryCount.Dispose();
             _clearFrontier.Dispose();
             _insertHead.Dispose();
-            _insertSubtree.Dispose();
             _insertSubtreeIfMissing.Dispose();
             _countSubtrees.Dispose();
             _readLeafHashes.Dispose();

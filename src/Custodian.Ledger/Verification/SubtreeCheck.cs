@@ -5,8 +5,8 @@ namespace Custodian.Ledger;
 
 /// <summary>
 /// The verifier's check of <c>ledger_subtrees</c> (docs/ledger-format.md §5, §7): the stored subtree
-/// hashes, read in the order the leaves complete them, must be exactly the subtrees of levels 8, 16,
-/// … that the recomputed tree completes — same level, index and hash, none missing, none extra.
+/// hashes, read in the order the leaves complete them, must be exactly the subtrees of levels 4, 8,
+/// 12, … that the recomputed tree completes — same level, index and hash, none missing, none extra.
 /// Records the first disagreement as a position (the first leaf the bad subtree covers); the
 /// verifier decides when to report it. Not thread-safe.
 /// </summary>

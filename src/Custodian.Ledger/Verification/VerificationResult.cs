@@ -28,7 +28,7 @@ public static class VerificationFailures
     public const string FrontierMismatch = "frontier-mismatch";
 
     /// <summary>
-    /// A stored subtree hash (<c>ledger_subtrees</c>, levels 8, 16, …) is missing, extra or differs from the one recomputed
+    /// A stored subtree hash (<c>ledger_subtrees</c>, levels 4, 8, 12, …) is missing, extra or differs from the one recomputed
     /// from the payloads, while the tree heads around it are intact: the proof store was altered and proofs served from it
     /// would not verify. The position is the first leaf the bad subtree covers. See docs/ledger-format.md §7.
     /// </summary>

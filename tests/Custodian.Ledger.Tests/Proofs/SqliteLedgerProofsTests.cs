@@ -55,8 +55,9 @@ public sealed class SqliteLedgerProofsTests
         }
 
         Assert.Equal(2_600, next);
+        Assert.Equal(162, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees WHERE level = 4"));
         Assert.Equal(10, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees WHERE level = 8"));
-        Assert.Equal(0, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees WHERE level <> 8"));
+        Assert.Equal(0, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees WHERE level NOT IN (4, 8)"));
 
         var leaves = new List<byte[]>();
         for (var i = 0; i < next; i++)
@@ -105,7 +106,7 @@ public sealed class SqliteLedgerProofsTests
 
         await ledger.AppendAsync(LedgerFixture.Entry(1_000, 5));
         await ledger.AppendAsync(LedgerFixture.Entry(1_001, 5));
-        Assert.Equal(3, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees"));
+        Assert.Equal((1_002 / 16) + (1_002 / 256), await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees"));
         Assert.Equal(expected, await f.BlobAsync("SELECT hash FROM ledger_subtrees WHERE level = 8 AND idx = 2"));
         Assert.True((await new LedgerVerifier(f.Db).VerifyAsync()).IsValid);
     }

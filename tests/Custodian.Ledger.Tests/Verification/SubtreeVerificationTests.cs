@@ -2,8 +2,8 @@ namespace Custodian.Ledger.Tests.Verification;
 
 /// <summary>
 /// Tampering with the stored subtree hashes (<c>ledger_subtrees</c>, migration ledger-002). The
-/// ledger has 1,100 entries in batches of 100, so tree heads at 100, 200, …, 1,100 and level-8
-/// subtrees 0–3 (complete at 256, 512, 768, 1,024).
+/// ledger has 1,100 entries in batches of 100, so tree heads at 100, 200, …, 1,100, level-4
+/// subtrees 0–67 (one per 16 leaves) and level-8 subtrees 0–3 (complete at 256, 512, 768, 1,024).
 /// </summary>
 public sealed class SubtreeVerificationTests
 {
@@ -11,6 +11,7 @@ public sealed class SubtreeVerificationTests
     public async Task Untouched_ledger_with_subtrees_is_valid()
     {
         await using var f = await CreateAsync();
+        Assert.Equal(68, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees WHERE level = 4"));
         Assert.Equal(4, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees WHERE level = 8"));
         Assert.True((await new LedgerVerifier(f.Db).VerifyAsync()).IsValid);
     }
@@ -43,10 +44,10 @@ public sealed class SubtreeVerificationTests
         await AssertFailsAsync(f, firstBad: 1_024, goodHeadSize: 1_100);
 
         await f.ExecuteAsync("DELETE FROM ledger_subtrees WHERE idx = 4");
-        await f.ExecuteAsync("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (4, 3, @h)", ("@h", new byte[32]));
-        
-        // A level-4 row is never produced: found when subtree 0 completes (leaf 256), reported at the next good head.
-        await AssertFailsAsync(f, firstBad: 48, goodHeadSize: 300);
+        await f.ExecuteAsync("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (2, 3, @h)", ("@h", new byte[32]));
+
+        // A level-2 row is never produced: found when level-4 subtree 0 completes (leaf 16), reported at the next good head.
+        await AssertFailsAsync(f, firstBad: 12, goodHeadSize: 100);
     }
 
     [Fact]
