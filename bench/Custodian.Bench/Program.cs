@@ -54,6 +54,8 @@ var appendCallers = new Option<int>("--callers") { Description = "Concurrent App
 var verifyEntries = new Option<long>("--verify-entries") { Description = "Entries of the ledger verified in part (b) (1,000–100,000,000).", DefaultValueFactory = _ => 10_000_000 };
 var proofEntries = new Option<long>("--proof-entries") { Description = "Leaves of the synthetic proof store of part (c) (1,000–1,000,000,000).", DefaultValueFactory = _ => 100_000_000 };
 var proofSamples = new Option<int>("--proof-samples") { Description = "Timed inclusion proofs per store (100–1,000,000).", DefaultValueFactory = _ => 10_000 };
+var checkpointMs = new Option<int>("--checkpoint-ms") { Description = "LedgerOptions.CheckpointInterval of the append run in ms (0 = off: the writer checkpoints inline, the behaviour before background checkpoints; 0–10,000).", DefaultValueFactory = _ => 200 };
+checkpointMs.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 10_000) { r.AddError("--checkpoint-ms must be 0–10,000."); } });
 var cacheDirectory = new Option<string>("--cache-dir") { Description = "Where the generated ledgers of (b) and (c) are kept between runs (several GiB at the defaults).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "custodian-ledger-bench-cache") };
 appendSeconds.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 1 or > 600) { r.AddError("--append-seconds must be 1–600."); } });
 appendCallers.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 65_536) { r.AddError("--callers must be 1–65,536."); } });
@@ -72,7 +74,7 @@ ledgerParts.Validators.Add(r =>
 });
 var ledgerCommand = new Command("ledger", "Access-ledger benchmarks: durable append vs raw fsync'd writes, verification rate, proof latency.")
 {
-    ledgerParts, appendSeconds, appendCallers, verifyEntries, proofEntries, proofSamples, cacheDirectory, dataParent,
+    ledgerParts, appendSeconds, appendCallers, verifyEntries, proofEntries, proofSamples, cacheDirectory, dataParent, checkpointMs,
 };
 ledgerCommand.SetAction(async (parse, cancellationToken) => await new Custodian.Bench.Ledger.LedgerBench(new Custodian.Bench.Ledger.LedgerBenchSettings(
     Parts: parse.GetValue(ledgerParts) is { Length: > 0 } p ? new HashSet<string>(p) : new HashSet<string>(["append", "verify", "proof"]),
@@ -82,6 +84,7 @@ ledgerCommand.SetAction(async (parse, cancellationToken) => await new Custodian.
     ProofEntries: parse.GetValue(proofEntries),
     ProofSamples: parse.GetValue(proofSamples),
     CacheDirectory: parse.GetValue(cacheDirectory)!,
+    CheckpointMs: parse.GetValue(checkpointMs),
     DataParent: parse.GetValue(dataParent),
     CommandLine: "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args))).RunAsync(cancellationToken));
 root.Subcommands.Add(ledgerCommand);
