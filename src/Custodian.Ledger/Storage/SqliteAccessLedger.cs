@@ -293,6 +293,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
     {
         var reader = _queue.Reader;
         var batch = new List<Pending>(_options.MaxBatchSize);
+        PrepareSubtrees();
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
@@ -422,14 +423,53 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
     // ledger-002 (or one whose subtree rows were deleted) gets its missing subtree hashes computed
     // from the stored leaf hashes. Existing rows are never overwritten (a forged row stays for the
     // verifier to report). O(size) once; afterwards each commit keeps the table complete.
-    private void BackfillSubtrees(WriterConnection c, long headSize)
+    // At start-up, so that a ledger migrated to ledger-002 gets its subtree hashes (and can be
+    // verified) without waiting for an append: a read first, the write lock only if rows are missing.
+    // A failure (e.g. the lock held by another process) is logged; the first commit tries again.
+    private void PrepareSubtrees()
+    {
+        try
+        {
+            _connection ??= WriterConnection.Open(_db, _options.LockTimeout, _options.CheckpointInterval > TimeSpan.Zero);
+            var c = _connection;
+            using (var head = c.SelectHead.ExecuteReader())
+            {
+                if (c.CountSubtrees() == ExpectedSubtrees(head.Read() ? head.GetInt64(0) : 0))
+                {
+                    c.SubtreesChecked = true;
+                    return;
+                }
+            }
+
+            using var tx = c.Connection.BeginTransaction(deferred: false); // BEGIN IMMEDIATE
+            c.Enlist(tx);
+            var (headSize, _, _) = ReadTail(c);
+            BackfillSubtrees(c, headSize);
+            tx.Commit();
+            c.SubtreesChecked = true;
+        }
+        catch (Exception ex)
+        {
+            Log.SubtreesNotPrepared(_logger, ex);
+            _connection?.Dispose();
+            _connection = null;
+        }
+    }
+
+    private static long ExpectedSubtrees(long treeSize)
     {
         long expected = 0;
         for (var level = TiledRangeRoots.LedgerStride; level < 63; level += TiledRangeRoots.LedgerStride)
         {
-            expected += headSize >> level;
+            expected += treeSize >> level;
         }
 
+        return expected;
+    }
+
+    private void BackfillSubtrees(WriterConnection c, long headSize)
+    {
+        var expected = ExpectedSubtrees(headSize);
         var stored = c.CountSubtrees();
         if (stored == expected)
         {

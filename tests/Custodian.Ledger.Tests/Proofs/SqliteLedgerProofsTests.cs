@@ -86,7 +86,7 @@ public sealed class SqliteLedgerProofsTests
     }
 
     [Fact]
-    public async Task A_ledger_without_subtree_rows_is_backfilled_by_the_next_commit_and_served_meanwhile()
+    public async Task A_ledger_without_subtree_rows_is_reported_then_backfilled_when_a_writer_starts()
     {
         await using var f = await LedgerFixture.CreateAsync();
         await using (var first = f.NewLedger())
@@ -97,17 +97,20 @@ public sealed class SqliteLedgerProofsTests
         // As after migration ledger-002 on a ledger written by ledger-001 code: the table is empty.
         var expected = await f.BlobAsync("SELECT hash FROM ledger_subtrees WHERE level = 8 AND idx = 2");
         await f.ExecuteAsync("DELETE FROM ledger_subtrees");
+        var before = await new LedgerVerifier(f.Db).VerifyAsync();
+        Assert.Equal(VerificationFailures.SubtreeMismatch, before.Reason);
+        Assert.Equal(0, before.FirstBadSequence);
 
+        // The writer backfills before its first batch; the append returning proves it ran.
         var ledger = f.NewLedger();
-        var proofs = new SqliteLedgerProofs(f.Db, ledger);
-        var head = await proofs.GetTreeHeadAsync();
-        var path = await proofs.GetInclusionProofAsync(600, 1_000);
-        Assert.True(MerkleTree.VerifyInclusion(600, 1_000, await f.BlobAsync("SELECT leaf_hash FROM ledger_entries WHERE seq = 600"), path, head.Root.Span));
-
         await ledger.AppendAsync(LedgerFixture.Entry(1_000, 5));
-        await ledger.AppendAsync(LedgerFixture.Entry(1_001, 5));
-        Assert.Equal((1_002 / 16) + (1_002 / 256), await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees"));
+        Assert.Equal((1_001 / 16) + (1_001 / 256), await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subtrees"));
         Assert.Equal(expected, await f.BlobAsync("SELECT hash FROM ledger_subtrees WHERE level = 8 AND idx = 2"));
         Assert.True((await new LedgerVerifier(f.Db).VerifyAsync()).IsValid);
+
+        var proofs = new SqliteLedgerProofs(f.Db, ledger);
+        var head = await proofs.GetTreeHeadAsync();
+        var path = await proofs.GetInclusionProofAsync(600, head.Size);
+        Assert.True(MerkleTree.VerifyInclusion(600, head.Size, await f.BlobAsync("SELECT leaf_hash FROM ledger_entries WHERE seq = 600"), path, head.Root.Span));
     }
 }
