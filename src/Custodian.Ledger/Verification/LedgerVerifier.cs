@@ -69,14 +69,21 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         // chunk k+1; then, in sequence order, it does the checks that need the connection or the
         // order (sequence gap, subject rows, tree, heads, subtrees). Failures are still reported
         // for the first bad entry in sequence order.
-        using var subjects = SubjectLookup.Prepare(connection);
+        using var lookup = SubjectLookup.Prepare(connection);
+        var subjects = await SubjectRowsCheck.LoadAsync(connection, tx, lookup, cancellationToken);
+
+        // Before any failure is returned: a missing subject row earlier in the open block of the
+        // subject check comes first in sequence order, as when each entry was probed on its own.
+        VerificationResult Settle(VerificationResult failure) =>
+            subjects.FirstMissingInOpenBlock() is { } missing ? SubjectFailure(state, missing) : failure;
+
         await using (var entries = await entriesCommand.ExecuteReaderAsync(cancellationToken))
         {
             var chunk = ReadChunk(entries, cancellationToken);
             while (chunk.Length > 0)
             {
                 var current = chunk;
-                var checking = Task.Run(() => CheckRows(current), cancellationToken);
+                var checking = Task.Run(() => CheckRows(current, subjects), cancellationToken);
                 chunk = ReadChunk(entries, cancellationToken);
                 await checking;
 
@@ -85,22 +92,28 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                     var seq = row.Seq;
                     if (seq != state.Range.Size)
                     {
-                        return Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing.");
+                        return Settle(Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing."));
                     }
 
                     switch (row.Failure)
                     {
                         case VerificationFailures.LeafHashMismatch:
-                            return Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload.");
+                            return Settle(Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload."));
                         case VerificationFailures.UndecodablePayload:
-                            return Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding.");
+                            return Settle(Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding."));
                         case VerificationFailures.ProjectionMismatch:
-                            return Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload.");
+                            return Settle(Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload."));
                     }
 
-                    if (!SubjectsMatch(subjects, row.Entry!, seq))
+                    if (subjects.Add(seq, row.Entry!, row.SubjectDigest) is { } badSubject)
                     {
-                        return Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload.");
+                        return SubjectFailure(state, badSubject);
+                    }
+
+                    if ((seq + 1) % SubjectRowsCheck.BlockSize == 0)
+                    {
+                        // The subject check's block is closed: only the last good head can still be needed by SubjectFailure.
+                        state.GoodHeads.RemoveRange(0, state.GoodHeads.Count - 1);
                     }
 
                     state.Range.Append(row.LeafHash, state.Subtrees.OnCompleted);
@@ -113,7 +126,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                     {
                         if (CheckHead(heads, state) is { } failure)
                         {
-                            return failure;
+                            return Settle(failure);
                         }
 
                         hasHead = await heads.ReadAsync(cancellationToken);
@@ -123,6 +136,11 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         }
 
         progress?.Report(state.Range.Size);
+        if (subjects.CloseLastBlock() is { } lastBadSubject)
+        {
+            return SubjectFailure(state, lastBadSubject);
+        }
+
         if (hasHead)
         {
             return Fail(state, VerificationFailures.Truncated, state.Range.Size, "A tree head covers entries that do not exist: the ledger's tail was removed.");
@@ -131,6 +149,12 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         if (state.GoodHeadSize != state.Range.Size)
         {
             return Fail(state, VerificationFailures.MissingTreeHead, state.GoodHeadSize, "Entries exist beyond the newest tree head.");
+        }
+
+        // Subject rows of sequences that have no entry.
+        if (subjects.FirstRowWithoutEntry() is { } extraSubject)
+        {
+            return SubjectFailure(state, Math.Max(0, extraSubject));
         }
 
         state.Subtrees.Finish();
@@ -173,6 +197,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
 
         state.GoodHeadSize = size;
         state.GoodRoot = root;
+        state.GoodHeads.Add((size, root));
 
         // The entries up to this head are proven by its root, so a subtree hash that disagreed
         // before it means the subtree table itself was altered (checked after the root on purpose:
@@ -199,11 +224,15 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         return [.. rows];
     }
 
-    private static void CheckRows(Row[] rows)
+    private static void CheckRows(Row[] rows, SubjectRowsCheck subjects)
     {
         foreach (var row in rows)
         {
             CheckRow(row);
+            if (row.Entry is { } entry)
+            {
+                row.SubjectDigest = subjects.Digest(entry, row.Seq);
+            }
         }
     }
 
@@ -253,17 +282,21 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         && TextEquals(row[7], entry.Terminal)
         && TextEquals(row[8], entry.Store);
 
-    private static bool SubjectsMatch(SubjectLookup lookup, AccessEntry entry, long seq)
+    // A subject-row failure at `seq`: the verified prefix is the last good head at or before it
+    // (heads after it may already have been checked while the block of the subject check was open).
+    private static VerificationResult SubjectFailure(State state, long seq)
     {
-        foreach (var subject in entry.Subjects)
+        var (size, root) = state.GoodHeads.LastOrDefault(h => h.Size <= seq, state.GoodHeads[0]);
+        return new VerificationResult
         {
-            if (!lookup.Exists(subject.Value, seq))
-            {
-                return false;
-            }
-        }
-
-        return true;
+            IsValid = false,
+            TreeSize = size,
+            Root = root,
+            FirstBadSequence = seq,
+            Reason = VerificationFailures.ProjectionMismatch,
+            Message = "The entry's query columns or subject rows disagree with its payload.",
+            EntriesChecked = state.Range.Size,
+        };
     }
 
     // SQLite columns are dynamically typed: anything but NULL or text of the expected value disagrees.
@@ -298,6 +331,8 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         public string? Failure { get; set; }
 
         public AccessEntry? Entry { get; set; }
+
+        public UInt128 SubjectDigest { get; set; }
     }
 
     private sealed class State
@@ -309,5 +344,8 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         public byte[] GoodRoot { get; set; } = MerkleTree.EmptyRoot;
 
         public required SubtreeCheck Subtrees { get; init; }
+
+        // Every head whose root was reproduced, in order, starting with the empty tree (for SubjectFailure).
+        public List<(long Size, byte[] Root)> GoodHeads { get; } = [(0, MerkleTree.EmptyRoot)];
     }
 }
