@@ -56,6 +56,8 @@ var proofEntries = new Option<long>("--proof-entries") { Description = "Leaves o
 var proofSamples = new Option<int>("--proof-samples") { Description = "Timed inclusion proofs per store (100–1,000,000).", DefaultValueFactory = _ => 10_000 };
 var checkpointMs = new Option<int>("--checkpoint-ms") { Description = "LedgerOptions.CheckpointInterval of the append run in ms (0 = off: the writer checkpoints inline, the behaviour before background checkpoints; 0–10,000).", DefaultValueFactory = _ => 200 };
 checkpointMs.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 10_000) { r.AddError("--checkpoint-ms must be 0–10,000."); } });
+var appendSubjects = new Option<string>("--subjects") { Description = "Subjects of the appended entries: random (one random subscriber of 17 M, the realistic case; default), sequential or none (diagnosis: the cost of the by-subject index).", DefaultValueFactory = _ => "random" };
+appendSubjects.AcceptOnlyFromAmong("random", "sequential", "none");
 var cacheDirectory = new Option<string>("--cache-dir") { Description = "Where the generated ledgers of (b) and (c) are kept between runs (several GiB at the defaults).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "custodian-ledger-bench-cache") };
 appendSeconds.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 1 or > 600) { r.AddError("--append-seconds must be 1–600."); } });
 appendCallers.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 65_536) { r.AddError("--callers must be 1–65,536."); } });
@@ -74,7 +76,7 @@ ledgerParts.Validators.Add(r =>
 });
 var ledgerCommand = new Command("ledger", "Access-ledger benchmarks: durable append vs raw fsync'd writes, verification rate, proof latency.")
 {
-    ledgerParts, appendSeconds, appendCallers, verifyEntries, proofEntries, proofSamples, cacheDirectory, dataParent, checkpointMs,
+    ledgerParts, appendSeconds, appendCallers, verifyEntries, proofEntries, proofSamples, cacheDirectory, dataParent, checkpointMs, appendSubjects,
 };
 ledgerCommand.SetAction(async (parse, cancellationToken) => await new Custodian.Bench.Ledger.LedgerBench(new Custodian.Bench.Ledger.LedgerBenchSettings(
     Parts: parse.GetValue(ledgerParts) is { Length: > 0 } p ? new HashSet<string>(p) : new HashSet<string>(["append", "verify", "proof"]),
@@ -85,6 +87,7 @@ ledgerCommand.SetAction(async (parse, cancellationToken) => await new Custodian.
     ProofSamples: parse.GetValue(proofSamples),
     CacheDirectory: parse.GetValue(cacheDirectory)!,
     CheckpointMs: parse.GetValue(checkpointMs),
+    Subjects: parse.GetValue(appendSubjects)!,
     DataParent: parse.GetValue(dataParent),
     CommandLine: "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args))).RunAsync(cancellationToken));
 root.Subcommands.Add(ledgerCommand);

@@ -21,6 +21,7 @@ internal sealed record LedgerBenchSettings(
     int ProofSamples,
     string CacheDirectory,
     int CheckpointMs,
+    string Subjects,
     string? DataParent,
     string CommandLine);
 
@@ -90,7 +91,7 @@ internal sealed class LedgerBench(LedgerBenchSettings settings)
                     var n = 0;
                     while (Volatile.Read(ref phase) < 2)
                     {
-                        await ledger.AppendAsync(Entry(random, c, n++), CancellationToken.None);
+                        await ledger.AppendAsync(Entry(random, c, n++, settings.Subjects), CancellationToken.None);
                     }
                 }, CancellationToken.None)).ToArray();
                 await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
@@ -164,7 +165,7 @@ internal sealed class LedgerBench(LedgerBenchSettings settings)
 
             _report.AppendLine("### (a) Durable append with group commit vs raw fsync'd writes of the same bytes");
             _report.AppendLine();
-            _report.AppendLine(CultureInfo.InvariantCulture, $"{settings.Callers:N0} concurrent callers of `AppendAsync` (closed loop, realistic `view` entries with one random subscriber of {Subscribers:N0}), 3 s warm-up, {elapsed.TotalSeconds:F1} s measured; `LedgerOptions.CheckpointInterval` = {settings.CheckpointMs} ms{(settings.CheckpointMs == 0 ? " (background checkpoints off: the writer checkpoints inline every 16,384 pages)" : "")}; data under `{Path.GetDirectoryName(directory)}`. Baseline: the same {entries:N0} entries' payload and leaf-hash bytes ({totalBytes / (double)entries:F0} B per entry) written with `FileStream.Write` to a new file, `Flush(true)` (fsync) after each of the same {boundaries.Count:N0} batches.");
+            _report.AppendLine(CultureInfo.InvariantCulture, $"{settings.Callers:N0} concurrent callers of `AppendAsync` (closed loop, realistic `view` entries with {SubjectsText(settings.Subjects)}), 3 s warm-up, {elapsed.TotalSeconds:F1} s measured; `LedgerOptions.CheckpointInterval` = {settings.CheckpointMs} ms{(settings.CheckpointMs == 0 ? " (background checkpoints off: the writer checkpoints inline every 16,384 pages)" : "")}; data under `{Path.GetDirectoryName(directory)}`. Baseline: the same {entries:N0} entries' payload and leaf-hash bytes ({totalBytes / (double)entries:F0} B per entry) written with `FileStream.Write` to a new file, `Flush(true)` (fsync) after each of the same {boundaries.Count:N0} batches.");
             _report.AppendLine();
             _report.AppendLine("| | Entries/s | Mean entries per fsync | CPU µs per entry | KB written to disk per entry |");
             _report.AppendLine("|---|---:|---:|---:|---:|");
@@ -504,7 +505,14 @@ internal sealed class LedgerBench(LedgerBenchSettings settings)
 
     // ---------------------------------------------------------------- helpers
 
-    private static AccessEntry Entry(Random random, int clerk, int n) => new()
+    private static string SubjectsText(string subjects) => subjects switch
+    {
+        "none" => "no subject (no `ledger_subjects` row: a diagnosis run, not a real read)",
+        "sequential" => "one subject, the entry's own counter (subject rows appended in index order: a diagnosis run)",
+        _ => string.Create(CultureInfo.InvariantCulture, $"one random subscriber of {Subscribers:N0}"),
+    };
+
+    private static AccessEntry Entry(Random random, int clerk, int n, string subjects = "random") => new()
     {
         Time = DateTimeOffset.FromUnixTimeMilliseconds(1_764_460_800_000 + n),
         Task = AccessTask.View,
@@ -515,7 +523,12 @@ internal sealed class LedgerBench(LedgerBenchSettings settings)
         Store = string.Create(CultureInfo.InvariantCulture, $"S{clerk % 512:000}"),
         SourceIp = "10.1.2.3",
         Purpose = "in-store-service",
-        Subjects = [new SubscriberId(random.NextInt64(1, Subscribers + 1))],
+        Subjects = subjects switch
+        {
+            "none" => [],
+            "sequential" => [new SubscriberId((clerk * 1_000_000L) + n + 1)],
+            _ => [new SubscriberId(random.NextInt64(1, Subscribers + 1))],
+        },
         Fields = ["name", "phone", "plan"],
     };
 
