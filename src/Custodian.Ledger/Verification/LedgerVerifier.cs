@@ -64,11 +64,11 @@ public sealed class LedgerVerifier(CustodianDatabase db)
             hasHead = await heads.ReadAsync(cancellationToken);
         }
 
-        // Two-stage pipeline over chunks of entries (both cores): while a worker checks chunk k
-        // without the database (leaf hash, decoding, query columns: CheckRow), this thread reads
-        // chunk k+1; then, in sequence order, it does the checks that need the connection or the
-        // order (sequence gap, subject rows, tree, heads, subtrees). Failures are still reported
-        // for the first bad entry in sequence order.
+        // Two-stage pipeline over chunks of entries (both cores): a worker checks each chunk
+        // without the database (leaf hash, decoding, query columns, subject hash: CheckRows) while
+        // this thread reads the next chunk and does, in sequence order, the checks that need the
+        // connection or the order (sequence gap, subject rows, tree, heads, subtrees). Failures are
+        // still reported for the first bad entry in sequence order.
         using var lookup = SubjectLookup.Prepare(connection);
         var subjects = await SubjectRowsCheck.LoadAsync(connection, tx, lookup, cancellationToken);
 
@@ -79,15 +79,20 @@ public sealed class LedgerVerifier(CustodianDatabase db)
 
         await using (var entries = await entriesCommand.ExecuteReaderAsync(cancellationToken))
         {
-            var chunk = ReadChunk(entries, cancellationToken);
-            while (chunk.Length > 0)
+            // Chunk k is checked by the worker while this thread reads chunk k+1; the worker then
+            // checks k+1 while this thread does the ordered stage of k and reads k+2.
+            var first = ReadChunk(entries, cancellationToken);
+            var current = first;
+            var checking = Task.Run(() => CheckRows(first, subjects), cancellationToken);
+            while (current.Length > 0)
             {
-                var current = chunk;
-                var checking = Task.Run(() => CheckRows(current, subjects), cancellationToken);
-                chunk = ReadChunk(entries, cancellationToken);
+                var next = ReadChunk(entries, cancellationToken);
                 await checking;
+                var done = current;
+                current = next;
+                checking = Task.Run(() => CheckRows(next, subjects), cancellationToken);
 
-                foreach (var row in current)
+                foreach (var row in done)
                 {
                     var seq = row.Seq;
                     if (seq != state.Range.Size)
