@@ -25,9 +25,9 @@ public sealed class LedgerOptions
 
     /// <summary>
     /// How often a background connection runs <c>PRAGMA wal_checkpoint(PASSIVE)</c>, copying committed
-    /// WAL frames into the database file. While it is on, the writer's own WAL auto-checkpoint is off,
-    /// so no commit waits for checkpoint I/O (SQLite WAL, https://sqlite.org/wal.html §"Checkpointing").
-    /// Zero turns it off and restores the writer's inline auto-checkpoint (every 16,384 pages).
+    /// WAL frames into the database file, so that the writer's own auto-checkpoint (every 16,384 pages,
+    /// kept as the backstop that lets the WAL restart) finds little left to copy inside a commit
+    /// (SQLite WAL, https://sqlite.org/wal.html, "Checkpointing"). Zero turns the background checkpoints off.
     /// </summary>
     /// <value>0 to 10 seconds. The default is 200 milliseconds.</value>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
