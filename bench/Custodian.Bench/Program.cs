@@ -46,4 +46,49 @@ root.SetAction(async (parse, cancellationToken) =>
         CommandLine: "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args));
     return await new Bench(settings).RunAsync(cancellationToken);
 });
+
+// `ledger`: the access-ledger goals of issue 4 (append vs raw fsync, verification, proof latency); see bench/README.md, "Ledger".
+var ledgerParts = new Option<string[]>("--only") { Description = "Run only these parts (append, verify, proof); default all.", AllowMultipleArgumentsPerToken = true };
+var appendSeconds = new Option<double>("--append-seconds") { Description = "Measured seconds of the append run, after 3 s of warm-up (1–600).", DefaultValueFactory = _ => 10 };
+var appendCallers = new Option<int>("--callers") { Description = "Concurrent AppendAsync callers in the append run (1–65,536).", DefaultValueFactory = _ => 4_096 };
+var verifyEntries = new Option<long>("--verify-entries") { Description = "Entries of the ledger verified in part (b) (1,000–100,000,000).", DefaultValueFactory = _ => 10_000_000 };
+var proofEntries = new Option<long>("--proof-entries") { Description = "Leaves of the synthetic proof store of part (c) (1,000–1,000,000,000).", DefaultValueFactory = _ => 100_000_000 };
+var proofSamples = new Option<int>("--proof-samples") { Description = "Timed inclusion proofs per store (100–1,000,000).", DefaultValueFactory = _ => 10_000 };
+var checkpointMs = new Option<int>("--checkpoint-ms") { Description = "LedgerOptions.CheckpointInterval of the append run in ms (0 = off: the writer checkpoints inline, the behaviour before background checkpoints; 0–10,000).", DefaultValueFactory = _ => 200 };
+checkpointMs.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 10_000) { r.AddError("--checkpoint-ms must be 0–10,000."); } });
+var appendSubjects = new Option<string>("--subjects") { Description = "Subjects of the appended entries: random (one random subscriber of 17 M, the realistic case; default), sequential or none (diagnosis: the cost of the by-subject index).", DefaultValueFactory = _ => "random" };
+appendSubjects.AcceptOnlyFromAmong("random", "sequential", "none");
+var cacheDirectory = new Option<string>("--cache-dir") { Description = "Where the generated ledgers of (b) and (c) are kept between runs (several GiB at the defaults).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "custodian-ledger-bench-cache") };
+appendSeconds.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 1 or > 600) { r.AddError("--append-seconds must be 1–600."); } });
+appendCallers.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 65_536) { r.AddError("--callers must be 1–65,536."); } });
+verifyEntries.Validators.Add(r => { if (r.GetValueOrDefault<long>() is < 1_000 or > 100_000_000) { r.AddError("--verify-entries must be 1,000–100,000,000."); } });
+proofEntries.Validators.Add(r => { if (r.GetValueOrDefault<long>() is < 1_000 or > 1_000_000_000) { r.AddError("--proof-entries must be 1,000–1,000,000,000."); } });
+proofSamples.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 100 or > 1_000_000) { r.AddError("--proof-samples must be 100–1,000,000."); } });
+ledgerParts.Validators.Add(r =>
+{
+    foreach (var part in r.GetValueOrDefault<string[]>() ?? [])
+    {
+        if (part is not ("append" or "verify" or "proof"))
+        {
+            r.AddError("--only takes append, verify or proof.");
+        }
+    }
+});
+var ledgerCommand = new Command("ledger", "Access-ledger benchmarks: durable append vs raw fsync'd writes, verification rate, proof latency.")
+{
+    ledgerParts, appendSeconds, appendCallers, verifyEntries, proofEntries, proofSamples, cacheDirectory, dataParent, checkpointMs, appendSubjects,
+};
+ledgerCommand.SetAction(async (parse, cancellationToken) => await new Custodian.Bench.Ledger.LedgerBench(new Custodian.Bench.Ledger.LedgerBenchSettings(
+    Parts: parse.GetValue(ledgerParts) is { Length: > 0 } p ? new HashSet<string>(p) : new HashSet<string>(["append", "verify", "proof"]),
+    AppendSeconds: parse.GetValue(appendSeconds),
+    Callers: parse.GetValue(appendCallers),
+    VerifyEntries: parse.GetValue(verifyEntries),
+    ProofEntries: parse.GetValue(proofEntries),
+    ProofSamples: parse.GetValue(proofSamples),
+    CacheDirectory: parse.GetValue(cacheDirectory)!,
+    CheckpointMs: parse.GetValue(checkpointMs),
+    Subjects: parse.GetValue(appendSubjects)!,
+    DataParent: parse.GetValue(dataParent),
+    CommandLine: "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args))).RunAsync(cancellationToken));
+root.Subcommands.Add(ledgerCommand);
 return await root.Parse(args).InvokeAsync();

@@ -127,16 +127,26 @@ public static class LeafCodec
         string? account = null, terminal = null, store = null, ip = null, purpose = null, error = null, target = null, reason = null;
         List<SubscriberId>? subjects = null;
         List<string>? fields = null, unmasked = null;
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // Property names are matched on the UTF-8 bytes (escapes included, as ValueTextEquals
+        // unescapes) and repeats tracked in a bit mask: no string or set per property. Decoding is on
+        // the verifier's and every reader's path (docs/ledger-format.md §5).
+        var seen = 0;
 
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            var name = reader.GetString()!;
-            if (!seen.Add(name))
+            var property = PropertyIndex(ref reader);
+            if (property < 0)
             {
-                throw new FormatException($"The ledger payload repeats the property '{Safe(name)}'.");
+                throw new FormatException($"The ledger payload has the unknown property '{Safe(reader.GetString()!)}'.");
             }
 
+            var name = PropertyNames[property];
+            if ((seen & (1 << property)) != 0)
+            {
+                throw new FormatException($"The ledger payload repeats the property '{name}'.");
+            }
+
+            seen |= 1 << property;
             reader.Read();
             switch (name)
             {
@@ -222,6 +232,31 @@ public static class LeafCodec
             Target = target,
             Reason = reason,
         };
+    }
+
+    // The format-1 property names in canonical order (docs/ledger-format.md §1); the index is the bit in the repeat mask.
+    private static readonly string[] PropertyNames =
+        ["v", "time", "task", "outcome", "account", "role", "terminal", "store", "ip", "purpose", "subjects", "fields", "unmasked", "error", "target", "reason"];
+
+    private static int PropertyIndex(ref Utf8JsonReader reader)
+    {
+        // Canonical order first: a well-formed payload matches within a few comparisons.
+        if (reader.ValueTextEquals("v"u8)) { return 0; }
+        if (reader.ValueTextEquals("time"u8)) { return 1; }
+        if (reader.ValueTextEquals("task"u8)) { return 2; }
+        if (reader.ValueTextEquals("outcome"u8)) { return 3; }
+        if (reader.ValueTextEquals("account"u8)) { return 4; }
+        if (reader.ValueTextEquals("role"u8)) { return 5; }
+        if (reader.ValueTextEquals("terminal"u8)) { return 6; }
+        if (reader.ValueTextEquals("store"u8)) { return 7; }
+        if (reader.ValueTextEquals("ip"u8)) { return 8; }
+        if (reader.ValueTextEquals("purpose"u8)) { return 9; }
+        if (reader.ValueTextEquals("subjects"u8)) { return 10; }
+        if (reader.ValueTextEquals("fields"u8)) { return 11; }
+        if (reader.ValueTextEquals("unmasked"u8)) { return 12; }
+        if (reader.ValueTextEquals("error"u8)) { return 13; }
+        if (reader.ValueTextEquals("target"u8)) { return 14; }
+        return reader.ValueTextEquals("reason"u8) ? 15 : -1;
     }
 
     private static string RequireString(ref Utf8JsonReader reader, string name) =>

@@ -53,7 +53,18 @@ public sealed class CompactRange
     /// <summary>Appends one leaf hash.</summary>
     /// <param name="leafHash">The leaf's hash (<see cref="MerkleTree.HashLeaf(ReadOnlySpan{byte})"/>), exactly 32 bytes.</param>
     /// <exception cref="ArgumentException">When the hash is not 32 bytes.</exception>
-    public void Append(ReadOnlySpan<byte> leafHash)
+    public void Append(ReadOnlySpan<byte> leafHash) => Append(leafHash, null);
+
+    /// <summary>
+    /// Appends one leaf hash and reports every perfect subtree the append completes (the merges of
+    /// the binary counter), smallest first: a subtree of height <c>h</c> ≥ 1 and index <c>i</c>
+    /// covers the leaves [i·2ʰ, (i+1)·2ʰ). Used to keep the stored subtree hashes of
+    /// <c>ledger_subtrees</c> (docs/ledger-format.md §15) and to check them.
+    /// </summary>
+    /// <param name="leafHash">The leaf's hash, exactly 32 bytes.</param>
+    /// <param name="completed">Called once per completed subtree of height ≥ 1; null for none. The span is only valid during the call.</param>
+    /// <exception cref="ArgumentException">When the hash is not 32 bytes.</exception>
+    public void Append(ReadOnlySpan<byte> leafHash, SubtreeCompleted? completed)
     {
         if (leafHash.Length != MerkleTree.HashSize)
         {
@@ -63,11 +74,16 @@ public sealed class CompactRange
         var node = leafHash.ToArray();
         // Each trailing 1-bit of the size is a perfect subtree of the same height as the new
         // node's: merge them, as a binary counter carries.
+        var height = 0;
         for (var size = Size; (size & 1) == 1; size >>= 1)
         {
             var left = _nodes[^1];
             _nodes.RemoveAt(_nodes.Count - 1);
             MerkleTree.HashChildren(left, node, node);
+            height++;
+
+            // The new leaf (index Size) is the last of the merged subtree: its index is Size >> height.
+            completed?.Invoke(height, Size >> height, node);
         }
 
         _nodes.Add(node);
@@ -115,3 +131,9 @@ public sealed class CompactRange
         return copy;
     }
 }
+
+/// <summary>Receives a perfect subtree completed by <see cref="CompactRange.Append(ReadOnlySpan{byte}, SubtreeCompleted?)"/>.</summary>
+/// <param name="height">The subtree's height, ≥ 1 (it covers 2^height leaves).</param>
+/// <param name="index">Its index among the subtrees of that height: it covers leaves [index·2^height, (index+1)·2^height).</param>
+/// <param name="hash">Its 32-byte Merkle tree hash (RFC 9162 §2.1.1); valid only during the call.</param>
+public delegate void SubtreeCompleted(int height, long index, ReadOnlySpan<byte> hash);

@@ -1,11 +1,15 @@
 using Custodian.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace Custodian.Ledger;
 
 /// <summary>
-/// <see cref="ILedgerProofs"/> over the SQLite ledger, computed from the stored leaf hashes
-/// (<c>ledger_entries.leaf_hash</c>). This first version reads the leaf hashes of the requested
-/// tree size into memory for each call: O(size) time and 32 bytes × size of memory.
+/// <see cref="ILedgerProofs"/> over the SQLite ledger, computed from stored hashes of complete
+/// subtrees: the leaf hashes (<c>ledger_entries.leaf_hash</c>) and the subtree hashes at levels
+/// 4, 8, 12, … (<c>ledger_subtrees</c>, written by the ledger writer in each commit; see
+/// <see cref="TiledRangeRoots"/> and docs/ledger-format.md §15). A root or proof for any tree size
+/// reads at most one tile (≤ 16 rows) per stored level that its nodes fall in, and does at most
+/// 15 hash operations per tile: O(log n) reads. Each call reads one database snapshot. Thread-safe.
 /// </summary>
 public sealed class SqliteLedgerProofs : ILedgerProofs
 {
@@ -25,49 +29,76 @@ public sealed class SqliteLedgerProofs : ILedgerProofs
     public Task<TreeHead> GetTreeHeadAsync(CancellationToken cancellationToken = default) => _ledger.GetTreeHeadAsync(cancellationToken);
 
     /// <inheritdoc />
-    public async Task<byte[]> GetRootAsync(long treeSize, CancellationToken cancellationToken = default)
+    /// <exception cref="InvalidOperationException">When a leaf hash the root needs is missing (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
+    public Task<byte[]> GetRootAsync(long treeSize, CancellationToken cancellationToken = default)
     {
-        var leaves = await LoadAsync(treeSize, cancellationToken);
-        return MerkleTree.ComputeRoot(leaves, treeSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(treeSize);
+        return WithTilesAsync(treeSize, roots => treeSize == 0 ? MerkleTree.EmptyRoot : roots.RangeRoot(0, treeSize), cancellationToken);
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">When a leaf hash the proof needs is missing (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
     public async Task<IReadOnlyList<byte[]>> GetInclusionProofAsync(long leafIndex, long treeSize, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(leafIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(leafIndex, treeSize);
-        var leaves = await LoadAsync(treeSize, cancellationToken);
-        return MerkleTree.InclusionProof(leafIndex, treeSize, leaves);
+        return await WithTilesAsync(treeSize, roots => MerkleTree.InclusionProof(leafIndex, treeSize, roots.RangeRoot), cancellationToken);
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">When a leaf hash the proof needs is missing (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
     public async Task<IReadOnlyList<byte[]>> GetConsistencyProofAsync(long size1, long size2, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(size1, size2);
-        var leaves = await LoadAsync(size2, cancellationToken);
-        return MerkleTree.ConsistencyProof(size1, size2, leaves);
+        return await WithTilesAsync(size2, roots => MerkleTree.ConsistencyProof(size1, size2, roots.RangeRoot), cancellationToken);
     }
 
-    private async Task<List<byte[]>> LoadAsync(long treeSize, CancellationToken cancellationToken)
+    // Runs `compute` against one read snapshot: checks treeSize against the newest head, then
+    // serves tiles from ledger_entries (level 0) and ledger_subtrees (levels 4, 8, 12, …).
+    private async Task<T> WithTilesAsync<T>(long treeSize, Func<TiledRangeRoots, T> compute, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(treeSize);
-        var head = await _ledger.GetTreeHeadAsync(cancellationToken);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(treeSize, head.Size);
-        var leaves = new List<byte[]>(checked((int)treeSize));
-        await using var connection = await _db.OpenAsync(cancellationToken);
-        await using var command = connection.Command("SELECT leaf_hash FROM ledger_entries WHERE seq < @size ORDER BY seq", ("@size", treeSize));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var connection = (SqliteConnection)await _db.OpenAsync(cancellationToken);
+        await using var tx = connection.BeginTransaction(deferred: true);
+        await using (var head = connection.Command("SELECT COALESCE(MAX(tree_size), 0) FROM ledger_tree_heads"))
         {
-            leaves.Add((byte[])reader.GetValue(0));
+            head.Transaction = tx;
+            var size = Convert.ToInt64(await head.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(treeSize, size);
         }
 
-        if (leaves.Count != treeSize)
+        const int width = 1 << TiledRangeRoots.LedgerStride;
+        await using var leaves = connection.Command("SELECT seq, leaf_hash FROM ledger_entries WHERE seq >= @from AND seq < @to", ("@from", 0L), ("@to", 0L));
+        leaves.Transaction = tx;
+        await using var subtrees = connection.Command("SELECT idx, hash FROM ledger_subtrees WHERE level = @level AND idx >= @from AND idx < @to", ("@level", 0L), ("@from", 0L), ("@to", 0L));
+        subtrees.Transaction = tx;
+
+        byte[]?[] LoadTile(int level, long tile)
         {
-            throw new InvalidOperationException("The ledger has fewer stored leaves than its tree head; run `custodian ledger verify`.");
+            var first = tile * width;
+            var command = level == 0 ? leaves : subtrees;
+            var p = 0;
+            if (level != 0)
+            {
+                command.Parameters[p++].Value = (long)level;
+            }
+
+            command.Parameters[p++].Value = first;
+            command.Parameters[p].Value = first + width;
+            var hashes = new byte[]?[width];
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                // Columns are dynamically typed: anything but an integer position and a blob is "not stored".
+                if (reader.GetValue(0) is long position && reader.GetValue(1) is byte[] hash)
+                {
+                    hashes[position - first] = hash;
+                }
+            }
+
+            return hashes;
         }
 
-        return leaves;
+        return compute(new TiledRangeRoots(TiledRangeRoots.LedgerStride, LoadTile));
     }
 }

@@ -7,7 +7,9 @@ namespace Custodian.Ledger;
 /// (<see cref="LeafCodec"/>), its RFC 9162 leaf hash and a few columns copied from the payload for
 /// queries. <c>ledger_subjects</c> indexes entries by data subject for the subscriber's history.
 /// <c>ledger_tree_heads</c> holds one row per committed batch (size, root, commit time, and — on the
-/// newest row only — the compact-range frontier the next batch continues from). Layout: docs/ledger-format.md.
+/// newest row only — the compact-range frontier the next batch continues from). <c>ledger_subtrees</c>
+/// (<c>ledger-002</c>) holds the hashes of complete subtrees at levels 4, 8, 12, … for fast proofs.
+/// Layout: docs/ledger-format.md.
 /// </summary>
 public sealed class LedgerMigrations : IMigrationSource
 {
@@ -39,6 +41,20 @@ public sealed class LedgerMigrations : IMigrationSource
                 root BLOB NOT NULL,
                 time_ms INTEGER NOT NULL,
                 frontier BLOB
+            );
+            """),
+
+        // Stored hashes of complete subtrees at levels 4, 8, 12, … (tiles as in C2SP tlog-tiles, 16 hashes wide), written by
+        // the ledger writer in each commit so proofs need O(log n) reads (docs/ledger-format.md §15). A
+        // ledger created before this migration is backfilled by the writer's first commit (SQL cannot hash).
+        new Migration(
+            "ledger-002",
+            """
+            CREATE TABLE ledger_subtrees (
+                level INTEGER NOT NULL,
+                idx INTEGER NOT NULL,
+                hash BLOB NOT NULL,
+                PRIMARY KEY (level, idx)
             );
             """),
 

@@ -22,4 +22,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Ledger writer stopped.")]
     public static partial void WriterStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Ledger subtree hashes are incomplete ({Stored} stored, {Expected} expected for tree size {TreeSize}); backfilling them from the leaf hashes.")]
+    public static partial void SubtreesBackfilled(ILogger logger, long stored, long expected, long treeSize);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Ledger subtree hashes could not be checked at start-up; the first append checks them again.")]
+    public static partial void SubtreesNotPrepared(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Background WAL checkpoint of the ledger database failed; it is retried at the next interval.")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception);
 }

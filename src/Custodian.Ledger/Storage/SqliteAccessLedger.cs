@@ -20,9 +20,12 @@ namespace Custodian.Ledger;
 /// writer loop takes everything queued (up to <see cref="LedgerOptions.MaxBatchSize"/> entries) and
 /// writes it in one <c>BEGIN IMMEDIATE</c> transaction: it reads the current tail (newest tree head
 /// and its frontier) inside the transaction — so other processes such as the CLI may append to the
-/// same file — inserts the entries, their subject rows and one tree head, and commits
-/// (<c>synchronous=FULL</c>: durable on return). Only then are the callers' tasks completed and the
-/// entries published to <see cref="IAccessEventStream"/> in sequence order.
+/// same file — inserts the entries, their subject rows, the hashes of the subtrees of levels 4, 8,
+/// 12, … that the batch completes (<c>ledger_subtrees</c>, for <see cref="SqliteLedgerProofs"/>) and
+/// one tree head, and commits (<c>synchronous=FULL</c>: durable on return). Only then are the
+/// callers' tasks completed and the entries published to <see cref="IAccessEventStream"/> in
+/// sequence order. WAL checkpoints run mostly on a background connection
+/// (<see cref="LedgerOptions.CheckpointInterval"/>); the writer's own auto-checkpoint is the backstop.
 /// </para>
 /// <para>
 /// Fail closed: when the commit fails (database locked beyond <see cref="LedgerOptions.LockTimeout"/>,
@@ -43,6 +46,8 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
     private readonly LedgerOptions _options;
     private readonly Channel<Pending[]> _queue;
     private readonly Task _writer;
+    private readonly Task _checkpointer;
+    private readonly CancellationTokenSource _stopCheckpointer = new();
     private int _disposed;
     private WriterConnection? _connection;
 
@@ -72,6 +77,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             FullMode = BoundedChannelFullMode.Wait,
         });
         _writer = Task.Run(RunWriterAsync);
+        _checkpointer = _options.CheckpointInterval > TimeSpan.Zero ? Task.Run(RunCheckpointerAsync) : Task.CompletedTask;
     }
 
     /// <summary>
@@ -258,6 +264,9 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
         _queue.Writer.TryComplete();
         await _writer;
+        await _stopCheckpointer.CancelAsync();
+        await _checkpointer;
+        _stopCheckpointer.Dispose();
     }
 
     private static CommittedEntry ReadEntry(DbDataReader reader)
@@ -310,6 +319,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
     {
         var reader = _queue.Reader;
         var batch = new List<Pending>(_options.MaxBatchSize);
+        PrepareSubtrees();
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
@@ -399,7 +409,14 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             throw new LedgerUnavailableException("The access ledger's tail is inconsistent; appends are refused until it is verified.");
         }
 
+        if (!c.SubtreesChecked)
+        {
+            BackfillSubtrees(c, headSize);
+            c.SubtreesChecked = true;
+        }
+
         var committed = new CommittedEntry[batch.Count];
+        c.CompletedSubtrees.Clear();
         for (var i = 0; i < batch.Count; i++)
         {
             var p = batch[i];
@@ -412,8 +429,14 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
             p.WithinCommit?.Invoke(tx, seq); // retention: the erasure the entry records, in the same transaction
 
-            range.Append(p.LeafHash);
+            range.Append(p.LeafHash, c.CollectSubtree);
             committed[i] = new CommittedEntry(seq, p.LeafHash, p.Entry);
+        }
+
+        // The subtree hashes completed by this batch (levels 4, 8, 12, …) commit with the entries.
+        foreach (var (level, index, hash) in c.CompletedSubtrees)
+        {
+            c.InsertSubtree(level, index, hash);
         }
 
         if (headSize > 0)
@@ -424,6 +447,110 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         c.InsertHead(range.Size, range.GetRoot(), _time.GetUtcNow().ToUnixTimeMilliseconds(), range.ToBytes());
         tx.Commit();
         return committed;
+    }
+
+    // Once per writer connection, inside the write transaction: a ledger created before migration
+    // ledger-002 (or one whose subtree rows were deleted) gets its missing subtree hashes computed
+    // from the stored leaf hashes. Existing rows are never overwritten (a forged row stays for the
+    // verifier to report). O(size) once; afterwards each commit keeps the table complete.
+    // At start-up, so that a ledger migrated to ledger-002 gets its subtree hashes (and can be
+    // verified) without waiting for an append: a read first, the write lock only if rows are missing.
+    // A failure (e.g. the lock held by another process) is logged; the first commit tries again.
+    private void PrepareSubtrees()
+    {
+        try
+        {
+            _connection ??= WriterConnection.Open(_db, _options.LockTimeout);
+            var c = _connection;
+            using (var head = c.SelectHead.ExecuteReader())
+            {
+                if (c.CountSubtrees() == ExpectedSubtrees(head.Read() ? head.GetInt64(0) : 0))
+                {
+                    c.SubtreesChecked = true;
+                    return;
+                }
+            }
+
+            using var tx = c.Connection.BeginTransaction(deferred: false); // BEGIN IMMEDIATE
+            c.Enlist(tx);
+            var (headSize, _, _) = ReadTail(c);
+            BackfillSubtrees(c, headSize);
+            tx.Commit();
+            c.SubtreesChecked = true;
+        }
+        catch (Exception ex)
+        {
+            Log.SubtreesNotPrepared(_logger, ex);
+            _connection?.Dispose();
+            _connection = null;
+        }
+    }
+
+    private static long ExpectedSubtrees(long treeSize)
+    {
+        long expected = 0;
+        for (var level = TiledRangeRoots.LedgerStride; level < 63; level += TiledRangeRoots.LedgerStride)
+        {
+            expected += treeSize >> level;
+        }
+
+        return expected;
+    }
+
+    private void BackfillSubtrees(WriterConnection c, long headSize)
+    {
+        var expected = ExpectedSubtrees(headSize);
+        var stored = c.CountSubtrees();
+        if (stored == expected)
+        {
+            return;
+        }
+
+        Log.SubtreesBackfilled(_logger, stored, expected, headSize);
+        var range = new CompactRange();
+        var completed = c.CompletedSubtrees;
+        completed.Clear();
+        foreach (var leaf in c.ReadLeafHashes(headSize))
+        {
+            range.Append(leaf, c.CollectSubtree);
+        }
+
+        foreach (var (level, index, hash) in completed)
+        {
+            c.InsertSubtree(level, index, hash, ifMissing: true);
+        }
+
+        completed.Clear();
+    }
+
+    // Copies committed WAL frames into the database file off the commit path, so that the writer's
+    // own auto-checkpoint (kept as a backstop, every 16,384 pages) finds little left to copy inside
+    // a commit (bench/README.md: an experiment with background checkpoints halved the latency
+    // tail). PASSIVE never blocks the writer or readers.
+    private async Task RunCheckpointerAsync()
+    {
+        var token = _stopCheckpointer.Token;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(_options.CheckpointInterval, _time, token);
+                try
+                {
+                    await using var connection = await _db.OpenAsync(token);
+                    await using var command = connection.Command("PRAGMA wal_checkpoint(PASSIVE)");
+                    await command.ExecuteNonQueryAsync(token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.CheckpointFailed(_logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed.
+        }
     }
 
     private (long Size, byte[] Root, byte[] Frontier) ReadTail(WriterConnection c)
@@ -533,6 +660,10 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         private readonly sqlite3_stmt _insertSubject;
         private readonly SqliteCommand _clearFrontier;
         private readonly SqliteCommand _insertHead;
+        private readonly sqlite3_stmt _insertSubtree;
+        private readonly SqliteCommand _insertSubtreeIfMissing;
+        private readonly SqliteCommand _countSubtrees;
+        private readonly SqliteCommand _readLeafHashes;
 
         private WriterConnection(SqliteConnection connection)
         {
@@ -543,6 +674,16 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             _insertHead = Create(
                 "INSERT INTO ledger_tree_heads (tree_size, root, time_ms, frontier) VALUES (@size, @root, @time, @frontier)",
                 "@size", "@root", "@time", "@frontier");
+            _insertSubtreeIfMissing = Create("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@level, @idx, @hash) ON CONFLICT DO NOTHING", "@level", "@idx", "@hash");
+            _countSubtrees = Create("SELECT COUNT(*) FROM ledger_subtrees");
+            _readLeafHashes = Create("SELECT leaf_hash FROM ledger_entries WHERE seq < @size ORDER BY seq", "@size");
+            CollectSubtree = (height, index, hash) =>
+            {
+                if (height % TiledRangeRoots.LedgerStride == 0)
+                {
+                    CompletedSubtrees.Add((height, index, hash.ToArray()));
+                }
+            };
             _insertEntry = Prepare(
                 "INSERT INTO ledger_entries (seq, time_ms, task, outcome, account, terminal, store, payload, leaf_hash) VALUES (@seq, @time, @task, @outcome, @account, @terminal, @store, @payload, @leaf)");
             try
@@ -554,6 +695,17 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
                 _insertEntry.Dispose();
                 throw;
             }
+
+            try
+            {
+                _insertSubtree = Prepare("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@level, @idx, @hash)");
+            }
+            catch
+            {
+                _insertEntry.Dispose();
+                _insertSubject.Dispose();
+                throw;
+            }
         }
 
         public SqliteConnection Connection { get; }
@@ -561,6 +713,15 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         public SqliteCommand SelectHead { get; }
 
         public SqliteCommand SelectEntryCount { get; }
+
+        /// <summary>True once this connection has checked (and if needed backfilled) ledger_subtrees.</summary>
+        public bool SubtreesChecked { get; set; }
+
+        /// <summary>Subtrees of levels 4, 8, 12, … completed by the appends of the current batch: (level, index, hash).</summary>
+        public List<(int Level, long Index, byte[] Hash)> CompletedSubtrees { get; } = [];
+
+        /// <summary>Adds completed subtrees of a stored level to <see cref="CompletedSubtrees"/>.</summary>
+        public SubtreeCompleted CollectSubtree { get; }
 
         public static WriterConnection Open(CustodianDatabase db, TimeSpan lockTimeout)
         {
@@ -572,6 +733,11 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
                 // A larger page cache keeps the subject index's hot pages in memory; fewer, larger
                 // WAL checkpoints write each index page once for many batches instead of once per batch.
+                // The auto-checkpoint stays on as a backstop even with background checkpoints: a
+                // PASSIVE checkpoint on another connection rarely catches up with a busy writer, so
+                // the WAL would never restart and grow without bound (measured: -30 % appends/s).
+                // Run by the writer between transactions it completes and the WAL restarts; with the
+                // background checkpointer ahead of it, it only copies what is left.
                 Execute(connection, $"PRAGMA busy_timeout = {seconds * 1000}; PRAGMA cache_size = -{WriterCacheKib}; PRAGMA wal_autocheckpoint = {WriterCheckpointPages}");
                 return new WriterConnection(connection);
             }
@@ -588,6 +754,40 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             SelectEntryCount.Transaction = tx;
             _clearFrontier.Transaction = tx;
             _insertHead.Transaction = tx;
+            _insertSubtreeIfMissing.Transaction = tx;
+            _countSubtrees.Transaction = tx;
+            _readLeafHashes.Transaction = tx;
+        }
+
+        public void InsertSubtree(int level, long index, byte[] hash, bool ifMissing = false)
+        {
+            if (!ifMissing)
+            {
+                raw.sqlite3_bind_int64(_insertSubtree, 1, level);
+                raw.sqlite3_bind_int64(_insertSubtree, 2, index);
+                raw.sqlite3_bind_blob(_insertSubtree, 3, hash);
+                Step(_insertSubtree);
+                return;
+            }
+
+            var command = _insertSubtreeIfMissing;
+            var parameters = command.Parameters;
+            parameters[0].Value = (long)level;
+            parameters[1].Value = index;
+            parameters[2].Value = hash;
+            command.ExecuteNonQuery();
+        }
+
+        public long CountSubtrees() => Convert.ToInt64(_countSubtrees.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+
+        public IEnumerable<byte[]> ReadLeafHashes(long size)
+        {
+            _readLeafHashes.Parameters[0].Value = size;
+            using var reader = _readLeafHashes.ExecuteReader();
+            while (reader.Read())
+            {
+                yield return reader.GetValue(0) as byte[] ?? throw new LedgerUnavailableException("A stored leaf hash is missing; appends are refused until the ledger is verified.");
+            }
         }
 
         public void InsertEntry(long seq, Pending p)
@@ -632,6 +832,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         {
             _insertEntry.Dispose(); // finalizes: the handle goes back to the shared pool
             _insertSubject.Dispose();
+            _insertSubtree.Dispose();
             try
             {
                 // Restore SQLite's defaults on the pooled handle.
@@ -646,6 +847,9 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             SelectEntryCount.Dispose();
             _clearFrontier.Dispose();
             _insertHead.Dispose();
+            _insertSubtreeIfMissing.Dispose();
+            _countSubtrees.Dispose();
+            _readLeafHashes.Dispose();
             Connection.Dispose();
         }
 

@@ -10,7 +10,8 @@ namespace Custodian.Ledger;
 /// Checks the whole access ledger against its own evidence: gap-free sequence numbers from 0,
 /// every leaf hash recomputed from its payload (RFC 9162 §2.1.1), every payload decodable, every
 /// query column and subject row agreeing with its payload, the Merkle root recomputed from the
-/// payloads at every stored tree head, and the newest head equal to the number of entries.
+/// payloads at every stored tree head, every stored subtree hash (<c>ledger_subtrees</c>) equal to
+/// the recomputed one, and the newest head equal to the number of entries.
 /// Streams in sequence order inside one read transaction (a consistent snapshot while appends go on)
 /// in constant memory. Stops at the first failure. Thread-safe; each call is independent.
 /// </summary>
@@ -23,6 +24,9 @@ namespace Custodian.Ledger;
 public sealed class LedgerVerifier(CustodianDatabase db)
 {
     private const int ProgressInterval = 65_536;
+
+    // Entries per pipeline chunk: large enough to amortise the hand-off, small enough to stay in cache.
+    private const int ChunkSize = 4_096;
 
     /// <summary>Verifies the ledger.</summary>
     /// <param name="progress">Receives the number of entries checked, every 65,536 entries and at the end; may be null.</param>
@@ -40,14 +44,17 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         headsCommand.Transaction = tx;
         await using var entriesCommand = connection.Command("SELECT seq, payload, leaf_hash, time_ms, task, outcome, account, terminal, store, erased_by FROM ledger_entries ORDER BY seq");
         entriesCommand.Transaction = tx;
-        await using var subjectCommand = connection.Command("SELECT COUNT(*) FROM ledger_subjects WHERE subscriber_id = @subject AND seq = @seq", ("@subject", 0L), ("@seq", 0L));
-        subjectCommand.Transaction = tx;
         await using var erasureCommand = connection.Command("SELECT payload, leaf_hash FROM ledger_entries WHERE seq = @seq", ("@seq", 0L)); // retention (§13)
         erasureCommand.Transaction = tx;
         var erasures = new ErasureCache(erasureCommand);
 
+        // Stored subtree hashes (ledger-002), compared with the recomputed tree as it grows.
+        await using var subtreesCommand = connection.Command(SubtreeCheck.Query);
+        subtreesCommand.Transaction = tx;
+        await using var subtreeRows = await subtreesCommand.ExecuteReaderAsync(cancellationToken);
+
         await using var heads = await headsCommand.ExecuteReaderAsync(cancellationToken);
-        var state = new State();
+        var state = new State { Subtrees = await SubtreeCheck.StartAsync(subtreeRows, cancellationToken) };
         var hasHead = await heads.ReadAsync(cancellationToken);
 
         // A head of size 0 (never written by the ledger, but harmless) must hold the empty root.
@@ -61,80 +68,106 @@ public sealed class LedgerVerifier(CustodianDatabase db)
             hasHead = await heads.ReadAsync(cancellationToken);
         }
 
+        // Two-stage pipeline over chunks of entries (both cores): a worker checks each chunk
+        // without the database (leaf hash, decoding, query columns, subject hash: CheckRows) while
+        // this thread reads the next chunk and does, in sequence order, the checks that need the
+        // connection or the order (sequence gap, subject rows, tree, heads, subtrees). Failures are
+        // still reported for the first bad entry in sequence order.
+        using var lookup = SubjectLookup.Prepare(connection);
+        var subjects = await SubjectRowsCheck.LoadAsync(connection, tx, lookup, cancellationToken);
+
+        // Before any failure is returned: a missing subject row earlier in the open block of the
+        // subject check comes first in sequence order, as when each entry was probed on its own.
+        VerificationResult Settle(VerificationResult failure) =>
+            subjects.FirstMissingInOpenBlock() is { } missing ? SubjectFailure(state, missing) : failure;
+
         await using (var entries = await entriesCommand.ExecuteReaderAsync(cancellationToken))
         {
-            var leaf = new byte[MerkleTree.HashSize];
-            while (await entries.ReadAsync(cancellationToken))
+            // Chunk k is checked by the worker while this thread reads chunk k+1; the worker then
+            // checks k+1 while this thread does the ordered stage of k and reads k+2.
+            var first = ReadChunk(entries, cancellationToken);
+            var current = first;
+            var checking = Task.Run(() => CheckRows(first, subjects), cancellationToken);
+            while (current.Length > 0)
             {
-                var seq = entries.GetInt64(0);
-                if (seq != state.Range.Size)
+                var next = ReadChunk(entries, cancellationToken);
+                await checking;
+                var done = current;
+                current = next;
+                checking = Task.Run(() => CheckRows(next, subjects), cancellationToken);
+
+                foreach (var row in done)
                 {
-                    return Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing.");
-                }
-
-                // SQLite columns are dynamically typed: a forged row may hold text or NULL anywhere.
-                var payload = entries.GetValue(1) as byte[];
-                var stored = entries.GetValue(2) as byte[];
-
-                // Retention (docs/ledger-format.md §13): an erased entry (erased_by set, or a NULL or empty
-                // payload) keeps only its stored leaf hash, which is used as is for the tree once a covering
-                // RetentionErasure entry is found; the payload checks below apply to every other entry.
-                if (!entries.IsDBNull(9) || entries.IsDBNull(1) || payload is { Length: 0 })
-                {
-                    if (erasures.Check(entries, seq, payload, stored) is { } erasureFailure)
+                    var seq = row.Seq;
+                    if (seq != state.Range.Size)
                     {
-                        return Fail(state, erasureFailure.Reason, seq, erasureFailure.Message);
+                        return Settle(Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing."));
                     }
 
-                    stored!.CopyTo(leaf, 0);
-                }
-                else
-                {
-                    if (payload is not null)
+                    if (row.Erased)
                     {
-                        MerkleTree.HashLeaf(payload, leaf);
+                        // Retention (docs/ledger-format.md §13): an erased entry keeps only its stored leaf
+                        // hash (already in row.LeafHash), accepted once a covering RetentionErasure entry is
+                        // found; its subject rows were deleted with the payload, so it adds none.
+                        if (erasures.Check(row.Values, seq) is { } erasureFailure)
+                        {
+                            return Settle(Fail(state, erasureFailure.Reason, seq, erasureFailure.Message));
+                        }
+
+                        if (subjects.AddErased(seq) is { } badErasedSubject)
+                        {
+                            return SubjectFailure(state, badErasedSubject);
+                        }
+                    }
+                    else
+                    {
+                        switch (row.Failure)
+                        {
+                            case VerificationFailures.LeafHashMismatch:
+                                return Settle(Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload."));
+                            case VerificationFailures.UndecodablePayload:
+                                return Settle(Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding."));
+                            case VerificationFailures.ProjectionMismatch:
+                                return Settle(Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload."));
+                        }
+
+                        if (subjects.Add(seq, row.Entry!, row.SubjectDigest) is { } badSubject)
+                        {
+                            return SubjectFailure(state, badSubject);
+                        }
                     }
 
-                    if (payload is null || stored is null || !CryptographicOperations.FixedTimeEquals(stored, leaf))
+                    if ((seq + 1) % SubjectRowsCheck.BlockSize == 0)
                     {
-                        return Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload.");
+                        // The subject check's block is closed: only the last good head can still be needed by SubjectFailure.
+                        state.GoodHeads.RemoveRange(0, state.GoodHeads.Count - 1);
                     }
 
-                    AccessEntry entry;
-                    try
+                    state.Range.Append(row.LeafHash, state.Subtrees.OnCompleted);
+                    if (state.Range.Size % ProgressInterval == 0)
                     {
-                        entry = LeafCodec.Decode(payload);
-                    }
-                    catch (FormatException)
-                    {
-                        return Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding.");
+                        progress?.Report(state.Range.Size);
                     }
 
-                    if (!ProjectionMatches(entries, entry) || !SubjectsMatch(subjectCommand, entry, seq))
+                    while (hasHead && heads.GetInt64(0) <= state.Range.Size)
                     {
-                        return Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload.");
+                        if (CheckHead(heads, state) is { } failure)
+                        {
+                            return Settle(failure);
+                        }
+
+                        hasHead = await heads.ReadAsync(cancellationToken);
                     }
-                }
-
-                state.Range.Append(leaf);
-                if (state.Range.Size % ProgressInterval == 0)
-                {
-                    progress?.Report(state.Range.Size);
-                }
-
-                while (hasHead && heads.GetInt64(0) <= state.Range.Size)
-                {
-                    if (CheckHead(heads, state) is { } failure)
-                    {
-                        return failure;
-                    }
-
-                    hasHead = await heads.ReadAsync(cancellationToken);
                 }
             }
         }
 
         progress?.Report(state.Range.Size);
+        if (subjects.CloseLastBlock() is { } lastBadSubject)
+        {
+            return SubjectFailure(state, lastBadSubject);
+        }
+
         if (hasHead)
         {
             return Fail(state, VerificationFailures.Truncated, state.Range.Size, "A tree head covers entries that do not exist: the ledger's tail was removed.");
@@ -143,6 +176,18 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         if (state.GoodHeadSize != state.Range.Size)
         {
             return Fail(state, VerificationFailures.MissingTreeHead, state.GoodHeadSize, "Entries exist beyond the newest tree head.");
+        }
+
+        // Subject rows of sequences that have no entry.
+        if (subjects.FirstRowWithoutEntry() is { } extraSubject)
+        {
+            return SubjectFailure(state, Math.Max(0, extraSubject));
+        }
+
+        state.Subtrees.Finish();
+        if (SubtreeFailure(state) is { } subtreeFailure)
+        {
+            return subtreeFailure;
         }
 
         return new VerificationResult
@@ -179,34 +224,124 @@ public sealed class LedgerVerifier(CustodianDatabase db)
 
         state.GoodHeadSize = size;
         state.GoodRoot = root;
-        return null;
+        state.GoodHeads.Add((size, root));
+
+        // The entries up to this head are proven by its root, so a subtree hash that disagreed
+        // before it means the subtree table itself was altered (checked after the root on purpose:
+        // an edited entry is reported as root-mismatch, as before ledger-002).
+        return SubtreeFailure(state);
     }
 
-    private static bool ProjectionMatches(DbDataReader row, AccessEntry entry) =>
-        row.GetValue(3) is long time && time == entry.Time.ToUnixTimeMilliseconds()
-        && TextEquals(row, 4, entry.Task.ToName())
-        && TextEquals(row, 5, LeafCodec.OutcomeName(entry.Outcome))
-        && TextEquals(row, 6, entry.Account)
-        && TextEquals(row, 7, entry.Terminal)
-        && TextEquals(row, 8, entry.Store);
+    private static VerificationResult? SubtreeFailure(State state) => state.Subtrees.FirstBad is { } position
+        ? Fail(state, VerificationFailures.SubtreeMismatch, position, "A stored subtree hash (ledger_subtrees) is missing, extra or differs from the one recomputed from the payloads.")
+        : null;
 
-    private static bool SubjectsMatch(DbCommand command, AccessEntry entry, long seq)
+    // One chunk of rows as read (SQLite columns are dynamically typed: kept as objects until checked).
+    private static Row[] ReadChunk(DbDataReader entries, CancellationToken cancellationToken)
     {
-        foreach (var subject in entry.Subjects)
+        cancellationToken.ThrowIfCancellationRequested();
+        var rows = new List<Row>(ChunkSize);
+        while (rows.Count < ChunkSize && entries.Read())
         {
-            command.Parameters[0].Value = subject.Value;
-            command.Parameters[1].Value = seq;
-            if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 1)
-            {
-                return false;
-            }
+            var values = new object[10];
+            entries.GetValues(values);
+            rows.Add(new Row(entries.GetInt64(0), values));
         }
 
-        return true;
+        return [.. rows];
+    }
+
+    private static void CheckRows(Row[] rows, SubjectRowsCheck subjects)
+    {
+        foreach (var row in rows)
+        {
+            CheckRow(row);
+            if (row.Entry is { } entry)
+            {
+                row.SubjectDigest = subjects.Digest(entry, row.Seq);
+            }
+        }
+    }
+
+    // The per-entry checks that need no database and no order, run on the worker: leaf hash
+    // (RFC 9162 §2.1.1), decoding (LeafCodec, format 1) and the query columns. Sets row.Failure to
+    // the first failing check's reason code, or row.Entry when all pass.
+    private static void CheckRow(Row row)
+    {
+        var payload = row.Values[1] as byte[];
+        var stored = row.Values[2] as byte[];
+
+        // Retention (docs/ledger-format.md §13): erased_by set, or a NULL or empty payload, means erased;
+        // the ordered stage decides whether a RetentionErasure entry covers it (ErasureCache).
+        if (row.Values[9] is not DBNull || row.Values[1] is DBNull || payload is { Length: 0 })
+        {
+            row.Erased = true;
+            if (stored is { Length: MerkleTree.HashSize })
+            {
+                stored.CopyTo(row.LeafHash, 0);
+            }
+
+            return;
+        }
+
+        if (payload is not null)
+        {
+            MerkleTree.HashLeaf(payload, row.LeafHash);
+        }
+
+        if (payload is null || stored is null || !CryptographicOperations.FixedTimeEquals(stored, row.LeafHash))
+        {
+            row.Failure = VerificationFailures.LeafHashMismatch;
+            return;
+        }
+
+        AccessEntry entry;
+        try
+        {
+            entry = LeafCodec.Decode(payload);
+        }
+        catch (FormatException)
+        {
+            row.Failure = VerificationFailures.UndecodablePayload;
+            return;
+        }
+
+        if (!ProjectionMatches(row.Values, entry))
+        {
+            row.Failure = VerificationFailures.ProjectionMismatch;
+            return;
+        }
+
+        row.Entry = entry;
+    }
+
+    private static bool ProjectionMatches(object[] row, AccessEntry entry) =>
+        row[3] is long time && time == entry.Time.ToUnixTimeMilliseconds()
+        && TextEquals(row[4], entry.Task.ToName())
+        && TextEquals(row[5], LeafCodec.OutcomeName(entry.Outcome))
+        && TextEquals(row[6], entry.Account)
+        && TextEquals(row[7], entry.Terminal)
+        && TextEquals(row[8], entry.Store);
+
+    // A subject-row failure at `seq`: the verified prefix is the last good head at or before it
+    // (heads after it may already have been checked while the block of the subject check was open).
+    private static VerificationResult SubjectFailure(State state, long seq)
+    {
+        var (size, root) = state.GoodHeads.LastOrDefault(h => h.Size <= seq, state.GoodHeads[0]);
+        return new VerificationResult
+        {
+            IsValid = false,
+            TreeSize = size,
+            Root = root,
+            FirstBadSequence = seq,
+            Reason = VerificationFailures.ProjectionMismatch,
+            Message = "The entry's query columns or subject rows disagree with its payload.",
+            EntriesChecked = state.Range.Size,
+        };
     }
 
     // SQLite columns are dynamically typed: anything but NULL or text of the expected value disagrees.
-    private static bool TextEquals(DbDataReader row, int ordinal, string? expected) => row.GetValue(ordinal) switch
+    private static bool TextEquals(object value, string? expected) => value switch
     {
         DBNull => expected is null,
         string text => string.Equals(text, expected, StringComparison.Ordinal),
@@ -227,26 +362,28 @@ public sealed class LedgerVerifier(CustodianDatabase db)
     // Retention (docs/ledger-format.md §13): decides whether an erased entry is authorised, i.e. covered
     // by a RetentionErasure entry (found through the entry's erased_by) whose range holds its sequence
     // and whose cutoff is after its time. Caches the last erasure entry read, since erased entries come
-    // in runs under one erasure entry: constant memory, one extra read per erasure entry.
+    // in runs under one erasure entry: constant memory, one extra read per erasure entry. Runs in the
+    // ordered stage (it uses the connection).
     private sealed class ErasureCache(DbCommand lookup)
     {
         private long _cachedSeq = -1;
         private RetentionErasureRecord? _cached;
 
-        public (string Reason, string Message)? Check(DbDataReader row, long seq, byte[]? payload, byte[]? stored)
+        // row: seq, payload, leaf_hash, time_ms, task, outcome, account, terminal, store, erased_by
+        public (string Reason, string Message)? Check(object[] row, long seq)
         {
-            if (stored is not { Length: MerkleTree.HashSize })
+            if (row[2] is not byte[] { Length: MerkleTree.HashSize })
             {
                 return (VerificationFailures.LeafHashMismatch, "An erased entry has no valid stored leaf hash.");
             }
 
             // Erased means: empty payload, staff columns cleared, and a marker naming the erasure entry.
-            if (payload is not null && payload.Length > 0)
+            if (row[1] is byte[] { Length: > 0 })
             {
                 return (VerificationFailures.UnauthorisedErasure, "An entry is marked erased but still holds a payload.");
             }
 
-            if (row.GetValue(9) is not long erasedBy || erasedBy <= seq || row.GetValue(6) is not DBNull || row.GetValue(7) is not DBNull || row.GetValue(8) is not DBNull)
+            if (row[9] is not long erasedBy || erasedBy <= seq || row[6] is not DBNull || row[7] is not DBNull || row[8] is not DBNull)
             {
                 return (VerificationFailures.UnauthorisedErasure, "An entry's payload was erased without a RetentionErasure entry covering it.");
             }
@@ -257,7 +394,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                 _cached = Read(erasedBy);
             }
 
-            return _cached is { } record && record.Covers(seq) && record.To <= erasedBy && row.GetValue(3) is long time && time < record.CutoffMs
+            return _cached is { } record && record.Covers(seq) && record.To <= erasedBy && row[3] is long time && time < record.CutoffMs
                 ? null
                 : (VerificationFailures.UnauthorisedErasure, "An entry's payload was erased without a RetentionErasure entry covering it.");
         }
@@ -288,6 +425,26 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         }
     }
 
+    // An entry row as read, and what the worker found.
+    private sealed class Row(long seq, object[] values)
+    {
+        public long Seq { get; } = seq;
+
+        // seq, payload, leaf_hash, time_ms, task, outcome, account, terminal, store, erased_by
+        public object[] Values { get; } = values;
+
+        // Set by CheckRow for an erased entry (retention); Failure and Entry stay null then.
+        public bool Erased { get; set; }
+
+        public byte[] LeafHash { get; } = new byte[MerkleTree.HashSize];
+
+        public string? Failure { get; set; }
+
+        public AccessEntry? Entry { get; set; }
+
+        public UInt128 SubjectDigest { get; set; }
+    }
+
     private sealed class State
     {
         public CompactRange Range { get; } = new();
@@ -295,5 +452,10 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         public long GoodHeadSize { get; set; }
 
         public byte[] GoodRoot { get; set; } = MerkleTree.EmptyRoot;
+
+        public required SubtreeCheck Subtrees { get; init; }
+
+        // Every head whose root was reproduced, in order, starting with the empty tree (for SubjectFailure).
+        public List<(long Size, byte[] Root)> GoodHeads { get; } = [(0, MerkleTree.EmptyRoot)];
     }
 }

@@ -21,7 +21,7 @@ public static class VerificationFailures
     /// <summary>Entries exist beyond the newest tree head: they were added outside the ledger writer (which writes each batch with its head). The position is the first such entry.</summary>
     public const string MissingTreeHead = "missing-tree-head";
 
-    /// <summary>An entry's query columns (time, task, outcome, account, terminal, store) or its subject rows disagree with its payload: the query indexes were edited, e.g. to hide an access from a subscriber's history.</summary>
+    /// <summary>An entry's query columns (time, task, outcome, account, terminal, store) or its subject rows disagree with its payload: the query indexes were edited, e.g. to hide an access from a subscriber's history (a missing row) or to put one into it (an extra row; the position is that row's sequence).</summary>
     public const string ProjectionMismatch = "projection-mismatch";
 
     /// <summary>The frontier stored with the newest tree head does not equal the recomputed one; the next append would continue from a forged state. The position is that head's size.</summary>
@@ -34,6 +34,13 @@ public static class VerificationFailures
     /// retention. The position is that entry. See docs/ledger-format.md §13.
     /// </summary>
     public const string UnauthorisedErasure = "unauthorised-erasure";
+
+    /// <summary>
+    /// A stored subtree hash (<c>ledger_subtrees</c>, levels 4, 8, 12, …) is missing, extra or differs from the one recomputed
+    /// from the payloads, while the tree heads around it are intact: the proof store was altered and proofs served from it
+    /// would not verify. The position is the first leaf the bad subtree covers. See docs/ledger-format.md §15.
+    /// </summary>
+    public const string SubtreeMismatch = "subtree-mismatch";
 }
 
 /// <summary>The outcome of <see cref="LedgerVerifier.VerifyAsync"/>.</summary>

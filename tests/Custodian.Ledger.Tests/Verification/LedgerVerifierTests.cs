@@ -187,6 +187,7 @@ public sealed class LedgerVerifierTests
         }
 
         await f.ExecuteAsync("UPDATE ledger_tree_heads SET frontier = @f WHERE tree_size = @s", ("@f", frontier.ToBytes()), ("@s", Size));
+        await RebuildSubtreesAsync(f, Size); // a thorough forger also recomputes the stored subtree hashes (ledger-002)
 
         // The documented limit (docs/ledger-format.md §5, "What it cannot see"): a consistent rewrite
         // of the entries and every later head verifies. The only trace is that the root of size 20
@@ -377,6 +378,29 @@ public sealed class LedgerVerifierTests
     }
 
     // What an attacker who recomputes heads would store: the RFC 9162 root of the (edited) stored leaves.
+    // Replaces ledger_subtrees with the subtree hashes (levels 4, 8, …) of the stored leaf hashes, as a forger would.
+    private static async Task RebuildSubtreesAsync(LedgerFixture f, long size)
+    {
+        var subtrees = new List<(int Level, long Index, byte[] Hash)>();
+        var range = new CompactRange();
+        foreach (var leaf in await LeafHashesAsync(f, size))
+        {
+            range.Append(leaf, (height, index, hash) =>
+            {
+                if (height % 4 == 0)
+                {
+                    subtrees.Add((height, index, hash.ToArray()));
+                }
+            });
+        }
+
+        await f.ExecuteAsync("DELETE FROM ledger_subtrees");
+        foreach (var (level, index, hash) in subtrees)
+        {
+            await f.ExecuteAsync("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@l, @i, @h)", ("@l", (long)level), ("@i", index), ("@h", hash));
+        }
+    }
+
     private static async Task<byte[]> RootFromStoredLeavesAsync(LedgerFixture f, long size)
     {
         var range = new CompactRange();

@@ -211,6 +211,7 @@ public sealed class WitnessTests
         await ExecAsync("UPDATE ledger_subjects SET seq = -seq WHERE seq > @seq");
         await ExecAsync("UPDATE ledger_subjects SET seq = -seq - 1 WHERE seq < 0");
         await ExecAsync("DELETE FROM ledger_tree_heads");
+        await ExecAsync("DELETE FROM ledger_subtrees"); // rebuilt below, as a thorough forger would (ledger-002)
 
         var range = new CompactRange();
         var rows = new List<(long Seq, byte[] Payload)>();
@@ -227,7 +228,21 @@ public sealed class WitnessTests
         foreach (var (seq, payload) in rows)
         {
             var leaf = MerkleTree.HashLeaf(payload);
-            range.Append(leaf);
+            var subtrees = new List<(int Level, long Index, byte[] Hash)>();
+            range.Append(leaf, (height, index, hash) =>
+            {
+                if (height % 4 == 0)
+                {
+                    subtrees.Add((height, index, hash.ToArray()));
+                }
+            });
+            foreach (var (level, index, hash) in subtrees)
+            {
+                await using var insert = connection.Command("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@l, @i, @h)", ("@l", (long)level), ("@i", index), ("@h", hash));
+                insert.Transaction = tx;
+                await insert.ExecuteNonQueryAsync();
+            }
+
             await using (var update = connection.Command("UPDATE ledger_entries SET leaf_hash = @leaf WHERE seq = @s", ("@leaf", leaf), ("@s", seq)))
             {
                 update.Transaction = tx;
