@@ -30,7 +30,7 @@ internal static class TerminalClientCommands
             System.Security.Cryptography.X509Certificates.X509Certificate2 ca;
             try
             {
-                ca = await TerminalHttp.FetchPinnedCaAsync(url, parse.GetValue(pin)!, ct);
+                ca = await TerminalHttp.FetchPinnedCaAsync(url, parse.GetValue(pin)!, "/api/v1/ca", "enroll", ct);
             }
             catch (HttpRequestException ex)
             {

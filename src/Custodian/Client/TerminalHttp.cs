@@ -32,9 +32,20 @@ public static class TerminalHttp
         return new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    /// <summary>Fetches the CA certificate from <c>GET /api/v1/ca</c> and accepts it only if its DER SHA-256 equals <paramref name="sha256Hex"/> (trust on first use with a pin).</summary>
-    /// <exception cref="InvalidOperationException">When the server's CA does not match the pin.</exception>
-    public static async Task<X509Certificate2> FetchPinnedCaAsync(Uri baseUrl, string sha256Hex, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fetches the CA certificate (PEM) from <paramref name="caPath"/> and accepts it only if its DER SHA-256 equals
+    /// <paramref name="sha256Hex"/> and the server's own TLS certificate chains to it (trust on first use with a pin).
+    /// Used by <c>terminal init</c> (<c>/api/v1/ca</c> on the terminal listener) and the witness (<c>/ledger/v1/ca</c> on the portal listener).
+    /// </summary>
+    /// <param name="baseUrl">The server's base URL.</param>
+    /// <param name="sha256Hex">Hex SHA-256 of the CA certificate's DER; colons allowed, any case.</param>
+    /// <param name="caPath">The server path serving the CA's PEM.</param>
+    /// <param name="action">What is refused on a mismatch, for the message (e.g. <c>enroll</c>, <c>connect</c>).</param>
+    /// <param name="cancellationToken">Cancels the fetch.</param>
+    /// <returns>The pinned CA certificate.</returns>
+    /// <exception cref="InvalidOperationException">When the server's CA does not match the pin, or its TLS certificate was not issued by that CA.</exception>
+    /// <exception cref="HttpRequestException">When the server cannot be reached.</exception>
+    public static async Task<X509Certificate2> FetchPinnedCaAsync(Uri baseUrl, string sha256Hex, string caPath, string action, CancellationToken cancellationToken)
     {
         // The server's certificate cannot be judged before the CA is known: capture it, fetch the
         // (public) CA, check the CA against the pin, then check that the server's certificate chains to it.
@@ -51,17 +62,17 @@ public static class TerminalHttp
             },
         };
         using var client = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
-        var pem = await client.GetStringAsync(new Uri("/api/v1/ca", UriKind.Relative), cancellationToken);
+        var pem = await client.GetStringAsync(new Uri(caPath, UriKind.Relative), cancellationToken);
         var ca = X509Certificate2.CreateFromPem(pem);
         var actual = Convert.ToHexString(SHA256.HashData(ca.RawData));
         if (!string.Equals(actual, sha256Hex.Replace(":", string.Empty, StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase))
         {
-            throw new InvalidOperationException("The server's CA certificate does not match --ca-sha256; refusing to enroll.");
+            throw new InvalidOperationException($"The server's CA certificate does not match --ca-sha256; refusing to {action}.");
         }
 
         if (presented is null || !ChainsTo(presented, ca))
         {
-            throw new InvalidOperationException("The server's TLS certificate was not issued by the pinned CA; refusing to enroll.");
+            throw new InvalidOperationException($"The server's TLS certificate was not issued by the pinned CA; refusing to {action}.");
         }
 
         return ca;

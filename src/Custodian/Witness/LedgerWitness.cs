@@ -203,30 +203,7 @@ public sealed class LedgerWitness
             return new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromSeconds(30) };
         }
 
-        X509Certificate2? presented = null;
-        using var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                {
-                    presented = certificate is null ? null : new X509Certificate2(certificate);
-                    return presented is not null;
-                },
-            },
-        };
-        using var probe = new HttpClient(handler) { BaseAddress = server, Timeout = TimeSpan.FromSeconds(30) };
-        var ca = X509Certificate2.CreateFromPem(await probe.GetStringAsync(new Uri("/ledger/v1/ca", UriKind.Relative), cancellationToken));
-        if (!string.Equals(Convert.ToHexString(SHA256.HashData(ca.RawData)), caSha256.Replace(":", string.Empty, StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException("The server's CA certificate does not match --ca-sha256; refusing to connect.");
-        }
-
-        if (presented is null || !TerminalHttp.ChainsTo(presented, ca))
-        {
-            throw new InvalidOperationException("The server's TLS certificate was not issued by the pinned CA; refusing to connect.");
-        }
-
+        var ca = await TerminalHttp.FetchPinnedCaAsync(server, caSha256, "/ledger/v1/ca", "connect", cancellationToken);
         return TerminalHttp.Create(server, ca, null, maxConnections: 2);
     }
 
