@@ -77,71 +77,34 @@ public static class CefEncoder
     }
 
     /// <summary>Escapes a header field: <c>\</c> and <c>|</c> get a backslash; CR, LF and CRLF become one space.</summary>
-    public static string EscapeHeader(string value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        var sb = new StringBuilder(value.Length + 8);
-        for (var i = 0; i < value.Length; i++)
-        {
-            var c = value[i];
-            switch (c)
-            {
-                case '\\':
-                    sb.Append(@"\\");
-                    break;
-                case '|':
-                    sb.Append(@"\|");
-                    break;
-                case '\r':
-                    sb.Append(' ');
-                    if (i + 1 < value.Length && value[i + 1] == '\n')
-                    {
-                        i++;
-                    }
-
-                    break;
-                case '\n':
-                    sb.Append(' ');
-                    break;
-                default:
-                    sb.Append(c);
-                    break;
-            }
-        }
-
-        return sb.ToString();
-    }
+    public static string EscapeHeader(string value) => Escape(value, '|', " ");
 
     /// <summary>Escapes an extension value: <c>\</c> and <c>=</c> get a backslash; CR, LF and CRLF become <c>\n</c>; <c>|</c> is kept.</summary>
-    public static string EscapeExtensionValue(string value)
+    public static string EscapeExtensionValue(string value) => Escape(value, '=', @"\n");
+
+    // The CEF escaping both parts share: backslash and the part's delimiter get a backslash; CR, LF and CRLF become one newline replacement.
+    private static string Escape(string value, char delimiter, string newline)
     {
         ArgumentNullException.ThrowIfNull(value);
         var sb = new StringBuilder(value.Length + 8);
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];
-            switch (c)
+            if (c == '\\' || c == delimiter)
             {
-                case '\\':
-                    sb.Append(@"\\");
-                    break;
-                case '=':
-                    sb.Append(@"\=");
-                    break;
-                case '\r':
-                    sb.Append(@"\n");
-                    if (i + 1 < value.Length && value[i + 1] == '\n')
-                    {
-                        i++;
-                    }
-
-                    break;
-                case '\n':
-                    sb.Append(@"\n");
-                    break;
-                default:
-                    sb.Append(c);
-                    break;
+                sb.Append('\\').Append(c);
+            }
+            else if (c is '\r' or '\n')
+            {
+                sb.Append(newline);
+                if (c == '\r' && i + 1 < value.Length && value[i + 1] == '\n')
+                {
+                    i++;
+                }
+            }
+            else
+            {
+                sb.Append(c);
             }
         }
 
