@@ -83,7 +83,20 @@ internal static class SiemCommands
             {
                 var id = isJson ? (toStdout ? "ocsf-json:stdout" : "ocsf-json:" + Path.GetFullPath(path!)) : SyslogTcpSink.SinkId(target!, parse.GetValue(tls));
                 await summary.WriteLineAsync($"Following the ledger to {id} (Ctrl+C stops).");
-                await exporter.RunAsync(connect, id, parse.GetValue(batch), TimeSpan.FromMilliseconds(parse.GetValue(poll)), ct);
+                // The exporter's own log is silenced in the CLI: say on stderr when the receiver cannot be reached (it retries with back-off).
+                Func<CancellationToken, Task<ISiemSink>> reportingConnect = async c =>
+                {
+                    try
+                    {
+                        return await connect(c);
+                    }
+                    catch (IOException ex)
+                    {
+                        await Console.Error.WriteLineAsync($"warning: {ex.Message} Retrying with back-off.");
+                        throw;
+                    }
+                };
+                await exporter.RunAsync(reportingConnect, id, parse.GetValue(batch), TimeSpan.FromMilliseconds(parse.GetValue(poll)), ct);
                 return 0;
             }
 
