@@ -50,6 +50,11 @@ internal static class LedgerCheckpointCommands
     /// </summary>
     public static async Task<int> VerifyAgainstAsync(ParseResult parse, AgainstOptions options, CancellationToken cancellationToken)
     {
+        if (string.IsNullOrWhiteSpace(parse.GetValue(options.LogKey)))
+        {
+            throw CliException.Usage("--against needs --log-key, the log's verifier key (printed by 'custodian serve' as 'Ledger key').");
+        }
+
         var logKey = ParseKey(parse.GetValue(options.LogKey), "--log-key", NoteAlgorithms.Ed25519);
         var witnesses = (parse.GetValue(options.WitnessKeys) ?? []).Select(w => ParseKey(w, "--witness-key", NoteAlgorithms.CosignatureV1)).ToList();
         var file = parse.GetValue(options.Against)!;
