@@ -53,14 +53,24 @@ internal static class SiemCommands
                     throw CliException.Usage("--out is for --format ocsf-json; CEF goes to a syslog receiver (--to).");
                 }
 
+                if (string.IsNullOrEmpty(parse.GetValue(to)))
+                {
+                    throw CliException.Usage("--to host:port is required for CEF over syslog (or use --format ocsf-json --out FILE).");
+                }
+
                 if (!SyslogTarget.TryParse(parse.GetValue(to), out target, out var error))
                 {
                     throw CliException.Usage("--to " + error);
                 }
 
-                if (parse.GetValue(ca) is { } caFile && (!parse.GetValue(tls) || !File.Exists(caFile)))
+                if (parse.GetValue(ca) is { } caFile && !parse.GetValue(tls))
                 {
-                    throw CliException.Usage("--ca needs --tls and must name an existing PEM file.");
+                    throw CliException.Usage("--ca needs --tls.");
+                }
+
+                if (parse.GetValue(ca) is { } caPath && !File.Exists(caPath))
+                {
+                    throw CliException.Usage($"--ca: no such file: {caPath}.");
                 }
             }
 
