@@ -124,7 +124,16 @@ internal static class LedgerCheckpointCommands
             var receipt = await context.Get<LedgerCheckpoints>().BuildReceiptAsync(seq, null, withholdEntry: false, ct);
             if (!receipt.IsSuccess)
             {
-                throw new CliException(receipt.Error!.Code == Problems.ErrorCodes.NotFound ? $"no ledger entry {seq}." : receipt.Error.Message);
+                if (receipt.Error!.Code != Problems.ErrorCodes.NotFound)
+                {
+                    throw new CliException(receipt.Error.Message);
+                }
+
+                // Without a subject filter, an entry below the ledger size that has no receipt is one whose payload retention erased.
+                var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
+                throw new CliException(seq < size
+                    ? $"ledger entry {seq} was erased by retention: only its leaf hash is kept, so it has no receipt (docs/ledger-format.md §13)."
+                    : $"no ledger entry {seq}: the ledger has {size} entries.");
             }
 
             Write(parse.GetValue(output), receipt.Value.ToJson());

@@ -122,9 +122,10 @@ public sealed class ReviewCliTests
         var data = host.Directory.FullName;
         var old = TimeProvider.System.GetUtcNow().AddYears(-3);
         var ledger = host.Get<IAccessLedger>();
+        var erasedSequence = -1L;
         foreach (var subject in new[] { 1L, 2L })
         {
-            await ledger.AppendAsync(new AccessEntry { Time = old, Task = AccessTask.View, Outcome = AccessOutcome.Allowed, Account = "C0009", Store = "S001", Subjects = [new SubscriberId(subject)] });
+            erasedSequence = (await ledger.AppendAsync(new AccessEntry { Time = old, Task = AccessTask.View, Outcome = AccessOutcome.Allowed, Account = "C0009", Store = "S001", Subjects = [new SubscriberId(subject)] })).Sequence;
         }
 
         // A signed checkpoint taken before the erasure still verifies after it: leaf hashes are kept.
@@ -146,5 +147,20 @@ public sealed class ReviewCliTests
         Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", data]));
         Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--against", checkpointFile, "--log-key", checkpoints.LogKey.ToString(), "--data", data]));
         File.Delete(checkpointFile);
+
+        // An erased entry has no receipt, and the CLI says why rather than "no ledger entry".
+        var originalError = Console.Error;
+        var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            Assert.Equal(2, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", erasedSequence.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", data]));
+        }
+        finally
+        {
+            Console.SetError(originalError);
+        }
+
+        Assert.Contains("was erased by retention", captured.ToString(), StringComparison.Ordinal);
     }
 }
