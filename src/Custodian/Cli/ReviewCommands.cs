@@ -142,6 +142,11 @@ internal static class ReviewCommands
                 Limit = parse.GetValue(limit),
             };
 
+            if (filter.From is { } fromTime && filter.To is { } toTime && fromTime >= toTime)
+            {
+                throw CliException.Usage("--from must be before --to (--to is exclusive).");
+            }
+
             if (exportPath is not null)
             {
                 var full = Path.GetFullPath(exportPath);

@@ -56,6 +56,7 @@ public sealed class ReviewCliTests
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--from", "2026-13-01", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--subscriber-token", "123", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--limit", "0", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--from", "2026-12-01", "--to", "2026-11-01", "--data", data]));
 
             var csv = Path.Combine(work.FullName, "export.csv");
             var size = await host.Get<IAccessLedgerReader>().GetSizeAsync();
