@@ -8,11 +8,13 @@ public sealed class SiemCliTests
     private static readonly DateTimeOffset T0 = new(2026, 11, 30, 7, 0, 0, TimeSpan.Zero);
 
     [Theory]
-    [InlineData("error: --to must be host:port with a port of 1-65535 (IPv6 in brackets: [::1]:6514).", "siem", "export")]
+    [InlineData("error: --to host:port is required for CEF over syslog (or use --format ocsf-json --out FILE).", "siem", "export")]
+    [InlineData("error: --to must be host:port with a port of 1-65535 (IPv6 in brackets: [::1]:6514).", "siem", "export", "--to", "nohost")]
     [InlineData("error: --once and --follow exclude each other.", "siem", "export", "--to", "127.0.0.1:514", "--once", "--follow")]
     [InlineData("error: --format ocsf-json needs --out FILE (or -) and takes no --to, --tls or --ca.", "siem", "export", "--format", "ocsf-json")]
     [InlineData("error: --out is for --format ocsf-json; CEF goes to a syslog receiver (--to).", "siem", "export", "--to", "127.0.0.1:514", "--out", "x")]
-    [InlineData("error: --ca needs --tls and must name an existing PEM file.", "siem", "export", "--to", "127.0.0.1:514", "--ca", "/nonexistent.pem")]
+    [InlineData("error: --ca needs --tls.", "siem", "export", "--to", "127.0.0.1:514", "--ca", "/nonexistent.pem")]
+    [InlineData("error: --ca: no such file: /nonexistent.pem.", "siem", "export", "--to", "127.0.0.1:514", "--tls", "--ca", "/nonexistent.pem")]
     [InlineData("error: --batch-size must be between 1 and 10,000.", "siem", "export", "--to", "127.0.0.1:514", "--batch-size", "0")]
     public async Task Bad_arguments_give_one_line_and_exit_code_1(string message, params string[] args)
     {

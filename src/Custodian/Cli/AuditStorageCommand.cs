@@ -63,13 +63,16 @@ internal static class AuditStorageCommand
                 Console.Error.WriteLine($"missing: {path}");
             }
 
-            foreach (var path in report.Unreadable)
+            // The running server holds its lock file exclusively; it is empty and holds no data, so it is not a gap in the scan.
+            var serverLock = Path.GetFullPath(Hosting.DataPaths.For(data).ServerLock);
+            var unreadable = report.Unreadable.Where(path => !string.Equals(Path.GetFullPath(path), serverLock, StringComparison.Ordinal)).ToList();
+            foreach (var path in unreadable)
             {
                 Console.Error.WriteLine($"unreadable: {path}");
             }
 
             Console.WriteLine($"Scanned {report.FilesScanned:N0} files ({report.BytesScanned:N0} bytes) for the RRNs and phone numbers of {report.Subscribers:N0} subscribers: {report.TotalFindings:N0} findings.");
-            return report.IsClean ? 0 : 3;
+            return report.TotalFindings == 0 && report.Missing.Count == 0 && unreadable.Count == 0 ? 0 : 3;
         }));
         return command;
     }

@@ -100,7 +100,10 @@ public static class CustodianCli
             }
             catch (Exception ex) when (ex is Problems.CustodianException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
             {
-                return CliOutput.Fail(ex.Message);
+                // ArgumentException appends " (Parameter 'name')", an internal parameter name, to its message.
+                return CliOutput.Fail(ex is ArgumentException { ParamName: { } name } argument
+                    ? argument.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal)
+                    : ex.Message);
             }
             catch (Ledger.LedgerUnavailableException ex)
             {

@@ -121,6 +121,12 @@ internal static class DataCommands
                 return 3;
             }
 
+            if (report.RowsImported == 0 && report.RowsRejected == 0 && report.Errors.Count > 0)
+            {
+                Console.Error.WriteLine("error: nothing was imported: the file is not a subscriber CSV with the expected header (see above).");
+                return 3;
+            }
+
             AnsiConsole.MarkupLine($"Imported {report.RowsImported:N0} of {report.RowsRead:N0} rows.");
             return report.RowsRejected > 0 || report.Errors.Count > 0 ? 3 : 0;
         }));

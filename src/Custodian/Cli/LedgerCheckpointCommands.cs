@@ -50,6 +50,11 @@ internal static class LedgerCheckpointCommands
     /// </summary>
     public static async Task<int> VerifyAgainstAsync(ParseResult parse, AgainstOptions options, CancellationToken cancellationToken)
     {
+        if (string.IsNullOrWhiteSpace(parse.GetValue(options.LogKey)))
+        {
+            throw CliException.Usage("--against needs --log-key, the log's verifier key (printed by 'custodian serve' as 'Ledger key').");
+        }
+
         var logKey = ParseKey(parse.GetValue(options.LogKey), "--log-key", NoteAlgorithms.Ed25519);
         var witnesses = (parse.GetValue(options.WitnessKeys) ?? []).Select(w => ParseKey(w, "--witness-key", NoteAlgorithms.CosignatureV1)).ToList();
         var file = parse.GetValue(options.Against)!;
@@ -119,7 +124,16 @@ internal static class LedgerCheckpointCommands
             var receipt = await context.Get<LedgerCheckpoints>().BuildReceiptAsync(seq, null, withholdEntry: false, ct);
             if (!receipt.IsSuccess)
             {
-                throw new CliException(receipt.Error!.Code == Problems.ErrorCodes.NotFound ? $"no ledger entry {seq}." : receipt.Error.Message);
+                if (receipt.Error!.Code != Problems.ErrorCodes.NotFound)
+                {
+                    throw new CliException(receipt.Error.Message);
+                }
+
+                // Without a subject filter, an entry below the ledger size that has no receipt is one whose payload retention erased.
+                var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
+                throw new CliException(seq < size
+                    ? $"ledger entry {seq} was erased by retention: only its leaf hash is kept, so it has no receipt (docs/ledger-format.md §13)."
+                    : $"no ledger entry {seq}: the ledger has {size} entries.");
             }
 
             Write(parse.GetValue(output), receipt.Value.ToJson());

@@ -142,6 +142,11 @@ internal static class ReviewCommands
                 Limit = parse.GetValue(limit),
             };
 
+            if (filter.From is { } fromTime && filter.To is { } toTime && fromTime >= toTime)
+            {
+                throw CliException.Usage("--from must be before --to (--to is exclusive).");
+            }
+
             if (exportPath is not null)
             {
                 var full = Path.GetFullPath(exportPath);
@@ -197,6 +202,11 @@ internal static class ReviewCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var periodText = PeriodArgument(parse, month, week);
+            if (parse.GetValue(sha) is { } givenSha && (givenSha.Length != 64 || !givenSha.All(char.IsAsciiHexDigit)))
+            {
+                throw CliException.Usage("--report-sha256 must be the 64 hex digits printed by 'custodian review' (Report SHA-256).");
+            }
+
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var review = Open(context, parse, cycle);
             var result = await review.SignOffAsync(periodText, parse.GetValue(reviewer), parse.GetValue(note), parse.GetValue(sha), ct);

@@ -53,14 +53,24 @@ internal static class SiemCommands
                     throw CliException.Usage("--out is for --format ocsf-json; CEF goes to a syslog receiver (--to).");
                 }
 
+                if (string.IsNullOrEmpty(parse.GetValue(to)))
+                {
+                    throw CliException.Usage("--to host:port is required for CEF over syslog (or use --format ocsf-json --out FILE).");
+                }
+
                 if (!SyslogTarget.TryParse(parse.GetValue(to), out target, out var error))
                 {
                     throw CliException.Usage("--to " + error);
                 }
 
-                if (parse.GetValue(ca) is { } caFile && (!parse.GetValue(tls) || !File.Exists(caFile)))
+                if (parse.GetValue(ca) is { } caFile && !parse.GetValue(tls))
                 {
-                    throw CliException.Usage("--ca needs --tls and must name an existing PEM file.");
+                    throw CliException.Usage("--ca needs --tls.");
+                }
+
+                if (parse.GetValue(ca) is { } caPath && !File.Exists(caPath))
+                {
+                    throw CliException.Usage($"--ca: no such file: {caPath}.");
                 }
             }
 
@@ -83,7 +93,20 @@ internal static class SiemCommands
             {
                 var id = isJson ? (toStdout ? "ocsf-json:stdout" : "ocsf-json:" + Path.GetFullPath(path!)) : SyslogTcpSink.SinkId(target!, parse.GetValue(tls));
                 await summary.WriteLineAsync($"Following the ledger to {id} (Ctrl+C stops).");
-                await exporter.RunAsync(connect, id, parse.GetValue(batch), TimeSpan.FromMilliseconds(parse.GetValue(poll)), ct);
+                // The exporter's own log is silenced in the CLI: say on stderr when the receiver cannot be reached (it retries with back-off).
+                Func<CancellationToken, Task<ISiemSink>> reportingConnect = async c =>
+                {
+                    try
+                    {
+                        return await connect(c);
+                    }
+                    catch (IOException ex)
+                    {
+                        await Console.Error.WriteLineAsync($"warning: {ex.Message} Retrying with back-off.");
+                        throw;
+                    }
+                };
+                await exporter.RunAsync(reportingConnect, id, parse.GetValue(batch), TimeSpan.FromMilliseconds(parse.GetValue(poll)), ct);
                 return 0;
             }
 

@@ -45,7 +45,7 @@ internal static class WitnessCommands
         run.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var directory = parse.GetValue(state)!.FullName;
-            var url = CliArguments.HttpsUrl(parse.GetValue(server), "--server");
+            var url = CliArguments.HttpsUrl(parse.GetValue(server), "--server", "https://127.0.0.1:7444 (the portal port)");
             var log = NoteVerifierKey.Parse(parse.GetValue(logKey));
             if (!log.IsSuccess || log.Value.Algorithm != NoteAlgorithms.Ed25519)
             {
@@ -83,7 +83,9 @@ internal static class WitnessCommands
             }
             catch (HttpRequestException ex)
             {
-                throw new CliException($"cannot reach {url}: {ex.Message}");
+                throw new CliException(ex.StatusCode == System.Net.HttpStatusCode.NotFound
+                    ? $"cannot reach {url}: 404 for /ledger/v1/ca; --server must be the portal port (default 7444), not the terminal API."
+                    : $"cannot reach {url}: {ex.Message}");
             }
 
             using var http = client;

@@ -111,6 +111,11 @@ public static class ReviewApi
             }
         }
 
+        if (request.From is { } from && request.To is { } to && from >= to)
+        {
+            errors["to"] = ["must be after 'from' (exclusive)"];
+        }
+
         if (request.Limit is < 1 or > 1_000)
         {
             errors["limit"] = ["must be 1-1000"];

@@ -125,7 +125,11 @@ public sealed class LedgerWitness
         }
         catch (HttpRequestException ex)
         {
-            return new WitnessOutcome(WitnessOutcomeKind.Failed, "cannot fetch the checkpoint: " + ex.Message);
+            return new WitnessOutcome(
+                WitnessOutcomeKind.Failed,
+                ex.InnerException is System.Security.Authentication.AuthenticationException tls
+                    ? "cannot fetch the checkpoint: TLS failed (" + tls.Message + "); pin Custodian's CA with --ca-sha256"
+                    : "cannot fetch the checkpoint: " + ex.Message);
         }
 
         var opened = CheckpointVerifier.Open(text, _logKey, [], 0);

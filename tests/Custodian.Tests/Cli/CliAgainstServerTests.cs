@@ -60,6 +60,19 @@ public sealed class CliAgainstServerTests
         var data = host.Directory.FullName;
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "list", "--data", data]));
         Assert.Equal(1, await CustodianCli.RunAsync(["alerts", "restore", "--data", data, "--reason", "x"]));
+        var originalError = Console.Error;
+        var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "", "--data", data]));
+        }
+        finally
+        {
+            Console.SetError(originalError);
+        }
+
+        Assert.Equal("error: The reason must be 1-500 characters.", captured.ToString().Trim());
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed with the store manager", "--data", data]));
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--terminal", "S001-t-C0001", "--reason", "reviewed with the store manager", "--data", data]));
         Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "again", "--data", data]));

@@ -78,6 +78,24 @@ public sealed class CliTests : IDisposable
         Assert.Equal(3, await CustodianCli.RunAsync(["import", bad, "--data", Data]));
         Assert.Equal(0, await CountSubscribersAsync());
 
+        // Not a subscriber CSV at all: a one-line error, nothing imported.
+        var binary = Path.Combine(_dir.FullName, "binary.csv");
+        await File.WriteAllBytesAsync(binary, [0x00, 0xFF, 0xFE]);
+        var originalError = Console.Error;
+        var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            Assert.Equal(3, await CustodianCli.RunAsync(["import", binary, "--data", Data]));
+        }
+        finally
+        {
+            Console.SetError(originalError);
+        }
+
+        Assert.Contains("error: nothing was imported", captured.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, await CountSubscribersAsync());
+
         Assert.Equal(3, await CustodianCli.RunAsync(["import", bad, "--data", Data, "--mode", "skip-bad-rows"]));
         Assert.Equal(18, await CountSubscribersAsync());
     }

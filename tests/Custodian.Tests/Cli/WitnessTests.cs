@@ -61,6 +61,9 @@ public sealed class WitnessTests
             Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "checkpoint", "--out", checkpointFile, "--data", data]));
             Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--against", checkpointFile, "--log-key", logKey, "--witness-key", witnessKey, "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["ledger", "verify", "--against", checkpointFile, "--log-key", witnessKey, "--data", data]));
+            var (noKeyExit, noKeyError) = await RunCapturingErrorAsync(["ledger", "verify", "--against", checkpointFile, "--data", data]);
+            Assert.Equal(1, noKeyExit);
+            Assert.Contains("--against needs --log-key", noKeyError, StringComparison.Ordinal);
 
             // The rewrite: delete one entry between the second and third cosigned sizes, renumber, and
             // recompute every leaf hash and tree head consistently.

@@ -43,10 +43,11 @@ public sealed class ReviewApiTests
             Assert.DoesNotContain(host.Population[2].Phone, raw, StringComparison.Ordinal);
         }
 
-        using (var bad = await officer.PostAsJsonAsync("/api/v1/review/entries", new { task = "bogus", limit = 0, subscriberToken = "1" }))
+        using (var bad = await officer.PostAsJsonAsync("/api/v1/review/entries", new { task = "bogus", limit = 0, subscriberToken = "1", from = "2026-12-01T00:00:00+09:00", to = "2026-11-01T00:00:00+09:00" }))
         {
             var problem = await ProblemAssert.IsProblemAsync(bad, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
-            Assert.Equal(3, problem.GetProperty("errors").EnumerateObject().Count());
+            Assert.Equal(4, problem.GetProperty("errors").EnumerateObject().Count());
+            Assert.True(problem.GetProperty("errors").TryGetProperty("to", out _));
         }
 
         var size = await host.Get<IAccessLedgerReader>().GetSizeAsync();

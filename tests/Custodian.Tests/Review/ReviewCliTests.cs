@@ -56,6 +56,7 @@ public sealed class ReviewCliTests
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--from", "2026-13-01", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--subscriber-token", "123", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--limit", "0", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--from", "2026-12-01", "--to", "2026-11-01", "--data", data]));
 
             var csv = Path.Combine(work.FullName, "export.csv");
             var size = await host.Get<IAccessLedgerReader>().GetSizeAsync();
@@ -100,6 +101,7 @@ public sealed class ReviewCliTests
             Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "C0001", "--note", "not an officer", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", " ", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "bad hash", "--report-sha256", "abcd", "--data", data]));
             Assert.Equal(0, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "no findings", "--data", data]));
             Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "twice", "--data", data]));
             Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--week", "2020-W01", "--reviewer", "privacy1", "--note", "wrong cycle", "--data", data]));
@@ -121,9 +123,10 @@ public sealed class ReviewCliTests
         var data = host.Directory.FullName;
         var old = TimeProvider.System.GetUtcNow().AddYears(-3);
         var ledger = host.Get<IAccessLedger>();
+        var erasedSequence = -1L;
         foreach (var subject in new[] { 1L, 2L })
         {
-            await ledger.AppendAsync(new AccessEntry { Time = old, Task = AccessTask.View, Outcome = AccessOutcome.Allowed, Account = "C0009", Store = "S001", Subjects = [new SubscriberId(subject)] });
+            erasedSequence = (await ledger.AppendAsync(new AccessEntry { Time = old, Task = AccessTask.View, Outcome = AccessOutcome.Allowed, Account = "C0009", Store = "S001", Subjects = [new SubscriberId(subject)] })).Sequence;
         }
 
         // A signed checkpoint taken before the erasure still verifies after it: leaf hashes are kept.
@@ -145,5 +148,20 @@ public sealed class ReviewCliTests
         Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", data]));
         Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--against", checkpointFile, "--log-key", checkpoints.LogKey.ToString(), "--data", data]));
         File.Delete(checkpointFile);
+
+        // An erased entry has no receipt, and the CLI says why rather than "no ledger entry".
+        var originalError = Console.Error;
+        var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            Assert.Equal(2, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", erasedSequence.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", data]));
+        }
+        finally
+        {
+            Console.SetError(originalError);
+        }
+
+        Assert.Contains("was erased by retention", captured.ToString(), StringComparison.Ordinal);
     }
 }
