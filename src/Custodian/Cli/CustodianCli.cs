@@ -163,7 +163,13 @@ public static class CustodianCli
             {
                 // Held for the server's lifetime: two servers on one data directory would each run a
                 // monitor and cache state the other changes.
-                serverLock = new FileStream(paths.ServerLock, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+                if (!OperatingSystem.IsWindows())
+                {
+                    lockOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // owner-only, like the data directory
+                }
+
+                serverLock = new FileStream(paths.ServerLock, lockOptions);
             }
             catch (IOException)
             {

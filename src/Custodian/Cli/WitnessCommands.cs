@@ -25,7 +25,7 @@ internal static class WitnessCommands
             var keyFile = Path.Combine(directory, LedgerWitness.KeyFileName);
             if (File.Exists(keyFile))
             {
-                throw CliException.Usage($"{directory} already holds a witness key; choose another --state.");
+                throw new CliException($"{directory} already holds a witness key; choose another --state."); // refused, not a usage error: exit 2
             }
 
             var key = NoteSigningKey.Generate(keyName, NoteAlgorithms.CosignatureV1);

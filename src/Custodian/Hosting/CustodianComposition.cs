@@ -101,6 +101,14 @@ public static class CustodianComposition
         paths.EnsureCreated();
         var db = services.GetRequiredService<CustodianDatabase>();
         var time = services.GetRequiredService<TimeProvider>();
+        if (!OperatingSystem.IsWindows() && !File.Exists(paths.Database))
+        {
+            // Created owner-only before SQLite opens it, so the -wal and -shm files SQLite creates next get mode 0600 too.
+            using (new FileStream(paths.Database, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+            {
+            }
+        }
+
         await db.MigrateAsync(services.GetServices<IMigrationSource>().SelectMany(s => s.Migrations), time, cancellationToken);
         if (!OperatingSystem.IsWindows())
         {

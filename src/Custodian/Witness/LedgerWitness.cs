@@ -135,7 +135,9 @@ public sealed class LedgerWitness
         var opened = CheckpointVerifier.Open(text, _logKey, [], 0);
         if (!opened.IsSuccess)
         {
-            return new WitnessOutcome(WitnessOutcomeKind.Refused, "the log's checkpoint does not verify: " + opened.Error!.Message);
+            // Not evidence against the log: anyone between us and the server can present an unsigned note,
+            // and a wrong --log-key or --server looks the same. Nothing is cosigned; the round failed.
+            return new WitnessOutcome(WitnessOutcomeKind.Failed, "the checkpoint does not verify with --log-key (wrong --log-key or --server, or not this log), nothing cosigned: " + opened.Error!.Message);
         }
 
         var checkpoint = opened.Value.Checkpoint;

@@ -35,7 +35,7 @@ public sealed class WitnessTests
             Assert.True(init.Exit == 0, init.Error);
             var witnessKey = init.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Trim();
             Assert.Equal(NoteAlgorithms.CosignatureV1, NoteVerifierKey.Parse(witnessKey).Value.Algorithm);
-            Assert.Equal(1, (await RunProcessAsync("witness", "init", "--state", state, "--name", "witness.test/w1")).Exit);
+            Assert.Equal(2, (await RunProcessAsync("witness", "init", "--state", state, "--name", "witness.test/w1")).Exit); // a second key in one state directory is refused (2), not a usage error
             Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "witnesses", "add", witnessKey, "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["ledger", "witnesses", "add", logKey, "--data", data]));
 
@@ -56,6 +56,17 @@ public sealed class WitnessTests
             Assert.True(idle.Exit == 0, idle.Error);
             Assert.Contains("up to date", idle.Output, StringComparison.Ordinal);
             Assert.Equal(2, (await RunProcessAsync([.. Run()[..^1], new string('0', 64)])).Exit);
+
+            // Another key of the same name (a wrong --log-key, or a server that is not this log): the
+            // round fails (2) and cosigns nothing, but it is no evidence against the log, so none is kept.
+            var impostor = NoteSigningKey.Generate(checkpoints.LogKey.KeyName, NoteAlgorithms.Ed25519).Verifier.ToString();
+            var otherState = Path.Combine(state, "..", "other-witness-state");
+            Assert.Equal(0, (await RunProcessAsync("witness", "init", "--state", otherState, "--name", "witness.test/w2")).Exit);
+            var wrongKey = await RunProcessAsync(["witness", "run", "--once", "--state", otherState, "--server", host.PortalUrl.ToString(), "--log-key", impostor, "--ca-sha256", pin]);
+            Assert.True(wrongKey.Exit == 2, wrongKey.Output + wrongKey.Error);
+            Assert.Contains("does not verify with --log-key", wrongKey.Error, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(otherState, "evidence")));
+            Directory.Delete(otherState, recursive: true);
 
             var checkpointFile = Path.Combine(state, "..", "cosigned.checkpoint");
             Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "checkpoint", "--out", checkpointFile, "--data", data]));

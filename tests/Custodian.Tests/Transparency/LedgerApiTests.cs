@@ -30,6 +30,15 @@ public sealed class LedgerApiTests
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(LogKeyFile.PathFor(host.Directory.FullName)));
+
+            // The database is created owner-only before SQLite opens it, so the WAL and shared-memory
+            // files it creates on first start (kept while the server runs) are owner-only too.
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+            {
+                var file = Path.Combine(host.Directory.FullName, "custodian.db" + suffix);
+                Assert.True(File.Exists(file), file);
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            }
         }
 
         using var portal = host.PortalClient();
