@@ -80,6 +80,7 @@ internal static class LedgerCheckpointCommands
         {
             Console.Error.WriteLine(
                 $"LEDGER INVALID against checkpoint {checkpoint.Origin} size {checkpoint.Size}: first bad entry at sequence {audit.FirstBadSequence} ({audit.Reason}: "
+                + (audit.Reason == VerificationFailures.RootMismatch ? $"the first changed entry lies in [{audit.FirstBadSequence}, {audit.DivergedAt}): " : string.Empty)
                 + $"the payloads reproduce no signed root from size {audit.DivergedAt}; {audit.CheckpointsUsed} signed checkpoint(s) compared)");
             return 3;
         }

@@ -100,6 +100,7 @@ public sealed class WitnessTests
             var (exit, error) = await RunCapturingErrorAsync(["ledger", "verify", "--against", checkpointFile, "--log-key", logKey, "--witness-key", witnessKey, "--data", data]);
             Assert.Equal(3, exit);
             Assert.Contains($"first bad entry at sequence {sizes[1]} (root-mismatch", error, StringComparison.Ordinal);
+            Assert.Contains($"the first changed entry lies in [{sizes[1]}, {sizes[2]})", error, StringComparison.Ordinal); // the deleted entry, sizes[1] + 2, is in it
         }
         finally
         {
