@@ -267,9 +267,11 @@ internal static class AdminCommands
             }
 
             var sender = (OutboxSmsSender)context.Get<ISmsSender>();
+            var tokens = context.Get<Protection.Keys.Tokenizer>();
             foreach (var m in await sender.ReadAsync(recipient, null, parse.GetValue(last), ct))
             {
-                Console.WriteLine($"{m.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}  subscriber #{m.Recipient}  {m.Kind}: {m.Body}");
+                // The subscriber as its FF1 token (as in review queries and SIEM events), never the internal ID.
+                Console.WriteLine($"{m.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}  subscriber {tokens.TokenizeSubscriber(m.Recipient)}  {m.Kind}: {m.Body}");
             }
 
             return 0;

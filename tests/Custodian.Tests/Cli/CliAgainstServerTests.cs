@@ -85,6 +85,31 @@ public sealed class CliAgainstServerTests
     }
 
     [Fact]
+    public async Task Outbox_list_names_subscribers_by_token_never_by_internal_id()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var recipient = Custodian.Identity.SubscriberId.From(4242);
+        await host.Get<Custodian.Messaging.ISmsSender>().SendAsync(recipient, Custodian.Messaging.SmsKind.ConsentCode, "Custodian consent code 123456");
+        var token = host.Get<Custodian.Protection.Keys.Tokenizer>().TokenizeSubscriber(recipient);
+
+        var originalOut = Console.Out;
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        try
+        {
+            Assert.Equal(0, await CustodianCli.RunAsync(["outbox", "list", "--last", "1", "--data", host.Directory.FullName]));
+        }
+        finally
+        {
+            Console.SetOut(originalOut);
+        }
+
+        var line = captured.ToString().Trim();
+        Assert.EndsWith($"  subscriber {token}  ConsentCode: Custodian consent code 123456", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("4242", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bad_server_configuration_stops_start_up_with_a_clear_message()
     {
         var data = Path.Combine(Path.GetTempPath(), "custodian-cfg-" + Guid.NewGuid().ToString("N"));
