@@ -85,22 +85,13 @@ internal sealed class SubjectRowsCheck
     /// Records an entry (in sequence order). When it completes a block, compares the block's sums and
     /// returns the first bad sequence of the block, or null when the block agrees.
     /// </summary>
-    public long? Add(long seq, AccessEntry entry, UInt128 digest)
-    {
-        _block.Add((seq, entry.Subjects));
-        _blockSum += digest;
-        return ((seq + 1) & ((1L << BlockShift) - 1)) == 0 ? CloseBlock() : null;
-    }
+    public long? Add(long seq, AccessEntry entry, UInt128 digest) => Add(seq, entry.Subjects, digest);
 
     /// <summary>
     /// Records an erased entry (retention, docs/ledger-format.md §13): its subject rows were deleted
     /// with its payload, so it contributes nothing and any row left for it is an extra row.
     /// </summary>
-    public long? AddErased(long seq)
-    {
-        _block.Add((seq, []));
-        return ((seq + 1) & ((1L << BlockShift) - 1)) == 0 ? CloseBlock() : null;
-    }
+    public long? AddErased(long seq) => Add(seq, [], UInt128.Zero);
 
     /// <summary>After the last entry: compares the last, partial block. Returns its first bad sequence or null.</summary>
     public long? CloseLastBlock() => _block.Count > 0 ? CloseBlock() : null;
@@ -126,6 +117,13 @@ internal sealed class SubjectRowsCheck
         }
 
         return null;
+    }
+
+    private long? Add(long seq, IReadOnlyList<SubscriberId> subjects, UInt128 digest)
+    {
+        _block.Add((seq, subjects));
+        _blockSum += digest;
+        return ((seq + 1) & ((1L << BlockShift) - 1)) == 0 ? CloseBlock() : null;
     }
 
     private long? CloseBlock()

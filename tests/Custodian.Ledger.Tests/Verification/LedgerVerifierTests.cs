@@ -387,7 +387,7 @@ public sealed class LedgerVerifierTests
         {
             range.Append(leaf, (height, index, hash) =>
             {
-                if (height % 4 == 0)
+                if (height % TiledRangeRoots.LedgerStride == 0)
                 {
                     subtrees.Add((height, index, hash.ToArray()));
                 }

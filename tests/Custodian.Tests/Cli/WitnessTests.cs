@@ -246,7 +246,7 @@ public sealed class WitnessTests
             var subtrees = new List<(int Level, long Index, byte[] Hash)>();
             range.Append(leaf, (height, index, hash) =>
             {
-                if (height % 4 == 0)
+                if (height % TiledRangeRoots.LedgerStride == 0)
                 {
                     subtrees.Add((height, index, hash.ToArray()));
                 }
