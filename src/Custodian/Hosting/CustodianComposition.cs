@@ -73,6 +73,7 @@ public static class CustodianComposition
         // Messaging, lookup guard, transparency.
         services.AddSingleton<ISmsSender, OutboxSmsSender>();
         services.AddSingleton<AccessRecorder>();
+        services.AddSingleton<Gateway.StaffSignIn>();
         services.AddSingleton<LookupGuard>();
         services.AddSingleton<PortalSignIn>();
         services.AddSingleton<AccessHistory>();

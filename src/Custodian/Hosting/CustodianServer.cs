@@ -7,6 +7,7 @@ using Custodian.Problems;
 using Custodian.Review;
 using Custodian.Siem;
 using Custodian.Transparency;
+using Custodian.Web;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Compliance.Classification;
@@ -83,6 +84,7 @@ public static class CustodianServer
         }
 
         builder.Services.AddSiemExportService(siem);
+        builder.Services.AddCustodianWeb(); // web pages: Razor Pages, ko/en, antiforgery (src/Custodian/Web, docs/web.md)
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -178,6 +180,7 @@ public static class CustodianServer
             };
             await new CustodianError(code, status, message).WriteAsync(context.HttpContext);
         });
+        app.UseCustodianWeb(); // security headers, UI culture, /static assets (before the gateway: they carry no personal data)
         configurePipeline?.Invoke(app);
         app.UseMiddleware<DeviceGatewayMiddleware>();
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
@@ -186,6 +189,7 @@ public static class CustodianServer
         app.MapPortalApi();
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
+        app.MapRazorPages();
         mapExtra?.Invoke(app);
         return app;
     }
