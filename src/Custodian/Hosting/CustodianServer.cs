@@ -186,6 +186,7 @@ public static class CustodianServer
         app.MapPortalApi();
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
+        Portal.SubscriberPortalApi.MapSubscriberPortalApi(app); // subscriber portal: inbox, receipts, disclosure requests (src/Custodian/Portal)
         mapExtra?.Invoke(app);
         return app;
     }
