@@ -13,4 +13,7 @@ internal static partial class PortalLog
 
     [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "SMS copy of inbox notice {DeliveryId} could not be queued; it is retried at the next delivery of the same reference.")]
     public static partial void NoticeSmsFailed(ILogger logger, string deliveryId, Exception exception);
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "A portal sign-in code SMS could not be queued; the subscriber must ask again.")]
+    public static partial void CodeSmsFailed(ILogger logger, Exception exception);
 }

@@ -12,6 +12,16 @@ public static class PortalServices
     {
         services.AddSingleton<IMigrationSource, PortalMigrations>();
         services.AddSingleton<SubscriberInbox>();
+        services.AddSingleton<PortalCodeQueue>();
+        return services;
+    }
+
+    /// <summary>Adds the portal's hosted services to the server: <see cref="PortalCodeDispatcher"/>.</summary>
+    /// <param name="services">The server's collection (after <see cref="AddSubscriberPortal"/>).</param>
+    /// <returns>The collection.</returns>
+    public static IServiceCollection AddSubscriberPortalHosting(this IServiceCollection services)
+    {
+        services.AddHostedService<PortalCodeDispatcher>();
         return services;
     }
 }
