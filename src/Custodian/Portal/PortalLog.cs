@@ -16,4 +16,10 @@ internal static partial class PortalLog
 
     [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "A portal sign-in code SMS could not be queued; the subscriber must ask again.")]
     public static partial void CodeSmsFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Information, Message = "Alert {AlertId}: {Notices} subscriber notice(s) of a flagged access delivered.")]
+    public static partial void FlaggedAccessNotified(ILogger logger, string alertId, int notices);
+
+    [LoggerMessage(EventId = 5104, Level = LogLevel.Error, Message = "Alert {AlertId}: notifying the subscribers of the flagged access failed.")]
+    public static partial void FlaggedAccessFailed(ILogger logger, string alertId, Exception exception);
 }

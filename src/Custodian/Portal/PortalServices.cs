@@ -13,15 +13,22 @@ public static class PortalServices
         services.AddSingleton<IMigrationSource, PortalMigrations>();
         services.AddSingleton<SubscriberInbox>();
         services.AddSingleton<PortalCodeQueue>();
+        services.AddSingleton<HistoryDeferrals>();
+        services.AddSingleton<DisclosureRequests>();
+        services.AddSingleton<ReceiptCheck>();
+        services.AddSingleton<NoticePreferences>();
+        services.AddSingleton<UsageNotices>();
         return services;
     }
 
-    /// <summary>Adds the portal's hosted services to the server: <see cref="PortalCodeDispatcher"/>.</summary>
+    /// <summary>Adds the portal's hosted services to the server: <see cref="PortalCodeDispatcher"/> and <see cref="FlaggedAccessNotifier"/>.</summary>
     /// <param name="services">The server's collection (after <see cref="AddSubscriberPortal"/>).</param>
     /// <returns>The collection.</returns>
     public static IServiceCollection AddSubscriberPortalHosting(this IServiceCollection services)
     {
         services.AddHostedService<PortalCodeDispatcher>();
+        services.AddSingleton<FlaggedAccessNotifier>();
+        services.AddHostedService(sp => sp.GetRequiredService<FlaggedAccessNotifier>());
         return services;
     }
 }
