@@ -7,6 +7,7 @@ using Custodian.Problems;
 using Custodian.Review;
 using Custodian.Siem;
 using Custodian.Transparency;
+using Custodian.Web;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Compliance.Classification;
@@ -84,6 +85,7 @@ public static class CustodianServer
         }
 
         builder.Services.AddSiemExportService(siem);
+        builder.Services.AddCustodianWeb(); // web pages: Razor Pages, ko/en, antiforgery (src/Custodian/Web, docs/web.md)
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -179,6 +181,7 @@ public static class CustodianServer
             };
             await new CustodianError(code, status, message).WriteAsync(context.HttpContext);
         });
+        app.UseCustodianWeb(); // security headers, UI culture, /static assets (before the gateway: they carry no personal data)
         configurePipeline?.Invoke(app);
         app.UseMiddleware<DeviceGatewayMiddleware>();
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
@@ -188,6 +191,7 @@ public static class CustodianServer
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
         Portal.SubscriberPortalApi.MapSubscriberPortalApi(app); // subscriber portal: inbox, receipts, disclosure requests (src/Custodian/Portal)
+        app.MapRazorPages();
         mapExtra?.Invoke(app);
         return app;
     }
