@@ -19,6 +19,10 @@ public sealed class HistoryModel(AccessHistory history, DisclosureRequests discl
     [BindProperty(SupportsGet = true)]
     public string? To { get; set; }
 
+    /// <summary>The entry whose disclosure request was just made (after the redirect), or null.</summary>
+    [BindProperty(SupportsGet = true)]
+    public long? Requested { get; set; }
+
     /// <summary>Paging cursor, or null.</summary>
     [BindProperty(SupportsGet = true)]
     public long? Before { get; set; }
@@ -33,21 +37,27 @@ public sealed class HistoryModel(AccessHistory history, DisclosureRequests discl
     public string? StatusMessage { get; private set; }
 
     /// <inheritdoc />
-    protected override IReadOnlyCollection<string> QueryKeys => ["from", "to", "before"];
+    protected override IReadOnlyCollection<string> QueryKeys => ["from", "to", "before", "requested"];
 
     /// <summary>Shows the history.</summary>
     public async Task<IActionResult> OnGetAsync()
     {
+        StatusMessage = Requested is not null ? "requested" : null;
         await LoadAsync();
         return Page();
     }
 
-    /// <summary>Asks the privacy office who made entry <paramref name="sequence"/>.</summary>
+    /// <summary>Asks the privacy office who made entry <paramref name="sequence"/>, then shows the history again (post/redirect/get).</summary>
     public async Task<IActionResult> OnPostDiscloseAsync(long sequence)
     {
         var opened = await disclosures.OpenAsync(Session.Subject, sequence, HttpContext.Connection.RemoteIpAddress?.ToString(), HttpContext.RequestAborted);
-        StatusMessage = opened.IsSuccess ? "requested" : null;
-        ErrorMessage = opened.IsSuccess ? null : "not-found";
+        if (opened.IsSuccess)
+        {
+            return LocalRedirect(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"/portal/history?requested={sequence}") + (From is null ? string.Empty : "&from=" + Uri.EscapeDataString(From)) + (To is null ? string.Empty : "&to=" + Uri.EscapeDataString(To)));
+        }
+
+        ErrorMessage = "not-found";
+        Response.StatusCode = opened.Error!.Status;
         await LoadAsync();
         return Page();
     }

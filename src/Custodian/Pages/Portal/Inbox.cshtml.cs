@@ -23,7 +23,7 @@ public sealed class InboxModel(SubscriberInbox inbox, NoticePreferences preferen
         return Page();
     }
 
-    /// <summary>Marks notice <paramref name="id"/> read (only the subscriber's own; anything else is ignored as missing).</summary>
+    /// <summary>Marks notice <paramref name="id"/> read (only the subscriber's own; anything else is ignored as missing), then shows the inbox again (post/redirect/get).</summary>
     public async Task<IActionResult> OnPostReadAsync(string? id)
     {
         if (id is not null)
@@ -31,16 +31,14 @@ public sealed class InboxModel(SubscriberInbox inbox, NoticePreferences preferen
             await inbox.MarkReadAsync(Session.Subject, id, HttpContext.RequestAborted);
         }
 
-        await LoadAsync();
-        return Page();
+        return LocalRedirect("/portal/inbox");
     }
 
     /// <summary>Saves the SMS preference.</summary>
     public async Task<IActionResult> OnPostPreferencesAsync(bool usageNoticeSms)
     {
         await preferences.SetUsageNoticeSmsAsync(Session.Subject, usageNoticeSms, HttpContext.RequestAborted);
-        await LoadAsync();
-        return Page();
+        return LocalRedirect("/portal/inbox");
     }
 
     private async Task LoadAsync()
