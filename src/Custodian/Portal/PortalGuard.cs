@@ -10,7 +10,7 @@ namespace Custodian.Portal;
 /// else's subscriber ID, contract number or claim"). The subject of every portal request is the session's
 /// and comes from nowhere else. The filter refuses, before the handler runs:
 /// no or an ended session (401 <c>session-required</c>); a query parameter the endpoint does not declare,
-/// a request body on a GET, or a cookie named like an identifier (<c>subscriber</c>, <c>subject</c>,
+/// a request body where the endpoint takes none, or a cookie named like an identifier (<c>subscriber</c>, <c>subject</c>,
 /// <c>contract</c>, <c>customer</c>, <c>msisdn</c>, <c>phone</c>, <c>account</c>, <c>user</c>) (400 <c>not-your-data</c>).
 /// JSON bodies of portal endpoints reject unknown members (400), so a smuggled <c>subscriberId</c> is refused too.
 /// </summary>
@@ -34,7 +34,8 @@ public static partial class PortalGuard
                 return session.Error!.ToProblem();
             }
 
-            if (Smuggled(context, allowed) is { } error)
+            var takesBody = context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>() is not null;
+            if (Smuggled(context, allowed, takesBody) is { } error)
             {
                 return error.ToProblem();
             }
@@ -59,7 +60,8 @@ public static partial class PortalGuard
     /// <summary>The refusal for a request that tries to name a subject or anything else outside its declared inputs, or null.</summary>
     /// <param name="context">The request.</param>
     /// <param name="allowedQueryKeys">Query parameter names the endpoint accepts.</param>
-    public static CustodianError? Smuggled(HttpContext context, IReadOnlySet<string> allowedQueryKeys)
+    /// <param name="bodyAllowed">Whether the endpoint takes a request body.</param>
+    public static CustodianError? Smuggled(HttpContext context, IReadOnlySet<string> allowedQueryKeys, bool bodyAllowed)
     {
         var unexpected = context.Request.Query.Keys.FirstOrDefault(k => !allowedQueryKeys.Contains(k));
         if (unexpected is not null)
@@ -67,9 +69,10 @@ public static partial class PortalGuard
             return new CustodianError(ErrorCodes.NotYourData, 400, "Portal requests are always about you; this query parameter is not accepted here.");
         }
 
-        if (HttpMethods.IsGet(context.Request.Method) && (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0))
+        var hasBody = context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0;
+        if (hasBody && !bodyAllowed)
         {
-            return new CustodianError(ErrorCodes.NotYourData, 400, "Portal GET requests take no body.");
+            return new CustodianError(ErrorCodes.NotYourData, 400, "This portal request takes no body.");
         }
 
         if (context.Request.Cookies.Keys.Any(IdentifierCookie().IsMatch))

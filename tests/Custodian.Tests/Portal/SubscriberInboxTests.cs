@@ -50,19 +50,28 @@ public sealed class SubscriberInboxTests
         Assert.Equal(1, await inbox.CountUnreadAsync(bId));
     }
 
-    [Theory]
-    [InlineData("", "body", "title", "body", "TitleKo")]
-    [InlineData("title\n", "body", "title", "body", "TitleKo")]
-    [InlineData("title", "body\u0007", "title", "body", "BodyKo")]
-    [InlineData("title", "body", "title", " ", "BodyEn")]
-    public async Task Invalid_text_is_refused_naming_the_member(string titleKo, string bodyKo, string titleEn, string bodyEn, string member)
+    [Fact]
+    public async Task Invalid_text_or_reference_is_refused_naming_the_member()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
         var id = await GuardedLookupTests.IdOf(host, host.Population[0].Phone);
+        var inbox = host.Get<SubscriberInbox>();
+        (NoticeText Text, string Member)[] cases =
+        [
+            (new("", "body", "title", "body"), "TitleKo"),
+            (new("title\n", "body", "title", "body"), "TitleKo"),
+            (new("title", "body\u0007", "title", "body"), "BodyKo"),
+            (new("title", "body", new string('t', NoticeText.MaxTitleLength + 1), "body"), "TitleEn"),
+            (new("title", "body", "title", " "), "BodyEn"),
+        ];
+        foreach (var (text, member) in cases)
+        {
+            var ex = await Assert.ThrowsAsync<ArgumentException>(() => inbox.DeliverAsync(id, NoticeKind.Incident, text, null));
+            Assert.Equal(member, ex.ParamName);
+        }
 
-        var ex = await Assert.ThrowsAsync<ArgumentException>(() => host.Get<SubscriberInbox>().DeliverAsync(id, NoticeKind.Incident, new NoticeText(titleKo, bodyKo, titleEn, bodyEn), null));
-        Assert.Equal(member, ex.ParamName);
-        await Assert.ThrowsAsync<ArgumentException>(() => host.Get<SubscriberInbox>().DeliverAsync(id, NoticeKind.Incident, Text, "has space"));
-        Assert.Equal(0, await host.Get<SubscriberInbox>().CountUnreadAsync(id));
+        var reference = await Assert.ThrowsAsync<ArgumentException>(() => inbox.DeliverAsync(id, NoticeKind.Incident, Text, "has space"));
+        Assert.Equal("reference", reference.ParamName);
+        Assert.Equal(0, await inbox.CountUnreadAsync(id));
     }
 }

@@ -41,7 +41,7 @@ public abstract class PortalPageModel : PageModel
         }
 
         var allowed = new HashSet<string>(BaseQuery.Concat(QueryKeys), StringComparer.OrdinalIgnoreCase);
-        if (PortalGuard.Smuggled(http, allowed) is not null)
+        if (PortalGuard.Smuggled(http, allowed, bodyAllowed: !HttpMethods.IsGet(http.Request.Method)) is not null)
         {
             context.Result = BadRequest();
             return;
