@@ -167,6 +167,34 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         await page.Context.CloseAsync();
     }
 
+    [Fact]
+    public async Task A_planted_session_cookie_is_never_upgraded_to_the_victims_session()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var attacker = host.Population[5];
+        var victim = host.Population[6];
+        var victimId = await GuardedLookupTests.IdOf(host, victim.Phone);
+        using var attackerApi = await PortalTests.SignInAsync(host, attacker.Phone);
+        var planted = attackerApi.DefaultRequestHeaders.Authorization!.Parameter!;
+
+        var page = await browser.NewPageAsync(host.PortalUrl, width: PhoneWidth);
+        await page.Context.AddCookiesAsync([new Cookie { Name = "__Host-custodian-portal", Value = planted, Url = host.PortalUrl.ToString(), Secure = true, HttpOnly = true, SameSite = SameSiteAttribute.Strict }]);
+        await page.GotoAsync("/portal/sign-in");
+        await page.Keyboard.TypeAsync(victim.Phone);
+        await page.Keyboard.PressAsync("Enter");
+        await page.GetByLabel("문자로 받은 인증번호").WaitForAsync();
+        await page.Keyboard.TypeAsync(await PortalTests.PortalCodeAsync(host, victim.Phone));
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync("**/portal/history");
+
+        var cookie = Assert.Single(await page.Context.CookiesAsync(), c => c.Name == "__Host-custodian-portal");
+        Assert.NotEqual(planted, cookie.Value);
+        var signIn = host.Get<Custodian.Transparency.PortalSignIn>();
+        Assert.Equal(victimId, signIn.Validate(cookie.Value).Value.Subject);
+        Assert.NotEqual(victimId, signIn.Validate(planted).Value.Subject); // the planted token stays the attacker's own
+        await page.Context.CloseAsync();
+    }
+
     private static async Task AssertFitsPhoneAsync(IPage page) =>
         Assert.True(await page.EvaluateAsync<int>("document.documentElement.scrollWidth") <= PhoneWidth, "the page scrolls sideways at 375 px");
 }
