@@ -91,4 +91,14 @@ ledgerCommand.SetAction(async (parse, cancellationToken) => await new Custodian.
     DataParent: parse.GetValue(dataParent),
     CommandLine: "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args))).RunAsync(cancellationToken));
 root.Subcommands.Add(ledgerCommand);
+
+// `portal`: issue 6's goal, one subscriber's history among 10 M ledger entries (docs/portal.md, "Performance").
+var portalEntries = new Option<long>("--entries") { Description = "Ledger entries (10,000–100,000,000).", DefaultValueFactory = _ => 10_000_000 };
+var portalSamples = new Option<int>("--samples") { Description = "Timed calls per row (100–100,000).", DefaultValueFactory = _ => 2_000 };
+portalEntries.Validators.Add(r => { if (r.GetValueOrDefault<long>() is < 10_000 or > 100_000_000) { r.AddError("--entries must be 10,000–100,000,000."); } });
+portalSamples.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 100 or > 100_000) { r.AddError("--samples must be 100–100,000."); } });
+var portalCommand = new Command("portal", "Subscriber portal: one subscriber's history among N ledger entries vs the bare by-subject query.") { portalEntries, portalSamples, cacheDirectory };
+portalCommand.SetAction(async (parse, cancellationToken) => await new Custodian.Bench.Portal.PortalHistoryBench(new Custodian.Bench.Portal.PortalBenchSettings(
+    parse.GetValue(portalEntries), parse.GetValue(portalSamples), parse.GetValue(cacheDirectory)!, "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args))).RunAsync(cancellationToken));
+root.Subcommands.Add(portalCommand);
 return await root.Parse(args).InvokeAsync();

@@ -65,6 +65,18 @@ public enum AccessTask
     PortalSignIn = 50,
     /// <summary>A subscriber viewed their own access history.</summary>
     HistoryView = 51,
+    /// <summary>
+    /// A privacy officer held an entry back from a subscriber's portal history because it would reveal a third party (docs/portal.md,
+    /// "Third-party deferral"), or changed when the hold ends; subjects = the subscriber it is held from; target
+    /// <c>entry:&lt;seq&gt;;until:&lt;Unix ms&gt;;basis:&lt;basis&gt;</c>.
+    /// </summary>
+    HistoryDeferral = 52,
+    /// <summary>A subscriber asked the privacy office to disclose who (which clerk) made an entry of their history; target <c>entry:&lt;seq&gt;;request:&lt;id&gt;</c>.</summary>
+    DisclosureRequest = 53,
+    /// <summary>A privacy officer answered a disclosure request; target <c>request:&lt;id&gt;;decision:&lt;disclosed|refused&gt;</c>.</summary>
+    DisclosureAnswer = 54,
+    /// <summary>A run of the periodic usage-history notice (PIPA Art. 20-2) finished; target <c>usage-history:&lt;cycle&gt;;delivered:&lt;n&gt;;skipped:&lt;n&gt;</c>.</summary>
+    UsageNoticeRun = 55,
 
     /// <summary>Entries' payloads erased after the retention period.</summary>
     RetentionErasure = 60,

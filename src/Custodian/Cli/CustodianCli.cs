@@ -52,6 +52,8 @@ public static class CustodianCli
             LedgerCheckpointCommands.VerifyReceipt(),
             WitnessCommands.Witness(),
             SiemCommands.Siem(),
+            Portal.PortalCommands.Notices(), // subscriber portal (src/Custodian/Portal)
+            Portal.PortalCommands.Portal(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -35,8 +35,8 @@ public sealed record CosignatureAccepted(string Witness, long Size, long Timesta
 /// The public transparency API under <c>/ledger/v1</c> on the portal listener: the latest checkpoint
 /// (a C2SP signed note with every cosignature held), consistency and inclusion proofs, the CA
 /// certificate for pinning, and cosignature submission by configured witnesses. Responses hold
-/// sizes, hashes and signatures only — no entry contents, no personal data. Also maps the
-/// subscriber's receipt endpoint <c>GET /portal/api/v1/history/{sequence}/receipt</c>.
+/// sizes, hashes and signatures only — no entry contents, no personal data. (The subscriber's receipt
+/// endpoints are in <see cref="Portal.SubscriberPortalApi"/>.)
 /// </summary>
 public static class LedgerApi
 {
@@ -52,8 +52,6 @@ public static class LedgerApi
         api.MapGet("/proof/consistency", ConsistencyAsync).WithName("LedgerConsistencyProof").WithSummary("RFC 9162 consistency proof between two tree sizes.");
         api.MapGet("/proof/inclusion", InclusionAsync).WithName("LedgerInclusionProof").WithSummary("RFC 9162 inclusion proof of a leaf index in a tree size.");
         api.MapPost("/cosignatures", CosignAsync).WithName("LedgerCosign").WithSummary("A configured witness submits its cosignature/v1 of a checkpoint.");
-        app.MapGet("/portal/api/v1/history/{sequence}/receipt", ReceiptAsync).WithTags("Subscriber portal").WithName("PortalReceipt")
-            .WithSummary("A receipt (inclusion proof and cosigned checkpoint) for an entry of your own history; the entry itself is withheld.");
         return app;
     }
 
@@ -123,24 +121,6 @@ public static class LedgerApi
         return TypedResults.Ok(new CosignatureAccepted(accepted.Value.Witness, size, accepted.Value.Timestamp));
     }
 
-    private static async Task<Results<Ok<ReceiptDocument>, ProblemHttpResult>> ReceiptAsync(string sequence, HttpContext context, PortalSignIn signIn, LedgerCheckpoints checkpoints)
-    {
-        var header = context.Request.Headers.Authorization.ToString();
-        var session = signIn.Validate(header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : null);
-        if (!session.IsSuccess)
-        {
-            return session.Error!.ToProblem();
-        }
-
-        if (!TryParseNumber(sequence, out var seq))
-        {
-            return ProblemResults.Validation("sequence", "must be a non-negative integer").ToProblem();
-        }
-
-        var receipt = await checkpoints.BuildReceiptAsync(seq, session.Value.Subject, withholdEntry: true, context.RequestAborted);
-        return receipt.IsSuccess ? TypedResults.Ok(new ReceiptDocument(receipt.Value)) : receipt.Error!.ToProblem(context);
-    }
-
     private static bool Size(HttpContext context, string name, long min, out long value, out CustodianError? problem)
     {
         problem = null;
@@ -155,7 +135,8 @@ public static class LedgerApi
         return true;
     }
 
-    private static bool TryParseNumber(string? text, out long value)
+    /// <summary>Parses a plain non-negative decimal integer (no sign, no spaces, at most 19 digits).</summary>
+    internal static bool TryParseNumber(string? text, out long value)
     {
         value = 0;
         return !string.IsNullOrEmpty(text) && text.Length <= 19 && text.All(char.IsAsciiDigit)

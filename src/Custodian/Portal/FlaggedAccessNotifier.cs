@@ -1,0 +1,122 @@
+using System.Globalization;
+using Custodian.Events;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Monitoring;
+using Microsoft.Extensions.Logging;
+
+namespace Custodian.Portal;
+
+/// <summary>
+/// Hosted service of the server: the immediate notice when the monitor flags an access to a subscriber's data
+/// (docs/portal.md, "Notices"). It hooks the alert-raised seam that exists today — the monitor's
+/// <see cref="AccessTask.AlertRaised"/> ledger entry, whose target is the alert id — reads the alert from
+/// <see cref="AlertStore"/>, reads the entries its evidence names (at most <see cref="AlertEvidence.MaxSequences"/>),
+/// and delivers one <see cref="NoticeKind.FlaggedAccess"/> notice (inbox and SMS) to every subscriber those entries
+/// name, with reference <c>alert:&lt;id&gt;</c> so that a repeat never notifies twice. An entry held back from a
+/// subscriber by a deferral (<see cref="HistoryDeferrals"/>) does not notify that subscriber. Alerts raised while the
+/// server was down are not notified afterwards (the stream is live only).
+/// </summary>
+public sealed class FlaggedAccessNotifier(
+    IAccessEventStream events,
+    IAccessLedgerReader reader,
+    AlertStore alerts,
+    HistoryDeferrals deferrals,
+    SubscriberInbox inbox,
+    TimeProvider time,
+    ILogger<FlaggedAccessNotifier> logger) : BackgroundService
+{
+    /// <summary>Name of the subscription to the access event stream.</summary>
+    public const string SubscriptionName = "portal-notices";
+
+    private IAccessEventSubscription? _subscription;
+
+    /// <inheritdoc />
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _subscription = events.Subscribe(SubscriptionName);
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Notifies the subscribers whose data the alert's evidence entries name; returns how many notices were new.</summary>
+    /// <param name="alertId">The alert.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    public async Task<int> NotifyAsync(string alertId, CancellationToken cancellationToken = default)
+    {
+        var alert = await alerts.GetAsync(alertId, cancellationToken);
+        if (alert is null)
+        {
+            return 0;
+        }
+
+        var now = time.GetUtcNow();
+        var subjects = new HashSet<SubscriberId>();
+        foreach (var sequence in alert.Evidence.Sequences)
+        {
+            var entry = await HistoryDeferrals.ReadEntryAsync(reader, sequence, cancellationToken);
+            foreach (var subject in entry?.Entry.Subjects ?? [])
+            {
+                if (!(await deferrals.ActiveAsync(subject, now, cancellationToken)).ContainsKey(sequence))
+                {
+                    subjects.Add(subject);
+                }
+            }
+        }
+
+        var day = alert.RaisedAt.ToOffset(Transparency.AccessHistory.KoreaOffset).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+        var store = alert.Store ?? "?";
+        var text = new NoticeText(
+            "내 정보가 포함된 이상 조회가 감지되었습니다",
+            $"{day} (한국 시간), {store} 매장의 직원 계정이 짧은 시간에 많은 가입자의 정보를 조회한 것이 감지되었습니다. 이 조회에 회원님의 정보가 포함되어 있습니다.\n" +
+            "해당 직원 계정과 단말기의 사용은 즉시 중지되었고, 보안 담당자가 검토하고 있습니다. 검토 결과와 회원님이 할 수 있는 조치는 다시 알려 드립니다.\n" +
+            "'내 이용내역'에서 해당 조회를 확인하고, 처리자 공개를 요청할 수 있습니다.",
+            "Unusual access to your data was detected",
+            $"On {day} (Korea time) a staff account at store {store} was detected reading many subscribers' data in a short time. Your data was among it.\n" +
+            "That staff account and its terminal were stopped at once, and a security officer is reviewing the case. We will tell you the outcome and what you can do.\n" +
+            "You can see the access under 'My access history' and ask who made it.");
+        var created = 0;
+        foreach (var subject in subjects)
+        {
+            if ((await inbox.DeliverAsync(subject, NoticeKind.FlaggedAccess, text, "alert:" + alert.Id, cancellationToken: cancellationToken)).Created)
+            {
+                created++;
+            }
+        }
+
+        PortalLog.FlaggedAccessNotified(logger, alert.Id, created);
+        return created;
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var subscription = _subscription ?? throw new InvalidOperationException("The notifier must be started with StartAsync.");
+        try
+        {
+            await foreach (var committed in subscription.Reader.ReadAllAsync(stoppingToken))
+            {
+                if (committed.Entry.Task != AccessTask.AlertRaised || committed.Entry.Target is not { } alertId)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await NotifyAsync(alertId, stoppingToken);
+                }
+                catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or InvalidOperationException or ArgumentException)
+                {
+                    PortalLog.FlaggedAccessFailed(logger, alertId, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Host shutdown.
+        }
+        finally
+        {
+            subscription.Dispose();
+        }
+    }
+}

@@ -1,0 +1,289 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Ledger.Checkpoints;
+using Custodian.Messaging;
+using Custodian.Monitoring;
+using Custodian.Portal;
+using Custodian.Problems;
+using Custodian.Tests.Infrastructure;
+using Custodian.Tests.Lookup;
+using Custodian.Tests.Transparency;
+using Custodian.Transparency;
+
+namespace Custodian.Tests.Portal;
+
+public sealed class PortalFeatureTests
+{
+    [Fact]
+    public async Task History_is_filtered_by_period_in_korea_time_newest_first()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 20);
+        var (_, terminal, staff) = await host.ClerkAsync("C0001");
+        var subscriber = host.Population[4];
+        var days = new List<DateOnly>();
+        foreach (var purpose in new[] { "device-repair", "plan-change", "billing-inquiry" })
+        {
+            using var clerk = await host.SignInAsync(staff, terminal); // a new day, a new session
+            var handle = await GuardedLookupTests.SearchAsync(clerk, subscriber.Phone);
+            using (await clerk.GetAsync($"/api/v1/subscribers/{handle}?purpose={purpose}"))
+            {
+            }
+
+            days.Add(DateOnly.FromDateTime(host.Time.GetUtcNow().ToOffset(AccessHistory.KoreaOffset).DateTime));
+            host.Time.Advance(TimeSpan.FromDays(1));
+        }
+
+        using var portal = await PortalTests.SignInAsync(host, subscriber.Phone);
+        var all = (await portal.GetFromJsonAsync<HistoryPage>("/portal/api/v1/history"))!;
+        var middle = (await portal.GetFromJsonAsync<HistoryPage>($"/portal/api/v1/history?from={days[1]:yyyy-MM-dd}&to={days[1]:yyyy-MM-dd}"))!;
+        var fromSecond = (await portal.GetFromJsonAsync<HistoryPage>($"/portal/api/v1/history?from={days[1]:yyyy-MM-dd}"))!;
+        var upToFirst = (await portal.GetFromJsonAsync<HistoryPage>($"/portal/api/v1/history?to={days[0]:yyyy-MM-dd}"))!;
+        using var backwards = await portal.GetAsync($"/portal/api/v1/history?from={days[2]:yyyy-MM-dd}&to={days[0]:yyyy-MM-dd}");
+        using var badDay = await portal.GetAsync("/portal/api/v1/history?from=2026-13-01");
+
+        Assert.Equal(["billing-inquiry", null, "plan-change", null, "device-repair", null], all.Items.Select(i => i.Purpose));
+        Assert.Equal(["plan-change", null], middle.Items.Select(i => i.Purpose));
+        Assert.Equal(["billing-inquiry", null, "plan-change", null], fromSecond.Items.Select(i => i.Purpose));
+        Assert.Equal(["device-repair", null], upToFirst.Items.Select(i => i.Purpose));
+        await ProblemAssert.IsProblemAsync(backwards, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        var bad = await ProblemAssert.IsProblemAsync(badDay, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        Assert.Contains("'from'", bad.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        var page1 = (await portal.GetFromJsonAsync<HistoryPage>("/portal/api/v1/history?limit=2"))!;
+        var page2 = (await portal.GetFromJsonAsync<HistoryPage>($"/portal/api/v1/history?limit=2&before={page1.NextBefore}"))!;
+        Assert.Equal(["billing-inquiry", null], page1.Items.Select(i => i.Purpose));
+        Assert.Equal(["plan-change", null], page2.Items.Select(i => i.Purpose));
+    }
+
+    [Fact]
+    public async Task A_deferred_entry_is_invisible_everywhere_until_the_deferral_ends()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 20);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var subscriber = host.Population[5];
+        var other = host.Population[6];
+        var subject = await GuardedLookupTests.IdOf(host, subscriber.Phone);
+        var handle = await GuardedLookupTests.SearchAsync(clerk, subscriber.Phone);
+        using (await clerk.GetAsync($"/api/v1/subscribers/{handle}?purpose=in-store-service"))
+        {
+        }
+
+        await GuardedLookupTests.SearchAsync(clerk, other.Phone);
+        var ledger = await host.LedgerAsync();
+        var view = ledger.Single(e => e.Entry.Task == AccessTask.View).Sequence;
+        var otherSearch = ledger.Last(e => e.Entry.Task == AccessTask.Search).Sequence;
+        var deferrals = host.Get<HistoryDeferrals>();
+        var until = host.Time.GetUtcNow() + TimeSpan.FromDays(30);
+
+        var wrongSubject = await deferrals.DeferAsync(otherSearch, subject, DeferralBasis.LawEnforcement, until, "P0001", "case 2026-1");
+        var tooLong = await deferrals.DeferAsync(view, subject, DeferralBasis.LawEnforcement, host.Time.GetUtcNow() + TimeSpan.FromDays(367), "P0001", "case 2026-1");
+        var recorded = await deferrals.DeferAsync(view, subject, DeferralBasis.LawEnforcement, until, "P0001", "PCSA Art. 13-3 deferral, case 2026-1");
+
+        Assert.Equal(PortalErrors.DeferralEntryInvalid, wrongSubject.Error!.Code);
+        Assert.Equal(ErrorCodes.ValidationFailed, tooLong.Error!.Code);
+        var entry = (await host.LedgerAsync()).Single(e => e.Sequence == recorded.Value).Entry;
+        Assert.Equal(AccessTask.HistoryDeferral, entry.Task);
+        Assert.Equal([subject], entry.Subjects);
+        Assert.Equal($"entry:{view};until:{until.ToUnixTimeMilliseconds()};basis:law-enforcement", entry.Target);
+
+        await host.Get<LedgerCheckpoints>().SignLatestAsync();
+        using var portal = await PortalTests.SignInAsync(host, subscriber.Phone);
+        var history = (await portal.GetFromJsonAsync<HistoryPage>("/portal/api/v1/history"))!;
+        using var receipt = await portal.GetAsync($"/portal/api/v1/history/{view}/receipt");
+        using var disclosure = await portal.PostAsync($"/portal/api/v1/history/{view}/disclosure-request", null);
+        using var missing = await portal.GetAsync($"/portal/api/v1/history/{view + 100_000}/receipt");
+
+        Assert.Equal(["search"], history.Items.Select(i => i.Task));
+        var heldBody = await ProblemAssert.IsProblemAsync(receipt, HttpStatusCode.NotFound, ErrorCodes.NotFound);
+        var missingBody = await ProblemAssert.IsProblemAsync(missing, HttpStatusCode.NotFound, ErrorCodes.NotFound);
+        Assert.Equal(missingBody.GetProperty("detail").GetString(), heldBody.GetProperty("detail").GetString());
+        await ProblemAssert.IsProblemAsync(disclosure, HttpStatusCode.NotFound, ErrorCodes.NotFound);
+
+        host.Time.Advance(TimeSpan.FromDays(30));
+        using var later = await PortalTests.SignInAsync(host, subscriber.Phone, codesBefore: 1);
+        var after = (await later.GetFromJsonAsync<HistoryPage>("/portal/api/v1/history"))!;
+        Assert.Equal(["view", "search"], after.Items.Select(i => i.Task));
+    }
+
+    [Fact]
+    public async Task Disclosure_request_reaches_the_privacy_office_and_its_answer_reaches_the_inbox()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 20);
+        var (clerk, terminal, _) = await host.ClerkAsync("C0001");
+        var subscriber = host.Population[7];
+        var subject = await GuardedLookupTests.IdOf(host, subscriber.Phone);
+        await GuardedLookupTests.SearchAsync(clerk, subscriber.Phone);
+        var search = (await host.LedgerAsync()).Last(e => e.Entry.Task == AccessTask.Search).Sequence;
+
+        using var portal = await PortalTests.SignInAsync(host, subscriber.Phone);
+        using var first = await portal.PostAsync($"/portal/api/v1/history/{search}/disclosure-request", null);
+        using var again = await portal.PostAsync($"/portal/api/v1/history/{search}/disclosure-request", null);
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var request = (await first.Content.ReadFromJsonAsync<DisclosureRequestView>())!;
+        Assert.Equal(request, await again.Content.ReadFromJsonAsync<DisclosureRequestView>());
+        Assert.Equal(search, request.Sequence);
+        Assert.Equal("open", request.State);
+        var recorded = (await host.LedgerAsync()).Single(e => e.Entry.Task == AccessTask.DisclosureRequest).Entry;
+        Assert.Equal($"entry:{search};request:{request.Id}", recorded.Target);
+        Assert.Equal([subject], recorded.Subjects);
+
+        var privacy = await host.SignInAsync(await host.CreateStaffAsync("P0001", StaffRole.PrivacyOfficer, null, terminal), terminal);
+        using var byClerk = await clerk.GetAsync("/api/v1/privacy/disclosure-requests");
+        await ProblemAssert.IsProblemAsync(byClerk, HttpStatusCode.Forbidden, ErrorCodes.RoleNotPermitted);
+        var open = (await privacy.GetFromJsonAsync<List<DisclosureRequestSummary>>("/api/v1/privacy/disclosure-requests?state=open"))!;
+        var listed = Assert.Single(open);
+        Assert.Equal(request.Id, listed.Id);
+        Assert.Equal(host.Get<Siem.Ocsf.ISubjectTokenizer>().Tokenize(subject), listed.SubscriberToken);
+        Assert.DoesNotContain(subject.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), JsonSerializer.Serialize(open), StringComparison.Ordinal);
+
+        using var badDecision = await privacy.PostAsJsonAsync($"/api/v1/privacy/disclosure-requests/{request.Id}/answer", new { decision = "open", answer = "x" });
+        using var answered = await privacy.PostAsJsonAsync($"/api/v1/privacy/disclosure-requests/{request.Id}/answer", new { decision = "disclosed", answer = "The search was made by store clerk C0001 of store S001." });
+        using var twice = await privacy.PostAsJsonAsync($"/api/v1/privacy/disclosure-requests/{request.Id}/answer", new { decision = "refused", answer = "no" });
+        await ProblemAssert.IsProblemAsync(badDecision, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal("disclosed", (await answered.Content.ReadFromJsonAsync<DisclosureRequestSummary>())!.State);
+        await ProblemAssert.IsProblemAsync(twice, HttpStatusCode.Conflict, PortalErrors.DisclosureAlreadyAnswered);
+        var answerEntry = (await host.LedgerAsync()).Single(e => e.Entry.Task == AccessTask.DisclosureAnswer).Entry;
+        Assert.Equal($"request:{request.Id};decision:disclosed", answerEntry.Target);
+        Assert.Equal("P0001", answerEntry.Account);
+        Assert.Null(answerEntry.Reason);
+
+        var inbox = (await portal.GetFromJsonAsync<InboxPage>("/portal/api/v1/inbox"))!;
+        var notice = Assert.Single(inbox.Items);
+        Assert.Equal("disclosure-answer", notice.Kind);
+        Assert.Equal($"The privacy office answered your request about entry {search} of your history.\n\nThe search was made by store clerk C0001 of store S001.", notice.BodyEn);
+        var history = (await portal.GetFromJsonAsync<HistoryPage>("/portal/api/v1/history"))!;
+        Assert.Equal("disclosed", Assert.Single(history.Items).Disclosure);
+    }
+
+    [Fact]
+    public async Task Receipt_is_verified_on_the_server_in_plain_words()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 20);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var subscriber = host.Population[8];
+        await GuardedLookupTests.SearchAsync(clerk, subscriber.Phone);
+        var search = (await host.LedgerAsync()).Last(e => e.Entry.Task == AccessTask.Search).Sequence;
+        using var portal = await PortalTests.SignInAsync(host, subscriber.Phone);
+
+        using var pending = await portal.GetAsync($"/portal/api/v1/history/{search}/receipt/verification");
+        await ProblemAssert.IsProblemAsync(pending, HttpStatusCode.ServiceUnavailable, CheckpointErrors.ReceiptPending);
+        var checkpoint = (await host.Get<LedgerCheckpoints>().SignLatestAsync())!;
+
+        var verification = (await portal.GetFromJsonAsync<ReceiptVerification>($"/portal/api/v1/history/{search}/receipt/verification"))!;
+        Assert.True(verification.Verified);
+        Assert.Equal(search, verification.Sequence);
+        Assert.Equal(checkpoint.Size, verification.TreeSize);
+        Assert.Equal($"Verified: this record is entry {search} of the ledger and is included in the signed checkpoint of {checkpoint.Size} entries. (No independent witness is configured.)", verification.SummaryEn);
+        Assert.StartsWith("확인됨: ", verification.SummaryKo, StringComparison.Ordinal);
+
+        var receiptJson = await portal.GetStringAsync($"/portal/api/v1/history/{search}/receipt");
+        var parsed = LedgerReceipt.Parse(receiptJson);
+        Assert.True(parsed.IsSuccess);
+        Assert.Null(parsed.Value.Entry);
+        Assert.True(parsed.Value.Verify(host.Get<LedgerCheckpoints>().LogKey, [], 0).IsSuccess);
+    }
+
+    [Fact]
+    public async Task A_flagged_access_notifies_every_subscriber_in_the_alert_evidence_once()
+    {
+        await using var host = await CustodianTestHost.StartAsync();
+        var limit = host.Get<MonitorOptions>().Windows.OrderBy(w => w.Window).First();
+        var (client, _, _) = await host.ClerkAsync("C0001");
+        for (var i = 0; i <= limit.ClerkLimit; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            host.Time.Advance(TimeSpan.FromSeconds(20));
+        }
+
+        var alert = await WaitAsync(async () => (await host.Get<AlertStore>().ListAsync(null)).SingleOrDefault());
+        var inbox = host.Get<SubscriberInbox>();
+        var flagged = new List<SubscriberId>();
+        for (var i = 0; i <= limit.ClerkLimit; i++)
+        {
+            flagged.Add(await GuardedLookupTests.IdOf(host, host.Population[i].Phone));
+        }
+
+        await WaitAsync(async () => await inbox.CountUnreadAsync(flagged[^1]) == 1 ? (object)true : null);
+        foreach (var id in flagged)
+        {
+            var notice = Assert.Single(await inbox.ListAsync(id));
+            Assert.Equal("flagged-access", notice.Kind);
+            Assert.Equal("alert:" + alert.Id, notice.Reference);
+            Assert.Contains("store S001", notice.Text.BodyEn, StringComparison.Ordinal);
+        }
+
+        var bystander = await GuardedLookupTests.IdOf(host, host.Population[limit.ClerkLimit + 3].Phone);
+        Assert.Empty(await inbox.ListAsync(bystander));
+        Assert.Equal(0, await host.Get<FlaggedAccessNotifier>().NotifyAsync(alert.Id));
+        var sms = await ((OutboxSmsSender)host.Get<ISmsSender>()).ReadAsync(flagged[0], SmsKind.Notice, 10);
+        Assert.Single(sms);
+    }
+
+    [Fact]
+    public async Task Notices_run_delivers_once_per_period_honours_the_sms_opt_out_and_is_recorded()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 12);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var subscriber = host.Population[3];
+        var subject = await GuardedLookupTests.IdOf(host, subscriber.Phone);
+        var handle = await GuardedLookupTests.SearchAsync(clerk, subscriber.Phone);
+        using (await clerk.GetAsync($"/api/v1/subscribers/{handle}?purpose=plan-change"))
+        {
+        }
+
+        var optedOut = await GuardedLookupTests.IdOf(host, host.Population[4].Phone);
+        using (var portal = await PortalTests.SignInAsync(host, host.Population[4].Phone))
+        using (var put = await portal.PutAsJsonAsync("/portal/api/v1/preferences", new { usageNoticeSms = false }))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        var today = DateOnly.FromDateTime(host.Time.GetUtcNow().ToOffset(AccessHistory.KoreaOffset).DateTime);
+        var asOf = new DateOnly(today.Year, today.Month, 1).AddMonths(1);
+        string[] args = ["notices", "run", "--cycle", "monthly", "--as-of", asOf.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "--data", host.Directory.FullName];
+        Assert.Equal(0, await Custodian.Cli.CustodianCli.RunAsync(args));
+        Assert.Equal(0, await Custodian.Cli.CustodianCli.RunAsync(args));
+        Assert.Equal(1, await Custodian.Cli.CustodianCli.RunAsync(["notices", "run", "--cycle", "weekly", "--data", host.Directory.FullName]));
+        Assert.Equal(1, await Custodian.Cli.CustodianCli.RunAsync(["notices", "run", "--as-of", "2026-02-30", "--data", host.Directory.FullName]));
+
+        var inbox = host.Get<SubscriberInbox>();
+        var notice = Assert.Single(await inbox.ListAsync(subject));
+        var period = today.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var first = new DateOnly(today.Year, today.Month, 1);
+        Assert.Equal($"usage-history:{period}", notice.Reference);
+        Assert.Equal($"Your personal data usage notice ({period})", notice.Text.TitleEn);
+        Assert.Equal(
+            $"Your personal data usage from {first:yyyy-MM-dd} to {first.AddMonths(1).AddDays(-1):yyyy-MM-dd} (Personal Information Protection Act, Art. 20-2).\n" +
+            "- Purposes: Changing the rate plan\n- Items used: name; resident registration number; phone number; address; rate plan; contract dates\n- Handled by (stores acting for the carrier): S001\n" +
+            "- Provided to third parties: none recorded in the access ledger.\nSee 'My access history' for details.",
+            notice.Text.BodyEn);
+        Assert.Single(await inbox.ListAsync(optedOut));
+        var outbox = (OutboxSmsSender)host.Get<ISmsSender>();
+        Assert.Single(await outbox.ReadAsync(subject, SmsKind.Notice, 10));
+        Assert.Empty(await outbox.ReadAsync(optedOut, SmsKind.Notice, 10));
+        var runs = (await host.LedgerAsync()).Where(e => e.Entry.Task == AccessTask.UsageNoticeRun).Select(e => e.Entry.Target).ToList();
+        Assert.Equal([$"usage-history:{period};delivered:12;skipped:0", $"usage-history:{period};delivered:0;skipped:12"], runs);
+    }
+
+    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe)
+        where T : class
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("the condition did not hold within 10 s");
+    }
+}
