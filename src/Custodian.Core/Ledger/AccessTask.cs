@@ -72,6 +72,17 @@ public enum AccessTask
     ReviewSignOff = 61,
     /// <summary>Ledger entries exported from the access-log review (e.g. to CSV); the reason is required and the export is flagged in the review report.</summary>
     Export = 62,
+
+    /// <summary>An officer declared an incident (by hand or from alerts); the target is <c>incident:&lt;id&gt;</c> (docs/incidents.md).</summary>
+    IncidentDeclared = 80,
+    /// <summary>An incident's affected subscribers were computed from the ledger; the target names the incident, the ledger size scanned and the SHA-256 of the affected set.</summary>
+    IncidentScoped = 81,
+    /// <summary>Breach notices of an incident were sent to the affected subscribers (PIPA Art. 34).</summary>
+    IncidentNotified = 82,
+    /// <summary>An incident was closed by an officer; the reason is the closing note.</summary>
+    IncidentClosed = 83,
+    /// <summary>An incident's affected set was exported as subscriber tokens; the reason is required.</summary>
+    IncidentExport = 84,
 }
 
 /// <summary>Stable names of <see cref="AccessTask"/> values.</summary>

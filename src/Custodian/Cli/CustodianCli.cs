@@ -51,6 +51,7 @@ public static class CustodianCli
             LedgerCheckpointCommands.VerifyReceipt(),
             WitnessCommands.Witness(),
             SiemCommands.Siem(),
+            IncidentCommands.Incident(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -2,6 +2,7 @@ using System.Net;
 using Custodian.Access.Certificates;
 using Custodian.Classification;
 using Custodian.Gateway;
+using Custodian.Incidents;
 using Custodian.Monitoring;
 using Custodian.Problems;
 using Custodian.Review;
@@ -186,6 +187,7 @@ public static class CustodianServer
         app.MapPortalApi();
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
+        app.MapIncidentApi(); // officers' incident response on the terminal API (src/Custodian/Incidents)
         mapExtra?.Invoke(app);
         return app;
     }
