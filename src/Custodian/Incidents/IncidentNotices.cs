@@ -105,7 +105,7 @@ public static class IncidentNotices
 
         items = (full.Length > 0 ? full + " (in full)" : string.Empty) + (full.Length > 0 && masked.Length > 0 ? "; " : string.Empty) + (masked.Length > 0 ? masked + " (masked)" : string.Empty);
         return $"[Breach notice {incident.Id}] {from}-{to}: {facts.How.Trim()}. Your {items} were viewed. " +
-            $"We: {facts.Measures.Trim()}. Beware scam calls. Help: {facts.Contact.Trim()}";
+            $"We: {facts.Measures.Trim()}. Beware scams. Help: {facts.Contact.Trim()}";
     }
 
     /// <summary>
