@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Custodian.Classification;
 
 namespace Custodian.Incidents;
@@ -7,6 +9,7 @@ namespace Custodian.Incidents;
 /// (re-scoped with a changed scope); scoped → notified; notified → closed; open → closed (declared in error);
 /// scoped → closed only when the scope found no affected subscriber. Stored by the names of <see cref="IncidentStates.ToName"/>.
 /// </summary>
+[JsonConverter(typeof(KebabCaseEnumConverter<IncidentState>))]
 public enum IncidentState
 {
     /// <summary>Declared; no affected set computed yet.</summary>
@@ -58,6 +61,7 @@ public static class IncidentStates
 /// grade of any allowed personal-data read (or export) in scope that names them (docs/incidents.md, "Grades").
 /// Stored by number; named by <see cref="ExposureGrades.ToName"/>.
 /// </summary>
+[JsonConverter(typeof(KebabCaseEnumConverter<ExposureGrade>))]
 public enum ExposureGrade
 {
     /// <summary>The resident registration number was shown in full (an <c>unmask</c> entry listing <c>rrn</c>).</summary>
@@ -297,3 +301,8 @@ public sealed record IncidentActor(string Account, Identity.StaffRole Role, stri
 /// <param name="Account">The officer.</param>
 /// <param name="Detail">Target text of the entry.</param>
 public sealed record IncidentAction(long Sequence, DateTimeOffset Time, string Action, string Account, string Detail);
+
+/// <summary>Writes and reads an enum in JSON by its kebab-case name (<c>rrn-unmasked</c>, <c>token-only</c>, <c>open</c>), the same names as the stable <c>ToName</c> methods.</summary>
+/// <typeparam name="T">The enum.</typeparam>
+public sealed class KebabCaseEnumConverter<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false)
+    where T : struct, Enum;
