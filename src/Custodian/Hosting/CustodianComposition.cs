@@ -78,6 +78,7 @@ public static class CustodianComposition
         services.AddSingleton<PortalSignIn>();
         services.AddSingleton<AccessHistory>();
         services.AddCustodianReview(); // ledger retention and the access-log review (src/Custodian/Review)
+        Portal.PortalServices.AddSubscriberPortal(services); // subscriber portal: inbox, notices, disclosure requests (src/Custodian/Portal)
 
         services.AddSingleton<IMigrationSource, ProtectionMigrations>();
         services.AddSingleton<IMigrationSource, Access.AccessMigrations>();

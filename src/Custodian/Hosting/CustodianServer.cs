@@ -74,6 +74,7 @@ public static class CustodianServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
         builder.Services.AddHostedService<CheckpointPublisher>();
         builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13)
+        Portal.PortalServices.AddSubscriberPortalHosting(builder.Services); // portal code SMS dispatch and subscriber notices (src/Custodian/Portal)
 
         // SIEM export (Custodian:Siem section, e.g. Custodian__Siem__To=host:port): off unless configured; a bad value stops the start.
         var siem = new Siem.Export.SiemExportOptions();
@@ -188,6 +189,7 @@ public static class CustodianServer
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
         app.MapIncidentApi(); // officers' incident response on the terminal API (src/Custodian/Incidents)
+        Portal.SubscriberPortalApi.MapSubscriberPortalApi(app); // subscriber portal: inbox, receipts, disclosure requests (src/Custodian/Portal)
         mapExtra?.Invoke(app);
         return app;
     }

@@ -57,7 +57,7 @@ public static class PortalApi
     private static async Task<Results<Ok<PortalToken>, ProblemHttpResult>> VerifyAsync(PortalVerifyRequest body, HttpContext context, PortalSignIn signIn)
     {
         var result = await signIn.VerifyAsync(body.Phone, body.Code, Ip(context), context.RequestAborted);
-        return result.IsSuccess ? TypedResults.Ok(new PortalToken(result.Value.Token)) : result.Error!.ToProblem();
+        return result.IsSuccess ? TypedResults.Ok(new PortalToken(result.Value.Token)) : result.Error!.ToProblem(context);
     }
 
     private static async Task<Results<Ok<HistoryPage>, ProblemHttpResult>> HistoryAsync(long? before, int? limit, HttpContext context, PortalSignIn signIn, AccessHistory history)

@@ -21,10 +21,13 @@ public sealed record PortalSession(string Token, SubscriberId Subject, DateTimeO
 }
 
 /// <summary>
-/// Subscriber sign-in to the portal with phone number + one-time SMS code. The answer to a code
-/// request is the same whether or not the number belongs to a subscriber. Limits: 5 code requests
-/// per number per hour and 30 per source address per hour (429 beyond); a code lives 5 minutes and
-/// allows 5 attempts; sessions end after 15 minutes idle or 1 hour in all. Thread-safe.
+/// Subscriber sign-in to the portal with phone number + one-time SMS code (docs/portal.md, "Sign-in").
+/// The answer to a code request is the same, and the request does the same work (a code is issued and
+/// one item queued for the SMS dispatcher), whether or not the number belongs to a subscriber. Limits:
+/// 5 code requests per number per hour and 30 per source address per hour; 20 failed code checks per
+/// source address per hour (429 with <c>Retry-After</c> beyond, counted over a sliding hour); a code
+/// lives 5 minutes and allows 5 attempts, after which it is void; a new code voids the previous one;
+/// sessions end after 15 minutes idle or 1 hour in all. Thread-safe.
 /// </summary>
 public sealed class PortalSignIn
 {
@@ -34,11 +37,20 @@ public sealed class PortalSignIn
     /// <summary>Code requests allowed per source address per hour.</summary>
     public const int CodesPerAddressPerHour = 30;
 
+    /// <summary>Failed code checks allowed per source address per hour (any number), against guessing codes across many numbers.</summary>
+    public const int FailedChecksPerAddressPerHour = 20;
+
+    /// <summary>How long a code stays valid.</summary>
+    public static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>Wrong attempts a code allows before it is void.</summary>
+    public const int AttemptsPerCode = 5;
+
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan AbsoluteLifetime = TimeSpan.FromHours(1);
 
     private readonly SubscriberVault _vault;
-    private readonly ISmsSender _sms;
+    private readonly Portal.PortalCodeQueue _sms;
     private readonly IAccessLedger _ledger;
     private readonly TimeProvider _time;
     private readonly OneTimeCodes _codes;
@@ -46,13 +58,17 @@ public sealed class PortalSignIn
     private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _rate = new(StringComparer.Ordinal);
 
     /// <summary>Creates the service.</summary>
-    public PortalSignIn(SubscriberVault vault, ISmsSender sms, IAccessLedger ledger, TimeProvider time)
+    /// <param name="vault">Finds the subscriber by the phone number's blind index (no decryption).</param>
+    /// <param name="sms">The queue to the SMS dispatcher.</param>
+    /// <param name="ledger">Records sign-ins.</param>
+    /// <param name="time">The clock.</param>
+    public PortalSignIn(SubscriberVault vault, Portal.PortalCodeQueue sms, IAccessLedger ledger, TimeProvider time)
     {
         _vault = vault;
         _sms = sms;
         _ledger = ledger;
         _time = time;
-        _codes = new OneTimeCodes(time, TimeSpan.FromMinutes(5), maxAttempts: 5);
+        _codes = new OneTimeCodes(time, CodeLifetime, maxAttempts: AttemptsPerCode);
     }
 
     /// <summary>Sends a sign-in code to <paramref name="phone"/> if it belongs to a subscriber; the result does not say whether it does.</summary>
@@ -65,18 +81,18 @@ public sealed class PortalSignIn
             return normalized.Error!;
         }
 
-        if (!Allow("n:" + KeyOf(normalized.Value), CodesPerNumberPerHour, out var retry) || !Allow("a:" + (sourceIp ?? "?"), CodesPerAddressPerHour, out retry))
+        var numberKey = "n:" + KeyOf(normalized.Value);
+        var addressKey = "a:" + (sourceIp ?? "?");
+        if (!Allow([(numberKey, CodesPerNumberPerHour), (addressKey, CodesPerAddressPerHour)], out var retry))
         {
-            return new CustodianError(ErrorCodes.RateLimited, 429, "Too many code requests; try again later.", IsTransient: true) { RetryAfter = retry };
+            return RateLimited(retry);
         }
 
         var ids = await _vault.FindByPhoneAsync(normalized.Value, cancellationToken);
         var (code, expires) = _codes.Issue(KeyOf(normalized.Value));
-        if (ids.Count == 1)
-        {
-            await _sms.SendAsync(ids[0], SmsKind.PortalCode, $"[Custodian] 개인정보 이용내역 조회 인증번호 {code} (5분간 유효). 요청하지 않았다면 무시하세요.", cancellationToken);
-        }
 
+        // Same work for strangers: one queued item either way; the dispatcher drops the stranger's.
+        _sms.Enqueue(ids.Count == 1 ? ids[0] : null, $"[Custodian] 개인정보 이용내역 조회 인증번호 {code} (5분간 유효). 요청하지 않았다면 무시하세요.");
         return expires;
     }
 
@@ -89,9 +105,16 @@ public sealed class PortalSignIn
             return normalized.Error!;
         }
 
+        var failureKey = "v:" + (sourceIp ?? "?");
+        if (!Allow([(failureKey, FailedChecksPerAddressPerHour)], out var retry, record: false))
+        {
+            return RateLimited(retry);
+        }
+
         var invalid = new CustodianError(ErrorCodes.PortalCodeInvalid, 401, "The code is wrong or has expired.");
         if (_codes.Verify(KeyOf(normalized.Value), code) != CodeCheck.Valid)
         {
+            Allow([(failureKey, int.MaxValue)], out _);
             return invalid;
         }
 
@@ -155,7 +178,14 @@ public sealed class PortalSignIn
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private bool Allow(string key, int perHour, out TimeSpan retryAfter)
+    private static CustodianError RateLimited(TimeSpan retry) =>
+        new(ErrorCodes.RateLimited, 429, "Too many attempts; try again later.", IsTransient: true) { RetryAfter = retry };
+
+    /// <summary>
+    /// Sliding one-hour windows: true when every key is below its limit, and then (with <paramref name="record"/>)
+    /// counts one event on each; false with the longest wait otherwise, counting nothing.
+    /// </summary>
+    private bool Allow(IReadOnlyList<(string Key, int PerHour)> limits, out TimeSpan retryAfter, bool record = true)
     {
         retryAfter = TimeSpan.Zero;
         var now = _time.GetUtcNow();
@@ -174,22 +204,37 @@ public sealed class PortalSignIn
             }
         }
 
-        var queue = _rate.GetOrAdd(key, _ => new Queue<DateTimeOffset>());
-        lock (queue)
+        var queues = limits.Select(l => (Queue: _rate.GetOrAdd(l.Key, _ => new Queue<DateTimeOffset>()), l.PerHour)).ToList();
+        var allowed = true;
+        foreach (var (queue, perHour) in queues)
         {
-            while (queue.Count > 0 && now - queue.Peek() >= TimeSpan.FromHours(1))
+            lock (queue)
             {
-                queue.Dequeue();
-            }
+                while (queue.Count > 0 && now - queue.Peek() >= TimeSpan.FromHours(1))
+                {
+                    queue.Dequeue();
+                }
 
-            if (queue.Count >= perHour)
-            {
-                retryAfter = queue.Peek() + TimeSpan.FromHours(1) - now;
-                return false;
+                if (queue.Count >= perHour)
+                {
+                    allowed = false;
+                    var wait = queue.ElementAt(queue.Count - perHour) + TimeSpan.FromHours(1) - now;
+                    retryAfter = wait > retryAfter ? wait : retryAfter;
+                }
             }
-
-            queue.Enqueue(now);
-            return true;
         }
+
+        if (allowed && record)
+        {
+            foreach (var (queue, _) in queues)
+            {
+                lock (queue)
+                {
+                    queue.Enqueue(now);
+                }
+            }
+        }
+
+        return allowed;
     }
 }
