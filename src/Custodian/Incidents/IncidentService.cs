@@ -19,10 +19,10 @@ namespace Custodian.Incidents;
 public sealed record DeclareIncident(string? Title, IReadOnlyList<string> Alerts, IncidentScope Scope);
 
 /// <summary>Outcome of sending an incident's notices.</summary>
-/// <param name="Sent">SMS notices handed to the SMS seam in this run.</param>
-/// <param name="Failed">Notices the seam refused in this run (retried by running notify again).</param>
+/// <param name="Sent">Deliveries (subscriber × channel: inbox, SMS) made in this run.</param>
+/// <param name="Failed">Deliveries that failed in this run (retried by running notify again).</param>
 /// <param name="NotRequired">Token-only subscribers (no breach notice).</param>
-/// <param name="AlreadySent">Subscribers skipped because an earlier run already sent theirs.</param>
+/// <param name="AlreadySent">Deliveries skipped because an earlier run already made them.</param>
 /// <param name="Entry">The <c>incident-notified</c> ledger entry.</param>
 public sealed record NotifyOutcome(long Sent, long Failed, long NotRequired, long AlreadySent, CommittedEntry Entry);
 
@@ -49,6 +49,7 @@ public sealed class IncidentService(
     AlertStore alerts,
     Tokenizer tokenizer,
     ISmsSender sms,
+    Portal.SubscriberInbox inbox,
     ReviewOptions reviewOptions,
     TimeProvider time,
     ILogger<IncidentService> logger)
@@ -58,6 +59,11 @@ public sealed class IncidentService(
 
     /// <summary>Channel name of SMS deliveries.</summary>
     public const string SmsChannel = "sms";
+
+    /// <summary>Channel name of portal inbox deliveries.</summary>
+    public const string InboxChannel = "inbox";
+
+    private static readonly string[] Channels = [InboxChannel, SmsChannel];
 
     private const string Crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -292,11 +298,13 @@ public sealed class IncidentService(
     }
 
     /// <summary>
-    /// Sends the breach notice SMS (<see cref="IncidentNotices.Sms"/>, in <paramref name="language"/>) to every affected subscriber
-    /// whose personal data was exposed, records each delivery status, and moves the case to <c>notified</c>. Token-only subscribers
-    /// get status <c>not-required</c>. Allowed from <c>scoped</c>, and from <c>notified</c> to retry failed deliveries (subscribers
-    /// already sent to are skipped, so a retry never sends twice). Recorded as an <see cref="AccessTask.IncidentNotified"/> entry
-    /// with the counts; the first notification time is kept.
+    /// Delivers the breach notice to every affected subscriber whose personal data was exposed, on two channels: the portal
+    /// inbox (<see cref="Portal.SubscriberInbox"/>, kind <c>incident</c>, reference <c>incident:&lt;id&gt;</c>; Korean and English:
+    /// the subscriber's own items followed by the full notice of <see cref="IncidentNotices.Subscribers"/>) and an SMS
+    /// (<see cref="IncidentNotices.Sms"/>, in <paramref name="language"/>). Each (subscriber, channel) gets a delivery status;
+    /// token-only subscribers get <c>not-required</c> on both. Moves the case to <c>notified</c>. Allowed from <c>scoped</c>, and from
+    /// <c>notified</c> to retry failed deliveries (deliveries already made are skipped, so a retry never sends twice). Recorded
+    /// as an <see cref="AccessTask.IncidentNotified"/> entry with the counts; the first notification time is kept.
     /// </summary>
     /// <returns>The counts; or <see cref="IncidentErrors.NotFound"/>, <see cref="IncidentErrors.StateConflict"/> or <see cref="IncidentErrors.ReasonRequired"/> (bad facts).</returns>
     /// <exception cref="LedgerUnavailableException">When the notification could not be recorded (deliveries already made keep their status).</exception>
@@ -323,9 +331,11 @@ public sealed class IncidentService(
 
         facts = new NoticeFacts(facts.How.Trim(), facts.Measures.Trim(), facts.Contact.Trim());
         var done = (await store.ListDeliveriesAsync(id, cancellationToken))
-            .Where(d => d.Channel == SmsChannel && d.Status is "sent" or "not-required")
-            .Select(d => d.Subscriber.Value)
+            .Where(d => d.Status is "sent" or "not-required")
+            .Select(d => (d.Subscriber.Value, d.Channel))
             .ToHashSet();
+        var fullKo = IncidentNotices.Subscribers(incident, facts, NoticeLanguage.Korean, Offset).Replace("\r", string.Empty, StringComparison.Ordinal);
+        var fullEn = IncidentNotices.Subscribers(incident, facts, NoticeLanguage.English, Offset).Replace("\r", string.Empty, StringComparison.Ordinal);
         long sent = 0, failed = 0, notRequired = 0, already = 0, index = 0;
         var total = incident.Summary.Counts.Total;
         progress?.Report(new ScopeProgress(0, total));
@@ -335,32 +345,45 @@ public sealed class IncidentService(
             if (s.Grade == ExposureGrade.TokenOnly)
             {
                 notRequired++;
-                if (!done.Contains(s.Subscriber.Value))
+                foreach (var channel in Channels.Where(c => !done.Contains((s.Subscriber.Value, c))))
                 {
-                    await store.SetDeliveryAsync(id, new NoticeDelivery(s.Subscriber, SmsChannel, "not-required", time.GetUtcNow(), null), cancellationToken);
+                    await store.SetDeliveryAsync(id, new NoticeDelivery(s.Subscriber, channel, "not-required", time.GetUtcNow(), null), cancellationToken);
                 }
 
                 continue;
             }
 
-            if (done.Contains(s.Subscriber.Value))
+            foreach (var channel in Channels)
             {
-                already++;
-                continue;
-            }
+                if (done.Contains((s.Subscriber.Value, channel)))
+                {
+                    already++;
+                    continue;
+                }
 
-            var body = IncidentNotices.Sms(incident, facts, s.Grade, Split(s.Fields), Split(s.Unmasked), language, Offset);
-            try
-            {
-                await sms.SendAsync(s.Subscriber, SmsKind.Notice, body, cancellationToken);
-                await store.SetDeliveryAsync(id, new NoticeDelivery(s.Subscriber, SmsChannel, "sent", time.GetUtcNow(), null), cancellationToken);
-                sent++;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.DeliveryFailed(logger, id, SmsChannel, ex.GetType().Name);
-                await store.SetDeliveryAsync(id, new NoticeDelivery(s.Subscriber, SmsChannel, "failed", time.GetUtcNow(), ex.GetType().Name), cancellationToken);
-                failed++;
+                try
+                {
+                    if (channel == InboxChannel)
+                    {
+                        var ko = IncidentNotices.Sms(incident, facts, s.Grade, Split(s.Fields), Split(s.Unmasked), NoticeLanguage.Korean, Offset);
+                        var en = IncidentNotices.Sms(incident, facts, s.Grade, Split(s.Fields), Split(s.Unmasked), NoticeLanguage.English, Offset);
+                        var text = new Portal.NoticeText($"개인정보 유출 통지 {incident.Id}", ko + "\n\n" + fullKo, $"Personal data breach notice {incident.Id}", en + "\n\n" + fullEn);
+                        await inbox.DeliverAsync(s.Subscriber, Portal.NoticeKind.Incident, text, $"incident:{incident.Id}", sendSms: false, cancellationToken);
+                    }
+                    else
+                    {
+                        await sms.SendAsync(s.Subscriber, SmsKind.Notice, IncidentNotices.Sms(incident, facts, s.Grade, Split(s.Fields), Split(s.Unmasked), language, Offset), cancellationToken);
+                    }
+
+                    await store.SetDeliveryAsync(id, new NoticeDelivery(s.Subscriber, channel, "sent", time.GetUtcNow(), null), cancellationToken);
+                    sent++;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.DeliveryFailed(logger, id, channel, ex.GetType().Name);
+                    await store.SetDeliveryAsync(id, new NoticeDelivery(s.Subscriber, channel, "failed", time.GetUtcNow(), ex.GetType().Name), cancellationToken);
+                    failed++;
+                }
             }
         }
 

@@ -104,7 +104,7 @@ public sealed class IncidentApiTests
         {
             Assert.Equal(HttpStatusCode.OK, notify.StatusCode);
             var body = await ReadAsync(notify, bodies);
-            Assert.Equal((3, 0), (body.GetProperty("sent").GetInt32(), body.GetProperty("failed").GetInt32()));
+            Assert.Equal((6, 0), (body.GetProperty("sent").GetInt32(), body.GetProperty("failed").GetInt32())); // 3 subscribers x (inbox, sms)
         }
 
         using (var report = await officer.GetAsync($"/api/v1/incidents/{id}/report"))

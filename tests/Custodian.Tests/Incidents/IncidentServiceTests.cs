@@ -156,12 +156,15 @@ public sealed class IncidentServiceTests : IAsyncLifetime
         _sms.FailFor = 2;
         _time.Advance(TimeSpan.FromHours(5));
         var first = await Service.NotifyAsync(id, Facts, Officer);
-        Assert.Equal((3L, 1L, 1L, 0L), (first.Value.Sent, first.Value.Failed, first.Value.NotRequired, first.Value.AlreadySent));
+        Assert.Equal((7L, 1L, 1L, 0L), (first.Value.Sent, first.Value.Failed, first.Value.NotRequired, first.Value.AlreadySent)); // 4 subscribers x (inbox, sms)
         var deliveries = await Service.DeliveriesAsync(id);
         Assert.Equal(
-            [(1L, "sent"), (2L, "failed"), (3L, "sent"), (4L, "sent"), (5L, "not-required")],
-            deliveries.Select(d => (d.Subscriber.Value, d.Status)));
-        Assert.Equal("InvalidOperationException", deliveries[1].Error);
+            [
+                (1L, "inbox", "sent"), (1L, "sms", "sent"), (2L, "inbox", "sent"), (2L, "sms", "failed"), (3L, "inbox", "sent"), (3L, "sms", "sent"),
+                (4L, "inbox", "sent"), (4L, "sms", "sent"), (5L, "inbox", "not-required"), (5L, "sms", "not-required"),
+            ],
+            deliveries.Select(d => (d.Subscriber.Value, d.Channel, d.Status)));
+        Assert.Equal("InvalidOperationException", deliveries[3].Error);
         var notified = (await Service.GetAsync(id)).Value;
         Assert.Equal((IncidentState.Notified, Facts), (notified.State, notified.Notice));
         var clock = Service.Clock(notified);
@@ -172,7 +175,7 @@ public sealed class IncidentServiceTests : IAsyncLifetime
         _sms.FailFor = null;
         _time.Advance(TimeSpan.FromHours(1));
         var retry = await Service.NotifyAsync(id, Facts, Officer);
-        Assert.Equal((1L, 0L, 1L, 3L), (retry.Value.Sent, retry.Value.Failed, retry.Value.NotRequired, retry.Value.AlreadySent));
+        Assert.Equal((1L, 0L, 1L, 7L), (retry.Value.Sent, retry.Value.Failed, retry.Value.NotRequired, retry.Value.AlreadySent));
         Assert.Equal(notified.NotifiedAt, (await Service.GetAsync(id)).Value.NotifiedAt);
 
         var outbox = await ((OutboxSmsSender)_sms.Inner!).ReadAsync(null, SmsKind.Notice, 100);
@@ -180,6 +183,12 @@ public sealed class IncidentServiceTests : IAsyncLifetime
         var rrn = outbox.Single(m => m.Recipient.Value == 1).Body;
         Assert.Equal($"[개인정보 유출 안내 {id}] 2026-11-01~2026-11-30 매장 단말기 원격 조종(으)로 고객님의 주민등록번호(전체), 이름, 휴대전화번호(일부 가림)이(가) 조회되었습니다. 조치: 단말기 폐기, 계정 정지. 의심 연락에 응하지 마세요. 피해 신고·문의: 고객센터 114", rrn);
         Assert.All(outbox, m => Assert.True(m.Body.Length <= IncidentNotices.MaxSms));
+        var inbox = _services.GetRequiredService<Custodian.Portal.SubscriberInbox>();
+        var notice = Assert.Single(await inbox.ListAsync(new SubscriberId(1)));
+        Assert.Equal(("incident", $"incident:{id}", $"개인정보 유출 통지 {id}"), (notice.Kind, notice.Reference, notice.Text.TitleKo));
+        Assert.StartsWith(rrn + "\n\n# 개인정보 유출 통지", notice.Text.BodyKo, StringComparison.Ordinal);
+        Assert.Contains("Your RRN (in full); name, phone number (masked) were viewed.", notice.Text.BodyEn, StringComparison.Ordinal);
+        Assert.Empty(await inbox.ListAsync(new SubscriberId(5)));
 
         var closed = await Service.CloseAsync(id, "notices delivered; terminal destroyed", Officer);
         Assert.Equal(IncidentState.Closed, closed.Value.State);
@@ -189,7 +198,7 @@ public sealed class IncidentServiceTests : IAsyncLifetime
             ["incident-declared", "incident-scoped", "incident-notified", "incident-notified", "incident-closed"],
             (await Service.ActionsAsync(id)).Select(a => a.Action));
         var notifiedEntry = (await LedgerAsync()).First(e => e.Entry.Task == AccessTask.IncidentNotified).Entry;
-        Assert.Equal($"incident:{id} sent=3 failed=1 not-required=1 already-sent=0", notifiedEntry.Target);
+        Assert.Equal($"incident:{id} sent=7 failed=1 not-required=1 already-sent=0", notifiedEntry.Target);
     }
 
     [Fact]
