@@ -439,7 +439,7 @@ public sealed class IncidentService(
         return incident with { State = IncidentState.Closed, ClosedAt = TruncateMs(entry.Entry.Time), CloseNote = note.Trim() };
     }
 
-    /// <summary>Validation errors of a scope's codes and window (field name → rule); empty when fine.</summary>
+    /// <summary>Validation errors of a scope's codes and window order (field name → rule); empty when fine. A scope being declared may lack principals or a window end; scoping checks completeness.</summary>
     public static Dictionary<string, string[]> ValidateScope(IncidentScope scope)
     {
         ArgumentNullException.ThrowIfNull(scope);
@@ -451,11 +451,6 @@ public sealed class IncidentService(
         if (scope.From is { } from && scope.To is { } to && from >= to)
         {
             errors["to"] = ["must be after 'from' (exclusive)"];
-        }
-
-        if (scope.From is null != scope.To is null)
-        {
-            errors[scope.From is null ? "from" : "to"] = ["'from' and 'to' go together"];
         }
 
         return errors;
