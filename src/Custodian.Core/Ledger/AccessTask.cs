@@ -83,6 +83,16 @@ public enum AccessTask
     IncidentClosed = 83,
     /// <summary>An incident's affected set was exported as subscriber tokens; the reason is required.</summary>
     IncidentExport = 84,
+    /// <summary>A subscriber filed a compensation claim for secondary damage after an incident (the subscriber is the subject).</summary>
+    ClaimFiled = 85,
+    /// <summary>An officer asked the claimant for more information.</summary>
+    ClaimInformationRequested = 86,
+    /// <summary>The claimant answered an officer's request for information.</summary>
+    ClaimAnswered = 87,
+    /// <summary>An officer approved (with an amount) or rejected (with a reason) a claim.</summary>
+    ClaimDecided = 88,
+    /// <summary>A payout of an approved claim was recorded.</summary>
+    ClaimPaid = 89,
 }
 
 /// <summary>Stable names of <see cref="AccessTask"/> values.</summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Custodian.Identity;
 using Custodian.Incidents;
+using Custodian.Incidents.Claims;
 using Custodian.Problems;
 using Spectre.Console;
 
@@ -17,7 +18,7 @@ internal static class IncidentCommands
     /// <summary><c>custodian incident</c> with its sub-verbs.</summary>
     public static Command Incident() => new("incident", "Incident response: scope a breach from the ledger, draft and send the 72-hour notices (PIPA Art. 34), close the case.")
     {
-        Declare(), Scope(), Verify(), Show(), List(), Export(), Report(), Notices(), Notify(), Deliveries(), Close(),
+        Declare(), Scope(), Verify(), Show(), List(), Export(), Report(), Notices(), Notify(), Deliveries(), Close(), Claims(),
     };
 
     private static Argument<string> IdArgument() => new("id") { Description = "Incident ID (INC-yyyyMMdd-XXXXXX)." };
@@ -356,6 +357,47 @@ internal static class IncidentCommands
             return 0;
         }));
         return command;
+    }
+
+    private static Command Claims()
+    {
+        var state = new Option<string?>("--state") { Description = "Only claims in this state." };
+        state.AcceptOnlyFromAmong("submitted", "information-requested", "approved", "rejected", "paid");
+        var report = new Command("report", "Claims per state with the amounts claimed, approved and paid (KRW).");
+        report.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var rows = await context.Get<ClaimService>().ReportAsync(ct);
+            var table = new Table().AddColumns("state", "claims", "claimed (KRW)", "approved (KRW)", "paid (KRW)");
+            foreach (var r in rows)
+            {
+                table.AddRow(r.State, N(r.Claims), N(r.Claimed), N(r.Approved), N(r.Paid));
+            }
+
+            table.AddRow("total", N(rows.Sum(r => r.Claims)), N(rows.Sum(r => r.Claimed)), N(rows.Sum(r => r.Approved)), N(rows.Sum(r => r.Paid)));
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        var command = new Command("claims", "Compensation claims (filed by subscribers in the portal; decided by officers over the terminal API): list them, claimants by token.") { state, report };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            ClaimState? filter = parse.GetValue(state) is { } s && ClaimService.TryParseState(s, out var parsed) ? parsed : null;
+            var claims = await context.Get<ClaimService>().ListAsync(filter, ct);
+            var tokenizer = context.Get<Protection.Keys.Tokenizer>();
+            var table = new Table().AddColumns("claim", "incident", "subscriber token", "kind", "state", "filed (UTC)", "claimed", "approved", "evidence");
+            foreach (var c in claims)
+            {
+                table.AddRow(c.Id, c.IncidentId, tokenizer.TokenizeSubscriber(c.Subscriber), c.Kind, ClaimService.Name(c.State), IncidentStore.Utc(c.FiledAt), N(c.AmountClaimed), c.AmountApproved is { } a ? N(a) : "-", c.Evidence.Count.ToString(CultureInfo.InvariantCulture));
+            }
+
+            AnsiConsole.Write(table);
+            Console.WriteLine($"{claims.Count} claim(s).");
+            return 0;
+        }));
+        return command;
+
+        static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
     }
 
     private static void PrintSummary(Incidents.Incident incident)

@@ -1,6 +1,7 @@
 using Custodian.Gateway;
 using Custodian.Hosting;
 using Custodian.Identity;
+using Custodian.Incidents.Claims;
 using Custodian.Ledger;
 using Custodian.Lookup;
 using Custodian.Problems;
@@ -70,7 +71,7 @@ public sealed record NotifyResponse(long Sent, long Failed, long NotRequired, lo
 /// </summary>
 public static class IncidentApi
 {
-    /// <summary>Maps the endpoints under <c>/api/v1/incidents</c>.</summary>
+    /// <summary>Maps the endpoints under <c>/api/v1/incidents</c>, and the compensation-claim endpoints (<see cref="ClaimApi.MapClaimApi"/>).</summary>
     /// <param name="app">The application.</param>
     /// <returns>The same builder.</returns>
     public static IEndpointRouteBuilder MapIncidentApi(this IEndpointRouteBuilder app)
@@ -87,6 +88,7 @@ public static class IncidentApi
         group.MapPost("/{id}/exports", ExportAsync).WithName("ExportIncident").WithSummary("The affected set as CSV of subscriber tokens; requires a reason; recorded. Officers only.");
         group.MapGet("/{id}/report", ReportAsync).WithName("IncidentReport").WithSummary("The summary report (Markdown): counts, fields, timeline, actions. Officers only.");
         group.MapPost("/{id}/close", CloseAsync).WithName("CloseIncident").WithSummary("Close the incident with a note. Officers only.");
+        app.MapClaimApi();
         return app;
     }
 
@@ -232,13 +234,15 @@ public static class IncidentApi
         return language != 0;
     }
 
-    private static IncidentActor Actor(HttpContext context)
+    /// <summary>The officer of the request's staff session, with terminal, store and source IP.</summary>
+    internal static IncidentActor Actor(HttpContext context)
     {
         var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
         return new IncidentActor(staff.Session.Principal.Id, staff.Session.Principal.Role, staff.Device.Terminal, staff.Device.Store, staff.SourceIp);
     }
 
-    private static async ValueTask<object?> RequireOfficerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    /// <summary>Endpoint filter: only security and privacy officers; anyone else is refused (403) and the refusal recorded.</summary>
+    internal static async ValueTask<object?> RequireOfficerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
         var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;

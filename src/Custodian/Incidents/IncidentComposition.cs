@@ -6,7 +6,7 @@ namespace Custodian.Incidents;
 public static class IncidentComposition
 {
     /// <summary>
-    /// Adds <see cref="IncidentMigrations"/>, <see cref="IncidentStore"/>, <see cref="IncidentScoper"/> and <see cref="IncidentService"/>.
+    /// Adds <see cref="IncidentMigrations"/>, <see cref="IncidentStore"/>, <see cref="IncidentScoper"/>, <see cref="IncidentService"/> and <see cref="Claims.ClaimService"/>.
     /// Needs the core services (<c>AddCustodianCore</c>: database, ledger, alert store, tokenizer, SMS seam, review options),
     /// and must be called after the ledger's migrations are registered (its indexes are on <c>ledger_entries</c>).
     /// </summary>
@@ -18,6 +18,7 @@ public static class IncidentComposition
         services.AddSingleton<IncidentStore>();
         services.AddSingleton<IncidentScoper>();
         services.AddSingleton<IncidentService>();
+        services.AddSingleton<Claims.ClaimService>();
         return services;
     }
 }

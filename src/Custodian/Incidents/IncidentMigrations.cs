@@ -24,5 +24,11 @@ public sealed class IncidentMigrations : IMigrationSource
             "CREATE INDEX ix_ledger_entries_account_time ON ledger_entries (account, time_ms);" +
             "CREATE INDEX ix_ledger_entries_terminal_time ON ledger_entries (terminal, time_ms);" +
             "CREATE INDEX ix_ledger_entries_store_time ON ledger_entries (store, time_ms)"),
+        new Migration(
+            "incidents-002",
+            "CREATE TABLE incident_claims (id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, subscriber_id INTEGER NOT NULL, kind TEXT NOT NULL, description TEXT NOT NULL, " +
+            "amount_claimed INTEGER NOT NULL, state TEXT NOT NULL, filed_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, question TEXT, answer TEXT, " +
+            "amount_approved INTEGER, decision_reason TEXT, decided_by TEXT, paid_ms INTEGER, payout_reference TEXT, evidence TEXT NOT NULL, UNIQUE (incident_id, subscriber_id));" +
+            "CREATE INDEX ix_incident_claims_subscriber ON incident_claims (subscriber_id, filed_ms)"),
     ];
 }
