@@ -8,6 +8,7 @@ using Custodian.Problems;
 using Custodian.Review;
 using Custodian.Siem;
 using Custodian.Transparency;
+using Custodian.Web;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Compliance.Classification;
@@ -85,6 +86,7 @@ public static class CustodianServer
         }
 
         builder.Services.AddSiemExportService(siem);
+        builder.Services.AddCustodianWeb(); // web pages: Razor Pages, ko/en, antiforgery (src/Custodian/Web, docs/web.md)
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -180,6 +182,7 @@ public static class CustodianServer
             };
             await new CustodianError(code, status, message).WriteAsync(context.HttpContext);
         });
+        app.UseCustodianWeb(); // security headers, UI culture, /static assets (before the gateway: they carry no personal data)
         configurePipeline?.Invoke(app);
         app.UseMiddleware<DeviceGatewayMiddleware>();
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
@@ -190,6 +193,7 @@ public static class CustodianServer
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
         app.MapIncidentApi(); // officers' incident response on the terminal API (src/Custodian/Incidents)
         Portal.SubscriberPortalApi.MapSubscriberPortalApi(app); // subscriber portal: inbox, receipts, disclosure requests (src/Custodian/Portal)
+        app.MapRazorPages();
         mapExtra?.Invoke(app);
         return app;
     }
