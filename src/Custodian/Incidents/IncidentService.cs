@@ -70,10 +70,10 @@ public sealed class IncidentService(
     /// <summary>The offset days and dates are reckoned at (the review offset, <c>Custodian__Review__UtcOffset</c>, default +09:00).</summary>
     public TimeSpan Offset => reviewOptions.UtcOffset;
 
-    /// <summary>The case, or <see cref="IncidentErrors.NotFound"/>.</summary>
+    /// <summary>The case, or <see cref="IncidentErrors.NotFound"/>. IDs are matched case-insensitively (Crockford base 32 is; routing may lower-case URLs).</summary>
     public async Task<Result<Incident>> GetAsync(string? id, CancellationToken cancellationToken = default)
     {
-        var incident = string.IsNullOrEmpty(id) || id.Length > 40 ? null : await store.GetAsync(id, cancellationToken);
+        var incident = string.IsNullOrEmpty(id) || id.Length > 40 ? null : await store.GetAsync(id.ToUpperInvariant(), cancellationToken);
         return incident is null ? new CustodianError(IncidentErrors.NotFound, 404, "No incident has this ID.") : incident;
     }
 
@@ -169,6 +169,8 @@ public sealed class IncidentService(
             return got.Error!;
         }
 
+        id = got.Value.Id; // the stored spelling
+
         var incident = got.Value;
         if (incident.State is not (IncidentState.Open or IncidentState.Scoped))
         {
@@ -228,6 +230,8 @@ public sealed class IncidentService(
             return got.Error!;
         }
 
+        id = got.Value.Id; // the stored spelling
+
         if (got.Value is not { Summary: { } summary, Scope: { From: { } from, To: { } to } })
         {
             return Conflict("The incident has not been scoped.");
@@ -254,6 +258,8 @@ public sealed class IncidentService(
         {
             return got.Error!;
         }
+
+        id = got.Value.Id; // the stored spelling
 
         if (got.Value.Summary is null)
         {
@@ -317,6 +323,8 @@ public sealed class IncidentService(
         {
             return got.Error!;
         }
+
+        id = got.Value.Id; // the stored spelling
 
         var incident = got.Value;
         if (incident.State is not (IncidentState.Scoped or IncidentState.Notified) || incident.Summary is null)
@@ -413,6 +421,8 @@ public sealed class IncidentService(
         {
             return got.Error!;
         }
+
+        id = got.Value.Id; // the stored spelling
 
         var incident = got.Value;
         var allowed = incident.State switch
