@@ -101,4 +101,14 @@ var portalCommand = new Command("portal", "Subscriber portal: one subscriber's h
 portalCommand.SetAction(async (parse, cancellationToken) => await new Custodian.Bench.Portal.PortalHistoryBench(new Custodian.Bench.Portal.PortalBenchSettings(
     parse.GetValue(portalEntries), parse.GetValue(portalSamples), parse.GetValue(cacheDirectory)!, "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args))).RunAsync(cancellationToken));
 root.Subcommands.Add(portalCommand);
+// `scope`: incident scoping against DuckDB over the same entries in Parquet (issue 7); see bench/README.md, "Incident scoping".
+var scopeEntries = new Option<long>("--entries") { Description = "Ledger entries generated and scoped (100,000–1,000,000,000).", DefaultValueFactory = _ => 100_000_000 };
+scopeEntries.Validators.Add(r => { if (r.GetValueOrDefault<long>() is < 100_000 or > 1_000_000_000) { r.AddError("--entries must be 100,000–1,000,000,000."); } });
+var scopeRuns = new Option<int>("--runs") { Description = "Timed runs per scope and engine; the best is reported (1–20).", DefaultValueFactory = _ => 3 };
+scopeRuns.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 20) { r.AddError("--runs must be 1–20."); } });
+var scopeCache = new Option<string>("--cache-dir") { Description = "Where the generated ledger and Parquet file are kept between runs (tens of GiB at 100 M entries).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "custodian-scope-bench-cache") };
+var scopeCommand = new Command("scope", "Incident scoping over a generated ledger, against DuckDB scanning the same entries exported to Parquet.") { scopeEntries, scopeRuns, scopeCache };
+scopeCommand.SetAction(async (parse, cancellationToken) => await new Custodian.Bench.Incidents.ScopeBench(new Custodian.Bench.Incidents.ScopeBenchSettings(
+    parse.GetValue(scopeEntries), parse.GetValue(scopeCache)!, parse.GetValue(scopeRuns), "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args))).RunAsync(cancellationToken));
+root.Subcommands.Add(scopeCommand);
 return await root.Parse(args).InvokeAsync();

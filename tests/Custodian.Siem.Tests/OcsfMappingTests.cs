@@ -29,6 +29,8 @@ public sealed class OcsfMappingTests
             [AccessTask.StaffChanged] = null, [AccessTask.StaffDisabled] = null, [AccessTask.Suspended] = null, [AccessTask.Restored] = null,
             [AccessTask.RetentionErasure] = null, [AccessTask.ReviewSignOff] = null,
             [AccessTask.HistoryDeferral] = null, [AccessTask.DisclosureRequest] = null, [AccessTask.DisclosureAnswer] = null, [AccessTask.UsageNoticeRun] = null,
+            [AccessTask.IncidentDeclared] = null, [AccessTask.IncidentScoped] = null, [AccessTask.IncidentNotified] = null, [AccessTask.IncidentClosed] = null, [AccessTask.IncidentExport] = null,
+            [AccessTask.ClaimFiled] = null, [AccessTask.ClaimInformationRequested] = null, [AccessTask.ClaimAnswered] = null, [AccessTask.ClaimDecided] = null, [AccessTask.ClaimPaid] = null,
         };
         Assert.Equal(Enum.GetValues<AccessTask>().Order(), expected.Keys.Order());
         foreach (var (task, cls) in expected)

@@ -84,6 +84,27 @@ public enum AccessTask
     ReviewSignOff = 61,
     /// <summary>Ledger entries exported from the access-log review (e.g. to CSV); the reason is required and the export is flagged in the review report.</summary>
     Export = 62,
+
+    /// <summary>An officer declared an incident (by hand or from alerts); the target is <c>incident:&lt;id&gt;</c> (docs/incidents.md).</summary>
+    IncidentDeclared = 80,
+    /// <summary>An incident's affected subscribers were computed from the ledger; the target names the incident, the ledger size scanned and the SHA-256 of the affected set.</summary>
+    IncidentScoped = 81,
+    /// <summary>Breach notices of an incident were sent to the affected subscribers (PIPA Art. 34).</summary>
+    IncidentNotified = 82,
+    /// <summary>An incident was closed by an officer; the reason is the closing note.</summary>
+    IncidentClosed = 83,
+    /// <summary>An incident's affected set was exported as subscriber tokens; the reason is required.</summary>
+    IncidentExport = 84,
+    /// <summary>A subscriber filed a compensation claim for secondary damage after an incident (the subscriber is the subject).</summary>
+    ClaimFiled = 85,
+    /// <summary>An officer asked the claimant for more information.</summary>
+    ClaimInformationRequested = 86,
+    /// <summary>The claimant answered an officer's request for information.</summary>
+    ClaimAnswered = 87,
+    /// <summary>An officer approved (with an amount) or rejected (with a reason) a claim.</summary>
+    ClaimDecided = 88,
+    /// <summary>A payout of an approved claim was recorded.</summary>
+    ClaimPaid = 89,
 }
 
 /// <summary>Stable names of <see cref="AccessTask"/> values.</summary>

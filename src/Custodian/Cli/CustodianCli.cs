@@ -54,6 +54,7 @@ public static class CustodianCli
             SiemCommands.Siem(),
             Portal.PortalCommands.Notices(), // subscriber portal (src/Custodian/Portal)
             Portal.PortalCommands.Portal(),
+            IncidentCommands.Incident(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -3,6 +3,7 @@ using Custodian.Access.Sessions;
 using Custodian.Access.Staff;
 using Custodian.Access.Terminals;
 using Custodian.Events;
+using Custodian.Incidents;
 using Custodian.Ledger;
 using Custodian.Lookup;
 using Custodian.Messaging;
@@ -86,6 +87,7 @@ public static class CustodianComposition
         services.AddSingleton<IMigrationSource, LedgerMigrations>();
         services.AddSingleton<IMigrationSource, MonitoringMigrations>();
         services.AddSingleton<IMigrationSource, MessagingMigrations>();
+        services.AddCustodianIncidents(); // incident response (src/Custodian/Incidents); after the ledger's migrations
 
         // SIEM export (works on FF1 subscriber tokens; the background export is added by the server when configured).
         services.AddSingleton<Siem.Ocsf.ISubjectTokenizer, Siem.FpeSubjectTokenizer>();

@@ -2,6 +2,7 @@ using System.Net;
 using Custodian.Access.Certificates;
 using Custodian.Classification;
 using Custodian.Gateway;
+using Custodian.Incidents;
 using Custodian.Monitoring;
 using Custodian.Problems;
 using Custodian.Review;
@@ -190,6 +191,7 @@ public static class CustodianServer
         app.MapPortalApi();
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
+        app.MapIncidentApi(); // officers' incident response on the terminal API (src/Custodian/Incidents)
         Portal.SubscriberPortalApi.MapSubscriberPortalApi(app); // subscriber portal: inbox, receipts, disclosure requests (src/Custodian/Portal)
         app.MapRazorPages();
         mapExtra?.Invoke(app);

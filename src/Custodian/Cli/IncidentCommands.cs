@@ -1,0 +1,467 @@
+using System.CommandLine;
+using System.Globalization;
+using Custodian.Identity;
+using Custodian.Incidents;
+using Custodian.Incidents.Claims;
+using Custodian.Problems;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>
+/// The <c>incident</c> verbs (docs/incidents.md): declare, scope, verify, show, list, export, report, notices, notify,
+/// deliveries, close. Act on the data directory as the local operator (<c>local-&lt;OS user&gt;</c>, security officer), like
+/// the other administrative verbs; every action is recorded in the ledger.
+/// </summary>
+internal static class IncidentCommands
+{
+    /// <summary><c>custodian incident</c> with its sub-verbs.</summary>
+    public static Command Incident() => new("incident", "Incident response: scope a breach from the ledger, draft and send the 72-hour notices (PIPA Art. 34), close the case.")
+    {
+        Declare(), Scope(), Verify(), Show(), List(), Export(), Report(), Notices(), Notify(), Deliveries(), Close(), Claims(),
+    };
+
+    private static Argument<string> IdArgument() => new("id") { Description = "Incident ID (INC-yyyyMMdd-XXXXXX)." };
+
+    private sealed record ScopeOptions(Option<string[]> Clerks, Option<string[]> Terminals, Option<string[]> Stores, Option<string?> From, Option<string?> To, Option<string[]> Detectors)
+    {
+        public static ScopeOptions Create() => new(
+            new Option<string[]>("--clerk") { Description = "Staff account in scope (repeatable).", AllowMultipleArgumentsPerToken = false },
+            new Option<string[]>("--terminal") { Description = "Terminal ID in scope (repeatable)." },
+            new Option<string[]>("--store") { Description = "Store code in scope (repeatable)." },
+            new Option<string?>("--from") { Description = "Window start: yyyy-MM-dd (midnight at the review offset, default +09:00) or ISO 8601 with offset." },
+            new Option<string?>("--to") { Description = "Window end (exclusive), same forms as --from." },
+            new Option<string[]>("--detector") { Description = "Detector whose alerts in the window add their principals (repeatable), e.g. distinct-subjects." });
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Clerks);
+            command.Options.Add(Terminals);
+            command.Options.Add(Stores);
+            command.Options.Add(From);
+            command.Options.Add(To);
+            command.Options.Add(Detectors);
+        }
+
+        public bool AnyGiven(ParseResult parse) =>
+            new Option[] { Clerks, Terminals, Stores, From, To, Detectors }.Any(o => parse.GetResult(o) is { Implicit: false });
+
+        public IncidentScope Read(ParseResult parse, TimeSpan offset)
+        {
+            var scope = new IncidentScope(
+                parse.GetValue(Clerks) ?? [],
+                parse.GetValue(Terminals) ?? [],
+                parse.GetValue(Stores) ?? [],
+                Time(parse.GetValue(From), "--from", offset),
+                Time(parse.GetValue(To), "--to", offset),
+                parse.GetValue(Detectors) ?? []);
+            var errors = IncidentService.ValidateScope(scope);
+            if (errors.Count > 0)
+            {
+                var (field, rules) = errors.First();
+                throw CliException.Usage($"--{field.TrimEnd('s')}: {rules[0]}.");
+            }
+
+            return scope;
+        }
+    }
+
+    private static Command Declare()
+    {
+        var title = new Option<string>("--title") { Description = "Short description (1–200 characters, never personal data; recorded in the ledger).", Required = true };
+        var alerts = new Option<string[]>("--alert") { Description = "Monitor alert ID the incident comes from (repeatable); its principal joins the scope." };
+        var scope = ScopeOptions.Create();
+        var command = new Command("declare", "Declare an incident by hand or from alerts; starts the 72-hour notice clock.") { title, alerts };
+        scope.AddTo(command);
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var service = context.Get<IncidentService>();
+            var result = await service.DeclareAsync(new DeclareIncident(parse.GetValue(title), parse.GetValue(alerts) ?? [], scope.Read(parse, service.Offset)), Actor(), ct);
+            var incident = Unwrap(result);
+            Console.WriteLine($"Declared {incident.Id} ({incident.Scope.Describe()}); notices due by {IncidentStore.Utc(incident.NoticeDeadline)} ({service.Clock(incident).Describe()}).");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Scope()
+    {
+        var id = IdArgument();
+        var scope = ScopeOptions.Create();
+        var command = new Command("scope", "Compute the affected subscribers from the ledger (graded exposure, counts, timeline, set SHA-256). Options replace the case's scope.") { id };
+        scope.AddTo(command);
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var service = context.Get<IncidentService>();
+            var change = scope.AnyGiven(parse) ? scope.Read(parse, service.Offset) : null;
+            Result<Incidents.Incident> result = default;
+            await WithProgressAsync("Scanning the ledger", async progress => result = await service.ScopeAsync(parse.GetValue(id)!, change, Actor(), progress, ct));
+            var incident = Unwrap(result);
+            PrintSummary(incident);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Verify()
+    {
+        var id = IdArgument();
+        var command = new Command("verify", "Re-run the recorded scope over the recorded ledger size and compare the affected set's SHA-256 (exit 3 when it differs).") { id };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            Result<ScopeVerification> result = default;
+            await WithProgressAsync("Re-scanning the ledger", async progress => result = await context.Get<IncidentService>().VerifyAsync(parse.GetValue(id)!, progress, ct));
+            var verification = Unwrap(result);
+            if (verification.Same)
+            {
+                Console.WriteLine($"Same affected set: SHA-256 {verification.Recomputed}.");
+                return 0;
+            }
+
+            Console.Error.WriteLine($"AFFECTED SET DIFFERS: recorded {verification.Recorded}, now {verification.Recomputed} (run 'custodian ledger verify').");
+            return 3;
+        }));
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var id = IdArgument();
+        var command = new Command("show", "Show a case: state, 72-hour clock, scope, counts per grade, fields, timeline and actions.") { id };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var service = context.Get<IncidentService>();
+            var incident = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
+            Console.Write(IncidentReport.ToMarkdown(incident, service.Clock(incident), await service.ActionsAsync(incident.Id, ct)));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command List()
+    {
+        var state = new Option<string?>("--state") { Description = "Only cases in this state." };
+        state.AcceptOnlyFromAmong("open", "scoped", "notified", "closed");
+        var command = new Command("list", "List cases, newest first, with their 72-hour clocks.") { state };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var service = context.Get<IncidentService>();
+            IncidentState? filter = parse.GetValue(state) is { } s && IncidentStates.TryParse(s, out var parsed) ? parsed : null;
+            var list = await service.ListAsync(filter, 200, ct);
+            var table = new Table().AddColumns("id", "state", "declared (UTC)", "title", "affected", "notified", "72-hour clock");
+            foreach (var i in list)
+            {
+                table.AddRow(
+                    i.Id,
+                    i.State.ToName(),
+                    IncidentStore.Utc(i.DeclaredAt),
+                    Markup.Escape(i.Title),
+                    i.Summary is { } sum ? sum.Counts.PersonalData.ToString("N0", CultureInfo.InvariantCulture) + " (+" + sum.Counts.TokenOnly.ToString("N0", CultureInfo.InvariantCulture) + " token only)" : "-",
+                    i.NotifiedAt is { } n ? IncidentStore.Utc(n) : "-",
+                    service.Clock(i).Describe());
+            }
+
+            AnsiConsole.Write(table);
+            Console.WriteLine($"{list.Count} incident(s).");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Export()
+    {
+        var id = IdArgument();
+        var output = new Option<string>("--out") { Description = "CSV file of subscriber tokens to write (mode 0600).", Required = true };
+        var reason = new Option<string>("--reason") { Description = "Why the set leaves the system (1–500 characters; recorded in the ledger).", Required = true };
+        var command = new Command("export", "Write the affected set as CSV of subscriber tokens with grades (never plaintext); recorded in the ledger first.") { id, output, reason };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            if (string.IsNullOrWhiteSpace(parse.GetValue(reason)))
+            {
+                throw CliException.Usage("--reason must not be blank.");
+            }
+
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var service = context.Get<IncidentService>();
+            var got = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
+            if (got.Summary is null)
+            {
+                throw new CliException("the incident has not been scoped: run 'custodian incident scope' first.");
+            }
+
+            var path = Path.GetFullPath(parse.GetValue(output)!);
+            var buffer = new StringWriter();
+            var rows = Unwrap(await service.ExportAsync(got.Id, parse.GetValue(reason), Actor(), buffer, ct));
+            await using (var stream = CreatePrivate(path))
+            await using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false)))
+            {
+                await writer.WriteAsync(buffer.ToString());
+            }
+
+            Console.WriteLine($"Exported {rows:N0} subscriber tokens to {path}.");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Report()
+    {
+        var id = IdArgument();
+        var output = new Option<string?>("--out") { Description = "Write the Markdown report to this file (default: stdout)." };
+        var svg = new Option<string?>("--svg") { Description = "Also write the timeline chart (SVG) to this file; the report links it." };
+        var command = new Command("report", "The summary report (Markdown): counts per grade, fields exposed, per-day timeline, actions; optional SVG chart. Counts only, no tokens.") { id, output, svg };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var service = context.Get<IncidentService>();
+            var incident = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
+            string? chart = null;
+            if (parse.GetValue(svg) is { } svgPath)
+            {
+                await File.WriteAllTextAsync(svgPath, IncidentReport.TimelineSvg(incident.Summary?.Timeline ?? [], $"{incident.Id}: exposing entries per day"), ct);
+                chart = Path.GetFileName(svgPath);
+            }
+
+            var markdown = IncidentReport.ToMarkdown(incident, service.Clock(incident), await service.ActionsAsync(incident.Id, ct), chart);
+            if (parse.GetValue(output) is { } path)
+            {
+                await File.WriteAllTextAsync(path, markdown, ct);
+                Console.WriteLine($"Wrote {Path.GetFullPath(path)}.");
+            }
+            else
+            {
+                Console.Write(markdown);
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private sealed record FactOptions(Option<string> How, Option<string> Measures, Option<string> Contact, Option<string> Language)
+    {
+        public static FactOptions Create()
+        {
+            var language = new Option<string>("--lang") { Description = "Language: ko (default) or en.", DefaultValueFactory = _ => "ko" };
+            language.AcceptOnlyFromAmong("ko", "en");
+            return new(
+                new Option<string>("--how") { Description = $"How it happened (1–{IncidentNotices.MaxHow} characters).", Required = true },
+                new Option<string>("--measures") { Description = $"What the company did (1–{IncidentNotices.MaxMeasures} characters).", Required = true },
+                new Option<string>("--contact") { Description = $"Where to get help (1–{IncidentNotices.MaxContact} characters).", Required = true },
+                language);
+        }
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(How);
+            command.Options.Add(Measures);
+            command.Options.Add(Contact);
+            command.Options.Add(Language);
+        }
+
+        public (NoticeFacts Facts, NoticeLanguage Language) Read(ParseResult parse)
+        {
+            var facts = new NoticeFacts(parse.GetValue(How)!, parse.GetValue(Measures)!, parse.GetValue(Contact)!);
+            if (IncidentNotices.Validate(facts) is { Errors: { } errors })
+            {
+                var (field, rules) = errors.First();
+                throw CliException.Usage($"--{field}: {rules[0]}.");
+            }
+
+            return (facts, parse.GetValue(Language) == "en" ? NoticeLanguage.English : NoticeLanguage.Korean);
+        }
+    }
+
+    private static Command Notices()
+    {
+        var id = IdArgument();
+        var facts = FactOptions.Create();
+        var command = new Command("notices", "Print the PIPA Art. 34 notice drafts (subscribers, regulator, a sample SMS) without sending anything.") { id };
+        facts.AddTo(command);
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var (noticeFacts, language) = facts.Read(parse);
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var service = context.Get<IncidentService>();
+            var incident = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
+            var drafts = Unwrap(IncidentApi.Drafts(service, incident, noticeFacts, language));
+            Console.WriteLine(drafts.Subscribers);
+            Console.WriteLine(drafts.Regulator);
+            Console.WriteLine($"Sample SMS ({drafts.SampleSms.Length} of {IncidentNotices.MaxSms} characters):");
+            Console.WriteLine(drafts.SampleSms);
+            Console.WriteLine($"72-hour clock: {service.Clock(incident).Describe()}.");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Notify()
+    {
+        var id = IdArgument();
+        var facts = FactOptions.Create();
+        var command = new Command("notify", "Send the breach notice SMS to every subscriber whose personal data was exposed (token-only: not required); run again to retry failures.") { id };
+        facts.AddTo(command);
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var (noticeFacts, language) = facts.Read(parse);
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var service = context.Get<IncidentService>();
+            Result<NotifyOutcome> result = default;
+            await WithProgressAsync("Sending notices", async progress => result = await service.NotifyAsync(parse.GetValue(id)!, noticeFacts, Actor(), language, progress, ct));
+            var outcome = Unwrap(result);
+            var incident = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
+            Console.WriteLine($"Notices: {outcome.Sent:N0} sent, {outcome.Failed:N0} failed, {outcome.NotRequired:N0} not required (token only), {outcome.AlreadySent:N0} sent earlier; ledger entry #{outcome.Entry.Sequence}. {service.Clock(incident).Describe()}.");
+            return outcome.Failed > 0 ? 2 : 0;
+        }));
+        return command;
+    }
+
+    private static Command Deliveries()
+    {
+        var id = IdArgument();
+        var command = new Command("deliveries", "Per-subscriber notice delivery status, by subscriber token.") { id };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var service = context.Get<IncidentService>();
+            var incident = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
+            var deliveries = await service.DeliveriesAsync(incident.Id, ct);
+            var table = new Table().AddColumns("subscriber token", "channel", "status", "updated (UTC)", "error");
+            foreach (var d in deliveries.Select(d => (Token: service.Token(d.Subscriber), d)).OrderBy(x => x.Token, StringComparer.Ordinal))
+            {
+                table.AddRow(d.Token, d.d.Channel, d.d.Status, IncidentStore.Utc(d.d.UpdatedAt), Markup.Escape(d.d.Error ?? "-"));
+            }
+
+            AnsiConsole.Write(table);
+            Console.WriteLine(string.Join(", ", deliveries.GroupBy(d => d.Status).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}: {g.Count():N0}")) is { Length: > 0 } summary ? summary : "No deliveries.");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Close()
+    {
+        var id = IdArgument();
+        var note = new Option<string>("--note") { Description = "Closing note (1–500 characters; recorded in the ledger).", Required = true };
+        var command = new Command("close", "Close a case (after notices; or an open case declared in error; or a scoped case with nobody's personal data exposed).") { id, note };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var incident = Unwrap(await context.Get<IncidentService>().CloseAsync(parse.GetValue(id)!, parse.GetValue(note), Actor(), ct));
+            Console.WriteLine($"Closed {incident.Id}.");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Claims()
+    {
+        var state = new Option<string?>("--state") { Description = "Only claims in this state." };
+        state.AcceptOnlyFromAmong("submitted", "information-requested", "approved", "rejected", "paid");
+        var report = new Command("report", "Claims per state with the amounts claimed, approved and paid (KRW).");
+        report.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var rows = await context.Get<ClaimService>().ReportAsync(ct);
+            var table = new Table().AddColumns("state", "claims", "claimed (KRW)", "approved (KRW)", "paid (KRW)");
+            foreach (var r in rows)
+            {
+                table.AddRow(r.State, N(r.Claims), N(r.Claimed), N(r.Approved), N(r.Paid));
+            }
+
+            table.AddRow("total", N(rows.Sum(r => r.Claims)), N(rows.Sum(r => r.Claimed)), N(rows.Sum(r => r.Approved)), N(rows.Sum(r => r.Paid)));
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        var command = new Command("claims", "Compensation claims (filed by subscribers in the portal; decided by officers over the terminal API): list them, claimants by token.") { state, report };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            ClaimState? filter = parse.GetValue(state) is { } s && ClaimService.TryParseState(s, out var parsed) ? parsed : null;
+            var claims = await context.Get<ClaimService>().ListAsync(filter, ct);
+            var tokenizer = context.Get<Protection.Keys.Tokenizer>();
+            var table = new Table().AddColumns("claim", "incident", "subscriber token", "kind", "state", "filed (UTC)", "claimed", "approved", "evidence");
+            foreach (var c in claims)
+            {
+                table.AddRow(c.Id, c.IncidentId, tokenizer.TokenizeSubscriber(c.Subscriber), c.Kind, ClaimService.Name(c.State), IncidentStore.Utc(c.FiledAt), N(c.AmountClaimed), c.AmountApproved is { } a ? N(a) : "-", c.Evidence.Count.ToString(CultureInfo.InvariantCulture));
+            }
+
+            AnsiConsole.Write(table);
+            Console.WriteLine($"{claims.Count} claim(s).");
+            return 0;
+        }));
+        return command;
+
+        static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    }
+
+    private static void PrintSummary(Incidents.Incident incident)
+    {
+        var s = incident.Summary!;
+        var c = s.Counts;
+        Console.WriteLine($"Scoped {incident.Id} over {s.LedgerSize:N0} ledger entries ({s.EntriesMatched:N0} matched, {s.EntriesExposing:N0} exposing).");
+        Console.WriteLine($"Affected subscribers: {c.Total:N0} — rrn-unmasked {c.RrnUnmasked:N0}, unmasked {c.Unmasked:N0}, masked {c.Masked:N0}, token-only {c.TokenOnly:N0}.");
+        Console.WriteLine($"Affected-set SHA-256: {s.SetSha256}");
+    }
+
+    private static async Task WithProgressAsync(string description, Func<IProgress<ScopeProgress>, Task> run) =>
+        await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).StartAsync(async context =>
+        {
+            var task = context.AddTask(description, maxValue: 1);
+            await run(new Reporter(p =>
+            {
+                task.MaxValue = Math.Max(1, p.Total);
+                task.Value = Math.Min(p.Read, task.MaxValue);
+            }));
+            task.Value = task.MaxValue;
+        });
+
+    private static IncidentActor Actor() => new(AdminCommands.Operator, StaffRole.SecurityOfficer);
+
+    private static T Unwrap<T>(Result<T> result) =>
+        result.IsSuccess
+            ? result.Value
+            : throw (result.Error!.Status == 400 ? CliException.Usage(Message(result.Error)) : new CliException(Message(result.Error)));
+
+    private static string Message(CustodianError error) =>
+        error.Errors is { Count: > 0 } errors ? error.Message + " " + string.Join("; ", errors.Select(e => $"{e.Key}: {e.Value[0]}")) : error.Message;
+
+    private static DateTimeOffset? Time(string? text, string what, TimeSpan offset)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (text.Length == 10 && DateTime.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            return new DateTimeOffset(date, offset);
+        }
+
+        return text.Contains('T', StringComparison.Ordinal) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : throw CliException.Usage($"{what} must be yyyy-MM-dd or an ISO 8601 time such as 2026-11-01T09:00:00+09:00.");
+    }
+
+    // Owner-only (0600) on Unix: the export names subscribers by token.
+    private static FileStream CreatePrivate(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return new FileStream(path, options);
+    }
+
+    private sealed class Reporter(Action<ScopeProgress> handler) : IProgress<ScopeProgress>
+    {
+        public void Report(ScopeProgress value) => handler(value);
+    }
+}

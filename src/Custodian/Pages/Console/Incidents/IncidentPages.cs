@@ -1,0 +1,135 @@
+using System.Globalization;
+using Custodian.Incidents;
+using Custodian.Problems;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Custodian.Pages.Console.Incidents;
+
+/// <summary>Shared parts of the incident console pages.</summary>
+public static class IncidentPages
+{
+    /// <summary>The officer of a console page as an incident actor (account, role, terminal, store, source IP; recorded in the ledger).</summary>
+    public static IncidentActor Actor(ConsolePageModel page)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        return new IncidentActor(page.Staff.Session.Principal.Id, page.Staff.Session.Principal.Role, page.Staff.Device.Terminal, page.Staff.Device.Store, page.Staff.SourceIp);
+    }
+
+    /// <summary>An error as one line: its message and, per field, the rule.</summary>
+    public static string Describe(CustodianError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return error.Errors is { Count: > 0 } errors ? error.Message + " " + string.Join("; ", errors.Select(e => $"{e.Key}: {e.Value[0]}")) : error.Message;
+    }
+
+    /// <summary>Splits a comma- or space-separated list of codes.</summary>
+    public static string[] Codes(string? text) => (text ?? string.Empty).Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Parses a <c>datetime-local</c> value (<c>yyyy-MM-ddTHH:mm</c>) at <paramref name="offset"/>; null when empty or malformed.</summary>
+    public static DateTimeOffset? LocalTime(string? text, TimeSpan offset) =>
+        DateTime.TryParseExact(text, ["yyyy-MM-ddTHH:mm", "yyyy-MM-ddTHH:mm:ss"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
+            ? new DateTimeOffset(local, offset)
+            : null;
+}
+
+/// <summary><c>/console/incidents</c>: the cases with their 72-hour clocks, and a form to declare one.</summary>
+/// <param name="incidents">The incident service.</param>
+public sealed class IndexModel(IncidentService incidents) : ConsolePageModel
+{
+    /// <summary>The cases, newest first, with their clocks.</summary>
+    public IReadOnlyList<(Incident Incident, NoticeClock Clock)> Cases { get; private set; } = [];
+
+    /// <summary>Why the last declaration was refused, or null.</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>The review offset the form's times are read at.</summary>
+    public TimeSpan Offset => incidents.Offset;
+
+    /// <summary>Lists the cases.</summary>
+    public async Task OnGetAsync() => await LoadAsync();
+
+    /// <summary>Declares a case from the form and opens it.</summary>
+    public async Task<IActionResult> OnPostDeclareAsync(string? title, string? clerks, string? terminals, string? stores, string? from, string? to)
+    {
+        var scope = new IncidentScope(IncidentPages.Codes(clerks), IncidentPages.Codes(terminals), IncidentPages.Codes(stores), IncidentPages.LocalTime(from, Offset), IncidentPages.LocalTime(to, Offset), []);
+        var declared = await incidents.DeclareAsync(new DeclareIncident(title, [], scope), IncidentPages.Actor(this), HttpContext.RequestAborted);
+        if (declared.IsSuccess)
+        {
+            return Redirect("/console/incidents/" + declared.Value.Id);
+        }
+
+        Error = IncidentPages.Describe(declared.Error!);
+        await LoadAsync();
+        Response.StatusCode = declared.Error!.Status;
+        return Page();
+    }
+
+    private async Task LoadAsync() =>
+        Cases = [.. (await incidents.ListAsync(null, 200, HttpContext.RequestAborted)).Select(i => (i, incidents.Clock(i)))];
+}
+
+/// <summary><c>/console/incidents/{id}</c>: one case with counts, fields, timeline, 72-hour clock, actions and the next steps.</summary>
+/// <param name="incidents">The incident service.</param>
+public sealed class DetailModel(IncidentService incidents) : ConsolePageModel
+{
+    /// <summary>The case.</summary>
+    public Incident Incident { get; private set; } = null!;
+
+    /// <summary>Its clock now.</summary>
+    public NoticeClock Clock { get; private set; } = null!;
+
+    /// <summary>Its actions with ledger sequences.</summary>
+    public IReadOnlyList<IncidentAction> Actions { get; private set; } = [];
+
+    /// <summary>Why the last action was refused, or null.</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>The timeline chart (SVG markup built by <see cref="IncidentReport.TimelineSvg"/>: escaped text, no script), or null before scoping.</summary>
+    public string? Chart => Incident.Summary is { Timeline.Count: > 0 } s ? IncidentReport.TimelineSvg(s.Timeline, Incident.Id) : null;
+
+    /// <summary>Shows the case; 404 when there is none.</summary>
+    public async Task<IActionResult> OnGetAsync(string id) => await LoadAsync(id) ? Page() : NotFound();
+
+    /// <summary>Scopes the case from the ledger with its current scope.</summary>
+    public async Task<IActionResult> OnPostScopeAsync(string id) =>
+        await After(id, (await incidents.ScopeAsync(id, null, IncidentPages.Actor(this), null, HttpContext.RequestAborted)).Error);
+
+    /// <summary>Sends the notices (Korean SMS; inbox in both languages).</summary>
+    public async Task<IActionResult> OnPostNotifyAsync(string id, string? how, string? measures, string? contact) =>
+        await After(id, (await incidents.NotifyAsync(id, new NoticeFacts(how ?? string.Empty, measures ?? string.Empty, contact ?? string.Empty), IncidentPages.Actor(this), NoticeLanguage.Korean, null, HttpContext.RequestAborted)).Error);
+
+    /// <summary>Closes the case with a note.</summary>
+    public async Task<IActionResult> OnPostCloseAsync(string id, string? note) =>
+        await After(id, (await incidents.CloseAsync(id, note, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
+
+    private async Task<IActionResult> After(string id, CustodianError? error)
+    {
+        if (error is null)
+        {
+            return Redirect("/console/incidents/" + id.ToUpperInvariant());
+        }
+
+        if (!await LoadAsync(id))
+        {
+            return NotFound();
+        }
+
+        Error = IncidentPages.Describe(error);
+        Response.StatusCode = error.Status;
+        return Page();
+    }
+
+    private async Task<bool> LoadAsync(string id)
+    {
+        var got = await incidents.GetAsync(id, HttpContext.RequestAborted);
+        if (!got.IsSuccess)
+        {
+            return false;
+        }
+
+        Incident = got.Value;
+        Clock = incidents.Clock(Incident);
+        Actions = await incidents.ActionsAsync(Incident.Id, HttpContext.RequestAborted);
+        return true;
+    }
+}

@@ -1,0 +1,148 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Custodian.Identity;
+using Custodian.Incidents;
+using Custodian.Incidents.Claims;
+using Custodian.Ledger;
+using Custodian.Ledger.Checkpoints;
+using Custodian.Problems;
+using Custodian.Tests.Infrastructure;
+using Custodian.Tests.Lookup;
+using Custodian.Tests.Transparency;
+
+namespace Custodian.Tests.Incidents;
+
+/// <summary>Compensation claims through the real pipeline: the subscriber files from the portal, officers decide over the terminal API.</summary>
+[Collection(nameof(Cli.CliCollection))]
+public sealed class ClaimTests
+{
+    [Fact]
+    public async Task A_claim_is_filed_with_its_evidence_decided_paid_and_reported_and_outsiders_and_duplicates_get_clear_answers()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var start = host.Time.GetUtcNow();
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var victim = host.Population[0];
+        var handle = await GuardedLookupTests.SearchAsync(clerk, victim.Phone);
+        using (var view = await clerk.GetAsync($"/api/v1/subscribers/{handle}?purpose=in-store-service"))
+        {
+            Assert.True(view.IsSuccessStatusCode);
+        }
+
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        var officer = await host.SignInAsync(await host.CreateStaffAsync("privacy1", StaffRole.PrivacyOfficer, null, terminal), terminal);
+        var incidents = host.Get<IncidentService>();
+        var actor = new IncidentActor("privacy1", StaffRole.PrivacyOfficer);
+        var declared = await incidents.DeclareAsync(new DeclareIncident("C0001", [], new IncidentScope(["C0001"], [], [], start, host.Time.GetUtcNow(), [])), actor);
+        var open = await incidents.DeclareAsync(new DeclareIncident("still open", [], IncidentScope.Empty), actor);
+        var id = declared.Value.Id;
+        Assert.True((await incidents.ScopeAsync(id, null, actor)).IsSuccess);
+        await host.Get<LedgerCheckpoints>().SignLatestAsync();
+        var victimId = await GuardedLookupTests.IdOf(host, victim.Phone);
+        var exposing = (await host.LedgerAsync()).Where(e => e.Entry.Account == "C0001" && e.Entry.Subjects.Contains(victimId)).Select(e => e.Sequence).ToList();
+        Assert.Equal(2, exposing.Count); // the search and the view
+
+        using var portal = await PortalTests.SignInAsync(host, victim.Phone);
+        using var outsider = await PortalTests.SignInAsync(host, host.Population[5].Phone);
+        var bodies = new List<string>();
+
+        foreach (var (client, incident) in new[] { (outsider, id), (portal, open.Value.Id), (portal, "INC-20000101-AAAAAA") })
+        {
+            using var refused = await client.PostAsJsonAsync("/portal/api/v1/claims", new { incidentId = incident, kind = "phishing", description = "d", amount = 1000 });
+            await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, ClaimErrors.NotInScope);
+        }
+
+        using (var bad = await portal.PostAsJsonAsync("/portal/api/v1/claims", new { incidentId = id, kind = "lottery", description = " ", amount = 0 }))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(bad, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal(["amount", "description", "kind"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
+        }
+
+        using (var smuggled = await portal.PostAsJsonAsync("/portal/api/v1/claims", new { incidentId = id, kind = "fraud", description = "d", amount = 1, subscriberId = 1 }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, smuggled.StatusCode);
+        }
+
+        string claimId;
+        using (var filed = await portal.PostAsJsonAsync("/portal/api/v1/claims", new { incidentId = id, kind = "phishing", description = "스미싱 문자로 결제 피해", amount = 350_000 }))
+        {
+            Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
+            var body = await ReadAsync(filed, bodies);
+            claimId = body.GetProperty("claim").GetProperty("id").GetString()!;
+            Assert.Equal("submitted", body.GetProperty("claim").GetProperty("state").GetString());
+            var evidence = body.GetProperty("evidence").EnumerateArray().ToList();
+            Assert.Equal(exposing, evidence.Select(e => e.GetProperty("sequence").GetInt64()));
+            Assert.Equal(["search", "view"], evidence.Select(e => e.GetProperty("task").GetString()));
+            Assert.All(evidence, e => Assert.Equal("clerk", e.GetProperty("role").GetString()));
+            var receipt = LedgerReceipt.Parse(evidence[1].GetProperty("receipt").GetString());
+            Assert.Equal(exposing[1], receipt.Value.Sequence);
+            Assert.DoesNotContain("C0001", body.GetProperty("evidence").GetRawText(), StringComparison.Ordinal);
+        }
+
+        using (var duplicate = await portal.PostAsJsonAsync("/portal/api/v1/claims", new { incidentId = id, kind = "fraud", description = "again", amount = 1 }))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(duplicate, HttpStatusCode.Conflict, ClaimErrors.Duplicate);
+            Assert.Contains(claimId, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        using (var notYours = await outsider.GetAsync($"/portal/api/v1/claims/{claimId}"))
+        {
+            await ProblemAssert.IsProblemAsync(notYours, HttpStatusCode.NotFound, ClaimErrors.NotFound);
+        }
+
+        using (var early = await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/payout", new { reference = "TX-1" }))
+        {
+            await ProblemAssert.IsProblemAsync(early, HttpStatusCode.Conflict, ClaimErrors.StateConflict);
+        }
+
+        await ReadAsync(await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/information-requests", new { question = "결제 내역 사본을 올려 주세요" }), bodies);
+        using (var mine = await portal.GetAsync("/portal/api/v1/claims"))
+        {
+            var claim = Assert.Single((await ReadAsync(mine, bodies)).EnumerateArray());
+            Assert.Equal(("information-requested", "결제 내역 사본을 올려 주세요"), (claim.GetProperty("state").GetString(), claim.GetProperty("question").GetString()));
+        }
+
+        await ReadAsync(await portal.PostAsJsonAsync($"/portal/api/v1/claims/{claimId}/answer", new { answer = "카드사 확인서 번호 2026-1130" }), bodies);
+        using (var tooMuch = await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/approval", new { amount = 350_001 }))
+        {
+            await ProblemAssert.IsProblemAsync(tooMuch, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        }
+
+        await ReadAsync(await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/approval", new { amount = 300_000, reason = "확인된 피해액" }), bodies);
+        var paid = await ReadAsync(await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/payout", new { reference = "TX-20261130-01" }), bodies);
+        Assert.Equal(("paid", 300_000L), (paid.GetProperty("state").GetString(), paid.GetProperty("amountApproved").GetInt64()));
+        using (var rejectPaid = await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/rejection", new { reason = "late" }))
+        {
+            await ProblemAssert.IsProblemAsync(rejectPaid, HttpStatusCode.Conflict, ClaimErrors.StateConflict);
+        }
+
+        var report = (await ReadAsync(await officer.GetAsync("/api/v1/claims/report"), bodies)).EnumerateArray()
+            .Select(r => (r.GetProperty("state").GetString(), r.GetProperty("claims").GetInt64(), r.GetProperty("claimed").GetInt64(), r.GetProperty("approved").GetInt64(), r.GetProperty("paid").GetInt64()));
+        Assert.Equal(
+            [("submitted", 0L, 0L, 0L, 0L), ("information-requested", 0L, 0L, 0L, 0L), ("approved", 0L, 0L, 0L, 0L), ("rejected", 0L, 0L, 0L, 0L), ("paid", 1L, 350_000L, 300_000L, 300_000L)],
+            report);
+        using (var clerkTries = await clerk.GetAsync("/api/v1/claims"))
+        {
+            await ProblemAssert.IsProblemAsync(clerkTries, HttpStatusCode.Forbidden, ErrorCodes.RoleNotPermitted);
+        }
+
+        var claimEntries = (await host.LedgerAsync()).Where(e => e.Entry.Target?.StartsWith("claim:" + claimId, StringComparison.Ordinal) == true).Select(e => (e.Entry.Task, e.Entry.Account)).ToList();
+        Assert.Equal(
+            [(AccessTask.ClaimFiled, "subscriber"), (AccessTask.ClaimInformationRequested, "privacy1"), (AccessTask.ClaimAnswered, "subscriber"), (AccessTask.ClaimDecided, "privacy1"), (AccessTask.ClaimPaid, "privacy1")],
+            claimEntries.Select(e => (e.Task, e.Account!)));
+        Assert.All(bodies, b => Assert.DoesNotContain(victim.Phone, b, StringComparison.Ordinal));
+        Assert.Equal(0, await Custodian.Cli.CustodianCli.RunAsync(["incident", "claims", "report", "--data", host.Directory.FullName]));
+    }
+
+    private static async Task<JsonElement> ReadAsync(HttpResponseMessage response, List<string> bodies)
+    {
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, text);
+            bodies.Add(text);
+            return JsonDocument.Parse(text).RootElement.Clone();
+        }
+    }
+}

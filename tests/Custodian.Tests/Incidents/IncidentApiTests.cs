@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Custodian.Identity;
+using Custodian.Incidents;
+using Custodian.Ledger;
+using Custodian.Problems;
+using Custodian.Protection.Keys;
+using Custodian.Tests.Infrastructure;
+using Custodian.Tests.Lookup;
+
+namespace Custodian.Tests.Incidents;
+
+/// <summary>The officers' incident endpoints through the real pipeline (mTLS terminal, staff session, SQLite, fake time) after real guarded lookups.</summary>
+public sealed class IncidentApiTests
+{
+    [Fact]
+    public async Task An_officer_runs_a_case_from_declaration_to_closing_and_nothing_personal_leaves()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var start = host.Time.GetUtcNow();
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        foreach (var subscriber in host.Population.Take(3))
+        {
+            await GuardedLookupTests.SearchAsync(clerk, subscriber.Phone);
+        }
+
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", StaffRole.SecurityOfficer, null, terminal), terminal);
+        var bodies = new List<string>();
+
+        using (var refused = await clerk.PostAsJsonAsync("/api/v1/incidents", new { title = "x" }))
+        {
+            await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, ErrorCodes.RoleNotPermitted);
+        }
+
+        var refusal = (await host.LedgerAsync())[^1].Entry;
+        Assert.Equal((AccessTask.Refused, "C0001", "incidents"), (refusal.Task, refusal.Account, refusal.Target));
+
+        using (var bad = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = " ", clerks = new[] { "no spaces" }, from = start, to = start.AddHours(-1) }))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(bad, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal(["clerks", "title", "to"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
+        }
+
+        var now = host.Time.GetUtcNow();
+        string id;
+        using (var declared = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "C0001 at S001", clerks = new[] { "C0001" }, from = start, to = now }))
+        {
+            Assert.Equal(HttpStatusCode.Created, declared.StatusCode);
+            var view = await ReadAsync(declared, bodies);
+            id = view.GetProperty("incident").GetProperty("id").GetString()!;
+            Assert.Equal($"/api/v1/incidents/{id}", declared.Headers.Location!.OriginalString);
+            Assert.Equal("open", view.GetProperty("incident").GetProperty("state").GetString());
+            Assert.Equal("72h 00m left", view.GetProperty("clock").GetString());
+        }
+
+        using (var early = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/notify", new { how = "h", measures = "m", contact = "c" }))
+        {
+            await ProblemAssert.IsProblemAsync(early, HttpStatusCode.Conflict, IncidentErrors.StateConflict);
+        }
+
+        using (var scoped = await officer.PostAsync($"/api/v1/incidents/{id}/scope", JsonContent.Create(new { })))
+        {
+            Assert.Equal(HttpStatusCode.OK, scoped.StatusCode);
+            var counts = (await ReadAsync(scoped, bodies)).GetProperty("incident").GetProperty("summary").GetProperty("counts");
+            Assert.Equal((0, 0, 3, 0), (counts.GetProperty("rrnUnmasked").GetInt32(), counts.GetProperty("unmasked").GetInt32(), counts.GetProperty("masked").GetInt32(), counts.GetProperty("tokenOnly").GetInt32()));
+        }
+
+        using (var noReason = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/exports", new { reason = "" }))
+        {
+            await ProblemAssert.IsProblemAsync(noReason, HttpStatusCode.BadRequest, IncidentErrors.ReasonRequired);
+        }
+
+        using (var export = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/exports", new { reason = "for the regulator" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+            Assert.Equal("text/csv", export.Content.Headers.ContentType!.MediaType);
+            var csv = await export.Content.ReadAsStringAsync();
+            bodies.Add(csv);
+            var tokenizer = host.Get<Tokenizer>();
+            var expected = new List<string>();
+            foreach (var subscriber in host.Population.Take(3))
+            {
+                expected.Add(tokenizer.TokenizeSubscriber(await GuardedLookupTests.IdOf(host, subscriber.Phone)));
+            }
+
+            Assert.Equal(expected.Order(StringComparer.Ordinal), csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(',')[0]));
+        }
+
+        using (var drafts = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/notice-drafts", new { how = "a clerk misused a terminal", measures = "account disabled", contact = "114", language = "en" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, drafts.StatusCode);
+            var body = await ReadAsync(drafts, bodies);
+            Assert.Contains("Scale: 3 data subjects", body.GetProperty("regulator").GetString(), StringComparison.Ordinal);
+        }
+
+        using (var notify = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/notify", new { how = "단말기 오용", measures = "계정 정지", contact = "114", language = "xx" }))
+        {
+            await ProblemAssert.IsProblemAsync(notify, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        }
+
+        using (var notify = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/notify", new { how = "단말기 오용", measures = "계정 정지", contact = "114" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, notify.StatusCode);
+            var body = await ReadAsync(notify, bodies);
+            Assert.Equal((6, 0), (body.GetProperty("sent").GetInt32(), body.GetProperty("failed").GetInt32())); // 3 subscribers x (inbox, sms)
+        }
+
+        using (var report = await officer.GetAsync($"/api/v1/incidents/{id}/report"))
+        {
+            Assert.Equal("text/markdown", report.Content.Headers.ContentType!.MediaType);
+            var text = await report.Content.ReadAsStringAsync();
+            bodies.Add(text);
+            Assert.Contains("| masked only (`masked`) | 3 |", text, StringComparison.Ordinal);
+        }
+
+        using (var closed = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/close", new { reason = "notified; clerk dismissed" }))
+        {
+            Assert.Equal("closed", (await ReadAsync(closed, bodies)).GetProperty("incident").GetProperty("state").GetString());
+        }
+
+        using (var list = await officer.GetAsync("/api/v1/incidents?state=closed"))
+        {
+            Assert.Equal(id, Assert.Single((await ReadAsync(list, bodies)).EnumerateArray()).GetProperty("incident").GetProperty("id").GetString());
+        }
+
+        using (var missing = await officer.GetAsync("/api/v1/incidents/INC-20000101-AAAAAA"))
+        {
+            await ProblemAssert.IsProblemAsync(missing, HttpStatusCode.NotFound, IncidentErrors.NotFound);
+        }
+
+        var tasks = (await host.LedgerAsync()).Where(e => e.Entry.Account == "sec1" && e.Entry.Target?.StartsWith("incident:", StringComparison.Ordinal) == true).Select(e => e.Entry.Task);
+        Assert.Equal([AccessTask.IncidentDeclared, AccessTask.IncidentScoped, AccessTask.IncidentExport, AccessTask.IncidentNotified, AccessTask.IncidentClosed], tasks);
+        foreach (var subscriber in host.Population)
+        {
+            Assert.All(bodies, b => Assert.DoesNotContain(subscriber.Phone, b, StringComparison.Ordinal));
+            Assert.All(bodies, b => Assert.DoesNotContain(subscriber.Name, b, StringComparison.Ordinal));
+        }
+    }
+
+    private static async Task<JsonElement> ReadAsync(HttpResponseMessage response, List<string> bodies)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        bodies.Add(text);
+        return JsonDocument.Parse(text).RootElement;
+    }
+}
