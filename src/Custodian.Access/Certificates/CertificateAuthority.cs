@@ -217,8 +217,25 @@ public sealed class CertificateAuthority : IDisposable
     /// PKCS#10, its self-signature does not verify, or its key is not ECDSA P-256/P-384 or RSA of at least 2048 bits.</returns>
     /// <exception cref="ArgumentException">When <paramref name="store"/> or <paramref name="terminal"/> is not a well-formed code.</exception>
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="validity"/> is not positive.</exception>
-    public Result<IssuedDeviceCertificate> IssueDeviceCertificate(string csrPem, string store, string terminal, TimeSpan validity)
+    public Result<IssuedDeviceCertificate> IssueDeviceCertificate(string csrPem, string store, string terminal, TimeSpan validity) =>
+        IssueDeviceCertificate(csrPem, store, terminal, validity, Terminals.TrustClass.StoreTerminal);
+
+    /// <summary>
+    /// As <see cref="IssueDeviceCertificate(string, string, string, TimeSpan)"/>, for a terminal of the given
+    /// trust class: the certificate also carries subject OU = the class name and the SAN URI
+    /// <c>urn:custodian:trust-class:&lt;class&gt;</c> (docs/access.md §1).
+    /// </summary>
+    /// <param name="csrPem">PEM <c>CERTIFICATE REQUEST</c>, at most <see cref="MaxCsrPemLength"/> characters.</param>
+    /// <param name="store">Store code (<see cref="Codes"/>).</param>
+    /// <param name="terminal">Terminal ID (<see cref="Codes"/>).</param>
+    /// <param name="validity">Validity from now.</param>
+    /// <param name="trustClass">The terminal's trust class.</param>
+    /// <returns>The certificate, or <see cref="ErrorCodes.CsrInvalid"/> (400).</returns>
+    /// <exception cref="ArgumentException">When <paramref name="store"/> or <paramref name="terminal"/> is not a well-formed code.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="validity"/> is not positive or <paramref name="trustClass"/> is undefined.</exception>
+    public Result<IssuedDeviceCertificate> IssueDeviceCertificate(string csrPem, string store, string terminal, TimeSpan validity, Terminals.TrustClass trustClass)
     {
+        var className = Terminals.TrustClasses.ToName(trustClass);
         Codes.Require(store, "store");
         Codes.Require(terminal, "terminal");
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero);
@@ -232,9 +249,11 @@ public sealed class CertificateAuthority : IDisposable
 
         var subject = new X500DistinguishedNameBuilder();
         subject.AddCommonName(terminal);
+        subject.AddOrganizationalUnitName(className);
         subject.AddOrganizationName(store);
         var san = new SubjectAlternativeNameBuilder();
         san.AddUri(new Uri(TerminalUriPrefix + store + ":" + terminal, UriKind.Absolute));
+        san.AddUri(new Uri(Terminals.TrustClasses.UriPrefix + className, UriKind.Absolute));
 
         var request = new CertificateRequest(subject.Build(), parsed.Value, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(X509BasicConstraintsExtension.CreateForEndEntity(critical: true));
@@ -251,7 +270,10 @@ public sealed class CertificateAuthority : IDisposable
             issued.ExportCertificatePem(),
             Convert.ToHexStringLower(serial),
             Convert.ToHexStringLower(SHA256.HashData(issued.RawData)),
-            notAfter);
+            notAfter)
+        {
+            PublicKeySha256 = Convert.ToHexStringLower(SHA256.HashData(parsed.Value.ExportSubjectPublicKeyInfo())),
+        };
         Log.DeviceCertificateIssued(_logger, result.SerialHex, terminal, store, notAfter);
         return result;
     }
@@ -260,13 +282,15 @@ public sealed class CertificateAuthority : IDisposable
     /// Pure certificate checks on a presented client certificate (no database): present; chains to THIS
     /// CA only (custom root trust, no system roots, no downloads, no online revocation — revocation is
     /// <see cref="Terminals.TerminalRegistry.CheckAsync"/>); within its validity and the CA's by the
-    /// injected clock; EKU clientAuth; exactly one well-formed terminal SAN URI.
+    /// injected clock; EKU exactly clientAuth, key usage digitalSignature without certificate or CRL signing,
+    /// not a CA; exactly one well-formed terminal SAN URI and at most one trust-class URI.
     /// </summary>
     /// <param name="cert">The certificate the TLS client presented, or null.</param>
     /// <returns>The device identity, or an error: <see cref="ErrorCodes.DeviceCertificateRequired"/> (no
     /// certificate), <see cref="ErrorCodes.DeviceCertificateUntrusted"/> (other issuer, bad signature,
-    /// wrong usage, no terminal URI) or <see cref="ErrorCodes.DeviceCertificateExpired"/> (outside validity);
-    /// all 403.</returns>
+    /// no terminal URI), <see cref="AccessErrorCodes.DeviceCertificateUsage"/> (wrong key usage, extended key
+    /// usage or a CA flag), <see cref="AccessErrorCodes.DeviceCertificateNotYetValid"/> (notBefore ahead of the
+    /// server's clock) or <see cref="ErrorCodes.DeviceCertificateExpired"/> (past its end, or the CA's); all 403.</returns>
     public Result<DeviceIdentity> ValidateClientCertificate(X509Certificate2? cert)
     {
         if (cert is null)
@@ -295,7 +319,14 @@ public sealed class CertificateAuthority : IDisposable
         }
 
         var now = _time.GetUtcNow();
-        if (now < validated.NotBefore || now > validated.NotAfter
+        if (now < validated.NotBefore)
+        {
+            // Issued "in the future": a skewed clock on the issuing side, or a certificate made to outlive its profile.
+            Log.ClientCertificateRefused(_logger, AccessErrorCodes.DeviceCertificateNotYetValid);
+            return AccessErrors.DeviceCertificateNotYetValid;
+        }
+
+        if (now > validated.NotAfter
             || now < Certificate.NotBefore.ToUniversalTime() || now > Certificate.NotAfter.ToUniversalTime())
         {
             Log.ClientCertificateRefused(_logger, ErrorCodes.DeviceCertificateExpired);
@@ -462,7 +493,9 @@ public sealed class CertificateAuthority : IDisposable
         // Time is checked separately against the injected clock so that an expired certificate from
         // this CA is reported as expired, and one from elsewhere as untrusted.
         policy.VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid | X509VerificationFlags.IgnoreCtlNotTimeValid;
-        policy.ApplicationPolicy.Add(new Oid(ClientAuthOid));
+
+        // Usage (EKU, key usage, basic constraints) is checked after the chain, so that a certificate of this
+        // CA with the wrong usage gets its own error code rather than "untrusted".
 
         bool built;
         try
@@ -495,19 +528,37 @@ public sealed class CertificateAuthority : IDisposable
         }
 
         var eku = cert.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault();
-        if (eku is null || !eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value == ClientAuthOid))
+        var ekus = eku?.EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value).ToList() ?? [];
+        if (ekus.Count != 1 || ekus[0] != ClientAuthOid)
         {
-            return AccessErrors.DeviceCertificateUntrusted("The client certificate is not for client authentication (EKU clientAuth).");
+            return AccessErrors.DeviceCertificateUsage("The client certificate's extended key usage must be exactly clientAuth (RFC 5280 §4.2.1.12).");
+        }
+
+        var keyUsage = cert.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+        if (keyUsage is null
+            || (keyUsage.KeyUsages & X509KeyUsageFlags.DigitalSignature) == 0
+            || (keyUsage.KeyUsages & (X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign)) != 0)
+        {
+            return AccessErrors.DeviceCertificateUsage("The client certificate's key usage must include digitalSignature and exclude keyCertSign and cRLSign (RFC 5280 §4.2.1.3).");
+        }
+
+        var basic = cert.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+        if (basic is { CertificateAuthority: true })
+        {
+            return AccessErrors.DeviceCertificateUsage("The client certificate must not be a CA certificate (basicConstraints CA=false, RFC 5280 §4.2.1.9).");
         }
 
         var terminalUris = new List<string>();
+        var classUris = new List<string>();
         try
         {
             foreach (var extension in cert.Extensions)
             {
                 if (extension.Oid?.Value == SubjectAltNameOid)
                 {
-                    terminalUris.AddRange(ReadUris(extension.RawData).Where(u => u.StartsWith(TerminalUriPrefix, StringComparison.Ordinal)));
+                    var uris = ReadUris(extension.RawData);
+                    terminalUris.AddRange(uris.Where(u => u.StartsWith(TerminalUriPrefix, StringComparison.Ordinal)));
+                    classUris.AddRange(uris.Where(u => u.StartsWith(Terminals.TrustClasses.UriPrefix, StringComparison.Ordinal)));
                 }
             }
         }
@@ -527,7 +578,13 @@ public sealed class CertificateAuthority : IDisposable
             return AccessErrors.DeviceCertificateUntrusted("The client certificate's terminal URI is malformed.");
         }
 
-        var identity = new DeviceIdentity(parts[0], parts[1], cert.SerialNumber.ToLowerInvariant(), thumbprint);
+        var trustClass = Terminals.TrustClass.StoreTerminal;
+        if (classUris.Count > 1 || (classUris.Count == 1 && !Terminals.TrustClasses.TryParse(classUris[0][Terminals.TrustClasses.UriPrefix.Length..], out trustClass)))
+        {
+            return AccessErrors.DeviceCertificateUntrusted("The client certificate's trust class URI is malformed.");
+        }
+
+        var identity = new DeviceIdentity(parts[0], parts[1], cert.SerialNumber.ToLowerInvariant(), thumbprint) { TrustClass = trustClass, NotAfter = new DateTimeOffset(cert.NotAfter.ToUniversalTime()) };
         return new ValidatedCertificate(identity, new DateTimeOffset(cert.NotBefore.ToUniversalTime()), new DateTimeOffset(cert.NotAfter.ToUniversalTime()));
     }
 

@@ -53,6 +53,8 @@ public enum AccessTask
     StaffChanged = 34,
     /// <summary>A staff account disabled.</summary>
     StaffDisabled = 35,
+    /// <summary>A terminal renewed its device certificate over mutual TLS (target: the terminal; refused renewals are recorded as denied).</summary>
+    CertificateRenewed = 36,
 
     /// <summary>The monitor raised an alert.</summary>
     AlertRaised = 40,

@@ -47,7 +47,7 @@ public static class CustodianComposition
         services.AddSingleton<Protection.Backup.SnapshotBackup>();
 
         // Access.
-        services.AddSingleton(_ => CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time));
+        services.AddSingleton(_ => CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time, Gateway.DeviceCertificateApi.CaOptions(options)));
         services.AddSingleton<TerminalRegistry>();
         services.AddSingleton(_ => SecretProtector.LoadOrCreate(paths.AccessSecretsKey));
         services.AddSingleton(new StaffOptions { PasswordIterations = options.PasswordIterations });

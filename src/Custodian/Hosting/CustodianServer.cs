@@ -64,7 +64,7 @@ public static class CustodianServer
     {
         var paths = DataPaths.For(options.DataDirectory);
         paths.EnsureCreated();
-        var ca = CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time);
+        var ca = CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time, DeviceCertificateApi.CaOptions(options));
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "custodian", ContentRootPath = paths.Root });
         builder.Services.AddCustodianCore(options, time);
@@ -83,6 +83,7 @@ public static class CustodianServer
         }
 
         builder.Services.AddSiemExportService(siem);
+        builder.Services.AddCustodianGateway(builder.Configuration); // Custodian:Gateway settings (docs/access.md)
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -179,6 +180,7 @@ public static class CustodianServer
             await new CustodianError(code, status, message).WriteAsync(context.HttpContext);
         });
         configurePipeline?.Invoke(app);
+        app.UseMiddleware<RequestLimitsMiddleware>(); // oversized headers: refused and recorded before device trust (docs/access.md)
         app.UseMiddleware<DeviceGatewayMiddleware>();
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
         app.MapOpenApi();
@@ -186,6 +188,7 @@ public static class CustodianServer
         app.MapPortalApi();
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
+        app.MapDeviceCertificateApi(); // device-certificate renewal over mTLS (docs/access.md)
         mapExtra?.Invoke(app);
         return app;
     }

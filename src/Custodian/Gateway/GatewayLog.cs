@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace Custodian.Gateway;
+
+/// <summary>
+/// Log catalog of the access gateway's additions (event IDs 5300–5399): certificate renewal, request limits,
+/// network zones. Parameters are terminal, store and account identifiers, addresses and error codes only.
+/// </summary>
+internal static partial class GatewayLog
+{
+    [LoggerMessage(EventId = 5300, Level = LogLevel.Information, Message = "Terminal {Terminal} of store {Store} renewed its device certificate, valid until {NotAfter:O}")]
+    public static partial void Renewed(ILogger logger, string terminal, string store, DateTimeOffset notAfter);
+
+    [LoggerMessage(EventId = 5301, Level = LogLevel.Warning, Message = "Refused a request whose headers total {Bytes} bytes (limit {Limit}) from {SourceIp}")]
+    public static partial void HeadersTooLarge(ILogger logger, long bytes, int limit, string? sourceIp);
+}
