@@ -63,10 +63,21 @@ public sealed class CertificateAuthority : IDisposable
     private readonly X509AuthorityKeyIdentifierExtension _authorityKeyId;
     private readonly ConcurrentDictionary<string, ValidatedCertificate> _validated = new(StringComparer.Ordinal);
 
-    private CertificateAuthority(X509Certificate2 certificate, ECDsa key, TimeProvider time, CertificateAuthorityOptions options, ILogger logger)
+    /// <summary>Name of the subdirectory holding the previous CA (<c>ca.crt</c>, <c>ca.key</c>) during a rotation.</summary>
+    public const string PreviousDirectoryName = "previous";
+
+    private readonly ECDsa? _previousKey;
+
+    private CertificateAuthority(X509Certificate2 certificate, ECDsa key, TimeProvider time, CertificateAuthorityOptions options, ILogger logger, X509Certificate2? previous = null, ECDsa? previousKey = null)
     {
         Certificate = certificate;
         _key = key;
+        PreviousCertificate = previous;
+        _previousKey = previousKey;
+        var serverIssuer = previous ?? certificate;
+        ServerIssuerPem = serverIssuer.ExportCertificatePem();
+        ServerIssuerSha256Fingerprint = Convert.ToHexStringLower(SHA256.HashData(serverIssuer.RawData));
+        TrustBundlePem = previous is null ? certificate.ExportCertificatePem() : ServerIssuerPem + "\n" + certificate.ExportCertificatePem();
         _time = time;
         Options = options;
         _logger = logger;
@@ -75,8 +86,28 @@ public sealed class CertificateAuthority : IDisposable
         _authorityKeyId = X509AuthorityKeyIdentifierExtension.CreateFromCertificate(certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false);
     }
 
-    /// <summary>The CA certificate (public part only; the key never leaves this object).</summary>
+    /// <summary>The CA certificate (public part only; the key never leaves this object). Issues every device certificate.</summary>
     public X509Certificate2 Certificate { get; }
+
+    /// <summary>
+    /// During a CA rotation (<see cref="Rotate"/> until <see cref="FinishRotation"/>), the CA that was replaced: client
+    /// certificates it issued are still accepted, and it still issues the TLS server certificate so that terminals
+    /// that have not renewed yet (and trust only it) can reach the server to renew. Null outside a rotation.
+    /// </summary>
+    public X509Certificate2? PreviousCertificate { get; }
+
+    /// <summary>PEM of the CA that issues the server certificate: <see cref="PreviousCertificate"/> during a rotation, else <see cref="Certificate"/>. What terminals pin at enrollment (<c>/api/v1/ca</c>).</summary>
+    public string ServerIssuerPem { get; }
+
+    /// <summary>SHA-256 of <see cref="ServerIssuerPem"/>'s DER, lowercase hex: the fingerprint to give <c>terminal init --ca-sha256</c>.</summary>
+    public string ServerIssuerSha256Fingerprint { get; }
+
+    /// <summary>
+    /// The CA certificates a terminal must trust for the server, as one PEM: the server's issuer first, then the current CA
+    /// when it differs (during a rotation). Handed out at enrollment and renewal and saved as the terminal's <c>ca.crt</c>,
+    /// so that after <see cref="FinishRotation"/> terminals trust the server certificate of the new CA.
+    /// </summary>
+    public string TrustBundlePem { get; }
 
     /// <summary>The CA certificate as PEM, as handed to terminals at enrollment to pin the server.</summary>
     public string CertificatePem { get; }
@@ -140,7 +171,8 @@ public sealed class CertificateAuthority : IDisposable
     /// Issues the TLS server certificate for Kestrel: a fresh ECDSA P-256 key, subject CN = the first DNS
     /// name (else "Custodian server"), SAN with the given DNS names and IP addresses, EKU serverAuth,
     /// key usage digitalSignature, validity <see cref="CertificateAuthorityOptions.ServerCertificateValidity"/>
-    /// (1 year by default, never past the CA's own end).
+    /// (1 year by default, never past the issuing CA's own end). Signed by <see cref="PreviousCertificate"/> during a
+    /// rotation, else by <see cref="Certificate"/>.
     /// </summary>
     /// <param name="dnsNames">Host names clients connect to (e.g. <c>localhost</c>).</param>
     /// <param name="ips">IP addresses clients connect to (e.g. 127.0.0.1).</param>
@@ -180,12 +212,13 @@ public sealed class CertificateAuthority : IDisposable
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuthOid)], critical: false));
         request.CertificateExtensions.Add(san.Build(critical: false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-        request.CertificateExtensions.Add(_authorityKeyId);
+        var issuer = PreviousCertificate ?? Certificate;
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: true, includeIssuerAndSerial: false));
 
-        var (notBefore, notAfter) = Validity(Options.ServerCertificateValidity);
+        var (notBefore, notAfter) = Validity(Options.ServerCertificateValidity, issuer);
         var serial = NewSerial();
         var serialHex = Convert.ToHexStringLower(serial);
-        using var issued = request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), notBefore, notAfter, serial);
+        using var issued = request.Create(issuer.SubjectName, X509SignatureGenerator.CreateForECDsa(_previousKey ?? _key), notBefore, notAfter, serial);
         using var withKey = issued.CopyWithPrivateKey(key);
         var pfx = withKey.Export(X509ContentType.Pkcs12);
         try
@@ -326,8 +359,7 @@ public sealed class CertificateAuthority : IDisposable
             return AccessErrors.DeviceCertificateNotYetValid;
         }
 
-        if (now > validated.NotAfter
-            || now < Certificate.NotBefore.ToUniversalTime() || now > Certificate.NotAfter.ToUniversalTime())
+        if (now > validated.NotAfter)
         {
             Log.ClientCertificateRefused(_logger, ErrorCodes.DeviceCertificateExpired);
             return AccessErrors.DeviceCertificateExpired;
@@ -336,18 +368,105 @@ public sealed class CertificateAuthority : IDisposable
         return validated.Identity;
     }
 
+    /// <summary>
+    /// Starts a CA rotation in <paramref name="caDirectory"/>: the current CA moves to <c>previous/</c> (still trusted,
+    /// still issuing the server certificate) and a new CA, CN "Custodian Device CA &lt;UTC time&gt;", takes its place for
+    /// every device certificate issued from now on. Takes effect when the server next starts. Terminals get the new CA
+    /// in their trust bundle and a certificate of it at their next renewal; once every terminal has renewed (at the
+    /// latest one device-certificate lifetime later) <see cref="FinishRotation"/> retires the previous CA.
+    /// </summary>
+    /// <param name="caDirectory">The CA directory.</param>
+    /// <param name="time">Clock for the new CA's validity.</param>
+    /// <param name="options">Lifetimes; null for the defaults.</param>
+    /// <returns>SHA-256 fingerprints (lowercase hex) of the previous and the new CA.</returns>
+    /// <exception cref="InvalidOperationException">When there is no CA yet, or a rotation is already in progress.</exception>
+    public static (string Previous, string Current) Rotate(string caDirectory, TimeProvider time, CertificateAuthorityOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caDirectory);
+        ArgumentNullException.ThrowIfNull(time);
+        options ??= new CertificateAuthorityOptions();
+        var certPath = Path.Combine(caDirectory, CertificateFileName);
+        var keyPath = Path.Combine(caDirectory, KeyFileName);
+        var previousDirectory = Path.Combine(caDirectory, PreviousDirectoryName);
+        if (!File.Exists(certPath) || !File.Exists(keyPath))
+        {
+            throw new InvalidOperationException("There is no device CA to rotate; start the server or run 'custodian init' first.");
+        }
+
+        if (File.Exists(Path.Combine(previousDirectory, CertificateFileName)) || File.Exists(Path.Combine(previousDirectory, KeyFileName)))
+        {
+            throw new InvalidOperationException("A CA rotation is already in progress; finish it ('custodian ca finish-rotation') before starting another.");
+        }
+
+        using var old = Load(certPath, keyPath, time, options, NullLogger.Instance);
+        SecureFiles.CreatePrivateDirectory(previousDirectory);
+        SecureFiles.WriteAtomic(Path.Combine(previousDirectory, KeyFileName), File.ReadAllText(keyPath), secret: true, overwrite: true);
+        SecureFiles.WriteAtomic(Path.Combine(previousDirectory, CertificateFileName), File.ReadAllText(certPath), secret: false, overwrite: true);
+        var commonName = $"{CommonName} {TruncateToSeconds(time.GetUtcNow()):yyyy-MM-dd'T'HH:mm:ss'Z'}";
+        var (newKeyPem, newCertPem) = CreateRoot(commonName, time, options);
+        SecureFiles.WriteAtomic(keyPath, newKeyPem, secret: true, overwrite: true);
+        SecureFiles.WriteAtomic(certPath, newCertPem, secret: false, overwrite: true);
+        using var created = X509Certificate2.CreateFromPem(newCertPem);
+        return (old.Sha256Fingerprint, Convert.ToHexStringLower(SHA256.HashData(created.RawData)));
+    }
+
+    /// <summary>
+    /// Finishes a CA rotation: deletes <c>previous/</c>, so that after the next server start only the new CA is trusted and
+    /// it issues the server certificate. Certificates of the previous CA are refused from then on (terminals that did not
+    /// renew during the overlap must re-enroll).
+    /// </summary>
+    /// <param name="caDirectory">The CA directory.</param>
+    /// <returns>The SHA-256 fingerprint of the retired CA, or null when no rotation was in progress.</returns>
+    public static string? FinishRotation(string caDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caDirectory);
+        var previousDirectory = Path.Combine(caDirectory, PreviousDirectoryName);
+        var certPath = Path.Combine(previousDirectory, CertificateFileName);
+        if (!File.Exists(certPath))
+        {
+            return null;
+        }
+
+        using var previous = X509Certificate2.CreateFromPem(File.ReadAllText(certPath));
+        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(previous.RawData));
+        File.Delete(Path.Combine(previousDirectory, KeyFileName));
+        File.Delete(certPath);
+        Directory.Delete(previousDirectory);
+        return fingerprint;
+    }
+
+    /// <summary>When the current CA was created (its notBefore plus <see cref="CertificateAuthorityOptions.BackdateBy"/>): the start of a rotation in progress.</summary>
+    public DateTimeOffset CreatedAt => new DateTimeOffset(Certificate.NotBefore.ToUniversalTime()) + Options.BackdateBy;
+
     /// <inheritdoc />
     public void Dispose()
     {
         _key.Dispose();
         Certificate.Dispose();
+        _previousKey?.Dispose();
+        PreviousCertificate?.Dispose();
     }
 
     private static bool TryCreate(string certPath, string keyPath, TimeProvider time, CertificateAuthorityOptions options)
     {
+        var (keyPem, certPem) = CreateRoot(CommonName, time, options);
+
+        // The key goes first: whoever writes ca.key owns the CA; a loser discards its pair.
+        if (!SecureFiles.WriteAtomic(keyPath, keyPem, secret: true, overwrite: false))
+        {
+            return false;
+        }
+
+        SecureFiles.WriteAtomic(certPath, certPem, secret: false, overwrite: true);
+        return true;
+    }
+
+    /// <summary>A new self-signed ECDSA P-256 root with the CA profile: (key PKCS#8 PEM, certificate PEM).</summary>
+    private static (string KeyPem, string CertificatePem) CreateRoot(string commonName, TimeProvider time, CertificateAuthorityOptions options)
+    {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var subject = new X500DistinguishedNameBuilder();
-        subject.AddCommonName(CommonName);
+        subject.AddCommonName(commonName);
         var name = subject.Build();
         var request = new CertificateRequest(name, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(X509BasicConstraintsExtension.CreateForCertificateAuthority(pathLengthConstraint: 0));
@@ -358,18 +477,24 @@ public sealed class CertificateAuthority : IDisposable
 
         var now = TruncateToSeconds(time.GetUtcNow());
         using var certificate = request.Create(name, X509SignatureGenerator.CreateForECDsa(key), now - options.BackdateBy, now + options.CaValidity, NewSerial());
-
-        // The key goes first: whoever writes ca.key owns the CA; a loser discards its pair.
-        if (!SecureFiles.WriteAtomic(keyPath, key.ExportPkcs8PrivateKeyPem(), secret: true, overwrite: false))
-        {
-            return false;
-        }
-
-        SecureFiles.WriteAtomic(certPath, certificate.ExportCertificatePem(), secret: false, overwrite: true);
-        return true;
+        return (key.ExportPkcs8PrivateKeyPem(), certificate.ExportCertificatePem());
     }
 
     private static CertificateAuthority Load(string certPath, string keyPath, TimeProvider time, CertificateAuthorityOptions options, ILogger logger)
+    {
+        var previousDirectory = Path.Combine(Path.GetDirectoryName(certPath)!, PreviousDirectoryName);
+        var previousCert = Path.Combine(previousDirectory, CertificateFileName);
+        var previousKey = Path.Combine(previousDirectory, KeyFileName);
+        if (!File.Exists(previousCert) && !File.Exists(previousKey))
+        {
+            return LoadPair(certPath, keyPath, time, options, logger, null);
+        }
+
+        using var previous = LoadPair(previousCert, previousKey, time, options, logger, null);
+        return LoadPair(certPath, keyPath, time, options, logger, previous);
+    }
+
+    private static CertificateAuthority LoadPair(string certPath, string keyPath, TimeProvider time, CertificateAuthorityOptions options, ILogger logger, CertificateAuthority? previous)
     {
         if (!File.Exists(certPath) || !File.Exists(keyPath))
         {
@@ -400,7 +525,14 @@ public sealed class CertificateAuthority : IDisposable
                 throw new InvalidOperationException($"{CertificateFileName} is not a CA certificate (basicConstraints CA=true required).");
             }
 
-            return new CertificateAuthority(certificate, key, time, options, logger);
+            if (previous is null)
+            {
+                return new CertificateAuthority(certificate, key, time, options, logger);
+            }
+
+            var previousKey = ECDsa.Create();
+            previousKey.ImportParameters(previous._key.ExportParameters(includePrivateParameters: true));
+            return new CertificateAuthority(certificate, key, time, options, logger, X509CertificateLoader.LoadCertificate(previous.Certificate.RawData), previousKey);
         }
         catch
         {
@@ -485,6 +617,11 @@ public sealed class CertificateAuthority : IDisposable
         var policy = chain.ChainPolicy;
         policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         policy.CustomTrustStore.Add(Certificate);
+        if (PreviousCertificate is not null)
+        {
+            policy.CustomTrustStore.Add(PreviousCertificate);
+        }
+
         policy.RevocationMode = X509RevocationMode.NoCheck;
         policy.DisableCertificateDownloads = true;
         policy.VerificationTime = _time.GetUtcNow().UtcDateTime;
@@ -498,6 +635,8 @@ public sealed class CertificateAuthority : IDisposable
         // CA with the wrong usage gets its own error code rather than "untrusted".
 
         bool built;
+        X509Certificate2 root;
+        DateTimeOffset rootNotBefore, rootNotAfter;
         try
         {
             built = chain.Build(cert);
@@ -511,16 +650,21 @@ public sealed class CertificateAuthority : IDisposable
         {
             if (!built
                 || chain.ChainElements.Count != 2
-                || !chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(Certificate.RawDataMemory.Span))
+                || !(chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(Certificate.RawDataMemory.Span)
+                    || (PreviousCertificate is not null && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(PreviousCertificate.RawDataMemory.Span))))
             {
                 return AccessErrors.DeviceCertificateUntrusted("The client certificate was not issued by Custodian's device CA.");
             }
+
+            root = chain.ChainElements[1].Certificate;
+            rootNotBefore = new DateTimeOffset(root.NotBefore.ToUniversalTime());
+            rootNotAfter = new DateTimeOffset(root.NotAfter.ToUniversalTime());
         }
         finally
         {
             foreach (var element in chain.ChainElements)
             {
-                if (!ReferenceEquals(element.Certificate, cert) && !ReferenceEquals(element.Certificate, Certificate))
+                if (!ReferenceEquals(element.Certificate, cert) && !ReferenceEquals(element.Certificate, Certificate) && !ReferenceEquals(element.Certificate, PreviousCertificate))
                 {
                     element.Certificate.Dispose();
                 }
@@ -585,7 +729,10 @@ public sealed class CertificateAuthority : IDisposable
         }
 
         var identity = new DeviceIdentity(parts[0], parts[1], cert.SerialNumber.ToLowerInvariant(), thumbprint) { TrustClass = trustClass, NotAfter = new DateTimeOffset(cert.NotAfter.ToUniversalTime()) };
-        return new ValidatedCertificate(identity, new DateTimeOffset(cert.NotBefore.ToUniversalTime()), new DateTimeOffset(cert.NotAfter.ToUniversalTime()));
+        return new ValidatedCertificate(
+            identity,
+            new DateTimeOffset(cert.NotBefore.ToUniversalTime()) < rootNotBefore ? rootNotBefore : new DateTimeOffset(cert.NotBefore.ToUniversalTime()),
+            new DateTimeOffset(cert.NotAfter.ToUniversalTime()) > rootNotAfter ? rootNotAfter : new DateTimeOffset(cert.NotAfter.ToUniversalTime()));
     }
 
     /// <summary>Reads the uniformResourceIdentifier ([6] IA5String) entries of a GeneralNames (RFC 5280 §4.2.1.6).</summary>
@@ -611,10 +758,10 @@ public sealed class CertificateAuthority : IDisposable
         return uris;
     }
 
-    private (DateTimeOffset NotBefore, DateTimeOffset NotAfter) Validity(TimeSpan validity)
+    private (DateTimeOffset NotBefore, DateTimeOffset NotAfter) Validity(TimeSpan validity, X509Certificate2? issuer = null)
     {
         var now = TruncateToSeconds(_time.GetUtcNow());
-        var caEnd = new DateTimeOffset(Certificate.NotAfter.ToUniversalTime());
+        var caEnd = new DateTimeOffset((issuer ?? Certificate).NotAfter.ToUniversalTime());
         var notAfter = now + validity;
         if (notAfter > caEnd)
         {

@@ -25,7 +25,7 @@ public sealed record EnrollmentCode(string TerminalId, string Store, string Name
 /// <param name="TerminalId">Terminal ID.</param>
 /// <param name="Store">Store code.</param>
 /// <param name="CertificatePem">The device certificate, PEM.</param>
-/// <param name="CaCertificatePem">The device CA certificate, PEM (also the issuer of the server certificate: the terminal pins it).</param>
+/// <param name="CaCertificatePem">The CA certificates to trust for the server, PEM (<see cref="Certificates.CertificateAuthority.TrustBundlePem"/>: one certificate, or two during a CA rotation).</param>
 /// <param name="NotAfter">End of the device certificate's validity (UTC).</param>
 public sealed record EnrolledTerminal(string TerminalId, string Store, string CertificatePem, string CaCertificatePem, DateTimeOffset NotAfter)
 {

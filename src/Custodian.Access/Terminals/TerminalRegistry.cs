@@ -243,7 +243,7 @@ public sealed class TerminalRegistry
         await transaction.CommitAsync();
         Invalidate(terminalId);
         Log.Enrolled(_logger, terminalId, certificate.SerialHex);
-        return new EnrolledTerminal(terminalId, store, certificate.CertificatePem, _ca.CertificatePem, certificate.NotAfter) { TrustClass = trustClass };
+        return new EnrolledTerminal(terminalId, store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
     }
 
     /// <summary>
@@ -334,7 +334,7 @@ public sealed class TerminalRegistry
         await transaction.CommitAsync();
         Invalidate(presented.Terminal);
         Log.Renewed(_logger, presented.Terminal, certificate.SerialHex, certificate.NotAfter);
-        return new EnrolledTerminal(presented.Terminal, presented.Store, certificate.CertificatePem, _ca.CertificatePem, certificate.NotAfter) { TrustClass = trustClass };
+        return new EnrolledTerminal(presented.Terminal, presented.Store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
     }
 
     /// <summary>Records that a key was certified; false when it already was (for any terminal, at any time).</summary>

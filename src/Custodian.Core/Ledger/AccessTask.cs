@@ -55,6 +55,8 @@ public enum AccessTask
     StaffDisabled = 35,
     /// <summary>A terminal renewed its device certificate over mutual TLS (target: the terminal; refused renewals are recorded as denied).</summary>
     CertificateRenewed = 36,
+    /// <summary>The device CA was rotated: a rotation started or finished (target: <c>ca:&lt;SHA-256 of the CA&gt;</c>).</summary>
+    CaRotated = 37,
 
     /// <summary>The monitor raised an alert.</summary>
     AlertRaised = 40,

@@ -51,6 +51,7 @@ public static class CustodianCli
             LedgerCheckpointCommands.VerifyReceipt(),
             WitnessCommands.Witness(),
             SiemCommands.Siem(),
+            CaCommands.Ca(), // device CA rotation (docs/access.md)
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -197,7 +198,7 @@ public static class CustodianCli
             var ca = app.Services.GetRequiredService<Access.Certificates.CertificateAuthority>();
             Console.WriteLine($"Custodian is running. Terminal API: {endpoints.TerminalUrl}  Portal: {endpoints.PortalUrl}");
             Console.WriteLine($"Data: {DataPaths.For(options.DataDirectory).Root}");
-            Console.WriteLine($"CA SHA-256: {ca.Sha256Fingerprint}");
+            Console.WriteLine($"CA SHA-256: {ca.ServerIssuerSha256Fingerprint}");
             Console.WriteLine($"Ledger key: {app.Services.GetRequiredService<Ledger.Checkpoints.LedgerCheckpoints>().LogKey}");
             Console.WriteLine("Press Ctrl+C to stop.");
             await app.WaitForShutdownAsync(ct);

@@ -47,7 +47,6 @@ public static class TerminalRenewal
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(time);
         using var certificate = TerminalCredentials.Load(directory);
-        using var ca = TerminalCredentials.LoadCaCertificate(directory);
         var notBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime());
         var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
         var now = time.GetUtcNow();
@@ -63,16 +62,27 @@ public static class TerminalRenewal
         }
 
         var (keyPem, csrPem) = TerminalCredentials.CreateKeyAndCsr(terminal);
-        using var client = TerminalHttp.Create(server, ca, certificate, maxConnections: 1);
-        using var response = await client.PostAsJsonAsync(new Uri("/api/v1/terminal/renewals", UriKind.Relative), new RenewRequest(csrPem), cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        var trusted = TerminalCredentials.LoadCaBundle(directory);
+        try
         {
-            return await ReadProblemAsync(response, cancellationToken);
-        }
+            using var client = TerminalHttp.Create(server, trusted, certificate, maxConnections: 1);
+            using var response = await client.PostAsJsonAsync(new Uri("/api/v1/terminal/renewals", UriKind.Relative), new RenewRequest(csrPem), cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                return await ReadProblemAsync(response, cancellationToken);
+            }
 
-        var renewed = (await response.Content.ReadFromJsonAsync<RenewResponse>(cancellationToken))!;
-        TerminalCredentials.Save(directory, keyPem, renewed.Certificate, renewed.CaCertificate);
-        return new RenewalOutcome(true, renewed.Terminal, renewed.NotAfter);
+            var renewed = (await response.Content.ReadFromJsonAsync<RenewResponse>(cancellationToken))!;
+            TerminalCredentials.Save(directory, keyPem, renewed.Certificate, renewed.CaCertificate);
+            return new RenewalOutcome(true, renewed.Terminal, renewed.NotAfter);
+        }
+        finally
+        {
+            foreach (var ca in trusted)
+            {
+                ca.Dispose();
+            }
+        }
     }
 
     /// <summary>Turns an RFC 9457 problem response into an error value (code, status, detail); a body that is not one gives <see cref="ErrorCodes.InternalError"/>.</summary>
