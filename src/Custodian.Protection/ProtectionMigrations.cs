@@ -9,6 +9,8 @@ namespace Custodian.Protection;
 /// <c>protection-002</c> adds <c>phone_index_next</c>/<c>rrn_index_next</c> (the indexes under a pending
 /// blind-index key, filled during an index key rotation, NULL otherwise) and <c>protection_jobs</c>
 /// (the checkpoint of the resumable re-encryption job: last subscriber id done, target data key).
+/// <c>protection-003</c> adds <c>masking_policy</c>: the one row naming the masking policy this data directory
+/// shows (<see cref="Masking.MaskingPolicyRecord"/>).
 /// </summary>
 public sealed class ProtectionMigrations : IMigrationSource
 {
@@ -49,6 +51,15 @@ public sealed class ProtectionMigrations : IMigrationSource
                 rows_done INTEGER NOT NULL,
                 started_at INTEGER NOT NULL,
                 updated_at INTEGER NOT NULL
+            );
+            """),
+        new Migration(
+            "protection-003",
+            """
+            CREATE TABLE masking_policy (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                descriptor TEXT NOT NULL,
+                adopted_at INTEGER NOT NULL
             );
             """),
     ];

@@ -25,6 +25,8 @@ internal sealed class CliContext : IAsyncDisposable
     public static async Task<CliContext> OpenAsync(string dataDirectory, bool initialiseIfMissing = false)
     {
         var options = new CustodianOptions { DataDirectory = dataDirectory };
+        new ConfigurationBuilder().AddEnvironmentVariables().Build()
+            .GetSection(CustodianOptions.Section).GetSection(Protection.Masking.MaskingOptions.Section).Bind(options.Masking);
         var failures = CustodianOptionsValidator.ValidateAll(options);
         if (failures.Count > 0)
         {
@@ -47,7 +49,7 @@ internal sealed class CliContext : IAsyncDisposable
         services.AddCustodianCore(options, TimeProvider.System);
         var provider = services.BuildServiceProvider();
         var context = new CliContext(provider);
-        var officer = await CustodianComposition.InitialiseAsync(provider);
+        var officer = await CustodianComposition.InitialiseAsync(provider, enforceMaskingPolicy: false, CancellationToken.None);
         if (officer is not null)
         {
             CliOutput.PrintOfficer(officer);

@@ -44,6 +44,7 @@ public static class CustodianCli
             ReviewCommands.Review(),
             AdminCommands.Outbox(),
             KeyCommands.Keys(),
+            MaskingCommands.Masking(),
             AuditStorageCommand.Create(),
             BackupCommands.Backup(),
             BackupCommands.Restore(),

@@ -32,7 +32,7 @@ public sealed class DeviceGatewayMiddleware(
     {
         var listener = Listeners.Of(context);
         var path = context.Request.Path;
-        var isPortalPath = path.StartsWithSegments("/portal", StringComparison.Ordinal) || path.StartsWithSegments("/ledger", StringComparison.Ordinal); // the transparency API is public, on the portal listener only
+        var isPortalPath = path.StartsWithSegments("/portal", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/ledger", StringComparison.OrdinalIgnoreCase); // the transparency API is public, on the portal listener only
         if (listener == Listeners.Portal)
         {
             if (!isPortalPath && !path.StartsWithSegments("/health", StringComparison.Ordinal))

@@ -157,53 +157,16 @@ public static class StaffApi
         return TypedResults.Ok(new EnrollResponse(t.TerminalId, t.Store, t.CertificatePem, t.CaCertificatePem));
     }
 
-    private static async Task<Results<Created<SignInResponse>, ProblemHttpResult>> SignInAsync(
-        SignInRequest body, HttpContext context, StaffDirectory staff, SessionStore sessions, IAccessLedger ledger, AccessRecorder recorder, TimeProvider time, ILogger<SignInRequest> logger)
+    private static async Task<Results<Created<SignInResponse>, ProblemHttpResult>> SignInAsync(SignInRequest body, HttpContext context, StaffSignIn signIn)
     {
-        var device = Device(context);
-        var entry = TerminalEntry(context, time, AccessTask.SignIn, body.Account);
-        if (!Codes.IsValid(body.Account) || string.IsNullOrEmpty(body.Password) || string.IsNullOrEmpty(body.Otp))
+        var session = await signIn.SignInAsync(Device(context), body.Account, body.Password, body.Otp, Ip(context), context.RequestAborted);
+        if (!session.IsSuccess)
         {
-            return (await recorder.RefuseAsync(entry, ProblemResults.Validation("account", "account, password and otp are all required"))).ToProblem();
+            return session.Error!.ToProblem();
         }
 
-        var principal = await staff.AuthenticateAsync(body.Account!, body.Password, body.Otp);
-        if (!principal.IsSuccess)
-        {
-            // Record the account only when it exists: people type passwords into the account field,
-            // and the ledger keeps what it records for years.
-            if (await staff.GetAsync(body.Account!) is null)
-            {
-                entry = entry with { Account = null, Reason = "unknown account" };
-            }
-
-            return (await recorder.RefuseAsync(entry, principal.Error!)).ToProblem();
-        }
-
-        var p = principal.Value;
-        entry = entry with { Role = p.Role };
-        if (p.MustChangePassword)
-        {
-            return (await recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.PasswordChangeRequired, 403, "This is a one-time password: change it with POST /api/v1/account/password, then sign in again."))).ToProblem();
-        }
-
-        if (p.Role.IsStoreStaff() && !string.Equals(p.Store, device.Store, StringComparison.Ordinal))
-        {
-            return (await recorder.RefuseAsync(entry, new CustodianError(StoreMismatch, 403, "Store staff may sign in only at a terminal of their own store."))).ToProblem();
-        }
-
-        try
-        {
-            await ledger.AppendAsync(entry);
-        }
-        catch (LedgerUnavailableException)
-        {
-            return new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the sign-in, so it was refused.", IsTransient: true).ToProblem();
-        }
-
-        var session = sessions.Create(p, device, Ip(context));
-        Hosting.Log.SignedIn(logger, p.Id, device.Terminal);
-        return TypedResults.Created((string?)null, new SignInResponse(session.Token, p.Id, p.Role.ToName(), p.Store));
+        var p = session.Value.Principal;
+        return TypedResults.Created((string?)null, new SignInResponse(session.Value.Token, p.Id, p.Role.ToName(), p.Store));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> ChangePasswordAsync(

@@ -39,7 +39,8 @@ public static class CustodianComposition
 
         // Protection: the only path to plaintext.
         services.AddSingleton(sp => ProtectionKeyring.LoadOrCreate(paths.Keys, time));
-        services.AddSingleton<MaskingPolicy>();
+        services.AddSingleton(new MaskingPolicy(options.Masking)); // the deployment's one policy
+        services.AddSingleton<MaskingPolicyRecord>();
         services.AddSingleton<SubscriberVault>();
         services.AddSingleton<Protection.Import.SubscriberImporter>();
         services.AddSingleton<Protection.Rotation.KeyRotation>();
@@ -73,6 +74,7 @@ public static class CustodianComposition
         // Messaging, lookup guard, transparency.
         services.AddSingleton<ISmsSender, OutboxSmsSender>();
         services.AddSingleton<AccessRecorder>();
+        services.AddSingleton<Gateway.StaffSignIn>();
         services.AddSingleton<LookupGuard>();
         services.AddSingleton<PortalSignIn>();
         services.AddSingleton<AccessHistory>();
@@ -91,11 +93,27 @@ public static class CustodianComposition
     }
 
     /// <summary>
+    /// <see cref="InitialiseAsync(IServiceProvider, bool, CancellationToken)"/> for a server or simulation: the masking
+    /// policy is enforced.
+    /// </summary>
+    /// <param name="services">The composed services.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static Task<Access.Staff.NewAccount?> InitialiseAsync(IServiceProvider services, CancellationToken cancellationToken = default) =>
+        InitialiseAsync(services, enforceMaskingPolicy: true, cancellationToken);
+
+    /// <summary>
     /// Creates the data directory, applies migrations, and on first start creates the keyring, the
     /// CA and the first security-officer account. Returns the officer's credentials when they were
     /// just created (to be printed once), else null.
     /// </summary>
-    public static async Task<Access.Staff.NewAccount?> InitialiseAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    /// <param name="services">The composed services.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <param name="enforceMaskingPolicy">
+    /// True (servers, simulations): refuse to go on when the configured masking policy differs from the one this data
+    /// directory shows (<see cref="MaskingPolicyRecord"/>). False for the administrative verbs, which show no subscriber data.
+    /// </param>
+    /// <exception cref="Problems.CustodianException">With <see cref="MaskingPolicyRecord.PolicyChanged"/> when the policy changed.</exception>
+    public static async Task<Access.Staff.NewAccount?> InitialiseAsync(IServiceProvider services, bool enforceMaskingPolicy, CancellationToken cancellationToken = default)
     {
         var paths = services.GetRequiredService<DataPaths>();
         paths.EnsureCreated();
@@ -114,6 +132,18 @@ public static class CustodianComposition
         {
             // Owner-only, like the directory; SQLite gives the -wal and -shm files the same mode.
             File.SetUnixFileMode(paths.Database, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        // One masking policy per data directory: the first start adopts the configured one; a different one
+        // later is refused until adopted on purpose ('custodian masking adopt'). Administrative verbs skip the
+        // check so that they, and the adoption itself, still run.
+        if (enforceMaskingPolicy)
+        {
+            var masking = await services.GetRequiredService<MaskingPolicyRecord>().EnsureAsync(services.GetRequiredService<MaskingPolicy>(), cancellationToken);
+            if (!masking.IsSuccess)
+            {
+                throw new Problems.CustodianException(masking.Error!);
+            }
         }
 
         // Touch the key material so that first start creates it, not the first request.

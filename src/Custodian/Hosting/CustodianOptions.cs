@@ -51,6 +51,9 @@ public sealed class CustodianOptions
     [Range(1_000, 10_000_000)]
     public int PasswordIterations { get; set; } = 600_000;
 
+    /// <summary>The deployment's masking policy (section <c>Custodian:Masking</c>; see <see cref="Protection.Masking.MaskingOptions"/>).</summary>
+    public Protection.Masking.MaskingOptions Masking { get; } = new();
+
     /// <summary>The parsed <see cref="ListenAddress"/>.</summary>
     /// <remarks>Valid once <see cref="CustodianOptionsValidator.ValidateAll"/> has passed.</remarks>
     public IPAddress ListenIp => IPAddress.Parse(ListenAddress);

@@ -36,6 +36,7 @@ public sealed partial class CustodianOptionsValidator : IValidateOptions<Custodi
             failures.Add("DataDirectory must be a directory, not a file.");
         }
 
+        failures.AddRange(options.Masking.Validate());
         return failures;
     }
 }

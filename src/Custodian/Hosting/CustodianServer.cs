@@ -7,6 +7,7 @@ using Custodian.Problems;
 using Custodian.Review;
 using Custodian.Siem;
 using Custodian.Transparency;
+using Custodian.Web;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Compliance.Classification;
@@ -84,6 +85,7 @@ public static class CustodianServer
 
         builder.Services.AddSiemExportService(siem);
         builder.Services.AddCustodianGateway(builder.Configuration); // Custodian:Gateway settings (docs/access.md)
+        builder.Services.AddCustodianWeb(); // web pages: Razor Pages, ko/en, antiforgery (src/Custodian/Web, docs/web.md)
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -179,6 +181,7 @@ public static class CustodianServer
             };
             await new CustodianError(code, status, message).WriteAsync(context.HttpContext);
         });
+        app.UseCustodianWeb(); // security headers, UI culture, /static assets (before the gateway: they carry no personal data)
         configurePipeline?.Invoke(app);
         app.UseMiddleware<RequestLimitsMiddleware>(); // oversized headers: refused and recorded before device trust (docs/access.md)
         app.UseMiddleware<DeviceGatewayMiddleware>();
@@ -189,6 +192,7 @@ public static class CustodianServer
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
         app.MapDeviceCertificateApi(); // device-certificate renewal over mTLS (docs/access.md)
+        app.MapRazorPages();
         mapExtra?.Invoke(app);
         return app;
     }

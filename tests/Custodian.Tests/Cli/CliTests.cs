@@ -50,6 +50,36 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_changed_masking_policy_stops_serve_until_it_is_adopted()
+    {
+        Assert.Equal(2, await CustodianCli.RunAsync(["masking", "show", "--data", Data])); // no data directory yet
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["masking", "show", "--data", Data])); // nothing adopted yet
+        Assert.Equal(0, await CustodianCli.RunAsync(["masking", "adopt", "--data", Data]));
+        try
+        {
+            Environment.SetEnvironmentVariable("Custodian__Masking__Phone", "Middle");
+            Assert.Equal(2, await CustodianCli.RunAsync(["masking", "show", "--data", Data]));
+            Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", Data, "--terminal-port", "0", "--portal-port", "0"]));
+            Assert.Equal(0, await CustodianCli.RunAsync(["masking", "adopt", "--data", Data]));
+            Assert.Equal(0, await CustodianCli.RunAsync(["masking", "show", "--data", Data]));
+
+            Environment.SetEnvironmentVariable("Custodian__Masking__Phone", "Sideways");
+            Assert.Equal(2, await CustodianCli.RunAsync(["masking", "show", "--data", Data]));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("Custodian__Masking__Phone", null);
+        }
+
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT descriptor FROM masking_policy";
+        Assert.Equal("name=first-and-last;rrn=7;phone=middle;address=2", command.ExecuteScalar());
+    }
+
+    [Fact]
     public async Task Sample_then_import_then_verify()
     {
         var csv = Path.Combine(_dir.FullName, "subscribers.csv");

@@ -15,6 +15,31 @@ namespace Custodian.Tests.Lookup;
 public sealed class GuardedLookupTests
 {
     [Fact]
+    public async Task The_deployment_masking_policy_is_the_one_every_answer_uses()
+    {
+        await using var host = await CustodianTestHost.StartAsync(options: o =>
+        {
+            o.Masking.Phone = Custodian.Protection.Masking.PhoneMask.Middle;
+            o.Masking.Name = Custodian.Protection.Masking.NameMask.FirstOnly;
+            o.Masking.RrnDigitsShown = 6;
+        });
+        var (client, _, _) = await host.ClerkAsync("C0001");
+        var subscriber = host.Population[5];
+
+        using var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = subscriber.Phone });
+        var hit = Assert.Single((await response.Content.ReadFromJsonAsync<SearchResponse>())!.Results);
+        var national = PhoneNumbers.FormatNational(PhoneNumbers.NormalizeKorean(subscriber.Phone).Value);
+        Assert.Equal(national[..4] + "****" + national[^5..], hit.Phone);
+        Assert.Equal(subscriber.Name.Trim()[..1] + new string('*', subscriber.Name.Trim().Length - 1), hit.Name);
+
+        using var view = await client.GetAsync($"/api/v1/subscribers/{hit.Handle}?purpose=plan-change");
+        Assert.Equal(HttpStatusCode.OK, view.StatusCode);
+        var body = await view.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(subscriber.Rrn.Replace("-", string.Empty, StringComparison.Ordinal)[..6] + "-*******", body.GetProperty("rrn").GetString());
+        Assert.Equal("name=first-only;rrn=6;phone=middle;address=2", (await host.Get<Custodian.Protection.Masking.MaskingPolicyRecord>().GetAsync())!.Value.Descriptor);
+    }
+
+    [Fact]
     public async Task Search_returns_masked_summary_and_records_exactly_one_entry_naming_the_subscriber()
     {
         await using var host = await CustodianTestHost.StartAsync();

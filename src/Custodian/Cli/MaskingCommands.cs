@@ -1,0 +1,62 @@
+using System.CommandLine;
+using System.Globalization;
+using Custodian.Protection.Masking;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>
+/// <c>masking show</c> and <c>masking adopt</c>: the deployment's one masking policy (configured by the
+/// <c>Custodian__Masking__*</c> environment variables; <see cref="MaskingOptions"/>) and the policy the data
+/// directory remembers (<see cref="MaskingPolicyRecord"/>).
+/// </summary>
+internal static class MaskingCommands
+{
+    // Fictional values (not from any population) that show what each mask keeps.
+    private const string ExampleName = "남궁민수";
+    private const string ExampleRrn = "9001011234568";
+    private const string ExamplePhone = "+821012345678";
+    private const string ExampleAddress = "서울특별시 강남구 테헤란로 123";
+
+    public static Command Masking()
+    {
+        var show = new Command("show", "Show the configured masking policy, the one this data directory shows, and what each mask keeps (on fictional values).");
+        show.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var policy = context.Get<MaskingPolicy>();
+            var recorded = await context.Get<MaskingPolicyRecord>().GetAsync(ct);
+            AnsiConsole.MarkupLine($"configured: {Markup.Escape(policy.Descriptor)}");
+            AnsiConsole.MarkupLine(recorded is { } r
+                ? $"adopted:    {Markup.Escape(r.Descriptor)} (since {r.AdoptedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC)"
+                : "adopted:    none yet (the first 'serve' adopts the configured policy)");
+            var table = new Table().AddColumns("field", "example (fictional)");
+            table.AddRow("name", Markup.Escape(policy.MaskName(ExampleName)));
+            table.AddRow("rrn", Markup.Escape(policy.MaskRrn(ExampleRrn)));
+            table.AddRow("phone", Markup.Escape(policy.MaskPhone(ExamplePhone)));
+            table.AddRow("address", Markup.Escape(policy.MaskAddress(ExampleAddress)));
+            AnsiConsole.Write(table);
+            if (recorded is { } adopted && !string.Equals(adopted.Descriptor, policy.Descriptor, StringComparison.Ordinal))
+            {
+                AnsiConsole.MarkupLine("[yellow]The configured policy differs from the adopted one: 'serve' will refuse to start until you run 'custodian masking adopt'.[/]");
+                return 2;
+            }
+
+            return 0;
+        }));
+
+        var adopt = new Command("adopt", "Make the configured masking policy the one this data directory shows from now on (run it with the same Custodian__Masking__* settings as the server, while the server is stopped).");
+        adopt.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var policy = context.Get<MaskingPolicy>();
+            var previous = await context.Get<MaskingPolicyRecord>().AdoptAsync(policy, ct);
+            AnsiConsole.MarkupLine(previous is null || string.Equals(previous, policy.Descriptor, StringComparison.Ordinal)
+                ? $"Adopted {Markup.Escape(policy.Descriptor)} (unchanged)."
+                : $"Adopted {Markup.Escape(policy.Descriptor)} (was {Markup.Escape(previous)}). Screens and exports made before today used the old masks; keep them apart from new ones.");
+            return 0;
+        }));
+
+        return new Command("masking", "The deployment's one masking policy: show it, or adopt a changed one.") { show, adopt };
+    }
+}

@@ -1,0 +1,87 @@
+using Custodian.Access.Certificates;
+using Custodian.Access.Sessions;
+using Custodian.Access.Staff;
+using Custodian.Classification;
+using Custodian.Hosting;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Lookup;
+using Custodian.Problems;
+using Microsoft.Extensions.Logging;
+
+namespace Custodian.Gateway;
+
+/// <summary>
+/// Staff sign-in at an enrolled terminal: password + TOTP (RFC 6238), the one-time-password rule, the
+/// own-store rule for store staff, and the ledger entry that must be written before a session exists.
+/// Shared by the terminal API (<c>POST /api/v1/sessions</c>, bearer token) and the web pages (cookie).
+/// </summary>
+public sealed class StaffSignIn(StaffDirectory staff, SessionStore sessions, IAccessLedger ledger, AccessRecorder recorder, TimeProvider time, ILogger<StaffSignIn> logger)
+{
+    /// <summary>
+    /// Authenticates <paramref name="account"/> at <paramref name="device"/> and opens a session bound to
+    /// that device's certificate. Every outcome is recorded in the ledger (refusals as
+    /// <see cref="AccessOutcome.Denied"/> <see cref="AccessTask.SignIn"/> entries).
+    /// </summary>
+    /// <returns>
+    /// The session, or: <c>validation-failed</c> (400) when a field is missing; the directory's
+    /// authentication error (401, or 423 when locked); <c>password-change-required</c> (403) for a one-time
+    /// password; <see cref="StaffApi.StoreMismatch"/> (403) for store staff at another store's terminal;
+    /// <c>ledger-unavailable</c> (503) when the sign-in could not be recorded.
+    /// </returns>
+    public async Task<Result<StaffSession>> SignInAsync(DeviceIdentity device, string? account, [Secret] string? password, [Secret] string? otp, string? sourceIp, CancellationToken cancellationToken = default)
+    {
+        var entry = new AccessEntry
+        {
+            Time = time.GetUtcNow(),
+            Task = AccessTask.SignIn,
+            Outcome = AccessOutcome.Allowed,
+            Account = Codes.IsValid(account) ? account : null,
+            Terminal = device.Terminal,
+            Store = device.Store,
+            SourceIp = sourceIp,
+        };
+        if (!Codes.IsValid(account) || string.IsNullOrEmpty(password) || string.IsNullOrEmpty(otp))
+        {
+            return await recorder.RefuseAsync(entry, ProblemResults.Validation("account", "account, password and otp are all required"), cancellationToken);
+        }
+
+        var principal = await staff.AuthenticateAsync(account!, password, otp);
+        if (!principal.IsSuccess)
+        {
+            // Record the account only when it exists: people type passwords into the account field,
+            // and the ledger keeps what it records for years.
+            if (await staff.GetAsync(account!) is null)
+            {
+                entry = entry with { Account = null, Reason = "unknown account" };
+            }
+
+            return await recorder.RefuseAsync(entry, principal.Error!, cancellationToken);
+        }
+
+        var p = principal.Value;
+        entry = entry with { Role = p.Role };
+        if (p.MustChangePassword)
+        {
+            return await recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.PasswordChangeRequired, 403, "This is a one-time password: change it with POST /api/v1/account/password, then sign in again."), cancellationToken);
+        }
+
+        if (p.Role.IsStoreStaff() && !string.Equals(p.Store, device.Store, StringComparison.Ordinal))
+        {
+            return await recorder.RefuseAsync(entry, new CustodianError(StaffApi.StoreMismatch, 403, "Store staff may sign in only at a terminal of their own store."), cancellationToken);
+        }
+
+        try
+        {
+            await ledger.AppendAsync(entry, cancellationToken);
+        }
+        catch (LedgerUnavailableException)
+        {
+            return new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the sign-in, so it was refused.", IsTransient: true);
+        }
+
+        var session = sessions.Create(p, device, sourceIp);
+        Hosting.Log.SignedIn(logger, p.Id, device.Terminal);
+        return session;
+    }
+}
