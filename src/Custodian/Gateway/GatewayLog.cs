@@ -13,4 +13,10 @@ internal static partial class GatewayLog
 
     [LoggerMessage(EventId = 5301, Level = LogLevel.Warning, Message = "Refused a request whose headers total {Bytes} bytes (limit {Limit}) from {SourceIp}")]
     public static partial void HeadersTooLarge(ILogger logger, long bytes, int limit, string? sourceIp);
+
+    [LoggerMessage(EventId = 5302, Level = LogLevel.Warning, Message = "Request refused by the gateway's network policy: {Code} for terminal {Terminal} from {SourceIp}")]
+    public static partial void PolicyRefused(ILogger logger, string code, string terminal, string? sourceIp);
+
+    [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "Network zones are off: no store zone and no VDI network is configured (Custodian:Gateway:Zones, Custodian:Gateway:VdiNetworks)")]
+    public static partial void ZonesOff(ILogger logger);
 }

@@ -18,6 +18,8 @@ public static class GatewayServiceCollectionExtensions
             .Bind(configuration.GetSection(Hosting.CustodianOptions.Section).GetSection(GatewayOptions.Section))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayNetworkValidator>();
+        services.AddSingleton(sp => new NetworkPolicy(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
         return services;
     }
 }

@@ -183,8 +183,9 @@ public static class CustodianServer
         });
         app.UseCustodianWeb(); // security headers, UI culture, /static assets (before the gateway: they carry no personal data)
         configurePipeline?.Invoke(app);
-        app.UseMiddleware<RequestLimitsMiddleware>(); // oversized headers: refused and recorded before device trust (docs/access.md)
+        app.UseAccessGatewayEdge(); // client address from trusted proxies only; oversized headers refused and recorded (docs/access.md)
         app.UseMiddleware<DeviceGatewayMiddleware>();
+        app.UseMiddleware<NetworkPolicyMiddleware>(); // network zones, opening hours, trust classes per task (docs/access.md)
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
         app.MapOpenApi();
         app.MapTerminalApi();
