@@ -97,6 +97,17 @@ public static class AccessTasks
     public static bool ReadsPersonalData(this AccessTask task) =>
         task is AccessTask.Search or AccessTask.View or AccessTask.Unmask or AccessTask.Print or AccessTask.Download;
 
+    /// <summary>
+    /// Whether the task records a grant, change or revocation of access rights (accounts, terminals and their
+    /// certificates, suspensions). PIPA safety standard (개인정보의 안전성 확보조치 기준) Art. 5(3): such records are kept
+    /// at least 3 years, longer than the 2 years of ordinary access logs; ledger retention honours this
+    /// (<c>Retention:AccessRightsYears</c>, docs/ledger-format.md §13).
+    /// </summary>
+    public static bool RecordsAccessRights(this AccessTask task) =>
+        task is AccessTask.EnrollmentIssued or AccessTask.Enrolled or AccessTask.Revoked or AccessTask.StaffCreated
+            or AccessTask.StaffChanged or AccessTask.StaffDisabled or AccessTask.Suspended or AccessTask.Restored
+            or AccessTask.CertificateRenewed or AccessTask.CaRotated;
+
     private static string ToKebab(string pascal)
     {
         var sb = new System.Text.StringBuilder(pascal.Length + 4);
