@@ -150,7 +150,7 @@ internal static class AdminCommands
             AnsiConsole.MarkupLine($"Disabled {Markup.Escape(target)}.");
             return 0;
         }));
-        return new Command("staff", "Manage staff accounts.") { add, list, unlock, disable };
+        return new Command("staff", "Manage staff accounts.") { add, list, unlock, disable, StaffLifecycleCommands.Import(), StaffLifecycleCommands.DisableDormant() };
     }
 
     public static Command Alerts()

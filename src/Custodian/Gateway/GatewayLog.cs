@@ -19,4 +19,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "Network zones are off: no store zone and no VDI network is configured (Custodian:Gateway:Zones, Custodian:Gateway:VdiNetworks)")]
     public static partial void ZonesOff(ILogger logger);
+
+    [LoggerMessage(EventId = 5304, Level = LogLevel.Information, Message = "Ended every session of staff account {Account}: disabled, or its role or store changed")]
+    public static partial void SessionsEnded(ILogger logger, string account);
 }

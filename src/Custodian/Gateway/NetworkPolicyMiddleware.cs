@@ -9,7 +9,9 @@ using Microsoft.Extensions.Logging;
 namespace Custodian.Gateway;
 
 /// <summary>
-/// Network zones, opening hours and trust classes, right after the device gateway validated the device (docs/access.md §3).
+/// Network zones, staff standing, opening hours and trust classes, right after the device gateway validated the device
+/// (docs/access.md §3). A session whose account was disabled or moved (role or store) since it opened is ended here
+/// (docs/access.md §6), whichever process made the change.
 /// Requests without a validated device (the portal listener, enrollment, the CA certificate, health) pass untouched.
 /// A refusal is a problem response and a ledger entry: <see cref="AccessTask.DeviceRefused"/> for a device outside its
 /// zone, <see cref="AccessTask.Refused"/> for closed hours and trust classes.
@@ -18,6 +20,7 @@ public sealed class NetworkPolicyMiddleware(
     RequestDelegate next,
     NetworkPolicy policy,
     SessionStore sessions,
+    Access.Staff.StaffDirectory staff,
     AccessRecorder recorder,
     TimeProvider time,
     ILogger<NetworkPolicyMiddleware> logger)
@@ -38,9 +41,19 @@ public sealed class NetworkPolicyMiddleware(
             return;
         }
 
+        var session = Session(context, device);
+        if (session is not null && !await staff.GetStandingAsync(session.Principal))
+        {
+            // A leaver (disabled) or mover (role or store changed) since the session opened: every session of the
+            // account ends now; the endpoint then refuses the request for want of a session, and records that.
+            sessions.RevokeAccount(session.Principal.Id);
+            GatewayLog.SessionsEnded(logger, session.Principal.Id);
+            session = null;
+        }
+
         var path = context.Request.Path;
         var maintenance = path.Equals("/api/v1/terminal/renewals", StringComparison.Ordinal) || path.StartsWithSegments("/static", StringComparison.Ordinal);
-        if (!maintenance && policy.CheckHours(device, time.GetUtcNow(), SignedInAt(context, device)) is { } hoursRefusal)
+        if (!maintenance && policy.CheckHours(device, time.GetUtcNow(), session?.CreatedAt) is { } hoursRefusal)
         {
             await RefuseAsync(context, device, AccessTask.Refused, hoursRefusal);
             return;
@@ -77,7 +90,7 @@ public sealed class NetworkPolicyMiddleware(
         };
     }
 
-    private DateTimeOffset? SignedInAt(HttpContext context, DeviceIdentity device)
+    private StaffSession? Session(HttpContext context, DeviceIdentity device)
     {
         var header = context.Request.Headers.Authorization.ToString();
         var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : context.Request.Cookies[Web.StaffPageModel.CookieName];
@@ -86,8 +99,7 @@ public sealed class NetworkPolicyMiddleware(
             return null;
         }
 
-        var session = sessions.Validate(token, device);
-        return session.IsSuccess ? session.Value.CreatedAt : null;
+        return sessions.Peek(token, device);
     }
 
     private async Task RefuseAsync(HttpContext context, DeviceIdentity device, AccessTask task, CustodianError error)
