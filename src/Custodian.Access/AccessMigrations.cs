@@ -65,5 +65,23 @@ public sealed class AccessMigrations : IMigrationSource
                 certified_ms INTEGER NOT NULL
             );
             """),
+        new Migration(
+            "access-004",
+            """
+            CREATE TABLE privileged_requests (
+                id TEXT NOT NULL PRIMARY KEY,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                requested_by TEXT NOT NULL,
+                requested_ms INTEGER NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'failed')),
+                decided_by TEXT NULL,
+                decided_ms INTEGER NULL,
+                decision_reason TEXT NULL
+            );
+            CREATE INDEX ix_privileged_requests_requested ON privileged_requests (requested_ms);
+            """),
     ];
 }

@@ -29,6 +29,7 @@ public sealed class OcsfMappingTests
             [AccessTask.StaffChanged] = null, [AccessTask.StaffDisabled] = null, [AccessTask.Suspended] = null, [AccessTask.Restored] = null,
             [AccessTask.RetentionErasure] = null, [AccessTask.ReviewSignOff] = null,
             [AccessTask.CertificateRenewed] = null, [AccessTask.CaRotated] = null,
+            [AccessTask.PrivilegedActionRequested] = null, [AccessTask.PrivilegedActionApproved] = null, [AccessTask.PrivilegedActionRejected] = null,
         };
         Assert.Equal(Enum.GetValues<AccessTask>().Order(), expected.Keys.Order());
         foreach (var (task, cls) in expected)

@@ -58,6 +58,13 @@ public enum AccessTask
     /// <summary>The device CA was rotated: a rotation started or finished (target: <c>ca:&lt;SHA-256 of the CA&gt;</c>).</summary>
     CaRotated = 37,
 
+    /// <summary>An officer requested a privileged action that needs a second officer (target: <c>request:&lt;id&gt;;action:&lt;name&gt;;target:&lt;what&gt;</c>).</summary>
+    PrivilegedActionRequested = 90,
+    /// <summary>A second officer approved a privileged action, which was then carried out.</summary>
+    PrivilegedActionApproved = 91,
+    /// <summary>A second officer rejected a privileged action.</summary>
+    PrivilegedActionRejected = 92,
+
     /// <summary>The monitor raised an alert.</summary>
     AlertRaised = 40,
     /// <summary>A clerk or terminal suspended (by the monitor or an officer).</summary>
@@ -106,7 +113,8 @@ public static class AccessTasks
     public static bool RecordsAccessRights(this AccessTask task) =>
         task is AccessTask.EnrollmentIssued or AccessTask.Enrolled or AccessTask.Revoked or AccessTask.StaffCreated
             or AccessTask.StaffChanged or AccessTask.StaffDisabled or AccessTask.Suspended or AccessTask.Restored
-            or AccessTask.CertificateRenewed or AccessTask.CaRotated;
+            or AccessTask.CertificateRenewed or AccessTask.CaRotated
+            or AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved or AccessTask.PrivilegedActionRejected;
 
     private static string ToKebab(string pascal)
     {

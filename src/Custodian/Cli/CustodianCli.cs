@@ -53,6 +53,7 @@ public static class CustodianCli
             WitnessCommands.Witness(),
             SiemCommands.Siem(),
             CaCommands.Ca(), // device CA rotation (docs/access.md)
+            ApprovalCommands.Approvals(), // four eyes for privileged actions (docs/access.md §7)
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -79,6 +79,7 @@ public static class CustodianComposition
         services.AddSingleton<PortalSignIn>();
         services.AddSingleton<AccessHistory>();
         services.AddCustodianReview(); // ledger retention and the access-log review (src/Custodian/Review)
+        Approvals.ApprovalServiceCollectionExtensions.AddCustodianApprovals(services); // four-eyes workflow (docs/access.md §7)
 
         services.AddSingleton<IMigrationSource, ProtectionMigrations>();
         services.AddSingleton<IMigrationSource, Access.AccessMigrations>();

@@ -193,6 +193,7 @@ public static class CustodianServer
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
         app.MapDeviceCertificateApi(); // device-certificate renewal over mTLS (docs/access.md)
+        Approvals.ApprovalsApi.MapApprovalsApi(app); // four-eyes workflow for officers (docs/access.md §7)
         app.MapRazorPages();
         mapExtra?.Invoke(app);
         return app;
