@@ -12,4 +12,16 @@ public static class AccessErrorCodes
 
     /// <summary>A staff account with this ID already exists (409).</summary>
     public const string AccountExists = "account-exists";
+
+    /// <summary>A presented device certificate of Custodian's CA has the wrong key usage, extended key usage or CA flag (403).</summary>
+    public const string DeviceCertificateUsage = "device-certificate-usage";
+
+    /// <summary>A presented device certificate's notBefore lies ahead of the server's clock: a skewed clock or a forged validity (403).</summary>
+    public const string DeviceCertificateNotYetValid = "device-certificate-not-yet-valid";
+
+    /// <summary>The CSR's public key was already certified (for this or another device); every device and every renewal needs a fresh key (409).</summary>
+    public const string DeviceKeyReused = "device-key-reused";
+
+    /// <summary>The request's headers exceed the gateway's limit (431, RFC 6585 §5).</summary>
+    public const string HeadersTooLarge = "headers-too-large";
 }

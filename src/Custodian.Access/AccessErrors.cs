@@ -32,6 +32,14 @@ internal static class AccessErrors
     public static readonly CustodianError SessionTerminalMismatch =
         new(ErrorCodes.SessionTerminalMismatch, 401, "The session was opened on another terminal's certificate; sign in again on this terminal.");
 
+    public static readonly CustodianError DeviceCertificateNotYetValid =
+        new(AccessErrorCodes.DeviceCertificateNotYetValid, 403, "The device certificate is not valid yet: its notBefore lies ahead of the server's clock. Check the clocks of the terminal and the server, then renew or re-enroll.");
+
+    public static readonly CustodianError DeviceKeyReused =
+        new(AccessErrorCodes.DeviceKeyReused, 409, "csr: the public key was already certified for a device; every device and every renewal needs a freshly generated key.");
+
+    public static CustodianError DeviceCertificateUsage(string message) => new(AccessErrorCodes.DeviceCertificateUsage, 403, message);
+
     public static CustodianError DeviceCertificateUntrusted(string message) => new(ErrorCodes.DeviceCertificateUntrusted, 403, message);
 
     public static CustodianError CsrInvalid(string message) => new(ErrorCodes.CsrInvalid, 400, message);

@@ -3,7 +3,9 @@ using Custodian.Storage;
 namespace Custodian.Access;
 
 /// <summary>
-/// Tables of the Access capability: <c>terminals</c> (enrolled devices and their enrollment codes) and
+/// Tables of the Access capability: <c>terminals</c> (enrolled devices, their enrollment codes, trust class,
+/// current and — until first use of a renewed one — previous certificate), <c>device_keys</c> (the SHA-256 of
+/// every public key ever certified, so that no key serves two devices or two certificates) and
 /// <c>staff_accounts</c> (staff credentials). Portable SQL; time columns are INTEGER Unix milliseconds UTC.
 /// </summary>
 public sealed class AccessMigrations : IMigrationSource
@@ -48,6 +50,38 @@ public sealed class AccessMigrations : IMigrationSource
                 created_ms INTEGER NOT NULL,
                 last_sign_in_ms INTEGER NULL
             );
+            """),
+        new Migration(
+            "access-003",
+            """
+            ALTER TABLE terminals ADD COLUMN trust_class TEXT NOT NULL DEFAULT 'store-terminal';
+            ALTER TABLE terminals ADD COLUMN cert_key_sha256 TEXT NULL;
+            ALTER TABLE terminals ADD COLUMN prev_cert_thumbprint TEXT NULL;
+            ALTER TABLE terminals ADD COLUMN prev_cert_not_after_ms INTEGER NULL;
+            ALTER TABLE terminals ADD COLUMN renewed_ms INTEGER NULL;
+            CREATE TABLE device_keys (
+                key_sha256 TEXT NOT NULL PRIMARY KEY,
+                terminal_id TEXT NOT NULL,
+                certified_ms INTEGER NOT NULL
+            );
+            """),
+        new Migration(
+            "access-004",
+            """
+            CREATE TABLE privileged_requests (
+                id TEXT NOT NULL PRIMARY KEY,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                requested_by TEXT NOT NULL,
+                requested_ms INTEGER NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'failed')),
+                decided_by TEXT NULL,
+                decided_ms INTEGER NULL,
+                decision_reason TEXT NULL
+            );
+            CREATE INDEX ix_privileged_requests_requested ON privileged_requests (requested_ms);
             """),
     ];
 }

@@ -31,6 +31,8 @@ public sealed class OcsfMappingTests
             [AccessTask.HistoryDeferral] = null, [AccessTask.DisclosureRequest] = null, [AccessTask.DisclosureAnswer] = null, [AccessTask.UsageNoticeRun] = null,
             [AccessTask.IncidentDeclared] = null, [AccessTask.IncidentScoped] = null, [AccessTask.IncidentNotified] = null, [AccessTask.IncidentClosed] = null, [AccessTask.IncidentExport] = null,
             [AccessTask.ClaimFiled] = null, [AccessTask.ClaimInformationRequested] = null, [AccessTask.ClaimAnswered] = null, [AccessTask.ClaimDecided] = null, [AccessTask.ClaimPaid] = null,
+            [AccessTask.CertificateRenewed] = null, [AccessTask.CaRotated] = null,
+            [AccessTask.PrivilegedActionRequested] = null, [AccessTask.PrivilegedActionApproved] = null, [AccessTask.PrivilegedActionRejected] = null,
         };
         Assert.Equal(Enum.GetValues<AccessTask>().Order(), expected.Keys.Order());
         foreach (var (task, cls) in expected)

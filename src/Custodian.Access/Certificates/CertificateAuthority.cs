@@ -63,10 +63,21 @@ public sealed class CertificateAuthority : IDisposable
     private readonly X509AuthorityKeyIdentifierExtension _authorityKeyId;
     private readonly ConcurrentDictionary<string, ValidatedCertificate> _validated = new(StringComparer.Ordinal);
 
-    private CertificateAuthority(X509Certificate2 certificate, ECDsa key, TimeProvider time, CertificateAuthorityOptions options, ILogger logger)
+    /// <summary>Name of the subdirectory holding the previous CA (<c>ca.crt</c>, <c>ca.key</c>) during a rotation.</summary>
+    public const string PreviousDirectoryName = "previous";
+
+    private readonly ECDsa? _previousKey;
+
+    private CertificateAuthority(X509Certificate2 certificate, ECDsa key, TimeProvider time, CertificateAuthorityOptions options, ILogger logger, X509Certificate2? previous = null, ECDsa? previousKey = null)
     {
         Certificate = certificate;
         _key = key;
+        PreviousCertificate = previous;
+        _previousKey = previousKey;
+        var serverIssuer = previous ?? certificate;
+        ServerIssuerPem = serverIssuer.ExportCertificatePem();
+        ServerIssuerSha256Fingerprint = Convert.ToHexStringLower(SHA256.HashData(serverIssuer.RawData));
+        TrustBundlePem = previous is null ? certificate.ExportCertificatePem() : ServerIssuerPem + "\n" + certificate.ExportCertificatePem();
         _time = time;
         Options = options;
         _logger = logger;
@@ -75,8 +86,28 @@ public sealed class CertificateAuthority : IDisposable
         _authorityKeyId = X509AuthorityKeyIdentifierExtension.CreateFromCertificate(certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false);
     }
 
-    /// <summary>The CA certificate (public part only; the key never leaves this object).</summary>
+    /// <summary>The CA certificate (public part only; the key never leaves this object). Issues every device certificate.</summary>
     public X509Certificate2 Certificate { get; }
+
+    /// <summary>
+    /// During a CA rotation (<see cref="Rotate"/> until <see cref="FinishRotation"/>), the CA that was replaced: client
+    /// certificates it issued are still accepted, and it still issues the TLS server certificate so that terminals
+    /// that have not renewed yet (and trust only it) can reach the server to renew. Null outside a rotation.
+    /// </summary>
+    public X509Certificate2? PreviousCertificate { get; }
+
+    /// <summary>PEM of the CA that issues the server certificate: <see cref="PreviousCertificate"/> during a rotation, else <see cref="Certificate"/>. What terminals pin at enrollment (<c>/api/v1/ca</c>).</summary>
+    public string ServerIssuerPem { get; }
+
+    /// <summary>SHA-256 of <see cref="ServerIssuerPem"/>'s DER, lowercase hex: the fingerprint to give <c>terminal init --ca-sha256</c>.</summary>
+    public string ServerIssuerSha256Fingerprint { get; }
+
+    /// <summary>
+    /// The CA certificates a terminal must trust for the server, as one PEM: the server's issuer first, then the current CA
+    /// when it differs (during a rotation). Handed out at enrollment and renewal and saved as the terminal's <c>ca.crt</c>,
+    /// so that after <see cref="FinishRotation"/> terminals trust the server certificate of the new CA.
+    /// </summary>
+    public string TrustBundlePem { get; }
 
     /// <summary>The CA certificate as PEM, as handed to terminals at enrollment to pin the server.</summary>
     public string CertificatePem { get; }
@@ -140,7 +171,8 @@ public sealed class CertificateAuthority : IDisposable
     /// Issues the TLS server certificate for Kestrel: a fresh ECDSA P-256 key, subject CN = the first DNS
     /// name (else "Custodian server"), SAN with the given DNS names and IP addresses, EKU serverAuth,
     /// key usage digitalSignature, validity <see cref="CertificateAuthorityOptions.ServerCertificateValidity"/>
-    /// (1 year by default, never past the CA's own end).
+    /// (1 year by default, never past the issuing CA's own end). Signed by <see cref="PreviousCertificate"/> during a
+    /// rotation, else by <see cref="Certificate"/>.
     /// </summary>
     /// <param name="dnsNames">Host names clients connect to (e.g. <c>localhost</c>).</param>
     /// <param name="ips">IP addresses clients connect to (e.g. 127.0.0.1).</param>
@@ -180,12 +212,13 @@ public sealed class CertificateAuthority : IDisposable
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuthOid)], critical: false));
         request.CertificateExtensions.Add(san.Build(critical: false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-        request.CertificateExtensions.Add(_authorityKeyId);
+        var issuer = PreviousCertificate ?? Certificate;
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: true, includeIssuerAndSerial: false));
 
-        var (notBefore, notAfter) = Validity(Options.ServerCertificateValidity);
+        var (notBefore, notAfter) = Validity(Options.ServerCertificateValidity, issuer);
         var serial = NewSerial();
         var serialHex = Convert.ToHexStringLower(serial);
-        using var issued = request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), notBefore, notAfter, serial);
+        using var issued = request.Create(issuer.SubjectName, X509SignatureGenerator.CreateForECDsa(_previousKey ?? _key), notBefore, notAfter, serial);
         using var withKey = issued.CopyWithPrivateKey(key);
         var pfx = withKey.Export(X509ContentType.Pkcs12);
         try
@@ -217,8 +250,25 @@ public sealed class CertificateAuthority : IDisposable
     /// PKCS#10, its self-signature does not verify, or its key is not ECDSA P-256/P-384 or RSA of at least 2048 bits.</returns>
     /// <exception cref="ArgumentException">When <paramref name="store"/> or <paramref name="terminal"/> is not a well-formed code.</exception>
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="validity"/> is not positive.</exception>
-    public Result<IssuedDeviceCertificate> IssueDeviceCertificate(string csrPem, string store, string terminal, TimeSpan validity)
+    public Result<IssuedDeviceCertificate> IssueDeviceCertificate(string csrPem, string store, string terminal, TimeSpan validity) =>
+        IssueDeviceCertificate(csrPem, store, terminal, validity, Terminals.TrustClass.StoreTerminal);
+
+    /// <summary>
+    /// As <see cref="IssueDeviceCertificate(string, string, string, TimeSpan)"/>, for a terminal of the given
+    /// trust class: the certificate also carries subject OU = the class name and the SAN URI
+    /// <c>urn:custodian:trust-class:&lt;class&gt;</c> (docs/access.md §1).
+    /// </summary>
+    /// <param name="csrPem">PEM <c>CERTIFICATE REQUEST</c>, at most <see cref="MaxCsrPemLength"/> characters.</param>
+    /// <param name="store">Store code (<see cref="Codes"/>).</param>
+    /// <param name="terminal">Terminal ID (<see cref="Codes"/>).</param>
+    /// <param name="validity">Validity from now.</param>
+    /// <param name="trustClass">The terminal's trust class.</param>
+    /// <returns>The certificate, or <see cref="ErrorCodes.CsrInvalid"/> (400).</returns>
+    /// <exception cref="ArgumentException">When <paramref name="store"/> or <paramref name="terminal"/> is not a well-formed code.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="validity"/> is not positive or <paramref name="trustClass"/> is undefined.</exception>
+    public Result<IssuedDeviceCertificate> IssueDeviceCertificate(string csrPem, string store, string terminal, TimeSpan validity, Terminals.TrustClass trustClass)
     {
+        var className = Terminals.TrustClasses.ToName(trustClass);
         Codes.Require(store, "store");
         Codes.Require(terminal, "terminal");
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero);
@@ -232,9 +282,11 @@ public sealed class CertificateAuthority : IDisposable
 
         var subject = new X500DistinguishedNameBuilder();
         subject.AddCommonName(terminal);
+        subject.AddOrganizationalUnitName(className);
         subject.AddOrganizationName(store);
         var san = new SubjectAlternativeNameBuilder();
         san.AddUri(new Uri(TerminalUriPrefix + store + ":" + terminal, UriKind.Absolute));
+        san.AddUri(new Uri(Terminals.TrustClasses.UriPrefix + className, UriKind.Absolute));
 
         var request = new CertificateRequest(subject.Build(), parsed.Value, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(X509BasicConstraintsExtension.CreateForEndEntity(critical: true));
@@ -251,7 +303,10 @@ public sealed class CertificateAuthority : IDisposable
             issued.ExportCertificatePem(),
             Convert.ToHexStringLower(serial),
             Convert.ToHexStringLower(SHA256.HashData(issued.RawData)),
-            notAfter);
+            notAfter)
+        {
+            PublicKeySha256 = Convert.ToHexStringLower(SHA256.HashData(parsed.Value.ExportSubjectPublicKeyInfo())),
+        };
         Log.DeviceCertificateIssued(_logger, result.SerialHex, terminal, store, notAfter);
         return result;
     }
@@ -260,13 +315,15 @@ public sealed class CertificateAuthority : IDisposable
     /// Pure certificate checks on a presented client certificate (no database): present; chains to THIS
     /// CA only (custom root trust, no system roots, no downloads, no online revocation — revocation is
     /// <see cref="Terminals.TerminalRegistry.CheckAsync"/>); within its validity and the CA's by the
-    /// injected clock; EKU clientAuth; exactly one well-formed terminal SAN URI.
+    /// injected clock; EKU exactly clientAuth, key usage digitalSignature without certificate or CRL signing,
+    /// not a CA; exactly one well-formed terminal SAN URI and at most one trust-class URI.
     /// </summary>
     /// <param name="cert">The certificate the TLS client presented, or null.</param>
     /// <returns>The device identity, or an error: <see cref="ErrorCodes.DeviceCertificateRequired"/> (no
     /// certificate), <see cref="ErrorCodes.DeviceCertificateUntrusted"/> (other issuer, bad signature,
-    /// wrong usage, no terminal URI) or <see cref="ErrorCodes.DeviceCertificateExpired"/> (outside validity);
-    /// all 403.</returns>
+    /// no terminal URI), <see cref="AccessErrorCodes.DeviceCertificateUsage"/> (wrong key usage, extended key
+    /// usage or a CA flag), <see cref="AccessErrorCodes.DeviceCertificateNotYetValid"/> (notBefore ahead of the
+    /// server's clock) or <see cref="ErrorCodes.DeviceCertificateExpired"/> (past its end, or the CA's); all 403.</returns>
     public Result<DeviceIdentity> ValidateClientCertificate(X509Certificate2? cert)
     {
         if (cert is null)
@@ -295,8 +352,14 @@ public sealed class CertificateAuthority : IDisposable
         }
 
         var now = _time.GetUtcNow();
-        if (now < validated.NotBefore || now > validated.NotAfter
-            || now < Certificate.NotBefore.ToUniversalTime() || now > Certificate.NotAfter.ToUniversalTime())
+        if (now < validated.NotBefore)
+        {
+            // Issued "in the future": a skewed clock on the issuing side, or a certificate made to outlive its profile.
+            Log.ClientCertificateRefused(_logger, AccessErrorCodes.DeviceCertificateNotYetValid);
+            return AccessErrors.DeviceCertificateNotYetValid;
+        }
+
+        if (now > validated.NotAfter)
         {
             Log.ClientCertificateRefused(_logger, ErrorCodes.DeviceCertificateExpired);
             return AccessErrors.DeviceCertificateExpired;
@@ -305,18 +368,105 @@ public sealed class CertificateAuthority : IDisposable
         return validated.Identity;
     }
 
+    /// <summary>
+    /// Starts a CA rotation in <paramref name="caDirectory"/>: the current CA moves to <c>previous/</c> (still trusted,
+    /// still issuing the server certificate) and a new CA, CN "Custodian Device CA &lt;UTC time&gt;", takes its place for
+    /// every device certificate issued from now on. Takes effect when the server next starts. Terminals get the new CA
+    /// in their trust bundle and a certificate of it at their next renewal; once every terminal has renewed (at the
+    /// latest one device-certificate lifetime later) <see cref="FinishRotation"/> retires the previous CA.
+    /// </summary>
+    /// <param name="caDirectory">The CA directory.</param>
+    /// <param name="time">Clock for the new CA's validity.</param>
+    /// <param name="options">Lifetimes; null for the defaults.</param>
+    /// <returns>SHA-256 fingerprints (lowercase hex) of the previous and the new CA.</returns>
+    /// <exception cref="InvalidOperationException">When there is no CA yet, or a rotation is already in progress.</exception>
+    public static (string Previous, string Current) Rotate(string caDirectory, TimeProvider time, CertificateAuthorityOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caDirectory);
+        ArgumentNullException.ThrowIfNull(time);
+        options ??= new CertificateAuthorityOptions();
+        var certPath = Path.Combine(caDirectory, CertificateFileName);
+        var keyPath = Path.Combine(caDirectory, KeyFileName);
+        var previousDirectory = Path.Combine(caDirectory, PreviousDirectoryName);
+        if (!File.Exists(certPath) || !File.Exists(keyPath))
+        {
+            throw new InvalidOperationException("There is no device CA to rotate; start the server or run 'custodian init' first.");
+        }
+
+        if (File.Exists(Path.Combine(previousDirectory, CertificateFileName)) || File.Exists(Path.Combine(previousDirectory, KeyFileName)))
+        {
+            throw new InvalidOperationException("A CA rotation is already in progress; finish it ('custodian ca finish-rotation') before starting another.");
+        }
+
+        using var old = Load(certPath, keyPath, time, options, NullLogger.Instance);
+        SecureFiles.CreatePrivateDirectory(previousDirectory);
+        SecureFiles.WriteAtomic(Path.Combine(previousDirectory, KeyFileName), File.ReadAllText(keyPath), secret: true, overwrite: true);
+        SecureFiles.WriteAtomic(Path.Combine(previousDirectory, CertificateFileName), File.ReadAllText(certPath), secret: false, overwrite: true);
+        var commonName = $"{CommonName} {TruncateToSeconds(time.GetUtcNow()):yyyy-MM-dd'T'HH:mm:ss'Z'}";
+        var (newKeyPem, newCertPem) = CreateRoot(commonName, time, options);
+        SecureFiles.WriteAtomic(keyPath, newKeyPem, secret: true, overwrite: true);
+        SecureFiles.WriteAtomic(certPath, newCertPem, secret: false, overwrite: true);
+        using var created = X509Certificate2.CreateFromPem(newCertPem);
+        return (old.Sha256Fingerprint, Convert.ToHexStringLower(SHA256.HashData(created.RawData)));
+    }
+
+    /// <summary>
+    /// Finishes a CA rotation: deletes <c>previous/</c>, so that after the next server start only the new CA is trusted and
+    /// it issues the server certificate. Certificates of the previous CA are refused from then on (terminals that did not
+    /// renew during the overlap must re-enroll).
+    /// </summary>
+    /// <param name="caDirectory">The CA directory.</param>
+    /// <returns>The SHA-256 fingerprint of the retired CA, or null when no rotation was in progress.</returns>
+    public static string? FinishRotation(string caDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caDirectory);
+        var previousDirectory = Path.Combine(caDirectory, PreviousDirectoryName);
+        var certPath = Path.Combine(previousDirectory, CertificateFileName);
+        if (!File.Exists(certPath))
+        {
+            return null;
+        }
+
+        using var previous = X509Certificate2.CreateFromPem(File.ReadAllText(certPath));
+        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(previous.RawData));
+        File.Delete(Path.Combine(previousDirectory, KeyFileName));
+        File.Delete(certPath);
+        Directory.Delete(previousDirectory);
+        return fingerprint;
+    }
+
+    /// <summary>When the current CA was created (its notBefore plus <see cref="CertificateAuthorityOptions.BackdateBy"/>): the start of a rotation in progress.</summary>
+    public DateTimeOffset CreatedAt => new DateTimeOffset(Certificate.NotBefore.ToUniversalTime()) + Options.BackdateBy;
+
     /// <inheritdoc />
     public void Dispose()
     {
         _key.Dispose();
         Certificate.Dispose();
+        _previousKey?.Dispose();
+        PreviousCertificate?.Dispose();
     }
 
     private static bool TryCreate(string certPath, string keyPath, TimeProvider time, CertificateAuthorityOptions options)
     {
+        var (keyPem, certPem) = CreateRoot(CommonName, time, options);
+
+        // The key goes first: whoever writes ca.key owns the CA; a loser discards its pair.
+        if (!SecureFiles.WriteAtomic(keyPath, keyPem, secret: true, overwrite: false))
+        {
+            return false;
+        }
+
+        SecureFiles.WriteAtomic(certPath, certPem, secret: false, overwrite: true);
+        return true;
+    }
+
+    /// <summary>A new self-signed ECDSA P-256 root with the CA profile: (key PKCS#8 PEM, certificate PEM).</summary>
+    private static (string KeyPem, string CertificatePem) CreateRoot(string commonName, TimeProvider time, CertificateAuthorityOptions options)
+    {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var subject = new X500DistinguishedNameBuilder();
-        subject.AddCommonName(CommonName);
+        subject.AddCommonName(commonName);
         var name = subject.Build();
         var request = new CertificateRequest(name, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(X509BasicConstraintsExtension.CreateForCertificateAuthority(pathLengthConstraint: 0));
@@ -327,18 +477,24 @@ public sealed class CertificateAuthority : IDisposable
 
         var now = TruncateToSeconds(time.GetUtcNow());
         using var certificate = request.Create(name, X509SignatureGenerator.CreateForECDsa(key), now - options.BackdateBy, now + options.CaValidity, NewSerial());
-
-        // The key goes first: whoever writes ca.key owns the CA; a loser discards its pair.
-        if (!SecureFiles.WriteAtomic(keyPath, key.ExportPkcs8PrivateKeyPem(), secret: true, overwrite: false))
-        {
-            return false;
-        }
-
-        SecureFiles.WriteAtomic(certPath, certificate.ExportCertificatePem(), secret: false, overwrite: true);
-        return true;
+        return (key.ExportPkcs8PrivateKeyPem(), certificate.ExportCertificatePem());
     }
 
     private static CertificateAuthority Load(string certPath, string keyPath, TimeProvider time, CertificateAuthorityOptions options, ILogger logger)
+    {
+        var previousDirectory = Path.Combine(Path.GetDirectoryName(certPath)!, PreviousDirectoryName);
+        var previousCert = Path.Combine(previousDirectory, CertificateFileName);
+        var previousKey = Path.Combine(previousDirectory, KeyFileName);
+        if (!File.Exists(previousCert) && !File.Exists(previousKey))
+        {
+            return LoadPair(certPath, keyPath, time, options, logger, null);
+        }
+
+        using var previous = LoadPair(previousCert, previousKey, time, options, logger, null);
+        return LoadPair(certPath, keyPath, time, options, logger, previous);
+    }
+
+    private static CertificateAuthority LoadPair(string certPath, string keyPath, TimeProvider time, CertificateAuthorityOptions options, ILogger logger, CertificateAuthority? previous)
     {
         if (!File.Exists(certPath) || !File.Exists(keyPath))
         {
@@ -369,7 +525,14 @@ public sealed class CertificateAuthority : IDisposable
                 throw new InvalidOperationException($"{CertificateFileName} is not a CA certificate (basicConstraints CA=true required).");
             }
 
-            return new CertificateAuthority(certificate, key, time, options, logger);
+            if (previous is null)
+            {
+                return new CertificateAuthority(certificate, key, time, options, logger);
+            }
+
+            var previousKey = ECDsa.Create();
+            previousKey.ImportParameters(previous._key.ExportParameters(includePrivateParameters: true));
+            return new CertificateAuthority(certificate, key, time, options, logger, X509CertificateLoader.LoadCertificate(previous.Certificate.RawData), previousKey);
         }
         catch
         {
@@ -454,6 +617,11 @@ public sealed class CertificateAuthority : IDisposable
         var policy = chain.ChainPolicy;
         policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         policy.CustomTrustStore.Add(Certificate);
+        if (PreviousCertificate is not null)
+        {
+            policy.CustomTrustStore.Add(PreviousCertificate);
+        }
+
         policy.RevocationMode = X509RevocationMode.NoCheck;
         policy.DisableCertificateDownloads = true;
         policy.VerificationTime = _time.GetUtcNow().UtcDateTime;
@@ -462,9 +630,13 @@ public sealed class CertificateAuthority : IDisposable
         // Time is checked separately against the injected clock so that an expired certificate from
         // this CA is reported as expired, and one from elsewhere as untrusted.
         policy.VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid | X509VerificationFlags.IgnoreCtlNotTimeValid;
-        policy.ApplicationPolicy.Add(new Oid(ClientAuthOid));
+
+        // Usage (EKU, key usage, basic constraints) is checked after the chain, so that a certificate of this
+        // CA with the wrong usage gets its own error code rather than "untrusted".
 
         bool built;
+        X509Certificate2 root;
+        DateTimeOffset rootNotBefore, rootNotAfter;
         try
         {
             built = chain.Build(cert);
@@ -478,16 +650,21 @@ public sealed class CertificateAuthority : IDisposable
         {
             if (!built
                 || chain.ChainElements.Count != 2
-                || !chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(Certificate.RawDataMemory.Span))
+                || !(chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(Certificate.RawDataMemory.Span)
+                    || (PreviousCertificate is not null && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(PreviousCertificate.RawDataMemory.Span))))
             {
                 return AccessErrors.DeviceCertificateUntrusted("The client certificate was not issued by Custodian's device CA.");
             }
+
+            root = chain.ChainElements[1].Certificate;
+            rootNotBefore = new DateTimeOffset(root.NotBefore.ToUniversalTime());
+            rootNotAfter = new DateTimeOffset(root.NotAfter.ToUniversalTime());
         }
         finally
         {
             foreach (var element in chain.ChainElements)
             {
-                if (!ReferenceEquals(element.Certificate, cert) && !ReferenceEquals(element.Certificate, Certificate))
+                if (!ReferenceEquals(element.Certificate, cert) && !ReferenceEquals(element.Certificate, Certificate) && !ReferenceEquals(element.Certificate, PreviousCertificate))
                 {
                     element.Certificate.Dispose();
                 }
@@ -495,19 +672,37 @@ public sealed class CertificateAuthority : IDisposable
         }
 
         var eku = cert.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault();
-        if (eku is null || !eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value == ClientAuthOid))
+        var ekus = eku?.EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value).ToList() ?? [];
+        if (ekus.Count != 1 || ekus[0] != ClientAuthOid)
         {
-            return AccessErrors.DeviceCertificateUntrusted("The client certificate is not for client authentication (EKU clientAuth).");
+            return AccessErrors.DeviceCertificateUsage("The client certificate's extended key usage must be exactly clientAuth (RFC 5280 §4.2.1.12).");
+        }
+
+        var keyUsage = cert.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+        if (keyUsage is null
+            || (keyUsage.KeyUsages & X509KeyUsageFlags.DigitalSignature) == 0
+            || (keyUsage.KeyUsages & (X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign)) != 0)
+        {
+            return AccessErrors.DeviceCertificateUsage("The client certificate's key usage must include digitalSignature and exclude keyCertSign and cRLSign (RFC 5280 §4.2.1.3).");
+        }
+
+        var basic = cert.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+        if (basic is { CertificateAuthority: true })
+        {
+            return AccessErrors.DeviceCertificateUsage("The client certificate must not be a CA certificate (basicConstraints CA=false, RFC 5280 §4.2.1.9).");
         }
 
         var terminalUris = new List<string>();
+        var classUris = new List<string>();
         try
         {
             foreach (var extension in cert.Extensions)
             {
                 if (extension.Oid?.Value == SubjectAltNameOid)
                 {
-                    terminalUris.AddRange(ReadUris(extension.RawData).Where(u => u.StartsWith(TerminalUriPrefix, StringComparison.Ordinal)));
+                    var uris = ReadUris(extension.RawData);
+                    terminalUris.AddRange(uris.Where(u => u.StartsWith(TerminalUriPrefix, StringComparison.Ordinal)));
+                    classUris.AddRange(uris.Where(u => u.StartsWith(Terminals.TrustClasses.UriPrefix, StringComparison.Ordinal)));
                 }
             }
         }
@@ -527,8 +722,17 @@ public sealed class CertificateAuthority : IDisposable
             return AccessErrors.DeviceCertificateUntrusted("The client certificate's terminal URI is malformed.");
         }
 
-        var identity = new DeviceIdentity(parts[0], parts[1], cert.SerialNumber.ToLowerInvariant(), thumbprint);
-        return new ValidatedCertificate(identity, new DateTimeOffset(cert.NotBefore.ToUniversalTime()), new DateTimeOffset(cert.NotAfter.ToUniversalTime()));
+        var trustClass = Terminals.TrustClass.StoreTerminal;
+        if (classUris.Count > 1 || (classUris.Count == 1 && !Terminals.TrustClasses.TryParse(classUris[0][Terminals.TrustClasses.UriPrefix.Length..], out trustClass)))
+        {
+            return AccessErrors.DeviceCertificateUntrusted("The client certificate's trust class URI is malformed.");
+        }
+
+        var identity = new DeviceIdentity(parts[0], parts[1], cert.SerialNumber.ToLowerInvariant(), thumbprint) { TrustClass = trustClass, NotAfter = new DateTimeOffset(cert.NotAfter.ToUniversalTime()) };
+        return new ValidatedCertificate(
+            identity,
+            new DateTimeOffset(cert.NotBefore.ToUniversalTime()) < rootNotBefore ? rootNotBefore : new DateTimeOffset(cert.NotBefore.ToUniversalTime()),
+            new DateTimeOffset(cert.NotAfter.ToUniversalTime()) > rootNotAfter ? rootNotAfter : new DateTimeOffset(cert.NotAfter.ToUniversalTime()));
     }
 
     /// <summary>Reads the uniformResourceIdentifier ([6] IA5String) entries of a GeneralNames (RFC 5280 §4.2.1.6).</summary>
@@ -554,10 +758,10 @@ public sealed class CertificateAuthority : IDisposable
         return uris;
     }
 
-    private (DateTimeOffset NotBefore, DateTimeOffset NotAfter) Validity(TimeSpan validity)
+    private (DateTimeOffset NotBefore, DateTimeOffset NotAfter) Validity(TimeSpan validity, X509Certificate2? issuer = null)
     {
         var now = TruncateToSeconds(_time.GetUtcNow());
-        var caEnd = new DateTimeOffset(Certificate.NotAfter.ToUniversalTime());
+        var caEnd = new DateTimeOffset((issuer ?? Certificate).NotAfter.ToUniversalTime());
         var notAfter = now + validity;
         if (notAfter > caEnd)
         {

@@ -5,10 +5,15 @@ namespace Custodian.Access.Certificates;
 /// <summary>Lifetimes used by <see cref="CertificateAuthority"/>. All values are validated when the CA is loaded.</summary>
 public sealed class CertificateAuthorityOptions
 {
-    /// <summary>Validity of device certificates issued at enrollment, from the moment of issue.</summary>
-    /// <value>The default is 30 days; allowed 1 hour to 398 days (CA/Browser Forum ceiling for TLS certificates).</value>
+    /// <summary>
+    /// Validity of device certificates issued at enrollment and renewal, from the moment of issue. Short on
+    /// purpose: a copied certificate dies on its own within days even if nobody notices the copy, and
+    /// terminals renew automatically over mutual TLS before expiry (docs/access.md §2).
+    /// </summary>
+    /// <value>The default is 4 days (a terminal renews once less than half is left, so it survives a
+    /// 2-day shutdown without re-enrollment); allowed 1 hour to 398 days (CA/Browser Forum ceiling for TLS certificates).</value>
     [Range(typeof(TimeSpan), "01:00:00", "398.00:00:00")]
-    public TimeSpan DeviceCertificateValidity { get; set; } = TimeSpan.FromDays(30);
+    public TimeSpan DeviceCertificateValidity { get; set; } = TimeSpan.FromDays(4);
 
     /// <summary>Validity of the TLS server certificate issued by <see cref="CertificateAuthority.IssueServerCertificate"/>.</summary>
     /// <value>The default is 365 days; allowed 1 day to 398 days.</value>

@@ -109,6 +109,26 @@ public sealed class SessionStore
         return session;
     }
 
+    /// <summary>
+    /// Looks a session up without using it: no idle-timer restart, nothing closed. For gateway policy that must see the
+    /// session before the endpoint's own <see cref="Validate"/> (which reports and handles expiry and terminal mismatch).
+    /// </summary>
+    /// <param name="token">The bearer token, or null.</param>
+    /// <param name="terminal">The validated identity of the presenting terminal.</param>
+    /// <returns>The session when the token is known, unexpired and bound to <paramref name="terminal"/>'s certificate; else null.</returns>
+    public StaffSession? Peek(string? token, DeviceIdentity terminal)
+    {
+        ArgumentNullException.ThrowIfNull(terminal);
+        if (string.IsNullOrEmpty(token) || token.Length > 64 || !_sessions.TryGetValue(token, out var session))
+        {
+            return null;
+        }
+
+        return !IsExpired(session, _time.GetUtcNow(), out _) && string.Equals(session.Terminal.Sha256Thumbprint, terminal.Sha256Thumbprint, StringComparison.Ordinal)
+            ? session
+            : null;
+    }
+
     /// <summary>Closes the session with this token (sign-out); unknown tokens are ignored.</summary>
     public void Revoke(string token)
     {

@@ -53,6 +53,7 @@ public sealed class StaffDirectory
     private readonly StaffOptions _options;
     private readonly ILogger _logger;
     private readonly Lazy<string> _dummyHash;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Standing> _standing = new(StringComparer.Ordinal);
 
     /// <summary>Creates the directory. Apply <see cref="AccessMigrations"/> to <paramref name="db"/> first.</summary>
     /// <param name="db">The database holding <c>staff_accounts</c>.</param>
@@ -253,6 +254,119 @@ public sealed class StaffDirectory
         return credentials;
     }
 
+    /// <summary>
+    /// Moves an account to another role and/or store (an HR "mover"). The caller closes the account's sessions and
+    /// records the change; open sessions are also refused by the gateway, which compares them with the account
+    /// (<see cref="GetStandingAsync"/>).
+    /// </summary>
+    /// <param name="id">Account ID.</param>
+    /// <param name="role">New role.</param>
+    /// <param name="store">New store: required for clerks and store managers.</param>
+    /// <returns>True when the account existed and changed; false when it does not exist or already had these values;
+    /// or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed role or store.</returns>
+    public async Task<Result<bool>> ChangeRoleAndStoreAsync(string id, StaffRole role, string? store)
+    {
+        if (!Enum.IsDefined(role))
+        {
+            return AccessErrors.Validation("role", "must be clerk, store-manager, security-officer or privacy-officer");
+        }
+
+        if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
+        {
+            return AccessErrors.Validation("store", "is required for clerks and store managers and must be a well-formed store code");
+        }
+
+        if (!Codes.IsValid(id))
+        {
+            return false;
+        }
+
+        await using var connection = await _db.OpenAsync();
+        await using var update = connection.Command(
+            "UPDATE staff_accounts SET role = @role, store = @store WHERE id = @id AND (role <> @role OR COALESCE(store, '') <> COALESCE(@store, ''))",
+            ("@role", role.ToName()),
+            ("@store", store),
+            ("@id", id));
+        var changed = await update.ExecuteNonQueryAsync() > 0;
+        if (changed)
+        {
+            Log.StatusChanged(_logger, id, "role or store changed");
+        }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// Whether an account may still act as <paramref name="principal"/> said when its session was opened: it exists, is
+    /// active, and has the same role and store. Answers from a cache at most <see cref="StandingRecheckInterval"/> old, so
+    /// that a leaver or mover recorded by another process (the CLI's HR import) loses its sessions within a second.
+    /// </summary>
+    /// <param name="principal">The principal of an open session.</param>
+    /// <returns>True while the session's standing holds.</returns>
+    public async ValueTask<bool> GetStandingAsync(StaffPrincipal principal)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        if (!_standing.TryGetValue(principal.Id, out var cached) || _time.GetElapsedTime(cached.ReadAt) >= StandingRecheckInterval)
+        {
+            var readAt = _time.GetTimestamp();
+            await using var connection = await _db.OpenAsync();
+            var row = await ReadAsync(connection, principal.Id);
+            cached = new Standing(readAt, row is { Status: StaffAccountStatus.Active } ? (row.Role, row.Store) : null);
+            if (_standing.Count >= 100_000)
+            {
+                _standing.Clear();
+            }
+
+            _standing[principal.Id] = cached;
+        }
+
+        return cached.RoleAndStore is { } current && current.Role == principal.Role && string.Equals(current.Store, principal.Store, StringComparison.Ordinal);
+    }
+
+    /// <summary>Longest age of a cached <see cref="GetStandingAsync"/> answer: 1 second.</summary>
+    public static readonly TimeSpan StandingRecheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Disables every active account that has not signed in for <paramref name="dormantAfter"/> (counting from creation
+    /// when it never signed in). PIPA safety standard: access rights of people who no longer use them are revoked.
+    /// </summary>
+    /// <param name="dormantAfter">The dormancy period; at least 1 day.</param>
+    /// <returns>The IDs disabled, ordered.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="dormantAfter"/> is under 1 day.</exception>
+    public async Task<IReadOnlyList<string>> DisableDormantAsync(TimeSpan dormantAfter)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dormantAfter, TimeSpan.FromDays(1));
+        var cutoff = UnixMs.From(_time.GetUtcNow() - dormantAfter);
+        var dormant = new List<string>();
+        await using var connection = await _db.OpenAsync();
+        await using (var find = connection.Command(
+            "SELECT id FROM staff_accounts WHERE status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff ORDER BY id",
+            ("@cutoff", cutoff)))
+        await using (var reader = await find.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                dormant.Add(reader.GetString(0));
+            }
+        }
+
+        var disabled = new List<string>();
+        foreach (var id in dormant)
+        {
+            await using var update = connection.Command(
+                "UPDATE staff_accounts SET status = 'disabled' WHERE id = @id AND status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff",
+                ("@id", id),
+                ("@cutoff", cutoff));
+            if (await update.ExecuteNonQueryAsync() > 0)
+            {
+                Log.StatusChanged(_logger, id, "disabled (dormant)");
+                disabled.Add(id);
+            }
+        }
+
+        return disabled;
+    }
+
     /// <summary>One account, or null when there is none with this ID.</summary>
     public async Task<StaffAccountInfo?> GetAsync(string id)
     {
@@ -280,6 +394,8 @@ public sealed class StaffDirectory
 
         return list;
     }
+
+    private sealed record Standing(long ReadAt, (StaffRole Role, string? Store)? RoleAndStore);
 
     private static byte[] SeedBinding(string id) => Encoding.UTF8.GetBytes("custodian/staff-totp/" + id);
 

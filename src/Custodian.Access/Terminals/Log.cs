@@ -19,4 +19,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3204, Level = LogLevel.Debug, Message = "Terminal check failed for {TerminalId}: {Code}")]
     public static partial void CheckFailed(ILogger logger, string terminalId, string code);
+
+    [LoggerMessage(EventId = 3205, Level = LogLevel.Information, Message = "Renewed the device certificate of terminal {TerminalId}: {SerialHex}, valid until {NotAfter:O}")]
+    public static partial void Renewed(ILogger logger, string terminalId, string serialHex, DateTimeOffset notAfter);
+
+    [LoggerMessage(EventId = 3206, Level = LogLevel.Warning, Message = "Refused a certificate renewal for terminal {TerminalId}: {Code}")]
+    public static partial void RenewalRefused(ILogger logger, string terminalId, string code);
 }

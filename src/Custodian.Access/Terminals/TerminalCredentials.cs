@@ -93,7 +93,23 @@ public static class TerminalCredentials
         }
     }
 
-    /// <summary>Loads the device CA certificate saved beside the credentials, to validate the server's certificate against.</summary>
+    /// <summary>
+    /// Loads every CA certificate saved in <c>ca.crt</c> (one, or two during a CA rotation: see
+    /// <see cref="Certificates.CertificateAuthority.TrustBundlePem"/>), to validate the server's certificate against any of them.
+    /// </summary>
+    /// <param name="directory">Directory written by <see cref="Save"/>.</param>
+    /// <returns>The CA certificates (no keys), at least one; the caller disposes them.</returns>
+    /// <exception cref="FileNotFoundException">When <c>ca.crt</c> is missing.</exception>
+    /// <exception cref="CryptographicException">When it holds no certificate.</exception>
+    public static X509Certificate2Collection LoadCaBundle(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var bundle = new X509Certificate2Collection();
+        bundle.ImportFromPem(File.ReadAllText(Path.Combine(directory, CaFileName)));
+        return bundle.Count > 0 ? bundle : throw new CryptographicException($"{CaFileName} holds no certificate.");
+    }
+
+    /// <summary>Loads the device CA certificate saved beside the credentials (the first one of the file), to validate the server's certificate against.</summary>
     /// <param name="directory">Directory written by <see cref="Save"/>.</param>
     /// <returns>The CA certificate (no key); the caller disposes it.</returns>
     /// <exception cref="FileNotFoundException">When <c>ca.crt</c> is missing.</exception>

@@ -25,16 +25,26 @@ public sealed record EnrollmentCode(string TerminalId, string Store, string Name
 /// <param name="TerminalId">Terminal ID.</param>
 /// <param name="Store">Store code.</param>
 /// <param name="CertificatePem">The device certificate, PEM.</param>
-/// <param name="CaCertificatePem">The device CA certificate, PEM (also the issuer of the server certificate: the terminal pins it).</param>
+/// <param name="CaCertificatePem">The CA certificates to trust for the server, PEM (<see cref="Certificates.CertificateAuthority.TrustBundlePem"/>: one certificate, or two during a CA rotation).</param>
 /// <param name="NotAfter">End of the device certificate's validity (UTC).</param>
-public sealed record EnrolledTerminal(string TerminalId, string Store, string CertificatePem, string CaCertificatePem, DateTimeOffset NotAfter);
+public sealed record EnrolledTerminal(string TerminalId, string Store, string CertificatePem, string CaCertificatePem, DateTimeOffset NotAfter)
+{
+    /// <summary>The trust class written into the certificate.</summary>
+    /// <value>The default is <see cref="TrustClass.StoreTerminal"/>.</value>
+    public TrustClass TrustClass { get; init; } = TrustClass.StoreTerminal;
+}
 
 /// <summary>The outcome of a successful per-request check: the terminal is enrolled, active and presented its current certificate.</summary>
 /// <param name="TerminalId">Terminal ID.</param>
 /// <param name="Store">Store code.</param>
 /// <param name="Name">Terminal name within the store.</param>
 /// <param name="CertificateNotAfter">End of the current certificate's validity (UTC).</param>
-public sealed record TerminalStatus(string TerminalId, string Store, string Name, DateTimeOffset CertificateNotAfter);
+public sealed record TerminalStatus(string TerminalId, string Store, string Name, DateTimeOffset CertificateNotAfter)
+{
+    /// <summary>The terminal's trust class, as enrolled.</summary>
+    /// <value>The default is <see cref="TrustClass.StoreTerminal"/>.</value>
+    public TrustClass TrustClass { get; init; } = TrustClass.StoreTerminal;
+}
 
 /// <summary>One row of the terminal registry, for listings. Contains no secrets (the code hash is not exposed).</summary>
 /// <param name="TerminalId">Terminal ID.</param>
@@ -61,4 +71,12 @@ public sealed record TerminalInfo(
     DateTimeOffset? EnrolledAt,
     DateTimeOffset? RevokedAt,
     string? RevokeReason,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The terminal's trust class.</summary>
+    /// <value>The default is <see cref="TrustClass.StoreTerminal"/>.</value>
+    public TrustClass TrustClass { get; init; } = TrustClass.StoreTerminal;
+
+    /// <summary>When its certificate was last renewed, or null when never.</summary>
+    public DateTimeOffset? RenewedAt { get; init; }
+}

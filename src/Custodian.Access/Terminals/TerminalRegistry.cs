@@ -83,8 +83,23 @@ public sealed class TerminalRegistry
     /// already used by another store/name pair; <see cref="AccessErrorCodes.TerminalAlreadyActive"/> (409)
     /// when the terminal is enrolled and active (revoke it first).
     /// </exception>
-    public async Task<EnrollmentCode> IssueEnrollmentCodeAsync(string store, string name, TimeSpan? lifetime)
+    public Task<EnrollmentCode> IssueEnrollmentCodeAsync(string store, string name, TimeSpan? lifetime) =>
+        IssueEnrollmentCodeAsync(store, name, lifetime, TrustClass.StoreTerminal);
+
+    /// <summary>
+    /// As <see cref="IssueEnrollmentCodeAsync(string, string, TimeSpan?)"/>, for a terminal of the given trust
+    /// class: the certificate issued at enrollment carries that class. Enrolling a <see cref="TrustClass.VdiHost"/>
+    /// is a privileged action; the host calls this only after a second officer approved it (docs/access.md §5).
+    /// </summary>
+    /// <param name="store">Store code (<see cref="Codes"/>); for VDI hosts the VDI zone's code, e.g. <c>VDI</c>.</param>
+    /// <param name="name">Terminal name within the store.</param>
+    /// <param name="lifetime">How long the code works; null for 24 h; at most 7 days.</param>
+    /// <param name="trustClass">The class written into the certificate.</param>
+    /// <returns>The code, to be shown once.</returns>
+    /// <exception cref="CustodianException">As the other overload.</exception>
+    public async Task<EnrollmentCode> IssueEnrollmentCodeAsync(string store, string name, TimeSpan? lifetime, TrustClass trustClass)
     {
+        var className = trustClass.ToName();
         if (!Codes.IsValid(store))
         {
             throw new CustodianException(AccessErrors.Validation("store", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"));
@@ -113,12 +128,13 @@ public sealed class TerminalRegistry
         await using var connection = await _db.OpenAsync();
         await using (var upsert = connection.Command(
             """
-            INSERT INTO terminals (id, store, name, status, code_hash, code_expires_ms, created_ms)
-            VALUES (@id, @store, @name, 'pending', @hash, @expires, @now)
+            INSERT INTO terminals (id, store, name, status, code_hash, code_expires_ms, created_ms, trust_class)
+            VALUES (@id, @store, @name, 'pending', @hash, @expires, @now, @class)
             ON CONFLICT (id) DO UPDATE SET
                 status = 'pending', code_hash = excluded.code_hash, code_expires_ms = excluded.code_expires_ms,
-                cert_serial = NULL, cert_thumbprint = NULL, cert_not_after_ms = NULL,
-                enrolled_ms = NULL, revoked_ms = NULL, revoke_reason = NULL
+                cert_serial = NULL, cert_thumbprint = NULL, cert_not_after_ms = NULL, cert_key_sha256 = NULL,
+                prev_cert_thumbprint = NULL, prev_cert_not_after_ms = NULL, renewed_ms = NULL,
+                enrolled_ms = NULL, revoked_ms = NULL, revoke_reason = NULL, trust_class = excluded.trust_class
             WHERE terminals.status <> 'active' AND terminals.store = excluded.store AND terminals.name = excluded.name
             """,
             ("@id", terminalId),
@@ -126,7 +142,8 @@ public sealed class TerminalRegistry
             ("@name", name),
             ("@hash", HashCode(raw)),
             ("@expires", UnixMs.From(expires)),
-            ("@now", UnixMs.From(now))))
+            ("@now", UnixMs.From(now)),
+            ("@class", className)))
         {
             if (await upsert.ExecuteNonQueryAsync() == 0)
             {
@@ -144,7 +161,7 @@ public sealed class TerminalRegistry
 
     /// <summary>
     /// Enrolls a terminal: the code must exist, be unexpired and unused; the CSR must pass
-    /// <see cref="CertificateAuthority.IssueDeviceCertificate"/>. On success the code is consumed (single
+    /// <see cref="CertificateAuthority.IssueDeviceCertificate(string, string, string, TimeSpan)"/>. On success the code is consumed (single
     /// use, also when two requests race: exactly one wins), the terminal becomes active and the new
     /// certificate becomes the only one accepted for it. A CSR refusal does not consume the code.
     /// </summary>
@@ -165,8 +182,9 @@ public sealed class TerminalRegistry
         var now = _time.GetUtcNow();
         await using var connection = await _db.OpenAsync();
         string terminalId, store;
+        TrustClass trustClass;
         await using (var find = connection.Command(
-            "SELECT id, store FROM terminals WHERE code_hash = @hash AND status = 'pending' AND code_expires_ms > @now",
+            "SELECT id, store, trust_class FROM terminals WHERE code_hash = @hash AND status = 'pending' AND code_expires_ms > @now",
             ("@hash", hash),
             ("@now", UnixMs.From(now))))
         await using (var reader = await find.ExecuteReaderAsync())
@@ -179,9 +197,10 @@ public sealed class TerminalRegistry
 
             terminalId = reader.GetString(0);
             store = reader.GetString(1);
+            trustClass = TrustClasses.TryParse(reader.GetString(2), out var parsedClass) ? parsedClass : throw new InvalidOperationException("Unknown trust class in the database.");
         }
 
-        var issued = _ca.IssueDeviceCertificate(csrPem, store, terminalId, _ca.Options.DeviceCertificateValidity);
+        var issued = _ca.IssueDeviceCertificate(csrPem, store, terminalId, _ca.Options.DeviceCertificateValidity, trustClass);
         if (!issued.IsSuccess)
         {
             Log.EnrollmentRefused(_logger, issued.Error!.Code);
@@ -189,30 +208,151 @@ public sealed class TerminalRegistry
         }
 
         var certificate = issued.Value;
+        await using var transaction = await connection.BeginTransactionAsync();
+        if (!await ClaimKeyAsync(connection, transaction, certificate.PublicKeySha256, terminalId, now))
+        {
+            Log.EnrollmentRefused(_logger, AccessErrorCodes.DeviceKeyReused);
+            return AccessErrors.DeviceKeyReused;
+        }
+
         await using (var consume = connection.Command(
             """
             UPDATE terminals SET status = 'active', code_hash = NULL, code_expires_ms = NULL,
-                cert_serial = @serial, cert_thumbprint = @thumbprint, cert_not_after_ms = @notAfter, enrolled_ms = @now
+                cert_serial = @serial, cert_thumbprint = @thumbprint, cert_not_after_ms = @notAfter, enrolled_ms = @now,
+                cert_key_sha256 = @key
             WHERE id = @id AND code_hash = @hash AND status = 'pending' AND code_expires_ms > @now
             """,
             ("@serial", certificate.SerialHex),
             ("@thumbprint", certificate.Sha256Thumbprint),
             ("@notAfter", UnixMs.From(certificate.NotAfter)),
             ("@now", UnixMs.From(now)),
+            ("@key", certificate.PublicKeySha256),
             ("@id", terminalId),
             ("@hash", hash)))
         {
+            consume.Transaction = transaction;
             if (await consume.ExecuteNonQueryAsync() != 1)
             {
                 // Lost a race for the same code: the certificate just issued is never recorded, so it is refused.
+                await transaction.RollbackAsync();
                 Log.EnrollmentRefused(_logger, ErrorCodes.EnrollmentCodeInvalid);
                 return AccessErrors.EnrollmentCodeInvalid;
             }
         }
 
+        await transaction.CommitAsync();
         Invalidate(terminalId);
         Log.Enrolled(_logger, terminalId, certificate.SerialHex);
-        return new EnrolledTerminal(terminalId, store, certificate.CertificatePem, _ca.CertificatePem, certificate.NotAfter);
+        return new EnrolledTerminal(terminalId, store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
+    }
+
+    /// <summary>
+    /// Renews a terminal's device certificate over mutual TLS, before it expires: the caller presented
+    /// <paramref name="presented"/> (already validated by <see cref="CertificateAuthority.ValidateClientCertificate"/>,
+    /// so within its validity), the terminal is active, and the presented certificate is its current one — or its
+    /// previous one while the certificate of the last renewal has not been used yet (a renewal whose answer was
+    /// lost can be repeated). The CSR must carry a key never certified before. The new certificate (same store,
+    /// terminal and trust class; <see cref="CertificateAuthorityOptions.DeviceCertificateValidity"/>) becomes the
+    /// current one; the presented one stays accepted only until the new one is first presented, and never past its
+    /// own end.
+    /// </summary>
+    /// <param name="presented">The validated identity of the certificate the terminal presented.</param>
+    /// <param name="csrPem">PEM PKCS#10 request for the terminal's new key.</param>
+    /// <returns>The new certificate, or <see cref="ErrorCodes.DeviceCertificateRevoked"/> (403; revoked, replaced or
+    /// re-enrolled), <see cref="ErrorCodes.DeviceCertificateUntrusted"/> (403; unknown terminal),
+    /// <see cref="ErrorCodes.CsrInvalid"/> (400) or <see cref="AccessErrorCodes.DeviceKeyReused"/> (409).</returns>
+    public async Task<Result<EnrolledTerminal>> RenewAsync(DeviceIdentity presented, string csrPem)
+    {
+        ArgumentNullException.ThrowIfNull(presented);
+        var now = _time.GetUtcNow();
+        await using var connection = await _db.OpenAsync();
+        TrustClass trustClass;
+        await using (var find = connection.Command(
+            """
+            SELECT store, status, cert_thumbprint, prev_cert_thumbprint, trust_class FROM terminals WHERE id = @id
+            """,
+            ("@id", presented.Terminal)))
+        await using (var reader = await find.ExecuteReaderAsync())
+        {
+            if (!await reader.ReadAsync() || reader.GetString(0) != presented.Store)
+            {
+                Log.RenewalRefused(_logger, presented.Terminal, ErrorCodes.DeviceCertificateUntrusted);
+                return AccessErrors.UnknownTerminal;
+            }
+
+            var current = reader.IsDBNull(2) ? null : reader.GetString(2);
+            var previous = reader.IsDBNull(3) ? null : reader.GetString(3);
+            if (reader.GetString(1) != "active" || (presented.Sha256Thumbprint != current && presented.Sha256Thumbprint != previous))
+            {
+                Log.RenewalRefused(_logger, presented.Terminal, ErrorCodes.DeviceCertificateRevoked);
+                return AccessErrors.DeviceCertificateRevoked;
+            }
+
+            trustClass = TrustClasses.TryParse(reader.GetString(4), out var parsedClass) ? parsedClass : throw new InvalidOperationException("Unknown trust class in the database.");
+        }
+
+        var issued = _ca.IssueDeviceCertificate(csrPem, presented.Store, presented.Terminal, _ca.Options.DeviceCertificateValidity, trustClass);
+        if (!issued.IsSuccess)
+        {
+            Log.RenewalRefused(_logger, presented.Terminal, issued.Error!.Code);
+            return issued.Error!;
+        }
+
+        var certificate = issued.Value;
+        await using var transaction = await connection.BeginTransactionAsync();
+        if (!await ClaimKeyAsync(connection, transaction, certificate.PublicKeySha256, presented.Terminal, now))
+        {
+            Log.RenewalRefused(_logger, presented.Terminal, AccessErrorCodes.DeviceKeyReused);
+            return AccessErrors.DeviceKeyReused;
+        }
+
+        await using (var renew = connection.Command(
+            """
+            UPDATE terminals SET cert_serial = @serial, cert_thumbprint = @thumbprint, cert_not_after_ms = @notAfter,
+                cert_key_sha256 = @key, prev_cert_thumbprint = @presented, prev_cert_not_after_ms = @presentedNotAfter, renewed_ms = @now
+            WHERE id = @id AND status = 'active' AND (cert_thumbprint = @presented OR prev_cert_thumbprint = @presented)
+            """,
+            ("@serial", certificate.SerialHex),
+            ("@thumbprint", certificate.Sha256Thumbprint),
+            ("@notAfter", UnixMs.From(certificate.NotAfter)),
+            ("@key", certificate.PublicKeySha256),
+            ("@presented", presented.Sha256Thumbprint),
+            ("@presentedNotAfter", UnixMs.From(presented.NotAfter ?? now)),
+            ("@now", UnixMs.From(now)),
+            ("@id", presented.Terminal)))
+        {
+            renew.Transaction = transaction;
+            if (await renew.ExecuteNonQueryAsync() != 1)
+            {
+                // Revoked or renewed by someone else between the read and now.
+                await transaction.RollbackAsync();
+                Log.RenewalRefused(_logger, presented.Terminal, ErrorCodes.DeviceCertificateRevoked);
+                return AccessErrors.DeviceCertificateRevoked;
+            }
+        }
+
+        await transaction.CommitAsync();
+        Invalidate(presented.Terminal);
+        Log.Renewed(_logger, presented.Terminal, certificate.SerialHex, certificate.NotAfter);
+        return new EnrolledTerminal(presented.Terminal, presented.Store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
+    }
+
+    /// <summary>Records that a key was certified; false when it already was (for any terminal, at any time).</summary>
+    private static async Task<bool> ClaimKeyAsync(DbConnection connection, DbTransaction transaction, string keySha256, string terminalId, DateTimeOffset now)
+    {
+        await using var claim = connection.Command(
+            "INSERT INTO device_keys (key_sha256, terminal_id, certified_ms) VALUES (@key, @id, @now) ON CONFLICT (key_sha256) DO NOTHING",
+            ("@key", keySha256),
+            ("@id", terminalId),
+            ("@now", UnixMs.From(now)));
+        claim.Transaction = transaction;
+        if (await claim.ExecuteNonQueryAsync() == 1)
+        {
+            return true;
+        }
+
+        await transaction.RollbackAsync();
+        return false;
     }
 
     /// <summary>
@@ -230,10 +370,28 @@ public sealed class TerminalRegistry
         ArgumentNullException.ThrowIfNull(id);
         if (_cache.TryGetValue(id.Terminal, out var entry) && _time.GetElapsedTime(entry.ReadAt) < RecheckInterval)
         {
-            return Evaluate(entry, id);
+            return entry.PreviousThumbprint is not null && string.Equals(entry.Thumbprint, id.Sha256Thumbprint, StringComparison.Ordinal)
+                ? RetirePreviousAndCheckAsync(id)
+                : Evaluate(entry, id);
         }
 
         return RefreshAndCheckAsync(id);
+    }
+
+    /// <summary>The renewed certificate was presented: from now on the one it replaced is refused.</summary>
+    private async Task<Result<TerminalStatus>> RetirePreviousAndCheckAsync(DeviceIdentity id)
+    {
+        await using (var connection = await _db.OpenAsync())
+        await using (var retire = connection.Command(
+            "UPDATE terminals SET prev_cert_thumbprint = NULL, prev_cert_not_after_ms = NULL WHERE id = @id AND cert_thumbprint = @thumbprint",
+            ("@id", id.Terminal),
+            ("@thumbprint", id.Sha256Thumbprint)))
+        {
+            await retire.ExecuteNonQueryAsync();
+        }
+
+        Invalidate(id.Terminal);
+        return await RefreshAndCheckAsync(id);
     }
 
     /// <summary>
@@ -331,7 +489,7 @@ public sealed class TerminalRegistry
     private const string SelectInfo =
         """
         SELECT id, store, name, status, code_expires_ms, cert_serial, cert_thumbprint, cert_not_after_ms,
-               enrolled_ms, revoked_ms, revoke_reason, created_ms
+               enrolled_ms, revoked_ms, revoke_reason, created_ms, trust_class, renewed_ms
         FROM terminals
         """;
 
@@ -354,7 +512,11 @@ public sealed class TerminalRegistry
         UnixMs.ToNullable(reader.GetValue(8)),
         UnixMs.ToNullable(reader.GetValue(9)),
         reader.IsDBNull(10) ? null : reader.GetString(10),
-        UnixMs.To(reader.GetInt64(11)));
+        UnixMs.To(reader.GetInt64(11)))
+    {
+        TrustClass = TrustClasses.TryParse(reader.GetString(12), out var trustClass) ? trustClass : throw new InvalidOperationException("Unknown trust class in the database."),
+        RenewedAt = UnixMs.ToNullable(reader.GetValue(13)),
+    };
 
     private static TerminalState ParseState(string status) => status switch
     {
@@ -371,22 +533,26 @@ public sealed class TerminalRegistry
         CacheEntry entry;
         await using (var connection = await _db.OpenAsync())
         await using (var command = connection.Command(
-            "SELECT store, name, status, cert_thumbprint, cert_not_after_ms FROM terminals WHERE id = @id",
+            "SELECT store, name, status, cert_thumbprint, cert_not_after_ms, prev_cert_thumbprint, prev_cert_not_after_ms, trust_class FROM terminals WHERE id = @id",
             ("@id", id.Terminal)))
         await using (var reader = await command.ExecuteReaderAsync())
         {
             if (!await reader.ReadAsync())
             {
-                entry = new CacheEntry(readAt, null, null, null);
+                entry = new CacheEntry(readAt, null, null, null, null, null);
             }
             else
             {
                 var state = ParseState(reader.GetString(2));
                 var thumbprint = reader.IsDBNull(3) ? null : reader.GetString(3);
+                var trustClass = TrustClasses.TryParse(reader.GetString(7), out var parsedClass) ? parsedClass : throw new InvalidOperationException("Unknown trust class in the database.");
                 TerminalStatus? status = state == TerminalState.Active && thumbprint is not null && !reader.IsDBNull(4)
-                    ? new TerminalStatus(id.Terminal, reader.GetString(0), reader.GetString(1), UnixMs.To(reader.GetInt64(4)))
+                    ? new TerminalStatus(id.Terminal, reader.GetString(0), reader.GetString(1), UnixMs.To(reader.GetInt64(4))) { TrustClass = trustClass }
                     : null;
-                entry = new CacheEntry(readAt, reader.GetString(0), status is null ? null : thumbprint, status);
+                TerminalStatus? previous = status is not null && !reader.IsDBNull(5) && !reader.IsDBNull(6)
+                    ? status with { CertificateNotAfter = UnixMs.To(reader.GetInt64(6)) }
+                    : null;
+                entry = new CacheEntry(readAt, reader.GetString(0), status is null ? null : thumbprint, status, previous is null ? null : reader.GetString(5), previous);
             }
         }
 
@@ -404,6 +570,11 @@ public sealed class TerminalRegistry
             }
         }
 
+        if (entry.PreviousThumbprint is not null && string.Equals(entry.Thumbprint, id.Sha256Thumbprint, StringComparison.Ordinal))
+        {
+            return await RetirePreviousAndCheckAsync(id);
+        }
+
         return await Evaluate(entry, id);
     }
 
@@ -415,13 +586,24 @@ public sealed class TerminalRegistry
             return UnknownTask;
         }
 
-        if (entry.ActiveTask is null || !string.Equals(entry.Thumbprint, id.Sha256Thumbprint, StringComparison.Ordinal))
+        var task = entry.ActiveTask is null ? null
+            : string.Equals(entry.Thumbprint, id.Sha256Thumbprint, StringComparison.Ordinal) ? entry.ActiveTask
+            : string.Equals(entry.PreviousThumbprint, id.Sha256Thumbprint, StringComparison.Ordinal) ? entry.PreviousTask
+            : null;
+        if (task is null)
         {
             Log.CheckFailed(_logger, id.Terminal, ErrorCodes.DeviceCertificateRevoked);
             return RevokedTask;
         }
 
-        return entry.ActiveTask;
+        if (task.Result.Value.TrustClass != id.TrustClass)
+        {
+            // Cannot happen with certificates this CA issued for this enrollment; a mismatch is a forgery or a mix-up.
+            Log.CheckFailed(_logger, id.Terminal, ErrorCodes.DeviceCertificateUntrusted);
+            return UnknownTask;
+        }
+
+        return task;
     }
 
     private void Invalidate(string terminalId)
@@ -433,8 +615,11 @@ public sealed class TerminalRegistry
         }
     }
 
-    /// <summary>A database answer about one terminal. <see cref="Store"/> null: no such terminal; <see cref="ActiveTask"/> null: not active.</summary>
-    private sealed class CacheEntry(long readAt, string? store, string? thumbprint, TerminalStatus? status)
+    /// <summary>
+    /// A database answer about one terminal. <see cref="Store"/> null: no such terminal; <see cref="ActiveTask"/> null:
+    /// not active; <see cref="PreviousThumbprint"/>: the certificate a renewal replaced, accepted until the new one is used.
+    /// </summary>
+    private sealed class CacheEntry(long readAt, string? store, string? thumbprint, TerminalStatus? status, string? previousThumbprint, TerminalStatus? previous)
     {
         public long ReadAt { get; } = readAt;
 
@@ -442,6 +627,10 @@ public sealed class TerminalRegistry
 
         public string? Thumbprint { get; } = thumbprint;
 
+        public string? PreviousThumbprint { get; } = previousThumbprint;
+
         public Task<Result<TerminalStatus>>? ActiveTask { get; } = status is null ? null : Task.FromResult(Result<TerminalStatus>.Success(status));
+
+        public Task<Result<TerminalStatus>>? PreviousTask { get; } = previous is null ? null : Task.FromResult(Result<TerminalStatus>.Success(previous));
     }
 }

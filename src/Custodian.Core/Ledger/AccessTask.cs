@@ -53,6 +53,17 @@ public enum AccessTask
     StaffChanged = 34,
     /// <summary>A staff account disabled.</summary>
     StaffDisabled = 35,
+    /// <summary>A terminal renewed its device certificate over mutual TLS (target: the terminal; refused renewals are recorded as denied).</summary>
+    CertificateRenewed = 36,
+    /// <summary>The device CA was rotated: a rotation started or finished (target: <c>ca:&lt;SHA-256 of the CA&gt;</c>).</summary>
+    CaRotated = 37,
+
+    /// <summary>An officer requested a privileged action that needs a second officer (target: <c>request:&lt;id&gt;;action:&lt;name&gt;;target:&lt;what&gt;</c>).</summary>
+    PrivilegedActionRequested = 90,
+    /// <summary>A second officer approved a privileged action, which was then carried out.</summary>
+    PrivilegedActionApproved = 91,
+    /// <summary>A second officer rejected a privileged action.</summary>
+    PrivilegedActionRejected = 92,
 
     /// <summary>The monitor raised an alert.</summary>
     AlertRaised = 40,
@@ -125,6 +136,18 @@ public static class AccessTasks
     /// <summary>Whether the task reads subscribers' personal data (the monitor counts these).</summary>
     public static bool ReadsPersonalData(this AccessTask task) =>
         task is AccessTask.Search or AccessTask.View or AccessTask.Unmask or AccessTask.Print or AccessTask.Download;
+
+    /// <summary>
+    /// Whether the task records a grant, change or revocation of access rights (accounts, terminals and their
+    /// certificates, suspensions). PIPA safety standard (개인정보의 안전성 확보조치 기준) Art. 5(3): such records are kept
+    /// at least 3 years, longer than the 2 years of ordinary access logs; ledger retention honours this
+    /// (<c>Retention:AccessRightsYears</c>, docs/ledger-format.md §13).
+    /// </summary>
+    public static bool RecordsAccessRights(this AccessTask task) =>
+        task is AccessTask.EnrollmentIssued or AccessTask.Enrolled or AccessTask.Revoked or AccessTask.StaffCreated
+            or AccessTask.StaffChanged or AccessTask.StaffDisabled or AccessTask.Suspended or AccessTask.Restored
+            or AccessTask.CertificateRenewed or AccessTask.CaRotated
+            or AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved or AccessTask.PrivilegedActionRejected;
 
     private static string ToKebab(string pascal)
     {

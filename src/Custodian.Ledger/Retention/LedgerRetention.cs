@@ -37,6 +37,14 @@ public sealed class LedgerRetention
 
     private static readonly string ErasureTaskName = AccessTask.RetentionErasure.ToName();
 
+    /// <summary>
+    /// SQL condition keeping access-rights records until the (older) access-rights cutoff <c>@rightsCutoff</c>; the task
+    /// names are the code's own constants (<see cref="AccessTasks.RecordsAccessRights"/>), never input.
+    /// </summary>
+    private static readonly string RightsKept = "(task NOT IN ("
+        + string.Join(", ", Enum.GetValues<AccessTask>().Where(t => t.RecordsAccessRights()).Select(t => "'" + t.ToName() + "'"))
+        + ") OR time_ms < @rightsCutoff)";
+
     private readonly CustodianDatabase _db;
     private readonly SqliteAccessLedger _ledger;
     private readonly TimeProvider _time;
@@ -91,13 +99,15 @@ public sealed class LedgerRetention
     {
         var cutoff = GetCutoff();
         var cutoffMs = cutoff.ToUnixTimeMilliseconds();
+        var rightsCutoffMs = Math.Min(cutoffMs, CutoffAt(_time.GetUtcNow(), _options.AccessRightsYears).ToUnixTimeMilliseconds());
         if (dryRun)
         {
             await using var connection = await _db.OpenAsync(cancellationToken);
             await using var count = connection.Command(
-                "SELECT COUNT(*) FROM ledger_entries WHERE erased_by IS NULL AND time_ms < @cutoff AND task <> @erasure",
+                "SELECT COUNT(*) FROM ledger_entries WHERE erased_by IS NULL AND time_ms < @cutoff AND task <> @erasure AND " + RightsKept,
                 ("@cutoff", cutoffMs),
-                ("@erasure", ErasureTaskName));
+                ("@erasure", ErasureTaskName),
+                ("@rightsCutoff", rightsCutoffMs));
             var due = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
             return new RetentionResult(cutoff, due, true, []);
         }
@@ -107,7 +117,7 @@ public sealed class LedgerRetention
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var candidates = await FindCandidatesAsync(cutoffMs, cancellationToken);
+            var candidates = await FindCandidatesAsync(cutoffMs, rightsCutoffMs, cancellationToken);
             if (candidates.Count == 0)
             {
                 break;
@@ -127,7 +137,7 @@ public sealed class LedgerRetention
             CommittedEntry committed;
             try
             {
-                committed = await _ledger.AppendWithinCommitAsync(entry, (tx, seq) => erased = Erase(tx, record, seq), cancellationToken);
+                committed = await _ledger.AppendWithinCommitAsync(entry, (tx, seq) => erased = Erase(tx, record, seq, rightsCutoffMs), cancellationToken);
             }
             catch (LedgerUnavailableException ex)
             {
@@ -148,16 +158,17 @@ public sealed class LedgerRetention
     }
 
     // Runs on the writer's transaction, right after the erasure entry (sequence erasureSeq) is inserted.
-    private static int Erase(SqliteTransaction tx, RetentionErasureRecord record, long erasureSeq)
+    private static int Erase(SqliteTransaction tx, RetentionErasureRecord record, long erasureSeq, long rightsCutoffMs)
     {
         var connection = tx.Connection!;
         var due = new List<(long Seq, IReadOnlyList<Identity.SubscriberId> Subjects)>();
         using (var select = connection.Command(
-            "SELECT seq, payload FROM ledger_entries WHERE seq >= @from AND seq < @to AND erased_by IS NULL AND time_ms < @cutoff AND task <> @erasure ORDER BY seq",
+            "SELECT seq, payload FROM ledger_entries WHERE seq >= @from AND seq < @to AND erased_by IS NULL AND time_ms < @cutoff AND task <> @erasure AND " + RightsKept + " ORDER BY seq",
             ("@from", record.From),
             ("@to", record.To),
             ("@cutoff", record.CutoffMs),
-            ("@erasure", ErasureTaskName)))
+            ("@erasure", ErasureTaskName),
+            ("@rightsCutoff", rightsCutoffMs)))
         {
             select.Transaction = tx;
             using var reader = select.ExecuteReader();
@@ -193,13 +204,14 @@ public sealed class LedgerRetention
         return due.Count;
     }
 
-    private async Task<List<long>> FindCandidatesAsync(long cutoffMs, CancellationToken cancellationToken)
+    private async Task<List<long>> FindCandidatesAsync(long cutoffMs, long rightsCutoffMs, CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenAsync(cancellationToken);
         await using var command = connection.Command(
-            "SELECT seq FROM ledger_entries WHERE erased_by IS NULL AND time_ms < @cutoff AND task <> @erasure ORDER BY seq LIMIT @limit",
+            "SELECT seq FROM ledger_entries WHERE erased_by IS NULL AND time_ms < @cutoff AND task <> @erasure AND " + RightsKept + " ORDER BY seq LIMIT @limit",
             ("@cutoff", cutoffMs),
             ("@erasure", ErasureTaskName),
+            ("@rightsCutoff", rightsCutoffMs),
             ("@limit", _options.MaxEntriesPerErasure));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var seqs = new List<long>();

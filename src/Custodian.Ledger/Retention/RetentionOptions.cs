@@ -21,6 +21,15 @@ public sealed class RetentionOptions
     [Range(2, 100)]
     public int Years { get; set; } = 2;
 
+    /// <summary>
+    /// How long entries recording grants, changes and revocations of access rights
+    /// (<see cref="AccessTasks.RecordsAccessRights"/>) are kept, in calendar years; they are erased only when older than
+    /// both this and <see cref="Years"/>. PIPA safety standard Art. 5(3): at least 3 years.
+    /// </summary>
+    /// <value>3–100. The default is 3 years.</value>
+    [Range(3, 100)]
+    public int AccessRightsYears { get; set; } = 3;
+
     /// <summary>Most entries erased under one RetentionErasure entry (one writer transaction); bounds how long appends wait behind an erasure.</summary>
     /// <value>1–100,000. The default is 10,000.</value>
     [Range(1, 100_000)]
@@ -38,6 +47,11 @@ public sealed class RetentionOptions
         if (Years is < 2 or > 100)
         {
             throw new ArgumentOutOfRangeException(nameof(Years), "Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years).");
+        }
+
+        if (AccessRightsYears is < 3 or > 100)
+        {
+            throw new ArgumentOutOfRangeException(nameof(AccessRightsYears), "Retention:AccessRightsYears must be 3-100 (PIPA safety standard Art. 5(3): records of access rights at least 3 years).");
         }
 
         if (MaxEntriesPerErasure is < 1 or > 100_000)

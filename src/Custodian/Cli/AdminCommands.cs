@@ -33,7 +33,7 @@ internal static class AdminCommands
             await Record(context, AccessTask.EnrollmentIssued, code.TerminalId, "enrollment code issued");
             Console.WriteLine($"Terminal {code.TerminalId} of store {storeCode}: one-time code {code.Code} (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ})");
             Console.WriteLine("On the terminal run:");
-            Console.WriteLine($"  custodian terminal init --server {parse.GetValue(server)} --code {code.Code} --ca-sha256 {ca.Sha256Fingerprint} --out ./terminal");
+            Console.WriteLine($"  custodian terminal init --server {parse.GetValue(server)} --code {code.Code} --ca-sha256 {ca.ServerIssuerSha256Fingerprint} --out ./terminal");
             return 0;
         }));
 
@@ -150,7 +150,7 @@ internal static class AdminCommands
             AnsiConsole.MarkupLine($"Disabled {Markup.Escape(target)}.");
             return 0;
         }));
-        return new Command("staff", "Manage staff accounts.") { add, list, unlock, disable };
+        return new Command("staff", "Manage staff accounts.") { add, list, unlock, disable, StaffLifecycleCommands.Import(), StaffLifecycleCommands.DisableDormant() };
     }
 
     public static Command Alerts()

@@ -55,6 +55,8 @@ public static class CustodianCli
             Portal.PortalCommands.Notices(), // subscriber portal (src/Custodian/Portal)
             Portal.PortalCommands.Portal(),
             IncidentCommands.Incident(),
+            CaCommands.Ca(), // device CA rotation (docs/access.md)
+            ApprovalCommands.Approvals(), // four eyes for privileged actions (docs/access.md §7)
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -201,7 +203,7 @@ public static class CustodianCli
             var ca = app.Services.GetRequiredService<Access.Certificates.CertificateAuthority>();
             Console.WriteLine($"Custodian is running. Terminal API: {endpoints.TerminalUrl}  Portal: {endpoints.PortalUrl}");
             Console.WriteLine($"Data: {DataPaths.For(options.DataDirectory).Root}");
-            Console.WriteLine($"CA SHA-256: {ca.Sha256Fingerprint}");
+            Console.WriteLine($"CA SHA-256: {ca.ServerIssuerSha256Fingerprint}");
             Console.WriteLine($"Ledger key: {app.Services.GetRequiredService<Ledger.Checkpoints.LedgerCheckpoints>().LogKey}");
             Console.WriteLine("Press Ctrl+C to stop.");
             await app.WaitForShutdownAsync(ct);

@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace Custodian.Cli;
 
-/// <summary>The terminal side: <c>terminal init</c>.</summary>
+/// <summary>The terminal side: <c>terminal init</c> and <c>terminal renew</c>.</summary>
 internal static class TerminalClientCommands
 {
     public static Command Terminal()
@@ -56,6 +56,49 @@ internal static class TerminalClientCommands
             AnsiConsole.MarkupLine("  terminal.key (private key, 0600), terminal.crt (device certificate), ca.crt (Custodian CA)");
             return 0;
         }));
-        return new Command("terminal", "Terminal-side commands.") { init };
+        return new Command("terminal", "Terminal-side commands.") { init, Renew() };
+    }
+
+    private static Command Renew()
+    {
+        var server = new Option<string>("--server") { Description = "Terminal API URL, e.g. https://127.0.0.1:7443.", Required = true };
+        var directory = new Option<DirectoryInfo>("--dir") { Description = "The terminal's credentials directory (from 'terminal init').", DefaultValueFactory = _ => new DirectoryInfo("terminal") };
+        var force = new Option<bool>("--force") { Description = "Renew now even if less than half of the certificate's lifetime has passed." };
+        var renew = new Command("renew", "Renew this terminal's device certificate over mutual TLS (a fresh key) when less than half its lifetime is left.") { server, directory, force };
+        renew.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var url = CliArguments.HttpsUrl(parse.GetValue(server), "--server");
+            var dir = parse.GetValue(directory)!;
+            if (!File.Exists(Path.Combine(dir.FullName, TerminalCredentials.KeyFileName)))
+            {
+                throw CliException.Usage($"{dir.FullName} holds no terminal credentials; run 'custodian terminal init' first or pass --dir.");
+            }
+
+            Custodian.Problems.Result<RenewalOutcome> outcome;
+            try
+            {
+                outcome = await TerminalRenewal.RenewIfDueAsync(dir.FullName, url, TimeProvider.System, parse.GetValue(force), ct);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new CliException($"cannot reach {url}: {ex.Message}");
+            }
+            catch (System.Security.Cryptography.CryptographicException ex)
+            {
+                throw new CliException($"the credentials in {dir.FullName} cannot be loaded: {ex.Message}");
+            }
+
+            if (!outcome.IsSuccess)
+            {
+                throw new CliException($"renewal refused ({outcome.Error!.Status} {outcome.Error.Code}): {outcome.Error.Message}");
+            }
+
+            var o = outcome.Value;
+            AnsiConsole.MarkupLine(o.Renewed
+                ? $"Renewed the device certificate of [bold]{Markup.Escape(o.Terminal)}[/]; valid until {o.NotAfter:yyyy-MM-ddTHH:mm:ssZ}."
+                : $"Not due: the certificate of [bold]{Markup.Escape(o.Terminal)}[/] is valid until {o.NotAfter:yyyy-MM-ddTHH:mm:ssZ}; renewal starts when less than half its lifetime is left (or pass --force).");
+            return 0;
+        }));
+        return renew;
     }
 }

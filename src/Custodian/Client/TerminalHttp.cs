@@ -16,15 +16,28 @@ public static class TerminalHttp
     /// <param name="ca">Custodian's CA certificate.</param>
     /// <param name="clientCertificate">Device certificate with private key, or null.</param>
     /// <param name="maxConnections">Connections per server (1–1024).</param>
-    public static HttpClient Create(Uri baseUrl, X509Certificate2 ca, X509Certificate2? clientCertificate, int maxConnections = 16)
+    public static HttpClient Create(Uri baseUrl, X509Certificate2 ca, X509Certificate2? clientCertificate, int maxConnections = 16) =>
+        Create(baseUrl, new X509Certificate2Collection(ca), clientCertificate, maxConnections);
+
+    /// <summary>
+    /// Creates a client for <paramref name="baseUrl"/> that accepts a server certificate chaining to any one of
+    /// <paramref name="trusted"/> (a terminal's CA bundle; two CAs during a CA rotation) and presents <paramref name="clientCertificate"/> when given.
+    /// </summary>
+    /// <param name="baseUrl">Server base URL.</param>
+    /// <param name="trusted">Custodian's CA certificates, at least one.</param>
+    /// <param name="clientCertificate">Device certificate with private key, or null.</param>
+    /// <param name="maxConnections">Connections per server (1–1024).</param>
+    public static HttpClient Create(Uri baseUrl, X509Certificate2Collection trusted, X509Certificate2? clientCertificate, int maxConnections = 16)
     {
+        ArgumentNullException.ThrowIfNull(trusted);
+        ArgumentOutOfRangeException.ThrowIfZero(trusted.Count);
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = maxConnections,
             PooledConnectionLifetime = TimeSpan.FromMinutes(10),
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && ChainsTo(new X509Certificate2(certificate), ca),
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && trusted.Any(ca => ChainsTo(new X509Certificate2(certificate), ca)),
                 ClientCertificates = clientCertificate is null ? null : new X509CertificateCollection { clientCertificate },
                 LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate,
             },

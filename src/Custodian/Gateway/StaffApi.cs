@@ -58,7 +58,7 @@ public static class StaffApi
     public static IEndpointRouteBuilder MapTerminalApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1").WithTags("Terminal API");
-        api.MapGet("/ca", (Access.Certificates.CertificateAuthority ca) => TypedResults.Text(ca.CertificatePem, "application/x-pem-file")).WithName("CaCertificate").WithSummary("Custodian's CA certificate (public), for pinning at enrollment.");
+        api.MapGet("/ca", (Access.Certificates.CertificateAuthority ca) => TypedResults.Text(ca.ServerIssuerPem, "application/x-pem-file")).WithName("CaCertificate").WithSummary("Custodian's CA certificate (public), for pinning at enrollment.");
         api.MapPost("/enroll", EnrollAsync).WithName("Enroll").WithSummary("Exchange a one-time enrollment code and a CSR for a device certificate.");
         api.MapPost("/sessions", SignInAsync).WithName("SignIn").WithSummary("Staff sign-in with password and TOTP, bound to this terminal's certificate.");
         api.MapPost("/account/password", ChangePasswordAsync).WithName("ChangePassword").WithSummary("Change a staff password (required after a one-time password).");

@@ -49,7 +49,7 @@ public static class CustodianComposition
         services.AddSingleton<Protection.Backup.SnapshotBackup>();
 
         // Access.
-        services.AddSingleton(_ => CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time));
+        services.AddSingleton(_ => CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time, Gateway.DeviceCertificateApi.CaOptions(options)));
         services.AddSingleton<TerminalRegistry>();
         services.AddSingleton(_ => SecretProtector.LoadOrCreate(paths.AccessSecretsKey));
         services.AddSingleton(new StaffOptions { PasswordIterations = options.PasswordIterations });
@@ -81,6 +81,7 @@ public static class CustodianComposition
         services.AddSingleton<AccessHistory>();
         services.AddCustodianReview(); // ledger retention and the access-log review (src/Custodian/Review)
         Portal.PortalServices.AddSubscriberPortal(services); // subscriber portal: inbox, notices, disclosure requests (src/Custodian/Portal)
+        Approvals.ApprovalServiceCollectionExtensions.AddCustodianApprovals(services); // four-eyes workflow (docs/access.md §7)
 
         services.AddSingleton<IMigrationSource, ProtectionMigrations>();
         services.AddSingleton<IMigrationSource, Access.AccessMigrations>();

@@ -41,10 +41,10 @@ public sealed class CustodianOptions
     [Range(1024, 10 * 1024 * 1024)]
     public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
 
-    /// <summary>How long a device certificate issued at enrollment stays valid, in days.</summary>
-    /// <value>The default is 30 days.</value>
+    /// <summary>How long a device certificate issued at enrollment or renewal stays valid, in days (terminals renew automatically; docs/access.md).</summary>
+    /// <value>The default is 4 days.</value>
     [Range(1, 397)]
-    public int DeviceCertificateDays { get; set; } = 30;
+    public int DeviceCertificateDays { get; set; } = 4;
 
     /// <summary>PBKDF2-HMAC-SHA256 iterations for staff passwords (OWASP Password Storage Cheat Sheet, 2023: 600,000).</summary>
     /// <value>The default is 600,000.</value>

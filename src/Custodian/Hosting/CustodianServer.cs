@@ -66,7 +66,7 @@ public static class CustodianServer
     {
         var paths = DataPaths.For(options.DataDirectory);
         paths.EnsureCreated();
-        var ca = CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time);
+        var ca = CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time, DeviceCertificateApi.CaOptions(options));
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "custodian", ContentRootPath = paths.Root });
         builder.Services.AddCustodianCore(options, time);
@@ -86,6 +86,7 @@ public static class CustodianServer
         }
 
         builder.Services.AddSiemExportService(siem);
+        builder.Services.AddCustodianGateway(builder.Configuration); // Custodian:Gateway settings (docs/access.md)
         builder.Services.AddCustodianWeb(); // web pages: Razor Pages, ko/en, antiforgery (src/Custodian/Web, docs/web.md)
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
@@ -184,7 +185,9 @@ public static class CustodianServer
         });
         app.UseCustodianWeb(); // security headers, UI culture, /static assets (before the gateway: they carry no personal data)
         configurePipeline?.Invoke(app);
+        app.UseAccessGatewayEdge(); // client address from trusted proxies only; oversized headers refused and recorded (docs/access.md)
         app.UseMiddleware<DeviceGatewayMiddleware>();
+        app.UseMiddleware<NetworkPolicyMiddleware>(); // network zones, opening hours, trust classes per task (docs/access.md)
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
         app.MapOpenApi();
         app.MapTerminalApi();
@@ -193,6 +196,8 @@ public static class CustodianServer
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
         app.MapIncidentApi(); // officers' incident response on the terminal API (src/Custodian/Incidents)
         Portal.SubscriberPortalApi.MapSubscriberPortalApi(app); // subscriber portal: inbox, receipts, disclosure requests (src/Custodian/Portal)
+        app.MapDeviceCertificateApi(); // device-certificate renewal over mTLS (docs/access.md)
+        Approvals.ApprovalsApi.MapApprovalsApi(app); // four-eyes workflow for officers (docs/access.md §7)
         app.MapRazorPages();
         mapExtra?.Invoke(app);
         return app;

@@ -105,9 +105,9 @@ public sealed class CertificateAuthorityTests : IDisposable
         Assert.True(result.IsSuccess);
         var issued = result.Value;
         using var cert = X509Certificate2.CreateFromPem(issued.CertificatePem);
-        Assert.Equal("CN=S001-counter-1, O=S001", cert.Subject);
+        Assert.Equal("CN=S001-counter-1, OU=store-terminal, O=S001", cert.Subject);
         Assert.Equal("CN=Custodian Device CA", cert.Issuer);
-        Assert.Equal(["urn:custodian:terminal:S001:S001-counter-1"], SanUris(cert));
+        Assert.Equal(["urn:custodian:terminal:S001:S001-counter-1", "urn:custodian:trust-class:store-terminal"], SanUris(cert));
         var eku = cert.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single();
         Assert.Equal(["1.3.6.1.5.5.7.3.2"], eku.EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value!).ToArray());
         Assert.Equal(X509KeyUsageFlags.DigitalSignature, cert.Extensions.OfType<X509KeyUsageExtension>().Single().KeyUsages);
@@ -123,7 +123,8 @@ public sealed class CertificateAuthorityTests : IDisposable
         var identity = _env.Ca.ValidateClientCertificate(cert);
 
         Assert.True(identity.IsSuccess);
-        Assert.Equal(new DeviceIdentity("S001", "S001-counter-1", issued.SerialHex, issued.Sha256Thumbprint), identity.Value);
+        Assert.Equal(new DeviceIdentity("S001", "S001-counter-1", issued.SerialHex, issued.Sha256Thumbprint) { NotAfter = issued.NotAfter }, identity.Value);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(cert.PublicKey.ExportSubjectPublicKeyInfo())), issued.PublicKeySha256);
     }
 
     [Fact]
@@ -148,8 +149,8 @@ public sealed class CertificateAuthorityTests : IDisposable
         var issued = _env.Ca.IssueDeviceCertificate(request.CreateSigningRequestPem(), "S001", "S001-c1", TimeSpan.FromDays(30)).Value;
 
         using var cert = X509Certificate2.CreateFromPem(issued.CertificatePem);
-        Assert.Equal("CN=S001-c1, O=S001", cert.Subject);
-        Assert.Equal(["urn:custodian:terminal:S001:S001-c1"], SanUris(cert));
+        Assert.Equal("CN=S001-c1, OU=store-terminal, O=S001", cert.Subject);
+        Assert.Equal(["urn:custodian:terminal:S001:S001-c1", "urn:custodian:trust-class:store-terminal"], SanUris(cert));
         Assert.False(cert.Extensions.OfType<X509BasicConstraintsExtension>().Single().CertificateAuthority);
         Assert.Equal(["1.3.6.1.5.5.7.3.2"], cert.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value!).ToArray());
         using var certKey = cert.GetECDsaPublicKey()!;
@@ -229,7 +230,7 @@ public sealed class CertificateAuthorityTests : IDisposable
     public void Server_certificate_is_refused_as_a_client_certificate()
     {
         using var server = _env.Ca.IssueServerCertificate(["localhost"], [IPAddress.Loopback]);
-        Assert.Equal(ErrorCodes.DeviceCertificateUntrusted, _env.Ca.ValidateClientCertificate(server).Error!.Code);
+        Assert.Equal(AccessErrorCodes.DeviceCertificateUsage, _env.Ca.ValidateClientCertificate(server).Error!.Code);
     }
 
     [Fact]

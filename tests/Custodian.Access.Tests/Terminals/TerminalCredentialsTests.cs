@@ -43,7 +43,7 @@ public sealed class TerminalCredentialsTests : IDisposable
         using var ca = TerminalCredentials.LoadCaCertificate(dir);
 
         Assert.True(cert.HasPrivateKey);
-        Assert.Equal("CN=S001-c1, O=S001", cert.Subject);
+        Assert.Equal("CN=S001-c1, OU=store-terminal, O=S001", cert.Subject);
         Assert.Equal(_env.Ca.Certificate.RawData, ca.RawData);
         if (!OperatingSystem.IsWindows())
         {

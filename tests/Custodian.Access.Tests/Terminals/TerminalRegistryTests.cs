@@ -58,12 +58,12 @@ public sealed partial class TerminalRegistryTests : IDisposable
         Assert.Equal("S001-counter-1", enrolled.Value.TerminalId);
         Assert.Equal("S001", enrolled.Value.Store);
         Assert.Equal(_env.Ca.CertificatePem, enrolled.Value.CaCertificatePem);
-        Assert.Equal(TestEnvironment.Start + TimeSpan.FromDays(30), enrolled.Value.NotAfter);
+        Assert.Equal(TestEnvironment.Start + TimeSpan.FromDays(4), enrolled.Value.NotAfter);
 
         var identity = Validate(enrolled.Value.CertificatePem);
         var status = await registry.CheckAsync(identity);
         Assert.True(status.IsSuccess);
-        Assert.Equal(new TerminalStatus("S001-counter-1", "S001", "counter-1", TestEnvironment.Start + TimeSpan.FromDays(30)), status.Value);
+        Assert.Equal(new TerminalStatus("S001-counter-1", "S001", "counter-1", TestEnvironment.Start + TimeSpan.FromDays(4)), status.Value);
 
         var info = (await registry.GetAsync("S001-counter-1"))!;
         Assert.Equal(TerminalState.Active, info.Status);

@@ -1,0 +1,112 @@
+using Custodian.Access.Approvals;
+using Custodian.Gateway;
+using Custodian.Hosting;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Lookup;
+using Custodian.Problems;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Custodian.Approvals;
+
+/// <summary>Body of a privileged-action request.</summary>
+/// <param name="Action">Action name, e.g. <c>enroll-vdi-host</c>.</param>
+/// <param name="Target">Its target.</param>
+/// <param name="Reason">Why (1–500 characters).</param>
+public sealed record ApprovalRequestBody(string? Action, string? Target, string? Reason);
+
+/// <summary>Body of an approval or rejection.</summary>
+/// <param name="Reason">Why (1–500 characters).</param>
+public sealed record ApprovalDecisionBody(string? Reason);
+
+/// <summary>The outcome of a decision.</summary>
+/// <param name="Message">For an approval, the action's message (may carry a one-time code, shown only here).</param>
+public sealed record ApprovalDecision(string Message);
+
+/// <summary>
+/// The four-eyes workflow on the terminal listener, for security and privacy officers (device certificate + staff
+/// session): <c>GET /api/v1/approvals[?status=pending]</c>, <c>POST /api/v1/approvals</c>,
+/// <c>POST /api/v1/approvals/{id}/approve</c>, <c>POST /api/v1/approvals/{id}/reject</c> (docs/access.md §7).
+/// </summary>
+public static class ApprovalsApi
+{
+    /// <summary>Maps the endpoints.</summary>
+    /// <param name="app">The application.</param>
+    /// <returns>The same builder.</returns>
+    public static IEndpointRouteBuilder MapApprovalsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/approvals").WithTags("Four eyes")
+            .AddEndpointFilter(StaffApi.RequireSessionAsync)
+            .AddEndpointFilter(RequireOfficerAsync);
+        group.MapGet(string.Empty, ListAsync).WithName("ListApprovals").WithSummary("Privileged-action requests, newest first. Officers only.");
+        group.MapPost(string.Empty, RequestAsync).WithName("RequestPrivilegedAction").WithSummary("Request a privileged action; another officer must approve it.");
+        group.MapPost("/{id}/approve", ApproveAsync).WithName("ApprovePrivilegedAction").WithSummary("Approve (as another officer) and carry out a privileged action.");
+        group.MapPost("/{id}/reject", RejectAsync).WithName("RejectPrivilegedAction").WithSummary("Reject (as another officer) a privileged action.");
+        return app;
+    }
+
+    private static string Officer(HttpContext context) => ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal.Id;
+
+    private static async Task<Results<Ok<IReadOnlyList<PrivilegedRequest>>, ProblemHttpResult>> ListAsync(string? status, PrivilegedActionRequests requests, CancellationToken cancellationToken)
+    {
+        PrivilegedRequestStatus? filter = status switch
+        {
+            null => null,
+            "pending" => PrivilegedRequestStatus.Pending,
+            "approved" => PrivilegedRequestStatus.Approved,
+            "rejected" => PrivilegedRequestStatus.Rejected,
+            "failed" => PrivilegedRequestStatus.Failed,
+            _ => (PrivilegedRequestStatus)(-1),
+        };
+        return filter is { } f && !Enum.IsDefined(f)
+            ? ProblemResults.Validation("status", "must be pending, approved, rejected or failed").ToProblem()
+            : TypedResults.Ok(await requests.ListAsync(filter, cancellationToken));
+    }
+
+    private static async Task<Results<Created<PrivilegedRequest>, ProblemHttpResult>> RequestAsync(ApprovalRequestBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
+    {
+        var result = await requests.RequestAsync(body.Action ?? string.Empty, body.Target ?? string.Empty, body.Reason ?? string.Empty, Officer(context), cancellationToken);
+        return result.IsSuccess ? TypedResults.Created($"/api/v1/approvals/{result.Value.Id}", result.Value) : result.Error!.ToProblem();
+    }
+
+    private static async Task<Results<Ok<ApprovalDecision>, ProblemHttpResult>> ApproveAsync(string id, ApprovalDecisionBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
+    {
+        var result = await requests.ApproveAsync(id, Officer(context), body.Reason ?? string.Empty, cancellationToken);
+        return result.IsSuccess ? TypedResults.Ok(new ApprovalDecision(result.Value)) : result.Error!.ToProblem();
+    }
+
+    private static async Task<Results<Ok<ApprovalDecision>, ProblemHttpResult>> RejectAsync(string id, ApprovalDecisionBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
+    {
+        var result = await requests.RejectAsync(id, Officer(context), body.Reason ?? string.Empty, cancellationToken);
+        return result.IsSuccess ? TypedResults.Ok(new ApprovalDecision(result.Value)) : result.Error!.ToProblem();
+    }
+
+    private static async ValueTask<object?> RequireOfficerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+        var principal = staff.Session.Principal;
+        if (principal.Role is StaffRole.SecurityOfficer or StaffRole.PrivacyOfficer)
+        {
+            return await next(invocation);
+        }
+
+        var time = context.RequestServices.GetRequiredService<TimeProvider>();
+        var error = await context.RequestServices.GetRequiredService<AccessRecorder>().RefuseAsync(
+            new AccessEntry
+            {
+                Time = time.GetUtcNow(),
+                Task = AccessTask.Refused,
+                Outcome = AccessOutcome.Denied,
+                Account = principal.Id,
+                Role = principal.Role,
+                Terminal = staff.Device.Terminal,
+                Store = staff.Device.Store,
+                SourceIp = staff.SourceIp,
+                Target = "approvals",
+            },
+            new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only a security officer or privacy officer may request or decide privileged actions."),
+            context.RequestAborted);
+        return error.ToProblem();
+    }
+}

@@ -1,0 +1,93 @@
+using System.Globalization;
+using Custodian.Access;
+using Custodian.Access.Approvals;
+using Custodian.Access.Terminals;
+using Custodian.Identity;
+using Custodian.Monitoring;
+using Custodian.Problems;
+
+namespace Custodian.Approvals;
+
+/// <summary>
+/// <c>enroll-vdi-host</c>: target <c>&lt;zone&gt;/&lt;name&gt;</c> (e.g. <c>VDI/vdi-7</c>). On approval a one-time enrollment
+/// code for a terminal of trust class <see cref="TrustClass.VdiHost"/> is issued and shown to the approver once.
+/// </summary>
+public sealed class EnrollVdiHostAction(TerminalRegistry terminals) : IPrivilegedAction
+{
+    /// <inheritdoc />
+    public string Name => "enroll-vdi-host";
+
+    /// <inheritdoc />
+    public Task<CustodianError?> ValidateAsync(string target, CancellationToken cancellationToken) =>
+        Task.FromResult(Parse(target) is null
+            ? new CustodianError(ErrorCodes.ValidationFailed, 400, "target: must be <zone>/<name>, both codes, e.g. VDI/vdi-7")
+            : null);
+
+    /// <inheritdoc />
+    public async Task<Result<string>> ExecuteAsync(PrivilegedRequest request, string approver, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (store, name) = Parse(request.Target)!.Value;
+        try
+        {
+            var code = await terminals.IssueEnrollmentCodeAsync(store, name, null, TrustClass.VdiHost);
+            return string.Create(CultureInfo.InvariantCulture, $"VDI host {code.TerminalId}: one-time enrollment code {code.Code} (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}); run 'custodian terminal init' on the host with it.");
+        }
+        catch (CustodianException e)
+        {
+            return e.Error;
+        }
+    }
+
+    private static (string Store, string Name)? Parse(string target)
+    {
+        var parts = target.Split('/');
+        return parts.Length == 2 && Codes.IsValid(parts[0]) && Codes.IsValid(parts[1]) ? (parts[0], parts[1]) : null;
+    }
+}
+
+/// <summary><c>restore-clerk</c> and <c>restore-terminal</c>: lift a monitor suspension (target: the account or terminal) through <see cref="AccessMonitor.RestoreAsync"/>.</summary>
+public sealed class RestoreAction(AccessMonitor monitor, SuspensionRegistry suspensions, PrincipalKind kind) : IPrivilegedAction
+{
+    /// <inheritdoc />
+    public string Name => kind == PrincipalKind.Clerk ? "restore-clerk" : "restore-terminal";
+
+    /// <inheritdoc />
+    public async Task<CustodianError?> ValidateAsync(string target, CancellationToken cancellationToken)
+    {
+        if (!Codes.IsValid(target))
+        {
+            return new CustodianError(ErrorCodes.ValidationFailed, 400, "target: must be an account or terminal code");
+        }
+
+        return await suspensions.IsSuspendedAsync(kind, target, cancellationToken)
+            ? null
+            : new CustodianError(ErrorCodes.ValidationFailed, 400, "target: is not suspended");
+    }
+
+    /// <inheritdoc />
+    public async Task<Result<string>> ExecuteAsync(PrivilegedRequest request, string approver, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var reason = $"four eyes: requested by {request.RequestedBy}, approved by {approver}: {request.Reason}";
+        return await monitor.RestoreAsync(kind, request.Target, Codes.IsValid(approver) ? approver : "officer", reason.Length <= 500 ? reason : reason[..500], cancellationToken)
+            ? $"Restored {kind.ToName()} {request.Target}."
+            : new CustodianError(ApprovalErrorCodes.RequestNotPending, 409, "The target is no longer suspended; nothing was restored.");
+    }
+}
+
+/// <summary>Registers the four-eyes workflow and the privileged actions that exist today.</summary>
+public static class ApprovalServiceCollectionExtensions
+{
+    /// <summary>Adds <see cref="PrivilegedActionRequests"/> and the built-in actions (<c>enroll-vdi-host</c>, <c>restore-clerk</c>, <c>restore-terminal</c>).</summary>
+    /// <param name="services">The collection.</param>
+    /// <returns>The same collection.</returns>
+    public static IServiceCollection AddCustodianApprovals(this IServiceCollection services)
+    {
+        services.AddSingleton<PrivilegedActionRequests>();
+        services.AddSingleton<IPrivilegedAction, EnrollVdiHostAction>();
+        services.AddSingleton<IPrivilegedAction>(sp => new RestoreAction(sp.GetRequiredService<AccessMonitor>(), sp.GetRequiredService<SuspensionRegistry>(), PrincipalKind.Clerk));
+        services.AddSingleton<IPrivilegedAction>(sp => new RestoreAction(sp.GetRequiredService<AccessMonitor>(), sp.GetRequiredService<SuspensionRegistry>(), PrincipalKind.Terminal));
+        return services;
+    }
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using Custodian.Access.Approvals;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>
+/// <c>approvals list | request | approve | reject</c>: the four-eyes workflow on the data directory (docs/access.md §7).
+/// The officer is the local operator (<c>local-&lt;OS user&gt;</c>): two officers use two OS accounts on the server host,
+/// or the terminal API (<c>/api/v1/approvals</c>) with their own device certificate, password and TOTP.
+/// </summary>
+internal static class ApprovalCommands
+{
+    public static Command Approvals()
+    {
+        var status = new Option<string?>("--status") { Description = "Only requests in this state: pending, approved, rejected, failed." };
+        status.AcceptOnlyFromAmong("pending", "approved", "rejected", "failed");
+        var list = new Command("list", "List privileged-action requests, newest first.") { status };
+        list.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            PrivilegedRequestStatus? filter = parse.GetValue(status) switch
+            {
+                "pending" => PrivilegedRequestStatus.Pending,
+                "approved" => PrivilegedRequestStatus.Approved,
+                "rejected" => PrivilegedRequestStatus.Rejected,
+                "failed" => PrivilegedRequestStatus.Failed,
+                _ => null,
+            };
+            var table = new Table().AddColumns("request", "action", "target", "requested by", "requested (UTC)", "status", "decided by");
+            foreach (var r in await context.Get<PrivilegedActionRequests>().ListAsync(filter, ct))
+            {
+                table.AddRow(r.Id, Markup.Escape(r.Action), Markup.Escape(r.Target), Markup.Escape(r.RequestedBy), r.RequestedAt.ToString("yyyy-MM-dd HH:mm:ss"), r.Status.ToString().ToLowerInvariant(), Markup.Escape(r.DecidedBy ?? "-"));
+            }
+
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+
+        var action = new Option<string>("--action") { Description = "enroll-vdi-host, restore-clerk or restore-terminal.", Required = true };
+        var target = new Option<string>("--target") { Description = "What it applies to: <zone>/<name> for enroll-vdi-host, else the account or terminal.", Required = true };
+        var reason = new Option<string>("--reason") { Description = "Why (recorded in the ledger).", Required = true };
+        var request = new Command("request", "Request a privileged action; a different officer must approve it.") { action, target, reason };
+        request.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var result = await context.Get<PrivilegedActionRequests>().RequestAsync(parse.GetValue(action)!, parse.GetValue(target)!, parse.GetValue(reason)!, AdminCommands.Operator, ct);
+            if (!result.IsSuccess)
+            {
+                throw new CliException(result.Error!.Message);
+            }
+
+            Console.WriteLine($"Requested {result.Value.Action} on {result.Value.Target}: request {result.Value.Id}, pending until {result.Value.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}. Another officer approves it with 'custodian approvals approve {result.Value.Id} --reason ...'.");
+            return 0;
+        }));
+
+        var approve = Decide("approve", "Approve (as a different officer) and carry out a privileged action; prints its result once.", approveIt: true);
+        var reject = Decide("reject", "Reject (as a different officer) a privileged action.", approveIt: false);
+        return new Command("approvals", "Four eyes for privileged actions: list, request, approve, reject.") { list, request, approve, reject };
+    }
+
+    private static Command Decide(string name, string description, bool approveIt)
+    {
+        var id = new Argument<string>("request") { Description = "Request ID (16 hex digits) from 'approvals list'." };
+        var reason = new Option<string>("--reason") { Description = "Why (recorded in the ledger).", Required = true };
+        var command = new Command(name, description) { id, reason };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var requests = context.Get<PrivilegedActionRequests>();
+            var result = approveIt
+                ? await requests.ApproveAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, ct)
+                : await requests.RejectAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, ct);
+            if (!result.IsSuccess)
+            {
+                throw new CliException($"{result.Error!.Code}: {result.Error.Message}");
+            }
+
+            Console.WriteLine(result.Value);
+            return 0;
+        }));
+        return command;
+    }
+}

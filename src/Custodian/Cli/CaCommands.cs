@@ -1,0 +1,91 @@
+using System.CommandLine;
+using Custodian.Access.Certificates;
+using Custodian.Access.Terminals;
+using Custodian.Hosting;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Spectre.Console;
+
+namespace Custodian.Cli;
+
+/// <summary>The device CA: <c>ca status</c>, <c>ca rotate</c>, <c>ca finish-rotation</c> (docs/access.md §2.4).</summary>
+internal static class CaCommands
+{
+    public static Command Ca()
+    {
+        var status = new Command("status", "Show the device CA, a rotation in progress, and the terminals still holding a certificate of the previous CA.");
+        status.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var ca = context.Get<CertificateAuthority>();
+            Console.WriteLine($"Current CA:  {ca.Certificate.Subject}  SHA-256 {ca.Sha256Fingerprint}  (issues device certificates)");
+            if (ca.PreviousCertificate is null)
+            {
+                Console.WriteLine("No rotation in progress.");
+                return 0;
+            }
+
+            var pending = await PendingAsync(context, ca);
+            Console.WriteLine($"Previous CA: {ca.PreviousCertificate.Subject}  SHA-256 {ca.ServerIssuerSha256Fingerprint}  (still trusted; issues the server certificate)");
+            Console.WriteLine($"Rotation started {ca.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}; {pending.Count} active terminal(s) have not renewed since: {string.Join(", ", pending.Take(20))}{(pending.Count > 20 ? ", ..." : string.Empty)}");
+            return 0;
+        }));
+
+        var rotate = new Command("rotate", "Start a CA rotation: a new CA issues device certificates; the previous one stays trusted until 'ca finish-rotation'. Restart the server afterwards.");
+        rotate.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var time = context.Get<TimeProvider>();
+            var (previous, current) = CertificateAuthority.Rotate(context.Get<DataPaths>().CertificateAuthority, time, context.Get<CertificateAuthority>().Options);
+            await RecordAsync(context, current, $"CA rotation started; previous CA {previous} stays trusted until the rotation is finished");
+            Console.WriteLine($"New device CA SHA-256 {current}; previous CA {previous} stays trusted and keeps issuing the server certificate.");
+            Console.WriteLine("Restart the server. Terminals move to the new CA at their next renewal; 'custodian ca status' shows who has not.");
+            return 0;
+        }));
+
+        var force = new Option<bool>("--force") { Description = "Finish even though some active terminals still hold a certificate of the previous CA (they must re-enroll)." };
+        var finish = new Command("finish-rotation", "Retire the previous CA (after every terminal renewed). Restart the server afterwards.") { force };
+        finish.SetAction(CustodianCli.Guarded(async (parse, _) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var ca = context.Get<CertificateAuthority>();
+            if (ca.PreviousCertificate is null)
+            {
+                throw new CliException("no CA rotation is in progress.");
+            }
+
+            var pending = await PendingAsync(context, ca);
+            if (pending.Count > 0 && !parse.GetValue(force))
+            {
+                throw new CliException($"{pending.Count} active terminal(s) have not renewed since the rotation started (e.g. {pending[0]}); wait for their renewal or pass --force (they must then re-enroll).");
+            }
+
+            var retired = CertificateAuthority.FinishRotation(context.Get<DataPaths>().CertificateAuthority)!;
+            await RecordAsync(context, retired, $"CA rotation finished; previous CA retired, {pending.Count} terminal(s) left on it");
+            Console.WriteLine($"Retired the previous CA {retired}. Restart the server: it then presents a server certificate of the new CA and trusts only it.");
+            return 0;
+        }));
+        return new Command("ca", "The device CA and its rotation.") { status, rotate, finish };
+    }
+
+    /// <summary>
+    /// Active terminals whose latest certificate may have been issued before the current CA existed. The CA's creation time
+    /// has whole seconds, so a certificate issued in that same second counts as pending (conservative).
+    /// </summary>
+    private static async Task<List<string>> PendingAsync(CliContext context, CertificateAuthority ca) =>
+        [.. (await context.Get<TerminalRegistry>().ListAsync())
+            .Where(t => t.Status == TerminalState.Active && (t.RenewedAt ?? t.EnrolledAt ?? DateTimeOffset.MinValue).ToUnixTimeSeconds() <= ca.CreatedAt.ToUnixTimeSeconds())
+            .Select(t => t.TerminalId)];
+
+    private static Task RecordAsync(CliContext context, string fingerprint, string reason) =>
+        context.Get<IAccessLedger>().AppendAsync(new AccessEntry
+        {
+            Time = context.Get<TimeProvider>().GetUtcNow(),
+            Task = AccessTask.CaRotated,
+            Outcome = AccessOutcome.Allowed,
+            Account = AdminCommands.Operator,
+            Role = StaffRole.SecurityOfficer,
+            Target = "ca:" + fingerprint,
+            Reason = reason,
+        }).AsTask();
+}

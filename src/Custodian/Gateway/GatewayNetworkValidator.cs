@@ -1,0 +1,76 @@
+using Custodian.Access.Terminals;
+using Custodian.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Custodian.Gateway;
+
+/// <summary>
+/// Validates the network parts of <see cref="GatewayOptions"/> at start: proxies are IP addresses, networks are CIDRs,
+/// zones are named by store codes and have at least one network, hours are <c>HH:mm-HH:mm</c>, task classes name
+/// trust classes. Each failure names the setting and the rule, never only "invalid".
+/// </summary>
+public sealed class GatewayNetworkValidator : IValidateOptions<GatewayOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        foreach (var proxy in options.TrustedProxies)
+        {
+            if (!System.Net.IPAddress.TryParse(proxy, out _))
+            {
+                failures.Add($"Gateway:TrustedProxies: '{proxy}' is not an IP address.");
+            }
+        }
+
+        Networks(options.TrustedProxyNetworks, "Gateway:TrustedProxyNetworks");
+        Networks(options.VdiNetworks, "Gateway:VdiNetworks");
+        foreach (var (store, zone) in options.Zones)
+        {
+            if (!Codes.IsValid(store))
+            {
+                failures.Add($"Gateway:Zones: '{store}' is not a store code.");
+            }
+
+            if (zone.Networks.Count == 0)
+            {
+                failures.Add($"Gateway:Zones:{store}:Networks: at least one network (CIDR) is required.");
+            }
+
+            Networks(zone.Networks, $"Gateway:Zones:{store}:Networks");
+            if (zone.Hours is not null)
+            {
+                try
+                {
+                    NetworkPolicy.ParseHours(zone.Hours);
+                }
+                catch (FormatException e)
+                {
+                    failures.Add($"Gateway:Zones:{store}:Hours: {e.Message}");
+                }
+            }
+        }
+
+        foreach (var (task, classes) in options.TaskClasses)
+        {
+            if (classes.Count == 0 || classes.Any(c => !TrustClasses.TryParse(c, out _)))
+            {
+                failures.Add($"Gateway:TaskClasses:{task}: list one or more of store-terminal, vdi-host.");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+
+        void Networks(IEnumerable<string> values, string setting)
+        {
+            foreach (var value in values)
+            {
+                if (!NetworkPolicy.TryParseNetwork(value, out _))
+                {
+                    failures.Add($"{setting}: '{value}' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero).");
+                }
+            }
+        }
+    }
+}

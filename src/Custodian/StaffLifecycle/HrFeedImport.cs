@@ -1,0 +1,275 @@
+using System.Globalization;
+using Custodian.Access.Sessions;
+using Custodian.Access.Staff;
+using Custodian.Identity;
+using Custodian.Ledger;
+using CsvHelper;
+
+namespace Custodian.StaffLifecycle;
+
+/// <summary>How <see cref="HrFeedImport"/> treats a feed with bad rows.</summary>
+public enum HrImportMode
+{
+    /// <summary>Any bad row: nothing is applied (the default).</summary>
+    AllOrNothing = 0,
+
+    /// <summary>Good rows are applied, bad rows reported.</summary>
+    RowWise = 1,
+}
+
+/// <summary>A bad row of an HR feed: line number (1-based, the header is line 1), field and rule; never the value.</summary>
+/// <param name="Line">Line number.</param>
+/// <param name="Field">The column, or <c>row</c>/<c>header</c>.</param>
+/// <param name="Rule">What the field must be.</param>
+public sealed record HrRowError(long Line, string Field, string Rule);
+
+/// <summary>What one HR import did.</summary>
+/// <param name="Joiners">Accounts created.</param>
+/// <param name="Movers">Accounts whose role or store changed (or that were re-enabled).</param>
+/// <param name="Leavers">Accounts disabled.</param>
+/// <param name="Unchanged">Rows that matched the account already.</param>
+/// <param name="Errors">Bad rows, in line order.</param>
+/// <param name="Applied">False when nothing was applied (all-or-nothing with errors).</param>
+public sealed record HrImportReport(
+    IReadOnlyList<string> Joiners, IReadOnlyList<string> Movers, IReadOnlyList<string> Leavers, int Unchanged, IReadOnlyList<HrRowError> Errors, bool Applied);
+
+/// <summary>
+/// Syncs staff accounts from an HR feed (CSV, header <c>account,role,store,status</c>; docs/access.md §6): joiners are
+/// created, movers get their new role or store, leavers are disabled; a mover's or leaver's sessions end at once (here,
+/// and in a running server through <see cref="StaffDirectory.GetStandingAsync"/>). Every grant, change and revocation is
+/// recorded in the ledger (<see cref="AccessTask.StaffCreated"/>, <see cref="AccessTask.StaffChanged"/>,
+/// <see cref="AccessTask.StaffDisabled"/>), kept at least 3 years by retention. Accounts not named in the feed are left alone.
+/// </summary>
+public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IAccessLedger ledger, TimeProvider time)
+{
+    /// <summary>The header the feed must start with.</summary>
+    public const string Header = "account,role,store,status";
+
+    /// <summary>Largest feed, in rows (a carrier's staff, with margin).</summary>
+    public const int MaxRows = 200_000;
+
+    /// <summary>Reads and checks the feed without changing anything: the rows and the bad rows.</summary>
+    /// <param name="csv">The feed.</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <returns>Valid rows and errors.</returns>
+    public async Task<(IReadOnlyList<HrRow> Rows, IReadOnlyList<HrRowError> Errors)> ParseAsync(TextReader csv, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(csv);
+        var rows = new List<HrRow>();
+        var errors = new List<HrRowError>();
+        var malformed = new HashSet<long>();
+        var options = new CsvReaderOptions
+        {
+            Separator = ',',
+            DetectSeparatorHint = false,
+            HasHeader = false,
+            Mode = CsvMode.Rfc4180,
+            TrackLineNumbers = true,
+            SkipEmptyLines = true,
+            IncludeValuesInExceptions = false,
+            MalformedData = CsvMalformedDataHandling.Recover,
+            FieldCountMismatch = CsvFieldCountHandling.Allow,
+            MissingField = CsvMissingFieldHandling.ReturnEmpty,
+            MaxRecordSize = 4096,
+            OnMalformedRecord = record => malformed.Add(record.RecordNumber),
+        };
+        await using var reader = CsvReader.Create(csv, options, leaveOpen: true);
+        if (!await reader.ReadAsync(cancellationToken)
+            || reader.FieldCount != 4
+            || !string.Equals(string.Join(",", Enumerable.Range(0, 4).Select(i => reader.GetString(i).Trim().TrimStart('\uFEFF').ToLowerInvariant())), Header, StringComparison.Ordinal))
+        {
+            errors.Add(new HrRowError(1, "header", $"must be exactly '{Header}'"));
+            return (rows, errors);
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var line = reader.LineNumber;
+            if (rows.Count + errors.Count >= MaxRows)
+            {
+                errors.Add(new HrRowError(line, "row", $"the feed may hold at most {MaxRows} rows; the rest was not read"));
+                break;
+            }
+
+            if (malformed.Remove(reader.RowNumber) || reader.FieldCount != 4)
+            {
+                errors.Add(new HrRowError(line, "row", "must be well-formed CSV with 4 fields like the header"));
+                continue;
+            }
+
+            var account = reader.GetString(0).Trim();
+            var roleText = reader.GetString(1).Trim();
+            var storeText = reader.GetString(2).Trim();
+            var statusText = reader.GetString(3).Trim();
+            if (!Codes.IsValid(account))
+            {
+                errors.Add(new HrRowError(line, "account", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"));
+                continue;
+            }
+
+            if (!seen.Add(account))
+            {
+                errors.Add(new HrRowError(line, "account", "must appear only once in the feed"));
+                continue;
+            }
+
+            if (statusText is not ("active" or "leaver"))
+            {
+                errors.Add(new HrRowError(line, "status", "must be active or leaver"));
+                continue;
+            }
+
+            if (statusText == "leaver")
+            {
+                rows.Add(new HrRow(line, account, null, null, Leaver: true));
+                continue;
+            }
+
+            if (!StaffRoles.TryParse(roleText, out var role))
+            {
+                errors.Add(new HrRowError(line, "role", "must be clerk, store-manager, security-officer or privacy-officer"));
+                continue;
+            }
+
+            string? store = storeText.Length == 0 ? null : storeText;
+            if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
+            {
+                errors.Add(new HrRowError(line, "store", "is required for clerks and store managers and must be a store code"));
+                continue;
+            }
+
+            rows.Add(new HrRow(line, account, role, store, Leaver: false));
+        }
+
+        return (rows, errors);
+    }
+
+    /// <summary>
+    /// Applies the feed. Joiners' one-time credentials go to <paramref name="credentials"/> as each is created (CSV
+    /// <c>account,one_time_password,totp_secret,otpauth_uri</c>); the caller keeps that output secret.
+    /// </summary>
+    /// <param name="csv">The feed.</param>
+    /// <param name="mode">All-or-nothing (default) or row-wise.</param>
+    /// <param name="credentials">Where joiners' credentials are written; null refuses a feed with joiners (an error on each joiner row).</param>
+    /// <param name="operatorAccount">Who runs the import, recorded as the ledger entries' account.</param>
+    /// <param name="cancellationToken">Cancels before the next row.</param>
+    /// <returns>The report.</returns>
+    /// <exception cref="LedgerUnavailableException">When the ledger cannot record a change (the change is made; re-run to finish).</exception>
+    public async Task<HrImportReport> ApplyAsync(TextReader csv, HrImportMode mode, TextWriter? credentials, string operatorAccount, CancellationToken cancellationToken)
+    {
+        var (rows, parseErrors) = await ParseAsync(csv, cancellationToken);
+        var errors = parseErrors.ToList();
+        var plan = new List<(HrRow Row, StaffAccountInfo? Existing)>();
+        foreach (var row in rows)
+        {
+            var existing = await staff.GetAsync(row.Account);
+            if (existing is null && !row.Leaver && credentials is null)
+            {
+                errors.Add(new HrRowError(row.Line, "account", "is a joiner: pass --credentials-out to receive the one-time credentials"));
+                continue;
+            }
+
+            plan.Add((row, existing));
+        }
+
+        errors.Sort((a, b) => a.Line.CompareTo(b.Line));
+        if (errors.Count > 0 && mode == HrImportMode.AllOrNothing)
+        {
+            return new HrImportReport([], [], [], 0, errors, Applied: false);
+        }
+
+        var joiners = new List<string>();
+        var movers = new List<string>();
+        var leavers = new List<string>();
+        var unchanged = 0;
+        foreach (var (row, existing) in plan)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (row.Leaver)
+            {
+                if (existing is { Status: StaffAccountStatus.Active } && await staff.DisableAsync(row.Account))
+                {
+                    sessions.RevokeAccount(row.Account);
+                    await RecordAsync(AccessTask.StaffDisabled, row.Account, "hr import: leaver; sessions ended", operatorAccount, cancellationToken);
+                    leavers.Add(row.Account);
+                }
+                else
+                {
+                    unchanged++;
+                }
+
+                continue;
+            }
+
+            if (existing is null)
+            {
+                var created = await staff.CreateAsync(row.Account, row.Role!.Value, row.Store);
+                if (!created.IsSuccess)
+                {
+                    errors.Add(new HrRowError(row.Line, "account", created.Error!.Message));
+                    continue;
+                }
+
+                await credentials!.WriteLineAsync(string.Join(',', created.Value.Id, created.Value.OneTimePassword, created.Value.TotpSecretBase32, created.Value.OtpAuthUri));
+                await credentials.FlushAsync(cancellationToken);
+                await RecordAsync(AccessTask.StaffCreated, row.Account, $"hr import: joiner, role {row.Role.Value.ToName()}" + (row.Store is null ? string.Empty : $", store {row.Store}"), operatorAccount, cancellationToken);
+                joiners.Add(row.Account);
+                continue;
+            }
+
+            var changes = new List<string>();
+            if (existing.Role != row.Role || !string.Equals(existing.Store, row.Store, StringComparison.Ordinal))
+            {
+                var changed = await staff.ChangeRoleAndStoreAsync(row.Account, row.Role!.Value, row.Store);
+                if (!changed.IsSuccess)
+                {
+                    errors.Add(new HrRowError(row.Line, changed.Error!.Errors?.Keys.FirstOrDefault() ?? "row", changed.Error.Message));
+                    continue;
+                }
+
+                changes.Add($"role {existing.Role.ToName()} -> {row.Role.Value.ToName()}, store {existing.Store ?? "-"} -> {row.Store ?? "-"}");
+            }
+
+            if (existing.Status == StaffAccountStatus.Disabled && await staff.EnableAsync(row.Account))
+            {
+                changes.Add("re-enabled");
+            }
+
+            if (changes.Count == 0)
+            {
+                unchanged++;
+                continue;
+            }
+
+            sessions.RevokeAccount(row.Account);
+            await RecordAsync(AccessTask.StaffChanged, row.Account, "hr import: mover, " + string.Join("; ", changes) + "; sessions ended", operatorAccount, cancellationToken);
+            movers.Add(row.Account);
+        }
+
+        errors.Sort((a, b) => a.Line.CompareTo(b.Line));
+        return new HrImportReport(joiners, movers, leavers, unchanged, errors, Applied: true);
+    }
+
+    private async Task RecordAsync(AccessTask task, string account, string reason, string operatorAccount, CancellationToken cancellationToken) =>
+        await ledger.AppendAsync(
+            new AccessEntry
+            {
+                Time = time.GetUtcNow(),
+                Task = task,
+                Outcome = AccessOutcome.Allowed,
+                Account = operatorAccount,
+                Role = StaffRole.SecurityOfficer,
+                Target = account,
+                Reason = reason.Length <= 500 ? reason : reason[..500],
+            },
+            cancellationToken);
+}
+
+/// <summary>A valid row of an HR feed.</summary>
+/// <param name="Line">Line number.</param>
+/// <param name="Account">Account ID.</param>
+/// <param name="Role">Role (null for a leaver).</param>
+/// <param name="Store">Store code, if any.</param>
+/// <param name="Leaver">True for a leaver.</param>
+public sealed record HrRow(long Line, string Account, StaffRole? Role, string? Store, bool Leaver);

@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
+using Custodian.Access.Certificates;
+using Custodian.Access.Terminals;
+using Custodian.Cli;
+using Custodian.Client;
+using Custodian.Gateway;
+using Custodian.Hosting;
+using Custodian.Ledger;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using static Custodian.Tests.AccessGateway.DeviceCertificateTestKit;
+
+namespace Custodian.Tests.AccessGateway;
+
+/// <summary>CA rotation end to end: servers restarted on one data directory, terminals on both CAs, the CLI verbs.</summary>
+[Collection(nameof(Cli.CliCollection))]
+public sealed class CaRotationTests : IDisposable
+{
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("custodian-rotation-");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _data.Delete(recursive: true);
+    }
+
+    private async Task<WebApplication> StartAsync()
+    {
+        var options = new CustodianOptions { DataDirectory = _data.FullName, TerminalPort = 0, PortalPort = 0, PasswordIterations = 1_000 };
+        var app = CustodianServer.Build(options, TimeProvider.System, configureLogging: _ => { });
+        await CustodianComposition.InitialiseAsync(app.Services);
+        await app.StartAsync();
+        return app;
+    }
+
+    private static async Task<(X509Certificate2 Certificate, string CaPem)> EnrollAsync(WebApplication app, string name)
+    {
+        var ca = app.Services.GetRequiredService<CertificateAuthority>();
+        var code = await app.Services.GetRequiredService<TerminalRegistry>().IssueEnrollmentCodeAsync("S001", name, null);
+        var (keyPem, csrPem) = TerminalCredentials.CreateKeyAndCsr(name);
+        using var pinned = X509Certificate2.CreateFromPem(ca.ServerIssuerPem);
+        using var client = TerminalHttp.Create(Url(app), pinned, null);
+        using var response = await client.PostAsJsonAsync("/api/v1/enroll", new EnrollRequest(code.Code, csrPem));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = (await response.Content.ReadFromJsonAsync<EnrollResponse>())!;
+        return (WithKey(body.Certificate, keyPem), body.CaCertificate);
+    }
+
+    private static Uri Url(WebApplication app) => app.Services.GetRequiredService<ServerEndpoints>().TerminalUrl;
+
+    private static X509Certificate2Collection Bundle(string pem)
+    {
+        var bundle = new X509Certificate2Collection();
+        bundle.ImportFromPem(pem);
+        return bundle;
+    }
+
+    private static async Task<HttpStatusCode> ProbeAsync(WebApplication app, X509Certificate2Collection trusted, X509Certificate2 certificate)
+    {
+        using var client = TerminalHttp.Create(Url(app), trusted, certificate);
+        using var response = await client.PostAsJsonAsync("/api/v1/sessions", new { account = "nobody", password = "wrong password 123", otp = "000000" });
+        return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task Both_CAs_are_trusted_during_the_overlap_and_only_the_new_one_after_it()
+    {
+        var data = _data.FullName;
+        X509Certificate2 early, late;
+        string oldBundlePem;
+        await using (var before = await StartAsync())
+        {
+            (early, oldBundlePem) = await EnrollAsync(before, "early");
+            (late, _) = await EnrollAsync(before, "late");
+            await before.StopAsync();
+        }
+
+        Assert.Equal(0, await CustodianCli.RunAsync(["ca", "rotate", "--data", data]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["ca", "rotate", "--data", data])); // one rotation at a time
+        var oldBundle = Bundle(oldBundlePem);
+        X509Certificate2 renewed;
+        string renewedBundlePem;
+        await using (var overlap = await StartAsync())
+        {
+            var ca = overlap.Services.GetRequiredService<CertificateAuthority>();
+            Assert.NotNull(ca.PreviousCertificate);
+            Assert.Equal(oldBundle[0].RawData, ca.PreviousCertificate!.RawData);
+
+            // Terminals that know only the old CA still reach the server, and their old-CA certificates are accepted.
+            Assert.Equal(HttpStatusCode.Unauthorized, await ProbeAsync(overlap, oldBundle, early));
+            Assert.Equal(HttpStatusCode.Unauthorized, await ProbeAsync(overlap, oldBundle, late));
+
+            // Renewal moves a terminal to the new CA and hands it both CAs.
+            using (var client = TerminalHttp.Create(Url(overlap), oldBundle, early))
+            {
+                var (keyPem, csrPem) = TerminalCredentials.CreateKeyAndCsr("early");
+                using var response = await client.PostAsJsonAsync("/api/v1/terminal/renewals", new RenewRequest(csrPem));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var body = (await response.Content.ReadFromJsonAsync<RenewResponse>())!;
+                renewed = WithKey(body.Certificate, keyPem);
+                renewedBundlePem = body.CaCertificate;
+            }
+
+            Assert.Equal(ca.Certificate.Subject, renewed.Issuer);
+            Assert.Equal(2, Bundle(renewedBundlePem).Count);
+            Assert.Equal(HttpStatusCode.Unauthorized, await ProbeAsync(overlap, oldBundle, renewed));
+
+            // 'late' has not renewed: finishing is refused without --force.
+            await overlap.StopAsync();
+        }
+
+        Assert.Equal(0, await CustodianCli.RunAsync(["ca", "status", "--data", data]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["ca", "finish-rotation", "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["ca", "finish-rotation", "--data", data, "--force"]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["ca", "finish-rotation", "--data", data]));
+
+        await using (var after = await StartAsync())
+        {
+            var renewedBundle = Bundle(renewedBundlePem);
+            Assert.Equal(HttpStatusCode.Unauthorized, await ProbeAsync(after, renewedBundle, renewed));
+
+            using var client = TerminalHttp.Create(Url(after), renewedBundle, late);
+            using var refused = await client.PostAsJsonAsync("/api/v1/sessions", new { account = "nobody", password = "x", otp = "000000" });
+            await Infrastructure.ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, Problems.ErrorCodes.DeviceCertificateUntrusted);
+
+            var rotations = new List<AccessEntry>();
+            await foreach (var e in after.Services.GetRequiredService<IAccessLedgerReader>().ReadAsync(0))
+            {
+                if (e.Entry.Task == AccessTask.CaRotated)
+                {
+                    rotations.Add(e.Entry);
+                }
+            }
+
+            Assert.Equal(2, rotations.Count);
+            Assert.StartsWith("CA rotation started", rotations[0].Reason, StringComparison.Ordinal);
+            Assert.StartsWith("CA rotation finished", rotations[1].Reason, StringComparison.Ordinal);
+            await after.StopAsync();
+        }
+
+        early.Dispose();
+        late.Dispose();
+        renewed.Dispose();
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Custodian.Access.Approvals;
+using Custodian.Access.Terminals;
+using Custodian.Approvals;
+using Custodian.Cli;
+using Custodian.Gateway;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Monitoring;
+using Custodian.Problems;
+using Custodian.Tests.Infrastructure;
+
+namespace Custodian.Tests.AccessGateway;
+
+/// <summary>Privileged actions need two officers: the workflow over the terminal API and the CLI.</summary>
+[Collection(nameof(Cli.CliCollection))]
+public sealed partial class FourEyesTests
+{
+    private static async Task<(HttpClient First, HttpClient Second)> OfficersAsync(CustodianTestHost host)
+    {
+        var console = await host.EnrollAsync("HQ", "console-1");
+        var first = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, console);
+        var second = await host.CreateStaffAsync("O0002", StaffRole.PrivacyOfficer, null, console);
+        return (await host.SignInAsync(first, console), await host.SignInAsync(second, console));
+    }
+
+    [Fact]
+    public async Task Enrolling_a_VDI_host_needs_a_second_officer_and_both_are_recorded()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var (first, second) = await OfficersAsync(host);
+        using (first)
+        using (second)
+        {
+            using var requested = await first.PostAsJsonAsync("/api/v1/approvals", new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "new call-centre desk"));
+            Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
+            var request = (await requested.Content.ReadFromJsonAsync<PrivilegedRequest>())!;
+            Assert.Equal((PrivilegedRequestStatus.Pending, "O0001"), (request.Status, request.RequestedBy));
+
+            using (var self = await first.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/approve", new ApprovalDecisionBody("looks fine")))
+            {
+                await ProblemAssert.IsProblemAsync(self, HttpStatusCode.Forbidden, ApprovalErrorCodes.SameOfficer);
+            }
+
+            Assert.Null(await host.Get<TerminalRegistry>().GetAsync("VDI-vdi-1"));
+            using var approved = await second.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/approve", new ApprovalDecisionBody("desk checked"));
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+            var message = (await approved.Content.ReadFromJsonAsync<ApprovalDecision>())!.Message;
+            var code = CodePattern().Match(message).Value;
+            Assert.NotEmpty(code);
+            var pending = (await host.Get<TerminalRegistry>().GetAsync("VDI-vdi-1"))!;
+            Assert.Equal((TerminalState.Pending, TrustClass.VdiHost), (pending.Status, pending.TrustClass));
+
+            using (var again = await second.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/approve", new ApprovalDecisionBody("twice")))
+            {
+                await ProblemAssert.IsProblemAsync(again, HttpStatusCode.NotFound, ApprovalErrorCodes.RequestNotPending);
+            }
+
+            var records = (await host.LedgerAsync()).Select(e => e.Entry).Where(e => e.Task is AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved).ToList();
+            Assert.Equal(
+                [
+                    (AccessTask.PrivilegedActionRequested, "O0001", $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "new call-centre desk"),
+                    (AccessTask.PrivilegedActionApproved, "O0002", $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "desk checked"),
+                ],
+                records.Select(e => (e.Task, e.Account!, e.Target!, e.Reason!)).ToArray());
+            Assert.DoesNotContain(await host.LedgerAsync(), e => (e.Entry.Reason ?? string.Empty).Contains(code, StringComparison.Ordinal) || (e.Entry.Target ?? string.Empty).Contains(code, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Rejected_lapsed_and_unknown_requests_cannot_be_approved_and_clerks_cannot_use_the_workflow()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var (first, second) = await OfficersAsync(host);
+        using (first)
+        using (second)
+        {
+            var requests = host.Get<PrivilegedActionRequests>();
+            var rejected = (await requests.RequestAsync("enroll-vdi-host", "VDI/vdi-2", "test", "O0001")).Value;
+            using (var reject = await second.PostAsJsonAsync($"/api/v1/approvals/{rejected.Id}/reject", new ApprovalDecisionBody("not planned")))
+            {
+                Assert.Equal(HttpStatusCode.OK, reject.StatusCode);
+            }
+
+            Assert.Equal(ApprovalErrorCodes.RequestNotPending, (await requests.ApproveAsync(rejected.Id, "O0002", "changed my mind")).Error!.Code);
+            var lapsed = (await requests.RequestAsync("enroll-vdi-host", "VDI/vdi-3", "test", "O0001")).Value;
+            host.Time.Advance(PrivilegedActionRequests.Lifetime);
+            Assert.Equal(ApprovalErrorCodes.RequestNotPending, (await requests.ApproveAsync(lapsed.Id, "O0002", "late")).Error!.Code);
+            Assert.Empty(await requests.ListAsync(PrivilegedRequestStatus.Pending));
+            Assert.Equal(ApprovalErrorCodes.UnknownAction, (await requests.RequestAsync("delete-everything", "x", "test", "O0001")).Error!.Code);
+            Assert.Equal(ErrorCodes.ValidationFailed, (await requests.RequestAsync("enroll-vdi-host", "no-slash", "test", "O0001")).Error!.Code);
+        }
+
+        var (clerk, terminal, _) = await host.ClerkAsync("C0001");
+        using (clerk)
+        using (terminal)
+        {
+            using var refused = await clerk.GetAsync("/api/v1/approvals");
+            await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, ErrorCodes.RoleNotPermitted);
+        }
+    }
+
+    [Fact]
+    public async Task Restoring_a_suspended_clerk_is_requested_on_the_command_line_and_approved_by_another_officer()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var (_, second) = await OfficersAsync(host);
+        using (second)
+        {
+            var data = host.Directory.FullName;
+            Assert.Equal(2, await CustodianCli.RunAsync(["approvals", "request", "--action", "restore-clerk", "--target", "C0009", "--reason", "reviewed", "--data", data])); // not suspended
+            Assert.True(await host.Get<SuspensionRegistry>().SuspendAsync(PrincipalKind.Clerk, "C0009", null, "test suspension"));
+            Assert.Equal(0, await CustodianCli.RunAsync(["approvals", "request", "--action", "restore-clerk", "--target", "C0009", "--reason", "reviewed with the store manager", "--data", data]));
+            var request = Assert.Single(await host.Get<PrivilegedActionRequests>().ListAsync(PrivilegedRequestStatus.Pending));
+            Assert.Equal(0, await CustodianCli.RunAsync(["approvals", "list", "--data", data]));
+            Assert.Equal(2, await CustodianCli.RunAsync(["approvals", "approve", request.Id, "--reason", "me again", "--data", data])); // the same operator
+
+            using var approved = await second.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/approve", new ApprovalDecisionBody("agreed"));
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+            Assert.Equal("Restored clerk C0009.", (await approved.Content.ReadFromJsonAsync<ApprovalDecision>())!.Message);
+            Assert.False(await host.Get<SuspensionRegistry>().IsSuspendedAsync(PrincipalKind.Clerk, "C0009"));
+            var restored = (await host.LedgerAsync()).Last(e => e.Entry.Task == AccessTask.Restored).Entry;
+            Assert.Equal(("O0002", "clerk:C0009"), (restored.Account, restored.Target));
+            Assert.StartsWith($"four eyes: requested by {AdminCommands.Operator}, approved by O0002", restored.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    [GeneratedRegex("[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}")]
+    private static partial Regex CodePattern();
+}
