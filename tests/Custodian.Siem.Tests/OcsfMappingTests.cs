@@ -28,6 +28,7 @@ public sealed class OcsfMappingTests
             [AccessTask.EnrollmentIssued] = null, [AccessTask.Enrolled] = null, [AccessTask.Revoked] = null, [AccessTask.StaffCreated] = null,
             [AccessTask.StaffChanged] = null, [AccessTask.StaffDisabled] = null, [AccessTask.Suspended] = null, [AccessTask.Restored] = null,
             [AccessTask.RetentionErasure] = null, [AccessTask.ReviewSignOff] = null,
+            [AccessTask.AlertReviewed] = null, [AccessTask.SteppedUp] = null,
         };
         Assert.Equal(Enum.GetValues<AccessTask>().Order(), expected.Keys.Order());
         foreach (var (task, cls) in expected)

@@ -186,6 +186,7 @@ public static class CustodianServer
         app.MapPortalApi();
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
+        app.MapAlertsApi(); // officers' monitor alerts on the terminal API (src/Custodian/Monitoring)
         mapExtra?.Invoke(app);
         return app;
     }
