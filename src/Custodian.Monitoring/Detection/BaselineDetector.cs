@@ -16,19 +16,25 @@ namespace Custodian.Monitoring.Detection;
 /// <item><c>distinct-1d</c>, <c>orphans-1d</c>: distinct subscribers read / orphan lookups today; own history = past active days.</item>
 /// <item><c>distinct-7d</c>, <c>orphans-7d</c>, <c>distinct-30d</c>, <c>orphans-30d</c>: sums of the daily values over
 /// today and the previous 6 / 29 days (subscriber-days); own history = the same sums at the end of past days.</item>
+/// <item><c>orphan-share-7d</c>: orphans-7d as a percentage of distinct-7d (not judged below 150 subscribers):
+/// independent of how busy the clerk is, so a few unserved lookups a day stand out against a clerk's usual walk-away
+/// rate. Judged with 0.8 k (k = 4 by default): its peer distribution is narrow and well estimated.</item>
 /// </list>
 /// <para>
 /// Own threshold = median + k × max(1.4826 × MAD, minimum spread) over the principal's own history, used once it has
 /// <see cref="DetectionOptions.BaselineMinDays"/> samples. Peer threshold = the same formula over the current values
-/// of the principal's peers — same kind, store and role (clerk or store manager), or all of that kind and role when
-/// the store has fewer than <see cref="DetectionOptions.PeerGroupMinSize"/> — so a store-wide burst (an opening day,
-/// recovery after an outage) raises the peers' values together and is not flagged. A value is flagged when it
+/// of the principal's peers active today, in two groups — the same store, kind and role (clerk or store manager), and
+/// the whole chain's principals of that kind and role — taking the HIGHER of the two thresholds (a group with fewer
+/// than <see cref="DetectionOptions.PeerGroupMinSize"/> active members gives none): a store-wide burst (an opening
+/// day, recovery after an outage) raises the store group's values together and is not flagged, and a naturally fast
+/// clerk in a small store is judged against the chain. The group includes the principal itself (the median and MAD
+/// are robust to that one value) so the cached threshold can be shared by the whole group. A value is flagged when it
 /// exceeds BOTH thresholds (only the peer one while the own history is short): score 70 (step-up), or 100 (suspend)
 /// when it exceeds the higher threshold by as much again as that threshold lies above its median. Memory: 1 day
 /// (1 h and 1 d windows), 7 days (7 d and 30 d).
 /// </para>
 /// <para>Minimum spreads (so that a principal with very regular days is not flagged for one extra customer): distinct
-/// 1h 4, 1d 10, 7d 30, 30d 80; orphans 1d 3, 7d 6, 30d 15. Peer thresholds are cached per group for 10 minutes of ledger time.</para>
+/// 1h 4, 1d 10, 7d 30, 30d 80; orphans 1d 3, 7d 6, 30d 15; orphan share 2 percentage points. Peer thresholds are cached per group for 10 minutes of ledger time.</para>
 /// </remarks>
 public sealed class BaselineDetector : IDetector, IOrphanObserver
 {
@@ -49,6 +55,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         new("orphans-1d", 1, 1, 3, TimeSpan.FromDays(1)),
         new("orphans-7d", 1, 7, 6, TimeSpan.FromDays(7)),
         new("orphans-30d", 1, 30, 15, TimeSpan.FromDays(30)),
+        new("orphan-share-7d", 2, 7, 2, TimeSpan.FromDays(7), 0.8),
     ];
 
     private readonly DetectionOptions _options;
@@ -148,7 +155,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         }
     }
 
-    /// <summary>The current value of <paramref name="metric"/> (e.g. <c>distinct-1d</c>) for the principal; 0 when unknown.</summary>
+    /// <summary>The current value of <paramref name="metric"/> (e.g. <c>distinct-1d</c>) for the principal; 0 when unknown or not judged yet.</summary>
     /// <exception cref="ArgumentException">When the metric name is unknown.</exception>
     public int CurrentValue(Principal principal, string metric)
     {
@@ -158,7 +165,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             throw new ArgumentException("Unknown metric name.", nameof(metric));
         }
 
-        return _states.TryGetValue(principal, out var s) ? (int)Value(s, Metrics[m]) : 0;
+        return _states.TryGetValue(principal, out var s) && Value(s, Metrics[m]) is var v && !double.IsNaN(v) ? (int)v : 0;
     }
 
     private State GetState(Principal principal, string? store, string? role, long ms)
@@ -217,6 +224,11 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             {
                 for (var m = 0; m < Metrics.Length; m++)
                 {
+                    if (double.IsNaN(Value(s, Metrics[m], includeTodayLive: false, endDay: s.Day)))
+                    {
+                        continue;
+                    }
+
                     s.History[m].Add(Value(s, Metrics[m], includeTodayLive: false, endDay: s.Day));
                     if (s.History[m].Count > Days)
                     {
@@ -245,6 +257,13 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
     private static double Value(State s, Metric m, bool includeTodayLive = true, long endDay = long.MinValue)
     {
+        if (m.Kind == 2)
+        {
+            // Percentage of the distinct subscribers read that were never served; NaN (not judged) below 150 subscribers.
+            var distinct = Value(s, m with { Kind = 0 }, includeTodayLive, endDay);
+            return distinct < 150 ? double.NaN : 100.0 * Value(s, m with { Kind = 1 }, includeTodayLive, endDay) / distinct;
+        }
+
         if (m.Days == 0)
         {
             return includeTodayLive ? s.Hour.Count : s.MaxHourToday;
@@ -268,12 +287,17 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         for (var m = 0; m < Metrics.Length; m++)
         {
             var metric = Metrics[m];
-            if (metric.Kind != metricKind || s.Flagged[m] >= 100)
+            if ((metric.Kind != metricKind && !(metric.Kind == 2 && metricKind == 1)) || s.Flagged[m] >= 100)
             {
                 continue;
             }
 
             var value = Value(s, metric);
+            if (double.IsNaN(value))
+            {
+                continue;
+            }
+
             var own = OwnThreshold(s, m);
             if (!double.IsNaN(own.Threshold) && value <= own.Threshold)
             {
@@ -337,7 +361,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             span[i] = history[i];
         }
 
-        var r = RobustStatistics.UpperThreshold(span, _options.BaselineK, Metrics[m].MinSpread);
+        var r = RobustStatistics.UpperThreshold(span, _options.BaselineK * Metrics[m].KFactor, Metrics[m].MinSpread);
         s.OwnThreshold[m] = r.Threshold;
         s.OwnMedian[m] = r.Median;
         s.OwnMad[m] = r.Mad;
@@ -346,7 +370,20 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
     private (double Threshold, double Median, double Mad, int Size) PeerThreshold(State s, int m, long ms)
     {
-        var key = _groups.TryGetValue(s.Group, out var local) && local.Count >= _options.PeerGroupMinSize ? s.Group : s.Group with { Store = null };
+        // The higher of the store group's and the chain-wide group's thresholds: a store-wide burst raises the first,
+        // a naturally fast clerk in a small store is judged by the second.
+        var global = GroupThreshold(s, s.Group with { Store = null }, m, ms);
+        if (s.Group.Store is null || !_groups.ContainsKey(s.Group))
+        {
+            return global;
+        }
+
+        var local = GroupThreshold(s, s.Group, m, ms);
+        return double.IsNaN(local.Threshold) || (!double.IsNaN(global.Threshold) && global.Threshold >= local.Threshold) ? global : local;
+    }
+
+    private (double Threshold, double Median, double Mad, int Size) GroupThreshold(State s, GroupKey key, int m, long ms)
+    {
         if (_peerCache.TryGetValue((key, m), out var cached) && ms - cached.AtMs < PeerCacheMs)
         {
             return (cached.Threshold, cached.Median, cached.Mad, cached.Size);
@@ -357,21 +394,16 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         var n = 0;
         foreach (var peer in peers)
         {
-            if (ReferenceEquals(peer, s))
-            {
-                continue;
-            }
-
             Roll(peer, ms);
-            if (peer.Today.Count > 0)
+            if (peer.Today.Count > 0 && Value(peer, Metrics[m]) is var v && !double.IsNaN(v))
             {
-                span[n++] = Value(peer, Metrics[m]);
+                span[n++] = v;
             }
         }
 
-        var result = n < _options.PeerGroupMinSize - 1
+        var result = n < _options.PeerGroupMinSize
             ? (double.NaN, double.NaN, double.NaN)
-            : RobustStatistics.UpperThreshold(span[..n], _options.BaselineK, Metrics[m].MinSpread);
+            : RobustStatistics.UpperThreshold(span[..n], _options.BaselineK * Metrics[m].KFactor, Metrics[m].MinSpread);
         _peerCache[(key, m)] = (ms, result.Item1, result.Item2, result.Item3, n);
         return (result.Item1, result.Item2, result.Item3, n);
     }
@@ -386,7 +418,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         return _scratch.AsSpan(0, size);
     }
 
-    private readonly record struct Metric(string Name, int Kind, int Days, double MinSpread, TimeSpan Window);
+    private readonly record struct Metric(string Name, int Kind, int Days, double MinSpread, TimeSpan Window, double KFactor = 1.0);
 
     private readonly record struct GroupKey(PrincipalKind Kind, string? Store, string? Role);
 

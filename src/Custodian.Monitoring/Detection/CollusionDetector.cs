@@ -19,7 +19,7 @@ public sealed class CollusionDetector : IDetector, IOrphanObserver
     private const long WindowMs = 7 * 86_400_000L;
     private readonly DetectionOptions _options;
     private readonly Dictionary<long, List<OrphanLookup>> _bySubject = [];
-    private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _shared = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string, string), Queue<(long Sequence, long Ms)>> _shared = [];
     private readonly Queue<(long Subject, long Ms)> _order = new();
 
     /// <summary>Creates the detector.</summary>
@@ -57,11 +57,10 @@ public sealed class CollusionDetector : IDetector, IOrphanObserver
                 && !string.Equals(other.Store, orphan.Store, StringComparison.Ordinal)
                 && !string.Equals(other.Clerk, orphan.Clerk, StringComparison.Ordinal))
             {
-                var mine = Share(orphan.Clerk, orphan.Sequence, nowMs);
-                var theirs = Share(other.Clerk, other.Sequence, nowMs);
-                Report(orphan.Clerk, orphan.Store, mine, findings);
-                Report(other.Clerk, other.Store, theirs, findings);
-                break;
+                var pair = string.CompareOrdinal(orphan.Clerk, other.Clerk) < 0 ? (orphan.Clerk, other.Clerk) : (other.Clerk, orphan.Clerk);
+                var shared = Share(pair, orphan.Sequence, other.Sequence, nowMs);
+                Report(orphan.Clerk, orphan.Store, other.Clerk, shared, findings);
+                Report(other.Clerk, other.Store, orphan.Clerk, shared, findings);
             }
         }
 
@@ -91,16 +90,19 @@ public sealed class CollusionDetector : IDetector, IOrphanObserver
     {
         if (principal.Kind == PrincipalKind.Clerk)
         {
-            _shared.Remove(principal.Id);
+            foreach (var key in _shared.Keys.Where(k => k.Item1 == principal.Id || k.Item2 == principal.Id).ToList())
+            {
+                _shared.Remove(key);
+            }
         }
     }
 
-    private Queue<(long Sequence, long Ms)> Share(string clerk, long sequence, long nowMs)
+    private Queue<(long Sequence, long Ms)> Share((string, string) pair, long mine, long theirs, long nowMs)
     {
-        if (!_shared.TryGetValue(clerk, out var q))
+        if (!_shared.TryGetValue(pair, out var q))
         {
             q = new Queue<(long, long)>();
-            _shared[clerk] = q;
+            _shared[pair] = q;
         }
 
         while (q.TryPeek(out var head) && nowMs - head.Ms >= WindowMs)
@@ -108,20 +110,21 @@ public sealed class CollusionDetector : IDetector, IOrphanObserver
             q.Dequeue();
         }
 
-        q.Enqueue((sequence, nowMs));
+        q.Enqueue((Math.Min(mine, theirs), nowMs));
+        q.Enqueue((Math.Max(mine, theirs), nowMs));
         return q;
     }
 
-    private void Report(string clerk, string? store, Queue<(long Sequence, long Ms)> shared, List<Finding> findings)
+    private void Report(string clerk, string? store, string partner, Queue<(long Sequence, long Ms)> shared, List<Finding> findings)
     {
-        var n = shared.Count;
+        var n = shared.Count / 2;
         if (n < _options.SharedOrphansSuspend - 1)
         {
             return;
         }
 
-        findings.Add(new Finding(DetectorName, new Principal(PrincipalKind.Clerk, clerk), store, n >= _options.SharedOrphansSuspend ? 100 : 50, TimeSpan.FromDays(7), n,
-            _options.SharedOrphansSuspend, $"{n} unserved lookups of subscribers also looked up, unserved, by clerks of other stores within 7 days",
+        findings.Add(new Finding(DetectorName, new Principal(PrincipalKind.Clerk, clerk), store, n >= _options.SharedOrphansSuspend ? 100 : 30, TimeSpan.FromDays(7), n,
+            _options.SharedOrphansSuspend, $"{n} unserved lookups of the same subscribers as clerk {partner} of another store within 7 days",
             EntryFacts.Evidence(shared.Select(x => x.Sequence)), TimeSpan.FromDays(7)));
     }
 }

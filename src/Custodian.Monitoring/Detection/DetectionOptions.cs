@@ -16,8 +16,8 @@ public sealed class DetectionOptions
     /// <value>The default is 60 minutes (the longest normal service in the simulator is 25 minutes).</value>
     public TimeSpan OrphanAfter { get; set; } = TimeSpan.FromMinutes(60);
 
-    /// <summary>Open lookups (subscribers read within <see cref="OrphanAfter"/> and not yet served) a principal may hold before the open-lookups detector scores; each one more adds <see cref="OpenLookupsStep"/> points.</summary>
-    /// <value>The default is 6 (a family of 3 being served plus 3 abandoned lookups in the last hour).</value>
+    /// <summary>Open lookups (customers — a search and the views of what it found — read within <see cref="OrphanAfter"/> and not yet served) a principal may hold before the open-lookups detector scores; each one more adds <see cref="OpenLookupsStep"/> points.</summary>
+    /// <value>The default is 6 (the customer being served plus 5 who left without a transaction in the last hour; at a 7 % walk-away rate and 8 customers an hour that is about 3 in a million clerk-hours).</value>
     public int OpenLookupsAllowed { get; set; } = 6;
 
     /// <summary>Points each open lookup beyond <see cref="OpenLookupsAllowed"/> adds to the open-lookups score (capped at 100).</summary>

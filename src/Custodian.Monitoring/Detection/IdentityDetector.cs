@@ -14,6 +14,8 @@ namespace Custodian.Monitoring.Detection;
 /// <item><b>One clerk on two terminals at once</b>: consecutive reads or sign-ins of one account from different
 /// terminals less than 2 minutes apart: score 50 the first time, 100 when it happens again within 10 minutes
 /// (a shared or stolen password in use at two places).</item>
+/// <item><b>Insisting after step-up</b>: 3 plain views refused with <c>step-up-required</c> within 24 hours for the same
+/// clerk or terminal: score 100 (a person under step-up switches to consented reads; a script keeps trying).</item>
 /// </list>
 /// Memory 1 day. State keyed by clerk and terminal.
 /// </summary>
@@ -28,6 +30,7 @@ public sealed class IdentityDetector : IDetector
 
     private readonly Dictionary<string, (string Terminal, long Ms, long Sequence, long LastSwitchMs)> _lastTerminal = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _deviceRefusals = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _stepUpRefusals = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public string Id => DetectorName;
@@ -46,6 +49,38 @@ public sealed class IdentityDetector : IDetector
             if (EntryFacts.Clerk(entry) is { } c)
             {
                 findings.Add(new Finding(DetectorName, c, entry.Store, 100, TimeSpan.Zero, 1, 0, "disabled account's valid password in use", [sequence], Memory));
+            }
+
+            return;
+        }
+
+        if (entry.Outcome == AccessOutcome.Denied && entry.ErrorCode == MonitoringErrorCodes.StepUpRequired)
+        {
+            foreach (var who in new[] { EntryFacts.Clerk(entry), EntryFacts.Terminal(entry) })
+            {
+                if (who is not { } p)
+                {
+                    continue;
+                }
+
+                var key = p.ToString();
+                if (!_stepUpRefusals.TryGetValue(key, out var refusals))
+                {
+                    refusals = new Queue<(long, long)>();
+                    _stepUpRefusals[key] = refusals;
+                }
+
+                while (refusals.TryPeek(out var head) && ms - head.Ms >= 86_400_000)
+                {
+                    refusals.Dequeue();
+                }
+
+                refusals.Enqueue((sequence, ms));
+                if (refusals.Count == 3)
+                {
+                    findings.Add(new Finding(DetectorName, p, entry.Store, 100, TimeSpan.FromDays(1), 3, 3,
+                        "plain views kept coming after step-up", EntryFacts.Evidence(refusals.Select(x => x.Sequence)), Memory));
+                }
             }
 
             return;
@@ -102,6 +137,11 @@ public sealed class IdentityDetector : IDetector
             _lastTerminal.Remove(key);
         }
 
+        foreach (var key in _stepUpRefusals.Where(p => p.Value.Count == 0 || nowMs - p.Value.Last().Ms > 86_400_000).Select(p => p.Key).ToList())
+        {
+            _stepUpRefusals.Remove(key);
+        }
+
         foreach (var key in _deviceRefusals.Where(p => p.Value.Count == 0 || nowMs - p.Value.Last().Ms > RepeatMs).Select(p => p.Key).ToList())
         {
             _deviceRefusals.Remove(key);
@@ -111,6 +151,7 @@ public sealed class IdentityDetector : IDetector
     /// <inheritdoc />
     public void Reset(Principal principal)
     {
+        _stepUpRefusals.Remove(principal.ToString());
         if (principal.Kind == PrincipalKind.Clerk)
         {
             _lastTerminal.Remove(principal.Id);

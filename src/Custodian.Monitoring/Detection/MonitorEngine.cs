@@ -35,8 +35,8 @@ public sealed class MonitorEngine
     private readonly List<MonitorDecision> _decisions = [];
     private readonly Dictionary<Principal, RiskState> _risk = [];
     private readonly HashSet<Principal> _suspended = [];
-    private long _nowMs = long.MinValue;
-    private long _lastAdvanceMs = long.MinValue;
+    private long _nowMs = long.MinValue / 4;
+    private long _lastAdvanceMs = long.MinValue / 4;
 
     /// <summary>Creates an engine over <paramref name="detectors"/>.</summary>
     /// <param name="options">Thresholds; validated here.</param>

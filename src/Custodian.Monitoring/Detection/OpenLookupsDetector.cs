@@ -6,8 +6,10 @@ namespace Custodian.Monitoring.Detection;
 /// <c>open-lookups</c>: subscribers a clerk (or a terminal) read that no business transaction followed. A normal
 /// clerk reads the customer in front of them and then completes a service (<c>service-complete</c>) for them; a
 /// scraper reads and never serves. The detector keeps, per principal, the subscribers read within
-/// <see cref="DetectionOptions.OrphanAfter"/> with no <c>service-complete</c> by that clerk since ("open"); beyond
-/// <see cref="DetectionOptions.OpenLookupsAllowed"/> open lookups, each one more adds
+/// <see cref="DetectionOptions.OrphanAfter"/> with no <c>service-complete</c> by that clerk since ("open"), grouped
+/// into lookups by the entry that first read them (a search returning a family of three is one lookup; a scraper's
+/// search and view of one subscriber is one lookup). Beyond <see cref="DetectionOptions.OpenLookupsAllowed"/> open
+/// lookups, each one more adds
 /// <see cref="DetectionOptions.OpenLookupsStep"/> points (memory 1 hour). A lookup still open after
 /// <see cref="DetectionOptions.OrphanAfter"/> becomes an <see cref="OrphanLookup"/>, passed to the
 /// <see cref="IOrphanObserver"/>s (baseline and collusion detectors).
@@ -42,7 +44,7 @@ public sealed class OpenLookupsDetector : IDetector
     public string Id => DetectorName;
 
     /// <summary>The principal's open lookups now (for the console and tests).</summary>
-    public int OpenCount(Principal principal) => _states.TryGetValue(principal, out var s) ? s.Open.Count : 0;
+    public int OpenCount(Principal principal) => _states.TryGetValue(principal, out var s) ? s.Episodes.Count : 0;
 
     /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
@@ -56,10 +58,13 @@ public sealed class OpenLookupsDetector : IDetector
                 {
                     foreach (var subject in entry.Subjects)
                     {
-                        s.Open.Remove(subject.Value);
+                        if (s.Open.Remove(subject.Value, out var served))
+                        {
+                            s.Close(served.Episode);
+                        }
                     }
 
-                    if (s.Open.Count <= _options.OpenLookupsAllowed)
+                    if (s.Episodes.Count <= _options.OpenLookupsAllowed)
                     {
                         s.LastScore = 0;
                     }
@@ -116,11 +121,22 @@ public sealed class OpenLookupsDetector : IDetector
         Expire(principal, state, ms, findings);
         foreach (var subject in entry.Subjects)
         {
-            state.Open[subject.Value] = new OpenLookup(ms, sequence, entry.Terminal, entry.Store);
+            var episode = sequence;
+            if (state.Open.TryGetValue(subject.Value, out var earlier))
+            {
+                episode = earlier.Episode;
+            }
+            else
+            {
+                state.Episodes[sequence] = state.Episodes.GetValueOrDefault(sequence) + 1;
+            }
+
+            state.Open[subject.Value] = new OpenLookup(ms, sequence, episode, entry.Terminal, entry.Store);
             state.Order.Enqueue((subject.Value, ms));
         }
 
-        var over = state.Open.Count - _options.OpenLookupsAllowed;
+        var open = state.Episodes.Count;
+        var over = open - _options.OpenLookupsAllowed;
         if (over <= 0)
         {
             state.LastScore = 0;
@@ -140,9 +156,9 @@ public sealed class OpenLookupsDetector : IDetector
             entry.Store,
             score,
             _options.OrphanAfter,
-            state.Open.Count,
+            open,
             _options.OpenLookupsAllowed,
-            $"{state.Open.Count} subscribers read without a completed service within {(long)_options.OrphanAfter.TotalMinutes} min",
+            $"{open} lookups ({state.Open.Count} subscribers) without a completed service within {(long)_options.OrphanAfter.TotalMinutes} min",
             EntryFacts.Evidence(state.Open.Values.Select(v => v.Sequence)),
             Memory));
     }
@@ -158,6 +174,7 @@ public sealed class OpenLookupsDetector : IDetector
             }
 
             state.Open.Remove(head.Subject);
+            state.Close(open.Episode);
             if (principal.Kind == PrincipalKind.Clerk)
             {
                 var orphan = new OrphanLookup(principal.Id, open.Terminal, open.Store, head.Subject, open.Sequence, open.Ms);
@@ -168,18 +185,34 @@ public sealed class OpenLookupsDetector : IDetector
             }
         }
 
-        if (state.Open.Count <= _options.OpenLookupsAllowed)
+        if (state.Episodes.Count <= _options.OpenLookupsAllowed)
         {
             state.LastScore = 0;
         }
     }
 
-    private readonly record struct OpenLookup(long Ms, long Sequence, string? Terminal, string? Store);
+    private readonly record struct OpenLookup(long Ms, long Sequence, long Episode, string? Terminal, string? Store);
 
     private sealed class State
     {
         public readonly Dictionary<long, OpenLookup> Open = [];
+        public readonly Dictionary<long, int> Episodes = []; // first-read sequence → open subscribers of that lookup
         public readonly Queue<(long Subject, long Ms)> Order = new();
         public int LastScore;
+
+        public void Close(long episode)
+        {
+            if (Episodes.TryGetValue(episode, out var n))
+            {
+                if (n <= 1)
+                {
+                    Episodes.Remove(episode);
+                }
+                else
+                {
+                    Episodes[episode] = n - 1;
+                }
+            }
+        }
     }
 }

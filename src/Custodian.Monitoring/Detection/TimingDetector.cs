@@ -10,7 +10,7 @@ namespace Custodian.Monitoring.Detection;
 /// minutes each hold a read (a clerk serving customers reads in bursts and then talks, types and prints): score 50, or
 /// 75 when all 15 do.</item>
 /// <item><b>Regular gaps</b>: the last 10 gaps between lookups that start a new subscriber have a coefficient of
-/// variation below 0.25 and a mean under 10 minutes (a script with a fixed or lightly jittered pause): score 50.</item>
+/// variation below 0.2 and a mean under 3 minutes (a script with a fixed or lightly jittered pause): score 50.</item>
 /// <item><b>Outside store hours</b>: distinct subscribers read outside <see cref="DetectionOptions.StoreOpens"/>–<see cref="DetectionOptions.StoreCloses"/>
 /// (store-local, ± <see cref="DetectionOptions.HoursGrace"/>) within one hour: 1 scores 45, 3 score 75, 5 score 100.</item>
 /// </list>
@@ -150,9 +150,9 @@ public sealed class TimingDetector : IDetector
                 }
 
                 var cv = mean <= 0 ? 0 : Math.Sqrt(variance / Gaps) / mean;
-                if (mean < 600_000 && cv < 0.25)
+                if (mean < 180_000 && cv < 0.2)
                 {
-                    Flag(s, p, 1, 50, entry.Store, TimeSpan.FromMilliseconds(mean * Gaps), (int)Math.Round(cv * 100), 25,
+                    Flag(s, p, 1, 50, entry.Store, TimeSpan.FromMilliseconds(mean * Gaps), (int)Math.Round(cv * 100), 20,
                         string.Create(CultureInfo.InvariantCulture, $"last {Gaps} gaps between new subscribers: mean {mean / 1000:0} s, coefficient of variation {cv:0.00}"), findings);
                 }
             }

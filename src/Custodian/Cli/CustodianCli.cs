@@ -51,6 +51,8 @@ public static class CustodianCli
             LedgerCheckpointCommands.VerifyReceipt(),
             WitnessCommands.Witness(),
             SiemCommands.Siem(),
+            Monitoring.MonitorCommands.Monitor(),
+            Monitoring.MonitorCommands.Evaluate(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
