@@ -60,9 +60,9 @@ public sealed class DetectionOptions
     /// <value>The default is empty.</value>
     public ISet<long> WatchList { get; init; } = new HashSet<long>();
 
-    /// <summary>Orphan lookups of the same subscribers a clerk shares with clerks of OTHER stores within 7 days from which the collusion detector suspends.</summary>
-    /// <value>The default is 3.</value>
-    public int SharedOrphansSuspend { get; set; } = 3;
+    /// <summary>Distinct subscribers whose orphan lookups a pair of clerks of DIFFERENT stores share within 7 days from which the collusion detector suspends both.</summary>
+    /// <value>The default is 4.</value>
+    public int SharedOrphansSuspend { get; set; } = 4;
 
     /// <summary>Risk from which an alert is raised (0–100).</summary>
     /// <value>The default is 40.</value>
