@@ -132,11 +132,11 @@ public static class MonitorCommands
                         done += options.Days;
                     }
                 });
-            var commandLine = "custodian evaluate " + string.Join(' ', parse.Tokens.Select(t => t.Value));
+            var commandLine = "custodian evaluate " + string.Join(' ', parse.Tokens.Select(t => t.Value).SkipWhile(t => t == "evaluate"));
             var report = EvaluationReport.ToMarkdown(results, options, commandLine.TrimEnd());
             if (parse.GetValue(output) is { } outFile)
             {
-                await File.WriteAllTextAsync(outFile.FullName, report, Encoding.UTF8, ct);
+                await File.WriteAllTextAsync(outFile.FullName, report, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), ct);
                 Console.Out.WriteLine($"Wrote {outFile.Name}.");
             }
             else
