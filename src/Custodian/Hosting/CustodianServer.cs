@@ -183,10 +183,10 @@ public static class CustodianServer
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
         app.MapOpenApi();
         app.MapTerminalApi();
+        app.MapAlertsApi(); // officers' monitor alerts on the terminal API (src/Custodian/Monitoring)
         app.MapPortalApi();
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)
-        app.MapAlertsApi(); // officers' monitor alerts on the terminal API (src/Custodian/Monitoring)
         mapExtra?.Invoke(app);
         return app;
     }
