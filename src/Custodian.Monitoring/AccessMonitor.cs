@@ -2,6 +2,7 @@ using System.Globalization;
 using Custodian.Events;
 using Custodian.Identity;
 using Custodian.Ledger;
+using Custodian.Monitoring.Detection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -52,6 +53,7 @@ public sealed class AccessMonitor : BackgroundService
     private readonly AlertStore _alerts;
     private readonly SuspensionRegistry _suspensions;
     private readonly DistinctSubjectsDetector _detector;
+    private readonly MonitorEngine? _engine;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -84,7 +86,38 @@ public sealed class AccessMonitor : BackgroundService
         DistinctSubjectsDetector detector,
         TimeProvider time,
         ILogger<AccessMonitor> logger)
+        : this(events, ledger, reader, alerts, suspensions, detector, null, time, logger)
     {
+    }
+
+    /// <summary>
+    /// Creates the monitor with the hard limits of <paramref name="detector"/> AND the detectors of
+    /// <paramref name="engine"/> (baseline, open lookups, timing, enumeration, identity, watch list, collusion; see
+    /// docs/monitoring.md). The engine's decisions are acted on like breaches: an alert, and for step-up a
+    /// <see cref="AccessTask.SteppedUp"/> entry (the guard then refuses plain views, see <see cref="CurrentAction"/>),
+    /// for suspend the clerk and terminal suspended — all before <see cref="ProcessedSequence"/> moves past the entry.
+    /// </summary>
+    /// <param name="events">The stream of committed entries.</param>
+    /// <param name="ledger">Where the monitor appends its alert, suspension and restore entries.</param>
+    /// <param name="reader">Read side of the ledger, for the replay on start.</param>
+    /// <param name="alerts">Alert storage.</param>
+    /// <param name="suspensions">Suspension storage and the guard's fast check.</param>
+    /// <param name="detector">The hard-limit detector (the monitor becomes its only user).</param>
+    /// <param name="engine">The detection engine WITHOUT hard limits (<see cref="MonitorEngine.CreateDefault"/> with no hard limits), or null for hard limits only.</param>
+    /// <param name="time">Clock for the replay start, timeouts and the monitor's own entries.</param>
+    /// <param name="logger">Logger (<c>[LoggerMessage]</c> catalogs, event IDs 4000–4099 and 5000–5099).</param>
+    public AccessMonitor(
+        IAccessEventStream events,
+        IAccessLedger ledger,
+        IAccessLedgerReader reader,
+        AlertStore alerts,
+        SuspensionRegistry suspensions,
+        DistinctSubjectsDetector detector,
+        MonitorEngine? engine,
+        TimeProvider time,
+        ILogger<AccessMonitor> logger)
+    {
+        _engine = engine;
         _events = events ?? throw new ArgumentNullException(nameof(events));
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _reader = reader ?? throw new ArgumentNullException(nameof(reader));
@@ -170,6 +203,7 @@ public sealed class AccessMonitor : BackgroundService
         lock (_gate)
         {
             _detector.Reset(principal);
+            _engine?.Restore(principal);
             _pending.Remove(principal);
         }
 
@@ -188,6 +222,94 @@ public sealed class AccessMonitor : BackgroundService
         lock (_gate)
         {
             return _detector.GetCounts(new Principal(kind, id), _time.GetUtcNow());
+        }
+    }
+
+    /// <summary>
+    /// An officer's review of an alert: <c>acknowledged</c>, <c>false-positive</c> or <c>confirmed</c>. The decision is
+    /// appended to the ledger FIRST (<see cref="AccessTask.AlertReviewed"/>, account = officer, target = alert id,
+    /// reason = <c>&lt;state&gt;: &lt;note&gt;</c>) — no record, no change — then stored (<see cref="AlertStore.SetStateAsync"/>).
+    /// A confirmed alert leaves suspensions as they are; restoring is <see cref="RestoreAsync"/>.
+    /// </summary>
+    /// <param name="id">The alert's identifier.</param>
+    /// <param name="state">The new state.</param>
+    /// <param name="officer">The officer's account code.</param>
+    /// <param name="note">Optional note (≤ 500 characters, never personal data).</param>
+    /// <param name="cancellationToken">Cancels before the ledger append.</param>
+    /// <returns>The updated alert, or the errors of <see cref="AlertStore.SetStateAsync"/>, or <c>ledger-unavailable</c> (503).</returns>
+    public async Task<Custodian.Problems.Result<Alert>> ReviewAlertAsync(string id, AlertState state, string officer, string? note, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var current = await _alerts.GetAsync(id, cancellationToken);
+        if (current is null || current.State.IsFinal() || !Codes.IsValid(officer) || note is { Length: > AlertStore.MaxNoteLength }
+            || state is not (AlertState.Acknowledged or AlertState.FalsePositive or AlertState.Confirmed))
+        {
+            return await _alerts.SetStateAsync(id, state, officer, note, cancellationToken); // the store names the rule broken
+        }
+
+        try
+        {
+            await _ledger.AppendAsync(
+                new AccessEntry
+                {
+                    Time = _time.GetUtcNow(),
+                    Task = AccessTask.AlertReviewed,
+                    Outcome = AccessOutcome.Allowed,
+                    Account = officer,
+                    Store = current.Store,
+                    Target = current.Id,
+                    Reason = Truncate(note is null ? state.ToName() : state.ToName() + ": " + note),
+                },
+                cancellationToken);
+        }
+        catch (LedgerUnavailableException)
+        {
+            return new Custodian.Problems.CustodianError(Custodian.Problems.ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the review, so nothing changed. Try again shortly.", IsTransient: true);
+        }
+
+        var result = await _alerts.SetStateAsync(id, state, officer, note, cancellationToken);
+        if (result.IsSuccess)
+        {
+            var stateName = state.ToName();
+            DetectionLog.AlertReviewed(_logger, id, stateName, officer);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// What the detection engine's policy currently applies to the principal: <see cref="MonitorAction.StepUp"/> means
+    /// the guard must refuse plain views (<see cref="MonitoringErrorCodes.StepUpRequired"/>) and serve only reads the
+    /// subscriber consented to; <see cref="MonitorAction.Suspend"/> is also reflected in the <see cref="SuspensionRegistry"/>,
+    /// which stays the authority on suspension. <see cref="MonitorAction.None"/> without an engine. A lock and a few
+    /// dictionary lookups: no I/O, no allocation.
+    /// </summary>
+    public MonitorAction CurrentAction(PrincipalKind kind, string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (_engine is null)
+        {
+            return MonitorAction.None;
+        }
+
+        lock (_gate)
+        {
+            return _engine.CurrentAction(new Principal(kind, id), _time.GetUtcNow());
+        }
+    }
+
+    /// <summary>The principal's combined risk (0–100) from the detection engine; 0 without one.</summary>
+    public int CurrentRisk(PrincipalKind kind, string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (_engine is null)
+        {
+            return 0;
+        }
+
+        lock (_gate)
+        {
+            return _engine.CurrentRisk(new Principal(kind, id), _time.GetUtcNow());
         }
     }
 
@@ -286,6 +408,138 @@ public sealed class AccessMonitor : BackgroundService
     }
 
     private async Task ProcessAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken)
+    {
+        List<MonitorDecision>? decisions = null;
+        if (_engine is not null)
+        {
+            lock (_gate)
+            {
+                var found = _engine.Process(committed.Sequence, committed.Entry);
+                if (found.Count > 0 && !replaying)
+                {
+                    decisions = [.. found];
+                }
+            }
+        }
+
+        await ProcessHardLimitsAsync(committed, replaying, cancellationToken);
+        foreach (var decision in decisions ?? [])
+        {
+            await ActOnDecisionAsync(decision, committed.Entry);
+        }
+    }
+
+    private async Task ActOnDecisionAsync(MonitorDecision decision, AccessEntry entry)
+    {
+        var cancellationToken = CancellationToken.None; // like a breach: completed even during shutdown
+        var f = decision.Finding;
+        if (_suspensions.IsSuspended(f.Principal))
+        {
+            return;
+        }
+
+        var action = decision.Action.ToName();
+        string? alertId = null;
+        try
+        {
+            var sequences = f.Evidence.Count > 0 ? f.Evidence : [decision.Sequence];
+            var evidence = new AlertEvidence(sequences[0], Math.Max(decision.Sequence, sequences[^1]), sequences, sequences.Count)
+            {
+                Detail = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detail}; risk {decision.Risk}, action {action}")),
+            };
+            var alert = await _alerts.CreateAsync(
+                new NewAlert(f.Detector, f.Principal, f.Store, f.Window, f.Observed, f.Threshold, evidence, RiskPolicy.SeverityFor(decision.Risk)),
+                cancellationToken);
+            alertId = alert.Id;
+            var kindName = f.Principal.Kind.ToName();
+            DetectionLog.DecisionMade(_logger, alert.Id, f.Detector, kindName, f.Principal.Id, f.Score, decision.Risk, action, decision.Sequence);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.AlertStoreFailed(_logger, f.Principal.Kind.ToName(), f.Principal.Id, ex);
+        }
+
+        var finding = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detector}: {f.Principal} {f.Detail}; risk {decision.Risk}, action {action} (alert {alertId ?? "not stored"})."));
+        await AppendAsync(
+            new AccessEntry
+            {
+                Time = _time.GetUtcNow(),
+                Task = AccessTask.AlertRaised,
+                Outcome = AccessOutcome.Allowed,
+                Account = MonitorAccount,
+                Store = entry.Store ?? f.Store,
+                Target = alertId ?? f.Principal.ToString(),
+                Reason = finding,
+            },
+            cancellationToken);
+
+        if (decision.Action == MonitorAction.StepUp)
+        {
+            foreach (var target in decision.Targets)
+            {
+                await AppendAsync(
+                    new AccessEntry
+                    {
+                        Time = _time.GetUtcNow(),
+                        Task = AccessTask.SteppedUp,
+                        Outcome = AccessOutcome.Allowed,
+                        Account = MonitorAccount,
+                        Store = entry.Store ?? f.Store,
+                        Target = target.ToString(),
+                        Reason = finding,
+                    },
+                    cancellationToken);
+            }
+
+            return;
+        }
+
+        if (decision.Action != MonitorAction.Suspend)
+        {
+            return;
+        }
+
+        foreach (var target in decision.Targets)
+        {
+            lock (_gate)
+            {
+                _detector.Latch(target);
+            }
+
+            try
+            {
+                if (!await _suspensions.SuspendAsync(target.Kind, target.Id, alertId, finding, cancellationToken))
+                {
+                    continue;
+                }
+
+                Log.PrincipalSuspended(_logger, target.Kind.ToName(), target.Id, alertId);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.SuspensionPersistFailed(_logger, target.Kind.ToName(), target.Id, ex);
+                if (!_suspensions.IsSuspended(target))
+                {
+                    continue;
+                }
+            }
+
+            await AppendAsync(
+                new AccessEntry
+                {
+                    Time = _time.GetUtcNow(),
+                    Task = AccessTask.Suspended,
+                    Outcome = AccessOutcome.Allowed,
+                    Account = MonitorAccount,
+                    Store = entry.Store ?? f.Store,
+                    Target = target.ToString(),
+                    Reason = finding,
+                },
+                cancellationToken);
+        }
+    }
+
+    private async Task ProcessHardLimitsAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken)
     {
         var entry = committed.Entry;
         if (entry.Outcome != AccessOutcome.Allowed)

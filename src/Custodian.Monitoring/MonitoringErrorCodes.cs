@@ -14,4 +14,13 @@ public static class MonitoringErrorCodes
 
     /// <summary>The alert is in a final state, or the requested transition is not allowed (409).</summary>
     public const string AlertStateConflict = "alert-state-conflict";
+
+    /// <summary>
+    /// The clerk or terminal is under step-up (<see cref="Detection.MonitorAction.StepUp"/>): a plain view is refused;
+    /// request the subscriber's consent and unmask with it instead, which needs the subscriber present (403).
+    /// </summary>
+    public const string StepUpRequired = "step-up-required";
+
+    /// <summary>The replay file has a malformed row or header; the message names the line and the field (exit code 2).</summary>
+    public const string ReplayRowInvalid = "replay-row-invalid";
 }

@@ -33,6 +33,7 @@ public sealed class OcsfMappingTests
             [AccessTask.ClaimFiled] = null, [AccessTask.ClaimInformationRequested] = null, [AccessTask.ClaimAnswered] = null, [AccessTask.ClaimDecided] = null, [AccessTask.ClaimPaid] = null,
             [AccessTask.CertificateRenewed] = null, [AccessTask.CaRotated] = null,
             [AccessTask.PrivilegedActionRequested] = null, [AccessTask.PrivilegedActionApproved] = null, [AccessTask.PrivilegedActionRejected] = null,
+            [AccessTask.AlertReviewed] = null, [AccessTask.SteppedUp] = null,
         };
         Assert.Equal(Enum.GetValues<AccessTask>().Order(), expected.Keys.Order());
         foreach (var (task, cls) in expected)

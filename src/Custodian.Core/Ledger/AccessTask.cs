@@ -71,6 +71,10 @@ public enum AccessTask
     Suspended = 41,
     /// <summary>A suspension lifted by an officer.</summary>
     Restored = 42,
+    /// <summary>An officer reviewed a monitor alert: acknowledged, confirmed or marked a false positive (target = alert id, reason = new state and note).</summary>
+    AlertReviewed = 43,
+    /// <summary>The monitor put a clerk or terminal under step-up: plain views refused, only reads with the subscriber's consent (target = principal).</summary>
+    SteppedUp = 44,
 
     /// <summary>A subscriber signed in to the portal.</summary>
     PortalSignIn = 50,

@@ -114,12 +114,21 @@ public sealed record AlertEvidence(long FirstSequence, long LastSequence, IReadO
     /// <summary>Most sequences kept in <see cref="Sequences"/>.</summary>
     public const int MaxSequences = 200;
 
+    /// <summary>
+    /// What the detector judged against, for detectors other than the hard limits: the baseline and peer statistics
+    /// (e.g. <c>orphans-7d 41: own median 20, MAD 3, threshold 42.2; peers (11) median 19, MAD 4, threshold 48.7</c>)
+    /// and the principal's combined risk. Numbers and detector vocabulary only, never personal data. Null when none;
+    /// stored as the evidence JSON's optional <c>detail</c> member.
+    /// </summary>
+    public string? Detail { get; init; }
+
     /// <summary>Value equality, comparing <see cref="Sequences"/> element by element.</summary>
     public bool Equals(AlertEvidence? other) =>
         other is not null
         && FirstSequence == other.FirstSequence
         && LastSequence == other.LastSequence
         && TotalSequences == other.TotalSequences
+        && string.Equals(Detail, other.Detail, StringComparison.Ordinal)
         && Sequences.SequenceEqual(other.Sequences);
 
     /// <inheritdoc />

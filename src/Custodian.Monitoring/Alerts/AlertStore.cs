@@ -242,6 +242,11 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
             }
 
             json.WriteEndArray();
+            if (evidence.Detail is not null)
+            {
+                json.WriteString("detail", evidence.Detail);
+            }
+
             json.WriteEndObject();
         }
 
@@ -253,7 +258,10 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
         using var doc = JsonDocument.Parse(text);
         var root = doc.RootElement;
         var sequences = root.GetProperty("sequences").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-        return new AlertEvidence(root.GetProperty("first").GetInt64(), root.GetProperty("last").GetInt64(), sequences, root.GetProperty("total").GetInt32());
+        return new AlertEvidence(root.GetProperty("first").GetInt64(), root.GetProperty("last").GetInt64(), sequences, root.GetProperty("total").GetInt32())
+        {
+            Detail = root.TryGetProperty("detail", out var detail) ? detail.GetString() : null,
+        };
     }
 
     private static CustodianError Invalid(string field, string message) =>

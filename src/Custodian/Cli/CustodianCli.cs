@@ -57,6 +57,8 @@ public static class CustodianCli
             IncidentCommands.Incident(),
             CaCommands.Ca(), // device CA rotation (docs/access.md)
             ApprovalCommands.Approvals(), // four eyes for privileged actions (docs/access.md §7)
+            Monitoring.MonitorCommands.Monitor(),
+            Monitoring.MonitorCommands.Evaluate(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

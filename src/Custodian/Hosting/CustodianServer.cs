@@ -191,6 +191,7 @@ public static class CustodianServer
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
         app.MapOpenApi();
         app.MapTerminalApi();
+        app.MapAlertsApi(); // officers' monitor alerts on the terminal API (src/Custodian/Monitoring)
         app.MapPortalApi();
         app.MapLedgerApi();
         app.MapReviewApi(); // officers' access-log review on the terminal API (src/Custodian/Review)

@@ -130,6 +130,17 @@ public sealed class LookupGuard
             return subject.Error!;
         }
 
+        // Step-up (docs/monitoring.md, "Risk and actions"): while the monitor's risk for the clerk or the terminal
+        // calls for it, plain views are refused; consent + unmask (the subscriber present) still work.
+        if (_monitor.CurrentAction(PrincipalKind.Clerk, request.Session.Principal.Id) >= Monitoring.Detection.MonitorAction.StepUp
+            || _monitor.CurrentAction(PrincipalKind.Terminal, request.Device.Terminal) >= Monitoring.Detection.MonitorAction.StepUp)
+        {
+            return await _recorder.RefuseAsync(
+                entry with { Subjects = [subject.Value] },
+                new CustodianError(MonitoringErrorCodes.StepUpRequired, 403, "Views now need the subscriber's consent: request a consent code and unmask with it, or contact the security office."),
+                cancellationToken);
+        }
+
         var committed = await AppendAsync(request, entry with { Subjects = [subject.Value], Fields = ViewFields }, cancellationToken);
         if (!committed.IsSuccess)
         {

@@ -10,16 +10,20 @@ namespace Custodian.Tests.Monitoring;
 
 public sealed class SuspensionTests
 {
+    /// <summary>
+    /// A clerk looking up subscribers one after another and serving none of them: the open-lookups detector
+    /// (docs/monitoring.md) alerts at the 8th open lookup, steps up at the 9th and suspends clerk and terminal at the
+    /// 10th — before the hard 10-minute limit (13) — and the 11th request is refused.
+    /// </summary>
     [Fact]
-    public async Task Clerk_pulling_too_many_distinct_subscribers_is_suspended_before_the_next_request_and_restored_by_an_officer()
+    public async Task Clerk_looking_up_many_subscribers_without_serving_them_is_suspended_before_the_next_request_and_restored_by_an_officer()
     {
         await using var host = await CustodianTestHost.StartAsync();
-        var limit = host.Get<MonitorOptions>().Windows.OrderBy(w => w.Window).First();
         var (client, _, _) = await host.ClerkAsync("C0001");
 
         var served = 0;
         HttpResponseMessage? refused = null;
-        for (var i = 0; i < limit.ClerkLimit + 5; i++)
+        for (var i = 0; i < 20; i++)
         {
             var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
             if (response.StatusCode != HttpStatusCode.OK)
@@ -33,29 +37,59 @@ public sealed class SuspensionTests
             host.Time.Advance(TimeSpan.FromSeconds(20));
         }
 
-        Assert.Equal(limit.ClerkLimit + 1, served);
+        Assert.Equal(10, served);
         await ProblemAssert.IsProblemAsync(refused!, HttpStatusCode.Forbidden, ErrorCodes.ClerkSuspended);
-        var alert = Assert.Single(await host.Get<AlertStore>().ListAsync(null));
-        Assert.Equal("C0001", alert.Principal.Id);
-        Assert.Equal(limit.ClerkLimit + 1, alert.Observed);
-        Assert.Equal(limit.ClerkLimit, alert.Limit);
+        var alerts = await host.Get<AlertStore>().ListAsync(null);
+        Assert.All(alerts, a => Assert.Equal("open-lookups", a.Detector));
+        var critical = Assert.Single(alerts, a => a.Severity == AlertSeverity.Critical);
+        Assert.Equal(new Principal(PrincipalKind.Clerk, "C0001"), critical.Principal);
+        Assert.Equal(10, critical.Observed);
+        Assert.Equal(6, critical.Limit);
+        Assert.EndsWith("risk 100, action suspend", critical.Evidence.Detail, StringComparison.Ordinal);
         var suspended = await host.Get<SuspensionRegistry>().ListActiveAsync();
         Assert.Contains(suspended, s => s.Principal.Kind == PrincipalKind.Clerk && s.Principal.Id == "C0001");
         Assert.Contains(suspended, s => s.Principal.Kind == PrincipalKind.Terminal && s.Principal.Id == "S001-t-C0001");
-        var tasks = (await host.LedgerAsync()).Select(e => e.Entry.Task).ToList();
-        Assert.Contains(AccessTask.AlertRaised, tasks);
-        Assert.Contains(AccessTask.Suspended, tasks);
+        var ledger = await host.LedgerAsync();
+        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.SteppedUp && e.Entry.Target == "clerk:C0001");
+        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.Suspended && e.Entry.Target == "clerk:C0001");
+        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.Suspended && e.Entry.Target == "terminal:S001-t-C0001");
 
         Assert.True(await host.Get<AccessMonitor>().RestoreAsync(PrincipalKind.Clerk, "C0001", "officer", "reviewed: test"));
         Assert.True(await host.Get<AccessMonitor>().RestoreAsync(PrincipalKind.Terminal, "S001-t-C0001", "officer", "reviewed: test"));
+        Assert.Equal(Custodian.Monitoring.Detection.MonitorAction.None, host.Get<AccessMonitor>().CurrentAction(PrincipalKind.Clerk, "C0001"));
         using var after = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[0].Phone });
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 
+    /// <summary>Under step-up a plain view is refused with step-up-required, and the refusal is recorded.</summary>
+    [Fact]
+    public async Task Under_step_up_a_plain_view_is_refused_with_step_up_required()
+    {
+        await using var host = await CustodianTestHost.StartAsync();
+        var (client, _, _) = await host.ClerkAsync("C0002");
+        string? handle = null;
+        for (var i = 0; i < 9; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+            handle = body.GetProperty("results")[0].GetProperty("handle").GetString();
+            host.Time.Advance(TimeSpan.FromSeconds(20));
+        }
+
+        Assert.Equal(Custodian.Monitoring.Detection.MonitorAction.StepUp, host.Get<AccessMonitor>().CurrentAction(PrincipalKind.Clerk, "C0002"));
+        using var view = await client.GetAsync($"/api/v1/subscribers/{handle}?purpose=plan-change");
+        await ProblemAssert.IsProblemAsync(view, HttpStatusCode.Forbidden, MonitoringErrorCodes.StepUpRequired);
+        var last = (await host.LedgerAsync()).Last(e => e.Entry.Account == "C0002");
+        Assert.Equal(AccessTask.View, last.Entry.Task);
+        Assert.Equal(AccessOutcome.Denied, last.Entry.Outcome);
+        Assert.Equal(MonitoringErrorCodes.StepUpRequired, last.Entry.ErrorCode);
+    }
+
     /// <summary>
     /// The scraper runs through a real clerk login and terminal, blended into that clerk's day.
-    /// With the default limits (docs/monitoring.md) a scraper at one record per 30 s trips the
-    /// 10-minute window (12 distinct per clerk) and one per minute trips the 1-hour window (40).
+    /// With the default detectors (docs/monitoring.md) the scraper's unserved lookups pile up and it is suspended
+    /// within minutes; the hard limits are the backstop.
     /// </summary>
     [Theory]
     [InlineData(30, 13, 10)]
@@ -75,7 +109,7 @@ public sealed class SuspensionTests
         Assert.InRange(report.AttackerRecordsMasked, 1, maxRecords);
         Assert.NotNull(report.TimeToSuspension);
         Assert.InRange(report.TimeToSuspension!.Value, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(maxMinutes));
-        Assert.Equal(1, report.Alerts);
+        Assert.True(report.Alerts >= 1, "the scraper raised no alert");
         Assert.True(report.LookupsServed > 50, $"only {report.LookupsServed} lookups served");
     }
 

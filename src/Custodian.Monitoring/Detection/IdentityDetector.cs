@@ -1,0 +1,164 @@
+using Custodian.Ledger;
+
+namespace Custodian.Monitoring.Detection;
+
+/// <summary>
+/// <c>identity</c>: credentials and devices used in ways a person does not.
+/// <list type="bullet">
+/// <item><b>Disabled or departed staff's credentials</b>: a sign-in refused with <c>account-disabled</c> means
+/// someone holds the password of an account that was switched off (a departed employee's): score 100 for the
+/// terminal it was tried on (suspend) and for the account.</item>
+/// <item><b>Refused devices</b>: a terminal whose certificate is refused (revoked, expired) 3 times within 10 minutes:
+/// score 60. Requests with no certificate at all name no terminal or account; the gateway refuses them and they are
+/// counted by <c>monitor replay</c> and <c>evaluate</c>, but no principal can be alerted on.</item>
+/// <item><b>One clerk on two terminals at once</b>: consecutive reads or sign-ins of one account from different
+/// terminals less than 2 minutes apart: score 50 the first time, 100 when it happens again within 10 minutes
+/// (a shared or stolen password in use at two places).</item>
+/// <item><b>Insisting after step-up</b>: 3 plain views refused with <c>step-up-required</c> within 24 hours for the same
+/// clerk or terminal: score 100 (a person under step-up switches to consented reads; a script keeps trying).</item>
+/// </list>
+/// Memory 1 day. State keyed by clerk and terminal.
+/// </summary>
+public sealed class IdentityDetector : IDetector
+{
+    /// <summary>The detector's stable name.</summary>
+    public const string DetectorName = "identity";
+
+    private const long SwitchMs = 120_000;
+    private const long RepeatMs = 600_000;
+    private static readonly TimeSpan Memory = TimeSpan.FromDays(1);
+
+    private readonly Dictionary<string, (string Terminal, long Ms, long Sequence, long LastSwitchMs)> _lastTerminal = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _deviceRefusals = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _stepUpRefusals = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public string Id => DetectorName;
+
+    /// <inheritdoc />
+    public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
+    {
+        var ms = entry.Time.ToUnixTimeMilliseconds();
+        if (entry.Task == AccessTask.SignIn && entry.Outcome == AccessOutcome.Denied && entry.ErrorCode == "account-disabled")
+        {
+            if (EntryFacts.Terminal(entry) is { } t)
+            {
+                findings.Add(new Finding(DetectorName, t, entry.Store, 100, TimeSpan.Zero, 1, 0, "sign-in with a disabled account's valid password", [sequence], Memory));
+            }
+
+            if (EntryFacts.Clerk(entry) is { } c)
+            {
+                findings.Add(new Finding(DetectorName, c, entry.Store, 100, TimeSpan.Zero, 1, 0, "disabled account's valid password in use", [sequence], Memory));
+            }
+
+            return;
+        }
+
+        if (entry.Outcome == AccessOutcome.Denied && entry.ErrorCode == MonitoringErrorCodes.StepUpRequired)
+        {
+            foreach (var who in new[] { EntryFacts.Clerk(entry), EntryFacts.Terminal(entry) })
+            {
+                if (who is not { } p)
+                {
+                    continue;
+                }
+
+                var key = p.ToString();
+                if (!_stepUpRefusals.TryGetValue(key, out var refusals))
+                {
+                    refusals = new Queue<(long, long)>();
+                    _stepUpRefusals[key] = refusals;
+                }
+
+                while (refusals.TryPeek(out var head) && ms - head.Ms >= 86_400_000)
+                {
+                    refusals.Dequeue();
+                }
+
+                refusals.Enqueue((sequence, ms));
+                if (refusals.Count == 3)
+                {
+                    findings.Add(new Finding(DetectorName, p, entry.Store, 100, TimeSpan.FromDays(1), 3, 3,
+                        "plain views kept coming after step-up", EntryFacts.Evidence(refusals.Select(x => x.Sequence)), Memory));
+                }
+            }
+
+            return;
+        }
+
+        if (entry.Task == AccessTask.DeviceRefused && entry.Terminal is not null)
+        {
+            if (!_deviceRefusals.TryGetValue(entry.Terminal, out var q))
+            {
+                q = new Queue<(long, long)>();
+                _deviceRefusals[entry.Terminal] = q;
+            }
+
+            while (q.TryPeek(out var head) && ms - head.Ms >= RepeatMs)
+            {
+                q.Dequeue();
+            }
+
+            q.Enqueue((sequence, ms));
+            if (q.Count == 3)
+            {
+                findings.Add(new Finding(DetectorName, new Principal(PrincipalKind.Terminal, entry.Terminal), entry.Store, 60, TimeSpan.FromMinutes(10), q.Count, 3,
+                    "device certificate refused repeatedly", EntryFacts.Evidence(q.Select(x => x.Sequence)), Memory));
+            }
+
+            return;
+        }
+
+        if (entry.Outcome != AccessOutcome.Allowed || entry.Account is null || entry.Terminal is null
+            || !(entry.Task.ReadsPersonalData() || entry.Task == AccessTask.SignIn))
+        {
+            return;
+        }
+
+        if (_lastTerminal.TryGetValue(entry.Account, out var last)
+            && !string.Equals(last.Terminal, entry.Terminal, StringComparison.Ordinal)
+            && ms - last.Ms < SwitchMs)
+        {
+            var repeat = ms - last.LastSwitchMs < RepeatMs;
+            findings.Add(new Finding(DetectorName, new Principal(PrincipalKind.Clerk, entry.Account), entry.Store, repeat ? 100 : 50, TimeSpan.FromMinutes(2), 2, 1,
+                "one account used on two terminals within 2 minutes" + (repeat ? ", again within 10 minutes" : string.Empty), [last.Sequence, sequence], Memory));
+            _lastTerminal[entry.Account] = (entry.Terminal, ms, sequence, ms);
+            return;
+        }
+
+        _lastTerminal[entry.Account] = (entry.Terminal, ms, sequence, last.Terminal is null ? long.MinValue / 2 : last.LastSwitchMs);
+    }
+
+    /// <inheritdoc />
+    public void Advance(long nowMs, List<Finding> findings)
+    {
+        foreach (var key in _lastTerminal.Where(p => nowMs - p.Value.Ms > RepeatMs && nowMs - p.Value.LastSwitchMs > RepeatMs).Select(p => p.Key).ToList())
+        {
+            _lastTerminal.Remove(key);
+        }
+
+        foreach (var key in _stepUpRefusals.Where(p => p.Value.Count == 0 || nowMs - p.Value.Last().Ms > 86_400_000).Select(p => p.Key).ToList())
+        {
+            _stepUpRefusals.Remove(key);
+        }
+
+        foreach (var key in _deviceRefusals.Where(p => p.Value.Count == 0 || nowMs - p.Value.Last().Ms > RepeatMs).Select(p => p.Key).ToList())
+        {
+            _deviceRefusals.Remove(key);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Reset(Principal principal)
+    {
+        _stepUpRefusals.Remove(principal.ToString());
+        if (principal.Kind == PrincipalKind.Clerk)
+        {
+            _lastTerminal.Remove(principal.Id);
+        }
+        else
+        {
+            _deviceRefusals.Remove(principal.Id);
+        }
+    }
+}

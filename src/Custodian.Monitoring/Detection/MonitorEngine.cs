@@ -1,0 +1,302 @@
+using Custodian.Ledger;
+
+namespace Custodian.Monitoring.Detection;
+
+/// <summary>
+/// What the engine decided after a finding: raise an alert at <see cref="Action"/> level, and step up or suspend the
+/// listed principals.
+/// </summary>
+/// <param name="Finding">The finding that triggered the decision.</param>
+/// <param name="Risk">The principal's combined risk after the finding (0–100).</param>
+/// <param name="Action">The policy's action for that risk (never <see cref="MonitorAction.None"/>).</param>
+/// <param name="Time">Ledger time of the decision (the entry's time, or the time the engine advanced to).</param>
+/// <param name="Sequence">The sequence of the entry being processed when the decision was made.</param>
+/// <param name="Targets">For <see cref="MonitorAction.StepUp"/> and <see cref="MonitorAction.Suspend"/>: the principal, plus the clerk and terminal of the entry when the finding came from an entry of that principal.</param>
+public sealed record MonitorDecision(Finding Finding, int Risk, MonitorAction Action, DateTimeOffset Time, long Sequence, IReadOnlyList<Principal> Targets);
+
+/// <summary>
+/// The detection engine: runs every <see cref="IDetector"/> over committed ledger entries in order, combines their
+/// findings per principal with <see cref="RiskPolicy"/>, and returns the decisions (alert, step-up, suspend). Pure and
+/// synchronous: no database, no clock but the entries' own times — the live <see cref="AccessMonitor"/>,
+/// <c>custodian monitor replay</c> and <c>custodian evaluate</c> all run this same code.
+/// </summary>
+/// <remarks>
+/// <para>Alerts are de-duplicated: a detector raises at most one alert per principal within its finding's memory, unless
+/// the principal's action level rises. Suspended principals raise nothing more until <see cref="Restore"/>.</para>
+/// <para>Not thread-safe: one thread drives it (the monitor's loop, under its lock).</para>
+/// </remarks>
+public sealed class MonitorEngine
+{
+    private const long AdvanceEveryMs = 60_000;
+
+    private readonly DetectionOptions _options;
+    private readonly IDetector[] _detectors;
+    private readonly List<Finding> _findings = [];
+    private readonly List<MonitorDecision> _decisions = [];
+    private readonly Dictionary<Principal, RiskState> _risk = [];
+    private readonly HashSet<Principal> _suspended = [];
+    private long _nowMs = long.MinValue / 4;
+    private long _lastAdvanceMs = long.MinValue / 4;
+
+    /// <summary>Creates an engine over <paramref name="detectors"/>.</summary>
+    /// <param name="options">Thresholds; validated here.</param>
+    /// <param name="detectors">The detectors, run in this order.</param>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="options"/> is out of range.</exception>
+    public MonitorEngine(DetectionOptions options, IEnumerable<IDetector> detectors)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(detectors);
+        options.Validate();
+        _options = options;
+        _detectors = [.. detectors];
+    }
+
+    /// <summary>The detectors, in run order.</summary>
+    public IReadOnlyList<IDetector> Detectors => _detectors;
+
+    /// <summary>The thresholds.</summary>
+    public DetectionOptions Options => _options;
+
+    /// <summary>
+    /// The standard detector set: open lookups (with orphans feeding the baseline and collusion detectors), baseline,
+    /// machine timing, enumeration, identity, watch list and collusion; plus, when <paramref name="hardLimits"/> is
+    /// given, the hard distinct-subscriber limits (<see cref="HardLimitDetector"/>). The live monitor leaves the hard
+    /// limits out because <see cref="AccessMonitor"/> applies them itself.
+    /// </summary>
+    public static MonitorEngine CreateDefault(DetectionOptions options, MonitorOptions? hardLimits = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var baseline = new BaselineDetector(options);
+        var collusion = new CollusionDetector(options);
+        var detectors = new List<IDetector>();
+        if (hardLimits is not null)
+        {
+            detectors.Add(new HardLimitDetector(hardLimits));
+        }
+
+        detectors.Add(new OpenLookupsDetector(options, [baseline, collusion]));
+        detectors.Add(baseline);
+        detectors.Add(new TimingDetector(options));
+        detectors.Add(new EnumerationDetector(options));
+        detectors.Add(new IdentityDetector());
+        detectors.Add(new WatchListDetector(options));
+        detectors.Add(collusion);
+        return new MonitorEngine(options, detectors);
+    }
+
+    /// <summary>
+    /// Processes one committed entry: advances time-driven state (at most once per ledger minute), runs every
+    /// detector, and applies the risk policy. <c>suspended</c> / <c>restored</c> entries (any account) mark and clear
+    /// suspensions; the monitor's own entries are otherwise ignored.
+    /// </summary>
+    /// <param name="sequence">The entry's ledger sequence.</param>
+    /// <param name="entry">The entry.</param>
+    /// <returns>The decisions, valid until the next call (the list is reused).</returns>
+    public IReadOnlyList<MonitorDecision> Process(long sequence, AccessEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        _decisions.Clear();
+        var ms = entry.Time.ToUnixTimeMilliseconds();
+        _nowMs = Math.Max(_nowMs, ms);
+        if (entry.Task is AccessTask.Suspended or AccessTask.Restored)
+        {
+            if (entry.Outcome == AccessOutcome.Allowed && Principal.TryParse(entry.Target, out var target))
+            {
+                if (entry.Task == AccessTask.Suspended)
+                {
+                    MarkSuspended(target.Value);
+                }
+                else
+                {
+                    Restore(target.Value);
+                }
+            }
+
+            return _decisions;
+        }
+
+        if (string.Equals(entry.Account, AccessMonitor.MonitorAccount, StringComparison.Ordinal))
+        {
+            return _decisions;
+        }
+
+        _findings.Clear();
+        if (_nowMs - _lastAdvanceMs >= AdvanceEveryMs)
+        {
+            _lastAdvanceMs = _nowMs;
+            foreach (var d in _detectors)
+            {
+                d.Advance(_nowMs, _findings);
+            }
+
+            Apply(null, sequence);
+        }
+
+        foreach (var d in _detectors)
+        {
+            d.Observe(sequence, entry, _findings);
+        }
+
+        Apply(entry, sequence);
+        return _decisions;
+    }
+
+    /// <summary>Advances time-driven state to <paramref name="now"/> with no entry (a quiet period); returns the decisions.</summary>
+    public IReadOnlyList<MonitorDecision> AdvanceTo(DateTimeOffset now)
+    {
+        _decisions.Clear();
+        _findings.Clear();
+        _nowMs = Math.Max(_nowMs, now.ToUnixTimeMilliseconds());
+        _lastAdvanceMs = _nowMs;
+        foreach (var d in _detectors)
+        {
+            d.Advance(_nowMs, _findings);
+        }
+
+        Apply(null, -1);
+        return _decisions;
+    }
+
+    /// <summary>The principal's combined risk (0–100) at <paramref name="now"/> from findings still in memory.</summary>
+    public int CurrentRisk(Principal principal, DateTimeOffset now) =>
+        _risk.TryGetValue(principal, out var state) ? state.Risk(now.ToUnixTimeMilliseconds()) : 0;
+
+    /// <summary>
+    /// What applies to the principal's next request: <see cref="MonitorAction.Suspend"/> when suspended, else the policy's
+    /// action for its current risk (step-up decays when the findings behind it leave memory).
+    /// </summary>
+    public MonitorAction CurrentAction(Principal principal, DateTimeOffset now) =>
+        _suspended.Contains(principal) ? MonitorAction.Suspend : RiskPolicy.ActionFor(CurrentRisk(principal, now), _options);
+
+    /// <summary>Whether the engine regards the principal as suspended.</summary>
+    public bool IsSuspended(Principal principal) => _suspended.Contains(principal);
+
+    /// <summary>Marks a principal suspended (by the engine's own decision, an officer, or a <c>suspended</c> ledger entry).</summary>
+    public void MarkSuspended(Principal principal) => _suspended.Add(principal);
+
+    /// <summary>Restores a principal: lifts the suspension, forgets its risk and every detector's state about it.</summary>
+    public void Restore(Principal principal)
+    {
+        _suspended.Remove(principal);
+        _risk.Remove(principal);
+        foreach (var d in _detectors)
+        {
+            d.Reset(principal);
+        }
+    }
+
+    private void Apply(AccessEntry? entry, long sequence)
+    {
+        if (_findings.Count == 0)
+        {
+            return;
+        }
+
+        var time = DateTimeOffset.FromUnixTimeMilliseconds(_nowMs);
+        foreach (var f in _findings)
+        {
+            if (_suspended.Contains(f.Principal) || f.Score <= 0)
+            {
+                continue;
+            }
+
+            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_risk, f.Principal, out _);
+            slot ??= new RiskState();
+            var state = slot;
+            var alertedBefore = state.Record(f, _nowMs);
+            var risk = state.Risk(_nowMs);
+            var action = RiskPolicy.ActionFor(risk, _options);
+            if (action == MonitorAction.None)
+            {
+                continue;
+            }
+
+            var rises = action > state.Level;
+            if (!rises && alertedBefore)
+            {
+                continue;
+            }
+
+            state.Level = (MonitorAction)Math.Max((int)state.Level, (int)action);
+            state.MarkAlerted(f, _nowMs);
+            var targets = new List<Principal>(2) { f.Principal };
+            if (action >= MonitorAction.StepUp && entry is not null && Involves(entry, f.Principal))
+            {
+                AddTarget(targets, entry.Account, PrincipalKind.Clerk);
+                AddTarget(targets, entry.Terminal, PrincipalKind.Terminal);
+            }
+
+            if (action == MonitorAction.Suspend)
+            {
+                foreach (var t in targets)
+                {
+                    _suspended.Add(t);
+                }
+            }
+
+            _decisions.Add(new MonitorDecision(f, risk, action, time, sequence, targets));
+        }
+    }
+
+    private static bool Involves(AccessEntry entry, Principal p) =>
+        p.Kind == PrincipalKind.Clerk ? string.Equals(entry.Account, p.Id, StringComparison.Ordinal) : string.Equals(entry.Terminal, p.Id, StringComparison.Ordinal);
+
+    private static void AddTarget(List<Principal> targets, string? id, PrincipalKind kind)
+    {
+        if (id is not null && !targets.Contains(new Principal(kind, id)))
+        {
+            targets.Add(new Principal(kind, id));
+        }
+    }
+
+    private sealed class RiskState
+    {
+        private readonly Dictionary<string, (int Score, long UntilMs, long AlertedUntilMs)> _slots = new(StringComparer.Ordinal);
+
+        public MonitorAction Level { get; set; }
+
+        // Returns whether this detector already alerted on the principal within memory.
+        public bool Record(Finding f, long nowMs)
+        {
+            _ = Risk(nowMs); // resets Level when everything earlier has left memory
+            var until = nowMs + (long)f.Memory.TotalMilliseconds;
+            if (_slots.TryGetValue(f.Detector, out var s) && s.UntilMs > nowMs)
+            {
+                _slots[f.Detector] = (Math.Max(s.Score, f.Score), Math.Max(s.UntilMs, until), s.AlertedUntilMs);
+                return s.AlertedUntilMs > nowMs;
+            }
+
+            _slots[f.Detector] = (f.Score, until, s.AlertedUntilMs);
+            return s.AlertedUntilMs > nowMs;
+        }
+
+        public void MarkAlerted(Finding f, long nowMs)
+        {
+            var s = _slots[f.Detector];
+            _slots[f.Detector] = (s.Score, s.UntilMs, nowMs + (long)f.Memory.TotalMilliseconds);
+        }
+
+        public int Risk(long nowMs)
+        {
+            var keep = 1.0;
+            var any = false;
+            foreach (var (_, s) in _slots)
+            {
+                if (s.UntilMs > nowMs)
+                {
+                    keep *= 1.0 - (Math.Clamp(s.Score, 0, 100) / 100.0);
+                    any = true;
+                }
+            }
+
+            if (!any)
+            {
+                Level = MonitorAction.None;
+                return 0;
+            }
+
+            return (int)Math.Floor((100.0 * (1.0 - keep)) + 1e-9);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+namespace Custodian.Monitoring.Detection;
+
+/// <summary>What the policy does about a principal's current risk, in increasing order of force.</summary>
+public enum MonitorAction
+{
+    /// <summary>Nothing.</summary>
+    None = 0,
+
+    /// <summary>Raise an alert for an officer to review; reads continue.</summary>
+    Alert = 1,
+
+    /// <summary>Step-up: the guard refuses plain views (<c>step-up-required</c>); only consented reads (the subscriber present) go through.</summary>
+    StepUp = 2,
+
+    /// <summary>Suspend the clerk and the terminal of the entry; every read is refused until an officer restores them.</summary>
+    Suspend = 3,
+}
+
+/// <summary>Stable names of <see cref="MonitorAction"/>: <c>none</c>, <c>alert</c>, <c>step-up</c>, <c>suspend</c>.</summary>
+public static class MonitorActions
+{
+    /// <summary>The stable name.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">For a value outside the enum.</exception>
+    public static string ToName(this MonitorAction action) => action switch
+    {
+        MonitorAction.None => "none",
+        MonitorAction.Alert => "alert",
+        MonitorAction.StepUp => "step-up",
+        MonitorAction.Suspend => "suspend",
+        _ => throw new ArgumentOutOfRangeException(nameof(action)),
+    };
+}
+
+/// <summary>
+/// Combines detector scores into a risk and maps risk to an action. Scores are 0–100; each detector contributes its
+/// highest score still within that finding's <see cref="Finding.Memory"/>; contributions combine as a noisy-OR,
+/// <c>risk = 100 × (1 − Π (1 − score/100))</c>, so two independent 50s make 75 and nothing exceeds 100. Actions:
+/// risk ≥ <see cref="DetectionOptions.SuspendRisk"/> (90) suspend; ≥ <see cref="DetectionOptions.StepUpRisk"/> (60)
+/// step-up; ≥ <see cref="DetectionOptions.AlertRisk"/> (40) alert; otherwise none.
+/// </summary>
+public static class RiskPolicy
+{
+    /// <summary>The noisy-OR of <paramref name="scores"/> (each clamped to 0–100), rounded down; 0 for none.</summary>
+    public static int Combine(IEnumerable<int> scores)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        var keep = 1.0;
+        foreach (var s in scores)
+        {
+            keep *= 1.0 - (Math.Clamp(s, 0, 100) / 100.0);
+        }
+
+        return (int)Math.Floor((100.0 * (1.0 - keep)) + 1e-9);
+    }
+
+    /// <summary>The action for <paramref name="risk"/> under <paramref name="options"/>' thresholds.</summary>
+    public static MonitorAction ActionFor(int risk, DetectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return risk >= options.SuspendRisk ? MonitorAction.Suspend
+            : risk >= options.StepUpRisk ? MonitorAction.StepUp
+            : risk >= options.AlertRisk ? MonitorAction.Alert
+            : MonitorAction.None;
+    }
+
+    /// <summary>Alert severity for a risk: critical ≥ 90, high ≥ 60, medium ≥ 40, else low.</summary>
+    public static AlertSeverity SeverityFor(int risk) => risk switch
+    {
+        >= 90 => AlertSeverity.Critical,
+        >= 60 => AlertSeverity.High,
+        >= 40 => AlertSeverity.Medium,
+        _ => AlertSeverity.Low,
+    };
+}

@@ -1,0 +1,210 @@
+using System.Globalization;
+using Custodian.Ledger;
+
+namespace Custodian.Monitoring.Detection;
+
+/// <summary>
+/// <c>machine-timing</c>: reads that a person at a counter does not produce.
+/// <list type="bullet">
+/// <item><b>Sustained rate without idle</b>: at least <see cref="DetectionOptions.ActiveMinutesAlert"/> of the last 15
+/// minutes each hold a read (a clerk serving customers reads in bursts and then talks, types and prints): score 50, or
+/// 75 when all 15 do.</item>
+/// <item><b>Regular gaps</b>: the last 10 gaps between lookups that start a new subscriber have a coefficient of
+/// variation below 0.2 and a mean under 3 minutes (a script with a fixed or lightly jittered pause): score 50.</item>
+/// <item><b>Outside store hours</b>: distinct subscribers read outside <see cref="DetectionOptions.StoreOpens"/>–<see cref="DetectionOptions.StoreCloses"/>
+/// (store-local, ± <see cref="DetectionOptions.HoursGrace"/>) within one hour: 1 scores 45, 3 score 75, 5 score 100.</item>
+/// </list>
+/// Memory 1 hour. State is keyed by clerk and by terminal.
+/// </summary>
+public sealed class TimingDetector : IDetector
+{
+    /// <summary>The detector's stable name.</summary>
+    public const string DetectorName = "machine-timing";
+
+    private const int Gaps = 10;
+    private static readonly TimeSpan Memory = TimeSpan.FromHours(1);
+
+    private readonly DetectionOptions _options;
+    private readonly long _offsetMs;
+    private readonly long _opensMs;
+    private readonly long _closesMs;
+    private readonly Dictionary<Principal, State> _states = [];
+
+    /// <summary>Creates the detector.</summary>
+    public TimingDetector(DetectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _offsetMs = (long)options.LocalOffset.TotalMilliseconds;
+        _opensMs = (long)(options.StoreOpens - options.HoursGrace).TotalMilliseconds;
+        _closesMs = (long)(options.StoreCloses + options.HoursGrace).TotalMilliseconds;
+    }
+
+    /// <inheritdoc />
+    public string Id => DetectorName;
+
+    /// <inheritdoc />
+    public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
+    {
+        if (!EntryFacts.IsRead(entry))
+        {
+            return;
+        }
+
+        var ms = entry.Time.ToUnixTimeMilliseconds();
+        Track(EntryFacts.Clerk(entry), sequence, entry, ms, findings);
+        Track(EntryFacts.Terminal(entry), sequence, entry, ms, findings);
+    }
+
+    /// <inheritdoc />
+    public void Advance(long nowMs, List<Finding> findings)
+    {
+        List<Principal>? idle = null;
+        foreach (var (p, s) in _states)
+        {
+            if (nowMs - s.LastMs > 2 * 3_600_000L)
+            {
+                (idle ??= []).Add(p);
+            }
+        }
+
+        foreach (var p in idle ?? [])
+        {
+            _states.Remove(p);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Reset(Principal principal) => _states.Remove(principal);
+
+    private void Track(Principal? who, long sequence, AccessEntry entry, long ms, List<Finding> findings)
+    {
+        if (who is not { } p)
+        {
+            return;
+        }
+
+        if (!_states.TryGetValue(p, out var s))
+        {
+            s = new State();
+            _states[p] = s;
+        }
+
+        s.LastMs = ms;
+        s.Recent.Enqueue(sequence);
+        if (s.Recent.Count > 30)
+        {
+            s.Recent.Dequeue();
+        }
+
+        // Sustained activity: a 15-slot ring of minute numbers that held a read.
+        var minute = ms / 60_000;
+        s.Minutes[(int)(minute % 15)] = minute;
+        var active = 0;
+        foreach (var m in s.Minutes)
+        {
+            if (m > minute - 15)
+            {
+                active++;
+            }
+        }
+
+        if (active >= _options.ActiveMinutesAlert)
+        {
+            Flag(s, p, 0, active == 15 ? 75 : 50, entry.Store, TimeSpan.FromMinutes(15), active, _options.ActiveMinutesAlert, $"reads in {active} of the last 15 minutes", findings);
+        }
+
+        // Regular gaps between lookups of a new subscriber.
+        var isNew = false;
+        foreach (var subject in entry.Subjects)
+        {
+            isNew |= s.Seen.Add(subject.Value);
+        }
+
+        if (s.Seen.Count > 256)
+        {
+            s.Seen.Clear();
+        }
+
+        if (isNew)
+        {
+            if (s.LastNewMs != long.MinValue)
+            {
+                s.GapsRing[s.GapCount++ % Gaps] = ms - s.LastNewMs;
+            }
+
+            s.LastNewMs = ms;
+            if (s.GapCount >= Gaps)
+            {
+                double mean = 0;
+                foreach (var g in s.GapsRing)
+                {
+                    mean += g;
+                }
+
+                mean /= Gaps;
+                double variance = 0;
+                foreach (var g in s.GapsRing)
+                {
+                    variance += (g - mean) * (g - mean);
+                }
+
+                var cv = mean <= 0 ? 0 : Math.Sqrt(variance / Gaps) / mean;
+                if (mean < 180_000 && cv < 0.2)
+                {
+                    Flag(s, p, 1, 50, entry.Store, TimeSpan.FromMilliseconds(mean * Gaps), (int)Math.Round(cv * 100), 20,
+                        string.Create(CultureInfo.InvariantCulture, $"last {Gaps} gaps between new subscribers: mean {mean / 1000:0} s, coefficient of variation {cv:0.00}"), findings);
+                }
+            }
+        }
+
+        // Outside store hours.
+        var timeOfDay = ((ms + _offsetMs) % 86_400_000 + 86_400_000) % 86_400_000;
+        if (timeOfDay < _opensMs || timeOfDay >= _closesMs)
+        {
+            while (s.OffHours.TryPeek(out var head) && ms - head.Ms >= 3_600_000)
+            {
+                s.OffHours.Dequeue();
+            }
+
+            foreach (var subject in entry.Subjects)
+            {
+                if (!s.OffHours.Any(x => x.Subject == subject.Value))
+                {
+                    s.OffHours.Enqueue((subject.Value, ms));
+                }
+            }
+
+            var n = s.OffHours.Count;
+            var score = n >= 5 ? 100 : n >= 3 ? 75 : 45;
+            Flag(s, p, 2, score, entry.Store, TimeSpan.FromHours(1), n, 0, $"{n} subscribers read outside store hours within an hour", findings);
+        }
+    }
+
+    private static void Flag(State s, Principal p, int rule, int score, string? store, TimeSpan window, int observed, int threshold, string detail, List<Finding> findings)
+    {
+        var ms = s.LastMs;
+        if (s.FlagScore[rule] >= score && ms - s.FlagMs[rule] < 3_600_000)
+        {
+            return;
+        }
+
+        s.FlagScore[rule] = score;
+        s.FlagMs[rule] = ms;
+        findings.Add(new Finding(DetectorName, p, store, score, window, observed, threshold, detail, EntryFacts.Evidence(s.Recent), Memory));
+    }
+
+    private sealed class State
+    {
+        public readonly long[] Minutes = [.. Enumerable.Repeat(long.MinValue / 2, 15)];
+        public readonly long[] GapsRing = new long[Gaps];
+        public readonly HashSet<long> Seen = [];
+        public readonly Queue<(long Subject, long Ms)> OffHours = new();
+        public readonly Queue<long> Recent = new();
+        public readonly int[] FlagScore = new int[3];
+        public readonly long[] FlagMs = new long[3];
+        public long LastNewMs = long.MinValue;
+        public int GapCount;
+        public long LastMs;
+    }
+}

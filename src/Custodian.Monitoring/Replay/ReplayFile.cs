@@ -1,0 +1,247 @@
+using System.Globalization;
+using System.Text.Json;
+using Custodian.Identity;
+using Custodian.Ledger;
+
+namespace Custodian.Monitoring.Replay;
+
+/// <summary>One parsed row of a replay file.</summary>
+/// <param name="Line">1-based line number in the file.</param>
+/// <param name="Entry">The ledger-shaped entry; subscribers are numbered in order of first appearance of their token.</param>
+public sealed record ReplayRow(int Line, AccessEntry Entry);
+
+/// <summary>A row that could not be read: its line and which field broke which rule (never the value).</summary>
+/// <param name="Line">1-based line number.</param>
+/// <param name="Message">E.g. <c>field 'time' must be an ISO 8601 date-time with an offset</c>.</param>
+public sealed record ReplayError(int Line, string Message);
+
+/// <summary>
+/// Reads a recorded access log for <c>custodian monitor replay</c>: JSON lines or CSV of ledger-shaped entries
+/// (format in docs/monitoring.md, "Replay file format"). Works on entries alone — subscribers appear only as tokens
+/// (e.g. FF1 tokens from <c>Tokenizer.TokenizeSubscriber</c>, or any stable pseudonym), which are numbered in order
+/// of first appearance; no subscriber database is needed. Rows are stably sorted by time.
+/// </summary>
+public static class ReplayFile
+{
+    /// <summary>The CSV header: required columns first, optional ones after.</summary>
+    public static readonly string[] CsvColumns = ["time", "clerk", "terminal", "store", "subscriber", "task", "purpose", "fields", "outcome", "role", "error", "unmasked"];
+
+    private const int RequiredCsvColumns = 9;
+
+    /// <summary>Reads <paramref name="reader"/>; <paramref name="json"/> selects JSON lines, else CSV with a header.</summary>
+    /// <returns>The good rows sorted by time, and every bad row's error in line order.</returns>
+    public static (IReadOnlyList<ReplayRow> Rows, IReadOnlyList<ReplayError> Errors) Read(TextReader reader, bool json)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var rows = new List<ReplayRow>();
+        var errors = new List<ReplayError>();
+        var tokens = new Dictionary<string, long>(StringComparer.Ordinal);
+        var line = 0;
+        string[]? header = null;
+        while (reader.ReadLine() is { } text)
+        {
+            line++;
+            if (text.Length == 0 || (json && string.IsNullOrWhiteSpace(text)))
+            {
+                continue;
+            }
+
+            if (!json && header is null)
+            {
+                header = text.Split(',').Select(h => h.Trim()).ToArray();
+                if (header.Length < RequiredCsvColumns || header.Length > CsvColumns.Length || !header.SequenceEqual(CsvColumns.Take(header.Length), StringComparer.Ordinal))
+                {
+                    errors.Add(new ReplayError(line, $"the header must be '{string.Join(',', CsvColumns.Take(RequiredCsvColumns))}' optionally followed by ',role', ',error', ',unmasked' in that order"));
+                    return (rows, errors);
+                }
+
+                continue;
+            }
+
+            Dictionary<string, string?> values;
+            if (json)
+            {
+                if (!TryJson(text, out values, out var jsonError))
+                {
+                    errors.Add(new ReplayError(line, jsonError));
+                    continue;
+                }
+            }
+            else
+            {
+                var cells = text.Split(',');
+                if (cells.Length != header!.Length)
+                {
+                    errors.Add(new ReplayError(line, $"expected {header.Length} comma-separated fields, found {cells.Length}"));
+                    continue;
+                }
+
+                values = new Dictionary<string, string?>(StringComparer.Ordinal);
+                for (var i = 0; i < cells.Length; i++)
+                {
+                    values[header[i]] = cells[i].Length == 0 ? null : cells[i];
+                }
+            }
+
+            var entry = ToEntry(values, tokens, out var message);
+            if (entry is null)
+            {
+                errors.Add(new ReplayError(line, message!));
+                continue;
+            }
+
+            rows.Add(new ReplayRow(line, entry));
+        }
+
+        if (!json && header is null)
+        {
+            errors.Add(new ReplayError(Math.Max(1, line), "the file is empty; a CSV replay file needs a header"));
+        }
+
+        // Stable sort by time (OrderBy is stable), so entries of the same millisecond keep their file order.
+        return ([.. rows.OrderBy(r => r.Entry.Time)], errors);
+    }
+
+    private static bool TryJson(string text, out Dictionary<string, string?> values, out string error)
+    {
+        values = new Dictionary<string, string?>(StringComparer.Ordinal);
+        error = string.Empty;
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                error = "each line must be one JSON object";
+                return false;
+            }
+
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                if (!CsvColumns.Contains(p.Name, StringComparer.Ordinal) && p.Name != "subscribers")
+                {
+                    error = $"unknown member '{(p.Name.Length <= 32 && p.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? p.Name : "?")}'; allowed: {string.Join(", ", CsvColumns)}, subscribers";
+                    return false;
+                }
+
+                values[p.Name == "subscribers" ? "subscriber" : p.Name] = p.Value.ValueKind switch
+                {
+                    JsonValueKind.Null => null,
+                    JsonValueKind.String => p.Value.GetString(),
+                    JsonValueKind.Array when p.Value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) => string.Join(';', p.Value.EnumerateArray().Select(e => e.GetString())),
+                    _ => "\u0000", // rejected below by the field's rule
+                };
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            error = "the line is not valid JSON";
+            return false;
+        }
+    }
+
+    private static AccessEntry? ToEntry(Dictionary<string, string?> v, Dictionary<string, long> tokens, out string? error)
+    {
+        error = null;
+        string? Get(string name) => v.TryGetValue(name, out var x) ? x : null;
+
+        if (!DateTimeOffset.TryParse(Get("time"), CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) || Get("time")!.IndexOfAny(['Z', '+']) < 0 && Get("time")!.LastIndexOf('-') <= 10)
+        {
+            error = "field 'time' must be an ISO 8601 date-time with an offset, e.g. 2026-11-02T10:15:00+09:00";
+            return null;
+        }
+
+        foreach (var name in new[] { "clerk", "terminal", "store" })
+        {
+            if (Get(name) is { } code && !Codes.IsValid(code))
+            {
+                error = $"field '{name}' must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit";
+                return null;
+            }
+        }
+
+        if (!AccessTasks.TryParse(Get("task"), out var task))
+        {
+            error = "field 'task' must be a ledger task name, e.g. search, view, unmask, service-complete, sign-in, device-refused";
+            return null;
+        }
+
+        var outcome = Get("outcome");
+        if (outcome is not ("allowed" or "denied"))
+        {
+            error = "field 'outcome' must be allowed or denied";
+            return null;
+        }
+
+        var subjects = new List<SubscriberId>();
+        foreach (var token in Split(Get("subscriber")))
+        {
+            if (!Codes.IsValid(token))
+            {
+                error = "field 'subscriber' must be tokens of 1-64 letters, digits, '-', '_' or '.', separated by ';'";
+                return null;
+            }
+
+            if (!tokens.TryGetValue(token, out var id))
+            {
+                id = tokens.Count + 1;
+                tokens[token] = id;
+            }
+
+            subjects.Add(new SubscriberId(id));
+        }
+
+        var fields = Split(Get("fields"));
+        var unmasked = Split(Get("unmasked"));
+        if (fields.Concat(unmasked).Any(f => f.Length > 32 || !f.All(c => char.IsAsciiLetterLower(c) || c == '-')))
+        {
+            error = "fields 'fields' and 'unmasked' must be field names of lower-case letters and '-', separated by ';'";
+            return null;
+        }
+
+        StaffRole? role = null;
+        if (Get("role") is { } r)
+        {
+            if (!StaffRoles.TryParse(r, out var parsed))
+            {
+                error = "field 'role' must be clerk, store-manager, security-officer or privacy-officer";
+                return null;
+            }
+
+            role = parsed;
+        }
+
+        var errorCode = Get("error");
+        if (errorCode is not null && (errorCode.Length > 64 || !errorCode.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')))
+        {
+            error = "field 'error' must be an error code of lower-case letters, digits and '-'";
+            return null;
+        }
+
+        if (Get("purpose") is { } purpose && (purpose.Length > 64 || !purpose.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')))
+        {
+            error = "field 'purpose' must be a purpose code of lower-case letters, digits and '-'";
+            return null;
+        }
+
+        return new AccessEntry
+        {
+            Time = time,
+            Task = task,
+            Outcome = outcome == "allowed" ? AccessOutcome.Allowed : AccessOutcome.Denied,
+            Account = Get("clerk"),
+            Role = role,
+            Terminal = Get("terminal"),
+            Store = Get("store"),
+            Purpose = Get("purpose"),
+            Subjects = subjects,
+            Fields = fields,
+            UnmaskedFields = unmasked,
+            ErrorCode = errorCode,
+        };
+    }
+
+    private static string[] Split(string? value) =>
+        string.IsNullOrEmpty(value) ? [] : value.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+}

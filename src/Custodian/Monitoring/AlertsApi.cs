@@ -1,0 +1,198 @@
+using Custodian.Gateway;
+using Custodian.Hosting;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Lookup;
+using Custodian.Monitoring.Detection;
+using Custodian.Problems;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Custodian.Monitoring;
+
+/// <summary>An alert as the officer API shows it. No personal data: principals are staff and terminal codes, evidence is ledger sequences.</summary>
+/// <param name="Id">Alert identifier (<c>A-</c> + ULID).</param>
+/// <param name="RaisedAt">When raised (UTC).</param>
+/// <param name="Detector">Detector's stable name.</param>
+/// <param name="PrincipalKind"><c>clerk</c> or <c>terminal</c>.</param>
+/// <param name="PrincipalId">Account or terminal code.</param>
+/// <param name="Store">Store code, when known.</param>
+/// <param name="WindowSeconds">Window judged over, in seconds.</param>
+/// <param name="Observed">Measured value.</param>
+/// <param name="Limit">Limit or baseline-derived threshold.</param>
+/// <param name="Detail">Baseline, peer statistics and risk, when the detector gave them.</param>
+/// <param name="Sequences">Ledger sequences of the evidence.</param>
+/// <param name="Severity"><c>low</c>, <c>medium</c>, <c>high</c>, <c>critical</c>.</param>
+/// <param name="State"><c>open</c>, <c>acknowledged</c>, <c>false-positive</c>, <c>confirmed</c>, <c>restored</c>.</param>
+/// <param name="UpdatedBy">Who changed the state last.</param>
+/// <param name="Note">Officer's note.</param>
+public sealed record AlertDto(
+    string Id, DateTimeOffset RaisedAt, string Detector, string PrincipalKind, string PrincipalId, string? Store, long WindowSeconds,
+    int Observed, int Limit, string? Detail, IReadOnlyList<long> Sequences, string Severity, string State, string UpdatedBy, string? Note)
+{
+    /// <summary>Maps a stored alert.</summary>
+    public static AlertDto From(Alert a) => new(
+        a.Id, a.RaisedAt, a.Detector, a.Principal.Kind.ToName(), a.Principal.Id, a.Store, (long)a.Window.TotalSeconds, a.Observed, a.Limit,
+        a.Evidence.Detail, a.Evidence.Sequences, a.Severity.ToName(), a.State.ToName(), a.UpdatedBy, a.Note);
+}
+
+/// <summary>Body of an alert review.</summary>
+/// <param name="State"><c>acknowledged</c>, <c>false-positive</c> or <c>confirmed</c>.</param>
+/// <param name="Note">Optional note, ≤ 500 characters, never personal data.</param>
+public sealed record AlertReviewRequest(string? State, string? Note);
+
+/// <summary>Body of a restore.</summary>
+/// <param name="Kind"><c>clerk</c> or <c>terminal</c>.</param>
+/// <param name="Id">Account or terminal code.</param>
+/// <param name="Reason">Why, 1–500 characters, never personal data.</param>
+public sealed record RestoreRequest(string? Kind, string? Id, string? Reason);
+
+/// <summary>A principal's current standing with the monitor.</summary>
+/// <param name="Kind"><c>clerk</c> or <c>terminal</c>.</param>
+/// <param name="Id">Code.</param>
+/// <param name="Risk">Combined risk, 0–100.</param>
+/// <param name="Action"><c>none</c>, <c>alert</c>, <c>step-up</c> or <c>suspend</c>.</param>
+/// <param name="Suspended">Whether a suspension is active.</param>
+public sealed record PrincipalStanding(string Kind, string Id, int Risk, string Action, bool Suspended);
+
+/// <summary>
+/// The security officers' alert API on the sales-terminal listener (mutual TLS, staff session; officer roles only,
+/// anyone else refused with <c>role-not-permitted</c> and the refusal recorded): list alerts, review them
+/// (acknowledge, confirm, false positive — recorded in the ledger as <c>alert-reviewed</c>), restore suspended clerks
+/// and terminals (recorded as <c>restored</c>), and read a principal's current risk.
+/// </summary>
+public static class AlertsApi
+{
+    /// <summary>
+    /// Maps <c>GET /api/v1/alerts</c>, <c>POST /api/v1/alerts/{id}/review</c>, <c>POST /api/v1/alerts/restorations</c>
+    /// and <c>GET /api/v1/alerts/standing/{kind}/{id}</c>.
+    /// </summary>
+    public static IEndpointRouteBuilder MapAlertsApi(this IEndpointRouteBuilder app)
+    {
+        var alerts = app.MapGroup("/api/v1/alerts").WithTags("Monitor alerts")
+            .AddEndpointFilter(StaffApi.RequireSessionAsync)
+            .AddEndpointFilter(RequireOfficerAsync);
+        alerts.MapGet(string.Empty, ListAsync).WithName("ListAlerts").WithSummary("Alerts, newest first, optionally by state (?state=open&limit=100). Officers only.");
+        alerts.MapPost("/{id}/review", ReviewAsync).WithName("ReviewAlert").WithSummary("Acknowledge, confirm or mark an alert a false positive; recorded in the ledger. Officers only.");
+        alerts.MapPost("/restorations", RestoreAsync).WithName("RestorePrincipal").WithSummary("Lift a clerk's or terminal's suspension after review; recorded in the ledger. Officers only.");
+        alerts.MapGet("/standing/{kind}/{id}", GetStanding).WithName("PrincipalStanding").WithSummary("A clerk's or terminal's current risk and action. Officers only.");
+        return app;
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<AlertDto>>, ProblemHttpResult>> ListAsync(string? state, int? limit, AlertStore store, CancellationToken cancellationToken)
+    {
+        AlertState? filter = null;
+        if (state is not null)
+        {
+            if (!AlertStates.TryParse(state, out var parsed))
+            {
+                return ProblemResults.Validation("state", "must be open, acknowledged, false-positive, confirmed or restored").ToProblem();
+            }
+
+            filter = parsed;
+        }
+
+        if (limit is < 1 or > 1000)
+        {
+            return ProblemResults.Validation("limit", "must be 1-1000").ToProblem();
+        }
+
+        var list = await store.ListAsync(filter, limit ?? 100, cancellationToken);
+        return TypedResults.Ok<IReadOnlyList<AlertDto>>([.. list.Select(AlertDto.From)]);
+    }
+
+    private static async Task<Results<Ok<AlertDto>, ProblemHttpResult>> ReviewAsync(string id, AlertReviewRequest body, HttpContext context, AccessMonitor monitor, CancellationToken cancellationToken)
+    {
+        if (!AlertStates.TryParse(body.State, out var state))
+        {
+            return ProblemResults.Validation("state", "must be acknowledged, false-positive or confirmed").ToProblem();
+        }
+
+        var officer = ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal.Id;
+        var result = await monitor.ReviewAlertAsync(id, state, officer, body.Note, cancellationToken);
+        return result.IsSuccess ? TypedResults.Ok(AlertDto.From(result.Value)) : result.Error!.ToProblem();
+    }
+
+    private static async Task<Results<Ok<PrincipalStanding>, ProblemHttpResult>> RestoreAsync(RestoreRequest body, HttpContext context, AccessMonitor monitor, SuspensionRegistry suspensions, CancellationToken cancellationToken)
+    {
+        if (!PrincipalKinds.TryParse(body.Kind, out var kind))
+        {
+            return ProblemResults.Validation("kind", "must be clerk or terminal").ToProblem();
+        }
+
+        if (!Codes.IsValid(body.Id))
+        {
+            return ProblemResults.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit").ToProblem();
+        }
+
+        if (string.IsNullOrWhiteSpace(body.Reason) || body.Reason.Length > SuspensionRegistry.MaxReasonLength)
+        {
+            return ProblemResults.Validation("reason", "is required, 1-500 characters").ToProblem();
+        }
+
+        var officer = ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal.Id;
+        try
+        {
+            if (!await monitor.RestoreAsync(kind, body.Id!, officer, body.Reason, cancellationToken))
+            {
+                return new CustodianError(ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended.").ToProblem();
+            }
+        }
+        catch (LedgerUnavailableException)
+        {
+            return new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the restore, so nothing changed. Try again shortly.", IsTransient: true).ToProblem();
+        }
+
+        return TypedResults.Ok(Standing(kind, body.Id!, monitor, suspensions));
+    }
+
+    private static Results<Ok<PrincipalStanding>, ProblemHttpResult> GetStanding(string kind, string id, AccessMonitor monitor, SuspensionRegistry suspensions)
+    {
+        if (!PrincipalKinds.TryParse(kind, out var k))
+        {
+            return ProblemResults.Validation("kind", "must be clerk or terminal").ToProblem();
+        }
+
+        if (!Codes.IsValid(id))
+        {
+            return ProblemResults.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit").ToProblem();
+        }
+
+        return TypedResults.Ok(Standing(k, id, monitor, suspensions));
+    }
+
+    private static PrincipalStanding Standing(PrincipalKind kind, string id, AccessMonitor monitor, SuspensionRegistry suspensions)
+    {
+        var suspended = suspensions.IsSuspended(kind, id);
+        var action = suspended ? MonitorAction.Suspend : monitor.CurrentAction(kind, id);
+        return new PrincipalStanding(kind.ToName(), id, monitor.CurrentRisk(kind, id), action.ToName(), suspended);
+    }
+
+    private static async ValueTask<object?> RequireOfficerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+        var principal = staff.Session.Principal;
+        if (principal.Role is StaffRole.SecurityOfficer or StaffRole.PrivacyOfficer)
+        {
+            return await next(invocation);
+        }
+
+        var time = context.RequestServices.GetRequiredService<TimeProvider>();
+        var error = await context.RequestServices.GetRequiredService<AccessRecorder>().RefuseAsync(
+            new AccessEntry
+            {
+                Time = time.GetUtcNow(),
+                Task = AccessTask.Refused,
+                Outcome = AccessOutcome.Denied,
+                Account = principal.Id,
+                Role = principal.Role,
+                Terminal = staff.Device.Terminal,
+                Store = staff.Device.Store,
+                SourceIp = staff.SourceIp,
+                Target = "monitor-alerts",
+            },
+            new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only a security officer or privacy officer may review monitor alerts."),
+            context.RequestAborted);
+        return error.ToProblem();
+    }
+}

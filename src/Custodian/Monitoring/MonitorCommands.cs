@@ -1,0 +1,198 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Custodian.Cli;
+using Custodian.Monitoring.Detection;
+using Custodian.Monitoring.Evaluation;
+using Custodian.Monitoring.Replay;
+using Spectre.Console;
+
+namespace Custodian.Monitoring;
+
+/// <summary>
+/// <c>custodian monitor replay FILE</c> (backtest the detectors on a recorded access log; no data directory or
+/// subscriber database needed) and <c>custodian evaluate</c> (the scenario matrix and its markdown report).
+/// </summary>
+public static class MonitorCommands
+{
+    /// <summary>The <c>monitor</c> verb with <c>replay</c>.</summary>
+    public static Command Monitor()
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "Access log as JSON lines (.jsonl, .json) or CSV (.csv) of ledger-shaped entries; format in docs/monitoring.md." };
+        var format = new Option<string?>("--format") { Description = "jsonl or csv (default: from the file extension)." };
+        format.AcceptOnlyFromAmong("jsonl", "csv");
+        var skip = new Option<bool>("--skip-bad-rows") { Description = "Replay the good rows even when some are bad (each bad row is still reported)." };
+        var replay = new Command("replay", "Run the detectors over a recorded access log at simulated speed and report the alerts and suspensions that would have fired, and when.")
+        {
+            file, format, skip,
+        };
+        replay.SetAction(CustodianCli.Guarded((parse, _) =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!path.Exists)
+            {
+                throw CliException.Usage($"{path.Name}: no such file.");
+            }
+
+            var json = parse.GetValue(format) switch
+            {
+                "jsonl" => true,
+                "csv" => false,
+                _ when path.Extension is ".jsonl" or ".json" or ".ndjson" => true,
+                _ when path.Extension == ".csv" => false,
+                _ => throw CliException.Usage("cannot tell the format from the file extension; give --format jsonl or --format csv."),
+            };
+            using var reader = new StreamReader(path.FullName, Encoding.UTF8);
+            var (rows, errors) = ReplayFile.Read(reader, json);
+            foreach (var e in errors)
+            {
+                Console.Error.WriteLine($"{path.Name}: line {e.Line}: {e.Message}");
+            }
+
+            if (errors.Count > 0 && !parse.GetValue(skip))
+            {
+                Console.Error.WriteLine($"{errors.Count} bad rows; nothing replayed (use --skip-bad-rows to replay the {rows.Count} good ones).");
+                return Task.FromResult(2);
+            }
+
+            var outcome = ReplayRunner.Run(rows);
+            Console.Out.Write(Render(outcome));
+            return Task.FromResult(0);
+        }));
+        return new Command("monitor", "The real-time monitor's offline tools.") { replay };
+    }
+
+    /// <summary>The <c>evaluate</c> verb.</summary>
+    public static Command Evaluate()
+    {
+        var scenarios = new Option<string[]>("--scenario") { Description = "Scenarios to run (repeatable): " + string.Join(", ", Scenarios.All.Select(s => s.ToName())) + ". Default: all.", AllowMultipleArgumentsPerToken = true };
+        var days = new Option<int>("--days") { Description = "Simulated days, 1–60.", DefaultValueFactory = _ => 30 };
+        var clerks = new Option<int>("--clerks") { Description = "Clerks, 6–5000 (plus one manager per store).", DefaultValueFactory = _ => 300 };
+        var perStore = new Option<int>("--clerks-per-store") { Description = "Clerks per store, 2–50.", DefaultValueFactory = _ => 6 };
+        var subscribers = new Option<int>("--subscribers") { Description = "Subscribers, 1000–10,000,000.", DefaultValueFactory = _ => 2_000_000 };
+        var attackDay = new Option<int>("--attack-day") { Description = "Day the attacks start (0-based), before --days.", DefaultValueFactory = _ => 10 };
+        var interval = new Option<int>("--scraper-interval") { Description = "Mean seconds between the KT-2012 scraper's records, 1–3600.", DefaultValueFactory = _ => 60 };
+        var slow = new Option<int>("--slow-per-day") { Description = "Extra records a day of the slow scraper, 1–50.", DefaultValueFactory = _ => 5 };
+        var seeds = new Option<int[]>("--seed") { Description = "Seeds (repeatable); each scenario runs once per seed. Default: 1.", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<FileInfo?>("--out") { Description = "Write the markdown report here (default: stdout)." };
+        var check = new Option<bool>("--check") { Description = "Exit 3 when a target is missed." };
+        days.InRange(1, 60);
+        clerks.InRange(6, 5000);
+        perStore.InRange(2, 50);
+        subscribers.InRange(1000, 10_000_000);
+        attackDay.InRange(0, 59);
+        interval.InRange(1, 3600);
+        slow.InRange(1, 50);
+        var command = new Command("evaluate", "Run the monitor's scenario matrix on simulated workloads (in process, simulated time) and write the evaluation report.")
+        {
+            scenarios, days, clerks, perStore, subscribers, attackDay, interval, slow, seeds, output, check,
+        };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            var chosen = new List<Scenario>();
+            foreach (var name in parse.GetValue(scenarios) ?? [])
+            {
+                chosen.Add(Scenarios.TryParse(name, out var s) ? s : throw CliException.Usage($"--scenario must be one of {string.Join(", ", Scenarios.All.Select(x => x.ToName()))}."));
+            }
+
+            if (chosen.Count == 0)
+            {
+                chosen.AddRange(Scenarios.All);
+            }
+
+            var options = new WorkloadOptions
+            {
+                Days = parse.GetValue(days),
+                Clerks = parse.GetValue(clerks),
+                ClerksPerStore = parse.GetValue(perStore),
+                Subscribers = parse.GetValue(subscribers),
+                AttackDay = parse.GetValue(attackDay),
+                ScraperIntervalSeconds = parse.GetValue(interval),
+                SlowScraperPerDay = parse.GetValue(slow),
+            };
+            if (options.AttackDay >= options.Days)
+            {
+                throw CliException.Usage($"--attack-day ({options.AttackDay}) must be before --days ({options.Days}).");
+            }
+
+            var seedList = parse.GetValue(seeds) is { Length: > 0 } given ? given : [1];
+            var results = new List<ScenarioResult>();
+            var runs = chosen.SelectMany(s => seedList.Select(seed => (s, seed))).ToList();
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(context =>
+                {
+                    var task = context.AddTask("Evaluating", maxValue: runs.Count * options.Days);
+                    var done = 0;
+                    foreach (var (scenario, seed) in runs)
+                    {
+                        var o = Copy(options, seed);
+                        task.Description = Markup.Escape($"{scenario.ToName()} seed {seed}");
+                        results.Add(Evaluator.Run(o, scenario, progress: (d, _) => task.Value = done + d));
+                        done += options.Days;
+                    }
+                });
+            var commandLine = "custodian evaluate " + string.Join(' ', parse.Tokens.Select(t => t.Value).SkipWhile(t => t == "evaluate"));
+            var report = EvaluationReport.ToMarkdown(results, options, commandLine.TrimEnd());
+            if (parse.GetValue(output) is { } outFile)
+            {
+                await File.WriteAllTextAsync(outFile.FullName, report, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), ct);
+                Console.Out.WriteLine($"Wrote {outFile.Name}.");
+            }
+            else
+            {
+                Console.Out.Write(report);
+            }
+
+            var misses = EvaluationReport.Misses(results, options.ScraperIntervalSeconds);
+            foreach (var m in misses)
+            {
+                Console.Error.WriteLine("target missed: " + m);
+            }
+
+            return parse.GetValue(check) && misses.Count > 0 ? 3 : 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The replay report as text: one line per decision, then suspensions and refused-after counts.</summary>
+    public static string Render(ReplayOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(inv, $"Replayed {outcome.Rows} rows: {outcome.Decisions.Count} alerts, {outcome.Suspended.Count} suspensions.");
+        foreach (var r in outcome.Decisions)
+        {
+            var d = r.Decision;
+            var f = d.Finding;
+            sb.AppendLine(inv, $"{d.Time:yyyy-MM-dd'T'HH:mm:ss.fffzzz}  line {r.Line}  {d.Action.ToName(),-7}  {f.Principal,-24}  {f.Detector,-17}  risk {d.Risk,3}  observed {f.Observed} / {f.Threshold}  {f.Detail}  evidence lines {string.Join(' ', f.Evidence.Take(10))}{(f.Evidence.Count > 10 ? " …" : string.Empty)}");
+        }
+
+        foreach (var (p, at, line) in outcome.Suspended)
+        {
+            sb.AppendLine(inv, $"suspended {p} at {at:yyyy-MM-dd'T'HH:mm:ss.fffzzz} (line {line}); reads after that the guard would have refused: {outcome.ReadsAfterSuspension.GetValueOrDefault(p)}");
+        }
+
+        if (outcome.DeviceRefusalsWithoutPrincipal > 0)
+        {
+            sb.AppendLine(inv, $"{outcome.DeviceRefusalsWithoutPrincipal} requests without a device certificate were refused at the gateway (no clerk or terminal to alert on).");
+        }
+
+        return sb.ToString();
+    }
+
+    private static WorkloadOptions Copy(WorkloadOptions o, int seed) => new()
+    {
+        Days = o.Days,
+        Clerks = o.Clerks,
+        ClerksPerStore = o.ClerksPerStore,
+        Subscribers = o.Subscribers,
+        CustomersPerClerkDay = o.CustomersPerClerkDay,
+        AttackDay = o.AttackDay,
+        ScraperIntervalSeconds = o.ScraperIntervalSeconds,
+        ScraperJitter = o.ScraperJitter,
+        SlowScraperPerDay = o.SlowScraperPerDay,
+        Seed = seed,
+    };
+}

@@ -1,0 +1,108 @@
+using Custodian.Ledger;
+using Custodian.Monitoring.Detection;
+
+namespace Custodian.Monitoring.Tests.Detection;
+
+public sealed class MonitorEngineTests
+{
+    private static readonly Principal Clerk = new(PrincipalKind.Clerk, "C1");
+    private static readonly Principal Terminal = new(PrincipalKind.Terminal, "T-C1");
+
+    [Fact]
+    public void Unserved_lookups_alert_then_step_up_then_suspend_clerk_and_terminal()
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        var decisions = new List<MonitorDecision>();
+        for (var i = 0; i < 10; i++)
+        {
+            decisions.AddRange(engine.Process(i, Entries.Read(Entries.Noon.AddMinutes(i), "C1", AccessTask.Search, 1000 + i)));
+        }
+
+        var clerk = decisions.Where(d => d.Finding.Principal == Clerk).ToList();
+        Assert.Equal([MonitorAction.Alert, MonitorAction.StepUp, MonitorAction.Suspend], clerk.Select(d => d.Action));
+        Assert.Equal([50, 75, 100], clerk.Select(d => d.Risk));
+        Assert.Equal([7L, 8L, 9L], clerk.Select(d => d.Sequence));
+        Assert.All(clerk, d => Assert.Equal(OpenLookupsDetector.DetectorName, d.Finding.Detector));
+        Assert.Equal([Clerk, Terminal], clerk[^1].Targets);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), clerk[^1].Finding.Evidence);
+        Assert.True(engine.IsSuspended(Clerk));
+        Assert.True(engine.IsSuspended(Terminal));
+        Assert.Equal(MonitorAction.Suspend, engine.CurrentAction(Clerk, Entries.Noon.AddMinutes(10)));
+
+        // Suspended: nothing more is raised; restored: a clean slate.
+        Assert.Empty(engine.Process(10, Entries.Read(Entries.Noon.AddMinutes(11), "C1", AccessTask.Search, 2000)));
+        engine.Restore(Clerk);
+        engine.Restore(Terminal);
+        Assert.Equal(MonitorAction.None, engine.CurrentAction(Clerk, Entries.Noon.AddMinutes(12)));
+        Assert.Equal(0, engine.CurrentRisk(Clerk, Entries.Noon.AddMinutes(12)));
+    }
+
+    [Fact]
+    public void Served_customers_and_families_do_not_pile_up()
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        long seq = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            var at = Entries.Noon.AddMinutes(i * 6);
+            long[] family = [(i * 10) + 1, (i * 10) + 2, (i * 10) + 3];
+            Assert.Empty(engine.Process(seq++, Entries.Read(at, "C1", AccessTask.Search, family)));
+            foreach (var member in family)
+            {
+                Assert.Empty(engine.Process(seq++, Entries.Read(at.AddSeconds(20), "C1", AccessTask.View, member)));
+            }
+
+            Assert.Empty(engine.Process(seq++, Entries.Served(at.AddMinutes(5), "C1", family)));
+        }
+
+        Assert.Equal(0, engine.CurrentRisk(Clerk, Entries.Noon.AddHours(5)));
+    }
+
+    [Fact]
+    public void Step_up_decays_when_its_findings_leave_memory()
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        for (var i = 0; i < 9; i++)
+        {
+            engine.Process(i, Entries.Read(Entries.Noon.AddMinutes(i), "C1", AccessTask.Search, 1000 + i));
+        }
+
+        Assert.Equal(MonitorAction.StepUp, engine.CurrentAction(Clerk, Entries.Noon.AddMinutes(9)));
+        Assert.Equal(MonitorAction.StepUp, engine.CurrentAction(Clerk, Entries.Noon.AddMinutes(67)));
+        Assert.Equal(MonitorAction.None, engine.CurrentAction(Clerk, Entries.Noon.AddMinutes(69)));
+    }
+
+    [Fact]
+    public void Suspended_and_restored_ledger_entries_are_honoured()
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        Assert.Empty(engine.Process(0, new AccessEntry { Time = Entries.Noon, Task = AccessTask.Suspended, Outcome = AccessOutcome.Allowed, Account = "O1", Target = "clerk:C1" }));
+        Assert.True(engine.IsSuspended(Clerk));
+        engine.Process(1, new AccessEntry { Time = Entries.Noon, Task = AccessTask.Restored, Outcome = AccessOutcome.Allowed, Account = "O1", Target = "clerk:C1" });
+        Assert.False(engine.IsSuspended(Clerk));
+    }
+
+    [Fact]
+    public void A_kt2012_scraper_blended_into_a_clerk_day_is_suspended_within_ten_minutes_by_the_hard_limits_and_detectors()
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions(), new MonitorOptions());
+        var random = new Random(2012);
+        var start = Entries.Noon;
+        DateTimeOffset? suspendedAt = null;
+        long seq = 0;
+        for (var t = start; t < start.AddHours(1) && suspendedAt is null; t = t.AddSeconds(60 * (0.7 + (0.6 * random.NextDouble()))))
+        {
+            var subject = random.NextInt64(1, 2_000_000);
+            foreach (var e in new[] { Entries.Read(t, "C1", AccessTask.Search, subject), Entries.Read(t.AddSeconds(2), "C1", AccessTask.View, subject) })
+            {
+                if (engine.Process(seq++, e).Any(d => d.Action == MonitorAction.Suspend))
+                {
+                    suspendedAt = e.Time;
+                }
+            }
+        }
+
+        Assert.NotNull(suspendedAt);
+        Assert.InRange(suspendedAt!.Value - start, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10));
+    }
+}

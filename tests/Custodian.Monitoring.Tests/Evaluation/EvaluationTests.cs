@@ -1,0 +1,66 @@
+using Custodian.Monitoring.Evaluation;
+
+namespace Custodian.Monitoring.Tests.Evaluation;
+
+public sealed class EvaluationTests
+{
+    /// <summary>Every scenario but the slow scraper, whose containment is not guaranteed (docs/monitoring.md, "Evaluation").</summary>
+    public static TheoryData<string> ContainedScenarios() => [.. Scenarios.All.Where(s => s != Scenario.SlowScraper).Select(s => s.ToName())];
+
+    /// <summary>The short evaluation CI runs: 60 clerks, 16 days, attacks from day 9.</summary>
+    [Theory]
+    [MemberData(nameof(ContainedScenarios))]
+    public void Every_scenario_is_contained_on_a_short_workload(string name)
+    {
+        Assert.True(Scenarios.TryParse(name, out var scenario));
+        var result = Evaluator.Run(new WorkloadOptions { Days = 16, Clerks = 60, AttackDay = 9, Seed = 7 }, scenario);
+        Assert.True(result.Contained, $"{name} was not contained");
+        Assert.Equal(0, result.ExposedUnmasked);
+        Assert.InRange(result.ExposedMasked, 0, EvaluationReport.MaxExposed);
+        Assert.Equal(0, result.FalseSuspensions);
+        Assert.True(result.ClerkDays > 500, $"only {result.ClerkDays} clerk-days");
+        if (scenario == Scenario.Scraper)
+        {
+            Assert.InRange(result.TimeToContainment!.Value, TimeSpan.Zero, EvaluationReport.MaxScraperContainment);
+        }
+    }
+
+    /// <summary>The slow scraper (5 extra records a day) stays below 50 subscribers with no RRN in the short run; its containment is a documented miss.</summary>
+    [Fact]
+    public void Slow_scraper_on_a_short_workload_exposes_at_most_50_masked_and_no_rrn()
+    {
+        var result = Evaluator.Run(new WorkloadOptions { Days = 16, Clerks = 60, AttackDay = 9, Seed = 7 }, Scenario.SlowScraper);
+        Assert.InRange(result.ExposedMasked, 1, EvaluationReport.MaxExposed);
+        Assert.Equal(0, result.ExposedUnmasked);
+        Assert.Equal(0, result.FalseSuspensions);
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_result_and_the_report_names_misses()
+    {
+        var options = new WorkloadOptions { Days = 12, Clerks = 30, AttackDay = 8, Seed = 3 };
+        var a = Evaluator.Run(options, Scenario.Scraper);
+        var b = Evaluator.Run(options, Scenario.Scraper);
+        Assert.Equal(a with { AttackDetectors = [] }, b with { AttackDetectors = [] });
+        Assert.Equal(a.AttackDetectors, b.AttackDetectors);
+
+        var missed = a with { Contained = false, ExposedMasked = 51, FalseSuspensions = 1, TimeToContainment = TimeSpan.FromMinutes(11) };
+        Assert.Equal(
+            ["scraper (seed 3): not contained", "scraper (seed 3): 51 subscribers exposed (target <= 50)", "scraper (seed 3): scraper contained after 11:00 (target <= 10 min)", "scraper (seed 3): 1 false suspensions (target 0)"],
+            EvaluationReport.Misses(missed));
+        var markdown = EvaluationReport.ToMarkdown([a], options, "custodian evaluate --scenario scraper");
+        Assert.Contains("| scraper | 3 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("Command: `custodian evaluate --scenario scraper`", markdown, StringComparison.Ordinal);
+    }
+
+    /// <summary>The full evaluation of docs/monitoring.md: 30 days, 300 clerks, seed 1 (about 2 minutes).</summary>
+    [Fact]
+    [Trait("Category", "Long")]
+    public void Thirty_days_of_300_clerks_meet_the_false_alarm_targets_and_contain_the_fast_attacks()
+    {
+        var options = new WorkloadOptions { Seed = 1 };
+        var results = new[] { Scenario.Normal, Scenario.Scraper, Scenario.Telemarketer, Scenario.Collusion, Scenario.Snooping, Scenario.DepartedCredential, Scenario.UnenrolledDevice }
+            .Select(s => Evaluator.Run(options, s)).ToList();
+        Assert.Empty(EvaluationReport.Misses(results));
+    }
+}

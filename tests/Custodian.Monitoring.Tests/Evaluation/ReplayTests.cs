@@ -1,0 +1,87 @@
+using Custodian.Ledger;
+using Custodian.Monitoring.Detection;
+using Custodian.Monitoring.Replay;
+
+namespace Custodian.Monitoring.Tests.Evaluation;
+
+public sealed class ReplayTests
+{
+    [Fact]
+    public void Csv_rows_become_entries_with_subscribers_numbered_by_token()
+    {
+        var csv = """
+            time,clerk,terminal,store,subscriber,task,purpose,fields,outcome
+            2026-11-02T10:00:05+09:00,C1,T-1,S001,8340123498120001;8340123498120002,search,,name;phone,allowed
+            2026-11-02T10:00:00+09:00,C1,T-1,S001,8340123498120002,view,plan-change,name;rrn,allowed
+            2026-11-02T10:01:00Z,,,,,device-refused,,,denied
+            """;
+        var (rows, errors) = ReplayFile.Read(new StringReader(csv), json: false);
+        Assert.Empty(errors);
+        Assert.Equal([3, 2, 4], rows.Select(r => r.Line)); // sorted by time
+        Assert.Equal([2L], rows[0].Entry.Subjects.Select(s => s.Value)); // the view (line 3) sorts first; tokens are numbered in file order
+        Assert.Equal([1L, 2L], rows[1].Entry.Subjects.Select(s => s.Value));
+        Assert.Equal(AccessTask.View, rows[0].Entry.Task);
+        Assert.Equal(["name", "rrn"], rows[0].Entry.Fields);
+        Assert.Equal("plan-change", rows[0].Entry.Purpose);
+        Assert.Equal(AccessOutcome.Denied, rows[2].Entry.Outcome);
+        Assert.Null(rows[2].Entry.Account);
+    }
+
+    [Fact]
+    public void Every_bad_row_is_reported_with_its_line_and_never_its_value()
+    {
+        var json = """
+            {"time":"2026-11-02T10:00:00+09:00","clerk":"C1","terminal":"T-1","store":"S001","subscribers":["tok-1"],"task":"view","purpose":"plan-change","fields":["name"],"outcome":"allowed"}
+            {"time":"yesterday 9801011234567","clerk":"C1","task":"view","outcome":"allowed"}
+            not json at all 9801011234567
+
+            {"time":"2026-11-02T10:00:00+09:00","clerk":"C1","subscriber":"980101/1234567","task":"view","outcome":"allowed"}
+            {"time":"2026-11-02T10:00:00+09:00","clerk":"C1","task":"peek","outcome":"allowed"}
+            {"time":"2026-11-02T10:00:00+09:00","clerk":"C1","task":"view","outcome":"maybe"}
+            {"time":"2026-11-02T10:00:00","clerk":"C1","task":"view","outcome":"allowed"}
+            {"time":"2026-11-02T10:00:00+09:00","clerk":"C1","task":"view","outcome":"allowed","rrn":"9801011234567"}
+            """;
+        var (rows, errors) = ReplayFile.Read(new StringReader(json), json: true);
+        Assert.Single(rows);
+        Assert.Equal([2, 3, 5, 6, 7, 8, 9], errors.Select(e => e.Line));
+        Assert.Equal("field 'time' must be an ISO 8601 date-time with an offset, e.g. 2026-11-02T10:15:00+09:00", errors[0].Message);
+        Assert.Equal("the line is not valid JSON", errors[1].Message);
+        Assert.StartsWith("field 'subscriber' must be tokens", errors[2].Message, StringComparison.Ordinal);
+        Assert.StartsWith("field 'task' must be", errors[3].Message, StringComparison.Ordinal);
+        Assert.Equal("field 'outcome' must be allowed or denied", errors[4].Message);
+        Assert.StartsWith("unknown member 'rrn'", errors[6].Message, StringComparison.Ordinal);
+        Assert.All(errors, e => Assert.DoesNotContain("9801011234567", e.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_bad_csv_header_is_reported_on_line_1()
+    {
+        var (_, errors) = ReplayFile.Read(new StringReader("when,who\n"), json: false);
+        var error = Assert.Single(errors);
+        Assert.Equal(1, error.Line);
+        Assert.StartsWith("the header must be 'time,clerk,terminal,store,subscriber,task,purpose,fields,outcome'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Replaying_a_scraper_log_reports_when_it_would_have_been_suspended_and_what_would_have_been_refused()
+    {
+        var lines = new List<string> { string.Join(',', ReplayFile.CsvColumns.Take(9)) };
+        var start = new DateTimeOffset(2026, 11, 2, 11, 0, 0, TimeSpan.FromHours(9));
+        for (var i = 0; i < 30; i++)
+        {
+            var at = start.AddMinutes(i).ToString("yyyy-MM-dd'T'HH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
+            lines.Add($"{at},C7,T-7,S002,tok{i},search,,name;phone,allowed");
+        }
+
+        var (rows, errors) = ReplayFile.Read(new StringReader(string.Join('\n', lines)), json: false);
+        Assert.Empty(errors);
+        var outcome = ReplayRunner.Run(rows);
+        Assert.Equal(30, outcome.Rows);
+        var suspended = outcome.Suspended.Select(s => (s.Principal.ToString(), s.At, s.Line)).ToList();
+        Assert.Equal([("clerk:C7", start.AddMinutes(9), 11), ("terminal:T-7", start.AddMinutes(9), 11)], suspended);
+        Assert.Equal(20, outcome.ReadsAfterSuspension[new Principal(PrincipalKind.Clerk, "C7")]);
+        Assert.Equal(
+            [(MonitorAction.Alert, 8), (MonitorAction.StepUp, 9), (MonitorAction.Suspend, 10)],
+            outcome.Decisions.Where(d => d.Decision.Finding.Principal.Kind == PrincipalKind.Clerk).Select(d => (d.Decision.Action, d.Decision.Finding.Observed)));
+    }
+}

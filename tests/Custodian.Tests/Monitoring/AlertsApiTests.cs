@@ -1,0 +1,88 @@
+using System.Net;
+using System.Net.Http.Json;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Monitoring;
+using Custodian.Problems;
+using Custodian.Tests.Infrastructure;
+
+namespace Custodian.Tests.Monitoring;
+
+public sealed class AlertsApiTests
+{
+    [Fact]
+    public async Task Officer_lists_reviews_and_restores_over_the_terminal_api_and_every_action_is_in_the_ledger()
+    {
+        await using var host = await CustodianTestHost.StartAsync();
+        var (clerk, _, _) = await host.ClerkAsync("C0003");
+        for (var i = 0; i < 12; i++)
+        {
+            using var response = await clerk.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
+            host.Time.Advance(TimeSpan.FromSeconds(20));
+        }
+
+        var officerTerminal = await host.EnrollAsync("HQ", "security-desk");
+        var officerStaff = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, officerTerminal);
+        using var officer = await host.SignInAsync(officerStaff, officerTerminal);
+
+        var open = (await officer.GetFromJsonAsync<List<AlertDto>>("/api/v1/alerts?state=open"))!;
+        Assert.NotEmpty(open);
+        Assert.All(open, a => Assert.Equal("open-lookups", a.Detector));
+        var critical = Assert.Single(open, a => a.Severity == "critical");
+        Assert.Equal("clerk", critical.PrincipalKind);
+        Assert.Equal("C0003", critical.PrincipalId);
+        Assert.NotEmpty(critical.Sequences);
+        Assert.Contains("risk 100", critical.Detail, StringComparison.Ordinal);
+
+        using (var review = await officer.PostAsJsonAsync($"/api/v1/alerts/{critical.Id}/review", new AlertReviewRequest("confirmed", "script found on the PC")))
+        {
+            Assert.Equal(HttpStatusCode.OK, review.StatusCode);
+            var reviewed = (await review.Content.ReadFromJsonAsync<AlertDto>())!;
+            Assert.Equal("confirmed", reviewed.State);
+            Assert.Equal("O0001", reviewed.UpdatedBy);
+        }
+
+        using (var again = await officer.PostAsJsonAsync($"/api/v1/alerts/{critical.Id}/review", new AlertReviewRequest("false-positive", null)))
+        {
+            await ProblemAssert.IsProblemAsync(again, HttpStatusCode.Conflict, MonitoringErrorCodes.AlertStateConflict);
+        }
+
+        using (var standing = await officer.GetAsync("/api/v1/alerts/standing/clerk/C0003"))
+        {
+            var body = (await standing.Content.ReadFromJsonAsync<PrincipalStanding>())!;
+            Assert.Equal(new PrincipalStanding("clerk", "C0003", 100, "suspend", true), body);
+        }
+
+        using (var restore = await officer.PostAsJsonAsync("/api/v1/alerts/restorations", new RestoreRequest("clerk", "C0003", "script removed, clerk retrained")))
+        {
+            Assert.Equal(HttpStatusCode.OK, restore.StatusCode);
+            var body = (await restore.Content.ReadFromJsonAsync<PrincipalStanding>())!;
+            Assert.Equal(new PrincipalStanding("clerk", "C0003", 0, "none", false), body);
+        }
+
+        using (var missingReason = await officer.PostAsJsonAsync("/api/v1/alerts/restorations", new RestoreRequest("terminal", "S001-t-C0003", " ")))
+        {
+            await ProblemAssert.IsProblemAsync(missingReason, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        }
+
+        var ledger = await host.LedgerAsync();
+        var reviewedEntry = Assert.Single(ledger, e => e.Entry.Task == AccessTask.AlertReviewed);
+        Assert.Equal("O0001", reviewedEntry.Entry.Account);
+        Assert.Equal(critical.Id, reviewedEntry.Entry.Target);
+        Assert.Equal("confirmed: script found on the PC", reviewedEntry.Entry.Reason);
+        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.Restored && e.Entry.Account == "O0001" && e.Entry.Target == "clerk:C0003");
+    }
+
+    [Fact]
+    public async Task A_clerk_may_not_use_the_alert_api_and_the_refusal_is_recorded()
+    {
+        await using var host = await CustodianTestHost.StartAsync();
+        var (clerk, _, _) = await host.ClerkAsync("C0004");
+        using var response = await clerk.GetAsync("/api/v1/alerts");
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, ErrorCodes.RoleNotPermitted);
+        var last = (await host.LedgerAsync()).Last();
+        Assert.Equal(AccessTask.Refused, last.Entry.Task);
+        Assert.Equal("monitor-alerts", last.Entry.Target);
+        Assert.Equal("C0004", last.Entry.Account);
+    }
+}
