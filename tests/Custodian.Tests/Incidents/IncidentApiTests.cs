@@ -137,6 +137,17 @@ public sealed class IncidentApiTests
             Assert.All(bodies, b => Assert.DoesNotContain(subscriber.Phone, b, StringComparison.Ordinal));
             Assert.All(bodies, b => Assert.DoesNotContain(subscriber.Name, b, StringComparison.Ordinal));
         }
+
+        // The incident log events (5200-5299) name cases, officers, counts and hashes: never a subscriber's ID or token.
+        var incidentLogs = host.Logs.GetSnapshot().Where(r => r.Id.Id is >= 5200 and < 5300).Select(r => r.Message).ToList();
+        Assert.Equal([5200, 5201, 5205, 5202, 5204], host.Logs.GetSnapshot().Where(r => r.Id.Id is >= 5200 and < 5300).Select(r => r.Id.Id));
+        foreach (var subscriber in host.Population.Take(3))
+        {
+            var subject = await GuardedLookupTests.IdOf(host, subscriber.Phone);
+            var token = host.Get<Tokenizer>().TokenizeSubscriber(subject);
+            Assert.All(incidentLogs, m => Assert.DoesNotContain(token, m, StringComparison.Ordinal));
+            Assert.All(incidentLogs, m => Assert.DoesNotContain(subject.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), m, StringComparison.Ordinal));
+        }
     }
 
     private static async Task<JsonElement> ReadAsync(HttpResponseMessage response, List<string> bodies)
