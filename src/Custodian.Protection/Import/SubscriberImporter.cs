@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Threading.Channels;
 using Custodian.Identity;
 using Custodian.Protection.Keys;
 using Custodian.Protection.Subscribers;
@@ -45,6 +46,9 @@ public sealed partial class SubscriberImporter
     /// <summary>Longest accepted rate plan name, in UTF-16 characters after trimming.</summary>
     public const int MaxRatePlanLength = 100;
 
+    /// <summary>SQLite page cache of the import's connection, in KiB (128 MiB; the process stays well under 1 GiB).</summary>
+    public const int ImportCacheKiB = 128 * 1024;
+
     /// <summary>Largest accepted CSV record, in bytes (guards against an unterminated quote swallowing the file).</summary>
     public const int MaxRecordBytes = 64 * 1024;
 
@@ -52,6 +56,8 @@ public sealed partial class SubscriberImporter
         "INSERT INTO subscribers (id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next) " +
         "VALUES (@id, @phone_index, @rrn_index, @name_ct, @rrn_ct, @phone_ct, @address_ct, @rate_plan, @contract_start, @contract_end, @home_store, @created_at, @phone_index_next, @rrn_index_next) " +
         "ON CONFLICT (phone_index) DO NOTHING";
+
+    private static readonly string OversizedRule = $"must be at most {MaxRecordBytes} bytes (check for an unterminated quote); the rest of the file was not read";
 
     private const string DuplicatePhoneRule = "must be unique: another row of this file or an existing subscriber has the same phone number";
 
@@ -83,7 +89,7 @@ public sealed partial class SubscriberImporter
     /// <summary>Imports subscribers from <paramref name="csv"/>.</summary>
     /// <param name="csv">UTF-8 CSV text with a header line naming all eight <see cref="ImportColumns"/> (any order). Not disposed.</param>
     /// <param name="mode">What to do with bad rows; default <see cref="ImportMode.AllOrNothing"/>.</param>
-    /// <param name="rowsDone">Receives the number of data records read so far after each batch and at the end.</param>
+    /// <param name="rowsDone">Receives the number of data records processed so far (validated, then written or rejected) after each batch.</param>
     /// <param name="cancellationToken">Cancels the import (see the class remarks for what stays written).</param>
     /// <returns>The report. A header problem yields one <c>header</c> error and nothing is read further.</returns>
     /// <exception cref="OperationCanceledException">When cancelled.</exception>
@@ -123,14 +129,29 @@ public sealed partial class SubscriberImporter
             return Finish(state, mode, started, committed: false);
         }
 
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var insert = new InsertCommand(connection, InsertSql);
-        DbTransaction? transaction = null;
-        var committed = false;
+        // Three stages overlap: this task reads batch n + 2 while the CPU stage validates and encrypts batch n + 1
+        // (Parallel.For) and the writer inserts batch n. The channel holds at most two prepared batches, so
+        // memory stays bounded (a few batches of BatchSize rows) however long the file is.
+        var prepared = Channel.CreateBounded<RowOutcome[]>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writer = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    return await WriteAsync(prepared.Reader, mode, state, rowsDone, stop.Token);
+                }
+                catch
+                {
+                    await stop.CancelAsync(); // unblocks the reader if it waits for room in the channel
+                    throw;
+                }
+            },
+            CancellationToken.None);
         try
         {
             var batch = new List<RawRow>(BatchSize);
-            while (await ReadRecordAsync(reader, state, cancellationToken))
+            while (!writer.IsCompleted && await ReadRecordAsync(reader, state, stop.Token))
             {
                 state.RowsRead++;
                 var line = reader.LineNumber;
@@ -155,38 +176,36 @@ public sealed partial class SubscriberImporter
 
                 if (batch.Count == BatchSize)
                 {
-                    transaction = await FlushAsync(batch, connection, transaction, insert, mode, state, cancellationToken);
-                    rowsDone?.Report(state.RowsRead);
+                    await prepared.Writer.WriteAsync(Prepare(batch, stop.Token), stop.Token);
+                    batch = new List<RawRow>(BatchSize);
                 }
             }
 
-            transaction = await FlushAsync(batch, connection, transaction, insert, mode, state, cancellationToken);
-            if (transaction is not null)
+            if (batch.Count > 0 && !writer.IsCompleted)
             {
-                if (mode == ImportMode.AllOrNothing && state.RowsRejected > 0)
-                {
-                    await transaction.RollbackAsync(cancellationToken);
-                }
-                else
-                {
-                    await transaction.CommitAsync(cancellationToken);
-                    state.RowsImported += state.PendingImported;
-                    committed = true;
-                }
-
-                state.PendingImported = 0;
+                await prepared.Writer.WriteAsync(Prepare(batch, stop.Token), stop.Token);
             }
 
-            rowsDone?.Report(state.RowsRead);
+            prepared.Writer.Complete();
         }
-        finally
+        catch (Exception ex)
         {
-            if (transaction is not null)
+            // Stop the writer (it rolls back what it has not committed). When the writer failed first, its
+            // failure (say, a full disk) is the cause and is what the caller sees; otherwise the reader's.
+            prepared.Writer.TryComplete(ex);
+            await stop.CancelAsync();
+            try
             {
-                await transaction.DisposeAsync();
+                await writer;
             }
+            catch (OperationCanceledException)
+            {
+            }
+
+            throw;
         }
 
+        var committed = await writer;
         return Finish(state, mode, started, committed);
     }
 
@@ -214,6 +233,12 @@ public sealed partial class SubscriberImporter
     {
         if (!await ReadRecordAsync(reader, state, cancellationToken))
         {
+            if (state.TruncatedAtLine is { } line0)
+            {
+                state.Reject(line0, "row", OversizedRule);
+                state.TruncatedAtLine = null;
+            }
+
             state.Add(1, "header", $"the file is empty; expected the header '{ImportColumns.HeaderLine}'");
             return null;
         }
@@ -277,8 +302,9 @@ public sealed partial class SubscriberImporter
         }
         catch (CsvFormatException ex)
         {
-            // Only an oversized record gets here (malformed data is recovered); the reader cannot go on.
-            state.Reject(ex.LineNumber > 0 ? ex.LineNumber : 1, "row", $"must be at most {MaxRecordBytes} bytes (check for an unterminated quote); the rest of the file was not read");
+            // Only an oversized record gets here (malformed data is recovered); the reader cannot go on. The writer
+            // reports it after the rows before it (it may still be adding theirs).
+            state.TruncatedAtLine = ex.LineNumber > 0 ? ex.LineNumber : 1;
             return false;
         }
     }
@@ -371,21 +397,9 @@ public sealed partial class SubscriberImporter
         return null;
     }
 
-    private async Task<DbTransaction?> FlushAsync(
-        List<RawRow> batch,
-        DbConnection connection,
-        DbTransaction? transaction,
-        InsertCommand insert,
-        ImportMode mode,
-        ImportState state,
-        CancellationToken cancellationToken)
+    /// <summary>The CPU stage: validation (libphonenumber) and encryption dominate the cost and are independent per row.</summary>
+    private RowOutcome[] Prepare(List<RawRow> batch, CancellationToken cancellationToken)
     {
-        if (batch.Count == 0)
-        {
-            return transaction;
-        }
-
-        // Validation (libphonenumber) and encryption dominate the cost and are independent per row.
         var outcomes = new RowOutcome[batch.Count];
         Parallel.For(0, batch.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
@@ -400,43 +414,99 @@ public sealed partial class SubscriberImporter
             var valid = Validate(raw.Values, raw.Line, errors);
             outcomes[i] = valid is null ? new RowOutcome(null, errors) : new RowOutcome(Encrypt(valid), null);
         });
+        return outcomes;
+    }
 
-        transaction ??= await connection.BeginTransactionAsync(cancellationToken);
-        insert.Bind(transaction);
-        var createdAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var outcome in outcomes)
+    /// <summary>
+    /// The write stage: inserts prepared batches in file order on one connection. <see cref="ImportMode.SkipBadRows"/>
+    /// commits each batch; <see cref="ImportMode.AllOrNothing"/> keeps one transaction and commits it only when no row
+    /// was rejected. Returns whether anything was committed at the end.
+    /// </summary>
+    private async Task<bool> WriteAsync(ChannelReader<RowOutcome[]> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using (var cache = connection.Command("PRAGMA cache_size = -" + ImportCacheKiB.ToString(CultureInfo.InvariantCulture)))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (outcome.Errors is { } errors)
+            // Rows land at random places in the id and blind-index B-trees: a larger page cache keeps more of them in memory.
+            await cache.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var insert = new InsertCommand(connection, InsertSql);
+        DbTransaction? transaction = null;
+        try
+        {
+            long rowsWritten = 0;
+            await foreach (var outcomes in prepared.ReadAllAsync(cancellationToken))
             {
-                foreach (var error in errors)
+                transaction ??= await connection.BeginTransactionAsync(cancellationToken);
+                insert.Bind(transaction);
+                var createdAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                foreach (var outcome in outcomes)
                 {
-                    state.Add(error.Line, error.Field, error.Rule);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (outcome.Errors is { } errors)
+                    {
+                        foreach (var error in errors)
+                        {
+                            state.Add(error.Line, error.Field, error.Rule);
+                        }
+
+                        state.RowsRejected++;
+                    }
+                    else if (await insert.ExecuteAsync(outcome.Row!, createdAt, cancellationToken) == 0)
+                    {
+                        state.Reject(outcome.Row!.Line, ImportColumns.Phone, DuplicatePhoneRule);
+                    }
+                    else
+                    {
+                        state.PendingImported++;
+                    }
                 }
 
-                state.RowsRejected++;
-            }
-            else if (await insert.ExecuteAsync(outcome.Row!, createdAt, cancellationToken) == 0)
-            {
-                state.Reject(outcome.Row!.Line, ImportColumns.Phone, DuplicatePhoneRule);
-            }
-            else
-            {
-                state.PendingImported++;
-            }
-        }
+                if (mode == ImportMode.SkipBadRows)
+                {
+                    await transaction.CommitAsync(cancellationToken);
+                    await transaction.DisposeAsync();
+                    transaction = null;
+                    state.RowsImported += state.PendingImported;
+                    state.PendingImported = 0;
+                }
 
-        batch.Clear();
-        if (mode == ImportMode.SkipBadRows)
-        {
+                rowsWritten += outcomes.Length;
+                rowsDone?.Report(rowsWritten);
+            }
+
+            // Set by the reader before it completed the channel: reported after every row before it, and counted
+            // before the all-or-nothing decision below.
+            if (state.TruncatedAtLine is { } truncated)
+            {
+                state.Reject(truncated, "row", OversizedRule);
+            }
+
+            if (transaction is null)
+            {
+                return mode == ImportMode.SkipBadRows && state.RowsImported > 0;
+            }
+
+            if (mode == ImportMode.AllOrNothing && state.RowsRejected > 0)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                state.PendingImported = 0;
+                return false;
+            }
+
             await transaction.CommitAsync(cancellationToken);
-            await transaction.DisposeAsync();
             state.RowsImported += state.PendingImported;
             state.PendingImported = 0;
-            return null;
+            return true;
         }
-
-        return transaction;
+        finally
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
+        }
     }
 
     private EncryptedRow Encrypt(ValidRow row)
@@ -497,6 +567,9 @@ public sealed partial class SubscriberImporter
         public long PendingImported { get; set; }
 
         public long RowsRejected { get; set; }
+
+        /// <summary>Line of an oversized record that stopped the reading, reported once the writer is done.</summary>
+        public long? TruncatedAtLine { get; set; }
 
         /// <summary>Adds an error without counting a rejected row (header problems; field errors, whose row the caller counts once).</summary>
         public void Add(long line, string field, string rule)

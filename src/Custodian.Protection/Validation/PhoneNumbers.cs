@@ -18,6 +18,8 @@ public static class PhoneNumbers
 
     private static readonly Lib.PhoneNumberUtil Util = Lib.PhoneNumberUtil.GetInstance();
 
+    private const int KoreaCountryCode = 82;
+
     /// <summary>
     /// Normalizes a Korean phone number to E.164 (<c>+821012345678</c>). Accepts national forms with
     /// or without separators (<c>010-1234-5678</c>, <c>01012345678</c>, <c>010.1234.5678</c>) and
@@ -38,15 +40,23 @@ public static class PhoneNumbers
     /// <returns>The E.164 string, or <see cref="ErrorCodes.PhoneInvalid"/> (400).</returns>
     public static Result<string> NormalizeKoreanMobile(string? input)
     {
-        var parsed = Parse(input);
+        var parsed = Parse(input, checkValidity: false);
         if (!parsed.IsSuccess)
         {
             return parsed.Error!;
         }
 
-        return Util.GetNumberType(parsed.Value) == Lib.PhoneNumberType.MOBILE
-            ? Util.Format(parsed.Value, Lib.PhoneNumberFormat.E164)
-            : FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must be a Korean mobile number");
+        // A Korean number (+82) whose type by the KR metadata is MOBILE is valid for KR by definition, so the
+        // validity check (which classifies the number again) runs only on the error path, to name the rule.
+        var number = parsed.Value;
+        if (number.CountryCode == KoreaCountryCode && Util.GetNumberType(number) == Lib.PhoneNumberType.MOBILE)
+        {
+            return Util.Format(number, Lib.PhoneNumberFormat.E164);
+        }
+
+        return Util.IsValidNumberForRegion(number, "KR")
+            ? FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must be a Korean mobile number")
+            : FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must be a valid Korean number");
     }
 
     /// <summary>Whether <paramref name="e164"/> is a valid Korean mobile number per libphonenumber's KR metadata.</summary>
@@ -75,7 +85,7 @@ public static class PhoneNumbers
 
     private static readonly System.Buffers.SearchValues<char> AllowedCharacters = System.Buffers.SearchValues.Create("0123456789 -.()+");
 
-    private static Result<Lib.PhoneNumber> Parse(string? input)
+    private static Result<Lib.PhoneNumber> Parse(string? input, bool checkValidity = true)
     {
         if (string.IsNullOrWhiteSpace(input))
         {
@@ -95,13 +105,23 @@ public static class PhoneNumbers
         }
 
         Lib.PhoneNumber number;
-        try
+        if (TryParseDomesticMobileShape(input) is { } domestic)
         {
-            number = Util.Parse(input, "KR");
+            // The shape clerks and files use (010-1234-5678, 01012345678): only the trunk prefix '0' to drop, which is
+            // what Parse does for it too (a test checks both agree on every such shape); validity and type still come
+            // from the KR metadata below and in the callers.
+            number = domestic;
         }
-        catch (Lib.NumberParseException)
+        else
         {
-            return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must be a phone number");
+            try
+            {
+                number = Util.Parse(input, "KR");
+            }
+            catch (Lib.NumberParseException)
+            {
+                return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must be a phone number");
+            }
         }
 
         if (number.HasExtension)
@@ -109,11 +129,70 @@ public static class PhoneNumbers
             return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must not have an extension");
         }
 
-        if (!Util.IsValidNumberForRegion(number, "KR"))
+        if (checkValidity && !Util.IsValidNumberForRegion(number, "KR"))
         {
             return FieldRule.Error(ErrorCodes.PhoneInvalid, Field, "must be a valid Korean number");
         }
 
         return number;
+    }
+
+    /// <summary>
+    /// <c>01X-NNN(N)-NNNN</c> with or without hyphens (10 or 11 digits, starting <c>01</c>): the number without its
+    /// trunk prefix, as <c>PhoneNumberUtil.Parse(input, "KR")</c> gives it; null for any other shape.
+    /// </summary>
+    internal static Lib.PhoneNumber? TryParseDomesticMobileShape(string input)
+    {
+        Span<char> digits = stackalloc char[11];
+        var count = 0;
+        var groups = 1;
+        var groupLength = 0;
+        foreach (var c in input)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                if (count == digits.Length)
+                {
+                    return null;
+                }
+
+                digits[count++] = c;
+                groupLength++;
+            }
+            else if (c == '-' && groupLength > 0 && groups < 3)
+            {
+                groups++;
+                groupLength = 0;
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        if (groupLength == 0 || count < 10 || digits[0] != '0' || digits[1] != '1')
+        {
+            return null;
+        }
+
+        if (groups == 3)
+        {
+            // Hyphens only where Koreans write them: 3, then 3 or 4, then 4 digits.
+            var first = input.IndexOf('-', StringComparison.Ordinal);
+            var last = input.LastIndexOf('-');
+            if (first != 3 || input.Length - last - 1 != 4 || last - first - 1 is not (3 or 4))
+            {
+                return null;
+            }
+        }
+        else if (groups != 1)
+        {
+            return null;
+        }
+
+        return new Lib.PhoneNumber.Builder()
+            .SetCountryCode(KoreaCountryCode)
+            .SetNationalNumber(ulong.Parse(digits[1..count], System.Globalization.CultureInfo.InvariantCulture))
+            .Build();
     }
 }

@@ -176,6 +176,75 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
         Assert.Equal([SubscriberImporter.BatchSize, SubscriberImporter.BatchSize + 10], progress);
     }
 
+    [Theory]
+    [InlineData(ImportMode.AllOrNothing, 0)]
+    [InlineData(ImportMode.SkipBadRows, (SubscriberImporter.BatchSize * 3) - 1)]
+    public async Task A_bad_row_in_a_late_batch_rejects_the_whole_pipelined_import_or_only_itself(ImportMode mode, int imported)
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var lines = SampleLines(SubscriberImporter.BatchSize * 3, seed: 13);
+        var badLine = (SubscriberImporter.BatchSize * 2) + 77; // physical line, in the third batch
+        lines[badLine - 1] = lines[badLine - 1].Replace(lines[badLine - 1].Split(',')[7], "S 9", StringComparison.Ordinal);
+
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines)), mode);
+
+        Assert.Equal([new ImportRowError(badLine, "home_store", StoreRule)], report.Errors);
+        Assert.Equal(SubscriberImporter.BatchSize * 3, report.RowsRead);
+        Assert.Equal(1, report.RowsRejected);
+        Assert.Equal(imported, report.RowsImported);
+        Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Theory]
+    [InlineData(ImportMode.AllOrNothing, 0)]
+    [InlineData(ImportMode.SkipBadRows, SubscriberImporter.BatchSize + 5)]
+    public async Task An_oversized_record_stops_reading_and_is_reported_after_the_rows_before_it(ImportMode mode, int imported)
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var lines = SampleLines(SubscriberImporter.BatchSize + 6, seed: 14);
+        lines[4] = lines[4].Replace(lines[4].Split(',')[7], "S 9", StringComparison.Ordinal); // an ordinary bad row first
+        var oversizedLine = lines.Count + 1;
+        lines.Add("\"" + new string('가', SubscriberImporter.MaxRecordBytes) + ",x,y"); // an unterminated quote swallowing the rest
+        lines.Add(lines[1]);
+
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines)), mode);
+
+        Assert.Equal(
+            [
+                new ImportRowError(5, "home_store", StoreRule),
+                new ImportRowError(oversizedLine, "row", "must be at most 65536 bytes (check for an unterminated quote); the rest of the file was not read"),
+            ],
+            report.Errors);
+        Assert.Equal(2, report.RowsRejected);
+        Assert.Equal(imported, report.RowsImported);
+        Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Fact]
+    public async Task A_failing_writer_ends_the_import_with_its_own_error_instead_of_hanging()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        await using (var connection = await env.Database.OpenAsync())
+        await using (var drop = connection.CreateCommand())
+        {
+            drop.CommandText = "DROP TABLE subscribers";
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        var lines = SampleLines(SubscriberImporter.BatchSize * 5, seed: 15); // more batches than the channel holds
+
+        var failure = await Assert.ThrowsAsync<SqliteException>(() =>
+            new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines)), ImportMode.SkipBadRows));
+        Assert.Contains("no such table: subscribers", failure.Message, StringComparison.Ordinal);
+    }
+
+    private static List<string> SampleLines(int count, int seed)
+    {
+        var csv = new StringWriter();
+        SampleGenerator.WriteCsv(csv, new SampleGenerator().Generate(count, 3, seed, TestEnvironment.Today));
+        return csv.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
+    }
+
     [Fact]
     public async Task Cancelled_all_or_nothing_import_writes_nothing()
     {

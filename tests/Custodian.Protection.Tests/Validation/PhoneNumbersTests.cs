@@ -1,3 +1,5 @@
+extern alias LibPhoneNumber;
+
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Custodian.Problems;
@@ -130,6 +132,90 @@ public sealed class PhoneNumbersTests
 }
 
 /// <summary>Reads /work/shared/testdata/libphonenumber-kr/PhoneNumberMetadata.KR-territory.xml.</summary>
+/// <summary>
+/// The domestic fast path of <see cref="PhoneNumbers"/> (<c>01X-NNNN-NNNN</c> without <c>PhoneNumberUtil.Parse</c>) must
+/// answer exactly as the full libphonenumber path does, for every prefix of that shape.
+/// </summary>
+public sealed class PhoneNumbersFastPathTests
+{
+    private static readonly LibPhoneNumber::PhoneNumbers.PhoneNumberUtil Util = LibPhoneNumber::PhoneNumbers.PhoneNumberUtil.GetInstance();
+
+    [Fact]
+    public void Every_domestic_mobile_shape_gets_the_same_answer_as_the_full_libphonenumber_path()
+    {
+        var random = new Random(20261130);
+        var checkedInputs = 0;
+        for (var prefix = 0; prefix < 10_000; prefix++)
+        {
+            // 01X + a 3-digit start of the middle group: every place the KR metadata could draw a line.
+            var head = "01" + prefix.ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var middleLength in new[] { 3, 4 })
+            {
+                var middle = head[3..] + (middleLength == 4 ? random.Next(10).ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty);
+                var last = random.Next(10_000).ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
+                foreach (var input in new[] { $"{head[..3]}-{middle}-{last}", head[..3] + middle + last })
+                {
+                    Assert.Equal(Expected(input), Describe(PhoneNumbers.NormalizeKoreanMobile(input)));
+                    Assert.Equal(ExpectedAny(input), Describe(PhoneNumbers.NormalizeKorean(input)));
+                    checkedInputs++;
+                }
+            }
+        }
+
+        Assert.Equal(40_000, checkedInputs);
+    }
+
+    [Theory]
+    [InlineData("010-12345-678")]
+    [InlineData("01-01234-5678")]
+    [InlineData("010--1234-5678")]
+    [InlineData("-010-1234-5678")]
+    [InlineData("010-1234-5678-")]
+    [InlineData("0101234-5678")]
+    [InlineData("010123456789")]
+    [InlineData("020-1234-5678")]
+    [InlineData("010-123-45678")]
+    public void Other_shapes_take_the_full_path_with_the_same_answer(string input)
+    {
+        Assert.Equal(Expected(input), Describe(PhoneNumbers.NormalizeKoreanMobile(input)));
+    }
+
+    private static string Describe(Result<string> result) => result.IsSuccess ? result.Value : "error: " + result.Error!.Message;
+
+    private static string Rule(string rule) => "error: " + Custodian.Protection.Validation.FieldRule.Error(ErrorCodes.PhoneInvalid, PhoneNumbers.Field, rule).Message;
+
+    /// <summary>What the full path gives: Parse, then valid for KR, then MOBILE, then E.164.</summary>
+    private static string Expected(string input)
+    {
+        var any = ExpectedAny(input);
+        if (any.StartsWith("error: ", StringComparison.Ordinal))
+        {
+            return any;
+        }
+
+        return Util.GetNumberType(Util.Parse(input, "KR")) == LibPhoneNumber::PhoneNumbers.PhoneNumberType.MOBILE
+            ? any
+            : Rule("must be a Korean mobile number");
+    }
+
+    private static string ExpectedAny(string input)
+    {
+        LibPhoneNumber::PhoneNumbers.PhoneNumber number;
+        try
+        {
+            number = Util.Parse(input, "KR");
+        }
+        catch (LibPhoneNumber::PhoneNumbers.NumberParseException)
+        {
+            return Rule("must be a phone number");
+        }
+
+        return Util.IsValidNumberForRegion(number, "KR")
+            ? Util.Format(number, LibPhoneNumber::PhoneNumbers.PhoneNumberFormat.E164)
+            : Rule("must be a valid Korean number");
+    }
+}
+
 internal static class KrMetadata
 {
     public static XElement Territory { get; } = XElement.Load(Path.Combine(TestData.Root, "libphonenumber-kr", "PhoneNumberMetadata.KR-territory.xml"));

@@ -71,7 +71,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         }
 
         var context = await Browser.NewContextAsync(options);
-        context.SetDefaultTimeout(15_000);
+        context.SetDefaultTimeout(30_000); // generous: the CI machine has 2 cores shared with the server under test
         return await context.NewPageAsync();
     }
 

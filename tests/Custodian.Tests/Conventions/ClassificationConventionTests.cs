@@ -28,6 +28,8 @@ public sealed class ClassificationConventionTests
         ["Custodian.Access.Terminals.EnrollmentCode.Name"] = "a terminal's name within its store, e.g. counter-1",
         ["Custodian.Access.Terminals.TerminalInfo.Name"] = "a terminal's name within its store, e.g. counter-1",
         ["Custodian.Access.Terminals.TerminalStatus.Name"] = "the name of a terminal state",
+        ["Custodian.Protection.Masking.MaskingOptions.Name"] = "the rule that masks names (an enum), not a name",
+        ["Custodian.Protection.Masking.MaskingOptions.Phone"] = "the rule that masks phone numbers (an enum), not a number",
     };
 
     public static TheoryData<string> Assemblies() =>
