@@ -224,6 +224,11 @@ public sealed class UsageNotices(CustodianDatabase db, IAccessLedgerReader reade
             }
         }
 
+        // Bounded so that a subscriber served at very many stores still gets a notice within NoticeText.MaxBodyLength.
+        const int MaxStores = 30;
+        string Stores(bool ko) => stores.Count <= MaxStores
+            ? string.Join(ko ? ", " : "; ", stores)
+            : string.Join(ko ? ", " : "; ", stores.Take(MaxStores)) + (ko ? " 외 " : " and ") + (stores.Count - MaxStores).ToString(CultureInfo.InvariantCulture) + (ko ? "곳" : " more");
         var from = period.From.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var to = period.To.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         string Body(bool ko)
@@ -240,12 +245,12 @@ public sealed class UsageNotices(CustodianDatabase db, IAccessLedgerReader reade
                 ? $"{from}부터 {to}까지 회원님의 개인정보 이용내역을 알려 드립니다 (개인정보 보호법 제20조의2).\n" +
                   $"- 이용 목적: {string.Join(sep, purposes.Select(p => PortalWords.Purpose(p, true)))}\n" +
                   $"- 이용한 항목: {string.Join(sep, fields.Select(f => PortalWords.Field(f, true)))}\n" +
-                  $"- 처리한 곳 (위탁 매장): {string.Join(sep, stores)}\n" +
+                  $"- 처리한 곳 (위탁 매장): {Stores(true)}\n" +
                   "- 제3자 제공: 접근 기록에 제3자 제공이 없습니다.\n자세한 내용은 '내 이용내역'에서 확인하세요."
                 : $"Your personal data usage from {from} to {to} (Personal Information Protection Act, Art. 20-2).\n" +
                   $"- Purposes: {string.Join(sep, purposes.Select(p => PortalWords.Purpose(p, false)))}\n" +
                   $"- Items used: {string.Join(sep, fields.Select(f => PortalWords.Field(f, false)))}\n" +
-                  $"- Handled by (stores acting for the carrier): {string.Join(sep, stores)}\n" +
+                  $"- Handled by (stores acting for the carrier): {Stores(false)}\n" +
                   "- Provided to third parties: none recorded in the access ledger.\nSee 'My access history' for details.";
         }
 
