@@ -44,7 +44,7 @@ internal static class ApprovalCommands
         request.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var result = await context.Get<PrivilegedActionRequests>().RequestAsync(parse.GetValue(action)!, parse.GetValue(target)!, parse.GetValue(reason)!, AdminCommands.Operator, ct);
+            var result = await context.Get<PrivilegedActionRequests>().RequestAsync(parse.GetValue(action)!, parse.GetValue(target)!, parse.GetValue(reason)!, AdminCommands.Operator, cancellationToken: ct);
             if (!result.IsSuccess)
             {
                 throw new CliException(result.Error!.Message);
@@ -69,8 +69,8 @@ internal static class ApprovalCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var requests = context.Get<PrivilegedActionRequests>();
             var result = approveIt
-                ? await requests.ApproveAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, ct)
-                : await requests.RejectAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, ct);
+                ? await requests.ApproveAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, cancellationToken: ct)
+                : await requests.RejectAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, cancellationToken: ct);
             if (!result.IsSuccess)
             {
                 throw new CliException($"{result.Error!.Code}: {result.Error.Message}");

@@ -61,10 +61,10 @@ public sealed partial class FourEyesTests
             var records = (await host.LedgerAsync()).Select(e => e.Entry).Where(e => e.Task is AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved).ToList();
             Assert.Equal(
                 [
-                    (AccessTask.PrivilegedActionRequested, "O0001", $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "new call-centre desk"),
-                    (AccessTask.PrivilegedActionApproved, "O0002", $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "desk checked"),
+                    (AccessTask.PrivilegedActionRequested, "O0001", StaffRole.SecurityOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "new call-centre desk"),
+                    (AccessTask.PrivilegedActionApproved, "O0002", StaffRole.PrivacyOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "desk checked"),
                 ],
-                records.Select(e => (e.Task, e.Account!, e.Target!, e.Reason!)).ToArray());
+                records.Select(e => (e.Task, e.Account!, e.Role!.Value, e.Target!, e.Reason!)).ToArray());
             Assert.DoesNotContain(await host.LedgerAsync(), e => (e.Entry.Reason ?? string.Empty).Contains(code, StringComparison.Ordinal) || (e.Entry.Target ?? string.Empty).Contains(code, StringComparison.Ordinal));
         }
     }
