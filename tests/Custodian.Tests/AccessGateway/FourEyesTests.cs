@@ -127,6 +127,20 @@ public sealed partial class FourEyesTests
         }
     }
 
+    [Fact]
+    public async Task Terminals_enroll_with_the_VDI_class_files_a_request_instead_of_issuing_a_code()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var data = host.Directory.FullName;
+
+        Assert.Equal(1, await CustodianCli.RunAsync(["terminals", "enroll", "--store", "VDI", "--name", "vdi-9", "--class", "vdi-host", "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["terminals", "enroll", "--store", "VDI", "--name", "vdi-9", "--class", "vdi-host", "--reason", "new desk", "--data", data]));
+
+        Assert.Null(await host.Get<TerminalRegistry>().GetAsync("VDI-vdi-9"));
+        var request = Assert.Single(await host.Get<PrivilegedActionRequests>().ListAsync(PrivilegedRequestStatus.Pending));
+        Assert.Equal(("enroll-vdi-host", "VDI/vdi-9", AdminCommands.Operator), (request.Action, request.Target, request.RequestedBy));
+    }
+
     [GeneratedRegex("[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}")]
     private static partial Regex CodePattern();
 }
