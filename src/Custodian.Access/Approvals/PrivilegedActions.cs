@@ -42,12 +42,12 @@ public sealed record PrivilegedRequest(
 
 /// <summary>
 /// One kind of privileged action that needs four eyes. Register implementations in DI as <see cref="IPrivilegedAction"/>;
-/// <see cref="PrivilegedActionRequests"/> finds them by <see cref="Name"/> (docs/access.md §7).
+/// <see cref="PrivilegedActionRequests"/> finds them by <see cref="ActionName"/> (docs/access.md §7).
 /// </summary>
 public interface IPrivilegedAction
 {
     /// <summary>Stable kebab-case name, e.g. <c>restore-clerk</c>.</summary>
-    string Name { get; }
+    string ActionName { get; }
 
     /// <summary>Checks a target when the action is requested (e.g. a well-formed code, a suspended clerk).</summary>
     /// <param name="target">The target.</param>
@@ -86,10 +86,13 @@ public static class ApprovalErrorCodes
 /// </summary>
 public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger ledger, IEnumerable<IPrivilegedAction> actions, TimeProvider time)
 {
+    /// <summary>The role recorded for an officer whose role the caller does not pass (the CLI's local operator).</summary>
+    private const StaffRole DefaultRole = StaffRole.SecurityOfficer;
+
     /// <summary>How long a request waits for a decision: 24 hours.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
-    private readonly Dictionary<string, IPrivilegedAction> _actions = actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
+    private readonly Dictionary<string, IPrivilegedAction> _actions = actions.ToDictionary(a => a.ActionName, StringComparer.Ordinal);
 
     /// <summary>Names of the registered actions, ordered.</summary>
     public IReadOnlyList<string> Actions => [.. _actions.Keys.Order(StringComparer.Ordinal)];
@@ -99,9 +102,10 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
     /// <param name="target">Its target (1–128 characters, no personal data).</param>
     /// <param name="reason">Why (1–500 characters).</param>
     /// <param name="officer">The requesting officer's account.</param>
+    /// <param name="role">The officer's role, recorded in the ledger; null for security officer.</param>
     /// <param name="cancellationToken">Cancels.</param>
     /// <returns>The pending request, or a refusal: <see cref="ApprovalErrorCodes.UnknownAction"/>, validation, or the action's own.</returns>
-    public async Task<Result<PrivilegedRequest>> RequestAsync(string action, string target, string reason, string officer, CancellationToken cancellationToken = default)
+    public async Task<Result<PrivilegedRequest>> RequestAsync(string action, string target, string reason, string officer, StaffRole? role = null, CancellationToken cancellationToken = default)
     {
         if (!_actions.TryGetValue(action ?? string.Empty, out var handler))
         {
@@ -124,8 +128,8 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
         }
 
         var now = time.GetUtcNow();
-        var request = new PrivilegedRequest(RandomNumberGenerator.GetHexString(16, lowercase: true), handler.Name, target, reason, officer, now, now + Lifetime, PrivilegedRequestStatus.Pending, null, null, null);
-        await RecordAsync(AccessTask.PrivilegedActionRequested, officer, request, reason, cancellationToken);
+        var request = new PrivilegedRequest(RandomNumberGenerator.GetHexString(16, lowercase: true), handler.ActionName, target, reason, officer, now, now + Lifetime, PrivilegedRequestStatus.Pending, null, null, null);
+        await RecordAsync(AccessTask.PrivilegedActionRequested, officer, role, request, reason, cancellationToken);
         await using var connection = await db.OpenAsync(cancellationToken);
         await using var insert = connection.Command(
             """
@@ -133,7 +137,7 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
             VALUES (@id, @action, @target, @reason, @by, @now, @expires, 'pending')
             """,
             ("@id", request.Id),
-            ("@action", handler.Name),
+            ("@action", handler.ActionName),
             ("@target", target),
             ("@reason", reason),
             ("@by", officer),
@@ -147,20 +151,22 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
     /// <param name="id">Request ID.</param>
     /// <param name="officer">The approving officer (not the requester).</param>
     /// <param name="reason">Why (1–500 characters).</param>
+    /// <param name="role">The officer's role, recorded in the ledger; null for security officer.</param>
     /// <param name="cancellationToken">Cancels.</param>
     /// <returns>The action's message for the approver, or a refusal: <see cref="ApprovalErrorCodes.SameOfficer"/> (403),
     /// <see cref="ApprovalErrorCodes.RequestNotPending"/> (404), validation (400), or the action's own failure.</returns>
-    public Task<Result<string>> ApproveAsync(string id, string officer, string reason, CancellationToken cancellationToken = default) =>
-        DecideAsync(id, officer, reason, approve: true, cancellationToken);
+    public Task<Result<string>> ApproveAsync(string id, string officer, string reason, StaffRole? role = null, CancellationToken cancellationToken = default) =>
+        DecideAsync(id, officer, role, reason, approve: true, cancellationToken);
 
     /// <summary>Rejects a pending request as a different officer.</summary>
     /// <param name="id">Request ID.</param>
     /// <param name="officer">The rejecting officer (not the requester).</param>
     /// <param name="reason">Why (1–500 characters).</param>
+    /// <param name="role">The officer's role, recorded in the ledger; null for security officer.</param>
     /// <param name="cancellationToken">Cancels.</param>
     /// <returns>A confirmation, or the same refusals as <see cref="ApproveAsync"/>.</returns>
-    public Task<Result<string>> RejectAsync(string id, string officer, string reason, CancellationToken cancellationToken = default) =>
-        DecideAsync(id, officer, reason, approve: false, cancellationToken);
+    public Task<Result<string>> RejectAsync(string id, string officer, string reason, StaffRole? role = null, CancellationToken cancellationToken = default) =>
+        DecideAsync(id, officer, role, reason, approve: false, cancellationToken);
 
     /// <summary>Requests, newest first (at most 200), optionally only those in <paramref name="status"/>; lapsed pending requests are left out of <c>Pending</c>.</summary>
     /// <param name="status">Filter, or null for all.</param>
@@ -185,7 +191,7 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
 
     private const string Select = "SELECT id, action, target, reason, requested_by, requested_ms, expires_ms, status, decided_by, decided_ms, decision_reason FROM privileged_requests";
 
-    private async Task<Result<string>> DecideAsync(string id, string officer, string reason, bool approve, CancellationToken cancellationToken)
+    private async Task<Result<string>> DecideAsync(string id, string officer, StaffRole? role, string reason, bool approve, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(reason) || reason.Length > 500)
         {
@@ -211,7 +217,7 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
             return new CustodianError(ApprovalErrorCodes.SameOfficer, 403, "Four eyes: the officer who requested a privileged action cannot decide it; another officer must.");
         }
 
-        await RecordAsync(approve ? AccessTask.PrivilegedActionApproved : AccessTask.PrivilegedActionRejected, officer, request, reason, cancellationToken);
+        await RecordAsync(approve ? AccessTask.PrivilegedActionApproved : AccessTask.PrivilegedActionRejected, officer, role, request, reason, cancellationToken);
         if (!await SetStatusAsync(request.Id, approve ? "approved" : "rejected", officer, reason, now, cancellationToken))
         {
             return new CustodianError(ApprovalErrorCodes.RequestNotPending, 404, "The request was decided by another officer a moment ago.");
@@ -245,7 +251,7 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    private async Task RecordAsync(AccessTask task, string officer, PrivilegedRequest request, string reason, CancellationToken cancellationToken) =>
+    private async Task RecordAsync(AccessTask task, string officer, StaffRole? role, PrivilegedRequest request, string reason, CancellationToken cancellationToken) =>
         await ledger.AppendAsync(
             new AccessEntry
             {
@@ -253,7 +259,7 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
                 Task = task,
                 Outcome = AccessOutcome.Allowed,
                 Account = Codes.IsValid(officer) ? officer : null,
-                Role = StaffRole.SecurityOfficer,
+                Role = role ?? DefaultRole,
                 Target = $"request:{request.Id};action:{request.Action};target:{request.Target}",
                 Reason = reason,
             },

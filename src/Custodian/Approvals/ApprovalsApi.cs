@@ -47,6 +47,8 @@ public static class ApprovalsApi
 
     private static string Officer(HttpContext context) => ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal.Id;
 
+    private static StaffRole Role(HttpContext context) => ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal.Role;
+
     private static async Task<Results<Ok<IReadOnlyList<PrivilegedRequest>>, ProblemHttpResult>> ListAsync(string? status, PrivilegedActionRequests requests, CancellationToken cancellationToken)
     {
         PrivilegedRequestStatus? filter = status switch
@@ -65,19 +67,19 @@ public static class ApprovalsApi
 
     private static async Task<Results<Created<PrivilegedRequest>, ProblemHttpResult>> RequestAsync(ApprovalRequestBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
     {
-        var result = await requests.RequestAsync(body.Action ?? string.Empty, body.Target ?? string.Empty, body.Reason ?? string.Empty, Officer(context), cancellationToken);
+        var result = await requests.RequestAsync(body.Action ?? string.Empty, body.Target ?? string.Empty, body.Reason ?? string.Empty, Officer(context), Role(context), cancellationToken);
         return result.IsSuccess ? TypedResults.Created($"/api/v1/approvals/{result.Value.Id}", result.Value) : result.Error!.ToProblem();
     }
 
     private static async Task<Results<Ok<ApprovalDecision>, ProblemHttpResult>> ApproveAsync(string id, ApprovalDecisionBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
     {
-        var result = await requests.ApproveAsync(id, Officer(context), body.Reason ?? string.Empty, cancellationToken);
+        var result = await requests.ApproveAsync(id, Officer(context), body.Reason ?? string.Empty, Role(context), cancellationToken);
         return result.IsSuccess ? TypedResults.Ok(new ApprovalDecision(result.Value)) : result.Error!.ToProblem();
     }
 
     private static async Task<Results<Ok<ApprovalDecision>, ProblemHttpResult>> RejectAsync(string id, ApprovalDecisionBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
     {
-        var result = await requests.RejectAsync(id, Officer(context), body.Reason ?? string.Empty, cancellationToken);
+        var result = await requests.RejectAsync(id, Officer(context), body.Reason ?? string.Empty, Role(context), cancellationToken);
         return result.IsSuccess ? TypedResults.Ok(new ApprovalDecision(result.Value)) : result.Error!.ToProblem();
     }
 

@@ -15,7 +15,7 @@ namespace Custodian.Approvals;
 public sealed class EnrollVdiHostAction(TerminalRegistry terminals) : IPrivilegedAction
 {
     /// <inheritdoc />
-    public string Name => "enroll-vdi-host";
+    public string ActionName => "enroll-vdi-host";
 
     /// <inheritdoc />
     public Task<CustodianError?> ValidateAsync(string target, CancellationToken cancellationToken) =>
@@ -50,7 +50,7 @@ public sealed class EnrollVdiHostAction(TerminalRegistry terminals) : IPrivilege
 public sealed class RestoreAction(AccessMonitor monitor, SuspensionRegistry suspensions, PrincipalKind kind) : IPrivilegedAction
 {
     /// <inheritdoc />
-    public string Name => kind == PrincipalKind.Clerk ? "restore-clerk" : "restore-terminal";
+    public string ActionName => kind == PrincipalKind.Clerk ? "restore-clerk" : "restore-terminal";
 
     /// <inheritdoc />
     public async Task<CustodianError?> ValidateAsync(string target, CancellationToken cancellationToken)

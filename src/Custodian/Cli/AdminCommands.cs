@@ -22,11 +22,19 @@ internal static class AdminCommands
         var store = new Option<string>("--store") { Description = "Store code, e.g. S001.", Required = true };
         var name = new Option<string>("--name") { Description = "Terminal name within the store, e.g. counter-1.", Required = true };
         var server = new Option<string>("--server") { Description = "Terminal API URL to show in the printed init command.", DefaultValueFactory = _ => "https://127.0.0.1:7443" };
-        var enroll = new Command("enroll", "Issue a one-time enrollment code for a new terminal (valid 24 hours).") { store, name, server };
+        var trustClass = new Option<string>("--class") { Description = "store-terminal, or vdi-host (needs a second officer: files a four-eyes request, docs/access.md §7).", DefaultValueFactory = _ => "store-terminal" };
+        trustClass.AcceptOnlyFromAmong("store-terminal", "vdi-host");
+        var enrollReason = new Option<string?>("--reason") { Description = "Why (required with --class vdi-host; recorded in the ledger)." };
+        var enroll = new Command("enroll", "Issue a one-time enrollment code for a new terminal (valid 24 hours).") { store, name, server, trustClass, enrollReason };
         enroll.SetAction(CustodianCli.Guarded(async (parse, _) =>
         {
             var storeCode = RequireCode(parse.GetValue(store), "--store");
             var terminalName = RequireCode(parse.GetValue(name), "--name");
+            if (parse.GetValue(trustClass) == "vdi-host")
+            {
+                return await ApprovalCommands.RequestVdiEnrollmentAsync(parse, storeCode, terminalName, parse.GetValue(enrollReason));
+            }
+
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var code = await context.Get<TerminalRegistry>().IssueEnrollmentCodeAsync(storeCode, terminalName, null);
             var ca = context.Get<Access.Certificates.CertificateAuthority>();

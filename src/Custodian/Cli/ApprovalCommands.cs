@@ -44,7 +44,7 @@ internal static class ApprovalCommands
         request.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var result = await context.Get<PrivilegedActionRequests>().RequestAsync(parse.GetValue(action)!, parse.GetValue(target)!, parse.GetValue(reason)!, AdminCommands.Operator, ct);
+            var result = await context.Get<PrivilegedActionRequests>().RequestAsync(parse.GetValue(action)!, parse.GetValue(target)!, parse.GetValue(reason)!, AdminCommands.Operator, cancellationToken: ct);
             if (!result.IsSuccess)
             {
                 throw new CliException(result.Error!.Message);
@@ -59,6 +59,25 @@ internal static class ApprovalCommands
         return new Command("approvals", "Four eyes for privileged actions: list, request, approve, reject.") { list, request, approve, reject };
     }
 
+    /// <summary><c>terminals enroll --class vdi-host</c>: files an <c>enroll-vdi-host</c> request instead of issuing a code.</summary>
+    internal static async Task<int> RequestVdiEnrollmentAsync(ParseResult parse, string zone, string name, string? reason)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw CliException.Usage("--reason is required with --class vdi-host (a second officer reads it).");
+        }
+
+        await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+        var result = await context.Get<PrivilegedActionRequests>().RequestAsync("enroll-vdi-host", zone + "/" + name, reason, AdminCommands.Operator);
+        if (!result.IsSuccess)
+        {
+            throw new CliException(result.Error!.Message);
+        }
+
+        Console.WriteLine($"Enrolling a VDI host needs a second officer: request {result.Value.Id} filed. Another officer runs 'custodian approvals approve {result.Value.Id} --reason ...' and receives the one-time code.");
+        return 0;
+    }
+
     private static Command Decide(string name, string description, bool approveIt)
     {
         var id = new Argument<string>("request") { Description = "Request ID (16 hex digits) from 'approvals list'." };
@@ -69,8 +88,8 @@ internal static class ApprovalCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var requests = context.Get<PrivilegedActionRequests>();
             var result = approveIt
-                ? await requests.ApproveAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, ct)
-                : await requests.RejectAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, ct);
+                ? await requests.ApproveAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, cancellationToken: ct)
+                : await requests.RejectAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, cancellationToken: ct);
             if (!result.IsSuccess)
             {
                 throw new CliException($"{result.Error!.Code}: {result.Error.Message}");

@@ -61,10 +61,10 @@ public sealed partial class FourEyesTests
             var records = (await host.LedgerAsync()).Select(e => e.Entry).Where(e => e.Task is AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved).ToList();
             Assert.Equal(
                 [
-                    (AccessTask.PrivilegedActionRequested, "O0001", $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "new call-centre desk"),
-                    (AccessTask.PrivilegedActionApproved, "O0002", $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "desk checked"),
+                    (AccessTask.PrivilegedActionRequested, "O0001", StaffRole.SecurityOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "new call-centre desk"),
+                    (AccessTask.PrivilegedActionApproved, "O0002", StaffRole.PrivacyOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "desk checked"),
                 ],
-                records.Select(e => (e.Task, e.Account!, e.Target!, e.Reason!)).ToArray());
+                records.Select(e => (e.Task, e.Account!, e.Role!.Value, e.Target!, e.Reason!)).ToArray());
             Assert.DoesNotContain(await host.LedgerAsync(), e => (e.Entry.Reason ?? string.Empty).Contains(code, StringComparison.Ordinal) || (e.Entry.Target ?? string.Empty).Contains(code, StringComparison.Ordinal));
         }
     }
@@ -125,6 +125,20 @@ public sealed partial class FourEyesTests
             Assert.Equal(("O0002", "clerk:C0009"), (restored.Account, restored.Target));
             Assert.StartsWith($"four eyes: requested by {AdminCommands.Operator}, approved by O0002", restored.Reason, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Terminals_enroll_with_the_VDI_class_files_a_request_instead_of_issuing_a_code()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var data = host.Directory.FullName;
+
+        Assert.Equal(1, await CustodianCli.RunAsync(["terminals", "enroll", "--store", "VDI", "--name", "vdi-9", "--class", "vdi-host", "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["terminals", "enroll", "--store", "VDI", "--name", "vdi-9", "--class", "vdi-host", "--reason", "new desk", "--data", data]));
+
+        Assert.Null(await host.Get<TerminalRegistry>().GetAsync("VDI-vdi-9"));
+        var request = Assert.Single(await host.Get<PrivilegedActionRequests>().ListAsync(PrivilegedRequestStatus.Pending));
+        Assert.Equal(("enroll-vdi-host", "VDI/vdi-9", AdminCommands.Operator), (request.Action, request.Target, request.RequestedBy));
     }
 
     [GeneratedRegex("[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}")]
