@@ -67,7 +67,7 @@ public sealed class NetworkPolicyTests
         {
             using var refused = await SignInProbeAsync(host, terminal);
             await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, GatewayErrorCodes.NetworkZoneRefused);
-            var last = (await host.LedgerAsync()).Last().Entry;
+            var last = (await host.LastRequestEntryAsync()).Entry;
             Assert.Equal((AccessTask.DeviceRefused, AccessOutcome.Denied, GatewayErrorCodes.NetworkZoneRefused, id, "127.0.0.1"), (last.Task, last.Outcome, last.ErrorCode, last.Terminal, last.SourceIp));
         }
     }
@@ -113,7 +113,7 @@ public sealed class NetworkPolicyTests
             using var terminal = await host.EnrollAsync("S002", "counter-1");
             using var refused = await SignInProbeAsync(host, terminal, forwardedFor: "10.2.0.5");
             await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, GatewayErrorCodes.NetworkZoneRefused);
-            Assert.Equal("127.0.0.1", (await host.LedgerAsync()).Last().Entry.SourceIp);
+            Assert.Equal("127.0.0.1", (await host.LastRequestEntryAsync()).Entry.SourceIp);
         }
 
         // A proxy is trusted, but not this peer.
@@ -141,11 +141,11 @@ public sealed class NetworkPolicyTests
                 Assert.Equal(HttpStatusCode.Unauthorized, allowed.StatusCode);
             }
 
-            var signIn = (await host.LedgerAsync()).Last().Entry;
+            var signIn = (await host.LastRequestEntryAsync()).Entry;
             Assert.Equal((AccessTask.SignIn, "10.2.0.5"), (signIn.Task, signIn.SourceIp));
             using var spoofed = await SignInProbeAsync(host, terminal, forwardedFor: "10.3.0.1");
             await ProblemAssert.IsProblemAsync(spoofed, HttpStatusCode.Forbidden, GatewayErrorCodes.NetworkZoneRefused);
-            Assert.Equal("10.3.0.1", (await host.LedgerAsync()).Last().Entry.SourceIp);
+            Assert.Equal("10.3.0.1", (await host.LastRequestEntryAsync()).Entry.SourceIp);
         }
     }
 
@@ -167,7 +167,7 @@ public sealed class NetworkPolicyTests
             await ProblemAssert.IsProblemAsync(closed, HttpStatusCode.Forbidden, GatewayErrorCodes.OutsideOpeningHours);
         }
 
-        var last = (await host.LedgerAsync()).Last().Entry;
+        var last = (await host.LastRequestEntryAsync()).Entry;
         Assert.Equal((AccessTask.Refused, GatewayErrorCodes.OutsideOpeningHours, "S001-counter-1"), (last.Task, last.ErrorCode, last.Terminal));
         var (renewal, renewed, _) = await RenewAsync(host, terminal);
         Assert.Equal(HttpStatusCode.OK, renewal.StatusCode);
@@ -204,7 +204,7 @@ public sealed class NetworkPolicyTests
                 await ProblemAssert.IsProblemAsync(stale, HttpStatusCode.Unauthorized, GatewayErrorCodes.StepUpRequired);
             }
 
-            Assert.Equal(GatewayErrorCodes.StepUpRequired, (await host.LedgerAsync()).Last().Entry.ErrorCode);
+            Assert.Equal(GatewayErrorCodes.StepUpRequired, (await host.LastRequestEntryAsync()).Entry.ErrorCode);
             using var again = await host.SignInAsync(staff, terminal);
             using var stepped = await again.PostAsJsonAsync("/api/v1/subscribers/search", phone);
             Assert.Equal(HttpStatusCode.OK, stepped.StatusCode);
@@ -222,7 +222,7 @@ public sealed class NetworkPolicyTests
             using var refused = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[0].Phone });
             var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, GatewayErrorCodes.TrustClassRequired);
             Assert.Contains("vdi-host", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
-            var last = (await host.LedgerAsync()).Last().Entry;
+            var last = (await host.LastRequestEntryAsync()).Entry;
             Assert.Equal((AccessTask.Refused, GatewayErrorCodes.TrustClassRequired, "S001-t-C0001"), (last.Task, last.ErrorCode, last.Terminal));
         }
 

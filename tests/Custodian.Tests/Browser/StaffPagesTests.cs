@@ -102,7 +102,7 @@ public sealed class StaffPagesTests(BrowserFixture browser)
         var console = await page.GotoAsync("/console");
         Assert.Equal(403, console!.Status);
         Assert.Equal("Not allowed", await page.Locator("main h1").InnerTextAsync());
-        var denied = (await host.LedgerAsync()).Last();
+        var denied = (await host.LastRequestEntryAsync());
         Assert.Equal(AccessTask.Refused, denied.Entry.Task);
         Assert.Equal("C9001", denied.Entry.Account);
         Assert.Equal(Problems.ErrorCodes.RoleNotPermitted, denied.Entry.ErrorCode);

@@ -39,7 +39,7 @@ public sealed class DeviceTrustTests
         using var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = "010-1234-5678" });
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, ErrorCodes.DeviceCertificateUntrusted);
-        Assert.Equal(ErrorCodes.DeviceCertificateUntrusted, (await host.LedgerAsync()).Last().Entry.ErrorCode);
+        Assert.Equal(ErrorCodes.DeviceCertificateUntrusted, (await host.LastRequestEntryAsync()).Entry.ErrorCode);
     }
 
     [Fact]

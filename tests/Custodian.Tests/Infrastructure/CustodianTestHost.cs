@@ -154,6 +154,13 @@ public sealed class CustodianTestHost : IAsyncDisposable
         return list;
     }
 
+    /// <summary>
+    /// The last entry written on behalf of a request. The monitor appends its own entries (alerts, step-ups,
+    /// suspensions) asynchronously, possibly after the entry a test is looking for, so they are skipped.
+    /// </summary>
+    public async Task<CommittedEntry> LastRequestEntryAsync() =>
+        (await LedgerAsync()).Last(e => e.Entry.Task is not (AccessTask.AlertRaised or AccessTask.Suspended or AccessTask.SteppedUp));
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();

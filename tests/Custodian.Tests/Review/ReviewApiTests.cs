@@ -28,7 +28,7 @@ public sealed class ReviewApiTests
             await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, ErrorCodes.RoleNotPermitted);
         }
 
-        var refusal = (await host.LedgerAsync()).Last();
+        var refusal = (await host.LastRequestEntryAsync());
         Assert.Equal((AccessTask.Refused, "C0001", "access-log-review", ErrorCodes.RoleNotPermitted), (refusal.Entry.Task, refusal.Entry.Account, refusal.Entry.Target, refusal.Entry.ErrorCode));
 
         var id = await GuardedLookupTests.IdOf(host, host.Population[2].Phone);
@@ -62,7 +62,7 @@ public sealed class ReviewApiTests
         Assert.Equal("text/csv", export.Content.Headers.ContentType!.MediaType);
         var lines = (await export.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
-        var recorded = (await host.LedgerAsync()).Last().Entry;
+        var recorded = (await host.LastRequestEntryAsync()).Entry;
         Assert.Equal((AccessTask.Export, "sec1", "S001-back-office", "monthly review follow-up"), (recorded.Task, recorded.Account, recorded.Terminal, recorded.Reason));
         Assert.Equal("access-log rows=1 clerk=C0001 task=search", recorded.Target);
     }

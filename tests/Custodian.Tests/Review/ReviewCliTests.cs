@@ -79,7 +79,7 @@ public sealed class ReviewCliTests
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(csv));
             }
 
-            var export = (await host.LedgerAsync()).Last();
+            var export = (await host.LastRequestEntryAsync());
             Assert.Equal((AccessTask.Export, "complaint 2026-0042: subscriber asked who viewed the record"), (export.Entry.Task, export.Entry.Reason));
             Assert.Equal([subject], export.Entry.Subjects);
 
