@@ -37,7 +37,7 @@ public static class ApprovalsApi
     {
         var group = app.MapGroup("/api/v1/approvals").WithTags("Four eyes")
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
-            .AddEndpointFilter(RequireOfficerAsync);
+            .AddEndpointFilter(StaffRoleFilter.Require("approvals", "Only a security officer or privacy officer may request or decide privileged actions.", StaffRoleFilter.Officers));
         group.MapGet(string.Empty, ListAsync).WithName("ListApprovals").WithSummary("Privileged-action requests, newest first. Officers only.");
         group.MapPost(string.Empty, RequestAsync).WithName("RequestPrivilegedAction").WithSummary("Request a privileged action; another officer must approve it.");
         group.MapPost("/{id}/approve", ApproveAsync).WithName("ApprovePrivilegedAction").WithSummary("Approve (as another officer) and carry out a privileged action.");
@@ -81,34 +81,5 @@ public static class ApprovalsApi
     {
         var result = await requests.RejectAsync(id, Officer(context), body.Reason ?? string.Empty, Role(context), cancellationToken);
         return result.IsSuccess ? TypedResults.Ok(new ApprovalDecision(result.Value)) : result.Error!.ToProblem();
-    }
-
-    private static async ValueTask<object?> RequireOfficerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-    {
-        var context = invocation.HttpContext;
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
-        var principal = staff.Session.Principal;
-        if (principal.Role is StaffRole.SecurityOfficer or StaffRole.PrivacyOfficer)
-        {
-            return await next(invocation);
-        }
-
-        var time = context.RequestServices.GetRequiredService<TimeProvider>();
-        var error = await context.RequestServices.GetRequiredService<AccessRecorder>().RefuseAsync(
-            new AccessEntry
-            {
-                Time = time.GetUtcNow(),
-                Task = AccessTask.Refused,
-                Outcome = AccessOutcome.Denied,
-                Account = principal.Id,
-                Role = principal.Role,
-                Terminal = staff.Device.Terminal,
-                Store = staff.Device.Store,
-                SourceIp = staff.SourceIp,
-                Target = "approvals",
-            },
-            new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only a security officer or privacy officer may request or decide privileged actions."),
-            context.RequestAborted);
-        return error.ToProblem();
     }
 }

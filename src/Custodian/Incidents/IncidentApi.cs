@@ -78,7 +78,7 @@ public static class IncidentApi
     {
         var group = app.MapGroup("/api/v1/incidents").WithTags("Incidents")
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
-            .AddEndpointFilter(RequireOfficerAsync);
+            .AddEndpointFilter(StaffRoleFilter.Require("incidents", "Only a security officer or privacy officer may handle incidents.", StaffRoleFilter.Officers));
         group.MapPost("/", DeclareAsync).WithName("DeclareIncident").WithSummary("Declare an incident by hand or from alerts. Officers only.");
         group.MapGet("/", ListAsync).WithName("ListIncidents").WithSummary("Incidents, newest first, with their 72-hour clocks. Officers only.");
         group.MapGet("/{id}", ShowAsync).WithName("ShowIncident").WithSummary("One incident with counts, timeline, clock and actions. Officers only.");
@@ -241,33 +241,4 @@ public static class IncidentApi
         return new IncidentActor(staff.Session.Principal.Id, staff.Session.Principal.Role, staff.Device.Terminal, staff.Device.Store, staff.SourceIp);
     }
 
-    /// <summary>Endpoint filter: only security and privacy officers; anyone else is refused (403) and the refusal recorded.</summary>
-    internal static async ValueTask<object?> RequireOfficerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-    {
-        var context = invocation.HttpContext;
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
-        var principal = staff.Session.Principal;
-        if (principal.Role is StaffRole.SecurityOfficer or StaffRole.PrivacyOfficer)
-        {
-            return await next(invocation);
-        }
-
-        var time = context.RequestServices.GetRequiredService<TimeProvider>();
-        var error = await context.RequestServices.GetRequiredService<AccessRecorder>().RefuseAsync(
-            new AccessEntry
-            {
-                Time = time.GetUtcNow(),
-                Task = AccessTask.Refused,
-                Outcome = AccessOutcome.Denied,
-                Account = principal.Id,
-                Role = principal.Role,
-                Terminal = staff.Device.Terminal,
-                Store = staff.Device.Store,
-                SourceIp = staff.SourceIp,
-                Target = "incidents",
-            },
-            new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only a security officer or privacy officer may handle incidents."),
-            context.RequestAborted);
-        return error.ToProblem();
-    }
 }

@@ -70,7 +70,7 @@ public static class AlertsApi
     {
         var alerts = app.MapGroup("/api/v1/alerts").WithTags("Monitor alerts")
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
-            .AddEndpointFilter(RequireOfficerAsync);
+            .AddEndpointFilter(StaffRoleFilter.Require("monitor-alerts", "Only a security officer or privacy officer may review monitor alerts.", StaffRoleFilter.Officers));
         alerts.MapGet(string.Empty, ListAsync).WithName("ListAlerts").WithSummary("Alerts, newest first, optionally by state (?state=open&limit=100). Officers only.");
         alerts.MapPost("/{id}/review", ReviewAsync).WithName("ReviewAlert").WithSummary("Acknowledge, confirm or mark an alert a false positive; recorded in the ledger. Officers only.");
         alerts.MapPost("/restorations", RestoreAsync).WithName("RestorePrincipal").WithSummary("Lift a clerk's or terminal's suspension after review; recorded in the ledger. Officers only.");
@@ -167,32 +167,4 @@ public static class AlertsApi
         return new PrincipalStanding(kind.ToName(), id, monitor.CurrentRisk(kind, id), action.ToName(), suspended);
     }
 
-    private static async ValueTask<object?> RequireOfficerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-    {
-        var context = invocation.HttpContext;
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
-        var principal = staff.Session.Principal;
-        if (principal.Role is StaffRole.SecurityOfficer or StaffRole.PrivacyOfficer)
-        {
-            return await next(invocation);
-        }
-
-        var time = context.RequestServices.GetRequiredService<TimeProvider>();
-        var error = await context.RequestServices.GetRequiredService<AccessRecorder>().RefuseAsync(
-            new AccessEntry
-            {
-                Time = time.GetUtcNow(),
-                Task = AccessTask.Refused,
-                Outcome = AccessOutcome.Denied,
-                Account = principal.Id,
-                Role = principal.Role,
-                Terminal = staff.Device.Terminal,
-                Store = staff.Device.Store,
-                SourceIp = staff.SourceIp,
-                Target = "monitor-alerts",
-            },
-            new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only a security officer or privacy officer may review monitor alerts."),
-            context.RequestAborted);
-        return error.ToProblem();
-    }
 }

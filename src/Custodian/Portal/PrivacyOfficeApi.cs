@@ -39,7 +39,7 @@ public static class PrivacyOfficeApi
     {
         var api = app.MapGroup("/api/v1/privacy/disclosure-requests").WithTags("Privacy office")
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
-            .AddEndpointFilter(RequirePrivacyOfficerAsync);
+            .AddEndpointFilter(StaffRoleFilter.Require("disclosure-requests", "Only a privacy officer may handle disclosure requests.", [StaffRole.PrivacyOfficer]));
         api.MapGet(string.Empty, ListAsync).WithName("DisclosureRequests").WithSummary("Subscribers' requests to disclose who made an entry, oldest first. Privacy officers only.");
         api.MapPost("/{id}/answer", AnswerAsync).WithName("DisclosureAnswer").WithSummary("Answer a request (disclosed or refused); the answer goes to the subscriber's inbox. Privacy officers only.");
         return app;
@@ -78,32 +78,4 @@ public static class PrivacyOfficeApi
     internal static DisclosureRequestSummary Summarise(DisclosureRequest r, Siem.Ocsf.ISubjectTokenizer tokens) =>
         new(r.Id, tokens.Tokenize(r.Subject), r.EntrySequence, r.State.ToName(), r.CreatedAt, r.AnsweredAt, r.AnsweredBy);
 
-    private static async ValueTask<object?> RequirePrivacyOfficerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-    {
-        var context = invocation.HttpContext;
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
-        var principal = staff.Session.Principal;
-        if (principal.Role == StaffRole.PrivacyOfficer)
-        {
-            return await next(invocation);
-        }
-
-        var time = context.RequestServices.GetRequiredService<TimeProvider>();
-        var error = await context.RequestServices.GetRequiredService<AccessRecorder>().RefuseAsync(
-            new AccessEntry
-            {
-                Time = time.GetUtcNow(),
-                Task = AccessTask.Refused,
-                Outcome = AccessOutcome.Denied,
-                Account = principal.Id,
-                Role = principal.Role,
-                Terminal = staff.Device.Terminal,
-                Store = staff.Device.Store,
-                SourceIp = staff.SourceIp,
-                Target = "disclosure-requests",
-            },
-            new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only a privacy officer may handle disclosure requests."),
-            context.RequestAborted);
-        return error.ToProblem();
-    }
 }

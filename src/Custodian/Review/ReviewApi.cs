@@ -50,7 +50,7 @@ public static class ReviewApi
     {
         var review = app.MapGroup("/api/v1/review").WithTags("Access-log review")
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
-            .AddEndpointFilter(RequireOfficerAsync);
+            .AddEndpointFilter(StaffRoleFilter.Require("access-log-review", "Only a security officer or privacy officer may review the access log.", StaffRoleFilter.Officers));
         review.MapPost("/entries", QueryAsync).WithName("ReviewQuery").WithSummary("Ledger entries matching the criteria, newest first; subjects as subscriber tokens. Officers only.");
         review.MapPost("/exports", ExportAsync).WithName("ReviewExport").WithSummary("Every matching entry as CSV; requires a reason; recorded in the ledger and flagged in the review report. Officers only.");
         return app;
@@ -148,32 +148,4 @@ public static class ReviewApi
         }
     }
 
-    private static async ValueTask<object?> RequireOfficerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-    {
-        var context = invocation.HttpContext;
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
-        var principal = staff.Session.Principal;
-        if (principal.Role is StaffRole.SecurityOfficer or StaffRole.PrivacyOfficer)
-        {
-            return await next(invocation);
-        }
-
-        var time = context.RequestServices.GetRequiredService<TimeProvider>();
-        var error = await context.RequestServices.GetRequiredService<AccessRecorder>().RefuseAsync(
-            new AccessEntry
-            {
-                Time = time.GetUtcNow(),
-                Task = AccessTask.Refused,
-                Outcome = AccessOutcome.Denied,
-                Account = principal.Id,
-                Role = principal.Role,
-                Terminal = staff.Device.Terminal,
-                Store = staff.Device.Store,
-                SourceIp = staff.SourceIp,
-                Target = "access-log-review",
-            },
-            new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only a security officer or privacy officer may review the access log."),
-            context.RequestAborted);
-        return error.ToProblem();
-    }
 }

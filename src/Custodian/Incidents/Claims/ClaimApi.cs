@@ -53,7 +53,7 @@ public static class ClaimApi
 
         var officers = app.MapGroup("/api/v1/claims").WithTags("Incidents")
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
-            .AddEndpointFilter(IncidentApi.RequireOfficerAsync);
+            .AddEndpointFilter(StaffRoleFilter.Require("claims", "Only a security officer or privacy officer may decide compensation claims.", StaffRoleFilter.Officers));
         officers.MapGet("/", ListAsync).WithName("ListClaims").WithSummary("Claims, newest first; claimants by token. Officers only.");
         officers.MapGet("/report", ReportAsync).WithName("ClaimReport").WithSummary("Claims per state with amounts claimed, approved and paid. Officers only.");
         officers.MapGet("/{id}", ShowAsync).WithName("ShowClaim").WithSummary("One claim with its evidence bundle. Officers only.");
