@@ -4,6 +4,8 @@ using Custodian.Benchmarks;
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- cipher          (BenchmarkDotNet, ratio vs raw AesGcm)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- import 1000000  (rows/s, peak RSS, extrapolation)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- breakdown 100000 (single-threaded cost per import stage)
+// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor         (BenchmarkDotNet: detector updates, risk check; ratios vs Dictionary)
+// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-latency 1000000 (per-call risk-check p50/p99/p99.9)
 if (args.Length >= 1 && args[0] == "import")
 {
     var count = args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
@@ -21,5 +23,25 @@ if (args.Length >= 1 && args[0] == "cipher")
     return 0;
 }
 
-Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] | breakdown [count]");
+if (args.Length >= 1 && args[0] == "monitor")
+{
+    var switcher = BenchmarkSwitcher.FromTypes([typeof(DetectorUpdateBenchmarks), typeof(RiskCheckBenchmarks)]);
+    if (args.Contains("--filter"))
+    {
+        switcher.Run(args[1..]);
+    }
+    else
+    {
+        switcher.RunAll(args: args[1..]);
+    }
+
+    return 0;
+}
+
+if (args.Length >= 1 && args[0] == "monitor-latency")
+{
+    return RiskCheckLatency.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+}
+
+Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls]");
 return 1;

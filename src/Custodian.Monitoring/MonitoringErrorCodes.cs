@@ -20,7 +20,4 @@ public static class MonitoringErrorCodes
     /// request the subscriber's consent and unmask with it instead, which needs the subscriber present (403).
     /// </summary>
     public const string StepUpRequired = "step-up-required";
-
-    /// <summary>The replay file has a malformed row or header; the message names the line and the field (exit code 2).</summary>
-    public const string ReplayRowInvalid = "replay-row-invalid";
 }
