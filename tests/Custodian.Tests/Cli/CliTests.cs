@@ -61,6 +61,13 @@ public sealed class CliTests : IDisposable
             Environment.SetEnvironmentVariable("Custodian__Masking__Phone", "Middle");
             Assert.Equal(2, await CustodianCli.RunAsync(["masking", "show", "--data", Data]));
             Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", Data, "--terminal-port", "0", "--portal-port", "0"]));
+            await using (new FileStream(Path.Combine(Data, "server.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            {
+                // A running server holds its lock: adopting under it would leave it masking with the old policy.
+                Assert.Equal(2, await CustodianCli.RunAsync(["masking", "adopt", "--data", Data]));
+                Assert.Equal(2, await CustodianCli.RunAsync(["masking", "show", "--data", Data])); // still the old one
+            }
+
             Assert.Equal(0, await CustodianCli.RunAsync(["masking", "adopt", "--data", Data]));
             Assert.Equal(0, await CustodianCli.RunAsync(["masking", "show", "--data", Data]));
 
