@@ -25,6 +25,23 @@ public static class IncidentPages
     /// <summary>Splits a comma- or space-separated list of codes.</summary>
     public static string[] Codes(string? text) => (text ?? string.Empty).Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    /// <summary>
+    /// Why the form's <c>from</c> or <c>to</c> is refused: a value that is present but not a <c>datetime-local</c>
+    /// time would otherwise be dropped and leave that end of the scope open. Null when both are empty or valid.
+    /// </summary>
+    public static string? CheckTimes(string? from, string? to)
+    {
+        foreach (var (name, text) in new[] { ("from", from), ("to", to) })
+        {
+            if (!string.IsNullOrWhiteSpace(text) && LocalTime(text, TimeSpan.Zero) is null)
+            {
+                return $"{name}: must be a local date and time yyyy-MM-ddTHH:mm";
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Parses a <c>datetime-local</c> value (<c>yyyy-MM-ddTHH:mm</c>) at <paramref name="offset"/>; null when empty or malformed.</summary>
     public static DateTimeOffset? LocalTime(string? text, TimeSpan offset) =>
         DateTime.TryParseExact(text, ["yyyy-MM-ddTHH:mm", "yyyy-MM-ddTHH:mm:ss"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
@@ -51,6 +68,14 @@ public sealed class IndexModel(IncidentService incidents) : ConsolePageModel
     /// <summary>Declares a case from the form and opens it.</summary>
     public async Task<IActionResult> OnPostDeclareAsync(string? title, string? clerks, string? terminals, string? stores, string? from, string? to)
     {
+        if (IncidentPages.CheckTimes(from, to) is { } badTime)
+        {
+            Error = "The incident request is invalid. " + badTime;
+            await LoadAsync();
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Page();
+        }
+
         var scope = new IncidentScope(IncidentPages.Codes(clerks), IncidentPages.Codes(terminals), IncidentPages.Codes(stores), IncidentPages.LocalTime(from, Offset), IncidentPages.LocalTime(to, Offset), []);
         var declared = await incidents.DeclareAsync(new DeclareIncident(title, [], scope), IncidentPages.Actor(this), HttpContext.RequestAborted);
         if (declared.IsSuccess)
