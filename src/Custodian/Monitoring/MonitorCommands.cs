@@ -115,6 +115,14 @@ public static class MonitorCommands
                 throw CliException.Usage($"--attack-day ({options.AttackDay}) must be before --days ({options.Days}).");
             }
 
+            // The matrix takes minutes: refuse an --out that cannot be written before running it, not after.
+            if (parse.GetValue(output) is { } target && (Directory.Exists(target.FullName) || !Directory.Exists(target.DirectoryName)))
+            {
+                throw CliException.Usage(Directory.Exists(target.FullName)
+                    ? $"--out {target.FullName} is a directory; name a file."
+                    : $"--out: no such directory {target.DirectoryName}.");
+            }
+
             var seedList = parse.GetValue(seeds) is { Length: > 0 } given ? given : [1];
             var results = new List<ScenarioResult>();
             var runs = chosen.SelectMany(s => seedList.Select(seed => (s, seed))).ToList();

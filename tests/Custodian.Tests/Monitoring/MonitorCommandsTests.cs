@@ -41,5 +41,9 @@ public sealed class MonitorCommandsTests : IDisposable
         Assert.Equal(1, await CustodianCli.RunAsync(["evaluate", "--scenario", "ddos"]));
         Assert.Equal(1, await CustodianCli.RunAsync(["evaluate", "--days", "5", "--attack-day", "5"]));
         Assert.Equal(1, await CustodianCli.RunAsync(["evaluate", "--clerks", "3"]));
+
+        // An --out that cannot be written is refused before the matrix runs (which takes minutes at the defaults).
+        Assert.Equal(1, await CustodianCli.RunAsync(["evaluate", "--out", _dir.FullName]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["evaluate", "--out", Path.Combine(_dir.FullName, "missing", "evaluation.md")]));
     }
 }
