@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Custodian.Gateway;
 using Custodian.Hosting;
 using Custodian.Identity;
@@ -18,6 +19,7 @@ namespace Custodian.Incidents;
 /// <param name="From">Window start (inclusive).</param>
 /// <param name="To">Window end (exclusive).</param>
 /// <param name="Detectors">Detector names whose alerts in the window add principals.</param>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)] // a misnamed scope member must not declare an open-ended case
 public sealed record DeclareIncidentRequest(string? Title, string[]? Alerts, string[]? Clerks, string[]? Terminals, string[]? Stores, DateTimeOffset? From, DateTimeOffset? To, string[]? Detectors);
 
 /// <summary>Body of a scoping run; when every member is null the case's current scope is used, otherwise the body replaces it.</summary>
@@ -27,6 +29,7 @@ public sealed record DeclareIncidentRequest(string? Title, string[]? Alerts, str
 /// <param name="From">Window start (inclusive).</param>
 /// <param name="To">Window end (exclusive), not after now.</param>
 /// <param name="Detectors">Detector names.</param>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)] // a misnamed member must not fall back to the case's scope
 public sealed record ScopeIncidentRequest(string[]? Clerks, string[]? Terminals, string[]? Stores, DateTimeOffset? From, DateTimeOffset? To, string[]? Detectors);
 
 /// <summary>Body of a notification (and of a draft preview).</summary>

@@ -43,6 +43,12 @@ public sealed class IncidentApiTests
             Assert.Equal(["clerks", "title", "to"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
         }
 
+        // A misnamed member (here a nested "scope") is refused, not ignored into an open-ended case.
+        using (var misnamed = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "x", scope = new { clerks = new[] { "C0001" } } }))
+        {
+            await ProblemAssert.IsProblemAsync(misnamed, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        }
+
         var now = host.Time.GetUtcNow();
         string id;
         using (var declared = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "C0001 at S001", clerks = new[] { "C0001" }, from = start, to = now }))
