@@ -100,6 +100,14 @@ public sealed class ObjectLevelAuthorisationTests
             await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.NotYourData);
         }
 
+        // The portal pages refuse the same way, with the same stable code.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"/portal/history?subscriberId={b64}"))
+        {
+            request.Headers.Add("Cookie", $"{Custodian.Pages.Portal.PortalPageModel.CookieName}={portalA.DefaultRequestHeaders.Authorization!.Parameter}");
+            using var response = await portalA.SendAsync(request);
+            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.NotYourData);
+        }
+
         // Nothing of B's changed; B's own session still sees B's data.
         Assert.True(await host.Get<NoticePreferences>().UsageNoticeSmsAsync(bId));
         Assert.Equal(1, await host.Get<SubscriberInbox>().CountUnreadAsync(bId));

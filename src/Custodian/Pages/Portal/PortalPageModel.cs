@@ -41,9 +41,9 @@ public abstract class PortalPageModel : PageModel
         }
 
         var allowed = new HashSet<string>(BaseQuery.Concat(QueryKeys), StringComparer.OrdinalIgnoreCase);
-        if (PortalGuard.Smuggled(http, allowed, bodyAllowed: !HttpMethods.IsGet(http.Request.Method)) is not null)
+        if (PortalGuard.Smuggled(http, allowed, bodyAllowed: !HttpMethods.IsGet(http.Request.Method)) is { } smuggled)
         {
-            context.Result = BadRequest();
+            context.Result = new ProblemResult(smuggled); // the stable code (not-your-data), as on the portal API
             return;
         }
 
@@ -60,4 +60,10 @@ public abstract class PortalPageModel : PageModel
 
     /// <summary>A time as Korea Standard Time, <c>yyyy-MM-dd HH:mm:ss</c>.</summary>
     public static string Kst(DateTimeOffset time) => time.ToOffset(AccessHistory.KoreaOffset).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Writes a <see cref="Problems.CustodianError"/> as its RFC 9457 problem.</summary>
+    private sealed class ProblemResult(Problems.CustodianError error) : IActionResult
+    {
+        public Task ExecuteResultAsync(ActionContext context) => Hosting.ProblemResults.WriteAsync(error, context.HttpContext);
+    }
 }
