@@ -169,6 +169,7 @@ public static class CustodianServer
             var status = context.HttpContext.Response.StatusCode;
             var code = status switch
             {
+                400 => ErrorCodes.ValidationFailed, // e.g. a form posted without its anti-forgery token
                 404 => ErrorCodes.NotFound,
                 405 => ErrorCodes.ValidationFailed,
                 413 => ErrorCodes.BodyTooLarge,
@@ -177,6 +178,7 @@ public static class CustodianServer
             };
             var message = status switch
             {
+                400 => "The request was not accepted: a form needs its page's token (reload the page and send it again).",
                 405 => "Method not allowed.",
                 415 => "The body must be JSON, sent with 'Content-Type: application/json'.",
                 _ => ReasonPhrase(status),

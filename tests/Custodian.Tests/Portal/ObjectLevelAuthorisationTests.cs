@@ -108,6 +108,12 @@ public sealed class ObjectLevelAuthorisationTests
             await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.NotYourData);
         }
 
+        // A form posted without its anti-forgery token: a stable code, not internal-error.
+        using (var forged = await portalA.PostAsync("/portal/sign-in?handler=Send", new FormUrlEncodedContent([new("phone", b.Phone)])))
+        {
+            await ProblemAssert.IsProblemAsync(forged, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        }
+
         // Nothing of B's changed; B's own session still sees B's data.
         Assert.True(await host.Get<NoticePreferences>().UsageNoticeSmsAsync(bId));
         Assert.Equal(1, await host.Get<SubscriberInbox>().CountUnreadAsync(bId));
