@@ -25,8 +25,9 @@ internal sealed class CliContext : IAsyncDisposable
     public static async Task<CliContext> OpenAsync(string dataDirectory, bool initialiseIfMissing = false)
     {
         var options = new CustodianOptions { DataDirectory = dataDirectory };
-        new ConfigurationBuilder().AddEnvironmentVariables().Build()
-            .GetSection(CustodianOptions.Section).GetSection(Protection.Masking.MaskingOptions.Section).Bind(options.Masking);
+        ConfigurationBinding.Bind(
+            new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(CustodianOptions.Section).GetSection(Protection.Masking.MaskingOptions.Section),
+            options.Masking);
         var failures = CustodianOptionsValidator.ValidateAll(options);
         if (failures.Count > 0)
         {

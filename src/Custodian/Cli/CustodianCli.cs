@@ -152,7 +152,7 @@ public static class CustodianCli
                 PortalPort = parse.GetValue(portalPort),
             };
             var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
-            configuration.GetSection(CustodianOptions.Section).Bind(options);
+            ConfigurationBinding.Bind(configuration.GetSection(CustodianOptions.Section), options);
             var failures = CustodianOptionsValidator.ValidateAll(options);
             if (failures.Count > 0)
             {
