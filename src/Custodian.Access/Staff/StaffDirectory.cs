@@ -79,6 +79,29 @@ public sealed class StaffDirectory
     }
 
     /// <summary>
+    /// True for an ID made only of digits and separators ('-', '.') that has the shape of a Korean mobile number
+    /// (10 or 11 digits starting <c>01</c>) or of a resident registration number (13 digits).
+    /// </summary>
+    internal static bool LooksLikePersonalNumber(string id)
+    {
+        var digits = 0;
+        foreach (var c in id)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                digits++;
+            }
+            else if (c is not ('-' or '.'))
+            {
+                return false;
+            }
+        }
+
+        var leading = id.TrimStart('-', '.');
+        return digits == 13 || (digits is 10 or 11 && leading.StartsWith("01", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// Creates an account with a random 16-character one-time password (to be changed at first sign-in)
     /// and a random 20-byte TOTP seed, and returns both exactly once.
     /// </summary>
@@ -92,6 +115,13 @@ public sealed class StaffDirectory
         if (!Codes.IsValid(id))
         {
             return AccessErrors.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit");
+        }
+
+        if (LooksLikePersonalNumber(id))
+        {
+            // Account IDs go into every ledger entry and are kept for years; a subscriber's or the employee's own
+            // phone number or RRN must not become one (an HR feed with its columns swapped, say).
+            return AccessErrors.Validation("id", "must not be a phone number or resident registration number: use the employee number");
         }
 
         if (!Enum.IsDefined(role))

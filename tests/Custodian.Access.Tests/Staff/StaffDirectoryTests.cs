@@ -81,6 +81,30 @@ public sealed class StaffDirectoryTests : IDisposable
         Assert.Equal(["store"], result.Error.Errors!.Keys.ToArray());
     }
 
+    [Theory]
+    [InlineData("010-1234-5678")]
+    [InlineData("01012345678")]
+    [InlineData("011-234-5678")]
+    [InlineData("900101-1234567")]
+    [InlineData("9001011234567")]
+    public async Task A_phone_number_or_RRN_never_becomes_an_account_ID(string id)
+    {
+        var result = await _staff.CreateAsync(id, StaffRole.Clerk, "S001");
+        Assert.Equal(ErrorCodes.ValidationFailed, result.Error!.Code);
+        Assert.Equal(["must not be a phone number or resident registration number: use the employee number"], result.Error.Errors!["id"]);
+        Assert.DoesNotContain(id, result.Error.Message, StringComparison.Ordinal);
+        Assert.Null(await _staff.GetAsync(id));
+    }
+
+    [Theory]
+    [InlineData("2023104512")] // a 10-digit employee number
+    [InlineData("C0001")]
+    [InlineData("E-0100-1234")]
+    public async Task Employee_numbers_remain_valid_account_IDs(string id)
+    {
+        Assert.True((await _staff.CreateAsync(id, StaffRole.Clerk, "S001")).IsSuccess);
+    }
+
     [Fact]
     public async Task Officers_may_have_no_store()
     {
