@@ -461,16 +461,7 @@ public sealed class AccessMonitor : BackgroundService
 
         var finding = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detector}: {f.Principal} {f.Detail}; risk {decision.Risk}, action {action} (alert {alertId ?? "not stored"})."));
         await AppendAsync(
-            new AccessEntry
-            {
-                Time = _time.GetUtcNow(),
-                Task = AccessTask.AlertRaised,
-                Outcome = AccessOutcome.Allowed,
-                Account = MonitorAccount,
-                Store = entry.Store ?? f.Store,
-                Target = alertId ?? f.Principal.ToString(),
-                Reason = finding,
-            },
+            MonitorEntry(AccessTask.AlertRaised, entry.Store ?? f.Store, alertId ?? f.Principal.ToString(), finding),
             cancellationToken);
 
         if (decision.Action == MonitorAction.StepUp)
@@ -478,16 +469,7 @@ public sealed class AccessMonitor : BackgroundService
             foreach (var target in decision.Targets)
             {
                 await AppendAsync(
-                    new AccessEntry
-                    {
-                        Time = _time.GetUtcNow(),
-                        Task = AccessTask.SteppedUp,
-                        Outcome = AccessOutcome.Allowed,
-                        Account = MonitorAccount,
-                        Store = entry.Store ?? f.Store,
-                        Target = target.ToString(),
-                        Reason = finding,
-                    },
+                    MonitorEntry(AccessTask.SteppedUp, entry.Store ?? f.Store, target.ToString(), finding),
                     cancellationToken);
             }
 
@@ -525,19 +507,22 @@ public sealed class AccessMonitor : BackgroundService
             }
 
             await AppendAsync(
-                new AccessEntry
-                {
-                    Time = _time.GetUtcNow(),
-                    Task = AccessTask.Suspended,
-                    Outcome = AccessOutcome.Allowed,
-                    Account = MonitorAccount,
-                    Store = entry.Store ?? f.Store,
-                    Target = target.ToString(),
-                    Reason = finding,
-                },
+                MonitorEntry(AccessTask.Suspended, entry.Store ?? f.Store, target.ToString(), finding),
                 cancellationToken);
         }
     }
+
+    /// <summary>An entry the monitor writes on its own account (alerts, step-ups, suspensions), stamped now.</summary>
+    private AccessEntry MonitorEntry(AccessTask task, string? store, string target, string? reason) => new()
+    {
+        Time = _time.GetUtcNow(),
+        Task = task,
+        Outcome = AccessOutcome.Allowed,
+        Account = MonitorAccount,
+        Store = store,
+        Target = target,
+        Reason = reason,
+    };
 
     private async Task ProcessHardLimitsAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken)
     {
@@ -741,30 +726,12 @@ public sealed class AccessMonitor : BackgroundService
 
         // Record what happened in the ledger (the monitor's own entries come back through the stream and latch again).
         await AppendAsync(
-            new AccessEntry
-            {
-                Time = _time.GetUtcNow(),
-                Task = AccessTask.AlertRaised,
-                Outcome = AccessOutcome.Allowed,
-                Account = MonitorAccount,
-                Store = entry.Store,
-                Target = alertId ?? p.ToString(),
-                Reason = Truncate(finding + "."),
-            },
+            MonitorEntry(AccessTask.AlertRaised, entry.Store, alertId ?? p.ToString(), Truncate(finding + ".")),
             cancellationToken);
         foreach (var target in suspended)
         {
             await AppendAsync(
-                new AccessEntry
-                {
-                    Time = _time.GetUtcNow(),
-                    Task = AccessTask.Suspended,
-                    Outcome = AccessOutcome.Allowed,
-                    Account = MonitorAccount,
-                    Store = entry.Store,
-                    Target = target.ToString(),
-                    Reason = Truncate($"{finding} (alert {alertId ?? "not stored"})."),
-                },
+                MonitorEntry(AccessTask.Suspended, entry.Store, target.ToString(), Truncate($"{finding} (alert {alertId ?? "not stored"}).")),
                 cancellationToken);
         }
     }
