@@ -21,7 +21,7 @@ internal static class PortalCommands
             Description = "Notice cycle: yearly (the PIPA Art. 20-2 minimum), half-yearly, quarterly or monthly. Default: $Custodian__Notices__Cycle or yearly.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Custodian__Notices__Cycle") is { Length: > 0 } c ? c : "yearly",
         };
-        var asOf = new Option<string?>("--as-of") { Description = "Day of the run, yyyy-MM-dd (Korea time); the notice covers the last complete period before it. Default: today." };
+        var asOf = new Option<string?>("--as-of") { Description = "Day of the run, yyyy-MM-dd (Korea time), not later than today; the notice covers the last complete period before it. Default: today." };
         var noSms = new Option<bool>("--no-sms") { Description = "Deliver to portal inboxes only, without the SMS copy." };
         var run = new Command("run", "Deliver the periodic usage-history notice (PIPA Art. 20-2) of the last complete period to every subscriber; re-running a period delivers nothing twice.")
         {
@@ -41,6 +41,12 @@ internal static class PortalCommands
             var day = parse.GetValue(asOf) is { } text
                 ? (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) && d.Year is >= 2001 and <= 2099 ? d : throw CliException.Usage("--as-of must be a day yyyy-MM-dd from 2001 to 2099."))
                 : today;
+            if (day > today)
+            {
+                // A period is noticed once per subscriber: sending it before it is over would leave its last days unnoticed for good.
+                throw CliException.Usage("--as-of must not be later than today (Korea time): the notice covers a period that is over.");
+            }
+
             var period = NoticePeriod.Previous(parsedCycle, day);
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var notices = context.Get<UsageNotices>();
