@@ -14,8 +14,10 @@ namespace Custodian.Portal;
 /// <see cref="AlertStore"/>, reads the entries its evidence names (at most <see cref="AlertEvidence.MaxSequences"/>),
 /// and delivers one <see cref="NoticeKind.FlaggedAccess"/> notice (inbox and SMS) to every subscriber those entries
 /// name, with reference <c>alert:&lt;id&gt;</c> so that a repeat never notifies twice. An entry held back from a
-/// subscriber by a deferral (<see cref="HistoryDeferrals"/>) does not notify that subscriber. Alerts raised while the
-/// server was down are not notified afterwards (the stream is live only).
+/// subscriber by a deferral (<see cref="HistoryDeferrals"/>) does not notify that subscriber. At start it also notifies
+/// the alerts of the last <see cref="CatchUpWindow"/> (at most 1,000), so an alert raised just before a crash or a
+/// restart is not left unnoticed; delivery is idempotent per alert, so nobody is notified twice. The notice does not
+/// claim a suspension: an alert may have led to an alert only, a step-up or a suspension.
 /// </summary>
 public sealed class FlaggedAccessNotifier(
     IAccessEventStream events,
@@ -26,6 +28,9 @@ public sealed class FlaggedAccessNotifier(
     TimeProvider time,
     ILogger<FlaggedAccessNotifier> logger) : BackgroundService
 {
+    /// <summary>How far back the start-up catch-up looks: 7 days.</summary>
+    public static readonly TimeSpan CatchUpWindow = TimeSpan.FromDays(7);
+
     /// <summary>Name of the subscription to the access event stream.</summary>
     public const string SubscriptionName = "portal-notices";
 
@@ -68,11 +73,11 @@ public sealed class FlaggedAccessNotifier(
         var text = new NoticeText(
             "내 정보가 포함된 이상 조회가 감지되었습니다",
             $"{day} (한국 시간), {store} 매장의 직원 계정이 짧은 시간에 많은 가입자의 정보를 조회한 것이 감지되었습니다. 이 조회에 회원님의 정보가 포함되어 있습니다.\n" +
-            "해당 직원 계정과 단말기의 사용은 즉시 중지되었고, 보안 담당자가 검토하고 있습니다. 검토 결과와 회원님이 할 수 있는 조치는 다시 알려 드립니다.\n" +
+            "보안 담당자가 이 조회를 검토하고 있습니다. 검토 결과와 회원님이 할 수 있는 조치는 다시 알려 드립니다.\n" +
             "'내 이용내역'에서 해당 조회를 확인하고, 처리자 공개를 요청할 수 있습니다.",
             "Unusual access to your data was detected",
             $"On {day} (Korea time) a staff account at store {store} was detected reading many subscribers' data in a short time. Your data was among it.\n" +
-            "That staff account and its terminal were stopped at once, and a security officer is reviewing the case. We will tell you the outcome and what you can do.\n" +
+            "A security officer is reviewing it. We will tell you the outcome and what you can do.\n" +
             "You can see the access under 'My access history' and ask who made it.");
         var created = 0;
         foreach (var subject in subjects)
@@ -87,12 +92,39 @@ public sealed class FlaggedAccessNotifier(
         return created;
     }
 
+    /// <summary>Notifies the alerts raised in the last <see cref="CatchUpWindow"/>; returns how many notices were new.</summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    public async Task<int> CatchUpAsync(CancellationToken cancellationToken = default)
+    {
+        var since = time.GetUtcNow() - CatchUpWindow;
+        var created = 0;
+        foreach (var alert in await alerts.ListAsync(null, 1_000, cancellationToken))
+        {
+            if (alert.RaisedAt < since)
+            {
+                break; // newest first
+            }
+
+            try
+            {
+                created += await NotifyAsync(alert.Id, cancellationToken);
+            }
+            catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or InvalidOperationException or ArgumentException)
+            {
+                PortalLog.FlaggedAccessFailed(logger, alert.Id, ex);
+            }
+        }
+
+        return created;
+    }
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var subscription = _subscription ?? throw new InvalidOperationException("The notifier must be started with StartAsync.");
         try
         {
+            await CatchUpAsync(stoppingToken);
             await foreach (var committed in subscription.Reader.ReadAllAsync(stoppingToken))
             {
                 if (committed.Entry.Task != AccessTask.AlertRaised || committed.Entry.Target is not { } alertId)

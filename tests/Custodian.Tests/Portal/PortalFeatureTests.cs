@@ -229,6 +229,20 @@ public sealed class PortalFeatureTests
         Assert.Equal(0, await host.Get<FlaggedAccessNotifier>().NotifyAsync(alert.Id));
         var sms = await ((OutboxSmsSender)host.Get<ISmsSender>()).ReadAsync(flagged[0], SmsKind.Notice, 10);
         Assert.Equal((await inbox.ListAsync(flagged[0])).Count, sms.Count); // one SMS per notice
+
+        // A crash between the alert and its notices: the start-up catch-up delivers them, and only once.
+        Assert.Equal(0, await host.Get<FlaggedAccessNotifier>().CatchUpAsync());
+        await using (var connection = await host.Get<Custodian.Storage.CustodianDatabase>().OpenAsync())
+        await using (var delete = connection.CreateCommand())
+        {
+            delete.CommandText = "DELETE FROM portal_inbox WHERE reference = $reference";
+            delete.Parameters.Add(new Microsoft.Data.Sqlite.SqliteParameter("$reference", "alert:" + alert.Id));
+            Assert.Equal(flagged.Count, await delete.ExecuteNonQueryAsync());
+        }
+
+        Assert.Equal(flagged.Count, await host.Get<FlaggedAccessNotifier>().CatchUpAsync());
+        Assert.Equal(0, await host.Get<FlaggedAccessNotifier>().CatchUpAsync());
+        Assert.Single(await inbox.ListAsync(flagged[0]), n => n.Reference == "alert:" + alert.Id);
     }
 
     [Fact]
