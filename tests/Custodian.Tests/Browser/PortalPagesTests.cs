@@ -33,9 +33,11 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         await AssertFitsPhoneAsync(page);
         await BrowserFixture.ScreenshotAsync(page, "portal-sign-in-ko");
 
-        await page.Keyboard.TypeAsync(phone); // the phone field has focus on arrival
+        await Assertions.Expect(page.Locator("#phone")).ToBeFocusedAsync(); // the phone field has focus on arrival
+        await page.Keyboard.TypeAsync(phone);
         await page.Keyboard.PressAsync("Enter");
         await page.GetByLabel("문자로 받은 인증번호").WaitForAsync();
+        await Assertions.Expect(page.Locator("#code")).ToBeFocusedAsync(); // autofocus lands after load: type only once it has
         Assert.Equal("가입자의 번호라면 인증번호를 보냈습니다. 5분 동안 유효합니다.", await page.Locator("p[role=status]").InnerTextAsync());
         var code = await PortalTests.PortalCodeAsync(host, phone);
         await page.Keyboard.TypeAsync(code == "000000" ? "111111" : "000000");
@@ -78,9 +80,11 @@ public sealed class PortalPagesTests(BrowserFixture browser)
 
         var page = await browser.NewPageAsync(host.PortalUrl, width: PhoneWidth);
         await page.GotoAsync("/portal/sign-in");
+        await Assertions.Expect(page.Locator("#phone")).ToBeFocusedAsync();
         await page.Keyboard.TypeAsync(subscriber.Phone);
         await page.Keyboard.PressAsync("Enter");
         await page.GetByLabel("문자로 받은 인증번호").WaitForAsync();
+        await Assertions.Expect(page.Locator("#code")).ToBeFocusedAsync(); // autofocus lands after load: type only once it has
         await page.Keyboard.TypeAsync(await PortalTests.PortalCodeAsync(host, subscriber.Phone));
         await page.Keyboard.PressAsync("Enter");
         await page.WaitForURLAsync("**/portal/history");
@@ -180,9 +184,11 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         var page = await browser.NewPageAsync(host.PortalUrl, width: PhoneWidth);
         await page.Context.AddCookiesAsync([new Cookie { Name = "__Host-custodian-portal", Value = planted, Url = host.PortalUrl.ToString(), Secure = true, HttpOnly = true, SameSite = SameSiteAttribute.Strict }]);
         await page.GotoAsync("/portal/sign-in");
+        await Assertions.Expect(page.Locator("#phone")).ToBeFocusedAsync();
         await page.Keyboard.TypeAsync(victim.Phone);
         await page.Keyboard.PressAsync("Enter");
         await page.GetByLabel("문자로 받은 인증번호").WaitForAsync();
+        await Assertions.Expect(page.Locator("#code")).ToBeFocusedAsync(); // autofocus lands after load: type only once it has
         await page.Keyboard.TypeAsync(await PortalTests.PortalCodeAsync(host, victim.Phone));
         await page.Keyboard.PressAsync("Enter");
         await page.WaitForURLAsync("**/portal/history");
