@@ -313,19 +313,29 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
         return await UpdateAsync(got.Value with { State = ClaimState.Submitted, Answer = answer.Trim() }, cancellationToken);
     }
 
+    /// <summary>
+    /// The claim <paramref name="id"/> when it is in one of <paramref name="states"/>; otherwise its lookup error, or a
+    /// conflict (409) reading <paramref name="conflict"/> followed by the claim's current state.
+    /// </summary>
+    private async Task<Result<Claim>> GetInStateAsync(string? id, ClaimState[] states, string conflict, CancellationToken cancellationToken)
+    {
+        var got = await GetAsync(id, null, cancellationToken);
+        if (got.IsSuccess && !states.Contains(got.Value.State))
+        {
+            return Conflict($"{conflict}{Name(got.Value.State)}.");
+        }
+
+        return got;
+    }
+
     /// <summary>An officer asks for more information: <c>submitted</c> → <c>information-requested</c>.</summary>
     public async Task<Result<Claim>> RequestInformationAsync(string? id, string? question, IncidentActor officer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(officer);
-        var got = await GetAsync(id, null, cancellationToken);
+        var got = await GetInStateAsync(id, [ClaimState.Submitted], "Information can be requested only for a submitted claim; it is ", cancellationToken);
         if (!got.IsSuccess)
         {
             return got.Error!;
-        }
-
-        if (got.Value.State != ClaimState.Submitted)
-        {
-            return Conflict($"Information can be requested only for a submitted claim; it is {Name(got.Value.State)}.");
         }
 
         if (string.IsNullOrWhiteSpace(question) || question.Trim().Length > LeafCodec.MaxReasonLength)
@@ -341,15 +351,10 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
     public async Task<Result<Claim>> ApproveAsync(string? id, long? amount, string? note, IncidentActor officer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(officer);
-        var got = await GetAsync(id, null, cancellationToken);
+        var got = await GetInStateAsync(id, [ClaimState.Submitted], "Only a submitted claim can be approved; it is ", cancellationToken);
         if (!got.IsSuccess)
         {
             return got.Error!;
-        }
-
-        if (got.Value.State != ClaimState.Submitted)
-        {
-            return Conflict($"Only a submitted claim can be approved; it is {Name(got.Value.State)}.");
         }
 
         if (amount is null || amount < 1 || amount > got.Value.AmountClaimed)
@@ -370,15 +375,10 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
     public async Task<Result<Claim>> RejectAsync(string? id, string? reason, IncidentActor officer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(officer);
-        var got = await GetAsync(id, null, cancellationToken);
+        var got = await GetInStateAsync(id, [ClaimState.Submitted, ClaimState.InformationRequested], "The claim is ", cancellationToken);
         if (!got.IsSuccess)
         {
             return got.Error!;
-        }
-
-        if (got.Value.State is not (ClaimState.Submitted or ClaimState.InformationRequested))
-        {
-            return Conflict($"The claim is {Name(got.Value.State)}.");
         }
 
         if (string.IsNullOrWhiteSpace(reason) || reason.Trim().Length > LeafCodec.MaxReasonLength)
@@ -394,15 +394,10 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
     public async Task<Result<Claim>> PayAsync(string? id, string? reference, IncidentActor officer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(officer);
-        var got = await GetAsync(id, null, cancellationToken);
+        var got = await GetInStateAsync(id, [ClaimState.Approved], "Only an approved claim can be paid; it is ", cancellationToken);
         if (!got.IsSuccess)
         {
             return got.Error!;
-        }
-
-        if (got.Value.State != ClaimState.Approved)
-        {
-            return Conflict($"Only an approved claim can be paid; it is {Name(got.Value.State)}.");
         }
 
         if (!Codes.IsValid(reference))
