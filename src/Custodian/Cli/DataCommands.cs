@@ -29,7 +29,14 @@ internal static class DataCommands
         {
             var count = parse.GetValue(subscribers);
             var storeCount = parse.GetValue(stores);
-            var file = parse.GetValue(output)!;
+            var file = new FileInfo(CliFiles.OutputFile(parse.GetValue(output)!.ToString(), "--out"));
+            var clerkCount = parse.GetValue(clerks);
+            var staffFile = Path.Combine(file.DirectoryName ?? ".", "staff.csv");
+            if (clerkCount > 0)
+            {
+                CliFiles.OutputFile(staffFile, "--clerks (staff.csv beside --out)");
+            }
+
             var today = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime);
             var generator = new SampleGenerator();
             AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(progress =>
@@ -40,10 +47,8 @@ internal static class DataCommands
             });
             AnsiConsole.MarkupLine($"Wrote {count:N0} subscribers to [bold]{Markup.Escape(file.FullName)}[/]");
 
-            var clerkCount = parse.GetValue(clerks);
             if (clerkCount > 0)
             {
-                var staffFile = Path.Combine(file.DirectoryName ?? ".", "staff.csv");
                 using var staff = new StreamWriter(staffFile, append: false, new UTF8Encoding(false));
                 staff.WriteLine("account,role,store");
                 for (var i = 0; i < clerkCount; i++)

@@ -98,11 +98,12 @@ internal static class LedgerCheckpointCommands
         var command = new Command("checkpoint", "Print or save the latest cosigned checkpoint (C2SP signed note).") { output, minimum };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
+            var target = OutputOf(parse.GetValue(output));
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var min = parse.GetValue(minimum);
             var note = await context.Get<LedgerCheckpoints>().GetLatestNoteAsync(min, ct)
                 ?? throw new CliException($"no checkpoint with at least {min} cosignature(s) yet (the server signs one every interval while the ledger grows; --min-witnesses 0 for the newest log-signed one).");
-            Write(parse.GetValue(output), note);
+            Write(target, note);
             return 0;
         }));
         return command;
@@ -121,6 +122,7 @@ internal static class LedgerCheckpointCommands
                 throw CliException.Usage("--sequence must be a non-negative integer.");
             }
 
+            var target = OutputOf(parse.GetValue(output));
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var receipt = await context.Get<LedgerCheckpoints>().BuildReceiptAsync(seq, null, withholdEntry: false, ct);
             if (!receipt.IsSuccess)
@@ -137,7 +139,7 @@ internal static class LedgerCheckpointCommands
                     : $"no ledger entry {seq}: the ledger has {size} entries.");
             }
 
-            Write(parse.GetValue(output), receipt.Value.ToJson());
+            Write(target, receipt.Value.ToJson());
             return 0;
         }));
         return command;
@@ -246,7 +248,9 @@ internal static class LedgerCheckpointCommands
         }
     }
 
-    private static void Write(FileInfo? output, string text)
+    private static string? OutputOf(FileInfo? output) => output is null ? null : CliFiles.OutputFile(output.ToString(), "--out");
+
+    private static void Write(string? output, string text)
     {
         if (output is null)
         {
@@ -254,7 +258,7 @@ internal static class LedgerCheckpointCommands
             return;
         }
 
-        File.WriteAllText(output.FullName, text);
-        AnsiConsole.MarkupLine($"Wrote {Markup.Escape(output.FullName)}.");
+        File.WriteAllText(output, text);
+        AnsiConsole.MarkupLine($"Wrote {Markup.Escape(output)}.");
     }
 }

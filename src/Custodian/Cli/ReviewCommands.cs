@@ -54,6 +54,7 @@ internal static class ReviewCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var periodText = PeriodArgument(parse, month, week);
+            var outPath = parse.GetValue(output) is { } requested ? CliFiles.OutputFile(requested, "--out") : null;
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var review = Open(context, parse, cycle);
             var period = review.ParsePeriod(periodText);
@@ -63,9 +64,9 @@ internal static class ReviewCommands
             }
 
             var report = await review.BuildReportAsync(period.Value, ct);
-            if (parse.GetValue(output) is { } path)
+            if (outPath is not null)
             {
-                await WritePrivateAsync(path, report.ToJson(), ct);
+                await WritePrivateAsync(outPath, report.ToJson(), ct);
             }
 
             Console.Write(report.ToMarkdown());
@@ -94,7 +95,7 @@ internal static class ReviewCommands
         };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var exportPath = parse.GetValue(export);
+            var exportPath = parse.GetValue(export) is { } requested ? CliFiles.OutputFile(requested, "--export") : null;
             var exportReason = parse.GetValue(reason);
             if (exportPath is not null && string.IsNullOrWhiteSpace(exportReason))
             {

@@ -45,6 +45,11 @@ internal static class SiemCommands
                 {
                     throw CliException.Usage("--format ocsf-json needs --out FILE (or -) and takes no --to, --tls or --ca.");
                 }
+
+                if (parse.GetValue(output) is { } outPath && outPath != "-")
+                {
+                    CliFiles.OutputFile(outPath, "--out");
+                }
             }
             else
             {

@@ -20,13 +20,8 @@ internal static class StaffLifecycleCommands
         var import = new Command("import", "Sync staff accounts from an HR feed: create joiners, move movers, disable leavers; sessions of movers and leavers end.") { file, mode, credentialsOut };
         import.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var feed = parse.GetValue(file)!;
-            if (!feed.Exists)
-            {
-                throw CliException.Usage($"no such file: {feed.FullName}");
-            }
-
-            var output = parse.GetValue(credentialsOut);
+            var feed = CliFiles.InputFile(parse.GetValue(file)!, "file");
+            var output = parse.GetValue(credentialsOut) is { } requested ? new FileInfo(CliFiles.OutputFile(requested.ToString(), "--credentials-out")) : null;
             if (output is not null && output.Exists)
             {
                 throw CliException.Usage($"{output.FullName} exists; --credentials-out must name a new file (credentials are never overwritten).");

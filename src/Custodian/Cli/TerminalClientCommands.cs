@@ -22,7 +22,7 @@ internal static class TerminalClientCommands
         {
             var url = CliArguments.HttpsUrl(parse.GetValue(server), "--server");
 
-            var directory = parse.GetValue(output)!;
+            var directory = new DirectoryInfo(CliFiles.OutputDirectory(parse.GetValue(output)!.ToString(), "--out"));
             if (File.Exists(Path.Combine(directory.FullName, "terminal.key")) && !parse.GetValue(force))
             {
                 throw CliException.Usage($"{directory.FullName} already holds a terminal's credentials; choose another --out or pass --force.");

@@ -116,12 +116,7 @@ public static class MonitorCommands
             }
 
             // The matrix takes minutes: refuse an --out that cannot be written before running it, not after.
-            if (parse.GetValue(output) is { } target && (Directory.Exists(target.FullName) || !Directory.Exists(target.DirectoryName)))
-            {
-                throw CliException.Usage(Directory.Exists(target.FullName)
-                    ? $"--out {target.FullName} is a directory; name a file."
-                    : $"--out: no such directory {target.DirectoryName}.");
-            }
+            var outPath = parse.GetValue(output) is { } target ? CliFiles.OutputFile(target.ToString(), "--out") : null;
 
             var seedList = parse.GetValue(seeds) is { Length: > 0 } given ? given : [1];
             var results = new List<ScenarioResult>();
@@ -142,10 +137,10 @@ public static class MonitorCommands
                 });
             var commandLine = "custodian evaluate " + string.Join(' ', parse.Tokens.Select(t => t.Value).SkipWhile(t => t == "evaluate"));
             var report = EvaluationReport.ToMarkdown(results, options, commandLine.TrimEnd());
-            if (parse.GetValue(output) is { } outFile)
+            if (outPath is not null)
             {
-                await File.WriteAllTextAsync(outFile.FullName, report, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), ct);
-                Console.Out.WriteLine($"Wrote {outFile.Name}.");
+                await File.WriteAllTextAsync(outPath, report, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), ct);
+                Console.Out.WriteLine($"Wrote {Path.GetFileName(outPath)}.");
             }
             else
             {
