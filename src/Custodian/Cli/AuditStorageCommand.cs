@@ -25,6 +25,14 @@ internal static class AuditStorageCommand
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
+            foreach (var path in parse.GetValue(paths) ?? [])
+            {
+                if (!File.Exists(path) && !Directory.Exists(path))
+                {
+                    throw CliException.Usage($"<paths>: no such file or directory: {Path.GetFullPath(path)}");
+                }
+            }
+
             await using var context = await CliContext.OpenAsync(data);
             var targets = parse.GetValue(paths) is { Length: > 0 } given ? given : [Hosting.DataPaths.For(data).Root];
             StorageAuditReport? report = null;

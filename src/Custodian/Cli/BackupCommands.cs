@@ -54,16 +54,16 @@ internal static class BackupCommands
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
             var paths = DataPaths.For(data);
-            var file = parse.GetValue(masterKey);
+            var file = parse.GetValue(masterKey) is { } requested ? CliFiles.InputFile(requested, "--master-key") : null;
             var environment = Environment.GetEnvironmentVariable(ProtectionKeyring.MasterKeyEnvironmentVariable);
             string text = file is not null
-                ? (file.Exists ? await File.ReadAllTextAsync(file.FullName, ct) : throw new CliException($"master key file not found: {file.FullName}"))
+                ? await File.ReadAllTextAsync(file.FullName, ct)
                 : !string.IsNullOrWhiteSpace(environment) ? environment
-                : throw new CliException($"restore needs the master key the backup was taken with: --master-key FILE or {ProtectionKeyring.MasterKeyEnvironmentVariable}.");
+                : throw CliException.Usage($"restore needs the master key the backup was taken with: --master-key FILE or {ProtectionKeyring.MasterKeyEnvironmentVariable}.");
             var master = DecodeMasterKey(text);
             try
             {
-                var from = parse.GetValue(input)!.FullName;
+                var from = CliFiles.InputDirectory(parse.GetValue(input)!.ToString(), "<in>");
                 var manifest = await SnapshotBackup.RestoreAsync(from, paths.Root, Path.GetFileName(paths.Database), Path.GetFileName(paths.Keys), master, ct);
                 if (file is not null)
                 {

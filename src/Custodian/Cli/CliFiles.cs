@@ -87,6 +87,19 @@ internal static class CliFiles
         return new FileInfo(full);
     }
 
+    /// <summary>Checks a directory a verb reads: it must exist and be a directory. A missing one is a bad argument (exit code 1).</summary>
+    /// <param name="path">The path as given.</param>
+    /// <param name="option">The option or argument name for the message, e.g. <c>&lt;in&gt;</c>.</param>
+    /// <returns>The full path.</returns>
+    /// <exception cref="CliException">Exit code 1 when the directory is missing or is a file.</exception>
+    public static string InputDirectory(string path, string option)
+    {
+        var full = FullPath(path, option);
+        return Directory.Exists(full)
+            ? full
+            : throw CliException.Usage(File.Exists(full) ? $"{option} must name a directory, not a file: {full}" : $"{option}: no such directory: {full}");
+    }
+
     /// <inheritdoc cref="InputFile(string, string)"/>
     public static FileInfo InputFile(FileInfo file, string option) => InputFile(file.ToString(), option);
 

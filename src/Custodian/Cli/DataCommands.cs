@@ -78,11 +78,7 @@ internal static class DataCommands
         var command = new Command("import", "Import subscribers, encrypting personal fields and building blind indexes on the way in.") { file, mode };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var input = parse.GetValue(file)!;
-            if (!input.Exists)
-            {
-                throw new CliException($"file not found: {input.FullName}");
-            }
+            var input = CliFiles.InputFile(parse.GetValue(file)!, "<file>");
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var importer = context.Get<SubscriberImporter>();
@@ -123,17 +119,17 @@ internal static class DataCommands
             if (report.RowsRejected > 0 && importMode == ImportMode.AllOrNothing)
             {
                 Console.Error.WriteLine($"error: {report.RowsRejected:N0} bad rows; nothing was imported (all-or-nothing). Fix them or use --mode skip-bad-rows.");
-                return 3;
+                return CliExitCodes.RowsRefused;
             }
 
             if (report.RowsImported == 0 && report.RowsRejected == 0 && report.Errors.Count > 0)
             {
                 Console.Error.WriteLine("error: nothing was imported: the file is not a subscriber CSV with the expected header (see above).");
-                return 3;
+                return CliExitCodes.RowsRefused;
             }
 
             AnsiConsole.MarkupLine($"Imported {report.RowsImported:N0} of {report.RowsRead:N0} rows.");
-            return report.RowsRejected > 0 || report.Errors.Count > 0 ? 3 : 0;
+            return report.RowsRejected > 0 || report.Errors.Count > 0 ? CliExitCodes.RowsRefused : CliExitCodes.Ok;
         }));
         return command;
     }

@@ -57,7 +57,7 @@ internal static class LedgerCheckpointCommands
 
         var logKey = ParseKey(parse.GetValue(options.LogKey), "--log-key", NoteAlgorithms.Ed25519);
         var witnesses = (parse.GetValue(options.WitnessKeys) ?? []).Select(w => ParseKey(w, "--witness-key", NoteAlgorithms.CosignatureV1)).ToList();
-        var file = parse.GetValue(options.Against)!;
+        var file = CliFiles.InputFile(parse.GetValue(options.Against)!, "--against");
         var text = ReadFile(file);
         var opened = CheckpointVerifier.Open(text, logKey, witnesses, witnesses.Count);
         if (!opened.IsSuccess)
@@ -203,7 +203,7 @@ internal static class LedgerCheckpointCommands
                 throw CliException.Usage("--min-witnesses must be between 0 and the number of --witness-key options.");
             }
 
-            var receipt = LedgerReceipt.Parse(ReadFile(parse.GetValue(file)!));
+            var receipt = LedgerReceipt.Parse(ReadFile(CliFiles.InputFile(parse.GetValue(file)!, "<receipt>")));
             var verified = receipt.IsSuccess ? receipt.Value.Verify(log, witnesses, min) : receipt.Error!;
             if (!verified.IsSuccess)
             {

@@ -20,7 +20,7 @@ internal static class StaffLifecycleCommands
         var import = new Command("import", "Sync staff accounts from an HR feed: create joiners, move movers, disable leavers; sessions of movers and leavers end.") { file, mode, credentialsOut };
         import.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var feed = CliFiles.InputFile(parse.GetValue(file)!, "file");
+            var feed = CliFiles.InputFile(parse.GetValue(file)!, "<file>");
             var output = parse.GetValue(credentialsOut) is { } requested ? new FileInfo(CliFiles.OutputFile(requested.ToString(), "--credentials-out")) : null;
             if (output is not null && output.Exists)
             {
@@ -74,7 +74,7 @@ internal static class StaffLifecycleCommands
                 Console.WriteLine($"Joiners' one-time credentials: {output!.FullName} (hand them over, then delete the file).");
             }
 
-            return report.Errors.Count > 0 ? 3 : 0;
+            return report.Errors.Count > 0 ? CliExitCodes.RowsRefused : CliExitCodes.Ok;
         }));
         return import;
     }

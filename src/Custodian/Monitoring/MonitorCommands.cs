@@ -28,11 +28,7 @@ public static class MonitorCommands
         };
         replay.SetAction(CustodianCli.Guarded((parse, _) =>
         {
-            var path = parse.GetValue(file)!;
-            if (!path.Exists)
-            {
-                throw CliException.Usage($"{path.Name}: no such file.");
-            }
+            var path = CliFiles.InputFile(parse.GetValue(file)!, "<FILE>");
 
             var json = parse.GetValue(format) switch
             {
@@ -52,12 +48,12 @@ public static class MonitorCommands
             if (errors.Count > 0 && !parse.GetValue(skip))
             {
                 Console.Error.WriteLine($"{errors.Count} bad rows; nothing replayed (use --skip-bad-rows to replay the {rows.Count} good ones).");
-                return Task.FromResult(2);
+                return Task.FromResult(CliExitCodes.RowsRefused);
             }
 
             var outcome = ReplayRunner.Run(rows);
             Console.Out.Write(Render(outcome));
-            return Task.FromResult(0);
+            return Task.FromResult(errors.Count > 0 ? CliExitCodes.RowsRefused : CliExitCodes.Ok);
         }));
         return new Command("monitor", "The real-time monitor's offline tools.") { replay };
     }
