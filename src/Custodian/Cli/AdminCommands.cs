@@ -242,7 +242,7 @@ internal static class AdminCommands
             });
             if (result!.IsValid)
             {
-                AnsiConsole.MarkupLine($"Ledger OK: {result.TreeSize:N0} entries, root {Convert.ToHexString(result.Root.Span).ToLowerInvariant()}");
+                AnsiConsole.MarkupLine($"Ledger OK: {CliText.Count(result.TreeSize, "entry", "entries")}, root {Convert.ToHexString(result.Root.Span).ToLowerInvariant()}");
                 return 0;
             }
 

@@ -39,7 +39,7 @@ internal static class BackupCommands
             var target = parse.GetValue(output)!.FullName;
             var manifest = await context.Get<SnapshotBackup>().BackupAsync(target, files, ct);
             await RecordAsync(context, $"backup written: {manifest.Files!.Count} files", ct);
-            AnsiConsole.MarkupLine($"Backup written to [bold]{Markup.Escape(target)}[/] ({manifest.Files!.Count} files). Keep the master key ({ProtectionKeyring.MasterKeyFileName} or {ProtectionKeyring.MasterKeyEnvironmentVariable}) separately: the backup cannot be restored without it.");
+            AnsiConsole.MarkupLine($"Backup written to [bold]{Markup.Escape(target)}[/] ({CliText.Count(manifest.Files!.Count, "file")}). Keep the master key ({ProtectionKeyring.MasterKeyFileName} or {ProtectionKeyring.MasterKeyEnvironmentVariable}) separately: the backup cannot be restored without it.");
             return 0;
         }));
         return command;
@@ -77,7 +77,7 @@ internal static class BackupCommands
 
                 await using var context = await CliContext.OpenAsync(data);
                 await RecordAsync(context, $"restored from a backup taken at {DateTimeOffset.FromUnixTimeMilliseconds(manifest.CreatedAtUnixMs):yyyy-MM-ddTHH:mm:ssZ}", ct);
-                AnsiConsole.MarkupLine($"Restored {manifest.Files!.Count} files into [bold]{Markup.Escape(paths.Root)}[/].");
+                AnsiConsole.MarkupLine($"Restored {CliText.Count(manifest.Files!.Count, "file")} into [bold]{Markup.Escape(paths.Root)}[/].");
                 return 0;
             }
             finally

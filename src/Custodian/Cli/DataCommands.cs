@@ -45,7 +45,7 @@ internal static class DataCommands
                 using var writer = new StreamWriter(file.FullName, append: false, new UTF8Encoding(false));
                 SampleGenerator.WriteCsv(writer, Counted(generator.Generate(count, storeCount, parse.GetValue(seed), today), task));
             });
-            AnsiConsole.MarkupLine($"Wrote {count:N0} subscribers to [bold]{Markup.Escape(file.FullName)}[/]");
+            AnsiConsole.MarkupLine($"Wrote {CliText.Count(count, "subscriber")} to [bold]{Markup.Escape(file.FullName)}[/]");
 
             if (clerkCount > 0)
             {
@@ -58,7 +58,7 @@ internal static class DataCommands
                     staff.WriteLine($"C{(i + 1).ToString("0000", CultureInfo.InvariantCulture)},{role},{store}");
                 }
 
-                AnsiConsole.MarkupLine($"Wrote {clerkCount:N0} staff accounts to [bold]{Markup.Escape(staffFile)}[/] (used by 'custodian simulate')");
+                AnsiConsole.MarkupLine($"Wrote {CliText.Count(clerkCount, "staff account")} to [bold]{Markup.Escape(staffFile)}[/] (used by 'custodian simulate')");
             }
 
             return Task.FromResult(0);
@@ -113,12 +113,12 @@ internal static class DataCommands
 
             if (report.Errors.Count > 200)
             {
-                Console.Error.WriteLine($"... and {report.Errors.Count - 200:N0} more problems");
+                Console.Error.WriteLine($"... and {CliText.Count(report.Errors.Count - 200, "more problem")}");
             }
 
             if (report.RowsRejected > 0 && importMode == ImportMode.AllOrNothing)
             {
-                Console.Error.WriteLine($"error: {report.RowsRejected:N0} bad rows; nothing was imported (all-or-nothing). Fix them or use --mode skip-bad-rows.");
+                Console.Error.WriteLine($"error: {CliText.Count(report.RowsRejected, "bad row")}; nothing was imported (all-or-nothing). Fix them or use --mode skip-bad-rows.");
                 return CliExitCodes.RowsRefused;
             }
 
@@ -128,7 +128,7 @@ internal static class DataCommands
                 return CliExitCodes.RowsRefused;
             }
 
-            AnsiConsole.MarkupLine($"Imported {report.RowsImported:N0} of {report.RowsRead:N0} rows.");
+            AnsiConsole.MarkupLine($"Imported {report.RowsImported:N0} of {CliText.Count(report.RowsRead, "row")}.");
             return report.RowsRejected > 0 || report.Errors.Count > 0 ? CliExitCodes.RowsRefused : CliExitCodes.Ok;
         }));
         return command;

@@ -167,7 +167,7 @@ internal static class IncidentCommands
             }
 
             AnsiConsole.Write(table);
-            Console.WriteLine($"{list.Count} incident(s).");
+            Console.WriteLine($"{CliText.Count(list.Count, "incident")}.");
             return 0;
         }));
         return command;
@@ -203,7 +203,7 @@ internal static class IncidentCommands
                 await writer.WriteAsync(buffer.ToString());
             }
 
-            Console.WriteLine($"Exported {rows:N0} subscriber tokens to {path}.");
+            Console.WriteLine($"Exported {CliText.Count(rows, "subscriber token")} to {path}.");
             return 0;
         }));
         return command;
@@ -394,7 +394,7 @@ internal static class IncidentCommands
             }
 
             AnsiConsole.Write(table);
-            Console.WriteLine($"{claims.Count} claim(s).");
+            Console.WriteLine($"{CliText.Count(claims.Count, "claim")}.");
             return 0;
         }));
         return command;
@@ -406,7 +406,7 @@ internal static class IncidentCommands
     {
         var s = incident.Summary!;
         var c = s.Counts;
-        Console.WriteLine($"Scoped {incident.Id} over {s.LedgerSize:N0} ledger entries ({s.EntriesMatched:N0} matched, {s.EntriesExposing:N0} exposing).");
+        Console.WriteLine($"Scoped {incident.Id} over {CliText.Count(s.LedgerSize, "ledger entry", "ledger entries")} ({s.EntriesMatched:N0} matched, {s.EntriesExposing:N0} exposing).");
         Console.WriteLine($"Affected subscribers: {c.Total:N0} — rrn-unmasked {c.RrnUnmasked:N0}, unmasked {c.Unmasked:N0}, masked {c.Masked:N0}, token-only {c.TokenOnly:N0}.");
         Console.WriteLine($"Affected-set SHA-256: {s.SetSha256}");
     }

@@ -81,12 +81,12 @@ internal static class LedgerCheckpointCommands
             Console.Error.WriteLine(
                 $"LEDGER INVALID against checkpoint {checkpoint.Origin} size {checkpoint.Size}: first bad entry at sequence {audit.FirstBadSequence} ({audit.Reason}: "
                 + (audit.Reason == VerificationFailures.RootMismatch ? $"the first changed entry lies in [{audit.FirstBadSequence}, {audit.DivergedAt}): " : string.Empty)
-                + $"the payloads reproduce no signed root from size {audit.DivergedAt}; {audit.CheckpointsUsed} signed checkpoint(s) compared)");
+                + $"the payloads reproduce no signed root from size {audit.DivergedAt}; {CliText.Count(audit.CheckpointsUsed, "signed checkpoint")} compared)");
             return 3;
         }
 
         var cosigners = opened.Value.Cosignatures.Count == 0 ? "no witness keys given" : "cosigned by " + string.Join(", ", opened.Value.Cosignatures.Select(c => c.Witness));
-        Console.WriteLine($"Ledger matches checkpoint {checkpoint.Origin} size {checkpoint.Size} ({result.TreeSize} entries now; log signature OK; {cosigners}; {audit.CheckpointsUsed} signed checkpoint(s) compared).");
+        Console.WriteLine($"Ledger matches checkpoint {checkpoint.Origin} size {checkpoint.Size} ({CliText.Count(result.TreeSize, "entry", "entries")} now; log signature OK; {cosigners}; {CliText.Count(audit.CheckpointsUsed, "signed checkpoint")} compared).");
         return 0;
     }
 
@@ -102,7 +102,7 @@ internal static class LedgerCheckpointCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var min = parse.GetValue(minimum);
             var note = await context.Get<LedgerCheckpoints>().GetLatestNoteAsync(min, ct)
-                ?? throw new CliException($"no checkpoint with at least {min} cosignature(s) yet (the server signs one every interval while the ledger grows; --min-witnesses 0 for the newest log-signed one).");
+                ?? throw new CliException($"no checkpoint with at least {CliText.Count(min, "cosignature")} yet (the server signs one every interval while the ledger grows; --min-witnesses 0 for the newest log-signed one).");
             Write(target, note);
             return 0;
         }));
@@ -136,7 +136,7 @@ internal static class LedgerCheckpointCommands
                 var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
                 throw new CliException(seq < size
                     ? $"ledger entry {seq} was erased by retention: only its leaf hash is kept, so it has no receipt (docs/ledger-format.md §13)."
-                    : $"no ledger entry {seq}: the ledger has {size} entries.");
+                    : $"no ledger entry {seq}: the ledger has {CliText.Count(size, "entry", "entries")}.");
             }
 
             Write(target, receipt.Value.ToJson());

@@ -118,7 +118,7 @@ internal static class SiemCommands
             await using var sink = await connect(ct);
             var progress = await exporter.ExportAvailableAsync(sink, parse.GetValue(batch), ct);
             var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
-            await summary.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Exported {progress.Events} events to {sink.Id}; cursor {progress.NextSequence} of ledger size {size}."));
+            await summary.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Exported {CliText.Count(progress.Events, "event")} to {sink.Id}; cursor {progress.NextSequence} of ledger size {size}."));
             return 0;
         }));
 

@@ -47,7 +47,7 @@ public static class MonitorCommands
 
             if (errors.Count > 0 && !parse.GetValue(skip))
             {
-                Console.Error.WriteLine($"{errors.Count} bad rows; nothing replayed (use --skip-bad-rows to replay the {rows.Count} good ones).");
+                Console.Error.WriteLine($"{CliText.Count(errors.Count, "bad row")}; nothing replayed (use --skip-bad-rows to replay the good {(rows.Count == 1 ? "one" : $"{rows.Count:N0}")}).");
                 return Task.FromResult(CliExitCodes.RowsRefused);
             }
 
@@ -160,7 +160,7 @@ public static class MonitorCommands
         ArgumentNullException.ThrowIfNull(outcome);
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine(inv, $"Replayed {outcome.Rows} rows: {outcome.Decisions.Count} alerts, {outcome.Suspended.Count} suspensions.");
+        sb.AppendLine(inv, $"Replayed {CliText.Count(outcome.Rows, "row")}: {CliText.Count(outcome.Decisions.Count, "alert")}, {CliText.Count(outcome.Suspended.Count, "suspension")}.");
         foreach (var r in outcome.Decisions)
         {
             var d = r.Decision;
@@ -175,7 +175,7 @@ public static class MonitorCommands
 
         if (outcome.DeviceRefusalsWithoutPrincipal > 0)
         {
-            sb.AppendLine(inv, $"{outcome.DeviceRefusalsWithoutPrincipal} requests without a device certificate were refused at the gateway (no clerk or terminal to alert on).");
+            sb.AppendLine(inv, $"{CliText.Count(outcome.DeviceRefusalsWithoutPrincipal, "request")} without a device certificate {(outcome.DeviceRefusalsWithoutPrincipal == 1 ? "was" : "were")} refused at the gateway (no clerk or terminal to alert on).");
         }
 
         return sb.ToString();
