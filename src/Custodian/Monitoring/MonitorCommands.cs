@@ -47,7 +47,13 @@ public static class MonitorCommands
 
             if (errors.Count > 0 && !parse.GetValue(skip))
             {
-                Console.Error.WriteLine($"{CliText.Count(errors.Count, "bad row")}; nothing replayed (use --skip-bad-rows to replay the good {(rows.Count == 1 ? "one" : $"{rows.Count:N0}")}).");
+                var hint = rows.Count switch
+                {
+                    0 => "no good rows either",
+                    1 => "use --skip-bad-rows to replay the good one",
+                    _ => "use --skip-bad-rows to replay the " + CliText.Count(rows.Count, "good one"),
+                };
+                Console.Error.WriteLine($"{CliText.Count(errors.Count, "bad row")}; nothing replayed ({hint}).");
                 return Task.FromResult(CliExitCodes.RowsRefused);
             }
 
