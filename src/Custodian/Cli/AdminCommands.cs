@@ -30,6 +30,7 @@ internal static class AdminCommands
         {
             var storeCode = RequireCode(parse.GetValue(store), "--store");
             var terminalName = RequireCode(parse.GetValue(name), "--name");
+            CliArguments.HttpsUrl(parse.GetValue(server), "--server");
             if (parse.GetValue(trustClass) == "vdi-host")
             {
                 return await ApprovalCommands.RequestVdiEnrollmentAsync(parse, storeCode, terminalName, parse.GetValue(enrollReason));
@@ -96,6 +97,10 @@ internal static class AdminCommands
             if (storeCode is not null)
             {
                 RequireCode(storeCode, "--store");
+            }
+            else if (staffRole.IsStoreStaff())
+            {
+                throw CliException.Usage("--store is required for clerks and store managers.");
             }
 
             var accountId = RequireCode(parse.GetValue(id), "--id");
@@ -242,7 +247,7 @@ internal static class AdminCommands
             });
             if (result!.IsValid)
             {
-                AnsiConsole.MarkupLine($"Ledger OK: {result.TreeSize:N0} entries, root {Convert.ToHexString(result.Root.Span).ToLowerInvariant()}");
+                AnsiConsole.MarkupLine($"Ledger OK: {CliText.Count(result.TreeSize, "entry", "entries")}, root {Convert.ToHexString(result.Root.Span).ToLowerInvariant()}");
                 return 0;
             }
 

@@ -25,6 +25,14 @@ internal static class AuditStorageCommand
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
+            foreach (var path in parse.GetValue(paths) ?? [])
+            {
+                if (!File.Exists(path) && !Directory.Exists(path))
+                {
+                    throw CliException.Usage($"<paths>: no such file or directory: {Path.GetFullPath(path)}");
+                }
+            }
+
             await using var context = await CliContext.OpenAsync(data);
             var targets = parse.GetValue(paths) is { Length: > 0 } given ? given : [Hosting.DataPaths.For(data).Root];
             StorageAuditReport? report = null;
@@ -55,7 +63,7 @@ internal static class AuditStorageCommand
 
             if (report.TotalFindings > report.Findings.Count)
             {
-                Console.WriteLine($"... and {report.TotalFindings - report.Findings.Count:N0} more findings");
+                Console.WriteLine($"... and {CliText.Count(report.TotalFindings - report.Findings.Count, "more finding")}");
             }
 
             foreach (var path in report.Missing)
@@ -71,7 +79,7 @@ internal static class AuditStorageCommand
                 Console.Error.WriteLine($"unreadable: {path}");
             }
 
-            Console.WriteLine($"Scanned {report.FilesScanned:N0} files ({report.BytesScanned:N0} bytes) for the RRNs and phone numbers of {report.Subscribers:N0} subscribers: {report.TotalFindings:N0} findings.");
+            Console.WriteLine($"Scanned {CliText.Count(report.FilesScanned, "file")} ({CliText.Count(report.BytesScanned, "byte")}) for the RRNs and phone numbers of {CliText.Count(report.Subscribers, "subscriber")}: {CliText.Count(report.TotalFindings, "finding")}.");
             return report.TotalFindings == 0 && report.Missing.Count == 0 && unreadable.Count == 0 ? 0 : 3;
         }));
         return command;

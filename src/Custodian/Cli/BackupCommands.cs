@@ -39,7 +39,7 @@ internal static class BackupCommands
             var target = parse.GetValue(output)!.FullName;
             var manifest = await context.Get<SnapshotBackup>().BackupAsync(target, files, ct);
             await RecordAsync(context, $"backup written: {manifest.Files!.Count} files", ct);
-            AnsiConsole.MarkupLine($"Backup written to [bold]{Markup.Escape(target)}[/] ({manifest.Files!.Count} files). Keep the master key ({ProtectionKeyring.MasterKeyFileName} or {ProtectionKeyring.MasterKeyEnvironmentVariable}) separately: the backup cannot be restored without it.");
+            AnsiConsole.MarkupLine($"Backup written to [bold]{Markup.Escape(target)}[/] ({CliText.Count(manifest.Files!.Count, "file")}). Keep the master key ({ProtectionKeyring.MasterKeyFileName} or {ProtectionKeyring.MasterKeyEnvironmentVariable}) separately: the backup cannot be restored without it.");
             return 0;
         }));
         return command;
@@ -54,16 +54,16 @@ internal static class BackupCommands
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
             var paths = DataPaths.For(data);
-            var file = parse.GetValue(masterKey);
+            var file = parse.GetValue(masterKey) is { } requested ? CliFiles.InputFile(requested, "--master-key") : null;
             var environment = Environment.GetEnvironmentVariable(ProtectionKeyring.MasterKeyEnvironmentVariable);
             string text = file is not null
-                ? (file.Exists ? await File.ReadAllTextAsync(file.FullName, ct) : throw new CliException($"master key file not found: {file.FullName}"))
+                ? await File.ReadAllTextAsync(file.FullName, ct)
                 : !string.IsNullOrWhiteSpace(environment) ? environment
-                : throw new CliException($"restore needs the master key the backup was taken with: --master-key FILE or {ProtectionKeyring.MasterKeyEnvironmentVariable}.");
+                : throw CliException.Usage($"restore needs the master key the backup was taken with: --master-key FILE or {ProtectionKeyring.MasterKeyEnvironmentVariable}.");
             var master = DecodeMasterKey(text);
             try
             {
-                var from = parse.GetValue(input)!.FullName;
+                var from = CliFiles.InputDirectory(parse.GetValue(input)!.ToString(), "<in>");
                 var manifest = await SnapshotBackup.RestoreAsync(from, paths.Root, Path.GetFileName(paths.Database), Path.GetFileName(paths.Keys), master, ct);
                 if (file is not null)
                 {
@@ -77,7 +77,7 @@ internal static class BackupCommands
 
                 await using var context = await CliContext.OpenAsync(data);
                 await RecordAsync(context, $"restored from a backup taken at {DateTimeOffset.FromUnixTimeMilliseconds(manifest.CreatedAtUnixMs):yyyy-MM-ddTHH:mm:ssZ}", ct);
-                AnsiConsole.MarkupLine($"Restored {manifest.Files!.Count} files into [bold]{Markup.Escape(paths.Root)}[/].");
+                AnsiConsole.MarkupLine($"Restored {CliText.Count(manifest.Files!.Count, "file")} into [bold]{Markup.Escape(paths.Root)}[/].");
                 return 0;
             }
             finally

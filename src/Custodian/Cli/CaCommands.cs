@@ -27,7 +27,7 @@ internal static class CaCommands
 
             var pending = await PendingAsync(context, ca);
             Console.WriteLine($"Previous CA: {ca.PreviousCertificate.Subject}  SHA-256 {ca.ServerIssuerSha256Fingerprint}  (still trusted; issues the server certificate)");
-            Console.WriteLine($"Rotation started {ca.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}; {pending.Count} active terminal(s) have not renewed since: {string.Join(", ", pending.Take(20))}{(pending.Count > 20 ? ", ..." : string.Empty)}");
+            Console.WriteLine($"Rotation started {ca.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}; {CliText.Count(pending.Count, "active terminal")} {(pending.Count == 1 ? "has" : "have")} not renewed since: {string.Join(", ", pending.Take(20))}{(pending.Count > 20 ? ", ..." : string.Empty)}");
             return 0;
         }));
 
@@ -57,7 +57,7 @@ internal static class CaCommands
             var pending = await PendingAsync(context, ca);
             if (pending.Count > 0 && !parse.GetValue(force))
             {
-                throw new CliException($"{pending.Count} active terminal(s) have not renewed since the rotation started (e.g. {pending[0]}); wait for their renewal or pass --force (they must then re-enroll).");
+                throw new CliException($"{CliText.Count(pending.Count, "active terminal")} {(pending.Count == 1 ? "has" : "have")} not renewed since the rotation started (e.g. {pending[0]}); wait for {(pending.Count == 1 ? "its" : "their")} renewal or pass --force (they must then re-enroll).");
             }
 
             var retired = CertificateAuthority.FinishRotation(context.Get<DataPaths>().CertificateAuthority)!;

@@ -8,4 +8,18 @@ internal static class CliArguments
         Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps
             ? url
             : throw CliException.Usage($"{option} must be an absolute https:// URL, e.g. {example}.");
+
+    /// <summary>
+    /// A SHA-256 certificate fingerprint as <c>serve</c> and <c>terminals enroll</c> print it: 64 hex digits (32 bytes,
+    /// FIPS 180-4), either case, optionally with colons between bytes (as <c>openssl x509 -fingerprint</c> prints it).
+    /// </summary>
+    /// <returns>The 64 hex digits, lowercase, without colons.</returns>
+    /// <exception cref="CliException">Exit code 1 when the text is not such a fingerprint (a malformed pin is not a mismatch).</exception>
+    public static string Sha256Fingerprint(string? text, string option)
+    {
+        var hex = (text ?? string.Empty).Trim().Replace(":", string.Empty, StringComparison.Ordinal);
+        return hex.Length == 64 && hex.All(char.IsAsciiHexDigit)
+            ? hex.ToLowerInvariant()
+            : throw CliException.Usage($"{option} must be a SHA-256 fingerprint: 64 hex digits (colons between bytes allowed), as 'custodian serve' prints it.");
+    }
 }

@@ -138,6 +138,15 @@ public static class CustodianCli
         var listen = new Option<string>("--listen") { Description = "IP address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
         var terminalPort = new Option<int>("--terminal-port") { Description = "Port of the sales-terminal API (mutual TLS).", DefaultValueFactory = _ => 7443 };
         var portalPort = new Option<int>("--portal-port") { Description = "Port of the subscriber portal.", DefaultValueFactory = _ => 7444 };
+        terminalPort.InRange(0, 65_535); // 0: any free port
+        portalPort.InRange(0, 65_535);
+        listen.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && !System.Net.IPAddress.TryParse(result.Tokens[^1].Value, out _))
+            {
+                result.AddError("--listen must be an IP address, e.g. 127.0.0.1 or 0.0.0.0.");
+            }
+        });
         var command = new Command("serve", "Run the server: sales-terminal API (mTLS) and subscriber portal, with the access monitor.")
         {
             listen, terminalPort, portalPort,

@@ -29,7 +29,14 @@ internal static class DataCommands
         {
             var count = parse.GetValue(subscribers);
             var storeCount = parse.GetValue(stores);
-            var file = parse.GetValue(output)!;
+            var file = new FileInfo(CliFiles.OutputFile(parse.GetValue(output)!.ToString(), "--out"));
+            var clerkCount = parse.GetValue(clerks);
+            var staffFile = Path.Combine(file.DirectoryName ?? ".", "staff.csv");
+            if (clerkCount > 0)
+            {
+                CliFiles.OutputFile(staffFile, "--clerks (staff.csv beside --out)");
+            }
+
             var today = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime);
             var generator = new SampleGenerator();
             AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(progress =>
@@ -38,12 +45,10 @@ internal static class DataCommands
                 using var writer = new StreamWriter(file.FullName, append: false, new UTF8Encoding(false));
                 SampleGenerator.WriteCsv(writer, Counted(generator.Generate(count, storeCount, parse.GetValue(seed), today), task));
             });
-            AnsiConsole.MarkupLine($"Wrote {count:N0} subscribers to [bold]{Markup.Escape(file.FullName)}[/]");
+            AnsiConsole.MarkupLine($"Wrote {CliText.Count(count, "subscriber")} to [bold]{Markup.Escape(file.FullName)}[/]");
 
-            var clerkCount = parse.GetValue(clerks);
             if (clerkCount > 0)
             {
-                var staffFile = Path.Combine(file.DirectoryName ?? ".", "staff.csv");
                 using var staff = new StreamWriter(staffFile, append: false, new UTF8Encoding(false));
                 staff.WriteLine("account,role,store");
                 for (var i = 0; i < clerkCount; i++)
@@ -53,7 +58,7 @@ internal static class DataCommands
                     staff.WriteLine($"C{(i + 1).ToString("0000", CultureInfo.InvariantCulture)},{role},{store}");
                 }
 
-                AnsiConsole.MarkupLine($"Wrote {clerkCount:N0} staff accounts to [bold]{Markup.Escape(staffFile)}[/] (used by 'custodian simulate')");
+                AnsiConsole.MarkupLine($"Wrote {CliText.Count(clerkCount, "staff account")} to [bold]{Markup.Escape(staffFile)}[/] (used by 'custodian simulate')");
             }
 
             return Task.FromResult(0);
@@ -73,11 +78,7 @@ internal static class DataCommands
         var command = new Command("import", "Import subscribers, encrypting personal fields and building blind indexes on the way in.") { file, mode };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var input = parse.GetValue(file)!;
-            if (!input.Exists)
-            {
-                throw new CliException($"file not found: {input.FullName}");
-            }
+            var input = CliFiles.InputFile(parse.GetValue(file)!, "<file>");
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var importer = context.Get<SubscriberImporter>();
@@ -112,23 +113,23 @@ internal static class DataCommands
 
             if (report.Errors.Count > 200)
             {
-                Console.Error.WriteLine($"... and {report.Errors.Count - 200:N0} more problems");
+                Console.Error.WriteLine($"... and {CliText.Count(report.Errors.Count - 200, "more problem")}");
             }
 
             if (report.RowsRejected > 0 && importMode == ImportMode.AllOrNothing)
             {
-                Console.Error.WriteLine($"error: {report.RowsRejected:N0} bad rows; nothing was imported (all-or-nothing). Fix them or use --mode skip-bad-rows.");
-                return 3;
+                Console.Error.WriteLine($"error: {CliText.Count(report.RowsRejected, "bad row")}; nothing was imported (all-or-nothing). Fix them or use --mode skip-bad-rows.");
+                return CliExitCodes.RowsRefused;
             }
 
             if (report.RowsImported == 0 && report.RowsRejected == 0 && report.Errors.Count > 0)
             {
                 Console.Error.WriteLine("error: nothing was imported: the file is not a subscriber CSV with the expected header (see above).");
-                return 3;
+                return CliExitCodes.RowsRefused;
             }
 
-            AnsiConsole.MarkupLine($"Imported {report.RowsImported:N0} of {report.RowsRead:N0} rows.");
-            return report.RowsRejected > 0 || report.Errors.Count > 0 ? 3 : 0;
+            AnsiConsole.MarkupLine($"Imported {report.RowsImported:N0} of {CliText.Count(report.RowsRead, "row")}.");
+            return report.RowsRejected > 0 || report.Errors.Count > 0 ? CliExitCodes.RowsRefused : CliExitCodes.Ok;
         }));
         return command;
     }

@@ -167,7 +167,7 @@ internal static class IncidentCommands
             }
 
             AnsiConsole.Write(table);
-            Console.WriteLine($"{list.Count} incident(s).");
+            Console.WriteLine($"{CliText.Count(list.Count, "incident")}.");
             return 0;
         }));
         return command;
@@ -186,6 +186,7 @@ internal static class IncidentCommands
                 throw CliException.Usage("--reason must not be blank.");
             }
 
+            var path = CliFiles.OutputFile(parse.GetValue(output)!, "--out");
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var service = context.Get<IncidentService>();
             var got = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
@@ -194,7 +195,6 @@ internal static class IncidentCommands
                 throw new CliException("the incident has not been scoped: run 'custodian incident scope' first.");
             }
 
-            var path = Path.GetFullPath(parse.GetValue(output)!);
             var buffer = new StringWriter();
             var rows = Unwrap(await service.ExportAsync(got.Id, parse.GetValue(reason), Actor(), buffer, ct));
             await using (var stream = CreatePrivate(path))
@@ -203,7 +203,7 @@ internal static class IncidentCommands
                 await writer.WriteAsync(buffer.ToString());
             }
 
-            Console.WriteLine($"Exported {rows:N0} subscriber tokens to {path}.");
+            Console.WriteLine($"Exported {CliText.Count(rows, "subscriber token")} to {path}.");
             return 0;
         }));
         return command;
@@ -217,21 +217,23 @@ internal static class IncidentCommands
         var command = new Command("report", "The summary report (Markdown): counts per grade, fields exposed, per-day timeline, actions; optional SVG chart. Counts only, no tokens.") { id, output, svg };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
+            var outPath = parse.GetValue(output) is { } requestedOut ? CliFiles.OutputFile(requestedOut, "--out") : null;
+            var svgPath = parse.GetValue(svg) is { } requestedSvg ? CliFiles.OutputFile(requestedSvg, "--svg") : null;
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var service = context.Get<IncidentService>();
             var incident = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
             string? chart = null;
-            if (parse.GetValue(svg) is { } svgPath)
+            if (svgPath is not null)
             {
                 await File.WriteAllTextAsync(svgPath, IncidentReport.TimelineSvg(incident.Summary?.Timeline ?? [], $"{incident.Id}: exposing entries per day"), ct);
                 chart = Path.GetFileName(svgPath);
             }
 
             var markdown = IncidentReport.ToMarkdown(incident, service.Clock(incident), await service.ActionsAsync(incident.Id, ct), chart);
-            if (parse.GetValue(output) is { } path)
+            if (outPath is not null)
             {
-                await File.WriteAllTextAsync(path, markdown, ct);
-                Console.WriteLine($"Wrote {Path.GetFullPath(path)}.");
+                await File.WriteAllTextAsync(outPath, markdown, ct);
+                Console.WriteLine($"Wrote {outPath}.");
             }
             else
             {
@@ -392,7 +394,7 @@ internal static class IncidentCommands
             }
 
             AnsiConsole.Write(table);
-            Console.WriteLine($"{claims.Count} claim(s).");
+            Console.WriteLine($"{CliText.Count(claims.Count, "claim")}.");
             return 0;
         }));
         return command;
@@ -404,7 +406,7 @@ internal static class IncidentCommands
     {
         var s = incident.Summary!;
         var c = s.Counts;
-        Console.WriteLine($"Scoped {incident.Id} over {s.LedgerSize:N0} ledger entries ({s.EntriesMatched:N0} matched, {s.EntriesExposing:N0} exposing).");
+        Console.WriteLine($"Scoped {incident.Id} over {CliText.Count(s.LedgerSize, "ledger entry", "ledger entries")} ({s.EntriesMatched:N0} matched, {s.EntriesExposing:N0} exposing).");
         Console.WriteLine($"Affected subscribers: {c.Total:N0} — rrn-unmasked {c.RrnUnmasked:N0}, unmasked {c.Unmasked:N0}, masked {c.Masked:N0}, token-only {c.TokenOnly:N0}.");
         Console.WriteLine($"Affected-set SHA-256: {s.SetSha256}");
     }

@@ -48,7 +48,7 @@ internal static class KeyCommands
             var stale = rows.Where(r => r.Key != keys.CurrentDataKeyId).Sum(r => r.Value);
             if (stale > 0 || keys.PendingBlindIndexKeyId is not null)
             {
-                AnsiConsole.MarkupLine($"{stale:N0} rows are not under the current data key{(keys.PendingBlindIndexKeyId is null ? string.Empty : "; a blind-index rebuild is pending")}: run 'custodian keys reencrypt'.");
+                AnsiConsole.MarkupLine($"{CliText.Count(stale, "row")} {(stale == 1 ? "is" : "are")} not under the current data key{(keys.PendingBlindIndexKeyId is null ? string.Empty : "; a blind-index rebuild is pending")}: run 'custodian keys reencrypt'.");
             }
 
             return 0;

@@ -57,7 +57,7 @@ internal static class LedgerCheckpointCommands
 
         var logKey = ParseKey(parse.GetValue(options.LogKey), "--log-key", NoteAlgorithms.Ed25519);
         var witnesses = (parse.GetValue(options.WitnessKeys) ?? []).Select(w => ParseKey(w, "--witness-key", NoteAlgorithms.CosignatureV1)).ToList();
-        var file = parse.GetValue(options.Against)!;
+        var file = CliFiles.InputFile(parse.GetValue(options.Against)!, "--against");
         var text = ReadFile(file);
         var opened = CheckpointVerifier.Open(text, logKey, witnesses, witnesses.Count);
         if (!opened.IsSuccess)
@@ -81,12 +81,12 @@ internal static class LedgerCheckpointCommands
             Console.Error.WriteLine(
                 $"LEDGER INVALID against checkpoint {checkpoint.Origin} size {checkpoint.Size}: first bad entry at sequence {audit.FirstBadSequence} ({audit.Reason}: "
                 + (audit.Reason == VerificationFailures.RootMismatch ? $"the first changed entry lies in [{audit.FirstBadSequence}, {audit.DivergedAt}): " : string.Empty)
-                + $"the payloads reproduce no signed root from size {audit.DivergedAt}; {audit.CheckpointsUsed} signed checkpoint(s) compared)");
+                + $"the payloads reproduce no signed root from size {audit.DivergedAt}; {CliText.Count(audit.CheckpointsUsed, "signed checkpoint")} compared)");
             return 3;
         }
 
         var cosigners = opened.Value.Cosignatures.Count == 0 ? "no witness keys given" : "cosigned by " + string.Join(", ", opened.Value.Cosignatures.Select(c => c.Witness));
-        Console.WriteLine($"Ledger matches checkpoint {checkpoint.Origin} size {checkpoint.Size} ({result.TreeSize} entries now; log signature OK; {cosigners}; {audit.CheckpointsUsed} signed checkpoint(s) compared).");
+        Console.WriteLine($"Ledger matches checkpoint {checkpoint.Origin} size {checkpoint.Size} ({CliText.Count(result.TreeSize, "entry", "entries")} now; log signature OK; {cosigners}; {CliText.Count(audit.CheckpointsUsed, "signed checkpoint")} compared).");
         return 0;
     }
 
@@ -98,11 +98,12 @@ internal static class LedgerCheckpointCommands
         var command = new Command("checkpoint", "Print or save the latest cosigned checkpoint (C2SP signed note).") { output, minimum };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
+            var target = OutputOf(parse.GetValue(output));
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var min = parse.GetValue(minimum);
             var note = await context.Get<LedgerCheckpoints>().GetLatestNoteAsync(min, ct)
-                ?? throw new CliException($"no checkpoint with at least {min} cosignature(s) yet (the server signs one every interval while the ledger grows; --min-witnesses 0 for the newest log-signed one).");
-            Write(parse.GetValue(output), note);
+                ?? throw new CliException($"no checkpoint with at least {CliText.Count(min, "cosignature")} yet (the server signs one every interval while the ledger grows; --min-witnesses 0 for the newest log-signed one).");
+            Write(target, note);
             return 0;
         }));
         return command;
@@ -121,6 +122,7 @@ internal static class LedgerCheckpointCommands
                 throw CliException.Usage("--sequence must be a non-negative integer.");
             }
 
+            var target = OutputOf(parse.GetValue(output));
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var receipt = await context.Get<LedgerCheckpoints>().BuildReceiptAsync(seq, null, withholdEntry: false, ct);
             if (!receipt.IsSuccess)
@@ -134,10 +136,10 @@ internal static class LedgerCheckpointCommands
                 var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
                 throw new CliException(seq < size
                     ? $"ledger entry {seq} was erased by retention: only its leaf hash is kept, so it has no receipt (docs/ledger-format.md §13)."
-                    : $"no ledger entry {seq}: the ledger has {size} entries.");
+                    : $"no ledger entry {seq}: the ledger has {CliText.Count(size, "entry", "entries")}.");
             }
 
-            Write(parse.GetValue(output), receipt.Value.ToJson());
+            Write(target, receipt.Value.ToJson());
             return 0;
         }));
         return command;
@@ -201,7 +203,7 @@ internal static class LedgerCheckpointCommands
                 throw CliException.Usage("--min-witnesses must be between 0 and the number of --witness-key options.");
             }
 
-            var receipt = LedgerReceipt.Parse(ReadFile(parse.GetValue(file)!));
+            var receipt = LedgerReceipt.Parse(ReadFile(CliFiles.InputFile(parse.GetValue(file)!, "<receipt>")));
             var verified = receipt.IsSuccess ? receipt.Value.Verify(log, witnesses, min) : receipt.Error!;
             if (!verified.IsSuccess)
             {
@@ -246,7 +248,9 @@ internal static class LedgerCheckpointCommands
         }
     }
 
-    private static void Write(FileInfo? output, string text)
+    private static string? OutputOf(FileInfo? output) => output is null ? null : CliFiles.OutputFile(output.ToString(), "--out");
+
+    private static void Write(string? output, string text)
     {
         if (output is null)
         {
@@ -254,7 +258,7 @@ internal static class LedgerCheckpointCommands
             return;
         }
 
-        File.WriteAllText(output.FullName, text);
-        AnsiConsole.MarkupLine($"Wrote {Markup.Escape(output.FullName)}.");
+        File.WriteAllText(output, text);
+        AnsiConsole.MarkupLine($"Wrote {Markup.Escape(output)}.");
     }
 }

@@ -23,7 +23,7 @@ internal static class ReviewCommands
             var cutoff = result.Cutoff.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
             if (result.DryRun)
             {
-                Console.WriteLine($"Dry run: {result.Entries:N0} entries before {cutoff} are due for erasure.");
+                Console.WriteLine($"Dry run: {CliText.Count(result.Entries, "entry", "entries")} before {cutoff} {(result.Entries == 1 ? "is" : "are")} due for erasure.");
             }
             else if (result.Erasures.Count == 0)
             {
@@ -31,7 +31,7 @@ internal static class ReviewCommands
             }
             else
             {
-                Console.WriteLine($"Erased {result.Entries:N0} entries before {cutoff}; recorded by erasure entries {string.Join(", ", result.Erasures.Select(e => "#" + e.Sequence.ToString(CultureInfo.InvariantCulture)))}.");
+                Console.WriteLine($"Erased {CliText.Count(result.Entries, "entry", "entries")} before {cutoff}; recorded by erasure entries {string.Join(", ", result.Erasures.Select(e => "#" + e.Sequence.ToString(CultureInfo.InvariantCulture)))}.");
             }
 
             return 0;
@@ -54,6 +54,7 @@ internal static class ReviewCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var periodText = PeriodArgument(parse, month, week);
+            var outPath = parse.GetValue(output) is { } requested ? CliFiles.OutputFile(requested, "--out") : null;
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var review = Open(context, parse, cycle);
             var period = review.ParsePeriod(periodText);
@@ -63,9 +64,9 @@ internal static class ReviewCommands
             }
 
             var report = await review.BuildReportAsync(period.Value, ct);
-            if (parse.GetValue(output) is { } path)
+            if (outPath is not null)
             {
-                await WritePrivateAsync(path, report.ToJson(), ct);
+                await WritePrivateAsync(outPath, report.ToJson(), ct);
             }
 
             Console.Write(report.ToMarkdown());
@@ -94,7 +95,7 @@ internal static class ReviewCommands
         };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var exportPath = parse.GetValue(export);
+            var exportPath = parse.GetValue(export) is { } requested ? CliFiles.OutputFile(requested, "--export") : null;
             var exportReason = parse.GetValue(reason);
             if (exportPath is not null && string.IsNullOrWhiteSpace(exportReason))
             {
@@ -158,7 +159,7 @@ internal static class ReviewCommands
                     throw CliException.Usage(exported.Error!.Message);
                 }
 
-                Console.WriteLine($"Exported {exported.Value.Rows:N0} entries to {full}; recorded as ledger entry #{exported.Value.Entry.Sequence} (flagged in the review report).");
+                Console.WriteLine($"Exported {CliText.Count(exported.Value.Rows, "entry", "entries")} to {full}; recorded as ledger entry #{exported.Value.Entry.Sequence} (flagged in the review report).");
                 return 0;
             }
 
@@ -182,7 +183,7 @@ internal static class ReviewCommands
             }
 
             AnsiConsole.Write(table);
-            Console.WriteLine(page.NextBefore is { } next ? $"{page.Rows.Count} entries shown; older ones: add --before {next}." : $"{page.Rows.Count} entries.");
+            Console.WriteLine(page.NextBefore is { } next ? $"{CliText.Count(page.Rows.Count, "entry", "entries")} shown; older ones: add --before {next}." : $"{CliText.Count(page.Rows.Count, "entry", "entries")}.");
             return 0;
         }));
         return command;

@@ -45,6 +45,11 @@ internal static class SiemCommands
                 {
                     throw CliException.Usage("--format ocsf-json needs --out FILE (or -) and takes no --to, --tls or --ca.");
                 }
+
+                if (parse.GetValue(output) is { } outPath && outPath != "-")
+                {
+                    CliFiles.OutputFile(outPath, "--out");
+                }
             }
             else
             {
@@ -113,7 +118,7 @@ internal static class SiemCommands
             await using var sink = await connect(ct);
             var progress = await exporter.ExportAvailableAsync(sink, parse.GetValue(batch), ct);
             var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
-            await summary.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Exported {progress.Events} events to {sink.Id}; cursor {progress.NextSequence} of ledger size {size}."));
+            await summary.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Exported {CliText.Count(progress.Events, "event")} to {sink.Id}; cursor {progress.NextSequence} of ledger size {size}."));
             return 0;
         }));
 

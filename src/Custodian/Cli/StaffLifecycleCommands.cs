@@ -20,13 +20,8 @@ internal static class StaffLifecycleCommands
         var import = new Command("import", "Sync staff accounts from an HR feed: create joiners, move movers, disable leavers; sessions of movers and leavers end.") { file, mode, credentialsOut };
         import.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var feed = parse.GetValue(file)!;
-            if (!feed.Exists)
-            {
-                throw CliException.Usage($"no such file: {feed.FullName}");
-            }
-
-            var output = parse.GetValue(credentialsOut);
+            var feed = CliFiles.InputFile(parse.GetValue(file)!, "<file>");
+            var output = parse.GetValue(credentialsOut) is { } requested ? new FileInfo(CliFiles.OutputFile(requested.ToString(), "--credentials-out")) : null;
             if (output is not null && output.Exists)
             {
                 throw CliException.Usage($"{output.FullName} exists; --credentials-out must name a new file (credentials are never overwritten).");
@@ -72,14 +67,14 @@ internal static class StaffLifecycleCommands
             }
 
             Console.WriteLine(report.Applied
-                ? $"Applied: {report.Joiners.Count} joiner(s), {report.Movers.Count} mover(s), {report.Leavers.Count} leaver(s), {report.Unchanged} unchanged; {report.Errors.Count} bad row(s)."
-                : $"Nothing applied (all-or-nothing): {report.Errors.Count} bad row(s). Fix them, or pass --mode row-wise.");
+                ? $"Applied: {CliText.Count(report.Joiners.Count, "joiner")}, {CliText.Count(report.Movers.Count, "mover")}, {CliText.Count(report.Leavers.Count, "leaver")}, {report.Unchanged:N0} unchanged; {CliText.Count(report.Errors.Count, "bad row")}."
+                : $"Nothing applied (all-or-nothing): {CliText.Count(report.Errors.Count, "bad row")}. Fix them, or pass --mode row-wise.");
             if (report.Joiners.Count > 0)
             {
                 Console.WriteLine($"Joiners' one-time credentials: {output!.FullName} (hand them over, then delete the file).");
             }
 
-            return report.Errors.Count > 0 ? 3 : 0;
+            return report.Errors.Count > 0 ? CliExitCodes.RowsRefused : CliExitCodes.Ok;
         }));
         return import;
     }
@@ -109,7 +104,7 @@ internal static class StaffLifecycleCommands
                 }, ct);
             }
 
-            AnsiConsole.MarkupLine(disabled.Count == 0 ? "No dormant accounts." : $"Disabled {disabled.Count} dormant account(s): {Markup.Escape(string.Join(", ", disabled))}");
+            AnsiConsole.MarkupLine(disabled.Count == 0 ? "No dormant accounts." : $"Disabled {CliText.Count(disabled.Count, "dormant account")}: {Markup.Escape(string.Join(", ", disabled))}");
             return 0;
         }));
         return command;

@@ -21,8 +21,8 @@ internal static class TerminalClientCommands
         init.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var url = CliArguments.HttpsUrl(parse.GetValue(server), "--server");
-
-            var directory = parse.GetValue(output)!;
+            var fingerprint = CliArguments.Sha256Fingerprint(parse.GetValue(pin), "--ca-sha256");
+            var directory = new DirectoryInfo(CliFiles.OutputDirectory(parse.GetValue(output)!.ToString(), "--out"));
             if (File.Exists(Path.Combine(directory.FullName, "terminal.key")) && !parse.GetValue(force))
             {
                 throw CliException.Usage($"{directory.FullName} already holds a terminal's credentials; choose another --out or pass --force.");
@@ -30,7 +30,7 @@ internal static class TerminalClientCommands
             System.Security.Cryptography.X509Certificates.X509Certificate2 ca;
             try
             {
-                ca = await TerminalHttp.FetchPinnedCaAsync(url, parse.GetValue(pin)!, "/api/v1/ca", "enroll", ct);
+                ca = await TerminalHttp.FetchPinnedCaAsync(url, fingerprint, "/api/v1/ca", "enroll", ct);
             }
             catch (HttpRequestException ex)
             {

@@ -53,6 +53,7 @@ internal static class WitnessCommands
             }
 
             var period = ParseInterval(parse.GetValue(interval));
+            var fingerprint = parse.GetValue(pin) is { } givenPin ? CliArguments.Sha256Fingerprint(givenPin, "--ca-sha256") : null;
             var keyFile = Path.Combine(directory, LedgerWitness.KeyFileName);
             if (!File.Exists(keyFile))
             {
@@ -79,7 +80,7 @@ internal static class WitnessCommands
             HttpClient client;
             try
             {
-                client = await LedgerWitness.CreateClientAsync(url, parse.GetValue(pin), ct);
+                client = await LedgerWitness.CreateClientAsync(url, fingerprint, ct);
             }
             catch (HttpRequestException ex)
             {

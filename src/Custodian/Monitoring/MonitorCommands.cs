@@ -28,11 +28,7 @@ public static class MonitorCommands
         };
         replay.SetAction(CustodianCli.Guarded((parse, _) =>
         {
-            var path = parse.GetValue(file)!;
-            if (!path.Exists)
-            {
-                throw CliException.Usage($"{path.Name}: no such file.");
-            }
+            var path = CliFiles.InputFile(parse.GetValue(file)!, "<FILE>");
 
             var json = parse.GetValue(format) switch
             {
@@ -51,13 +47,19 @@ public static class MonitorCommands
 
             if (errors.Count > 0 && !parse.GetValue(skip))
             {
-                Console.Error.WriteLine($"{errors.Count} bad rows; nothing replayed (use --skip-bad-rows to replay the {rows.Count} good ones).");
-                return Task.FromResult(2);
+                var hint = rows.Count switch
+                {
+                    0 => "no good rows either",
+                    1 => "use --skip-bad-rows to replay the good one",
+                    _ => "use --skip-bad-rows to replay the " + CliText.Count(rows.Count, "good one"),
+                };
+                Console.Error.WriteLine($"{CliText.Count(errors.Count, "bad row")}; nothing replayed ({hint}).");
+                return Task.FromResult(CliExitCodes.RowsRefused);
             }
 
             var outcome = ReplayRunner.Run(rows);
             Console.Out.Write(Render(outcome));
-            return Task.FromResult(0);
+            return Task.FromResult(errors.Count > 0 ? CliExitCodes.RowsRefused : CliExitCodes.Ok);
         }));
         return new Command("monitor", "The real-time monitor's offline tools.") { replay };
     }
@@ -116,12 +118,7 @@ public static class MonitorCommands
             }
 
             // The matrix takes minutes: refuse an --out that cannot be written before running it, not after.
-            if (parse.GetValue(output) is { } target && (Directory.Exists(target.FullName) || !Directory.Exists(target.DirectoryName)))
-            {
-                throw CliException.Usage(Directory.Exists(target.FullName)
-                    ? $"--out {target.FullName} is a directory; name a file."
-                    : $"--out: no such directory {target.DirectoryName}.");
-            }
+            var outPath = parse.GetValue(output) is { } target ? CliFiles.OutputFile(target.ToString(), "--out") : null;
 
             var seedList = parse.GetValue(seeds) is { Length: > 0 } given ? given : [1];
             var results = new List<ScenarioResult>();
@@ -142,10 +139,10 @@ public static class MonitorCommands
                 });
             var commandLine = "custodian evaluate " + string.Join(' ', parse.Tokens.Select(t => t.Value).SkipWhile(t => t == "evaluate"));
             var report = EvaluationReport.ToMarkdown(results, options, commandLine.TrimEnd());
-            if (parse.GetValue(output) is { } outFile)
+            if (outPath is not null)
             {
-                await File.WriteAllTextAsync(outFile.FullName, report, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), ct);
-                Console.Out.WriteLine($"Wrote {outFile.Name}.");
+                await File.WriteAllTextAsync(outPath, report, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), ct);
+                Console.Out.WriteLine($"Wrote {Path.GetFileName(outPath)}.");
             }
             else
             {
@@ -169,7 +166,7 @@ public static class MonitorCommands
         ArgumentNullException.ThrowIfNull(outcome);
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine(inv, $"Replayed {outcome.Rows} rows: {outcome.Decisions.Count} alerts, {outcome.Suspended.Count} suspensions.");
+        sb.AppendLine(inv, $"Replayed {CliText.Count(outcome.Rows, "row")}: {CliText.Count(outcome.Decisions.Count, "alert")}, {CliText.Count(outcome.Suspended.Count, "suspension")}.");
         foreach (var r in outcome.Decisions)
         {
             var d = r.Decision;
@@ -184,7 +181,7 @@ public static class MonitorCommands
 
         if (outcome.DeviceRefusalsWithoutPrincipal > 0)
         {
-            sb.AppendLine(inv, $"{outcome.DeviceRefusalsWithoutPrincipal} requests without a device certificate were refused at the gateway (no clerk or terminal to alert on).");
+            sb.AppendLine(inv, $"{CliText.Count(outcome.DeviceRefusalsWithoutPrincipal, "request")} without a device certificate {(outcome.DeviceRefusalsWithoutPrincipal == 1 ? "was" : "were")} refused at the gateway (no clerk or terminal to alert on).");
         }
 
         return sb.ToString();

@@ -60,7 +60,7 @@ internal static class PortalCommands
             });
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Usage notice {result!.Period} ({period.From:yyyy-MM-dd} to {period.To:yyyy-MM-dd}): {result.Subscribers:N0} subscribers, {result.Delivered:N0} delivered ({result.SmsOptedOut:N0} without SMS by opt-out), {result.AlreadyDelivered:N0} already had it; ledger entry {result.LedgerSequence}."));
+                $"Usage notice {result!.Period} ({period.From:yyyy-MM-dd} to {period.To:yyyy-MM-dd}): {CliText.Count(result.Subscribers, "subscriber")}, {result.Delivered:N0} delivered ({result.SmsOptedOut:N0} without SMS by opt-out), {result.AlreadyDelivered:N0} already had it; ledger entry {result.LedgerSequence}."));
             return 0;
         }));
         return new Command("notices", "Subscriber notices.") { run };
@@ -129,7 +129,7 @@ internal static class PortalCommands
             }
 
             AnsiConsole.Write(table);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{requests.Count} request(s)."));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{CliText.Count(requests.Count, "request")}."));
             return 0;
         }));
 

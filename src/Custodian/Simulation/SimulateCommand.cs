@@ -77,8 +77,9 @@ public static class SimulateCommand
             }
 
             IReadOnlyList<StaffPlan>? staff = null;
-            if (parse.GetValue(staffFile) is { } sf)
+            if (parse.GetValue(staffFile) is { } requested)
             {
+                var sf = CliFiles.InputFile(requested, "--staff");
                 try
                 {
                     using var reader = sf.OpenText();
@@ -86,14 +87,14 @@ public static class SimulateCommand
                 }
                 catch (FormatException ex)
                 {
-                    throw new CliException($"{sf.Name}: {ex.Message}");
+                    throw new CliException($"{sf.Name}: {ex.Message}", CliExitCodes.RowsRefused);
                 }
             }
 
             SimulationReport report;
             if (parse.GetValue(server) is { } serverText)
             {
-                var file = parse.GetValue(subscribersFile) ?? throw CliException.Usage("--subscribers-file is required with --server.");
+                var file = CliFiles.InputFile(parse.GetValue(subscribersFile) ?? throw CliException.Usage("--subscribers-file is required with --server."), "--subscribers-file");
                 var url = CliArguments.HttpsUrl(serverText, "--server");
                 report = await WithProgressAsync(options.Minutes, progress => RunLiveAsync(options, url, parse.GetValue(CustodianCli.DataOption)!, file, staff, progress, ct));
             }
@@ -186,11 +187,6 @@ public static class SimulateCommand
 
     private static async Task<SimulationReport> RunLiveAsync(SimulationOptions options, Uri url, string data, FileInfo subscribersFile, IReadOnlyList<StaffPlan>? staff, Action<string, double> progress, CancellationToken cancellationToken)
     {
-        if (!subscribersFile.Exists)
-        {
-            throw new CliException($"file not found: {subscribersFile.FullName}");
-        }
-
         var phones = ReadPhones(subscribersFile);
         await using var context = await CliContext.OpenAsync(data);
         var ca = context.Get<Access.Certificates.CertificateAuthority>().Certificate;
@@ -231,7 +227,7 @@ public static class SimulateCommand
         var column = Array.IndexOf(header, "phone");
         if (column < 0)
         {
-            throw new CliException($"{file.Name}: line 1: no 'phone' column.");
+            throw new CliException($"{file.Name}: line 1: no 'phone' column.", CliExitCodes.RowsRefused);
         }
 
         var phones = new List<string>();
@@ -245,7 +241,7 @@ public static class SimulateCommand
             }
         }
 
-        return phones.Count > 0 ? phones : throw new CliException($"{file.Name}: no subscribers.");
+        return phones.Count > 0 ? phones : throw new CliException($"{file.Name}: no subscribers.", CliExitCodes.RowsRefused);
     }
 
     private static void Print(SimulationReport report)

@@ -113,8 +113,8 @@ public sealed class CliAgainstServerTests
     public async Task Bad_server_configuration_stops_start_up_with_a_clear_message()
     {
         var data = Path.Combine(Path.GetTempPath(), "custodian-cfg-" + Guid.NewGuid().ToString("N"));
-        Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", data, "--listen", "not-an-ip"]));
-        Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", data, "--terminal-port", "70000"]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["serve", "--data", data, "--listen", "not-an-ip"])); // a bad option value: usage error
+        Assert.Equal(1, await CustodianCli.RunAsync(["serve", "--data", data, "--terminal-port", "70000"]));
         Assert.Equal(2, await CustodianCli.RunAsync(["serve", "--data", data, "--terminal-port", "7600", "--portal-port", "7600"]));
         Assert.False(Directory.Exists(data), "a refused start must not create the data directory");
     }

@@ -10,7 +10,7 @@ public sealed class MonitorCommandsTests : IDisposable
     public void Dispose() => _dir.Delete(recursive: true);
 
     [Fact]
-    public async Task Replay_exits_2_on_bad_rows_unless_told_to_skip_them_and_0_on_a_good_log()
+    public async Task Replay_exits_3_on_bad_rows_even_when_told_to_skip_them_and_0_on_a_good_log()
     {
         var good = Path.Combine(_dir.FullName, "log.csv");
         var lines = new List<string> { "time,clerk,terminal,store,subscriber,task,purpose,fields,outcome" };
@@ -24,8 +24,8 @@ public sealed class MonitorCommandsTests : IDisposable
 
         var bad = Path.Combine(_dir.FullName, "bad.csv");
         await File.WriteAllLinesAsync(bad, [.. lines, "not-a-time,C7,T-7,S002,tok,search,,name,allowed"]);
-        Assert.Equal(2, await CustodianCli.RunAsync(["monitor", "replay", bad]));
-        Assert.Equal(0, await CustodianCli.RunAsync(["monitor", "replay", bad, "--skip-bad-rows"]));
+        Assert.Equal(3, await CustodianCli.RunAsync(["monitor", "replay", bad]));
+        Assert.Equal(3, await CustodianCli.RunAsync(["monitor", "replay", bad, "--skip-bad-rows"])); // the report is printed; rows were still refused
         Assert.Equal(1, await CustodianCli.RunAsync(["monitor", "replay", Path.Combine(_dir.FullName, "missing.csv")]));
         Assert.Equal(1, await CustodianCli.RunAsync(["monitor", "replay", Path.Combine(_dir.FullName, "log.txt")]));
     }

@@ -1,0 +1,122 @@
+namespace Custodian.Cli;
+
+/// <summary>
+/// Checks of the files a verb reads or writes, made before any work is done, so that a wrong path gives a one-line
+/// message naming the option and the rule (exit code 1, a bad argument) instead of .NET's own exception text
+/// part-way through, and nothing is half-written.
+/// </summary>
+internal static class CliFiles
+{
+    /// <summary>
+    /// Checks a path an option will write a file to: it must not be an existing directory, and the directory it
+    /// would be written in must exist (a verb never creates directories for an output file).
+    /// </summary>
+    /// <param name="path">The path as given (relative to the working directory or absolute).</param>
+    /// <param name="option">The option or argument name for the message, e.g. <c>--out</c>.</param>
+    /// <returns>The full path.</returns>
+    /// <exception cref="CliException">Exit code 1 when the path breaks either rule or is not a valid path.</exception>
+    public static string OutputFile(string path, string option)
+    {
+        var full = FullPath(path, option);
+        if (Directory.Exists(full))
+        {
+            throw CliException.Usage($"{option} must name a file, not a directory: {full}");
+        }
+
+        var parent = Path.GetDirectoryName(full);
+        if (parent is not null && !Directory.Exists(parent))
+        {
+            throw CliException.Usage($"{option}: the directory to write in does not exist (create it first): {parent}");
+        }
+
+        return full;
+    }
+
+    /// <summary>Checks a path an option names a directory by: it must not be an existing file, and its parent directory must exist.</summary>
+    /// <param name="path">The path as given.</param>
+    /// <param name="option">The option or argument name for the message.</param>
+    /// <returns>The full path.</returns>
+    /// <exception cref="CliException">Exit code 1 when the path breaks either rule or is not a valid path.</exception>
+    public static string OutputDirectory(string path, string option)
+    {
+        var full = FullPath(path, option);
+        if (File.Exists(full))
+        {
+            throw CliException.Usage($"{option} must name a directory, not a file: {full}");
+        }
+
+        var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(full));
+        if (parent is not null && !Directory.Exists(parent))
+        {
+            throw CliException.Usage($"{option}: the directory to create it in does not exist (create it first): {parent}");
+        }
+
+        return full;
+    }
+
+    /// <summary>
+    /// Checks a file a verb reads: it must exist, be a file rather than a directory, and open for reading. A missing
+    /// or unreadable input file is a bad argument (exit code 1), like a malformed option value.
+    /// </summary>
+    /// <param name="path">The path as given.</param>
+    /// <param name="option">The option or argument name for the message, e.g. <c>FILE</c> or <c>--staff</c>.</param>
+    /// <returns>The file.</returns>
+    /// <exception cref="CliException">Exit code 1 when the file is missing, a directory or cannot be opened.</exception>
+    public static FileInfo InputFile(string path, string option)
+    {
+        var full = FullPath(path, option);
+        if (Directory.Exists(full))
+        {
+            throw CliException.Usage($"{option} must name a file, not a directory: {full}");
+        }
+
+        if (!File.Exists(full))
+        {
+            throw CliException.Usage($"{option}: no such file: {full}");
+        }
+
+        try
+        {
+            using var probe = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw CliException.Usage($"{option}: cannot read {full}: {ex.Message}");
+        }
+
+        return new FileInfo(full);
+    }
+
+    /// <summary>Checks a directory a verb reads: it must exist and be a directory. A missing one is a bad argument (exit code 1).</summary>
+    /// <param name="path">The path as given.</param>
+    /// <param name="option">The option or argument name for the message, e.g. <c>&lt;in&gt;</c>.</param>
+    /// <returns>The full path.</returns>
+    /// <exception cref="CliException">Exit code 1 when the directory is missing or is a file.</exception>
+    public static string InputDirectory(string path, string option)
+    {
+        var full = FullPath(path, option);
+        return Directory.Exists(full)
+            ? full
+            : throw CliException.Usage(File.Exists(full) ? $"{option} must name a directory, not a file: {full}" : $"{option}: no such directory: {full}");
+    }
+
+    /// <inheritdoc cref="InputFile(string, string)"/>
+    public static FileInfo InputFile(FileInfo file, string option) => InputFile(file.ToString(), option);
+
+    private static string FullPath(string path, string option)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw CliException.Usage($"{option} must name a path.");
+        }
+
+        try
+        {
+            return Path.GetFullPath(path);
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw CliException.Usage($"{option} is not a valid path.");
+        }
+    }
+}
