@@ -58,6 +58,7 @@ var checkpointMs = new Option<int>("--checkpoint-ms") { Description = "LedgerOpt
 checkpointMs.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 10_000) { r.AddError("--checkpoint-ms must be 0–10,000."); } });
 var appendSubjects = new Option<string>("--subjects") { Description = "Subjects of the appended entries: random (one random subscriber of 17 M, the realistic case; default), sequential or none (diagnosis: the cost of the by-subject index).", DefaultValueFactory = _ => "random" };
 appendSubjects.AcceptOnlyFromAmong("random", "sequential", "none");
+var incidentIndexes = new Option<bool>("--incident-indexes") { Description = "Also apply the incident migrations (incidents-001 adds three indexes on ledger_entries, as in the product) to the append run's database, to measure their cost." };
 var cacheDirectory = new Option<string>("--cache-dir") { Description = "Where the generated ledgers of (b) and (c) are kept between runs (several GiB at the defaults).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "custodian-ledger-bench-cache") };
 appendSeconds.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 1 or > 600) { r.AddError("--append-seconds must be 1–600."); } });
 appendCallers.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 65_536) { r.AddError("--callers must be 1–65,536."); } });
@@ -77,6 +78,7 @@ ledgerParts.Validators.Add(r =>
 var ledgerCommand = new Command("ledger", "Access-ledger benchmarks: durable append vs raw fsync'd writes, verification rate, proof latency.")
 {
     ledgerParts, appendSeconds, appendCallers, verifyEntries, proofEntries, proofSamples, cacheDirectory, dataParent, checkpointMs, appendSubjects,
+    incidentIndexes,
 };
 ledgerCommand.SetAction(async (parse, cancellationToken) => await new Custodian.Bench.Ledger.LedgerBench(new Custodian.Bench.Ledger.LedgerBenchSettings(
     Parts: parse.GetValue(ledgerParts) is { Length: > 0 } p ? new HashSet<string>(p) : new HashSet<string>(["append", "verify", "proof"]),
@@ -89,7 +91,10 @@ ledgerCommand.SetAction(async (parse, cancellationToken) => await new Custodian.
     CheckpointMs: parse.GetValue(checkpointMs),
     Subjects: parse.GetValue(appendSubjects)!,
     DataParent: parse.GetValue(dataParent),
-    CommandLine: "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args))).RunAsync(cancellationToken));
+    CommandLine: "dotnet run -c Release --project bench/Custodian.Bench -- " + string.Join(' ', args))
+{
+    IncidentIndexes = parse.GetValue(incidentIndexes),
+}).RunAsync(cancellationToken));
 root.Subcommands.Add(ledgerCommand);
 
 // `portal`: issue 6's goal, one subscriber's history among 10 M ledger entries (docs/portal.md, "Performance").

@@ -23,7 +23,11 @@ internal sealed record LedgerBenchSettings(
     int CheckpointMs,
     string Subjects,
     string? DataParent,
-    string CommandLine);
+    string CommandLine)
+{
+    /// <summary>Apply the incident migrations too (incidents-001: three indexes on ledger_entries) in the append run.</summary>
+    public bool IncidentIndexes { get; init; }
+}
 
 /// <summary>
 /// The ledger goals of issue 4 (bench/README.md, "Ledger"): (a) durable append rate with group commit
@@ -74,7 +78,13 @@ internal sealed class LedgerBench(LedgerBenchSettings settings)
         try
         {
             var db = new CustodianDatabase(Path.Combine(directory, "custodian.db"));
-            await db.MigrateAsync(new LedgerMigrations().Migrations, TimeProvider.System, cancellationToken);
+            var migrations = new LedgerMigrations().Migrations;
+            if (settings.IncidentIndexes)
+            {
+                migrations = migrations.Concat(new Custodian.Incidents.IncidentMigrations().Migrations);
+            }
+
+            await db.MigrateAsync(migrations, TimeProvider.System, cancellationToken);
             long start, end;
             TimeSpan elapsed;
             ProcessSample before, after;
@@ -165,7 +175,7 @@ internal sealed class LedgerBench(LedgerBenchSettings settings)
 
             _report.AppendLine("### (a) Durable append with group commit vs raw fsync'd writes of the same bytes");
             _report.AppendLine();
-            _report.AppendLine(CultureInfo.InvariantCulture, $"{settings.Callers:N0} concurrent callers of `AppendAsync` (closed loop, realistic `view` entries with {SubjectsText(settings.Subjects)}), 3 s warm-up, {elapsed.TotalSeconds:F1} s measured; `LedgerOptions.CheckpointInterval` = {settings.CheckpointMs} ms{(settings.CheckpointMs == 0 ? " (background checkpoints off: the writer checkpoints inline every 16,384 pages)" : "")}; data under `{Path.GetDirectoryName(directory)}`. Baseline: the same {entries:N0} entries' payload and leaf-hash bytes ({totalBytes / (double)entries:F0} B per entry) written with `FileStream.Write` to a new file, `Flush(true)` (fsync) after each of the same {boundaries.Count:N0} batches.");
+            _report.AppendLine(CultureInfo.InvariantCulture, $"{settings.Callers:N0} concurrent callers of `AppendAsync` (closed loop, realistic `view` entries with {SubjectsText(settings.Subjects)}){(settings.IncidentIndexes ? "; **with the incident migrations** (incidents-001's three indexes on `ledger_entries`: (account, time_ms), (terminal, time_ms), (store, time_ms))" : "; ledger migrations only")}, 3 s warm-up, {elapsed.TotalSeconds:F1} s measured; `LedgerOptions.CheckpointInterval` = {settings.CheckpointMs} ms{(settings.CheckpointMs == 0 ? " (background checkpoints off: the writer checkpoints inline every 16,384 pages)" : "")}; data under `{Path.GetDirectoryName(directory)}`. Baseline: the same {entries:N0} entries' payload and leaf-hash bytes ({totalBytes / (double)entries:F0} B per entry) written with `FileStream.Write` to a new file, `Flush(true)` (fsync) after each of the same {boundaries.Count:N0} batches.");
             _report.AppendLine();
             _report.AppendLine("| | Entries/s | Mean entries per fsync | CPU µs per entry | KB written to disk per entry |");
             _report.AppendLine("|---|---:|---:|---:|---:|");

@@ -417,6 +417,8 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
         var committed = new CommittedEntry[batch.Count];
         c.CompletedSubtrees.Clear();
+        var subjectRows = c.SubjectRows;
+        subjectRows.Clear();
         for (var i = 0; i < batch.Count; i++)
         {
             var p = batch[i];
@@ -424,13 +426,21 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             c.InsertEntry(seq, p);
             foreach (var subject in p.SubjectIds)
             {
-                c.InsertSubject(subject, seq);
+                subjectRows.Add((subject, seq));
             }
 
             p.WithinCommit?.Invoke(tx, seq); // retention: the erasure the entry records, in the same transaction
 
             range.Append(p.LeafHash, c.CollectSubtree);
             committed[i] = new CommittedEntry(seq, p.LeafHash, p.Entry);
+        }
+
+        // The batch's subject rows in index order: each B-tree insert then starts next to the last
+        // one instead of on a random page (same rows, same transaction).
+        subjectRows.Sort();
+        foreach (var (subject, seq) in subjectRows)
+        {
+            c.InsertSubject(subject, seq);
         }
 
         // The subtree hashes completed by this batch (levels 4, 8, 12, …) commit with the entries.
@@ -716,6 +726,9 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
         /// <summary>True once this connection has checked (and if needed backfilled) ledger_subtrees.</summary>
         public bool SubtreesChecked { get; set; }
+
+        /// <summary>The current batch's <c>ledger_subjects</c> rows (subscriber, seq), inserted in index order after the entries.</summary>
+        public List<(long Subject, long Seq)> SubjectRows { get; } = [];
 
         /// <summary>Subtrees of levels 4, 8, 12, … completed by the appends of the current batch: (level, index, hash).</summary>
         public List<(int Level, long Index, byte[] Hash)> CompletedSubtrees { get; } = [];

@@ -1,8 +1,10 @@
 using System.Data.Common;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Custodian.Ledger.Retention;
 using Custodian.Storage;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Custodian.Ledger;
 
@@ -25,9 +27,6 @@ public sealed class LedgerVerifier(CustodianDatabase db)
 {
     private const int ProgressInterval = 65_536;
 
-    // Entries per pipeline chunk: large enough to amortise the hand-off, small enough to stay in cache.
-    private const int ChunkSize = 4_096;
-
     /// <summary>Verifies the ledger.</summary>
     /// <param name="progress">Receives the number of entries checked, every 65,536 entries and at the end; may be null.</param>
     /// <param name="cancellationToken">Cancels the verification.</param>
@@ -42,8 +41,6 @@ public sealed class LedgerVerifier(CustodianDatabase db)
 
         await using var headsCommand = connection.Command("SELECT tree_size, root, frontier FROM ledger_tree_heads ORDER BY tree_size");
         headsCommand.Transaction = tx;
-        await using var entriesCommand = connection.Command("SELECT seq, payload, leaf_hash, time_ms, task, outcome, account, terminal, store, erased_by FROM ledger_entries ORDER BY seq");
-        entriesCommand.Transaction = tx;
         await using var erasureCommand = connection.Command("SELECT payload, leaf_hash FROM ledger_entries WHERE seq = @seq", ("@seq", 0L)); // retention (§13)
         erasureCommand.Transaction = tx;
         var erasures = new ErasureCache(erasureCommand);
@@ -74,91 +71,115 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         // connection or the order (sequence gap, subject rows, tree, heads, subtrees). Failures are
         // still reported for the first bad entry in sequence order.
         using var lookup = SubjectLookup.Prepare(connection);
-        var subjects = await SubjectRowsCheck.LoadAsync(connection, tx, lookup, cancellationToken);
+        using var subjects = SubjectRowsCheck.Load(connection, lookup, cancellationToken);
 
         // Before any failure is returned: a missing subject row earlier in the open block of the
         // subject check comes first in sequence order, as when each entry was probed on its own.
         VerificationResult Settle(VerificationResult failure) =>
             subjects.FirstMissingInOpenBlock() is { } missing ? SubjectFailure(state, missing) : failure;
 
-        await using (var entries = await entriesCommand.ExecuteReaderAsync(cancellationToken))
+        var handle = connection.Handle!;
+        var rc = raw.sqlite3_prepare_v2(handle, EntryChunk.Query, out var entries);
+        using (entries)
         {
-            // Chunk k is checked by the worker while this thread reads chunk k+1; the worker then
-            // checks k+1 while this thread does the ordered stage of k and reads k+2.
-            var first = ReadChunk(entries, cancellationToken);
-            var current = first;
-            var checking = Task.Run(() => CheckRows(first, subjects), cancellationToken);
-            while (current.Length > 0)
+            if (rc != raw.SQLITE_OK)
             {
-                var next = ReadChunk(entries, cancellationToken);
-                await checking;
-                var done = current;
-                current = next;
-                checking = Task.Run(() => CheckRows(next, subjects), cancellationToken);
+                throw new SqliteException(raw.sqlite3_errmsg(handle).utf8_to_string(), rc, raw.sqlite3_extended_errcode(handle));
+            }
 
-                foreach (var row in done)
+            // Chunk k is checked by the worker while this thread reads chunk k+1; the worker then
+            // checks k+1 while this thread does the ordered stage of k and reads k+2. Three chunks
+            // are reused in turn: the one read, the one checked, the one in the ordered stage.
+            EntryChunk[] ring = [new(), new(), new()];
+            var turn = 0;
+            var exhausted = false;
+            var current = ring[0];
+            var more = current.Fill(handle, entries, ref exhausted);
+            var checking = Task.Run(() => CheckRows(current, subjects), cancellationToken);
+            try
+            {
+                while (more)
                 {
-                    var seq = row.Seq;
-                    if (seq != state.Range.Size)
-                    {
-                        return Settle(Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing."));
-                    }
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var next = ring[++turn % ring.Length];
+                    more = next.Fill(handle, entries, ref exhausted);
+                    await checking;
+                    var done = current;
+                    current = next;
+                    checking = more ? Task.Run(() => CheckRows(next, subjects), cancellationToken) : Task.CompletedTask;
 
-                    if (row.Erased)
+                    for (var r = 0; r < done.Count; r++)
                     {
-                        // Retention (docs/ledger-format.md §13): an erased entry keeps only its stored leaf
-                        // hash (already in row.LeafHash), accepted once a covering RetentionErasure entry is
-                        // found; its subject rows were deleted with the payload, so it adds none.
-                        if (erasures.Check(row.Values, seq) is { } erasureFailure)
+                        var seq = done.Seq[r];
+                        if (seq != state.Range.Size)
                         {
-                            return Settle(Fail(state, erasureFailure.Reason, seq, erasureFailure.Message));
+                            return Settle(Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing."));
                         }
 
-                        if (subjects.AddErased(seq) is { } badErasedSubject)
+                        switch (done.States[r])
                         {
-                            return SubjectFailure(state, badErasedSubject);
-                        }
-                    }
-                    else
-                    {
-                        switch (row.Failure)
-                        {
-                            case VerificationFailures.LeafHashMismatch:
+                            case RowState.Erased:
+                                // Retention (docs/ledger-format.md §13): an erased entry keeps only its stored leaf
+                                // hash (already in the chunk's leaf hash), accepted once a covering RetentionErasure
+                                // entry is found; its subject rows were deleted with the payload, so it adds none.
+                                if (erasures.Check(done.Values(r), seq) is { } erasureFailure)
+                                {
+                                    return Settle(Fail(state, erasureFailure.Reason, seq, erasureFailure.Message));
+                                }
+
+                                if (subjects.AddErased(seq) is { } badErasedSubject)
+                                {
+                                    return SubjectFailure(state, badErasedSubject);
+                                }
+
+                                break;
+                            case RowState.LeafHashMismatch:
                                 return Settle(Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload."));
-                            case VerificationFailures.UndecodablePayload:
+                            case RowState.Undecodable:
                                 return Settle(Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding."));
-                            case VerificationFailures.ProjectionMismatch:
+                            case RowState.ProjectionMismatch:
                                 return Settle(Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload."));
+                            default:
+                                var (start, count) = done.SubjectRanges[r];
+                                if (subjects.Add(seq, CollectionsMarshal.AsSpan(done.Subjects).Slice(start, count), done.SubjectDigests[r]) is { } badSubject)
+                                {
+                                    return SubjectFailure(state, badSubject);
+                                }
+
+                                break;
                         }
 
-                        if (subjects.Add(seq, row.Entry!, row.SubjectDigest) is { } badSubject)
+                        if ((seq + 1) % SubjectRowsCheck.BlockSize == 0)
                         {
-                            return SubjectFailure(state, badSubject);
+                            // The subject check's block is closed: only the last good head can still be needed by SubjectFailure.
+                            state.GoodHeads.RemoveRange(0, state.GoodHeads.Count - 1);
                         }
-                    }
 
-                    if ((seq + 1) % SubjectRowsCheck.BlockSize == 0)
-                    {
-                        // The subject check's block is closed: only the last good head can still be needed by SubjectFailure.
-                        state.GoodHeads.RemoveRange(0, state.GoodHeads.Count - 1);
-                    }
-
-                    state.Range.Append(row.LeafHash, state.Subtrees.OnCompleted);
-                    if (state.Range.Size % ProgressInterval == 0)
-                    {
-                        progress?.Report(state.Range.Size);
-                    }
-
-                    while (hasHead && heads.GetInt64(0) <= state.Range.Size)
-                    {
-                        if (CheckHead(heads, state) is { } failure)
+                        state.Range.Append(done.LeafHash(r), state.Subtrees.OnCompleted);
+                        if (state.Range.Size % ProgressInterval == 0)
                         {
-                            return Settle(failure);
+                            progress?.Report(state.Range.Size);
                         }
 
-                        hasHead = await heads.ReadAsync(cancellationToken);
+                        while (hasHead && heads.GetInt64(0) <= state.Range.Size)
+                        {
+                            if (CheckHead(heads, state) is { } failure)
+                            {
+                                return Settle(failure);
+                            }
+
+                            hasHead = await heads.ReadAsync(cancellationToken);
+                        }
                     }
                 }
+
+                await checking;
+            }
+            finally
+            {
+                // On an early return the worker may still be checking a chunk: let it finish before the
+                // statement and the subject check are disposed.
+                await checking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
 
@@ -236,63 +257,97 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         ? Fail(state, VerificationFailures.SubtreeMismatch, position, "A stored subtree hash (ledger_subtrees) is missing, extra or differs from the one recomputed from the payloads.")
         : null;
 
-    // One chunk of rows as read (SQLite columns are dynamically typed: kept as objects until checked).
-    private static Row[] ReadChunk(DbDataReader entries, CancellationToken cancellationToken)
+    // The worker's part for one chunk: the per-entry checks that need no database and no order, then
+    // the keyed digests of the entries' subjects.
+    private static void CheckRows(EntryChunk chunk, SubjectRowsCheck subjects)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        var rows = new List<Row>(ChunkSize);
-        while (rows.Count < ChunkSize && entries.Read())
+        for (var r = 0; r < chunk.Count; r++)
         {
-            var values = new object[10];
-            entries.GetValues(values);
-            rows.Add(new Row(entries.GetInt64(0), values));
-        }
-
-        return [.. rows];
-    }
-
-    private static void CheckRows(Row[] rows, SubjectRowsCheck subjects)
-    {
-        foreach (var row in rows)
-        {
-            CheckRow(row);
-            if (row.Entry is { } entry)
+            var start = chunk.Subjects.Count;
+            chunk.States[r] = CheckRow(chunk, r);
+            if (chunk.States[r] != RowState.Ok)
             {
-                row.SubjectDigest = subjects.Digest(entry, row.Seq);
+                chunk.Subjects.RemoveRange(start, chunk.Subjects.Count - start);
             }
+
+            chunk.SubjectRanges[r] = (start, chunk.Subjects.Count - start);
         }
+
+        subjects.DigestChunk(chunk);
     }
 
-    // The per-entry checks that need no database and no order, run on the worker: leaf hash
-    // (RFC 9162 §2.1.1), decoding (LeafCodec, format 1) and the query columns. Sets row.Failure to
-    // the first failing check's reason code, or row.Entry when all pass.
-    private static void CheckRow(Row row)
+    // Leaf hash (RFC 9162 §2.1.1), decoding (LeafCodec, format 1) and the query columns of one row.
+    // On success the row's distinct subjects are appended to chunk.Subjects. Canonical payloads are
+    // checked on their bytes (CanonicalScan); anything else is decoded with LeafCodec.Decode and
+    // compared as before.
+    private static RowState CheckRow(EntryChunk chunk, int r)
     {
-        var payload = row.Values[1] as byte[];
-        var stored = row.Values[2] as byte[];
+        var leafHash = chunk.LeafHash(r);
+        var payloadType = chunk.Type(r, EntryChunk.Payload);
+        var storedIsHash = chunk.Type(r, EntryChunk.LeafHashColumn) == raw.SQLITE_BLOB;
 
         // Retention (docs/ledger-format.md §13): erased_by set, or a NULL or empty payload, means erased;
         // the ordered stage decides whether a RetentionErasure entry covers it (ErasureCache).
-        if (row.Values[9] is not DBNull || row.Values[1] is DBNull || payload is { Length: 0 })
+        if (chunk.Type(r, EntryChunk.ErasedBy) != raw.SQLITE_NULL || payloadType == raw.SQLITE_NULL
+            || (payloadType == raw.SQLITE_BLOB && chunk.Bytes(r, EntryChunk.Payload).IsEmpty))
         {
-            row.Erased = true;
-            if (stored is { Length: MerkleTree.HashSize })
+            leafHash.Clear();
+            if (storedIsHash && chunk.Bytes(r, EntryChunk.LeafHashColumn).Length == MerkleTree.HashSize)
             {
-                stored.CopyTo(row.LeafHash, 0);
+                chunk.Bytes(r, EntryChunk.LeafHashColumn).CopyTo(leafHash);
             }
 
-            return;
+            return RowState.Erased;
         }
 
-        if (payload is not null)
+        if (payloadType != raw.SQLITE_BLOB || !storedIsHash)
         {
-            MerkleTree.HashLeaf(payload, row.LeafHash);
+            leafHash.Clear();
+            return RowState.LeafHashMismatch;
         }
 
-        if (payload is null || stored is null || !CryptographicOperations.FixedTimeEquals(stored, row.LeafHash))
+        var payload = chunk.Bytes(r, EntryChunk.Payload);
+        MerkleTree.HashLeaf(payload, leafHash);
+        if (!CryptographicOperations.FixedTimeEquals(chunk.Bytes(r, EntryChunk.LeafHashColumn), leafHash))
         {
-            row.Failure = VerificationFailures.LeafHashMismatch;
-            return;
+            return RowState.LeafHashMismatch;
+        }
+
+        var subjects = chunk.Subjects;
+        var start = subjects.Count;
+        var scanned = default(ScannedEntry);
+        if (CanonicalScan.TryScan(payload, ref scanned, subjects))
+        {
+            if (chunk.Type(r, EntryChunk.Time) != raw.SQLITE_INTEGER || chunk.Integer(r, EntryChunk.Time) != scanned.TimeMs
+                || !chunk.TextEquals(r, EntryChunk.Task, payload, scanned.Task)
+                || !chunk.TextEquals(r, EntryChunk.Outcome, payload, scanned.Outcome)
+                || !chunk.TextEquals(r, EntryChunk.Account, payload, scanned.Account)
+                || !chunk.TextEquals(r, EntryChunk.Terminal, payload, scanned.Terminal)
+                || !chunk.TextEquals(r, EntryChunk.Store, payload, scanned.Store))
+            {
+                return RowState.ProjectionMismatch;
+            }
+
+            // Keep each subject once (the subject rows are one per distinct subject).
+            var end = subjects.Count;
+            var kept = start;
+            for (var i = start; i < end; i++)
+            {
+                var subject = subjects[i];
+                var duplicate = false;
+                for (var j = start; j < kept && !duplicate; j++)
+                {
+                    duplicate = subjects[j] == subject;
+                }
+
+                if (!duplicate)
+                {
+                    subjects[kept++] = subject;
+                }
+            }
+
+            subjects.RemoveRange(kept, end - kept);
+            return RowState.Ok;
         }
 
         AccessEntry entry;
@@ -302,17 +357,20 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         }
         catch (FormatException)
         {
-            row.Failure = VerificationFailures.UndecodablePayload;
-            return;
+            return RowState.Undecodable;
         }
 
-        if (!ProjectionMatches(row.Values, entry))
+        if (!ProjectionMatches(chunk.Values(r), entry))
         {
-            row.Failure = VerificationFailures.ProjectionMismatch;
-            return;
+            return RowState.ProjectionMismatch;
         }
 
-        row.Entry = entry;
+        foreach (var subject in entry.Subjects.Select(s => s.Value).Distinct())
+        {
+            subjects.Add(subject);
+        }
+
+        return RowState.Ok;
     }
 
     private static bool ProjectionMatches(object[] row, AccessEntry entry) =>
@@ -423,26 +481,6 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                 return null;
             }
         }
-    }
-
-    // An entry row as read, and what the worker found.
-    private sealed class Row(long seq, object[] values)
-    {
-        public long Seq { get; } = seq;
-
-        // seq, payload, leaf_hash, time_ms, task, outcome, account, terminal, store, erased_by
-        public object[] Values { get; } = values;
-
-        // Set by CheckRow for an erased entry (retention); Failure and Entry stay null then.
-        public bool Erased { get; set; }
-
-        public byte[] LeafHash { get; } = new byte[MerkleTree.HashSize];
-
-        public string? Failure { get; set; }
-
-        public AccessEntry? Entry { get; set; }
-
-        public UInt128 SubjectDigest { get; set; }
     }
 
     private sealed class State

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using Custodian.Identity;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Custodian.Ledger;
 
@@ -10,26 +10,35 @@ namespace Custodian.Ledger;
 /// every entry, without one index probe per subject (the bottleneck of verification on a large
 /// ledger: ~5–10 µs of random B-tree reads each). One sequential scan of the table sums a keyed hash
 /// of each row (subscriber, seq) per block of 65,536 sequences; the entries' side sums the same hash
-/// over their payloads' subjects; a block whose sums differ is then checked row by row to name the
-/// first bad sequence. The hash is SHA-256 under a random 256-bit key drawn for each verification,
-/// truncated to 128 bits and added mod 2¹²⁸ (a keyed multiset hash, Clarke et al., "Incremental
-/// Multiset Hash Functions and Their Application to Memory Integrity Checking", ASIACRYPT 2003): whoever
+/// over their payloads' distinct subjects; a block whose sums differ is then checked row by row to
+/// name the first bad sequence. The keyed hash is AES-256 (FIPS 197) under a random key drawn for
+/// each verification, applied to the 16-byte block subscriber ‖ seq (little-endian), the 128-bit
+/// outputs added mod 2¹²⁸: a keyed multiset hash (Clarke et al., "Incremental Multiset Hash Functions
+/// and Their Application to Memory Integrity Checking", ASIACRYPT 2003, MSet-Add-Hash, with AES as
+/// the pseudorandom function; a pseudorandom permutation is one up to the 2⁶⁴ birthday bound). Whoever
 /// edits the table cannot predict the key, so a changed multiset of rows goes unnoticed with
-/// probability 2⁻¹²⁸. Unlike the per-entry probe, it also finds extra rows (a subscriber added to an
-/// entry's history). <see cref="Digest"/> is thread-safe; the rest is not.
+/// negligible probability. AES runs over all rows of a chunk in one ECB call, ~20 ns a row, against
+/// ~300 ns for one SHA-256 call. Unlike the per-entry probe, it also finds extra rows (a subscriber
+/// added to an entry's history). <see cref="DigestChunk"/> runs on the pipeline's worker, one chunk
+/// at a time; the rest on the ordered stage. Not thread-safe otherwise.
 /// </summary>
-internal sealed class SubjectRowsCheck
+internal sealed class SubjectRowsCheck : IDisposable
 {
     /// <summary>Sequences per block of the comparison (65,536).</summary>
     public const int BlockSize = 1 << BlockShift;
 
     private const int BlockShift = 16;
+    private const int ScanBatch = 4_096;
 
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
+    private readonly Aes _tableAes;
+    private readonly Aes _entryAes;
     private readonly Dictionary<long, (UInt128 Sum, long FirstSeq)> _table = [];
-    private readonly List<(long Seq, IReadOnlyList<SubscriberId> Subjects)> _block = [];
+    private readonly List<(long Seq, int Start, int Count)> _block = [];
+    private readonly List<long> _blockSubjects = [];
     private readonly SubjectLookup _lookup;
     private readonly SqliteConnection _connection;
+    private byte[] _entryBlocks = new byte[EntryChunk.Capacity * 2 * 16];
     private UInt128 _blockSum;
     private long _blockStart;
 
@@ -37,55 +46,121 @@ internal sealed class SubjectRowsCheck
     {
         _connection = connection;
         _lookup = lookup;
+        _tableAes = Aes.Create();
+        _tableAes.Key = _key;
+        _entryAes = Aes.Create();
+        _entryAes.Key = _key;
     }
 
-    /// <summary>Scans <c>ledger_subjects</c> once inside the verifier's transaction.</summary>
-    public static async Task<SubjectRowsCheck> LoadAsync(SqliteConnection connection, SqliteTransaction tx, SubjectLookup lookup, CancellationToken cancellationToken)
+    /// <summary>Scans <c>ledger_subjects</c> once on the verifier's connection (inside its read transaction), through SQLitePCL without an object per row.</summary>
+    /// <exception cref="SqliteException">When the table cannot be read.</exception>
+    public static SubjectRowsCheck Load(SqliteConnection connection, SubjectLookup lookup, CancellationToken cancellationToken)
     {
         var check = new SubjectRowsCheck(connection, lookup);
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = "SELECT subscriber_id, seq FROM ledger_subjects";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var db = connection.Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, "SELECT subscriber_id, seq FROM ledger_subjects", out var statement);
+        using (statement)
         {
-            // Columns are dynamically typed: a row that is not two integers matches no entry (block of sequence 0 if its seq is not an integer either).
-            var seq = reader.GetValue(1) is long s ? s : 0;
-            var digest = reader.GetValue(0) is long subscriber && reader.GetValue(1) is long ? check.Hash(subscriber, seq) : UInt128.One;
-            var block = seq >> BlockShift;
-            check._table[block] = check._table.TryGetValue(block, out var t) ? (t.Sum + digest, Math.Min(t.FirstSeq, seq)) : (digest, seq);
-        }
+            if (rc != raw.SQLITE_OK)
+            {
+                throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
+            }
 
-        return check;
+            var blocks = new byte[ScanBatch * 16];
+            var digests = new byte[ScanBatch * 16];
+            var seqs = new long[ScanBatch];
+            var valid = new bool[ScanBatch];
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var n = 0;
+                while (n < ScanBatch && (rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                {
+                    // Columns are dynamically typed: a row that is not two integers matches no entry (block of sequence 0 if its seq is not an integer either).
+                    var seqIsInteger = raw.sqlite3_column_type(statement, 1) == raw.SQLITE_INTEGER;
+                    seqs[n] = seqIsInteger ? raw.sqlite3_column_int64(statement, 1) : 0;
+                    valid[n] = seqIsInteger && raw.sqlite3_column_type(statement, 0) == raw.SQLITE_INTEGER;
+                    EntryChunk.SubjectBlock(blocks.AsSpan(n * 16), valid[n] ? raw.sqlite3_column_int64(statement, 0) : 0, seqs[n]);
+                    n++;
+                }
+
+                if (n < ScanBatch && rc != raw.SQLITE_DONE)
+                {
+                    throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
+                }
+
+                check._tableAes.EncryptEcb(blocks.AsSpan(0, n * 16), digests, PaddingMode.None);
+                for (var i = 0; i < n; i++)
+                {
+                    var digest = valid[i] ? BinaryPrimitives.ReadUInt128LittleEndian(digests.AsSpan(i * 16)) : UInt128.One;
+                    var seq = seqs[i];
+                    var block = seq >> BlockShift;
+                    check._table[block] = check._table.TryGetValue(block, out var t) ? (t.Sum + digest, Math.Min(t.FirstSeq, seq)) : (digest, seq);
+                }
+
+                if (n < ScanBatch)
+                {
+                    return check;
+                }
+            }
+        }
     }
 
-    /// <summary>The sum of the keyed hashes of an entry's distinct subjects (what its rows must sum to). Thread-safe.</summary>
-    public UInt128 Digest(AccessEntry entry, long seq)
+    /// <summary>On the worker: the digest of each <see cref="RowState.Ok"/> row's distinct subjects (what its rows must sum to), into <see cref="EntryChunk.SubjectDigests"/>.</summary>
+    public void DigestChunk(EntryChunk chunk)
     {
-        UInt128 sum = 0;
-        var subjects = entry.Subjects;
-        for (var i = 0; i < subjects.Count; i++)
+        var subjects = chunk.Subjects;
+        if (_entryBlocks.Length < subjects.Count * 16)
         {
-            var duplicate = false;
-            for (var j = 0; j < i && !duplicate; j++)
-            {
-                duplicate = subjects[j] == subjects[i];
-            }
+            _entryBlocks = new byte[subjects.Count * 32];
+        }
 
-            if (!duplicate)
+        for (var row = 0; row < chunk.Count; row++)
+        {
+            if (chunk.States[row] == RowState.Ok)
             {
-                sum += Hash(subjects[i].Value, seq);
+                var (start, count) = chunk.SubjectRanges[row];
+                for (var j = start; j < start + count; j++)
+                {
+                    EntryChunk.SubjectBlock(_entryBlocks.AsSpan(j * 16), subjects[j], chunk.Seq[row]);
+                }
             }
         }
 
-        return sum;
+        // Rows that are not Ok own no subjects, so the blocks written are exactly those of the Ok rows.
+        var bytes = _entryBlocks.AsSpan(0, subjects.Count * 16);
+        _entryAes.EncryptEcb(bytes, bytes, PaddingMode.None);
+        for (var row = 0; row < chunk.Count; row++)
+        {
+            UInt128 sum = 0;
+            if (chunk.States[row] == RowState.Ok)
+            {
+                var (start, count) = chunk.SubjectRanges[row];
+                for (var j = start; j < start + count; j++)
+                {
+                    sum += BinaryPrimitives.ReadUInt128LittleEndian(bytes[(j * 16)..]);
+                }
+            }
+
+            chunk.SubjectDigests[row] = sum;
+        }
     }
 
     /// <summary>
-    /// Records an entry (in sequence order). When it completes a block, compares the block's sums and
-    /// returns the first bad sequence of the block, or null when the block agrees.
+    /// Records an entry (in sequence order) with its distinct subjects. When it completes a block,
+    /// compares the block's sums and returns the first bad sequence of the block, or null when the block agrees.
     /// </summary>
-    public long? Add(long seq, AccessEntry entry, UInt128 digest) => Add(seq, entry.Subjects, digest);
+    public long? Add(long seq, ReadOnlySpan<long> distinctSubjects, UInt128 digest)
+    {
+        _block.Add((seq, _blockSubjects.Count, distinctSubjects.Length));
+        foreach (var subject in distinctSubjects)
+        {
+            _blockSubjects.Add(subject);
+        }
+
+        _blockSum += digest;
+        return ((seq + 1) & ((1L << BlockShift) - 1)) == 0 ? CloseBlock() : null;
+    }
 
     /// <summary>
     /// Records an erased entry (retention, docs/ledger-format.md §13): its subject rows were deleted
@@ -105,11 +180,11 @@ internal sealed class SubjectRowsCheck
     /// </summary>
     public long? FirstMissingInOpenBlock()
     {
-        foreach (var (seq, subjects) in _block)
+        foreach (var (seq, start, count) in _block)
         {
-            foreach (var subject in subjects)
+            for (var j = start; j < start + count; j++)
             {
-                if (!_lookup.Exists(subject.Value, seq))
+                if (!_lookup.Exists(_blockSubjects[j], seq))
                 {
                     return seq;
                 }
@@ -119,11 +194,11 @@ internal sealed class SubjectRowsCheck
         return null;
     }
 
-    private long? Add(long seq, IReadOnlyList<SubscriberId> subjects, UInt128 digest)
+    /// <inheritdoc />
+    public void Dispose()
     {
-        _block.Add((seq, subjects));
-        _blockSum += digest;
-        return ((seq + 1) & ((1L << BlockShift) - 1)) == 0 ? CloseBlock() : null;
+        _tableAes.Dispose();
+        _entryAes.Dispose();
     }
 
     private long? CloseBlock()
@@ -138,6 +213,7 @@ internal sealed class SubjectRowsCheck
 
         _blockStart += 1L << BlockShift;
         _block.Clear();
+        _blockSubjects.Clear();
         _blockSum = 0;
         return bad;
     }
@@ -146,7 +222,7 @@ internal sealed class SubjectRowsCheck
     // entry's payload. Failure path only: scans the table for the block's rows.
     private long FirstExtraInOpenBlock()
     {
-        var expected = _block.ToDictionary(b => b.Seq, b => b.Subjects.Select(s => s.Value).ToHashSet());
+        var expected = _block.ToDictionary(b => b.Seq, b => _blockSubjects.GetRange(b.Start, b.Count).ToHashSet());
         var first = long.MaxValue;
         using var command = _connection.CreateCommand();
         command.CommandText = "SELECT subscriber_id, seq FROM ledger_subjects WHERE seq >= @from AND seq < @to";
@@ -163,16 +239,5 @@ internal sealed class SubjectRowsCheck
         }
 
         return first == long.MaxValue ? _blockStart : first;
-    }
-
-    private UInt128 Hash(long subscriber, long seq)
-    {
-        Span<byte> input = stackalloc byte[48];
-        _key.CopyTo(input);
-        BinaryPrimitives.WriteInt64LittleEndian(input[32..], subscriber);
-        BinaryPrimitives.WriteInt64LittleEndian(input[40..], seq);
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(input, hash);
-        return BinaryPrimitives.ReadUInt128LittleEndian(hash);
     }
 }
