@@ -70,7 +70,7 @@ public static class CustodianComposition
         services.AddSingleton<AlertStore>();
         services.AddSingleton<SuspensionRegistry>();
         services.AddSingleton<DistinctSubjectsDetector>();
-        services.AddSingleton(_ => Monitoring.Detection.MonitorEngine.CreateDefault(new Monitoring.Detection.DetectionOptions())); // detectors beside the hard limits (docs/monitoring.md)
+        services.AddSingleton(sp => Approvals.DetectorSwitches.Honour(Monitoring.Detection.MonitorEngine.CreateDefault(new Monitoring.Detection.DetectionOptions()), sp)); // detectors beside the hard limits (docs/monitoring.md); officers' switches (docs/access.md §7)
         services.AddSingleton<AccessMonitor>();
 
         // Messaging, lookup guard, transparency.
