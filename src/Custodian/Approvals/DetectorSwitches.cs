@@ -135,6 +135,17 @@ public sealed class ApprovalMigrations : IMigrationSource
                 reason TEXT NOT NULL
             );
             """),
+        new("approvals-002", """
+            CREATE TABLE quota_raises (
+                principal_kind TEXT NOT NULL CHECK (principal_kind IN ('clerk', 'terminal')),
+                principal_id TEXT NOT NULL,
+                factor INTEGER NOT NULL CHECK (factor BETWEEN 2 AND 10),
+                until_ms INTEGER NOT NULL,
+                request_id TEXT NOT NULL,
+                approved_by TEXT NOT NULL,
+                PRIMARY KEY (principal_kind, principal_id)
+            );
+            """),
     ];
 }
 

@@ -17,4 +17,7 @@ internal static partial class FourEyesLog
 
     [LoggerMessage(EventId = 5403, Level = LogLevel.Warning, Message = "Detector {Detector} switched {State}: requested by {RequestedBy}, approved by {ApprovedBy}")]
     public static partial void DetectorSwitched(ILogger logger, string detector, string state, string requestedBy, string approvedBy);
+
+    [LoggerMessage(EventId = 5404, Level = LogLevel.Warning, Message = "Distinct-subscriber limits of {Principal} raised {Factor}x until {Until:O}: requested by {RequestedBy}, approved by {ApprovedBy}")]
+    public static partial void QuotaRaised(ILogger logger, string principal, int factor, DateTimeOffset until, string requestedBy, string approvedBy);
 }

@@ -21,7 +21,8 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         await page.GetByLabel("비밀번호").FillAsync(officer.Password);
         await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
         await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), r => new Uri(r.Url).AbsolutePath == "/console/approvals");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/console/approvals");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/console/approvals", new() { WaitUntil = WaitUntilState.Commit });
+        await page.Locator("#new-request").WaitForAsync(); // the page is there; the load event can lag far behind on a loaded machine
         return page;
     }
 
@@ -44,7 +45,8 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         await a.GetByLabel("대상(계정, 단말기, 탐지기 또는 구역/이름)").FillAsync("C0007");
         await a.GetByLabel("사유(개인정보 제외)").FillAsync("clerk retrained");
         await a.GetByRole(AriaRole.Button, new() { Name = "요청", Exact = true }).ClickAsync();
-        await a.WaitForURLAsync(url => new Uri(url).AbsolutePath.StartsWith("/console/approvals/", StringComparison.Ordinal));
+        await a.WaitForURLAsync(url => new Uri(url).AbsolutePath.StartsWith("/console/approvals/", StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+        await a.Locator("#decide").WaitForAsync();
         var id = new Uri(a.Url).AbsolutePath["/console/approvals/".Length..];
         Assert.Equal(("restore-clerk", "C0007", "O9101", "대기"), (await a.Locator("#action").InnerTextAsync(), await a.Locator("#target").InnerTextAsync(), await a.Locator("#requested-by").InnerTextAsync(), await a.Locator("#status").InnerTextAsync()));
         Assert.Equal("내가 올린 요청입니다. 다른 담당자가 결정해야 합니다.", await a.Locator("#own-request").InnerTextAsync());
@@ -63,7 +65,8 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         Assert.Equal(1, await row.CountAsync());
         Assert.Contains("O9101", await row.InnerTextAsync(), StringComparison.Ordinal);
         await row.GetByRole(AriaRole.Link).ClickAsync();
-        await b.WaitForURLAsync("**/console/approvals/" + id);
+        await b.WaitForURLAsync("**/console/approvals/" + id, new() { WaitUntil = WaitUntilState.Commit });
+        await b.Locator("#decide").WaitForAsync();
         Assert.Equal(0, await b.Locator("#own-request").CountAsync());
         await b.GetByLabel("결정 사유(개인정보 제외)").FillAsync("training record checked");
         await b.GetByRole(AriaRole.Button, new() { Name = "승인 및 실행" }).ClickAsync();
