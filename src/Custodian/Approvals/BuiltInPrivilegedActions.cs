@@ -117,7 +117,7 @@ public sealed class RestoreAction(AccessMonitor monitor, SuspensionRegistry susp
 /// <summary>Registers the four-eyes workflow and the privileged actions that exist today.</summary>
 public static class ApprovalServiceCollectionExtensions
 {
-    /// <summary>Adds <see cref="PrivilegedActionRequests"/>, the built-in actions (<c>enroll-vdi-host</c>, <c>restore-clerk</c>, <c>restore-terminal</c>) <c>disable-detector</c> and <c>enable-detector</c> (<see cref="DetectorSwitches"/>, table <c>approvals-001</c>), <c>raise-quota</c> (<see cref="QuotaRaises"/>, <c>approvals-002</c>) and <see cref="StaffLifecycle.DormantAccounts"/>.</summary>
+    /// <summary>Adds <see cref="PrivilegedActionRequests"/>, the built-in actions (<c>enroll-vdi-host</c>, <c>restore-clerk</c>, <c>restore-terminal</c>) <c>disable-detector</c> and <c>enable-detector</c> (<see cref="DetectorSwitches"/>, table <c>approvals-001</c>), <c>raise-quota</c> (<see cref="QuotaRaises"/>, <c>approvals-002</c>), <c>export-data-set</c> (<see cref="ExportGrants"/>, <c>approvals-003</c>) and <see cref="StaffLifecycle.DormantAccounts"/>.</summary>
     /// <param name="services">The collection.</param>
     /// <returns>The same collection.</returns>
     public static IServiceCollection AddCustodianApprovals(this IServiceCollection services)
@@ -128,6 +128,8 @@ public static class ApprovalServiceCollectionExtensions
         services.AddSingleton<IMigrationSource, ApprovalMigrations>();
         services.AddSingleton<QuotaRaises>();
         services.AddSingleton<IPrivilegedAction, RaiseQuotaAction>();
+        services.AddSingleton<ExportGrants>();
+        services.AddSingleton<IPrivilegedAction, ExportDataSetAction>();
         services.AddSingleton<IPrivilegedAction>(sp => new DetectorSwitchAction(sp.GetRequiredService<DetectorSwitches>(), disable: true, sp.GetRequiredService<ILogger<DetectorSwitchAction>>()));
         services.AddSingleton<IPrivilegedAction>(sp => new DetectorSwitchAction(sp.GetRequiredService<DetectorSwitches>(), disable: false, sp.GetRequiredService<ILogger<DetectorSwitchAction>>()));
         services.AddSingleton<IPrivilegedAction, EnrollVdiHostAction>();

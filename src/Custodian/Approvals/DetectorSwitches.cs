@@ -146,6 +146,17 @@ public sealed class ApprovalMigrations : IMigrationSource
                 PRIMARY KEY (principal_kind, principal_id)
             );
             """),
+        new("approvals-003", """
+            CREATE TABLE export_grants (
+                request_id TEXT PRIMARY KEY,
+                target TEXT NOT NULL,
+                officer TEXT NOT NULL,
+                approved_by TEXT NOT NULL,
+                approved_ms INTEGER NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                used_ms INTEGER NULL
+            );
+            """),
     ];
 }
 
