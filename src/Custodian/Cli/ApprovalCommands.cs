@@ -37,8 +37,8 @@ internal static class ApprovalCommands
             return 0;
         }));
 
-        var action = new Option<string>("--action") { Description = "enroll-vdi-host, restore-clerk or restore-terminal.", Required = true };
-        var target = new Option<string>("--target") { Description = "What it applies to: <zone>/<name> for enroll-vdi-host, else the account or terminal.", Required = true };
+        var action = new Option<string>("--action") { Description = "enroll-vdi-host, restore-clerk, restore-terminal, disable-detector, enable-detector, raise-quota or export-data-set.", Required = true };
+        var target = new Option<string>("--target") { Description = "What it applies to: <zone>/<name> (enroll-vdi-host), an account or terminal (restore-*), a detector name (*-detector), clerk|terminal:<code>:x<2-10>:<1-24>h (raise-quota), incident:<case> (export-data-set).", Required = true };
         var reason = new Option<string>("--reason") { Description = "Why (recorded in the ledger).", Required = true };
         var request = new Command("request", "Request a privileged action; a different officer must approve it.") { action, target, reason };
         request.SetAction(CustodianCli.Guarded(async (parse, ct) =>
