@@ -10,6 +10,7 @@ using Custodian.Tests.Infrastructure;
 namespace Custodian.Tests.AccessGateway;
 
 /// <summary>Switching a monitor detector off or on needs two officers, persists, and the live monitor honours it.</summary>
+[Collection(nameof(Cli.CliCollection))]
 public sealed class DetectorSwitchTests
 {
     /// <summary>The open-lookups scraper of AlertsApiTests: one new subscriber every 20 s, no service completed; then one more request, which waits for the monitor.</summary>
@@ -42,6 +43,20 @@ public sealed class DetectorSwitchTests
         Assert.True(switches.IsDisabled("open-lookups"));
         Assert.Equal(["open-lookups"], new DetectorSwitches(host.Get<CustodianDatabase>(), host.Time).Disabled); // what a restarted server reads
         Assert.Equal("target: is already switched off", (await requests.RequestAsync("disable-detector", "open-lookups", "again", "O0001")).Error!.Message);
+
+        var output = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            Assert.Equal(0, await Custodian.Cli.CustodianCli.RunAsync(["approvals", "in-force", "--data", host.Directory.FullName]));
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        Assert.Equal(["Detectors switched off: open-lookups", "No quota raises."], output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
 
         var (scraper, _, _) = await host.ClerkAsync("C0003");
         using (scraper)
