@@ -189,6 +189,18 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
         return list;
     }
 
+    /// <summary>One request by ID, in whatever state (a lapsed pending request is returned as pending; <see cref="PrivilegedRequest.ExpiresAt"/> tells).</summary>
+    /// <param name="id">Request ID.</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns>The request, or null when there is none with this ID.</returns>
+    public async Task<PrivilegedRequest?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await db.OpenAsync(cancellationToken);
+        await using var command = connection.Command(Select + " WHERE id = @id", ("@id", id ?? string.Empty));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
     private const string Select = "SELECT id, action, target, reason, requested_by, requested_ms, expires_ms, status, decided_by, decided_ms, decision_reason FROM privileged_requests";
 
     private async Task<Result<string>> DecideAsync(string id, string officer, StaffRole? role, string reason, bool approve, CancellationToken cancellationToken)

@@ -58,6 +58,14 @@ public sealed class MonitorEngine
     public DetectionOptions Options => _options;
 
     /// <summary>
+    /// Tells, by detector name, which detectors officers have switched off (four eyes, <c>disable-detector</c>,
+    /// docs/access.md §7): their findings are dropped before the risk policy, so they raise no alert, step-up or
+    /// suspension, while the detectors keep observing (re-enabling one resumes with its state warm). Called from the
+    /// engine's thread for each finding; must be fast and thread-safe. Null (the default, and in replays): none is off.
+    /// </summary>
+    public Func<string, bool>? DetectorDisabled { get; set; }
+
+    /// <summary>
     /// The standard detector set: open lookups (with orphans feeding the baseline and collusion detectors), baseline,
     /// machine timing, enumeration, identity, watch list and collusion; plus, when <paramref name="hardLimits"/> is
     /// given, the hard distinct-subscriber limits (<see cref="HardLimitDetector"/>). The live monitor leaves the hard
@@ -196,7 +204,7 @@ public sealed class MonitorEngine
         var time = DateTimeOffset.FromUnixTimeMilliseconds(_nowMs);
         foreach (var f in _findings)
         {
-            if (_suspended.Contains(f.Principal) || f.Score <= 0)
+            if (_suspended.Contains(f.Principal) || f.Score <= 0 || DetectorDisabled?.Invoke(f.Detector) == true)
             {
                 continue;
             }

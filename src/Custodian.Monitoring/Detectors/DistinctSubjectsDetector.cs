@@ -63,6 +63,13 @@ public sealed class DistinctSubjectsDetector
     /// <summary>The windows, shortest first.</summary>
     public IReadOnlyList<WindowLimit> Windows => _windows;
 
+    /// <summary>
+    /// Optional per-principal raise of the limits (four eyes, <c>raise-quota</c>, docs/access.md §7): given the principal and
+    /// the ledger time (Unix ms), the factor (1–10) every window's limit is multiplied by for it. Called once per read on
+    /// the monitor's thread; must be fast and thread-safe. Null (the default, and in replays): factor 1 for everyone.
+    /// </summary>
+    public Func<Principal, long, int>? LimitFactor { get; set; }
+
     /// <summary>The longest window: how far back the monitor replays the ledger on start.</summary>
     public TimeSpan LargestWindow => _windows[^1].Window;
 
@@ -93,13 +100,14 @@ public sealed class DistinctSubjectsDetector
 
         var nowMs = Math.Max(time.ToUnixTimeMilliseconds(), state.LastMs);
         state.LastMs = nowMs;
+        var factor = Factor(principal, nowMs);
         Evict(state, nowMs);
 
         var last = _windows.Length - 1;
         for (var i = 0; i < subjects.Count; i++)
         {
             var subject = subjects[i].Value;
-            if (state.Latched && state.Count[last] > limits[last] && !state.Index.ContainsKey(subject))
+            if (state.Latched && state.Count[last] > limits[last] * factor && !state.Index.ContainsKey(subject))
             {
                 continue; // suspended: keep at most limit + 1 subscribers
             }
@@ -114,10 +122,10 @@ public sealed class DistinctSubjectsDetector
 
         for (var w = 0; w < _windows.Length; w++)
         {
-            if (state.Count[w] > limits[w])
+            if (state.Count[w] > limits[w] * factor)
             {
                 state.Latched = true;
-                breach = new DetectorBreach(principal, _windows[w].Window, state.Count[w], limits[w], sequence);
+                breach = new DetectorBreach(principal, _windows[w].Window, state.Count[w], limits[w] * factor, sequence);
                 return true;
             }
         }
@@ -168,7 +176,7 @@ public sealed class DistinctSubjectsDetector
                 }
             }
 
-            result[w] = new WindowCount(_windows[w].Window, count, limits[w]);
+            result[w] = new WindowCount(_windows[w].Window, count, limits[w] * Factor(principal, nowMs));
         }
 
         return result;
@@ -233,6 +241,8 @@ public sealed class DistinctSubjectsDetector
 
         return dropped;
     }
+
+    private int Factor(Principal principal, long nowMs) => LimitFactor is { } f ? Math.Clamp(f(principal, nowMs), 1, 10) : 1;
 
     private int[] LimitsFor(PrincipalKind kind) => kind switch
     {

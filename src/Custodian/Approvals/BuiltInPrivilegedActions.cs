@@ -5,6 +5,7 @@ using Custodian.Access.Terminals;
 using Custodian.Identity;
 using Custodian.Monitoring;
 using Custodian.Problems;
+using Custodian.Storage;
 
 namespace Custodian.Approvals;
 
@@ -49,8 +50,45 @@ public sealed class EnrollVdiHostAction(TerminalRegistry terminals) : IPrivilege
 /// <summary><c>restore-clerk</c> and <c>restore-terminal</c>: lift a monitor suspension (target: the account or terminal) through <see cref="AccessMonitor.RestoreAsync"/>.</summary>
 public sealed class RestoreAction(AccessMonitor monitor, SuspensionRegistry suspensions, PrincipalKind kind) : IPrivilegedAction
 {
+    /// <summary>Action name for restoring a clerk.</summary>
+    public const string RestoreClerk = "restore-clerk";
+
+    /// <summary>Action name for restoring a terminal.</summary>
+    public const string RestoreTerminal = "restore-terminal";
+
     /// <inheritdoc />
-    public string ActionName => kind == PrincipalKind.Clerk ? "restore-clerk" : "restore-terminal";
+    public string ActionName => NameFor(kind);
+
+    /// <summary>The action that restores a principal of <paramref name="kind"/>: <c>restore-clerk</c> or <c>restore-terminal</c>.</summary>
+    /// <param name="kind">Clerk or terminal.</param>
+    /// <returns>The action name.</returns>
+    public static string NameFor(PrincipalKind kind) => kind == PrincipalKind.Clerk ? RestoreClerk : RestoreTerminal;
+
+    /// <summary>
+    /// Files a <c>restore-clerk</c> / <c>restore-terminal</c> request for <paramref name="id"/> — the only way the alerts API,
+    /// the console's alert page and <c>custodian alerts restore</c> lift a suspension (docs/access.md §7).
+    /// </summary>
+    /// <param name="requests">The four-eyes workflow.</param>
+    /// <param name="kind">Clerk or terminal.</param>
+    /// <param name="id">Its code.</param>
+    /// <param name="reason">Why (1–500 characters, no personal data).</param>
+    /// <param name="officer">The requesting officer.</param>
+    /// <param name="role">Their role (null: security officer).</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns>The pending request, the workflow's refusals (<c>validation-failed</c> 400 when the target is not suspended),
+    /// or <c>ledger-unavailable</c> (503, transient) when the request could not be recorded (nothing is stored).</returns>
+    public static async Task<Result<PrivilegedRequest>> RequestAsync(PrivilegedActionRequests requests, PrincipalKind kind, string id, string reason, string officer, StaffRole? role, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        try
+        {
+            return await requests.RequestAsync(NameFor(kind), id, reason, officer, role, cancellationToken);
+        }
+        catch (Ledger.LedgerUnavailableException)
+        {
+            return new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the request, so nothing was filed. Try again shortly.", IsTransient: true);
+        }
+    }
 
     /// <inheritdoc />
     public async Task<CustodianError?> ValidateAsync(string target, CancellationToken cancellationToken)
@@ -79,12 +117,21 @@ public sealed class RestoreAction(AccessMonitor monitor, SuspensionRegistry susp
 /// <summary>Registers the four-eyes workflow and the privileged actions that exist today.</summary>
 public static class ApprovalServiceCollectionExtensions
 {
-    /// <summary>Adds <see cref="PrivilegedActionRequests"/> and the built-in actions (<c>enroll-vdi-host</c>, <c>restore-clerk</c>, <c>restore-terminal</c>).</summary>
+    /// <summary>Adds <see cref="PrivilegedActionRequests"/>, the built-in actions (<c>enroll-vdi-host</c>, <c>restore-clerk</c>, <c>restore-terminal</c>) <c>disable-detector</c> and <c>enable-detector</c> (<see cref="DetectorSwitches"/>, table <c>approvals-001</c>), <c>raise-quota</c> (<see cref="QuotaRaises"/>, <c>approvals-002</c>), <c>export-data-set</c> (<see cref="ExportGrants"/>, <c>approvals-003</c>) and <see cref="StaffLifecycle.DormantAccounts"/>.</summary>
     /// <param name="services">The collection.</param>
     /// <returns>The same collection.</returns>
     public static IServiceCollection AddCustodianApprovals(this IServiceCollection services)
     {
         services.AddSingleton<PrivilegedActionRequests>();
+        services.AddSingleton<StaffLifecycle.DormantAccounts>(); // staff disable-dormant and the daily run in serve
+        services.AddSingleton<DetectorSwitches>();
+        services.AddSingleton<IMigrationSource, ApprovalMigrations>();
+        services.AddSingleton<QuotaRaises>();
+        services.AddSingleton<IPrivilegedAction, RaiseQuotaAction>();
+        services.AddSingleton<ExportGrants>();
+        services.AddSingleton<IPrivilegedAction, ExportDataSetAction>();
+        services.AddSingleton<IPrivilegedAction>(sp => new DetectorSwitchAction(sp.GetRequiredService<DetectorSwitches>(), disable: true, sp.GetRequiredService<ILogger<DetectorSwitchAction>>()));
+        services.AddSingleton<IPrivilegedAction>(sp => new DetectorSwitchAction(sp.GetRequiredService<DetectorSwitches>(), disable: false, sp.GetRequiredService<ILogger<DetectorSwitchAction>>()));
         services.AddSingleton<IPrivilegedAction, EnrollVdiHostAction>();
         services.AddSingleton<IPrivilegedAction>(sp => new RestoreAction(sp.GetRequiredService<AccessMonitor>(), sp.GetRequiredService<SuspensionRegistry>(), PrincipalKind.Clerk));
         services.AddSingleton<IPrivilegedAction>(sp => new RestoreAction(sp.GetRequiredService<AccessMonitor>(), sp.GetRequiredService<SuspensionRegistry>(), PrincipalKind.Terminal));

@@ -201,7 +201,7 @@ internal static class AdminCommands
         var clerk = new Option<string?>("--clerk") { Description = "Restore this clerk account." };
         var terminal = new Option<string?>("--terminal") { Description = "Restore this terminal." };
         var reason = new Option<string>("--reason") { Description = "Why the activity was legitimate (recorded in the ledger).", Required = true };
-        var restore = new Command("restore", "Lift a suspension after review.") { clerk, terminal, reason };
+        var restore = new Command("restore", "Request that a suspension be lifted after review; a different officer approves it ('approvals approve').") { clerk, terminal, reason };
         restore.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var c = parse.GetValue(clerk);
@@ -213,12 +213,13 @@ internal static class AdminCommands
 
             var (kind, id) = c is not null ? (PrincipalKind.Clerk, RequireCode(c, "--clerk")) : (PrincipalKind.Terminal, RequireCode(t, "--terminal"));
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            if (!await context.Get<AccessMonitor>().RestoreAsync(kind, id, Operator, parse.GetValue(reason)!, ct))
+            var result = await Approvals.RestoreAction.RequestAsync(context.Get<Access.Approvals.PrivilegedActionRequests>(), kind, id, parse.GetValue(reason)!, Operator, null, ct);
+            if (!result.IsSuccess)
             {
-                throw new CliException($"{kind.ToString().ToLowerInvariant()} '{id}' is not suspended.");
+                throw new CliException($"{result.Error!.Code}: {result.Error.Message}");
             }
 
-            AnsiConsole.MarkupLine($"Restored {kind.ToString().ToLowerInvariant()} [bold]{Markup.Escape(id)}[/]; the server applies it within a second.");
+            Console.WriteLine($"Restoring {kind.ToName()} {id} needs a second officer: request {result.Value.Id} filed, pending until {result.Value.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}. Another officer runs 'custodian approvals approve {result.Value.Id} --reason ...'.");
             return 0;
         }));
         return new Command("alerts", "Monitor alerts and suspensions.") { list, restore };

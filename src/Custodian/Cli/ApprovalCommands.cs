@@ -37,8 +37,8 @@ internal static class ApprovalCommands
             return 0;
         }));
 
-        var action = new Option<string>("--action") { Description = "enroll-vdi-host, restore-clerk or restore-terminal.", Required = true };
-        var target = new Option<string>("--target") { Description = "What it applies to: <zone>/<name> for enroll-vdi-host, else the account or terminal.", Required = true };
+        var action = new Option<string>("--action") { Description = "enroll-vdi-host, restore-clerk, restore-terminal, disable-detector, enable-detector, raise-quota or export-data-set.", Required = true };
+        var target = new Option<string>("--target") { Description = "What it applies to: <zone>/<name> (enroll-vdi-host), an account or terminal (restore-*), a detector name (*-detector), clerk|terminal:<code>:x<2-10>:<1-24>h (raise-quota), incident:<case> (export-data-set).", Required = true };
         var reason = new Option<string>("--reason") { Description = "Why (recorded in the ledger).", Required = true };
         var request = new Command("request", "Request a privileged action; a different officer must approve it.") { action, target, reason };
         request.SetAction(CustodianCli.Guarded(async (parse, ct) =>
@@ -56,7 +56,17 @@ internal static class ApprovalCommands
 
         var approve = Decide("approve", "Approve (as a different officer) and carry out a privileged action; prints its result once.", approveIt: true);
         var reject = Decide("reject", "Reject (as a different officer) a privileged action.", approveIt: false);
-        return new Command("approvals", "Four eyes for privileged actions: list, request, approve, reject.") { list, request, approve, reject };
+        var inForce = new Command("in-force", "What approved actions currently change: detectors switched off and raised quotas.");
+        inForce.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var off = context.Get<Approvals.DetectorSwitches>().Disabled;
+            Console.WriteLine(off.Count == 0 ? "Every detector is on." : "Detectors switched off: " + string.Join(", ", off));
+            var raises = context.Get<Approvals.QuotaRaises>().Active;
+            Console.WriteLine(raises.Count == 0 ? "No quota raises." : "Quota raises: " + string.Join(", ", raises.Select(r => $"{r.Principal} x{r.Factor} until {r.Until:yyyy-MM-ddTHH:mm:ssZ}")));
+            return 0;
+        }));
+        return new Command("approvals", "Four eyes for privileged actions: list, request, approve, reject, in-force.") { list, request, approve, reject, inForce };
     }
 
     /// <summary><c>terminals enroll --class vdi-host</c>: files an <c>enroll-vdi-host</c> request instead of issuing a code.</summary>

@@ -178,7 +178,8 @@ internal static class IncidentCommands
         var id = IdArgument();
         var output = new Option<string>("--out") { Description = "CSV file of subscriber tokens to write (mode 0600).", Required = true };
         var reason = new Option<string>("--reason") { Description = "Why the set leaves the system (1–500 characters; recorded in the ledger).", Required = true };
-        var command = new Command("export", "Write the affected set as CSV of subscriber tokens with grades (never plaintext); recorded in the ledger first.") { id, output, reason };
+        var approval = new Option<string>("--approval") { Description = "ID of your approved export-data-set request for incident:<id> (four eyes: 'approvals request --action export-data-set', another officer approves).", Required = true };
+        var command = new Command("export", "Write the affected set as CSV of subscriber tokens with grades (never plaintext); needs an approved export-data-set request; recorded in the ledger first.") { id, output, reason, approval };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             if (string.IsNullOrWhiteSpace(parse.GetValue(reason)))
@@ -196,7 +197,7 @@ internal static class IncidentCommands
             }
 
             var buffer = new StringWriter();
-            var rows = Unwrap(await service.ExportAsync(got.Id, parse.GetValue(reason), Actor(), buffer, ct));
+            var rows = Unwrap(await context.Get<Approvals.ExportGrants>().RunApprovedAsync(parse.GetValue(approval), Approvals.ExportGrants.IncidentTarget(got.Id), Actor().Account, () => service.ExportAsync(got.Id, parse.GetValue(reason), Actor(), buffer, ct), ct));
             await using (var stream = CreatePrivate(path))
             await using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false)))
             {

@@ -83,27 +83,11 @@ internal static class StaffLifecycleCommands
     {
         var days = new Option<int>("--days") { Description = "Disable active accounts with no sign-in for this many days (1-3650).", DefaultValueFactory = _ => 90 };
         days.InRange(1, 3650);
-        var command = new Command("disable-dormant", "Disable accounts that have not signed in for --days days (run daily, e.g. from cron).") { days };
+        var command = new Command("disable-dormant", "Disable accounts that have not signed in for --days days (serve also does it daily, see Custodian:DormantAccounts).") { days };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var period = parse.GetValue(days);
-            var disabled = await context.Get<StaffDirectory>().DisableDormantAsync(TimeSpan.FromDays(period));
-            foreach (var account in disabled)
-            {
-                context.Get<SessionStore>().RevokeAccount(account);
-                await context.Get<IAccessLedger>().AppendAsync(new AccessEntry
-                {
-                    Time = context.Get<TimeProvider>().GetUtcNow(),
-                    Task = AccessTask.StaffDisabled,
-                    Outcome = AccessOutcome.Allowed,
-                    Account = AdminCommands.Operator,
-                    Role = StaffRole.SecurityOfficer,
-                    Target = account,
-                    Reason = $"dormant: no sign-in for {period} days",
-                }, ct);
-            }
-
+            var disabled = await context.Get<StaffLifecycle.DormantAccounts>().DisableAsync(parse.GetValue(days), AdminCommands.Operator, ct);
             AnsiConsole.MarkupLine(disabled.Count == 0 ? "No dormant accounts." : $"Disabled {CliText.Count(disabled.Count, "dormant account")}: {Markup.Escape(string.Join(", ", disabled))}");
             return 0;
         }));

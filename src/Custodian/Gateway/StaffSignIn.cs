@@ -15,8 +15,9 @@ namespace Custodian.Gateway;
 /// Staff sign-in at an enrolled terminal: password + TOTP (RFC 6238), the one-time-password rule, the
 /// own-store rule for store staff, and the ledger entry that must be written before a session exists.
 /// Shared by the terminal API (<c>POST /api/v1/sessions</c>, bearer token) and the web pages (cookie).
+/// Officers sign in only at the terminals <c>Custodian:OfficerDevices</c> names, when it is set (docs/access.md §7).
 /// </summary>
-public sealed class StaffSignIn(StaffDirectory staff, SessionStore sessions, IAccessLedger ledger, AccessRecorder recorder, TimeProvider time, ILogger<StaffSignIn> logger)
+public sealed class StaffSignIn(StaffDirectory staff, SessionStore sessions, IAccessLedger ledger, AccessRecorder recorder, TimeProvider time, ILogger<StaffSignIn> logger, Microsoft.Extensions.Options.IOptions<Approvals.OfficerDeviceOptions>? officerDevices = null)
 {
     /// <summary>
     /// Authenticates <paramref name="account"/> at <paramref name="device"/> and opens a session bound to
@@ -27,6 +28,7 @@ public sealed class StaffSignIn(StaffDirectory staff, SessionStore sessions, IAc
     /// The session, or: <c>validation-failed</c> (400) when a field is missing; the directory's
     /// authentication error (401, or 423 when locked); <c>password-change-required</c> (403) for a one-time
     /// password; <see cref="StaffApi.StoreMismatch"/> (403) for store staff at another store's terminal;
+    /// <c>officer-terminal-required</c> (403) for an officer outside <c>Custodian:OfficerDevices:Stores</c>;
     /// <c>ledger-unavailable</c> (503) when the sign-in could not be recorded.
     /// </returns>
     public async Task<Result<StaffSession>> SignInAsync(DeviceIdentity device, string? account, [Secret] string? password, [Secret] string? otp, string? sourceIp, CancellationToken cancellationToken = default)
@@ -69,6 +71,11 @@ public sealed class StaffSignIn(StaffDirectory staff, SessionStore sessions, IAc
         if (p.Role.IsStoreStaff() && !string.Equals(p.Store, device.Store, StringComparison.Ordinal))
         {
             return await recorder.RefuseAsync(entry, new CustodianError(StaffApi.StoreMismatch, 403, "Store staff may sign in only at a terminal of their own store."), cancellationToken);
+        }
+
+        if (Approvals.OfficerDevices.Check(p.Role, device, officerDevices?.Value) is { } notOfficerDevice)
+        {
+            return await recorder.RefuseAsync(entry, notOfficerDevice, cancellationToken);
         }
 
         try

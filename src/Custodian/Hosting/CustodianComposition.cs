@@ -69,8 +69,8 @@ public static class CustodianComposition
         services.AddSingleton(new MonitorOptions());
         services.AddSingleton<AlertStore>();
         services.AddSingleton<SuspensionRegistry>();
-        services.AddSingleton<DistinctSubjectsDetector>();
-        services.AddSingleton(_ => Monitoring.Detection.MonitorEngine.CreateDefault(DetectionSettings.FromEnvironment())); // detectors beside the hard limits (docs/monitoring.md)
+        services.AddSingleton(sp => Approvals.QuotaRaises.Honour(ActivatorUtilities.CreateInstance<DistinctSubjectsDetector>(sp), sp)); // hard limits, with officers' quota raises (docs/access.md §7)
+        services.AddSingleton(sp => Approvals.DetectorSwitches.Honour(Monitoring.Detection.MonitorEngine.CreateDefault(DetectionSettings.FromEnvironment()), sp)); // detectors beside the hard limits (docs/monitoring.md); officers' switches (docs/access.md §7)
         services.AddSingleton<AccessMonitor>();
 
         // Messaging, lookup guard, transparency.

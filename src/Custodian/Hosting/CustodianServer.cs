@@ -75,6 +75,7 @@ public static class CustodianServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
         builder.Services.AddHostedService<CheckpointPublisher>();
         builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13)
+        Approvals.FourEyesHostingExtensions.AddFourEyesHosting(builder.Services, builder.Configuration); // officers' devices, daily dormant-account run (docs/access.md §6.2, §7)
         Portal.PortalServices.AddSubscriberPortalHosting(builder.Services); // portal code SMS dispatch and subscriber notices (src/Custodian/Portal)
 
         // SIEM export (Custodian:Siem section, e.g. Custodian__Siem__To=host:port): off unless configured; a bad value stops the start.

@@ -88,7 +88,7 @@ public static class IncidentApi
         group.MapPost("/{id}/scope", ScopeAsync).WithName("ScopeIncident").WithSummary("Compute the affected subscribers from the ledger. Officers only.");
         group.MapPost("/{id}/notice-drafts", DraftsAsync).WithName("IncidentNoticeDrafts").WithSummary("PIPA Art. 34 notice drafts for subscribers and the regulator, without sending. Officers only.");
         group.MapPost("/{id}/notify", NotifyAsync).WithName("NotifyIncident").WithSummary("Send the notices to affected subscribers over SMS; per-subscriber status kept. Officers only.");
-        group.MapPost("/{id}/exports", ExportAsync).WithName("ExportIncident").WithSummary("The affected set as CSV of subscriber tokens; requires a reason; recorded. Officers only.");
+        group.MapPost("/{id}/exports", ExportAsync).WithName("ExportIncident").WithSummary("The affected set as CSV of subscriber tokens; requires a reason and an approved export-data-set request (four eyes); recorded. Officers only.");
         group.MapGet("/{id}/report", ReportAsync).WithName("IncidentReport").WithSummary("The summary report (Markdown): counts, fields, timeline, actions. Officers only.");
         group.MapPost("/{id}/close", CloseAsync).WithName("CloseIncident").WithSummary("Close the incident with a note. Officers only.");
         app.MapClaimApi();
@@ -203,10 +203,11 @@ public static class IncidentApi
             : notified.Error!.ToProblem();
     }
 
-    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportAsync(string id, IncidentReasonRequest request, IncidentService service, HttpContext context, CancellationToken cancellationToken)
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportAsync(string id, Approvals.ApprovedExportRequest request, IncidentService service, Approvals.ExportGrants grants, HttpContext context, CancellationToken cancellationToken)
     {
         var csv = new StringWriter();
-        var exported = await service.ExportAsync(id, request.Reason, Actor(context), csv, cancellationToken);
+        var actor = Actor(context);
+        var exported = await grants.RunApprovedAsync(request.Approval, Approvals.ExportGrants.IncidentTarget(id), actor.Account, () => service.ExportAsync(id, request.Reason, actor, csv, cancellationToken), cancellationToken); // four eyes (docs/access.md §7)
         return exported.IsSuccess
             ? TypedResults.File(System.Text.Encoding.UTF8.GetBytes(csv.ToString()), "text/csv; charset=utf-8", $"{id}-affected.csv")
             : exported.Error!.ToProblem();

@@ -1,3 +1,5 @@
+using Custodian.Access.Approvals;
+using Custodian.Approvals;
 using Custodian.Gateway;
 using Custodian.Hosting;
 using Custodian.Identity;
@@ -57,8 +59,9 @@ public sealed record PrincipalStanding(string Kind, string Id, int Risk, string 
 /// <summary>
 /// The security officers' alert API on the sales-terminal listener (mutual TLS, staff session; officer roles only,
 /// anyone else refused with <c>role-not-permitted</c> and the refusal recorded): list alerts, review them
-/// (acknowledge, confirm, false positive — recorded in the ledger as <c>alert-reviewed</c>), restore suspended clerks
-/// and terminals (recorded as <c>restored</c>), and read a principal's current risk.
+/// (acknowledge, confirm, false positive — recorded in the ledger as <c>alert-reviewed</c>), request that a suspended
+/// clerk or terminal be restored (a <c>restore-clerk</c> / <c>restore-terminal</c> privileged-action request that a
+/// different officer approves, docs/access.md §7), and read a principal's current risk.
 /// </summary>
 public static class AlertsApi
 {
@@ -73,7 +76,7 @@ public static class AlertsApi
             .AddEndpointFilter(StaffRoleFilter.Require("monitor-alerts", "Only a security officer or privacy officer may review monitor alerts.", StaffRoleFilter.Officers));
         alerts.MapGet(string.Empty, ListAsync).WithName("ListAlerts").WithSummary("Alerts, newest first, optionally by state (?state=open&limit=100). Officers only.");
         alerts.MapPost("/{id}/review", ReviewAsync).WithName("ReviewAlert").WithSummary("Acknowledge, confirm or mark an alert a false positive; recorded in the ledger. Officers only.");
-        alerts.MapPost("/restorations", RestoreAsync).WithName("RestorePrincipal").WithSummary("Lift a clerk's or terminal's suspension after review; recorded in the ledger. Officers only.");
+        alerts.MapPost("/restorations", RestoreAsync).WithName("RestorePrincipal").WithSummary("Request that a clerk's or terminal's suspension be lifted (202 with the privileged-action request); a different officer approves it in /api/v1/approvals. Officers only.");
         alerts.MapGet("/standing/{kind}/{id}", GetStanding).WithName("PrincipalStanding").WithSummary("A clerk's or terminal's current risk and action. Officers only.");
         return app;
     }
@@ -112,7 +115,7 @@ public static class AlertsApi
         return result.IsSuccess ? TypedResults.Ok(AlertDto.From(result.Value)) : result.Error!.ToProblem();
     }
 
-    private static async Task<Results<Ok<PrincipalStanding>, ProblemHttpResult>> RestoreAsync(RestoreRequest body, HttpContext context, AccessMonitor monitor, SuspensionRegistry suspensions, CancellationToken cancellationToken)
+    private static async Task<Results<Accepted<PrivilegedRequest>, ProblemHttpResult>> RestoreAsync(RestoreRequest body, HttpContext context, PrivilegedActionRequests requests, SuspensionRegistry suspensions, CancellationToken cancellationToken)
     {
         if (!PrincipalKinds.TryParse(body.Kind, out var kind))
         {
@@ -129,20 +132,15 @@ public static class AlertsApi
             return ProblemResults.Validation("reason", "is required, 1-500 characters").ToProblem();
         }
 
-        var officer = ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal.Id;
-        try
+        if (!await suspensions.IsSuspendedAsync(kind, body.Id!, cancellationToken))
         {
-            if (!await monitor.RestoreAsync(kind, body.Id!, officer, body.Reason, cancellationToken))
-            {
-                return new CustodianError(ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended.").ToProblem();
-            }
-        }
-        catch (LedgerUnavailableException)
-        {
-            return new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the restore, so nothing changed. Try again shortly.", IsTransient: true).ToProblem();
+            return new CustodianError(ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended.").ToProblem();
         }
 
-        return TypedResults.Ok(Standing(kind, body.Id!, monitor, suspensions));
+        // Four eyes (docs/access.md §7): this files the restore; a different officer approves it in /api/v1/approvals.
+        var principal = ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal;
+        var result = await RestoreAction.RequestAsync(requests, kind, body.Id!, body.Reason, principal.Id, principal.Role, cancellationToken);
+        return result.IsSuccess ? TypedResults.Accepted($"/api/v1/approvals/{result.Value.Id}", result.Value) : result.Error!.ToProblem();
     }
 
     private static Results<Ok<PrincipalStanding>, ProblemHttpResult> GetStanding(string kind, string id, AccessMonitor monitor, SuspensionRegistry suspensions)

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using Custodian.Access.Approvals;
 using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Tests.Infrastructure;
@@ -6,12 +7,12 @@ using Microsoft.Playwright;
 
 namespace Custodian.Tests.Browser;
 
-/// <summary>The alert console in a real browser: a scraper's alert arrives live (server-sent events) and the officer reviews and restores.</summary>
+/// <summary>The alert console in a real browser: a scraper's alert arrives live (server-sent events), the officer reviews it and requests a restore that a second officer approves.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class AlertPagesTests(BrowserFixture browser)
 {
     [Fact]
-    public async Task A_scrapers_alert_appears_live_and_the_officers_review_and_restore_are_in_the_ledger()
+    public async Task A_scrapers_alert_appears_live_and_the_officers_review_and_restore_request_are_in_the_ledger()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 20);
         var terminal = await host.EnrollAsync("HQ", "security-desk");
@@ -70,7 +71,15 @@ public sealed class AlertPagesTests(BrowserFixture browser)
         await page.GotoAsync($"/console/alerts/{id}?lang=en");
         Assert.Equal("Activity against baseline", await page.Locator("main h2").First.InnerTextAsync());
         await page.GetByLabel("Reason for restoring C0005").FillAsync("script removed, clerk retrained");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Restore C0005" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Request restore of C0005" }).ClickAsync();
+        await page.WaitForSelectorAsync("#restore-requested");
+        var request = Assert.Single(await host.Get<PrivilegedActionRequests>().ListAsync(PrivilegedRequestStatus.Pending));
+        Assert.Equal(("restore-clerk", "C0005", "O9002"), (request.Action, request.Target, request.RequestedBy));
+        Assert.Equal($"Restore of C0005 requested: request {request.Id}. Another officer must approve it. Open the request", await page.Locator("#restore-requested").InnerTextAsync());
+        Assert.Contains("yes", await page.Locator("#standing tbody tr", new() { HasText = "clerk:C0005" }).InnerTextAsync(), StringComparison.Ordinal); // still suspended
+
+        Assert.True((await host.Get<PrivilegedActionRequests>().ApproveAsync(request.Id, "O9003", "agreed")).IsSuccess); // a second officer (ApprovalPagesTests does it in the browser)
+        await page.GotoAsync($"/console/alerts/{id}?lang=en");
         await page.WaitForSelectorAsync("#standing tbody tr:has-text('clerk:C0005') >> text=no");
         Assert.Equal("confirmed", await page.Locator("#state").InnerTextAsync());
 
@@ -78,7 +87,8 @@ public sealed class AlertPagesTests(BrowserFixture browser)
         Assert.Equal(
             [("acknowledged", id!), ("confirmed: script found on the PC", id!)],
             ledger.Where(e => e.Entry.Task == AccessTask.AlertReviewed && e.Entry.Account == "O9002").Select(e => (e.Entry.Reason!, e.Entry.Target!)));
-        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.Restored && e.Entry.Account == "O9002" && e.Entry.Target == "clerk:C0005" && e.Entry.Reason == "script removed, clerk retrained");
+        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Account == "O9002" && e.Entry.Target == $"request:{request.Id};action:restore-clerk;target:C0005" && e.Entry.Reason == "script removed, clerk retrained");
+        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.Restored && e.Entry.Account == "O9003" && e.Entry.Target == "clerk:C0005");
         Assert.DoesNotContain(ledger, e => e.Entry.Task == AccessTask.Refused && e.Entry.Account == "O9002");
     }
 }

@@ -44,7 +44,7 @@ public sealed class CliAgainstServerTests
     }
 
     [Fact]
-    public async Task Alerts_restore_from_the_cli_lifts_a_suspension_in_the_running_server_within_a_second()
+    public async Task Alerts_restore_from_the_cli_files_requests_whose_approval_lifts_the_suspension_in_the_running_server_within_a_second()
     {
         await using var host = await CustodianTestHost.StartAsync();
         var limit = host.Get<MonitorOptions>().Windows.Min(w => w.ClerkLimit);
@@ -72,10 +72,19 @@ public sealed class CliAgainstServerTests
             Console.SetError(originalError);
         }
 
-        Assert.Equal("error: The reason must be 1-500 characters.", captured.ToString().Trim());
+        Assert.Equal("error: validation-failed: reason: is required, at most 500 characters", captured.ToString().Trim());
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed with the store manager", "--data", data]));
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--terminal", "S001-t-C0001", "--reason", "reviewed with the store manager", "--data", data]));
-        Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "again", "--data", data]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0404", "--reason", "not suspended", "--data", data]));
+        var requests = host.Get<Access.Approvals.PrivilegedActionRequests>();
+        var pending = await requests.ListAsync(Access.Approvals.PrivilegedRequestStatus.Pending);
+        Assert.Equal([("restore-clerk", "C0001"), ("restore-terminal", "S001-t-C0001")], pending.Select(r => (r.Action, r.Target)).Order());
+        Assert.Equal(2, await CustodianCli.RunAsync(["approvals", "approve", pending[0].Id, "--reason", "me again", "--data", data])); // the same operator
+        Assert.True(await host.Get<SuspensionRegistry>().IsSuspendedAsync(PrincipalKind.Clerk, "C0001"));
+        foreach (var request in pending.OrderBy(r => r.Action, StringComparer.Ordinal))
+        {
+            Assert.True((await requests.ApproveAsync(request.Id, "O0002", "agreed")).IsSuccess); // a second officer (API or another OS account)
+        }
 
         host.Time.Advance(TimeSpan.FromSeconds(2));
         using var after = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[0].Phone });

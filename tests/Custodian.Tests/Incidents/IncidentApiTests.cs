@@ -73,12 +73,27 @@ public sealed class IncidentApiTests
             Assert.Equal((0, 0, 3, 0), (counts.GetProperty("rrnUnmasked").GetInt32(), counts.GetProperty("unmasked").GetInt32(), counts.GetProperty("masked").GetInt32(), counts.GetProperty("tokenOnly").GetInt32()));
         }
 
-        using (var noReason = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/exports", new { reason = "" }))
+        using (var unapproved = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/exports", new { reason = "for the regulator" }))
         {
-            await ProblemAssert.IsProblemAsync(noReason, HttpStatusCode.BadRequest, IncidentErrors.ReasonRequired);
+            await ProblemAssert.IsProblemAsync(unapproved, HttpStatusCode.Forbidden, Custodian.Approvals.FourEyesErrorCodes.ExportApprovalRequired);
         }
 
-        using (var export = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/exports", new { reason = "for the regulator" }))
+        // Four eyes: this officer requests the export, a second officer approves it.
+        string approval;
+        using (var requested = await officer.PostAsJsonAsync("/api/v1/approvals", new { action = "export-data-set", target = "incident:" + id, reason = "for the regulator" }))
+        {
+            Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
+            approval = (await requested.Content.ReadFromJsonAsync<Custodian.Access.Approvals.PrivilegedRequest>())!.Id;
+        }
+
+        Assert.True((await host.Get<Custodian.Access.Approvals.PrivilegedActionRequests>().ApproveAsync(approval, "sec2", "regulator asked in writing")).IsSuccess);
+
+        using (var noReason = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/exports", new { reason = "", approval }))
+        {
+            await ProblemAssert.IsProblemAsync(noReason, HttpStatusCode.BadRequest, IncidentErrors.ReasonRequired); // the approval is given back
+        }
+
+        using (var export = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/exports", new { reason = "for the regulator", approval }))
         {
             Assert.Equal(HttpStatusCode.OK, export.StatusCode);
             Assert.Equal("text/csv", export.Content.Headers.ContentType!.MediaType);
@@ -92,6 +107,11 @@ public sealed class IncidentApiTests
             }
 
             Assert.Equal(expected.Order(StringComparer.Ordinal), csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(',')[0]));
+        }
+
+        using (var reused = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/exports", new { reason = "again", approval }))
+        {
+            await ProblemAssert.IsProblemAsync(reused, HttpStatusCode.Forbidden, Custodian.Approvals.FourEyesErrorCodes.ExportApprovalRequired); // single use
         }
 
         using (var drafts = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/notice-drafts", new { how = "a clerk misused a terminal", measures = "account disabled", contact = "114", language = "en" }))

@@ -47,7 +47,7 @@ public sealed class IncidentCliTests
             var id = Assert.Single(await host.Get<IncidentService>().ListAsync()).Id;
             Assert.Equal(2, await CustodianCli.RunAsync(["incident", "scope", "INC-20000101-AAAAAA", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["incident", "scope", id, "--data", data])); // a window needs both ends
-            Assert.Equal(2, await CustodianCli.RunAsync(["incident", "export", id, "--out", Path.Combine(work.FullName, "x.csv"), "--reason", "r", "--data", data])); // not scoped yet
+            Assert.Equal(2, await CustodianCli.RunAsync(["incident", "export", id, "--out", Path.Combine(work.FullName, "x.csv"), "--reason", "r", "--approval", "0123456789abcdef", "--data", data])); // not scoped yet
             Assert.Equal(0, await CustodianCli.RunAsync(["incident", "scope", id, "--clerk", "C0001", "--from", from, "--to", to, "--data", data]));
             var scoped = (await host.Get<IncidentService>().GetAsync(id)).Value;
             Assert.Equal(new GradeCounts(0, 0, 2, 0), scoped.Summary!.Counts);
@@ -57,8 +57,18 @@ public sealed class IncidentCliTests
             Assert.Equal(1, await CustodianCli.RunAsync(["incident", "list", "--state", "bogus", "--data", data]));
 
             var csv = Path.Combine(work.FullName, "affected.csv");
-            Assert.Equal(1, await CustodianCli.RunAsync(["incident", "export", id, "--out", csv, "--reason", " ", "--data", data]));
-            Assert.Equal(0, await CustodianCli.RunAsync(["incident", "export", id, "--out", csv, "--reason", "to the regulator", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["incident", "export", id, "--out", csv, "--reason", " ", "--approval", "0123456789abcdef", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["incident", "export", id, "--out", csv, "--reason", "to the regulator", "--data", data])); // --approval is required
+            Assert.Equal(2, await CustodianCli.RunAsync(["incident", "export", id, "--out", csv, "--reason", "to the regulator", "--approval", "0123456789abcdef", "--data", data])); // no such approval
+            Assert.False(File.Exists(csv));
+
+            // Four eyes: this operator requests the export, a second officer approves, then the export runs once.
+            Assert.Equal(0, await CustodianCli.RunAsync(["approvals", "request", "--action", "export-data-set", "--target", "incident:" + id, "--reason", "to the regulator", "--data", data]));
+            var requests = host.Get<Custodian.Access.Approvals.PrivilegedActionRequests>();
+            var approval = Assert.Single(await requests.ListAsync(Custodian.Access.Approvals.PrivilegedRequestStatus.Pending)).Id;
+            Assert.True((await requests.ApproveAsync(approval, "O0002", "regulator asked in writing")).IsSuccess);
+            Assert.Equal(0, await CustodianCli.RunAsync(["incident", "export", id, "--out", csv, "--reason", "to the regulator", "--approval", approval, "--data", data]));
+            Assert.Equal(2, await CustodianCli.RunAsync(["incident", "export", id, "--out", Path.Combine(work.FullName, "again.csv"), "--reason", "again", "--approval", approval, "--data", data])); // used once
             var lines = await File.ReadAllLinesAsync(csv);
             Assert.Equal(3, lines.Length);
             Assert.False(OperatingSystem.IsWindows(), "Custodian runs on Linux hosts.");

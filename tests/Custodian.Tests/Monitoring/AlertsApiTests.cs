@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using Custodian.Access.Approvals;
+using Custodian.Approvals;
 using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Monitoring;
@@ -11,7 +13,7 @@ namespace Custodian.Tests.Monitoring;
 public sealed class AlertsApiTests
 {
     [Fact]
-    public async Task Officer_lists_reviews_and_restores_over_the_terminal_api_and_every_action_is_in_the_ledger()
+    public async Task Officer_lists_reviews_and_requests_a_restore_that_a_second_officer_approves_and_every_action_is_in_the_ledger()
     {
         await using var host = await CustodianTestHost.StartAsync();
         var (clerk, _, _) = await host.ClerkAsync("C0003");
@@ -53,10 +55,21 @@ public sealed class AlertsApiTests
             Assert.Equal(new PrincipalStanding("clerk", "C0003", 100, "suspend", true), body);
         }
 
+        // Four eyes: this officer files the restore, a second officer approves it.
         using (var restore = await officer.PostAsJsonAsync("/api/v1/alerts/restorations", new RestoreRequest("clerk", "C0003", "script removed, clerk retrained")))
         {
-            Assert.Equal(HttpStatusCode.OK, restore.StatusCode);
-            var body = (await restore.Content.ReadFromJsonAsync<PrincipalStanding>())!;
+            Assert.Equal(HttpStatusCode.Accepted, restore.StatusCode);
+            var request = (await restore.Content.ReadFromJsonAsync<PrivilegedRequest>())!;
+            Assert.Equal(("restore-clerk", "C0003", "O0001"), (request.Action, request.Target, request.RequestedBy));
+            var second = await host.CreateStaffAsync("O0002", StaffRole.SecurityOfficer, null, officerTerminal);
+            using var approver = await host.SignInAsync(second, officerTerminal);
+            using var approved = await approver.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/approve", new ApprovalDecisionBody("agreed"));
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        }
+
+        using (var standing = await officer.GetAsync("/api/v1/alerts/standing/clerk/C0003"))
+        {
+            var body = (await standing.Content.ReadFromJsonAsync<PrincipalStanding>())!;
             Assert.Equal(new PrincipalStanding("clerk", "C0003", 0, "none", false), body);
         }
 
@@ -70,7 +83,8 @@ public sealed class AlertsApiTests
         Assert.Equal("O0001", reviewedEntry.Entry.Account);
         Assert.Equal(critical.Id, reviewedEntry.Entry.Target);
         Assert.Equal("confirmed: script found on the PC", reviewedEntry.Entry.Reason);
-        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.Restored && e.Entry.Account == "O0001" && e.Entry.Target == "clerk:C0003");
+        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Account == "O0001" && e.Entry.Target!.EndsWith(";action:restore-clerk;target:C0003", StringComparison.Ordinal));
+        Assert.Contains(ledger, e => e.Entry.Task == AccessTask.Restored && e.Entry.Account == "O0002" && e.Entry.Target == "clerk:C0003");
     }
 
     [Fact]

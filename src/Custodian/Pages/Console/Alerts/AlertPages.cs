@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using Custodian.Access.Approvals;
 using Custodian.Access.Sessions;
+using Custodian.Approvals;
 using Custodian.Events;
 using Custodian.Hosting;
 using Custodian.Identity;
@@ -188,15 +190,16 @@ public sealed record StandingRow(PrincipalKind Kind, string Id, int Risk, string
 /// <summary>
 /// <c>/console/alerts/{id}</c>: one alert with its evidence, a chart of the principal's activity against its limit and
 /// baseline, the current standing of the clerk and terminal involved, and the officer's actions — acknowledge,
-/// false positive, confirm (<see cref="AccessMonitor.ReviewAlertAsync"/>) and restore (<see cref="AccessMonitor.RestoreAsync"/>),
-/// the same calls as the officer API, so each is in the ledger before it takes effect.
+/// false positive, confirm (<see cref="AccessMonitor.ReviewAlertAsync"/>) and a request to restore (four eyes:
+/// <see cref="RestoreAction.RequestAsync"/>), the same calls as the officer API, so each is in the ledger before it takes effect.
 /// </summary>
 /// <param name="alerts">Alert storage.</param>
 /// <param name="monitor">The monitor.</param>
 /// <param name="suspensions">The suspension registry.</param>
 /// <param name="ledger">Read side of the ledger, for the evidence entries' times.</param>
+/// <param name="requests">The four-eyes workflow (restore requests).</param>
 /// <param name="text">The pages' strings.</param>
-public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, SuspensionRegistry suspensions, IAccessLedgerReader ledger, IStringLocalizer<AlertText> text) : ConsolePageModel
+public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, SuspensionRegistry suspensions, IAccessLedgerReader ledger, PrivilegedActionRequests requests, IStringLocalizer<AlertText> text) : ConsolePageModel
 {
     /// <summary>Most ledger entries read to find the evidence's times; beyond it the chart shows what was found.</summary>
     public const int MaxScannedEntries = 200_000;
@@ -216,8 +219,27 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
     /// <summary>Why the last action was refused, or null.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>The restore request this officer just filed (from <c>?requested=</c>, shown only while it is pending), or null.</summary>
+    public PrivilegedRequest? Requested { get; private set; }
+
     /// <summary>Shows the alert; 404 when there is none.</summary>
-    public async Task<IActionResult> OnGetAsync(string id) => await LoadAsync(id) ? Page() : NotFound();
+    /// <param name="id">The alert.</param>
+    /// <param name="requested">A restore request ID to confirm (after <see cref="OnPostRestoreAsync"/>).</param>
+    public async Task<IActionResult> OnGetAsync(string id, string? requested)
+    {
+        if (!await LoadAsync(id))
+        {
+            return NotFound();
+        }
+
+        if (requested is not null && await requests.GetAsync(requested, HttpContext.RequestAborted) is { Status: PrivilegedRequestStatus.Pending } pending
+            && pending.Action is RestoreAction.RestoreClerk or RestoreAction.RestoreTerminal)
+        {
+            Requested = pending;
+        }
+
+        return Page();
+    }
 
     /// <summary>Reviews the alert: <c>acknowledged</c>, <c>false-positive</c> or <c>confirmed</c>, with an optional note.</summary>
     public async Task<IActionResult> OnPostReviewAsync(string id, string? state, string? note)
@@ -231,7 +253,11 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
         return await After(id, result.Error);
     }
 
-    /// <summary>Lifts the suspension of a clerk or terminal of this alert, with a reason.</summary>
+    /// <summary>
+    /// Requests that the suspension of a clerk or terminal of this alert be lifted, with a reason: a <c>restore-clerk</c> /
+    /// <c>restore-terminal</c> privileged-action request that a different officer approves on <c>/console/approvals</c>
+    /// (docs/access.md §7). On success the page shows the request ID.
+    /// </summary>
     public async Task<IActionResult> OnPostRestoreAsync(string id, string? kind, string? principal, string? reason)
     {
         if (!PrincipalKinds.TryParse(kind, out var k) || !Codes.IsValid(principal))
@@ -244,15 +270,10 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
             return await After(id, ProblemResults.Validation("reason", "is required, 1-500 characters"));
         }
 
-        try
-        {
-            var lifted = await monitor.RestoreAsync(k, principal!, Staff.Session.Principal.Id, reason, HttpContext.RequestAborted);
-            return await After(id, lifted ? null : new CustodianError(ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended."));
-        }
-        catch (LedgerUnavailableException)
-        {
-            return await After(id, new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the restore, so nothing changed. Try again shortly.", IsTransient: true));
-        }
+        var result = await RestoreAction.RequestAsync(requests, k, principal!, reason, Staff.Session.Principal.Id, Staff.Session.Principal.Role, HttpContext.RequestAborted);
+        return result.IsSuccess
+            ? Redirect("/console/alerts/" + Uri.EscapeDataString(id) + "?requested=" + Uri.EscapeDataString(result.Value.Id))
+            : await After(id, result.Error);
     }
 
     private async Task<IActionResult> After(string id, CustodianError? error)
