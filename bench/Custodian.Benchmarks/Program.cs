@@ -2,14 +2,15 @@ using BenchmarkDotNet.Running;
 using Custodian.Benchmarks;
 
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- cipher          (BenchmarkDotNet, ratio vs raw AesGcm)
-// dotnet run -c Release --project bench/Custodian.Benchmarks -- import 1000000  (rows/s, peak RSS, extrapolation)
+// dotnet run -c Release --project bench/Custodian.Benchmarks -- import 1000000 [skip-bad-rows]  (rows/s, CPU/row, peak RSS, extrapolation; default mode all-or-nothing)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- breakdown 100000 (single-threaded cost per import stage)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor         (BenchmarkDotNet: detector updates, risk check; ratios vs Dictionary)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-latency 1000000 (per-call risk-check p50/p99/p99.9)
 if (args.Length >= 1 && args[0] == "import")
 {
     var count = args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
-    return await ImportBenchmark.RunAsync(count);
+    var mode = args.Length >= 3 && args[2] == "skip-bad-rows" ? Custodian.Protection.Import.ImportMode.SkipBadRows : Custodian.Protection.Import.ImportMode.AllOrNothing;
+    return await ImportBenchmark.RunAsync(count, mode);
 }
 
 if (args.Length >= 1 && args[0] == "breakdown")
@@ -43,5 +44,5 @@ if (args.Length >= 1 && args[0] == "monitor-latency")
     return RiskCheckLatency.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
 }
 
-Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls]");
+Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] [all-or-nothing|skip-bad-rows] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls]");
 return 1;

@@ -11,6 +11,14 @@ namespace Custodian.Protection;
 /// (the checkpoint of the resumable re-encryption job: last subscriber id done, target data key).
 /// <c>protection-003</c> adds <c>masking_policy</c>: the one row naming the masking policy this data directory
 /// shows (<see cref="Masking.MaskingPolicyRecord"/>).
+/// <c>protection-import-001</c> makes <c>ix_subscribers_rrn_index_next</c> a partial index over the rows that have a pending RRN
+/// index: outside a blind-index rotation the column is NULL in every row, and a full index made every insert (the bulk
+/// import above all) pay for one more B-tree insert at a random place. Searches (<c>rrn_index_next = @x</c>) still use it
+/// (SQLite and PostgreSQL both use a partial index whose <c>IS NOT NULL</c> condition the query's equality implies).
+/// <c>ix_subscribers_phone_index_next</c> stays a full index: the rotation's rebuild finds the rows still to index with
+/// <c>phone_index_next IS NULL</c>.
+/// It also drops <c>ix_subscribers_home_store</c>, which no query used (subscribers are only ever found by id and blind
+/// index) and which cost every insert one more B-tree insert; a feature that lists a store's subscribers adds it back.
 /// </summary>
 public sealed class ProtectionMigrations : IMigrationSource
 {
@@ -61,6 +69,13 @@ public sealed class ProtectionMigrations : IMigrationSource
                 descriptor TEXT NOT NULL,
                 adopted_at INTEGER NOT NULL
             );
+            """),
+        new Migration(
+            "protection-import-001",
+            """
+            DROP INDEX ix_subscribers_home_store;
+            DROP INDEX ix_subscribers_rrn_index_next;
+            CREATE INDEX ix_subscribers_rrn_index_next ON subscribers (rrn_index_next) WHERE rrn_index_next IS NOT NULL;
             """),
     ];
 }

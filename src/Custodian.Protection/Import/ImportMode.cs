@@ -10,6 +10,11 @@ public enum ImportMode
     /// </summary>
     AllOrNothing = 0,
 
-    /// <summary>Good rows are kept (committed in batches of <see cref="SubscriberImporter.BatchSize"/>), bad rows are reported and skipped.</summary>
+    /// <summary>
+    /// Good rows are kept (committed in batches of <see cref="SubscriberImporter.BatchSize"/>), bad rows are reported and
+    /// skipped. The frequent commits let other writers (the ledger) in between, but each rewrites a page of every index
+    /// for nearly every row, so this mode is about twice as slow per row as <see cref="AllOrNothing"/> on large files
+    /// (docs/protection-benchmarks.md): use it for small or dirty files, not for bulk loads.
+    /// </summary>
     SkipBadRows = 1,
 }

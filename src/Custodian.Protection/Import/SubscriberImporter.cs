@@ -17,11 +17,14 @@ namespace Custodian.Protection.Import;
 /// <summary>
 /// Imports subscribers from CSV (<see cref="ImportColumns"/>): validates and normalizes every field,
 /// encrypts the personal fields (<see cref="FieldCipher"/>, in parallel), computes the blind indexes
-/// and inserts in batches of <see cref="BatchSize"/> rows with one prepared statement. Each row gets a
+/// and inserts in batches of <see cref="BatchSize"/> rows with one prepared statement, each batch in
+/// subscriber-id order (cheaper B-tree inserts than file order). Each row gets a
 /// fresh <see cref="SubscriberId.NewRandom"/>. During a blind-index key rotation it also writes the
 /// indexes under the pending key (<c>phone_index_next</c>, <c>rrn_index_next</c>). Duplicate phone numbers — within the file or against
-/// the database — are row errors (the unique <c>phone_index</c> decides). Reports name the line,
-/// field and rule, never a value; nothing personal is logged.
+/// the database — are row errors: the earlier line of the file wins (within a batch this is decided before the
+/// inserts; across batches and against existing subscribers the unique <c>phone_index</c> decides). Errors are
+/// reported in file order. Reports name the line, field and rule, never a value; nothing personal is logged.
+/// Throughput, CPU per row and peak RSS: docs/protection-benchmarks.md.
 /// <para>
 /// Cancellation: in <see cref="ImportMode.AllOrNothing"/> nothing is written; in
 /// <see cref="ImportMode.SkipBadRows"/> batches already committed stay. Either way
@@ -46,8 +49,13 @@ public sealed partial class SubscriberImporter
     /// <summary>Longest accepted rate plan name, in UTF-16 characters after trimming.</summary>
     public const int MaxRatePlanLength = 100;
 
-    /// <summary>SQLite page cache of the import's connection, in KiB (128 MiB; the process stays well under 1 GiB).</summary>
-    public const int ImportCacheKiB = 128 * 1024;
+    /// <summary>
+    /// SQLite page cache of the import's connection, in KiB (512 MiB). Rows land at random places in the id and
+    /// blind-index B-trees, so the more of them the cache holds, the fewer pages the writer reads and spills; with it the
+    /// importing process peaks at about 0.7 GiB (docs/protection-benchmarks.md), under the 1 GiB budget of issue 3. The
+    /// connection's previous cache size is restored before it returns to the pool.
+    /// </summary>
+    public const int ImportCacheKiB = 512 * 1024;
 
     /// <summary>Largest accepted CSV record, in bytes (guards against an unterminated quote swallowing the file).</summary>
     public const int MaxRecordBytes = 64 * 1024;
@@ -132,7 +140,7 @@ public sealed partial class SubscriberImporter
         // Three stages overlap: this task reads batch n + 2 while the CPU stage validates and encrypts batch n + 1
         // (Parallel.For) and the writer inserts batch n. The channel holds at most two prepared batches, so
         // memory stays bounded (a few batches of BatchSize rows) however long the file is.
-        var prepared = Channel.CreateBounded<RowOutcome[]>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        var prepared = Channel.CreateBounded<PreparedBatch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var writer = Task.Run(
             async () =>
@@ -397,8 +405,14 @@ public sealed partial class SubscriberImporter
         return null;
     }
 
-    /// <summary>The CPU stage: validation (libphonenumber) and encryption dominate the cost and are independent per row.</summary>
-    private RowOutcome[] Prepare(List<RawRow> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// The CPU stage: validation (libphonenumber) and encryption dominate its cost and are independent per row, so they
+    /// run in parallel. Then, in file order, a row whose phone number an earlier row of the same batch already has
+    /// becomes a duplicate-phone error (the earlier row wins, as it would if rows were inserted in file order), and the
+    /// remaining rows are put in subscriber-id order for the writer: random ids inserted in order land next to each
+    /// other in the table's B-tree, which costs the single-threaded writer less than random positions.
+    /// </summary>
+    private PreparedBatch Prepare(List<RawRow> batch, CancellationToken cancellationToken)
     {
         var outcomes = new RowOutcome[batch.Count];
         Parallel.For(0, batch.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
@@ -414,7 +428,27 @@ public sealed partial class SubscriberImporter
             var valid = Validate(raw.Values, raw.Line, errors);
             outcomes[i] = valid is null ? new RowOutcome(null, errors) : new RowOutcome(Encrypt(valid), null);
         });
-        return outcomes;
+
+        var phones = new HashSet<byte[]>(outcomes.Length, BlindIndexComparer.Instance);
+        var order = new List<int>(outcomes.Length);
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (outcomes[i].Row is { } row)
+            {
+                if (phones.Add(row.PhoneIndex))
+                {
+                    order.Add(i);
+                }
+                else
+                {
+                    outcomes[i] = new RowOutcome(null, [new ImportRowError(row.Line, ImportColumns.Phone, DuplicatePhoneRule)]);
+                }
+            }
+        }
+
+        var insertOrder = order.ToArray();
+        Array.Sort(insertOrder, (a, b) => outcomes[a].Row!.Id.Value.CompareTo(outcomes[b].Row!.Id.Value));
+        return new PreparedBatch(outcomes, insertOrder);
     }
 
     /// <summary>
@@ -422,29 +456,39 @@ public sealed partial class SubscriberImporter
     /// commits each batch; <see cref="ImportMode.AllOrNothing"/> keeps one transaction and commits it only when no row
     /// was rejected. Returns whether anything was committed at the end.
     /// </summary>
-    private async Task<bool> WriteAsync(ChannelReader<RowOutcome[]> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
+    private async Task<bool> WriteAsync(ChannelReader<PreparedBatch> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
-        await using (var cache = connection.Command("PRAGMA cache_size = -" + ImportCacheKiB.ToString(CultureInfo.InvariantCulture)))
+        object? pooledCacheSize;
+        await using (var cache = connection.Command("PRAGMA cache_size"))
         {
-            // Rows land at random places in the id and blind-index B-trees: a larger page cache keeps more of them in memory.
-            await cache.ExecuteNonQueryAsync(cancellationToken);
+            pooledCacheSize = await cache.ExecuteScalarAsync(cancellationToken);
         }
 
+        await SetCacheSizeAsync(connection, "-" + ImportCacheKiB.ToString(CultureInfo.InvariantCulture));
         await using var insert = new InsertCommand(connection, InsertSql);
         DbTransaction? transaction = null;
         try
         {
             long rowsWritten = 0;
-            await foreach (var outcomes in prepared.ReadAllAsync(cancellationToken))
+            await foreach (var (outcomes, insertOrder) in prepared.ReadAllAsync(cancellationToken))
             {
                 transaction ??= await connection.BeginTransactionAsync(cancellationToken);
                 insert.Bind(transaction);
                 var createdAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                foreach (var outcome in outcomes)
+
+                // Insert in id order; a row the unique phone index turns away (a subscriber already in the database or in
+                // an earlier batch) is remembered and reported below, where every error of the batch goes in file order.
+                var duplicate = new bool[outcomes.Length];
+                foreach (var i in insertOrder)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    if (outcome.Errors is { } errors)
+                    duplicate[i] = insert.Execute(outcomes[i].Row!, createdAt) == 0;
+                }
+
+                for (var i = 0; i < outcomes.Length; i++)
+                {
+                    if (outcomes[i].Errors is { } errors)
                     {
                         foreach (var error in errors)
                         {
@@ -453,9 +497,9 @@ public sealed partial class SubscriberImporter
 
                         state.RowsRejected++;
                     }
-                    else if (await insert.ExecuteAsync(outcome.Row!, createdAt, cancellationToken) == 0)
+                    else if (duplicate[i])
                     {
-                        state.Reject(outcome.Row!.Line, ImportColumns.Phone, DuplicatePhoneRule);
+                        state.Reject(outcomes[i].Row!.Line, ImportColumns.Phone, DuplicatePhoneRule);
                     }
                     else
                     {
@@ -506,7 +550,16 @@ public sealed partial class SubscriberImporter
             {
                 await transaction.DisposeAsync();
             }
+
+            // Shrinking the cache frees its pages, which the pooled connection would otherwise keep.
+            await SetCacheSizeAsync(connection, Convert.ToInt64(pooledCacheSize, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
         }
+    }
+
+    private static async Task SetCacheSizeAsync(DbConnection connection, string size)
+    {
+        await using var pragma = connection.Command("PRAGMA cache_size = " + size);
+        await pragma.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     private EncryptedRow Encrypt(ValidRow row)
@@ -535,6 +588,19 @@ public sealed partial class SubscriberImporter
     private sealed record RawRow(long Line, string[]? Values, ImportRowError? Error);
 
     private sealed record RowOutcome(EncryptedRow? Row, List<ImportRowError>? Errors);
+
+    /// <summary>A batch's outcomes in file order, and the indexes of the rows to insert, in subscriber-id order.</summary>
+    private sealed record PreparedBatch(RowOutcome[] Outcomes, int[] InsertOrder);
+
+    /// <summary>Equality of two 32-byte blind indexes; HMAC output is uniform, so its first four bytes serve as the hash.</summary>
+    private sealed class BlindIndexComparer : IEqualityComparer<byte[]>
+    {
+        public static readonly BlindIndexComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(obj);
+    }
 
     private sealed record ValidRow(long Line, string Name, string Rrn, string Phone, string Address, string RatePlan, DateOnly ContractStart, DateOnly ContractEnd, string HomeStore);
 
@@ -612,7 +678,12 @@ public sealed partial class SubscriberImporter
 
         public void Bind(DbTransaction transaction) => _command.Transaction = transaction;
 
-        public Task<int> ExecuteAsync(EncryptedRow row, long createdAt, CancellationToken cancellationToken)
+        /// <summary>
+        /// Inserts one row; returns the rows inserted (0 when the phone index already exists). Synchronous: SQLite's
+        /// statements complete synchronously anyway, and the async wrapper registered a cancellation callback per row
+        /// (the caller checks the token between rows).
+        /// </summary>
+        public int Execute(EncryptedRow row, long createdAt)
         {
             _p[0].Value = row.Id.Value;
             _p[1].Value = row.PhoneIndex;
@@ -634,7 +705,7 @@ public sealed partial class SubscriberImporter
                 _prepared = true;
             }
 
-            return _command.ExecuteNonQueryAsync(cancellationToken);
+            return _command.ExecuteNonQuery();
         }
 
         public ValueTask DisposeAsync() => _command.DisposeAsync();
