@@ -49,8 +49,8 @@ internal sealed class ScopeBench(ScopeBenchSettings settings)
         _report.AppendLine();
         _report.AppendLine(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores; .NET {Environment.Version}; load average at start {LoadAverage()}. Ledger: {n:N0} entries over {Days} days, {Stores:N0} stores × {TerminalsPerStore} terminals × {ClerksPerStore} clerks, {Subscribers:N0} subscribers ({generated}). SQLite file {Size(sqlite)}, Parquet file {Size(parquet)}.");
         _report.AppendLine();
-        _report.AppendLine("| Scope | Entries matched | Affected | Custodian s (best of runs) | DuckDB s (best of runs) | DuckDB / Custodian | Same set |");
-        _report.AppendLine("|---|---:|---:|---:|---:|---:|---|");
+        _report.AppendLine("| Scope | Entries matched | Affected | Custodian s (best of runs) | DuckDB s (best of runs) | DuckDB / Custodian | Custodian CPU s | DuckDB CPU s | Same set |");
+        _report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
 
         var middle = Epoch.AddDays(Days / 2);
         var scopes = new (string Name, (string Kind, string Code)[] Principals, DateTimeOffset From, DateTimeOffset To)[]
@@ -72,25 +72,32 @@ internal sealed class ScopeBench(ScopeBenchSettings settings)
             ScopeResult? custodian = null;
             var custodianBest = double.MaxValue;
             var duckBest = double.MaxValue;
+            var custodianCpu = double.MaxValue;
+            var duckCpu = double.MaxValue;
             string? duckHash = null;
             for (var run = 0; run < settings.Runs; run++)
             {
+                var cpu = Cpu();
                 var clock = Stopwatch.StartNew();
                 custodian = await scoper.ScanAsync(principals, from, to, n, TimeSpan.FromHours(9), null, cancellationToken);
                 custodianBest = Math.Min(custodianBest, clock.Elapsed.TotalSeconds);
+                custodianCpu = Math.Min(custodianCpu, Cpu() - cpu);
 
+                cpu = Cpu();
                 clock.Restart();
                 duckHash = DuckScope(duck, parquet, principals, from, to);
                 duckBest = Math.Min(duckBest, clock.Elapsed.TotalSeconds);
+                duckCpu = Math.Min(duckCpu, Cpu() - cpu);
             }
 
             var same = duckHash == custodian!.SetSha256;
             ok &= same;
-            _report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {custodian.EntriesMatched:N0} | {custodian.Counts.Total:N0} | {custodianBest:F3} | {duckBest:F3} | {duckBest / custodianBest:F1} | {(same ? "yes" : "**NO**")} |");
+            _report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {custodian.EntriesMatched:N0} | {custodian.Counts.Total:N0} | {custodianBest:F3} | {duckBest:F3} | {duckBest / custodianBest:F1} | {custodianCpu:F3} | {duckCpu:F3} | {(same ? "yes" : "**NO**")} |");
         }
 
         _report.AppendLine();
-        _report.AppendLine("Custodian: `IncidentScoper.ScanAsync` (one range read per principal through the `(account|terminal|store, time_ms)` indexes, payload decoded and re-checked, grades, timeline, set hash). DuckDB: `read_parquet` of the same entries (decoded columns, so DuckDB does not parse JSON), the same filters, `GROUP BY subject` with the most severe grade, the set hash computed from its rows the same way. Each run is timed separately; the best of the runs is shown. The OS page cache is warm for both after the first run.");
+        _report.AppendLine("Custodian: `IncidentScoper.ScanAsync` (one range read per principal through the `(account|terminal|store, time_ms)` indexes, payload decoded and re-checked, grades, timeline, set hash). DuckDB: `read_parquet` of the same entries (decoded columns, so DuckDB does not parse JSON), the same filters, `GROUP BY subject` with the most severe grade, the set hash computed from its rows the same way. Each run is timed separately; the best of the runs is shown, wall clock and process CPU (all threads; DuckDB runs 2). The OS page cache is warm for both after the first run.");
+        _report.AppendLine(CultureInfo.InvariantCulture, $"Load average at the end {LoadAverage()}.");
         Console.Out.Write(_report.ToString());
         return ok ? 0 : 1;
     }
@@ -429,6 +436,8 @@ internal sealed class ScopeBench(ScopeBenchSettings settings)
     }
 
     private static string Size(string path) => File.Exists(path) ? $"{new FileInfo(path).Length / (1024.0 * 1024 * 1024):F2} GiB" : "-";
+
+    private static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 }
