@@ -186,6 +186,7 @@ public static class CustodianServer
             };
             await new CustodianError(code, status, message).WriteAsync(context.HttpContext);
         });
+        Pages.Errors.NotFoundPages.UseNotFoundPages(app); // an HTML not-found page in the user's language for page paths (src/Custodian/Pages/Errors)
         app.UseCustodianWeb(); // security headers, UI culture, /static assets (before the gateway: they carry no personal data)
         configurePipeline?.Invoke(app);
         app.UseAccessGatewayEdge(); // client address from trusted proxies only; oversized headers refused and recorded (docs/access.md)

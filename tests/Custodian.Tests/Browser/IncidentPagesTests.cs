@@ -41,6 +41,18 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
 
         // The window must have ended: move the server's clock on, then declare up to the current minute.
         host.Time.Advance(TimeSpan.FromMinutes(2));
+
+        // A refused declaration says why in Korean, field by field.
+        await page.GetByLabel("제목(개인정보 제외)").FillAsync("C0001 오용");
+        await page.GetByLabel("직원 계정").FillAsync("C0001/x");
+        await page.GetByLabel("시작(현지 시각)").FillAsync(Local(host.Time.GetUtcNow()));
+        await page.GetByLabel("종료(현지 시각, 미포함)").FillAsync(Local(start));
+        await page.GetByRole(AriaRole.Button, new() { Name = "선언", Exact = true }).ClickAsync();
+        await ExpectAsync(page, "#incident-error");
+        Assert.Equal(
+            "사고 요청 내용이 올바르지 않습니다. 직원 계정: 코드 최대 100개(각 1–64자의 영문자, 숫자, '-', '_', '.'; 영문자나 숫자로 시작); 종료: 시작 시각보다 뒤여야 합니다",
+            await page.Locator("#incident-error").InnerTextAsync());
+
         await page.GetByLabel("제목(개인정보 제외)").FillAsync("C0001 오용");
         await page.GetByLabel("직원 계정").FillAsync("C0001");
         await page.GetByLabel("시작(현지 시각)").FillAsync(Local(start));
@@ -63,7 +75,7 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
         // A refused step shows why and changes nothing.
         await page.GetByLabel("종결 메모").FillAsync("too early");
         await page.GetByRole(AriaRole.Button, new() { Name = "사고 종결" }).ClickAsync();
-        Assert.Contains("must be notified", await page.Locator("#incident-error").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal("영향받은 가입자가 있는 사고는 종결 전에 통지해야 합니다(개인정보 보호법 제34조).", await page.Locator("#incident-error").InnerTextAsync());
 
         await page.GetByLabel("유출 경위").FillAsync("단말기 오용");
         await page.GetByLabel("회사의 조치").FillAsync("계정 정지");

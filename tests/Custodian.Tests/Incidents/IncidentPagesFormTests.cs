@@ -1,8 +1,14 @@
+using System.Globalization;
+using Custodian.Incidents;
 using Custodian.Pages.Console.Incidents;
+using Custodian.Problems;
+using Microsoft.Extensions.Localization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Custodian.Tests.Incidents;
 
-/// <summary>The console's declare form: a time that is present but malformed is refused, never dropped into an open scope.</summary>
+/// <summary>The console's declare form: a time that is present but malformed is refused, never dropped into an open scope; errors in the page's language.</summary>
 public sealed class IncidentPagesFormTests
 {
     [Theory]
@@ -16,5 +22,46 @@ public sealed class IncidentPagesFormTests
     [InlineData("2026-11-01", null, "from")]
     [InlineData(null, "2026-13-01T09:00", "to")]
     public void A_malformed_time_names_its_field(string? from, string? to, string field) =>
-        Assert.StartsWith(field + ": must be", IncidentPages.CheckTimes(from, to), StringComparison.Ordinal);
+        Assert.Equal([field], IncidentPages.CheckTimes(from, to)!.Errors!.Keys);
+
+    [Theory]
+    [InlineData("ko", "사고 요청 내용이 올바르지 않습니다. 제목: 필수, 1–200자; 직원 계정: 코드 최대 100개(각 1–64자의 영문자, 숫자, '-', '_', '.'; 영문자나 숫자로 시작)")]
+    [InlineData("en", "The incident request is invalid. title: required, 1-200 characters; clerks: at most 100 codes of 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit")]
+    public void Validation_errors_are_shown_in_the_page_language(string language, string expected)
+    {
+        var error = new CustodianError(ErrorCodes.ValidationFailed, 400, "The incident request is invalid.")
+        {
+            Errors = new Dictionary<string, string[]>
+            {
+                ["title"] = ["required, 1-200 characters"],
+                ["clerks"] = ["at most 100 codes of 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"],
+            },
+        };
+        Assert.Equal(expected, InCulture(language, () => IncidentPages.Describe(error, Text())));
+    }
+
+    [Theory]
+    [InlineData("ko", "An incident can be scoped only while open or scoped; it is closed.", "사고는 열림 또는 범위 확정 상태에서만 범위를 산정할 수 있습니다. 현재 상태: 종결.")]
+    [InlineData("ko", "Only a submitted claim can be approved; it is information-requested.", "접수된 청구만 승인할 수 있습니다. 현재 상태: 추가 정보 요청.")]
+    [InlineData("ko", "A message nobody translated.", "A message nobody translated.")]
+    [InlineData("en", "Only a submitted claim can be approved; it is paid.", "Only a submitted claim can be approved; it is paid.")]
+    public void State_conflicts_are_translated_with_the_state_in_the_page_language(string language, string english, string expected) =>
+        Assert.Equal(expected, InCulture(language, () => IncidentPages.Translate(english, Text())));
+
+    private static IStringLocalizer Text() =>
+        new ResourceManagerStringLocalizerFactory(Options.Create(new LocalizationOptions { ResourcesPath = "Resources" }), NullLoggerFactory.Instance).Create(typeof(IncidentText));
+
+    private static string InCulture(string language, Func<string> run)
+    {
+        var before = CultureInfo.CurrentUICulture;
+        CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(language);
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            CultureInfo.CurrentUICulture = before;
+        }
+    }
 }

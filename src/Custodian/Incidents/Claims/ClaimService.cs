@@ -8,6 +8,7 @@ using Custodian.Ledger;
 using Custodian.Ledger.Checkpoints;
 using Custodian.Problems;
 using Custodian.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Custodian.Incidents.Claims;
 
@@ -146,7 +147,7 @@ public sealed record ClaimReportRow(string State, long Claims, long Claimed, lon
 /// request information, approve with an amount or reject with a reason, and record the payout. Every step is appended to
 /// the ledger before it is stored. Thread-safe.
 /// </summary>
-public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, IAccessLedger ledger, IAccessLedgerReader reader, LedgerCheckpoints checkpoints, TimeProvider time)
+public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, IAccessLedger ledger, IAccessLedgerReader reader, LedgerCheckpoints checkpoints, TimeProvider time, ILogger<ClaimService> logger)
 {
     /// <summary>Largest amount, KRW (a claim above it goes to the courts, not this process).</summary>
     public const long MaxAmount = 100_000_000;
@@ -240,6 +241,7 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
             return new CustodianError(ClaimErrors.Duplicate, 409, $"You already filed claim {raced[0].Id} for this incident; follow it in the portal.");
         }
 
+        ClaimLog.Filed(logger, claim.Id, claim.IncidentId, claim.Kind, claim.AmountClaimed);
         return claim;
     }
 
@@ -310,6 +312,7 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
         }
 
         await AppendAsync(AccessTask.ClaimAnswered, "subscriber", null, [owner], $"claim:{got.Value.Id}", null, sourceIp, cancellationToken);
+        ClaimLog.Answered(logger, got.Value.Id);
         return await UpdateAsync(got.Value with { State = ClaimState.Submitted, Answer = answer.Trim() }, cancellationToken);
     }
 
@@ -344,6 +347,7 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
         }
 
         await AppendAsync(AccessTask.ClaimInformationRequested, officer.Account, officer, [], $"claim:{got.Value.Id}", question.Trim(), officer.SourceIp, cancellationToken);
+        ClaimLog.InformationRequested(logger, got.Value.Id, officer.Account);
         return await UpdateAsync(got.Value with { State = ClaimState.InformationRequested, Question = question.Trim() }, cancellationToken);
     }
 
@@ -368,6 +372,7 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
         }
 
         await AppendAsync(AccessTask.ClaimDecided, officer.Account, officer, [], string.Create(CultureInfo.InvariantCulture, $"claim:{got.Value.Id} approved amount={amount}"), note?.Trim(), officer.SourceIp, cancellationToken);
+        ClaimLog.Approved(logger, got.Value.Id, officer.Account, amount.Value);
         return await UpdateAsync(got.Value with { State = ClaimState.Approved, AmountApproved = amount, DecisionReason = note?.Trim(), DecidedBy = officer.Account }, cancellationToken);
     }
 
@@ -387,6 +392,7 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
         }
 
         await AppendAsync(AccessTask.ClaimDecided, officer.Account, officer, [], $"claim:{got.Value.Id} rejected", reason.Trim(), officer.SourceIp, cancellationToken);
+        ClaimLog.Rejected(logger, got.Value.Id, officer.Account);
         return await UpdateAsync(got.Value with { State = ClaimState.Rejected, DecisionReason = reason.Trim(), DecidedBy = officer.Account }, cancellationToken);
     }
 
@@ -406,6 +412,7 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
         }
 
         var entry = await AppendAsync(AccessTask.ClaimPaid, officer.Account, officer, [], string.Create(CultureInfo.InvariantCulture, $"claim:{got.Value.Id} amount={got.Value.AmountApproved} reference={reference}"), null, officer.SourceIp, cancellationToken);
+        ClaimLog.Paid(logger, got.Value.Id, officer.Account, got.Value.AmountApproved ?? 0);
         return await UpdateAsync(got.Value with { State = ClaimState.Paid, PaidAt = Ms(entry.Entry.Time), PayoutReference = reference }, cancellationToken);
     }
 

@@ -1,12 +1,14 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Custodian.Incidents;
 using Custodian.Problems;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Localization;
 
 namespace Custodian.Pages.Console.Incidents;
 
-/// <summary>Shared parts of the incident console pages.</summary>
-public static class IncidentPages
+/// <summary>Shared parts of the incident and claim console pages.</summary>
+public static partial class IncidentPages
 {
     /// <summary>The officer of a console page as an incident actor (account, role, terminal, store, source IP; recorded in the ledger).</summary>
     public static IncidentActor Actor(ConsolePageModel page)
@@ -15,31 +17,98 @@ public static class IncidentPages
         return new IncidentActor(page.Staff.Session.Principal.Id, page.Staff.Session.Principal.Role, page.Staff.Device.Terminal, page.Staff.Device.Store, page.Staff.SourceIp);
     }
 
-    /// <summary>An error as one line: its message and, per field, the rule.</summary>
+    /// <summary>An error as one line in English: its message and, per field, the rule (the alert pages' form).</summary>
     public static string Describe(CustodianError error)
     {
         ArgumentNullException.ThrowIfNull(error);
         return error.Errors is { Count: > 0 } errors ? error.Message + " " + string.Join("; ", errors.Select(e => $"{e.Key}: {e.Value[0]}")) : error.Message;
     }
 
+    /// <summary>
+    /// An error as one line in the page's language: its message and, per field, the field's label and the rule, each
+    /// through <see cref="Translate"/>. A message that only repeats its single field's rule (<c>The field 'x' is invalid: …</c>)
+    /// is left out, so the rule shows once.
+    /// </summary>
+    public static string Describe(CustodianError error, IStringLocalizer text)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        ArgumentNullException.ThrowIfNull(text);
+        if (error.Errors is not { Count: > 0 } errors)
+        {
+            return Translate(error.Message, text);
+        }
+
+        var fields = string.Join("; ", errors.Select(e => $"{FieldLabel(e.Key, text)}: {Translate(e.Value[0], text)}"));
+        return error.Message.StartsWith("The field '", StringComparison.Ordinal) ? fields : Translate(error.Message, text) + " " + fields;
+    }
+
+    /// <summary>
+    /// An English service message in the page's language. Looked up as it is; else with a trailing state name (<c>…; it is
+    /// scoped.</c>, <c>The claim is paid.</c>) and every run of digits as arguments (<c>required, {0}-{1} characters</c>), the
+    /// state itself translated; else the English text (a message without a translation still names the field and the rule).
+    /// </summary>
+    public static string Translate(string english, IStringLocalizer text)
+    {
+        ArgumentNullException.ThrowIfNull(english);
+        ArgumentNullException.ThrowIfNull(text);
+        var exact = text[english];
+        if (!exact.ResourceNotFound)
+        {
+            return exact.Value;
+        }
+
+        var arguments = new List<object>();
+        var body = english;
+        string? state = null;
+        if (TrailingState().Match(english) is { Success: true } match)
+        {
+            body = english[..match.Index];
+            state = match.Groups[1].Value;
+        }
+
+        var key = Digits().Replace(body, d =>
+        {
+            arguments.Add(d.Value);
+            return "{" + (arguments.Count - 1).ToString(CultureInfo.InvariantCulture) + "}";
+        });
+        if (state is not null)
+        {
+            key += "{" + arguments.Count.ToString(CultureInfo.InvariantCulture) + "}.";
+            arguments.Add(text[state].Value);
+        }
+
+        var translated = text[key, [.. arguments]];
+        return translated.ResourceNotFound ? english : translated.Value;
+    }
+
+    /// <summary>A request field's label in the page's language (resource <c>field:&lt;name&gt;</c>), else its name.</summary>
+    public static string FieldLabel(string field, IStringLocalizer text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var label = text["field:" + field];
+        return label.ResourceNotFound ? field : label.Value;
+    }
+
     /// <summary>Splits a comma- or space-separated list of codes.</summary>
     public static string[] Codes(string? text) => (text ?? string.Empty).Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>
-    /// Why the form's <c>from</c> or <c>to</c> is refused: a value that is present but not a <c>datetime-local</c>
-    /// time would otherwise be dropped and leave that end of the scope open. Null when both are empty or valid.
+    /// Why the form's <c>from</c> or <c>to</c> is refused (<see cref="ErrorCodes.ValidationFailed"/>, 400): a value that is
+    /// present but not a <c>datetime-local</c> time would otherwise be dropped and leave that end of the scope open. Null when
+    /// both are empty or valid.
     /// </summary>
-    public static string? CheckTimes(string? from, string? to)
+    public static CustodianError? CheckTimes(string? from, string? to)
     {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var (name, text) in new[] { ("from", from), ("to", to) })
         {
             if (!string.IsNullOrWhiteSpace(text) && LocalTime(text, TimeSpan.Zero) is null)
             {
-                return $"{name}: must be a local date and time yyyy-MM-ddTHH:mm";
+                errors[name] = ["must be a local date and time yyyy-MM-ddTHH:mm"];
             }
         }
 
-        return null;
+        return errors.Count == 0 ? null : new CustodianError(ErrorCodes.ValidationFailed, StatusCodes.Status400BadRequest, "The incident request is invalid.") { Errors = errors };
     }
 
     /// <summary>Parses a <c>datetime-local</c> value (<c>yyyy-MM-ddTHH:mm</c>) at <paramref name="offset"/>; null when empty or malformed.</summary>
@@ -47,11 +116,19 @@ public static class IncidentPages
         DateTime.TryParseExact(text, ["yyyy-MM-ddTHH:mm", "yyyy-MM-ddTHH:mm:ss"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
             ? new DateTimeOffset(local, offset)
             : null;
+
+    /// <summary>A state name closing a message: <c>… it is scoped.</c>, <c>The claim is information-requested.</c></summary>
+    [GeneratedRegex(@"(?<=\bis )([a-z]+(?:-[a-z]+)*)\.$", RegexOptions.CultureInvariant)]
+    private static partial Regex TrailingState();
+
+    [GeneratedRegex(@"\d+", RegexOptions.CultureInvariant)]
+    private static partial Regex Digits();
 }
 
 /// <summary><c>/console/incidents</c>: the cases with their 72-hour clocks, and a form to declare one.</summary>
 /// <param name="incidents">The incident service.</param>
-public sealed class IndexModel(IncidentService incidents) : ConsolePageModel
+/// <param name="text">The incident pages' strings.</param>
+public sealed class IndexModel(IncidentService incidents, IStringLocalizer<IncidentText> text) : ConsolePageModel
 {
     /// <summary>The cases, newest first, with their clocks.</summary>
     public IReadOnlyList<(Incident Incident, NoticeClock Clock)> Cases { get; private set; } = [];
@@ -70,9 +147,9 @@ public sealed class IndexModel(IncidentService incidents) : ConsolePageModel
     {
         if (IncidentPages.CheckTimes(from, to) is { } badTime)
         {
-            Error = "The incident request is invalid. " + badTime;
+            Error = IncidentPages.Describe(badTime, text);
             await LoadAsync();
-            Response.StatusCode = StatusCodes.Status400BadRequest;
+            Response.StatusCode = badTime.Status;
             return Page();
         }
 
@@ -83,7 +160,7 @@ public sealed class IndexModel(IncidentService incidents) : ConsolePageModel
             return Redirect("/console/incidents/" + declared.Value.Id);
         }
 
-        Error = IncidentPages.Describe(declared.Error!);
+        Error = IncidentPages.Describe(declared.Error!, text);
         await LoadAsync();
         Response.StatusCode = declared.Error!.Status;
         return Page();
@@ -95,7 +172,8 @@ public sealed class IndexModel(IncidentService incidents) : ConsolePageModel
 
 /// <summary><c>/console/incidents/{id}</c>: one case with counts, fields, timeline, 72-hour clock, actions and the next steps.</summary>
 /// <param name="incidents">The incident service.</param>
-public sealed class DetailModel(IncidentService incidents) : ConsolePageModel
+/// <param name="text">The incident pages' strings.</param>
+public sealed class DetailModel(IncidentService incidents, IStringLocalizer<IncidentText> text) : ConsolePageModel
 {
     /// <summary>The case.</summary>
     public Incident Incident { get; private set; } = null!;
@@ -139,7 +217,7 @@ public sealed class DetailModel(IncidentService incidents) : ConsolePageModel
             return NotFound();
         }
 
-        Error = IncidentPages.Describe(error);
+        Error = IncidentPages.Describe(error, text);
         Response.StatusCode = error.Status;
         return Page();
     }
