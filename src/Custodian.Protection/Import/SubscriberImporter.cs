@@ -425,8 +425,10 @@ public sealed partial class SubscriberImporter
     private async Task<bool> WriteAsync(ChannelReader<RowOutcome[]> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
-        await using (var cache = connection.Command("PRAGMA cache_size = -" + ImportCacheKiB.ToString(CultureInfo.InvariantCulture)))
+        if (_database.IsSqlite) // a SQLite pragma; PostgreSQL's buffer cache is the server's (docs/storage.md)
         {
+            await using var cache = connection.Command("PRAGMA cache_size = -" + ImportCacheKiB.ToString(CultureInfo.InvariantCulture));
+
             // Rows land at random places in the id and blind-index B-trees: a larger page cache keeps more of them in memory.
             await cache.ExecuteNonQueryAsync(cancellationToken);
         }

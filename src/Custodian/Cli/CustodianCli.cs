@@ -138,9 +138,10 @@ public static class CustodianCli
         var listen = new Option<string>("--listen") { Description = "IP address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
         var terminalPort = new Option<int>("--terminal-port") { Description = "Port of the sales-terminal API (mutual TLS).", DefaultValueFactory = _ => 7443 };
         var portalPort = new Option<int>("--portal-port") { Description = "Port of the subscriber portal.", DefaultValueFactory = _ => 7444 };
+        var storage = StorageCli.StorageOption();
         var command = new Command("serve", "Run the server: sales-terminal API (mTLS) and subscriber portal, with the access monitor.")
         {
-            listen, terminalPort, portalPort,
+            listen, terminalPort, portalPort, storage,
         };
         command.SetAction(Guarded(async (parse, ct) =>
         {
@@ -153,6 +154,7 @@ public static class CustodianCli
             };
             var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
             ConfigurationBinding.Bind(configuration.GetSection(CustodianOptions.Section), options);
+            StorageCli.ApplyOverride(options, parse.GetValue(storage)); // --storage wins over Custodian__Storage (docs/storage.md)
             var failures = CustodianOptionsValidator.ValidateAll(options);
             if (failures.Count > 0)
             {
@@ -165,6 +167,7 @@ public static class CustodianCli
                 throw new CliException(problem);
             }
 
+            await StorageCli.CheckAvailableAsync(options, ct); // a configured PostgreSQL that is unreachable or refuses us stops here, in one line
             paths.EnsureCreated();
             FileStream serverLock;
             try
