@@ -5,9 +5,8 @@ namespace Custodian.Storage;
 /// <summary>
 /// The few places where SQLite and PostgreSQL SQL differ, so that every migration and store keeps one portable
 /// text (docs/storage.md, "Dialect differences"). Migrations are written in SQLite's spelling of the portable
-/// subset (<c>INTEGER</c>, <c>BLOB</c>); <see cref="TranslateDdl"/> maps it to the backend's types. Statements that
-/// need a function whose name differs take it from a property here (<see cref="Greatest"/>). Immutable and
-/// thread-safe; the two instances are <see cref="Sqlite"/> and <see cref="Postgres"/>.
+/// subset (<c>INTEGER</c>, <c>BLOB</c>); <see cref="TranslateDdl"/> maps it to the backend's types. Queries stay
+/// portable instead (e.g. <c>CASE</c> rather than SQLite's scalar <c>MAX(a, b)</c>). Immutable and thread-safe; the two instances are <see cref="Sqlite"/> and <see cref="Postgres"/>.
 /// </summary>
 public abstract partial class StorageDialect
 {
@@ -23,12 +22,6 @@ public abstract partial class StorageDialect
 
     /// <summary>The backend's name as written in configuration and health reports: <c>sqlite</c> or <c>postgres</c>.</summary>
     public abstract string Backend { get; }
-
-    /// <summary>
-    /// The name of the two-argument "larger of" scalar function: <c>MAX</c> on SQLite (where <c>MAX(a, b)</c> with two
-    /// arguments is scalar), <c>GREATEST</c> on PostgreSQL (where <c>MAX</c> is only the aggregate).
-    /// </summary>
-    public abstract string Greatest { get; }
 
     /// <summary>
     /// Statements run on every new connection before it is handed out; empty when none. SQLite: WAL journal,
@@ -54,8 +47,6 @@ public abstract partial class StorageDialect
     {
         public override string Backend => "sqlite";
 
-        public override string Greatest => "MAX";
-
         public override string ConnectionSetup => "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;";
 
         public override string TranslateDdl(string sql) => sql;
@@ -64,8 +55,6 @@ public abstract partial class StorageDialect
     private sealed partial class PostgresDialect : StorageDialect
     {
         public override string Backend => "postgres";
-
-        public override string Greatest => "GREATEST";
 
         public override string ConnectionSetup => string.Empty;
 
