@@ -125,7 +125,11 @@ public static class CustodianComposition
         paths.EnsureCreated();
         var db = services.GetRequiredService<CustodianDatabase>();
         var time = services.GetRequiredService<TimeProvider>();
-        await db.CheckAvailableAsync(cancellationToken); // PostgreSQL: unreachable or refused stops the start in one line
+        if (!db.IsSqlite)
+        {
+            await db.CheckAvailableAsync(cancellationToken); // PostgreSQL: unreachable or refused stops the start in one line (docs/storage.md)
+        }
+
         if (db.IsSqlite && !OperatingSystem.IsWindows() && !File.Exists(paths.Database))
         {
             // Created owner-only before SQLite opens it, so the -wal and -shm files SQLite creates next get mode 0600 too.

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
 namespace Custodian.Storage;
 
 /// <summary>
@@ -15,7 +17,7 @@ public static class HealthApi
     /// <returns>The same application.</returns>
     public static WebApplication MapHealthApi(this WebApplication app)
     {
-        app.MapGet("/health", async (CustodianDatabase db, HttpContext context) =>
+        app.MapGet("/health", async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> (CustodianDatabase db, HttpContext context) =>
         {
             var ok = true;
             try
@@ -29,7 +31,7 @@ public static class HealthApi
 
             var status = ok ? "ok" : "unavailable";
             var body = new HealthReport(status, new DependencyHealth(db.Dialect.Backend, status));
-            return ok ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+            return ok ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
         }).WithName("Health");
         return app;
     }

@@ -5,6 +5,9 @@ using Custodian.Protection.Import;
 using Custodian.Protection.Sample;
 using Custodian.Storage;
 using Custodian.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Custodian.Tests.Backends;
 
@@ -70,5 +73,30 @@ public sealed class BackendConformanceTests
         await using var connection = await host.Get<CustodianDatabase>().OpenAsync();
         await using var command = connection.Command("SELECT COUNT(*) FROM subscribers");
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>The health answer when the configured database is down.</summary>
+public sealed class HealthUnavailableTests
+{
+    [Fact]
+    public async Task Health_is_503_naming_only_the_backend_when_postgres_is_unreachable()
+    {
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var settings = StorageSettings.Parse("Host=127.0.0.1;Port=1;Username=u;Password=secret-pw;Database=d;Timeout=3").Value!;
+        builder.Services.AddSingleton(_ => CustodianDatabase.ForPostgres(settings));
+        builder.Logging.ClearProviders();
+        await using var app = builder.Build();
+        app.MapHealthApi();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.Single();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+
+        using var response = await client.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("{\"status\":\"unavailable\",\"storage\":{\"backend\":\"postgres\",\"status\":\"unavailable\"}}", await response.Content.ReadAsStringAsync());
+        await app.StopAsync();
     }
 }
