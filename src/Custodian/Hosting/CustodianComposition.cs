@@ -70,7 +70,7 @@ public static class CustodianComposition
         services.AddSingleton<AlertStore>();
         services.AddSingleton<SuspensionRegistry>();
         services.AddSingleton<DistinctSubjectsDetector>();
-        services.AddSingleton(_ => Monitoring.Detection.MonitorEngine.CreateDefault(new Monitoring.Detection.DetectionOptions())); // detectors beside the hard limits (docs/monitoring.md)
+        services.AddSingleton(_ => Monitoring.Detection.MonitorEngine.CreateDefault(DetectionSettings.FromEnvironment())); // detectors beside the hard limits (docs/monitoring.md)
         services.AddSingleton<AccessMonitor>();
 
         // Messaging, lookup guard, transparency.

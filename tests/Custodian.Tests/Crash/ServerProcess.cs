@@ -63,6 +63,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         info.Environment["Custodian__PasswordIterations"] = "1000";
+        info.Environment["Custodian__Detection__LocalOffset"] = Infrastructure.CustodianTestHost.StoreUtcOffset.ToString("c", System.Globalization.CultureInfo.InvariantCulture); // store hours around the real hour, as in the in-process host
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var server = new ServerProcess(process);

@@ -9,6 +9,7 @@ using Custodian.Gateway;
 using Custodian.Hosting;
 using Custodian.Identity;
 using Custodian.Ledger;
+using Custodian.Monitoring.Detection;
 using Custodian.Protection.Import;
 using Custodian.Protection.Sample;
 using Microsoft.AspNetCore.Builder;
@@ -31,6 +32,14 @@ public sealed class CustodianTestHost : IAsyncDisposable
     /// under the fake clock are also valid for the TLS stack, which checks them against real time.
     /// </summary>
     public static readonly DateTimeOffset Start = new(TimeProvider.System.GetUtcNow().UtcDateTime.Date.AddHours(TimeProvider.System.GetUtcNow().Hour), TimeSpan.Zero);
+
+    /// <summary>
+    /// The stores' UTC offset the test host's monitor uses: chosen so that <see cref="Start"/> is 12:00 store-local time,
+    /// inside the default store hours (09:00–21:00), whatever real hour the suite runs at (−11 to +12 hours). With the
+    /// production default (+09:00) the machine-timing detector's "outside store hours" rule fired on the first read of
+    /// every test run in the Korean evening or night, and lookups were stepped up or suspended.
+    /// </summary>
+    public static readonly TimeSpan StoreUtcOffset = TimeSpan.FromHours(12 - Start.Hour);
 
     private PostgresSchema? _schema;
 
@@ -94,7 +103,11 @@ public sealed class CustodianTestHost : IAsyncDisposable
         var app = CustodianServer.Build(
             serverOptions,
             time,
-            services,
+            s =>
+            {
+                s.AddSingleton(_ => MonitorEngine.CreateDefault(new DetectionOptions { LocalOffset = StoreUtcOffset }));
+                services?.Invoke(s);
+            },
             l => l.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false).SetMinimumLevel(LogLevel.Debug));
         await CustodianComposition.InitialiseAsync(app.Services);
         await app.StartAsync();
