@@ -39,10 +39,11 @@ public sealed class GuardedLookupTests
         Assert.Equal("name=first-only;rrn=6;phone=middle;address=2", (await host.Get<Custodian.Protection.Masking.MaskingPolicyRecord>().GetAsync())!.Value.Descriptor);
     }
 
-    [Fact]
-    public async Task Search_returns_masked_summary_and_records_exactly_one_entry_naming_the_subscriber()
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // on SQLite and PostgreSQL (docs/storage.md)
+    public async Task Search_returns_masked_summary_and_records_exactly_one_entry_naming_the_subscriber(TestBackend backend)
     {
-        await using var host = await CustodianTestHost.StartAsync();
+        await using var host = await CustodianTestHost.StartAsync(backend: backend);
         var (client, _, _) = await host.ClerkAsync("C0001");
         var subscriber = host.Population[3];
         var id = await IdOf(host, subscriber.Phone);
