@@ -10,6 +10,17 @@ filter="Category!=Long"
 if [ "${1:-}" = "--long" ]; then filter="Category=Long"; fi
 
 mkdir -p artifacts
+
+# The storage tests also run on PostgreSQL (docs/storage.md): unless CUSTODIAN_TEST_POSTGRES names a server, start the
+# private test server (Debian's postgresql package must be installed; .ci/run installs it). Without one those tests fail.
+if [ -z "${CUSTODIAN_TEST_POSTGRES:-}" ]; then
+  if CUSTODIAN_TEST_POSTGRES="$(scripts/postgres-test-server.sh)"; then
+    export CUSTODIAN_TEST_POSTGRES
+  else
+    echo "PostgreSQL test server not started: the PostgreSQL storage tests will fail (apt-get install -y postgresql)." >&2
+  fi
+fi
+
 dotnet build Custodian.sln -c Release 2>&1 | tail -n 3
 build=${PIPESTATUS[0]}
 if [ "$build" -ne 0 ]; then

@@ -1,5 +1,7 @@
+using System.Data;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Custodian.Storage;
 
@@ -8,11 +10,13 @@ namespace Custodian.Storage;
 /// schema migrations. The embedded default is one SQLite file in WAL mode with
 /// <c>synchronous=FULL</c> (a committed transaction survives power loss). SQL written against it
 /// sticks to the portable subset (standard types, <c>INSERT … ON CONFLICT</c>, <c>@name</c> parameters)
-/// so a PostgreSQL backend can run the same statements. Thread-safe; connections are pooled.
+/// so a PostgreSQL backend can run the same statements: <see cref="ForPostgres"/> opens one through Npgsql, and
+/// <see cref="Dialect"/> names the few differences (docs/storage.md). Thread-safe; connections are pooled.
 /// </summary>
-public sealed class CustodianDatabase
+public sealed class CustodianDatabase : IAsyncDisposable
 {
     private readonly string _connectionString;
+    private readonly NpgsqlDataSource? _postgres;
 
     /// <summary>Opens (creating if needed) the SQLite database at <paramref name="path"/>.</summary>
     /// <param name="path">Path of the database file; its directory must exist. <c>:memory:</c> is not supported (each connection would see its own database).</param>
@@ -28,21 +32,111 @@ public sealed class CustodianDatabase
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        Dialect = StorageDialect.Sqlite;
     }
 
-    /// <summary>Full path of the database file. Its WAL lives beside it as <c>&lt;path&gt;-wal</c>.</summary>
+    private CustodianDatabase(NpgsqlDataSource postgres, string description)
+    {
+        _postgres = postgres;
+        _connectionString = string.Empty;
+        Path = description;
+        Dialect = StorageDialect.Postgres;
+    }
+
+    /// <summary>
+    /// Full path of the database file (its WAL lives beside it as <c>&lt;path&gt;-wal</c>); on PostgreSQL, where the
+    /// database is not a file, the server and database without credentials (<c>postgres host:port/database as user</c>).
+    /// </summary>
     public string Path { get; }
 
-    /// <summary>Opens a connection with Custodian's pragmas applied (WAL, synchronous=FULL, foreign keys, 5 s busy timeout).</summary>
+    /// <summary>The backend's SQL dialect: <see cref="StorageDialect.Sqlite"/> or <see cref="StorageDialect.Postgres"/>.</summary>
+    public StorageDialect Dialect { get; }
+
+    /// <summary>True for the embedded SQLite file (whose file-level tools — backup, storage audit, ledger verification — apply).</summary>
+    public bool IsSqlite => _postgres is null;
+
+    /// <summary>
+    /// A database on a PostgreSQL server. Nothing is opened until the first <see cref="OpenAsync"/>; call
+    /// <see cref="CheckAvailableAsync"/> at start-up to fail early. Connections come from one pooled Npgsql data source.
+    /// </summary>
+    /// <param name="settings">Settings from <see cref="StorageSettings.Parse"/> naming a PostgreSQL backend.</param>
+    /// <returns>The database.</returns>
+    /// <exception cref="ArgumentException">When <paramref name="settings"/> select SQLite.</exception>
+    public static CustodianDatabase ForPostgres(StorageSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.ConnectionString is null)
+        {
+            throw new ArgumentException("The settings select SQLite, not PostgreSQL.", nameof(settings));
+        }
+
+        return new CustodianDatabase(NpgsqlDataSource.Create(settings.ConnectionString), settings.Describe());
+    }
+
+    /// <summary>Opens a connection: on SQLite with Custodian's pragmas applied (<see cref="StorageDialect.ConnectionSetup"/>), on PostgreSQL from the pool.</summary>
+    /// <exception cref="NpgsqlException">PostgreSQL only: the server is unreachable or refused the credentials.</exception>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
+        if (_postgres is not null)
+        {
+            return await _postgres.OpenConnectionAsync(cancellationToken);
+        }
+
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;";
+        pragma.CommandText = Dialect.ConnectionSetup;
         await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
+
+    /// <summary>
+    /// Begins a read-only transaction that sees one snapshot of the database for all its statements: SQLite
+    /// <c>BEGIN DEFERRED</c> (the snapshot is taken by the first read, and no write lock is taken); PostgreSQL
+    /// <c>REPEATABLE READ READ ONLY</c>.
+    /// </summary>
+    /// <param name="connection">A connection from <see cref="OpenAsync"/>.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The transaction; dispose it to end it.</returns>
+    public async Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (connection is SqliteConnection sqlite)
+        {
+            return sqlite.BeginTransaction(deferred: true);
+        }
+
+        var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+        await using var readOnly = connection.CreateCommand();
+        readOnly.Transaction = tx;
+        readOnly.CommandText = "SET TRANSACTION READ ONLY";
+        await readOnly.ExecuteNonQueryAsync(cancellationToken);
+        return tx;
+    }
+
+    /// <summary>
+    /// Opens and closes one connection to prove the database is reachable and accepts the credentials, so that a server
+    /// or CLI verb fails at start-up with one line instead of on the first request.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <exception cref="StorageUnavailableException">With a one-line reason: unreachable, authentication failed, no such database, or timed out.</exception>
+    public async Task CheckAvailableAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var probe = connection.CreateCommand();
+            probe.CommandText = "SELECT 1";
+            await probe.ExecuteScalarAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is DbException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            throw StorageUnavailableException.From(Path, ex);
+        }
+    }
+
+    /// <summary>Closes the PostgreSQL connection pool (nothing to do for SQLite, whose pool is process-wide). Safe to call more than once.</summary>
+    public ValueTask DisposeAsync() => _postgres?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>Opens a connection synchronously (for the CLI and start-up paths).</summary>
     public DbConnection Open() => OpenAsync().GetAwaiter().GetResult();
@@ -65,6 +159,30 @@ public sealed class CustodianDatabase
         }
 
         await using var connection = await OpenAsync(cancellationToken);
+        if (!IsSqlite)
+        {
+            // Several API nodes may start at once against one server: one migrates, the others wait (session lock,
+            // released when the connection goes back to the pool; Npgsql resets the session).
+            await using var lockCommand = connection.Command("SELECT pg_advisory_lock(5900)");
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        try
+        {
+            await ApplyAsync(connection, list, timeProvider, cancellationToken);
+        }
+        finally
+        {
+            if (!IsSqlite)
+            {
+                await using var unlock = connection.Command("SELECT pg_advisory_unlock(5900)");
+                await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    private async Task ApplyAsync(DbConnection connection, List<Migration> list, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
         await using (var create = connection.CreateCommand())
         {
             create.CommandText = "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)";
@@ -88,7 +206,7 @@ public sealed class CustodianDatabase
             await using (var apply = connection.CreateCommand())
             {
                 apply.Transaction = tx;
-                apply.CommandText = migration.Sql;
+                apply.CommandText = Dialect.TranslateDdl(migration.Sql);
                 await apply.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -96,8 +214,8 @@ public sealed class CustodianDatabase
             {
                 record.Transaction = tx;
                 record.CommandText = "INSERT INTO schema_migrations (id, applied_at) VALUES (@id, @at)";
-                record.Parameters.Add(new SqliteParameter("@id", migration.Id));
-                record.Parameters.Add(new SqliteParameter("@at", timeProvider.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
+                record.AddParameter("@id", migration.Id);
+                record.AddParameter("@at", timeProvider.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
                 await record.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -108,7 +226,7 @@ public sealed class CustodianDatabase
 
 /// <summary>One schema change. IDs are prefixed by the owning capability, e.g. <c>ledger-001</c>, and never reused.</summary>
 /// <param name="Id">Unique, stable identifier.</param>
-/// <param name="Sql">One or more portable SQL statements separated by semicolons.</param>
+/// <param name="Sql">One or more portable SQL statements separated by semicolons, in SQLite's spelling of the portable types (<c>INTEGER</c>, <c>BLOB</c>); <see cref="StorageDialect.TranslateDdl"/> adapts them per backend.</param>
 public sealed record Migration(string Id, string Sql);
 
 /// <summary>Implemented by each capability to contribute its tables.</summary>

@@ -459,13 +459,17 @@ public sealed partial class SubscriberImporter
     private async Task<bool> WriteAsync(ChannelReader<PreparedBatch> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
-        object? pooledCacheSize;
-        await using (var cache = connection.Command("PRAGMA cache_size"))
+        object? pooledCacheSize = null;
+        if (_database.IsSqlite) // a SQLite pragma; PostgreSQL's buffer cache is the server's (docs/storage.md)
         {
-            pooledCacheSize = await cache.ExecuteScalarAsync(cancellationToken);
+            await using (var cache = connection.Command("PRAGMA cache_size"))
+            {
+                pooledCacheSize = await cache.ExecuteScalarAsync(cancellationToken);
+            }
+
+            await SetCacheSizeAsync(connection, "-" + ImportCacheKiB.ToString(CultureInfo.InvariantCulture));
         }
 
-        await SetCacheSizeAsync(connection, "-" + ImportCacheKiB.ToString(CultureInfo.InvariantCulture));
         await using var insert = new InsertCommand(connection, InsertSql);
         DbTransaction? transaction = null;
         try
@@ -552,7 +556,10 @@ public sealed partial class SubscriberImporter
             }
 
             // Shrinking the cache frees its pages, which the pooled connection would otherwise keep.
-            await SetCacheSizeAsync(connection, Convert.ToInt64(pooledCacheSize, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
+            if (pooledCacheSize is not null)
+            {
+                await SetCacheSizeAsync(connection, Convert.ToInt64(pooledCacheSize, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
+            }
         }
     }
 

@@ -45,7 +45,7 @@ public sealed class SiemCursorStore(CustodianDatabase db, TimeProvider time)
         await using var connection = await _db.OpenAsync(cancellationToken);
         await using var upsert = connection.Command(
             "INSERT INTO siem_cursors (sink, next_seq, exported, updated_ms) VALUES (@sink, @next, @exported, @now) "
-            + "ON CONFLICT (sink) DO UPDATE SET next_seq = MAX(siem_cursors.next_seq, excluded.next_seq), "
+            + "ON CONFLICT (sink) DO UPDATE SET next_seq = CASE WHEN excluded.next_seq > siem_cursors.next_seq THEN excluded.next_seq ELSE siem_cursors.next_seq END, " // portable: scalar MAX(a, b) is SQLite-only
             + "exported = siem_cursors.exported + excluded.exported, updated_ms = excluded.updated_ms",
             ("@sink", sink),
             ("@next", nextSequence),

@@ -34,6 +34,7 @@ internal static class AuditStorageCommand
             }
 
             await using var context = await CliContext.OpenAsync(data);
+            Storage.StorageFeatureUnavailableException.ThrowUnlessSqlite(context.Get<Storage.CustodianDatabase>(), "the storage audit"); // it scans files (docs/storage.md)
             var targets = parse.GetValue(paths) is { Length: > 0 } given ? given : [Hosting.DataPaths.For(data).Root];
             StorageAuditReport? report = null;
             await AnsiConsole.Status().StartAsync("Scanning", async status =>

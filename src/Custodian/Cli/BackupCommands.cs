@@ -24,6 +24,7 @@ internal static class BackupCommands
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
             await using var context = await CliContext.OpenAsync(data);
+            Storage.StorageFeatureUnavailableException.ThrowUnlessSqlite(context.Get<Storage.CustodianDatabase>(), "snapshot backup"); // PostgreSQL: pg_basebackup (docs/storage.md)
             var paths = DataPaths.For(data);
             var files = new Dictionary<string, (string, bool)>
             {

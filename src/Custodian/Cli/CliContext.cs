@@ -28,6 +28,7 @@ internal sealed class CliContext : IAsyncDisposable
         ConfigurationBinding.Bind(
             new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(CustodianOptions.Section).GetSection(Protection.Masking.MaskingOptions.Section),
             options.Masking);
+        StorageCli.BindFromEnvironment(options);
         var failures = CustodianOptionsValidator.ValidateAll(options);
         if (failures.Count > 0)
         {
@@ -40,7 +41,7 @@ internal sealed class CliContext : IAsyncDisposable
             throw new CliException(problem);
         }
 
-        if (!paths.IsInitialised && !initialiseIfMissing)
+        if (!StorageCli.IsInitialised(paths, options) && !initialiseIfMissing)
         {
             throw new CliException($"No Custodian data directory at {paths.Root}: run 'custodian init' or 'custodian serve' first (or pass --data).");
         }

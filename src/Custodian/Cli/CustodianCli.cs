@@ -147,9 +147,10 @@ public static class CustodianCli
                 result.AddError("--listen must be an IP address, e.g. 127.0.0.1 or 0.0.0.0.");
             }
         });
+        var storage = StorageCli.StorageOption();
         var command = new Command("serve", "Run the server: sales-terminal API (mTLS) and subscriber portal, with the access monitor.")
         {
-            listen, terminalPort, portalPort,
+            listen, terminalPort, portalPort, storage,
         };
         command.SetAction(Guarded(async (parse, ct) =>
         {
@@ -162,6 +163,7 @@ public static class CustodianCli
             };
             var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
             ConfigurationBinding.Bind(configuration.GetSection(CustodianOptions.Section), options);
+            StorageCli.ApplyOverride(options, parse.GetValue(storage)); // --storage wins over Custodian__Storage (docs/storage.md)
             var failures = CustodianOptionsValidator.ValidateAll(options);
             if (failures.Count > 0)
             {
@@ -174,6 +176,7 @@ public static class CustodianCli
                 throw new CliException(problem);
             }
 
+            await StorageCli.CheckAvailableAsync(options, ct); // a configured PostgreSQL that is unreachable or refuses us stops here, in one line
             paths.EnsureCreated();
             FileStream serverLock;
             try

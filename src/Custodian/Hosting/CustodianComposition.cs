@@ -94,6 +94,7 @@ public static class CustodianComposition
         // SIEM export (works on FF1 subscriber tokens; the background export is added by the server when configured).
         services.AddSingleton<Siem.Ocsf.ISubjectTokenizer, Siem.FpeSubjectTokenizer>();
         services.AddSiemExport();
+        services.AddStorageBackend(options); // SQLite (above) or PostgreSQL: replaces the database and the ledger (src/Custodian/Storage, docs/storage.md)
         return services;
     }
 
@@ -124,7 +125,12 @@ public static class CustodianComposition
         paths.EnsureCreated();
         var db = services.GetRequiredService<CustodianDatabase>();
         var time = services.GetRequiredService<TimeProvider>();
-        if (!OperatingSystem.IsWindows() && !File.Exists(paths.Database))
+        if (!db.IsSqlite)
+        {
+            await db.CheckAvailableAsync(cancellationToken); // PostgreSQL: unreachable or refused stops the start in one line (docs/storage.md)
+        }
+
+        if (db.IsSqlite && !OperatingSystem.IsWindows() && !File.Exists(paths.Database))
         {
             // Created owner-only before SQLite opens it, so the -wal and -shm files SQLite creates next get mode 0600 too.
             using (new FileStream(paths.Database, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
@@ -133,7 +139,7 @@ public static class CustodianComposition
         }
 
         await db.MigrateAsync(services.GetServices<IMigrationSource>().SelectMany(s => s.Migrations), time, cancellationToken);
-        if (!OperatingSystem.IsWindows())
+        if (db.IsSqlite && !OperatingSystem.IsWindows())
         {
             // Owner-only, like the directory; SQLite gives the -wal and -shm files the same mode.
             File.SetUnixFileMode(paths.Database, UnixFileMode.UserRead | UnixFileMode.UserWrite);

@@ -54,6 +54,22 @@ public sealed class CustodianOptions
     /// <summary>The deployment's masking policy (section <c>Custodian:Masking</c>; see <see cref="Protection.Masking.MaskingOptions"/>).</summary>
     public Protection.Masking.MaskingOptions Masking { get; } = new();
 
+    /// <summary>
+    /// The storage backend (docs/storage.md): <c>sqlite</c> (the embedded file in the data directory), a
+    /// <c>postgres://user:password@host:port/database</c> URL or an Npgsql connection string. Environment
+    /// <c>Custodian__Storage</c>; <c>custodian serve --storage</c> overrides it.
+    /// </summary>
+    /// <value>The default is <c>sqlite</c>.</value>
+    public string Storage { get; set; } = "sqlite";
+
+    /// <summary>
+    /// A file holding the <see cref="Storage"/> value instead (e.g. a mounted secret, so that the PostgreSQL password is
+    /// neither in the environment nor on the command line). Environment <c>Custodian__StorageFile</c>. Set this or
+    /// <see cref="Storage"/>, not both.
+    /// </summary>
+    /// <value>The default is none.</value>
+    public string? StorageFile { get; set; }
+
     /// <summary>The parsed <see cref="ListenAddress"/>.</summary>
     /// <remarks>Valid once <see cref="CustodianOptionsValidator.ValidateAll"/> has passed.</remarks>
     public IPAddress ListenIp => IPAddress.Parse(ListenAddress);

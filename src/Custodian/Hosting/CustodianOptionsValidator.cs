@@ -37,6 +37,11 @@ public sealed partial class CustodianOptionsValidator : IValidateOptions<Custodi
         }
 
         failures.AddRange(options.Masking.Validate());
+        if (Storage.StorageComposition.Resolve(options) is { IsSuccess: false } storage)
+        {
+            failures.Add(storage.Error!.Message); // names the setting and the rule, never the value (it may hold a password)
+        }
+
         return failures;
     }
 }

@@ -74,7 +74,10 @@ public static class CustodianServer
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
         builder.Services.AddHostedService<CheckpointPublisher>();
-        builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13)
+        if (Storage.StorageComposition.Resolve(options) is { IsSuccess: true, Value.IsSqlite: true })
+        {
+            builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13); SQLite only for now (docs/storage.md)
+        }
         Approvals.FourEyesHostingExtensions.AddFourEyesHosting(builder.Services, builder.Configuration); // officers' devices, daily dormant-account run (docs/access.md §6.2, §7)
         Portal.PortalServices.AddSubscriberPortalHosting(builder.Services); // portal code SMS dispatch and subscriber notices (src/Custodian/Portal)
 
@@ -192,7 +195,7 @@ public static class CustodianServer
         app.UseAccessGatewayEdge(); // client address from trusted proxies only; oversized headers refused and recorded (docs/access.md)
         app.UseMiddleware<DeviceGatewayMiddleware>();
         app.UseMiddleware<NetworkPolicyMiddleware>(); // network zones, opening hours, trust classes per task (docs/access.md)
-        app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithName("Health");
+        Storage.HealthApi.MapHealthApi(app); // /health with the storage dependency (src/Custodian/Storage/HealthApi.cs)
         app.MapOpenApi();
         app.MapTerminalApi();
         app.MapAlertsApi(); // officers' monitor alerts on the terminal API (src/Custodian/Monitoring)

@@ -5,7 +5,6 @@ using System.Text;
 using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Custodian.Incidents;
 
@@ -122,10 +121,10 @@ public sealed class IncidentScoper(CustodianDatabase db)
         var seen = principals.Count > 1 ? new HashSet<long>() : null;
         long matched = 0, exposing = 0, read = 0;
 
-        await using var connection = (SqliteConnection)await db.OpenAsync(cancellationToken);
+        await using var connection = await db.OpenAsync(cancellationToken);
 
         // One read snapshot for the count and every range; deferred, so the ledger writer is never blocked.
-        await using var tx = connection.BeginTransaction(deferred: true);
+        await using var tx = await db.BeginSnapshotAsync(connection, cancellationToken); // SQLite: BEGIN DEFERRED; PostgreSQL: REPEATABLE READ READ ONLY
         long total = 0;
         foreach (var (kind, code) in principals)
         {

@@ -9,7 +9,6 @@ using Custodian.Problems;
 using Custodian.Protection.Keys;
 using Custodian.Storage;
 using CsvHelper;
-using Microsoft.Data.Sqlite;
 
 namespace Custodian.Review;
 
@@ -237,10 +236,10 @@ public sealed class LedgerReview
         var erasures = new List<(long Seq, DateTimeOffset Time, RetentionErasureRecord Record)>();
         long entries = 0, erased = 0, deniedTotal = 0, unmasks = 0, outsideTotal = 0;
 
-        await using var connection = (SqliteConnection)await _db.OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync(cancellationToken);
 
         // One read snapshot for every query below; deferred, so it never takes the write lock the ledger writer needs.
-        await using var tx = connection.BeginTransaction(deferred: true);
+        await using var tx = await _db.BeginSnapshotAsync(connection, cancellationToken); // SQLite: BEGIN DEFERRED; PostgreSQL: REPEATABLE READ READ ONLY
         await using (var command = connection.Command(
             "SELECT seq, payload, erased_by FROM ledger_entries WHERE time_ms >= @from AND time_ms < @to ORDER BY seq",
             ("@from", period.Start.ToUnixTimeMilliseconds()),

@@ -48,6 +48,7 @@ public sealed class CustodianTestHost : IAsyncDisposable
     [System.Runtime.CompilerServices.ModuleInitializer]
     internal static void UseStoreHoursAroundStart() =>
         Environment.SetEnvironmentVariable("Custodian__Detection__LocalOffset", StoreUtcOffset.ToString("c", System.Globalization.CultureInfo.InvariantCulture));
+    private PostgresSchema? _schema;
 
     private CustodianTestHost(WebApplication app, TimeProvider clock, DirectoryInfo directory, List<SampleSubscriber> population)
     {
@@ -80,8 +81,17 @@ public sealed class CustodianTestHost : IAsyncDisposable
     public T Get<T>()
         where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static async Task<CustodianTestHost> StartAsync(int subscribers = 200, Action<IServiceCollection>? services = null, Action<CustodianOptions>? options = null, bool systemClock = false)
+    /// <summary>The storage backend this host runs on.</summary>
+    public TestBackend Backend => _schema is null ? TestBackend.Sqlite : TestBackend.Postgres;
+
+    /// <param name="subscribers">How many synthetic subscribers to import.</param>
+    /// <param name="services">Extra service registrations.</param>
+    /// <param name="options">Changes to the server options.</param>
+    /// <param name="systemClock">Run on the system clock instead of a fake one.</param>
+    /// <param name="backend">The storage backend; null for <see cref="TestStorage.Default"/> (SQLite unless <c>CUSTODIAN_TEST_BACKEND=postgres</c>).</param>
+    public static async Task<CustodianTestHost> StartAsync(int subscribers = 200, Action<IServiceCollection>? services = null, Action<CustodianOptions>? options = null, bool systemClock = false, TestBackend? backend = null)
     {
+        var schema = (backend ?? TestStorage.Default) == TestBackend.Postgres ? await TestStorage.CreateSchemaAsync() : null;
         var directory = System.IO.Directory.CreateTempSubdirectory("custodian-test-");
         TimeProvider time = systemClock ? TimeProvider.System : new FakeTimeProvider(Start) { AutoAdvanceAmount = TimeSpan.Zero };
         var serverOptions = new CustodianOptions
@@ -91,6 +101,11 @@ public sealed class CustodianTestHost : IAsyncDisposable
             PortalPort = 0,
             PasswordIterations = 1_000,
         };
+        if (schema is not null)
+        {
+            serverOptions.Storage = schema.ConnectionString;
+        }
+
         options?.Invoke(serverOptions);
         var app = CustodianServer.Build(
             serverOptions,
@@ -105,7 +120,7 @@ public sealed class CustodianTestHost : IAsyncDisposable
         SampleGenerator.WriteCsv(csv, population);
         var report = await app.Services.GetRequiredService<SubscriberImporter>().ImportAsync(new StringReader(csv.ToString()), ImportMode.AllOrNothing, null, CancellationToken.None);
         Assert.Empty(report.Errors);
-        return new CustodianTestHost(app, time, directory, population);
+        return new CustodianTestHost(app, time, directory, population) { _schema = schema };
     }
 
     public HttpClient TerminalClient(X509Certificate2? certificate) => TerminalHttp.Create(TerminalUrl, Ca, certificate);
@@ -183,6 +198,11 @@ public sealed class CustodianTestHost : IAsyncDisposable
         await App.StopAsync();
         await App.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (_schema is not null)
+        {
+            await _schema.DisposeAsync();
+        }
+
         try
         {
             Directory.Delete(recursive: true);

@@ -39,10 +39,11 @@ public sealed class GuardedLookupTests
         Assert.Equal("name=first-only;rrn=6;phone=middle;address=2", (await host.Get<Custodian.Protection.Masking.MaskingPolicyRecord>().GetAsync())!.Value.Descriptor);
     }
 
-    [Fact]
-    public async Task Search_returns_masked_summary_and_records_exactly_one_entry_naming_the_subscriber()
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // on SQLite and PostgreSQL (docs/storage.md)
+    public async Task Search_returns_masked_summary_and_records_exactly_one_entry_naming_the_subscriber(TestBackend backend)
     {
-        await using var host = await CustodianTestHost.StartAsync();
+        await using var host = await CustodianTestHost.StartAsync(backend: backend);
         var (client, _, _) = await host.ClerkAsync("C0001");
         var subscriber = host.Population[3];
         var id = await IdOf(host, subscriber.Phone);
@@ -69,10 +70,11 @@ public sealed class GuardedLookupTests
         Assert.Equal(host.Time.GetUtcNow(), entry.Entry.Time);
     }
 
-    [Fact]
-    public async Task View_needs_a_known_purpose_and_is_masked()
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // on SQLite and PostgreSQL (docs/storage.md)
+    public async Task View_needs_a_known_purpose_and_is_masked(TestBackend backend)
     {
-        await using var host = await CustodianTestHost.StartAsync();
+        await using var host = await CustodianTestHost.StartAsync(backend: backend);
         var (client, _, _) = await host.ClerkAsync("C0001");
         var subscriber = host.Population[5];
         var handle = await SearchAsync(client, subscriber.Phone);
@@ -96,10 +98,11 @@ public sealed class GuardedLookupTests
         Assert.Equal(view.LedgerSequence, entry.Sequence);
     }
 
-    [Fact]
-    public async Task Unmask_without_consent_is_refused_and_with_consent_shows_the_rrn()
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // on SQLite and PostgreSQL (docs/storage.md)
+    public async Task Unmask_without_consent_is_refused_and_with_consent_shows_the_rrn(TestBackend backend)
     {
-        await using var host = await CustodianTestHost.StartAsync();
+        await using var host = await CustodianTestHost.StartAsync(backend: backend);
         var (client, _, _) = await host.ClerkAsync("C0001");
         var subscriber = host.Population[7];
         var handle = await SearchAsync(client, subscriber.Phone);

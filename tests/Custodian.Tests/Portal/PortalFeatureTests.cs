@@ -17,10 +17,11 @@ namespace Custodian.Tests.Portal;
 
 public sealed class PortalFeatureTests
 {
-    [Fact]
-    public async Task History_is_filtered_by_period_in_korea_time_newest_first()
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // on SQLite and PostgreSQL (docs/storage.md)
+    public async Task History_is_filtered_by_period_in_korea_time_newest_first(TestBackend backend)
     {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 20);
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 20, backend: backend);
         var (_, terminal, staff) = await host.ClerkAsync("C0001");
         var subscriber = host.Population[4];
         var days = new List<DateOnly>();

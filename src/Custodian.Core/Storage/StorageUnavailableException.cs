@@ -1,0 +1,61 @@
+using System.Data.Common;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Custodian.Storage;
+
+/// <summary>
+/// The configured database cannot be used: unreachable, credentials refused, no such database, or timed out. Its
+/// message is one line naming the backend and server (never the password) and the reason; the CLI prints it and exits
+/// with code 2. Derives from <see cref="InvalidOperationException"/> so the CLI's one-line error handling applies.
+/// </summary>
+public sealed class StorageUnavailableException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">One line.</param>
+    /// <param name="innerException">The driver's exception.</param>
+    public StorageUnavailableException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with a generic message.</summary>
+    public StorageUnavailableException()
+        : base("The configured database is unavailable.")
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">One line.</param>
+    public StorageUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>
+    /// Classifies a driver exception into a one-line reason. PostgreSQL SQLSTATEs (PostgreSQL documentation, Appendix A):
+    /// <c>28P01</c>/<c>28000</c> authentication, <c>3D000</c> no such database, <c>57P03</c> starting up,
+    /// <c>53300</c> too many connections.
+    /// </summary>
+    /// <param name="where">The backend and server, without credentials (<see cref="CustodianDatabase.Path"/>).</param>
+    /// <param name="exception">What the driver threw.</param>
+    /// <returns>The exception to throw.</returns>
+    public static StorageUnavailableException From(string where, Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var reason = exception switch
+        {
+            PostgresException { SqlState: "28P01" or "28000" } => "the server refused the credentials (authentication failed)",
+            PostgresException { SqlState: "3D000" } => "the database does not exist",
+            PostgresException { SqlState: "57P03" } => "the server is starting up or shutting down",
+            PostgresException { SqlState: "53300" } => "the server has too many connections",
+            PostgresException pg => $"the server refused the connection (SQLSTATE {pg.SqlState})",
+            NpgsqlException { InnerException: SocketException or TimeoutException } or SocketException => "the server is unreachable (connection refused or timed out)",
+            TimeoutException or NpgsqlException { InnerException: TimeoutException } => "the server did not answer in time",
+            NpgsqlException => "the connection failed",
+            DbException => "the database could not be opened",
+            _ => "the database could not be opened",
+        };
+        return new StorageUnavailableException($"storage {where} is unavailable: {reason}.", exception);
+    }
+}

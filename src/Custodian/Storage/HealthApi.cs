@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Custodian.Storage;
+
+/// <summary>
+/// <c>GET /health</c> on both listeners (no device certificate needed): the process answers, and its storage dependency
+/// is checked with one <c>SELECT 1</c> (docs/storage.md, "Health").
+/// </summary>
+public static class HealthApi
+{
+    /// <summary>
+    /// Maps <c>/health</c>: 200 <c>{"status":"ok","storage":{"backend":"sqlite","status":"ok"}}</c>, or 503 with
+    /// <c>"status":"unavailable"</c> (overall and for storage) when the database cannot be reached. The body names the
+    /// backend only, never its address or credentials.
+    /// </summary>
+    /// <param name="app">The application.</param>
+    /// <returns>The same application.</returns>
+    public static WebApplication MapHealthApi(this WebApplication app)
+    {
+        app.MapGet("/health", async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> (CustodianDatabase db, HttpContext context) =>
+        {
+            var ok = true;
+            try
+            {
+                await db.CheckAvailableAsync(context.RequestAborted);
+            }
+            catch (StorageUnavailableException)
+            {
+                ok = false;
+            }
+
+            var status = ok ? "ok" : "unavailable";
+            var body = new HealthReport(status, new DependencyHealth(db.Dialect.Backend, status));
+            return ok ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }).WithName("Health");
+        return app;
+    }
+
+    /// <summary>The health answer.</summary>
+    /// <param name="Status"><c>ok</c> or <c>unavailable</c>.</param>
+    /// <param name="Storage">The storage dependency.</param>
+    public sealed record HealthReport(string Status, DependencyHealth Storage);
+
+    /// <summary>One dependency's health.</summary>
+    /// <param name="Backend">E.g. <c>sqlite</c>, <c>postgres</c>.</param>
+    /// <param name="Status"><c>ok</c> or <c>unavailable</c>.</param>
+    public sealed record DependencyHealth(string Backend, string Status);
+}
