@@ -6,6 +6,7 @@ using Custodian.Benchmarks;
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- breakdown 100000 (single-threaded cost per import stage)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor         (BenchmarkDotNet: detector updates, risk check; ratios vs Dictionary)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-latency 1000000 (per-call risk-check p50/p99/p99.9)
+// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-cpu 10      (detector updates: CPU time and bytes per entry)
 if (args.Length >= 1 && args[0] == "import")
 {
     var count = args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
@@ -39,10 +40,15 @@ if (args.Length >= 1 && args[0] == "monitor")
     return 0;
 }
 
+if (args.Length >= 1 && args[0] == "monitor-cpu")
+{
+    return DetectorUpdateCpu.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
+}
+
 if (args.Length >= 1 && args[0] == "monitor-latency")
 {
     return RiskCheckLatency.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
 }
 
-Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] [all-or-nothing|skip-bad-rows] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls]");
+Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] [all-or-nothing|skip-bad-rows] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls] | monitor-cpu [rounds]");
 return 1;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Custodian.Identity;
 using Custodian.Ledger;
 
 namespace Custodian.Monitoring.Detection;
@@ -18,7 +19,8 @@ namespace Custodian.Monitoring.Detection;
 /// today and the previous 6 / 29 days (subscriber-days); own history = the same sums at the end of past days.</item>
 /// <item><c>orphan-share-7d</c>: orphans-7d as a percentage of distinct-7d (not judged below 150 subscribers):
 /// independent of how busy the clerk is, so a few unserved lookups a day stand out against a clerk's usual walk-away
-/// rate. Judged with 0.8 k (k = 4 by default): its peer distribution is narrow and well estimated.</item>
+/// rate. Judged with the same k as the others (it was 0.8 k until the side-lookups detector took over the slow scraper:
+/// at 0.8 k it caused every false alert of the 30-day evaluation, up to 1.4 per 1,000 clerk-days on a seed).</item>
 /// </list>
 /// <para>
 /// Own threshold = median + k × max(1.4826 × MAD, minimum spread) over the principal's own history, used once it has
@@ -55,14 +57,13 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         new("orphans-1d", 1, 1, 3, TimeSpan.FromDays(1)),
         new("orphans-7d", 1, 7, 6, TimeSpan.FromDays(7)),
         new("orphans-30d", 1, 30, 15, TimeSpan.FromDays(30)),
-        new("orphan-share-7d", 2, 7, 2, TimeSpan.FromDays(7), 0.8),
+        new("orphan-share-7d", 2, 7, 2, TimeSpan.FromDays(7)),
     ];
 
     private readonly DetectionOptions _options;
     private readonly long _offsetMs;
     private readonly Dictionary<Principal, State> _states = [];
-    private readonly Dictionary<GroupKey, List<State>> _groups = [];
-    private readonly Dictionary<(GroupKey, int), (long AtMs, double Threshold, double Median, double Mad, int Size)> _peerCache = [];
+    private readonly Dictionary<GroupKey, Group> _groups = [];
     private double[] _scratch = new double[64];
 
     /// <summary>Creates the detector.</summary>
@@ -85,55 +86,69 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         }
 
         var ms = entry.Time.ToUnixTimeMilliseconds();
-        foreach (var p in new[] { EntryFacts.Clerk(entry), EntryFacts.Terminal(entry) })
+        var role = entry.Role;
+        if (entry.Account is { } account)
         {
-            if (p is not { } principal)
-            {
-                continue;
-            }
+            Observe(new Principal(PrincipalKind.Clerk, account), role, sequence, entry, ms, findings);
+        }
 
-            var s = GetState(principal, entry.Store, entry.Role?.ToString(), ms);
-            var grew = false;
-            foreach (var subject in entry.Subjects)
-            {
-                grew |= s.Today.Add(subject.Value);
-                s.Hour.Add(subject.Value);
-            }
+        if (entry.Terminal is { } terminal)
+        {
+            Observe(new Principal(PrincipalKind.Terminal, terminal), role, sequence, entry, ms, findings);
+        }
+    }
 
-            s.MaxHourToday = Math.Max(s.MaxHourToday, s.Hour.Count);
-            s.LastSequences.Enqueue(sequence);
-            if (s.LastSequences.Count > Finding.MaxEvidence)
-            {
-                s.LastSequences.Dequeue();
-            }
+    private void Observe(Principal principal, StaffRole? role, long sequence, AccessEntry entry, long ms, List<Finding> findings)
+    {
+        var s = GetState(principal, entry.Store, role, ms);
+        var grew = false;
+        var subjects = entry.Subjects;
+        for (var i = 0; i < subjects.Count; i++)
+        {
+            var subject = subjects[i].Value;
+            grew |= s.Today.Add(subject);
+            s.Hour.Add(subject);
+        }
 
-            if (grew)
-            {
-                Judge(s, metricKind: 0, ms, entry.Store, findings);
-            }
+        s.MaxHourToday = Math.Max(s.MaxHourToday, s.Hour.Count);
+        s.LastSequences.Enqueue(sequence);
+        if (s.LastSequences.Count > Finding.MaxEvidence)
+        {
+            s.LastSequences.Dequeue();
+        }
+
+        if (grew)
+        {
+            Judge(s, metricKind: 0, ms, entry.Store, findings);
         }
     }
 
     /// <inheritdoc />
     public void OnOrphan(in OrphanLookup orphan, long nowMs, List<Finding> findings)
     {
-        foreach (var p in new[] { new Principal(PrincipalKind.Clerk, orphan.Clerk), orphan.Terminal is null ? (Principal?)null : new Principal(PrincipalKind.Terminal, orphan.Terminal) })
+        OnOrphan(new Principal(PrincipalKind.Clerk, orphan.Clerk), orphan, nowMs, findings);
+        if (orphan.Terminal is { } terminal)
         {
-            if (p is not { } principal || !_states.TryGetValue(principal, out var s))
-            {
-                continue;
-            }
-
-            Roll(s, nowMs);
-            s.OrphansToday++;
-            s.LastSequences.Enqueue(orphan.Sequence);
-            if (s.LastSequences.Count > Finding.MaxEvidence)
-            {
-                s.LastSequences.Dequeue();
-            }
-
-            Judge(s, metricKind: 1, nowMs, orphan.Store, findings);
+            OnOrphan(new Principal(PrincipalKind.Terminal, terminal), orphan, nowMs, findings);
         }
+    }
+
+    private void OnOrphan(Principal principal, in OrphanLookup orphan, long nowMs, List<Finding> findings)
+    {
+        if (!_states.TryGetValue(principal, out var s))
+        {
+            return;
+        }
+
+        Roll(s, nowMs);
+        s.OrphansToday++;
+        s.LastSequences.Enqueue(orphan.Sequence);
+        if (s.LastSequences.Count > Finding.MaxEvidence)
+        {
+            s.LastSequences.Dequeue();
+        }
+
+        Judge(s, metricKind: 1, nowMs, orphan.Store, findings);
     }
 
     /// <inheritdoc />
@@ -168,46 +183,56 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         return _states.TryGetValue(principal, out var s) && Value(s, Metrics[m]) is var v && !double.IsNaN(v) ? (int)v : 0;
     }
 
-    private State GetState(Principal principal, string? store, string? role, long ms)
+    private State GetState(Principal principal, string? store, StaffRole? role, long ms)
     {
         if (!_states.TryGetValue(principal, out var s))
         {
-            s = new State(principal, new GroupKey(principal.Kind, store, principal.Kind == PrincipalKind.Clerk ? role : null));
+            // Peer groups are resolved once, here: the store's (kind, store, role) and the chain's (kind, role). A
+            // principal with no store has the chain group as both (and is listed in it twice).
+            var key = new GroupKey(principal.Kind, store, principal.Kind == PrincipalKind.Clerk ? role : null);
+            var local = GetGroup(key);
+            var chain = GetGroup(key with { Store = null });
+            s = new State(principal, local, chain, store is not null);
             _states[principal] = s;
-            AddToGroup(s.Group, s);
-            AddToGroup(s.Group with { Store = null }, s);
+            local.Members.Add(s);
+            chain.Members.Add(s);
         }
 
         Roll(s, ms);
         return s;
     }
 
-    private void AddToGroup(GroupKey key, State s)
+    private Group GetGroup(GroupKey key)
     {
-        if (!_groups.TryGetValue(key, out var list))
+        if (!_groups.TryGetValue(key, out var group))
         {
-            list = [];
-            _groups[key] = list;
+            group = new Group();
+            _groups[key] = group;
         }
 
-        list.Add(s);
+        return group;
     }
 
     private void Roll(State s, long ms)
     {
         var local = ms + _offsetMs;
+        if (local >= s.HourStart && local - s.HourStart < HourMs)
+        {
+            return; // same local clock hour (so the same day) as the last roll: nothing to do
+        }
+
         var day = Math.DivRem(local, DayMs, out _);
         var hour = local / HourMs;
         if (s.Day == long.MinValue)
         {
             s.Day = day;
-            s.HourIndex = hour;
+            SetHour(s, hour);
             return;
         }
 
         if (hour != s.HourIndex)
         {
-            s.HourIndex = hour;
+            SetHour(s, hour);
             s.Hour.Clear();
         }
 
@@ -218,6 +243,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             var slot = (int)(((s.Day % Days) + Days) % Days);
             s.Distinct[slot] = s.Today.Count;
             s.Orphans[slot] = s.OrphansToday;
+            s.PastSumsDay = long.MinValue;
             s.MaxHour[slot] = s.MaxHourToday;
             s.Active[slot] = active;
             if (active)
@@ -247,12 +273,19 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             {
                 // Long absence: fast-forward, clearing the ring.
                 Array.Clear(s.Distinct);
+                s.PastSumsDay = long.MinValue;
                 Array.Clear(s.Orphans);
                 Array.Clear(s.MaxHour);
                 Array.Clear(s.Active);
                 s.Day = day;
             }
         }
+    }
+
+    private static void SetHour(State s, long hour)
+    {
+        s.HourIndex = hour;
+        s.HourStart = hour >= 0 ? hour * HourMs : long.MaxValue; // the fast path in Roll only for times after 1970
     }
 
     private static double Value(State s, Metric m, bool includeTodayLive = true, long endDay = long.MinValue)
@@ -270,13 +303,46 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         }
 
         // Days window: today (live or closing) + previous Days-1 days from the ring.
-        double sum = m.Kind == 0 ? s.Today.Count : s.OrphansToday;
-        var today = includeTodayLive ? s.Day : endDay;
-        for (var back = 1; back < m.Days; back++)
+        long today = m.Kind == 0 ? s.Today.Count : s.OrphansToday;
+        return today + PastSum(s, m.Kind, m.Days, includeTodayLive ? s.Day : endDay);
+    }
+
+    // Sum of the ring's daily values over the days - 1 days before `today`. The four sums the metrics use (distinct and
+    // orphans over 6 and 29 past days) are cached per principal until its ring or day changes.
+    private static long PastSum(State s, int kind, int days, long today)
+    {
+        if (days <= 1)
         {
-            var d = today - back;
-            var slot = (int)(((d % Days) + Days) % Days);
-            sum += m.Kind == 0 ? s.Distinct[slot] : s.Orphans[slot];
+            return 0;
+        }
+
+        if (s.PastSumsDay != today)
+        {
+            s.PastDistinct7 = SumBack(s.Distinct, today, 7);
+            s.PastDistinct30 = SumBack(s.Distinct, today, Days);
+            s.PastOrphans7 = SumBack(s.Orphans, today, 7);
+            s.PastOrphans30 = SumBack(s.Orphans, today, Days);
+            s.PastSumsDay = today;
+        }
+
+        return (kind, days) switch
+        {
+            (0, 7) => s.PastDistinct7,
+            (0, Days) => s.PastDistinct30,
+            (_, 7) => s.PastOrphans7,
+            (_, Days) => s.PastOrphans30,
+            _ => SumBack(kind == 0 ? s.Distinct : s.Orphans, today, days),
+        };
+    }
+
+    private static long SumBack(int[] ring, long today, int days)
+    {
+        long sum = 0;
+        var slot = (int)(((today % Days) + Days) % Days);
+        for (var back = 1; back < days; back++)
+        {
+            slot = slot == 0 ? Days - 1 : slot - 1;
+            sum += ring[slot];
         }
 
         return sum;
@@ -361,7 +427,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             span[i] = history[i];
         }
 
-        var r = RobustStatistics.UpperThreshold(span, _options.BaselineK * Metrics[m].KFactor, Metrics[m].MinSpread);
+        var r = RobustStatistics.UpperThreshold(span, _options.BaselineK, Metrics[m].MinSpread);
         s.OwnThreshold[m] = r.Threshold;
         s.OwnMedian[m] = r.Median;
         s.OwnMad[m] = r.Mad;
@@ -372,24 +438,25 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     {
         // The higher of the store group's and the chain-wide group's thresholds: a store-wide burst raises the first,
         // a naturally fast clerk in a small store is judged by the second.
-        var global = GroupThreshold(s, s.Group with { Store = null }, m, ms);
-        if (s.Group.Store is null || !_groups.ContainsKey(s.Group))
+        var global = GroupThreshold(s.Chain, m, ms);
+        if (!s.HasStore)
         {
             return global;
         }
 
-        var local = GroupThreshold(s, s.Group, m, ms);
+        var local = GroupThreshold(s.Local, m, ms);
         return double.IsNaN(local.Threshold) || (!double.IsNaN(global.Threshold) && global.Threshold >= local.Threshold) ? global : local;
     }
 
-    private (double Threshold, double Median, double Mad, int Size) GroupThreshold(State s, GroupKey key, int m, long ms)
+    private (double Threshold, double Median, double Mad, int Size) GroupThreshold(Group group, int m, long ms)
     {
-        if (_peerCache.TryGetValue((key, m), out var cached) && ms - cached.AtMs < PeerCacheMs)
+        ref var cached = ref group.Cache[m];
+        if (cached.Known && ms - cached.AtMs < PeerCacheMs)
         {
             return (cached.Threshold, cached.Median, cached.Mad, cached.Size);
         }
 
-        var peers = _groups[key];
+        var peers = group.Members;
         var span = Scratch(peers.Count);
         var n = 0;
         foreach (var peer in peers)
@@ -403,8 +470,8 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         var result = n < _options.PeerGroupMinSize
             ? (double.NaN, double.NaN, double.NaN)
-            : RobustStatistics.UpperThreshold(span[..n], _options.BaselineK * Metrics[m].KFactor, Metrics[m].MinSpread);
-        _peerCache[(key, m)] = (ms, result.Item1, result.Item2, result.Item3, n);
+            : RobustStatistics.UpperThreshold(span[..n], _options.BaselineK, Metrics[m].MinSpread);
+        cached = new PeerStatistics(true, ms, result.Item1, result.Item2, result.Item3, n);
         return (result.Item1, result.Item2, result.Item3, n);
     }
 
@@ -418,14 +485,25 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         return _scratch.AsSpan(0, size);
     }
 
-    private readonly record struct Metric(string Name, int Kind, int Days, double MinSpread, TimeSpan Window, double KFactor = 1.0);
+    private readonly record struct Metric(string Name, int Kind, int Days, double MinSpread, TimeSpan Window);
 
-    private readonly record struct GroupKey(PrincipalKind Kind, string? Store, string? Role);
+    private readonly record struct GroupKey(PrincipalKind Kind, string? Store, StaffRole? Role);
 
-    private sealed class State(Principal principal, GroupKey group)
+    // A peer group's last computed threshold per metric (reused for PeerCacheMs of ledger time).
+    private readonly record struct PeerStatistics(bool Known, long AtMs, double Threshold, double Median, double Mad, int Size);
+
+    private sealed class Group
+    {
+        public readonly List<State> Members = [];
+        public readonly PeerStatistics[] Cache = new PeerStatistics[Metrics.Length];
+    }
+
+    private sealed class State(Principal principal, Group local, Group chain, bool hasStore)
     {
         public readonly Principal Principal = principal;
-        public readonly GroupKey Group = group;
+        public readonly Group Local = local;
+        public readonly Group Chain = chain;
+        public readonly bool HasStore = hasStore;
         public readonly HashSet<long> Today = [];
         public readonly HashSet<long> Hour = [];
         public readonly int[] Distinct = new int[Days];
@@ -439,7 +517,14 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly int[] Flagged = new int[Metrics.Length];
         public readonly Queue<long> LastSequences = new();
         public long Day = long.MinValue;
+        public long PastSumsDay = long.MinValue;
+        public long PastDistinct7;
+        public long PastDistinct30;
+        public long PastOrphans7;
+        public long PastOrphans30;
         public long HourIndex;
+        public long HourStart = long.MaxValue; // local ms at which HourIndex starts
+
         public int OrphansToday;
         public int MaxHourToday;
     }

@@ -82,7 +82,7 @@ public sealed class CollusionDetector : IDetector, IOrphanObserver
             _order.Dequeue();
             if (_bySubject.TryGetValue(head.Subject, out var list))
             {
-                list.RemoveAll(x => nowMs - x.LookupMs >= WindowMs);
+                RemoveExpired(list, nowMs);
                 if (list.Count == 0)
                 {
                     _bySubject.Remove(head.Subject);
@@ -90,6 +90,9 @@ public sealed class CollusionDetector : IDetector, IOrphanObserver
             }
         }
     }
+
+    // Kept out of Advance: the lambda captures nowMs, and C# allocates its closure on entry to the declaring scope.
+    private static void RemoveExpired(List<OrphanLookup> list, long nowMs) => list.RemoveAll(x => nowMs - x.LookupMs >= WindowMs);
 
     /// <inheritdoc />
     public void Reset(Principal principal)

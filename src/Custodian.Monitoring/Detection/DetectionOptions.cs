@@ -64,6 +64,14 @@ public sealed class DetectionOptions
     /// <value>The default is 4.</value>
     public int SharedOrphansSuspend { get; set; } = 4;
 
+    /// <summary>
+    /// Side lookups (never-served lookups that began while the clerk was serving another customer) a clerk may have within 7
+    /// days before the side-lookups detector scores: one more scores 70 (step-up), <see cref="SideLookupsAllowed"/> + 3 score
+    /// 100 (suspend).
+    /// </summary>
+    /// <value>The default is 3 (the most any innocent clerk had in 7 days over 11 simulated 30-day workloads of 300 clerks; docs/monitoring.md).</value>
+    public int SideLookupsAllowed { get; set; } = 3;
+
     /// <summary>Risk from which an alert is raised (0–100).</summary>
     /// <value>The default is 40.</value>
     public int AlertRisk { get; set; } = 40;
@@ -93,6 +101,7 @@ public sealed class DetectionOptions
         Check(PeerGroupMinSize is >= 2 and <= 1000, nameof(PeerGroupMinSize), "must be 2-1000");
         Check(WatchList is not null, nameof(WatchList), "must not be null");
         Check(SharedOrphansSuspend is >= 1 and <= 1000, nameof(SharedOrphansSuspend), "must be 1-1000");
+        Check(SideLookupsAllowed is >= 0 and <= 1000, nameof(SideLookupsAllowed), "must be 0-1000");
         Check(AlertRisk is >= 1 and <= 100 && AlertRisk <= StepUpRisk && StepUpRisk <= SuspendRisk && SuspendRisk <= 100, nameof(AlertRisk), "must satisfy 1 <= AlertRisk <= StepUpRisk <= SuspendRisk <= 100");
     }
 

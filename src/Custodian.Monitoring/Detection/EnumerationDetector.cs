@@ -21,6 +21,7 @@ public sealed class EnumerationDetector : IDetector
     private const long WindowMs = 3_600_000;
     private readonly DetectionOptions _options;
     private readonly Dictionary<Principal, State> _states = [];
+    private readonly List<Principal> _idle = [];
 
     /// <summary>Creates the detector.</summary>
     public EnumerationDetector(DetectionOptions options)
@@ -60,6 +61,7 @@ public sealed class EnumerationDetector : IDetector
             }
 
             s.Misses.Enqueue((sequence, ms));
+            s.LastMs = ms;
             var n = s.Misses.Count;
             if (n < _options.NotFoundSearchesAlert)
             {
@@ -82,19 +84,20 @@ public sealed class EnumerationDetector : IDetector
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
-        List<Principal>? idle = null;
         foreach (var (p, s) in _states)
         {
-            if (s.Misses.Count == 0 || nowMs - s.Misses.Last().Ms >= WindowMs)
+            if (s.Misses.Count == 0 || nowMs - s.LastMs >= WindowMs)
             {
-                (idle ??= []).Add(p);
+                _idle.Add(p);
             }
         }
 
-        foreach (var p in idle ?? [])
+        foreach (var p in _idle)
         {
             _states.Remove(p);
         }
+
+        _idle.Clear();
     }
 
     /// <inheritdoc />
@@ -103,6 +106,7 @@ public sealed class EnumerationDetector : IDetector
     private sealed class State
     {
         public readonly Queue<(long Sequence, long Ms)> Misses = new();
+        public long LastMs; // time of the newest miss (the queue's tail)
         public int LastScore;
     }
 }

@@ -63,7 +63,10 @@ public interface IDetector
 /// <param name="Subject">The subscriber's internal ID (kept in memory only, never written anywhere).</param>
 /// <param name="Sequence">Ledger sequence of the (latest) lookup.</param>
 /// <param name="LookupMs">Time of the lookup (Unix ms).</param>
-public readonly record struct OrphanLookup(string Clerk, string? Terminal, string? Store, long Subject, long Sequence, long LookupMs);
+/// <param name="Episode">Ledger sequence of the entry that began the lookup (a search and the views of what it found are one lookup); −1 when unknown.</param>
+/// <param name="DuringOtherService">Whether the lookup began while the clerk was serving another customer: after the first read and before the
+/// <c>service-complete</c> of a lookup that was then served.</param>
+public readonly record struct OrphanLookup(string Clerk, string? Terminal, string? Store, long Subject, long Sequence, long LookupMs, long Episode = -1, bool DuringOtherService = false);
 
 /// <summary>A detector that also consumes orphan lookups found by <see cref="OpenLookupsDetector"/>.</summary>
 public interface IOrphanObserver

@@ -31,6 +31,7 @@ public sealed class IdentityDetector : IDetector
     private readonly Dictionary<string, (string Terminal, long Ms, long Sequence, long LastSwitchMs)> _lastTerminal = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _deviceRefusals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _stepUpRefusals = new(StringComparer.Ordinal);
+    private readonly List<string> _expired = [];
 
     /// <inheritdoc />
     public string Id => DetectorName;
@@ -132,20 +133,44 @@ public sealed class IdentityDetector : IDetector
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
-        foreach (var key in _lastTerminal.Where(p => nowMs - p.Value.Ms > RepeatMs && nowMs - p.Value.LastSwitchMs > RepeatMs).Select(p => p.Key).ToList())
+        _expired.Clear();
+        foreach (var (key, last) in _lastTerminal)
         {
-            _lastTerminal.Remove(key);
+            if (nowMs - last.Ms > RepeatMs && nowMs - last.LastSwitchMs > RepeatMs)
+            {
+                _expired.Add(key);
+            }
         }
 
-        foreach (var key in _stepUpRefusals.Where(p => p.Value.Count == 0 || nowMs - p.Value.Last().Ms > 86_400_000).Select(p => p.Key).ToList())
+        Remove(_lastTerminal, _expired);
+        foreach (var (key, refusals) in _stepUpRefusals)
         {
-            _stepUpRefusals.Remove(key);
+            if (refusals.Count == 0 || nowMs - refusals.Last().Ms > 86_400_000)
+            {
+                _expired.Add(key);
+            }
         }
 
-        foreach (var key in _deviceRefusals.Where(p => p.Value.Count == 0 || nowMs - p.Value.Last().Ms > RepeatMs).Select(p => p.Key).ToList())
+        Remove(_stepUpRefusals, _expired);
+        foreach (var (key, refusals) in _deviceRefusals)
         {
-            _deviceRefusals.Remove(key);
+            if (refusals.Count == 0 || nowMs - refusals.Last().Ms > RepeatMs)
+            {
+                _expired.Add(key);
+            }
         }
+
+        Remove(_deviceRefusals, _expired);
+    }
+
+    private static void Remove<T>(Dictionary<string, T> map, List<string> keys)
+    {
+        foreach (var key in keys)
+        {
+            map.Remove(key);
+        }
+
+        keys.Clear();
     }
 
     /// <inheritdoc />

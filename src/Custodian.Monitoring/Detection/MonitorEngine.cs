@@ -66,8 +66,8 @@ public sealed class MonitorEngine
     public Func<string, bool>? DetectorDisabled { get; set; }
 
     /// <summary>
-    /// The standard detector set: open lookups (with orphans feeding the baseline and collusion detectors), baseline,
-    /// machine timing, enumeration, identity, watch list and collusion; plus, when <paramref name="hardLimits"/> is
+    /// The standard detector set: open lookups (with orphans feeding the baseline, collusion and side-lookups detectors),
+    /// baseline, machine timing, enumeration, identity, watch list, collusion and side lookups; plus, when <paramref name="hardLimits"/> is
     /// given, the hard distinct-subscriber limits (<see cref="HardLimitDetector"/>). The live monitor leaves the hard
     /// limits out because <see cref="AccessMonitor"/> applies them itself.
     /// </summary>
@@ -77,19 +77,21 @@ public sealed class MonitorEngine
         options.Validate();
         var baseline = new BaselineDetector(options);
         var collusion = new CollusionDetector(options);
+        var side = new SideLookupsDetector(options);
         var detectors = new List<IDetector>();
         if (hardLimits is not null)
         {
             detectors.Add(new HardLimitDetector(hardLimits));
         }
 
-        detectors.Add(new OpenLookupsDetector(options, [baseline, collusion]));
+        detectors.Add(new OpenLookupsDetector(options, [baseline, collusion, side]));
         detectors.Add(baseline);
         detectors.Add(new TimingDetector(options));
         detectors.Add(new EnumerationDetector(options));
         detectors.Add(new IdentityDetector());
         detectors.Add(new WatchListDetector(options));
         detectors.Add(collusion);
+        detectors.Add(side);
         return new MonitorEngine(options, detectors);
     }
 

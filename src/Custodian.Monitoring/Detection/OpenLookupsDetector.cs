@@ -1,3 +1,4 @@
+using Custodian.Identity;
 using Custodian.Ledger;
 
 namespace Custodian.Monitoring.Detection;
@@ -20,6 +21,9 @@ public sealed class OpenLookupsDetector : IDetector
     /// <summary>The detector's stable name.</summary>
     public const string DetectorName = "open-lookups";
 
+    private const int MaxPooled = 4096;
+    private const int MaxServiceSpans = 64;
+    private const long ServiceSpanKeptMs = 86_400_000;
     private static readonly TimeSpan Memory = TimeSpan.FromHours(1);
 
     private readonly DetectionOptions _options;
@@ -27,6 +31,7 @@ public sealed class OpenLookupsDetector : IDetector
     private readonly long _orphanAfterMs;
     private readonly Dictionary<Principal, State> _states = [];
     private readonly List<Principal> _idle = [];
+    private readonly Stack<State> _pool = new(); // dropped states, cleared, reused so that their collections keep their capacity
 
     /// <summary>Creates the detector.</summary>
     /// <param name="options">Thresholds.</param>
@@ -52,23 +57,14 @@ public sealed class OpenLookupsDetector : IDetector
         var ms = entry.Time.ToUnixTimeMilliseconds();
         if (entry.Task == AccessTask.ServiceComplete && entry.Outcome == AccessOutcome.Allowed)
         {
-            foreach (var p in new[] { EntryFacts.Clerk(entry), EntryFacts.Terminal(entry) })
+            if (entry.Account is { } account)
             {
-                if (p is { } principal && _states.TryGetValue(principal, out var s))
-                {
-                    foreach (var subject in entry.Subjects)
-                    {
-                        if (s.Open.Remove(subject.Value, out var served))
-                        {
-                            s.Close(served.Episode);
-                        }
-                    }
+                Serve(new Principal(PrincipalKind.Clerk, account), entry.Subjects, ms);
+            }
 
-                    if (s.Episodes.Count <= _options.OpenLookupsAllowed)
-                    {
-                        s.LastScore = 0;
-                    }
-                }
+            if (entry.Terminal is { } terminal)
+            {
+                Serve(new Principal(PrincipalKind.Terminal, terminal), entry.Subjects, ms);
             }
 
             return;
@@ -81,6 +77,31 @@ public sealed class OpenLookupsDetector : IDetector
 
         Track(EntryFacts.Clerk(entry), sequence, entry, ms, findings);
         Track(EntryFacts.Terminal(entry), sequence, entry, ms, findings);
+    }
+
+    private void Serve(Principal principal, IReadOnlyList<SubscriberId> subjects, long ms)
+    {
+        if (!_states.TryGetValue(principal, out var s))
+        {
+            return;
+        }
+
+        for (var i = 0; i < subjects.Count; i++)
+        {
+            if (s.Open.Remove(subjects[i].Value, out var served))
+            {
+                s.Close(served.Episode);
+                if (principal.Kind == PrincipalKind.Clerk)
+                {
+                    s.AddService(served.Episode, served.EpisodeMs, ms);
+                }
+            }
+        }
+
+        if (s.Episodes.Count <= _options.OpenLookupsAllowed)
+        {
+            s.LastScore = 0;
+        }
     }
 
     /// <inheritdoc />
@@ -98,12 +119,32 @@ public sealed class OpenLookupsDetector : IDetector
 
         foreach (var principal in _idle)
         {
-            _states.Remove(principal); // nothing open: drop the state
+            _states.Remove(principal, out var state); // nothing open: drop the state (kept for reuse)
+            Release(state!);
         }
     }
 
     /// <inheritdoc />
-    public void Reset(Principal principal) => _states.Remove(principal);
+    public void Reset(Principal principal)
+    {
+        if (_states.Remove(principal, out var state))
+        {
+            Release(state);
+        }
+    }
+
+    private void Release(State state)
+    {
+        state.Open.Clear();
+        state.Episodes.Clear();
+        state.Order.Clear();
+        state.Services.Clear();
+        state.LastScore = 0;
+        if (_pool.Count < MaxPooled)
+        {
+            _pool.Push(state);
+        }
+    }
 
     private void Track(Principal? who, long sequence, AccessEntry entry, long ms, List<Finding> findings)
     {
@@ -114,24 +155,28 @@ public sealed class OpenLookupsDetector : IDetector
 
         if (!_states.TryGetValue(principal, out var state))
         {
-            state = new State();
+            state = _pool.TryPop(out var reused) ? reused : new State();
             _states[principal] = state;
         }
 
         Expire(principal, state, ms, findings);
-        foreach (var subject in entry.Subjects)
+        var subjects = entry.Subjects;
+        for (var i = 0; i < subjects.Count; i++)
         {
+            var subject = subjects[i];
             var episode = sequence;
+            var episodeMs = ms;
             if (state.Open.TryGetValue(subject.Value, out var earlier))
             {
                 episode = earlier.Episode;
+                episodeMs = earlier.EpisodeMs;
             }
             else
             {
                 state.Episodes[sequence] = state.Episodes.GetValueOrDefault(sequence) + 1;
             }
 
-            state.Open[subject.Value] = new OpenLookup(ms, sequence, episode, entry.Terminal, entry.Store);
+            state.Open[subject.Value] = new OpenLookup(ms, sequence, episode, episodeMs, entry.Terminal, entry.Store);
             state.Order.Enqueue((subject.Value, ms));
         }
 
@@ -177,7 +222,8 @@ public sealed class OpenLookupsDetector : IDetector
             state.Close(open.Episode);
             if (principal.Kind == PrincipalKind.Clerk)
             {
-                var orphan = new OrphanLookup(principal.Id, open.Terminal, open.Store, head.Subject, open.Sequence, open.Ms);
+                var orphan = new OrphanLookup(principal.Id, open.Terminal, open.Store, head.Subject, open.Sequence, open.Ms, open.Episode,
+                    state.DuringOtherService(open.Episode, open.EpisodeMs));
                 foreach (var o in _observers)
                 {
                     o.OnOrphan(orphan, nowMs, findings);
@@ -191,14 +237,53 @@ public sealed class OpenLookupsDetector : IDetector
         }
     }
 
-    private readonly record struct OpenLookup(long Ms, long Sequence, long Episode, string? Terminal, string? Store);
+    private readonly record struct OpenLookup(long Ms, long Sequence, long Episode, long EpisodeMs, string? Terminal, string? Store);
 
     private sealed class State
     {
         public readonly Dictionary<long, OpenLookup> Open = [];
         public readonly Dictionary<long, int> Episodes = []; // first-read sequence → open subscribers of that lookup
         public readonly Queue<(long Subject, long Ms)> Order = new();
+        public readonly Queue<(long Episode, long StartMs, long EndMs)> Services = new(); // completed services, newest last
         public int LastScore;
+
+        // A completed service: its lookup began at startMs, its (first) service-complete came at endMs.
+        public void AddService(long episode, long startMs, long endMs)
+        {
+            if (Services.Count > 0 && Services.Peek().EndMs < endMs - ServiceSpanKeptMs)
+            {
+                Services.Dequeue();
+            }
+
+            if (Services.Count >= MaxServiceSpans)
+            {
+                Services.Dequeue();
+            }
+
+            foreach (var (e, _, _) in Services)
+            {
+                if (e == episode)
+                {
+                    return; // another member of the same lookup
+                }
+            }
+
+            Services.Enqueue((episode, startMs, endMs));
+        }
+
+        // Whether a lookup that began at startMs fell strictly inside another customer's service.
+        public bool DuringOtherService(long episode, long startMs)
+        {
+            foreach (var (e, start, end) in Services)
+            {
+                if (e != episode && start < startMs && startMs < end)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
 
         public void Close(long episode)
         {

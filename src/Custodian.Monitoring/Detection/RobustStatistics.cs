@@ -10,7 +10,10 @@ public static class RobustStatistics
     /// <summary>The factor that makes MAD a consistent estimator of the standard deviation of a normal distribution.</summary>
     public const double MadToSigma = 1.4826;
 
-    /// <summary>The median of <paramref name="values"/> (mean of the two middle values for an even count). Reorders the span.</summary>
+    /// <summary>
+    /// The median of <paramref name="values"/> (mean of the two middle values for an even count). Reorders the span
+    /// (a selection, O(n) on average, not a full sort). NaN values are not allowed.
+    /// </summary>
     /// <exception cref="ArgumentException">When <paramref name="values"/> is empty.</exception>
     public static double Median(Span<double> values)
     {
@@ -19,9 +22,85 @@ public static class RobustStatistics
             throw new ArgumentException("At least one value is needed.", nameof(values));
         }
 
-        values.Sort();
         var n = values.Length;
-        return n % 2 == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2.0;
+        var upper = Select(values, n / 2);
+        if (n % 2 == 1)
+        {
+            return upper;
+        }
+
+        // After the selection every value left of n / 2 is at most `upper`: the lower middle value is their maximum.
+        var lower = values[0];
+        for (var i = 1; i < n / 2; i++)
+        {
+            lower = Math.Max(lower, values[i]);
+        }
+
+        return (lower + upper) / 2.0;
+    }
+
+    // Hoare's selection (quickselect) with a median-of-three pivot: afterwards values[k] holds the k-th smallest value,
+    // everything left of it is at most that and everything right of it at least that.
+    private static double Select(Span<double> values, int k)
+    {
+        var lo = 0;
+        var hi = values.Length - 1;
+        while (hi > lo)
+        {
+            var mid = lo + ((hi - lo) / 2);
+            if (values[mid] < values[lo])
+            {
+                (values[mid], values[lo]) = (values[lo], values[mid]);
+            }
+
+            if (values[hi] < values[lo])
+            {
+                (values[hi], values[lo]) = (values[lo], values[hi]);
+            }
+
+            if (values[hi] < values[mid])
+            {
+                (values[hi], values[mid]) = (values[mid], values[hi]);
+            }
+
+            var pivot = values[mid];
+            var i = lo;
+            var j = hi;
+            while (i <= j)
+            {
+                while (values[i] < pivot)
+                {
+                    i++;
+                }
+
+                while (values[j] > pivot)
+                {
+                    j--;
+                }
+
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (k <= j)
+            {
+                hi = j;
+            }
+            else if (k >= i)
+            {
+                lo = i;
+            }
+            else
+            {
+                break; // j < k < i: values[k] equals the pivot and is in place
+            }
+        }
+
+        return values[k];
     }
 
     /// <summary>The median absolute deviation from <paramref name="median"/>. Overwrites the span with the deviations.</summary>

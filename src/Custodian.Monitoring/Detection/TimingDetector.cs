@@ -22,6 +22,7 @@ public sealed class TimingDetector : IDetector
     public const string DetectorName = "machine-timing";
 
     private const int Gaps = 10;
+    private const int MaxPooled = 4096;
     private static readonly TimeSpan Memory = TimeSpan.FromHours(1);
 
     private readonly DetectionOptions _options;
@@ -29,6 +30,8 @@ public sealed class TimingDetector : IDetector
     private readonly long _opensMs;
     private readonly long _closesMs;
     private readonly Dictionary<Principal, State> _states = [];
+    private readonly List<Principal> _idle = [];
+    private readonly Stack<State> _pool = new();
 
     /// <summary>Creates the detector.</summary>
     public TimingDetector(DetectionOptions options)
@@ -59,23 +62,31 @@ public sealed class TimingDetector : IDetector
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
-        List<Principal>? idle = null;
         foreach (var (p, s) in _states)
         {
             if (nowMs - s.LastMs > 2 * 3_600_000L)
             {
-                (idle ??= []).Add(p);
+                _idle.Add(p);
             }
         }
 
-        foreach (var p in idle ?? [])
+        foreach (var p in _idle)
         {
-            _states.Remove(p);
+            Reset(p);
         }
+
+        _idle.Clear();
     }
 
     /// <inheritdoc />
-    public void Reset(Principal principal) => _states.Remove(principal);
+    public void Reset(Principal principal)
+    {
+        if (_states.Remove(principal, out var state) && _pool.Count < MaxPooled)
+        {
+            state.Clear();
+            _pool.Push(state); // reused so that its collections keep their capacity
+        }
+    }
 
     private void Track(Principal? who, long sequence, AccessEntry entry, long ms, List<Finding> findings)
     {
@@ -86,7 +97,7 @@ public sealed class TimingDetector : IDetector
 
         if (!_states.TryGetValue(p, out var s))
         {
-            s = new State();
+            s = _pool.TryPop(out var reused) ? reused : new State();
             _states[p] = s;
         }
 
@@ -116,9 +127,10 @@ public sealed class TimingDetector : IDetector
 
         // Regular gaps between lookups of a new subscriber.
         var isNew = false;
-        foreach (var subject in entry.Subjects)
+        var subjects = entry.Subjects;
+        for (var i = 0; i < subjects.Count; i++)
         {
-            isNew |= s.Seen.Add(subject.Value);
+            isNew |= s.Seen.Add(subjects[i].Value);
         }
 
         if (s.Seen.Count > 256)
@@ -167,11 +179,11 @@ public sealed class TimingDetector : IDetector
                 s.OffHours.Dequeue();
             }
 
-            foreach (var subject in entry.Subjects)
+            for (var i = 0; i < subjects.Count; i++)
             {
-                if (!s.OffHours.Any(x => x.Subject == subject.Value))
+                if (!ContainsSubject(s.OffHours, subjects[i].Value))
                 {
-                    s.OffHours.Enqueue((subject.Value, ms));
+                    s.OffHours.Enqueue((subjects[i].Value, ms));
                 }
             }
 
@@ -179,6 +191,19 @@ public sealed class TimingDetector : IDetector
             var score = n >= 5 ? 100 : n >= 3 ? 75 : 45;
             Flag(s, p, 2, score, entry.Store, TimeSpan.FromHours(1), n, 0, $"{n} subscribers read outside store hours within an hour", findings);
         }
+    }
+
+    private static bool ContainsSubject(Queue<(long Subject, long Ms)> queue, long subject)
+    {
+        foreach (var x in queue)
+        {
+            if (x.Subject == subject)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void Flag(State s, Principal p, int rule, int score, string? store, TimeSpan window, int observed, int threshold, string detail, List<Finding> findings)
@@ -206,5 +231,20 @@ public sealed class TimingDetector : IDetector
         public long LastNewMs = long.MinValue;
         public int GapCount;
         public long LastMs;
+
+        // Back to the state of a new instance.
+        public void Clear()
+        {
+            Array.Fill(Minutes, long.MinValue / 2);
+            Array.Clear(GapsRing);
+            Seen.Clear();
+            OffHours.Clear();
+            Recent.Clear();
+            Array.Clear(FlagScore);
+            Array.Clear(FlagMs);
+            LastNewMs = long.MinValue;
+            GapCount = 0;
+            LastMs = 0;
+        }
     }
 }

@@ -39,31 +39,35 @@ public sealed class WatchListDetector : IDetector
             return;
         }
 
-        var ms = entry.Time.ToUnixTimeMilliseconds();
-        foreach (var subject in entry.Subjects)
+        var subjects = entry.Subjects;
+        for (var i = 0; i < subjects.Count; i++)
         {
-            if (!_options.WatchList.Contains(subject.Value))
+            if (_options.WatchList.Contains(subjects[i].Value))
             {
-                continue;
+                Record(entry.Account, entry.Store, subjects[i].Value, entry.Time.ToUnixTimeMilliseconds(), sequence, findings);
             }
-
-            if (!_reads.TryGetValue(entry.Account, out var list))
-            {
-                list = [];
-                _reads[entry.Account] = list;
-            }
-
-            list.RemoveAll(x => ms - x.Ms >= WindowMs);
-            if (list.Exists(x => x.Subject == subject.Value))
-            {
-                continue;
-            }
-
-            list.Add((subject.Value, ms, sequence));
-            var n = list.Count;
-            findings.Add(new Finding(DetectorName, new Principal(PrincipalKind.Clerk, entry.Account), entry.Store, n >= 2 ? 100 : 60, TimeSpan.FromDays(7), n, 1,
-                $"{n} watch-listed subscribers read within 7 days", EntryFacts.Evidence(list.Select(x => x.Sequence)), TimeSpan.FromDays(7)));
         }
+    }
+
+    // Kept out of Observe: its lambdas capture locals, and C# allocates their closure on entry to the declaring scope.
+    private void Record(string account, string? store, long subject, long ms, long sequence, List<Finding> findings)
+    {
+        if (!_reads.TryGetValue(account, out var list))
+        {
+            list = [];
+            _reads[account] = list;
+        }
+
+        list.RemoveAll(x => ms - x.Ms >= WindowMs);
+        if (list.Exists(x => x.Subject == subject))
+        {
+            return;
+        }
+
+        list.Add((subject, ms, sequence));
+        var n = list.Count;
+        findings.Add(new Finding(DetectorName, new Principal(PrincipalKind.Clerk, account), store, n >= 2 ? 100 : 60, TimeSpan.FromDays(7), n, 1,
+            $"{n} watch-listed subscribers read within 7 days", EntryFacts.Evidence(list.Select(x => x.Sequence)), TimeSpan.FromDays(7)));
     }
 
     /// <inheritdoc />

@@ -59,7 +59,7 @@ public static class Evaluator
             OpenLookupsStep = detection.OpenLookupsStep, ActiveMinutesAlert = detection.ActiveMinutesAlert, StoreOpens = detection.StoreOpens,
             StoreCloses = detection.StoreCloses, HoursGrace = detection.HoursGrace, NotFoundSearchesAlert = detection.NotFoundSearchesAlert,
             BaselineK = detection.BaselineK, BaselineMinDays = detection.BaselineMinDays, PeerGroupMinSize = detection.PeerGroupMinSize,
-            SharedOrphansSuspend = detection.SharedOrphansSuspend, AlertRisk = detection.AlertRisk, StepUpRisk = detection.StepUpRisk,
+            SharedOrphansSuspend = detection.SharedOrphansSuspend, SideLookupsAllowed = detection.SideLookupsAllowed, AlertRisk = detection.AlertRisk, StepUpRisk = detection.StepUpRisk,
             SuspendRisk = detection.SuspendRisk, WatchList = new HashSet<long>(detection.WatchList.Concat(workload.WatchList)),
         };
         var engine = MonitorEngine.CreateDefault(tuned, hardLimits ?? new MonitorOptions());

@@ -25,7 +25,7 @@ public sealed class DetectorSwitches(CustodianDatabase db, TimeProvider time)
     public static readonly FrozenSet<string> Switchable = new[]
     {
         OpenLookupsDetector.DetectorName, BaselineDetector.DetectorName, TimingDetector.DetectorName, EnumerationDetector.DetectorName,
-        IdentityDetector.DetectorName, WatchListDetector.DetectorName, CollusionDetector.DetectorName,
+        IdentityDetector.DetectorName, WatchListDetector.DetectorName, CollusionDetector.DetectorName, SideLookupsDetector.DetectorName,
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Longest age of the in-memory copy: 1 second.</summary>

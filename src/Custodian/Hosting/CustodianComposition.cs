@@ -70,7 +70,8 @@ public static class CustodianComposition
         services.AddSingleton<AlertStore>();
         services.AddSingleton<SuspensionRegistry>();
         services.AddSingleton(sp => Approvals.QuotaRaises.Honour(ActivatorUtilities.CreateInstance<DistinctSubjectsDetector>(sp), sp)); // hard limits, with officers' quota raises (docs/access.md §7)
-        services.AddSingleton(sp => Approvals.DetectorSwitches.Honour(Monitoring.Detection.MonitorEngine.CreateDefault(DetectionSettings.FromEnvironment()), sp)); // detectors beside the hard limits (docs/monitoring.md); officers' switches (docs/access.md §7)
+        services.AddSingleton(_ => DetectionSettings.FromEnvironment()); // Custodian__Detection__* (docs/monitoring.md, "Settings")
+        services.AddSingleton(sp => Approvals.DetectorSwitches.Honour(Monitoring.Detection.MonitorEngine.CreateDefault(sp.GetRequiredService<Monitoring.Detection.DetectionOptions>()), sp)); // detectors beside the hard limits (docs/monitoring.md); officers' switches (docs/access.md §7)
         services.AddSingleton<AccessMonitor>();
 
         // Messaging, lookup guard, transparency.

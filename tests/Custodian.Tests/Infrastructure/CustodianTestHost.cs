@@ -9,6 +9,7 @@ using Custodian.Gateway;
 using Custodian.Hosting;
 using Custodian.Identity;
 using Custodian.Ledger;
+using Custodian.Monitoring.Detection;
 using Custodian.Protection.Import;
 using Custodian.Protection.Sample;
 using Microsoft.AspNetCore.Builder;
@@ -40,14 +41,6 @@ public sealed class CustodianTestHost : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan StoreUtcOffset = TimeSpan.FromHours(12 - Start.Hour);
 
-    /// <summary>
-    /// Runs when the test assembly loads, before any server starts (in process or as a child process, which inherits
-    /// the environment): sets <c>Custodian__Detection__LocalOffset</c> to <see cref="StoreUtcOffset"/>, the same
-    /// setting an operator would use.
-    /// </summary>
-    [System.Runtime.CompilerServices.ModuleInitializer]
-    internal static void UseStoreHoursAroundStart() =>
-        Environment.SetEnvironmentVariable("Custodian__Detection__LocalOffset", StoreUtcOffset.ToString("c", System.Globalization.CultureInfo.InvariantCulture));
     private PostgresSchema? _schema;
 
     private CustodianTestHost(WebApplication app, TimeProvider clock, DirectoryInfo directory, List<SampleSubscriber> population)
@@ -110,7 +103,11 @@ public sealed class CustodianTestHost : IAsyncDisposable
         var app = CustodianServer.Build(
             serverOptions,
             time,
-            services,
+            s =>
+            {
+                s.AddSingleton(new DetectionOptions { LocalOffset = StoreUtcOffset }); // replaces the environment's (see StoreUtcOffset)
+                services?.Invoke(s);
+            },
             l => l.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false).SetMinimumLevel(LogLevel.Debug));
         await CustodianComposition.InitialiseAsync(app.Services);
         await app.StartAsync();

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using Custodian.Monitoring;
+using Custodian.Monitoring.Detection;
+
+namespace Custodian.Benchmarks;
+
+/// <summary>
+/// Detector update cost in CPU time rather than wall-clock time (on a shared, overloaded machine BenchmarkDotNet's
+/// wall-clock means swing by several times): the same 100,000 entries as <see cref="DetectorUpdateBenchmarks"/> fed to
+/// a fresh engine per round, for <c>rounds</c> rounds, alternating the baseline dictionary increment, the live detector
+/// set and the replay set (with hard limits). Per entry: the lowest process CPU time of the rounds
+/// (<see cref="Process.TotalProcessorTime"/>, all threads, so GC work is included) and the bytes allocated on the
+/// thread (<see cref="GC.GetAllocatedBytesForCurrentThread"/>, exact).
+/// </summary>
+internal static class DetectorUpdateCpu
+{
+    public static int Run(int rounds)
+    {
+        var entries = MonitorWorkload.Entries;
+        var methods = new (string Name, Func<int> Feed)[]
+        {
+            ("baseline: Dictionary increment per entry", () =>
+            {
+                var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+                foreach (var e in entries)
+                {
+                    var key = e.Account ?? string.Empty;
+                    counts[key] = counts.GetValueOrDefault(key) + 1;
+                }
+
+                return counts.Count;
+            }),
+            ("MonitorEngine.Process, live detectors", () => Feed(MonitorEngine.CreateDefault(new DetectionOptions()))),
+            ("MonitorEngine.Process, live detectors + hard limits", () => Feed(MonitorEngine.CreateDefault(new DetectionOptions(), new MonitorOptions()))),
+        };
+        var cpu = methods.Select(_ => double.MaxValue).ToArray();
+        var bytes = new double[methods.Length];
+        var sink = 0;
+        using var process = Process.GetCurrentProcess();
+        for (var round = 0; round < rounds + 1; round++)
+        {
+            for (var m = 0; m < methods.Length; m++)
+            {
+                process.Refresh();
+                var cpu0 = process.TotalProcessorTime;
+                var alloc0 = GC.GetAllocatedBytesForCurrentThread();
+                sink += methods[m].Feed();
+                var allocated = GC.GetAllocatedBytesForCurrentThread() - alloc0;
+                process.Refresh();
+                var elapsed = process.TotalProcessorTime - cpu0;
+                if (round > 0)
+                {
+                    // Round 0 is the warm-up (tiered JIT).
+                    cpu[m] = Math.Min(cpu[m], elapsed.TotalNanoseconds / entries.Length);
+                    bytes[m] = (double)allocated / entries.Length;
+                }
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"detector updates, CPU time per entry (best of {rounds} rounds of {entries.Length:N0} entries; checksum {sink})"));
+        Console.WriteLine("| Method | CPU per entry | Ratio | Entries/s per core (CPU) | Allocated per entry |");
+        Console.WriteLine("|---|---|---|---|---|");
+        for (var m = 0; m < methods.Length; m++)
+        {
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"| {methods[m].Name} | {cpu[m]:N0} ns | {cpu[m] / cpu[0]:0.00} | {1e9 / cpu[m] / 1e6:0.00} M | {bytes[m]:0} B |"));
+        }
+
+        return 0;
+    }
+
+    private static int Feed(MonitorEngine engine)
+    {
+        var decisions = 0;
+        var entries = MonitorWorkload.Entries;
+        for (var i = 0; i < entries.Length; i++)
+        {
+            decisions += engine.Process(i, entries[i]).Count;
+        }
+
+        return decisions;
+    }
+}
