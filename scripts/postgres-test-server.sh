@@ -3,7 +3,10 @@
 # test role and database, and prints the Npgsql connection string the tests read from $CUSTODIAN_TEST_POSTGRES.
 # Idempotent: a server already running in the directory is reused. Runs as root (CI) or as the postgres user.
 # Usage: scripts/postgres-test-server.sh [DIR] [PORT]   (defaults: /tmp/custodian-test-pg, 55432)
+#        scripts/postgres-test-server.sh stop [DIR]       stops it (scripts/test.sh does, when it started it)
 set -euo pipefail
+action=start
+if [ "${1:-}" = stop ]; then action=stop; shift; fi
 dir="${1:-/tmp/custodian-test-pg}"
 port="${2:-55432}"
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
@@ -15,6 +18,13 @@ fi
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
+
+if [ "$action" = stop ]; then
+  if as_postgres "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    as_postgres "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null
+  fi
+  exit 0
+fi
 
 if [ ! -f "$dir/PG_VERSION" ]; then
   mkdir -p "$dir"

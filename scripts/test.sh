@@ -11,14 +11,16 @@ if [ "${1:-}" = "--long" ]; then filter="Category=Long"; fi
 
 mkdir -p artifacts
 
+# Debian packages the tests use beyond the .NET SDK (rsyslog, chromium, fonts-noto-cjk, postgresql, mount): installed
+# when missing (as root; otherwise the script prints the apt-get line and stops).
+scripts/test-prerequisites.sh || { echo "0 passed, 1 failed"; exit 1; }
+
 # The storage tests also run on PostgreSQL (docs/storage.md): unless CUSTODIAN_TEST_POSTGRES names a server, start the
-# private test server (Debian's postgresql package must be installed; .ci/run installs it). Without one those tests fail.
+# private test server for this run and stop it at the end.
 if [ -z "${CUSTODIAN_TEST_POSTGRES:-}" ]; then
-  if CUSTODIAN_TEST_POSTGRES="$(scripts/postgres-test-server.sh)"; then
-    export CUSTODIAN_TEST_POSTGRES
-  else
-    echo "PostgreSQL test server not started: the PostgreSQL storage tests will fail (apt-get install -y postgresql)." >&2
-  fi
+  CUSTODIAN_TEST_POSTGRES="$(scripts/postgres-test-server.sh)" || { echo "0 passed, 1 failed"; exit 1; }
+  export CUSTODIAN_TEST_POSTGRES
+  trap 'scripts/postgres-test-server.sh stop' EXIT
 fi
 
 dotnet build Custodian.sln -c Release 2>&1 | tail -n 3

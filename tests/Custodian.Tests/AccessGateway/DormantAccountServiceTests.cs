@@ -39,7 +39,9 @@ public sealed class DormantAccountServiceTests
         Assert.Equal(StaffAccountStatus.Active, (await staff.GetAsync("C0001"))!.Status);
 
         host.Time.Advance(TimeSpan.FromHours(48)); // a later run: no sign-in for 60 h > 2 days
-        Assert.True(await WaitUntilAsync(async () => (await staff.GetAsync("C0001"))!.Status == StaffAccountStatus.Disabled));
+        // The account is disabled first and the entry appended right after: wait for the entry, then check both.
+        Assert.True(await WaitUntilAsync(async () => (await host.LedgerAsync()).Any(e => e.Entry.Task == AccessTask.StaffDisabled && e.Entry.Target == "C0001")));
+        Assert.Equal(StaffAccountStatus.Disabled, (await staff.GetAsync("C0001"))!.Status);
 
         var entry = (await host.LedgerAsync()).Select(e => e.Entry).Single(e => e.Task == AccessTask.StaffDisabled && e.Target == "C0001");
         Assert.Equal((DormantAccounts.ServerOperator, "dormant: no sign-in for 2 days"), (entry.Account, entry.Reason));
