@@ -313,7 +313,7 @@ internal sealed class LedgerBench(LedgerBenchSettings settings)
         Say($"proof: synthetic {n:N0}-leaf ledger, {new FileInfo(path).Length / 1048576.0:N0} MiB ({generated})");
         _report.AppendLine(CultureInfo.InvariantCulture, $"### (c) Inclusion proof latency at {n:N0} entries");
         _report.AppendLine();
-        _report.AppendLine(CultureInfo.InvariantCulture, $"A real {n:N0}-entry ledger written through `SqliteAccessLedger` would take hours and ~{n * 500 / (1L << 30):N0} GiB here, so the store was generated directly ({generated}): the real schema (migrations ledger-001 and ledger-002, without the `ledger_entries_time` index, which proofs do not read), {n:N0} rows of `ledger_entries` whose payload is the 8-byte little-endian leaf number (not a format-1 entry) with its true leaf hash, the `ledger_subtrees` rows of levels 4, 8, 12, … computed with `CompactRange`, and one tree head with the true root. The measured call is the product's `SqliteLedgerProofs.GetInclusionProofAsync(leaf, {n:N0})` (open a pooled connection, one read snapshot, tiles from SQLite, hashing) for uniformly random leaves, one caller, after reading the file once so it is in the OS page cache; each proof is checked afterwards with `MerkleTree.VerifyInclusion` against the root, untimed.");
+        _report.AppendLine(CultureInfo.InvariantCulture, $"A real {n:N0}-entry ledger written through `SqliteAccessLedger` would take hours and ~{n * 500 / (1L << 30):N0} GiB here, so the store was generated directly ({generated}): the real schema (migrations ledger-001 and ledger-002, without the `ledger_entries_time` index, which proofs do not read), {n:N0} rows of `ledger_entries` whose payload is the 8-byte little-endian leaf number (not a format-1 entry) with its true leaf hash, the `ledger_subtrees` rows of levels 4, 8, 12, … computed with `CompactRange`, and one tree head with the true root. The measured call is the product's `LedgerProofs.GetInclusionProofAsync(leaf, {n:N0})` (open a pooled connection, one read snapshot, tiles from SQLite, hashing) for uniformly random leaves, one caller, after reading the file once so it is in the OS page cache; each proof is checked afterwards with `MerkleTree.VerifyInclusion` against the root, untimed.");
         _report.AppendLine();
         _report.AppendLine("| Store | Call | Samples | p50 ms | p99 ms | max ms | Mean tiles read |");
         _report.AppendLine("|---|---|---:|---:|---:|---:|---:|");
@@ -331,7 +331,7 @@ internal sealed class LedgerBench(LedgerBenchSettings settings)
     {
         var db = new CustodianDatabase(path);
         await using var ledger = new SqliteAccessLedger(db, new InProcessAccessEventStream(), TimeProvider.System, NullLogger<SqliteAccessLedger>.Instance);
-        var proofs = new SqliteLedgerProofs(db, ledger);
+        var proofs = new LedgerProofs(db, ledger);
         var head = await proofs.GetTreeHeadAsync(cancellationToken);
         var random = new Random(9);
 

@@ -14,7 +14,7 @@ namespace Custodian.Ledger.Postgres;
 /// The access ledger on a PostgreSQL <see cref="CustodianDatabase"/>, with group commit: the same tables
 /// (<see cref="LedgerMigrations"/>), leaf encoding (<see cref="LeafCodec"/>), RFC 9162 Merkle tree, tree heads with
 /// their compact-range frontier and stored subtree hashes (levels 4, 8, 12, …) as <see cref="SqliteAccessLedger"/>,
-/// so the same entries give the same roots and <see cref="PostgresLedgerProofs"/> serves the same proofs.
+/// so the same entries give the same roots and <see cref="LedgerProofs"/> serves the same proofs.
 /// </summary>
 /// <remarks>
 /// <para>

@@ -21,7 +21,7 @@ namespace Custodian.Ledger;
 /// writes it in one <c>BEGIN IMMEDIATE</c> transaction: it reads the current tail (newest tree head
 /// and its frontier) inside the transaction — so other processes such as the CLI may append to the
 /// same file — inserts the entries, their subject rows, the hashes of the subtrees of levels 4, 8,
-/// 12, … that the batch completes (<c>ledger_subtrees</c>, for <see cref="SqliteLedgerProofs"/>) and
+/// 12, … that the batch completes (<c>ledger_subtrees</c>, for <see cref="LedgerProofs"/>) and
 /// one tree head, and commits (<c>synchronous=FULL</c>: durable on return). Only then are the
 /// callers' tasks completed and the entries published to <see cref="IAccessEventStream"/> in
 /// sequence order. WAL checkpoints run mostly on a background connection

@@ -62,7 +62,7 @@ public static class CustodianComposition
         services.AddSingleton<SqliteAccessLedger>();
         services.AddSingleton<IAccessLedger>(sp => sp.GetRequiredService<SqliteAccessLedger>());
         services.AddSingleton<IAccessLedgerReader>(sp => sp.GetRequiredService<SqliteAccessLedger>());
-        services.AddSingleton<ILedgerProofs, SqliteLedgerProofs>();
+        services.AddSingleton<ILedgerProofs>(sp => new LedgerProofs(sp.GetRequiredService<CustodianDatabase>(), sp.GetRequiredService<SqliteAccessLedger>()));
         services.AddLedgerCheckpoints(paths);
 
         // Monitoring.

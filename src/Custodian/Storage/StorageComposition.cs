@@ -79,7 +79,7 @@ public static class StorageComposition
         services.AddSingleton<PostgresAccessLedger>();
         services.Replace(ServiceDescriptor.Singleton<IAccessLedger>(sp => sp.GetRequiredService<PostgresAccessLedger>()));
         services.Replace(ServiceDescriptor.Singleton<IAccessLedgerReader>(sp => sp.GetRequiredService<PostgresAccessLedger>()));
-        services.Replace(ServiceDescriptor.Singleton<ILedgerProofs, PostgresLedgerProofs>());
+        services.Replace(ServiceDescriptor.Singleton<ILedgerProofs>(sp => new LedgerProofs(sp.GetRequiredService<CustodianDatabase>(), sp.GetRequiredService<PostgresAccessLedger>())));
         services.Replace(ServiceDescriptor.Singleton<SqliteAccessLedger>(_ => throw StorageFeatureUnavailableException.For("ledger retention")));
         return services;
     }

@@ -14,7 +14,7 @@ public sealed class SqliteLedgerProofsTests
             heads.Add(await ledger.GetTreeHeadAsync());
         }
 
-        var proofs = new SqliteLedgerProofs(f.Db, ledger);
+        var proofs = new LedgerProofs(f.Db, ledger);
         Assert.Equal(13, (await proofs.GetTreeHeadAsync()).Size);
         Assert.Equal(MerkleTree.EmptyRoot, await proofs.GetRootAsync(0));
         foreach (var head in heads)
@@ -66,7 +66,7 @@ public sealed class SqliteLedgerProofsTests
         }
 
         var reference = new TiledRangeRootsTests.Reference(leaves);
-        var proofs = new SqliteLedgerProofs(f.Db, ledger);
+        var proofs = new LedgerProofs(f.Db, ledger);
         for (var n = 1; n <= next; n++)
         {
             Assert.Equal(reference.Root(n), await proofs.GetRootAsync(n));
@@ -108,7 +108,7 @@ public sealed class SqliteLedgerProofsTests
         Assert.Equal(expected, await f.BlobAsync("SELECT hash FROM ledger_subtrees WHERE level = 8 AND idx = 2"));
         Assert.True((await new LedgerVerifier(f.Db).VerifyAsync()).IsValid);
 
-        var proofs = new SqliteLedgerProofs(f.Db, ledger);
+        var proofs = new LedgerProofs(f.Db, ledger);
         var head = await proofs.GetTreeHeadAsync();
         var path = await proofs.GetInclusionProofAsync(600, head.Size);
         Assert.True(MerkleTree.VerifyInclusion(600, head.Size, await f.BlobAsync("SELECT leaf_hash FROM ledger_entries WHERE seq = 600"), path, head.Root.Span));

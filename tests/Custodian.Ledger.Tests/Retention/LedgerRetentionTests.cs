@@ -18,7 +18,7 @@ public sealed class LedgerRetentionTests
     {
         await using var f = await LedgerFixture.CreateAsync();
         var ledger = await SeedAsync(f);
-        var proofs = new SqliteLedgerProofs(f.Db, ledger);
+        var proofs = new LedgerProofs(f.Db, ledger);
         var rootBefore = await proofs.GetRootAsync(10);
         var proofsBefore = new List<IReadOnlyList<byte[]>>();
         for (long i = 0; i < 10; i++)

@@ -90,8 +90,8 @@ public sealed class PostgresStorageTests
                 }
 
                 Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), postgresCommitted.Select(c => c.Sequence).Order());
-                var pgProofs = new PostgresLedgerProofs(postgresDb, postgres);
-                var sqliteProofs = new SqliteLedgerProofs(sqliteDb, sqlite);
+                var pgProofs = new LedgerProofs(postgresDb, postgres);
+                var sqliteProofs = new LedgerProofs(sqliteDb, sqlite);
 
                 // The leaves are the same multiset; the order may differ under concurrency, so compare the
                 // PostgreSQL tree with the root computed from its own leaf order, and the SQLite tree likewise,
@@ -129,8 +129,8 @@ public sealed class PostgresStorageTests
                     Assert.Equal(a.LeafHash.ToArray(), b.LeafHash.ToArray());
                 }
 
-                var s2 = new SqliteLedgerProofs(sqlite2Db, sqlite2);
-                var p2 = new PostgresLedgerProofs(postgres2Db, postgres2);
+                var s2 = new LedgerProofs(sqlite2Db, sqlite2);
+                var p2 = new LedgerProofs(postgres2Db, postgres2);
                 Assert.Equal((await s2.GetTreeHeadAsync()).Root, (await p2.GetTreeHeadAsync()).Root);
                 foreach (var size in new long[] { 1, 15, 16, 17, 33, 64, 69, 70 })
                 {

@@ -1,32 +1,46 @@
 using Custodian.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Custodian.Ledger;
 
 /// <summary>
-/// <see cref="ILedgerProofs"/> over the SQLite ledger, computed from stored hashes of complete
+/// <see cref="ILedgerProofs"/> over the ledger tables on either backend (SQLite or PostgreSQL), computed from stored hashes of complete
 /// subtrees: the leaf hashes (<c>ledger_entries.leaf_hash</c>) and the subtree hashes at levels
 /// 4, 8, 12, … (<c>ledger_subtrees</c>, written by the ledger writer in each commit; see
 /// <see cref="TiledRangeRoots"/> and docs/ledger-format.md §15). A root or proof for any tree size
 /// reads at most one tile (≤ 16 rows) per stored level that its nodes fall in, and does at most
-/// 15 hash operations per tile: O(log n) reads. Each call reads one database snapshot. Thread-safe.
+/// 15 hash operations per tile: O(log n) reads. Each call reads one database snapshot
+/// (<see cref="CustodianDatabase.BeginSnapshotAsync"/>). Thread-safe.
 /// </summary>
-public sealed class SqliteLedgerProofs : ILedgerProofs
+public sealed class LedgerProofs : ILedgerProofs
 {
     private readonly CustodianDatabase _db;
-    private readonly SqliteAccessLedger _ledger;
+    private readonly Func<CancellationToken, Task<TreeHead>> _treeHead;
 
-    /// <summary>Creates the proof source over <paramref name="db"/>.</summary>
+    /// <summary>Creates the proof source over the SQLite ledger in <paramref name="db"/>.</summary>
     /// <param name="db">The database holding the ledger tables.</param>
     /// <param name="ledger">The ledger (for the newest tree head).</param>
-    public SqliteLedgerProofs(CustodianDatabase db, SqliteAccessLedger ledger)
+    public LedgerProofs(CustodianDatabase db, SqliteAccessLedger ledger)
+        : this(db, (ledger ?? throw new ArgumentNullException(nameof(ledger))).GetTreeHeadAsync)
     {
+    }
+
+    /// <summary>Creates the proof source over the PostgreSQL ledger in <paramref name="db"/>.</summary>
+    /// <param name="db">The database holding the ledger tables.</param>
+    /// <param name="ledger">The ledger (for the newest tree head).</param>
+    public LedgerProofs(CustodianDatabase db, Postgres.PostgresAccessLedger ledger)
+        : this(db, (ledger ?? throw new ArgumentNullException(nameof(ledger))).GetTreeHeadAsync)
+    {
+    }
+
+    private LedgerProofs(CustodianDatabase db, Func<CancellationToken, Task<TreeHead>> treeHead)
+    {
+        ArgumentNullException.ThrowIfNull(db);
         _db = db;
-        _ledger = ledger;
+        _treeHead = treeHead;
     }
 
     /// <inheritdoc />
-    public Task<TreeHead> GetTreeHeadAsync(CancellationToken cancellationToken = default) => _ledger.GetTreeHeadAsync(cancellationToken);
+    public Task<TreeHead> GetTreeHeadAsync(CancellationToken cancellationToken = default) => _treeHead(cancellationToken);
 
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">When a leaf hash the root needs is missing (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
@@ -58,8 +72,8 @@ public sealed class SqliteLedgerProofs : ILedgerProofs
     // serves tiles from ledger_entries (level 0) and ledger_subtrees (levels 4, 8, 12, …).
     private async Task<T> WithTilesAsync<T>(long treeSize, Func<TiledRangeRoots, T> compute, CancellationToken cancellationToken)
     {
-        await using var connection = (SqliteConnection)await _db.OpenAsync(cancellationToken);
-        await using var tx = connection.BeginTransaction(deferred: true);
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var tx = await _db.BeginSnapshotAsync(connection, cancellationToken);
         await using (var head = connection.Command("SELECT COALESCE(MAX(tree_size), 0) FROM ledger_tree_heads"))
         {
             head.Transaction = tx;
@@ -89,7 +103,7 @@ public sealed class SqliteLedgerProofs : ILedgerProofs
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                // Columns are dynamically typed: anything but an integer position and a blob is "not stored".
+                // SQLite columns are dynamically typed: anything but an integer position and a blob is "not stored".
                 if (reader.GetValue(0) is long position && reader.GetValue(1) is byte[] hash)
                 {
                     hashes[position - first] = hash;
