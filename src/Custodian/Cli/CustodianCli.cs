@@ -170,6 +170,7 @@ public static class CustodianCli
                 throw new CliException("invalid configuration: " + string.Join(" ", failures));
             }
 
+            _ = Monitoring.DetectionSettings.Bind(configuration); // Custodian__Detection__*: refused here, before anything is created
             var paths = DataPaths.For(options.DataDirectory);
             if (paths.CheckAccess() is { } problem)
             {

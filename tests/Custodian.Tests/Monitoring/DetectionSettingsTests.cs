@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Custodian.Cli;
 using Custodian.Monitoring;
 using Microsoft.Extensions.Configuration;
@@ -50,5 +51,29 @@ public sealed class DetectionSettingsTests
         Assert.Equal("invalid configuration: Custodian:Detection:LocalOffset must be within ±14 hours.", ex.Message);
         var order = Assert.Throws<CliException>(() => DetectionSettings.Bind(Config(("Custodian:Detection:StoreOpens", "22:00:00"))));
         Assert.Equal("invalid configuration: Custodian:Detection:StoreOpens must be before StoreCloses, both within one day.", order.Message);
+    }
+
+    [Fact]
+    public async Task Serve_refuses_a_bad_detection_setting_before_it_creates_anything()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "custodian-det-" + Guid.NewGuid().ToString("N"));
+        var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        var start = new ProcessStartInfo(dotnet)
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "custodian.dll"), "serve", "--data", data, "--terminal-port", "0", "--portal-port", "0" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["Custodian__Detection__LocalOffset"] = "15:00:00"; // a child process: the setting must not reach other tests
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Equal("error: invalid configuration: Custodian:Detection:LocalOffset must be within ±14 hours.", (await stderr).Trim() + (await stdout).Trim());
+        Assert.False(Directory.Exists(data), "a refused start must not create the data directory");
     }
 }
