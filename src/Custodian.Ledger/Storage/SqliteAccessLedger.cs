@@ -37,7 +37,7 @@ namespace Custodian.Ledger;
 /// </remarks>
 public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAsyncDisposable
 {
-    private const int ReadPageSize = 1_024;
+    private readonly LedgerTableReader _tables;
 
     private readonly CustodianDatabase _db;
     private readonly IAccessEventStream _events;
@@ -65,6 +65,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _db = db;
+        _tables = new LedgerTableReader(db);
         _events = events;
         _time = time;
         _logger = logger;
@@ -155,100 +156,27 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
     /// <summary>The newest tree head: the size and root after the last committed batch (by any process).</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The head; size 0 with root <c>SHA-256("")</c> and no time when the ledger is empty.</returns>
-    public async Task<TreeHead> GetTreeHeadAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await _db.OpenAsync(cancellationToken);
-        await using var command = connection.Command("SELECT tree_size, root, time_ms FROM ledger_tree_heads ORDER BY tree_size DESC LIMIT 1");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? new TreeHead(reader.GetInt64(0), (byte[])reader.GetValue(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)))
-            : new TreeHead(0, MerkleTree.EmptyRoot, null);
-    }
+    public Task<TreeHead> GetTreeHeadAsync(CancellationToken cancellationToken = default) =>
+        _tables.GetTreeHeadAsync(cancellationToken);
 
     /// <inheritdoc />
     /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
     /// <remarks>Reads in pages of 1,024 entries, each its own short read, so a slow consumer does not hold a database snapshot; entries committed during the enumeration are included. Entries erased by retention (docs/ledger-format.md §13) are skipped: they have no payload; their leaf hashes stay available to <see cref="ILedgerProofs"/>.</remarks>
-    public async IAsyncEnumerable<CommittedEntry> ReadAsync(long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var next = Math.Max(0, fromSequence);
-        while (true)
-        {
-            var page = await ReadPageAsync(
-                "SELECT seq, payload, leaf_hash FROM ledger_entries WHERE seq >= @from AND erased_by IS NULL ORDER BY seq LIMIT @limit",
-                [("@from", next), ("@limit", ReadPageSize)],
-                cancellationToken);
-            foreach (var entry in page)
-            {
-                yield return entry;
-            }
-
-            if (page.Count < ReadPageSize)
-            {
-                yield break;
-            }
-
-            next = page[^1].Sequence + 1;
-        }
-    }
+    public IAsyncEnumerable<CommittedEntry> ReadAsync(long fromSequence, CancellationToken cancellationToken = default) =>
+        _tables.ReadAsync(fromSequence, cancellationToken);
 
     /// <inheritdoc />
     /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
     /// <remarks>Compares the recorded entry time (Unix milliseconds) with <paramref name="since"/>; pages like <see cref="ReadAsync"/>. Entries erased by retention are skipped.</remarks>
-    public async IAsyncEnumerable<CommittedEntry> ReadSinceAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var sinceMs = since.ToUnixTimeMilliseconds();
-        long next;
-        await using (var connection = await _db.OpenAsync(cancellationToken))
-        await using (var first = connection.Command("SELECT MIN(seq) FROM ledger_entries WHERE time_ms >= @since", ("@since", sinceMs)))
-        {
-            var value = await first.ExecuteScalarAsync(cancellationToken);
-            if (value is null or DBNull)
-            {
-                yield break;
-            }
-
-            next = Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        while (true)
-        {
-            var page = await ReadPageAsync(
-                "SELECT seq, payload, leaf_hash FROM ledger_entries WHERE seq >= @from AND time_ms >= @since AND erased_by IS NULL ORDER BY seq LIMIT @limit",
-                [("@from", next), ("@since", sinceMs), ("@limit", ReadPageSize)],
-                cancellationToken);
-            foreach (var entry in page)
-            {
-                yield return entry;
-            }
-
-            if (page.Count < ReadPageSize)
-            {
-                yield break;
-            }
-
-            next = page[^1].Sequence + 1;
-        }
-    }
+    public IAsyncEnumerable<CommittedEntry> ReadSinceAsync(DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        _tables.ReadSinceAsync(since, cancellationToken);
 
     /// <inheritdoc />
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="limit"/> is outside 1–1000.</exception>
     /// <exception cref="FormatException">When a stored payload cannot be decoded (the database was altered; run <see cref="LedgerVerifier"/>).</exception>
     /// <remarks>Entries erased by retention are never returned (their subject rows are deleted with the payload), so a subscriber's history ends at the retention period.</remarks>
-    public Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1_000);
-        return ReadPageAsync(
-            """
-            SELECT e.seq, e.payload, e.leaf_hash
-            FROM ledger_subjects s JOIN ledger_entries e ON e.seq = s.seq
-            WHERE s.subscriber_id = @subject AND s.seq < @before AND e.erased_by IS NULL
-            ORDER BY s.seq DESC
-            LIMIT @limit
-            """,
-            [("@subject", subject.Value), ("@before", before ?? long.MaxValue), ("@limit", limit)],
-            cancellationToken);
-    }
+    public Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken = default) =>
+        _tables.ReadBySubjectAsync(subject, before, limit, cancellationToken);
 
     /// <summary>
     /// Stops accepting entries, commits everything already queued, and stops the writer. Later
@@ -267,30 +195,6 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         await _stopCheckpointer.CancelAsync();
         await _checkpointer;
         _stopCheckpointer.Dispose();
-    }
-
-    private static CommittedEntry ReadEntry(DbDataReader reader)
-    {
-        if (reader.GetValue(1) is not byte[] payload || reader.GetValue(2) is not byte[] leafHash)
-        {
-            throw new FormatException("A stored ledger entry has no payload or leaf hash.");
-        }
-
-        return new CommittedEntry(reader.GetInt64(0), leafHash, LeafCodec.Decode(payload));
-    }
-
-    private async Task<IReadOnlyList<CommittedEntry>> ReadPageAsync(string sql, (string, object?)[] parameters, CancellationToken cancellationToken)
-    {
-        var page = new List<CommittedEntry>();
-        await using var connection = await _db.OpenAsync(cancellationToken);
-        await using var command = connection.Command(sql, parameters);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            page.Add(ReadEntry(reader));
-        }
-
-        return page;
     }
 
     private async ValueTask EnqueueAsync(Pending[] item, CancellationToken cancellationToken)
