@@ -232,6 +232,9 @@ public sealed class PortalFeatureTests
         Assert.Equal((await inbox.ListAsync(flagged[0])).Count, sms.Count); // one SMS per notice
 
         // A crash between the alert and its notices: the start-up catch-up delivers them, and only once.
+        // The monitor may raise a further alert from the same run (another detector) after the first: let it and the
+        // notifier settle first, or the catch-up would race the background delivery of that alert's notices.
+        await SettleAsync(host);
         Assert.Equal(0, await host.Get<FlaggedAccessNotifier>().CatchUpAsync());
         await using (var connection = await host.Get<Custodian.Storage.CustodianDatabase>().OpenAsync())
         await using (var delete = connection.CreateCommand())
@@ -300,6 +303,35 @@ public sealed class PortalFeatureTests
         var lastMonth = new DateOnly(today.Year, today.Month, 1).AddMonths(-1).ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
         var runs = (await host.LedgerAsync()).Where(e => e.Entry.Task == AccessTask.UsageNoticeRun).Select(e => e.Entry.Target).ToList();
         Assert.Equal([$"usage-history:{lastMonth};delivered:12;skipped:0", $"usage-history:{period};delivered:12;skipped:0", $"usage-history:{period};delivered:0;skipped:12"], runs);
+    }
+
+    /// <summary>Waits until the monitor has processed the whole ledger (alerts it raises are ledger entries too) and
+    /// every alert's subjects hold its flagged-access notice.</summary>
+    private static async Task SettleAsync(CustodianTestHost host)
+    {
+        var monitor = host.Get<AccessMonitor>();
+        var inbox = host.Get<SubscriberInbox>();
+        await WaitAsync(async () =>
+        {
+            var ledger = await host.LedgerAsync();
+            if (monitor.ProcessedSequence < ledger.Max(e => e.Sequence))
+            {
+                return null;
+            }
+
+            foreach (var alert in await host.Get<AlertStore>().ListAsync(null))
+            {
+                foreach (var subject in alert.Evidence.Sequences.SelectMany(s => ledger.Single(e => e.Sequence == s).Entry.Subjects).Distinct())
+                {
+                    if (!(await inbox.ListAsync(subject)).Any(n => n.Reference == "alert:" + alert.Id))
+                    {
+                        return null;
+                    }
+                }
+            }
+
+            return (object)true;
+        });
     }
 
     private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe)
