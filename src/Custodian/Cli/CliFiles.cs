@@ -32,6 +32,52 @@ internal static class CliFiles
         return full;
     }
 
+    /// <summary>
+    /// Writes an owner-only (0600 on Unix) file atomically: the content goes to a hidden temporary file beside
+    /// <paramref name="fullPath"/>, which replaces the target only after <paramref name="write"/> has completed and
+    /// the bytes are flushed to disk. When <paramref name="write"/> throws (a refused export, a failed ledger append,
+    /// cancellation), the temporary file is deleted and an existing file at the path is left as it was, so a failure
+    /// never leaves an empty or half-written export behind.
+    /// </summary>
+    /// <param name="fullPath">The full path of the file to write, checked by <see cref="OutputFile"/>.</param>
+    /// <param name="write">Writes the content to the stream it is given; may throw to abandon the file.</param>
+    /// <param name="cancellationToken">Cancels the write (the temporary file is deleted).</param>
+    /// <returns>A task that completes when the file is in place.</returns>
+    /// <exception cref="IOException">When the directory cannot be written; the exceptions <paramref name="write"/> throws pass through.</exception>
+    public static async Task WritePrivateAsync(string fullPath, Func<Stream, Task> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var directory = Path.GetDirectoryName(fullPath) ?? ".";
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.partial");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // exports and reports name staff and subscriber tokens
+        }
+
+        var committed = false;
+        try
+        {
+            await using (var stream = new FileStream(temporary, options))
+            {
+                await write(stream);
+                cancellationToken.ThrowIfCancellationRequested();
+                await stream.FlushAsync(cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, fullPath, overwrite: true);
+            committed = true;
+        }
+        finally
+        {
+            if (!committed)
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
     /// <summary>Checks a path an option names a directory by: it must not be an existing file, and its parent directory must exist.</summary>
     /// <param name="path">The path as given.</param>
     /// <param name="option">The option or argument name for the message.</param>

@@ -198,11 +198,8 @@ internal static class IncidentCommands
 
             var buffer = new StringWriter();
             var rows = Unwrap(await context.Get<Approvals.ExportGrants>().RunApprovedAsync(parse.GetValue(approval), Approvals.ExportGrants.IncidentTarget(got.Id), Actor().Account, () => service.ExportAsync(got.Id, parse.GetValue(reason), Actor(), buffer, ct), ct));
-            await using (var stream = CreatePrivate(path))
-            await using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false)))
-            {
-                await writer.WriteAsync(buffer.ToString());
-            }
+            var bytes = new System.Text.UTF8Encoding(false).GetBytes(buffer.ToString());
+            await CliFiles.WritePrivateAsync(path, stream => stream.WriteAsync(bytes, ct).AsTask(), ct);
 
             Console.WriteLine($"Exported {CliText.Count(rows, "subscriber token")} to {path}.");
             return 0;
@@ -449,18 +446,6 @@ internal static class IncidentCommands
         return text.Contains('T', StringComparison.Ordinal) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
             ? time
             : throw CliException.Usage($"{what} must be yyyy-MM-dd or an ISO 8601 time such as 2026-11-01T09:00:00+09:00.");
-    }
-
-    // Owner-only (0600) on Unix: the export names subscribers by token.
-    private static FileStream CreatePrivate(string path)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        return new FileStream(path, options);
     }
 
     private sealed class Reporter(Action<ScopeProgress> handler) : IProgress<ScopeProgress>

@@ -151,15 +151,16 @@ internal static class ReviewCommands
             if (exportPath is not null)
             {
                 var full = Path.GetFullPath(exportPath);
-                await using var stream = CreatePrivate(full);
-                await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false));
-                var exported = await review.ExportAsync(filter, exportReason, AdminCommands.Operator, StaffRole.SecurityOfficer, writer, cancellationToken: ct);
-                if (!exported.IsSuccess)
+                ReviewExport? done = null;
+                await CliFiles.WritePrivateAsync(full, async stream =>
                 {
-                    throw CliException.Usage(exported.Error!.Message);
-                }
+                    await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
+                    var exported = await review.ExportAsync(filter, exportReason, AdminCommands.Operator, StaffRole.SecurityOfficer, writer, cancellationToken: ct);
+                    done = exported.IsSuccess ? exported.Value : throw CliException.Usage(exported.Error!.Message);
+                }, ct);
+                var result = done!;
 
-                Console.WriteLine($"Exported {CliText.Count(exported.Value.Rows, "entry", "entries")} to {full}; recorded as ledger entry #{exported.Value.Entry.Sequence} (flagged in the review report).");
+                Console.WriteLine($"Exported {CliText.Count(result.Rows, "entry", "entries")} to {full}; recorded as ledger entry #{result.Entry.Sequence} (flagged in the review report).");
                 return 0;
             }
 
@@ -266,21 +267,6 @@ internal static class ReviewCommands
             : throw CliException.Usage($"{what} must be yyyy-MM-dd or an ISO 8601 time such as 2026-11-01T09:00:00+09:00.");
     }
 
-    private static async Task WritePrivateAsync(string path, byte[] bytes, CancellationToken ct)
-    {
-        await using var stream = CreatePrivate(Path.GetFullPath(path));
-        await stream.WriteAsync(bytes, ct);
-    }
-
-    // Owner-only (0600) on Unix: exports and reports name staff accounts and subscriber tokens.
-    private static FileStream CreatePrivate(string path)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        return new FileStream(path, options);
-    }
+    private static Task WritePrivateAsync(string path, byte[] bytes, CancellationToken ct) =>
+        CliFiles.WritePrivateAsync(Path.GetFullPath(path), stream => stream.WriteAsync(bytes, ct).AsTask(), ct);
 }

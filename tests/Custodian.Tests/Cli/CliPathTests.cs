@@ -60,6 +60,39 @@ public sealed class CliPathTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "missing")));
     }
 
+    [Fact]
+    public async Task A_failed_export_leaves_no_file_and_keeps_the_one_that_was_there()
+    {
+        var path = Path.Combine(_dir.FullName, "export.csv");
+
+        // The writer fails part-way (e.g. the ledger refused the export's entry): nothing appears, no temporary file stays.
+        var failure = await Assert.ThrowsAsync<IOException>(() => CliFiles.WritePrivateAsync(path, async stream =>
+        {
+            await stream.WriteAsync("seq,time_utc\r\n"u8.ToArray());
+            throw new IOException("ledger append failed");
+        }));
+        Assert.Equal("ledger append failed", failure.Message);
+        Assert.Empty(_dir.GetFiles("*", SearchOption.AllDirectories));
+
+        // A success replaces the file whole, owner-only.
+        await CliFiles.WritePrivateAsync(path, stream => stream.WriteAsync("first\n"u8.ToArray()).AsTask());
+        Assert.Equal("first\n", await File.ReadAllTextAsync(path));
+        Assert.False(OperatingSystem.IsWindows(), "Custodian runs on Linux hosts.");
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+
+        // A later failure leaves the earlier export as it was.
+        await Assert.ThrowsAsync<CliException>(() => CliFiles.WritePrivateAsync(path, async stream =>
+        {
+            await stream.WriteAsync("sec"u8.ToArray());
+            throw CliException.Usage("refused");
+        }));
+        Assert.Equal("first\n", await File.ReadAllTextAsync(path));
+        Assert.Equal(["export.csv"], _dir.GetFiles().Select(f => f.Name));
+    }
+
     public void Dispose() => _dir.Delete(recursive: true);
 
     private string[] Args(string[] template, string path, string feed) =>
