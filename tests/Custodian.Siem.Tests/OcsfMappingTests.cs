@@ -21,7 +21,7 @@ public sealed class OcsfMappingTests
         {
             [AccessTask.Search] = 6005, [AccessTask.View] = 6005, [AccessTask.Unmask] = 6005, [AccessTask.Change] = 6005,
             [AccessTask.Insert] = 6005, [AccessTask.Delete] = 6005, [AccessTask.Print] = 6005, [AccessTask.Download] = 6005,
-            [AccessTask.ConsentRequest] = 6005, [AccessTask.ServiceComplete] = 6005, [AccessTask.Refused] = 6005, [AccessTask.HistoryView] = 6005, [AccessTask.Export] = 6005,
+            [AccessTask.ConsentRequest] = 6005, [AccessTask.ServiceComplete] = 6005, [AccessTask.Refused] = 6005, [AccessTask.HistoryView] = 6005, [AccessTask.Export] = 6005, [AccessTask.ClaimView] = 6005,
             [AccessTask.SignIn] = 3002, [AccessTask.SignOut] = 3002, [AccessTask.PasswordChange] = 3002, [AccessTask.Lockout] = 3002,
             [AccessTask.DeviceRefused] = 3002, [AccessTask.PortalSignIn] = 3002,
             [AccessTask.AlertRaised] = 2004,

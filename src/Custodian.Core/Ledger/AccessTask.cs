@@ -120,6 +120,12 @@ public enum AccessTask
     ClaimDecided = 88,
     /// <summary>A payout of an approved claim was recorded.</summary>
     ClaimPaid = 89,
+
+    /// <summary>
+    /// An officer opened a compensation claim (its description and evidence, written by or about the claimant, who is
+    /// the subject); the target is <c>claim:&lt;id&gt;</c>. The claim list shows tokens and amounts only and is not recorded.
+    /// </summary>
+    ClaimView = 110,
 }
 
 /// <summary>Stable names of <see cref="AccessTask"/> values.</summary>

@@ -52,7 +52,7 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
     {
         AccessTask.Search or AccessTask.View or AccessTask.Unmask or AccessTask.Change or AccessTask.Insert or AccessTask.Delete
             or AccessTask.Print or AccessTask.Download or AccessTask.ConsentRequest or AccessTask.ServiceComplete
-            or AccessTask.Refused or AccessTask.HistoryView or AccessTask.Export => DatastoreActivity,
+            or AccessTask.Refused or AccessTask.HistoryView or AccessTask.Export or AccessTask.ClaimView => DatastoreActivity,
         AccessTask.SignIn or AccessTask.SignOut or AccessTask.PasswordChange or AccessTask.Lockout
             or AccessTask.DeviceRefused or AccessTask.PortalSignIn => Authentication,
         AccessTask.AlertRaised => DetectionFinding,
@@ -80,7 +80,7 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
         var (activityId, activityName) = e.Task switch
         {
             AccessTask.Search => (4, "Query"),
-            AccessTask.View or AccessTask.Unmask or AccessTask.Print or AccessTask.Download or AccessTask.HistoryView or AccessTask.Export => (1, "Read"),
+            AccessTask.View or AccessTask.Unmask or AccessTask.Print or AccessTask.Download or AccessTask.HistoryView or AccessTask.Export or AccessTask.ClaimView => (1, "Read"),
             AccessTask.Insert => (6, "Create"),
             AccessTask.Change => (2, "Update"),
             AccessTask.Delete => (7, "Delete"),
@@ -93,7 +93,7 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
         json["src_endpoint"] = Endpoint(e);
         AddDevice(json, e);
         // An access-log export (review query --export) reads the access ledger, not the subscriber store.
-        json["database"] = new JsonObject { ["name"] = e.Task == AccessTask.Export ? "access-ledger" : "subscribers", ["type_id"] = 1, ["type"] = "Relational" };
+        json["database"] = new JsonObject { ["name"] = e.Task switch { AccessTask.Export => "access-ledger", AccessTask.ClaimView => "claims", _ => "subscribers" }, ["type_id"] = 1, ["type"] = "Relational" };
         json["message"] = Message(e);
         json["unmapped"] = Unmapped(e);
         return new OcsfEvent(committed.Sequence, DatastoreActivity, json);

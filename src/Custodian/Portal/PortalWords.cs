@@ -22,6 +22,9 @@ public static class PortalWords
         ["service-complete"] = ("업무 완료", "Service completed"),
         ["refused"] = ("거절된 요청", "Refused request"),
         ["export"] = ("접근 기록 내보내기", "Access-log export"),
+        ["claim-filed"] = ("피해 보상 신청", "Compensation claim filed"),
+        ["claim-answered"] = ("보상 신청 추가 자료 제출", "Information sent for your claim"),
+        ["claim-view"] = ("보상 신청 열람 (보안 담당자)", "Your compensation claim read by the security office"),
     };
 
     private static readonly Dictionary<string, string> PurposesKo = new(StringComparer.Ordinal)

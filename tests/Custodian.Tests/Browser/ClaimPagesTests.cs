@@ -126,10 +126,19 @@ public sealed class ClaimPagesTests(BrowserFixture browser)
         await BrowserFixture.ScreenshotAsync(page, "console-claims-en");
 
         var console = terminal.GetNameInfo(X509NameType.SimpleName, false);
-        var steps = (await host.LedgerAsync()).Where(e => e.Entry.Target?.StartsWith("claim:" + claimId, StringComparison.Ordinal) == true).Select(e => (e.Entry.Task, e.Entry.Account!, e.Entry.Terminal)).ToList();
+        var entries = (await host.LedgerAsync()).Where(e => e.Entry.Target?.StartsWith("claim:" + claimId, StringComparison.Ordinal) == true).ToList();
+        var steps = entries.Where(e => e.Entry.Task != AccessTask.ClaimView).Select(e => (e.Entry.Task, e.Entry.Account!, e.Entry.Terminal)).ToList();
         Assert.Equal(
             [(AccessTask.ClaimFiled, "subscriber", null), (AccessTask.ClaimInformationRequested, "O9001", console), (AccessTask.ClaimAnswered, "subscriber", null), (AccessTask.ClaimDecided, "O9001", console), (AccessTask.ClaimPaid, "O9001", console)],
             steps);
+
+        // Every rendering of the claim page was recorded, with the claimant as subject: the first visit, the page after
+        // each of the three decisions, the reload, and the two re-renderings with a validation error.
+        var views = entries.Where(e => e.Entry.Task == AccessTask.ClaimView).ToList();
+        Assert.Equal(7, views.Count);
+        var claimant = Assert.Single(entries, e => e.Entry.Task == AccessTask.ClaimFiled).Entry.Subjects;
+        Assert.All(views, v => Assert.Equal(("O9001", console, "claim:" + claimId), (v.Entry.Account, v.Entry.Terminal, v.Entry.Target)));
+        Assert.All(views, v => Assert.Equal(claimant, v.Entry.Subjects));
     }
 
     [Fact]

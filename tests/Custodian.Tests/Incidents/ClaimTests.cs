@@ -96,6 +96,24 @@ public sealed class ClaimTests
             await ProblemAssert.IsProblemAsync(early, HttpStatusCode.Conflict, ClaimErrors.StateConflict);
         }
 
+        // An officer opening the claim is recorded first, with the claimant as subject; a claim that does not exist records nothing.
+        var before = (await host.LedgerAsync()).Count;
+        var shown = await ReadAsync(await officer.GetAsync($"/api/v1/claims/{claimId}"), bodies);
+        Assert.Equal("스미싱 문자로 결제 피해", shown.GetProperty("claim").GetProperty("description").GetString());
+        var read = await host.LastRequestEntryAsync();
+        Assert.Equal((AccessTask.ClaimView, "privacy1", StaffRole.PrivacyOfficer, "claim:" + claimId), (read.Entry.Task, read.Entry.Account, read.Entry.Role!.Value, read.Entry.Target));
+        Assert.Equal([victimId], read.Entry.Subjects);
+        using (var none = await officer.GetAsync("/api/v1/claims/CLM-NONE"))
+        {
+            await ProblemAssert.IsProblemAsync(none, HttpStatusCode.NotFound, ClaimErrors.NotFound);
+        }
+
+        Assert.Equal(before + 1, (await host.LedgerAsync()).Count);
+        var history = (await portal.GetFromJsonAsync<Custodian.Transparency.HistoryPage>("/portal/api/v1/history"))!;
+        var seen = Assert.Single(history.Items, i => i.Sequence == read.Sequence); // the claimant sees the security office read the claim
+        Assert.Equal(("claim-view", "privacy-officer"), (seen.Task, seen.Role));
+        Assert.Equal("Your compensation claim read by the security office", Custodian.Portal.PortalWords.Task(seen.Task, korean: false));
+
         await ReadAsync(await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/information-requests", new { question = "결제 내역 사본을 올려 주세요" }), bodies);
         using (var mine = await portal.GetAsync("/portal/api/v1/claims"))
         {
@@ -129,7 +147,7 @@ public sealed class ClaimTests
 
         var claimEntries = (await host.LedgerAsync()).Where(e => e.Entry.Target?.StartsWith("claim:" + claimId, StringComparison.Ordinal) == true).Select(e => (e.Entry.Task, e.Entry.Account)).ToList();
         Assert.Equal(
-            [(AccessTask.ClaimFiled, "subscriber"), (AccessTask.ClaimInformationRequested, "privacy1"), (AccessTask.ClaimAnswered, "subscriber"), (AccessTask.ClaimDecided, "privacy1"), (AccessTask.ClaimPaid, "privacy1")],
+            [(AccessTask.ClaimFiled, "subscriber"), (AccessTask.ClaimView, "privacy1"), (AccessTask.ClaimInformationRequested, "privacy1"), (AccessTask.ClaimAnswered, "subscriber"), (AccessTask.ClaimDecided, "privacy1"), (AccessTask.ClaimPaid, "privacy1")],
             claimEntries.Select(e => (e.Task, e.Account!)));
         Assert.All(bodies, b => Assert.DoesNotContain(victim.Phone, b, StringComparison.Ordinal));
         Assert.Equal(0, await Custodian.Cli.CustodianCli.RunAsync(["incident", "claims", "report", "--data", host.Directory.FullName]));

@@ -115,9 +115,9 @@ public static class ClaimApi
     private static async Task<Ok<IReadOnlyList<ClaimReportRow>>> ReportAsync(ClaimService claims, CancellationToken cancellationToken) =>
         TypedResults.Ok(await claims.ReportAsync(cancellationToken));
 
-    private static async Task<Results<Ok<ClaimWithEvidence>, ProblemHttpResult>> ShowAsync(string id, ClaimService claims, Tokenizer tokenizer, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ClaimWithEvidence>, ProblemHttpResult>> ShowAsync(string id, ClaimService claims, Tokenizer tokenizer, HttpContext context, CancellationToken cancellationToken)
     {
-        var got = await claims.GetAsync(id, null, cancellationToken);
+        var got = await claims.ShowToOfficerAsync(id, IncidentApi.Actor(context), cancellationToken);
         return got.IsSuccess ? TypedResults.Ok(new ClaimWithEvidence(View(got.Value, tokenizer), await claims.EvidenceAsync(got.Value, cancellationToken))) : got.Error!.ToProblem();
     }
 

@@ -262,6 +262,27 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
             : new CustodianError(ClaimErrors.NotFound, 404, "No such claim.");
     }
 
+    /// <summary>
+    /// The claim for an officer, recorded first as an <see cref="AccessTask.ClaimView"/> entry naming the claimant as
+    /// subject (so the claimant's history shows that the security office read it): no record, no claim.
+    /// </summary>
+    /// <param name="id">The claim ID.</param>
+    /// <param name="officer">The officer reading it.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The claim, or <see cref="ClaimErrors.NotFound"/> (nothing is recorded then).</returns>
+    /// <exception cref="LedgerUnavailableException">When the ledger cannot record the read; the claim is not returned.</exception>
+    public async Task<Result<Claim>> ShowToOfficerAsync(string? id, IncidentActor officer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(officer);
+        var got = await GetAsync(id, null, cancellationToken);
+        if (got.IsSuccess)
+        {
+            await AppendAsync(AccessTask.ClaimView, officer.Account, officer, [got.Value.Subscriber], $"claim:{got.Value.Id}", null, officer.SourceIp, cancellationToken);
+        }
+
+        return got;
+    }
+
     /// <summary>The evidence bundle: each evidence entry as store, role, purpose and fields (never the clerk), with a receipt when a checkpoint covers it.</summary>
     /// <exception cref="FormatException">When a stored payload cannot be decoded.</exception>
     public async Task<IReadOnlyList<EvidenceItem>> EvidenceAsync(Claim claim, CancellationToken cancellationToken = default)

@@ -120,7 +120,7 @@ public sealed class DetailModel(ClaimService claims, Tokenizer tokenizer, IStrin
 
     private async Task<bool> LoadAsync(string id)
     {
-        var got = await claims.GetAsync(id, null, HttpContext.RequestAborted);
+        var got = await claims.ShowToOfficerAsync(id, IncidentPages.Actor(this), HttpContext.RequestAborted);
         if (!got.IsSuccess)
         {
             return false;
