@@ -276,6 +276,29 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
             : await After(id, result.Error);
     }
 
+    /// <summary>
+    /// An error from reviewing an alert or requesting a restore, as one line in the page's language: the monitor's and
+    /// the approvals' English messages through <see cref="Incidents.IncidentPages.Describe(CustodianError, IStringLocalizer)"/>
+    /// and the alert strings; a review refused because the alert is final names the final state in that language.
+    /// </summary>
+    /// <param name="error">The refusal.</param>
+    /// <param name="text">The alert pages' strings (Resources/Monitoring/AlertText.*.resx).</param>
+    /// <returns>The line to show; the English message when no translation exists.</returns>
+    public static string Describe(CustodianError error, IStringLocalizer text)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        ArgumentNullException.ThrowIfNull(text);
+        const string Prefix = "The alert is already ", Suffix = ", a final state.";
+        if (error.Code == MonitoringErrorCodes.AlertStateConflict
+            && error.Message.StartsWith(Prefix, StringComparison.Ordinal) && error.Message.EndsWith(Suffix, StringComparison.Ordinal))
+        {
+            var state = error.Message[Prefix.Length..^Suffix.Length];
+            return text["The alert is already {0}, a final state.", text[state].Value].Value;
+        }
+
+        return Incidents.IncidentPages.Describe(error, text);
+    }
+
     private async Task<IActionResult> After(string id, CustodianError? error)
     {
         if (error is null)
@@ -288,7 +311,7 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
             return NotFound();
         }
 
-        Error = Incidents.IncidentPages.Describe(error);
+        Error = Describe(error, text);
         Response.StatusCode = error.Status;
         return Page();
     }

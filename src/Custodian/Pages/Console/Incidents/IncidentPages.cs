@@ -26,8 +26,8 @@ public static partial class IncidentPages
 
     /// <summary>
     /// An error as one line in the page's language: its message and, per field, the field's label and the rule, each
-    /// through <see cref="Translate"/>. A message that only repeats its single field's rule (<c>The field 'x' is invalid: …</c>)
-    /// is left out, so the rule shows once.
+    /// through <see cref="Translate"/>. A message that only repeats its single field's rule (<c>The field 'x' is invalid: …</c>,
+    /// or the rule itself) is left out, so the rule shows once.
     /// </summary>
     public static string Describe(CustodianError error, IStringLocalizer text)
     {
@@ -39,7 +39,9 @@ public static partial class IncidentPages
         }
 
         var fields = string.Join("; ", errors.Select(e => $"{FieldLabel(e.Key, text)}: {Translate(e.Value[0], text)}"));
-        return error.Message.StartsWith("The field '", StringComparison.Ordinal) ? fields : Translate(error.Message, text) + " " + fields;
+        var repeatsRule = error.Message.StartsWith("The field '", StringComparison.Ordinal)
+            || (errors.Count == 1 && errors.First().Value is [var only] && only == error.Message);
+        return repeatsRule ? fields : Translate(error.Message, text) + " " + fields;
     }
 
     /// <summary>

@@ -1,0 +1,72 @@
+using System.Globalization;
+using Custodian.Hosting;
+using Custodian.Monitoring;
+using Custodian.Pages.Console.Alerts;
+using Custodian.Problems;
+using Custodian.Tests.Infrastructure;
+using Microsoft.Extensions.Localization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Custodian.Tests.Alerts;
+
+/// <summary>
+/// The alert page shows refusals in its own language: the monitor's real refusals (an unknown alert, a final one, a note
+/// too long) and the page's own validation, in Korean with the state named in Korean, and in English as the service wrote them.
+/// </summary>
+public sealed class AlertPageErrorTests
+{
+    [Fact]
+    public async Task Review_refusals_from_the_alert_store_are_shown_in_korean_and_english()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var store = host.Get<AlertStore>();
+        var alert = await store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0001"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
+        Assert.True((await store.SetStateAsync(alert.Id, AlertState.Confirmed, "O9001", null)).IsSuccess);
+
+        var final = (await store.SetStateAsync(alert.Id, AlertState.FalsePositive, "O9002", null)).Error!;
+        Assert.Equal("이 경보는 이미 최종 상태(확정)여서 바꿀 수 없습니다.", InCulture("ko", () => DetailModel.Describe(final, Text())));
+        Assert.Equal("The alert is already confirmed, a final state.", InCulture("en", () => DetailModel.Describe(final, Text())));
+
+        var unknown = (await store.SetStateAsync("A-01JZZZZZZZZZZZZZZZZZZZZZZZ", AlertState.Acknowledged, "O9001", null)).Error!;
+        Assert.Equal("이 ID의 경보가 없습니다.", InCulture("ko", () => DetailModel.Describe(unknown, Text())));
+
+        var other = await store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0002"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(4, 6, [4, 5, 6], 3), AlertSeverity.High));
+        var longNote = (await store.SetStateAsync(other.Id, AlertState.Acknowledged, "O9001", new string('x', AlertStore.MaxNoteLength + 1))).Error!;
+        Assert.Equal(ErrorCodes.ValidationFailed, longNote.Code);
+        Assert.Equal("메모: 최대 500자여야 합니다.", InCulture("ko", () => DetailModel.Describe(longNote, Text())));
+        Assert.Equal("note: The note must be at most 500 characters.", InCulture("en", () => DetailModel.Describe(longNote, Text()))); // the rule once, not twice
+    }
+
+    [Theory]
+    [InlineData("ko", "state", "must be acknowledged, false-positive or confirmed", "검토 결과: 확인함, 오탐, 확정 중 하나여야 합니다")]
+    [InlineData("ko", "reason", "is required, 1-500 characters", "사유: 필수, 1–500자")]
+    [InlineData("ko", "principal", "must be a clerk or terminal code", "대상: 직원 또는 단말기 코드여야 합니다")]
+    [InlineData("en", "reason", "is required, 1-500 characters", "reason: is required, 1-500 characters")]
+    public void The_page_validation_is_shown_in_the_page_language(string language, string field, string rule, string expected) =>
+        Assert.Equal(expected, InCulture(language, () => DetailModel.Describe(ProblemResults.Validation(field, rule), Text())));
+
+    [Theory]
+    [InlineData("The alert changed state concurrently; reload it and retry.", "다른 담당자가 방금 이 경보의 상태를 바꿨습니다. 새로 고친 뒤 다시 시도하세요.")]
+    [InlineData("The access ledger could not record the review, so nothing changed. Try again shortly.", "접근 기록부가 검토를 기록하지 못해 아무것도 바뀌지 않았습니다. 잠시 후 다시 시도하세요.")]
+    [InlineData("target: is not suspended", "대상이 정지 상태가 아닙니다.")]
+    public void Service_messages_are_translated(string english, string korean) =>
+        Assert.Equal(korean, InCulture("ko", () => DetailModel.Describe(new CustodianError("x", 409, english), Text())));
+
+    private static IStringLocalizer Text() =>
+        new ResourceManagerStringLocalizerFactory(Options.Create(new LocalizationOptions { ResourcesPath = "Resources" }), NullLoggerFactory.Instance).Create(typeof(AlertText));
+
+    private static string InCulture(string language, Func<string> run)
+    {
+        var before = CultureInfo.CurrentUICulture;
+        CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(language);
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            CultureInfo.CurrentUICulture = before;
+        }
+    }
+}
