@@ -1,5 +1,7 @@
 using System.Data.Common;
 using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Custodian.Access.Internal;
 using Custodian.Identity;
 using Custodian.Ledger;
@@ -8,7 +10,11 @@ using Custodian.Storage;
 
 namespace Custodian.Access.Approvals;
 
-/// <summary>State of a privileged-action request (column <c>privileged_requests.status</c>).</summary>
+/// <summary>
+/// State of a privileged-action request (column <c>privileged_requests.status</c>); in JSON the same words as the
+/// column and the <c>?status=</c> filter: <c>pending</c>, <c>approved</c>, <c>rejected</c>, <c>failed</c>.
+/// </summary>
+[JsonConverter(typeof(PrivilegedRequestStatusJsonConverter))]
 public enum PrivilegedRequestStatus
 {
     /// <summary>Waiting for a second officer (stored as <c>pending</c>).</summary>
@@ -122,6 +128,11 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
             return AccessErrors.Validation("reason", "is required, at most 500 characters");
         }
 
+        if (Classification.FreeText.Check(reason, "reason") is { } personal)
+        {
+            return personal;
+        }
+
         if (await handler.ValidateAsync(target, cancellationToken) is { } refusal)
         {
             return refusal;
@@ -210,6 +221,11 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
             return AccessErrors.Validation("reason", "is required, at most 500 characters");
         }
 
+        if (Classification.FreeText.Check(reason, "reason") is { } personal)
+        {
+            return personal;
+        }
+
         var now = time.GetUtcNow();
         PrivilegedRequest? request;
         await using (var connection = await db.OpenAsync(cancellationToken))
@@ -290,3 +306,6 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
         r.GetString(7) switch { "pending" => PrivilegedRequestStatus.Pending, "approved" => PrivilegedRequestStatus.Approved, "rejected" => PrivilegedRequestStatus.Rejected, _ => PrivilegedRequestStatus.Failed },
         r.IsDBNull(8) ? null : r.GetString(8), UnixMs.ToNullable(r.GetValue(9)), r.IsDBNull(10) ? null : r.GetString(10));
 }
+
+/// <summary>Writes and reads <see cref="PrivilegedRequestStatus"/> as its lowercase word (never a number).</summary>
+public sealed class PrivilegedRequestStatusJsonConverter() : JsonStringEnumConverter<PrivilegedRequestStatus>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false);

@@ -64,6 +64,8 @@ public static class ErrorCodes
     // Input (400 unless noted)
     /// <summary>The request body or parameters failed validation; details name the field and rule.</summary>
     public const string ValidationFailed = "validation-failed";
+    /// <summary>400: free text (a reason, note, title or question) contains a phone number or resident registration number; name subscribers by token (Custodian.Classification.FreeText).</summary>
+    public const string PersonalDataInText = "personal-data-in-text";
     /// <summary>The request body is larger than allowed (413).</summary>
     public const string BodyTooLarge = "body-too-large";
     /// <summary>The phone number is not a valid Korean number.</summary>

@@ -129,6 +129,11 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
             return Invalid("note", $"The note must be at most {MaxNoteLength} characters.");
         }
 
+        if (Classification.FreeText.Check(note, "note") is { } personal)
+        {
+            return personal;
+        }
+
         if (state is not (AlertState.Acknowledged or AlertState.FalsePositive or AlertState.Confirmed))
         {
             return Invalid("state", "The state must be acknowledged, false-positive or confirmed; restored is set by restoring the principal.");

@@ -106,6 +106,10 @@ public static class CustodianCli
             {
                 return CliOutput.Fail(ex.Message, ex.ExitCode);
             }
+            catch (Classification.PersonalDataInTextException ex)
+            {
+                return CliOutput.Fail(ex.Message, CliExitCodes.Usage);
+            }
             catch (Exception ex) when (ex is Problems.CustodianException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
             {
                 // ArgumentException appends " (Parameter 'name')", an internal parameter name, to its message.

@@ -5,7 +5,7 @@ namespace Custodian.Hosting;
 
 /// <summary>
 /// Turns framework exceptions into problem responses with stable codes: malformed JSON and bad
-/// parameters (400 <c>validation-failed</c>), oversized bodies (413 <c>body-too-large</c>) and
+/// parameters (400 <c>validation-failed</c>), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>) and
 /// anything unexpected (500 <c>internal-error</c>, logged without request data).
 /// </summary>
 public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddleware> logger)
@@ -24,6 +24,12 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
                 : new CustodianError(ErrorCodes.ValidationFailed, ex.StatusCode, "The request is malformed: " + SafeMessage(ex));
             context.Response.Clear();
             await error.WriteAsync(context);
+        }
+        catch (Classification.PersonalDataInTextException ex) when (!context.Response.HasStarted)
+        {
+            // Raised before anything is recorded or changed (the ledger entry comes first); the message names the field only.
+            context.Response.Clear();
+            await new CustodianError(ErrorCodes.PersonalDataInText, 400, ex.Message) { Errors = new Dictionary<string, string[]> { [ex.Field] = [Classification.FreeText.Rule] } }.WriteAsync(context);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -109,6 +109,10 @@ public sealed class IncidentService(
         {
             errors["title"] = [$"required, 1-{MaxTitle} characters"];
         }
+        else if (Classification.FreeText.ContainsPersonalData(request.Title))
+        {
+            errors["title"] = [Classification.FreeText.Rule];
+        }
 
         if (errors.Count > 0)
         {
@@ -269,6 +273,11 @@ public sealed class IncidentService(
         if (string.IsNullOrWhiteSpace(reason) || reason.Trim().Length > LeafCodec.MaxReasonLength)
         {
             return Reason("reason", LeafCodec.MaxReasonLength);
+        }
+
+        if (Classification.FreeText.Check(reason, "reason") is { } personal)
+        {
+            return personal;
         }
 
         var rows = new List<string[]>();
@@ -441,6 +450,11 @@ public sealed class IncidentService(
         if (string.IsNullOrWhiteSpace(note) || note.Trim().Length > LeafCodec.MaxReasonLength)
         {
             return Reason("note", LeafCodec.MaxReasonLength);
+        }
+
+        if (Classification.FreeText.Check(note, "note") is { } personal)
+        {
+            return personal;
         }
 
         var entry = await AppendAsync(AccessTask.IncidentClosed, actor, $"incident:{id}", note.Trim(), cancellationToken);

@@ -132,6 +132,11 @@ public static class AlertsApi
             return ProblemResults.Validation("reason", "is required, 1-500 characters").ToProblem();
         }
 
+        if (Classification.FreeText.Check(body.Reason, "reason") is { } personal)
+        {
+            return personal.ToProblem();
+        }
+
         if (!await suspensions.IsSuspendedAsync(kind, body.Id!, cancellationToken))
         {
             return new CustodianError(ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended.").ToProblem();

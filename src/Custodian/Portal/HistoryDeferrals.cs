@@ -90,6 +90,11 @@ public sealed class HistoryDeferrals(CustodianDatabase db, IAccessLedger ledger,
             return Hosting.ProblemResults.Validation("reason", $"must be 1-{MaxReasonLength} characters");
         }
 
+        if (Classification.FreeText.Check(reason, "reason") is { } personal)
+        {
+            return personal;
+        }
+
         var now = time.GetUtcNow();
         if (until > now + MaxHold)
         {

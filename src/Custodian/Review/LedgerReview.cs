@@ -460,7 +460,7 @@ public sealed class LedgerReview
     private static CustodianError? CheckText(string? text, string what) =>
         string.IsNullOrWhiteSpace(text) || text.Trim().Length > LeafCodec.MaxReasonLength
             ? new CustodianError(ReviewErrors.ReasonRequired, 400, $"A {what} is required: 1-{LeafCodec.MaxReasonLength} characters, not blank.")
-            : null;
+            : Classification.FreeText.Check(text, what);
 
     // Sign-offs happen after their period ends, so only entries from 'since' on are read (through the time index).
     private static async Task<Dictionary<string, SignOff>> ReadSignOffsAsync(DbConnection connection, DbTransaction? tx, DateTimeOffset since, CancellationToken cancellationToken)

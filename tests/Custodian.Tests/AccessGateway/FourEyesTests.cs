@@ -36,6 +36,7 @@ public sealed partial class FourEyesTests
         {
             using var requested = await first.PostAsJsonAsync("/api/v1/approvals", new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "new call-centre desk"));
             Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
+            Assert.Equal("pending", System.Text.Json.JsonDocument.Parse(await requested.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString()); // the filter's word, not a number
             var request = (await requested.Content.ReadFromJsonAsync<PrivilegedRequest>())!;
             Assert.Equal((PrivilegedRequestStatus.Pending, "O0001"), (request.Status, request.RequestedBy));
 

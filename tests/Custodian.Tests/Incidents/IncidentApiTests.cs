@@ -43,6 +43,14 @@ public sealed class IncidentApiTests
             Assert.Equal(["clerks", "title", "to"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
         }
 
+        // A title naming a subscriber by RRN or phone number is refused: incident titles are listed and kept in the ledger.
+        using (var personal = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "victim " + host.Population[0].Rrn, clerks = new[] { "C0001" }, from = start, to = start.AddHours(1) }))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(personal, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal(Custodian.Classification.FreeText.Rule, problem.GetProperty("errors").GetProperty("title")[0].GetString());
+            Assert.DoesNotContain(host.Population[0].Rrn, problem.GetRawText(), StringComparison.Ordinal);
+        }
+
         // A misnamed member (here a nested "scope") is refused, not ignored into an open-ended case.
         using (var misnamed = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "x", scope = new { clerks = new[] { "C0001" } } }))
         {

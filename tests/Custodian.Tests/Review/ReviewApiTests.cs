@@ -56,6 +56,15 @@ public sealed class ReviewApiTests
             await ProblemAssert.IsProblemAsync(noReason, HttpStatusCode.BadRequest, ReviewErrors.ReasonRequired);
         }
 
+        // A reason that names a subscriber by phone number or RRN would sit in the ledger for years and leave in SIEM events.
+        foreach (var personal in new[] { "call back " + host.Population[0].Phone, "complaint about " + host.Population[1].Rrn })
+        {
+            using var refused = await officer.PostAsJsonAsync("/api/v1/review/exports", new { clerk = "C0001", reason = personal });
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText);
+            Assert.Equal(["reason"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+            Assert.DoesNotContain(personal, problem.GetRawText(), StringComparison.Ordinal);
+        }
+
         Assert.Equal(size, await host.Get<IAccessLedgerReader>().GetSizeAsync());
         using var export = await officer.PostAsJsonAsync("/api/v1/review/exports", new { clerk = "C0001", task = "search", reason = "monthly review follow-up" });
         Assert.Equal(HttpStatusCode.OK, export.StatusCode);

@@ -63,6 +63,7 @@ public sealed class ReviewCliTests
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--clerk", "C0001", "--export", csv, "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--clerk", "C0001", "--export", csv, "--reason", "  ", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--clerk", "C0001", "--reason", "why", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "query", "--clerk", "C0001", "--export", csv, "--reason", "call " + host.Population[2].Phone, "--data", data]));
             Assert.False(File.Exists(csv));
             Assert.Equal(size, await host.Get<IAccessLedgerReader>().GetSizeAsync());
 

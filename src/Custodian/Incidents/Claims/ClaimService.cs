@@ -367,6 +367,11 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
             return Invalid("question", $"required, 1-{LeafCodec.MaxReasonLength} characters");
         }
 
+        if (Classification.FreeText.Check(question, "question") is { } personal)
+        {
+            return personal;
+        }
+
         await AppendAsync(AccessTask.ClaimInformationRequested, officer.Account, officer, [], $"claim:{got.Value.Id}", question.Trim(), officer.SourceIp, cancellationToken);
         ClaimLog.InformationRequested(logger, got.Value.Id, officer.Account);
         return await UpdateAsync(got.Value with { State = ClaimState.InformationRequested, Question = question.Trim() }, cancellationToken);
@@ -392,6 +397,11 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
             return Invalid("note", $"at most {LeafCodec.MaxReasonLength} characters");
         }
 
+        if (Classification.FreeText.Check(note, "note") is { } personal)
+        {
+            return personal;
+        }
+
         await AppendAsync(AccessTask.ClaimDecided, officer.Account, officer, [], string.Create(CultureInfo.InvariantCulture, $"claim:{got.Value.Id} approved amount={amount}"), note?.Trim(), officer.SourceIp, cancellationToken);
         ClaimLog.Approved(logger, got.Value.Id, officer.Account, amount.Value);
         return await UpdateAsync(got.Value with { State = ClaimState.Approved, AmountApproved = amount, DecisionReason = note?.Trim(), DecidedBy = officer.Account }, cancellationToken);
@@ -410,6 +420,11 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
         if (string.IsNullOrWhiteSpace(reason) || reason.Trim().Length > LeafCodec.MaxReasonLength)
         {
             return Invalid("reason", $"required, 1-{LeafCodec.MaxReasonLength} characters");
+        }
+
+        if (Classification.FreeText.Check(reason, "reason") is { } personal)
+        {
+            return personal;
         }
 
         await AppendAsync(AccessTask.ClaimDecided, officer.Account, officer, [], $"claim:{got.Value.Id} rejected", reason.Trim(), officer.SourceIp, cancellationToken);

@@ -270,6 +270,11 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
             return await After(id, ProblemResults.Validation("reason", "is required, 1-500 characters"));
         }
 
+        if (Classification.FreeText.Check(reason, "reason") is { } personal)
+        {
+            return await After(id, personal);
+        }
+
         var result = await RestoreAction.RequestAsync(requests, k, principal!, reason, Staff.Session.Principal.Id, Staff.Session.Principal.Role, HttpContext.RequestAborted);
         return result.IsSuccess
             ? Redirect("/console/alerts/" + Uri.EscapeDataString(id) + "?requested=" + Uri.EscapeDataString(result.Value.Id))

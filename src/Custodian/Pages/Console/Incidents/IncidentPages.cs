@@ -40,7 +40,8 @@ public static partial class IncidentPages
 
         var fields = string.Join("; ", errors.Select(e => $"{FieldLabel(e.Key, text)}: {Translate(e.Value[0], text)}"));
         var repeatsRule = error.Message.StartsWith("The field '", StringComparison.Ordinal)
-            || (errors.Count == 1 && errors.First().Value is [var only] && only == error.Message);
+            || (errors.Count == 1 && errors.First() is { Value: [var only] } field
+                && (only == error.Message || error.Message == $"{field.Key}: {only}" || error.Message == $"{field.Key}: {only}."));
         return repeatsRule ? fields : Translate(error.Message, text) + " " + fields;
     }
 
