@@ -13,7 +13,9 @@ namespace Custodian.Portal;
 /// <see cref="AccessTask.AlertRaised"/> ledger entry, whose target is the alert id — reads the alert from
 /// <see cref="AlertStore"/>, reads the entries its evidence names (at most <see cref="AlertEvidence.MaxSequences"/>),
 /// and delivers one <see cref="NoticeKind.FlaggedAccess"/> notice (inbox and SMS) to every subscriber those entries
-/// name, with reference <c>alert:&lt;id&gt;</c> so that a repeat never notifies twice. An entry held back from a
+/// name, with reference <c>alert:&lt;id&gt;</c> so that a repeat never notifies twice; a subject already notified by
+/// another alert whose evidence names the same entry (the clerk's and the terminal's alert for one read) is not
+/// notified again: one access, one notice. An entry held back from a
 /// subscriber by a deferral (<see cref="HistoryDeferrals"/>) does not notify that subscriber. At start it also notifies
 /// the alerts of the last <see cref="CatchUpWindow"/> (at most 1,000), so an alert raised just before a crash or a
 /// restart is not left unnoticed; delivery is idempotent per alert, so nobody is notified twice. The notice does not
@@ -55,7 +57,7 @@ public sealed class FlaggedAccessNotifier(
         }
 
         var now = time.GetUtcNow();
-        var subjects = new HashSet<SubscriberId>();
+        var subjects = new Dictionary<SubscriberId, HashSet<long>>(); // subject → the evidence entries naming it
         foreach (var sequence in alert.Evidence.Sequences)
         {
             var entry = await HistoryDeferrals.ReadEntryAsync(reader, sequence, cancellationToken);
@@ -63,7 +65,7 @@ public sealed class FlaggedAccessNotifier(
             {
                 if (!(await deferrals.ActiveAsync(subject, now, cancellationToken)).ContainsKey(sequence))
                 {
-                    subjects.Add(subject);
+                    (subjects.TryGetValue(subject, out var named) ? named : subjects[subject] = []).Add(sequence);
                 }
             }
         }
@@ -80,8 +82,16 @@ public sealed class FlaggedAccessNotifier(
             "A security officer is reviewing it. We will tell you the outcome and what you can do.\n" +
             "You can see the access under 'My access history' and ask who made it.");
         var created = 0;
-        foreach (var subject in subjects)
+        var others = new Dictionary<string, Alert?>(StringComparer.Ordinal) { [alert.Id] = alert };
+        foreach (var (subject, named) in subjects)
         {
+            // One access, one notice: the monitor may raise several alerts over the same entries (the clerk's and the
+            // terminal's, or two detectors); a subject already told about any of these entries is not told again.
+            if (await ToldAboutAsync(subject, named, alert.Id, others, cancellationToken))
+            {
+                continue;
+            }
+
             if ((await inbox.DeliverAsync(subject, NoticeKind.FlaggedAccess, text, "alert:" + alert.Id, cancellationToken: cancellationToken)).Created)
             {
                 created++;
@@ -90,6 +100,32 @@ public sealed class FlaggedAccessNotifier(
 
         PortalLog.FlaggedAccessNotified(logger, alert.Id, created);
         return created;
+    }
+
+    // Whether the subject holds a flagged-access notice of another alert whose evidence names one of these entries.
+    private async Task<bool> ToldAboutAsync(SubscriberId subject, HashSet<long> entries, string alertId, Dictionary<string, Alert?> cache, CancellationToken cancellationToken)
+    {
+        foreach (var notice in await inbox.ListAsync(subject, 200, cancellationToken))
+        {
+            if (notice.Kind != NoticeKind.FlaggedAccess.ToName() || notice.Reference is not { } reference
+                || !reference.StartsWith("alert:", StringComparison.Ordinal) || reference == "alert:" + alertId)
+            {
+                continue;
+            }
+
+            var otherId = reference["alert:".Length..];
+            if (!cache.TryGetValue(otherId, out var other))
+            {
+                cache[otherId] = other = await alerts.GetAsync(otherId, cancellationToken);
+            }
+
+            if (other is not null && other.Evidence.Sequences.Any(entries.Contains))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Notifies the alerts raised in the last <see cref="CatchUpWindow"/>; returns how many notices were new.</summary>
