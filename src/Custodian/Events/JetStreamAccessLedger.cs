@@ -101,21 +101,12 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             var nats = await ConnectAsync(_settings, cancellationToken);
             try
             {
-                var js = new NatsJSContext(nats);
-                var streamSize = await EnsureStreamAsync(js, cancellationToken);
-                var ledgerSize = await _projection.GetSizeAsync(cancellationToken);
-                if (streamSize < ledgerSize)
-                {
-                    throw new EventsUnavailableException(
-                        $"events {_settings.Display} stream {_options.Stream} holds {streamSize} entries but the ledger holds {ledgerSize}: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md).");
-                }
-
-                Volatile.Write(ref _projected, ledgerSize - 1);
-                Volatile.Write(ref _published, ledgerSize - 1);
-                Log.Started(_logger, _options.Stream, streamSize, ledgerSize);
-                _nats = nats;
-                _js = js;
-                _projector = Task.Run(() => RunProjectorAsync(_stop.Token), CancellationToken.None);
+                await StartOnAsync(nats, cancellationToken);
+            }
+            catch (Exception ex) when (ex is NatsException or TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                await nats.DisposeAsync();
+                throw new EventsUnavailableException($"events {_settings.Display} is unavailable: JetStream did not answer for stream {_options.Stream} ({ex.GetType().Name}).", ex);
             }
             catch
             {
@@ -127,6 +118,26 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         {
             _startGate.Release();
         }
+    }
+
+    // Ensures the stream, checks it against the tables and starts the projector on an open connection.
+    private async Task StartOnAsync(NatsConnection nats, CancellationToken cancellationToken)
+    {
+        var js = new NatsJSContext(nats);
+        var streamSize = await EnsureStreamAsync(js, cancellationToken);
+        var ledgerSize = await _projection.GetSizeAsync(cancellationToken);
+        if (streamSize < ledgerSize)
+        {
+            throw new EventsUnavailableException(
+                $"events {_settings.Display} stream {_options.Stream} holds {streamSize} entries but the ledger holds {ledgerSize}: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md).");
+        }
+
+        Volatile.Write(ref _projected, ledgerSize - 1);
+        Volatile.Write(ref _published, ledgerSize - 1);
+        Log.Started(_logger, _options.Stream, streamSize, ledgerSize);
+        _nats = nats;
+        _js = js;
+        _projector = Task.Run(() => RunProjectorAsync(_stop.Token), CancellationToken.None);
     }
 
     /// <summary>
@@ -192,7 +203,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         {
             await StartAsync(cancellationToken);
         }
-        catch (EventsUnavailableException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             throw new LedgerUnavailableException("The event log is unavailable; the entry was not recorded.", ex);
         }
@@ -344,8 +355,9 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
 
             return checked((long)ack.Seq - 1);
         }
-        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Whatever went wrong (no acknowledgement in time, disconnected, refused), the entry is not known to be recorded: fail closed.
             Log.PublishFailed(_logger, ex);
             throw new LedgerUnavailableException("The event log did not acknowledge the entry; the read must be refused.", ex);
         }

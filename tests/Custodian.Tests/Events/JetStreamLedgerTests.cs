@@ -228,6 +228,30 @@ public sealed class JetStreamLedgerTests
     }
 
     [Fact]
+    public async Task An_embedded_ledger_is_not_moved_onto_an_empty_stream_serve_exits_2_with_one_line()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        var directory = Directory.CreateTempSubdirectory("custodian-serve-");
+        try
+        {
+            var (code, _) = await RunCliAsync("init", "--data", directory.FullName); // embedded: the first officer's entry
+            Assert.Equal(0, code);
+
+            (code, var lines) = await RunCliAsync("serve", "--data", directory.FullName, "--terminal-port", "0", "--portal-port", "0", "--events", nats.Url);
+
+            Assert.Equal(2, code);
+            Assert.Equal(
+                [$"error: events nats 127.0.0.1:{nats.Port} stream CUSTODIAN_LEDGER holds 0 entries but the ledger holds 1: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md)."],
+                lines);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_nats_server_without_jetstream_stops_the_start_with_one_line()
     {
         var port = FreePort();
