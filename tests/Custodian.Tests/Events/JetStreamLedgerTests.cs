@@ -254,30 +254,12 @@ public sealed class JetStreamLedgerTests
     [Fact]
     public async Task A_nats_server_without_jetstream_stops_the_start_with_one_line()
     {
-        var port = FreePort();
-        var info = new ProcessStartInfo(NatsServer.FindNatsServer()) { UseShellExecute = false, ArgumentList = { "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture) } };
-        using var plain = Process.Start(info)!;
-        try
-        {
-            var settings = EventsSettings.Parse($"nats://127.0.0.1:{port}", new JetStreamOptions()).Value!;
-            var watch = Stopwatch.StartNew();
-            while (true)
-            {
-                var failure = await Assert.ThrowsAsync<EventsUnavailableException>(() => JetStreamAccessLedger.CheckAvailableAsync(settings));
-                if (failure.Message.Contains("JetStream", StringComparison.Ordinal) || watch.Elapsed > TimeSpan.FromSeconds(30))
-                {
-                    Assert.Equal($"events nats 127.0.0.1:{port} is unavailable: JetStream is not enabled on the server (start nats-server with -js).", failure.Message);
-                    break;
-                }
+        await using var plain = await NatsServer.StartNewAsync(jetStream: false);
+        var settings = EventsSettings.Parse(plain.Url, new JetStreamOptions()).Value!;
 
-                await Task.Delay(100); // not listening yet
-            }
-        }
-        finally
-        {
-            plain.Kill();
-            await plain.WaitForExitAsync();
-        }
+        var failure = await Assert.ThrowsAsync<EventsUnavailableException>(() => JetStreamAccessLedger.CheckAvailableAsync(settings));
+
+        Assert.Equal($"events nats 127.0.0.1:{plain.Port} is unavailable: JetStream is not enabled on the server (start nats-server with -js).", failure.Message);
     }
 
     [Theory]
@@ -374,13 +356,6 @@ public sealed class JetStreamLedgerTests
         using var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<SearchResponse>())!.LedgerSequence;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static AccessEntry Entry(int i) => new()

@@ -17,10 +17,13 @@ internal sealed class NatsServer : IAsyncDisposable
     private readonly DirectoryInfo _directory;
     private Process? _watchdog;
 
-    private NatsServer(DirectoryInfo directory, int port)
+    private readonly bool _jetStream;
+
+    private NatsServer(DirectoryInfo directory, int port, bool jetStream)
     {
         _directory = directory;
         Port = port;
+        _jetStream = jetStream;
     }
 
     /// <summary>The client port on 127.0.0.1.</summary>
@@ -32,9 +35,10 @@ internal sealed class NatsServer : IAsyncDisposable
     private string PidFile => Path.Combine(_directory.FullName, "nats.pid");
 
     /// <summary>Starts a server on a free port with empty storage and waits until it accepts clients.</summary>
-    public static async Task<NatsServer> StartNewAsync()
+    /// <param name="jetStream">False for a server without JetStream (<c>-js</c> left out).</param>
+    public static async Task<NatsServer> StartNewAsync(bool jetStream = true)
     {
-        var server = new NatsServer(Directory.CreateTempSubdirectory("custodian-nats-"), FreePort());
+        var server = new NatsServer(Directory.CreateTempSubdirectory("custodian-nats-"), FreePort(), jetStream);
         await server.StartAsync();
         return server;
     }
@@ -65,7 +69,7 @@ internal sealed class NatsServer : IAsyncDisposable
         // The watchdog: nats-server in the background, killed when the test process (or nats-server itself) is gone.
         var script = string.Create(
             CultureInfo.InvariantCulture,
-            $"\"$0\" -js -a 127.0.0.1 -p {Port} -sd \"$1\" -P \"$2\" >>\"$3\" 2>&1 & n=$!; while kill -0 {Environment.ProcessId} 2>/dev/null && kill -0 $n 2>/dev/null; do sleep 0.2; done; kill -9 $n 2>/dev/null; wait $n");
+            $"\"$0\" {(_jetStream ? "-js " : string.Empty)}-a 127.0.0.1 -p {Port} -sd \"$1\" -P \"$2\" >>\"$3\" 2>&1 & n=$!; while kill -0 {Environment.ProcessId} 2>/dev/null && kill -0 $n 2>/dev/null; do sleep 0.2; done; kill -9 $n 2>/dev/null; wait $n");
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, ArgumentList = { "-c", script, nats, store, PidFile, log } };
         _watchdog = Process.Start(info) ?? throw new InvalidOperationException("nats-server could not be started.");
         var watch = Stopwatch.StartNew();
