@@ -213,6 +213,71 @@ public sealed class JetStreamLedgerTests
     }
 
     [Fact]
+    public async Task Entries_acknowledged_but_not_projected_are_projected_at_the_next_start_and_a_foreign_message_stops_appends()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        var directory = Directory.CreateTempSubdirectory("custodian-events-");
+        try
+        {
+            var time = new FakeTimeProvider(Start);
+            var db = new CustodianDatabase(Path.Combine(directory.FullName, "custodian.db"));
+            await db.MigrateAsync(new LedgerMigrations().Migrations, time);
+            var settings = EventsSettings.Parse(nats.Url, new JetStreamOptions { AckTimeoutMilliseconds = 1_000 }).Value!;
+            await using (var first = new JetStreamAccessLedger(settings, new LedgerProjection(db, time, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), NullLogger<JetStreamAccessLedger>.Instance))
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    await first.AppendAsync(Entry(i));
+                }
+            }
+
+            // A node that crashed between the acknowledgement and its projection: two entries are in the stream only.
+            await using (var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url }))
+            {
+                var js = new NatsJSContext(connection);
+                for (var i = 3; i < 5; i++)
+                {
+                    var ack = await js.PublishAsync(LedgerSubjects.For("custodian.ledger", Entry(i)), LeafCodec.Encode(Entry(i)), opts: new NatsJSPubOpts { MsgId = "crashed-" + i });
+                    Assert.Equal((ulong)i + 1, ack.Seq);
+                }
+            }
+
+            var projection = new LedgerProjection(db, time, NullLogger<LedgerProjection>.Instance);
+            Assert.Equal(3, await projection.GetSizeAsync());
+            var published = new InProcessAccessEventStream();
+            using var subscription = published.Subscribe("test");
+            await using var next = new JetStreamAccessLedger(settings, projection, published, NullLogger<JetStreamAccessLedger>.Instance);
+            await next.StartAsync();
+            var sixth = await next.AppendAsync(Entry(5));
+            Assert.Equal(5, sixth.Sequence);
+            Assert.Equal([3L, 4, 5], await subscription.Reader.ReadAllAsync().Take(3).Select(e => e.Sequence).ToListAsync());
+            var embedded = new List<byte[]>();
+            for (var i = 0; i < 6; i++)
+            {
+                embedded.Add(MerkleTree.HashLeaf(LeafCodec.Encode(Entry(i))));
+            }
+
+            Assert.Equal(MerkleTree.ComputeRoot(embedded), (await next.GetTreeHeadAsync()).Root.ToArray());
+
+            // A message that is not a ledger entry on the stream's subjects: the projection stops there, appends are refused.
+            await using (var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url }))
+            {
+                await new NatsJSContext(connection).PublishAsync("custodian.ledger.c--.t--", "not an entry"u8.ToArray());
+            }
+
+            await Assert.ThrowsAsync<LedgerUnavailableException>(async () => await next.AppendAsync(Entry(7)));
+            Assert.Equal(6, await next.GetSizeAsync());
+            var verified = await new LedgerVerifier(db).VerifyAsync();
+            Assert.True(verified.IsValid, verified.Message);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Serve_with_an_unreachable_nats_or_a_bad_events_setting_exits_2_with_one_line_before_creating_anything()
     {
         var directory = Path.Combine(Path.GetTempPath(), "custodian-serve-" + Guid.NewGuid().ToString("N"));
