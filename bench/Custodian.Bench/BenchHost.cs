@@ -79,7 +79,7 @@ internal sealed class BenchHost : IAsyncDisposable
         Windows = [.. MonitorOptions.DefaultWindows.Select(w => w with { ClerkLimit = 1_000_000, TerminalLimit = 1_000_000 })],
     };
 
-    public static async Task<BenchHost> StartAsync(int subscribers, string? parentDirectory, Action<string> say)
+    public static async Task<BenchHost> StartAsync(int subscribers, string? parentDirectory, Action<string> say, Action<CustodianOptions>? configure = null)
     {
         var directory = parentDirectory is null
             ? Directory.CreateTempSubdirectory("custodian-bench-")
@@ -94,6 +94,7 @@ internal sealed class BenchHost : IAsyncDisposable
             // Only clerk sign-in at set-up uses it; 1,000 (the smallest allowed) keeps set-up fast. Not timed.
             PasswordIterations = 1_000,
         };
+        configure?.Invoke(options); // e.g. the JetStream event log (Events/EventsBench.cs)
         var problems = CustodianOptionsValidator.ValidateAll(options);
         if (problems.Count > 0)
         {

@@ -32,6 +32,14 @@ public sealed class LedgerProofs : ILedgerProofs
     {
     }
 
+    /// <summary>Creates the proof source over the ledger tables projected from the JetStream event log (docs/events.md).</summary>
+    /// <param name="db">The database holding the ledger tables.</param>
+    /// <param name="projection">The projection (for the newest tree head).</param>
+    public LedgerProofs(CustodianDatabase db, Projection.LedgerProjection projection)
+        : this(db, (projection ?? throw new ArgumentNullException(nameof(projection))).GetTreeHeadAsync)
+    {
+    }
+
     private LedgerProofs(CustodianDatabase db, Func<CancellationToken, Task<TreeHead>> treeHead)
     {
         ArgumentNullException.ThrowIfNull(db);

@@ -152,10 +152,12 @@ public static class CustodianCli
             }
         });
         var storage = StorageCli.StorageOption();
+        var events = EventsCli.EventsOption();
         var command = new Command("serve", "Run the server: sales-terminal API (mTLS) and subscriber portal, with the access monitor.")
         {
             listen, terminalPort, portalPort, storage,
         };
+        command.Options.Add(events); // --events nats://host:port (docs/events.md)
         command.SetAction(Guarded(async (parse, ct) =>
         {
             var options = new CustodianOptions
@@ -168,6 +170,7 @@ public static class CustodianCli
             var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
             ConfigurationBinding.Bind(configuration.GetSection(CustodianOptions.Section), options);
             StorageCli.ApplyOverride(options, parse.GetValue(storage)); // --storage wins over Custodian__Storage (docs/storage.md)
+            EventsCli.ApplyOverride(options, parse.GetValue(events)); // --events wins over Custodian__Events (docs/events.md)
             var failures = CustodianOptionsValidator.ValidateAll(options);
             if (failures.Count > 0)
             {
@@ -182,6 +185,7 @@ public static class CustodianCli
             }
 
             await StorageCli.CheckAvailableAsync(options, ct); // a configured PostgreSQL that is unreachable or refuses us stops here, in one line
+            await EventsCli.CheckAvailableAsync(options, ct); // so does a configured NATS server that is unreachable or has no JetStream (docs/events.md)
             paths.EnsureCreated();
             FileStream serverLock;
             try

@@ -96,6 +96,7 @@ public static class CustodianComposition
         services.AddSingleton<Siem.Ocsf.ISubjectTokenizer, Siem.FpeSubjectTokenizer>();
         services.AddSiemExport();
         services.AddStorageBackend(options); // SQLite (above) or PostgreSQL: replaces the database and the ledger (src/Custodian/Storage, docs/storage.md)
+        Events.EventsComposition.AddEventsBackend(services, options); // embedded or NATS JetStream: the ledger becomes a projection of the stream (src/Custodian/Events, docs/events.md)
         return services;
     }
 
@@ -140,6 +141,7 @@ public static class CustodianComposition
         }
 
         await db.MigrateAsync(services.GetServices<IMigrationSource>().SelectMany(s => s.Migrations), time, cancellationToken);
+        await Events.EventsComposition.StartAsync(services, cancellationToken); // JetStream: connect, ensure the stream, start the projector (docs/events.md)
         if (db.IsSqlite && !OperatingSystem.IsWindows())
         {
             // Owner-only, like the directory; SQLite gives the -wal and -shm files the same mode.

@@ -70,6 +70,17 @@ public sealed class CustodianOptions
     /// <value>The default is none.</value>
     public string? StorageFile { get; set; }
 
+    /// <summary>
+    /// The event log (docs/events.md): absent, empty or <c>embedded</c> for the in-process event stream, or
+    /// <c>nats://host:port</c> for the NATS JetStream event log. Environment <c>Custodian__Events</c>;
+    /// <c>custodian serve --events</c> overrides it.
+    /// </summary>
+    /// <value>The default is none (embedded).</value>
+    public string? Events { get; set; }
+
+    /// <summary>The JetStream event log's settings (section <c>Custodian:JetStream</c>; see <see cref="Custodian.Events.JetStreamOptions"/>).</summary>
+    public Custodian.Events.JetStreamOptions JetStream { get; } = new();
+
     /// <summary>The parsed <see cref="ListenAddress"/>.</summary>
     /// <remarks>Valid once <see cref="CustodianOptionsValidator.ValidateAll"/> has passed.</remarks>
     public IPAddress ListenIp => IPAddress.Parse(ListenAddress);

@@ -42,6 +42,11 @@ public sealed partial class CustodianOptionsValidator : IValidateOptions<Custodi
             failures.Add(storage.Error!.Message); // names the setting and the rule, never the value (it may hold a password)
         }
 
+        if (Custodian.Events.EventsComposition.Resolve(options) is { IsSuccess: false } events)
+        {
+            failures.Add(events.Error!.Message); // names the setting and the rule, never the value (it may hold credentials)
+        }
+
         return failures;
     }
 }

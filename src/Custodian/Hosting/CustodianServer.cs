@@ -74,7 +74,7 @@ public static class CustodianServer
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
         builder.Services.AddHostedService<CheckpointPublisher>();
-        if (Storage.StorageComposition.Resolve(options) is { IsSuccess: true, Value.IsSqlite: true })
+        if (Storage.StorageComposition.Resolve(options) is { IsSuccess: true, Value.IsSqlite: true } && !Events.EventsComposition.IsJetStream(options)) // not with JetStream (docs/events.md)
         {
             builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13); SQLite only for now (docs/storage.md)
         }

@@ -29,8 +29,20 @@ public static class HealthApi
                 ok = false;
             }
 
+            var storage = ok;
+
+            // The JetStream event log, when configured (docs/events.md): NATS connected and the stream answering.
+            DependencyHealth? events = null;
+            if (context.RequestServices.GetService<Events.EventsSettings>() is { IsJetStream: true })
+            {
+                var eventsOk = await context.RequestServices.GetRequiredService<Events.JetStreamAccessLedger>().IsAvailableAsync(context.RequestAborted);
+                events = new DependencyHealth("jetstream", eventsOk ? "ok" : "unavailable");
+                ok &= eventsOk;
+            }
+
+            var storageStatus = storage ? "ok" : "unavailable";
             var status = ok ? "ok" : "unavailable";
-            var body = new HealthReport(status, new DependencyHealth(db.Dialect.Backend, status));
+            var body = new HealthReport(status, new DependencyHealth(db.Dialect.Backend, storageStatus), events);
             return ok ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
         }).WithName("Health");
         return app;
@@ -39,7 +51,8 @@ public static class HealthApi
     /// <summary>The health answer.</summary>
     /// <param name="Status"><c>ok</c> or <c>unavailable</c>.</param>
     /// <param name="Storage">The storage dependency.</param>
-    public sealed record HealthReport(string Status, DependencyHealth Storage);
+    /// <param name="Events">The JetStream event log when configured (<c>backend</c> <c>jetstream</c>); omitted in the embedded default.</param>
+    public sealed record HealthReport(string Status, DependencyHealth Storage, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] DependencyHealth? Events = null);
 
     /// <summary>One dependency's health.</summary>
     /// <param name="Backend">E.g. <c>sqlite</c>, <c>postgres</c>.</param>

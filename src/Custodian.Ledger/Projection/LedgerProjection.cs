@@ -1,0 +1,320 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Security.Cryptography;
+using Custodian.Identity;
+using Custodian.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Custodian.Ledger.Projection;
+
+/// <summary>
+/// The ledger tables (<see cref="LedgerMigrations"/>) as a projection of an external total order — the JetStream event log
+/// (docs/events.md): entries arrive as canonical payloads (<see cref="LeafCodec"/>) with their position in that order,
+/// and are written at exactly that position, so the table, the RFC 9162 Merkle tree, the stored subtree hashes and the
+/// tree heads are the same as the embedded writers (<see cref="SqliteAccessLedger"/>, <see cref="Postgres.PostgresAccessLedger"/>)
+/// produce for the same entries. Also the read side (<see cref="IAccessLedgerReader"/>) over those tables.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="ApplyAsync"/> is idempotent, so several projectors (API nodes, CLI verbs) may apply the same positions: it
+/// runs in one transaction holding the backend's writer exclusion (SQLite <c>BEGIN IMMEDIATE</c>; PostgreSQL
+/// <c>LOCK TABLE ledger_tree_heads IN EXCLUSIVE MODE</c> with <see cref="LedgerOptions.LockTimeout"/>), reads the tail,
+/// checks that the stored frontier reproduces the stored root, checks that positions already stored hold the same leaf
+/// hashes, and inserts the rest. A position beyond the tail (a gap) or a stored position with another leaf hash is
+/// refused with <see cref="LedgerProjectionException"/>: the table no longer mirrors the log.
+/// </para>
+/// <para>Portable SQL on either backend (docs/storage.md). Thread-safe.</para>
+/// </remarks>
+public sealed class LedgerProjection : IAccessLedgerReader
+{
+    private readonly CustodianDatabase _db;
+    private readonly LedgerTableReader _tables;
+    private readonly TimeProvider _time;
+    private readonly LedgerOptions _options;
+    private readonly ILogger<LedgerProjection> _logger;
+
+    /// <summary>Creates the projection over the ledger tables of <paramref name="db"/> (apply <see cref="LedgerMigrations"/> first).</summary>
+    /// <param name="db">The database, SQLite or PostgreSQL.</param>
+    /// <param name="time">Clock for tree-head times.</param>
+    /// <param name="logger">Logger (counts and sequence numbers only).</param>
+    /// <param name="options">Settings (<see cref="LedgerOptions.LockTimeout"/> is used); null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">When an option is out of range.</exception>
+    public LedgerProjection(CustodianDatabase db, TimeProvider time, ILogger<LedgerProjection> logger, LedgerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _db = db;
+        _tables = new LedgerTableReader(db);
+        _time = time;
+        _logger = logger;
+        _options = options ?? new LedgerOptions();
+        _options.Validate();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="payloads"/> at positions <paramref name="firstSequence"/>, <paramref name="firstSequence"/>+1, …
+    /// in one transaction; positions already stored (by another projector) are checked, not written again.
+    /// </summary>
+    /// <param name="firstSequence">The ledger sequence (zero-based leaf index) of the first payload; at most the current size.</param>
+    /// <param name="payloads">Canonical payloads (<see cref="LeafCodec.Encode"/>), in order; at least one.</param>
+    /// <param name="cancellationToken">Cancels the write (nothing is committed then).</param>
+    /// <returns>Every given position as committed (leaf hash and decoded entry), in order, including those already stored.</returns>
+    /// <exception cref="LedgerProjectionException">When <paramref name="firstSequence"/> lies beyond the stored size (a gap), a stored position holds another leaf hash, the stored tail is inconsistent, or a payload cannot be decoded.</exception>
+    /// <exception cref="DbException">When the database fails (unreachable, lock not granted in time, disk full); nothing is committed.</exception>
+    public async Task<IReadOnlyList<CommittedEntry>> ApplyAsync(long firstSequence, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(payloads);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstSequence);
+        if (payloads.Count == 0)
+        {
+            throw new ArgumentException("At least one payload is needed.", nameof(payloads));
+        }
+
+        var decoded = new CommittedEntry[payloads.Count];
+        for (var i = 0; i < payloads.Count; i++)
+        {
+            AccessEntry entry;
+            try
+            {
+                entry = LeafCodec.Decode(payloads[i].Span);
+            }
+            catch (FormatException ex)
+            {
+                throw new LedgerProjectionException($"The event at ledger sequence {(firstSequence + i).ToString(CultureInfo.InvariantCulture)} is not a ledger entry; the projection stops there.", ex);
+            }
+
+            decoded[i] = new CommittedEntry(firstSequence + i, MerkleTree.HashLeaf(payloads[i].Span), entry);
+        }
+
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var tx = await BeginExclusiveAsync(connection, cancellationToken);
+        var (size, root, frontier) = await ReadTailAsync(connection, tx, cancellationToken);
+        if (firstSequence > size)
+        {
+            throw new LedgerProjectionException(string.Create(CultureInfo.InvariantCulture, $"The ledger holds {size} entries but the next event is at sequence {firstSequence}: the table does not mirror the event log."));
+        }
+
+        var range = CompactRange.FromBytes(size, frontier);
+        if (!CryptographicOperations.FixedTimeEquals(range.GetRoot(), root))
+        {
+            throw new LedgerProjectionException("The ledger's stored tail is inconsistent (its frontier does not reproduce its root); projection is refused until the ledger is verified.");
+        }
+
+        var stored = (int)Math.Min(size - firstSequence, decoded.Length);
+        if (stored > 0)
+        {
+            await CheckStoredAsync(connection, tx, decoded.AsSpan(0, stored).ToArray(), cancellationToken);
+        }
+
+        if (stored == decoded.Length)
+        {
+            await tx.RollbackAsync(cancellationToken);
+            return decoded;
+        }
+
+        var subtrees = new List<(int Level, long Index, byte[] Hash)>();
+        void Collect(int height, long index, ReadOnlySpan<byte> hash)
+        {
+            if (height % TiledRangeRoots.LedgerStride == 0)
+            {
+                subtrees.Add((height, index, hash.ToArray()));
+            }
+        }
+
+        var writes = new List<(string Sql, (string, object?)[] Parameters)>();
+        for (var i = stored; i < decoded.Length; i++)
+        {
+            var c = decoded[i];
+            var e = c.Entry;
+            writes.Add((
+                "INSERT INTO ledger_entries (seq, time_ms, task, outcome, account, terminal, store, payload, leaf_hash) VALUES (@seq, @time, @task, @outcome, @account, @terminal, @store, @payload, @leaf)",
+                [("@seq", c.Sequence), ("@time", e.Time.ToUnixTimeMilliseconds()), ("@task", e.Task.ToName()), ("@outcome", LeafCodec.OutcomeName(e.Outcome)),
+                 ("@account", e.Account), ("@terminal", e.Terminal), ("@store", e.Store), ("@payload", payloads[i].ToArray()), ("@leaf", c.LeafHash.ToArray())]));
+            foreach (var subject in e.Subjects.Select(s => s.Value).Distinct())
+            {
+                writes.Add(("INSERT INTO ledger_subjects (subscriber_id, seq) VALUES (@subject, @seq) ON CONFLICT DO NOTHING", [("@subject", subject), ("@seq", c.Sequence)]));
+            }
+
+            range.Append(c.LeafHash.Span, Collect);
+        }
+
+        foreach (var (level, index, hash) in subtrees)
+        {
+            writes.Add(("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@level, @idx, @hash)", [("@level", (long)level), ("@idx", index), ("@hash", hash)]));
+        }
+
+        if (size > 0)
+        {
+            writes.Add(("UPDATE ledger_tree_heads SET frontier = NULL WHERE tree_size = @size", [("@size", size)]));
+        }
+
+        writes.Add((
+            "INSERT INTO ledger_tree_heads (tree_size, root, time_ms, frontier) VALUES (@size, @root, @time, @frontier)",
+            [("@size", range.Size), ("@root", range.GetRoot()), ("@time", _time.GetUtcNow().ToUnixTimeMilliseconds()), ("@frontier", range.ToBytes())]));
+        await ExecuteAsync(connection, tx, writes, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        Log.Applied(_logger, decoded.Length - stored, decoded[stored].Sequence, decoded[^1].Sequence);
+        return decoded;
+    }
+
+    /// <summary>The newest tree head: the size and root after the last applied batch (by any process).</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The head; size 0 with root <c>SHA-256("")</c> and no time when the ledger is empty.</returns>
+    public Task<TreeHead> GetTreeHeadAsync(CancellationToken cancellationToken = default) => _tables.GetTreeHeadAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<long> GetSizeAsync(CancellationToken cancellationToken = default) => (await GetTreeHeadAsync(cancellationToken)).Size;
+
+    /// <inheritdoc />
+    /// <exception cref="FormatException">When a stored payload cannot be decoded.</exception>
+    public IAsyncEnumerable<CommittedEntry> ReadAsync(long fromSequence, CancellationToken cancellationToken = default) => _tables.ReadAsync(fromSequence, cancellationToken);
+
+    /// <inheritdoc />
+    /// <exception cref="FormatException">When a stored payload cannot be decoded.</exception>
+    public IAsyncEnumerable<CommittedEntry> ReadSinceAsync(DateTimeOffset since, CancellationToken cancellationToken = default) => _tables.ReadSinceAsync(since, cancellationToken);
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="limit"/> is outside 1–1000.</exception>
+    /// <exception cref="FormatException">When a stored payload cannot be decoded.</exception>
+    public Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken = default) =>
+        _tables.ReadBySubjectAsync(subject, before, limit, cancellationToken);
+
+    private async Task<DbTransaction> BeginExclusiveAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        if (connection is SqliteConnection sqlite)
+        {
+            return sqlite.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: the file's write lock, as SqliteAccessLedger takes it
+        }
+
+        var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+        try
+        {
+            var lockMs = ((long)_options.LockTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            await ExecuteAsync(connection, tx, [($"SET LOCAL lock_timeout = {lockMs}", []), ("LOCK TABLE ledger_tree_heads IN EXCLUSIVE MODE", [])], cancellationToken);
+            return tx;
+        }
+        catch
+        {
+            await tx.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<(long Size, byte[] Root, byte[] Frontier)> ReadTailAsync(DbConnection connection, DbTransaction tx, CancellationToken cancellationToken)
+    {
+        long size = 0;
+        var root = MerkleTree.EmptyRoot;
+        byte[] frontier = [];
+        await using (var head = connection.Command("SELECT tree_size, root, frontier FROM ledger_tree_heads ORDER BY tree_size DESC LIMIT 1"))
+        {
+            head.Transaction = tx;
+            await using var reader = await head.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                size = reader.GetInt64(0);
+                root = (byte[])reader.GetValue(1);
+                frontier = reader.IsDBNull(2) ? [] : (byte[])reader.GetValue(2);
+            }
+        }
+
+        await using var count = connection.Command("SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger_entries");
+        count.Transaction = tx;
+        var entries = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        if (entries != size)
+        {
+            Log.TailInconsistent(_logger, size, entries);
+            throw new LedgerProjectionException("The ledger's stored tail is inconsistent (the newest tree head does not match the entries); projection is refused until the ledger is verified.");
+        }
+
+        return (size, root, frontier);
+    }
+
+    private async Task CheckStoredAsync(DbConnection connection, DbTransaction tx, CommittedEntry[] expected, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command(
+            "SELECT seq, leaf_hash FROM ledger_entries WHERE seq >= @from AND seq <= @to ORDER BY seq",
+            ("@from", expected[0].Sequence),
+            ("@to", expected[^1].Sequence));
+        command.Transaction = tx;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var i = 0;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var seq = reader.GetInt64(0);
+            if (i >= expected.Length || seq != expected[i].Sequence || reader.GetValue(1) is not byte[] leaf || !CryptographicOperations.FixedTimeEquals(leaf, expected[i].LeafHash.Span))
+            {
+                Log.Diverged(_logger, seq);
+                throw new LedgerProjectionException(string.Create(CultureInfo.InvariantCulture, $"The ledger entry at sequence {seq} differs from the event log's; the table does not mirror the log."));
+            }
+
+            i++;
+        }
+
+        if (i != expected.Length)
+        {
+            throw new LedgerProjectionException("The ledger is missing entries below its tree head; projection is refused until the ledger is verified.");
+        }
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction tx, List<(string Sql, (string, object?)[] Parameters)> statements, CancellationToken cancellationToken)
+    {
+        if (connection.CanCreateBatch)
+        {
+            // PostgreSQL: one round trip for the whole batch.
+            await using var batch = connection.CreateBatch();
+            batch.Transaction = tx;
+            foreach (var (sql, parameters) in statements)
+            {
+                var command = batch.CreateBatchCommand();
+                command.CommandText = sql;
+                foreach (var (name, value) in parameters)
+                {
+                    var p = command.CreateParameter();
+                    p.ParameterName = name;
+                    p.Value = value ?? DBNull.Value;
+                    command.Parameters.Add(p);
+                }
+
+                batch.BatchCommands.Add(command);
+            }
+
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            return;
+        }
+
+        foreach (var (sql, parameters) in statements)
+        {
+            await using var command = connection.Command(sql, parameters);
+            command.Transaction = tx;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+}
+
+/// <summary>The ledger tables no longer mirror the event log they are projected from (docs/events.md, "Failure behaviour").</summary>
+public sealed class LedgerProjectionException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public LedgerProjectionException()
+        : base("The ledger tables do not mirror the event log.")
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">One line naming the sequence and the rule.</param>
+    public LedgerProjectionException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">One line naming the sequence and the rule.</param>
+    /// <param name="innerException">The cause.</param>
+    public LedgerProjectionException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Custodian.Events;
+using Custodian.Hosting;
+
+namespace Custodian.Cli;
+
+/// <summary>The event-log setting on the command line (<c>serve --events</c>) and for the administrative verbs (environment only); docs/events.md.</summary>
+internal static class EventsCli
+{
+    /// <summary><c>--events</c>: overrides <c>Custodian__Events</c>.</summary>
+    public static Option<string?> EventsOption() => new("--events")
+    {
+        Description = "Event log: 'embedded' (default, in-process) or a nats://host:port URL of a NATS server with JetStream. Default: $Custodian__Events.",
+    };
+
+    /// <summary>Applies <c>--events</c> when given.</summary>
+    public static void ApplyOverride(CustodianOptions options, string? value)
+    {
+        if (value is not null)
+        {
+            options.Events = value;
+        }
+    }
+
+    /// <summary>Binds <c>Custodian__Events</c> and <c>Custodian__JetStream__*</c> for the administrative verbs, so that they append through the server's event log.</summary>
+    /// <exception cref="CliException">When a JetStream value cannot be converted (exit 2).</exception>
+    public static void BindFromEnvironment(CustodianOptions options)
+    {
+        var section = new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(CustodianOptions.Section);
+        options.Events = section[nameof(CustodianOptions.Events)] ?? options.Events;
+        ConfigurationBinding.Bind(section.GetSection(JetStreamOptions.Section), options.JetStream);
+    }
+
+    /// <summary>Proves a configured NATS server reachable with JetStream enabled (nothing to do when embedded).</summary>
+    /// <exception cref="EventsUnavailableException">With a one-line reason.</exception>
+    public static async Task CheckAvailableAsync(CustodianOptions options, CancellationToken cancellationToken)
+    {
+        if (EventsComposition.Resolve(options) is { IsSuccess: true, Value: { IsJetStream: true } settings })
+        {
+            await JetStreamAccessLedger.CheckAvailableAsync(settings, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,538 @@
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Custodian.Identity;
+using Custodian.Ledger;
+using Custodian.Ledger.Projection;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Custodian.Events;
+
+/// <summary>
+/// The access ledger with the NATS JetStream event log as its one total order (docs/events.md). <see cref="AppendAsync"/>
+/// publishes the entry's canonical encoding (<see cref="LeafCodec"/>) to a file-stored stream with a de-duplication id
+/// (<c>Nats-Msg-Id</c>) and waits for JetStream's acknowledgement; the entry's ledger sequence is its stream sequence
+/// minus one. A projector in every process consumes the stream in order into the configured storage
+/// (<see cref="LedgerProjection"/>): the ledger table, Merkle tree, subtree hashes and tree heads, exactly as the embedded
+/// writers build them, then publishes each entry to the in-process <see cref="IAccessEventStream"/> (monitor, portal
+/// notifier, SIEM). <see cref="AppendAsync"/> returns once its entry is projected, so callers see what they see in
+/// embedded mode: the committed sequence, present in the tables and already on its way to the monitor.
+/// </summary>
+/// <remarks>
+/// Fail closed: a publish that fails or is not acknowledged within <see cref="JetStreamOptions.AckTimeout"/>, or an
+/// acknowledged entry not projected within the same bound, throws <see cref="LedgerUnavailableException"/> and the read
+/// is refused. In the second case the entry stays in the log (a refused read recorded, never an unrecorded one).
+/// Thread-safe.
+/// </remarks>
+public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, IAsyncDisposable
+{
+    private static readonly TimeSpan RestartDelay = TimeSpan.FromMilliseconds(500);
+
+    private readonly EventsSettings _settings;
+    private readonly JetStreamOptions _options;
+    private readonly LedgerProjection _projection;
+    private readonly IAccessEventStream _events;
+    private readonly ILogger<JetStreamAccessLedger> _logger;
+    private readonly int _maxBatch;
+    private readonly SemaphoreSlim _startGate = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private NatsConnection? _nats;
+    private NatsJSContext? _js;
+    private Task _projector = Task.CompletedTask;
+    private long _projected = -1;
+    private long _published = -1;
+    private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _disposed;
+
+    /// <summary>Creates the ledger; <see cref="StartAsync"/> connects and starts the projector.</summary>
+    /// <param name="settings">The events settings; must name a NATS server.</param>
+    /// <param name="projection">The ledger tables of the configured storage.</param>
+    /// <param name="events">The in-process stream that the projector feeds, in sequence order.</param>
+    /// <param name="logger">Logger (counts and sequence numbers only).</param>
+    /// <param name="ledgerOptions">Ledger settings (<see cref="LedgerOptions.MaxBatchSize"/> bounds a projected batch); null for the defaults.</param>
+    /// <exception cref="ArgumentException">When <paramref name="settings"/> is the embedded default.</exception>
+    public JetStreamAccessLedger(EventsSettings settings, LedgerProjection projection, IAccessEventStream events, ILogger<JetStreamAccessLedger> logger, LedgerOptions? ledgerOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(projection);
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(logger);
+        if (!settings.IsJetStream)
+        {
+            throw new ArgumentException("The JetStream ledger needs Custodian:Events to name a NATS server.", nameof(settings));
+        }
+
+        _settings = settings;
+        _options = settings.JetStream;
+        _projection = projection;
+        _events = events;
+        _logger = logger;
+        _maxBatch = (ledgerOptions ?? new LedgerOptions()).MaxBatchSize;
+    }
+
+    /// <summary>The newest ledger sequence projected into the tables by this process; -1 before the first.</summary>
+    public long ProjectedSequence => Volatile.Read(ref _projected);
+
+    /// <summary>
+    /// Connects to NATS, creates the stream when missing (file storage, <see cref="JetStreamOptions.Replicas"/>,
+    /// deletes and purges denied, 2-minute de-duplication window), checks that the stream is not behind the ledger tables,
+    /// and starts the projector. Idempotent.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <exception cref="EventsUnavailableException">One line: unreachable, JetStream off, a stream configured otherwise, or a stream behind the tables.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_js is not null)
+        {
+            return;
+        }
+
+        await _startGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_js is not null)
+            {
+                return;
+            }
+
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+            var nats = await ConnectAsync(_settings, cancellationToken);
+            try
+            {
+                await StartOnAsync(nats, cancellationToken);
+            }
+            catch (Exception ex) when (ex is NatsException or TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                await nats.DisposeAsync();
+                throw new EventsUnavailableException($"events {_settings.Display} is unavailable: JetStream did not answer for stream {_options.Stream} ({ex.GetType().Name}).", ex);
+            }
+            catch
+            {
+                await nats.DisposeAsync();
+                throw;
+            }
+        }
+        finally
+        {
+            _startGate.Release();
+        }
+    }
+
+    // Ensures the stream, checks it against the tables and starts the projector on an open connection.
+    private async Task StartOnAsync(NatsConnection nats, CancellationToken cancellationToken)
+    {
+        var js = new NatsJSContext(nats);
+        var streamSize = await EnsureStreamAsync(js, cancellationToken);
+        var ledgerSize = await _projection.GetSizeAsync(cancellationToken);
+        if (streamSize < ledgerSize)
+        {
+            throw new EventsUnavailableException(
+                $"events {_settings.Display} stream {_options.Stream} holds {streamSize} entries but the ledger holds {ledgerSize}: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md).");
+        }
+
+        Volatile.Write(ref _projected, ledgerSize - 1);
+        Volatile.Write(ref _published, ledgerSize - 1);
+        Log.Started(_logger, _options.Stream, streamSize, ledgerSize);
+        _nats = nats;
+        _js = js;
+        _projector = Task.Run(() => RunProjectorAsync(_stop.Token), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Proves the configured NATS server reachable with JetStream enabled, then disconnects (<c>serve</c>'s start-up check,
+    /// before anything is created).
+    /// </summary>
+    /// <param name="settings">The events settings; nothing is done when embedded.</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <exception cref="EventsUnavailableException">One line naming the dependency and the reason.</exception>
+    public static async Task CheckAvailableAsync(EventsSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!settings.IsJetStream)
+        {
+            return;
+        }
+
+        await using var nats = await ConnectAsync(settings, cancellationToken);
+    }
+
+    /// <summary>Whether NATS is connected and JetStream answers for the stream (for <c>/health</c>).</summary>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>True when healthy.</returns>
+    public async Task<bool> IsAvailableAsync(CancellationToken cancellationToken = default)
+    {
+        if (_js is not { } js || _nats is not { ConnectionState: NatsConnectionState.Open })
+        {
+            return false;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.AckTimeout);
+        try
+        {
+            await js.GetStreamAsync(_options.Stream, cancellationToken: timeout.Token);
+            return true;
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="entry"/> to the stream, waits for the acknowledgement, then for its projection into the
+    /// ledger tables.
+    /// </summary>
+    /// <param name="entry">The entry; its time is recorded to the millisecond.</param>
+    /// <param name="cancellationToken">Stops waiting; an entry already published may still be recorded, so the caller must treat cancellation as a refused read.</param>
+    /// <returns>The committed entry: sequence (stream sequence − 1), leaf hash and the entry as recorded.</returns>
+    /// <exception cref="LedgerUnavailableException">When the publish failed or was not acknowledged in time, or the entry was not projected in time.</exception>
+    /// <exception cref="ArgumentException">When the entry cannot be encoded (see <see cref="LeafCodec.Encode"/>).</exception>
+    public async ValueTask<CommittedEntry> AppendAsync(AccessEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var payload = LeafCodec.Encode(entry);
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            throw new LedgerUnavailableException("The access ledger is shut down; the entry was not recorded.");
+        }
+
+        try
+        {
+            await StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new LedgerUnavailableException("The event log is unavailable; the entry was not recorded.", ex);
+        }
+
+        var sequence = await PublishAsync(_js!, LedgerSubjects.For(_options.SubjectPrefix, entry), payload, cancellationToken);
+        await WaitProjectedAsync(sequence, cancellationToken);
+        return new CommittedEntry(sequence, MerkleTree.HashLeaf(payload), LeafCodec.Decode(payload));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> GetSizeAsync(CancellationToken cancellationToken = default) => _projection.GetSizeAsync(cancellationToken);
+
+    /// <summary>The newest tree head of the projected tables.</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The head.</returns>
+    public Task<TreeHead> GetTreeHeadAsync(CancellationToken cancellationToken = default) => _projection.GetTreeHeadAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<CommittedEntry> ReadAsync(long fromSequence, CancellationToken cancellationToken = default) => _projection.ReadAsync(fromSequence, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<CommittedEntry> ReadSinceAsync(DateTimeOffset since, CancellationToken cancellationToken = default) => _projection.ReadSinceAsync(since, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken = default) =>
+        _projection.ReadBySubjectAsync(subject, before, limit, cancellationToken);
+
+    /// <summary>Stops the projector and disconnects. Later appends throw <see cref="LedgerUnavailableException"/>. Safe to call more than once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync();
+        await _projector;
+        if (_nats is not null)
+        {
+            await _nats.DisposeAsync();
+        }
+
+        _stop.Dispose();
+        _startGate.Dispose();
+    }
+
+    private static async Task<NatsConnection> ConnectAsync(EventsSettings settings, CancellationToken cancellationToken)
+    {
+        var timeout = settings.JetStream.AckTimeout;
+        var nats = new NatsConnection(NatsOpts.Default with
+        {
+            Url = settings.Url!.ToString(),
+            Name = "custodian",
+            ConnectTimeout = timeout < TimeSpan.FromSeconds(2) ? TimeSpan.FromSeconds(2) : timeout,
+            RequestTimeout = timeout,
+            CommandTimeout = timeout,
+            PublishTimeoutOnDisconnected = true, // a publish while disconnected fails within the timeout instead of being sent after the read was refused
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+        });
+        try
+        {
+            await nats.ConnectAsync();
+            var js = new NatsJSContext(nats);
+            await js.GetAccountInfoAsync(cancellationToken);
+            return nats;
+        }
+        catch (NatsJSApiException ex)
+        {
+            await nats.DisposeAsync();
+            throw new EventsUnavailableException($"events {settings.Display} is unavailable: JetStream refused the account ({ex.Error.Description}).", ex);
+        }
+        catch (NatsNoRespondersException ex)
+        {
+            await nats.DisposeAsync();
+            throw new EventsUnavailableException($"events {settings.Display} is unavailable: JetStream is not enabled on the server (start nats-server with -js).", ex);
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            await nats.DisposeAsync();
+            throw new EventsUnavailableException($"events {settings.Display} is unavailable: the server is unreachable (connection refused or timed out).", ex);
+        }
+    }
+
+    // Creates the stream when missing; refuses one configured otherwise. Returns the stream's last sequence (its size, since
+    // deletes and purges are denied and sequences start at 1).
+    private async Task<long> EnsureStreamAsync(NatsJSContext js, CancellationToken cancellationToken)
+    {
+        INatsJSStream stream;
+        try
+        {
+            stream = await js.GetStreamAsync(_options.Stream, cancellationToken: cancellationToken);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            stream = await js.CreateStreamAsync(
+                new StreamConfig(_options.Stream, [_options.StreamSubjects])
+                {
+                    Storage = StreamConfigStorage.File,
+                    NumReplicas = _options.Replicas,
+                    Retention = StreamConfigRetention.Limits,
+                    DuplicateWindow = TimeSpan.FromMinutes(2),
+                    DenyDelete = true,
+                    DenyPurge = true,
+                },
+                cancellationToken);
+            Log.StreamCreated(_logger, _options.Stream, _options.Replicas);
+        }
+
+        var config = stream.Info.Config;
+        if (config.Storage != StreamConfigStorage.File || config.Subjects is not { } subjects || !subjects.Contains(_options.StreamSubjects))
+        {
+            throw new EventsUnavailableException($"events {_settings.Display} stream {_options.Stream} exists with other subjects or storage: it must be file-stored and capture {_options.StreamSubjects} (docs/events.md).");
+        }
+
+        if (config.NumReplicas != _options.Replicas)
+        {
+            throw new EventsUnavailableException($"events {_settings.Display} stream {_options.Stream} has {config.NumReplicas} replicas but Custodian:JetStream:Replicas is {_options.Replicas}: change one of them (docs/events.md).");
+        }
+
+        var state = stream.Info.State;
+        if (state.Messages > 0 && state.FirstSeq != 1)
+        {
+            throw new EventsUnavailableException($"events {_settings.Display} stream {_options.Stream} does not start at sequence 1: it no longer holds the whole ledger (docs/events.md).");
+        }
+
+        return (long)state.LastSeq;
+    }
+
+    private async Task<long> PublishAsync(NatsJSContext js, string subject, byte[] payload, CancellationToken cancellationToken)
+    {
+        // One id per append: a retry of this publish (the client's, after no responders) is stored once within the
+        // stream's 2-minute de-duplication window (NATS JetStream, "Message Deduplication").
+        var id = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.AckTimeout);
+        try
+        {
+            var ack = await js.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = id }, cancellationToken: timeout.Token);
+            if (ack.Error is { } error)
+            {
+                throw new NatsJSApiException(error);
+            }
+
+            if (ack.Stream != _options.Stream)
+            {
+                throw new NatsJSException("The publish was acknowledged by another stream.");
+            }
+
+            return checked((long)ack.Seq - 1);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Whatever went wrong (no acknowledgement in time, disconnected, refused), the entry is not known to be recorded: fail closed.
+            Log.PublishFailed(_logger, ex);
+            throw new LedgerUnavailableException("The event log did not acknowledge the entry; the read must be refused.", ex);
+        }
+    }
+
+    private async Task WaitProjectedAsync(long sequence, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.AckTimeout);
+        try
+        {
+            while (true)
+            {
+                var signal = Volatile.Read(ref _advanced).Task;
+                if (Volatile.Read(ref _projected) >= sequence)
+                {
+                    return;
+                }
+
+                await signal.WaitAsync(timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.ProjectionLate(_logger, sequence);
+            throw new LedgerUnavailableException("The entry was recorded in the event log but not projected into the ledger in time; the read must be refused.");
+        }
+    }
+
+    private void Advance(long sequence)
+    {
+        Volatile.Write(ref _projected, sequence);
+        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    // Consumes the stream in order from the tables' size on, with an ordered consumer (client-side, no acks; it recreates
+    // itself after a gap or a reconnect), applies what has arrived in batches, then publishes to the in-process stream.
+    // Any failure restarts from the tables' size, so nothing is skipped and nothing applied twice.
+    private async Task RunProjectorAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var size = Volatile.Read(ref _projected) + 1;
+            try
+            {
+                size = await _projection.GetSizeAsync(stop);
+                if (size - 1 > Volatile.Read(ref _projected))
+                {
+                    await PublishLocallyFromTablesAsync(size, stop); // another process projected them
+                }
+
+                await ProjectFromAsync(size, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                Log.ProjectorFailed(_logger, size, ex);
+                try
+                {
+                    await Task.Delay(RestartDelay, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        var stoppedAt = Volatile.Read(ref _projected) + 1;
+        Log.ProjectorStopped(_logger, stoppedAt);
+    }
+
+    private async Task PublishLocallyFromTablesAsync(long size, CancellationToken stop)
+    {
+        await foreach (var committed in _projection.ReadAsync(Volatile.Read(ref _published) + 1, stop))
+        {
+            if (committed.Sequence >= size)
+            {
+                break;
+            }
+
+            await PublishLocallyAsync(committed);
+        }
+
+        Advance(size - 1);
+    }
+
+    private async Task ProjectFromAsync(long size, CancellationToken stop)
+    {
+        var js = _js!;
+        var consumer = await js.CreateOrderedConsumerAsync(
+            _options.Stream,
+            new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = (ulong)size + 1 },
+            stop);
+        var arrived = Channel.CreateBounded<(long Sequence, byte[] Payload)>(new BoundedChannelOptions(_maxBatch * 2) { SingleReader = true, SingleWriter = true });
+        using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var pump = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: pumpStop.Token))
+                    {
+                        var metadata = msg.Metadata ?? throw new NatsJSException("A stream message arrived without its metadata.");
+                        await arrived.Writer.WriteAsync(((long)metadata.Sequence.Stream - 1, msg.Data ?? []), pumpStop.Token);
+                    }
+
+                    arrived.Writer.TryComplete();
+                }
+                catch (Exception ex)
+                {
+                    arrived.Writer.TryComplete(ex);
+                }
+            },
+            CancellationToken.None);
+
+        try
+        {
+            var next = size;
+            var batch = new List<(long Sequence, byte[] Payload)>(_maxBatch);
+            while (await arrived.Reader.WaitToReadAsync(stop))
+            {
+                batch.Clear();
+                while (batch.Count < _maxBatch && arrived.Reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (batch[i].Sequence != next + i)
+                    {
+                        throw new LedgerProjectionException($"The event log delivered sequence {batch[i].Sequence + 1} where {next + i + 1} was due.");
+                    }
+                }
+
+                var committed = await _projection.ApplyAsync(next, batch.Select(b => (ReadOnlyMemory<byte>)b.Payload).ToList(), stop);
+                foreach (var entry in committed)
+                {
+                    await PublishLocallyAsync(entry);
+                }
+
+                var first = next;
+                var last = next + batch.Count - 1;
+                next = last + 1;
+                Log.Projected(_logger, first, last);
+                Advance(last);
+            }
+        }
+        finally
+        {
+            await pumpStop.CancelAsync();
+            await pump;
+        }
+    }
+
+    private async Task PublishLocallyAsync(CommittedEntry entry)
+    {
+        if (entry.Sequence <= Volatile.Read(ref _published))
+        {
+            return;
+        }
+
+        try
+        {
+            await _events.PublishAsync(entry, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            Log.LocalPublishFailed(_logger, entry.Sequence, ex);
+        }
+
+        Volatile.Write(ref _published, entry.Sequence);
+    }
+}

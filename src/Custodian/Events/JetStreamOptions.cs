@@ -1,0 +1,76 @@
+using System.Text.RegularExpressions;
+
+namespace Custodian.Events;
+
+/// <summary>
+/// Settings of the JetStream event log (section <c>Custodian:JetStream</c>, e.g. <c>Custodian__JetStream__Replicas=3</c>;
+/// docs/events.md). Used only when <see cref="Hosting.CustodianOptions.Events"/> names a NATS server. Validated by
+/// <see cref="Validate"/> before anything is created.
+/// </summary>
+public sealed partial class JetStreamOptions
+{
+    /// <summary>Configuration section under <c>Custodian</c>.</summary>
+    public const string Section = "JetStream";
+
+    /// <summary>The JetStream stream holding the ledger entries, created on first start when missing.</summary>
+    /// <value>1–32 characters of <c>A–Z a–z 0–9 _ -</c> (NATS stream names may not contain spaces, <c>.</c>, <c>*</c>, <c>&gt;</c> or path separators). The default is <c>CUSTODIAN_LEDGER</c>.</value>
+    public string Stream { get; set; } = "CUSTODIAN_LEDGER";
+
+    /// <summary>The subject prefix: entries are published on <c>&lt;prefix&gt;.c&lt;NN&gt;.t&lt;NN&gt;</c> (<see cref="LedgerSubjects"/>) and the stream captures <c>&lt;prefix&gt;.*.*</c>.</summary>
+    /// <value>1–4 dot-separated tokens of <c>a–z 0–9 _ -</c>, at most 64 characters, no wildcards. The default is <c>custodian.ledger</c>.</value>
+    public string SubjectPrefix { get; set; } = "custodian.ledger";
+
+    /// <summary>
+    /// Copies of the stream kept by the JetStream cluster (NATS JetStream: R1 or R3 in practice; an acknowledged publish
+    /// is on a majority of them). 1 for a single nats-server; 3 for a three-node cluster, which survives the loss of one.
+    /// </summary>
+    /// <value>1–5. The default is 1.</value>
+    public int Replicas { get; set; } = 1;
+
+    /// <summary>
+    /// How long a guarded read waits for JetStream to acknowledge its entry's publish, and then again for the entry to be
+    /// projected into the ledger tables, before it is refused (fail closed, <c>ledger-unavailable</c>, 503).
+    /// </summary>
+    /// <value>100–60,000 milliseconds. The default is 5,000 (5 seconds, the embedded ledger's lock timeout).</value>
+    public int AckTimeoutMilliseconds { get; set; } = 5_000;
+
+    /// <summary><see cref="AckTimeoutMilliseconds"/> as a span.</summary>
+    public TimeSpan AckTimeout => TimeSpan.FromMilliseconds(AckTimeoutMilliseconds);
+
+    /// <summary>The stream's subject filter, <c>&lt;prefix&gt;.*.*</c>.</summary>
+    public string StreamSubjects => SubjectPrefix + ".*.*";
+
+    /// <summary>Every rule this instance breaks, each as one sentence naming the setting and the rule (never the value).</summary>
+    /// <returns>Empty when valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var failures = new List<string>();
+        if (Stream is null || !StreamName().IsMatch(Stream))
+        {
+            failures.Add("Custodian:JetStream:Stream must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-'.");
+        }
+
+        if (SubjectPrefix is null || SubjectPrefix.Length > 64 || !Prefix().IsMatch(SubjectPrefix))
+        {
+            failures.Add("Custodian:JetStream:SubjectPrefix must be 1-4 dot-separated tokens of a-z, 0-9, '_' or '-', at most 64 characters.");
+        }
+
+        if (Replicas is < 1 or > 5)
+        {
+            failures.Add("Custodian:JetStream:Replicas must be 1-5 (1 for one nats-server, 3 for a cluster).");
+        }
+
+        if (AckTimeoutMilliseconds is < 100 or > 60_000)
+        {
+            failures.Add("Custodian:JetStream:AckTimeoutMilliseconds must be 100-60000.");
+        }
+
+        return failures;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$", RegexOptions.CultureInvariant)]
+    private static partial Regex StreamName();
+
+    [GeneratedRegex("^[a-z0-9_-]+(\\.[a-z0-9_-]+){0,3}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Prefix();
+}
