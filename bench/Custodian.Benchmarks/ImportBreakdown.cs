@@ -86,6 +86,7 @@ internal static class ImportBreakdown
             await MeasureWriterAsync(Path.Combine(directory, "a.db"), "writer: random id as table key, 4 indexes (import-001)", before, rows, sequential: false, dropIndexes: false);
             await MeasureWriterAsync(Path.Combine(directory, "b.db"), "writer: sequential key, 5 indexes row by row", all, rows, sequential: true, dropIndexes: false);
             await MeasureWriterAsync(Path.Combine(directory, "c.db"), "writer: sequential key, no secondary index", all, rows, sequential: true, dropIndexes: true);
+            await MeasureWriterAsync(Path.Combine(directory, "d.db"), "writer: as above through the C API (as the importer)", all, rows, sequential: true, dropIndexes: true, cApi: true);
             return 0;
         }
         finally
@@ -144,7 +145,7 @@ internal static class ImportBreakdown
 
     /// <summary>Inserts the rows (in id order for the random-key table, as the importer before import-002 did per batch; in
     /// file order otherwise) in one transaction; with <paramref name="dropIndexes"/>, also times building the indexes.</summary>
-    private static async Task MeasureWriterAsync(string path, string what, List<Migration> migrations, List<object[]> rows, bool sequential, bool dropIndexes)
+    private static async Task MeasureWriterAsync(string path, string what, List<Migration> migrations, List<object[]> rows, bool sequential, bool dropIndexes, bool cApi = false)
     {
         var database = new CustodianDatabase(path);
         await database.MigrateAsync(migrations, TimeProvider.System);
@@ -193,7 +194,7 @@ internal static class ImportBreakdown
         var seq = sequential ? insert.AddParameter("@seq", 0L) : null;
         insert.Prepare();
         var order = sequential ? rows : rows.OrderBy(r => (long)r[0]).ToList();
-        var t = Time(() =>
+        var t = cApi ? Time(() => InsertThroughCApi((Microsoft.Data.Sqlite.SqliteConnection)connection, sql, order)) : Time(() =>
         {
             for (var i = 0; i < order.Count; i++)
             {
@@ -227,6 +228,46 @@ internal static class ImportBreakdown
 
         t = Time(() => transaction.Commit());
         Report("  + commit (synchronous=FULL, WAL)", rows.Count, t);
+    }
+
+    /// <summary>The importer's write path: values bound to the prepared statement through SQLitePCL, text as UTF-8 on the stack.</summary>
+    private static void InsertThroughCApi(Microsoft.Data.Sqlite.SqliteConnection connection, string sql, List<object[]> rows)
+    {
+        if (SQLitePCL.raw.sqlite3_prepare_v2(connection.Handle, sql, out var statement) != SQLitePCL.raw.SQLITE_OK)
+        {
+            throw new InvalidOperationException(SQLitePCL.raw.sqlite3_errmsg(connection.Handle).utf8_to_string());
+        }
+
+        using (statement)
+        {
+            Span<byte> utf8 = stackalloc byte[512];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var row = rows[i];
+                SQLitePCL.raw.sqlite3_bind_int64(statement, 1, i + 1L);
+                SQLitePCL.raw.sqlite3_bind_int64(statement, 2, (long)row[0]);
+                for (var k = 1; k <= 6; k++)
+                {
+                    SQLitePCL.raw.sqlite3_bind_blob(statement, k + 2, (byte[])row[k]);
+                }
+
+                for (var k = 7; k <= 10; k++)
+                {
+                    var n = Encoding.UTF8.GetBytes((string)row[k], utf8);
+                    SQLitePCL.raw.sqlite3_bind_text(statement, k + 2, utf8[..n]);
+                }
+
+                SQLitePCL.raw.sqlite3_bind_int64(statement, 13, 1_700_000_000_000L);
+                SQLitePCL.raw.sqlite3_bind_null(statement, 14);
+                SQLitePCL.raw.sqlite3_bind_null(statement, 15);
+                if (SQLitePCL.raw.sqlite3_step(statement) != SQLitePCL.raw.SQLITE_DONE)
+                {
+                    throw new InvalidOperationException(SQLitePCL.raw.sqlite3_errmsg(connection.Handle).utf8_to_string());
+                }
+
+                SQLitePCL.raw.sqlite3_reset(statement);
+            }
+        }
     }
 
     private static (TimeSpan Cpu, TimeSpan Wall, long Bytes) Time(Action action)
