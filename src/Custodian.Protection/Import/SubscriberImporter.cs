@@ -25,8 +25,9 @@ namespace Custodian.Protection.Import;
 /// inserts; across batches and against existing subscribers the unique <c>phone_index</c> decides). Errors are
 /// reported in file order. Reports name the line, field and rule, never a value; nothing personal is logged.
 /// <para>
-/// Bulk path: an <see cref="ImportMode.AllOrNothing"/> import into an empty <c>subscribers</c> table on SQLite drops the table's secondary indexes inside its transaction, appends the rows,
-/// and builds the indexes after them (a sort each, far cheaper than a random B-tree insert per row and index). Duplicate
+/// Bulk path: an <see cref="ImportMode.AllOrNothing"/> import into an empty <c>subscribers</c> table on SQLite drops the
+/// table's secondary indexes inside its transaction, appends the rows, and builds the indexes after them (a sort each,
+/// far cheaper than a random B-tree insert per row and index; progress stays at the last row meanwhile). Duplicate
 /// phone numbers across batches are then found by building the unique phone index; if that fails, the rows whose phone
 /// number an earlier line has are listed, in file order with the other errors, and everything is rolled back as for any
 /// bad row. Other SQLite connections keep reading the last committed state (WAL) with its indexes throughout. Not used on
@@ -58,12 +59,22 @@ public sealed partial class SubscriberImporter
     public const int MaxRatePlanLength = 100;
 
     /// <summary>
-    /// SQLite page cache of the import's connection, in KiB (512 MiB). Rows land at random places in the id and
-    /// blind-index B-trees, so the more of them the cache holds, the fewer pages the writer reads and spills; with it the
-    /// importing process peaks at about 0.7 GiB (docs/protection-benchmarks.md), under the 1 GiB budget of issue 3. The
-    /// connection's previous cache size is restored before it returns to the pool.
+    /// SQLite page cache of the import's connection, in KiB (512 MiB). Row by row, rows land at random places in the id and
+    /// blind-index B-trees, so the more of them the cache holds, the fewer pages the writer reads and spills; on the bulk
+    /// path the index sorts use it as their memory. With it the importing process peaks at about 0.65 GiB
+    /// (docs/protection-benchmarks.md), under the 1 GiB budget of issue 3. The connection's previous cache size is
+    /// restored before it returns to the pool.
     /// </summary>
     public const int ImportCacheKiB = 512 * 1024;
+
+    /// <summary>
+    /// SQLite page cache of the bulk path, in KiB (256 MiB): appending needs only the pages at the end of each B-tree, and
+    /// SQLite gives each index sort as much memory again as the page cache (at most 512 MiB), spilling sorted runs to
+    /// temporary files beyond it. 2 × 256 MiB keeps the importing process under the 1 GiB budget of issue 3 however large
+    /// the file; with <see cref="ImportCacheKiB"/> a 3,000,000-row load peaked at 801 MiB and would approach
+    /// 512 + 512 MiB plus the process at 17.4 M rows (docs/protection-benchmarks.md).
+    /// </summary>
+    public const int BulkCacheKiB = 256 * 1024;
 
     /// <summary>Largest accepted CSV record, in bytes (guards against an unterminated quote swallowing the file).</summary>
     public const int MaxRecordBytes = 64 * 1024;
@@ -499,6 +510,7 @@ public sealed partial class SubscriberImporter
                         bulk = mode == ImportMode.AllOrNothing && _database.IsSqlite && keys.TableWasEmpty;
                         if (bulk)
                         {
+                            await ExecuteAsync(connection, transaction, "PRAGMA cache_size = -" + BulkCacheKiB.ToString(CultureInfo.InvariantCulture), cancellationToken);
                             await DropIndexesAsync(connection, transaction, cancellationToken);
                         }
 
