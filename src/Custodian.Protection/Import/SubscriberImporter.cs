@@ -59,11 +59,11 @@ public sealed partial class SubscriberImporter
     public const int MaxRatePlanLength = 100;
 
     /// <summary>
-    /// SQLite page cache of the import's connection, in KiB (512 MiB). Row by row, rows land at random places in the id and
-    /// blind-index B-trees, so the more of them the cache holds, the fewer pages the writer reads and spills; on the bulk
-    /// path the index sorts use it as their memory. With it the importing process peaks at about 0.65 GiB
-    /// (docs/protection-benchmarks.md), under the 1 GiB budget of issue 3. The connection's previous cache size is
-    /// restored before it returns to the pool.
+    /// SQLite page cache of the import's connection on the row-by-row path, in KiB (512 MiB). Rows land at random places in
+    /// the id and blind-index B-trees, so the more of them the cache holds, the fewer pages the writer reads and spills; with
+    /// it the importing process peaked at about 0.68 GiB for 1,000,000 rows (docs/protection-benchmarks.md), under the
+    /// 1 GiB budget of issue 3. The bulk path uses <see cref="BulkCacheKiB"/> instead. The connection's previous cache size
+    /// is restored before it returns to the pool.
     /// </summary>
     public const int ImportCacheKiB = 512 * 1024;
 
