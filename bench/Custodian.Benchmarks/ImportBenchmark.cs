@@ -43,6 +43,8 @@ internal static class ImportBenchmark
             var loadBefore = LoadAverage();
             var (user0, system0) = (process.UserProcessorTime, process.PrivilegedProcessorTime);
             var fifths = new Fifths(count, process);
+            var (gc0, gc1, gc2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+            var (allocated0, pause0) = (GC.GetTotalAllocatedBytes(precise: false), GC.GetTotalPauseDuration());
 
             var stopwatch = Stopwatch.StartNew();
             using (var reader = new StreamReader(csv, Encoding.UTF8))
@@ -68,6 +70,7 @@ internal static class ImportBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"import: {seconds:F1} s, {rate:N0} rows/s"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"process CPU: {user + system:F1} µs/row (user {user:F1}, system {system:F1}); CPU-bound floor on 2 idle cores: {(user + system) / 2:F1} µs/row = {2e6 / (user + system):N0} rows/s"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"per fifth of the file (rows/s | CPU µs/row): {string.Join("  ", fifths.Lines)}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GC: {(GC.GetTotalAllocatedBytes(precise: false) - allocated0) / (double)count:N0} bytes allocated/row; collections gen0/1/2 {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2}; pauses {(GC.GetTotalPauseDuration() - pause0).TotalSeconds:F1} s; server GC {System.Runtime.GCSettings.IsServerGC}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS: {process.PeakWorkingSet64 / mib:N0} MiB (before import: {rssBefore / mib:N0} MiB)"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"database: {new FileInfo(Path.Combine(directory, "custodian.db")).Length / mib:N0} MiB (+ WAL)"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"extrapolated to {CarrierSubscribers:N0}: {projected.TotalMinutes:F1} min at the same rate"));

@@ -3,7 +3,7 @@ using Custodian.Benchmarks;
 
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- cipher          (BenchmarkDotNet, ratio vs raw AesGcm)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- import 1000000 [skip-bad-rows]  (rows/s, CPU/row, peak RSS, extrapolation; default mode all-or-nothing)
-// dotnet run -c Release --project bench/Custodian.Benchmarks -- breakdown 100000 (single-threaded cost per import stage)
+// dotnet run -c Release --project bench/Custodian.Benchmarks -- breakdown 100000 (single-threaded CPU per import stage, incl. the SQLite writer under 3 table layouts)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor         (BenchmarkDotNet: detector updates, risk check; ratios vs Dictionary)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-latency 1000000 (per-call risk-check p50/p99/p99.9)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-cpu 10      (detector updates: CPU time and bytes per entry)
@@ -16,7 +16,7 @@ if (args.Length >= 1 && args[0] == "import")
 
 if (args.Length >= 1 && args[0] == "breakdown")
 {
-    return ImportBreakdown.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+    return await ImportBreakdown.RunAsync(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
 }
 
 if (args.Length >= 1 && args[0] == "cipher")

@@ -19,6 +19,12 @@ namespace Custodian.Protection;
 /// <c>phone_index_next IS NULL</c>.
 /// It also drops <c>ix_subscribers_home_store</c>, which no query used (subscribers are only ever found by id and blind
 /// index) and which cost every insert one more B-tree insert; a feature that lists a store's subscribers adds it back.
+/// <c>protection-import-002</c> rebuilds <c>subscribers</c> with a sequential key <c>seq</c> (the table's B-tree, the largest,
+/// is then appended to: the importer gives new rows increasing <c>seq</c> values, where the random subscriber id put each row
+/// at a random place) and the subscriber id as a unique secondary index; the unique phone index becomes a named index
+/// (<c>ux_subscribers_phone_index</c>) that the importer can drop and build after a bulk load into an empty table. Existing
+/// rows are numbered in id order. The importer's copy of the index definitions, <see cref="Subscribers.SubscriberIndexes.All"/>,
+/// must stay identical to these (a test compares them).
 /// </summary>
 public sealed class ProtectionMigrations : IMigrationSource
 {
@@ -75,6 +81,37 @@ public sealed class ProtectionMigrations : IMigrationSource
             """
             DROP INDEX ix_subscribers_home_store;
             DROP INDEX ix_subscribers_rrn_index_next;
+            CREATE INDEX ix_subscribers_rrn_index_next ON subscribers (rrn_index_next) WHERE rrn_index_next IS NOT NULL;
+            """),
+        new Migration(
+            "protection-import-002",
+            """
+            CREATE TABLE subscribers_v2 (
+                seq INTEGER PRIMARY KEY,
+                id INTEGER NOT NULL,
+                phone_index BLOB NOT NULL,
+                rrn_index BLOB NOT NULL,
+                name_ct BLOB NOT NULL,
+                rrn_ct BLOB NOT NULL,
+                phone_ct BLOB NOT NULL,
+                address_ct BLOB NOT NULL,
+                rate_plan TEXT NOT NULL,
+                contract_start TEXT NOT NULL,
+                contract_end TEXT NOT NULL,
+                home_store TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                phone_index_next BLOB,
+                rrn_index_next BLOB
+            );
+            INSERT INTO subscribers_v2 (seq, id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next)
+            SELECT ROW_NUMBER() OVER (ORDER BY id), id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next
+            FROM subscribers;
+            DROP TABLE subscribers;
+            ALTER TABLE subscribers_v2 RENAME TO subscribers;
+            CREATE UNIQUE INDEX ux_subscribers_phone_index ON subscribers (phone_index);
+            CREATE UNIQUE INDEX ux_subscribers_id ON subscribers (id);
+            CREATE INDEX ix_subscribers_rrn_index ON subscribers (rrn_index);
+            CREATE INDEX ix_subscribers_phone_index_next ON subscribers (phone_index_next);
             CREATE INDEX ix_subscribers_rrn_index_next ON subscribers (rrn_index_next) WHERE rrn_index_next IS NOT NULL;
             """),
     ];

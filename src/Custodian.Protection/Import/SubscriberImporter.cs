@@ -17,13 +17,22 @@ namespace Custodian.Protection.Import;
 /// <summary>
 /// Imports subscribers from CSV (<see cref="ImportColumns"/>): validates and normalizes every field,
 /// encrypts the personal fields (<see cref="FieldCipher"/>, in parallel), computes the blind indexes
-/// and inserts in batches of <see cref="BatchSize"/> rows with one prepared statement, each batch in
-/// subscriber-id order (cheaper B-tree inserts than file order). Each row gets a
-/// fresh <see cref="SubscriberId.NewRandom"/>. During a blind-index key rotation it also writes the
+/// and inserts in batches of <see cref="BatchSize"/> rows with one prepared statement, in file order. Each row gets a
+/// fresh <see cref="SubscriberId.NewRandom"/> and the next values of the table's sequential key <c>seq</c>
+/// (<c>protection-import-002</c>), so the table's B-tree is appended to. During a blind-index key rotation it also writes the
 /// indexes under the pending key (<c>phone_index_next</c>, <c>rrn_index_next</c>). Duplicate phone numbers — within the file or against
 /// the database — are row errors: the earlier line of the file wins (within a batch this is decided before the
 /// inserts; across batches and against existing subscribers the unique <c>phone_index</c> decides). Errors are
 /// reported in file order. Reports name the line, field and rule, never a value; nothing personal is logged.
+/// <para>
+/// Bulk path: an <see cref="ImportMode.AllOrNothing"/> import into an empty <c>subscribers</c> table on SQLite drops the
+/// table's secondary indexes inside its transaction, appends the rows, and builds the indexes after them (a sort each,
+/// far cheaper than a random B-tree insert per row and index; progress stays at the last row meanwhile). Duplicate
+/// phone numbers across batches are then found by building the unique phone index; if that fails, the rows whose phone
+/// number an earlier line has are listed, in file order with the other errors, and everything is rolled back as for any
+/// bad row. Other SQLite connections keep reading the last committed state (WAL) with its indexes throughout. Not used on
+/// PostgreSQL, where <c>DROP INDEX</c> would lock every reader out of the table until the import commits.
+/// </para>
 /// Throughput, CPU per row and peak RSS: docs/protection-benchmarks.md.
 /// <para>
 /// Cancellation: in <see cref="ImportMode.AllOrNothing"/> nothing is written; in
@@ -50,20 +59,42 @@ public sealed partial class SubscriberImporter
     public const int MaxRatePlanLength = 100;
 
     /// <summary>
-    /// SQLite page cache of the import's connection, in KiB (512 MiB). Rows land at random places in the id and
-    /// blind-index B-trees, so the more of them the cache holds, the fewer pages the writer reads and spills; with it the
-    /// importing process peaks at about 0.7 GiB (docs/protection-benchmarks.md), under the 1 GiB budget of issue 3. The
-    /// connection's previous cache size is restored before it returns to the pool.
+    /// SQLite page cache of the import's connection on the row-by-row path, in KiB (512 MiB). Rows land at random places in
+    /// the id and blind-index B-trees, so the more of them the cache holds, the fewer pages the writer reads and spills; with
+    /// it the importing process peaked at about 0.68 GiB for 1,000,000 rows (docs/protection-benchmarks.md), under the
+    /// 1 GiB budget of issue 3. The bulk path uses <see cref="BulkCacheKiB"/> instead. The connection's previous cache size
+    /// is restored before it returns to the pool.
     /// </summary>
     public const int ImportCacheKiB = 512 * 1024;
+
+    /// <summary>
+    /// SQLite page cache of the bulk path, in KiB (256 MiB): appending needs only the pages at the end of each B-tree, and
+    /// SQLite gives each index sort as much memory again as the page cache (at most 512 MiB), spilling sorted runs to
+    /// temporary files beyond it. 2 × 256 MiB keeps the importing process under the 1 GiB budget of issue 3 however large
+    /// the file; with <see cref="ImportCacheKiB"/> a 3,000,000-row load peaked at 801 MiB and would approach
+    /// 512 + 512 MiB plus the process at 17.4 M rows (docs/protection-benchmarks.md).
+    /// </summary>
+    public const int BulkCacheKiB = 256 * 1024;
 
     /// <summary>Largest accepted CSV record, in bytes (guards against an unterminated quote swallowing the file).</summary>
     public const int MaxRecordBytes = 64 * 1024;
 
     private const string InsertSql =
-        "INSERT INTO subscribers (id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next) " +
-        "VALUES (@id, @phone_index, @rrn_index, @name_ct, @rrn_ct, @phone_ct, @address_ct, @rate_plan, @contract_start, @contract_end, @home_store, @created_at, @phone_index_next, @rrn_index_next) " +
-        "ON CONFLICT (phone_index) DO NOTHING";
+        "INSERT INTO subscribers (seq, id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next) " +
+        "VALUES (@seq, @id, @phone_index, @rrn_index, @name_ct, @rrn_ct, @phone_ct, @address_ct, @rate_plan, @contract_start, @contract_end, @home_store, @created_at, @phone_index_next, @rrn_index_next)";
+
+    /// <summary>Row by row into an indexed table: a phone number already present is turned away by its unique index.</summary>
+    private const string InsertOrSkipSql = InsertSql + " ON CONFLICT (phone_index) DO NOTHING";
+
+    /// <summary>
+    /// Rows of the bulk load whose phone number an earlier row (lower <c>seq</c>, earlier line) already has; run only when the
+    /// load is rejected, over a temporary index on <c>phone_index</c> that the rollback removes.
+    /// </summary>
+    private const string LaterDuplicatesSql =
+        "SELECT s.seq FROM subscribers s WHERE EXISTS (SELECT 1 FROM subscribers e WHERE e.phone_index = s.phone_index AND e.seq < s.seq) ORDER BY s.seq";
+
+    /// <summary>SQLite's extended result code <c>SQLITE_CONSTRAINT_UNIQUE</c> (sqlite.org/rescode.html#constraint_unique).</summary>
+    private const int SqliteConstraintUnique = 2067;
 
     private static readonly string OversizedRule = $"must be at most {MaxRecordBytes} bytes (check for an unterminated quote); the rest of the file was not read";
 
@@ -80,7 +111,7 @@ public sealed partial class SubscriberImporter
     /// <param name="db">The database (migrated with <see cref="ProtectionMigrations"/>).</param>
     /// <param name="keys">The keyring.</param>
     /// <param name="time">Clock for <c>created_at</c> and the RRN future-date rule.</param>
-    /// <param name="logger">Optional logger (events 3101–3109); receives counts only.</param>
+    /// <param name="logger">Optional logger (events 3101–3109 and 6300–6301); receives counts only.</param>
     public SubscriberImporter(CustodianDatabase db, ProtectionKeyring keys, TimeProvider time, ILogger<SubscriberImporter>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(db);
@@ -408,9 +439,8 @@ public sealed partial class SubscriberImporter
     /// <summary>
     /// The CPU stage: validation (libphonenumber) and encryption dominate its cost and are independent per row, so they
     /// run in parallel. Then, in file order, a row whose phone number an earlier row of the same batch already has
-    /// becomes a duplicate-phone error (the earlier row wins, as it would if rows were inserted in file order), and the
-    /// remaining rows are put in subscriber-id order for the writer: random ids inserted in order land next to each
-    /// other in the table's B-tree, which costs the single-threaded writer less than random positions.
+    /// becomes a duplicate-phone error (the earlier row wins, as it does across batches); the bulk path, which inserts
+    /// without the unique index, relies on this.
     /// </summary>
     private PreparedBatch Prepare(List<RawRow> batch, CancellationToken cancellationToken)
     {
@@ -430,31 +460,22 @@ public sealed partial class SubscriberImporter
         });
 
         var phones = new HashSet<byte[]>(outcomes.Length, BlindIndexComparer.Instance);
-        var order = new List<int>(outcomes.Length);
         for (var i = 0; i < outcomes.Length; i++)
         {
-            if (outcomes[i].Row is { } row)
+            if (outcomes[i].Row is { } row && !phones.Add(row.PhoneIndex))
             {
-                if (phones.Add(row.PhoneIndex))
-                {
-                    order.Add(i);
-                }
-                else
-                {
-                    outcomes[i] = new RowOutcome(null, [new ImportRowError(row.Line, ImportColumns.Phone, DuplicatePhoneRule)]);
-                }
+                outcomes[i] = new RowOutcome(null, [new ImportRowError(row.Line, ImportColumns.Phone, DuplicatePhoneRule)]);
             }
         }
 
-        var insertOrder = order.ToArray();
-        Array.Sort(insertOrder, (a, b) => outcomes[a].Row!.Id.Value.CompareTo(outcomes[b].Row!.Id.Value));
-        return new PreparedBatch(outcomes, insertOrder);
+        return new PreparedBatch(outcomes, batch[0].Line);
     }
 
     /// <summary>
     /// The write stage: inserts prepared batches in file order on one connection. <see cref="ImportMode.SkipBadRows"/>
     /// commits each batch; <see cref="ImportMode.AllOrNothing"/> keeps one transaction and commits it only when no row
-    /// was rejected. Returns whether anything was committed at the end.
+    /// was rejected (taking the bulk path when the table is empty, see the class remarks). Returns whether anything was
+    /// committed at the end.
     /// </summary>
     private async Task<bool> WriteAsync(ChannelReader<PreparedBatch> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
     {
@@ -470,28 +491,41 @@ public sealed partial class SubscriberImporter
             await SetCacheSizeAsync(connection, "-" + ImportCacheKiB.ToString(CultureInfo.InvariantCulture));
         }
 
-        await using var insert = new InsertCommand(connection, InsertSql);
+        InsertCommand? insert = null;
         DbTransaction? transaction = null;
+        var bulk = false;
         try
         {
             long rowsWritten = 0;
-            await foreach (var (outcomes, insertOrder) in prepared.ReadAllAsync(cancellationToken))
+            var keys = new SequenceKeys(0, 0);
+            await foreach (var (outcomes, firstLine) in prepared.ReadAllAsync(cancellationToken))
             {
-                transaction ??= await connection.BeginTransactionAsync(cancellationToken);
-                insert.Bind(transaction);
-                var createdAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-
-                // Insert in id order; a row the unique phone index turns away (a subscriber already in the database or in
-                // an earlier batch) is remembered and reported below, where every error of the batch goes in file order.
-                var duplicate = new bool[outcomes.Length];
-                foreach (var i in insertOrder)
+                if (transaction is null)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    duplicate[i] = insert.Execute(outcomes[i].Row!, createdAt) == 0;
+                    transaction = await connection.BeginTransactionAsync(cancellationToken);
+                    keys = await BeginKeysAsync(connection, transaction, firstLine, cancellationToken);
+                    if (insert is null)
+                    {
+                        // Decided once, in the import's first (for all-or-nothing, only) transaction.
+                        bulk = mode == ImportMode.AllOrNothing && _database.IsSqlite && keys.TableWasEmpty;
+                        if (bulk)
+                        {
+                            await ExecuteAsync(connection, transaction, "PRAGMA cache_size = -" + BulkCacheKiB.ToString(CultureInfo.InvariantCulture), cancellationToken);
+                            await DropIndexesAsync(connection, transaction, cancellationToken);
+                        }
+
+                        insert = InsertCommand.Create(connection, bulk ? InsertSql : InsertOrSkipSql);
+                    }
                 }
 
+                insert!.Bind(transaction);
+                var createdAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+                // Insert in file order; a row the unique phone index turns away (a subscriber already in the database or in an
+                // earlier batch) is reported in file order with every other error of the batch.
                 for (var i = 0; i < outcomes.Length; i++)
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
                     if (outcomes[i].Errors is { } errors)
                     {
                         foreach (var error in errors)
@@ -501,7 +535,7 @@ public sealed partial class SubscriberImporter
 
                         state.RowsRejected++;
                     }
-                    else if (duplicate[i])
+                    else if (insert.Execute(outcomes[i].Row!, keys.SeqOf(outcomes[i].Row!.Line), createdAt) == 0)
                     {
                         state.Reject(outcomes[i].Row!.Line, ImportColumns.Phone, DuplicatePhoneRule);
                     }
@@ -536,6 +570,13 @@ public sealed partial class SubscriberImporter
                 return mode == ImportMode.SkipBadRows && state.RowsImported > 0;
             }
 
+            if (bulk && !await BuildIndexesAsync(connection, transaction, keys, state, cancellationToken))
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                state.PendingImported = 0;
+                return false;
+            }
+
             if (mode == ImportMode.AllOrNothing && state.RowsRejected > 0)
             {
                 await transaction.RollbackAsync(cancellationToken);
@@ -550,6 +591,11 @@ public sealed partial class SubscriberImporter
         }
         finally
         {
+            if (insert is not null)
+            {
+                await insert.DisposeAsync();
+            }
+
             if (transaction is not null)
             {
                 await transaction.DisposeAsync();
@@ -561,6 +607,97 @@ public sealed partial class SubscriberImporter
                 await SetCacheSizeAsync(connection, Convert.ToInt64(pooledCacheSize, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
             }
         }
+    }
+
+    /// <summary>
+    /// Starts a transaction's keys: on PostgreSQL first locks the table against other writers (readers go on), so that no
+    /// concurrent import takes the same <c>seq</c> values (SQLite's write transaction already excludes them), then reads the
+    /// largest <c>seq</c>. A row on line <c>l</c> gets <c>max + l − (firstLine − 1)</c>: increasing in file order, so the table
+    /// is appended to, and the line can be told back from the key (the bulk path's duplicate report).
+    /// </summary>
+    private async Task<SequenceKeys> BeginKeysAsync(DbConnection connection, DbTransaction transaction, long firstLine, CancellationToken cancellationToken)
+    {
+        if (!_database.IsSqlite)
+        {
+            await using var lockTable = connection.Command("LOCK TABLE subscribers IN EXCLUSIVE MODE");
+            lockTable.Transaction = transaction;
+            await lockTable.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var max = connection.Command("SELECT MAX(seq) FROM subscribers");
+        max.Transaction = transaction;
+        var value = await max.ExecuteScalarAsync(cancellationToken);
+        var empty = value is null or DBNull;
+        return new SequenceKeys(empty ? 0 : Convert.ToInt64(value, CultureInfo.InvariantCulture), firstLine - 1) { TableWasEmpty = empty };
+    }
+
+    private static async Task DropIndexesAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        foreach (var (name, _) in SubscriberIndexes.All)
+        {
+            await using var drop = connection.Command("DROP INDEX " + name);
+            drop.Transaction = transaction;
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The end of the bulk path. With no rejected row, builds the unique phone index: if no phone number repeats, it
+    /// succeeds and the other indexes follow (returns true; the caller commits). Otherwise (a bad row, or the unique index
+    /// failed) lists every row whose phone number an earlier line has, merged in file order into the errors, and returns
+    /// false (the caller rolls back, which also restores the indexes dropped at the start).
+    /// </summary>
+    private async Task<bool> BuildIndexesAsync(DbConnection connection, DbTransaction transaction, SequenceKeys keys, ImportState state, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        if (state.RowsRejected == 0)
+        {
+            var unique = true;
+            try
+            {
+                await ExecuteAsync(connection, transaction, SubscriberIndexes.PhoneIndex, cancellationToken);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
+            {
+                // A phone number repeats across batches. SQLite undid only the statement; the transaction goes on.
+                unique = false;
+            }
+
+            if (unique)
+            {
+                foreach (var (_, sql) in SubscriberIndexes.All.Skip(1))
+                {
+                    await ExecuteAsync(connection, transaction, sql, cancellationToken);
+                }
+
+                var elapsedMs = (long)_time.GetElapsedTime(started).TotalMilliseconds;
+                Log.BulkIndexesBuilt(_logger, state.PendingImported, elapsedMs);
+                return true;
+            }
+        }
+
+        await ExecuteAsync(connection, transaction, "CREATE INDEX ix_subscribers_import_phone ON subscribers (phone_index)", cancellationToken);
+        var lines = new List<long>();
+        await using (var query = connection.Command(LaterDuplicatesSql))
+        {
+            query.Transaction = transaction;
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                lines.Add(keys.LineOf(reader.GetInt64(0)));
+            }
+        }
+
+        state.RejectInFileOrder(lines, ImportColumns.Phone, DuplicatePhoneRule);
+        Log.BulkLoadRejected(_logger, lines.Count);
+        return false;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command(sql);
+        command.Transaction = transaction;
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task SetCacheSizeAsync(DbConnection connection, string size)
@@ -592,12 +729,25 @@ public sealed partial class SubscriberImporter
 
     private sealed record HeaderColumns(int[] Index, int HeaderCount);
 
+    /// <summary>
+    /// The <c>seq</c> values of one transaction: line <c>l</c> gets <c>Max + l − LineOffset</c>, where <c>Max</c> is the largest
+    /// key when the transaction began and <c>LineOffset</c> the line before its first record.
+    /// </summary>
+    private readonly record struct SequenceKeys(long Max, long LineOffset)
+    {
+        public bool TableWasEmpty { get; init; }
+
+        public long SeqOf(long line) => checked(Max + line - LineOffset);
+
+        public long LineOf(long seq) => seq - Max + LineOffset;
+    }
+
     private sealed record RawRow(long Line, string[]? Values, ImportRowError? Error);
 
     private sealed record RowOutcome(EncryptedRow? Row, List<ImportRowError>? Errors);
 
-    /// <summary>A batch's outcomes in file order, and the indexes of the rows to insert, in subscriber-id order.</summary>
-    private sealed record PreparedBatch(RowOutcome[] Outcomes, int[] InsertOrder);
+    /// <summary>A batch's outcomes in file order, and the line of its first record.</summary>
+    private sealed record PreparedBatch(RowOutcome[] Outcomes, long FirstLine);
 
     /// <summary>Equality of two 32-byte blind indexes; HMAC output is uniform, so its first four bytes serve as the hash.</summary>
     private sealed class BlindIndexComparer : IEqualityComparer<byte[]>
@@ -663,59 +813,37 @@ public sealed partial class SubscriberImporter
             Add(line, field, rule);
             RowsRejected++;
         }
-    }
-
-    /// <summary>The prepared insert statement with its parameters, reused across rows and transactions.</summary>
-    private sealed class InsertCommand : IAsyncDisposable
-    {
-        private readonly DbCommand _command;
-        private readonly DbParameter[] _p;
-        private bool _prepared;
-
-        public InsertCommand(DbConnection connection, string sql)
-        {
-            _command = connection.Command(sql);
-            string[] names = ["@id", "@phone_index", "@rrn_index", "@name_ct", "@rrn_ct", "@phone_ct", "@address_ct", "@rate_plan", "@contract_start", "@contract_end", "@home_store", "@created_at", "@phone_index_next", "@rrn_index_next"];
-            _p = new DbParameter[names.Length];
-            for (var i = 0; i < names.Length; i++)
-            {
-                _p[i] = _command.AddParameter(names[i], DBNull.Value);
-            }
-        }
-
-        public void Bind(DbTransaction transaction) => _command.Transaction = transaction;
 
         /// <summary>
-        /// Inserts one row; returns the rows inserted (0 when the phone index already exists). Synchronous: SQLite's
-        /// statements complete synchronously anyway, and the async wrapper registered a cancellation callback per row
-        /// (the caller checks the token between rows).
+        /// Counts rows found bad after all others were read (<paramref name="lines"/> ascending) and merges their errors into
+        /// <see cref="Errors"/> (in file order) by line, keeping the first <see cref="MaxReportedErrors"/>. When the list was
+        /// already cut, only lines before its last entry are merged (later errors were not kept either).
         /// </summary>
-        public int Execute(EncryptedRow row, long createdAt)
+        public void RejectInFileOrder(IReadOnlyList<long> lines, string field, string rule)
         {
-            _p[0].Value = row.Id.Value;
-            _p[1].Value = row.PhoneIndex;
-            _p[2].Value = row.RrnIndex;
-            _p[3].Value = row.NameCt;
-            _p[4].Value = row.RrnCt;
-            _p[5].Value = row.PhoneCt;
-            _p[6].Value = row.AddressCt;
-            _p[7].Value = row.RatePlan;
-            _p[8].Value = row.ContractStart;
-            _p[9].Value = row.ContractEnd;
-            _p[10].Value = row.HomeStore;
-            _p[11].Value = createdAt;
-            _p[12].Value = (object?)row.PhoneIndexNext ?? DBNull.Value;
-            _p[13].Value = (object?)row.RrnIndexNext ?? DBNull.Value;
-            if (!_prepared)
+            RowsRejected += lines.Count;
+            var limit = ErrorsTruncated && Errors.Count > 0 ? Errors[^1].Line : long.MaxValue;
+            var merged = new List<ImportRowError>(Errors.Count + lines.Count);
+            var next = 0;
+            foreach (var error in Errors)
             {
-                _command.Prepare();
-                _prepared = true;
+                for (; next < lines.Count && lines[next] < error.Line; next++)
+                {
+                    merged.Add(new ImportRowError(lines[next], field, rule));
+                }
+
+                merged.Add(error);
             }
 
-            return _command.ExecuteNonQuery();
-        }
+            for (; next < lines.Count && lines[next] < limit; next++)
+            {
+                merged.Add(new ImportRowError(lines[next], field, rule));
+            }
 
-        public ValueTask DisposeAsync() => _command.DisposeAsync();
+            ErrorsTruncated |= next < lines.Count || merged.Count > MaxReportedErrors;
+            Errors.Clear();
+            Errors.AddRange(merged.Take(MaxReportedErrors));
+        }
     }
 
     private static partial class Log
@@ -728,5 +856,11 @@ public sealed partial class SubscriberImporter
 
         [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "All-or-nothing subscriber import rolled back: {RowsRejected} of {RowsRead} rows were bad; nothing was written.")]
         public static partial void ImportRejected(ILogger logger, long rowsRead, long rowsRejected);
+
+        [LoggerMessage(EventId = 6300, Level = LogLevel.Information, Message = "Bulk subscriber import into an empty table: secondary indexes built after {Rows} rows in {ElapsedMs} ms.")]
+        public static partial void BulkIndexesBuilt(ILogger logger, long rows, long elapsedMs);
+
+        [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Bulk subscriber import: {Duplicates} rows repeat an earlier row's phone number.")]
+        public static partial void BulkLoadRejected(ILogger logger, int duplicates);
     }
 }

@@ -7,9 +7,9 @@ using Custodian.Protection.Tests.Support;
 namespace Custodian.Protection.Tests.Import;
 
 /// <summary>
-/// The writer inserts each batch in subscriber-id order (random ids, so not file order): duplicates must still be
-/// decided as in file order (the earlier line wins) and reported in file order, and the import's schema and
-/// page-cache changes must leave searches and pooled connections as they were.
+/// Duplicates are decided as in file order (the earlier line wins) and reported in file order, whether decided within a
+/// batch before the inserts or by the unique phone index, and the import's schema and page-cache changes must leave
+/// searches and pooled connections as they were.
 /// </summary>
 public sealed class ImportWriteOrderTests
 {
@@ -55,7 +55,7 @@ public sealed class ImportWriteOrderTests
     }
 
     [Fact]
-    public async Task Duplicates_of_existing_subscribers_are_reported_in_file_order_though_inserted_in_id_order()
+    public async Task Duplicates_of_existing_subscribers_are_reported_in_file_order()
     {
         using var env = await TestEnvironment.CreateAsync();
         var existing = SampleLines(100, seed: 22);
@@ -130,6 +130,8 @@ public sealed class ImportWriteOrderTests
                 "ix_subscribers_phone_index_next: CREATE INDEX ix_subscribers_phone_index_next ON subscribers (phone_index_next)",
                 "ix_subscribers_rrn_index: CREATE INDEX ix_subscribers_rrn_index ON subscribers (rrn_index)",
                 "ix_subscribers_rrn_index_next: CREATE INDEX ix_subscribers_rrn_index_next ON subscribers (rrn_index_next) WHERE rrn_index_next IS NOT NULL",
+                "ux_subscribers_id: CREATE UNIQUE INDEX ux_subscribers_id ON subscribers (id)",
+                "ux_subscribers_phone_index: CREATE UNIQUE INDEX ux_subscribers_phone_index ON subscribers (phone_index)",
             ],
             found);
 
