@@ -88,7 +88,10 @@ internal sealed class BenchHost : IAsyncDisposable
     /// </summary>
     public static Monitoring.Detection.MonitorEngine BenchDetectionEngine()
     {
-        var engine = Monitoring.Detection.MonitorEngine.CreateDefault(new Monitoring.Detection.DetectionOptions());
+        // Store-local noon, as CustodianTestHost pins it: outside store hours every read would raise a finding (then
+        // dropped), which is not the work of a normal store day.
+        var options = new Monitoring.Detection.DetectionOptions { LocalOffset = TimeSpan.FromHours(12 - TimeProvider.System.GetUtcNow().Hour) };
+        var engine = Monitoring.Detection.MonitorEngine.CreateDefault(options);
         engine.DetectorDisabled = static _ => true;
         return engine;
     }
