@@ -79,6 +79,23 @@ internal sealed class BenchHost : IAsyncDisposable
         Windows = [.. MonitorOptions.DefaultWindows.Select(w => w with { ClerkLimit = 1_000_000, TerminalLimit = 1_000_000 })],
     };
 
+    /// <summary>
+    /// The detection engine for the bench: the standard detectors with the default settings, all switched off the way
+    /// an officer switches one off (<see cref="Monitoring.Detection.MonitorEngine.DetectorDisabled"/>): they still
+    /// observe every entry, so the monitor does the same work per entry, but raise no alert, step-up or suspension.
+    /// A bench clerk reads thousands of subscribers a second without serving anyone, which the open-lookups and
+    /// machine-timing detectors rightly stop within seconds.
+    /// </summary>
+    public static Monitoring.Detection.MonitorEngine BenchDetectionEngine()
+    {
+        // Store-local noon, as CustodianTestHost pins it: outside store hours every read would raise a finding (then
+        // dropped), which is not the work of a normal store day.
+        var options = new Monitoring.Detection.DetectionOptions { LocalOffset = TimeSpan.FromHours(12 - TimeProvider.System.GetUtcNow().Hour) };
+        var engine = Monitoring.Detection.MonitorEngine.CreateDefault(options);
+        engine.DetectorDisabled = static _ => true;
+        return engine;
+    }
+
     public static async Task<BenchHost> StartAsync(int subscribers, string? parentDirectory, Action<string> say, Action<CustodianOptions>? configure = null)
     {
         var directory = parentDirectory is null
@@ -105,7 +122,7 @@ internal sealed class BenchHost : IAsyncDisposable
         var app = CustodianServer.Build(
             options,
             TimeProvider.System,
-            services => services.AddSingleton(BenchMonitorOptions()),
+            services => services.AddSingleton(BenchMonitorOptions()).AddSingleton(_ => BenchDetectionEngine()),
             logging => logging
                 .SetMinimumLevel(LogLevel.Warning)
                 .AddSimpleConsole(o => o.SingleLine = true)

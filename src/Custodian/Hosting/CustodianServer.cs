@@ -68,7 +68,10 @@ public static class CustodianServer
         paths.EnsureCreated();
         var ca = CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time, DeviceCertificateApi.CaOptions(options));
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "custodian", ContentRootPath = paths.Root });
+        // No reload of appsettings.json on change: options are bound and validated once at start, and the watcher it
+        // needs is a FileSystemWatcher over the whole content root (the data directory), which woke a thread and
+        // allocated for every write to the database and its WAL: several per guarded read (bench/README.md).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "custodian", ContentRootPath = paths.Root, Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Services.AddCustodianCore(options, time);
         builder.Services.AddSingleton(ca);
         builder.Services.AddSingleton<ServerEndpoints>();

@@ -44,7 +44,8 @@ public sealed class LookupGuard
     private readonly TimeSpan _monitorCatchUp;
     private readonly ILogger<LookupGuard> _logger;
     private readonly OneTimeCodes _consentCodes;
-    private readonly ConcurrentDictionary<string, long> _lastSequence = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _lastByClerk = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _lastByTerminal = new(StringComparer.Ordinal);
 
     /// <summary>Creates the guard.</summary>
     public LookupGuard(
@@ -94,7 +95,7 @@ public sealed class LookupGuard
         }
 
         var ids = await _vault.FindByPhoneAsync(normalized.Value, cancellationToken);
-        var committed = await AppendAsync(request, entry with { Subjects = ids, Fields = ids.Count > 0 ? SummaryFields : [] }, cancellationToken);
+        var committed = await AppendAsync(request, entry with { Subjects = ids, Fields = ids.Count > 0 ? SummaryFields : [] });
         if (!committed.IsSuccess)
         {
             return committed.Error!;
@@ -141,7 +142,7 @@ public sealed class LookupGuard
                 cancellationToken);
         }
 
-        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value], Fields = ViewFields }, cancellationToken);
+        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value], Fields = ViewFields });
         if (!committed.IsSuccess)
         {
             return committed.Error!;
@@ -178,7 +179,7 @@ public sealed class LookupGuard
             return subject.Error!;
         }
 
-        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value] }, cancellationToken);
+        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value] });
         if (!committed.IsSuccess)
         {
             return committed.Error!;
@@ -233,7 +234,7 @@ public sealed class LookupGuard
                 cancellationToken);
         }
 
-        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value], Fields = fields, UnmaskedFields = fields }, cancellationToken);
+        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value], Fields = fields, UnmaskedFields = fields });
         if (!committed.IsSuccess)
         {
             return committed.Error!;
@@ -274,7 +275,7 @@ public sealed class LookupGuard
             return await _recorder.RefuseAsync(entry with { Subjects = [id] }, UnknownPurpose(purpose), cancellationToken);
         }
 
-        return await AppendAsync(request, entry with { Subjects = [id] }, cancellationToken);
+        return await AppendAsync(request, entry with { Subjects = [id] });
     }
 
     private static string ConsentKey(StaffRequest request, SubscriberId subject, string purpose) =>
@@ -341,7 +342,7 @@ public sealed class LookupGuard
 
         // Make "suspended before the next request is served" deterministic: wait until the monitor
         // has seen this clerk's and this terminal's previous reads.
-        var last = Math.Max(LastSequence("c:" + principal.Id), LastSequence("t:" + request.Device.Terminal));
+        var last = Math.Max(LastSequence(_lastByClerk, principal.Id), LastSequence(_lastByTerminal, request.Device.Terminal));
         if (last >= 0 && !await _monitor.WaitForProcessedAsync(last, _monitorCatchUp, cancellationToken))
         {
             return await _recorder.RefuseAsync(entry, new CustodianError(MonitoringErrorCodes.MonitorBehind, 503, "The real-time monitor is behind; try again shortly.", IsTransient: true), cancellationToken);
@@ -373,14 +374,16 @@ public sealed class LookupGuard
         return null;
     }
 
-    private long LastSequence(string key) => _lastSequence.TryGetValue(key, out var seq) ? seq : -1;
+    private static long LastSequence(ConcurrentDictionary<string, long> last, string key) => last.TryGetValue(key, out var seq) ? seq : -1;
 
-    private async Task<Result<long>> AppendAsync(StaffRequest request, AccessEntry entry, CancellationToken cancellationToken)
+    private async Task<Result<long>> AppendAsync(StaffRequest request, AccessEntry entry)
     {
         CommittedEntry committed;
         try
         {
-            committed = await _ledger.AppendAsync(entry, cancellationToken);
+            // Not cancelled by the client going away: once queued, the entry is committed anyway, and waiting for that
+            // (one group commit) spares each read a cancellable wrapper task and a registration on the request's token.
+            committed = await _ledger.AppendAsync(entry, CancellationToken.None);
         }
         catch (LedgerUnavailableException ex)
         {
@@ -388,11 +391,11 @@ public sealed class LookupGuard
             return new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record this read, so it was refused. Try again shortly.", IsTransient: true);
         }
 
-        Remember("c:" + request.Session.Principal.Id, committed.Sequence);
-        Remember("t:" + request.Device.Terminal, committed.Sequence);
+        Remember(_lastByClerk, request.Session.Principal.Id, committed.Sequence);
+        Remember(_lastByTerminal, request.Device.Terminal, committed.Sequence);
         return committed.Sequence;
     }
 
-    private void Remember(string key, long sequence) =>
-        _lastSequence.AddOrUpdate(key, sequence, (_, old) => Math.Max(old, sequence));
+    private static void Remember(ConcurrentDictionary<string, long> last, string key, long sequence) =>
+        last.AddOrUpdate(key, static (_, s) => s, static (_, old, s) => Math.Max(old, s), sequence);
 }
