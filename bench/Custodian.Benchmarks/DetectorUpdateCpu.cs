@@ -9,16 +9,17 @@ namespace Custodian.Benchmarks;
 /// Detector update cost in CPU time rather than wall-clock time (on a shared, overloaded machine BenchmarkDotNet's
 /// wall-clock means swing by several times): the same 100,000 entries as <see cref="DetectorUpdateBenchmarks"/> fed to
 /// a fresh engine per round, for <c>rounds</c> rounds, alternating the baseline dictionary increment, the live detector
-/// set and the replay set (with hard limits). Per entry: the lowest process CPU time of the rounds
+/// set and the replay set (with hard limits), plus the raw loop over the same entries; or, with <c>--by-detector</c>,
+/// the live set built up one detector at a time. Per entry: the lowest process CPU time of the rounds
 /// (<see cref="Process.TotalProcessorTime"/>, all threads, so GC work is included) and the bytes allocated on the
 /// thread (<see cref="GC.GetAllocatedBytesForCurrentThread"/>, exact).
 /// </summary>
 internal static class DetectorUpdateCpu
 {
-    public static int Run(int rounds)
+    public static int Run(int rounds, bool byDetector = false)
     {
         var entries = MonitorWorkload.Entries;
-        var methods = new (string Name, Func<int> Feed)[]
+        var methods = byDetector ? ByDetector() : new (string Name, Func<int> Feed)[]
         {
             ("baseline: Dictionary increment per entry", () =>
             {
@@ -31,6 +32,7 @@ internal static class DetectorUpdateCpu
 
                 return counts.Count;
             }),
+            ("raw loop: each entry's time, account, terminal and subjects read", () => (int)MonitorWorkload.Touch(entries)),
             ("MonitorEngine.Process, live detectors", () => Feed(MonitorEngine.CreateDefault(new DetectionOptions()))),
             ("MonitorEngine.Process, live detectors + hard limits", () => Feed(MonitorEngine.CreateDefault(new DetectionOptions(), new MonitorOptions()))),
         };
@@ -69,6 +71,49 @@ internal static class DetectorUpdateCpu
         }
 
         return 0;
+    }
+
+    // The live detector set built up one detector at a time, in the engine's order (each row adds one detector, so the
+    // difference between consecutive rows is roughly that detector's cost; open-lookups feeds orphans only to those
+    // present; detectors built one by one do not share the engine's principal table).
+    private static (string Name, Func<int> Feed)[] ByDetector()
+    {
+        string[] order = [OpenLookupsDetector.DetectorName, BaselineDetector.DetectorName, TimingDetector.DetectorName, EnumerationDetector.DetectorName,
+            IdentityDetector.DetectorName, WatchListDetector.DetectorName, CollusionDetector.DetectorName, SideLookupsDetector.DetectorName];
+        var rows = new List<(string Name, Func<int> Feed)>
+        {
+            ("baseline: Dictionary increment per entry", () =>
+            {
+                var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+                foreach (var e in MonitorWorkload.Entries)
+                {
+                    var key = e.Account ?? string.Empty;
+                    counts[key] = counts.GetValueOrDefault(key) + 1;
+                }
+
+                return counts.Count;
+            }),
+        };
+        for (var n = 1; n <= order.Length; n++)
+        {
+            var count = n;
+            rows.Add(("+ " + order[n - 1], () => Feed(Build(count))));
+        }
+
+        return [.. rows];
+    }
+
+    private static MonitorEngine Build(int detectors)
+    {
+        var options = new DetectionOptions();
+        var baseline = new BaselineDetector(options);
+        var collusion = new CollusionDetector(options);
+        var side = new SideLookupsDetector(options);
+        IOrphanObserver[] observers = [baseline, collusion, side];
+        IDetector[] rest = [baseline, new TimingDetector(options), new EnumerationDetector(options), new IdentityDetector(), new WatchListDetector(options), collusion, side];
+        var present = rest.Take(detectors - 1).ToList();
+        var open = new OpenLookupsDetector(options, observers.Where(o => present.Contains((IDetector)o)));
+        return new MonitorEngine(options, [open, .. present]);
     }
 
     private static int Feed(MonitorEngine engine)

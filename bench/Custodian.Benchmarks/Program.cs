@@ -5,8 +5,8 @@ using Custodian.Benchmarks;
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- import 1000000 [skip-bad-rows]  (rows/s, CPU/row, peak RSS, extrapolation; default mode all-or-nothing)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- breakdown 100000 (single-threaded CPU per import stage, incl. the SQLite writer under 3 table layouts)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor         (BenchmarkDotNet: detector updates, risk check; ratios vs Dictionary)
-// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-latency 1000000 (per-call risk-check p50/p99/p99.9)
-// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-cpu 10      (detector updates: CPU time and bytes per entry)
+// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-latency 1000000 [--busy] (per-call risk-check p50/p99/p99.9; --busy: while a thread feeds the engine)
+// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-cpu 10 [--by-detector] (detector updates: CPU time and bytes per entry; or the live set built up one detector at a time)
 if (args.Length >= 1 && args[0] == "import")
 {
     var count = args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
@@ -42,13 +42,14 @@ if (args.Length >= 1 && args[0] == "monitor")
 
 if (args.Length >= 1 && args[0] == "monitor-cpu")
 {
-    return DetectorUpdateCpu.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
+    return DetectorUpdateCpu.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10, args.Contains("--by-detector"));
 }
 
 if (args.Length >= 1 && args[0] == "monitor-latency")
 {
-    return RiskCheckLatency.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+    var calls = args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
+    return args.Contains("--busy") ? RiskCheckLatency.RunBusy(calls) : RiskCheckLatency.Run(calls);
 }
 
-Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] [all-or-nothing|skip-bad-rows] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls] | monitor-cpu [rounds]");
+Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] [all-or-nothing|skip-bad-rows] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls] [--busy] | monitor-cpu [rounds] [--by-detector]");
 return 1;

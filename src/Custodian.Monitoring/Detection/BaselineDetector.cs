@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Custodian.Identity;
 using Custodian.Ledger;
 
@@ -48,6 +50,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     private const long DayMs = 86_400_000;
     private const long PeerCacheMs = 600_000;
 
+    // Presized for a busy clerk's day (up to ~150 distinct subscribers, docs/monitoring.md): a new principal's table
+    // does not grow through five resizes on its first day. Capacity only; it never changes what is counted.
+    private const int InitialDayCapacity = 128;
+
     private static readonly Metric[] Metrics =
     [
         new("distinct-1h", 0, 0, 4, TimeSpan.FromHours(1)),
@@ -62,15 +68,22 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
     private readonly DetectionOptions _options;
     private readonly long _offsetMs;
-    private readonly Dictionary<Principal, State> _states = [];
+    private readonly PrincipalSlots _slots;
+    private readonly Dictionary<int, State> _states = []; // by principal slot
     private readonly Dictionary<GroupKey, Group> _groups = [];
     private double[] _scratch = new double[64];
 
     /// <summary>Creates the detector.</summary>
     public BaselineDetector(DetectionOptions options)
+        : this(options, new PrincipalSlots())
+    {
+    }
+
+    internal BaselineDetector(DetectionOptions options, PrincipalSlots slots)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _slots = slots;
         _offsetMs = (long)options.LocalOffset.TotalMilliseconds;
     }
 
@@ -87,30 +100,40 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         var ms = entry.Time.ToUnixTimeMilliseconds();
         var role = entry.Role;
-        if (entry.Account is { } account)
+        if (_slots.ClerkOf(entry) is var clerk and not PrincipalSlots.None)
         {
-            Observe(new Principal(PrincipalKind.Clerk, account), role, sequence, entry, ms, findings);
+            Observe(clerk, role, sequence, entry, ms, findings);
         }
 
-        if (entry.Terminal is { } terminal)
+        if (_slots.TerminalOf(entry) is var terminal and not PrincipalSlots.None)
         {
-            Observe(new Principal(PrincipalKind.Terminal, terminal), role, sequence, entry, ms, findings);
+            Observe(terminal, role, sequence, entry, ms, findings);
         }
     }
 
-    private void Observe(Principal principal, StaffRole? role, long sequence, AccessEntry entry, long ms, List<Finding> findings)
+    private void Observe(int slot, StaffRole? role, long sequence, AccessEntry entry, long ms, List<Finding> findings)
     {
-        var s = GetState(principal, entry.Store, role, ms);
+        var s = GetState(slot, entry.Store, role, ms);
         var grew = false;
         var subjects = entry.Subjects;
         for (var i = 0; i < subjects.Count; i++)
         {
             var subject = subjects[i].Value;
-            grew |= s.Today.Add(subject);
-            s.Hour.Add(subject);
+            ref var hourMark = ref CollectionsMarshal.GetValueRefOrAddDefault(s.Today, subject, out var seenToday);
+            if (!seenToday)
+            {
+                grew = true;
+                s.TodayCount++;
+            }
+
+            if (!seenToday || hourMark != s.HourGeneration)
+            {
+                hourMark = s.HourGeneration; // first read of this subscriber in the current clock hour
+                s.HourCount++;
+            }
         }
 
-        s.MaxHourToday = Math.Max(s.MaxHourToday, s.Hour.Count);
+        s.MaxHourToday = Math.Max(s.MaxHourToday, s.HourCount);
         s.LastSequences.Enqueue(sequence);
         if (s.LastSequences.Count > Finding.MaxEvidence)
         {
@@ -135,7 +158,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
     private void OnOrphan(Principal principal, in OrphanLookup orphan, long nowMs, List<Finding> findings)
     {
-        if (!_states.TryGetValue(principal, out var s))
+        if (!_slots.TryGet(principal, out var slot) || !_states.TryGetValue(slot, out var s))
         {
             return;
         }
@@ -159,11 +182,11 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     /// <inheritdoc />
     public void Reset(Principal principal)
     {
-        if (_states.TryGetValue(principal, out var s))
+        if (_slots.TryGet(principal, out var slot) && _states.TryGetValue(slot, out var s))
         {
             // Keep the history (the baseline) but forget today's flags and counts: the officer judged them legitimate.
-            s.Today.Clear();
-            s.Hour.Clear();
+            s.ClearToday();
+            s.ClearHour();
             s.OrphansToday = 0;
             s.MaxHourToday = 0;
             Array.Clear(s.Flagged);
@@ -180,20 +203,21 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             throw new ArgumentException("Unknown metric name.", nameof(metric));
         }
 
-        return _states.TryGetValue(principal, out var s) && Value(s, Metrics[m]) is var v && !double.IsNaN(v) ? (int)v : 0;
+        return _slots.TryGet(principal, out var slot) && _states.TryGetValue(slot, out var s) && Value(s, Metrics[m]) is var v && !double.IsNaN(v) ? (int)v : 0;
     }
 
-    private State GetState(Principal principal, string? store, StaffRole? role, long ms)
+    private State GetState(int slot, string? store, StaffRole? role, long ms)
     {
-        if (!_states.TryGetValue(principal, out var s))
+        if (!_states.TryGetValue(slot, out var s))
         {
+            var principal = _slots[slot];
             // Peer groups are resolved once, here: the store's (kind, store, role) and the chain's (kind, role). A
             // principal with no store has the chain group as both (and is listed in it twice).
             var key = new GroupKey(principal.Kind, store, principal.Kind == PrincipalKind.Clerk ? role : null);
             var local = GetGroup(key);
             var chain = GetGroup(key with { Store = null });
             s = new State(principal, local, chain, store is not null);
-            _states[principal] = s;
+            _states[slot] = s;
             local.Members.Add(s);
             chain.Members.Add(s);
         }
@@ -213,6 +237,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         return group;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Roll(State s, long ms)
     {
         var local = ms + _offsetMs;
@@ -221,6 +246,11 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             return; // same local clock hour (so the same day) as the last roll: nothing to do
         }
 
+        RollOver(s, local);
+    }
+
+    private void RollOver(State s, long local)
+    {
         var day = Math.DivRem(local, DayMs, out _);
         var hour = local / HourMs;
         if (s.Day == long.MinValue)
@@ -233,15 +263,15 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         if (hour != s.HourIndex)
         {
             SetHour(s, hour);
-            s.Hour.Clear();
+            s.ClearHour();
         }
 
         while (s.Day < day)
         {
             // Close the day: push today's values into the ring and record the end-of-day window sums as history.
-            var active = s.Today.Count > 0;
+            var active = s.TodayCount > 0;
             var slot = (int)(((s.Day % Days) + Days) % Days);
-            s.Distinct[slot] = s.Today.Count;
+            s.Distinct[slot] = s.TodayCount;
             s.Orphans[slot] = s.OrphansToday;
             s.PastSumsDay = long.MinValue;
             s.MaxHour[slot] = s.MaxHourToday;
@@ -263,7 +293,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
                 }
             }
 
-            s.Today.Clear();
+            s.ClearToday();
             s.OrphansToday = 0;
             s.MaxHourToday = 0;
             Array.Clear(s.Flagged);
@@ -299,13 +329,31 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         if (m.Days == 0)
         {
-            return includeTodayLive ? s.Hour.Count : s.MaxHourToday;
+            return includeTodayLive ? s.HourCount : s.MaxHourToday;
         }
 
         // Days window: today (live or closing) + previous Days-1 days from the ring.
-        long today = m.Kind == 0 ? s.Today.Count : s.OrphansToday;
+        long today = m.Kind == 0 ? s.TodayCount : s.OrphansToday;
         return today + PastSum(s, m.Kind, m.Days, includeTodayLive ? s.Day : endDay);
     }
+
+    // Value(s, m) with today's live values, without the Metric copies and the recursion: the same arithmetic, for the
+    // hot paths (every judged read, every member of a peer group being recomputed).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double LiveValue(State s, int kind, int days)
+    {
+        if (kind == 2)
+        {
+            var distinct = LiveCount(s, 0, days);
+            return distinct < 150 ? double.NaN : 100.0 * LiveCount(s, 1, days) / distinct;
+        }
+
+        return LiveCount(s, kind, days);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double LiveCount(State s, int kind, int days) =>
+        days == 0 ? s.HourCount : (kind == 0 ? s.TodayCount : s.OrphansToday) + PastSum(s, kind, days, s.Day);
 
     // Sum of the ring's daily values over the days - 1 days before `today`. The four sums the metrics use (distinct and
     // orphans over 6 and 29 past days) are cached per principal until its ring or day changes.
@@ -358,7 +406,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
                 continue;
             }
 
-            var value = Value(s, metric);
+            var value = LiveValue(s, metric.Kind, metric.Days);
             if (double.IsNaN(value))
             {
                 continue;
@@ -459,10 +507,12 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         var peers = group.Members;
         var span = Scratch(peers.Count);
         var n = 0;
-        foreach (var peer in peers)
+        var metric = Metrics[m];
+        for (var i = 0; i < peers.Count; i++)
         {
+            var peer = peers[i];
             Roll(peer, ms);
-            if (peer.Today.Count > 0 && Value(peer, Metrics[m]) is var v && !double.IsNaN(v))
+            if (peer.TodayCount > 0 && LiveValue(peer, metric.Kind, metric.Days) is var v && !double.IsNaN(v))
             {
                 span[n++] = v;
             }
@@ -504,8 +554,13 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly Group Local = local;
         public readonly Group Chain = chain;
         public readonly bool HasStore = hasStore;
-        public readonly HashSet<long> Today = [];
-        public readonly HashSet<long> Hour = [];
+        // Subscribers read today (local day), each with the generation of the clock hour in which it was last counted
+        // towards HourCount: the hour's distinct subscribers are those marked with the current HourGeneration (the hour
+        // always lies within the day, so one table serves both counts).
+        public readonly Dictionary<long, int> Today = new(InitialDayCapacity);
+        public int TodayCount; // Today.Count, kept here so that a peer-group pass reads no other object
+        public int HourGeneration = 1;
+        public int HourCount;
         public readonly int[] Distinct = new int[Days];
         public readonly int[] Orphans = new int[Days];
         public readonly int[] MaxHour = new int[Days];
@@ -515,7 +570,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly double[] OwnMedian = new double[Metrics.Length];
         public readonly double[] OwnMad = new double[Metrics.Length];
         public readonly int[] Flagged = new int[Metrics.Length];
-        public readonly Queue<long> LastSequences = new();
+        public readonly Queue<long> LastSequences = new(Finding.MaxEvidence + 1);
         public long Day = long.MinValue;
         public long PastSumsDay = long.MinValue;
         public long PastDistinct7;
@@ -527,5 +582,18 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         public int OrphansToday;
         public int MaxHourToday;
+
+        public void ClearToday()
+        {
+            Today.Clear();
+            TodayCount = 0;
+        }
+
+        // A new clock hour (or a reset): no subscriber counted in it yet.
+        public void ClearHour()
+        {
+            HourGeneration++;
+            HourCount = 0;
+        }
     }
 }

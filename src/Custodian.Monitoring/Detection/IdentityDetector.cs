@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Custodian.Ledger;
 
 namespace Custodian.Monitoring.Detection;
@@ -28,10 +29,20 @@ public sealed class IdentityDetector : IDetector
     private const long RepeatMs = 600_000;
     private static readonly TimeSpan Memory = TimeSpan.FromDays(1);
 
-    private readonly Dictionary<string, (string Terminal, long Ms, long Sequence, long LastSwitchMs)> _lastTerminal = new(StringComparer.Ordinal);
+    private readonly PrincipalSlots _slots;
+    private readonly Dictionary<int, (int Terminal, long Ms, long Sequence, long LastSwitchMs)> _lastTerminal = []; // clerk slot → terminal slot
     private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _deviceRefusals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _stepUpRefusals = new(StringComparer.Ordinal);
     private readonly List<string> _expired = [];
+    private readonly List<int> _expiredClerks = [];
+
+    /// <summary>Creates the detector.</summary>
+    public IdentityDetector()
+        : this(new PrincipalSlots())
+    {
+    }
+
+    internal IdentityDetector(PrincipalSlots slots) => _slots = slots;
 
     /// <inheritdoc />
     public string Id => DetectorName;
@@ -116,33 +127,40 @@ public sealed class IdentityDetector : IDetector
             return;
         }
 
-        if (_lastTerminal.TryGetValue(entry.Account, out var last)
-            && !string.Equals(last.Terminal, entry.Terminal, StringComparison.Ordinal)
-            && ms - last.Ms < SwitchMs)
+        var clerk = _slots.ClerkOf(entry);
+        var terminal = _slots.TerminalOf(entry);
+        ref var last = ref CollectionsMarshal.GetValueRefOrAddDefault(_lastTerminal, clerk, out var known);
+        if (known && last.Terminal != terminal && ms - last.Ms < SwitchMs)
         {
             var repeat = ms - last.LastSwitchMs < RepeatMs;
+            var earlier = last.Sequence;
+            last = (terminal, ms, sequence, ms);
             findings.Add(new Finding(DetectorName, new Principal(PrincipalKind.Clerk, entry.Account), entry.Store, repeat ? 100 : 50, TimeSpan.FromMinutes(2), 2, 1,
-                "one account used on two terminals within 2 minutes" + (repeat ? ", again within 10 minutes" : string.Empty), [last.Sequence, sequence], Memory));
-            _lastTerminal[entry.Account] = (entry.Terminal, ms, sequence, ms);
+                "one account used on two terminals within 2 minutes" + (repeat ? ", again within 10 minutes" : string.Empty), [earlier, sequence], Memory));
             return;
         }
 
-        _lastTerminal[entry.Account] = (entry.Terminal, ms, sequence, last.Terminal is null ? long.MinValue / 2 : last.LastSwitchMs);
+        last = (terminal, ms, sequence, known ? last.LastSwitchMs : long.MinValue / 2);
     }
 
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
         _expired.Clear();
-        foreach (var (key, last) in _lastTerminal)
+        foreach (var (clerk, last) in _lastTerminal)
         {
             if (nowMs - last.Ms > RepeatMs && nowMs - last.LastSwitchMs > RepeatMs)
             {
-                _expired.Add(key);
+                _expiredClerks.Add(clerk);
             }
         }
 
-        Remove(_lastTerminal, _expired);
+        foreach (var clerk in _expiredClerks)
+        {
+            _lastTerminal.Remove(clerk);
+        }
+
+        _expiredClerks.Clear();
         foreach (var (key, refusals) in _stepUpRefusals)
         {
             if (refusals.Count == 0 || nowMs - refusals.Last().Ms > 86_400_000)
@@ -179,7 +197,10 @@ public sealed class IdentityDetector : IDetector
         _stepUpRefusals.Remove(principal.ToString());
         if (principal.Kind == PrincipalKind.Clerk)
         {
-            _lastTerminal.Remove(principal.Id);
+            if (_slots.TryGet(principal, out var clerk))
+            {
+                _lastTerminal.Remove(clerk);
+            }
         }
         else
         {

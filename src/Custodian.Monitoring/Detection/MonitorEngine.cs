@@ -75,7 +75,8 @@ public sealed class MonitorEngine
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var baseline = new BaselineDetector(options);
+        var slots = new PrincipalSlots(); // one table for all: each entry's clerk and terminal are interned once
+        var baseline = new BaselineDetector(options, slots);
         var collusion = new CollusionDetector(options);
         var side = new SideLookupsDetector(options);
         var detectors = new List<IDetector>();
@@ -84,11 +85,11 @@ public sealed class MonitorEngine
             detectors.Add(new HardLimitDetector(hardLimits));
         }
 
-        detectors.Add(new OpenLookupsDetector(options, [baseline, collusion, side]));
+        detectors.Add(new OpenLookupsDetector(options, [baseline, collusion, side], slots));
         detectors.Add(baseline);
-        detectors.Add(new TimingDetector(options));
+        detectors.Add(new TimingDetector(options, slots));
         detectors.Add(new EnumerationDetector(options));
-        detectors.Add(new IdentityDetector());
+        detectors.Add(new IdentityDetector(slots));
         detectors.Add(new WatchListDetector(options));
         detectors.Add(collusion);
         detectors.Add(side);

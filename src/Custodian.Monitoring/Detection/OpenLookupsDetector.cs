@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Custodian.Identity;
 using Custodian.Ledger;
 
@@ -29,18 +30,25 @@ public sealed class OpenLookupsDetector : IDetector
     private readonly DetectionOptions _options;
     private readonly IOrphanObserver[] _observers;
     private readonly long _orphanAfterMs;
-    private readonly Dictionary<Principal, State> _states = [];
-    private readonly List<Principal> _idle = [];
+    private readonly PrincipalSlots _slots;
+    private readonly Dictionary<int, State> _states = []; // by principal slot
+    private readonly List<int> _idle = [];
     private readonly Stack<State> _pool = new(); // dropped states, cleared, reused so that their collections keep their capacity
 
     /// <summary>Creates the detector.</summary>
     /// <param name="options">Thresholds.</param>
     /// <param name="observers">Receive orphan lookups (clerks' only), in order.</param>
     public OpenLookupsDetector(DetectionOptions options, IEnumerable<IOrphanObserver> observers)
+        : this(options, observers, new PrincipalSlots())
+    {
+    }
+
+    internal OpenLookupsDetector(DetectionOptions options, IEnumerable<IOrphanObserver> observers, PrincipalSlots slots)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(observers);
         _options = options;
+        _slots = slots;
         _observers = [.. observers];
         _orphanAfterMs = (long)options.OrphanAfter.TotalMilliseconds;
     }
@@ -49,7 +57,7 @@ public sealed class OpenLookupsDetector : IDetector
     public string Id => DetectorName;
 
     /// <summary>The principal's open lookups now (for the console and tests).</summary>
-    public int OpenCount(Principal principal) => _states.TryGetValue(principal, out var s) ? s.Episodes.Count : 0;
+    public int OpenCount(Principal principal) => _slots.TryGet(principal, out var slot) && _states.TryGetValue(slot, out var s) ? s.Episodes.Count : 0;
 
     /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
@@ -57,16 +65,8 @@ public sealed class OpenLookupsDetector : IDetector
         var ms = entry.Time.ToUnixTimeMilliseconds();
         if (entry.Task == AccessTask.ServiceComplete && entry.Outcome == AccessOutcome.Allowed)
         {
-            if (entry.Account is { } account)
-            {
-                Serve(new Principal(PrincipalKind.Clerk, account), entry.Subjects, ms);
-            }
-
-            if (entry.Terminal is { } terminal)
-            {
-                Serve(new Principal(PrincipalKind.Terminal, terminal), entry.Subjects, ms);
-            }
-
+            Serve(_slots.ClerkOf(entry), isClerk: true, entry.Subjects, ms);
+            Serve(_slots.TerminalOf(entry), isClerk: false, entry.Subjects, ms);
             return;
         }
 
@@ -75,13 +75,13 @@ public sealed class OpenLookupsDetector : IDetector
             return;
         }
 
-        Track(EntryFacts.Clerk(entry), sequence, entry, ms, findings);
-        Track(EntryFacts.Terminal(entry), sequence, entry, ms, findings);
+        Track(_slots.ClerkOf(entry), sequence, entry, ms, findings);
+        Track(_slots.TerminalOf(entry), sequence, entry, ms, findings);
     }
 
-    private void Serve(Principal principal, IReadOnlyList<SubscriberId> subjects, long ms)
+    private void Serve(int slot, bool isClerk, IReadOnlyList<SubscriberId> subjects, long ms)
     {
-        if (!_states.TryGetValue(principal, out var s))
+        if (slot == PrincipalSlots.None || !_states.TryGetValue(slot, out var s))
         {
             return;
         }
@@ -91,7 +91,7 @@ public sealed class OpenLookupsDetector : IDetector
             if (s.Open.Remove(subjects[i].Value, out var served))
             {
                 s.Close(served.Episode);
-                if (principal.Kind == PrincipalKind.Clerk)
+                if (isClerk)
                 {
                     s.AddService(served.Episode, served.EpisodeMs, ms);
                 }
@@ -108,18 +108,25 @@ public sealed class OpenLookupsDetector : IDetector
     public void Advance(long nowMs, List<Finding> findings)
     {
         _idle.Clear();
-        foreach (var (principal, state) in _states)
+        foreach (var (slot, state) in _states)
         {
-            Expire(principal, state, nowMs, findings);
+            // Nothing due (the oldest read is younger than OrphanAfter): Expire would change nothing, since every
+            // change to Episodes already reset LastScore when it fell to the allowance.
+            if (state.Order.TryPeek(out var head) && nowMs - head.Ms < _orphanAfterMs)
+            {
+                continue;
+            }
+
+            Expire(slot, state, nowMs, findings);
             if (state.Open.Count == 0 && state.Order.Count == 0)
             {
-                _idle.Add(principal);
+                _idle.Add(slot);
             }
         }
 
-        foreach (var principal in _idle)
+        foreach (var slot in _idle)
         {
-            _states.Remove(principal, out var state); // nothing open: drop the state (kept for reuse)
+            _states.Remove(slot, out var state); // nothing open: drop the state (kept for reuse)
             Release(state!);
         }
     }
@@ -127,7 +134,7 @@ public sealed class OpenLookupsDetector : IDetector
     /// <inheritdoc />
     public void Reset(Principal principal)
     {
-        if (_states.Remove(principal, out var state))
+        if (_slots.TryGet(principal, out var slot) && _states.Remove(slot, out var state))
         {
             Release(state);
         }
@@ -146,37 +153,39 @@ public sealed class OpenLookupsDetector : IDetector
         }
     }
 
-    private void Track(Principal? who, long sequence, AccessEntry entry, long ms, List<Finding> findings)
+    private void Track(int slot, long sequence, AccessEntry entry, long ms, List<Finding> findings)
     {
-        if (who is not { } principal)
+        if (slot == PrincipalSlots.None)
         {
             return;
         }
 
-        if (!_states.TryGetValue(principal, out var state))
+        ref var stateSlot = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, slot, out _);
+        stateSlot ??= _pool.TryPop(out var reused) ? reused : new State();
+        var state = stateSlot;
+        if (state.Order.TryPeek(out var head) && ms - head.Ms >= _orphanAfterMs)
         {
-            state = _pool.TryPop(out var reused) ? reused : new State();
-            _states[principal] = state;
+            Expire(slot, state, ms, findings); // otherwise nothing is due, and Expire would change nothing (see Advance)
         }
 
-        Expire(principal, state, ms, findings);
         var subjects = entry.Subjects;
         for (var i = 0; i < subjects.Count; i++)
         {
             var subject = subjects[i];
             var episode = sequence;
             var episodeMs = ms;
-            if (state.Open.TryGetValue(subject.Value, out var earlier))
+            ref var lookup = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Open, subject.Value, out var exists);
+            if (exists)
             {
-                episode = earlier.Episode;
-                episodeMs = earlier.EpisodeMs;
+                episode = lookup.Episode;
+                episodeMs = lookup.EpisodeMs;
             }
             else
             {
-                state.Episodes[sequence] = state.Episodes.GetValueOrDefault(sequence) + 1;
+                CollectionsMarshal.GetValueRefOrAddDefault(state.Episodes, sequence, out _)++;
             }
 
-            state.Open[subject.Value] = new OpenLookup(ms, sequence, episode, episodeMs, entry.Terminal, entry.Store);
+            lookup = new OpenLookup(ms, sequence, episode, episodeMs, entry.Terminal, entry.Store);
             state.Order.Enqueue((subject.Value, ms));
         }
 
@@ -197,7 +206,7 @@ public sealed class OpenLookupsDetector : IDetector
         state.LastScore = score;
         findings.Add(new Finding(
             DetectorName,
-            principal,
+            _slots[slot],
             entry.Store,
             score,
             _options.OrphanAfter,
@@ -208,7 +217,7 @@ public sealed class OpenLookupsDetector : IDetector
             Memory));
     }
 
-    private void Expire(Principal principal, State state, long nowMs, List<Finding> findings)
+    private void Expire(int slot, State state, long nowMs, List<Finding> findings)
     {
         while (state.Order.TryPeek(out var head) && nowMs - head.Ms >= _orphanAfterMs)
         {
@@ -220,7 +229,7 @@ public sealed class OpenLookupsDetector : IDetector
 
             state.Open.Remove(head.Subject);
             state.Close(open.Episode);
-            if (principal.Kind == PrincipalKind.Clerk)
+            if (_slots[slot] is { Kind: PrincipalKind.Clerk } principal)
             {
                 var orphan = new OrphanLookup(principal.Id, open.Terminal, open.Store, head.Subject, open.Sequence, open.Ms, open.Episode,
                     state.DuringOtherService(open.Episode, open.EpisodeMs));

@@ -10,6 +10,8 @@ public static class RobustStatistics
     /// <summary>The factor that makes MAD a consistent estimator of the standard deviation of a normal distribution.</summary>
     public const double MadToSigma = 1.4826;
 
+    private const int SortBelow = 16;
+
     /// <summary>
     /// The median of <paramref name="values"/> (mean of the two middle values for an even count). Reorders the span
     /// (a selection, O(n) on average, not a full sort). NaN values are not allowed.
@@ -40,9 +42,28 @@ public static class RobustStatistics
     }
 
     // Hoare's selection (quickselect) with a median-of-three pivot: afterwards values[k] holds the k-th smallest value,
-    // everything left of it is at most that and everything right of it at least that.
+    // everything left of it is at most that and everything right of it at least that. Up to SortBelow values (a store's
+    // peer group) are sorted by insertion instead, which is cheaper at that size and leaves the same k-th value.
     private static double Select(Span<double> values, int k)
     {
+        if (values.Length <= SortBelow)
+        {
+            for (var i = 1; i < values.Length; i++)
+            {
+                var v = values[i];
+                var j = i - 1;
+                while (j >= 0 && values[j] > v)
+                {
+                    values[j + 1] = values[j];
+                    j--;
+                }
+
+                values[j + 1] = v;
+            }
+
+            return values[k];
+        }
+
         var lo = 0;
         var hi = values.Length - 1;
         while (hi > lo)

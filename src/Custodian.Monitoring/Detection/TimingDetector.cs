@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Custodian.Ledger;
 
 namespace Custodian.Monitoring.Detection;
@@ -23,21 +25,30 @@ public sealed class TimingDetector : IDetector
 
     private const int Gaps = 10;
     private const int MaxPooled = 4096;
+    private const int RecentKept = 30; // ledger sequences kept as evidence
+    private const int SeenKept = 256; // subscribers remembered to tell a new one from a repeat (then forgotten at once)
     private static readonly TimeSpan Memory = TimeSpan.FromHours(1);
 
     private readonly DetectionOptions _options;
     private readonly long _offsetMs;
     private readonly long _opensMs;
     private readonly long _closesMs;
-    private readonly Dictionary<Principal, State> _states = [];
-    private readonly List<Principal> _idle = [];
+    private readonly PrincipalSlots _slots;
+    private readonly Dictionary<int, State> _states = []; // by principal slot
+    private readonly List<int> _idle = [];
     private readonly Stack<State> _pool = new();
 
     /// <summary>Creates the detector.</summary>
     public TimingDetector(DetectionOptions options)
+        : this(options, new PrincipalSlots())
+    {
+    }
+
+    internal TimingDetector(DetectionOptions options, PrincipalSlots slots)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _slots = slots;
         _offsetMs = (long)options.LocalOffset.TotalMilliseconds;
         _opensMs = (long)(options.StoreOpens - options.HoursGrace).TotalMilliseconds;
         _closesMs = (long)(options.StoreCloses + options.HoursGrace).TotalMilliseconds;
@@ -55,8 +66,8 @@ public sealed class TimingDetector : IDetector
         }
 
         var ms = entry.Time.ToUnixTimeMilliseconds();
-        Track(EntryFacts.Clerk(entry), sequence, entry, ms, findings);
-        Track(EntryFacts.Terminal(entry), sequence, entry, ms, findings);
+        Track(_slots.ClerkOf(entry), sequence, entry, ms, findings);
+        Track(_slots.TerminalOf(entry), sequence, entry, ms, findings);
     }
 
     /// <inheritdoc />
@@ -70,9 +81,9 @@ public sealed class TimingDetector : IDetector
             }
         }
 
-        foreach (var p in _idle)
+        foreach (var slot in _idle)
         {
-            Reset(p);
+            Release(slot);
         }
 
         _idle.Clear();
@@ -81,29 +92,36 @@ public sealed class TimingDetector : IDetector
     /// <inheritdoc />
     public void Reset(Principal principal)
     {
-        if (_states.Remove(principal, out var state) && _pool.Count < MaxPooled)
+        if (_slots.TryGet(principal, out var slot))
+        {
+            Release(slot);
+        }
+    }
+
+    private void Release(int slot)
+    {
+        if (_states.Remove(slot, out var state) && _pool.Count < MaxPooled)
         {
             state.Clear();
             _pool.Push(state); // reused so that its collections keep their capacity
         }
     }
 
-    private void Track(Principal? who, long sequence, AccessEntry entry, long ms, List<Finding> findings)
+    private void Track(int slot, long sequence, AccessEntry entry, long ms, List<Finding> findings)
     {
-        if (who is not { } p)
+        if (slot == PrincipalSlots.None)
         {
             return;
         }
 
-        if (!_states.TryGetValue(p, out var s))
-        {
-            s = _pool.TryPop(out var reused) ? reused : new State();
-            _states[p] = s;
-        }
+        ref var stateSlot = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, slot, out _);
+        stateSlot ??= _pool.TryPop(out var reused) ? reused : new State();
+        var s = stateSlot;
+        var p = slot;
 
         s.LastMs = ms;
         s.Recent.Enqueue(sequence);
-        if (s.Recent.Count > 30)
+        if (s.Recent.Count > RecentKept)
         {
             s.Recent.Dequeue();
         }
@@ -133,7 +151,7 @@ public sealed class TimingDetector : IDetector
             isNew |= s.Seen.Add(subjects[i].Value);
         }
 
-        if (s.Seen.Count > 256)
+        if (s.Seen.Count > SeenKept)
         {
             s.Seen.Clear();
         }
@@ -206,7 +224,7 @@ public sealed class TimingDetector : IDetector
         return false;
     }
 
-    private static void Flag(State s, Principal p, int rule, int score, string? store, TimeSpan window, int observed, int threshold, string detail, List<Finding> findings)
+    private void Flag(State s, int p, int rule, int score, string? store, TimeSpan window, int observed, int threshold, string detail, List<Finding> findings)
     {
         var ms = s.LastMs;
         if (s.FlagScore[rule] >= score && ms - s.FlagMs[rule] < 3_600_000)
@@ -216,32 +234,59 @@ public sealed class TimingDetector : IDetector
 
         s.FlagScore[rule] = score;
         s.FlagMs[rule] = ms;
-        findings.Add(new Finding(DetectorName, p, store, score, window, observed, threshold, detail, EntryFacts.Evidence(s.Recent), Memory));
+        findings.Add(new Finding(DetectorName, _slots[p], store, score, window, observed, threshold, detail, EntryFacts.Evidence(s.Recent), Memory));
+    }
+
+    // The fixed-size rings live inside the state object (inline arrays): one object to touch per read instead of five.
+    [InlineArray(15)]
+    private struct FifteenLongs
+    {
+        private long _first;
+    }
+
+    [InlineArray(Gaps)]
+    private struct GapLongs
+    {
+        private long _first;
+    }
+
+    [InlineArray(3)]
+    private struct ThreeLongs
+    {
+        private long _first;
+    }
+
+    [InlineArray(3)]
+    private struct ThreeInts
+    {
+        private int _first;
     }
 
     private sealed class State
     {
-        public readonly long[] Minutes = [.. Enumerable.Repeat(long.MinValue / 2, 15)];
-        public readonly long[] GapsRing = new long[Gaps];
-        public readonly HashSet<long> Seen = [];
+        public readonly HashSet<long> Seen = new(SeenKept + 1);
         public readonly Queue<(long Subject, long Ms)> OffHours = new();
-        public readonly Queue<long> Recent = new();
-        public readonly int[] FlagScore = new int[3];
-        public readonly long[] FlagMs = new long[3];
+        public readonly Queue<long> Recent = new(RecentKept + 1);
+        public FifteenLongs Minutes;
+        public GapLongs GapsRing;
+        public ThreeInts FlagScore;
+        public ThreeLongs FlagMs;
         public long LastNewMs = long.MinValue;
         public int GapCount;
         public long LastMs;
 
+        public State() => ((Span<long>)Minutes).Fill(long.MinValue / 2);
+
         // Back to the state of a new instance.
         public void Clear()
         {
-            Array.Fill(Minutes, long.MinValue / 2);
-            Array.Clear(GapsRing);
+            ((Span<long>)Minutes).Fill(long.MinValue / 2);
+            ((Span<long>)GapsRing).Clear();
             Seen.Clear();
             OffHours.Clear();
             Recent.Clear();
-            Array.Clear(FlagScore);
-            Array.Clear(FlagMs);
+            ((Span<int>)FlagScore).Clear();
+            ((Span<long>)FlagMs).Clear();
             LastNewMs = long.MinValue;
             GapCount = 0;
             LastMs = 0;

@@ -33,12 +33,12 @@ public static class EvaluationReport
 
         if (result.ExposedUnmasked > 0)
         {
-            misses.Add($"{name}: {result.ExposedUnmasked} RRNs unmasked without consent");
+            misses.Add($"{name}: {Count(result.ExposedUnmasked, "RRN")} unmasked without consent");
         }
 
         if (result.ExposedMasked > MaxExposed)
         {
-            misses.Add($"{name}: {result.ExposedMasked} subscribers exposed (target <= {MaxExposed})");
+            misses.Add($"{name}: {Count(result.ExposedMasked, "subscriber")} exposed (target <= {MaxExposed})");
         }
 
         if (result.Scenario == Scenario.Scraper && scraperIntervalSeconds <= 60 && (result.TimeToContainment is null || result.TimeToContainment > MaxScraperContainment))
@@ -48,7 +48,7 @@ public static class EvaluationReport
 
         if (result.FalseSuspensions > 0)
         {
-            misses.Add($"{name}: {result.FalseSuspensions} false suspensions (target 0)");
+            misses.Add($"{name}: {Count(result.FalseSuspensions, "false suspension")} (target 0)");
         }
 
         return misses;
@@ -92,7 +92,7 @@ public static class EvaluationReport
 
         var clerkDays = results.Sum(r => r.ClerkDays);
         sb.AppendLine();
-        sb.AppendLine(inv, $"Pooled over all runs: {clerkDays:N0} clerk-days, {results.Sum(r => r.FalseAlerts)} false alerts ({(clerkDays == 0 ? 0 : 1000.0 * results.Sum(r => r.FalseAlerts) / clerkDays):0.00} per 1,000 clerk-days), {results.Sum(r => r.FalseSuspensions)} false suspensions.");
+        sb.AppendLine(inv, $"Pooled over all runs: {Count(clerkDays, "clerk-day")}, {Count(results.Sum(r => r.FalseAlerts), "false alert")} ({(clerkDays == 0 ? 0 : 1000.0 * results.Sum(r => r.FalseAlerts) / clerkDays):0.00} per 1,000 clerk-days), {Count(results.Sum(r => r.FalseSuspensions), "false suspension")}.");
         var misses = Misses(results, options.ScraperIntervalSeconds);
         sb.AppendLine();
         sb.AppendLine(misses.Count == 0 ? "Every target met." : "Targets missed:");
@@ -103,6 +103,13 @@ public static class EvaluationReport
 
         return sb.ToString();
     }
+
+    /// <summary>
+    /// A count with its noun in the right number, as the CLI writes counts (<c>1 false suspension</c>,
+    /// <c>0 false suspensions</c>, <c>1,200 clerk-days</c>: thousands grouped, invariant culture).
+    /// </summary>
+    internal static string Count(long count, string singular) =>
+        count.ToString("N0", CultureInfo.InvariantCulture) + " " + (count == 1 ? singular : singular + "s");
 
     /// <summary><c>m:ss</c> or <c>h:mm:ss</c> or <c>Nd h:mm</c>; <c>-</c> for null.</summary>
     public static string Format(TimeSpan? t) => t switch

@@ -36,11 +36,16 @@ public sealed class EvaluationTests
 
         var missed = a with { Contained = false, ExposedMasked = 51, FalseSuspensions = 1, TimeToContainment = TimeSpan.FromMinutes(11) };
         Assert.Equal(
-            ["scraper (seed 3): not contained", "scraper (seed 3): 51 subscribers exposed (target <= 50)", "scraper (seed 3): scraper contained after 11:00 (target <= 10 min)", "scraper (seed 3): 1 false suspensions (target 0)"],
+            ["scraper (seed 3): not contained", "scraper (seed 3): 51 subscribers exposed (target <= 50)", "scraper (seed 3): scraper contained after 11:00 (target <= 10 min)", "scraper (seed 3): 1 false suspension (target 0)"],
             EvaluationReport.Misses(missed));
+        Assert.Equal(
+            ["scraper (seed 3): 1 RRN unmasked without consent", "scraper (seed 3): 2 false suspensions (target 0)"],
+            EvaluationReport.Misses(a with { ExposedUnmasked = 1, FalseSuspensions = 2 }));
         var markdown = EvaluationReport.ToMarkdown([a], options, "custodian evaluate --scenario scraper");
         Assert.Contains("| scraper | 3 |", markdown, StringComparison.Ordinal);
         Assert.Contains("Command: `custodian evaluate --scenario scraper`", markdown, StringComparison.Ordinal);
+        Assert.Contains($"clerk-days, {EvaluationReport.Count(a.FalseAlerts, "false alert")} (", markdown, StringComparison.Ordinal);
+        Assert.Contains(", 0 false suspensions.", markdown, StringComparison.Ordinal);
     }
 
     /// <summary>The full evaluation of docs/monitoring.md: 30 days, 300 clerks, seed 1 (about 2 minutes).</summary>

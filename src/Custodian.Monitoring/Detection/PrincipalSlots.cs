@@ -1,0 +1,80 @@
+using System.Runtime.InteropServices;
+using Custodian.Ledger;
+
+namespace Custodian.Monitoring.Detection;
+
+/// <summary>
+/// Interns clerk and terminal codes to dense integer slots (0, 1, 2, … in order of first sight), so that detectors key
+/// their per-principal state by an <see cref="int"/> instead of hashing and comparing the code string on every lookup.
+/// One instance is shared by the detectors of a <see cref="MonitorEngine"/>; the slots of the entry being processed are
+/// resolved once (two string lookups) and then served to every detector from a one-entry cache.
+/// </summary>
+/// <remarks>
+/// A slot is never reused: the table holds one entry per clerk and terminal ever seen (staff and counter PCs: thousands,
+/// not millions). Not thread-safe: used from the engine's thread only.
+/// </remarks>
+internal sealed class PrincipalSlots
+{
+    /// <summary>The slot value meaning "no principal" (the entry has no account or no terminal).</summary>
+    public const int None = -1;
+
+    private readonly Dictionary<string, int> _clerks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _terminals = new(StringComparer.Ordinal);
+    private readonly List<Principal> _principals = [];
+    private AccessEntry? _entry;
+    private int _clerk = None;
+    private int _terminal = None;
+
+    /// <summary>Number of slots handed out.</summary>
+    public int Count => _principals.Count;
+
+    /// <summary>The principal of <paramref name="slot"/>.</summary>
+    /// <param name="slot">A slot from this table, 0 to <see cref="Count"/> − 1.</param>
+    public Principal this[int slot] => _principals[slot];
+
+    /// <summary>The slot of <paramref name="entry"/>'s account, interning it on first sight; <see cref="None"/> when it has none.</summary>
+    public int ClerkOf(AccessEntry entry)
+    {
+        Resolve(entry);
+        return _clerk;
+    }
+
+    /// <summary>The slot of <paramref name="entry"/>'s terminal, interning it on first sight; <see cref="None"/> when it has none.</summary>
+    public int TerminalOf(AccessEntry entry)
+    {
+        Resolve(entry);
+        return _terminal;
+    }
+
+    /// <summary>The slot of a principal, interning it on first sight.</summary>
+    public int Intern(PrincipalKind kind, string id)
+    {
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(kind == PrincipalKind.Clerk ? _clerks : _terminals, id, out var exists);
+        if (!exists)
+        {
+            slot = _principals.Count;
+            _principals.Add(new Principal(kind, id));
+        }
+
+        return slot;
+    }
+
+    /// <summary>The slot of a principal already seen; false when it never was (so no detector holds state about it).</summary>
+    public bool TryGet(Principal principal, out int slot)
+    {
+        slot = None;
+        return principal.Id is not null && (principal.Kind == PrincipalKind.Clerk ? _clerks : _terminals).TryGetValue(principal.Id, out slot);
+    }
+
+    private void Resolve(AccessEntry entry)
+    {
+        if (ReferenceEquals(entry, _entry))
+        {
+            return;
+        }
+
+        _clerk = entry.Account is { } account ? Intern(PrincipalKind.Clerk, account) : None;
+        _terminal = entry.Terminal is { } terminal ? Intern(PrincipalKind.Terminal, terminal) : None;
+        _entry = entry;
+    }
+}
