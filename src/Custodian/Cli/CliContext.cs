@@ -29,6 +29,7 @@ internal sealed class CliContext : IAsyncDisposable
             new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(CustodianOptions.Section).GetSection(Protection.Masking.MaskingOptions.Section),
             options.Masking);
         StorageCli.BindFromEnvironment(options);
+        InProcessServers.ApplyTo(options);
         var failures = CustodianOptionsValidator.ValidateAll(options);
         if (failures.Count > 0)
         {

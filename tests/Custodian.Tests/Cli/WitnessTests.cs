@@ -210,8 +210,8 @@ public sealed class WitnessTests
     private static async Task RewriteWithoutAsync(CustodianDatabase db, long sequence)
     {
         SqliteConnection.ClearAllPools();
-        await using var connection = (SqliteConnection)await db.OpenAsync();
-        await using var tx = connection.BeginTransaction();
+        await using var connection = await db.OpenAsync(); // either backend: the statements below are portable
+        await using var tx = await connection.BeginTransactionAsync();
         async Task ExecAsync(string sql)
         {
             await using var command = connection.Command(sql, ("@seq", sequence));
