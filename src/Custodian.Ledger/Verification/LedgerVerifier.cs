@@ -15,7 +15,8 @@ namespace Custodian.Ledger;
 /// payloads at every stored tree head, every stored subtree hash (<c>ledger_subtrees</c>) equal to
 /// the recomputed one, and the newest head equal to the number of entries.
 /// Streams in sequence order inside one read transaction (a consistent snapshot while appends go on)
-/// in constant memory. Stops at the first failure. Thread-safe; each call is independent.
+/// in constant memory; on PostgreSQL, four connections whose transactions share one exported snapshot
+/// (docs/storage.md). Stops at the first failure. Thread-safe; each call is independent.
 /// </summary>
 /// <remarks>
 /// What it cannot see: a rewrite of entries, leaf hashes and tree heads together (or a cut of the
