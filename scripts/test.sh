@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): restore, build (warnings are errors) and run every test project,
-# then print one summary line "N passed, N failed". Long scenario runs are marked
-# [Trait("Category", "Long")] and skipped here; run them with: scripts/test.sh --long
+# then the functional suite a second time on PostgreSQL, and print one summary line "N passed, N failed"
+# for both. Long scenario runs are marked [Trait("Category", "Long")] and skipped here; run them with:
+# scripts/test.sh --long
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -31,10 +32,22 @@ if [ "$build" -ne 0 ]; then
   exit "$build"
 fi
 
+rm -f artifacts/test-postgres.log
 dotnet test Custodian.sln -c Release --no-build --filter "$filter" 2>&1 | tee artifacts/test.log
 rc=${PIPESTATUS[0]}
-passed=$(grep -aoE 'Passed: +[0-9]+' artifacts/test.log | awk '{s+=$2} END {print s+0}')
-failed=$(grep -aoE 'Failed: +[0-9]+' artifacts/test.log | awk '{s+=$2} END {print s+0}')
+
+# Second pass (docs/storage.md, "Running the tests on PostgreSQL"): the functional suite (tests/Custodian.Tests) again
+# with every CustodianTestHost on PostgreSQL, except tests/Custodian.Tests/Backends, which already ran on both. Skipped
+# when the first pass already ran on PostgreSQL (CUSTODIAN_TEST_BACKEND=postgres).
+if [ "${CUSTODIAN_TEST_BACKEND:-sqlite}" != postgres ]; then
+  CUSTODIAN_TEST_BACKEND=postgres dotnet test tests/Custodian.Tests -c Release --no-build \
+    --filter "($filter)&FullyQualifiedName!~Custodian.Tests.Backends." 2>&1 | tee artifacts/test-postgres.log
+  pg=${PIPESTATUS[0]}
+  if [ "$rc" -eq 0 ]; then rc=$pg; fi
+fi
+
+passed=$(cat artifacts/test.log artifacts/test-postgres.log 2>/dev/null | grep -aoE 'Passed: +[0-9]+' | awk '{s+=$2} END {print s+0}')
+failed=$(cat artifacts/test.log artifacts/test-postgres.log 2>/dev/null | grep -aoE 'Failed: +[0-9]+' | awk '{s+=$2} END {print s+0}')
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed"
 exit "$rc"

@@ -187,7 +187,7 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
     {
         await using var connection = await db.OpenAsync(cancellationToken);
         await using var command = connection.Command(
-            Select + " WHERE (@status IS NULL OR status = @status) AND (@status IS NULL OR @status <> 'pending' OR expires_ms > @now) ORDER BY requested_ms DESC, id LIMIT 200",
+            Select + " WHERE (CAST(@status AS TEXT) IS NULL OR status = @status) AND (CAST(@status AS TEXT) IS NULL OR @status <> 'pending' OR expires_ms > @now) ORDER BY requested_ms DESC, id LIMIT 200",
             ("@status", status is null ? null : StatusName(status.Value)),
             ("@now", UnixMs.From(time.GetUtcNow())));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

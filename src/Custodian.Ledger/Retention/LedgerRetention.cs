@@ -15,10 +15,13 @@ namespace Custodian.Ledger.Retention;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Crash safety: the erasure of a range and the entry recording it are written in <b>one</b> transaction
-/// (the writer runs the erasure inside the commit of the entry, <see cref="SqliteAccessLedger"/>), so a
-/// crash leaves either both or neither. Running again is idempotent: erased entries are skipped, and a
-/// run with nothing to erase appends nothing.
+/// Crash safety on SQLite: the erasure of a range and the entry recording it are written in <b>one</b>
+/// transaction (the writer runs the erasure inside the commit of the entry, <see cref="SqliteAccessLedger"/>),
+/// so a crash leaves either both or neither. With any other writer (<see cref="Postgres.PostgresAccessLedger"/>)
+/// the entry is appended first and the range erased afterwards in a transaction of its own: a crash in
+/// between leaves an erasure entry that erased nothing (the ledger still verifies; the next run erases the
+/// range under a new entry), never a payload erased without the entry authorising it. Running again is
+/// idempotent: erased entries are skipped, and a run with nothing to erase appends nothing.
 /// </para>
 /// <para>
 /// What is erased: the payload (replaced by a zero-length blob), the query copies <c>account</c>,
@@ -46,19 +49,23 @@ public sealed class LedgerRetention
         + ") OR time_ms < @rightsCutoff)";
 
     private readonly CustodianDatabase _db;
-    private readonly SqliteAccessLedger _ledger;
+    private readonly IAccessLedger _ledger;
     private readonly TimeProvider _time;
     private readonly ILogger<LedgerRetention> _logger;
     private readonly RetentionOptions _options;
 
     /// <summary>Creates the retention job.</summary>
     /// <param name="db">The database holding the ledger (migrations <c>ledger-001</c> and <c>ledger-003</c> applied).</param>
-    /// <param name="ledger">The ledger writer the erasure entries are appended through.</param>
+    /// <param name="ledger">
+    /// The ledger writer the erasure entries are appended through, writing to <paramref name="db"/>:
+    /// <see cref="SqliteAccessLedger"/> erases inside the entry's commit; any other writer (PostgreSQL) appends the
+    /// entry first and the erasure follows in its own transaction.
+    /// </param>
     /// <param name="time">The clock the cutoff is computed from.</param>
     /// <param name="logger">Logger (counts and sequence numbers only).</param>
     /// <param name="options">Settings; null for the defaults.</param>
     /// <exception cref="ArgumentOutOfRangeException">When an option is out of range.</exception>
-    public LedgerRetention(CustodianDatabase db, SqliteAccessLedger ledger, TimeProvider time, ILogger<LedgerRetention> logger, RetentionOptions? options = null)
+    public LedgerRetention(CustodianDatabase db, IAccessLedger ledger, TimeProvider time, ILogger<LedgerRetention> logger, RetentionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(ledger);
@@ -137,7 +144,17 @@ public sealed class LedgerRetention
             CommittedEntry committed;
             try
             {
-                committed = await _ledger.AppendWithinCommitAsync(entry, (tx, seq) => erased = Erase(tx, record, seq, rightsCutoffMs), cancellationToken);
+                if (_ledger is SqliteAccessLedger sqlite)
+                {
+                    committed = await sqlite.AppendWithinCommitAsync(entry, (tx, seq) => erased = Erase(tx, record, seq, rightsCutoffMs), cancellationToken);
+                }
+                else
+                {
+                    // Refuse before appending anything when a payload due for erasure no longer decodes.
+                    await CheckDecodableAsync(record, rightsCutoffMs, cancellationToken);
+                    committed = await _ledger.AppendAsync(entry, cancellationToken);
+                    erased = await EraseAfterAppendAsync(record, committed.Sequence, rightsCutoffMs);
+                }
             }
             catch (LedgerUnavailableException ex)
             {
@@ -162,13 +179,7 @@ public sealed class LedgerRetention
     {
         var connection = tx.Connection!;
         var due = new List<(long Seq, IReadOnlyList<Identity.SubscriberId> Subjects)>();
-        using (var select = connection.Command(
-            "SELECT seq, payload FROM ledger_entries WHERE seq >= @from AND seq < @to AND erased_by IS NULL AND time_ms < @cutoff AND task <> @erasure AND " + RightsKept + " ORDER BY seq",
-            ("@from", record.From),
-            ("@to", record.To),
-            ("@cutoff", record.CutoffMs),
-            ("@erasure", ErasureTaskName),
-            ("@rightsCutoff", rightsCutoffMs)))
+        using (var select = SelectDue(connection, record, rightsCutoffMs))
         {
             select.Transaction = tx;
             using var reader = select.ExecuteReader();
@@ -202,6 +213,94 @@ public sealed class LedgerRetention
         }
 
         return due.Count;
+    }
+
+    // The due rows of a range (seq, payload), for the erasure. SQL shared by both paths.
+    private static DbCommand SelectDue(DbConnection connection, RetentionErasureRecord record, long rightsCutoffMs) => connection.Command(
+        "SELECT seq, payload FROM ledger_entries WHERE seq >= @from AND seq < @to AND erased_by IS NULL AND time_ms < @cutoff AND task <> @erasure AND " + RightsKept + " ORDER BY seq",
+        ("@from", record.From),
+        ("@to", record.To),
+        ("@cutoff", record.CutoffMs),
+        ("@erasure", ErasureTaskName),
+        ("@rightsCutoff", rightsCutoffMs));
+
+    // Without the SQLite writer: every payload due in the range must decode before the erasure entry is appended.
+    private async Task CheckDecodableAsync(RetentionErasureRecord record, long rightsCutoffMs, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var select = SelectDue(connection, record, rightsCutoffMs);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            try
+            {
+                _ = LeafCodec.Decode(reader.GetValue(1) as byte[] ?? throw new FormatException("no payload"));
+            }
+            catch (FormatException ex)
+            {
+                throw new LedgerUnavailableException("A ledger entry due for erasure no longer decodes; nothing was erased. Run 'custodian ledger verify'.", ex);
+            }
+        }
+    }
+
+    // Without the SQLite writer: erases the due entries of the range in one transaction after the erasure entry
+    // (sequence erasureSeq) was committed. Each row is claimed by its own conditional UPDATE (erased_by IS NULL), so a
+    // concurrent run on another connection or node erases it at most once: on PostgreSQL the second UPDATE waits for
+    // the first to commit and then no longer matches (READ COMMITTED re-checks the condition, PostgreSQL
+    // documentation §13.2.1).
+    private async Task<int> EraseAfterAppendAsync(RetentionErasureRecord record, long erasureSeq, long rightsCutoffMs)
+    {
+        try
+        {
+            await using var connection = await _db.OpenAsync(CancellationToken.None);
+            await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
+            var due = new List<(long Seq, IReadOnlyList<Identity.SubscriberId> Subjects)>();
+            await using (var select = SelectDue(connection, record, rightsCutoffMs))
+            {
+                select.Transaction = tx;
+                await using var reader = await select.ExecuteReaderAsync(CancellationToken.None);
+                while (await reader.ReadAsync(CancellationToken.None))
+                {
+                    var payload = reader.GetValue(1) as byte[] ?? throw new FormatException("A ledger entry due for erasure has no payload; run 'custodian ledger verify'.");
+                    due.Add((reader.GetInt64(0), LeafCodec.Decode(payload).Subjects));
+                }
+            }
+
+            await using var erase = connection.Command(
+                "UPDATE ledger_entries SET payload = @empty, account = NULL, terminal = NULL, store = NULL, erased_by = @by WHERE seq = @seq AND erased_by IS NULL",
+                ("@empty", Array.Empty<byte>()),
+                ("@by", erasureSeq),
+                ("@seq", 0L));
+            await using var deleteSubject = connection.Command("DELETE FROM ledger_subjects WHERE subscriber_id = @subject AND seq = @seq", ("@subject", 0L), ("@seq", 0L));
+            erase.Transaction = tx;
+            deleteSubject.Transaction = tx;
+            var erased = 0;
+            foreach (var (seq, subjects) in due)
+            {
+                erase.Parameters[2].Value = seq;
+                if (await erase.ExecuteNonQueryAsync(CancellationToken.None) == 0)
+                {
+                    continue; // erased by a concurrent run meanwhile
+                }
+
+                foreach (var subject in subjects)
+                {
+                    deleteSubject.Parameters[0].Value = subject.Value;
+                    deleteSubject.Parameters[1].Value = seq;
+                    await deleteSubject.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+
+                erased++;
+            }
+
+            await tx.CommitAsync(CancellationToken.None);
+            return erased;
+        }
+        catch (Exception ex) when (ex is DbException or FormatException or TimeoutException)
+        {
+            RetentionLog.EraseAfterAppendFailed(_logger, record.From, record.To, erasureSeq, ex);
+            throw new LedgerUnavailableException("The erasure entry was appended but the erasure could not be committed; the next run erases the range under a new entry.", ex);
+        }
     }
 
     private async Task<List<long>> FindCandidatesAsync(long cutoffMs, long rightsCutoffMs, CancellationToken cancellationToken)

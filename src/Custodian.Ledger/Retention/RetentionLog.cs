@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Custodian.Ledger.Retention;
 
-/// <summary>Log catalog of ledger retention. Event IDs 2400–2419 are retention's and never change meaning. Only counts, sequence numbers and times are logged — never entry contents.</summary>
+/// <summary>Log catalog of ledger retention. Event IDs 2400–2419 are retention's, 5600–5609 its PostgreSQL path's; they never change meaning. Only counts, sequence numbers and times are logged — never entry contents.</summary>
 internal static partial class RetentionLog
 {
     [LoggerMessage(EventId = 2400, Level = LogLevel.Information, Message = "Retention erased {Count} ledger entries in sequences [{From}, {To}) under erasure entry {Sequence}; cutoff {CutoffMs} (Unix ms).")]
@@ -13,4 +13,7 @@ internal static partial class RetentionLog
 
     [LoggerMessage(EventId = 2402, Level = LogLevel.Error, Message = "The scheduled retention run failed; it is retried at the next interval.")]
     public static partial void ScheduledRunFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5600, Level = LogLevel.Error, Message = "Retention appended erasure entry {Sequence} for ledger sequences [{From}, {To}) but could not erase them; the entry erased nothing and the next run erases the range under a new entry.")]
+    public static partial void EraseAfterAppendFailed(ILogger logger, long from, long to, long sequence, Exception exception);
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -9,7 +10,9 @@ namespace Custodian.Ledger;
 /// SQLite's column buffers (through SQLitePCL, the provider under Microsoft.Data.Sqlite) into one
 /// reusable byte arena: no object per row or column (docs/ledger-format.md §5, "How it runs"). Keeps
 /// each column's SQLite storage class, since columns are dynamically typed and a forged value of
-/// another type must be told apart. Also holds what the worker found for each row. Reused across
+/// another type must be told apart. On PostgreSQL the rows come from an ADO.NET reader
+/// (<see cref="Fill(DbDataReader)"/>) and each value is given the storage class of its .NET type, so the
+/// same checks run on both backends. Also holds what the worker found for each row. Reused across
 /// chunks; not thread-safe (the pipeline hands a chunk from the reader to the worker to the
 /// ordered stage).
 /// </summary>
@@ -99,16 +102,77 @@ internal sealed class EntryChunk
                     case raw.SQLITE_BLOB:
                         // For TEXT, column_blob gives the stored UTF-8 bytes without conversion.
                         var bytes = raw.sqlite3_column_blob(statement, column);
-                        if (_used + bytes.Length > _arena.Length)
-                        {
-                            Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _used + bytes.Length));
-                        }
-
+                        Reserve(bytes.Length);
                         bytes.CopyTo(_arena.AsSpan(_used));
                         _offsets[at + column] = _used;
                         _lengths[at + column] = bytes.Length;
                         _used += bytes.Length;
                         break;
+                }
+            }
+
+            Seq[row] = _types[at] == raw.SQLITE_INTEGER ? _integers[at] : -1;
+            States[row] = RowState.Ok;
+            Count++;
+        }
+
+        return Count > 0;
+    }
+
+    /// <summary>
+    /// Reads the next rows of <see cref="Query"/> from an ADO.NET reader (the PostgreSQL path, where
+    /// columns are typed); returns false when none are left. Each value gets the SQLite storage class
+    /// of its type: 64/32/16-bit integers INTEGER, text TEXT (stored as UTF-8), byte strings BLOB,
+    /// NULL NULL, and anything else (a column whose type was altered, e.g. to boolean or a floating
+    /// point number) FLOAT holding NaN, which no check accepts.
+    /// </summary>
+    /// <exception cref="DbException">When the database cannot be read.</exception>
+    public bool Fill(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        Count = 0;
+        _used = 0;
+        Subjects.Clear();
+        while (Count < Capacity && reader.Read())
+        {
+            var row = Count;
+            var at = row * Columns;
+            for (var column = 0; column < Columns; column++)
+            {
+                if (reader.IsDBNull(column))
+                {
+                    _types[at + column] = raw.SQLITE_NULL;
+                    continue;
+                }
+
+                var type = reader.GetFieldType(column);
+                if (type == typeof(long) || type == typeof(int) || type == typeof(short))
+                {
+                    _types[at + column] = raw.SQLITE_INTEGER;
+                    _integers[at + column] = type == typeof(long) ? reader.GetInt64(column) : type == typeof(int) ? reader.GetInt32(column) : reader.GetInt16(column);
+                }
+                else if (type == typeof(string))
+                {
+                    var text = reader.GetString(column);
+                    Reserve(System.Text.Encoding.UTF8.GetMaxByteCount(text.Length));
+                    _types[at + column] = raw.SQLITE_TEXT;
+                    _offsets[at + column] = _used;
+                    _lengths[at + column] = System.Text.Encoding.UTF8.GetBytes(text, _arena.AsSpan(_used));
+                    _used += _lengths[at + column];
+                }
+                else if (type == typeof(byte[]))
+                {
+                    var length = checked((int)reader.GetBytes(column, 0, null, 0, 0));
+                    Reserve(length);
+                    _types[at + column] = raw.SQLITE_BLOB;
+                    _offsets[at + column] = _used;
+                    _lengths[at + column] = checked((int)reader.GetBytes(column, 0, _arena, _used, length));
+                    _used += _lengths[at + column];
+                }
+                else
+                {
+                    _types[at + column] = raw.SQLITE_FLOAT;
+                    _reals[at + column] = double.NaN;
                 }
             }
 
@@ -166,6 +230,15 @@ internal sealed class EntryChunk
         }
 
         return values;
+    }
+
+    // Makes room for `length` more bytes in the arena.
+    private void Reserve(int length)
+    {
+        if (_used + length > _arena.Length)
+        {
+            Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _used + length));
+        }
     }
 
     /// <summary>Writes the 16-byte block the keyed subject hash encrypts: subscriber and sequence, little-endian.</summary>

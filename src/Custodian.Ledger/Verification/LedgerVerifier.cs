@@ -15,7 +15,8 @@ namespace Custodian.Ledger;
 /// payloads at every stored tree head, every stored subtree hash (<c>ledger_subtrees</c>) equal to
 /// the recomputed one, and the newest head equal to the number of entries.
 /// Streams in sequence order inside one read transaction (a consistent snapshot while appends go on)
-/// in constant memory. Stops at the first failure. Thread-safe; each call is independent.
+/// in constant memory; on PostgreSQL, four connections whose transactions share one exported snapshot
+/// (docs/storage.md). Stops at the first failure. Thread-safe; each call is independent.
 /// </summary>
 /// <remarks>
 /// What it cannot see: a rewrite of entries, leaf hashes and tree heads together (or a cut of the
@@ -26,6 +27,8 @@ namespace Custodian.Ledger;
 public sealed class LedgerVerifier(CustodianDatabase db)
 {
     private const int ProgressInterval = 65_536;
+    private const string HeadsQuery = "SELECT tree_size, root, frontier FROM ledger_tree_heads ORDER BY tree_size";
+    private const string ErasureQuery = "SELECT payload, leaf_hash FROM ledger_entries WHERE seq = @seq";
 
     /// <summary>Verifies the ledger.</summary>
     /// <param name="progress">Receives the number of entries checked, every 65,536 entries and at the end; may be null.</param>
@@ -36,14 +39,20 @@ public sealed class LedgerVerifier(CustodianDatabase db)
     public async Task<VerificationResult> VerifyAsync(IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(db);
+        return db.IsSqlite ? await VerifySqliteAsync(progress, cancellationToken) : await VerifyPostgresAsync(progress, cancellationToken);
+    }
+
+    // SQLite: one connection, one deferred read transaction (a snapshot from its first read); the
+    // entries and the subject rows are read through SQLitePCL without an object per row.
+    private async Task<VerificationResult> VerifySqliteAsync(IProgress<long>? progress, CancellationToken cancellationToken)
+    {
         await using var connection = (SqliteConnection)await db.OpenAsync(cancellationToken);
         await using var tx = connection.BeginTransaction(deferred: true); // one snapshot for every reader below
 
-        await using var headsCommand = connection.Command("SELECT tree_size, root, frontier FROM ledger_tree_heads ORDER BY tree_size");
+        await using var headsCommand = connection.Command(HeadsQuery);
         headsCommand.Transaction = tx;
-        await using var erasureCommand = connection.Command("SELECT payload, leaf_hash FROM ledger_entries WHERE seq = @seq", ("@seq", 0L)); // retention (§13)
+        await using var erasureCommand = connection.Command(ErasureQuery, ("@seq", 0L)); // retention (§13)
         erasureCommand.Transaction = tx;
-        var erasures = new ErasureCache(erasureCommand);
 
         // Stored subtree hashes (ledger-002), compared with the recomputed tree as it grows.
         await using var subtreesCommand = connection.Command(SubtreeCheck.Query);
@@ -51,6 +60,73 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         await using var subtreeRows = await subtreesCommand.ExecuteReaderAsync(cancellationToken);
 
         await using var heads = await headsCommand.ExecuteReaderAsync(cancellationToken);
+        using var lookup = SubjectLookup.Prepare(connection);
+        using var subjects = SubjectRowsCheck.Load(connection, lookup, cancellationToken);
+        using var entries = SqliteEntrySource.Prepare(connection);
+        return await CheckAsync(heads, subtreeRows, erasureCommand, subjects, entries, progress, cancellationToken);
+    }
+
+    // PostgreSQL: no connection runs two statements at once, so the readers that stay open (heads,
+    // subtrees, entries) each get a connection, and all four share one snapshot: the first exports it
+    // (pg_export_snapshot, as pg_dump --jobs does) and the others import it (SET TRANSACTION SNAPSHOT,
+    // PostgreSQL documentation, "Snapshot Synchronization Functions" and SET TRANSACTION). The first connection
+    // serves the short lookups between chunks. Appends go on meanwhile; the verifier sees none of them.
+    private async Task<VerificationResult> VerifyPostgresAsync(IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        await using var main = await db.OpenAsync(cancellationToken);
+        await using var tx = await db.BeginSnapshotAsync(main, cancellationToken);
+        string snapshot;
+        await using (var export = main.Command("SELECT pg_export_snapshot()"))
+        {
+            snapshot = (string)(await export.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        await using var headsConnection = await OpenInSnapshotAsync(snapshot, cancellationToken);
+        await using var subtreesConnection = await OpenInSnapshotAsync(snapshot, cancellationToken);
+        await using var entriesConnection = await OpenInSnapshotAsync(snapshot, cancellationToken);
+
+        await using var erasureCommand = main.Command(ErasureQuery, ("@seq", 0L)); // retention (§13)
+        using var lookup = CommandSubjectLookup.Prepare(main);
+        using var subjects = await SubjectRowsCheck.LoadAsync(main, lookup, cancellationToken);
+
+        await using var subtreesCommand = subtreesConnection.Connection.Command(SubtreeCheck.Query);
+        await using var subtreeRows = await subtreesCommand.ExecuteReaderAsync(cancellationToken);
+        await using var headsCommand = headsConnection.Connection.Command(HeadsQuery);
+        await using var heads = await headsCommand.ExecuteReaderAsync(cancellationToken);
+        await using var entriesCommand = entriesConnection.Connection.Command(EntryChunk.Query);
+        await using var entryRows = await entriesCommand.ExecuteReaderAsync(cancellationToken);
+        return await CheckAsync(heads, subtreeRows, erasureCommand, subjects, new ReaderEntrySource(entryRows), progress, cancellationToken);
+    }
+
+    // A second connection reading the snapshot exported by the first.
+    private async Task<SnapshotConnection> OpenInSnapshotAsync(string snapshot, CancellationToken cancellationToken)
+    {
+        // The identifier comes from the server (e.g. 00000003-0000001B-1); SET takes no parameters, so check its shape before quoting it.
+        if (snapshot.Length is 0 or > 64 || !snapshot.All(c => char.IsAsciiHexDigit(c) || c == '-'))
+        {
+            throw new InvalidOperationException("The server returned a snapshot identifier of an unexpected form.");
+        }
+
+        var connection = await db.OpenAsync(cancellationToken);
+        try
+        {
+            var tx = await db.BeginSnapshotAsync(connection, cancellationToken);
+            await using var set = connection.Command("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+            await set.ExecuteNonQueryAsync(cancellationToken);
+            return new SnapshotConnection(connection, tx);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    // The ordered stage and the pipeline, on readers and commands of one snapshot (either backend).
+    private static async Task<VerificationResult> CheckAsync(
+        DbDataReader heads, DbDataReader subtreeRows, DbCommand erasureCommand, SubjectRowsCheck subjects, IEntrySource entrySource, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        var erasures = new ErasureCache(erasureCommand);
         var state = new State { Subtrees = await SubtreeCheck.StartAsync(subtreeRows, cancellationToken) };
         var hasHead = await heads.ReadAsync(cancellationToken);
 
@@ -70,117 +146,104 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         // this thread reads the next chunk and does, in sequence order, the checks that need the
         // connection or the order (sequence gap, subject rows, tree, heads, subtrees). Failures are
         // still reported for the first bad entry in sequence order.
-        using var lookup = SubjectLookup.Prepare(connection);
-        using var subjects = SubjectRowsCheck.Load(connection, lookup, cancellationToken);
 
         // Before any failure is returned: a missing subject row earlier in the open block of the
         // subject check comes first in sequence order, as when each entry was probed on its own.
         VerificationResult Settle(VerificationResult failure) =>
             subjects.FirstMissingInOpenBlock() is { } missing ? SubjectFailure(state, missing) : failure;
 
-        var handle = connection.Handle!;
-        var rc = raw.sqlite3_prepare_v2(handle, EntryChunk.Query, out var entries);
-        using (entries)
+        // Chunk k is checked by the worker while this thread reads chunk k+1; the worker then
+        // checks k+1 while this thread does the ordered stage of k and reads k+2. Three chunks
+        // are reused in turn: the one read, the one checked, the one in the ordered stage.
+        EntryChunk[] ring = [new(), new(), new()];
+        var turn = 0;
+        var current = ring[0];
+        var more = entrySource.Fill(current);
+        var checking = Task.Run(() => CheckRows(current, subjects), cancellationToken);
+        try
         {
-            if (rc != raw.SQLITE_OK)
+            while (more)
             {
-                throw new SqliteException(raw.sqlite3_errmsg(handle).utf8_to_string(), rc, raw.sqlite3_extended_errcode(handle));
-            }
+                cancellationToken.ThrowIfCancellationRequested();
+                var next = ring[++turn % ring.Length];
+                more = entrySource.Fill(next);
+                await checking;
+                var done = current;
+                current = next;
+                checking = more ? Task.Run(() => CheckRows(next, subjects), cancellationToken) : Task.CompletedTask;
 
-            // Chunk k is checked by the worker while this thread reads chunk k+1; the worker then
-            // checks k+1 while this thread does the ordered stage of k and reads k+2. Three chunks
-            // are reused in turn: the one read, the one checked, the one in the ordered stage.
-            EntryChunk[] ring = [new(), new(), new()];
-            var turn = 0;
-            var exhausted = false;
-            var current = ring[0];
-            var more = current.Fill(handle, entries, ref exhausted);
-            var checking = Task.Run(() => CheckRows(current, subjects), cancellationToken);
-            try
-            {
-                while (more)
+                for (var r = 0; r < done.Count; r++)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var next = ring[++turn % ring.Length];
-                    more = next.Fill(handle, entries, ref exhausted);
-                    await checking;
-                    var done = current;
-                    current = next;
-                    checking = more ? Task.Run(() => CheckRows(next, subjects), cancellationToken) : Task.CompletedTask;
-
-                    for (var r = 0; r < done.Count; r++)
+                    var seq = done.Seq[r];
+                    if (seq != state.Range.Size)
                     {
-                        var seq = done.Seq[r];
-                        if (seq != state.Range.Size)
-                        {
-                            return Settle(Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing."));
-                        }
+                        return Settle(Fail(state, VerificationFailures.SequenceGap, state.Range.Size, "Sequence numbers are not gap-free: an entry is missing."));
+                    }
 
-                        switch (done.States[r])
-                        {
-                            case RowState.Erased:
-                                // Retention (docs/ledger-format.md §13): an erased entry keeps only its stored leaf
-                                // hash (already in the chunk's leaf hash), accepted once a covering RetentionErasure
-                                // entry is found; its subject rows were deleted with the payload, so it adds none.
-                                if (erasures.Check(done.Values(r), seq) is { } erasureFailure)
-                                {
-                                    return Settle(Fail(state, erasureFailure.Reason, seq, erasureFailure.Message));
-                                }
-
-                                if (subjects.AddErased(seq) is { } badErasedSubject)
-                                {
-                                    return SubjectFailure(state, badErasedSubject);
-                                }
-
-                                break;
-                            case RowState.LeafHashMismatch:
-                                return Settle(Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload."));
-                            case RowState.Undecodable:
-                                return Settle(Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding."));
-                            case RowState.ProjectionMismatch:
-                                return Settle(Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload."));
-                            default:
-                                var (start, count) = done.SubjectRanges[r];
-                                if (subjects.Add(seq, CollectionsMarshal.AsSpan(done.Subjects).Slice(start, count), done.SubjectDigests[r]) is { } badSubject)
-                                {
-                                    return SubjectFailure(state, badSubject);
-                                }
-
-                                break;
-                        }
-
-                        if ((seq + 1) % SubjectRowsCheck.BlockSize == 0)
-                        {
-                            // The subject check's block is closed: only the last good head can still be needed by SubjectFailure.
-                            state.GoodHeads.RemoveRange(0, state.GoodHeads.Count - 1);
-                        }
-
-                        state.Range.Append(done.LeafHash(r), state.Subtrees.OnCompleted);
-                        if (state.Range.Size % ProgressInterval == 0)
-                        {
-                            progress?.Report(state.Range.Size);
-                        }
-
-                        while (hasHead && heads.GetInt64(0) <= state.Range.Size)
-                        {
-                            if (CheckHead(heads, state) is { } failure)
+                    switch (done.States[r])
+                    {
+                        case RowState.Erased:
+                            // Retention (docs/ledger-format.md §13): an erased entry keeps only its stored leaf
+                            // hash (already in the chunk's leaf hash), accepted once a covering RetentionErasure
+                            // entry is found; its subject rows were deleted with the payload, so it adds none.
+                            if (erasures.Check(done.Values(r), seq) is { } erasureFailure)
                             {
-                                return Settle(failure);
+                                return Settle(Fail(state, erasureFailure.Reason, seq, erasureFailure.Message));
                             }
 
-                            hasHead = await heads.ReadAsync(cancellationToken);
+                            if (subjects.AddErased(seq) is { } badErasedSubject)
+                            {
+                                return SubjectFailure(state, badErasedSubject);
+                            }
+
+                            break;
+                        case RowState.LeafHashMismatch:
+                            return Settle(Fail(state, VerificationFailures.LeafHashMismatch, seq, "The stored leaf hash does not match the entry's payload."));
+                        case RowState.Undecodable:
+                            return Settle(Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding."));
+                        case RowState.ProjectionMismatch:
+                            return Settle(Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload."));
+                        default:
+                            var (start, count) = done.SubjectRanges[r];
+                            if (subjects.Add(seq, CollectionsMarshal.AsSpan(done.Subjects).Slice(start, count), done.SubjectDigests[r]) is { } badSubject)
+                            {
+                                return SubjectFailure(state, badSubject);
+                            }
+
+                            break;
+                    }
+
+                    if ((seq + 1) % SubjectRowsCheck.BlockSize == 0)
+                    {
+                        // The subject check's block is closed: only the last good head can still be needed by SubjectFailure.
+                        state.GoodHeads.RemoveRange(0, state.GoodHeads.Count - 1);
+                    }
+
+                    state.Range.Append(done.LeafHash(r), state.Subtrees.OnCompleted);
+                    if (state.Range.Size % ProgressInterval == 0)
+                    {
+                        progress?.Report(state.Range.Size);
+                    }
+
+                    while (hasHead && heads.GetInt64(0) <= state.Range.Size)
+                    {
+                        if (CheckHead(heads, state) is { } failure)
+                        {
+                            return Settle(failure);
                         }
+
+                        hasHead = await heads.ReadAsync(cancellationToken);
                     }
                 }
+            }
 
-                await checking;
-            }
-            finally
-            {
-                // On an early return the worker may still be checking a chunk: let it finish before the
-                // statement and the subject check are disposed.
-                await checking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
+            await checking;
+        }
+        finally
+        {
+            // On an early return the worker may still be checking a chunk: let it finish before the
+            // entry source and the subject check are disposed.
+            await checking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         progress?.Report(state.Range.Size);

@@ -1,7 +1,17 @@
+using System.Data.Common;
+using Custodian.Storage;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
 namespace Custodian.Ledger;
+
+/// <summary>The verifier's "is there a <c>ledger_subjects</c> row (subscriber, seq)?" lookup, on the verifier's snapshot. Not thread-safe.</summary>
+internal interface ISubjectLookup : IDisposable
+{
+    /// <summary>True when the row exists.</summary>
+    /// <exception cref="DbException">When the database cannot be read.</exception>
+    bool Exists(long subscriber, long seq);
+}
 
 /// <summary>
 /// The verifier's "is there a <c>ledger_subjects</c> row (subscriber, seq)?" lookup: one SQLite
@@ -9,7 +19,7 @@ namespace Custodian.Ledger;
 /// position through SQLitePCL, the provider under Microsoft.Data.Sqlite. A <see cref="SqliteCommand"/>
 /// per lookup cost about ten times more than the index probe itself. Not thread-safe.
 /// </summary>
-internal sealed class SubjectLookup : IDisposable
+internal sealed class SubjectLookup : ISubjectLookup
 {
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _statement;
@@ -53,4 +63,36 @@ internal sealed class SubjectLookup : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _statement.Dispose();
+}
+
+/// <summary>
+/// <see cref="ISubjectLookup"/> as one prepared ADO.NET command (the PostgreSQL path: a round trip per
+/// probe, which the verifier makes only to name the first bad sequence of a block whose sums differ,
+/// see <see cref="SubjectRowsCheck"/>). The connection must not have another reader open while it runs.
+/// Not thread-safe.
+/// </summary>
+internal sealed class CommandSubjectLookup : ISubjectLookup
+{
+    private readonly DbCommand _command;
+
+    private CommandSubjectLookup(DbCommand command) => _command = command;
+
+    /// <summary>Prepares the lookup on an open connection (inside the verifier's snapshot transaction).</summary>
+    /// <exception cref="DbException">When the statement cannot be prepared.</exception>
+    public static CommandSubjectLookup Prepare(DbConnection connection)
+    {
+        var command = connection.Command("SELECT 1 FROM ledger_subjects WHERE subscriber_id = @subscriber AND seq = @seq", ("@subscriber", 0L), ("@seq", 0L));
+        return new CommandSubjectLookup(command);
+    }
+
+    /// <inheritdoc />
+    public bool Exists(long subscriber, long seq)
+    {
+        _command.Parameters[0].Value = subscriber;
+        _command.Parameters[1].Value = seq;
+        return _command.ExecuteScalar() is not null and not DBNull;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _command.Dispose();
 }

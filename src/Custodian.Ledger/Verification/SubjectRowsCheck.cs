@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Data.Common;
 using System.Security.Cryptography;
+using Custodian.Storage;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -36,13 +38,13 @@ internal sealed class SubjectRowsCheck : IDisposable
     private readonly Dictionary<long, (UInt128 Sum, long FirstSeq)> _table = [];
     private readonly List<(long Seq, int Start, int Count)> _block = [];
     private readonly List<long> _blockSubjects = [];
-    private readonly SubjectLookup _lookup;
-    private readonly SqliteConnection _connection;
+    private readonly ISubjectLookup _lookup;
+    private readonly DbConnection _connection;
     private byte[] _entryBlocks = new byte[EntryChunk.Capacity * 2 * 16];
     private UInt128 _blockSum;
     private long _blockStart;
 
-    private SubjectRowsCheck(SqliteConnection connection, SubjectLookup lookup)
+    private SubjectRowsCheck(DbConnection connection, ISubjectLookup lookup)
     {
         _connection = connection;
         _lookup = lookup;
@@ -89,21 +91,49 @@ internal sealed class SubjectRowsCheck : IDisposable
                     throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
                 }
 
-                check._tableAes.EncryptEcb(blocks.AsSpan(0, n * 16), digests, PaddingMode.None);
-                for (var i = 0; i < n; i++)
-                {
-                    var digest = valid[i] ? BinaryPrimitives.ReadUInt128LittleEndian(digests.AsSpan(i * 16)) : UInt128.One;
-                    var seq = seqs[i];
-                    var block = seq >> BlockShift;
-                    check._table[block] = check._table.TryGetValue(block, out var t) ? (t.Sum + digest, Math.Min(t.FirstSeq, seq)) : (digest, seq);
-                }
-
+                check.AddTableRows(blocks, digests, valid, seqs, n);
                 if (n < ScanBatch)
                 {
                     return check;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Scans <c>ledger_subjects</c> once through an ADO.NET reader on the verifier's connection (the
+    /// PostgreSQL path, inside its snapshot transaction); the reader is closed before this returns, so
+    /// the connection can serve the lookups afterwards.
+    /// </summary>
+    /// <exception cref="DbException">When the table cannot be read.</exception>
+    public static async Task<SubjectRowsCheck> LoadAsync(DbConnection connection, ISubjectLookup lookup, CancellationToken cancellationToken)
+    {
+        var check = new SubjectRowsCheck(connection, lookup);
+        await using var command = connection.Command("SELECT subscriber_id, seq FROM ledger_subjects");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var blocks = new byte[ScanBatch * 16];
+        var digests = new byte[ScanBatch * 16];
+        var seqs = new long[ScanBatch];
+        var valid = new bool[ScanBatch];
+        var more = true;
+        while (more)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var n = 0;
+            while (n < ScanBatch && (more = await reader.ReadAsync(cancellationToken)))
+            {
+                // Typed columns (BIGINT NOT NULL), but a NULL or another type matches no entry, as on SQLite.
+                var seqIsInteger = !reader.IsDBNull(1) && reader.GetFieldType(1) == typeof(long);
+                seqs[n] = seqIsInteger ? reader.GetInt64(1) : 0;
+                valid[n] = seqIsInteger && !reader.IsDBNull(0) && reader.GetFieldType(0) == typeof(long);
+                EntryChunk.SubjectBlock(blocks.AsSpan(n * 16), valid[n] ? reader.GetInt64(0) : 0, seqs[n]);
+                n++;
+            }
+
+            check.AddTableRows(blocks, digests, valid, seqs, n);
+        }
+
+        return check;
     }
 
     /// <summary>On the worker: the digest of each <see cref="RowState.Ok"/> row's distinct subjects (what its rows must sum to), into <see cref="EntryChunk.SubjectDigests"/>.</summary>
@@ -194,6 +224,19 @@ internal sealed class SubjectRowsCheck : IDisposable
         return null;
     }
 
+    // Adds n scanned rows (their 16-byte blocks) to the per-block sums of the table side.
+    private void AddTableRows(byte[] blocks, byte[] digests, bool[] valid, long[] seqs, int n)
+    {
+        _tableAes.EncryptEcb(blocks.AsSpan(0, n * 16), digests, PaddingMode.None);
+        for (var i = 0; i < n; i++)
+        {
+            var digest = valid[i] ? BinaryPrimitives.ReadUInt128LittleEndian(digests.AsSpan(i * 16)) : UInt128.One;
+            var seq = seqs[i];
+            var block = seq >> BlockShift;
+            _table[block] = _table.TryGetValue(block, out var t) ? (t.Sum + digest, Math.Min(t.FirstSeq, seq)) : (digest, seq);
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -224,10 +267,7 @@ internal sealed class SubjectRowsCheck : IDisposable
     {
         var expected = _block.ToDictionary(b => b.Seq, b => _blockSubjects.GetRange(b.Start, b.Count).ToHashSet());
         var first = long.MaxValue;
-        using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT subscriber_id, seq FROM ledger_subjects WHERE seq >= @from AND seq < @to";
-        command.Parameters.AddWithValue("@from", _blockStart);
-        command.Parameters.AddWithValue("@to", _blockStart + (1L << BlockShift));
+        using var command = _connection.Command("SELECT subscriber_id, seq FROM ledger_subjects WHERE seq >= @from AND seq < @to", ("@from", _blockStart), ("@to", _blockStart + (1L << BlockShift)));
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {

@@ -12,8 +12,13 @@ namespace Custodian.Ledger;
 /// </summary>
 internal sealed class SubtreeCheck
 {
-    /// <summary>Stored rows in completion order: a node (level, idx) is complete once (idx + 1) · 2^level leaves exist; smaller levels first.</summary>
-    public const string Query = "SELECT level, idx, hash FROM ledger_subtrees ORDER BY (idx + 1) << level, level";
+    /// <summary>
+    /// Stored rows in completion order: a node (level, idx) is complete once (idx + 1) · 2^level leaves exist; smaller
+    /// levels first. Portable: PostgreSQL shifts a BIGINT only by an INTEGER, and raises an error where SQLite computes
+    /// something, so a row outside the ranges the ledger writes (level 1–62, 0 ≤ idx &lt; 2^62) sorts first, as −1,
+    /// where the check reports it instead of the query failing.
+    /// </summary>
+    public const string Query = "SELECT level, idx, hash FROM ledger_subtrees ORDER BY CASE WHEN level BETWEEN 1 AND 62 AND idx >= 0 AND idx < 4611686018427387904 THEN (idx + 1) << CAST(level AS INTEGER) ELSE -1 END, level";
 
     private readonly DbDataReader _stored;
     private bool _hasRow;

@@ -57,7 +57,10 @@ public sealed partial class StorageAudit
     /// <param name="cancellationToken">Cancels the scan.</param>
     /// <returns>The report.</returns>
     /// <exception cref="System.Security.Cryptography.CryptographicException">When a stored field fails authentication while loading the population.</exception>
-    public async Task<StorageAuditReport> ScanAsync(IEnumerable<string> paths, IProgress<long>? bytesScanned = null, CancellationToken cancellationToken = default)
+    public Task<StorageAuditReport> ScanAsync(IEnumerable<string> paths, IProgress<long>? bytesScanned = null, CancellationToken cancellationToken = default) =>
+        ScanCoreAsync(paths, tables: false, bytesScanned, cancellationToken);
+
+    private async Task<StorageAuditReport> ScanCoreAsync(IEnumerable<string> paths, bool tables, IProgress<long>? bytesScanned, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(paths);
         var population = await LoadPopulationAsync(cancellationToken);
@@ -106,13 +109,21 @@ public sealed partial class StorageAudit
             }
         }
 
+        var tablesScanned = 0;
+        if (tables && !_database.IsSqlite)
+        {
+            (tablesScanned, var tableBytes, var tableMatches) = await ScanTablesAsync(population, findings, bytes, bytesScanned, cancellationToken);
+            bytes += tableBytes;
+            total += tableMatches;
+        }
+
         if (findings.Count > MaxReportedFindings)
         {
             findings.RemoveRange(MaxReportedFindings, findings.Count - MaxReportedFindings);
         }
 
         Log.ScanFinished(_logger, population.Subscribers, files, bytes, total);
-        return new StorageAuditReport(population.Subscribers, files, bytes, total, findings, missing, unreadable);
+        return new StorageAuditReport(population.Subscribers, files, bytes, total, findings, missing, unreadable, tablesScanned);
     }
 
     private async Task<Population> LoadPopulationAsync(CancellationToken cancellationToken)
@@ -159,6 +170,8 @@ public sealed partial class StorageAudit
     /// <summary>Streaming matcher: rolling values of the last 10–13 digits of the current digit run.</summary>
     private sealed class Scanner(Population population, string path, List<PlaintextFinding> findings)
     {
+        private string _path = path;
+
         private readonly long[] _values = new long[MaxWindow + 1];
         private readonly long[] _offsets = new long[16];
         private long _position;
@@ -186,7 +199,7 @@ public sealed partial class StorageAudit
                             Matches++;
                             if (findings.Count <= MaxReportedFindings)
                             {
-                                findings.Add(new PlaintextFinding(path, _offsets[(_run - length) & 15], length == 13 ? PlaintextKind.Rrn : PlaintextKind.Phone));
+                                findings.Add(new PlaintextFinding(_path, _offsets[(_run - length) & 15], length == 13 ? PlaintextKind.Rrn : PlaintextKind.Phone));
                             }
                         }
                     }
@@ -202,6 +215,14 @@ public sealed partial class StorageAudit
 
                 _position++;
             }
+        }
+
+        /// <summary>Starts a new, separate input (one stored value of a table) named <paramref name="name"/>: offsets count from 0 again and no digit run continues across inputs.</summary>
+        public void Restart(string name)
+        {
+            _path = name;
+            _position = 0;
+            Reset();
         }
 
         private void Reset()
@@ -229,9 +250,9 @@ public enum PlaintextKind
     Phone = 2,
 }
 
-/// <summary>One plaintext value found in a file. Carries no value.</summary>
-/// <param name="Path">Absolute path of the file.</param>
-/// <param name="Offset">Byte offset of the value's first digit in the file (0-based).</param>
+/// <summary>One plaintext value found in a file or a table. Carries no value.</summary>
+/// <param name="Path">Absolute path of the file; for a PostgreSQL table, the database (without credentials), table, column and row (<c>ctid</c>).</param>
+/// <param name="Offset">Byte offset of the value's first digit in the file, or in the stored value (0-based).</param>
 /// <param name="Kind">What was found.</param>
 public sealed record PlaintextFinding(string Path, long Offset, PlaintextKind Kind);
 
@@ -243,6 +264,7 @@ public sealed record PlaintextFinding(string Path, long Offset, PlaintextKind Ki
 /// <param name="Findings">The first <see cref="StorageAudit.MaxReportedFindings"/> matches, by file then offset.</param>
 /// <param name="Missing">Given paths that do not exist.</param>
 /// <param name="Unreadable">Files that could not be read (permissions, locks).</param>
+/// <param name="TablesScanned">PostgreSQL tables whose contents were read (<see cref="StorageAudit.ScanWithDatabaseAsync"/>); 0 for a scan of files only.</param>
 public sealed record StorageAuditReport(
     long Subscribers,
     int FilesScanned,
@@ -250,7 +272,8 @@ public sealed record StorageAuditReport(
     long TotalFindings,
     IReadOnlyList<PlaintextFinding> Findings,
     IReadOnlyList<string> Missing,
-    IReadOnlyList<string> Unreadable)
+    IReadOnlyList<string> Unreadable,
+    int TablesScanned = 0)
 {
     /// <summary>Whether the scan found nothing and read everything it was given.</summary>
     public bool IsClean => TotalFindings == 0 && Missing.Count == 0 && Unreadable.Count == 0;

@@ -237,7 +237,6 @@ internal static class AdminCommands
             }
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            Storage.StorageFeatureUnavailableException.ThrowUnlessSqlite(context.Get<Storage.CustodianDatabase>(), "ledger verification"); // docs/storage.md
             var verifier = new LedgerVerifier(context.Get<Storage.CustodianDatabase>());
             var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
             VerificationResult? result = null;

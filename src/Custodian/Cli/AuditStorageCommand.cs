@@ -8,8 +8,8 @@ using Spectre.Console;
 namespace Custodian.Cli;
 
 /// <summary>
-/// <c>audit-storage [PATH...]</c>: scans files for any RRN or phone number of the stored population
-/// (see <see cref="StorageAudit"/>). Prints file, byte offset and kind — never a value. Exit 0 when
+/// <c>audit-storage [PATH...]</c>: scans files, and on PostgreSQL every table's contents, for any RRN or phone number
+/// of the stored population (see <see cref="StorageAudit.ScanWithDatabaseAsync"/>). Prints file, byte offset and kind — never a value. Exit 0 when
 /// clean, 3 on any finding or a path that is missing or unreadable.
 /// </summary>
 internal static class AuditStorageCommand
@@ -18,7 +18,7 @@ internal static class AuditStorageCommand
     {
         var paths = new Argument<string[]>("paths")
         {
-            Description = "Files or directories to scan (recursively): database files incl. -wal, backups, logs, exports. Default: the data directory.",
+            Description = "Files or directories to scan (recursively): database files incl. -wal, backups, logs, exports. Default: the data directory. On PostgreSQL the tables are scanned too.",
             Arity = ArgumentArity.ZeroOrMore,
         };
         var command = new Command("audit-storage", "Scan storage for plaintext RRNs and phone numbers of the loaded population; reports file, offset and kind, never the value.") { paths };
@@ -34,13 +34,12 @@ internal static class AuditStorageCommand
             }
 
             await using var context = await CliContext.OpenAsync(data);
-            Storage.StorageFeatureUnavailableException.ThrowUnlessSqlite(context.Get<Storage.CustodianDatabase>(), "the storage audit"); // it scans files (docs/storage.md)
             var targets = parse.GetValue(paths) is { Length: > 0 } given ? given : [Hosting.DataPaths.For(data).Root];
             StorageAuditReport? report = null;
             await AnsiConsole.Status().StartAsync("Scanning", async status =>
             {
                 var progress = new InlineProgress(bytes => status.Status($"Scanned {bytes / (1024 * 1024):N0} MiB"));
-                report = await context.Get<StorageAudit>().ScanAsync(targets, progress, ct);
+                report = await context.Get<StorageAudit>().ScanWithDatabaseAsync(targets, progress, ct); // on PostgreSQL also every table's contents (docs/storage.md)
             });
 
             // Decrypting the whole population (in memory only) is itself an access worth recording.
@@ -53,7 +52,7 @@ internal static class AuditStorageCommand
                     Account = AdminCommands.Operator,
                     Role = StaffRole.SecurityOfficer,
                     Target = "all-subscribers",
-                    Reason = string.Create(CultureInfo.InvariantCulture, $"audit-storage: RRNs and phone numbers of {report!.Subscribers} subscribers decrypted in memory to scan {report.FilesScanned} files; {report.TotalFindings} findings; no values output"),
+                    Reason = string.Create(CultureInfo.InvariantCulture, $"audit-storage: RRNs and phone numbers of {report!.Subscribers} subscribers decrypted in memory to scan {report.FilesScanned} files and {report.TablesScanned} tables; {report.TotalFindings} findings; no values output"),
                 },
                 ct);
 
@@ -80,7 +79,8 @@ internal static class AuditStorageCommand
                 Console.Error.WriteLine($"unreadable: {path}");
             }
 
-            Console.WriteLine($"Scanned {CliText.Count(report.FilesScanned, "file")} ({CliText.Count(report.BytesScanned, "byte")}) for the RRNs and phone numbers of {CliText.Count(report.Subscribers, "subscriber")}: {CliText.Count(report.TotalFindings, "finding")}.");
+            var tables = report.TablesScanned > 0 ? $" and {CliText.Count(report.TablesScanned, "PostgreSQL table")}" : string.Empty;
+            Console.WriteLine($"Scanned {CliText.Count(report.FilesScanned, "file")}{tables} ({CliText.Count(report.BytesScanned, "byte")}) for the RRNs and phone numbers of {CliText.Count(report.Subscribers, "subscriber")}: {CliText.Count(report.TotalFindings, "finding")}.");
             return report.TotalFindings == 0 && report.Missing.Count == 0 && unreadable.Count == 0 ? 0 : 3;
         }));
         return command;

@@ -24,7 +24,11 @@ internal static class BackupCommands
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
             await using var context = await CliContext.OpenAsync(data);
-            Storage.StorageFeatureUnavailableException.ThrowUnlessSqlite(context.Get<Storage.CustodianDatabase>(), "snapshot backup"); // PostgreSQL: pg_basebackup (docs/storage.md)
+            if (!context.Get<Storage.CustodianDatabase>().IsSqlite)
+            {
+                throw Storage.StorageFeatureUnavailableException.BackupOnPostgres("backup"); // docs/storage.md
+            }
+
             var paths = DataPaths.For(data);
             var files = new Dictionary<string, (string, bool)>
             {
@@ -54,6 +58,14 @@ internal static class BackupCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
+            var configured = new CustodianOptions { DataDirectory = data };
+            StorageCli.BindFromEnvironment(configured);
+            InProcessServers.ApplyTo(configured);
+            if (Storage.StorageComposition.Resolve(configured) is { IsSuccess: true, Value.IsSqlite: false })
+            {
+                throw Storage.StorageFeatureUnavailableException.BackupOnPostgres("restore"); // before anything is written (docs/storage.md)
+            }
+
             var paths = DataPaths.For(data);
             var file = parse.GetValue(masterKey) is { } requested ? CliFiles.InputFile(requested, "--master-key") : null;
             var environment = Environment.GetEnvironmentVariable(ProtectionKeyring.MasterKeyEnvironmentVariable);

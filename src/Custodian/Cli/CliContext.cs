@@ -30,6 +30,7 @@ internal sealed class CliContext : IAsyncDisposable
             options.Masking);
         StorageCli.BindFromEnvironment(options);
         EventsCli.BindFromEnvironment(options); // Custodian__Events: append through the JetStream event log (docs/events.md)
+        InProcessServers.ApplyTo(options);
         var failures = CustodianOptionsValidator.ValidateAll(options);
         if (failures.Count > 0)
         {

@@ -67,7 +67,6 @@ internal static class LedgerCheckpointCommands
         }
 
         await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-        Storage.StorageFeatureUnavailableException.ThrowUnlessSqlite(context.Get<Storage.CustodianDatabase>(), "ledger verification"); // docs/storage.md
         var result = await new LedgerVerifier(context.Get<Storage.CustodianDatabase>()).VerifyAsync(null, cancellationToken);
         if (!result.IsValid)
         {

@@ -77,9 +77,9 @@ public static class CustodianServer
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
         builder.Services.AddHostedService<CheckpointPublisher>();
-        if (Storage.StorageComposition.Resolve(options) is { IsSuccess: true, Value.IsSqlite: true } && !Events.EventsComposition.IsJetStream(options)) // not with JetStream (docs/events.md)
+        if (!Events.EventsComposition.IsJetStream(options)) // not with JetStream (docs/events.md)
         {
-            builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13); SQLite only for now (docs/storage.md)
+            builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13), on both storage backends (docs/storage.md)
         }
         Approvals.FourEyesHostingExtensions.AddFourEyesHosting(builder.Services, builder.Configuration); // officers' devices, daily dormant-account run (docs/access.md §6.2, §7)
         Portal.PortalServices.AddSubscriberPortalHosting(builder.Services); // portal code SMS dispatch and subscriber notices (src/Custodian/Portal)
@@ -170,6 +170,7 @@ public static class CustodianServer
         }
 
         var app = builder.Build();
+        Cli.InProcessServers.Register(app, options); // verbs run in this process on this data directory use this server's storage
         app.UseMiddleware<ProblemMiddleware>();
         app.UseStatusCodePages(async context =>
         {

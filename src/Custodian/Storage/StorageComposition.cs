@@ -52,9 +52,8 @@ public static class StorageComposition
     /// <summary>
     /// Registers <see cref="StorageSettings"/> and, for PostgreSQL, replaces the SQLite registrations of
     /// <see cref="CustodianDatabase"/>, <see cref="IAccessLedger"/>, <see cref="IAccessLedgerReader"/> and
-    /// <see cref="ILedgerProofs"/>. Ledger retention (<see cref="Ledger.Retention.LedgerRetention"/>) writes through the
-    /// SQLite writer and is not available on PostgreSQL yet: resolving it there throws
-    /// <see cref="StorageFeatureUnavailableException"/>.
+    /// <see cref="ILedgerProofs"/>. Resolving the SQLite ledger writer itself (<see cref="SqliteAccessLedger"/>) there throws
+    /// <see cref="StorageFeatureUnavailableException"/>; ledger retention uses whichever <see cref="IAccessLedger"/> is registered.
     /// </summary>
     /// <param name="services">The collection, after the SQLite defaults are registered.</param>
     /// <param name="options">Validated options.</param>
@@ -80,7 +79,7 @@ public static class StorageComposition
         services.Replace(ServiceDescriptor.Singleton<IAccessLedger>(sp => sp.GetRequiredService<PostgresAccessLedger>()));
         services.Replace(ServiceDescriptor.Singleton<IAccessLedgerReader>(sp => sp.GetRequiredService<PostgresAccessLedger>()));
         services.Replace(ServiceDescriptor.Singleton<ILedgerProofs>(sp => new LedgerProofs(sp.GetRequiredService<CustodianDatabase>(), sp.GetRequiredService<PostgresAccessLedger>())));
-        services.Replace(ServiceDescriptor.Singleton<SqliteAccessLedger>(_ => throw StorageFeatureUnavailableException.For("ledger retention")));
+        services.Replace(ServiceDescriptor.Singleton<SqliteAccessLedger>(_ => throw StorageFeatureUnavailableException.For("the SQLite ledger writer")));
         return services;
     }
 }

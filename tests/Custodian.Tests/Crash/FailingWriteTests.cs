@@ -25,7 +25,8 @@ public sealed class FailingWriteTests
     public async Task A_full_disk_refuses_reads_with_a_problem_and_no_data_and_appends_resume_gap_free_when_space_returns()
     {
         await using var disk = await SmallDisk.MountAsync(megabytes: 32);
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 50, options: o => o.DataDirectory = Path.Combine(disk.Path, "data"));
+        // The SQLite file on a full disk: the database is in the data directory on that disk (backend pinned; docs/storage.md).
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 50, options: o => o.DataDirectory = Path.Combine(disk.Path, "data"), backend: TestBackend.Sqlite);
         var (client, _, _) = await host.ClerkAsync("C0001");
         var subscriber = host.Population[1];
         var handle = await GuardedLookupTests.SearchAsync(client, subscriber.Phone);
@@ -54,9 +55,11 @@ public sealed class FailingWriteTests
     [Fact]
     public async Task A_write_lock_held_by_another_process_refuses_reads_with_a_problem_and_appends_resume_gap_free_when_released()
     {
+        // SQLite's file write lock (backend pinned; PostgreSQL's writer exclusion is a table lock, docs/storage.md).
         await using var host = await CustodianTestHost.StartAsync(
             subscribers: 20,
-            services: s => s.AddSingleton(new LedgerOptions { LockTimeout = TimeSpan.FromSeconds(1) }));
+            services: s => s.AddSingleton(new LedgerOptions { LockTimeout = TimeSpan.FromSeconds(1) }),
+            backend: TestBackend.Sqlite);
         var (client, _, _) = await host.ClerkAsync("C0001");
         var subscriber = host.Population[3];
         await GuardedLookupTests.SearchAsync(client, subscriber.Phone);

@@ -18,7 +18,7 @@ public sealed class FailClosedTests
             s.AddSingleton(failing);
             s.AddSingleton<IAccessLedger>(sp =>
             {
-                failing.Inner = sp.GetRequiredService<Custodian.Ledger.SqliteAccessLedger>();
+                failing.Inner = (IAccessLedger)sp.GetRequiredService<IAccessLedgerReader>(); // the backend's writer (SQLite or PostgreSQL), which also reads
                 return failing;
             });
         });

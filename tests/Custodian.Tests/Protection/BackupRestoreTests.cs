@@ -17,7 +17,8 @@ public sealed class BackupRestoreTests
     [Fact]
     public async Task Backup_while_the_server_runs_then_restore_round_trips_subscribers_ledger_and_keys()
     {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 300);
+        // backup copies the SQLite file (VACUUM INTO); on PostgreSQL it refuses (below).
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 300, backend: TestBackend.Sqlite);
         var data = host.Directory.FullName;
         var work = Directory.CreateTempSubdirectory("custodian-backup-");
         try
@@ -68,6 +69,34 @@ public sealed class BackupRestoreTests
         finally
         {
             SqliteConnection.ClearAllPools();
+            work.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task On_postgres_backup_and_restore_refuse_with_one_line_naming_the_postgres_tools_and_write_nothing()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5, backend: TestBackend.Postgres);
+        var work = Directory.CreateTempSubdirectory("custodian-backup-");
+        try
+        {
+            var backup = Path.Combine(work.FullName, "backup");
+            var restored = Path.Combine(work.FullName, "restored");
+            const string Expected = "copies the embedded SQLite database; on PostgreSQL back up and restore the database with PostgreSQL's tools (pg_basebackup with WAL archiving, or pg_dump) and the data directory (keys, CA, signing key) with a file backup (docs/storage.md).";
+
+            // Each verb runs as its own process with the server's environment (its storage setting), as an operator would.
+            var environment = new Dictionary<string, string> { ["Custodian__Storage"] = host.Get<StorageSettings>().ConnectionString! };
+            var backedUp = await CliProcess.RunAsync(environment, "backup", backup, "--data", host.Directory.FullName);
+            Assert.Equal((2, "error: backup " + Expected + "\n"), (backedUp.Exit, backedUp.Error));
+            Assert.False(Directory.Exists(backup));
+
+            var master = Path.Combine(host.Directory.FullName, "keys", ProtectionKeyring.MasterKeyFileName);
+            var restoring = await CliProcess.RunAsync(environment, "restore", host.Directory.FullName, "--data", restored, "--master-key", master);
+            Assert.Equal((2, "error: restore " + Expected + "\n"), (restoring.Exit, restoring.Error));
+            Assert.False(Directory.Exists(restored));
+        }
+        finally
+        {
             work.Delete(recursive: true);
         }
     }
