@@ -23,6 +23,7 @@ internal static class BackupCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
+            var target = CliFiles.OutputDirectory(parse.GetValue(output)!.ToString(), "<out>"); // checked first: a missing parent or an existing file is a bad argument (exit 1)
             await using var context = await CliContext.OpenAsync(data);
             Storage.StorageFeatureUnavailableException.ThrowUnlessSqlite(context.Get<Storage.CustodianDatabase>(), "snapshot backup"); // PostgreSQL: pg_basebackup (docs/storage.md)
             var paths = DataPaths.For(data);
@@ -37,7 +38,6 @@ internal static class BackupCommands
                 files["checkpoints/log.key"] = (Ledger.Checkpoints.LogKeyFile.PathFor(paths.Root), true); // the checkpoint signing key (docs/ledger-format.md §7)
             }
 
-            var target = parse.GetValue(output)!.FullName;
             var manifest = await context.Get<SnapshotBackup>().BackupAsync(target, files, ct);
             await RecordAsync(context, $"backup written: {manifest.Files!.Count} files", ct);
             AnsiConsole.MarkupLine($"Backup written to [bold]{Markup.Escape(target)}[/] ({CliText.Count(manifest.Files!.Count, "file")}). Keep the master key ({ProtectionKeyring.MasterKeyFileName} or {ProtectionKeyring.MasterKeyEnvironmentVariable}) separately: the backup cannot be restored without it.");
@@ -54,6 +54,7 @@ internal static class BackupCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
+            _ = CliFiles.OutputDirectory(data, "--data"); // the directory to restore into: its parent must exist, it must not be a file (exit 1)
             var paths = DataPaths.For(data);
             var file = parse.GetValue(masterKey) is { } requested ? CliFiles.InputFile(requested, "--master-key") : null;
             var environment = Environment.GetEnvironmentVariable(ProtectionKeyring.MasterKeyEnvironmentVariable);
@@ -69,11 +70,7 @@ internal static class BackupCommands
                 if (file is not null)
                 {
                     var target = Path.Combine(paths.Keys, ProtectionKeyring.MasterKeyFileName);
-                    await File.WriteAllTextAsync(target, text.Trim() + "\n", ct);
-                    if (!OperatingSystem.IsWindows())
-                    {
-                        File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                    }
+                    await CliFiles.WritePrivateTextAsync(target, text.Trim() + "\n", ct);
                 }
 
                 await using var context = await CliContext.OpenAsync(data);
