@@ -65,7 +65,7 @@ internal static partial class CliParseErrors
         }
 
         // Validators' own messages and "Option '--x' is required." are already one plain line.
-        return message.Split('\n', 2)[0].Trim().TrimEnd('.');
+        return message.Split('\n', 2)[0].Trim();
     }
 
     private static string Kind(Option option)

@@ -30,7 +30,7 @@ public sealed partial class CliFixesTests : IDisposable
         { ["sample", "--subscribers", "99999999999"], "error: --subscribers must be a whole number from 1 to 20000000" },
         { ["sample", "--subscribers", "many"], "error: --subscribers must be a whole number from 1 to 20000000" },
         { ["ledger", "receipt", "--sequence", "x"], "error: --sequence must be a whole number from -9223372036854775808 to 9223372036854775807" },
-        { ["ledger", "receipt"], "error: Option '--sequence' is required" },
+        { ["ledger", "receipt"], "error: Option '--sequence' is required." },
     };
 
     [Theory]
