@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
 using Custodian.Cli;
+using Microsoft.Extensions.Configuration;
 
 namespace Custodian.Tests.Cli;
 
@@ -137,6 +138,35 @@ public sealed partial class CliFixesTests : IDisposable
         Assert.Equal((1, "error: --clerk: no staff account 'NOPE' (a departed clerk's account is kept, disabled, so it would be found)."), (nope.Code, nope.Stderr.TrimEnd('\n')));
         Assert.Equal(0, departed.Code); // a departed (disabled) clerk can be in an incident's scope
     }
+
+    public static TheoryData<string, string, string> BadSettings => new()
+    {
+        { "Custodian:Review:Cycle", "daily", "Custodian:Review:Cycle has a value that is not allowed" },
+        { "Custodian:Review:StoreCloses", "08:00:00", "Review:StoreCloses must be after Review:StoreOpens" },
+        { "Custodian:Retention:Years", "0", "Retention:Years must be 2-100" },
+        { "Custodian:Gateway:MaxRequestHeaderBytes", "10", "MaxRequestHeaderBytes" },
+        { "Custodian:OfficerDevices:Stores:0", "no spaces", "OfficerDevices:Stores: every entry must be a store code" },
+        { "Custodian:DormantAccounts:Days", "0", "Days" },
+        { "Custodian:Siem:BatchSize", "0", "BatchSize" },
+        { "Custodian:Checkpoints:IntervalSeconds", "0", "Custodian:Checkpoints: IntervalSeconds must be 1-3600" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public void Every_bound_settings_section_is_checked_before_serve_creates_anything(string key, string value, string named)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
+
+        var refused = Assert.Throws<CliException>(() => ServeStartChecks.CheckConfiguration(configuration));
+
+        Assert.StartsWith("invalid configuration: ", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(named, refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', refused.Message);
+    }
+
+    [Fact]
+    public void Defaults_pass_the_start_checks() =>
+        ServeStartChecks.CheckConfiguration(new ConfigurationBuilder().Build());
 
     public static TheoryData<string, string?> BadStarts => new()
     {
