@@ -37,7 +37,7 @@ internal static partial class CliParseErrors
                 ? $"unknown option '{token}' for '{path}' (run '{path} --help')"
                 : command.Subcommands.Count > 0 && command.Arguments.Count == 0
                     ? $"unknown command '{token}' (run '{path} --help')"
-                    : $"unexpected argument '{token}' for '{path}' (run '{path} --help')";
+                    : $"unexpected argument for '{path}' (run '{path} --help')"; // not echoed: a stray value may be a phone number or an RRN
         }
 
         var error = parse.Errors[0];

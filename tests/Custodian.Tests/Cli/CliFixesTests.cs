@@ -26,6 +26,7 @@ public sealed partial class CliFixesTests : IDisposable
         { ["frobnicate"], "error: unknown command 'frobnicate' (run 'custodian --help')" },
         { ["staff", "frobnicate"], "error: unknown command 'frobnicate' (run 'custodian staff --help')" },
         { ["staff", "list", "--frob"], "error: unknown option '--frob' for 'custodian staff list' (run 'custodian staff list --help')" },
+        { ["outbox", "list", "010-1234-5678"], "error: unexpected argument for 'custodian outbox list' (run 'custodian outbox list --help')" },
         { ["staff", "import", "feed.csv", "--mode", "foo"], "error: --mode must be one of: all-or-nothing, row-wise" },
         { ["staff", "add", "--id", "C0001", "--role", "janitor"], "error: --role must be one of: clerk, store-manager, security-officer, privacy-officer" },
         { ["sample", "--subscribers", "99999999999"], "error: --subscribers must be a whole number from 1 to 20000000" },
