@@ -456,6 +456,15 @@ public sealed class TerminalRegistry
         return await GetAsync(connection, terminalId);
     }
 
+    /// <summary>
+    /// Whether <paramref name="code"/> has the form of an enrollment code: <see cref="CodeLength"/> characters of the
+    /// RFC 4648 §6 base32 alphabet once spaces and dashes are dropped (any case). A well-formed code may still be
+    /// unknown, used or expired; only <see cref="EnrollAsync"/> can tell.
+    /// </summary>
+    /// <param name="code">The code as typed; null is not well-formed.</param>
+    /// <returns>True when the code could be one this registry issued.</returns>
+    public static bool IsWellFormedCode(string? code) => NormalizeCode(code) is not null;
+
     /// <summary>Normalizes a typed code: drops spaces and dashes, upper-cases; null unless 12 base32 characters remain.</summary>
     internal static string? NormalizeCode(string? code)
     {

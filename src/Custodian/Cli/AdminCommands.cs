@@ -154,8 +154,16 @@ internal static class AdminCommands
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var target = RequireCode(parse.GetValue(account), "account");
-            if (!await context.Get<StaffDirectory>().DisableAsync(target))
+            var directory = context.Get<StaffDirectory>();
+            if (!await directory.DisableAsync(target))
             {
+                // Idempotent: disabling a disabled account changes nothing, records nothing and succeeds (exit 0).
+                if (await directory.GetAsync(target) is { Status: StaffAccountStatus.Disabled })
+                {
+                    Console.WriteLine($"{target} is already disabled; nothing changed.");
+                    return 0;
+                }
+
                 throw new CliException($"no account '{target}'.");
             }
 
@@ -266,17 +274,19 @@ internal static class AdminCommands
         var list = new Command("list", "Show the newest messages of the embedded SMS outbox (consent and sign-in codes).") { phone, last };
         list.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            SubscriberId? recipient = null;
+            // A malformed number is a bad argument (exit 1), checked before the data directory is opened.
+            string? number = null;
             if (parse.GetValue(phone) is { } p)
             {
                 var normalized = PhoneNumbers.NormalizeKorean(p);
-                if (!normalized.IsSuccess)
-                {
-                    throw new CliException(normalized.Error!.Message);
-                }
+                number = normalized.IsSuccess ? normalized.Value : throw CliException.Usage("--phone must be a Korean phone number, e.g. 010-1234-5678.");
+            }
 
-                var ids = await context.Get<SubscriberVault>().FindByPhoneAsync(normalized.Value, ct);
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            SubscriberId? recipient = null;
+            if (number is not null)
+            {
+                var ids = await context.Get<SubscriberVault>().FindByPhoneAsync(number, ct);
                 recipient = ids.Count == 1 ? ids[0] : throw new CliException("no subscriber has that number.");
             }
 

@@ -23,6 +23,7 @@ internal static class BackupCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
+            var target = CliFiles.OutputDirectory(parse.GetValue(output)!.ToString(), "<out>"); // checked first: a missing parent or an existing file is a bad argument (exit 1)
             await using var context = await CliContext.OpenAsync(data);
             if (!context.Get<Storage.CustodianDatabase>().IsSqlite)
             {
@@ -41,7 +42,6 @@ internal static class BackupCommands
                 files["checkpoints/log.key"] = (Ledger.Checkpoints.LogKeyFile.PathFor(paths.Root), true); // the checkpoint signing key (docs/ledger-format.md §7)
             }
 
-            var target = parse.GetValue(output)!.FullName;
             var manifest = await context.Get<SnapshotBackup>().BackupAsync(target, files, ct);
             await RecordAsync(context, $"backup written: {manifest.Files!.Count} files", ct);
             AnsiConsole.MarkupLine($"Backup written to [bold]{Markup.Escape(target)}[/] ({CliText.Count(manifest.Files!.Count, "file")}). Keep the master key ({ProtectionKeyring.MasterKeyFileName} or {ProtectionKeyring.MasterKeyEnvironmentVariable}) separately: the backup cannot be restored without it.");
@@ -58,6 +58,7 @@ internal static class BackupCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
+            _ = CliFiles.OutputDirectory(data, "--data"); // the directory to restore into: its parent must exist, it must not be a file (exit 1)
             var configured = new CustodianOptions { DataDirectory = data };
             StorageCli.BindFromEnvironment(configured);
             InProcessServers.ApplyTo(configured);
@@ -81,11 +82,7 @@ internal static class BackupCommands
                 if (file is not null)
                 {
                     var target = Path.Combine(paths.Keys, ProtectionKeyring.MasterKeyFileName);
-                    await File.WriteAllTextAsync(target, text.Trim() + "\n", ct);
-                    if (!OperatingSystem.IsWindows())
-                    {
-                        File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                    }
+                    await CliFiles.WritePrivateTextAsync(target, text.Trim() + "\n", ct);
                 }
 
                 await using var context = await CliContext.OpenAsync(data);

@@ -78,6 +78,15 @@ internal static class CliFiles
         }
     }
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark to an owner-only file, atomically (see <see cref="WritePrivateAsync"/>).</summary>
+    /// <param name="fullPath">The full path of the file to write, checked by <see cref="OutputFile"/>.</param>
+    /// <param name="text">The whole content.</param>
+    /// <param name="cancellationToken">Cancels the write (the temporary file is deleted).</param>
+    /// <returns>A task that completes when the file is in place.</returns>
+    /// <exception cref="IOException">When the directory cannot be written.</exception>
+    public static Task WritePrivateTextAsync(string fullPath, string text, CancellationToken cancellationToken = default) =>
+        WritePrivateAsync(fullPath, stream => stream.WriteAsync(new System.Text.UTF8Encoding(false).GetBytes(text), cancellationToken).AsTask(), cancellationToken);
+
     /// <summary>Checks a path an option names a directory by: it must not be an existing file, and its parent directory must exist.</summary>
     /// <param name="path">The path as given.</param>
     /// <param name="option">The option or argument name for the message.</param>

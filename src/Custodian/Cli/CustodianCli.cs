@@ -63,13 +63,8 @@ public static class CustodianCli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            // One line per problem rather than the whole help text; --help shows usage.
-            foreach (var error in parse.Errors)
-            {
-                Console.Error.WriteLine("error: " + error.Message);
-            }
-
-            Console.Error.WriteLine($"Run '{string.Join(' ', parse.CommandResult.Command.Parents.OfType<Command>().Reverse().Select(c => c.Name).Append(parse.CommandResult.Command.Name).Where(n => n != root.Name).Prepend("custodian"))} --help' for usage.");
+            // One plain line for the first problem rather than the parser's own multi-line text; --help shows usage.
+            Console.Error.WriteLine("error: " + CliParseErrors.Describe(parse));
             return 1;
         }
 
@@ -79,6 +74,7 @@ public static class CustodianCli
     /// <summary>Adds a range check to an integer option; an unparseable value is left to the parser's own error.</summary>
     internal static Option<int> InRange(this Option<int> option, int min, int max)
     {
+        CliParseErrors.RememberRange(option, min, max);
         option.Validators.Add(result =>
         {
             if (result.Tokens.Count == 0 || !int.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value))
@@ -178,6 +174,8 @@ public static class CustodianCli
             }
 
             _ = Monitoring.DetectionSettings.Bind(configuration); // Custodian__Detection__*: refused here, before anything is created
+            ServeStartChecks.CheckConfiguration(configuration); // Retention, Review, Gateway, Siem, Checkpoints...: likewise
+            ServeStartChecks.CheckListenEndpoints(options); // a port in use stops here, before keys are made and credentials printed
             var paths = DataPaths.For(options.DataDirectory);
             if (paths.CheckAccess() is { } problem)
             {

@@ -25,7 +25,7 @@ internal static class DataCommands
         {
             subscribers, stores, clerks, output, seed,
         };
-        command.SetAction(CustodianCli.Guarded((parse, _) =>
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var count = parse.GetValue(subscribers);
             var storeCount = parse.GetValue(stores);
@@ -39,29 +39,36 @@ internal static class DataCommands
 
             var today = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime);
             var generator = new SampleGenerator();
-            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(progress =>
-            {
-                var task = progress.AddTask("Generating subscribers", maxValue: count);
-                using var writer = new StreamWriter(file.FullName, append: false, new UTF8Encoding(false));
-                SampleGenerator.WriteCsv(writer, Counted(generator.Generate(count, storeCount, parse.GetValue(seed), today), task));
-            });
+            // Synthetic but realistic RRNs, names and phone numbers: written owner-only and atomically, like every CLI output file.
+            await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).StartAsync(progress =>
+                CliFiles.WritePrivateAsync(
+                    file.FullName,
+                    stream =>
+                    {
+                        var task = progress.AddTask("Generating subscribers", maxValue: count);
+                        using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
+                        SampleGenerator.WriteCsv(writer, Counted(generator.Generate(count, storeCount, parse.GetValue(seed), today), task));
+                        return Task.CompletedTask;
+                    },
+                    ct));
             AnsiConsole.MarkupLine($"Wrote {CliText.Count(count, "subscriber")} to [bold]{Markup.Escape(file.FullName)}[/]");
 
             if (clerkCount > 0)
             {
-                using var staff = new StreamWriter(staffFile, append: false, new UTF8Encoding(false));
-                staff.WriteLine("account,role,store");
+                var staff = new StringBuilder("account,role,store\n");
                 for (var i = 0; i < clerkCount; i++)
                 {
                     var store = "S" + ((i % storeCount) + 1).ToString("000", CultureInfo.InvariantCulture);
                     var role = i < storeCount && clerkCount >= storeCount * 3 ? "store-manager" : "clerk";
-                    staff.WriteLine($"C{(i + 1).ToString("0000", CultureInfo.InvariantCulture)},{role},{store}");
+                    staff.Append(CultureInfo.InvariantCulture, $"C{(i + 1).ToString("0000", CultureInfo.InvariantCulture)},{role},{store}\n");
                 }
+
+                await CliFiles.WritePrivateTextAsync(staffFile, staff.ToString(), ct);
 
                 AnsiConsole.MarkupLine($"Wrote {CliText.Count(clerkCount, "staff account")} to [bold]{Markup.Escape(staffFile)}[/] (used by 'custodian simulate')");
             }
 
-            return Task.FromResult(0);
+            return 0;
         }));
         return command;
     }

@@ -43,6 +43,22 @@ internal static class IncidentCommands
             command.Options.Add(Detectors);
         }
 
+        /// <summary>
+        /// Refuses a <c>--clerk</c> that names no staff account (exit 1). Accounts are never deleted — a departed
+        /// clerk's stays, disabled — so an unknown one is a typo that would silently scope nothing.
+        /// </summary>
+        public static async Task RequireKnownClerksAsync(CliContext context, IncidentScope scope)
+        {
+            var directory = context.Get<Access.Staff.StaffDirectory>();
+            foreach (var clerk in scope.Clerks)
+            {
+                if (await directory.GetAsync(clerk) is null)
+                {
+                    throw CliException.Usage($"--clerk: no staff account '{clerk}' (a departed clerk's account is kept, disabled, so it would be found).");
+                }
+            }
+        }
+
         public bool AnyGiven(ParseResult parse) =>
             new Option[] { Clerks, Terminals, Stores, From, To, Detectors }.Any(o => parse.GetResult(o) is { Implicit: false });
 
@@ -77,7 +93,9 @@ internal static class IncidentCommands
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var service = context.Get<IncidentService>();
-            var result = await service.DeclareAsync(new DeclareIncident(parse.GetValue(title), parse.GetValue(alerts) ?? [], scope.Read(parse, service.Offset)), Actor(), ct);
+            var declared = scope.Read(parse, service.Offset);
+            await ScopeOptions.RequireKnownClerksAsync(context, declared);
+            var result = await service.DeclareAsync(new DeclareIncident(parse.GetValue(title), parse.GetValue(alerts) ?? [], declared), Actor(), ct);
             var incident = Unwrap(result);
             Console.WriteLine($"Declared {incident.Id} ({incident.Scope.Describe()}); notices due by {IncidentStore.Utc(incident.NoticeDeadline)} ({service.Clock(incident).Describe()}).");
             return 0;
@@ -96,6 +114,11 @@ internal static class IncidentCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var service = context.Get<IncidentService>();
             var change = scope.AnyGiven(parse) ? scope.Read(parse, service.Offset) : null;
+            if (change is not null)
+            {
+                await ScopeOptions.RequireKnownClerksAsync(context, change);
+            }
+
             Result<Incidents.Incident> result = default;
             await WithProgressAsync("Scanning the ledger", async progress => result = await service.ScopeAsync(parse.GetValue(id)!, change, Actor(), progress, ct));
             var incident = Unwrap(result);
@@ -223,14 +246,14 @@ internal static class IncidentCommands
             string? chart = null;
             if (svgPath is not null)
             {
-                await File.WriteAllTextAsync(svgPath, IncidentReport.TimelineSvg(incident.Summary?.Timeline ?? [], $"{incident.Id}: exposing entries per day"), ct);
+                await CliFiles.WritePrivateTextAsync(svgPath, IncidentReport.TimelineSvg(incident.Summary?.Timeline ?? [], $"{incident.Id}: exposing entries per day"), ct);
                 chart = Path.GetFileName(svgPath);
             }
 
             var markdown = IncidentReport.ToMarkdown(incident, service.Clock(incident), await service.ActionsAsync(incident.Id, ct), chart);
             if (outPath is not null)
             {
-                await File.WriteAllTextAsync(outPath, markdown, ct);
+                await CliFiles.WritePrivateTextAsync(outPath, markdown, ct); // names the incident's clerks: owner-only
                 Console.WriteLine($"Wrote {outPath}.");
             }
             else

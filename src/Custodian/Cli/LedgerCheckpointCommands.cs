@@ -103,7 +103,7 @@ internal static class LedgerCheckpointCommands
             var min = parse.GetValue(minimum);
             var note = await context.Get<LedgerCheckpoints>().GetLatestNoteAsync(min, ct)
                 ?? throw new CliException($"no checkpoint with at least {CliText.Count(min, "cosignature")} yet (the server signs one every interval while the ledger grows; --min-witnesses 0 for the newest log-signed one).");
-            Write(target, note);
+            await WriteAsync(target, note, ct);
             return 0;
         }));
         return command;
@@ -139,7 +139,7 @@ internal static class LedgerCheckpointCommands
                     : $"no ledger entry {seq}: the ledger has {CliText.Count(size, "entry", "entries")}.");
             }
 
-            Write(target, receipt.Value.ToJson());
+            await WriteAsync(target, receipt.Value.ToJson(), ct);
             return 0;
         }));
         return command;
@@ -204,7 +204,13 @@ internal static class LedgerCheckpointCommands
             }
 
             var receipt = LedgerReceipt.Parse(ReadFile(CliFiles.InputFile(parse.GetValue(file)!, "<receipt>")));
-            var verified = receipt.IsSuccess ? receipt.Value.Verify(log, witnesses, min) : receipt.Error!;
+            if (!receipt.IsSuccess)
+            {
+                // Not JSON, or not a receipt's shape: a bad input file (exit 1), not a receipt that failed verification (exit 3).
+                throw CliException.Usage($"<receipt> is not a receipt file: {receipt.Error!.Message}");
+            }
+
+            var verified = receipt.Value.Verify(log, witnesses, min);
             if (!verified.IsSuccess)
             {
                 Console.Error.WriteLine($"RECEIPT INVALID: {verified.Error!.Message} ({verified.Error.Code})");
@@ -250,7 +256,7 @@ internal static class LedgerCheckpointCommands
 
     private static string? OutputOf(FileInfo? output) => output is null ? null : CliFiles.OutputFile(output.ToString(), "--out");
 
-    private static void Write(string? output, string text)
+    private static async Task WriteAsync(string? output, string text, CancellationToken ct)
     {
         if (output is null)
         {
@@ -258,7 +264,7 @@ internal static class LedgerCheckpointCommands
             return;
         }
 
-        File.WriteAllText(output, text);
+        await CliFiles.WritePrivateTextAsync(output, text, ct); // a receipt carries the entry's payload (staff account, subscriber token): owner-only
         AnsiConsole.MarkupLine($"Wrote {Markup.Escape(output)}.");
     }
 }

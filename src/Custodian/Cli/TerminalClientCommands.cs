@@ -22,6 +22,12 @@ internal static class TerminalClientCommands
         {
             var url = CliArguments.HttpsUrl(parse.GetValue(server), "--server");
             var fingerprint = CliArguments.Sha256Fingerprint(parse.GetValue(pin), "--ca-sha256");
+            if (!TerminalRegistry.IsWellFormedCode(parse.GetValue(code)))
+            {
+                // Checked before the server is contacted: a mistyped code is a bad argument, not a refused enrollment.
+                throw CliException.Usage($"--code must be the {TerminalRegistry.CodeLength}-character enrollment code printed by 'custodian terminals enroll' (letters A-Z and digits 2-7; dashes and spaces are ignored).");
+            }
+
             var directory = new DirectoryInfo(CliFiles.OutputDirectory(parse.GetValue(output)!.ToString(), "--out"));
             if (File.Exists(Path.Combine(directory.FullName, "terminal.key")) && !parse.GetValue(force))
             {

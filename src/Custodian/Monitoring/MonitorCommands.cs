@@ -141,7 +141,7 @@ public static class MonitorCommands
             var report = EvaluationReport.ToMarkdown(results, options, commandLine.TrimEnd());
             if (outPath is not null)
             {
-                await File.WriteAllTextAsync(outPath, report, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), ct);
+                await Cli.CliFiles.WritePrivateTextAsync(outPath, report, ct);
                 Console.Out.WriteLine($"Wrote {Path.GetFileName(outPath)}.");
             }
             else

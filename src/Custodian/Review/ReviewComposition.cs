@@ -13,7 +13,8 @@ public static class ReviewComposition
     /// <c>Custodian__Retention__Years</c>, <c>Custodian__Review__Cycle</c>, …), <see cref="LedgerRetention"/>,
     /// <see cref="LedgerReview"/> and the <see cref="Tokenizer"/> (unless already registered). A bad setting
     /// throws <see cref="ArgumentOutOfRangeException"/> when the service is first resolved (the server resolves
-    /// the retention job at start).
+    /// the retention job at start); a value that cannot be converted (e.g. <c>Custodian__Review__Cycle=daily</c>) throws
+    /// <see cref="Cli.CliException"/> naming the setting.
     /// </summary>
     /// <param name="services">The collection.</param>
     /// <returns>The same collection.</returns>
@@ -32,7 +33,7 @@ public static class ReviewComposition
         where T : new()
     {
         var options = new T();
-        configuration.GetSection(section).Bind(options);
+        Cli.ConfigurationBinding.Bind(configuration.GetSection(section), options); // a value that does not convert: one line naming the setting
         return options;
     }
 }

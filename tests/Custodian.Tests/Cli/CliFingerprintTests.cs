@@ -37,7 +37,7 @@ public sealed class CliFingerprintTests : IDisposable
     public async Task A_well_formed_fingerprint_gets_as_far_as_the_server()
     {
         var terminal = Path.Combine(_dir.FullName, "terminal");
-        Assert.Equal(2, await CustodianCli.RunAsync(["terminal", "init", "--server", "https://127.0.0.1:1", "--code", "x", "--ca-sha256", new string('0', 64), "--out", terminal]));
+        Assert.Equal(2, await CustodianCli.RunAsync(["terminal", "init", "--server", "https://127.0.0.1:1", "--code", "AAAA-BBBB-CCCC", "--ca-sha256", new string('0', 64), "--out", terminal]));
     }
 
     public void Dispose() => _dir.Delete(recursive: true);

@@ -159,7 +159,8 @@ public sealed class WitnessTests
             var copy = (byte[])bytes.Clone();
             copy[i] ^= 0x01;
             await File.WriteAllBytesAsync(flippedFile, copy);
-            Assert.True(await CustodianCli.RunAsync(Verify(flippedFile)) == 3, $"byte {i} flipped still verifies");
+            // 3: a well-formed receipt that fails verification; 1: the flip broke the file's shape, so it is no longer a receipt.
+            Assert.True(await CustodianCli.RunAsync(Verify(flippedFile)) is 3 or 1, $"byte {i} flipped still verifies");
         }
     }
 

@@ -1,0 +1,120 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using System.Net.Sockets;
+using Custodian.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Custodian.Cli;
+
+/// <summary>
+/// What <c>custodian serve</c> checks before it creates anything (README.md, "Configuration"): every bound settings
+/// section is bound and validated the way the server will, and both listen endpoints are bound once and released. A
+/// bad value or a port in use stops the start with one line and exit code 2 before the data directory is initialised
+/// and before the first security officer's one-time password is printed, instead of after.
+/// </summary>
+internal static class ServeStartChecks
+{
+    /// <summary>
+    /// Binds and validates the sections <c>Custodian:Retention</c>, <c>Custodian:Review</c>, <c>Custodian:Gateway</c>,
+    /// <c>Custodian:OfficerDevices</c>, <c>Custodian:DormantAccounts</c>, <c>Custodian:Siem</c> and
+    /// <c>Custodian:Checkpoints</c> (<c>Custodian:Detection</c> is checked by <c>Monitoring.DetectionSettings</c>).
+    /// </summary>
+    /// <param name="configuration">The configuration root (environment variables).</param>
+    /// <exception cref="CliException">The first section with a value that cannot be converted or breaks its rule, named with the rule (exit 2); values are never echoed.</exception>
+    public static void CheckConfiguration(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var custodian = configuration.GetSection(CustodianOptions.Section);
+
+        var retention = new Ledger.Retention.RetentionOptions();
+        ConfigurationBinding.Bind(configuration.GetSection(Ledger.Retention.RetentionOptions.Section), retention);
+        Checked(retention.Validate);
+
+        var review = new Review.ReviewOptions();
+        ConfigurationBinding.Bind(configuration.GetSection(Review.ReviewOptions.Section), review);
+        Checked(review.Validate);
+
+        var gateway = new Gateway.GatewayOptions();
+        ConfigurationBinding.Bind(custodian.GetSection(Gateway.GatewayOptions.Section), gateway);
+        Refuse(new Gateway.GatewayOptionsValidator().Validate(null, gateway));
+        Refuse(new Gateway.GatewayNetworkValidator().Validate(null, gateway));
+
+        var officerDevices = new Approvals.OfficerDeviceOptions();
+        ConfigurationBinding.Bind(custodian.GetSection(Approvals.OfficerDeviceOptions.Section), officerDevices);
+        Refuse(new Approvals.OfficerDeviceOptionsValidator().Validate(null, officerDevices));
+
+        var dormant = new StaffLifecycle.DormantAccountOptions();
+        ConfigurationBinding.Bind(custodian.GetSection(StaffLifecycle.DormantAccountOptions.Section), dormant);
+        Refuse(new StaffLifecycle.DormantAccountOptionsValidator().Validate(null, dormant));
+
+        var siem = new Siem.Export.SiemExportOptions();
+        ConfigurationBinding.Bind(custodian.GetSection(Siem.Export.SiemExportOptions.Section), siem);
+        if (Siem.Export.SiemExportOptionsValidator.ValidateAll(siem) is { Count: > 0 } siemFailures)
+        {
+            throw new CliException("invalid configuration: " + siemFailures[0]);
+        }
+
+        var checkpoints = new Ledger.Checkpoints.CheckpointOptions();
+        ConfigurationBinding.Bind(configuration.GetSection(Ledger.Checkpoints.CheckpointOptions.Section), checkpoints);
+        if (!Validator.TryValidateObject(checkpoints, new ValidationContext(checkpoints), [], validateAllProperties: true)
+            || !Ledger.Checkpoints.NoteKeyIds.IsValidName(checkpoints.EffectiveOrigin()))
+        {
+            throw new CliException("invalid configuration: Custodian:Checkpoints: IntervalSeconds must be 1-3600, MaxFutureSkewSeconds 0-86400, and Origin a name without spaces or '+'.");
+        }
+    }
+
+    /// <summary>
+    /// Binds a TCP socket to each listen endpoint (<see cref="CustodianOptions.ListenAddress"/> with
+    /// <see cref="CustodianOptions.TerminalPort"/> and <see cref="CustodianOptions.PortalPort"/>; port 0, any free
+    /// port, is not checked) and releases it at once. Another process can still take a port between this check and
+    /// the server's start; that case keeps its own message.
+    /// </summary>
+    /// <param name="options">The validated options.</param>
+    /// <exception cref="CliException">A port is in use or the address is not this machine's (exit 2).</exception>
+    public static void CheckListenEndpoints(CustodianOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var (port, name) in new[] { (options.TerminalPort, "terminal API (--terminal-port)"), (options.PortalPort, "portal (--portal-port)") })
+        {
+            if (port == 0)
+            {
+                continue;
+            }
+
+            var endpoint = new IPEndPoint(options.ListenIp, port);
+            using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true); // as Kestrel does: a port with connections in TIME_WAIT is free
+                socket.Bind(endpoint);
+                socket.Listen(1);
+            }
+            catch (SocketException ex)
+            {
+                throw new CliException(ex.SocketErrorCode == SocketError.AddressAlreadyInUse
+                    ? $"cannot listen on {endpoint} for the {name}: the port is already in use."
+                    : $"cannot listen on {endpoint} for the {name}: {ex.Message}");
+            }
+        }
+    }
+
+    private static void Checked(Action validate)
+    {
+        try
+        {
+            validate();
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new CliException("invalid configuration: " + ex.Message.Split(" (Parameter", 2)[0]);
+        }
+    }
+
+    private static void Refuse(ValidateOptionsResult result)
+    {
+        if (result.Failed)
+        {
+            throw new CliException("invalid configuration: " + result.Failures.First());
+        }
+    }
+}

@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Text.RegularExpressions;
+using Custodian.Cli;
+using Microsoft.Extensions.Configuration;
+
+namespace Custodian.Tests.Cli;
+
+/// <summary>
+/// Defects a first-time user met following the README: backup paths, owner-only output files, one-line parse errors,
+/// exit codes of bad inputs, and messages of repeated or unknown staff accounts (README.md, "CLI exit codes").
+/// </summary>
+[Collection(nameof(CliCollection))]
+public sealed partial class CliFixesTests : IDisposable
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("custodian-cli-fixes-");
+
+    private string Data => Path.Combine(_dir.FullName, "data");
+
+    public static TheoryData<string[], string> ParseErrors => new()
+    {
+        { ["frobnicate"], "error: unknown command 'frobnicate' (run 'custodian --help')" },
+        { ["staff", "frobnicate"], "error: unknown command 'frobnicate' (run 'custodian staff --help')" },
+        { ["staff", "list", "--frob"], "error: unknown option '--frob' for 'custodian staff list' (run 'custodian staff list --help')" },
+        { ["outbox", "list", "010-1234-5678"], "error: unexpected argument for 'custodian outbox list' (run 'custodian outbox list --help')" },
+        { ["staff", "import", "feed.csv", "--mode", "foo"], "error: --mode must be one of: all-or-nothing, row-wise" },
+        { ["staff", "add", "--id", "C0001", "--role", "janitor"], "error: --role must be one of: clerk, store-manager, security-officer, privacy-officer" },
+        { ["sample", "--subscribers", "99999999999"], "error: --subscribers must be a whole number from 1 to 20000000" },
+        { ["sample", "--subscribers", "many"], "error: --subscribers must be a whole number from 1 to 20000000" },
+        { ["ledger", "receipt", "--sequence", "x"], "error: --sequence must be a whole number from -9223372036854775808 to 9223372036854775807" },
+        { ["ledger", "receipt"], "error: Option '--sequence' is required." },
+    };
+
+    [Theory]
+    [MemberData(nameof(ParseErrors))]
+    public async Task A_parse_error_is_one_plain_line_and_exit_1(string[] args, string expected)
+    {
+        var (code, _, stderr) = await RunAsync(args);
+
+        Assert.Equal(1, code);
+        Assert.Equal(expected, stderr.TrimEnd('\n'));
+    }
+
+    [Fact]
+    public async Task Backup_checks_its_output_directory_like_every_other_output_path()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var file = Path.Combine(_dir.FullName, "a-file");
+        await File.WriteAllTextAsync(file, "x");
+
+        var missing = await RunAsync(["backup", Path.Combine(_dir.FullName, "missing", "bk"), "--data", Data]);
+        var existingFile = await RunAsync(["backup", file, "--data", Data]);
+
+        Assert.Equal(1, missing.Code);
+        Assert.Equal($"error: <out>: the directory to create it in does not exist (create it first): {Path.Combine(_dir.FullName, "missing")}", missing.Stderr.TrimEnd('\n'));
+        Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "missing")));
+        Assert.Equal(1, existingFile.Code);
+        Assert.Equal($"error: <out> must name a directory, not a file: {file}", existingFile.Stderr.TrimEnd('\n'));
+        Assert.Equal("x", await File.ReadAllTextAsync(file));
+        Assert.Equal(1, await CustodianCli.RunAsync(["restore", _dir.FullName, "--data", Path.Combine(_dir.FullName, "missing", "restored")]));
+        Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "missing")));
+    }
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")] // Custodian runs on Linux hosts; the modes are Unix file modes
+    public async Task Files_the_verbs_write_are_owner_only()
+    {
+        var subscribers = Path.Combine(_dir.FullName, "subscribers.csv");
+        Assert.Equal(0, await CustodianCli.RunAsync(["sample", "--subscribers", "3", "--clerks", "2", "--out", subscribers]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var declared = await RunAsync(["incident", "declare", "--title", "test", "--store", "S001", "--data", Data]);
+        Assert.Equal(0, declared.Code);
+        var id = IncidentId().Match(declared.Stdout).Value;
+        var report = Path.Combine(_dir.FullName, "report.md");
+        var chart = Path.Combine(_dir.FullName, "chart.svg");
+        Assert.Equal(0, await CustodianCli.RunAsync(["incident", "report", id, "--out", report, "--svg", chart, "--data", Data]));
+
+        foreach (var written in new[] { subscribers, Path.Combine(_dir.FullName, "staff.csv"), report, chart })
+        {
+            Assert.Equal((written, OwnerOnly), (written, File.GetUnixFileMode(written)));
+        }
+
+        Assert.Equal(4, File.ReadAllLines(subscribers).Length); // header and three rows
+        Assert.Equal(["account,role,store", "C0001,clerk,S001", "C0002,clerk,S002"], await File.ReadAllLinesAsync(Path.Combine(_dir.FullName, "staff.csv")));
+        Assert.Empty(_dir.GetFiles(".*.partial"));
+    }
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")] // Custodian runs on Linux hosts; the modes are Unix file modes
+    public async Task A_private_text_file_replaces_an_existing_one_and_is_owner_only()
+    {
+        var path = Path.Combine(_dir.FullName, "receipt.json");
+        await File.WriteAllTextAsync(path, "old");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        await CliFiles.WritePrivateTextAsync(path, "{\"é\":1}\n");
+
+        Assert.Equal("{\"é\":1}\n"u8.ToArray(), await File.ReadAllBytesAsync(path)); // UTF-8, no byte-order mark
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(path));
+    }
+
+    [Fact]
+    public async Task Bad_input_values_are_usage_errors_checked_before_any_work()
+    {
+        var notJson = Path.Combine(_dir.FullName, "receipt.json");
+        await File.WriteAllTextAsync(notJson, "this is not JSON");
+        var log = Ledger.Checkpoints.NoteSigningKey.Generate("custodian/cli-fixes", Ledger.Checkpoints.NoteAlgorithms.Ed25519).Verifier.ToString();
+
+        var receipt = await RunAsync(["verify-receipt", notJson, "--log-key", log]);
+        var phone = await RunAsync(["outbox", "list", "--phone", "12345", "--data", Data]);
+        var code = await RunAsync(["terminal", "init", "--server", "https://127.0.0.1:1", "--code", "NONE", "--ca-sha256", new string('a', 64), "--out", Path.Combine(_dir.FullName, "terminal")]);
+
+        Assert.Equal((1, "error: <receipt> is not a receipt file: The receipt is malformed: it is not valid JSON."), (receipt.Code, receipt.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --phone must be a Korean phone number, e.g. 010-1234-5678."), (phone.Code, phone.Stderr.TrimEnd('\n')));
+        Assert.Equal(1, code.Code); // the server (port 1, nothing listening) was never contacted: that would be exit 2
+        Assert.StartsWith("error: --code must be the 12-character enrollment code", code.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Data));
+        Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "terminal")));
+    }
+
+    [Fact]
+    public async Task Disabling_twice_is_a_no_op_and_an_unknown_clerk_is_refused()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["staff", "add", "--id", "C9005", "--store", "S001", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["staff", "disable", "C9005", "--data", Data]));
+
+        var again = await RunAsync(["staff", "disable", "C9005", "--data", Data]);
+        var unknown = await RunAsync(["staff", "disable", "C9999", "--data", Data]);
+        var nope = await RunAsync(["incident", "declare", "--title", "t", "--clerk", "NOPE", "--data", Data]);
+        var departed = await RunAsync(["incident", "declare", "--title", "t", "--clerk", "C9005", "--data", Data]);
+
+        Assert.Equal((0, "C9005 is already disabled; nothing changed."), (again.Code, again.Stdout.Trim()));
+        Assert.Equal((2, "error: no account 'C9999'."), (unknown.Code, unknown.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --clerk: no staff account 'NOPE' (a departed clerk's account is kept, disabled, so it would be found)."), (nope.Code, nope.Stderr.TrimEnd('\n')));
+        Assert.Equal(0, departed.Code); // a departed (disabled) clerk can be in an incident's scope
+    }
+
+    public static TheoryData<string, string, string> BadSettings => new()
+    {
+        { "Custodian:Review:Cycle", "daily", "Custodian:Review:Cycle has a value that is not allowed" },
+        { "Custodian:Review:StoreCloses", "08:00:00", "Review:StoreCloses must be after Review:StoreOpens" },
+        { "Custodian:Retention:Years", "0", "Retention:Years must be 2-100" },
+        { "Custodian:Gateway:MaxRequestHeaderBytes", "10", "MaxRequestHeaderBytes" },
+        { "Custodian:OfficerDevices:Stores:0", "no spaces", "OfficerDevices:Stores: every entry must be a store code" },
+        { "Custodian:DormantAccounts:Days", "0", "Days" },
+        { "Custodian:Siem:BatchSize", "0", "BatchSize" },
+        { "Custodian:Checkpoints:IntervalSeconds", "0", "Custodian:Checkpoints: IntervalSeconds must be 1-3600" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public void Every_bound_settings_section_is_checked_before_serve_creates_anything(string key, string value, string named)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
+
+        var refused = Assert.Throws<CliException>(() => ServeStartChecks.CheckConfiguration(configuration));
+
+        Assert.StartsWith("invalid configuration: ", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(named, refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', refused.Message);
+    }
+
+    [Fact]
+    public void Defaults_pass_the_start_checks() =>
+        ServeStartChecks.CheckConfiguration(new ConfigurationBuilder().Build());
+
+    public static TheoryData<string, string?> BadStarts => new()
+    {
+        { "Custodian__Review__Cycle=daily", "error: invalid configuration: Custodian:Review:Cycle has a value that is not allowed (the README's Configuration table lists the values; as an environment variable it is Custodian__Review__Cycle)." },
+        { "Custodian__Retention__Years=0", "error: invalid configuration: Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years)." },
+        { "Custodian__Checkpoints__IntervalSeconds=0", "error: invalid configuration: Custodian:Checkpoints: IntervalSeconds must be 1-3600, MaxFutureSkewSeconds 0-86400, and Origin a name without spaces or '+'." },
+        { "port-in-use", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadStarts))]
+    public async Task Serve_refuses_bad_configuration_and_a_busy_port_before_it_creates_or_prints_anything(string setting, string? expected)
+    {
+        using var busy = new TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((IPEndPoint)busy.LocalEndpoint).Port;
+        var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        var start = new ProcessStartInfo(dotnet)
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "custodian.dll"), "serve", "--data", Data, "--terminal-port", setting == "port-in-use" ? port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0", "--portal-port", "0" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (setting.Split('=') is [var name, var value])
+        {
+            start.Environment[name] = value; // a child process: the setting must not reach other tests
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(string.Empty, await stdout); // no officer's one-time password
+        Assert.Equal(expected ?? $"error: cannot listen on 127.0.0.1:{port} for the terminal API (--terminal-port): the port is already in use.", (await stderr).TrimEnd('\n'));
+        Assert.False(Directory.Exists(Data), "a refused start must not create the data directory");
+    }
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string[] args)
+    {
+        // Spectre's AnsiConsole binds to Console.Out when first used: bind it to the real one, not to this capture.
+        _ = Spectre.Console.AnsiConsole.Console.Profile.Width;
+        var (output, error) = (Console.Out, Console.Error);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            var code = await CustodianCli.RunAsync(args);
+            return (code, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(output);
+            Console.SetError(error);
+        }
+    }
+
+    [GeneratedRegex("INC-[0-9]{8}-[A-Z0-9]{6}")]
+    private static partial Regex IncidentId();
+}
