@@ -51,7 +51,7 @@ internal static class ServeStartChecks
         ConfigurationBinding.Bind(custodian.GetSection(Siem.Export.SiemExportOptions.Section), siem);
         if (Siem.Export.SiemExportOptionsValidator.ValidateAll(siem) is { Count: > 0 } siemFailures)
         {
-            throw new CliException("invalid configuration: " + siemFailures[0]);
+            throw new CliException("invalid SIEM export configuration: " + string.Join(" ", siemFailures)); // the words the server uses (CustodianServer)
         }
 
         var checkpoints = new Ledger.Checkpoints.CheckpointOptions();

@@ -92,7 +92,7 @@ public sealed class JetStreamLedgerTests
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
             Assert.Equal(
-                "{\"status\":\"unavailable\",\"storage\":{\"backend\":\"sqlite\",\"status\":\"ok\"},\"events\":{\"backend\":\"jetstream\",\"status\":\"unavailable\"}}",
+                "{\"status\":\"unavailable\",\"storage\":{\"backend\":\"" + (host.Backend == TestBackend.Postgres ? "postgres" : "sqlite") + "\",\"status\":\"ok\"},\"events\":{\"backend\":\"jetstream\",\"status\":\"unavailable\"}}",
                 (await health.Content.ReadFromJsonAsync<JsonElement>()).GetRawText());
         }
 
