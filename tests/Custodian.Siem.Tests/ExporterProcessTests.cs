@@ -30,7 +30,8 @@ public sealed class ExporterProcessTests(ITestOutputHelper output)
         for (var k = 0; k < kills; k++)
         {
             var before = (await rsyslog.ReadMessagesAsync(lenient: true)).Count;
-            using var exporter = StartExporter(env, rsyslog.Port, out var log);
+            using var run = StartExporter(env, rsyslog.Port, out var log);
+            var exporter = run.Process;
             await rsyslog.WaitForAsync(m => m.Count >= before + 200, $"200 more messages from exporter run {k + 1}", lenient: true);
             exporter.Kill(); // SIGKILL on Unix: no shutdown code runs
             await exporter.WaitForExitAsync();
@@ -44,8 +45,9 @@ public sealed class ExporterProcessTests(ITestOutputHelper output)
         }
 
         var expected = await SiemExportTests.ExpectedSequencesAsync(env);
-        using (var last = StartExporter(env, rsyslog.Port, out _))
+        using (var lastRun = StartExporter(env, rsyslog.Port, out _))
         {
+            var last = lastRun.Process;
             var all = expected.ToHashSet();
             await rsyslog.WaitForAsync(m => all.IsSubsetOf(m.Select(Cef.Sequence)), "every exported ledger sequence after the restart", lenient: true);
             last.Kill();
@@ -64,7 +66,7 @@ public sealed class ExporterProcessTests(ITestOutputHelper output)
         output.WriteLine($"{expected.Count} events expected, {received.Count} received, {duplicates} duplicates (at-least-once resends after {kills} SIGKILL(s)), {rsyslog.Fragments} cut-short message(s).");
     }
 
-    private static Process StartExporter(SiemTestEnvironment env, int port, out StringBuilder log)
+    private static Exporter StartExporter(SiemTestEnvironment env, int port, out StringBuilder log)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "custodian.dll");
         Assert.True(File.Exists(dll), "custodian.dll is not beside the tests");
@@ -87,6 +89,30 @@ public sealed class ExporterProcessTests(ITestOutputHelper output)
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         log = buffer;
-        return process;
+        return new Exporter(process);
+    }
+
+    /// <summary>The exporter child process, killed on dispose: a failed assertion must not leave it running (it follows forever).</summary>
+    private sealed class Exporter(Process process) : IDisposable
+    {
+        public Process Process => process;
+
+        public void Dispose()
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    process.WaitForExit(5_000);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone.
+            }
+
+            process.Dispose();
+        }
     }
 }
