@@ -160,7 +160,7 @@ public sealed partial class CliFixesTests : IDisposable
 
         var refused = Assert.Throws<CliException>(() => ServeStartChecks.CheckConfiguration(configuration));
 
-        Assert.StartsWith("invalid configuration: ", refused.Message, StringComparison.Ordinal);
+        Assert.StartsWith(key.StartsWith("Custodian:Siem:", StringComparison.Ordinal) ? "invalid SIEM export configuration: " : "invalid configuration: ", refused.Message, StringComparison.Ordinal);
         Assert.Contains(named, refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', refused.Message);
     }
