@@ -77,10 +77,10 @@ public static class LeafCodec
             throw new ArgumentException($"The reason must be at most {MaxReasonLength} characters.", nameof(entry));
         }
 
-        // The last line of defence: free text that the ledger would keep for years and the SIEM export would carry
-        // never holds a phone number or RRN (services check first and answer with a field error).
+        // The last line of defence: the free text that the ledger keeps for years and the SIEM export carries never
+        // holds a phone number or RRN (services check first and answer with a field error). Not the target: the
+        // product writes it (codes, counts, SHA-256 hex digests whose digit runs could look like a number).
         Classification.FreeText.EnsureNoPersonalData(entry.Reason, "reason");
-        Classification.FreeText.EnsureNoPersonalData(entry.Target, "target");
         w.OptionalString(",\"reason\":"u8, entry.Reason, nameof(entry.Reason));
         w.Raw("}"u8);
         return w.ToArray();
