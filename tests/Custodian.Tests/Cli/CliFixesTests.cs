@@ -211,26 +211,7 @@ public sealed partial class CliFixesTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string[] args)
-    {
-        // Spectre's AnsiConsole binds to Console.Out when first used: bind it to the real one, not to this capture.
-        _ = Spectre.Console.AnsiConsole.Console.Profile.Width;
-        var (output, error) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            var code = await CustodianCli.RunAsync(args);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(output);
-            Console.SetError(error);
-        }
-    }
+    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(string[] args) => CliCapture.RunAsync(args);
 
     [GeneratedRegex("INC-[0-9]{8}-[A-Z0-9]{6}")]
     private static partial Regex IncidentId();

@@ -41,25 +41,5 @@ public sealed class CliTextTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private static async Task<(int Code, string Stdout, string Stderr)> CaptureAsync(string[] args)
-    {
-        // Spectre's AnsiConsole binds to Console.Out when first used: bind it to the real one now, not to the
-        // capture below, which is closed when this returns (later verbs would then fail writing to it).
-        _ = Spectre.Console.AnsiConsole.Console.Profile.Width;
-        var (originalOut, originalError) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            var code = await CustodianCli.RunAsync(args);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-        }
-    }
+    private static Task<(int Code, string Stdout, string Stderr)> CaptureAsync(string[] args) => CliCapture.RunAsync(args);
 }

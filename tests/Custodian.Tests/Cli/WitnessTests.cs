@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Custodian.Cli;
 using Custodian.Ledger;
 using Custodian.Ledger.Checkpoints;
@@ -285,37 +283,6 @@ public sealed class WitnessTests
         SqliteConnection.ClearAllPools();
     }
 
-    private static async Task<(int Exit, string Output, string Error)> RunProcessAsync(params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "custodian.dll");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int Exit, string Output, string Error)> RunProcessAsync(params string[] args) =>
+        CliProcess.RunAsync(new Dictionary<string, string>(), args);
 }
