@@ -24,7 +24,7 @@ public sealed class AlertPagesTests(BrowserFixture browser)
         await page.GetByLabel("비밀번호").FillAsync(officer.Password);
         await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
         await page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync();
-        await page.WaitForURLAsync("**/console/alerts");
+        await page.WaitForURLAsync("**/console/alerts", BrowserFixture.Parsed);
         Assert.Equal("경보", await page.Locator("main h1").InnerTextAsync());
         Assert.Equal("경보가 없습니다.", await page.Locator("#alerts-empty").InnerTextAsync());
         await page.WaitForSelectorAsync("#alerts-live:text('실시간 연결됨')"); // the event stream is open
@@ -51,7 +51,7 @@ public sealed class AlertPagesTests(BrowserFixture browser)
         await BrowserFixture.ScreenshotAsync(page, "console-alerts-ko");
 
         await critical.GetByRole(AriaRole.Link).ClickAsync();
-        await page.WaitForURLAsync("**/console/alerts/" + id);
+        await page.WaitForURLAsync("**/console/alerts/" + id, BrowserFixture.Parsed);
         Assert.Equal($"경보 {id}", await page.Locator("main h1").InnerTextAsync());
         Assert.Equal("열림", await page.Locator("#state").InnerTextAsync());
         Assert.Equal(1, await page.Locator("#activity-chart polyline.activity").CountAsync());

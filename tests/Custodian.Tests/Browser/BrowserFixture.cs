@@ -15,6 +15,14 @@ public sealed class BrowserFixture : IAsyncLifetime
     /// <summary>Where Debian installs Chromium; Playwright cannot download browsers here.</summary>
     public const string ChromiumPath = "/usr/bin/chromium";
 
+    /// <summary>
+    /// Options for waiting on a navigation (after a click or a form post): done when the new document's HTML is parsed
+    /// and its deferred scripts ran, not at the <c>load</c> event. Under the client-certificate proxy the load event
+    /// occasionally lagged past 30 s although the page was complete (a flake seen in three browser tests); locators wait
+    /// for the elements they need anyway.
+    /// </summary>
+    public static PageWaitForURLOptions Parsed => new() { WaitUntil = WaitUntilState.DOMContentLoaded };
+
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 

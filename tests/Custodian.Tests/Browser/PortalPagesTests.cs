@@ -87,7 +87,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         await Assertions.Expect(page.Locator("#code")).ToBeFocusedAsync(); // autofocus lands after load: type only once it has
         await page.Keyboard.TypeAsync(await PortalTests.PortalCodeAsync(host, subscriber.Phone));
         await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync("**/portal/history");
+        await page.WaitForURLAsync("**/portal/history", BrowserFixture.Parsed);
 
         var session = Assert.Single(await page.Context.CookiesAsync(), c => c.Name == "__Host-custodian-portal");
         Assert.True(session.HttpOnly);
@@ -116,7 +116,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         }
 
         await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync($"**/portal/receipt/{unmaskSeq}");
+        await page.WaitForURLAsync($"**/portal/receipt/{unmaskSeq}", BrowserFixture.Parsed);
         Assert.StartsWith($"확인됨: 이 기록은 원장의 {unmaskSeq}번 항목이며", await page.Locator("#verdict").InnerTextAsync(), StringComparison.Ordinal);
         await AssertFitsPhoneAsync(page);
         await BrowserFixture.ScreenshotAsync(page, "portal-receipt-ko");
@@ -129,7 +129,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         // Ask who made the unmask.
         await page.GotoAsync("/portal/history");
         await rows.Nth(0).GetByRole(AriaRole.Button, new() { Name = "처리자 공개 요청" }).ClickAsync();
-        await page.WaitForURLAsync($"**/portal/history?requested={unmaskSeq}");
+        await page.WaitForURLAsync($"**/portal/history?requested={unmaskSeq}", BrowserFixture.Parsed);
         Assert.Equal("요청을 개인정보보호책임자에게 보냈습니다. 답변은 알림함으로 옵니다.", await page.Locator("#status").InnerTextAsync());
         Assert.Contains("요청함: 개인정보보호책임자의 답변 대기 중", await page.Locator("table.history tbody tr").Nth(0).InnerTextAsync(), StringComparison.Ordinal);
         var request = Assert.Single(await host.Get<DisclosureRequests>().ListAsync(DisclosureState.Open));
@@ -138,7 +138,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
 
         // Notices.
         await page.GetByRole(AriaRole.Link, new() { Name = "알림함" }).ClickAsync();
-        await page.WaitForURLAsync("**/portal/inbox");
+        await page.WaitForURLAsync("**/portal/inbox", BrowserFixture.Parsed);
         Assert.Contains("개인정보 유출 안내", await page.Locator("article.notice h2").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("새 알림", await page.Locator("article.notice h2").InnerTextAsync(), StringComparison.Ordinal);
         await AssertFitsPhoneAsync(page);
@@ -149,7 +149,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
 
         // English.
         await page.GetByRole(AriaRole.Link, new() { Name = "English" }).ClickAsync();
-        await page.WaitForURLAsync("**/portal/inbox?lang=en");
+        await page.WaitForURLAsync("**/portal/inbox?lang=en", BrowserFixture.Parsed);
         Assert.Equal("Notices", await page.Locator("main h1").InnerTextAsync());
         Assert.Contains("Notice of a data breach", await page.Locator("article.notice h2").InnerTextAsync(), StringComparison.Ordinal);
         await BrowserFixture.ScreenshotAsync(page, "portal-inbox-en");
@@ -164,7 +164,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
 
         // Sign out: the cookie's session is gone; the history page sends the browser back to sign-in.
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync("**/portal/sign-in");
+        await page.WaitForURLAsync("**/portal/sign-in", BrowserFixture.Parsed);
         Assert.False(host.Get<Custodian.Transparency.PortalSignIn>().Validate(session.Value).IsSuccess);
         await page.GotoAsync("/portal/history");
         Assert.Equal("/portal/sign-in", new Uri(page.Url).AbsolutePath);
@@ -191,7 +191,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         await Assertions.Expect(page.Locator("#code")).ToBeFocusedAsync(); // autofocus lands after load: type only once it has
         await page.Keyboard.TypeAsync(await PortalTests.PortalCodeAsync(host, victim.Phone));
         await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync("**/portal/history");
+        await page.WaitForURLAsync("**/portal/history", BrowserFixture.Parsed);
 
         var cookie = Assert.Single(await page.Context.CookiesAsync(), c => c.Name == "__Host-custodian-portal");
         Assert.NotEqual(planted, cookie.Value);

@@ -32,7 +32,7 @@ public sealed class StaffPagesTests(BrowserFixture browser)
         await page.GetByLabel("비밀번호").FillAsync(officer.Password);
         await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
         var signedIn = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), r => new Uri(r.Url).AbsolutePath == "/console");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/console");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/console", BrowserFixture.Parsed);
         Assert.Equal("/console", new Uri(page.Url).PathAndQuery);
         Assert.Equal("보안 콘솔", await page.Locator("main h1").InnerTextAsync());
         Assert.Contains("O9001(security-officer) 계정으로", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
@@ -54,7 +54,7 @@ public sealed class StaffPagesTests(BrowserFixture browser)
 
         // English, kept for the next page by a cookie.
         await page.GetByRole(AriaRole.Link, new() { Name = "English" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).PathAndQuery == "/console?lang=en");
+        await page.WaitForURLAsync(url => new Uri(url).PathAndQuery == "/console?lang=en", BrowserFixture.Parsed);
         Assert.Equal("Security console", await page.Locator("main h1").InnerTextAsync());
         await page.GotoAsync("/console");
         Assert.Equal("Security console", await page.Locator("main h1").InnerTextAsync());
@@ -63,7 +63,7 @@ public sealed class StaffPagesTests(BrowserFixture browser)
 
         // Sign out: the session is revoked, and the console asks for a sign-in again.
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/staff/sign-in");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/staff/sign-in", BrowserFixture.Parsed);
         await page.GotoAsync("/console");
         Assert.StartsWith("/staff/sign-in", new Uri(page.Url).PathAndQuery, StringComparison.Ordinal);
         Assert.Equal(0, host.Get<Access.Sessions.SessionStore>().Count);
@@ -96,7 +96,7 @@ public sealed class StaffPagesTests(BrowserFixture browser)
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync(clerk.Password);
         await page.GetByLabel("Authenticator code").FillAsync(clerk.Code(host.Clock));
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath != "/staff/sign-in");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath != "/staff/sign-in", BrowserFixture.Parsed);
         Assert.Equal(host.TerminalUrl.GetLeftPart(UriPartial.Authority) + "/workstation", page.Url);
 
         var console = await page.GotoAsync("/console");

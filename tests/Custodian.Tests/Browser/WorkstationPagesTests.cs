@@ -115,7 +115,7 @@ public sealed class WorkstationPagesTests(BrowserFixture browser)
         await page.GetByLabel(korean ? "비밀번호" : "Password", new() { Exact = true }).FillAsync(staff.Password);
         await page.GetByLabel(korean ? "인증 앱 코드" : "Authenticator code").FillAsync(staff.Code(host.Clock));
         await page.GetByLabel(korean ? "인증 앱 코드" : "Authenticator code").PressAsync("Enter");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/workstation");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/workstation", BrowserFixture.Parsed);
     }
 
     private static async Task<IResponse> SubmitAsync(IPage page, string button, string handler)
@@ -123,7 +123,7 @@ public sealed class WorkstationPagesTests(BrowserFixture browser)
         var response = await page.RunAndWaitForResponseAsync(
             () => page.GetByRole(AriaRole.Button, new() { Name = button, Exact = true }).ClickAsync(),
             r => r.Request.Method == "POST" && new Uri(r.Url).Query == "?handler=" + handler);
-        await page.WaitForURLAsync(url => new Uri(url).Query == "?handler=" + handler);
+        await page.WaitForURLAsync(url => new Uri(url).Query == "?handler=" + handler, BrowserFixture.Parsed);
         return response;
     }
 }
