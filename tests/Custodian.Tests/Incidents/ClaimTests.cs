@@ -114,6 +114,13 @@ public sealed class ClaimTests
         Assert.Equal(("claim-view", "privacy-officer"), (seen.Task, seen.Role));
         Assert.Equal("Your compensation claim read by the security office", Custodian.Portal.PortalWords.Task(seen.Task, korean: false));
 
+        foreach (var (question, code) in new[] { ("  ", ErrorCodes.ValidationFailed), (new string('q', LeafCodec.MaxReasonLength + 1), ErrorCodes.ValidationFailed), ("010-1234-5678로 연락 주세요", ErrorCodes.PersonalDataInText) })
+        {
+            using var refused = await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/information-requests", new { question });
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, code);
+            Assert.Equal(["question"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+        }
+
         await ReadAsync(await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/information-requests", new { question = "결제 내역 사본을 올려 주세요" }), bodies);
         using (var mine = await portal.GetAsync("/portal/api/v1/claims"))
         {

@@ -362,19 +362,16 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
             return got.Error!;
         }
 
-        if (string.IsNullOrWhiteSpace(question) || question.Trim().Length > LeafCodec.MaxReasonLength)
+        if (CheckOfficerText(question, "question", required: true) is { } invalid)
         {
-            return Invalid("question", $"required, 1-{LeafCodec.MaxReasonLength} characters");
+            return invalid;
         }
 
-        if (Classification.FreeText.Check(question, "question") is { } personal)
-        {
-            return personal;
-        }
+        var trimmed = question!.Trim(); // required: checked non-blank above
 
-        await AppendAsync(AccessTask.ClaimInformationRequested, officer.Account, officer, [], $"claim:{got.Value.Id}", question.Trim(), officer.SourceIp, cancellationToken);
+        await AppendAsync(AccessTask.ClaimInformationRequested, officer.Account, officer, [], $"claim:{got.Value.Id}", trimmed, officer.SourceIp, cancellationToken);
         ClaimLog.InformationRequested(logger, got.Value.Id, officer.Account);
-        return await UpdateAsync(got.Value with { State = ClaimState.InformationRequested, Question = question.Trim() }, cancellationToken);
+        return await UpdateAsync(got.Value with { State = ClaimState.InformationRequested, Question = trimmed }, cancellationToken);
     }
 
     /// <summary>An officer approves with an amount (1 – the amount claimed, KRW): <c>submitted</c> → <c>approved</c>.</summary>
@@ -392,14 +389,9 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
             return Invalid("amount", "required, 1 to the amount claimed (KRW)");
         }
 
-        if (note is { Length: > LeafCodec.MaxReasonLength })
+        if (CheckOfficerText(note, "note", required: false) is { } invalid)
         {
-            return Invalid("note", $"at most {LeafCodec.MaxReasonLength} characters");
-        }
-
-        if (Classification.FreeText.Check(note, "note") is { } personal)
-        {
-            return personal;
+            return invalid;
         }
 
         await AppendAsync(AccessTask.ClaimDecided, officer.Account, officer, [], string.Create(CultureInfo.InvariantCulture, $"claim:{got.Value.Id} approved amount={amount}"), note?.Trim(), officer.SourceIp, cancellationToken);
@@ -417,19 +409,16 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
             return got.Error!;
         }
 
-        if (string.IsNullOrWhiteSpace(reason) || reason.Trim().Length > LeafCodec.MaxReasonLength)
+        if (CheckOfficerText(reason, "reason", required: true) is { } invalid)
         {
-            return Invalid("reason", $"required, 1-{LeafCodec.MaxReasonLength} characters");
+            return invalid;
         }
 
-        if (Classification.FreeText.Check(reason, "reason") is { } personal)
-        {
-            return personal;
-        }
+        var trimmed = reason!.Trim(); // required: checked non-blank above
 
-        await AppendAsync(AccessTask.ClaimDecided, officer.Account, officer, [], $"claim:{got.Value.Id} rejected", reason.Trim(), officer.SourceIp, cancellationToken);
+        await AppendAsync(AccessTask.ClaimDecided, officer.Account, officer, [], $"claim:{got.Value.Id} rejected", trimmed, officer.SourceIp, cancellationToken);
         ClaimLog.Rejected(logger, got.Value.Id, officer.Account);
-        return await UpdateAsync(got.Value with { State = ClaimState.Rejected, DecisionReason = reason.Trim(), DecidedBy = officer.Account }, cancellationToken);
+        return await UpdateAsync(got.Value with { State = ClaimState.Rejected, DecisionReason = trimmed, DecidedBy = officer.Account }, cancellationToken);
     }
 
     /// <summary>Records the payout of the approved amount: <c>approved</c> → <c>paid</c>. The reference (e.g. a transfer ID) follows <see cref="Codes"/> rules.</summary>
@@ -560,6 +549,21 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
             cancellationToken);
 
     private static DateTimeOffset Ms(DateTimeOffset t) => DateTimeOffset.FromUnixTimeMilliseconds(t.ToUnixTimeMilliseconds());
+
+    /// <summary>
+    /// Checks an officer's free text (question, note, reason): when <paramref name="required"/>, 1 to
+    /// <see cref="LeafCodec.MaxReasonLength"/> characters after trimming, otherwise absent or at most that many; and free of
+    /// personal data (<see cref="Classification.FreeText"/>). Returns the validation error, or <see langword="null"/> when valid.
+    /// </summary>
+    private static CustodianError? CheckOfficerText(string? text, string field, bool required)
+    {
+        if (required ? string.IsNullOrWhiteSpace(text) || text.Trim().Length > LeafCodec.MaxReasonLength : text is { Length: > LeafCodec.MaxReasonLength })
+        {
+            return Invalid(field, required ? $"required, 1-{LeafCodec.MaxReasonLength} characters" : $"at most {LeafCodec.MaxReasonLength} characters");
+        }
+
+        return Classification.FreeText.Check(text, field);
+    }
 
     private static CustodianError Conflict(string message) => new(ClaimErrors.StateConflict, 409, message);
 
