@@ -16,10 +16,10 @@ namespace Custodian.Benchmarks;
 /// </summary>
 internal static class DetectorUpdateCpu
 {
-    public static int Run(int rounds, bool byDetector = false)
+    public static int Run(int rounds, bool byDetector = false, bool liveOnly = false)
     {
         var entries = MonitorWorkload.Entries;
-        var methods = byDetector ? ByDetector() : new (string Name, Func<int> Feed)[]
+        var all = byDetector ? ByDetector() : new (string Name, Func<int> Feed)[]
         {
             ("baseline: Dictionary increment per entry", () =>
             {
@@ -36,6 +36,9 @@ internal static class DetectorUpdateCpu
             ("MonitorEngine.Process, live detectors", () => Feed(MonitorEngine.CreateDefault(new DetectionOptions()))),
             ("MonitorEngine.Process, live detectors + hard limits", () => Feed(MonitorEngine.CreateDefault(new DetectionOptions(), new MonitorOptions()))),
         };
+
+        // --live-only: the baseline and the live set alone (for profiling the live set with perf).
+        var methods = liveOnly && !byDetector ? [all[0], all[2]] : all;
         var cpu = methods.Select(_ => double.MaxValue).ToArray();
         var bytes = new double[methods.Length];
         var sink = 0;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -119,7 +120,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         for (var i = 0; i < subjects.Count; i++)
         {
             var subject = subjects[i].Value;
-            ref var hourMark = ref CollectionsMarshal.GetValueRefOrAddDefault(s.Today, subject, out var seenToday);
+            ref var hourMark = ref s.Today.GetValueRefOrAddDefault(subject, out var seenToday);
             if (!seenToday)
             {
                 grew = true;
@@ -134,6 +135,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         }
 
         s.MaxHourToday = Math.Max(s.MaxHourToday, s.HourCount);
+        SyncCounts(s);
         s.LastSequences.Enqueue(sequence);
         if (s.LastSequences.Count > Finding.MaxEvidence)
         {
@@ -165,6 +167,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         Roll(s, nowMs);
         s.OrphansToday++;
+        SyncCounts(s);
         s.LastSequences.Enqueue(orphan.Sequence);
         if (s.LastSequences.Count > Finding.MaxEvidence)
         {
@@ -190,6 +193,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             s.OrphansToday = 0;
             s.MaxHourToday = 0;
             Array.Clear(s.Flagged);
+            Sync(s);
         }
     }
 
@@ -218,8 +222,9 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             var chain = GetGroup(key with { Store = null });
             s = new State(principal, local, chain, store is not null);
             _states[slot] = s;
-            local.Members.Add(s);
-            chain.Members.Add(s);
+            s.LocalIndex = local.Add(s);
+            s.ChainIndex = chain.Add(s);
+            Sync(s);
         }
 
         Roll(s, ms);
@@ -250,6 +255,12 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     }
 
     private void RollOver(State s, long local)
+    {
+        RollOverState(s, local);
+        Sync(s);
+    }
+
+    private void RollOverState(State s, long local)
     {
         var day = Math.DivRem(local, DayMs, out _);
         var hour = local / HourMs;
@@ -298,6 +309,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             s.MaxHourToday = 0;
             Array.Clear(s.Flagged);
             Array.Fill(s.OwnThreshold, double.NaN);
+            s.ShortHistory = 0;
             s.Day++;
             if (day - s.Day > Days)
             {
@@ -463,9 +475,15 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             return (s.OwnThreshold[m], s.OwnMedian[m], s.OwnMad[m]);
         }
 
+        if ((s.ShortHistory & (1 << m)) != 0)
+        {
+            return (double.NaN, double.NaN, double.NaN); // known since the day's history was last changed
+        }
+
         var history = s.History[m];
         if (history.Count < _options.BaselineMinDays)
         {
+            s.ShortHistory |= 1 << m;
             return (double.NaN, double.NaN, double.NaN);
         }
 
@@ -504,15 +522,25 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             return (cached.Threshold, cached.Median, cached.Mad, cached.Size);
         }
 
-        var peers = group.Members;
-        var span = Scratch(peers.Count);
+        // The members' current values come from the group's compact views (one contiguous array), not from the
+        // members' state objects: the same numbers (each view is written whenever its member's counts, hour or day
+        // change), read without touching 300 objects for the chain's group. A member whose view lies outside the
+        // current clock hour is rolled first, exactly as Roll would (which rewrites the view).
+        var count = group.Count;
+        var span = Scratch(count);
         var n = 0;
         var metric = Metrics[m];
-        for (var i = 0; i < peers.Count; i++)
+        var local = ms + _offsetMs;
+        var views = group.Views;
+        for (var i = 0; i < count; i++)
         {
-            var peer = peers[i];
-            Roll(peer, ms);
-            if (peer.TodayCount > 0 && LiveValue(peer, metric.Kind, metric.Days) is var v && !double.IsNaN(v))
+            ref var view = ref views[i];
+            if (!(local >= view.HourStart && local - view.HourStart < HourMs))
+            {
+                RollOver(group.Members[i], local);
+            }
+
+            if (view.TodayCount > 0 && ViewValue(view, metric.Kind, metric.Days) is var v && !double.IsNaN(v))
             {
                 span[n++] = v;
             }
@@ -523,6 +551,64 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             : RobustStatistics.UpperThreshold(span[..n], _options.BaselineK, Metrics[m].MinSpread);
         cached = new PeerStatistics(true, ms, result.Item1, result.Item2, result.Item3, n);
         return (result.Item1, result.Item2, result.Item3, n);
+    }
+
+    // LiveValue over a member's view: the same arithmetic on the same numbers.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double ViewValue(in MemberView v, int kind, int days)
+    {
+        if (kind == 2)
+        {
+            var distinct = ViewCount(v, 0, days);
+            return distinct < 150 ? double.NaN : 100.0 * ViewCount(v, 1, days) / distinct;
+        }
+
+        return ViewCount(v, kind, days);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double ViewCount(in MemberView v, int kind, int days) =>
+        days == 0 ? v.HourCount : (kind == 0 ? v.TodayCount : v.OrphansToday) + (days <= 1 ? 0 : (kind, days) switch
+        {
+            (0, 7) => v.PastDistinct7,
+            (0, Days) => v.PastDistinct30,
+            (_, 7) => v.PastOrphans7,
+            (_, Days) => v.PastOrphans30,
+            _ => throw new UnreachableException("The baseline's metrics span 0, 1, 7 or 30 days."),
+        });
+
+    // Writes the member's live numbers into its views in both peer groups (after any change of hour, day or counts).
+    private static void Sync(State s)
+    {
+        _ = PastSum(s, 0, 7, s.Day); // refreshes the cached past sums when the day or the ring changed
+        Write(ref s.Local.Views[s.LocalIndex], s);
+        Write(ref s.Chain.Views[s.ChainIndex], s);
+
+        static void Write(ref MemberView v, State s)
+        {
+            v.HourStart = s.HourStart;
+            v.TodayCount = s.TodayCount;
+            v.HourCount = s.HourCount;
+            v.OrphansToday = s.OrphansToday;
+            v.PastDistinct7 = s.PastDistinct7;
+            v.PastDistinct30 = s.PastDistinct30;
+            v.PastOrphans7 = s.PastOrphans7;
+            v.PastOrphans30 = s.PastOrphans30;
+        }
+    }
+
+    // Only the counts changed (same hour and day): the cheaper write.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SyncCounts(State s)
+    {
+        ref var local = ref s.Local.Views[s.LocalIndex];
+        local.TodayCount = s.TodayCount;
+        local.HourCount = s.HourCount;
+        local.OrphansToday = s.OrphansToday;
+        ref var chain = ref s.Chain.Views[s.ChainIndex];
+        chain.TodayCount = s.TodayCount;
+        chain.HourCount = s.HourCount;
+        chain.OrphansToday = s.OrphansToday;
     }
 
     private Span<double> Scratch(int size)
@@ -542,10 +628,38 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     // A peer group's last computed threshold per metric (reused for PeerCacheMs of ledger time).
     private readonly record struct PeerStatistics(bool Known, long AtMs, double Threshold, double Median, double Mad, int Size);
 
+    // A member's numbers that a peer-group pass reads, copied out of its state (see GroupThreshold).
+    private struct MemberView
+    {
+        public long HourStart;
+        public long PastDistinct7;
+        public long PastDistinct30;
+        public long PastOrphans7;
+        public long PastOrphans30;
+        public int TodayCount;
+        public int HourCount;
+        public int OrphansToday;
+    }
+
     private sealed class Group
     {
-        public readonly List<State> Members = [];
         public readonly PeerStatistics[] Cache = new PeerStatistics[Metrics.Length];
+        public State[] Members = new State[8];
+        public MemberView[] Views = new MemberView[8];
+        public int Count;
+
+        // Appends a member (a principal with no store is added to the chain's group twice); returns its index.
+        public int Add(State s)
+        {
+            if (Count == Members.Length)
+            {
+                Array.Resize(ref Members, Count * 2);
+                Array.Resize(ref Views, Count * 2);
+            }
+
+            Members[Count] = s;
+            return Count++;
+        }
     }
 
     private sealed class State(Principal principal, Group local, Group chain, bool hasStore)
@@ -554,10 +668,12 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly Group Local = local;
         public readonly Group Chain = chain;
         public readonly bool HasStore = hasStore;
+        public int LocalIndex; // index in Local's members and views
+        public int ChainIndex; // index in Chain's members and views
         // Subscribers read today (local day), each with the generation of the clock hour in which it was last counted
         // towards HourCount: the hour's distinct subscribers are those marked with the current HourGeneration (the hour
         // always lies within the day, so one table serves both counts).
-        public readonly Dictionary<long, int> Today = new(InitialDayCapacity);
+        public readonly SubjectCounts Today = new(InitialDayCapacity);
         public int TodayCount; // Today.Count, kept here so that a peer-group pass reads no other object
         public int HourGeneration = 1;
         public int HourCount;
@@ -582,6 +698,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         public int OrphansToday;
         public int MaxHourToday;
+        public int ShortHistory; // bit m: History[m] holds fewer than BaselineMinDays values (cleared whenever History changes)
 
         public void ClearToday()
         {

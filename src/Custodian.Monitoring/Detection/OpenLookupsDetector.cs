@@ -35,6 +35,12 @@ public sealed class OpenLookupsDetector : IDetector
     private readonly List<int> _idle = [];
     private readonly Stack<State> _pool = new(); // dropped states, cleared, reused so that their collections keep their capacity
 
+    // By principal slot: the time of the oldest read in the state's Order queue (NoHead when it is empty or there is no
+    // state), so that the per-minute sweep tells a state with nothing due from one contiguous array instead of
+    // touching the state, its queue and the queue's buffer (three objects) for each of hundreds of principals.
+    private long[] _headMs = [];
+    private const long NoHead = long.MinValue / 4;
+
     /// <summary>Creates the detector.</summary>
     /// <param name="options">Thresholds.</param>
     /// <param name="observers">Receive orphan lookups (clerks' only), in order.</param>
@@ -112,7 +118,7 @@ public sealed class OpenLookupsDetector : IDetector
         {
             // Nothing due (the oldest read is younger than OrphanAfter): Expire would change nothing, since every
             // change to Episodes already reset LastScore when it fell to the allowance.
-            if (state.Order.TryPeek(out var head) && nowMs - head.Ms < _orphanAfterMs)
+            if (nowMs - _headMs[slot] < _orphanAfterMs)
             {
                 continue;
             }
@@ -127,7 +133,7 @@ public sealed class OpenLookupsDetector : IDetector
         foreach (var slot in _idle)
         {
             _states.Remove(slot, out var state); // nothing open: drop the state (kept for reuse)
-            Release(state!);
+            Release(slot, state!);
         }
     }
 
@@ -136,12 +142,13 @@ public sealed class OpenLookupsDetector : IDetector
     {
         if (_slots.TryGet(principal, out var slot) && _states.Remove(slot, out var state))
         {
-            Release(state);
+            Release(slot, state);
         }
     }
 
-    private void Release(State state)
+    private void Release(int slot, State state)
     {
+        _headMs[slot] = NoHead;
         state.Open.Clear();
         state.Episodes.Clear();
         state.Order.Clear();
@@ -163,6 +170,14 @@ public sealed class OpenLookupsDetector : IDetector
         ref var stateSlot = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, slot, out _);
         stateSlot ??= _pool.TryPop(out var reused) ? reused : new State();
         var state = stateSlot;
+        if (slot >= _headMs.Length)
+        {
+            var grown = new long[Math.Max(64, Math.Max(slot + 1, _headMs.Length * 2))];
+            Array.Fill(grown, NoHead, _headMs.Length, grown.Length - _headMs.Length);
+            _headMs.CopyTo(grown, 0);
+            _headMs = grown;
+        }
+
         if (state.Order.TryPeek(out var head) && ms - head.Ms >= _orphanAfterMs)
         {
             Expire(slot, state, ms, findings); // otherwise nothing is due, and Expire would change nothing (see Advance)
@@ -188,6 +203,8 @@ public sealed class OpenLookupsDetector : IDetector
             lookup = new OpenLookup(ms, sequence, episode, episodeMs, entry.Terminal, entry.Store);
             state.Order.Enqueue((subject.Value, ms));
         }
+
+        _headMs[slot] = state.Order.Peek().Ms; // IsRead: at least one subject, so the queue is not empty
 
         var open = state.Episodes.Count;
         var over = open - _options.OpenLookupsAllowed;
@@ -240,6 +257,7 @@ public sealed class OpenLookupsDetector : IDetector
             }
         }
 
+        _headMs[slot] = state.Order.TryPeek(out var next) ? next.Ms : NoHead;
         if (state.Episodes.Count <= _options.OpenLookupsAllowed)
         {
             state.LastScore = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Custodian.Ledger;
 
@@ -21,6 +22,8 @@ internal sealed class PrincipalSlots
     private readonly Dictionary<string, int> _clerks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _terminals = new(StringComparer.Ordinal);
     private readonly List<Principal> _principals = [];
+    private const int CacheSize = 1024; // a power of two
+    private readonly (string? Id, PrincipalKind Kind, int Slot)[] _byInstance = new (string?, PrincipalKind, int)[CacheSize];
     private AccessEntry? _entry;
     private int _clerk = None;
     private int _terminal = None;
@@ -66,6 +69,23 @@ internal sealed class PrincipalSlots
         return principal.Id is not null && (principal.Kind == PrincipalKind.Clerk ? _clerks : _terminals).TryGetValue(principal.Id, out slot);
     }
 
+    // Intern, first trying a direct-mapped cache keyed by the string INSTANCE: entries that reach the live monitor in
+    // process carry the same code string object for a session's clerk and terminal, so the code is usually resolved by
+    // one reference comparison instead of hashing and comparing its characters. A miss (a new instance, as in a replay
+    // read from storage) falls back to Intern; either way the slot is the one interned for that code.
+    private int InternInstance(PrincipalKind kind, string id)
+    {
+        ref var cached = ref _byInstance[RuntimeHelpers.GetHashCode(id) & (CacheSize - 1)];
+        if (ReferenceEquals(cached.Id, id) && cached.Kind == kind)
+        {
+            return cached.Slot;
+        }
+
+        var slot = Intern(kind, id);
+        cached = (id, kind, slot);
+        return slot;
+    }
+
     private void Resolve(AccessEntry entry)
     {
         if (ReferenceEquals(entry, _entry))
@@ -73,8 +93,8 @@ internal sealed class PrincipalSlots
             return;
         }
 
-        _clerk = entry.Account is { } account ? Intern(PrincipalKind.Clerk, account) : None;
-        _terminal = entry.Terminal is { } terminal ? Intern(PrincipalKind.Terminal, terminal) : None;
+        _clerk = entry.Account is { } account ? InternInstance(PrincipalKind.Clerk, account) : None;
+        _terminal = entry.Terminal is { } terminal ? InternInstance(PrincipalKind.Terminal, terminal) : None;
         _entry = entry;
     }
 }

@@ -37,6 +37,7 @@ public sealed class TimingDetector : IDetector
     private readonly Dictionary<int, State> _states = []; // by principal slot
     private readonly List<int> _idle = [];
     private readonly Stack<State> _pool = new();
+    private long[] _lastMs = new long[64]; // by principal slot: State.LastMs, for the per-minute sweep without touching each state
 
     /// <summary>Creates the detector.</summary>
     public TimingDetector(DetectionOptions options)
@@ -73,9 +74,9 @@ public sealed class TimingDetector : IDetector
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
-        foreach (var (p, s) in _states)
+        foreach (var p in _states.Keys)
         {
-            if (nowMs - s.LastMs > 2 * 3_600_000L)
+            if (nowMs - _lastMs[p] > 2 * 3_600_000L)
             {
                 _idle.Add(p);
             }
@@ -120,6 +121,12 @@ public sealed class TimingDetector : IDetector
         var p = slot;
 
         s.LastMs = ms;
+        if (slot >= _lastMs.Length)
+        {
+            Array.Resize(ref _lastMs, Math.Max(slot + 1, _lastMs.Length * 2));
+        }
+
+        _lastMs[slot] = ms;
         s.Recent.Enqueue(sequence);
         if (s.Recent.Count > RecentKept)
         {
@@ -264,7 +271,7 @@ public sealed class TimingDetector : IDetector
 
     private sealed class State
     {
-        public readonly HashSet<long> Seen = new(SeenKept + 1);
+        public readonly SubjectSet Seen = new(SeenKept + 1); // 512 slots, 4 KB
         public readonly Queue<(long Subject, long Ms)> OffHours = new();
         public readonly Queue<long> Recent = new(RecentKept + 1);
         public FifteenLongs Minutes;
