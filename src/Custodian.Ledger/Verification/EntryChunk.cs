@@ -158,19 +158,20 @@ internal sealed class EntryChunk
             var at = row * Columns;
             for (var column = 0; column < Columns; column++)
             {
-                var type = direct.Type(handle, column);
+                var value = direct.Value(handle, column);
+                var type = direct.ValueType(value);
                 _types[at + column] = type;
                 switch (type)
                 {
                     case raw.SQLITE_INTEGER:
-                        _integers[at + column] = direct.Int64(handle, column);
+                        _integers[at + column] = direct.ValueInt64(value);
                         break;
                     case raw.SQLITE_FLOAT:
-                        _reals[at + column] = direct.Double(handle, column);
+                        _reals[at + column] = direct.ValueDouble(value);
                         break;
                     case raw.SQLITE_TEXT:
                     case raw.SQLITE_BLOB:
-                        var bytes = direct.Bytes(handle, column);
+                        var bytes = direct.ValueBytes(value);
                         Reserve(bytes.Length);
                         bytes.CopyTo(_arena.AsSpan(_used));
                         _offsets[at + column] = _used;

@@ -82,10 +82,12 @@ internal sealed class SubjectRowsCheck : IDisposable
                 {
                     while (n < ScanBatch && (rc = direct.Step(handle)) == raw.SQLITE_ROW)
                     {
-                        var seqIsInteger = direct.Type(handle, 1) == raw.SQLITE_INTEGER;
-                        seqs[n] = seqIsInteger ? direct.Int64(handle, 1) : 0;
-                        valid[n] = seqIsInteger && direct.Type(handle, 0) == raw.SQLITE_INTEGER;
-                        EntryChunk.SubjectBlock(blocks.AsSpan(n * 16), valid[n] ? direct.Int64(handle, 0) : 0, seqs[n]);
+                        var seqValue = direct.Value(handle, 1);
+                        var subscriberValue = direct.Value(handle, 0);
+                        var seqIsInteger = direct.ValueType(seqValue) == raw.SQLITE_INTEGER;
+                        seqs[n] = seqIsInteger ? direct.ValueInt64(seqValue) : 0;
+                        valid[n] = seqIsInteger && direct.ValueType(subscriberValue) == raw.SQLITE_INTEGER;
+                        EntryChunk.SubjectBlock(blocks.AsSpan(n * 16), valid[n] ? direct.ValueInt64(subscriberValue) : 0, seqs[n]);
                         n++;
                     }
                 }

@@ -18,7 +18,7 @@ public sealed class DirectReadTests
         await f.ExecuteAsync("UPDATE ledger_entries SET time_ms = 1.5, account = x'00ff' WHERE seq = 1");
         await f.ExecuteAsync("UPDATE ledger_entries SET leaf_hash = 'not a hash', store = 42 WHERE seq = 2");
         await f.ExecuteAsync("UPDATE ledger_entries SET payload = x'', terminal = '' WHERE seq = 3");
-        await f.ExecuteAsync("UPDATE ledger_entries SET payload = NULL, erased_by = 9 WHERE seq = 4");
+        await f.ExecuteAsync("UPDATE ledger_entries SET payload = 'text, not a blob', account = NULL, erased_by = 9 WHERE seq = 4");
 
         await using var connection = (SqliteConnection)await f.Db.OpenAsync();
         var handle = connection.Handle!;
@@ -59,7 +59,10 @@ public sealed class DirectReadTests
             Assert.Equal(raw.SQLITE_BLOB, actual.Type(3, EntryChunk.Payload));
             Assert.True(actual.Bytes(3, EntryChunk.Payload).IsEmpty);
             Assert.Equal(string.Empty, actual.Values(3)[EntryChunk.Terminal]);
-            Assert.Equal(raw.SQLITE_NULL, actual.Type(4, EntryChunk.Payload));
+            Assert.Equal(raw.SQLITE_TEXT, actual.Type(4, EntryChunk.Payload));
+            Assert.Equal("text, not a blob", actual.Values(4)[EntryChunk.Payload]);
+            Assert.Equal(raw.SQLITE_NULL, actual.Type(4, EntryChunk.Account));
+            Assert.Equal(DBNull.Value, actual.Values(4)[EntryChunk.Account]);
             Assert.Equal(9L, actual.Values(4)[EntryChunk.ErasedBy]);
 
             // A finished statement is not stepped again.
