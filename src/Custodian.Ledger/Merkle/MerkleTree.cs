@@ -365,6 +365,12 @@ public static class MerkleTree
             throw new ArgumentException($"The destination must hold {HashSize} bytes.", nameof(destination));
         }
 
+        if (Sha256Direct.Instance is { } direct)
+        {
+            direct.Hash(prefix, a, b, destination);
+            return;
+        }
+
         var length = 1 + a.Length + b.Length;
         byte[]? rented = null;
         Span<byte> buffer = length <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(length));

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Unicode;
 using Custodian.Identity;
 
@@ -18,6 +19,10 @@ internal static class CanonicalScan
 {
     // Longest integers taken on the fast path: 18 digits never overflow a long.
     private const int MaxDigits = 18;
+
+    // What ends a string on the fast path: the closing quote, or an escape or control character (not taken).
+    private static readonly SearchValues<byte> StringStops =
+        SearchValues.Create([(byte)'"', (byte)'\\', .. Enumerable.Range(0, 0x20).Select(b => (byte)b)]);
 
     private static readonly byte[][] TaskNames =
         [.. Enum.GetValues<AccessTask>().Select(t => System.Text.Encoding.UTF8.GetBytes(t.ToName()))];
@@ -136,8 +141,10 @@ internal static class CanonicalScan
 
         var start = i + 1;
         var rest = p[start..];
-        var length = rest.IndexOfAny((byte)'"', (byte)'\\');
-        if (length < 0 || rest[length] != '"' || rest[..length].IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0)
+
+        // One vectorised pass: the string must end at the first of these, and that must be the closing quote.
+        var length = rest.IndexOfAny(StringStops);
+        if (length < 0 || rest[length] != '"')
         {
             return false;
         }

@@ -65,8 +65,22 @@ internal sealed class EntryChunk
     /// is taken (stepping a finished statement would run the query again).
     /// </summary>
     /// <exception cref="SqliteException">When the database cannot be read.</exception>
-    public bool Fill(sqlite3 db, sqlite3_stmt statement, ref bool exhausted)
+    public bool Fill(sqlite3 db, sqlite3_stmt statement, ref bool exhausted) => Fill(db, statement, null, ref exhausted);
+
+    /// <summary>
+    /// As <see cref="Fill(sqlite3, sqlite3_stmt, ref bool)"/>, through <paramref name="direct"/> (direct calls into
+    /// <c>e_sqlite3</c>, <see cref="SqliteColumnReader"/>) when it is not null: the same values, without SQLitePCL's
+    /// per-call interface dispatch and handle reference counting.
+    /// </summary>
+    /// <exception cref="SqliteException">When the database cannot be read.</exception>
+    public bool Fill(sqlite3 db, sqlite3_stmt statement, SqliteColumnReader? direct, ref bool exhausted)
     {
+        ArgumentNullException.ThrowIfNull(statement);
+        if (direct is not null)
+        {
+            return FillDirect(db, statement, direct, ref exhausted);
+        }
+
         Count = 0;
         _used = 0;
         Subjects.Clear();
@@ -102,6 +116,62 @@ internal sealed class EntryChunk
                     case raw.SQLITE_BLOB:
                         // For TEXT, column_blob gives the stored UTF-8 bytes without conversion.
                         var bytes = raw.sqlite3_column_blob(statement, column);
+                        Reserve(bytes.Length);
+                        bytes.CopyTo(_arena.AsSpan(_used));
+                        _offsets[at + column] = _used;
+                        _lengths[at + column] = bytes.Length;
+                        _used += bytes.Length;
+                        break;
+                }
+            }
+
+            Seq[row] = _types[at] == raw.SQLITE_INTEGER ? _integers[at] : -1;
+            States[row] = RowState.Ok;
+            Count++;
+        }
+
+        return Count > 0;
+    }
+
+    // Fill through direct calls; the statement's SafeHandle is kept alive by the caller (SqliteEntrySource).
+    private bool FillDirect(sqlite3 db, sqlite3_stmt statement, SqliteColumnReader direct, ref bool exhausted)
+    {
+        Count = 0;
+        _used = 0;
+        Subjects.Clear();
+        var handle = statement.DangerousGetHandle();
+        while (Count < Capacity && !exhausted)
+        {
+            var rc = direct.Step(handle);
+            if (rc == raw.SQLITE_DONE)
+            {
+                exhausted = true;
+                break;
+            }
+
+            if (rc != raw.SQLITE_ROW)
+            {
+                throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
+            }
+
+            var row = Count;
+            var at = row * Columns;
+            for (var column = 0; column < Columns; column++)
+            {
+                var value = direct.Value(handle, column);
+                var type = direct.ValueType(value);
+                _types[at + column] = type;
+                switch (type)
+                {
+                    case raw.SQLITE_INTEGER:
+                        _integers[at + column] = direct.ValueInt64(value);
+                        break;
+                    case raw.SQLITE_FLOAT:
+                        _reals[at + column] = direct.ValueDouble(value);
+                        break;
+                    case raw.SQLITE_TEXT:
+                    case raw.SQLITE_BLOB:
+                        var bytes = direct.ValueBytes(value);
                         Reserve(bytes.Length);
                         bytes.CopyTo(_arena.AsSpan(_used));
                         _offsets[at + column] = _used;

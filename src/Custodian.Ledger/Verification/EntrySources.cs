@@ -17,13 +17,18 @@ internal sealed class SqliteEntrySource : IEntrySource, IDisposable
 {
     private readonly sqlite3 _handle;
     private readonly sqlite3_stmt _statement;
+    private readonly SqliteColumnReader? _direct;
     private bool _exhausted;
 
     private SqliteEntrySource(sqlite3 handle, sqlite3_stmt statement)
     {
         _handle = handle;
         _statement = statement;
+        _direct = SqliteColumnReader.For(handle, statement);
     }
+
+    /// <summary>True when rows are read through direct calls into <c>e_sqlite3</c> (<see cref="SqliteColumnReader"/>).</summary>
+    public bool IsDirect => _direct is not null;
 
     /// <summary>Prepares <see cref="EntryChunk.Query"/> on an open connection.</summary>
     /// <exception cref="SqliteException">When the statement cannot be prepared.</exception>
@@ -41,7 +46,7 @@ internal sealed class SqliteEntrySource : IEntrySource, IDisposable
     }
 
     /// <inheritdoc />
-    public bool Fill(EntryChunk chunk) => chunk.Fill(_handle, _statement, ref _exhausted);
+    public bool Fill(EntryChunk chunk) => chunk.Fill(_handle, _statement, _direct, ref _exhausted);
 
     /// <summary>Finalizes the statement.</summary>
     public void Dispose() => _statement.Dispose();

@@ -72,11 +72,27 @@ internal sealed class SubjectRowsCheck : IDisposable
             var digests = new byte[ScanBatch * 16];
             var seqs = new long[ScanBatch];
             var valid = new bool[ScanBatch];
+            var direct = SqliteColumnReader.For(db, statement); // direct calls into e_sqlite3 when possible
+            var handle = statement.DangerousGetHandle();
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var n = 0;
-                while (n < ScanBatch && (rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                if (direct is not null)
+                {
+                    while (n < ScanBatch && (rc = direct.Step(handle)) == raw.SQLITE_ROW)
+                    {
+                        var seqValue = direct.Value(handle, 1);
+                        var subscriberValue = direct.Value(handle, 0);
+                        var seqIsInteger = direct.ValueType(seqValue) == raw.SQLITE_INTEGER;
+                        seqs[n] = seqIsInteger ? direct.ValueInt64(seqValue) : 0;
+                        valid[n] = seqIsInteger && direct.ValueType(subscriberValue) == raw.SQLITE_INTEGER;
+                        EntryChunk.SubjectBlock(blocks.AsSpan(n * 16), valid[n] ? direct.ValueInt64(subscriberValue) : 0, seqs[n]);
+                        n++;
+                    }
+                }
+
+                while (direct is null && n < ScanBatch && (rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
                 {
                     // Columns are dynamically typed: a row that is not two integers matches no entry (block of sequence 0 if its seq is not an integer either).
                     var seqIsInteger = raw.sqlite3_column_type(statement, 1) == raw.SQLITE_INTEGER;
