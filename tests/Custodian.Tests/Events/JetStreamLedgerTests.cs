@@ -309,8 +309,10 @@ public sealed class JetStreamLedgerTests
 
             Assert.Equal(2, code);
             Assert.Equal(
-                [$"error: events nats 127.0.0.1:{nats.Port} stream CUSTODIAN_LEDGER holds 0 entries but the ledger holds 1: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md)."],
+                [$"error: events nats 127.0.0.1:{nats.Port} stream CUSTODIAN_LEDGER does not exist but the ledger holds 1 entries: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md)."],
                 lines);
+            await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
+            await Assert.ThrowsAsync<NatsJSApiException>(async () => await new NatsJSContext(connection).GetStreamAsync("CUSTODIAN_LEDGER")); // not created
         }
         finally
         {
