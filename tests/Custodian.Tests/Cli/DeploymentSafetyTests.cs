@@ -76,7 +76,7 @@ public sealed class DeploymentSafetyTests : IDisposable
 
         var init = await CliCapture.RunAsync(["init", "--data", Data]);
         Assert.Equal(0, init.Code);
-        Assert.Contains("First start: security-officer account created.", init.Stdout, StringComparison.Ordinal);
+        Assert.Contains("  one-time password:  ", init.Stdout, StringComparison.Ordinal); // the first officer, shown once
         Assert.Equal("{\"backend\":\"sqlite\"}\n", await File.ReadAllTextAsync(Path.Combine(Data, "storage.json")));
 
         var again = await CliCapture.RunAsync(["init", "--data", Data]);
@@ -110,7 +110,7 @@ public sealed class DeploymentSafetyTests : IDisposable
         // The next start is a first start again: the officer is created and shown, with the operator's master key.
         var init = await CliCapture.RunAsync(["init", "--data", Data]);
         Assert.True(init.Code == 0, init.Stderr);
-        Assert.Contains("First start: security-officer account created.", init.Stdout, StringComparison.Ordinal);
+        Assert.Contains("  one-time password:  ", init.Stdout, StringComparison.Ordinal); // the first officer, shown once
         Assert.True(File.Exists(Path.Combine(keys, "keyring.json")));
         Assert.True(File.Exists(Path.Combine(Data, "custodian.db")));
     }
