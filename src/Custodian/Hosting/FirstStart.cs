@@ -33,8 +33,13 @@ public sealed class FirstStart
     {
         ArgumentNullException.ThrowIfNull(paths);
         var rootExisted = Directory.Exists(paths.Root);
+        if (StorageRecord.Read(paths) is not null)
+        {
+            return new FirstStart(paths, isFirstStart: false, rootExisted, []); // initialised: nothing will be rolled back, nothing to list
+        }
+
         var existing = rootExisted ? Entries(paths.Root).ToHashSet(StringComparer.Ordinal) : [];
-        return new FirstStart(paths, StorageRecord.Read(paths) is null, rootExisted, existing);
+        return new FirstStart(paths, isFirstStart: true, rootExisted, existing);
     }
 
     /// <summary>
