@@ -22,7 +22,58 @@ internal sealed class CliContext : IAsyncDisposable
         where T : notnull => _services.GetRequiredService<T>();
 
     /// <summary>Opens an initialised data directory, or throws <see cref="CliException"/> with a one-line message.</summary>
-    public static async Task<CliContext> OpenAsync(string dataDirectory, bool initialiseIfMissing = false)
+    /// <exception cref="CliException">Invalid configuration; the directory unusable, not initialised, or initialised for another storage backend.</exception>
+    public static async Task<CliContext> OpenAsync(string dataDirectory)
+    {
+        var (options, paths) = Configure(dataDirectory);
+        if (!StorageCli.IsInitialised(paths))
+        {
+            throw new CliException($"No Custodian data directory at {paths.Root}: run 'custodian init' or 'custodian serve' first (or pass --data).");
+        }
+
+        return await StartAsync(options, paths, FirstStart.Begin(paths));
+    }
+
+    /// <summary>
+    /// <c>custodian init</c>: initialises a new data directory while holding its server lock; a failure removes what it
+    /// created (<see cref="FirstStart"/>).
+    /// </summary>
+    /// <exception cref="CliException">Invalid configuration; the directory unusable, already initialised (naming its storage backend), or held by a server.</exception>
+    public static async Task<CliContext> InitialiseAsync(string dataDirectory)
+    {
+        var (options, paths) = Configure(dataDirectory);
+        if (StorageRecord.Read(paths) is { } recorded)
+        {
+            throw new CliException($"the data directory {paths.Root} is already initialised (storage {recorded.Describe()}); init changed nothing.");
+        }
+
+        var firstStart = FirstStart.Begin(paths);
+        paths.EnsureCreated();
+        FileStream serverLock;
+        try
+        {
+            var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                lockOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            serverLock = new FileStream(paths.ServerLock, lockOptions);
+        }
+        catch (IOException)
+        {
+            // Not rolled back: what is there belongs to the server holding the lock.
+            throw new CliException($"a Custodian server is using the data directory {paths.Root}; init changed nothing.");
+        }
+
+        await using (serverLock)
+        {
+            return await StartAsync(options, paths, firstStart);
+        }
+    }
+
+    // Binds the verbs' configuration from the environment and checks it and the data directory.
+    private static (CustodianOptions Options, DataPaths Paths) Configure(string dataDirectory)
     {
         var options = new CustodianOptions { DataDirectory = dataDirectory };
         ConfigurationBinding.Bind(
@@ -43,23 +94,34 @@ internal sealed class CliContext : IAsyncDisposable
             throw new CliException(problem);
         }
 
-        if (!StorageCli.IsInitialised(paths, options) && !initialiseIfMissing)
-        {
-            throw new CliException($"No Custodian data directory at {paths.Root}: run 'custodian init' or 'custodian serve' first (or pass --data).");
-        }
+        StorageCli.CheckRecorded(paths, options); // never a second database beside the deployment's (docs/storage.md)
+        return (options, paths);
+    }
 
+    private static async Task<CliContext> StartAsync(CustodianOptions options, DataPaths paths, FirstStart firstStart)
+    {
         var services = new ServiceCollection();
         services.AddLogging(l => l.AddFilter(_ => false));
         services.AddCustodianCore(options, TimeProvider.System);
         var provider = services.BuildServiceProvider();
-        var context = new CliContext(provider);
-        var officer = await CustodianComposition.InitialiseAsync(provider, enforceMaskingPolicy: false, CancellationToken.None);
+        Access.Staff.NewAccount? officer;
+        try
+        {
+            officer = await CustodianComposition.InitialiseAsync(provider, enforceMaskingPolicy: false, CancellationToken.None);
+        }
+        catch
+        {
+            await provider.DisposeAsync();
+            firstStart.RollBack();
+            throw;
+        }
+
         if (officer is not null)
         {
             CliOutput.PrintOfficer(officer);
         }
 
-        return context;
+        return new CliContext(provider);
     }
 
     public async ValueTask DisposeAsync() => await _services.DisposeAsync();

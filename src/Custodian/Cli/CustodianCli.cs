@@ -121,13 +121,15 @@ public static class CustodianCli
 
     private static Command InitCommand()
     {
-        var command = new Command("init", "Initialise the data directory (keyring, CA, first security officer) without starting the server.");
+        var command = new Command("init", "Initialise a new data directory (keyring, CA, first security officer, storage record) without starting the server. Refused for an initialised data directory or one a server holds.");
         command.SetAction(Guarded(async (parse, _) =>
         {
             var data = parse.GetValue(DataOption)!;
-            var existed = DataPaths.For(data).IsInitialised;
-            await using var context = await CliContext.OpenAsync(data, initialiseIfMissing: true);
-            AnsiConsole.MarkupLine(existed ? $"Data directory {Markup.Escape(DataPaths.For(data).Root)} was already initialised." : $"Initialised {Markup.Escape(DataPaths.For(data).Root)}.");
+            await using (await CliContext.InitialiseAsync(data))
+            {
+            }
+
+            AnsiConsole.MarkupLine($"Initialised {Markup.Escape(DataPaths.For(data).Root)}.");
             return 0;
         }));
         return command;
@@ -182,8 +184,10 @@ public static class CustodianCli
                 throw new CliException(problem);
             }
 
+            StorageCli.CheckRecorded(paths, options); // a data directory of another storage backend stops here (docs/storage.md)
             await StorageCli.CheckAvailableAsync(options, ct); // a configured PostgreSQL that is unreachable or refuses us stops here, in one line
             await EventsCli.CheckAvailableAsync(options, ct); // so does a configured NATS server that is unreachable or has no JetStream (docs/events.md)
+            var firstStart = FirstStart.Begin(paths); // a failed first start leaves nothing behind (docs/storage.md)
             paths.EnsureCreated();
             FileStream serverLock;
             try
@@ -200,12 +204,25 @@ public static class CustodianCli
             }
             catch (IOException)
             {
+                // Not rolled back: what is there belongs to the server holding the lock.
                 throw new CliException($"another Custodian server is already using {paths.Root}.");
             }
 
             await using var lockHeld = serverLock;
-            await using var app = CustodianServer.Build(options, TimeProvider.System);
-            var officer = await CustodianComposition.InitialiseAsync(app.Services, ct);
+            var built = CustodianServer.Build(options, TimeProvider.System);
+            Access.Staff.NewAccount? officer;
+            try
+            {
+                officer = await CustodianComposition.InitialiseAsync(built.Services, ct);
+            }
+            catch
+            {
+                await built.DisposeAsync();
+                firstStart.RollBack();
+                throw;
+            }
+
+            await using var app = built;
             if (officer is not null)
             {
                 CliOutput.PrintOfficer(officer);

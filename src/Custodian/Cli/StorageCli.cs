@@ -42,9 +42,18 @@ internal static class StorageCli
     }
 
     /// <summary>
-    /// Whether the data directory was initialised: on SQLite its database file exists; on PostgreSQL (where the database is
-    /// elsewhere) its keyring exists.
+    /// Whether the data directory was initialised: it holds a storage record (<see cref="StorageRecord"/>), or, initialised
+    /// before the record existed, its SQLite database or its keyring.
     /// </summary>
-    public static bool IsInitialised(DataPaths paths, CustodianOptions options) =>
-        paths.IsInitialised || (Storage.StorageComposition.Resolve(options) is { IsSuccess: true, Value.IsSqlite: false } && Directory.Exists(paths.Keys));
+    public static bool IsInitialised(DataPaths paths) => StorageRecord.Read(paths) is not null;
+
+    /// <summary>Refuses a configured storage backend other than the one the data directory was initialised for (docs/storage.md).</summary>
+    /// <exception cref="CliException">One line naming the recorded and the configured backend (exit 2).</exception>
+    public static void CheckRecorded(DataPaths paths, CustodianOptions options)
+    {
+        if (Storage.StorageComposition.Resolve(options) is { IsSuccess: true, Value: { } settings } && StorageRecord.Check(paths, settings) is { } problem)
+        {
+            throw new CliException(problem);
+        }
+    }
 }

@@ -54,7 +54,12 @@ public static class EventsComposition
         }
 
         services.AddSingleton(sp => new LedgerProjection(sp.GetRequiredService<CustodianDatabase>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LedgerProjection>>()));
-        services.AddSingleton(sp => new JetStreamAccessLedger(settings, sp.GetRequiredService<LedgerProjection>(), sp.GetRequiredService<Custodian.Events.IAccessEventStream>(), sp.GetRequiredService<ILogger<JetStreamAccessLedger>>()));
+        services.AddSingleton(sp => new JetStreamAccessLedger(
+            settings,
+            sp.GetRequiredService<LedgerProjection>(),
+            sp.GetRequiredService<Custodian.Events.IAccessEventStream>(),
+            () => DeploymentIdentity.Of(sp.GetRequiredService<DataPaths>().Root, sp.GetRequiredService<Ledger.Checkpoints.CheckpointOptions>().EffectiveOrigin()), // binds the stream to this deployment
+            sp.GetRequiredService<ILogger<JetStreamAccessLedger>>()));
         services.Replace(ServiceDescriptor.Singleton<IAccessLedger>(sp => sp.GetRequiredService<JetStreamAccessLedger>()));
         services.Replace(ServiceDescriptor.Singleton<IAccessLedgerReader>(sp => sp.GetRequiredService<JetStreamAccessLedger>()));
         services.Replace(ServiceDescriptor.Singleton<ILedgerProofs>(sp => new LedgerProofs(sp.GetRequiredService<CustodianDatabase>(), sp.GetRequiredService<LedgerProjection>())));

@@ -30,12 +30,16 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
 {
     private static readonly TimeSpan RestartDelay = TimeSpan.FromMilliseconds(500);
 
+    // JetStream's error code for "subjects overlap with an existing stream" (nats-server JSStreamSubjectOverlapErr).
+    private const int SubjectsOverlapErrorCode = 10065;
+
     private readonly EventsSettings _settings;
     private readonly JetStreamOptions _options;
     private readonly LedgerProjection _projection;
     private readonly IAccessEventStream _events;
     private readonly ILogger<JetStreamAccessLedger> _logger;
     private readonly int _maxBatch;
+    private readonly Func<string> _deployment;
     private readonly SemaphoreSlim _startGate = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private NatsConnection? _nats;
@@ -50,14 +54,19 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
     /// <param name="settings">The events settings; must name a NATS server.</param>
     /// <param name="projection">The ledger tables of the configured storage.</param>
     /// <param name="events">The in-process stream that the projector feeds, in sequence order.</param>
+    /// <param name="deployment">
+    /// This deployment's identity, read once by <see cref="StartAsync"/>: the checkpoint log key's name and key ID,
+    /// <c>&lt;origin&gt;+&lt;8 hex digits&gt;</c> (<see cref="DeploymentIdentity"/>). The stream is bound to it (docs/events.md, "One stream per deployment").
+    /// </param>
     /// <param name="logger">Logger (counts and sequence numbers only).</param>
     /// <param name="ledgerOptions">Ledger settings (<see cref="LedgerOptions.MaxBatchSize"/> bounds a projected batch); null for the defaults.</param>
     /// <exception cref="ArgumentException">When <paramref name="settings"/> is the embedded default.</exception>
-    public JetStreamAccessLedger(EventsSettings settings, LedgerProjection projection, IAccessEventStream events, ILogger<JetStreamAccessLedger> logger, LedgerOptions? ledgerOptions = null)
+    public JetStreamAccessLedger(EventsSettings settings, LedgerProjection projection, IAccessEventStream events, Func<string> deployment, ILogger<JetStreamAccessLedger> logger, LedgerOptions? ledgerOptions = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(projection);
         ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(deployment);
         ArgumentNullException.ThrowIfNull(logger);
         if (!settings.IsJetStream)
         {
@@ -69,6 +78,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         _projection = projection;
         _events = events;
         _logger = logger;
+        _deployment = deployment;
         _maxBatch = (ledgerOptions ?? new LedgerOptions()).MaxBatchSize;
     }
 
@@ -76,12 +86,18 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
     public long ProjectedSequence => Volatile.Read(ref _projected);
 
     /// <summary>
-    /// Connects to NATS, creates the stream when missing (file storage, <see cref="JetStreamOptions.Replicas"/>,
-    /// deletes and purges denied, 2-minute de-duplication window), checks that the stream is not behind the ledger tables,
-    /// and starts the projector. Idempotent.
+    /// Connects to NATS, creates the stream when missing and the ledger tables are empty (file storage,
+    /// <see cref="JetStreamOptions.Replicas"/>, deletes and purges denied, 2-minute de-duplication window, bound to this
+    /// deployment by its description), checks that the stream belongs to this deployment and is not behind the ledger
+    /// tables, and starts the projector. Idempotent.
     /// </summary>
     /// <param name="cancellationToken">Cancels the start.</param>
-    /// <exception cref="EventsUnavailableException">One line: unreachable, JetStream off, a stream configured otherwise, or a stream behind the tables.</exception>
+    /// <exception cref="EventsUnavailableException">
+    /// One line: unreachable, JetStream off, a stream configured otherwise, a stream bound to another deployment (naming
+    /// both identities), a non-empty stream bound to none without <see cref="JetStreamOptions.AdoptUnboundStream"/>, a
+    /// missing stream while the tables hold entries (naming the stream bound to this deployment, if any), or a stream
+    /// behind the tables.
+    /// </exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (_js is not null)
@@ -124,8 +140,8 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
     private async Task StartOnAsync(NatsConnection nats, CancellationToken cancellationToken)
     {
         var js = new NatsJSContext(nats);
-        var streamSize = await EnsureStreamAsync(js, cancellationToken);
         var ledgerSize = await _projection.GetSizeAsync(cancellationToken);
+        var streamSize = await EnsureStreamAsync(js, _deployment(), ledgerSize, cancellationToken);
         if (streamSize < ledgerSize)
         {
             throw new EventsUnavailableException(
@@ -288,9 +304,10 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         }
     }
 
-    // Creates the stream when missing; refuses one configured otherwise. Returns the stream's last sequence (its size, since
-    // deletes and purges are denied and sequences start at 1).
-    private async Task<long> EnsureStreamAsync(NatsJSContext js, CancellationToken cancellationToken)
+    // Creates the stream when missing (only while the ledger tables are empty), bound to this deployment; refuses one
+    // configured otherwise or belonging to another deployment. Returns the stream's last sequence (its size, since deletes
+    // and purges are denied and sequences start at 1).
+    private async Task<long> EnsureStreamAsync(NatsJSContext js, string deployment, long ledgerSize, CancellationToken cancellationToken)
     {
         INatsJSStream stream;
         try
@@ -299,17 +316,43 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         }
         catch (NatsJSApiException ex) when (ex.Error.Code == 404)
         {
-            stream = await js.CreateStreamAsync(
-                new StreamConfig(_options.Stream, [_options.StreamSubjects])
+            if (ledgerSize > 0)
+            {
+                // A ledger with entries never starts a new stream: it would have to hold the whole ledger.
+                var ours = await FindBoundStreamsAsync(js, deployment, cancellationToken);
+                throw new EventsUnavailableException(ours.Count > 0
+                    ? $"events {_settings.Display} stream {_options.Stream} does not exist but the ledger holds {ledgerSize} entries: this deployment's ledger ({deployment}) is in stream {string.Join(", ", ours)}; set Custodian:JetStream:Stream back to it (docs/events.md)."
+                    : $"events {_settings.Display} stream {_options.Stream} does not exist but the ledger holds {ledgerSize} entries: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md).");
+            }
+
+            try
+            {
+                stream = await js.CreateStreamAsync(
+                    new StreamConfig(_options.Stream, [_options.StreamSubjects])
+                    {
+                        Description = DeploymentIdentity.StreamDescription(deployment),
+                        Storage = StreamConfigStorage.File,
+                        NumReplicas = _options.Replicas,
+                        Retention = StreamConfigRetention.Limits,
+                        DuplicateWindow = TimeSpan.FromMinutes(2),
+                        DenyDelete = true,
+                        DenyPurge = true,
+                    },
+                    cancellationToken);
+            }
+            catch (NatsJSApiException overlap) when (overlap.Error.ErrCode == SubjectsOverlapErrorCode)
+            {
+                var owners = new List<string>();
+                await foreach (var other in js.ListStreamsAsync(_options.StreamSubjects, cancellationToken))
                 {
-                    Storage = StreamConfigStorage.File,
-                    NumReplicas = _options.Replicas,
-                    Retention = StreamConfigRetention.Limits,
-                    DuplicateWindow = TimeSpan.FromMinutes(2),
-                    DenyDelete = true,
-                    DenyPurge = true,
-                },
-                cancellationToken);
+                    owners.Add(other.Info.Config.Name ?? "?");
+                }
+
+                throw new EventsUnavailableException(
+                    $"events {_settings.Display} stream {_options.Stream} does not exist and cannot be created: its subjects {_options.StreamSubjects} are already captured by stream {(owners.Count > 0 ? string.Join(", ", owners) : "another stream")} (if Custodian:JetStream:Stream was changed, set it back; a separate deployment needs its own Custodian:JetStream:SubjectPrefix; docs/events.md).",
+                    overlap);
+            }
+
             Log.StreamCreated(_logger, _options.Stream, _options.Replicas);
         }
 
@@ -325,12 +368,47 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         }
 
         var state = stream.Info.State;
+        var bound = DeploymentIdentity.FromStreamDescription(config.Description);
+        if (bound is not null && !string.Equals(bound, deployment, StringComparison.Ordinal))
+        {
+            throw new EventsUnavailableException(
+                $"events {_settings.Display} stream {_options.Stream} belongs to deployment {bound}, not to this deployment ({deployment}): each deployment needs its own stream and subjects (Custodian:JetStream:Stream, Custodian:JetStream:SubjectPrefix; docs/events.md).");
+        }
+
+        if (bound is null)
+        {
+            if (state.Messages > 0 && !_options.AdoptUnboundStream)
+            {
+                throw new EventsUnavailableException(
+                    $"events {_settings.Display} stream {_options.Stream} holds {state.Messages} entries but belongs to no deployment; this deployment is {deployment}: if it holds this deployment's ledger, start once with Custodian__JetStream__AdoptUnboundStream=true to bind it (docs/events.md).");
+            }
+
+            stream = await js.UpdateStreamAsync(config with { Description = DeploymentIdentity.StreamDescription(deployment) }, cancellationToken);
+            Log.StreamBound(_logger, _options.Stream, (long)state.Messages);
+            state = stream.Info.State;
+        }
+
         if (state.Messages > 0 && state.FirstSeq != 1)
         {
             throw new EventsUnavailableException($"events {_settings.Display} stream {_options.Stream} does not start at sequence 1: it no longer holds the whole ledger (docs/events.md).");
         }
 
         return (long)state.LastSeq;
+    }
+
+    // The streams whose description binds them to this deployment.
+    private static async Task<List<string>> FindBoundStreamsAsync(NatsJSContext js, string deployment, CancellationToken cancellationToken)
+    {
+        var found = new List<string>();
+        await foreach (var stream in js.ListStreamsAsync(cancellationToken: cancellationToken))
+        {
+            if (string.Equals(DeploymentIdentity.FromStreamDescription(stream.Info.Config.Description), deployment, StringComparison.Ordinal))
+            {
+                found.Add(stream.Info.Config.Name ?? "?");
+            }
+        }
+
+        return found;
     }
 
     private async Task<long> PublishAsync(NatsJSContext js, string subject, byte[] payload, CancellationToken cancellationToken)

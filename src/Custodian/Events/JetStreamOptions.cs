@@ -34,6 +34,15 @@ public sealed partial class JetStreamOptions
     /// <value>100–60,000 milliseconds. The default is 5,000 (5 seconds, the embedded ledger's lock timeout).</value>
     public int AckTimeoutMilliseconds { get; set; } = 5_000;
 
+    /// <summary>
+    /// Whether a start may bind a stream that already holds entries but is bound to no deployment (a stream created before
+    /// streams were bound, docs/events.md "One stream per deployment") to this deployment. Set it once, for the start
+    /// after an upgrade, and only when the stream holds this deployment's own ledger: the stream's entries are then
+    /// projected into this deployment's ledger. A stream bound to another deployment is refused whatever this says.
+    /// </summary>
+    /// <value>The default is false: such a stream stops the start with one line naming it.</value>
+    public bool AdoptUnboundStream { get; set; }
+
     /// <summary><see cref="AckTimeoutMilliseconds"/> as a span.</summary>
     public TimeSpan AckTimeout => TimeSpan.FromMilliseconds(AckTimeoutMilliseconds);
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Custodian.Events;
 
 /// <summary>
-/// Log catalog of the JetStream event log (event IDs 6010–6099; 6000–6009 are <c>Ledger.Projection</c>'s). IDs never
+/// Log catalog of the JetStream event log (event IDs 6010–6099 and 6600–6619; 6000–6009 are <c>Ledger.Projection</c>'s). IDs never
 /// change meaning. Only counts, sequence numbers, the stream name and exception types are logged: never entry contents,
 /// never the server URL (it may hold credentials).
 /// </summary>
@@ -32,4 +32,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6017, Level = LogLevel.Information, Message = "The ledger projector stopped at ledger size {LedgerSize}.")]
     public static partial void ProjectorStopped(ILogger logger, long ledgerSize);
+
+    [LoggerMessage(EventId = 6600, Level = LogLevel.Warning, Message = "JetStream stream {Stream} was bound to no deployment and is now bound to this one ({Entries} entries in it).")]
+    public static partial void StreamBound(ILogger logger, string stream, long entries);
 }

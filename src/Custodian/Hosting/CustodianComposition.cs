@@ -110,8 +110,9 @@ public static class CustodianComposition
         InitialiseAsync(services, enforceMaskingPolicy: true, cancellationToken);
 
     /// <summary>
-    /// Creates the data directory, applies migrations, and on first start creates the keyring, the
-    /// CA and the first security-officer account. Returns the officer's credentials when they were
+    /// Creates the data directory, creates or loads the keyring and the CA, applies migrations, starts the event log, and
+    /// on first start creates the first security-officer account; last, records the storage backend in the data
+    /// directory (<see cref="StorageRecord"/>). A failed first start is undone by the caller (<see cref="FirstStart"/>). Returns the officer's credentials when they were
     /// just created (to be printed once), else null.
     /// </summary>
     /// <param name="services">The composed services.</param>
@@ -131,6 +132,11 @@ public static class CustodianComposition
         {
             await db.CheckAvailableAsync(cancellationToken); // PostgreSQL: unreachable or refused stops the start in one line (docs/storage.md)
         }
+
+        // Touch the key material so that first start creates it, not the first request; and before the database and the
+        // event log, so that a bad master key stops the start before anything else is created or bound (docs/storage.md).
+        _ = services.GetRequiredService<ProtectionKeyring>();
+        _ = services.GetRequiredService<CertificateAuthority>();
 
         if (db.IsSqlite && !OperatingSystem.IsWindows() && !File.Exists(paths.Database))
         {
@@ -160,14 +166,12 @@ public static class CustodianComposition
             }
         }
 
-        // Touch the key material so that first start creates it, not the first request.
-        _ = services.GetRequiredService<ProtectionKeyring>();
-        _ = services.GetRequiredService<CertificateAuthority>();
-
         var staff = services.GetRequiredService<StaffDirectory>();
         var officers = (await staff.ListAsync()).Where(a => a.Role == Identity.StaffRole.SecurityOfficer).ToList();
+        var record = StorageRecord.For(db.IsSqlite ? StorageSettings.Sqlite : StorageComposition.Resolve(services.GetRequiredService<CustodianOptions>()).Value!);
         if (officers.Count > 0)
         {
+            record.WriteIfMissing(paths); // a data directory initialised before the record existed gets it now
             return null;
         }
 
@@ -188,6 +192,7 @@ public static class CustodianComposition
                 Reason = "first start: initial security officer",
             },
             cancellationToken);
+        record.WriteIfMissing(paths); // last: the data directory is initialised only when everything above succeeded (docs/storage.md)
         return created.Value;
     }
 

@@ -28,6 +28,9 @@ public sealed class JetStreamLedgerTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
 
+    // The deployment identity of the ledgers these tests build by hand (a real one is the checkpoint key's name and ID).
+    private const string TestDeployment = "custodian/test+0000abcd";
+
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
     public async Task A_guarded_lookup_writes_exactly_one_ledger_entry_and_the_stream_holds_it(TestBackend backend)
@@ -149,7 +152,7 @@ public sealed class JetStreamLedgerTests
             using var subscription = published.Subscribe("test");
             var settings = EventsSettings.Parse(nats.Url, new JetStreamOptions()).Value!;
             await using var embedded = new SqliteAccessLedger(embeddedDb, new InProcessAccessEventStream(), time, NullLogger<SqliteAccessLedger>.Instance);
-            await using var jetStream = new JetStreamAccessLedger(settings, projection, published, NullLogger<JetStreamAccessLedger>.Instance, new LedgerOptions { MaxBatchSize = 16 });
+            await using var jetStream = new JetStreamAccessLedger(settings, projection, published, () => TestDeployment, NullLogger<JetStreamAccessLedger>.Instance, new LedgerOptions { MaxBatchSize = 16 });
             await jetStream.StartAsync();
 
             // 70 entries: complete subtrees at level 4 (16 leaves) are stored; some appended concurrently (projected in batches).
@@ -223,7 +226,7 @@ public sealed class JetStreamLedgerTests
             var db = new CustodianDatabase(Path.Combine(directory.FullName, "custodian.db"));
             await db.MigrateAsync(new LedgerMigrations().Migrations, time);
             var settings = EventsSettings.Parse(nats.Url, new JetStreamOptions { AckTimeoutMilliseconds = 1_000 }).Value!;
-            await using (var first = new JetStreamAccessLedger(settings, new LedgerProjection(db, time, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), NullLogger<JetStreamAccessLedger>.Instance))
+            await using (var first = new JetStreamAccessLedger(settings, new LedgerProjection(db, time, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), () => TestDeployment, NullLogger<JetStreamAccessLedger>.Instance))
             {
                 for (var i = 0; i < 3; i++)
                 {
@@ -246,7 +249,7 @@ public sealed class JetStreamLedgerTests
             Assert.Equal(3, await projection.GetSizeAsync());
             var published = new InProcessAccessEventStream();
             using var subscription = published.Subscribe("test");
-            await using var next = new JetStreamAccessLedger(settings, projection, published, NullLogger<JetStreamAccessLedger>.Instance);
+            await using var next = new JetStreamAccessLedger(settings, projection, published, () => TestDeployment, NullLogger<JetStreamAccessLedger>.Instance);
             await next.StartAsync();
             var sixth = await next.AppendAsync(Entry(5));
             Assert.Equal(5, sixth.Sequence);
@@ -306,8 +309,10 @@ public sealed class JetStreamLedgerTests
 
             Assert.Equal(2, code);
             Assert.Equal(
-                [$"error: events nats 127.0.0.1:{nats.Port} stream CUSTODIAN_LEDGER holds 0 entries but the ledger holds 1: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md)."],
+                [$"error: events nats 127.0.0.1:{nats.Port} stream CUSTODIAN_LEDGER does not exist but the ledger holds 1 entries: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md)."],
                 lines);
+            await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
+            await Assert.ThrowsAsync<NatsJSApiException>(async () => await new NatsJSContext(connection).GetStreamAsync("CUSTODIAN_LEDGER")); // not created
         }
         finally
         {
