@@ -108,6 +108,19 @@ public sealed class PartitionProgressStore(CustodianDatabase db, TimeProvider ti
         return await select.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull && Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) == epoch;
     }
 
+    /// <summary>The partition's last processed stream sequence; 0 when it never processed anything.</summary>
+    /// <param name="partition">The partition name.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The stream sequence (ledger sequence + 1).</returns>
+    /// <exception cref="DbException">When the database fails.</exception>
+    public async Task<long> GetLastStreamSequenceAsync(string partition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var select = connection.Command("SELECT last_stream_sequence FROM monitor_partitions WHERE partition_name = @p", ("@p", partition));
+        return await select.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
     /// <summary>Every partition's progress, ordered by name (partitions never acquired are absent).</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The rows.</returns>

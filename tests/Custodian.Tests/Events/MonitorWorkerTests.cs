@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
 using Custodian.Events;
 using Custodian.Identity;
 using Custodian.Ledger;
@@ -111,6 +113,63 @@ public sealed class MonitorWorkerTests
 
             await stop.CancelAsync();
             await survivorRun;
+        }
+    }
+
+    [Fact]
+    public async Task With_serve_monitor_workers_a_scraping_clerk_is_suspended_by_a_worker_before_the_next_request_is_served()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 30, options: o =>
+        {
+            o.Events = nats.Url;
+            o.JetStream.Monitor = "workers";
+            o.JetStream.WorkerLeaseSeconds = 2;
+        });
+        Assert.NotNull(host.Get<MonitorWorkerGate>()); // serve --monitor workers: the guard catches up with the workers
+        var worker = new MonitorWorker(
+            host.Get<EventsSettings>(),
+            "api-test",
+            new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
+            host.Get<IAccessLedger>(),
+            host.Get<IAccessLedgerReader>(),
+            host.Get<AlertStore>(),
+            new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
+            () => new DistinctSubjectsDetector(new MonitorOptions()),
+            TimeProvider.System,
+            NullLogger<MonitorWorker>.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => worker.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 128, "the worker owns every partition");
+            var (client, _, _) = await host.ClerkAsync("C0001");
+            var served = 0;
+            HttpResponseMessage? refused = null;
+            for (var i = 0; i < 20; i++)
+            {
+                var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    refused = response;
+                    break;
+                }
+
+                served++;
+                response.Dispose();
+            }
+
+            // The hard clerk limit is 12 distinct subscribers per 10 minutes: the 13th read breaches, the 14th is refused.
+            Assert.Equal(13, served);
+            await ProblemAssert.IsProblemAsync(refused!, HttpStatusCode.Forbidden, Custodian.Problems.ErrorCodes.ClerkSuspended);
+            var alert = Assert.Single(await host.Get<AlertStore>().ListAsync(null));
+            Assert.Equal((DistinctSubjectsDetector.DetectorName, new Principal(PrincipalKind.Clerk, "C0001"), 13, 12), (alert.Detector, alert.Principal, alert.Observed, alert.Limit));
+            Assert.Equal(["clerk:C0001", "terminal:S001-t-C0001"], Describe(await host.Get<SuspensionRegistry>().ListActiveAsync()));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
         }
     }
 
