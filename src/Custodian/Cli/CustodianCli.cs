@@ -59,6 +59,7 @@ public static class CustodianCli
             ApprovalCommands.Approvals(), // four eyes for privileged actions (docs/access.md §7)
             Monitoring.MonitorCommands.Monitor(),
             Monitoring.MonitorCommands.Evaluate(),
+            Monitoring.Workers.MonitorWorkerCommand.Create(), // sharded monitor workers (docs/events.md, "Monitor workers")
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -156,6 +157,9 @@ public static class CustodianCli
             listen, terminalPort, portalPort, storage,
         };
         command.Options.Add(events); // --events nats://host:port (docs/events.md)
+        var monitor = new Option<string?>("--monitor") { Description = "Where the access monitor runs: 'embedded' (default, in this process) or 'workers' (custodian monitor-worker processes; needs --events nats://...). Default: $Custodian__JetStream__Monitor." };
+        monitor.AcceptOnlyFromAmong("embedded", "workers");
+        command.Options.Add(monitor); // sharded monitor workers (docs/events.md, "Monitor workers")
         command.SetAction(Guarded(async (parse, ct) =>
         {
             var options = new CustodianOptions
@@ -169,6 +173,11 @@ public static class CustodianCli
             ConfigurationBinding.Bind(configuration.GetSection(CustodianOptions.Section), options);
             StorageCli.ApplyOverride(options, parse.GetValue(storage)); // --storage wins over Custodian__Storage (docs/storage.md)
             EventsCli.ApplyOverride(options, parse.GetValue(events)); // --events wins over Custodian__Events (docs/events.md)
+            if (parse.GetValue(monitor) is { } monitorMode)
+            {
+                options.JetStream.Monitor = monitorMode; // --monitor wins over Custodian__JetStream__Monitor
+            }
+
             var failures = CustodianOptionsValidator.ValidateAll(options);
             if (failures.Count > 0)
             {

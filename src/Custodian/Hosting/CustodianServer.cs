@@ -75,7 +75,15 @@ public static class CustodianServer
         builder.Services.AddCustodianCore(options, time);
         builder.Services.AddSingleton(ca);
         builder.Services.AddSingleton<ServerEndpoints>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
+        if (options.JetStream.UsesWorkers && Events.EventsComposition.IsJetStream(options))
+        {
+            // serve --monitor workers: detection runs in custodian monitor-worker processes; the guard catches up with them (docs/events.md).
+            builder.Services.AddSingleton(sp => new Monitoring.Workers.MonitorWorkerGate(new Monitoring.Workers.PartitionProgressStore(sp.GetRequiredService<Storage.CustodianDatabase>(), sp.GetRequiredService<TimeProvider>())));
+        }
+        else
+        {
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
+        }
         builder.Services.AddHostedService<CheckpointPublisher>();
         if (!Events.EventsComposition.IsJetStream(options)) // not with JetStream (docs/events.md)
         {

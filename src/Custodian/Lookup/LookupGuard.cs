@@ -44,6 +44,7 @@ public sealed class LookupGuard
     private readonly TimeSpan _monitorCatchUp;
     private readonly ILogger<LookupGuard> _logger;
     private readonly OneTimeCodes _consentCodes;
+    private readonly Monitoring.Workers.MonitorWorkerGate? _workers;
     private readonly ConcurrentDictionary<string, long> _lastByClerk = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastByTerminal = new(StringComparer.Ordinal);
 
@@ -58,8 +59,10 @@ public sealed class LookupGuard
         ISmsSender sms,
         TimeProvider time,
         MonitorOptions monitorOptions,
-        ILogger<LookupGuard> logger)
+        ILogger<LookupGuard> logger,
+        Monitoring.Workers.MonitorWorkerGate? workers = null)
     {
+        _workers = workers; // serve --monitor workers: catch up with the sharded workers instead (docs/events.md, "Monitor workers")
         _vault = vault;
         _masking = masking;
         _ledger = ledger;
@@ -343,7 +346,9 @@ public sealed class LookupGuard
         // Make "suspended before the next request is served" deterministic: wait until the monitor
         // has seen this clerk's and this terminal's previous reads.
         var last = Math.Max(LastSequence(_lastByClerk, principal.Id), LastSequence(_lastByTerminal, request.Device.Terminal));
-        if (last >= 0 && !await _monitor.WaitForProcessedAsync(last, _monitorCatchUp, cancellationToken))
+        if (_workers is not null
+            ? !await _workers.WaitForProcessedAsync(principal.Id, LastSequence(_lastByClerk, principal.Id), request.Device.Terminal, LastSequence(_lastByTerminal, request.Device.Terminal), _monitorCatchUp, cancellationToken)
+            : last >= 0 && !await _monitor.WaitForProcessedAsync(last, _monitorCatchUp, cancellationToken))
         {
             return await _recorder.RefuseAsync(entry, new CustodianError(MonitoringErrorCodes.MonitorBehind, 503, "The real-time monitor is behind; try again shortly.", IsTransient: true), cancellationToken);
         }
@@ -355,6 +360,12 @@ public sealed class LookupGuard
             // suspension written by another process (the CLI) applies to this very request.
             clerkSuspended = await _suspensions.IsSuspendedAsync(PrincipalKind.Clerk, principal.Id, cancellationToken);
             terminalSuspended = await _suspensions.IsSuspendedAsync(PrincipalKind.Terminal, request.Device.Terminal, cancellationToken);
+            if (_workers is not null)
+            {
+                // Suspensions come from other processes (the workers): read them from the shared storage, not the cached set.
+                clerkSuspended = clerkSuspended || await _suspensions.GetActiveAsync(new Principal(PrincipalKind.Clerk, principal.Id), cancellationToken) is not null;
+                terminalSuspended = terminalSuspended || await _suspensions.GetActiveAsync(new Principal(PrincipalKind.Terminal, request.Device.Terminal), cancellationToken) is not null;
+            }
         }
         catch (System.Data.Common.DbException)
         {
