@@ -199,7 +199,7 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
         Summary = string.Create(
             CultureInfo.InvariantCulture,
             $"{ledger.Count} ledger entries = stream messages; {answered} reads answered, each once at its sequence; {unanswered} unanswered ({refused} refused as unavailable while the stream had no leader, the rest in flight at the kill), {ledger.Count(e => e.Entry.Outcome == AccessOutcome.Allowed && AccessTasks.ReadsPersonalData(e.Entry.Task)) - answered} of them recorded; " +
-            $"stream leader {leader} killed, {newLeader} took over; scraper served {scraper.Distinct.Count} distinct subscribers (embedded: {embedded.Distinct}) then refused as suspended; checkpoints A {roots[0].Size}, B {roots[1].Size} entries.");
+            $"stream leader {leader} killed, {newLeader} took over; scraper served {scraper.Distinct.Count} distinct subscribers (embedded: {embedded.Distinct}), {scraper.StepUps} views refused for step-up, then refused as suspended; checkpoints A {roots[0].Size}, B {roots[1].Size} entries.");
         output.WriteLine(Summary);
     }
 
@@ -413,7 +413,8 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
 
     /// <summary>
     /// The scraper: a new subscriber per lookup (search, then view), alternating nodes per subscriber, until refused as
-    /// suspended. Once <see cref="ClusterRunOptions.KillAfterScraped"/> subscribers are answered it signals and, when
+    /// suspended (a view refused for step-up does not stop it: it goes on to the next subscriber, as the simulator's
+    /// scraper does). Once <see cref="ClusterRunOptions.KillAfterScraped"/> subscribers are answered it signals and, when
     /// <paramref name="killed"/> is given, waits for the kills before going on.
     /// </summary>
     private async Task ScrapeAsync(ClusterClerk scraper, TaskCompletionSource? killed)
@@ -426,7 +427,7 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
                 return;
             }
 
-            if (outcome == Outcome.Answered)
+            if (outcome is Outcome.Answered or Outcome.StepUp)
             {
                 turn++;
                 if (scraper.Distinct.Count == options.KillAfterScraped && killed is not null)
@@ -451,6 +452,9 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
         Answered,
         Unavailable,
         Suspended,
+
+        /// <summary>403 step-up-required: the detection engine's risk asks for the subscriber's consent (docs/monitoring.md); the scraper moves on.</summary>
+        StepUp,
     }
 
     /// <summary>Search by phone, then view the hit, on one node.</summary>
@@ -507,6 +511,12 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
             return (Outcome.Suspended, body);
         }
 
+        if (status == HttpStatusCode.Forbidden && code == MonitoringErrorCodes.StepUpRequired && clerk.Account == "scraper")
+        {
+            clerk.StepUps++;
+            return (Outcome.StepUp, body);
+        }
+
         // While JetStream elects a new stream leader an append is not acknowledged: refused, transient (fail closed).
         Assert.True(status == HttpStatusCode.ServiceUnavailable && code is ErrorCodes.LedgerUnavailable or MonitoringErrorCodes.MonitorBehind, $"{clerk.Account} {task.ToName()} on node {node}: {(int)status} {body}");
         clerk.Refusals++;
@@ -554,27 +564,29 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
     private static void CheckClerk(ClusterClerk clerk, List<CommittedEntry> ledger)
     {
         var entries = ledger.Where(e => e.Entry.Account == clerk.Account && e.Entry.Outcome == AccessOutcome.Allowed && AccessTasks.ReadsPersonalData(e.Entry.Task)).ToList();
+        var answeredAt = clerk.Attempts.Select((a, i) => (a, i)).Where(x => x.a.Sequence is not null).ToDictionary(x => x.a.Sequence!.Value, x => x.i);
         var next = 0;
         foreach (var entry in entries)
         {
             var e = entry.Entry;
             Assert.True(e.Terminal == clerk.Terminal && e.Store == Store, $"{clerk.Account}: entry {entry.Sequence} at another terminal");
-            while (true)
+            bool Matches(Attempt attempt) => e.Task == attempt.Task && e.Subjects.Count == 1 && e.Subjects[0].Value == attempt.Subject;
+            int found;
+            if (answeredAt.TryGetValue(entry.Sequence, out var index))
             {
-                Assert.True(next < clerk.Attempts.Count, $"{clerk.Account}: entry {entry.Sequence} ({e.Task.ToName()}) matches no request sent: duplicated or foreign");
-                var attempt = clerk.Attempts[next++];
-                var matches = e.Task == attempt.Task && e.Subjects.Count == 1 && e.Subjects[0].Value == attempt.Subject;
-                if (attempt.Sequence is { } answered)
-                {
-                    Assert.True(answered == entry.Sequence && matches, $"{clerk.Account}: the {attempt.Task.ToName()} answered with sequence {answered} is not there (entry {entry.Sequence} is a {e.Task.ToName()})");
-                    break;
-                }
-
-                if (matches)
-                {
-                    break; // an unanswered request that was recorded (in flight at the kill, or refused after its acknowledgement)
-                }
+                // The read answered with this sequence: it comes next, after unanswered requests that left no entry.
+                Assert.True(index >= next && Matches(clerk.Attempts[index]), $"{clerk.Account}: entry {entry.Sequence} ({e.Task.ToName()}) is not the read answered with that sequence");
+                found = index;
             }
+            else
+            {
+                // An unanswered request that was recorded (in flight at the kill, or refused after its acknowledgement).
+                found = Enumerable.Range(next, clerk.Attempts.Count - next).TakeWhile(i => clerk.Attempts[i].Sequence is null).FirstOrDefault(i => Matches(clerk.Attempts[i]), -1);
+                Assert.True(found >= 0, $"{clerk.Account}: entry {entry.Sequence} ({e.Task.ToName()}) matches no unanswered request before the next answered one: duplicated or foreign");
+            }
+
+            Assert.True(clerk.Attempts.Skip(next).Take(found - next).All(a => a.Sequence is null), $"{clerk.Account}: an answered read before entry {entry.Sequence} is missing from the ledger");
+            next = found + 1;
         }
 
         Assert.True(clerk.Attempts.Skip(next).All(a => a.Sequence is null), $"{clerk.Account}: answered reads missing from the ledger");
@@ -632,6 +644,8 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
         public int Answered { get; set; }
 
         public int Refusals { get; set; }
+
+        public int StepUps { get; set; }
 
         public bool SuspendedRefusal { get; set; }
 
