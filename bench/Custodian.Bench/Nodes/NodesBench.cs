@@ -58,7 +58,7 @@ internal static class NodesBench
         Environment.SetEnvironmentVariable("Custodian__Detection__LocalOffset", (offset < TimeSpan.Zero ? "-" : string.Empty) + offset.Duration().ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture));
         Environment.SetEnvironmentVariable("Custodian__Detection__OpenLookupsAllowed", "10000");
         var rows = new List<(int Round, int Nodes, PhaseResult Result, double ExternalCpuMs, string Load)>();
-        var sizes = new List<(long Entries, long TableBytes, ulong StreamMessages, ulong StreamBytes)>();
+        var sizes = new List<(long Entries, long TableBytes, long StreamMessages, long StreamBytes)>();
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var nodes in new[] { 1, 2 })
@@ -133,7 +133,7 @@ internal static class NodesBench
             s.AppendLine(CultureInfo.InvariantCulture, $"Round {group.Key}: 2 nodes / 1 node = {two.Result.RequestsPerSecond / one.Result.RequestsPerSecond:F2} (req/s), total CPU per request × {Total(two) / Total(one):F2}");
         }
 
-        var (entries, tableBytes, messages, streamBytes) = (sizes.Sum(x => x.Entries), sizes.Sum(x => x.TableBytes), sizes.Aggregate(0UL, (n, x) => n + x.StreamMessages), sizes.Aggregate(0UL, (n, x) => n + x.StreamBytes));
+        var (entries, tableBytes, messages, streamBytes) = (sizes.Sum(x => x.Entries), sizes.Sum(x => x.TableBytes), sizes.Sum(x => x.StreamMessages), sizes.Sum(x => x.StreamBytes));
         s.AppendLine();
         s.AppendLine(CultureInfo.InvariantCulture, $"Storage per ledger entry over all phases: PostgreSQL ledger_* tables with indexes and TOAST {(entries > 0 ? tableBytes / (double)entries : 0):N0} bytes ({entries:N0} entries); JetStream file store {(messages > 0 ? streamBytes / (double)messages : 0):N0} bytes per message per replica ({messages:N0} messages).");
         Console.WriteLine(s.ToString());
@@ -179,7 +179,7 @@ internal static class NodesBench
     }
 
     /// <summary>Ledger entries and the bytes of the schema's <c>ledger_*</c> tables (with indexes and TOAST); messages and bytes of the stream.</summary>
-    private static async Task<(long Entries, long TableBytes, ulong StreamMessages, ulong StreamBytes)> SizesAsync(string storage, string schema, string nats, string stream)
+    private static async Task<(long Entries, long TableBytes, long StreamMessages, long StreamBytes)> SizesAsync(string storage, string schema, string nats, string stream)
     {
         await using var connection = new NpgsqlConnection(storage);
         await connection.OpenAsync();
