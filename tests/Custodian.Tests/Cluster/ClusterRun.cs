@@ -70,7 +70,7 @@ internal sealed record ClusterRunOptions
 /// once at the sequence its answer named, and every other entry of that clerk is one of its unanswered requests (in
 /// flight at a kill, or refused while the stream had no leader); the scraper was refused as suspended after at most the
 /// embedded number of subscribers, and no normal clerk was suspended; <c>custodian ledger verify</c> passes on
-/// PostgreSQL; both nodes' signed checkpoints agree with the root recomputed from the stream's payloads.
+/// PostgreSQL and its root, like both nodes' signed checkpoints, is the root recomputed from the stream's payloads.
 /// Set-up (import, enrollment codes, staff accounts) uses the data directory and the database directly, as
 /// <c>custodian simulate --server</c> does; everything else goes over mTLS.
 /// </summary>
@@ -174,6 +174,10 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
         // custodian ledger verify, the real CLI, on the shared PostgreSQL schema.
         var (exit, stdout, stderr) = await CliProcess.RunAsync(Environment(2), "ledger", "verify", "--data", _nodeDirectories[0].FullName);
         Assert.True(exit == 0, $"ledger verify exited {exit}: {stdout} {stderr}");
+        var verified = System.Text.RegularExpressions.Regex.Match(stdout, @"Ledger OK: ([\d,]+) entr(?:y|ies), root ([0-9a-f]{64})");
+        Assert.True(verified.Success, "ledger verify printed no result: " + stdout);
+        var verifiedSize = long.Parse(verified.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
+        Assert.True(verifiedSize >= ledger.Count, $"ledger verify checked {verifiedSize} entries, the ledger holds {ledger.Count}");
 
         // Both nodes' signed checkpoints are roots of the stream's order.
         var roots = new List<(long Size, byte[] Root)>();
@@ -182,6 +186,7 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
             roots.Add(await CheckpointAsync(node!, ledger.Count));
         }
 
+        roots.Add((verifiedSize, Convert.FromHexString(verified.Groups[2].Value))); // the verifier's root is the stream's too
         if (roots.Max(r => r.Size) > stream.Count)
         {
             stream = await JetStreamLedgerTests.ReadStreamAsync(_nats.Url(0)); // the monitors appended since
