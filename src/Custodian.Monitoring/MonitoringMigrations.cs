@@ -46,5 +46,17 @@ public sealed class MonitoringMigrations : IMigrationSource
             CREATE UNIQUE INDEX suspensions_one_active ON suspensions (principal_kind, principal_id) WHERE lifted_ms IS NULL;
             CREATE INDEX suspensions_lifted ON suspensions (lifted_ms);
             """),
+        // Sharded monitor workers (docs/events.md, "Monitor workers"): per partition, the last stream sequence whose
+        // effects are stored, how many entries were processed, and the fencing epoch of the current owner.
+        new("monitoring-002", """
+            CREATE TABLE monitor_partitions (
+                partition_name TEXT PRIMARY KEY,
+                last_stream_sequence INTEGER NOT NULL,
+                processed INTEGER NOT NULL,
+                owner TEXT NOT NULL,
+                epoch INTEGER NOT NULL,
+                updated_ms INTEGER NOT NULL
+            );
+            """),
     ];
 }

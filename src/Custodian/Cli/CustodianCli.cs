@@ -59,6 +59,7 @@ public static class CustodianCli
             ApprovalCommands.Approvals(), // four eyes for privileged actions (docs/access.md §7)
             Monitoring.MonitorCommands.Monitor(),
             Monitoring.MonitorCommands.Evaluate(),
+            Monitoring.Workers.MonitorWorkerCommand.Create(), // sharded monitor workers (docs/events.md, "Monitor workers")
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

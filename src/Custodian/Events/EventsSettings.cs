@@ -46,6 +46,11 @@ public sealed class EventsSettings
         var text = value?.Trim();
         if (string.IsNullOrEmpty(text) || string.Equals(text, "embedded", StringComparison.OrdinalIgnoreCase))
         {
+            if (!string.Equals(jetStream.Monitor, "embedded", StringComparison.Ordinal))
+            {
+                return Invalid("Custodian:JetStream:Monitor 'workers' needs the JetStream event log (Custodian:Events = nats://host:port).");
+            }
+
             return Embedded;
         }
 

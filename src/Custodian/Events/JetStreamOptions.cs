@@ -34,6 +34,24 @@ public sealed partial class JetStreamOptions
     /// <value>100–60,000 milliseconds. The default is 5,000 (5 seconds, the embedded ledger's lock timeout).</value>
     public int AckTimeoutMilliseconds { get; set; } = 5_000;
 
+    /// <summary>
+    /// Where the access monitor runs (docs/events.md, "Monitor workers"): <c>embedded</c> — inside each <c>serve</c>
+    /// process, over the whole ledger; <c>workers</c> — in <c>custodian monitor-worker</c> processes that share the
+    /// clerk and terminal partitions, while <c>serve</c> only answers the inline risk check from the shared storage.
+    /// </summary>
+    /// <value><c>embedded</c> or <c>workers</c>. The default is <c>embedded</c>.</value>
+    public string Monitor { get; set; } = "embedded";
+
+    /// <summary>Whether <see cref="Monitor"/> selects sharded workers.</summary>
+    public bool UsesWorkers => string.Equals(Monitor, "workers", StringComparison.Ordinal);
+
+    /// <summary>
+    /// A monitor worker's lease in the membership bucket: a worker that has not renewed its key for this long is gone,
+    /// its partitions move to the others, and it stops acting on them itself (fencing).
+    /// </summary>
+    /// <value>2–300 seconds. The default is 10; renewed every third of it.</value>
+    public int WorkerLeaseSeconds { get; set; } = 10;
+
     /// <summary><see cref="AckTimeoutMilliseconds"/> as a span.</summary>
     public TimeSpan AckTimeout => TimeSpan.FromMilliseconds(AckTimeoutMilliseconds);
 
@@ -63,6 +81,16 @@ public sealed partial class JetStreamOptions
         if (AckTimeoutMilliseconds is < 100 or > 60_000)
         {
             failures.Add("Custodian:JetStream:AckTimeoutMilliseconds must be 100-60000.");
+        }
+
+        if (Monitor is not ("embedded" or "workers"))
+        {
+            failures.Add("Custodian:JetStream:Monitor must be 'embedded' or 'workers'.");
+        }
+
+        if (WorkerLeaseSeconds is < 2 or > 300)
+        {
+            failures.Add("Custodian:JetStream:WorkerLeaseSeconds must be 2-300.");
         }
 
         return failures;

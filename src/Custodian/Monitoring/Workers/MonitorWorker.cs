@@ -1,0 +1,714 @@
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using Custodian.Events;
+using Custodian.Ledger;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Client.KeyValueStore;
+
+namespace Custodian.Monitoring.Workers;
+
+/// <summary>
+/// A sharded monitor worker (<c>custodian monitor-worker</c>; docs/events.md, "Monitor workers"). It joins a membership
+/// (a NATS key-value bucket whose keys expire after <see cref="JetStreamOptions.WorkerLeaseSeconds"/>), owns the
+/// partitions <see cref="MonitorPartition.Assign"/> gives it among the live members, and runs one durable pull consumer
+/// per owned partition. Clerk partitions run the hard-limit detector (<see cref="DistinctSubjectsDetector"/>) for
+/// clerks, terminal partitions for terminals; a breach raises one alert and suspends the clerk and the terminal of the
+/// breaching entry, exactly as the embedded <see cref="AccessMonitor"/> does, through the shared storage.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Exactly once: a partition's progress (last stream sequence, entries processed) is stored in
+/// <see cref="PartitionProgressStore"/> after the batch's alerts and suspensions are stored, and the messages are
+/// acknowledged only after that commit. A replacement owner rebuilds the partition's window state from the ledger tables
+/// (entries up to the stored sequence, without acting) and processes only stream sequences above it; re-processing a
+/// batch whose commit was lost finds its alert (same detector, principal and last evidence sequence) and its suspension
+/// already stored and adds neither again.
+/// </para>
+/// <para>
+/// Fencing: acquiring a partition increments its epoch; commits name the epoch and are refused after another worker
+/// acquired it, and a worker whose lease ran out (not renewed within the lease) stops all its partitions before acting.
+/// </para>
+/// <para>Not thread-safe to start twice; <see cref="OwnedPartitions"/> may be read from any thread.</para>
+/// </remarks>
+public sealed class MonitorWorker
+{
+    private const int MaxReasonLength = 500;
+    private const int MaxBatch = 512;
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
+
+    private readonly EventsSettings _settings;
+    private readonly string _workerId;
+    private readonly PartitionProgressStore _progress;
+    private readonly IAccessLedger _ledger;
+    private readonly IAccessLedgerReader _reader;
+    private readonly AlertStore _alerts;
+    private readonly SuspensionRegistry _suspensions;
+    private readonly Func<DistinctSubjectsDetector> _detectorFactory;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _lease;
+    private readonly Dictionary<string, Runner> _runners = new(StringComparer.Ordinal);
+    private readonly Lock _ownedGate = new();
+    private IReadOnlyList<string> _owned = [];
+    private long _renewedAt;
+    private bool _runnersRunning;
+
+    /// <summary>Creates the worker; nothing happens until <see cref="RunAsync"/>.</summary>
+    /// <param name="settings">The JetStream event log settings (<see cref="EventsSettings.IsJetStream"/> must be true).</param>
+    /// <param name="workerId">This worker's identifier: 1–64 characters of <c>A–Z a–z 0–9 _ -</c>, unique among live workers.</param>
+    /// <param name="progress">Partition progress and fencing in the shared storage.</param>
+    /// <param name="ledger">Where the worker appends its alert and suspension entries (the JetStream ledger).</param>
+    /// <param name="reader">The ledger tables, to rebuild a partition's window state on acquisition.</param>
+    /// <param name="alerts">The shared alert store.</param>
+    /// <param name="suspensions">The shared suspension registry (the API nodes' inline check reads the same table).</param>
+    /// <param name="detectorFactory">Creates one hard-limit detector per partition (limits and quota raises as configured).</param>
+    /// <param name="time">Clock for leases, windows and the worker's own entries.</param>
+    /// <param name="logger">Logger (event IDs 6100–6139).</param>
+    /// <exception cref="ArgumentException">When the settings are not JetStream or the identifier is malformed.</exception>
+    public MonitorWorker(
+        EventsSettings settings,
+        string workerId,
+        PartitionProgressStore progress,
+        IAccessLedger ledger,
+        IAccessLedgerReader reader,
+        AlertStore alerts,
+        SuspensionRegistry suspensions,
+        Func<DistinctSubjectsDetector> detectorFactory,
+        TimeProvider time,
+        ILogger<MonitorWorker> logger)
+    {
+        _settings = settings ?? throw new ArgumentNullException(nameof(settings));
+        if (!settings.IsJetStream)
+        {
+            throw new ArgumentException("Monitor workers need the JetStream event log (Custodian:Events = nats://host:port).", nameof(settings));
+        }
+
+        if (!IsValidId(workerId))
+        {
+            throw new ArgumentException("The worker id must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'.", nameof(workerId));
+        }
+
+        _workerId = workerId;
+        _progress = progress ?? throw new ArgumentNullException(nameof(progress));
+        _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
+        _reader = reader ?? throw new ArgumentNullException(nameof(reader));
+        _alerts = alerts ?? throw new ArgumentNullException(nameof(alerts));
+        _suspensions = suspensions ?? throw new ArgumentNullException(nameof(suspensions));
+        _detectorFactory = detectorFactory ?? throw new ArgumentNullException(nameof(detectorFactory));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _lease = TimeSpan.FromSeconds(settings.JetStream.WorkerLeaseSeconds);
+    }
+
+    /// <summary>The membership bucket's name: the stream's name followed by <c>_monitor_workers</c>.</summary>
+    public string Bucket => _settings.JetStream.Stream + "_monitor_workers";
+
+    /// <summary>This worker's identifier.</summary>
+    public string WorkerId => _workerId;
+
+    /// <summary>The names of the partitions this worker runs now (e.g. <c>c00</c>, <c>t17</c>), sorted.</summary>
+    public IReadOnlyList<string> OwnedPartitions
+    {
+        get
+        {
+            lock (_ownedGate)
+            {
+                return _owned;
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="id"/> is a well-formed worker identifier (1–64 of <c>A–Z a–z 0–9 _ -</c>).</summary>
+    /// <param name="id">The candidate.</param>
+    /// <returns>True when valid.</returns>
+    public static bool IsValidId(string? id) =>
+        id is { Length: >= 1 and <= 64 } && id.All(c => c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-');
+
+    /// <summary>
+    /// Joins the membership and runs owned partitions until <paramref name="stoppingToken"/> is cancelled; then stops every
+    /// partition (committed progress stays) and leaves the membership.
+    /// </summary>
+    /// <param name="stoppingToken">Stops the worker.</param>
+    /// <returns>Completes when stopped.</returns>
+    /// <exception cref="EventsUnavailableException">When NATS cannot be reached at the start.</exception>
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        await using var nats = new NatsConnection(NatsOpts.Default with
+        {
+            Url = _settings.Url!.ToString(),
+            Name = "custodian-monitor-worker",
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            RequestTimeout = _settings.JetStream.AckTimeout,
+            CommandTimeout = _settings.JetStream.AckTimeout,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+        });
+        INatsKVStore members;
+        NatsJSContext js;
+        try
+        {
+            await nats.ConnectAsync();
+            js = new NatsJSContext(nats);
+            var kv = new NatsKVContext(js);
+            members = await kv.CreateOrUpdateStoreAsync(
+                new NatsKVConfig(Bucket)
+                {
+                    History = 1,
+                    MaxAge = _lease,
+                    NumberOfReplicas = _settings.JetStream.Replicas,
+                    Storage = NatsKVStorageType.File,
+                    Description = "Custodian monitor workers (docs/events.md)",
+                },
+                stoppingToken);
+        }
+        catch (Exception ex) when (ex is NatsException or TimeoutException || (ex is OperationCanceledException && !stoppingToken.IsCancellationRequested))
+        {
+            throw new EventsUnavailableException($"events {_settings.Display} is unavailable for the monitor worker: {ex.GetType().Name}.", ex);
+        }
+
+        var key = "w." + _workerId;
+        using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var interval = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(300).Ticks, _lease.Ticks / 3));
+        var heartbeat = Task.Run(() => HeartbeatAsync(members, key, interval, heartbeatStop.Token), CancellationToken.None);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (!LeaseValid())
+                {
+                    // Not renewed within the lease: the others may own our partitions already. Stop acting at once.
+                    if (_runners.Count > 0)
+                    {
+                        WorkerLog.LeaseLost(_logger, _workerId);
+                        await RebalanceAsync(js, [], 0, CancellationToken.None);
+                    }
+                }
+                else
+                {
+                    try
+                    {
+                        var live = new List<string>();
+                        await foreach (var k in members.GetKeysAsync(cancellationToken: stoppingToken))
+                        {
+                            if (k.StartsWith("w.", StringComparison.Ordinal))
+                            {
+                                live.Add(k[2..]);
+                            }
+                        }
+
+                        await RebalanceAsync(js, MonitorPartition.Assign(live, _workerId), live.Count, stoppingToken);
+                    }
+                    catch (Exception ex) when (ex is NatsException or TimeoutException or NatsKVException || (ex is OperationCanceledException && !stoppingToken.IsCancellationRequested))
+                    {
+                        WorkerLog.MembershipUnavailable(_logger, _workerId, ex);
+                    }
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(500), _time, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown.
+        }
+        finally
+        {
+            await RebalanceAsync(js, [], 0, CancellationToken.None);
+            await heartbeatStop.CancelAsync();
+            await heartbeat;
+            try
+            {
+                using var leave = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await members.DeleteAsync(key, cancellationToken: leave.Token); // leave at once rather than at expiry
+            }
+            catch (Exception ex) when (ex is NatsException or OperationCanceledException or NatsKVException)
+            {
+                // The key expires with the lease.
+            }
+
+            WorkerLog.Stopped(_logger, _workerId);
+        }
+    }
+
+    // Renews the membership key every third of the lease; a renewal refused because the key expired or changed means the
+    // lease was lost (the partitions stop when LeaseValid turns false) and the worker joins again.
+    private async Task HeartbeatAsync(INatsKVStore members, string key, TimeSpan interval, CancellationToken stop)
+    {
+        ulong revision = 0;
+        var joined = false;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (!joined)
+                {
+                    if (!LeaseValid() && _runnersRunning)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(100), _time, stop); // rejoin only after the partitions stopped
+                        continue;
+                    }
+
+                    revision = await members.PutAsync(key, _workerId, cancellationToken: stop);
+                    joined = true;
+                    Volatile.Write(ref _renewedAt, _time.GetTimestamp());
+                    WorkerLog.Joined(_logger, _workerId, Bucket, _settings.JetStream.WorkerLeaseSeconds);
+                }
+                else
+                {
+                    revision = await members.UpdateAsync(key, _workerId, revision, cancellationToken: stop);
+                    Volatile.Write(ref _renewedAt, _time.GetTimestamp());
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (NatsKVWrongLastRevisionException)
+            {
+                joined = false; // expired or replaced: the lease is lost
+                Volatile.Write(ref _renewedAt, _time.GetTimestamp() - (long)(_lease.TotalSeconds * _time.TimestampFrequency) - 1);
+                continue;
+            }
+            catch (Exception ex) when (ex is NatsException or TimeoutException or NatsKVException or OperationCanceledException)
+            {
+                WorkerLog.MembershipUnavailable(_logger, _workerId, ex);
+            }
+
+            try
+            {
+                await Task.Delay(interval, _time, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private bool LeaseValid() => Volatile.Read(ref _renewedAt) != 0 && _time.GetElapsedTime(Volatile.Read(ref _renewedAt)) < _lease;
+
+    private async Task RebalanceAsync(NatsJSContext js, IReadOnlyList<MonitorPartition> owned, int memberCount, CancellationToken cancellationToken)
+    {
+        var wanted = owned.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var before = _runners.Count;
+        foreach (var (name, runner) in _runners.Where(r => !wanted.Contains(r.Key) || r.Value.Task.IsCompleted).ToList())
+        {
+            await runner.StopAsync();
+            _runners.Remove(name);
+        }
+
+        var dropped = before - _runners.Count;
+        var toStart = owned.Where(p => !_runners.ContainsKey(p.Name)).ToList();
+        if (toStart.Count > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            foreach (var runner in await AcquireAsync(js, toStart, cancellationToken))
+            {
+                _runners[runner.Partition.Name] = runner;
+            }
+        }
+
+        lock (_ownedGate)
+        {
+            _owned = [.. _runners.Keys.Order(StringComparer.Ordinal)];
+        }
+
+        Volatile.Write(ref _runnersRunning, _runners.Count > 0);
+
+        if (toStart.Count > 0 || dropped > 0)
+        {
+            var owning = _runners.Count;
+            WorkerLog.Rebalanced(_logger, _workerId, memberCount, owning, toStart.Count, dropped);
+        }
+    }
+
+    // Acquires the partitions (new epochs), rebuilds their window state from one pass over the ledger tables, and starts
+    // one consumer per partition after its stored progress.
+    private async Task<List<Runner>> AcquireAsync(NatsJSContext js, List<MonitorPartition> partitions, CancellationToken cancellationToken)
+    {
+        var states = new Dictionary<MonitorPartition, PartitionState>();
+        var acquired = await _progress.AcquireAsync([.. partitions.Select(p => p.Name)], _workerId, cancellationToken);
+        for (var i = 0; i < partitions.Count; i++)
+        {
+            states[partitions[i]] = new PartitionState(partitions[i], acquired[i].Epoch, acquired[i].LastStreamSequence, _detectorFactory());
+        }
+
+        // The tables must hold every entry up to the highest stored progress (ledger size ≥ stream sequence).
+        var needed = states.Values.Max(s => s.LastStreamSequence);
+        while (await _reader.GetSizeAsync(cancellationToken) < needed)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken);
+        }
+
+        var since = _time.GetUtcNow() - states.Values.First().Detector.LargestWindow;
+        await foreach (var committed in _reader.ReadSinceAsync(since, cancellationToken))
+        {
+            var streamSequence = committed.Sequence + 1;
+            if (streamSequence > needed)
+            {
+                break;
+            }
+
+            foreach (var principal in PrincipalsOf(committed.Entry))
+            {
+                if (states.TryGetValue(MonitorPartition.Of(principal), out var state) && streamSequence <= state.LastStreamSequence)
+                {
+                    state.Replay(principal, committed);
+                }
+            }
+        }
+
+        var runners = new List<Runner>(states.Count);
+        foreach (var state in states.Values)
+        {
+            WorkerLog.PartitionStarted(_logger, state.Partition.Name, state.Epoch, state.LastStreamSequence, state.Replayed);
+            var stop = new CancellationTokenSource();
+            runners.Add(new Runner(state.Partition, stop, Task.Run(() => RunPartitionAsync(js, state, stop.Token), CancellationToken.None)));
+        }
+
+        return runners;
+    }
+
+    private static IEnumerable<Principal> PrincipalsOf(AccessEntry entry)
+    {
+        if (entry.Outcome != AccessOutcome.Allowed || !entry.Task.ReadsPersonalData() || entry.Subjects.Count == 0)
+        {
+            yield break;
+        }
+
+        if (entry.Account is not null)
+        {
+            yield return new Principal(PrincipalKind.Clerk, entry.Account);
+        }
+
+        if (entry.Terminal is not null)
+        {
+            yield return new Principal(PrincipalKind.Terminal, entry.Terminal);
+        }
+    }
+
+    private async Task RunPartitionAsync(NatsJSContext js, PartitionState state, CancellationToken stop)
+    {
+        var partition = state.Partition;
+        var stream = _settings.JetStream.Stream;
+        try
+        {
+            try
+            {
+                await js.DeleteConsumerAsync(stream, partition.ConsumerName, stop); // the stored progress, not the consumer's ack floor, says where to resume
+            }
+            catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+            {
+                // First start.
+            }
+
+            var consumer = await js.CreateOrUpdateConsumerAsync(
+                stream,
+                new ConsumerConfig(partition.ConsumerName)
+                {
+                    FilterSubject = partition.FilterSubject(_settings.JetStream.SubjectPrefix),
+                    AckPolicy = ConsumerConfigAckPolicy.Explicit,
+                    DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
+                    OptStartSeq = (ulong)state.LastStreamSequence + 1,
+                    AckWait = TimeSpan.FromMinutes(2),
+                    MaxAckPending = 4 * MaxBatch,
+                },
+                stop);
+            var arrived = Channel.CreateBounded<INatsJSMsg<byte[]>>(new BoundedChannelOptions(2 * MaxBatch) { SingleReader = true, SingleWriter = true });
+            using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            var pump = Task.Run(
+                async () =>
+                {
+                    try
+                    {
+                        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = MaxBatch }, cancellationToken: pumpStop.Token))
+                        {
+                            await arrived.Writer.WriteAsync(msg, pumpStop.Token);
+                        }
+
+                        arrived.Writer.TryComplete();
+                    }
+                    catch (Exception ex)
+                    {
+                        arrived.Writer.TryComplete(ex);
+                    }
+                },
+                CancellationToken.None);
+            try
+            {
+                var batch = new List<INatsJSMsg<byte[]>>(MaxBatch);
+                while (await arrived.Reader.WaitToReadAsync(stop))
+                {
+                    batch.Clear();
+                    while (batch.Count < MaxBatch && arrived.Reader.TryRead(out var msg))
+                    {
+                        batch.Add(msg);
+                    }
+
+                    if (!await ProcessBatchAsync(state, batch, stop))
+                    {
+                        return; // fenced or lease lost: never acknowledge
+                    }
+
+                    foreach (var msg in batch)
+                    {
+                        await msg.AckAsync(cancellationToken: stop);
+                    }
+                }
+            }
+            finally
+            {
+                await pumpStop.CancelAsync();
+                await pump;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Rebalanced away or shutting down; committed progress stays.
+        }
+        catch (Exception ex)
+        {
+            WorkerLog.PartitionFailed(_logger, partition.Name, ex); // the runner is restarted at the next membership round
+        }
+    }
+
+    // Processes a batch, then commits its progress under the partition's epoch. False when fenced.
+    private async Task<bool> ProcessBatchAsync(PartitionState state, List<INatsJSMsg<byte[]>> batch, CancellationToken stop)
+    {
+        var last = state.LastStreamSequence;
+        long processed = 0;
+        foreach (var msg in batch)
+        {
+            var streamSequence = (long)(msg.Metadata ?? throw new NatsJSException("A stream message arrived without its metadata.")).Sequence.Stream;
+            if (streamSequence <= last)
+            {
+                continue; // a redelivery of what is already committed
+            }
+
+            var entry = LeafCodec.Decode(msg.Data ?? []);
+            try
+            {
+                await ProcessAsync(state, new CommittedEntry(streamSequence - 1, default, entry), stop);
+            }
+            catch (FencedException)
+            {
+                WorkerLog.Fenced(_logger, state.Partition.Name, state.Epoch);
+                return false;
+            }
+
+            last = streamSequence;
+            processed++;
+        }
+
+        if (processed == 0)
+        {
+            return true;
+        }
+
+        if (!LeaseValid() || !await _progress.CommitAsync(state.Partition.Name, state.Epoch, last, processed, CancellationToken.None))
+        {
+            WorkerLog.Fenced(_logger, state.Partition.Name, state.Epoch);
+            return false;
+        }
+
+        state.LastStreamSequence = last;
+        return true;
+    }
+
+    private async Task ProcessAsync(PartitionState state, CommittedEntry committed, CancellationToken stop)
+    {
+        var entry = committed.Entry;
+        Principal? principal = null;
+        foreach (var p in PrincipalsOf(entry))
+        {
+            if (p.Kind == state.Partition.Kind)
+            {
+                principal = p;
+            }
+        }
+
+        if (principal is not { } subject)
+        {
+            return;
+        }
+
+        var detector = state.Detector;
+        if (detector.IsLatched(subject) && !_suspensions.IsSuspended(subject))
+        {
+            detector.Reset(subject); // lifted by an officer: its past activity was judged legitimate
+        }
+
+        var entryMs = entry.Time.ToUnixTimeMilliseconds();
+        if (entryMs - state.LastPruneMs >= (long)PruneEvery.TotalMilliseconds)
+        {
+            state.LastPruneMs = entryMs;
+            detector.Prune(entry.Time, p => _suspensions.IsSuspended(p));
+        }
+
+        if (!detector.Observe(subject, entry.Time, entry.Subjects, committed.Sequence, out var breach))
+        {
+            return;
+        }
+
+        detector.Latch(subject);
+        if (await _suspensions.GetActiveAsync(subject, stop) is not null)
+        {
+            return; // already suspended (by this breach before a lost commit, or by another partition): no second alert
+        }
+
+        if (!LeaseValid() || !await _progress.IsCurrentAsync(state.Partition.Name, state.Epoch, stop))
+        {
+            throw new FencedException(); // another owner acts on this partition now
+        }
+
+        var draft = new NewAlert(
+            DistinctSubjectsDetector.DetectorName,
+            subject,
+            entry.Store,
+            breach.Window,
+            breach.Observed,
+            breach.Limit,
+            detector.GetEvidence(breach),
+            breach.Observed >= 2L * breach.Limit ? AlertSeverity.Critical : AlertSeverity.High);
+        await ActOnBreachAsync(state.Partition, breach, draft, entry);
+    }
+
+    // As AccessMonitor.ActOnBreachAsync, made idempotent: an alert of the same detector and principal ending at the same
+    // sequence is reused, and a suspension already active is not recorded again.
+    private async Task ActOnBreachAsync(MonitorPartition partition, DetectorBreach breach, NewAlert draft, AccessEntry entry)
+    {
+        var cancellationToken = CancellationToken.None; // once found, completed even during shutdown
+        var p = breach.Principal;
+        var windowSeconds = (long)breach.Window.TotalSeconds;
+        string? alertId = null;
+        var created = false;
+        try
+        {
+            var existing = (await _alerts.ListForPrincipalAsync(p, cancellationToken))
+                .FirstOrDefault(a => a.Detector == draft.Detector && a.Evidence.LastSequence == draft.Evidence.LastSequence);
+            if (existing is not null)
+            {
+                alertId = existing.Id;
+            }
+            else
+            {
+                var alert = await _alerts.CreateAsync(draft, cancellationToken);
+                alertId = alert.Id;
+                created = true;
+                WorkerLog.AlertRaised(_logger, alert.Id, draft.Detector, partition.Name, p.Kind.ToName(), p.Id, breach.Observed, windowSeconds, breach.Limit, breach.Sequence);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            WorkerLog.ActionFailed(_logger, p.Kind.ToName(), p.Id, ex);
+            throw; // the batch is not committed; it is processed again
+        }
+
+        var finding = string.Create(
+            CultureInfo.InvariantCulture,
+            $"{draft.Detector}: {p} read {breach.Observed} distinct subscribers within {windowSeconds} s, over the {p.Kind.ToName()} limit of {breach.Limit}");
+        var targets = new List<Principal>(2);
+        if (entry.Account is not null)
+        {
+            targets.Add(new Principal(PrincipalKind.Clerk, entry.Account));
+        }
+
+        if (entry.Terminal is not null)
+        {
+            targets.Add(new Principal(PrincipalKind.Terminal, entry.Terminal));
+        }
+
+        var suspended = new List<Principal>(2);
+        foreach (var target in targets)
+        {
+            var reason = Truncate(target == p
+                ? $"{finding} (alert {alertId})."
+                : $"{finding}; suspended with it (alert {alertId}).");
+            if (await _suspensions.SuspendAsync(target.Kind, target.Id, alertId, reason, cancellationToken))
+            {
+                suspended.Add(target);
+                WorkerLog.Suspended(_logger, target.Kind.ToName(), target.Id, alertId);
+            }
+        }
+
+        if (created)
+        {
+            await AppendAsync(MonitorEntry(AccessTask.AlertRaised, entry.Store, alertId!, Truncate(finding + ".")));
+        }
+
+        foreach (var target in suspended)
+        {
+            await AppendAsync(MonitorEntry(AccessTask.Suspended, entry.Store, target.ToString(), Truncate($"{finding} (alert {alertId}).")));
+        }
+    }
+
+    private AccessEntry MonitorEntry(AccessTask task, string? store, string target, string reason) => new()
+    {
+        Time = _time.GetUtcNow(),
+        Task = task,
+        Outcome = AccessOutcome.Allowed,
+        Account = AccessMonitor.MonitorAccount,
+        Store = store,
+        Target = target,
+        Reason = reason,
+    };
+
+    private async Task AppendAsync(AccessEntry entry)
+    {
+        try
+        {
+            await _ledger.AppendAsync(entry, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            WorkerLog.LedgerAppendFailed(_logger, entry.Task.ToName(), entry.Target ?? string.Empty, ex);
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= MaxReasonLength ? text : text[..MaxReasonLength];
+
+    private sealed class PartitionState(MonitorPartition partition, long epoch, long lastStreamSequence, DistinctSubjectsDetector detector)
+    {
+        public MonitorPartition Partition { get; } = partition;
+
+        public long Epoch { get; } = epoch;
+
+        public long LastStreamSequence { get; set; } = lastStreamSequence;
+
+        public DistinctSubjectsDetector Detector { get; } = detector;
+
+        public long LastPruneMs { get; set; } = long.MinValue / 2;
+
+        public int Replayed { get; private set; }
+
+        // Rebuilds window state from an entry already processed; a breach then was acted on (or suppressed) by its owner.
+        public void Replay(Principal principal, CommittedEntry committed)
+        {
+            Replayed++;
+            if (Detector.Observe(principal, committed.Entry.Time, committed.Entry.Subjects, committed.Sequence, out _))
+            {
+                Detector.Latch(principal);
+            }
+        }
+    }
+
+    private sealed class FencedException : Exception;
+
+    private sealed record Runner(MonitorPartition Partition, CancellationTokenSource Stop, Task Task)
+    {
+        public async Task StopAsync()
+        {
+            await Stop.CancelAsync();
+            try
+            {
+                await Task;
+            }
+            finally
+            {
+                Stop.Dispose();
+            }
+        }
+    }
+}

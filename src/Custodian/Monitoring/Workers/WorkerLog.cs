@@ -1,0 +1,45 @@
+namespace Custodian.Monitoring.Workers;
+
+/// <summary>
+/// Log catalog of the sharded monitor workers (event IDs 6100–6139, stable; docs/events.md). Parameters are worker
+/// identifiers, partition names, counts, stream sequences, alert IDs and principal codes (staff and terminal codes are
+/// not personal data) — never subscriber identifiers or entry contents.
+/// </summary>
+internal static partial class WorkerLog
+{
+    [LoggerMessage(EventId = 6100, Level = LogLevel.Information, Message = "Monitor worker {WorkerId} joined bucket {Bucket} (lease {LeaseSeconds} s).")]
+    public static partial void Joined(ILogger logger, string workerId, string bucket, int leaseSeconds);
+
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Information, Message = "Monitor worker {WorkerId}: {Members} live members, owns {Owned} partitions ({Started} started, {Stopped} stopped).")]
+    public static partial void Rebalanced(ILogger logger, string workerId, int members, int owned, int started, int stopped);
+
+    [LoggerMessage(EventId = 6102, Level = LogLevel.Warning, Message = "Monitor worker {WorkerId} lost its lease; it stops every partition and rejoins.")]
+    public static partial void LeaseLost(ILogger logger, string workerId);
+
+    [LoggerMessage(EventId = 6103, Level = LogLevel.Warning, Message = "Partition {Partition} was taken over by another worker (epoch {Epoch} is no longer current); this worker stops it without acknowledging.")]
+    public static partial void Fenced(ILogger logger, string partition, long epoch);
+
+    [LoggerMessage(EventId = 6104, Level = LogLevel.Debug, Message = "Partition {Partition} acquired at epoch {Epoch}: resumes after stream sequence {LastStreamSequence}, {Replayed} entries replayed into its state.")]
+    public static partial void PartitionStarted(ILogger logger, string partition, long epoch, long lastStreamSequence, int replayed);
+
+    [LoggerMessage(EventId = 6105, Level = LogLevel.Error, Message = "Partition {Partition} stopped after a failure; it restarts from its stored progress.")]
+    public static partial void PartitionFailed(ILogger logger, string partition, Exception exception);
+
+    [LoggerMessage(EventId = 6106, Level = LogLevel.Warning, Message = "Alert {AlertId} raised by {Detector} on partition {Partition}: {PrincipalKind} {PrincipalId} read {Observed} distinct subscribers in {WindowSeconds} s (limit {Limit}), at sequence {Sequence}.")]
+    public static partial void AlertRaised(ILogger logger, string alertId, string detector, string partition, string principalKind, string principalId, int observed, long windowSeconds, int limit, long sequence);
+
+    [LoggerMessage(EventId = 6107, Level = LogLevel.Warning, Message = "Suspended {PrincipalKind} {PrincipalId} (alert {AlertId}).")]
+    public static partial void Suspended(ILogger logger, string principalKind, string principalId, string? alertId);
+
+    [LoggerMessage(EventId = 6108, Level = LogLevel.Error, Message = "Monitor worker could not store the alert or suspension of {PrincipalKind} {PrincipalId}; the partition retries the batch.")]
+    public static partial void ActionFailed(ILogger logger, string principalKind, string principalId, Exception exception);
+
+    [LoggerMessage(EventId = 6109, Level = LogLevel.Warning, Message = "Monitor worker {WorkerId}: the membership bucket is unreachable; partitions stop when the lease runs out.")]
+    public static partial void MembershipUnavailable(ILogger logger, string workerId, Exception exception);
+
+    [LoggerMessage(EventId = 6110, Level = LogLevel.Information, Message = "Monitor worker {WorkerId} stopped.")]
+    public static partial void Stopped(ILogger logger, string workerId);
+
+    [LoggerMessage(EventId = 6111, Level = LogLevel.Error, Message = "Monitor worker could not append its {Task} entry for {Target} to the access ledger.")]
+    public static partial void LedgerAppendFailed(ILogger logger, string task, string target, Exception exception);
+}
