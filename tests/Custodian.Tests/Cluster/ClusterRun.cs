@@ -84,6 +84,8 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
     private readonly List<IAsyncDisposable> _disposables = [];
     private readonly List<HttpClient> _clients = [];
     private readonly ServerProcess?[] _nodes = new ServerProcess?[2];
+    private readonly List<WorkerProcess> _workers = [];
+    private string _workerSummary = string.Empty;
     private readonly DirectoryInfo[] _nodeDirectories = new DirectoryInfo[2];
     private NatsCluster _nats = null!;
     private PostgresSchema _schema = null!;
@@ -139,7 +141,7 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
             (leader, _) = await _nats.StreamLeaderAsync();
             killedNats = _nats.IndexOf(leader);
             _nodeBDown = true;
-            await Task.WhenAll(_nats.KillAsync(killedNats), _nodes[1]!.KillAsync());
+            await Task.WhenAll(_nats.KillAsync(killedNats), _nodes[1]!.KillAsync(), _workers[1].KillAsync());
             killed.SetResult();
         });
         await kills;
@@ -156,6 +158,7 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
 
         var (stream, ledger) = await SettleAsync();
         CheckOneOrder(stream, ledger);
+        await CheckWorkersAsync();
         foreach (var clerk in clerks.Append(scraper))
         {
             CheckClerk(clerk, ledger);
@@ -204,17 +207,69 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
         Summary = string.Create(
             CultureInfo.InvariantCulture,
             $"{ledger.Count} ledger entries = stream messages; {answered} reads answered, each once at its sequence; {unanswered} unanswered ({refused} refused as unavailable while the stream had no leader, the rest in flight at the kill), {ledger.Count(e => e.Entry.Outcome == AccessOutcome.Allowed && AccessTasks.ReadsPersonalData(e.Entry.Task)) - answered} of them recorded; " +
-            $"stream leader {leader} killed, {newLeader} took over; scraper served {scraper.Distinct.Count} distinct subscribers (embedded: {embedded.Distinct}), {scraper.StepUps} views refused for step-up, then refused as suspended; checkpoints A {roots[0].Size}, B {roots[1].Size} entries.");
+            $"stream leader {leader} killed, {newLeader} took over; scraper served {scraper.Distinct.Count} distinct subscribers (embedded: {embedded.Distinct}), {scraper.StepUps} views refused for step-up, then refused as suspended; checkpoints A {roots[0].Size}, B {roots[1].Size} entries; {_workerSummary}.");
         output.WriteLine(Summary);
     }
 
     /// <summary>
-    /// Starts the monitor workers of issue 8 (sharded by the subject partitions, docs/events.md). TODO(workers): the
-    /// <c>custodian monitor-worker</c> verb is built on branch <c>workers</c>; once it is merged, start two workers here
-    /// (same environment as the API nodes), kill one mid-run beside the API node, and assert the worker's alerts and
-    /// suspensions. Until then each API node's own monitor contains the scraper, as docs/events.md describes.
+    /// Starts two monitor workers (<c>custodian monitor-worker</c>, docs/events.md "Monitor workers"), <c>w1</c> on node
+    /// A's data directory and <c>w2</c> on node B's, with the nodes' environment and a 2-second lease; they share the 128
+    /// partitions. The API nodes' own monitors run as before.
     /// </summary>
-    private static Task StartMonitorWorkersAsync() => Task.CompletedTask;
+    private async Task StartMonitorWorkersAsync()
+    {
+        _workers.Add(await WorkerProcess.StartAsync(_nodeDirectories[0].FullName, "w1", Environment(0)));
+        _workers.Add(await WorkerProcess.StartAsync(_nodeDirectories[1].FullName, "w2", Environment(1)));
+    }
+
+    /// <summary>
+    /// After w2 was killed: w1 owns every partition, and each partition's stored progress has processed every message of
+    /// its subjects exactly once (count and last stream sequence, from the stream's subjects) — nothing lost, nothing
+    /// counted twice across the kill and the takeover.
+    /// </summary>
+    private async Task CheckWorkersAsync()
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var stream = await JetStreamLedgerTests.ReadStreamAsync(_nats.Url(0));
+            var expected = new Dictionary<string, (long Count, long Last)>(StringComparer.Ordinal);
+            foreach (var m in stream)
+            {
+                var tokens = m.Subject.Split('.');
+                foreach (var partition in tokens[^2..].Where(t => !t.EndsWith("--", StringComparison.Ordinal)))
+                {
+                    var (count, _) = expected.GetValueOrDefault(partition);
+                    expected[partition] = (count + 1, (long)m.Sequence);
+                }
+            }
+
+            var actual = new Dictionary<string, (long Count, long Last, string Owner)>(StringComparer.Ordinal);
+            await using (var connection = new Npgsql.NpgsqlConnection(_schema.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var command = new Npgsql.NpgsqlCommand("SELECT partition_name, processed, last_stream_sequence, owner FROM monitor_partitions", connection);
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    actual[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3));
+                }
+            }
+
+            var wrong = expected.Where(e => !actual.TryGetValue(e.Key, out var a) || a.Count != e.Value.Count || a.Last != e.Value.Last).Select(e => e.Key).ToList();
+            var foreign = actual.Where(a => a.Value.Owner != "w1").Select(a => a.Key).ToList();
+            if (wrong.Count == 0 && foreign.Count == 0 && stream.Count > 0)
+            {
+                _workerSummary = $"workers: w2 killed, w1 owns all {actual.Count} partitions, {actual.Values.Sum(a => a.Count):N0} partition deliveries processed once each";
+                return;
+            }
+
+            Assert.True(
+                watch.Elapsed < TimeSpan.FromSeconds(60),
+                $"monitor workers did not converge: partitions off {string.Join(", ", wrong.Take(5).Select(p => $"{p} expected {expected[p]} stored {(actual.TryGetValue(p, out var a) ? a.ToString() : "none")}"))}; owned by others: {foreign.Count}. w1 output:\n{_workers[0].Output}");
+            await Task.Delay(1_000);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -229,6 +284,11 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
             {
                 await node.DisposeAsync();
             }
+        }
+
+        foreach (var worker in _workers)
+        {
+            await worker.DisposeAsync();
         }
 
         if (_admin is not null)
