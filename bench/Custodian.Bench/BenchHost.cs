@@ -96,11 +96,26 @@ internal sealed class BenchHost : IAsyncDisposable
         return engine;
     }
 
-    public static async Task<BenchHost> StartAsync(int subscribers, string? parentDirectory, Action<string> say, Action<CustodianOptions>? configure = null)
+    /// <param name="sameDeploymentAs">
+    /// Null for a new deployment. Otherwise this host is a second API node of that host's deployment (Nodes/NodesBench.cs):
+    /// its data directory starts as a copy of that host's key material, <paramref name="configure"/> must name the same
+    /// storage and event log, and nothing is imported (the population is that host's).
+    /// </param>
+    public static async Task<BenchHost> StartAsync(int subscribers, string? parentDirectory, Action<string> say, Action<CustodianOptions>? configure = null, BenchHost? sameDeploymentAs = null)
     {
         var directory = parentDirectory is null
             ? Directory.CreateTempSubdirectory("custodian-bench-")
             : Directory.CreateDirectory(Path.Combine(parentDirectory, "custodian-bench-" + Guid.NewGuid().ToString("N")[..8]));
+        if (sameDeploymentAs is not null)
+        {
+            foreach (var file in Directory.GetFiles(sameDeploymentAs.DataDirectory, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)))
+            {
+                var target = Path.Combine(directory.FullName, Path.GetRelativePath(sameDeploymentAs.DataDirectory, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+        }
+
         var options = new CustodianOptions
         {
             DataDirectory = directory.FullName,
@@ -135,6 +150,10 @@ internal sealed class BenchHost : IAsyncDisposable
         await CustodianComposition.InitialiseAsync(app.Services);
         await app.StartAsync();
         await app.Services.GetRequiredService<AccessMonitor>().Ready;
+        if (sameDeploymentAs is not null)
+        {
+            return new BenchHost(app, directory, sameDeploymentAs.Targets, batches);
+        }
 
         say($"importing {subscribers:N0} synthetic subscribers");
         var today = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime);

@@ -98,6 +98,7 @@ ledgerCommand.SetAction(async (parse, cancellationToken) => await new Custodian.
 root.Subcommands.Add(ledgerCommand);
 root.Subcommands.Add(Custodian.Bench.Events.EventsBench.Create()); // `events`: JetStream vs embedded guarded searches (docs/events.md)
 root.Subcommands.Add(Custodian.Bench.Workers.WorkersBench.Create()); // `workers`: monitor throughput with 1 vs 2 sharded workers (docs/events.md)
+root.Subcommands.Add(Custodian.Bench.Nodes.NodesBench.Create()); // `nodes`: 1 vs 2 API nodes on one PostgreSQL schema and one stream (docs/capacity.md)
 
 // `portal`: issue 6's goal, one subscriber's history among 10 M ledger entries (docs/portal.md, "Performance").
 var portalEntries = new Option<long>("--entries") { Description = "Ledger entries (10,000–100,000,000).", DefaultValueFactory = _ => 10_000_000 };

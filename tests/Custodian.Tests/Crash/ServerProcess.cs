@@ -15,12 +15,15 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly List<string> _output = [];
-    private readonly TaskCompletionSource<Uri> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<(Uri Terminal, Uri Portal)> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ServerProcess(Process process) => _process = process;
 
     /// <summary>Base URL of the terminal API (mutual TLS).</summary>
     public Uri TerminalUrl { get; private set; } = null!;
+
+    /// <summary>Base URL of the portal listener (subscriber portal, <c>/health</c>, <c>/ledger/v1</c>).</summary>
+    public Uri PortalUrl { get; private set; } = null!;
 
     /// <summary>Process ID.</summary>
     public int Id => _process.Id;
@@ -42,8 +45,10 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// and waits until it prints the line naming its terminal URL. PBKDF2 runs with 1,000 iterations
     /// (<c>Custodian__PasswordIterations</c>) so that clerks' password changes stay cheap.
     /// </summary>
+    /// <param name="dataDirectory">The data directory (<c>--data</c>).</param>
+    /// <param name="environment">Extra environment variables (e.g. <c>Custodian__Storage</c>, <c>Custodian__Events</c>); null for none.</param>
     /// <exception cref="InvalidOperationException">When the server exits or does not come up within 60 s; the message carries its output.</exception>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory)
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "custodian.dll");
         if (!File.Exists(dll))
@@ -65,6 +70,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
         info.Environment["Custodian__PasswordIterations"] = "1000";
         info.Environment["Custodian__Detection__LocalOffset"] = Infrastructure.CustodianTestHost.StoreUtcOffset.ToString("c", System.Globalization.CultureInfo.InvariantCulture); // store hours around the real hour, as in the in-process host
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var server = new ServerProcess(process);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
@@ -75,7 +85,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         try
         {
-            server.TerminalUrl = await server._ready.Task.WaitAsync(StartTimeout);
+            (server.TerminalUrl, server.PortalUrl) = await server._ready.Task.WaitAsync(StartTimeout);
         }
         catch (TimeoutException)
         {
@@ -123,7 +133,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"Custodian is running\. Terminal API: (https://\S+)")]
+    [GeneratedRegex(@"Custodian is running\. Terminal API: (https://\S+)\s+Portal: (\S+)")]
     private static partial Regex RunningLine();
 
     private void OnLine(string? line)
@@ -140,7 +150,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
         if (RunningLine().Match(line) is { Success: true } match)
         {
-            _ready.TrySetResult(new Uri(match.Groups[1].Value));
+            _ready.TrySetResult((new Uri(match.Groups[1].Value), new Uri(match.Groups[2].Value)));
         }
     }
 }

@@ -379,9 +379,12 @@ public sealed class JetStreamLedgerTests
         Assert.Equal(LedgerSubjects.PartitionOf("C0001"), LedgerSubjects.PartitionOf("C0001"));
     }
 
-    internal static async Task<List<StreamMessage>> ReadStreamAsync(NatsServer nats, string stream = "CUSTODIAN_LEDGER")
+    internal static Task<List<StreamMessage>> ReadStreamAsync(NatsServer nats, string stream = "CUSTODIAN_LEDGER") => ReadStreamAsync(nats.Url, stream);
+
+    /// <summary>Every message of <paramref name="stream"/>, in stream order, read through the server at <paramref name="url"/> (any node of a cluster).</summary>
+    internal static async Task<List<StreamMessage>> ReadStreamAsync(string url, string stream = "CUSTODIAN_LEDGER")
     {
-        await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = url });
         var js = new NatsJSContext(connection);
         var info = await js.GetStreamAsync(stream);
         var last = info.Info.State.LastSeq;
