@@ -76,6 +76,13 @@ public sealed partial class SubscriberImporter
     /// </summary>
     public const int BulkCacheKiB = 256 * 1024;
 
+    /// <summary>
+    /// Batches read ahead of the writer, each being validated and encrypted on the thread pool or waiting for the writer:
+    /// enough to keep two cores busy while the reader parses the next batch (see <c>ImportAsync</c>), few enough that
+    /// memory stays a few tens of MiB.
+    /// </summary>
+    private const int PreparedAhead = 4;
+
     /// <summary>Largest accepted CSV record, in bytes (guards against an unterminated quote swallowing the file).</summary>
     public const int MaxRecordBytes = 64 * 1024;
 
@@ -168,10 +175,14 @@ public sealed partial class SubscriberImporter
             return Finish(state, mode, started, committed: false);
         }
 
-        // Three stages overlap: this task reads batch n + 2 while the CPU stage validates and encrypts batch n + 1
-        // (Parallel.For) and the writer inserts batch n. The channel holds at most two prepared batches, so
-        // memory stays bounded (a few batches of BatchSize rows) however long the file is.
-        var prepared = Channel.CreateBounded<PreparedBatch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        // Three stages overlap: this task only reads and splits the CSV; each full batch is validated and encrypted on the
+        // thread pool (PrepareAsync, itself a Parallel.For), so reading batch n + k goes on while batches n + 1 … n + k − 1
+        // are prepared and the writer inserts batch n, and both cores stay busy through the load (the reader used to prepare
+        // each batch itself, idling the pool while it parsed the next one). The channel carries the batches' tasks in file
+        // order and holds at most PreparedAhead of them, so memory stays bounded (a few batches of BatchSize rows) however
+        // long the file is.
+        var prepared = Channel.CreateBounded<Task<PreparedBatch>>(new BoundedChannelOptions(PreparedAhead) { SingleReader = true, SingleWriter = true });
+        var preparing = new List<Task<PreparedBatch>>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var writer = Task.Run(
             async () =>
@@ -215,14 +226,14 @@ public sealed partial class SubscriberImporter
 
                 if (batch.Count == BatchSize)
                 {
-                    await prepared.Writer.WriteAsync(Prepare(batch, stop.Token), stop.Token);
+                    await prepared.Writer.WriteAsync(PrepareAsync(batch, preparing, stop.Token), stop.Token);
                     batch = new List<RawRow>(BatchSize);
                 }
             }
 
             if (batch.Count > 0 && !writer.IsCompleted)
             {
-                await prepared.Writer.WriteAsync(Prepare(batch, stop.Token), stop.Token);
+                await prepared.Writer.WriteAsync(PrepareAsync(batch, preparing, stop.Token), stop.Token);
             }
 
             prepared.Writer.Complete();
@@ -240,11 +251,27 @@ public sealed partial class SubscriberImporter
             catch (OperationCanceledException)
             {
             }
+            finally
+            {
+                // No batch is still being prepared when the import returns (their token's source is disposed then); their
+                // outcome, cancelled or failed, is the writer's or the reader's failure already.
+                await WaitForAsync(preparing);
+            }
 
             throw;
         }
 
-        var committed = await writer;
+        bool committed;
+        try
+        {
+            committed = await writer;
+        }
+        finally
+        {
+            // Empty when the writer finished normally (it awaited every batch); after its failure, see above.
+            await WaitForAsync(preparing);
+        }
+
         return Finish(state, mode, started, committed);
     }
 
@@ -436,6 +463,22 @@ public sealed partial class SubscriberImporter
         return null;
     }
 
+    /// <summary>Waits until every task of <paramref name="tasks"/> has finished, whatever its outcome (already reported elsewhere).</summary>
+    private static Task WaitForAsync(List<Task<PreparedBatch>> tasks) =>
+        Task.WhenAll(tasks).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    /// <summary>
+    /// Starts preparing <paramref name="batch"/> on the thread pool and remembers the task in <paramref name="preparing"/>
+    /// (dropping those already finished), so that a failed import can wait for every batch still in progress.
+    /// </summary>
+    private Task<PreparedBatch> PrepareAsync(List<RawRow> batch, List<Task<PreparedBatch>> preparing, CancellationToken cancellationToken)
+    {
+        preparing.RemoveAll(static t => t.IsCompleted);
+        var task = Task.Run(() => Prepare(batch, cancellationToken), cancellationToken);
+        preparing.Add(task);
+        return task;
+    }
+
     /// <summary>
     /// The CPU stage: validation (libphonenumber) and encryption dominate its cost and are independent per row, so they
     /// run in parallel. Then, in file order, a row whose phone number an earlier row of the same batch already has
@@ -477,7 +520,7 @@ public sealed partial class SubscriberImporter
     /// was rejected (taking the bulk path when the table is empty, see the class remarks). Returns whether anything was
     /// committed at the end.
     /// </summary>
-    private async Task<bool> WriteAsync(ChannelReader<PreparedBatch> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
+    private async Task<bool> WriteAsync(ChannelReader<Task<PreparedBatch>> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         object? pooledCacheSize = null;
@@ -494,12 +537,14 @@ public sealed partial class SubscriberImporter
         InsertCommand? insert = null;
         DbTransaction? transaction = null;
         var bulk = false;
+        IReadOnlyList<(string Name, string Sql)> deferred = [];
         try
         {
             long rowsWritten = 0;
             var keys = new SequenceKeys(0, 0);
-            await foreach (var (outcomes, firstLine) in prepared.ReadAllAsync(cancellationToken))
+            await foreach (var preparing in prepared.ReadAllAsync(cancellationToken))
             {
+                var (outcomes, firstLine) = await preparing;
                 if (transaction is null)
                 {
                     transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -510,8 +555,12 @@ public sealed partial class SubscriberImporter
                         bulk = mode == ImportMode.AllOrNothing && _database.IsSqlite && keys.TableWasEmpty;
                         if (bulk)
                         {
+                            // Without a pending blind-index key the pending-key indexes are appended to (or not touched)
+                            // row by row; only the three whose entries land at random places are built after the load.
+                            var noPendingKey = _keys.PendingIndexKey is null;
+                            deferred = [.. SubscriberIndexes.All.Where(i => !(noPendingKey && SubscriberIndexes.PendingKeyIndexNames.Contains(i.Name)))];
                             await ExecuteAsync(connection, transaction, "PRAGMA cache_size = -" + BulkCacheKiB.ToString(CultureInfo.InvariantCulture), cancellationToken);
-                            await DropIndexesAsync(connection, transaction, cancellationToken);
+                            await DropIndexesAsync(connection, transaction, deferred, cancellationToken);
                         }
 
                         insert = InsertCommand.Create(connection, bulk ? InsertSql : InsertOrSkipSql);
@@ -570,7 +619,7 @@ public sealed partial class SubscriberImporter
                 return mode == ImportMode.SkipBadRows && state.RowsImported > 0;
             }
 
-            if (bulk && !await BuildIndexesAsync(connection, transaction, keys, state, cancellationToken))
+            if (bulk && !await BuildIndexesAsync(connection, transaction, deferred, keys, state, cancellationToken))
             {
                 await transaction.RollbackAsync(cancellationToken);
                 state.PendingImported = 0;
@@ -584,7 +633,10 @@ public sealed partial class SubscriberImporter
                 return false;
             }
 
+            var commitStarted = _time.GetTimestamp();
             await transaction.CommitAsync(cancellationToken);
+            var commitMs = (long)_time.GetElapsedTime(commitStarted).TotalMilliseconds;
+            Log.ImportCommitted(_logger, commitMs);
             state.RowsImported += state.PendingImported;
             state.PendingImported = 0;
             return true;
@@ -631,9 +683,9 @@ public sealed partial class SubscriberImporter
         return new SequenceKeys(empty ? 0 : Convert.ToInt64(value, CultureInfo.InvariantCulture), firstLine - 1) { TableWasEmpty = empty };
     }
 
-    private static async Task DropIndexesAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    private static async Task DropIndexesAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Name, string Sql)> indexes, CancellationToken cancellationToken)
     {
-        foreach (var (name, _) in SubscriberIndexes.All)
+        foreach (var (name, _) in indexes)
         {
             await using var drop = connection.Command("DROP INDEX " + name);
             drop.Transaction = transaction;
@@ -647,7 +699,7 @@ public sealed partial class SubscriberImporter
     /// failed) lists every row whose phone number an earlier line has, merged in file order into the errors, and returns
     /// false (the caller rolls back, which also restores the indexes dropped at the start).
     /// </summary>
-    private async Task<bool> BuildIndexesAsync(DbConnection connection, DbTransaction transaction, SequenceKeys keys, ImportState state, CancellationToken cancellationToken)
+    private async Task<bool> BuildIndexesAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Name, string Sql)> deferred, SequenceKeys keys, ImportState state, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         if (state.RowsRejected == 0)
@@ -656,6 +708,8 @@ public sealed partial class SubscriberImporter
             try
             {
                 await ExecuteAsync(connection, transaction, SubscriberIndexes.PhoneIndex, cancellationToken);
+                var phoneMs = (long)_time.GetElapsedTime(started).TotalMilliseconds;
+                Log.BulkIndexBuilt(_logger, SubscriberIndexes.PhoneIndexName, phoneMs);
             }
             catch (Microsoft.Data.Sqlite.SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
             {
@@ -665,9 +719,17 @@ public sealed partial class SubscriberImporter
 
             if (unique)
             {
-                foreach (var (_, sql) in SubscriberIndexes.All.Skip(1))
+                foreach (var (name, sql) in deferred)
                 {
+                    if (name == SubscriberIndexes.PhoneIndexName)
+                    {
+                        continue;
+                    }
+
+                    var indexStarted = _time.GetTimestamp();
                     await ExecuteAsync(connection, transaction, sql, cancellationToken);
+                    var indexMs = (long)_time.GetElapsedTime(indexStarted).TotalMilliseconds;
+                    Log.BulkIndexBuilt(_logger, name, indexMs);
                 }
 
                 var elapsedMs = (long)_time.GetElapsedTime(started).TotalMilliseconds;
@@ -859,6 +921,12 @@ public sealed partial class SubscriberImporter
 
         [LoggerMessage(EventId = 6300, Level = LogLevel.Information, Message = "Bulk subscriber import into an empty table: secondary indexes built after {Rows} rows in {ElapsedMs} ms.")]
         public static partial void BulkIndexesBuilt(ILogger logger, long rows, long elapsedMs);
+
+        [LoggerMessage(EventId = 6500, Level = LogLevel.Debug, Message = "Bulk subscriber import: index {Index} built in {ElapsedMs} ms.")]
+        public static partial void BulkIndexBuilt(ILogger logger, string index, long elapsedMs);
+
+        [LoggerMessage(EventId = 6501, Level = LogLevel.Debug, Message = "Subscriber import: last transaction committed in {ElapsedMs} ms.")]
+        public static partial void ImportCommitted(ILogger logger, long elapsedMs);
 
         [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Bulk subscriber import: {Duplicates} rows repeat an earlier row's phone number.")]
         public static partial void BulkLoadRejected(ILogger logger, int duplicates);
