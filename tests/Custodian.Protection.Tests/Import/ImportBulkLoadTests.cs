@@ -51,6 +51,12 @@ public sealed class ImportBulkLoadTests
             ["ux_subscribers_phone_index", "ux_subscribers_id", "ix_subscribers_rrn_index"],
             logger.Collector.GetSnapshot().Where(r => r.Id.Id == 6500).Select(r => r.StructuredState!.Single(p => p.Key == "Index").Value));
         Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 6501);
+
+        // The load was copied into the database file after the commit, and the connection's automatic checkpoint is back.
+        var checkpoint = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 6502).StructuredState!;
+        Assert.True(Convert.ToInt64(checkpoint.Single(p => p.Key == "Frames").Value, CultureInfo.InvariantCulture) > 100);
+        Assert.Equal(checkpoint.Single(p => p.Key == "Frames").Value, checkpoint.Single(p => p.Key == "Copied").Value);
+        Assert.Equal(1_000, await Population.ScalarAsync(env.Database, "PRAGMA wal_autocheckpoint"));
         Assert.Equal("ok", await StringAsync(env.Database, "PRAGMA integrity_check"));
         Assert.Equal(5_700, await Population.ScalarAsync(env.Database, "SELECT COUNT(*) FROM subscribers INDEXED BY ix_subscribers_phone_index_next WHERE phone_index_next IS NULL"));
 
