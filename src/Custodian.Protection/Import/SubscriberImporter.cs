@@ -76,13 +76,6 @@ public sealed partial class SubscriberImporter
     /// </summary>
     public const int BulkCacheKiB = 256 * 1024;
 
-    /// <summary>
-    /// Batches read ahead of the writer, each being validated and encrypted on the thread pool or waiting for the writer:
-    /// enough to keep two cores busy while the reader parses the next batch (see <c>ImportAsync</c>), few enough that
-    /// memory stays a few tens of MiB.
-    /// </summary>
-    private const int PreparedAhead = 4;
-
     /// <summary>Largest accepted CSV record, in bytes (guards against an unterminated quote swallowing the file).</summary>
     public const int MaxRecordBytes = 64 * 1024;
 
@@ -175,14 +168,10 @@ public sealed partial class SubscriberImporter
             return Finish(state, mode, started, committed: false);
         }
 
-        // Three stages overlap: this task only reads and splits the CSV; each full batch is validated and encrypted on the
-        // thread pool (PrepareAsync, itself a Parallel.For), so reading batch n + k goes on while batches n + 1 … n + k − 1
-        // are prepared and the writer inserts batch n, and both cores stay busy through the load (the reader used to prepare
-        // each batch itself, idling the pool while it parsed the next one). The channel carries the batches' tasks in file
-        // order and holds at most PreparedAhead of them, so memory stays bounded (a few batches of BatchSize rows) however
-        // long the file is.
-        var prepared = Channel.CreateBounded<Task<PreparedBatch>>(new BoundedChannelOptions(PreparedAhead) { SingleReader = true, SingleWriter = true });
-        var preparing = new List<Task<PreparedBatch>>();
+        // Three stages overlap: this task reads batch n + 2 while the CPU stage validates and encrypts batch n + 1
+        // (Parallel.For) and the writer inserts batch n. The channel holds at most two prepared batches, so
+        // memory stays bounded (a few batches of BatchSize rows) however long the file is.
+        var prepared = Channel.CreateBounded<PreparedBatch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var writer = Task.Run(
             async () =>
@@ -226,14 +215,14 @@ public sealed partial class SubscriberImporter
 
                 if (batch.Count == BatchSize)
                 {
-                    await prepared.Writer.WriteAsync(PrepareAsync(batch, preparing, stop.Token), stop.Token);
+                    await prepared.Writer.WriteAsync(Prepare(batch, stop.Token), stop.Token);
                     batch = new List<RawRow>(BatchSize);
                 }
             }
 
             if (batch.Count > 0 && !writer.IsCompleted)
             {
-                await prepared.Writer.WriteAsync(PrepareAsync(batch, preparing, stop.Token), stop.Token);
+                await prepared.Writer.WriteAsync(Prepare(batch, stop.Token), stop.Token);
             }
 
             prepared.Writer.Complete();
@@ -251,27 +240,11 @@ public sealed partial class SubscriberImporter
             catch (OperationCanceledException)
             {
             }
-            finally
-            {
-                // No batch is still being prepared when the import returns (their token's source is disposed then); their
-                // outcome, cancelled or failed, is the writer's or the reader's failure already.
-                await WaitForAsync(preparing);
-            }
 
             throw;
         }
 
-        bool committed;
-        try
-        {
-            committed = await writer;
-        }
-        finally
-        {
-            // Empty when the writer finished normally (it awaited every batch); after its failure, see above.
-            await WaitForAsync(preparing);
-        }
-
+        var committed = await writer;
         return Finish(state, mode, started, committed);
     }
 
@@ -463,22 +436,6 @@ public sealed partial class SubscriberImporter
         return null;
     }
 
-    /// <summary>Waits until every task of <paramref name="tasks"/> has finished, whatever its outcome (already reported elsewhere).</summary>
-    private static Task WaitForAsync(List<Task<PreparedBatch>> tasks) =>
-        Task.WhenAll(tasks).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-
-    /// <summary>
-    /// Starts preparing <paramref name="batch"/> on the thread pool and remembers the task in <paramref name="preparing"/>
-    /// (dropping those already finished), so that a failed import can wait for every batch still in progress.
-    /// </summary>
-    private Task<PreparedBatch> PrepareAsync(List<RawRow> batch, List<Task<PreparedBatch>> preparing, CancellationToken cancellationToken)
-    {
-        preparing.RemoveAll(static t => t.IsCompleted);
-        var task = Task.Run(() => Prepare(batch, cancellationToken), cancellationToken);
-        preparing.Add(task);
-        return task;
-    }
-
     /// <summary>
     /// The CPU stage: validation (libphonenumber) and encryption dominate its cost and are independent per row, so they
     /// run in parallel. Then, in file order, a row whose phone number an earlier row of the same batch already has
@@ -520,7 +477,7 @@ public sealed partial class SubscriberImporter
     /// was rejected (taking the bulk path when the table is empty, see the class remarks). Returns whether anything was
     /// committed at the end.
     /// </summary>
-    private async Task<bool> WriteAsync(ChannelReader<Task<PreparedBatch>> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
+    private async Task<bool> WriteAsync(ChannelReader<PreparedBatch> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         object? pooledCacheSize = null;
@@ -543,9 +500,8 @@ public sealed partial class SubscriberImporter
         {
             long rowsWritten = 0;
             var keys = new SequenceKeys(0, 0);
-            await foreach (var preparing in prepared.ReadAllAsync(cancellationToken))
+            await foreach (var (outcomes, firstLine) in prepared.ReadAllAsync(cancellationToken))
             {
-                var (outcomes, firstLine) = await preparing;
                 if (transaction is null)
                 {
                     transaction = await connection.BeginTransactionAsync(cancellationToken);
