@@ -27,7 +27,11 @@ namespace Custodian.Protection.Import;
 /// <para>
 /// Bulk path: an <see cref="ImportMode.AllOrNothing"/> import into an empty <c>subscribers</c> table on SQLite drops the
 /// table's secondary indexes inside its transaction, appends the rows, and builds the indexes after them (a sort each,
-/// far cheaper than a random B-tree insert per row and index; progress stays at the last row meanwhile). Duplicate
+/// far cheaper than a random B-tree insert per row and index; progress stays at the last row meanwhile). While no
+/// blind-index rotation is pending, the two pending-key indexes are kept through the load instead (every row appends a
+/// NULL entry to one and none to the other), saving two full-table scans at the end. After the commit the bulk path runs
+/// the WAL checkpoint itself (the commit's automatic one is off for its transaction), so the end phase is logged step by
+/// step: events 6500 (each index), 6501 (commit), 6502 (checkpoint). Duplicate
 /// phone numbers across batches are then found by building the unique phone index; if that fails, the rows whose phone
 /// number an earlier line has are listed, in file order with the other errors, and everything is rolled back as for any
 /// bad row. Other SQLite connections keep reading the last committed state (WAL) with its indexes throughout. Not used on
@@ -111,7 +115,7 @@ public sealed partial class SubscriberImporter
     /// <param name="db">The database (migrated with <see cref="ProtectionMigrations"/>).</param>
     /// <param name="keys">The keyring.</param>
     /// <param name="time">Clock for <c>created_at</c> and the RRN future-date rule.</param>
-    /// <param name="logger">Optional logger (events 3101–3109 and 6300–6301); receives counts only.</param>
+    /// <param name="logger">Optional logger (events 3101–3109, 6300–6301 and 6500–6503); receives counts, index names and milliseconds only.</param>
     public SubscriberImporter(CustodianDatabase db, ProtectionKeyring keys, TimeProvider time, ILogger<SubscriberImporter>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(db);
