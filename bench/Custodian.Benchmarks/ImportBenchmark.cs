@@ -49,7 +49,7 @@ internal static class ImportBenchmark
             var stopwatch = Stopwatch.StartNew();
             using (var reader = new StreamReader(csv, Encoding.UTF8))
             {
-                var report = await new SubscriberImporter(database, keys, TimeProvider.System).ImportAsync(reader, mode, fifths);
+                var report = await new SubscriberImporter(database, keys, TimeProvider.System, new StageLog(stopwatch)).ImportAsync(reader, mode, fifths);
                 if (report.RowsImported != count)
                 {
                     Console.Error.WriteLine($"imported {report.RowsImported} of {count} rows");
@@ -80,6 +80,26 @@ internal static class ImportBenchmark
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Prints the importer's end-phase events (6300–6399 bulk load, 6500–6519 index builds and commit: names, counts and
+    /// milliseconds only) with the time since the import started, so the end phase can be told apart from the load.
+    /// </summary>
+    private sealed class StageLog(Stopwatch clock) : Microsoft.Extensions.Logging.ILogger<SubscriberImporter>
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id is >= 6300 and < 6400 or >= 6500 and < 6520)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{clock.Elapsed.TotalSeconds,7:F1} s, load {LoadAverage()}] {eventId.Id}: {formatter(state, exception)}"));
+            }
         }
     }
 

@@ -27,7 +27,11 @@ namespace Custodian.Protection.Import;
 /// <para>
 /// Bulk path: an <see cref="ImportMode.AllOrNothing"/> import into an empty <c>subscribers</c> table on SQLite drops the
 /// table's secondary indexes inside its transaction, appends the rows, and builds the indexes after them (a sort each,
-/// far cheaper than a random B-tree insert per row and index; progress stays at the last row meanwhile). Duplicate
+/// far cheaper than a random B-tree insert per row and index; progress stays at the last row meanwhile). While no
+/// blind-index rotation is pending, the two pending-key indexes are kept through the load instead (every row appends a
+/// NULL entry to one and none to the other), saving two full-table scans at the end. After the commit the bulk path runs
+/// the WAL checkpoint itself (the commit's automatic one is off for its transaction), so the end phase is logged step by
+/// step: events 6500 (each index), 6501 (commit), 6502 (checkpoint). Duplicate
 /// phone numbers across batches are then found by building the unique phone index; if that fails, the rows whose phone
 /// number an earlier line has are listed, in file order with the other errors, and everything is rolled back as for any
 /// bad row. Other SQLite connections keep reading the last committed state (WAL) with its indexes throughout. Not used on
@@ -111,7 +115,7 @@ public sealed partial class SubscriberImporter
     /// <param name="db">The database (migrated with <see cref="ProtectionMigrations"/>).</param>
     /// <param name="keys">The keyring.</param>
     /// <param name="time">Clock for <c>created_at</c> and the RRN future-date rule.</param>
-    /// <param name="logger">Optional logger (events 3101–3109 and 6300–6301); receives counts only.</param>
+    /// <param name="logger">Optional logger (events 3101–3109, 6300–6301 and 6500–6503); receives counts, index names and milliseconds only.</param>
     public SubscriberImporter(CustodianDatabase db, ProtectionKeyring keys, TimeProvider time, ILogger<SubscriberImporter>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(db);
@@ -494,6 +498,8 @@ public sealed partial class SubscriberImporter
         InsertCommand? insert = null;
         DbTransaction? transaction = null;
         var bulk = false;
+        IReadOnlyList<(string Name, string Sql)> deferred = [];
+        object? pooledAutoCheckpoint = null;
         try
         {
             long rowsWritten = 0;
@@ -510,8 +516,22 @@ public sealed partial class SubscriberImporter
                         bulk = mode == ImportMode.AllOrNothing && _database.IsSqlite && keys.TableWasEmpty;
                         if (bulk)
                         {
+                            // Without a pending blind-index key the pending-key indexes are appended to (or not touched)
+                            // row by row; only the three whose entries land at random places are built after the load.
+                            var noPendingKey = _keys.PendingIndexKey is null;
+                            deferred = [.. SubscriberIndexes.All.Where(i => !(noPendingKey && SubscriberIndexes.PendingKeyIndexNames.Contains(i.Name)))];
                             await ExecuteAsync(connection, transaction, "PRAGMA cache_size = -" + BulkCacheKiB.ToString(CultureInfo.InvariantCulture), cancellationToken);
-                            await DropIndexesAsync(connection, transaction, cancellationToken);
+
+                            // The commit's automatic checkpoint would copy the whole load from the WAL into the database file
+                            // inside CommitAsync; it is run explicitly after the commit instead, timed on its own (event 6502).
+                            await using (var autoCheckpoint = connection.Command("PRAGMA wal_autocheckpoint"))
+                            {
+                                autoCheckpoint.Transaction = transaction;
+                                pooledAutoCheckpoint = await autoCheckpoint.ExecuteScalarAsync(cancellationToken);
+                            }
+
+                            await ExecuteAsync(connection, transaction, "PRAGMA wal_autocheckpoint = 0", cancellationToken);
+                            await DropIndexesAsync(connection, transaction, deferred, cancellationToken);
                         }
 
                         insert = InsertCommand.Create(connection, bulk ? InsertSql : InsertOrSkipSql);
@@ -570,7 +590,7 @@ public sealed partial class SubscriberImporter
                 return mode == ImportMode.SkipBadRows && state.RowsImported > 0;
             }
 
-            if (bulk && !await BuildIndexesAsync(connection, transaction, keys, state, cancellationToken))
+            if (bulk && !await BuildIndexesAsync(connection, transaction, deferred, keys, state, cancellationToken))
             {
                 await transaction.RollbackAsync(cancellationToken);
                 state.PendingImported = 0;
@@ -584,9 +604,17 @@ public sealed partial class SubscriberImporter
                 return false;
             }
 
+            var commitStarted = _time.GetTimestamp();
             await transaction.CommitAsync(cancellationToken);
+            var commitMs = (long)_time.GetElapsedTime(commitStarted).TotalMilliseconds;
+            Log.ImportCommitted(_logger, commitMs);
             state.RowsImported += state.PendingImported;
             state.PendingImported = 0;
+            if (bulk)
+            {
+                await CheckpointAsync(connection);
+            }
+
             return true;
         }
         finally
@@ -599,6 +627,12 @@ public sealed partial class SubscriberImporter
             if (transaction is not null)
             {
                 await transaction.DisposeAsync();
+            }
+
+            if (pooledAutoCheckpoint is not null)
+            {
+                await using var restore = connection.Command("PRAGMA wal_autocheckpoint = " + Convert.ToInt64(pooledAutoCheckpoint, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
+                await restore.ExecuteNonQueryAsync(CancellationToken.None);
             }
 
             // Shrinking the cache frees its pages, which the pooled connection would otherwise keep.
@@ -631,9 +665,9 @@ public sealed partial class SubscriberImporter
         return new SequenceKeys(empty ? 0 : Convert.ToInt64(value, CultureInfo.InvariantCulture), firstLine - 1) { TableWasEmpty = empty };
     }
 
-    private static async Task DropIndexesAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    private static async Task DropIndexesAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Name, string Sql)> indexes, CancellationToken cancellationToken)
     {
-        foreach (var (name, _) in SubscriberIndexes.All)
+        foreach (var (name, _) in indexes)
         {
             await using var drop = connection.Command("DROP INDEX " + name);
             drop.Transaction = transaction;
@@ -647,7 +681,7 @@ public sealed partial class SubscriberImporter
     /// failed) lists every row whose phone number an earlier line has, merged in file order into the errors, and returns
     /// false (the caller rolls back, which also restores the indexes dropped at the start).
     /// </summary>
-    private async Task<bool> BuildIndexesAsync(DbConnection connection, DbTransaction transaction, SequenceKeys keys, ImportState state, CancellationToken cancellationToken)
+    private async Task<bool> BuildIndexesAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<(string Name, string Sql)> deferred, SequenceKeys keys, ImportState state, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         if (state.RowsRejected == 0)
@@ -656,6 +690,8 @@ public sealed partial class SubscriberImporter
             try
             {
                 await ExecuteAsync(connection, transaction, SubscriberIndexes.PhoneIndex, cancellationToken);
+                var phoneMs = (long)_time.GetElapsedTime(started).TotalMilliseconds;
+                Log.BulkIndexBuilt(_logger, SubscriberIndexes.PhoneIndexName, phoneMs);
             }
             catch (Microsoft.Data.Sqlite.SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
             {
@@ -665,9 +701,17 @@ public sealed partial class SubscriberImporter
 
             if (unique)
             {
-                foreach (var (_, sql) in SubscriberIndexes.All.Skip(1))
+                foreach (var (name, sql) in deferred)
                 {
+                    if (name == SubscriberIndexes.PhoneIndexName)
+                    {
+                        continue;
+                    }
+
+                    var indexStarted = _time.GetTimestamp();
                     await ExecuteAsync(connection, transaction, sql, cancellationToken);
+                    var indexMs = (long)_time.GetElapsedTime(indexStarted).TotalMilliseconds;
+                    Log.BulkIndexBuilt(_logger, name, indexMs);
                 }
 
                 var elapsedMs = (long)_time.GetElapsedTime(started).TotalMilliseconds;
@@ -691,6 +735,33 @@ public sealed partial class SubscriberImporter
         state.RejectInFileOrder(lines, ImportColumns.Phone, DuplicatePhoneRule);
         Log.BulkLoadRejected(_logger, lines.Count);
         return false;
+    }
+
+    /// <summary>
+    /// After a bulk load has committed: copies the WAL into the database file (<c>PRAGMA wal_checkpoint(PASSIVE)</c>, what
+    /// the commit's automatic checkpoint would have done) and logs the frames and milliseconds (event 6502). The import is
+    /// durable already, so a failure here is logged (event 6503) and left to the next checkpoint, as SQLite does with a failed
+    /// automatic one; it is not cancelled either.
+    /// </summary>
+    private async Task CheckpointAsync(DbConnection connection)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            await using var checkpoint = connection.Command("PRAGMA wal_checkpoint(PASSIVE)");
+            await using var reader = await checkpoint.ExecuteReaderAsync(CancellationToken.None);
+            if (await reader.ReadAsync(CancellationToken.None))
+            {
+                var frames = reader.GetInt64(1);
+                var copied = reader.GetInt64(2);
+                var elapsedMs = (long)_time.GetElapsedTime(started).TotalMilliseconds;
+                Log.BulkCheckpointed(_logger, frames, copied, elapsedMs);
+            }
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            Log.BulkCheckpointFailed(_logger, ex.SqliteExtendedErrorCode);
+        }
     }
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
@@ -859,6 +930,18 @@ public sealed partial class SubscriberImporter
 
         [LoggerMessage(EventId = 6300, Level = LogLevel.Information, Message = "Bulk subscriber import into an empty table: secondary indexes built after {Rows} rows in {ElapsedMs} ms.")]
         public static partial void BulkIndexesBuilt(ILogger logger, long rows, long elapsedMs);
+
+        [LoggerMessage(EventId = 6500, Level = LogLevel.Debug, Message = "Bulk subscriber import: index {Index} built in {ElapsedMs} ms.")]
+        public static partial void BulkIndexBuilt(ILogger logger, string index, long elapsedMs);
+
+        [LoggerMessage(EventId = 6501, Level = LogLevel.Debug, Message = "Subscriber import: last transaction committed in {ElapsedMs} ms.")]
+        public static partial void ImportCommitted(ILogger logger, long elapsedMs);
+
+        [LoggerMessage(EventId = 6502, Level = LogLevel.Debug, Message = "Bulk subscriber import: checkpoint copied {Copied} of {Frames} WAL frames into the database in {ElapsedMs} ms.")]
+        public static partial void BulkCheckpointed(ILogger logger, long frames, long copied, long elapsedMs);
+
+        [LoggerMessage(EventId = 6503, Level = LogLevel.Warning, Message = "Bulk subscriber import committed, but its checkpoint failed (SQLite extended code {Code}); the next checkpoint copies the WAL.")]
+        public static partial void BulkCheckpointFailed(ILogger logger, int code);
 
         [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Bulk subscriber import: {Duplicates} rows repeat an earlier row's phone number.")]
         public static partial void BulkLoadRejected(ILogger logger, int duplicates);

@@ -16,6 +16,14 @@ internal static class SubscriberIndexes
     public const string PhoneIndex = "CREATE UNIQUE INDEX ux_subscribers_phone_index ON subscribers (phone_index)";
 
     /// <summary>
+    /// The indexes under a pending blind-index key. While no rotation is pending every imported row has NULL in both columns,
+    /// so its entry goes to the end of <c>ix_subscribers_phone_index_next</c> (NULL, then the increasing <c>seq</c>) and none to
+    /// the partial <c>ix_subscribers_rrn_index_next</c>: the bulk path keeps them through the load instead of scanning the
+    /// whole table once more for each after it.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PendingKeyIndexNames = ["ix_subscribers_phone_index_next", "ix_subscribers_rrn_index_next"];
+
+    /// <summary>
     /// Every secondary index (name, DDL), <see cref="PhoneIndex"/> first: the subscriber id (random, unique; the table's
     /// key is the sequential <c>seq</c>), the RRN blind index, and the indexes under a pending blind-index key
     /// (<c>rrn_index_next</c> partial, see <c>protection-import-001</c>; <c>phone_index_next</c> full, the rotation finds rows

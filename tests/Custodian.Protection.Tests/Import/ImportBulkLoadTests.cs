@@ -43,7 +43,22 @@ public sealed class ImportBulkLoadTests
         Assert.Equal((5_700L, 5_700L, 0L), (report.RowsRead, report.RowsImported, report.RowsRejected));
         Assert.Empty(report.Errors);
         Assert.Equal(schema, await SchemaAsync(env.Database));
-        Assert.Equal([6300], logger.Collector.GetSnapshot().Where(r => r.Id.Id >= 6300).Select(r => r.Id.Id));
+        Assert.Equal([6300], logger.Collector.GetSnapshot().Where(r => r.Id.Id is >= 6300 and < 6400).Select(r => r.Id.Id));
+
+        // Without a pending blind-index key, the pending-key indexes were kept through the load; the three others were built
+        // after it, the unique phone index first, and the transaction committed once.
+        Assert.Equal(
+            ["ux_subscribers_phone_index", "ux_subscribers_id", "ix_subscribers_rrn_index"],
+            logger.Collector.GetSnapshot().Where(r => r.Id.Id == 6500).Select(r => r.StructuredState!.Single(p => p.Key == "Index").Value));
+        Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 6501);
+
+        // The load was copied into the database file after the commit, and the connection's automatic checkpoint is back.
+        var checkpoint = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 6502).StructuredState!;
+        Assert.True(Convert.ToInt64(checkpoint.Single(p => p.Key == "Frames").Value, CultureInfo.InvariantCulture) > 100);
+        Assert.Equal(checkpoint.Single(p => p.Key == "Frames").Value, checkpoint.Single(p => p.Key == "Copied").Value);
+        Assert.Equal(1_000, await Population.ScalarAsync(env.Database, "PRAGMA wal_autocheckpoint"));
+        Assert.Equal("ok", await StringAsync(env.Database, "PRAGMA integrity_check"));
+        Assert.Equal(5_700, await Population.ScalarAsync(env.Database, "SELECT COUNT(*) FROM subscribers INDEXED BY ix_subscribers_phone_index_next WHERE phone_index_next IS NULL"));
 
         // The table was empty, so a row's key is its line − 1 (the first data line, 2, gets 1); the rebuilt unique index
         // finds it by phone.
@@ -57,6 +72,27 @@ public sealed class ImportBulkLoadTests
         }
 
         Assert.Equal(5_700, await Population.ScalarAsync(env.Database, "SELECT COUNT(DISTINCT seq) FROM subscribers WHERE seq BETWEEN 1 AND 5700"));
+    }
+
+    [Fact]
+    public async Task During_a_blind_index_rotation_a_bulk_load_builds_the_pending_key_indexes_after_the_rows_too()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var schema = await SchemaAsync(env.Database);
+        env.Keys.BeginBlindIndexRotation();
+        var lines = SampleLines(SubscriberImporter.BatchSize + 300, seed: 35);
+        var logger = new FakeLogger<SubscriberImporter>();
+
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time, logger).ImportAsync(Csv.Of([.. lines]), ImportMode.AllOrNothing);
+
+        Assert.Equal(5_300L, report.RowsImported);
+        Assert.Equal(
+            ["ux_subscribers_phone_index", "ux_subscribers_id", "ix_subscribers_rrn_index", "ix_subscribers_phone_index_next", "ix_subscribers_rrn_index_next"],
+            logger.Collector.GetSnapshot().Where(r => r.Id.Id == 6500).Select(r => r.StructuredState!.Single(p => p.Key == "Index").Value));
+        Assert.Equal(schema, await SchemaAsync(env.Database));
+        Assert.Equal("ok", await StringAsync(env.Database, "PRAGMA integrity_check"));
+        Assert.Equal(5_300, await Population.ScalarAsync(env.Database, "SELECT COUNT(*) FROM subscribers INDEXED BY ix_subscribers_rrn_index_next WHERE rrn_index_next IS NOT NULL"));
+        Assert.Equal(0, await Population.ScalarAsync(env.Database, "SELECT COUNT(*) FROM subscribers INDEXED BY ix_subscribers_phone_index_next WHERE phone_index_next IS NULL"));
     }
 
     [Fact]
@@ -107,7 +143,7 @@ public sealed class ImportBulkLoadTests
         Assert.Equal(100, (await importer.ImportAsync(Csv.Of([.. SampleLines(100, seed: 33)]), ImportMode.SkipBadRows)).RowsImported);
         Assert.Equal(100, (await importer.ImportAsync(Csv.Of([.. SampleLines(100, seed: 34)]), ImportMode.AllOrNothing)).RowsImported);
 
-        Assert.DoesNotContain(logger.Collector.GetSnapshot(), r => r.Id.Id >= 6300);
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), r => r.Id.Id is >= 6300 and < 6400 or 6500);
         Assert.Equal(200, await Population.ScalarAsync(env.Database, "SELECT MAX(seq) FROM subscribers")); // 1–100, then 101–200
         Assert.Equal(200, await Population.ScalarAsync(env.Database, "SELECT COUNT(*) FROM subscribers"));
     }
@@ -124,6 +160,13 @@ public sealed class ImportBulkLoadTests
         }
 
         return found;
+    }
+
+    private static async Task<string> StringAsync(CustodianDatabase database, string sql)
+    {
+        await using var connection = await database.OpenAsync();
+        await using var command = connection.Command(sql);
+        return (string)(await command.ExecuteScalarAsync())!;
     }
 
     private static string PhoneOf(string line) => PhoneNumbers.NormalizeKoreanMobile(line.Split(',')[2]).Value;
