@@ -48,7 +48,7 @@ internal static class WorkersBench
                     await using var db = new CustodianDatabase(Path.Combine(directory.FullName, "bench.db"));
                     await db.MigrateAsync(new LedgerMigrations().Migrations.Concat(new MonitoringMigrations().Migrations), time);
                     var settings = EventsSettings.Parse(nats, new JetStreamOptions { Stream = "BENCH_" + run, SubjectPrefix = "bench." + run, WorkerLeaseSeconds = 10 }).Value!;
-                    await using var ledger = new JetStreamAccessLedger(settings, new LedgerProjection(db, time, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), NullLogger<JetStreamAccessLedger>.Instance);
+                    await using var ledger = new JetStreamAccessLedger(settings, new LedgerProjection(db, time, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), () => "bench/workers+00000000", NullLogger<JetStreamAccessLedger>.Instance);
                     await ledger.StartAsync();
                     var start = time.GetUtcNow();
                     for (var i = 0; i < count; i += 64)

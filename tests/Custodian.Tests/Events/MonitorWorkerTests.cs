@@ -395,7 +395,7 @@ public sealed class MonitorWorkerTests
                 await db.MigrateAsync(new LedgerMigrations().Migrations.Concat(new MonitoringMigrations().Migrations), TimeProvider.System);
             }
 
-            var ledger = new JetStreamAccessLedger(settings, new LedgerProjection(db, TimeProvider.System, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), NullLogger<JetStreamAccessLedger>.Instance);
+            var ledger = new JetStreamAccessLedger(settings, new LedgerProjection(db, TimeProvider.System, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), () => "test/monitor-workers+00000000", NullLogger<JetStreamAccessLedger>.Instance);
             await ledger.StartAsync();
             return new JetStreamSide(directory, schema, settings, db, ledger, environment);
         }

@@ -77,10 +77,12 @@ public static class MonitorWorkerCommand
                 throw new CliException(problem);
             }
 
-            if (!StorageCli.IsInitialised(paths, options))
+            if (!StorageCli.IsInitialised(paths))
             {
                 throw new CliException($"No Custodian data directory at {paths.Root}: run 'custodian init' or 'custodian serve' first (or pass --data).");
             }
+
+            StorageCli.CheckRecorded(paths, options);
 
             await StorageCli.CheckAvailableAsync(options, ct);
             await EventsCli.CheckAvailableAsync(options, ct);
