@@ -7,7 +7,10 @@ namespace Custodian.Cli;
 /// <see cref="CancellationToken"/> and the verb finishes in order (what was committed is recorded and reported); a second
 /// signal ends the process at once. The exit code of an interrupted verb is <see cref="ExitCode"/>: 130 for SIGINT, 143
 /// for SIGTERM (128 + the signal number, as shells report it; README.md, "CLI exit codes").
-/// System.CommandLine's own handling is turned off: it gives a verb 2 seconds and then ends the process under it.
+/// System.CommandLine's own handling is turned off: it gives every verb 2 seconds and then ends the process under it,
+/// which cut <c>import</c> off between its last commit and the ledger entry recording it. Instead a verb that stops in
+/// order by itself says so (<see cref="FinishInOrder"/>) and is waited for; any other verb that has not returned
+/// <see cref="Grace"/> after the signal is ended with the exit code, as before.
 /// </summary>
 internal sealed class CliInterruption : IDisposable
 {
@@ -17,7 +20,12 @@ internal sealed class CliInterruption : IDisposable
     /// <summary>Exit code of a verb interrupted by SIGTERM.</summary>
     public const int SigtermExitCode = 143;
 
+    /// <summary>How long a verb that did not call <see cref="FinishInOrder"/> may take to return after the first signal: 5 seconds.</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
+
     private static CliInterruption? s_current;
+
+    private volatile bool _inOrder;
 
     private readonly CancellationTokenSource _cancel = new();
     private readonly PosixSignalRegistration[] _registrations;
@@ -50,6 +58,18 @@ internal sealed class CliInterruption : IDisposable
     /// <summary>The signal's name for messages: <c>SIGINT</c> or <c>SIGTERM</c>.</summary>
     public static string SignalName => Signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT";
 
+    /// <summary>
+    /// Declares that the running verb stops in order on cancellation and reports what it kept (<c>import</c>): it is
+    /// waited for however long that takes, instead of being ended <see cref="Grace"/> after the signal.
+    /// </summary>
+    public static void FinishInOrder()
+    {
+        if (s_current is { } current)
+        {
+            current._inOrder = true;
+        }
+    }
+
     /// <summary>Starts listening for the signals (until disposed).</summary>
     public static CliInterruption Listen()
     {
@@ -80,5 +100,21 @@ internal sealed class CliInterruption : IDisposable
         context.Cancel = true;
         _signal = context.Signal;
         _cancel.Cancel();
+        if (!_inOrder)
+        {
+            var code = ExitCode;
+            _ = Task.Delay(Grace).ContinueWith(
+                _ =>
+                {
+                    if (ReferenceEquals(s_current, this))
+                    {
+                        Console.Error.WriteLine($"error: interrupted by {SignalName}; the operation did not stop within {Grace.TotalSeconds:0} seconds and was ended.");
+                        Environment.Exit(code);
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.None,
+                TaskScheduler.Default);
+        }
     }
 }

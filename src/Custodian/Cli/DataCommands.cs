@@ -47,7 +47,7 @@ internal static class DataCommands
                     {
                         var task = progress.AddTask("Generating subscribers", maxValue: count);
                         using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
-                        SampleGenerator.WriteCsv(writer, Counted(generator.Generate(count, storeCount, parse.GetValue(seed), today), task));
+                        SampleGenerator.WriteCsv(writer, Counted(generator.Generate(count, storeCount, parse.GetValue(seed), today), task, ct)); // Ctrl-C: no file is left
                         return Task.CompletedTask;
                     },
                     ct));
@@ -86,6 +86,7 @@ internal static class DataCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var input = CliFiles.InputFile(parse.GetValue(file)!, "<file>");
+            CliInterruption.FinishInOrder(); // Ctrl-C: wait for the rollback or last commit and its ledger entry (below)
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var importer = context.Get<SubscriberImporter>();
@@ -167,7 +168,7 @@ internal static class DataCommands
         public void Report(T value) => handler(value);
     }
 
-    private static IEnumerable<T> Counted<T>(IEnumerable<T> items, ProgressTask task)
+    private static IEnumerable<T> Counted<T>(IEnumerable<T> items, ProgressTask task, CancellationToken cancellationToken)
     {
         var n = 0;
         foreach (var item in items)
@@ -176,6 +177,7 @@ internal static class DataCommands
             if (++n % 1000 == 0)
             {
                 task.Value = n;
+                cancellationToken.ThrowIfCancellationRequested();
             }
         }
 

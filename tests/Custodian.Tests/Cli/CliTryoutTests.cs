@@ -147,7 +147,10 @@ public sealed partial class CliTryoutTests : IDisposable
 
         using var import = Start("import", csv, "--data", Data);
         var stderr = import.StandardError.ReadToEndAsync();
-        await WaitUntilAsync(import, () => Task.FromResult(FilePosition(import, csv) >= 1 << 20)); // a megabyte of the file read
+        var stdout = new StringBuilder();
+        import.OutputDataReceived += (_, e) => { lock (stdout) { stdout.AppendLine(e.Data); } };
+        import.BeginOutputReadLine();
+        await WaitUntilAsync(import, () => Task.FromResult(Progressed().IsMatch(Locked(stdout)))); // the progress shows rows read, e.g. "Importing: 26%"
         Signal(import, "TERM");
         await WaitForExitAsync(import);
 
@@ -373,27 +376,16 @@ public sealed partial class CliTryoutTests : IDisposable
         }
     }
 
-    /// <summary>How far <paramref name="process"/> has read the file <paramref name="path"/> (Linux /proc), or 0 when it has not opened it.</summary>
-    private static long FilePosition(Process process, string path)
+    private static string Locked(StringBuilder text)
     {
-        try
+        lock (text)
         {
-            foreach (var fd in Directory.GetFiles($"/proc/{process.Id}/fd"))
-            {
-                if (new FileInfo(fd).LinkTarget == path)
-                {
-                    var info = File.ReadAllLines($"/proc/{process.Id}/fdinfo/{Path.GetFileName(fd)}");
-                    return long.Parse(info.First(l => l.StartsWith("pos:", StringComparison.Ordinal))[4..].Trim(), CultureInfo.InvariantCulture);
-                }
-            }
+            return text.ToString();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // the descriptor closed between listing and reading
-        }
-
-        return 0;
     }
+
+    [GeneratedRegex("Importing: [1-9][0-9]?%")]
+    private static partial Regex Progressed();
 
     [GeneratedRegex("Custodian__[A-Za-z0-9_]+")]
     private static partial Regex SettingName();
