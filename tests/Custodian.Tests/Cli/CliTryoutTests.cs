@@ -326,9 +326,13 @@ public sealed partial class CliTryoutTests : IDisposable
         return LeafCodec.Decode((byte[])(await command.ExecuteScalarAsync())!);
     }
 
+    /// <summary>
+    /// Starts the CLI as an operator's shell would, with Ctrl-C (SIGINT) at its default action: a test host started in the
+    /// background inherits SIGINT ignored, and a .NET process does not handle a signal that was ignored when it started.
+    /// </summary>
     private static Process Start(params string[] args)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -336,6 +340,8 @@ public sealed partial class CliTryoutTests : IDisposable
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        start.ArgumentList.Add("--default-signal=INT"); // GNU coreutils env
+        start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "custodian.dll"));
         foreach (var a in args)
         {
