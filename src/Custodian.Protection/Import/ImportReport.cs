@@ -31,3 +31,47 @@ public sealed record ImportReport
     /// <summary>True when the file had no problem at all.</summary>
     public bool Succeeded => Errors.Count == 0;
 }
+
+/// <summary>
+/// <see cref="SubscriberImporter.ImportAsync"/> was cancelled. <see cref="Report"/> says what stayed written: in
+/// <see cref="ImportMode.SkipBadRows"/> the batches committed before the cancellation (<see cref="ImportReport.RowsImported"/>;
+/// the batch in progress was rolled back), in <see cref="ImportMode.AllOrNothing"/> nothing (0).
+/// </summary>
+public sealed class ImportCanceledException : OperationCanceledException
+{
+    /// <summary>Creates the exception with an empty report.</summary>
+    public ImportCanceledException()
+        : this("The import was cancelled.")
+    {
+    }
+
+    /// <summary>Creates the exception with an empty report.</summary>
+    /// <param name="message">The message.</param>
+    public ImportCanceledException(string message)
+        : base(message)
+    {
+        Report = new ImportReport();
+    }
+
+    /// <summary>Creates the exception with an empty report.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The cause.</param>
+    public ImportCanceledException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Report = new ImportReport();
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="report">What was read, kept and rejected until the cancellation.</param>
+    /// <param name="cancellationToken">The token that was cancelled.</param>
+    public ImportCanceledException(ImportReport report, CancellationToken cancellationToken)
+        : base("The import was cancelled.", cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        Report = report;
+    }
+
+    /// <summary>The rows read, kept (committed) and rejected before the cancellation.</summary>
+    public ImportReport Report { get; }
+}

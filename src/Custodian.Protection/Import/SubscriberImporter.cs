@@ -39,9 +39,14 @@ namespace Custodian.Protection.Import;
 /// </para>
 /// Throughput, CPU per row and peak RSS: docs/protection-benchmarks.md.
 /// <para>
+/// A physical line longer than <see cref="MaxRecordBytes"/> is one bad row (field <c>row</c>, no value shown) and the
+/// lines after it are read (<see cref="OverlongLineFilter"/>); only a record of many short lines (an unterminated quote)
+/// that passes the limit still stops the reading.
+/// </para>
+/// <para>
 /// Cancellation: in <see cref="ImportMode.AllOrNothing"/> nothing is written; in
 /// <see cref="ImportMode.SkipBadRows"/> batches already committed stay. Either way
-/// <see cref="OperationCanceledException"/> is thrown. Not thread-safe per call; separate calls may
+/// <see cref="ImportCanceledException"/> is thrown, whose report counts the rows kept. Not thread-safe per call; separate calls may
 /// run concurrently (SQLite serializes their writes).
 /// </para>
 /// </summary>
@@ -102,6 +107,8 @@ public sealed partial class SubscriberImporter
 
     private static readonly string OversizedRule = $"must be at most {MaxRecordBytes} bytes (check for an unterminated quote); the rest of the file was not read";
 
+    private static readonly string OverlongLineRule = $"must be at most {MaxRecordBytes} bytes; the line was skipped and the lines after it were read";
+
     private const string DuplicatePhoneRule = "must be unique: another row of this file or an existing subscriber has the same phone number";
 
     private readonly CustodianDatabase _database;
@@ -135,7 +142,7 @@ public sealed partial class SubscriberImporter
     /// <param name="rowsDone">Receives the number of data records processed so far (validated, then written or rejected) after each batch.</param>
     /// <param name="cancellationToken">Cancels the import (see the class remarks for what stays written).</param>
     /// <returns>The report. A header problem yields one <c>header</c> error and nothing is read further.</returns>
-    /// <exception cref="OperationCanceledException">When cancelled.</exception>
+    /// <exception cref="ImportCanceledException">When cancelled; its report says how many rows stayed written.</exception>
     public async Task<ImportReport> ImportAsync(TextReader csv, ImportMode mode = ImportMode.AllOrNothing, IProgress<long>? rowsDone = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(csv);
@@ -146,8 +153,23 @@ public sealed partial class SubscriberImporter
 
         var started = _time.GetTimestamp();
         Log.ImportStarted(_logger, mode);
-        var malformed = new HashSet<long>();
-        var options = new CsvReaderOptions
+        var state = new ImportState();
+        try
+        {
+            return await ImportCoreAsync(csv, mode, rowsDone, state, started, cancellationToken);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested && ex is not ImportCanceledException)
+        {
+            // Every stage has stopped (the writer is awaited before the reader's exception leaves), so the counts are final.
+            Log.ImportCanceled(_logger, mode, state.RowsRead, state.RowsImported);
+            throw new ImportCanceledException(
+                new ImportReport { RowsRead = state.RowsRead, RowsImported = state.RowsImported, RowsRejected = state.RowsRejected, Errors = state.Errors, ErrorsTruncated = state.ErrorsTruncated },
+                cancellationToken);
+        }
+    }
+
+    private static CsvReaderOptions CsvOptions(HashSet<long> malformed) =>
+        new()
         {
             Separator = ',',
             DetectSeparatorHint = false,
@@ -164,9 +186,13 @@ public sealed partial class SubscriberImporter
             OnMalformedRecord = record => malformed.Add(record.RecordNumber),
         };
 
-        var state = new ImportState();
-        await using var reader = CsvReader.Create(csv, options, leaveOpen: true);
-        var columns = await ReadHeaderAsync(reader, state, cancellationToken);
+    private async Task<ImportReport> ImportCoreAsync(TextReader csv, ImportMode mode, IProgress<long>? rowsDone, ImportState state, long started, CancellationToken cancellationToken)
+    {
+        var malformed = new HashSet<long>();
+        var options = CsvOptions(malformed);
+        using var lines = new OverlongLineFilter(csv, MaxRecordBytes); // an over-long line is one bad row, and reading goes on after it
+        await using var reader = CsvReader.Create(lines, options, leaveOpen: true);
+        var columns = await ReadHeaderAsync(reader, lines, state, cancellationToken);
         if (columns is null)
         {
             return Finish(state, mode, started, committed: false);
@@ -198,7 +224,12 @@ public sealed partial class SubscriberImporter
             {
                 state.RowsRead++;
                 var line = reader.LineNumber;
-                if (malformed.Remove(reader.RowNumber))
+                if (lines.WasReplaced(line))
+                {
+                    malformed.Remove(reader.RowNumber);
+                    batch.Add(new RawRow(line, null, new ImportRowError(line, "row", OverlongLineRule)));
+                }
+                else if (malformed.Remove(reader.RowNumber))
                 {
                     batch.Add(new RawRow(line, null, new ImportRowError(line, "row", "must be well-formed CSV (RFC 4180 quoting)")));
                 }
@@ -272,7 +303,7 @@ public sealed partial class SubscriberImporter
         return report;
     }
 
-    private static async Task<HeaderColumns?> ReadHeaderAsync(CsvReader reader, ImportState state, CancellationToken cancellationToken)
+    private static async Task<HeaderColumns?> ReadHeaderAsync(CsvReader reader, OverlongLineFilter lines, ImportState state, CancellationToken cancellationToken)
     {
         if (!await ReadRecordAsync(reader, state, cancellationToken))
         {
@@ -287,6 +318,12 @@ public sealed partial class SubscriberImporter
         }
 
         var line = reader.LineNumber;
+        if (lines.WasReplaced(line))
+        {
+            state.Add(line, "header", $"must be at most {MaxRecordBytes} bytes; expected the header '{ImportColumns.HeaderLine}'");
+            return null;
+        }
+
         var expected = ImportColumns.All;
         var index = new int[expected.Count];
         Array.Fill(index, -1);
@@ -568,10 +605,10 @@ public sealed partial class SubscriberImporter
                 if (mode == ImportMode.SkipBadRows)
                 {
                     await transaction.CommitAsync(cancellationToken);
+                    state.RowsImported += state.PendingImported; // counted at once: a cancellation from here on keeps this batch
+                    state.PendingImported = 0;
                     await transaction.DisposeAsync();
                     transaction = null;
-                    state.RowsImported += state.PendingImported;
-                    state.PendingImported = 0;
                 }
 
                 rowsWritten += outcomes.Length;
@@ -927,6 +964,9 @@ public sealed partial class SubscriberImporter
 
         [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "All-or-nothing subscriber import rolled back: {RowsRejected} of {RowsRead} rows were bad; nothing was written.")]
         public static partial void ImportRejected(ILogger logger, long rowsRead, long rowsRejected);
+
+        [LoggerMessage(EventId = 6620, Level = LogLevel.Warning, Message = "Subscriber import cancelled ({Mode}) after {RowsRead} rows read; {RowsKept} rows committed before the cancellation stay, the rest was rolled back.")]
+        public static partial void ImportCanceled(ILogger logger, ImportMode mode, long rowsRead, long rowsKept);
 
         [LoggerMessage(EventId = 6300, Level = LogLevel.Information, Message = "Bulk subscriber import into an empty table: secondary indexes built after {Rows} rows in {ElapsedMs} ms.")]
         public static partial void BulkIndexesBuilt(ILogger logger, long rows, long elapsedMs);

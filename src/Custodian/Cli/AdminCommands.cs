@@ -21,7 +21,7 @@ internal static class AdminCommands
     {
         var store = new Option<string>("--store") { Description = "Store code, e.g. S001.", Required = true };
         var name = new Option<string>("--name") { Description = "Terminal name within the store, e.g. counter-1.", Required = true };
-        var server = new Option<string>("--server") { Description = "Terminal API URL to show in the printed init command.", DefaultValueFactory = _ => "https://127.0.0.1:7443" };
+        var server = new Option<string?>("--server") { Description = "Terminal API URL to show in the printed init command. Default: the URL the server on this data directory last listened on, else https://<Custodian__ListenAddress>:<Custodian__TerminalPort> (127.0.0.1:7443)." };
         var trustClass = new Option<string>("--class") { Description = "store-terminal, or vdi-host (needs a second officer: files a four-eyes request, docs/access.md §7).", DefaultValueFactory = _ => "store-terminal" };
         trustClass.AcceptOnlyFromAmong("store-terminal", "vdi-host");
         var enrollReason = new Option<string?>("--reason") { Description = "Why (required with --class vdi-host; recorded in the ledger)." };
@@ -30,7 +30,11 @@ internal static class AdminCommands
         {
             var storeCode = RequireCode(parse.GetValue(store), "--store");
             var terminalName = RequireCode(parse.GetValue(name), "--name");
-            CliArguments.HttpsUrl(parse.GetValue(server), "--server");
+            if (parse.GetValue(server) is { } given)
+            {
+                CliArguments.HttpsUrl(given, "--server");
+            }
+
             if (parse.GetValue(trustClass) == "vdi-host")
             {
                 return await ApprovalCommands.RequestVdiEnrollmentAsync(parse, storeCode, terminalName, parse.GetValue(enrollReason));
@@ -42,7 +46,7 @@ internal static class AdminCommands
             await Record(context, AccessTask.EnrollmentIssued, code.TerminalId, "enrollment code issued");
             Console.WriteLine($"Terminal {code.TerminalId} of store {storeCode}: one-time code {code.Code} (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ})");
             Console.WriteLine("On the terminal run:");
-            Console.WriteLine($"  custodian terminal init --server {parse.GetValue(server)} --code {code.Code} --ca-sha256 {ca.ServerIssuerSha256Fingerprint} --out ./terminal");
+            Console.WriteLine($"  custodian terminal init --server {parse.GetValue(server) ?? ConfiguredTerminalUrl(parse.GetValue(CustodianCli.DataOption)!)} --code {code.Code} --ca-sha256 {ca.ServerIssuerSha256Fingerprint} --out ./terminal");
             return 0;
         }));
 
@@ -301,6 +305,30 @@ internal static class AdminCommands
             return 0;
         }));
         return new Command("outbox", "The embedded SMS outbox.") { list };
+    }
+
+    /// <summary>
+    /// The terminal API URL for the printed <c>terminal init</c> command when <c>--server</c> is not given: what the last
+    /// <c>serve</c> on <paramref name="dataDirectory"/> listened on (<see cref="Hosting.DataPaths.TerminalUrl"/>), else the
+    /// configured <c>Custodian__ListenAddress</c> and <c>Custodian__TerminalPort</c> (defaults 127.0.0.1 and 7443; a
+    /// wildcard address such as 0.0.0.0 is shown as 127.0.0.1).
+    /// </summary>
+    internal static string ConfiguredTerminalUrl(string dataDirectory)
+    {
+        var file = Hosting.DataPaths.For(dataDirectory).TerminalUrl;
+        if (File.Exists(file) && File.ReadAllText(file).Trim() is { Length: > 0 } recorded
+            && Uri.TryCreate(recorded, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps)
+        {
+            return recorded;
+        }
+
+        var options = new Hosting.CustodianOptions();
+        ConfigurationBinding.Bind(new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(Hosting.CustodianOptions.Section), options);
+        var address = System.Net.IPAddress.TryParse(options.ListenAddress, out var ip) && !ip.Equals(System.Net.IPAddress.Any) && !ip.Equals(System.Net.IPAddress.IPv6Any)
+            ? ip
+            : System.Net.IPAddress.Loopback;
+        var host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+        return $"https://{host}:{options.TerminalPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 
     internal static string RequireCode(string? value, string what) =>

@@ -47,7 +47,8 @@ internal static class ApprovalCommands
             var result = await context.Get<PrivilegedActionRequests>().RequestAsync(parse.GetValue(action)!, parse.GetValue(target)!, parse.GetValue(reason)!, AdminCommands.Operator, cancellationToken: ct);
             if (!result.IsSuccess)
             {
-                throw new CliException(result.Error!.Message);
+                // An unknown --action is a bad argument (exit 1); a target refused in the current state (say, not suspended) is 2.
+                throw result.Error!.Code == Access.Approvals.ApprovalErrorCodes.UnknownAction ? CliException.Usage(result.Error.Message) : new CliException(result.Error.Message);
             }
 
             Console.WriteLine($"Requested {result.Value.Action} on {result.Value.Target}: request {result.Value.Id}, pending until {result.Value.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}. Another officer approves it with 'custodian approvals approve {result.Value.Id} --reason ...'.");

@@ -103,7 +103,7 @@ internal static class BackupCommands
         var buffer = new byte[35];
         return Convert.TryFromBase64String(text.Trim(), buffer, out var written) && written == ProtectionKeyring.KeySizeBytes
             ? buffer[..ProtectionKeyring.KeySizeBytes]
-            : throw new CliException($"the master key must be base64 of exactly {ProtectionKeyring.KeySizeBytes} bytes.");
+            : throw CliException.Usage($"the master key must be base64 of exactly {ProtectionKeyring.KeySizeBytes} bytes."); // a malformed value (exit 1); a well-formed wrong key fails the restore (exit 2)
     }
 
     private static Task RecordAsync(CliContext context, string reason, CancellationToken ct) =>

@@ -76,8 +76,10 @@ internal sealed class CliContext : IAsyncDisposable
     private static (CustodianOptions Options, DataPaths Paths) Configure(string dataDirectory)
     {
         var options = new CustodianOptions { DataDirectory = dataDirectory };
+        var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        ServeStartChecks.RefuseUnknownKeys(environment); // e.g. Custodian__Storag= would otherwise act on the SQLite file instead
         ConfigurationBinding.Bind(
-            new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection(CustodianOptions.Section).GetSection(Protection.Masking.MaskingOptions.Section),
+            environment.GetSection(CustodianOptions.Section).GetSection(Protection.Masking.MaskingOptions.Section),
             options.Masking);
         StorageCli.BindFromEnvironment(options);
         EventsCli.BindFromEnvironment(options); // Custodian__Events: append through the JetStream event log (docs/events.md)

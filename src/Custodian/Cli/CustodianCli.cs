@@ -69,7 +69,9 @@ public static class CustodianCli
             return 1;
         }
 
-        return await parse.InvokeAsync();
+        // Ctrl-C / SIGTERM cancel the verb's token and the verb ends in order (exit 130 / 143); see CliInterruption.
+        using var interruption = CliInterruption.Listen();
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, interruption.Token);
     }
 
     /// <summary>Adds a range check to an integer option; an unparseable value is left to the parser's own error.</summary>
@@ -98,6 +100,12 @@ public static class CustodianCli
             try
             {
                 return await action(parse, ct);
+            }
+            catch (OperationCanceledException) when (CliInterruption.Interrupted)
+            {
+                // A verb with its own account of what was kept reports it itself (import); the others stop where they were:
+                // every verb writes its files whole or not at all and its ledger entries before it reports success.
+                return CliOutput.Fail($"interrupted by {CliInterruption.SignalName}; the operation was stopped before it finished.", CliInterruption.ExitCode);
             }
             catch (CliException ex)
             {
@@ -170,6 +178,7 @@ public static class CustodianCli
                 PortalPort = parse.GetValue(portalPort),
             };
             var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            ServeStartChecks.RefuseUnknownKeys(configuration); // a misspelt Custodian__* name stops here, named with the nearest valid one
             ConfigurationBinding.Bind(configuration.GetSection(CustodianOptions.Section), options);
             StorageCli.ApplyOverride(options, parse.GetValue(storage)); // --storage wins over Custodian__Storage (docs/storage.md)
             EventsCli.ApplyOverride(options, parse.GetValue(events)); // --events wins over Custodian__Events (docs/events.md)
@@ -248,6 +257,7 @@ public static class CustodianCli
 
             var endpoints = app.Services.GetRequiredService<ServerEndpoints>();
             var ca = app.Services.GetRequiredService<Access.Certificates.CertificateAuthority>();
+            await CliFiles.WritePrivateTextAsync(paths.TerminalUrl, endpoints.TerminalUrl.ToString().TrimEnd('/') + "\n", ct); // for 'terminals enroll'
             Console.WriteLine($"Custodian is running. Terminal API: {endpoints.TerminalUrl}  Portal: {endpoints.PortalUrl}");
             Console.WriteLine($"Data: {DataPaths.For(options.DataDirectory).Root}");
             Console.WriteLine($"CA SHA-256: {ca.ServerIssuerSha256Fingerprint}");

@@ -47,7 +47,7 @@ internal static class DataCommands
                     {
                         var task = progress.AddTask("Generating subscribers", maxValue: count);
                         using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
-                        SampleGenerator.WriteCsv(writer, Counted(generator.Generate(count, storeCount, parse.GetValue(seed), today), task));
+                        SampleGenerator.WriteCsv(writer, Counted(generator.Generate(count, storeCount, parse.GetValue(seed), today), task, ct)); // Ctrl-C: no file is left
                         return Task.CompletedTask;
                     },
                     ct));
@@ -86,21 +86,34 @@ internal static class DataCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var input = CliFiles.InputFile(parse.GetValue(file)!, "<file>");
+            CliInterruption.FinishInOrder(); // Ctrl-C: wait for the rollback or last commit and its ledger entry (below)
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var importer = context.Get<SubscriberImporter>();
             var importMode = parse.GetValue(mode) == "skip-bad-rows" ? ImportMode.SkipBadRows : ImportMode.AllOrNothing;
             ImportReport? report = null;
-            await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).StartAsync(async progress =>
+            var interrupted = false;
+            try
             {
-                var task = progress.AddTask("Importing", maxValue: Math.Max(1, input.Length));
-                using var stream = new FileStream(input.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-                using var reader = new StreamReader(stream, Encoding.UTF8);
-                var rows = new SynchronousProgress<long>(_ => task.Value = stream.Position);
-                report = await importer.ImportAsync(reader, importMode, rows, ct);
-                task.Value = task.MaxValue;
-            });
+                await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).StartAsync(async progress =>
+                {
+                    var task = progress.AddTask("Importing", maxValue: Math.Max(1, input.Length));
+                    using var stream = new FileStream(input.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+                    using var reader = new StreamReader(stream, Encoding.UTF8);
+                    var rows = new SynchronousProgress<long>(_ => task.Value = stream.Position);
+                    report = await importer.ImportAsync(reader, importMode, rows, ct);
+                    task.Value = task.MaxValue;
+                });
+            }
+            catch (ImportCanceledException ex)
+            {
+                report = ex.Report; // what was committed before Ctrl-C / SIGTERM: recorded below like any import
+                interrupted = true;
+            }
 
+            var interruption = interrupted ? $", interrupted by {CliInterruption.SignalName} after {CliText.Count(report!.RowsRead, "row")} read" : string.Empty;
+
+            // Not cancellable: rows that were committed must have their ledger entry, also after Ctrl-C.
             await context.Get<Ledger.IAccessLedger>().AppendAsync(
                 new Ledger.AccessEntry
                 {
@@ -108,10 +121,10 @@ internal static class DataCommands
                     Task = Ledger.AccessTask.Insert,
                     Outcome = report!.RowsImported > 0 ? Ledger.AccessOutcome.Allowed : Ledger.AccessOutcome.Denied,
                     Account = AdminCommands.Operator,
-                    ErrorCode = report.RowsImported > 0 ? null : Problems.ErrorCodes.ValidationFailed,
-                    Reason = $"import of {report.RowsImported} subscribers ({report.RowsRejected} rows rejected, mode {parse.GetValue(mode)})",
+                    ErrorCode = report.RowsImported > 0 || interrupted ? null : Problems.ErrorCodes.ValidationFailed,
+                    Reason = $"import of {report.RowsImported} subscribers ({report.RowsRejected} rows rejected, mode {parse.GetValue(mode)}{interruption})",
                 },
-                ct);
+                CancellationToken.None);
 
             foreach (var error in report.Errors.Take(200))
             {
@@ -123,9 +136,17 @@ internal static class DataCommands
                 Console.Error.WriteLine($"... and {CliText.Count(report.Errors.Count - 200, "more problem")}");
             }
 
+            if (interrupted)
+            {
+                Console.Error.WriteLine(importMode == ImportMode.AllOrNothing
+                    ? $"error: interrupted by {CliInterruption.SignalName} after {CliText.Count(report.RowsRead, "row")} read: the import was rolled back; nothing was imported (all-or-nothing)."
+                    : $"error: interrupted by {CliInterruption.SignalName} after {CliText.Count(report.RowsRead, "row")} read: kept {CliText.Count(report.RowsImported, "subscriber")} imported in completed batches (skip-bad-rows); the batch in progress was rolled back and the rest of the file was not imported.");
+                return CliInterruption.ExitCode;
+            }
+
             if (report.RowsRejected > 0 && importMode == ImportMode.AllOrNothing)
             {
-                Console.Error.WriteLine($"error: {CliText.Count(report.RowsRejected, "bad row")}; nothing was imported (all-or-nothing). Fix them or use --mode skip-bad-rows.");
+                Console.Error.WriteLine($"error: {CliText.Count(report.RowsRejected, "bad row")}; the import was rolled back and nothing was imported (all-or-nothing). Fix them or use --mode skip-bad-rows.");
                 return CliExitCodes.RowsRefused;
             }
 
@@ -147,7 +168,7 @@ internal static class DataCommands
         public void Report(T value) => handler(value);
     }
 
-    private static IEnumerable<T> Counted<T>(IEnumerable<T> items, ProgressTask task)
+    private static IEnumerable<T> Counted<T>(IEnumerable<T> items, ProgressTask task, CancellationToken cancellationToken)
     {
         var n = 0;
         foreach (var item in items)
@@ -156,6 +177,7 @@ internal static class DataCommands
             if (++n % 1000 == 0)
             {
                 task.Value = n;
+                cancellationToken.ThrowIfCancellationRequested();
             }
         }
 

@@ -94,6 +94,17 @@ internal static class IncidentCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var service = context.Get<IncidentService>();
             var declared = scope.Read(parse, service.Offset);
+            if (declared.Clerks.Count + declared.Terminals.Count + declared.Stores.Count + declared.Detectors.Count == 0 && (parse.GetValue(alerts) ?? []).Length == 0)
+            {
+                // A case with nobody in scope scopes nothing; say so instead of opening an empty case.
+                throw CliException.Usage("incident declare needs a scope: give at least one --clerk, --terminal, --store, --detector or --alert.");
+            }
+
+            if (declared.To is { } to && to > context.Get<TimeProvider>().GetUtcNow())
+            {
+                throw CliException.Usage("--to: must not be in the future (the window ends at the latest now; widen it later with 'incident scope').");
+            }
+
             await ScopeOptions.RequireKnownClerksAsync(context, declared);
             var result = await service.DeclareAsync(new DeclareIncident(parse.GetValue(title), parse.GetValue(alerts) ?? [], declared), Actor(), ct);
             var incident = Unwrap(result);

@@ -62,7 +62,13 @@ internal static class LedgerCheckpointCommands
         var opened = CheckpointVerifier.Open(text, logKey, witnesses, witnesses.Count);
         if (!opened.IsSuccess)
         {
-            Console.Error.WriteLine($"CHECKPOINT INVALID: {opened.Error!.Message} ({opened.Error.Code})");
+            if (opened.Error!.Code == CheckpointErrors.NoteMalformed)
+            {
+                // Not a signed note at all (say, a receipt): a bad input file (exit 1), not a checkpoint that failed verification (exit 3).
+                throw CliException.Usage($"--against is not a signed checkpoint file: {opened.Error.Message}");
+            }
+
+            Console.Error.WriteLine($"CHECKPOINT INVALID: {opened.Error.Message} ({opened.Error.Code})");
             return 3;
         }
 

@@ -15,7 +15,7 @@ namespace Custodian.Cli;
 internal static class ServeStartChecks
 {
     /// <summary>
-    /// Binds and validates the sections <c>Custodian:Retention</c>, <c>Custodian:Review</c>, <c>Custodian:Gateway</c>,
+    /// Refuses unknown keys under <c>Custodian</c> (<see cref="ConfigurationKeys"/>), then binds and validates the sections <c>Custodian:Retention</c>, <c>Custodian:Review</c>, <c>Custodian:Gateway</c>,
     /// <c>Custodian:OfficerDevices</c>, <c>Custodian:DormantAccounts</c>, <c>Custodian:Siem</c> and
     /// <c>Custodian:Checkpoints</c> (<c>Custodian:Detection</c> is checked by <c>Monitoring.DetectionSettings</c>).
     /// </summary>
@@ -24,6 +24,7 @@ internal static class ServeStartChecks
     public static void CheckConfiguration(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        RefuseUnknownKeys(configuration);
         var custodian = configuration.GetSection(CustodianOptions.Section);
 
         var retention = new Ledger.Retention.RetentionOptions();
@@ -95,6 +96,17 @@ internal static class ServeStartChecks
                     ? $"cannot listen on {endpoint} for the {name}: the port is already in use."
                     : $"cannot listen on {endpoint} for the {name}: {ex.Message}");
             }
+        }
+    }
+
+    /// <summary>Refuses a key under <c>Custodian</c> that no setting matches (a misspelt name would otherwise be ignored and its default kept).</summary>
+    /// <param name="configuration">The configuration root.</param>
+    /// <exception cref="CliException">The first unknown key, with the nearest valid one (exit 2).</exception>
+    public static void RefuseUnknownKeys(IConfiguration configuration)
+    {
+        if (ConfigurationKeys.FindUnknown(configuration) is { } unknown)
+        {
+            throw new CliException("invalid configuration: " + unknown);
         }
     }
 

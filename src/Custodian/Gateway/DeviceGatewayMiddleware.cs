@@ -90,7 +90,7 @@ public sealed class DeviceGatewayMiddleware(
     private async Task RefuseAsync(HttpContext context, CustodianError error, string? terminal, string? store)
     {
         var ip = context.Connection.RemoteIpAddress?.ToString();
-        Hosting.Log.DeviceRefused(logger, error.Code, ip, terminal);
+        Hosting.Log.DeviceRefused(logger, error.Code, ip ?? "an unknown address", terminal ?? "none"); // never "(null)" in the line
         await recorder.RefuseAsync(
             new AccessEntry
             {

@@ -105,7 +105,7 @@ public sealed class NetworkPolicyMiddleware(
     private async Task RefuseAsync(HttpContext context, DeviceIdentity device, AccessTask task, CustodianError error)
     {
         var ip = context.Connection.RemoteIpAddress?.ToString();
-        GatewayLog.PolicyRefused(logger, error.Code, device.Terminal, ip);
+        GatewayLog.PolicyRefused(logger, error.Code, device.Terminal, ip ?? "an unknown address");
         await recorder.RefuseAsync(
             new AccessEntry
             {

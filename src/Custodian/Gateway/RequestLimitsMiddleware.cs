@@ -42,7 +42,7 @@ public sealed class RequestLimitsMiddleware(
         }
 
         var ip = context.Connection.RemoteIpAddress?.ToString();
-        GatewayLog.HeadersTooLarge(logger, total, _limit, ip);
+        GatewayLog.HeadersTooLarge(logger, total, _limit, ip ?? "an unknown address");
         var error = new CustodianError(AccessErrorCodes.HeadersTooLarge, StatusCodes.Status431RequestHeaderFieldsTooLarge, $"headers: the request's headers exceed {_limit} bytes in total.");
         await recorder.RefuseAsync(
             new AccessEntry

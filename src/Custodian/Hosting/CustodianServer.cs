@@ -72,6 +72,11 @@ public static class CustodianServer
         // needs is a FileSystemWatcher over the whole content root (the data directory), which woke a thread and
         // allocated for every write to the database and its WAL: several per guarded read (bench/README.md).
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "custodian", ContentRootPath = paths.Root, Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        if (ConfigurationKeys.FindUnknown(builder.Configuration) is { } unknown)
+        {
+            throw new InvalidOperationException("invalid configuration: " + unknown); // also appsettings.json in the data directory
+        }
+
         builder.Services.AddCustodianCore(options, time);
         builder.Services.AddSingleton(ca);
         builder.Services.AddSingleton<ServerEndpoints>();

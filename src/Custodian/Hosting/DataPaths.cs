@@ -35,6 +35,12 @@ public sealed record DataPaths(string Root)
     public string ServerLock => Path.Combine(Root, "server.lock");
 
     /// <summary>
+    /// The terminal API's base URL (one line, e.g. <c>https://127.0.0.1:7443</c>) as the last <c>serve</c> on this
+    /// directory listened on it; written at each start, read by <c>terminals enroll</c> for the command it prints.
+    /// </summary>
+    public string TerminalUrl => Path.Combine(Root, "terminal-url");
+
+    /// <summary>
     /// Checks that the data directory is usable: not a file, and readable and writable by this
     /// process where it exists. Returns a one-line problem, or null when it is usable (or absent and
     /// to be created).

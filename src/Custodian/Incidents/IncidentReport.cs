@@ -39,8 +39,8 @@ public static class IncidentReport
         if (incident.Summary is { } s)
         {
             var c = s.Counts;
-            sb.Append(ci, $"\n## Affected subscribers\n\nScoped {IncidentStore.Utc(s.ScopedAt)} by {s.ScopedBy} over the first {s.LedgerSize:N0} ledger entries; ");
-            sb.Append(ci, $"principals scanned: {string.Join(", ", s.Principals)}. {s.EntriesMatched:N0} entries matched, {s.EntriesExposing:N0} exposed subscribers.\n\n");
+            sb.Append(ci, $"\n## Affected subscribers\n\nScoped {IncidentStore.Utc(s.ScopedAt)} by {s.ScopedBy} over the first {Count(s.LedgerSize, "ledger entry", "ledger entries")}; ");
+            sb.Append(ci, $"principals scanned: {string.Join(", ", s.Principals)}. {Count(s.EntriesMatched, "entry", "entries")} matched, {Count(s.EntriesExposing, "exposed subscriber", "exposed subscribers")}.\n\n");
             sb.Append(ci, $"Affected-set SHA-256: `{s.SetSha256}`\n\n");
             sb.Append("| Grade | Subscribers |\n|---|---:|\n");
             sb.Append(ci, $"| RRN shown in full (`rrn-unmasked`) | {c.RrnUnmasked:N0} |\n");
@@ -76,6 +76,10 @@ public static class IncidentReport
 
         return sb.ToString();
     }
+
+    /// <summary>A count with its noun in the right number (<c>1 ledger entry</c>, <c>2 ledger entries</c>), thousands grouped.</summary>
+    private static string Count(long count, string singular, string plural) =>
+        count.ToString("N0", CultureInfo.InvariantCulture) + " " + (count == 1 ? singular : plural);
 
     /// <summary>
     /// A bar chart of exposing entries per day as a standalone SVG 1.1 document (no script, no external reference; styles as

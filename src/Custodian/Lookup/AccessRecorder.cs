@@ -22,7 +22,7 @@ public sealed class AccessRecorder(IAccessLedger ledger, ILogger<AccessRecorder>
             Hosting.Log.LedgerFailed(logger, ex);
         }
 
-        Hosting.Log.PolicyRefused(logger, error.Code, entry.Account, entry.Terminal);
+        Hosting.Log.PolicyRefused(logger, error.Code, entry.Account ?? "none", entry.Terminal ?? "none"); // never "(null)" in the line
         return error;
     }
 

@@ -336,15 +336,32 @@ public sealed class LedgerReview
             }
         }
 
+        // Earlier periods back to the one in which the deployment started (its first ledger entry): periods before it had
+        // nothing to review and are not listed as "not signed off".
+        DateTimeOffset? deployedAt = null;
+        await using (var first = connection.Command("SELECT MIN(time_ms) FROM ledger_entries"))
+        {
+            first.Transaction = tx;
+            if (await first.ExecuteScalarAsync(cancellationToken) is { } ms and not DBNull)
+            {
+                deployedAt = DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(ms, CultureInfo.InvariantCulture));
+            }
+        }
+
         var earlier = new List<ReviewPeriod>();
         var p = period;
         for (var i = 0; i < _options.SignOffHistory; i++)
         {
             p = p.Previous();
+            if (deployedAt is not { } since || p.End <= since)
+            {
+                break;
+            }
+
             earlier.Add(p);
         }
 
-        var signOffs = await ReadSignOffsAsync(connection, tx, earlier[^1].End, cancellationToken);
+        var signOffs = earlier.Count == 0 ? [] : await ReadSignOffsAsync(connection, tx, earlier[^1].End, cancellationToken);
         var earlierStates = earlier.Select(x => signOffs.TryGetValue(x.Id, out var s)
             ? new ReportSignOff(x.Id, true, s.Sequence, s.Reviewer, s.Sha256)
             : new ReportSignOff(x.Id, false, null, null, null)).ToList();

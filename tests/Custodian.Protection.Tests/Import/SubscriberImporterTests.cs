@@ -204,7 +204,8 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
         var lines = SampleLines(SubscriberImporter.BatchSize + 6, seed: 14);
         lines[4] = lines[4].Replace(lines[4].Split(',')[7], "S 9", StringComparison.Ordinal); // an ordinary bad row first
         var oversizedLine = lines.Count + 1;
-        lines.Add("\"" + new string('가', SubscriberImporter.MaxRecordBytes) + ",x,y"); // an unterminated quote swallowing the rest
+        lines.Add("\"" + new string('가', 100) + ",x,y"); // an unterminated quote swallowing the rest: short lines, one long record
+        lines.AddRange(Enumerable.Repeat(new string('가', 100), (SubscriberImporter.MaxRecordBytes / 300) + 10));
         lines.Add(lines[1]);
 
         var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines)), mode);
@@ -218,6 +219,51 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
         Assert.Equal(2, report.RowsRejected);
         Assert.Equal(imported, report.RowsImported);
         Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Theory]
+    [InlineData(ImportMode.AllOrNothing, 0)]
+    [InlineData(ImportMode.SkipBadRows, 10)]
+    public async Task An_over_long_line_is_one_bad_row_and_the_lines_after_it_are_read(ImportMode mode, int imported)
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var lines = SampleLines(10, seed: 16);
+        lines.Insert(3, new string('x', 5 * 1024 * 1024)); // line 4: 5 MB without a line break
+
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines)), mode);
+
+        Assert.Equal([new ImportRowError(4, "row", "must be at most 65536 bytes; the line was skipped and the lines after it were read")], report.Errors);
+        Assert.Equal((11L, 1L, (long)imported), (report.RowsRead, report.RowsRejected, report.RowsImported));
+        Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Fact]
+    public async Task Cancelling_a_skip_bad_rows_import_reports_the_committed_batches()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var lines = SampleLines(SubscriberImporter.BatchSize * 4, seed: 17);
+        using var cancel = new CancellationTokenSource();
+        var progress = new CancelAfter(SubscriberImporter.BatchSize, cancel); // cancels once the first batch is written
+
+        var failure = await Assert.ThrowsAsync<ImportCanceledException>(() =>
+            new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines)), ImportMode.SkipBadRows, progress, cancel.Token));
+
+        Assert.Equal(SubscriberImporter.BatchSize, failure.Report.RowsImported);
+        Assert.Equal(SubscriberImporter.BatchSize, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Fact]
+    public async Task Cancelling_an_all_or_nothing_import_keeps_nothing()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var lines = SampleLines(SubscriberImporter.BatchSize * 4, seed: 18);
+        using var cancel = new CancellationTokenSource();
+
+        var failure = await Assert.ThrowsAsync<ImportCanceledException>(() =>
+            new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines)), ImportMode.AllOrNothing, new CancelAfter(SubscriberImporter.BatchSize, cancel), cancel.Token));
+
+        Assert.Equal(0, failure.Report.RowsImported);
+        Assert.Equal(0, await new SubscriberVault(env.Database, env.Keys).CountAsync());
     }
 
     [Fact]
@@ -317,6 +363,18 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
         {
             values.Add(value);
             onReport?.Invoke(value);
+        }
+    }
+
+    /// <summary>Cancels <paramref name="cancel"/> once <paramref name="rows"/> rows were reported done (synchronously, on the writer).</summary>
+    private sealed class CancelAfter(long rows, CancellationTokenSource cancel) : IProgress<long>
+    {
+        public void Report(long value)
+        {
+            if (value >= rows)
+            {
+                cancel.Cancel();
+            }
         }
     }
 }

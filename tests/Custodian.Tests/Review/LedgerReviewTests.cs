@@ -110,9 +110,8 @@ public sealed class LedgerReviewTests : IAsyncLifetime
         var download = Assert.Single(report.Downloads);
         Assert.Equal((_seq["download"], true, "고객 요청: 요금 내역 사본"), (download.Sequence, download.Flagged, download.Reason));
         Assert.Empty(report.RetentionErasures);
-        Assert.Equal(12, report.EarlierPeriods.Count);
-        Assert.Equal(("2026-10", false), (report.EarlierPeriods[0].Period, report.EarlierPeriods[0].SignedOff));
-        Assert.Equal("2025-11", report.EarlierPeriods[^1].Period);
+        // Earlier periods go back only to the one holding the first ledger entry (2026-10-31 23:59), not 12 months before it.
+        Assert.Equal(("2026-10", false), (Assert.Single(report.EarlierPeriods).Period, report.EarlierPeriods[0].SignedOff));
 
         // Deterministic: the same ledger gives the same bytes and hash; the JSON holds no internal subscriber ID.
         var again = await Review.BuildReportAsync(period);

@@ -1,0 +1,193 @@
+using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+
+namespace Custodian.Hosting;
+
+/// <summary>
+/// The settings that exist under the <c>Custodian</c> configuration section, derived from the option classes that bind
+/// them (<see cref="CustodianOptions"/> with its <c>Masking</c> and <c>JetStream</c> parts, and the sections
+/// <c>Gateway</c>, <c>OfficerDevices</c>, <c>DormantAccounts</c>, <c>Siem</c>, <c>Checkpoints</c>, <c>Retention</c>,
+/// <c>Review</c>, <c>Detection</c> and <c>Notices</c>). The configuration binder ignores a key no property matches, so a
+/// misspelt setting (<c>Custodian__Gateway__Zone__S001__Networks__0</c> for <c>…__Zones__…</c>) would leave the default in
+/// force without a word — for a zone, an open network. <see cref="FindUnknown"/> finds such keys so that start-up stops
+/// instead (README.md, "Configuration").
+/// </summary>
+public static class ConfigurationKeys
+{
+    private static readonly Lazy<Shape> Root = new(BuildRoot);
+
+    /// <summary>
+    /// The first key under <c>Custodian</c> in <paramref name="configuration"/> that no setting matches, with the nearest
+    /// valid key, as a one-line message; <see langword="null"/> when every key is known. Keys are compared without case,
+    /// as the configuration system does; values are never read into the message.
+    /// </summary>
+    /// <param name="configuration">The configuration root (environment variables, and in the server also <c>appsettings.json</c>).</param>
+    /// <returns>For example <c>unknown setting Custodian:Gateway:Zone (environment variable Custodian__Gateway__Zone); did you mean Custodian:Gateway:Zones?</c>, or <see langword="null"/>.</returns>
+    public static string? FindUnknown(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return Check(configuration.GetSection(CustodianOptions.Section), Root.Value);
+    }
+
+    private static string? Check(IConfigurationSection section, Shape shape)
+    {
+        foreach (var child in section.GetChildren().OrderBy(c => c.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            Shape? next;
+            string? nearest = null;
+            switch (shape)
+            {
+                case ObjectShape o:
+                    if (!o.Properties.TryGetValue(child.Key, out next))
+                    {
+                        nearest = section.Path + ":" + Nearest(child.Key, o.Properties.Keys);
+                    }
+
+                    break;
+                case SequenceShape s:
+                    next = int.TryParse(child.Key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _) ? s.Element : null;
+                    nearest ??= section.Path + ":0";
+                    break;
+                case MapShape m:
+                    next = m.Value;
+                    break;
+                default: // a single value has no settings under it
+                    next = null;
+                    nearest = section.Path;
+                    break;
+            }
+
+            if (next is null)
+            {
+                return $"unknown setting {child.Path} (environment variable {EnvironmentName(child.Path)}); did you mean {nearest}?";
+            }
+
+            if (Check(child, next) is { } problem)
+            {
+                return problem;
+            }
+        }
+
+        return null;
+    }
+
+    private static string EnvironmentName(string path) => path.Replace(":", "__", StringComparison.Ordinal);
+
+    private static string Nearest(string key, IEnumerable<string> candidates) =>
+        candidates.OrderBy(c => Distance(key.ToUpperInvariant(), c.ToUpperInvariant())).ThenBy(c => c, StringComparer.Ordinal).First();
+
+    /// <summary>Levenshtein distance (insertions, deletions, substitutions of one character each).</summary>
+    private static int Distance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+
+    private static Shape BuildRoot()
+    {
+        var root = (ObjectShape)ShapeOf(typeof(CustodianOptions));
+        var sections = new (string Name, Type Type)[]
+        {
+            (Gateway.GatewayOptions.Section, typeof(Gateway.GatewayOptions)),
+            (Approvals.OfficerDeviceOptions.Section, typeof(Approvals.OfficerDeviceOptions)),
+            (StaffLifecycle.DormantAccountOptions.Section, typeof(StaffLifecycle.DormantAccountOptions)),
+            (Siem.Export.SiemExportOptions.Section, typeof(Siem.Export.SiemExportOptions)),
+            (Last(Ledger.Checkpoints.CheckpointOptions.Section), typeof(Ledger.Checkpoints.CheckpointOptions)),
+            (Last(Ledger.Retention.RetentionOptions.Section), typeof(Ledger.Retention.RetentionOptions)),
+            (Last(Review.ReviewOptions.Section), typeof(Review.ReviewOptions)),
+            (Last(Monitoring.DetectionSettings.Section), typeof(Monitoring.Detection.DetectionOptions)),
+        };
+        foreach (var (name, type) in sections)
+        {
+            root.Properties[name] = ShapeOf(type);
+        }
+
+        // Custodian__Notices__Cycle is read by 'notices run' directly (docs/portal.md).
+        root.Properties["Notices"] = new ObjectShape(new Dictionary<string, Shape>(StringComparer.OrdinalIgnoreCase) { ["Cycle"] = LeafShape.Instance });
+        return root;
+
+        static string Last(string path) => path[(path.LastIndexOf(':') + 1)..];
+    }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Option classes are referenced statically and kept whole.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2062", Justification = "Option classes are referenced statically and kept whole.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Option classes are referenced statically and kept whole.")]
+    private static Shape ShapeOf(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(string) || type.IsPrimitive || type.IsEnum || TypeDescriptor.GetConverter(type).CanConvertFrom(typeof(string)))
+        {
+            return LeafShape.Instance;
+        }
+
+        if (type.IsArray)
+        {
+            return new SequenceShape(ShapeOf(type.GetElementType()!));
+        }
+
+        var interfaces = type.IsInterface ? [type, .. type.GetInterfaces()] : type.GetInterfaces();
+        if (interfaces.FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>)) is { } dictionary)
+        {
+            return new MapShape(ShapeOf(dictionary.GetGenericArguments()[1]));
+        }
+
+        if (interfaces.FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>)) is { } sequence)
+        {
+            return new SequenceShape(ShapeOf(sequence.GetGenericArguments()[0]));
+        }
+
+        if (type.Namespace?.StartsWith(nameof(Custodian), StringComparison.Ordinal) != true)
+        {
+            return LeafShape.Instance; // e.g. IPAddress: not an option class
+        }
+
+        var properties = new Dictionary<string, Shape>(StringComparer.OrdinalIgnoreCase);
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.GetMethod is not { IsPublic: true } || property.GetIndexParameters().Length > 0)
+            {
+                continue;
+            }
+
+            var shape = ShapeOf(property.PropertyType);
+            var settable = property.SetMethod is { IsPublic: true };
+            if (settable || shape is not LeafShape) // the binder fills get-only collections and objects in place
+            {
+                properties[property.Name] = shape;
+            }
+        }
+
+        return new ObjectShape(properties);
+    }
+
+    private abstract record Shape;
+
+    private sealed record LeafShape : Shape
+    {
+        public static readonly LeafShape Instance = new();
+    }
+
+    private sealed record ObjectShape(Dictionary<string, Shape> Properties) : Shape;
+
+    private sealed record SequenceShape(Shape Element) : Shape;
+
+    private sealed record MapShape(Shape Value) : Shape;
+}
