@@ -18,7 +18,7 @@ namespace Custodian.Incidents;
 /// <remarks>
 /// <para>
 /// One <see cref="CatchUpAsync"/> step runs in one transaction holding the projection's write exclusion (SQLite
-/// <c>BEGIN IMMEDIATE</c>; PostgreSQL <c>SELECT … FOR UPDATE</c> on the position row), so several projectors (API nodes,
+/// <c>BEGIN IMMEDIATE</c>, busy timeout 5 s; PostgreSQL <c>SELECT … FOR UPDATE</c> on the position row, lock timeout 5 s), so several projectors (API nodes,
 /// the server and a CLI verb) may run at once: each step starts from the position the previous one committed, and the
 /// insert ignores rows already present. A step copies only a contiguous run of sequences starting at the position
 /// (the ledger is gap-free; a run that is not contiguous is cut at its first gap and retried later).
@@ -31,6 +31,9 @@ public sealed class IncidentScopeProjector(CustodianDatabase db, ILogger<Inciden
 {
     /// <summary>Most entries copied in one transaction (8,192).</summary>
     public const int BatchSize = 8_192;
+
+    /// <summary>How long a step waits for another projector's (or, on SQLite, the ledger writer's) lock: 5 seconds.</summary>
+    private const int LockTimeoutSeconds = 5;
 
     /// <summary>The next ledger sequence the projection has not copied yet (every entry below it is in <c>incident_scope_entries</c>).</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
@@ -74,9 +77,22 @@ public sealed class IncidentScopeProjector(CustodianDatabase db, ILogger<Inciden
     private async Task<(long Position, long Copied)> StepAsync(CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
+        if (connection is SqliteConnection file)
+        {
+            file.DefaultTimeout = LockTimeoutSeconds; // bounds Microsoft.Data.Sqlite's own retry on SQLITE_BUSY (busy_timeout is 5 s too)
+        }
+
         await using var tx = connection is SqliteConnection sqlite
             ? sqlite.BeginTransaction(deferred: false) // BEGIN IMMEDIATE: one projector step at a time per file
             : await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+        if (!db.IsSqlite)
+        {
+            // Another projector holding the position row makes this step wait at most as long as SQLite's busy timeout.
+            await using var timeout = connection.Command("SET LOCAL lock_timeout = " + (LockTimeoutSeconds * 1000).ToString(CultureInfo.InvariantCulture));
+            timeout.Transaction = tx;
+            await timeout.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var position = await ReadPositionAsync(connection, tx, cancellationToken, forUpdate: !db.IsSqlite);
 
         // The committed run starting at the position. The ledger commits in sequence order under its writer exclusion, so
