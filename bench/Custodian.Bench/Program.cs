@@ -58,7 +58,7 @@ var checkpointMs = new Option<int>("--checkpoint-ms") { Description = "LedgerOpt
 checkpointMs.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 10_000) { r.AddError("--checkpoint-ms must be 0–10,000."); } });
 var appendSubjects = new Option<string>("--subjects") { Description = "Subjects of the appended entries: random (one random subscriber of 17 M, the realistic case; default), sequential or none (diagnosis: the cost of the by-subject index).", DefaultValueFactory = _ => "random" };
 appendSubjects.AcceptOnlyFromAmong("random", "sequential", "none");
-var incidentIndexes = new Option<bool>("--incident-indexes") { Description = "Also apply the incident migrations (incidents-001 adds three indexes on ledger_entries, as in the product) to the append run's database, to measure their cost." };
+var incidentIndexes = new Option<bool>("--incident-indexes") { Description = "Also apply incidents-001 (three indexes on ledger_entries, as the product had them before incidents-003 moved scoping to a post-commit projection) to the append run's database, to measure their cost." };
 var cacheDirectory = new Option<string>("--cache-dir") { Description = "Where the generated ledgers of (b) and (c) are kept between runs (several GiB at the defaults).", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "custodian-ledger-bench-cache") };
 appendSeconds.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 1 or > 600) { r.AddError("--append-seconds must be 1–600."); } });
 appendCallers.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 65_536) { r.AddError("--callers must be 1–65,536."); } });

@@ -90,6 +90,7 @@ public static class CustodianServer
             builder.Services.AddHostedService(sp => sp.GetRequiredService<AccessMonitor>());
         }
         builder.Services.AddHostedService<CheckpointPublisher>();
+        builder.Services.AddHostedService<Incidents.IncidentScopeProjectorService>(); // incident-scoping projection after commit (docs/incidents.md)
         if (!Events.EventsComposition.IsJetStream(options)) // not with JetStream (docs/events.md)
         {
             builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13), on both storage backends (docs/storage.md)

@@ -3,8 +3,9 @@ using Custodian.Storage;
 namespace Custodian.Incidents;
 
 /// <summary>
-/// Tables of incident response (docs/incidents.md, "Tables"), and the indexes on <c>ledger_entries</c> by principal and
-/// time that scoping reads through instead of scanning the ledger.
+/// Tables of incident response (docs/incidents.md, "Tables"). <c>incidents-001</c> added indexes on <c>ledger_entries</c> by
+/// principal and time; <c>incidents-003</c> replaces them with the scoping projection (<c>incident_scope_entries</c> and its
+/// position, filled after commit by <see cref="IncidentScopeProjector"/>), so that a ledger append no longer updates them.
 /// </summary>
 public sealed class IncidentMigrations : IMigrationSource
 {
@@ -30,5 +31,23 @@ public sealed class IncidentMigrations : IMigrationSource
             "amount_claimed INTEGER NOT NULL, state TEXT NOT NULL, filed_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, question TEXT, answer TEXT, " +
             "amount_approved INTEGER, decision_reason TEXT, decided_by TEXT, paid_ms INTEGER, payout_reference TEXT, evidence TEXT NOT NULL, UNIQUE (incident_id, subscriber_id));" +
             "CREATE INDEX ix_incident_claims_subscriber ON incident_claims (subscriber_id, filed_ms)"),
+
+        // The scoping projection (docs/incidents.md, "Scoping projection"): one row per ledger entry with the columns scoping
+        // selects on, indexed by principal and time, and the next sequence to project. The three indexes of incidents-001
+        // leave the ledger's commit path. Entries already in the ledger are projected here in the same transaction (indexes
+        // built after the copy); the
+        // position is taken from what this transaction inserted, so it never claims an entry it did not copy.
+        new Migration(
+            "incidents-003",
+            "DROP INDEX ix_ledger_entries_account_time;" +
+            "DROP INDEX ix_ledger_entries_terminal_time;" +
+            "DROP INDEX ix_ledger_entries_store_time;" +
+            "CREATE TABLE incident_scope_entries (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, account TEXT, terminal TEXT, store TEXT);" +
+            "CREATE TABLE incident_scope_position (id INTEGER PRIMARY KEY, next_seq INTEGER NOT NULL);" +
+            "INSERT INTO incident_scope_entries (seq, time_ms, account, terminal, store) SELECT seq, time_ms, account, terminal, store FROM ledger_entries WHERE seq >= 0;" +
+            "INSERT INTO incident_scope_position (id, next_seq) SELECT 1, COALESCE(MAX(seq) + 1, 0) FROM incident_scope_entries;" +
+            "CREATE INDEX ix_incident_scope_account_time ON incident_scope_entries (account, time_ms);" +
+            "CREATE INDEX ix_incident_scope_terminal_time ON incident_scope_entries (terminal, time_ms);" +
+            "CREATE INDEX ix_incident_scope_store_time ON incident_scope_entries (store, time_ms)"),
     ];
 }

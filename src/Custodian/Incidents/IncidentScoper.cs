@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Numerics;
 using System.Security.Cryptography;
@@ -5,6 +6,7 @@ using System.Text;
 using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Custodian.Incidents;
 
@@ -43,14 +45,19 @@ public sealed record ScopeResult(
     IReadOnlyList<string> Principals);
 
 /// <summary>
-/// Computes an incident's affected subscribers from the access ledger (docs/incidents.md, "Scoping"). Reads through the
-/// <c>(account, time_ms)</c>, <c>(terminal, time_ms)</c> and <c>(store, time_ms)</c> indexes, one range per principal, and
-/// only entries with a sequence below a fixed ledger size; decodes each payload (the source of truth) and re-checks the
-/// principal and time on the decoded entry, so a column that disagrees with its payload cannot add an entry. Never decrypts.
-/// Thread-safe.
+/// Computes an incident's affected subscribers from the access ledger (docs/incidents.md, "Scoping"). First catches the
+/// scoping projection (<see cref="IncidentScopeProjector"/>) up to the ledger size; then, in one read snapshot, reads the
+/// projection's <c>(account, time_ms)</c>, <c>(terminal, time_ms)</c> and <c>(store, time_ms)</c> indexes, one range per
+/// principal, for the sequences below the projection's position, and the ledger itself by sequence for the tail from that
+/// position to the ledger size (empty unless an entry was committed since the catch-up, or the catch-up failed), so the
+/// answer is exact whatever the projector's state. Only entries with a sequence below a fixed ledger size are read; each
+/// payload is decoded (the source of truth) and the principal and time are re-checked on the decoded entry, so a column
+/// that disagrees with its payload cannot add an entry. Never decrypts. Thread-safe.
 /// </summary>
-/// <param name="db">The database holding the ledger.</param>
-public sealed class IncidentScoper(CustodianDatabase db)
+/// <param name="db">The database holding the ledger and the projection.</param>
+/// <param name="projector">The scoping projection, caught up before each scan.</param>
+/// <param name="logger">Logger (error types only).</param>
+public sealed class IncidentScoper(CustodianDatabase db, IncidentScopeProjector projector, ILogger<IncidentScoper> logger)
 {
     /// <summary>Principal kinds a scope names, with the ledger column each is matched on.</summary>
     private static readonly (string Kind, string Column)[] Kinds = [("clerk", "account"), ("terminal", "terminal"), ("store", "store")];
@@ -121,16 +128,30 @@ public sealed class IncidentScoper(CustodianDatabase db)
         var seen = principals.Count > 1 ? new HashSet<long>() : null;
         long matched = 0, exposing = 0, read = 0;
 
+        try
+        {
+            await projector.CatchUpAsync(ledgerSize, cancellationToken);
+        }
+        catch (DbException ex)
+        {
+            Log.ScopeCatchUpFailed(logger, ex.GetType().Name, ex); // still exact: the tail below reads the ledger itself
+        }
+
         await using var connection = await db.OpenAsync(cancellationToken);
 
-        // One read snapshot for the count and every range; deferred, so the ledger writer is never blocked.
+        // One read snapshot for the position, the count and every range; deferred, so the ledger writer is never blocked.
         await using var tx = await db.BeginSnapshotAsync(connection, cancellationToken); // SQLite: BEGIN DEFERRED; PostgreSQL: REPEATABLE READ READ ONLY
+        var projected = Math.Min(await IncidentScopeProjector.ReadPositionAsync(connection, tx, cancellationToken), ledgerSize);
         long total = 0;
         foreach (var (kind, code) in principals)
         {
+            var column = Column(kind);
+
+            // The tail's "+time_ms" keeps SQLite (and PostgreSQL) on the sequence range instead of the ledger's time index.
             await using var count = connection.Command(
-                $"SELECT COUNT(*) FROM ledger_entries WHERE {Column(kind)} = @p AND time_ms >= @from AND time_ms < @to AND seq < @size",
-                ("@p", code), ("@from", fromMs), ("@to", toMs), ("@size", ledgerSize));
+                $"SELECT (SELECT COUNT(*) FROM incident_scope_entries WHERE {column} = @p AND time_ms >= @from AND time_ms < @to AND seq < @projected) + " +
+                $"(SELECT COUNT(*) FROM ledger_entries WHERE seq >= @projected AND seq < @size AND {column} = @p AND +time_ms >= @from AND +time_ms < @to)",
+                ("@p", code), ("@from", fromMs), ("@to", toMs), ("@projected", projected), ("@size", ledgerSize));
             count.Transaction = tx;
             total += Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
@@ -138,9 +159,12 @@ public sealed class IncidentScoper(CustodianDatabase db)
         progress?.Report(new ScopeProgress(0, total));
         foreach (var (kind, code) in principals)
         {
+            var column = Column(kind);
             await using var command = connection.Command(
-                $"SELECT seq, payload FROM ledger_entries WHERE {Column(kind)} = @p AND time_ms >= @from AND time_ms < @to AND seq < @size AND erased_by IS NULL",
-                ("@p", code), ("@from", fromMs), ("@to", toMs), ("@size", ledgerSize));
+                $"SELECT e.seq, e.payload FROM incident_scope_entries p JOIN ledger_entries e ON e.seq = p.seq " +
+                $"WHERE p.{column} = @p AND p.time_ms >= @from AND p.time_ms < @to AND p.seq < @projected AND e.erased_by IS NULL " +
+                $"UNION ALL SELECT seq, payload FROM ledger_entries WHERE seq >= @projected AND seq < @size AND {column} = @p AND +time_ms >= @from AND +time_ms < @to AND erased_by IS NULL",
+                ("@p", code), ("@from", fromMs), ("@to", toMs), ("@projected", projected), ("@size", ledgerSize));
             command.Transaction = tx;
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))

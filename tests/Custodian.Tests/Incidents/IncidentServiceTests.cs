@@ -29,6 +29,7 @@ public sealed class IncidentServiceTests : IAsyncLifetime
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, Kst));
     private readonly FlakySms _sms = new();
     private ServiceProvider _services = null!;
+    private Infrastructure.PostgresSchema? _schema;
 
     private IncidentService Service => _services.GetRequiredService<IncidentService>();
 
@@ -36,7 +37,10 @@ public sealed class IncidentServiceTests : IAsyncLifetime
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddCustodianCore(new CustodianOptions { DataDirectory = _dir.FullName, PasswordIterations = 1_000 }, _time);
+
+        // SQLite by default; CUSTODIAN_TEST_BACKEND=postgres runs the class on a fresh PostgreSQL schema (docs/storage.md).
+        _schema = Infrastructure.TestStorage.Default == Infrastructure.TestBackend.Postgres ? await Infrastructure.TestStorage.CreateSchemaAsync() : null;
+        services.AddCustodianCore(new CustodianOptions { DataDirectory = _dir.FullName, PasswordIterations = 1_000, Storage = _schema?.ConnectionString ?? "sqlite" }, _time);
         services.AddSingleton<ISmsSender>(sp => _sms.Wrap(new OutboxSmsSender(sp.GetRequiredService<Storage.CustodianDatabase>(), _time)));
         _services = services.BuildServiceProvider();
         await CustodianComposition.InitialiseAsync(_services);
@@ -57,6 +61,11 @@ public sealed class IncidentServiceTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _services.DisposeAsync();
+        if (_schema is not null)
+        {
+            await _schema.DisposeAsync();
+        }
+
         SqliteConnection.ClearAllPools();
         _dir.Delete(recursive: true);
     }
