@@ -44,7 +44,7 @@ public sealed class AccessMonitor : BackgroundService
     /// <summary>Name of the monitor's subscription to the event stream.</summary>
     public const string SubscriptionName = "monitor";
 
-    private const int MaxReasonLength = 500;
+    private const int MaxReasonLength = HardLimitBreaches.MaxReasonLength;
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
 
     private readonly IAccessEventStream _events;
@@ -513,16 +513,8 @@ public sealed class AccessMonitor : BackgroundService
     }
 
     /// <summary>An entry the monitor writes on its own account (alerts, step-ups, suspensions), stamped now.</summary>
-    private AccessEntry MonitorEntry(AccessTask task, string? store, string target, string? reason) => new()
-    {
-        Time = _time.GetUtcNow(),
-        Task = task,
-        Outcome = AccessOutcome.Allowed,
-        Account = MonitorAccount,
-        Store = store,
-        Target = target,
-        Reason = reason,
-    };
+    private AccessEntry MonitorEntry(AccessTask task, string? store, string target, string? reason) =>
+        HardLimitBreaches.MonitorEntry(_time.GetUtcNow(), task, store, target, reason);
 
     private async Task ProcessHardLimitsAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken)
     {
@@ -646,16 +638,7 @@ public sealed class AccessMonitor : BackgroundService
             return (null, null);
         }
 
-        var alert = new NewAlert(
-            DistinctSubjectsDetector.DetectorName,
-            principal,
-            entry.Store,
-            breach.Window,
-            breach.Observed,
-            breach.Limit,
-            _detector.GetEvidence(breach),
-            breach.Observed >= 2L * breach.Limit ? AlertSeverity.Critical : AlertSeverity.High);
-        return (breach, alert);
+        return (breach, HardLimitBreaches.Alert(_detector, breach, entry.Store));
     }
 
     private async Task ActOnBreachAsync(DetectorBreach breach, NewAlert draft, AccessEntry entry)
@@ -676,21 +659,8 @@ public sealed class AccessMonitor : BackgroundService
             Log.AlertStoreFailed(_logger, p.Kind.ToName(), p.Id, ex);
         }
 
-        var finding = string.Create(
-            CultureInfo.InvariantCulture,
-            $"{draft.Detector}: {p} read {breach.Observed} distinct subscribers within {windowSeconds} s, over the {p.Kind.ToName()} limit of {breach.Limit}");
-
-        // Suspend the clerk AND the terminal of the breaching entry.
-        var targets = new List<Principal>(2);
-        if (entry.Account is not null)
-        {
-            targets.Add(new Principal(PrincipalKind.Clerk, entry.Account));
-        }
-
-        if (entry.Terminal is not null)
-        {
-            targets.Add(new Principal(PrincipalKind.Terminal, entry.Terminal));
-        }
+        var finding = HardLimitBreaches.Finding(draft.Detector, breach);
+        var targets = HardLimitBreaches.Targets(entry); // the clerk AND the terminal of the breaching entry
 
         var suspended = new List<Principal>(2);
         foreach (var target in targets)
@@ -700,9 +670,7 @@ public sealed class AccessMonitor : BackgroundService
                 _detector.Latch(target);
             }
 
-            var reason = Truncate(target == p
-                ? $"{finding} (alert {alertId ?? "not stored"})."
-                : $"{finding}; suspended with it (alert {alertId ?? "not stored"}).");
+            var reason = HardLimitBreaches.SuspensionReason(finding, target, p, alertId ?? "not stored");
             try
             {
                 if (await _suspensions.SuspendAsync(target.Kind, target.Id, alertId, reason, cancellationToken))
@@ -748,7 +716,7 @@ public sealed class AccessMonitor : BackgroundService
         }
     }
 
-    private static string Truncate(string text) => text.Length <= MaxReasonLength ? text : text[..MaxReasonLength];
+    private static string Truncate(string text) => HardLimitBreaches.Truncate(text);
 
     private async ValueTask<bool> WaitSlowAsync(long sequence, TimeSpan timeout, CancellationToken cancellationToken)
     {

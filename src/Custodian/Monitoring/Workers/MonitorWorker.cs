@@ -35,7 +35,6 @@ namespace Custodian.Monitoring.Workers;
 /// </remarks>
 public sealed class MonitorWorker
 {
-    private const int MaxReasonLength = 500;
     private const int MaxBatch = 512;
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
 
@@ -563,15 +562,7 @@ public sealed class MonitorWorker
             throw new FencedException(); // another owner acts on this partition now
         }
 
-        var draft = new NewAlert(
-            DistinctSubjectsDetector.DetectorName,
-            subject,
-            entry.Store,
-            breach.Window,
-            breach.Observed,
-            breach.Limit,
-            detector.GetEvidence(breach),
-            breach.Observed >= 2L * breach.Limit ? AlertSeverity.Critical : AlertSeverity.High);
+        var draft = HardLimitBreaches.Alert(detector, breach, entry.Store);
         await ActOnBreachAsync(state.Partition, breach, draft, entry);
     }
 
@@ -606,26 +597,13 @@ public sealed class MonitorWorker
             throw; // the batch is not committed; it is processed again
         }
 
-        var finding = string.Create(
-            CultureInfo.InvariantCulture,
-            $"{draft.Detector}: {p} read {breach.Observed} distinct subscribers within {windowSeconds} s, over the {p.Kind.ToName()} limit of {breach.Limit}");
-        var targets = new List<Principal>(2);
-        if (entry.Account is not null)
-        {
-            targets.Add(new Principal(PrincipalKind.Clerk, entry.Account));
-        }
-
-        if (entry.Terminal is not null)
-        {
-            targets.Add(new Principal(PrincipalKind.Terminal, entry.Terminal));
-        }
+        var finding = HardLimitBreaches.Finding(draft.Detector, breach);
+        var targets = HardLimitBreaches.Targets(entry);
 
         var suspended = new List<Principal>(2);
         foreach (var target in targets)
         {
-            var reason = Truncate(target == p
-                ? $"{finding} (alert {alertId})."
-                : $"{finding}; suspended with it (alert {alertId}).");
+            var reason = HardLimitBreaches.SuspensionReason(finding, target, p, alertId!);
             if (await _suspensions.SuspendAsync(target.Kind, target.Id, alertId, reason, cancellationToken))
             {
                 suspended.Add(target);
@@ -644,16 +622,8 @@ public sealed class MonitorWorker
         }
     }
 
-    private AccessEntry MonitorEntry(AccessTask task, string? store, string target, string reason) => new()
-    {
-        Time = _time.GetUtcNow(),
-        Task = task,
-        Outcome = AccessOutcome.Allowed,
-        Account = AccessMonitor.MonitorAccount,
-        Store = store,
-        Target = target,
-        Reason = reason,
-    };
+    private AccessEntry MonitorEntry(AccessTask task, string? store, string target, string reason) =>
+        HardLimitBreaches.MonitorEntry(_time.GetUtcNow(), task, store, target, reason);
 
     private async Task AppendAsync(AccessEntry entry)
     {
@@ -667,7 +637,7 @@ public sealed class MonitorWorker
         }
     }
 
-    private static string Truncate(string text) => text.Length <= MaxReasonLength ? text : text[..MaxReasonLength];
+    private static string Truncate(string text) => HardLimitBreaches.Truncate(text);
 
     private sealed class PartitionState(MonitorPartition partition, long epoch, long lastStreamSequence, DistinctSubjectsDetector detector)
     {
