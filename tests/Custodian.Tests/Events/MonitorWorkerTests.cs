@@ -179,9 +179,9 @@ public sealed class MonitorWorkerTests
         Assert.Equal(128, MonitorPartition.Assign(["solo"], "solo").Count);
         var a = MonitorPartition.Assign(["b", "a"], "a");
         var b = MonitorPartition.Assign(["a", "b"], "b");
-        Assert.Equal(["c00", "c02"], a.Take(2).Select(p => p.Name));
-        Assert.Equal(["c01", "c03"], b.Take(2).Select(p => p.Name));
-        Assert.Equal(128, a.Concat(b).Select(p => p.Name).Distinct().Count());
+        Assert.Equal(["c00", "c02"], a.Take(2).Select(p => p.Token));
+        Assert.Equal(["c01", "c03"], b.Take(2).Select(p => p.Token));
+        Assert.Equal(128, a.Concat(b).Select(p => p.Token).Distinct().Count());
         Assert.Empty(MonitorPartition.Assign(["a", "b"], "c"));
         Assert.Equal(43, MonitorPartition.Assign(["x", "y", "z"], "x").Count); // 128 = 43 + 43 + 42
         Assert.Equal("custodian.ledger.c07.*", new MonitorPartition(PrincipalKind.Clerk, 7).FilterSubject("custodian.ledger"));
@@ -395,7 +395,10 @@ public sealed class MonitorWorkerTests
                 await db.MigrateAsync(new LedgerMigrations().Migrations.Concat(new MonitoringMigrations().Migrations), TimeProvider.System);
             }
 
-            var ledger = new JetStreamAccessLedger(settings, new LedgerProjection(db, TimeProvider.System, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), () => "test/monitor-workers+00000000", NullLogger<JetStreamAccessLedger>.Instance);
+            // The stream is bound to one deployment (docs/events.md): the CLI-initialised data directory's identity when there
+            // is one (its `init` created and bound the stream), else a fixed test identity.
+            string Deployment() => initialiseWithCli ? DeploymentIdentity.Of(Path.Combine(directory.FullName, "data"), "custodian/test") : "custodian/monitor-workers-test+00000000";
+            var ledger = new JetStreamAccessLedger(settings, new LedgerProjection(db, TimeProvider.System, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), Deployment, NullLogger<JetStreamAccessLedger>.Instance);
             await ledger.StartAsync();
             return new JetStreamSide(directory, schema, settings, db, ledger, environment);
         }
@@ -430,13 +433,13 @@ public sealed class MonitorWorkerTests
                 {
                     if (committed.Entry.Account is { } account)
                     {
-                        var key = new MonitorPartition(PrincipalKind.Clerk, LedgerSubjects.PartitionOf(account)).Name;
+                        var key = new MonitorPartition(PrincipalKind.Clerk, LedgerSubjects.PartitionOf(account)).Token;
                         expected[key] = expected.GetValueOrDefault(key) + 1;
                     }
 
                     if (committed.Entry.Terminal is { } terminal)
                     {
-                        var key = new MonitorPartition(PrincipalKind.Terminal, LedgerSubjects.PartitionOf(terminal)).Name;
+                        var key = new MonitorPartition(PrincipalKind.Terminal, LedgerSubjects.PartitionOf(terminal)).Token;
                         expected[key] = expected.GetValueOrDefault(key) + 1;
                     }
                 }

@@ -17,16 +17,16 @@ public readonly record struct MonitorPartition(PrincipalKind Kind, int Number)
         [.. Enumerable.Range(0, LedgerSubjects.Partitions).Select(i => new MonitorPartition(PrincipalKind.Clerk, i)),
          .. Enumerable.Range(0, LedgerSubjects.Partitions).Select(i => new MonitorPartition(PrincipalKind.Terminal, i))];
 
-    /// <summary>The name: <c>c17</c>, <c>t42</c>.</summary>
-    public string Name => (Kind == PrincipalKind.Clerk ? "c" : "t") + Number.ToString("D2", CultureInfo.InvariantCulture);
+    /// <summary>The partition token in subjects and progress rows: <c>c17</c>, <c>t42</c>.</summary>
+    public string Token => (Kind == PrincipalKind.Clerk ? "c" : "t") + Number.ToString("D2", CultureInfo.InvariantCulture);
 
     /// <summary>The durable consumer's name on the stream: <c>monitor-c17</c>.</summary>
-    public string ConsumerName => "monitor-" + Name;
+    public string ConsumerName => "monitor-" + Token;
 
     /// <summary>The consumer's filter subject under <paramref name="prefix"/>.</summary>
     /// <param name="prefix">The stream's subject prefix.</param>
     /// <returns><c>&lt;prefix&gt;.c17.*</c> or <c>&lt;prefix&gt;.*.t42</c>.</returns>
-    public string FilterSubject(string prefix) => Kind == PrincipalKind.Clerk ? $"{prefix}.{Name}.*" : $"{prefix}.*.{Name}";
+    public string FilterSubject(string prefix) => Kind == PrincipalKind.Clerk ? $"{prefix}.{Token}.*" : $"{prefix}.*.{Token}";
 
     /// <summary>The partition holding <paramref name="principal"/>'s state.</summary>
     /// <param name="principal">A clerk or terminal.</param>

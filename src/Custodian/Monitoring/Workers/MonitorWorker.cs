@@ -291,7 +291,7 @@ public sealed class MonitorWorker
 
     private async Task RebalanceAsync(NatsJSContext js, IReadOnlyList<MonitorPartition> owned, int memberCount, CancellationToken cancellationToken)
     {
-        var wanted = owned.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var wanted = owned.Select(p => p.Token).ToHashSet(StringComparer.Ordinal);
         var before = _runners.Count;
         foreach (var (name, runner) in _runners.Where(r => !wanted.Contains(r.Key) || r.Value.Task.IsCompleted).ToList())
         {
@@ -300,12 +300,12 @@ public sealed class MonitorWorker
         }
 
         var dropped = before - _runners.Count;
-        var toStart = owned.Where(p => !_runners.ContainsKey(p.Name)).ToList();
+        var toStart = owned.Where(p => !_runners.ContainsKey(p.Token)).ToList();
         if (toStart.Count > 0 && !cancellationToken.IsCancellationRequested)
         {
             foreach (var runner in await AcquireAsync(js, toStart, cancellationToken))
             {
-                _runners[runner.Partition.Name] = runner;
+                _runners[runner.Partition.Token] = runner;
             }
         }
 
@@ -328,7 +328,7 @@ public sealed class MonitorWorker
     private async Task<List<Runner>> AcquireAsync(NatsJSContext js, List<MonitorPartition> partitions, CancellationToken cancellationToken)
     {
         var states = new Dictionary<MonitorPartition, PartitionState>();
-        var acquired = await _progress.AcquireAsync([.. partitions.Select(p => p.Name)], _workerId, cancellationToken);
+        var acquired = await _progress.AcquireAsync([.. partitions.Select(p => p.Token)], _workerId, cancellationToken);
         for (var i = 0; i < partitions.Count; i++)
         {
             states[partitions[i]] = new PartitionState(partitions[i], acquired[i].Epoch, acquired[i].LastStreamSequence, _detectorFactory());
@@ -362,7 +362,7 @@ public sealed class MonitorWorker
         var runners = new List<Runner>(states.Count);
         foreach (var state in states.Values)
         {
-            WorkerLog.PartitionStarted(_logger, state.Partition.Name, state.Epoch, state.LastStreamSequence, state.Replayed);
+            WorkerLog.PartitionStarted(_logger, state.Partition.Token, state.Epoch, state.LastStreamSequence, state.Replayed);
             var stop = new CancellationTokenSource();
             runners.Add(new Runner(state.Partition, stop, Task.Run(() => RunPartitionAsync(js, state, stop.Token), CancellationToken.None)));
         }
@@ -469,7 +469,7 @@ public sealed class MonitorWorker
         }
         catch (Exception ex)
         {
-            WorkerLog.PartitionFailed(_logger, partition.Name, ex); // the runner is restarted at the next membership round
+            WorkerLog.PartitionFailed(_logger, partition.Token, ex); // the runner is restarted at the next membership round
         }
     }
 
@@ -493,7 +493,7 @@ public sealed class MonitorWorker
             }
             catch (FencedException)
             {
-                WorkerLog.Fenced(_logger, state.Partition.Name, state.Epoch);
+                WorkerLog.Fenced(_logger, state.Partition.Token, state.Epoch);
                 return false;
             }
 
@@ -506,9 +506,9 @@ public sealed class MonitorWorker
             return true;
         }
 
-        if (!LeaseValid() || !await _progress.CommitAsync(state.Partition.Name, state.Epoch, last, processed, CancellationToken.None))
+        if (!LeaseValid() || !await _progress.CommitAsync(state.Partition.Token, state.Epoch, last, processed, CancellationToken.None))
         {
-            WorkerLog.Fenced(_logger, state.Partition.Name, state.Epoch);
+            WorkerLog.Fenced(_logger, state.Partition.Token, state.Epoch);
             return false;
         }
 
@@ -557,7 +557,7 @@ public sealed class MonitorWorker
             return; // already suspended (by this breach before a lost commit, or by another partition): no second alert
         }
 
-        if (!LeaseValid() || !await _progress.IsCurrentAsync(state.Partition.Name, state.Epoch, stop))
+        if (!LeaseValid() || !await _progress.IsCurrentAsync(state.Partition.Token, state.Epoch, stop))
         {
             throw new FencedException(); // another owner acts on this partition now
         }
@@ -588,7 +588,7 @@ public sealed class MonitorWorker
                 var alert = await _alerts.CreateAsync(draft, cancellationToken);
                 alertId = alert.Id;
                 created = true;
-                WorkerLog.AlertRaised(_logger, alert.Id, draft.Detector, partition.Name, p.Kind.ToName(), p.Id, breach.Observed, windowSeconds, breach.Limit, breach.Sequence);
+                WorkerLog.AlertRaised(_logger, alert.Id, draft.Detector, partition.Token, p.Kind.ToName(), p.Id, breach.Observed, windowSeconds, breach.Limit, breach.Sequence);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -34,8 +34,8 @@ public sealed class MonitorWorkerGate(PartitionProgressStore progress)
         ArgumentNullException.ThrowIfNull(clerk);
         ArgumentNullException.ThrowIfNull(terminal);
         var polls = Math.Max(1, (int)(timeout / Poll));
-        var clerkPartition = new MonitorPartition(PrincipalKind.Clerk, LedgerSubjects.PartitionOf(clerk)).Name;
-        var terminalPartition = new MonitorPartition(PrincipalKind.Terminal, LedgerSubjects.PartitionOf(terminal)).Name;
+        var clerkPartition = new MonitorPartition(PrincipalKind.Clerk, LedgerSubjects.PartitionOf(clerk)).Token;
+        var terminalPartition = new MonitorPartition(PrincipalKind.Terminal, LedgerSubjects.PartitionOf(terminal)).Token;
         var clerkDone = clerkSequence < 0;
         var terminalDone = terminalSequence < 0;
         while (true)
