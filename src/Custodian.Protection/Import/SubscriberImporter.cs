@@ -85,6 +85,12 @@ public sealed partial class SubscriberImporter
     /// </summary>
     public const int BulkCacheKiB = 256 * 1024;
 
+    /// <summary>
+    /// Auxiliary threads SQLite's sorter may use, beside the importing thread, while a bulk load builds its deferred
+    /// indexes (<c>PRAGMA threads</c>): processors − 1, 0–3 (1 on a 2-core machine).
+    /// </summary>
+    public static int BulkSortThreads { get; } = Math.Clamp(Environment.ProcessorCount - 1, 0, 3);
+
     /// <summary>Largest accepted CSV record, in bytes (guards against an unterminated quote swallowing the file).</summary>
     public const int MaxRecordBytes = 64 * 1024;
 
@@ -559,6 +565,10 @@ public sealed partial class SubscriberImporter
                             deferred = [.. SubscriberIndexes.All.Where(i => !(noPendingKey && SubscriberIndexes.PendingKeyIndexNames.Contains(i.Name)))];
                             await ExecuteAsync(connection, transaction, "PRAGMA cache_size = -" + BulkCacheKiB.ToString(CultureInfo.InvariantCulture), cancellationToken);
 
+                            // SQLite's sorter may use worker threads for the external merge sorts of the index builds after the
+                            // load (https://sqlite.org/pragma.html#pragma_threads; off by default). Reset to 0 below for the pooled connection.
+                            await ExecuteAsync(connection, transaction, "PRAGMA threads = " + BulkSortThreads.ToString(CultureInfo.InvariantCulture), cancellationToken);
+
                             // The commit's automatic checkpoint would copy the whole load from the WAL into the database file
                             // inside CommitAsync; it is run explicitly after the commit instead, timed on its own (event 6502).
                             await using (var autoCheckpoint = connection.Command("PRAGMA wal_autocheckpoint"))
@@ -664,6 +674,12 @@ public sealed partial class SubscriberImporter
             if (transaction is not null)
             {
                 await transaction.DisposeAsync();
+            }
+
+            if (bulk)
+            {
+                await using var threads = connection.Command("PRAGMA threads = 0");
+                await threads.ExecuteNonQueryAsync(CancellationToken.None);
             }
 
             if (pooledAutoCheckpoint is not null)

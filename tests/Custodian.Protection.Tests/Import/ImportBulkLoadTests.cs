@@ -57,6 +57,7 @@ public sealed class ImportBulkLoadTests
         Assert.True(Convert.ToInt64(checkpoint.Single(p => p.Key == "Frames").Value, CultureInfo.InvariantCulture) > 100);
         Assert.Equal(checkpoint.Single(p => p.Key == "Frames").Value, checkpoint.Single(p => p.Key == "Copied").Value);
         Assert.Equal(1_000, await Population.ScalarAsync(env.Database, "PRAGMA wal_autocheckpoint"));
+        Assert.Equal(0L, await Population.ScalarAsync(env.Database, "PRAGMA threads")); // the sort threads are the bulk load's only
         Assert.Equal("ok", await StringAsync(env.Database, "PRAGMA integrity_check"));
         Assert.Equal(5_700, await Population.ScalarAsync(env.Database, "SELECT COUNT(*) FROM subscribers INDEXED BY ix_subscribers_phone_index_next WHERE phone_index_next IS NULL"));
 
