@@ -189,15 +189,7 @@ public sealed class MonitorWorker
                 {
                     try
                     {
-                        var live = new List<string>();
-                        await foreach (var k in members.GetKeysAsync(cancellationToken: stoppingToken))
-                        {
-                            if (k.StartsWith("w.", StringComparison.Ordinal))
-                            {
-                                live.Add(k[2..]);
-                            }
-                        }
-
+                        var live = await LiveMembersAsync(js, members, stoppingToken);
                         await RebalanceAsync(js, MonitorPartition.Assign(live, _workerId), live.Count, stoppingToken);
                     }
                     catch (Exception ex) when (ex is NatsException or TimeoutException or NatsKVException || (ex is OperationCanceledException && !stoppingToken.IsCancellationRequested))
@@ -230,6 +222,30 @@ public sealed class MonitorWorker
 
             WorkerLog.Stopped(_logger, _workerId);
         }
+    }
+
+    // The live members: the bucket's subjects under w. that still hold a message (an expired lease has none), less those
+    // whose last operation is a delete (a clean leave). One stream-info request plus one get per member, bounded by the
+    // lease: the key watcher behind GetKeysAsync can wait forever when a key expires while it runs (nats-server 2.9,
+    // nats-io/nats-server#3481), which would freeze the membership and leave a dead worker's partitions unowned.
+    private async Task<List<string>> LiveMembersAsync(NatsJSContext js, INatsKVStore members, CancellationToken stoppingToken)
+    {
+        using var timeout = new CancellationTokenSource(_lease, _time);
+        using var round = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
+        var prefix = "$KV." + Bucket + ".w.";
+        var stream = await js.GetStreamAsync("KV_" + Bucket, new StreamInfoRequest { SubjectsFilter = prefix + ">" }, round.Token);
+        var live = new List<string>();
+        foreach (var subject in stream.Info.State.Subjects?.Keys ?? Enumerable.Empty<string>())
+        {
+            var id = subject[prefix.Length..];
+            var entry = await members.TryGetEntryAsync<string>("w." + id, cancellationToken: round.Token);
+            if (entry.Success && entry.Value.Operation == NatsKVOperation.Put)
+            {
+                live.Add(id);
+            }
+        }
+
+        return live;
     }
 
     // Renews the membership key every third of the lease; a renewal refused because the key expired or changed means the
