@@ -115,6 +115,13 @@ public sealed partial class SubscriberImporter
 
     private static readonly string OverlongLineRule = $"must be at most {MaxRecordBytes} bytes; the line was skipped and the lines after it were read";
 
+    /// <summary>
+    /// The rule for a text field holding bytes that are not UTF-8 (decoded as U+FFFD), as a CSV saved as CP949 / EUC-KR or
+    /// Latin-1 has; RFC 4180 leaves the charset to the MIME type and this importer reads UTF-8 (a UTF-16 file with a BOM
+    /// is detected).
+    /// </summary>
+    public const string NotUtf8Rule = "must be UTF-8 text: the file holds bytes that are not UTF-8 (saved as CP949/EUC-KR or Latin-1?); save it as UTF-8";
+
     private const string DuplicatePhoneRule = "must be unique: another row of this file or an existing subscriber has the same phone number";
 
     private readonly CustodianDatabase _database;
@@ -465,6 +472,13 @@ public sealed partial class SubscriberImporter
             if (char.IsControl(c))
             {
                 errors.Add(new(line, field, "must not contain control characters or line breaks"));
+                return null;
+            }
+
+            if (c == '\uFFFD')
+            {
+                // The reader decodes UTF-8 and turns bytes that are not UTF-8 into U+FFFD: storing them would lose the value.
+                errors.Add(new(line, field, NotUtf8Rule));
                 return null;
             }
         }

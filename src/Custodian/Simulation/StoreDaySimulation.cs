@@ -39,6 +39,8 @@ public sealed class StoreDaySimulation
     private readonly PriorityQueue<Func<Task>, (DateTimeOffset, long)> _events = new();
     private readonly Dictionary<string, int> _refusals = new(StringComparer.Ordinal);
     private readonly HashSet<string> _scraped = new(StringComparer.Ordinal);
+    private const string RetiredReason = "simulation ended";
+
     private readonly string _runTag;
     private long _order;
     private int _served;
@@ -87,6 +89,20 @@ public sealed class StoreDaySimulation
         var start = _clock.Now;
         Progress?.Invoke($"Enrolling {_staff.Count} terminals and signing in {_staff.Count} clerks", 0);
         var clerks = new List<Clerk>();
+        try
+        {
+            return await RunDayAsync(start, clerks, cancellationToken);
+        }
+        finally
+        {
+            // The run's accounts and terminals must not outlive it on a real deployment: disabled and revoked, recorded
+            // in the ledger like an officer's `staff disable` / `terminals revoke`, also after a failure or Ctrl-C.
+            await RetireAsync(clerks);
+        }
+    }
+
+    private async Task<SimulationReport> RunDayAsync(DateTimeOffset start, List<Clerk> clerks, CancellationToken cancellationToken)
+    {
         foreach (var plan in _staff)
         {
             clerks.Add(await ProvisionAsync(plan, cancellationToken));
@@ -154,6 +170,38 @@ public sealed class StoreDaySimulation
         };
     }
 
+    private async Task RetireAsync(List<Clerk> clerks)
+    {
+        var directory = _admin.GetRequiredService<StaffDirectory>();
+        var registry = _admin.GetRequiredService<TerminalRegistry>();
+        var ledger = _admin.GetRequiredService<Ledger.IAccessLedger>();
+        foreach (var clerk in clerks)
+        {
+            if (await directory.DisableAsync(clerk.Account))
+            {
+                await RecordAsync(Ledger.AccessTask.StaffDisabled, clerk.Account);
+            }
+
+            if (await registry.RevokeAsync(clerk.Terminal, RetiredReason))
+            {
+                await RecordAsync(Ledger.AccessTask.Revoked, clerk.Terminal);
+            }
+        }
+
+        ValueTask<Ledger.CommittedEntry> RecordAsync(Ledger.AccessTask task, string target) => ledger.AppendAsync(
+            new Ledger.AccessEntry
+            {
+                Time = _clock.Now,
+                Task = task,
+                Outcome = Ledger.AccessOutcome.Allowed,
+                Account = Cli.AdminCommands.Operator,
+                Role = Identity.StaffRole.SecurityOfficer,
+                Target = target,
+                Reason = RetiredReason,
+            },
+            CancellationToken.None);
+    }
+
     private void Schedule(DateTimeOffset at, Func<Task> action) => _events.Enqueue(action, (at, _order++));
 
     private TimeSpan NextArrival() => TimeSpan.FromMinutes(-Math.Log(1 - _random.NextDouble()) * _options.MeanMinutesBetweenCustomers);
@@ -179,7 +227,7 @@ public sealed class StoreDaySimulation
                 throw new InvalidOperationException($"Creating simulated account failed: {created.Error!.Message}");
             }
 
-            var clerk = new Clerk(account, plan.Store, TerminalHttp.Create(_server, _ca, certificate, 4), new Totp(Base32Encoding.ToBytes(created.Value.TotpSecretBase32)));
+            var clerk = new Clerk(account, plan.Store, enrolled.Terminal, TerminalHttp.Create(_server, _ca, certificate, 4), new Totp(Base32Encoding.ToBytes(created.Value.TotpSecretBase32)));
             clerk.Password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
             using var change = await clerk.Http.PostAsJsonAsync(
                 new Uri("/api/v1/account/password", UriKind.Relative),
@@ -417,11 +465,13 @@ public sealed class StoreDaySimulation
         }
     }
 
-    private sealed class Clerk(string account, string store, HttpClient http, Totp totp)
+    private sealed class Clerk(string account, string store, string terminal, HttpClient http, Totp totp)
     {
         public string Account { get; } = account;
 
         public string Store { get; } = store;
+
+        public string Terminal { get; } = terminal;
 
         public HttpClient Http { get; } = http;
 

@@ -147,6 +147,39 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_file_that_is_not_UTF8_is_refused_field_by_field_and_nothing_garbled_is_stored()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var utf8 = Encoding.UTF8;
+        var file = new MemoryStream();
+        file.Write(utf8.GetBytes(Csv.Header + "\n"));
+        // Line 2: name 홍길동 and address 서울 in CP949 / EUC-KR (an Excel "CSV" on a Korean PC), the rest ASCII.
+        file.Write([0xC8, 0xAB, 0xB1, 0xE6, 0xB5, 0xBF]);
+        file.Write(utf8.GetBytes(",711231-1234567,010-1234-5678,"));
+        file.Write([0xBC, 0xAD, 0xBF, 0xEF]);
+        file.Write(utf8.GetBytes(" 1-1,5G,2025-01-02,2027-01-01,S001\n"));
+        // Line 3: a Latin-1 rate plan (José); line 4 is good UTF-8.
+        file.Write(utf8.GetBytes("윤아,0506154000000,010-7777-8888,제주특별자치도 제주시 연동 2,Jos"));
+        file.Write([0xE9]);
+        file.Write(utf8.GetBytes(",2026-01-01,2028-01-01,S006\n"));
+        file.Write(utf8.GetBytes("홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001\n"));
+        file.Position = 0;
+
+        using var reader = new StreamReader(file, Encoding.UTF8); // as `custodian import` reads a file
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(reader, ImportMode.SkipBadRows);
+
+        Assert.Equal(
+            [
+                new ImportRowError(2, "name", SubscriberImporter.NotUtf8Rule),
+                new ImportRowError(2, "address", SubscriberImporter.NotUtf8Rule),
+                new ImportRowError(3, "rate_plan", SubscriberImporter.NotUtf8Rule),
+            ],
+            report.Errors);
+        Assert.Equal((3L, 1L, 2L), (report.RowsRead, report.RowsImported, report.RowsRejected));
+        Assert.Equal(1, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Fact]
     public async Task Header_order_case_BOM_and_CRLF_are_accepted()
     {
         using var env = await TestEnvironment.CreateAsync();

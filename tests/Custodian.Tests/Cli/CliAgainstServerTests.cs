@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using Custodian.Access.Staff;
 using Custodian.Access.Terminals;
 using Custodian.Cli;
 using Custodian.Monitoring;
@@ -146,6 +147,14 @@ public sealed class CliAgainstServerTests
         Assert.Equal(2, entries.Count(e => e.Entry.Task == Ledger.AccessTask.SignIn && e.Entry.Outcome == Ledger.AccessOutcome.Allowed));
         Assert.Equal(2, entries.Count(e => e.Entry.Task == Ledger.AccessTask.Enrolled && e.Entry.Outcome == Ledger.AccessOutcome.Allowed));
         Assert.Contains(entries, e => e.Entry.Task == Ledger.AccessTask.Search && e.Entry.Outcome == Ledger.AccessOutcome.Allowed);
+
+        // The run's accounts and terminals do not outlive it: disabled and revoked, each recorded in the ledger.
+        var accounts = (await host.Get<StaffDirectory>().ListAsync()).Where(a => a.Id.StartsWith("sim", StringComparison.Ordinal)).ToList();
+        Assert.Equal([StaffAccountStatus.Disabled, StaffAccountStatus.Disabled], accounts.Select(a => a.Status));
+        var terminals = (await host.Get<TerminalRegistry>().ListAsync()).Where(t => t.Name.StartsWith("sim", StringComparison.Ordinal)).ToList();
+        Assert.Equal([(TerminalState.Revoked, "simulation ended"), (TerminalState.Revoked, "simulation ended")], terminals.Select(t => (t.Status, t.RevokeReason)));
+        Assert.Equal(2, entries.Count(e => e.Entry.Task == Ledger.AccessTask.StaffDisabled && e.Entry.Reason == "simulation ended"));
+        Assert.Equal(2, entries.Count(e => e.Entry.Task == Ledger.AccessTask.Revoked && e.Entry.Reason == "simulation ended"));
 
         // After an import and a simulated day: no RRN or phone number in the data directory or the server's logs.
         var needles = PlaintextScanner.Needles(host.Population);
