@@ -87,7 +87,7 @@ public static class EvaluationReport
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
-            sb.AppendLine(inv, $"| {r.Scenario.ToName()} | {r.Seed} | {r.ExposedMasked} | {r.ExposedUnmasked} | {(r.Contained ? "yes" : "NO")} | {Format(r.TimeToContainment)} | {Format(r.TimeToSuspension)} | {(r.AttackDetectors.Count == 0 ? "-" : string.Join(", ", r.AttackDetectors))} | {r.ClerkDays} | {r.FalseAlerts} ({r.FalseAlertsPer1000:0.00}) | {r.FalseSuspensions} | {r.FalseAlertDetectors} |");
+            sb.AppendLine(inv, $"| {r.Scenario.ToName()} | {r.Seed} | {r.ExposedMasked} | {r.ExposedUnmasked} | {(r.Scenario == Scenario.Normal ? "n/a (no attack)" : r.Contained ? "yes" : "NO")} | {Format(r.TimeToContainment)} | {Format(r.TimeToSuspension)} | {(r.AttackDetectors.Count == 0 ? "-" : string.Join(", ", r.AttackDetectors))} | {r.ClerkDays} | {r.FalseAlerts} ({r.FalseAlertsPer1000:0.00}) | {r.FalseSuspensions} | {r.FalseAlertDetectors} |");
         }
 
         var clerkDays = results.Sum(r => r.ClerkDays);

@@ -93,6 +93,7 @@ internal static partial class CliParseErrors
             _ when type == typeof(TimeSpan) => "a duration, [d.]hh:mm:ss",
             _ when type == typeof(Guid) => "a GUID",
             _ when type.IsEnum => "one of: " + string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant())),
+            _ when type.IsArray => KindOf(type.GetElementType()!), // a repeatable option: each value is one of these
             _ => "a valid value",
         };
     }

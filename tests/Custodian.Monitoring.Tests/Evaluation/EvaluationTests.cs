@@ -46,6 +46,9 @@ public sealed class EvaluationTests
         Assert.Contains("Command: `custodian evaluate --scenario scraper`", markdown, StringComparison.Ordinal);
         Assert.Contains($"clerk-days, {EvaluationReport.Count(a.FalseAlerts, "false alert")} (", markdown, StringComparison.Ordinal);
         Assert.Contains(", 0 false suspensions.", markdown, StringComparison.Ordinal);
+        Assert.Contains($"| {a.ExposedUnmasked} | yes |", markdown, StringComparison.Ordinal);
+        var normal = EvaluationReport.ToMarkdown([a with { Scenario = Scenario.Normal }], options, "custodian evaluate --scenario normal");
+        Assert.Contains($"| normal | 3 | {a.ExposedMasked} | {a.ExposedUnmasked} | n/a (no attack) |", normal, StringComparison.Ordinal); // no attack: nothing to contain
     }
 
     /// <summary>The full evaluation of docs/monitoring.md: 30 days, 300 clerks, seed 1 (about 2 minutes).</summary>

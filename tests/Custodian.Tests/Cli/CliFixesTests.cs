@@ -33,6 +33,7 @@ public sealed partial class CliFixesTests : IDisposable
         { ["sample", "--subscribers", "many"], "error: --subscribers must be a whole number from 1 to 20000000" },
         { ["ledger", "receipt", "--sequence", "x"], "error: --sequence must be a whole number from -9223372036854775808 to 9223372036854775807" },
         { ["ledger", "receipt"], "error: Option '--sequence' is required." },
+        { ["evaluate", "--seed", "abc"], "error: --seed must be a whole number from -2147483648 to 2147483647" }, // a repeatable option
     };
 
     [Theory]
