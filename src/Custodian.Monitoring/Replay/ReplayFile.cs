@@ -26,6 +26,9 @@ public static class ReplayFile
     /// <summary>The CSV header: required columns first, optional ones after.</summary>
     public static readonly string[] CsvColumns = ["time", "clerk", "terminal", "store", "subscriber", "task", "purpose", "fields", "outcome", "role", "error", "unmasked"];
 
+    /// <summary>The longest line read, in UTF-16 characters: 65,536 (a ledger-shaped row is a few hundred).</summary>
+    public const int MaxLineLength = 65_536;
+
     private const int RequiredCsvColumns = 9;
 
     /// <summary>Reads <paramref name="reader"/>; <paramref name="json"/> selects JSON lines, else CSV with a header.</summary>
@@ -43,6 +46,12 @@ public static class ReplayFile
             line++;
             if (text.Length == 0 || (json && string.IsNullOrWhiteSpace(text)))
             {
+                continue;
+            }
+
+            if (text.Length > MaxLineLength)
+            {
+                errors.Add(new ReplayError(line, $"the line must be at most {MaxLineLength:N0} characters; it was skipped and the lines after it were read"));
                 continue;
             }
 
@@ -180,6 +189,13 @@ public static class ReplayFile
             if (!Codes.IsValid(token))
             {
                 error = "field 'subscriber' must be tokens of 1-64 letters, digits, '-', '_' or '.', separated by ';'";
+                return null;
+            }
+
+            if (Classification.FreeText.ContainsPersonalData(token))
+            {
+                // A backtest never needs the number itself: the detectors see subscribers only as distinct tokens.
+                error = "field 'subscriber' must be tokens, not phone numbers or resident registration numbers; export the log with subscriber tokens";
                 return null;
             }
 

@@ -54,6 +54,26 @@ public sealed class ReplayTests
     }
 
     [Fact]
+    public void Personal_data_as_subscriber_tokens_and_overlong_lines_are_refused_by_line()
+    {
+        var csv = string.Join('\n',
+            "time,clerk,terminal,store,subscriber,task,purpose,fields,outcome",
+            "2026-11-02T10:00:00+09:00,C1,T-1,S001,900101-1234567,view,plan-change,name,allowed",
+            "2026-11-02T10:00:01+09:00,C1,T-1,S001,tok-1;010-1234-5600,view,plan-change,name,allowed",
+            "2026-11-02T10:00:02+09:00,C1,T-1,S001,tok-2,view,plan-change," + new string('x', ReplayFile.MaxLineLength) + ",allowed",
+            "2026-11-02T10:00:03+09:00,C1,T-1,S001,8340123498120001,view,plan-change,name,allowed");
+        var (rows, errors) = ReplayFile.Read(new StringReader(csv), json: false);
+        Assert.Equal([5], rows.Select(r => r.Line)); // a 16-digit token is not a phone number or an RRN
+        Assert.Equal(
+            [
+                (2, "field 'subscriber' must be tokens, not phone numbers or resident registration numbers; export the log with subscriber tokens"),
+                (3, "field 'subscriber' must be tokens, not phone numbers or resident registration numbers; export the log with subscriber tokens"),
+                (4, "the line must be at most 65,536 characters; it was skipped and the lines after it were read"),
+            ],
+            errors.Select(e => (e.Line, e.Message)));
+    }
+
+    [Fact]
     public void A_bad_csv_header_is_reported_on_line_1()
     {
         var (_, errors) = ReplayFile.Read(new StringReader("when,who\n"), json: false);
