@@ -70,7 +70,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     private readonly DetectionOptions _options;
     private readonly long _offsetMs;
     private readonly PrincipalSlots _slots;
-    private readonly Dictionary<int, State> _states = []; // by principal slot
+    private readonly SlotMap<State> _states = new(); // by principal slot
     private readonly Dictionary<GroupKey, Group> _groups = [];
     private double[] _scratch = new double[64];
 
@@ -160,7 +160,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
     private void OnOrphan(Principal principal, in OrphanLookup orphan, long nowMs, List<Finding> findings)
     {
-        if (!_slots.TryGet(principal, out var slot) || !_states.TryGetValue(slot, out var s))
+        if (!_slots.TryGet(principal, out var slot) || _states.Get(slot) is not { } s)
         {
             return;
         }
@@ -185,7 +185,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     /// <inheritdoc />
     public void Reset(Principal principal)
     {
-        if (_slots.TryGet(principal, out var slot) && _states.TryGetValue(slot, out var s))
+        if (_slots.TryGet(principal, out var slot) && _states.Get(slot) is { } s)
         {
             // Keep the history (the baseline) but forget today's flags and counts: the officer judged them legitimate.
             s.ClearToday();
@@ -207,12 +207,12 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             throw new ArgumentException("Unknown metric name.", nameof(metric));
         }
 
-        return _slots.TryGet(principal, out var slot) && _states.TryGetValue(slot, out var s) && Value(s, Metrics[m]) is var v && !double.IsNaN(v) ? (int)v : 0;
+        return _slots.TryGet(principal, out var slot) && _states.Get(slot) is { } s && Value(s, Metrics[m]) is var v && !double.IsNaN(v) ? (int)v : 0;
     }
 
     private State GetState(int slot, string? store, StaffRole? role, long ms)
     {
-        if (!_states.TryGetValue(slot, out var s))
+        if (_states.Get(slot) is not { } s)
         {
             var principal = _slots[slot];
             // Peer groups are resolved once, here: the store's (kind, store, role) and the chain's (kind, role). A
@@ -221,7 +221,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             var local = GetGroup(key);
             var chain = GetGroup(key with { Store = null });
             s = new State(principal, local, chain, store is not null);
-            _states[slot] = s;
+            _states.Add(slot, s);
             s.LocalIndex = local.Add(s);
             s.ChainIndex = chain.Add(s);
             Sync(s);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Custodian.Ledger;
 
 namespace Custodian.Monitoring.Detection;
@@ -34,7 +33,7 @@ public sealed class TimingDetector : IDetector
     private readonly long _opensMs;
     private readonly long _closesMs;
     private readonly PrincipalSlots _slots;
-    private readonly Dictionary<int, State> _states = []; // by principal slot
+    private readonly SlotMap<State> _states = new(); // by principal slot
     private readonly List<int> _idle = [];
     private readonly Stack<State> _pool = new();
     private long[] _lastMs = new long[64]; // by principal slot: State.LastMs, for the per-minute sweep without touching each state
@@ -74,7 +73,7 @@ public sealed class TimingDetector : IDetector
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
-        foreach (var p in _states.Keys)
+        foreach (var p in _states.Entries.Keys)
         {
             if (nowMs - _lastMs[p] > 2 * 3_600_000L)
             {
@@ -115,9 +114,12 @@ public sealed class TimingDetector : IDetector
             return;
         }
 
-        ref var stateSlot = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, slot, out _);
-        stateSlot ??= _pool.TryPop(out var reused) ? reused : new State();
-        var s = stateSlot;
+        var s = _states.Get(slot);
+        if (s is null)
+        {
+            s = _pool.TryPop(out var reused) ? reused : new State();
+            _states.Add(slot, s);
+        }
         var p = slot;
 
         s.LastMs = ms;
