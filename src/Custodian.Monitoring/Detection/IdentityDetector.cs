@@ -30,6 +30,7 @@ public sealed class IdentityDetector : IDetector
 
     private readonly PrincipalSlots _slots;
     private LastUse[] _lastTerminal = new LastUse[64]; // by clerk slot: the terminal (slot) of the clerk's last read or sign-in
+    private readonly List<int> _known = []; // the clerk slots whose LastUse is Known, in no particular order
     private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _deviceRefusals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _stepUpRefusals = new(StringComparer.Ordinal);
     private readonly List<string> _expired = [];
@@ -134,6 +135,11 @@ public sealed class IdentityDetector : IDetector
 
         ref var last = ref _lastTerminal[clerk];
         var known = last.Known;
+        if (!known)
+        {
+            _known.Add(clerk);
+        }
+
         if (known && last.Terminal != terminal && ms - last.Ms < SwitchMs)
         {
             var repeat = ms - last.LastSwitchMs < RepeatMs;
@@ -151,13 +157,17 @@ public sealed class IdentityDetector : IDetector
     public void Advance(long nowMs, List<Finding> findings)
     {
         _expired.Clear();
-        foreach (ref var last in _lastTerminal.AsSpan())
+        for (var i = _known.Count - 1; i >= 0; i--)
         {
-            if (last.Known && nowMs - last.Ms > RepeatMs && nowMs - last.LastSwitchMs > RepeatMs)
+            ref var last = ref _lastTerminal[_known[i]];
+            if (nowMs - last.Ms > RepeatMs && nowMs - last.LastSwitchMs > RepeatMs)
             {
                 last = default; // forgotten, as if never seen
+                _known[i] = _known[^1];
+                _known.RemoveAt(_known.Count - 1);
             }
         }
+
         foreach (var (key, refusals) in _stepUpRefusals)
         {
             if (refusals.Count == 0 || nowMs - refusals.Last().Ms > 86_400_000)
@@ -194,9 +204,10 @@ public sealed class IdentityDetector : IDetector
         _stepUpRefusals.Remove(principal.ToString());
         if (principal.Kind == PrincipalKind.Clerk)
         {
-            if (_slots.TryGet(principal, out var clerk) && clerk < _lastTerminal.Length)
+            if (_slots.TryGet(principal, out var clerk) && clerk < _lastTerminal.Length && _lastTerminal[clerk].Known)
             {
                 _lastTerminal[clerk] = default;
+                _known.Remove(clerk);
             }
         }
         else
