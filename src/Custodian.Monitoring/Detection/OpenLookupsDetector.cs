@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Custodian.Identity;
 using Custodian.Ledger;
@@ -317,16 +318,19 @@ public sealed class OpenLookupsDetector : IDetector
 
         public void Close(long episode)
         {
-            if (Episodes.TryGetValue(episode, out var n))
+            ref var n = ref CollectionsMarshal.GetValueRefOrNullRef(Episodes, episode);
+            if (Unsafe.IsNullRef(ref n))
             {
-                if (n <= 1)
-                {
-                    Episodes.Remove(episode);
-                }
-                else
-                {
-                    Episodes[episode] = n - 1;
-                }
+                return;
+            }
+
+            if (n <= 1)
+            {
+                Episodes.Remove(episode);
+            }
+            else
+            {
+                n--;
             }
         }
     }
