@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Custodian.Monitoring.Detection;
 
 /// <summary>
@@ -85,7 +87,23 @@ public static class RobustStatistics
         var k = n / 2;
         var lower = -1; // index of the (k-1)-th smallest value (for an even count)
         var seen = 0;
-        for (var i = 0; ; i++)
+        var i = 0;
+
+        // Whole blocks of counts that end before the (k-1)-th smallest value are skipped with one vector sum each.
+        var width = Vector<int>.Count;
+        while (i + width <= counts.Length)
+        {
+            var block = Vector.Sum(new Vector<int>(counts.Slice(i, width)));
+            if (seen + block > k - 1)
+            {
+                break;
+            }
+
+            seen += block;
+            i += width;
+        }
+
+        for (; ; i++)
         {
             seen += counts[i];
             if (lower < 0 && seen > k - 1)
