@@ -70,7 +70,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     private readonly DetectionOptions _options;
     private readonly long _offsetMs;
     private readonly PrincipalSlots _slots;
-    private readonly Dictionary<int, State> _states = []; // by principal slot
+    private readonly SlotMap<State> _states = new(); // by principal slot
     private readonly Dictionary<GroupKey, Group> _groups = [];
     private double[] _scratch = new double[64];
 
@@ -116,6 +116,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     {
         var s = GetState(slot, entry.Store, role, ms);
         var grew = false;
+        var hourBefore = s.HourCount;
         var subjects = entry.Subjects;
         for (var i = 0; i < subjects.Count; i++)
         {
@@ -135,7 +136,11 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         }
 
         s.MaxHourToday = Math.Max(s.MaxHourToday, s.HourCount);
-        SyncCounts(s);
+        if (s.HourCount != hourBefore)
+        {
+            SyncCounts(s); // a subscriber new today is new in the hour too, so otherwise no count changed
+        }
+
         s.LastSequences.Enqueue(sequence);
         if (s.LastSequences.Count > Finding.MaxEvidence)
         {
@@ -160,7 +165,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
     private void OnOrphan(Principal principal, in OrphanLookup orphan, long nowMs, List<Finding> findings)
     {
-        if (!_slots.TryGet(principal, out var slot) || !_states.TryGetValue(slot, out var s))
+        if (!_slots.TryGet(principal, out var slot) || _states.Get(slot) is not { } s)
         {
             return;
         }
@@ -185,7 +190,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     /// <inheritdoc />
     public void Reset(Principal principal)
     {
-        if (_slots.TryGet(principal, out var slot) && _states.TryGetValue(slot, out var s))
+        if (_slots.TryGet(principal, out var slot) && _states.Get(slot) is { } s)
         {
             // Keep the history (the baseline) but forget today's flags and counts: the officer judged them legitimate.
             s.ClearToday();
@@ -207,12 +212,12 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             throw new ArgumentException("Unknown metric name.", nameof(metric));
         }
 
-        return _slots.TryGet(principal, out var slot) && _states.TryGetValue(slot, out var s) && Value(s, Metrics[m]) is var v && !double.IsNaN(v) ? (int)v : 0;
+        return _slots.TryGet(principal, out var slot) && _states.Get(slot) is { } s && Value(s, Metrics[m]) is var v && !double.IsNaN(v) ? (int)v : 0;
     }
 
     private State GetState(int slot, string? store, StaffRole? role, long ms)
     {
-        if (!_states.TryGetValue(slot, out var s))
+        if (_states.Get(slot) is not { } s)
         {
             var principal = _slots[slot];
             // Peer groups are resolved once, here: the store's (kind, store, role) and the chain's (kind, role). A
@@ -221,7 +226,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             var local = GetGroup(key);
             var chain = GetGroup(key with { Store = null });
             s = new State(principal, local, chain, store is not null);
-            _states[slot] = s;
+            _states.Add(slot, s);
             s.LocalIndex = local.Add(s);
             s.ChainIndex = chain.Add(s);
             Sync(s);
@@ -528,7 +533,6 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         // current clock hour is rolled first, exactly as Roll would (which rewrites the view).
         var count = group.Count;
         var span = Scratch(count);
-        var n = 0;
         var metric = Metrics[m];
         var local = ms + _offsetMs;
         var views = group.Views;
@@ -537,20 +541,101 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             ref var view = ref views[i];
             if (!(local >= view.HourStart && local - view.HourStart < HourMs))
             {
-                RollOver(group.Members[i], local);
-            }
-
-            if (view.TodayCount > 0 && ViewValue(view, metric.Kind, metric.Days) is var v && !double.IsNaN(v))
-            {
-                span[n++] = v;
+                RollOver(group.Members[i], local); // rewrites this member's views only, so rolling all first changes no value
             }
         }
+
+        // The values of the members active today, in member order: one loop per metric, so that the metric's field is
+        // chosen once rather than per member.
+        var n = (metric.Kind, metric.Days) switch
+        {
+            (0, 0) => Collect<HourCount>(views, count, span),
+            (0, 1) => Collect<TodayCount>(views, count, span),
+            (0, 7) => Collect<Distinct7>(views, count, span),
+            (0, Days) => Collect<Distinct30>(views, count, span),
+            (1, 1) => Collect<OrphansToday>(views, count, span),
+            (1, 7) => Collect<Orphans7>(views, count, span),
+            (1, Days) => Collect<Orphans30>(views, count, span),
+            _ => CollectAny(views, count, span, metric.Kind, metric.Days),
+        };
 
         var result = n < _options.PeerGroupMinSize
             ? (double.NaN, double.NaN, double.NaN)
             : RobustStatistics.UpperThreshold(span[..n], _options.BaselineK, Metrics[m].MinSpread);
         cached = new PeerStatistics(true, ms, result.Item1, result.Item2, result.Item3, n);
         return (result.Item1, result.Item2, result.Item3, n);
+    }
+
+    // The count metrics' values (never NaN) of the members active today; the slot is written for every member and kept
+    // only for an active one, which spares a branch that no predictor gets right.
+    private static int Collect<T>(MemberView[] views, int count, Span<double> span)
+        where T : struct, IViewCount
+    {
+        var n = 0;
+        for (var i = 0; i < count; i++)
+        {
+            ref var view = ref views[i];
+            span[n] = T.Of(view);
+            n += view.TodayCount > 0 ? 1 : 0;
+        }
+
+        return n;
+    }
+
+    private static int CollectAny(MemberView[] views, int count, Span<double> span, int kind, int days)
+    {
+        var n = 0;
+        for (var i = 0; i < count; i++)
+        {
+            ref var view = ref views[i];
+            if (view.TodayCount > 0 && ViewValue(view, kind, days) is var v && !double.IsNaN(v))
+            {
+                span[n++] = v;
+            }
+        }
+
+        return n;
+    }
+
+    // ViewCount of one metric, as a type so that Collect is compiled once per metric: the same arithmetic.
+    private interface IViewCount
+    {
+        static abstract double Of(in MemberView v);
+    }
+
+    private readonly struct HourCount : IViewCount
+    {
+        public static double Of(in MemberView v) => v.HourCount;
+    }
+
+    private readonly struct TodayCount : IViewCount
+    {
+        public static double Of(in MemberView v) => v.TodayCount + 0L;
+    }
+
+    private readonly struct Distinct7 : IViewCount
+    {
+        public static double Of(in MemberView v) => v.TodayCount + v.PastDistinct7;
+    }
+
+    private readonly struct Distinct30 : IViewCount
+    {
+        public static double Of(in MemberView v) => v.TodayCount + v.PastDistinct30;
+    }
+
+    private readonly struct OrphansToday : IViewCount
+    {
+        public static double Of(in MemberView v) => v.OrphansToday + 0L;
+    }
+
+    private readonly struct Orphans7 : IViewCount
+    {
+        public static double Of(in MemberView v) => v.OrphansToday + v.PastOrphans7;
+    }
+
+    private readonly struct Orphans30 : IViewCount
+    {
+        public static double Of(in MemberView v) => v.OrphansToday + v.PastOrphans30;
     }
 
     // LiveValue over a member's view: the same arithmetic on the same numbers.

@@ -51,10 +51,12 @@ public sealed class CollusionDetector : IDetector, IOrphanObserver
             _bySubject[orphan.Subject] = list;
         }
 
-        var clerk = orphan.Clerk;
-        if (list.Exists(x => string.Equals(x.Clerk, clerk, StringComparison.Ordinal)))
+        foreach (var earlier in list)
         {
-            return; // this clerk's earlier orphan of this subscriber was already paired: each subscriber counts once per pair
+            if (string.Equals(earlier.Clerk, orphan.Clerk, StringComparison.Ordinal))
+            {
+                return; // this clerk's earlier orphan of this subscriber was already paired: each subscriber counts once per pair
+            }
         }
 
         foreach (var other in list)

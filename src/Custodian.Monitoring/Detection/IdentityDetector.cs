@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Custodian.Ledger;
 
 namespace Custodian.Monitoring.Detection;
@@ -30,11 +29,11 @@ public sealed class IdentityDetector : IDetector
     private static readonly TimeSpan Memory = TimeSpan.FromDays(1);
 
     private readonly PrincipalSlots _slots;
-    private readonly Dictionary<int, (int Terminal, long Ms, long Sequence, long LastSwitchMs)> _lastTerminal = []; // clerk slot → terminal slot
+    private LastUse[] _lastTerminal = new LastUse[64]; // by clerk slot: the terminal (slot) of the clerk's last read or sign-in
+    private readonly List<int> _known = []; // the clerk slots whose LastUse is Known, in no particular order
     private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _deviceRefusals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _stepUpRefusals = new(StringComparer.Ordinal);
     private readonly List<string> _expired = [];
-    private readonly List<int> _expiredClerks = [];
 
     /// <summary>Creates the detector.</summary>
     public IdentityDetector()
@@ -129,38 +128,46 @@ public sealed class IdentityDetector : IDetector
 
         var clerk = _slots.ClerkOf(entry);
         var terminal = _slots.TerminalOf(entry);
-        ref var last = ref CollectionsMarshal.GetValueRefOrAddDefault(_lastTerminal, clerk, out var known);
+        if (clerk >= _lastTerminal.Length)
+        {
+            Array.Resize(ref _lastTerminal, Math.Max(clerk + 1, _lastTerminal.Length * 2));
+        }
+
+        ref var last = ref _lastTerminal[clerk];
+        var known = last.Known;
+        if (!known)
+        {
+            _known.Add(clerk);
+        }
+
         if (known && last.Terminal != terminal && ms - last.Ms < SwitchMs)
         {
             var repeat = ms - last.LastSwitchMs < RepeatMs;
             var earlier = last.Sequence;
-            last = (terminal, ms, sequence, ms);
+            last = new LastUse(true, terminal, ms, sequence, ms);
             findings.Add(new Finding(DetectorName, new Principal(PrincipalKind.Clerk, entry.Account), entry.Store, repeat ? 100 : 50, TimeSpan.FromMinutes(2), 2, 1,
                 "one account used on two terminals within 2 minutes" + (repeat ? ", again within 10 minutes" : string.Empty), [earlier, sequence], Memory));
             return;
         }
 
-        last = (terminal, ms, sequence, known ? last.LastSwitchMs : long.MinValue / 2);
+        last = new LastUse(true, terminal, ms, sequence, known ? last.LastSwitchMs : long.MinValue / 2);
     }
 
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
         _expired.Clear();
-        foreach (var (clerk, last) in _lastTerminal)
+        for (var i = _known.Count - 1; i >= 0; i--)
         {
+            ref var last = ref _lastTerminal[_known[i]];
             if (nowMs - last.Ms > RepeatMs && nowMs - last.LastSwitchMs > RepeatMs)
             {
-                _expiredClerks.Add(clerk);
+                last = default; // forgotten, as if never seen
+                _known[i] = _known[^1];
+                _known.RemoveAt(_known.Count - 1);
             }
         }
 
-        foreach (var clerk in _expiredClerks)
-        {
-            _lastTerminal.Remove(clerk);
-        }
-
-        _expiredClerks.Clear();
         foreach (var (key, refusals) in _stepUpRefusals)
         {
             if (refusals.Count == 0 || nowMs - refusals.Last().Ms > 86_400_000)
@@ -197,9 +204,10 @@ public sealed class IdentityDetector : IDetector
         _stepUpRefusals.Remove(principal.ToString());
         if (principal.Kind == PrincipalKind.Clerk)
         {
-            if (_slots.TryGet(principal, out var clerk))
+            if (_slots.TryGet(principal, out var clerk) && clerk < _lastTerminal.Length && _lastTerminal[clerk].Known)
             {
-                _lastTerminal.Remove(clerk);
+                _lastTerminal[clerk] = default;
+                _known.Remove(clerk);
             }
         }
         else
@@ -207,4 +215,7 @@ public sealed class IdentityDetector : IDetector
             _deviceRefusals.Remove(principal.Id);
         }
     }
+
+    // A clerk's last read or sign-in (Known false: none remembered).
+    private readonly record struct LastUse(bool Known, int Terminal, long Ms, long Sequence, long LastSwitchMs);
 }

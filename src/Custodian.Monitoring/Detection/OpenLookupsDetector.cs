@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Custodian.Identity;
 using Custodian.Ledger;
@@ -31,7 +32,7 @@ public sealed class OpenLookupsDetector : IDetector
     private readonly IOrphanObserver[] _observers;
     private readonly long _orphanAfterMs;
     private readonly PrincipalSlots _slots;
-    private readonly Dictionary<int, State> _states = []; // by principal slot
+    private readonly SlotMap<State> _states = new(); // by principal slot
     private readonly List<int> _idle = [];
     private readonly Stack<State> _pool = new(); // dropped states, cleared, reused so that their collections keep their capacity
 
@@ -63,7 +64,7 @@ public sealed class OpenLookupsDetector : IDetector
     public string Id => DetectorName;
 
     /// <summary>The principal's open lookups now (for the console and tests).</summary>
-    public int OpenCount(Principal principal) => _slots.TryGet(principal, out var slot) && _states.TryGetValue(slot, out var s) ? s.Episodes.Count : 0;
+    public int OpenCount(Principal principal) => _slots.TryGet(principal, out var slot) && _states.Get(slot) is { } s ? s.Episodes.Count : 0;
 
     /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
@@ -87,7 +88,7 @@ public sealed class OpenLookupsDetector : IDetector
 
     private void Serve(int slot, bool isClerk, IReadOnlyList<SubscriberId> subjects, long ms)
     {
-        if (slot == PrincipalSlots.None || !_states.TryGetValue(slot, out var s))
+        if (slot == PrincipalSlots.None || _states.Get(slot) is not { } s)
         {
             return;
         }
@@ -114,7 +115,7 @@ public sealed class OpenLookupsDetector : IDetector
     public void Advance(long nowMs, List<Finding> findings)
     {
         _idle.Clear();
-        foreach (var (slot, state) in _states)
+        foreach (var (slot, state) in _states.Entries)
         {
             // Nothing due (the oldest read is younger than OrphanAfter): Expire would change nothing, since every
             // change to Episodes already reset LastScore when it fell to the allowance.
@@ -167,9 +168,12 @@ public sealed class OpenLookupsDetector : IDetector
             return;
         }
 
-        ref var stateSlot = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, slot, out _);
-        stateSlot ??= _pool.TryPop(out var reused) ? reused : new State();
-        var state = stateSlot;
+        var state = _states.Get(slot);
+        if (state is null)
+        {
+            state = _pool.TryPop(out var reused) ? reused : new State();
+            _states.Add(slot, state);
+        }
         if (slot >= _headMs.Length)
         {
             var grown = new long[Math.Max(64, Math.Max(slot + 1, _headMs.Length * 2))];
@@ -314,16 +318,19 @@ public sealed class OpenLookupsDetector : IDetector
 
         public void Close(long episode)
         {
-            if (Episodes.TryGetValue(episode, out var n))
+            ref var n = ref CollectionsMarshal.GetValueRefOrNullRef(Episodes, episode);
+            if (Unsafe.IsNullRef(ref n))
             {
-                if (n <= 1)
-                {
-                    Episodes.Remove(episode);
-                }
-                else
-                {
-                    Episodes[episode] = n - 1;
-                }
+                return;
+            }
+
+            if (n <= 1)
+            {
+                Episodes.Remove(episode);
+            }
+            else
+            {
+                n--;
             }
         }
     }

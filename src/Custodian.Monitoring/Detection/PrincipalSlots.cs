@@ -66,7 +66,21 @@ internal sealed class PrincipalSlots
     public bool TryGet(Principal principal, out int slot)
     {
         slot = None;
-        return principal.Id is not null && (principal.Kind == PrincipalKind.Clerk ? _clerks : _terminals).TryGetValue(principal.Id, out slot);
+        if (principal.Id is not { } id)
+        {
+            return false;
+        }
+
+        // The code string of an orphan lookup is the instance the entry carried: usually found by reference (see
+        // InternInstance; the cache holds only codes already interned, so a hit is the interned slot).
+        ref var cached = ref _byInstance[RuntimeHelpers.GetHashCode(id) & (CacheSize - 1)];
+        if (ReferenceEquals(cached.Id, id) && cached.Kind == principal.Kind)
+        {
+            slot = cached.Slot;
+            return true;
+        }
+
+        return (principal.Kind == PrincipalKind.Clerk ? _clerks : _terminals).TryGetValue(id, out slot);
     }
 
     // Intern, first trying a direct-mapped cache keyed by the string INSTANCE: entries that reach the live monitor in

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Custodian.Monitoring.Detection;
 
 /// <summary>
@@ -11,10 +13,12 @@ public static class RobustStatistics
     public const double MadToSigma = 1.4826;
 
     private const int SortBelow = 16;
+    private const int CountingRange = 1024; // twice the values' span: 512 units, a 4 KB table of counts on the stack
 
     /// <summary>
-    /// The median of <paramref name="values"/> (mean of the two middle values for an even count). Reorders the span
-    /// (a selection, O(n) on average, not a full sort). NaN values are not allowed.
+    /// The median of <paramref name="values"/> (mean of the two middle values for an even count). May reorder the span
+    /// (a selection, O(n) on average, not a full sort; or, for more than 16 values that are all non-negative multiples
+    /// of 0.5 spanning fewer than 512 units, a count of each value, O(n) — the same result). NaN values are not allowed.
     /// </summary>
     /// <exception cref="ArgumentException">When <paramref name="values"/> is empty.</exception>
     public static double Median(Span<double> values)
@@ -25,6 +29,11 @@ public static class RobustStatistics
         }
 
         var n = values.Length;
+        if (n > SortBelow && TryMedianByCounting(values, out var counted))
+        {
+            return counted;
+        }
+
         var upper = Select(values, n / 2);
         if (n % 2 == 1)
         {
@@ -39,6 +48,76 @@ public static class RobustStatistics
         }
 
         return (lower + upper) / 2.0;
+    }
+
+    // The median by counting, when every value is a non-negative multiple of 0.5 and twice the values span fewer than
+    // CountingRange units (counts of subscribers and their deviations from a median: the baseline's peer groups). The
+    // k-th smallest value is unique, so this gives exactly the selection's result, without the selection's hard to
+    // predict branches: one pass to check and bound the values, one to count them, one walk over the counts. Doubling a
+    // multiple of 0.5 and halving the integer back are exact, so the value returned is the very double of the input.
+    private static bool TryMedianByCounting(ReadOnlySpan<double> values, out double median)
+    {
+        median = double.NaN;
+        var min = double.PositiveInfinity;
+        var max = double.NegativeInfinity;
+        foreach (var v in values)
+        {
+            var twice = v * 2;
+            if (double.IsNegative(twice) || twice != Math.Floor(twice))
+            {
+                return false; // negative (or -0.0), not a multiple of 0.5, or NaN
+            }
+
+            min = Math.Min(min, twice);
+            max = Math.Max(max, twice);
+        }
+
+        if (!(max - min < CountingRange))
+        {
+            return false;
+        }
+
+        Span<int> counts = stackalloc int[(int)(max - min) + 1];
+        foreach (var v in values)
+        {
+            counts[(int)((v * 2) - min)]++;
+        }
+
+        var n = values.Length;
+        var k = n / 2;
+        var lower = -1; // index of the (k-1)-th smallest value (for an even count)
+        var seen = 0;
+        var i = 0;
+
+        // Whole blocks of counts that end before the (k-1)-th smallest value are skipped with one vector sum each.
+        var width = Vector<int>.Count;
+        while (i + width <= counts.Length)
+        {
+            var block = Vector.Sum(new Vector<int>(counts.Slice(i, width)));
+            if (seen + block > k - 1)
+            {
+                break;
+            }
+
+            seen += block;
+            i += width;
+        }
+
+        for (; ; i++)
+        {
+            seen += counts[i];
+            if (lower < 0 && seen > k - 1)
+            {
+                lower = i;
+            }
+
+            if (seen > k)
+            {
+                var upperValue = (min + i) / 2;
+                median = n % 2 == 1 ? upperValue : (((min + lower) / 2) + upperValue) / 2.0;
+                return true;
+            }
+        }
     }
 
     // Hoare's selection (quickselect) with a median-of-three pivot: afterwards values[k] holds the k-th smallest value,

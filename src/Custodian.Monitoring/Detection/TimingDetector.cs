@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Custodian.Ledger;
 
 namespace Custodian.Monitoring.Detection;
@@ -34,7 +33,7 @@ public sealed class TimingDetector : IDetector
     private readonly long _opensMs;
     private readonly long _closesMs;
     private readonly PrincipalSlots _slots;
-    private readonly Dictionary<int, State> _states = []; // by principal slot
+    private readonly SlotMap<State> _states = new(); // by principal slot
     private readonly List<int> _idle = [];
     private readonly Stack<State> _pool = new();
     private long[] _lastMs = new long[64]; // by principal slot: State.LastMs, for the per-minute sweep without touching each state
@@ -74,7 +73,7 @@ public sealed class TimingDetector : IDetector
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
-        foreach (var p in _states.Keys)
+        foreach (var p in _states.Entries.Keys)
         {
             if (nowMs - _lastMs[p] > 2 * 3_600_000L)
             {
@@ -115,9 +114,12 @@ public sealed class TimingDetector : IDetector
             return;
         }
 
-        ref var stateSlot = ref CollectionsMarshal.GetValueRefOrAddDefault(_states, slot, out _);
-        stateSlot ??= _pool.TryPop(out var reused) ? reused : new State();
-        var s = stateSlot;
+        var s = _states.Get(slot);
+        if (s is null)
+        {
+            s = _pool.TryPop(out var reused) ? reused : new State();
+            _states.Add(slot, s);
+        }
         var p = slot;
 
         s.LastMs = ms;
@@ -145,7 +147,7 @@ public sealed class TimingDetector : IDetector
             }
         }
 
-        if (active >= _options.ActiveMinutesAlert)
+        if (active >= _options.ActiveMinutesAlert && Due(s, 0, active == 15 ? 75 : 50))
         {
             Flag(s, p, 0, active == 15 ? 75 : 50, entry.Store, TimeSpan.FromMinutes(15), active, _options.ActiveMinutesAlert, $"reads in {active} of the last 15 minutes", findings);
         }
@@ -180,14 +182,7 @@ public sealed class TimingDetector : IDetector
                 }
 
                 mean /= Gaps;
-                double variance = 0;
-                foreach (var g in s.GapsRing)
-                {
-                    variance += (g - mean) * (g - mean);
-                }
-
-                var cv = mean <= 0 ? 0 : Math.Sqrt(variance / Gaps) / mean;
-                if (mean < 180_000 && cv < 0.2)
+                if (mean < 180_000 && Due(s, 1, 50) && CoefficientOfVariation(s, mean) is var cv && cv < 0.2)
                 {
                     Flag(s, p, 1, 50, entry.Store, TimeSpan.FromMilliseconds(mean * Gaps), (int)Math.Round(cv * 100), 20,
                         string.Create(CultureInfo.InvariantCulture, $"last {Gaps} gaps between new subscribers: mean {mean / 1000:0} s, coefficient of variation {cv:0.00}"), findings);
@@ -214,7 +209,10 @@ public sealed class TimingDetector : IDetector
 
             var n = s.OffHours.Count;
             var score = n >= 5 ? 100 : n >= 3 ? 75 : 45;
-            Flag(s, p, 2, score, entry.Store, TimeSpan.FromHours(1), n, 0, $"{n} subscribers read outside store hours within an hour", findings);
+            if (Due(s, 2, score))
+            {
+                Flag(s, p, 2, score, entry.Store, TimeSpan.FromHours(1), n, 0, $"{n} subscribers read outside store hours within an hour", findings);
+            }
         }
     }
 
@@ -231,14 +229,26 @@ public sealed class TimingDetector : IDetector
         return false;
     }
 
+    // The coefficient of variation of the last Gaps gaps, whose mean is `mean`.
+    private static double CoefficientOfVariation(State s, double mean)
+    {
+        double variance = 0;
+        foreach (var g in s.GapsRing)
+        {
+            variance += (g - mean) * (g - mean);
+        }
+
+        return mean <= 0 ? 0 : Math.Sqrt(variance / Gaps) / mean;
+    }
+
+    // Whether a rule's finding at this score would be new: not already raised at this score or higher within the last
+    // hour. Asked before Flag so that the finding's detail text is formatted only for a finding that is raised.
+    private static bool Due(State s, int rule, int score) => !(s.FlagScore[rule] >= score && s.LastMs - s.FlagMs[rule] < 3_600_000);
+
+    // Raises a rule's finding; the caller has checked Due.
     private void Flag(State s, int p, int rule, int score, string? store, TimeSpan window, int observed, int threshold, string detail, List<Finding> findings)
     {
         var ms = s.LastMs;
-        if (s.FlagScore[rule] >= score && ms - s.FlagMs[rule] < 3_600_000)
-        {
-            return;
-        }
-
         s.FlagScore[rule] = score;
         s.FlagMs[rule] = ms;
         findings.Add(new Finding(DetectorName, _slots[p], store, score, window, observed, threshold, detail, EntryFacts.Evidence(s.Recent), Memory));
