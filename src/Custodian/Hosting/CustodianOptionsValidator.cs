@@ -14,7 +14,9 @@ public sealed partial class CustodianOptionsValidator : IValidateOptions<Custodi
         var generated = new CustodianOptionsValidator().Validate(null, options);
         if (generated.Failed)
         {
-            failures.AddRange(generated.Failures);
+            // "TerminalPort: The field CustodianOptions.TerminalPort must be between 0 and 65535." names a .NET type; say
+            // which setting it is instead (the serve option, when there is one, is named by the caller's usage text).
+            failures.AddRange(generated.Failures.Select(f => GeneratedFailure().Replace(f, "Custodian:$2 $3")));
         }
 
         if (!IPAddress.TryParse(options.ListenAddress, out _))
@@ -24,7 +26,7 @@ public sealed partial class CustodianOptionsValidator : IValidateOptions<Custodi
 
         if (options.TerminalPort != 0 && options.TerminalPort == options.PortalPort)
         {
-            failures.Add("TerminalPort and PortalPort must differ.");
+            failures.Add("the terminal and portal ports must differ (serve --terminal-port / --portal-port, Custodian:TerminalPort / Custodian:PortalPort).");
         }
 
         if (string.IsNullOrWhiteSpace(options.DataDirectory))
@@ -33,7 +35,7 @@ public sealed partial class CustodianOptionsValidator : IValidateOptions<Custodi
         }
         else if (File.Exists(options.DataDirectory))
         {
-            failures.Add("DataDirectory must be a directory, not a file.");
+            failures.Add($"the data directory (--data, Custodian:DataDirectory) must be a directory, not a file: {options.DataDirectory}");
         }
 
         failures.AddRange(options.Masking.Validate());
@@ -49,4 +51,7 @@ public sealed partial class CustodianOptionsValidator : IValidateOptions<Custodi
 
         return failures;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\w+): The field CustodianOptions\.([\w.]+) (.*)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex GeneratedFailure();
 }

@@ -59,6 +59,24 @@ public sealed class StorageSettingsTests
     }
 
     [Fact]
+    public void Option_failures_name_the_setting_not_a_dotnet_type()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            Assert.Equal(["Custodian:TerminalPort must be between 0 and 65535."], CustodianOptionsValidator.ValidateAll(new CustodianOptions { TerminalPort = 70_000 }));
+            Assert.Equal(
+                ["the terminal and portal ports must differ (serve --terminal-port / --portal-port, Custodian:TerminalPort / Custodian:PortalPort)."],
+                CustodianOptionsValidator.ValidateAll(new CustodianOptions { TerminalPort = 7600, PortalPort = 7600 }));
+            Assert.Equal([$"the data directory (--data, Custodian:DataDirectory) must be a directory, not a file: {file}"], CustodianOptionsValidator.ValidateAll(new CustodianOptions { DataDirectory = file }));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void The_storage_file_holds_the_value_and_cannot_be_combined_with_storage()
     {
         var file = Path.GetTempFileName();
