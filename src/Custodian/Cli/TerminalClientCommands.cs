@@ -40,7 +40,9 @@ internal static class TerminalClientCommands
             }
             catch (HttpRequestException ex)
             {
-                throw new CliException($"cannot reach {url}: {ex.Message}");
+                throw new CliException(ex.StatusCode == System.Net.HttpStatusCode.NotFound
+                    ? $"{url} answered 404 for /api/v1/ca: --server must be the terminal API port (default 7443), not the portal."
+                    : $"cannot reach {url}: {ex.Message}");
             }
             catch (InvalidOperationException ex)
             {

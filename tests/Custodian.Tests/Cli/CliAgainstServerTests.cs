@@ -27,6 +27,9 @@ public sealed class CliAgainstServerTests
         Assert.False(Directory.Exists(output) && File.Exists(Path.Combine(output, "terminal.crt")));
         Assert.Equal(1, await CustodianCli.RunAsync(["terminal", "init", "--server", "http://127.0.0.1:1", "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]));
         Assert.Equal(2, await CustodianCli.RunAsync(["terminal", "init", "--server", "https://127.0.0.1:1", "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]));
+        var portal = host.PortalUrl.ToString().TrimEnd('/');
+        var (wrongPort, _, said) = await CliCapture.RunAsync(["terminal", "init", "--server", portal, "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]);
+        Assert.Equal((2, $"error: {new Uri(portal)} answered 404 for /api/v1/ca: --server must be the terminal API port (default 7443), not the portal.\n"), (wrongPort, said));
         Assert.Equal(0, await CustodianCli.RunAsync(["terminal", "init", "--server", host.TerminalUrl.ToString(), "--code", code.Code, "--ca-sha256", fingerprint, "--out", output]));
 
         Assert.False(OperatingSystem.IsWindows(), "Custodian runs on Linux hosts.");
