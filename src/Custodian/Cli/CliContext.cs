@@ -145,7 +145,7 @@ internal static class CliOutput
     public static void PrintOfficer(Access.Staff.NewAccount officer)
     {
         // Plain lines: secrets and URIs must not be wrapped or styled by the console renderer.
-        AnsiConsole.MarkupLine("[yellow bold]First start: security-officer account created. This is shown ONCE.[/]");
+        AnsiConsole.MarkupLine("[yellow bold]New data directory: the first security-officer account was created. This is shown ONCE.[/]");
         Console.WriteLine($"  account:            {officer.Id}");
         Console.WriteLine($"  one-time password:  {officer.OneTimePassword}  (must be changed at first sign-in)");
         Console.WriteLine($"  TOTP secret:        {officer.TotpSecretBase32}");
