@@ -89,16 +89,31 @@ public sealed class StoreDaySimulation
         var start = _clock.Now;
         Progress?.Invoke($"Enrolling {_staff.Count} terminals and signing in {_staff.Count} clerks", 0);
         var clerks = new List<Clerk>();
+        SimulationReport report;
         try
         {
-            return await RunDayAsync(start, clerks, cancellationToken);
+            report = await RunDayAsync(start, clerks, cancellationToken);
         }
-        finally
+        catch
         {
-            // The run's accounts and terminals must not outlive it on a real deployment: disabled and revoked, recorded
-            // in the ledger like an officer's `staff disable` / `terminals revoke`, also after a failure or Ctrl-C.
-            await RetireAsync(clerks);
+            // The run's accounts and terminals must not outlive it, also after a failure or Ctrl-C; the run's own failure
+            // is what the caller sees, so a failure to retire them here (say, the same outage) does not replace it.
+            try
+            {
+                await RetireAsync(clerks);
+            }
+            catch (Exception retire) when (retire is not OutOfMemoryException)
+            {
+                // Left for the officer: the run's accounts (sim<tag>-…) stay listed by `staff list` and can be disabled there.
+            }
+
+            throw;
         }
+
+        // The run's accounts and terminals must not outlive it on a real deployment: disabled and revoked, recorded in
+        // the ledger like an officer's `staff disable` / `terminals revoke`.
+        await RetireAsync(clerks);
+        return report;
     }
 
     private async Task<SimulationReport> RunDayAsync(DateTimeOffset start, List<Clerk> clerks, CancellationToken cancellationToken)
