@@ -322,7 +322,7 @@ public sealed class MonitorWorkerTests
     }
 
     [Fact]
-    public async Task A_fenced_owner_cannot_commit_progress_after_another_worker_acquired_the_partition()
+    public async Task A_fenced_owner_cannot_commit_progress_or_store_risk_after_another_worker_acquired_the_partition()
     {
         var directory = Directory.CreateTempSubdirectory("custodian-fence-");
         try
@@ -340,6 +340,23 @@ public sealed class MonitorWorkerTests
             Assert.False(await store.CommitAsync("c05", next.Epoch, 10, 1)); // progress never moves backwards or repeats
             Assert.True(await store.CommitAsync("c05", next.Epoch, 14, 2));
             Assert.Equal(new PartitionProgress("c05", 14, 5, "new", 2), Assert.Single(await store.ListAsync()));
+
+            // The aggregate partition stores risk in its commit's transaction: a fenced owner's commit stores none.
+            var prober = new Principal(PrincipalKind.Clerk, "C4000");
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000);
+            KeyValuePair<Principal, IReadOnlyList<RiskStep>>[] schedule = [KeyValuePair.Create(prober, (IReadOnlyList<RiskStep>)[new RiskStep(75, MonitorAction.StepUp, at.AddMinutes(30)), new RiskStep(50, MonitorAction.Alert, at.AddMinutes(60))])];
+            var staleOwner = Assert.Single(await store.AcquireAsync(["a00"], "old"));
+            var owner = Assert.Single(await store.AcquireAsync(["a00"], "new"));
+            Assert.False(await store.CommitAsync("a00", staleOwner.Epoch, 5, 5, (c, t, ct) => RiskStandingStore.WriteAsync(c, t, schedule, at, ct)));
+            var risk = new RiskStandingStore(db, TimeProvider.System);
+            Assert.Equal(RiskStanding.None, await risk.GetAsync(prober, at));
+            Assert.True(await store.CommitAsync("a00", owner.Epoch, 5, 5, (c, t, ct) => RiskStandingStore.WriteAsync(c, t, schedule, at, ct)));
+            Assert.Equal(
+                [new RiskStanding(75, MonitorAction.StepUp), new RiskStanding(75, MonitorAction.StepUp), new RiskStanding(50, MonitorAction.Alert), RiskStanding.None],
+                [await risk.GetAsync(prober, at), await risk.GetAsync(prober, at.AddMinutes(29)), await risk.GetAsync(prober, at.AddMinutes(30)), await risk.GetAsync(prober, at.AddMinutes(60))]);
+            Assert.Equal(new long[] { 5, 14, 0 }, await store.GetLastStreamSequencesAsync(["a00", "c05", "t63"]));
+            await risk.ClearAsync(prober);
+            Assert.Equal(RiskStanding.None, await risk.GetAsync(prober, at));
         }
         finally
         {
