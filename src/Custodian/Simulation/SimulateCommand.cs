@@ -25,7 +25,7 @@ public static class SimulateCommand
     {
         var server = new Option<string?>("--server") { Description = "Drive this live server in real time instead of an in-process one in simulated time." };
         var subscribersFile = new Option<FileInfo?>("--subscribers-file") { Description = "CSV of the imported subscribers (phones are drawn from it). Required with --server." };
-        var staffFile = new Option<FileInfo?>("--staff") { Description = "staff.csv from 'custodian sample --clerks' (default: --clerks spread over --stores)." };
+        var staffFile = new Option<FileInfo?>("--staff") { Description = "staff.csv from 'custodian sample --clerks' (default: --clerks spread over --stores). Every bad line is reported (exit 3, nothing simulated)." };
         var minutes = new Option<int>("--minutes") { Description = "Length of the day in (simulated) minutes, 1–1440.", DefaultValueFactory = _ => 600 };
         var stores = new Option<int>("--stores") { Description = "Stores, 1–500.", DefaultValueFactory = _ => 4 };
         var clerks = new Option<int>("--clerks") { Description = "Clerks, 1–2000.", DefaultValueFactory = _ => 12 };
@@ -80,14 +80,22 @@ public static class SimulateCommand
             if (parse.GetValue(staffFile) is { } requested)
             {
                 var sf = CliFiles.InputFile(requested, "--staff");
-                try
+                IReadOnlyList<StaffPlanError> errors;
+                using (var reader = sf.OpenText())
                 {
-                    using var reader = sf.OpenText();
-                    staff = StaffPlan.Read(reader);
+                    (staff, errors) = StaffPlan.Read(reader);
                 }
-                catch (FormatException ex)
+
+                if (errors.Count > 0)
                 {
-                    throw new CliException($"{sf.Name}: {ex.Message}", CliExitCodes.RowsRefused);
+                    // Every bad line, as import reports them (line, field, rule; never the value), then one summary line.
+                    foreach (var error in errors)
+                    {
+                        Console.Error.WriteLine($"{sf.Name}: {error}");
+                    }
+
+                    var bad = errors.Select(e => e.Line).Distinct().Count();
+                    throw new CliException($"{sf.Name}: {CliText.Count(bad, "bad row")}; nothing was simulated.", CliExitCodes.RowsRefused);
                 }
             }
 
