@@ -104,11 +104,11 @@ public static class SimulateCommand
             {
                 var file = CliFiles.InputFile(parse.GetValue(subscribersFile) ?? throw CliException.Usage("--subscribers-file is required with --server."), "--subscribers-file");
                 var url = CliArguments.HttpsUrl(serverText, "--server");
-                report = await WithProgressAsync(options.Minutes, progress => RunLiveAsync(options, url, parse.GetValue(CustodianCli.DataOption)!, file, staff, progress, ct));
+                report = await WithProgressAsync(options.Minutes, (progress, provisioning) => RunLiveAsync(options, url, parse.GetValue(CustodianCli.DataOption)!, file, staff, progress, provisioning, ct));
             }
             else
             {
-                report = await WithProgressAsync(options.Minutes, progress => RunInProcessAsync(options, staff, progress, ct));
+                report = await WithProgressAsync(options.Minutes, (progress, provisioning) => RunInProcessAsync(options, staff, progress, provisioning, ct));
             }
 
             Print(report);
@@ -131,8 +131,9 @@ public static class SimulateCommand
     /// <param name="options">The day.</param>
     /// <param name="staff">Clerks, or null to spread <see cref="SimulationOptions.Clerks"/> over the stores.</param>
     /// <param name="progress">Receives (what is happening, simulated minutes done); may be null.</param>
+    /// <param name="provisioning">Receives (steps done, steps in all) while terminals are enrolled and clerks signed in (<see cref="StoreDaySimulation.Provisioning"/>); may be null.</param>
     /// <param name="cancellationToken">Stops the run.</param>
-    public static async Task<SimulationReport> RunInProcessAsync(SimulationOptions options, IReadOnlyList<StaffPlan>? staff, Action<string, double>? progress, CancellationToken cancellationToken)
+    public static async Task<SimulationReport> RunInProcessAsync(SimulationOptions options, IReadOnlyList<StaffPlan>? staff, Action<string, double>? progress, Action<int, int>? provisioning, CancellationToken cancellationToken)
     {
         var directory = Directory.CreateTempSubdirectory("custodian-sim-");
         try
@@ -175,6 +176,11 @@ public static class SimulateCommand
                 simulation.Progress += progress;
             }
 
+            if (provisioning is not null)
+            {
+                simulation.Provisioning += provisioning;
+            }
+
             var result = await simulation.RunAsync(cancellationToken);
             await app.StopAsync(cancellationToken);
             return result;
@@ -193,13 +199,14 @@ public static class SimulateCommand
         }
     }
 
-    private static async Task<SimulationReport> RunLiveAsync(SimulationOptions options, Uri url, string data, FileInfo subscribersFile, IReadOnlyList<StaffPlan>? staff, Action<string, double> progress, CancellationToken cancellationToken)
+    private static async Task<SimulationReport> RunLiveAsync(SimulationOptions options, Uri url, string data, FileInfo subscribersFile, IReadOnlyList<StaffPlan>? staff, Action<string, double> progress, Action<int, int> provisioning, CancellationToken cancellationToken)
     {
         var phones = ReadPhones(subscribersFile);
         await using var context = await CliContext.OpenAsync(data);
         var ca = context.Get<Access.Certificates.CertificateAuthority>().Certificate;
         var simulation = new StoreDaySimulation(options, new RealClock(TimeProvider.System), url, new X509Certificate2(ca), context.Services, phones, staff ?? StaffPlan.Spread(options.Clerks, options.Stores));
         simulation.Progress += progress;
+        simulation.Provisioning += provisioning;
         try
         {
             return await simulation.RunAsync(cancellationToken);
@@ -210,20 +217,37 @@ public static class SimulateCommand
         }
     }
 
-    private static async Task<SimulationReport> WithProgressAsync(int minutes, Func<Action<string, double>, Task<SimulationReport>> run)
+    /// <summary>
+    /// Runs <paramref name="run"/> under two progress bars: enrolment (one step per terminal enrolled and per clerk signed in,
+    /// <see cref="StoreDaySimulation.Provisioning"/>), which against a live server takes real time, and the store day in
+    /// simulated minutes (in process it first shows the import of the synthetic population).
+    /// </summary>
+    private static async Task<SimulationReport> WithProgressAsync(int minutes, Func<Action<string, double>, Action<int, int>, Task<SimulationReport>> run)
     {
         SimulationReport? report = null;
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async context =>
             {
-                var task = context.AddTask("Starting", maxValue: minutes);
-                report = await run((message, done) =>
-                {
-                    task.Description = Markup.Escape(message);
-                    task.Value = Math.Min(done, minutes);
-                });
-                task.Value = minutes;
+                var day = context.AddTask("Store day", autoStart: false, maxValue: minutes);
+                ProgressTask? enrolment = null;
+                report = await run(
+                    (message, done) =>
+                    {
+                        if (!day.IsStarted)
+                        {
+                            day.StartTask();
+                        }
+
+                        day.Description = Markup.Escape(message);
+                        day.Value = Math.Min(done, minutes);
+                    },
+                    (done, total) =>
+                    {
+                        enrolment ??= context.AddTask(Markup.Escape($"Enrolling {total / 2} terminals and signing in {total / 2} clerks"), maxValue: Math.Max(1, total));
+                        enrolment.Value = done;
+                    });
+                day.Value = minutes;
             });
         return report!;
     }
