@@ -32,8 +32,12 @@ public static class ReplayFile
     private const int RequiredCsvColumns = 9;
 
     /// <summary>Reads <paramref name="reader"/>; <paramref name="json"/> selects JSON lines, else CSV with a header.</summary>
+    /// <param name="reader">The access log's text. Not disposed.</param>
+    /// <param name="json">JSON lines when true, else CSV with a header.</param>
+    /// <param name="cancellationToken">Checked before each line: a cancelled read stops there and nothing is returned.</param>
     /// <returns>The good rows sorted by time, and every bad row's error in line order.</returns>
-    public static (IReadOnlyList<ReplayRow> Rows, IReadOnlyList<ReplayError> Errors) Read(TextReader reader, bool json)
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled.</exception>
+    public static (IReadOnlyList<ReplayRow> Rows, IReadOnlyList<ReplayError> Errors) Read(TextReader reader, bool json, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reader);
         var rows = new List<ReplayRow>();
@@ -41,7 +45,7 @@ public static class ReplayFile
         var tokens = new Dictionary<string, long>(StringComparer.Ordinal);
         var line = 0;
         string[]? header = null;
-        while (reader.ReadLine() is { } text)
+        while (NextLine(reader, cancellationToken) is { } text)
         {
             line++;
             if (text.Length == 0 || (json && string.IsNullOrWhiteSpace(text)))
@@ -109,6 +113,13 @@ public static class ReplayFile
 
         // Stable sort by time (OrderBy is stable), so entries of the same millisecond keep their file order.
         return ([.. rows.OrderBy(r => r.Entry.Time)], errors);
+    }
+
+    /// <summary>The next line, unless the read was cancelled (checked first, so a cancelled read takes no further line).</summary>
+    private static string? NextLine(TextReader reader, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return reader.ReadLine();
     }
 
     private static bool TryJson(string text, out Dictionary<string, string?> values, out string error)

@@ -29,7 +29,12 @@ public sealed record ReplayOutcome(
 public static class ReplayRunner
 {
     /// <summary>Replays <paramref name="rows"/> (sorted by time) through a default engine built from the options.</summary>
-    public static ReplayOutcome Run(IReadOnlyList<ReplayRow> rows, DetectionOptions? detection = null, MonitorOptions? hardLimits = null)
+    /// <param name="rows">The rows, sorted by time (<see cref="ReplayFile.Read"/>).</param>
+    /// <param name="detection">Detector settings; default <see cref="DetectionOptions"/>.</param>
+    /// <param name="hardLimits">Hard limits; default <see cref="MonitorOptions"/>.</param>
+    /// <param name="cancellationToken">Checked before each row: a cancelled replay stops there and reports nothing.</param>
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled.</exception>
+    public static ReplayOutcome Run(IReadOnlyList<ReplayRow> rows, DetectionOptions? detection = null, MonitorOptions? hardLimits = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var engine = MonitorEngine.CreateDefault(detection ?? new DetectionOptions(), hardLimits ?? new MonitorOptions());
@@ -39,6 +44,7 @@ public static class ReplayRunner
         var anonymousRefusals = 0;
         foreach (var row in rows)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var e = row.Entry;
             if (e.Task == AccessTask.DeviceRefused && e.Terminal is null)
             {

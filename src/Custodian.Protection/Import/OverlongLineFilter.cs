@@ -9,8 +9,8 @@ namespace Custodian.Protection.Import;
 /// the CSV reader counts them (line 1 is the first); the numbering of every later line is unchanged. Memory is bounded by
 /// the limit: a line is held until it ends or passes the limit, and then dropped character by character.
 /// <para>
-/// A record whose lines are each short but whose quoted field spans many lines (an unterminated quote) is not caught here;
-/// the CSV reader's own record limit (<see cref="SubscriberImporter.MaxRecordBytes"/>) stops that one.
+/// The importer's CSV reader ends every record at a line break (an unterminated quote spoils only its own line), so a
+/// record is never longer than the longest line passed through.
 /// </para>
 /// Not thread-safe. Does not dispose the inner reader.
 /// </summary>

@@ -40,8 +40,10 @@ namespace Custodian.Protection.Import;
 /// Throughput, CPU per row and peak RSS: docs/protection-benchmarks.md.
 /// <para>
 /// A physical line longer than <see cref="MaxRecordBytes"/> is one bad row (field <c>row</c>, no value shown) and the
-/// lines after it are read (<see cref="OverlongLineFilter"/>); only a record of many short lines (an unterminated quote)
-/// that passes the limit still stops the reading.
+/// lines after it are read (<see cref="OverlongLineFilter"/>). A record never spans lines: a quote that is not closed on the
+/// line where it opens (an unterminated quote, or a line break inside quotes, which no field may hold) makes that line one
+/// bad row (<see cref="UnterminatedQuoteRule"/>), reported at that line, and the lines after it are read as rows of their
+/// own, in either <see cref="ImportMode"/>: nothing is merged into the broken field.
 /// </para>
 /// <para>
 /// Cancellation: in <see cref="ImportMode.AllOrNothing"/> nothing is written; in
@@ -91,7 +93,7 @@ public sealed partial class SubscriberImporter
     /// </summary>
     public static int BulkSortThreads { get; } = Math.Clamp(Environment.ProcessorCount - 1, 0, 3);
 
-    /// <summary>Largest accepted CSV record, in bytes (guards against an unterminated quote swallowing the file).</summary>
+    /// <summary>Largest accepted CSV record (one line), in bytes; a longer line is one bad row (<see cref="OverlongLineFilter"/>).</summary>
     public const int MaxRecordBytes = 64 * 1024;
 
     private const string InsertSql =
@@ -121,6 +123,13 @@ public sealed partial class SubscriberImporter
     /// is detected).
     /// </summary>
     public const string NotUtf8Rule = "must be UTF-8 text: the file holds bytes that are not UTF-8 (saved as CP949/EUC-KR or Latin-1?); save it as UTF-8";
+
+    /// <summary>
+    /// The rule for a line whose quoted field is not closed on that line: an unterminated quote, or a line break inside
+    /// quotes, which no field allows (names, addresses and rate plans refuse line breaks; the other fields are codes, numbers
+    /// and dates). Every line break ends a record, so the line is one bad row and the lines after it are read as rows of their own.
+    /// </summary>
+    public const string UnterminatedQuoteRule = "must close every quote on the line where it opens (an unterminated quote, or a line break inside quotes, which no field may hold); the lines after it were read as rows of their own";
 
     private const string DuplicatePhoneRule = "must be unique: another row of this file or an existing subscriber has the same phone number";
 
@@ -181,7 +190,12 @@ public sealed partial class SubscriberImporter
         }
     }
 
-    private static CsvReaderOptions CsvOptions(HashSet<long> malformed) =>
+    /// <summary>
+    /// The reader's options. Line breaks inside quotes are off: no field of the import may hold one (see
+    /// <see cref="UnterminatedQuoteRule"/>), so every line break ends a record and a quote that is never closed spoils only
+    /// its own line instead of swallowing the lines after it into one field.
+    /// </summary>
+    private static CsvReaderOptions CsvOptions(Dictionary<long, CsvMalformedReason> malformed) =>
         new()
         {
             Separator = ',',
@@ -190,18 +204,18 @@ public sealed partial class SubscriberImporter
             Mode = CsvMode.Rfc4180,
             TrackLineNumbers = true,
             SkipEmptyLines = true,
-            AllowLineBreaksInQuotes = true,
+            AllowLineBreaksInQuotes = false,
             IncludeValuesInExceptions = false,
             MalformedData = CsvMalformedDataHandling.Recover,
             FieldCountMismatch = CsvFieldCountHandling.Allow,
             MissingField = CsvMissingFieldHandling.ReturnEmpty,
             MaxRecordSize = MaxRecordBytes,
-            OnMalformedRecord = record => malformed.Add(record.RecordNumber),
+            OnMalformedRecord = record => malformed.TryAdd(record.RecordNumber, record.Reason),
         };
 
     private async Task<ImportReport> ImportCoreAsync(TextReader csv, ImportMode mode, IProgress<long>? rowsDone, ImportState state, long started, CancellationToken cancellationToken)
     {
-        var malformed = new HashSet<long>();
+        var malformed = new Dictionary<long, CsvMalformedReason>();
         var options = CsvOptions(malformed);
         using var lines = new OverlongLineFilter(csv, MaxRecordBytes); // an over-long line is one bad row, and reading goes on after it
         await using var reader = CsvReader.Create(lines, options, leaveOpen: true);
@@ -242,9 +256,12 @@ public sealed partial class SubscriberImporter
                     malformed.Remove(reader.RowNumber);
                     batch.Add(new RawRow(line, null, new ImportRowError(line, "row", OverlongLineRule)));
                 }
-                else if (malformed.Remove(reader.RowNumber))
+                else if (malformed.Remove(reader.RowNumber, out var reason))
                 {
-                    batch.Add(new RawRow(line, null, new ImportRowError(line, "row", "must be well-formed CSV (RFC 4180 quoting)")));
+                    var rule = reason is CsvMalformedReason.LineBreakInQuotes or CsvMalformedReason.UnterminatedQuote
+                        ? UnterminatedQuoteRule
+                        : "must be well-formed CSV (RFC 4180 quoting)";
+                    batch.Add(new RawRow(line, null, new ImportRowError(line, "row", rule)));
                 }
                 else if (reader.FieldCount != columns.HeaderCount)
                 {

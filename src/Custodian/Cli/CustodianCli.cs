@@ -12,13 +12,22 @@ namespace Custodian.Cli;
 /// </summary>
 public static class CustodianCli
 {
-    /// <summary>Shared <c>--data</c> option.</summary>
+    /// <summary>Shared <c>--data</c> option: default <c>$CUSTODIAN_DATA</c> when set and not empty, else <c>custodian-data</c>.</summary>
     internal static Option<string> DataOption { get; } = new("--data", "-d")
     {
-        Description = "Data directory (database, keys, CA). Default: ./custodian-data or $CUSTODIAN_DATA.",
+        Description = "Data directory (database, keys, CA).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CUSTODIAN_DATA") is { Length: > 0 } d ? d : "custodian-data",
         Recursive = true,
     };
+
+    /// <summary>
+    /// The <c>--data</c> description for this run's help, beside the default in effect that help shows after it
+    /// (<c>[default: …]</c>): where that default comes from, read from the environment as the default itself is.
+    /// </summary>
+    internal static string DataDescription() =>
+        Environment.GetEnvironmentVariable("CUSTODIAN_DATA") is { Length: > 0 }
+            ? "Data directory (database, keys, CA). The default comes from $CUSTODIAN_DATA."
+            : "Data directory (database, keys, CA). Set $CUSTODIAN_DATA for another default.";
 
     /// <summary>Runs the command line.</summary>
     public static async Task<int> RunAsync(string[] args)
@@ -61,6 +70,7 @@ public static class CustodianCli
             Monitoring.MonitorCommands.Evaluate(),
             Monitoring.Workers.MonitorWorkerCommand.Create(), // sharded monitor workers (docs/events.md, "Monitor workers")
         };
+        DataOption.Description = DataDescription(); // help states one default, the one in effect (not "./custodian-data or $CUSTODIAN_DATA")
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

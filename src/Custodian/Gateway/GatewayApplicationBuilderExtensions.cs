@@ -34,7 +34,10 @@ public static class GatewayApplicationBuilderExtensions
 
         if (!policy.ZonesEnforced)
         {
-            GatewayLog.ZonesOff(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<NetworkPolicy>());
+            // Said once the server has started, not while it is being built: a start that a configuration error stops later
+            // (a changed masking policy, a wrong master key) prints that one-line error and nothing else.
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<NetworkPolicy>();
+            app.Lifetime.ApplicationStarted.Register(() => GatewayLog.ZonesOff(logger));
         }
 
         if (options.TrustedProxies.Count > 0 || options.TrustedProxyNetworks.Count > 0)

@@ -26,7 +26,7 @@ public static class MonitorCommands
         {
             file, format, skip,
         };
-        replay.SetAction(CustodianCli.Guarded((parse, _) =>
+        replay.SetAction(CustodianCli.Guarded((parse, ct) =>
         {
             var path = CliFiles.InputFile(parse.GetValue(file)!, "<FILE>");
 
@@ -39,7 +39,7 @@ public static class MonitorCommands
                 _ => throw CliException.Usage("cannot tell the format from the file extension; give --format jsonl or --format csv."),
             };
             using var reader = new StreamReader(path.FullName, Encoding.UTF8);
-            var (rows, errors) = ReplayFile.Read(reader, json);
+            var (rows, errors) = ReplayFile.Read(reader, json, ct); // Ctrl-C / SIGTERM: stops at the next line or row (exit 130 / 143)
             foreach (var e in errors)
             {
                 Console.Error.WriteLine($"{path.Name}: line {e.Line}: {e.Message}");
@@ -57,7 +57,7 @@ public static class MonitorCommands
                 return Task.FromResult(CliExitCodes.RowsRefused);
             }
 
-            var outcome = ReplayRunner.Run(rows);
+            var outcome = ReplayRunner.Run(rows, cancellationToken: ct);
             Console.Out.Write(Render(outcome));
             return Task.FromResult(errors.Count > 0 ? CliExitCodes.RowsRefused : CliExitCodes.Ok);
         }));

@@ -25,7 +25,7 @@ public static class SimulateCommand
     {
         var server = new Option<string?>("--server") { Description = "Drive this live server in real time instead of an in-process one in simulated time." };
         var subscribersFile = new Option<FileInfo?>("--subscribers-file") { Description = "CSV of the imported subscribers (phones are drawn from it). Required with --server." };
-        var staffFile = new Option<FileInfo?>("--staff") { Description = "staff.csv from 'custodian sample --clerks' (default: --clerks spread over --stores)." };
+        var staffFile = new Option<FileInfo?>("--staff") { Description = "staff.csv from 'custodian sample --clerks' (default: --clerks spread over --stores). Every bad line is reported (exit 3, nothing simulated)." };
         var minutes = new Option<int>("--minutes") { Description = "Length of the day in (simulated) minutes, 1–1440.", DefaultValueFactory = _ => 600 };
         var stores = new Option<int>("--stores") { Description = "Stores, 1–500.", DefaultValueFactory = _ => 4 };
         var clerks = new Option<int>("--clerks") { Description = "Clerks, 1–2000.", DefaultValueFactory = _ => 12 };
@@ -80,14 +80,22 @@ public static class SimulateCommand
             if (parse.GetValue(staffFile) is { } requested)
             {
                 var sf = CliFiles.InputFile(requested, "--staff");
-                try
+                IReadOnlyList<StaffPlanError> errors;
+                using (var reader = sf.OpenText())
                 {
-                    using var reader = sf.OpenText();
-                    staff = StaffPlan.Read(reader);
+                    (staff, errors) = StaffPlan.Read(reader);
                 }
-                catch (FormatException ex)
+
+                if (errors.Count > 0)
                 {
-                    throw new CliException($"{sf.Name}: {ex.Message}", CliExitCodes.RowsRefused);
+                    // Every bad line, as import reports them (line, field, rule; never the value), then one summary line.
+                    foreach (var error in errors)
+                    {
+                        Console.Error.WriteLine($"{sf.Name}: {error}");
+                    }
+
+                    var bad = errors.Select(e => e.Line).Distinct().Count();
+                    throw new CliException($"{sf.Name}: {CliText.Count(bad, "bad row")}; nothing was simulated.", CliExitCodes.RowsRefused);
                 }
             }
 
@@ -96,11 +104,11 @@ public static class SimulateCommand
             {
                 var file = CliFiles.InputFile(parse.GetValue(subscribersFile) ?? throw CliException.Usage("--subscribers-file is required with --server."), "--subscribers-file");
                 var url = CliArguments.HttpsUrl(serverText, "--server");
-                report = await WithProgressAsync(options.Minutes, progress => RunLiveAsync(options, url, parse.GetValue(CustodianCli.DataOption)!, file, staff, progress, ct));
+                report = await WithProgressAsync(options.Minutes, (progress, provisioning) => RunLiveAsync(options, url, parse.GetValue(CustodianCli.DataOption)!, file, staff, progress, provisioning, ct));
             }
             else
             {
-                report = await WithProgressAsync(options.Minutes, progress => RunInProcessAsync(options, staff, progress, ct));
+                report = await WithProgressAsync(options.Minutes, (progress, provisioning) => RunInProcessAsync(options, staff, progress, provisioning, ct));
             }
 
             Print(report);
@@ -123,8 +131,9 @@ public static class SimulateCommand
     /// <param name="options">The day.</param>
     /// <param name="staff">Clerks, or null to spread <see cref="SimulationOptions.Clerks"/> over the stores.</param>
     /// <param name="progress">Receives (what is happening, simulated minutes done); may be null.</param>
+    /// <param name="provisioning">Receives (steps done, steps in all) while terminals are enrolled and clerks signed in (<see cref="StoreDaySimulation.Provisioning"/>); may be null.</param>
     /// <param name="cancellationToken">Stops the run.</param>
-    public static async Task<SimulationReport> RunInProcessAsync(SimulationOptions options, IReadOnlyList<StaffPlan>? staff, Action<string, double>? progress, CancellationToken cancellationToken)
+    public static async Task<SimulationReport> RunInProcessAsync(SimulationOptions options, IReadOnlyList<StaffPlan>? staff, Action<string, double>? progress, Action<int, int>? provisioning, CancellationToken cancellationToken)
     {
         var directory = Directory.CreateTempSubdirectory("custodian-sim-");
         try
@@ -167,6 +176,11 @@ public static class SimulateCommand
                 simulation.Progress += progress;
             }
 
+            if (provisioning is not null)
+            {
+                simulation.Provisioning += provisioning;
+            }
+
             var result = await simulation.RunAsync(cancellationToken);
             await app.StopAsync(cancellationToken);
             return result;
@@ -185,13 +199,14 @@ public static class SimulateCommand
         }
     }
 
-    private static async Task<SimulationReport> RunLiveAsync(SimulationOptions options, Uri url, string data, FileInfo subscribersFile, IReadOnlyList<StaffPlan>? staff, Action<string, double> progress, CancellationToken cancellationToken)
+    private static async Task<SimulationReport> RunLiveAsync(SimulationOptions options, Uri url, string data, FileInfo subscribersFile, IReadOnlyList<StaffPlan>? staff, Action<string, double> progress, Action<int, int> provisioning, CancellationToken cancellationToken)
     {
         var phones = ReadPhones(subscribersFile);
         await using var context = await CliContext.OpenAsync(data);
         var ca = context.Get<Access.Certificates.CertificateAuthority>().Certificate;
         var simulation = new StoreDaySimulation(options, new RealClock(TimeProvider.System), url, new X509Certificate2(ca), context.Services, phones, staff ?? StaffPlan.Spread(options.Clerks, options.Stores));
         simulation.Progress += progress;
+        simulation.Provisioning += provisioning;
         try
         {
             return await simulation.RunAsync(cancellationToken);
@@ -202,20 +217,37 @@ public static class SimulateCommand
         }
     }
 
-    private static async Task<SimulationReport> WithProgressAsync(int minutes, Func<Action<string, double>, Task<SimulationReport>> run)
+    /// <summary>
+    /// Runs <paramref name="run"/> under two progress bars: enrolment (one step per terminal enrolled and per clerk signed in,
+    /// <see cref="StoreDaySimulation.Provisioning"/>), which against a live server takes real time, and the store day in
+    /// simulated minutes (in process it first shows the import of the synthetic population).
+    /// </summary>
+    private static async Task<SimulationReport> WithProgressAsync(int minutes, Func<Action<string, double>, Action<int, int>, Task<SimulationReport>> run)
     {
         SimulationReport? report = null;
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async context =>
             {
-                var task = context.AddTask("Starting", maxValue: minutes);
-                report = await run((message, done) =>
-                {
-                    task.Description = Markup.Escape(message);
-                    task.Value = Math.Min(done, minutes);
-                });
-                task.Value = minutes;
+                var day = context.AddTask("Store day", autoStart: false, maxValue: minutes);
+                ProgressTask? enrolment = null;
+                report = await run(
+                    (message, done) =>
+                    {
+                        if (!day.IsStarted)
+                        {
+                            day.StartTask();
+                        }
+
+                        day.Description = Markup.Escape(message);
+                        day.Value = Math.Min(done, minutes);
+                    },
+                    (done, total) =>
+                    {
+                        enrolment ??= context.AddTask(Markup.Escape($"Enrolling {total / 2} terminals and signing in {total / 2} clerks"), maxValue: Math.Max(1, total));
+                        enrolment.Value = done;
+                    });
+                day.Value = minutes;
             });
         return report!;
     }

@@ -3,12 +3,25 @@ using Custodian.Identity;
 
 namespace Custodian.Simulation;
 
+/// <summary>A bad line of a staff file: its line number, the field and the rule it breaks, never its value.</summary>
+/// <param name="Line">1-based physical line (the header is line 1).</param>
+/// <param name="Field"><c>header</c>, <c>row</c>, <c>account</c>, <c>role</c> or <c>store</c>.</param>
+/// <param name="Rule">What the field must be.</param>
+public sealed record StaffPlanError(int Line, string Field, string Rule)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"line {Line}: {Field}: {Rule}";
+}
+
 /// <summary>One simulated staff member.</summary>
 /// <param name="Account">Account ID as planned (the run prefixes it to keep runs apart).</param>
 /// <param name="Role">Role.</param>
 /// <param name="Store">Store code.</param>
 public sealed record StaffPlan(string Account, StaffRole Role, string Store)
 {
+    /// <summary>The header line a staff file starts with.</summary>
+    public const string Header = "account,role,store";
+
     /// <summary>Spreads <paramref name="clerks"/> clerks over <paramref name="stores"/> stores S001….</summary>
     public static IReadOnlyList<StaffPlan> Spread(int clerks, int stores) =>
         Enumerable.Range(0, clerks)
@@ -18,17 +31,26 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
                 "S" + ((i % stores) + 1).ToString("000", CultureInfo.InvariantCulture)))
             .ToList();
 
-    /// <summary>Reads a staff CSV written by <c>custodian sample --clerks</c> (header <c>account,role,store</c>).</summary>
-    /// <exception cref="FormatException">On a malformed line, naming its line number.</exception>
-    public static IReadOnlyList<StaffPlan> Read(TextReader reader)
+    /// <summary>
+    /// Reads a staff CSV written by <c>custodian sample --clerks</c> (header <c>account,role,store</c>), checking every line:
+    /// a bad line is reported by line number, field and rule (never by value) and the lines after it are still checked.
+    /// Empty lines are skipped. A bad header is the only error reported (the rows cannot be told apart without it).
+    /// </summary>
+    /// <param name="reader">The file's text.</param>
+    /// <returns>The good rows in file order, and every bad line's errors in file order (one per field at fault).</returns>
+    public static (IReadOnlyList<StaffPlan> Plans, IReadOnlyList<StaffPlanError> Errors) Read(TextReader reader)
     {
+        ArgumentNullException.ThrowIfNull(reader);
+        var list = new List<StaffPlan>();
+        var errors = new List<StaffPlanError>();
         var header = reader.ReadLine();
-        if (header?.Trim() != "account,role,store")
+        if (header?.Trim().TrimStart('\uFEFF') != Header)
         {
-            throw new FormatException("line 1: the staff file header must be 'account,role,store'.");
+            errors.Add(new StaffPlanError(1, "header", $"must be '{Header}'"));
+            return (list, errors);
         }
 
-        var list = new List<StaffPlan>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var line = 1;
         while (reader.ReadLine() is { } text)
         {
@@ -39,14 +61,40 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
             }
 
             var parts = text.Split(',');
-            if (parts.Length != 3 || !Codes.IsValid(parts[0]) || !StaffRoles.TryParse(parts[1], out var role) || !role.IsStoreStaff() || !Codes.IsValid(parts[2]))
+            if (parts.Length != 3)
             {
-                throw new FormatException($"line {line}: expected account,clerk|store-manager,store with valid codes.");
+                errors.Add(new StaffPlanError(line, "row", "must have 3 fields like the header (account,role,store)"));
+                continue;
             }
 
-            list.Add(new StaffPlan(parts[0], role, parts[2]));
+            var before = errors.Count;
+            var account = parts[0].Trim();
+            if (!Codes.IsValid(account))
+            {
+                errors.Add(new StaffPlanError(line, "account", $"must be 1-{Codes.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit"));
+            }
+            else if (!seen.Add(account))
+            {
+                errors.Add(new StaffPlanError(line, "account", "must appear only once in the file"));
+            }
+
+            if (!StaffRoles.TryParse(parts[1].Trim(), out var role) || !role.IsStoreStaff())
+            {
+                errors.Add(new StaffPlanError(line, "role", "must be clerk or store-manager"));
+            }
+
+            var store = parts[2].Trim();
+            if (!Codes.IsValid(store))
+            {
+                errors.Add(new StaffPlanError(line, "store", $"must be a store code: 1-{Codes.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit"));
+            }
+
+            if (errors.Count == before)
+            {
+                list.Add(new StaffPlan(account, role, store));
+            }
         }
 
-        return list;
+        return (list, errors);
     }
 }

@@ -83,11 +83,18 @@ public sealed class StoreDaySimulation
     /// <summary>Progress: what is happening, and simulated minutes done so far (0 while provisioning).</summary>
     public event Action<string, double>? Progress;
 
+    /// <summary>
+    /// Provisioning progress before the day starts: (steps done, steps in all), where each terminal enrolled (with its
+    /// clerk's account created and password changed) and each clerk signed in is one step, so there are twice as many
+    /// steps as staff. Raised with 0 steps done first, then after every step.
+    /// </summary>
+    public event Action<int, int>? Provisioning;
+
     /// <summary>Runs the day and reports.</summary>
     public async Task<SimulationReport> RunAsync(CancellationToken cancellationToken)
     {
         var start = _clock.Now;
-        Progress?.Invoke($"Enrolling {_staff.Count} terminals and signing in {_staff.Count} clerks", 0);
+        Provisioning?.Invoke(0, _staff.Count * 2);
         var clerks = new List<Clerk>();
         SimulationReport report;
         try
@@ -118,17 +125,23 @@ public sealed class StoreDaySimulation
 
     private async Task<SimulationReport> RunDayAsync(DateTimeOffset start, List<Clerk> clerks, CancellationToken cancellationToken)
     {
+        // Against a live server each step is a few round trips and may wait for the clerk's next TOTP step: report each one.
+        var steps = _staff.Count * 2;
+        var done = 0;
         foreach (var plan in _staff)
         {
             clerks.Add(await ProvisionAsync(plan, cancellationToken));
+            Provisioning?.Invoke(++done, steps);
         }
 
         foreach (var clerk in clerks)
         {
             await SignInAsync(clerk, cancellationToken);
+            Provisioning?.Invoke(++done, steps);
         }
 
         var dayStart = _clock.Now;
+        Progress?.Invoke("Store day: 0 lookups served", 0);
         var end = dayStart.AddMinutes(_options.Minutes);
         foreach (var clerk in clerks)
         {

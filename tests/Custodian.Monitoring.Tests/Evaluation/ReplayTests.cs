@@ -104,4 +104,63 @@ public sealed class ReplayTests
             [(MonitorAction.Alert, 8), (MonitorAction.StepUp, 9), (MonitorAction.Suspend, 10)],
             outcome.Decisions.Where(d => d.Decision.Finding.Principal.Kind == PrincipalKind.Clerk).Select(d => (d.Decision.Action, d.Decision.Finding.Observed)));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Reading_stops_at_the_next_line_once_cancelled(bool json)
+    {
+        var lines = new List<string>();
+        if (!json)
+        {
+            lines.Add("time,clerk,terminal,store,subscriber,task,purpose,fields,outcome");
+        }
+
+        for (var i = 0; i < 100; i++)
+        {
+            lines.Add(json
+                ? $"{{\"time\":\"2026-11-02T10:{i / 60:00}:{i % 60:00}+09:00\",\"clerk\":\"C1\",\"terminal\":\"T-1\",\"store\":\"S001\",\"subscribers\":[\"tok{i}\"],\"task\":\"search\",\"fields\":[\"name\"],\"outcome\":\"allowed\"}}"
+                : $"2026-11-02T10:{i / 60:00}:{i % 60:00}+09:00,C1,T-1,S001,tok{i},search,,name,allowed");
+        }
+
+        using var cancel = new CancellationTokenSource();
+        var reader = new CancelAtLine(string.Join('\n', lines), cancelAt: 40, cancel);
+
+        Assert.Throws<OperationCanceledException>(() => ReplayFile.Read(reader, json, cancel.Token));
+        Assert.Equal(40, reader.LinesRead); // line 40 cancelled the read; line 41 was never read
+    }
+
+    [Fact]
+    public void A_cancelled_replay_processes_no_further_row()
+    {
+        var lines = new List<string> { "time,clerk,terminal,store,subscriber,task,purpose,fields,outcome" };
+        for (var i = 0; i < 10; i++)
+        {
+            lines.Add($"2026-11-02T10:00:{i:00}+09:00,C1,T-1,S001,tok{i},search,,name,allowed");
+        }
+
+        var (rows, errors) = ReplayFile.Read(new StringReader(string.Join('\n', lines)), json: false);
+        Assert.Empty(errors);
+
+        Assert.Throws<OperationCanceledException>(() => ReplayRunner.Run(rows, cancellationToken: new CancellationToken(canceled: true)));
+    }
+
+    /// <summary>A reader over lines that cancels <paramref name="cancel"/> when it hands out line <paramref name="cancelAt"/>.</summary>
+    private sealed class CancelAtLine(string text, int cancelAt, CancellationTokenSource cancel) : TextReader
+    {
+        private readonly StringReader _inner = new(text);
+
+        public int LinesRead { get; private set; }
+
+        public override string? ReadLine()
+        {
+            var line = _inner.ReadLine();
+            if (line is not null && ++LinesRead == cancelAt)
+            {
+                cancel.Cancel();
+            }
+
+            return line;
+        }
+    }
 }

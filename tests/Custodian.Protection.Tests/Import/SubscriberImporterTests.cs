@@ -16,15 +16,15 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
     private const string StoreRule = "must be a store code: 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit";
     private const string DateRule = "must be a date in the form yyyy-MM-dd";
 
-    /// <summary>Physical lines 1–13; good rows on lines 2 and 12.</summary>
+    /// <summary>Physical lines 1–13; good rows on lines 2 and 12; every line but the blank one is a record of its own.</summary>
     private static readonly string[] MixedFile =
     [
         Csv.Header,                                                                                                     // 1
         "홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001",                // 2 good
         "김철수,711232-1234567,010-2222-3333,서울특별시 강남구 역삼동 5,LTE 베이직,2025-01-02,2027-01-01,S001",              // 3 bad RRN date
         "",                                                                                                             // 4 blank
-        "\"이영희\",8506152000000,\"010-3333-4444\",\"부산광역시 해운대구",                                                   // 5 address with a line break…
-        "우동 7\",LTE 베이직,2025-01-02,2027-01-01,S002",                                                               // 6 …continues here
+        "\"이영희\",8506152000000,\"010-3333-4444\",\"부산광역시 해운대구",                                                   // 5 a quote not closed on its line…
+        "우동 7\",LTE 베이직,2025-01-02,2027-01-01,S002",                                                               // 6 …is not continued here: a row of its own
         "박민수,8506151000000,02-123-4567,대구광역시 수성구 범어동 1,LTE 베이직,2025-13-01,2024-01-01,S 003",              // 7 fixed line, bad date, bad store
         "최지우,9001012000000,010-4444-5555,\"인천광역시 연수구 송도동 3, 101동\",5G 슬림,2025-05-01,2025-04-30,S003",      // 8 end before start
         "정하늘,7301011000000,010.1234.5678,광주광역시 서구 치평동 9,5G 슬림,2025-01-01,2027-01-01,S004",                  // 9 duplicate of line 2
@@ -37,7 +37,8 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
     private static readonly ImportRowError[] MixedFileErrors =
     [
         new(3, "rrn", "must start with a real birth date (YYMMDD) in the century its 7th digit names"),
-        new(5, "address", "must not contain control characters or line breaks"),
+        new(5, "row", SubscriberImporter.UnterminatedQuoteRule),
+        new(6, "row", "must be well-formed CSV (RFC 4180 quoting)"),
         new(7, "phone", "must be a Korean mobile number"),
         new(7, "contract_start", DateRule),
         new(7, "home_store", StoreRule),
@@ -63,8 +64,8 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
         var report = await env.ImportAsync(ImportMode.AllOrNothing, MixedFile);
 
         Assert.Equal(MixedFileErrors, report.Errors);
-        Assert.Equal(10, report.RowsRead);
-        Assert.Equal(8, report.RowsRejected);
+        Assert.Equal(11, report.RowsRead);
+        Assert.Equal(9, report.RowsRejected);
         Assert.Equal(0, report.RowsImported);
         Assert.False(report.Succeeded);
         Assert.False(report.ErrorsTruncated);
@@ -79,8 +80,8 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
         var report = await env.ImportAsync(ImportMode.SkipBadRows, MixedFile);
 
         Assert.Equal(MixedFileErrors, report.Errors);
-        Assert.Equal(10, report.RowsRead);
-        Assert.Equal(8, report.RowsRejected);
+        Assert.Equal(11, report.RowsRead);
+        Assert.Equal(9, report.RowsRejected);
         Assert.Equal(2, report.RowsImported);
         var vault = new SubscriberVault(env.Database, env.Keys);
         Assert.Equal(2, await vault.CountAsync());
@@ -230,32 +231,6 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData(ImportMode.AllOrNothing, 0)]
-    [InlineData(ImportMode.SkipBadRows, SubscriberImporter.BatchSize + 5)]
-    public async Task An_oversized_record_stops_reading_and_is_reported_after_the_rows_before_it(ImportMode mode, int imported)
-    {
-        using var env = await TestEnvironment.CreateAsync();
-        var lines = SampleLines(SubscriberImporter.BatchSize + 6, seed: 14);
-        lines[4] = lines[4].Replace(lines[4].Split(',')[7], "S 9", StringComparison.Ordinal); // an ordinary bad row first
-        var oversizedLine = lines.Count + 1;
-        lines.Add("\"" + new string('가', 100) + ",x,y"); // an unterminated quote swallowing the rest: short lines, one long record
-        lines.AddRange(Enumerable.Repeat(new string('가', 100), (SubscriberImporter.MaxRecordBytes / 300) + 10));
-        lines.Add(lines[1]);
-
-        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines)), mode);
-
-        Assert.Equal(
-            [
-                new ImportRowError(5, "home_store", StoreRule),
-                new ImportRowError(oversizedLine, "row", "must be at most 65536 bytes (check for an unterminated quote); the rest of the file was not read"),
-            ],
-            report.Errors);
-        Assert.Equal(2, report.RowsRejected);
-        Assert.Equal(imported, report.RowsImported);
-        Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
-    }
-
-    [Theory]
-    [InlineData(ImportMode.AllOrNothing, 0)]
     [InlineData(ImportMode.SkipBadRows, 10)]
     public async Task An_over_long_line_is_one_bad_row_and_the_lines_after_it_are_read(ImportMode mode, int imported)
     {
@@ -267,6 +242,49 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
 
         Assert.Equal([new ImportRowError(4, "row", "must be at most 65536 bytes; the line was skipped and the lines after it were read")], report.Errors);
         Assert.Equal((11L, 1L, (long)imported), (report.RowsRead, report.RowsRejected, report.RowsImported));
+        Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Theory]
+    [InlineData(ImportMode.AllOrNothing, 0)]
+    [InlineData(ImportMode.SkipBadRows, 4)]
+    public async Task An_unterminated_quote_is_one_bad_row_at_the_line_it_opens_and_the_lines_after_it_are_read(ImportMode mode, int imported)
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var lines = SampleLines(5, seed: 19); // header and rows on lines 2-6
+        var fields = lines[2].Split(',');
+        Assert.Equal(8, fields.Length);
+        fields[3] = "\"" + fields[3]; // line 3: a quote opened in the address that no line closes
+        lines[2] = string.Join(',', fields);
+
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines) + "\n"), mode);
+
+        Assert.Equal([new ImportRowError(3, "row", SubscriberImporter.UnterminatedQuoteRule)], report.Errors);
+        Assert.Equal((5L, 1L, (long)imported), (report.RowsRead, report.RowsRejected, report.RowsImported));
+        Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+    }
+
+    [Theory]
+    [InlineData(ImportMode.AllOrNothing, 0)]
+    [InlineData(ImportMode.SkipBadRows, SubscriberImporter.BatchSize + 4)]
+    public async Task An_unterminated_quote_before_more_than_a_record_limit_of_rows_does_not_stop_the_reading(ImportMode mode, int imported)
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        var lines = SampleLines(SubscriberImporter.BatchSize + 6, seed: 14);
+        lines[4] = lines[4].Replace(lines[4].Split(',')[7], "S 9", StringComparison.Ordinal); // an ordinary bad row first
+        var quoteLine = 11;
+        lines[quoteLine - 1] = "\"" + lines[quoteLine - 1]; // the rows after it are far more than MaxRecordBytes
+        Assert.True(string.Join('\n', lines.Skip(quoteLine)).Length > SubscriberImporter.MaxRecordBytes);
+
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(string.Join('\n', lines)), mode);
+
+        Assert.Equal(
+            [
+                new ImportRowError(5, "home_store", StoreRule),
+                new ImportRowError(quoteLine, "row", SubscriberImporter.UnterminatedQuoteRule),
+            ],
+            report.Errors);
+        Assert.Equal((SubscriberImporter.BatchSize + 6L, 2L, (long)imported), (report.RowsRead, report.RowsRejected, report.RowsImported));
         Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
     }
 

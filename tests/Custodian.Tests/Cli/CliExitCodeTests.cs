@@ -59,6 +59,39 @@ public sealed class CliExitCodeTests : IDisposable
         Assert.Equal(3, await CustodianCli.RunAsync(["staff", "import", feed, "--data", Data, "--mode", "row-wise"]));
     }
 
+    [Fact]
+    public async Task Simulate_reports_every_bad_line_of_the_staff_file_by_line_field_and_rule_never_by_value()
+    {
+        var staff = Path.Combine(_dir.FullName, "staff.csv");
+        await File.WriteAllLinesAsync(staff, [
+            "account,role,store",           // 1
+            "C0001,clerk,S001",             // 2 good
+            "C0002,cashier,S001",           // 3 role
+            "",                             // 4 empty: skipped
+            "C 0003,clerk,S#02",            // 5 account and store
+            "C0004,clerk",                  // 6 two fields
+            "C0001,store-manager,S002",     // 7 the account again
+            "C0005,store-manager,S002",     // 8 good
+        ]);
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["simulate", "--staff", staff]);
+
+        Assert.Equal(3, code);
+        Assert.Equal(
+            "staff.csv: line 3: role: must be clerk or store-manager\n"
+            + "staff.csv: line 5: account: must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit\n"
+            + "staff.csv: line 5: store: must be a store code: 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit\n"
+            + "staff.csv: line 6: row: must have 3 fields like the header (account,role,store)\n"
+            + "staff.csv: line 7: account: must appear only once in the file\n"
+            + "error: staff.csv: 4 bad rows; nothing was simulated.\n",
+            stderr.ReplaceLineEndings("\n"));
+        Assert.Empty(stdout);
+        foreach (var value in new[] { "cashier", "C 0003", "S#02" })
+        {
+            Assert.DoesNotContain(value, stderr, StringComparison.Ordinal);
+        }
+    }
+
     public void Dispose() => _dir.Delete(recursive: true);
 
     private async Task<string> MasterKeyFileAsync()

@@ -137,6 +137,33 @@ public sealed class CliTests : IDisposable
         Assert.Equal(18, await CountSubscribersAsync());
     }
 
+    [Theory]
+    [InlineData("all-or-nothing", 0)]
+    [InlineData("skip-bad-rows", 19)]
+    public async Task An_unterminated_quote_is_one_bad_row_at_its_line_and_the_rows_after_it_are_still_read(string mode, int imported)
+    {
+        var good = Path.Combine(_dir.FullName, "good.csv");
+        Assert.Equal(0, await CustodianCli.RunAsync(["sample", "--subscribers", "20", "--out", good, "--seed", "7"]));
+        var lines = File.ReadAllLines(good).ToList();
+        var fields = lines[3].Split(',');
+        Assert.Equal(8, fields.Length);
+        var address = fields[3];
+        fields[3] = "\"" + address; // line 4: a quote opened in the address and never closed
+        lines[3] = string.Join(',', fields);
+        var bad = Path.Combine(_dir.FullName, "bad.csv");
+        File.WriteAllLines(bad, lines);
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["import", bad, "--data", Data, "--mode", mode]);
+
+        Assert.Equal(3, code);
+        var problems = stderr.Split('\n').Where(l => l.StartsWith("line ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["line 4: row: " + Custodian.Protection.Import.SubscriberImporter.UnterminatedQuoteRule], problems);
+        Assert.DoesNotContain(address, stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(fields[2], stdout + stderr, StringComparison.Ordinal);
+        Assert.Equal(imported, await CountSubscribersAsync());
+    }
+
     [Fact]
     public async Task Tampered_ledger_fails_verify()
     {

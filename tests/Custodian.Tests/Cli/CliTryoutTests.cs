@@ -52,6 +52,31 @@ public sealed partial class CliTryoutTests : IDisposable
         Assert.False(Directory.Exists(Data));
     }
 
+    public static TheoryData<string, string, string> RefusedAtStart => new()
+    {
+        {
+            "Custodian__Masking__Phone", "Middle",
+            "error: The configured masking policy (name=first-and-last;rrn=7;phone=middle;address=2) differs from the one this data directory shows (name=first-and-last;rrn=7;phone=last-four;address=2). Two masks of the same value combine to reveal it; to change the policy on purpose, run 'custodian masking adopt' with the new configuration."
+        },
+        { "CUSTODIAN_MASTER_KEY", "AAAA", "error: The environment variable CUSTODIAN_MASTER_KEY must be base64 of exactly 32 bytes." },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedAtStart))]
+    public async Task A_setting_refused_while_the_server_starts_is_the_only_output(string variable, string value, string expected)
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["masking", "adopt", "--data", Data])); // as a first serve records it
+
+        var (exit, output, error) = await CliProcess.RunAsync(
+            new Dictionary<string, string> { [variable] = value },
+            "serve", "--data", Data, "--terminal-port", "0", "--portal-port", "0");
+
+        Assert.Equal(2, exit);
+        Assert.Equal(expected + "\n", error);
+        Assert.Empty(output); // no start-up log line (such as "warn: ... Network zones are off") before or beside it
+    }
+
     [Fact]
     public async Task A_misspelt_setting_also_stops_the_administrative_verbs()
     {

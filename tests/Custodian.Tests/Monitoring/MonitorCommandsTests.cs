@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using Custodian.Cli;
 
 namespace Custodian.Tests.Monitoring;
@@ -31,6 +34,38 @@ public sealed class MonitorCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Ctrl_c_during_a_replay_stops_it_mid_file_and_exits_130()
+    {
+        var log = Path.Combine(_dir.FullName, "long.csv");
+        await using (var writer = new StreamWriter(log, false, new UTF8Encoding(false)))
+        {
+            await writer.WriteLineAsync("time,clerk,terminal,store,subscriber,task,purpose,fields,outcome");
+            var start = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.FromHours(9));
+            for (var i = 0; i < ReplayRows; i++)
+            {
+                var clerk = i % 300;
+                writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{start.AddMilliseconds(i * 50L):yyyy-MM-ddTHH:mm:ss.fffzzz},C{clerk},T-{clerk},S{clerk % 50:000},tok{i % 200_000},search,,name;phone,allowed"));
+            }
+        }
+
+        var size = new FileInfo(log).Length;
+        using var replay = Start("monitor", "replay", log);
+        var stdout = replay.StandardOutput.ReadToEndAsync();
+        var stderr = replay.StandardError.ReadToEndAsync();
+        var read = await WaitForBytesReadAsync(replay, MidFile); // the verb is part-way through the file
+        var signalled = Stopwatch.StartNew();
+        Signal(replay, "INT");
+        await WaitForExitAsync(replay);
+        signalled.Stop();
+
+        Assert.InRange(read, MidFile, size - 1);
+        Assert.Equal(130, replay.ExitCode);
+        Assert.Equal("error: interrupted by SIGINT; the operation was stopped before it finished.", (await stderr).TrimEnd('\n'));
+        Assert.Empty(await stdout); // no report of a partial replay
+        Assert.True(signalled.Elapsed < TimeSpan.FromSeconds(4), $"stopped {signalled.Elapsed} after the signal, not by itself within the 5-second grace");
+    }
+
+    [Fact]
     public async Task Evaluate_writes_the_markdown_report_and_rejects_bad_arguments()
     {
         var report = Path.Combine(_dir.FullName, "evaluation.md");
@@ -45,5 +80,82 @@ public sealed class MonitorCommandsTests : IDisposable
         // An --out that cannot be written is refused before the matrix runs (which takes minutes at the defaults).
         Assert.Equal(1, await CustodianCli.RunAsync(["evaluate", "--out", _dir.FullName]));
         Assert.Equal(1, await CustodianCli.RunAsync(["evaluate", "--out", Path.Combine(_dir.FullName, "missing", "evaluation.md")]));
+    }
+
+    /// <summary>Rows of the long replay file (about 120 MB): enough that reading it takes seconds.</summary>
+    private const int ReplayRows = 1_500_000;
+
+    /// <summary>Bytes read by the replay when it is signalled: well past start-up, well before the end of the file.</summary>
+    private const long MidFile = 32L * 1024 * 1024;
+
+    /// <summary>Starts the CLI with Ctrl-C (SIGINT) at its default action, as an operator's shell would (see CliTryoutTests).</summary>
+    private static Process Start(params string[] args)
+    {
+        var start = new ProcessStartInfo("env")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add("--default-signal=INT"); // GNU coreutils env
+        start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet");
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "custodian.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="process"/> has read at least <paramref name="bytes"/> bytes (Linux <c>/proc/PID/io</c>,
+    /// <c>rchar</c>; .NET reads files with <c>pread</c>, so the descriptor's own offset stays 0) and returns how many.
+    /// </summary>
+    private static async Task<long> WaitForBytesReadAsync(Process process, long bytes)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        while (true)
+        {
+            Assert.False(process.HasExited, "the replay ended before it was seen reading the file");
+            try
+            {
+                var io = await File.ReadAllLinesAsync($"/proc/{process.Id}/io", timeout.Token);
+                var read = long.Parse(io.First(l => l.StartsWith("rchar:", StringComparison.Ordinal))[6..].Trim(), CultureInfo.InvariantCulture);
+                if (read >= bytes)
+                {
+                    return read;
+                }
+            }
+            catch (IOException)
+            {
+                // The process is ending: the assertion above says so on the next round.
+            }
+
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    private static void Signal(Process process, string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    private static async Task WaitForExitAsync(Process process)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
     }
 }

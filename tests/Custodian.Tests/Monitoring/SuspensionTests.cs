@@ -100,6 +100,7 @@ public sealed class SuspensionTests
             new SimulationOptions { Minutes = 120, Stores = 2, Clerks = 6, Subscribers = 1_000, Attack = "scraper", ScraperIntervalSeconds = intervalSeconds, ScraperStartMinute = 20, Seed = 3 },
             staff: null,
             progress: null,
+            provisioning: null,
             CancellationToken.None);
 
         Assert.True(report.AttackRan);
@@ -120,6 +121,7 @@ public sealed class SuspensionTests
             new SimulationOptions { Minutes = 600, Stores = 3, Clerks = 9, Subscribers = 2_000, Seed = 11 },
             staff: null,
             progress: null,
+            provisioning: null,
             CancellationToken.None);
 
         Assert.False(report.AttackRan);
