@@ -296,15 +296,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             {
                 for (var m = 0; m < Metrics.Length; m++)
                 {
-                    if (double.IsNaN(Value(s, Metrics[m], includeTodayLive: false, endDay: s.Day)))
+                    var value = Value(s, Metrics[m], includeTodayLive: false, endDay: s.Day);
+                    if (!double.IsNaN(value))
                     {
-                        continue;
-                    }
-
-                    s.History[m].Add(Value(s, Metrics[m], includeTodayLive: false, endDay: s.Day));
-                    if (s.History[m].Count > Days)
-                    {
-                        s.History[m].RemoveAt(0);
+                        s.AddHistory(m, value);
                     }
                 }
             }
@@ -485,20 +480,15 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             return (double.NaN, double.NaN, double.NaN); // known since the day's history was last changed
         }
 
-        var history = s.History[m];
-        if (history.Count < _options.BaselineMinDays)
+        var count = s.HistoryCount[m];
+        if (count < _options.BaselineMinDays)
         {
             s.ShortHistory |= 1 << m;
             return (double.NaN, double.NaN, double.NaN);
         }
 
-        var span = Scratch(history.Count);
-        for (var i = 0; i < history.Count; i++)
-        {
-            span[i] = history[i];
-        }
-
-        var r = RobustStatistics.UpperThreshold(span, _options.BaselineK, Metrics[m].MinSpread);
+        // The history kept in ascending order beside it: the same threshold without copying or selecting.
+        var r = RobustStatistics.UpperThresholdOfSorted(s.SortedHistory(m, count), _options.BaselineK, Metrics[m].MinSpread);
         s.OwnThreshold[m] = r.Threshold;
         s.OwnMedian[m] = r.Median;
         s.OwnMad[m] = r.Mad;
@@ -766,7 +756,12 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly int[] Orphans = new int[Days];
         public readonly int[] MaxHour = new int[Days];
         public readonly bool[] Active = new bool[Days];
-        public readonly List<double>[] History = [.. Metrics.Select(_ => new List<double>())];
+        // Own history per metric: the last Days end-of-day values (active days only), oldest first in a ring (metric m
+        // at m × Days), and the same values in ascending order (metric m at m × (Days + 1); one spare for inserting).
+        public readonly double[] History = new double[Metrics.Length * Days];
+        public readonly double[] Sorted = new double[Metrics.Length * (Days + 1)];
+        public readonly int[] HistoryStart = new int[Metrics.Length]; // ring index of metric m's oldest value
+        public readonly int[] HistoryCount = new int[Metrics.Length];
         public readonly double[] OwnThreshold = [.. Metrics.Select(_ => double.NaN)];
         public readonly double[] OwnMedian = new double[Metrics.Length];
         public readonly double[] OwnMad = new double[Metrics.Length];
@@ -783,7 +778,43 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         public int OrphansToday;
         public int MaxHourToday;
-        public int ShortHistory; // bit m: History[m] holds fewer than BaselineMinDays values (cleared whenever History changes)
+        public int ShortHistory; // bit m: metric m's history holds fewer than BaselineMinDays values (cleared whenever History changes)
+
+        /// <summary>Metric <paramref name="m"/>'s history in ascending order (its first <paramref name="count"/> = HistoryCount[m] values).</summary>
+        public ReadOnlySpan<double> SortedHistory(int m, int count) => Sorted.AsSpan(m * (Days + 1), count);
+
+        // Appends a value to metric m's history, dropping the oldest beyond Days, and keeps the sorted copy in step.
+        public void AddHistory(int m, double value)
+        {
+            var ring = History.AsSpan(m * Days, Days);
+            var sorted = Sorted.AsSpan(m * (Days + 1), Days + 1);
+            var count = HistoryCount[m];
+            if (count == Days)
+            {
+                // Full: the oldest value leaves the ring and the sorted copy (one occurrence of that very value).
+                var oldest = ring[HistoryStart[m]];
+                var at = sorted[..count].IndexOf(oldest);
+                Debug.Assert(at >= 0, "the value leaving the history is in its sorted copy");
+                sorted[(at + 1)..count].CopyTo(sorted[at..]);
+                ring[HistoryStart[m]] = value;
+                HistoryStart[m] = (HistoryStart[m] + 1) % Days;
+                count--;
+            }
+            else
+            {
+                ring[(HistoryStart[m] + count) % Days] = value;
+            }
+
+            var i = count;
+            while (i > 0 && sorted[i - 1] > value)
+            {
+                sorted[i] = sorted[i - 1];
+                i--;
+            }
+
+            sorted[i] = value;
+            HistoryCount[m] = count + 1;
+        }
 
         public void ClearToday()
         {
