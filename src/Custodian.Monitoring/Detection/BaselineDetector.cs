@@ -141,11 +141,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             SyncCounts(s); // a subscriber new today is new in the hour too, so otherwise no count changed
         }
 
-        s.LastSequences.Enqueue(sequence);
-        if (s.LastSequences.Count > Finding.MaxEvidence)
-        {
-            s.LastSequences.Dequeue();
-        }
+        s.AddSequence(sequence);
 
         if (grew)
         {
@@ -173,11 +169,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         Roll(s, nowMs);
         s.OrphansToday++;
         SyncCounts(s);
-        s.LastSequences.Enqueue(orphan.Sequence);
-        if (s.LastSequences.Count > Finding.MaxEvidence)
-        {
-            s.LastSequences.Dequeue();
-        }
+        s.AddSequence(orphan.Sequence);
 
         Judge(s, metricKind: 1, nowMs, orphan.Store, findings);
     }
@@ -463,7 +455,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
                 (int)value,
                 (int)Math.Ceiling(threshold),
                 detail,
-                EntryFacts.Evidence(s.LastSequences),
+                EntryFacts.Evidence(s.LastSequences.AsSpan(0, s.LastSequenceCount).ToArray()),
                 metric.Days <= 1 ? TimeSpan.FromDays(1) : TimeSpan.FromDays(7)));
         }
     }
@@ -766,7 +758,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly double[] OwnMedian = new double[Metrics.Length];
         public readonly double[] OwnMad = new double[Metrics.Length];
         public readonly int[] Flagged = new int[Metrics.Length];
-        public readonly Queue<long> LastSequences = new(Finding.MaxEvidence + 1);
+        // The last MaxEvidence sequences (reads and orphans), a ring filled from index 0; their order does not matter to Evidence.
+        public readonly long[] LastSequences = new long[Finding.MaxEvidence];
+        public int LastSequenceCount;
+        public int LastSequenceNext;
         public long Day = long.MinValue;
         public long PastSumsDay = long.MinValue;
         public long PastDistinct7;
@@ -814,6 +809,14 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
             sorted[i] = value;
             HistoryCount[m] = count + 1;
+        }
+
+        // Keeps the last MaxEvidence sequences, as a queue that drops its oldest would.
+        public void AddSequence(long sequence)
+        {
+            LastSequences[LastSequenceNext] = sequence;
+            LastSequenceNext = LastSequenceNext == Finding.MaxEvidence - 1 ? 0 : LastSequenceNext + 1;
+            LastSequenceCount = Math.Min(LastSequenceCount + 1, Finding.MaxEvidence);
         }
 
         public void ClearToday()
