@@ -472,7 +472,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             return (double.NaN, double.NaN, double.NaN); // known since the day's history was last changed
         }
 
-        var count = s.HistoryCount[m];
+        var count = s.History[m].Count;
         if (count < _options.BaselineMinDays)
         {
             s.ShortHistory |= 1 << m;
@@ -748,12 +748,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly int[] Orphans = new int[Days];
         public readonly int[] MaxHour = new int[Days];
         public readonly bool[] Active = new bool[Days];
-        // Own history per metric: the last Days end-of-day values (active days only), oldest first in a ring (metric m
-        // at m × Days), and the same values in ascending order (metric m at m × (Days + 1); one spare for inserting).
-        public readonly double[] History = new double[Metrics.Length * Days];
-        public readonly double[] Sorted = new double[Metrics.Length * (Days + 1)];
-        public readonly int[] HistoryStart = new int[Metrics.Length]; // ring index of metric m's oldest value
-        public readonly int[] HistoryCount = new int[Metrics.Length];
+        // Own history per metric: the last Days end-of-day values (active days only), oldest first, and the same values
+        // in ascending order (allocated on the first value and grown with the history, so a new principal costs no more).
+        public readonly List<double>[] History = [.. Metrics.Select(_ => new List<double>())];
+        public readonly double[]?[] Sorted = new double[Metrics.Length][];
         public readonly double[] OwnThreshold = [.. Metrics.Select(_ => double.NaN)];
         public readonly double[] OwnMedian = new double[Metrics.Length];
         public readonly double[] OwnMad = new double[Metrics.Length];
@@ -775,40 +773,40 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public int MaxHourToday;
         public int ShortHistory; // bit m: metric m's history holds fewer than BaselineMinDays values (cleared whenever History changes)
 
-        /// <summary>Metric <paramref name="m"/>'s history in ascending order (its first <paramref name="count"/> = HistoryCount[m] values).</summary>
-        public ReadOnlySpan<double> SortedHistory(int m, int count) => Sorted.AsSpan(m * (Days + 1), count);
+        /// <summary>Metric <paramref name="m"/>'s history in ascending order (its <paramref name="count"/> = History[m].Count values).</summary>
+        public ReadOnlySpan<double> SortedHistory(int m, int count) => Sorted[m].AsSpan(0, count);
 
         // Appends a value to metric m's history, dropping the oldest beyond Days, and keeps the sorted copy in step.
         public void AddHistory(int m, double value)
         {
-            var ring = History.AsSpan(m * Days, Days);
-            var sorted = Sorted.AsSpan(m * (Days + 1), Days + 1);
-            var count = HistoryCount[m];
-            if (count == Days)
+            var history = History[m];
+            ref var sorted = ref Sorted[m];
+            history.Add(value);
+            var count = history.Count;
+            if (count > Days)
             {
-                // Full: the oldest value leaves the ring and the sorted copy (one occurrence of that very value).
-                var oldest = ring[HistoryStart[m]];
-                var at = sorted[..count].IndexOf(oldest);
+                // The oldest value leaves the history and the sorted copy (one occurrence of that very value).
+                var at = Array.IndexOf(sorted!, history[0], 0, count - 1);
                 Debug.Assert(at >= 0, "the value leaving the history is in its sorted copy");
-                sorted[(at + 1)..count].CopyTo(sorted[at..]);
-                ring[HistoryStart[m]] = value;
-                HistoryStart[m] = (HistoryStart[m] + 1) % Days;
+                Array.Copy(sorted!, at + 1, sorted!, at, count - 2 - at);
+                history.RemoveAt(0);
                 count--;
             }
-            else
+
+            if ((sorted?.Length ?? 0) < count)
             {
-                ring[(HistoryStart[m] + count) % Days] = value;
+                Array.Resize(ref sorted, Math.Min(Days, Math.Max(8, 2 * count)));
             }
 
-            var i = count;
-            while (i > 0 && sorted[i - 1] > value)
+            var target = sorted!; // allocated or grown above when it had no room
+            var i = count - 1; // values already in the sorted copy
+            while (i > 0 && target[i - 1] > value)
             {
-                sorted[i] = sorted[i - 1];
+                target[i] = target[i - 1];
                 i--;
             }
 
-            sorted[i] = value;
-            HistoryCount[m] = count + 1;
+            target[i] = value;
         }
 
         // Keeps the last MaxEvidence sequences, as a queue that drops its oldest would.
