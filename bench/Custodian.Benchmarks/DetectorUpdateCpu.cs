@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Custodian.Ledger;
 using Custodian.Monitoring;
 using Custodian.Monitoring.Detection;
 
@@ -10,18 +11,20 @@ namespace Custodian.Benchmarks;
 /// wall-clock means swing by several times): the same 100,000 entries as <see cref="DetectorUpdateBenchmarks"/> fed to
 /// a fresh engine per round, for <c>rounds</c> rounds, alternating the baseline dictionary increment, the live detector
 /// set and the replay set (with hard limits), plus the raw loop over the same entries; or, with <c>--by-detector</c>,
-/// the live set built up one detector at a time. Per entry: the lowest process CPU time of the rounds
+/// the live set built up one detector at a time. Then the same four in steady state (<see cref="DetectorUpdateSteadyBenchmarks"/>):
+/// per round a new engine warmed outside the measurement with 30 days of the traffic, measured on the 100,000 entries
+/// that follow. Per entry: the lowest process CPU time of the rounds
 /// (<see cref="Process.TotalProcessorTime"/>, all threads, so GC work is included) and the bytes allocated on the
 /// thread (<see cref="GC.GetAllocatedBytesForCurrentThread"/>, exact).
 /// </summary>
 internal static class DetectorUpdateCpu
 {
-    public static int Run(int rounds, bool byDetector = false, bool liveOnly = false)
+    public static int Run(int rounds, bool byDetector = false, bool liveOnly = false, bool steadyOnly = false)
     {
         var entries = MonitorWorkload.Entries;
-        var all = byDetector ? ByDetector() : new (string Name, Func<int> Feed)[]
+        var fresh = new Method[]
         {
-            ("baseline: Dictionary increment per entry", () =>
+            new("baseline: Dictionary increment per entry", () => null, _ =>
             {
                 var counts = new Dictionary<string, int>(StringComparer.Ordinal);
                 foreach (var e in entries)
@@ -32,13 +35,39 @@ internal static class DetectorUpdateCpu
 
                 return counts.Count;
             }),
-            ("raw loop: each entry's time, account, terminal and subjects read", () => (int)MonitorWorkload.Touch(entries)),
-            ("MonitorEngine.Process, live detectors", () => Feed(MonitorEngine.CreateDefault(new DetectionOptions()))),
-            ("MonitorEngine.Process, live detectors + hard limits", () => Feed(MonitorEngine.CreateDefault(new DetectionOptions(), new MonitorOptions()))),
+            new("raw loop: each entry's time, account, terminal and subjects read", () => null, _ => (int)MonitorWorkload.Touch(entries)),
+            new("MonitorEngine.Process, live detectors", () => MonitorEngine.CreateDefault(new DetectionOptions()), e => Feed((MonitorEngine)e!, entries, 0)),
+            new("MonitorEngine.Process, live detectors + hard limits", () => MonitorEngine.CreateDefault(new DetectionOptions(), new MonitorOptions()), e => Feed((MonitorEngine)e!, entries, 0)),
         };
 
-        // --live-only: the baseline and the live set alone (for profiling the live set with perf).
-        var methods = liveOnly && !byDetector ? [all[0], all[2]] : all;
+        // Steady state (DetectorUpdateSteadyBenchmarks): prepared outside the measurement, a new engine per round warmed
+        // with 30 days, then measured on the 100,000 entries that follow (each processed once by that engine).
+        var steady = MonitorWorkload.SteadyEntries;
+        var first = MonitorWorkload.SteadyWarmup.Length;
+        var steadyMethods = new Method[]
+        {
+            new("steady: baseline: Dictionary increment per entry (clerks known)", () => MonitorWorkload.WarmedCounts(), c =>
+            {
+                var counts = (Dictionary<string, int>)c!;
+                foreach (var e in steady)
+                {
+                    var key = e.Account ?? string.Empty;
+                    counts[key] = counts.GetValueOrDefault(key) + 1;
+                }
+
+                return counts.Count;
+            }),
+            new("steady: raw loop", () => null, _ => (int)MonitorWorkload.Touch(steady)),
+            new("steady: MonitorEngine.Process, live detectors, after 30 days", () => MonitorWorkload.WarmedEngine(), e => Feed((MonitorEngine)e!, steady, first)),
+            new("steady: MonitorEngine.Process, live detectors + hard limits, after 30 days", () => MonitorWorkload.WarmedEngine(new MonitorOptions()), e => Feed((MonitorEngine)e!, steady, first)),
+        };
+
+        // --live-only: the baselines and the live set alone (for profiling the live set with perf); --steady-only: the
+        // steady-state baseline and live set alone.
+        Method[] methods = byDetector ? ByDetector()
+            : steadyOnly ? [steadyMethods[0], steadyMethods[2]]
+            : liveOnly ? [fresh[0], fresh[2], steadyMethods[0], steadyMethods[2]]
+            : [.. fresh, .. steadyMethods];
         var cpu = methods.Select(_ => double.MaxValue).ToArray();
         var bytes = new double[methods.Length];
         var sink = 0;
@@ -47,10 +76,11 @@ internal static class DetectorUpdateCpu
         {
             for (var m = 0; m < methods.Length; m++)
             {
+                var prepared = methods[m].Prepare();
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
                 var alloc0 = GC.GetAllocatedBytesForCurrentThread();
-                sink += methods[m].Feed();
+                sink += methods[m].Feed(prepared);
                 var allocated = GC.GetAllocatedBytesForCurrentThread() - alloc0;
                 process.Refresh();
                 var elapsed = process.TotalProcessorTime - cpu0;
@@ -68,24 +98,29 @@ internal static class DetectorUpdateCpu
         Console.WriteLine("|---|---|---|---|---|");
         for (var m = 0; m < methods.Length; m++)
         {
+            // Steady rows are compared with the steady baseline, fresh rows with the fresh one.
+            var baseline = methods[m].Name.StartsWith("steady:", StringComparison.Ordinal) ? Array.FindIndex(methods, x => x.Name.StartsWith("steady:", StringComparison.Ordinal)) : 0;
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"| {methods[m].Name} | {cpu[m]:N0} ns | {cpu[m] / cpu[0]:0.00} | {1e9 / cpu[m] / 1e6:0.00} M | {bytes[m]:0} B |"));
+                $"| {methods[m].Name} | {cpu[m]:N0} ns | {cpu[m] / cpu[baseline]:0.00} | {1e9 / cpu[m] / 1e6:0.00} M | {bytes[m]:0} B |"));
         }
 
         return 0;
     }
 
+    // A measured method: Prepare runs outside the measurement (a new engine, or one warmed with 30 days), Feed inside.
+    private sealed record Method(string Name, Func<object?> Prepare, Func<object?, int> Feed);
+
     // The live detector set built up one detector at a time, in the engine's order (each row adds one detector, so the
     // difference between consecutive rows is roughly that detector's cost; open-lookups feeds orphans only to those
     // present; detectors built one by one do not share the engine's principal table).
-    private static (string Name, Func<int> Feed)[] ByDetector()
+    private static Method[] ByDetector()
     {
         string[] order = [OpenLookupsDetector.DetectorName, BaselineDetector.DetectorName, TimingDetector.DetectorName, EnumerationDetector.DetectorName,
             IdentityDetector.DetectorName, WatchListDetector.DetectorName, CollusionDetector.DetectorName, SideLookupsDetector.DetectorName];
-        var rows = new List<(string Name, Func<int> Feed)>
+        var rows = new List<Method>
         {
-            ("baseline: Dictionary increment per entry", () =>
+            new("baseline: Dictionary increment per entry", () => null, _ =>
             {
                 var counts = new Dictionary<string, int>(StringComparer.Ordinal);
                 foreach (var e in MonitorWorkload.Entries)
@@ -100,7 +135,7 @@ internal static class DetectorUpdateCpu
         for (var n = 1; n <= order.Length; n++)
         {
             var count = n;
-            rows.Add(("+ " + order[n - 1], () => Feed(Build(count))));
+            rows.Add(new("+ " + order[n - 1], () => Build(count), e => Feed((MonitorEngine)e!, MonitorWorkload.Entries, 0)));
         }
 
         return [.. rows];
@@ -119,13 +154,12 @@ internal static class DetectorUpdateCpu
         return new MonitorEngine(options, [open, .. present]);
     }
 
-    private static int Feed(MonitorEngine engine)
+    private static int Feed(MonitorEngine engine, AccessEntry[] entries, int firstSequence)
     {
         var decisions = 0;
-        var entries = MonitorWorkload.Entries;
         for (var i = 0; i < entries.Length; i++)
         {
-            decisions += engine.Process(i, entries[i]).Count;
+            decisions += engine.Process(firstSequence + i, entries[i]).Count;
         }
 
         return decisions;

@@ -6,7 +6,7 @@ using Custodian.Benchmarks;
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- breakdown 100000 (single-threaded CPU per import stage, incl. the SQLite writer under 3 table layouts)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor         (BenchmarkDotNet: detector updates, risk check; ratios vs Dictionary)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-latency 1000000 [--busy] (per-call risk-check p50/p99/p99.9; --busy: while a thread feeds the engine)
-// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-cpu 10 [--by-detector|--live-only] (detector updates: CPU time and bytes per entry; or the live set built up one detector at a time; or only the baseline and the live set, for perf)
+// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-cpu 10 [--by-detector|--live-only|--steady-only] (detector updates, fresh and steady-state engines: CPU time and bytes per entry; or the live set built up one detector at a time; or only the baselines and the live set, for perf; or only the steady-state ones)
 if (args.Length >= 1 && args[0] == "import")
 {
     var count = args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
@@ -27,7 +27,7 @@ if (args.Length >= 1 && args[0] == "cipher")
 
 if (args.Length >= 1 && args[0] == "monitor")
 {
-    var switcher = BenchmarkSwitcher.FromTypes([typeof(DetectorUpdateBenchmarks), typeof(RiskCheckBenchmarks)]);
+    var switcher = BenchmarkSwitcher.FromTypes([typeof(DetectorUpdateBenchmarks), typeof(DetectorUpdateSteadyBenchmarks), typeof(RiskCheckBenchmarks)]);
     if (args.Contains("--filter"))
     {
         switcher.Run(args[1..]);
@@ -42,7 +42,7 @@ if (args.Length >= 1 && args[0] == "monitor")
 
 if (args.Length >= 1 && args[0] == "monitor-cpu")
 {
-    return DetectorUpdateCpu.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10, args.Contains("--by-detector"), args.Contains("--live-only"));
+    return DetectorUpdateCpu.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10, args.Contains("--by-detector"), args.Contains("--live-only"), args.Contains("--steady-only"));
 }
 
 if (args.Length >= 1 && args[0] == "monitor-latency")
@@ -51,5 +51,5 @@ if (args.Length >= 1 && args[0] == "monitor-latency")
     return args.Contains("--busy") ? RiskCheckLatency.RunBusy(calls) : RiskCheckLatency.Run(calls);
 }
 
-Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] [all-or-nothing|skip-bad-rows] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls] [--busy] | monitor-cpu [rounds] [--by-detector|--live-only]");
+Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] [all-or-nothing|skip-bad-rows] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls] [--busy] | monitor-cpu [rounds] [--by-detector|--live-only|--steady-only]");
 return 1;

@@ -141,11 +141,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             SyncCounts(s); // a subscriber new today is new in the hour too, so otherwise no count changed
         }
 
-        s.LastSequences.Enqueue(sequence);
-        if (s.LastSequences.Count > Finding.MaxEvidence)
-        {
-            s.LastSequences.Dequeue();
-        }
+        s.AddSequence(sequence);
 
         if (grew)
         {
@@ -173,11 +169,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         Roll(s, nowMs);
         s.OrphansToday++;
         SyncCounts(s);
-        s.LastSequences.Enqueue(orphan.Sequence);
-        if (s.LastSequences.Count > Finding.MaxEvidence)
-        {
-            s.LastSequences.Dequeue();
-        }
+        s.AddSequence(orphan.Sequence);
 
         Judge(s, metricKind: 1, nowMs, orphan.Store, findings);
     }
@@ -296,15 +288,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             {
                 for (var m = 0; m < Metrics.Length; m++)
                 {
-                    if (double.IsNaN(Value(s, Metrics[m], includeTodayLive: false, endDay: s.Day)))
+                    var value = Value(s, Metrics[m], includeTodayLive: false, endDay: s.Day);
+                    if (!double.IsNaN(value))
                     {
-                        continue;
-                    }
-
-                    s.History[m].Add(Value(s, Metrics[m], includeTodayLive: false, endDay: s.Day));
-                    if (s.History[m].Count > Days)
-                    {
-                        s.History[m].RemoveAt(0);
+                        s.AddHistory(m, value);
                     }
                 }
             }
@@ -468,7 +455,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
                 (int)value,
                 (int)Math.Ceiling(threshold),
                 detail,
-                EntryFacts.Evidence(s.LastSequences),
+                EntryFacts.Evidence(s.LastSequences.AsSpan(0, s.LastSequenceCount).ToArray()),
                 metric.Days <= 1 ? TimeSpan.FromDays(1) : TimeSpan.FromDays(7)));
         }
     }
@@ -485,20 +472,15 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             return (double.NaN, double.NaN, double.NaN); // known since the day's history was last changed
         }
 
-        var history = s.History[m];
-        if (history.Count < _options.BaselineMinDays)
+        var count = s.History[m].Count;
+        if (count < _options.BaselineMinDays)
         {
             s.ShortHistory |= 1 << m;
             return (double.NaN, double.NaN, double.NaN);
         }
 
-        var span = Scratch(history.Count);
-        for (var i = 0; i < history.Count; i++)
-        {
-            span[i] = history[i];
-        }
-
-        var r = RobustStatistics.UpperThreshold(span, _options.BaselineK, Metrics[m].MinSpread);
+        // The history kept in ascending order beside it: the same threshold without copying or selecting.
+        var r = RobustStatistics.UpperThresholdOfSorted(s.SortedHistory(m, count), _options.BaselineK, Metrics[m].MinSpread);
         s.OwnThreshold[m] = r.Threshold;
         s.OwnMedian[m] = r.Median;
         s.OwnMad[m] = r.Mad;
@@ -766,12 +748,18 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly int[] Orphans = new int[Days];
         public readonly int[] MaxHour = new int[Days];
         public readonly bool[] Active = new bool[Days];
+        // Own history per metric: the last Days end-of-day values (active days only), oldest first, and the same values
+        // in ascending order (allocated on the first value and grown with the history, so a new principal costs no more).
         public readonly List<double>[] History = [.. Metrics.Select(_ => new List<double>())];
+        public readonly double[]?[] Sorted = new double[Metrics.Length][];
         public readonly double[] OwnThreshold = [.. Metrics.Select(_ => double.NaN)];
         public readonly double[] OwnMedian = new double[Metrics.Length];
         public readonly double[] OwnMad = new double[Metrics.Length];
         public readonly int[] Flagged = new int[Metrics.Length];
-        public readonly Queue<long> LastSequences = new(Finding.MaxEvidence + 1);
+        // The last MaxEvidence sequences (reads and orphans), a ring filled from index 0; their order does not matter to Evidence.
+        public readonly long[] LastSequences = new long[Finding.MaxEvidence];
+        public int LastSequenceCount;
+        public int LastSequenceNext;
         public long Day = long.MinValue;
         public long PastSumsDay = long.MinValue;
         public long PastDistinct7;
@@ -783,7 +771,51 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         public int OrphansToday;
         public int MaxHourToday;
-        public int ShortHistory; // bit m: History[m] holds fewer than BaselineMinDays values (cleared whenever History changes)
+        public int ShortHistory; // bit m: metric m's history holds fewer than BaselineMinDays values (cleared whenever History changes)
+
+        /// <summary>Metric <paramref name="m"/>'s history in ascending order (its <paramref name="count"/> = History[m].Count values).</summary>
+        public ReadOnlySpan<double> SortedHistory(int m, int count) => Sorted[m].AsSpan(0, count);
+
+        // Appends a value to metric m's history, dropping the oldest beyond Days, and keeps the sorted copy in step.
+        public void AddHistory(int m, double value)
+        {
+            var history = History[m];
+            ref var sorted = ref Sorted[m];
+            history.Add(value);
+            var count = history.Count;
+            if (count > Days)
+            {
+                // The oldest value leaves the history and the sorted copy (one occurrence of that very value).
+                var at = Array.IndexOf(sorted!, history[0], 0, count - 1);
+                Debug.Assert(at >= 0, "the value leaving the history is in its sorted copy");
+                Array.Copy(sorted!, at + 1, sorted!, at, count - 2 - at);
+                history.RemoveAt(0);
+                count--;
+            }
+
+            if ((sorted?.Length ?? 0) < count)
+            {
+                Array.Resize(ref sorted, Math.Min(Days, Math.Max(8, 2 * count)));
+            }
+
+            var target = sorted!; // allocated or grown above when it had no room
+            var i = count - 1; // values already in the sorted copy
+            while (i > 0 && target[i - 1] > value)
+            {
+                target[i] = target[i - 1];
+                i--;
+            }
+
+            target[i] = value;
+        }
+
+        // Keeps the last MaxEvidence sequences, as a queue that drops its oldest would.
+        public void AddSequence(long sequence)
+        {
+            LastSequences[LastSequenceNext] = sequence;
+            LastSequenceNext = LastSequenceNext == Finding.MaxEvidence - 1 ? 0 : LastSequenceNext + 1;
+            LastSequenceCount = Math.Min(LastSequenceCount + 1, Finding.MaxEvidence);
+        }
 
         public void ClearToday()
         {

@@ -216,6 +216,51 @@ public static class RobustStatistics
     }
 
     /// <summary>
+    /// <see cref="UpperThreshold"/> of values already sorted in ascending order (no NaN), without touching them: the
+    /// median is read at the middle, and the MAD is the middle of the deviations, which grow outwards from the middle
+    /// on both sides, so merging the two runs from the centre finds it in n / 2 + 1 steps. The order statistics are
+    /// those of the same multiset, so the doubles returned are the very ones <see cref="UpperThreshold"/> returns.
+    /// </summary>
+    /// <exception cref="ArgumentException">When <paramref name="sorted"/> is empty.</exception>
+    internal static (double Threshold, double Median, double Mad) UpperThresholdOfSorted(ReadOnlySpan<double> sorted, double k, double minSpread)
+    {
+        if (sorted.IsEmpty)
+        {
+            throw new ArgumentException("At least one value is needed.", nameof(sorted));
+        }
+
+        var n = sorted.Length;
+        var h = n / 2;
+        var median = n % 2 == 1 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2.0;
+
+        // Left of h every value is at most the median, from h on at least it: |v - median| does not decrease walking
+        // left from h - 1 or right from h. The (h-1)-th and h-th smallest deviations are the merge's last two steps.
+        var left = h - 1;
+        var right = h;
+        var previous = 0.0;
+        var current = 0.0;
+        for (var step = 0; step <= h; step++)
+        {
+            var l = left >= 0 ? Math.Abs(sorted[left] - median) : double.PositiveInfinity;
+            var r = right < n ? Math.Abs(sorted[right] - median) : double.PositiveInfinity;
+            previous = current;
+            if (l <= r)
+            {
+                current = l;
+                left--;
+            }
+            else
+            {
+                current = r;
+                right++;
+            }
+        }
+
+        var mad = n % 2 == 1 ? current : (previous + current) / 2.0;
+        return (median + (k * Math.Max(MadToSigma * mad, minSpread)), median, mad);
+    }
+
+    /// <summary>
     /// The robust upper threshold <c>median + k × max(1.4826 × MAD, minSpread)</c> of <paramref name="values"/>
     /// (the span is reordered and overwritten).
     /// </summary>

@@ -129,11 +129,7 @@ public sealed class TimingDetector : IDetector
         }
 
         _lastMs[slot] = ms;
-        s.Recent.Enqueue(sequence);
-        if (s.Recent.Count > RecentKept)
-        {
-            s.Recent.Dequeue();
-        }
+        s.AddRecent(sequence);
 
         // Sustained activity: a 15-slot ring of minute numbers that held a read.
         var minute = ms / 60_000;
@@ -251,7 +247,7 @@ public sealed class TimingDetector : IDetector
         var ms = s.LastMs;
         s.FlagScore[rule] = score;
         s.FlagMs[rule] = ms;
-        findings.Add(new Finding(DetectorName, _slots[p], store, score, window, observed, threshold, detail, EntryFacts.Evidence(s.Recent), Memory));
+        findings.Add(new Finding(DetectorName, _slots[p], store, score, window, observed, threshold, detail, EntryFacts.Evidence(s.RecentSequences()), Memory));
     }
 
     // The fixed-size rings live inside the state object (inline arrays): one object to touch per read instead of five.
@@ -263,6 +259,12 @@ public sealed class TimingDetector : IDetector
 
     [InlineArray(Gaps)]
     private struct GapLongs
+    {
+        private long _first;
+    }
+
+    [InlineArray(RecentKept)]
+    private struct RecentLongs
     {
         private long _first;
     }
@@ -283,7 +285,9 @@ public sealed class TimingDetector : IDetector
     {
         public readonly SubjectSet Seen = new(SeenKept + 1); // 512 slots, 4 KB
         public readonly Queue<(long Subject, long Ms)> OffHours = new();
-        public readonly Queue<long> Recent = new(RecentKept + 1);
+        public RecentLongs Recent; // the last RecentKept sequences read (a ring; their order does not matter to Evidence)
+        public int RecentCount;
+        public int RecentNext;
         public FifteenLongs Minutes;
         public GapLongs GapsRing;
         public ThreeInts FlagScore;
@@ -294,6 +298,17 @@ public sealed class TimingDetector : IDetector
 
         public State() => ((Span<long>)Minutes).Fill(long.MinValue / 2);
 
+        // Keeps the last RecentKept sequences, as a queue that drops its oldest would.
+        public void AddRecent(long sequence)
+        {
+            Recent[RecentNext] = sequence;
+            RecentNext = RecentNext == RecentKept - 1 ? 0 : RecentNext + 1;
+            RecentCount = Math.Min(RecentCount + 1, RecentKept);
+        }
+
+        // The kept sequences (filled from index 0 until the ring is full).
+        public long[] RecentSequences() => ((ReadOnlySpan<long>)Recent)[..RecentCount].ToArray();
+
         // Back to the state of a new instance.
         public void Clear()
         {
@@ -301,7 +316,8 @@ public sealed class TimingDetector : IDetector
             ((Span<long>)GapsRing).Clear();
             Seen.Clear();
             OffHours.Clear();
-            Recent.Clear();
+            RecentCount = 0;
+            RecentNext = 0;
             ((Span<int>)FlagScore).Clear();
             ((Span<long>)FlagMs).Clear();
             LastNewMs = long.MinValue;

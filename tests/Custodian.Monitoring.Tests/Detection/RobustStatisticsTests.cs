@@ -45,6 +45,7 @@ public sealed class RobustStatisticsTests
             Assert.Equal(expectedMedian, median);
             Assert.Equal(expectedMad, mad);
             Assert.Equal(expectedMedian + (3.5 * Math.Max(RobustStatistics.MadToSigma * expectedMad, 4)), threshold);
+            Assert.Equal((threshold, median, mad), RobustStatistics.UpperThresholdOfSorted(sorted, 3.5, 4));
         }
     }
 
