@@ -143,12 +143,12 @@ public sealed partial class CliTryoutTests : IDisposable
         Assert.Equal(0, await CustodianCli.RunAsync(["sample", "--subscribers", "150000", "--out", csv]));
         Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
 
-        using var import = Start("import", csv, "--mode", "skip-bad-rows", "--data", Data);
+        using var import = CliProcess.StartWithDefaultSigint("import", csv, "--mode", "skip-bad-rows", "--data", Data);
         var stderr = import.StandardError.ReadToEndAsync();
         var stdout = import.StandardOutput.ReadToEndAsync();
         await WaitUntilAsync(import, async () => await CountSubscribersAsync(Data) >= 5_000); // a batch is committed
-        Signal(import, "INT");
-        await WaitForExitAsync(import);
+        CliProcess.Signal(import, "INT");
+        await CliProcess.WaitForExitAsync(import);
 
         var kept = await CountSubscribersAsync(Data);
         Assert.Equal(130, import.ExitCode);
@@ -170,14 +170,14 @@ public sealed partial class CliTryoutTests : IDisposable
         Assert.Equal(0, await CustodianCli.RunAsync(["sample", "--subscribers", "150000", "--out", csv]));
         Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
 
-        using var import = Start("import", csv, "--data", Data);
+        using var import = CliProcess.StartWithDefaultSigint("import", csv, "--data", Data);
         var stderr = import.StandardError.ReadToEndAsync();
         var stdout = new StringBuilder();
         import.OutputDataReceived += (_, e) => { lock (stdout) { stdout.AppendLine(e.Data); } };
         import.BeginOutputReadLine();
         await WaitUntilAsync(import, () => Task.FromResult(Progressed().IsMatch(Locked(stdout)))); // the progress shows rows read, e.g. "Importing: 26%"
-        Signal(import, "TERM");
-        await WaitForExitAsync(import);
+        CliProcess.Signal(import, "TERM");
+        await CliProcess.WaitForExitAsync(import);
 
         Assert.Equal(143, import.ExitCode);
         Assert.Matches("^error: interrupted by SIGTERM after [0-9,]+ rows read: the import was rolled back; nothing was imported \\(all-or-nothing\\)\\.$", (await stderr).TrimEnd('\n'));
@@ -207,15 +207,15 @@ public sealed partial class CliTryoutTests : IDisposable
     [Fact]
     public async Task Serve_records_the_port_it_listens_on_for_terminals_enroll()
     {
-        using var serve = Start("serve", "--data", Data, "--terminal-port", "0", "--portal-port", "0");
+        using var serve = CliProcess.StartWithDefaultSigint("serve", "--data", Data, "--terminal-port", "0", "--portal-port", "0");
         var stdout = new StringBuilder();
         serve.OutputDataReceived += (_, e) => { lock (stdout) { stdout.AppendLine(e.Data); } };
         serve.BeginOutputReadLine();
         string Seen() { lock (stdout) { return stdout.ToString(); } }
         await WaitUntilAsync(serve, () => Task.FromResult(Seen().Contains("Press Ctrl+C to stop.", StringComparison.Ordinal)));
         var url = TerminalApi().Match(Seen()).Groups[1].Value;
-        Signal(serve, "INT");
-        await WaitForExitAsync(serve);
+        CliProcess.Signal(serve, "INT");
+        await CliProcess.WaitForExitAsync(serve);
 
         Assert.StartsWith("https://127.0.0.1:", url, StringComparison.Ordinal);
         Assert.Equal(url.TrimEnd('/') + "\n", await File.ReadAllTextAsync(Path.Combine(Data, "terminal-url")));
@@ -351,37 +351,7 @@ public sealed partial class CliTryoutTests : IDisposable
         return LeafCodec.Decode((byte[])(await command.ExecuteScalarAsync())!);
     }
 
-    /// <summary>
-    /// Starts the CLI as an operator's shell would, with Ctrl-C (SIGINT) at its default action: a test host started in the
-    /// background inherits SIGINT ignored, and a .NET process does not handle a signal that was ignored when it started.
-    /// </summary>
-    private static Process Start(params string[] args)
-    {
-        var start = new ProcessStartInfo("env")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add("--default-signal=INT"); // GNU coreutils env
-        start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet");
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "custodian.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
 
-        return Process.Start(start)!;
-    }
-
-    private static void Signal(Process process, string signal)
-    {
-        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)])!;
-        kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
-    }
 
     private static async Task WaitUntilAsync(Process process, Func<Task<bool>> condition)
     {
@@ -393,19 +363,6 @@ public sealed partial class CliTryoutTests : IDisposable
         }
     }
 
-    private static async Task WaitForExitAsync(Process process)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-    }
 
     private static string Locked(StringBuilder text)
     {

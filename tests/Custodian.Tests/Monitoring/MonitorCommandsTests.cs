@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Custodian.Cli;
+using Custodian.Tests.Infrastructure;
 
 namespace Custodian.Tests.Monitoring;
 
@@ -49,13 +50,13 @@ public sealed class MonitorCommandsTests : IDisposable
         }
 
         var size = new FileInfo(log).Length;
-        using var replay = Start("monitor", "replay", log);
+        using var replay = CliProcess.StartWithDefaultSigint("monitor", "replay", log);
         var stdout = replay.StandardOutput.ReadToEndAsync();
         var stderr = replay.StandardError.ReadToEndAsync();
         var read = await WaitForBytesReadAsync(replay, MidFile); // the verb is part-way through the file
         var signalled = Stopwatch.StartNew();
-        Signal(replay, "INT");
-        await WaitForExitAsync(replay);
+        CliProcess.Signal(replay, "INT");
+        await CliProcess.WaitForExitAsync(replay);
         signalled.Stop();
 
         Assert.InRange(read, MidFile, size - 1);
@@ -88,27 +89,6 @@ public sealed class MonitorCommandsTests : IDisposable
     /// <summary>Bytes read by the replay when it is signalled: well past start-up, well before the end of the file.</summary>
     private const long MidFile = 32L * 1024 * 1024;
 
-    /// <summary>Starts the CLI with Ctrl-C (SIGINT) at its default action, as an operator's shell would (see CliTryoutTests).</summary>
-    private static Process Start(params string[] args)
-    {
-        var start = new ProcessStartInfo("env")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add("--default-signal=INT"); // GNU coreutils env
-        start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet");
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "custodian.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        return Process.Start(start)!;
-    }
 
     /// <summary>
     /// Waits until <paramref name="process"/> has read at least <paramref name="bytes"/> bytes (Linux <c>/proc/PID/io</c>,
@@ -138,24 +118,5 @@ public sealed class MonitorCommandsTests : IDisposable
         }
     }
 
-    private static void Signal(Process process, string signal)
-    {
-        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)])!;
-        kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
-    }
 
-    private static async Task WaitForExitAsync(Process process)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-    }
 }
