@@ -24,17 +24,7 @@ internal static class DetectorUpdateCpu
         var entries = MonitorWorkload.Entries;
         var fresh = new Method[]
         {
-            new("baseline: Dictionary increment per entry", () => null, _ =>
-            {
-                var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-                foreach (var e in entries)
-                {
-                    var key = e.Account ?? string.Empty;
-                    counts[key] = counts.GetValueOrDefault(key) + 1;
-                }
-
-                return counts.Count;
-            }),
+            new("baseline: Dictionary increment per entry", () => null, _ => MonitorWorkload.CountByAccount(entries, new Dictionary<string, int>(StringComparer.Ordinal))),
             new("raw loop: each entry's time, account, terminal and subjects read", () => null, _ => (int)MonitorWorkload.Touch(entries)),
             new("MonitorEngine.Process, live detectors", () => MonitorEngine.CreateDefault(new DetectionOptions()), e => Feed((MonitorEngine)e!, entries, 0)),
             new("MonitorEngine.Process, live detectors + hard limits", () => MonitorEngine.CreateDefault(new DetectionOptions(), new MonitorOptions()), e => Feed((MonitorEngine)e!, entries, 0)),
@@ -46,17 +36,7 @@ internal static class DetectorUpdateCpu
         var first = MonitorWorkload.SteadyWarmup.Length;
         var steadyMethods = new Method[]
         {
-            new("steady: baseline: Dictionary increment per entry (clerks known)", () => MonitorWorkload.WarmedCounts(), c =>
-            {
-                var counts = (Dictionary<string, int>)c!;
-                foreach (var e in steady)
-                {
-                    var key = e.Account ?? string.Empty;
-                    counts[key] = counts.GetValueOrDefault(key) + 1;
-                }
-
-                return counts.Count;
-            }),
+            new("steady: baseline: Dictionary increment per entry (clerks known)", () => MonitorWorkload.WarmedCounts(), c => MonitorWorkload.CountByAccount(steady, (Dictionary<string, int>)c!)),
             new("steady: raw loop", () => null, _ => (int)MonitorWorkload.Touch(steady)),
             new("steady: MonitorEngine.Process, live detectors, after 30 days", () => MonitorWorkload.WarmedEngine(), e => Feed((MonitorEngine)e!, steady, first)),
             new("steady: MonitorEngine.Process, live detectors + hard limits, after 30 days", () => MonitorWorkload.WarmedEngine(new MonitorOptions()), e => Feed((MonitorEngine)e!, steady, first)),
@@ -120,17 +100,7 @@ internal static class DetectorUpdateCpu
             IdentityDetector.DetectorName, WatchListDetector.DetectorName, CollusionDetector.DetectorName, SideLookupsDetector.DetectorName];
         var rows = new List<Method>
         {
-            new("baseline: Dictionary increment per entry", () => null, _ =>
-            {
-                var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-                foreach (var e in MonitorWorkload.Entries)
-                {
-                    var key = e.Account ?? string.Empty;
-                    counts[key] = counts.GetValueOrDefault(key) + 1;
-                }
-
-                return counts.Count;
-            }),
+            new("baseline: Dictionary increment per entry", () => null, _ => MonitorWorkload.CountByAccount(MonitorWorkload.Entries, new Dictionary<string, int>(StringComparer.Ordinal))),
         };
         for (var n = 1; n <= order.Length; n++)
         {

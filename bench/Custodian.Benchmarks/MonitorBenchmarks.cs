@@ -26,6 +26,24 @@ internal static class MonitorWorkload
     public static AccessEntry[] Entries => _entries ??= Generate();
 
     /// <summary>
+    /// The Dictionary baseline of the detector benchmarks: counts each entry under its account (the empty string when it has
+    /// none) in <paramref name="counts"/>, one dictionary increment per entry.
+    /// </summary>
+    /// <param name="entries">The entries, in order.</param>
+    /// <param name="counts">The counts to add to (ordinal keys); updated in place.</param>
+    /// <returns>The number of distinct accounts counted so far.</returns>
+    public static int CountByAccount(AccessEntry[] entries, Dictionary<string, int> counts)
+    {
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var key = entries[i].Account ?? string.Empty;
+            counts[key] = counts.GetValueOrDefault(key) + 1;
+        }
+
+        return counts.Count;
+    }
+
+    /// <summary>
     /// The floor every detector pays: reads each entry's time, account, terminal, store and subjects (the fields the
     /// detectors look at) and folds them into a checksum so that nothing is optimised away.
     /// </summary>
@@ -89,12 +107,7 @@ internal static class MonitorWorkload
     public static Dictionary<string, int> WarmedCounts()
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var e in SteadyWarmup)
-        {
-            var key = e.Account ?? string.Empty;
-            counts[key] = counts.GetValueOrDefault(key) + 1;
-        }
-
+        CountByAccount(SteadyWarmup, counts);
         return counts;
     }
 
@@ -151,17 +164,7 @@ public class DetectorUpdateBenchmarks
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = MonitorWorkload.Count, Description = "baseline: Dictionary increment per entry")]
-    public int DictionaryIncrement()
-    {
-        var entries = _entries;
-        for (var i = 0; i < entries.Length; i++)
-        {
-            var key = entries[i].Account ?? string.Empty;
-            _counts[key] = _counts.GetValueOrDefault(key) + 1;
-        }
-
-        return _counts.Count;
-    }
+    public int DictionaryIncrement() => MonitorWorkload.CountByAccount(_entries, _counts);
 
     [Benchmark(OperationsPerInvoke = MonitorWorkload.Count, Description = "raw loop: each entry's time, account, terminal and subjects read")]
     public long RawLoop() => MonitorWorkload.Touch(_entries);
@@ -222,17 +225,7 @@ public class DetectorUpdateSteadyBenchmarks
     public void WarmReplay() => _engine = MonitorWorkload.WarmedEngine(new MonitorOptions());
 
     [Benchmark(Baseline = true, OperationsPerInvoke = MonitorWorkload.Count, Description = "steady: baseline: Dictionary increment per entry (clerks known)")]
-    public int DictionaryIncrement()
-    {
-        var entries = _entries;
-        for (var i = 0; i < entries.Length; i++)
-        {
-            var key = entries[i].Account ?? string.Empty;
-            _counts[key] = _counts.GetValueOrDefault(key) + 1;
-        }
-
-        return _counts.Count;
-    }
+    public int DictionaryIncrement() => MonitorWorkload.CountByAccount(_entries, _counts);
 
     [Benchmark(OperationsPerInvoke = MonitorWorkload.Count, Description = "steady: raw loop: each entry's time, account, terminal and subjects read")]
     public long RawLoop() => MonitorWorkload.Touch(_entries);
