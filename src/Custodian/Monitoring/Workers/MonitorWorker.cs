@@ -406,77 +406,11 @@ public sealed class MonitorWorker
 
     private async Task RunPartitionAsync(NatsJSContext js, PartitionState state, CancellationToken stop)
     {
-        var partition = state.Partition;
-        var stream = _settings.JetStream.Stream;
         try
         {
-            try
+            while (!await ConsumeAsync(js, state, stop))
             {
-                await js.DeleteConsumerAsync(stream, partition.ConsumerName, stop); // the stored progress, not the consumer's ack floor, says where to resume
-            }
-            catch (NatsJSApiException ex) when (ex.Error.Code == 404)
-            {
-                // First start.
-            }
-
-            var consumer = await js.CreateOrUpdateConsumerAsync(
-                stream,
-                new ConsumerConfig(partition.ConsumerName)
-                {
-                    FilterSubject = partition.FilterSubject(_settings.JetStream.SubjectPrefix),
-                    AckPolicy = ConsumerConfigAckPolicy.Explicit,
-                    DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
-                    OptStartSeq = (ulong)state.LastStreamSequence + 1,
-                    AckWait = TimeSpan.FromMinutes(2),
-                    MaxAckPending = 4 * MaxBatch,
-                },
-                stop);
-            var arrived = Channel.CreateBounded<INatsJSMsg<byte[]>>(new BoundedChannelOptions(2 * MaxBatch) { SingleReader = true, SingleWriter = true });
-            using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            var pump = Task.Run(
-                async () =>
-                {
-                    try
-                    {
-                        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = MaxBatch }, cancellationToken: pumpStop.Token))
-                        {
-                            await arrived.Writer.WriteAsync(msg, pumpStop.Token);
-                        }
-
-                        arrived.Writer.TryComplete();
-                    }
-                    catch (Exception ex)
-                    {
-                        arrived.Writer.TryComplete(ex);
-                    }
-                },
-                CancellationToken.None);
-            try
-            {
-                var batch = new List<INatsJSMsg<byte[]>>(MaxBatch);
-                while (await arrived.Reader.WaitToReadAsync(stop))
-                {
-                    batch.Clear();
-                    while (batch.Count < MaxBatch && arrived.Reader.TryRead(out var msg))
-                    {
-                        batch.Add(msg);
-                    }
-
-                    if (!await ProcessBatchAsync(state, batch, stop))
-                    {
-                        return; // fenced or lease lost: never acknowledge
-                    }
-
-                    foreach (var msg in batch)
-                    {
-                        await msg.AckAsync(cancellationToken: stop);
-                    }
-                }
-            }
-            finally
-            {
-                await pumpStop.CancelAsync();
-                await pump;
+                // A delivery gap: consume again after the committed progress.
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -485,8 +419,117 @@ public sealed class MonitorWorker
         }
         catch (Exception ex)
         {
-            WorkerLog.PartitionFailed(_logger, partition.Token, ex); // the runner is restarted at the next membership round
+            WorkerLog.PartitionFailed(_logger, state.Partition.Token, ex); // the runner is restarted at the next membership round
         }
+    }
+
+    // Creates the partition's durable consumer at the committed progress + 1 and processes what it delivers until the
+    // partition is stopped or fenced (true), or until a delivery gap (false: the caller creates the consumer again).
+    //
+    // Gap detection: a consumer numbers every delivery, redeliveries included, 1, 2, 3, … (the consumer sequence in the
+    // message's metadata). A delivery lost on the way — a stream or consumer leader moving, a server killed — shows as a
+    // consumer sequence beyond the next one. JetStream would redeliver the lost message only after the ack wait, behind
+    // later entries whose progress is already committed, where it would be skipped as a duplicate: one entry of the
+    // partition never counted. So the partition stops at the gap (the messages before it are processed and committed)
+    // and starts a new consumer after its committed progress, which delivers the lost message next, in order. A consumer
+    // sequence lower than expected (a new consumer leader that had not yet replicated the last deliveries) only repeats
+    // deliveries, which the committed-progress check skips.
+    private async Task<bool> ConsumeAsync(NatsJSContext js, PartitionState state, CancellationToken stop)
+    {
+        var partition = state.Partition;
+        var stream = _settings.JetStream.Stream;
+        try
+        {
+            await js.DeleteConsumerAsync(stream, partition.ConsumerName, stop); // the stored progress, not the consumer's ack floor, says where to resume
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            // First start.
+        }
+
+        var consumer = await js.CreateOrUpdateConsumerAsync(
+            stream,
+            new ConsumerConfig(partition.ConsumerName)
+            {
+                FilterSubject = partition.FilterSubject(_settings.JetStream.SubjectPrefix),
+                AckPolicy = ConsumerConfigAckPolicy.Explicit,
+                DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
+                OptStartSeq = (ulong)state.LastStreamSequence + 1,
+                AckWait = TimeSpan.FromMinutes(2),
+                MaxAckPending = 4 * MaxBatch,
+            },
+            stop);
+        var expected = consumer.Info.Delivered.ConsumerSeq + 1; // 1 for the new consumer
+        var arrived = Channel.CreateBounded<INatsJSMsg<byte[]>>(new BoundedChannelOptions(2 * MaxBatch) { SingleReader = true, SingleWriter = true });
+        using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var pump = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = MaxBatch }, cancellationToken: pumpStop.Token))
+                    {
+                        var delivered = (msg.Metadata ?? throw new NatsJSException("A stream message arrived without its metadata.")).Sequence.Consumer;
+                        if (delivered > expected)
+                        {
+                            throw new DeliveryGapException(expected, delivered);
+                        }
+
+                        expected = delivered + 1;
+                        await arrived.Writer.WriteAsync(msg, pumpStop.Token);
+                    }
+
+                    arrived.Writer.TryComplete();
+                }
+                catch (Exception ex)
+                {
+                    arrived.Writer.TryComplete(ex);
+                }
+            },
+            CancellationToken.None);
+        try
+        {
+            var batch = new List<INatsJSMsg<byte[]>>(MaxBatch);
+            while (await arrived.Reader.WaitToReadAsync(stop))
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && arrived.Reader.TryRead(out var msg))
+                {
+                    batch.Add(msg);
+                }
+
+                if (!await ProcessBatchAsync(state, batch, stop))
+                {
+                    return true; // fenced or lease lost: never acknowledge
+                }
+
+                foreach (var msg in batch)
+                {
+                    await msg.AckAsync(cancellationToken: stop);
+                }
+            }
+
+            return true;
+        }
+        catch (DeliveryGapException gap)
+        {
+            WorkerLog.DeliveryGap(_logger, partition.Token, gap.Expected, gap.Delivered, state.LastStreamSequence);
+            return false;
+        }
+        finally
+        {
+            await pumpStop.CancelAsync();
+            await pump;
+        }
+    }
+
+    // A consumer sequence beyond the next one: a delivery was lost (ConsumeAsync).
+    private sealed class DeliveryGapException(ulong expected, ulong delivered)
+        : Exception($"Consumer sequence {delivered} arrived where {expected} was due.")
+    {
+        public ulong Expected { get; } = expected;
+
+        public ulong Delivered { get; } = delivered;
     }
 
     // Processes a batch, then commits its progress under the partition's epoch. False when fenced.

@@ -42,4 +42,7 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 6111, Level = LogLevel.Error, Message = "Monitor worker could not append its {Task} entry for {Target} to the access ledger.")]
     public static partial void LedgerAppendFailed(ILogger logger, string task, string target, Exception exception);
+
+    [LoggerMessage(EventId = 6115, Level = LogLevel.Warning, Message = "Partition {Partition}: consumer sequence {Delivered} arrived where {Expected} was due (a delivery was lost); its consumer starts again after stream sequence {LastStreamSequence}.")]
+    public static partial void DeliveryGap(ILogger logger, string partition, ulong expected, ulong delivered, long lastStreamSequence);
 }
