@@ -118,7 +118,7 @@ internal static class IncidentCommands
     {
         var id = IdArgument();
         var scope = ScopeOptions.Create();
-        var command = new Command("scope", "Compute the affected subscribers from the ledger (graded exposure, counts, timeline, set SHA-256). Options replace the case's scope.") { id };
+        var command = new Command("scope", "Compute the affected subscribers from the ledger (graded exposure, counts, timeline, set SHA-256). Options given replace those parts of the case's scope: any --clerk/--terminal/--store/--detector the principals, --from and --to each end of the window.") { id };
         scope.AddTo(command);
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {

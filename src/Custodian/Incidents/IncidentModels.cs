@@ -117,6 +117,21 @@ public sealed record IncidentScope(
     /// <summary>Whether any principal or detector is named.</summary>
     public bool HasPrincipals => Clerks.Count + Terminals.Count + Stores.Count + Detectors.Count > 0;
 
+    /// <summary>
+    /// This scope laid over <paramref name="current"/>: the parts named here replace those of <paramref name="current"/>, the
+    /// rest is kept. The principals go together — any clerk, terminal, store or detector here replaces all four lists — and
+    /// each end of the window on its own (<see cref="From"/>, <see cref="To"/>). So a re-scope that gives only a window keeps
+    /// the case's principals, and one that gives only a clerk keeps its window.
+    /// </summary>
+    /// <param name="current">The case's scope.</param>
+    /// <returns>The merged scope.</returns>
+    public IncidentScope Over(IncidentScope current)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        var principals = HasPrincipals ? this : current;
+        return new IncidentScope(principals.Clerks, principals.Terminals, principals.Stores, From ?? current.From, To ?? current.To, principals.Detectors);
+    }
+
     /// <summary>One-line description, e.g. <c>clerks=C0001 terminals=T-1 from=… to=…</c>, for ledger targets and listings.</summary>
     public string Describe()
     {

@@ -156,7 +156,8 @@ public sealed class IncidentService(
 
     /// <summary>
     /// Computes the affected subscribers from the ledger and moves the case to <c>scoped</c>. Allowed from <c>open</c> and
-    /// <c>scoped</c> (a re-scope replaces the set). <paramref name="change"/> replaces the scope when given. The scope needs at
+    /// <c>scoped</c> (a re-scope replaces the set). <paramref name="change"/>, when given, is laid over the case's scope
+    /// (<see cref="IncidentScope.Over"/>: the parts it names replace the case's). The scope needs at
     /// least one principal or detector and a window that has ended (<c>to</c> ≤ now), so that the run is reproducible; only
     /// entries below the current ledger size are read. Recorded as an <see cref="AccessTask.IncidentScoped"/> entry whose target
     /// is <c>incident:&lt;id&gt; ledger-size=&lt;n&gt; sha256:&lt;set hash&gt;</c> and whose reason gives the counts per grade.
@@ -181,7 +182,7 @@ public sealed class IncidentService(
             return Conflict($"An incident can be scoped only while open or scoped; it is {incident.State.ToName()}.");
         }
 
-        var scope = change ?? incident.Scope;
+        var scope = change?.Over(incident.Scope) ?? incident.Scope;
         var errors = ValidateScope(scope);
         if (errors.Count > 0)
         {
@@ -189,9 +190,19 @@ public sealed class IncidentService(
         }
 
         var now = time.GetUtcNow();
-        if (!scope.HasPrincipals || scope.From is null || scope.To is null || scope.To > now)
+        if (!scope.HasPrincipals)
         {
-            return new CustodianError(IncidentErrors.ScopeIncomplete, 400, "Scoping needs at least one clerk, terminal, store or detector and a window that has ended ('to' not after now).");
+            return new CustodianError(IncidentErrors.ScopeIncomplete, 400, "Scoping needs at least one clerk, terminal, store or detector; the scope names none.");
+        }
+
+        if (scope.From is null || scope.To is null)
+        {
+            return new CustodianError(IncidentErrors.ScopeIncomplete, 400, "Scoping needs a window with both 'from' and 'to'; the scope lacks at least one of them.");
+        }
+
+        if (scope.To > now)
+        {
+            return new CustodianError(IncidentErrors.ScopeIncomplete, 400, "Scoping needs a window that has ended: its 'to' is after now, so the run would not be reproducible.");
         }
 
         var principals = await PrincipalsAsync(scope, cancellationToken);

@@ -153,7 +153,9 @@ public sealed class IncidentServiceTests : IAsyncLifetime
         Assert.Equal(IncidentErrors.NotFound, (await Service.ScopeAsync("INC-20261201-NOPE00", null, Officer)).Error!.Code);
         var future = await Service.ScopeAsync(id, Scope(clerks: ["C0001"]) with { To = _time.GetUtcNow().AddMinutes(1) }, Officer);
         Assert.Equal(IncidentErrors.ScopeIncomplete, future.Error!.Code);
-        Assert.Equal(IncidentErrors.ScopeIncomplete, (await Service.ScopeAsync(id, IncidentScope.Empty with { From = November, To = December }, Officer)).Error!.Code);
+        Assert.Equal(
+            (IncidentErrors.ScopeIncomplete, "Scoping needs a window that has ended: its 'to' is after now, so the run would not be reproducible."),
+            (future.Error!.Code, future.Error.Message));
         var bad = await Service.ScopeAsync(id, Scope(clerks: ["bad code!"]) with { From = December, To = November }, Officer);
         Assert.Equal(["clerks", "to"], bad.Error!.Errors!.Keys.Order());
 
@@ -278,6 +280,26 @@ public sealed class IncidentServiceTests : IAsyncLifetime
         Assert.Contains("72h 00m left", report, StringComparison.Ordinal);
         var svg = System.Xml.Linq.XDocument.Parse(IncidentReport.TimelineSvg(incident.Summary!.Timeline, "x <&> y"));
         Assert.Equal(2, svg.Descendants(System.Xml.Linq.XName.Get("rect", "http://www.w3.org/2000/svg")).Count());
+    }
+
+    [Fact]
+    public async Task A_rescope_keeps_the_parts_of_the_case_it_does_not_name_and_says_which_part_is_missing()
+    {
+        var declared = (await Service.DeclareAsync(new DeclareIncident("no window yet", [], Scope(clerks: ["C0001"]) with { From = null, To = null }), Officer)).Value;
+        var missing = await Service.ScopeAsync(declared.Id, null, Officer);
+        Assert.Equal(
+            (IncidentErrors.ScopeIncomplete, "Scoping needs a window with both 'from' and 'to'; the scope lacks at least one of them."),
+            (missing.Error!.Code, missing.Error.Message));
+        var onlyFrom = await Service.ScopeAsync(declared.Id, IncidentScope.Empty with { From = November }, Officer);
+        Assert.Equal("Scoping needs a window with both 'from' and 'to'; the scope lacks at least one of them.", onlyFrom.Error!.Message);
+
+        var windowOnly = await Service.ScopeAsync(declared.Id, IncidentScope.Empty with { From = November, To = December }, Officer);
+        Assert.True(windowOnly.IsSuccess);
+        Assert.Equal(Scope(clerks: ["C0001"]).Describe(), windowOnly.Value.Scope.Describe()); // the case's clerk, the given window
+
+        var clerkOnly = await Service.ScopeAsync(declared.Id, IncidentScope.Empty with { Terminals = ["T-1"] }, Officer);
+        Assert.True(clerkOnly.IsSuccess);
+        Assert.Equal(Scope(terminals: ["T-1"]).Describe(), clerkOnly.Value.Scope.Describe()); // the principals replaced as a group, the window kept
     }
 
     private static IncidentScope Scope(string[]? clerks = null, string[]? terminals = null, string[]? stores = null, string[]? detectors = null) =>
