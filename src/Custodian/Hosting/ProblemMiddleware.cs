@@ -47,6 +47,12 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
     // so only the parameter's name or the JSON location is kept, never the value.
     private static string SafeMessage(BadHttpRequestException ex)
     {
+        if (ex.InnerException is System.Text.Json.JsonException { Path: { } member } unmapped
+            && unmapped.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        {
+            return $"the JSON body has a member this endpoint does not take (at {member}); see the API's documented request shape.";
+        }
+
         if (ex.InnerException is System.Text.Json.JsonException json)
         {
             return $"the JSON body is not valid (at {json.Path ?? "$"}, line {json.LineNumber}, byte {json.BytePositionInLine}).";

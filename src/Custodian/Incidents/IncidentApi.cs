@@ -55,7 +55,7 @@ public sealed record IncidentView(Incident Incident, DateTimeOffset Deadline, st
 /// <summary>Notice drafts in one language.</summary>
 /// <param name="Subscribers">The full notice to subscribers (Markdown).</param>
 /// <param name="Regulator">The report to the regulator (Markdown).</param>
-/// <param name="SampleSms">The SMS an RRN-exposed subscriber would get, with every field, to check the length and wording.</param>
+/// <param name="SampleSms">The SMS the case's most exposed subscribers get, to check the length and wording: its worst grade (RRN in full, another field in full, or masked), every field the case exposed and those it showed in full.</param>
 public sealed record NoticeDrafts(string Subscribers, string Regulator, string SampleSms);
 
 /// <summary>Counts of a notification.</summary>
@@ -182,11 +182,15 @@ public static class IncidentApi
             return invalid;
         }
 
-        var allFields = new[] { "name", "rrn", "phone", "address", "rate-plan", "contract-dates" };
+        // The sample text message is the one the most exposed subscribers of this case receive: the case's worst grade, the
+        // fields it exposed and those it showed in full (not an invented worst case).
+        var summary = incident.Summary;
+        var c = summary.Counts;
+        var grade = c.RrnUnmasked > 0 ? ExposureGrade.RrnUnmasked : c.Unmasked > 0 ? ExposureGrade.Unmasked : ExposureGrade.Masked;
         return new NoticeDrafts(
             IncidentNotices.Subscribers(incident, facts, language, service.Offset),
             IncidentNotices.Regulator(incident, facts, language, service.Offset),
-            IncidentNotices.Sms(incident, facts, ExposureGrade.RrnUnmasked, allFields, ["rrn", "phone", "name", "address"], language, service.Offset));
+            IncidentNotices.Sms(incident, facts, grade, [.. summary.Fields.Keys], grade == ExposureGrade.Masked ? [] : [.. summary.UnmaskedFields.Keys], language, service.Offset));
     }
 
     private static async Task<Results<Ok<NotifyResponse>, ProblemHttpResult>> NotifyAsync(string id, NotifyIncidentRequest request, IncidentService service, HttpContext context, CancellationToken cancellationToken)

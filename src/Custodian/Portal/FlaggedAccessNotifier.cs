@@ -98,7 +98,11 @@ public sealed class FlaggedAccessNotifier(
             }
         }
 
-        PortalLog.FlaggedAccessNotified(logger, alert.Id, created);
+        if (created > 0)
+        {
+            PortalLog.FlaggedAccessNotified(logger, alert.Id, created); // quiet when a start-up catch-up finds every notice delivered already
+        }
+
         return created;
     }
 

@@ -61,7 +61,10 @@ public sealed class ClaimTests
 
         using (var smuggled = await portal.PostAsJsonAsync("/portal/api/v1/claims", new { incidentId = id, kind = "fraud", description = "d", amount = 1, subscriberId = 1 }))
         {
-            Assert.Equal(HttpStatusCode.BadRequest, smuggled.StatusCode);
+            var problem = await ProblemAssert.IsProblemAsync(smuggled, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal(
+                "The request is malformed: the JSON body has a member this endpoint does not take (at $.subscriberId); see the API's documented request shape.",
+                problem.GetProperty("detail").GetString());
         }
 
         string claimId;

@@ -91,6 +91,8 @@ public sealed class IncidentServiceTests : IAsyncLifetime
         Assert.Equal(new Dictionary<string, long> { ["phone"] = 1, ["rrn"] = 1 }, s.UnmaskedFields);
         Assert.Equal([new TimelineDay("2026-11-02", 3, 2), new TimelineDay("2026-11-03", 2, 3)], s.Timeline);
         Assert.Equal(["clerk:C0001"], s.Principals);
+        var sample = IncidentApi.Drafts(Service, scoped.Value, Facts with { How = "a remote-controlled counter PC" }, NoticeLanguage.English).Value.SampleSms;
+        Assert.Contains("Your phone number, RRN (in full); name, rate plan (masked) were viewed.", sample, StringComparison.Ordinal); // this case's fields, not every field
 
         var ledger = await LedgerAsync();
         var scopedEntry = ledger[^1].Entry;
