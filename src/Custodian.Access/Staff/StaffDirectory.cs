@@ -25,7 +25,9 @@ namespace Custodian.Access.Staff;
 /// <para>Lockout (PIPA safety standard: lock after repeated authentication failures):
 /// <see cref="StaffOptions.MaxFailedAttempts"/> consecutive failures (wrong password, wrong or reused
 /// code) lock the account for <see cref="StaffOptions.LockoutDuration"/>; the attempt that reaches the
-/// limit already answers <see cref="ErrorCodes.AccountLocked"/>. Thread-safe.</para>
+/// limit already answers <see cref="ErrorCodes.AccountLocked"/>. Failures under a well-formed ID that names no account are
+/// counted and locked the same way (in memory, per process, at most 10,000 IDs), so a lockout does not reveal which IDs
+/// exist. Thread-safe.</para>
 /// <para>The directory does not write the access-rights change record (PIPA: keep 3 years); the
 /// caller, who knows the acting officer, records each create/disable/unlock/reset in the ledger.</para>
 /// </remarks>
@@ -54,6 +56,11 @@ public sealed class StaffDirectory
     private readonly ILogger _logger;
     private readonly Lazy<string> _dummyHash;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Standing> _standing = new(StringComparer.Ordinal);
+
+    // Failed sign-ins under well-formed IDs that name no account, counted exactly as an account's (same limit, same
+    // lockout), so that "locked" does not tell which IDs exist. In memory, per process; at most MaxUnknownTracked IDs.
+    private readonly Dictionary<string, (int Failures, DateTimeOffset? LockedUntil)> _unknownFailures = new(StringComparer.Ordinal);
+    private const int MaxUnknownTracked = 10_000;
 
     /// <summary>Creates the directory. Apply <see cref="AccessMigrations"/> to <paramref name="db"/> first.</summary>
     /// <param name="db">The database holding <c>staff_accounts</c>.</param>
@@ -471,10 +478,15 @@ public sealed class StaffDirectory
         var account = Codes.IsValid(id) ? await ReadAsync(connection, id) : null;
         if (account is null)
         {
-            // Same work as for a real account, so timing does not tell which IDs exist.
+            // Same work and the same answers as for a real account, so neither timing nor a lockout tells which IDs exist.
+            if (Codes.IsValid(id) && UnknownLockedUntil(id, now) is { } unknownLockedUntil)
+            {
+                return AccessErrors.AccountLocked(unknownLockedUntil);
+            }
+
             PasswordHasher.Verify(password ?? string.Empty, _dummyHash.Value, out _);
             Log.UnknownAccount(_logger);
-            return AccessErrors.InvalidCredentials;
+            return Codes.IsValid(id) ? RecordUnknownFailure(id, now) : AccessErrors.InvalidCredentials;
         }
 
         if (account.LockedUntil is { } lockedUntil)
@@ -555,6 +567,50 @@ public sealed class StaffDirectory
         }
 
         return account;
+    }
+
+    // The lockout in force for an ID that names no account, if any (an expired one is forgotten).
+    private DateTimeOffset? UnknownLockedUntil(string id, DateTimeOffset now)
+    {
+        lock (_unknownFailures)
+        {
+            if (_unknownFailures.TryGetValue(id, out var failures) && failures.LockedUntil is { } until)
+            {
+                if (until > now)
+                {
+                    return until;
+                }
+
+                _unknownFailures.Remove(id); // the lockout has run out: start counting afresh, as for an account
+            }
+
+            return null;
+        }
+    }
+
+    // As RecordFailureAsync for an ID that names no account.
+    private CustodianError RecordUnknownFailure(string id, DateTimeOffset now)
+    {
+        lock (_unknownFailures)
+        {
+            if (!_unknownFailures.TryGetValue(id, out var failures) && _unknownFailures.Count >= MaxUnknownTracked)
+            {
+                foreach (var key in _unknownFailures.Where(f => f.Value.LockedUntil is not { } until || until <= now).Select(f => f.Key).ToList())
+                {
+                    _unknownFailures.Remove(key);
+                }
+
+                if (_unknownFailures.Count >= MaxUnknownTracked)
+                {
+                    return AccessErrors.InvalidCredentials; // full of IDs locked now: not tracked
+                }
+            }
+
+            var count = failures.Failures + 1;
+            var lockedUntil = count >= _options.MaxFailedAttempts ? now + _options.LockoutDuration : (DateTimeOffset?)null;
+            _unknownFailures[id] = (count, lockedUntil);
+            return lockedUntil is { } until ? AccessErrors.AccountLocked(until) : AccessErrors.InvalidCredentials;
+        }
     }
 
     private async Task<CustodianError> RecordFailureAsync(DbConnection connection, string id, DateTimeOffset now)

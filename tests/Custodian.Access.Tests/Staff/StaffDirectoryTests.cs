@@ -164,6 +164,29 @@ public sealed class StaffDirectoryTests : IDisposable
     }
 
     [Fact]
+    public async Task An_id_that_names_no_account_is_locked_after_five_failures_exactly_like_an_account()
+    {
+        var account = (await _staff.CreateAsync("C1", StaffRole.Clerk, "S001")).Value;
+        var answers = new List<(string Code, int Status, string Message)>();
+        foreach (var id in new[] { "C1", "C404" })
+        {
+            for (var i = 1; i <= 6; i++)
+            {
+                var failed = (await _staff.AuthenticateAsync(id, "wrong password " + i, Code(account, Now))).Error!;
+                answers.Add((failed.Code, failed.Status, failed.Message));
+            }
+        }
+
+        var locked = AccessErrors.AccountLocked(TestEnvironment.Start + TimeSpan.FromMinutes(30));
+        var expected = Enumerable.Repeat((AccessErrors.InvalidCredentials.Code, 401, AccessErrors.InvalidCredentials.Message), 4)
+            .Concat(Enumerable.Repeat((locked.Code, 423, locked.Message), 2)).ToList();
+        Assert.Equal([.. expected, .. expected], answers); // the real account and the unknown ID answer alike
+
+        _env.Time.Advance(TimeSpan.FromMinutes(30));
+        Assert.Equal(ErrorCodes.InvalidCredentials, (await _staff.AuthenticateAsync("C404", "wrong password 7", Code(account, Now))).Error!.Code);
+    }
+
+    [Fact]
     public async Task Five_consecutive_failures_lock_the_account_for_30_minutes()
     {
         var account = (await _staff.CreateAsync("C1", StaffRole.Clerk, "S001")).Value;
