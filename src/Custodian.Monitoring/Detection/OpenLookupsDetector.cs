@@ -42,6 +42,14 @@ public sealed class OpenLookupsDetector : IDetector
     private long[] _headMs = [];
     private const long NoHead = long.MinValue / 4;
 
+    // Every value a slot's _headMs has taken while it had a state, as (slot, head) ordered by head: the per-minute
+    // sweep pops the heads that are due instead of checking every state. A popped head that is no longer the slot's
+    // (its queue moved on, or the state was dropped) is skipped; the slot's current head has an item of its own.
+    private readonly PriorityQueue<int, long> _heads = new();
+    private readonly List<int> _due = []; // positions (SlotMap order) of the states due in this sweep
+    private int[] _dueMark = []; // by slot: the sweep number that last listed it in _due
+    private int _sweep;
+
     /// <summary>Creates the detector.</summary>
     /// <param name="options">Thresholds.</param>
     /// <param name="observers">Receive orphan lookups (clerks' only), in order.</param>
@@ -115,15 +123,34 @@ public sealed class OpenLookupsDetector : IDetector
     public void Advance(long nowMs, List<Finding> findings)
     {
         _idle.Clear();
-        foreach (var (slot, state) in _states.Entries)
-        {
-            // Nothing due (the oldest read is younger than OrphanAfter): Expire would change nothing, since every
-            // change to Episodes already reset LastScore when it fell to the allowance.
-            if (nowMs - _headMs[slot] < _orphanAfterMs)
-            {
-                continue;
-            }
+        _states.CheckOrder();
 
+        // The states whose oldest read is at least OrphanAfter old, visited in the states' order (SlotMap positions),
+        // as a sweep over all states in that order that skipped the others would. A state with nothing due (its
+        // oldest read is younger): Expire would change nothing, since every change to Episodes already reset
+        // LastScore when it fell to the allowance.
+        _due.Clear();
+        _sweep++;
+        while (_heads.TryPeek(out var slot, out var head) && nowMs - head >= _orphanAfterMs)
+        {
+            _heads.Dequeue();
+            if (_states.Get(slot) is not null && nowMs - _headMs[slot] >= _orphanAfterMs && _dueMark[slot] != _sweep)
+            {
+                _dueMark[slot] = _sweep;
+                _due.Add(_states.PositionOf(slot));
+            }
+        }
+
+        if (_due.Count == 0)
+        {
+            return;
+        }
+
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_due).Sort();
+        foreach (var position in _due)
+        {
+            var slot = _states.SlotAt(position);
+            var state = _states.Get(slot)!;
             Expire(slot, state, nowMs, findings);
             if (state.Open.Count == 0 && state.Order.Count == 0)
             {
@@ -180,6 +207,7 @@ public sealed class OpenLookupsDetector : IDetector
             Array.Fill(grown, NoHead, _headMs.Length, grown.Length - _headMs.Length);
             _headMs.CopyTo(grown, 0);
             _headMs = grown;
+            Array.Resize(ref _dueMark, grown.Length);
         }
 
         if (state.Order.TryPeek(out var head) && ms - head.Ms >= _orphanAfterMs)
@@ -208,7 +236,7 @@ public sealed class OpenLookupsDetector : IDetector
             state.Order.Enqueue((subject.Value, ms));
         }
 
-        _headMs[slot] = state.Order.Peek().Ms; // IsRead: at least one subject, so the queue is not empty
+        SetHead(slot, state.Order.Peek().Ms); // IsRead: at least one subject, so the queue is not empty
 
         var open = state.Episodes.Count;
         var over = open - _options.OpenLookupsAllowed;
@@ -261,10 +289,21 @@ public sealed class OpenLookupsDetector : IDetector
             }
         }
 
-        _headMs[slot] = state.Order.TryPeek(out var next) ? next.Ms : NoHead;
+        SetHead(slot, state.Order.TryPeek(out var next) ? next.Ms : NoHead);
         if (state.Episodes.Count <= _options.OpenLookupsAllowed)
         {
             state.LastScore = 0;
+        }
+    }
+
+    // Sets the slot's head (the time of its oldest queued read, or NoHead) and lists a new value for the sweep.
+    private void SetHead(int slot, long headMs)
+    {
+        ref var current = ref _headMs[slot];
+        if (current != headMs)
+        {
+            current = headMs;
+            _heads.Enqueue(slot, headMs);
         }
     }
 

@@ -73,9 +73,11 @@ public sealed class TimingDetector : IDetector
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
-        foreach (var p in _states.Entries.Keys)
+        _states.CheckOrder();
+        for (var position = 0; position < _states.End; position++)
         {
-            if (nowMs - _lastMs[p] > 2 * 3_600_000L)
+            var p = _states.SlotAt(position);
+            if (p >= 0 && nowMs - _lastMs[p] > 2 * 3_600_000L)
             {
                 _idle.Add(p);
             }
