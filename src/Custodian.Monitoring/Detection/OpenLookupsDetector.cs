@@ -42,10 +42,14 @@ public sealed class OpenLookupsDetector : IDetector
     private long[] _headMs = [];
     private const long NoHead = long.MinValue / 4;
 
-    // Every value a slot's _headMs has taken while it had a state, as (slot, head) ordered by head: the per-minute
-    // sweep pops the heads that are due instead of checking every state. A popped head that is no longer the slot's
-    // (its queue moved on, or the state was dropped) is skipped; the slot's current head has an item of its own.
-    private readonly PriorityQueue<int, long> _heads = new();
+    // Every read queued in a state's Order, as (slot, time), so that the per-minute sweep finds the states with a due
+    // read without checking every state: a state is due exactly when its oldest queued read is, and that read is
+    // listed here. Reads arrive in time order, so a FIFO is ordered by time; a read older than the last one listed
+    // (an entry out of time order) goes to a heap instead. A listed read whose state has moved on (served, expired,
+    // dropped) is skipped when it comes due.
+    private readonly Queue<(int Slot, long Ms)> _reads = new();
+    private readonly PriorityQueue<int, long> _lateReads = new();
+    private long _lastReadMs = long.MinValue;
     private readonly List<int> _due = []; // positions (SlotMap order) of the states due in this sweep
     private int[] _dueMark = []; // by slot: the sweep number that last listed it in _due
     private int _sweep;
@@ -131,14 +135,16 @@ public sealed class OpenLookupsDetector : IDetector
         // LastScore when it fell to the allowance.
         _due.Clear();
         _sweep++;
-        while (_heads.TryPeek(out var slot, out var head) && nowMs - head >= _orphanAfterMs)
+        while (_reads.TryPeek(out var read) && nowMs - read.Ms >= _orphanAfterMs)
         {
-            _heads.Dequeue();
-            if (_states.Get(slot) is not null && nowMs - _headMs[slot] >= _orphanAfterMs && _dueMark[slot] != _sweep)
-            {
-                _dueMark[slot] = _sweep;
-                _due.Add(_states.PositionOf(slot));
-            }
+            _reads.Dequeue();
+            ListIfDue(read.Slot, nowMs);
+        }
+
+        while (_lateReads.TryPeek(out var slot, out var ms) && nowMs - ms >= _orphanAfterMs)
+        {
+            _lateReads.Dequeue();
+            ListIfDue(slot, nowMs);
         }
 
         if (_due.Count == 0)
@@ -162,6 +168,16 @@ public sealed class OpenLookupsDetector : IDetector
         {
             _states.Remove(slot, out var state); // nothing open: drop the state (kept for reuse)
             Release(slot, state!);
+        }
+    }
+
+    // Lists the slot's position for this sweep when it has a state whose oldest queued read is due (once).
+    private void ListIfDue(int slot, long nowMs)
+    {
+        if (_dueMark[slot] != _sweep && _states.Get(slot) is not null && nowMs - _headMs[slot] >= _orphanAfterMs)
+        {
+            _dueMark[slot] = _sweep;
+            _due.Add(_states.PositionOf(slot));
         }
     }
 
@@ -236,7 +252,16 @@ public sealed class OpenLookupsDetector : IDetector
             state.Order.Enqueue((subject.Value, ms));
         }
 
-        SetHead(slot, state.Order.Peek().Ms); // IsRead: at least one subject, so the queue is not empty
+        _headMs[slot] = state.Order.Peek().Ms; // IsRead: at least one subject, so the queue is not empty
+        if (ms >= _lastReadMs)
+        {
+            _reads.Enqueue((slot, ms));
+            _lastReadMs = ms;
+        }
+        else
+        {
+            _lateReads.Enqueue(slot, ms);
+        }
 
         var open = state.Episodes.Count;
         var over = open - _options.OpenLookupsAllowed;
@@ -289,21 +314,10 @@ public sealed class OpenLookupsDetector : IDetector
             }
         }
 
-        SetHead(slot, state.Order.TryPeek(out var next) ? next.Ms : NoHead);
+        _headMs[slot] = state.Order.TryPeek(out var next) ? next.Ms : NoHead;
         if (state.Episodes.Count <= _options.OpenLookupsAllowed)
         {
             state.LastScore = 0;
-        }
-    }
-
-    // Sets the slot's head (the time of its oldest queued read, or NoHead) and lists a new value for the sweep.
-    private void SetHead(int slot, long headMs)
-    {
-        ref var current = ref _headMs[slot];
-        if (current != headMs)
-        {
-            current = headMs;
-            _heads.Enqueue(slot, headMs);
         }
     }
 
