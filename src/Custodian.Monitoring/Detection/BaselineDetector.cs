@@ -83,6 +83,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     internal BaselineDetector(DetectionOptions options, PrincipalSlots slots)
     {
         ArgumentNullException.ThrowIfNull(options);
+        Debug.Assert(Metrics.Length == MetricCount, "the per-metric inline arrays hold every metric");
         _options = options;
         _slots = slots;
         _offsetMs = (long)options.LocalOffset.TotalMilliseconds;
@@ -189,7 +190,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             s.ClearHour();
             s.OrphansToday = 0;
             s.MaxHourToday = 0;
-            Array.Clear(s.Flagged);
+            ((Span<int>)s.Flagged).Clear();
             Sync(s);
         }
     }
@@ -299,8 +300,8 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             s.ClearToday();
             s.OrphansToday = 0;
             s.MaxHourToday = 0;
-            Array.Clear(s.Flagged);
-            Array.Fill(s.OwnThreshold, double.NaN);
+            ((Span<int>)s.Flagged).Clear();
+            s.ForgetOwnThresholds();
             s.ShortHistory = 0;
             s.Day++;
             if (day - s.Day > Days)
@@ -462,9 +463,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
     private (double Threshold, double Median, double Mad) OwnThreshold(State s, int m)
     {
-        if (!double.IsNaN(s.OwnThreshold[m]))
+        ref var cached = ref s.Own[m];
+        if (!double.IsNaN(cached.Threshold))
         {
-            return (s.OwnThreshold[m], s.OwnMedian[m], s.OwnMad[m]);
+            return (cached.Threshold, cached.Median, cached.Mad);
         }
 
         if ((s.ShortHistory & (1 << m)) != 0)
@@ -481,9 +483,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         // The history kept in ascending order beside it: the same threshold without copying or selecting.
         var r = RobustStatistics.UpperThresholdOfSorted(s.SortedHistory(m, count), _options.BaselineK, Metrics[m].MinSpread);
-        s.OwnThreshold[m] = r.Threshold;
-        s.OwnMedian[m] = r.Median;
-        s.OwnMad[m] = r.Mad;
+        cached = new OwnStatistics(r.Threshold, r.Median, r.Mad);
         return r;
     }
 
@@ -729,6 +729,23 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         }
     }
 
+    private const int MetricCount = 8; // Metrics.Length (asserted in the constructor)
+
+    // A metric's own threshold, median and MAD (see OwnThreshold).
+    private readonly record struct OwnStatistics(double Threshold, double Median, double Mad);
+
+    [InlineArray(MetricCount)]
+    private struct MetricOwnStatistics
+    {
+        private OwnStatistics _first;
+    }
+
+    [InlineArray(MetricCount)]
+    private struct MetricInts
+    {
+        private int _first;
+    }
+
     private sealed class State(Principal principal, Group local, Group chain, bool hasStore)
     {
         public readonly Principal Principal = principal;
@@ -752,10 +769,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         // in ascending order (allocated on the first value and grown with the history, so a new principal costs no more).
         public readonly List<double>[] History = [.. Metrics.Select(_ => new List<double>())];
         public readonly double[]?[] Sorted = new double[Metrics.Length][];
-        public readonly double[] OwnThreshold = [.. Metrics.Select(_ => double.NaN)];
-        public readonly double[] OwnMedian = new double[Metrics.Length];
-        public readonly double[] OwnMad = new double[Metrics.Length];
-        public readonly int[] Flagged = new int[Metrics.Length];
+        // Per metric, inside the state object (inline arrays) rather than four arrays of their own: Judge reads them
+        // for every read that grew a count, so they share the state's cache lines instead of costing a miss each.
+        public MetricOwnStatistics Own = Unknown(); // the own threshold, median and MAD; Threshold NaN: not computed since the history changed
+        public MetricInts Flagged; // the highest score raised today per metric
         // The last MaxEvidence sequences (reads and orphans), a ring filled from index 0; their order does not matter to Evidence.
         public readonly long[] LastSequences = new long[Finding.MaxEvidence];
         public int LastSequenceCount;
@@ -772,6 +789,16 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public int OrphansToday;
         public int MaxHourToday;
         public int ShortHistory; // bit m: metric m's history holds fewer than BaselineMinDays values (cleared whenever History changes)
+
+        // Every metric's own threshold unknown (NaN), as after a change of the history.
+        public void ForgetOwnThresholds() => Own = Unknown();
+
+        private static MetricOwnStatistics Unknown()
+        {
+            var own = default(MetricOwnStatistics);
+            ((Span<OwnStatistics>)own).Fill(new OwnStatistics(double.NaN, 0, 0));
+            return own;
+        }
 
         /// <summary>Metric <paramref name="m"/>'s history in ascending order (its <paramref name="count"/> = History[m].Count values).</summary>
         public ReadOnlySpan<double> SortedHistory(int m, int count) => Sorted[m].AsSpan(0, count);

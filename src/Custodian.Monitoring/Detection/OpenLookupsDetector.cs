@@ -42,6 +42,18 @@ public sealed class OpenLookupsDetector : IDetector
     private long[] _headMs = [];
     private const long NoHead = long.MinValue / 4;
 
+    // Every read queued in a state's Order, as (slot, time), so that the per-minute sweep finds the states with a due
+    // read without checking every state: a state is due exactly when its oldest queued read is, and that read is
+    // listed here. Reads arrive in time order, so a FIFO is ordered by time; a read older than the last one listed
+    // (an entry out of time order) goes to a heap instead. A listed read whose state has moved on (served, expired,
+    // dropped) is skipped when it comes due.
+    private readonly Queue<(int Slot, long Ms)> _reads = new();
+    private readonly PriorityQueue<int, long> _lateReads = new();
+    private long _lastReadMs = long.MinValue;
+    private readonly List<int> _due = []; // positions (SlotMap order) of the states due in this sweep
+    private int[] _dueMark = []; // by slot: the sweep number that last listed it in _due
+    private int _sweep;
+
     /// <summary>Creates the detector.</summary>
     /// <param name="options">Thresholds.</param>
     /// <param name="observers">Receive orphan lookups (clerks' only), in order.</param>
@@ -115,15 +127,36 @@ public sealed class OpenLookupsDetector : IDetector
     public void Advance(long nowMs, List<Finding> findings)
     {
         _idle.Clear();
-        foreach (var (slot, state) in _states.Entries)
-        {
-            // Nothing due (the oldest read is younger than OrphanAfter): Expire would change nothing, since every
-            // change to Episodes already reset LastScore when it fell to the allowance.
-            if (nowMs - _headMs[slot] < _orphanAfterMs)
-            {
-                continue;
-            }
+        _states.CheckOrder();
 
+        // The states whose oldest read is at least OrphanAfter old, visited in the states' order (SlotMap positions),
+        // as a sweep over all states in that order that skipped the others would. A state with nothing due (its
+        // oldest read is younger): Expire would change nothing, since every change to Episodes already reset
+        // LastScore when it fell to the allowance.
+        _due.Clear();
+        _sweep++;
+        while (_reads.TryPeek(out var read) && nowMs - read.Ms >= _orphanAfterMs)
+        {
+            _reads.Dequeue();
+            ListIfDue(read.Slot, nowMs);
+        }
+
+        while (_lateReads.TryPeek(out var slot, out var ms) && nowMs - ms >= _orphanAfterMs)
+        {
+            _lateReads.Dequeue();
+            ListIfDue(slot, nowMs);
+        }
+
+        if (_due.Count == 0)
+        {
+            return;
+        }
+
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_due).Sort();
+        foreach (var position in _due)
+        {
+            var slot = _states.SlotAt(position);
+            var state = _states.Get(slot)!;
             Expire(slot, state, nowMs, findings);
             if (state.Open.Count == 0 && state.Order.Count == 0)
             {
@@ -135,6 +168,16 @@ public sealed class OpenLookupsDetector : IDetector
         {
             _states.Remove(slot, out var state); // nothing open: drop the state (kept for reuse)
             Release(slot, state!);
+        }
+    }
+
+    // Lists the slot's position for this sweep when it has a state whose oldest queued read is due (once).
+    private void ListIfDue(int slot, long nowMs)
+    {
+        if (_dueMark[slot] != _sweep && _states.Get(slot) is not null && nowMs - _headMs[slot] >= _orphanAfterMs)
+        {
+            _dueMark[slot] = _sweep;
+            _due.Add(_states.PositionOf(slot));
         }
     }
 
@@ -180,6 +223,7 @@ public sealed class OpenLookupsDetector : IDetector
             Array.Fill(grown, NoHead, _headMs.Length, grown.Length - _headMs.Length);
             _headMs.CopyTo(grown, 0);
             _headMs = grown;
+            Array.Resize(ref _dueMark, grown.Length);
         }
 
         if (state.Order.TryPeek(out var head) && ms - head.Ms >= _orphanAfterMs)
@@ -209,6 +253,15 @@ public sealed class OpenLookupsDetector : IDetector
         }
 
         _headMs[slot] = state.Order.Peek().Ms; // IsRead: at least one subject, so the queue is not empty
+        if (ms >= _lastReadMs)
+        {
+            _reads.Enqueue((slot, ms));
+            _lastReadMs = ms;
+        }
+        else
+        {
+            _lateReads.Enqueue(slot, ms);
+        }
 
         var open = state.Episodes.Count;
         var over = open - _options.OpenLookupsAllowed;

@@ -37,6 +37,9 @@ public sealed class TimingDetector : IDetector
     private readonly List<int> _idle = [];
     private readonly Stack<State> _pool = new();
     private long[] _lastMs = new long[64]; // by principal slot: State.LastMs, for the per-minute sweep without touching each state
+    private long _oldestLastMs = NoneMs; // at most every state's LastMs (the lowest at the last sweep, or a later read's)
+    private const long NoneMs = long.MaxValue / 4;
+    private const long IdleMs = 2 * 3_600_000L;
 
     /// <summary>Creates the detector.</summary>
     public TimingDetector(DetectionOptions options)
@@ -73,13 +76,32 @@ public sealed class TimingDetector : IDetector
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
-        foreach (var p in _states.Entries.Keys)
+        if (nowMs - _oldestLastMs <= IdleMs)
         {
-            if (nowMs - _lastMs[p] > 2 * 3_600_000L)
+            return; // every state read within IdleMs: none is idle, as the sweep below would find
+        }
+
+        _states.CheckOrder();
+        var oldest = NoneMs;
+        for (var position = 0; position < _states.End; position++)
+        {
+            var p = _states.SlotAt(position);
+            if (p < 0)
+            {
+                continue;
+            }
+
+            if (nowMs - _lastMs[p] > IdleMs)
             {
                 _idle.Add(p);
             }
+            else
+            {
+                oldest = Math.Min(oldest, _lastMs[p]);
+            }
         }
+
+        _oldestLastMs = oldest;
 
         foreach (var slot in _idle)
         {
@@ -129,6 +151,7 @@ public sealed class TimingDetector : IDetector
         }
 
         _lastMs[slot] = ms;
+        _oldestLastMs = Math.Min(_oldestLastMs, ms);
         s.AddRecent(sequence);
 
         // Sustained activity: a 15-slot ring of minute numbers that held a read.
