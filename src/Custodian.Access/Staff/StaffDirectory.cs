@@ -79,59 +79,19 @@ public sealed class StaffDirectory
     }
 
     /// <summary>
-    /// True for an ID made only of digits and separators ('-', '.') that has the shape of a Korean mobile number
-    /// (10 or 11 digits starting <c>01</c>) or of a resident registration number (13 digits).
-    /// </summary>
-    internal static bool LooksLikePersonalNumber(string id)
-    {
-        var digits = 0;
-        foreach (var c in id)
-        {
-            if (char.IsAsciiDigit(c))
-            {
-                digits++;
-            }
-            else if (c is not ('-' or '.'))
-            {
-                return false;
-            }
-        }
-
-        var leading = id.TrimStart('-', '.');
-        return digits == 13 || (digits is 10 or 11 && leading.StartsWith("01", StringComparison.Ordinal));
-    }
-
-    /// <summary>
     /// Creates an account with a random 16-character one-time password (to be changed at first sign-in)
     /// and a random 20-byte TOTP seed, and returns both exactly once.
     /// </summary>
     /// <param name="id">Account ID (<see cref="Codes"/>); one account per person (PIPA safety standard).</param>
     /// <param name="role">Role.</param>
     /// <param name="store">Store code: required for clerks and store managers; optional for officers.</param>
-    /// <returns>The credentials, or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed ID, role
-    /// or store, or <see cref="AccessErrorCodes.AccountExists"/> (409).</returns>
+    /// <returns>The credentials, or <see cref="ErrorCodes.ValidationFailed"/> (400) for an ID, role or store that
+    /// breaks <see cref="StaffAccountRules.CheckNewAccount"/>, or <see cref="AccessErrorCodes.AccountExists"/> (409).</returns>
     public async Task<Result<NewAccount>> CreateAsync(string id, StaffRole role, string? store)
     {
-        if (!Codes.IsValid(id))
+        if (StaffAccountRules.CheckNewAccount(id, role, store) is { } invalid)
         {
-            return AccessErrors.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit");
-        }
-
-        if (LooksLikePersonalNumber(id))
-        {
-            // Account IDs go into every ledger entry and are kept for years; a subscriber's or the employee's own
-            // phone number or RRN must not become one (an HR feed with its columns swapped, say).
-            return AccessErrors.Validation("id", "must not be a phone number or resident registration number: use the employee number");
-        }
-
-        if (!Enum.IsDefined(role))
-        {
-            return AccessErrors.Validation("role", "must be clerk, store-manager, security-officer or privacy-officer");
-        }
-
-        if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
-        {
-            return AccessErrors.Validation("store", "is required for clerks and store managers and must be a well-formed store code");
+            return AccessErrors.Validation(invalid.Field, invalid.Rule);
         }
 
         var roleName = role.ToName();
@@ -296,14 +256,9 @@ public sealed class StaffDirectory
     /// or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed role or store.</returns>
     public async Task<Result<bool>> ChangeRoleAndStoreAsync(string id, StaffRole role, string? store)
     {
-        if (!Enum.IsDefined(role))
+        if (StaffAccountRules.CheckRoleAndStore(role, store) is { } invalid)
         {
-            return AccessErrors.Validation("role", "must be clerk, store-manager, security-officer or privacy-officer");
-        }
-
-        if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
-        {
-            return AccessErrors.Validation("store", "is required for clerks and store managers and must be a well-formed store code");
+            return AccessErrors.Validation(invalid.Field, invalid.Rule);
         }
 
         if (!Codes.IsValid(id))

@@ -102,9 +102,9 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
             var roleText = reader.GetString(1).Trim();
             var storeText = reader.GetString(2).Trim();
             var statusText = reader.GetString(3).Trim();
-            if (!Codes.IsValid(account))
+            if (StaffAccountRules.CheckId(account) is { } badId)
             {
-                errors.Add(new HrRowError(line, "account", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"));
+                errors.Add(new HrRowError(line, "account", badId.Rule));
                 continue;
             }
 
@@ -128,14 +128,14 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
 
             if (!StaffRoles.TryParse(roleText, out var role))
             {
-                errors.Add(new HrRowError(line, "role", "must be clerk, store-manager, security-officer or privacy-officer"));
+                errors.Add(new HrRowError(line, "role", StaffAccountRules.RoleRule));
                 continue;
             }
 
             string? store = storeText.Length == 0 ? null : storeText;
-            if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
+            if (StaffAccountRules.CheckRoleAndStore(role, store) is { } badRoleOrStore)
             {
-                errors.Add(new HrRowError(line, "store", "is required for clerks and store managers and must be a store code"));
+                errors.Add(new HrRowError(line, badRoleOrStore.Field, badRoleOrStore.Rule));
                 continue;
             }
 
@@ -207,7 +207,7 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
                 var created = await staff.CreateAsync(row.Account, row.Role!.Value, row.Store);
                 if (!created.IsSuccess)
                 {
-                    errors.Add(new HrRowError(row.Line, "account", created.Error!.Message));
+                    errors.Add(Refused(row.Line, created.Error!));
                     continue;
                 }
 
@@ -224,7 +224,7 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
                 var changed = await staff.ChangeRoleAndStoreAsync(row.Account, row.Role!.Value, row.Store);
                 if (!changed.IsSuccess)
                 {
-                    errors.Add(new HrRowError(row.Line, changed.Error!.Errors?.Keys.FirstOrDefault() ?? "row", changed.Error.Message));
+                    errors.Add(Refused(row.Line, changed.Error!));
                     continue;
                 }
 
@@ -250,6 +250,12 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
         errors.Sort((a, b) => a.Line.CompareTo(b.Line));
         return new HrImportReport(joiners, movers, leavers, unchanged, errors, Applied: true);
     }
+
+    /// <summary>A change the directory refused while applying (an account created meanwhile, say): field and rule, as the pre-validation reports them.</summary>
+    private static HrRowError Refused(long line, Problems.CustodianError error) =>
+        error.Errors is { Count: > 0 } fields && fields.First() is var (field, rules) && rules.Length > 0
+            ? new HrRowError(line, field == "id" ? "account" : field, rules[0])
+            : new HrRowError(line, "account", error.Message);
 
     private async Task RecordAsync(AccessTask task, string account, string reason, string operatorAccount, CancellationToken cancellationToken) =>
         await ledger.AppendAsync(

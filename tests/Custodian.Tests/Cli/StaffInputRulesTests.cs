@@ -1,0 +1,64 @@
+using Custodian.Cli;
+
+namespace Custodian.Tests.Cli;
+
+/// <summary>
+/// Every way a staff account is named from outside (staff add, the HR feed, simulate --staff) follows the same account and
+/// store rules (<see cref="Access.Staff.StaffAccountRules"/>), and a bad row is reported by line before anything is applied.
+/// </summary>
+[Collection(nameof(CliCollection))]
+public sealed class StaffInputRulesTests : IDisposable
+{
+    private const string NotPersonalNumber = "must not be a phone number or resident registration number: use the employee number";
+
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("custodian-staff-rules-");
+
+    private string Data => Path.Combine(_dir.FullName, "data");
+
+    [Fact]
+    public async Task An_all_or_nothing_hr_feed_reports_every_bad_row_in_one_pass_including_rrn_shaped_accounts_and_applies_nothing()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var feed = Path.Combine(_dir.FullName, "hr3.csv");
+        await File.WriteAllTextAsync(feed, string.Join('\n',
+            "account,role,store,status",      // 1
+            "H010,clerk,S001,active",         // 2 good
+            "900101-1234567,clerk,S001,active", // 3 RRN-shaped
+            "H011,clerk,S001,active",         // 4 good
+            "H 012,clerk,S001,active",        // 5 malformed
+            "010-1234-5678,clerk,S001,leaver", // 6 phone-shaped, even as a leaver
+            "H013,janitor,S001,active",       // 7 role
+            "H014,clerk,,active") + "\n");    // 8 store
+        var credentials = Path.Combine(_dir.FullName, "joiners3.csv");
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["staff", "import", feed, "--credentials-out", credentials, "--data", Data]);
+
+        Assert.Equal(3, code);
+        Assert.Equal(
+            "line 3: account: " + NotPersonalNumber + "\n"
+            + "line 5: account: must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit\n"
+            + "line 6: account: " + NotPersonalNumber + "\n"
+            + "line 7: role: must be clerk, store-manager, security-officer or privacy-officer\n"
+            + "line 8: store: is required for clerks and store managers and must be a well-formed store code\n",
+            stderr.ReplaceLineEndings("\n"));
+        Assert.Equal("Nothing applied (all-or-nothing): 5 bad rows. Fix them, or pass --mode row-wise.\n", stdout.ReplaceLineEndings("\n"));
+        foreach (var value in new[] { "900101", "1234567", "010-1234", "janitor", "H 012" })
+        {
+            Assert.DoesNotContain(value, stdout + stderr, StringComparison.Ordinal);
+        }
+
+        Assert.False(File.Exists(credentials));
+
+        // Neither good row was applied: both are still unknown accounts (joiners), which need --credentials-out.
+        var good = Path.Combine(_dir.FullName, "good.csv");
+        await File.WriteAllTextAsync(good, "account,role,store,status\nH010,clerk,S001,active\nH011,clerk,S001,active\n");
+        var (again, _, joiners) = await CliCapture.RunAsync(["staff", "import", good, "--data", Data]);
+        Assert.Equal(3, again);
+        Assert.Equal(
+            "line 2: account: is a joiner: pass --credentials-out to receive the one-time credentials\n"
+            + "line 3: account: is a joiner: pass --credentials-out to receive the one-time credentials\n",
+            joiners.ReplaceLineEndings("\n"));
+    }
+
+    public void Dispose() => _dir.Delete(recursive: true);
+}
