@@ -1,4 +1,5 @@
 using System.Globalization;
+using Custodian.Access.Staff;
 using Custodian.Identity;
 
 namespace Custodian.Simulation;
@@ -69,9 +70,10 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
 
             var before = errors.Count;
             var account = parts[0].Trim();
-            if (!Codes.IsValid(account))
+            if (StaffAccountRules.CheckId(account) is { } badId)
             {
-                errors.Add(new StaffPlanError(line, "account", $"must be 1-{Codes.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit"));
+                // The same rule as staff add and the HR feed: the run's prefix would otherwise hide an RRN-shaped ID.
+                errors.Add(new StaffPlanError(line, "account", badId.Rule));
             }
             else if (!seen.Add(account))
             {

@@ -60,5 +60,27 @@ public sealed class StaffInputRulesTests : IDisposable
             joiners.ReplaceLineEndings("\n"));
     }
 
+    [Fact]
+    public async Task Simulate_refuses_an_rrn_or_phone_shaped_account_in_the_staff_file_as_staff_add_does()
+    {
+        var staff = Path.Combine(_dir.FullName, "staff.csv");
+        await File.WriteAllLinesAsync(staff, ["account,role,store", "C0001,clerk,S001", "900101-1234567,clerk,S001", "01012345678,clerk,S001"]);
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["simulate", "--staff", staff]);
+
+        Assert.Equal(3, code);
+        Assert.Equal(
+            "staff.csv: line 3: account: " + NotPersonalNumber + "\n"
+            + "staff.csv: line 4: account: " + NotPersonalNumber + "\n"
+            + "error: staff.csv: 2 bad rows; nothing was simulated.\n",
+            stderr.ReplaceLineEndings("\n"));
+        Assert.Empty(stdout);
+
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var (add, _, refused) = await CliCapture.RunAsync(["staff", "add", "--id", "900101-1234567", "--role", "clerk", "--store", "S001", "--data", Data]);
+        Assert.Equal(2, add);
+        Assert.Equal("error: id: " + NotPersonalNumber + "\n", refused.ReplaceLineEndings("\n"));
+    }
+
     public void Dispose() => _dir.Delete(recursive: true);
 }
