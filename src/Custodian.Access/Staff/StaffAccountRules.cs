@@ -28,6 +28,17 @@ public static class StaffAccountRules
     public const string StoreRule = "is required for clerks and store managers and must be a well-formed store code";
 
     /// <summary>
+    /// The rule a store code breaks when it differs only in letter case from a store code already in use (an enrolled
+    /// terminal's or another account's). Store codes are case-sensitive and compared exactly, so <c>s001</c> is not the
+    /// store <c>S001</c>: a clerk of <c>s001</c> could never sign in at the <c>S001</c> terminals. Codes are not personal
+    /// data, so the code in use is named.
+    /// </summary>
+    /// <param name="inUse">The store code in use.</param>
+    /// <returns>The rule, for field <c>store</c>.</returns>
+    public static string StoreCaseRule(string inUse) =>
+        $"must be written '{inUse}' like the store code already in use (store codes are case-sensitive)";
+
+    /// <summary>
     /// Checks an account ID: a well-formed <see cref="Codes">code</see> that does not have the shape of a Korean mobile
     /// number (10 or 11 digits starting <c>01</c>) or of a resident registration number (13 digits), separators aside.
     /// Account IDs go into every ledger entry and are kept for years; a subscriber's or the employee's own phone number

@@ -86,7 +86,8 @@ public sealed class StaffDirectory
     /// <param name="role">Role.</param>
     /// <param name="store">Store code: required for clerks and store managers; optional for officers.</param>
     /// <returns>The credentials, or <see cref="ErrorCodes.ValidationFailed"/> (400) for an ID, role or store that
-    /// breaks <see cref="StaffAccountRules.CheckNewAccount"/>, or <see cref="AccessErrorCodes.AccountExists"/> (409).</returns>
+    /// breaks <see cref="StaffAccountRules.CheckNewAccount"/> or a store that differs only in letter case from one in use
+    /// (<see cref="CheckStoreInUseAsync"/>), or <see cref="AccessErrorCodes.AccountExists"/> (409).</returns>
     public async Task<Result<NewAccount>> CreateAsync(string id, StaffRole role, string? store)
     {
         if (StaffAccountRules.CheckNewAccount(id, role, store) is { } invalid)
@@ -94,9 +95,14 @@ public sealed class StaffDirectory
             return AccessErrors.Validation(invalid.Field, invalid.Rule);
         }
 
+        await using var connection = await _db.OpenAsync();
+        if (store is not null && await StoreCodesInUse.FindCaseVariantAsync(connection, store) is { } inUse)
+        {
+            return AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse));
+        }
+
         var roleName = role.ToName();
         var (credentials, passwordHash, protectedSeed) = NewCredentials(id);
-        await using var connection = await _db.OpenAsync();
         await using var insert = connection.Command(
             """
             INSERT INTO staff_accounts (id, role, store, status, password_hash, must_change_password, totp_secret,
@@ -245,6 +251,27 @@ public sealed class StaffDirectory
     }
 
     /// <summary>
+    /// Checks a store code against the store codes in use (enrolled terminals' and accounts'), as <see cref="CreateAsync"/>
+    /// and <see cref="ChangeRoleAndStoreAsync"/> do: one that differs from a code in use only in letter case is refused
+    /// (<see cref="StaffAccountRules.StoreCaseRule"/>). For callers that check rows before applying any (the HR feed).
+    /// </summary>
+    /// <param name="store">A well-formed store code (<see cref="StaffAccountRules.CheckRoleAndStore"/>), or null.</param>
+    /// <param name="account">The account that would get the store: its own current store is not counted.</param>
+    /// <returns>Null when the code may be used, else the broken rule under field <c>store</c>.</returns>
+    public async Task<StaffFieldError?> CheckStoreInUseAsync(string? store, string? account)
+    {
+        if (store is null || !Codes.IsValid(store))
+        {
+            return null;
+        }
+
+        await using var connection = await _db.OpenAsync();
+        return await StoreCodesInUse.FindCaseVariantAsync(connection, store, account) is { } inUse
+            ? new StaffFieldError("store", StaffAccountRules.StoreCaseRule(inUse))
+            : null;
+    }
+
+    /// <summary>
     /// Moves an account to another role and/or store (an HR "mover"). The caller closes the account's sessions and
     /// records the change; open sessions are also refused by the gateway, which compares them with the account
     /// (<see cref="GetStandingAsync"/>).
@@ -253,7 +280,8 @@ public sealed class StaffDirectory
     /// <param name="role">New role.</param>
     /// <param name="store">New store: required for clerks and store managers.</param>
     /// <returns>True when the account existed and changed; false when it does not exist or already had these values;
-    /// or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed role or store.</returns>
+    /// or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed role or store, or a store that differs only in
+    /// letter case from one in use (<see cref="CheckStoreInUseAsync"/>).</returns>
     public async Task<Result<bool>> ChangeRoleAndStoreAsync(string id, StaffRole role, string? store)
     {
         if (StaffAccountRules.CheckRoleAndStore(role, store) is { } invalid)
@@ -267,6 +295,11 @@ public sealed class StaffDirectory
         }
 
         await using var connection = await _db.OpenAsync();
+        if (store is not null && await StoreCodesInUse.FindCaseVariantAsync(connection, store, exceptAccount: id) is { } inUse)
+        {
+            return AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse));
+        }
+
         await using var update = connection.Command(
             "UPDATE staff_accounts SET role = @role, store = @store WHERE id = @id AND (role <> @role OR COALESCE(store, '') <> COALESCE(@store, ''))",
             ("@role", role.ToName()),

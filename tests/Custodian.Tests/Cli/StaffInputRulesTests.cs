@@ -78,8 +78,48 @@ public sealed class StaffInputRulesTests : IDisposable
 
         Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
         var (add, _, refused) = await CliCapture.RunAsync(["staff", "add", "--id", "900101-1234567", "--role", "clerk", "--store", "S001", "--data", Data]);
-        Assert.Equal(2, add);
-        Assert.Equal("error: id: " + NotPersonalNumber + "\n", refused.ReplaceLineEndings("\n"));
+        Assert.Equal(1, add);
+        Assert.Equal("error: --id " + NotPersonalNumber + ".\n", refused.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public async Task A_store_code_spelt_unlike_the_one_in_use_is_refused_by_staff_add_the_hr_feed_enroll_and_simulate()
+    {
+        const string CaseRule = "must be written 'S001' like the store code already in use (store codes are case-sensitive)";
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        Assert.Equal(0, (await CliCapture.RunAsync(["terminals", "enroll", "--store", "S001", "--name", "counter-1", "--data", Data])).Code);
+
+        var (add, addOut, addError) = await CliCapture.RunAsync(["staff", "add", "--id", "C9005", "--role", "clerk", "--store", "s001", "--data", Data]);
+        Assert.Equal(1, add);
+        Assert.Equal("error: --store " + CaseRule + ".\n", addError.ReplaceLineEndings("\n"));
+        Assert.Empty(addOut);
+
+        var (enroll, _, enrollError) = await CliCapture.RunAsync(["terminals", "enroll", "--store", "s001", "--name", "counter-2", "--data", Data]);
+        Assert.Equal(1, enroll);
+        Assert.Equal("error: --store " + CaseRule + ".\n", enrollError.ReplaceLineEndings("\n"));
+
+        var feed = Path.Combine(_dir.FullName, "hr.csv");
+        await File.WriteAllTextAsync(feed, "account,role,store,status\nH020,clerk,s001,active\nH021,clerk,S002,active\nH022,clerk,s002,active\nH023,clerk,S001,active\n");
+        var credentials = Path.Combine(_dir.FullName, "joiners.csv");
+        var (import, importOut, importError) = await CliCapture.RunAsync(["staff", "import", feed, "--credentials-out", credentials, "--data", Data]);
+        Assert.Equal(3, import);
+        Assert.Equal(
+            "line 2: store: " + CaseRule + "\n"
+            + "line 4: store: must be written 'S002' like the store code already in use (store codes are case-sensitive)\n",
+            importError.ReplaceLineEndings("\n"));
+        Assert.Equal("Nothing applied (all-or-nothing): 2 bad rows. Fix them, or pass --mode row-wise.\n", importOut.ReplaceLineEndings("\n"));
+
+        var (exact, exactOut, _) = await CliCapture.RunAsync(["staff", "add", "--id", "C9005", "--role", "clerk", "--store", "S001", "--data", Data]);
+        Assert.Equal(0, exact);
+        Assert.StartsWith("Created C9005 (clerk).", exactOut, StringComparison.Ordinal);
+
+        var staff = Path.Combine(_dir.FullName, "staff.csv");
+        await File.WriteAllLinesAsync(staff, ["account,role,store", "C0001,clerk,S001", "C0002,clerk,s001"]);
+        var (simulate, _, simulateError) = await CliCapture.RunAsync(["simulate", "--staff", staff]);
+        Assert.Equal(3, simulate);
+        Assert.Equal(
+            "staff.csv: line 3: store: " + CaseRule + "\n" + "error: staff.csv: 1 bad row; nothing was simulated.\n",
+            simulateError.ReplaceLineEndings("\n"));
     }
 
     public void Dispose() => _dir.Delete(recursive: true);
