@@ -207,10 +207,10 @@ public sealed class SiemExportTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("host:0", false, null, "Siem:To must be host:port")]
-    [InlineData("host:514", false, "/nonexistent.pem", "Siem:CaFile needs Siem:Tls=true.")]
-    [InlineData("host:514", true, "/nonexistent.pem", "Siem:CaFile must name an existing PEM file.")]
-    [InlineData("host:514", false, null, "Siem:HostName must be 1-255 printable US-ASCII characters", "two words")]
+    [InlineData("host:0", false, null, "Custodian:Siem:To must be host:port")]
+    [InlineData("host:514", false, "/nonexistent.pem", "Custodian:Siem:CaFile needs Custodian:Siem:Tls=true.")]
+    [InlineData("host:514", true, "/nonexistent.pem", "Custodian:Siem:CaFile must name an existing PEM file.")]
+    [InlineData("host:514", false, null, "Custodian:Siem:HostName must be 1-255 printable US-ASCII characters", "two words")]
     public void Bad_serve_options_give_one_line_each(string to, bool tls, string? ca, string message, string? hostName = null)
     {
         var failures = SiemExportOptionsValidator.ValidateAll(new SiemExportOptions { To = to, Tls = tls, CaFile = ca, HostName = hostName });

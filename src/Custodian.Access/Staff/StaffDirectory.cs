@@ -86,64 +86,30 @@ public sealed class StaffDirectory
     }
 
     /// <summary>
-    /// True for an ID made only of digits and separators ('-', '.') that has the shape of a Korean mobile number
-    /// (10 or 11 digits starting <c>01</c>) or of a resident registration number (13 digits).
-    /// </summary>
-    internal static bool LooksLikePersonalNumber(string id)
-    {
-        var digits = 0;
-        foreach (var c in id)
-        {
-            if (char.IsAsciiDigit(c))
-            {
-                digits++;
-            }
-            else if (c is not ('-' or '.'))
-            {
-                return false;
-            }
-        }
-
-        var leading = id.TrimStart('-', '.');
-        return digits == 13 || (digits is 10 or 11 && leading.StartsWith("01", StringComparison.Ordinal));
-    }
-
-    /// <summary>
     /// Creates an account with a random 16-character one-time password (to be changed at first sign-in)
     /// and a random 20-byte TOTP seed, and returns both exactly once.
     /// </summary>
     /// <param name="id">Account ID (<see cref="Codes"/>); one account per person (PIPA safety standard).</param>
     /// <param name="role">Role.</param>
     /// <param name="store">Store code: required for clerks and store managers; optional for officers.</param>
-    /// <returns>The credentials, or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed ID, role
-    /// or store, or <see cref="AccessErrorCodes.AccountExists"/> (409).</returns>
+    /// <returns>The credentials, or <see cref="ErrorCodes.ValidationFailed"/> (400) for an ID, role or store that
+    /// breaks <see cref="StaffAccountRules.CheckNewAccount"/> or a store that differs only in letter case from one in use
+    /// (<see cref="CheckStoreInUseAsync"/>), or <see cref="AccessErrorCodes.AccountExists"/> (409).</returns>
     public async Task<Result<NewAccount>> CreateAsync(string id, StaffRole role, string? store)
     {
-        if (!Codes.IsValid(id))
+        if (StaffAccountRules.CheckNewAccount(id, role, store) is { } invalid)
         {
-            return AccessErrors.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit");
+            return AccessErrors.Validation(invalid.Field, invalid.Rule);
         }
 
-        if (LooksLikePersonalNumber(id))
+        await using var connection = await _db.OpenAsync();
+        if (store is not null && await StoreCodesInUse.FindCaseVariantAsync(connection, store) is { } inUse)
         {
-            // Account IDs go into every ledger entry and are kept for years; a subscriber's or the employee's own
-            // phone number or RRN must not become one (an HR feed with its columns swapped, say).
-            return AccessErrors.Validation("id", "must not be a phone number or resident registration number: use the employee number");
-        }
-
-        if (!Enum.IsDefined(role))
-        {
-            return AccessErrors.Validation("role", "must be clerk, store-manager, security-officer or privacy-officer");
-        }
-
-        if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
-        {
-            return AccessErrors.Validation("store", "is required for clerks and store managers and must be a well-formed store code");
+            return AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse));
         }
 
         var roleName = role.ToName();
         var (credentials, passwordHash, protectedSeed) = NewCredentials(id);
-        await using var connection = await _db.OpenAsync();
         await using var insert = connection.Command(
             """
             INSERT INTO staff_accounts (id, role, store, status, password_hash, must_change_password, totp_secret,
@@ -292,6 +258,27 @@ public sealed class StaffDirectory
     }
 
     /// <summary>
+    /// Checks a store code against the store codes in use (enrolled terminals' and accounts'), as <see cref="CreateAsync"/>
+    /// and <see cref="ChangeRoleAndStoreAsync"/> do: one that differs from a code in use only in letter case is refused
+    /// (<see cref="StaffAccountRules.StoreCaseRule"/>). For callers that check rows before applying any (the HR feed).
+    /// </summary>
+    /// <param name="store">A well-formed store code (<see cref="StaffAccountRules.CheckRoleAndStore"/>), or null.</param>
+    /// <param name="account">The account that would get the store: its own current store is not counted.</param>
+    /// <returns>Null when the code may be used, else the broken rule under field <c>store</c>.</returns>
+    public async Task<StaffFieldError?> CheckStoreInUseAsync(string? store, string? account)
+    {
+        if (store is null || !Codes.IsValid(store))
+        {
+            return null;
+        }
+
+        await using var connection = await _db.OpenAsync();
+        return await StoreCodesInUse.FindCaseVariantAsync(connection, store, account) is { } inUse
+            ? new StaffFieldError("store", StaffAccountRules.StoreCaseRule(inUse))
+            : null;
+    }
+
+    /// <summary>
     /// Moves an account to another role and/or store (an HR "mover"). The caller closes the account's sessions and
     /// records the change; open sessions are also refused by the gateway, which compares them with the account
     /// (<see cref="GetStandingAsync"/>).
@@ -300,17 +287,13 @@ public sealed class StaffDirectory
     /// <param name="role">New role.</param>
     /// <param name="store">New store: required for clerks and store managers.</param>
     /// <returns>True when the account existed and changed; false when it does not exist or already had these values;
-    /// or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed role or store.</returns>
+    /// or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed role or store, or a store that differs only in
+    /// letter case from one in use (<see cref="CheckStoreInUseAsync"/>).</returns>
     public async Task<Result<bool>> ChangeRoleAndStoreAsync(string id, StaffRole role, string? store)
     {
-        if (!Enum.IsDefined(role))
+        if (StaffAccountRules.CheckRoleAndStore(role, store) is { } invalid)
         {
-            return AccessErrors.Validation("role", "must be clerk, store-manager, security-officer or privacy-officer");
-        }
-
-        if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
-        {
-            return AccessErrors.Validation("store", "is required for clerks and store managers and must be a well-formed store code");
+            return AccessErrors.Validation(invalid.Field, invalid.Rule);
         }
 
         if (!Codes.IsValid(id))
@@ -319,6 +302,11 @@ public sealed class StaffDirectory
         }
 
         await using var connection = await _db.OpenAsync();
+        if (store is not null && await StoreCodesInUse.FindCaseVariantAsync(connection, store, exceptAccount: id) is { } inUse)
+        {
+            return AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse));
+        }
+
         await using var update = connection.Command(
             "UPDATE staff_accounts SET role = @role, store = @store WHERE id = @id AND (role <> @role OR COALESCE(store, '') <> COALESCE(@store, ''))",
             ("@role", role.ToName()),

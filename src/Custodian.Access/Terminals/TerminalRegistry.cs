@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Custodian.Access.Certificates;
 using Custodian.Access.Internal;
+using Custodian.Access.Staff;
 using Custodian.Identity;
 using Custodian.Problems;
 using Custodian.Storage;
@@ -79,7 +80,8 @@ public sealed class TerminalRegistry
     /// <param name="lifetime">How long the code works; null for <see cref="DefaultCodeLifetime"/> (24 h); at most <see cref="MaxCodeLifetime"/>.</param>
     /// <returns>The code, to be shown once.</returns>
     /// <exception cref="CustodianException">
-    /// <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed store, name or lifetime, or a terminal ID
+    /// <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed store, name or lifetime, a store that differs
+    /// only in letter case from a store code in use (<see cref="StaffAccountRules.StoreCaseRule"/>), or a terminal ID
     /// already used by another store/name pair; <see cref="AccessErrorCodes.TerminalAlreadyActive"/> (409)
     /// when the terminal is enrolled and active (revoke it first).
     /// </exception>
@@ -126,6 +128,11 @@ public sealed class TerminalRegistry
         var now = _time.GetUtcNow();
         var expires = now + life;
         await using var connection = await _db.OpenAsync();
+        if (await StoreCodesInUse.FindCaseVariantAsync(connection, store) is { } inUse)
+        {
+            throw new CustodianException(AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse)));
+        }
+
         await using (var upsert = connection.Command(
             """
             INSERT INTO terminals (id, store, name, status, code_hash, code_expires_ms, created_ms, trust_class)

@@ -46,22 +46,22 @@ public sealed class RetentionOptions
     {
         if (Years is < 2 or > 100)
         {
-            throw new ArgumentOutOfRangeException(nameof(Years), "Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years).");
+            throw new ArgumentOutOfRangeException(nameof(Years), "Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years).");
         }
 
         if (AccessRightsYears is < 3 or > 100)
         {
-            throw new ArgumentOutOfRangeException(nameof(AccessRightsYears), "Retention:AccessRightsYears must be 3-100 (PIPA safety standard Art. 5(3): records of access rights at least 3 years).");
+            throw new ArgumentOutOfRangeException(nameof(AccessRightsYears), "Custodian:Retention:AccessRightsYears must be 3-100 (PIPA safety standard Art. 5(3): records of access rights at least 3 years).");
         }
 
         if (MaxEntriesPerErasure is < 1 or > 100_000)
         {
-            throw new ArgumentOutOfRangeException(nameof(MaxEntriesPerErasure), "Retention:MaxEntriesPerErasure must be 1-100000.");
+            throw new ArgumentOutOfRangeException(nameof(MaxEntriesPerErasure), "Custodian:Retention:MaxEntriesPerErasure must be 1-100000.");
         }
 
         if (Interval < TimeSpan.FromMinutes(1) || Interval > TimeSpan.FromDays(7))
         {
-            throw new ArgumentOutOfRangeException(nameof(Interval), "Retention:Interval must be 1 minute to 7 days.");
+            throw new ArgumentOutOfRangeException(nameof(Interval), "Custodian:Retention:Interval must be 1 minute to 7 days.");
         }
     }
 }

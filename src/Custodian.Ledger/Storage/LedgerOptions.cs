@@ -39,22 +39,22 @@ public sealed class LedgerOptions
     {
         if (MaxBatchSize is < 1 or > 65_536)
         {
-            throw new ArgumentOutOfRangeException(nameof(MaxBatchSize), "Ledger:MaxBatchSize must be 1-65536.");
+            throw new ArgumentOutOfRangeException(nameof(MaxBatchSize), "Custodian:Ledger:MaxBatchSize must be 1-65536.");
         }
 
         if (QueueCapacity is < 1 or > 1_048_576)
         {
-            throw new ArgumentOutOfRangeException(nameof(QueueCapacity), "Ledger:QueueCapacity must be 1-1048576.");
+            throw new ArgumentOutOfRangeException(nameof(QueueCapacity), "Custodian:Ledger:QueueCapacity must be 1-1048576.");
         }
 
         if (LockTimeout < TimeSpan.FromSeconds(1) || LockTimeout > TimeSpan.FromMinutes(5))
         {
-            throw new ArgumentOutOfRangeException(nameof(LockTimeout), "Ledger:LockTimeout must be 1 second to 5 minutes.");
+            throw new ArgumentOutOfRangeException(nameof(LockTimeout), "Custodian:Ledger:LockTimeout must be 1 second to 5 minutes.");
         }
 
         if (CheckpointInterval < TimeSpan.Zero || CheckpointInterval > TimeSpan.FromSeconds(10))
         {
-            throw new ArgumentOutOfRangeException(nameof(CheckpointInterval), "Ledger:CheckpointInterval must be 0 to 10 seconds.");
+            throw new ArgumentOutOfRangeException(nameof(CheckpointInterval), "Custodian:Ledger:CheckpointInterval must be 0 to 10 seconds.");
         }
     }
 }

@@ -65,22 +65,22 @@ public sealed class MaskingOptions
         var failures = new List<string>();
         if (!Enum.IsDefined(Name))
         {
-            failures.Add("Masking:Name must be FirstAndLast or FirstOnly.");
+            failures.Add("Custodian:Masking:Name must be FirstAndLast or FirstOnly.");
         }
 
         if (RrnDigitsShown is not (6 or 7))
         {
-            failures.Add("Masking:RrnDigitsShown must be 6 (birth date) or 7 (birth date and century/sex digit).");
+            failures.Add("Custodian:Masking:RrnDigitsShown must be 6 (birth date) or 7 (birth date and century/sex digit).");
         }
 
         if (!Enum.IsDefined(Phone))
         {
-            failures.Add("Masking:Phone must be LastFour or Middle.");
+            failures.Add("Custodian:Masking:Phone must be LastFour or Middle.");
         }
 
         if (AddressTokensKept is < 1 or > 3)
         {
-            failures.Add("Masking:AddressTokensKept must be 1, 2 or 3.");
+            failures.Add("Custodian:Masking:AddressTokensKept must be 1, 2 or 3.");
         }
 
         return failures;

@@ -64,23 +64,23 @@ public sealed partial class SiemExportOptionsValidator : IValidateOptions<SiemEx
 
         if (options.Enabled && !SyslogTarget.TryParse(options.To, out _, out var error))
         {
-            failures.Add("Siem:To " + error);
+            failures.Add("Custodian:Siem:To " + error);
         }
 
         if (options.HostName is not null && !Syslog.SiemSyslog.IsValidHostName(options.HostName))
         {
-            failures.Add("Siem:HostName must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4).");
+            failures.Add("Custodian:Siem:HostName must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4).");
         }
 
         if (options.CaFile is { Length: > 0 } ca)
         {
             if (!options.Tls)
             {
-                failures.Add("Siem:CaFile needs Siem:Tls=true.");
+                failures.Add("Custodian:Siem:CaFile needs Custodian:Siem:Tls=true.");
             }
             else if (!File.Exists(ca))
             {
-                failures.Add("Siem:CaFile must name an existing PEM file.");
+                failures.Add("Custodian:Siem:CaFile must name an existing PEM file.");
             }
         }
 

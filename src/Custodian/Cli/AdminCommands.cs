@@ -41,7 +41,16 @@ internal static class AdminCommands
             }
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var code = await context.Get<TerminalRegistry>().IssueEnrollmentCodeAsync(storeCode, terminalName, null);
+            EnrollmentCode code;
+            try
+            {
+                code = await context.Get<TerminalRegistry>().IssueEnrollmentCodeAsync(storeCode, terminalName, null);
+            }
+            catch (Problems.CustodianException ex) when (ex.Error.Errors is { } fields && fields.TryGetValue("store", out var rules) && rules.Length > 0)
+            {
+                throw CliException.Usage($"--store {rules[0]}."); // a store spelt unlike the one in use is a bad argument
+            }
+
             var ca = context.Get<Access.Certificates.CertificateAuthority>();
             await Record(context, AccessTask.EnrollmentIssued, code.TerminalId, "enrollment code issued");
             Console.WriteLine($"Terminal {code.TerminalId} of store {storeCode}: one-time code {code.Code} (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ})");
@@ -108,11 +117,19 @@ internal static class AdminCommands
             }
 
             var accountId = RequireCode(parse.GetValue(id), "--id");
+            if (StaffAccountRules.CheckNewAccount(accountId, staffRole, storeCode) is { } invalid)
+            {
+                throw CliException.Usage($"--{invalid.Field} {invalid.Rule}.");
+            }
+
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var created = await context.Get<StaffDirectory>().CreateAsync(accountId, staffRole, storeCode);
             if (!created.IsSuccess)
             {
-                throw new CliException(created.Error!.Message);
+                // A store spelt unlike the one in use is a bad argument (1); an existing account is the state (2).
+                throw created.Error!.Errors is { Count: > 0 } fields && fields.First() is var (field, rules) && rules.Length > 0
+                    ? CliException.Usage($"--{field} {rules[0]}.")
+                    : new CliException(created.Error.Message);
             }
 
             await Record(context, AccessTask.StaffCreated, created.Value.Id, $"role {staffRole.ToName()}" + (storeCode is null ? string.Empty : $", store {storeCode}"));

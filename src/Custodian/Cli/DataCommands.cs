@@ -113,15 +113,19 @@ internal static class DataCommands
 
             var interruption = interrupted ? $", interrupted by {CliInterruption.SignalName} after {CliText.Count(report!.RowsRead, "row")} read" : string.Empty;
 
+            // Denied only when the import was refused (bad rows, no subscriber header) or stopped before any row was kept;
+            // a well-formed file with no rows (a header only) is an allowed import of 0 subscribers, not a denial.
+            var denied = report!.RowsImported == 0 && (interrupted || report.RowsRejected > 0 || report.Errors.Count > 0);
+
             // Not cancellable: rows that were committed must have their ledger entry, also after Ctrl-C.
             await context.Get<Ledger.IAccessLedger>().AppendAsync(
                 new Ledger.AccessEntry
                 {
                     Time = context.Get<TimeProvider>().GetUtcNow(),
                     Task = Ledger.AccessTask.Insert,
-                    Outcome = report!.RowsImported > 0 ? Ledger.AccessOutcome.Allowed : Ledger.AccessOutcome.Denied,
+                    Outcome = denied ? Ledger.AccessOutcome.Denied : Ledger.AccessOutcome.Allowed,
                     Account = AdminCommands.Operator,
-                    ErrorCode = report.RowsImported > 0 || interrupted ? null : Problems.ErrorCodes.ValidationFailed,
+                    ErrorCode = denied && !interrupted ? Problems.ErrorCodes.ValidationFailed : null,
                     Reason = $"import of {report.RowsImported} subscribers ({report.RowsRejected} rows rejected, mode {parse.GetValue(mode)}{interruption})",
                 },
                 CancellationToken.None);

@@ -118,7 +118,8 @@ public static class MonitorCommands
             }
 
             // The matrix takes minutes: refuse an --out that cannot be written before running it, not after.
-            var outPath = parse.GetValue(output) is { } target ? CliFiles.OutputFile(target.ToString(), "--out") : null;
+            var outGiven = parse.GetValue(output)?.ToString(); // the path as typed, for the closing line
+            var outPath = outGiven is not null ? CliFiles.OutputFile(outGiven, "--out") : null;
 
             var seedList = parse.GetValue(seeds) is { Length: > 0 } given ? given : [1];
             var results = new List<ScenarioResult>();
@@ -142,7 +143,7 @@ public static class MonitorCommands
             if (outPath is not null)
             {
                 await Cli.CliFiles.WritePrivateTextAsync(outPath, report, ct);
-                Console.Out.WriteLine($"Wrote {Path.GetFileName(outPath)}.");
+                Console.Out.WriteLine($"Wrote {outGiven}.");
             }
             else
             {

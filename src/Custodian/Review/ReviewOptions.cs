@@ -56,27 +56,27 @@ public sealed class ReviewOptions
     {
         if (!Enum.IsDefined(Cycle))
         {
-            throw new ArgumentOutOfRangeException(nameof(Cycle), "Review:Cycle must be monthly or weekly.");
+            throw new ArgumentOutOfRangeException(nameof(Cycle), "Custodian:Review:Cycle must be monthly or weekly.");
         }
 
         if (UtcOffset < TimeSpan.FromHours(-12) || UtcOffset > TimeSpan.FromHours(14) || UtcOffset.Ticks % TimeSpan.FromMinutes(30).Ticks != 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(UtcOffset), "Review:UtcOffset must be -12:00 to +14:00 in half hours.");
+            throw new ArgumentOutOfRangeException(nameof(UtcOffset), "Custodian:Review:UtcOffset must be -12:00 to +14:00 in half hours.");
         }
 
         if (StoreCloses <= StoreOpens)
         {
-            throw new ArgumentOutOfRangeException(nameof(StoreCloses), "Review:StoreCloses must be after Review:StoreOpens.");
+            throw new ArgumentOutOfRangeException(nameof(StoreCloses), "Custodian:Review:StoreCloses must be after Custodian:Review:StoreOpens.");
         }
 
         if (SignOffHistory is < 1 or > 60)
         {
-            throw new ArgumentOutOfRangeException(nameof(SignOffHistory), "Review:SignOffHistory must be 1-60.");
+            throw new ArgumentOutOfRangeException(nameof(SignOffHistory), "Custodian:Review:SignOffHistory must be 1-60.");
         }
 
         if (MaxListedItems is < 1 or > 100_000)
         {
-            throw new ArgumentOutOfRangeException(nameof(MaxListedItems), "Review:MaxListedItems must be 1-100000.");
+            throw new ArgumentOutOfRangeException(nameof(MaxListedItems), "Custodian:Review:MaxListedItems must be 1-100000.");
         }
     }
 }

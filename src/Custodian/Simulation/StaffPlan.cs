@@ -1,4 +1,5 @@
 using System.Globalization;
+using Custodian.Access.Staff;
 using Custodian.Identity;
 
 namespace Custodian.Simulation;
@@ -51,6 +52,7 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var stores = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase); // as first spelt in the file
         var line = 1;
         while (reader.ReadLine() is { } text)
         {
@@ -69,9 +71,10 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
 
             var before = errors.Count;
             var account = parts[0].Trim();
-            if (!Codes.IsValid(account))
+            if (StaffAccountRules.CheckId(account) is { } badId)
             {
-                errors.Add(new StaffPlanError(line, "account", $"must be 1-{Codes.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit"));
+                // The same rule as staff add and the HR feed: the run's prefix would otherwise hide an RRN-shaped ID.
+                errors.Add(new StaffPlanError(line, "account", badId.Rule));
             }
             else if (!seen.Add(account))
             {
@@ -87,6 +90,11 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
             if (!Codes.IsValid(store))
             {
                 errors.Add(new StaffPlanError(line, "store", $"must be a store code: 1-{Codes.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit"));
+            }
+            else if (!stores.TryAdd(store, store) && stores[store] is var first && !string.Equals(first, store, StringComparison.Ordinal))
+            {
+                // Store codes are case-sensitive: as staff add and the HR feed, refuse a second spelling of one store.
+                errors.Add(new StaffPlanError(line, "store", StaffAccountRules.StoreCaseRule(first)));
             }
 
             if (errors.Count == before)

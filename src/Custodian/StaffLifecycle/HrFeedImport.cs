@@ -102,9 +102,9 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
             var roleText = reader.GetString(1).Trim();
             var storeText = reader.GetString(2).Trim();
             var statusText = reader.GetString(3).Trim();
-            if (!Codes.IsValid(account))
+            if (StaffAccountRules.CheckId(account) is { } badId)
             {
-                errors.Add(new HrRowError(line, "account", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"));
+                errors.Add(new HrRowError(line, "account", badId.Rule));
                 continue;
             }
 
@@ -128,14 +128,14 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
 
             if (!StaffRoles.TryParse(roleText, out var role))
             {
-                errors.Add(new HrRowError(line, "role", "must be clerk, store-manager, security-officer or privacy-officer"));
+                errors.Add(new HrRowError(line, "role", StaffAccountRules.RoleRule));
                 continue;
             }
 
             string? store = storeText.Length == 0 ? null : storeText;
-            if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
+            if (StaffAccountRules.CheckRoleAndStore(role, store) is { } badRoleOrStore)
             {
-                errors.Add(new HrRowError(line, "store", "is required for clerks and store managers and must be a store code"));
+                errors.Add(new HrRowError(line, badRoleOrStore.Field, badRoleOrStore.Rule));
                 continue;
             }
 
@@ -161,9 +161,24 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
         var (rows, parseErrors) = await ParseAsync(csv, cancellationToken);
         var errors = parseErrors.ToList();
         var plan = new List<(HrRow Row, StaffAccountInfo? Existing)>();
+        var stores = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase); // as first spelt in the feed's good rows
         foreach (var row in rows)
         {
             var existing = await staff.GetAsync(row.Account);
+            if (!row.Leaver && row.Store is not null)
+            {
+                // As StaffDirectory will check it, then within the feed: one store spelt two ways is refused at the second.
+                var badStore = await staff.CheckStoreInUseAsync(row.Store, row.Account)
+                    ?? (stores.TryAdd(row.Store, row.Store) || string.Equals(stores[row.Store], row.Store, StringComparison.Ordinal)
+                        ? null
+                        : new StaffFieldError("store", StaffAccountRules.StoreCaseRule(stores[row.Store])));
+                if (badStore is not null)
+                {
+                    errors.Add(new HrRowError(row.Line, badStore.Field, badStore.Rule));
+                    continue;
+                }
+            }
+
             if (existing is null && !row.Leaver && credentials is null)
             {
                 errors.Add(new HrRowError(row.Line, "account", "is a joiner: pass --credentials-out to receive the one-time credentials"));
@@ -207,7 +222,7 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
                 var created = await staff.CreateAsync(row.Account, row.Role!.Value, row.Store);
                 if (!created.IsSuccess)
                 {
-                    errors.Add(new HrRowError(row.Line, "account", created.Error!.Message));
+                    errors.Add(Refused(row.Line, created.Error!));
                     continue;
                 }
 
@@ -224,7 +239,7 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
                 var changed = await staff.ChangeRoleAndStoreAsync(row.Account, row.Role!.Value, row.Store);
                 if (!changed.IsSuccess)
                 {
-                    errors.Add(new HrRowError(row.Line, changed.Error!.Errors?.Keys.FirstOrDefault() ?? "row", changed.Error.Message));
+                    errors.Add(Refused(row.Line, changed.Error!));
                     continue;
                 }
 
@@ -250,6 +265,12 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
         errors.Sort((a, b) => a.Line.CompareTo(b.Line));
         return new HrImportReport(joiners, movers, leavers, unchanged, errors, Applied: true);
     }
+
+    /// <summary>A change the directory refused while applying (an account created meanwhile, say): field and rule, as the pre-validation reports them.</summary>
+    private static HrRowError Refused(long line, Problems.CustodianError error) =>
+        error.Errors is { Count: > 0 } fields && fields.First() is var (field, rules) && rules.Length > 0
+            ? new HrRowError(line, field == "id" ? "account" : field, rules[0])
+            : new HrRowError(line, "account", error.Message);
 
     private async Task RecordAsync(AccessTask task, string account, string reason, string operatorAccount, CancellationToken cancellationToken) =>
         await ledger.AppendAsync(

@@ -63,10 +63,10 @@ public sealed class MaskingOptionsTests
         var options = new MaskingOptions { RrnDigitsShown = 13, AddressTokensKept = 0, Phone = (PhoneMask)7, Name = (NameMask)9 };
         Assert.Equal(
             [
-                "Masking:Name must be FirstAndLast or FirstOnly.",
-                "Masking:RrnDigitsShown must be 6 (birth date) or 7 (birth date and century/sex digit).",
-                "Masking:Phone must be LastFour or Middle.",
-                "Masking:AddressTokensKept must be 1, 2 or 3.",
+                "Custodian:Masking:Name must be FirstAndLast or FirstOnly.",
+                "Custodian:Masking:RrnDigitsShown must be 6 (birth date) or 7 (birth date and century/sex digit).",
+                "Custodian:Masking:Phone must be LastFour or Middle.",
+                "Custodian:Masking:AddressTokensKept must be 1, 2 or 3.",
             ],
             options.Validate());
         Assert.Throws<ArgumentException>(() => new MaskingPolicy(options));

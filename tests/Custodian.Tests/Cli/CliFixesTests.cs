@@ -144,10 +144,10 @@ public sealed partial class CliFixesTests : IDisposable
     public static TheoryData<string, string, string> BadSettings => new()
     {
         { "Custodian:Review:Cycle", "daily", "Custodian:Review:Cycle has a value that is not allowed" },
-        { "Custodian:Review:StoreCloses", "08:00:00", "Review:StoreCloses must be after Review:StoreOpens" },
-        { "Custodian:Retention:Years", "0", "Retention:Years must be 2-100" },
+        { "Custodian:Review:StoreCloses", "08:00:00", "Custodian:Review:StoreCloses must be after Custodian:Review:StoreOpens" },
+        { "Custodian:Retention:Years", "0", "Custodian:Retention:Years must be 2-100" },
         { "Custodian:Gateway:MaxRequestHeaderBytes", "10", "MaxRequestHeaderBytes" },
-        { "Custodian:OfficerDevices:Stores:0", "no spaces", "OfficerDevices:Stores: every entry must be a store code" },
+        { "Custodian:OfficerDevices:Stores:0", "no spaces", "Custodian:OfficerDevices:Stores: every entry must be a store code" },
         { "Custodian:DormantAccounts:Days", "0", "Days" },
         { "Custodian:Siem:BatchSize", "0", "BatchSize" },
         { "Custodian:Checkpoints:IntervalSeconds", "0", "Custodian:Checkpoints: IntervalSeconds must be 1-3600" },
@@ -173,7 +173,7 @@ public sealed partial class CliFixesTests : IDisposable
     public static TheoryData<string, string?> BadStarts => new()
     {
         { "Custodian__Review__Cycle=daily", "error: invalid configuration: Custodian:Review:Cycle has a value that is not allowed (the README's Configuration table lists the values; as an environment variable it is Custodian__Review__Cycle)." },
-        { "Custodian__Retention__Years=0", "error: invalid configuration: Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years)." },
+        { "Custodian__Retention__Years=0", "error: invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years)." },
         { "Custodian__Checkpoints__IntervalSeconds=0", "error: invalid configuration: Custodian:Checkpoints: IntervalSeconds must be 1-3600, MaxFutureSkewSeconds 0-86400, and Origin a name without spaces or '+'." },
         { "port-in-use", null },
     };

@@ -121,6 +121,26 @@ public sealed partial class CliTryoutTests : IDisposable
     }
 
     [Fact]
+    public async Task A_header_only_import_is_recorded_as_an_allowed_import_of_0_subscribers_not_a_denial()
+    {
+        var csv = Path.Combine(_dir.FullName, "subscribers.csv");
+        Assert.Equal(0, await CustodianCli.RunAsync(["sample", "--subscribers", "3", "--out", csv]));
+        var header = Path.Combine(_dir.FullName, "hdr.csv");
+        await File.WriteAllLinesAsync(header, [File.ReadLines(csv).First()]);
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+
+        var (exit, output, error) = await CliProcess.RunAsync(NoEnvironment, "import", header, "--data", Data);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("Imported 0 of 0 rows.", output, StringComparison.Ordinal);
+        Assert.Empty(error);
+        var entry = await LastEntryAsync(Data);
+        Assert.Equal(
+            (AccessTask.Insert, AccessOutcome.Allowed, (string?)null, "import of 0 subscribers (0 rows rejected, mode all-or-nothing)"),
+            (entry.Task, entry.Outcome, entry.ErrorCode, entry.Reason));
+    }
+
+    [Fact]
     public async Task An_over_long_line_rolls_an_all_or_nothing_import_back_and_says_so()
     {
         var csv = await SampleWithOverlongLineAsync(rows: 20, overlongAt: 2);

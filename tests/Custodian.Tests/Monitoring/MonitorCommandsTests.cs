@@ -70,7 +70,9 @@ public sealed class MonitorCommandsTests : IDisposable
     public async Task Evaluate_writes_the_markdown_report_and_rejects_bad_arguments()
     {
         var report = Path.Combine(_dir.FullName, "evaluation.md");
-        Assert.Equal(0, await CustodianCli.RunAsync(["evaluate", "--scenario", "scraper", "--days", "10", "--clerks", "30", "--attack-day", "8", "--out", report, "--check"]));
+        var (code, stdout, _) = await Custodian.Tests.Cli.CliCapture.RunAsync(["evaluate", "--scenario", "scraper", "--days", "10", "--clerks", "30", "--attack-day", "8", "--out", report, "--check"]);
+        Assert.Equal(0, code);
+        Assert.EndsWith($"Wrote {report}.\n", stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal); // the path given, not only the file name
         var text = await File.ReadAllTextAsync(report);
         Assert.Contains("| scraper | 1 |", text, StringComparison.Ordinal);
         Assert.Contains("Every target met.", text, StringComparison.Ordinal);

@@ -1,0 +1,103 @@
+using Custodian.Identity;
+
+namespace Custodian.Access.Staff;
+
+/// <summary>A field of a staff account that breaks a rule: the field and the rule, never the value.</summary>
+/// <param name="Field"><c>id</c>, <c>role</c> or <c>store</c>.</param>
+/// <param name="Rule">What the field must be.</param>
+public sealed record StaffFieldError(string Field, string Rule);
+
+/// <summary>
+/// The rules a staff account's ID, role and store must follow: one copy, used by <see cref="StaffDirectory"/> when it
+/// creates or changes an account and by every input that plans accounts before creating them (the HR feed's
+/// pre-validation, <c>simulate --staff</c>), so a row that would be refused when applied is refused before anything is
+/// applied, with the same rule. Pure functions; thread-safe.
+/// </summary>
+public static class StaffAccountRules
+{
+    /// <summary>The rule for the shape of an account ID (<see cref="Codes"/>).</summary>
+    public const string IdFormat = "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit";
+
+    /// <summary>The rule against personal numbers used as account IDs.</summary>
+    public const string IdNotPersonalNumber = "must not be a phone number or resident registration number: use the employee number";
+
+    /// <summary>The rule for a role.</summary>
+    public const string RoleRule = "must be clerk, store-manager, security-officer or privacy-officer";
+
+    /// <summary>The rule for a store code.</summary>
+    public const string StoreRule = "is required for clerks and store managers and must be a well-formed store code";
+
+    /// <summary>
+    /// The rule a store code breaks when it differs only in letter case from a store code already in use (an enrolled
+    /// terminal's or another account's). Store codes are case-sensitive and compared exactly, so <c>s001</c> is not the
+    /// store <c>S001</c>: a clerk of <c>s001</c> could never sign in at the <c>S001</c> terminals. Codes are not personal
+    /// data, so the code in use is named.
+    /// </summary>
+    /// <param name="inUse">The store code in use.</param>
+    /// <returns>The rule, for field <c>store</c>.</returns>
+    public static string StoreCaseRule(string inUse) =>
+        $"must be written '{inUse}' like the store code already in use (store codes are case-sensitive)";
+
+    /// <summary>
+    /// Checks an account ID: a well-formed <see cref="Codes">code</see> that does not have the shape of a Korean mobile
+    /// number (10 or 11 digits starting <c>01</c>) or of a resident registration number (13 digits), separators aside.
+    /// Account IDs go into every ledger entry and are kept for years; a subscriber's or the employee's own phone number
+    /// or RRN must not become one (an HR feed with its columns swapped, say).
+    /// </summary>
+    /// <param name="id">The account ID.</param>
+    /// <returns>Null when the ID is acceptable, else the broken rule under field <c>id</c>.</returns>
+    public static StaffFieldError? CheckId(string? id)
+    {
+        if (!Codes.IsValid(id))
+        {
+            return new StaffFieldError("id", IdFormat);
+        }
+
+        return LooksLikePersonalNumber(id!) ? new StaffFieldError("id", IdNotPersonalNumber) : null;
+    }
+
+    /// <summary>Checks a role and store: a defined role; a well-formed store code, required for clerks and store managers.</summary>
+    /// <param name="role">The role.</param>
+    /// <param name="store">The store code, or null.</param>
+    /// <returns>Null when both are acceptable, else the first broken rule under field <c>role</c> or <c>store</c>.</returns>
+    public static StaffFieldError? CheckRoleAndStore(StaffRole role, string? store)
+    {
+        if (!Enum.IsDefined(role))
+        {
+            return new StaffFieldError("role", RoleRule);
+        }
+
+        return (store is null ? role.IsStoreStaff() : !Codes.IsValid(store)) ? new StaffFieldError("store", StoreRule) : null;
+    }
+
+    /// <summary>Checks a new account: <see cref="CheckId"/>, then <see cref="CheckRoleAndStore"/>.</summary>
+    /// <param name="id">The account ID.</param>
+    /// <param name="role">The role.</param>
+    /// <param name="store">The store code, or null.</param>
+    /// <returns>Null when the account may be created, else the first broken rule.</returns>
+    public static StaffFieldError? CheckNewAccount(string? id, StaffRole role, string? store) =>
+        CheckId(id) ?? CheckRoleAndStore(role, store);
+
+    /// <summary>
+    /// True for an ID made only of digits and separators ('-', '.') that has the shape of a Korean mobile number
+    /// (10 or 11 digits starting <c>01</c>) or of a resident registration number (13 digits).
+    /// </summary>
+    internal static bool LooksLikePersonalNumber(string id)
+    {
+        var digits = 0;
+        foreach (var c in id)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                digits++;
+            }
+            else if (c is not ('-' or '.'))
+            {
+                return false;
+            }
+        }
+
+        var leading = id.TrimStart('-', '.');
+        return digits == 13 || (digits is 10 or 11 && leading.StartsWith("01", StringComparison.Ordinal));
+    }
+}
