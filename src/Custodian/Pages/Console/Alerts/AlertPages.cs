@@ -365,16 +365,12 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
             principals.Add(new Custodian.Monitoring.Principal(alert.Principal.Kind == PrincipalKind.Clerk ? PrincipalKind.Terminal : PrincipalKind.Clerk, other!));
         }
 
-        var standing = new List<StandingRow>(principals.Count);
-        foreach (var p in principals)
+        Standing = [.. principals.Select(p =>
         {
             var suspended = suspensions.IsSuspended(p.Kind, p.Id);
-            var current = await monitor.CurrentStandingAsync(p.Kind, p.Id, cancellationToken); // the workers' stored risk with serve --monitor workers
-            var action = suspended ? MonitorAction.Suspend : current.Action;
-            standing.Add(new StandingRow(p.Kind, p.Id, current.Risk, action.ToName(), suspended));
-        }
-
-        Standing = standing;
+            var action = suspended ? MonitorAction.Suspend : monitor.CurrentAction(p.Kind, p.Id);
+            return new StandingRow(p.Kind, p.Id, monitor.CurrentRisk(p.Kind, p.Id), action.ToName(), suspended);
+        })];
         return true;
     }
 }
