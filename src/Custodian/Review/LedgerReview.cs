@@ -264,7 +264,7 @@ public sealed class LedgerReview
                 var isDownload = e.Task is AccessTask.Download or AccessTask.Export;
                 var local = e.Time.ToOffset(offset);
                 var time = TimeOnly.FromTimeSpan(local.TimeOfDay);
-                var isOutside = e.Account is not null && e.Task.ReadsPersonalData() && (time < _options.StoreOpens || time >= _options.StoreCloses);
+                var isOutside = !isDenied && e.Account is not null && e.Task.ReadsPersonalData() && (time < _options.StoreOpens || time >= _options.StoreCloses);
                 var item = new ReportItem(seq, local, task, LeafCodec.OutcomeName(e.Outcome), e.Account, e.Terminal, e.Store, e.ErrorCode, e.Target, e.Reason, isDownload);
 
                 var t = byTask.GetValueOrDefault(task);
@@ -366,7 +366,7 @@ public sealed class LedgerReview
             ? new ReportSignOff(x.Id, true, s.Sequence, s.Reviewer, s.Sha256)
             : new ReportSignOff(x.Id, false, null, null, null)).ToList();
 
-        var definition = string.Create(CultureInfo.InvariantCulture, $"search/view/unmask/print/download by a staff account at local time before {_options.StoreOpens:HH\\:mm} or from {_options.StoreCloses:HH\\:mm} (UTC{(offset < TimeSpan.Zero ? "-" : "+")}{offset:hh\\:mm})");
+        var definition = string.Create(CultureInfo.InvariantCulture, $"search/view/unmask/print/download served to a staff account (refused attempts are under denied accesses) at local time before {_options.StoreOpens:HH\\:mm} or from {_options.StoreCloses:HH\\:mm} (UTC{(offset < TimeSpan.Zero ? "-" : "+")}{offset:hh\\:mm})");
         return new ReviewReport(
             period.Id,
             period.Cycle == ReviewCycle.Monthly ? "monthly" : "weekly",

@@ -41,8 +41,8 @@ public sealed class LedgerReviewTests : IAsyncLifetime
         await Add("unmask", "2026-11-02 10:05", AccessTask.Unmask, "C0001", "S001", "T1", [1], unmasked: ["phone"]);
         await Add("late", "2026-11-02 22:30", AccessTask.View, "C0001", "S001", "T1", [2]);
         await Add("early", "2026-11-03 08:59", AccessTask.Search, "C0002", "S002", "T2", [3]);
-        await Add("denied", "2026-11-03 12:00", AccessTask.View, "C0002", "S002", "T2", [], denied: "purpose-required");
-        await Add("device", "2026-11-03 12:01", AccessTask.DeviceRefused, null, null, "T9", [], denied: "device-unknown");
+        await Add("denied", "2026-11-03 23:00", AccessTask.View, "C0002", "S002", "T2", [], denied: "purpose-required");
+        await Add("device", "2026-11-03 23:01", AccessTask.DeviceRefused, null, null, "T9", [], denied: "device-unknown");
         await Add("download", "2026-11-04 09:00", AccessTask.Download, "C0003", "S001", "T3", [4], reason: "고객 요청: 요금 내역 사본");
         await Add("unmask2", "2026-11-04 21:00", AccessTask.Unmask, "C0003", "S001", "T3", [5], unmasked: ["rrn", "phone"]);
         await Add("alert", "2026-11-05 03:00", AccessTask.AlertRaised, "monitor", null, null, [], target: "alert-1", reason: "distinct subjects");
@@ -102,7 +102,7 @@ public sealed class LedgerReviewTests : IAsyncLifetime
         Assert.Equal([_seq["denied"], _seq["device"]], report.Denied.Items.Select(i => i.Sequence));
         Assert.Equal(2, report.Unmasks.Total);
         Assert.Equal(new Dictionary<string, long> { ["phone"] = 2, ["rrn"] = 1 }, report.Unmasks.ByField);
-        Assert.Equal(4, report.OutsideStoreHours.Total);
+        Assert.Equal(4, report.OutsideStoreHours.Total); // not the refused view at 23:00 (listed under denied accesses)
         Assert.Equal([_seq["first"], _seq["late"], _seq["early"], _seq["unmask2"]], report.OutsideStoreHours.Items.Select(i => i.Sequence));
         Assert.Equal([_seq["alert"]], report.Alerts.Select(i => i.Sequence));
         Assert.Equal([_seq["suspend"]], report.Suspensions.Select(i => i.Sequence));
