@@ -80,8 +80,16 @@ internal static class AdminCommands
         {
             var terminal = RequireCode(parse.GetValue(id), "terminal");
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            if (!await context.Get<TerminalRegistry>().RevokeAsync(terminal, parse.GetValue(reason)!))
+            var registry = context.Get<TerminalRegistry>();
+            if (!await registry.RevokeAsync(terminal, parse.GetValue(reason)!))
             {
+                // Idempotent like 'staff disable': revoking a revoked terminal changes nothing, records nothing and succeeds (exit 0).
+                if (await registry.GetAsync(terminal) is { Status: TerminalState.Revoked })
+                {
+                    Console.WriteLine($"{terminal} is already revoked; nothing changed.");
+                    return 0;
+                }
+
                 throw new CliException($"no active terminal '{terminal}'.");
             }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 using Custodian.Ledger;
 using Custodian.Siem.Export;
 using Custodian.Siem.Syslog;
@@ -84,7 +85,16 @@ internal static class SiemCommands
                 throw CliException.Usage("--hostname must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4).");
             }
 
-            var anchors = SiemExportService.LoadCaFile(parse.GetValue(ca));
+            X509Certificate2Collection? anchors;
+            try
+            {
+                anchors = SiemExportService.LoadCaFile(parse.GetValue(ca));
+            }
+            catch (IOException ex)
+            {
+                throw CliException.Usage("--ca: " + ex.Message); // a file of the wrong kind is a bad argument (exit 1), as elsewhere
+            }
+
             var host = parse.GetValue(hostName) ?? SiemSyslog.SanitizeHostName(Environment.MachineName);
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var exporter = context.Get<SiemExporter>();

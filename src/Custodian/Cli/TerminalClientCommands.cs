@@ -93,7 +93,7 @@ internal static class TerminalClientCommands
             }
             catch (System.Security.Cryptography.CryptographicException ex)
             {
-                throw new CliException($"the credentials in {dir.FullName} cannot be loaded: {ex.Message}");
+                throw CliException.Usage($"the credentials in {dir.FullName} cannot be loaded: {ex.Message}"); // input files of the wrong kind: exit 1
             }
 
             if (!outcome.IsSuccess)

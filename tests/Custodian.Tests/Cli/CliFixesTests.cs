@@ -141,6 +141,20 @@ public sealed partial class CliFixesTests : IDisposable
         Assert.Equal(0, departed.Code); // a departed (disabled) clerk can be in an incident's scope
     }
 
+    [Fact]
+    public async Task Revoking_twice_is_a_no_op_and_an_unknown_terminal_is_refused()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["terminals", "enroll", "--store", "S001", "--name", "counter-1", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["terminals", "revoke", "S001-counter-1", "--data", Data]));
+
+        var again = await RunAsync(["terminals", "revoke", "S001-counter-1", "--data", Data]);
+        var unknown = await RunAsync(["terminals", "revoke", "S001-counter-9", "--data", Data]);
+
+        Assert.Equal((0, "S001-counter-1 is already revoked; nothing changed."), (again.Code, again.Stdout.Trim()));
+        Assert.Equal((2, "error: no active terminal 'S001-counter-9'."), (unknown.Code, unknown.Stderr.TrimEnd('\n')));
+    }
+
     public static TheoryData<string, string, string> BadSettings => new()
     {
         { "Custodian:Review:Cycle", "daily", "Custodian:Review:Cycle has a value that is not allowed" },
