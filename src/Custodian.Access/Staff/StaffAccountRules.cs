@@ -101,3 +101,21 @@ public static class StaffAccountRules
         return digits == 13 || (digits is 10 or 11 && leading.StartsWith("01", StringComparison.Ordinal));
     }
 }
+
+/// <summary>
+/// The store codes of one input file (an HR feed, a <c>simulate --staff</c> list) as first spelt there, so that a later row
+/// spelling the same store in other letter case is refused with <see cref="StaffAccountRules.StoreCaseRule"/> (store codes
+/// are case-sensitive; docs/access.md §6.3). Not thread-safe: one instance per file.
+/// </summary>
+public sealed class StoreSpellings
+{
+    private readonly Dictionary<string, string> _first = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Records <paramref name="store"/> if its store is new to this file.</summary>
+    /// <param name="store">A well-formed store code.</param>
+    /// <returns>Null when it is the first spelling of its store in the file, or the same one; else the broken rule under field <c>store</c>.</returns>
+    public StaffFieldError? Check(string store) =>
+        _first.TryAdd(store, store) || string.Equals(_first[store], store, StringComparison.Ordinal)
+            ? null
+            : new StaffFieldError("store", StaffAccountRules.StoreCaseRule(_first[store]));
+}

@@ -52,7 +52,7 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var stores = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase); // as first spelt in the file
+        var stores = new StoreSpellings();
         var line = 1;
         while (reader.ReadLine() is { } text)
         {
@@ -91,10 +91,10 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
             {
                 errors.Add(new StaffPlanError(line, "store", $"must be a store code: 1-{Codes.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit"));
             }
-            else if (!stores.TryAdd(store, store) && stores[store] is var first && !string.Equals(first, store, StringComparison.Ordinal))
+            else if (stores.Check(store) is { } secondSpelling)
             {
                 // Store codes are case-sensitive: as staff add and the HR feed, refuse a second spelling of one store.
-                errors.Add(new StaffPlanError(line, "store", StaffAccountRules.StoreCaseRule(first)));
+                errors.Add(new StaffPlanError(line, "store", secondSpelling.Rule));
             }
 
             if (errors.Count == before)

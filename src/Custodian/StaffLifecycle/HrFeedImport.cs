@@ -161,17 +161,14 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
         var (rows, parseErrors) = await ParseAsync(csv, cancellationToken);
         var errors = parseErrors.ToList();
         var plan = new List<(HrRow Row, StaffAccountInfo? Existing)>();
-        var stores = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase); // as first spelt in the feed's good rows
+        var stores = new StoreSpellings(); // as first spelt in the feed's good rows
         foreach (var row in rows)
         {
             var existing = await staff.GetAsync(row.Account);
             if (!row.Leaver && row.Store is not null)
             {
                 // As StaffDirectory will check it, then within the feed: one store spelt two ways is refused at the second.
-                var badStore = await staff.CheckStoreInUseAsync(row.Store, row.Account)
-                    ?? (stores.TryAdd(row.Store, row.Store) || string.Equals(stores[row.Store], row.Store, StringComparison.Ordinal)
-                        ? null
-                        : new StaffFieldError("store", StaffAccountRules.StoreCaseRule(stores[row.Store])));
+                var badStore = await staff.CheckStoreInUseAsync(row.Store, row.Account) ?? stores.Check(row.Store);
                 if (badStore is not null)
                 {
                     errors.Add(new HrRowError(row.Line, badStore.Field, badStore.Rule));
