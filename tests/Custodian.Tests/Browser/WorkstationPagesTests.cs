@@ -123,7 +123,10 @@ public sealed class WorkstationPagesTests(BrowserFixture browser)
         var response = await page.RunAndWaitForResponseAsync(
             () => page.GetByRole(AriaRole.Button, new() { Name = button, Exact = true }).ClickAsync(),
             r => r.Request.Method == "POST" && new Uri(r.Url).Query == "?handler=" + handler);
-        await page.WaitForURLAsync(url => new Uri(url).Query == "?handler=" + handler, BrowserFixture.Parsed);
+        // The response is already in; wait only until the new document is committed. Waiting for its DOMContentLoaded as
+        // well timed out twice in fresh-clone CI runs (30 s) on a page that had loaded; the locators that follow wait for
+        // the elements they read.
+        await page.WaitForURLAsync(url => new Uri(url).Query == "?handler=" + handler, new() { WaitUntil = WaitUntilState.Commit });
         return response;
     }
 }
