@@ -23,8 +23,7 @@ public sealed class AlertPagesTests(BrowserFixture browser)
         await page.GetByLabel("계정").FillAsync("O9002");
         await page.GetByLabel("비밀번호").FillAsync(officer.Password);
         await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
-        await page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync();
-        await page.WaitForURLAsync("**/console/alerts", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), url => url.AbsolutePath == "/console/alerts");
         Assert.Equal("경보", await page.Locator("main h1").InnerTextAsync());
         Assert.Equal("경보가 없습니다.", await page.Locator("#alerts-empty").InnerTextAsync());
         await page.WaitForSelectorAsync("#alerts-live:text('실시간 연결됨')"); // the event stream is open
@@ -50,8 +49,7 @@ public sealed class AlertPagesTests(BrowserFixture browser)
         Assert.NotNull(id);
         await BrowserFixture.ScreenshotAsync(page, "console-alerts-ko");
 
-        await critical.GetByRole(AriaRole.Link).ClickAsync();
-        await page.WaitForURLAsync("**/console/alerts/" + id, BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => critical.GetByRole(AriaRole.Link).ClickAsync(), url => url.AbsolutePath == "/console/alerts/" + id);
         Assert.Equal($"경보 {id}", await page.Locator("main h1").InnerTextAsync());
         Assert.Equal("열림", await page.Locator("#state").InnerTextAsync());
         Assert.Equal(1, await page.Locator("#activity-chart polyline.activity").CountAsync());

@@ -20,8 +20,7 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         await page.GetByLabel("계정").FillAsync(officer.Account);
         await page.GetByLabel("비밀번호").FillAsync(officer.Password);
         await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
-        await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), r => new Uri(r.Url).AbsolutePath == "/console/approvals");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/console/approvals", new() { WaitUntil = WaitUntilState.Commit });
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), url => url.AbsolutePath == "/console/approvals");
         await page.Locator("#new-request").WaitForAsync(); // the page is there; the load event can lag far behind on a loaded machine
         return page;
     }
@@ -44,8 +43,7 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         await a.GetByLabel("작업").SelectOptionAsync("restore-clerk");
         await a.GetByLabel("대상(계정, 단말기, 탐지기 또는 구역/이름)").FillAsync("C0007");
         await a.GetByLabel("사유(개인정보 제외)").FillAsync("clerk retrained");
-        await a.GetByRole(AriaRole.Button, new() { Name = "요청", Exact = true }).ClickAsync();
-        await a.WaitForURLAsync(url => new Uri(url).AbsolutePath.StartsWith("/console/approvals/", StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+        await BrowserFixture.NavigateAsync(a, () => a.GetByRole(AriaRole.Button, new() { Name = "요청", Exact = true }).ClickAsync(), url => url.AbsolutePath.StartsWith("/console/approvals/", StringComparison.Ordinal));
         await a.Locator("#decide").WaitForAsync();
         var id = new Uri(a.Url).AbsolutePath["/console/approvals/".Length..];
         Assert.Equal(("restore-clerk", "C0007", "O9101", "대기"), (await a.Locator("#action").InnerTextAsync(), await a.Locator("#target").InnerTextAsync(), await a.Locator("#requested-by").InnerTextAsync(), await a.Locator("#status").InnerTextAsync()));
@@ -64,8 +62,7 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         var row = b.Locator("#requests tbody tr", new() { HasText = "C0007" });
         Assert.Equal(1, await row.CountAsync());
         Assert.Contains("O9101", await row.InnerTextAsync(), StringComparison.Ordinal);
-        await row.GetByRole(AriaRole.Link).ClickAsync();
-        await b.WaitForURLAsync("**/console/approvals/" + id, new() { WaitUntil = WaitUntilState.Commit });
+        await BrowserFixture.NavigateAsync(b, () => row.GetByRole(AriaRole.Link).ClickAsync(), url => url.AbsolutePath == "/console/approvals/" + id);
         await b.Locator("#decide").WaitForAsync();
         Assert.Equal(0, await b.Locator("#own-request").CountAsync());
         await b.GetByLabel("결정 사유(개인정보 제외)").FillAsync("training record checked");

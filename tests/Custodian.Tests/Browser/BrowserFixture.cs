@@ -16,12 +16,45 @@ public sealed class BrowserFixture : IAsyncLifetime
     public const string ChromiumPath = "/usr/bin/chromium";
 
     /// <summary>
-    /// Options for waiting on a navigation (after a click or a form post): done when the new document's HTML is parsed
-    /// and its deferred scripts ran, not at the <c>load</c> event. Under the client-certificate proxy the load event
-    /// occasionally lagged past 30 s although the page was complete (a flake seen in three browser tests); locators wait
-    /// for the elements they need anyway.
+    /// Runs <paramref name="action"/> (a click or key press that follows a link or submits a form) and waits until the
+    /// page holds a <em>new</em> document whose URL satisfies <paramref name="arrived"/> and whose HTML is parsed
+    /// (<c>document.readyState</c> is no longer <c>loading</c>). It polls the page itself instead of using Playwright's
+    /// <c>WaitForURLAsync</c>: when the URL already matched, that waited for a load-state event which, on a loaded CI
+    /// machine, sometimes never reached the client (30 s timeouts in fresh-clone runs, with every wait state tried). The
+    /// old document is marked before the action, so a navigation to the same URL is not mistaken for arrival.
     /// </summary>
-    public static PageWaitForURLOptions Parsed => new() { WaitUntil = WaitUntilState.DOMContentLoaded };
+    /// <param name="page">The page.</param>
+    /// <param name="action">What starts the navigation.</param>
+    /// <param name="arrived">True for the destination's URL.</param>
+    /// <returns>The URL arrived at.</returns>
+    /// <exception cref="TimeoutException">No such document within about 30 seconds (600 polls 50 ms apart).</exception>
+    public static async Task<Uri> NavigateAsync(IPage page, Func<Task> action, Func<Uri, bool> arrived)
+    {
+        await page.EvaluateAsync("() => { window.__custodianPreviousDocument = true; }");
+        await action();
+        for (var poll = 0; poll < 600; poll++)
+        {
+            var url = new Uri(page.Url);
+            if (arrived(url))
+            {
+                try
+                {
+                    if (await page.EvaluateAsync<bool>("() => window.__custodianPreviousDocument !== true && document.readyState !== 'loading'"))
+                    {
+                        return url;
+                    }
+                }
+                catch (PlaywrightException)
+                {
+                    // The document was replaced while the check ran: look again.
+                }
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"The page did not arrive at the expected URL with a new document; it is at {page.Url}.");
+    }
 
     private IPlaywright? _playwright;
     private IBrowser? _browser;

@@ -51,15 +51,13 @@ public sealed class ClaimPagesTests(BrowserFixture browser)
         await page.GetByLabel("계정").FillAsync("O9001");
         await page.GetByLabel("비밀번호").FillAsync(officer.Password);
         await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
-        await page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/console/claims", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), url => url.AbsolutePath == "/console/claims");
 
         Assert.Equal("보상 청구", await page.Locator("main h1").InnerTextAsync());
         Assert.Equal(2, await page.Locator("#claims tbody tr").CountAsync());
         Assert.Equal(["접수", "2", "450,000", "0", "0"], await Cells(page, "#report tr[data-state='submitted']"));
         await page.GetByLabel("상태").SelectOptionAsync("approved");
-        await page.GetByRole(AriaRole.Button, new() { Name = "보기" }).ClickAsync();
-        await page.WaitForURLAsync(url => url.EndsWith("?state=approved", StringComparison.Ordinal), BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "보기" }).ClickAsync(), url => url.Query == "?state=approved");
         Assert.Equal("청구가 없습니다.", await page.Locator("#no-claims").InnerTextAsync());
 
         // The claim: claimant by token, the evidence (the clerk's search) with its receipt, never the clerk's account or the phone.
@@ -152,8 +150,7 @@ public sealed class ClaimPagesTests(BrowserFixture browser)
         await page.GetByLabel("계정").FillAsync("O9001");
         await page.GetByLabel("비밀번호").FillAsync(officer.Password);
         await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
-        await page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/console", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), url => url.AbsolutePath == "/console");
 
         foreach (var (path, heading) in new[] { ("/console/incidents/99999", "페이지를 찾을 수 없습니다"), ("/console/claims/CLM-0000000000", "페이지를 찾을 수 없습니다"), ("/console/nothing-here?lang=en", "Page not found"), ("/console/incidents/INC-20000101-AAAAAA", "Page not found") })
         {

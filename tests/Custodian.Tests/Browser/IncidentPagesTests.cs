@@ -33,8 +33,7 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
         await page.GetByLabel("계정").FillAsync("O9001");
         await page.GetByLabel("비밀번호").FillAsync(officer.Password);
         await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
-        await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), r => new Uri(r.Url).AbsolutePath == "/console/incidents");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/console/incidents", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), url => url.AbsolutePath == "/console/incidents");
 
         Assert.Equal("사고 대응", await page.Locator("main h1").InnerTextAsync());
         Assert.Contains("사고가 없습니다.", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
@@ -57,8 +56,7 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
         await page.GetByLabel("직원 계정").FillAsync("C0001");
         await page.GetByLabel("시작(현지 시각)").FillAsync(Local(start));
         await page.GetByLabel("종료(현지 시각, 미포함)").FillAsync(Local(host.Time.GetUtcNow()));
-        await page.GetByRole(AriaRole.Button, new() { Name = "선언", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath.StartsWith("/console/incidents/INC-", StringComparison.Ordinal), BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "선언", Exact = true }).ClickAsync(), url => url.AbsolutePath.StartsWith("/console/incidents/INC-", StringComparison.Ordinal));
         var id = new Uri(page.Url).AbsolutePath["/console/incidents/".Length..];
         Assert.Equal($"{id}: C0001 오용", await page.Locator("main h1").InnerTextAsync());
         Assert.Equal("열림", await page.Locator("#state").InnerTextAsync());

@@ -86,8 +86,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         await page.GetByLabel("문자로 받은 인증번호").WaitForAsync();
         await Assertions.Expect(page.Locator("#code")).ToBeFocusedAsync(); // autofocus lands after load: type only once it has
         await page.Keyboard.TypeAsync(await PortalTests.PortalCodeAsync(host, subscriber.Phone));
-        await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync("**/portal/history", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.Keyboard.PressAsync("Enter"), url => url.AbsolutePath == "/portal/history");
 
         var session = Assert.Single(await page.Context.CookiesAsync(), c => c.Name == "__Host-custodian-portal");
         Assert.True(session.HttpOnly);
@@ -115,8 +114,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
             await page.Keyboard.PressAsync("Tab");
         }
 
-        await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync($"**/portal/receipt/{unmaskSeq}", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.Keyboard.PressAsync("Enter"), url => url.AbsolutePath == $"/portal/receipt/{unmaskSeq}");
         Assert.StartsWith($"확인됨: 이 기록은 원장의 {unmaskSeq}번 항목이며", await page.Locator("#verdict").InnerTextAsync(), StringComparison.Ordinal);
         await AssertFitsPhoneAsync(page);
         await BrowserFixture.ScreenshotAsync(page, "portal-receipt-ko");
@@ -128,8 +126,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
 
         // Ask who made the unmask.
         await page.GotoAsync("/portal/history");
-        await rows.Nth(0).GetByRole(AriaRole.Button, new() { Name = "처리자 공개 요청" }).ClickAsync();
-        await page.WaitForURLAsync($"**/portal/history?requested={unmaskSeq}", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => rows.Nth(0).GetByRole(AriaRole.Button, new() { Name = "처리자 공개 요청" }).ClickAsync(), url => url.PathAndQuery == $"/portal/history?requested={unmaskSeq}");
         Assert.Equal("요청을 개인정보보호책임자에게 보냈습니다. 답변은 알림함으로 옵니다.", await page.Locator("#status").InnerTextAsync());
         Assert.Contains("요청함: 개인정보보호책임자의 답변 대기 중", await page.Locator("table.history tbody tr").Nth(0).InnerTextAsync(), StringComparison.Ordinal);
         var request = Assert.Single(await host.Get<DisclosureRequests>().ListAsync(DisclosureState.Open));
@@ -137,8 +134,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         Assert.Equal(subject, request.Subject);
 
         // Notices.
-        await page.GetByRole(AriaRole.Link, new() { Name = "알림함" }).ClickAsync();
-        await page.WaitForURLAsync("**/portal/inbox", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Link, new() { Name = "알림함" }).ClickAsync(), url => url.AbsolutePath == "/portal/inbox");
         Assert.Contains("개인정보 유출 안내", await page.Locator("article.notice h2").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("새 알림", await page.Locator("article.notice h2").InnerTextAsync(), StringComparison.Ordinal);
         await AssertFitsPhoneAsync(page);
@@ -148,8 +144,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         Assert.Equal(0, await host.Get<SubscriberInbox>().CountUnreadAsync(subject));
 
         // English.
-        await page.GetByRole(AriaRole.Link, new() { Name = "English" }).ClickAsync();
-        await page.WaitForURLAsync("**/portal/inbox?lang=en", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Link, new() { Name = "English" }).ClickAsync(), url => url.PathAndQuery == "/portal/inbox?lang=en");
         Assert.Equal("Notices", await page.Locator("main h1").InnerTextAsync());
         Assert.Contains("Notice of a data breach", await page.Locator("article.notice h2").InnerTextAsync(), StringComparison.Ordinal);
         await BrowserFixture.ScreenshotAsync(page, "portal-inbox-en");
@@ -163,8 +158,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         await BrowserFixture.ScreenshotAsync(page, "portal-receipt-en");
 
         // Sign out: the cookie's session is gone; the history page sends the browser back to sign-in.
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync("**/portal/sign-in", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync(), url => url.AbsolutePath == "/portal/sign-in");
         Assert.False(host.Get<Custodian.Transparency.PortalSignIn>().Validate(session.Value).IsSuccess);
         await page.GotoAsync("/portal/history");
         Assert.Equal("/portal/sign-in", new Uri(page.Url).AbsolutePath);
@@ -190,8 +184,7 @@ public sealed class PortalPagesTests(BrowserFixture browser)
         await page.GetByLabel("문자로 받은 인증번호").WaitForAsync();
         await Assertions.Expect(page.Locator("#code")).ToBeFocusedAsync(); // autofocus lands after load: type only once it has
         await page.Keyboard.TypeAsync(await PortalTests.PortalCodeAsync(host, victim.Phone));
-        await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync("**/portal/history", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.Keyboard.PressAsync("Enter"), url => url.AbsolutePath == "/portal/history");
 
         var cookie = Assert.Single(await page.Context.CookiesAsync(), c => c.Name == "__Host-custodian-portal");
         Assert.NotEqual(planted, cookie.Value);

@@ -31,8 +31,12 @@ public sealed class StaffPagesTests(BrowserFixture browser)
         await page.GetByLabel("계정").FillAsync("O9001");
         await page.GetByLabel("비밀번호").FillAsync(officer.Password);
         await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
-        var signedIn = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), r => new Uri(r.Url).AbsolutePath == "/console");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/console", BrowserFixture.Parsed);
+        IResponse? signedIn = null;
+        await BrowserFixture.NavigateAsync(
+            page,
+            async () => signedIn = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), r => new Uri(r.Url).AbsolutePath == "/console"),
+            url => url.AbsolutePath == "/console");
+        Assert.NotNull(signedIn);
         Assert.Equal("/console", new Uri(page.Url).PathAndQuery);
         Assert.Equal("보안 콘솔", await page.Locator("main h1").InnerTextAsync());
         Assert.Contains("O9001(security-officer) 계정으로", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
@@ -53,8 +57,7 @@ public sealed class StaffPagesTests(BrowserFixture browser)
         Assert.Equal(terminal.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false), entry.Entry.Terminal);
 
         // English, kept for the next page by a cookie.
-        await page.GetByRole(AriaRole.Link, new() { Name = "English" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).PathAndQuery == "/console?lang=en", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Link, new() { Name = "English" }).ClickAsync(), url => url.PathAndQuery == "/console?lang=en");
         Assert.Equal("Security console", await page.Locator("main h1").InnerTextAsync());
         await page.GotoAsync("/console");
         Assert.Equal("Security console", await page.Locator("main h1").InnerTextAsync());
@@ -62,8 +65,7 @@ public sealed class StaffPagesTests(BrowserFixture browser)
         await BrowserFixture.ScreenshotAsync(page, "console-home-en");
 
         // Sign out: the session is revoked, and the console asks for a sign-in again.
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/staff/sign-in", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync(), url => url.AbsolutePath == "/staff/sign-in");
         await page.GotoAsync("/console");
         Assert.StartsWith("/staff/sign-in", new Uri(page.Url).PathAndQuery, StringComparison.Ordinal);
         Assert.Equal(0, host.Get<Access.Sessions.SessionStore>().Count);
@@ -95,8 +97,7 @@ public sealed class StaffPagesTests(BrowserFixture browser)
         await page.GetByLabel("Account").FillAsync("C9001");
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync(clerk.Password);
         await page.GetByLabel("Authenticator code").FillAsync(clerk.Code(host.Clock));
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath != "/staff/sign-in", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync(), url => url.AbsolutePath != "/staff/sign-in");
         Assert.Equal(host.TerminalUrl.GetLeftPart(UriPartial.Authority) + "/workstation", page.Url);
 
         var console = await page.GotoAsync("/console");

@@ -114,19 +114,18 @@ public sealed class WorkstationPagesTests(BrowserFixture browser)
         await page.GetByLabel(korean ? "계정" : "Account").FillAsync(staff.Account);
         await page.GetByLabel(korean ? "비밀번호" : "Password", new() { Exact = true }).FillAsync(staff.Password);
         await page.GetByLabel(korean ? "인증 앱 코드" : "Authenticator code").FillAsync(staff.Code(host.Clock));
-        await page.GetByLabel(korean ? "인증 앱 코드" : "Authenticator code").PressAsync("Enter");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/workstation", BrowserFixture.Parsed);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByLabel(korean ? "인증 앱 코드" : "Authenticator code").PressAsync("Enter"), url => url.AbsolutePath == "/workstation");
     }
 
     private static async Task<IResponse> SubmitAsync(IPage page, string button, string handler)
     {
-        var response = await page.RunAndWaitForResponseAsync(
-            () => page.GetByRole(AriaRole.Button, new() { Name = button, Exact = true }).ClickAsync(),
-            r => r.Request.Method == "POST" && new Uri(r.Url).Query == "?handler=" + handler);
-        // The response is already in; wait only until the new document is committed. Waiting for its DOMContentLoaded as
-        // well timed out twice in fresh-clone CI runs (30 s) on a page that had loaded; the locators that follow wait for
-        // the elements they read.
-        await page.WaitForURLAsync(url => new Uri(url).Query == "?handler=" + handler, new() { WaitUntil = WaitUntilState.Commit });
-        return response;
+        IResponse? response = null;
+        await BrowserFixture.NavigateAsync(
+            page,
+            async () => response = await page.RunAndWaitForResponseAsync(
+                () => page.GetByRole(AriaRole.Button, new() { Name = button, Exact = true }).ClickAsync(),
+                r => r.Request.Method == "POST" && new Uri(r.Url).Query == "?handler=" + handler),
+            url => url.Query == "?handler=" + handler);
+        return response ?? throw new InvalidOperationException("No response to the form post.");
     }
 }
