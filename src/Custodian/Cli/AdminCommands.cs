@@ -216,12 +216,14 @@ internal static class AdminCommands
             }
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var table = new Table().AddColumns("alert", "raised (UTC)", "principal", "store", "window", "observed/limit", "state");
+            var table = new Table().AddColumns("alert", "raised (UTC)", "detector", "severity", "principal", "store", "window", "observed/limit", "state");
             foreach (var a in await context.Get<AlertStore>().ListAsync(filter, 200, ct))
             {
                 table.AddRow(
                     Markup.Escape(a.Id),
                     a.RaisedAt.ToString("yyyy-MM-dd HH:mm:ss"),
+                    Markup.Escape(a.Detector),
+                    a.Severity.ToName(),
                     Markup.Escape(a.Principal.ToString()),
                     Markup.Escape(a.Store ?? "-"),
                     $"{a.Window.TotalMinutes:0} min",

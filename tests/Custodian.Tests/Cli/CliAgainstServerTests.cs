@@ -62,7 +62,21 @@ public sealed class CliAgainstServerTests
 
         Assert.Equal(HttpStatusCode.Forbidden, last);
         var data = host.Directory.FullName;
-        Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "list", "--data", data]));
+        var (listed, table, listError) = await CliProcess.RunAsync(new Dictionary<string, string>(), "alerts", "list", "--data", data);
+        Assert.Equal((0, ""), (listed, listError));
+        var alerts = await host.Get<AlertStore>().ListAsync(null);
+        Assert.NotEmpty(alerts);
+        foreach (var alert in alerts)
+        {
+            // One row per alert (redirected output is not wrapped): which detector raised it and how urgent it is.
+            var row = Assert.Single(table.Split('\n'), line => line.Contains(alert.Id, StringComparison.Ordinal));
+            var cells = row.Split(['│', '|'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(
+                [alert.Id, alert.RaisedAt.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), "open-lookups", alert.Severity.ToName(), alert.Principal.ToString(), "S001", $"{alert.Window.TotalMinutes:0} min", $"{alert.Observed}/{alert.Limit}", "open"],
+                cells);
+        }
+
+        Assert.Contains("clerk:C0001", Assert.Single(table.Split('\n'), line => line.StartsWith("Suspended: ", StringComparison.Ordinal)), StringComparison.Ordinal);
         Assert.Equal(1, await CustodianCli.RunAsync(["alerts", "restore", "--data", data, "--reason", "x"]));
         var originalError = Console.Error;
         var captured = new StringWriter();
