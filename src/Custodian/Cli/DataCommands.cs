@@ -17,13 +17,14 @@ internal static class DataCommands
         var clerks = new Option<int>("--clerks") { Description = "Number of clerks, spread over the stores, written to staff.csv beside --out (0–100,000).", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out", "-o") { Description = "Subscriber CSV to write.", Required = true };
         var seed = new Option<int>("--seed") { Description = "Random seed; the same seed gives the same population.", DefaultValueFactory = _ => 1 };
+        var staffOut = new Option<FileInfo?>("--staff-out") { Description = "Where --clerks writes the staff list (default: staff.csv beside --out; an existing file is replaced, and the output says so)." };
         subscribers.InRange(1, 20_000_000);
         stores.InRange(1, 9_999);
         clerks.InRange(0, 100_000);
 
         var command = new Command("sample", "Write a realistic synthetic subscriber population (and optionally a staff list) as CSV.")
         {
-            subscribers, stores, clerks, output, seed,
+            subscribers, stores, clerks, output, seed, staffOut,
         };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
@@ -32,10 +33,23 @@ internal static class DataCommands
             var file = new FileInfo(CliFiles.OutputFile(parse.GetValue(output)!.ToString(), "--out"));
             var clerkCount = parse.GetValue(clerks);
             var staffFile = Path.Combine(file.DirectoryName ?? ".", "staff.csv");
-            if (clerkCount > 0)
+            if (parse.GetValue(staffOut) is { } chosen)
+            {
+                staffFile = clerkCount > 0
+                    ? CliFiles.OutputFile(chosen.ToString(), "--staff-out")
+                    : throw CliException.Usage("--staff-out needs --clerks (the number of staff accounts to write).");
+            }
+            else if (clerkCount > 0)
             {
                 CliFiles.OutputFile(staffFile, "--clerks (staff.csv beside --out)");
             }
+
+            if (clerkCount > 0 && string.Equals(Path.GetFullPath(staffFile), file.FullName, StringComparison.Ordinal))
+            {
+                throw CliException.Usage("--staff-out must differ from --out.");
+            }
+
+            var replacingStaff = clerkCount > 0 && File.Exists(staffFile);
 
             var today = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime);
             var generator = new SampleGenerator();
@@ -65,7 +79,7 @@ internal static class DataCommands
 
                 await CliFiles.WritePrivateTextAsync(staffFile, staff.ToString(), ct);
 
-                AnsiConsole.MarkupLine($"Wrote {CliText.Count(clerkCount, "staff account")} to [bold]{Markup.Escape(staffFile)}[/] (used by 'custodian simulate')");
+                AnsiConsole.MarkupLine($"Wrote {CliText.Count(clerkCount, "staff account")} to [bold]{Markup.Escape(staffFile)}[/] (used by 'custodian simulate'){(replacingStaff ? "; it replaced the file that was there" : string.Empty)}");
             }
 
             return 0;

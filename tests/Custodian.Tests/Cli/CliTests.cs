@@ -1,6 +1,7 @@
 using Custodian.Cli;
 using Custodian.Hosting;
 using Custodian.Protection.Subscribers;
+using Custodian.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 
 namespace Custodian.Tests.Cli;
@@ -93,6 +94,20 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, await CustodianCli.RunAsync(["sample", "--subscribers", "500", "--stores", "3", "--clerks", "9", "--out", csv, "--seed", "5"]));
         Assert.Equal(501, File.ReadLines(csv).Count());
         Assert.Equal(10, File.ReadLines(Path.Combine(_dir.FullName, "staff.csv")).Count());
+        // --staff-out puts the staff list elsewhere and leaves staff.csv as it was; it means nothing without --clerks.
+        var plan = Path.Combine(_dir.FullName, "plan-b.csv");
+        string[] planArgs = ["sample", "--subscribers", "5", "--stores", "1", "--clerks", "2", "--out", Path.Combine(_dir.FullName, "five.csv"), "--staff-out", plan];
+        var (written, said, _) = await CliProcess.RunAsync(new Dictionary<string, string>(), planArgs);
+        Assert.Equal(0, written);
+        Assert.Equal(["account,role,store", "C0001,clerk,S001", "C0002,clerk,S001"], File.ReadAllLines(plan));
+        Assert.Equal(10, File.ReadLines(Path.Combine(_dir.FullName, "staff.csv")).Count());
+        Assert.Contains($"Wrote 2 staff accounts to {plan} (used by 'custodian simulate')\n", said, StringComparison.Ordinal);
+        (written, said, _) = await CliProcess.RunAsync(new Dictionary<string, string>(), planArgs);
+        Assert.Equal(0, written);
+        Assert.Contains($"Wrote 2 staff accounts to {plan} (used by 'custodian simulate'); it replaced the file that was there\n", said, StringComparison.Ordinal);
+        Assert.Equal(1, await CustodianCli.RunAsync(["sample", "--subscribers", "5", "--out", Path.Combine(_dir.FullName, "five.csv"), "--staff-out", plan]));
+        Assert.Equal(1, await CustodianCli.RunAsync(["sample", "--subscribers", "5", "--clerks", "2", "--out", plan, "--staff-out", plan]));
+        Assert.Equal(3, File.ReadLines(plan).Count());
 
         Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
         Assert.Equal(0, await CustodianCli.RunAsync(["import", csv, "--data", Data]));
