@@ -73,6 +73,39 @@ public sealed class MonitorEngineTests
     }
 
     [Fact]
+    public void The_risk_schedule_answers_current_risk_and_action_at_any_later_time_and_changes_are_tracked()
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        engine.TracksRiskChanges = true;
+        for (var i = 0; i < 9; i++)
+        {
+            engine.Process(i, Entries.Read(Entries.Noon.AddMinutes(i), "C1", AccessTask.Search, 1000 + i));
+        }
+
+        var changed = new List<Principal>();
+        Assert.Equal(2, engine.DrainRiskChanges(changed));
+        Assert.Equal(new HashSet<Principal> { Clerk, Terminal }, changed.ToHashSet());
+        Assert.Equal(0, engine.DrainRiskChanges(changed));
+
+        // One detector (open-lookups, memory 1 hour from the 9th search at 12:08): 75 until 13:08, then nothing.
+        var schedule = engine.RiskSchedule(Clerk);
+        Assert.Equal([new RiskStep(75, MonitorAction.StepUp, Entries.Noon.AddMinutes(68))], schedule);
+        foreach (var minutes in new[] { 9, 67, 68, 69 })
+        {
+            var at = Entries.Noon.AddMinutes(minutes);
+            var step = schedule.FirstOrDefault(s => s.Until > at);
+            Assert.Equal((engine.CurrentRisk(Clerk, at), engine.CurrentAction(Clerk, at)), (step.Risk, step.Action));
+        }
+
+        engine.Restore(Clerk);
+        changed.Clear();
+        Assert.Equal(1, engine.DrainRiskChanges(changed));
+        Assert.Equal([Clerk], changed);
+        Assert.Empty(engine.RiskSchedule(Clerk));
+        Assert.Empty(MonitorEngine.CreateDefault(new DetectionOptions()).RiskSchedule(Clerk));
+    }
+
+    [Fact]
     public void Suspended_and_restored_ledger_entries_are_honoured()
     {
         var engine = MonitorEngine.CreateDefault(new DetectionOptions());
