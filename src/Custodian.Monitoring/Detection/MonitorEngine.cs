@@ -126,6 +126,14 @@ public sealed class MonitorEngine
     /// detector, and applies the risk policy. <c>suspended</c> / <c>restored</c> entries (any account) mark and clear
     /// suspensions; the monitor's own entries are otherwise ignored.
     /// </summary>
+    /// <remarks>
+    /// The engine's ledger time is the latest time of the entries it observes: <c>suspended</c>, <c>restored</c> and the
+    /// monitor's own entries do not move it. Those are written after the fact by whichever process acted — with monitor
+    /// workers (docs/events.md) a worker stamps its <c>alert-raised</c>, <c>stepped-up</c> and <c>suspended</c> entries with its own
+    /// clock, not the API node's — so a worker's clock running ahead would otherwise age every open lookup and finding
+    /// at once and the next reads would be judged against a future time. On one clock this changes nothing: such an
+    /// entry is stamped between the entry that caused it and the next one.
+    /// </remarks>
     /// <param name="sequence">The entry's ledger sequence.</param>
     /// <param name="entry">The entry.</param>
     /// <returns>The decisions, valid until the next call (the list is reused).</returns>
@@ -133,8 +141,6 @@ public sealed class MonitorEngine
     {
         ArgumentNullException.ThrowIfNull(entry);
         _decisions.Clear();
-        var ms = entry.Time.ToUnixTimeMilliseconds();
-        _nowMs = Math.Max(_nowMs, ms);
         if (entry.Task is AccessTask.Suspended or AccessTask.Restored)
         {
             if (entry.Outcome == AccessOutcome.Allowed && Principal.TryParse(entry.Target, out var target))
@@ -157,6 +163,7 @@ public sealed class MonitorEngine
             return _decisions;
         }
 
+        _nowMs = Math.Max(_nowMs, entry.Time.ToUnixTimeMilliseconds());
         _findings.Clear();
         if (_nowMs - _lastAdvanceMs >= AdvanceEveryMs)
         {

@@ -105,6 +105,37 @@ public sealed class MonitorEngineTests
         Assert.Empty(MonitorEngine.CreateDefault(new DetectionOptions()).RiskSchedule(Clerk));
     }
 
+    /// <summary>
+    /// The monitor's own entries, and suspended / restored entries, are stamped by whichever process wrote them — with
+    /// monitor workers a worker's clock, not the API node's (docs/events.md, "Monitor workers"). They do not move the
+    /// engine's ledger time: with each decision's alert-raised entry stamped two hours after the reads (a worker's clock
+    /// ahead by more than OrphanAfter, as in a long test run whose API node runs on a fake clock), the scraper is still
+    /// alerted, stepped up and suspended at exactly the 8th, 9th and 10th unserved search. Before, the first alert-raised
+    /// entry moved the engine's time two hours on and aged every open lookup out at once.
+    /// </summary>
+    [Fact]
+    public void Entries_written_after_the_fact_on_another_clock_do_not_move_the_engines_ledger_time()
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        var later = Entries.Noon.AddHours(2);
+        var decisions = new List<(int Search, MonitorAction Action, int Risk)>();
+        long sequence = 0;
+        engine.Process(sequence++, new AccessEntry { Time = later, Task = AccessTask.Suspended, Outcome = AccessOutcome.Allowed, Account = "O1", Target = "clerk:C9" });
+        engine.Process(sequence++, new AccessEntry { Time = later, Task = AccessTask.Restored, Outcome = AccessOutcome.Allowed, Account = "O1", Target = "clerk:C9" });
+        for (var i = 0; i < 10; i++)
+        {
+            var found = engine.Process(sequence++, Entries.Read(Entries.Noon.AddMinutes(i), "C1", AccessTask.Search, 1000 + i)).Where(d => d.Finding.Principal == Clerk).ToList();
+            foreach (var d in found)
+            {
+                decisions.Add((i + 1, d.Action, d.Risk));
+                engine.Process(sequence++, new AccessEntry { Time = later, Task = AccessTask.AlertRaised, Outcome = AccessOutcome.Allowed, Account = AccessMonitor.MonitorAccount, Target = "A-1" });
+            }
+        }
+
+        Assert.Equal([(8, MonitorAction.Alert, 50), (9, MonitorAction.StepUp, 75), (10, MonitorAction.Suspend, 100)], decisions);
+        Assert.True(engine.IsSuspended(Clerk));
+    }
+
     [Fact]
     public void Suspended_and_restored_ledger_entries_are_honoured()
     {
