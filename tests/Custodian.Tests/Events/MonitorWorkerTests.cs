@@ -10,6 +10,7 @@ using Custodian.Monitoring.Detection;
 using Custodian.Monitoring.Workers;
 using Custodian.Storage;
 using Custodian.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Custodian.Tests.Events;
@@ -22,6 +23,13 @@ namespace Custodian.Tests.Events;
 /// </summary>
 public sealed class MonitorWorkerTests
 {
+    // The in-process worker's clock in the serve tests: the API node's (fake) clock plus WorkerClockAhead for wall time, so
+    // that the worker's own entries are stamped two hours after the reads; the system's timers and timestamps for its
+    // lease and polls. Fixed, not the system clock: CustodianTestHost.Start is set once per test process, so the system
+    // clock runs ahead of a host's by however long the process has run (more than OrphanAfter, an hour, in a full suite),
+    // which is how these tests failed in CI while the engine still took its ledger time from the worker's entries.
+    private static readonly TimeSpan WorkerClockAhead = TimeSpan.FromHours(2);
+
     /// <summary>
     /// The hard limits in the clerk and terminal partitions and the detection engine in the aggregate partition together
     /// raise exactly the embedded monitor's alerts, step-ups and suspensions, store the engine's risk, and the aggregate
@@ -189,43 +197,46 @@ public sealed class MonitorWorkerTests
             new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
             () => new DistinctSubjectsDetector(new MonitorOptions()),
             () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
-            TimeProvider.System,
-            NullLogger<MonitorWorker>.Instance);
+            new WorkerClock(host.Clock, WorkerClockAhead),
+            host.Get<ILogger<MonitorWorker>>()); // the host's collector: the worker's log goes into a failure's message
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => worker.RunAsync(stop.Token));
         try
         {
             await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
-            var (client, _, _) = await host.ClerkAsync("C0001");
-            var served = 0;
-            HttpResponseMessage? refused = null;
-            for (var i = 0; i < 20; i++)
+            await WithWorkerLogAsync(host, async () =>
             {
-                var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
-                if (response.StatusCode != HttpStatusCode.OK)
+                var (client, _, _) = await host.ClerkAsync("C0001");
+                var served = 0;
+                HttpResponseMessage? refused = null;
+                for (var i = 0; i < 20; i++)
                 {
-                    refused = response;
-                    break;
+                    var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        refused = response;
+                        break;
+                    }
+
+                    served++;
+                    response.Dispose();
                 }
 
-                served++;
-                response.Dispose();
-            }
-
-            // As embedded (SuspensionTests): the aggregate partition's open-lookups detector suspends clerk and terminal at the
-            // 10th unserved read (risk 100), before the hard clerk limit (12 distinct subscribers per 10 minutes); the 11th is refused.
-            Assert.Equal(10, served);
-            await ProblemAssert.IsProblemAsync(refused!, HttpStatusCode.Forbidden, Custodian.Problems.ErrorCodes.ClerkSuspended);
-            Assert.Equal(
-                [
-                    "open-lookups clerk:C0001 10/6 in 3600 s, evidence 10, critical",
-                    "open-lookups clerk:C0001 8/6 in 3600 s, evidence 8, medium",
-                    "open-lookups clerk:C0001 9/6 in 3600 s, evidence 9, high",
-                    "open-lookups terminal:S001-t-C0001 8/6 in 3600 s, evidence 8, medium",
-                    "open-lookups terminal:S001-t-C0001 9/6 in 3600 s, evidence 9, high",
-                ],
-                Describe(await host.Get<AlertStore>().ListAsync(null)));
-            Assert.Equal(["clerk:C0001", "terminal:S001-t-C0001"], Describe(await host.Get<SuspensionRegistry>().ListActiveAsync()));
+                // As embedded (SuspensionTests): the aggregate partition's open-lookups detector suspends clerk and terminal at the
+                // 10th unserved read (risk 100), before the hard clerk limit (12 distinct subscribers per 10 minutes); the 11th is refused.
+                Assert.Equal(10, served);
+                await ProblemAssert.IsProblemAsync(refused!, HttpStatusCode.Forbidden, Custodian.Problems.ErrorCodes.ClerkSuspended);
+                Assert.Equal(
+                    [
+                        "open-lookups clerk:C0001 10/6 in 3600 s, evidence 10, critical",
+                        "open-lookups clerk:C0001 8/6 in 3600 s, evidence 8, medium",
+                        "open-lookups clerk:C0001 9/6 in 3600 s, evidence 9, high",
+                        "open-lookups terminal:S001-t-C0001 8/6 in 3600 s, evidence 8, medium",
+                        "open-lookups terminal:S001-t-C0001 9/6 in 3600 s, evidence 9, high",
+                    ],
+                    Describe(await host.Get<AlertStore>().ListAsync(null)));
+                Assert.Equal(["clerk:C0001", "terminal:S001-t-C0001"], Describe(await host.Get<SuspensionRegistry>().ListActiveAsync()));
+            });
         }
         finally
         {
@@ -259,41 +270,44 @@ public sealed class MonitorWorkerTests
             new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
             () => new DistinctSubjectsDetector(new MonitorOptions()),
             () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
-            TimeProvider.System,
-            NullLogger<MonitorWorker>.Instance);
+            new WorkerClock(host.Clock, WorkerClockAhead),
+            host.Get<ILogger<MonitorWorker>>()); // the host's collector: the worker's log goes into a failure's message
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => worker.RunAsync(stop.Token));
         try
         {
             await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
-            var (client, _, _) = await host.ClerkAsync("C0002");
-            string? handle = null;
-            for (var i = 0; i < 9; i++)
+            await WithWorkerLogAsync(host, async () =>
             {
-                using var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
-                handle = body.GetProperty("results")[0].GetProperty("handle").GetString();
-                host.Time.Advance(TimeSpan.FromSeconds(20));
-            }
+                var (client, _, _) = await host.ClerkAsync("C0002");
+                string? handle = null;
+                for (var i = 0; i < 9; i++)
+                {
+                    using var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+                    handle = body.GetProperty("results")[0].GetProperty("handle").GetString();
+                    host.Time.Advance(TimeSpan.FromSeconds(20));
+                }
 
-            using var view = await client.GetAsync($"/api/v1/subscribers/{handle}?purpose=plan-change");
-            await ProblemAssert.IsProblemAsync(view, HttpStatusCode.Forbidden, MonitoringErrorCodes.StepUpRequired);
-            var clerk = new Principal(PrincipalKind.Clerk, "C0002");
-            var terminal = new Principal(PrincipalKind.Terminal, "S001-t-C0002");
-            Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(clerk.Kind, clerk.Id));
-            Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(terminal.Kind, terminal.Id));
-            Assert.Equal(
-                [
-                    "open-lookups clerk:C0002 8/6 in 3600 s, evidence 8, medium",
-                    "open-lookups clerk:C0002 9/6 in 3600 s, evidence 9, high",
-                    "open-lookups terminal:S001-t-C0002 8/6 in 3600 s, evidence 8, medium",
-                    "open-lookups terminal:S001-t-C0002 9/6 in 3600 s, evidence 9, high",
-                ],
-                Describe(await host.Get<AlertStore>().ListAsync(null)));
-            Assert.Empty(await host.Get<SuspensionRegistry>().ListActiveAsync());
-            var last = (await host.LedgerAsync()).Last(e => e.Entry.Account == "C0002");
-            Assert.Equal((AccessTask.View, AccessOutcome.Denied, MonitoringErrorCodes.StepUpRequired), (last.Entry.Task, last.Entry.Outcome, last.Entry.ErrorCode));
+                using var view = await client.GetAsync($"/api/v1/subscribers/{handle}?purpose=plan-change");
+                await ProblemAssert.IsProblemAsync(view, HttpStatusCode.Forbidden, MonitoringErrorCodes.StepUpRequired);
+                var clerk = new Principal(PrincipalKind.Clerk, "C0002");
+                var terminal = new Principal(PrincipalKind.Terminal, "S001-t-C0002");
+                Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(clerk.Kind, clerk.Id));
+                Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(terminal.Kind, terminal.Id));
+                Assert.Equal(
+                    [
+                        "open-lookups clerk:C0002 8/6 in 3600 s, evidence 8, medium",
+                        "open-lookups clerk:C0002 9/6 in 3600 s, evidence 9, high",
+                        "open-lookups terminal:S001-t-C0002 8/6 in 3600 s, evidence 8, medium",
+                        "open-lookups terminal:S001-t-C0002 9/6 in 3600 s, evidence 9, high",
+                    ],
+                    Describe(await host.Get<AlertStore>().ListAsync(null)));
+                Assert.Empty(await host.Get<SuspensionRegistry>().ListActiveAsync());
+                var last = (await host.LedgerAsync()).Last(e => e.Entry.Account == "C0002");
+                Assert.Equal((AccessTask.View, AccessOutcome.Denied, MonitoringErrorCodes.StepUpRequired), (last.Entry.Task, last.Entry.Outcome, last.Entry.ErrorCode));
+            });
         }
         finally
         {
@@ -525,6 +539,30 @@ public sealed class MonitorWorkerTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    // Runs the assertions; when one fails, its message is followed by the host's log of the monitor workers (event IDs
+    // 6100-6159, debug included; of the 129 "partition started" lines only a00's) and every other warning or error, so
+    // that a failure under load tells what the worker did.
+    private static async Task WithWorkerLogAsync(CustodianTestHost host, Func<Task> assertions)
+    {
+        try
+        {
+            await assertions();
+        }
+        catch (Xunit.Sdk.XunitException ex)
+        {
+            var lines = host.Logs.GetSnapshot()
+                .Where(r => (r.Id.Id is >= 6100 and < 6160 && (r.Id.Id != 6104 || r.GetStructuredStateValue("Partition") == "a00")) || r.Level >= LogLevel.Warning)
+                .Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.Timestamp:HH:mm:ss.fff} {r.Level} {r.Id.Id} {r.Category}: {r.Message}{(r.Exception is null ? "" : " [" + r.Exception.GetType().Name + ": " + r.Exception.Message + "]")}"));
+            throw new Xunit.Sdk.XunitException(ex.Message + Environment.NewLine + "Log:" + Environment.NewLine + string.Join(Environment.NewLine, lines), ex);
+        }
+    }
+
+    // See WorkerClockAhead.
+    private sealed class WorkerClock(TimeProvider apiNode, TimeSpan ahead) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => apiNode.GetUtcNow() + ahead;
     }
 
     private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
