@@ -54,6 +54,7 @@ public sealed class AccessMonitor : BackgroundService
     private readonly SuspensionRegistry _suspensions;
     private readonly DistinctSubjectsDetector _detector;
     private readonly MonitorEngine? _engine;
+    private readonly Workers.RiskStandingStore? _storedStanding;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -116,8 +117,40 @@ public sealed class AccessMonitor : BackgroundService
         MonitorEngine? engine,
         TimeProvider time,
         ILogger<AccessMonitor> logger)
+        : this(events, ledger, reader, alerts, suspensions, detector, engine, null, time, logger)
+    {
+    }
+
+    /// <summary>
+    /// Creates the monitor of an API node whose detection runs in monitor workers (<c>serve --monitor workers</c>;
+    /// docs/events.md, "Monitor workers"): as the constructor with an engine, and <see cref="CurrentStandingAsync"/> reads
+    /// the risk the workers' aggregate partition stored in <paramref name="storedStanding"/> instead of the local engine's
+    /// (which does not run); <see cref="RestoreAsync"/> also clears the stored risk.
+    /// </summary>
+    /// <param name="events">The stream of committed entries.</param>
+    /// <param name="ledger">Where the monitor appends its alert, suspension and restore entries.</param>
+    /// <param name="reader">Read side of the ledger, for the replay on start.</param>
+    /// <param name="alerts">Alert storage.</param>
+    /// <param name="suspensions">Suspension storage and the guard's fast check.</param>
+    /// <param name="detector">The hard-limit detector (the monitor becomes its only user).</param>
+    /// <param name="engine">The detection engine WITHOUT hard limits, or null for hard limits only.</param>
+    /// <param name="storedStanding">The workers' stored risk, or null to answer from <paramref name="engine"/>.</param>
+    /// <param name="time">Clock for the replay start, timeouts and the monitor's own entries.</param>
+    /// <param name="logger">Logger (<c>[LoggerMessage]</c> catalogs, event IDs 4000–4099 and 5000–5099).</param>
+    public AccessMonitor(
+        IAccessEventStream events,
+        IAccessLedger ledger,
+        IAccessLedgerReader reader,
+        AlertStore alerts,
+        SuspensionRegistry suspensions,
+        DistinctSubjectsDetector detector,
+        MonitorEngine? engine,
+        Workers.RiskStandingStore? storedStanding,
+        TimeProvider time,
+        ILogger<AccessMonitor> logger)
     {
         _engine = engine;
+        _storedStanding = storedStanding;
         _events = events ?? throw new ArgumentNullException(nameof(events));
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _reader = reader ?? throw new ArgumentNullException(nameof(reader));
@@ -199,6 +232,11 @@ public sealed class AccessMonitor : BackgroundService
             cancellationToken);
 
         var lifted = await _suspensions.LiftAsync(kind, principal.Id, officer, reason, cancellationToken);
+        if (_storedStanding is not null)
+        {
+            await _storedStanding.ClearAsync(principal, cancellationToken); // the aggregate partition forgets it too when it reaches the restored entry
+        }
+
         var restoredAlerts = await _alerts.MarkRestoredAsync(principal, officer, reason, cancellationToken);
         lock (_gate)
         {
@@ -296,6 +334,25 @@ public sealed class AccessMonitor : BackgroundService
         {
             return _engine.CurrentAction(new Principal(kind, id), _time.GetUtcNow());
         }
+    }
+
+    /// <summary>
+    /// The principal's risk and the action it calls for, as the guard and the console use them: from the local engine
+    /// (<see cref="CurrentRisk"/>, <see cref="CurrentAction"/>; synchronous, no I/O) in embedded mode, or with
+    /// <c>serve --monitor workers</c> from the risk the workers' aggregate partition stored (one point query at this
+    /// monitor's clock; docs/events.md, "Monitor workers").
+    /// </summary>
+    /// <param name="kind">Clerk or terminal.</param>
+    /// <param name="id">Its code.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The risk (0–100) and action; <see cref="RiskStanding.None"/> when nothing is known.</returns>
+    /// <exception cref="System.Data.Common.DbException">In workers mode, when the storage fails.</exception>
+    public ValueTask<RiskStanding> CurrentStandingAsync(PrincipalKind kind, string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return _storedStanding is null
+            ? ValueTask.FromResult(new RiskStanding(CurrentRisk(kind, id), CurrentAction(kind, id)))
+            : new ValueTask<RiskStanding>(_storedStanding.GetAsync(new Principal(kind, id), cancellationToken));
     }
 
     /// <summary>The principal's combined risk (0–100) from the detection engine; 0 without one.</summary>

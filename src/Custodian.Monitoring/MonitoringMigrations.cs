@@ -3,7 +3,8 @@ using Custodian.Storage;
 namespace Custodian.Monitoring;
 
 /// <summary>
-/// Tables of the monitoring capability: <c>alerts</c> and <c>suspensions</c>. Times are INTEGER Unix milliseconds
+/// Tables of the monitoring capability: <c>alerts</c> and <c>suspensions</c>; for the sharded monitor workers
+/// <c>monitor_partitions</c> (progress and fencing) and <c>monitor_risk</c> (the aggregate partition's risk steps). Times are INTEGER Unix milliseconds
 /// UTC; kinds and states are the stable names of <see cref="PrincipalKind"/>, <see cref="AlertState"/> and
 /// <see cref="AlertSeverity"/>. Portable SQL (SQLite and PostgreSQL). A partial unique index allows at most one
 /// active (not lifted) suspension per principal.
@@ -57,6 +58,20 @@ public sealed class MonitoringMigrations : IMigrationSource
                 epoch INTEGER NOT NULL,
                 updated_ms INTEGER NOT NULL
             );
+            """),
+        // The monitor workers' aggregate partition (docs/events.md, "Monitor workers"): each principal's risk as steps
+        // over time (RiskStep), so that the API nodes' guard applies step-up and the console reads risk without an engine.
+        new("monitoring-003", """
+            CREATE TABLE monitor_risk (
+                principal_kind TEXT NOT NULL CHECK (principal_kind IN ('clerk', 'terminal')),
+                principal_id TEXT NOT NULL,
+                until_ms INTEGER NOT NULL,
+                risk INTEGER NOT NULL CHECK (risk BETWEEN 1 AND 100),
+                action TEXT NOT NULL CHECK (action IN ('none', 'alert', 'step-up', 'suspend')),
+                updated_ms INTEGER NOT NULL,
+                PRIMARY KEY (principal_kind, principal_id, until_ms)
+            );
+            CREATE INDEX monitor_risk_until ON monitor_risk (until_ms);
             """),
     ];
 }

@@ -64,8 +64,8 @@ internal static class WorkersBench
                     var clock = Stopwatch.StartNew();
                     var runs = Enumerable.Range(0, workers).Select(w => Task.Run(() => new MonitorWorker(
                         settings, "bench-" + w, progress, ledger, ledger, new AlertStore(db, time), new SuspensionRegistry(db, time),
-                        () => new DistinctSubjectsDetector(new MonitorOptions()), time, NullLogger<MonitorWorker>.Instance).RunAsync(stop.Token))).ToList();
-                    while ((await progress.ListAsync()).Sum(p => p.Processed) < 2L * count)
+                        () => new DistinctSubjectsDetector(new MonitorOptions()), () => Custodian.Monitoring.Detection.MonitorEngine.CreateDefault(new Custodian.Monitoring.Detection.DetectionOptions()), time, NullLogger<MonitorWorker>.Instance).RunAsync(stop.Token))).ToList();
+                    while ((await progress.ListAsync()).Sum(p => p.Processed) < 3L * count) // each entry: its clerk's, its terminal's and the aggregate partition
                     {
                         await Task.Delay(20);
                     }

@@ -15,6 +15,18 @@ namespace Custodian.Monitoring.Detection;
 public sealed record MonitorDecision(Finding Finding, int Risk, MonitorAction Action, DateTimeOffset Time, long Sequence, IReadOnlyList<Principal> Targets);
 
 /// <summary>
+/// One step of a principal's risk over time (<see cref="MonitorEngine.RiskSchedule"/>): from the previous step's
+/// <see cref="Until"/> (or from now, for the first step) up to but excluding <see cref="Until"/>, the principal's combined
+/// risk is <see cref="Risk"/> and the policy's action for it is <see cref="Action"/>. Risk only falls between two entries
+/// (findings leave memory), so a schedule answers <see cref="MonitorEngine.CurrentRisk"/> and
+/// <see cref="MonitorEngine.CurrentAction"/> for any later time until the principal's next finding.
+/// </summary>
+/// <param name="Risk">The combined risk, 1–100.</param>
+/// <param name="Action">The policy's action for that risk (<see cref="RiskPolicy.ActionFor"/>); <see cref="MonitorAction.None"/> below the alert threshold.</param>
+/// <param name="Until">Ledger time at which this step ends (exclusive), Unix milliseconds precision.</param>
+public readonly record struct RiskStep(int Risk, MonitorAction Action, DateTimeOffset Until);
+
+/// <summary>
 /// The detection engine: runs every <see cref="IDetector"/> over committed ledger entries in order, combines their
 /// findings per principal with <see cref="RiskPolicy"/>, and returns the decisions (alert, step-up, suspend). Pure and
 /// synchronous: no database, no clock but the entries' own times — the live <see cref="AccessMonitor"/>,
@@ -36,6 +48,7 @@ public sealed class MonitorEngine
     private readonly List<MonitorDecision> _decisions = [];
     private readonly Dictionary<Principal, RiskState> _risk = [];
     private readonly HashSet<Principal> _suspended = [];
+    private readonly HashSet<Principal> _riskChanged = [];
     private long _nowMs = long.MinValue / 4;
     private long _lastAdvanceMs = long.MinValue / 4;
 
@@ -69,6 +82,13 @@ public sealed class MonitorEngine
     /// engine's thread for each finding; must be fast and thread-safe. Null (the default, and in replays): none is off.
     /// </summary>
     public Func<string, bool>? DetectorDisabled { get; set; }
+
+    /// <summary>
+    /// Whether the engine remembers which principals' risk changed (a finding was recorded, or a restore forgot it), for
+    /// <see cref="DrainRiskChanges"/>. Off by default (the embedded monitor answers from memory); the monitor workers'
+    /// aggregate partition switches it on to store each changed principal's <see cref="RiskSchedule"/>.
+    /// </summary>
+    public bool TracksRiskChanges { get; set; }
 
     /// <summary>
     /// The standard detector set: open lookups (with orphans feeding the baseline, collusion and side-lookups detectors),
@@ -106,6 +126,14 @@ public sealed class MonitorEngine
     /// detector, and applies the risk policy. <c>suspended</c> / <c>restored</c> entries (any account) mark and clear
     /// suspensions; the monitor's own entries are otherwise ignored.
     /// </summary>
+    /// <remarks>
+    /// The engine's ledger time is the latest time of the entries it observes: <c>suspended</c>, <c>restored</c> and the
+    /// monitor's own entries do not move it. Those are written after the fact by whichever process acted — with monitor
+    /// workers (docs/events.md) a worker stamps its <c>alert-raised</c>, <c>stepped-up</c> and <c>suspended</c> entries with its own
+    /// clock, not the API node's — so a worker's clock running ahead would otherwise age every open lookup and finding
+    /// at once and the next reads would be judged against a future time. On one clock this changes nothing: such an
+    /// entry is stamped between the entry that caused it and the next one.
+    /// </remarks>
     /// <param name="sequence">The entry's ledger sequence.</param>
     /// <param name="entry">The entry.</param>
     /// <returns>The decisions, valid until the next call (the list is reused).</returns>
@@ -113,8 +141,6 @@ public sealed class MonitorEngine
     {
         ArgumentNullException.ThrowIfNull(entry);
         _decisions.Clear();
-        var ms = entry.Time.ToUnixTimeMilliseconds();
-        _nowMs = Math.Max(_nowMs, ms);
         if (entry.Task is AccessTask.Suspended or AccessTask.Restored)
         {
             if (entry.Outcome == AccessOutcome.Allowed && Principal.TryParse(entry.Target, out var target))
@@ -137,6 +163,7 @@ public sealed class MonitorEngine
             return _decisions;
         }
 
+        _nowMs = Math.Max(_nowMs, entry.Time.ToUnixTimeMilliseconds());
         _findings.Clear();
         if (_nowMs - _lastAdvanceMs >= AdvanceEveryMs)
         {
@@ -185,6 +212,36 @@ public sealed class MonitorEngine
     public MonitorAction CurrentAction(Principal principal, DateTimeOffset now) =>
         _suspended.Contains(principal) ? MonitorAction.Suspend : RiskPolicy.ActionFor(CurrentRisk(principal, now), _options);
 
+    /// <summary>
+    /// The principal's risk from the engine's current ledger time on, as steps ordered by <see cref="RiskStep.Until"/>:
+    /// the risk falls at each step's end as findings leave memory, and is 0 after the last step (empty when it is 0 now).
+    /// At any time <c>t</c> before the principal's next finding, <see cref="CurrentRisk"/>(<c>t</c>) is the risk of the
+    /// first step whose <see cref="RiskStep.Until"/> is after <c>t</c>.
+    /// </summary>
+    /// <param name="principal">A clerk or terminal.</param>
+    /// <returns>The steps, at most one per detector that contributed; a new list.</returns>
+    public IReadOnlyList<RiskStep> RiskSchedule(Principal principal) =>
+        _risk.TryGetValue(principal, out var state) ? state.Schedule(_nowMs, _options) : [];
+
+    /// <summary>
+    /// Moves the principals whose risk changed since the last call into <paramref name="into"/> (each once) and forgets
+    /// them; nothing unless <see cref="TracksRiskChanges"/> is on.
+    /// </summary>
+    /// <param name="into">Receives the principals.</param>
+    /// <returns>How many were added.</returns>
+    public int DrainRiskChanges(ICollection<Principal> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        var count = _riskChanged.Count;
+        foreach (var p in _riskChanged)
+        {
+            into.Add(p);
+        }
+
+        _riskChanged.Clear();
+        return count;
+    }
+
     /// <summary>Whether the engine regards the principal as suspended.</summary>
     public bool IsSuspended(Principal principal) => _suspended.Contains(principal);
 
@@ -195,7 +252,11 @@ public sealed class MonitorEngine
     public void Restore(Principal principal)
     {
         _suspended.Remove(principal);
-        _risk.Remove(principal);
+        if (_risk.Remove(principal) && TracksRiskChanges)
+        {
+            _riskChanged.Add(principal);
+        }
+
         foreach (var d in _detectors)
         {
             d.Reset(principal);
@@ -221,6 +282,11 @@ public sealed class MonitorEngine
             slot ??= new RiskState();
             var state = slot;
             var alertedBefore = state.Record(f, _nowMs);
+            if (TracksRiskChanges)
+            {
+                _riskChanged.Add(f.Principal);
+            }
+
             var risk = state.Risk(_nowMs);
             var action = RiskPolicy.ActionFor(risk, _options);
             if (action == MonitorAction.None)
@@ -293,7 +359,45 @@ public sealed class MonitorEngine
             _slots[f.Detector] = (s.Score, s.UntilMs, nowMs + (long)f.Memory.TotalMilliseconds);
         }
 
+        // The risk steps after nowMs: one per distinct expiry still ahead, each with the risk just before it.
+        public List<RiskStep> Schedule(long nowMs, DetectionOptions options)
+        {
+            var ends = new SortedSet<long>();
+            foreach (var (_, s) in _slots)
+            {
+                if (s.UntilMs > nowMs)
+                {
+                    ends.Add(s.UntilMs);
+                }
+            }
+
+            var steps = new List<RiskStep>(ends.Count);
+            foreach (var end in ends)
+            {
+                var risk = RiskAt(end - 1);
+                if (risk > 0)
+                {
+                    steps.Add(new RiskStep(risk, RiskPolicy.ActionFor(risk, options), DateTimeOffset.FromUnixTimeMilliseconds(end)));
+                }
+            }
+
+            return steps;
+        }
+
         public int Risk(long nowMs)
+        {
+            var risk = RiskAt(nowMs);
+            if (risk < 0)
+            {
+                Level = MonitorAction.None;
+                return 0;
+            }
+
+            return risk;
+        }
+
+        // The noisy-OR of the slots still in memory at nowMs; −1 when none is.
+        private int RiskAt(long nowMs)
         {
             var keep = 1.0;
             var any = false;
@@ -306,13 +410,7 @@ public sealed class MonitorEngine
                 }
             }
 
-            if (!any)
-            {
-                Level = MonitorAction.None;
-                return 0;
-            }
-
-            return (int)Math.Floor((100.0 * (1.0 - keep)) + 1e-9);
+            return any ? (int)Math.Floor((100.0 * (1.0 - keep)) + 1e-9) : -1;
         }
     }
 }

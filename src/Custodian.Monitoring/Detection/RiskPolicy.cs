@@ -16,6 +16,15 @@ public enum MonitorAction
     Suspend = 3,
 }
 
+/// <summary>A principal's risk and the policy's action for it at one moment.</summary>
+/// <param name="Risk">Combined risk, 0–100 (0 when nothing is in memory).</param>
+/// <param name="Action">The action for that risk; <see cref="MonitorAction.None"/> at 0. <see cref="MonitorAction.Suspend"/> from the engine in embedded mode; in workers mode the <see cref="SuspensionRegistry"/> tells suspension.</param>
+public readonly record struct RiskStanding(int Risk, MonitorAction Action)
+{
+    /// <summary>No risk, no action.</summary>
+    public static RiskStanding None => default;
+}
+
 /// <summary>Stable names of <see cref="MonitorAction"/>: <c>none</c>, <c>alert</c>, <c>step-up</c>, <c>suspend</c>.</summary>
 public static class MonitorActions
 {

@@ -6,7 +6,7 @@ namespace Custodian.Monitoring.Workers;
 /// <summary>
 /// A partition's stored progress (table <c>monitor_partitions</c>, migration <c>monitoring-002</c>).
 /// </summary>
-/// <param name="Partition">The partition name (<c>c00</c>–<c>c63</c>, <c>t00</c>–<c>t63</c>).</param>
+/// <param name="Partition">The partition name (<c>c00</c>–<c>c63</c>, <c>t00</c>–<c>t63</c>, the aggregate partition <c>a00</c>).</param>
 /// <param name="LastStreamSequence">The last stream sequence (ledger sequence + 1) whose effects are stored; 0 before the first.</param>
 /// <param name="Processed">How many of the partition's entries have been processed in total (each once).</param>
 /// <param name="Owner">The worker that last acquired the partition.</param>
@@ -16,7 +16,7 @@ public sealed record PartitionProgress(string Partition, long LastStreamSequence
 /// <summary>
 /// Progress and fencing of the sharded monitor's partitions in the shared storage (SQLite or PostgreSQL; docs/events.md,
 /// "Monitor workers"). A worker <see cref="AcquireAsync">acquires</see> a partition, which increments its epoch; every
-/// later <see cref="CommitAsync">commit</see> names that epoch and is refused once another worker has acquired the
+/// later <see cref="CommitAsync(string, long, long, long, CancellationToken)">commit</see> names that epoch and is refused once another worker has acquired the
 /// partition since (the fencing token), so a paused or partitioned worker cannot move progress it no longer owns.
 /// </summary>
 /// <remarks>Portable SQL; each method is one statement or one short transaction. Thread-safe.</remarks>
@@ -83,15 +83,45 @@ public sealed class PartitionProgressStore(CustodianDatabase db, TimeProvider ti
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>True when recorded; false when fenced (another worker acquired the partition): the caller must stop working on it.</returns>
     /// <exception cref="DbException">When the database fails.</exception>
-    public async Task<bool> CommitAsync(string partition, long epoch, long lastStreamSequence, long processedDelta, CancellationToken cancellationToken = default)
+    public Task<bool> CommitAsync(string partition, long epoch, long lastStreamSequence, long processedDelta, CancellationToken cancellationToken = default) =>
+        CommitAsync(partition, epoch, lastStreamSequence, processedDelta, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="CommitAsync(string, long, long, long, CancellationToken)"/>, and in the same transaction — only when
+    /// the progress moved, i.e. the epoch is still current — runs <paramref name="alsoStore"/> (the aggregate partition
+    /// stores its principals' risk this way, so that a fenced owner stores nothing and the progress never runs ahead of it).
+    /// </summary>
+    /// <param name="partition">The partition name.</param>
+    /// <param name="epoch">The epoch returned by <see cref="AcquireAsync"/>.</param>
+    /// <param name="lastStreamSequence">The new last stream sequence (greater than the stored one).</param>
+    /// <param name="processedDelta">Entries processed since the previous commit, ≥ 0.</param>
+    /// <param name="alsoStore">Further writes on the commit's connection and transaction, or null.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>True when recorded; false when fenced (nothing written): the caller must stop working on the partition.</returns>
+    /// <exception cref="DbException">When the database fails (nothing is written).</exception>
+    public async Task<bool> CommitAsync(string partition, long epoch, long lastStreamSequence, long processedDelta, Func<DbConnection, DbTransaction, CancellationToken, Task>? alsoStore, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentOutOfRangeException.ThrowIfNegative(processedDelta);
         await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var update = connection.Command(
             "UPDATE monitor_partitions SET last_stream_sequence = @s, processed = processed + @d, updated_ms = @t WHERE partition_name = @p AND epoch = @e AND last_stream_sequence < @s",
             ("@p", partition), ("@e", epoch), ("@s", lastStreamSequence), ("@d", processedDelta), ("@t", _time.GetUtcNow().ToUnixTimeMilliseconds()));
-        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+        update.Transaction = transaction;
+        if (await update.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return false;
+        }
+
+        if (alsoStore is not null)
+        {
+            await alsoStore(connection, transaction, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>Whether <paramref name="epoch"/> is still the partition's epoch (checked before acting on a finding).</summary>
@@ -119,6 +149,43 @@ public sealed class PartitionProgressStore(CustodianDatabase db, TimeProvider ti
         await using var connection = await _db.OpenAsync(cancellationToken);
         await using var select = connection.Command("SELECT last_stream_sequence FROM monitor_partitions WHERE partition_name = @p", ("@p", partition));
         return await select.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
+    /// <summary>The last processed stream sequence of each of <paramref name="partitions"/>, in one query; 0 for a partition that never processed anything.</summary>
+    /// <param name="partitions">1–8 partition names.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The stream sequences (ledger sequence + 1), in the order given.</returns>
+    /// <exception cref="ArgumentException">When there are no names or more than 8.</exception>
+    /// <exception cref="DbException">When the database fails.</exception>
+    public async Task<long[]> GetLastStreamSequencesAsync(IReadOnlyList<string> partitions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        if (partitions.Count is < 1 or > 8)
+        {
+            throw new ArgumentException("Between 1 and 8 partitions.", nameof(partitions));
+        }
+
+        var names = string.Join(", ", Enumerable.Range(0, partitions.Count).Select(i => "@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var select = connection.Command(
+            $"SELECT partition_name, last_stream_sequence FROM monitor_partitions WHERE partition_name IN ({names})",
+            [.. partitions.Select((p, i) => ("@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), (object?)p))]);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var result = new long[partitions.Count];
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var name = reader.GetString(0);
+            var value = reader.GetInt64(1);
+            for (var i = 0; i < partitions.Count; i++)
+            {
+                if (string.Equals(partitions[i], name, StringComparison.Ordinal))
+                {
+                    result[i] = value;
+                }
+            }
+        }
+
+        return result;
     }
 
     /// <summary>Every partition's progress, ordered by name (partitions never acquired are absent).</summary>

@@ -84,6 +84,8 @@ public static class CustodianServer
         {
             // serve --monitor workers: detection runs in custodian monitor-worker processes; the guard catches up with them (docs/events.md).
             builder.Services.AddSingleton(sp => new Monitoring.Workers.MonitorWorkerGate(new Monitoring.Workers.PartitionProgressStore(sp.GetRequiredService<Storage.CustodianDatabase>(), sp.GetRequiredService<TimeProvider>())));
+            // The console's and the guard's risk and step-up: what the workers' aggregate partition stored (AccessMonitor.CurrentStandingAsync).
+            builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<AccessMonitor>(sp, new Monitoring.Workers.RiskStandingStore(sp.GetRequiredService<Storage.CustodianDatabase>(), sp.GetRequiredService<TimeProvider>())));
         }
         else
         {

@@ -135,9 +135,20 @@ public sealed class LookupGuard
         }
 
         // Step-up (docs/monitoring.md, "Risk and actions"): while the monitor's risk for the clerk or the terminal
-        // calls for it, plain views are refused; consent + unmask (the subscriber present) still work.
-        if (_monitor.CurrentAction(PrincipalKind.Clerk, request.Session.Principal.Id) >= Monitoring.Detection.MonitorAction.StepUp
-            || _monitor.CurrentAction(PrincipalKind.Terminal, request.Device.Terminal) >= Monitoring.Detection.MonitorAction.StepUp)
+        // calls for it, plain views are refused; consent + unmask (the subscriber present) still work. With monitor
+        // workers the risk is the one their aggregate partition stored, read after PreCheck waited for it.
+        bool steppedUp;
+        try
+        {
+            steppedUp = (await _monitor.CurrentStandingAsync(PrincipalKind.Clerk, request.Session.Principal.Id, cancellationToken)).Action >= Monitoring.Detection.MonitorAction.StepUp
+                || (await _monitor.CurrentStandingAsync(PrincipalKind.Terminal, request.Device.Terminal, cancellationToken)).Action >= Monitoring.Detection.MonitorAction.StepUp;
+        }
+        catch (System.Data.Common.DbException)
+        {
+            return await _recorder.RefuseAsync(entry with { Subjects = [subject.Value] }, new CustodianError(MonitoringErrorCodes.MonitorBehind, 503, "The monitor's risk could not be checked; try again shortly.", IsTransient: true), cancellationToken);
+        }
+
+        if (steppedUp)
         {
             return await _recorder.RefuseAsync(
                 entry with { Subjects = [subject.Value] },

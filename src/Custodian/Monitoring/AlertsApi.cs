@@ -148,7 +148,7 @@ public static class AlertsApi
         return result.IsSuccess ? TypedResults.Accepted($"/api/v1/approvals/{result.Value.Id}", result.Value) : result.Error!.ToProblem();
     }
 
-    private static Results<Ok<PrincipalStanding>, ProblemHttpResult> GetStanding(string kind, string id, AccessMonitor monitor, SuspensionRegistry suspensions)
+    private static async Task<Results<Ok<PrincipalStanding>, ProblemHttpResult>> GetStanding(string kind, string id, AccessMonitor monitor, SuspensionRegistry suspensions, CancellationToken cancellationToken)
     {
         if (!PrincipalKinds.TryParse(kind, out var k))
         {
@@ -160,14 +160,15 @@ public static class AlertsApi
             return ProblemResults.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit").ToProblem();
         }
 
-        return TypedResults.Ok(Standing(k, id, monitor, suspensions));
+        return TypedResults.Ok(await StandingAsync(k, id, monitor, suspensions, cancellationToken));
     }
 
-    private static PrincipalStanding Standing(PrincipalKind kind, string id, AccessMonitor monitor, SuspensionRegistry suspensions)
+    private static async Task<PrincipalStanding> StandingAsync(PrincipalKind kind, string id, AccessMonitor monitor, SuspensionRegistry suspensions, CancellationToken cancellationToken)
     {
         var suspended = suspensions.IsSuspended(kind, id);
-        var action = suspended ? MonitorAction.Suspend : monitor.CurrentAction(kind, id);
-        return new PrincipalStanding(kind.ToName(), id, monitor.CurrentRisk(kind, id), action.ToName(), suspended);
+        var current = await monitor.CurrentStandingAsync(kind, id, cancellationToken); // the workers' stored risk with serve --monitor workers
+        var action = suspended ? MonitorAction.Suspend : current.Action;
+        return new PrincipalStanding(kind.ToName(), id, current.Risk, action.ToName(), suspended);
     }
 
 }

@@ -73,6 +73,70 @@ public sealed class MonitorEngineTests
     }
 
     [Fact]
+    public void The_risk_schedule_answers_current_risk_and_action_at_any_later_time_and_changes_are_tracked()
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        engine.TracksRiskChanges = true;
+        for (var i = 0; i < 9; i++)
+        {
+            engine.Process(i, Entries.Read(Entries.Noon.AddMinutes(i), "C1", AccessTask.Search, 1000 + i));
+        }
+
+        var changed = new List<Principal>();
+        Assert.Equal(2, engine.DrainRiskChanges(changed));
+        Assert.Equal(new HashSet<Principal> { Clerk, Terminal }, changed.ToHashSet());
+        Assert.Equal(0, engine.DrainRiskChanges(changed));
+
+        // One detector (open-lookups, memory 1 hour from the 9th search at 12:08): 75 until 13:08, then nothing.
+        var schedule = engine.RiskSchedule(Clerk);
+        Assert.Equal([new RiskStep(75, MonitorAction.StepUp, Entries.Noon.AddMinutes(68))], schedule);
+        foreach (var minutes in new[] { 9, 67, 68, 69 })
+        {
+            var at = Entries.Noon.AddMinutes(minutes);
+            var step = schedule.FirstOrDefault(s => s.Until > at);
+            Assert.Equal((engine.CurrentRisk(Clerk, at), engine.CurrentAction(Clerk, at)), (step.Risk, step.Action));
+        }
+
+        engine.Restore(Clerk);
+        changed.Clear();
+        Assert.Equal(1, engine.DrainRiskChanges(changed));
+        Assert.Equal([Clerk], changed);
+        Assert.Empty(engine.RiskSchedule(Clerk));
+        Assert.Empty(MonitorEngine.CreateDefault(new DetectionOptions()).RiskSchedule(Clerk));
+    }
+
+    /// <summary>
+    /// The monitor's own entries, and suspended / restored entries, are stamped by whichever process wrote them — with
+    /// monitor workers a worker's clock, not the API node's (docs/events.md, "Monitor workers"). They do not move the
+    /// engine's ledger time: with each decision's alert-raised entry stamped two hours after the reads (a worker's clock
+    /// ahead by more than OrphanAfter, as in a long test run whose API node runs on a fake clock), the scraper is still
+    /// alerted, stepped up and suspended at exactly the 8th, 9th and 10th unserved search. Before, the first alert-raised
+    /// entry moved the engine's time two hours on and aged every open lookup out at once.
+    /// </summary>
+    [Fact]
+    public void Entries_written_after_the_fact_on_another_clock_do_not_move_the_engines_ledger_time()
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        var later = Entries.Noon.AddHours(2);
+        var decisions = new List<(int Search, MonitorAction Action, int Risk)>();
+        long sequence = 0;
+        engine.Process(sequence++, new AccessEntry { Time = later, Task = AccessTask.Suspended, Outcome = AccessOutcome.Allowed, Account = "O1", Target = "clerk:C9" });
+        engine.Process(sequence++, new AccessEntry { Time = later, Task = AccessTask.Restored, Outcome = AccessOutcome.Allowed, Account = "O1", Target = "clerk:C9" });
+        for (var i = 0; i < 10; i++)
+        {
+            var found = engine.Process(sequence++, Entries.Read(Entries.Noon.AddMinutes(i), "C1", AccessTask.Search, 1000 + i)).Where(d => d.Finding.Principal == Clerk).ToList();
+            foreach (var d in found)
+            {
+                decisions.Add((i + 1, d.Action, d.Risk));
+                engine.Process(sequence++, new AccessEntry { Time = later, Task = AccessTask.AlertRaised, Outcome = AccessOutcome.Allowed, Account = AccessMonitor.MonitorAccount, Target = "A-1" });
+            }
+        }
+
+        Assert.Equal([(8, MonitorAction.Alert, 50), (9, MonitorAction.StepUp, 75), (10, MonitorAction.Suspend, 100)], decisions);
+        Assert.True(engine.IsSuspended(Clerk));
+    }
+
+    [Fact]
     public void Suspended_and_restored_ledger_entries_are_honoured()
     {
         var engine = MonitorEngine.CreateDefault(new DetectionOptions());

@@ -213,7 +213,7 @@ internal sealed class ClusterRun(ClusterRunOptions options, ITestOutputHelper ou
 
     /// <summary>
     /// Starts two monitor workers (<c>custodian monitor-worker</c>, docs/events.md "Monitor workers"), <c>w1</c> on node
-    /// A's data directory and <c>w2</c> on node B's, with the nodes' environment and a 2-second lease; they share the 128
+    /// A's data directory and <c>w2</c> on node B's, with the nodes' environment and a 2-second lease; they share the 129
     /// partitions. The API nodes' own monitors run as before.
     /// </summary>
     private async Task StartMonitorWorkersAsync()

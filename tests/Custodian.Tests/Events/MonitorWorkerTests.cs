@@ -6,9 +6,11 @@ using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Ledger.Projection;
 using Custodian.Monitoring;
+using Custodian.Monitoring.Detection;
 using Custodian.Monitoring.Workers;
 using Custodian.Storage;
 using Custodian.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Custodian.Tests.Events;
@@ -21,20 +23,47 @@ namespace Custodian.Tests.Events;
 /// </summary>
 public sealed class MonitorWorkerTests
 {
+    // The in-process worker's clock in the serve tests: the API node's (fake) clock plus WorkerClockAhead for wall time, so
+    // that the worker's own entries are stamped two hours after the reads; the system's timers and timestamps for its
+    // lease and polls. Fixed, not the system clock: CustodianTestHost.Start is set once per test process, so the system
+    // clock runs ahead of a host's by however long the process has run (more than OrphanAfter, an hour, in a full suite),
+    // which is how these tests failed in CI while the engine still took its ledger time from the worker's entries.
+    private static readonly TimeSpan WorkerClockAhead = TimeSpan.FromHours(2);
+
+    // The serve tests' worker lease: not what they test (takeover is tested with 2 s leases elsewhere in this class), and a
+    // 2 s lease on a loaded 2-core machine ran out again and again (heartbeats late), so the worker kept dropping and
+    // re-acquiring all 129 partitions and reads were refused monitor-behind.
+    private const int ServeTestLeaseSeconds = 30;
+
+    /// <summary>
+    /// The hard limits in the clerk and terminal partitions and the detection engine in the aggregate partition together
+    /// raise exactly the embedded monitor's alerts, step-ups and suspensions, store the engine's risk, and the aggregate
+    /// partition moves to the other worker when its owner leaves, raising nothing twice.
+    /// </summary>
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
-    public async Task Two_workers_with_one_joining_mid_stream_raise_exactly_the_embedded_alerts_and_process_each_entry_once(TestBackend backend)
+    public async Task Two_workers_with_one_joining_mid_stream_raise_exactly_the_embedded_alerts_step_ups_and_risk_and_process_each_entry_once(TestBackend backend)
     {
-        var entries = Workload(TimeProvider.System.GetUtcNow());
+        var entries = Workload();
         var expected = await RunEmbeddedAsync(entries);
-        Assert.Equal(5, expected.Alerts.Count); // 4 clerk scrapers and one shared terminal: the workload is not trivial
+        Assert.Equal(5 + 4, expected.Alerts.Count); // 4 clerk scrapers and one shared terminal; the prober's alert and step-up, clerk and terminal
+        Assert.Equal(
+            [
+                "open-lookups clerk:C4000 8/6 in 3600 s, evidence 8, medium",
+                "open-lookups clerk:C4000 9/6 in 3600 s, evidence 9, high",
+                "open-lookups terminal:S004-b0 8/6 in 3600 s, evidence 8, medium",
+                "open-lookups terminal:S004-b0 9/6 in 3600 s, evidence 9, high",
+            ],
+            expected.Alerts.Where(a => a.StartsWith("open-lookups", StringComparison.Ordinal)));
+        Assert.Equal(["stepped-up clerk:C4000", "stepped-up clerk:C4000", "stepped-up terminal:S004-b0", "stepped-up terminal:S004-b0"], expected.MonitorEntries.Where(e => e.StartsWith("stepped-up", StringComparison.Ordinal)));
 
         await using var nats = await NatsServer.StartNewAsync();
         await using var side = await JetStreamSide.StartAsync(nats, backend);
         using var stop = new CancellationTokenSource();
+        using var stopFirst = new CancellationTokenSource();
         var first = side.Worker("w1");
-        var firstRun = Task.Run(() => first.RunAsync(stop.Token));
-        await WaitUntilAsync(() => first.OwnedPartitions.Count == 128, "the first worker owns all 128 partitions");
+        var firstRun = Task.Run(() => first.RunAsync(stopFirst.Token));
+        await WaitUntilAsync(() => first.OwnedPartitions.Count == 129, "the first worker owns all 129 partitions");
 
         var half = entries.Count / 2;
         foreach (var entry in entries.Take(half))
@@ -44,8 +73,9 @@ public sealed class MonitorWorkerTests
 
         var second = side.Worker("w2");
         var secondRun = Task.Run(() => second.RunAsync(stop.Token));
-        await WaitUntilAsync(() => first.OwnedPartitions.Count == 64 && second.OwnedPartitions.Count == 64, "the workers share the partitions 64 / 64");
+        await WaitUntilAsync(() => first.OwnedPartitions.Count == 65 && second.OwnedPartitions.Count == 64, "the workers share the partitions 65 / 64");
         Assert.Empty(first.OwnedPartitions.Intersect(second.OwnedPartitions));
+        Assert.Contains("a00", first.OwnedPartitions); // index 128 of 129, modulo 2 members: the first in order
         foreach (var entry in entries.Skip(half))
         {
             await side.Ledger.AppendAsync(entry);
@@ -54,18 +84,50 @@ public sealed class MonitorWorkerTests
         await side.WaitAllProcessedAsync();
         Assert.Equal(expected.Alerts, await side.AlertsAsync());
         Assert.Equal(expected.Suspended, await side.SuspendedAsync());
+        Assert.Equal(expected.MonitorEntries, await side.MonitorEntriesAsync());
         var progress = await side.Progress.ListAsync();
-        Assert.Equal(128, progress.Count);
+        Assert.Equal(129, progress.Count);
         Assert.Equal(64, progress.Count(p => p.Owner == "w2"));
 
+        // The stored risk answers what the embedded engine answers, at any time: step-up (75) after the 9th search, none an hour later.
+        var engine = MonitorEngine.CreateDefault(Detection);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            engine.Process(i, entries[i]);
+        }
+
+        var standing = new RiskStandingStore(side.Db, TimeProvider.System);
+        var end = entries[^1].Time;
+        foreach (var at in new[] { end, end.AddMinutes(59), end.AddMinutes(61) })
+        {
+            foreach (var p in new[] { Prober, ProberTerminal, new Principal(PrincipalKind.Clerk, "C1000") })
+            {
+                Assert.Equal(new RiskStanding(engine.CurrentRisk(p, at), engine.CurrentAction(p, at)), await standing.GetAsync(p, at));
+            }
+        }
+
+        Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await standing.GetAsync(Prober, end));
+        Assert.Equal(RiskStanding.None, await standing.GetAsync(Prober, end.AddHours(2)));
+
+        // The owner of the aggregate partition leaves: the other worker takes it over, rebuilds the engine from the ledger
+        // without acting again, and acts on the next entry: the prober's 10th unserved search suspends clerk and terminal.
+        await stopFirst.CancelAsync();
+        await firstRun; // a clean leave: its membership key is deleted at once
+        await WaitUntilAsync(() => second.OwnedPartitions.Count == 129, "the remaining worker owns every partition");
+        await side.Ledger.AppendAsync(entries.Last(e => e.Account == Prober.Id) with { Time = end.AddSeconds(30), Subjects = [new SubscriberId(2_999_999)] });
+        await side.WaitAllProcessedAsync();
+        Assert.Equal([.. expected.Alerts.Append("open-lookups clerk:C4000 10/6 in 3600 s, evidence 10, critical").Order(StringComparer.Ordinal)], await side.AlertsAsync());
+        Assert.Equal([.. expected.Suspended.Append("clerk:C4000").Append("terminal:S004-b0").Order(StringComparer.Ordinal)], await side.SuspendedAsync());
+        Assert.Equal("w2", (await side.Progress.ListAsync()).Single(p => p.Partition == "a00").Owner);
+
         await stop.CancelAsync();
-        await Task.WhenAll(firstRun, secondRun);
+        await secondRun;
     }
 
     [Fact]
     public async Task A_worker_killed_mid_stream_is_replaced_and_nothing_is_lost_or_processed_twice()
     {
-        var entries = Workload(TimeProvider.System.GetUtcNow());
+        var entries = Workload();
         var expected = await RunEmbeddedAsync(entries);
 
         await using var nats = await NatsServer.StartNewAsync();
@@ -77,7 +139,8 @@ public sealed class MonitorWorkerTests
         try
         {
             await WaitUntilAsync(() => survivor.OwnedPartitions.Count == 64, "the subprocess worker and the in-process one share the partitions");
-            await WaitUntilAsync(async () => (await side.Progress.ListAsync()).Count(p => p.Owner == "doomed") == 64, "the subprocess worker acquired its 64 partitions");
+            await WaitUntilAsync(async () => (await side.Progress.ListAsync()).Count(p => p.Owner == "doomed") == 65, "the subprocess worker acquired its 65 partitions, the aggregate partition among them");
+            Assert.Equal("doomed", (await side.Progress.ListAsync()).Single(p => p.Partition == "a00").Owner);
 
             var third = entries.Count / 3;
             foreach (var entry in entries.Take(third))
@@ -98,10 +161,12 @@ public sealed class MonitorWorkerTests
             await killed.WaitForExitAsync();
             await appendRest;
 
-            await WaitUntilAsync(() => survivor.OwnedPartitions.Count == 128, "the survivor takes over every partition after the lease expired");
+            await WaitUntilAsync(() => survivor.OwnedPartitions.Count == 129, "the survivor takes over every partition, the aggregate one too, after the lease expired");
             await side.WaitAllProcessedAsync();
             Assert.Equal(expected.Alerts, await side.AlertsAsync());
             Assert.Equal(expected.Suspended, await side.SuspendedAsync());
+            Assert.Equal(expected.MonitorEntries, await side.MonitorEntriesAsync());
+            Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await new RiskStandingStore(side.Db, TimeProvider.System).GetAsync(Prober, entries[^1].Time));
             Assert.All(await side.Progress.ListAsync(), p => Assert.Equal("survivor", p.Owner));
         }
         finally
@@ -117,14 +182,14 @@ public sealed class MonitorWorkerTests
     }
 
     [Fact]
-    public async Task With_serve_monitor_workers_a_scraping_clerk_is_suspended_by_a_worker_before_the_next_request_is_served()
+    public async Task With_serve_monitor_workers_a_scraping_clerk_is_suspended_by_the_aggregate_partition_before_the_next_request_is_served()
     {
         await using var nats = await NatsServer.StartNewAsync();
         await using var host = await CustodianTestHost.StartAsync(subscribers: 30, options: o =>
         {
             o.Events = nats.Url;
             o.JetStream.Monitor = "workers";
-            o.JetStream.WorkerLeaseSeconds = 2;
+            o.JetStream.WorkerLeaseSeconds = ServeTestLeaseSeconds;
         });
         Assert.NotNull(host.Get<MonitorWorkerGate>()); // serve --monitor workers: the guard catches up with the workers
         var worker = new MonitorWorker(
@@ -136,35 +201,118 @@ public sealed class MonitorWorkerTests
             host.Get<AlertStore>(),
             new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
             () => new DistinctSubjectsDetector(new MonitorOptions()),
-            TimeProvider.System,
-            NullLogger<MonitorWorker>.Instance);
+            () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
+            new WorkerClock(host.Clock, WorkerClockAhead),
+            host.Get<ILogger<MonitorWorker>>()); // the host's collector: the worker's log goes into a failure's message
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => worker.RunAsync(stop.Token));
         try
         {
-            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 128, "the worker owns every partition");
-            var (client, _, _) = await host.ClerkAsync("C0001");
-            var served = 0;
-            HttpResponseMessage? refused = null;
-            for (var i = 0; i < 20; i++)
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
+            await WithWorkerLogAsync(host, async () =>
             {
-                var response = await client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone });
-                if (response.StatusCode != HttpStatusCode.OK)
+                var (client, _, _) = await host.ClerkAsync("C0001");
+                var served = 0;
+                HttpResponseMessage? refused = null;
+                for (var i = 0; i < 20; i++)
                 {
-                    refused = response;
-                    break;
+                    var response = await RetryingMonitorBehindAsync(() => client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone }));
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        refused = response;
+                        break;
+                    }
+
+                    served++;
+                    response.Dispose();
                 }
 
-                served++;
-                response.Dispose();
-            }
+                // As embedded (SuspensionTests): the aggregate partition's open-lookups detector suspends clerk and terminal at the
+                // 10th unserved read (risk 100), before the hard clerk limit (12 distinct subscribers per 10 minutes); the 11th is refused.
+                Assert.Equal(10, served);
+                await ProblemAssert.IsProblemAsync(refused!, HttpStatusCode.Forbidden, Custodian.Problems.ErrorCodes.ClerkSuspended);
+                Assert.Equal(
+                    [
+                        "open-lookups clerk:C0001 10/6 in 3600 s, evidence 10, critical",
+                        "open-lookups clerk:C0001 8/6 in 3600 s, evidence 8, medium",
+                        "open-lookups clerk:C0001 9/6 in 3600 s, evidence 9, high",
+                        "open-lookups terminal:S001-t-C0001 8/6 in 3600 s, evidence 8, medium",
+                        "open-lookups terminal:S001-t-C0001 9/6 in 3600 s, evidence 9, high",
+                    ],
+                    Describe(await host.Get<AlertStore>().ListAsync(null)));
+                Assert.Equal(["clerk:C0001", "terminal:S001-t-C0001"], Describe(await host.Get<SuspensionRegistry>().ListActiveAsync()));
+            });
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+        }
+    }
 
-            // The hard clerk limit is 12 distinct subscribers per 10 minutes: the 13th read breaches, the 14th is refused.
-            Assert.Equal(13, served);
-            await ProblemAssert.IsProblemAsync(refused!, HttpStatusCode.Forbidden, Custodian.Problems.ErrorCodes.ClerkSuspended);
-            var alert = Assert.Single(await host.Get<AlertStore>().ListAsync(null));
-            Assert.Equal((DistinctSubjectsDetector.DetectorName, new Principal(PrincipalKind.Clerk, "C0001"), 13, 12), (alert.Detector, alert.Principal, alert.Observed, alert.Limit));
-            Assert.Equal(["clerk:C0001", "terminal:S001-t-C0001"], Describe(await host.Get<SuspensionRegistry>().ListActiveAsync()));
+    /// <summary>
+    /// serve --monitor workers over mutual TLS: the aggregate partition's open-lookups detector steps the clerk up at its
+    /// 9th unserved search, and the very next plain view is refused with step-up-required — the guard waited for the
+    /// aggregate partition to commit the 9th search and read the stored risk.
+    /// </summary>
+    [Fact]
+    public async Task With_serve_monitor_workers_a_clerk_stepped_up_by_the_aggregate_partition_is_refused_the_very_next_view()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 30, options: o =>
+        {
+            o.Events = nats.Url;
+            o.JetStream.Monitor = "workers";
+            o.JetStream.WorkerLeaseSeconds = ServeTestLeaseSeconds;
+        });
+        var worker = new MonitorWorker(
+            host.Get<EventsSettings>(),
+            "api-step-up",
+            new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
+            host.Get<IAccessLedger>(),
+            host.Get<IAccessLedgerReader>(),
+            host.Get<AlertStore>(),
+            new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
+            () => new DistinctSubjectsDetector(new MonitorOptions()),
+            () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
+            new WorkerClock(host.Clock, WorkerClockAhead),
+            host.Get<ILogger<MonitorWorker>>()); // the host's collector: the worker's log goes into a failure's message
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => worker.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
+            await WithWorkerLogAsync(host, async () =>
+            {
+                var (client, _, _) = await host.ClerkAsync("C0002");
+                string? handle = null;
+                for (var i = 0; i < 9; i++)
+                {
+                    using var response = await RetryingMonitorBehindAsync(() => client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone }));
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+                    handle = body.GetProperty("results")[0].GetProperty("handle").GetString();
+                    host.Time.Advance(TimeSpan.FromSeconds(20));
+                }
+
+                using var view = await RetryingMonitorBehindAsync(() => client.GetAsync($"/api/v1/subscribers/{handle}?purpose=plan-change"));
+                await ProblemAssert.IsProblemAsync(view, HttpStatusCode.Forbidden, MonitoringErrorCodes.StepUpRequired);
+                var clerk = new Principal(PrincipalKind.Clerk, "C0002");
+                var terminal = new Principal(PrincipalKind.Terminal, "S001-t-C0002");
+                Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(clerk.Kind, clerk.Id));
+                Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(terminal.Kind, terminal.Id));
+                Assert.Equal(
+                    [
+                        "open-lookups clerk:C0002 8/6 in 3600 s, evidence 8, medium",
+                        "open-lookups clerk:C0002 9/6 in 3600 s, evidence 9, high",
+                        "open-lookups terminal:S001-t-C0002 8/6 in 3600 s, evidence 8, medium",
+                        "open-lookups terminal:S001-t-C0002 9/6 in 3600 s, evidence 9, high",
+                    ],
+                    Describe(await host.Get<AlertStore>().ListAsync(null)));
+                Assert.Empty(await host.Get<SuspensionRegistry>().ListActiveAsync());
+                var last = (await host.LedgerAsync()).Last(e => e.Entry.Account == "C0002");
+                Assert.Equal((AccessTask.View, AccessOutcome.Denied, MonitoringErrorCodes.StepUpRequired), (last.Entry.Task, last.Entry.Outcome, last.Entry.ErrorCode));
+            });
         }
         finally
         {
@@ -176,20 +324,24 @@ public sealed class MonitorWorkerTests
     [Fact]
     public void Partitions_are_assigned_by_index_modulo_the_sorted_live_members()
     {
-        Assert.Equal(128, MonitorPartition.Assign(["solo"], "solo").Count);
+        Assert.Equal(129, MonitorPartition.Assign(["solo"], "solo").Count);
         var a = MonitorPartition.Assign(["b", "a"], "a");
         var b = MonitorPartition.Assign(["a", "b"], "b");
         Assert.Equal(["c00", "c02"], a.Take(2).Select(p => p.Token));
         Assert.Equal(["c01", "c03"], b.Take(2).Select(p => p.Token));
-        Assert.Equal(128, a.Concat(b).Select(p => p.Token).Distinct().Count());
+        Assert.Equal(129, a.Concat(b).Select(p => p.Token).Distinct().Count());
+        Assert.Equal(["c00", "t00", "a00"], a.Where(p => p.Number == 0).Select(p => p.Token)); // the aggregate partition is last: index 128, member 0 of 2
         Assert.Empty(MonitorPartition.Assign(["a", "b"], "c"));
-        Assert.Equal(43, MonitorPartition.Assign(["x", "y", "z"], "x").Count); // 128 = 43 + 43 + 42
+        Assert.Equal(43, MonitorPartition.Assign(["x", "y", "z"], "x").Count); // 129 = 43 + 43 + 43
+        Assert.Equal(43, MonitorPartition.Assign(["x", "y", "z"], "z").Count);
         Assert.Equal("custodian.ledger.c07.*", new MonitorPartition(PrincipalKind.Clerk, 7).FilterSubject("custodian.ledger"));
         Assert.Equal("custodian.ledger.*.t42", new MonitorPartition(PrincipalKind.Terminal, 42).FilterSubject("custodian.ledger"));
+        Assert.Equal(("a00", "monitor-a00", "custodian.ledger.>"), (MonitorPartition.Aggregate.Token, MonitorPartition.Aggregate.ConsumerName, MonitorPartition.Aggregate.FilterSubject("custodian.ledger")));
+        Assert.Equal(MonitorPartition.Aggregate, MonitorPartition.All[^1]);
     }
 
     [Fact]
-    public async Task A_fenced_owner_cannot_commit_progress_after_another_worker_acquired_the_partition()
+    public async Task A_fenced_owner_cannot_commit_progress_or_store_risk_after_another_worker_acquired_the_partition()
     {
         var directory = Directory.CreateTempSubdirectory("custodian-fence-");
         try
@@ -207,6 +359,23 @@ public sealed class MonitorWorkerTests
             Assert.False(await store.CommitAsync("c05", next.Epoch, 10, 1)); // progress never moves backwards or repeats
             Assert.True(await store.CommitAsync("c05", next.Epoch, 14, 2));
             Assert.Equal(new PartitionProgress("c05", 14, 5, "new", 2), Assert.Single(await store.ListAsync()));
+
+            // The aggregate partition stores risk in its commit's transaction: a fenced owner's commit stores none.
+            var prober = new Principal(PrincipalKind.Clerk, "C4000");
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000);
+            KeyValuePair<Principal, IReadOnlyList<RiskStep>>[] schedule = [KeyValuePair.Create(prober, (IReadOnlyList<RiskStep>)[new RiskStep(75, MonitorAction.StepUp, at.AddMinutes(30)), new RiskStep(50, MonitorAction.Alert, at.AddMinutes(60))])];
+            var staleOwner = Assert.Single(await store.AcquireAsync(["a00"], "old"));
+            var owner = Assert.Single(await store.AcquireAsync(["a00"], "new"));
+            Assert.False(await store.CommitAsync("a00", staleOwner.Epoch, 5, 5, (c, t, ct) => RiskStandingStore.WriteAsync(c, t, schedule, at, ct)));
+            var risk = new RiskStandingStore(db, TimeProvider.System);
+            Assert.Equal(RiskStanding.None, await risk.GetAsync(prober, at));
+            Assert.True(await store.CommitAsync("a00", owner.Epoch, 5, 5, (c, t, ct) => RiskStandingStore.WriteAsync(c, t, schedule, at, ct)));
+            Assert.Equal(
+                [new RiskStanding(75, MonitorAction.StepUp), new RiskStanding(75, MonitorAction.StepUp), new RiskStanding(50, MonitorAction.Alert), RiskStanding.None],
+                [await risk.GetAsync(prober, at), await risk.GetAsync(prober, at.AddMinutes(29)), await risk.GetAsync(prober, at.AddMinutes(30)), await risk.GetAsync(prober, at.AddMinutes(60))]);
+            Assert.Equal(new long[] { 5, 14, 0 }, await store.GetLastStreamSequencesAsync(["a00", "c05", "t63"]));
+            await risk.ClearAsync(prober);
+            Assert.Equal(RiskStanding.None, await risk.GetAsync(prober, at));
         }
         finally
         {
@@ -215,14 +384,34 @@ public sealed class MonitorWorkerTests
         }
     }
 
+    /// <summary>
+    /// The detection engine's options in these tests: defaults, with the stores' local noon at the current hour
+    /// (<see cref="CustodianTestHost.StoreUtcOffset"/>), so that the outside-store-hours detector stays quiet at any time of day.
+    /// </summary>
+    internal static DetectionOptions Detection => new() { LocalOffset = CustodianTestHost.StoreUtcOffset };
+
+    /// <summary>The clerk and terminal of <see cref="Workload"/>'s behavioural stream (9 unserved searches).</summary>
+    internal static readonly Principal Prober = new(PrincipalKind.Clerk, "C4000");
+
+    /// <summary>The terminal of <see cref="Prober"/>.</summary>
+    internal static readonly Principal ProberTerminal = new(PrincipalKind.Terminal, "S004-b0");
+
     // 8 quiet clerks (8 distinct subscribers each, own terminal); 4 scrapers (14 each: the clerk limit of 12 per 10 minutes
     // is exceeded, their terminals' 16 is not); 3 clerks at one shared terminal (6 each, 18 together: the terminal breaches).
-    internal static List<AccessEntry> Workload(DateTimeOffset start)
+    // Each of those reads is followed by the clerk's service-complete for that subscriber (served customers: the detection
+    // engine's open-lookups detector stays quiet), and the gaps are irregular (a pause of 10 s at random, else 50 ms: the
+    // machine-timing detector stays quiet), so that only the hard limits act on them. One more clerk, C4000 at S004-b0,
+    // searches 9 subscribers and serves none: the engine's open-lookups detector raises an alert at the 8th and a step-up at
+    // the 9th (risk 50, then 75), for the clerk and for its terminal — the hard limits do not fire for it. The entries start
+    // now (the monitor's own entries are stamped now: older entries would age the engine's open lookups out) and span about
+    // 3 minutes; the detection options put the stores' noon at the current hour (Detection, as CustodianTestHost does).
+    internal static List<AccessEntry> Workload()
     {
+        var start = TimeProvider.System.GetUtcNow();
         var streams = new List<List<AccessEntry>>();
         long subject = 2_000_000;
         List<AccessEntry> Reads(string clerk, string terminal, int count) =>
-            [.. Enumerable.Range(0, count).Select(_ => Read(clerk, terminal, ++subject))];
+            [.. Enumerable.Range(0, count).SelectMany(_ => Served(clerk, terminal, ++subject))];
         for (var i = 0; i < 8; i++)
         {
             streams.Add(Reads($"C1{i:000}", $"S001-q{i}", 8));
@@ -238,18 +427,32 @@ public sealed class MonitorWorkerTests
             streams.Add(Reads($"C3{i:000}", "S003-shared", 6));
         }
 
+        streams.Add([.. Enumerable.Range(0, 9).Select(_ => Entry(AccessTask.Search, Prober.Id, ProberTerminal.Id, ++subject))]);
+
         var interleaved = new List<AccessEntry>();
         for (var round = 0; streams.Any(s => s.Count > round); round++)
         {
             interleaved.AddRange(streams.Where(s => s.Count > round).Select(s => s[round]));
         }
 
-        return [.. interleaved.Select((e, i) => e with { Time = start.AddMilliseconds(i * 10) })];
+        var random = new Random(8);
+        var at = start;
+        var timed = new List<AccessEntry>(interleaved.Count);
+        foreach (var e in interleaved)
+        {
+            at = at.AddMilliseconds(random.NextDouble() < 0.05 ? 10_000 : 50);
+            timed.Add(e with { Time = at });
+        }
 
-        static AccessEntry Read(string clerk, string terminal, long id) => new()
+        return timed;
+
+        static IEnumerable<AccessEntry> Served(string clerk, string terminal, long id) =>
+            [Entry(AccessTask.View, clerk, terminal, id), Entry(AccessTask.ServiceComplete, clerk, terminal, id)];
+
+        static AccessEntry Entry(AccessTask task, string clerk, string terminal, long id) => new()
         {
             Time = default,
-            Task = AccessTask.View,
+            Task = task,
             Outcome = AccessOutcome.Allowed,
             Account = clerk,
             Role = StaffRole.Clerk,
@@ -258,11 +461,12 @@ public sealed class MonitorWorkerTests
             SourceIp = "10.0.0.1",
             Purpose = "in-store-service",
             Subjects = [new SubscriberId(id)],
-            Fields = ["name"],
+            Fields = task == AccessTask.ServiceComplete ? [] : ["name"],
         };
     }
 
-    private static async Task<(List<string> Alerts, List<string> Suspended)> RunEmbeddedAsync(List<AccessEntry> entries)
+    // The embedded monitor as serve runs it: hard limits and the detection engine.
+    private static async Task<(List<string> Alerts, List<string> Suspended, List<string> MonitorEntries)> RunEmbeddedAsync(List<AccessEntry> entries)
     {
         var directory = Directory.CreateTempSubdirectory("custodian-embedded-");
         try
@@ -274,7 +478,7 @@ public sealed class MonitorWorkerTests
             await using var ledger = new SqliteAccessLedger(db, events, time, NullLogger<SqliteAccessLedger>.Instance);
             var alerts = new AlertStore(db, time);
             var suspensions = new SuspensionRegistry(db, time);
-            var monitor = new AccessMonitor(events, ledger, ledger, alerts, suspensions, new DistinctSubjectsDetector(new MonitorOptions()), time, NullLogger<AccessMonitor>.Instance);
+            var monitor = new AccessMonitor(events, ledger, ledger, alerts, suspensions, new DistinctSubjectsDetector(new MonitorOptions()), MonitorEngine.CreateDefault(Detection), time, NullLogger<AccessMonitor>.Instance);
             await monitor.StartAsync(CancellationToken.None);
             await monitor.Ready;
             long last = -1;
@@ -286,7 +490,7 @@ public sealed class MonitorWorkerTests
 
             await WaitUntilAsync(async () => monitor.ProcessedSequence == await ledger.GetSizeAsync() - 1, "the embedded monitor processed its own entries");
             await monitor.StopAsync(CancellationToken.None);
-            return (Describe(await alerts.ListAsync(null, 1000)), Describe(await suspensions.ListActiveAsync()));
+            return (Describe(await alerts.ListAsync(null, 1000)), Describe(await suspensions.ListActiveAsync()), await DescribeMonitorEntriesAsync(ledger.ReadAsync(0)));
         }
         finally
         {
@@ -297,6 +501,21 @@ public sealed class MonitorWorkerTests
 
     private static List<string> Describe(IEnumerable<Alert> alerts) =>
         [.. alerts.Select(a => $"{a.Detector} {a.Principal} {a.Observed}/{a.Limit} in {a.Window.TotalSeconds} s, evidence {a.Evidence.TotalSequences}, {a.Severity.ToName()}").Order(StringComparer.Ordinal)];
+
+    // The monitor's own ledger entries: task and target (an alert's identifier is random, so alert-raised entries are counted, not named).
+    private static async Task<List<string>> DescribeMonitorEntriesAsync(IAsyncEnumerable<CommittedEntry> ledger)
+    {
+        var described = new List<string>();
+        await foreach (var committed in ledger)
+        {
+            if (committed.Entry.Account == AccessMonitor.MonitorAccount)
+            {
+                described.Add(committed.Entry.Task == AccessTask.AlertRaised ? "alert-raised" : $"{committed.Entry.Task.ToName()} {committed.Entry.Target}");
+            }
+        }
+
+        return [.. described.Order(StringComparer.Ordinal)];
+    }
 
     private static List<string> Describe(IEnumerable<Suspension> suspensions) =>
         [.. suspensions.Select(s => s.Principal.ToString()).Order(StringComparer.Ordinal)];
@@ -325,6 +544,49 @@ public sealed class MonitorWorkerTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    // Runs the assertions; when one fails, its message is followed by the host's log of the monitor workers (event IDs
+    // 6100-6159, debug included; of the 129 "partition started" lines only a00's) and every other warning or error, so
+    // that a failure under load tells what the worker did.
+    private static async Task WithWorkerLogAsync(CustodianTestHost host, Func<Task> assertions)
+    {
+        try
+        {
+            await assertions();
+        }
+        catch (Xunit.Sdk.XunitException ex)
+        {
+            var lines = host.Logs.GetSnapshot()
+                .Where(r => (r.Id.Id is >= 6100 and < 6160 && (r.Id.Id != 6104 || r.GetStructuredStateValue("Partition") == "a00")) || r.Level >= LogLevel.Warning)
+                .Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.Timestamp:HH:mm:ss.fff} {r.Level} {r.Id.Id} {r.Category}: {r.Message}{(r.Exception is null ? "" : " [" + r.Exception.GetType().Name + ": " + r.Exception.Message + "]")}"));
+            throw new Xunit.Sdk.XunitException(ex.Message + Environment.NewLine + "Log:" + Environment.NewLine + string.Join(Environment.NewLine, lines), ex);
+        }
+    }
+
+    // Sends the request again while it is refused monitor-behind (503, transient: the worker had not committed the previous
+    // read within GuardWaitTimeout, as on a loaded machine); such a refusal serves nothing and no detector counts it, so a
+    // terminal simply retries. Any other answer, or the 100th monitor-behind, is returned.
+    private static async Task<HttpResponseMessage> RetryingMonitorBehindAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var response = await send();
+            if (attempt == 100 || response.StatusCode != HttpStatusCode.ServiceUnavailable
+                || !(await response.Content.ReadAsStringAsync()).Contains("\"" + MonitoringErrorCodes.MonitorBehind + "\"", StringComparison.Ordinal))
+            {
+                return response;
+            }
+
+            response.Dispose();
+            await Task.Delay(100);
+        }
+    }
+
+    // See WorkerClockAhead.
+    private sealed class WorkerClock(TimeProvider apiNode, TimeSpan ahead) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => apiNode.GetUtcNow() + ahead;
     }
 
     private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
@@ -379,6 +641,7 @@ public sealed class MonitorWorkerTests
             {
                 ["Custodian__Events"] = nats.Url,
                 ["Custodian__JetStream__WorkerLeaseSeconds"] = "2",
+                ["Custodian__Detection__LocalOffset"] = CustodianTestHost.StoreUtcOffset.ToString("c", System.Globalization.CultureInfo.InvariantCulture), // as Detection, for a monitor-worker process
             };
             var options = new JetStreamOptions { WorkerLeaseSeconds = 2 };
             var settings = EventsSettings.Parse(nats.Url, options).Value!;
@@ -413,8 +676,11 @@ public sealed class MonitorWorkerTests
             new AlertStore(Db, TimeProvider.System),
             new SuspensionRegistry(Db, TimeProvider.System),
             () => new DistinctSubjectsDetector(new MonitorOptions()),
+            () => MonitorEngine.CreateDefault(Detection),
             TimeProvider.System,
             NullLogger<MonitorWorker>.Instance);
+
+        public Task<List<string>> MonitorEntriesAsync() => DescribeMonitorEntriesAsync(Ledger.ReadAsync(0));
 
         public async Task<List<string>> AlertsAsync() => Describe(await new AlertStore(Db, TimeProvider.System).ListAsync(null, 1000));
 
@@ -431,6 +697,8 @@ public sealed class MonitorWorkerTests
                 var expected = new Dictionary<string, long>(StringComparer.Ordinal);
                 await foreach (var committed in Ledger.ReadAsync(0))
                 {
+                    expected["a00"] = expected.GetValueOrDefault("a00") + 1; // the aggregate partition: every entry
+
                     if (committed.Entry.Account is { } account)
                     {
                         var key = new MonitorPartition(PrincipalKind.Clerk, LedgerSubjects.PartitionOf(account)).Token;

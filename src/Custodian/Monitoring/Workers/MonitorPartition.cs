@@ -6,27 +6,43 @@ namespace Custodian.Monitoring.Workers;
 /// <summary>
 /// One partition of the sharded monitor (docs/events.md, "Monitor workers"): clerk partition <c>cNN</c> holds the
 /// distinct-subscriber state of every staff account whose <see cref="LedgerSubjects.PartitionOf"/> is NN and consumes
-/// <c>&lt;prefix&gt;.cNN.*</c>; terminal partition <c>tNN</c> likewise for terminals, consuming <c>&lt;prefix&gt;.*.tNN</c>.
+/// <c>&lt;prefix&gt;.cNN.*</c>; terminal partition <c>tNN</c> likewise for terminals, consuming <c>&lt;prefix&gt;.*.tNN</c>;
+/// the one aggregate partition <c>a00</c> (<see cref="Aggregate"/>) consumes every entry, <c>&lt;prefix&gt;.&gt;</c>, and
+/// runs the detection engine, whose detectors need every principal's entries in one order.
 /// </summary>
-/// <param name="Kind">Clerk or terminal.</param>
-/// <param name="Number">0–63.</param>
+/// <param name="Kind">Clerk or terminal; <see cref="PrincipalKind.Clerk"/> (meaningless) for the aggregate partition.</param>
+/// <param name="Number">0–63; 0 for the aggregate partition.</param>
 public readonly record struct MonitorPartition(PrincipalKind Kind, int Number)
 {
-    /// <summary>All 128 partitions in their fixed order: <c>c00</c>…<c>c63</c>, then <c>t00</c>…<c>t63</c>. Assignment indexes this list.</summary>
+    /// <summary>
+    /// The aggregate partition <c>a00</c>: every entry in stream order, for the detection engine (<c>MonitorEngine</c>:
+    /// baseline and peer baselines, open lookups, timing, enumeration, identity, watch list, collusion, side lookups).
+    /// One worker owns it at a time, so its throughput is one worker's (docs/events.md, "Not sharded yet").
+    /// </summary>
+    public static MonitorPartition Aggregate { get; } = new(PrincipalKind.Clerk, 0) { IsAggregate = true };
+
+    /// <summary>
+    /// All 129 partitions in their fixed order: <c>c00</c>…<c>c63</c>, then <c>t00</c>…<c>t63</c>, then <c>a00</c>.
+    /// Assignment indexes this list; the aggregate partition is last so that the others keep their indexes.
+    /// </summary>
     public static IReadOnlyList<MonitorPartition> All { get; } =
         [.. Enumerable.Range(0, LedgerSubjects.Partitions).Select(i => new MonitorPartition(PrincipalKind.Clerk, i)),
-         .. Enumerable.Range(0, LedgerSubjects.Partitions).Select(i => new MonitorPartition(PrincipalKind.Terminal, i))];
+         .. Enumerable.Range(0, LedgerSubjects.Partitions).Select(i => new MonitorPartition(PrincipalKind.Terminal, i)),
+         Aggregate];
 
-    /// <summary>The partition token in subjects and progress rows: <c>c17</c>, <c>t42</c>.</summary>
-    public string Token => (Kind == PrincipalKind.Clerk ? "c" : "t") + Number.ToString("D2", CultureInfo.InvariantCulture);
+    /// <summary>Whether this is the aggregate partition (<see cref="Aggregate"/>) rather than a clerk or terminal partition.</summary>
+    public bool IsAggregate { get; init; }
 
-    /// <summary>The durable consumer's name on the stream: <c>monitor-c17</c>.</summary>
+    /// <summary>The partition token in subjects and progress rows: <c>c17</c>, <c>t42</c>, <c>a00</c>.</summary>
+    public string Token => (IsAggregate ? "a" : Kind == PrincipalKind.Clerk ? "c" : "t") + Number.ToString("D2", CultureInfo.InvariantCulture);
+
+    /// <summary>The durable consumer's name on the stream: <c>monitor-c17</c>, <c>monitor-a00</c>.</summary>
     public string ConsumerName => "monitor-" + Token;
 
     /// <summary>The consumer's filter subject under <paramref name="prefix"/>.</summary>
     /// <param name="prefix">The stream's subject prefix.</param>
-    /// <returns><c>&lt;prefix&gt;.c17.*</c> or <c>&lt;prefix&gt;.*.t42</c>.</returns>
-    public string FilterSubject(string prefix) => Kind == PrincipalKind.Clerk ? $"{prefix}.{Token}.*" : $"{prefix}.*.{Token}";
+    /// <returns><c>&lt;prefix&gt;.c17.*</c>, <c>&lt;prefix&gt;.*.t42</c>, or <c>&lt;prefix&gt;.&gt;</c> for the aggregate partition.</returns>
+    public string FilterSubject(string prefix) => IsAggregate ? $"{prefix}.>" : Kind == PrincipalKind.Clerk ? $"{prefix}.{Token}.*" : $"{prefix}.*.{Token}";
 
     /// <summary>The partition holding <paramref name="principal"/>'s state.</summary>
     /// <param name="principal">A clerk or terminal.</param>

@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using Custodian.Events;
 using Custodian.Ledger;
+using Custodian.Monitoring.Detection;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -16,7 +17,10 @@ namespace Custodian.Monitoring.Workers;
 /// partitions <see cref="MonitorPartition.Assign"/> gives it among the live members, and runs one durable pull consumer
 /// per owned partition. Clerk partitions run the hard-limit detector (<see cref="DistinctSubjectsDetector"/>) for
 /// clerks, terminal partitions for terminals; a breach raises one alert and suspends the clerk and the terminal of the
-/// breaching entry, exactly as the embedded <see cref="AccessMonitor"/> does, through the shared storage.
+/// breaching entry, exactly as the embedded <see cref="AccessMonitor"/> does, through the shared storage. The aggregate
+/// partition (<see cref="MonitorPartition.Aggregate"/>, one owner at a time) feeds every entry in stream order to a
+/// <see cref="MonitorEngine"/> and acts on its decisions as the embedded monitor does — alerts, step-up and suspensions —
+/// and stores each changed principal's risk (<see cref="RiskStandingStore"/>) in the transaction that commits its progress.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -25,7 +29,9 @@ namespace Custodian.Monitoring.Workers;
 /// acknowledged only after that commit. A replacement owner rebuilds the partition's window state from the ledger tables
 /// (entries up to the stored sequence, without acting) and processes only stream sequences above it; re-processing a
 /// batch whose commit was lost finds its alert (same detector, principal and last evidence sequence) and its suspension
-/// already stored and adds neither again.
+/// already stored and adds neither again. The aggregate partition rebuilds its engine the same way (every entry of the last
+/// 24 hours up to the stored sequence, without acting) and finds its alerts again by detector, principal and last evidence
+/// sequence; it appends <c>alert-raised</c> and <c>stepped-up</c> entries only with an alert it created.
 /// </para>
 /// <para>
 /// Fencing: acquiring a partition increments its epoch; commits name the epoch and are refused after another worker
@@ -46,6 +52,7 @@ public sealed class MonitorWorker
     private readonly AlertStore _alerts;
     private readonly SuspensionRegistry _suspensions;
     private readonly Func<DistinctSubjectsDetector> _detectorFactory;
+    private readonly Func<MonitorEngine> _engineFactory;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TimeSpan _lease;
@@ -64,8 +71,13 @@ public sealed class MonitorWorker
     /// <param name="alerts">The shared alert store.</param>
     /// <param name="suspensions">The shared suspension registry (the API nodes' inline check reads the same table).</param>
     /// <param name="detectorFactory">Creates one hard-limit detector per partition (limits and quota raises as configured).</param>
+    /// <param name="engineFactory">
+    /// Creates the aggregate partition's detection engine, WITHOUT hard limits (those run in the clerk and terminal
+    /// partitions): <see cref="MonitorEngine.CreateDefault"/> with the deployment's <see cref="DetectionOptions"/>, as the
+    /// embedded monitor's. Called on each acquisition of the aggregate partition.
+    /// </param>
     /// <param name="time">Clock for leases, windows and the worker's own entries.</param>
-    /// <param name="logger">Logger (event IDs 6100–6139).</param>
+    /// <param name="logger">Logger (event IDs 6100–6159).</param>
     /// <exception cref="ArgumentException">When the settings are not JetStream or the identifier is malformed.</exception>
     public MonitorWorker(
         EventsSettings settings,
@@ -76,6 +88,7 @@ public sealed class MonitorWorker
         AlertStore alerts,
         SuspensionRegistry suspensions,
         Func<DistinctSubjectsDetector> detectorFactory,
+        Func<MonitorEngine> engineFactory,
         TimeProvider time,
         ILogger<MonitorWorker> logger)
     {
@@ -97,6 +110,7 @@ public sealed class MonitorWorker
         _alerts = alerts ?? throw new ArgumentNullException(nameof(alerts));
         _suspensions = suspensions ?? throw new ArgumentNullException(nameof(suspensions));
         _detectorFactory = detectorFactory ?? throw new ArgumentNullException(nameof(detectorFactory));
+        _engineFactory = engineFactory ?? throw new ArgumentNullException(nameof(engineFactory));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _lease = TimeSpan.FromSeconds(settings.JetStream.WorkerLeaseSeconds);
@@ -108,7 +122,7 @@ public sealed class MonitorWorker
     /// <summary>This worker's identifier.</summary>
     public string WorkerId => _workerId;
 
-    /// <summary>The names of the partitions this worker runs now (e.g. <c>c00</c>, <c>t17</c>), sorted.</summary>
+    /// <summary>The names of the partitions this worker runs now (e.g. <c>a00</c>, <c>c00</c>, <c>t17</c>), sorted ordinally.</summary>
     public IReadOnlyList<string> OwnedPartitions
     {
         get
@@ -347,8 +361,10 @@ public sealed class MonitorWorker
         var acquired = await _progress.AcquireAsync([.. partitions.Select(p => p.Token)], _workerId, cancellationToken);
         for (var i = 0; i < partitions.Count; i++)
         {
-            states[partitions[i]] = new PartitionState(partitions[i], acquired[i].Epoch, acquired[i].LastStreamSequence, _detectorFactory());
+            states[partitions[i]] = new PartitionState(partitions[i], acquired[i].Epoch, acquired[i].LastStreamSequence, _detectorFactory(), partitions[i].IsAggregate ? _engineFactory() : null);
         }
+
+        states.TryGetValue(MonitorPartition.Aggregate, out var aggregate);
 
         // The tables must hold every entry up to the highest stored progress (ledger size ≥ stream sequence).
         var needed = states.Values.Max(s => s.LastStreamSequence);
@@ -366,6 +382,11 @@ public sealed class MonitorWorker
                 break;
             }
 
+            if (aggregate is not null && streamSequence <= aggregate.LastStreamSequence)
+            {
+                aggregate.ReplayAll(committed);
+            }
+
             foreach (var principal in PrincipalsOf(committed.Entry))
             {
                 if (states.TryGetValue(MonitorPartition.Of(principal), out var state) && streamSequence <= state.LastStreamSequence)
@@ -373,6 +394,11 @@ public sealed class MonitorWorker
                     state.Replay(principal, committed);
                 }
             }
+        }
+
+        if (aggregate?.Engine is { } engine)
+        {
+            engine.TracksRiskChanges = true; // from here on: the stored risk already reflects everything replayed
         }
 
         var runners = new List<Runner>(states.Count);
@@ -548,7 +574,14 @@ public sealed class MonitorWorker
             var entry = LeafCodec.Decode(msg.Data ?? []);
             try
             {
-                await ProcessAsync(state, new CommittedEntry(streamSequence - 1, default, entry), stop);
+                if (state.Engine is { } engine)
+                {
+                    await ProcessAggregateAsync(state, engine, new CommittedEntry(streamSequence - 1, default, entry), stop);
+                }
+                else
+                {
+                    await ProcessAsync(state, new CommittedEntry(streamSequence - 1, default, entry), stop);
+                }
             }
             catch (FencedException)
             {
@@ -565,7 +598,22 @@ public sealed class MonitorWorker
             return true;
         }
 
-        if (!LeaseValid() || !await _progress.CommitAsync(state.Partition.Token, state.Epoch, last, processed, CancellationToken.None))
+        Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, CancellationToken, Task>? alsoStore = null;
+        if (state.Engine is { } aggregateEngine)
+        {
+            // The risk of every principal whose findings changed, stored in the commit's transaction: never ahead of or behind the progress.
+            var changed = new List<Principal>();
+            aggregateEngine.DrainRiskChanges(changed);
+            if (changed.Count > 0)
+            {
+                var schedules = changed.Select(p => KeyValuePair.Create(p, aggregateEngine.RiskSchedule(p))).ToList();
+                var now = _time.GetUtcNow();
+                alsoStore = (connection, transaction, token) => RiskStandingStore.WriteAsync(connection, transaction, schedules, now, token);
+                WorkerLog.RiskStored(_logger, state.Partition.Token, schedules.Count, last);
+            }
+        }
+
+        if (!LeaseValid() || !await _progress.CommitAsync(state.Partition.Token, state.Epoch, last, processed, alsoStore, CancellationToken.None))
         {
             WorkerLog.Fenced(_logger, state.Partition.Token, state.Epoch);
             return false;
@@ -681,6 +729,107 @@ public sealed class MonitorWorker
         }
     }
 
+    // The aggregate partition: every entry through the engine, in stream order; its decisions acted on as
+    // AccessMonitor.ActOnDecisionAsync does, after checking that this worker still owns the partition.
+    private async Task ProcessAggregateAsync(PartitionState state, MonitorEngine engine, CommittedEntry committed, CancellationToken stop)
+    {
+        var found = engine.Process(committed.Sequence, committed.Entry);
+        if (found.Count == 0)
+        {
+            return;
+        }
+
+        List<MonitorDecision> decisions = [.. found]; // the engine reuses its list
+        if (!LeaseValid() || !await _progress.IsCurrentAsync(state.Partition.Token, state.Epoch, stop))
+        {
+            throw new FencedException();
+        }
+
+        foreach (var decision in decisions)
+        {
+            await ActOnDecisionAsync(state.Partition, decision, committed.Entry);
+        }
+    }
+
+    // As AccessMonitor.ActOnDecisionAsync, made idempotent like ActOnBreachAsync: the alert of the same detector and
+    // principal ending at the same sequence is reused, its ledger entries are appended only when it was created, and a
+    // suspension already active is not recorded again.
+    private async Task ActOnDecisionAsync(MonitorPartition partition, MonitorDecision decision, AccessEntry entry)
+    {
+        var cancellationToken = CancellationToken.None; // once found, completed even during shutdown
+        var f = decision.Finding;
+        if (await _suspensions.GetActiveAsync(f.Principal, cancellationToken) is not null)
+        {
+            return; // suspended (by a hard limit, an earlier decision, or this one before a lost commit): nothing more
+        }
+
+        var action = decision.Action.ToName();
+        string alertId;
+        var created = false;
+        try
+        {
+            var sequences = f.Evidence.Count > 0 ? f.Evidence : [decision.Sequence];
+            var evidence = new AlertEvidence(sequences[0], Math.Max(decision.Sequence, sequences[^1]), sequences, sequences.Count)
+            {
+                Detail = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detail}; risk {decision.Risk}, action {action}")),
+            };
+            var existing = (await _alerts.ListForPrincipalAsync(f.Principal, cancellationToken))
+                .FirstOrDefault(a => a.Detector == f.Detector && a.Evidence.LastSequence == evidence.LastSequence);
+            if (existing is not null)
+            {
+                alertId = existing.Id;
+            }
+            else
+            {
+                var alert = await _alerts.CreateAsync(
+                    new NewAlert(f.Detector, f.Principal, f.Store, f.Window, f.Observed, f.Threshold, evidence, RiskPolicy.SeverityFor(decision.Risk)),
+                    cancellationToken);
+                alertId = alert.Id;
+                created = true;
+                WorkerLog.DecisionMade(_logger, alert.Id, f.Detector, partition.Token, f.Principal.Kind.ToName(), f.Principal.Id, decision.Risk, action, decision.Sequence);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            WorkerLog.ActionFailed(_logger, f.Principal.Kind.ToName(), f.Principal.Id, ex);
+            throw; // the batch is not committed; it is processed again
+        }
+
+        var finding = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detector}: {f.Principal} {f.Detail}; risk {decision.Risk}, action {action} (alert {alertId})."));
+        if (created)
+        {
+            await AppendAsync(MonitorEntry(AccessTask.AlertRaised, entry.Store ?? f.Store, alertId, finding));
+        }
+
+        if (decision.Action == MonitorAction.StepUp)
+        {
+            foreach (var target in decision.Targets)
+            {
+                if (created)
+                {
+                    WorkerLog.SteppedUp(_logger, target.Kind.ToName(), target.Id, alertId);
+                    await AppendAsync(MonitorEntry(AccessTask.SteppedUp, entry.Store ?? f.Store, target.ToString(), finding));
+                }
+            }
+
+            return;
+        }
+
+        if (decision.Action != MonitorAction.Suspend)
+        {
+            return;
+        }
+
+        foreach (var target in decision.Targets)
+        {
+            if (await _suspensions.SuspendAsync(target.Kind, target.Id, alertId, finding, cancellationToken))
+            {
+                WorkerLog.Suspended(_logger, target.Kind.ToName(), target.Id, alertId);
+                await AppendAsync(MonitorEntry(AccessTask.Suspended, entry.Store ?? f.Store, target.ToString(), finding));
+            }
+        }
+    }
+
     private AccessEntry MonitorEntry(AccessTask task, string? store, string target, string reason) =>
         HardLimitBreaches.MonitorEntry(_time.GetUtcNow(), task, store, target, reason);
 
@@ -698,7 +847,7 @@ public sealed class MonitorWorker
 
     private static string Truncate(string text) => HardLimitBreaches.Truncate(text);
 
-    private sealed class PartitionState(MonitorPartition partition, long epoch, long lastStreamSequence, DistinctSubjectsDetector detector)
+    private sealed class PartitionState(MonitorPartition partition, long epoch, long lastStreamSequence, DistinctSubjectsDetector detector, MonitorEngine? engine)
     {
         public MonitorPartition Partition { get; } = partition;
 
@@ -708,9 +857,19 @@ public sealed class MonitorWorker
 
         public DistinctSubjectsDetector Detector { get; } = detector;
 
+        // The aggregate partition's engine; null for clerk and terminal partitions.
+        public MonitorEngine? Engine { get; } = engine;
+
         public long LastPruneMs { get; set; } = long.MinValue / 2;
 
         public int Replayed { get; private set; }
+
+        // Rebuilds the aggregate partition's engine from an entry already processed; its decisions were acted on by the owner then.
+        public void ReplayAll(CommittedEntry committed)
+        {
+            Replayed++;
+            Engine!.Process(committed.Sequence, committed.Entry);
+        }
 
         // Rebuilds window state from an entry already processed; a breach then was acted on (or suppressed) by its owner.
         public void Replay(Principal principal, CommittedEntry committed)

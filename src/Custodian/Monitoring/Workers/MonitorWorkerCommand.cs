@@ -100,7 +100,7 @@ public static class MonitorWorkerCommand
         return command;
     }
 
-    /// <summary>Composes a worker from the core services (storage, the JetStream ledger, alerts, suspensions, limits).</summary>
+    /// <summary>Composes a worker from the core services (storage, the JetStream ledger, alerts, suspensions, limits, detection settings).</summary>
     /// <param name="services">Services composed by <see cref="CustodianComposition.AddCustodianCore"/> and initialised.</param>
     /// <param name="settings">The JetStream settings.</param>
     /// <param name="workerId">The worker's identifier.</param>
@@ -118,6 +118,7 @@ public static class MonitorWorkerCommand
             services.GetRequiredService<AlertStore>(),
             services.GetRequiredService<SuspensionRegistry>(),
             () => Approvals.QuotaRaises.Honour(new DistinctSubjectsDetector(services.GetRequiredService<MonitorOptions>()), services),
+            () => Approvals.DetectorSwitches.Honour(Detection.MonitorEngine.CreateDefault(services.GetRequiredService<Detection.DetectionOptions>()), services), // as the embedded monitor's engine, with officers' switches
             time,
             services.GetRequiredService<ILogger<MonitorWorker>>());
     }

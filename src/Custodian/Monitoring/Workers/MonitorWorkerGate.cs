@@ -4,10 +4,12 @@ namespace Custodian.Monitoring.Workers;
 
 /// <summary>
 /// The API node's catch-up check when the monitor runs in workers (<c>serve --monitor workers</c>; docs/events.md,
-/// "Monitor workers"): before serving a principal's read, the guard waits until the worker owning the clerk's partition
-/// and the one owning the terminal's partition have committed the principal's previous entry — which they do only after
-/// its alert and suspensions are stored — and then reads suspensions from the shared storage. This keeps "suspended
-/// before the next request is served" as in embedded mode, at the cost of a few point queries per read.
+/// "Monitor workers"): before serving a principal's read, the guard waits until the worker owning the clerk's partition,
+/// the one owning the terminal's partition and the one owning the aggregate partition (<see cref="MonitorPartition.Aggregate"/>)
+/// have committed the principal's previous entry — which they do only after its alert, suspensions and risk are stored —
+/// and then reads suspensions and, for views, the stored step-up (<see cref="RiskStandingStore"/>) from the shared storage.
+/// This keeps "suspended / stepped up before the next request is served" as in embedded mode, at the cost of one progress
+/// query per poll and a few point queries per read.
 /// </summary>
 /// <param name="progress">Partition progress in the shared storage.</param>
 public sealed class MonitorWorkerGate(PartitionProgressStore progress)
@@ -18,8 +20,9 @@ public sealed class MonitorWorkerGate(PartitionProgressStore progress)
     private readonly PartitionProgressStore _progress = progress ?? throw new ArgumentNullException(nameof(progress));
 
     /// <summary>
-    /// Waits until the clerk's partition has processed ledger sequence <paramref name="clerkSequence"/> and the terminal's
-    /// partition <paramref name="terminalSequence"/> (each −1 when there was no previous entry, which needs no wait).
+    /// Waits until the clerk's partition has processed ledger sequence <paramref name="clerkSequence"/>, the terminal's
+    /// partition <paramref name="terminalSequence"/> (each −1 when there was no previous entry, which needs no wait), and
+    /// the aggregate partition the larger of the two. One query reads the three partitions' progress per poll.
     /// </summary>
     /// <param name="clerk">The clerk's account code.</param>
     /// <param name="clerkSequence">The clerk's previous ledger sequence, or −1.</param>
@@ -36,14 +39,18 @@ public sealed class MonitorWorkerGate(PartitionProgressStore progress)
         var polls = Math.Max(1, (int)(timeout / Poll));
         var clerkPartition = new MonitorPartition(PrincipalKind.Clerk, LedgerSubjects.PartitionOf(clerk)).Token;
         var terminalPartition = new MonitorPartition(PrincipalKind.Terminal, LedgerSubjects.PartitionOf(terminal)).Token;
-        var clerkDone = clerkSequence < 0;
-        var terminalDone = terminalSequence < 0;
+        var aggregateSequence = Math.Max(clerkSequence, terminalSequence);
+        if (aggregateSequence < 0)
+        {
+            return true;
+        }
+
+        string[] partitions = [clerkPartition, terminalPartition, MonitorPartition.Aggregate.Token];
         while (true)
         {
             // A ledger sequence s is stream sequence s + 1.
-            clerkDone = clerkDone || await _progress.GetLastStreamSequenceAsync(clerkPartition, cancellationToken) >= clerkSequence + 1;
-            terminalDone = terminalDone || await _progress.GetLastStreamSequenceAsync(terminalPartition, cancellationToken) >= terminalSequence + 1;
-            if (clerkDone && terminalDone)
+            var done = await _progress.GetLastStreamSequencesAsync(partitions, cancellationToken);
+            if (done[0] >= clerkSequence + 1 && done[1] >= terminalSequence + 1 && done[2] >= aggregateSequence + 1)
             {
                 return true;
             }

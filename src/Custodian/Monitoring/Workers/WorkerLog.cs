@@ -1,7 +1,7 @@
 namespace Custodian.Monitoring.Workers;
 
 /// <summary>
-/// Log catalog of the sharded monitor workers (event IDs 6100–6139, stable; docs/events.md). Parameters are worker
+/// Log catalog of the sharded monitor workers (event IDs 6100–6159, stable; docs/events.md). Parameters are worker
 /// identifiers, partition names, counts, stream sequences, alert IDs and principal codes (staff and terminal codes are
 /// not personal data) — never subscriber identifiers or entry contents.
 /// </summary>
@@ -42,6 +42,15 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 6111, Level = LogLevel.Error, Message = "Monitor worker could not append its {Task} entry for {Target} to the access ledger.")]
     public static partial void LedgerAppendFailed(ILogger logger, string task, string target, Exception exception);
+
+    [LoggerMessage(EventId = 6112, Level = LogLevel.Warning, Message = "Alert {AlertId} raised by {Detector} on partition {Partition}: {PrincipalKind} {PrincipalId} at risk {Risk}, action {Action}, at sequence {Sequence}.")]
+    public static partial void DecisionMade(ILogger logger, string alertId, string detector, string partition, string principalKind, string principalId, int risk, string action, long sequence);
+
+    [LoggerMessage(EventId = 6113, Level = LogLevel.Warning, Message = "Stepped up {PrincipalKind} {PrincipalId} (alert {AlertId}): plain views are refused while its risk stays at step-up.")]
+    public static partial void SteppedUp(ILogger logger, string principalKind, string principalId, string alertId);
+
+    [LoggerMessage(EventId = 6114, Level = LogLevel.Debug, Message = "Partition {Partition} stores the risk of {Principals} principals with its progress up to stream sequence {LastStreamSequence}.")]
+    public static partial void RiskStored(ILogger logger, string partition, int principals, long lastStreamSequence);
 
     [LoggerMessage(EventId = 6115, Level = LogLevel.Warning, Message = "Partition {Partition}: consumer sequence {Delivered} arrived where {Expected} was due (a delivery was lost); its consumer starts again after stream sequence {LastStreamSequence}.")]
     public static partial void DeliveryGap(ILogger logger, string partition, ulong expected, ulong delivered, long lastStreamSequence);

@@ -365,12 +365,16 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
             principals.Add(new Custodian.Monitoring.Principal(alert.Principal.Kind == PrincipalKind.Clerk ? PrincipalKind.Terminal : PrincipalKind.Clerk, other!));
         }
 
-        Standing = [.. principals.Select(p =>
+        var standing = new List<StandingRow>(principals.Count);
+        foreach (var p in principals)
         {
             var suspended = suspensions.IsSuspended(p.Kind, p.Id);
-            var action = suspended ? MonitorAction.Suspend : monitor.CurrentAction(p.Kind, p.Id);
-            return new StandingRow(p.Kind, p.Id, monitor.CurrentRisk(p.Kind, p.Id), action.ToName(), suspended);
-        })];
+            var current = await monitor.CurrentStandingAsync(p.Kind, p.Id, cancellationToken); // the workers' stored risk with serve --monitor workers
+            var action = suspended ? MonitorAction.Suspend : current.Action;
+            standing.Add(new StandingRow(p.Kind, p.Id, current.Risk, action.ToName(), suspended));
+        }
+
+        Standing = standing;
         return true;
     }
 }
