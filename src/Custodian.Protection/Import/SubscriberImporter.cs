@@ -46,7 +46,13 @@ namespace Custodian.Protection.Import;
 /// own, in either <see cref="ImportMode"/>: nothing is merged into the broken field.
 /// </para>
 /// <para>
-/// Cancellation: in <see cref="ImportMode.AllOrNothing"/> nothing is written; in
+/// Beside a running server (<see cref="ImportConcurrency.BesideServer"/>, SQLite only) the writer stage stages the rows in
+/// a temporary table instead, and writes them only after the whole file was checked, in short transactions with pauses
+/// between them (<c>SubscriberImporter.Staged.cs</c>, docs/storage.md); the bulk path is not used there.
+/// </para>
+/// <para>
+/// Cancellation: in <see cref="ImportMode.AllOrNothing"/> nothing is written (beside a server: what was written is removed
+/// again before the exception leaves); in
 /// <see cref="ImportMode.SkipBadRows"/> batches already committed stay. Either way
 /// <see cref="ImportCanceledException"/> is thrown, whose report counts the rows kept. Not thread-safe per call; separate calls may
 /// run concurrently (SQLite serializes their writes).
