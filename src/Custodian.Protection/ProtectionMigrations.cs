@@ -25,6 +25,10 @@ namespace Custodian.Protection;
 /// (<c>ux_subscribers_phone_index</c>) that the importer can drop and build after a bulk load into an empty table. Existing
 /// rows are numbered in id order. The importer's copy of the index definitions, <see cref="Subscribers.SubscriberIndexes.All"/>,
 /// must stay identical to these (a test compares them).
+/// <c>protection-import-003</c> adds <c>subscriber_import_runs</c> and <c>subscriber_import_batches</c>: an all-or-nothing import
+/// written beside a running server (<see cref="Import.ImportConcurrency.BesideServer"/>) commits in short transactions and
+/// records each one's <c>seq</c> range here, in the same transaction, so that a failure, a cancellation or a crash can remove
+/// the rows again (<see cref="Import.SubscriberImporter.RecoverAsync"/>). Both tables are empty outside an import.
 /// </summary>
 public sealed class ProtectionMigrations : IMigrationSource
 {
@@ -113,6 +117,20 @@ public sealed class ProtectionMigrations : IMigrationSource
             CREATE INDEX ix_subscribers_rrn_index ON subscribers (rrn_index);
             CREATE INDEX ix_subscribers_phone_index_next ON subscribers (phone_index_next);
             CREATE INDEX ix_subscribers_rrn_index_next ON subscribers (rrn_index_next) WHERE rrn_index_next IS NOT NULL;
+            """),
+        new Migration(
+            "protection-import-003",
+            """
+            CREATE TABLE subscriber_import_runs (
+                id TEXT PRIMARY KEY,
+                started_at INTEGER NOT NULL
+            );
+            CREATE TABLE subscriber_import_batches (
+                run_id TEXT NOT NULL,
+                first_seq INTEGER NOT NULL,
+                last_seq INTEGER NOT NULL,
+                PRIMARY KEY (run_id, first_seq)
+            );
             """),
     ];
 }

@@ -5,8 +5,10 @@ public enum ImportMode
 {
     /// <summary>
     /// The default: any bad row (invalid field, malformed CSV, duplicate phone number) means nothing
-    /// is written; the report lists every bad row. The whole import runs in one transaction, so it
-    /// holds the database's write lock until it ends — run large all-or-nothing imports off-hours.
+    /// is written; the report lists every bad row. With <see cref="ImportConcurrency.Exclusive"/> the whole import runs in
+    /// one transaction, holding the database's write lock until it ends; with <see cref="ImportConcurrency.BesideServer"/>
+    /// on SQLite the file is checked first and then written in short transactions that are removed again if the import
+    /// does not finish (see there).
     /// </summary>
     AllOrNothing = 0,
 

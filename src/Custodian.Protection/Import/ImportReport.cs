@@ -6,7 +6,7 @@ namespace Custodian.Protection.Import;
 /// <param name="Rule">The rule the field broke, in English, e.g. "must be a date in the form yyyy-MM-dd".</param>
 public sealed record ImportRowError(long Line, string Field, string Rule);
 
-/// <summary>The outcome of <see cref="SubscriberImporter.ImportAsync"/>.</summary>
+/// <summary>The outcome of <see cref="SubscriberImporter"/>.<c>ImportAsync</c>.</summary>
 public sealed record ImportReport
 {
     /// <summary>Data records read (header and blank lines excluded).</summary>
@@ -33,7 +33,7 @@ public sealed record ImportReport
 }
 
 /// <summary>
-/// <see cref="SubscriberImporter.ImportAsync"/> was cancelled. <see cref="Report"/> says what stayed written: in
+/// <see cref="SubscriberImporter"/>.<c>ImportAsync</c> was cancelled. <see cref="Report"/> says what stayed written: in
 /// <see cref="ImportMode.SkipBadRows"/> the batches committed before the cancellation (<see cref="ImportReport.RowsImported"/>;
 /// the batch in progress was rolled back), in <see cref="ImportMode.AllOrNothing"/> nothing (0).
 /// </summary>

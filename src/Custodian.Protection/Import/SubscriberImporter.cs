@@ -46,7 +46,13 @@ namespace Custodian.Protection.Import;
 /// own, in either <see cref="ImportMode"/>: nothing is merged into the broken field.
 /// </para>
 /// <para>
-/// Cancellation: in <see cref="ImportMode.AllOrNothing"/> nothing is written; in
+/// Beside a running server (<see cref="ImportConcurrency.BesideServer"/>, SQLite only) the writer stage stages the rows in
+/// a temporary table instead, and writes them only after the whole file was checked, in short transactions with pauses
+/// between them (<c>SubscriberImporter.Staged.cs</c>, docs/storage.md); the bulk path is not used there.
+/// </para>
+/// <para>
+/// Cancellation: in <see cref="ImportMode.AllOrNothing"/> nothing is written (beside a server: what was written is removed
+/// again before the exception leaves); in
 /// <see cref="ImportMode.SkipBadRows"/> batches already committed stay. Either way
 /// <see cref="ImportCanceledException"/> is thrown, whose report counts the rows kept. Not thread-safe per call; separate calls may
 /// run concurrently (SQLite serializes their writes).
@@ -96,9 +102,13 @@ public sealed partial class SubscriberImporter
     /// <summary>Largest accepted CSV record (one line), in bytes; a longer line is one bad row (<see cref="OverlongLineFilter"/>).</summary>
     public const int MaxRecordBytes = 64 * 1024;
 
-    private const string InsertSql =
-        "INSERT INTO subscribers (seq, id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next) " +
-        "VALUES (@seq, @id, @phone_index, @rrn_index, @name_ct, @rrn_ct, @phone_ct, @address_ct, @rate_plan, @contract_start, @contract_end, @home_store, @created_at, @phone_index_next, @rrn_index_next)";
+    private const string InsertColumns =
+        "(seq, id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next)";
+
+    private const string InsertValues =
+        " VALUES (@seq, @id, @phone_index, @rrn_index, @name_ct, @rrn_ct, @phone_ct, @address_ct, @rate_plan, @contract_start, @contract_end, @home_store, @created_at, @phone_index_next, @rrn_index_next)";
+
+    private const string InsertSql = "INSERT INTO subscribers " + InsertColumns + InsertValues;
 
     /// <summary>Row by row into an indexed table: a phone number already present is turned away by its unique index.</summary>
     private const string InsertOrSkipSql = InsertSql + " ON CONFLICT (phone_index) DO NOTHING";
@@ -158,14 +168,31 @@ public sealed partial class SubscriberImporter
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
-    /// <summary>Imports subscribers from <paramref name="csv"/>.</summary>
+    /// <summary>Imports subscribers from <paramref name="csv"/> with no server running on the database (<see cref="ImportConcurrency.Exclusive"/>).</summary>
     /// <param name="csv">UTF-8 CSV text with a header line naming all eight <see cref="ImportColumns"/> (any order). Not disposed.</param>
     /// <param name="mode">What to do with bad rows; default <see cref="ImportMode.AllOrNothing"/>.</param>
     /// <param name="rowsDone">Receives the number of data records processed so far (validated, then written or rejected) after each batch.</param>
     /// <param name="cancellationToken">Cancels the import (see the class remarks for what stays written).</param>
     /// <returns>The report. A header problem yields one <c>header</c> error and nothing is read further.</returns>
     /// <exception cref="ImportCanceledException">When cancelled; its report says how many rows stayed written.</exception>
-    public async Task<ImportReport> ImportAsync(TextReader csv, ImportMode mode = ImportMode.AllOrNothing, IProgress<long>? rowsDone = null, CancellationToken cancellationToken = default)
+    public Task<ImportReport> ImportAsync(TextReader csv, ImportMode mode = ImportMode.AllOrNothing, IProgress<long>? rowsDone = null, CancellationToken cancellationToken = default) =>
+        ImportAsync(csv, mode, ImportConcurrency.Exclusive, rowsDone, cancellationToken);
+
+    /// <summary>Imports subscribers from <paramref name="csv"/>.</summary>
+    /// <param name="csv">UTF-8 CSV text with a header line naming all eight <see cref="ImportColumns"/> (any order). Not disposed.</param>
+    /// <param name="mode">What to do with bad rows.</param>
+    /// <param name="concurrency">
+    /// Whether a server runs on the database (<see cref="ImportConcurrency.BesideServer"/>: on SQLite, validate everything
+    /// first, then write in short transactions with pauses between them) or not (<see cref="ImportConcurrency.Exclusive"/>).
+    /// </param>
+    /// <param name="rowsDone">
+    /// Receives the number of data records processed so far after each batch: validated and written or rejected; with
+    /// <see cref="ImportConcurrency.BesideServer"/> on SQLite, validated and staged (the writing follows).
+    /// </param>
+    /// <param name="cancellationToken">Cancels the import (see the class remarks for what stays written).</param>
+    /// <returns>The report. A header problem yields one <c>header</c> error and nothing is read further.</returns>
+    /// <exception cref="ImportCanceledException">When cancelled; its report says how many rows stayed written.</exception>
+    public async Task<ImportReport> ImportAsync(TextReader csv, ImportMode mode, ImportConcurrency concurrency, IProgress<long>? rowsDone = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(csv);
         if (!Enum.IsDefined(mode))
@@ -173,12 +200,23 @@ public sealed partial class SubscriberImporter
             throw new ArgumentOutOfRangeException(nameof(mode));
         }
 
+        if (!Enum.IsDefined(concurrency))
+        {
+            throw new ArgumentOutOfRangeException(nameof(concurrency));
+        }
+
         var started = _time.GetTimestamp();
         Log.ImportStarted(_logger, mode);
         var state = new ImportState();
         try
         {
-            return await ImportCoreAsync(csv, mode, rowsDone, state, started, cancellationToken);
+            if (_database.IsSqlite)
+            {
+                // An all-or-nothing import that a crash left half-written beside a server is removed before anything else.
+                await RecoverAsync(cancellationToken);
+            }
+
+            return await ImportCoreAsync(csv, mode, concurrency == ImportConcurrency.BesideServer && _database.IsSqlite, rowsDone, state, started, cancellationToken);
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested && ex is not ImportCanceledException)
         {
@@ -213,7 +251,7 @@ public sealed partial class SubscriberImporter
             OnMalformedRecord = record => malformed.TryAdd(record.RecordNumber, record.Reason),
         };
 
-    private async Task<ImportReport> ImportCoreAsync(TextReader csv, ImportMode mode, IProgress<long>? rowsDone, ImportState state, long started, CancellationToken cancellationToken)
+    private async Task<ImportReport> ImportCoreAsync(TextReader csv, ImportMode mode, bool staged, IProgress<long>? rowsDone, ImportState state, long started, CancellationToken cancellationToken)
     {
         var malformed = new Dictionary<long, CsvMalformedReason>();
         var options = CsvOptions(malformed);
@@ -235,7 +273,9 @@ public sealed partial class SubscriberImporter
             {
                 try
                 {
-                    return await WriteAsync(prepared.Reader, mode, state, rowsDone, stop.Token);
+                    return staged
+                        ? await StageAndWriteAsync(prepared.Reader, mode, state, rowsDone, stop.Token)
+                        : await WriteAsync(prepared.Reader, mode, state, rowsDone, stop.Token);
                 }
                 catch
                 {
@@ -1029,6 +1069,18 @@ public sealed partial class SubscriberImporter
 
         [LoggerMessage(EventId = 6503, Level = LogLevel.Warning, Message = "Bulk subscriber import committed, but its checkpoint failed (SQLite extended code {Code}); the next checkpoint copies the WAL.")]
         public static partial void BulkCheckpointFailed(ILogger logger, int code);
+
+        [LoggerMessage(EventId = 6504, Level = LogLevel.Information, Message = "Subscriber import beside a server: {Rows} rows written in {Transactions} short transactions in {ElapsedMs} ms.")]
+        public static partial void StagedWritten(ILogger logger, long rows, int transactions, long elapsedMs);
+
+        [LoggerMessage(EventId = 6505, Level = LogLevel.Warning, Message = "Subscriber import beside a server stopped; its {Rows} rows written so far were removed again (all-or-nothing).")]
+        public static partial void ImportRunRemoved(ILogger logger, long rows);
+
+        [LoggerMessage(EventId = 6506, Level = LogLevel.Error, Message = "Subscriber import beside a server stopped and removing its rows failed ({Exception}); the next import or server start removes them.")]
+        public static partial void ImportRunRemovalFailed(ILogger logger, string exception);
+
+        [LoggerMessage(EventId = 6507, Level = LogLevel.Warning, Message = "An all-or-nothing subscriber import that did not finish (its process ended) was rolled back: {Rows} rows removed.")]
+        public static partial void ImportRunRecovered(ILogger logger, long rows);
 
         [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Bulk subscriber import: {Duplicates} rows repeat an earlier row's phone number.")]
         public static partial void BulkLoadRejected(ILogger logger, int duplicates);

@@ -105,6 +105,12 @@ internal static class DataCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var importer = context.Get<SubscriberImporter>();
             var importMode = parse.GetValue(mode) == "skip-bad-rows" ? ImportMode.SkipBadRows : ImportMode.AllOrNothing;
+            var concurrency = ServerRunning(context.Get<Hosting.DataPaths>()) ? ImportConcurrency.BesideServer : ImportConcurrency.Exclusive;
+            if (concurrency == ImportConcurrency.BesideServer)
+            {
+                Console.Error.WriteLine("A Custodian server is running on this data directory: the whole file is checked first, then written in short transactions so that lookups go on (README step 2).");
+            }
+
             ImportReport? report = null;
             var interrupted = false;
             try
@@ -115,7 +121,7 @@ internal static class DataCommands
                     using var stream = new FileStream(input.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
                     using var reader = new StreamReader(stream, Encoding.UTF8);
                     var rows = new SynchronousProgress<long>(_ => task.Value = stream.Position);
-                    report = await importer.ImportAsync(reader, importMode, rows, ct);
+                    report = await importer.ImportAsync(reader, importMode, concurrency, rows, ct);
                     task.Value = task.MaxValue;
                 });
             }
@@ -178,6 +184,27 @@ internal static class DataCommands
             return report.RowsRejected > 0 || report.Errors.Count > 0 ? CliExitCodes.RowsRefused : CliExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Whether a server holds the data directory's lock file. Probed by opening it exclusively and closing it at once; a
+    /// server starting in that instant would find it held and refuse to start (run it again).
+    /// </summary>
+    private static bool ServerRunning(Hosting.DataPaths paths)
+    {
+        try
+        {
+            using var probe = new FileStream(paths.ServerLock, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return false;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
     }
 
     /// <summary>Reports on the caller's thread (System.Progress posts to the thread pool, after the file may be closed).</summary>

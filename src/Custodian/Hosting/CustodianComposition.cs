@@ -147,6 +147,9 @@ public static class CustodianComposition
         }
 
         await db.MigrateAsync(services.GetServices<IMigrationSource>().SelectMany(s => s.Migrations), time, cancellationToken);
+
+        // An all-or-nothing import written beside a server whose process died midway is removed (docs/storage.md).
+        await services.GetRequiredService<Protection.Import.SubscriberImporter>().RecoverAsync(cancellationToken);
         await Events.EventsComposition.StartAsync(services, cancellationToken); // JetStream: connect, ensure the stream, start the projector (docs/events.md)
         if (db.IsSqlite && !OperatingSystem.IsWindows())
         {

@@ -17,7 +17,7 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
     private const string DateRule = "must be a date in the form yyyy-MM-dd";
 
     /// <summary>Physical lines 1–13; good rows on lines 2 and 12; every line but the blank one is a record of its own.</summary>
-    private static readonly string[] MixedFile =
+    internal static readonly string[] MixedFile =
     [
         Csv.Header,                                                                                                     // 1
         "홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001",                // 2 good
