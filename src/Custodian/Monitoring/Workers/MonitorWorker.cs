@@ -317,6 +317,19 @@ public sealed class MonitorWorker
         }
     }
 
+    /// <summary>Why a partition's batch was not committed: this worker's own lease ran out (6116), or another worker's epoch is current (6103).</summary>
+    private void LogStopped(PartitionState state)
+    {
+        if (LeaseValid())
+        {
+            WorkerLog.Fenced(_logger, state.Partition.Token, state.Epoch);
+        }
+        else
+        {
+            WorkerLog.LeaseRanOut(_logger, state.Partition.Token, state.Epoch);
+        }
+    }
+
     private bool LeaseValid() => Volatile.Read(ref _renewedAt) != 0 && _time.GetElapsedTime(Volatile.Read(ref _renewedAt)) < _lease;
 
     private async Task RebalanceAsync(NatsJSContext js, IReadOnlyList<MonitorPartition> owned, int memberCount, CancellationToken cancellationToken)
@@ -585,7 +598,7 @@ public sealed class MonitorWorker
             }
             catch (FencedException)
             {
-                WorkerLog.Fenced(_logger, state.Partition.Token, state.Epoch);
+                LogStopped(state);
                 return false;
             }
 
@@ -615,7 +628,7 @@ public sealed class MonitorWorker
 
         if (!LeaseValid() || !await _progress.CommitAsync(state.Partition.Token, state.Epoch, last, processed, alsoStore, CancellationToken.None))
         {
-            WorkerLog.Fenced(_logger, state.Partition.Token, state.Epoch);
+            LogStopped(state);
             return false;
         }
 

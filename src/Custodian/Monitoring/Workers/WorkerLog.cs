@@ -19,6 +19,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 6103, Level = LogLevel.Warning, Message = "Partition {Partition} was taken over by another worker (epoch {Epoch} is no longer current); this worker stops it without acknowledging.")]
     public static partial void Fenced(ILogger logger, string partition, long epoch);
 
+    [LoggerMessage(EventId = 6116, Level = LogLevel.Warning, Message = "Partition {Partition} (epoch {Epoch}): this worker's lease ran out before the batch was committed; it stops the partition without acknowledging and rejoins when its lease is renewed.")]
+    public static partial void LeaseRanOut(ILogger logger, string partition, long epoch);
+
     [LoggerMessage(EventId = 6104, Level = LogLevel.Debug, Message = "Partition {Partition} acquired at epoch {Epoch}: resumes after stream sequence {LastStreamSequence}, {Replayed} entries replayed into its state.")]
     public static partial void PartitionStarted(ILogger logger, string partition, long epoch, long lastStreamSequence, int replayed);
 
