@@ -171,12 +171,7 @@ public sealed partial class SubscriberImporter
                     cancellationToken.ThrowIfCancellationRequested();
                     if (outcomes[i].Errors is { } errors)
                     {
-                        foreach (var error in errors)
-                        {
-                            state.Add(error.Line, error.Field, error.Rule);
-                        }
-
-                        state.RowsRejected++;
+                        state.Reject(errors);
                     }
                     else if (insert.Execute(outcomes[i].Row!, outcomes[i].Row!.Line, createdAt) == 0)
                     {

@@ -666,12 +666,7 @@ public sealed partial class SubscriberImporter
                     cancellationToken.ThrowIfCancellationRequested();
                     if (outcomes[i].Errors is { } errors)
                     {
-                        foreach (var error in errors)
-                        {
-                            state.Add(error.Line, error.Field, error.Rule);
-                        }
-
-                        state.RowsRejected++;
+                        state.Reject(errors);
                     }
                     else if (insert.Execute(outcomes[i].Row!, keys.SeqOf(outcomes[i].Row!.Line), createdAt) == 0)
                     {
@@ -1000,6 +995,17 @@ public sealed partial class SubscriberImporter
             {
                 ErrorsTruncated = true;
             }
+        }
+
+        /// <summary>Adds every error of one bad row and counts the row once as rejected.</summary>
+        public void Reject(List<ImportRowError> rowErrors)
+        {
+            foreach (var error in rowErrors)
+            {
+                Add(error.Line, error.Field, error.Rule);
+            }
+
+            RowsRejected++;
         }
 
         /// <summary>Adds an error and counts its row as rejected.</summary>

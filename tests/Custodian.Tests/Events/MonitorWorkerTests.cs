@@ -184,70 +184,40 @@ public sealed class MonitorWorkerTests
     [Fact]
     public async Task With_serve_monitor_workers_a_scraping_clerk_is_suspended_by_the_aggregate_partition_before_the_next_request_is_served()
     {
-        await using var nats = await NatsServer.StartNewAsync();
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 30, options: o =>
+        await WithAggregateWorkerAsync("api-test", async host =>
         {
-            o.Events = nats.Url;
-            o.JetStream.Monitor = "workers";
-            o.JetStream.WorkerLeaseSeconds = ServeTestLeaseSeconds;
-        });
-        Assert.NotNull(host.Get<MonitorWorkerGate>()); // serve --monitor workers: the guard catches up with the workers
-        var worker = new MonitorWorker(
-            host.Get<EventsSettings>(),
-            "api-test",
-            new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
-            host.Get<IAccessLedger>(),
-            host.Get<IAccessLedgerReader>(),
-            host.Get<AlertStore>(),
-            new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
-            () => new DistinctSubjectsDetector(new MonitorOptions()),
-            () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
-            new WorkerClock(host.Clock, WorkerClockAhead),
-            host.Get<ILogger<MonitorWorker>>()); // the host's collector: the worker's log goes into a failure's message
-        using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => worker.RunAsync(stop.Token));
-        try
-        {
-            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
-            await WithWorkerLogAsync(host, async () =>
+            Assert.NotNull(host.Get<MonitorWorkerGate>()); // serve --monitor workers: the guard catches up with the workers
+            var (client, _, _) = await host.ClerkAsync("C0001");
+            var served = 0;
+            HttpResponseMessage? refused = null;
+            for (var i = 0; i < 20; i++)
             {
-                var (client, _, _) = await host.ClerkAsync("C0001");
-                var served = 0;
-                HttpResponseMessage? refused = null;
-                for (var i = 0; i < 20; i++)
+                var response = await RetryingMonitorBehindAsync(() => client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone }));
+                if (response.StatusCode != HttpStatusCode.OK)
                 {
-                    var response = await RetryingMonitorBehindAsync(() => client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone }));
-                    if (response.StatusCode != HttpStatusCode.OK)
-                    {
-                        refused = response;
-                        break;
-                    }
-
-                    served++;
-                    response.Dispose();
+                    refused = response;
+                    break;
                 }
 
-                // As embedded (SuspensionTests): the aggregate partition's open-lookups detector suspends clerk and terminal at the
-                // 10th unserved read (risk 100), before the hard clerk limit (12 distinct subscribers per 10 minutes); the 11th is refused.
-                Assert.Equal(10, served);
-                await ProblemAssert.IsProblemAsync(refused!, HttpStatusCode.Forbidden, Custodian.Problems.ErrorCodes.ClerkSuspended);
-                Assert.Equal(
-                    [
-                        "open-lookups clerk:C0001 10/6 in 3600 s, evidence 10, critical",
-                        "open-lookups clerk:C0001 8/6 in 3600 s, evidence 8, medium",
-                        "open-lookups clerk:C0001 9/6 in 3600 s, evidence 9, high",
-                        "open-lookups terminal:S001-t-C0001 8/6 in 3600 s, evidence 8, medium",
-                        "open-lookups terminal:S001-t-C0001 9/6 in 3600 s, evidence 9, high",
-                    ],
-                    Describe(await host.Get<AlertStore>().ListAsync(null)));
-                Assert.Equal(["clerk:C0001", "terminal:S001-t-C0001"], Describe(await host.Get<SuspensionRegistry>().ListActiveAsync()));
-            });
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run;
-        }
+                served++;
+                response.Dispose();
+            }
+
+            // As embedded (SuspensionTests): the aggregate partition's open-lookups detector suspends clerk and terminal at the
+            // 10th unserved read (risk 100), before the hard clerk limit (12 distinct subscribers per 10 minutes); the 11th is refused.
+            Assert.Equal(10, served);
+            await ProblemAssert.IsProblemAsync(refused!, HttpStatusCode.Forbidden, Custodian.Problems.ErrorCodes.ClerkSuspended);
+            Assert.Equal(
+                [
+                    "open-lookups clerk:C0001 10/6 in 3600 s, evidence 10, critical",
+                    "open-lookups clerk:C0001 8/6 in 3600 s, evidence 8, medium",
+                    "open-lookups clerk:C0001 9/6 in 3600 s, evidence 9, high",
+                    "open-lookups terminal:S001-t-C0001 8/6 in 3600 s, evidence 8, medium",
+                    "open-lookups terminal:S001-t-C0001 9/6 in 3600 s, evidence 9, high",
+                ],
+                Describe(await host.Get<AlertStore>().ListAsync(null)));
+            Assert.Equal(["clerk:C0001", "terminal:S001-t-C0001"], Describe(await host.Get<SuspensionRegistry>().ListActiveAsync()));
+        });
     }
 
     /// <summary>
@@ -258,67 +228,37 @@ public sealed class MonitorWorkerTests
     [Fact]
     public async Task With_serve_monitor_workers_a_clerk_stepped_up_by_the_aggregate_partition_is_refused_the_very_next_view()
     {
-        await using var nats = await NatsServer.StartNewAsync();
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 30, options: o =>
+        await WithAggregateWorkerAsync("api-step-up", async host =>
         {
-            o.Events = nats.Url;
-            o.JetStream.Monitor = "workers";
-            o.JetStream.WorkerLeaseSeconds = ServeTestLeaseSeconds;
-        });
-        var worker = new MonitorWorker(
-            host.Get<EventsSettings>(),
-            "api-step-up",
-            new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
-            host.Get<IAccessLedger>(),
-            host.Get<IAccessLedgerReader>(),
-            host.Get<AlertStore>(),
-            new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
-            () => new DistinctSubjectsDetector(new MonitorOptions()),
-            () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
-            new WorkerClock(host.Clock, WorkerClockAhead),
-            host.Get<ILogger<MonitorWorker>>()); // the host's collector: the worker's log goes into a failure's message
-        using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => worker.RunAsync(stop.Token));
-        try
-        {
-            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
-            await WithWorkerLogAsync(host, async () =>
+            var (client, _, _) = await host.ClerkAsync("C0002");
+            string? handle = null;
+            for (var i = 0; i < 9; i++)
             {
-                var (client, _, _) = await host.ClerkAsync("C0002");
-                string? handle = null;
-                for (var i = 0; i < 9; i++)
-                {
-                    using var response = await RetryingMonitorBehindAsync(() => client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone }));
-                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                    var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
-                    handle = body.GetProperty("results")[0].GetProperty("handle").GetString();
-                    host.Time.Advance(TimeSpan.FromSeconds(20));
-                }
+                using var response = await RetryingMonitorBehindAsync(() => client.PostAsJsonAsync("/api/v1/subscribers/search", new { phone = host.Population[i].Phone }));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+                handle = body.GetProperty("results")[0].GetProperty("handle").GetString();
+                host.Time.Advance(TimeSpan.FromSeconds(20));
+            }
 
-                using var view = await RetryingMonitorBehindAsync(() => client.GetAsync($"/api/v1/subscribers/{handle}?purpose=plan-change"));
-                await ProblemAssert.IsProblemAsync(view, HttpStatusCode.Forbidden, MonitoringErrorCodes.StepUpRequired);
-                var clerk = new Principal(PrincipalKind.Clerk, "C0002");
-                var terminal = new Principal(PrincipalKind.Terminal, "S001-t-C0002");
-                Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(clerk.Kind, clerk.Id));
-                Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(terminal.Kind, terminal.Id));
-                Assert.Equal(
-                    [
-                        "open-lookups clerk:C0002 8/6 in 3600 s, evidence 8, medium",
-                        "open-lookups clerk:C0002 9/6 in 3600 s, evidence 9, high",
-                        "open-lookups terminal:S001-t-C0002 8/6 in 3600 s, evidence 8, medium",
-                        "open-lookups terminal:S001-t-C0002 9/6 in 3600 s, evidence 9, high",
-                    ],
-                    Describe(await host.Get<AlertStore>().ListAsync(null)));
-                Assert.Empty(await host.Get<SuspensionRegistry>().ListActiveAsync());
-                var last = (await host.LedgerAsync()).Last(e => e.Entry.Account == "C0002");
-                Assert.Equal((AccessTask.View, AccessOutcome.Denied, MonitoringErrorCodes.StepUpRequired), (last.Entry.Task, last.Entry.Outcome, last.Entry.ErrorCode));
-            });
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run;
-        }
+            using var view = await RetryingMonitorBehindAsync(() => client.GetAsync($"/api/v1/subscribers/{handle}?purpose=plan-change"));
+            await ProblemAssert.IsProblemAsync(view, HttpStatusCode.Forbidden, MonitoringErrorCodes.StepUpRequired);
+            var clerk = new Principal(PrincipalKind.Clerk, "C0002");
+            var terminal = new Principal(PrincipalKind.Terminal, "S001-t-C0002");
+            Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(clerk.Kind, clerk.Id));
+            Assert.Equal(new RiskStanding(75, MonitorAction.StepUp), await host.Get<AccessMonitor>().CurrentStandingAsync(terminal.Kind, terminal.Id));
+            Assert.Equal(
+                [
+                    "open-lookups clerk:C0002 8/6 in 3600 s, evidence 8, medium",
+                    "open-lookups clerk:C0002 9/6 in 3600 s, evidence 9, high",
+                    "open-lookups terminal:S001-t-C0002 8/6 in 3600 s, evidence 8, medium",
+                    "open-lookups terminal:S001-t-C0002 9/6 in 3600 s, evidence 9, high",
+                ],
+                Describe(await host.Get<AlertStore>().ListAsync(null)));
+            Assert.Empty(await host.Get<SuspensionRegistry>().ListActiveAsync());
+            var last = (await host.LedgerAsync()).Last(e => e.Entry.Account == "C0002");
+            Assert.Equal((AccessTask.View, AccessOutcome.Denied, MonitoringErrorCodes.StepUpRequired), (last.Entry.Task, last.Entry.Outcome, last.Entry.ErrorCode));
+        });
     }
 
     [Fact]
@@ -544,6 +484,46 @@ public sealed class MonitorWorkerTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> against a server in <c>serve --monitor workers</c> mode (30 subscribers, a test
+    /// NATS server, the serve tests' lease) with one in-process worker <paramref name="workerId"/> that owns every
+    /// partition, its clock <see cref="WorkerClockAhead"/> ahead of the host's; the worker's log goes into a failure.
+    /// </summary>
+    private static async Task WithAggregateWorkerAsync(string workerId, Func<CustodianTestHost, Task> body)
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 30, options: o =>
+        {
+            o.Events = nats.Url;
+            o.JetStream.Monitor = "workers";
+            o.JetStream.WorkerLeaseSeconds = ServeTestLeaseSeconds;
+        });
+        var worker = new MonitorWorker(
+            host.Get<EventsSettings>(),
+            workerId,
+            new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
+            host.Get<IAccessLedger>(),
+            host.Get<IAccessLedgerReader>(),
+            host.Get<AlertStore>(),
+            new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
+            () => new DistinctSubjectsDetector(new MonitorOptions()),
+            () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
+            new WorkerClock(host.Clock, WorkerClockAhead),
+            host.Get<ILogger<MonitorWorker>>()); // the host's collector: the worker's log goes into a failure's message
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => worker.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
+            await WithWorkerLogAsync(host, () => body(host));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+        }
     }
 
     // Runs the assertions; when one fails, its message is followed by the host's log of the monitor workers (event IDs
