@@ -62,7 +62,11 @@ public sealed class CliAgainstServerTests
 
         Assert.Equal(HttpStatusCode.Forbidden, last);
         var data = host.Directory.FullName;
-        var (listed, table, listError) = await CliProcess.RunAsync(new Dictionary<string, string>(), "alerts", "list", "--data", data);
+        // A separate process, as an officer runs it: on the PostgreSQL pass it is told the deployment's storage, as the server was.
+        var storage = host.Get<Storage.StorageSettings>().ConnectionString is { } connection
+            ? new Dictionary<string, string> { ["Custodian__Storage"] = connection }
+            : [];
+        var (listed, table, listError) = await CliProcess.RunAsync(storage, "alerts", "list", "--data", data);
         Assert.Equal((0, ""), (listed, listError));
         var alerts = await host.Get<AlertStore>().ListAsync(null);
         Assert.NotEmpty(alerts);
