@@ -49,23 +49,8 @@ internal sealed class CliContext : IAsyncDisposable
 
         var firstStart = FirstStart.Begin(paths);
         paths.EnsureCreated();
-        FileStream serverLock;
-        try
-        {
-            var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-            if (!OperatingSystem.IsWindows())
-            {
-                lockOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            serverLock = new FileStream(paths.ServerLock, lockOptions);
-        }
-        catch (IOException)
-        {
-            // Not rolled back: what is there belongs to the server holding the lock.
-            throw new CliException($"a Custodian server is using the data directory {paths.Root}; init changed nothing.");
-        }
-
+        // Not rolled back when refused: what is there belongs to the server holding the lock.
+        var serverLock = paths.TryHoldServerLock() ?? throw new CliException($"a Custodian server is using the data directory {paths.Root}; init changed nothing.");
         await using (serverLock)
         {
             return await StartAsync(options, paths, firstStart);

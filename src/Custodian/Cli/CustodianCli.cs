@@ -217,26 +217,9 @@ public static class CustodianCli
             await EventsCli.CheckAvailableAsync(options, ct); // so does a configured NATS server that is unreachable or has no JetStream (docs/events.md)
             var firstStart = FirstStart.Begin(paths); // a failed first start leaves nothing behind (docs/storage.md)
             paths.EnsureCreated();
-            FileStream serverLock;
-            try
-            {
-                // Held for the server's lifetime: two servers on one data directory would each run a
-                // monitor and cache state the other changes.
-                var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-                if (!OperatingSystem.IsWindows())
-                {
-                    lockOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // owner-only, like the data directory
-                }
-
-                serverLock = new FileStream(paths.ServerLock, lockOptions);
-            }
-            catch (IOException)
-            {
-                // Not rolled back: what is there belongs to the server holding the lock.
-                throw new CliException($"another Custodian server is already using {paths.Root}.");
-            }
-
-            await using var lockHeld = serverLock;
+            // Held for the server's lifetime: two servers on one data directory would each run a monitor and cache state
+            // the other changes. Refused, not rolled back: what is there belongs to the server holding the lock.
+            await using var lockHeld = paths.TryHoldServerLock() ?? throw new CliException($"another Custodian server is already using {paths.Root}.");
             var built = CustodianServer.Build(options, TimeProvider.System);
             Access.Staff.NewAccount? officer;
             try

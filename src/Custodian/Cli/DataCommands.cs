@@ -192,19 +192,8 @@ internal static class DataCommands
     /// </summary>
     private static bool ServerRunning(Hosting.DataPaths paths)
     {
-        try
-        {
-            using var probe = new FileStream(paths.ServerLock, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-            return false;
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return false;
-        }
-        catch (IOException)
-        {
-            return true;
-        }
+        using var probe = paths.TryHoldServerLock();
+        return probe is null;
     }
 
     /// <summary>Reports on the caller's thread (System.Progress posts to the thread pool, after the file may be closed).</summary>

@@ -53,7 +53,9 @@ internal static class MaskingCommands
 
             // Holding the server's lock refuses a running server (whose screens would go on with the old masks
             // while the directory records the new ones) and keeps one from starting mid-adoption.
-            await using var serverLock = HoldServerLock(Hosting.DataPaths.For(data));
+            var paths = Hosting.DataPaths.For(data);
+            await using var serverLock = paths.TryHoldServerLock()
+                ?? throw new CliException($"a Custodian server is running on {paths.Root}: stop it, then run 'masking adopt' with the same Custodian__Masking__* settings.");
             var policy = context.Get<MaskingPolicy>();
             var previous = await context.Get<MaskingPolicyRecord>().AdoptAsync(policy, ct);
             AnsiConsole.MarkupLine(previous is null || string.Equals(previous, policy.Descriptor, StringComparison.Ordinal)
@@ -63,23 +65,5 @@ internal static class MaskingCommands
         }));
 
         return new Command("masking", "The deployment's one masking policy: show it, or adopt a changed one.") { show, adopt };
-    }
-
-    private static FileStream HoldServerLock(Hosting.DataPaths paths)
-    {
-        try
-        {
-            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            return new FileStream(paths.ServerLock, options);
-        }
-        catch (IOException)
-        {
-            throw new CliException($"a Custodian server is running on {paths.Root}: stop it, then run 'masking adopt' with the same Custodian__Masking__* settings.");
-        }
     }
 }

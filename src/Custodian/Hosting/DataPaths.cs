@@ -35,6 +35,29 @@ public sealed record DataPaths(string Root)
     public string ServerLock => Path.Combine(Root, "server.lock");
 
     /// <summary>
+    /// Takes <see cref="ServerLock"/> (creating it owner-only when missing) exclusively: held by a server for its
+    /// lifetime, by <c>init</c> and <c>masking adopt</c> while they work, and probed by <c>import</c>.
+    /// </summary>
+    /// <returns>The open lock file (dispose it to release the lock), or null when another process holds it.</returns>
+    public FileStream? TryHoldServerLock()
+    {
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // owner-only, like the data directory
+        }
+
+        try
+        {
+            return new FileStream(ServerLock, options);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// The terminal API's base URL (one line, e.g. <c>https://127.0.0.1:7443</c>) as the last <c>serve</c> on this
     /// directory listened on it; written at each start, read by <c>terminals enroll</c> for the command it prints.
     /// </summary>
