@@ -116,7 +116,7 @@ public sealed partial class SubscriberImporter
     /// database), finds the phone numbers that existing subscribers already have, then — unless an all-or-nothing import
     /// had a bad row — copies the staged rows in short transactions (<see cref="CopyStagedAsync"/>).
     /// </summary>
-    private async Task<bool> StageAndWriteAsync(ChannelReader<PreparedBatch> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, CancellationToken cancellationToken)
+    private async Task<bool> StageAndWriteAsync(ChannelReader<PreparedBatch> prepared, ImportMode mode, ImportState state, IProgress<long>? rowsDone, IProgress<ImportWriteProgress>? writeProgress, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         var sqlite = (SqliteConnection)connection;
@@ -141,7 +141,7 @@ public sealed partial class SubscriberImporter
                         return false;
                     }
 
-                    return await CopyStagedAsync(sqlite, mode, state, cancellationToken);
+                    return await CopyStagedAsync(sqlite, mode, state, writeProgress, cancellationToken);
                 }
                 finally
                 {
@@ -217,7 +217,7 @@ public sealed partial class SubscriberImporter
     /// A phone number that a subscriber added since the staging has (another writer) is a duplicate-phone row error: all or
     /// nothing removes everything, skip-bad-rows keeps the other rows. Returns whether rows were committed.
     /// </summary>
-    private async Task<bool> CopyStagedAsync(SqliteConnection connection, ImportMode mode, ImportState state, CancellationToken cancellationToken)
+    private async Task<bool> CopyStagedAsync(SqliteConnection connection, ImportMode mode, ImportState state, IProgress<ImportWriteProgress>? writeProgress, CancellationToken cancellationToken)
     {
         var allOrNothing = mode == ImportMode.AllOrNothing;
         string? run = null;
@@ -235,6 +235,13 @@ public sealed partial class SubscriberImporter
                 await RunAsync(connection, null, "INSERT INTO subscriber_import_runs (id, started_at) VALUES (@run, @at)", cancellationToken, ("@run", run), ("@at", _time.GetUtcNow().ToUnixTimeMilliseconds()));
             }
 
+            long toWrite;
+            await using (var staged = connection.Command("SELECT COUNT(*) FROM temp.import_rows"))
+            {
+                toWrite = Convert.ToInt64(await staged.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+            }
+
+            writeProgress?.Report(new ImportWriteProgress(0, toWrite));
             long after = 0;
             var rows = StagedFirstRows;
             while (true)
@@ -297,6 +304,7 @@ public sealed partial class SubscriberImporter
 
                         transaction.Commit();
                         written += inserted;
+                        writeProgress?.Report(new ImportWriteProgress(written, toWrite));
                         if (!allOrNothing)
                         {
                             state.RowsImported += inserted; // committed: a cancellation from here on keeps it

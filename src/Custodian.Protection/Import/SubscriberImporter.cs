@@ -176,7 +176,7 @@ public sealed partial class SubscriberImporter
     /// <returns>The report. A header problem yields one <c>header</c> error and nothing is read further.</returns>
     /// <exception cref="ImportCanceledException">When cancelled; its report says how many rows stayed written.</exception>
     public Task<ImportReport> ImportAsync(TextReader csv, ImportMode mode = ImportMode.AllOrNothing, IProgress<long>? rowsDone = null, CancellationToken cancellationToken = default) =>
-        ImportAsync(csv, mode, ImportConcurrency.Exclusive, rowsDone, cancellationToken);
+        ImportAsync(csv, mode, ImportConcurrency.Exclusive, rowsDone, null, cancellationToken);
 
     /// <summary>Imports subscribers from <paramref name="csv"/>.</summary>
     /// <param name="csv">UTF-8 CSV text with a header line naming all eight <see cref="ImportColumns"/> (any order). Not disposed.</param>
@@ -189,10 +189,16 @@ public sealed partial class SubscriberImporter
     /// Receives the number of data records processed so far after each batch: validated and written or rejected; with
     /// <see cref="ImportConcurrency.BesideServer"/> on SQLite, validated and staged (the writing follows).
     /// </param>
+    /// <param name="writeProgress">
+    /// With <see cref="ImportConcurrency.BesideServer"/> on SQLite only: receives the write phase's progress — once when it
+    /// begins (0 of the rows to write) and after each committed transaction — so that a caller can show it after
+    /// <paramref name="rowsDone"/> has reached the end of the file. Never called on the other paths, or when the check
+    /// rejected an all-or-nothing file.
+    /// </param>
     /// <param name="cancellationToken">Cancels the import (see the class remarks for what stays written).</param>
     /// <returns>The report. A header problem yields one <c>header</c> error and nothing is read further.</returns>
     /// <exception cref="ImportCanceledException">When cancelled; its report says how many rows stayed written.</exception>
-    public async Task<ImportReport> ImportAsync(TextReader csv, ImportMode mode, ImportConcurrency concurrency, IProgress<long>? rowsDone = null, CancellationToken cancellationToken = default)
+    public async Task<ImportReport> ImportAsync(TextReader csv, ImportMode mode, ImportConcurrency concurrency, IProgress<long>? rowsDone = null, IProgress<ImportWriteProgress>? writeProgress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(csv);
         if (!Enum.IsDefined(mode))
@@ -216,7 +222,7 @@ public sealed partial class SubscriberImporter
                 await RecoverAsync(cancellationToken);
             }
 
-            return await ImportCoreAsync(csv, mode, concurrency == ImportConcurrency.BesideServer && _database.IsSqlite, rowsDone, state, started, cancellationToken);
+            return await ImportCoreAsync(csv, mode, concurrency == ImportConcurrency.BesideServer && _database.IsSqlite, rowsDone, writeProgress, state, started, cancellationToken);
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested && ex is not ImportCanceledException)
         {
@@ -251,7 +257,7 @@ public sealed partial class SubscriberImporter
             OnMalformedRecord = record => malformed.TryAdd(record.RecordNumber, record.Reason),
         };
 
-    private async Task<ImportReport> ImportCoreAsync(TextReader csv, ImportMode mode, bool staged, IProgress<long>? rowsDone, ImportState state, long started, CancellationToken cancellationToken)
+    private async Task<ImportReport> ImportCoreAsync(TextReader csv, ImportMode mode, bool staged, IProgress<long>? rowsDone, IProgress<ImportWriteProgress>? writeProgress, ImportState state, long started, CancellationToken cancellationToken)
     {
         var malformed = new Dictionary<long, CsvMalformedReason>();
         var options = CsvOptions(malformed);
@@ -274,7 +280,7 @@ public sealed partial class SubscriberImporter
                 try
                 {
                     return staged
-                        ? await StageAndWriteAsync(prepared.Reader, mode, state, rowsDone, stop.Token)
+                        ? await StageAndWriteAsync(prepared.Reader, mode, state, rowsDone, writeProgress, stop.Token)
                         : await WriteAsync(prepared.Reader, mode, state, rowsDone, stop.Token);
                 }
                 catch

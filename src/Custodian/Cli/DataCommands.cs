@@ -117,12 +117,21 @@ internal static class DataCommands
             {
                 await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).StartAsync(async progress =>
                 {
-                    var task = progress.AddTask("Importing", maxValue: Math.Max(1, input.Length));
+                    // Beside a server the file is checked first (bytes read), then written in short transactions (rows written).
+                    var besideServer = concurrency == ImportConcurrency.BesideServer;
+                    var task = progress.AddTask(besideServer ? "Checking" : "Importing", maxValue: Math.Max(1, input.Length));
+                    ProgressTask? writing = null;
                     using var stream = new FileStream(input.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
                     using var reader = new StreamReader(stream, Encoding.UTF8);
                     var rows = new SynchronousProgress<long>(_ => task.Value = stream.Position);
-                    report = await importer.ImportAsync(reader, importMode, concurrency, rows, ct);
-                    task.Value = task.MaxValue;
+                    var written = new SynchronousProgress<ImportWriteProgress>(p =>
+                    {
+                        task.Value = task.MaxValue;
+                        writing ??= progress.AddTask("Writing", maxValue: Math.Max(1, p.RowsToWrite));
+                        writing.Value = p.RowsWritten;
+                    });
+                    report = await importer.ImportAsync(reader, importMode, concurrency, rows, written, ct);
+                    task.Value = task.MaxValue; // the writing bar stays where the last commit left it
                 });
             }
             catch (ImportCanceledException ex)

@@ -42,13 +42,16 @@ public sealed class ImportBesideServerTests
         var (existing, file) = await SplitAsync(env, 3_000);
         var logger = new FakeLogger<SubscriberImporter>();
         file.Insert(2_500, existing[1]); // line 2,501 (the header is line 1) repeats a subscriber already in the database
+        var progress = new List<ImportWriteProgress>();
 
-        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time, logger).ImportAsync(Csv.Of([.. file]), ImportMode.AllOrNothing, ImportConcurrency.BesideServer);
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time, logger).ImportAsync(
+            Csv.Of([.. file]), ImportMode.AllOrNothing, ImportConcurrency.BesideServer, null, new Recorder<ImportWriteProgress>(progress));
 
         Assert.Equal([new ImportRowError(2_501, "phone", "must be unique: another row of this file or an existing subscriber has the same phone number")], report.Errors);
         Assert.Equal(0, report.RowsImported);
         Assert.Equal(Existing, await new SubscriberVault(env.Database, env.Keys).CountAsync());
         Assert.DoesNotContain(logger.Collector.GetSnapshot(), r => r.Id.Id is 6504 or 6505); // nothing was written, so nothing was removed
+        Assert.Empty(progress); // no write phase
         await AssertNoRunLeftAsync(env);
     }
 
@@ -59,14 +62,25 @@ public sealed class ImportBesideServerTests
         var (_, file) = await SplitAsync(env, 12_000);
         var logger = new FakeLogger<SubscriberImporter>();
 
-        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time, logger).ImportAsync(Csv.Of([.. file]), ImportMode.AllOrNothing, ImportConcurrency.BesideServer);
+        var progress = new List<ImportWriteProgress>();
+        var checkedRows = new List<long>();
+        var report = await new SubscriberImporter(env.Database, env.Keys, env.Time, logger).ImportAsync(
+            Csv.Of([.. file]), ImportMode.AllOrNothing, ImportConcurrency.BesideServer, new Recorder<long>(checkedRows), new Recorder<ImportWriteProgress>(progress));
 
         Assert.Empty(report.Errors);
         Assert.Equal((12_000L, 12_000L), (report.RowsRead, report.RowsImported));
         Assert.Equal(Existing + 12_000, await new SubscriberVault(env.Database, env.Keys).CountAsync());
         var written = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 6504).StructuredState!;
         Assert.Equal("12000", written.Single(p => p.Key == "Rows").Value);
-        Assert.True(int.Parse(written.Single(p => p.Key == "Transactions").Value!, System.Globalization.CultureInfo.InvariantCulture) >= 3); // at most 5,000 rows each
+        var transactions = int.Parse(written.Single(p => p.Key == "Transactions").Value!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(transactions >= 3); // at most 5,000 rows each
+
+        // The write phase reports itself after the check reached the end of the file: 0 of 12,000, then once per commit.
+        Assert.Equal(12_000L, checkedRows[^1]);
+        Assert.Equal(transactions + 1, progress.Count);
+        Assert.Equal(new ImportWriteProgress(0, 12_000), progress[0]);
+        Assert.Equal(new ImportWriteProgress(12_000, 12_000), progress[^1]);
+        Assert.All(progress.Zip(progress.Skip(1)), pair => Assert.True(pair.Second.RowsWritten > pair.First.RowsWritten && pair.Second.RowsToWrite == 12_000));
         Assert.Equal(12_000L, await Population.ScalarAsync(env.Database, $"SELECT COUNT(*) FROM subscribers WHERE seq > {Existing}")); // appended after the existing keys
         await AssertNoRunLeftAsync(env);
     }
@@ -97,7 +111,7 @@ public sealed class ImportBesideServerTests
         using var env = await TestEnvironment.CreateAsync();
         var (_, file) = await SplitAsync(env, 12_000);
         using var cancel = new CancellationTokenSource();
-        var import = new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(Csv.Of([.. file]), ImportMode.AllOrNothing, ImportConcurrency.BesideServer, null, cancel.Token);
+        var import = new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(Csv.Of([.. file]), ImportMode.AllOrNothing, ImportConcurrency.BesideServer, null, null, cancel.Token);
 
         // Cancel as soon as the first rows of the import are visible (written and committed).
         while (!import.IsCompleted && await Population.ScalarAsync(env.Database, "SELECT COUNT(*) FROM subscribers") == Existing)
@@ -170,5 +184,17 @@ public sealed class ImportBesideServerTests
         await using var connection = await database.OpenAsync();
         await using var command = connection.Command(sql);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Records every report synchronously, in order (<see cref="Progress{T}"/> would post them to the thread pool).</summary>
+    private sealed class Recorder<T>(List<T> into) : IProgress<T>
+    {
+        public void Report(T value)
+        {
+            lock (into)
+            {
+                into.Add(value);
+            }
+        }
     }
 }
