@@ -27,6 +27,18 @@ public static class PortalWords
         ["claim-view"] = ("보상 신청 열람 (보안 담당자)", "Your compensation claim read by the security office"),
     };
 
+    // What a refused request of each reading task asked for: a refused unmask is "an attempt to view in full", not
+    // "viewed in full (refused)", which reads as if the data had been shown.
+    private static readonly Dictionary<string, (string Ko, string En)> Attempts = new(StringComparer.Ordinal)
+    {
+        ["search"] = ("검색 시도", "Attempted search"),
+        ["view"] = ("조회 시도", "Attempted view"),
+        ["unmask"] = ("전체 보기 시도", "Attempt to view in full"),
+        ["change"] = ("변경 시도", "Attempted change"),
+        ["print"] = ("인쇄 시도", "Attempted print"),
+        ["download"] = ("내려받기 시도", "Attempted download"),
+    };
+
     private static readonly Dictionary<string, string> PurposesKo = new(StringComparer.Ordinal)
     {
         ["in-store-service"] = "매장 방문 고객 응대",
@@ -58,6 +70,26 @@ public static class PortalWords
 
     /// <summary>The task's name in <paramref name="korean"/> or English.</summary>
     public static string Task(string task, bool korean) => Tasks.TryGetValue(task, out var w) ? (korean ? w.Ko : w.En) : task;
+
+    /// <summary>
+    /// The task's words for a history row: <see cref="Task(string, bool)"/> when it was allowed; when it was refused, what
+    /// was attempted followed by <paramref name="refusedWord"/> in parentheses — "Attempt to view in full (refused)",
+    /// never "Viewed in full (refused)", which reads as if the data had been shown.
+    /// </summary>
+    /// <param name="task">The ledger task code (e.g. <c>unmask</c>); an unknown code is shown as itself.</param>
+    /// <param name="korean">Korean words when true, English otherwise.</param>
+    /// <param name="refused">Whether the entry's outcome was <c>denied</c>.</param>
+    /// <param name="refusedWord">The localized word for "refused" (the page's resources).</param>
+    public static string Task(string task, bool korean, bool refused, string refusedWord)
+    {
+        if (!refused)
+        {
+            return Task(task, korean);
+        }
+
+        var attempted = Attempts.TryGetValue(task, out var w) ? (korean ? w.Ko : w.En) : Task(task, korean);
+        return $"{attempted} ({refusedWord})";
+    }
 
     /// <summary>The purpose's plain description in <paramref name="korean"/> or English (the catalog's words).</summary>
     public static string Purpose(string? purpose, bool korean)
