@@ -68,6 +68,10 @@ public static class ErrorCodes
     public const string PersonalDataInText = "personal-data-in-text";
     /// <summary>The request body is larger than allowed (413).</summary>
     public const string BodyTooLarge = "body-too-large";
+    /// <summary>405: the path exists but does not take this HTTP method (the response's <c>Allow</c> header lists the ones it takes).</summary>
+    public const string MethodNotAllowed = "method-not-allowed";
+    /// <summary>415: the body's media type is not one the endpoint takes (JSON endpoints: <c>Content-Type: application/json</c>).</summary>
+    public const string UnsupportedMediaType = "unsupported-media-type";
     /// <summary>The phone number is not a valid Korean number.</summary>
     public const string PhoneInvalid = "phone-invalid";
     /// <summary>Too many requests (429).</summary>

@@ -195,9 +195,9 @@ public static class CustodianServer
             {
                 400 => ErrorCodes.ValidationFailed, // e.g. a form posted without its anti-forgery token
                 404 => ErrorCodes.NotFound,
-                405 => ErrorCodes.ValidationFailed,
+                405 => ErrorCodes.MethodNotAllowed,
                 413 => ErrorCodes.BodyTooLarge,
-                415 => ErrorCodes.ValidationFailed,
+                415 => ErrorCodes.UnsupportedMediaType,
                 _ => ErrorCodes.InternalError,
             };
             var message = status switch
@@ -215,6 +215,7 @@ public static class CustodianServer
         app.UseAccessGatewayEdge(); // client address from trusted proxies only; oversized headers refused and recorded (docs/access.md)
         app.UseMiddleware<DeviceGatewayMiddleware>();
         app.UseMiddleware<NetworkPolicyMiddleware>(); // network zones, opening hours, trust classes per task (docs/access.md)
+        app.UseMiddleware<RequestBodyBufferingMiddleware>(); // a body of unknown length is read (≤ the limit) before any endpoint: 413, never 500, on HTTP/2 too
         Storage.HealthApi.MapHealthApi(app); // /health with the storage dependency (src/Custodian/Storage/HealthApi.cs)
         app.MapOpenApi();
         app.MapTerminalApi();

@@ -5,7 +5,7 @@ namespace Custodian.Hosting;
 
 /// <summary>
 /// Turns framework exceptions into problem responses with stable codes: malformed JSON and bad
-/// parameters (400 <c>validation-failed</c>), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>) and
+/// parameters (400 <c>validation-failed</c>), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>), a body of the wrong media type (415 <c>unsupported-media-type</c>) and
 /// anything unexpected (500 <c>internal-error</c>, logged without request data).
 /// </summary>
 public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddleware> logger)
@@ -19,9 +19,12 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
         }
         catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
         {
-            var error = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? new CustodianError(ErrorCodes.BodyTooLarge, 413, "The request body is larger than allowed.")
-                : new CustodianError(ErrorCodes.ValidationFailed, ex.StatusCode, "The request is malformed: " + SafeMessage(ex));
+            var error = ex.StatusCode switch
+            {
+                StatusCodes.Status413PayloadTooLarge => new CustodianError(ErrorCodes.BodyTooLarge, 413, "The request body is larger than allowed."),
+                StatusCodes.Status415UnsupportedMediaType => new CustodianError(ErrorCodes.UnsupportedMediaType, 415, "The request is malformed: " + SafeMessage(ex)),
+                _ => new CustodianError(ErrorCodes.ValidationFailed, ex.StatusCode, "The request is malformed: " + SafeMessage(ex)),
+            };
             context.Response.Clear();
             await error.WriteAsync(context);
         }
