@@ -21,29 +21,70 @@ public sealed record PortalSession(string Token, SubscriberId Subject, DateTimeO
 }
 
 /// <summary>
-/// Subscriber sign-in to the portal with phone number + one-time SMS code (docs/portal.md, "Sign-in").
+/// Subscriber sign-in to the portal with phone number + one-time SMS code (docs/portal.md §1, "Sign-in").
 /// The answer to a code request is the same, and the request does the same work (a code is issued and
-/// one item queued for the SMS dispatcher), whether or not the number belongs to a subscriber. Limits:
-/// 5 code requests per number per hour and 30 per source address per hour; 20 failed code checks per
-/// source address per hour (429 with <c>Retry-After</c> beyond, counted over a sliding hour); a code
-/// lives 5 minutes and allows 5 attempts, after which it is void; a new code voids the previous one;
-/// sessions end after 15 minutes idle or 1 hour in all. Thread-safe.
+/// one item queued for the SMS dispatcher), whether or not the number belongs to a subscriber.
+/// <para>
+/// Limits (sliding one-hour windows; 429 <c>rate-limited</c> with <c>Retry-After</c> beyond): code requests
+/// 5 per (number, source address), 20 per number, 30 per source address; failed code checks 5 per (number, address),
+/// 20 per number, 20 per address. A number has at most 4 live codes, one per requesting address: an address's new
+/// code replaces its own previous one, never another address's, and a 5th address waits until one expires. A check
+/// accepts any live code of the number; a miss is charged only to the code the checking address requested (void after
+/// 5). So a caller at other addresses can neither void the subscriber's code nor stop the subscriber's address from
+/// getting and using one unless it holds 4 addresses (IPv6: 4 /64 prefixes), and the chance of guessing a code stays at
+/// most 20 misses × 4 live codes / 10^6 = 8 × 10^-5 per number per hour. A code lives 5 minutes; sessions end after
+/// 15 minutes idle or 1 hour in all. Thread-safe.
+/// </para>
 /// </summary>
 public sealed class PortalSignIn
 {
-    /// <summary>Code requests allowed per phone number per hour.</summary>
-    public const int CodesPerNumberPerHour = 5;
+    /// <summary>
+    /// Code requests allowed per (phone number, source address) in any sliding hour: 5. The subscriber's own budget,
+    /// which no other address can use up. Source: Custodian's choice (today's per-number budget, kept per address).
+    /// </summary>
+    public const int CodesPerNumberAndAddressPerHour = 5;
 
-    /// <summary>Code requests allowed per source address per hour.</summary>
+    /// <summary>
+    /// Code requests allowed per phone number from all addresses together in any sliding hour: 20, so that one number
+    /// cannot be flooded with SMS. Reaching it takes 20 / <see cref="CodesPerNumberAndAddressPerHour"/> = 4 addresses;
+    /// with 3 the subscriber's address keeps its full 5. Source: Custodian's choice.
+    /// </summary>
+    public const int CodesPerNumberPerHour = 20;
+
+    /// <summary>Code requests allowed per source address (any number) in any sliding hour: 30. Source: Custodian's choice.</summary>
     public const int CodesPerAddressPerHour = 30;
 
-    /// <summary>Failed code checks allowed per source address per hour (any number), against guessing codes across many numbers.</summary>
+    /// <summary>
+    /// Live codes a number can have at once: 4, one per requesting address (the newest from an address replaces that
+    /// address's previous one). A request from a 5th address is refused until one expires, so no request voids another
+    /// address's code. Source: Custodian's choice (equal to 4 addresses, as for <see cref="CodesPerNumberPerHour"/>).
+    /// </summary>
+    public const int LiveCodesPerNumber = 4;
+
+    /// <summary>
+    /// Failed code checks allowed per (phone number, source address) in any sliding hour: 5. Source: NIST SP 800-63B
+    /// §5.2.2 (limit failed attempts), kept per address so that one address cannot use up the number's budget.
+    /// </summary>
+    public const int FailedChecksPerNumberAndAddressPerHour = 5;
+
+    /// <summary>
+    /// Failed code checks allowed per phone number from all addresses together in any sliding hour: 20. With at most
+    /// <see cref="LiveCodesPerNumber"/> live codes, a guesser succeeds with probability at most 20 × 4 / 10^6 = 8 × 10^-5
+    /// per number per hour. Reaching it takes 4 addresses. Source: NIST SP 800-63B §5.2.2 (at most 100 failed attempts
+    /// on one account), tightened by Custodian.
+    /// </summary>
+    public const int FailedChecksPerNumberPerHour = 20;
+
+    /// <summary>Failed code checks allowed per source address (any number) in any sliding hour: 20, against guessing codes across many numbers. Source: Custodian's choice.</summary>
     public const int FailedChecksPerAddressPerHour = 20;
 
-    /// <summary>How long a code stays valid.</summary>
+    /// <summary>How long a code stays valid: 5 minutes (still accepted at its expiry instant). Source: NIST SP 800-63B §5.1.3 (short-lived out-of-band secret).</summary>
     public static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(5);
 
-    /// <summary>Wrong attempts a code allows before it is void.</summary>
+    /// <summary>
+    /// Wrong checks from the address that requested a code after which that code is void: 5. Misses from other
+    /// addresses are not charged to it. Source: NIST SP 800-63B §5.2.2 (limit failed attempts).
+    /// </summary>
     public const int AttemptsPerCode = 5;
 
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(15);
@@ -53,7 +94,7 @@ public sealed class PortalSignIn
     private readonly Portal.PortalCodeQueue _sms;
     private readonly IAccessLedger _ledger;
     private readonly TimeProvider _time;
-    private readonly OneTimeCodes _codes;
+    private readonly PortalCodeBook _codes;
     private readonly ConcurrentDictionary<string, PortalSession> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _rate = new(StringComparer.Ordinal);
 
@@ -68,7 +109,7 @@ public sealed class PortalSignIn
         _sms = sms;
         _ledger = ledger;
         _time = time;
-        _codes = new OneTimeCodes(time, CodeLifetime, maxAttempts: AttemptsPerCode);
+        _codes = new PortalCodeBook(time);
     }
 
     /// <summary>Sends a sign-in code to <paramref name="phone"/> if it belongs to a subscriber; the result does not say whether it does.</summary>
@@ -81,15 +122,19 @@ public sealed class PortalSignIn
             return normalized.Error!;
         }
 
-        var numberKey = "n:" + KeyOf(normalized.Value);
-        var addressKey = "a:" + (sourceIp ?? "?");
-        if (!Allow([(numberKey, CodesPerNumberPerHour), (addressKey, CodesPerAddressPerHour)], out var retry))
+        var address = AddressKey(sourceIp);
+        var issued = _codes.Request(
+            KeyOf(normalized.Value),
+            address,
+            record => Allow([("a:" + address, CodesPerAddressPerHour)], out var wait, record) ? TimeSpan.Zero : wait,
+            out var retry);
+        if (issued is not { } fresh)
         {
             return RateLimited(retry);
         }
 
+        var (code, expires) = fresh;
         var ids = await _vault.FindByPhoneAsync(normalized.Value, cancellationToken);
-        var (code, expires) = _codes.Issue(KeyOf(normalized.Value));
 
         // Same work for strangers: one queued item either way; the dispatcher drops the stranger's.
         _sms.Enqueue(ids.Count == 1 ? ids[0] : null, $"[Custodian] 개인정보 이용내역 조회 인증번호 {code} (5분간 유효). 요청하지 않았다면 무시하세요.");
@@ -105,15 +150,21 @@ public sealed class PortalSignIn
             return normalized.Error!;
         }
 
-        var failureKey = "v:" + (sourceIp ?? "?");
+        var address = AddressKey(sourceIp);
+        var failureKey = "v:" + address;
         if (!Allow([(failureKey, FailedChecksPerAddressPerHour)], out var retry, record: false))
         {
             return RateLimited(retry);
         }
 
         var invalid = new CustodianError(ErrorCodes.PortalCodeInvalid, 401, "The code is wrong or has expired.");
-        if (_codes.Verify(KeyOf(normalized.Value), code) != CodeCheck.Valid)
+        if (!_codes.Verify(KeyOf(normalized.Value), address, code, out retry))
         {
+            if (retry > TimeSpan.Zero)
+            {
+                return RateLimited(retry);
+            }
+
             Allow([(failureKey, int.MaxValue)], out _);
             return invalid;
         }
@@ -173,6 +224,34 @@ public sealed class PortalSignIn
     private static Result<string> Normalize(string? phone) => string.IsNullOrWhiteSpace(phone)
         ? Hosting.ProblemResults.Validation("phone", "is required")
         : PhoneNumbers.NormalizeKorean(phone);
+
+    /// <summary>
+    /// The key the limits count a source address under: an IPv4 address as itself (also when IPv4-mapped), an IPv6
+    /// address as its /64 prefix (one subscriber line or site is routinely given a whole /64, so counting single IPv6
+    /// addresses would let one caller act as billions), <c>?</c> when unknown or unparsable.
+    /// </summary>
+    /// <param name="sourceIp">The connection's remote address as text, or null.</param>
+    internal static string AddressKey(string? sourceIp)
+    {
+        if (!System.Net.IPAddress.TryParse(sourceIp, out var ip))
+        {
+            return "?";
+        }
+
+        if (ip.IsIPv4MappedToIPv6)
+        {
+            ip = ip.MapToIPv4();
+        }
+
+        if (ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return ip.ToString();
+        }
+
+        var bytes = ip.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new System.Net.IPAddress(bytes) + "/64";
+    }
 
     private static string KeyOf(string e164) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("portal|" + e164)));
 

@@ -124,6 +124,40 @@ public sealed class CustodianTestHost : IAsyncDisposable
 
     public HttpClient PortalClient() => TerminalHttp.Create(PortalUrl, Ca, null);
 
+    /// <summary>
+    /// A portal client whose connections come from <paramref name="sourceAddress"/> (any of 127.0.0.0/8, all of which
+    /// Linux routes to the loopback interface), so the server sees a distinct remote address per client — for tests of
+    /// per-address limits through the real TLS and HTTP pipeline.
+    /// </summary>
+    public HttpClient PortalClientFrom(string sourceAddress)
+    {
+        var local = System.Net.IPAddress.Parse(sourceAddress);
+        var ca = Ca;
+        var handler = new System.Net.Http.SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(local.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new System.Net.IPEndPoint(local, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && TerminalHttp.ChainsTo(new X509Certificate2(certificate), ca),
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = PortalUrl, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
     /// <summary>Enrolls a terminal through the real HTTP enrollment endpoint and returns its certificate with key.</summary>
     public async Task<X509Certificate2> EnrollAsync(string store, string name)
     {

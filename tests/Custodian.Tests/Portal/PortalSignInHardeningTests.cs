@@ -12,48 +12,238 @@ namespace Custodian.Tests.Portal;
 public sealed class PortalSignInHardeningTests
 {
     [Fact]
-    public async Task Five_wrong_attempts_void_the_code_and_a_new_code_voids_the_old_one()
+    public async Task Five_wrong_attempts_void_that_addresss_code_and_an_addresss_new_code_replaces_its_old_one()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
         using var portal = host.PortalClient();
+        using var other = host.PortalClientFrom("127.0.0.2");
         var phone = host.Population[1].Phone;
         using (await portal.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone }))
         {
         }
 
         var code = await PortalTests.PortalCodeAsync(host, phone);
-        var wrong = code == "000000" ? "111111" : "000000";
+        var wrong = Wrong(code);
         for (var i = 0; i < PortalSignIn.AttemptsPerCode; i++)
         {
             using var attempt = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = wrong });
             await ProblemAssert.IsProblemAsync(attempt, HttpStatusCode.Unauthorized, ErrorCodes.PortalCodeInvalid);
         }
 
-        using var voided = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code });
+        // The code is void (whoever presents it), and its address has used up its failed checks on this number.
+        using var voided = await other.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code });
         await ProblemAssert.IsProblemAsync(voided, HttpStatusCode.Unauthorized, ErrorCodes.PortalCodeInvalid);
+        using var blocked = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code });
+        await ProblemAssert.IsProblemAsync(blocked, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
+        Assert.Equal(TimeSpan.FromHours(1), blocked.Headers.RetryAfter?.Delta);
 
         host.Time.Advance(TimeSpan.FromSeconds(1));
-        using (await portal.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone }))
+        using (await other.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone }))
         {
         }
 
         var second = await PortalTests.PortalCodeAsync(host, phone, count: 2);
         host.Time.Advance(TimeSpan.FromSeconds(1)); // outbox order is by time
-        using (await portal.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone }))
+        using (await other.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone }))
         {
         }
 
         var third = await PortalTests.PortalCodeAsync(host, phone, count: 3);
         if (second != third)
         {
-            using var old = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = second });
+            using var old = await other.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = second });
             await ProblemAssert.IsProblemAsync(old, HttpStatusCode.Unauthorized, ErrorCodes.PortalCodeInvalid);
         }
 
-        using var ok = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = third });
+        using var ok = await other.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = third });
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
-        using var reused = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = third });
+        using var reused = await other.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = third });
         await ProblemAssert.IsProblemAsync(reused, HttpStatusCode.Unauthorized, ErrorCodes.PortalCodeInvalid);
+    }
+
+    [Fact]
+    public async Task Another_address_at_its_limits_neither_voids_nor_blocks_the_subscribers_code()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        using var subscriber = host.PortalClientFrom("127.0.0.2");
+        using var attacker = host.PortalClientFrom("127.0.0.3");
+        var phone = host.Population[1].Phone;
+        var start = host.Time.GetUtcNow();
+
+        await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted); // start + 1 s
+        var code = await PortalTests.PortalCodeAsync(host, phone);
+        for (var i = 0; i < PortalSignIn.CodesPerNumberAndAddressPerHour; i++)
+        {
+            await RequestAsync(host, attacker, phone, HttpStatusCode.Accepted); // start + 2 s … + 6 s
+        }
+
+        using (var limited = await RequestAsync(host, attacker, phone, HttpStatusCode.TooManyRequests)) // start + 7 s
+        {
+            Assert.Equal(TimeSpan.FromSeconds(3600 - 5), limited.Headers.RetryAfter?.Delta); // until start + 2 s leaves the hour
+        }
+
+        var attackersCode = await PortalTests.PortalCodeAsync(host, phone, count: 1 + PortalSignIn.CodesPerNumberAndAddressPerHour);
+        var wrong = Wrong(code, attackersCode);
+        for (var i = 0; i < PortalSignIn.FailedChecksPerNumberAndAddressPerHour; i++)
+        {
+            using var guess = await attacker.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = wrong });
+            await ProblemAssert.IsProblemAsync(guess, HttpStatusCode.Unauthorized, ErrorCodes.PortalCodeInvalid);
+        }
+
+        using (var guess = await attacker.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = wrong }))
+        {
+            await ProblemAssert.IsProblemAsync(guess, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
+            Assert.Equal(TimeSpan.FromHours(1), guess.Headers.RetryAfter?.Delta);
+        }
+
+        // Neither the attacker's five requests nor its five wrong guesses voided the subscriber's code.
+        Assert.Equal(start + TimeSpan.FromSeconds(7), host.Time.GetUtcNow());
+        using (var signIn = await subscriber.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code }))
+        {
+            Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+        }
+
+        // And the subscriber's address still gets (and uses) a new code.
+        await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted);
+        var fresh = await PortalTests.PortalCodeAsync(host, phone, count: 2 + PortalSignIn.CodesPerNumberAndAddressPerHour);
+        using var again = await subscriber.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = fresh });
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_per_number_cap_takes_four_addresses_and_its_window_slides()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var phone = host.Population[2].Phone;
+        var start = host.Time.GetUtcNow();
+        var clients = Enumerable.Range(11, 6).Select(i => host.PortalClientFrom($"127.0.0.{i}")).ToList();
+        try
+        {
+            // Three other addresses at their limit leave the fourth (the subscriber's) its full five: start + 1 s … + 20 s.
+            foreach (var client in clients.Take(4))
+            {
+                for (var i = 0; i < PortalSignIn.CodesPerNumberAndAddressPerHour; i++)
+                {
+                    (await RequestAsync(host, client, phone, HttpStatusCode.Accepted)).Dispose();
+                }
+            }
+
+            // Twenty from four addresses: the number is at its cap for a fifth, until start + 1 s leaves the hour.
+            Assert.Equal(PortalSignIn.CodesPerNumberPerHour, 4 * PortalSignIn.CodesPerNumberAndAddressPerHour);
+            using (var capped = await RequestAsync(host, clients[4], phone, HttpStatusCode.TooManyRequests)) // start + 21 s
+            {
+                Assert.Equal(TimeSpan.FromSeconds(3600 - 20), capped.Headers.RetryAfter?.Delta);
+            }
+
+            host.Time.Advance(TimeSpan.FromSeconds(3600 - 21)); // start + 3600 s
+            using (var stillCapped = await RequestAsync(host, clients[4], phone, HttpStatusCode.TooManyRequests, step: false))
+            {
+                Assert.Equal(TimeSpan.FromSeconds(1), stillCapped.Headers.RetryAfter?.Delta);
+            }
+
+            host.Time.Advance(TimeSpan.FromSeconds(1)); // start + 3601 s: the request of start + 1 s has left the hour
+            (await RequestAsync(host, clients[4], phone, HttpStatusCode.Accepted, step: false)).Dispose();
+            using (var full = await RequestAsync(host, clients[5], phone, HttpStatusCode.TooManyRequests, step: false))
+            {
+                Assert.Equal(TimeSpan.FromSeconds(1), full.Headers.RetryAfter?.Delta); // start + 2 s leaves next
+            }
+
+            Assert.Equal(start + TimeSpan.FromSeconds(3601), host.Time.GetUtcNow());
+            await PortalTests.PortalCodeAsync(host, phone, count: 21);
+            var sent = await ((OutboxSmsSender)host.Get<ISmsSender>()).ReadAsync(await GuardedLookupTests.IdOf(host, phone), SmsKind.PortalCode, 100);
+            Assert.Equal(21, sent.Count); // nothing was sent while limited
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_fifth_address_waits_for_a_free_code_slot_and_no_request_voids_another_addresss_code()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var phone = host.Population[3].Phone;
+        var clients = Enumerable.Range(21, 5).Select(i => host.PortalClientFrom($"127.0.0.{i}")).ToList();
+        try
+        {
+            (await RequestAsync(host, clients[0], phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s, expires start + 301 s
+            var code = await PortalTests.PortalCodeAsync(host, phone);
+            foreach (var client in clients.Skip(1).Take(PortalSignIn.LiveCodesPerNumber - 1))
+            {
+                (await RequestAsync(host, client, phone, HttpStatusCode.Accepted)).Dispose(); // start + 2 s … + 4 s
+            }
+
+            using (var full = await RequestAsync(host, clients[4], phone, HttpStatusCode.TooManyRequests)) // start + 5 s
+            {
+                // The first code is accepted until start + 301 s inclusive, so its slot is free a tick later: 296 s and a tick, rounded up.
+                Assert.Equal(TimeSpan.FromSeconds(297), full.Headers.RetryAfter?.Delta);
+            }
+
+            using (var signIn = await clients[0].PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code }))
+            {
+                Assert.Equal(HttpStatusCode.OK, signIn.StatusCode); // three later requests from other addresses did not void it
+            }
+
+            (await RequestAsync(host, clients[4], phone, HttpStatusCode.Accepted, step: false)).Dispose(); // the used code's slot is free
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Failed_checks_are_capped_per_number_across_addresses_and_the_window_slides()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var phone = host.Population[4].Phone;
+        using var subscriber = host.PortalClientFrom("127.0.0.31");
+        var guessers = Enumerable.Range(32, 4).Select(i => host.PortalClientFrom($"127.0.0.{i}")).ToList();
+        try
+        {
+            (await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s
+            var first = await PortalTests.PortalCodeAsync(host, phone);
+
+            // Three addresses at their five misses each (start + 2 s, + 3 s, + 4 s): the subscriber's code still works.
+            foreach (var guesser in guessers.Take(3))
+            {
+                host.Time.Advance(TimeSpan.FromSeconds(1));
+                await GuessFiveTimesAsync(guesser, phone, Wrong(first));
+            }
+
+            using (var signIn = await subscriber.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = first }))
+            {
+                Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+            }
+
+            // A fourth address brings the number to 20 misses: no further check of any code of it this hour.
+            (await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 5 s
+            var second = await PortalTests.PortalCodeAsync(host, phone, count: 2);
+            Assert.Equal(PortalSignIn.FailedChecksPerNumberPerHour, 4 * PortalSignIn.FailedChecksPerNumberAndAddressPerHour);
+            await GuessFiveTimesAsync(guessers[3], phone, Wrong(first, second));
+            using (var blocked = await subscriber.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = second }))
+            {
+                await ProblemAssert.IsProblemAsync(blocked, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
+                Assert.Equal(TimeSpan.FromSeconds(3600 - 3), blocked.Headers.RetryAfter?.Delta); // until start + 2 s leaves the hour
+            }
+
+            host.Time.Advance(TimeSpan.FromSeconds(3600 - 3)); // start + 3602 s: the misses of start + 2 s have left the hour
+            using (var stillBlocked = await guessers[3].PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = Wrong(first, second) }))
+            {
+                await ProblemAssert.IsProblemAsync(stillBlocked, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
+                Assert.Equal(TimeSpan.FromSeconds(3), stillBlocked.Headers.RetryAfter?.Delta); // its own five of start + 5 s still count
+            }
+
+            (await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted, step: false)).Dispose();
+            var third = await PortalTests.PortalCodeAsync(host, phone, count: 3);
+            using var later = await subscriber.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = third });
+            Assert.Equal(HttpStatusCode.OK, later.StatusCode);
+        }
+        finally
+        {
+            guessers.ForEach(c => c.Dispose());
+        }
     }
 
     [Fact]
@@ -130,5 +320,39 @@ public sealed class PortalSignInHardeningTests
         using var stillBlocked = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code });
         await ProblemAssert.IsProblemAsync(stillBlocked, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
         Assert.Equal(TimeSpan.FromMinutes(56), stillBlocked.Headers.RetryAfter?.Delta);
+    }
+
+    /// <summary>A six-digit code that is none of <paramref name="codes"/>.</summary>
+    private static string Wrong(params string[] codes) =>
+        Enumerable.Range(0, 10).Select(d => new string((char)('0' + d), 6)).First(c => !codes.Contains(c));
+
+    /// <summary>Steps the clock by a second (unless <paramref name="step"/> is false), requests a code from <paramref name="client"/>, and checks the status.</summary>
+    private static async Task<HttpResponseMessage> RequestAsync(CustodianTestHost host, HttpClient client, string phone, HttpStatusCode expected, bool step = true)
+    {
+        if (step)
+        {
+            host.Time.Advance(TimeSpan.FromSeconds(1)); // the outbox orders by time: keep this code the newest
+        }
+
+        var response = await client.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone });
+        if (expected == HttpStatusCode.TooManyRequests)
+        {
+            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
+        }
+        else
+        {
+            Assert.Equal(expected, response.StatusCode);
+        }
+
+        return response;
+    }
+
+    private static async Task GuessFiveTimesAsync(HttpClient client, string phone, string wrong)
+    {
+        for (var i = 0; i < PortalSignIn.FailedChecksPerNumberAndAddressPerHour; i++)
+        {
+            using var guess = await client.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = wrong });
+            await ProblemAssert.IsProblemAsync(guess, HttpStatusCode.Unauthorized, ErrorCodes.PortalCodeInvalid);
+        }
     }
 }

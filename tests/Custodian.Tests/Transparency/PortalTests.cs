@@ -88,7 +88,7 @@ public sealed class PortalTests
         Assert.Equal(await member.Content.ReadAsStringAsync(), await stranger.Content.ReadAsStringAsync());
         await ProblemAssert.IsProblemAsync(invalid, HttpStatusCode.BadRequest, ErrorCodes.PhoneInvalid);
 
-        for (var i = 1; i < PortalSignIn.CodesPerNumberPerHour; i++)
+        for (var i = 1; i < PortalSignIn.CodesPerNumberAndAddressPerHour; i++)
         {
             using var again = await portal.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone = "010-0000-0002" });
             Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
