@@ -14,7 +14,9 @@ namespace Custodian.Gateway;
 /// issued by Custodian's CA, within its validity, for an active, unrevoked terminal. Otherwise the
 /// request never reaches a handler: it gets a problem response and is recorded in the ledger as a
 /// <see cref="AccessTask.DeviceRefused"/> security event. Routes of the other listener are not
-/// reachable here, and vice versa.
+/// reachable here, and vice versa. The root (<c>GET /</c>, the address <c>serve</c> prints) redirects (302) to the
+/// listener's sign-in page: <c>/portal/sign-in</c> on the portal listener, <c>/staff/sign-in</c> on the terminal listener
+/// once the device's certificate has been accepted.
 /// </summary>
 public sealed class DeviceGatewayMiddleware(
     RequestDelegate next,
@@ -35,6 +37,12 @@ public sealed class DeviceGatewayMiddleware(
         var isPortalPath = path.StartsWithSegments("/portal", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/ledger", StringComparison.OrdinalIgnoreCase); // the transparency API is public, on the portal listener only
         if (listener == Listeners.Portal)
         {
+            if (IsRoot(context))
+            {
+                context.Response.Redirect("/portal/sign-in"); // the address `serve` prints: a subscriber's browser lands on sign-in
+                return;
+            }
+
             if (!isPortalPath && !path.StartsWithSegments("/health", StringComparison.Ordinal))
             {
                 await NotFound().WriteAsync(context);
@@ -73,8 +81,17 @@ public sealed class DeviceGatewayMiddleware(
         }
 
         context.Items[DeviceKey] = identity.Value;
+        if (IsRoot(context))
+        {
+            context.Response.Redirect("/staff/sign-in"); // an enrolled device's browser at the printed address: staff sign-in
+            return;
+        }
+
         await next(context);
     }
+
+    private static bool IsRoot(HttpContext context) =>
+        (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)) && context.Request.Path.Value is null or "" or "/";
 
     private static bool IsOpen(HttpContext context)
     {
