@@ -173,12 +173,12 @@ public static class StaffApi
         PasswordChangeRequest body, HttpContext context, StaffDirectory staff, AccessRecorder recorder, TimeProvider time)
     {
         var entry = TerminalEntry(context, time, AccessTask.PasswordChange, body.Account);
-        if (!Codes.IsValid(body.Account) || string.IsNullOrEmpty(body.CurrentPassword) || string.IsNullOrEmpty(body.NewPassword) || string.IsNullOrEmpty(body.Otp))
+        if (StaffSignIn.MissingOrMalformed(body.Account, ("currentPassword", body.CurrentPassword), ("newPassword", body.NewPassword), ("otp", body.Otp)) is { } invalid)
         {
-            return (await recorder.RefuseAsync(entry, ProblemResults.Validation("account", "account, currentPassword, newPassword and otp are all required"))).ToProblem();
+            return (await recorder.RefuseAsync(entry, invalid)).ToProblem();
         }
 
-        var changed = await staff.ChangePasswordAsync(body.Account!, body.CurrentPassword, body.NewPassword, body.Otp);
+        var changed = await staff.ChangePasswordAsync(body.Account!, body.CurrentPassword!, body.NewPassword!, body.Otp!);
         if (!changed.IsSuccess)
         {
             return (await recorder.RefuseAsync(entry, changed.Error!)).ToProblem();

@@ -43,12 +43,12 @@ public sealed class StaffSignIn(StaffDirectory staff, SessionStore sessions, IAc
             Store = device.Store,
             SourceIp = sourceIp,
         };
-        if (!Codes.IsValid(account) || string.IsNullOrEmpty(password) || string.IsNullOrEmpty(otp))
+        if (MissingOrMalformed(account, ("password", password), ("otp", otp)) is { } invalid)
         {
-            return await recorder.RefuseAsync(entry, ProblemResults.Validation("account", "account, password and otp are all required"), cancellationToken);
+            return await recorder.RefuseAsync(entry, invalid, cancellationToken);
         }
 
-        var principal = await staff.AuthenticateAsync(account!, password, otp);
+        var principal = await staff.AuthenticateAsync(account!, password!, otp!);
         if (!principal.IsSuccess)
         {
             // Record the account only when it exists: people type passwords into the account field,
@@ -90,5 +90,36 @@ public sealed class StaffSignIn(StaffDirectory staff, SessionStore sessions, IAc
         var session = sessions.Create(p, device, sourceIp);
         Hosting.Log.SignedIn(logger, p.Id, device.Terminal);
         return session;
+    }
+
+    /// <summary>
+    /// The validation problem for a sign-in or password change with a missing field or an account that is not an
+    /// account ID (<see cref="StaffAccountRules.IdFormat"/>), naming the first field at fault (400
+    /// <c>validation-failed</c>); null when every field is present and the account is well formed. Never quotes a value
+    /// (people type passwords into the account field).
+    /// </summary>
+    /// <param name="account">The account ID as sent.</param>
+    /// <param name="required">The other required fields as (JSON name, value), in the order they are checked.</param>
+    internal static CustodianError? MissingOrMalformed(string? account, params (string Field, string? Value)[] required)
+    {
+        if (string.IsNullOrEmpty(account))
+        {
+            return ProblemResults.Validation("account", "is required");
+        }
+
+        if (!Codes.IsValid(account))
+        {
+            return ProblemResults.Validation("account", StaffAccountRules.IdFormat);
+        }
+
+        foreach (var (field, value) in required)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                return ProblemResults.Validation(field, "is required");
+            }
+        }
+
+        return null;
     }
 }

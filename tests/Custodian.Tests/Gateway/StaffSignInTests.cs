@@ -42,6 +42,35 @@ public sealed class StaffSignInTests
         using var client2 = await host.SignInAsync(staff, terminal);
     }
 
+    [Theory]
+    [InlineData(null, "account", "is required")]
+    [InlineData("", "account", "is required")]
+    [InlineData("long", "account", StaffAccountRules.IdFormat)] // 5,000 characters: not "all are required"
+    [InlineData("C0001 ", "account", StaffAccountRules.IdFormat)]
+    [InlineData("no-otp", "otp", "is required")]
+    public async Task A_sign_in_with_a_missing_field_or_a_malformed_account_names_the_field_and_its_rule(string? account, string field, string rule)
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var terminal = await host.EnrollAsync("S001", "counter-1");
+        using var client = host.TerminalClient(terminal);
+        var request = account switch
+        {
+            "long" => new SignInRequest(new string('A', 5_000), "a password", "123456"),
+            "no-otp" => new SignInRequest("C0001", "a password", null),
+            _ => new SignInRequest(account, "a password", "123456"),
+        };
+
+        using var response = await client.PostAsJsonAsync("/api/v1/sessions", request);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        var errors = problem.GetProperty("errors");
+        Assert.Equal([field], errors.EnumerateObject().Select(p => p.Name));
+        Assert.Equal([rule], errors.GetProperty(field).EnumerateArray().Select(e => e.GetString()));
+        Assert.DoesNotContain("AAAA", problem.GetRawText(), StringComparison.Ordinal); // never the value
+        var refused = Assert.Single(await host.LedgerAsync(), e => e.Entry.Task == AccessTask.SignIn);
+        Assert.Equal((AccessOutcome.Denied, ErrorCodes.ValidationFailed, (string?)(account == "no-otp" ? "C0001" : null)), (refused.Entry.Outcome, refused.Entry.ErrorCode, refused.Entry.Account));
+    }
+
     [Fact]
     public async Task One_time_password_must_be_changed_first()
     {

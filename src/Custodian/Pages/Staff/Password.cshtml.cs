@@ -51,13 +51,13 @@ public sealed class PasswordModel(StaffDirectory staff, AccessRecorder recorder,
             Store = device.Store,
             SourceIp = HttpContext.Connection.RemoteIpAddress?.ToString(),
         };
-        if (!Codes.IsValid(account) || string.IsNullOrEmpty(currentPassword) || string.IsNullOrEmpty(newPassword) || string.IsNullOrEmpty(otp))
+        if (Gateway.StaffSignIn.MissingOrMalformed(account, ("currentPassword", currentPassword), ("newPassword", newPassword), ("otp", otp)) is { } invalid)
         {
-            await recorder.RefuseAsync(entry, Hosting.ProblemResults.Validation("account", "account, currentPassword, newPassword and otp are all required"), HttpContext.RequestAborted);
+            await recorder.RefuseAsync(entry, invalid, HttpContext.RequestAborted);
             return Refused(text["Fill in every field."], 400);
         }
 
-        var changed = await staff.ChangePasswordAsync(account!, currentPassword, newPassword, otp.Trim());
+        var changed = await staff.ChangePasswordAsync(account!, currentPassword!, newPassword!, otp!.Trim());
         if (!changed.IsSuccess)
         {
             var error = await recorder.RefuseAsync(entry, changed.Error!, HttpContext.RequestAborted);
