@@ -1,0 +1,77 @@
+using Custodian.Cli;
+using Microsoft.Data.Sqlite;
+
+namespace Custodian.Tests.Cli;
+
+/// <summary>
+/// Defects a new user met walking through the README: verbs that changed nothing yet said they did (or changed what
+/// they should not), and arguments refused with the wrong exit code or wording (README.md, "CLI exit codes").
+/// </summary>
+[Collection(nameof(CliCollection))]
+public sealed class CliWalkthroughTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("custodian-cli-walkthrough-");
+
+    private string Data => Path.Combine(_dir.FullName, "data");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [Fact]
+    public async Task Unlock_says_when_there_was_no_lock_and_that_a_disabled_account_stays_disabled()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["staff", "add", "--id", "C9001", "--store", "S001", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["staff", "add", "--id", "C9002", "--store", "S001", "--data", Data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["staff", "disable", "C9002", "--data", Data]));
+        await ExecAsync("UPDATE staff_accounts SET failed_attempts = 5, locked_until_ms = @until", TimeProvider.System.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds());
+        var entries = await LedgerSizeAsync();
+
+        var locked = await CliCapture.RunAsync(["staff", "unlock", "C9001", "--data", Data]);
+        var afterUnlock = await LedgerSizeAsync();
+        var notLocked = await CliCapture.RunAsync(["staff", "unlock", "C9001", "--data", Data]);
+        var disabled = await CliCapture.RunAsync(["staff", "unlock", "C9002", "--data", Data]);
+        var unknown = await CliCapture.RunAsync(["staff", "unlock", "NOBODY", "--data", Data]);
+
+        Assert.Equal((0, "Unlocked C9001.", string.Empty), (locked.Code, locked.Stdout.TrimEnd('\n'), locked.Stderr));
+        Assert.Equal(entries + 1, afterUnlock); // the real unlock is recorded
+        Assert.Equal((0, "C9001 is not locked; nothing changed.", string.Empty), (notLocked.Code, notLocked.Stdout.TrimEnd('\n'), notLocked.Stderr));
+        Assert.Equal(
+            (2, string.Empty, "error: C9002 is disabled and stays disabled: unlock does not enable an account; nothing changed."),
+            (disabled.Code, disabled.Stdout, disabled.Stderr.TrimEnd('\n')));
+        Assert.Equal((2, "error: no account 'NOBODY'."), (unknown.Code, unknown.Stderr.TrimEnd('\n')));
+        Assert.Equal(afterUnlock, await LedgerSizeAsync()); // none of the refusals or no-ops is recorded
+        Assert.Equal((5L, true), await LockAsync("C9002")); // the disabled account's lockout is left as it was
+        Assert.Equal((0L, false), await LockAsync("C9001"));
+    }
+
+    private async Task ExecAsync(string sql, long value)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("@until", value);
+        Assert.True(await command.ExecuteNonQueryAsync() > 0);
+    }
+
+    private async Task<long> LedgerSizeAsync()
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM ledger_entries";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private async Task<(long Failures, bool Locked)> LockAsync(string account)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT failed_attempts, locked_until_ms IS NOT NULL FROM staff_accounts WHERE id = @id";
+        command.Parameters.AddWithValue("@id", account);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        return (reader.GetInt64(0), reader.GetInt64(1) != 0);
+    }
+}
