@@ -44,6 +44,35 @@ public sealed class CliWalkthroughTests : IDisposable
         Assert.Equal((0L, false), await LockAsync("C9001"));
     }
 
+    [Fact]
+    public async Task Adopting_the_adopted_masking_policy_writes_nothing_and_says_so()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var first = await CliCapture.RunAsync(["masking", "adopt", "--data", Data]);
+        var since = TimeProvider.System.GetUtcNow().AddDays(-30);
+        await ExecAsync("UPDATE masking_policy SET adopted_at = @until", since.ToUnixTimeMilliseconds());
+        var entries = await LedgerSizeAsync();
+
+        var again = await CliCapture.RunAsync(["masking", "adopt", "--data", Data]);
+        var show = await CliCapture.RunAsync(["masking", "show", "--data", Data]);
+        long adoptedAt;
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Mode=ReadOnly;Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT adopted_at FROM masking_policy";
+            adoptedAt = (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        const string Policy = "name=first-and-last;rrn=7;phone=last-four;address=2";
+        var sinceText = since.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal((0, $"Adopted {Policy}."), (first.Code, first.Stdout.TrimEnd('\n')));
+        Assert.Equal((0, $"{Policy} is already the adopted policy (since {sinceText} UTC); nothing changed.", string.Empty), (again.Code, again.Stdout.TrimEnd('\n'), again.Stderr));
+        Assert.Equal(0, show.Code); // 'masking show' prints "since" from the adoption time, which stays as it was
+        Assert.Equal(since.ToUnixTimeMilliseconds(), adoptedAt);
+        Assert.Equal(entries, await LedgerSizeAsync());
+    }
+
     private async Task ExecAsync(string sql, long value)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Pooling=False");
