@@ -12,13 +12,16 @@ namespace Custodian.Cli;
 /// </summary>
 public static class CustodianCli
 {
-    /// <summary>Shared <c>--data</c> option: default <c>$CUSTODIAN_DATA</c> when set and not empty, else <c>custodian-data</c>.</summary>
-    internal static Option<string> DataOption { get; } = new("--data", "-d")
+    /// <summary>
+    /// Shared <c>--data</c> option: default <c>$CUSTODIAN_DATA</c> when set and not empty, else <c>custodian-data</c>.
+    /// An empty or blank value is a parse error in every verb (exit 1, <c>error: --data must not be empty</c>).
+    /// </summary>
+    internal static Option<string> DataOption { get; } = new Option<string>("--data", "-d")
     {
         Description = "Data directory (database, keys, CA).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CUSTODIAN_DATA") is { Length: > 0 } d ? d : "custodian-data",
         Recursive = true,
-    };
+    }.NotEmpty();
 
     /// <summary>
     /// The <c>--data</c> description for this run's help, beside the default in effect that help shows after it

@@ -73,6 +73,24 @@ public sealed class CliWalkthroughTests : IDisposable
         Assert.Equal(entries, await LedgerSizeAsync());
     }
 
+    public static TheoryData<string[]> EmptyData => new()
+    {
+        { ["staff", "list", "--data", ""] },
+        { ["init", "--data", ""] },
+        { ["import", "subscribers.csv", "--data", ""] },
+        { ["masking", "show", "-d", " "] },
+        { ["--data", "", "terminals", "list"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(EmptyData))]
+    public async Task An_empty_data_directory_is_a_bad_argument_in_every_verb(string[] args)
+    {
+        var (code, stdout, stderr) = await CliCapture.RunAsync(args);
+
+        Assert.Equal((1, string.Empty, "error: --data must not be empty"), (code, stdout, stderr.TrimEnd('\n')));
+    }
+
     private async Task ExecAsync(string sql, long value)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Pooling=False");
