@@ -267,8 +267,21 @@ internal static class AdminCommands
             }
 
             var (kind, id) = c is not null ? (PrincipalKind.Clerk, RequireCode(c, "--clerk")) : (PrincipalKind.Terminal, RequireCode(t, "--terminal"));
+            var why = parse.GetValue(reason);
+            if (string.IsNullOrWhiteSpace(why) || why.Length > 500)
+            {
+                // A malformed argument (exit 1), checked before the data directory is opened.
+                throw CliException.Usage("--reason must be 1-500 characters saying why the activity was legitimate.");
+            }
+
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var result = await Approvals.RestoreAction.RequestAsync(context.Get<Access.Approvals.PrivilegedActionRequests>(), kind, id, parse.GetValue(reason)!, Operator, null, ct);
+            if (!await context.Get<SuspensionRegistry>().IsSuspendedAsync(kind, id, ct))
+            {
+                // Refused in the current state (exit 2): no request is filed, and a mistyped ID does not pass for success.
+                throw new CliException($"{kind.ToName()} {id} is not suspended; nothing changed.");
+            }
+
+            var result = await Approvals.RestoreAction.RequestAsync(context.Get<Access.Approvals.PrivilegedActionRequests>(), kind, id, why, Operator, null, ct);
             if (!result.IsSuccess)
             {
                 throw new CliException($"{result.Error!.Code}: {result.Error.Message}");
