@@ -91,6 +91,38 @@ public sealed class CliWalkthroughTests : IDisposable
         Assert.Equal((1, string.Empty, "error: --data must not be empty"), (code, stdout, stderr.TrimEnd('\n')));
     }
 
+    [Fact]
+    public async Task Replaying_a_file_of_another_kind_says_so_in_one_line()
+    {
+        var ocsf = Path.Combine(_dir.FullName, "events.jsonl");
+        await File.WriteAllLinesAsync(ocsf, Enumerable.Range(0, 257).Select(i => """{"class_uid":3002,"time":""" + (1_700_000_000_000L + i).ToString(System.Globalization.CultureInfo.InvariantCulture) + ""","actor":{"user":{"uid":"C0001"}}}"""));
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["monitor", "replay", ocsf]);
+
+        Assert.Equal(3, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Equal(
+            "events.jsonl: not a replay log: line 1: unknown member 'class_uid'; allowed: time, clerk, terminal, store, subscriber, task, purpose, fields, outcome, role, error, unmasked, subscribers. " +
+            "The format is in docs/monitoring.md, \"Replay file format\"; nothing replayed.",
+            stderr.TrimEnd('\n'));
+    }
+
+    [Fact]
+    public async Task A_replay_log_with_many_bad_rows_lists_200_and_counts_the_rest()
+    {
+        var log = Path.Combine(_dir.FullName, "log.jsonl");
+        await File.WriteAllLinesAsync(log, Enumerable.Range(0, 257).Select(_ => """{"time":"yesterday","clerk":"C7","task":"search","outcome":"allowed"}"""));
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["monitor", "replay", log]);
+
+        var lines = stderr.TrimEnd('\n').Split('\n');
+        Assert.Equal(3, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Equal(202, lines.Length);
+        Assert.Equal("log.jsonl: line 200: field 'time' must be an ISO 8601 date-time with an offset, e.g. 2026-11-02T10:15:00+09:00", lines[199]);
+        Assert.Equal(["... and 57 more problems", "257 bad rows; nothing replayed (no good rows either)."], lines[200..]);
+    }
+
     private async Task ExecAsync(string sql, long value)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Pooling=False");
