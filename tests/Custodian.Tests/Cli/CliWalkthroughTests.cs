@@ -123,6 +123,20 @@ public sealed class CliWalkthroughTests : IDisposable
         Assert.Equal(["... and 57 more problems", "257 bad rows; nothing replayed (no good rows either)."], lines[200..]);
     }
 
+    [Theory]
+    [InlineData("--month", "2026-11", "weekly", "error: --month names a month but --cycle weekly asks for weeks: give --week yyyy-Www, or leave out --cycle.")]
+    [InlineData("--week", "2026-W48", "monthly", "error: --week names a week but --cycle monthly asks for months: give --month yyyy-MM, or leave out --cycle.")]
+    public async Task A_period_of_the_other_cycle_than_cycle_is_refused(string periodOption, string period, string cycle, string expected)
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+
+        var report = await CliCapture.RunAsync(["review", periodOption, period, "--cycle", cycle, "--data", Data]);
+        var signOff = await CliCapture.RunAsync(["review", "sign-off", periodOption, period, "--cycle", cycle, "--reviewer", "P0001", "--note", "n", "--data", Data]);
+
+        Assert.Equal((1, string.Empty, expected), (report.Code, report.Stdout, report.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, expected), (signOff.Code, signOff.Stderr.TrimEnd('\n')));
+    }
+
     private async Task ExecAsync(string sql, long value)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data, "custodian.db")};Pooling=False");
