@@ -16,7 +16,7 @@ public sealed class SiemCliTests
     [InlineData("error: --ca needs --tls.", "siem", "export", "--to", "127.0.0.1:514", "--ca", "/nonexistent.pem")]
     [InlineData("error: --ca: no such file: /nonexistent.pem.", "siem", "export", "--to", "127.0.0.1:514", "--tls", "--ca", "/nonexistent.pem")]
     [InlineData("error: --ca: the CA file holds no PEM certificate.", "siem", "export", "--to", "127.0.0.1:514", "--tls", "--ca", "/etc/passwd")]
-    [InlineData("error: --batch-size must be between 1 and 10,000.", "siem", "export", "--to", "127.0.0.1:514", "--batch-size", "0")]
+    [InlineData("error: --batch-size must be a whole number from 1 to 10,000", "siem", "export", "--to", "127.0.0.1:514", "--batch-size", "0")]
     public async Task Bad_arguments_give_one_line_and_exit_code_1(string message, params string[] args)
     {
         using var dir = new TempDirectory();

@@ -52,15 +52,18 @@ public sealed class MaskingPolicyRecord(CustodianDatabase db, TimeProvider time)
                 "Two masks of the same value combine to reveal it; to change the policy on purpose, run 'custodian masking adopt' with the new configuration.");
     }
 
-    /// <summary>Records <paramref name="policy"/> as the one this data directory shows from now on.</summary>
-    /// <returns>The descriptor it replaced, or null when none was recorded.</returns>
+    /// <summary>
+    /// Records <paramref name="policy"/> as the one this data directory shows from now on. When it is already the
+    /// recorded policy nothing is written: its adoption time stays the time it was first adopted.
+    /// </summary>
+    /// <returns>The descriptor recorded before (equal to <paramref name="policy"/>'s when nothing changed), or null when none was recorded.</returns>
     public async Task<string?> AdoptAsync(MaskingPolicy policy, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
         var previous = await GetAsync(cancellationToken);
         await using var connection = await db.OpenAsync(cancellationToken);
         await using var upsert = connection.Command(
-            "INSERT INTO masking_policy (id, descriptor, adopted_at) VALUES (1, @d, @t) ON CONFLICT (id) DO UPDATE SET descriptor = excluded.descriptor, adopted_at = excluded.adopted_at",
+            "INSERT INTO masking_policy (id, descriptor, adopted_at) VALUES (1, @d, @t) ON CONFLICT (id) DO UPDATE SET descriptor = excluded.descriptor, adopted_at = excluded.adopted_at WHERE masking_policy.descriptor <> excluded.descriptor",
             ("@d", policy.Descriptor),
             ("@t", time.GetUtcNow().ToUnixTimeMilliseconds()));
         await upsert.ExecuteNonQueryAsync(cancellationToken);

@@ -163,18 +163,34 @@ internal static class AdminCommands
         }));
 
         var account = new Argument<string>("account") { Description = "Account ID." };
-        var unlock = new Command("unlock", "Unlock an account locked after failed sign-ins.") { account };
+        var unlock = new Command("unlock", "Unlock an account locked after failed sign-ins (an account that is not locked, or disabled, is left as it is).") { account };
         unlock.SetAction(CustodianCli.Guarded(async (parse, _) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var target = RequireCode(parse.GetValue(account), "account");
-            if (!await context.Get<StaffDirectory>().UnlockAsync(target))
+            var directory = context.Get<StaffDirectory>();
+            var existing = await directory.GetAsync(target) ?? throw new CliException($"no account '{target}'.");
+            if (existing.Status == StaffAccountStatus.Disabled)
+            {
+                // Refused in the current state (exit 2): unlocking cannot make a disabled account usable, and its lockout
+                // (if any) is left as it is, unrecorded; it runs out by itself or is unlocked once the account is enabled.
+                throw new CliException($"{target} is disabled and stays disabled: unlock does not enable an account; nothing changed.");
+            }
+
+            if (existing.LockedUntil is not { } lockedUntil || lockedUntil <= context.Get<TimeProvider>().GetUtcNow())
+            {
+                // Idempotent like 'staff disable': an account that is not locked changes nothing, records nothing and succeeds (exit 0).
+                Console.WriteLine($"{target} is not locked; nothing changed.");
+                return 0;
+            }
+
+            if (!await directory.UnlockAsync(target))
             {
                 throw new CliException($"no account '{target}'.");
             }
 
             await Record(context, AccessTask.StaffChanged, target, "unlocked");
-            AnsiConsole.MarkupLine($"Unlocked {Markup.Escape(target)}.");
+            Console.WriteLine($"Unlocked {target}.");
             return 0;
         }));
 
@@ -251,8 +267,21 @@ internal static class AdminCommands
             }
 
             var (kind, id) = c is not null ? (PrincipalKind.Clerk, RequireCode(c, "--clerk")) : (PrincipalKind.Terminal, RequireCode(t, "--terminal"));
+            var why = parse.GetValue(reason);
+            if (string.IsNullOrWhiteSpace(why) || why.Length > 500)
+            {
+                // A malformed argument (exit 1), checked before the data directory is opened.
+                throw CliException.Usage("--reason must be 1-500 characters saying why the activity was legitimate.");
+            }
+
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var result = await Approvals.RestoreAction.RequestAsync(context.Get<Access.Approvals.PrivilegedActionRequests>(), kind, id, parse.GetValue(reason)!, Operator, null, ct);
+            if (!await context.Get<SuspensionRegistry>().IsSuspendedAsync(kind, id, ct))
+            {
+                // Refused in the current state (exit 2): no request is filed, and a mistyped ID does not pass for success.
+                throw new CliException($"{kind.ToName()} {id} is not suspended; nothing changed.");
+            }
+
+            var result = await Approvals.RestoreAction.RequestAsync(context.Get<Access.Approvals.PrivilegedActionRequests>(), kind, id, why, Operator, null, ct);
             if (!result.IsSuccess)
             {
                 throw new CliException($"{result.Error!.Code}: {result.Error.Message}");

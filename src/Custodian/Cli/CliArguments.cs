@@ -1,8 +1,28 @@
+using System.CommandLine;
+
 namespace Custodian.Cli;
 
 /// <summary>Parsing of CLI argument values that System.CommandLine has no converter for, with one-line errors.</summary>
 internal static class CliArguments
 {
+    /// <summary>
+    /// Refuses an empty or blank value of <paramref name="option"/> while parsing, so that every verb taking it reports
+    /// the same one line (<c>error: --data must not be empty</c>, exit 1) instead of failing later on an empty path.
+    /// </summary>
+    /// <param name="option">A string option naming a path or a code.</param>
+    /// <returns><paramref name="option"/>, for chaining.</returns>
+    public static Option<string> NotEmpty(this Option<string> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && string.IsNullOrWhiteSpace(result.Tokens[^1].Value))
+            {
+                result.AddError($"{option.Name} must not be empty");
+            }
+        });
+        return option;
+    }
+
     /// <summary>An absolute https:// URL, or a <see cref="CliException"/> naming the option and an example.</summary>
     public static Uri HttpsUrl(string? text, string option, string example = "https://127.0.0.1:7443") =>
         Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps

@@ -68,12 +68,22 @@ internal static partial class CliParseErrors
         return message.Split('\n', 2)[0].Trim();
     }
 
+    /// <summary>
+    /// What a ranged integer option takes, in the words of both of its errors (a value that is not a number, one out
+    /// of range): <c>a whole number from 1 to 20,000,000</c> — thousands grouped with commas, whatever the culture.
+    /// </summary>
+    /// <param name="min">The smallest value allowed.</param>
+    /// <param name="max">The largest value allowed.</param>
+    /// <returns>The phrase, without a trailing period.</returns>
+    public static string RangeText(long min, long max) =>
+        string.Create(CultureInfo.InvariantCulture, $"a whole number from {min:N0} to {max:N0}");
+
     private static string Kind(Option option)
     {
         var type = Nullable.GetUnderlyingType(option.ValueType) ?? option.ValueType;
         if (Ranges.TryGetValue(option, out var range))
         {
-            return string.Create(CultureInfo.InvariantCulture, $"a whole number from {range.Min} to {range.Max}");
+            return RangeText(range.Min, range.Max);
         }
 
         return KindOf(type);

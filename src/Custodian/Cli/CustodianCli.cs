@@ -12,13 +12,16 @@ namespace Custodian.Cli;
 /// </summary>
 public static class CustodianCli
 {
-    /// <summary>Shared <c>--data</c> option: default <c>$CUSTODIAN_DATA</c> when set and not empty, else <c>custodian-data</c>.</summary>
-    internal static Option<string> DataOption { get; } = new("--data", "-d")
+    /// <summary>
+    /// Shared <c>--data</c> option: default <c>$CUSTODIAN_DATA</c> when set and not empty, else <c>custodian-data</c>.
+    /// An empty or blank value is a parse error in every verb (exit 1, <c>error: --data must not be empty</c>).
+    /// </summary>
+    internal static Option<string> DataOption { get; } = new Option<string>("--data", "-d")
     {
         Description = "Data directory (database, keys, CA).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CUSTODIAN_DATA") is { Length: > 0 } d ? d : "custodian-data",
         Recursive = true,
-    };
+    }.NotEmpty();
 
     /// <summary>
     /// The <c>--data</c> description for this run's help, beside the default in effect that help shows after it
@@ -84,7 +87,10 @@ public static class CustodianCli
         return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, interruption.Token);
     }
 
-    /// <summary>Adds a range check to an integer option; an unparseable value is left to the parser's own error.</summary>
+    /// <summary>
+    /// Adds a range check to an integer option. A value out of range and one that is no number get the same line,
+    /// e.g. <c>--subscribers must be a whole number from 1 to 20,000,000</c> (<see cref="CliParseErrors.RangeText"/>).
+    /// </summary>
     internal static Option<int> InRange(this Option<int> option, int min, int max)
     {
         CliParseErrors.RememberRange(option, min, max);
@@ -97,7 +103,7 @@ public static class CustodianCli
 
             if (value < min || value > max)
             {
-                result.AddError($"{option.Name} must be between {min:N0} and {max:N0}.");
+                result.AddError($"{option.Name} must be {CliParseErrors.RangeText(min, max)}"); // the words of a value that is no number
             }
         });
         return option;

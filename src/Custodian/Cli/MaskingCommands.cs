@@ -57,10 +57,18 @@ internal static class MaskingCommands
             await using var serverLock = paths.TryHoldServerLock()
                 ?? throw new CliException($"a Custodian server is running on {paths.Root}: stop it, then run 'masking adopt' with the same Custodian__Masking__* settings.");
             var policy = context.Get<MaskingPolicy>();
-            var previous = await context.Get<MaskingPolicyRecord>().AdoptAsync(policy, ct);
-            AnsiConsole.MarkupLine(previous is null || string.Equals(previous, policy.Descriptor, StringComparison.Ordinal)
-                ? $"Adopted {Markup.Escape(policy.Descriptor)} (unchanged)."
-                : $"Adopted {Markup.Escape(policy.Descriptor)} (was {Markup.Escape(previous)}). Screens and exports made before today used the old masks; keep them apart from new ones.");
+            var record = context.Get<MaskingPolicyRecord>();
+            if (await record.GetAsync(ct) is { } current && string.Equals(current.Descriptor, policy.Descriptor, StringComparison.Ordinal))
+            {
+                // Nothing to adopt: nothing is written, so 'masking show' keeps the date the policy was first adopted.
+                Console.WriteLine($"{policy.Descriptor} is already the adopted policy (since {current.AdoptedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC); nothing changed.");
+                return 0;
+            }
+
+            var previous = await record.AdoptAsync(policy, ct);
+            Console.WriteLine(previous is null
+                ? $"Adopted {policy.Descriptor}."
+                : $"Adopted {policy.Descriptor} (was {previous}). Screens and exports made before today used the old masks; keep them apart from new ones.");
             return 0;
         }));
 

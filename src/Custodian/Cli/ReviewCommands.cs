@@ -53,7 +53,7 @@ internal static class ReviewCommands
         };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var periodText = PeriodArgument(parse, month, week);
+            var periodText = PeriodArgument(parse, month, week, cycle);
             var outPath = parse.GetValue(output) is { } requested ? CliFiles.OutputFile(requested, "--out") : null;
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var review = Open(context, parse, cycle);
@@ -203,7 +203,7 @@ internal static class ReviewCommands
         };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            var periodText = PeriodArgument(parse, month, week);
+            var periodText = PeriodArgument(parse, month, week, cycle);
             if (parse.GetValue(sha) is { } givenSha && (givenSha.Length != 64 || !givenSha.All(char.IsAsciiHexDigit)))
             {
                 throw CliException.Usage("--report-sha256 must be the 64 hex digits printed by 'custodian review' (Report SHA-256).");
@@ -236,10 +236,23 @@ internal static class ReviewCommands
         return context.Get<LedgerReview>();
     }
 
-    private static string PeriodArgument(ParseResult parse, Option<string?> month, Option<string?> week)
+    /// <summary>
+    /// The period named by <c>--month</c> or <c>--week</c> (exactly one). A period of the other cycle than an explicit
+    /// <c>--cycle</c> (<c>--month 2026-11 --cycle weekly</c>) is a contradiction, refused as a usage error (exit 1)
+    /// rather than answered with the month's report; without <c>--cycle</c> any period can be reported (docs/review.md).
+    /// </summary>
+    private static string PeriodArgument(ParseResult parse, Option<string?> month, Option<string?> week, Option<string?> cycle)
     {
         var m = parse.GetValue(month);
         var w = parse.GetValue(week);
+        switch (parse.GetValue(cycle), m, w)
+        {
+            case ("weekly", not null, null):
+                throw CliException.Usage("--month names a month but --cycle weekly asks for weeks: give --week yyyy-Www, or leave out --cycle.");
+            case ("monthly", null, not null):
+                throw CliException.Usage("--week names a week but --cycle monthly asks for months: give --month yyyy-MM, or leave out --cycle.");
+        }
+
         return (m, w) switch
         {
             (not null, null) => m,

@@ -15,6 +15,9 @@ namespace Custodian.Monitoring;
 /// </summary>
 public static class MonitorCommands
 {
+    /// <summary>Bad rows of a replay file reported one by one, as <c>import</c> does; the rest are counted in one line.</summary>
+    private const int MaxReportedErrors = 200;
+
     /// <summary>The <c>monitor</c> verb with <c>replay</c>.</summary>
     public static Command Monitor()
     {
@@ -40,9 +43,22 @@ public static class MonitorCommands
             };
             using var reader = new StreamReader(path.FullName, Encoding.UTF8);
             var (rows, errors) = ReplayFile.Read(reader, json, ct); // Ctrl-C / SIGTERM: stops at the next line or row (exit 130 / 143)
-            foreach (var e in errors)
+            if (json && rows.Count == 0 && errors.Count > 0 && IsNotAnAccessEntry(errors[0]))
+            {
+                // No line is a replay row and the first is not even shaped like one (members of another format, say
+                // OCSF events): one line says so instead of a refusal per line. Still rows refused (exit 3).
+                Console.Error.WriteLine($"{path.Name}: not a replay log: line {errors[0].Line}: {errors[0].Message}. The format is in docs/monitoring.md, \"Replay file format\"; nothing replayed.");
+                return Task.FromResult(CliExitCodes.RowsRefused);
+            }
+
+            foreach (var e in errors.Take(MaxReportedErrors))
             {
                 Console.Error.WriteLine($"{path.Name}: line {e.Line}: {e.Message}");
+            }
+
+            if (errors.Count > MaxReportedErrors)
+            {
+                Console.Error.WriteLine($"... and {CliText.Count(errors.Count - MaxReportedErrors, "more problem")}"); // as 'import'
             }
 
             if (errors.Count > 0 && !parse.GetValue(skip))
@@ -160,6 +176,14 @@ public static class MonitorCommands
         }));
         return command;
     }
+
+    /// <summary>
+    /// True when a replay error says the line is not a ledger-shaped entry at all (not JSON, not an object, or a member
+    /// no replay row has), rather than an entry with a bad value.
+    /// </summary>
+    private static bool IsNotAnAccessEntry(ReplayError error) =>
+        error.Message.StartsWith("unknown member '", StringComparison.Ordinal)
+        || error.Message is "each line must be one JSON object" or "the line is not valid JSON";
 
     /// <summary>The replay report as text: one line per decision, then suspensions and refused-after counts.</summary>
     public static string Render(ReplayOutcome outcome)

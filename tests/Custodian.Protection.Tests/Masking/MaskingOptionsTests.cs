@@ -97,5 +97,10 @@ public sealed class MaskingOptionsTests
         Assert.True((await record.EnsureAsync(Strict)).IsSuccess);
         Assert.Equal((Strict.Descriptor, TestEnvironment.Start.AddDays(1)), await record.GetAsync());
         Assert.False((await record.EnsureAsync(MaskingPolicy.Default)).IsSuccess);
+
+        // Adopting the policy already adopted writes nothing: it stays adopted since the day it was.
+        env.Time.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(Strict.Descriptor, await record.AdoptAsync(Strict));
+        Assert.Equal((Strict.Descriptor, TestEnvironment.Start.AddDays(1)), await record.GetAsync());
     }
 }

@@ -87,17 +87,20 @@ public sealed class CliAgainstServerTests
         Console.SetError(captured);
         try
         {
-            Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "", "--data", data]));
+            // An empty reason is a malformed argument (exit 1); a principal that is not suspended is refused in the current state (exit 2).
+            Assert.Equal(1, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "", "--data", data]));
+            Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0404", "--reason", "not suspended", "--data", data]));
         }
         finally
         {
             Console.SetError(originalError);
         }
 
-        Assert.Equal("error: validation-failed: reason: is required, at most 500 characters", captured.ToString().Trim());
+        Assert.Equal(
+            ["error: --reason must be 1-500 characters saying why the activity was legitimate.", "error: clerk C0404 is not suspended; nothing changed."],
+            captured.ToString().TrimEnd('\n').Split('\n'));
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed with the store manager", "--data", data]));
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--terminal", "S001-t-C0001", "--reason", "reviewed with the store manager", "--data", data]));
-        Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0404", "--reason", "not suspended", "--data", data]));
         var requests = host.Get<Access.Approvals.PrivilegedActionRequests>();
         var pending = await requests.ListAsync(Access.Approvals.PrivilegedRequestStatus.Pending);
         Assert.Equal([("restore-clerk", "C0001"), ("restore-terminal", "S001-t-C0001")], pending.Select(r => (r.Action, r.Target)).Order());

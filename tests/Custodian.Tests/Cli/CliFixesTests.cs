@@ -29,8 +29,11 @@ public sealed partial class CliFixesTests : IDisposable
         { ["outbox", "list", "010-1234-5678"], "error: unexpected argument for 'custodian outbox list' (run 'custodian outbox list --help')" },
         { ["staff", "import", "feed.csv", "--mode", "foo"], "error: --mode must be one of: all-or-nothing, row-wise" },
         { ["staff", "add", "--id", "C0001", "--role", "janitor"], "error: --role must be one of: clerk, store-manager, security-officer, privacy-officer" },
-        { ["sample", "--subscribers", "99999999999"], "error: --subscribers must be a whole number from 1 to 20000000" },
-        { ["sample", "--subscribers", "many"], "error: --subscribers must be a whole number from 1 to 20000000" },
+        { ["sample", "--subscribers", "99999999999"], "error: --subscribers must be a whole number from 1 to 20,000,000" },
+        { ["sample", "--subscribers", "many"], "error: --subscribers must be a whole number from 1 to 20,000,000" },
+        { ["sample", "--subscribers", "-5"], "error: --subscribers must be a whole number from 1 to 20,000,000" }, // out of range: the same words
+        { ["outbox", "list", "--last", "0"], "error: --last must be a whole number from 1 to 1,000" },
+        { ["outbox", "list", "--last", "abc"], "error: --last must be a whole number from 1 to 1,000" },
         { ["ledger", "receipt", "--sequence", "x"], "error: --sequence must be a whole number from -9223372036854775808 to 9223372036854775807" },
         { ["ledger", "receipt"], "error: Option '--sequence' is required." },
         { ["evaluate", "--seed", "abc"], "error: --seed must be a whole number from -2147483648 to 2147483647" }, // a repeatable option
