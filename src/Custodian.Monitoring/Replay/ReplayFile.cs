@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using CsvHelper;
 using Custodian.Identity;
 using Custodian.Ledger;
 
@@ -59,6 +60,13 @@ public static class ReplayFile
                 continue;
             }
 
+            if (!json && header is null && string.Equals(text.TrimStart('\uFEFF').Trim(), ReviewExportHeader, StringComparison.Ordinal))
+            {
+                // The access-log review's export (docs/review.md): the rest of the file is read as RFC 4180 CSV.
+                ReadReviewExport(reader, line, tokens, rows, errors, cancellationToken);
+                return ([.. rows.OrderBy(r => r.Entry.Time)], errors);
+            }
+
             if (!json && header is null)
             {
                 header = text.Split(',').Select(h => h.Trim()).ToArray();
@@ -114,6 +122,95 @@ public static class ReplayFile
         // Stable sort by time (OrderBy is stable), so entries of the same millisecond keep their file order.
         return ([.. rows.OrderBy(r => r.Entry.Time)], errors);
     }
+
+    /// <summary>
+    /// The header of <c>custodian review query --export</c> (and <c>POST /api/v1/review/exports</c>), docs/review.md: a file
+    /// that starts with it is replayed as it is, so last month's export is the backtest's input. Its columns map to the
+    /// replay fields as <c>time_utc</c> → time, <c>account</c> → clerk, <c>subject_tokens</c> → subscriber, and
+    /// <c>terminal</c>, <c>store</c>, <c>task</c>, <c>purpose</c>, <c>fields</c>, <c>outcome</c>, <c>role</c>, <c>error</c>,
+    /// <c>unmasked</c> by name (lists space-separated); <c>seq</c>, <c>ip</c>, <c>target</c> and <c>reason</c> are not used.
+    /// </summary>
+    public const string ReviewExportHeader = "seq,time_utc,task,outcome,account,role,terminal,store,ip,purpose,subject_tokens,fields,unmasked,error,target,reason";
+
+    private static readonly string[] ReviewExportColumns = ReviewExportHeader.Split(',');
+
+    // Replay field ← review export column.
+    private static readonly (string Field, string Column)[] ReviewExportFields =
+    [
+        ("time", "time_utc"), ("clerk", "account"), ("terminal", "terminal"), ("store", "store"), ("subscriber", "subject_tokens"),
+        ("task", "task"), ("purpose", "purpose"), ("fields", "fields"), ("outcome", "outcome"), ("role", "role"), ("error", "error"),
+        ("unmasked", "unmasked"),
+    ];
+
+    /// <summary>
+    /// Reads the records after a review export's header (line <paramref name="headerLine"/>) with an RFC 4180 reader —
+    /// quoted cells, doubled quotes, line breaks inside quotes (a reason may hold one) — numbering errors by the line a
+    /// record starts on. A cell the export escaped against spreadsheet formulas (a leading <c>'</c> before <c>=</c>,
+    /// <c>@</c>, <c>+</c>, <c>-</c>, tab or CR) is unescaped first.
+    /// </summary>
+    private static void ReadReviewExport(TextReader reader, int headerLine, Dictionary<string, long> tokens, List<ReplayRow> rows, List<ReplayError> errors, CancellationToken cancellationToken)
+    {
+        var options = new CsvReaderOptions
+        {
+            Separator = ',',
+            DetectSeparatorHint = false,
+            HasHeader = false,
+            Mode = CsvMode.Rfc4180,
+            TrackLineNumbers = true,
+            SkipEmptyLines = true,
+            AllowLineBreaksInQuotes = true,
+            IncludeValuesInExceptions = false,
+            FieldCountMismatch = CsvFieldCountHandling.Allow,
+            MissingField = CsvMissingFieldHandling.ReturnEmpty,
+            MaxRecordSize = MaxLineLength,
+        };
+        using var csv = CsvReader.Create(reader, options, leaveOpen: true);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int line;
+            try
+            {
+                if (!csv.Read())
+                {
+                    return;
+                }
+
+                line = headerLine + (int)csv.LineNumber;
+            }
+            catch (CsvFormatException ex)
+            {
+                // Malformed or over-long: the reader cannot go on reliably past it.
+                errors.Add(new ReplayError(headerLine + (int)Math.Max(1, ex.LineNumber), $"the record is not valid RFC 4180 CSV or is over {MaxLineLength:N0} characters; reading stopped there"));
+                return;
+            }
+
+            if (csv.FieldCount != ReviewExportColumns.Length)
+            {
+                errors.Add(new ReplayError(line, $"expected {ReviewExportColumns.Length} fields of the review export, found {csv.FieldCount}"));
+                continue;
+            }
+
+            var values = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var (field, column) in ReviewExportFields)
+            {
+                var cell = Unescape(csv.GetString(Array.IndexOf(ReviewExportColumns, column)));
+                values[field] = cell.Length == 0 ? null : field is "subscriber" or "fields" or "unmasked" ? cell.Replace(' ', ';') : cell;
+            }
+
+            var entry = ToEntry(values, tokens, out var message);
+            if (entry is null)
+            {
+                errors.Add(new ReplayError(line, message!));
+                continue;
+            }
+
+            rows.Add(new ReplayRow(line, entry));
+        }
+    }
+
+    private static string Unescape(string cell) =>
+        cell.Length >= 2 && cell[0] == '\'' && cell[1] is '=' or '@' or '+' or '-' or '\t' or '\r' ? cell[1..] : cell;
 
     /// <summary>The next line, unless the read was cancelled (checked first, so a cancelled read takes no further line).</summary>
     private static string? NextLine(TextReader reader, CancellationToken cancellationToken)

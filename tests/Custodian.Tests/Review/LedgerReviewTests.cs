@@ -215,6 +215,38 @@ public sealed class LedgerReviewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_export_is_a_monitor_replay_file_as_it_is()
+    {
+        // A reason with a comma, quotes and a line break, and cells escaped against formulas: RFC 4180 on both sides.
+        await Add("formula", "2026-12-01 10:00", AccessTask.Print, "C0777", "S001", "T1", [7], reason: "=HYPERLINK(\"http://x\"), then\nmore", target: "+1");
+        var csv = new StringWriter();
+        var exported = await Review.ExportAsync(new ReviewFilter { Store = "S001" }, "backtest the new rules", "officer", StaffRole.SecurityOfficer, csv);
+
+        var (rows, errors) = Custodian.Monitoring.Replay.ReplayFile.Read(new StringReader(csv.ToString()), json: false);
+
+        Assert.Empty(errors);
+        Assert.Equal(8, exported.Value.Rows);
+        static DateTimeOffset At(string local) => DateTimeOffset.Parse(local + " +09:00", CultureInfo.InvariantCulture);
+        Assert.Equal(
+            [
+                (At("2026-10-31 23:59"), AccessTask.View, "C0001", "T1", 1, ""),
+                (At("2026-11-02 10:00"), AccessTask.View, "C0001", "T1", 1, ""),
+                (At("2026-11-02 10:05"), AccessTask.Unmask, "C0001", "T1", 1, "phone"),
+                (At("2026-11-02 22:30"), AccessTask.View, "C0001", "T1", 1, ""),
+                (At("2026-11-04 09:00"), AccessTask.Download, "C0003", "T3", 1, ""),
+                (At("2026-11-04 21:00"), AccessTask.Unmask, "C0003", "T3", 1, "rrn phone"),
+                (At("2026-12-01 00:00"), AccessTask.View, "C0001", "T1", 1, ""),
+                (At("2026-12-01 10:00"), AccessTask.Print, "C0777", "T1", 1, ""),
+            ],
+            rows.Select(r => (r.Entry.Time, r.Entry.Task, r.Entry.Account!, r.Entry.Terminal!, r.Entry.Subjects.Count, string.Join(' ', r.Entry.UnmaskedFields))));
+        Assert.All(rows, r => Assert.Equal(("S001", AccessOutcome.Allowed), (r.Entry.Store, r.Entry.Outcome)));
+        Assert.Equal(rows[0].Entry.Subjects, rows[1].Entry.Subjects); // one subscriber token, one replay subscriber
+        Assert.NotEqual(rows[0].Entry.Subjects, rows[3].Entry.Subjects);
+        // Lines as in the file (header line 1, newest first): the print's record spans lines 2-3 (its reason's line break).
+        Assert.Equal((2, 4), (rows.Single(r => r.Entry.Task == AccessTask.Print).Line, rows.Single(r => r.Entry.Time == At("2026-12-01 00:00")).Line));
+    }
+
+    [Fact]
     public async Task Sign_off_is_recorded_once_for_a_finished_period_and_verifies()
     {
         Assert.Equal(ReviewErrors.PeriodNotOver, (await Review.SignOffAsync("2026-12", "privacy1", "ok", null)).Error!.Code);
