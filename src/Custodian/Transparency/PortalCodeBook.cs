@@ -46,38 +46,26 @@ internal sealed class PortalCodeBook
     public (string Code, DateTimeOffset ExpiresAt)? Request(string number, string address, Func<bool, TimeSpan> addressWindow, out TimeSpan retryAfter)
     {
         var now = _time.GetUtcNow();
-        MaybeSweep(now);
-        while (true)
+        (var issued, retryAfter) = UnderLock(number, now, state =>
         {
-            var state = _numbers.GetOrAdd(number, static _ => new NumberState());
-            lock (state.Gate)
+            var wait = Longest(
+                WindowWait(state.Requests, null, PortalSignIn.CodesPerNumberPerHour, now),
+                WindowWait(state.Requests, address, PortalSignIn.CodesPerNumberAndAddressPerHour, now),
+                SlotWait(state, address, now));
+            wait = Longest(wait, addressWindow(wait == TimeSpan.Zero));
+            if (wait > TimeSpan.Zero)
             {
-                if (state.Removed)
-                {
-                    continue;
-                }
-
-                state.Prune(now);
-                var wait = Longest(
-                    WindowWait(state.Requests, null, PortalSignIn.CodesPerNumberPerHour, now),
-                    WindowWait(state.Requests, address, PortalSignIn.CodesPerNumberAndAddressPerHour, now),
-                    SlotWait(state, address, now));
-                wait = Longest(wait, addressWindow(wait == TimeSpan.Zero));
-                if (wait > TimeSpan.Zero)
-                {
-                    retryAfter = wait;
-                    return null;
-                }
-
-                var code = RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("000000", System.Globalization.CultureInfo.InvariantCulture);
-                var expires = now + PortalSignIn.CodeLifetime;
-                state.Requests.Enqueue((now, address));
-                state.Codes.RemoveAll(c => c.Address == address);
-                state.Codes.Add(new LiveCode(address, Hash(code), expires));
-                retryAfter = TimeSpan.Zero;
-                return (code, expires);
+                return (((string, DateTimeOffset)?)null, wait);
             }
-        }
+
+            var code = RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("000000", System.Globalization.CultureInfo.InvariantCulture);
+            var expires = now + PortalSignIn.CodeLifetime;
+            state.Requests.Enqueue((now, address));
+            state.Codes.RemoveAll(c => c.Address == address);
+            state.Codes.Add(new LiveCode(address, Hash(code), expires));
+            return ((code, expires), TimeSpan.Zero);
+        });
+        return issued;
     }
 
     /// <summary>
@@ -95,8 +83,53 @@ internal sealed class PortalCodeBook
     public bool Verify(string number, string address, string? code, out TimeSpan retryAfter)
     {
         var now = _time.GetUtcNow();
-        MaybeSweep(now);
         var given = Hash(code ?? string.Empty);
+        (var matched, retryAfter) = UnderLock(number, now, state =>
+        {
+            var wait = Longest(
+                WindowWait(state.Failures, null, PortalSignIn.FailedChecksPerNumberPerHour, now),
+                WindowWait(state.Failures, address, PortalSignIn.FailedChecksPerNumberAndAddressPerHour, now));
+            if (wait > TimeSpan.Zero)
+            {
+                return (false, wait);
+            }
+
+            LiveCode? match = null;
+            foreach (var live in state.Codes)
+            {
+                // No early exit: the work does not depend on which code matched, or whether one did.
+                if (CryptographicOperations.FixedTimeEquals(given, live.Hash))
+                {
+                    match = live;
+                }
+            }
+
+            if (match is not null)
+            {
+                state.Codes.Remove(match);
+                return (true, TimeSpan.Zero);
+            }
+
+            state.Failures.Enqueue((now, address));
+            var own = state.Codes.Find(c => c.Address == address);
+            if (own is not null && ++own.Attempts >= PortalSignIn.AttemptsPerCode)
+            {
+                state.Codes.Remove(own);
+            }
+
+            return (false, TimeSpan.Zero);
+        });
+        return matched;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on <paramref name="number"/>'s state under its lock, pruned to <paramref name="now"/>
+    /// (sweeping idle numbers first when due). A state the sweep removed meanwhile is never used: the caller that fetched
+    /// it retries with a fresh one.
+    /// </summary>
+    private T UnderLock<T>(string number, DateTimeOffset now, Func<NumberState, T> body)
+    {
+        MaybeSweep(now);
         while (true)
         {
             var state = _numbers.GetOrAdd(number, static _ => new NumberState());
@@ -108,39 +141,7 @@ internal sealed class PortalCodeBook
                 }
 
                 state.Prune(now);
-                retryAfter = Longest(
-                    WindowWait(state.Failures, null, PortalSignIn.FailedChecksPerNumberPerHour, now),
-                    WindowWait(state.Failures, address, PortalSignIn.FailedChecksPerNumberAndAddressPerHour, now),
-                    TimeSpan.Zero);
-                if (retryAfter > TimeSpan.Zero)
-                {
-                    return false;
-                }
-
-                LiveCode? match = null;
-                foreach (var live in state.Codes)
-                {
-                    // No early exit: the work does not depend on which code matched, or whether one did.
-                    if (CryptographicOperations.FixedTimeEquals(given, live.Hash))
-                    {
-                        match = live;
-                    }
-                }
-
-                if (match is not null)
-                {
-                    state.Codes.Remove(match);
-                    return true;
-                }
-
-                state.Failures.Enqueue((now, address));
-                var own = state.Codes.Find(c => c.Address == address);
-                if (own is not null && ++own.Attempts >= PortalSignIn.AttemptsPerCode)
-                {
-                    state.Codes.Remove(own);
-                }
-
-                return false;
+                return body(state);
             }
         }
     }
