@@ -97,6 +97,10 @@ public sealed class PortalSignIn
     private readonly PortalCodeBook _codes;
     private readonly ConcurrentDictionary<string, PortalSession> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _rate = new(StringComparer.Ordinal);
+    private long _lastRateSweepTicks; // UtcTicks of the last sweep of _rate
+
+    /// <summary>How many per-address windows are held (for tests of the sweep).</summary>
+    internal int AddressWindowCount => _rate.Count;
 
     /// <summary>Creates the service.</summary>
     /// <param name="vault">Finds the subscriber by the phone number's blind index (no decryption).</param>
@@ -268,9 +272,12 @@ public sealed class PortalSignIn
     {
         retryAfter = TimeSpan.Zero;
         var now = _time.GetUtcNow();
-        if (_rate.Count > 100_000)
+        var lastSweep = Interlocked.Read(ref _lastRateSweepTicks);
+        if (_rate.Count > 100_000 && now.UtcTicks - lastSweep >= TimeSpan.TicksPerMinute
+            && Interlocked.CompareExchange(ref _lastRateSweepTicks, now.UtcTicks, lastSweep) == lastSweep)
         {
-            // Bound memory against callers cycling through numbers: forget windows with nothing in the last hour.
+            // Bound memory against callers cycling through addresses: forget windows with nothing in the last hour. At
+            // most one sweep a minute (by one caller), so that above the bound a request does not pay a full pass each.
             foreach (var pair in _rate)
             {
                 lock (pair.Value)
