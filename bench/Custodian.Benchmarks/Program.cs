@@ -45,11 +45,16 @@ if (args.Length >= 1 && args[0] == "monitor-cpu")
     return DetectorUpdateCpu.Run(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10, args.Contains("--by-detector"), args.Contains("--live-only"), args.Contains("--steady-only"));
 }
 
+if (args.Length >= 1 && args[0] == "monitor-restart")
+{
+    return await MonitorRestart.RunAsync(args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10, args.Length >= 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+}
+
 if (args.Length >= 1 && args[0] == "monitor-latency")
 {
     var calls = args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
     return args.Contains("--busy") ? RiskCheckLatency.RunBusy(calls) : RiskCheckLatency.Run(calls);
 }
 
-Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] [all-or-nothing|skip-bad-rows] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls] [--busy] | monitor-cpu [rounds] [--by-detector|--live-only|--steady-only]");
+Console.Error.WriteLine("usage: cipher [BenchmarkDotNet options] | import [count] [all-or-nothing|skip-bad-rows] | breakdown [count] | monitor [BenchmarkDotNet options] | monitor-latency [calls] [--busy] | monitor-cpu [rounds] [--by-detector|--live-only|--steady-only] | monitor-restart [days] [rounds]");
 return 1;

@@ -426,13 +426,18 @@ public sealed class AccessMonitor : BackgroundService
 
     private async Task ReplayAsync(CancellationToken cancellationToken)
     {
+        var started = _time.GetTimestamp();
         var size = await _reader.GetSizeAsync(cancellationToken);
-        var since = _time.GetUtcNow() - _detector.LargestWindow;
+        var now = _time.GetUtcNow();
+        var hardLimitsSince = now - _detector.LargestWindow;
+        var since = _engine is { History: var history } && history > _detector.LargestWindow ? now - history : hardLimitsSince;
         var last = size - 1;
         var replayed = 0;
         await foreach (var committed in _reader.ReadSinceAsync(since, cancellationToken))
         {
-            await ProcessAsync(committed, replaying: true, cancellationToken);
+            // The engine's detectors get everything since their History (7 days); the hard limits only their largest
+            // window, as before: an older breach was answered (or not) then and is not acted on again.
+            await ProcessAsync(committed, replaying: true, cancellationToken, hardLimits: committed.Entry.Time >= hardLimitsSince || !committed.Entry.Task.ReadsPersonalData());
             last = Math.Max(last, committed.Sequence);
             replayed++;
         }
@@ -461,10 +466,11 @@ public sealed class AccessMonitor : BackgroundService
             tracked = _detector.TrackedPrincipals;
         }
 
-        Log.MonitorStarted(_logger, replayed, last, tracked, acted);
+        var elapsedMs = (long)_time.GetElapsedTime(started).TotalMilliseconds;
+        Log.MonitorStarted(_logger, replayed, (long)(now - since).TotalHours, elapsedMs, last, tracked, acted);
     }
 
-    private async Task ProcessAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken)
+    private async Task ProcessAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken, bool hardLimits = true)
     {
         List<MonitorDecision>? decisions = null;
         if (_engine is not null)
@@ -479,7 +485,11 @@ public sealed class AccessMonitor : BackgroundService
             }
         }
 
-        await ProcessHardLimitsAsync(committed, replaying, cancellationToken);
+        if (hardLimits)
+        {
+            await ProcessHardLimitsAsync(committed, replaying, cancellationToken);
+        }
+
         foreach (var decision in decisions ?? [])
         {
             await ActOnDecisionAsync(decision, committed.Entry);

@@ -10,8 +10,8 @@ namespace Custodian.Monitoring;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 4001, EventName = "MonitorStarted", Level = LogLevel.Information,
-        Message = "Access monitor started: replayed {Replayed} ledger entries, processed up to sequence {ProcessedSequence}, {Tracked} principals tracked, {PendingBreaches} missed breaches acted on.")]
-    public static partial void MonitorStarted(ILogger logger, int replayed, long processedSequence, int tracked, int pendingBreaches);
+        Message = "Access monitor started: replayed {Replayed} ledger entries of the last {ReplayHours} hours in {ElapsedMs} ms, processed up to sequence {ProcessedSequence}, {Tracked} principals tracked, {PendingBreaches} missed breaches acted on.")]
+    public static partial void MonitorStarted(ILogger logger, int replayed, long replayHours, long elapsedMs, long processedSequence, int tracked, int pendingBreaches);
 
     [LoggerMessage(EventId = 4002, EventName = "AlertRaised", Level = LogLevel.Warning,
         Message = "Alert {AlertId} raised by {Detector}: {PrincipalKind} {PrincipalId} read {Observed} distinct subscribers in {WindowSeconds} s (limit {Limit}), at sequence {Sequence}.")]

@@ -1,4 +1,5 @@
 using Custodian.Ledger;
+using Custodian.Monitoring.Detection;
 using Custodian.Monitoring.Tests.Support;
 
 namespace Custodian.Monitoring.Tests;
@@ -375,6 +376,71 @@ public sealed class AccessMonitorTests
         await using var second = await MonitorHarness.StartAsync(previous: first);
         Assert.Equal([0, 0, 0], second.Monitor.GetCounts(PrincipalKind.Clerk, Clerk).Select(c => c.Observed));
         Assert.Equal(9, second.Monitor.ProcessedSequence); // everything before is taken as processed
+    }
+
+    // One customer served while something on the clerk's PC reads a stranger mid-service (a side lookup once it is
+    // orphaned, 60 min later); returns the stranger's read's sequence. Takes 28 minutes and 20 seconds of ledger time.
+    private static async Task<long> ServeWithSideLookupAsync(MonitorHarness h, long customer, long stranger)
+    {
+        await h.ReadAsync(Clerk, Terminal, customer, AccessTask.Search);
+        h.Time.Advance(TimeSpan.FromSeconds(20));
+        await h.ReadAsync(Clerk, Terminal, customer);
+        h.Time.Advance(TimeSpan.FromMinutes(2));
+        var side = await h.ReadAsync(Clerk, Terminal, stranger, AccessTask.Search);
+        h.Time.Advance(TimeSpan.FromMinutes(6));
+        await h.AppendAsync(Clerk, Terminal, [customer], AccessTask.ServiceComplete);
+        h.Time.Advance(TimeSpan.FromMinutes(20));
+        return side.Sequence;
+    }
+
+    // A customer served with nothing on the side, two hours on: its entries move the engine's time past the orphan delay.
+    private static async Task ServeAsync(MonitorHarness h, long customer)
+    {
+        h.Time.Advance(TimeSpan.FromHours(2));
+        await h.ReadAsync(Clerk, Terminal, customer, AccessTask.Search);
+        h.Time.Advance(TimeSpan.FromMinutes(5));
+        await h.AppendAsync(Clerk, Terminal, [customer], AccessTask.ServiceComplete);
+    }
+
+    [Fact]
+    public async Task A_restart_replays_the_engines_seven_days_so_side_lookups_and_a_step_up_outlive_it()
+    {
+        // Day 1 (Monday 10:00 in Seoul): two side lookups, under the allowance of 3 in 7 days.
+        await using var first = await MonitorHarness.StartAsync(engine: MonitorEngine.CreateDefault(new DetectionOptions()));
+        first.Time.Advance(TimeSpan.FromHours(1));
+        List<long> side = [await ServeWithSideLookupAsync(first, 1, 901), await ServeWithSideLookupAsync(first, 2, 902)];
+        await ServeAsync(first, 3);
+        await first.SettleAsync();
+        Assert.Empty(await first.Alerts.ListAsync(null));
+        await first.StopAsync();
+
+        // Day 3, 10:00: restarted (48 hours on, beyond the hard limits' 24-hour window). Two more: the 4th within 7 days steps up.
+        first.Time.Advance(TimeSpan.FromHours(48) - (first.Time.GetUtcNow() - MonitorHarness.Start - TimeSpan.FromHours(1)));
+        await using var second = await MonitorHarness.StartAsync(previous: first, engine: MonitorEngine.CreateDefault(new DetectionOptions()));
+        Assert.Equal(MonitorAction.None, second.Monitor.CurrentAction(PrincipalKind.Clerk, Clerk));
+        side.Add(await ServeWithSideLookupAsync(second, 11, 911));
+        side.Add(await ServeWithSideLookupAsync(second, 12, 912));
+        await ServeAsync(second, 13);
+        await second.SettleAsync();
+        var alert = Assert.Single(await second.Alerts.ListAsync(null));
+        Assert.Equal((SideLookupsDetector.DetectorName, new Principal(PrincipalKind.Clerk, Clerk), 4, 3), (alert.Detector, alert.Principal, alert.Observed, alert.Limit));
+        Assert.Equal(side, alert.Evidence.Sequences);
+        Assert.Equal(MonitorAction.StepUp, second.Monitor.CurrentAction(PrincipalKind.Clerk, Clerk));
+        Assert.Contains(second.Logs.GetSnapshot(), r => r.Id.Id == 4001 && r.Message.Contains("of the last 169 hours", StringComparison.Ordinal));
+        await second.StopAsync();
+
+        // Day 4: restarted again. The finding still counts (7 days), and it is not raised twice.
+        second.Time.Advance(TimeSpan.FromDays(1));
+        await using var third = await MonitorHarness.StartAsync(previous: first, engine: MonitorEngine.CreateDefault(new DetectionOptions()));
+        Assert.Equal(MonitorAction.StepUp, third.Monitor.CurrentAction(PrincipalKind.Clerk, Clerk));
+        await third.SettleAsync();
+        Assert.Single(await third.Alerts.ListAsync(null));
+        await third.StopAsync();
+
+        // Eight days after the step-up: beyond every detector's History, nothing of it is replayed.
+        third.Time.Advance(TimeSpan.FromDays(7));
+        await using var fourth = await MonitorHarness.StartAsync(previous: first, engine: MonitorEngine.CreateDefault(new DetectionOptions()));
+        Assert.Equal(MonitorAction.None, fourth.Monitor.CurrentAction(PrincipalKind.Clerk, Clerk));
     }
 
     [Fact]

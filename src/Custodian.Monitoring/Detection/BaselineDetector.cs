@@ -93,6 +93,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     public string Id => DetectorName;
 
     /// <inheritdoc />
+    /// <remarks>Seven days: its 1-hour, 1-day and 7-day values exactly. The 30-day sums and the own history (up to 30 past active days) are rebuilt from those 7 days only after a restart, so a principal is judged on its peers until it has <see cref="DetectionOptions.BaselineMinDays"/> active days again (docs/monitoring.md, "Restart").</remarks>
+    public TimeSpan History => TimeSpan.FromDays(7);
+
+    /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
     {
         if (!EntryFacts.IsRead(entry))

@@ -33,6 +33,10 @@ public sealed class CollusionDetector : IDetector, IOrphanObserver
     public string Id => DetectorName;
 
     /// <inheritdoc />
+    /// <remarks>Seven days: shared orphan lookups are kept for 7 days.</remarks>
+    public TimeSpan History => TimeSpan.FromMilliseconds(WindowMs);
+
+    /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
     {
     }

@@ -34,6 +34,10 @@ public sealed class EnumerationDetector : IDetector
     public string Id => DetectorName;
 
     /// <inheritdoc />
+    /// <remarks>One hour: not-found searches are counted over an hour, and its findings count for an hour.</remarks>
+    public TimeSpan History => TimeSpan.FromMilliseconds(WindowMs);
+
+    /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
     {
         if (!EntryFacts.IsNotFoundSearch(entry))

@@ -43,6 +43,14 @@ public interface IDetector
     /// <summary>The detector's stable name, recorded in findings and alerts.</summary>
     string Id { get; }
 
+    /// <summary>
+    /// How far back in ledger time the detector's state reaches (its longest window, or how long its findings count
+    /// towards risk, whichever is longer): a restarted monitor replays at least this much of the ledger so that the
+    /// detector's state, and the risk of the findings it raised, are as if the process had never stopped
+    /// (<see cref="MonitorEngine.History"/>, docs/monitoring.md "Restart").
+    /// </summary>
+    TimeSpan History { get; }
+
     /// <summary>Observes one entry and appends any findings to <paramref name="findings"/>.</summary>
     /// <param name="sequence">The entry's ledger sequence (or, in a replay, its line number).</param>
     /// <param name="entry">The entry.</param>

@@ -20,6 +20,10 @@ public sealed class HardLimitDetector : IDetector
     public string Id => DistinctSubjectsDetector.DetectorName;
 
     /// <inheritdoc />
+    /// <remarks>One day, or the largest window if longer: its findings count for a day.</remarks>
+    public TimeSpan History => Memory > _inner.LargestWindow ? Memory : _inner.LargestWindow;
+
+    /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
     {
         if (!EntryFacts.IsRead(entry))

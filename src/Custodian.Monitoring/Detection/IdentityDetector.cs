@@ -47,6 +47,10 @@ public sealed class IdentityDetector : IDetector
     public string Id => DetectorName;
 
     /// <inheritdoc />
+    /// <remarks>One day: its findings count for a day; its own windows are shorter.</remarks>
+    public TimeSpan History => Memory;
+
+    /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
     {
         var ms = entry.Time.ToUnixTimeMilliseconds();

@@ -76,6 +76,15 @@ public sealed class MonitorEngine
     public DetectionOptions Options => _options;
 
     /// <summary>
+    /// How far back a restarted monitor replays the ledger through this engine: the longest <see cref="IDetector.History"/>
+    /// of its detectors plus <see cref="DetectionOptions.OrphanAfter"/> (so a lookup made just before the oldest replayed
+    /// day is found orphaned again); 7 days and 1 hour with the standard detectors. Shorter, and a restart would forget
+    /// the slow scraper's side lookups and a step-up's reason (both count for 7 days): a scraper kept under the
+    /// allowance by nightly restarts. Docs: docs/monitoring.md, "Restart".
+    /// </summary>
+    public TimeSpan History => _detectors.Length == 0 ? TimeSpan.Zero : _detectors.Max(d => d.History) + _options.OrphanAfter;
+
+    /// <summary>
     /// Tells, by detector name, which detectors officers have switched off (four eyes, <c>disable-detector</c>,
     /// docs/access.md §7): their findings are dropped before the risk policy, so they raise no alert, step-up or
     /// suspension, while the detectors keep observing (re-enabling one resumes with its state warm). Called from the

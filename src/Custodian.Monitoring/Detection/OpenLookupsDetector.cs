@@ -75,6 +75,10 @@ public sealed class OpenLookupsDetector : IDetector
     /// <inheritdoc />
     public string Id => DetectorName;
 
+    /// <inheritdoc />
+    /// <remarks>One day: how long a served customer's service span is kept (a lookup begun inside it is a side lookup).</remarks>
+    public TimeSpan History => TimeSpan.FromMilliseconds(ServiceSpanKeptMs);
+
     /// <summary>The principal's open lookups now (for the console and tests).</summary>
     public int OpenCount(Principal principal) => _slots.TryGet(principal, out var slot) && _states.Get(slot) is { } s ? s.Episodes.Count : 0;
 

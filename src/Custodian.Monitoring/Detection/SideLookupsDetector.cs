@@ -44,6 +44,10 @@ public sealed class SideLookupsDetector : IDetector, IOrphanObserver
     /// <inheritdoc />
     public string Id => DetectorName;
 
+    /// <inheritdoc />
+    /// <remarks>Seven days: side lookups are counted over 7 days by lookup time, and its findings count for 7 days.</remarks>
+    public TimeSpan History => TimeSpan.FromMilliseconds(WindowMs);
+
     /// <summary>The clerk's side lookups within the last 7 days as of the last one counted (for the console and tests).</summary>
     public int Count(string clerk) => _states.TryGetValue(clerk, out var s) ? s.Lookups.Count : 0;
 

@@ -61,6 +61,10 @@ public sealed class TimingDetector : IDetector
     public string Id => DetectorName;
 
     /// <inheritdoc />
+    /// <remarks>Two hours: the longest idle gap it remembers; its windows and findings' memory are 1 hour or shorter.</remarks>
+    public TimeSpan History => TimeSpan.FromMilliseconds(IdleMs);
+
+    /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
     {
         if (!EntryFacts.IsRead(entry))

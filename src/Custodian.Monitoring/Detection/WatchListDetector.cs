@@ -32,6 +32,10 @@ public sealed class WatchListDetector : IDetector
     public string Id => DetectorName;
 
     /// <inheritdoc />
+    /// <remarks>Seven days: watch-listed reads are counted over 7 days, and its findings count for 7 days.</remarks>
+    public TimeSpan History => TimeSpan.FromMilliseconds(WindowMs);
+
+    /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
     {
         if (_options.WatchList.Count == 0 || entry.Account is null || !EntryFacts.IsRead(entry))

@@ -1,6 +1,7 @@
 using Custodian.Events;
 using Custodian.Identity;
 using Custodian.Ledger;
+using Custodian.Monitoring.Detection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -21,7 +22,7 @@ internal sealed class MonitorHarness : IAsyncDisposable
 
     private readonly bool _ownsDatabase;
 
-    private MonitorHarness(TestDatabase database, bool ownsDatabase, FakeTimeProvider time, FakeLedger ledger, InProcessAccessEventStream stream, MonitorOptions options)
+    private MonitorHarness(TestDatabase database, bool ownsDatabase, FakeTimeProvider time, FakeLedger ledger, InProcessAccessEventStream stream, MonitorOptions options, MonitorEngine? engine)
     {
         Database = database;
         _ownsDatabase = ownsDatabase;
@@ -32,7 +33,7 @@ internal sealed class MonitorHarness : IAsyncDisposable
         Alerts = new AlertStore(database.Db, time);
         Suspensions = new SuspensionRegistry(database.Db, time, new FakeLogger<SuspensionRegistry>(Logs));
         Detector = new DistinctSubjectsDetector(options);
-        Monitor = new AccessMonitor(stream, ledger, ledger, Alerts, Suspensions, Detector, time, new FakeLogger<AccessMonitor>(Logs));
+        Monitor = new AccessMonitor(stream, ledger, ledger, Alerts, Suspensions, Detector, engine, time, new FakeLogger<AccessMonitor>(Logs));
     }
 
     public TestDatabase Database { get; }
@@ -53,20 +54,23 @@ internal sealed class MonitorHarness : IAsyncDisposable
 
     public AccessMonitor Monitor { get; }
 
-    /// <summary>Creates a harness on a fresh database and ledger (or on <paramref name="previous"/>'s, simulating a restart), not started.</summary>
-    public static async Task<MonitorHarness> CreateAsync(MonitorOptions? options = null, MonitorHarness? previous = null, FakeTimeProvider? time = null)
+    /// <summary>
+    /// Creates a harness on a fresh database and ledger (or on <paramref name="previous"/>'s, simulating a restart), not
+    /// started; with <paramref name="engine"/> (the detectors without hard limits) as the live monitor runs, else hard limits only.
+    /// </summary>
+    public static async Task<MonitorHarness> CreateAsync(MonitorOptions? options = null, MonitorHarness? previous = null, FakeTimeProvider? time = null, MonitorEngine? engine = null)
     {
         var stream = new InProcessAccessEventStream();
         var database = previous?.Database ?? await TestDatabase.CreateAsync();
         time ??= previous?.Time ?? new FakeTimeProvider(Start);
         var ledger = new FakeLedger(stream, previous?.Ledger.Storage);
-        return new MonitorHarness(database, previous is null, time, ledger, stream, options ?? new MonitorOptions());
+        return new MonitorHarness(database, previous is null, time, ledger, stream, options ?? new MonitorOptions(), engine);
     }
 
     /// <summary>Creates and starts a harness, waiting until the monitor's replay is done.</summary>
-    public static async Task<MonitorHarness> StartAsync(MonitorOptions? options = null, MonitorHarness? previous = null)
+    public static async Task<MonitorHarness> StartAsync(MonitorOptions? options = null, MonitorHarness? previous = null, MonitorEngine? engine = null)
     {
-        var harness = await CreateAsync(options, previous);
+        var harness = await CreateAsync(options, previous, engine: engine);
         await harness.StartMonitorAsync();
         return harness;
     }

@@ -29,8 +29,8 @@ namespace Custodian.Monitoring.Workers;
 /// acknowledged only after that commit. A replacement owner rebuilds the partition's window state from the ledger tables
 /// (entries up to the stored sequence, without acting) and processes only stream sequences above it; re-processing a
 /// batch whose commit was lost finds its alert (same detector, principal and last evidence sequence) and its suspension
-/// already stored and adds neither again. The aggregate partition rebuilds its engine the same way (every entry of the last
-/// 24 hours up to the stored sequence, without acting) and finds its alerts again by detector, principal and last evidence
+/// already stored and adds neither again. The aggregate partition rebuilds its engine the same way (every entry of its
+/// engine's <see cref="MonitorEngine.History"/> — 7 days and 1 hour — up to the stored sequence, without acting) and finds its alerts again by detector, principal and last evidence
 /// sequence; it appends <c>alert-raised</c> and <c>stepped-up</c> entries only with an alert it created.
 /// </para>
 /// <para>
@@ -386,7 +386,11 @@ public sealed class MonitorWorker
             await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken);
         }
 
-        var since = _time.GetUtcNow() - states.Values.First().Detector.LargestWindow;
+        // Clerk and terminal partitions rebuild their largest window (24 h by default); the aggregate partition its
+        // engine's History (7 days and 1 hour: side lookups, collusion, watch list and findings' risk count for 7 days).
+        var now = _time.GetUtcNow();
+        var windowSince = now - states.Values.First().Detector.LargestWindow;
+        var since = aggregate?.Engine is { History: var history } && now - history < windowSince ? now - history : windowSince;
         await foreach (var committed in _reader.ReadSinceAsync(since, cancellationToken))
         {
             var streamSequence = committed.Sequence + 1;
@@ -398,6 +402,11 @@ public sealed class MonitorWorker
             if (aggregate is not null && streamSequence <= aggregate.LastStreamSequence)
             {
                 aggregate.ReplayAll(committed);
+            }
+
+            if (committed.Entry.Time < windowSince)
+            {
+                continue; // older than every clerk and terminal window
             }
 
             foreach (var principal in PrincipalsOf(committed.Entry))
