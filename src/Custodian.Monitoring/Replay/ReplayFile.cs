@@ -142,6 +142,10 @@ public static class ReplayFile
         ("unmasked", "unmasked"),
     ];
 
+    // Each replay field's column index in the review export, resolved once rather than searched for on every record.
+    private static readonly (string Field, int Column)[] ReviewExportFieldColumns =
+        [.. ReviewExportFields.Select(f => (f.Field, Array.IndexOf(ReviewExportColumns, f.Column)))];
+
     /// <summary>
     /// Reads the records after a review export's header (line <paramref name="headerLine"/>) with an RFC 4180 reader —
     /// quoted cells, doubled quotes, line breaks inside quotes (a reason may hold one) — numbering errors by the line a
@@ -192,9 +196,9 @@ public static class ReplayFile
             }
 
             var values = new Dictionary<string, string?>(StringComparer.Ordinal);
-            foreach (var (field, column) in ReviewExportFields)
+            foreach (var (field, column) in ReviewExportFieldColumns)
             {
-                var cell = Unescape(csv.GetString(Array.IndexOf(ReviewExportColumns, column)));
+                var cell = Unescape(csv.GetString(column));
                 values[field] = cell.Length == 0 ? null : field is "subscriber" or "fields" or "unmasked" ? cell.Replace(' ', ';') : cell;
             }
 
