@@ -54,6 +54,11 @@ public sealed class AccessMonitor : BackgroundService
     private readonly SuspensionRegistry _suspensions;
     private readonly DistinctSubjectsDetector _detector;
     private readonly MonitorEngine? _engine;
+    private readonly BaselineDayStore _baselineDays;
+    private readonly BaselineDetector? _baseline;
+    private readonly List<BaselineDay> _closedDays = []; // closed baseline days not yet written; under _gate
+    private bool _baselineWriterRunning; // under _gate
+    private Task _baselineWriter = Task.CompletedTask;
     private readonly Workers.RiskStandingStore? _storedStanding;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -155,6 +160,8 @@ public sealed class AccessMonitor : BackgroundService
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _reader = reader ?? throw new ArgumentNullException(nameof(reader));
         _alerts = alerts ?? throw new ArgumentNullException(nameof(alerts));
+        _baselineDays = new BaselineDayStore(alerts.Database);
+        _baseline = engine?.Baseline;
         _suspensions = suspensions ?? throw new ArgumentNullException(nameof(suspensions));
         _detector = detector ?? throw new ArgumentNullException(nameof(detector));
         _time = time ?? throw new ArgumentNullException(nameof(time));
@@ -416,6 +423,7 @@ public sealed class AccessMonitor : BackgroundService
         }
         finally
         {
+            await _baselineWriter; // the days already closed are stored before the monitor reports stopped
             subscription.Dispose();
             _subscription = null;
             _ready.TrySetCanceled(CancellationToken.None);
@@ -433,6 +441,7 @@ public sealed class AccessMonitor : BackgroundService
         var since = _engine is { History: var history } && history > _detector.LargestWindow ? now - history : hardLimitsSince;
         var last = size - 1;
         var replayed = 0;
+        var seeded = await SeedBaselineAsync(since, cancellationToken);
         await foreach (var committed in _reader.ReadSinceAsync(since, cancellationToken))
         {
             // The engine's detectors get everything since their History (7 days); the hard limits only their largest
@@ -459,6 +468,7 @@ public sealed class AccessMonitor : BackgroundService
             }
         }
 
+        await StoreClosedDaysAsync(); // the days the replay closed: rewritten with the same counts, or written if a crash lost them
         SetProcessed(last);
         int tracked;
         lock (_gate)
@@ -467,12 +477,101 @@ public sealed class AccessMonitor : BackgroundService
         }
 
         var elapsedMs = (long)_time.GetElapsedTime(started).TotalMilliseconds;
-        Log.MonitorStarted(_logger, replayed, (long)(now - since).TotalHours, elapsedMs, last, tracked, acted);
+        Log.MonitorStarted(_logger, replayed, (long)(now - since).TotalHours, elapsedMs, seeded, last, tracked, acted);
+    }
+
+    // Restores the baseline's stored days before the first replayed day (BaselineDayStore) and has it record the days
+    // it closes from now on; returns how many days were restored. A failed read leaves the baseline to the replay alone.
+    private async Task<int> SeedBaselineAsync(DateTimeOffset replayFrom, CancellationToken cancellationToken)
+    {
+        if (_baseline is not { } baseline)
+        {
+            return 0;
+        }
+
+        var firstDay = baseline.FirstReplayedDay(replayFrom);
+        IReadOnlyList<BaselineDay> days;
+        try
+        {
+            days = await _baselineDays.ReadBeforeAsync(firstDay, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.BaselineDaysUnavailable(_logger, ex.GetType().Name, ex);
+            days = [];
+        }
+
+        lock (_gate)
+        {
+            baseline.SeedThrough(firstDay);
+            foreach (var day in days)
+            {
+                baseline.Seed(day);
+            }
+
+            baseline.RecordsClosedDays = true;
+        }
+
+        return days.Count;
+    }
+
+    // Stores the baseline days closed since the last call (at the end of the replay: awaited before the monitor is ready).
+    private async Task StoreClosedDaysAsync()
+    {
+        if (_baseline is not { } baseline)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (baseline.DrainClosedDays(_closedDays) == 0 || _baselineWriterRunning)
+            {
+                return;
+            }
+
+            _baselineWriterRunning = true;
+        }
+
+        await WriteClosedDaysAsync();
+    }
+
+    // Writes the closed days waiting in _closedDays until none is left (one writer at a time: _baselineWriterRunning,
+    // set by the caller). Live, it runs beside the processing loop, which never waits for it: a day closes at a
+    // principal's first read of a later day, and that read's answer must not wait for a database write. A failure is
+    // logged; those days are then rebuilt only from what a later restart replays.
+    private async Task WriteClosedDaysAsync()
+    {
+        while (true)
+        {
+            List<BaselineDay> days;
+            lock (_gate)
+            {
+                if (_closedDays.Count == 0)
+                {
+                    _baselineWriterRunning = false;
+                    return;
+                }
+
+                days = [.. _closedDays];
+                _closedDays.Clear();
+            }
+
+            try
+            {
+                await _baselineDays.WriteAsync(days, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.BaselineDaysNotStored(_logger, days.Count, ex.GetType().Name, ex);
+            }
+        }
     }
 
     private async Task ProcessAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken, bool hardLimits = true)
     {
         List<MonitorDecision>? decisions = null;
+        var startWriter = false;
         if (_engine is not null)
         {
             lock (_gate)
@@ -482,7 +581,17 @@ public sealed class AccessMonitor : BackgroundService
                 {
                     decisions = [.. found];
                 }
+
+                if (!replaying && _baseline is { } baseline && baseline.DrainClosedDays(_closedDays) > 0 && !_baselineWriterRunning)
+                {
+                    _baselineWriterRunning = startWriter = true;
+                }
             }
+        }
+
+        if (startWriter)
+        {
+            _baselineWriter = Task.Run(WriteClosedDaysAsync, CancellationToken.None);
         }
 
         if (hardLimits)

@@ -10,8 +10,16 @@ namespace Custodian.Monitoring;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 4001, EventName = "MonitorStarted", Level = LogLevel.Information,
-        Message = "Access monitor started: replayed {Replayed} ledger entries of the last {ReplayHours} hours in {ElapsedMs} ms, processed up to sequence {ProcessedSequence}, {Tracked} principals tracked, {PendingBreaches} missed breaches acted on.")]
-    public static partial void MonitorStarted(ILogger logger, int replayed, long replayHours, long elapsedMs, long processedSequence, int tracked, int pendingBreaches);
+        Message = "Access monitor started: replayed {Replayed} ledger entries of the last {ReplayHours} hours in {ElapsedMs} ms after restoring {BaselineDays} stored baseline days, processed up to sequence {ProcessedSequence}, {Tracked} principals tracked, {PendingBreaches} missed breaches acted on.")]
+    public static partial void MonitorStarted(ILogger logger, int replayed, long replayHours, long elapsedMs, int baselineDays, long processedSequence, int tracked, int pendingBreaches);
+
+    [LoggerMessage(EventId = 4013, EventName = "BaselineDaysUnavailable", Level = LogLevel.Warning,
+        Message = "The baseline's stored days could not be read ({ErrorType}): the baseline is rebuilt from the replayed days only.")]
+    public static partial void BaselineDaysUnavailable(ILogger logger, string errorType, Exception exception);
+
+    [LoggerMessage(EventId = 4014, EventName = "BaselineDaysNotStored", Level = LogLevel.Warning,
+        Message = "{Count} closed baseline days could not be stored ({ErrorType}): a restart rebuilds them only from the replayed days.")]
+    public static partial void BaselineDaysNotStored(ILogger logger, int count, string errorType, Exception exception);
 
     [LoggerMessage(EventId = 4002, EventName = "AlertRaised", Level = LogLevel.Warning,
         Message = "Alert {AlertId} raised by {Detector}: {PrincipalKind} {PrincipalId} read {Observed} distinct subscribers in {WindowSeconds} s (limit {Limit}), at sequence {Sequence}.")]

@@ -73,5 +73,21 @@ public sealed class MonitoringMigrations : IMigrationSource
             );
             CREATE INDEX monitor_risk_until ON monitor_risk (until_ms);
             """),
+        // The baseline detector's closed days (BaselineDayStore; docs/monitoring.md, "Restart"): counts only, no
+        // subscriber, so that a restart restores 60 days of each principal's baseline instead of rebuilding 7.
+        new("monitoring-004", """
+            CREATE TABLE monitor_baseline_days (
+                principal_kind TEXT NOT NULL CHECK (principal_kind IN ('clerk', 'terminal')),
+                principal_id TEXT NOT NULL,
+                local_day INTEGER NOT NULL,
+                store TEXT NULL,
+                role TEXT NULL,
+                distinct_subjects INTEGER NOT NULL CHECK (distinct_subjects >= 0),
+                orphans INTEGER NOT NULL CHECK (orphans >= 0),
+                max_hour INTEGER NOT NULL CHECK (max_hour >= 0),
+                PRIMARY KEY (principal_kind, principal_id, local_day)
+            );
+            CREATE INDEX monitor_baseline_days_day ON monitor_baseline_days (local_day);
+            """),
     ];
 }

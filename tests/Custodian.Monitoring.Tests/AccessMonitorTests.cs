@@ -1,3 +1,4 @@
+using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Monitoring.Detection;
 using Custodian.Monitoring.Tests.Support;
@@ -441,6 +442,51 @@ public sealed class AccessMonitorTests
         third.Time.Advance(TimeSpan.FromDays(7));
         await using var fourth = await MonitorHarness.StartAsync(previous: first, engine: MonitorEngine.CreateDefault(new DetectionOptions()));
         Assert.Equal(MonitorAction.None, fourth.Monitor.CurrentAction(PrincipalKind.Clerk, Clerk));
+    }
+
+    [Fact]
+    public async Task The_baselines_closed_days_are_stored_and_a_restart_restores_those_before_the_replay_without_counting_any_twice()
+    {
+        // Days 0-10 (Monday 3 March 2025 on, 15:00 in Seoul): 5 customers a day, each served; day 11: one more.
+        var clerk = new Principal(PrincipalKind.Clerk, Clerk);
+        await using var first = await MonitorHarness.StartAsync(engine: MonitorEngine.CreateDefault(new DetectionOptions()));
+        for (var day = 0; day <= 11; day++)
+        {
+            first.Time.Advance(MonitorHarness.Start.AddDays(day).AddHours(6) - first.Time.GetUtcNow());
+            for (var i = 0; i < (day == 11 ? 1 : 5); i++)
+            {
+                await first.ReadAsync(Clerk, Terminal, (day * 100) + i + 1);
+                first.Time.Advance(TimeSpan.FromMinutes(3));
+                await first.AppendAsync(Clerk, Terminal, [(day * 100) + i + 1], AccessTask.ServiceComplete);
+                first.Time.Advance(TimeSpan.FromMinutes(3));
+            }
+        }
+
+        await first.SettleAsync();
+        await first.StopAsync();
+
+        // Each day closed at the first read of the next (day 11 is still open): clerk and terminal, counts only.
+        var day0 = (MonitorHarness.Start.ToUnixTimeMilliseconds() + (9 * 3_600_000)) / 86_400_000;
+        var stored = await new BaselineDayStore(first.Database.Db).ReadBeforeAsync(day0 + 12);
+        Assert.Equal(
+            [.. Enumerable.Range(0, 11).Select(d => (PrincipalKind.Clerk, d, 5, 0, 5)), .. Enumerable.Range(0, 11).Select(d => (PrincipalKind.Terminal, d, 5, 0, 5))],
+            stored.Select(d => (d.Principal.Kind, (int)(d.Day - day0), d.Distinct, d.Orphans, d.MaxHour)));
+        Assert.All(stored, d => Assert.Equal(("S001", d.Principal.Kind == PrincipalKind.Clerk ? StaffRole.Clerk : (StaffRole?)null), (d.Store, d.Role)));
+
+        // Restart on day 11 at 15:30: the replay starts on day 4 at 14:30 — before that day's reads, which it replays but
+        // the baseline does not count — so day 5 is the first it rebuilds, and days 0-4 come from the table (10 rows:
+        // clerk and terminal). 30-day value: 11 days × 5 + 1 today (the replay alone gives 31; day 4 counted twice, 61).
+        first.Time.Advance(MonitorHarness.Start.AddDays(11).AddHours(6.5) - first.Time.GetUtcNow());
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        await using var second = await MonitorHarness.StartAsync(previous: first, engine: engine);
+        Assert.Equal(day0 + 5, engine.Baseline!.FirstReplayedDay(first.Time.GetUtcNow() - engine.History));
+        Assert.Contains(second.Logs.GetSnapshot(), r => r.Id.Id == 4001 && r.Message.Contains("after restoring 10 stored baseline days", StringComparison.Ordinal));
+        Assert.Equal((56, 31, 1), (engine.Baseline.CurrentValue(clerk, "distinct-30d"), engine.Baseline.CurrentValue(clerk, "distinct-7d"), engine.Baseline.CurrentValue(clerk, "distinct-1d")));
+
+        // The replay closed days 4-10 again and stored the same counts.
+        Assert.Equal(
+            stored.Select(d => (d.Principal, d.Day, d.Distinct, d.Orphans, d.MaxHour)),
+            (await new BaselineDayStore(first.Database.Db).ReadBeforeAsync(day0 + 12)).Select(d => (d.Principal, d.Day, d.Distinct, d.Orphans, d.MaxHour)));
     }
 
     [Fact]

@@ -26,6 +26,9 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
         "id, raised_ms, detector, principal_kind, principal_id, store, window_seconds, observed, limit_value, evidence, severity, state, updated_ms, updated_by, note";
 
     private readonly CustodianDatabase _db = db ?? throw new ArgumentNullException(nameof(db));
+
+    /// <summary>The database the alerts are kept in (the monitor keeps its other tables there too).</summary>
+    internal CustodianDatabase Database => _db;
     private readonly TimeProvider _time = time ?? throw new ArgumentNullException(nameof(time));
 
     /// <summary>Stores a new alert in state <see cref="AlertState.Open"/>.</summary>

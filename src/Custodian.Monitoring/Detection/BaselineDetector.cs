@@ -72,7 +72,9 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     private readonly PrincipalSlots _slots;
     private readonly SlotMap<State> _states = new(); // by principal slot
     private readonly Dictionary<GroupKey, Group> _groups = [];
+    private readonly List<BaselineDay> _closedDays = [];
     private double[] _scratch = new double[64];
+    private long _countsFromMs = long.MinValue; // reads and orphans before it are not counted (SeedThrough)
 
     /// <summary>Creates the detector.</summary>
     public BaselineDetector(DetectionOptions options)
@@ -96,6 +98,72 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     /// <remarks>Seven days: its 1-hour, 1-day and 7-day values exactly. The 30-day sums and the own history (up to 30 past active days) are rebuilt from those 7 days only after a restart, so a principal is judged on its peers until it has <see cref="DetectionOptions.BaselineMinDays"/> active days again (docs/monitoring.md, "Restart").</remarks>
     public TimeSpan History => TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// Whether each active day a principal closes is kept for <see cref="DrainClosedDays"/> (off by default: the
+    /// evaluation and benchmarks do not store them; the live monitor does, docs/monitoring.md "Restart").
+    /// </summary>
+    public bool RecordsClosedDays { get; set; }
+
+    /// <summary>
+    /// Moves the active days closed since the last call (a principal's day closes at its first read or orphan of a later
+    /// local day, or when its peer group is judged after the day ended) into <paramref name="into"/>, oldest first per
+    /// principal; empty unless <see cref="RecordsClosedDays"/>.
+    /// </summary>
+    /// <returns>How many were moved.</returns>
+    public int DrainClosedDays(ICollection<BaselineDay> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        foreach (var day in _closedDays)
+        {
+            into.Add(day);
+        }
+
+        var count = _closedDays.Count;
+        _closedDays.Clear();
+        return count;
+    }
+
+    /// <summary>
+    /// The first local day that a restarted monitor rebuilds from ledger entries when it replays from
+    /// <paramref name="replayFrom"/>: the day after the one <paramref name="replayFrom"/> + <see cref="DetectionOptions.OrphanAfter"/>
+    /// falls in, so that the lookups of the hour before it (whose orphans that day counts) are replayed too. Earlier
+    /// days come from stored <see cref="BaselineDay"/> rows (<see cref="Seed"/>).
+    /// </summary>
+    /// <returns>The local day number (days since 1970-01-01 at <see cref="DetectionOptions.LocalOffset"/>).</returns>
+    public long FirstReplayedDay(DateTimeOffset replayFrom) =>
+        Math.DivRem(replayFrom.ToUnixTimeMilliseconds() + (long)_options.OrphanAfter.TotalMilliseconds + _offsetMs, DayMs, out _) + 1;
+
+    /// <summary>
+    /// Counts only reads and orphans from the start of local day <paramref name="firstDay"/> on (<see cref="FirstReplayedDay"/>):
+    /// the days before it were given by <see cref="Seed"/>, so the replayed entries of their last hours must not be
+    /// counted again. Call before the replay.
+    /// </summary>
+    public void SeedThrough(long firstDay) => _countsFromMs = (firstDay * DayMs) - _offsetMs;
+
+    /// <summary>
+    /// Restores one closed day of a principal, as if its entries had been observed: call in ascending day order per
+    /// principal, for days before <see cref="SeedThrough"/>'s, before the replay. The day is closed (into the 30-day ring
+    /// and the own history) at the principal's next seeded day or first replayed entry.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">When a count is negative.</exception>
+    public void Seed(in BaselineDay day)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(day.Distinct);
+        ArgumentOutOfRangeException.ThrowIfNegative(day.Orphans);
+        ArgumentOutOfRangeException.ThrowIfNegative(day.MaxHour);
+        var slot = _slots.Intern(day.Principal.Kind, day.Principal.Id);
+        var s = GetState(slot, day.Store, day.Role, (day.Day * DayMs) - _offsetMs);
+        if (s.Day != day.Day || s.TodayCount != 0)
+        {
+            return; // out of order or a day already counted: ignored rather than counted twice
+        }
+
+        s.TodayCount = day.Distinct; // the count alone: the subscribers themselves are never stored
+        s.OrphansToday = day.Orphans;
+        s.MaxHourToday = day.MaxHour;
+        Sync(s);
+    }
+
     /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
     {
@@ -105,6 +173,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         }
 
         var ms = entry.Time.ToUnixTimeMilliseconds();
+        if (ms < _countsFromMs)
+        {
+            return; // a day restored by Seed
+        }
         var role = entry.Role;
         if (_slots.ClerkOf(entry) is var clerk and not PrincipalSlots.None)
         {
@@ -166,7 +238,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
     private void OnOrphan(Principal principal, in OrphanLookup orphan, long nowMs, List<Finding> findings)
     {
-        if (!_slots.TryGet(principal, out var slot) || _states.Get(slot) is not { } s)
+        if (nowMs < _countsFromMs || !_slots.TryGet(principal, out var slot) || _states.Get(slot) is not { } s)
         {
             return;
         }
@@ -222,7 +294,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             var key = new GroupKey(principal.Kind, store, principal.Kind == PrincipalKind.Clerk ? role : null);
             var local = GetGroup(key);
             var chain = GetGroup(key with { Store = null });
-            s = new State(principal, local, chain, store is not null);
+            s = new State(principal, local, chain, store is not null) { Store = store, Role = key.Role };
             _states.Add(slot, s);
             s.LocalIndex = local.Add(s);
             s.ChainIndex = chain.Add(s);
@@ -289,6 +361,11 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             s.PastSumsDay = long.MinValue;
             s.MaxHour[slot] = s.MaxHourToday;
             s.Active[slot] = active;
+            if (RecordsClosedDays && (active || s.OrphansToday > 0))
+            {
+                _closedDays.Add(new BaselineDay(s.Principal, s.Store, s.Role, s.Day, s.TodayCount, s.OrphansToday, s.MaxHourToday));
+            }
+
             if (active)
             {
                 for (var m = 0; m < Metrics.Length; m++)
@@ -756,6 +833,8 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly Group Local = local;
         public readonly Group Chain = chain;
         public readonly bool HasStore = hasStore;
+        public string? Store; // the store and role of its peer group, for BaselineDay
+        public StaffRole? Role;
         public int LocalIndex; // index in Local's members and views
         public int ChainIndex; // index in Chain's members and views
         // Subscribers read today (local day), each with the generation of the clock hour in which it was last counted

@@ -75,6 +75,9 @@ public sealed class MonitorEngine
     /// <summary>The thresholds.</summary>
     public DetectionOptions Options => _options;
 
+    /// <summary>The engine's baseline detector, or null when it has none (its closed days are stored by the live monitor, docs/monitoring.md "Restart").</summary>
+    public BaselineDetector? Baseline => _detectors.OfType<BaselineDetector>().FirstOrDefault();
+
     /// <summary>
     /// How far back a restarted monitor replays the ledger through this engine: the longest <see cref="IDetector.History"/>
     /// of its detectors plus <see cref="DetectionOptions.OrphanAfter"/> (so a lookup made just before the oldest replayed

@@ -39,6 +39,36 @@ public sealed class BackendConformanceTests
 
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    public async Task The_baselines_stored_days_are_written_rewritten_read_in_seed_order_and_pruned_after_sixty_days(TestBackend backend)
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5, backend: backend);
+        var store = new Custodian.Monitoring.BaselineDayStore(host.Get<CustodianDatabase>());
+        var clerk = new Custodian.Monitoring.Principal(Custodian.Monitoring.PrincipalKind.Clerk, "C0001");
+        var terminal = new Custodian.Monitoring.Principal(Custodian.Monitoring.PrincipalKind.Terminal, "S001-t-C0001");
+        await store.WriteAsync(
+        [
+            new(terminal, null, null, 20_100, 7, 0, 4),
+            new(clerk, "S001", Identity.StaffRole.StoreManager, 20_100, 7, 1, 4),
+            new(clerk, "S001", Identity.StaffRole.StoreManager, 20_099, 3, 0, 2),
+        ]);
+        await store.WriteAsync([new(clerk, "S002", Identity.StaffRole.Clerk, 20_100, 9, 2, 5)]); // the same day again: replaced
+        Assert.Equal(
+            [
+                new(clerk, "S001", Identity.StaffRole.StoreManager, 20_099, 3, 0, 2),
+                new(clerk, "S002", Identity.StaffRole.Clerk, 20_100, 9, 2, 5),
+                new Custodian.Monitoring.Detection.BaselineDay(terminal, null, null, 20_100, 7, 0, 4),
+            ],
+            await store.ReadBeforeAsync(20_101));
+        Assert.Equal([20_099L], (await store.ReadBeforeAsync(20_100)).Select(d => d.Day)); // before the first replayed day only
+        Assert.Equal([20_100L, 20_100], (await store.ReadBeforeAsync(20_099 + Custodian.Monitoring.BaselineDayStore.KeptDays + 1)).Select(d => d.Day)); // the 60 days before it only
+
+        // A day 60 days after 20,099 deletes it (kept: 60 days before the newest); 20,100 stays.
+        await store.WriteAsync([new(clerk, "S001", Identity.StaffRole.Clerk, 20_159, 1, 0, 1)]);
+        Assert.Equal([20_100L, 20_100, 20_159], (await store.ReadBeforeAsync(20_160)).Select(d => d.Day).Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
     public async Task An_all_or_nothing_import_with_a_bad_row_or_a_duplicate_phone_imports_nothing_and_a_good_one_everything(TestBackend backend)
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 20, backend: backend);
