@@ -80,6 +80,12 @@ public static class ApprovalErrorCodes
 
     /// <summary>The action name is not a registered privileged action (400).</summary>
     public const string UnknownAction = "privileged-action-unknown";
+
+    /// <summary>
+    /// The same officer already has a pending request for the same action on the same target (409): nothing new is filed,
+    /// the message names the pending request, which a second officer decides.
+    /// </summary>
+    public const string AlreadyPending = "approval-already-pending";
 }
 
 /// <summary>
@@ -110,7 +116,8 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
     /// <param name="officer">The requesting officer's account.</param>
     /// <param name="role">The officer's role, recorded in the ledger; null for security officer.</param>
     /// <param name="cancellationToken">Cancels.</param>
-    /// <returns>The pending request, or a refusal: <see cref="ApprovalErrorCodes.UnknownAction"/>, validation, or the action's own.</returns>
+    /// <returns>The pending request, or a refusal: <see cref="ApprovalErrorCodes.UnknownAction"/>, validation, the action's own, or
+    /// <see cref="ApprovalErrorCodes.AlreadyPending"/> (409) when this officer's identical request is still pending.</returns>
     public async Task<Result<PrivilegedRequest>> RequestAsync(string action, string target, string reason, string officer, StaffRole? role = null, CancellationToken cancellationToken = default)
     {
         if (!_actions.TryGetValue(action ?? string.Empty, out var handler))
@@ -139,9 +146,29 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
         }
 
         var now = time.GetUtcNow();
+        await using var connection = await db.OpenAsync(cancellationToken);
+        await using (var pending = connection.Command(
+            Select + " WHERE action = @action AND target = @target AND requested_by = @by AND status = 'pending' AND expires_ms > @now ORDER BY requested_ms LIMIT 1",
+            ("@action", handler.ActionName),
+            ("@target", target),
+            ("@by", officer),
+            ("@now", UnixMs.From(now))))
+        await using (var reader = await pending.ExecuteReaderAsync(cancellationToken))
+        {
+            // The same officer running the same request twice (a repeated command, a resubmitted form) files nothing new:
+            // two pending requests for one change would ask a second officer to decide the same thing twice.
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                var existing = Read(reader);
+                return new CustodianError(
+                    ApprovalErrorCodes.AlreadyPending,
+                    409,
+                    $"You already requested {existing.Action} on {existing.Target}: request {existing.Id} is pending until {existing.ExpiresAt.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} for another officer's decision; nothing new was filed.");
+            }
+        }
+
         var request = new PrivilegedRequest(RandomNumberGenerator.GetHexString(16, lowercase: true), handler.ActionName, target, reason, officer, now, now + Lifetime, PrivilegedRequestStatus.Pending, null, null, null);
         await RecordAsync(AccessTask.PrivilegedActionRequested, officer, role, request, reason, cancellationToken);
-        await using var connection = await db.OpenAsync(cancellationToken);
         await using var insert = connection.Command(
             """
             INSERT INTO privileged_requests (id, action, target, reason, requested_by, requested_ms, expires_ms, status)

@@ -27,7 +27,9 @@ internal static class CaCommands
 
             var pending = await PendingAsync(context, ca);
             Console.WriteLine($"Previous CA: {ca.PreviousCertificate.Subject}  SHA-256 {ca.ServerIssuerSha256Fingerprint}  (still trusted; issues the server certificate)");
-            Console.WriteLine($"Rotation started {ca.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}; {CliText.Count(pending.Count, "active terminal")} {(pending.Count == 1 ? "has" : "have")} not renewed since: {string.Join(", ", pending.Take(20))}{(pending.Count > 20 ? ", ..." : string.Empty)}");
+            Console.WriteLine(pending.Count == 0
+                ? $"Rotation started {ca.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}; every active terminal has renewed since: 'custodian ca finish-rotation' can retire the previous CA (then restart the server)."
+                : $"Rotation started {ca.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}; {CliText.Count(pending.Count, "active terminal")} {(pending.Count == 1 ? "has" : "have")} not renewed since: {string.Join(", ", pending.Take(20))}{(pending.Count > 20 ? ", ..." : string.Empty)}");
             return 0;
         }));
 

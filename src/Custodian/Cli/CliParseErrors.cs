@@ -41,6 +41,12 @@ internal static partial class CliParseErrors
         }
 
         var error = parse.Errors[0];
+        if (error.SymbolResult is CommandResult { Command: { Action: null, Subcommands.Count: > 0 } })
+        {
+            // A group of verbs named without one of them ('custodian staff'): say which line lists them.
+            return $"'{path}' needs a command (run '{path} --help')";
+        }
+
         var option = error.SymbolResult switch
         {
             OptionResult o => o.Option,

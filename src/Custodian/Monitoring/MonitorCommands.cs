@@ -154,7 +154,8 @@ public static class MonitorCommands
                         done += options.Days;
                     }
                 });
-            var commandLine = "custodian evaluate " + string.Join(' ', parse.Tokens.Select(t => t.Value).SkipWhile(t => t == "evaluate"));
+            // Quoted as a POSIX shell would need it, so the report's command can be copied and run again (an --out with a space).
+            var commandLine = "custodian evaluate " + string.Join(' ', parse.Tokens.Select(t => t.Value).SkipWhile(t => t == "evaluate").Select(ShellQuote));
             var report = EvaluationReport.ToMarkdown(results, options, commandLine.TrimEnd());
             if (outPath is not null)
             {
@@ -225,4 +226,10 @@ public static class MonitorCommands
         SlowScraperPerDay = o.SlowScraperPerDay,
         Seed = seed,
     };
+
+    /// <summary>A command-line word as a POSIX shell reads it back: as it is when it needs no quoting, else in single quotes.</summary>
+    private static string ShellQuote(string word) =>
+        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=,+@%".Contains(c, StringComparison.Ordinal))
+            ? word
+            : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

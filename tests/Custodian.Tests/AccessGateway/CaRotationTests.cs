@@ -65,6 +65,19 @@ public sealed class CaRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task Ca_status_with_no_terminal_left_on_the_previous_CA_says_the_rotation_can_be_finished_instead_of_an_empty_list()
+    {
+        var data = _data.FullName;
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["ca", "rotate", "--data", data]));
+        var (code, stdout, stderr) = await Cli.CliCapture.RunAsync(["ca", "status", "--data", data]);
+        Assert.Equal((0, ""), (code, stderr));
+        var rotation = Assert.Single(stdout.Split('\n'), line => line.StartsWith("Rotation started ", StringComparison.Ordinal));
+        Assert.EndsWith("; every active terminal has renewed since: 'custodian ca finish-rotation' can retire the previous CA (then restart the server).", rotation, StringComparison.Ordinal);
+        Assert.Equal(0, await CustodianCli.RunAsync(["ca", "finish-rotation", "--data", data])); // and it can, without --force
+    }
+
+    [Fact]
     public async Task Both_CAs_are_trusted_during_the_overlap_and_only_the_new_one_after_it()
     {
         var data = _data.FullName;

@@ -24,6 +24,9 @@ public sealed partial class CliFixesTests : IDisposable
     public static TheoryData<string[], string> ParseErrors => new()
     {
         { ["frobnicate"], "error: unknown command 'frobnicate' (run 'custodian --help')" },
+        { [], "error: 'custodian' needs a command (run 'custodian --help')" },
+        { ["staff"], "error: 'custodian staff' needs a command (run 'custodian staff --help')" },
+        { ["ledger", "witnesses"], "error: 'custodian ledger witnesses' needs a command (run 'custodian ledger witnesses --help')" },
         { ["staff", "frobnicate"], "error: unknown command 'frobnicate' (run 'custodian staff --help')" },
         { ["staff", "list", "--frob"], "error: unknown option '--frob' for 'custodian staff list' (run 'custodian staff list --help')" },
         { ["outbox", "list", "010-1234-5678"], "error: unexpected argument for 'custodian outbox list' (run 'custodian outbox list --help')" },

@@ -85,6 +85,17 @@ public sealed class MonitorCommandsTests : IDisposable
         Assert.Equal(1, await CustodianCli.RunAsync(["evaluate", "--out", Path.Combine(_dir.FullName, "missing", "evaluation.md")]));
     }
 
+    [Fact]
+    public async Task Evaluate_records_a_command_that_can_be_run_again_when_the_out_path_has_a_space()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "eval runs"));
+        var report = Path.Combine(folder.FullName, "it's the report.md");
+        var (code, _, _) = await Custodian.Tests.Cli.CliCapture.RunAsync(["evaluate", "--scenario", "scraper", "--days", "6", "--clerks", "6", "--subscribers", "1000", "--attack-day", "4", "--out", report]);
+        Assert.Equal(0, code);
+        var quoted = "'" + report.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        Assert.Contains($"Command: `custodian evaluate --scenario scraper --days 6 --clerks 6 --subscribers 1000 --attack-day 4 --out {quoted}`", await File.ReadAllTextAsync(report), StringComparison.Ordinal);
+    }
+
     /// <summary>Rows of the long replay file (about 120 MB): enough that reading it takes seconds.</summary>
     private const int ReplayRows = 1_500_000;
 

@@ -43,6 +43,7 @@ public static class ApprovalPages
         {
             ApprovalErrorCodes.SameOfficer => text["Four eyes: you requested this action, so another officer must decide it."],
             ApprovalErrorCodes.RequestNotPending => text["This request is no longer pending (decided by another officer, or lapsed after 24 hours)."],
+            ApprovalErrorCodes.AlreadyPending => text["You already requested this action on this target; that request is still pending for another officer's decision, so nothing new was filed."],
             _ => Incidents.IncidentPages.Describe(error),
         };
     }
