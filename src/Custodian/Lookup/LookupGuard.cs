@@ -216,9 +216,10 @@ public sealed class LookupGuard
         }
 
         var fields = body.Fields is { Count: > 0 } ? body.Fields.Distinct(StringComparer.Ordinal).ToArray() : ["rrn"];
-        var unknown = fields.FirstOrDefault(f => !PurposeCatalog.UnmaskableFields.Contains(f));
-        if (unknown is not null)
+        if (fields.Any(f => f is null || !PurposeCatalog.UnmaskableFields.Contains(f)))
         {
+            // A JSON null in the list is an unknown field too (FirstOrDefault could not tell it from "none"); it would
+            // otherwise reach the ledger's encoder, which refuses nulls, and end as a 500 with the refusal unrecorded.
             return await _recorder.RefuseAsync(
                 entry with { Subjects = [subject.Value] },
                 Hosting.ProblemResults.Validation("fields", "each field must be one of rrn, phone, name, address"),
