@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Problems;
@@ -11,7 +12,7 @@ namespace Custodian.Tests.Gateway;
 /// Requests a hostile insider or outsider can send that once ended in a 500 instead of a stable problem (or a page):
 /// each is answered with the documented refusal, and a refused read is still recorded.
 /// </summary>
-public sealed class HostileInputTests
+public sealed partial class HostileInputTests
 {
     [Fact]
     public async Task A_null_in_the_unmask_field_list_is_a_recorded_validation_refusal_not_a_500()
@@ -31,4 +32,35 @@ public sealed class HostileInputTests
         Assert.Equal(ErrorCodes.ValidationFailed, entry.Entry.ErrorCode);
         Assert.Equal([id], entry.Entry.Subjects);
     }
+
+    [Theory]
+    [InlineData("/console%01x")]
+    [InlineData("/workstation%0D%0Ax")]
+    [InlineData("/console%7F")]
+    public async Task A_return_url_with_a_control_character_is_ignored_after_sign_in_not_a_500(string returnUrl)
+    {
+        await using var host = await CustodianTestHost.StartAsync();
+        var terminal = await host.EnrollAsync("S001", "counter-9");
+        var staff = await host.CreateStaffAsync("C0009", StaffRole.Clerk, "S001", terminal);
+        using var browser = host.TerminalClient(terminal); // keeps the antiforgery cookie and follows redirects
+        var form = await browser.GetStringAsync("/staff/sign-in");
+        var token = CsrfField().Match(form).Groups[1].Value;
+        Assert.NotEmpty(token);
+
+        using var response = await browser.PostAsync(
+            "/staff/sign-in?returnUrl=" + returnUrl,
+            new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["__csrf"] = WebUtility.HtmlDecode(token),
+                ["Account"] = staff.Account,
+                ["password"] = staff.Password,
+                ["otp"] = staff.Code(host.Time),
+            }));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/workstation", response.RequestMessage!.RequestUri!.AbsolutePath); // the clerk's home, not the return URL
+    }
+
+    [GeneratedRegex("name=\"__csrf\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial Regex CsrfField();
 }
