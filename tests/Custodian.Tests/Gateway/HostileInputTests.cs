@@ -61,6 +61,26 @@ public sealed partial class HostileInputTests
         Assert.Equal("/workstation", response.RequestMessage!.RequestUri!.AbsolutePath); // the clerk's home, not the return URL
     }
 
+    [Fact]
+    public async Task Api_answers_with_personal_data_are_never_stored_by_a_browser_or_proxy()
+    {
+        await using var host = await CustodianTestHost.StartAsync();
+        var (client, _, _) = await host.ClerkAsync("C0001");
+        var subscriber = host.Population[2];
+
+        using var search = await client.PostAsync("/api/v1/subscribers/search", new StringContent($$"""{"phone":"{{subscriber.Phone}}"}""", System.Text.Encoding.UTF8, "application/json"));
+        using var portal = await Custodian.Tests.Transparency.PortalTests.SignInAsync(host, subscriber.Phone);
+        using var history = await portal.GetAsync("/portal/api/v1/history");
+        using var css = await portal.GetAsync("/static/css/custodian.css");
+
+        Assert.Equal(HttpStatusCode.OK, search.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, history.StatusCode);
+        Assert.True(search.Headers.CacheControl?.NoStore, "search: " + search.Headers.CacheControl);
+        Assert.True(history.Headers.CacheControl?.NoStore, "history: " + history.Headers.CacheControl);
+        Assert.Equal(HttpStatusCode.OK, css.StatusCode);
+        Assert.True(css.Headers.CacheControl?.NoCache, "static: " + css.Headers.CacheControl); // static assets keep their own
+    }
+
     [GeneratedRegex("name=\"__csrf\" type=\"hidden\" value=\"([^\"]+)\"")]
     private static partial Regex CsrfField();
 }
