@@ -45,6 +45,7 @@ public sealed class LookupGuard
     private readonly ILogger<LookupGuard> _logger;
     private readonly OneTimeCodes _consentCodes;
     private readonly Monitoring.Workers.MonitorWorkerGate? _workers;
+    private readonly Gateway.NetworkPolicy? _policy;
     private readonly ConcurrentDictionary<string, long> _lastByClerk = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastByTerminal = new(StringComparer.Ordinal);
 
@@ -60,8 +61,10 @@ public sealed class LookupGuard
         TimeProvider time,
         MonitorOptions monitorOptions,
         ILogger<LookupGuard> logger,
-        Monitoring.Workers.MonitorWorkerGate? workers = null)
+        Monitoring.Workers.MonitorWorkerGate? workers = null,
+        Gateway.NetworkPolicy? policy = null)
     {
+        _policy = policy; // trust classes per task (docs/access.md §3.3), for every front end: the API and the workstation pages
         _workers = workers; // serve --monitor workers: catch up with the sharded workers instead (docs/events.md, "Monitor workers")
         _vault = vault;
         _masking = masking;
@@ -353,6 +356,13 @@ public sealed class LookupGuard
         if (!principal.Role.IsStoreStaff())
         {
             return await _recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only clerks and store managers read subscriber data."), cancellationToken);
+        }
+
+        // The gateway applies TaskClasses to the terminal API's endpoints by name; a page handler (the workstation's
+        // ?handler=Unmask) is no named endpoint, so the guard, which every front end calls, applies them as well.
+        if (_policy?.CheckTaskClass(request.Device, entry.Task.ToName()) is { } classRefusal)
+        {
+            return await _recorder.RefuseAsync(entry, classRefusal, cancellationToken);
         }
 
         // Make "suspended before the next request is served" deterministic: wait until the monitor
