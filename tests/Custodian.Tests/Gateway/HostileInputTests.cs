@@ -33,6 +33,19 @@ public sealed partial class HostileInputTests
         Assert.Equal([id], entry.Entry.Subjects);
     }
 
+    [Fact]
+    public async Task A_null_in_an_incident_declarations_alert_list_is_an_unknown_alert_not_a_500()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3);
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        using var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", StaffRole.SecurityOfficer, null, terminal), terminal);
+
+        using var content = new StringContent("""{"title":"scraping at S001","alerts":[null]}""", System.Text.Encoding.UTF8, "application/json");
+        using var response = await officer.PostAsync("/api/v1/incidents", content);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, Custodian.Incidents.IncidentErrors.AlertUnknown);
+    }
+
     [Theory]
     [InlineData("/console%01x")]
     [InlineData("/workstation%0D%0Ax")]
