@@ -267,6 +267,20 @@ public sealed class NetworkPolicyTests
     }
 
     [Fact]
+    public async Task An_export_that_requires_a_VDI_host_covers_the_incident_export_too()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3, services: Gateway(o => o.TaskClasses["export"] = ["vdi-host"]));
+        using var terminal = await host.EnrollAsync("S001", "back-office");
+        using var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", StaffRole.SecurityOfficer, null, terminal), terminal);
+
+        using var review = await officer.PostAsJsonAsync("/api/v1/review/exports", new { reason = "monthly review" });
+        using var incident = await officer.PostAsJsonAsync("/api/v1/incidents/INC-20261201-AAAAAA/exports", new { approval = "x", reason = "regulator" });
+
+        await ProblemAssert.IsProblemAsync(review, HttpStatusCode.Forbidden, GatewayErrorCodes.TrustClassRequired);
+        await ProblemAssert.IsProblemAsync(incident, HttpStatusCode.Forbidden, GatewayErrorCodes.TrustClassRequired); // was refused only later, for want of an approval
+    }
+
+    [Fact]
     public void Invalid_network_settings_stop_the_server_naming_each_setting()
     {
         var options = new GatewayOptions();
