@@ -283,6 +283,12 @@ public sealed class LookupGuard
     public async Task<Result<long>> CompleteServiceAsync(StaffRequest request, string handle, string? purpose, CancellationToken cancellationToken)
     {
         var entry = Template(request, AccessTask.ServiceComplete, purpose);
+        var refusal = await PreCheckAsync(request, entry, cancellationToken); // a suspended clerk or terminal writes no entries naming subscribers either
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
         if (!request.Session.TryResolveHandle(handle, out var id))
         {
             return await _recorder.RefuseAsync(entry, UnknownHandle(), cancellationToken);

@@ -34,6 +34,21 @@ public sealed partial class HostileInputTests
     }
 
     [Fact]
+    public async Task A_suspended_clerk_cannot_record_service_completions_with_handles_from_before()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var (client, _, _) = await host.ClerkAsync("C0001");
+        var handle = await GuardedLookupTests.SearchAsync(client, host.Population[1].Phone);
+        Assert.True(await host.Get<Custodian.Monitoring.SuspensionRegistry>().SuspendAsync(Custodian.Monitoring.PrincipalKind.Clerk, "C0001", null, "test suspension"));
+
+        using var content = new StringContent("""{"purpose":"in-store-service"}""", System.Text.Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync($"/api/v1/subscribers/{handle}/service-completions", content);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, ErrorCodes.ClerkSuspended);
+        Assert.DoesNotContain((await host.LedgerAsync()).Select(e => e.Entry), e => e.Task == AccessTask.ServiceComplete && e.Outcome == AccessOutcome.Allowed);
+    }
+
+    [Fact]
     public async Task A_null_in_an_incident_declarations_alert_list_is_an_unknown_alert_not_a_500()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 3);
