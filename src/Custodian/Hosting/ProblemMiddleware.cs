@@ -5,7 +5,8 @@ namespace Custodian.Hosting;
 
 /// <summary>
 /// Turns framework exceptions into problem responses with stable codes: malformed JSON and bad
-/// parameters (400 <c>validation-failed</c>), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>), a body of the wrong media type (415 <c>unsupported-media-type</c>) and
+/// parameters (400 <c>validation-failed</c>), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>), a body of the wrong media type (415 <c>unsupported-media-type</c>),
+/// an access ledger that cannot record the request (503 <c>ledger-unavailable</c>, transient: fail closed) and
 /// anything unexpected (500 <c>internal-error</c>, logged without request data).
 /// </summary>
 public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddleware> logger)
@@ -33,6 +34,14 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
             // Raised before anything is recorded or changed (the ledger entry comes first); the message names the field only.
             context.Response.Clear();
             await new CustodianError(ErrorCodes.PersonalDataInText, 400, ex.Message) { Errors = new Dictionary<string, string[]> { [ex.Field] = [Classification.FreeText.Rule] } }.WriteAsync(context);
+        }
+        catch (Ledger.LedgerUnavailableException ex) when (!context.Response.HasStarted)
+        {
+            // Fail closed with the stable code wherever a service lets the ledger's refusal through (an officer's claim view,
+            // an export, a review): nothing was returned, and the client learns that retrying later is the remedy.
+            Log.LedgerFailed(logger, ex);
+            context.Response.Clear();
+            await new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record this request, so it was refused. Try again shortly.", IsTransient: true).WriteAsync(context);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

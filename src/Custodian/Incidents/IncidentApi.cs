@@ -88,7 +88,7 @@ public static class IncidentApi
         group.MapPost("/{id}/scope", ScopeAsync).WithName("ScopeIncident").WithSummary("Compute the affected subscribers from the ledger. Officers only.");
         group.MapPost("/{id}/notice-drafts", DraftsAsync).WithName("IncidentNoticeDrafts").WithSummary("PIPA Art. 34 notice drafts for subscribers and the regulator, without sending. Officers only.");
         group.MapPost("/{id}/notify", NotifyAsync).WithName("NotifyIncident").WithSummary("Send the notices to affected subscribers over SMS; per-subscriber status kept. Officers only.");
-        group.MapPost("/{id}/exports", ExportAsync).WithName("ExportIncident").WithSummary("The affected set as CSV of subscriber tokens; requires a reason and an approved export-data-set request (four eyes); recorded. Officers only.");
+        group.MapPost("/{id}/exports", ExportAsync).WithMetadata(new AccessTaskMetadata(AccessTask.Export)).WithName("ExportIncident").WithSummary("The affected set as CSV of subscriber tokens; requires a reason and an approved export-data-set request (four eyes); recorded. Officers only."); // TaskClasses "export" apply (docs/access.md §3.3)
         group.MapGet("/{id}/report", ReportAsync).WithName("IncidentReport").WithSummary("The summary report (Markdown): counts, fields, timeline, actions. Officers only.");
         group.MapPost("/{id}/close", CloseAsync).WithName("CloseIncident").WithSummary("Close the incident with a note. Officers only.");
         app.MapClaimApi();

@@ -124,7 +124,7 @@ public sealed class IncidentService(
         var found = new List<Alert>();
         foreach (var alertId in alertIds)
         {
-            var alert = alertId.Length <= 40 ? await alerts.GetAsync(alertId, cancellationToken) : null;
+            var alert = alertId is { Length: <= 40 } ? await alerts.GetAsync(alertId, cancellationToken) : null; // a JSON null in the list is no stored alert
             if (alert is null)
             {
                 return new CustodianError(IncidentErrors.AlertUnknown, 400, "An alert named for the incident does not exist.") { Errors = new Dictionary<string, string[]> { ["alerts"] = ["every alert ID must name a stored alert"] } };

@@ -45,6 +45,7 @@ public sealed class LookupGuard
     private readonly ILogger<LookupGuard> _logger;
     private readonly OneTimeCodes _consentCodes;
     private readonly Monitoring.Workers.MonitorWorkerGate? _workers;
+    private readonly Gateway.NetworkPolicy? _policy;
     private readonly ConcurrentDictionary<string, long> _lastByClerk = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastByTerminal = new(StringComparer.Ordinal);
 
@@ -60,8 +61,10 @@ public sealed class LookupGuard
         TimeProvider time,
         MonitorOptions monitorOptions,
         ILogger<LookupGuard> logger,
-        Monitoring.Workers.MonitorWorkerGate? workers = null)
+        Monitoring.Workers.MonitorWorkerGate? workers = null,
+        Gateway.NetworkPolicy? policy = null)
     {
+        _policy = policy; // trust classes per task (docs/access.md §3.3), for every front end: the API and the workstation pages
         _workers = workers; // serve --monitor workers: catch up with the sharded workers instead (docs/events.md, "Monitor workers")
         _vault = vault;
         _masking = masking;
@@ -216,9 +219,10 @@ public sealed class LookupGuard
         }
 
         var fields = body.Fields is { Count: > 0 } ? body.Fields.Distinct(StringComparer.Ordinal).ToArray() : ["rrn"];
-        var unknown = fields.FirstOrDefault(f => !PurposeCatalog.UnmaskableFields.Contains(f));
-        if (unknown is not null)
+        if (fields.Any(f => f is null || !PurposeCatalog.UnmaskableFields.Contains(f)))
         {
+            // A JSON null in the list is an unknown field too (FirstOrDefault could not tell it from "none"); it would
+            // otherwise reach the ledger's encoder, which refuses nulls, and end as a 500 with the refusal unrecorded.
             return await _recorder.RefuseAsync(
                 entry with { Subjects = [subject.Value] },
                 Hosting.ProblemResults.Validation("fields", "each field must be one of rrn, phone, name, address"),
@@ -279,6 +283,12 @@ public sealed class LookupGuard
     public async Task<Result<long>> CompleteServiceAsync(StaffRequest request, string handle, string? purpose, CancellationToken cancellationToken)
     {
         var entry = Template(request, AccessTask.ServiceComplete, purpose);
+        var refusal = await PreCheckAsync(request, entry, cancellationToken); // a suspended clerk or terminal writes no entries naming subscribers either
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
         if (!request.Session.TryResolveHandle(handle, out var id))
         {
             return await _recorder.RefuseAsync(entry, UnknownHandle(), cancellationToken);
@@ -352,6 +362,13 @@ public sealed class LookupGuard
         if (!principal.Role.IsStoreStaff())
         {
             return await _recorder.RefuseAsync(entry, new CustodianError(ErrorCodes.RoleNotPermitted, 403, "Only clerks and store managers read subscriber data."), cancellationToken);
+        }
+
+        // The gateway applies TaskClasses to the terminal API's endpoints by name; a page handler (the workstation's
+        // ?handler=Unmask) is no named endpoint, so the guard, which every front end calls, applies them as well.
+        if (_policy?.CheckTaskClass(request.Device, entry.Task.ToName()) is { } classRefusal)
+        {
+            return await _recorder.RefuseAsync(entry, classRefusal, cancellationToken);
         }
 
         // Make "suspended before the next request is served" deterministic: wait until the monitor

@@ -52,7 +52,8 @@ public static class WebFoundation
     }
 
     /// <summary>
-    /// Adds, in this order: security headers on HTML responses, the UI culture (query, cookie,
+    /// Adds, in this order: security headers (on HTML responses; <c>nosniff</c>, <c>no-referrer</c> and, unless the response
+    /// sets its own, <c>Cache-Control: no-store</c> on every response), the UI culture (query, cookie,
     /// <c>Accept-Language</c>, else Korean) and the embedded static files at <see cref="StaticPath"/>.
     /// Call before the device gateway so that static assets need no device certificate.
     /// </summary>
@@ -73,6 +74,12 @@ public static class WebFoundation
                     response.Headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()";
 
                     // Pages show personal data: never stored by the browser or a proxy.
+                    response.Headers[HeaderNames.CacheControl] = "no-store";
+                }
+                else if (!response.Headers.ContainsKey(HeaderNames.CacheControl))
+                {
+                    // API answers carry personal data too (search hits, a view, an unmasked RRN, a subscriber's history and
+                    // receipts): no browser or proxy keeps them either. Static assets set their own (no-cache) and keep it.
                     response.Headers[HeaderNames.CacheControl] = "no-store";
                 }
 

@@ -233,6 +233,54 @@ public sealed class NetworkPolicyTests
     }
 
     [Fact]
+    public async Task A_task_that_requires_a_VDI_host_is_refused_on_a_store_terminal_through_the_workstation_page_too()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3, services: Gateway(o => o.TaskClasses["search"] = ["vdi-host"]));
+        using var terminal = await host.EnrollAsync("S001", "counter-1");
+        var staff = await host.CreateStaffAsync("C0001", StaffRole.Clerk, "S001", terminal);
+        using var browser = host.TerminalClient(terminal); // keeps cookies, follows redirects
+        var signIn = await browser.GetStringAsync("/staff/sign-in");
+        using var signedIn = await browser.PostAsync("/staff/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__csrf"] = Csrf(signIn),
+            ["Account"] = staff.Account,
+            ["password"] = staff.Password,
+            ["otp"] = staff.Code(host.Time),
+        }));
+        Assert.Equal("/workstation", signedIn.RequestMessage!.RequestUri!.AbsolutePath);
+        var workstation = await signedIn.Content.ReadAsStringAsync();
+
+        using var search = await browser.PostAsync("/workstation?handler=Search", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__csrf"] = Csrf(workstation),
+            ["phone"] = host.Population[0].Phone,
+        }));
+
+        Assert.Equal(HttpStatusCode.Forbidden, search.StatusCode); // the page handler is held to TaskClasses like the API endpoint
+        var last = (await host.LastRequestEntryAsync()).Entry;
+        Assert.Equal((AccessTask.Search, AccessOutcome.Denied, GatewayErrorCodes.TrustClassRequired), (last.Task, last.Outcome, last.ErrorCode));
+        Assert.Empty(last.Subjects);
+        Assert.DoesNotContain(host.Get<Custodian.Protection.Masking.MaskingPolicy>().MaskName(host.Population[0].Name), WebUtility.HtmlDecode(await search.Content.ReadAsStringAsync()), StringComparison.Ordinal);
+
+        static string Csrf(string html) =>
+            WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(html, "name=\"__csrf\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value);
+    }
+
+    [Fact]
+    public async Task An_export_that_requires_a_VDI_host_covers_the_incident_export_too()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3, services: Gateway(o => o.TaskClasses["export"] = ["vdi-host"]));
+        using var terminal = await host.EnrollAsync("S001", "back-office");
+        using var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", StaffRole.SecurityOfficer, null, terminal), terminal);
+
+        using var review = await officer.PostAsJsonAsync("/api/v1/review/exports", new { reason = "monthly review" });
+        using var incident = await officer.PostAsJsonAsync("/api/v1/incidents/INC-20261201-AAAAAA/exports", new { approval = "x", reason = "regulator" });
+
+        await ProblemAssert.IsProblemAsync(review, HttpStatusCode.Forbidden, GatewayErrorCodes.TrustClassRequired);
+        await ProblemAssert.IsProblemAsync(incident, HttpStatusCode.Forbidden, GatewayErrorCodes.TrustClassRequired); // was refused only later, for want of an approval
+    }
+
+    [Fact]
     public void Invalid_network_settings_stop_the_server_naming_each_setting()
     {
         var options = new GatewayOptions();

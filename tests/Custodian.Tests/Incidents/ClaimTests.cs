@@ -99,6 +99,14 @@ public sealed class ClaimTests
             await ProblemAssert.IsProblemAsync(early, HttpStatusCode.Conflict, ClaimErrors.StateConflict);
         }
 
+        // The officers' list is not recorded, so it carries no free text: the description is read only through the recorded GET …/{id}.
+        var unrecorded = (await host.LedgerAsync()).Count;
+        var listed = Assert.Single((await ReadAsync(await officer.GetAsync("/api/v1/claims"), bodies)).EnumerateArray());
+        Assert.Equal((claimId, "submitted", 350_000L), (listed.GetProperty("id").GetString(), listed.GetProperty("state").GetString(), listed.GetProperty("amountClaimed").GetInt64()));
+        Assert.False(listed.TryGetProperty("description", out _));
+        Assert.DoesNotContain("스미싱", listed.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(unrecorded, (await host.LedgerAsync()).Count);
+
         // An officer opening the claim is recorded first, with the claimant as subject; a claim that does not exist records nothing.
         var before = (await host.LedgerAsync()).Count;
         var shown = await ReadAsync(await officer.GetAsync($"/api/v1/claims/{claimId}"), bodies);
@@ -137,7 +145,9 @@ public sealed class ClaimTests
             await ProblemAssert.IsProblemAsync(tooMuch, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
         }
 
-        await ReadAsync(await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/approval", new { amount = 300_000, reason = "확인된 피해액" }), bodies);
+        var approved = await ReadAsync(await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/approval", new { amount = 300_000, reason = "확인된 피해액" }), bodies);
+        Assert.False(approved.TryGetProperty("answer", out _)); // a decision's entry names no subject: its answer is the summary
+        Assert.DoesNotContain("카드사", approved.GetRawText(), StringComparison.Ordinal);
         var paid = await ReadAsync(await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/payout", new { reference = "TX-20261130-01" }), bodies);
         Assert.Equal(("paid", 300_000L), (paid.GetProperty("state").GetString(), paid.GetProperty("amountApproved").GetInt64()));
         using (var rejectPaid = await officer.PostAsJsonAsync($"/api/v1/claims/{claimId}/rejection", new { reason = "late" }))

@@ -39,6 +39,34 @@ public sealed class FailClosedTests
         Assert.Equal(2, failing.Refused);
     }
 
+    [Fact]
+    public async Task An_officer_export_the_ledger_cannot_record_is_a_transient_ledger_unavailable_problem_not_a_500()
+    {
+        var failing = new SwitchableLedger();
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10, services: s =>
+        {
+            s.AddSingleton(failing);
+            s.AddSingleton<IAccessLedger>(sp =>
+            {
+                failing.Inner = (IAccessLedger)sp.GetRequiredService<IAccessLedgerReader>();
+                return failing;
+            });
+        });
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        await GuardedLookupTests.SearchAsync(clerk, host.Population[2].Phone);
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", Custodian.Identity.StaffRole.SecurityOfficer, null, terminal), terminal);
+
+        failing.Fail = true;
+        using var export = await officer.PostAsJsonAsync("/api/v1/review/exports", new { clerk = "C0001", reason = "monthly review follow-up" });
+        failing.Fail = false;
+
+        var body = await ProblemAssert.IsProblemAsync(export, HttpStatusCode.ServiceUnavailable, ErrorCodes.LedgerUnavailable);
+        Assert.True(body.GetProperty("transient").GetBoolean());
+        Assert.DoesNotContain("C0001", await export.Content.ReadAsStringAsync(), StringComparison.Ordinal); // no row of the export
+        Assert.Equal(1, failing.Refused);
+    }
+
     public sealed class SwitchableLedger : IAccessLedger
     {
         public IAccessLedger? Inner { get; set; }

@@ -28,6 +28,35 @@ public sealed record ClaimAnswerRequest(string? Answer);
 /// <param name="Reference">For a payout: the transfer reference, a code of 1–64 letters, digits, '-', '_' or '.'.</param>
 public sealed record ClaimDecisionRequest(string? Question, long? Amount, string? Reason, string? Reference);
 
+/// <summary>
+/// A claim as the officers' list and decision answers show it: tokens, states and amounts only (docs/incidents.md). The
+/// claimant's own words (description, answer) and the officer's question and reasons are read only through
+/// <c>GET /api/v1/claims/{id}</c>, which records a <c>claim-view</c> entry naming the claimant first.
+/// </summary>
+/// <param name="Id">Claim ID.</param>
+/// <param name="IncidentId">Incident.</param>
+/// <param name="SubscriberToken">The claimant's FF1 token.</param>
+/// <param name="Kind">Damage kind.</param>
+/// <param name="AmountClaimed">KRW.</param>
+/// <param name="State">State.</param>
+/// <param name="FiledAt">Filed.</param>
+/// <param name="UpdatedAt">Last change.</param>
+/// <param name="AmountApproved">KRW.</param>
+/// <param name="PaidAt">Paid.</param>
+/// <param name="PayoutReference">Payout reference.</param>
+public sealed record ClaimSummary(
+    string Id,
+    string IncidentId,
+    [property: Classification.Pseudonymous] string SubscriberToken,
+    string Kind,
+    long AmountClaimed,
+    ClaimState State,
+    DateTimeOffset FiledAt,
+    DateTimeOffset UpdatedAt,
+    long? AmountApproved,
+    DateTimeOffset? PaidAt,
+    string? PayoutReference);
+
 /// <summary>A claim as its claimant sees it, with the evidence bundle.</summary>
 /// <param name="Claim">The claim.</param>
 /// <param name="Evidence">The ledger entries concerning the claimant, with receipts.</param>
@@ -64,6 +93,15 @@ public static class ClaimApi
         return app;
     }
 
+    /// <summary>The officers' summary of <paramref name="claim"/> (no free text: nothing that needs a <c>claim-view</c> entry).</summary>
+    public static ClaimSummary Summary(Claim claim, Tokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        return new ClaimSummary(claim.Id, claim.IncidentId, tokenizer.TokenizeSubscriber(claim.Subscriber), claim.Kind, claim.AmountClaimed, claim.State,
+            claim.FiledAt, claim.UpdatedAt, claim.AmountApproved, claim.PaidAt, claim.PayoutReference);
+    }
+
     /// <summary>The outside view of <paramref name="claim"/>.</summary>
     public static ClaimView View(Claim claim, Tokenizer tokenizer)
     {
@@ -96,7 +134,7 @@ public static class ClaimApi
         return answered.IsSuccess ? TypedResults.Ok(View(answered.Value, tokenizer)) : answered.Error!.ToProblem();
     }
 
-    private static async Task<Results<Ok<ClaimView[]>, ProblemHttpResult>> ListAsync(string? state, ClaimService claims, Tokenizer tokenizer, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ClaimSummary[]>, ProblemHttpResult>> ListAsync(string? state, ClaimService claims, Tokenizer tokenizer, CancellationToken cancellationToken)
     {
         ClaimState? filter = null;
         if (state is not null)
@@ -109,7 +147,8 @@ public static class ClaimApi
             filter = parsed;
         }
 
-        return TypedResults.Ok((await claims.ListAsync(filter, cancellationToken)).Select(c => View(c, tokenizer)).ToArray());
+        // Summaries only: the list is not recorded, so it must not carry what GET /api/v1/claims/{id} records (docs/incidents.md).
+        return TypedResults.Ok((await claims.ListAsync(filter, cancellationToken)).Select(c => Summary(c, tokenizer)).ToArray());
     }
 
     private static async Task<Ok<IReadOnlyList<ClaimReportRow>>> ReportAsync(ClaimService claims, CancellationToken cancellationToken) =>
@@ -121,9 +160,10 @@ public static class ClaimApi
         return got.IsSuccess ? TypedResults.Ok(new ClaimWithEvidence(View(got.Value, tokenizer), await claims.EvidenceAsync(got.Value, cancellationToken))) : got.Error!.ToProblem();
     }
 
-    private static async Task<Results<Ok<ClaimView>, ProblemHttpResult>> DecideAsync(Task<Result<Claim>> decision, Tokenizer tokenizer)
+    private static async Task<Results<Ok<ClaimSummary>, ProblemHttpResult>> DecideAsync(Task<Result<Claim>> decision, Tokenizer tokenizer)
     {
+        // A decision's entry names no subject, so its answer is the summary: acting on a claim ID is no unrecorded way to read it.
         var result = await decision;
-        return result.IsSuccess ? TypedResults.Ok(View(result.Value, tokenizer)) : result.Error!.ToProblem();
+        return result.IsSuccess ? TypedResults.Ok(Summary(result.Value, tokenizer)) : result.Error!.ToProblem();
     }
 }

@@ -96,10 +96,15 @@ public sealed class SignInModel(StaffSignIn signIn, IStringLocalizer<SharedText>
         return true;
     }
 
-    /// <summary>True for a local path in a staff area; anything else (another site, a protocol-relative URL, the portal) is ignored.</summary>
+    /// <summary>
+    /// True for a local path in a staff area; anything else (another site, a protocol-relative URL, the portal, a path with a
+    /// control character, which <see cref="PageModel.LocalRedirect(string)"/> would refuse with an exception after the
+    /// session was opened) is ignored.
+    /// </summary>
     internal static bool IsAllowedReturn(string? url) =>
         url is { Length: > 1 and <= 2048 }
         && url[0] == '/' && url[1] != '/' && url[1] != '\\'
+        && !url.Any(char.IsControl)
         && (url.StartsWith("/console", StringComparison.OrdinalIgnoreCase) || url.StartsWith("/workstation", StringComparison.OrdinalIgnoreCase));
 
     private string Explain(CustodianError error) => error.Code switch
