@@ -109,6 +109,10 @@ internal static class IncidentCommands
             var result = await service.DeclareAsync(new DeclareIncident(parse.GetValue(title), parse.GetValue(alerts) ?? [], declared), Actor(), ct);
             var incident = Unwrap(result);
             Console.WriteLine($"Declared {incident.Id} ({incident.Scope.Describe()}); notices due by {IncidentStore.Utc(incident.NoticeDeadline)} ({service.Clock(incident).Describe()}).");
+            if (incident.Scope.From is null || incident.Scope.To is null)
+            {
+                Console.WriteLine($"To find the affected subscribers, give the window's {(incident.Scope.From is null && incident.Scope.To is null ? "start and end" : incident.Scope.From is null ? "start" : "end")}: custodian incident scope {incident.Id} --from <start> --to <end>");
+            }
             return 0;
         }));
         return command;
@@ -132,6 +136,11 @@ internal static class IncidentCommands
 
             Result<Incidents.Incident> result = default;
             await WithProgressAsync("Scanning the ledger", async progress => result = await service.ScopeAsync(parse.GetValue(id)!, change, Actor(), progress, ct));
+            if (result.Error is { Code: IncidentErrors.ScopeIncomplete } incomplete && incomplete.Message.Contains("both 'from' and 'to'", StringComparison.Ordinal))
+            {
+                throw CliException.Usage($"scoping needs the window's start and end: run 'custodian incident scope {parse.GetValue(id)} --from <start> --to <end>' (ISO 8601, e.g. 2026-11-01T00:00+09:00; each replaces that end of the case's window).");
+            }
+
             var incident = Unwrap(result);
             PrintSummary(incident);
             return 0;

@@ -100,19 +100,28 @@ public sealed record DataPaths(string Root)
     }
 
     /// <summary>Creates the directories with owner-only permissions where the platform supports it.</summary>
+    /// <exception cref="UnauthorizedAccessException">When a directory cannot be created for lack of permission; the
+    /// message names the data directory and says to run as its owner, as <see cref="CheckAccess"/> does.</exception>
     public void EnsureCreated()
     {
         foreach (var dir in new[] { Root, Keys, CertificateAuthority, Path.GetDirectoryName(AccessSecretsKey)! })
         {
             if (!Directory.Exists(dir))
             {
-                if (OperatingSystem.IsWindows())
+                try
                 {
-                    Directory.CreateDirectory(dir);
+                    if (OperatingSystem.IsWindows())
+                    {
+                        Directory.CreateDirectory(dir);
+                    }
+                    else
+                    {
+                        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                    }
                 }
-                else
+                catch (UnauthorizedAccessException ex)
                 {
-                    Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                    throw new UnauthorizedAccessException($"cannot create {dir} in the data directory {Root}: permission denied (run as the user that owns it).", ex);
                 }
             }
         }

@@ -43,10 +43,13 @@ public sealed class IncidentCliTests
             Assert.Equal(1, await CustodianCli.RunAsync(["incident", "declare", "--title", "x", "--alert", "A-NOPE", "--data", data]));
             Assert.Empty(await host.Get<IncidentService>().ListAsync());
 
-            Assert.Equal(0, await CustodianCli.RunAsync(["incident", "declare", "--title", "C0001 at S001", "--clerk", "C0001", "--from", from, "--data", data]));
+            var declared = await Cli.CliCapture.RunAsync(["incident", "declare", "--title", "C0001 at S001", "--clerk", "C0001", "--from", from, "--data", data]);
+            Assert.Equal(0, declared.Code);
             var id = Assert.Single(await host.Get<IncidentService>().ListAsync()).Id;
+            Assert.EndsWith($"To find the affected subscribers, give the window's end: custodian incident scope {id} --from <start> --to <end>{Environment.NewLine}", declared.Stdout, StringComparison.Ordinal);
             Assert.Equal(2, await CustodianCli.RunAsync(["incident", "scope", "INC-20000101-AAAAAA", "--data", data]));
-            Assert.Equal(1, await CustodianCli.RunAsync(["incident", "scope", id, "--data", data])); // a window needs both ends
+            var unscoped = await Cli.CliCapture.RunAsync(["incident", "scope", id, "--data", data]); // a window needs both ends
+            Assert.Equal((1, $"error: scoping needs the window's start and end: run 'custodian incident scope {id} --from <start> --to <end>' (ISO 8601, e.g. 2026-11-01T00:00+09:00; each replaces that end of the case's window).{Environment.NewLine}"), (unscoped.Code, unscoped.Stderr));
             Assert.Equal(2, await CustodianCli.RunAsync(["incident", "export", id, "--out", Path.Combine(work.FullName, "x.csv"), "--reason", "r", "--approval", "0123456789abcdef", "--data", data])); // not scoped yet
             Assert.Equal(0, await CustodianCli.RunAsync(["incident", "scope", id, "--clerk", "C0001", "--from", from, "--to", to, "--data", data]));
             var scoped = (await host.Get<IncidentService>().GetAsync(id)).Value;
