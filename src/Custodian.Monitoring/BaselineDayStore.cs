@@ -26,6 +26,10 @@ public sealed class BaselineDayStore(CustodianDatabase db)
 
     private readonly CustodianDatabase _db = db ?? throw new ArgumentNullException(nameof(db));
 
+    /// <summary>The store in the database <paramref name="alerts"/> keeps the alerts in (the monitor's tables live together).</summary>
+    /// <exception cref="ArgumentNullException">When <paramref name="alerts"/> is null.</exception>
+    public static BaselineDayStore Beside(AlertStore alerts) => new((alerts ?? throw new ArgumentNullException(nameof(alerts))).Database);
+
     /// <summary>Writes (or rewrites, by principal and day) <paramref name="days"/> in one transaction, and deletes rows more than <see cref="KeptDays"/> days older than the newest.</summary>
     /// <param name="days">Closed days (<see cref="BaselineDetector.DrainClosedDays"/>); nothing is written when empty.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
@@ -41,6 +45,29 @@ public sealed class BaselineDayStore(CustodianDatabase db)
 
         await using var connection = await _db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await WriteAsync(connection, transaction, days, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="WriteAsync(IReadOnlyCollection{BaselineDay}, CancellationToken)"/>, inside the caller's transaction
+    /// (the monitor workers' aggregate partition: its progress commit, so that a fenced owner stores nothing).
+    /// </summary>
+    /// <param name="connection">An open connection to the database.</param>
+    /// <param name="transaction">Its transaction; not committed here.</param>
+    /// <param name="days">Closed days; nothing is written when empty.</param>
+    /// <param name="cancellationToken">Cancels the writes.</param>
+    /// <returns>Completes when written.</returns>
+    /// <exception cref="DbException">When the database fails.</exception>
+    public static async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyCollection<BaselineDay> days, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(days);
+        if (days.Count == 0)
+        {
+            return;
+        }
+
         foreach (var day in days)
         {
             await using var upsert = connection.Command(
@@ -68,8 +95,6 @@ public sealed class BaselineDayStore(CustodianDatabase db)
             prune.Transaction = transaction;
             await prune.ExecuteNonQueryAsync(cancellationToken);
         }
-
-        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>

@@ -114,11 +114,35 @@ public sealed class MonitorWorkerTests
         await stopFirst.CancelAsync();
         await firstRun; // a clean leave: its membership key is deleted at once
         await WaitUntilAsync(() => second.OwnedPartitions.Count == 129, "the remaining worker owns every partition");
-        await side.Ledger.AppendAsync(entries.Last(e => e.Account == Prober.Id) with { Time = end.AddSeconds(30), Subjects = [new SubscriberId(2_999_999)] });
+        var tenth = entries.Last(e => e.Account == Prober.Id) with { Time = end.AddSeconds(30), Subjects = [new SubscriberId(2_999_999)] };
+        await side.Ledger.AppendAsync(tenth);
         await side.WaitAllProcessedAsync();
         Assert.Equal([.. expected.Alerts.Append("open-lookups clerk:C4000 10/6 in 3600 s, evidence 10, critical").Order(StringComparer.Ordinal)], await side.AlertsAsync());
         Assert.Equal([.. expected.Suspended.Append("clerk:C4000").Append("terminal:S004-b0").Order(StringComparer.Ordinal)], await side.SuspendedAsync());
         Assert.Equal("w2", (await side.Progress.ListAsync()).Single(p => p.Partition == "a00").Owner);
+
+        // A day later two clerks read again: their baseline days close in the rebuilt engine of w2 and are stored with
+        // its progress (docs/monitoring.md, "Restart"): exactly the days an engine fed the same entries closes.
+        List<AccessEntry> nextDay = [.. new[] { "C1000", "C1001" }.Select(a => entries.Last(e => e.Account == a && e.Task != AccessTask.ServiceComplete) with { Time = end.AddDays(1), Subjects = [new SubscriberId(2_999_998)] })];
+        foreach (var entry in nextDay)
+        {
+            await side.Ledger.AppendAsync(entry);
+        }
+
+        await side.WaitAllProcessedAsync();
+        var reference = MonitorEngine.CreateDefault(Detection);
+        reference.Baseline!.RecordsClosedDays = true;
+        List<AccessEntry> all = [.. entries, tenth, .. nextDay];
+        for (var i = 0; i < all.Count; i++)
+        {
+            reference.Process(i, all[i]);
+        }
+
+        var closed = new List<BaselineDay>();
+        reference.Baseline.DrainClosedDays(closed);
+        Assert.Contains(closed, d => d.Principal == new Principal(PrincipalKind.Clerk, "C1000"));
+        var stored = await BaselineDayStore.Beside(new AlertStore(side.Db, TimeProvider.System)).ReadBeforeAsync(closed.Max(d => d.Day) + 1);
+        Assert.Equal(closed.OrderBy(d => d.Principal.ToString(), StringComparer.Ordinal).ThenBy(d => d.Day), stored.OrderBy(d => d.Principal.ToString(), StringComparer.Ordinal).ThenBy(d => d.Day));
 
         await stop.CancelAsync();
         await secondRun;

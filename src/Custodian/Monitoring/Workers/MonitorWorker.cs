@@ -391,6 +391,20 @@ public sealed class MonitorWorker
         var now = _time.GetUtcNow();
         var windowSince = now - states.Values.First().Detector.LargestWindow;
         var since = aggregate?.Engine is { History: var history } && now - history < windowSince ? now - history : windowSince;
+        if (aggregate?.Engine?.Baseline is { } baseline)
+        {
+            // The baseline's stored days before the replay (docs/monitoring.md, "Restart"), as the embedded monitor does.
+            var firstDay = baseline.FirstReplayedDay(now - aggregate.Engine.History);
+            var days = await BaselineDayStore.Beside(_alerts).ReadBeforeAsync(firstDay, cancellationToken);
+            baseline.SeedThrough(firstDay);
+            foreach (var day in days)
+            {
+                baseline.Seed(day);
+            }
+
+            baseline.RecordsClosedDays = true; // written with each committed batch's progress
+            WorkerLog.BaselineRestored(_logger, days.Count, firstDay);
+        }
         await foreach (var committed in _reader.ReadSinceAsync(since, cancellationToken))
         {
             var streamSequence = committed.Sequence + 1;
@@ -626,12 +640,21 @@ public sealed class MonitorWorker
             // The risk of every principal whose findings changed, stored in the commit's transaction: never ahead of or behind the progress.
             var changed = new List<Principal>();
             aggregateEngine.DrainRiskChanges(changed);
-            if (changed.Count > 0)
+            var closedDays = new List<BaselineDay>();
+            aggregateEngine.Baseline?.DrainClosedDays(closedDays); // the baseline's days closed by this batch (or the rebuild), same transaction
+            if (changed.Count > 0 || closedDays.Count > 0)
             {
                 var schedules = changed.Select(p => KeyValuePair.Create(p, aggregateEngine.RiskSchedule(p))).ToList();
                 var now = _time.GetUtcNow();
-                alsoStore = (connection, transaction, token) => RiskStandingStore.WriteAsync(connection, transaction, schedules, now, token);
-                WorkerLog.RiskStored(_logger, state.Partition.Token, schedules.Count, last);
+                alsoStore = async (connection, transaction, token) =>
+                {
+                    await RiskStandingStore.WriteAsync(connection, transaction, schedules, now, token);
+                    await BaselineDayStore.WriteAsync(connection, transaction, closedDays, token);
+                };
+                if (schedules.Count > 0)
+                {
+                    WorkerLog.RiskStored(_logger, state.Partition.Token, schedules.Count, last);
+                }
             }
         }
 

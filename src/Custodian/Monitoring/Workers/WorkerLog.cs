@@ -55,6 +55,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 6114, Level = LogLevel.Debug, Message = "Partition {Partition} stores the risk of {Principals} principals with its progress up to stream sequence {LastStreamSequence}.")]
     public static partial void RiskStored(ILogger logger, string partition, int principals, long lastStreamSequence);
 
+    [LoggerMessage(EventId = 6117, Level = LogLevel.Debug, Message = "Partition a00 restored {Days} stored baseline days before local day {FirstReplayedDay}, the first its rebuild counts.")]
+    public static partial void BaselineRestored(ILogger logger, int days, long firstReplayedDay);
+
     [LoggerMessage(EventId = 6115, Level = LogLevel.Warning, Message = "Partition {Partition}: consumer sequence {Delivered} arrived where {Expected} was due (a delivery was lost); its consumer starts again after stream sequence {LastStreamSequence}.")]
     public static partial void DeliveryGap(ILogger logger, string partition, ulong expected, ulong delivered, long lastStreamSequence);
 }
