@@ -523,21 +523,33 @@ public sealed class AccessMonitor : BackgroundService
             return;
         }
 
+        bool write;
         lock (_gate)
         {
-            if (baseline.DrainClosedDays(_closedDays) == 0 || _baselineWriterRunning)
-            {
-                return;
-            }
-
-            _baselineWriterRunning = true;
+            write = ClaimBaselineWriter(baseline);
         }
 
-        await WriteClosedDaysAsync();
+        if (write)
+        {
+            await WriteClosedDaysAsync();
+        }
     }
 
-    // Writes the closed days waiting in _closedDays until none is left (one writer at a time: _baselineWriterRunning,
-    // set by the caller). Live, it runs beside the processing loop, which never waits for it: a day closes at a
+    // Under _gate: moves the baseline's newly closed days to _closedDays and, when there were some and no writer runs,
+    // makes the caller the writer (it then runs WriteClosedDaysAsync).
+    private bool ClaimBaselineWriter(BaselineDetector baseline)
+    {
+        if (baseline.DrainClosedDays(_closedDays) == 0 || _baselineWriterRunning)
+        {
+            return false;
+        }
+
+        _baselineWriterRunning = true;
+        return true;
+    }
+
+    // Writes the closed days waiting in _closedDays until none is left (one writer at a time: the caller claimed it
+    // with ClaimBaselineWriter). Live, it runs beside the processing loop, which never waits for it: a day closes at a
     // principal's first read of a later day, and that read's answer must not wait for a database write. A failure is
     // logged; those days are then rebuilt only from what a later restart replays.
     private async Task WriteClosedDaysAsync()
@@ -582,10 +594,7 @@ public sealed class AccessMonitor : BackgroundService
                     decisions = [.. found];
                 }
 
-                if (!replaying && _baseline is { } baseline && baseline.DrainClosedDays(_closedDays) > 0 && !_baselineWriterRunning)
-                {
-                    _baselineWriterRunning = startWriter = true;
-                }
+                startWriter = !replaying && _baseline is { } baseline && ClaimBaselineWriter(baseline);
             }
         }
 

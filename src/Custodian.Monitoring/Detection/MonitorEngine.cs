@@ -63,6 +63,7 @@ public sealed class MonitorEngine
         options.Validate();
         _options = options;
         _detectors = [.. detectors];
+        Baseline = _detectors.OfType<BaselineDetector>().FirstOrDefault();
 
         // Bound once: the delegate holds each detector's own Observe, so the per-entry loop makes direct calls
         // instead of an interface call at one call site shared by eight types (a virtual stub dispatch lookup each).
@@ -76,7 +77,7 @@ public sealed class MonitorEngine
     public DetectionOptions Options => _options;
 
     /// <summary>The engine's baseline detector, or null when it has none (its closed days are stored by the live monitor, docs/monitoring.md "Restart").</summary>
-    public BaselineDetector? Baseline => _detectors.OfType<BaselineDetector>().FirstOrDefault();
+    public BaselineDetector? Baseline { get; }
 
     /// <summary>
     /// How far back a restarted monitor replays the ledger through this engine: the longest <see cref="IDetector.History"/>
