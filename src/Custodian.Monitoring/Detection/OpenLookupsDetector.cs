@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Custodian.Identity;
 using Custodian.Ledger;
 
@@ -241,7 +240,7 @@ public sealed class OpenLookupsDetector : IDetector
             var subject = subjects[i];
             var episode = sequence;
             var episodeMs = ms;
-            ref var lookup = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Open, subject.Value, out var exists);
+            ref var lookup = ref state.Open.GetValueRefOrAddDefault(subject.Value, out var exists);
             if (exists)
             {
                 episode = lookup.Episode;
@@ -249,7 +248,7 @@ public sealed class OpenLookupsDetector : IDetector
             }
             else
             {
-                CollectionsMarshal.GetValueRefOrAddDefault(state.Episodes, sequence, out _)++;
+                state.Episodes.GetValueRefOrAddDefault(sequence, out _)++;
             }
 
             lookup = new OpenLookup(ms, sequence, episode, episodeMs, entry.Terminal, entry.Store);
@@ -291,7 +290,7 @@ public sealed class OpenLookupsDetector : IDetector
             open,
             _options.OpenLookupsAllowed,
             $"{open} lookups ({state.Open.Count} subscribers) without a completed service within {(long)_options.OrphanAfter.TotalMinutes} min",
-            EntryFacts.Evidence(state.Open.Values.Select(v => v.Sequence)),
+            EntryFacts.Evidence(state.OpenSequences()),
             Memory));
     }
 
@@ -300,11 +299,13 @@ public sealed class OpenLookupsDetector : IDetector
         while (state.Order.TryPeek(out var head) && nowMs - head.Ms >= _orphanAfterMs)
         {
             state.Order.Dequeue();
-            if (!state.Open.TryGetValue(head.Subject, out var open) || open.Ms != head.Ms)
+            ref var found = ref state.Open.GetValueRefOrNullRef(head.Subject);
+            if (Unsafe.IsNullRef(ref found) || found.Ms != head.Ms)
             {
                 continue; // served, or read again later (a newer queue item stands for it)
             }
 
+            var open = found;
             state.Open.Remove(head.Subject);
             state.Close(open.Episode);
             if (_slots[slot] is { Kind: PrincipalKind.Clerk } principal)
@@ -329,8 +330,10 @@ public sealed class OpenLookupsDetector : IDetector
 
     private sealed class State
     {
-        public readonly Dictionary<long, OpenLookup> Open = [];
-        public readonly Dictionary<long, int> Episodes = []; // first-read sequence → open subscribers of that lookup
+        // Flat open-addressing tables (one array each, one cache line per probe) rather than Dictionary (buckets, then
+        // entries): only looked up, counted and cleared; never enumerated in an order that could reach a decision.
+        public readonly LongMap<OpenLookup> Open = new(4); // subscriber → its open read
+        public readonly LongMap<int> Episodes = new(4); // first-read sequence → open subscribers of that lookup
         public readonly Queue<(long Subject, long Ms)> Order = new();
         public readonly Queue<(long Episode, long StartMs, long EndMs)> Services = new(); // completed services, newest last
         public int LastScore;
@@ -373,9 +376,17 @@ public sealed class OpenLookupsDetector : IDetector
             return false;
         }
 
+        // The sequences of the open reads (for a finding's evidence, which sorts them).
+        public List<long> OpenSequences()
+        {
+            var values = new List<OpenLookup>(Open.Count);
+            Open.CopyValues(values);
+            return values.ConvertAll(v => v.Sequence);
+        }
+
         public void Close(long episode)
         {
-            ref var n = ref CollectionsMarshal.GetValueRefOrNullRef(Episodes, episode);
+            ref var n = ref Episodes.GetValueRefOrNullRef(episode);
             if (Unsafe.IsNullRef(ref n))
             {
                 return;

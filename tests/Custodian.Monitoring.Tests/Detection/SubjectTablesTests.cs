@@ -90,6 +90,66 @@ public sealed class SubjectTablesTests
         Assert.False(exists);
     }
 
+    [Theory]
+    [InlineData(20261203, 900)] // grows well past its first capacity
+    [InlineData(20261204, 12)] // stays small: long probe runs that wrap around the array's end, removed from often
+    public void LongMap_answers_as_a_Dictionary_through_adds_removes_growth_and_clears(int seed, int keyCount)
+    {
+        var random = new Random(seed);
+        var map = new LongMap<(long Ms, string? Store)>(4);
+        var expected = new Dictionary<long, (long Ms, string? Store)>();
+        var keys = Keys(random, keyCount);
+        for (var op = 0; op < 40_000; op++)
+        {
+            var key = keys[random.Next(keys.Length)];
+            switch (random.Next(4))
+            {
+                case 0:
+                case 1:
+                    ref var value = ref map.GetValueRefOrAddDefault(key, out var exists);
+                    Assert.Equal(expected.ContainsKey(key), exists);
+                    Assert.Equal(expected.GetValueOrDefault(key), value);
+                    var next = (random.NextInt64(), random.Next(3) == 0 ? null : "s" + op);
+                    value = next;
+                    expected[key] = next;
+                    break;
+                case 2:
+                    Assert.Equal(expected.Remove(key, out var removedExpected), map.Remove(key, out var removed));
+                    Assert.Equal(removedExpected, removed);
+                    break;
+                default:
+                    ref var found = ref map.GetValueRefOrNullRef(key);
+                    Assert.Equal(expected.TryGetValue(key, out var v), !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref found));
+                    if (expected.ContainsKey(key))
+                    {
+                        Assert.Equal(v, found);
+                    }
+
+                    break;
+            }
+
+            Assert.Equal(expected.Count, map.Count);
+            if (random.Next(8_000) == 0)
+            {
+                expected.Clear();
+                map.Clear();
+            }
+
+            if (op % 997 == 0)
+            {
+                // Every key still reachable (backward-shift removal kept the probe runs intact), none extra.
+                foreach (var k in keys)
+                {
+                    Assert.Equal(expected.ContainsKey(k), !System.Runtime.CompilerServices.Unsafe.IsNullRef(ref map.GetValueRefOrNullRef(k)));
+                }
+
+                var values = new List<(long Ms, string? Store)>();
+                map.CopyValues(values);
+                Assert.Equal(expected.Values.OrderBy(x => x.Ms), values.OrderBy(x => x.Ms));
+            }
+        }
+    }
+
     // Keys of every shape the ledger could carry: small sequential IDs, large and negative values, multiples of a
     // power of two (which collide under a poor hash), and long.MinValue / MaxValue.
     private static long[] Keys(Random random, int n)
