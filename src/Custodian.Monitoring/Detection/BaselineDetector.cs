@@ -194,10 +194,8 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         var s = GetState(slot, entry.Store, role, ms);
         var grew = false;
         var hourBefore = s.HourCount;
-        var subjects = entry.Subjects;
-        for (var i = 0; i < subjects.Count; i++)
+        foreach (var subject in _slots.SubjectsOf(entry))
         {
-            var subject = subjects[i].Value;
             ref var hourMark = ref s.Today.GetValueRefOrAddDefault(subject, out var seenToday);
             if (!seenToday)
             {

@@ -11,7 +11,7 @@ namespace Custodian.Monitoring.Detection;
 /// </summary>
 /// <remarks>The one detector keyed by subscriber rather than by clerk (shard it by subscriber ID); it holds only
 /// orphan lookups from the last 7 days.</remarks>
-public sealed class CollusionDetector : IDetector, IOrphanObserver
+public sealed class CollusionDetector : IDetector, IOrphanObserver, IObservesNoEntries
 {
     /// <summary>The detector's stable name.</summary>
     public const string DetectorName = "collusion";

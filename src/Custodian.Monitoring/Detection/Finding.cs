@@ -76,6 +76,14 @@ public interface IDetector
 /// <c>service-complete</c> of a lookup that was then served.</param>
 public readonly record struct OrphanLookup(string Clerk, string? Terminal, string? Store, long Subject, long Sequence, long LookupMs, long Episode = -1, bool DuringOtherService = false);
 
+/// <summary>
+/// Marks a detector whose <see cref="IDetector.Observe"/> does nothing (it learns only from orphan lookups and
+/// <see cref="IDetector.Advance"/>): <see cref="MonitorEngine"/> does not call it for each entry.
+/// </summary>
+internal interface IObservesNoEntries
+{
+}
+
 /// <summary>A detector that also consumes orphan lookups found by <see cref="OpenLookupsDetector"/>.</summary>
 public interface IOrphanObserver
 {

@@ -43,7 +43,7 @@ public sealed class MonitorEngine
 
     private readonly DetectionOptions _options;
     private readonly IDetector[] _detectors;
-    private readonly Action<long, AccessEntry, List<Finding>>[] _observe; // each detector's Observe, in run order
+    private readonly Action<long, AccessEntry, List<Finding>>[] _observe; // each detector's Observe, in run order (those that do something)
     private readonly List<Finding> _findings = [];
     private readonly List<MonitorDecision> _decisions = [];
     private readonly Dictionary<Principal, RiskState> _risk = [];
@@ -67,7 +67,8 @@ public sealed class MonitorEngine
 
         // Bound once: the delegate holds each detector's own Observe, so the per-entry loop makes direct calls
         // instead of an interface call at one call site shared by eight types (a virtual stub dispatch lookup each).
-        _observe = Array.ConvertAll(_detectors, d => (Action<long, AccessEntry, List<Finding>>)d.Observe);
+        // Detectors whose Observe is empty (collusion and side lookups learn from orphan lookups) are left out.
+        _observe = [.. _detectors.Where(d => d is not IObservesNoEntries).Select(d => (Action<long, AccessEntry, List<Finding>>)d.Observe)];
     }
 
     /// <summary>The detectors, in run order.</summary>

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Custodian.Identity;
 using Custodian.Ledger;
 
 namespace Custodian.Monitoring.Detection;
@@ -87,8 +86,8 @@ public sealed class OpenLookupsDetector : IDetector
         var ms = entry.Time.ToUnixTimeMilliseconds();
         if (entry.Task == AccessTask.ServiceComplete && entry.Outcome == AccessOutcome.Allowed)
         {
-            Serve(_slots.ClerkOf(entry), isClerk: true, entry.Subjects, ms);
-            Serve(_slots.TerminalOf(entry), isClerk: false, entry.Subjects, ms);
+            Serve(_slots.ClerkOf(entry), isClerk: true, _slots.SubjectsOf(entry), ms);
+            Serve(_slots.TerminalOf(entry), isClerk: false, _slots.SubjectsOf(entry), ms);
             return;
         }
 
@@ -101,16 +100,16 @@ public sealed class OpenLookupsDetector : IDetector
         Track(_slots.TerminalOf(entry), sequence, entry, ms, findings);
     }
 
-    private void Serve(int slot, bool isClerk, IReadOnlyList<SubscriberId> subjects, long ms)
+    private void Serve(int slot, bool isClerk, ReadOnlySpan<long> subjects, long ms)
     {
         if (slot == PrincipalSlots.None || _states.Get(slot) is not { } s)
         {
             return;
         }
 
-        for (var i = 0; i < subjects.Count; i++)
+        foreach (var subject in subjects)
         {
-            if (s.Open.Remove(subjects[i].Value, out var served))
+            if (s.Open.Remove(subject, out var served))
             {
                 s.Close(served.Episode);
                 if (isClerk)
@@ -229,18 +228,18 @@ public sealed class OpenLookupsDetector : IDetector
             Array.Resize(ref _dueMark, grown.Length);
         }
 
-        if (state.Order.TryPeek(out var head) && ms - head.Ms >= _orphanAfterMs)
+        // The oldest queued read's time from the contiguous by-slot array (kept equal to state.Order's head, NoHead when
+        // it is empty) instead of the queue and its buffer.
+        if (_headMs[slot] is var headMs && headMs != NoHead && ms - headMs >= _orphanAfterMs)
         {
             Expire(slot, state, ms, findings); // otherwise nothing is due, and Expire would change nothing (see Advance)
         }
 
-        var subjects = entry.Subjects;
-        for (var i = 0; i < subjects.Count; i++)
+        foreach (var subject in _slots.SubjectsOf(entry))
         {
-            var subject = subjects[i];
             var episode = sequence;
             var episodeMs = ms;
-            ref var lookup = ref state.Open.GetValueRefOrAddDefault(subject.Value, out var exists);
+            ref var lookup = ref state.Open.GetValueRefOrAddDefault(subject, out var exists);
             if (exists)
             {
                 episode = lookup.Episode;
@@ -252,7 +251,7 @@ public sealed class OpenLookupsDetector : IDetector
             }
 
             lookup = new OpenLookup(ms, sequence, episode, episodeMs, entry.Terminal, entry.Store);
-            state.Order.Enqueue((subject.Value, ms));
+            state.Order.Enqueue((subject, ms));
         }
 
         _headMs[slot] = state.Order.Peek().Ms; // IsRead: at least one subject, so the queue is not empty
@@ -299,6 +298,11 @@ public sealed class OpenLookupsDetector : IDetector
         while (state.Order.TryPeek(out var head) && nowMs - head.Ms >= _orphanAfterMs)
         {
             state.Order.Dequeue();
+            if (state.Open.Count == 0)
+            {
+                continue; // nothing open: this read was served (without probing the table)
+            }
+
             ref var found = ref state.Open.GetValueRefOrNullRef(head.Subject);
             if (Unsafe.IsNullRef(ref found) || found.Ms != head.Ms)
             {

@@ -21,7 +21,7 @@ namespace Custodian.Monitoring.Detection;
 /// 300 clerks no innocent clerk had more than 3 within 7 days, while the slow scraper of 5 records a day produced about
 /// 2 a working day (docs/monitoring.md, "Evaluation").</para>
 /// </remarks>
-public sealed class SideLookupsDetector : IDetector, IOrphanObserver
+public sealed class SideLookupsDetector : IDetector, IOrphanObserver, IObservesNoEntries
 {
     /// <summary>The detector's stable name.</summary>
     public const string DetectorName = "side-lookups";

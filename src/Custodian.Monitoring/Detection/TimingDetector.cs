@@ -177,10 +177,10 @@ public sealed class TimingDetector : IDetector
 
         // Regular gaps between lookups of a new subscriber.
         var isNew = false;
-        var subjects = entry.Subjects;
-        for (var i = 0; i < subjects.Count; i++)
+        var subjects = _slots.SubjectsOf(entry);
+        foreach (var subject in subjects)
         {
-            isNew |= s.Seen.Add(subjects[i].Value);
+            isNew |= s.Seen.Add(subject);
         }
 
         if (s.Seen.Count > SeenKept)
@@ -222,11 +222,11 @@ public sealed class TimingDetector : IDetector
                 s.OffHours.Dequeue();
             }
 
-            for (var i = 0; i < subjects.Count; i++)
+            foreach (var subject in subjects)
             {
-                if (!ContainsSubject(s.OffHours, subjects[i].Value))
+                if (!ContainsSubject(s.OffHours, subject))
                 {
-                    s.OffHours.Enqueue((subjects[i].Value, ms));
+                    s.OffHours.Enqueue((subject, ms));
                 }
             }
 
