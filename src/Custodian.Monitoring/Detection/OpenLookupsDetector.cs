@@ -198,7 +198,7 @@ public sealed class OpenLookupsDetector : IDetector
         state.Open.Clear();
         state.Episodes.Clear();
         state.Order.Clear();
-        state.Services.Clear();
+        state.ClearServices();
         state.LastScore = 0;
         if (_pool.Count < MaxPooled)
         {
@@ -341,6 +341,7 @@ public sealed class OpenLookupsDetector : IDetector
         public readonly Queue<(long Subject, long Ms)> Order = new();
         public readonly Queue<(long Episode, long StartMs, long EndMs)> Services = new(); // completed services, newest last
         public int LastScore;
+        private long _maxServiceEpisode = long.MinValue; // at least every episode in Services (the largest ever queued since the last clear)
 
         // A completed service: its lookup began at startMs, its (first) service-complete came at endMs.
         public void AddService(long episode, long startMs, long endMs)
@@ -355,15 +356,26 @@ public sealed class OpenLookupsDetector : IDetector
                 Services.Dequeue();
             }
 
-            foreach (var (e, _, _) in Services)
+            if (episode <= _maxServiceEpisode)
             {
-                if (e == episode)
+                // Only then can it be queued already (a lookup is usually served after every earlier one was).
+                foreach (var (e, _, _) in Services)
                 {
-                    return; // another member of the same lookup
+                    if (e == episode)
+                    {
+                        return; // another member of the same lookup
+                    }
                 }
             }
 
             Services.Enqueue((episode, startMs, endMs));
+            _maxServiceEpisode = Math.Max(_maxServiceEpisode, episode);
+        }
+
+        public void ClearServices()
+        {
+            Services.Clear();
+            _maxServiceEpisode = long.MinValue;
         }
 
         // Whether a lookup that began at startMs fell strictly inside another customer's service.
