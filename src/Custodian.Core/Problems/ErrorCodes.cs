@@ -52,6 +52,8 @@ public static class ErrorCodes
     public const string ConsentRequired = "consent-required";
     /// <summary>The consent code is wrong, expired or used.</summary>
     public const string ConsentInvalid = "consent-invalid";
+    /// <summary>Too many wrong consent codes by this clerk for this subscriber within the window (429; new codes do not reset it).</summary>
+    public const string ConsentAttemptsExhausted = "consent-attempts-exhausted";
     /// <summary>The clerk is suspended by the monitor or an officer.</summary>
     public const string ClerkSuspended = "clerk-suspended";
     /// <summary>The terminal is suspended by the monitor or an officer.</summary>

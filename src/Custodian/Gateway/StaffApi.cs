@@ -219,10 +219,10 @@ public static class StaffApi
         ToResult(await guard.ViewAsync(Staff(context), handle, purpose, context.RequestAborted));
 
     private static async Task<Results<Ok<ConsentIssued>, ProblemHttpResult>> ConsentAsync(string handle, ConsentRequest body, HttpContext context, LookupGuard guard) =>
-        ToResult(await guard.RequestConsentAsync(Staff(context), handle, body.Purpose, context.RequestAborted));
+        ToResult(await guard.RequestConsentAsync(Staff(context), handle, body.Purpose, context.RequestAborted), context);
 
     private static async Task<Results<Ok<UnmaskedView>, ProblemHttpResult>> UnmaskAsync(string handle, UnmaskRequest body, HttpContext context, LookupGuard guard) =>
-        ToResult(await guard.UnmaskAsync(Staff(context), handle, body, context.RequestAborted));
+        ToResult(await guard.UnmaskAsync(Staff(context), handle, body, context.RequestAborted), context);
 
     private static async Task<Results<NoContent, ProblemHttpResult>> CompleteAsync(string handle, ServiceCompletion body, HttpContext context, LookupGuard guard)
     {
@@ -232,4 +232,7 @@ public static class StaffApi
 
     private static Results<Ok<T>, ProblemHttpResult> ToResult<T>(Result<T> result) =>
         result.IsSuccess ? TypedResults.Ok(result.Value) : result.Error!.ToProblem();
+
+    private static Results<Ok<T>, ProblemHttpResult> ToResult<T>(Result<T> result, HttpContext context) =>
+        result.IsSuccess ? TypedResults.Ok(result.Value) : result.Error!.ToProblem(context); // with Retry-After when the error has one
 }
