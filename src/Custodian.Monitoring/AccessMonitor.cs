@@ -287,6 +287,7 @@ public sealed class AccessMonitor : BackgroundService
         ArgumentNullException.ThrowIfNull(id);
         var current = await _alerts.GetAsync(id, cancellationToken);
         if (current is null || current.State.IsFinal() || !Codes.IsValid(officer) || note is { Length: > AlertStore.MaxNoteLength }
+            || Classification.FreeText.Check(note, "note") is not null // a bidi control or personal data never reaches the ledger's reason
             || state is not (AlertState.Acknowledged or AlertState.FalsePositive or AlertState.Confirmed))
         {
             return await _alerts.SetStateAsync(id, state, officer, note, cancellationToken); // the store names the rule broken

@@ -164,9 +164,13 @@ public sealed class StaffDirectory
     /// <param name="currentPassword">Current (or one-time) password.</param>
     /// <param name="newPassword">New password; see <see cref="PasswordPolicy"/> (NIST SP 800-63B §5.1.1.2: 12–128 characters, not containing the account ID, not equal to the current one).</param>
     /// <param name="totpCode">Current TOTP code.</param>
+    /// <param name="recordFirst">The grant record (the caller's ledger append), awaited once the current password and the
+    /// TOTP code are proven and before the new password is stored; when it throws (e.g. <c>LedgerUnavailableException</c>)
+    /// the password is unchanged and the exception propagates (fail closed; the TOTP code is spent, so a retry needs the
+    /// next one). Null records nothing.</param>
     /// <returns>True, or <see cref="ErrorCodes.PasswordPolicy"/> (400, with the broken rules under
     /// <c>newPassword</c>; checked first, consuming nothing), or the errors of <see cref="AuthenticateAsync"/>.</returns>
-    public async Task<Result<bool>> ChangePasswordAsync(string id, string currentPassword, string newPassword, string totpCode)
+    public async Task<Result<bool>> ChangePasswordAsync(string id, string currentPassword, string newPassword, string totpCode, Func<Task>? recordFirst = null)
     {
         ArgumentNullException.ThrowIfNull(newPassword);
         var broken = PasswordPolicy.Check(id ?? string.Empty, newPassword, currentPassword);
@@ -183,6 +187,11 @@ public sealed class StaffDirectory
         if (!verified.IsSuccess)
         {
             return verified.Error!;
+        }
+
+        if (recordFirst is not null)
+        {
+            await recordFirst();
         }
 
         await using var update = connection.Command(

@@ -174,9 +174,13 @@ public sealed class TerminalRegistry
     /// </summary>
     /// <param name="code">The enrollment code; case, spaces and dashes are ignored.</param>
     /// <param name="csrPem">PEM PKCS#10 request for the terminal's key.</param>
+    /// <param name="recordFirst">The grant record (the caller's ledger append), awaited once the code and the CSR have
+    /// passed and before anything is stored; when it throws (e.g. <c>LedgerUnavailableException</c>) nothing is stored,
+    /// the code stays unused, the certificate just signed is never accepted, and the exception propagates (fail closed).
+    /// Null records nothing.</param>
     /// <returns>The certificate and CA certificate, or <see cref="ErrorCodes.EnrollmentCodeInvalid"/> (403;
     /// unknown, used or expired, deliberately not saying which) or <see cref="ErrorCodes.CsrInvalid"/> (400).</returns>
-    public async Task<Result<EnrolledTerminal>> EnrollAsync(string code, string csrPem)
+    public async Task<Result<EnrolledTerminal>> EnrollAsync(string code, string csrPem, Func<EnrolledTerminal, Task>? recordFirst = null)
     {
         var normalized = NormalizeCode(code);
         if (normalized is null)
@@ -215,6 +219,12 @@ public sealed class TerminalRegistry
         }
 
         var certificate = issued.Value;
+        var enrolled = new EnrolledTerminal(terminalId, store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
+        if (recordFirst is not null)
+        {
+            await recordFirst(enrolled);
+        }
+
         await using var transaction = await connection.BeginTransactionAsync();
         if (!await ClaimKeyAsync(connection, transaction, certificate.PublicKeySha256, terminalId, now))
         {
@@ -250,7 +260,7 @@ public sealed class TerminalRegistry
         await transaction.CommitAsync();
         Invalidate(terminalId);
         Log.Enrolled(_logger, terminalId, certificate.SerialHex);
-        return new EnrolledTerminal(terminalId, store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
+        return enrolled;
     }
 
     /// <summary>
@@ -265,10 +275,14 @@ public sealed class TerminalRegistry
     /// </summary>
     /// <param name="presented">The validated identity of the certificate the terminal presented.</param>
     /// <param name="csrPem">PEM PKCS#10 request for the terminal's new key.</param>
+    /// <param name="recordFirst">The grant record (the caller's ledger append), awaited once the presented certificate and
+    /// the CSR have passed and before anything is stored; when it throws (e.g. <c>LedgerUnavailableException</c>) nothing
+    /// is stored, the presented certificate stays the current one, the new one is never accepted, and the exception
+    /// propagates (fail closed). Null records nothing.</param>
     /// <returns>The new certificate, or <see cref="ErrorCodes.DeviceCertificateRevoked"/> (403; revoked, replaced or
     /// re-enrolled), <see cref="ErrorCodes.DeviceCertificateUntrusted"/> (403; unknown terminal),
     /// <see cref="ErrorCodes.CsrInvalid"/> (400) or <see cref="AccessErrorCodes.DeviceKeyReused"/> (409).</returns>
-    public async Task<Result<EnrolledTerminal>> RenewAsync(DeviceIdentity presented, string csrPem)
+    public async Task<Result<EnrolledTerminal>> RenewAsync(DeviceIdentity presented, string csrPem, Func<EnrolledTerminal, Task>? recordFirst = null)
     {
         ArgumentNullException.ThrowIfNull(presented);
         var now = _time.GetUtcNow();
@@ -306,6 +320,12 @@ public sealed class TerminalRegistry
         }
 
         var certificate = issued.Value;
+        var renewed = new EnrolledTerminal(presented.Terminal, presented.Store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
+        if (recordFirst is not null)
+        {
+            await recordFirst(renewed);
+        }
+
         await using var transaction = await connection.BeginTransactionAsync();
         if (!await ClaimKeyAsync(connection, transaction, certificate.PublicKeySha256, presented.Terminal, now))
         {
@@ -341,7 +361,7 @@ public sealed class TerminalRegistry
         await transaction.CommitAsync();
         Invalidate(presented.Terminal);
         Log.Renewed(_logger, presented.Terminal, certificate.SerialHex, certificate.NotAfter);
-        return new EnrolledTerminal(presented.Terminal, presented.Store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
+        return renewed;
     }
 
     /// <summary>Records that a key was certified; false when it already was (for any terminal, at any time).</summary>

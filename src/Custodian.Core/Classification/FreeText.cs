@@ -24,17 +24,40 @@ public static partial class FreeText
     public static bool ContainsPersonalData(string? text) =>
         !string.IsNullOrEmpty(text) && text.AsSpan().ContainsAnyInRange('0', '9') && PersonalData().IsMatch(text);
 
+    /// <summary>The bidi rule as shown in errors: names the characters, never the text.</summary>
+    public const string BidiRule = "must not contain Unicode bidirectional control characters (U+202A-U+202E, U+2066-U+2069)";
+
     /// <summary>
-    /// The refusal for <paramref name="text"/> in <paramref name="field"/>: 400 <see cref="Problems.ErrorCodes.PersonalDataInText"/>
-    /// with the field's rule, or null when the text holds no phone number or RRN.
+    /// Whether <paramref name="text"/> contains a Unicode bidirectional embedding, override or isolate control
+    /// (U+202A–U+202E, U+2066–U+2069; Unicode UAX #9): stored notes and reasons are shown to other officers, exported and
+    /// reviewed for years, and these characters make text display in another order than it is stored ("Trojan Source",
+    /// CVE-2021-42574), so a note could read differently on screen than in the record.
+    /// </summary>
+    /// <param name="text">Any text; null and empty contain nothing.</param>
+    /// <returns>True when such a character is found.</returns>
+    public static bool ContainsBidiControl(string? text) =>
+        !string.IsNullOrEmpty(text) && (text.AsSpan().ContainsAnyInRange('\u202A', '\u202E') || text.AsSpan().ContainsAnyInRange('\u2066', '\u2069'));
+
+    /// <summary>
+    /// The refusal for <paramref name="text"/> in <paramref name="field"/>: 400 <see cref="Problems.ErrorCodes.BidiControlInText"/>
+    /// with <see cref="BidiRule"/> when it holds a bidirectional control (<see cref="ContainsBidiControl"/>), else 400
+    /// <see cref="Problems.ErrorCodes.PersonalDataInText"/> with the field's rule when it holds a phone number or RRN, or
+    /// null. Never quotes the text.
     /// </summary>
     /// <param name="text">The text to check.</param>
     /// <param name="field">The field's name, e.g. <c>reason</c>.</param>
     /// <returns>The error, or null.</returns>
-    public static Problems.CustodianError? Check(string? text, string field) =>
-        ContainsPersonalData(text)
+    public static Problems.CustodianError? Check(string? text, string field)
+    {
+        if (ContainsBidiControl(text))
+        {
+            return new Problems.CustodianError(Problems.ErrorCodes.BidiControlInText, 400, $"{field}: {BidiRule}.") { Errors = new Dictionary<string, string[]> { [field] = [BidiRule] } };
+        }
+
+        return ContainsPersonalData(text)
             ? new Problems.CustodianError(Problems.ErrorCodes.PersonalDataInText, 400, $"{field}: {Rule}.") { Errors = new Dictionary<string, string[]> { [field] = [Rule] } }
             : null;
+    }
 
     /// <summary>Throws <see cref="PersonalDataInTextException"/> when <paramref name="text"/> contains personal data.</summary>
     /// <param name="text">The text to check.</param>

@@ -52,6 +52,8 @@ public static class ErrorCodes
     public const string ConsentRequired = "consent-required";
     /// <summary>The consent code is wrong, expired or used.</summary>
     public const string ConsentInvalid = "consent-invalid";
+    /// <summary>Too many wrong consent codes by this clerk for this subscriber within the window (429; new codes do not reset it).</summary>
+    public const string ConsentAttemptsExhausted = "consent-attempts-exhausted";
     /// <summary>The clerk is suspended by the monitor or an officer.</summary>
     public const string ClerkSuspended = "clerk-suspended";
     /// <summary>The terminal is suspended by the monitor or an officer.</summary>
@@ -66,6 +68,8 @@ public static class ErrorCodes
     public const string ValidationFailed = "validation-failed";
     /// <summary>400: free text (a reason, note, title or question) contains a phone number or resident registration number; name subscribers by token (Custodian.Classification.FreeText).</summary>
     public const string PersonalDataInText = "personal-data-in-text";
+    /// <summary>400: free text (a reason, note, title or question) contains a Unicode bidirectional control character (U+202A–U+202E, U+2066–U+2069), which can make stored text display in another order than it reads (Custodian.Classification.FreeText).</summary>
+    public const string BidiControlInText = "bidi-control-in-text";
     /// <summary>The request body is larger than allowed (413).</summary>
     public const string BodyTooLarge = "body-too-large";
     /// <summary>405: the path exists but does not take this HTTP method (the response's <c>Allow</c> header lists the ones it takes).</summary>

@@ -3,6 +3,7 @@ using Custodian.Access.Terminals;
 using Custodian.Hosting;
 using Custodian.Ledger;
 using Custodian.Lookup;
+using Custodian.Problems;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 
@@ -68,14 +69,26 @@ public static class DeviceCertificateApi
             return (await recorder.RefuseAsync(entry, ProblemResults.Validation("csr", "is required: a PEM PKCS#10 request for a new key"), context.RequestAborted)).ToProblem();
         }
 
-        var renewed = await terminals.RenewAsync(device, body.Csr);
+        Result<EnrolledTerminal> renewed;
+        try
+        {
+            // Append first, then act: the renewal is recorded before the new certificate is stored (docs/access.md §2.1).
+            renewed = await terminals.RenewAsync(
+                device,
+                body.Csr,
+                n => recorder.RecordGrantAsync(entry with { Reason = "certificate renewed until " + n.NotAfter.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) }));
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            return recorder.GrantNotRecorded(ex, "renewal").ToProblem();
+        }
+
         if (!renewed.IsSuccess)
         {
             return (await recorder.RefuseAsync(entry, renewed.Error!, context.RequestAborted)).ToProblem();
         }
 
         var t = renewed.Value;
-        await recorder.RecordAsync(entry with { Reason = "certificate renewed until " + t.NotAfter.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) }, context.RequestAborted);
         GatewayLog.Renewed(logger, t.TerminalId, t.Store, t.NotAfter);
         return TypedResults.Ok(new RenewResponse(t.TerminalId, t.Store, t.TrustClass.ToName(), t.CertificatePem, t.CaCertificatePem, t.NotAfter));
     }

@@ -145,14 +145,23 @@ public static class StaffApi
             return (await recorder.RefuseAsync(entry, ProblemResults.Validation("csr", "is required: a PEM PKCS#10 request"))).ToProblem();
         }
 
-        var enrolled = await terminals.EnrollAsync(body.Code.Trim(), body.Csr);
+        Result<EnrolledTerminal> enrolled;
+        try
+        {
+            // Append first, then act: the enrollment is recorded before the code is consumed and the certificate stored.
+            enrolled = await terminals.EnrollAsync(body.Code.Trim(), body.Csr, n => recorder.RecordGrantAsync(entry with { Terminal = n.TerminalId, Store = n.Store, Target = n.TerminalId }));
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            return recorder.GrantNotRecorded(ex, "enrollment").ToProblem();
+        }
+
         if (!enrolled.IsSuccess)
         {
             return (await recorder.RefuseAsync(entry, enrolled.Error!)).ToProblem();
         }
 
         var t = enrolled.Value;
-        await recorder.RecordAsync(entry with { Terminal = t.TerminalId, Store = t.Store, Target = t.TerminalId });
         Hosting.Log.Enrolled(logger, t.TerminalId, t.Store);
         return TypedResults.Ok(new EnrollResponse(t.TerminalId, t.Store, t.CertificatePem, t.CaCertificatePem));
     }
@@ -178,13 +187,22 @@ public static class StaffApi
             return (await recorder.RefuseAsync(entry, invalid)).ToProblem();
         }
 
-        var changed = await staff.ChangePasswordAsync(body.Account!, body.CurrentPassword!, body.NewPassword!, body.Otp!);
+        Result<bool> changed;
+        try
+        {
+            // Append first, then act: the change is recorded once the old password and TOTP are proven, before the new password is stored.
+            changed = await staff.ChangePasswordAsync(body.Account!, body.CurrentPassword!, body.NewPassword!, body.Otp!, () => recorder.RecordGrantAsync(entry));
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            return recorder.GrantNotRecorded(ex, "password change").ToProblem();
+        }
+
         if (!changed.IsSuccess)
         {
             return (await recorder.RefuseAsync(entry, changed.Error!)).ToProblem();
         }
 
-        await recorder.RecordAsync(entry);
         return TypedResults.NoContent();
     }
 
@@ -201,10 +219,10 @@ public static class StaffApi
         ToResult(await guard.ViewAsync(Staff(context), handle, purpose, context.RequestAborted));
 
     private static async Task<Results<Ok<ConsentIssued>, ProblemHttpResult>> ConsentAsync(string handle, ConsentRequest body, HttpContext context, LookupGuard guard) =>
-        ToResult(await guard.RequestConsentAsync(Staff(context), handle, body.Purpose, context.RequestAborted));
+        ToResult(await guard.RequestConsentAsync(Staff(context), handle, body.Purpose, context.RequestAborted), context);
 
     private static async Task<Results<Ok<UnmaskedView>, ProblemHttpResult>> UnmaskAsync(string handle, UnmaskRequest body, HttpContext context, LookupGuard guard) =>
-        ToResult(await guard.UnmaskAsync(Staff(context), handle, body, context.RequestAborted));
+        ToResult(await guard.UnmaskAsync(Staff(context), handle, body, context.RequestAborted), context);
 
     private static async Task<Results<NoContent, ProblemHttpResult>> CompleteAsync(string handle, ServiceCompletion body, HttpContext context, LookupGuard guard)
     {
@@ -214,4 +232,7 @@ public static class StaffApi
 
     private static Results<Ok<T>, ProblemHttpResult> ToResult<T>(Result<T> result) =>
         result.IsSuccess ? TypedResults.Ok(result.Value) : result.Error!.ToProblem();
+
+    private static Results<Ok<T>, ProblemHttpResult> ToResult<T>(Result<T> result, HttpContext context) =>
+        result.IsSuccess ? TypedResults.Ok(result.Value) : result.Error!.ToProblem(context); // with Retry-After when the error has one
 }

@@ -44,6 +44,7 @@ public sealed class LookupGuard
     private readonly TimeSpan _monitorCatchUp;
     private readonly ILogger<LookupGuard> _logger;
     private readonly OneTimeCodes _consentCodes;
+    private readonly ConsentAttemptBudget _consentBudget;
     private readonly Monitoring.Workers.MonitorWorkerGate? _workers;
     private readonly Gateway.NetworkPolicy? _policy;
     private readonly ConcurrentDictionary<string, long> _lastByClerk = new(StringComparer.Ordinal);
@@ -62,7 +63,8 @@ public sealed class LookupGuard
         MonitorOptions monitorOptions,
         ILogger<LookupGuard> logger,
         Monitoring.Workers.MonitorWorkerGate? workers = null,
-        Gateway.NetworkPolicy? policy = null)
+        Gateway.NetworkPolicy? policy = null,
+        ConsentAttemptBudget? consentBudget = null)
     {
         _policy = policy; // trust classes per task (docs/access.md §3.3), for every front end: the API and the workstation pages
         _workers = workers; // serve --monitor workers: catch up with the sharded workers instead (docs/events.md, "Monitor workers")
@@ -77,6 +79,7 @@ public sealed class LookupGuard
         _logger = logger;
         _monitorCatchUp = monitorOptions.GuardWaitTimeout;
         _consentCodes = new OneTimeCodes(time, TimeSpan.FromMinutes(5), maxAttempts: 3);
+        _consentBudget = consentBudget ?? new ConsentAttemptBudget(time); // survives new codes: 3 per code, 10 per clerk and subscriber a day
     }
 
     /// <summary>Exact-match search by phone number through the blind index; masked summaries.</summary>
@@ -196,6 +199,11 @@ public sealed class LookupGuard
             return subject.Error!;
         }
 
+        if (ConsentExhausted(request, subject.Value) is { } exhausted)
+        {
+            return await _recorder.RefuseAsync(entry with { Subjects = [subject.Value] }, exhausted, cancellationToken);
+        }
+
         var committed = await AppendAsync(request, entry with { Subjects = [subject.Value] });
         if (!committed.IsSuccess)
         {
@@ -237,7 +245,18 @@ public sealed class LookupGuard
                 cancellationToken);
         }
 
+        if (ConsentExhausted(request, subject.Value) is { } exhausted)
+        {
+            // Refused without looking at the code: a guess made now must not be able to succeed.
+            return await _recorder.RefuseAsync(entry with { Subjects = [subject.Value], Fields = fields }, exhausted, cancellationToken);
+        }
+
         var check = _consentCodes.Verify(ConsentKey(request, subject.Value, body.Purpose!), body.ConsentCode);
+        if (check is CodeCheck.Invalid or CodeCheck.TooManyAttempts)
+        {
+            _consentBudget.RecordWrong(request.Session.Principal.Id, subject.Value);
+        }
+
         if (check != CodeCheck.Valid)
         {
             var message = check switch
@@ -301,6 +320,17 @@ public sealed class LookupGuard
 
         return await AppendAsync(request, entry with { Subjects = [id] });
     }
+
+    private CustodianError? ConsentExhausted(StaffRequest request, SubscriberId subject) =>
+        _consentBudget.RetryAfter(request.Session.Principal.Id, subject) is { } retry
+            ? new CustodianError(
+                ErrorCodes.ConsentAttemptsExhausted,
+                429,
+                $"Too many wrong consent codes for this subscriber ({_consentBudget.MaxWrongAttempts} within {_consentBudget.Window.TotalHours:0} hours); new codes do not reset this. Try again after the time in Retry-After, or ask the security office.")
+            {
+                RetryAfter = retry,
+            }
+            : null;
 
     private static string ConsentKey(StaffRequest request, SubscriberId subject, string purpose) =>
         $"{request.Session.Principal.Id}|{subject.Value}|{purpose}";

@@ -88,6 +88,36 @@ public sealed class AlertsApiTests
     }
 
     [Fact]
+    public async Task A_review_note_with_a_bidi_control_character_is_refused_with_a_stable_code_and_changes_nothing()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var store = host.Get<AlertStore>();
+        var alert = await store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0003"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
+        var officerTerminal = await host.EnrollAsync("HQ", "security-desk");
+        var officerStaff = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, officerTerminal);
+        using var officer = await host.SignInAsync(officerStaff, officerTerminal);
+
+        // Every embedding, override and isolate control (U+202A-U+202E, U+2066-U+2069), e.g. "checked \u202Efdp.exe" showing as "checked exe.pdf".
+        char[] controls = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
+        foreach (var control in controls)
+        {
+            using var refused = await officer.PostAsJsonAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("false-positive", $"checked {control}fdp.exe"));
+            var body = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, ErrorCodes.BidiControlInText);
+            Assert.Equal(Classification.FreeText.BidiRule, Assert.Single(body.GetProperty("errors").GetProperty("note").EnumerateArray()).GetString());
+            Assert.DoesNotContain("fdp.exe", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(AlertState.Open, (await store.GetAsync(alert.Id))!.State);
+        var ledger = await host.LedgerAsync();
+        Assert.DoesNotContain(ledger, e => e.Entry.Task == AccessTask.AlertReviewed); // refused before the review is recorded
+        Assert.DoesNotContain(ledger, e => Classification.FreeText.ContainsBidiControl(e.Entry.Reason)); // the text reached no record
+
+        using var accepted = await officer.PostAsJsonAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("false-positive", "checked: the PC runs the store's own stock tool (\u200Fno bidi control)"));
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(AlertState.FalsePositive, (await store.GetAsync(alert.Id))!.State);
+    }
+
+    [Fact]
     public async Task A_clerk_may_not_use_the_alert_api_and_the_refusal_is_recorded()
     {
         await using var host = await CustodianTestHost.StartAsync();

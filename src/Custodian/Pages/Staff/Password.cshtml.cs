@@ -57,14 +57,24 @@ public sealed class PasswordModel(StaffDirectory staff, AccessRecorder recorder,
             return Refused(text["Fill in every field."], 400);
         }
 
-        var changed = await staff.ChangePasswordAsync(account!, currentPassword!, newPassword!, otp!.Trim());
+        Problems.Result<bool> changed;
+        try
+        {
+            // Append first, then act, as the API does: no ledger entry, no new password.
+            changed = await staff.ChangePasswordAsync(account!, currentPassword!, newPassword!, otp!.Trim(), () => recorder.RecordGrantAsync(entry));
+        }
+        catch (LedgerUnavailableException ex)
+        {
+            var error = recorder.GrantNotRecorded(ex, "password change");
+            return Refused(text["The access ledger could not record the password change, so the password is unchanged. Try again shortly."], error.Status);
+        }
+
         if (!changed.IsSuccess)
         {
             var error = await recorder.RefuseAsync(entry, changed.Error!, HttpContext.RequestAborted);
             return Refused(error.Code == Problems.ErrorCodes.PasswordPolicy ? error.Message : text["The account, password or authenticator code is wrong."], error.Status);
         }
 
-        await recorder.RecordAsync(entry, HttpContext.RequestAborted);
         Changed = true;
         return Page();
     }

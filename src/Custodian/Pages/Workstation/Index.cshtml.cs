@@ -194,6 +194,7 @@ public sealed class IndexModel(LookupGuard guard, TimeProvider time, Access.Sess
         LookupGuard.PurposeDoesNotAllowUnmask => text["This purpose does not allow showing fields in full."],
         ErrorCodes.ConsentRequired => text["Enter the consent code the subscriber received."],
         ErrorCodes.ConsentInvalid => text["The consent code is wrong, expired or already used. Request a new one if needed."],
+        ErrorCodes.ConsentAttemptsExhausted => text["Too many wrong consent codes for this subscriber today; new codes do not reset this. Try again later or contact the security office."],
         ErrorCodes.SubscriberHandleUnknown => text["This result is no longer valid in your session. Search again."],
         ErrorCodes.ValidationFailed or ErrorCodes.PhoneInvalid => text["Enter a valid mobile number, for example 010-1234-5678."],
         ErrorCodes.NotFound => text["The subscriber no longer exists."],

@@ -13,6 +13,7 @@ using Custodian.Problems;
 using Custodian.Web;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Localization;
+using Microsoft.Extensions.Logging;
 
 namespace Custodian.Pages.Console.Alerts;
 
@@ -91,25 +92,53 @@ public sealed class IndexModel(AlertStore alerts, IStringLocalizer<AlertText> te
 
 /// <summary>
 /// <c>/console/alerts/stream</c>: server-sent events (WHATWG HTML §9.2, <c>text/event-stream</c>) for the alert list.
-/// The officer session is checked like any console page before the stream opens and again before every event; the
-/// stream ends when the session ends, the browser leaves or the server stops. On (re)connection it sends the newest
-/// <see cref="AlertPages.ListLimit"/> alerts, then one <c>alert</c> event (data: an <see cref="AlertRow"/> as JSON) per
-/// alert raised, reviewed or restored, taken from the committed access-ledger stream (<c>alert-raised</c>,
-/// <c>alert-reviewed</c>, <c>restored</c> entries), so nothing reaches the page before it is in the ledger.
+/// The officer session is checked like any console page before the stream opens, and again — the same conditions a
+/// page request meets at the gateway and the page filter — before every event and at least every
+/// <see cref="RecheckInterval"/> while no event comes: the session still open and bound to this certificate, the
+/// account still active with the same role and store (<c>StaffDirectory.GetStandingAsync</c>), the terminal still
+/// active with this certificate current and unexpired (<c>TerminalRegistry.CheckAsync</c>) and within its opening hours.
+/// When one fails the stream ends and the refusal is recorded (<see cref="AccessTask.Refused"/>, reason "alert
+/// stream"); a disabled or moved account's sessions end as at the gateway. It also ends when the browser leaves or the
+/// server stops. On (re)connection it sends the newest <see cref="AlertPages.ListLimit"/> alerts, then one
+/// <c>alert</c> event (data: an <see cref="AlertRow"/> as JSON) per alert raised, reviewed or restored, taken from the
+/// committed access-ledger stream (<c>alert-raised</c>, <c>alert-reviewed</c>, <c>restored</c> entries), so nothing
+/// reaches the page before it is in the ledger.
 /// </summary>
 /// <param name="alerts">Alert storage.</param>
 /// <param name="events">The committed-entry stream.</param>
 /// <param name="sessions">Staff sessions, re-checked (without touching the idle timer) before each event.</param>
+/// <param name="standing">Staff accounts, for the account's standing.</param>
+/// <param name="terminals">The terminal registry, for revocation and replacement of the certificate.</param>
+/// <param name="policy">Opening hours.</param>
+/// <param name="recorder">Records the refusal that ends a stream.</param>
+/// <param name="time">The clock for the re-check interval and certificate expiry.</param>
 /// <param name="lifetime">Ends the stream when the server stops.</param>
 /// <param name="text">The pages' strings.</param>
-public sealed class StreamModel(AlertStore alerts, IAccessEventStream events, SessionStore sessions, IHostApplicationLifetime lifetime, IStringLocalizer<AlertText> text) : ConsolePageModel
+/// <param name="logger">Logs sessions ended for a changed account.</param>
+public sealed class StreamModel(
+    AlertStore alerts,
+    IAccessEventStream events,
+    SessionStore sessions,
+    Access.Staff.StaffDirectory standing,
+    Access.Terminals.TerminalRegistry terminals,
+    Gateway.NetworkPolicy policy,
+    Lookup.AccessRecorder recorder,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    IStringLocalizer<AlertText> text,
+    ILogger<StreamModel> logger) : ConsolePageModel
 {
     /// <summary>Name of the stream's subscription to the ledger events (diagnostics only).</summary>
     public const string SubscriptionName = "console-alerts";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    /// <summary>Longest time between two checks of the officer's session, account and terminal while no event comes: 5 seconds.</summary>
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(5);
 
-    /// <summary>Streams until the browser leaves, the session ends or the server stops.</summary>
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly CustodianError SessionEnded = new(ErrorCodes.SessionRequired, 401, "The staff session ended (closed, idle too long, or the account was disabled or changed); the alert stream ended.");
+    private static readonly CustodianError CertificateExpired = new(ErrorCodes.DeviceCertificateExpired, 403, "The device certificate is outside its validity period; the alert stream ended.");
+
+    /// <summary>Streams until the browser leaves, the officer may no longer see the console, or the server stops.</summary>
     public async Task<IActionResult> OnGetAsync()
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(HttpContext.RequestAborted, lifetime.ApplicationStopping);
@@ -127,25 +156,36 @@ public sealed class StreamModel(AlertStore alerts, IAccessEventStream events, Se
             }
 
             await Response.Body.FlushAsync(cancellationToken);
-            await foreach (var committed in subscription.Reader.ReadAllAsync(cancellationToken))
+            Task<bool>? ready = null;
+            while (true)
             {
-                var changed = await ChangedAsync(committed.Entry, cancellationToken);
-                if (changed.Count == 0)
+                ready ??= subscription.Reader.WaitToReadAsync(cancellationToken).AsTask();
+                using (var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
-                    continue;
+                    var delay = Task.Delay(RecheckInterval, time, tick.Token);
+                    if (await Task.WhenAny(ready, delay) == delay)
+                    {
+                        if (!await AllowedAsync(cancellationToken))
+                        {
+                            break;
+                        }
+
+                        continue;
+                    }
+
+                    await tick.CancelAsync();
                 }
 
-                if (sessions.Peek(Request.Cookies[CookieName], Staff.Device) is null)
+                if (!await ready)
+                {
+                    break; // the event stream completed
+                }
+
+                ready = null;
+                if (!await DrainAsync(subscription.Reader, cancellationToken))
                 {
                     break;
                 }
-
-                foreach (var alert in changed)
-                {
-                    await WriteAsync(alert, cancellationToken);
-                }
-
-                await Response.Body.FlushAsync(cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -154,6 +194,87 @@ public sealed class StreamModel(AlertStore alerts, IAccessEventStream events, Se
         }
 
         return new EmptyResult();
+    }
+
+    // Writes the alerts the buffered entries changed; false when the officer may no longer see them (checked before each).
+    private async Task<bool> DrainAsync(System.Threading.Channels.ChannelReader<CommittedEntry> reader, CancellationToken cancellationToken)
+    {
+        while (reader.TryRead(out var committed))
+        {
+            var changed = await ChangedAsync(committed.Entry, cancellationToken);
+            if (changed.Count == 0)
+            {
+                continue;
+            }
+
+            if (!await AllowedAsync(cancellationToken))
+            {
+                return false;
+            }
+
+            foreach (var alert in changed)
+            {
+                await WriteAsync(alert, cancellationToken);
+            }
+
+            await Response.Body.FlushAsync(cancellationToken);
+        }
+
+        return true;
+    }
+
+    // The conditions a console page request meets (DeviceGatewayMiddleware, NetworkPolicyMiddleware, StaffPageModel), re-checked.
+    private async Task<bool> AllowedAsync(CancellationToken cancellationToken)
+    {
+        var device = Staff.Device;
+        var now = time.GetUtcNow();
+        var session = sessions.Peek(Request.Cookies[CookieName], device);
+        CustodianError? refusal = null;
+        if (session is null)
+        {
+            refusal = SessionEnded;
+        }
+        else if (!await standing.GetStandingAsync(session.Principal))
+        {
+            sessions.RevokeAccount(session.Principal.Id); // as the gateway does: a leaver's or mover's sessions end everywhere
+            Gateway.GatewayLog.SessionsEnded(logger, session.Principal.Id);
+            refusal = SessionEnded;
+        }
+        else if (device.NotAfter is { } notAfter && notAfter <= now)
+        {
+            refusal = CertificateExpired;
+        }
+        else if (await terminals.CheckAsync(device) is { IsSuccess: false } status)
+        {
+            refusal = status.Error!;
+        }
+        else
+        {
+            refusal = policy.CheckHours(device, now, session.CreatedAt);
+        }
+
+        if (refusal is null)
+        {
+            return true;
+        }
+
+        var principal = Staff.Session.Principal;
+        await recorder.RefuseAsync(
+            new AccessEntry
+            {
+                Time = now,
+                Task = AccessTask.Refused,
+                Outcome = AccessOutcome.Denied,
+                Account = principal.Id,
+                Role = principal.Role,
+                Terminal = device.Terminal,
+                Store = device.Store,
+                SourceIp = Staff.SourceIp,
+                Reason = "alert stream",
+            },
+            refusal,
+            cancellationToken);
+        return false;
     }
 
     private async Task<IReadOnlyList<Alert>> ChangedAsync(AccessEntry entry, CancellationToken cancellationToken)
