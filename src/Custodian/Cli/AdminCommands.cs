@@ -248,7 +248,7 @@ internal static class AdminCommands
                     Markup.Escape(a.Principal.ToString()),
                     Markup.Escape(a.Store ?? "-"),
                     $"{a.Window.TotalMinutes:0} min",
-                    $"{a.Observed}/{a.Limit}",
+                    a.Limit == 0 ? $"{a.Observed} (none allowed)" : $"{a.Observed}/{a.Limit}", // a rule whose limit is 0 flags every one: not a ratio "1/0"
                     a.State.ToName());
             }
 

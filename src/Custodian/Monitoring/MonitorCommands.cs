@@ -197,7 +197,7 @@ public static class MonitorCommands
         {
             var d = r.Decision;
             var f = d.Finding;
-            sb.AppendLine(inv, $"{d.Time:yyyy-MM-dd'T'HH:mm:ss.fffzzz}  line {r.Line}  {d.Action.ToName(),-7}  {f.Principal,-24}  {f.Detector,-17}  risk {d.Risk,3}  observed {f.Observed} / {f.Threshold}  {f.Detail}  evidence lines {string.Join(' ', f.Evidence.Take(10))}{(f.Evidence.Count > 10 ? " …" : string.Empty)}");
+            sb.AppendLine(inv, $"{d.Time:yyyy-MM-dd'T'HH:mm:ss.fffzzz}  line {r.Line}  {d.Action.ToName(),-7}  {f.Principal,-24}  {f.Detector,-17}  risk {d.Risk,3}  {(f.Threshold == 0 ? $"observed {f.Observed}, none allowed" : $"observed {f.Observed} / {f.Threshold}")}  {f.Detail}  evidence lines {string.Join(' ', f.Evidence.Take(10))}{(f.Evidence.Count > 10 ? " …" : string.Empty)}");
         }
 
         foreach (var (p, at, line) in outcome.Suspended)
