@@ -134,8 +134,7 @@ public static class MonitorCommands
             }
 
             // The matrix takes minutes: refuse an --out that cannot be written before running it, not after.
-            var outGiven = parse.GetValue(output)?.ToString(); // the path as typed, for the closing line
-            var outPath = outGiven is not null ? CliFiles.OutputFile(outGiven, "--out") : null;
+            var outPath = parse.GetValue(output)?.ToString() is { } outGiven ? CliFiles.OutputFile(outGiven, "--out") : null; // the full path
 
             var seedList = parse.GetValue(seeds) is { Length: > 0 } given ? given : [1];
             var results = new List<ScenarioResult>();
@@ -160,7 +159,7 @@ public static class MonitorCommands
             if (outPath is not null)
             {
                 await Cli.CliFiles.WritePrivateTextAsync(outPath, report, ct);
-                Console.Out.WriteLine($"Wrote {outGiven}.");
+                Console.Out.WriteLine($"Wrote {outPath}."); // absolute, as the other verbs say where they wrote: './x.md' said nothing of where it went
             }
             else
             {
