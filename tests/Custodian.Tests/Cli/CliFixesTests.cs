@@ -93,6 +93,25 @@ public sealed partial class CliFixesTests : IDisposable
 
     [Fact]
     [UnsupportedOSPlatform("windows")] // Custodian runs on Linux hosts; the modes are Unix file modes
+    public async Task Backup_creates_every_folder_0700_and_every_file_0600_plain_included()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var backup = Path.Combine(_dir.FullName, "bk");
+
+        Assert.Equal(0, await CustodianCli.RunAsync(["backup", backup, "--data", Data]));
+
+        const UnixFileMode OwnerOnlyFolder = OwnerOnly | UnixFileMode.UserExecute;
+        Assert.Equal(OwnerOnlyFolder, File.GetUnixFileMode(Path.Combine(backup, "plain"))); // was 0755: created as the parent of plain/ca
+        Assert.Equal(OwnerOnlyFolder, File.GetUnixFileMode(Path.Combine(backup, "plain", "ca")));
+        var folders = Directory.GetDirectories(backup, "*", SearchOption.AllDirectories).Append(backup).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(folders.Select(f => (f, OwnerOnlyFolder)), folders.Select(f => (f, File.GetUnixFileMode(f))));
+        var files = Directory.GetFiles(backup, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        Assert.Contains(Path.Combine(backup, "plain", "ca", "ca.crt"), files);
+        Assert.Equal(files.Select(f => (f, OwnerOnly)), files.Select(f => (f, File.GetUnixFileMode(f))));
+    }
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")] // Custodian runs on Linux hosts; the modes are Unix file modes
     public async Task Files_the_verbs_write_are_owner_only()
     {
         var subscribers = Path.Combine(_dir.FullName, "subscribers.csv");
