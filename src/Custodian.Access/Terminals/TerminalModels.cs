@@ -19,7 +19,14 @@ public enum TerminalState
 /// <param name="Name">Terminal name within the store.</param>
 /// <param name="Code">The code, 12 base32 characters (RFC 4648 alphabet, 60 bits) shown as <c>XXXX-XXXX-XXXX</c>. Secret: never log it.</param>
 /// <param name="ExpiresAt">When the code stops working (UTC).</param>
-public sealed record EnrollmentCode(string TerminalId, string Store, string Name, string Code, DateTimeOffset ExpiresAt);
+public sealed record EnrollmentCode(string TerminalId, string Store, string Name, string Code, DateTimeOffset ExpiresAt)
+{
+    /// <summary>
+    /// When the terminal's earlier code, unused and unexpired when this one was issued, would have expired (UTC); that
+    /// code no longer works. Null when there was none (a new terminal, a revoked one, or an earlier code that had expired).
+    /// </summary>
+    public DateTimeOffset? VoidedCodeExpiresAt { get; init; }
+}
 
 /// <summary>The result of a successful enrollment, returned to the terminal.</summary>
 /// <param name="TerminalId">Terminal ID.</param>

@@ -72,8 +72,9 @@ public sealed class TerminalRegistry
     /// <summary>
     /// Registers terminal <c>&lt;store&gt;-&lt;name&gt;</c> (or re-arms a pending or revoked one) and issues
     /// its one-time enrollment code: 12 random base32 characters shown as <c>XXXX-XXXX-XXXX</c>, stored
-    /// only as SHA-256. Re-issuing for a pending terminal replaces its previous code; for a revoked one it
-    /// starts a fresh enrollment (the old certificate stays refused).
+    /// only as SHA-256. Re-issuing for a pending terminal replaces its previous code, which stops working at once (the
+    /// result's <see cref="EnrollmentCode.VoidedCodeExpiresAt"/> says so when that code was still live, for the caller to
+    /// tell the officer); for a revoked one it starts a fresh enrollment (the old certificate stays refused).
     /// </summary>
     /// <param name="store">Store code (<see cref="Codes"/>).</param>
     /// <param name="name">Terminal name within the store (<see cref="Codes"/>); the ID <c>&lt;store&gt;-&lt;name&gt;</c> must be at most 64 characters.</param>
@@ -133,6 +134,17 @@ public sealed class TerminalRegistry
             throw new CustodianException(AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse)));
         }
 
+        DateTimeOffset? voided = null;
+        await using (var live = connection.Command(
+            "SELECT code_expires_ms FROM terminals WHERE id = @id AND store = @store AND name = @name AND status = 'pending' AND code_hash IS NOT NULL AND code_expires_ms > @now",
+            ("@id", terminalId),
+            ("@store", store),
+            ("@name", name),
+            ("@now", UnixMs.From(now))))
+        {
+            voided = UnixMs.ToNullable(await live.ExecuteScalarAsync() ?? DBNull.Value); // no row: no live code
+        }
+
         await using (var upsert = connection.Command(
             """
             INSERT INTO terminals (id, store, name, status, code_hash, code_expires_ms, created_ms, trust_class)
@@ -163,7 +175,7 @@ public sealed class TerminalRegistry
 
         Invalidate(terminalId);
         Log.EnrollmentCodeIssued(_logger, terminalId, expires);
-        return new EnrollmentCode(terminalId, store, name, $"{raw[..4]}-{raw[4..8]}-{raw[8..]}", expires);
+        return new EnrollmentCode(terminalId, store, name, $"{raw[..4]}-{raw[4..8]}-{raw[8..]}", expires) { VoidedCodeExpiresAt = voided };
     }
 
     /// <summary>

@@ -229,7 +229,7 @@ public sealed class TimingDetector : IDetector
             var score = n >= 5 ? 100 : n >= 3 ? 75 : 45;
             if (Due(s, 2, score))
             {
-                Flag(s, p, 2, score, entry.Store, TimeSpan.FromHours(1), n, 0, $"{n} subscribers read outside store hours within an hour", findings);
+                Flag(s, p, 2, score, entry.Store, TimeSpan.FromHours(1), n, 0, OffHoursDetail(n), findings);
             }
         }
     }
@@ -246,6 +246,13 @@ public sealed class TimingDetector : IDetector
             | (Vector256.GreaterThan(Vector256.Create(m[12..16]), threshold).ExtractMostSignificantBits() << 12);
         return BitOperations.PopCount(bits);
     }
+
+    /// <summary>
+    /// The off-hours rule's detail: how many distinct subscribers were read outside store hours in the last hour. Its
+    /// threshold is 0 (none is expected), which the alert views show as "none allowed", never as a ratio "1/0".
+    /// </summary>
+    internal static string OffHoursDetail(int subscribers) =>
+        string.Create(CultureInfo.InvariantCulture, $"{subscribers} {(subscribers == 1 ? "subscriber" : "subscribers")} read outside store hours within an hour");
 
     private static bool ContainsSubject(Queue<(long Subject, long Ms)> queue, long subject)
     {

@@ -243,15 +243,25 @@ public sealed partial class SnapshotBackup
         stream.Flush(flushToDisk: true);
     }
 
+    // Every directory it creates is 0700, the parents too: Directory.CreateDirectory(path, mode) gives the mode to the last
+    // one only and creates the missing parents 0777 less the umask, so 'plain/' of 'plain/ca/ca.crt' was 0755.
     private static void CreatePrivateDirectory(string path)
     {
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(path);
+            return;
         }
-        else
+
+        var missing = new Stack<string>();
+        for (var directory = Path.GetFullPath(path); !Directory.Exists(directory); directory = Path.GetDirectoryName(directory)!)
         {
-            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            missing.Push(directory);
+        }
+
+        while (missing.TryPop(out var directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
 

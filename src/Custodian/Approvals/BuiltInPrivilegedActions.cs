@@ -11,7 +11,8 @@ namespace Custodian.Approvals;
 
 /// <summary>
 /// <c>enroll-vdi-host</c>: target <c>&lt;zone&gt;/&lt;name&gt;</c> (e.g. <c>VDI/vdi-7</c>). On approval a one-time enrollment
-/// code for a terminal of trust class <see cref="TrustClass.VdiHost"/> is issued and shown to the approver once.
+/// code for a terminal of trust class <see cref="TrustClass.VdiHost"/> is issued and shown to the approver once; when it
+/// replaces an earlier unused code of that host, the message says the earlier code is now void.
 /// </summary>
 public sealed class EnrollVdiHostAction(TerminalRegistry terminals) : IPrivilegedAction
 {
@@ -32,7 +33,10 @@ public sealed class EnrollVdiHostAction(TerminalRegistry terminals) : IPrivilege
         try
         {
             var code = await terminals.IssueEnrollmentCodeAsync(store, name, null, TrustClass.VdiHost);
-            return string.Create(CultureInfo.InvariantCulture, $"VDI host {code.TerminalId}: one-time enrollment code {code.Code} (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}); run 'custodian terminal init' on the host with it.");
+            var voided = code.VoidedCodeExpiresAt is { } earlier
+                ? string.Create(CultureInfo.InvariantCulture, $" The earlier code for {code.TerminalId} (it would have expired {earlier:yyyy-MM-ddTHH:mm:ssZ}) is now void: only this code enrolls the host.")
+                : string.Empty;
+            return string.Create(CultureInfo.InvariantCulture, $"VDI host {code.TerminalId}: one-time enrollment code {code.Code} (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}); run 'custodian terminal init' on the host with it.{voided}");
         }
         catch (CustodianException e)
         {

@@ -25,7 +25,7 @@ internal static class AdminCommands
         var trustClass = new Option<string>("--class") { Description = "store-terminal, or vdi-host (needs a second officer: files a four-eyes request, docs/access.md §7).", DefaultValueFactory = _ => "store-terminal" };
         trustClass.AcceptOnlyFromAmong("store-terminal", "vdi-host");
         var enrollReason = new Option<string?>("--reason") { Description = "Why (required with --class vdi-host; recorded in the ledger)." };
-        var enroll = new Command("enroll", "Issue a one-time enrollment code for a new terminal (valid 24 hours).") { store, name, server, trustClass, enrollReason };
+        var enroll = new Command("enroll", "Issue a one-time enrollment code for a new terminal (valid 24 hours). For a terminal whose earlier code is unused, the new code replaces it: the earlier code stops working at once, and the output says so.") { store, name, server, trustClass, enrollReason };
         enroll.SetAction(CustodianCli.Guarded(async (parse, _) =>
         {
             var storeCode = RequireCode(parse.GetValue(store), "--store");
@@ -52,8 +52,13 @@ internal static class AdminCommands
             }
 
             var ca = context.Get<Access.Certificates.CertificateAuthority>();
-            await Record(context, AccessTask.EnrollmentIssued, code.TerminalId, "enrollment code issued");
+            await Record(context, AccessTask.EnrollmentIssued, code.TerminalId, code.VoidedCodeExpiresAt is null ? "enrollment code issued" : "enrollment code issued; the earlier unused code is void");
             Console.WriteLine($"Terminal {code.TerminalId} of store {storeCode}: one-time code {code.Code} (expires {code.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ})");
+            if (code.VoidedCodeExpiresAt is { } voided)
+            {
+                Console.WriteLine($"The earlier code for {code.TerminalId} (it would have expired {voided:yyyy-MM-ddTHH:mm:ssZ}) is now void: only the code above enrolls the terminal.");
+            }
+
             Console.WriteLine("On the terminal run:");
             Console.WriteLine($"  custodian terminal init --server {parse.GetValue(server) ?? ConfiguredTerminalUrl(parse.GetValue(CustodianCli.DataOption)!)} --code {code.Code} --ca-sha256 {ca.ServerIssuerSha256Fingerprint} --out ./terminal");
             return 0;
@@ -243,7 +248,7 @@ internal static class AdminCommands
                     Markup.Escape(a.Principal.ToString()),
                     Markup.Escape(a.Store ?? "-"),
                     $"{a.Window.TotalMinutes:0} min",
-                    $"{a.Observed}/{a.Limit}",
+                    a.Limit == 0 ? $"{a.Observed} (none allowed)" : $"{a.Observed}/{a.Limit}", // a rule whose limit is 0 flags every one: not a ratio "1/0"
                     a.State.ToName());
             }
 

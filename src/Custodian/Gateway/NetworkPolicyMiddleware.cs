@@ -41,7 +41,7 @@ public sealed class NetworkPolicyMiddleware(
             return;
         }
 
-        var session = Session(context, device);
+        var session = Session(context, sessions, device);
         if (session is not null && !await staff.GetStandingAsync(session.Principal))
         {
             // A leaver (disabled) or mover (role or store changed) since the session opened: every session of the
@@ -90,7 +90,11 @@ public sealed class NetworkPolicyMiddleware(
         };
     }
 
-    private StaffSession? Session(HttpContext context, DeviceIdentity device)
+    /// <summary>
+    /// The live session of <paramref name="device"/> that the request names (bearer token, or the staff pages' cookie), without
+    /// touching its idle timer; null when it names none.
+    /// </summary>
+    internal static StaffSession? Session(HttpContext context, SessionStore sessions, DeviceIdentity device)
     {
         var header = context.Request.Headers.Authorization.ToString();
         var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : context.Request.Cookies[Web.StaffPageModel.CookieName];

@@ -207,7 +207,13 @@ public static class CustodianServer
                 415 => "The body must be JSON, sent with 'Content-Type: application/json'.",
                 _ => ReasonPhrase(status),
             };
-            await new CustodianError(code, status, message).WriteAsync(context.HttpContext);
+            var error = new CustodianError(code, status, message);
+            if (status is 413 or 415)
+            {
+                await BodyRefusals.RecordAsync(context.HttpContext, error); // the binder's refusals that it answers without throwing
+            }
+
+            await error.WriteAsync(context.HttpContext);
         });
         Pages.Errors.NotFoundPages.UseNotFoundPages(app); // an HTML not-found page in the user's language for page paths (src/Custodian/Pages/Errors)
         app.UseCustodianWeb(); // security headers, UI culture, /static assets (before the gateway: they carry no personal data)

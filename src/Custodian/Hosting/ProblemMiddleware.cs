@@ -8,6 +8,7 @@ namespace Custodian.Hosting;
 /// parameters (400 <c>validation-failed</c>), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>), a body of the wrong media type (415 <c>unsupported-media-type</c>),
 /// an access ledger that cannot record the request (503 <c>ledger-unavailable</c>, transient: fail closed) and
 /// anything unexpected (500 <c>internal-error</c>, logged without request data).
+/// A refused body on the terminal listener is recorded in the ledger (<see cref="BodyRefusals"/>).
 /// </summary>
 public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddleware> logger)
 {
@@ -26,6 +27,7 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
                 StatusCodes.Status415UnsupportedMediaType => new CustodianError(ErrorCodes.UnsupportedMediaType, 415, "The request is malformed: " + SafeMessage(ex)),
                 _ => new CustodianError(ErrorCodes.ValidationFailed, ex.StatusCode, "The request is malformed: " + SafeMessage(ex)),
             };
+            await BodyRefusals.RecordAsync(context, error);
             context.Response.Clear();
             await error.WriteAsync(context);
         }

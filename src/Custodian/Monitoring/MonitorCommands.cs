@@ -134,8 +134,7 @@ public static class MonitorCommands
             }
 
             // The matrix takes minutes: refuse an --out that cannot be written before running it, not after.
-            var outGiven = parse.GetValue(output)?.ToString(); // the path as typed, for the closing line
-            var outPath = outGiven is not null ? CliFiles.OutputFile(outGiven, "--out") : null;
+            var outPath = parse.GetValue(output)?.ToString() is { } outGiven ? CliFiles.OutputFile(outGiven, "--out") : null; // the full path
 
             var seedList = parse.GetValue(seeds) is { Length: > 0 } given ? given : [1];
             var results = new List<ScenarioResult>();
@@ -160,7 +159,7 @@ public static class MonitorCommands
             if (outPath is not null)
             {
                 await Cli.CliFiles.WritePrivateTextAsync(outPath, report, ct);
-                Console.Out.WriteLine($"Wrote {outGiven}.");
+                Console.Out.WriteLine($"Wrote {outPath}."); // absolute, as the other verbs say where they wrote: './x.md' said nothing of where it went
             }
             else
             {
@@ -197,7 +196,7 @@ public static class MonitorCommands
         {
             var d = r.Decision;
             var f = d.Finding;
-            sb.AppendLine(inv, $"{d.Time:yyyy-MM-dd'T'HH:mm:ss.fffzzz}  line {r.Line}  {d.Action.ToName(),-7}  {f.Principal,-24}  {f.Detector,-17}  risk {d.Risk,3}  observed {f.Observed} / {f.Threshold}  {f.Detail}  evidence lines {string.Join(' ', f.Evidence.Take(10))}{(f.Evidence.Count > 10 ? " …" : string.Empty)}");
+            sb.AppendLine(inv, $"{d.Time:yyyy-MM-dd'T'HH:mm:ss.fffzzz}  line {r.Line}  {d.Action.ToName(),-7}  {f.Principal,-24}  {f.Detector,-17}  risk {d.Risk,3}  {(f.Threshold == 0 ? $"observed {f.Observed}, none allowed" : $"observed {f.Observed} / {f.Threshold}")}  {f.Detail}  evidence lines {string.Join(' ', f.Evidence.Take(10))}{(f.Evidence.Count > 10 ? " …" : string.Empty)}");
         }
 
         foreach (var (p, at, line) in outcome.Suspended)

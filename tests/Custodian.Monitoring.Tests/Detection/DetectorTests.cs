@@ -55,6 +55,13 @@ public sealed class DetectorTests
         }
 
         Assert.Equal([45, 75, 100], findings.Where(f => f.Principal.Kind == PrincipalKind.Clerk).Select(f => f.Score));
+        Assert.Equal(
+            [
+                (1, 0, "1 subscriber read outside store hours within an hour"), // not "1 subscribers"; the threshold 0 is "none allowed"
+                (3, 0, "3 subscribers read outside store hours within an hour"),
+                (5, 0, "5 subscribers read outside store hours within an hour"),
+            ],
+            findings.Where(f => f.Principal.Kind == PrincipalKind.Clerk).Select(f => (f.Observed, f.Threshold, f.Detail)));
         Assert.Empty(Observe(new TimingDetector(Options), Entries.Read(Entries.Noon, "C1", AccessTask.View, 1)));
     }
 

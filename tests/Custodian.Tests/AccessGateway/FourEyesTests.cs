@@ -71,6 +71,34 @@ public sealed partial class FourEyesTests
     }
 
     [Fact]
+    public async Task Approving_a_second_VDI_enrollment_says_the_hosts_earlier_code_is_void_and_it_is()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var (first, second) = await OfficersAsync(host);
+        using (first)
+        using (second)
+        {
+            var messages = new List<string>();
+            for (var i = 0; i < 2; i++)
+            {
+                using var requested = await first.PostAsJsonAsync("/api/v1/approvals", new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "new call-centre desk"));
+                var request = (await requested.Content.ReadFromJsonAsync<PrivilegedRequest>())!;
+                using var approved = await second.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/approve", new ApprovalDecisionBody("desk checked"));
+                Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+                messages.Add((await approved.Content.ReadFromJsonAsync<ApprovalDecision>())!.Message);
+            }
+
+            var expires = (host.Time.GetUtcNow() + TerminalRegistry.DefaultCodeLifetime).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+            var (earlier, later) = (CodePattern().Match(messages[0]).Value, CodePattern().Match(messages[1]).Value);
+            Assert.Equal($"VDI host VDI-vdi-1: one-time enrollment code {earlier} (expires {expires}); run 'custodian terminal init' on the host with it.", messages[0]);
+            Assert.Equal($"VDI host VDI-vdi-1: one-time enrollment code {later} (expires {expires}); run 'custodian terminal init' on the host with it. The earlier code for VDI-vdi-1 (it would have expired {expires}) is now void: only this code enrolls the host.", messages[1]);
+            var terminals = host.Get<TerminalRegistry>();
+            Assert.Equal(ErrorCodes.EnrollmentCodeInvalid, (await terminals.EnrollAsync(earlier, "not a CSR")).Error!.Code); // void: refused before the CSR is read
+            Assert.Equal(ErrorCodes.CsrInvalid, (await terminals.EnrollAsync(later, "not a CSR")).Error!.Code); // live: only the CSR is wrong
+        }
+    }
+
+    [Fact]
     public async Task Rejected_lapsed_and_unknown_requests_cannot_be_approved_and_clerks_cannot_use_the_workflow()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 1);

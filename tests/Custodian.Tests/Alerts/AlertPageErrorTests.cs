@@ -38,6 +38,33 @@ public sealed class AlertPageErrorTests
         Assert.Equal("note: The note must be at most 500 characters.", InCulture("en", () => DetailModel.Describe(longNote, Text()))); // the rule once, not twice
     }
 
+    [Fact]
+    public async Task An_off_hours_read_reads_as_a_count_where_none_is_allowed_not_as_1_against_0_in_the_console_and_the_cli()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var store = host.Get<AlertStore>();
+        var evidence = new AlertEvidence(7, 7, [7], 1) { Detail = "1 subscriber read outside store hours within an hour; risk 45, action alert" };
+        var alert = await store.CreateAsync(new NewAlert("machine-timing", Principal.Create(PrincipalKind.Clerk, "C0001"), "S001", TimeSpan.FromHours(1), 1, 0, evidence, AlertSeverity.Low));
+        var limited = await store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0002"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
+
+        Assert.Equal(
+            "1 where none is allowed, over 1h; 1 ledger entries. 1 subscriber read outside store hours within an hour; risk 45, action alert",
+            InCulture("en", () => AlertRow.From(alert, Localizer()).Summary));
+        Assert.Equal(
+            "1h 동안 1(허용 0건), 원장 항목 1건. 1 subscriber read outside store hours within an hour; risk 45, action alert",
+            InCulture("ko", () => AlertRow.From(alert, Localizer()).Summary));
+        Assert.Equal("30 against 20 over 1h; 3 ledger entries", InCulture("en", () => AlertRow.From(limited, Localizer()).Summary)); // a real limit: as before
+
+        var (code, table, error) = await CliProcess.RunAsync(new Dictionary<string, string>(), "alerts", "list", "--data", host.Directory.FullName);
+        Assert.Equal((0, string.Empty), (code, error));
+        string Measure(Alert a) => Assert.Single(table.Split('\n'), l => l.Contains(a.Id, StringComparison.Ordinal)) // redirected: one line per row
+            .Split(['│', '|'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)[7];
+        Assert.Equal(("1 (none allowed)", "30/20"), (Measure(alert), Measure(limited)));
+    }
+
+    private static IStringLocalizer<AlertText> Localizer() =>
+        new StringLocalizer<AlertText>(new ResourceManagerStringLocalizerFactory(Options.Create(new LocalizationOptions { ResourcesPath = "Resources" }), NullLoggerFactory.Instance));
+
     [Theory]
     [InlineData("ko", "state", "must be acknowledged, false-positive or confirmed", "검토 결과: 확인함, 오탐, 확정 중 하나여야 합니다")]
     [InlineData("ko", "reason", "is required, 1-500 characters", "사유: 필수, 1–500자")]

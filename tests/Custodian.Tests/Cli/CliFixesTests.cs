@@ -73,6 +73,44 @@ public sealed partial class CliFixesTests : IDisposable
     }
 
     [Fact]
+    public async Task Enrolling_a_terminal_again_says_its_earlier_code_is_now_void()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+
+        var first = await RunAsync(["terminals", "enroll", "--store", "S001", "--name", "counter-1", "--data", Data]);
+        var second = await RunAsync(["terminals", "enroll", "--store", "S001", "--name", "counter-1", "--data", Data]);
+        var other = await RunAsync(["terminals", "enroll", "--store", "S001", "--name", "counter-2", "--data", Data]);
+
+        Assert.Equal((0, 0, 0), (first.Code, second.Code, other.Code));
+        var expires = EnrollmentCodeLine().Match(first.Stdout).Groups[1].Value;
+        Assert.NotEmpty(expires);
+        Assert.Equal(
+            [$"The earlier code for S001-counter-1 (it would have expired {expires}) is now void: only the code above enrolls the terminal."],
+            second.Stdout.Split('\n').Where(l => l.Contains("void", StringComparison.Ordinal)));
+        Assert.Matches(EnrollmentCodeLine(), second.Stdout.Split('\n')[0]); // the new code first, then the line about the earlier one
+        Assert.DoesNotContain("void", first.Stdout + other.Stdout, StringComparison.Ordinal); // a first code voids nothing
+    }
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")] // Custodian runs on Linux hosts; the modes are Unix file modes
+    public async Task Backup_creates_every_folder_0700_and_every_file_0600_plain_included()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var backup = Path.Combine(_dir.FullName, "bk");
+
+        Assert.Equal(0, await CustodianCli.RunAsync(["backup", backup, "--data", Data]));
+
+        const UnixFileMode OwnerOnlyFolder = OwnerOnly | UnixFileMode.UserExecute;
+        Assert.Equal(OwnerOnlyFolder, File.GetUnixFileMode(Path.Combine(backup, "plain"))); // was 0755: created as the parent of plain/ca
+        Assert.Equal(OwnerOnlyFolder, File.GetUnixFileMode(Path.Combine(backup, "plain", "ca")));
+        var folders = Directory.GetDirectories(backup, "*", SearchOption.AllDirectories).Append(backup).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(folders.Select(f => (f, OwnerOnlyFolder)), folders.Select(f => (f, File.GetUnixFileMode(f))));
+        var files = Directory.GetFiles(backup, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        Assert.Contains(Path.Combine(backup, "plain", "ca", "ca.crt"), files);
+        Assert.Equal(files.Select(f => (f, OwnerOnly)), files.Select(f => (f, File.GetUnixFileMode(f))));
+    }
+
+    [Fact]
     [UnsupportedOSPlatform("windows")] // Custodian runs on Linux hosts; the modes are Unix file modes
     public async Task Files_the_verbs_write_are_owner_only()
     {
@@ -236,4 +274,7 @@ public sealed partial class CliFixesTests : IDisposable
 
     [GeneratedRegex("INC-[0-9]{8}-[A-Z0-9]{6}")]
     private static partial Regex IncidentId();
+
+    [GeneratedRegex(@"^Terminal S001-counter-1 of store S001: one-time code [A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4} \(expires ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)\)$", RegexOptions.Multiline)]
+    private static partial Regex EnrollmentCodeLine();
 }

@@ -220,6 +220,33 @@ public sealed class GuardedLookupTests
     }
 
     [Fact]
+    public async Task Unreadable_bodies_on_an_enrolled_terminal_are_recorded_refusals_like_the_guards()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var terminal = await host.EnrollAsync("S001", "counter-2");
+        using var anonymous = host.TerminalClient(terminal); // an enrolled device without a session
+        var before = (await host.LedgerAsync()).Count;
+
+        using var malformed = await clerk.PostAsync("/api/v1/subscribers/search", new StringContent("{\"phone\": 010-1234-5678", System.Text.Encoding.UTF8, "application/json"));
+        using var big = await clerk.PostAsync("/api/v1/subscribers/AAAAAAAAAAAAAAAA/unmask", new StringContent("{\"purpose\":\"" + new string('x', 70_000) + "\"}", System.Text.Encoding.UTF8, "application/json"));
+        using var notJson = await anonymous.PostAsync("/api/v1/subscribers/search", new StringContent("phone=01012345678", System.Text.Encoding.UTF8, "text/plain"));
+
+        await ProblemAssert.IsProblemAsync(malformed, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        await ProblemAssert.IsProblemAsync(big, HttpStatusCode.RequestEntityTooLarge, ErrorCodes.BodyTooLarge);
+        await ProblemAssert.IsProblemAsync(notJson, HttpStatusCode.UnsupportedMediaType, ErrorCodes.UnsupportedMediaType);
+        var added = (await host.LedgerAsync()).Skip(before).Select(e => e.Entry).Where(e => e.Task == AccessTask.Refused).ToList();
+        Assert.Equal(
+            [
+                (AccessOutcome.Denied, ErrorCodes.ValidationFailed, "C0001", (StaffRole?)StaffRole.Clerk, "S001-t-C0001", "S001", "127.0.0.1", "request body refused: POST /api/v1/subscribers/search", host.Time.GetUtcNow()),
+                (AccessOutcome.Denied, ErrorCodes.BodyTooLarge, "C0001", StaffRole.Clerk, "S001-t-C0001", "S001", "127.0.0.1", "request body refused: POST /api/v1/subscribers/{handle}/unmask", host.Time.GetUtcNow()),
+                (AccessOutcome.Denied, ErrorCodes.UnsupportedMediaType, null, null, "S001-counter-2", "S001", "127.0.0.1", "request body refused: POST (no route takes this media type)", host.Time.GetUtcNow()),
+            ],
+            added.Select(e => (e.Outcome, e.ErrorCode, e.Account, e.Role, e.Terminal, e.Store, e.SourceIp, e.Reason, e.Time)));
+        Assert.All(added, e => Assert.Empty(e.Subjects));
+    }
+
+    [Fact]
     public async Task A_body_of_unknown_length_is_refused_413_on_http2_as_on_http11_and_a_small_one_is_served()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 10);

@@ -86,6 +86,20 @@ public sealed class MonitorCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Evaluate_says_where_it_wrote_its_report_as_an_absolute_path_when_given_a_relative_one()
+    {
+        var report = Path.Combine(_dir.FullName, "relative.md");
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, report);
+        Assert.False(Path.IsPathRooted(relative));
+
+        var (code, stdout, _) = await Custodian.Tests.Cli.CliCapture.RunAsync(["evaluate", "--scenario", "scraper", "--days", "6", "--clerks", "6", "--subscribers", "1000", "--attack-day", "4", "--out", relative]);
+
+        Assert.Equal(0, code);
+        Assert.EndsWith($"Wrote {report}.\n", stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.True(File.Exists(report));
+    }
+
+    [Fact]
     public async Task Evaluate_records_a_command_that_can_be_run_again_when_the_out_path_has_a_space()
     {
         var folder = Directory.CreateDirectory(Path.Combine(_dir.FullName, "eval runs"));

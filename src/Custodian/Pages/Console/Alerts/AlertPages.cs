@@ -40,7 +40,10 @@ public sealed record AlertRow(
     {
         ArgumentNullException.ThrowIfNull(alert);
         ArgumentNullException.ThrowIfNull(text);
-        var summary = text["{0} against {1} over {2}; {3} ledger entries", alert.Observed, alert.Limit, AlertPages.Window(alert.Window), alert.Evidence.TotalSequences].Value
+        var measure = alert.Limit == 0 // a rule that flags every one (an off-hours read, a disabled account's password): not "1 against 0"
+            ? text["{0} where none is allowed, over {1}; {2} ledger entries", alert.Observed, AlertPages.Window(alert.Window), alert.Evidence.TotalSequences]
+            : text["{0} against {1} over {2}; {3} ledger entries", alert.Observed, alert.Limit, AlertPages.Window(alert.Window), alert.Evidence.TotalSequences];
+        var summary = measure.Value
             + (alert.Evidence.Detail is { Length: > 0 } detail ? ". " + detail : string.Empty);
         return new AlertRow(
             alert.Id,
