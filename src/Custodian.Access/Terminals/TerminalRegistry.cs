@@ -231,6 +231,14 @@ public sealed class TerminalRegistry
         }
 
         var certificate = issued.Value;
+        if (await KeyCertifiedAsync(connection, certificate.PublicKeySha256))
+        {
+            // Checked before the grant record too, so a cloned key leaves only its refusal in the ledger (the claim in
+            // the transaction below still decides a race).
+            Log.EnrollmentRefused(_logger, AccessErrorCodes.DeviceKeyReused);
+            return AccessErrors.DeviceKeyReused;
+        }
+
         var enrolled = new EnrolledTerminal(terminalId, store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
         if (recordFirst is not null)
         {
@@ -332,6 +340,12 @@ public sealed class TerminalRegistry
         }
 
         var certificate = issued.Value;
+        if (await KeyCertifiedAsync(connection, certificate.PublicKeySha256))
+        {
+            Log.RenewalRefused(_logger, presented.Terminal, AccessErrorCodes.DeviceKeyReused);
+            return AccessErrors.DeviceKeyReused;
+        }
+
         var renewed = new EnrolledTerminal(presented.Terminal, presented.Store, certificate.CertificatePem, _ca.TrustBundlePem, certificate.NotAfter) { TrustClass = trustClass };
         if (recordFirst is not null)
         {
@@ -377,6 +391,13 @@ public sealed class TerminalRegistry
     }
 
     /// <summary>Records that a key was certified; false when it already was (for any terminal, at any time).</summary>
+    /// <summary>Whether a key was already certified (for any terminal, at any time): read only, before the grant record.</summary>
+    private static async Task<bool> KeyCertifiedAsync(DbConnection connection, string keySha256)
+    {
+        await using var find = connection.Command("SELECT 1 FROM device_keys WHERE key_sha256 = @key", ("@key", keySha256));
+        return await find.ExecuteScalarAsync() is not null;
+    }
+
     private static async Task<bool> ClaimKeyAsync(DbConnection connection, DbTransaction transaction, string keySha256, string terminalId, DateTimeOffset now)
     {
         await using var claim = connection.Command(

@@ -162,10 +162,19 @@ public sealed class DeviceCertificateLifecycleTests
         Assert.Equal((AccessTask.Enrolled, AccessOutcome.Denied, AccessErrorCodes.DeviceKeyReused), (last.Task, last.Outcome, last.ErrorCode));
         Assert.Equal(TerminalState.Pending, (await host.Get<TerminalRegistry>().GetAsync("S002-b"))!.Status);
 
+        // The grant record is written before the act (fail closed), but the key is checked before it: the clone left
+        // its refusal only, never an allowed enrollment.
+        var enrollments = (await host.LedgerAsync()).Where(e => e.Entry.Task == AccessTask.Enrolled).Select(e => (e.Entry.Outcome, e.Entry.Terminal)).ToList();
+        Assert.Equal(7, enrollments.Count); // counter-0 … counter-4, S002-a, and the clone's refusal
+        Assert.Equal((AccessOutcome.Denied, (string?)null), enrollments[^1]);
+        Assert.DoesNotContain(enrollments, e => e.Terminal == "S002-b");
+
         // A renewal must bring a fresh key too.
         using var current = await host.EnrollAsync("S003", "c");
         var (sameKey, _, _) = await RenewAsync(host, current, CsrFor(current));
         await ProblemAssert.IsProblemAsync(sameKey, HttpStatusCode.Conflict, AccessErrorCodes.DeviceKeyReused);
+        var renewals = (await host.LedgerAsync()).Where(e => e.Entry.Task == AccessTask.CertificateRenewed && e.Entry.Terminal == "S003-c").Select(e => e.Entry.Outcome).ToList();
+        Assert.Equal([AccessOutcome.Denied], renewals);
     }
 
     [Theory]
