@@ -838,7 +838,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         // Subscribers read today (local day), each with the generation of the clock hour in which it was last counted
         // towards HourCount: the hour's distinct subscribers are those marked with the current HourGeneration (the hour
         // always lies within the day, so one table serves both counts).
-        public readonly SubjectCounts Today = new(InitialDayCapacity);
+        public readonly LongMap<int> Today = new(InitialDayCapacity);
         public int TodayCount; // Today.Count, kept here so that a peer-group pass reads no other object
         public int HourGeneration = 1;
         public int HourCount;

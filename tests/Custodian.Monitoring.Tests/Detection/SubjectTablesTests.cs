@@ -45,10 +45,10 @@ public sealed class SubjectTablesTests
     }
 
     [Fact]
-    public void SubjectCounts_answers_as_a_Dictionary_through_growth_and_clears()
+    public void LongMap_of_int_answers_as_a_Dictionary_through_growth_and_clears()
     {
         var random = new Random(20261202);
-        var map = new SubjectCounts(2);
+        var map = new LongMap<int>(2);
         var expected = new Dictionary<long, int>();
         var keys = Keys(random, 900);
         for (var op = 0; op < 30_000; op++)
@@ -76,9 +76,9 @@ public sealed class SubjectTablesTests
     }
 
     [Fact]
-    public void SubjectCounts_keeps_a_value_for_long_MinValue()
+    public void LongMap_of_int_keeps_a_value_for_long_MinValue()
     {
-        var map = new SubjectCounts(4);
+        var map = new LongMap<int>(4);
         map.GetValueRefOrAddDefault(long.MinValue, out var exists) = 7;
         Assert.False(exists);
         map.GetValueRefOrAddDefault(-1, out _) = 3;
