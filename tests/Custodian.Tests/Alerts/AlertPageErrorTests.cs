@@ -55,7 +55,10 @@ public sealed class AlertPageErrorTests
             InCulture("ko", () => AlertRow.From(alert, Localizer()).Summary));
         Assert.Equal("30 against 20 over 1h; 3 ledger entries", InCulture("en", () => AlertRow.From(limited, Localizer()).Summary)); // a real limit: as before
 
-        var (code, table, error) = await CliProcess.RunAsync(new Dictionary<string, string>(), "alerts", "list", "--data", host.Directory.FullName);
+        var environment = host.Backend == TestBackend.Postgres // the CLI reaches the host's storage as a deployment's would
+            ? new Dictionary<string, string> { ["Custodian__Storage"] = host.Get<Custodian.Storage.StorageSettings>().ConnectionString! }
+            : [];
+        var (code, table, error) = await CliProcess.RunAsync(environment, "alerts", "list", "--data", host.Directory.FullName);
         Assert.Equal((0, string.Empty), (code, error));
         string Measure(Alert a) => Assert.Single(table.Split('\n'), l => l.Contains(a.Id, StringComparison.Ordinal)) // redirected: one line per row
             .Split(['│', '|'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)[7];
