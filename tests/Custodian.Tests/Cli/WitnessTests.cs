@@ -163,6 +163,60 @@ public sealed class WitnessTests
     }
 
     [Fact]
+    public async Task Two_required_witnesses_are_not_met_by_one_witness_key_given_twice_or_by_two_keys_of_one_witness()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10, services: s =>
+        {
+            s.AddSingleton(new CheckpointOptions { MaxFutureSkewSeconds = 86_400 });
+            s.Remove(s.Single(d => d.ImplementationType == typeof(Custodian.Transparency.CheckpointPublisher)));
+        });
+        var data = host.Directory.FullName;
+        var checkpoints = host.Get<LedgerCheckpoints>();
+
+        // One witness, "witness.test/w4", with two keys (it rotated its key; both are configured); it cosigns with both.
+        var first = NoteSigningKey.Generate("witness.test/w4", NoteAlgorithms.CosignatureV1);
+        var second = NoteSigningKey.Generate("witness.test/w4", NoteAlgorithms.CosignatureV1);
+        var independent = NoteSigningKey.Generate("witness.test/w5", NoteAlgorithms.CosignatureV1);
+        foreach (var key in new[] { first, second, independent })
+        {
+            await checkpoints.Store.AddWitnessAsync(key.Verifier, host.Clock.GetUtcNow());
+        }
+
+        await LedgerApiTests.AppendAsync(host, 5);
+        var stored = (await checkpoints.SignLatestAsync())!;
+        var body = stored.Note[..(stored.Note.IndexOf("\n\n", StringComparison.Ordinal) + 1)];
+        foreach (var key in new[] { first, second })
+        {
+            Assert.True((await checkpoints.AcceptCosignatureAsync(body, CosignatureV1.Sign(key, body, host.Clock.GetUtcNow().ToUnixTimeSeconds()).Line)).IsSuccess);
+        }
+
+        var receiptFile = Path.Combine(data, "receipt-two-witnesses.json");
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", "2", "--out", receiptFile, "--data", data]));
+        var checkpointFile = Path.Combine(data, "two-witnesses.checkpoint");
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "checkpoint", "--out", checkpointFile, "--data", data]));
+        var log = checkpoints.LogKey.ToString();
+        string[] Receipt(params string[] keys) => ["verify-receipt", receiptFile, "--log-key", log, .. keys.SelectMany(k => new[] { "--witness-key", k })];
+        string[] Against(params string[] keys) => ["ledger", "verify", "--against", checkpointFile, "--log-key", log, "--data", data, .. keys.SelectMany(k => new[] { "--witness-key", k })];
+
+        // One witness satisfies a requirement of one.
+        Assert.Equal(0, await CustodianCli.RunAsync(Receipt(first.Verifier.ToString())));
+        Assert.Equal(0, await CustodianCli.RunAsync(Against(first.Verifier.ToString())));
+
+        // Two witnesses required (the default: every key given): the same key twice is one witness ...
+        Assert.Equal(3, await CustodianCli.RunAsync(Receipt(first.Verifier.ToString(), first.Verifier.ToString())));
+        Assert.Equal(3, await CustodianCli.RunAsync(Against(first.Verifier.ToString(), first.Verifier.ToString())));
+
+        // ... and so are two keys of one witness.
+        Assert.Equal(3, await CustodianCli.RunAsync(Receipt(first.Verifier.ToString(), second.Verifier.ToString())));
+        Assert.Equal(3, await CustodianCli.RunAsync([.. Receipt(first.Verifier.ToString(), second.Verifier.ToString(), independent.Verifier.ToString()), "--min-witnesses", "2"]));
+
+        // A second, independent witness's cosignature meets it.
+        Assert.True((await checkpoints.AcceptCosignatureAsync(body, CosignatureV1.Sign(independent, body, host.Clock.GetUtcNow().ToUnixTimeSeconds()).Line)).IsSuccess);
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", "2", "--out", receiptFile, "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync([.. Receipt(first.Verifier.ToString(), second.Verifier.ToString(), independent.Verifier.ToString()), "--min-witnesses", "2"]));
+    }
+
+    [Fact]
     public async Task Witness_and_verify_arguments_are_checked_with_one_line_errors()
     {
         var dir = Directory.CreateTempSubdirectory("custodian-witness-args-");
