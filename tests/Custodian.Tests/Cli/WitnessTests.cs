@@ -4,6 +4,7 @@ using Custodian.Ledger.Checkpoints;
 using Custodian.Storage;
 using Custodian.Tests.Infrastructure;
 using Custodian.Tests.Transparency;
+using Custodian.Witness;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -214,6 +215,48 @@ public sealed class WitnessTests
         Assert.True((await checkpoints.AcceptCosignatureAsync(body, CosignatureV1.Sign(independent, body, host.Clock.GetUtcNow().ToUnixTimeSeconds()).Line)).IsSuccess);
         Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", "2", "--out", receiptFile, "--data", data]));
         Assert.Equal(0, await CustodianCli.RunAsync([.. Receipt(first.Verifier.ToString(), second.Verifier.ToString(), independent.Verifier.ToString()), "--min-witnesses", "2"]));
+    }
+
+    [Fact]
+    public async Task Witness_init_writes_its_key_through_no_planted_temporary_file_or_link()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // Unix modes and links
+        }
+
+        var dir = Directory.CreateTempSubdirectory("custodian-witness-tmp-");
+        try
+        {
+            // A state directory others can write to (a shared, group-writable folder): someone plants the temporary name
+            // the key was written through as a link to a file of theirs, and a world-readable leftover for the state.
+            var state = Path.Combine(dir.FullName, "state");
+            Directory.CreateDirectory(state);
+            var theirs = Path.Combine(dir.FullName, "collected");
+            await File.WriteAllTextAsync(theirs, string.Empty);
+            File.SetUnixFileMode(theirs, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
+            File.CreateSymbolicLink(Path.Combine(state, LedgerWitness.KeyFileName + ".tmp"), theirs);
+
+            Assert.Equal(0, await CustodianCli.RunAsync(["witness", "init", "--state", state, "--name", "w.test/tmp"]));
+
+            Assert.Equal(string.Empty, await File.ReadAllTextAsync(theirs)); // the private key did not go through the link
+            var key = new FileInfo(Path.Combine(state, LedgerWitness.KeyFileName));
+            Assert.Null(key.LinkTarget);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key.FullName));
+            Assert.True(NoteSigningKey.Parse(await File.ReadAllTextAsync(key.FullName)).IsSuccess);
+
+            // The log key file is written the same way: a leftover world-readable temporary file does not pass its mode on.
+            var logKey = Path.Combine(dir.FullName, "data", "checkpoints", "log.key");
+            Directory.CreateDirectory(Path.GetDirectoryName(logKey)!);
+            await File.WriteAllTextAsync(logKey + ".tmp", string.Empty);
+            File.SetUnixFileMode(logKey + ".tmp", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            LogKeyFile.LoadOrCreate(logKey, "custodian/tmp-test");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(logKey));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
