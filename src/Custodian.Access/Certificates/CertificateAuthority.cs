@@ -48,6 +48,13 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>Smallest accepted RSA modulus in a CSR, in bits (NIST SP 800-131A Rev. 2: 2048 bits for 112-bit security).</summary>
     public const int MinRsaKeySize = 2048;
 
+    /// <summary>
+    /// Largest accepted RSA modulus in a CSR, in bits. Every TLS handshake checks a signature of the terminal's key, whose
+    /// cost grows with the modulus (and with the public exponent, which must therefore be 65537 … 2^256 − 1, FIPS 186-5
+    /// §5.4): a terminal must not be able to make each of its handshakes expensive for the server.
+    /// </summary>
+    public const int MaxRsaKeySize = 4096;
+
     private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
     private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
     private const string EcPublicKeyOid = "1.2.840.10045.2.1";
@@ -247,7 +254,8 @@ public sealed class CertificateAuthority : IDisposable
     /// <param name="terminal">Terminal ID (<see cref="Codes"/>).</param>
     /// <param name="validity">Validity from now; normally <see cref="CertificateAuthorityOptions.DeviceCertificateValidity"/> (30 days).</param>
     /// <returns>The certificate, or <see cref="ErrorCodes.CsrInvalid"/> (400) when the request is not PEM
-    /// PKCS#10, its self-signature does not verify, or its key is not ECDSA P-256/P-384 or RSA of at least 2048 bits.</returns>
+    /// PKCS#10, its self-signature does not verify, or its key is not ECDSA P-256/P-384 or RSA of 2048–4096 bits with a public
+    /// exponent from 65537 to 2^256 − 1.</returns>
     /// <exception cref="ArgumentException">When <paramref name="store"/> or <paramref name="terminal"/> is not a well-formed code.</exception>
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="validity"/> is not positive.</exception>
     public Result<IssuedDeviceCertificate> IssueDeviceCertificate(string csrPem, string store, string terminal, TimeSpan validity) =>
@@ -580,21 +588,24 @@ public sealed class CertificateAuthority : IDisposable
 
                 if (curve is not (P256Oid or P384Oid))
                 {
-                    return AccessErrors.CsrInvalid("csr key must be ECDSA on a named curve P-256 or P-384, or RSA of at least 2048 bits.");
+                    return AccessErrors.CsrInvalid("csr key must be ECDSA on a named curve P-256 or P-384, or RSA of 2048 to 4096 bits.");
                 }
 
                 break;
 
             case RsaPublicKeyOid:
                 int size;
+                byte[]? exponent;
                 try
                 {
                     using var rsa = key.GetRSAPublicKey();
                     size = rsa?.KeySize ?? 0;
+                    exponent = rsa?.ExportParameters(includePrivateParameters: false).Exponent;
                 }
                 catch (CryptographicException)
                 {
                     size = 0;
+                    exponent = null;
                 }
 
                 if (size < MinRsaKeySize)
@@ -602,13 +613,35 @@ public sealed class CertificateAuthority : IDisposable
                     return AccessErrors.CsrInvalid($"csr RSA key must be at least {MinRsaKeySize} bits (NIST SP 800-131A).");
                 }
 
+                if (size > MaxRsaKeySize)
+                {
+                    return AccessErrors.CsrInvalid($"csr RSA key must be at most {MaxRsaKeySize} bits.");
+                }
+
+                if (!IsAllowedRsaExponent(exponent))
+                {
+                    return AccessErrors.CsrInvalid("csr RSA public exponent must be odd, from 65537 to 2^256-1 (FIPS 186-5).");
+                }
+
                 break;
 
             default:
-                return AccessErrors.CsrInvalid("csr key must be ECDSA on a named curve P-256 or P-384, or RSA of at least 2048 bits.");
+                return AccessErrors.CsrInvalid("csr key must be ECDSA on a named curve P-256 or P-384, or RSA of 2048 to 4096 bits.");
         }
 
         return key;
+    }
+
+    /// <summary>An RSA public exponent (big-endian, unsigned) that is odd and within 65537 … 2^256 − 1 (FIPS 186-5 §5.4).</summary>
+    private static bool IsAllowedRsaExponent(byte[]? exponent)
+    {
+        var e = (exponent ?? []).AsSpan();
+        while (e.Length > 0 && e[0] == 0)
+        {
+            e = e[1..];
+        }
+
+        return e.Length is >= 3 and <= 32 && (e[^1] & 1) == 1 && (e.Length > 3 || ((e[0] << 16) | (e[1] << 8) | e[2]) >= 65537);
     }
 
     private Result<ValidatedCertificate> CheckChainAndContent(X509Certificate2 cert, string thumbprint)

@@ -72,7 +72,11 @@ public static class LogKeyFile
         return key;
     }
 
-    /// <summary>Writes <paramref name="content"/> to a new owner-only file (0600, directory 0700), atomically via a temporary file and rename.</summary>
+    /// <summary>
+    /// Writes <paramref name="content"/> to a new owner-only file (0600, directory 0700), atomically via a temporary file and
+    /// rename. The temporary file has a random name and is created exclusively (<c>O_CREAT|O_EXCL</c>, which follows no
+    /// link), so nothing planted or left in the directory under a predictable name can receive the secret or pass on its mode.
+    /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="content">The text.</param>
     public static void WriteSecret(string path, string content)
@@ -87,20 +91,30 @@ public static class LogKeyFile
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        var temp = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
+        var temp = Path.Combine(directory, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, Options = FileOptions.WriteThrough };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        using (var stream = new FileStream(temp, options))
+        try
         {
-            stream.Write(Encoding.UTF8.GetBytes(content));
-            stream.Flush(flushToDisk: true);
-        }
+            using (var stream = new FileStream(temp, options))
+            {
+                stream.Write(Encoding.UTF8.GetBytes(content));
+                stream.Flush(flushToDisk: true);
+            }
 
-        File.Move(temp, path, overwrite: true);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
     }
 }
 

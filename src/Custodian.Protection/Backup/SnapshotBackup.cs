@@ -14,6 +14,7 @@ namespace Custodian.Protection.Backup;
 /// A backup is a directory:
 /// <code>
 /// manifest.json     format, creation time, SHA-256 and size of every other file
+/// manifest.sealed   the SHA-256 of manifest.json, sealed under the master secret: restore trusts the manifest only with it
 /// custodian.db      the database as of one instant (SQLite <c>VACUUM INTO</c>: one self-contained file, no WAL)
 /// keys/keyring.json the keyring: data, blind-index and token keys, each wrapped by the KEK
 /// sealed/*.sealed   other secret files (e.g. the device CA key, the TOTP-seed key), sealed with AES-256-GCM under a key derived from the master secret
@@ -33,6 +34,16 @@ public sealed partial class SnapshotBackup
 
     /// <summary>Name of the database file in a backup directory.</summary>
     public const string DatabaseFileName = "custodian.db";
+
+    /// <summary>
+    /// Name of the manifest's seal in a backup directory: the SHA-256 of <see cref="ManifestFileName"/>'s bytes, sealed
+    /// (AES-256-GCM) under a key derived from the master secret. Without it anyone able to write where backups are kept
+    /// could rewrite the manifest's hashes and so the database, or list a file of their own (a device CA, a signing key)
+    /// to be restored as a plain file.
+    /// </summary>
+    public const string ManifestSealFileName = "manifest.sealed";
+
+    private const string ManifestSealLabel = "backup manifest sha-256"; // not a relative path: no sealed file can carry this label
 
     private const string KeyringEntry = "keys/" + ProtectionKeyring.KeyringFileName;
 
@@ -118,7 +129,12 @@ public sealed partial class SnapshotBackup
         }
 
         var manifest = new BackupManifest { Format = 1, CreatedAtUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds(), Files = entries };
-        await WritePrivateAsync(root, ManifestFileName, JsonSerializer.SerializeToUtf8Bytes(manifest, BackupJsonContext.Default.BackupManifest), cancellationToken);
+        var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, BackupJsonContext.Default.BackupManifest);
+        await WritePrivateAsync(root, ManifestFileName, manifestBytes, cancellationToken);
+
+        // The manifest's SHA-256, sealed under the master secret: restore accepts the manifest (and through its hashes every
+        // file, the database and the plain files included) only from a holder of that secret.
+        await WritePrivateAsync(root, ManifestSealFileName, _keys.Seal(SHA256.HashData(manifestBytes), ManifestSealLabel), cancellationToken);
         Log.BackupWritten(_logger, root, entries.Count);
         return manifest;
     }
@@ -147,15 +163,19 @@ public sealed partial class SnapshotBackup
         }
 
         BackupManifest manifest;
+        byte[] manifestBytes;
         try
         {
-            manifest = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(Path.Combine(source, ManifestFileName), cancellationToken), BackupJsonContext.Default.BackupManifest)
+            manifestBytes = await File.ReadAllBytesAsync(Path.Combine(source, ManifestFileName), cancellationToken);
+            manifest = JsonSerializer.Deserialize(manifestBytes, BackupJsonContext.Default.BackupManifest)
                 ?? throw new InvalidOperationException("The backup manifest is empty.");
         }
         catch (Exception ex) when (ex is JsonException or FileNotFoundException or DirectoryNotFoundException)
         {
             throw new InvalidOperationException($"'{source}' is not a Custodian backup (no valid {ManifestFileName}).", ex);
         }
+
+        CheckManifestSeal(source, manifestBytes, masterKey.Span);
 
         if (manifest.Format != 1 || manifest.Files is null || !manifest.Files.Any(f => f.Kind == "database") || !manifest.Files.Any(f => f.Kind == "keyring"))
         {
@@ -196,6 +216,31 @@ public sealed partial class SnapshotBackup
         }
 
         return manifest;
+    }
+
+    /// <summary>The manifest must be the one a holder of <paramref name="masterKey"/> wrote: its SHA-256 equals the sealed one.</summary>
+    private static void CheckManifestSeal(string source, byte[] manifestBytes, ReadOnlySpan<byte> masterKey)
+    {
+        var path = Path.Combine(source, ManifestSealFileName);
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"The backup in '{source}' has no {ManifestSealFileName}: its manifest cannot be authenticated, so nothing is restored.");
+        }
+
+        byte[] sealedHash;
+        try
+        {
+            sealedHash = ProtectionKeyring.Open(masterKey, File.ReadAllBytes(path), ManifestSealLabel);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidOperationException($"The backup's {ManifestSealFileName} cannot be opened with the given master key: the backup was taken with another master key, or it was altered.", ex);
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(sealedHash, SHA256.HashData(manifestBytes)))
+        {
+            throw new InvalidOperationException($"The backup's {ManifestFileName} is not the one written with it (its SHA-256 differs from the sealed one): the manifest was altered, so nothing is restored.");
+        }
     }
 
     private static byte[] Unseal(ReadOnlySpan<byte> masterKey, byte[] sealedData, BackupFile file)

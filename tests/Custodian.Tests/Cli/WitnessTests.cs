@@ -4,6 +4,7 @@ using Custodian.Ledger.Checkpoints;
 using Custodian.Storage;
 using Custodian.Tests.Infrastructure;
 using Custodian.Tests.Transparency;
+using Custodian.Witness;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -159,6 +160,102 @@ public sealed class WitnessTests
             await File.WriteAllBytesAsync(flippedFile, copy);
             // 3: a well-formed receipt that fails verification; 1: the flip broke the file's shape, so it is no longer a receipt.
             Assert.True(await CustodianCli.RunAsync(Verify(flippedFile)) is 3 or 1, $"byte {i} flipped still verifies");
+        }
+    }
+
+    [Fact]
+    public async Task Two_required_witnesses_are_not_met_by_one_witness_key_given_twice_or_by_two_keys_of_one_witness()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10, services: s =>
+        {
+            s.AddSingleton(new CheckpointOptions { MaxFutureSkewSeconds = 86_400 });
+            s.Remove(s.Single(d => d.ImplementationType == typeof(Custodian.Transparency.CheckpointPublisher)));
+        });
+        var data = host.Directory.FullName;
+        var checkpoints = host.Get<LedgerCheckpoints>();
+
+        // One witness, "witness.test/w4", with two keys (it rotated its key; both are configured); it cosigns with both.
+        var first = NoteSigningKey.Generate("witness.test/w4", NoteAlgorithms.CosignatureV1);
+        var second = NoteSigningKey.Generate("witness.test/w4", NoteAlgorithms.CosignatureV1);
+        var independent = NoteSigningKey.Generate("witness.test/w5", NoteAlgorithms.CosignatureV1);
+        foreach (var key in new[] { first, second, independent })
+        {
+            await checkpoints.Store.AddWitnessAsync(key.Verifier, host.Clock.GetUtcNow());
+        }
+
+        await LedgerApiTests.AppendAsync(host, 5);
+        var stored = (await checkpoints.SignLatestAsync())!;
+        var body = stored.Note[..(stored.Note.IndexOf("\n\n", StringComparison.Ordinal) + 1)];
+        foreach (var key in new[] { first, second })
+        {
+            Assert.True((await checkpoints.AcceptCosignatureAsync(body, CosignatureV1.Sign(key, body, host.Clock.GetUtcNow().ToUnixTimeSeconds()).Line)).IsSuccess);
+        }
+
+        var receiptFile = Path.Combine(data, "receipt-two-witnesses.json");
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", "2", "--out", receiptFile, "--data", data]));
+        var checkpointFile = Path.Combine(data, "two-witnesses.checkpoint");
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "checkpoint", "--out", checkpointFile, "--data", data]));
+        var log = checkpoints.LogKey.ToString();
+        string[] Receipt(params string[] keys) => ["verify-receipt", receiptFile, "--log-key", log, .. keys.SelectMany(k => new[] { "--witness-key", k })];
+        string[] Against(params string[] keys) => ["ledger", "verify", "--against", checkpointFile, "--log-key", log, "--data", data, .. keys.SelectMany(k => new[] { "--witness-key", k })];
+
+        // One witness satisfies a requirement of one.
+        Assert.Equal(0, await CustodianCli.RunAsync(Receipt(first.Verifier.ToString())));
+        Assert.Equal(0, await CustodianCli.RunAsync(Against(first.Verifier.ToString())));
+
+        // Two witnesses required (the default: every key given): the same key twice is one witness ...
+        Assert.Equal(3, await CustodianCli.RunAsync(Receipt(first.Verifier.ToString(), first.Verifier.ToString())));
+        Assert.Equal(3, await CustodianCli.RunAsync(Against(first.Verifier.ToString(), first.Verifier.ToString())));
+
+        // ... and so are two keys of one witness.
+        Assert.Equal(3, await CustodianCli.RunAsync(Receipt(first.Verifier.ToString(), second.Verifier.ToString())));
+        Assert.Equal(3, await CustodianCli.RunAsync([.. Receipt(first.Verifier.ToString(), second.Verifier.ToString(), independent.Verifier.ToString()), "--min-witnesses", "2"]));
+
+        // A second, independent witness's cosignature meets it.
+        Assert.True((await checkpoints.AcceptCosignatureAsync(body, CosignatureV1.Sign(independent, body, host.Clock.GetUtcNow().ToUnixTimeSeconds()).Line)).IsSuccess);
+        Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "receipt", "--sequence", "2", "--out", receiptFile, "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync([.. Receipt(first.Verifier.ToString(), second.Verifier.ToString(), independent.Verifier.ToString()), "--min-witnesses", "2"]));
+    }
+
+    [Fact]
+    public async Task Witness_init_writes_its_key_through_no_planted_temporary_file_or_link()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // Unix modes and links
+        }
+
+        var dir = Directory.CreateTempSubdirectory("custodian-witness-tmp-");
+        try
+        {
+            // A state directory others can write to (a shared, group-writable folder): someone plants the temporary name
+            // the key was written through as a link to a file of theirs, and a world-readable leftover for the state.
+            var state = Path.Combine(dir.FullName, "state");
+            Directory.CreateDirectory(state);
+            var theirs = Path.Combine(dir.FullName, "collected");
+            await File.WriteAllTextAsync(theirs, string.Empty);
+            File.SetUnixFileMode(theirs, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
+            File.CreateSymbolicLink(Path.Combine(state, LedgerWitness.KeyFileName + ".tmp"), theirs);
+
+            Assert.Equal(0, await CustodianCli.RunAsync(["witness", "init", "--state", state, "--name", "w.test/tmp"]));
+
+            Assert.Equal(string.Empty, await File.ReadAllTextAsync(theirs)); // the private key did not go through the link
+            var key = new FileInfo(Path.Combine(state, LedgerWitness.KeyFileName));
+            Assert.Null(key.LinkTarget);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key.FullName));
+            Assert.True(NoteSigningKey.Parse(await File.ReadAllTextAsync(key.FullName)).IsSuccess);
+
+            // The log key file is written the same way: a leftover world-readable temporary file does not pass its mode on.
+            var logKey = Path.Combine(dir.FullName, "data", "checkpoints", "log.key");
+            Directory.CreateDirectory(Path.GetDirectoryName(logKey)!);
+            await File.WriteAllTextAsync(logKey + ".tmp", string.Empty);
+            File.SetUnixFileMode(logKey + ".tmp", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            LogKeyFile.LoadOrCreate(logKey, "custodian/tmp-test");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(logKey));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
         }
     }
 

@@ -100,6 +100,23 @@ public sealed class DeviceTrustTests
     }
 
     [Fact]
+    public async Task A_csr_for_an_rsa_key_over_4096_bits_is_refused_and_the_code_stays_usable()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var code = await host.Get<TerminalRegistry>().IssueEnrollmentCodeAsync("S002", "counter-7", null);
+        using var client = host.TerminalClient(null);
+        using var large = RSA.Create(4104);
+        var csr = new CertificateRequest("CN=counter-7", large, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).CreateSigningRequestPem();
+
+        using var refused = await client.PostAsJsonAsync("/api/v1/enroll", new { code = code.Code, csr });
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, ErrorCodes.CsrInvalid);
+
+        var (_, usual) = TerminalCredentials.CreateKeyAndCsr("counter-7");
+        using var enrolled = await client.PostAsJsonAsync("/api/v1/enroll", new { code = code.Code, csr = usual });
+        Assert.Equal(HttpStatusCode.OK, enrolled.StatusCode);
+    }
+
+    [Fact]
     public async Task Portal_routes_are_not_reachable_on_the_terminal_port_and_vice_versa()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 10);

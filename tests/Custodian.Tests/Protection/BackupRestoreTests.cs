@@ -1,4 +1,7 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Custodian.Access.Certificates;
 using Custodian.Cli;
 using Custodian.Protection.Keys;
 using Custodian.Protection.Subscribers;
@@ -65,6 +68,59 @@ public sealed class BackupRestoreTests
                 var id = await GuardedLookupTests.IdOf(host, subscriber.Phone);
                 Assert.Equal(await original.DecryptAsync(id), await vault.DecryptAsync(id));
             }
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            work.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Restore_refuses_a_backup_whose_manifest_was_rewritten_to_plant_a_device_ca_and_writes_nothing()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5, backend: TestBackend.Sqlite);
+        var data = host.Directory.FullName;
+        var master = Path.Combine(data, "keys", ProtectionKeyring.MasterKeyFileName);
+        var work = Directory.CreateTempSubdirectory("custodian-backup-");
+        try
+        {
+            var backup = Path.Combine(work.FullName, "backup");
+            Assert.Equal(0, await CustodianCli.RunAsync(["backup", backup, "--data", data]));
+
+            // Someone who can write where backups are kept (but holds no master key) adds a CA of their own as plain files
+            // restored to ca/previous/: a restored server would trust client certificates it issues and sign its TLS
+            // certificate with its key. The manifest's hashes are recomputed to match.
+            var rogue = Path.Combine(work.FullName, "rogue-ca");
+            CertificateAuthority.LoadOrCreate(rogue, TimeProvider.System).Dispose();
+            var manifestPath = Path.Combine(backup, "manifest.json");
+            var manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath))!.AsObject();
+            foreach (var name in new[] { CertificateAuthority.CertificateFileName, CertificateAuthority.KeyFileName })
+            {
+                var bytes = await File.ReadAllBytesAsync(Path.Combine(rogue, name));
+                Directory.CreateDirectory(Path.Combine(backup, "plain", "ca", "previous"));
+                await File.WriteAllBytesAsync(Path.Combine(backup, "plain", "ca", "previous", name), bytes);
+                manifest["files"]!.AsArray().Add(new JsonObject
+                {
+                    ["path"] = "plain/ca/previous/" + name,
+                    ["kind"] = "plain",
+                    ["size"] = bytes.Length,
+                    ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(bytes)),
+                    ["restoreTo"] = "ca/previous/" + name,
+                });
+            }
+
+            await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString());
+
+            var restored = Path.Combine(work.FullName, "restored");
+            Assert.Equal(2, await CustodianCli.RunAsync(["restore", backup, "--data", restored, "--master-key", master]));
+            Assert.False(File.Exists(Path.Combine(restored, "ca", "previous", CertificateAuthority.KeyFileName)));
+            Assert.False(File.Exists(Path.Combine(restored, "custodian.db")));
+
+            // The backup as written still restores.
+            var untouched = Path.Combine(work.FullName, "backup-2");
+            Assert.Equal(0, await CustodianCli.RunAsync(["backup", untouched, "--data", data]));
+            Assert.Equal(0, await CustodianCli.RunAsync(["restore", untouched, "--data", Path.Combine(work.FullName, "restored-2"), "--master-key", master]));
         }
         finally
         {
