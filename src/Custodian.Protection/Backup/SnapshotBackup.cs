@@ -224,7 +224,7 @@ public sealed partial class SnapshotBackup
         var path = Path.Combine(source, ManifestSealFileName);
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"The backup in '{source}' has no {ManifestSealFileName}: its manifest cannot be authenticated, so nothing is restored.");
+            throw new InvalidOperationException($"The backup in '{source}' has no {ManifestSealFileName}: its manifest cannot be authenticated, so nothing is restored (backups written before the seal was introduced on 2026-12-02 have none; take a new backup with `custodian backup`).");
         }
 
         byte[] sealedHash;
