@@ -103,49 +103,70 @@ public static class AlertsApi
         return TypedResults.Ok<IReadOnlyList<AlertDto>>([.. list.Select(AlertDto.From)]);
     }
 
-    private static async Task<Results<Ok<AlertDto>, ProblemHttpResult>> ReviewAsync(string id, AlertReviewRequest body, HttpContext context, AccessMonitor monitor, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<AlertDto>, ProblemHttpResult>> ReviewAsync(string id, AlertReviewRequest body, HttpContext context, AccessMonitor monitor, AlertStore alerts, CancellationToken cancellationToken)
     {
+        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+        Custodian.Problems.Result<Alert> result;
+        AlertState? asked = null;
         if (!AlertStates.TryParse(body.State, out var state))
         {
-            return ProblemResults.Validation("state", "must be acknowledged, false-positive or confirmed").ToProblem();
+            result = ProblemResults.Validation("state", "must be acknowledged, false-positive or confirmed");
+        }
+        else
+        {
+            asked = state;
+            result = await monitor.ReviewAlertAsync(id, state, staff.Session.Principal.Id, body.Note, cancellationToken);
         }
 
-        var officer = ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal.Id;
-        var result = await monitor.ReviewAlertAsync(id, state, officer, body.Note, cancellationToken);
-        return result.IsSuccess ? TypedResults.Ok(AlertDto.From(result.Value)) : result.Error!.ToProblem();
+        if (result.IsSuccess)
+        {
+            return TypedResults.Ok(AlertDto.From(result.Value));
+        }
+
+        var known = await alerts.GetAsync(id, cancellationToken) is not null;
+        return (await AlertActionRefusals.ReviewRefusedAsync(context.RequestServices, staff, id, known, asked, result.Error!, cancellationToken)).ToProblem();
     }
 
     private static async Task<Results<Accepted<PrivilegedRequest>, ProblemHttpResult>> RestoreAsync(RestoreRequest body, HttpContext context, PrivilegedActionRequests requests, SuspensionRegistry suspensions, CancellationToken cancellationToken)
     {
+        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+        Principal? named = PrincipalKinds.TryParse(body.Kind, out var kind) && Codes.IsValid(body.Id) ? Principal.Create(kind, body.Id!) : null;
+        var result = await RequestRestoreAsync(body, named, staff, requests, suspensions, cancellationToken);
+        return result.IsSuccess
+            ? TypedResults.Accepted($"/api/v1/approvals/{result.Value.Id}", result.Value)
+            : (await AlertActionRefusals.RestoreRefusedAsync(context.RequestServices, staff, named, result.Error!, cancellationToken)).ToProblem();
+    }
+
+    private static async Task<Custodian.Problems.Result<PrivilegedRequest>> RequestRestoreAsync(RestoreRequest body, Principal? named, StaffRequest staff, PrivilegedActionRequests requests, SuspensionRegistry suspensions, CancellationToken cancellationToken)
+    {
         if (!PrincipalKinds.TryParse(body.Kind, out var kind))
         {
-            return ProblemResults.Validation("kind", "must be clerk or terminal").ToProblem();
+            return ProblemResults.Validation("kind", "must be clerk or terminal");
         }
 
-        if (!Codes.IsValid(body.Id))
+        if (named is null)
         {
-            return ProblemResults.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit").ToProblem();
+            return ProblemResults.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit");
         }
 
         if (string.IsNullOrWhiteSpace(body.Reason) || body.Reason.Length > SuspensionRegistry.MaxReasonLength)
         {
-            return ProblemResults.Validation("reason", "is required, 1-500 characters").ToProblem();
+            return ProblemResults.Validation("reason", "is required, 1-500 characters");
         }
 
         if (Classification.FreeText.Check(body.Reason, "reason") is { } personal)
         {
-            return personal.ToProblem();
+            return personal;
         }
 
-        if (!await suspensions.IsSuspendedAsync(kind, body.Id!, cancellationToken))
+        if (!await suspensions.IsSuspendedAsync(kind, named.Value.Id, cancellationToken))
         {
-            return new CustodianError(ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended.").ToProblem();
+            return new CustodianError(ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended.");
         }
 
         // Four eyes (docs/access.md §7): this files the restore; a different officer approves it in /api/v1/approvals.
-        var principal = ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal;
-        var result = await RestoreAction.RequestAsync(requests, kind, body.Id!, body.Reason, principal.Id, principal.Role, cancellationToken);
-        return result.IsSuccess ? TypedResults.Accepted($"/api/v1/approvals/{result.Value.Id}", result.Value) : result.Error!.ToProblem();
+        var principal = staff.Session.Principal;
+        return await RestoreAction.RequestAsync(requests, kind, named.Value.Id, body.Reason, principal.Id, principal.Role, cancellationToken);
     }
 
     private static async Task<Results<Ok<PrincipalStanding>, ProblemHttpResult>> GetStanding(string kind, string id, AccessMonitor monitor, SuspensionRegistry suspensions, CancellationToken cancellationToken)

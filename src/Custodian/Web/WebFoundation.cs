@@ -1,5 +1,7 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Localization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 using HeaderNames = Microsoft.Net.Http.Headers.HeaderNames;
 
@@ -38,16 +40,11 @@ public static class WebFoundation
         services.AddRazorPages();
         services.AddLocalization(o => o.ResourcesPath = "Resources");
         services.Configure<RouteOptions>(o => o.LowercaseUrls = true);
-        services.AddAntiforgery(o =>
-        {
-            // __Host- cookies are Secure, host-only and Path=/ by rule (RFC 6265bis §4.1.3.2).
-            o.Cookie.Name = "__Host-custodian-csrf";
-            o.Cookie.SecurePolicy = CookieSecurePolicy.Always;
-            o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.HttpOnly = true;
-            o.FormFieldName = "__csrf";
-            o.HeaderName = "X-CSRF-Token";
-        });
+        // __Host- cookies are Secure, host-only and Path=/ by rule (RFC 6265bis §4.1.3.2). Each listener has its own cookie
+        // name (a browser shares cookies across ports): ListenerAntiforgery replaces the single service Razor Pages register.
+        services.AddAntiforgery(o => ListenerAntiforgery.Configure(o, ListenerAntiforgery.StaffCookieName));
+        services.AddSingleton<ListenerAntiforgery>();
+        services.Replace(ServiceDescriptor.Singleton<IAntiforgery>(sp => sp.GetRequiredService<ListenerAntiforgery>()));
         return services;
     }
 

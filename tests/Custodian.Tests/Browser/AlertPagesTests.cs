@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using Custodian.Access.Approvals;
 using Custodian.Identity;
 using Custodian.Ledger;
+using Custodian.Problems;
 using Custodian.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -59,6 +60,12 @@ public sealed class AlertPagesTests(BrowserFixture browser)
         Assert.Equal(1, await page.Locator("#standing tbody tr", new() { HasText = "terminal:" }).CountAsync());
         await BrowserFixture.ScreenshotAsync(page, "console-alert-detail-ko");
 
+        // A note with a phone number is refused, changes nothing, and the refusal is recorded without the note.
+        await page.GetByLabel("메모(개인정보 제외)").FillAsync("called 010-9406-2730");
+        await page.GetByRole(AriaRole.Button, new() { Name = "확인", Exact = true }).ClickAsync();
+        await page.Locator("#alert-error").WaitForAsync();
+        Assert.Equal("열림", await page.Locator("#state").InnerTextAsync());
+
         await page.GetByRole(AriaRole.Button, new() { Name = "확인", Exact = true }).ClickAsync();
         await page.WaitForSelectorAsync("#state:text('확인함')");
         await page.GetByLabel("메모(개인정보 제외)").FillAsync("script found on the PC");
@@ -84,7 +91,10 @@ public sealed class AlertPagesTests(BrowserFixture browser)
         var ledger = await host.LedgerAsync();
         Assert.Equal(
             [("acknowledged", id!), ("confirmed: script found on the PC", id!)],
-            ledger.Where(e => e.Entry.Task == AccessTask.AlertReviewed && e.Entry.Account == "O9002").Select(e => (e.Entry.Reason!, e.Entry.Target!)));
+            ledger.Where(e => e.Entry.Task == AccessTask.AlertReviewed && e.Entry.Account == "O9002" && e.Entry.Outcome == AccessOutcome.Allowed).Select(e => (e.Entry.Reason!, e.Entry.Target!)));
+        var refusedReview = Assert.Single(ledger, e => e.Entry.Task == AccessTask.AlertReviewed && e.Entry.Outcome == AccessOutcome.Denied);
+        Assert.Equal(("O9002", ErrorCodes.PersonalDataInText, "acknowledged", id), (refusedReview.Entry.Account, refusedReview.Entry.ErrorCode, refusedReview.Entry.Reason, refusedReview.Entry.Target));
+        Assert.DoesNotContain(ledger, e => e.Entry.Reason is { } reason && reason.Contains("9406", StringComparison.Ordinal));
         Assert.Contains(ledger, e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Account == "O9002" && e.Entry.Target == $"request:{request.Id};action:restore-clerk;target:C0005" && e.Entry.Reason == "script removed, clerk retrained");
         Assert.Contains(ledger, e => e.Entry.Task == AccessTask.Restored && e.Entry.Account == "O9003" && e.Entry.Target == "clerk:C0005");
         Assert.DoesNotContain(ledger, e => e.Entry.Task == AccessTask.Refused && e.Entry.Account == "O9002");

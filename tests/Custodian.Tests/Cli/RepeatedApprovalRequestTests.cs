@@ -68,7 +68,10 @@ public sealed class RepeatedApprovalRequestTests
 
         var pending = await requests.ListAsync(PrivilegedRequestStatus.Pending);
         Assert.Equal(new[] { AdminCommands.Operator, "O0001" }.Order(StringComparer.Ordinal), pending.Select(r => r.RequestedBy).Order(StringComparer.Ordinal));
-        Assert.Equal(2, (await host.LedgerAsync()).Count(e => e.Entry.Task == AccessTask.PrivilegedActionRequested));
+        var ledger = await host.LedgerAsync();
+        Assert.Equal(2, ledger.Count(e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Outcome == AccessOutcome.Allowed));
+        var refused = Assert.Single(ledger, e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Outcome == AccessOutcome.Denied); // the repeat over the API
+        Assert.Equal(("O0001", ApprovalErrorCodes.AlreadyPending, "action:restore-clerk;target:C0001"), (refused.Entry.Account, refused.Entry.ErrorCode, refused.Entry.Target));
 
         // Once decided, the same officer may ask again.
         Assert.True((await requests.RejectAsync(cliRequest.Id, "O0001", "not yet")).IsSuccess);

@@ -79,7 +79,9 @@ public sealed class AlertsApiTests
         }
 
         var ledger = await host.LedgerAsync();
-        var reviewedEntry = Assert.Single(ledger, e => e.Entry.Task == AccessTask.AlertReviewed);
+        var reviewedEntry = Assert.Single(ledger, e => e.Entry.Task == AccessTask.AlertReviewed && e.Entry.Outcome == AccessOutcome.Allowed);
+        var refusedReview = Assert.Single(ledger, e => e.Entry.Task == AccessTask.AlertReviewed && e.Entry.Outcome == AccessOutcome.Denied); // the second review, from a final state
+        Assert.Equal((MonitoringErrorCodes.AlertStateConflict, critical.Id, "false-positive"), (refusedReview.Entry.ErrorCode, refusedReview.Entry.Target, refusedReview.Entry.Reason));
         Assert.Equal("O0001", reviewedEntry.Entry.Account);
         Assert.Equal(critical.Id, reviewedEntry.Entry.Target);
         Assert.Equal("confirmed: script found on the PC", reviewedEntry.Entry.Reason);
@@ -109,12 +111,66 @@ public sealed class AlertsApiTests
 
         Assert.Equal(AlertState.Open, (await store.GetAsync(alert.Id))!.State);
         var ledger = await host.LedgerAsync();
-        Assert.DoesNotContain(ledger, e => e.Entry.Task == AccessTask.AlertReviewed); // refused before the review is recorded
+        var refusals = ledger.Where(e => e.Entry.Task == AccessTask.AlertReviewed).ToList(); // each refusal recorded, none as a review
+        Assert.Equal(controls.Length, refusals.Count);
+        Assert.All(refusals, e => Assert.Equal((AccessOutcome.Denied, ErrorCodes.BidiControlInText, "false-positive"), (e.Entry.Outcome, e.Entry.ErrorCode, e.Entry.Reason)));
         Assert.DoesNotContain(ledger, e => Classification.FreeText.ContainsBidiControl(e.Entry.Reason)); // the text reached no record
 
         using var accepted = await officer.PostAsJsonAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("false-positive", "checked: the PC runs the store's own stock tool (\u200Fno bidi control)"));
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
         Assert.Equal(AlertState.FalsePositive, (await store.GetAsync(alert.Id))!.State);
+    }
+
+    [Fact]
+    public async Task Refused_reviews_and_restores_are_each_recorded_as_one_denied_entry_with_the_error_code_and_never_the_note()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var store = host.Get<AlertStore>();
+        var alert = await store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0003"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
+        var officerTerminal = await host.EnrollAsync("HQ", "security-desk");
+        var officerStaff = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, officerTerminal);
+        using var officer = await host.SignInAsync(officerStaff, officerTerminal);
+        var rrn = host.Population[0].Rrn;
+        var phone = host.Population[1].Phone;
+
+        async Task<CommittedEntry> RefusedAsync(string path, object body, HttpStatusCode status, string code)
+        {
+            var before = (await host.LedgerAsync()).Count;
+            using var refused = await officer.PostAsJsonAsync(path, body);
+            await ProblemAssert.IsProblemAsync(refused, status, code);
+            var added = (await host.LedgerAsync()).Skip(before).ToList();
+            var entry = Assert.Single(added);
+            Assert.Equal((AccessOutcome.Denied, code, "O0001", StaffRole.SecurityOfficer, "HQ-security-desk"), (entry.Entry.Outcome, entry.Entry.ErrorCode, entry.Entry.Account, entry.Entry.Role, entry.Entry.Terminal));
+            return entry;
+        }
+
+        var withRrn = await RefusedAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("false-positive", $"asked the subscriber {rrn}"), HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText);
+        Assert.Equal((AccessTask.AlertReviewed, alert.Id, "false-positive"), (withRrn.Entry.Task, withRrn.Entry.Target, withRrn.Entry.Reason));
+        var withPhone = await RefusedAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("acknowledged", $"called {phone}"), HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText);
+        Assert.Equal((AccessTask.AlertReviewed, alert.Id, "acknowledged"), (withPhone.Entry.Task, withPhone.Entry.Target, withPhone.Entry.Reason));
+        var badState = await RefusedAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("closed", "looked at it"), HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        Assert.Equal((AccessTask.AlertReviewed, alert.Id, (string?)null), (badState.Entry.Task, badState.Entry.Target, badState.Entry.Reason));
+        var unknown = await RefusedAsync("/api/v1/alerts/A-01KB0000000000000000000000/review", new AlertReviewRequest("confirmed", null), HttpStatusCode.NotFound, ErrorCodes.NotFound);
+        Assert.Equal((AccessTask.AlertReviewed, (string?)null, "confirmed"), (unknown.Entry.Task, unknown.Entry.Target, unknown.Entry.Reason)); // an unknown ID is outside input: not recorded
+
+        using (var confirmed = await officer.PostAsJsonAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("confirmed", "script found")))
+        {
+            Assert.Equal(HttpStatusCode.OK, confirmed.StatusCode);
+        }
+
+        var final = await RefusedAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("acknowledged", null), HttpStatusCode.Conflict, MonitoringErrorCodes.AlertStateConflict);
+        Assert.Equal((AccessTask.AlertReviewed, alert.Id, "acknowledged"), (final.Entry.Task, final.Entry.Target, final.Entry.Reason));
+
+        var restore = await RefusedAsync("/api/v1/alerts/restorations", new RestoreRequest("clerk", "C0003", $"rrn {rrn} checked"), HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText);
+        Assert.Equal((AccessTask.PrivilegedActionRequested, "action:restore-clerk;target:C0003", (string?)null), (restore.Entry.Task, restore.Entry.Target, restore.Entry.Reason));
+        var notSuspended = await RefusedAsync("/api/v1/alerts/restorations", new RestoreRequest("terminal", "S001-t-C0003", "reviewed"), HttpStatusCode.NotFound, ErrorCodes.NotFound);
+        Assert.Equal("action:restore-terminal;target:S001-t-C0003", notSuspended.Entry.Target);
+
+        var ledger = await host.LedgerAsync();
+        Assert.Equal(AlertState.Confirmed, (await store.GetAsync(alert.Id))!.State);
+        Assert.Single(ledger, e => e.Entry.Task == AccessTask.AlertReviewed && e.Entry.Outcome == AccessOutcome.Allowed);
+        Assert.DoesNotContain(ledger, e => (e.Entry.Reason ?? string.Empty).Contains(rrn, StringComparison.Ordinal) || (e.Entry.Reason ?? string.Empty).Contains(phone, StringComparison.Ordinal));
+        Assert.DoesNotContain(ledger, e => Classification.FreeText.ContainsPersonalData(e.Entry.Reason) || Classification.FreeText.ContainsPersonalData(e.Entry.Target));
     }
 
     [Fact]

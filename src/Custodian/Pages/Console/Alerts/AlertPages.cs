@@ -368,13 +368,22 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
     /// <summary>Reviews the alert: <c>acknowledged</c>, <c>false-positive</c> or <c>confirmed</c>, with an optional note.</summary>
     public async Task<IActionResult> OnPostReviewAsync(string id, string? state, string? note)
     {
+        var cancellationToken = HttpContext.RequestAborted;
         if (!AlertStates.TryParse(state, out var parsed))
         {
-            return await After(id, ProblemResults.Validation("state", "must be acknowledged, false-positive or confirmed"));
+            var invalid = ProblemResults.Validation("state", "must be acknowledged, false-positive or confirmed");
+            var exists = await alerts.GetAsync(id, cancellationToken) is not null;
+            return await After(id, await AlertActionRefusals.ReviewRefusedAsync(HttpContext.RequestServices, Staff, id, exists, null, invalid, cancellationToken));
         }
 
-        var result = await monitor.ReviewAlertAsync(id, parsed, Staff.Session.Principal.Id, string.IsNullOrWhiteSpace(note) ? null : note, HttpContext.RequestAborted);
-        return await After(id, result.Error);
+        var result = await monitor.ReviewAlertAsync(id, parsed, Staff.Session.Principal.Id, string.IsNullOrWhiteSpace(note) ? null : note, cancellationToken);
+        if (result.IsSuccess)
+        {
+            return await After(id, null);
+        }
+
+        var known = await alerts.GetAsync(id, cancellationToken) is not null;
+        return await After(id, await AlertActionRefusals.ReviewRefusedAsync(HttpContext.RequestServices, Staff, id, known, parsed, result.Error!, cancellationToken));
     }
 
     /// <summary>
@@ -384,25 +393,32 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
     /// </summary>
     public async Task<IActionResult> OnPostRestoreAsync(string id, string? kind, string? principal, string? reason)
     {
-        if (!PrincipalKinds.TryParse(kind, out var k) || !Codes.IsValid(principal))
+        var cancellationToken = HttpContext.RequestAborted;
+        Principal? named = PrincipalKinds.TryParse(kind, out var k) && Codes.IsValid(principal) ? Custodian.Monitoring.Principal.Create(k, principal!) : null;
+        var result = await RequestRestoreAsync(named, reason, cancellationToken);
+        return result.IsSuccess
+            ? Redirect("/console/alerts/" + Uri.EscapeDataString(id) + "?requested=" + Uri.EscapeDataString(result.Value.Id))
+            : await After(id, await AlertActionRefusals.RestoreRefusedAsync(HttpContext.RequestServices, Staff, named, result.Error!, cancellationToken));
+    }
+
+    private async Task<Result<PrivilegedRequest>> RequestRestoreAsync(Principal? named, string? reason, CancellationToken cancellationToken)
+    {
+        if (named is not { } p)
         {
-            return await After(id, ProblemResults.Validation("principal", "must be a clerk or terminal code"));
+            return ProblemResults.Validation("principal", "must be a clerk or terminal code");
         }
 
         if (string.IsNullOrWhiteSpace(reason) || reason.Length > SuspensionRegistry.MaxReasonLength)
         {
-            return await After(id, ProblemResults.Validation("reason", "is required, 1-500 characters"));
+            return ProblemResults.Validation("reason", "is required, 1-500 characters");
         }
 
         if (Classification.FreeText.Check(reason, "reason") is { } personal)
         {
-            return await After(id, personal);
+            return personal;
         }
 
-        var result = await RestoreAction.RequestAsync(requests, k, principal!, reason, Staff.Session.Principal.Id, Staff.Session.Principal.Role, HttpContext.RequestAborted);
-        return result.IsSuccess
-            ? Redirect("/console/alerts/" + Uri.EscapeDataString(id) + "?requested=" + Uri.EscapeDataString(result.Value.Id))
-            : await After(id, result.Error);
+        return await RestoreAction.RequestAsync(requests, p.Kind, p.Id, reason, Staff.Session.Principal.Id, Staff.Session.Principal.Role, cancellationToken);
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ public static class ApprovalPages
             ApprovalErrorCodes.RequestNotPending when error.Status == 404 => text["This request is no longer pending (decided by another officer, or lapsed after 24 hours)."],
             ApprovalErrorCodes.RequestNotPending => text["Approved, but it could not be carried out: {0}", Incidents.IncidentPages.Describe(error, text)], // 409: the target changed meanwhile (e.g. already restored)
             ApprovalErrorCodes.AlreadyPending => text["You already requested this action on this target; that request is still pending for another officer's decision, so nothing new was filed."],
-            _ => Incidents.IncidentPages.Describe(error),
+            _ => Incidents.IncidentPages.Describe(error, text),
         };
     }
 

@@ -1,0 +1,78 @@
+using Custodian.Approvals;
+using Custodian.Ledger;
+using Custodian.Lookup;
+using Custodian.Problems;
+
+namespace Custodian.Monitoring;
+
+/// <summary>
+/// Records a refused officer action on an alert — a review (acknowledge, false positive, confirm) or a restore
+/// request — from the officer API and the console alike ("deny by default, with a reason": every refusal is itself
+/// recorded). The entry is the action's own task with outcome denied and the problem's error code; its reason is
+/// only the state asked for, never the officer's note or reason text (it may hold personal data, and a refused text
+/// is refused precisely because it looked like some).
+/// </summary>
+public static class AlertActionRefusals
+{
+    /// <summary>
+    /// Appends a denied <see cref="AccessTask.AlertReviewed"/> entry for a refused review; returns <paramref name="error"/>.
+    /// </summary>
+    /// <param name="services">The request's services (<see cref="AccessRecorder"/>, <see cref="TimeProvider"/>).</param>
+    /// <param name="staff">The officer, device and source address.</param>
+    /// <param name="alertId">The alert reviewed, recorded as the target only when <paramref name="known"/>.</param>
+    /// <param name="known">Whether an alert with that ID exists (an unknown ID is outside input and is not recorded).</param>
+    /// <param name="state">The state asked for, when it was a valid state name; recorded as the reason.</param>
+    /// <param name="error">The refusal.</param>
+    /// <param name="cancellationToken">Cancels the append.</param>
+    /// <returns><paramref name="error"/>.</returns>
+    public static Task<CustodianError> ReviewRefusedAsync(
+        IServiceProvider services, StaffRequest staff, string alertId, bool known, AlertState? state, CustodianError error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(staff);
+        return RefuseAsync(services, staff, AccessTask.AlertReviewed, known ? alertId : null, state?.ToName(), error, cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends a denied <see cref="AccessTask.PrivilegedActionRequested"/> entry for a refused restore request;
+    /// returns <paramref name="error"/>.
+    /// </summary>
+    /// <param name="services">The request's services (<see cref="AccessRecorder"/>, <see cref="TimeProvider"/>).</param>
+    /// <param name="staff">The officer, device and source address.</param>
+    /// <param name="principal">The clerk or terminal named, when the kind and code were valid; recorded as the target
+    /// <c>action:restore-clerk;target:C0042</c> (the granted request's target without its request ID).</param>
+    /// <param name="error">The refusal.</param>
+    /// <param name="cancellationToken">Cancels the append.</param>
+    /// <returns><paramref name="error"/>.</returns>
+    public static Task<CustodianError> RestoreRefusedAsync(
+        IServiceProvider services, StaffRequest staff, Principal? principal, CustodianError error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(staff);
+        var target = principal is { } p ? "action:" + RestoreAction.NameFor(p.Kind) + ";target:" + p.Id : null;
+        return RefuseAsync(services, staff, AccessTask.PrivilegedActionRequested, target, null, error, cancellationToken);
+    }
+
+    private static Task<CustodianError> RefuseAsync(
+        IServiceProvider services, StaffRequest staff, AccessTask task, string? target, string? reason, CustodianError error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var principal = staff.Session.Principal;
+        return services.GetRequiredService<AccessRecorder>().RefuseAsync(
+            new AccessEntry
+            {
+                Time = services.GetRequiredService<TimeProvider>().GetUtcNow(),
+                Task = task,
+                Outcome = AccessOutcome.Denied,
+                Account = principal.Id,
+                Role = principal.Role,
+                Terminal = staff.Device.Terminal,
+                Store = staff.Device.Store,
+                SourceIp = staff.SourceIp,
+                Target = target,
+                Reason = reason,
+            },
+            error,
+            cancellationToken);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using Custodian.Approvals;
+using Custodian.Classification;
+using Custodian.Incidents;
+using Custodian.Monitoring;
+using Custodian.Problems;
+using Microsoft.Extensions.Localization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Custodian.Tests.Alerts;
+
+/// <summary>
+/// Both free-text refusals (<c>personal-data-in-text</c>, <c>bidi-control-in-text</c>) read in the page's language on
+/// every console page that takes free text: alerts (note, reason), approvals (reason), incidents and claims (reason).
+/// </summary>
+public sealed class FreeTextRefusalTextTests
+{
+    public static TheoryData<string, string, string, string> Refusals => new()
+    {
+        { "alerts", "note", "\u202Efdp.exe", "메모: 유니코드 양방향 제어 문자(U+202A–U+202E, U+2066–U+2069)는 쓸 수 없습니다" },
+        { "alerts", "note", "010-9406-2730", "메모: 전화번호나 주민등록번호를 쓸 수 없습니다. 가입자는 토큰으로 적으세요" },
+        { "alerts", "reason", "\u2066x", "사유: 유니코드 양방향 제어 문자(U+202A–U+202E, U+2066–U+2069)는 쓸 수 없습니다" },
+        { "approvals", "reason", "\u202Efdp.exe", "사유: 유니코드 양방향 제어 문자(U+202A–U+202E, U+2066–U+2069)는 쓸 수 없습니다" },
+        { "approvals", "reason", "7904051602390", "사유: 전화번호나 주민등록번호를 쓸 수 없습니다. 가입자는 토큰으로 적으세요" },
+        { "incidents", "reason", "\u2069x", "사유: 유니코드 양방향 제어 문자(U+202A–U+202E, U+2066–U+2069)는 쓸 수 없습니다" },
+        { "incidents", "note", "010-9406-2730", "메모: 전화번호나 주민등록번호를 쓸 수 없습니다. 가입자는 토큰으로 적으세요" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public void A_free_text_refusal_reads_in_korean_and_in_english(string area, string field, string text, string korean)
+    {
+        var error = FreeText.Check(text, field)!;
+        var rule = error.Code == ErrorCodes.BidiControlInText ? FreeText.BidiRule : FreeText.Rule;
+        Assert.Equal(korean, InCulture("ko", () => Describe(area, error)));
+        Assert.Equal($"{field}: {rule}", InCulture("en", () => Describe(area, error)));
+    }
+
+    private static string Describe(string area, CustodianError error) => area switch
+    {
+        "alerts" => Pages.Console.Alerts.DetailModel.Describe(error, Factory().Create(typeof(AlertText))),
+        "approvals" => Pages.Console.Approvals.ApprovalPages.Describe(error, new StringLocalizer<ApprovalText>(Factory())),
+        "incidents" => Pages.Console.Incidents.IncidentPages.Describe(error, Factory().Create(typeof(IncidentText))),
+        _ => throw new ArgumentOutOfRangeException(nameof(area)),
+    };
+
+    private static ResourceManagerStringLocalizerFactory Factory() =>
+        new(Options.Create(new LocalizationOptions { ResourcesPath = "Resources" }), NullLoggerFactory.Instance);
+
+    private static string InCulture(string language, Func<string> run)
+    {
+        var before = CultureInfo.CurrentUICulture;
+        CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(language);
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            CultureInfo.CurrentUICulture = before;
+        }
+    }
+}
