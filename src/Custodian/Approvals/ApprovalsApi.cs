@@ -45,9 +45,11 @@ public static class ApprovalsApi
         return app;
     }
 
-    private static string Officer(HttpContext context) => ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal.Id;
+    private static StaffRequest Staff(HttpContext context) => (StaffRequest)context.Items[StaffApi.StaffKey]!;
 
-    private static StaffRole Role(HttpContext context) => ((StaffRequest)context.Items[StaffApi.StaffKey]!).Session.Principal.Role;
+    private static string Officer(HttpContext context) => Staff(context).Session.Principal.Id;
+
+    private static StaffRole Role(HttpContext context) => Staff(context).Session.Principal.Role;
 
     private static async Task<Results<Ok<IReadOnlyList<PrivilegedRequest>>, ProblemHttpResult>> ListAsync(string? status, PrivilegedActionRequests requests, CancellationToken cancellationToken)
     {
@@ -68,18 +70,24 @@ public static class ApprovalsApi
     private static async Task<Results<Created<PrivilegedRequest>, ProblemHttpResult>> RequestAsync(ApprovalRequestBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
     {
         var result = await requests.RequestAsync(body.Action ?? string.Empty, body.Target ?? string.Empty, body.Reason ?? string.Empty, Officer(context), Role(context), cancellationToken);
-        return result.IsSuccess ? TypedResults.Created($"/api/v1/approvals/{result.Value.Id}", result.Value) : result.Error!.ToProblem();
+        return result.IsSuccess
+            ? TypedResults.Created($"/api/v1/approvals/{result.Value.Id}", result.Value)
+            : (await ApprovalRefusals.RequestRefusedAsync(context.RequestServices, Staff(context), requests, body.Action, body.Target, result.Error!, cancellationToken)).ToProblem();
     }
 
     private static async Task<Results<Ok<ApprovalDecision>, ProblemHttpResult>> ApproveAsync(string id, ApprovalDecisionBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
     {
         var result = await requests.ApproveAsync(id, Officer(context), body.Reason ?? string.Empty, Role(context), cancellationToken);
-        return result.IsSuccess ? TypedResults.Ok(new ApprovalDecision(result.Value)) : result.Error!.ToProblem();
+        return result.IsSuccess
+            ? TypedResults.Ok(new ApprovalDecision(result.Value))
+            : (await ApprovalRefusals.DecisionRefusedAsync(context.RequestServices, Staff(context), requests, id, approve: true, result.Error!, cancellationToken)).ToProblem();
     }
 
     private static async Task<Results<Ok<ApprovalDecision>, ProblemHttpResult>> RejectAsync(string id, ApprovalDecisionBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
     {
         var result = await requests.RejectAsync(id, Officer(context), body.Reason ?? string.Empty, Role(context), cancellationToken);
-        return result.IsSuccess ? TypedResults.Ok(new ApprovalDecision(result.Value)) : result.Error!.ToProblem();
+        return result.IsSuccess
+            ? TypedResults.Ok(new ApprovalDecision(result.Value))
+            : (await ApprovalRefusals.DecisionRefusedAsync(context.RequestServices, Staff(context), requests, id, approve: false, result.Error!, cancellationToken)).ToProblem();
     }
 }

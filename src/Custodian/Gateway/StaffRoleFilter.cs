@@ -31,22 +31,8 @@ public static class StaffRoleFilter
                 return await next(invocation);
             }
 
-            var time = context.RequestServices.GetRequiredService<TimeProvider>();
-            var error = await context.RequestServices.GetRequiredService<AccessRecorder>().RefuseAsync(
-                new AccessEntry
-                {
-                    Time = time.GetUtcNow(),
-                    Task = AccessTask.Refused,
-                    Outcome = AccessOutcome.Denied,
-                    Account = principal.Id,
-                    Role = principal.Role,
-                    Terminal = staff.Device.Terminal,
-                    Store = staff.Device.Store,
-                    SourceIp = staff.SourceIp,
-                    Target = area,
-                },
-                new CustodianError(ErrorCodes.RoleNotPermitted, 403, message),
-                context.RequestAborted);
+            var error = await OfficerRefusals.RecordAsync(
+                context.RequestServices, staff, AccessTask.Refused, area, null, new CustodianError(ErrorCodes.RoleNotPermitted, 403, message), context.RequestAborted);
             return error.ToProblem();
         };
 }

@@ -30,7 +30,7 @@ public static class AlertActionRefusals
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(staff);
-        return RefuseAsync(services, staff, AccessTask.AlertReviewed, known ? alertId : null, state?.ToName(), error, cancellationToken);
+        return OfficerRefusals.RecordAsync(services, staff, AccessTask.AlertReviewed, known ? alertId : null, state?.ToName(), error, cancellationToken);
     }
 
     /// <summary>
@@ -50,29 +50,6 @@ public static class AlertActionRefusals
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(staff);
         var target = principal is { } p ? "action:" + RestoreAction.NameFor(p.Kind) + ";target:" + p.Id : null;
-        return RefuseAsync(services, staff, AccessTask.PrivilegedActionRequested, target, null, error, cancellationToken);
-    }
-
-    private static Task<CustodianError> RefuseAsync(
-        IServiceProvider services, StaffRequest staff, AccessTask task, string? target, string? reason, CustodianError error, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        var principal = staff.Session.Principal;
-        return services.GetRequiredService<AccessRecorder>().RefuseAsync(
-            new AccessEntry
-            {
-                Time = services.GetRequiredService<TimeProvider>().GetUtcNow(),
-                Task = task,
-                Outcome = AccessOutcome.Denied,
-                Account = principal.Id,
-                Role = principal.Role,
-                Terminal = staff.Device.Terminal,
-                Store = staff.Device.Store,
-                SourceIp = staff.SourceIp,
-                Target = target,
-                Reason = reason,
-            },
-            error,
-            cancellationToken);
+        return OfficerRefusals.RecordAsync(services, staff, AccessTask.PrivilegedActionRequested, target, null, error, cancellationToken);
     }
 }

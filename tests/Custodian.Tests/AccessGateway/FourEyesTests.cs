@@ -62,10 +62,12 @@ public sealed partial class FourEyesTests
             var records = (await host.LedgerAsync()).Select(e => e.Entry).Where(e => e.Task is AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved).ToList();
             Assert.Equal(
                 [
-                    (AccessTask.PrivilegedActionRequested, "O0001", StaffRole.SecurityOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "new call-centre desk"),
-                    (AccessTask.PrivilegedActionApproved, "O0002", StaffRole.PrivacyOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "desk checked"),
+                    (AccessTask.PrivilegedActionRequested, AccessOutcome.Allowed, "O0001", StaffRole.SecurityOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", (string?)"new call-centre desk"),
+                    (AccessTask.PrivilegedActionApproved, AccessOutcome.Denied, "O0001", StaffRole.SecurityOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", null), // the refused self-approval
+                    (AccessTask.PrivilegedActionApproved, AccessOutcome.Allowed, "O0002", StaffRole.PrivacyOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", "desk checked"),
+                    (AccessTask.PrivilegedActionApproved, AccessOutcome.Denied, "O0002", StaffRole.PrivacyOfficer, $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1", null), // the refused second approval
                 ],
-                records.Select(e => (e.Task, e.Account!, e.Role!.Value, e.Target!, e.Reason!)).ToArray());
+                records.Select(e => (e.Task, e.Outcome, e.Account!, e.Role!.Value, e.Target!, e.Reason)).ToArray());
             Assert.DoesNotContain(await host.LedgerAsync(), e => (e.Entry.Reason ?? string.Empty).Contains(code, StringComparison.Ordinal) || (e.Entry.Target ?? string.Empty).Contains(code, StringComparison.Ordinal));
         }
     }
@@ -95,6 +97,68 @@ public sealed partial class FourEyesTests
             var terminals = host.Get<TerminalRegistry>();
             Assert.Equal(ErrorCodes.EnrollmentCodeInvalid, (await terminals.EnrollAsync(earlier, "not a CSR")).Error!.Code); // void: refused before the CSR is read
             Assert.Equal(ErrorCodes.CsrInvalid, (await terminals.EnrollAsync(later, "not a CSR")).Error!.Code); // live: only the CSR is wrong
+        }
+    }
+
+    [Fact]
+    public async Task Refused_requests_approvals_and_rejections_are_each_recorded_as_one_denied_entry_with_the_error_code_and_never_the_reason()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 2);
+        var (first, second) = await OfficersAsync(host);
+        var rrn = host.Population[0].Rrn;
+        var phone = host.Population[1].Phone;
+        using (first)
+        using (second)
+        {
+            async Task<AccessEntry> RefusedAsync(HttpClient officer, string path, object body, HttpStatusCode status, string code, AccessTask task, string? target)
+            {
+                var before = (await host.LedgerAsync()).Count;
+                using var refused = await officer.PostAsJsonAsync(path, body);
+                await ProblemAssert.IsProblemAsync(refused, status, code);
+                var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
+                var account = ReferenceEquals(officer, first) ? "O0001" : "O0002";
+                Assert.Equal(
+                    (task, AccessOutcome.Denied, code, account, target, (string?)null, "HQ-console-1"),
+                    (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Target, entry.Reason, entry.Terminal));
+                return entry;
+            }
+
+            const string Requests = "/api/v1/approvals";
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("delete-everything", "x", "test"), HttpStatusCode.BadRequest, ApprovalErrorCodes.UnknownAction, AccessTask.PrivilegedActionRequested, null);
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "no-slash", "test"), HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", string.Empty), HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", $"for subscriber {rrn}"), HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "\u202Efdp.exe"), HttpStatusCode.BadRequest, ErrorCodes.BidiControlInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
+
+            using var filed = await first.PostAsJsonAsync(Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "new desk"));
+            Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
+            var request = (await filed.Content.ReadFromJsonAsync<PrivilegedRequest>())!;
+            var named = $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-1";
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "new desk again"), HttpStatusCode.Conflict, ApprovalErrorCodes.AlreadyPending, AccessTask.PrivilegedActionRequested, named);
+
+            var approve = $"{Requests}/{request.Id}/approve";
+            var reject = $"{Requests}/{request.Id}/reject";
+            await RefusedAsync(first, approve, new ApprovalDecisionBody("looks fine"), HttpStatusCode.Forbidden, ApprovalErrorCodes.SameOfficer, AccessTask.PrivilegedActionApproved, named);
+            await RefusedAsync(first, reject, new ApprovalDecisionBody("changed my mind"), HttpStatusCode.Forbidden, ApprovalErrorCodes.SameOfficer, AccessTask.PrivilegedActionRejected, named);
+            await RefusedAsync(second, approve, new ApprovalDecisionBody(null), HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.PrivilegedActionApproved, named);
+            await RefusedAsync(second, reject, new ApprovalDecisionBody($"called {phone}"), HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText, AccessTask.PrivilegedActionRejected, named);
+            await RefusedAsync(second, $"{Requests}/0000000000000000/approve", new ApprovalDecisionBody("checked"), HttpStatusCode.NotFound, ApprovalErrorCodes.RequestNotPending, AccessTask.PrivilegedActionApproved, null); // an unknown ID is outside input: not recorded
+
+            using (var rejected = await second.PostAsJsonAsync(reject, new ApprovalDecisionBody("not planned")))
+            {
+                Assert.Equal(HttpStatusCode.OK, rejected.StatusCode);
+            }
+
+            await RefusedAsync(second, approve, new ApprovalDecisionBody("after all"), HttpStatusCode.NotFound, ApprovalErrorCodes.RequestNotPending, AccessTask.PrivilegedActionApproved, named);
+
+            var ledger = await host.LedgerAsync();
+            Assert.Equal(PrivilegedRequestStatus.Rejected, (await host.Get<PrivilegedActionRequests>().GetAsync(request.Id))!.Status);
+            Assert.Equal(
+                [(AccessTask.PrivilegedActionRequested, "new desk"), (AccessTask.PrivilegedActionRejected, "not planned")],
+                ledger.Where(e => e.Entry.Outcome == AccessOutcome.Allowed && e.Entry.Task is AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved or AccessTask.PrivilegedActionRejected).Select(e => (e.Entry.Task, e.Entry.Reason!)).ToArray());
+            Assert.DoesNotContain(ledger, e => (e.Entry.Reason ?? string.Empty).Contains(rrn, StringComparison.Ordinal) || (e.Entry.Reason ?? string.Empty).Contains(phone, StringComparison.Ordinal));
+            Assert.DoesNotContain(ledger, e => Classification.FreeText.ContainsPersonalData(e.Entry.Reason) || Classification.FreeText.ContainsPersonalData(e.Entry.Target));
+            Assert.DoesNotContain(ledger, e => (e.Entry.Target ?? string.Empty).Contains("no-slash", StringComparison.Ordinal) || (e.Entry.Target ?? string.Empty).Contains('\u202E'));
         }
     }
 

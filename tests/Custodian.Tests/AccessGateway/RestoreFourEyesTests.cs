@@ -86,6 +86,7 @@ public sealed class RestoreFourEyesTests
                 [
                     (AccessTask.PrivilegedActionRequested, "O0001", $"request:{ids[0]};action:restore-clerk;target:C0001"),
                     (AccessTask.PrivilegedActionRequested, "O0001", $"request:{ids[1]};action:restore-terminal;target:S001-t-C0001"),
+                    (AccessTask.PrivilegedActionApproved, "O0001", $"request:{ids[0]};action:restore-clerk;target:C0001"), // the refused self-approval, denied
                     (AccessTask.PrivilegedActionApproved, "O0002", $"request:{ids[0]};action:restore-clerk;target:C0001"),
                     (AccessTask.Restored, "O0002", "clerk:C0001"),
                     (AccessTask.PrivilegedActionApproved, "O0002", $"request:{ids[1]};action:restore-terminal;target:S001-t-C0001"),

@@ -55,6 +55,10 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         await a.WaitForSelectorAsync("#approval-error");
         Assert.Equal("2인 승인: 내가 요청한 작업이므로 다른 담당자가 결정해야 합니다.", await a.Locator("#approval-error").InnerTextAsync());
         Assert.True(await host.Get<SuspensionRegistry>().IsSuspendedAsync(PrincipalKind.Clerk, "C0007"));
+        var refusal = Assert.Single(await host.LedgerAsync(), e => e.Entry.Outcome == AccessOutcome.Denied && e.Entry.Account == "O9101").Entry; // the refusal is recorded, without the reason
+        Assert.Equal(
+            (AccessTask.PrivilegedActionApproved, "four-eyes-same-officer", $"request:{id};action:restore-clerk;target:C0007", (string?)null),
+            (refusal.Task, refusal.ErrorCode, refusal.Target, refusal.Reason));
         await BrowserFixture.ScreenshotAsync(a, "console-approval-own-request-ko");
 
         // Officer B, at another desk, finds it in the pending list and approves it.
@@ -91,6 +95,7 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         Assert.Equal(
             [
                 (AccessTask.PrivilegedActionRequested, "O9101", $"request:{id};action:restore-clerk;target:C0007", "clerk retrained"),
+                (AccessTask.PrivilegedActionApproved, "O9101", $"request:{id};action:restore-clerk;target:C0007", null), // A's refused self-approval, denied
                 (AccessTask.PrivilegedActionApproved, "O9102", $"request:{id};action:restore-clerk;target:C0007", "training record checked"),
                 (AccessTask.Restored, "O9102", "clerk:C0007", "four eyes: requested by O9101, approved by O9102: clerk retrained"),
             ],

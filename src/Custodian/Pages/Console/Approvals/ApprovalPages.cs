@@ -108,6 +108,7 @@ public sealed class IndexModel(PrivilegedActionRequests requests, IStringLocaliz
             return Redirect("/console/approvals/" + Uri.EscapeDataString(result.Value.Id));
         }
 
+        await ApprovalRefusals.RequestRefusedAsync(HttpContext.RequestServices, Staff, requests, action, target, result.Error!, HttpContext.RequestAborted);
         Error = ApprovalPages.Describe(result.Error!, text);
         Requests = await requests.ListAsync(PrivilegedRequestStatus.Pending, HttpContext.RequestAborted);
         Response.StatusCode = result.Error!.Status;
@@ -155,6 +156,11 @@ public sealed class DetailModel(PrivilegedActionRequests requests, TimeProvider 
         var result = await ApprovalPages.GuardAsync(() => approve
             ? requests.ApproveAsync(id, officer.Id, reason ?? string.Empty, officer.Role, HttpContext.RequestAborted)
             : requests.RejectAsync(id, officer.Id, reason ?? string.Empty, officer.Role, HttpContext.RequestAborted));
+        if (!result.IsSuccess)
+        {
+            await ApprovalRefusals.DecisionRefusedAsync(HttpContext.RequestServices, Staff, requests, id, approve, result.Error!, HttpContext.RequestAborted);
+        }
+
         if (!await LoadAsync(id))
         {
             return NotFound();
