@@ -282,6 +282,18 @@ internal static class AdminCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             if (!await context.Get<SuspensionRegistry>().IsSuspendedAsync(kind, id, ct))
             {
+                // A mistyped ID is named as unknown, as 'staff unlock' and 'terminals revoke' do, not as "not suspended",
+                // which reads as if the account or terminal existed (exit 2 either way, nothing filed).
+                var known = kind == PrincipalKind.Clerk
+                    ? await context.Get<StaffDirectory>().GetAsync(id) is not null
+                    : await context.Get<TerminalRegistry>().GetAsync(id) is not null;
+                if (!known)
+                {
+                    throw new CliException(kind == PrincipalKind.Clerk
+                        ? $"no account '{id}'; nothing changed."
+                        : $"no terminal '{id}'; nothing changed.");
+                }
+
                 // Refused in the current state (exit 2): no request is filed, and a mistyped ID does not pass for success.
                 throw new CliException($"{kind.ToName()} {id} is not suspended; nothing changed.");
             }
