@@ -282,6 +282,18 @@ internal static class AdminCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             if (!await context.Get<SuspensionRegistry>().IsSuspendedAsync(kind, id, ct))
             {
+                // A mistyped ID is named as unknown, as 'staff unlock' and 'terminals revoke' do, not as "not suspended",
+                // which reads as if the account or terminal existed (exit 2 either way, nothing filed).
+                var known = kind == PrincipalKind.Clerk
+                    ? await context.Get<StaffDirectory>().GetAsync(id) is not null
+                    : await context.Get<TerminalRegistry>().GetAsync(id) is not null;
+                if (!known)
+                {
+                    throw new CliException(kind == PrincipalKind.Clerk
+                        ? $"no account '{id}'; nothing changed."
+                        : $"no terminal '{id}'; nothing changed.");
+                }
+
                 // Refused in the current state (exit 2): no request is filed, and a mistyped ID does not pass for success.
                 throw new CliException($"{kind.ToName()} {id} is not suspended; nothing changed.");
             }
@@ -392,8 +404,10 @@ internal static class AdminCommands
         return $"https://{host}:{options.TerminalPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 
+    // "ASCII letters (A-Z, a-z)": a Korean store or account name (매장1, 김철수) is made of letters too, and a rule that
+    // said only "letters" refused it without saying why.
     internal static string RequireCode(string? value, string what) =>
-        Codes.IsValid(value) ? value! : throw CliException.Usage($"{what} must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.");
+        Codes.IsValid(value) ? value! : throw CliException.Usage($"{what} must be 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit; Korean and other non-ASCII characters are not accepted.");
 
     private static Task Record(CliContext context, AccessTask task, string target, string? reason) =>
         context.Get<IAccessLedger>().AppendAsync(new AccessEntry

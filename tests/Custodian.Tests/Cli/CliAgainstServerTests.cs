@@ -87,7 +87,7 @@ public sealed class CliAgainstServerTests
         Console.SetError(captured);
         try
         {
-            // An empty reason is a malformed argument (exit 1); a principal that is not suspended is refused in the current state (exit 2).
+            // An empty reason is a malformed argument (exit 1); an unknown principal is refused in the current state (exit 2).
             Assert.Equal(1, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "", "--data", data]));
             Assert.Equal(2, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0404", "--reason", "not suspended", "--data", data]));
         }
@@ -97,7 +97,7 @@ public sealed class CliAgainstServerTests
         }
 
         Assert.Equal(
-            ["error: --reason must be 1-500 characters saying why the activity was legitimate.", "error: clerk C0404 is not suspended; nothing changed."],
+            ["error: --reason must be 1-500 characters saying why the activity was legitimate.", "error: no account 'C0404'; nothing changed."],
             captured.ToString().TrimEnd('\n').Split('\n'));
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed with the store manager", "--data", data]));
         Assert.Equal(0, await CustodianCli.RunAsync(["alerts", "restore", "--terminal", "S001-t-C0001", "--reason", "reviewed with the store manager", "--data", data]));
