@@ -1,12 +1,9 @@
-using System.Globalization;
 using Custodian.Hosting;
 using Custodian.Monitoring;
 using Custodian.Pages.Console.Alerts;
 using Custodian.Problems;
 using Custodian.Tests.Infrastructure;
 using Microsoft.Extensions.Localization;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Custodian.Tests.Alerts;
 
@@ -66,7 +63,7 @@ public sealed class AlertPageErrorTests
     }
 
     private static IStringLocalizer<AlertText> Localizer() =>
-        new StringLocalizer<AlertText>(new ResourceManagerStringLocalizerFactory(Options.Create(new LocalizationOptions { ResourcesPath = "Resources" }), NullLoggerFactory.Instance));
+        new StringLocalizer<AlertText>(PageText.Factory());
 
     [Theory]
     [InlineData("ko", "state", "must be acknowledged, false-positive or confirmed", "검토 결과: 확인함, 오탐, 확정 중 하나여야 합니다")]
@@ -83,20 +80,7 @@ public sealed class AlertPageErrorTests
     public void Service_messages_are_translated(string english, string korean) =>
         Assert.Equal(korean, InCulture("ko", () => DetailModel.Describe(new CustodianError("x", 409, english), Text())));
 
-    private static IStringLocalizer Text() =>
-        new ResourceManagerStringLocalizerFactory(Options.Create(new LocalizationOptions { ResourcesPath = "Resources" }), NullLoggerFactory.Instance).Create(typeof(AlertText));
+    private static IStringLocalizer Text() => PageText.For(typeof(AlertText));
 
-    private static string InCulture(string language, Func<string> run)
-    {
-        var before = CultureInfo.CurrentUICulture;
-        CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(language);
-        try
-        {
-            return run();
-        }
-        finally
-        {
-            CultureInfo.CurrentUICulture = before;
-        }
-    }
+    private static string InCulture(string language, Func<string> run) => PageText.InCulture(language, run);
 }

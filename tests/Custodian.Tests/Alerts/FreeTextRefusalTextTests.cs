@@ -1,12 +1,10 @@
-using System.Globalization;
 using Custodian.Approvals;
 using Custodian.Classification;
 using Custodian.Incidents;
 using Custodian.Monitoring;
 using Custodian.Problems;
+using Custodian.Tests.Infrastructure;
 using Microsoft.Extensions.Localization;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Custodian.Tests.Alerts;
 
@@ -45,20 +43,7 @@ public sealed class FreeTextRefusalTextTests
         _ => throw new ArgumentOutOfRangeException(nameof(area)),
     };
 
-    private static ResourceManagerStringLocalizerFactory Factory() =>
-        new(Options.Create(new LocalizationOptions { ResourcesPath = "Resources" }), NullLoggerFactory.Instance);
+    private static ResourceManagerStringLocalizerFactory Factory() => PageText.Factory();
 
-    private static string InCulture(string language, Func<string> run)
-    {
-        var before = CultureInfo.CurrentUICulture;
-        CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(language);
-        try
-        {
-            return run();
-        }
-        finally
-        {
-            CultureInfo.CurrentUICulture = before;
-        }
-    }
+    private static string InCulture(string language, Func<string> run) => PageText.InCulture(language, run);
 }

@@ -1,10 +1,8 @@
-using System.Globalization;
 using Custodian.Incidents;
 using Custodian.Pages.Console.Incidents;
 using Custodian.Problems;
+using Custodian.Tests.Infrastructure;
 using Microsoft.Extensions.Localization;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Custodian.Tests.Incidents;
 
@@ -48,20 +46,7 @@ public sealed class IncidentPagesFormTests
     public void State_conflicts_are_translated_with_the_state_in_the_page_language(string language, string english, string expected) =>
         Assert.Equal(expected, InCulture(language, () => IncidentPages.Translate(english, Text())));
 
-    private static IStringLocalizer Text() =>
-        new ResourceManagerStringLocalizerFactory(Options.Create(new LocalizationOptions { ResourcesPath = "Resources" }), NullLoggerFactory.Instance).Create(typeof(IncidentText));
+    private static IStringLocalizer Text() => PageText.For(typeof(IncidentText));
 
-    private static string InCulture(string language, Func<string> run)
-    {
-        var before = CultureInfo.CurrentUICulture;
-        CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(language);
-        try
-        {
-            return run();
-        }
-        finally
-        {
-            CultureInfo.CurrentUICulture = before;
-        }
-    }
+    private static string InCulture(string language, Func<string> run) => PageText.InCulture(language, run);
 }
