@@ -16,7 +16,7 @@ public sealed record StaffFieldError(string Field, string Rule);
 public static class StaffAccountRules
 {
     /// <summary>The rule for the shape of an account ID (<see cref="Codes"/>).</summary>
-    public const string IdFormat = "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit";
+    public const string IdFormat = "must be " + Codes.Rule;
 
     /// <summary>The rule against personal numbers used as account IDs.</summary>
     public const string IdNotPersonalNumber = "must not be a phone number or resident registration number: use the employee number";

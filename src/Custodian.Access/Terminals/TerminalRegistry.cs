@@ -105,12 +105,12 @@ public sealed class TerminalRegistry
         var className = trustClass.ToName();
         if (!Codes.IsValid(store))
         {
-            throw new CustodianException(AccessErrors.Validation("store", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"));
+            throw new CustodianException(AccessErrors.Validation("store", "must be " + Codes.Rule));
         }
 
         if (!Codes.IsValid(name))
         {
-            throw new CustodianException(AccessErrors.Validation("name", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"));
+            throw new CustodianException(AccessErrors.Validation("name", "must be " + Codes.Rule));
         }
 
         var terminalId = store + "-" + name;

@@ -13,6 +13,14 @@ public static class Codes
     /// <summary>Longest accepted code, in characters.</summary>
     public const int MaxLength = 64;
 
+    /// <summary>
+    /// The rule, in the words every refusal of a code uses (HTTP problems, import and CLI messages):
+    /// <c>1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit</c>. "ASCII" because a
+    /// Korean store or account name (매장1, 김철수) is made of letters too, and a rule that said only "letters" refused it
+    /// without saying why. The 64 is <see cref="MaxLength"/>.
+    /// </summary>
+    public const string Rule = "1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit";
+
     private static readonly SearchValues<char> Allowed =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
 
@@ -32,7 +40,7 @@ public static class Codes
         if (!IsValid(code))
         {
             throw new ArgumentException(
-                $"The {what} code must be 1-{MaxLength} characters of letters, digits, '-', '_' or '.', starting with a letter or digit.",
+                $"The {what} code must be {Rule}.",
                 what);
         }
 

@@ -277,7 +277,7 @@ public static class ReplayFile
         {
             if (Get(name) is { } code && !Codes.IsValid(code))
             {
-                error = $"field '{name}' must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit";
+                error = $"field '{name}' must be {Codes.Rule}";
                 return null;
             }
         }
@@ -300,7 +300,7 @@ public static class ReplayFile
         {
             if (!Codes.IsValid(token))
             {
-                error = "field 'subscriber' must be tokens of 1-64 letters, digits, '-', '_' or '.', separated by ';'";
+                error = "field 'subscriber' must be tokens of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', separated by ';'";
                 return null;
             }
 

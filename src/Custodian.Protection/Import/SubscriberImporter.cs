@@ -506,7 +506,7 @@ public sealed partial class SubscriberImporter
         var store = values[7].Trim();
         if (!Codes.IsValid(store))
         {
-            errors.Add(new(line, ImportColumns.HomeStore, $"must be a store code: 1-{Codes.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit"));
+            errors.Add(new(line, ImportColumns.HomeStore, "must be a store code: " + Codes.Rule));
         }
 
         return errors.Count > 0

@@ -31,7 +31,7 @@ public sealed class OfficerDeviceOptionsValidator : IValidateOptions<OfficerDevi
         ArgumentNullException.ThrowIfNull(options);
         return options.Stores.All(Codes.IsValid)
             ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail("Custodian:OfficerDevices:Stores: every entry must be a store code (letters, digits, '-', '_', '.').");
+            : ValidateOptionsResult.Fail("Custodian:OfficerDevices:Stores: every entry must be a store code of " + Codes.Rule + ".");
     }
 }
 

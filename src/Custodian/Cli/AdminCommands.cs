@@ -404,10 +404,8 @@ internal static class AdminCommands
         return $"https://{host}:{options.TerminalPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 
-    // "ASCII letters (A-Z, a-z)": a Korean store or account name (매장1, 김철수) is made of letters too, and a rule that
-    // said only "letters" refused it without saying why.
     internal static string RequireCode(string? value, string what) =>
-        Codes.IsValid(value) ? value! : throw CliException.Usage($"{what} must be 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit; Korean and other non-ASCII characters are not accepted.");
+        Codes.IsValid(value) ? value! : throw CliException.Usage($"{what} must be {Codes.Rule}; Korean and other non-ASCII characters are not accepted.");
 
     private static Task Record(CliContext context, AccessTask task, string target, string? reason) =>
         context.Get<IAccessLedger>().AppendAsync(new AccessEntry

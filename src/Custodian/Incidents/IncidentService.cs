@@ -494,7 +494,7 @@ public sealed class IncidentService(
         {
             if (codes is null || codes.Count > 100 || codes.Any(c => !Codes.IsValid(c)))
             {
-                errors[field] = ["at most 100 codes of 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"];
+                errors[field] = ["at most 100 codes of " + Codes.Rule];
             }
         }
     }

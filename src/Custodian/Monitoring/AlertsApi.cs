@@ -146,7 +146,7 @@ public static class AlertsApi
 
         if (named is null)
         {
-            return ProblemResults.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit");
+            return ProblemResults.Validation("id", "must be " + Codes.Rule);
         }
 
         if (string.IsNullOrWhiteSpace(body.Reason) || body.Reason.Length > SuspensionRegistry.MaxReasonLength)
@@ -178,7 +178,7 @@ public static class AlertsApi
 
         if (!Codes.IsValid(id))
         {
-            return ProblemResults.Validation("id", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit").ToProblem();
+            return ProblemResults.Validation("id", "must be " + Codes.Rule).ToProblem();
         }
 
         return TypedResults.Ok(await StandingAsync(k, id, monitor, suspensions, cancellationToken));

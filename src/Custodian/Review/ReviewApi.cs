@@ -143,7 +143,7 @@ public static class ReviewApi
         {
             if (value is not null && !Codes.IsValid(value))
             {
-                errors[field] = ["must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"];
+                errors[field] = ["must be " + Codes.Rule];
             }
         }
     }

@@ -89,7 +89,7 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
             var store = parts[2].Trim();
             if (!Codes.IsValid(store))
             {
-                errors.Add(new StaffPlanError(line, "store", $"must be a store code: 1-{Codes.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit"));
+                errors.Add(new StaffPlanError(line, "store", "must be a store code: " + Codes.Rule));
             }
             else if (stores.Check(store) is { } secondSpelling)
             {

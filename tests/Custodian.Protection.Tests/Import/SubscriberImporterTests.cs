@@ -13,7 +13,7 @@ namespace Custodian.Protection.Tests.Import;
 public sealed class SubscriberImporterTests(ITestOutputHelper output)
 {
     private const string Duplicate = "must be unique: another row of this file or an existing subscriber has the same phone number";
-    private const string StoreRule = "must be a store code: 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit";
+    private const string StoreRule = "must be a store code: 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit";
     private const string DateRule = "must be a date in the form yyyy-MM-dd";
 
     /// <summary>Physical lines 1–13; good rows on lines 2 and 12; every line but the blank one is a record of its own.</summary>

@@ -37,7 +37,7 @@ public sealed class OfficerDeviceTests
 
         var (clerk, _, _) = await host.ClerkAsync("C0001"); // store staff keep their own-store rule only
         clerk.Dispose();
-        Assert.Equal("Custodian:OfficerDevices:Stores: every entry must be a store code (letters, digits, '-', '_', '.').", new OfficerDeviceOptionsValidator().Validate(null, Bad()).FailureMessage);
+        Assert.Equal("Custodian:OfficerDevices:Stores: every entry must be a store code of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit.", new OfficerDeviceOptionsValidator().Validate(null, Bad()).FailureMessage);
     }
 
     private static OfficerDeviceOptions Bad()

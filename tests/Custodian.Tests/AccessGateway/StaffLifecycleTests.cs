@@ -91,7 +91,7 @@ public sealed class StaffLifecycleTests
                 new HrRowError(3, "role", "must be clerk, store-manager, security-officer or privacy-officer"),
                 new HrRowError(5, "store", "is required for clerks and store managers and must be a well-formed store code"),
                 new HrRowError(6, "account", "must appear only once in the feed"),
-                new HrRowError(7, "account", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"),
+                new HrRowError(7, "account", "must be 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit"),
                 new HrRowError(8, "status", "must be active or leaver"),
                 new HrRowError(9, "row", "must be well-formed CSV with 4 fields like the header"),
             ],

@@ -99,7 +99,7 @@ public sealed class ClaimPagesTests(BrowserFixture browser)
         await page.GetByLabel("송금 참조 번호").FillAsync("TX 1/2");
         await page.GetByRole(AriaRole.Button, new() { Name = "지급 기록" }).ClickAsync();
         await page.WaitForSelectorAsync("#claim-error");
-        Assert.Equal("송금 참조 번호: 필수, 1–64자의 영문자, 숫자, '-', '_', '.'", await page.Locator("#claim-error").InnerTextAsync());
+        Assert.Equal("송금 참조 번호: 필수, 1–64자의 영문자(A-Z, a-z), 숫자, '-', '_', '.'; 영문자나 숫자로 시작", await page.Locator("#claim-error").InnerTextAsync());
         await page.GetByLabel("송금 참조 번호").FillAsync("TX-20261130-01");
         await page.GetByRole(AriaRole.Button, new() { Name = "지급 기록" }).ClickAsync();
         await page.WaitForSelectorAsync("#state:text('지급 완료')");

@@ -49,7 +49,7 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
         await page.GetByRole(AriaRole.Button, new() { Name = "선언", Exact = true }).ClickAsync();
         await ExpectAsync(page, "#incident-error");
         Assert.Equal(
-            "사고 요청 내용이 올바르지 않습니다. 직원 계정: 코드 최대 100개(각 1–64자의 영문자, 숫자, '-', '_', '.'; 영문자나 숫자로 시작); 종료: 시작 시각보다 뒤여야 합니다",
+            "사고 요청 내용이 올바르지 않습니다. 직원 계정: 코드 최대 100개(각 1–64자의 영문자(A-Z, a-z), 숫자, '-', '_', '.'; 영문자나 숫자로 시작); 종료: 시작 시각보다 뒤여야 합니다",
             await page.Locator("#incident-error").InnerTextAsync());
 
         await page.GetByLabel("제목(개인정보 제외)").FillAsync("C0001 오용");

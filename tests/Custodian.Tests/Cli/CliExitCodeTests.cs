@@ -79,8 +79,8 @@ public sealed class CliExitCodeTests : IDisposable
         Assert.Equal(3, code);
         Assert.Equal(
             "staff.csv: line 3: role: must be clerk or store-manager\n"
-            + "staff.csv: line 5: account: must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit\n"
-            + "staff.csv: line 5: store: must be a store code: 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit\n"
+            + "staff.csv: line 5: account: must be 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit\n"
+            + "staff.csv: line 5: store: must be a store code: 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit\n"
             + "staff.csv: line 6: row: must have 3 fields like the header (account,role,store)\n"
             + "staff.csv: line 7: account: must appear only once in the file\n"
             + "error: staff.csv: 4 bad rows; nothing was simulated.\n",

@@ -36,7 +36,7 @@ public sealed class StaffInputRulesTests : IDisposable
         Assert.Equal(3, code);
         Assert.Equal(
             "line 3: account: " + NotPersonalNumber + "\n"
-            + "line 5: account: must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit\n"
+            + "line 5: account: must be 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit\n"
             + "line 6: account: " + NotPersonalNumber + "\n"
             + "line 7: role: must be clerk, store-manager, security-officer or privacy-officer\n"
             + "line 8: store: is required for clerks and store managers and must be a well-formed store code\n",

@@ -23,8 +23,8 @@ public sealed class IncidentPagesFormTests
         Assert.Equal([field], IncidentPages.CheckTimes(from, to)!.Errors!.Keys);
 
     [Theory]
-    [InlineData("ko", "사고 요청 내용이 올바르지 않습니다. 제목: 필수, 1–200자; 직원 계정: 코드 최대 100개(각 1–64자의 영문자, 숫자, '-', '_', '.'; 영문자나 숫자로 시작)")]
-    [InlineData("en", "The incident request is invalid. title: required, 1-200 characters; clerks: at most 100 codes of 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit")]
+    [InlineData("ko", "사고 요청 내용이 올바르지 않습니다. 제목: 필수, 1–200자; 직원 계정: 코드 최대 100개(각 1–64자의 영문자(A-Z, a-z), 숫자, '-', '_', '.'; 영문자나 숫자로 시작)")]
+    [InlineData("en", "The incident request is invalid. title: required, 1-200 characters; clerks: at most 100 codes of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit")]
     public void Validation_errors_are_shown_in_the_page_language(string language, string expected)
     {
         var error = new CustodianError(ErrorCodes.ValidationFailed, 400, "The incident request is invalid.")
@@ -32,7 +32,7 @@ public sealed class IncidentPagesFormTests
             Errors = new Dictionary<string, string[]>
             {
                 ["title"] = ["required, 1-200 characters"],
-                ["clerks"] = ["at most 100 codes of 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"],
+                ["clerks"] = ["at most 100 codes of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit"],
             },
         };
         Assert.Equal(expected, InCulture(language, () => IncidentPages.Describe(error, Text())));

@@ -433,7 +433,7 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
 
         if (!Codes.IsValid(reference))
         {
-            return Invalid("reference", "required, 1-64 letters, digits, '-', '_' or '.'");
+            return Invalid("reference", "required, " + Codes.Rule);
         }
 
         var entry = await AppendAsync(AccessTask.ClaimPaid, officer.Account, officer, [], string.Create(CultureInfo.InvariantCulture, $"claim:{got.Value.Id} amount={got.Value.AmountApproved} reference={reference}"), null, officer.SourceIp, cancellationToken);
