@@ -57,7 +57,7 @@ public sealed class PlaintextTests
 
         await using var rsyslog = await RsyslogServer.StartAsync(tls: false);
         var expected = await SiemExportTests.ExpectedSequencesAsync(env);
-        await using (var sink = await SyslogTcpSink.ConnectAsync(new SyslogTarget("127.0.0.1", rsyslog.Port), false, null, "test-host", CancellationToken.None))
+        await using (var sink = await SyslogTcpSink.ConnectAsync(new SyslogTarget("127.0.0.1", rsyslog.Port), false, null, "test-host", SyslogTcpSink.DefaultTimeout, TimeProvider.System, CancellationToken.None))
         {
             await env.Exporter.ExportAvailableAsync(sink, 100, CancellationToken.None);
         }

@@ -77,10 +77,10 @@ public sealed class SiemExportTests(ITestOutputHelper output)
             await File.WriteAllTextAsync(otherCa, cert.ExportCertificatePem());
         }
 
-        var refused = await Assert.ThrowsAsync<IOException>(() => SyslogTcpSink.ConnectAsync(target, true, SiemExportService.LoadCaFile(otherCa), "test-host", CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<IOException>(() => SyslogTcpSink.ConnectAsync(target, true, SiemExportService.LoadCaFile(otherCa), "test-host", SyslogTcpSink.DefaultTimeout, TimeProvider.System, CancellationToken.None));
         Assert.Contains("TLS handshake", refused.Message, StringComparison.Ordinal);
 
-        await using (var sink = await SyslogTcpSink.ConnectAsync(target, true, SiemExportService.LoadCaFile(rsyslog.CaFile), "test-host", CancellationToken.None))
+        await using (var sink = await SyslogTcpSink.ConnectAsync(target, true, SiemExportService.LoadCaFile(rsyslog.CaFile), "test-host", SyslogTcpSink.DefaultTimeout, TimeProvider.System, CancellationToken.None))
         {
             Assert.Equal($"syslog+tls://127.0.0.1:{rsyslog.Port}", sink.Id);
             await env.Exporter.ExportAvailableAsync(sink, 500, CancellationToken.None);
@@ -123,7 +123,7 @@ public sealed class SiemExportTests(ITestOutputHelper output)
         var port = rsyslog.Port;
         await env.AppendAsync(SiemTestEnvironment.Mixed(2000, T0));
         var target = new SyslogTarget("127.0.0.1", port);
-        Task<ISiemSink> ConnectTarget(CancellationToken ct) => SyslogTcpSink.ConnectAsync(target, false, null, "test-host", ct).ContinueWith(t => (ISiemSink)t.Result, ct, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        Task<ISiemSink> ConnectTarget(CancellationToken ct) => SyslogTcpSink.ConnectAsync(target, false, null, "test-host", SyslogTcpSink.DefaultTimeout, TimeProvider.System, ct).ContinueWith(t => (ISiemSink)t.Result, ct, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         var id = SyslogTcpSink.SinkId(target, false);
 
         // Run 1: cancelled mid-stream.
@@ -234,7 +234,7 @@ public sealed class SiemExportTests(ITestOutputHelper output)
     }
 
     private static async Task<SyslogTcpSink> Connect(RsyslogServer rsyslog) =>
-        await SyslogTcpSink.ConnectAsync(new SyslogTarget("127.0.0.1", rsyslog.Port), false, null, "test-host", CancellationToken.None);
+        await SyslogTcpSink.ConnectAsync(new SyslogTarget("127.0.0.1", rsyslog.Port), false, null, "test-host", SyslogTcpSink.DefaultTimeout, TimeProvider.System, CancellationToken.None);
 
     /// <summary>Passes the first batches to a real sink, then fails like a dropped connection.</summary>
     private sealed class FailingAfter(ISiemSink inner, int batches) : ISiemSink

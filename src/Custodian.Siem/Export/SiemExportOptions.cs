@@ -39,6 +39,14 @@ public sealed class SiemExportOptions
     [Range(50, 60_000)]
     public int PollIntervalMs { get; set; } = 1000;
 
+    /// <summary>
+    /// Longest wait, in milliseconds, for connecting to the receiver (TCP and TLS handshake together) and for each batch's
+    /// write; past it the attempt fails and is retried with back-off (the batch is sent again: at least once).
+    /// </summary>
+    /// <value>The default is 10,000 ms; 100–300,000.</value>
+    [Range(100, 300_000)]
+    public int TimeoutMs { get; set; } = 10_000;
+
     /// <summary>HOSTNAME written in each syslog message (1–255 printable US-ASCII characters); null for the machine name.</summary>
     /// <value>The default is null.</value>
     public string? HostName { get; set; }
@@ -59,7 +67,14 @@ public sealed partial class SiemExportOptionsValidator : IValidateOptions<SiemEx
         var generated = new SiemExportOptionsValidator().Validate(null, options);
         if (generated.Failed)
         {
-            failures.AddRange(generated.Failures);
+            // "BatchSize: The field SiemExportOptions.BatchSize must be between 1 and 10000." names a .NET type; name the setting.
+            failures.AddRange(generated.Failures.Select(f => GeneratedFailure().Replace(f, "Custodian:Siem:$2 $3")));
+        }
+
+        if (!options.Enabled && (options.Tls || options.CaFile is { Length: > 0 }))
+        {
+            // Without To the export is off: a forgotten or misspelt To must not silently turn off an export configured for TLS.
+            failures.Add("Custodian:Siem:Tls and Custodian:Siem:CaFile need Custodian:Siem:To (host:port); without it the export is off.");
         }
 
         if (options.Enabled && !SyslogTarget.TryParse(options.To, out _, out var error))
@@ -86,4 +101,7 @@ public sealed partial class SiemExportOptionsValidator : IValidateOptions<SiemEx
 
         return failures;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\w+): The field SiemExportOptions\.([\w.]+) (.*)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex GeneratedFailure();
 }

@@ -10,7 +10,8 @@ namespace Custodian.Siem.Export;
 /// </summary>
 /// <param name="options">Validated options.</param>
 /// <param name="exporter">The exporter.</param>
-public sealed class SiemExportService(SiemExportOptions options, SiemExporter exporter) : BackgroundService
+/// <param name="time">The clock of the connection and write timeouts (<see cref="SiemExportOptions.TimeoutMs"/>).</param>
+public sealed class SiemExportService(SiemExportOptions options, SiemExporter exporter, TimeProvider time) : BackgroundService
 {
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -23,7 +24,7 @@ public sealed class SiemExportService(SiemExportOptions options, SiemExporter ex
         var anchors = LoadCaFile(options.CaFile);
         var host = options.HostName ?? SiemSyslog.SanitizeHostName(Environment.MachineName);
         await exporter.RunAsync(
-            async ct => await SyslogTcpSink.ConnectAsync(target!, options.Tls, anchors, host, ct),
+            async ct => await SyslogTcpSink.ConnectAsync(target!, options.Tls, anchors, host, TimeSpan.FromMilliseconds(options.TimeoutMs), time, ct),
             SyslogTcpSink.SinkId(target!, options.Tls),
             options.BatchSize,
             TimeSpan.FromMilliseconds(options.PollIntervalMs),

@@ -118,7 +118,8 @@ public sealed class SiemExporter(IAccessLedgerReader ledger, AlertStore alerts, 
                 catch (IOException ex)
                 {
                     var at = await cursors.GetNextAsync(sinkId, CancellationToken.None);
-                    Log.SinkFailed(logger, sinkId, at, (long)backoff.TotalMilliseconds, ex);
+                    Log.SinkFailed(logger, sinkId, at, ex.Message, (long)backoff.TotalMilliseconds);
+                    Log.SinkFailureDetail(logger, sinkId, ex);
                 }
                 finally
                 {

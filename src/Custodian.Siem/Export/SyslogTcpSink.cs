@@ -16,20 +16,30 @@ namespace Custodian.Siem.Export;
 /// host name). A batch is written in one buffer and flushed before <see cref="WriteAsync"/> returns.
 /// Plain TCP and TLS give no application-level acknowledgement: an event the receiver accepted into its
 /// socket buffer but lost in a crash is not resent (RELP would close that gap; see docs/siem.md).
+/// Connecting (TCP and TLS handshake together) and each batch's write are bounded by a timeout: a receiver that
+/// accepts the connection but never completes the handshake, or stops reading, fails the attempt with an
+/// <see cref="IOException"/> instead of stalling the export for ever.
 /// </summary>
 public sealed class SyslogTcpSink : ISiemSink
 {
     private readonly TcpClient _client;
     private readonly Stream _stream;
     private readonly string _hostName;
+    private readonly TimeSpan _timeout;
+    private readonly TimeProvider _time;
 
-    private SyslogTcpSink(TcpClient client, Stream stream, string id, string hostName)
+    private SyslogTcpSink(TcpClient client, Stream stream, string id, string hostName, TimeSpan timeout, TimeProvider time)
     {
         _client = client;
         _stream = stream;
         Id = id;
         _hostName = hostName;
+        _timeout = timeout;
+        _time = time;
     }
+
+    /// <summary>The default <c>timeout</c> of <see cref="ConnectAsync"/>: 10 seconds (<see cref="SiemExportOptions.TimeoutMs"/>).</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
     /// <inheritdoc />
     public string Id { get; }
@@ -46,15 +56,25 @@ public sealed class SyslogTcpSink : ISiemSink
     /// <param name="tls">Whether to use TLS (RFC 5425).</param>
     /// <param name="caCertificates">With TLS: the only trust anchors for the server's chain (a pinned CA); null for the system trust store.</param>
     /// <param name="hostName">HOSTNAME written in each message.</param>
+    /// <param name="timeout">
+    /// Longest wait for the connection and handshake together, and later for each batch's write and flush (positive;
+    /// <see cref="DefaultTimeout"/> unless configured).
+    /// </param>
+    /// <param name="time">The clock the timeout runs on.</param>
     /// <param name="cancellationToken">Cancels the connection attempt.</param>
-    /// <exception cref="IOException">When the connection or handshake fails (also for socket errors and an untrusted server certificate).</exception>
-    public static async Task<SyslogTcpSink> ConnectAsync(SyslogTarget target, bool tls, X509Certificate2Collection? caCertificates, string hostName, CancellationToken cancellationToken)
+    /// <exception cref="IOException">When the connection or handshake fails or times out (also for socket errors and an untrusted server certificate).</exception>
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled.</exception>
+    public static async Task<SyslogTcpSink> ConnectAsync(SyslogTarget target, bool tls, X509Certificate2Collection? caCertificates, string hostName, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         var client = new TcpClient { NoDelay = true };
+        using var deadline = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            await client.ConnectAsync(target.Host, target.Port, cancellationToken);
+            await client.ConnectAsync(target.Host, target.Port, linked.Token);
             Stream stream = client.GetStream();
             if (tls)
             {
@@ -67,11 +87,16 @@ public sealed class SyslogTcpSink : ISiemSink
                         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                         RemoteCertificateValidationCallback = caCertificates is null ? null : (_, certificate, _, errors) => ValidateAgainst(caCertificates, certificate, errors),
                     },
-                    cancellationToken);
+                    linked.Token);
                 stream = ssl;
             }
 
-            return new SyslogTcpSink(client, stream, SinkId(target, tls), hostName);
+            return new SyslogTcpSink(client, stream, SinkId(target, tls), hostName, timeout, time);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            client.Dispose();
+            throw new IOException($"the syslog receiver {target} did not complete the {(tls ? "TCP connection and TLS handshake" : "TCP connection")} within {Seconds(timeout)}.", ex);
         }
         catch (SocketException ex)
         {
@@ -125,10 +150,16 @@ public sealed class SyslogTcpSink : ISiemSink
             Frame(SiemSyslog.ToSyslog(e, _hostName).Format(), buffer);
         }
 
+        using var deadline = new CancellationTokenSource(_timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            await _stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
-            await _stream.FlushAsync(cancellationToken);
+            await _stream.WriteAsync(buffer.WrittenMemory, linked.Token);
+            await _stream.FlushAsync(linked.Token);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"the syslog receiver did not take the batch within {Seconds(_timeout)}; the connection is dropped and the batch sent again.", ex);
         }
         catch (SocketException ex)
         {
@@ -154,6 +185,9 @@ public sealed class SyslogTcpSink : ISiemSink
 
         _client.Dispose();
     }
+
+    private static string Seconds(TimeSpan timeout) =>
+        timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
 
     private static bool ValidateAgainst(X509Certificate2Collection anchors, X509Certificate? certificate, SslPolicyErrors errors)
     {

@@ -26,10 +26,11 @@ internal static class SiemCommands
         var follow = new Option<bool>("--follow") { Description = "Keep following the ledger; reconnect with back-off on connection loss; stop with Ctrl+C." };
         var batch = new Option<int>("--batch-size") { Description = "Ledger entries per batch (one write, one flush, one cursor update).", DefaultValueFactory = _ => 500 }.InRange(1, SiemExportOptions.MaxBatchSize);
         var poll = new Option<int>("--poll-ms") { Description = "With --follow: how often to look for new entries, in milliseconds.", DefaultValueFactory = _ => 1000 }.InRange(50, 60_000);
+        var timeout = new Option<int>("--timeout-ms") { Description = "Longest wait for connecting (TCP and TLS handshake) and for each batch's write, in milliseconds; past it the attempt fails (--once: exit 2; --follow: retried with back-off).", DefaultValueFactory = _ => (int)SyslogTcpSink.DefaultTimeout.TotalMilliseconds }.InRange(100, 300_000);
         var hostName = new Option<string?>("--hostname") { Description = "HOSTNAME written in each syslog message (default: this machine's name)." };
         var export = new Command("export", "Export ledger entries and alerts as OCSF 1.8 events, at least once, from this destination's persisted cursor.")
         {
-            to, tls, ca, format, output, once, follow, batch, poll, hostName,
+            to, tls, ca, format, output, once, follow, batch, poll, timeout, hostName,
         };
         export.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
@@ -103,7 +104,7 @@ internal static class SiemCommands
             var summary = toStdout ? Console.Error : Console.Out;
             Func<CancellationToken, Task<ISiemSink>> connect = isJson
                 ? _ => Task.FromResult<ISiemSink>(toStdout ? OcsfJsonLinesSink.ToStandardOutput(Console.OpenStandardOutput()) : OcsfJsonLinesSink.ToFile(path!))
-                : async c => await SyslogTcpSink.ConnectAsync(target!, parse.GetValue(tls), anchors, host, c);
+                : async c => await SyslogTcpSink.ConnectAsync(target!, parse.GetValue(tls), anchors, host, TimeSpan.FromMilliseconds(parse.GetValue(timeout)), context.Get<TimeProvider>(), c);
             if (parse.GetValue(follow))
             {
                 var id = isJson ? (toStdout ? "ocsf-json:stdout" : "ocsf-json:" + Path.GetFullPath(path!)) : SyslogTcpSink.SinkId(target!, parse.GetValue(tls));
