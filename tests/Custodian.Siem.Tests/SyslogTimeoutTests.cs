@@ -33,7 +33,7 @@ public sealed class SyslogTimeoutTests
     }
 
     [Fact]
-    public async Task A_receiver_that_stops_reading_fails_the_write_within_the_timeout_and_the_cursor_stays()
+    public async Task A_receiver_that_stops_reading_fails_the_batch_write_within_the_timeout()
     {
         await using var env = await SiemTestEnvironment.CreateAsync();
         await env.AppendAsync(SiemTestEnvironment.Mixed(40, new DateTimeOffset(2026, 11, 30, 7, 0, 0, TimeSpan.Zero)));
