@@ -69,8 +69,9 @@ public sealed record NotifyResponse(long Sent, long Failed, long NotRequired, lo
 /// <summary>
 /// The officers' incident API on the sales-terminal listener (mutual TLS, staff session): declare, list, show, scope, notice
 /// drafts, notify, export, report, close. Only a <c>security-officer</c> or <c>privacy-officer</c> session is served; anyone
-/// else gets <c>role-not-permitted</c> (403), recorded as a <c>refused</c> entry with target <c>incidents</c>. Case IDs appear in
-/// URLs (they are not personal data); everything else travels in bodies.
+/// else gets <c>role-not-permitted</c> (403), recorded as a <c>refused</c> entry with target <c>incidents</c>. A refused declaration,
+/// scoping run, notification, export or closing is recorded as a denied entry of its own task (<see cref="IncidentRefusals"/>).
+/// Case IDs appear in URLs (they are not personal data); everything else travels in bodies.
 /// </summary>
 public static class IncidentApi
 {
@@ -110,7 +111,7 @@ public static class IncidentApi
         var declared = await service.DeclareAsync(new DeclareIncident(request.Title, request.Alerts ?? [], scope), Actor(context), cancellationToken);
         return declared.IsSuccess
             ? TypedResults.Created($"/api/v1/incidents/{declared.Value.Id}", await ViewAsync(service, declared.Value, cancellationToken))
-            : declared.Error!.ToProblem();
+            : await RefusedAsync(context, AccessTask.IncidentDeclared, null, declared.Error!, cancellationToken);
     }
 
     private static async Task<Results<Ok<IncidentView[]>, ProblemHttpResult>> ListAsync(IncidentService service, string? state, CancellationToken cancellationToken)
@@ -147,7 +148,7 @@ public static class IncidentApi
             ? null
             : new IncidentScope(request.Clerks ?? [], request.Terminals ?? [], request.Stores ?? [], request.From, request.To, request.Detectors ?? []);
         var scoped = await service.ScopeAsync(id, change, Actor(context), null, cancellationToken);
-        return scoped.IsSuccess ? TypedResults.Ok(await ViewAsync(service, scoped.Value, cancellationToken)) : scoped.Error!.ToProblem();
+        return scoped.IsSuccess ? TypedResults.Ok(await ViewAsync(service, scoped.Value, cancellationToken)) : await RefusedAsync(context, AccessTask.IncidentScoped, id, scoped.Error!, cancellationToken);
     }
 
     private static async Task<Results<Ok<NoticeDrafts>, ProblemHttpResult>> DraftsAsync(string id, NotifyIncidentRequest request, IncidentService service, CancellationToken cancellationToken)
@@ -197,14 +198,14 @@ public static class IncidentApi
     {
         if (!TryLanguage(request.Language, out var language))
         {
-            return ProblemResults.Validation("language", "must be ko or en").ToProblem();
+            return await RefusedAsync(context, AccessTask.IncidentNotified, id, ProblemResults.Validation("language", "must be ko or en"), cancellationToken);
         }
 
         var facts = new NoticeFacts(request.How ?? string.Empty, request.Measures ?? string.Empty, request.Contact ?? string.Empty);
         var notified = await service.NotifyAsync(id, facts, Actor(context), language, null, cancellationToken);
         return notified.IsSuccess
             ? TypedResults.Ok(new NotifyResponse(notified.Value.Sent, notified.Value.Failed, notified.Value.NotRequired, notified.Value.AlreadySent, notified.Value.Entry.Sequence))
-            : notified.Error!.ToProblem();
+            : await RefusedAsync(context, AccessTask.IncidentNotified, id, notified.Error!, cancellationToken);
     }
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportAsync(string id, Approvals.ApprovedExportRequest request, IncidentService service, Approvals.ExportGrants grants, HttpContext context, CancellationToken cancellationToken)
@@ -214,7 +215,7 @@ public static class IncidentApi
         var exported = await grants.RunApprovedAsync(request.Approval, Approvals.ExportGrants.IncidentTarget(id), actor.Account, () => service.ExportAsync(id, request.Reason, actor, csv, cancellationToken), cancellationToken); // four eyes (docs/access.md §7)
         return exported.IsSuccess
             ? TypedResults.File(System.Text.Encoding.UTF8.GetBytes(csv.ToString()), "text/csv; charset=utf-8", $"{id}-affected.csv")
-            : exported.Error!.ToProblem();
+            : await RefusedAsync(context, AccessTask.IncidentExport, id, exported.Error!, cancellationToken);
     }
 
     private static async Task<Results<ContentHttpResult, ProblemHttpResult>> ReportAsync(string id, IncidentService service, CancellationToken cancellationToken)
@@ -232,7 +233,7 @@ public static class IncidentApi
     private static async Task<Results<Ok<IncidentView>, ProblemHttpResult>> CloseAsync(string id, IncidentReasonRequest request, IncidentService service, HttpContext context, CancellationToken cancellationToken)
     {
         var closed = await service.CloseAsync(id, request.Reason, Actor(context), cancellationToken);
-        return closed.IsSuccess ? TypedResults.Ok(await ViewAsync(service, closed.Value, cancellationToken)) : closed.Error!.ToProblem();
+        return closed.IsSuccess ? TypedResults.Ok(await ViewAsync(service, closed.Value, cancellationToken)) : await RefusedAsync(context, AccessTask.IncidentClosed, id, closed.Error!, cancellationToken);
     }
 
     /// <summary>Parses <c>ko</c> (also when null) or <c>en</c>.</summary>
@@ -245,8 +246,15 @@ public static class IncidentApi
     /// <summary>The officer of the request's staff session, with terminal, store and source IP.</summary>
     internal static IncidentActor Actor(HttpContext context)
     {
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+        var staff = Staff(context);
         return new IncidentActor(staff.Session.Principal.Id, staff.Session.Principal.Role, staff.Device.Terminal, staff.Device.Store, staff.SourceIp);
     }
+
+    /// <summary>The request's staff session, device and source address (set by <see cref="StaffApi.RequireSessionAsync"/>).</summary>
+    internal static StaffRequest Staff(HttpContext context) => (StaffRequest)context.Items[StaffApi.StaffKey]!;
+
+    /// <summary>Records the refused action (<see cref="IncidentRefusals"/>) and answers it as a problem.</summary>
+    private static async Task<ProblemHttpResult> RefusedAsync(HttpContext context, AccessTask task, string? id, CustodianError error, CancellationToken cancellationToken) =>
+        (await IncidentRefusals.RefusedAsync(context.RequestServices, Staff(context), task, id, error, cancellationToken)).ToProblem();
 
 }

@@ -6,6 +6,7 @@ using Custodian.Identity;
 using Custodian.Incidents;
 using Custodian.Ledger;
 using Custodian.Ledger.Checkpoints;
+using Custodian.Problems;
 using Custodian.Tests.Infrastructure;
 using Custodian.Tests.Lookup;
 using Custodian.Tests.Transparency;
@@ -73,6 +74,12 @@ public sealed class ClaimPagesTests(BrowserFixture browser)
         Assert.DoesNotContain(victim.Phone, html, StringComparison.Ordinal);
         await BrowserFixture.ScreenshotAsync(page, "console-claim-ko");
 
+        // A question naming a subscriber is refused (and recorded without it).
+        await page.GetByLabel("청구인에게 묻는 내용").FillAsync(second.Phone + "로 연락 주세요");
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "추가 정보 요청" }).ClickAsync(), _ => true);
+        await page.WaitForSelectorAsync("#claim-error");
+        Assert.Equal("접수", await page.Locator("#state").InnerTextAsync());
+
         await page.GetByLabel("청구인에게 묻는 내용").FillAsync("결제 내역 사본을 올려 주세요");
         await page.GetByRole(AriaRole.Button, new() { Name = "추가 정보 요청" }).ClickAsync();
         await page.WaitForSelectorAsync("#state:text('추가 정보 요청')");
@@ -125,15 +132,27 @@ public sealed class ClaimPagesTests(BrowserFixture browser)
 
         var console = terminal.GetNameInfo(X509NameType.SimpleName, false);
         var entries = (await host.LedgerAsync()).Where(e => e.Entry.Target?.StartsWith("claim:" + claimId, StringComparison.Ordinal) == true).ToList();
-        var steps = entries.Where(e => e.Entry.Task != AccessTask.ClaimView).Select(e => (e.Entry.Task, e.Entry.Account!, e.Entry.Terminal)).ToList();
+        var steps = entries.Where(e => e.Entry.Task != AccessTask.ClaimView && e.Entry.Outcome == AccessOutcome.Allowed).Select(e => (e.Entry.Task, e.Entry.Account!, e.Entry.Terminal)).ToList();
         Assert.Equal(
             [(AccessTask.ClaimFiled, "subscriber", null), (AccessTask.ClaimInformationRequested, "O9001", console), (AccessTask.ClaimAnswered, "subscriber", null), (AccessTask.ClaimDecided, "O9001", console), (AccessTask.ClaimPaid, "O9001", console)],
             steps);
 
+        // Each refused step is one denied entry of its own task with the error code (and the decision asked for): the
+        // claim, never the text typed.
+        Assert.Equal(
+            [
+                (AccessTask.ClaimInformationRequested, (string?)ErrorCodes.PersonalDataInText, "claim:" + claimId, (string?)null),
+                (AccessTask.ClaimDecided, ErrorCodes.ValidationFailed, "claim:" + claimId, "approved"),
+                (AccessTask.ClaimPaid, ErrorCodes.ValidationFailed, "claim:" + claimId, null),
+                (AccessTask.ClaimDecided, ErrorCodes.ValidationFailed, "claim:" + claim2, "approved"),
+            ],
+            (await host.LedgerAsync()).Where(e => e.Entry.Outcome == AccessOutcome.Denied && e.Entry.Account == "O9001").Select(e => (e.Entry.Task, e.Entry.ErrorCode, e.Entry.Target, e.Entry.Reason)));
+        Assert.All(entries.Where(e => e.Entry.Outcome == AccessOutcome.Denied), e => Assert.Equal((console, 0), (e.Entry.Terminal, e.Entry.Subjects.Count)));
+
         // Every rendering of the claim page was recorded, with the claimant as subject: the first visit, the page after
-        // each of the three decisions, the reload, and the two re-renderings with a validation error.
+        // each of the three decisions, the reload, and the three re-renderings with a refusal.
         var views = entries.Where(e => e.Entry.Task == AccessTask.ClaimView).ToList();
-        Assert.Equal(7, views.Count);
+        Assert.Equal(8, views.Count);
         var claimant = Assert.Single(entries, e => e.Entry.Task == AccessTask.ClaimFiled).Entry.Subjects;
         Assert.All(views, v => Assert.Equal(("O9001", console, "claim:" + claimId), (v.Entry.Account, v.Entry.Terminal, v.Entry.Target)));
         Assert.All(views, v => Assert.Equal(claimant, v.Entry.Subjects));

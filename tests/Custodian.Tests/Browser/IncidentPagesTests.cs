@@ -1,13 +1,15 @@
 using System.Globalization;
 using Custodian.Identity;
+using Custodian.Incidents;
 using Custodian.Ledger;
+using Custodian.Problems;
 using Custodian.Tests.Infrastructure;
 using Custodian.Tests.Lookup;
 using Microsoft.Playwright;
 
 namespace Custodian.Tests.Browser;
 
-/// <summary>The incident console pages in a real browser at an enrolled terminal: declare, scope, notify, close; Korean and English.</summary>
+/// <summary>The incident console pages in a real browser at an enrolled terminal: declare, scope, notify, close; Korean and English; every refused step recorded.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class IncidentPagesTests(BrowserFixture browser)
 {
@@ -62,6 +64,12 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
         Assert.Equal("열림", await page.Locator("#state").InnerTextAsync());
         Assert.StartsWith("72h 00m 남음", await page.Locator("#clock").InnerTextAsync(), StringComparison.Ordinal);
 
+        // A closing note naming a subscriber is refused (and recorded without it).
+        await page.GetByLabel("종결 메모").FillAsync("called " + host.Population[0].Phone);
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "사고 종결" }).ClickAsync(), _ => true);
+        await ExpectAsync(page, "#incident-error");
+        Assert.Equal("열림", await page.Locator("#state").InnerTextAsync());
+
         await page.GetByRole(AriaRole.Button, new() { Name = "원장에서 범위 산정" }).ClickAsync();
         await ExpectAsync(page, "#counts");
         Assert.Equal("범위 확정", await page.Locator("#state").InnerTextAsync());
@@ -74,6 +82,14 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
         await page.GetByLabel("종결 메모").FillAsync("too early");
         await page.GetByRole(AriaRole.Button, new() { Name = "사고 종결" }).ClickAsync();
         Assert.Equal("영향받은 가입자가 있는 사고는 종결 전에 통지해야 합니다(개인정보 보호법 제34조).", await page.Locator("#incident-error").InnerTextAsync());
+
+        // A blank notice fact is refused.
+        await page.GetByLabel("유출 경위").FillAsync("   ");
+        await page.GetByLabel("회사의 조치").FillAsync("계정 정지");
+        await page.GetByLabel("피해 상담 창구").FillAsync("114");
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "통지 발송" }).ClickAsync(), _ => true);
+        await ExpectAsync(page, "#incident-error");
+        Assert.Equal("범위 확정", await page.Locator("#state").InnerTextAsync());
 
         await page.GetByLabel("유출 경위").FillAsync("단말기 오용");
         await page.GetByLabel("회사의 조치").FillAsync("계정 정지");
@@ -96,8 +112,19 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
         Assert.Contains(id, await row.InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("notified with 72h 00m to spare", await row.InnerTextAsync(), StringComparison.Ordinal);
 
-        var actions = (await host.LedgerAsync()).Where(e => e.Entry.Target?.StartsWith("incident:" + id, StringComparison.Ordinal) == true).Select(e => (e.Entry.Task, e.Entry.Account, e.Entry.Terminal)).ToList();
+        var ledger = await host.LedgerAsync();
+        var actions = ledger.Where(e => e.Entry.Outcome == AccessOutcome.Allowed && e.Entry.Target?.StartsWith("incident:" + id, StringComparison.Ordinal) == true).Select(e => (e.Entry.Task, e.Entry.Account, e.Entry.Terminal)).ToList();
         var console = terminal.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false);
+
+        // Each refused step is one denied entry of its own task with the error code: the case once it exists, never the text typed.
+        Assert.Equal(
+            [
+                (AccessTask.IncidentDeclared, (string?)ErrorCodes.ValidationFailed, (string?)null, (string?)null, (string?)"O9001", (string?)console),
+                (AccessTask.IncidentClosed, ErrorCodes.PersonalDataInText, "incident:" + id, null, "O9001", console),
+                (AccessTask.IncidentClosed, IncidentErrors.StateConflict, "incident:" + id, null, "O9001", console),
+                (AccessTask.IncidentNotified, IncidentErrors.ReasonRequired, "incident:" + id, null, "O9001", console),
+            ],
+            ledger.Where(e => e.Entry.Outcome == AccessOutcome.Denied && e.Entry.Account == "O9001").Select(e => (e.Entry.Task, e.Entry.ErrorCode, e.Entry.Target, e.Entry.Reason, e.Entry.Account, e.Entry.Terminal)));
         Assert.Equal(
             [(AccessTask.IncidentDeclared, "O9001", console), (AccessTask.IncidentScoped, "O9001", console), (AccessTask.IncidentNotified, "O9001", console), (AccessTask.IncidentClosed, "O9001", console)],
             actions.Select(a => (a.Task, a.Account!, a.Terminal!)));

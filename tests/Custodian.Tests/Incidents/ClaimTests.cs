@@ -165,12 +165,80 @@ public sealed class ClaimTests
             await ProblemAssert.IsProblemAsync(clerkTries, HttpStatusCode.Forbidden, ErrorCodes.RoleNotPermitted);
         }
 
-        var claimEntries = (await host.LedgerAsync()).Where(e => e.Entry.Target?.StartsWith("claim:" + claimId, StringComparison.Ordinal) == true).Select(e => (e.Entry.Task, e.Entry.Account)).ToList();
+        var claimEntries = (await host.LedgerAsync()).Where(e => e.Entry.Outcome == AccessOutcome.Allowed && e.Entry.Target?.StartsWith("claim:" + claimId, StringComparison.Ordinal) == true).Select(e => (e.Entry.Task, e.Entry.Account)).ToList();
         Assert.Equal(
             [(AccessTask.ClaimFiled, "subscriber"), (AccessTask.ClaimView, "privacy1"), (AccessTask.ClaimInformationRequested, "privacy1"), (AccessTask.ClaimAnswered, "subscriber"), (AccessTask.ClaimDecided, "privacy1"), (AccessTask.ClaimPaid, "privacy1")],
             claimEntries.Select(e => (e.Task, e.Account!)));
         Assert.All(bodies, b => Assert.DoesNotContain(victim.Phone, b, StringComparison.Ordinal));
         Assert.Equal(0, await Custodian.Cli.CustodianCli.RunAsync(["incident", "claims", "report", "--data", host.Directory.FullName]));
+    }
+
+    [Fact]
+    public async Task Refused_officer_steps_on_a_claim_are_each_recorded_as_one_denied_entry_with_the_error_code_and_never_the_text()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3);
+        var start = host.Time.GetUtcNow();
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var victim = host.Population[0];
+        await GuardedLookupTests.SearchAsync(clerk, victim.Phone);
+        host.Time.Advance(TimeSpan.FromMinutes(1)); // the window [start, now) must hold the search
+        var incidents = host.Get<IncidentService>();
+        var actor = new IncidentActor("privacy0", StaffRole.PrivacyOfficer);
+        var declared = await incidents.DeclareAsync(new DeclareIncident("C0001", [], new IncidentScope(["C0001"], [], [], start, host.Time.GetUtcNow(), [])), actor);
+        Assert.True((await incidents.ScopeAsync(declared.Value.Id, null, actor)).IsSuccess);
+        using var portal = await PortalTests.SignInAsync(host, victim.Phone);
+        string claimId;
+        using (var filed = await portal.PostAsJsonAsync("/portal/api/v1/claims", new { incidentId = declared.Value.Id, kind = "phishing", description = "결제 피해", amount = 350_000 }))
+        {
+            Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
+            claimId = JsonDocument.Parse(await filed.Content.ReadAsStringAsync()).RootElement.GetProperty("claim").GetProperty("id").GetString()!;
+        }
+
+        using (var duplicate = await portal.PostAsJsonAsync("/portal/api/v1/claims", new { incidentId = declared.Value.Id, kind = "fraud", description = "again", amount = 1 }))
+        {
+            await ProblemAssert.IsProblemAsync(duplicate, HttpStatusCode.Conflict, ClaimErrors.Duplicate); // the subscriber's refusals are not officer actions: not recorded
+        }
+
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        using var officer = await host.SignInAsync(await host.CreateStaffAsync("privacy1", StaffRole.PrivacyOfficer, null, terminal), terminal);
+        var phone = host.Population[1].Phone;
+
+        async Task RefusedAsync(string path, object body, HttpStatusCode status, string code, AccessTask task, string? target, string? reason)
+        {
+            var before = (await host.LedgerAsync()).Count;
+            using var refused = await officer.PostAsJsonAsync(path, body);
+            await ProblemAssert.IsProblemAsync(refused, status, code);
+            var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
+            Assert.Equal(
+                (task, AccessOutcome.Denied, code, "privacy1", (StaffRole?)StaffRole.PrivacyOfficer, target, reason, "S001-back-office", 0),
+                (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Role, entry.Target, entry.Reason, entry.Terminal, entry.Subjects.Count));
+        }
+
+        var claim = "/api/v1/claims/" + claimId;
+        var target = "claim:" + claimId;
+        await RefusedAsync($"{claim}/information-requests", new { question = $"{phone}로 연락 주세요" }, HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText, AccessTask.ClaimInformationRequested, target, null);
+        await RefusedAsync($"{claim}/information-requests", new { question = " " }, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.ClaimInformationRequested, target, null);
+        await RefusedAsync($"{claim}/approval", new { amount = 350_001 }, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.ClaimDecided, target, "approved");
+        await RefusedAsync($"{claim}/approval", new { amount = 1, reason = "\u202Efdp.exe" }, HttpStatusCode.BadRequest, ErrorCodes.BidiControlInText, AccessTask.ClaimDecided, target, "approved");
+        await RefusedAsync($"{claim}/rejection", new { reason = "called " + phone }, HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText, AccessTask.ClaimDecided, target, "rejected");
+        await RefusedAsync($"{claim}/payout", new { reference = "TX-1" }, HttpStatusCode.Conflict, ClaimErrors.StateConflict, AccessTask.ClaimPaid, target, null);
+        await RefusedAsync("/api/v1/claims/CLM-NONE/approval", new { amount = 1 }, HttpStatusCode.NotFound, ClaimErrors.NotFound, AccessTask.ClaimDecided, null, "approved"); // an unknown ID is outside input: not recorded
+        using (var approved = await officer.PostAsJsonAsync($"{claim}/approval", new { amount = 300_000 }))
+        {
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        }
+
+        await RefusedAsync($"{claim}/rejection", new { reason = "late" }, HttpStatusCode.Conflict, ClaimErrors.StateConflict, AccessTask.ClaimDecided, target, "rejected");
+        await RefusedAsync($"{claim}/information-requests", new { question = "more?" }, HttpStatusCode.Conflict, ClaimErrors.StateConflict, AccessTask.ClaimInformationRequested, target, null);
+        await RefusedAsync($"{claim}/payout", new { reference = "TX 1/2" }, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.ClaimPaid, target, null);
+
+        var ledger = await host.LedgerAsync();
+        Assert.Equal(10, ledger.Count(e => e.Entry.Outcome == AccessOutcome.Denied && e.Entry.Task is >= AccessTask.ClaimFiled and <= AccessTask.ClaimPaid));
+        Assert.Equal(
+            [(AccessTask.ClaimFiled, AccessOutcome.Allowed), (AccessTask.ClaimDecided, AccessOutcome.Allowed)],
+            ledger.Where(e => e.Entry.Outcome == AccessOutcome.Allowed && e.Entry.Task is >= AccessTask.ClaimFiled and <= AccessTask.ClaimPaid).Select(e => (e.Entry.Task, e.Entry.Outcome)));
+        Assert.DoesNotContain(ledger, e => Custodian.Classification.FreeText.ContainsPersonalData(e.Entry.Reason) || Custodian.Classification.FreeText.ContainsPersonalData(e.Entry.Target));
+        Assert.DoesNotContain(ledger, e => (e.Entry.Target ?? string.Empty).Contains("TX 1/2", StringComparison.Ordinal) || (e.Entry.Reason ?? string.Empty).Contains('\u202E'));
     }
 
     private static async Task<JsonElement> ReadAsync(HttpResponseMessage response, List<string> bodies)

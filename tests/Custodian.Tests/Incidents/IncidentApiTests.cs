@@ -164,7 +164,7 @@ public sealed class IncidentApiTests
             await ProblemAssert.IsProblemAsync(missing, HttpStatusCode.NotFound, IncidentErrors.NotFound);
         }
 
-        var tasks = (await host.LedgerAsync()).Where(e => e.Entry.Account == "sec1" && e.Entry.Target?.StartsWith("incident:", StringComparison.Ordinal) == true).Select(e => e.Entry.Task);
+        var tasks = (await host.LedgerAsync()).Where(e => e.Entry.Account == "sec1" && e.Entry.Outcome == AccessOutcome.Allowed && e.Entry.Target?.StartsWith("incident:", StringComparison.Ordinal) == true).Select(e => e.Entry.Task);
         Assert.Equal([AccessTask.IncidentDeclared, AccessTask.IncidentScoped, AccessTask.IncidentExport, AccessTask.IncidentNotified, AccessTask.IncidentClosed], tasks);
         foreach (var subscriber in host.Population)
         {
@@ -182,6 +182,67 @@ public sealed class IncidentApiTests
             Assert.All(incidentLogs, m => Assert.DoesNotContain(token, m, StringComparison.Ordinal));
             Assert.All(incidentLogs, m => Assert.DoesNotContain(subject.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), m, StringComparison.Ordinal));
         }
+    }
+
+    [Fact]
+    public async Task Refused_incident_actions_are_each_recorded_as_one_denied_entry_with_the_error_code_and_never_the_text()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3);
+        var start = host.Time.GetUtcNow();
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        await GuardedLookupTests.SearchAsync(clerk, host.Population[0].Phone);
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        using var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", StaffRole.SecurityOfficer, null, terminal), terminal);
+        var rrn = host.Population[1].Rrn;
+        var phone = host.Population[2].Phone;
+
+        async Task RefusedAsync(string path, object body, HttpStatusCode status, string code, AccessTask task, string? target)
+        {
+            var before = (await host.LedgerAsync()).Count;
+            using var refused = await officer.PostAsJsonAsync(path, body);
+            await ProblemAssert.IsProblemAsync(refused, status, code);
+            var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
+            Assert.Equal(
+                (task, AccessOutcome.Denied, code, "sec1", (StaffRole?)StaffRole.SecurityOfficer, target, (string?)null, "S001-back-office"),
+                (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Role, entry.Target, entry.Reason, entry.Terminal));
+        }
+
+        const string Incidents = "/api/v1/incidents";
+        await RefusedAsync(Incidents, new { title = "victim " + rrn, clerks = new[] { "C0001" } }, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.IncidentDeclared, null);
+        await RefusedAsync(Incidents, new { title = "from alerts", alerts = new[] { "A-NONE" } }, HttpStatusCode.BadRequest, IncidentErrors.AlertUnknown, AccessTask.IncidentDeclared, null);
+        await RefusedAsync($"{Incidents}/INC-20000101-AAAAAA/scope", new { }, HttpStatusCode.NotFound, IncidentErrors.NotFound, AccessTask.IncidentScoped, null); // an unknown ID is outside input: not recorded
+
+        string id;
+        using (var declared = await officer.PostAsJsonAsync(Incidents, new { title = "C0001 at S001", clerks = new[] { "C0001" }, from = start, to = host.Time.GetUtcNow() }))
+        {
+            Assert.Equal(HttpStatusCode.Created, declared.StatusCode);
+            id = JsonDocument.Parse(await declared.Content.ReadAsStringAsync()).RootElement.GetProperty("incident").GetProperty("id").GetString()!;
+        }
+
+        var target = "incident:" + id;
+        await RefusedAsync($"{Incidents}/{id}/notify", new { how = "h", measures = "m", contact = "c" }, HttpStatusCode.Conflict, IncidentErrors.StateConflict, AccessTask.IncidentNotified, target);
+        await RefusedAsync($"{Incidents}/{id.ToLowerInvariant()}/close", new { reason = "called " + phone }, HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText, AccessTask.IncidentClosed, target); // the stored spelling
+        await RefusedAsync($"{Incidents}/{id}/close", new { reason = " " }, HttpStatusCode.BadRequest, IncidentErrors.ReasonRequired, AccessTask.IncidentClosed, target);
+        await RefusedAsync($"{Incidents}/{id}/scope", new { clerks = new[] { "C0001/x" } }, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.IncidentScoped, target);
+        await RefusedAsync($"{Incidents}/{id}/scope", new { to = host.Time.GetUtcNow().AddHours(1) }, HttpStatusCode.BadRequest, IncidentErrors.ScopeIncomplete, AccessTask.IncidentScoped, target);
+        using (var scoped = await officer.PostAsJsonAsync($"{Incidents}/{id}/scope", new { }))
+        {
+            Assert.Equal(HttpStatusCode.OK, scoped.StatusCode);
+        }
+
+        await RefusedAsync($"{Incidents}/{id}/exports", new { reason = "for the regulator" }, HttpStatusCode.Forbidden, Custodian.Approvals.FourEyesErrorCodes.ExportApprovalRequired, AccessTask.IncidentExport, target);
+        await RefusedAsync($"{Incidents}/{id}/notify", new { how = "h", measures = "m", contact = "c", language = "xx" }, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.IncidentNotified, target);
+        await RefusedAsync($"{Incidents}/{id}/notify", new { how = " ", measures = "m", contact = "c" }, HttpStatusCode.BadRequest, IncidentErrors.ReasonRequired, AccessTask.IncidentNotified, target);
+        await RefusedAsync($"{Incidents}/{id}/close", new { reason = "nobody to notify?" }, HttpStatusCode.Conflict, IncidentErrors.StateConflict, AccessTask.IncidentClosed, target);
+        await RefusedAsync($"{Incidents}/INC-20000101-AAAAAA/close", new { reason = "wrong case" }, HttpStatusCode.NotFound, IncidentErrors.NotFound, AccessTask.IncidentClosed, null);
+
+        var ledger = await host.LedgerAsync();
+        Assert.Equal(
+            [AccessTask.IncidentDeclared, AccessTask.IncidentScoped],
+            ledger.Where(e => e.Entry.Outcome == AccessOutcome.Allowed && e.Entry.Task is >= AccessTask.IncidentDeclared and <= AccessTask.IncidentExport).Select(e => e.Entry.Task));
+        Assert.Equal(13, ledger.Count(e => e.Entry.Account == "sec1" && e.Entry.Outcome == AccessOutcome.Denied));
+        Assert.DoesNotContain(ledger, e => Custodian.Classification.FreeText.ContainsPersonalData(e.Entry.Reason) || Custodian.Classification.FreeText.ContainsPersonalData(e.Entry.Target));
+        Assert.DoesNotContain(ledger, e => (e.Entry.Target ?? string.Empty).Contains("C0001/x", StringComparison.Ordinal) || (e.Entry.Target ?? string.Empty).Contains("A-NONE", StringComparison.Ordinal));
     }
 
     private static async Task<JsonElement> ReadAsync(HttpResponseMessage response, List<string> bodies)

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Custodian.Gateway;
 using Custodian.Hosting;
+using Custodian.Ledger;
 using Custodian.Portal;
 using Custodian.Problems;
 using Custodian.Protection.Keys;
@@ -65,7 +66,8 @@ public sealed record ClaimWithEvidence(ClaimView Claim, IReadOnlyList<EvidenceIt
 /// <summary>
 /// Compensation-claim endpoints: for the subscriber on the portal listener (<c>/portal/api/v1/claims</c>, portal session,
 /// object-level authorisation by <see cref="PortalGuard"/>: a claim ID that is not yours is <c>claim-not-found</c>), and for
-/// officers on the terminal listener (<c>/api/v1/claims</c>, security or privacy officer session).
+/// officers on the terminal listener (<c>/api/v1/claims</c>, security or privacy officer session). An officer's refused step
+/// (information request, approval, rejection, payout) is recorded as a denied entry of its own task (<see cref="ClaimRefusals"/>).
 /// </summary>
 public static class ClaimApi
 {
@@ -86,10 +88,10 @@ public static class ClaimApi
         officers.MapGet("/", ListAsync).WithName("ListClaims").WithSummary("Claims, newest first; claimants by token. Officers only.");
         officers.MapGet("/report", ReportAsync).WithName("ClaimReport").WithSummary("Claims per state with amounts claimed, approved and paid. Officers only.");
         officers.MapGet("/{id}", ShowAsync).WithName("ShowClaim").WithSummary("One claim with its evidence bundle. Officers only.");
-        officers.MapPost("/{id}/information-requests", (string id, ClaimDecisionRequest r, ClaimService s, Tokenizer t, HttpContext c) => DecideAsync(s.RequestInformationAsync(id, r.Question, IncidentApi.Actor(c), c.RequestAborted), t)).WithName("RequestClaimInformation");
-        officers.MapPost("/{id}/approval", (string id, ClaimDecisionRequest r, ClaimService s, Tokenizer t, HttpContext c) => DecideAsync(s.ApproveAsync(id, r.Amount, r.Reason, IncidentApi.Actor(c), c.RequestAborted), t)).WithName("ApproveClaim");
-        officers.MapPost("/{id}/rejection", (string id, ClaimDecisionRequest r, ClaimService s, Tokenizer t, HttpContext c) => DecideAsync(s.RejectAsync(id, r.Reason, IncidentApi.Actor(c), c.RequestAborted), t)).WithName("RejectClaim");
-        officers.MapPost("/{id}/payout", (string id, ClaimDecisionRequest r, ClaimService s, Tokenizer t, HttpContext c) => DecideAsync(s.PayAsync(id, r.Reference, IncidentApi.Actor(c), c.RequestAborted), t)).WithName("PayClaim");
+        officers.MapPost("/{id}/information-requests", (string id, ClaimDecisionRequest r, ClaimService s, Tokenizer t, HttpContext c) => DecideAsync(s.RequestInformationAsync(id, r.Question, IncidentApi.Actor(c), c.RequestAborted), t, c, id, AccessTask.ClaimInformationRequested, null)).WithName("RequestClaimInformation");
+        officers.MapPost("/{id}/approval", (string id, ClaimDecisionRequest r, ClaimService s, Tokenizer t, HttpContext c) => DecideAsync(s.ApproveAsync(id, r.Amount, r.Reason, IncidentApi.Actor(c), c.RequestAborted), t, c, id, AccessTask.ClaimDecided, ClaimState.Approved)).WithName("ApproveClaim");
+        officers.MapPost("/{id}/rejection", (string id, ClaimDecisionRequest r, ClaimService s, Tokenizer t, HttpContext c) => DecideAsync(s.RejectAsync(id, r.Reason, IncidentApi.Actor(c), c.RequestAborted), t, c, id, AccessTask.ClaimDecided, ClaimState.Rejected)).WithName("RejectClaim");
+        officers.MapPost("/{id}/payout", (string id, ClaimDecisionRequest r, ClaimService s, Tokenizer t, HttpContext c) => DecideAsync(s.PayAsync(id, r.Reference, IncidentApi.Actor(c), c.RequestAborted), t, c, id, AccessTask.ClaimPaid, null)).WithName("PayClaim");
         return app;
     }
 
@@ -160,10 +162,12 @@ public static class ClaimApi
         return got.IsSuccess ? TypedResults.Ok(new ClaimWithEvidence(View(got.Value, tokenizer), await claims.EvidenceAsync(got.Value, cancellationToken))) : got.Error!.ToProblem();
     }
 
-    private static async Task<Results<Ok<ClaimSummary>, ProblemHttpResult>> DecideAsync(Task<Result<Claim>> decision, Tokenizer tokenizer)
+    private static async Task<Results<Ok<ClaimSummary>, ProblemHttpResult>> DecideAsync(Task<Result<Claim>> decision, Tokenizer tokenizer, HttpContext context, string id, AccessTask task, ClaimState? asked)
     {
         // A decision's entry names no subject, so its answer is the summary: acting on a claim ID is no unrecorded way to read it.
         var result = await decision;
-        return result.IsSuccess ? TypedResults.Ok(Summary(result.Value, tokenizer)) : result.Error!.ToProblem();
+        return result.IsSuccess
+            ? TypedResults.Ok(Summary(result.Value, tokenizer))
+            : (await ClaimRefusals.RefusedAsync(context.RequestServices, IncidentApi.Staff(context), task, id, asked, result.Error!, context.RequestAborted)).ToProblem();
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Custodian.Incidents;
 using Custodian.Incidents.Claims;
+using Custodian.Ledger;
 using Custodian.Pages.Console.Incidents;
 using Custodian.Problems;
 using Custodian.Protection.Keys;
@@ -59,7 +60,8 @@ public sealed class IndexModel(ClaimService claims, Tokenizer tokenizer, IString
 /// <c>/console/claims/{id}</c>: one claim with the evidence bundle (the ledger entries concerning the claimant, with receipts;
 /// the claimant by token, never the clerk's account) and the officer's next steps in its state: request information,
 /// approve with an amount, reject with a reason, record the payout. Each step goes through <see cref="ClaimService"/> and is
-/// recorded in the ledger with the officer's account, role, terminal, store and source IP.
+/// recorded in the ledger with the officer's account, role, terminal, store and source IP; a refused step as a denied entry
+/// (<see cref="ClaimRefusals"/>).
 /// </summary>
 /// <param name="claims">The claim service.</param>
 /// <param name="tokenizer">Names the claimant by FF1 token.</param>
@@ -83,30 +85,33 @@ public sealed class DetailModel(ClaimService claims, Tokenizer tokenizer, IStrin
 
     /// <summary>Asks the claimant for more information (1–500 characters).</summary>
     public async Task<IActionResult> OnPostRequestInformationAsync(string id, string? question) =>
-        await After(id, (await claims.RequestInformationAsync(id, question, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
+        await After(id, AccessTask.ClaimInformationRequested, null, (await claims.RequestInformationAsync(id, question, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
 
     /// <summary>Approves with an amount (KRW, 1 to the amount claimed) and an optional note.</summary>
     public async Task<IActionResult> OnPostApproveAsync(string id, string? amount, string? note) =>
-        await After(id, (await claims.ApproveAsync(id, ParseWon(amount), string.IsNullOrWhiteSpace(note) ? null : note, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
+        await After(id, AccessTask.ClaimDecided, ClaimState.Approved, (await claims.ApproveAsync(id, ParseWon(amount), string.IsNullOrWhiteSpace(note) ? null : note, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
 
     /// <summary>Rejects with a reason (1–500 characters).</summary>
     public async Task<IActionResult> OnPostRejectAsync(string id, string? reason) =>
-        await After(id, (await claims.RejectAsync(id, reason, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
+        await After(id, AccessTask.ClaimDecided, ClaimState.Rejected, (await claims.RejectAsync(id, reason, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
 
     /// <summary>Records the payout with its transfer reference.</summary>
     public async Task<IActionResult> OnPostPayAsync(string id, string? reference) =>
-        await After(id, (await claims.PayAsync(id, reference, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
+        await After(id, AccessTask.ClaimPaid, null, (await claims.PayAsync(id, reference, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
 
     /// <summary>An amount typed by the officer: digits, optionally with ',' separators; null for anything else (refused by the service's rule).</summary>
     public static long? ParseWon(string? text) =>
         long.TryParse(text?.Replace(",", string.Empty, StringComparison.Ordinal).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
 
-    private async Task<IActionResult> After(string id, CustodianError? error)
+    /// <summary>After a step: back to the claim, or the refusal recorded (<see cref="ClaimRefusals"/>) and shown.</summary>
+    private async Task<IActionResult> After(string id, AccessTask task, ClaimState? asked, CustodianError? error)
     {
         if (error is null)
         {
             return Redirect("/console/claims/" + Uri.EscapeDataString(id.ToUpperInvariant()));
         }
+
+        await ClaimRefusals.RefusedAsync(HttpContext.RequestServices, Staff, task, id, asked, error, HttpContext.RequestAborted);
 
         if (!await LoadAsync(id))
         {

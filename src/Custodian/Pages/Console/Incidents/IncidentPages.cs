@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Custodian.Incidents;
+using Custodian.Ledger;
 using Custodian.Problems;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Localization;
@@ -150,6 +151,7 @@ public sealed class IndexModel(IncidentService incidents, IStringLocalizer<Incid
     {
         if (IncidentPages.CheckTimes(from, to) is { } badTime)
         {
+            await IncidentRefusals.RefusedAsync(HttpContext.RequestServices, Staff, AccessTask.IncidentDeclared, null, badTime, HttpContext.RequestAborted);
             Error = IncidentPages.Describe(badTime, text);
             await LoadAsync();
             Response.StatusCode = badTime.Status;
@@ -163,6 +165,7 @@ public sealed class IndexModel(IncidentService incidents, IStringLocalizer<Incid
             return Redirect("/console/incidents/" + declared.Value.Id);
         }
 
+        await IncidentRefusals.RefusedAsync(HttpContext.RequestServices, Staff, AccessTask.IncidentDeclared, null, declared.Error!, HttpContext.RequestAborted);
         Error = IncidentPages.Describe(declared.Error!, text);
         await LoadAsync();
         Response.StatusCode = declared.Error!.Status;
@@ -198,22 +201,25 @@ public sealed class DetailModel(IncidentService incidents, IStringLocalizer<Inci
 
     /// <summary>Scopes the case from the ledger with its current scope.</summary>
     public async Task<IActionResult> OnPostScopeAsync(string id) =>
-        await After(id, (await incidents.ScopeAsync(id, null, IncidentPages.Actor(this), null, HttpContext.RequestAborted)).Error);
+        await After(id, AccessTask.IncidentScoped, (await incidents.ScopeAsync(id, null, IncidentPages.Actor(this), null, HttpContext.RequestAborted)).Error);
 
     /// <summary>Sends the notices (Korean SMS; inbox in both languages).</summary>
     public async Task<IActionResult> OnPostNotifyAsync(string id, string? how, string? measures, string? contact) =>
-        await After(id, (await incidents.NotifyAsync(id, new NoticeFacts(how ?? string.Empty, measures ?? string.Empty, contact ?? string.Empty), IncidentPages.Actor(this), NoticeLanguage.Korean, null, HttpContext.RequestAborted)).Error);
+        await After(id, AccessTask.IncidentNotified, (await incidents.NotifyAsync(id, new NoticeFacts(how ?? string.Empty, measures ?? string.Empty, contact ?? string.Empty), IncidentPages.Actor(this), NoticeLanguage.Korean, null, HttpContext.RequestAborted)).Error);
 
     /// <summary>Closes the case with a note.</summary>
     public async Task<IActionResult> OnPostCloseAsync(string id, string? note) =>
-        await After(id, (await incidents.CloseAsync(id, note, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
+        await After(id, AccessTask.IncidentClosed, (await incidents.CloseAsync(id, note, IncidentPages.Actor(this), HttpContext.RequestAborted)).Error);
 
-    private async Task<IActionResult> After(string id, CustodianError? error)
+    /// <summary>After an action: back to the case, or the refusal recorded (<see cref="IncidentRefusals"/>) and shown.</summary>
+    private async Task<IActionResult> After(string id, AccessTask task, CustodianError? error)
     {
         if (error is null)
         {
             return Redirect("/console/incidents/" + id.ToUpperInvariant());
         }
+
+        await IncidentRefusals.RefusedAsync(HttpContext.RequestServices, Staff, task, id, error, HttpContext.RequestAborted);
 
         if (!await LoadAsync(id))
         {
