@@ -25,9 +25,8 @@ public sealed class AlertsApiTests
             host.Time.Advance(TimeSpan.FromSeconds(20));
         }
 
-        var officerTerminal = await host.EnrollAsync("HQ", "security-desk");
-        var officerStaff = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, officerTerminal);
-        using var officer = await host.SignInAsync(officerStaff, officerTerminal);
+        var (signedIn, officerTerminal) = await OfficerAsync(host, "O0001");
+        using var officer = signedIn;
 
         var open = (await officer.GetFromJsonAsync<List<AlertDto>>("/api/v1/alerts?state=open"))!;
         Assert.NotEmpty(open);
@@ -63,8 +62,7 @@ public sealed class AlertsApiTests
             Assert.Equal(HttpStatusCode.Accepted, restore.StatusCode);
             var request = (await restore.Content.ReadFromJsonAsync<PrivilegedRequest>())!;
             Assert.Equal(("restore-clerk", "C0003", "O0001"), (request.Action, request.Target, request.RequestedBy));
-            var second = await host.CreateStaffAsync("O0002", StaffRole.SecurityOfficer, null, officerTerminal);
-            using var approver = await host.SignInAsync(second, officerTerminal);
+            using var approver = await SignInOfficerAsync(host, "O0002", officerTerminal);
             using var approved = await approver.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/approve", new ApprovalDecisionBody("agreed"));
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
         }
@@ -96,10 +94,8 @@ public sealed class AlertsApiTests
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
         var store = host.Get<AlertStore>();
-        var alert = await store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0003"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
-        var officerTerminal = await host.EnrollAsync("HQ", "security-desk");
-        var officerStaff = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, officerTerminal);
-        using var officer = await host.SignInAsync(officerStaff, officerTerminal);
+        var alert = await NewAlertAsync(store);
+        using var officer = (await OfficerAsync(host, "O0001")).Officer;
 
         // Every embedding, override and isolate control (U+202A-U+202E, U+2066-U+2069), e.g. "checked \u202Efdp.exe" showing as "checked exe.pdf".
         char[] controls = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
@@ -128,10 +124,8 @@ public sealed class AlertsApiTests
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
         var store = host.Get<AlertStore>();
-        var alert = await store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0003"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
-        var officerTerminal = await host.EnrollAsync("HQ", "security-desk");
-        var officerStaff = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, officerTerminal);
-        using var officer = await host.SignInAsync(officerStaff, officerTerminal);
+        var alert = await NewAlertAsync(store);
+        using var officer = (await OfficerAsync(host, "O0001")).Officer;
         var rrn = host.Population[0].Rrn;
         var phone = host.Population[1].Phone;
 
