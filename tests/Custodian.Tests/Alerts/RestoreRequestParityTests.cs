@@ -1,11 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
-using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Monitoring;
 using Custodian.Problems;
 using Custodian.Tests.Infrastructure;
+using Custodian.Tests.Monitoring;
 using Custodian.Web;
 
 namespace Custodian.Tests.Alerts;
@@ -21,9 +21,8 @@ public sealed class RestoreRequestParityTests
     public async Task The_alert_page_and_the_api_refuse_the_same_restore_request_with_the_same_code()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
-        var alert = await host.Get<AlertStore>().CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0003"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
-        var terminal = await host.EnrollAsync("HQ", "security-desk");
-        using var officer = await host.SignInAsync(await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, terminal), terminal);
+        var alert = await AlertsApiTests.NewAlertAsync(host.Get<AlertStore>());
+        using var officer = (await AlertsApiTests.OfficerAsync(host, "O0001")).Officer;
         officer.DefaultRequestHeaders.Add("Cookie", $"{StaffPageModel.CookieName}={officer.DefaultRequestHeaders.Authorization!.Parameter}"); // the console's session cookie is the same token
         var rrn = host.Population[0].Rrn;
 

@@ -269,7 +269,7 @@ public sealed class AlertsApiTests
     }
 
     /// <summary>A security officer signed in on a new HQ security-desk terminal.</summary>
-    private static async Task<(HttpClient Officer, X509Certificate2 Terminal)> OfficerAsync(CustodianTestHost host, string id)
+    internal static async Task<(HttpClient Officer, X509Certificate2 Terminal)> OfficerAsync(CustodianTestHost host, string id)
     {
         var terminal = await host.EnrollAsync("HQ", "security-desk");
         return (await SignInOfficerAsync(host, id, terminal), terminal);
@@ -280,7 +280,7 @@ public sealed class AlertsApiTests
         await host.SignInAsync(await host.CreateStaffAsync(id, StaffRole.SecurityOfficer, null, terminal), terminal);
 
     /// <summary>An open high-severity distinct-subjects alert about clerk C0003.</summary>
-    private static Task<Alert> NewAlertAsync(AlertStore store) =>
+    internal static Task<Alert> NewAlertAsync(AlertStore store) =>
         store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0003"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
 
     /// <summary>The backend's ledger writer; once, right after an allowed <c>alert-reviewed</c> entry is durable, runs <see cref="CutIn"/>.</summary>
