@@ -273,7 +273,12 @@ public sealed class AccessMonitor : BackgroundService
     /// <summary>
     /// An officer's review of an alert: <c>acknowledged</c>, <c>false-positive</c> or <c>confirmed</c>. The decision is
     /// appended to the ledger FIRST (<see cref="AccessTask.AlertReviewed"/>, account = officer, target = alert id,
-    /// reason = <c>&lt;state&gt;: &lt;note&gt;</c>) — no record, no change — then stored (<see cref="AlertStore.SetStateAsync"/>).
+    /// reason = <c>&lt;state&gt;: &lt;note&gt;</c>) — no record, no change — then stored (<see cref="AlertStore.SetStateAsync"/>)
+    /// only if the alert is still in the state checked here (compare-and-set). When another decision (another officer's
+    /// review, a restore) changed it in between, nothing is stored and the answer is 409
+    /// <see cref="MonitoringErrorCodes.AlertStateConflict"/>: the allowed entry is already written, so the caller records
+    /// the refusal as a denied entry after it (the officer API and console do, through <c>AlertActionRefusals</c>), as a
+    /// four-eyes decision lost to another officer is (docs/monitoring.md, "Two officers at once").
     /// A confirmed alert leaves suspensions as they are; restoring is <see cref="RestoreAsync"/>.
     /// </summary>
     /// <param name="id">The alert's identifier.</param>
@@ -290,7 +295,7 @@ public sealed class AccessMonitor : BackgroundService
             || Classification.FreeText.Check(note, "note") is not null // a bidi control or personal data never reaches the ledger's reason
             || state is not (AlertState.Acknowledged or AlertState.FalsePositive or AlertState.Confirmed))
         {
-            return await _alerts.SetStateAsync(id, state, officer, note, cancellationToken); // the store names the rule broken
+            return await _alerts.SetStateAsync(id, state, officer, note, cancellationToken: cancellationToken); // the store names the rule broken
         }
 
         try
@@ -313,7 +318,7 @@ public sealed class AccessMonitor : BackgroundService
             return new Custodian.Problems.CustodianError(Custodian.Problems.ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the review, so nothing changed. Try again shortly.", IsTransient: true);
         }
 
-        var result = await _alerts.SetStateAsync(id, state, officer, note, cancellationToken);
+        var result = await _alerts.SetStateAsync(id, state, officer, note, expected: current.State, cancellationToken); // refused if the state checked above changed meanwhile
         if (result.IsSuccess)
         {
             var stateName = state.ToName();

@@ -116,11 +116,21 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
     /// <param name="state">The new state.</param>
     /// <param name="officer">The officer's account code (<see cref="Codes"/> rules).</param>
     /// <param name="note">Optional note, at most <see cref="MaxNoteLength"/> characters, never personal data.</param>
+    /// <param name="expected">The state the caller read and checked (compare-and-set): the update applies only while the
+    /// alert is still in it, so a decision taken on a state another officer has since changed is refused rather than
+    /// stored over that change. Null: the state this call reads itself.</param>
     /// <param name="cancellationToken">Cancels the update.</param>
     /// <returns>The updated alert; or <see cref="ErrorCodes.NotFound"/> (404), <see cref="ErrorCodes.ValidationFailed"/>
     /// (400: bad officer code, note too long, target state <c>open</c> or <c>restored</c>) or
-    /// <see cref="MonitoringErrorCodes.AlertStateConflict"/> (409: the alert is in a final state).</returns>
-    public async Task<Result<Alert>> SetStateAsync(string id, AlertState state, string officer, string? note, CancellationToken cancellationToken = default)
+    /// <see cref="MonitoringErrorCodes.AlertStateConflict"/> (409: the alert is in a final state, or is no longer in
+    /// <paramref name="expected"/> or the state read when the update runs).</returns>
+    /// <remarks>
+    /// The update is one statement, <c>UPDATE … WHERE id = @id AND state = @old</c>, so of two concurrent decisions
+    /// from the same state only one is stored: SQLite runs one writer at a time and evaluates the condition under its
+    /// write lock; PostgreSQL (an autocommit statement, READ COMMITTED) makes the second wait for the first's row lock
+    /// and then re-checks the condition on the row the first committed, which no longer matches (0 rows).
+    /// </remarks>
+    public async Task<Result<Alert>> SetStateAsync(string id, AlertState state, string officer, string? note, AlertState? expected = null, CancellationToken cancellationToken = default)
     {
         if (!Codes.IsValid(officer))
         {
@@ -153,6 +163,11 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
             return new CustodianError(MonitoringErrorCodes.AlertStateConflict, 409, $"The alert is already {current.State.ToName()}, a final state.");
         }
 
+        if (expected is { } read && current.State != read)
+        {
+            return Concurrent;
+        }
+
         var now = TruncateToMs(_time.GetUtcNow());
         await using var connection = await _db.OpenAsync(cancellationToken);
         await using var update = connection.Command(
@@ -165,7 +180,7 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
             ("@old", current.State.ToName()));
         if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
-            return new CustodianError(MonitoringErrorCodes.AlertStateConflict, 409, "The alert changed state concurrently; reload it and retry.");
+            return Concurrent;
         }
 
         return current with { State = state, UpdatedAt = now, UpdatedBy = officer, Note = note };
@@ -271,6 +286,8 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
             Detail = root.TryGetProperty("detail", out var detail) ? detail.GetString() : null,
         };
     }
+
+    private static CustodianError Concurrent => new(MonitoringErrorCodes.AlertStateConflict, 409, "The alert changed state concurrently; reload it and retry.");
 
     private static CustodianError Invalid(string field, string message) =>
         new(ErrorCodes.ValidationFailed, 400, message) { Errors = new Dictionary<string, string[]> { [field] = [message] } };

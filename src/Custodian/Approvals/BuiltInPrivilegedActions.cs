@@ -94,6 +94,65 @@ public sealed class RestoreAction(AccessMonitor monitor, SuspensionRegistry susp
         }
     }
 
+    /// <summary>
+    /// The clerk or terminal a restore request names, when <paramref name="kind"/> is <c>clerk</c> or <c>terminal</c> and
+    /// <paramref name="id"/> a well-formed code; else null (what the refusal's ledger entry may name as its target).
+    /// </summary>
+    /// <param name="kind">The kind asked for.</param>
+    /// <param name="id">The code asked for.</param>
+    /// <returns>The principal, or null.</returns>
+    public static Principal? Named(string? kind, string? id) =>
+        PrincipalKinds.TryParse(kind, out var k) && Codes.IsValid(id) ? Principal.Create(k, id!) : null;
+
+    /// <summary>
+    /// Checks an officer's restore request as the officer API (<c>POST /api/v1/alerts/restorations</c>) and the console's
+    /// alert page take it — one place, so the same bad request gets the same problem from both — then files it
+    /// (<see cref="RequestAsync"/>). In this order: the kind (<c>validation-failed</c>, field <c>kind</c>), the code
+    /// (field <c>id</c>), the reason's length (field <c>reason</c>, 1–500 characters), personal data or a bidi control in
+    /// the reason (<see cref="Classification.FreeText.Check"/>), and the principal suspended (<c>not-found</c>, 404) —
+    /// before the request is filed, so no request names a principal that is not suspended.
+    /// </summary>
+    /// <param name="requests">The four-eyes workflow.</param>
+    /// <param name="suspensions">The suspension registry (read through <see cref="SuspensionRegistry.IsSuspendedAsync"/>).</param>
+    /// <param name="kind">The kind asked for: <c>clerk</c> or <c>terminal</c>.</param>
+    /// <param name="id">The account or terminal code asked for.</param>
+    /// <param name="reason">Why, as the officer typed it.</param>
+    /// <param name="officer">The requesting officer.</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns>The pending request, or the first check failed, or the refusals of <see cref="RequestAsync"/>.</returns>
+    public static async Task<Result<PrivilegedRequest>> RequestCheckedAsync(
+        PrivilegedActionRequests requests, SuspensionRegistry suspensions, string? kind, string? id, string? reason, Access.Staff.StaffPrincipal officer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(suspensions);
+        ArgumentNullException.ThrowIfNull(officer);
+        if (!PrincipalKinds.TryParse(kind, out var parsed))
+        {
+            return Hosting.ProblemResults.Validation("kind", "must be clerk or terminal");
+        }
+
+        if (Named(kind, id) is not { } named)
+        {
+            return Hosting.ProblemResults.Validation("id", "must be " + Codes.Rule);
+        }
+
+        if (string.IsNullOrWhiteSpace(reason) || reason.Length > SuspensionRegistry.MaxReasonLength)
+        {
+            return Hosting.ProblemResults.Validation("reason", "is required, 1-500 characters");
+        }
+
+        if (Classification.FreeText.Check(reason, "reason") is { } personal)
+        {
+            return personal;
+        }
+
+        if (!await suspensions.IsSuspendedAsync(parsed, named.Id, cancellationToken))
+        {
+            return new CustodianError(ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended.");
+        }
+
+        return await RequestAsync(requests, parsed, named.Id, reason, officer.Id, officer.Role, cancellationToken);
+    }
+
     /// <inheritdoc />
     public async Task<CustodianError?> ValidateAsync(string target, CancellationToken cancellationToken)
     {

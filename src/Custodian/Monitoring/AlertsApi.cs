@@ -130,43 +130,11 @@ public static class AlertsApi
     private static async Task<Results<Accepted<PrivilegedRequest>, ProblemHttpResult>> RestoreAsync(RestoreRequest body, HttpContext context, PrivilegedActionRequests requests, SuspensionRegistry suspensions, CancellationToken cancellationToken)
     {
         var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
-        Principal? named = PrincipalKinds.TryParse(body.Kind, out var kind) && Codes.IsValid(body.Id) ? Principal.Create(kind, body.Id!) : null;
-        var result = await RequestRestoreAsync(body, named, staff, requests, suspensions, cancellationToken);
+        // Four eyes (docs/access.md §7): this files the restore; a different officer approves it in /api/v1/approvals.
+        var result = await RestoreAction.RequestCheckedAsync(requests, suspensions, body.Kind, body.Id, body.Reason, staff.Session.Principal, cancellationToken);
         return result.IsSuccess
             ? TypedResults.Accepted($"/api/v1/approvals/{result.Value.Id}", result.Value)
-            : (await AlertActionRefusals.RestoreRefusedAsync(context.RequestServices, staff, named, result.Error!, cancellationToken)).ToProblem();
-    }
-
-    private static async Task<Custodian.Problems.Result<PrivilegedRequest>> RequestRestoreAsync(RestoreRequest body, Principal? named, StaffRequest staff, PrivilegedActionRequests requests, SuspensionRegistry suspensions, CancellationToken cancellationToken)
-    {
-        if (!PrincipalKinds.TryParse(body.Kind, out var kind))
-        {
-            return ProblemResults.Validation("kind", "must be clerk or terminal");
-        }
-
-        if (named is null)
-        {
-            return ProblemResults.Validation("id", "must be " + Codes.Rule);
-        }
-
-        if (string.IsNullOrWhiteSpace(body.Reason) || body.Reason.Length > SuspensionRegistry.MaxReasonLength)
-        {
-            return ProblemResults.Validation("reason", "is required, 1-500 characters");
-        }
-
-        if (Classification.FreeText.Check(body.Reason, "reason") is { } personal)
-        {
-            return personal;
-        }
-
-        if (!await suspensions.IsSuspendedAsync(kind, named.Value.Id, cancellationToken))
-        {
-            return new CustodianError(ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended.");
-        }
-
-        // Four eyes (docs/access.md §7): this files the restore; a different officer approves it in /api/v1/approvals.
-        var principal = staff.Session.Principal;
-        return await RestoreAction.RequestAsync(requests, kind, named.Value.Id, body.Reason, principal.Id, principal.Role, cancellationToken);
+            : (await AlertActionRefusals.RestoreRefusedAsync(context.RequestServices, staff, RestoreAction.Named(body.Kind, body.Id), result.Error!, cancellationToken)).ToProblem();
     }
 
     private static async Task<Results<Ok<PrincipalStanding>, ProblemHttpResult>> GetStanding(string kind, string id, AccessMonitor monitor, SuspensionRegistry suspensions, CancellationToken cancellationToken)

@@ -68,7 +68,8 @@ public sealed class AlertPageErrorTests
     [Theory]
     [InlineData("ko", "state", "must be acknowledged, false-positive or confirmed", "검토 결과: 확인함, 오탐, 확정 중 하나여야 합니다")]
     [InlineData("ko", "reason", "is required, 1-500 characters", "사유: 필수, 1–500자")]
-    [InlineData("ko", "principal", "must be a clerk or terminal code", "대상: 직원 또는 단말기 코드여야 합니다")]
+    [InlineData("ko", "kind", "must be clerk or terminal", "종류: 직원(clerk) 또는 단말기(terminal)여야 합니다")]
+    [InlineData("ko", "id", "must be 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit", "대상 코드: 1–64자의 영문자(A-Z, a-z), 숫자, '-', '_', '.'이며 영문자나 숫자로 시작해야 합니다")]
     [InlineData("en", "reason", "is required, 1-500 characters", "reason: is required, 1-500 characters")]
     public void The_page_validation_is_shown_in_the_page_language(string language, string field, string rule, string expected) =>
         Assert.Equal(expected, InCulture(language, () => DetailModel.Describe(ProblemResults.Validation(field, rule), Text())));
@@ -77,6 +78,7 @@ public sealed class AlertPageErrorTests
     [InlineData("The alert changed state concurrently; reload it and retry.", "다른 담당자가 방금 이 경보의 상태를 바꿨습니다. 새로 고친 뒤 다시 시도하세요.")]
     [InlineData("The access ledger could not record the review, so nothing changed. Try again shortly.", "접근 기록부가 검토를 기록하지 못해 아무것도 바뀌지 않았습니다. 잠시 후 다시 시도하세요.")]
     [InlineData("target: is not suspended", "대상이 정지 상태가 아닙니다.")]
+    [InlineData("That clerk or terminal is not suspended.", "그 직원 또는 단말기는 정지 상태가 아닙니다.")]
     public void Service_messages_are_translated(string english, string korean) =>
         Assert.Equal(korean, InCulture("ko", () => DetailModel.Describe(new CustodianError("x", 409, english), Text())));
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using Custodian.Access.Approvals;
 using Custodian.Approvals;
 using Custodian.Identity;
@@ -7,6 +8,7 @@ using Custodian.Ledger;
 using Custodian.Monitoring;
 using Custodian.Problems;
 using Custodian.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Custodian.Tests.Monitoring;
 
@@ -23,9 +25,8 @@ public sealed class AlertsApiTests
             host.Time.Advance(TimeSpan.FromSeconds(20));
         }
 
-        var officerTerminal = await host.EnrollAsync("HQ", "security-desk");
-        var officerStaff = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, officerTerminal);
-        using var officer = await host.SignInAsync(officerStaff, officerTerminal);
+        var (signedIn, officerTerminal) = await OfficerAsync(host, "O0001");
+        using var officer = signedIn;
 
         var open = (await officer.GetFromJsonAsync<List<AlertDto>>("/api/v1/alerts?state=open"))!;
         Assert.NotEmpty(open);
@@ -61,8 +62,7 @@ public sealed class AlertsApiTests
             Assert.Equal(HttpStatusCode.Accepted, restore.StatusCode);
             var request = (await restore.Content.ReadFromJsonAsync<PrivilegedRequest>())!;
             Assert.Equal(("restore-clerk", "C0003", "O0001"), (request.Action, request.Target, request.RequestedBy));
-            var second = await host.CreateStaffAsync("O0002", StaffRole.SecurityOfficer, null, officerTerminal);
-            using var approver = await host.SignInAsync(second, officerTerminal);
+            using var approver = await SignInOfficerAsync(host, "O0002", officerTerminal);
             using var approved = await approver.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/approve", new ApprovalDecisionBody("agreed"));
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
         }
@@ -94,10 +94,8 @@ public sealed class AlertsApiTests
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
         var store = host.Get<AlertStore>();
-        var alert = await store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0003"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
-        var officerTerminal = await host.EnrollAsync("HQ", "security-desk");
-        var officerStaff = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, officerTerminal);
-        using var officer = await host.SignInAsync(officerStaff, officerTerminal);
+        var alert = await NewAlertAsync(store);
+        using var officer = (await OfficerAsync(host, "O0001")).Officer;
 
         // Every embedding, override and isolate control (U+202A-U+202E, U+2066-U+2069), e.g. "checked \u202Efdp.exe" showing as "checked exe.pdf".
         char[] controls = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
@@ -126,10 +124,8 @@ public sealed class AlertsApiTests
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
         var store = host.Get<AlertStore>();
-        var alert = await store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0003"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
-        var officerTerminal = await host.EnrollAsync("HQ", "security-desk");
-        var officerStaff = await host.CreateStaffAsync("O0001", StaffRole.SecurityOfficer, null, officerTerminal);
-        using var officer = await host.SignInAsync(officerStaff, officerTerminal);
+        var alert = await NewAlertAsync(store);
+        using var officer = (await OfficerAsync(host, "O0001")).Officer;
         var rrn = host.Population[0].Rrn;
         var phone = host.Population[1].Phone;
 
@@ -174,6 +170,92 @@ public sealed class AlertsApiTests
     }
 
     [Fact]
+    public async Task A_review_whose_alert_another_officer_changed_after_the_check_stores_nothing_and_its_allowed_entry_is_followed_by_a_denied_one()
+    {
+        // The seam: the ledger. Right after officer O0001's allowed alert-reviewed entry is durable (the check passed,
+        // the store update not yet run) a second officer's review of the same alert runs through the API to the end.
+        var ledger = new CuttingInLedger();
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5, services: s =>
+        {
+            s.AddSingleton(ledger);
+            s.AddSingleton<IAccessLedger>(sp =>
+            {
+                ledger.Inner = (IAccessLedger)sp.GetRequiredService<IAccessLedgerReader>(); // the backend's writer (SQLite or PostgreSQL), which also reads
+                return ledger;
+            });
+        });
+        var store = host.Get<AlertStore>();
+        var (signedIn, terminal) = await OfficerAsync(host, "O0001");
+        using var first = signedIn;
+        using var second = await SignInOfficerAsync(host, "O0002", terminal);
+
+        // Two final states: confirmed (O0001, checked on open) against false-positive (O0002, stored first).
+        // Then a final state decided on "open" against an acknowledgement stored in between: refused too (compare-and-set).
+        (string Mine, string Theirs)[] pairs = [("confirmed", "false-positive"), ("confirmed", "acknowledged")];
+        foreach (var (mine, theirs) in pairs)
+        {
+            var alert = await NewAlertAsync(store);
+            var before = (await host.LedgerAsync()).Count;
+            HttpStatusCode? theirStatus = null;
+            ledger.CutIn = async () =>
+            {
+                using var cutIn = await second.PostAsJsonAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest(theirs, null));
+                theirStatus = cutIn.StatusCode;
+            };
+
+            using var review = await first.PostAsJsonAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest(mine, "checked"));
+
+            await ProblemAssert.IsProblemAsync(review, HttpStatusCode.Conflict, MonitoringErrorCodes.AlertStateConflict);
+            Assert.Equal(HttpStatusCode.OK, theirStatus);
+            Assert.Null(ledger.CutIn); // it did cut in
+            var stored = (await store.GetAsync(alert.Id))!;
+            Assert.Equal((theirs, "O0002"), (stored.State.ToName(), stored.UpdatedBy));
+            var added = (await host.LedgerAsync()).Skip(before).Select(e => e.Entry).ToList();
+            Assert.Equal(
+                [
+                    (AccessOutcome.Allowed, "O0001", mine + ": checked", (string?)null),
+                    (AccessOutcome.Allowed, "O0002", theirs, null),
+                    (AccessOutcome.Denied, "O0001", mine, MonitoringErrorCodes.AlertStateConflict),
+                ],
+                added.Select(e => (e.Outcome, e.Account!, e.Reason!, e.ErrorCode)).ToList());
+            Assert.All(added, e => Assert.Equal((AccessTask.AlertReviewed, alert.Id), (e.Task, e.Target)));
+        }
+    }
+
+    [Fact]
+    public async Task Two_officers_deciding_the_same_alert_at_once_store_one_decision_and_every_allowed_entry_of_the_loser_is_followed_by_a_denied_one()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var store = host.Get<AlertStore>();
+        var (signedIn, terminal) = await OfficerAsync(host, "O0001");
+        using var first = signedIn;
+        using var second = await SignInOfficerAsync(host, "O0002", terminal);
+        for (var round = 0; round < 5; round++)
+        {
+            var alert = await NewAlertAsync(store);
+            var pair = await Task.WhenAll(
+                first.PostAsJsonAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("confirmed", null)),
+                second.PostAsJsonAsync($"/api/v1/alerts/{alert.Id}/review", new AlertReviewRequest("false-positive", null)));
+            var statuses = pair.Select(r => r.StatusCode).ToList();
+            foreach (var response in pair)
+            {
+                response.Dispose();
+            }
+
+            // Whichever order they ran in: one stored, one 409, and the loser's ledger record ends denied.
+            Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], statuses.Order().ToList());
+            var (winner, loser, state) = statuses[0] == HttpStatusCode.OK ? ("O0001", "O0002", AlertState.Confirmed) : ("O0002", "O0001", AlertState.FalsePositive);
+            Assert.Equal((state, winner), ((await store.GetAsync(alert.Id))!.State, (await store.GetAsync(alert.Id))!.UpdatedBy));
+            var reviews = (await host.LedgerAsync()).Select(e => e.Entry).Where(e => e.Task == AccessTask.AlertReviewed && e.Target == alert.Id).ToList();
+            Assert.Equal([AccessOutcome.Allowed], reviews.Where(e => e.Account == winner).Select(e => e.Outcome).ToList());
+            var lost = reviews.Where(e => e.Account == loser).Select(e => (e.Outcome, e.ErrorCode)).ToList();
+            Assert.Equal((AccessOutcome.Denied, MonitoringErrorCodes.AlertStateConflict), lost[^1]); // refused at the check, or after its allowed entry
+            Assert.Contains(lost.Count, new[] { 1, 2 });
+            Assert.All(lost.SkipLast(1), e => Assert.Equal((AccessOutcome.Allowed, (string?)null), e));
+        }
+    }
+
+    [Fact]
     public async Task A_clerk_may_not_use_the_alert_api_and_the_refusal_is_recorded()
     {
         await using var host = await CustodianTestHost.StartAsync();
@@ -184,5 +266,39 @@ public sealed class AlertsApiTests
         Assert.Equal(AccessTask.Refused, last.Entry.Task);
         Assert.Equal("monitor-alerts", last.Entry.Target);
         Assert.Equal("C0004", last.Entry.Account);
+    }
+
+    /// <summary>A security officer signed in on a new HQ security-desk terminal.</summary>
+    internal static async Task<(HttpClient Officer, X509Certificate2 Terminal)> OfficerAsync(CustodianTestHost host, string id)
+    {
+        var terminal = await host.EnrollAsync("HQ", "security-desk");
+        return (await SignInOfficerAsync(host, id, terminal), terminal);
+    }
+
+    /// <summary>A new security officer <paramref name="id"/>, signed in on <paramref name="terminal"/>.</summary>
+    private static async Task<HttpClient> SignInOfficerAsync(CustodianTestHost host, string id, X509Certificate2 terminal) =>
+        await host.SignInAsync(await host.CreateStaffAsync(id, StaffRole.SecurityOfficer, null, terminal), terminal);
+
+    /// <summary>An open high-severity distinct-subjects alert about clerk C0003.</summary>
+    internal static Task<Alert> NewAlertAsync(AlertStore store) =>
+        store.CreateAsync(new NewAlert("distinct-subjects", Principal.Create(PrincipalKind.Clerk, "C0003"), "S001", TimeSpan.FromHours(1), 30, 20, new AlertEvidence(1, 3, [1, 2, 3], 3), AlertSeverity.High));
+
+    /// <summary>The backend's ledger writer; once, right after an allowed <c>alert-reviewed</c> entry is durable, runs <see cref="CutIn"/>.</summary>
+    private sealed class CuttingInLedger : IAccessLedger
+    {
+        public IAccessLedger? Inner { get; set; }
+
+        public Func<Task>? CutIn;
+
+        public async ValueTask<CommittedEntry> AppendAsync(AccessEntry entry, CancellationToken cancellationToken = default)
+        {
+            var committed = await Inner!.AppendAsync(entry, cancellationToken);
+            if (entry is { Task: AccessTask.AlertReviewed, Outcome: AccessOutcome.Allowed } && Interlocked.Exchange(ref CutIn, null) is { } cutIn)
+            {
+                await cutIn();
+            }
+
+            return committed;
+        }
     }
 }

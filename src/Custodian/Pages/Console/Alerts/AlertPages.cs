@@ -394,31 +394,10 @@ public sealed class DetailModel(AlertStore alerts, AccessMonitor monitor, Suspen
     public async Task<IActionResult> OnPostRestoreAsync(string id, string? kind, string? principal, string? reason)
     {
         var cancellationToken = HttpContext.RequestAborted;
-        Principal? named = PrincipalKinds.TryParse(kind, out var k) && Codes.IsValid(principal) ? Custodian.Monitoring.Principal.Create(k, principal!) : null;
-        var result = await RequestRestoreAsync(named, reason, cancellationToken);
+        var result = await RestoreAction.RequestCheckedAsync(requests, suspensions, kind, principal, reason, Staff.Session.Principal, cancellationToken); // the API's checks, in its order
         return result.IsSuccess
             ? Redirect("/console/alerts/" + Uri.EscapeDataString(id) + "?requested=" + Uri.EscapeDataString(result.Value.Id))
-            : await After(id, await AlertActionRefusals.RestoreRefusedAsync(HttpContext.RequestServices, Staff, named, result.Error!, cancellationToken));
-    }
-
-    private async Task<Result<PrivilegedRequest>> RequestRestoreAsync(Principal? named, string? reason, CancellationToken cancellationToken)
-    {
-        if (named is not { } p)
-        {
-            return ProblemResults.Validation("principal", "must be a clerk or terminal code");
-        }
-
-        if (string.IsNullOrWhiteSpace(reason) || reason.Length > SuspensionRegistry.MaxReasonLength)
-        {
-            return ProblemResults.Validation("reason", "is required, 1-500 characters");
-        }
-
-        if (Classification.FreeText.Check(reason, "reason") is { } personal)
-        {
-            return personal;
-        }
-
-        return await RestoreAction.RequestAsync(requests, p.Kind, p.Id, reason, Staff.Session.Principal.Id, Staff.Session.Principal.Role, cancellationToken);
+            : await After(id, await AlertActionRefusals.RestoreRefusedAsync(HttpContext.RequestServices, Staff, RestoreAction.Named(kind, principal), result.Error!, cancellationToken));
     }
 
     /// <summary>
