@@ -510,7 +510,7 @@ public sealed class CertificateAuthority : IDisposable
                 $"The CA directory must hold both {CertificateFileName} and {KeyFileName}; one is missing. Restore it from backup rather than creating a new CA (every terminal would need re-enrollment).");
         }
 
-        if (SecureFiles.IsGroupOrOtherAccessible(keyPath))
+        if (Files.KeyFilePermissions.IsGroupOrOtherAccessible(keyPath))
         {
             Log.CaKeyFilePermissive(logger, keyPath);
         }

@@ -76,17 +76,4 @@ internal static class SecureFiles
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
-
-    /// <summary>True when the file at <paramref name="path"/> is readable or writable by group or others (always false on Windows).</summary>
-    public static bool IsGroupOrOtherAccessible(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return false;
-        }
-
-        const UnixFileMode groupOrOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
-            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-        return (File.GetUnixFileMode(path) & groupOrOther) != 0;
-    }
 }

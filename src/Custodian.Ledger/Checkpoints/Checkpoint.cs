@@ -17,9 +17,9 @@ public sealed class Checkpoint
     /// <summary>Creates a checkpoint body.</summary>
     /// <param name="origin">The log's origin, a schema-less URL-like identity (non-empty, no control characters; by Custodian's convention also a valid key name, equal to the log key's name).</param>
     /// <param name="size">The tree size, ≥ 0.</param>
-    /// <param name="root">The 32-byte root hash MTH of the first <paramref name="size"/> leaves.</param>
+    /// <param name="root">The 32-byte root hash MTH of the first <paramref name="size"/> leaves; for size 0 the root of the empty tree, SHA-256 of the empty string (RFC 9162 §2.1.1).</param>
     /// <param name="extensions">Extension lines (non-empty, no newline), usually none.</param>
-    /// <exception cref="ArgumentException">When a value breaks the format.</exception>
+    /// <exception cref="ArgumentException">When a value breaks the format, or the size is 0 and the root is not the empty tree's.</exception>
     public Checkpoint(string origin, long size, ReadOnlySpan<byte> root, IReadOnlyList<string>? extensions = null)
     {
         if (string.IsNullOrEmpty(origin) || origin.Any(char.IsControl))
@@ -31,6 +31,11 @@ public sealed class Checkpoint
         if (root.Length != MerkleTree.HashSize)
         {
             throw new ArgumentException("The root hash must be 32 bytes.", nameof(root));
+        }
+
+        if (!IsPossibleRoot(size, root))
+        {
+            throw new ArgumentException(EmptyTreeRule, nameof(root));
         }
 
         extensions ??= [];
@@ -108,6 +113,11 @@ public sealed class Checkpoint
             return Malformed("the root hash line must be the canonical base64 of 32 bytes");
         }
 
+        if (!IsPossibleRoot(size, root))
+        {
+            return Malformed(EmptyTreeRule);
+        }
+
         var extensions = lines[3..];
         if (extensions.Any(e => e.Length == 0 || e.Any(char.IsControl)))
         {
@@ -116,6 +126,16 @@ public sealed class Checkpoint
 
         return new Checkpoint(lines[0], size, root, extensions);
     }
+
+    private const string EmptyTreeRule = "a checkpoint of size 0 must have the root of the empty tree, SHA-256 of the empty string (RFC 9162 §2.1.1)";
+
+    /// <summary>
+    /// False when <paramref name="size"/> is 0 and <paramref name="root"/> is not <see cref="MerkleTree.EmptyRoot"/>: no tree of
+    /// size 0 has another root, so a signature over such a body vouches for nothing and a verifier must not accept it as
+    /// a prefix of every ledger.
+    /// </summary>
+    private static bool IsPossibleRoot(long size, ReadOnlySpan<byte> root) =>
+        size != 0 || root.SequenceEqual(MerkleTree.EmptyRoot);
 
     internal static CustodianError Malformed(string rule) => CheckpointErrors.Error(CheckpointErrors.CheckpointMalformed, "The checkpoint is malformed: " + rule + ".");
 }

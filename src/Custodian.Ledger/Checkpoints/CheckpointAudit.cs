@@ -55,7 +55,8 @@ public sealed class CheckpointAudit(CustodianDatabase db, CheckpointStore store)
         using var pending = targets.GetEnumerator();
         var hasTarget = pending.MoveNext();
 
-        // Size 0 always matches the empty root; skip it.
+        // Size 0: a Checkpoint of size 0 holds the empty tree's root (its constructor and Parse refuse any other,
+        // RFC 9162 §2.1.1), which every ledger reproduces; skip it.
         while (hasTarget && pending.Current.Key == 0)
         {
             hasTarget = pending.MoveNext();

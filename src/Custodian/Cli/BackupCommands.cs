@@ -37,6 +37,17 @@ internal static class BackupCommands
                 ["ca/" + CertificateAuthority.KeyFileName] = (Path.Combine(paths.CertificateAuthority, CertificateAuthority.KeyFileName), true),
                 [Path.GetRelativePath(paths.Root, paths.AccessSecretsKey).Replace('\\', '/')] = (paths.AccessSecretsKey, true),
             };
+            // During a CA rotation the previous CA (ca/previous/) is still trusted and still issues the server certificate:
+            // terminals not yet renewed hold its certificates and pin it. A restore without it would refuse every one of them.
+            var previous = Path.Combine(paths.CertificateAuthority, CertificateAuthority.PreviousDirectoryName);
+            foreach (var (name, secret) in new[] { (CertificateAuthority.CertificateFileName, false), (CertificateAuthority.KeyFileName, true) })
+            {
+                if (File.Exists(Path.Combine(previous, name)))
+                {
+                    files[$"ca/{CertificateAuthority.PreviousDirectoryName}/{name}"] = (Path.Combine(previous, name), secret);
+                }
+            }
+
             if (File.Exists(Ledger.Checkpoints.LogKeyFile.PathFor(paths.Root)))
             {
                 files["checkpoints/log.key"] = (Ledger.Checkpoints.LogKeyFile.PathFor(paths.Root), true); // the checkpoint signing key (docs/ledger-format.md §7)

@@ -218,6 +218,7 @@ public static class CustodianCli
                 throw new CliException(problem);
             }
 
+            ServeStartChecks.CheckKeyFiles(paths); // a key file readable by group or others stops here, named with the chmod that fixes it
             StorageCli.CheckRecorded(paths, options); // a data directory of another storage backend stops here (docs/storage.md)
             await StorageCli.CheckAvailableAsync(options, ct); // a configured PostgreSQL that is unreachable or refuses us stops here, in one line
             await EventsCli.CheckAvailableAsync(options, ct); // so does a configured NATS server that is unreachable or has no JetStream (docs/events.md)

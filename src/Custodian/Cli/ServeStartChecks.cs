@@ -129,4 +129,35 @@ internal static class ServeStartChecks
             throw new CliException("invalid configuration: " + result.Failures.First());
         }
     }
+
+    /// <summary>
+    /// Refuses to start when a key file of the data directory that exists is accessible by group or others
+    /// (<c>mode &amp; 0o077 != 0</c>, as OpenSSH refuses such a private key): the master key (<c>keys/master.key</c>), the
+    /// TOTP-seed key (<c>access/secrets.key</c>), the checkpoint signing key (<c>checkpoints/log.key</c>) and the device CA
+    /// keys (<c>ca/ca.key</c>, during a rotation <c>ca/previous/ca.key</c>). Custodian creates each of them 0600; a looser
+    /// mode means someone copied or restored them by hand, and another account on the host may have read them. Nothing
+    /// is checked on Windows.
+    /// </summary>
+    /// <param name="paths">The data directory.</param>
+    /// <exception cref="CliException">The first such file, with its mode and the <c>chmod 600</c> fix (exit 2).</exception>
+    public static void CheckKeyFiles(DataPaths paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var ca = paths.CertificateAuthority;
+        var keyFiles = new (string Path, string What)[]
+        {
+            (Path.Combine(paths.Keys, Protection.Keys.ProtectionKeyring.MasterKeyFileName), "the master key"),
+            (paths.AccessSecretsKey, "the TOTP-seed key"),
+            (Ledger.Checkpoints.LogKeyFile.PathFor(paths.Root), "the checkpoint signing key"),
+            (Path.Combine(ca, Access.Certificates.CertificateAuthority.KeyFileName), "the device CA key"),
+            (Path.Combine(ca, Access.Certificates.CertificateAuthority.PreviousDirectoryName, Access.Certificates.CertificateAuthority.KeyFileName), "the previous device CA key"),
+        };
+        foreach (var (path, what) in keyFiles)
+        {
+            if (Files.KeyFilePermissions.Refusal(path, what) is { } refusal)
+            {
+                throw new CliException(refusal);
+            }
+        }
+    }
 }

@@ -60,6 +60,11 @@ internal static class WitnessCommands
                 throw CliException.Usage($"no witness key in {directory}; run 'custodian witness init --state {directory} --name <name>' first.");
             }
 
+            if (Files.KeyFilePermissions.Refusal(keyFile, "the witness key") is { } loose)
+            {
+                throw new CliException(loose); // as serve does for the log's keys (ServeStartChecks.CheckKeyFiles)
+            }
+
             var key = NoteSigningKey.Parse(await File.ReadAllTextAsync(keyFile, ct));
             if (!key.IsSuccess || key.Value.Verifier.Algorithm != NoteAlgorithms.CosignatureV1)
             {

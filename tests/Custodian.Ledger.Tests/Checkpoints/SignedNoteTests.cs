@@ -135,12 +135,32 @@ public sealed class SignedNoteTests
     [InlineData("origin\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", "root hash line")]
     [InlineData("origin\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=\n", "root hash line")]
     [InlineData("origin\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n", "extension lines")]
+    [InlineData("origin\n0\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", "size 0 must have the root of the empty tree, SHA-256 of the empty string (RFC 9162 §2.1.1)")]
     public void Checkpoint_parsing_is_strict_and_names_the_line(string body, string rule)
     {
         var parsed = Checkpoint.Parse(body);
         Assert.False(parsed.IsSuccess);
         Assert.Equal(CheckpointErrors.CheckpointMalformed, parsed.Error!.Code);
         Assert.Contains(rule, parsed.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_signed_checkpoint_of_size_0_opens_only_with_the_root_of_the_empty_tree()
+    {
+        var key = NoteSigningKey.Generate("custodian/test", NoteAlgorithms.Ed25519);
+        var empty = SHA256.HashData(ReadOnlySpan<byte>.Empty); // RFC 9162 §2.1.1: MTH({}) = SHA-256()
+        var good = CheckpointVerifier.Open(SignedNote.Sign($"custodian/test\n0\n{Convert.ToBase64String(empty)}\n", key).Format(), key.Verifier, [], 0);
+        Assert.True(good.IsSuccess, good.Error?.Message);
+        Assert.Equal(0, good.Value.Checkpoint.Size);
+        Assert.Equal(empty, good.Value.Checkpoint.Root);
+
+        // Properly signed by the log key, but no tree of size 0 has this root: refused, never taken as a prefix of every ledger.
+        var wrong = SHA256.HashData("not empty"u8);
+        var opened = CheckpointVerifier.Open(SignedNote.Sign($"custodian/test\n0\n{Convert.ToBase64String(wrong)}\n", key).Format(), key.Verifier, [], 0);
+        Assert.Equal(
+            (CheckpointErrors.CheckpointMalformed, "The checkpoint is malformed: a checkpoint of size 0 must have the root of the empty tree, SHA-256 of the empty string (RFC 9162 §2.1.1)."),
+            (opened.Error!.Code, opened.Error.Message));
+        Assert.Throws<ArgumentException>(() => new Checkpoint("custodian/test", 0, wrong));
     }
 
     [Fact]

@@ -26,9 +26,9 @@ public sealed class CaRotationTests : IDisposable
         _data.Delete(recursive: true);
     }
 
-    private async Task<WebApplication> StartAsync()
+    private async Task<WebApplication> StartAsync(string? directory = null)
     {
-        var options = new CustodianOptions { DataDirectory = _data.FullName, TerminalPort = 0, PortalPort = 0, PasswordIterations = 1_000 };
+        var options = new CustodianOptions { DataDirectory = directory ?? _data.FullName, TerminalPort = 0, PortalPort = 0, PasswordIterations = 1_000 };
         var app = CustodianServer.Build(options, TimeProvider.System, configureLogging: _ => { });
         await CustodianComposition.InitialiseAsync(app.Services);
         await app.StartAsync();
@@ -75,6 +75,58 @@ public sealed class CaRotationTests : IDisposable
         var rotation = Assert.Single(stdout.Split('\n'), line => line.StartsWith("Rotation started ", StringComparison.Ordinal));
         Assert.EndsWith("; every active terminal has renewed since: 'custodian ca finish-rotation' can retire the previous CA (then restart the server).", rotation, StringComparison.Ordinal);
         Assert.Equal(0, await CustodianCli.RunAsync(["ca", "finish-rotation", "--data", data])); // and it can, without --force
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // the restored key's Unix mode; Custodian runs on Linux hosts
+    public async Task A_backup_taken_during_a_rotation_restores_the_previous_CA_so_a_terminal_not_yet_renewed_is_still_served()
+    {
+        var data = _data.FullName;
+        X509Certificate2 early;
+        string oldBundlePem;
+        await using (var before = await StartAsync())
+        {
+            (early, oldBundlePem) = await EnrollAsync(before, "early");
+            await before.StopAsync();
+        }
+
+        Assert.Equal(0, await CustodianCli.RunAsync(["ca", "rotate", "--data", data]));
+        var backup = Path.Combine(data, "..", _data.Name + "-backup");
+        var restored = Path.Combine(data, "..", _data.Name + "-restored");
+        try
+        {
+            Assert.Equal(0, await CustodianCli.RunAsync(["backup", backup, "--data", data]));
+            Assert.False(File.Exists(Path.Combine(backup, "plain", "ca", "previous", CertificateAuthority.KeyFileName))); // sealed, never plain
+            Assert.True(File.Exists(Path.Combine(backup, "sealed", "ca_previous_ca.key.sealed")));
+            Assert.Equal(0, await CustodianCli.RunAsync(["restore", backup, "--data", restored, "--master-key", Path.Combine(data, "keys", "master.key")]));
+
+            const string previous = CertificateAuthority.PreviousDirectoryName;
+            foreach (var name in new[] { CertificateAuthority.CertificateFileName, CertificateAuthority.KeyFileName })
+            {
+                Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(data, "ca", previous, name)), await File.ReadAllBytesAsync(Path.Combine(restored, "ca", previous, name)));
+            }
+
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(restored, "ca", previous, CertificateAuthority.KeyFileName)));
+
+            // The restored server is still in the overlap: it presents the old CA's server certificate, which the terminal
+            // pins, and accepts the terminal's old-CA certificate (401: past the device gateway, at the sign-in).
+            var oldBundle = Bundle(oldBundlePem);
+            await using var after = await StartAsync(restored);
+            var ca = after.Services.GetRequiredService<CertificateAuthority>();
+            Assert.Equal(oldBundle[0].RawData, ca.PreviousCertificate?.RawData);
+            Assert.Equal(HttpStatusCode.Unauthorized, await ProbeAsync(after, oldBundle, early));
+            await after.StopAsync();
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var directory in new[] { backup, restored }.Where(Directory.Exists))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+
+            early.Dispose();
+        }
     }
 
     [Fact]

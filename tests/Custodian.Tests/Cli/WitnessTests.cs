@@ -164,6 +164,42 @@ public sealed class WitnessTests
     }
 
     [Fact]
+    public async Task Verify_against_refuses_a_log_signed_checkpoint_of_size_0_whose_root_is_not_the_empty_tree()
+    {
+        var dir = Directory.CreateTempSubdirectory("custodian-size-zero-");
+        try
+        {
+            var data = Path.Combine(dir.FullName, "data");
+            Assert.Equal(0, (await CliCapture.RunAsync(["init", "--data", data])).Code);
+            var key = LogKeyFile.LoadOrCreate(LogKeyFile.PathFor(data), "custodian/size-zero"); // the log key, as the server signs with it
+            string Signed(byte[] root, string name)
+            {
+                var file = Path.Combine(dir.FullName, name);
+                File.WriteAllText(file, SignedNote.Sign($"{key.KeyName}\n0\n{Convert.ToBase64String(root)}\n", key).Format());
+                return file;
+            }
+
+            string[] Against(string file) => ["ledger", "verify", "--against", file, "--log-key", key.Verifier.ToString(), "--data", data];
+
+            // The empty tree's root (RFC 9162 §2.1.1) is a prefix of every ledger.
+            var empty = await CliCapture.RunAsync(Against(Signed(System.Security.Cryptography.SHA256.HashData(ReadOnlySpan<byte>.Empty), "empty.checkpoint")));
+            Assert.Equal(0, empty.Code);
+            Assert.StartsWith($"Ledger matches checkpoint {key.KeyName} size 0 (", empty.Stdout, StringComparison.Ordinal);
+
+            // Any other root at size 0, however well signed, is no checkpoint of any ledger.
+            var wrong = await CliCapture.RunAsync(Against(Signed(System.Security.Cryptography.SHA256.HashData("forged"u8), "wrong.checkpoint")));
+            Assert.Equal(
+                (3, string.Empty, "CHECKPOINT INVALID: The checkpoint is malformed: a checkpoint of size 0 must have the root of the empty tree, SHA-256 of the empty string (RFC 9162 §2.1.1). (checkpoint-malformed)\n"),
+                (wrong.Code, wrong.Stdout, wrong.Stderr));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Two_required_witnesses_are_not_met_by_one_witness_key_given_twice_or_by_two_keys_of_one_witness()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 10, services: s =>
