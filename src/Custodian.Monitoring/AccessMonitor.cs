@@ -56,9 +56,10 @@ public sealed class AccessMonitor : BackgroundService
     private readonly MonitorEngine? _engine;
     private readonly BaselineDayStore _baselineDays;
     private readonly BaselineDetector? _baseline;
-    private readonly List<BaselineDay> _closedDays = []; // closed baseline days not yet written; under _gate
+    private readonly List<BaselineDay> _unwrittenDays = []; // baseline days (closed, and open ones' snapshots) not yet written, in the order taken; under _gate
     private bool _baselineWriterRunning; // under _gate
-    private Task _baselineWriter = Task.CompletedTask;
+    private Task _baselineWriter = Task.CompletedTask; // under _gate
+    private ITimer? _openDayTimer; // stores the changed open days every DetectionOptions.BaselineOpenDayInterval once the replay is done
     private readonly Workers.RiskStandingStore? _storedStanding;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -399,6 +400,7 @@ public sealed class AccessMonitor : BackgroundService
         try
         {
             await ReplayAsync(stoppingToken);
+            StartOpenDayTimer();
             _ready.TrySetResult();
             var channel = subscription.Reader;
             while (await channel.WaitToReadAsync(stoppingToken))
@@ -429,7 +431,7 @@ public sealed class AccessMonitor : BackgroundService
         }
         finally
         {
-            await _baselineWriter; // the days already closed are stored before the monitor reports stopped
+            await StopBaselineWriterAsync(); // the days closed, and the open days changed, are stored before the monitor reports stopped
             subscription.Dispose();
             _subscription = null;
             _ready.TrySetCanceled(CancellationToken.None);
@@ -516,10 +518,64 @@ public sealed class AccessMonitor : BackgroundService
             }
 
             baseline.RecordsClosedDays = true;
+            baseline.RecordsOpenDays = true;
         }
 
         return days.Count;
     }
+
+    // After the replay: every BaselineOpenDayInterval, the open days whose counts changed are handed to the writer (with
+    // any closed days waiting), so that a principal's last active day is stored before it closes (docs/monitoring.md,
+    // "Restart"). The processing loop never waits for it.
+    private void StartOpenDayTimer()
+    {
+        if (_baseline is null || _engine is null)
+        {
+            return;
+        }
+
+        var interval = _engine.Options.BaselineOpenDayInterval;
+        _openDayTimer = _time.CreateTimer(static state => ((AccessMonitor)state!).StoreChangedOpenDays(), this, interval, interval);
+    }
+
+    private void StoreChangedOpenDays()
+    {
+        if (_baseline is not { } baseline)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (ClaimBaselineWriter(baseline, openDays: true))
+            {
+                StartBaselineWriter();
+            }
+        }
+    }
+
+    // At the stop: no more ticks; when the replay was done (so the open days are whole, not half-replayed), the open days
+    // changed since the last tick are stored too; then waits for the writer.
+    private async Task StopBaselineWriterAsync()
+    {
+        if (_openDayTimer is { } timer)
+        {
+            _openDayTimer = null;
+            await timer.DisposeAsync();
+            StoreChangedOpenDays();
+        }
+
+        Task writer;
+        lock (_gate)
+        {
+            writer = _baselineWriter;
+        }
+
+        await writer;
+    }
+
+    // Under _gate, after a successful ClaimBaselineWriter: runs the writer beside the caller.
+    private void StartBaselineWriter() => _baselineWriter = Task.Run(WriteBaselineDaysAsync, CancellationToken.None);
 
     // Stores the baseline days closed since the last call (at the end of the replay: awaited before the monitor is ready).
     private async Task StoreClosedDaysAsync()
@@ -537,15 +593,18 @@ public sealed class AccessMonitor : BackgroundService
 
         if (write)
         {
-            await WriteClosedDaysAsync();
+            await WriteBaselineDaysAsync();
         }
     }
 
-    // Under _gate: moves the baseline's newly closed days to _closedDays and, when there were some and no writer runs,
-    // makes the caller the writer (it then runs WriteClosedDaysAsync).
-    private bool ClaimBaselineWriter(BaselineDetector baseline)
+    // Under _gate: moves the baseline's newly closed days (and with openDays its changed open days, after them: a day is
+    // open only after its principal's earlier days closed) to _unwrittenDays and, when there were some and no writer runs,
+    // makes the caller the writer (it then runs WriteBaselineDaysAsync). The writer writes them in this order, so a later
+    // snapshot of a day, open or closed, replaces an earlier one.
+    private bool ClaimBaselineWriter(BaselineDetector baseline, bool openDays = false)
     {
-        if (baseline.DrainClosedDays(_closedDays) == 0 || _baselineWriterRunning)
+        var drained = baseline.DrainClosedDays(_unwrittenDays) + (openDays ? baseline.DrainChangedOpenDays(_unwrittenDays) : 0);
+        if (drained == 0 || _baselineWriterRunning)
         {
             return false;
         }
@@ -554,25 +613,26 @@ public sealed class AccessMonitor : BackgroundService
         return true;
     }
 
-    // Writes the closed days waiting in _closedDays until none is left (one writer at a time: the caller claimed it
-    // with ClaimBaselineWriter). Live, it runs beside the processing loop, which never waits for it: a day closes at a
+    // Writes the days waiting in _unwrittenDays until none is left (one writer at a time: the caller claimed it with
+    // ClaimBaselineWriter). Live, it runs beside the processing loop, which never waits for it: a day closes at a
     // principal's first read of a later day, and that read's answer must not wait for a database write. A failure is
-    // logged; those days are then rebuilt only from what a later restart replays.
-    private async Task WriteClosedDaysAsync()
+    // logged; a closed day is then rebuilt only from what a later restart replays, an open one restored with the counts
+    // of its last stored snapshot.
+    private async Task WriteBaselineDaysAsync()
     {
         while (true)
         {
             List<BaselineDay> days;
             lock (_gate)
             {
-                if (_closedDays.Count == 0)
+                if (_unwrittenDays.Count == 0)
                 {
                     _baselineWriterRunning = false;
                     return;
                 }
 
-                days = [.. _closedDays];
-                _closedDays.Clear();
+                days = [.. _unwrittenDays];
+                _unwrittenDays.Clear();
             }
 
             try
@@ -589,7 +649,6 @@ public sealed class AccessMonitor : BackgroundService
     private async Task ProcessAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken, bool hardLimits = true)
     {
         List<MonitorDecision>? decisions = null;
-        var startWriter = false;
         if (_engine is not null)
         {
             lock (_gate)
@@ -600,13 +659,11 @@ public sealed class AccessMonitor : BackgroundService
                     decisions = [.. found];
                 }
 
-                startWriter = !replaying && _baseline is { } baseline && ClaimBaselineWriter(baseline);
+                if (!replaying && _baseline is { } baseline && ClaimBaselineWriter(baseline))
+                {
+                    StartBaselineWriter();
+                }
             }
-        }
-
-        if (startWriter)
-        {
-            _baselineWriter = Task.Run(WriteClosedDaysAsync, CancellationToken.None);
         }
 
         if (hardLimits)

@@ -7,10 +7,12 @@ using Custodian.Storage;
 namespace Custodian.Monitoring;
 
 /// <summary>
-/// The baseline detector's closed days in the database (table <c>monitor_baseline_days</c>, migration
+/// The baseline detector's days in the database (table <c>monitor_baseline_days</c>, migration
 /// <c>monitoring-004</c>; docs/monitoring.md, "Restart"): per principal and local day, the distinct subscribers read,
 /// the orphan lookups found and the busiest hour's distinct subscribers — counts only, never a subscriber. The live
-/// monitor writes each day as it closes; on start it restores the <see cref="KeptDays"/> days before the replay with
+/// monitor writes each day as it closes, and each principal's open day's counts so far as they change (at most once per
+/// <see cref="DetectionOptions.BaselineOpenDayInterval"/>, and at a graceful stop), each write of a day replacing the
+/// last; on start it restores the <see cref="KeptDays"/> days before the replay with
 /// <see cref="BaselineDetector.Seed"/>, so the 30-day sums and the own history (up to 30 past active days) are those of
 /// a monitor that never stopped. Portable SQL; thread-safe.
 /// </summary>
@@ -31,7 +33,9 @@ public sealed class BaselineDayStore(CustodianDatabase db)
     public static BaselineDayStore Beside(AlertStore alerts) => new((alerts ?? throw new ArgumentNullException(nameof(alerts))).Database);
 
     /// <summary>Writes (or rewrites, by principal and day) <paramref name="days"/> in one transaction, and deletes rows more than <see cref="KeptDays"/> days older than the newest.</summary>
-    /// <param name="days">Closed days (<see cref="BaselineDetector.DrainClosedDays"/>); nothing is written when empty.</param>
+    /// <param name="days">Closed days (<see cref="BaselineDetector.DrainClosedDays"/>) or open days' counts so far
+    /// (<see cref="BaselineDetector.DrainChangedOpenDays"/>), written in this order (a later one of the same principal and
+    /// day replaces an earlier one); nothing is written when empty.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>Completes when committed.</returns>
     /// <exception cref="DbException">When the database fails.</exception>

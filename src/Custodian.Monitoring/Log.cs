@@ -18,7 +18,7 @@ internal static partial class Log
     public static partial void BaselineDaysUnavailable(ILogger logger, string errorType, Exception exception);
 
     [LoggerMessage(EventId = 4014, EventName = "BaselineDaysNotStored", Level = LogLevel.Warning,
-        Message = "{Count} closed baseline days could not be stored ({ErrorType}): a restart rebuilds them only from the replayed days.")]
+        Message = "{Count} baseline days (closed, or open days' counts so far) could not be stored ({ErrorType}): a restart rebuilds them only from the replayed days, or restores an open day's last stored counts.")]
     public static partial void BaselineDaysNotStored(ILogger logger, int count, string errorType, Exception exception);
 
     [LoggerMessage(EventId = 4002, EventName = "AlertRaised", Level = LogLevel.Warning,

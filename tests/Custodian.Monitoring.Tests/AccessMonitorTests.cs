@@ -465,11 +465,15 @@ public sealed class AccessMonitorTests
         await first.SettleAsync();
         await first.StopAsync();
 
-        // Each day closed at the first read of the next (day 11 is still open): clerk and terminal, counts only.
+        // Each day closed at the first read of the next; day 11 is still open, stored with its counts so far (the open
+        // days' writes, the last at the stop): clerk and terminal, counts only.
         var day0 = (MonitorHarness.Start.ToUnixTimeMilliseconds() + (9 * 3_600_000)) / 86_400_000;
         var stored = await new BaselineDayStore(first.Database.Db).ReadBeforeAsync(day0 + 12);
         Assert.Equal(
-            [.. Enumerable.Range(0, 11).Select(d => (PrincipalKind.Clerk, d, 5, 0, 5)), .. Enumerable.Range(0, 11).Select(d => (PrincipalKind.Terminal, d, 5, 0, 5))],
+            [
+                .. Enumerable.Range(0, 11).Select(d => (PrincipalKind.Clerk, d, 5, 0, 5)), (PrincipalKind.Clerk, 11, 1, 0, 1),
+                .. Enumerable.Range(0, 11).Select(d => (PrincipalKind.Terminal, d, 5, 0, 5)), (PrincipalKind.Terminal, 11, 1, 0, 1),
+            ],
             stored.Select(d => (d.Principal.Kind, (int)(d.Day - day0), d.Distinct, d.Orphans, d.MaxHour)));
         Assert.All(stored, d => Assert.Equal(("S001", d.Principal.Kind == PrincipalKind.Clerk ? StaffRole.Clerk : (StaffRole?)null), (d.Store, d.Role)));
 
@@ -483,10 +487,99 @@ public sealed class AccessMonitorTests
         Assert.Contains(second.Logs.GetSnapshot(), r => r.Id.Id == 4001 && r.Message.Contains("after restoring 10 stored baseline days", StringComparison.Ordinal));
         Assert.Equal((56, 31, 1), (engine.Baseline.CurrentValue(clerk, "distinct-30d"), engine.Baseline.CurrentValue(clerk, "distinct-7d"), engine.Baseline.CurrentValue(clerk, "distinct-1d")));
 
-        // The replay closed days 4-10 again and stored the same counts.
+        // The replay closed days 4-10 again and stored the same counts (and rebuilt the open day 11, not restored: it is replayed).
         Assert.Equal(
             stored.Select(d => (d.Principal, d.Day, d.Distinct, d.Orphans, d.MaxHour)),
             (await new BaselineDayStore(first.Database.Db).ReadBeforeAsync(day0 + 12)).Select(d => (d.Principal, d.Day, d.Distinct, d.Orphans, d.MaxHour)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // PostgreSQL (CUSTODIAN_TEST_POSTGRES)
+    public async Task A_principals_last_active_day_is_stored_while_open_so_a_restart_after_six_days_away_restores_it_up_to_the_last_write(bool postgres)
+    {
+        // Days 0-6 (Monday 3 March 2025 on, 15:00 in Seoul): 5 customers a day, each served, on terminal T1. k = 1, so that
+        // 7 active days of 5 give an own 1-day threshold of 5 + 1 × 10 = 15 (the clerk has no peers: the own history alone judges).
+        var clerk = new Principal(PrincipalKind.Clerk, Clerk);
+        var options = new DetectionOptions { BaselineK = 1 };
+        await using var first = await MonitorHarness.StartAsync(engine: MonitorEngine.CreateDefault(options), postgres: postgres);
+        async Task ServeAsync(MonitorHarness h, string terminal, long customer, TimeSpan after)
+        {
+            await h.ReadAsync(Clerk, terminal, customer);
+            h.Time.Advance(TimeSpan.FromMinutes(3));
+            await h.AppendAsync(Clerk, terminal, [customer], AccessTask.ServiceComplete);
+            h.Time.Advance(after);
+        }
+
+        for (var day = 0; day <= 6; day++)
+        {
+            first.Time.Advance(MonitorHarness.Start.AddDays(day).AddHours(6) - first.Time.GetUtcNow());
+            for (var i = 1; i <= 5; i++)
+            {
+                await ServeAsync(first, Terminal, (day * 100) + i, TimeSpan.FromMinutes(3));
+            }
+        }
+
+        // Day 6 is the clerk's last active day: it never closes in this monitor, yet the next write of the open days (every
+        // minute, once everything is processed) stores it beside the closed days 0-5 (clerk and terminal, counts only).
+        await first.SettleAsync();
+        var day0 = (MonitorHarness.Start.ToUnixTimeMilliseconds() + (9 * 3_600_000)) / 86_400_000;
+        var store = new BaselineDayStore(first.Database.Db);
+        first.Time.Advance(TimeSpan.FromMinutes(1));
+        await WaitUntilStoredAsync(store, clerk, day0 + 6, 5);
+        Assert.Equal(
+            [.. Enumerable.Range(0, 7).Select(d => (PrincipalKind.Clerk, d, 5, 0, 5)), .. Enumerable.Range(0, 7).Select(d => (PrincipalKind.Terminal, d, 5, 0, 5))],
+            (await store.ReadBeforeAsync(day0 + 7)).Select(d => (d.Principal.Kind, (int)(d.Day - day0), d.Distinct, d.Orphans, d.MaxHour)));
+
+        // A 6th customer less than a minute before the monitor crashes (it is never stopped): that change is not stored.
+        await ServeAsync(first, Terminal, 606, TimeSpan.Zero);
+        await first.SettleAsync();
+
+        // Restart seven days later, day 13 at 15:30 (the clerk was away for 6 days and 23 hours): the replay starts on
+        // day 6 at 14:30, so day 7 is the first it rebuilds and day 6 comes from the table, with the counts of its last
+        // write (5 customers, not 6): 14 rows, clerk and terminal.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(MonitorHarness.Start.AddDays(13).AddHours(6.5));
+        var engine = MonitorEngine.CreateDefault(options);
+        await using var second = await MonitorHarness.CreateAsync(previous: first, time: time, engine: engine);
+        await second.StartMonitorAsync();
+        Assert.Equal(day0 + 7, engine.Baseline!.FirstReplayedDay(time.GetUtcNow() - engine.History));
+        Assert.Contains(second.Logs.GetSnapshot(), r => r.Id.Id == 4001 && r.Message.Contains("after restoring 14 stored baseline days", StringComparison.Ordinal));
+
+        // Day 13: 15 customers, one every 15 minutes, on another terminal (no history of its own), stored by the next
+        // write of the open days; then a 16th, over the clerk's own threshold of 15 built from 7 days, day 6 among them
+        // (without it: 6 days, no own threshold, no finding). 30-day value: 7 days × 5 + 16 = 51 (without day 6: 46; had
+        // the 6th customer of day 6 been stored: 52).
+        for (var i = 1; i <= 15; i++)
+        {
+            await ServeAsync(second, "S001-T2", 1300 + i, TimeSpan.FromMinutes(12));
+        }
+
+        await second.SettleAsync();
+        time.Advance(TimeSpan.FromMinutes(1));
+        await WaitUntilStoredAsync(store, clerk, day0 + 13, 15);
+        await second.ReadAsync(Clerk, "S001-T2", 1316);
+        await second.SettleAsync();
+        var alert = Assert.Single(await second.Alerts.ListAsync(null));
+        Assert.Equal((BaselineDetector.DetectorName, clerk, TimeSpan.FromDays(1), 16, 15), (alert.Detector, alert.Principal, alert.Window, alert.Observed, alert.Limit));
+        Assert.Equal("distinct-1d 16: own median 5, MAD 0, threshold 15; peers n/a; risk 70, action step-up", alert.Evidence.Detail);
+        Assert.Equal((51, 16, 16), (engine.Baseline.CurrentValue(clerk, "distinct-30d"), engine.Baseline.CurrentValue(clerk, "distinct-7d"), engine.Baseline.CurrentValue(clerk, "distinct-1d")));
+
+        // A graceful stop stores the open day 13 with its 16th customer (no write of the open days since the 15th).
+        await second.StopAsync();
+        Assert.Equal(
+            [(PrincipalKind.Clerk, 13, 16, 0, 4), (PrincipalKind.Terminal, 13, 16, 0, 4)],
+            (await store.ReadBeforeAsync(day0 + 14)).Where(d => d.Day == day0 + 13).Select(d => (d.Principal.Kind, (int)(d.Day - day0), d.Distinct, d.Orphans, d.MaxHour)));
+    }
+
+    // Waits until the principal's stored day has `distinct` subscribers: the open days are written beside the monitor.
+    private static async Task WaitUntilStoredAsync(BaselineDayStore store, Principal principal, long day, int distinct)
+    {
+        var deadline = DateTime.UtcNow + MonitorHarness.HangGuard;
+        while (!(await store.ReadBeforeAsync(day + 1)).Any(d => d.Principal == principal && d.Day == day && d.Distinct == distinct))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"day {day} of {principal} was never stored with {distinct} subscribers");
+            await Task.Delay(20);
+        }
     }
 
     [Fact]

@@ -73,6 +73,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     private readonly SlotMap<State> _states = new(); // by principal slot
     private readonly Dictionary<GroupKey, Group> _groups = [];
     private readonly List<BaselineDay> _closedDays = [];
+    private readonly List<State> _changedOpenDays = []; // principals whose open day changed since DrainChangedOpenDays (RecordsOpenDays)
     private double[] _scratch = new double[64];
     private long _countsFromMs = long.MinValue; // reads and orphans before it are not counted (SeedThrough)
 
@@ -95,7 +96,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
     public string Id => DetectorName;
 
     /// <inheritdoc />
-    /// <remarks>Seven days: its 1-hour, 1-day and 7-day values exactly. The 30-day sums and the own history (up to 30 past active days) are rebuilt from those 7 days only after a restart, so a principal is judged on its peers until it has <see cref="DetectionOptions.BaselineMinDays"/> active days again (docs/monitoring.md, "Restart").</remarks>
+    /// <remarks>Seven days: its 1-hour, 1-day and 7-day values exactly. The 30-day sums and the own history (up to 30 past active days) are not replayed but restored from stored days (<see cref="Seed"/>, <see cref="BaselineDayStore"/>; without them they would be rebuilt from those 7 days only, docs/monitoring.md, "Restart").</remarks>
     public TimeSpan History => TimeSpan.FromDays(7);
 
     /// <summary>
@@ -120,6 +121,43 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
 
         var count = _closedDays.Count;
         _closedDays.Clear();
+        return count;
+    }
+
+    /// <summary>
+    /// Whether the principals whose open (current) local day changed are kept for <see cref="DrainChangedOpenDays"/> (off
+    /// by default; the live monitor stores them so that a restart restores a principal's last active day, which closes
+    /// only at its next read, docs/monitoring.md "Restart"). Once on, every drained open day is also recorded again when
+    /// it closes (<see cref="DrainClosedDays"/>, with <see cref="RecordsClosedDays"/>) even when it ends with no read and no
+    /// orphan (after a <see cref="Reset"/>), so that its stored row is always replaced by the day's final counts.
+    /// </summary>
+    public bool RecordsOpenDays { get; set; }
+
+    /// <summary>
+    /// Adds to <paramref name="into"/> the open local day, with its counts so far, of every principal whose counts of that
+    /// day changed (a new subscriber, a busier hour, an orphan, or a <see cref="Reset"/>) since the last call — each
+    /// principal once, and none whose changed day has closed since (<see cref="DrainClosedDays"/> has it, complete).
+    /// Empty unless <see cref="RecordsOpenDays"/>. The counts only, never a subscriber.
+    /// </summary>
+    /// <returns>How many were added.</returns>
+    public int DrainChangedOpenDays(ICollection<BaselineDay> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        var count = 0;
+        foreach (var s in _changedOpenDays)
+        {
+            if (!s.OpenDayChanged)
+            {
+                continue; // closed since it changed, or listed twice
+            }
+
+            s.OpenDayChanged = false;
+            s.OpenDayDrained = true;
+            into.Add(new BaselineDay(s.Principal, s.Store, s.Role, s.Day, s.TodayCount, s.OrphansToday, s.MaxHourToday));
+            count++;
+        }
+
+        _changedOpenDays.Clear();
         return count;
     }
 
@@ -194,6 +232,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         var s = GetState(slot, entry.Store, role, ms);
         var grew = false;
         var hourBefore = s.HourCount;
+        var maxHourBefore = s.MaxHourToday;
         foreach (var subject in _slots.SubjectsOf(entry))
         {
             ref var hourMark = ref s.Today.GetValueRefOrAddDefault(subject, out var seenToday);
@@ -214,6 +253,10 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         if (s.HourCount != hourBefore)
         {
             SyncCounts(s); // a subscriber new today is new in the hour too, so otherwise no count changed
+            if (grew || s.MaxHourToday != maxHourBefore)
+            {
+                OpenDayChanged(s); // a day's stored counts: distinct subscribers, orphans and the busiest hour
+            }
         }
 
         s.AddSequence(sequence);
@@ -244,6 +287,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         Roll(s, nowMs);
         s.OrphansToday++;
         SyncCounts(s);
+        OpenDayChanged(s);
         s.AddSequence(orphan.Sequence);
 
         Judge(s, metricKind: 1, nowMs, orphan.Store, findings);
@@ -266,6 +310,18 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             s.MaxHourToday = 0;
             ((Span<int>)s.Flagged).Clear();
             Sync(s);
+            OpenDayChanged(s);
+        }
+    }
+
+    // Lists the principal for DrainChangedOpenDays (once until drained or its day closes).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void OpenDayChanged(State s)
+    {
+        if (RecordsOpenDays && !s.OpenDayChanged)
+        {
+            s.OpenDayChanged = true;
+            _changedOpenDays.Add(s);
         }
     }
 
@@ -359,10 +415,14 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             s.PastSumsDay = long.MinValue;
             s.MaxHour[slot] = s.MaxHourToday;
             s.Active[slot] = active;
-            if (RecordsClosedDays && (active || s.OrphansToday > 0))
+            if (RecordsClosedDays && (active || s.OrphansToday > 0 || s.OpenDayDrained))
             {
+                // A drained open day is recorded even with no count left (a Reset): its stored row gets the final counts.
                 _closedDays.Add(new BaselineDay(s.Principal, s.Store, s.Role, s.Day, s.TodayCount, s.OrphansToday, s.MaxHourToday));
             }
+
+            s.OpenDayChanged = false; // the closed day supersedes any open-day snapshot not yet drained
+            s.OpenDayDrained = false;
 
             if (active)
             {
@@ -870,6 +930,8 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public int OrphansToday;
         public int MaxHourToday;
         public int ShortHistory; // bit m: metric m's history holds fewer than BaselineMinDays values (cleared whenever History changes)
+        public bool OpenDayChanged; // listed in _changedOpenDays: Day's counts changed since last drained
+        public bool OpenDayDrained; // Day's counts were drained as an open day (so its close is recorded whatever its counts)
 
         // Every metric's own threshold unknown (NaN), as after a change of the history.
         public void ForgetOwnThresholds() => Own = Unknown();

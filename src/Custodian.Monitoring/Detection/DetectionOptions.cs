@@ -52,6 +52,15 @@ public sealed class DetectionOptions
     /// <value>The default is 7.</value>
     public int BaselineMinDays { get; set; } = 7;
 
+    /// <summary>
+    /// How often the live monitor stores the open (current) local day of each principal whose baseline counts changed
+    /// since the last write (<see cref="BaselineDetector.DrainChangedOpenDays"/>; docs/monitoring.md, "Restart"): at most
+    /// once per interval, measured with the monitor's <see cref="TimeProvider"/>, and once more at a graceful stop. A crash
+    /// loses at most the last interval's changes of a principal's last active day; 1 second to 1 hour.
+    /// </summary>
+    /// <value>The default is 1 minute.</value>
+    public TimeSpan BaselineOpenDayInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Peers (same store, same kind and role) needed for a store peer group; with fewer, all principals of the kind and role form the group.</summary>
     /// <value>The default is 4.</value>
     public int PeerGroupMinSize { get; set; } = 4;
@@ -98,6 +107,7 @@ public sealed class DetectionOptions
         Check(NotFoundSearchesAlert is >= 1 and <= 10_000, nameof(NotFoundSearchesAlert), "must be 1-10000");
         Check(BaselineK is >= 1 and <= 100, nameof(BaselineK), "must be 1-100");
         Check(BaselineMinDays is >= 3 and <= 30, nameof(BaselineMinDays), "must be 3-30");
+        Check(BaselineOpenDayInterval >= TimeSpan.FromSeconds(1) && BaselineOpenDayInterval <= TimeSpan.FromHours(1), nameof(BaselineOpenDayInterval), "must be 1 second to 1 hour");
         Check(PeerGroupMinSize is >= 2 and <= 1000, nameof(PeerGroupMinSize), "must be 2-1000");
         Check(WatchList is not null, nameof(WatchList), "must not be null");
         Check(SharedOrphansSuspend is >= 1 and <= 1000, nameof(SharedOrphansSuspend), "must be 1-1000");

@@ -56,21 +56,22 @@ internal sealed class MonitorHarness : IAsyncDisposable
 
     /// <summary>
     /// Creates a harness on a fresh database and ledger (or on <paramref name="previous"/>'s, simulating a restart), not
-    /// started; with <paramref name="engine"/> (the detectors without hard limits) as the live monitor runs, else hard limits only.
+    /// started; with <paramref name="engine"/> (the detectors without hard limits) as the live monitor runs, else hard limits only;
+    /// a fresh database on PostgreSQL with <paramref name="postgres"/> (<see cref="TestDatabase"/>), else SQLite.
     /// </summary>
-    public static async Task<MonitorHarness> CreateAsync(MonitorOptions? options = null, MonitorHarness? previous = null, FakeTimeProvider? time = null, MonitorEngine? engine = null)
+    public static async Task<MonitorHarness> CreateAsync(MonitorOptions? options = null, MonitorHarness? previous = null, FakeTimeProvider? time = null, MonitorEngine? engine = null, bool postgres = false)
     {
         var stream = new InProcessAccessEventStream();
-        var database = previous?.Database ?? await TestDatabase.CreateAsync();
+        var database = previous?.Database ?? await TestDatabase.CreateAsync(postgres);
         time ??= previous?.Time ?? new FakeTimeProvider(Start);
         var ledger = new FakeLedger(stream, previous?.Ledger.Storage);
         return new MonitorHarness(database, previous is null, time, ledger, stream, options ?? new MonitorOptions(), engine);
     }
 
     /// <summary>Creates and starts a harness, waiting until the monitor's replay is done.</summary>
-    public static async Task<MonitorHarness> StartAsync(MonitorOptions? options = null, MonitorHarness? previous = null, MonitorEngine? engine = null)
+    public static async Task<MonitorHarness> StartAsync(MonitorOptions? options = null, MonitorHarness? previous = null, MonitorEngine? engine = null, bool postgres = false)
     {
-        var harness = await CreateAsync(options, previous, engine: engine);
+        var harness = await CreateAsync(options, previous, engine: engine, postgres: postgres);
         await harness.StartMonitorAsync();
         return harness;
     }

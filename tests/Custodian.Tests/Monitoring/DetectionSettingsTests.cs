@@ -18,6 +18,7 @@ public sealed class DetectionSettingsTests
         Assert.Equal(TimeSpan.FromHours(9), options.StoreOpens);
         Assert.Equal(TimeSpan.FromHours(21), options.StoreCloses);
         Assert.Equal(TimeSpan.FromMinutes(45), options.HoursGrace);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.BaselineOpenDayInterval);
     }
 
     [Fact]
@@ -51,6 +52,8 @@ public sealed class DetectionSettingsTests
         Assert.Equal("invalid configuration: Custodian:Detection:LocalOffset must be within ±14 hours.", ex.Message);
         var order = Assert.Throws<CliException>(() => DetectionSettings.Bind(Config(("Custodian:Detection:StoreOpens", "22:00:00"))));
         Assert.Equal("invalid configuration: Custodian:Detection:StoreOpens must be before StoreCloses, both within one day.", order.Message);
+        var interval = Assert.Throws<CliException>(() => DetectionSettings.Bind(Config(("Custodian:Detection:BaselineOpenDayInterval", "00:00:00.500"))));
+        Assert.Equal("invalid configuration: Custodian:Detection:BaselineOpenDayInterval must be 1 second to 1 hour.", interval.Message);
     }
 
     [Fact]
