@@ -4,12 +4,32 @@ namespace Custodian.Cli;
 
 /// <summary>
 /// Binds a configuration section (environment variables such as <c>Custodian__Masking__Phone</c>) and turns the
-/// binder's failure — which names .NET types — into a one-line message that names the setting.
+/// binder's failure — which names .NET types — into a one-line message that names the setting and the document that
+/// lists its allowed values.
 /// </summary>
 internal static partial class ConfigurationBinding
 {
+    /// <summary>
+    /// Where each configuration section's settings and allowed values are documented, by section prefix (the first two
+    /// segments of the setting path, compared case-insensitively as configuration keys are). A setting in no listed
+    /// section is in the README's Configuration table.
+    /// </summary>
+    private static readonly (string Prefix, string Document)[] Documents =
+    [
+        ("Custodian:Detection", "docs/monitoring.md"),
+        ("Custodian:Retention", "docs/review.md"),
+        ("Custodian:Review", "docs/review.md"),
+        ("Custodian:Gateway", "docs/access.md"),
+        ("Custodian:OfficerDevices", "docs/access.md"),
+        ("Custodian:DormantAccounts", "docs/access.md"),
+        ("Custodian:Siem", "docs/siem.md"),
+        ("Custodian:Checkpoints", "docs/ledger-format.md"),
+        ("Custodian:JetStream", "docs/events.md"),
+    ];
+
     /// <summary>Binds <paramref name="section"/> to <paramref name="target"/>.</summary>
-    /// <exception cref="CliException">A value could not be converted (exit 2), naming the setting but not echoing the value.</exception>
+    /// <exception cref="CliException">A value could not be converted (exit 2), naming the setting and the document that
+    /// lists its values, but not echoing the value.</exception>
     public static void Bind(IConfiguration section, object target)
     {
         try
@@ -18,9 +38,36 @@ internal static partial class ConfigurationBinding
         }
         catch (InvalidOperationException ex)
         {
-            var key = SettingPath().Match(ex.Message) is { Success: true } m ? m.Groups[1].Value : "a setting";
-            throw new CliException($"invalid configuration: {key} has a value that is not allowed (the README's Configuration table lists the values; as an environment variable it is {key.Replace(":", "__", StringComparison.Ordinal)}).");
+            var key = SettingPath().Match(ex.Message) is { Success: true } m ? m.Groups[1].Value : null;
+            if (key is null)
+            {
+                throw new CliException("invalid configuration: a setting has a value that is not allowed (the README's Configuration table lists the documents that list the values).");
+            }
+
+            var hint = ex.Message.Contains("'System.TimeSpan'", StringComparison.Ordinal)
+                ? "; a time of day or a duration is written hh:mm:ss, e.g. 09:30:00, or d.hh:mm:ss for days"
+                : string.Empty;
+            throw new CliException($"invalid configuration: {key} has a value that is not allowed ({DocumentFor(key)} lists the values{hint}; as an environment variable it is {key.Replace(":", "__", StringComparison.Ordinal)}).");
         }
+    }
+
+    /// <summary>
+    /// The document that lists the allowed values of the setting at <paramref name="settingPath"/> (a configuration
+    /// path such as <c>Custodian:Detection:StoreOpens</c>): e.g. <c>docs/monitoring.md</c>, or <c>the README's
+    /// Configuration table</c> for a setting of no documented section.
+    /// </summary>
+    internal static string DocumentFor(string settingPath)
+    {
+        foreach (var (prefix, document) in Documents)
+        {
+            if (settingPath.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
+                && (settingPath.Length == prefix.Length || settingPath[prefix.Length] == ':'))
+            {
+                return document;
+            }
+        }
+
+        return "the README's Configuration table";
     }
 
     [GeneratedRegex("at '([A-Za-z0-9:_]+)'", RegexOptions.CultureInvariant)]

@@ -230,7 +230,7 @@ public sealed partial class CliFixesTests : IDisposable
 
     public static TheoryData<string, string?> BadStarts => new()
     {
-        { "Custodian__Review__Cycle=daily", "error: invalid configuration: Custodian:Review:Cycle has a value that is not allowed (the README's Configuration table lists the values; as an environment variable it is Custodian__Review__Cycle)." },
+        { "Custodian__Review__Cycle=daily", "error: invalid configuration: Custodian:Review:Cycle has a value that is not allowed (docs/review.md lists the values; as an environment variable it is Custodian__Review__Cycle)." },
         { "Custodian__Retention__Years=0", "error: invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years)." },
         { "Custodian__Checkpoints__IntervalSeconds=0", "error: invalid configuration: Custodian:Checkpoints: IntervalSeconds must be 1-3600, MaxFutureSkewSeconds 0-86400, and Origin a name without spaces or '+'." },
         { "port-in-use", null },

@@ -40,7 +40,7 @@ public sealed class DetectionSettingsTests
     {
         var ex = Assert.Throws<CliException>(() => DetectionSettings.Bind(Config(("Custodian:Detection:StoreOpens", "nine o'clock"))));
         Assert.Equal(
-            "invalid configuration: Custodian:Detection:StoreOpens has a value that is not allowed (the README's Configuration table lists the values; as an environment variable it is Custodian__Detection__StoreOpens).",
+            "invalid configuration: Custodian:Detection:StoreOpens has a value that is not allowed (docs/monitoring.md lists the values; a time of day or a duration is written hh:mm:ss, e.g. 09:30:00, or d.hh:mm:ss for days; as an environment variable it is Custodian__Detection__StoreOpens).",
             ex.Message);
         Assert.Equal(2, ex.ExitCode);
     }
