@@ -45,11 +45,9 @@ public static class ApprovalsApi
         return app;
     }
 
-    private static StaffRequest Staff(HttpContext context) => (StaffRequest)context.Items[StaffApi.StaffKey]!;
+    private static string Officer(HttpContext context) => StaffApi.Staff(context).Session.Principal.Id;
 
-    private static string Officer(HttpContext context) => Staff(context).Session.Principal.Id;
-
-    private static StaffRole Role(HttpContext context) => Staff(context).Session.Principal.Role;
+    private static StaffRole Role(HttpContext context) => StaffApi.Staff(context).Session.Principal.Role;
 
     private static async Task<Results<Ok<IReadOnlyList<PrivilegedRequest>>, ProblemHttpResult>> ListAsync(string? status, PrivilegedActionRequests requests, CancellationToken cancellationToken)
     {
@@ -72,7 +70,7 @@ public static class ApprovalsApi
         var result = await requests.RequestAsync(body.Action ?? string.Empty, body.Target ?? string.Empty, body.Reason ?? string.Empty, Officer(context), Role(context), cancellationToken);
         return result.IsSuccess
             ? TypedResults.Created($"/api/v1/approvals/{result.Value.Id}", result.Value)
-            : (await ApprovalRefusals.RequestRefusedAsync(context.RequestServices, Staff(context), requests, body.Action, body.Target, result.Error!, cancellationToken)).ToProblem();
+            : (await ApprovalRefusals.RequestRefusedAsync(context.RequestServices, StaffApi.Staff(context), requests, body.Action, body.Target, result.Error!, cancellationToken)).ToProblem();
     }
 
     private static async Task<Results<Ok<ApprovalDecision>, ProblemHttpResult>> ApproveAsync(string id, ApprovalDecisionBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
@@ -80,7 +78,7 @@ public static class ApprovalsApi
         var result = await requests.ApproveAsync(id, Officer(context), body.Reason ?? string.Empty, Role(context), cancellationToken);
         return result.IsSuccess
             ? TypedResults.Ok(new ApprovalDecision(result.Value))
-            : (await ApprovalRefusals.DecisionRefusedAsync(context.RequestServices, Staff(context), requests, id, approve: true, result.Error!, cancellationToken)).ToProblem();
+            : (await ApprovalRefusals.DecisionRefusedAsync(context.RequestServices, StaffApi.Staff(context), requests, id, approve: true, result.Error!, cancellationToken)).ToProblem();
     }
 
     private static async Task<Results<Ok<ApprovalDecision>, ProblemHttpResult>> RejectAsync(string id, ApprovalDecisionBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
@@ -88,6 +86,6 @@ public static class ApprovalsApi
         var result = await requests.RejectAsync(id, Officer(context), body.Reason ?? string.Empty, Role(context), cancellationToken);
         return result.IsSuccess
             ? TypedResults.Ok(new ApprovalDecision(result.Value))
-            : (await ApprovalRefusals.DecisionRefusedAsync(context.RequestServices, Staff(context), requests, id, approve: false, result.Error!, cancellationToken)).ToProblem();
+            : (await ApprovalRefusals.DecisionRefusedAsync(context.RequestServices, StaffApi.Staff(context), requests, id, approve: false, result.Error!, cancellationToken)).ToProblem();
     }
 }

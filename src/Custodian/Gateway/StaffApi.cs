@@ -75,7 +75,11 @@ public static class StaffApi
 
     private static DeviceIdentity Device(HttpContext context) => (DeviceIdentity)context.Items[DeviceGatewayMiddleware.DeviceKey]!;
 
-    private static StaffRequest Staff(HttpContext context) => (StaffRequest)context.Items[StaffKey]!;
+    /// <summary>
+    /// The signed-in staff request (session, device, source address) that <see cref="RequireSessionAsync"/> stored under
+    /// <see cref="StaffKey"/>. Only for endpoints behind that filter; elsewhere the item is absent.
+    /// </summary>
+    internal static StaffRequest Staff(HttpContext context) => (StaffRequest)context.Items[StaffKey]!;
 
     private static string? Ip(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
 

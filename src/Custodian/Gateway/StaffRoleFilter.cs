@@ -24,7 +24,7 @@ public static class StaffRoleFilter
         async (invocation, next) =>
         {
             var context = invocation.HttpContext;
-            var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+            var staff = StaffApi.Staff(context);
             var principal = staff.Session.Principal;
             if (roles.Contains(principal.Role))
             {

@@ -246,15 +246,13 @@ public static class IncidentApi
     /// <summary>The officer of the request's staff session, with terminal, store and source IP.</summary>
     internal static IncidentActor Actor(HttpContext context)
     {
-        var staff = Staff(context);
+        var staff = StaffApi.Staff(context);
         return new IncidentActor(staff.Session.Principal.Id, staff.Session.Principal.Role, staff.Device.Terminal, staff.Device.Store, staff.SourceIp);
     }
 
-    /// <summary>The request's staff session, device and source address (set by <see cref="StaffApi.RequireSessionAsync"/>).</summary>
-    internal static StaffRequest Staff(HttpContext context) => (StaffRequest)context.Items[StaffApi.StaffKey]!;
 
     /// <summary>Records the refused action (<see cref="IncidentRefusals"/>) and answers it as a problem.</summary>
     private static async Task<ProblemHttpResult> RefusedAsync(HttpContext context, AccessTask task, string? id, CustodianError error, CancellationToken cancellationToken) =>
-        (await IncidentRefusals.RefusedAsync(context.RequestServices, Staff(context), task, id, error, cancellationToken)).ToProblem();
+        (await IncidentRefusals.RefusedAsync(context.RequestServices, StaffApi.Staff(context), task, id, error, cancellationToken)).ToProblem();
 
 }

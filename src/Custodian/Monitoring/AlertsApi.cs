@@ -105,7 +105,7 @@ public static class AlertsApi
 
     private static async Task<Results<Ok<AlertDto>, ProblemHttpResult>> ReviewAsync(string id, AlertReviewRequest body, HttpContext context, AccessMonitor monitor, AlertStore alerts, CancellationToken cancellationToken)
     {
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+        var staff = StaffApi.Staff(context);
         Custodian.Problems.Result<Alert> result;
         AlertState? asked = null;
         if (!AlertStates.TryParse(body.State, out var state))
@@ -129,7 +129,7 @@ public static class AlertsApi
 
     private static async Task<Results<Accepted<PrivilegedRequest>, ProblemHttpResult>> RestoreAsync(RestoreRequest body, HttpContext context, PrivilegedActionRequests requests, SuspensionRegistry suspensions, CancellationToken cancellationToken)
     {
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+        var staff = StaffApi.Staff(context);
         // Four eyes (docs/access.md §7): this files the restore; a different officer approves it in /api/v1/approvals.
         var result = await RestoreAction.RequestCheckedAsync(requests, suspensions, body.Kind, body.Id, body.Reason, staff.Session.Principal, cancellationToken);
         return result.IsSuccess

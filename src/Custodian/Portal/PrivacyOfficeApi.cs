@@ -69,7 +69,7 @@ public static class PrivacyOfficeApi
             return ProblemResults.Validation("decision", "must be disclosed or refused").ToProblem();
         }
 
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+        var staff = StaffApi.Staff(context);
         var answered = await requests.AnswerAsync(id, decision, body.Answer, staff.Session.Principal.Id, (staff.Device.Terminal, staff.Device.Store, staff.SourceIp), context.RequestAborted);
         return answered.IsSuccess ? TypedResults.Ok(Summarise(answered.Value, tokens)) : answered.Error!.ToProblem();
     }

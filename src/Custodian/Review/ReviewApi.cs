@@ -70,7 +70,7 @@ public static class ReviewApi
             return filter.Error!.ToProblem();
         }
 
-        var staff = (StaffRequest)context.Items[StaffApi.StaffKey]!;
+        var staff = StaffApi.Staff(context);
         var csv = new StringWriter();
         var exported = await review.ExportAsync(filter.Value, request.Reason, staff.Session.Principal.Id, staff.Session.Principal.Role, csv, staff.Device.Terminal, staff.Device.Store, staff.SourceIp, cancellationToken);
         return exported.IsSuccess

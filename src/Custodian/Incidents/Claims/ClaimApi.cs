@@ -168,6 +168,6 @@ public static class ClaimApi
         var result = await decision;
         return result.IsSuccess
             ? TypedResults.Ok(Summary(result.Value, tokenizer))
-            : (await ClaimRefusals.RefusedAsync(context.RequestServices, IncidentApi.Staff(context), task, id, asked, result.Error!, context.RequestAborted)).ToProblem();
+            : (await ClaimRefusals.RefusedAsync(context.RequestServices, StaffApi.Staff(context), task, id, asked, result.Error!, context.RequestAborted)).ToProblem();
     }
 }
