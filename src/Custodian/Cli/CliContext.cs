@@ -122,6 +122,26 @@ internal sealed class CliException(string message, int exitCode = 2) : Exception
 
     /// <summary>An argument error (exit code 1).</summary>
     public static CliException Usage(string message) => new(message, 1);
+
+    /// <summary>
+    /// The CLI form of a service's refusal: a validation error (HTTP status 400, a value given on the command line) is a
+    /// usage error, exit 1, its message followed by each field's first rule that the message does not already state
+    /// ("field: rule; …"); any other refusal (not found, conflict, state) exits 2 with the message alone. The README's
+    /// exit-code table is the rule.
+    /// </summary>
+    public static CliException From(Problems.CustodianError error)
+    {
+        if (error.Status != 400)
+        {
+            return new CliException(error.Message);
+        }
+
+        var rules = (error.Errors ?? new Dictionary<string, string[]>())
+            .Where(e => e.Value.Length > 0 && !error.Message.Contains(e.Value[0], StringComparison.Ordinal))
+            .Select(e => $"{e.Key}: {e.Value[0]}")
+            .ToList();
+        return Usage(rules.Count == 0 ? error.Message : error.Message + " " + string.Join("; ", rules));
+    }
 }
 
 /// <summary>Shared console output.</summary>

@@ -469,10 +469,7 @@ internal static class IncidentCommands
     private static T Unwrap<T>(Result<T> result) =>
         result.IsSuccess
             ? result.Value
-            : throw (result.Error!.Status == 400 ? CliException.Usage(Message(result.Error)) : new CliException(Message(result.Error)));
-
-    private static string Message(CustodianError error) =>
-        error.Errors is { Count: > 0 } errors ? error.Message + " " + string.Join("; ", errors.Select(e => $"{e.Key}: {e.Value[0]}")) : error.Message;
+            : throw CliException.From(result.Error!);
 
     private static DateTimeOffset? Time(string? text, string what, TimeSpan offset)
     {

@@ -96,7 +96,7 @@ internal static class PortalCommands
             var recorded = await context.Get<HistoryDeferrals>().DeferAsync(parse.GetValue(sequence), subject, parsedBasis, end, AdminCommands.Operator, parse.GetValue(reason)!, ct);
             if (!recorded.IsSuccess)
             {
-                throw new CliException(recorded.Error!.Message);
+                throw CliException.From(recorded.Error!);
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Entry {parse.GetValue(sequence)} is held from that subscriber until {day:yyyy-MM-dd} 00:00 Korea time; ledger entry {recorded.Value}."));
@@ -148,7 +148,7 @@ internal static class PortalCommands
             var answered = await context.Get<DisclosureRequests>().AnswerAsync(parse.GetValue(id)!, d, parse.GetValue(answer), AdminCommands.Operator, default, ct);
             if (!answered.IsSuccess)
             {
-                throw new CliException(answered.Error!.Message);
+                throw CliException.From(answered.Error!);
             }
 
             Console.WriteLine($"Request {answered.Value.Id} answered ({d.ToName()}); the subscriber was notified.");

@@ -37,6 +37,23 @@ public sealed class CliExitCodeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_value_a_service_refuses_as_malformed_is_a_bad_argument_and_a_refusal_in_state_exits_2()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+
+        var empty = await CliCapture.RunAsync(["portal", "disclosures", "answer", "--id", "D-1", "--decision", "disclosed", "--answer", "", "--data", Data]);
+        Assert.Equal(1, empty.Code);
+        Assert.Equal("error: The field 'answer' is invalid: must be 1-1000 characters without control characters other than line feeds", empty.Stderr.TrimEnd('\n'));
+
+        var unknown = await CliCapture.RunAsync(["portal", "disclosures", "answer", "--id", "D-1", "--decision", "disclosed", "--answer", "Your data was used for a plan change.", "--data", Data]);
+        Assert.Equal(2, unknown.Code);
+        Assert.Equal("error: No disclosure request has this id.", unknown.Stderr.TrimEnd('\n'));
+
+        var day = await CliCapture.RunAsync(["portal", "defer", "--help"]);
+        Assert.Equal(0, day.Code);
+    }
+
+    [Fact]
     public async Task Refused_rows_give_3_in_every_verb_whether_or_not_the_good_rows_were_used()
     {
         var log = Path.Combine(_dir.FullName, "log.csv");
