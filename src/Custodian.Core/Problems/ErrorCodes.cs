@@ -86,6 +86,11 @@ public static class ErrorCodes
     // Server (503)
     /// <summary>The ledger could not durably record the entry, so the read was refused (fail closed). Transient.</summary>
     public const string LedgerUnavailable = "ledger-unavailable";
+    /// <summary>
+    /// The database (PostgreSQL or SQLite) could not be reached or refused the statement for a reason that retrying can
+    /// cure (connection lost, server shutting down, serialization failure, busy): 503, transient. Nothing was returned.
+    /// </summary>
+    public const string StorageUnavailable = "storage-unavailable";
     /// <summary>An unexpected server error (500).</summary>
     public const string InternalError = "internal-error";
     /// <summary>The resource does not exist (404).</summary>

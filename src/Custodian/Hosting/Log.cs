@@ -20,6 +20,9 @@ internal static partial class Log
     [LoggerMessage(1003, LogLevel.Error, "The access ledger could not record an entry; the request was refused (fail closed)")]
     public static partial void LedgerFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(1007, LogLevel.Error, "The database could not serve {Route} (unreachable or a transient refusal); the request was refused with 503")]
+    public static partial void StorageFailed(ILogger logger, string route, Exception exception);
+
     [LoggerMessage(1004, LogLevel.Error, "Unhandled error while serving {Route}")]
     public static partial void Unhandled(ILogger logger, string route, Exception exception);
 

@@ -6,7 +6,8 @@ namespace Custodian.Hosting;
 /// <summary>
 /// Turns framework exceptions into problem responses with stable codes: malformed JSON and bad
 /// parameters (400 <c>validation-failed</c>), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>), a body of the wrong media type (415 <c>unsupported-media-type</c>),
-/// an access ledger that cannot record the request (503 <c>ledger-unavailable</c>, transient: fail closed) and
+/// an access ledger that cannot record the request (503 <c>ledger-unavailable</c>, transient: fail closed), a database
+/// that is unreachable or refuses for a transient reason (503 <c>storage-unavailable</c>, transient) and
 /// anything unexpected (500 <c>internal-error</c>, logged without request data).
 /// A refused body on the terminal listener is recorded in the ledger (<see cref="BodyRefusals"/>).
 /// </summary>
@@ -45,6 +46,13 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
             context.Response.Clear();
             await new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record this request, so it was refused. Try again shortly.", IsTransient: true).WriteAsync(context);
         }
+        catch (Exception ex) when (!context.Response.HasStarted && IsTransientStorageFailure(ex))
+        {
+            // A database outage is not a server bug: the client learns to retry (503, transient), as for the ledger.
+            Log.StorageFailed(logger, (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no endpoint)", ex);
+            context.Response.Clear();
+            await new CustodianError(ErrorCodes.StorageUnavailable, 503, "The database is unavailable, so the request was refused. Try again shortly.", IsTransient: true).WriteAsync(context);
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.
@@ -55,6 +63,30 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
             context.Response.Clear();
             await new CustodianError(ErrorCodes.InternalError, 500, "Unexpected server error.").WriteAsync(context);
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> or one it wraps is a database failure that retrying can cure: a
+    /// <see cref="Storage.StorageUnavailableException"/>, or a driver exception the driver marks transient
+    /// (<see cref="System.Data.Common.DbException.IsTransient"/>; for Npgsql a lost or refused connection, a timeout, and
+    /// SQLSTATEs such as 57P01 admin_shutdown and 40001 serialization_failure).
+    /// </summary>
+    internal static bool IsTransientStorageFailure(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Storage.StorageUnavailableException or System.Data.Common.DbException { IsTransient: true })
+            {
+                return true;
+            }
+
+            if (e is AggregateException aggregate)
+            {
+                return aggregate.InnerExceptions.Any(IsTransientStorageFailure);
+            }
+        }
+
+        return false;
     }
 
     // Framework messages can quote the client's input (a value that failed to bind, a JSON token),
