@@ -42,7 +42,7 @@ internal static class TerminalClientCommands
             {
                 throw new CliException(ex.StatusCode == System.Net.HttpStatusCode.NotFound
                     ? $"{url} answered 404 for /api/v1/ca: --server must be the terminal API port (default 7443), not the portal."
-                    : $"cannot reach {url}: {ex.Message}");
+                    : CliText.Unreachable(url, ex));
             }
             catch (InvalidOperationException ex)
             {
@@ -89,7 +89,7 @@ internal static class TerminalClientCommands
             }
             catch (HttpRequestException ex)
             {
-                throw new CliException($"cannot reach {url}: {ex.Message}");
+                throw new CliException(CliText.Unreachable(url, ex, "the terminal trusts only the CA it pinned at 'terminal init'"));
             }
             catch (System.Security.Cryptography.CryptographicException ex)
             {

@@ -91,7 +91,7 @@ internal static class WitnessCommands
             {
                 throw new CliException(ex.StatusCode == System.Net.HttpStatusCode.NotFound
                     ? $"cannot reach {url}: 404 for /ledger/v1/ca; --server must be the portal port (default 7444), not the terminal API."
-                    : $"cannot reach {url}: {ex.Message}");
+                    : CliText.Unreachable(url, ex));
             }
 
             using var http = client;

@@ -213,7 +213,7 @@ public static class SimulateCommand
         }
         catch (HttpRequestException ex)
         {
-            throw new CliException($"cannot reach {url}: {ex.Message}");
+            throw new CliException(Cli.CliText.Unreachable(url, ex, "is --data the data directory of the server at --server? The run trusts only its CA"));
         }
     }
 

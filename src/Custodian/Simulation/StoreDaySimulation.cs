@@ -200,20 +200,27 @@ public sealed class StoreDaySimulation
 
     private async Task RetireAsync(List<Clerk> clerks)
     {
-        var directory = _admin.GetRequiredService<StaffDirectory>();
-        var registry = _admin.GetRequiredService<TerminalRegistry>();
-        var ledger = _admin.GetRequiredService<Ledger.IAccessLedger>();
         foreach (var clerk in clerks)
         {
-            if (await directory.DisableAsync(clerk.Account))
-            {
-                await RecordAsync(Ledger.AccessTask.StaffDisabled, clerk.Account);
-            }
+            await RetireAsync(clerk.Account, clerk.Terminal);
+        }
+    }
 
-            if (await registry.RevokeAsync(clerk.Terminal, RetiredReason))
-            {
-                await RecordAsync(Ledger.AccessTask.Revoked, clerk.Terminal);
-            }
+    /// <summary>
+    /// Disables the run's account <paramref name="account"/> (when created) and revokes its terminal
+    /// <paramref name="terminal"/> (enrolled or still pending), each recorded in the ledger as an officer's action.
+    /// </summary>
+    private async Task RetireAsync(string? account, string terminal)
+    {
+        var ledger = _admin.GetRequiredService<Ledger.IAccessLedger>();
+        if (account is not null && await _admin.GetRequiredService<StaffDirectory>().DisableAsync(account))
+        {
+            await RecordAsync(Ledger.AccessTask.StaffDisabled, account);
+        }
+
+        if (await _admin.GetRequiredService<TerminalRegistry>().RevokeAsync(terminal, RetiredReason))
+        {
+            await RecordAsync(Ledger.AccessTask.Revoked, terminal);
         }
 
         ValueTask<Ledger.CommittedEntry> RecordAsync(Ledger.AccessTask task, string target) => ledger.AppendAsync(
@@ -241,6 +248,32 @@ public sealed class StoreDaySimulation
         var account = $"sim{_runTag}-{plan.Account}";
         var registry = _admin.GetRequiredService<TerminalRegistry>();
         var code = await registry.IssueEnrollmentCodeAsync(plan.Store, $"sim{_runTag}-{plan.Account}", null);
+        var created = false;
+        try
+        {
+            var clerk = await EnrollAndCreateAsync(plan, account, code, () => created = true, cancellationToken);
+            return clerk;
+        }
+        catch
+        {
+            // Not yet in the run's list of clerks: its pending (or enrolled) terminal and its account, if made, are retired
+            // here so a failed run leaves nothing usable behind (README: "also after a failure"). The run's failure is what
+            // the caller sees.
+            try
+            {
+                await RetireAsync(created ? account : null, code.TerminalId);
+            }
+            catch (Exception retire) when (retire is not OutOfMemoryException)
+            {
+                // Left for the officer, as in RunAsync.
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<Clerk> EnrollAndCreateAsync(StaffPlan plan, string account, EnrollmentCode code, Action accountCreated, CancellationToken cancellationToken)
+    {
         var (keyPem, csrPem) = TerminalCredentials.CreateKeyAndCsr(account);
         using (var enrollClient = TerminalHttp.Create(_server, _ca, null))
         {
@@ -254,6 +287,8 @@ public sealed class StoreDaySimulation
             {
                 throw new InvalidOperationException($"Creating simulated account failed: {created.Error!.Message}");
             }
+
+            accountCreated();
 
             var clerk = new Clerk(account, plan.Store, enrolled.Terminal, TerminalHttp.Create(_server, _ca, certificate, 4), new Totp(Base32Encoding.ToBytes(created.Value.TotpSecretBase32)));
             clerk.Password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));

@@ -154,6 +154,62 @@ public sealed class CliAgainstServerTests
     }
 
     [Fact]
+    public async Task A_live_simulation_that_fails_leaves_no_pending_terminal_and_names_the_cause()
+    {
+        var dir = Directory.CreateTempSubdirectory("custodian-sim-fail-");
+        try
+        {
+            var data = Path.Combine(dir.FullName, "data");
+            var csv = Path.Combine(dir.FullName, "subscribers.csv");
+            await using (var writer = new StreamWriter(csv, false, new UTF8Encoding(false)))
+            {
+                SampleGenerator.WriteCsv(writer, new SampleGenerator().Generate(5, 1, 2, new DateOnly(2026, 11, 1)));
+            }
+
+            Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", data]));
+            using var closed = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            closed.Start();
+            var port = ((IPEndPoint)closed.LocalEndpoint).Port;
+            closed.Stop();
+
+            // No server at the port: the first enrollment fails after its code was issued.
+            var unreachable = await CliCapture.RunAsync(["simulate", "--server", $"https://127.0.0.1:{port}", "--data", data, "--subscribers-file", csv, "--minutes", "1", "--clerks", "2", "--stores", "1"]);
+            Assert.Equal(2, unreachable.Code);
+            Assert.Equal($"error: cannot reach https://127.0.0.1:{port}/: Connection refused (ConnectionRefused).", unreachable.Stderr.TrimEnd('\n'));
+
+            // A server of another deployment: its certificate is not signed by this data directory's CA.
+            await using var other = await CustodianTestHost.StartAsync(subscribers: 5, systemClock: true);
+            var untrusted = await CliCapture.RunAsync(["simulate", "--server", other.TerminalUrl.ToString(), "--data", data, "--subscribers-file", csv, "--minutes", "1", "--clerks", "2", "--stores", "1"]);
+            Assert.Equal(2, untrusted.Code);
+            Assert.Equal(
+                $"error: cannot reach {other.TerminalUrl}: the TLS handshake failed (the server's certificate is not trusted; is --data the data directory of the server at --server? The run trusts only its CA).",
+                untrusted.Stderr.TrimEnd('\n'));
+
+            // Each run issued one enrollment code before failing; both terminals are revoked, none left pending.
+            await using (var context = await CliContext.OpenAsync(data))
+            {
+                var terminals = await context.Get<TerminalRegistry>().ListAsync();
+                Assert.Equal([(TerminalState.Revoked, "simulation ended"), (TerminalState.Revoked, "simulation ended")], terminals.Select(t => (t.Status, t.RevokeReason)));
+                var revoked = new List<Ledger.CommittedEntry>();
+                await foreach (var entry in context.Get<Ledger.IAccessLedgerReader>().ReadAsync(0))
+                {
+                    revoked.Add(entry);
+                }
+
+                Assert.Equal(2, revoked.Count(e => e.Entry.Task == Ledger.AccessTask.Revoked && e.Entry.Reason == "simulation ended"));
+                Assert.DoesNotContain(revoked, e => e.Entry.Task == Ledger.AccessTask.StaffCreated && e.Entry.Target?.StartsWith("sim", StringComparison.Ordinal) == true); // no run account was made
+            }
+
+            Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", data]));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Live_simulation_drives_a_running_server_in_real_time()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 300, systemClock: true, options: o => o.PasswordIterations = 1_000);
