@@ -186,14 +186,22 @@ public sealed class CheckpointStore(CustodianDatabase db)
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <summary>Removes every key of the witness named <paramref name="name"/>.</summary>
-    /// <param name="name">The witness key name.</param>
+    /// <summary>
+    /// Removes exactly the configured witness key <paramref name="key"/>: name, key ID and the whole verifier key must
+    /// match, so another key of the same name (a rotated key) or a key sharing a prefix stays configured.
+    /// </summary>
+    /// <param name="key">The witness's full verifier key, as added.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    /// <returns>True when a key was removed.</returns>
-    public async Task<bool> RemoveWitnessAsync(string name, CancellationToken cancellationToken = default)
+    /// <returns>True when the key was configured and is removed; false when it was not configured.</returns>
+    public async Task<bool> RemoveWitnessAsync(NoteVerifierKey key, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(key);
         await using var connection = await db.OpenAsync(cancellationToken);
-        await using var command = connection.Command("DELETE FROM ledger_witnesses WHERE name = @name", ("@name", name));
+        await using var command = connection.Command(
+            "DELETE FROM ledger_witnesses WHERE name = @name AND key_id = @id AND verifier_key = @key",
+            ("@name", key.KeyName),
+            ("@id", (long)key.KeyId),
+            ("@key", key.ToString()));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 

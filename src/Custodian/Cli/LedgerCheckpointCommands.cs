@@ -176,17 +176,25 @@ internal static class LedgerCheckpointCommands
             return 0;
         }));
 
-        var name = new Argument<string>("name") { Description = "The witness key name." };
-        var remove = new Command("remove", "Stop accepting cosignatures from this witness (cosignatures already held stay).") { name };
+        var removed = new Argument<string>("verifier-key") { Description = "The witness's full verifier key, as 'ledger witnesses list' prints it (not its name: another key may share it)." };
+        var remove = new Command("remove", "Stop accepting cosignatures from this witness key (cosignatures already held stay).") { removed };
         remove.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
-            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            if (!await context.Get<CheckpointStore>().RemoveWitnessAsync(parse.GetValue(name)!, ct))
+            var text = parse.GetValue(removed);
+            if (NoteVerifierKey.Parse(text) is { IsSuccess: false })
             {
-                throw new CliException("no witness with that name.");
+                // A name or a cut-off key could match another witness's key (a rotated key keeps its name): only the whole key is taken.
+                throw CliException.Usage("verifier-key must be the witness's full verifier key <name>+<key ID>+<base64>, as 'custodian ledger witnesses list' prints it; a name or part of a key is not accepted.");
             }
 
-            Console.WriteLine("Witness removed.");
+            var witness = ParseKey(text, "verifier-key", NoteAlgorithms.CosignatureV1);
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            if (!await context.Get<CheckpointStore>().RemoveWitnessAsync(witness, ct))
+            {
+                throw new CliException($"no configured witness has that verifier key ({witness.KeyName}); see 'custodian ledger witnesses list'.");
+            }
+
+            Console.WriteLine($"Witness key {witness.KeyName}+{witness.KeyId:x8} removed.");
             return 0;
         }));
         return new Command("witnesses", "Witnesses whose cosignatures the server accepts.") { add, list, remove };

@@ -118,6 +118,11 @@ internal static class ReviewCommands
                 taskFilter = AccessTasks.TryParse(taskName, out var parsed) ? parsed : throw CliException.Usage("--task must be a ledger task name, e.g. view, unmask, download, export.");
             }
 
+            if (parse.GetValue(before) is < 0)
+            {
+                throw CliException.Usage("--before must be a sequence number of 0 or more (as printed after a full page).");
+            }
+
             var clerkFilter = Code(parse.GetValue(clerk), "--clerk");
             var terminalFilter = Code(parse.GetValue(terminal), "--terminal");
             var storeFilter = Code(parse.GetValue(store), "--store");
@@ -210,7 +215,16 @@ internal static class ReviewCommands
             }
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var review = Open(context, parse, cycle);
+
+            // The cycle a sign-off attests is the configured one (Custodian:Review:Cycle): --cycle may name it but not change
+            // it, or a weekly period could be "signed off" where monthly reviews are required, and the other way round.
+            var configured = context.Get<ReviewOptions>().Cycle;
+            if (parse.GetValue(cycle) is { } asked && asked != CycleName(configured))
+            {
+                throw new CliException($"--cycle {asked} does not match the configured review cycle ({CycleName(configured)}, Custodian__Review__Cycle); a sign-off is for a period of the configured cycle ({ReviewErrors.CycleMismatch}).");
+            }
+
+            var review = context.Get<LedgerReview>();
             var result = await review.SignOffAsync(periodText, parse.GetValue(reviewer), parse.GetValue(note), parse.GetValue(sha), ct);
             if (!result.IsSuccess)
             {
@@ -225,6 +239,8 @@ internal static class ReviewCommands
         }));
         return command;
     }
+
+    private static string CycleName(ReviewCycle cycle) => cycle == ReviewCycle.Weekly ? "weekly" : "monthly";
 
     private static LedgerReview Open(CliContext context, ParseResult parse, Option<string?> cycle)
     {

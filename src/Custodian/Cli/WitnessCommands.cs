@@ -12,7 +12,7 @@ internal static class WitnessCommands
     {
         var state = new Option<DirectoryInfo>("--state") { Description = "The witness's state directory (its key, state.json, evidence/).", Required = true };
         var name = new Option<string>("--name") { Description = "The witness's key name, e.g. witness.example.org/w1 (no spaces or '+').", Required = true };
-        var init = new Command("init", "Create the witness's own Ed25519 cosigner key and state directory; prints its verifier key.") { state, name };
+        var init = new Command("init", "Create the witness's own Ed25519 cosigner key and its initial state.json; prints its verifier key.") { state, name };
         init.SetAction(CustodianCli.Guarded((parse, _) =>
         {
             var directory = parse.GetValue(state)!.FullName;
@@ -28,9 +28,17 @@ internal static class WitnessCommands
                 throw new CliException($"{directory} already holds a witness key; choose another --state."); // refused, not a usage error: exit 2
             }
 
+            if (LedgerWitness.StateExists(directory))
+            {
+                throw new CliException($"{directory} already holds a witness {LedgerWitness.StateFileName}; choose another --state."); // a state is never reset by init
+            }
+
             var key = NoteSigningKey.Generate(keyName, NoteAlgorithms.CosignatureV1);
             LogKeyFile.WriteSecret(keyFile, key.ToPrivateKeyString() + "\n");
-            Console.WriteLine($"Witness key created in {keyFile} (0600; back it up: it is the witness's identity).");
+
+            // The state is written with the key, so that a state lost later is told apart from one never written (witness run).
+            LedgerWitness.WriteInitialState(directory);
+            Console.WriteLine($"Witness key created in {keyFile} (0600; back it up: it is the witness's identity) with its state {Path.Combine(directory, LedgerWitness.StateFileName)} (back it up too).");
             Console.WriteLine("Verifier key (give it to the log operator: custodian ledger witnesses add <key>):");
             Console.WriteLine(key.Verifier.ToString());
             return Task.FromResult(0);
@@ -41,7 +49,8 @@ internal static class WitnessCommands
         var pin = new Option<string?>("--ca-sha256") { Description = "SHA-256 fingerprint of Custodian's CA; without it the system's trusted roots are used." };
         var interval = new Option<string>("--interval") { Description = "Time between rounds, e.g. 10s, 500ms, 2m (1s-1d).", DefaultValueFactory = _ => "10s" };
         var once = new Option<bool>("--once") { Description = "Run one round and exit: 0 cosigned or up to date, 2 failed, 3 refused (history rewritten)." };
-        var run = new Command("run", "Fetch checkpoints, verify the log's signature and consistency with what was cosigned before, cosign and submit.") { state, server, logKey, pin, interval, once };
+        var acceptFirst = new Option<bool>("--accept-first-checkpoint") { Description = "The state.json is lost: knowingly trust the first checkpoint seen and start a new state from it (a rollback or fork before it goes unnoticed)." };
+        var run = new Command("run", "Fetch checkpoints, verify the log's signature and consistency with what was cosigned before, cosign and submit.") { state, server, logKey, pin, interval, once, acceptFirst };
         run.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var directory = parse.GetValue(state)!.FullName;
@@ -58,6 +67,17 @@ internal static class WitnessCommands
             if (!File.Exists(keyFile))
             {
                 throw CliException.Usage($"no witness key in {directory}; run 'custodian witness init --state {directory} --name <name>' first.");
+            }
+
+            var acceptFirstCheckpoint = parse.GetValue(acceptFirst);
+            if (acceptFirstCheckpoint && LedgerWitness.StateExists(directory))
+            {
+                throw new CliException($"--accept-first-checkpoint is only for a lost state, but {Path.Combine(directory, LedgerWitness.StateFileName)} is there; leave the option out."); // refused in this state: exit 2
+            }
+
+            if (!acceptFirstCheckpoint && !LedgerWitness.StateExists(directory))
+            {
+                throw new CliException(LedgerWitness.LostStateMessage(directory)); // refused in this state: exit 2
             }
 
             if (Files.KeyFilePermissions.Refusal(keyFile, "the witness key") is { } loose)
@@ -95,7 +115,7 @@ internal static class WitnessCommands
             }
 
             using var http = client;
-            var witness = new LedgerWitness(key.Value, log.Value, directory, http, TimeProvider.System);
+            var witness = new LedgerWitness(key.Value, log.Value, directory, http, TimeProvider.System, acceptFirstCheckpoint);
             while (true)
             {
                 WitnessOutcome outcome;

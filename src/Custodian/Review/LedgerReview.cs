@@ -403,7 +403,7 @@ public sealed class LedgerReview
     /// Records the reviewer's sign-off of <paramref name="periodText"/>: a <see cref="AccessTask.ReviewSignOff"/>
     /// entry whose account is the reviewer, target <c>review:&lt;period&gt;;sha256:&lt;report hash&gt;</c> and reason the note.
     /// </summary>
-    /// <param name="periodText">The period, of the configured cycle.</param>
+    /// <param name="periodText">The period, of the configured cycle, ended, and ending after the first ledger entry (the deployment's start).</param>
     /// <param name="reviewer">An active security-officer or privacy-officer account.</param>
     /// <param name="note">The reviewer's findings; 1–500 characters after trimming.</param>
     /// <param name="expectedSha256">When given, the hash of the report the reviewer read; a different current report is refused.</param>
@@ -421,7 +421,7 @@ public sealed class LedgerReview
         var period = parsed.Value;
         if (period.Cycle != _options.Cycle)
         {
-            return new CustodianError(ReviewErrors.CycleMismatch, 400, $"The review cycle is {(_options.Cycle == ReviewCycle.Monthly ? "monthly (yyyy-MM)" : "weekly (yyyy-Www)")}; sign off a period of that cycle.");
+            return new CustodianError(ReviewErrors.CycleMismatch, 409, $"The review cycle is {(_options.Cycle == ReviewCycle.Monthly ? "monthly (yyyy-MM)" : "weekly (yyyy-Www)")}; sign off a period of that cycle.");
         }
 
         if (CheckText(note, "note") is { } noteError)
@@ -432,6 +432,13 @@ public sealed class LedgerReview
         if (_time.GetUtcNow() < period.End)
         {
             return new CustodianError(ReviewErrors.PeriodNotOver, 409, $"Period {period.Id} is not over until {period.End:yyyy-MM-dd HH:mm zzz}; it cannot be signed off yet.");
+        }
+
+        // A period that ended before the deployment's first ledger entry had nothing to review: a sign-off of it would be an
+        // attestation of a review that cannot have happened (and the report lists no such period as awaiting sign-off).
+        if (await FirstEntryTimeAsync(cancellationToken) is not { } deployedAt || period.End <= deployedAt)
+        {
+            return new CustodianError(ReviewErrors.PeriodBeforeDeployment, 409, $"Period {period.Id} ended before the first ledger entry (the deployment's start); there is nothing to sign off.");
         }
 
         var account = Codes.IsValid(reviewer) ? await _staff.GetAsync(reviewer!) : null;
@@ -469,6 +476,15 @@ public sealed class LedgerReview
             },
             cancellationToken);
         return (entry, report);
+    }
+
+    private async Task<DateTimeOffset?> FirstEntryTimeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var first = connection.Command("SELECT MIN(time_ms) FROM ledger_entries");
+        return await first.ExecuteScalarAsync(cancellationToken) is { } ms and not DBNull
+            ? DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(ms, CultureInfo.InvariantCulture))
+            : null;
     }
 
     private static AccessEntry Decode(DbDataReader reader) =>

@@ -20,7 +20,7 @@ namespace Custodian.Review;
 /// <param name="Task">Task name, e.g. <c>unmask</c>.</param>
 /// <param name="From">From this time (inclusive).</param>
 /// <param name="To">Before this time (exclusive).</param>
-/// <param name="Before">Paging: only entries with a lower sequence number (queries only).</param>
+/// <param name="Before">Paging: only entries with a lower sequence number (queries only); 0 or more, a negative value is refused (400 <c>validation-failed</c>).</param>
 /// <param name="Limit">Entries per page, 1–1,000, default 100 (queries only).</param>
 /// <param name="Reason">Why the export is needed; required for exports, 1–500 characters (PIPA safety standard Art. 8(2)).</param>
 public sealed record ReviewRequest(
@@ -114,6 +114,11 @@ public static class ReviewApi
         if (request.From is { } from && request.To is { } to && from >= to)
         {
             errors["to"] = ["must be after 'from' (exclusive)"];
+        }
+
+        if (request.Before is < 0)
+        {
+            errors["before"] = ["must be a sequence number of 0 or more (nextBefore of the previous page)"];
         }
 
         if (request.Limit is < 1 or > 1_000)

@@ -6,8 +6,11 @@ public static class ReviewErrors
     /// <summary>A period is not <c>yyyy-MM</c> or <c>yyyy-Www</c>, or names no such month or week.</summary>
     public const string BadPeriod = "review-bad-period";
 
-    /// <summary>A sign-off names a period of another cycle than the configured one.</summary>
+    /// <summary>A sign-off names a period of another cycle than the configured one (<c>Custodian:Review:Cycle</c>), or asks for another cycle with <c>--cycle</c> (409).</summary>
     public const string CycleMismatch = "review-cycle-mismatch";
+
+    /// <summary>A sign-off names a period that ended before the first ledger entry (before deployment): nothing to review (409).</summary>
+    public const string PeriodBeforeDeployment = "review-period-before-deployment";
 
     /// <summary>A sign-off names a period that has not ended yet.</summary>
     public const string PeriodNotOver = "review-period-not-over";

@@ -33,7 +33,11 @@ public enum WitnessOutcomeKind
 /// <param name="Size">The tree size concerned, when known.</param>
 public sealed record WitnessOutcome(WitnessOutcomeKind Kind, string Message, long? Size = null);
 
-/// <summary>The witness's persisted state (<c>state.json</c>): the largest consistent checkpoint it has cosigned.</summary>
+/// <summary>
+/// The witness's persisted state (<c>state.json</c>): the largest consistent checkpoint it has cosigned. Before the first
+/// cosignature the file holds the initial state written by <c>witness init</c> (every field null, size 0), which
+/// <see cref="LedgerWitness.ReadState"/> reads as null; a missing file is a lost state (<see cref="LedgerWitness.StateExists"/>).
+/// </summary>
 /// <param name="LogKey">The log's verifier key the state belongs to.</param>
 /// <param name="Size">The cosigned tree size.</param>
 /// <param name="Root">The cosigned root, standard base64.</param>
@@ -64,6 +68,7 @@ public sealed class LedgerWitness
     private readonly string _directory;
     private readonly HttpClient _client;
     private readonly TimeProvider _time;
+    private bool _acceptFirstCheckpoint;
 
     /// <summary>Creates a witness.</summary>
     /// <param name="key">The witness's cosigner key (algorithm 0x04).</param>
@@ -71,8 +76,14 @@ public sealed class LedgerWitness
     /// <param name="directory">The state directory.</param>
     /// <param name="client">A client whose base address is the server's portal URL.</param>
     /// <param name="time">The clock (cosignature timestamps, evidence names).</param>
-    public LedgerWitness(NoteSigningKey key, NoteVerifierKey logKey, string directory, HttpClient client, TimeProvider time)
+    /// <param name="acceptFirstCheckpoint">
+    /// Accept the first checkpoint seen although the state file is missing (the operator's explicit re-bootstrap,
+    /// <c>witness run --accept-first-checkpoint</c>); good for the first state written only. Default false: a missing
+    /// state file stops every round (<see cref="RunOnceAsync"/>).
+    /// </param>
+    public LedgerWitness(NoteSigningKey key, NoteVerifierKey logKey, string directory, HttpClient client, TimeProvider time, bool acceptFirstCheckpoint = false)
     {
+        _acceptFirstCheckpoint = acceptFirstCheckpoint;
         _key = key;
         _logKey = logKey;
         _directory = directory;
@@ -80,9 +91,27 @@ public sealed class LedgerWitness
         _time = time;
     }
 
-    /// <summary>Reads the state, or null when the witness has not cosigned yet.</summary>
+    /// <summary>
+    /// Whether the state file exists. <c>witness init</c> writes it with the key, so a key without it means the state
+    /// was lost (deleted, or the directory restored without it): trusting the next checkpoint seen would let a
+    /// rolled-back or forked log pass unnoticed, so <see cref="RunOnceAsync"/> refuses unless told to accept it.
+    /// </summary>
     /// <param name="directory">The state directory.</param>
-    /// <exception cref="InvalidOperationException">When the state file is unreadable.</exception>
+    /// <returns>True when <c>state.json</c> is there (initial or cosigned).</returns>
+    public static bool StateExists(string directory) => File.Exists(Path.Combine(directory, StateFileName));
+
+    /// <summary>
+    /// Writes the initial state (nothing cosigned yet: every field null, size 0) as <c>witness init</c> does, atomically
+    /// and 0600 like the key (<see cref="LogKeyFile.WriteSecret"/>).
+    /// </summary>
+    /// <param name="directory">The state directory; must exist.</param>
+    /// <exception cref="IOException">When the file cannot be written.</exception>
+    public static void WriteInitialState(string directory) =>
+        LogKeyFile.WriteSecret(Path.Combine(directory, StateFileName), "{\n  \"logKey\": null,\n  \"size\": 0,\n  \"root\": null,\n  \"checkpoint\": null,\n  \"cosignature\": null\n}\n");
+
+    /// <summary>Reads the state, or null when the witness has not cosigned yet (no state file, or the initial state).</summary>
+    /// <param name="directory">The state directory.</param>
+    /// <exception cref="InvalidOperationException">When the state file is unreadable, or only partly filled in.</exception>
     public static WitnessState? ReadState(string directory)
     {
         var path = Path.Combine(directory, StateFileName);
@@ -93,7 +122,15 @@ public sealed class LedgerWitness
 
         try
         {
-            return JsonSerializer.Deserialize<WitnessState>(File.ReadAllText(path), Json) ?? throw new InvalidOperationException($"The witness state {path} is empty.");
+            var state = JsonSerializer.Deserialize<WitnessState>(File.ReadAllText(path), Json) ?? throw new InvalidOperationException($"The witness state {path} is empty.");
+            if (state is { LogKey: null, Root: null, Checkpoint: null, Cosignature: null, Size: 0 })
+            {
+                return null; // the initial state: nothing cosigned yet
+            }
+
+            return state.LogKey is null || state.Root is null || state.Checkpoint is null || state.Cosignature is null || state.Size < 0
+                ? throw new InvalidOperationException($"The witness state {path} is incomplete; restore it from a backup.")
+                : state;
         }
         catch (JsonException)
         {
@@ -104,8 +141,17 @@ public sealed class LedgerWitness
     /// <summary>Runs one round.</summary>
     /// <param name="cancellationToken">Cancels the round.</param>
     /// <returns>The outcome.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// When the state file is missing and the witness was not told to accept the first checkpoint (a lost state: see
+    /// <see cref="StateExists"/>), when the state is unreadable, or when it belongs to another log key.
+    /// </exception>
     public async Task<WitnessOutcome> RunOnceAsync(CancellationToken cancellationToken)
     {
+        if (!_acceptFirstCheckpoint && !StateExists(_directory))
+        {
+            throw new InvalidOperationException(LostStateMessage(_directory));
+        }
+
         var state = ReadState(_directory);
         if (state is not null && !string.Equals(state.LogKey, _logKey.ToString(), StringComparison.Ordinal))
         {
@@ -192,8 +238,15 @@ public sealed class LedgerWitness
 
         // Persist before submitting: once signed, this is the largest tree head the witness vouches for.
         WriteState(new WitnessState(_logKey.ToString(), checkpoint.Size, Convert.ToBase64String(checkpoint.Root), logSigned, cosignature));
+        _acceptFirstCheckpoint = false; // the re-bootstrap is done: from now on a missing state is a loss again
         return await SubmitAsync(checkpoint, cosignature, cancellationToken);
     }
+
+    /// <summary>The one-line refusal for a state directory that has the key but no state file.</summary>
+    /// <param name="directory">The state directory.</param>
+    /// <returns>The message, naming <c>--accept-first-checkpoint</c>.</returns>
+    public static string LostStateMessage(string directory) =>
+        $"{Path.Combine(directory, StateFileName)} is missing but the witness key is there: the state was lost, and trusting the next checkpoint could hide a rollback or fork; restore state.json from a backup, or re-bootstrap knowingly with --accept-first-checkpoint.";
 
     /// <summary>Creates the client for the server: trusting only Custodian's CA pinned by <paramref name="caSha256"/> (fetched from <c>/ledger/v1/ca</c>, as <c>terminal init</c> does), or the system's roots when no pin is given.</summary>
     /// <param name="server">The portal URL.</param>

@@ -276,6 +276,39 @@ public sealed class LedgerReviewTests : IAsyncLifetime
         Assert.True(verified.IsValid, verified.Reason);
     }
 
+    [Fact]
+    public async Task Sign_off_of_a_period_ended_before_the_first_ledger_entry_is_refused_with_409()
+    {
+        // The first entry is at 2026-10-31 23:59 KST: September ended before it, October did not.
+        var september = await Review.SignOffAsync("2026-09", "privacy1", "nothing to review", null);
+        Assert.Equal(
+            (ReviewErrors.PeriodBeforeDeployment, 409, "Period 2026-09 ended before the first ledger entry (the deployment's start); there is nothing to sign off."),
+            (september.Error!.Code, september.Error.Status, september.Error.Message));
+        Assert.Equal(ReviewErrors.PeriodBeforeDeployment, (await Review.SignOffAsync("2000-01", "privacy1", "ok", null)).Error!.Code);
+        var size = await _services.GetRequiredService<IAccessLedgerReader>().GetSizeAsync();
+
+        var october = await Review.SignOffAsync("2026-10", "privacy1", "one view on the last evening", null);
+        Assert.True(october.IsSuccess, october.Error?.Message);
+        Assert.Equal(size, october.Value.Entry.Sequence);
+
+        // Weekly: week 43 (2026-10-19 to 2026-10-26) ended before the first entry; week 44 (to 2026-11-02) holds it.
+        Review.Options.Cycle = ReviewCycle.Weekly;
+        Assert.Equal(ReviewErrors.PeriodBeforeDeployment, (await Review.SignOffAsync("2026-W43", "privacy1", "ok", null)).Error!.Code);
+        Assert.True((await Review.SignOffAsync("2026-W44", "privacy1", "ok", null)).IsSuccess);
+    }
+
+    [Fact]
+    public async Task Sign_off_of_a_period_of_another_cycle_is_refused_with_409()
+    {
+        var weekly = await Review.SignOffAsync("2026-W45", "privacy1", "ok", null);
+        Assert.Equal(
+            (ReviewErrors.CycleMismatch, 409, "The review cycle is monthly (yyyy-MM); sign off a period of that cycle."),
+            (weekly.Error!.Code, weekly.Error.Status, weekly.Error.Message));
+        Review.Options.Cycle = ReviewCycle.Weekly;
+        var monthly = await Review.SignOffAsync("2026-11", "privacy1", "ok", null);
+        Assert.Equal((ReviewErrors.CycleMismatch, 409), (monthly.Error!.Code, monthly.Error.Status));
+    }
+
     private static DateTimeOffset Local(int year, int month, int day) => new(year, month, day, 0, 0, 0, Kst);
 
     private List<long> S(params string[] names) => names.Select(n => _seq[n]).ToList();

@@ -75,4 +75,39 @@ public sealed class ReviewApiTests
         Assert.Equal((AccessTask.Export, "sec1", "S001-back-office", "monthly review follow-up"), (recorded.Task, recorded.Account, recorded.Terminal, recorded.Reason));
         Assert.Equal("access-log rows=1 clerk=C0001 task=search", recorded.Target);
     }
+
+    [Fact]
+    public async Task A_negative_before_is_refused_with_400_and_before_0_is_an_empty_page()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        await GuardedLookupTests.SearchAsync(clerk, host.Population[2].Phone);
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", StaffRole.SecurityOfficer, null, terminal), terminal);
+        var size = await host.Get<IAccessLedgerReader>().GetSizeAsync();
+
+        foreach (var before in new[] { -1L, long.MinValue })
+        {
+            using var bad = await officer.PostAsJsonAsync("/api/v1/review/entries", new { clerk = "C0001", before });
+            var problem = await ProblemAssert.IsProblemAsync(bad, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            var errors = problem.GetProperty("errors");
+            Assert.Equal(["before"], errors.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("must be a sequence number of 0 or more (nextBefore of the previous page)", Assert.Single(errors.GetProperty("before").EnumerateArray()).GetString());
+        }
+
+        // Bad criteria are not recorded (as for the other criteria); only the role refusal is.
+        Assert.Equal(size, await host.Get<IAccessLedgerReader>().GetSizeAsync());
+
+        using (var empty = await officer.PostAsJsonAsync("/api/v1/review/entries", new { before = 0 }))
+        {
+            Assert.Equal(HttpStatusCode.OK, empty.StatusCode);
+            var page = JsonSerializer.Deserialize<ReviewPage>(await empty.Content.ReadAsStringAsync(), JsonSerializerOptions.Web)!;
+            Assert.Empty(page.Rows);
+            Assert.Null(page.NextBefore);
+        }
+
+        using var one = await officer.PostAsJsonAsync("/api/v1/review/entries", new { clerk = "C0001", task = "search", before = size });
+        Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+        Assert.Equal("search", Assert.Single(JsonSerializer.Deserialize<ReviewPage>(await one.Content.ReadAsStringAsync(), JsonSerializerOptions.Web)!.Rows).Task);
+    }
 }

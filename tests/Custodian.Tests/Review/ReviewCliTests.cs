@@ -95,9 +95,11 @@ public sealed class ReviewCliTests
                 Assert.Equal(export.Sequence, flagged.GetProperty("sequence").GetInt64());
             }
 
-            // Sign-off: only an officer, only a finished period, only once.
+            // Sign-off: only an officer, only a finished period after the deployment's first entry, only once. This deployment
+            // started last month: an entry in it (the test host's own entries are all of this month).
             Assert.Equal(0, await CustodianCli.RunAsync(["staff", "add", "--id", "privacy1", "--role", "privacy-officer", "--data", data]));
             var previous = month.Previous().Id;
+            await host.Get<IAccessLedger>().AppendAsync(new AccessEntry { Time = month.Previous().Start.AddDays(1), Task = AccessTask.View, Outcome = AccessOutcome.Allowed, Account = "C0001", Store = "S001", Subjects = [new SubscriberId(1)] });
             Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--month", month.Id, "--reviewer", "privacy1", "--note", "too early", "--data", data]));
             Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "C0001", "--note", "not an officer", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--data", data]));
@@ -106,15 +108,67 @@ public sealed class ReviewCliTests
             Assert.Equal(0, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "no findings", "--data", data]));
             Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "twice", "--data", data]));
             Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--week", "2020-W01", "--reviewer", "privacy1", "--note", "wrong cycle", "--data", data]));
-            Assert.Equal(0, await CustodianCli.RunAsync(["review", "sign-off", "--cycle", "weekly", "--week", "2020-W01", "--reviewer", "privacy1", "--note", "weekly cycle", "--data", data]));
+            Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--cycle", "weekly", "--week", "2020-W01", "--reviewer", "privacy1", "--note", "weekly cycle", "--data", data])); // --cycle does not change the configured cycle
             var signOffs = (await host.LedgerAsync()).Where(e => e.Entry.Task == AccessTask.ReviewSignOff).Select(e => e.Entry.Target!.Split(';')[0]).ToList();
-            Assert.Equal(["review:" + previous, "review:2020-W01"], signOffs);
+            Assert.Equal(["review:" + previous], signOffs);
             Assert.Equal(0, await CustodianCli.RunAsync(["ledger", "verify", "--data", data]));
         }
         finally
         {
             work.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task Sign_off_refuses_a_period_before_deployment_and_a_cycle_other_than_the_configured_one()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var data = host.Directory.FullName;
+        Assert.Equal(0, await CustodianCli.RunAsync(["staff", "add", "--id", "privacy1", "--role", "privacy-officer", "--data", data]));
+        var month = ReviewPeriod.Containing(ReviewCycle.Monthly, host.Time.GetUtcNow(), TimeSpan.FromHours(9));
+        var previous = month.Previous();
+        var lastWeek = ReviewPeriod.Containing(ReviewCycle.Weekly, host.Time.GetUtcNow(), TimeSpan.FromHours(9)).Previous();
+
+        // Every entry of this test host is of this month: last month ended before the deployment.
+        var (exit, _, error) = await Cli.CliCapture.RunAsync(["review", "sign-off", "--month", previous.Id, "--reviewer", "privacy1", "--note", "no findings", "--data", data]);
+        Assert.Equal((CliExitCodes.Failed, $"error: Period {previous.Id} ended before the first ledger entry (the deployment's start); there is nothing to sign off."), (exit, error.TrimEnd('\n')));
+
+        // A deployment that started last month, with a weekly period that ended after its first entry.
+        await host.Get<IAccessLedger>().AppendAsync(new AccessEntry { Time = previous.Start.AddDays(-8), Task = AccessTask.View, Outcome = AccessOutcome.Allowed, Account = "C0001", Store = "S001", Subjects = [new SubscriberId(1)] });
+
+        // Configured monthly (the default): --cycle weekly does not let a week be signed off.
+        (exit, _, error) = await Cli.CliCapture.RunAsync(["review", "sign-off", "--cycle", "weekly", "--week", lastWeek.Id, "--reviewer", "privacy1", "--note", "weekly", "--data", data]);
+        Assert.Equal((CliExitCodes.Failed, "error: --cycle weekly does not match the configured review cycle (monthly, Custodian__Review__Cycle); a sign-off is for a period of the configured cycle (review-cycle-mismatch)."), (exit, error.TrimEnd('\n')));
+        (exit, _, error) = await Cli.CliCapture.RunAsync(["review", "sign-off", "--week", lastWeek.Id, "--reviewer", "privacy1", "--note", "weekly", "--data", data]);
+        Assert.Equal((CliExitCodes.Failed, "error: The review cycle is monthly (yyyy-MM); sign off a period of that cycle."), (exit, error.TrimEnd('\n')));
+
+        // Configured weekly (its own process, its own environment): --cycle monthly does not let a month be signed off.
+        var weekly = new Dictionary<string, string> { ["Custodian__Review__Cycle"] = "weekly" };
+        var refused = await CliProcess.RunAsync(weekly, "review", "sign-off", "--cycle", "monthly", "--month", previous.Id, "--reviewer", "privacy1", "--note", "monthly", "--data", data);
+        Assert.Equal((CliExitCodes.Failed, "error: --cycle monthly does not match the configured review cycle (weekly, Custodian__Review__Cycle); a sign-off is for a period of the configured cycle (review-cycle-mismatch)."), (refused.Exit, refused.Error.TrimEnd('\n')));
+        Assert.DoesNotContain(await host.LedgerAsync(), e => e.Entry.Task == AccessTask.ReviewSignOff);
+
+        // The configured cycle, named or not, is served.
+        Assert.Equal(0, await CustodianCli.RunAsync(["review", "sign-off", "--cycle", "monthly", "--month", previous.Id, "--reviewer", "privacy1", "--note", "no findings", "--data", data]));
+        var weeklyOk = await CliProcess.RunAsync(weekly, "review", "sign-off", "--cycle", "weekly", "--week", lastWeek.Id, "--reviewer", "privacy1", "--note", "no findings", "--data", data);
+        Assert.True(weeklyOk.Exit == 0, weeklyOk.Error);
+        Assert.Equal(["review:" + previous.Id, "review:" + lastWeek.Id], (await host.LedgerAsync()).Where(e => e.Entry.Task == AccessTask.ReviewSignOff).Select(e => e.Entry.Target!.Split(';')[0]));
+    }
+
+    [Fact]
+    public async Task Review_query_refuses_a_negative_before_as_a_usage_error()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var data = host.Directory.FullName;
+        foreach (var before in new[] { "-1", "-9223372036854775808" })
+        {
+            var (exit, output, error) = await Cli.CliCapture.RunAsync(["review", "query", "--before", before, "--data", data]);
+            Assert.Equal((CliExitCodes.Usage, string.Empty, "error: --before must be a sequence number of 0 or more (as printed after a full page)."), (exit, output, error.TrimEnd('\n')));
+        }
+
+        var (zeroExit, zeroOutput, _) = await Cli.CliCapture.RunAsync(["review", "query", "--before", "0", "--data", data]);
+        Assert.Equal(0, zeroExit);
+        Assert.EndsWith("0 entries.\n", zeroOutput, StringComparison.Ordinal);
     }
 
     [Fact]
