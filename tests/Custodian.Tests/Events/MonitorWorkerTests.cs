@@ -457,6 +457,15 @@ public sealed class MonitorWorkerTests
             Assert.Equal(
                 [new RiskStanding(75, MonitorAction.StepUp), new RiskStanding(75, MonitorAction.StepUp), new RiskStanding(50, MonitorAction.Alert), RiskStanding.None],
                 [await risk.GetAsync(prober, at), await risk.GetAsync(prober, at.AddMinutes(29)), await risk.GetAsync(prober, at.AddMinutes(30)), await risk.GetAsync(prober, at.AddMinutes(60))]);
+            // Between batches (and at a stop) the aggregate partition stores its baseline's open days at the committed progress
+            // without moving it: refused for a fenced owner and at any other progress than the stored one (nothing written).
+            var day = new BaselineDay(prober, "S004", StaffRole.Clerk, 20_000, 7, 0, 7);
+            var days = BaselineDayStore.Beside(new AlertStore(db, TimeProvider.System));
+            Assert.False(await store.StoreAtProgressAsync("a00", staleOwner.Epoch, 5, (c, t, ct) => BaselineDayStore.WriteAsync(c, t, [day], ct)));
+            Assert.False(await store.StoreAtProgressAsync("a00", owner.Epoch, 4, (c, t, ct) => BaselineDayStore.WriteAsync(c, t, [day], ct)));
+            Assert.Empty(await days.ReadBeforeAsync(20_001));
+            Assert.True(await store.StoreAtProgressAsync("a00", owner.Epoch, 5, (c, t, ct) => BaselineDayStore.WriteAsync(c, t, [day], ct)));
+            Assert.Equal([day], await days.ReadBeforeAsync(20_001));
             Assert.Equal(new long[] { 5, 14, 0 }, await store.GetLastStreamSequencesAsync(["a00", "c05", "t63"]));
             await risk.ClearAsync(prober);
             Assert.Equal(RiskStanding.None, await risk.GetAsync(prober, at));

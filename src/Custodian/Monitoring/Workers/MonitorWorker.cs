@@ -34,6 +34,13 @@ namespace Custodian.Monitoring.Workers;
 /// sequence; it appends <c>alert-raised</c> and <c>stepped-up</c> entries only with an alert it created.
 /// </para>
 /// <para>
+/// Baseline days (docs/events.md, "Monitor workers"): the aggregate partition stores the days its batches close with the
+/// batch's progress, and its principals' open days' counts every <see cref="DetectionOptions.BaselineOpenDayInterval"/>
+/// (on the worker's <see cref="TimeProvider"/>) and when it stops, always at the committed progress
+/// (<see cref="PartitionProgressStore.StoreAtProgressAsync"/> between batches), as the embedded monitor does. An open day
+/// on or after the first day a rebuild counts is not read back but rebuilt from the ledger, so it is counted once.
+/// </para>
+/// <para>
 /// Fencing: acquiring a partition increments its epoch; commits name the epoch and are refused after another worker
 /// acquired it, and a worker whose lease ran out (not renewed within the lease) stops all its partitions before acting.
 /// </para>
