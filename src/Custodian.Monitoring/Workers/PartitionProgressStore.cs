@@ -124,6 +124,41 @@ public sealed class PartitionProgressStore(CustodianDatabase db, TimeProvider ti
         return true;
     }
 
+    /// <summary>
+    /// Runs <paramref name="alsoStore"/> in a transaction that also touches the partition's row, only while
+    /// <paramref name="epoch"/> is current AND the stored progress is exactly <paramref name="lastStreamSequence"/> — the
+    /// progress the writes reflect — without moving it (the aggregate partition stores its baseline's open days this way
+    /// between batches and at a stop, so that a fenced owner stores nothing and the stored counts are never ahead of or
+    /// behind the progress).
+    /// </summary>
+    /// <param name="partition">The partition name.</param>
+    /// <param name="epoch">The epoch returned by <see cref="AcquireAsync"/>.</param>
+    /// <param name="lastStreamSequence">The last stream sequence the caller committed (or acquired at).</param>
+    /// <param name="alsoStore">The writes, on the transaction's connection and transaction.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>True when written; false when fenced or the progress differs (nothing written).</returns>
+    /// <exception cref="DbException">When the database fails (nothing is written).</exception>
+    public async Task<bool> StoreAtProgressAsync(string partition, long epoch, long lastStreamSequence, Func<DbConnection, DbTransaction, CancellationToken, Task> alsoStore, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        ArgumentNullException.ThrowIfNull(alsoStore);
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var update = connection.Command(
+            "UPDATE monitor_partitions SET updated_ms = @t WHERE partition_name = @p AND epoch = @e AND last_stream_sequence = @s",
+            ("@p", partition), ("@e", epoch), ("@s", lastStreamSequence), ("@t", _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        update.Transaction = transaction;
+        if (await update.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return false;
+        }
+
+        await alsoStore(connection, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
     /// <summary>Whether <paramref name="epoch"/> is still the partition's epoch (checked before acting on a finding).</summary>
     /// <param name="partition">The partition name.</param>
     /// <param name="epoch">The epoch returned by <see cref="AcquireAsync"/>.</param>

@@ -148,6 +148,126 @@ public sealed class MonitorWorkerTests
         await secondRun;
     }
 
+    /// <summary>
+    /// The aggregate partition stores its baseline's OPEN days as the embedded monitor does (docs/monitoring.md, "Restart"):
+    /// every <see cref="DetectionOptions.BaselineOpenDayInterval"/> on the worker's clock and at the stop, at the committed
+    /// progress; a restart and a rebalance rebuild the open day from the ledger and the stored row is not counted again.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    public async Task The_aggregate_partition_stores_a_principals_open_baseline_day_at_its_progress_so_a_restart_and_a_rebalance_keep_its_exact_counts(TestBackend backend)
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var side = await JetStreamSide.StartAsync(nats, backend);
+        var clock = new OpenDayClock(CustodianTestHost.Start); // local noon: every read below falls on one local day
+        var day = (CustodianTestHost.Start.ToUnixTimeMilliseconds() + (long)CustodianTestHost.StoreUtcOffset.TotalMilliseconds) / 86_400_000;
+        var store = BaselineDayStore.Beside(new AlertStore(side.Db, TimeProvider.System));
+        var at = CustodianTestHost.Start;
+        long customer = 3_000_000;
+
+        // One served customer every 2 minutes (read, then service-complete a minute later), clerk C5000 at S005-od: no
+        // finding, no orphan; all within the day's first hour, so the busiest hour holds every customer.
+        async Task ServeAsync(int customers)
+        {
+            for (var i = 0; i < customers; i++)
+            {
+                customer++;
+                foreach (var (task, time) in new[] { (AccessTask.View, at), (AccessTask.ServiceComplete, at.AddMinutes(1)) })
+                {
+                    await side.Ledger.AppendAsync(new AccessEntry
+                    {
+                        Time = time,
+                        Task = task,
+                        Outcome = AccessOutcome.Allowed,
+                        Account = "C5000",
+                        Role = StaffRole.Clerk,
+                        Terminal = "S005-od",
+                        Store = "S005",
+                        SourceIp = "10.0.0.1",
+                        Purpose = "in-store-service",
+                        Subjects = [new SubscriberId(customer)],
+                        Fields = task == AccessTask.ServiceComplete ? [] : ["name"],
+                    });
+                }
+
+                at = at.AddMinutes(2);
+            }
+        }
+
+        // The stored rows of that day: (kind, distinct, orphans, busiest hour), clerk then terminal.
+        async Task<List<(PrincipalKind Kind, int Distinct, int Orphans, int MaxHour)>> StoredAsync() =>
+            [.. (await store.ReadBeforeAsync(day + 1)).Where(d => d.Day == day).Select(d => (d.Principal.Kind, d.Distinct, d.Orphans, d.MaxHour))];
+        static List<(PrincipalKind, int, int, int)> Rows(int customers) => [(PrincipalKind.Clerk, customers, 0, customers), (PrincipalKind.Terminal, customers, 0, customers)];
+        async Task AdvanceAndWaitStoredAsync(int customers)
+        {
+            var before = await StoredAsync();
+            clock.Advance(TimeSpan.FromMinutes(1)); // the open-day interval (1 minute by default) on the worker's clock
+            await WaitUntilAsync(async () => !(await StoredAsync()).SequenceEqual(before), "the open day's next write");
+            Assert.Equal(Rows(customers), await StoredAsync());
+        }
+
+        // 1. One worker: 5 customers, committed; the day is open and no interval has passed, so nothing is stored yet; the
+        // interval's write stores the open day at the committed progress, exactly 5.
+        using (var stopFirst = new CancellationTokenSource())
+        {
+            var first = side.Worker("w2", clock);
+            var firstRun = Task.Run(() => first.RunAsync(stopFirst.Token));
+            await WaitUntilAsync(() => first.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
+            await ServeAsync(5);
+            await side.WaitAllProcessedAsync();
+            Assert.Empty(await StoredAsync());
+            await AdvanceAndWaitStoredAsync(5);
+
+            // 2. Two more customers, then a graceful stop before the next interval: the stop stores the open day, 7.
+            await ServeAsync(2);
+            await side.WaitAllProcessedAsync();
+            await stopFirst.CancelAsync();
+            await firstRun;
+            Assert.Equal(Rows(7), await StoredAsync());
+        }
+
+        // 3. A restart: the new worker rebuilds the open day from the ledger (its stored row is not read back: the rebuild
+        // counts those 7 customers once) and the next interval stores 8 after one more customer — not 15.
+        using var stopSecond = new CancellationTokenSource();
+        var second = side.Worker("w2", clock);
+        var secondRun = Task.Run(() => second.RunAsync(stopSecond.Token));
+        using var stopThird = new CancellationTokenSource();
+        Task? thirdRun = null;
+        try
+        {
+            await WaitUntilAsync(() => second.OwnedPartitions.Count == 129, "the restarted worker owns all 129 partitions");
+            await ServeAsync(1);
+            await side.WaitAllProcessedAsync();
+            Assert.Equal(Rows(7), await StoredAsync());
+            await AdvanceAndWaitStoredAsync(8);
+
+            // 4. A rebalance: one more customer (9, committed by w2, not yet stored), then w1 joins and takes a00 (index 128
+            // modulo 2 members: the first in order). w2 stores the open day as it hands a00 over, or — when w1 acquired it
+            // first — is fenced and stores nothing; either way w1's rebuild counts each of the 9 once.
+            await ServeAsync(1);
+            await side.WaitAllProcessedAsync();
+            var third = side.Worker("w1", clock);
+            thirdRun = Task.Run(() => third.RunAsync(stopThird.Token));
+            await WaitUntilAsync(() => third.OwnedPartitions.Contains("a00") && !second.OwnedPartitions.Contains("a00") && second.OwnedPartitions.Count == 64, "a00 moved to w1");
+            await WaitUntilAsync(async () => (await side.Progress.ListAsync()).Single(p => p.Partition == "a00").Owner == "w1", "w1 acquired a00");
+            await ServeAsync(1);
+            await side.WaitAllProcessedAsync();
+            await AdvanceAndWaitStoredAsync(10);
+        }
+        finally
+        {
+            await stopSecond.CancelAsync();
+            await stopThird.CancelAsync();
+            await secondRun;
+            if (thirdRun is not null)
+            {
+                await thirdRun;
+            }
+        }
+
+        Assert.Equal(Rows(10), await StoredAsync()); // the stops store nothing more: nothing changed since the last write
+    }
+
     [Fact]
     public async Task A_worker_killed_mid_stream_is_replaced_and_nothing_is_lost_or_processed_twice()
     {
@@ -337,6 +457,15 @@ public sealed class MonitorWorkerTests
             Assert.Equal(
                 [new RiskStanding(75, MonitorAction.StepUp), new RiskStanding(75, MonitorAction.StepUp), new RiskStanding(50, MonitorAction.Alert), RiskStanding.None],
                 [await risk.GetAsync(prober, at), await risk.GetAsync(prober, at.AddMinutes(29)), await risk.GetAsync(prober, at.AddMinutes(30)), await risk.GetAsync(prober, at.AddMinutes(60))]);
+            // Between batches (and at a stop) the aggregate partition stores its baseline's open days at the committed progress
+            // without moving it: refused for a fenced owner and at any other progress than the stored one (nothing written).
+            var day = new BaselineDay(prober, "S004", StaffRole.Clerk, 20_000, 7, 0, 7);
+            var days = BaselineDayStore.Beside(new AlertStore(db, TimeProvider.System));
+            Assert.False(await store.StoreAtProgressAsync("a00", staleOwner.Epoch, 5, (c, t, ct) => BaselineDayStore.WriteAsync(c, t, [day], ct)));
+            Assert.False(await store.StoreAtProgressAsync("a00", owner.Epoch, 4, (c, t, ct) => BaselineDayStore.WriteAsync(c, t, [day], ct)));
+            Assert.Empty(await days.ReadBeforeAsync(20_001));
+            Assert.True(await store.StoreAtProgressAsync("a00", owner.Epoch, 5, (c, t, ct) => BaselineDayStore.WriteAsync(c, t, [day], ct)));
+            Assert.Equal([day], await days.ReadBeforeAsync(20_001));
             Assert.Equal(new long[] { 5, 14, 0 }, await store.GetLastStreamSequencesAsync(["a00", "c05", "t63"]));
             await risk.ClearAsync(prober);
             Assert.Equal(RiskStanding.None, await risk.GetAsync(prober, at));
@@ -587,6 +716,21 @@ public sealed class MonitorWorkerTests
         }
     }
 
+    // The open-day test's worker clock: wall time and timers of a minute or more (the open-day interval) are fake, moved
+    // by Advance; the worker's short timers (membership round, heartbeat, lease) and its timestamps are the system's, so
+    // that membership and leases run on their own.
+    private sealed class OpenDayClock(DateTimeOffset start) : TimeProvider
+    {
+        private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _fake = new(start);
+
+        public override DateTimeOffset GetUtcNow() => _fake.GetUtcNow();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            dueTime >= TimeSpan.FromMinutes(1) ? _fake.CreateTimer(callback, state, dueTime, period) : System.CreateTimer(callback, state, dueTime, period);
+
+        public void Advance(TimeSpan by) => _fake.Advance(by);
+    }
+
     // See WorkerClockAhead.
     private sealed class WorkerClock(TimeProvider apiNode, TimeSpan ahead) : TimeProvider
     {
@@ -671,7 +815,7 @@ public sealed class MonitorWorkerTests
         }
 
         /// <summary>A worker with its own alert store and suspension registry (as its own process would have).</summary>
-        public MonitorWorker Worker(string id) => new(
+        public MonitorWorker Worker(string id, TimeProvider? time = null) => new(
             _settings,
             id,
             new PartitionProgressStore(Db, TimeProvider.System),
@@ -681,7 +825,7 @@ public sealed class MonitorWorkerTests
             new SuspensionRegistry(Db, TimeProvider.System),
             () => new DistinctSubjectsDetector(new MonitorOptions()),
             () => MonitorEngine.CreateDefault(Detection),
-            TimeProvider.System,
+            time ?? TimeProvider.System,
             NullLogger<MonitorWorker>.Instance);
 
         public Task<List<string>> MonitorEntriesAsync() => DescribeMonitorEntriesAsync(Ledger.ReadAsync(0));

@@ -34,6 +34,13 @@ namespace Custodian.Monitoring.Workers;
 /// sequence; it appends <c>alert-raised</c> and <c>stepped-up</c> entries only with an alert it created.
 /// </para>
 /// <para>
+/// Baseline days (docs/events.md, "Monitor workers"): the aggregate partition stores the days its batches close with the
+/// batch's progress, and its principals' open days' counts every <see cref="DetectionOptions.BaselineOpenDayInterval"/>
+/// (on the worker's <see cref="TimeProvider"/>) and when it stops, always at the committed progress
+/// (<see cref="PartitionProgressStore.StoreAtProgressAsync"/> between batches), as the embedded monitor does. An open day
+/// on or after the first day a rebuild counts is not read back but rebuilt from the ledger, so it is counted once.
+/// </para>
+/// <para>
 /// Fencing: acquiring a partition increments its epoch; commits name the epoch and are refused after another worker
 /// acquired it, and a worker whose lease ran out (not renewed within the lease) stops all its partitions before acting.
 /// </para>
@@ -403,6 +410,7 @@ public sealed class MonitorWorker
             }
 
             baseline.RecordsClosedDays = true; // written with each committed batch's progress
+            baseline.RecordsOpenDays = true; // written at the committed progress every BaselineOpenDayInterval and at the stop (the rebuilt ones too)
             WorkerLog.BaselineRestored(_logger, days.Count, firstDay);
         }
         await foreach (var committed in _reader.ReadSinceAsync(since, cancellationToken))
@@ -477,12 +485,55 @@ public sealed class MonitorWorker
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // Rebalanced away or shutting down; committed progress stays.
+            // Rebalanced away or shutting down; committed progress stays, and the open days changed since the last write
+            // are stored at it (as the embedded monitor does at a graceful stop), unless another owner acquired it already.
+            try
+            {
+                await StoreBaselineDaysAsync(state);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                WorkerLog.BaselineDaysNotStored(_logger, ex);
+            }
         }
         catch (Exception ex)
         {
             WorkerLog.PartitionFailed(_logger, state.Partition.Token, ex); // the runner is restarted at the next membership round
         }
+    }
+
+    // The aggregate partition's baseline days — closed ones and the open days changed since the last write — stored at the
+    // committed progress without moving it (PartitionProgressStore.StoreAtProgressAsync), when the engine reflects exactly
+    // that progress (no batch processed but not committed). False when fenced or the lease ran out (nothing stored).
+    private async Task<bool> StoreBaselineDaysAsync(PartitionState state)
+    {
+        if (state.Engine?.Baseline is not { RecordsOpenDays: true } baseline || state.Uncommitted)
+        {
+            return true;
+        }
+
+        state.OpenDaysDue = false;
+        var days = new List<BaselineDay>();
+        baseline.DrainClosedDays(days);
+        baseline.DrainChangedOpenDays(days); // after the closed ones: a later snapshot of a day replaces an earlier one
+        if (days.Count == 0)
+        {
+            return true;
+        }
+
+        if (!LeaseValid() || !await _progress.StoreAtProgressAsync(
+                state.Partition.Token,
+                state.Epoch,
+                state.LastStreamSequence,
+                (connection, transaction, token) => BaselineDayStore.WriteAsync(connection, transaction, days, token),
+                CancellationToken.None))
+        {
+            LogStopped(state);
+            return false;
+        }
+
+        WorkerLog.BaselineDaysStored(_logger, days.Count, state.LastStreamSequence);
+        return true;
     }
 
     // Creates the partition's durable consumer at the committed progress + 1 and processes what it delivers until the
@@ -522,7 +573,20 @@ public sealed class MonitorWorker
             },
             stop);
         var expected = consumer.Info.Delivered.ConsumerSeq + 1; // 1 for the new consumer
-        var arrived = Channel.CreateBounded<INatsJSMsg<byte[]>>(new BoundedChannelOptions(2 * MaxBatch) { SingleReader = true, SingleWriter = true });
+        // A null in the channel wakes the loop when the baseline's open days are due (every BaselineOpenDayInterval on the
+        // worker's TimeProvider, as the embedded monitor's timer): stored at the committed progress, or with the next batch.
+        var arrived = Channel.CreateBounded<INatsJSMsg<byte[]>?>(new BoundedChannelOptions(2 * MaxBatch) { SingleReader = true, SingleWriter = false });
+        using var openDaysTimer = state.Engine is { Baseline.RecordsOpenDays: true, Options.BaselineOpenDayInterval: var openDayInterval }
+            ? _time.CreateTimer(
+                _ =>
+                {
+                    state.OpenDaysDue = true;
+                    arrived.Writer.TryWrite(null);
+                },
+                null,
+                openDayInterval,
+                openDayInterval)
+            : null;
         using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var pump = Task.Run(
             async () =>
@@ -557,7 +621,20 @@ public sealed class MonitorWorker
                 batch.Clear();
                 while (batch.Count < MaxBatch && arrived.Reader.TryRead(out var msg))
                 {
-                    batch.Add(msg);
+                    if (msg is not null)
+                    {
+                        batch.Add(msg);
+                    }
+                }
+
+                if (batch.Count == 0)
+                {
+                    if (state.OpenDaysDue && !await StoreBaselineDaysAsync(state))
+                    {
+                        return true; // fenced or lease lost
+                    }
+
+                    continue;
                 }
 
                 if (!await ProcessBatchAsync(state, batch, stop))
@@ -608,6 +685,7 @@ public sealed class MonitorWorker
             }
 
             var entry = LeafCodec.Decode(msg.Data ?? []);
+            state.Uncommitted = true; // the engine is ahead of the committed progress until the commit below
             try
             {
                 if (state.Engine is { } engine)
@@ -631,7 +709,7 @@ public sealed class MonitorWorker
 
         if (processed == 0)
         {
-            return true;
+            return !state.OpenDaysDue || await StoreBaselineDaysAsync(state);
         }
 
         Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, CancellationToken, Task>? alsoStore = null;
@@ -640,16 +718,22 @@ public sealed class MonitorWorker
             // The risk of every principal whose findings changed, stored in the commit's transaction: never ahead of or behind the progress.
             var changed = new List<Principal>();
             aggregateEngine.DrainRiskChanges(changed);
-            var closedDays = new List<BaselineDay>();
-            aggregateEngine.Baseline?.DrainClosedDays(closedDays); // the baseline's days closed by this batch (or the rebuild), same transaction
-            if (changed.Count > 0 || closedDays.Count > 0)
+            var baselineDays = new List<BaselineDay>();
+            aggregateEngine.Baseline?.DrainClosedDays(baselineDays); // the baseline's days closed by this batch (or the rebuild), same transaction
+            if (state.OpenDaysDue && aggregateEngine.Baseline is { } baseline)
+            {
+                state.OpenDaysDue = false;
+                baseline.DrainChangedOpenDays(baselineDays); // the open days' counts up to this batch, after the closed ones
+            }
+
+            if (changed.Count > 0 || baselineDays.Count > 0)
             {
                 var schedules = changed.Select(p => KeyValuePair.Create(p, aggregateEngine.RiskSchedule(p))).ToList();
                 var now = _time.GetUtcNow();
                 alsoStore = async (connection, transaction, token) =>
                 {
                     await RiskStandingStore.WriteAsync(connection, transaction, schedules, now, token);
-                    await BaselineDayStore.WriteAsync(connection, transaction, closedDays, token);
+                    await BaselineDayStore.WriteAsync(connection, transaction, baselineDays, token);
                 };
                 if (schedules.Count > 0)
                 {
@@ -665,6 +749,7 @@ public sealed class MonitorWorker
         }
 
         state.LastStreamSequence = last;
+        state.Uncommitted = false;
         return true;
     }
 
@@ -894,6 +979,8 @@ public sealed class MonitorWorker
 
     private sealed class PartitionState(MonitorPartition partition, long epoch, long lastStreamSequence, DistinctSubjectsDetector detector, MonitorEngine? engine)
     {
+        private bool _openDaysDue;
+
         public MonitorPartition Partition { get; } = partition;
 
         public long Epoch { get; } = epoch;
@@ -906,6 +993,17 @@ public sealed class MonitorWorker
         public MonitorEngine? Engine { get; } = engine;
 
         public long LastPruneMs { get; set; } = long.MinValue / 2;
+
+        // Set by the open-day timer (any thread); cleared when the aggregate partition drains its changed open days.
+        public bool OpenDaysDue
+        {
+            get => Volatile.Read(ref _openDaysDue);
+            set => Volatile.Write(ref _openDaysDue, value);
+        }
+
+        // True from the first entry of a batch until its commit: the engine is ahead of the committed progress, so its
+        // open days must not be stored at that progress (a stop in between stores none; the next owner rebuilds them).
+        public bool Uncommitted { get; set; }
 
         public int Replayed { get; private set; }
 

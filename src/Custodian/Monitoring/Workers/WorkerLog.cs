@@ -58,6 +58,12 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 6117, Level = LogLevel.Debug, Message = "Partition a00 restored {Days} stored baseline days before local day {FirstReplayedDay}, the first its rebuild counts.")]
     public static partial void BaselineRestored(ILogger logger, int days, long firstReplayedDay);
 
+    [LoggerMessage(EventId = 6118, Level = LogLevel.Debug, Message = "Partition a00 stored {Days} baseline days (open days' counts so far and closed days) at its progress, stream sequence {LastStreamSequence}.")]
+    public static partial void BaselineDaysStored(ILogger logger, int days, long lastStreamSequence);
+
+    [LoggerMessage(EventId = 6119, Level = LogLevel.Warning, Message = "Partition a00 could not store its baseline's open days at the stop; a later acquisition rebuilds them from the ledger, or restores their last stored counts.")]
+    public static partial void BaselineDaysNotStored(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 6115, Level = LogLevel.Warning, Message = "Partition {Partition}: consumer sequence {Delivered} arrived where {Expected} was due (a delivery was lost); its consumer starts again after stream sequence {LastStreamSequence}.")]
     public static partial void DeliveryGap(ILogger logger, string partition, ulong expected, ulong delivered, long lastStreamSequence);
 }
