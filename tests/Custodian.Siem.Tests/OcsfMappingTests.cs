@@ -25,15 +25,15 @@ public sealed class OcsfMappingTests
             [AccessTask.SignIn] = 3002, [AccessTask.SignOut] = 3002, [AccessTask.PasswordChange] = 3002, [AccessTask.Lockout] = 3002,
             [AccessTask.DeviceRefused] = 3002, [AccessTask.PortalSignIn] = 3002,
             [AccessTask.AlertRaised] = 2004,
-            [AccessTask.EnrollmentIssued] = null, [AccessTask.Enrolled] = null, [AccessTask.Revoked] = null, [AccessTask.StaffCreated] = null,
-            [AccessTask.StaffChanged] = null, [AccessTask.StaffDisabled] = null, [AccessTask.Suspended] = null, [AccessTask.Restored] = null,
-            [AccessTask.RetentionErasure] = null, [AccessTask.ReviewSignOff] = null,
-            [AccessTask.HistoryDeferral] = null, [AccessTask.DisclosureRequest] = null, [AccessTask.DisclosureAnswer] = null, [AccessTask.UsageNoticeRun] = null,
-            [AccessTask.IncidentDeclared] = null, [AccessTask.IncidentScoped] = null, [AccessTask.IncidentNotified] = null, [AccessTask.IncidentClosed] = null, [AccessTask.IncidentExport] = null,
-            [AccessTask.ClaimFiled] = null, [AccessTask.ClaimInformationRequested] = null, [AccessTask.ClaimAnswered] = null, [AccessTask.ClaimDecided] = null, [AccessTask.ClaimPaid] = null,
-            [AccessTask.CertificateRenewed] = null, [AccessTask.CaRotated] = null,
-            [AccessTask.PrivilegedActionRequested] = null, [AccessTask.PrivilegedActionApproved] = null, [AccessTask.PrivilegedActionRejected] = null,
-            [AccessTask.AlertReviewed] = null, [AccessTask.SteppedUp] = null,
+            [AccessTask.EnrollmentIssued] = 6003, [AccessTask.Enrolled] = 6003, [AccessTask.Revoked] = 6003, [AccessTask.StaffCreated] = 6003,
+            [AccessTask.StaffChanged] = 6003, [AccessTask.StaffDisabled] = 6003, [AccessTask.Suspended] = 6003, [AccessTask.Restored] = 6003,
+            [AccessTask.RetentionErasure] = 6003, [AccessTask.ReviewSignOff] = 6003,
+            [AccessTask.HistoryDeferral] = 6003, [AccessTask.DisclosureRequest] = 6003, [AccessTask.DisclosureAnswer] = 6003, [AccessTask.UsageNoticeRun] = 6003,
+            [AccessTask.IncidentDeclared] = 6003, [AccessTask.IncidentScoped] = 6003, [AccessTask.IncidentNotified] = 6003, [AccessTask.IncidentClosed] = 6003, [AccessTask.IncidentExport] = 6003,
+            [AccessTask.ClaimFiled] = 6003, [AccessTask.ClaimInformationRequested] = 6003, [AccessTask.ClaimAnswered] = 6003, [AccessTask.ClaimDecided] = 6003, [AccessTask.ClaimPaid] = 6003,
+            [AccessTask.CertificateRenewed] = 6003, [AccessTask.CaRotated] = 6003,
+            [AccessTask.PrivilegedActionRequested] = 6003, [AccessTask.PrivilegedActionApproved] = 6003, [AccessTask.PrivilegedActionRejected] = 6003,
+            [AccessTask.AlertReviewed] = 6003, [AccessTask.SteppedUp] = 6003,
         };
         Assert.Equal(Enum.GetValues<AccessTask>().Order(), expected.Keys.Order());
         foreach (var (task, cls) in expected)
@@ -105,7 +105,7 @@ public sealed class OcsfMappingTests
                             Time = T0, Task = task, Outcome = outcome, Account = "C0042", Role = StaffRole.Clerk, Terminal = "S001-counter-1",
                             Store = "S001", SourceIp = "2001:db8::7", Purpose = "plan-change", Subjects = [Subject, SubscriberId.From(7)],
                             Fields = ["phone"], ErrorCode = outcome == AccessOutcome.Denied ? "purpose-required" : null,
-                            Target = task == AccessTask.AlertRaised ? alert.Id : null, Reason = "a reason | with = and \\ and\nnewline",
+                            Target = task == AccessTask.AlertRaised ? alert.Id : OcsfMapper.Classify(task) == OcsfMapper.ApiActivity ? "incident:I-1 tokens=3;x" : null, Reason = "a reason | with = and \\ and\nnewline",
                         };
                     var e = env.Mapper.Map(new CommittedEntry(seq++, new byte[32], entry), task == AccessTask.AlertRaised && !bare ? alert : null)!;
                     var label = $"{task.ToName()}/{outcome}/{(bare ? "bare" : "full")}";
@@ -114,7 +114,7 @@ public sealed class OcsfMappingTests
                     Assert.True(own.Count == 0, label + ": " + string.Join("; ", own));
                     if (e.ClassUid != OcsfMapper.DatastoreActivity)
                     {
-                        var className = e.ClassUid == OcsfMapper.Authentication ? "authentication" : "detection_finding";
+                        var className = e.ClassUid switch { OcsfMapper.Authentication => "authentication", OcsfMapper.ApiActivity => "api_activity", _ => "detection_finding" };
                         var errors = OcsfSchemas.Errors(className, OcsfSchemas.CustodianVariant, e.Json);
                         Assert.True(errors.Count == 0, label + ": " + string.Join("; ", errors));
                     }
@@ -128,7 +128,7 @@ public sealed class OcsfMappingTests
             }
         }
 
-        Assert.Equal([2004, 3002, 6005], checkedClasses.Order());
+        Assert.Equal([2004, 3002, 6003, 6005], checkedClasses.Order());
     }
 
     [Fact]
@@ -164,10 +164,15 @@ public sealed class OcsfMappingTests
     }
 
     [Fact]
-    public void Tasks_that_are_not_exported_map_to_nothing()
+    public void Every_task_maps_to_an_event_and_entries_without_subjects_never_call_the_tokenizer()
     {
         var mapper = new OcsfMapper(new ThrowingTokenizer());
-        Assert.Null(mapper.Map(new CommittedEntry(0, new byte[32], new AccessEntry { Time = T0, Task = AccessTask.StaffCreated, Outcome = AccessOutcome.Allowed })));
+        foreach (var task in Enum.GetValues<AccessTask>())
+        {
+            var e = mapper.Map(new CommittedEntry(0, new byte[32], new AccessEntry { Time = T0, Task = task, Outcome = AccessOutcome.Allowed, Account = "subscriber" }));
+            Assert.True(e is not null, task.ToName());
+            Assert.Equal(OcsfMapper.Classify(task), e.ClassUid);
+        }
     }
 
     [Fact]

@@ -48,6 +48,11 @@ public sealed class PlaintextTests
             entries.Add(common with { Task = AccessTask.View, Fields = ["name", "phone", "rrn", "rate-plan"] });
             entries.Add(common with { Task = AccessTask.Unmask, Purpose = "identity-verification", Fields = ["rrn"], UnmaskedFields = ["rrn"] });
             entries.Add(new AccessEntry { Time = T0.AddSeconds(i), Task = AccessTask.PortalSignIn, Outcome = AccessOutcome.Allowed, Account = "subscriber", SourceIp = "192.0.2.1", Subjects = [id] });
+
+            // Officer and subscriber actions (6003 API Activity) that carry subjects: a claim, a held-back history entry, a disclosure request.
+            entries.Add(new AccessEntry { Time = T0.AddSeconds(i), Task = AccessTask.ClaimFiled, Outcome = AccessOutcome.Allowed, Account = "subscriber", SourceIp = "192.0.2.1", Subjects = [id], Target = $"claim:K{i} incident:I-1", Reason = "secondary-damage amount=50000" });
+            entries.Add(new AccessEntry { Time = T0.AddSeconds(i), Task = AccessTask.HistoryDeferral, Outcome = AccessOutcome.Allowed, Account = "P0001", Role = StaffRole.PrivacyOfficer, Subjects = [id], Target = $"entry:{i};until:1800000000000;basis:third-party" });
+            entries.Add(new AccessEntry { Time = T0.AddSeconds(i), Task = AccessTask.DisclosureRequest, Outcome = i % 2 == 0 ? AccessOutcome.Allowed : AccessOutcome.Denied, Account = "subscriber", Subjects = [id], Target = $"entry:{i};request:D-{i}", ErrorCode = i % 2 == 0 ? null : "disclosure-already-answered" });
         }
 
         entries.Add(new AccessEntry { Time = T0.AddMinutes(5), Task = AccessTask.Download, Outcome = AccessOutcome.Allowed, Account = "C0042", Subjects = [.. ids], Fields = ["phone"], Reason = "bulk notice mailing" });

@@ -39,8 +39,14 @@ public sealed class SiemExportTests(ITestOutputHelper output)
             Assert.Empty(m.StructuredData);
             var line = Cef.Line(m);
             Assert.StartsWith("CEF:0|Custodian|Custodian|1|" + m.MsgId + "|", line, StringComparison.Ordinal);
-            Assert.Contains(m.MsgId, new[] { "600501", "600504", "600599", "300201", "300202", "300299" });
+            // 600301: the first start's own staff-created entry (sequence 0); 600303: the mix's staff changes.
+            Assert.Contains(m.MsgId, new[] { "600501", "600504", "600599", "300201", "300202", "300299", "600301", "600303" });
         }
+
+        // Staff changes (an administrator's action) arrive as 6003 API Activity: Update, naming the account changed.
+        var staffChanged = messages.Where(m => m.MsgId == "600303").Select(m => Cef.Extensions(Cef.Line(m))).ToList();
+        Assert.Equal(20, staffChanged.Count);
+        Assert.All(staffChanged, x => Assert.Equal(("staff-changed", "C1001", "Success"), (x["act"], x["flexString1"], x["outcome"])));
 
         // The download entry's reason shows the CEF extension escaping on the wire: = and \ escaped, newline as \n, pipe kept.
         var download = messages.First(m => Cef.Extensions(Cef.Line(m))["act"] == "download");

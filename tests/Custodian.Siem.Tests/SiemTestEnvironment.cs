@@ -67,7 +67,7 @@ internal sealed class SiemTestEnvironment : IAsyncDisposable
         return [.. committed.Select(c => c.Sequence)];
     }
 
-    /// <summary>A realistic mix of entries: every exported task plus some that are not exported.</summary>
+    /// <summary>A realistic mix of entries: reads, refusals and sign-ins (6005, 3002) and an administrator's staff change (6003).</summary>
     public static List<AccessEntry> Mixed(int count, DateTimeOffset start, int seed = 7)
     {
         var random = new Random(seed);

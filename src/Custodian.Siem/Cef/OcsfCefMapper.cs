@@ -12,8 +12,8 @@ namespace Custodian.Siem.Cef;
 /// in docs/siem.md): <c>rt</c> event time (Unix ms), <c>externalId</c> ledger sequence, <c>cat</c> OCSF class
 /// name, <c>act</c> ledger task, <c>outcome</c>, <c>suser</c>, <c>spriv</c> role, <c>src</c> IP, <c>shost</c>
 /// terminal, <c>cs1</c> purpose, <c>cs2</c> subscriber tokens (comma-separated), <c>cs3</c> fields, <c>cs4</c>
-/// unmasked fields, <c>cs5</c> store, <c>cs6</c> error code or finding ID, <c>reason</c>, <c>msg</c>; each
-/// <c>csN</c> with its <c>csNLabel</c>. Stateless and thread-safe.
+/// unmasked fields, <c>cs5</c> store, <c>cs6</c> error code or finding ID, for 6003 API Activity <c>flexString1</c> the
+/// entry's target, <c>reason</c>, <c>msg</c>; each <c>csN</c> / <c>flexString1</c> with its label. Stateless and thread-safe.
 /// </summary>
 public static class OcsfCefMapper
 {
@@ -80,6 +80,13 @@ public static class OcsfCefMapper
         else
         {
             Custom(6, "errorCode", Str(j["status_code"]));
+        }
+
+        if (ocsf.ClassUid == OcsfMapper.ApiActivity)
+        {
+            // What an officer or administrator acted on (account, terminal, alert, incident, claim, …), as recorded.
+            Add("flexString1", Str(unmapped?["target"]));
+            Add("flexString1Label", unmapped?["target"] is null ? null : "target");
         }
 
         Add("reason", Str(unmapped?["reason"]));

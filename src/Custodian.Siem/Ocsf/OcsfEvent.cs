@@ -4,7 +4,7 @@ namespace Custodian.Siem.Ocsf;
 
 /// <summary>An OCSF 1.8.0 event built from one access-ledger entry.</summary>
 /// <param name="Sequence">The ledger sequence number of the entry (also in <c>metadata.uid</c>, for de-duplication downstream).</param>
-/// <param name="ClassUid">The OCSF class: 6005 Datastore Activity, 3002 Authentication or 2004 Detection Finding.</param>
+/// <param name="ClassUid">The OCSF class: 6005 Datastore Activity, 6003 API Activity, 3002 Authentication or 2004 Detection Finding.</param>
 /// <param name="Json">The event object (OCSF attribute names), owned by this record; do not mutate after construction.</param>
 public sealed record OcsfEvent(long Sequence, int ClassUid, JsonObject Json)
 {

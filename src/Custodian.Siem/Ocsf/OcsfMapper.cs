@@ -13,7 +13,9 @@ namespace Custodian.Siem.Ocsf;
 /// <item>reads and changes of subscriber data → 6005 Datastore Activity (category 6 Application Activity);</item>
 /// <item>staff sign-in, sign-out, password change, lockout, refused device certificates and portal sign-in → 3002 Authentication (category 3 Identity &amp; Access Management);</item>
 /// <item>alerts raised by the monitor → 2004 Detection Finding (category 2 Findings), enriched from the alert store when the alert is there;</item>
-/// <item>every other task (enrollment, staff administration, suspension, restore, retention erasure) → no event (<see cref="Classify"/> returns null).</item>
+/// <item>officer, administrator and system actions (staff and terminal administration, certificate and CA changes, four-eyes approvals,
+/// suspensions and restores, alert reviews, step-ups, incidents, claims, disclosure requests, review sign-offs, retention erasure)
+/// → 6003 API Activity (category 6 Application Activity), <c>api.operation</c> = the ledger task name (<see cref="ApiActivityOf"/>).</item>
 /// </list>
 /// Every event declares the profiles in <see cref="Profiles"/> in <c>metadata.profiles</c>, carries
 /// <c>metadata.uid</c> = the ledger sequence (decimal), <c>metadata.product.name</c> = <c>Custodian</c> and
@@ -38,6 +40,11 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
     /// <summary>OCSF class 2004 Detection Finding.</summary>
     public const int DetectionFinding = 2004;
 
+    /// <summary>OCSF class 6003 API Activity.</summary>
+    public const int ApiActivity = 6003;
+
+    private const string ApiServiceName = "custodian";
+
     /// <summary>
     /// The OCSF profiles every event declares (<c>metadata.profiles</c>): <c>datetime</c> (<c>time_dt</c>),
     /// <c>host</c> (<c>device</c> = the store terminal), <c>security_control</c> (<c>action_id</c>) and
@@ -56,6 +63,51 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
         AccessTask.SignIn or AccessTask.SignOut or AccessTask.PasswordChange or AccessTask.Lockout
             or AccessTask.DeviceRefused or AccessTask.PortalSignIn => Authentication,
         AccessTask.AlertRaised => DetectionFinding,
+        _ when ApiActivityOf(task) is not null => ApiActivity,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The 6003 API Activity mapping of an officer, administrator or system action, or null when <paramref name="task"/>
+    /// is exported as another class. Create = something new exists (account, enrollment code, certificate, request,
+    /// incident, claim, sign-off); Read = data leaves (an incident's affected set exported); Update = the state of an
+    /// existing thing changes (account, certificate, CA, request decision, suspension, alert, incident, claim); Delete =
+    /// something is removed (certificate revoked, ledger payloads erased); Other = a run with effects outside the store
+    /// (notices sent).
+    /// </summary>
+    public static ApiActivityMapping? ApiActivityOf(AccessTask task) => task switch
+    {
+        AccessTask.EnrollmentIssued => Create("terminal"),
+        AccessTask.Enrolled => Create("terminal"),
+        AccessTask.Revoked => Delete("terminal"),
+        AccessTask.StaffCreated => Create("staff-account"),
+        AccessTask.StaffChanged => Update("staff-account"),
+        AccessTask.StaffDisabled => Update("staff-account"),
+        AccessTask.CertificateRenewed => Update("terminal"),
+        AccessTask.CaRotated => Update("device-ca"),
+        AccessTask.PrivilegedActionRequested => Create("privileged-action-request"),
+        AccessTask.PrivilegedActionApproved => Update("privileged-action-request"),
+        AccessTask.PrivilegedActionRejected => Update("privileged-action-request"),
+        AccessTask.Suspended => Update("principal"),
+        AccessTask.Restored => Update("principal"),
+        AccessTask.AlertReviewed => Update("alert"),
+        AccessTask.SteppedUp => Update("principal"),
+        AccessTask.HistoryDeferral => Update("ledger-entry"),
+        AccessTask.DisclosureRequest => Create("disclosure-request"),
+        AccessTask.DisclosureAnswer => Update("disclosure-request"),
+        AccessTask.UsageNoticeRun => new(99, AccessTask.UsageNoticeRun.ToName(), "usage-notice-cycle"),
+        AccessTask.RetentionErasure => Delete("ledger-range"),
+        AccessTask.ReviewSignOff => Create("access-review"),
+        AccessTask.IncidentDeclared => Create("incident"),
+        AccessTask.IncidentScoped => Update("incident"),
+        AccessTask.IncidentNotified => new(99, AccessTask.IncidentNotified.ToName(), "incident"),
+        AccessTask.IncidentClosed => Update("incident"),
+        AccessTask.IncidentExport => new(2, "Read", "incident"),
+        AccessTask.ClaimFiled => Create("claim"),
+        AccessTask.ClaimInformationRequested => Update("claim"),
+        AccessTask.ClaimAnswered => Update("claim"),
+        AccessTask.ClaimDecided => Update("claim"),
+        AccessTask.ClaimPaid => Update("claim"),
         _ => null,
     };
 
@@ -70,6 +122,7 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
             DatastoreActivity => Datastore(committed),
             Authentication => Auth(committed),
             DetectionFinding => Finding(committed, alert),
+            ApiActivity => Api(committed),
             _ => null,
         };
     }
@@ -173,6 +226,53 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
 
         json["unmapped"] = unmapped;
         return new OcsfEvent(committed.Sequence, DetectionFinding, json);
+    }
+
+    private static ApiActivityMapping Create(string resourceType) => new(1, "Create", resourceType);
+
+    private static ApiActivityMapping Update(string resourceType) => new(3, "Update", resourceType);
+
+    private static ApiActivityMapping Delete(string resourceType) => new(4, "Delete", resourceType);
+
+    private OcsfEvent Api(CommittedEntry committed)
+    {
+        var e = committed.Entry;
+        var mapping = ApiActivityOf(e.Task)!;
+        var denied = e.Outcome == AccessOutcome.Denied;
+        var json = Header(committed, ApiActivity, "API Activity", 6, "Application Activity", mapping.ActivityId, mapping.ActivityName, denied ? 2 : 1);
+        AddStatus(json, e);
+        if (e.ErrorCode is not null)
+        {
+            json["status_detail"] = e.ErrorCode;
+        }
+
+        // The subscriber acts (claims, disclosure requests): only the token, as for a portal sign-in.
+        json["actor"] = new JsonObject
+        {
+            ["user"] = e.Account == "subscriber" && e.Subjects.Count > 0
+                ? new JsonObject { ["uid"] = _tokens.Tokenize(e.Subjects[0]), ["name"] = "subscriber", ["type_id"] = 99, ["type"] = "Subscriber" }
+                : e.Account is "system" or "monitor"
+                    ? new JsonObject { ["name"] = e.Account, ["uid"] = e.Account, ["type_id"] = 3, ["type"] = "System" }
+                    : User(e.Account ?? "unknown"),
+        };
+        json["api"] = new JsonObject { ["operation"] = e.Task.ToName(), ["service"] = new JsonObject { ["name"] = ApiServiceName } };
+        if (e.Target is not null)
+        {
+            json["resources"] = new JsonArray(new JsonObject { ["uid"] = ResourceUid(e.Target), ["type"] = mapping.ResourceType });
+        }
+
+        json["src_endpoint"] = Endpoint(e);
+        AddDevice(json, e);
+        json["message"] = Message(e);
+        json["unmapped"] = Unmapped(e);
+        return new OcsfEvent(committed.Sequence, ApiActivity, json);
+    }
+
+    /// <summary>A target's identifier: the text before the first space or <c>;</c> (<c>incident:I-1 tokens=3</c> → <c>incident:I-1</c>); the whole target stays in <c>unmapped.target</c>.</summary>
+    private static string ResourceUid(string target)
+    {
+        var end = target.AsSpan().IndexOfAny(' ', ';');
+        return end > 0 ? target[..end] : target;
     }
 
     private static JsonObject Header(CommittedEntry committed, int classUid, string className, int categoryUid, string categoryName, int activityId, string activityName, int severityId)
