@@ -91,11 +91,7 @@ internal static class BackupCommands
             try
             {
                 var from = CliFiles.InputDirectory(parse.GetValue(input)!.ToString(), "<in>");
-                if (Directory.Exists(paths.Root) && Directory.EnumerateFileSystemEntries(paths.Root).Any())
-                {
-                    throw new CliException(SnapshotBackup.NotEmptyMessage(paths.Root)); // refused, never merged or overwritten (exit 2)
-                }
-
+                // A --data that exists and is not empty is refused (exit 2, SnapshotBackup.NotEmptyMessage), never merged or overwritten.
                 // Everything, the master key copy included, is written into a staging directory and moved into place only
                 // when complete: a failure or Ctrl-C leaves --data as it was (missing, or the empty directory it was).
                 var manifest = await SnapshotBackup.RestoreAsync(
