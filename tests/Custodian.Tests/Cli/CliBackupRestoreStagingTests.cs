@@ -68,16 +68,21 @@ public sealed class CliBackupRestoreStagingTests : IDisposable
             File.SetUnixFileMode(output, Mode0750);
         }
 
-        // The TOTP-seed key is read after the database snapshot and the keyring are written: it is not a readable file now.
-        var secrets = Path.Combine(Data, "access", "secrets.key");
-        File.Delete(secrets);
-        Directory.CreateDirectory(secrets);
+        // The checkpoint signing key is read after the database snapshot and the keyring are written to the staging
+        // directory (it is not loaded before: the verb signs nothing). A 3 GB (sparse) file cannot be read into memory.
+        var logKey = Path.Combine(Data, "checkpoints", "log.key");
+        Directory.CreateDirectory(Path.GetDirectoryName(logKey)!);
+        await using (var oversized = new FileStream(logKey, FileMode.Create))
+        {
+            oversized.SetLength(3L << 30);
+        }
 
         var (code, _, stderr) = await CliCapture.RunAsync(["backup", output, "--data", Data]);
 
-        Assert.Equal((2, $"error: Access to the path '{secrets}' is denied.\n"), (code, stderr));
+        Assert.Equal(2, code);
+        Assert.Equal("error: The file is too long. This operation is currently limited to supporting files less than 2 gigabytes in size.\n", stderr);
         Assert.Equal(
-            [Data, .. outputExists ? new[] { output } : []],
+            new[] { Data }.Concat(outputExists ? [output] : []).Order(StringComparer.Ordinal).ToArray(),
             Directory.EnumerateFileSystemEntries(_dir.FullName).Order(StringComparer.Ordinal).ToArray());
         if (outputExists)
         {
