@@ -22,8 +22,10 @@ namespace Custodian.Protection.Backup;
 /// </code>
 /// The master secret is NEVER part of a backup: keep it (<c>master.key</c> or <c>CUSTODIAN_MASTER_KEY</c>)
 /// separately; without it a backup yields only ciphertexts, blind indexes and sealed blobs. The
-/// database snapshot and the keyring copy are taken under the keyring's cross-process lock, so no
-/// rotation or key retirement can fall between them (a rotation waits until the backup is done).
+/// database snapshot, the keyring copy and the other files (CA, <c>ca/previous</c>, access-secret and checkpoint keys) are
+/// read under the keyring's cross-process lock, so no key rotation or retirement can fall between them (a rotation waits
+/// until the backup is done). Backup and restore are all or nothing (<see cref="StagedDirectory"/>): a failure or
+/// cancellation leaves no half-written backup or half-restored data directory.
 /// </para>
 /// <para>PostgreSQL deployments use their own tooling (pg_basebackup) for the database part.</para>
 /// </summary>
@@ -68,10 +70,16 @@ public sealed partial class SnapshotBackup
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
-    /// <summary>Writes a backup into <paramref name="outputDirectory"/>, which must not exist or be empty.</summary>
-    /// <param name="outputDirectory">Where to write (created with mode 0700).</param>
-    /// <param name="files">Other files of the data directory: relative path in the data directory → (full source path, whether it is secret and must be sealed).</param>
-    /// <param name="cancellationToken">Cancels the backup (a partial directory may remain).</param>
+    /// <summary>
+    /// Writes a backup into <paramref name="outputDirectory"/>, which must not exist or be empty, all or nothing: the files
+    /// go to a hidden staging directory beside it (<c>.&lt;name&gt;.partial-&lt;random&gt;</c>; inside it when it exists
+    /// and is empty, which is then kept with its owner and mode), are fsync'd, and are moved into place only when the
+    /// manifest and its seal are written. On any failure or cancellation the staging directory is deleted and
+    /// <paramref name="outputDirectory"/> is left as it was (missing or empty).
+    /// </summary>
+    /// <param name="outputDirectory">Where to write (created with mode 0700 when missing).</param>
+    /// <param name="files">Other files of the data directory: relative path in the data directory → (full source path, whether it is secret and must be sealed). Read under the keyring lock, with the database snapshot and the keyring.</param>
+    /// <param name="cancellationToken">Cancels the backup (nothing is left behind).</param>
     /// <returns>The manifest written.</returns>
     /// <exception cref="IOException">When the output directory is not empty, or a file cannot be read or written.</exception>
     public async Task<BackupManifest> BackupAsync(string outputDirectory, IReadOnlyDictionary<string, (string Source, bool Secret)> files, CancellationToken cancellationToken = default)
@@ -84,45 +92,57 @@ public sealed partial class SnapshotBackup
             throw new IOException($"The backup directory '{root}' is not empty.");
         }
 
-        CreatePrivateDirectory(root);
+        using var staged = StagedDirectory.Begin(root);
+        var stage = staged.Path;
         var entries = new List<BackupFile>();
-        await _keys.WithLockAsync(async () =>
+        var contents = new List<(string Name, byte[] Content, bool Secret)>();
+        try
         {
-            var target = Path.Combine(root, DatabaseFileName);
-            await using (var connection = await _database.OpenAsync(cancellationToken))
-            await using (var vacuum = connection.Command("VACUUM INTO @path", ("@path", target)))
+            await _keys.WithLockAsync(async () =>
             {
-                await vacuum.ExecuteNonQueryAsync(cancellationToken);
-            }
+                var target = Path.Combine(stage, DatabaseFileName);
+                await using (var connection = await _database.OpenAsync(cancellationToken))
+                await using (var vacuum = connection.Command("VACUUM INTO @path", ("@path", target)))
+                {
+                    await vacuum.ExecuteNonQueryAsync(cancellationToken);
+                }
 
-            SetPrivate(target);
-            entries.Add(await DescribeAsync(root, DatabaseFileName, "database", cancellationToken));
-            var keyring = await File.ReadAllBytesAsync(Path.Combine(_keys.KeysDirectory, ProtectionKeyring.KeyringFileName), cancellationToken);
-            await WritePrivateAsync(root, KeyringEntry, keyring, cancellationToken);
-            entries.Add(await DescribeAsync(root, KeyringEntry, "keyring", cancellationToken));
-            return 0;
-        });
+                SetPrivate(target);
+                FlushToDisk(target);
+                entries.Add(await DescribeAsync(stage, DatabaseFileName, "database", cancellationToken));
+                var keyring = await File.ReadAllBytesAsync(Path.Combine(_keys.KeysDirectory, ProtectionKeyring.KeyringFileName), cancellationToken);
+                await WritePrivateAsync(stage, KeyringEntry, keyring, cancellationToken);
+                entries.Add(await DescribeAsync(stage, KeyringEntry, "keyring", cancellationToken));
 
-        foreach (var (relative, (source, secret)) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
-        {
-            var name = CheckRelative(relative);
-            var content = await File.ReadAllBytesAsync(source, cancellationToken);
-            try
+                // The other files (the CA, ca/previous during a CA rotation, the access-secret and checkpoint keys) are read
+                // under the same lock, so the backup is one instant of the data directory, not the keyring of one and the CA of another.
+                foreach (var (relative, (source, secret)) in files.OrderBy(f => f.Key, StringComparer.Ordinal))
+                {
+                    contents.Add((CheckRelative(relative), await File.ReadAllBytesAsync(source, cancellationToken), secret));
+                }
+
+                return 0;
+            });
+
+            foreach (var (name, content, secret) in contents)
             {
                 if (secret)
                 {
                     var entry = "sealed/" + name.Replace('/', '_') + ".sealed";
-                    await WritePrivateAsync(root, entry, _keys.Seal(content, name), cancellationToken);
-                    entries.Add((await DescribeAsync(root, entry, "sealed", cancellationToken)) with { RestoreTo = name });
+                    await WritePrivateAsync(stage, entry, _keys.Seal(content, name), cancellationToken);
+                    entries.Add((await DescribeAsync(stage, entry, "sealed", cancellationToken)) with { RestoreTo = name });
                 }
                 else
                 {
                     var entry = "plain/" + name;
-                    await WritePrivateAsync(root, entry, content, cancellationToken);
-                    entries.Add((await DescribeAsync(root, entry, "plain", cancellationToken)) with { RestoreTo = name });
+                    await WritePrivateAsync(stage, entry, content, cancellationToken);
+                    entries.Add((await DescribeAsync(stage, entry, "plain", cancellationToken)) with { RestoreTo = name });
                 }
             }
-            finally
+        }
+        finally
+        {
+            foreach (var (_, content, _) in contents)
             {
                 CryptographicOperations.ZeroMemory(content);
             }
@@ -130,36 +150,42 @@ public sealed partial class SnapshotBackup
 
         var manifest = new BackupManifest { Format = 1, CreatedAtUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds(), Files = entries };
         var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, BackupJsonContext.Default.BackupManifest);
-        await WritePrivateAsync(root, ManifestFileName, manifestBytes, cancellationToken);
+        await WritePrivateAsync(stage, ManifestFileName, manifestBytes, cancellationToken);
 
         // The manifest's SHA-256, sealed under the master secret: restore accepts the manifest (and through its hashes every
         // file, the database and the plain files included) only from a holder of that secret.
-        await WritePrivateAsync(root, ManifestSealFileName, _keys.Seal(SHA256.HashData(manifestBytes), ManifestSealLabel), cancellationToken);
+        await WritePrivateAsync(stage, ManifestSealFileName, _keys.Seal(SHA256.HashData(manifestBytes), ManifestSealLabel), cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        staged.Commit();
         Log.BackupWritten(_logger, root, entries.Count);
         return manifest;
     }
 
     /// <summary>
-    /// Restores a backup into a data directory that has no database yet: checks every file's SHA-256,
+    /// Restores a backup into a data directory that is missing or empty: checks every file's SHA-256,
     /// checks that <paramref name="masterKey"/> unwraps the keyring, then writes the database (as
     /// <paramref name="databaseFileName"/>), <c>keys/keyring.json</c> and the other files (secret ones
-    /// unsealed, mode 0600) under <paramref name="dataDirectory"/>.
+    /// unsealed, mode 0600) into a hidden staging directory (<c>.&lt;name&gt;.partial-&lt;random&gt;</c>, beside
+    /// <paramref name="dataDirectory"/>, or inside it when it exists and is empty), fsyncs them and only then moves them
+    /// into place. On any failure or cancellation the staging directory is deleted and <paramref name="dataDirectory"/> is
+    /// left as it was; an existing empty directory is kept, with its owner and mode.
     /// </summary>
     /// <param name="backupDirectory">A directory written by <see cref="BackupAsync"/>.</param>
-    /// <param name="dataDirectory">The data directory to fill; created (0700) when missing.</param>
+    /// <param name="dataDirectory">The data directory to fill: missing (created 0700; its parent must exist) or empty.</param>
     /// <param name="databaseFileName">The database file name in the data directory, e.g. <c>custodian.db</c>.</param>
     /// <param name="keysDirectoryName">The keys directory name in the data directory, e.g. <c>keys</c>.</param>
     /// <param name="masterKey">The master secret the backup's keyring was wrapped with (32 bytes).</param>
-    /// <param name="cancellationToken">Cancels the restore.</param>
+    /// <param name="complete">Optional: called with the staging directory once every file is written, before it is moved into place, to add files of the caller's (the CLI copies the master key there); what it throws abandons the restore.</param>
+    /// <param name="cancellationToken">Cancels the restore (nothing is left behind).</param>
     /// <returns>The verified manifest.</returns>
-    /// <exception cref="InvalidOperationException">The data directory already holds a database; the manifest is missing or malformed; a file's hash differs; or the master secret does not unwrap the keyring (nothing is written in these cases).</exception>
-    public static async Task<BackupManifest> RestoreAsync(string backupDirectory, string dataDirectory, string databaseFileName, string keysDirectoryName, ReadOnlyMemory<byte> masterKey, CancellationToken cancellationToken = default)
+    /// <exception cref="InvalidOperationException">The data directory exists and is not empty (<see cref="NotEmptyMessage"/>); the manifest is missing or malformed; a file's hash differs; or the master secret does not unwrap the keyring (nothing is written in these cases).</exception>
+    public static async Task<BackupManifest> RestoreAsync(string backupDirectory, string dataDirectory, string databaseFileName, string keysDirectoryName, ReadOnlyMemory<byte> masterKey, Func<string, CancellationToken, Task>? complete = null, CancellationToken cancellationToken = default)
     {
         var source = Path.GetFullPath(backupDirectory);
         var target = Path.GetFullPath(dataDirectory);
-        if (File.Exists(Path.Combine(target, databaseFileName)))
+        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
         {
-            throw new InvalidOperationException($"The data directory '{target}' already holds a database; restore into a new, empty data directory.");
+            throw new InvalidOperationException(NotEmptyMessage(target));
         }
 
         BackupManifest manifest;
@@ -199,23 +225,48 @@ public sealed partial class SnapshotBackup
         var keyring = contents.Single(c => c.Key.Kind == "keyring").Value;
         ProtectionKeyring.Verify(masterKey.Span, keyring, source);
 
-        CreatePrivateDirectory(target);
-        foreach (var (file, bytes) in contents)
+        using var staged = StagedDirectory.Begin(target);
+        try
         {
-            var relative = file.Kind switch
+            foreach (var (file, bytes) in contents)
             {
-                "database" => databaseFileName,
-                "keyring" => Path.Combine(keysDirectoryName, ProtectionKeyring.KeyringFileName),
-                _ => CheckRelative(file.RestoreTo ?? throw new InvalidOperationException($"The backup file '{file.Path}' has no restore path.")),
-            };
-            await WritePrivateAsync(target, relative, bytes, cancellationToken);
-            if (file.Kind == "sealed")
+                var relative = file.Kind switch
+                {
+                    "database" => databaseFileName,
+                    "keyring" => Path.Combine(keysDirectoryName, ProtectionKeyring.KeyringFileName),
+                    _ => CheckRelative(file.RestoreTo ?? throw new InvalidOperationException($"The backup file '{file.Path}' has no restore path.")),
+                };
+                await WritePrivateAsync(staged.Path, relative, bytes, cancellationToken);
+            }
+        }
+        finally
+        {
+            foreach (var (file, bytes) in contents.Where(c => c.Key.Kind == "sealed"))
             {
                 CryptographicOperations.ZeroMemory(bytes);
             }
         }
 
+        if (complete is not null)
+        {
+            await complete(staged.Path, cancellationToken);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        staged.Commit();
         return manifest;
+    }
+
+    /// <summary>The one-line refusal of a restore into a directory that is not empty: <c>restore refuses to write into '&lt;dir&gt;': it exists and is not empty (restore only into a new or empty directory; nothing was written).</c></summary>
+    /// <param name="directory">The full path of the data directory.</param>
+    /// <returns>The message.</returns>
+    public static string NotEmptyMessage(string directory) =>
+        $"restore refuses to write into '{directory}': it exists and is not empty (restore only into a new or empty directory; nothing was written).";
+
+    private static void FlushToDisk(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        stream.Flush(flushToDisk: true);
     }
 
     /// <summary>The manifest must be the one a holder of <paramref name="masterKey"/> wrote: its SHA-256 equals the sealed one.</summary>

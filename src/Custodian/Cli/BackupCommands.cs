@@ -11,8 +11,10 @@ namespace Custodian.Cli;
 
 /// <summary>
 /// <c>backup OUT</c> and <c>restore IN</c> (see <see cref="SnapshotBackup"/>). Backup runs while the
-/// server runs; restore fills a new, empty data directory and needs the master secret the backup's
+/// server runs; restore fills a new or empty data directory (never one that holds anything: refused, exit 2) and needs the master secret the backup's
 /// keyring was wrapped with (<c>CUSTODIAN_MASTER_KEY</c> or <c>--master-key FILE</c>), which a backup never holds.
+/// Both are all or nothing: they write into a hidden staging directory and move it into place when complete
+/// (<see cref="SnapshotBackup"/>; docs/storage.md, "Backup and restore").
 /// </summary>
 internal static class BackupCommands
 {
@@ -65,7 +67,7 @@ internal static class BackupCommands
     {
         var input = new Argument<DirectoryInfo>("in") { Description = "Backup directory written by 'custodian backup'." };
         var masterKey = new Option<FileInfo?>("--master-key") { Description = "File holding the master key (base64 of 32 bytes, like keys/master.key) the backup was taken with; copied into the new data directory. Default: $CUSTODIAN_MASTER_KEY." };
-        var command = new Command("restore", "Restore a backup into a new, empty data directory (--data). Checks every file's SHA-256 and the master key before writing anything.") { input, masterKey };
+        var command = new Command("restore", "Restore a backup into a new or empty data directory (--data; one that holds anything is refused). Checks every file's SHA-256 and the master key before writing anything; all or nothing.") { input, masterKey };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
@@ -89,13 +91,17 @@ internal static class BackupCommands
             try
             {
                 var from = CliFiles.InputDirectory(parse.GetValue(input)!.ToString(), "<in>");
-                var manifest = await SnapshotBackup.RestoreAsync(from, paths.Root, Path.GetFileName(paths.Database), Path.GetFileName(paths.Keys), master, ct);
-                if (file is not null)
-                {
-                    var target = Path.Combine(paths.Keys, ProtectionKeyring.MasterKeyFileName);
-                    await CliFiles.WritePrivateTextAsync(target, text.Trim() + "\n", ct);
-                }
-
+                // A --data that exists and is not empty is refused (exit 2, SnapshotBackup.NotEmptyMessage), never merged or overwritten.
+                // Everything, the master key copy included, is written into a staging directory and moved into place only
+                // when complete: a failure or Ctrl-C leaves --data as it was (missing, or the empty directory it was).
+                var manifest = await SnapshotBackup.RestoreAsync(
+                    from,
+                    paths.Root,
+                    Path.GetFileName(paths.Database),
+                    Path.GetFileName(paths.Keys),
+                    master,
+                    file is null ? null : (staging, token) => CliFiles.WritePrivateTextAsync(Path.Combine(staging, Path.GetFileName(paths.Keys), ProtectionKeyring.MasterKeyFileName), text.Trim() + "\n", token),
+                    ct);
                 await using var context = await CliContext.OpenAsync(data);
                 await RecordAsync(context, $"restored from a backup taken at {DateTimeOffset.FromUnixTimeMilliseconds(manifest.CreatedAtUnixMs):yyyy-MM-ddTHH:mm:ssZ}", ct);
                 AnsiConsole.MarkupLine($"Restored {CliText.Count(manifest.Files!.Count, "file")} into [bold]{Markup.Escape(paths.Root)}[/].");
