@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Custodian.Events;
 
 namespace Custodian.Hosting;
@@ -26,6 +27,7 @@ public sealed record EventLogRecord(string Backend, string? Stream, string? Subj
     }
 
     /// <summary>Whether the record is well formed: <c>embedded</c> without a stream, or <c>jetstream</c> with both a stream and a prefix.</summary>
+    [JsonIgnore]
     public bool IsValid => Backend switch
     {
         "embedded" => Stream is null && SubjectPrefix is null,
