@@ -82,6 +82,7 @@ internal sealed class CliContext : IAsyncDisposable
         }
 
         StorageCli.CheckRecorded(paths, options); // never a second database beside the deployment's (docs/storage.md)
+        EventsCli.CheckRecorded(paths, options); // never the ledger tables written around the deployment's stream (docs/events.md)
         return (options, paths);
     }
 

@@ -220,6 +220,7 @@ public static class CustodianCli
 
             ServeStartChecks.CheckKeyFiles(paths); // a key file readable by group or others stops here, named with the chmod that fixes it
             StorageCli.CheckRecorded(paths, options); // a data directory of another storage backend stops here (docs/storage.md)
+            EventsCli.CheckRecorded(paths, options); // so does one whose deployment records another event log (docs/events.md)
             await StorageCli.CheckAvailableAsync(options, ct); // a configured PostgreSQL that is unreachable or refuses us stops here, in one line
             await EventsCli.CheckAvailableAsync(options, ct); // so does a configured NATS server that is unreachable or has no JetStream (docs/events.md)
             var firstStart = FirstStart.Begin(paths); // a failed first start leaves nothing behind (docs/storage.md)

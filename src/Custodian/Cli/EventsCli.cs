@@ -31,6 +31,21 @@ internal static class EventsCli
         ConfigurationBinding.Bind(section.GetSection(JetStreamOptions.Section), options.JetStream);
     }
 
+    /// <summary>
+    /// Refuses a configured event log other than the one the data directory's deployment recorded (embedded or a JetStream
+    /// stream and subject prefix; docs/events.md, "One event log per deployment"), before anything is opened or appended.
+    /// </summary>
+    /// <param name="paths">The data directory.</param>
+    /// <param name="options">The configuration, with <c>Custodian__Events</c> and <c>Custodian__JetStream__*</c> bound.</param>
+    /// <exception cref="CliException">One line naming the recorded and the configured event log and the settings to use (exit 2, <see cref="CliExitCodes.Failed"/>).</exception>
+    public static void CheckRecorded(DataPaths paths, CustodianOptions options)
+    {
+        if (EventsComposition.Resolve(options) is { IsSuccess: true, Value: { } settings } && StorageRecord.CheckEvents(paths, settings) is { } problem)
+        {
+            throw new CliException(problem, CliExitCodes.Failed);
+        }
+    }
+
     /// <summary>Proves a configured NATS server reachable with JetStream enabled (nothing to do when embedded).</summary>
     /// <exception cref="EventsUnavailableException">With a one-line reason.</exception>
     public static async Task CheckAvailableAsync(CustodianOptions options, CancellationToken cancellationToken)

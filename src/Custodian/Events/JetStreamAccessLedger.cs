@@ -49,6 +49,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
     private long _published = -1;
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
+    private int _diverged; // 1 once the tables were found to differ from the stream: appends are refused for good (docs/events.md)
 
     /// <summary>Creates the ledger; <see cref="StartAsync"/> connects and starts the projector.</summary>
     /// <param name="settings">The events settings; must name a NATS server.</param>
@@ -84,6 +85,16 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
 
     /// <summary>The newest ledger sequence projected into the tables by this process; -1 before the first.</summary>
     public long ProjectedSequence => Volatile.Read(ref _projected);
+
+    /// <summary>
+    /// Whether the projector found the ledger tables diverging from the stream (a stored position that differs, a gap, an
+    /// inconsistent tail, a message that is not a ledger entry). Once true it stays true for this instance: the projector
+    /// stopped and every <see cref="AppendAsync"/> throws <see cref="LedgerUnavailableException"/> (docs/events.md, "Failure
+    /// behaviour").
+    /// </summary>
+    public bool IsDiverged => Volatile.Read(ref _diverged) == 1;
+
+    private const string DivergedMessage = "The ledger tables diverge from the event log; reads are refused until an operator investigates (docs/events.md).";
 
     /// <summary>
     /// Connects to NATS, creates the stream when missing and the ledger tables are empty (file storage,
@@ -213,6 +224,11 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         if (Volatile.Read(ref _disposed) == 1)
         {
             throw new LedgerUnavailableException("The access ledger is shut down; the entry was not recorded.");
+        }
+
+        if (IsDiverged)
+        {
+            throw new LedgerUnavailableException(DivergedMessage); // nothing is published: the tables no longer mirror the stream
         }
 
         try
@@ -450,6 +466,11 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             while (true)
             {
                 var signal = Volatile.Read(ref _advanced).Task;
+                if (IsDiverged)
+                {
+                    throw new LedgerUnavailableException(DivergedMessage);
+                }
+
                 if (Volatile.Read(ref _projected) >= sequence)
                 {
                     return;
@@ -471,31 +492,42 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
-    // Consumes the stream in order from the tables' size on, with an ordered consumer (client-side, no acks; it recreates
-    // itself after a gap or a reconnect), applies what has arrived in batches, then publishes to the in-process stream.
-    // Any failure restarts from the tables' size, so nothing is skipped and nothing applied twice.
+    // Consumes the stream in order from this projector's position on, with an ordered consumer (client-side, no acks; it
+    // recreates itself after a gap or a reconnect), applies what has arrived in batches, then publishes to the in-process
+    // stream. The first pass starts one entry early, so that the tables' last entry is checked against the stream at every
+    // start. A failure restarts from this projector's position, not from the tables' size: positions another writer stored
+    // meanwhile are checked against the stream (LedgerProjection.ApplyAsync), never taken on trust. A divergence
+    // (LedgerProjectionException) stops the projector for good and refuses every append (fail closed).
     private async Task RunProjectorAsync(CancellationToken stop)
     {
+        var first = true;
         while (!stop.IsCancellationRequested)
         {
-            var size = Volatile.Read(ref _projected) + 1;
+            var from = Volatile.Read(ref _projected) + 1;
+            if (first && from > 0)
+            {
+                from--; // re-apply the stored tail: ApplyAsync compares it with the stream's message
+            }
+
+            first = false;
             try
             {
-                size = await _projection.GetSizeAsync(stop);
-                if (size - 1 > Volatile.Read(ref _projected))
-                {
-                    await PublishLocallyFromTablesAsync(size, stop); // another process projected them
-                }
-
-                await ProjectFromAsync(size, stop);
+                await ProjectFromAsync(from, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 break;
             }
+            catch (LedgerProjectionException ex)
+            {
+                Volatile.Write(ref _diverged, 1);
+                Log.Diverged(_logger, from, ex);
+                Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(); // waiting appends fail now
+                break;
+            }
             catch (Exception ex)
             {
-                Log.ProjectorFailed(_logger, size, ex);
+                Log.ProjectorFailed(_logger, from, ex);
                 try
                 {
                     await Task.Delay(RestartDelay, stop);
@@ -509,21 +541,6 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
 
         var stoppedAt = Volatile.Read(ref _projected) + 1;
         Log.ProjectorStopped(_logger, stoppedAt);
-    }
-
-    private async Task PublishLocallyFromTablesAsync(long size, CancellationToken stop)
-    {
-        await foreach (var committed in _projection.ReadAsync(Volatile.Read(ref _published) + 1, stop))
-        {
-            if (committed.Sequence >= size)
-            {
-                break;
-            }
-
-            await PublishLocallyAsync(committed);
-        }
-
-        Advance(size - 1);
     }
 
     private async Task ProjectFromAsync(long size, CancellationToken stop)

@@ -14,11 +14,17 @@ public sealed partial class JetStreamOptions
 
     /// <summary>The JetStream stream holding the ledger entries, created on first start when missing.</summary>
     /// <value>1–32 characters of <c>A–Z a–z 0–9 _ -</c> (NATS stream names may not contain spaces, <c>.</c>, <c>*</c>, <c>&gt;</c> or path separators). The default is <c>CUSTODIAN_LEDGER</c>.</value>
-    public string Stream { get; set; } = "CUSTODIAN_LEDGER";
+    public string Stream { get; set; } = DefaultStream;
+
+    /// <summary>The default <see cref="Stream"/>: <c>CUSTODIAN_LEDGER</c>.</summary>
+    public const string DefaultStream = "CUSTODIAN_LEDGER";
+
+    /// <summary>The default <see cref="SubjectPrefix"/>: <c>custodian.ledger</c>.</summary>
+    public const string DefaultSubjectPrefix = "custodian.ledger";
 
     /// <summary>The subject prefix: entries are published on <c>&lt;prefix&gt;.c&lt;NN&gt;.t&lt;NN&gt;</c> (<see cref="LedgerSubjects"/>) and the stream captures <c>&lt;prefix&gt;.*.*</c>.</summary>
     /// <value>1–4 dot-separated tokens of <c>a–z 0–9 _ -</c>, at most 64 characters, no wildcards. The default is <c>custodian.ledger</c>.</value>
-    public string SubjectPrefix { get; set; } = "custodian.ledger";
+    public string SubjectPrefix { get; set; } = DefaultSubjectPrefix;
 
     /// <summary>
     /// Copies of the stream kept by the JetStream cluster (NATS JetStream: R1 or R3 in practice; an acknowledged publish

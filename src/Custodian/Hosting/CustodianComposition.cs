@@ -106,8 +106,13 @@ public static class CustodianComposition
     /// </summary>
     /// <param name="services">The composed services.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
+    /// <remarks>
+    /// Unlike the administrative verbs' overload, this one also records the configured event log of a data directory whose
+    /// <c>storage.json</c> has none yet (a directory initialised before the event log was recorded; docs/events.md, "One
+    /// event log per deployment"): the server's configuration is the deployment's.
+    /// </remarks>
     public static Task<Access.Staff.NewAccount?> InitialiseAsync(IServiceProvider services, CancellationToken cancellationToken = default) =>
-        InitialiseAsync(services, enforceMaskingPolicy: true, cancellationToken);
+        InitialiseCoreAsync(services, enforceMaskingPolicy: true, recordEvents: true, cancellationToken);
 
     /// <summary>
     /// Creates the data directory, creates or loads the keyring and the CA, applies migrations, starts the event log, and
@@ -122,7 +127,11 @@ public static class CustodianComposition
     /// directory shows (<see cref="MaskingPolicyRecord"/>). False for the administrative verbs, which show no subscriber data.
     /// </param>
     /// <exception cref="Problems.CustodianException">With <see cref="MaskingPolicyRecord.PolicyChanged"/> when the policy changed.</exception>
-    public static async Task<Access.Staff.NewAccount?> InitialiseAsync(IServiceProvider services, bool enforceMaskingPolicy, CancellationToken cancellationToken = default)
+    /// <remarks>The event log is recorded (<see cref="EventLogRecord"/>) only on a first start; an existing directory's record is completed by the next server start.</remarks>
+    public static Task<Access.Staff.NewAccount?> InitialiseAsync(IServiceProvider services, bool enforceMaskingPolicy, CancellationToken cancellationToken = default) =>
+        InitialiseCoreAsync(services, enforceMaskingPolicy, recordEvents: false, cancellationToken);
+
+    private static async Task<Access.Staff.NewAccount?> InitialiseCoreAsync(IServiceProvider services, bool enforceMaskingPolicy, bool recordEvents, CancellationToken cancellationToken)
     {
         var paths = services.GetRequiredService<DataPaths>();
         paths.EnsureCreated();
@@ -171,10 +180,14 @@ public static class CustodianComposition
 
         var staff = services.GetRequiredService<StaffDirectory>();
         var officers = (await staff.ListAsync()).Where(a => a.Role == Identity.StaffRole.SecurityOfficer).ToList();
-        var record = StorageRecord.For(db.IsSqlite ? StorageSettings.Sqlite : StorageComposition.Resolve(services.GetRequiredService<CustodianOptions>()).Value!);
+        var options = services.GetRequiredService<CustodianOptions>();
+        var record = StorageRecord.For(db.IsSqlite ? StorageSettings.Sqlite : StorageComposition.Resolve(options).Value!) with
+        {
+            Events = EventLogRecord.For(Events.EventsComposition.Resolve(options).Value!), // the event log too (docs/events.md)
+        };
         if (officers.Count > 0)
         {
-            record.WriteIfMissing(paths); // a data directory initialised before the record existed gets it now
+            record.WriteIfMissing(paths, recordEvents); // a data directory initialised before the record existed gets it now; a server start adds the event log
             return null;
         }
 
@@ -195,7 +208,7 @@ public static class CustodianComposition
                 Reason = "first start: initial security officer",
             },
             cancellationToken);
-        record.WriteIfMissing(paths); // last: the data directory is initialised only when everything above succeeded (docs/storage.md)
+        record.WriteIfMissing(paths, recordEvents: true); // last: the data directory is initialised only when everything above succeeded (docs/storage.md)
         return created.Value;
     }
 

@@ -10,11 +10,15 @@ namespace Custodian.Hosting;
 /// start (<c>serve</c> or <c>init</c>) so that a later start or administrative verb with another configuration is refused
 /// instead of creating a second, empty database beside the deployment's (docs/storage.md, "One data directory, one
 /// database"). Holds no secret: the backend (<c>sqlite</c> or <c>postgres</c>) and, for PostgreSQL, <c>host:port/database</c>
-/// (no user, no password). Immutable.
+/// (no user, no password); and the deployment's event log (<see cref="EventLogRecord"/>, docs/events.md). Immutable.
 /// </summary>
 /// <param name="Backend"><c>sqlite</c> or <c>postgres</c>.</param>
 /// <param name="Target">For PostgreSQL <c>host:port/database</c>; null for SQLite, and for a PostgreSQL data directory initialised before the record existed (any PostgreSQL target then matches).</param>
-public sealed record StorageRecord(string Backend, string? Target)
+/// <param name="Events">
+/// The event log the deployment appends through; null for a data directory whose record was written before the event log
+/// was recorded (nothing is refused for it until the next <c>serve</c> records it).
+/// </param>
+public sealed record StorageRecord(string Backend, string? Target, EventLogRecord? Events = null)
 {
     /// <summary>The record's file name in the data directory.</summary>
     public const string FileName = "storage.json";
@@ -61,7 +65,7 @@ public sealed record StorageRecord(string Backend, string? Target)
             try
             {
                 var record = JsonSerializer.Deserialize<StorageRecord>(File.ReadAllText(path), Json);
-                if (record is { Backend: "sqlite" or "postgres" })
+                if (record is { Backend: "sqlite" or "postgres" } && record.Events is null or { IsValid: true })
                 {
                     return record;
                 }
@@ -70,7 +74,7 @@ public sealed record StorageRecord(string Backend, string? Target)
             {
             }
 
-            throw new InvalidOperationException($"the storage record {path} is not valid: it must be {{\"backend\":\"sqlite\"}} or {{\"backend\":\"postgres\",\"target\":\"host:port/database\"}} (docs/storage.md).");
+            throw new InvalidOperationException($"the storage record {path} is not valid: it must be {{\"backend\":\"sqlite\"}} or {{\"backend\":\"postgres\",\"target\":\"host:port/database\"}}, with an optional \"events\" of {{\"backend\":\"embedded\"}} or {{\"backend\":\"jetstream\",\"stream\":\"…\",\"subjectPrefix\":\"…\"}} (docs/storage.md).");
         }
 
         if (File.Exists(paths.Database))
@@ -108,17 +112,43 @@ public sealed record StorageRecord(string Backend, string? Target)
             + "set Custodian__Storage (or Custodian__StorageFile; serve --storage) as the deployment's server has it (docs/storage.md).";
     }
 
-    /// <summary>Writes the record for <paramref name="paths"/> (owner-only, whole or not at all) unless the file exists.</summary>
+    /// <summary>
+    /// Writes the record for <paramref name="paths"/> (owner-only, whole or not at all) unless the file exists; when it
+    /// exists without an event log and <paramref name="recordEvents"/> is true, adds this record's <see cref="Events"/> to
+    /// it (the storage part stays as recorded). A recorded event log is never changed.
+    /// </summary>
     /// <param name="paths">The data directory.</param>
-    public void WriteIfMissing(DataPaths paths)
+    /// <param name="recordEvents">
+    /// Whether this start may record the event log of a directory that has none yet: true for <c>serve</c> (and every first
+    /// start), false for the administrative verbs, whose configuration is not the deployment's definition.
+    /// </param>
+    /// <exception cref="InvalidOperationException">When the existing record file is not valid.</exception>
+    public void WriteIfMissing(DataPaths paths, bool recordEvents)
     {
         var path = PathFor(paths);
-        if (File.Exists(path))
+        if (!File.Exists(path))
         {
+            Ledger.Checkpoints.LogKeyFile.WriteSecret(path, JsonSerializer.Serialize(recordEvents ? this : this with { Events = null }, Json) + "\n");
             return;
         }
 
-        Ledger.Checkpoints.LogKeyFile.WriteSecret(path, JsonSerializer.Serialize(this, Json) + "\n");
+        if (recordEvents && Events is not null && Read(paths) is { Events: null } existing)
+        {
+            Ledger.Checkpoints.LogKeyFile.WriteSecret(path, JsonSerializer.Serialize(existing with { Events = Events }, Json) + "\n");
+        }
+    }
+
+    /// <summary>
+    /// Checks the configured event log against the one the data directory's deployment recorded.
+    /// </summary>
+    /// <param name="paths">The data directory.</param>
+    /// <param name="configured">The configured event log.</param>
+    /// <returns>Null when the directory is not initialised, records no event log yet, or records this one; otherwise one line naming both and the settings to use.</returns>
+    /// <exception cref="InvalidOperationException">When the record file is not valid.</exception>
+    public static string? CheckEvents(DataPaths paths, Events.EventsSettings configured)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        return Read(paths) is { Events: { } recorded } ? recorded.Refusal(paths.Root, EventLogRecord.For(configured)) : null;
     }
 
     /// <summary>The backend and target, e.g. <c>sqlite</c> or <c>postgres db1:5432/custodian</c>.</summary>

@@ -27,7 +27,7 @@ public sealed class DeploymentSafetyTests : IDisposable
         var b = new NpgsqlConnectionStringBuilder(schema.ConnectionString);
         var target = $"{b.Host}:{b.Port}/{b.Database}";
         var record = await File.ReadAllTextAsync(Path.Combine(Data, "storage.json"));
-        Assert.Equal($"{{\"backend\":\"postgres\",\"target\":\"{target}\"}}\n", record);
+        Assert.Equal($"{{\"backend\":\"postgres\",\"target\":\"{target}\",\"events\":{{\"backend\":\"embedded\"}}}}\n", record);
         Assert.DoesNotContain(b.Password!, record, StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(Data, "storage.json")));
         var database = Path.Combine(Data, "custodian.db");
@@ -77,7 +77,7 @@ public sealed class DeploymentSafetyTests : IDisposable
         var init = await CliCapture.RunAsync(["init", "--data", Data]);
         Assert.Equal(0, init.Code);
         Assert.Contains("  one-time password:  ", init.Stdout, StringComparison.Ordinal); // the first officer, shown once
-        Assert.Equal("{\"backend\":\"sqlite\"}\n", await File.ReadAllTextAsync(Path.Combine(Data, "storage.json")));
+        Assert.Equal("{\"backend\":\"sqlite\",\"events\":{\"backend\":\"embedded\"}}\n", await File.ReadAllTextAsync(Path.Combine(Data, "storage.json")));
 
         var again = await CliCapture.RunAsync(["init", "--data", Data]);
         Assert.Equal((2, $"error: the data directory {root} is already initialised (storage sqlite); init changed nothing."), (again.Code, again.Stderr.Trim()));

@@ -309,7 +309,7 @@ public sealed class JetStreamLedgerTests
 
             Assert.Equal(2, code);
             Assert.Equal(
-                [$"error: events nats 127.0.0.1:{nats.Port} stream CUSTODIAN_LEDGER does not exist but the ledger holds 1 entries: the stream must hold the whole ledger (an existing ledger cannot be moved onto a new stream yet; docs/events.md)."],
+                [$"error: the data directory {directory.FullName} belongs to a deployment whose event log is embedded, but the configured event log is NATS JetStream stream CUSTODIAN_LEDGER (subject prefix custodian.ledger): unset Custodian__Events (or set it to embedded; serve --events) as the deployment's server has it; a ledger cannot be moved onto a stream yet; nothing was changed (docs/events.md)."],
                 lines);
             await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
             await Assert.ThrowsAsync<NatsJSApiException>(async () => await new NatsJSContext(connection).GetStreamAsync("CUSTODIAN_LEDGER")); // not created

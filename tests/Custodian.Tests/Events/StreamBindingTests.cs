@@ -133,7 +133,7 @@ public sealed class StreamBindingTests
             var list = await CliProcess.RunAsync(renamed, "staff", "list", "--data", a);
             Assert.Equal(2, list.Exit);
             Assert.Equal(
-                $"error: events nats 127.0.0.1:{nats.Port} stream RENAMED does not exist but the ledger holds 1 entries: this deployment's ledger ({IdentityOf(a)}) is in stream CUSTODIAN_LEDGER; set Custodian:JetStream:Stream back to it (docs/events.md).",
+                $"error: the data directory {Path.GetFullPath(a)} belongs to a deployment whose event log is NATS JetStream stream CUSTODIAN_LEDGER (subject prefix custodian.ledger), but the configured event log is NATS JetStream stream RENAMED (subject prefix custodian.ledger): set Custodian__JetStream__Stream=CUSTODIAN_LEDGER as the deployment's server has it; nothing was changed (docs/events.md).",
                 list.Error.Trim());
             Assert.Equal(["CUSTODIAN_LEDGER"], await StreamNamesAsync(nats)); // nothing created
 

@@ -83,6 +83,7 @@ public static class MonitorWorkerCommand
             }
 
             StorageCli.CheckRecorded(paths, options);
+            EventsCli.CheckRecorded(paths, options); // another stream or subject prefix than the deployment's (docs/events.md)
 
             await StorageCli.CheckAvailableAsync(options, ct);
             await EventsCli.CheckAvailableAsync(options, ct);
