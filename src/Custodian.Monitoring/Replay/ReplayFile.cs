@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using CsvHelper;
+using Custodian.Classification;
 using Custodian.Identity;
 using Custodian.Ledger;
 
@@ -12,9 +13,16 @@ namespace Custodian.Monitoring.Replay;
 public sealed record ReplayRow(int Line, AccessEntry Entry);
 
 /// <summary>A row that could not be read: its line and which field broke which rule (never the value).</summary>
-/// <param name="Line">1-based line number.</param>
+/// <param name="Line">1-based line number; 0 for an error about the file as a whole (an empty file).</param>
 /// <param name="Message">E.g. <c>field 'time' must be an ISO 8601 date-time with an offset</c>.</param>
-public sealed record ReplayError(int Line, string Message);
+public sealed record ReplayError(int Line, string Message)
+{
+    /// <summary>
+    /// True when the error is about the file, not a row: a CSV header that is not the replay header, or a file with no
+    /// header and no rows. Nothing else is read after it, and it is not counted as a bad row. Default false.
+    /// </summary>
+    public bool FileLevel { get; init; }
+}
 
 /// <summary>
 /// Reads a recorded access log for <c>custodian monitor replay</c>: JSON lines or CSV of ledger-shaped entries
@@ -32,6 +40,31 @@ public static class ReplayFile
 
     private const int RequiredCsvColumns = 9;
 
+    /// <summary>
+    /// The earliest accepted row time, inclusive: 2000-01-01T00:00:00Z. With <see cref="TimeLimit"/> it keeps every
+    /// window end, day boundary and store-local time the detectors compute (at most days to weeks, offsets of ±14 h)
+    /// decades inside <see cref="DateTimeOffset"/>'s range, so no row can make the replay's arithmetic overflow.
+    /// </summary>
+    public static readonly DateTimeOffset EarliestTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The first row time no longer accepted (exclusive end of the range): 2100-01-01T00:00:00Z.</summary>
+    public static readonly DateTimeOffset TimeLimit = new(2100, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The refusal of a row whose time is outside [<see cref="EarliestTime"/>, <see cref="TimeLimit"/>).</summary>
+    public const string TimeRangeRule = "field 'time' must be from 2000-01-01T00:00:00Z up to, not including, 2100-01-01T00:00:00Z";
+
+    /// <summary>The start of the refusal of a JSON member no replay row has, when its name is a plain identifier (then quoted).</summary>
+    public const string UnknownMember = "unknown member '";
+
+    /// <summary>The refusal of a JSON member no replay row has whose name is not a plain identifier: the name is not shown (it may be personal data).</summary>
+    public const string UnknownUnnamedMember = "an unknown member (its name is not shown: not a plain identifier)";
+
+    /// <summary>Longest member or column name quoted in an error, in characters: 32.</summary>
+    private const int MaxShownNameLength = 32;
+
+    // Fields whose value can be printed in the report (principal, store, detail): none may hold a phone number or an RRN.
+    private static readonly string[] PrintableFields = ["clerk", "terminal", "store", "task", "purpose", "fields", "unmasked", "outcome", "role", "error"];
+
     /// <summary>Reads <paramref name="reader"/>; <paramref name="json"/> selects JSON lines, else CSV with a header.</summary>
     /// <param name="reader">The access log's text. Not disposed.</param>
     /// <param name="json">JSON lines when true, else CSV with a header.</param>
@@ -46,6 +79,7 @@ public static class ReplayFile
         var tokens = new Dictionary<string, long>(StringComparer.Ordinal);
         var line = 0;
         string[]? header = null;
+        var content = false;
         while (NextLine(reader, cancellationToken) is { } text)
         {
             line++;
@@ -54,6 +88,7 @@ public static class ReplayFile
                 continue;
             }
 
+            content = true;
             if (text.Length > MaxLineLength)
             {
                 errors.Add(new ReplayError(line, $"the line must be at most {MaxLineLength:N0} characters; it was skipped and the lines after it were read"));
@@ -69,10 +104,10 @@ public static class ReplayFile
 
             if (!json && header is null)
             {
-                header = text.Split(',').Select(h => h.Trim()).ToArray();
+                header = (SplitCsv(text) ?? text.Split(',')).Select(h => h.Trim()).ToArray();
                 if (header.Length < RequiredCsvColumns || header.Length > CsvColumns.Length || !header.SequenceEqual(CsvColumns.Take(header.Length), StringComparer.Ordinal))
                 {
-                    errors.Add(new ReplayError(line, $"the header must be '{string.Join(',', CsvColumns.Take(RequiredCsvColumns))}' optionally followed by ',role', ',error', ',unmasked' in that order"));
+                    errors.Add(new ReplayError(line, HeaderError(header)) { FileLevel = true });
                     return (rows, errors);
                 }
 
@@ -90,10 +125,16 @@ public static class ReplayFile
             }
             else
             {
-                var cells = text.Split(',');
+                var cells = SplitCsv(text);
+                if (cells is null)
+                {
+                    errors.Add(new ReplayError(line, "the line is not valid RFC 4180 CSV (a quote not closed on its line, text after a closing quote, or a quote inside an unquoted cell); a quoted cell cannot span lines"));
+                    continue;
+                }
+
                 if (cells.Length != header!.Length)
                 {
-                    errors.Add(new ReplayError(line, $"expected {header.Length} comma-separated fields, found {cells.Length}"));
+                    errors.Add(new ReplayError(line, $"expected {header.Length} comma-separated fields, found {cells.Length} (a cell holding a comma must be quoted, and no field's rule allows a comma)"));
                     continue;
                 }
 
@@ -114,9 +155,9 @@ public static class ReplayFile
             rows.Add(new ReplayRow(line, entry));
         }
 
-        if (!json && header is null)
+        if (!content)
         {
-            errors.Add(new ReplayError(Math.Max(1, line), "the file is empty; a CSV replay file needs a header"));
+            errors.Add(new ReplayError(0, json ? "the file is empty (no rows)" : "the file is empty (no header, no rows)") { FileLevel = true });
         }
 
         // Stable sort by time (OrderBy is stable), so entries of the same millisecond keep their file order.
@@ -213,6 +254,137 @@ public static class ReplayFile
         }
     }
 
+    /// <summary>
+    /// The refusal of a CSV header that is not the replay header: the expected columns, then the columns found by name,
+    /// each shown only when it is a plain identifier (a header made of data must not be echoed).
+    /// </summary>
+    private static string HeaderError(string[] found)
+    {
+        var shown = found.Take(CsvColumns.Length + 1).Select(h => IsPlainName(h) ? h : "(a name not shown)");
+        return $"the header must be '{string.Join(',', CsvColumns.Take(RequiredCsvColumns))}' optionally followed by ',role', ',error', ',unmasked' in that order; "
+            + $"found {found.Length} {(found.Length == 1 ? "column" : "columns")}: {string.Join(", ", shown)}{(found.Length > CsvColumns.Length + 1 ? ", …" : string.Empty)}";
+    }
+
+    /// <summary>Whether <paramref name="name"/> may be quoted in an error: an ASCII letter, then letters, digits or '_', at most 32, and no phone number or RRN inside.</summary>
+    private static bool IsPlainName(string name) =>
+        name.Length is > 0 and <= MaxShownNameLength
+        && char.IsAsciiLetter(name[0])
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+        && !FreeText.ContainsPersonalData(name);
+
+    private static readonly CsvReaderOptions LineOptions = new()
+    {
+        Separator = ',',
+        DetectSeparatorHint = false,
+        HasHeader = false,
+        Mode = CsvMode.Rfc4180,
+        AllowLineBreaksInQuotes = false,
+        IncludeValuesInExceptions = false,
+        FieldCountMismatch = CsvFieldCountHandling.Allow,
+        MissingField = CsvMissingFieldHandling.ReturnEmpty,
+        MaxRecordSize = MaxLineLength,
+    };
+
+    /// <summary>
+    /// The cells of one CSV line: split at commas when it has no quote (the common case), else read with the RFC 4180
+    /// reader the review export uses (quoted cells, doubled quotes); null when the line is not valid RFC 4180.
+    /// </summary>
+    private static string[]? SplitCsv(string text)
+    {
+        if (!text.Contains('"', StringComparison.Ordinal))
+        {
+            return text.Split(',');
+        }
+
+        if (!IsStrictRfc4180(text))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var csv = CsvReader.Create(new StringReader(text), LineOptions);
+            if (!csv.Read())
+            {
+                return null;
+            }
+
+            var cells = new string[csv.FieldCount];
+            for (var i = 0; i < cells.Length; i++)
+            {
+                cells[i] = csv.GetString(i);
+            }
+
+            return csv.Read() ? null : cells;
+        }
+        catch (CsvFormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether every quote in <paramref name="text"/> is where RFC 4180 allows it: a quoted cell opens at the cell's start,
+    /// doubles its inner quotes and closes before a comma or the line's end; an unquoted cell holds no quote. The reader
+    /// alone is lenient (it would read <c>"S002</c> to the line's end as one cell), and a lenient read misplaces fields.
+    /// </summary>
+    private static bool IsStrictRfc4180(string text)
+    {
+        var i = 0;
+        while (true)
+        {
+            if (i < text.Length && text[i] == '"')
+            {
+                i++;
+                while (true)
+                {
+                    var close = text.IndexOf('"', i);
+                    if (close < 0)
+                    {
+                        return false; // not closed on its line
+                    }
+
+                    if (close + 1 < text.Length && text[close + 1] == '"')
+                    {
+                        i = close + 2; // a doubled quote
+                        continue;
+                    }
+
+                    i = close + 1;
+                    break;
+                }
+
+                if (i == text.Length)
+                {
+                    return true;
+                }
+
+                if (text[i] != ',')
+                {
+                    return false; // text after the closing quote
+                }
+            }
+            else
+            {
+                var comma = text.IndexOf(',', i);
+                var end = comma < 0 ? text.Length : comma;
+                if (text.AsSpan(i, end - i).Contains('"'))
+                {
+                    return false; // a quote inside an unquoted cell
+                }
+
+                if (comma < 0)
+                {
+                    return true;
+                }
+
+                i = comma;
+            }
+
+            i++; // past the comma: the next cell
+        }
+    }
+
     private static string Unescape(string cell) =>
         cell.Length >= 2 && cell[0] == '\'' && cell[1] is '=' or '@' or '+' or '-' or '\t' or '\r' ? cell[1..] : cell;
 
@@ -240,11 +412,25 @@ public static class ReplayFile
             {
                 if (!CsvColumns.Contains(p.Name, StringComparer.Ordinal) && p.Name != "subscribers")
                 {
-                    error = $"unknown member '{(p.Name.Length <= 32 && p.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? p.Name : "?")}'; allowed: {string.Join(", ", CsvColumns)}, subscribers";
+                    // The name is shown only when it is a plain identifier: a member named after a phone number is not echoed.
+                    error = (IsPlainName(p.Name) ? UnknownMember + p.Name + "'" : UnknownUnnamedMember) + $"; allowed: {string.Join(", ", CsvColumns)}, subscribers";
                     return false;
                 }
 
-                values[p.Name == "subscribers" ? "subscriber" : p.Name] = p.Value.ValueKind switch
+                var key = p.Name == "subscribers" ? "subscriber" : p.Name;
+                if (values.ContainsKey(key))
+                {
+                    error = key == p.Name ? $"member '{p.Name}' appears more than once" : "members 'subscriber' and 'subscribers' are both given; give one";
+                    return false;
+                }
+
+                if (p.Name == "subscribers" && p.Value.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
+                {
+                    error = "member 'subscribers' must be an array of subscriber tokens (or give 'subscriber' with tokens separated by ';')";
+                    return false;
+                }
+
+                values[key] = p.Value.ValueKind switch
                 {
                     JsonValueKind.Null => null,
                     JsonValueKind.String => p.Value.GetString(),
@@ -271,6 +457,22 @@ public static class ReplayFile
         {
             error = "field 'time' must be an ISO 8601 date-time with an offset, e.g. 2026-11-02T10:15:00+09:00";
             return null;
+        }
+
+        if (time < EarliestTime || time >= TimeLimit)
+        {
+            error = TimeRangeRule;
+            return null;
+        }
+
+        foreach (var name in PrintableFields)
+        {
+            if (FreeText.ContainsPersonalData(Get(name)))
+            {
+                // Refused by field, never by value: the report prints these (a clerk code of a phone number's digits, say).
+                error = $"field '{name}' must not be or contain a phone number or a resident registration number";
+                return null;
+            }
         }
 
         foreach (var name in new[] { "clerk", "terminal", "store" })

@@ -21,7 +21,7 @@ public static class MonitorCommands
     /// <summary>The <c>monitor</c> verb with <c>replay</c>.</summary>
     public static Command Monitor()
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "Access log as JSON lines (.jsonl, .json) or CSV (.csv) of ledger-shaped entries; format in docs/monitoring.md." };
+        var file = new Argument<FileInfo>("FILE") { Description = "Access log as JSON lines (.jsonl, .json, .ndjson) or CSV (.csv) of ledger-shaped entries; format in docs/monitoring.md." };
         var format = new Option<string?>("--format") { Description = "jsonl or csv (default: from the file extension)." };
         format.AcceptOnlyFromAmong("jsonl", "csv");
         var skip = new Option<bool>("--skip-bad-rows") { Description = "Replay the good rows even when some are bad (each bad row is still reported)." };
@@ -48,6 +48,15 @@ public static class MonitorCommands
                 // No line is a replay row and the first is not even shaped like one (members of another format, say
                 // OCSF events): one line says so instead of a refusal per line. Still rows refused (exit 3).
                 Console.Error.WriteLine($"{path.Name}: not a replay log: line {errors[0].Line}: {errors[0].Message}. The format is in docs/monitoring.md, \"Replay file format\"; nothing replayed.");
+                return Task.FromResult(CliExitCodes.RowsRefused);
+            }
+
+            if (errors is [{ FileLevel: true } fileError])
+            {
+                // The header or the whole file is wrong: one line, not counted as a bad row. Still refused (exit 3).
+                Console.Error.WriteLine(fileError.Line > 0
+                    ? $"{path.Name}: line {fileError.Line}: {fileError.Message}; nothing replayed."
+                    : $"{path.Name}: {fileError.Message}; nothing replayed.");
                 return Task.FromResult(CliExitCodes.RowsRefused);
             }
 
@@ -182,7 +191,8 @@ public static class MonitorCommands
     /// no replay row has), rather than an entry with a bad value.
     /// </summary>
     private static bool IsNotAnAccessEntry(ReplayError error) =>
-        error.Message.StartsWith("unknown member '", StringComparison.Ordinal)
+        error.Message.StartsWith(ReplayFile.UnknownMember, StringComparison.Ordinal)
+        || error.Message.StartsWith(ReplayFile.UnknownUnnamedMember, StringComparison.Ordinal)
         || error.Message is "each line must be one JSON object" or "the line is not valid JSON";
 
     /// <summary>The replay report as text: one line per decision, then suspensions and refused-after counts.</summary>

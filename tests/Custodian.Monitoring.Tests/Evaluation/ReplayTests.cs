@@ -73,6 +73,29 @@ public sealed class ReplayTests
             errors.Select(e => (e.Line, e.Message)));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_time_at_the_end_of_the_calendar_is_a_field_error_on_its_line_and_the_other_rows_replay(bool json)
+    {
+        string Row(string time) => json
+            ? $$"""{"time":"{{time}}","clerk":"C1","terminal":"T-1","store":"S001","subscribers":["tok-1"],"task":"view","purpose":"plan-change","fields":["name"],"outcome":"allowed"}"""
+            : $"{time},C1,T-1,S001,tok-1,view,plan-change,name,allowed";
+        var lines = new List<string> { Row("2026-11-02T10:00:00+09:00"), Row("9999-12-31T23:59:59Z"), Row("9999-12-31T23:59:59+09:00"), Row("2099-12-31T12:00:00Z") };
+        if (!json)
+        {
+            lines.Insert(0, "time,clerk,terminal,store,subscriber,task,purpose,fields,outcome");
+        }
+
+        var (rows, errors) = ReplayFile.Read(new StringReader(string.Join('\n', lines)), json);
+
+        var first = json ? 1 : 2;
+        Assert.Equal([first, first + 3], rows.Select(r => r.Line));
+        Assert.Equal([(first + 1, ReplayFile.TimeRangeRule), (first + 2, ReplayFile.TimeRangeRule)], errors.Select(e => (e.Line, e.Message)));
+        Assert.Equal("field 'time' must be from 2000-01-01T00:00:00Z up to, not including, 2100-01-01T00:00:00Z", ReplayFile.TimeRangeRule);
+        Assert.Equal(2, ReplayRunner.Run(rows).Rows); // the orphan sweep after the 2099 row stays in range
+    }
+
     [Fact]
     public void A_bad_csv_header_is_reported_on_line_1()
     {
@@ -80,6 +103,7 @@ public sealed class ReplayTests
         var error = Assert.Single(errors);
         Assert.Equal(1, error.Line);
         Assert.StartsWith("the header must be 'time,clerk,terminal,store,subscriber,task,purpose,fields,outcome'", error.Message, StringComparison.Ordinal);
+        Assert.True(error.FileLevel);
     }
 
     [Fact]
