@@ -154,6 +154,12 @@ public sealed class PortalSignIn
             return normalized.Error!;
         }
 
+        if (string.IsNullOrWhiteSpace(code))
+        {
+            // A request without a code is malformed, not a wrong guess: 400, and it uses none of the address's failed checks.
+            return Hosting.ProblemResults.Validation("code", "is required: the code sent by SMS");
+        }
+
         var address = AddressKey(sourceIp);
         var failureKey = "v:" + address;
         if (!Allow([(failureKey, FailedChecksPerAddressPerHour)], out var retry, record: false))

@@ -23,6 +23,14 @@ public sealed class PortalSignInHardeningTests
         }
 
         var code = await PortalTests.PortalCodeAsync(host, phone);
+        foreach (var missing in new object[] { new { phone }, new { phone, code = "" }, new { phone, code = "  " } })
+        {
+            // Malformed, not a guess: 400, and none of the address's failed checks is used (the five below still count).
+            using var malformed = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", missing);
+            var problem = await ProblemAssert.IsProblemAsync(malformed, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal("is required: the code sent by SMS", problem.GetProperty("errors").GetProperty("code")[0].GetString());
+        }
+
         var wrong = Wrong(code);
         for (var i = 0; i < PortalSignIn.AttemptsPerCode; i++)
         {

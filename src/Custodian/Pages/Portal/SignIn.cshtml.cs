@@ -84,6 +84,7 @@ public sealed class SignInModel(PortalSignIn signIn, IStringLocalizer<PortalText
 
     private string Explain(CustodianError error) => error.Code switch
     {
+        ErrorCodes.ValidationFailed when error.Errors?.ContainsKey("code") == true => text["The code is wrong or has expired. Ask for a new code if needed."], // sent empty
         ErrorCodes.PhoneInvalid or ErrorCodes.ValidationFailed => text["Enter a Korean mobile number, e.g. 010-1234-5678."],
         ErrorCodes.RateLimited => text["Too many attempts. Try again in an hour."],
         ErrorCodes.PortalCodeInvalid => text["The code is wrong or has expired. Ask for a new code if needed."],
