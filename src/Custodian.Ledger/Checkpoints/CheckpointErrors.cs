@@ -38,5 +38,12 @@ public static class CheckpointErrors
     /// <summary>A receipt document is not well-formed (400).</summary>
     public const string ReceiptMalformed = "receipt-malformed";
 
+    /// <summary>
+    /// A well-formed receipt that does not verify: its entry does not hash to its leaf hash, or its inclusion proof does
+    /// not lead from the leaf to the checkpoint's root (RFC 9162 §2.1.3.2): altered or not from this log (400 where an API
+    /// answers it; <c>verify-receipt</c> exits 3).
+    /// </summary>
+    public const string ReceiptInvalid = "receipt-invalid";
+
     internal static CustodianError Error(string code, string message, int status = 400) => new(code, status, message);
 }

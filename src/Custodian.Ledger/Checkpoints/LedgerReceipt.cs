@@ -170,7 +170,7 @@ public sealed record LedgerReceipt(long Sequence, byte[]? Entry, byte[] LeafHash
         {
             if (!CryptographicOperations.FixedTimeEquals(MerkleTree.HashLeaf(Entry), LeafHash))
             {
-                return CheckpointErrors.Error(CheckpointErrors.ReceiptMalformed, "The receipt's entry does not hash to its leaf hash.");
+                return CheckpointErrors.Error(CheckpointErrors.ReceiptInvalid, "The receipt's entry does not hash to its leaf hash.");
             }
 
             try
@@ -185,7 +185,7 @@ public sealed record LedgerReceipt(long Sequence, byte[]? Entry, byte[] LeafHash
 
         return MerkleTree.VerifyInclusion(Sequence, TreeSize, LeafHash, InclusionProof, opened.Value.Checkpoint.Root)
             ? opened.Value
-            : CheckpointErrors.Error(CheckpointErrors.ReceiptMalformed, "The inclusion proof does not lead from the entry to the checkpoint's root.");
+            : CheckpointErrors.Error(CheckpointErrors.ReceiptInvalid, "The inclusion proof does not lead from the entry to the checkpoint's root.");
     }
 
     private static bool String(JsonElement root, string name, out string? value)

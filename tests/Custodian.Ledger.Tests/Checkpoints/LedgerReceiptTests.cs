@@ -59,7 +59,13 @@ public sealed class LedgerReceiptTests
 
         var (late, _) = Build(12, 13, withhold: false);
         var wrongIndex = late with { Sequence = 11 };
-        Assert.Equal(CheckpointErrors.ReceiptMalformed, wrongIndex.Verify(Log.Verifier, [], 0).Error!.Code);
+        Assert.Equal(CheckpointErrors.ReceiptInvalid, wrongIndex.Verify(Log.Verifier, [], 0).Error!.Code);
+        Assert.Equal("The inclusion proof does not lead from the entry to the checkpoint's root.", wrongIndex.Verify(Log.Verifier, [], 0).Error!.Message);
+
+        var (signed, _) = Build(12, 13, withhold: false);
+        var altered = signed with { Entry = [.. signed.Entry!.Take(signed.Entry!.Length - 1), (byte)(signed.Entry![^1] ^ 1)] };
+        var tampered = altered.Verify(Log.Verifier, [], 0).Error!;
+        Assert.Equal((CheckpointErrors.ReceiptInvalid, "The receipt's entry does not hash to its leaf hash."), (tampered.Code, tampered.Message));
     }
 
     [Theory]
