@@ -38,10 +38,17 @@ internal sealed class CliContext : IAsyncDisposable
     /// <c>custodian init</c>: initialises a new data directory while holding its server lock; a failure removes what it
     /// created (<see cref="FirstStart"/>).
     /// </summary>
+    /// <param name="dataDirectory">The data directory (<c>--data</c>).</param>
+    /// <param name="storage"><c>init --storage</c>: overrides <c>Custodian__Storage</c> as <c>serve --storage</c> does; null keeps it.</param>
+    /// <param name="events"><c>init --events</c>: overrides <c>Custodian__Events</c> as <c>serve --events</c> does; null keeps it.</param>
     /// <exception cref="CliException">Invalid configuration; the directory unusable, already initialised (naming its storage backend), or held by a server.</exception>
-    public static async Task<CliContext> InitialiseAsync(string dataDirectory)
+    public static async Task<CliContext> InitialiseAsync(string dataDirectory, string? storage = null, string? events = null)
     {
-        var (options, paths) = Configure(dataDirectory);
+        var (options, paths) = Configure(dataDirectory, options =>
+        {
+            StorageCli.ApplyOverride(options, storage);
+            EventsCli.ApplyOverride(options, events);
+        });
         if (StorageRecord.Read(paths) is { } recorded)
         {
             throw new CliException($"the data directory {paths.Root} is already initialised (storage {recorded.Describe()}); init changed nothing.");
@@ -58,7 +65,7 @@ internal sealed class CliContext : IAsyncDisposable
     }
 
     // Binds the verbs' configuration from the environment and checks it and the data directory.
-    private static (CustodianOptions Options, DataPaths Paths) Configure(string dataDirectory)
+    private static (CustodianOptions Options, DataPaths Paths) Configure(string dataDirectory, Action<CustodianOptions>? overrides = null)
     {
         var options = new CustodianOptions { DataDirectory = dataDirectory };
         var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
@@ -68,6 +75,7 @@ internal sealed class CliContext : IAsyncDisposable
             options.Masking);
         StorageCli.BindFromEnvironment(options);
         EventsCli.BindFromEnvironment(options); // Custodian__Events: append through the JetStream event log (docs/events.md)
+        overrides?.Invoke(options); // init --storage / --events win over the environment, as for serve
         InProcessServers.ApplyTo(options);
         var failures = CustodianOptionsValidator.ValidateAll(options);
         if (failures.Count > 0)

@@ -146,11 +146,16 @@ public static class CustodianCli
 
     private static Command InitCommand()
     {
-        var command = new Command("init", "Initialise a new data directory (keyring, CA, first security officer, storage record) without starting the server. Refused for an initialised data directory or one a server holds.");
+        var storage = StorageCli.StorageOption();
+        var events = EventsCli.EventsOption();
+        var command = new Command("init", "Initialise a new data directory (keyring, CA, first security officer, storage record) without starting the server. Refused for an initialised data directory or one a server holds.")
+        {
+            storage, events,
+        };
         command.SetAction(Guarded(async (parse, _) =>
         {
             var data = parse.GetValue(DataOption)!;
-            await using (await CliContext.InitialiseAsync(data))
+            await using (await CliContext.InitialiseAsync(data, parse.GetValue(storage), parse.GetValue(events)))
             {
             }
 

@@ -61,6 +61,27 @@ public sealed class DeploymentSafetyTests : IDisposable
     }
 
     [Fact]
+    public async Task Init_takes_the_storage_on_the_command_line_as_serve_does()
+    {
+        await using var schema = await TestStorage.CreateSchemaAsync();
+        var init = await CliCapture.RunAsync(["init", "--data", Data, "--storage", schema.ConnectionString]);
+        Assert.True(init.Code == 0, init.Stderr);
+
+        var b = new NpgsqlConnectionStringBuilder(schema.ConnectionString);
+        var target = $"{b.Host}:{b.Port}/{b.Database}";
+        Assert.Equal($"{{\"backend\":\"postgres\",\"target\":\"{target}\",\"events\":{{\"backend\":\"embedded\"}}}}\n", await File.ReadAllTextAsync(Path.Combine(Data, "storage.json")));
+        Assert.False(File.Exists(Path.Combine(Data, "custodian.db")));
+
+        // The deployment is PostgreSQL now: a verb without its storage is refused, as after Custodian__Storage.
+        var verb = await CliCapture.RunAsync(["staff", "list", "--data", Data]);
+        Assert.Equal(2, verb.Code);
+        Assert.StartsWith($"error: the data directory {Path.GetFullPath(Data)} belongs to a deployment on storage postgres {target}, but the configured storage is sqlite", verb.Stderr, StringComparison.Ordinal);
+        var sqlite = await CliCapture.RunAsync(["init", "--data", Path.Combine(_dir.FullName, "other"), "--storage", "sqlite"]);
+        Assert.True(sqlite.Code == 0, sqlite.Stderr);
+        Assert.Equal("{\"backend\":\"sqlite\",\"events\":{\"backend\":\"embedded\"}}\n", await File.ReadAllTextAsync(Path.Combine(_dir.FullName, "other", "storage.json")));
+    }
+
+    [Fact]
     public async Task Init_refuses_a_data_directory_held_by_a_server_or_already_initialised()
     {
         var root = Path.GetFullPath(Data);
