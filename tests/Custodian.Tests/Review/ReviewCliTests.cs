@@ -144,6 +144,11 @@ public sealed class ReviewCliTests
 
         // Configured weekly (its own process, its own environment): --cycle monthly does not let a month be signed off.
         var weekly = new Dictionary<string, string> { ["Custodian__Review__Cycle"] = "weekly" };
+        if (host.Backend == TestBackend.Postgres)
+        {
+            weekly["Custodian__Storage"] = host.Get<Custodian.Storage.StorageSettings>().ConnectionString!; // the process uses the host's database
+        }
+
         var refused = await CliProcess.RunAsync(weekly, "review", "sign-off", "--cycle", "monthly", "--month", previous.Id, "--reviewer", "privacy1", "--note", "monthly", "--data", data);
         Assert.Equal((CliExitCodes.Failed, "error: --cycle monthly does not match the configured review cycle (weekly, Custodian__Review__Cycle); a sign-off is for a period of the configured cycle (review-cycle-mismatch)."), (refused.Exit, refused.Error.TrimEnd('\n')));
         Assert.DoesNotContain(await host.LedgerAsync(), e => e.Entry.Task == AccessTask.ReviewSignOff);
