@@ -6,7 +6,7 @@ using Custodian.Problems;
 namespace Custodian.Approvals;
 
 /// <summary>
-/// Records a refused four-eyes step — a request, an approval or a rejection — from the officer API and the console alike
+/// Records a refused four-eyes step — a request, an approval or a rejection — from the officer API, the console and the CLI alike
 /// as one denied entry of the step's own task with the problem's error code (<see cref="OfficerRefusals"/>). The target
 /// names only what exists: a registered action, a request that exists (<c>request:…;action:…;target:…</c>, as in the
 /// allowed entry); never the officer's reason, and never a refused target text.
@@ -19,7 +19,7 @@ public static class ApprovalRefusals
     /// else <c>action:…</c> when the action is registered, else none.
     /// </summary>
     /// <param name="services">The request's services.</param>
-    /// <param name="staff">The officer, device and source address.</param>
+    /// <param name="staff">The officer refused: a terminal request's (a <see cref="StaffRequest"/> converts) or the CLI's local operator.</param>
     /// <param name="requests">The four-eyes workflow.</param>
     /// <param name="action">The action asked for.</param>
     /// <param name="target">The target asked for (recorded only as part of an existing pending request).</param>
@@ -27,7 +27,7 @@ public static class ApprovalRefusals
     /// <param name="cancellationToken">Cancels.</param>
     /// <returns><paramref name="error"/>.</returns>
     public static async Task<CustodianError> RequestRefusedAsync(
-        IServiceProvider services, StaffRequest staff, PrivilegedActionRequests requests, string? action, string? target, CustodianError error, CancellationToken cancellationToken)
+        IServiceProvider services, RefusedOfficer staff, PrivilegedActionRequests requests, string? action, string? target, CustodianError error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(staff);
         ArgumentNullException.ThrowIfNull(requests);
@@ -38,7 +38,7 @@ public static class ApprovalRefusals
             recorded = "action:" + action;
             if (error.Code == ApprovalErrorCodes.AlreadyPending
                 && (await requests.ListAsync(PrivilegedRequestStatus.Pending, cancellationToken)).FirstOrDefault(r =>
-                    r.Action == action && r.Target == target && r.RequestedBy == staff.Session.Principal.Id) is { } pending)
+                    r.Action == action && r.Target == target && r.RequestedBy == staff.Account) is { } pending)
             {
                 recorded = Target(pending);
             }
@@ -52,7 +52,7 @@ public static class ApprovalRefusals
     /// entry for a refused decision; the target is the request when one with <paramref name="id"/> exists. Returns <paramref name="error"/>.
     /// </summary>
     /// <param name="services">The request's services.</param>
-    /// <param name="staff">The officer, device and source address.</param>
+    /// <param name="staff">The officer refused: a terminal request's (a <see cref="StaffRequest"/> converts) or the CLI's local operator.</param>
     /// <param name="requests">The four-eyes workflow.</param>
     /// <param name="id">The request ID asked for.</param>
     /// <param name="approve">True for an approval, false for a rejection.</param>
@@ -60,7 +60,7 @@ public static class ApprovalRefusals
     /// <param name="cancellationToken">Cancels.</param>
     /// <returns><paramref name="error"/>.</returns>
     public static async Task<CustodianError> DecisionRefusedAsync(
-        IServiceProvider services, StaffRequest staff, PrivilegedActionRequests requests, string id, bool approve, CustodianError error, CancellationToken cancellationToken)
+        IServiceProvider services, RefusedOfficer staff, PrivilegedActionRequests requests, string id, bool approve, CustodianError error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(requests);
         var request = await requests.GetAsync(id, cancellationToken);

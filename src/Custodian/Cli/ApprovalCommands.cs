@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Custodian.Access.Approvals;
+using Custodian.Approvals;
 using Spectre.Console;
 
 namespace Custodian.Cli;
@@ -8,6 +9,8 @@ namespace Custodian.Cli;
 /// <c>approvals list | request | approve | reject</c>: the four-eyes workflow on the data directory (docs/access.md §7).
 /// The officer is the local operator (<c>local-&lt;OS user&gt;</c>): two officers use two OS accounts on the server host,
 /// or the terminal API (<c>/api/v1/approvals</c>) with their own device certificate, password and TOTP.
+/// A request or decision the workflow refuses is recorded as the API and console record it (<see cref="ApprovalRefusals"/>:
+/// one denied entry of the step's own task with the error code, no terminal).
 /// </summary>
 internal static class ApprovalCommands
 {
@@ -44,9 +47,11 @@ internal static class ApprovalCommands
         request.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var result = await context.Get<PrivilegedActionRequests>().RequestAsync(parse.GetValue(action)!, parse.GetValue(target)!, parse.GetValue(reason)!, AdminCommands.Operator, cancellationToken: ct);
+            var requests = context.Get<PrivilegedActionRequests>();
+            var result = await requests.RequestAsync(parse.GetValue(action)!, parse.GetValue(target)!, parse.GetValue(reason)!, AdminCommands.Operator, cancellationToken: ct);
             if (!result.IsSuccess)
             {
+                await ApprovalRefusals.RequestRefusedAsync(context.Services, IncidentCommands.Officer(), requests, parse.GetValue(action), parse.GetValue(target), result.Error!, ct);
                 // An unknown --action is a bad argument (exit 1); a target refused in the current state (say, not suspended) is 2.
                 throw result.Error!.Code == Access.Approvals.ApprovalErrorCodes.UnknownAction ? CliException.Usage(result.Error.Message) : new CliException(result.Error.Message);
             }
@@ -79,9 +84,11 @@ internal static class ApprovalCommands
         }
 
         await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-        var result = await context.Get<PrivilegedActionRequests>().RequestAsync("enroll-vdi-host", zone + "/" + name, reason, AdminCommands.Operator);
+        var requests = context.Get<PrivilegedActionRequests>();
+        var result = await requests.RequestAsync("enroll-vdi-host", zone + "/" + name, reason, AdminCommands.Operator);
         if (!result.IsSuccess)
         {
+            await ApprovalRefusals.RequestRefusedAsync(context.Services, IncidentCommands.Officer(), requests, "enroll-vdi-host", zone + "/" + name, result.Error!, CancellationToken.None);
             throw new CliException(result.Error!.Message);
         }
 
@@ -103,6 +110,7 @@ internal static class ApprovalCommands
                 : await requests.RejectAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, cancellationToken: ct);
             if (!result.IsSuccess)
             {
+                await ApprovalRefusals.DecisionRefusedAsync(context.Services, IncidentCommands.Officer(), requests, parse.GetValue(id)!, approveIt, result.Error!, ct);
                 throw new CliException($"{result.Error!.Code}: {result.Error.Message}");
             }
 

@@ -3,6 +3,8 @@ using System.Globalization;
 using Custodian.Identity;
 using Custodian.Incidents;
 using Custodian.Incidents.Claims;
+using Custodian.Ledger;
+using Custodian.Lookup;
 using Custodian.Problems;
 using Spectre.Console;
 
@@ -11,7 +13,9 @@ namespace Custodian.Cli;
 /// <summary>
 /// The <c>incident</c> verbs (docs/incidents.md): declare, scope, verify, show, list, export, report, notices, notify,
 /// deliveries, close. Act on the data directory as the local operator (<c>local-&lt;OS user&gt;</c>, security officer), like
-/// the other administrative verbs; every action is recorded in the ledger.
+/// the other administrative verbs; every action is recorded in the ledger, and so is every action the incident service
+/// refuses (<see cref="IncidentRefusals"/>: one denied entry of the action's own task, no terminal). An argument refused
+/// before the service is asked (option syntax, an unknown --clerk, a notice fact out of bounds) records nothing.
 /// </summary>
 internal static class IncidentCommands
 {
@@ -107,7 +111,7 @@ internal static class IncidentCommands
 
             await ScopeOptions.RequireKnownClerksAsync(context, declared);
             var result = await service.DeclareAsync(new DeclareIncident(parse.GetValue(title), parse.GetValue(alerts) ?? [], declared), Actor(), ct);
-            var incident = Unwrap(result);
+            var incident = Unwrap(await RecordRefusalAsync(context, AccessTask.IncidentDeclared, null, result, ct));
             Console.WriteLine($"Declared {incident.Id} ({incident.Scope.Describe()}); notices due by {IncidentStore.Utc(incident.NoticeDeadline)} ({service.Clock(incident).Describe()}).");
             if (incident.Scope.From is null || incident.Scope.To is null)
             {
@@ -136,6 +140,7 @@ internal static class IncidentCommands
 
             Result<Incidents.Incident> result = default;
             await WithProgressAsync("Scanning the ledger", async progress => result = await service.ScopeAsync(parse.GetValue(id)!, change, Actor(), progress, ct));
+            result = await RecordRefusalAsync(context, AccessTask.IncidentScoped, parse.GetValue(id), result, ct);
             if (result.Error is { Code: IncidentErrors.ScopeIncomplete } incomplete && incomplete.Message.Contains("both 'from' and 'to'", StringComparison.Ordinal))
             {
                 throw CliException.Usage($"scoping needs the window's start and end: run 'custodian incident scope {parse.GetValue(id)} --from <start> --to <end>' (ISO 8601, e.g. 2026-11-01T00:00+09:00; each replaces that end of the case's window).");
@@ -233,14 +238,16 @@ internal static class IncidentCommands
             var path = CliFiles.OutputFile(parse.GetValue(output)!, "--out");
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var service = context.Get<IncidentService>();
-            var got = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
+            var got = Unwrap(await RecordRefusalAsync(context, AccessTask.IncidentExport, parse.GetValue(id), await service.GetAsync(parse.GetValue(id), ct), ct));
             if (got.Summary is null)
             {
+                // The service's own refusal (incident-state-conflict), recorded as the API records it; the message stays the CLI's.
+                await IncidentRefusals.RefusedAsync(context.Services, Officer(), AccessTask.IncidentExport, got.Id, new CustodianError(IncidentErrors.StateConflict, 409, "The incident has not been scoped."), ct);
                 throw new CliException("the incident has not been scoped: run 'custodian incident scope' first.");
             }
 
             var buffer = new StringWriter();
-            var rows = Unwrap(await context.Get<Approvals.ExportGrants>().RunApprovedAsync(parse.GetValue(approval), Approvals.ExportGrants.IncidentTarget(got.Id), Actor().Account, () => service.ExportAsync(got.Id, parse.GetValue(reason), Actor(), buffer, ct), ct));
+            var rows = Unwrap(await RecordRefusalAsync(context, AccessTask.IncidentExport, got.Id, await context.Get<Approvals.ExportGrants>().RunApprovedAsync(parse.GetValue(approval), Approvals.ExportGrants.IncidentTarget(got.Id), Actor().Account, () => service.ExportAsync(got.Id, parse.GetValue(reason), Actor(), buffer, ct), ct), ct));
             var bytes = new System.Text.UTF8Encoding(false).GetBytes(buffer.ToString());
             await CliFiles.WritePrivateAsync(path, stream => stream.WriteAsync(bytes, ct).AsTask(), ct);
 
@@ -356,7 +363,7 @@ internal static class IncidentCommands
             var service = context.Get<IncidentService>();
             Result<NotifyOutcome> result = default;
             await WithProgressAsync("Sending notices", async progress => result = await service.NotifyAsync(parse.GetValue(id)!, noticeFacts, Actor(), language, progress, ct));
-            var outcome = Unwrap(result);
+            var outcome = Unwrap(await RecordRefusalAsync(context, AccessTask.IncidentNotified, parse.GetValue(id), result, ct));
             var incident = Unwrap(await service.GetAsync(parse.GetValue(id), ct));
             Console.WriteLine($"Notices: {outcome.Sent:N0} sent, {outcome.Failed:N0} failed, {outcome.NotRequired:N0} not required (token only), {outcome.AlreadySent:N0} sent earlier; ledger entry #{outcome.Entry.Sequence}. {service.Clock(incident).Describe()}.");
             return outcome.Failed > 0 ? 2 : 0;
@@ -395,7 +402,8 @@ internal static class IncidentCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var incident = Unwrap(await context.Get<IncidentService>().CloseAsync(parse.GetValue(id)!, parse.GetValue(note), Actor(), ct));
+            var closed = await context.Get<IncidentService>().CloseAsync(parse.GetValue(id)!, parse.GetValue(note), Actor(), ct);
+            var incident = Unwrap(await RecordRefusalAsync(context, AccessTask.IncidentClosed, parse.GetValue(id), closed, ct));
             Console.WriteLine($"Closed {incident.Id}.");
             return 0;
         }));
@@ -465,6 +473,23 @@ internal static class IncidentCommands
         });
 
     private static IncidentActor Actor() => new(AdminCommands.Operator, StaffRole.SecurityOfficer);
+
+    /// <summary>The local operator as a refused officer: account and role, no terminal, store or address (as <see cref="Actor"/>).</summary>
+    internal static RefusedOfficer Officer() => new(AdminCommands.Operator, StaffRole.SecurityOfficer, null, null, null);
+
+    /// <summary>
+    /// When the service refused, records the refusal as the API and console do (<see cref="IncidentRefusals"/>: denied,
+    /// the action's own task, the error code, <c>incident:&lt;id&gt;</c> only when the case exists); returns <paramref name="result"/> unchanged.
+    /// </summary>
+    private static async Task<Result<T>> RecordRefusalAsync<T>(CliContext context, AccessTask task, string? id, Result<T> result, CancellationToken ct)
+    {
+        if (!result.IsSuccess)
+        {
+            await IncidentRefusals.RefusedAsync(context.Services, Officer(), task, id, result.Error!, ct);
+        }
+
+        return result;
+    }
 
     private static T Unwrap<T>(Result<T> result) =>
         result.IsSuccess

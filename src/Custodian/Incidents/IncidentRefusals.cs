@@ -15,14 +15,14 @@ public static class IncidentRefusals
 {
     /// <summary>Appends the denied entry (a failure to write it is logged and the refusal stands); returns <paramref name="error"/>.</summary>
     /// <param name="services">The request's services (<see cref="IncidentService"/>, <see cref="AccessRecorder"/>, <see cref="TimeProvider"/>).</param>
-    /// <param name="staff">The officer, device and source address.</param>
+    /// <param name="staff">The officer refused: a terminal request's (a <see cref="StaffRequest"/> converts) or the CLI's local operator.</param>
     /// <param name="task">The refused action's own task, e.g. <see cref="AccessTask.IncidentClosed"/>.</param>
     /// <param name="id">The case ID asked for, or null for a declaration (no case yet).</param>
     /// <param name="error">The refusal.</param>
     /// <param name="cancellationToken">Cancels the look-up and the append.</param>
     /// <returns><paramref name="error"/>.</returns>
     public static async Task<CustodianError> RefusedAsync(
-        IServiceProvider services, StaffRequest staff, AccessTask task, string? id, CustodianError error, CancellationToken cancellationToken)
+        IServiceProvider services, RefusedOfficer staff, AccessTask task, string? id, CustodianError error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         string? target = null;

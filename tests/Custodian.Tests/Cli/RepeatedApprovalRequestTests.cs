@@ -70,8 +70,13 @@ public sealed class RepeatedApprovalRequestTests
         Assert.Equal(new[] { AdminCommands.Operator, "O0001" }.Order(StringComparer.Ordinal), pending.Select(r => r.RequestedBy).Order(StringComparer.Ordinal));
         var ledger = await host.LedgerAsync();
         Assert.Equal(2, ledger.Count(e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Outcome == AccessOutcome.Allowed));
-        var refused = Assert.Single(ledger, e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Outcome == AccessOutcome.Denied); // the repeat over the API
-        Assert.Equal(("O0001", ApprovalErrorCodes.AlreadyPending, "action:restore-clerk;target:C0001"), (refused.Entry.Account, refused.Entry.ErrorCode, refused.Entry.Target));
+        var refused = ledger.Where(e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Outcome == AccessOutcome.Denied).ToList(); // the CLI's 'approvals request' repeat, then the API's
+        Assert.Equal(
+            [
+                (AdminCommands.Operator, ApprovalErrorCodes.AlreadyPending, $"request:{cliRequest.Id};action:restore-clerk;target:C0001"),
+                ("O0001", ApprovalErrorCodes.AlreadyPending, "action:restore-clerk;target:C0001"),
+            ],
+            refused.Select(e => (e.Entry.Account, e.Entry.ErrorCode, e.Entry.Target)));
 
         // Once decided, the same officer may ask again.
         Assert.True((await requests.RejectAsync(cliRequest.Id, "O0001", "not yet")).IsSuccess);
