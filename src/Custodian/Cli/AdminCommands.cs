@@ -280,8 +280,12 @@ internal static class AdminCommands
             }
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var principal = Principal.Create(kind, id);
             if (!await context.Get<SuspensionRegistry>().IsSuspendedAsync(kind, id, ct))
             {
+                // Recorded as the API records it (RestoreAction.RequestCheckedAsync's not-found), then said as before.
+                await Monitoring.AlertActionRefusals.RestoreRefusedAsync(
+                    context.Services, IncidentCommands.Officer(), principal, new Problems.CustodianError(Problems.ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended."), ct);
                 // A mistyped ID is named as unknown, as 'staff unlock' and 'terminals revoke' do, not as "not suspended",
                 // which reads as if the account or terminal existed (exit 2 either way, nothing filed).
                 var known = kind == PrincipalKind.Clerk
@@ -301,6 +305,7 @@ internal static class AdminCommands
             var result = await Approvals.RestoreAction.RequestAsync(context.Get<Access.Approvals.PrivilegedActionRequests>(), kind, id, why, Operator, null, ct);
             if (!result.IsSuccess)
             {
+                await Monitoring.AlertActionRefusals.RestoreRefusedAsync(context.Services, IncidentCommands.Officer(), principal, result.Error!, ct);
                 throw new CliException($"{result.Error!.Code}: {result.Error.Message}");
             }
 

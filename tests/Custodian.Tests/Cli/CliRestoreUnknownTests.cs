@@ -29,6 +29,50 @@ public sealed class CliRestoreUnknownTests : IDisposable
         Assert.Equal((2, "", "error: clerk C0001 is not suspended; nothing changed.\n"), known);
         var pending = await CliCapture.RunAsync(["approvals", "list", "--status", "pending", "--data", Data]);
         Assert.DoesNotContain("restore-", pending.Stdout, StringComparison.Ordinal);
+
+        // Each refusal is recorded as the API records it: one denied request entry, not-found, target the principal named.
+        var denied = (await LedgerAsync()).Where(e => e.Task == Ledger.AccessTask.PrivilegedActionRequested).ToList();
+        Assert.Equal(
+            [
+                ("action:restore-clerk;target:C0404", Ledger.AccessOutcome.Denied, "not-found"),
+                ("action:restore-terminal;target:S001-nope", Ledger.AccessOutcome.Denied, "not-found"),
+                ("action:restore-clerk;target:C0001", Ledger.AccessOutcome.Denied, "not-found"),
+            ],
+            denied.Select(e => (e.Target, e.Outcome, e.ErrorCode)));
+        Assert.All(denied, e => Assert.Equal(((string?)AdminCommands.Operator, (Identity.StaffRole?)Identity.StaffRole.SecurityOfficer, (string?)null, (string?)null), (e.Account, e.Role, e.Terminal, e.Reason)));
+    }
+
+    [Fact]
+    public async Task A_restore_request_the_workflow_refuses_is_recorded_with_its_code()
+    {
+        Assert.Equal(0, (await CliCapture.RunAsync(["init", "--data", Data])).Code);
+        Assert.Equal(0, (await CliCapture.RunAsync(["staff", "add", "--id", "C0001", "--role", "clerk", "--store", "S001", "--data", Data])).Code);
+        await using (var context = await CliContext.OpenAsync(Data))
+        {
+            Assert.True(await context.Get<Custodian.Monitoring.SuspensionRegistry>().SuspendAsync(Custodian.Monitoring.PrincipalKind.Clerk, "C0001", null, "a test suspension"));
+        }
+
+        Assert.Equal(0, (await CliCapture.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed: a store opening day", "--data", Data])).Code);
+        var again = await CliCapture.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed again", "--data", Data]);
+
+        Assert.Equal(2, again.Code);
+        Assert.StartsWith("error: approval-already-pending: ", again.Stderr, StringComparison.Ordinal);
+        var requests = (await LedgerAsync()).Where(e => e.Task == Ledger.AccessTask.PrivilegedActionRequested).ToList();
+        Assert.Equal([Ledger.AccessOutcome.Allowed, Ledger.AccessOutcome.Denied], requests.Select(e => e.Outcome));
+        Assert.Equal("approval-already-pending", requests[1].ErrorCode);
+        Assert.Equal("action:restore-clerk;target:C0001", requests[1].Target);
+    }
+
+    private async Task<List<Ledger.AccessEntry>> LedgerAsync()
+    {
+        await using var context = await CliContext.OpenAsync(Data);
+        var entries = new List<Ledger.AccessEntry>();
+        await foreach (var committed in context.Get<Ledger.IAccessLedgerReader>().ReadAsync(0))
+        {
+            entries.Add(committed.Entry);
+        }
+
+        return entries;
     }
 
     public void Dispose() => _dir.Delete(recursive: true);
