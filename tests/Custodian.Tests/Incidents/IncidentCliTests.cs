@@ -100,7 +100,14 @@ public sealed class IncidentCliTests
             Assert.Equal(IncidentState.Closed, closed.State);
             Assert.Equal(4, (await host.Get<IncidentService>().DeliveriesAsync(id)).Count(d => d.Status == "sent"));
             var operatorEntries = (await host.LedgerAsync()).Where(e => e.Entry.Target?.StartsWith("incident:" + id, StringComparison.Ordinal) == true).ToList();
-            Assert.Equal([AccessTask.IncidentDeclared, AccessTask.IncidentScoped, AccessTask.IncidentExport, AccessTask.IncidentNotified, AccessTask.IncidentClosed], operatorEntries.Select(e => e.Entry.Task));
+            Assert.Equal([AccessTask.IncidentDeclared, AccessTask.IncidentScoped, AccessTask.IncidentExport, AccessTask.IncidentNotified, AccessTask.IncidentClosed], operatorEntries.Where(e => e.Entry.Outcome == AccessOutcome.Allowed).Select(e => e.Entry.Task));
+            // The refusals the service gave are recorded too, each a denied entry of its own task with the code (docs/incidents.md).
+            Assert.Equal(
+                [
+                    "IncidentScoped:incident-scope-incomplete", "IncidentExport:incident-state-conflict", "IncidentExport:export-approval-required",
+                    "IncidentExport:export-approval-required", "IncidentClosed:incident-state-conflict", "IncidentNotified:incident-state-conflict",
+                ],
+                operatorEntries.Where(e => e.Entry.Outcome == AccessOutcome.Denied).Select(e => $"{e.Entry.Task}:{e.Entry.ErrorCode}"));
             Assert.All(operatorEntries, e => Assert.StartsWith("local-", e.Entry.Account, StringComparison.Ordinal));
         }
         finally
