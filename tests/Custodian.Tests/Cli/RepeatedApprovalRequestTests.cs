@@ -70,9 +70,10 @@ public sealed class RepeatedApprovalRequestTests
         Assert.Equal(new[] { AdminCommands.Operator, "O0001" }.Order(StringComparer.Ordinal), pending.Select(r => r.RequestedBy).Order(StringComparer.Ordinal));
         var ledger = await host.LedgerAsync();
         Assert.Equal(2, ledger.Count(e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Outcome == AccessOutcome.Allowed));
-        var refused = ledger.Where(e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Outcome == AccessOutcome.Denied).ToList(); // the CLI's 'approvals request' repeat, then the API's
+        var refused = ledger.Where(e => e.Entry.Task == AccessTask.PrivilegedActionRequested && e.Entry.Outcome == AccessOutcome.Denied).ToList(); // the CLI's 'alerts restore' repeat (recorded as the API records it), its 'approvals request' repeat, then the API's
         Assert.Equal(
             [
+                (AdminCommands.Operator, ApprovalErrorCodes.AlreadyPending, "action:restore-clerk;target:C0001"),
                 (AdminCommands.Operator, ApprovalErrorCodes.AlreadyPending, $"request:{cliRequest.Id};action:restore-clerk;target:C0001"),
                 ("O0001", ApprovalErrorCodes.AlreadyPending, "action:restore-clerk;target:C0001"),
             ],

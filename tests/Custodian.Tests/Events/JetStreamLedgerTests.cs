@@ -384,7 +384,8 @@ public sealed class JetStreamLedgerTests
     /// <summary>Every message of <paramref name="stream"/>, in stream order, read through the server at <paramref name="url"/> (any node of a cluster).</summary>
     internal static async Task<List<StreamMessage>> ReadStreamAsync(string url, string stream = "CUSTODIAN_LEDGER")
     {
-        await using var connection = new NatsConnection(NatsOpts.Default with { Url = url });
+        // A generous connect timeout: the default 2 s was missed once on a loaded CI machine (the server was up).
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = url, ConnectTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) });
         var js = new NatsJSContext(connection);
         var info = await js.GetStreamAsync(stream);
         var last = info.Info.State.LastSeq;
