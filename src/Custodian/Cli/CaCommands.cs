@@ -39,7 +39,7 @@ internal static class CaCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var time = context.Get<TimeProvider>();
             var (previous, current) = CertificateAuthority.Rotate(context.Get<DataPaths>().CertificateAuthority, time, context.Get<CertificateAuthority>().Options);
-            await RecordAsync(context, current, $"CA rotation started; previous CA {previous} stays trusted until the rotation is finished");
+            await RecordAsync(context, current, RotationStartedReason(previous));
             Console.WriteLine($"New device CA SHA-256 {current}; previous CA {previous} stays trusted and keeps issuing the server certificate.");
             Console.WriteLine("Restart the server. Terminals move to the new CA at their next renewal; 'custodian ca status' shows who has not.");
             return 0;
@@ -78,6 +78,19 @@ internal static class CaCommands
         [.. (await context.Get<TerminalRegistry>().ListAsync())
             .Where(t => t.Status == TerminalState.Active && (t.RenewedAt ?? t.EnrolledAt ?? DateTimeOffset.MinValue).ToUnixTimeSeconds() <= ca.CreatedAt.ToUnixTimeSeconds())
             .Select(t => t.TerminalId)];
+
+    /// <summary>
+    /// The ledger reason of a started rotation. The previous CA's SHA-256 fingerprint is written in OpenSSL's form
+    /// (upper-case byte pairs separated by colons, as <c>openssl x509 -fingerprint -sha256</c> prints it), not as the
+    /// 64 plain hex digits: a run of plain hex holds, about once in 180 fingerprints, nine to thirteen digits that are
+    /// shaped like a Korean phone number or an RRN, and the ledger refuses such a reason
+    /// (<see cref="Classification.FreeText"/>), which failed the command after the new CA was already in place. Byte
+    /// pairs hold at most two digits in a row. The new CA's fingerprint is the entry's target, which is not free text.
+    /// </summary>
+    /// <param name="previousFingerprint">The previous CA's SHA-256 fingerprint, 64 hex digits (either case).</param>
+    /// <returns>The reason, e.g. <c>CA rotation started; previous CA SHA-256 AB:CD:…:EF stays trusted until the rotation is finished</c>.</returns>
+    internal static string RotationStartedReason(string previousFingerprint) =>
+        $"CA rotation started; previous CA SHA-256 {string.Join(':', Convert.FromHexString(previousFingerprint).Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)))} stays trusted until the rotation is finished";
 
     private static Task RecordAsync(CliContext context, string fingerprint, string reason) =>
         context.Get<IAccessLedger>().AppendAsync(new AccessEntry

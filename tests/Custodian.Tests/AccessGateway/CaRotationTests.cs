@@ -200,7 +200,7 @@ public sealed class CaRotationTests : IDisposable
             }
 
             Assert.Equal(2, rotations.Count);
-            Assert.StartsWith("CA rotation started", rotations[0].Reason, StringComparison.Ordinal);
+            Assert.Equal(CaCommands.RotationStartedReason(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(oldBundle[0].RawData))), rotations[0].Reason);
             Assert.StartsWith("CA rotation finished", rotations[1].Reason, StringComparison.Ordinal);
             await after.StopAsync();
         }
@@ -208,5 +208,22 @@ public sealed class CaRotationTests : IDisposable
         early.Dispose();
         late.Dispose();
         renewed.Dispose();
+    }
+
+    [Fact]
+    public void The_rotation_reason_writes_the_previous_fingerprint_so_that_it_is_never_read_as_a_phone_number()
+    {
+        // A real shape: about one SHA-256 in 180 holds a digit run like this one (02 1234 5678, a Seoul landline) between
+        // hex letters. Written plainly into the reason, the ledger refused it and 'ca rotate' failed with exit 1 after the
+        // new CA was already in place (an intermittent CI failure of the test above).
+        const string fingerprint = "ab0212345678cdef00112233445566778899aabbccddeeff00112233445566ff";
+        Assert.True(Classification.FreeText.ContainsPersonalData($"previous CA {fingerprint} stays trusted"));
+
+        var reason = CaCommands.RotationStartedReason(fingerprint);
+
+        Assert.Equal(
+            "CA rotation started; previous CA SHA-256 AB:02:12:34:56:78:CD:EF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:FF stays trusted until the rotation is finished",
+            reason);
+        Assert.False(Classification.FreeText.ContainsPersonalData(reason));
     }
 }
