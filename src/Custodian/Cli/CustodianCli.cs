@@ -224,6 +224,15 @@ public static class CustodianCli
             }
 
             ServeStartChecks.CheckKeyFiles(paths); // a key file readable by group or others stops here, named with the chmod that fixes it
+            try
+            {
+                CustodianServer.RefuseSettingsNotReadFromFiles(paths.Root); // appsettings.json setting Custodian:Storage etc., which only the environment sets
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new CliException(ex.Message);
+            }
+
             StorageCli.CheckRecorded(paths, options); // a data directory of another storage backend stops here (docs/storage.md)
             EventsCli.CheckRecorded(paths, options); // so does one whose deployment records another event log (docs/events.md)
             await StorageCli.CheckAvailableAsync(options, ct); // a configured PostgreSQL that is unreachable or refuses us stops here, in one line

@@ -30,6 +30,46 @@ public static class ConfigurationKeys
         return Check(configuration.GetSection(CustodianOptions.Section), Root.Value);
     }
 
+    /// <summary>
+    /// The sections under <c>Custodian</c> that the server reads from <c>appsettings.json</c> in the data directory:
+    /// <c>Gateway</c> (docs/access.md §3), <c>OfficerDevices</c> and <c>DormantAccounts</c> (docs/access.md §6–7) and
+    /// <c>Siem</c> (docs/siem.md). Every other setting is read from the environment only (README, "Configuration").
+    /// </summary>
+    public static IReadOnlyList<string> FileSections { get; } = ["Gateway", "OfficerDevices", "DormantAccounts", "Siem"];
+
+    /// <summary>
+    /// The first setting under <c>Custodian</c> in a settings file of the data directory that the server does not read
+    /// from a file (outside <see cref="FileSections"/>), as a one-line message naming the file, the setting and the
+    /// environment variable to use instead; <see langword="null"/> when there is none. Before this check such a setting
+    /// (e.g. <c>Custodian:Storage</c>) was ignored without a word and the default stayed in force: a node meant for
+    /// PostgreSQL started on its own embedded SQLite ledger. Values are never read into the message.
+    /// </summary>
+    /// <param name="file">The settings file's configuration alone (one JSON file).</param>
+    /// <param name="fileName">The file's name as shown, e.g. <c>appsettings.json</c>.</param>
+    /// <returns>For example <c>appsettings.json in the data directory sets Custodian:Storage, which is read only from the environment: set Custodian__Storage instead (only Custodian:Gateway, OfficerDevices, DormantAccounts and Siem are read from this file)</c>, or <see langword="null"/>.</returns>
+    public static string? FindNotReadFromFile(IConfiguration file, string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentException.ThrowIfNullOrEmpty(fileName);
+        foreach (var (key, value) in file.GetSection(CustodianOptions.Section).AsEnumerable(makePathsRelative: true).OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            if (value is null)
+            {
+                continue; // a section, not a setting
+            }
+
+            var top = key.Split(':', 2)[0];
+            if (!FileSections.Contains(top, StringComparer.OrdinalIgnoreCase))
+            {
+                var path = CustodianOptions.Section + ":" + key;
+                return $"{fileName} in the data directory sets {path}, which is read only from the environment: set {path.Replace(":", "__", StringComparison.Ordinal)} instead "
+                    + $"(only {CustodianOptions.Section}:{string.Join(", ", FileSections)} are read from this file)";
+            }
+        }
+
+        return null;
+    }
+
     private static string? Check(IConfigurationSection section, Shape shape)
     {
         foreach (var child in section.GetChildren().OrderBy(c => c.Key, StringComparer.OrdinalIgnoreCase))

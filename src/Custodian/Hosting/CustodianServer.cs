@@ -45,6 +45,31 @@ public sealed class ServerEndpoints
 /// </summary>
 public static class CustodianServer
 {
+    /// <summary>
+    /// Refuses a settings file in the data directory (<c>appsettings.json</c>, or <c>appsettings.{environment}.json</c>
+    /// for the host environment named by <c>ASPNETCORE_ENVIRONMENT</c> / <c>DOTNET_ENVIRONMENT</c>, default
+    /// <c>Production</c>) that sets a <c>Custodian</c> setting the server reads only from the environment
+    /// (<see cref="ConfigurationKeys.FindNotReadFromFile"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Such a setting, named with the environment variable to use instead.</exception>
+    internal static void RefuseSettingsNotReadFromFiles(string root)
+    {
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        var environment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
+        foreach (var fileName in new[] { "appsettings.json", $"appsettings.{environment}.json" })
+        {
+            var file = new ConfigurationBuilder().SetBasePath(Path.GetFullPath(root)).AddJsonFile(fileName, optional: true, reloadOnChange: false).Build();
+            if (ConfigurationKeys.FindNotReadFromFile(file, fileName) is { } notRead)
+            {
+                throw new InvalidOperationException("invalid configuration: " + notRead);
+            }
+        }
+    }
+
     /// <summary>Builds (does not start) the server.</summary>
     /// <param name="options">Validated options (<see cref="CustodianOptionsValidator.ValidateAll"/>).</param>
     /// <param name="time">The clock; <see cref="TimeProvider.System"/> in production.</param>
@@ -65,6 +90,7 @@ public static class CustodianServer
         Action<WebApplication>? configurePipeline = null)
     {
         var paths = DataPaths.For(options.DataDirectory);
+        RefuseSettingsNotReadFromFiles(paths.Root); // before anything is created in the data directory
         paths.EnsureCreated();
         var ca = CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time, DeviceCertificateApi.CaOptions(options));
 
