@@ -74,6 +74,7 @@ public sealed class CertificateAuthority : IDisposable
     public const string PreviousDirectoryName = "previous";
 
     private readonly ECDsa? _previousKey;
+    private string? _certificatePath; // the file Certificate was loaded from (IsSupersededOnDisk); set once, by LoadPair
 
     private CertificateAuthority(X509Certificate2 certificate, ECDsa key, TimeProvider time, CertificateAuthorityOptions options, ILogger logger, X509Certificate2? previous = null, ECDsa? previousKey = null)
     {
@@ -280,6 +281,11 @@ public sealed class CertificateAuthority : IDisposable
         Codes.Require(store, "store");
         Codes.Require(terminal, "terminal");
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero);
+        if (IsSupersededOnDisk())
+        {
+            return new CustodianError(ErrorCodes.CaRestartRequired, 503,
+                "The device CA was rotated ('custodian ca rotate') and this server has not been restarted since; it issues no certificate until the restart.");
+        }
 
         var parsed = ParseCsr(csrPem);
         if (!parsed.IsSuccess)
@@ -502,6 +508,30 @@ public sealed class CertificateAuthority : IDisposable
         return LoadPair(certPath, keyPath, time, options, logger, previous);
     }
 
+    /// <summary>
+    /// Whether the CA certificate file this authority was loaded from now holds another certificate (a <c>ca rotate</c>
+    /// since the load) or is gone. Read from disk at every call (a few hundred bytes; enrollment and renewal only).
+    /// False for an authority not loaded from a file.
+    /// </summary>
+    /// <returns>True when the file differs from <see cref="Certificate"/>; an unreadable file counts as different.</returns>
+    public bool IsSupersededOnDisk()
+    {
+        if (_certificatePath is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var onDisk = X509Certificate2.CreateFromPem(File.ReadAllText(_certificatePath));
+            return !onDisk.RawData.AsSpan().SequenceEqual(Certificate.RawData);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            return true;
+        }
+    }
+
     private static CertificateAuthority LoadPair(string certPath, string keyPath, TimeProvider time, CertificateAuthorityOptions options, ILogger logger, CertificateAuthority? previous)
     {
         if (!File.Exists(certPath) || !File.Exists(keyPath))
@@ -535,12 +565,12 @@ public sealed class CertificateAuthority : IDisposable
 
             if (previous is null)
             {
-                return new CertificateAuthority(certificate, key, time, options, logger);
+                return new CertificateAuthority(certificate, key, time, options, logger) { _certificatePath = certPath };
             }
 
             var previousKey = ECDsa.Create();
             previousKey.ImportParameters(previous._key.ExportParameters(includePrivateParameters: true));
-            return new CertificateAuthority(certificate, key, time, options, logger, X509CertificateLoader.LoadCertificate(previous.Certificate.RawData), previousKey);
+            return new CertificateAuthority(certificate, key, time, options, logger, X509CertificateLoader.LoadCertificate(previous.Certificate.RawData), previousKey) { _certificatePath = certPath };
         }
         catch
         {

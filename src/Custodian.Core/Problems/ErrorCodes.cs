@@ -24,6 +24,12 @@ public static class ErrorCodes
     public const string EnrollmentCodeInvalid = "enrollment-code-invalid";
     /// <summary>The certificate signing request is malformed, has a bad signature or a weak key (400).</summary>
     public const string CsrInvalid = "csr-invalid";
+    /// <summary>
+    /// The device CA on disk is no longer the one this server loaded (<c>custodian ca rotate</c> ran and the server was not
+    /// restarted): enrollment and renewal are refused until the restart (503), because a certificate issued now would come
+    /// from the previous CA yet count as renewed since the rotation (docs/access.md §2.4).
+    /// </summary>
+    public const string CaRestartRequired = "ca-restart-required";
 
     // Authentication (401 unless noted)
     /// <summary>The request needs a staff session (bearer token) and has none, or it expired or was cut for idleness.</summary>

@@ -41,7 +41,7 @@ internal static class CaCommands
             var (previous, current) = CertificateAuthority.Rotate(context.Get<DataPaths>().CertificateAuthority, time, context.Get<CertificateAuthority>().Options);
             await RecordAsync(context, current, RotationStartedReason(previous));
             Console.WriteLine($"New device CA SHA-256 {current}; previous CA {previous} stays trusted and keeps issuing the server certificate.");
-            Console.WriteLine("Restart the server. Terminals move to the new CA at their next renewal; 'custodian ca status' shows who has not.");
+            Console.WriteLine("Restart the server: until then it refuses enrollments and renewals (503 ca-restart-required). Terminals move to the new CA at their next renewal after the restart; 'custodian ca status' shows who has not.");
             return 0;
         }));
 

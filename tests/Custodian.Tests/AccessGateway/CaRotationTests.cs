@@ -226,4 +226,46 @@ public sealed class CaRotationTests : IDisposable
             reason);
         Assert.False(Classification.FreeText.ContainsPersonalData(reason));
     }
+
+    [Fact]
+    public async Task A_server_not_restarted_after_ca_rotate_refuses_enrollment_and_renewal_instead_of_issuing_from_the_previous_CA()
+    {
+        // Found by a new user: a terminal's daily renewal between 'ca rotate' and the restart got a certificate of the
+        // previous CA, yet counted as renewed since the rotation; 'ca finish-rotation' then went through without --force
+        // and the terminal was locked out after the next restart while 'terminals list' showed it active.
+        var data = _data.FullName;
+        await using (var running = await StartAsync())
+        {
+            var (early, bundlePem) = await EnrollAsync(running, "early");
+            Assert.Equal(0, await CustodianCli.RunAsync(["ca", "rotate", "--data", data]));
+
+            using (var client = TerminalHttp.Create(Url(running), Bundle(bundlePem), early))
+            {
+                var (_, csrPem) = TerminalCredentials.CreateKeyAndCsr("early");
+                using var renewal = await client.PostAsJsonAsync("/api/v1/terminal/renewals", new RenewRequest(csrPem));
+                await Infrastructure.ProblemAssert.IsProblemAsync(renewal, HttpStatusCode.ServiceUnavailable, Problems.ErrorCodes.CaRestartRequired);
+            }
+
+            var code = await running.Services.GetRequiredService<TerminalRegistry>().IssueEnrollmentCodeAsync("S001", "late", null);
+            var (_, lateCsr) = TerminalCredentials.CreateKeyAndCsr("late");
+            using var pinned = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(running.Services.GetRequiredService<CertificateAuthority>().ServerIssuerPem);
+            using (var client = TerminalHttp.Create(Url(running), pinned, null))
+            {
+                using var enrollment = await client.PostAsJsonAsync("/api/v1/enroll", new EnrollRequest(code.Code, lateCsr));
+                await Infrastructure.ProblemAssert.IsProblemAsync(enrollment, HttpStatusCode.ServiceUnavailable, Problems.ErrorCodes.CaRestartRequired);
+            }
+
+            Assert.Equal(TerminalState.Active, (await running.Services.GetRequiredService<TerminalRegistry>().ListAsync()).Single(t => t.Name == "early").Status);
+            await running.StopAsync();
+            early.Dispose();
+        }
+
+        // Nobody renewed: 'ca status' still names the terminal, and after the restart its renewal comes from the new CA.
+        Assert.Equal(2, await CustodianCli.RunAsync(["ca", "finish-rotation", "--data", data]));
+        await using var restarted = await StartAsync();
+        var (late, _) = await EnrollAsync(restarted, "late");
+        Assert.Equal(restarted.Services.GetRequiredService<CertificateAuthority>().Certificate.Subject, late.Issuer);
+        late.Dispose();
+        await restarted.StopAsync();
+    }
 }
