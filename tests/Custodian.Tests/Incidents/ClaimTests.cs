@@ -237,7 +237,7 @@ public sealed class ClaimTests
         Assert.Equal(
             [(AccessTask.ClaimFiled, AccessOutcome.Allowed), (AccessTask.ClaimDecided, AccessOutcome.Allowed)],
             ledger.Where(e => e.Entry.Outcome == AccessOutcome.Allowed && e.Entry.Task is >= AccessTask.ClaimFiled and <= AccessTask.ClaimPaid).Select(e => (e.Entry.Task, e.Entry.Outcome)));
-        Assert.DoesNotContain(ledger, e => Custodian.Classification.FreeText.ContainsPersonalData(e.Entry.Reason) || Custodian.Classification.FreeText.ContainsPersonalData(e.Entry.Target));
+        Assert.DoesNotContain(ledger, e => Infrastructure.LedgerText.HoldsPersonalData(e.Entry));
         Assert.DoesNotContain(ledger, e => (e.Entry.Target ?? string.Empty).Contains("TX 1/2", StringComparison.Ordinal) || (e.Entry.Reason ?? string.Empty).Contains('\u202E'));
     }
 

@@ -241,7 +241,7 @@ public sealed class IncidentApiTests
             [AccessTask.IncidentDeclared, AccessTask.IncidentScoped],
             ledger.Where(e => e.Entry.Outcome == AccessOutcome.Allowed && e.Entry.Task is >= AccessTask.IncidentDeclared and <= AccessTask.IncidentExport).Select(e => e.Entry.Task));
         Assert.Equal(13, ledger.Count(e => e.Entry.Account == "sec1" && e.Entry.Outcome == AccessOutcome.Denied));
-        Assert.DoesNotContain(ledger, e => Custodian.Classification.FreeText.ContainsPersonalData(e.Entry.Reason) || Custodian.Classification.FreeText.ContainsPersonalData(e.Entry.Target));
+        Assert.DoesNotContain(ledger, e => Infrastructure.LedgerText.HoldsPersonalData(e.Entry));
         Assert.DoesNotContain(ledger, e => (e.Entry.Target ?? string.Empty).Contains("C0001/x", StringComparison.Ordinal) || (e.Entry.Target ?? string.Empty).Contains("A-NONE", StringComparison.Ordinal));
     }
 

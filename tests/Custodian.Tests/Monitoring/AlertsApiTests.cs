@@ -166,7 +166,7 @@ public sealed class AlertsApiTests
         Assert.Equal(AlertState.Confirmed, (await store.GetAsync(alert.Id))!.State);
         Assert.Single(ledger, e => e.Entry.Task == AccessTask.AlertReviewed && e.Entry.Outcome == AccessOutcome.Allowed);
         Assert.DoesNotContain(ledger, e => (e.Entry.Reason ?? string.Empty).Contains(rrn, StringComparison.Ordinal) || (e.Entry.Reason ?? string.Empty).Contains(phone, StringComparison.Ordinal));
-        Assert.DoesNotContain(ledger, e => Classification.FreeText.ContainsPersonalData(e.Entry.Reason) || Classification.FreeText.ContainsPersonalData(e.Entry.Target));
+        Assert.DoesNotContain(ledger, e => Infrastructure.LedgerText.HoldsPersonalData(e.Entry));
     }
 
     [Fact]

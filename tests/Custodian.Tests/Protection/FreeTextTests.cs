@@ -59,4 +59,21 @@ public sealed class FreeTextTests
         var thrown = Assert.Throws<PersonalDataInTextException>(() => FreeText.EnsureNoPersonalData("7904051602390", "reason"));
         Assert.Equal(("reason", "reason: " + FreeText.Rule + "."), (thrown.Field, thrown.Message));
     }
+
+    [Fact]
+    public void The_tests_ledger_check_ignores_a_sha256_digest_but_not_a_phone_number_beside_it()
+    {
+        const string digest = "ab0239294501cdef00112233445566778899aabbccddeeff00112233445566ff";
+        var scoped = new Ledger.AccessEntry
+        {
+            Time = DateTimeOffset.UnixEpoch,
+            Task = Ledger.AccessTask.IncidentScoped,
+            Outcome = Ledger.AccessOutcome.Allowed,
+            Target = $"incident:INC-1 ledger-size=5 sha256:{digest}",
+        };
+        Assert.True(FreeText.ContainsPersonalData(scoped.Target)); // the shape check alone reads 02-3929-4501 in it
+        Assert.False(Infrastructure.LedgerText.HoldsPersonalData(scoped));
+        Assert.True(Infrastructure.LedgerText.HoldsPersonalData(scoped with { Reason = "called 010-1234-5678" }));
+        Assert.True(Infrastructure.LedgerText.HoldsPersonalData(scoped with { Target = $"sha256:{digest} 0212345678" }));
+    }
 }
