@@ -425,6 +425,126 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>
+    /// <see cref="Rotate"/> and its record, all or nothing: after the files are changed, <paramref name="record"/> is
+    /// called with the previous and the new CA's fingerprints (e.g. to append the <c>ca-rotated</c> ledger entry). When it
+    /// throws (the ledger is unavailable or refuses the entry), or the rotation itself fails part way, the CA directory is
+    /// put back byte for byte as it was (<c>ca.crt</c>, <c>ca.key</c> and their modes; no <c>previous/</c>) and the
+    /// exception propagates. The caller holds the lock that excludes backups (the keyring lock, docs/access.md §2.4), so
+    /// no backup sees the rotated files before they are either recorded or put back.
+    /// </summary>
+    /// <param name="caDirectory">The CA directory.</param>
+    /// <param name="time">Clock for the new CA's validity.</param>
+    /// <param name="options">Lifetimes; null for the defaults.</param>
+    /// <param name="record">Records the rotation: (previous fingerprint, new fingerprint), lowercase hex SHA-256.</param>
+    /// <returns>SHA-256 fingerprints (lowercase hex) of the previous and the new CA.</returns>
+    /// <exception cref="InvalidOperationException">When there is no CA yet, or a rotation is already in progress (nothing changed).</exception>
+    public static async Task<(string Previous, string Current)> RotateAsync(string caDirectory, TimeProvider time, CertificateAuthorityOptions? options, Func<string, string, Task> record)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caDirectory);
+        ArgumentNullException.ThrowIfNull(record);
+        var before = CaDirectoryState.Capture(caDirectory);
+        try
+        {
+            var rotated = Rotate(caDirectory, time, options);
+            await record(rotated.Previous, rotated.Current);
+            return rotated;
+        }
+        catch
+        {
+            before.Restore();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="FinishRotation"/> and its record, all or nothing: after <c>previous/</c> is deleted,
+    /// <paramref name="record"/> is called with the retired CA's fingerprint. When it throws, <c>previous/</c> is put
+    /// back byte for byte (the rotation stays in progress) and the exception propagates. Nothing is recorded when no
+    /// rotation was in progress. The caller holds the keyring lock, as for <see cref="RotateAsync"/>.
+    /// </summary>
+    /// <param name="caDirectory">The CA directory.</param>
+    /// <param name="record">Records the retirement: the retired CA's fingerprint, lowercase hex SHA-256.</param>
+    /// <returns>The SHA-256 fingerprint of the retired CA, or null when no rotation was in progress.</returns>
+    public static async Task<string?> FinishRotationAsync(string caDirectory, Func<string, Task> record)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(caDirectory);
+        ArgumentNullException.ThrowIfNull(record);
+        var before = CaDirectoryState.Capture(caDirectory);
+        try
+        {
+            var retired = FinishRotation(caDirectory);
+            if (retired is not null)
+            {
+                await record(retired);
+            }
+
+            return retired;
+        }
+        catch
+        {
+            before.Restore();
+            throw;
+        }
+    }
+
+    /// <summary>The bytes and modes of the CA files (current and <c>previous/</c>) at one moment, to put back after a failed change.</summary>
+    private sealed class CaDirectoryState
+    {
+        private readonly string _previousDirectory;
+        private readonly bool _previousExisted;
+        private readonly List<(string Path, byte[]? Bytes, UnixFileMode Mode, bool Secret)> _files = [];
+
+        private CaDirectoryState(string caDirectory)
+        {
+            _previousDirectory = Path.Combine(caDirectory, PreviousDirectoryName);
+            _previousExisted = Directory.Exists(_previousDirectory);
+            foreach (var directory in new[] { caDirectory, _previousDirectory })
+            {
+                foreach (var (name, secret) in new[] { (CertificateFileName, false), (KeyFileName, true) })
+                {
+                    var path = Path.Combine(directory, name);
+                    var exists = File.Exists(path);
+                    _files.Add((path, exists ? File.ReadAllBytes(path) : null, exists && !OperatingSystem.IsWindows() ? File.GetUnixFileMode(path) : default, secret));
+                }
+            }
+        }
+
+        public static CaDirectoryState Capture(string caDirectory) => new(caDirectory);
+
+        /// <summary>Writes back every file that differs from the capture (atomically), deletes the ones that did not exist, and <c>previous/</c> when it did not exist.</summary>
+        public void Restore()
+        {
+            foreach (var (path, bytes, mode, secret) in _files)
+            {
+                if (bytes is null)
+                {
+                    if (File.Exists(path))
+                    {
+                        File.Delete(path);
+                    }
+
+                    continue;
+                }
+
+                if (!File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
+                {
+                    SecureFiles.WriteAtomic(path, bytes, secret, overwrite: true);
+                }
+
+                if (!OperatingSystem.IsWindows() && File.GetUnixFileMode(path) != mode)
+                {
+                    File.SetUnixFileMode(path, mode);
+                }
+            }
+
+            if (!_previousExisted && Directory.Exists(_previousDirectory) && !Directory.EnumerateFileSystemEntries(_previousDirectory).Any())
+            {
+                Directory.Delete(_previousDirectory);
+            }
+        }
+    }
+
+    /// <summary>
     /// Finishes a CA rotation: deletes <c>previous/</c>, so that after the next server start only the new CA is trusted and
     /// it issues the server certificate. Certificates of the previous CA are refused from then on (terminals that did not
     /// renew during the overlap must re-enroll).

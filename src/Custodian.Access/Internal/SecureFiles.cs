@@ -13,7 +13,12 @@ internal static class SecureFiles
     /// <paramref name="secret"/>, flushed to disk) and renames it into place.
     /// </summary>
     /// <returns>False when <paramref name="overwrite"/> is false and the target already exists (nothing written).</returns>
-    public static bool WriteAtomic(string path, string contents, bool secret, bool overwrite)
+    public static bool WriteAtomic(string path, string contents, bool secret, bool overwrite) =>
+        WriteAtomic(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(contents), secret, overwrite);
+
+    /// <summary>As <see cref="WriteAtomic(string, string, bool, bool)"/>, with the file's exact bytes.</summary>
+    /// <returns>False when <paramref name="overwrite"/> is false and the target already exists (nothing written).</returns>
+    public static bool WriteAtomic(string path, byte[] bytes, bool secret, bool overwrite)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
@@ -29,7 +34,6 @@ internal static class SecureFiles
         {
             using (var stream = new FileStream(temp, options))
             {
-                var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(contents);
                 stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
             }

@@ -31,8 +31,8 @@ public sealed class IdentityDetector : IDetector
     private readonly PrincipalSlots _slots;
     private LastUse[] _lastTerminal = new LastUse[64]; // by clerk slot: the terminal (slot) of the clerk's last read or sign-in
     private readonly List<int> _known = []; // the clerk slots whose LastUse is Known, in no particular order
-    private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _deviceRefusals = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Queue<(long Sequence, long Ms)>> _stepUpRefusals = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RefusalWindow> _deviceRefusals = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RefusalWindow> _stepUpRefusals = new(StringComparer.Ordinal);
     private readonly List<string> _expired = [];
 
     /// <summary>Creates the detector.</summary>
@@ -81,20 +81,15 @@ public sealed class IdentityDetector : IDetector
                 var key = p.ToString();
                 if (!_stepUpRefusals.TryGetValue(key, out var refusals))
                 {
-                    refusals = new Queue<(long, long)>();
+                    refusals = new RefusalWindow();
                     _stepUpRefusals[key] = refusals;
                 }
 
-                while (refusals.TryPeek(out var head) && ms - head.Ms >= 86_400_000)
-                {
-                    refusals.Dequeue();
-                }
-
-                refusals.Enqueue((sequence, ms));
+                refusals.Add(sequence, ms, 86_400_000);
                 if (refusals.Count == 3)
                 {
                     findings.Add(new Finding(DetectorName, p, entry.Store, 100, TimeSpan.FromDays(1), 3, 3,
-                        "plain views kept coming after step-up", EntryFacts.Evidence(refusals.Select(x => x.Sequence)), Memory));
+                        "plain views kept coming after step-up", EntryFacts.Evidence(refusals.Sequences), Memory));
                 }
             }
 
@@ -105,20 +100,15 @@ public sealed class IdentityDetector : IDetector
         {
             if (!_deviceRefusals.TryGetValue(entry.Terminal, out var q))
             {
-                q = new Queue<(long, long)>();
+                q = new RefusalWindow();
                 _deviceRefusals[entry.Terminal] = q;
             }
 
-            while (q.TryPeek(out var head) && ms - head.Ms >= RepeatMs)
-            {
-                q.Dequeue();
-            }
-
-            q.Enqueue((sequence, ms));
+            q.Add(sequence, ms, RepeatMs);
             if (q.Count == 3)
             {
                 findings.Add(new Finding(DetectorName, new Principal(PrincipalKind.Terminal, entry.Terminal), entry.Store, 60, TimeSpan.FromMinutes(10), q.Count, 3,
-                    "device certificate refused repeatedly", EntryFacts.Evidence(q.Select(x => x.Sequence)), Memory));
+                    "device certificate refused repeatedly", EntryFacts.Evidence(q.Sequences), Memory));
             }
 
             return;
@@ -174,7 +164,7 @@ public sealed class IdentityDetector : IDetector
 
         foreach (var (key, refusals) in _stepUpRefusals)
         {
-            if (refusals.Count == 0 || nowMs - refusals.Last().Ms > 86_400_000)
+            if (refusals.Count == 0 || nowMs - refusals.LastMs > 86_400_000)
             {
                 _expired.Add(key);
             }
@@ -183,7 +173,7 @@ public sealed class IdentityDetector : IDetector
         Remove(_stepUpRefusals, _expired);
         foreach (var (key, refusals) in _deviceRefusals)
         {
-            if (refusals.Count == 0 || nowMs - refusals.Last().Ms > RepeatMs)
+            if (refusals.Count == 0 || nowMs - refusals.LastMs > RepeatMs)
             {
                 _expired.Add(key);
             }
@@ -217,6 +207,32 @@ public sealed class IdentityDetector : IDetector
         else
         {
             _deviceRefusals.Remove(principal.Id);
+        }
+    }
+
+    // A principal's refusals within a sliding window, oldest first, with the time of the latest kept in a field: Advance
+    // reads it for every principal on every tick, and LINQ's Last() on a Queue walks the whole queue.
+    private sealed class RefusalWindow
+    {
+        private readonly Queue<(long Sequence, long Ms)> _entries = new();
+
+        public int Count => _entries.Count;
+
+        // The time (Unix ms) of the refusal added last; meaningful only while Count > 0.
+        public long LastMs { get; private set; }
+
+        public IEnumerable<long> Sequences => _entries.Select(x => x.Sequence);
+
+        // Drops the refusals windowMs or more before ms, then adds this one.
+        public void Add(long sequence, long ms, long windowMs)
+        {
+            while (_entries.TryPeek(out var head) && ms - head.Ms >= windowMs)
+            {
+                _entries.Dequeue();
+            }
+
+            _entries.Enqueue((sequence, ms));
+            LastMs = ms;
         }
     }
 

@@ -103,25 +103,11 @@ public sealed class PartitionProgressStore(CustodianDatabase db, TimeProvider ti
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentOutOfRangeException.ThrowIfNegative(processedDelta);
-        await using var connection = await _db.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var update = connection.Command(
+        return await FencedAsync(
             "UPDATE monitor_partitions SET last_stream_sequence = @s, processed = processed + @d, updated_ms = @t WHERE partition_name = @p AND epoch = @e AND last_stream_sequence < @s",
-            ("@p", partition), ("@e", epoch), ("@s", lastStreamSequence), ("@d", processedDelta), ("@t", _time.GetUtcNow().ToUnixTimeMilliseconds()));
-        update.Transaction = transaction;
-        if (await update.ExecuteNonQueryAsync(cancellationToken) != 1)
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            return false;
-        }
-
-        if (alsoStore is not null)
-        {
-            await alsoStore(connection, transaction, cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return true;
+            [("@p", partition), ("@e", epoch), ("@s", lastStreamSequence), ("@d", processedDelta), ("@t", _time.GetUtcNow().ToUnixTimeMilliseconds())],
+            alsoStore,
+            cancellationToken);
     }
 
     /// <summary>
@@ -142,11 +128,30 @@ public sealed class PartitionProgressStore(CustodianDatabase db, TimeProvider ti
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(alsoStore);
+        return await FencedAsync(
+            "UPDATE monitor_partitions SET updated_ms = @t WHERE partition_name = @p AND epoch = @e AND last_stream_sequence = @s",
+            [("@p", partition), ("@e", epoch), ("@s", lastStreamSequence), ("@t", _time.GetUtcNow().ToUnixTimeMilliseconds())],
+            alsoStore,
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// The fenced transaction of <see cref="CommitAsync(string, long, long, long, Func{DbConnection, DbTransaction, CancellationToken, Task}?, CancellationToken)"/>
+    /// and <see cref="StoreAtProgressAsync"/>: in one transaction, runs <paramref name="fence"/> (an <c>UPDATE</c> of the
+    /// partition's row whose <c>WHERE</c> names the epoch and the progress expected); when it changed exactly one row, runs
+    /// <paramref name="alsoStore"/> (when given) on the same connection and transaction and commits; otherwise rolls back.
+    /// </summary>
+    /// <param name="fence">The fencing <c>UPDATE</c> (portable SQL, SQLite and PostgreSQL).</param>
+    /// <param name="parameters">Its parameters.</param>
+    /// <param name="alsoStore">Further writes, only when the fence held; or null.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>True when committed; false when the fence changed no row (nothing written).</returns>
+    /// <exception cref="DbException">When the database fails (nothing is written).</exception>
+    private async Task<bool> FencedAsync(string fence, (string Name, object? Value)[] parameters, Func<DbConnection, DbTransaction, CancellationToken, Task>? alsoStore, CancellationToken cancellationToken)
+    {
         await using var connection = await _db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var update = connection.Command(
-            "UPDATE monitor_partitions SET updated_ms = @t WHERE partition_name = @p AND epoch = @e AND last_stream_sequence = @s",
-            ("@p", partition), ("@e", epoch), ("@s", lastStreamSequence), ("@t", _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        await using var update = connection.Command(fence, parameters);
         update.Transaction = transaction;
         if (await update.ExecuteNonQueryAsync(cancellationToken) != 1)
         {
@@ -154,7 +159,11 @@ public sealed class PartitionProgressStore(CustodianDatabase db, TimeProvider ti
             return false;
         }
 
-        await alsoStore(connection, transaction, cancellationToken);
+        if (alsoStore is not null)
+        {
+            await alsoStore(connection, transaction, cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return true;
     }

@@ -23,7 +23,8 @@ namespace Custodian.Protection.Backup;
 /// The master secret is NEVER part of a backup: keep it (<c>master.key</c> or <c>CUSTODIAN_MASTER_KEY</c>)
 /// separately; without it a backup yields only ciphertexts, blind indexes and sealed blobs. The
 /// database snapshot, the keyring copy and the other files (CA, <c>ca/previous</c>, access-secret and checkpoint keys) are
-/// read under the keyring's cross-process lock, so no key rotation or retirement can fall between them (a rotation waits
+/// read under the keyring's cross-process lock, so no key rotation or retirement, nor a CA rotation (<c>custodian ca rotate</c> and
+/// <c>ca finish-rotation</c> change the CA files under it), can fall between them (a rotation waits
 /// until the backup is done). Backup and restore are all or nothing (<see cref="StagedDirectory"/>): a failure or
 /// cancellation leaves no half-written backup or half-restored data directory.
 /// </para>

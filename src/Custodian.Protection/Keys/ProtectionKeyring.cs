@@ -417,10 +417,30 @@ public sealed partial class ProtectionKeyring
         }
     }
 
-    /// <summary>Runs <paramref name="action"/> holding the cross-process keyring lock, so no rotation or retirement happens meanwhile.</summary>
-    internal async Task<T> WithLockAsync<T>(Func<Task<T>> action)
+    /// <summary>
+    /// Runs <paramref name="action"/> holding the cross-process keyring lock (<see cref="LockFileName"/> in the keys
+    /// directory, an exclusive lock on the open file), so no key rotation or retirement happens meanwhile. Backups read
+    /// the database, the keyring and the CA files under it (<c>SnapshotBackup</c>); CA rotation changes the CA files
+    /// under it (docs/access.md §2.4), so a backup never copies a half-rotated CA. Waits up to 30 s for the lock.
+    /// </summary>
+    /// <typeparam name="T">The action's result.</typeparam>
+    /// <param name="action">The work to do under the lock; the lock is released when its task completes or fails.</param>
+    /// <returns>The action's result.</returns>
+    /// <exception cref="IOException">When another process (a backup, a key or CA rotation) still holds the lock after 30 s; the action did not run.</exception>
+    public async Task<T> WithLockAsync<T>(Func<Task<T>> action)
     {
-        using (AtomicFile.Lock(Path.Combine(KeysDirectory, LockFileName), LockTimeout))
+        ArgumentNullException.ThrowIfNull(action);
+        FileStream held;
+        try
+        {
+            held = AtomicFile.Lock(Path.Combine(KeysDirectory, LockFileName), LockTimeout);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"the keyring lock ({LockFileName} in the keys directory) is still held by another process after {LockTimeout.TotalSeconds:0} s (a backup, or a key or CA rotation); nothing was changed, try again when it is done.", ex);
+        }
+
+        using (held)
         {
             return await action();
         }

@@ -280,33 +280,28 @@ internal static class AdminCommands
             }
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var principal = Principal.Create(kind, id);
-            if (!await context.Get<SuspensionRegistry>().IsSuspendedAsync(kind, id, ct))
-            {
-                // Recorded as the API records it (RestoreAction.RequestCheckedAsync's not-found), then said as before.
-                await Monitoring.AlertActionRefusals.RestoreRefusedAsync(
-                    context.Services, IncidentCommands.Officer(), principal, new Problems.CustodianError(Problems.ErrorCodes.NotFound, 404, "That clerk or terminal is not suspended."), ct);
-                // A mistyped ID is named as unknown, as 'staff unlock' and 'terminals revoke' do, not as "not suspended",
-                // which reads as if the account or terminal existed (exit 2 either way, nothing filed).
-                var known = kind == PrincipalKind.Clerk
-                    ? await context.Get<StaffDirectory>().GetAsync(id) is not null
-                    : await context.Get<TerminalRegistry>().GetAsync(id) is not null;
-                if (!known)
-                {
-                    throw new CliException(kind == PrincipalKind.Clerk
-                        ? $"no account '{id}'; nothing changed."
-                        : $"no terminal '{id}'; nothing changed.");
-                }
-
-                // Refused in the current state (exit 2): no request is filed, and a mistyped ID does not pass for success.
-                throw new CliException($"{kind.ToName()} {id} is not suspended; nothing changed.");
-            }
-
-            var result = await Approvals.RestoreAction.RequestAsync(context.Get<Access.Approvals.PrivilegedActionRequests>(), kind, id, why, Operator, null, ct);
+            // The API's and the console's checked path (RestoreAction.RequestCheckedAsync): one copy of the checks, their
+            // order and their texts. Only the argument syntax above is the CLI's own (exit 1, before the data directory is opened).
+            var result = await Approvals.RestoreAction.RequestCheckedAsync(
+                context.Get<Access.Approvals.PrivilegedActionRequests>(), context.Get<SuspensionRegistry>(), kind.ToName(), id, why, LocalOfficer, ct);
             if (!result.IsSuccess)
             {
-                await Monitoring.AlertActionRefusals.RestoreRefusedAsync(context.Services, IncidentCommands.Officer(), principal, result.Error!, ct);
-                throw new CliException($"{result.Error!.Code}: {result.Error.Message}");
+                // Recorded as the API records it, with the CLI's actor; then said in the CLI's words (exit 2, nothing filed).
+                await Monitoring.AlertActionRefusals.RestoreRefusedAsync(
+                    context.Services, IncidentCommands.Officer(), Approvals.RestoreAction.Named(kind.ToName(), id), result.Error!, ct);
+                if (result.Error!.Code == Problems.ErrorCodes.NotFound)
+                {
+                    // A mistyped ID is named as unknown, as 'staff unlock' and 'terminals revoke' do, not as "not suspended",
+                    // which reads as if the account or terminal existed.
+                    var known = kind == PrincipalKind.Clerk
+                        ? await context.Get<StaffDirectory>().GetAsync(id) is not null
+                        : await context.Get<TerminalRegistry>().GetAsync(id) is not null;
+                    throw new CliException(!known
+                        ? $"no {(kind == PrincipalKind.Clerk ? "account" : "terminal")} '{id}'; nothing changed."
+                        : $"{kind.ToName()} {id} is not suspended; nothing changed.");
+                }
+
+                throw new CliException($"{result.Error.Code}: {result.Error.Message}");
             }
 
             Console.WriteLine($"Restoring {kind.ToName()} {id} needs a second officer: request {result.Value.Id} filed, pending until {result.Value.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}. Another officer runs 'custodian approvals approve {result.Value.Id} --reason ...'.");
@@ -408,6 +403,12 @@ internal static class AdminCommands
         var host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
         return $"https://{host}:{options.TerminalPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
     }
+
+    /// <summary>
+    /// The CLI's local operator as the requesting officer of <see cref="Approvals.RestoreAction.RequestCheckedAsync"/>:
+    /// account <see cref="Operator"/>, role security officer (the role the workflow records for the CLI), no store.
+    /// </summary>
+    private static Access.Staff.StaffPrincipal LocalOfficer => new(Operator, StaffRole.SecurityOfficer, null, MustChangePassword: false);
 
     internal static string RequireCode(string? value, string what) =>
         Codes.IsValid(value) ? value! : throw CliException.Usage($"{what} must be {Codes.Rule}; Korean and other non-ASCII characters are not accepted.");

@@ -4,6 +4,7 @@ using Custodian.Access.Terminals;
 using Custodian.Hosting;
 using Custodian.Identity;
 using Custodian.Ledger;
+using Custodian.Protection.Keys;
 using Spectre.Console;
 
 namespace Custodian.Cli;
@@ -38,8 +39,11 @@ internal static class CaCommands
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var time = context.Get<TimeProvider>();
-            var (previous, current) = CertificateAuthority.Rotate(context.Get<DataPaths>().CertificateAuthority, time, context.Get<CertificateAuthority>().Options);
-            await RecordAsync(context, current, RotationStartedReason(previous));
+            // Under the keyring lock, which a backup holds while it reads the CA files: a backup copies the CA before or
+            // after the rotation, never half of it. If the entry cannot be recorded, the CA files are put back as they were.
+            var (previous, current) = await context.Get<ProtectionKeyring>().WithLockAsync(() => CertificateAuthority.RotateAsync(
+                context.Get<DataPaths>().CertificateAuthority, time, context.Get<CertificateAuthority>().Options,
+                (was, now) => RecordAsync(context, now, RotationStartedReason(was))));
             Console.WriteLine($"New device CA SHA-256 {current}; previous CA {previous} stays trusted and keeps issuing the server certificate.");
             Console.WriteLine("Restart the server: until then it refuses enrollments and renewals (503 ca-restart-required). Terminals move to the new CA at their next renewal after the restart; 'custodian ca status' shows who has not.");
             return 0;
@@ -62,8 +66,11 @@ internal static class CaCommands
                 throw new CliException($"{CliText.Count(pending.Count, "active terminal")} {(pending.Count == 1 ? "has" : "have")} not renewed since the rotation started (e.g. {pending[0]}); wait for {(pending.Count == 1 ? "its" : "their")} renewal or pass --force (they must then re-enroll).");
             }
 
-            var retired = CertificateAuthority.FinishRotation(context.Get<DataPaths>().CertificateAuthority)!;
-            await RecordAsync(context, retired, $"CA rotation finished; previous CA retired, {pending.Count} terminal(s) left on it");
+            // Under the keyring lock like 'ca rotate'; if the entry cannot be recorded, ca/previous/ is put back (still in rotation).
+            var retired = await context.Get<ProtectionKeyring>().WithLockAsync(() => CertificateAuthority.FinishRotationAsync(
+                context.Get<DataPaths>().CertificateAuthority,
+                fingerprint => RecordAsync(context, fingerprint, $"CA rotation finished; previous CA retired, {pending.Count} terminal(s) left on it")))
+                ?? throw new CliException("no CA rotation is in progress.");
             Console.WriteLine($"Retired the previous CA {retired}. Restart the server: it then presents a server certificate of the new CA and trusts only it.");
             return 0;
         }));

@@ -116,6 +116,30 @@ public sealed class DetectorTests
     }
 
     [Fact]
+    public void Device_refusals_are_kept_across_an_advance_less_than_ten_minutes_after_the_latest_one()
+    {
+        // Advance forgets a terminal's refusals only when the LATEST is more than 10 minutes old: at 0:11 the first (0:00)
+        // is 11 minutes old but the latest (0:06) only 5, so the window survives and 0:12 and 0:13 make three within 10 minutes.
+        var detector = new IdentityDetector();
+        var findings = new List<Finding>();
+        AccessEntry Refused(int minute) => new()
+        {
+            Time = Entries.Noon.AddMinutes(minute), Task = AccessTask.DeviceRefused, Outcome = AccessOutcome.Denied, Terminal = "T-7", Store = "S001", ErrorCode = "device-certificate-expired",
+        };
+
+        detector.Observe(1, Refused(0), findings);
+        detector.Observe(2, Refused(6), findings);
+        detector.Advance(Entries.Noon.AddMinutes(11).ToUnixTimeMilliseconds(), findings);
+        detector.Observe(3, Refused(12), findings); // 0:00 leaves the window: 0:06, 0:12
+        Assert.Empty(findings);
+        detector.Observe(4, Refused(13), findings);
+
+        var finding = Assert.Single(findings);
+        Assert.Equal((PrincipalKind.Terminal, "T-7", 60), (finding.Principal.Kind, finding.Principal.Id, finding.Score));
+        Assert.Equal([2L, 3L, 4L], finding.Evidence);
+    }
+
+    [Fact]
     public void Watch_listed_subscribers_step_up_then_suspend()
     {
         var detector = new WatchListDetector(Options);

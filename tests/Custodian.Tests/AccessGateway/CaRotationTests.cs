@@ -268,4 +268,93 @@ public sealed class CaRotationTests : IDisposable
         late.Dispose();
         await restarted.StopAsync();
     }
+
+    /// <summary>Every file under the CA directory (relative path → bytes), to compare before and after a command.</summary>
+    private static SortedDictionary<string, string> CaFiles(string data)
+    {
+        var ca = DataPaths.For(data).CertificateAuthority;
+        return new(Directory.EnumerateFiles(ca, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(ca, f), f => Convert.ToHexString(File.ReadAllBytes(f))), StringComparer.Ordinal);
+    }
+
+    /// <summary>Makes the ledger refuse (abort) every <c>ca-rotated</c> entry and nothing else, as an unavailable ledger would.</summary>
+    private static void RefuseCaRotatedEntries(string data)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DataPaths.For(data).Database};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "CREATE TRIGGER test_refuse_ca_rotated BEFORE INSERT ON ledger_entries WHEN NEW.task = 'ca-rotated' BEGIN SELECT RAISE(ABORT, 'test: ca-rotated refused'); END;";
+        command.ExecuteNonQuery();
+    }
+
+    private static async Task<int> CaRotatedEntriesAsync(string data)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DataPaths.For(data).Database};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM ledger_entries WHERE task = 'ca-rotated'";
+        return Convert.ToInt32(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task Ca_rotate_whose_ledger_entry_fails_puts_the_CA_files_back_byte_for_byte_and_exits_2()
+    {
+        var data = _data.FullName;
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", data]));
+        var before = CaFiles(data);
+        Assert.Equal(["ca.crt", "ca.key"], before.Keys);
+        var keyPath = Path.Combine(DataPaths.For(data).CertificateAuthority, "ca.key");
+        var keyMode = OperatingSystem.IsWindows() ? default : File.GetUnixFileMode(keyPath);
+        RefuseCaRotatedEntries(data);
+
+        var (code, _, stderr) = await Cli.CliCapture.RunAsync(["ca", "rotate", "--data", data]);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: the access ledger could not record the action: ", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, CaFiles(data)); // the same ca.crt and ca.key, and no ca/previous/
+        Assert.False(Directory.Exists(Path.Combine(DataPaths.For(data).CertificateAuthority, CertificateAuthority.PreviousDirectoryName)));
+        Assert.Equal(keyMode, OperatingSystem.IsWindows() ? default : File.GetUnixFileMode(keyPath)); // still 0600
+        Assert.Equal(0, await CaRotatedEntriesAsync(data));
+    }
+
+    [Fact]
+    public async Task Ca_finish_rotation_whose_ledger_entry_fails_puts_the_previous_CA_back_byte_for_byte_and_exits_2()
+    {
+        var data = _data.FullName;
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["ca", "rotate", "--data", data]));
+        var before = CaFiles(data);
+        Assert.Equal(["ca.crt", "ca.key", "previous/ca.crt", "previous/ca.key"], before.Keys);
+        RefuseCaRotatedEntries(data);
+
+        var (code, _, stderr) = await Cli.CliCapture.RunAsync(["ca", "finish-rotation", "--data", data]);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: the access ledger could not record the action: ", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, CaFiles(data)); // ca/previous/ is back: the rotation is still in progress
+        Assert.Equal(1, await CaRotatedEntriesAsync(data)); // only the rotation's entry
+    }
+
+    [Fact]
+    public async Task Ca_rotate_waits_for_the_keyring_lock_a_backup_holds_and_gives_up_without_changing_the_CA()
+    {
+        var data = _data.FullName;
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", data]));
+        var before = CaFiles(data);
+
+        // Held as 'custodian backup' holds it (SnapshotBackup, through ProtectionKeyring.WithLockAsync) while it reads the CA files.
+        int code;
+        string stderr;
+        using (new FileStream(Path.Combine(DataPaths.For(data).Keys, Custodian.Protection.Keys.ProtectionKeyring.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            (code, _, stderr) = await Cli.CliCapture.RunAsync(["ca", "rotate", "--data", data]); // waits the lock's 30 s, then refuses
+            Assert.Equal(before, CaFiles(data));
+        }
+
+        Assert.Equal(2, code);
+        Assert.Contains("the keyring lock (keyring.lock in the keys directory) is still held by another process after 30 s", stderr, StringComparison.Ordinal);
+        Assert.Equal(0, await CaRotatedEntriesAsync(data));
+        Assert.Equal(0, await CustodianCli.RunAsync(["ca", "rotate", "--data", data])); // and once the backup is done, it runs
+        Assert.Equal(1, await CaRotatedEntriesAsync(data));
+    }
 }

@@ -107,7 +107,7 @@ public sealed class ClaimTests
         Assert.DoesNotContain("스미싱", listed.GetRawText(), StringComparison.Ordinal);
         Assert.Equal(unrecorded, (await host.LedgerAsync()).Count);
 
-        // An officer opening the claim is recorded first, with the claimant as subject; a claim that does not exist records nothing.
+        // An officer opening the claim is recorded first, with the claimant as subject; a claim that does not exist is a recorded refusal.
         var before = (await host.LedgerAsync()).Count;
         var shown = await ReadAsync(await officer.GetAsync($"/api/v1/claims/{claimId}"), bodies);
         Assert.Equal("스미싱 문자로 결제 피해", shown.GetProperty("claim").GetProperty("description").GetString());
@@ -119,7 +119,9 @@ public sealed class ClaimTests
             await ProblemAssert.IsProblemAsync(none, HttpStatusCode.NotFound, ClaimErrors.NotFound);
         }
 
-        Assert.Equal(before + 1, (await host.LedgerAsync()).Count);
+        Assert.Equal(before + 2, (await host.LedgerAsync()).Count);
+        var refusedRead = (await host.LedgerAsync())[^1].Entry;
+        Assert.Equal((AccessTask.ClaimView, AccessOutcome.Denied, (string?)ClaimErrors.NotFound, (string?)null), (refusedRead.Task, refusedRead.Outcome, refusedRead.ErrorCode, refusedRead.Target));
         var history = (await portal.GetFromJsonAsync<Custodian.Transparency.HistoryPage>("/portal/api/v1/history"))!;
         var seen = Assert.Single(history.Items, i => i.Sequence == read.Sequence); // the claimant sees the security office read the claim
         Assert.Equal(("claim-view", "privacy-officer"), (seen.Task, seen.Role));
@@ -171,6 +173,28 @@ public sealed class ClaimTests
             claimEntries.Select(e => (e.Task, e.Account!)));
         Assert.All(bodies, b => Assert.DoesNotContain(victim.Phone, b, StringComparison.Ordinal));
         Assert.Equal(0, await Custodian.Cli.CustodianCli.RunAsync(["incident", "claims", "report", "--data", host.Directory.FullName]));
+    }
+
+    [Fact]
+    public async Task An_officer_reading_a_claim_that_does_not_exist_is_recorded_as_one_denied_claim_view_entry_without_the_id()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        using var officer = await host.SignInAsync(await host.CreateStaffAsync("privacy1", StaffRole.PrivacyOfficer, null, terminal), terminal);
+        var before = (await host.LedgerAsync()).Count;
+
+        using (var none = await officer.GetAsync("/api/v1/claims/CLM-0000000000"))
+        {
+            await ProblemAssert.IsProblemAsync(none, HttpStatusCode.NotFound, ClaimErrors.NotFound);
+        }
+
+        // As a refused step is recorded (ClaimRefusals): the read's own task, the code, the officer and device; the unknown ID
+        // is outside input and is not recorded, nor is any reason or subject.
+        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
+        Assert.Equal(
+            (AccessTask.ClaimView, AccessOutcome.Denied, (string?)ClaimErrors.NotFound, "privacy1", (StaffRole?)StaffRole.PrivacyOfficer, (string?)null, (string?)null, "S001-back-office", "S001", 0),
+            (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Role, entry.Target, entry.Reason, entry.Terminal, entry.Store, entry.Subjects.Count));
+        Assert.NotNull(entry.SourceIp);
     }
 
     [Fact]

@@ -147,7 +147,7 @@ public sealed record ClaimReportRow(string State, long Claims, long Claimed, lon
 /// request information, approve with an amount or reject with a reason, and record the payout. Every step is appended to
 /// the ledger before it is stored. Thread-safe.
 /// </summary>
-public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, IAccessLedger ledger, IAccessLedgerReader reader, LedgerCheckpoints checkpoints, TimeProvider time, ILogger<ClaimService> logger)
+public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, IAccessLedger ledger, IAccessLedgerReader reader, LedgerCheckpoints checkpoints, TimeProvider time, ILogger<ClaimService> logger, Lookup.AccessRecorder recorder)
 {
     /// <summary>Largest amount, KRW (a claim above it goes to the courts, not this process).</summary>
     public const long MaxAmount = 100_000_000;
@@ -264,12 +264,16 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
 
     /// <summary>
     /// The claim for an officer, recorded first as an <see cref="AccessTask.ClaimView"/> entry naming the claimant as
-    /// subject (so the claimant's history shows that the security office read it): no record, no claim.
+    /// subject (so the claimant's history shows that the security office read it): no record, no claim. A refused read
+    /// (no claim with that ID) is recorded as the officers' refused claim steps are (<see cref="ClaimRefusals"/>, through
+    /// <see cref="Lookup.AccessRecorder"/>): one denied <see cref="AccessTask.ClaimView"/> entry with the officer's account,
+    /// role, terminal, store and source IP, error code <see cref="ClaimErrors.NotFound"/>, no target (an unknown ID is
+    /// outside input: not recorded), no reason and no subject; a failure to write it is logged and the refusal stands.
     /// </summary>
     /// <param name="id">The claim ID.</param>
     /// <param name="officer">The officer reading it.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>The claim, or <see cref="ClaimErrors.NotFound"/> (nothing is recorded then).</returns>
+    /// <returns>The claim, or <see cref="ClaimErrors.NotFound"/> (recorded as a denied entry).</returns>
     /// <exception cref="LedgerUnavailableException">When the ledger cannot record the read; the claim is not returned.</exception>
     public async Task<Result<Claim>> ShowToOfficerAsync(string? id, IncidentActor officer, CancellationToken cancellationToken = default)
     {
@@ -278,9 +282,23 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
         if (got.IsSuccess)
         {
             await AppendAsync(AccessTask.ClaimView, officer.Account, officer, [got.Value.Subscriber], $"claim:{got.Value.Id}", null, officer.SourceIp, cancellationToken);
+            return got;
         }
 
-        return got;
+        return await recorder.RefuseAsync(
+            new AccessEntry
+            {
+                Time = time.GetUtcNow(),
+                Task = AccessTask.ClaimView,
+                Outcome = AccessOutcome.Denied,
+                Account = officer.Account,
+                Role = officer.Role,
+                Terminal = officer.Terminal,
+                Store = officer.Store,
+                SourceIp = officer.SourceIp,
+            },
+            got.Error!,
+            cancellationToken);
     }
 
     /// <summary>The evidence bundle: each evidence entry as store, role, purpose and fields (never the clerk), with a receipt when a checkpoint covers it.</summary>

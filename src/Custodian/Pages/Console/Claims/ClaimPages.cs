@@ -113,7 +113,8 @@ public sealed class DetailModel(ClaimService claims, Tokenizer tokenizer, IStrin
 
         await ClaimRefusals.RefusedAsync(HttpContext.RequestServices, Staff, task, id, asked, error, HttpContext.RequestAborted);
 
-        if (!await LoadAsync(id))
+        // A step on an unknown claim is recorded once, as the step's refusal: not again as a refused read of the page.
+        if (error.Code == ClaimErrors.NotFound || !await LoadAsync(id))
         {
             return NotFound();
         }
