@@ -76,17 +76,7 @@ public sealed class LedgerProjection : IAccessLedgerReader
         var decoded = new CommittedEntry[payloads.Count];
         for (var i = 0; i < payloads.Count; i++)
         {
-            AccessEntry entry;
-            try
-            {
-                entry = LeafCodec.Decode(payloads[i].Span);
-            }
-            catch (FormatException ex)
-            {
-                throw new LedgerProjectionException($"The event at ledger sequence {(firstSequence + i).ToString(CultureInfo.InvariantCulture)} is not a ledger entry; the projection stops there.", ex);
-            }
-
-            decoded[i] = new CommittedEntry(firstSequence + i, MerkleTree.HashLeaf(payloads[i].Span), entry);
+            decoded[i] = FromEvent(firstSequence + i, payloads[i]);
         }
 
         await using var connection = await _db.OpenAsync(cancellationToken);
@@ -158,6 +148,126 @@ public sealed class LedgerProjection : IAccessLedgerReader
         await tx.CommitAsync(cancellationToken);
         Log.Applied(_logger, decoded.Length - stored, decoded[stored].Sequence, decoded[^1].Sequence);
         return decoded;
+    }
+
+    /// <summary>
+    /// What an event of the log is as a ledger entry: the leaf (SHA-256 of 0x00 ‖ <paramref name="payload"/>, RFC 9162) and
+    /// the entry decoded from the payload as published (<see cref="LeafCodec.Decode"/>). The one conversion that both
+    /// <see cref="ApplyAsync"/> and <see cref="CompareWithLogAsync"/> use.
+    /// </summary>
+    /// <param name="sequence">The event's ledger sequence (zero-based leaf index; the JetStream stream sequence minus one).</param>
+    /// <param name="payload">The event's payload as published.</param>
+    /// <returns>The committed entry at <paramref name="sequence"/>.</returns>
+    /// <exception cref="LedgerProjectionException">When the payload is not a canonical ledger entry (the message names the sequence only).</exception>
+    public static CommittedEntry FromEvent(long sequence, ReadOnlyMemory<byte> payload)
+    {
+        AccessEntry entry;
+        try
+        {
+            entry = LeafCodec.Decode(payload.Span);
+        }
+        catch (FormatException ex)
+        {
+            throw new LedgerProjectionException($"The event at ledger sequence {sequence.ToString(CultureInfo.InvariantCulture)} is not a ledger entry; the projection stops there.", ex);
+        }
+
+        return new CommittedEntry(sequence, MerkleTree.HashLeaf(payload.Span), entry);
+    }
+
+    /// <summary>
+    /// Compares the ledger tables with the event log they are projected from, entry by entry by leaf hash, over
+    /// [<paramref name="logStart"/>, min(<paramref name="logSize"/>, <paramref name="tableSize"/>)), reading the tables in
+    /// batches of <paramref name="batchSize"/> rows (docs/events.md, "Comparing the tables with the stream").
+    /// </summary>
+    /// <param name="tableSize">The tables' size as verified (the newest tree head's size, <see cref="LedgerVerifier"/>); at least 0.</param>
+    /// <param name="logStart">The ledger sequence of the log's first event still held (0 unless the log's head was purged); 0 to <paramref name="logSize"/>.</param>
+    /// <param name="logSize">The log's size: its last ledger sequence + 1 (the JetStream stream's last sequence); at least 0.</param>
+    /// <param name="log">
+    /// The log's events from <paramref name="logStart"/> on, in order, each as its ledger sequence and payload as published;
+    /// read only as far as the compared range needs (then disposed), so it may be unbounded.
+    /// </param>
+    /// <param name="batchSize">Table rows read per query, 1–100,000; default 1,000 (memory is bounded by it and by what <paramref name="log"/> prefetches).</param>
+    /// <param name="cancellationToken">Cancels the comparison.</param>
+    /// <returns>
+    /// The outcome: the number of entries compared and either no difference or the first differing sequence with its
+    /// reason — a leaf hash that differs, an event that is not a ledger entry, a position the log no longer has (deleted), a
+    /// position the tables lack, or (after everything compared matched) the tables holding entries beyond the log's size.
+    /// The log being ahead of the tables is not a difference (<see cref="LogComparison.Lag"/>).
+    /// </returns>
+    /// <exception cref="ArgumentOutOfRangeException">When a size or <paramref name="batchSize"/> is out of range.</exception>
+    /// <exception cref="DbException">When the database fails.</exception>
+    public async Task<LogComparison> CompareWithLogAsync(long tableSize, long logStart, long logSize, IAsyncEnumerable<(long Sequence, ReadOnlyMemory<byte> Payload)> log, int batchSize = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        ArgumentOutOfRangeException.ThrowIfNegative(tableSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(logSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(logStart);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(logStart, logSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, 100_000);
+
+        var end = Math.Min(logSize, tableSize);
+        var next = logStart;
+        LogComparison Result(long? at, LogDifference difference) => new(tableSize, logStart, logSize, Math.Max(0, Math.Min(next, end) - logStart), at, difference);
+
+        if (next < end)
+        {
+            await using var events = log.GetAsyncEnumerator(cancellationToken);
+            var rows = new byte[]?[batchSize];
+            while (next < end)
+            {
+                var chunkStart = next;
+                var chunkEnd = Math.Min(next + batchSize, end);
+                Array.Clear(rows);
+                await using (var connection = await _db.OpenAsync(cancellationToken))
+                await using (var command = connection.Command("SELECT seq, leaf_hash FROM ledger_entries WHERE seq >= @from AND seq < @to ORDER BY seq", ("@from", chunkStart), ("@to", chunkEnd)))
+                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                {
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        rows[reader.GetInt64(0) - chunkStart] = reader.IsDBNull(1) ? [] : (byte[])reader.GetValue(1);
+                    }
+                }
+
+                while (next < chunkEnd)
+                {
+                    if (!await events.MoveNextAsync())
+                    {
+                        return Result(next, LogDifference.MissingFromLog); // the log ends early: its tail was deleted
+                    }
+
+                    var (sequence, payload) = events.Current;
+                    if (sequence != next)
+                    {
+                        return Result(next, LogDifference.MissingFromLog); // the log skips this position: deleted
+                    }
+
+                    CommittedEntry committed;
+                    try
+                    {
+                        committed = FromEvent(sequence, payload);
+                    }
+                    catch (LedgerProjectionException)
+                    {
+                        return Result(next, LogDifference.NotALedgerEntry);
+                    }
+
+                    if (rows[next - chunkStart] is not { } stored)
+                    {
+                        return Result(next, LogDifference.MissingFromTables);
+                    }
+
+                    if (!CryptographicOperations.FixedTimeEquals(stored, committed.LeafHash.Span))
+                    {
+                        return Result(next, LogDifference.LeafHashDiffers);
+                    }
+
+                    next++;
+                }
+            }
+        }
+
+        return tableSize > logSize ? Result(Math.Max(logSize, logStart), LogDifference.BeyondLog) : Result(null, LogDifference.None);
     }
 
     /// <summary>The newest tree head: the size and root after the last applied batch (by any process).</summary>
@@ -292,6 +402,58 @@ public sealed class LedgerProjection : IAccessLedgerReader
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
+}
+
+/// <summary>How the ledger tables first differ from the event log (<see cref="LedgerProjection.CompareWithLogAsync"/>).</summary>
+public enum LogDifference
+{
+    /// <summary>No difference over the compared range, and the tables hold nothing beyond the log.</summary>
+    None,
+
+    /// <summary>The table's leaf hash at this sequence is not the leaf of the log's event there.</summary>
+    LeafHashDiffers,
+
+    /// <summary>The log's event at this sequence is not a canonical ledger entry (<see cref="LeafCodec.Decode"/> refuses it).</summary>
+    NotALedgerEntry,
+
+    /// <summary>The log no longer has an event at this sequence although it lies inside its range (a deleted message).</summary>
+    MissingFromLog,
+
+    /// <summary>The tables have no row at this sequence below their size (<see cref="LedgerVerifier"/> reports that too).</summary>
+    MissingFromTables,
+
+    /// <summary>Everything compared matched, but the tables hold entries from this sequence on that the log never had.</summary>
+    BeyondLog,
+}
+
+/// <summary>The outcome of <see cref="LedgerProjection.CompareWithLogAsync"/>. Sequences are zero-based ledger sequences (stream sequence − 1).</summary>
+/// <param name="TableSize">The tables' size compared (entries).</param>
+/// <param name="LogStart">The log's first held ledger sequence; entries of the tables below it were not compared.</param>
+/// <param name="LogSize">The log's size (last ledger sequence + 1).</param>
+/// <param name="Compared">Entries compared and found equal, from <paramref name="LogStart"/> on.</param>
+/// <param name="FirstDifference">The first sequence where tables and log differ; null when they do not.</param>
+/// <param name="Difference">What differs there; <see cref="LogDifference.None"/> when nothing does.</param>
+public sealed record LogComparison(long TableSize, long LogStart, long LogSize, long Compared, long? FirstDifference, LogDifference Difference)
+{
+    /// <summary>Whether the tables mirror the log up to their size.</summary>
+    public bool IsMatch => FirstDifference is null;
+
+    /// <summary>Entries the log holds beyond the tables (the projector has yet to write them); 0 when the tables are not behind.</summary>
+    public long Lag => Math.Max(0, LogSize - TableSize);
+
+    /// <summary>Entries of the tables below <see cref="LogStart"/>: no longer in the log, so not compared.</summary>
+    public long NotCompared => Math.Min(LogStart, TableSize);
+
+    /// <summary>The difference as a short phrase without any entry content, e.g. <c>leaf hash differs from the stream's</c>; empty for none.</summary>
+    public string Reason => Difference switch
+    {
+        LogDifference.LeafHashDiffers => "the tables' leaf hash differs from the stream's entry",
+        LogDifference.NotALedgerEntry => "the stream's message is not a ledger entry",
+        LogDifference.MissingFromLog => "the stream no longer has this entry (a deleted message)",
+        LogDifference.MissingFromTables => "the tables have no entry at this sequence",
+        LogDifference.BeyondLog => string.Create(CultureInfo.InvariantCulture, $"the tables hold {TableSize - LogSize} {(TableSize - LogSize == 1 ? "entry" : "entries")} from here on that the stream never had (stream size {LogSize}, tables {TableSize})"),
+        _ => string.Empty,
+    };
 }
 
 /// <summary>The ledger tables no longer mirror the event log they are projected from (docs/events.md, "Failure behaviour").</summary>

@@ -312,7 +312,9 @@ internal static class AdminCommands
 
     public static Command LedgerCommand()
     {
-        var verify = new Command("verify", "Recompute every leaf hash and tree root of the access ledger; name the first bad entry.");
+        var verify = new Command("verify", "Recompute every leaf hash and tree root of the access ledger; name the first bad entry. With the JetStream event log, also compare the tables with the stream entry by entry.");
+        var tablesOnly = new Option<bool>("--tables-only") { Description = "With the JetStream event log: check the tables only, without comparing them with the stream (docs/events.md)." };
+        verify.Options.Add(tablesOnly);
         var against = LedgerCheckpointCommands.AddAgainstOptions(verify);
         verify.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
@@ -321,7 +323,8 @@ internal static class AdminCommands
                 return await LedgerCheckpointCommands.VerifyAgainstAsync(parse, against, ct);
             }
 
-            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            // The JetStream event log is not started: no projector writes the tables while they are verified and compared.
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!, startEventLog: false);
             var verifier = new LedgerVerifier(context.Get<Storage.CustodianDatabase>());
             var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
             VerificationResult? result = null;
@@ -331,16 +334,47 @@ internal static class AdminCommands
                 result = await verifier.VerifyAsync(new Progress<long>(n => task.Value = n), ct);
                 task.Value = task.MaxValue;
             });
-            if (result!.IsValid)
+            if (!result!.IsValid)
             {
-                AnsiConsole.MarkupLine($"Ledger OK: {CliText.Count(result.TreeSize, "entry", "entries")}, root {Convert.ToHexString(result.Root.Span).ToLowerInvariant()}");
+                Console.Error.WriteLine($"LEDGER INVALID: first bad entry at sequence {result.FirstBadSequence} ({result.Reason})");
+                return 3;
+            }
+
+            AnsiConsole.MarkupLine($"Ledger OK: {CliText.Count(result.TreeSize, "entry", "entries")}, root {Convert.ToHexString(result.Root.Span).ToLowerInvariant()}");
+            if (parse.GetValue(tablesOnly) || context.Get<Events.EventsSettings>() is not { IsJetStream: true } events)
+            {
                 return 0;
             }
 
-            Console.Error.WriteLine($"LEDGER INVALID: first bad entry at sequence {result.FirstBadSequence} ({result.Reason})");
-            return 3;
+            return CompareWithStream(await context.Get<Events.JetStreamAccessLedger>().CompareWithTablesAsync(result.TreeSize, cancellationToken: ct), events.JetStream.Stream);
         }));
         return new Command("ledger", "The access ledger.") { verify, LedgerCheckpointCommands.Checkpoint(), LedgerCheckpointCommands.Receipt(), LedgerCheckpointCommands.Witnesses(), ReviewCommands.Retention() };
+    }
+
+    // ledger verify's lines for the comparison with the JetStream stream (docs/events.md, "Comparing the tables with the
+    // stream"): sequence numbers and counts only. Exit 3 at the first difference; the stream ahead of the tables is not one.
+    private static int CompareWithStream(Ledger.Projection.LogComparison comparison, string stream)
+    {
+        static string N(long n) => n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+        if (!comparison.IsMatch)
+        {
+            Console.Error.WriteLine($"LEDGER DIFFERS FROM STREAM {stream}: first difference at sequence {N(comparison.FirstDifference!.Value)} ({comparison.Reason}); {CliText.Count(comparison.Compared, "entry", "entries")} before it matched.");
+            return CliExitCodes.VerificationFailed;
+        }
+
+        var range = comparison.Compared > 0 ? $" (sequences {N(comparison.LogStart)}–{N(comparison.LogStart + comparison.Compared - 1)})" : string.Empty;
+        Console.WriteLine($"Stream {stream} matches the tables: {CliText.Count(comparison.Compared, "entry", "entries")} compared{range}.");
+        if (comparison.NotCompared > 0)
+        {
+            Console.WriteLine($"Sequences 0–{N(comparison.NotCompared - 1)} are no longer in the stream and were not compared with it (checked against the tables' own hashes and tree only).");
+        }
+
+        if (comparison.Lag > 0)
+        {
+            Console.WriteLine($"The tables lag the stream by {CliText.Count(comparison.Lag, "entry", "entries")} (sequences {N(comparison.TableSize)}–{N(comparison.LogSize - 1)} not yet projected; normal while the projector catches up).");
+        }
+
+        return CliExitCodes.Ok;
     }
 
     public static Command Outbox()

@@ -23,7 +23,12 @@ internal sealed class CliContext : IAsyncDisposable
 
     /// <summary>Opens an initialised data directory, or throws <see cref="CliException"/> with a one-line message.</summary>
     /// <exception cref="CliException">Invalid configuration; the directory unusable, not initialised, or initialised for another storage backend.</exception>
-    public static async Task<CliContext> OpenAsync(string dataDirectory)
+    /// <param name="dataDirectory">The data directory (<c>--data</c>).</param>
+    /// <param name="startEventLog">
+    /// False for a verb that only reads the ledger (<c>ledger verify</c>): the JetStream event log is not started, so no
+    /// projector writes the tables meanwhile. True (default) for every other verb.
+    /// </param>
+    public static async Task<CliContext> OpenAsync(string dataDirectory, bool startEventLog = true)
     {
         var (options, paths) = Configure(dataDirectory);
         if (!StorageCli.IsInitialised(paths))
@@ -31,7 +36,7 @@ internal sealed class CliContext : IAsyncDisposable
             throw new CliException($"No Custodian data directory at {paths.Root}: run 'custodian init' or 'custodian serve' first (or pass --data).");
         }
 
-        return await StartAsync(options, paths, FirstStart.Begin(paths));
+        return await StartAsync(options, paths, FirstStart.Begin(paths), startEventLog);
     }
 
     /// <summary>
@@ -94,7 +99,7 @@ internal sealed class CliContext : IAsyncDisposable
         return (options, paths);
     }
 
-    private static async Task<CliContext> StartAsync(CustodianOptions options, DataPaths paths, FirstStart firstStart)
+    private static async Task<CliContext> StartAsync(CustodianOptions options, DataPaths paths, FirstStart firstStart, bool startEventLog = true)
     {
         var services = new ServiceCollection();
         services.AddLogging(l => l.AddFilter(_ => false));
@@ -103,7 +108,9 @@ internal sealed class CliContext : IAsyncDisposable
         Access.Staff.NewAccount? officer;
         try
         {
-            officer = await CustodianComposition.InitialiseAsync(provider, enforceMaskingPolicy: false, CancellationToken.None);
+            officer = startEventLog
+                ? await CustodianComposition.InitialiseAsync(provider, enforceMaskingPolicy: false, CancellationToken.None)
+                : await CustodianComposition.InitialiseWithoutEventLogAsync(provider, CancellationToken.None);
         }
         catch
         {

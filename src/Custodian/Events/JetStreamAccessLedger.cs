@@ -282,6 +282,95 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         _startGate.Dispose();
     }
 
+    /// <summary>
+    /// Compares the ledger tables with the stream (<c>ledger verify</c>; docs/events.md, "Comparing the tables with the
+    /// stream"), read-only and without starting the projector: connects on its own, reads the stream's state, checks that the
+    /// stream belongs to this deployment, then reads its messages in order from its first held one with an ordered consumer
+    /// (at most <paramref name="batchSize"/> prefetched) and compares each with the table row at the same sequence by leaf
+    /// hash (<see cref="LedgerProjection.CompareWithLogAsync"/>, which decodes each message as the projector does), over
+    /// [first held entry, min(stream size, <paramref name="tableSize"/>)).
+    /// </summary>
+    /// <param name="tableSize">The tables' verified size (entries); at least 0.</param>
+    /// <param name="batchSize">Messages prefetched and table rows read per batch, 1–10,000; default 1,000.</param>
+    /// <param name="cancellationToken">Cancels the comparison.</param>
+    /// <returns>The comparison: entries compared, the first differing sequence if any, the stream's first held sequence and size.</returns>
+    /// <exception cref="EventsUnavailableException">
+    /// One line: NATS unreachable or without JetStream, the stream missing, bound to another deployment, or not delivering a
+    /// message it holds within the ack timeout (<see cref="JetStreamOptions.AckTimeout"/>, at least 5 s).
+    /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="tableSize"/> or <paramref name="batchSize"/> is out of range.</exception>
+    public async Task<LogComparison> CompareWithTablesAsync(long tableSize, int batchSize = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(tableSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, 10_000);
+        await using var nats = await ConnectAsync(_settings, cancellationToken);
+        var js = new NatsJSContext(nats);
+        try
+        {
+            INatsJSStream stream;
+            try
+            {
+                stream = await js.GetStreamAsync(_options.Stream, cancellationToken: cancellationToken);
+            }
+            catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+            {
+                throw new EventsUnavailableException($"events {_settings.Display} stream {_options.Stream} does not exist: there is no stream to compare the ledger tables with (docs/events.md).", ex);
+            }
+
+            var deployment = _deployment();
+            if (DeploymentIdentity.FromStreamDescription(stream.Info.Config.Description) is { } bound && !string.Equals(bound, deployment, StringComparison.Ordinal))
+            {
+                throw new EventsUnavailableException(
+                    $"events {_settings.Display} stream {_options.Stream} belongs to deployment {bound}, not to this deployment ({deployment}): the ledger tables were not compared with it (docs/events.md).");
+            }
+
+            var state = stream.Info.State;
+            var size = (long)state.LastSeq;
+            var start = state.Messages > 0 ? Math.Min((long)state.FirstSeq - 1, size) : size; // a purged head is not compared
+            return await _projection.CompareWithLogAsync(tableSize, start, size, ReadStreamAsync(js, start, batchSize, cancellationToken), batchSize, cancellationToken);
+        }
+        catch (Exception ex) when (ex is NatsException or TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new EventsUnavailableException($"events {_settings.Display} is unavailable: JetStream did not answer for stream {_options.Stream} ({ex.GetType().Name}); the ledger tables were not compared with it.", ex);
+        }
+    }
+
+    // The stream's messages from ledger sequence `from` on, in order, as ledger events; at most `batch` prefetched. Waits at
+    // most the ack timeout (at least 5 s) for each message: the caller reads only as far as the stream's state said it holds.
+    private async IAsyncEnumerable<(long Sequence, ReadOnlyMemory<byte> Payload)> ReadStreamAsync(NatsJSContext js, long from, int batch, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var consumer = await js.CreateOrderedConsumerAsync(
+            _options.Stream,
+            new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = (ulong)from + 1 },
+            cancellationToken);
+        var wait = _options.AckTimeout < TimeSpan.FromSeconds(5) ? TimeSpan.FromSeconds(5) : _options.AckTimeout;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await using var messages = consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = batch }, cancellationToken: timeout.Token).GetAsyncEnumerator(timeout.Token);
+        while (true)
+        {
+            timeout.CancelAfter(wait);
+            bool more;
+            try
+            {
+                more = await messages.MoveNextAsync();
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new EventsUnavailableException($"events {_settings.Display} stream {_options.Stream} did not deliver its next message within {wait.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s; the ledger tables were not fully compared with it.", ex);
+            }
+
+            timeout.CancelAfter(Timeout.InfiniteTimeSpan); // not while the caller reads the tables
+            if (!more)
+            {
+                yield break;
+            }
+
+            var (sequence, payload) = AsLedgerEvent(messages.Current);
+            yield return (sequence, payload);
+        }
+    }
+
     private static async Task<NatsConnection> ConnectAsync(EventsSettings settings, CancellationToken cancellationToken)
     {
         var timeout = settings.JetStream.AckTimeout;
@@ -559,8 +648,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
                 {
                     await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: pumpStop.Token))
                     {
-                        var metadata = msg.Metadata ?? throw new NatsJSException("A stream message arrived without its metadata.");
-                        await arrived.Writer.WriteAsync(((long)metadata.Sequence.Stream - 1, msg.Data ?? []), pumpStop.Token);
+                        await arrived.Writer.WriteAsync(AsLedgerEvent(msg), pumpStop.Token);
                     }
 
                     arrived.Writer.TryComplete();
@@ -610,6 +698,14 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             await pumpStop.CancelAsync();
             await pump;
         }
+    }
+
+    // A stream message as the ledger event it carries: ledger sequence = stream sequence − 1, the payload as published.
+    // The projector and the comparison both read messages through this (and LedgerProjection.FromEvent for the leaf).
+    private static (long Sequence, byte[] Payload) AsLedgerEvent(INatsJSMsg<byte[]> msg)
+    {
+        var metadata = msg.Metadata ?? throw new NatsJSException("A stream message arrived without its metadata.");
+        return ((long)metadata.Sequence.Stream - 1, msg.Data ?? []);
     }
 
     private async Task PublishLocallyAsync(CommittedEntry entry)

@@ -131,7 +131,15 @@ public static class CustodianComposition
     public static Task<Access.Staff.NewAccount?> InitialiseAsync(IServiceProvider services, bool enforceMaskingPolicy, CancellationToken cancellationToken = default) =>
         InitialiseCoreAsync(services, enforceMaskingPolicy, recordEvents: false, cancellationToken);
 
-    private static async Task<Access.Staff.NewAccount?> InitialiseCoreAsync(IServiceProvider services, bool enforceMaskingPolicy, bool recordEvents, CancellationToken cancellationToken)
+    /// <summary>
+    /// <see cref="InitialiseAsync(IServiceProvider, bool, CancellationToken)"/> for a verb that only reads the ledger
+    /// (<c>ledger verify</c>): the JetStream event log is not started, so no projector writes the tables while they are
+    /// verified and compared with the stream. An append (only the first officer's, on a first start) still starts it.
+    /// </summary>
+    internal static Task<Access.Staff.NewAccount?> InitialiseWithoutEventLogAsync(IServiceProvider services, CancellationToken cancellationToken = default) =>
+        InitialiseCoreAsync(services, enforceMaskingPolicy: false, recordEvents: false, cancellationToken, startEvents: false);
+
+    private static async Task<Access.Staff.NewAccount?> InitialiseCoreAsync(IServiceProvider services, bool enforceMaskingPolicy, bool recordEvents, CancellationToken cancellationToken, bool startEvents = true)
     {
         var paths = services.GetRequiredService<DataPaths>();
         paths.EnsureCreated();
@@ -159,7 +167,11 @@ public static class CustodianComposition
 
         // An all-or-nothing import written beside a server whose process died midway is removed (docs/storage.md).
         await services.GetRequiredService<Protection.Import.SubscriberImporter>().RecoverAsync(cancellationToken);
-        await Events.EventsComposition.StartAsync(services, cancellationToken); // JetStream: connect, ensure the stream, start the projector (docs/events.md)
+        if (startEvents)
+        {
+            await Events.EventsComposition.StartAsync(services, cancellationToken); // JetStream: connect, ensure the stream, start the projector (docs/events.md)
+        }
+
         if (db.IsSqlite && !OperatingSystem.IsWindows())
         {
             // Owner-only, like the directory; SQLite gives the -wal and -shm files the same mode.
