@@ -13,7 +13,8 @@ namespace Custodian.Benchmarks;
 /// set and the replay set (with hard limits), plus the raw loop over the same entries; or, with <c>--by-detector</c>,
 /// the live set built up one detector at a time. Then the same four in steady state (<see cref="DetectorUpdateSteadyBenchmarks"/>):
 /// per round a new engine warmed outside the measurement with 30 days of the traffic, measured on the 100,000 entries
-/// that follow. Per entry: the lowest process CPU time of the rounds
+/// that follow, plus the live monitor's whole per-entry path (<see cref="LiveMonitorPath"/>: the live set and the hard limits as
+/// <see cref="AccessMonitor"/> applies them). Per entry: the lowest process CPU time of the rounds
 /// (<see cref="Process.TotalProcessorTime"/>, all threads, so GC work is included) and the bytes allocated on the
 /// thread (<see cref="GC.GetAllocatedBytesForCurrentThread"/>, exact).
 /// </summary>
@@ -40,12 +41,13 @@ internal static class DetectorUpdateCpu
             new("steady: raw loop", () => null, _ => (int)MonitorWorkload.Touch(steady)),
             new("steady: MonitorEngine.Process, live detectors, after 30 days", () => MonitorWorkload.WarmedEngine(), e => Feed((MonitorEngine)e!, steady, first)),
             new("steady: MonitorEngine.Process, live detectors + hard limits, after 30 days", () => MonitorWorkload.WarmedEngine(new MonitorOptions()), e => Feed((MonitorEngine)e!, steady, first)),
+            new("steady: live path as AccessMonitor runs it: live detectors + hard limits (DistinctSubjectsDetector, clerk and terminal, IsLatched), after 30 days", () => LiveMonitorPath.Warmed(), p => ((LiveMonitorPath)p!).Feed(steady, first)),
         };
 
         // --live-only: the baselines and the live set alone (for profiling the live set with perf); --steady-only: the
-        // steady-state baseline and live set alone.
+        // steady-state baseline, live set and live monitor path alone.
         Method[] methods = byDetector ? ByDetector()
-            : steadyOnly ? [steadyMethods[0], steadyMethods[2]]
+            : steadyOnly ? [steadyMethods[0], steadyMethods[2], steadyMethods[4]]
             : liveOnly ? [fresh[0], fresh[2], steadyMethods[0], steadyMethods[2]]
             : [.. fresh, .. steadyMethods];
         var cpu = methods.Select(_ => double.MaxValue).ToArray();

@@ -206,6 +206,7 @@ public class DetectorUpdateSteadyBenchmarks
     private AccessEntry[] _entries = [];
     private int _first;
     private MonitorEngine? _engine;
+    private LiveMonitorPath? _live;
     private Dictionary<string, int> _counts = [];
 
     [GlobalSetup]
@@ -224,6 +225,9 @@ public class DetectorUpdateSteadyBenchmarks
     [IterationSetup(Target = nameof(EngineWithHardLimits))]
     public void WarmReplay() => _engine = MonitorWorkload.WarmedEngine(new MonitorOptions());
 
+    [IterationSetup(Target = nameof(LivePath))]
+    public void WarmLivePath() => _live = LiveMonitorPath.Warmed();
+
     [Benchmark(Baseline = true, OperationsPerInvoke = MonitorWorkload.Count, Description = "steady: baseline: Dictionary increment per entry (clerks known)")]
     public int DictionaryIncrement() => MonitorWorkload.CountByAccount(_entries, _counts);
 
@@ -235,6 +239,14 @@ public class DetectorUpdateSteadyBenchmarks
 
     [Benchmark(OperationsPerInvoke = MonitorWorkload.Count, Description = "steady: MonitorEngine.Process, live detectors + hard limits, after 30 days")]
     public int EngineWithHardLimits() => Feed();
+
+    [Benchmark(OperationsPerInvoke = MonitorWorkload.Count, Description = "steady: live path as AccessMonitor runs it: live detectors + hard limits (DistinctSubjectsDetector, clerk and terminal, IsLatched), after 30 days")]
+    public int LivePath()
+    {
+        var live = _live ?? throw new InvalidOperationException("No warmed live path: the iteration setup did not run.");
+        _live = null;
+        return live.Feed(_entries, _first);
+    }
 
     private int Feed()
     {
@@ -342,5 +354,124 @@ public class RiskCheckBenchmarks : IDisposable
         public IAsyncEnumerable<CommittedEntry> ReadSinceAsync(DateTimeOffset since, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>
+/// The live monitor's per-entry work as <see cref="AccessMonitor"/> does it for a committed entry (its
+/// <c>ProcessAsync</c> and <c>ProcessHardLimitsAsync</c>), without the asynchronous and database parts, which run only
+/// for findings and breaches (none in the normal workload): under one lock, <see cref="MonitorEngine.Process"/> with the
+/// live detectors; then, for an allowed read with subjects, under the lock again, for the clerk and then the terminal:
+/// <see cref="DistinctSubjectsDetector.IsLatched"/> (a latched principal that is not suspended is
+/// <see cref="DistinctSubjectsDetector.Reset"/>: nobody is suspended here) and <see cref="DistinctSubjectsDetector.Observe"/>;
+/// <c>suspended</c> / <c>restored</c> entries latch / reset their target; every ledger minute,
+/// <see cref="DistinctSubjectsDetector.Prune"/> (keeping no latched principal: none is suspended).
+/// <see cref="DistinctSubjectsDetector.LimitFactor"/> is not set (factor 1, as without approved quota raises).
+/// </summary>
+internal sealed class LiveMonitorPath
+{
+    private static readonly long PruneEveryMs = (long)TimeSpan.FromMinutes(1).TotalMilliseconds;
+    private readonly Lock _gate = new();
+    private readonly MonitorEngine _engine = MonitorEngine.CreateDefault(new DetectionOptions());
+    private readonly DistinctSubjectsDetector _limits = new(new MonitorOptions());
+    private long _lastPruneMs;
+
+    /// <summary>A live path that has processed <see cref="MonitorWorkload.SteadyWarmup"/> (sequences 0, 1, 2, …), then fully collected.</summary>
+    public static LiveMonitorPath Warmed()
+    {
+        var path = new LiveMonitorPath();
+        var warmup = MonitorWorkload.SteadyWarmup;
+        for (var i = 0; i < warmup.Length; i++)
+        {
+            path.Process(i, warmup[i]);
+        }
+
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return path;
+    }
+
+    /// <summary>Feeds <paramref name="entries"/> with sequences from <paramref name="firstSequence"/>; returns the engine's decisions plus the breaches.</summary>
+    public int Feed(AccessEntry[] entries, int firstSequence)
+    {
+        var results = 0;
+        for (var i = 0; i < entries.Length; i++)
+        {
+            results += Process(firstSequence + i, entries[i]);
+        }
+
+        return results;
+    }
+
+    private int Process(long sequence, AccessEntry entry)
+    {
+        int results;
+        lock (_gate)
+        {
+            results = _engine.Process(sequence, entry).Count;
+        }
+
+        if (entry.Outcome != AccessOutcome.Allowed)
+        {
+            return results;
+        }
+
+        if (entry.Task is AccessTask.Suspended or AccessTask.Restored)
+        {
+            if (Principal.TryParse(entry.Target, out var target))
+            {
+                lock (_gate)
+                {
+                    if (entry.Task == AccessTask.Suspended)
+                    {
+                        _limits.Latch(target.Value);
+                    }
+                    else
+                    {
+                        _limits.Reset(target.Value);
+                    }
+                }
+            }
+
+            return results;
+        }
+
+        if (!entry.Task.ReadsPersonalData() || entry.Subjects.Count == 0)
+        {
+            return results;
+        }
+
+        Principal? clerk = entry.Account is null ? null : new Principal(PrincipalKind.Clerk, entry.Account);
+        Principal? terminal = entry.Terminal is null ? null : new Principal(PrincipalKind.Terminal, entry.Terminal);
+        var entryMs = entry.Time.ToUnixTimeMilliseconds();
+        lock (_gate)
+        {
+            if (clerk is { } c)
+            {
+                results += Observe(c, entry, sequence);
+            }
+
+            if (terminal is { } t)
+            {
+                results += Observe(t, entry, sequence);
+            }
+
+            if (entryMs - _lastPruneMs >= PruneEveryMs)
+            {
+                _lastPruneMs = entryMs;
+                _limits.Prune(entry.Time, _ => false);
+            }
+        }
+
+        return results;
+    }
+
+    private int Observe(Principal principal, AccessEntry entry, long sequence)
+    {
+        if (_limits.IsLatched(principal))
+        {
+            _limits.Reset(principal); // latched but not suspended: lifted elsewhere
+        }
+
+        return _limits.Observe(principal, entry.Time, entry.Subjects, sequence, out _) ? 1 : 0;
     }
 }

@@ -6,7 +6,7 @@ using Custodian.Benchmarks;
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- breakdown 100000 (single-threaded CPU per import stage, incl. the SQLite writer under 3 table layouts)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor         (BenchmarkDotNet: detector updates, risk check; ratios vs Dictionary)
 // dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-latency 1000000 [--busy] (per-call risk-check p50/p99/p99.9; --busy: while a thread feeds the engine)
-// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-cpu 10 [--by-detector|--live-only|--steady-only] (detector updates, fresh and steady-state engines: CPU time and bytes per entry; or the live set built up one detector at a time; or only the baselines and the live set, for perf; or only the steady-state ones)
+// dotnet run -c Release --project bench/Custodian.Benchmarks -- monitor-cpu 10 [--by-detector|--live-only|--steady-only] (detector updates, fresh and steady-state engines: CPU time and bytes per entry; or the live set built up one detector at a time; or only the baselines and the live set, for perf; or only the steady-state baseline, live set and live monitor path)
 if (args.Length >= 1 && args[0] == "import")
 {
     var count = args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;

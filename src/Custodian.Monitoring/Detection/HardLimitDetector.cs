@@ -31,15 +31,26 @@ public sealed class HardLimitDetector : IDetector
             return;
         }
 
-        foreach (var who in new[] { EntryFacts.Clerk(entry), EntryFacts.Terminal(entry) })
+        // The clerk, then the terminal (no array per read).
+        if (entry.Account is { } account)
         {
-            if (who is { } p && _inner.Observe(p, entry.Time, entry.Subjects, sequence, out var breach))
-            {
-                var evidence = _inner.GetEvidence(breach);
-                findings.Add(new Finding(Id, p, entry.Store, 100, breach.Window, breach.Observed, breach.Limit,
-                    $"{breach.Observed} distinct subscribers within {(long)breach.Window.TotalMinutes} min, over the {p.Kind.ToName()} limit of {breach.Limit}",
-                    evidence.Sequences, Memory));
-            }
+            Observe(new Principal(PrincipalKind.Clerk, account), sequence, entry, findings);
+        }
+
+        if (entry.Terminal is { } terminal)
+        {
+            Observe(new Principal(PrincipalKind.Terminal, terminal), sequence, entry, findings);
+        }
+    }
+
+    private void Observe(Principal p, long sequence, AccessEntry entry, List<Finding> findings)
+    {
+        if (_inner.Observe(p, entry.Time, entry.Subjects, sequence, out var breach))
+        {
+            var evidence = _inner.GetEvidence(breach);
+            findings.Add(new Finding(Id, p, entry.Store, 100, breach.Window, breach.Observed, breach.Limit,
+                $"{breach.Observed} distinct subscribers within {(long)breach.Window.TotalMinutes} min, over the {p.Kind.ToName()} limit of {breach.Limit}",
+                evidence.Sequences, Memory));
         }
     }
 

@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Custodian.Identity;
+using Custodian.Monitoring.Detection;
 using Microsoft.Extensions.Options;
 
 namespace Custodian.Monitoring;
@@ -14,7 +16,8 @@ namespace Custodian.Monitoring;
 /// <remarks>
 /// <para>
 /// Per principal the detector keeps one list of subscribers ordered by their last read (a subscriber read again
-/// moves to the newest end), a dictionary subscriber → list node, and per window a boundary node and a count.
+/// moves to the newest end; its nodes live in one array, linked by index), a flat open-addressing table
+/// subscriber → list node, and per window a boundary node and a count.
 /// Each update evicts with the entry's time and then touches the entry's subjects: O(1) amortised per subject and
 /// window, no allocation once the principal's arrays have grown. Memory per principal is one node per distinct
 /// subscriber inside the largest window, which cannot exceed that window's limit + 1 before the principal is
@@ -25,6 +28,12 @@ namespace Custodian.Monitoring;
 /// Ledger times are taken as non-decreasing per principal: an entry older than the principal's latest (concurrent
 /// appends may commit a few milliseconds out of order) counts as read at the latest time, which can only keep it
 /// in a window longer, never shorter.
+/// </para>
+/// <para>
+/// A principal's state is found by its code string: first in a small direct-mapped cache keyed by the string
+/// INSTANCE (one reference comparison; the live monitor asks <see cref="IsLatched"/> and then <see cref="Observe"/> with
+/// the same entry's code, and entries of a session usually carry the same code object), else in the dictionary by the
+/// code's characters. A cached state that was since forgotten (<see cref="Reset"/>, <see cref="Prune"/>) is never served.
 /// </para>
 /// <para>Not thread-safe: one thread (the <see cref="AccessMonitor"/>'s loop, under its lock) drives it.</para>
 /// </remarks>
@@ -38,6 +47,10 @@ public sealed class DistinctSubjectsDetector
     private readonly int[][] _limits; // [kind-1][window]
     private readonly Dictionary<string, KeyState>[] _states =
         [new(StringComparer.Ordinal), new(StringComparer.Ordinal)];
+
+    // Direct-mapped cache (code string instance, kind) → state; see the remarks. A power of two.
+    private const int CacheSize = 1024;
+    private readonly CacheEntry[] _cache = new CacheEntry[CacheSize];
 
     /// <summary>Creates the detector.</summary>
     /// <param name="options">Validated like <see cref="MonitorOptionsValidator"/>; windows are copied, later changes are not seen.</param>
@@ -95,8 +108,7 @@ public sealed class DistinctSubjectsDetector
         ArgumentNullException.ThrowIfNull(principal.Id);
         ArgumentNullException.ThrowIfNull(subjects);
         var limits = LimitsFor(principal.Kind);
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_states[(int)principal.Kind - 1], principal.Id, out _);
-        var state = slot ??= new KeyState(_windows.Length);
+        var state = GetOrAdd(principal);
 
         var nowMs = Math.Max(time.ToUnixTimeMilliseconds(), state.LastMs);
         state.LastMs = nowMs;
@@ -104,15 +116,20 @@ public sealed class DistinctSubjectsDetector
         Evict(state, nowMs);
 
         var last = _windows.Length - 1;
-        for (var i = 0; i < subjects.Count; i++)
+        if (subjects is SubscriberId[] array)
         {
-            var subject = subjects[i].Value;
-            if (state.Latched && state.Count[last] > limits[last] * factor && !state.Index.ContainsKey(subject))
+            // The usual list type: no interface call per subscriber.
+            foreach (var subject in array)
             {
-                continue; // suspended: keep at most limit + 1 subscribers
+                Add(state, subject.Value, nowMs, sequence, limits[last] * factor);
             }
-
-            Touch(state, subject, nowMs, sequence);
+        }
+        else
+        {
+            for (var i = 0; i < subjects.Count; i++)
+            {
+                Add(state, subjects[i].Value, nowMs, sequence, limits[last] * factor);
+            }
         }
 
         if (state.Latched)
@@ -140,19 +157,24 @@ public sealed class DistinctSubjectsDetector
     public void Latch(Principal principal)
     {
         ArgumentNullException.ThrowIfNull(principal.Id);
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_states[(int)principal.Kind - 1], principal.Id, out _);
-        slot ??= new KeyState(_windows.Length);
-        slot.Latched = true;
+        GetOrAdd(principal).Latched = true;
     }
 
     /// <summary>Whether <paramref name="principal"/> is latched (reported and not reset since).</summary>
-    public bool IsLatched(Principal principal) =>
-        principal.Id is not null && _states[(int)principal.Kind - 1].TryGetValue(principal.Id, out var s) && s.Latched;
+    public bool IsLatched(Principal principal) => Find(principal) is { Latched: true };
 
     /// <summary>Forgets everything about <paramref name="principal"/>: its windows and its latch (an officer judged its past activity legitimate).</summary>
     /// <returns>True when there was state to forget.</returns>
-    public bool Reset(Principal principal) =>
-        principal.Id is not null && _states[(int)principal.Kind - 1].Remove(principal.Id);
+    public bool Reset(Principal principal)
+    {
+        if (principal.Id is null || !_states[(int)principal.Kind - 1].Remove(principal.Id, out var state))
+        {
+            return false;
+        }
+
+        Forget(state);
+        return true;
+    }
 
     /// <summary>
     /// Distinct subscribers <paramref name="principal"/> read in each window ending at <paramref name="now"/>
@@ -162,7 +184,7 @@ public sealed class DistinctSubjectsDetector
     {
         var limits = LimitsFor(principal.Kind);
         var result = new WindowCount[_windows.Length];
-        _states[(int)principal.Kind - 1].TryGetValue(principal.Id ?? string.Empty, out var state);
+        var state = Find(principal);
         var nowMs = Math.Max(now.ToUnixTimeMilliseconds(), state?.LastMs ?? long.MinValue);
         for (var w = 0; w < _windows.Length; w++)
         {
@@ -197,7 +219,7 @@ public sealed class DistinctSubjectsDetector
         }
 
         var set = new SortedSet<long>();
-        if (breach.Principal.Id is not null && _states[(int)breach.Principal.Kind - 1].TryGetValue(breach.Principal.Id, out var state))
+        if (Find(breach.Principal) is { } state)
         {
             for (var n = state.Boundary[w]; n != -1; n = state.Nodes[n].Next)
             {
@@ -234,12 +256,71 @@ public sealed class DistinctSubjectsDetector
 
             foreach (var id in remove ?? [])
             {
-                _states[k].Remove(id);
+                _states[k].Remove(id, out var state);
+                Forget(state!);
                 dropped++;
             }
         }
 
         return dropped;
+    }
+
+    // The state of a principal, or null when it has none: one reference comparison when the cache holds its code's
+    // instance, else one dictionary lookup (whose hit then fills the cache).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private KeyState? Find(Principal principal)
+    {
+        if (principal.Id is not { } id)
+        {
+            return null;
+        }
+
+        var states = _states[(int)principal.Kind - 1];
+        ref var cached = ref _cache[RuntimeHelpers.GetHashCode(id) & (CacheSize - 1)];
+        if (ReferenceEquals(cached.Id, id) && cached.Kind == principal.Kind && !cached.State!.Forgotten)
+        {
+            return cached.State;
+        }
+
+        if (!states.TryGetValue(id, out var state))
+        {
+            return null;
+        }
+
+        cached = new CacheEntry(id, principal.Kind, state);
+        state.CacheSlot = RuntimeHelpers.GetHashCode(id) & (CacheSize - 1);
+        return state;
+    }
+
+    // The state of a principal (Id not null), created empty when it has none.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private KeyState GetOrAdd(Principal principal)
+    {
+        var id = principal.Id;
+        var states = _states[(int)principal.Kind - 1];
+        ref var cached = ref _cache[RuntimeHelpers.GetHashCode(id) & (CacheSize - 1)];
+        if (ReferenceEquals(cached.Id, id) && cached.Kind == principal.Kind && !cached.State!.Forgotten)
+        {
+            return cached.State;
+        }
+
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(states, id, out _);
+        var state = slot ??= new KeyState(_windows.Length);
+        cached = new CacheEntry(id, principal.Kind, state);
+        state.CacheSlot = RuntimeHelpers.GetHashCode(id) & (CacheSize - 1);
+        return state;
+    }
+
+    // A state removed from the dictionary: never served by the cache again (and not kept alive by the slot it was
+    // last cached in, when it is still there).
+    private void Forget(KeyState state)
+    {
+        state.Forgotten = true;
+        ref var cached = ref _cache[state.CacheSlot];
+        if (ReferenceEquals(cached.State, state))
+        {
+            cached = default;
+        }
     }
 
     private int Factor(Principal principal, long nowMs) => LimitFactor is { } f ? Math.Clamp(f(principal, nowMs), 1, 10) : 1;
@@ -291,9 +372,22 @@ public sealed class DistinctSubjectsDetector
         s.Boundary[last] = s.Head;
     }
 
+    // One subscriber of a read: recorded (Touch), unless the principal is latched, already holds more than the largest
+    // window's limit (largestLimit, factor applied) and does not hold this subscriber (suspended: keep at most limit + 1).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Add(KeyState s, long subject, long nowMs, long sequence, int largestLimit)
+    {
+        if (s.Latched && s.Count[^1] > largestLimit && Unsafe.IsNullRef(ref s.Index.GetValueRefOrNullRef(subject)))
+        {
+            return;
+        }
+
+        Touch(s, subject, nowMs, sequence);
+    }
+
     private void Touch(KeyState s, long subject, long nowMs, long sequence)
     {
-        ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(s.Index, subject, out var exists);
+        ref var index = ref s.Index.GetValueRefOrAddDefault(subject, out var exists);
         if (!exists)
         {
             var n = s.Allocate();
@@ -380,6 +474,8 @@ public sealed class DistinctSubjectsDetector
         public int Next;
     }
 
+    private readonly record struct CacheEntry(string? Id, PrincipalKind Kind, KeyState? State);
+
     private sealed class KeyState(int windows)
     {
         public Node[] Nodes = new Node[8];
@@ -389,7 +485,9 @@ public sealed class DistinctSubjectsDetector
         public int Tail = -1;
         public long LastMs = long.MinValue;
         public bool Latched;
-        public readonly Dictionary<long, int> Index = [];
+        public bool Forgotten; // removed from the dictionary (Reset, Prune): the cache must not serve it
+        public int CacheSlot; // the cache slot it was last put in
+        public readonly LongMap<int> Index = new(8);
         public readonly int[] Boundary = Enumerable.Repeat(-1, windows).ToArray();
         public readonly int[] Count = new int[windows];
 
