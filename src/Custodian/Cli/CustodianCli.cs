@@ -244,18 +244,28 @@ public static class CustodianCli
             await using var lockHeld = paths.TryHoldServerLock() ?? throw new CliException($"another Custodian server is already using {paths.Root}.");
             var built = CustodianServer.Build(options, TimeProvider.System);
             Access.Staff.NewAccount? officer;
+            IAsyncDisposable? onDatabase = null;
             try
             {
+                // PostgreSQL: every data directory of the deployment sees that a server runs on the database ('masking
+                // adopt' is refused until it stops; docs/storage.md, "A server runs on the database").
+                onDatabase = await DatabaseServerLock.HoldSharedAsync(built.Services.GetRequiredService<Storage.CustodianDatabase>(), ct);
                 officer = await CustodianComposition.InitialiseAsync(built.Services, ct);
             }
             catch
             {
+                if (onDatabase is not null)
+                {
+                    await onDatabase.DisposeAsync();
+                }
+
                 await built.DisposeAsync();
                 firstStart.RollBack();
                 throw;
             }
 
             await using var app = built;
+            await using var serverOnDatabase = onDatabase; // released before the database's pool is disposed with the app
             if (officer is not null)
             {
                 CliOutput.PrintOfficer(officer);

@@ -56,6 +56,17 @@ internal static class MaskingCommands
             var paths = Hosting.DataPaths.For(data);
             await using var serverLock = paths.TryHoldServerLock()
                 ?? throw new CliException($"a Custodian server is running on {paths.Root}: stop it, then run 'masking adopt' with the same Custodian__Masking__* settings.");
+
+            // PostgreSQL: the policy is the database's, shared by every node's data directory; a server of any of them
+            // holds the database's server lock shared (docs/storage.md, "A server runs on the database").
+            var db = context.Get<Storage.CustodianDatabase>();
+            var (taken, onDatabase) = await Hosting.DatabaseServerLock.TryHoldExclusiveAsync(db, ct);
+            if (!taken)
+            {
+                throw new CliException($"a Custodian server is running on the deployment's database ({db.Path}), from this or another data directory: stop every server of the deployment, then run 'masking adopt' with the same Custodian__Masking__* settings.");
+            }
+
+            await using var adoptionHeld = onDatabase;
             var policy = context.Get<MaskingPolicy>();
             var record = context.Get<MaskingPolicyRecord>();
             if (await record.GetAsync(ct) is { } current && string.Equals(current.Descriptor, policy.Descriptor, StringComparison.Ordinal))

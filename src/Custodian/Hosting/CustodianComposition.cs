@@ -91,6 +91,7 @@ public static class CustodianComposition
         services.AddSingleton<IMigrationSource, MonitoringMigrations>();
         services.AddSingleton<IMigrationSource, MessagingMigrations>();
         services.AddCustodianIncidents(); // incident response (src/Custodian/Incidents); after the ledger's migrations
+        services.AddSingleton<IMigrationSource, DeploymentMigrations>(); // what the database says about its deployment (docs/storage.md)
 
         // SIEM export (works on FF1 subscriber tokens; the background export is added by the server when configured).
         services.AddSingleton<Siem.Ocsf.ISubjectTokenizer, Siem.FpeSubjectTokenizer>();
@@ -150,6 +151,9 @@ public static class CustodianComposition
             await db.CheckAvailableAsync(cancellationToken); // PostgreSQL: unreachable or refused stops the start in one line (docs/storage.md)
         }
 
+        // A data directory that has neither its storage record nor its CA yet is new: this start creates its keys.
+        var newDirectory = StorageRecord.Read(paths) is null && !(Directory.Exists(paths.CertificateAuthority) && Directory.EnumerateFileSystemEntries(paths.CertificateAuthority).Any());
+
         // Touch the key material so that first start creates it, not the first request; and before the database and the
         // event log, so that a bad master key stops the start before anything else is created or bound (docs/storage.md).
         _ = services.GetRequiredService<ProtectionKeyring>();
@@ -164,6 +168,27 @@ public static class CustodianComposition
         }
 
         await db.MigrateAsync(services.GetServices<IMigrationSource>().SelectMany(s => s.Migrations), time, cancellationToken);
+
+        // PostgreSQL: the database is shared by the deployment's nodes and says which event log its ledger belongs to; a
+        // start or verb configured for another one, or a new data directory with keys of its own, would write around the
+        // deployment (docs/storage.md, "One database, one deployment"). Checked before anything is written.
+        var options = services.GetRequiredService<CustodianOptions>();
+        var configuredEvents = EventLogRecord.For(Events.EventsComposition.Resolve(options).Value!);
+        EventLogRecord? databaseEvents = null;
+        if (!db.IsSqlite)
+        {
+            databaseEvents = await DatabaseDeployment.ReadEventLogAsync(db, cancellationToken);
+            if (databaseEvents?.Refusal(db, configuredEvents) is { } refusal)
+            {
+                throw new InvalidOperationException(refusal);
+            }
+
+            if (newDirectory && (await services.GetRequiredService<StaffDirectory>().ListAsync()).Any(a => a.Role == Identity.StaffRole.SecurityOfficer))
+            {
+                throw new InvalidOperationException(
+                    $"the database {db.Path} already holds a deployment, and this data directory ({paths.Root}) is new, with keys of its own: make each node's data directory a copy of the deployment's first one (docs/events.md, \"Several API nodes\"); nothing was changed.");
+            }
+        }
 
         // An all-or-nothing import written beside a server whose process died midway is removed (docs/storage.md).
         await services.GetRequiredService<Protection.Import.SubscriberImporter>().RecoverAsync(cancellationToken);
@@ -192,15 +217,25 @@ public static class CustodianComposition
 
         var staff = services.GetRequiredService<StaffDirectory>();
         var officers = (await staff.ListAsync()).Where(a => a.Role == Identity.StaffRole.SecurityOfficer).ToList();
-        var options = services.GetRequiredService<CustodianOptions>();
         var record = StorageRecord.For(db.IsSqlite ? StorageSettings.Sqlite : StorageComposition.Resolve(options).Value!) with
         {
             Events = EventLogRecord.For(Events.EventsComposition.Resolve(options).Value!), // the event log too (docs/events.md)
         };
         if (officers.Count > 0)
         {
+            if (!db.IsSqlite && databaseEvents is null && recordEvents)
+            {
+                // A database initialised before the record existed: the server's configuration is the deployment's, as for storage.json.
+                await DatabaseDeployment.RecordEventLogAsync(db, configuredEvents, cancellationToken);
+            }
+
             record.WriteIfMissing(paths, recordEvents); // a data directory initialised before the record existed gets it now; a server start adds the event log
             return null;
+        }
+
+        if (!db.IsSqlite && (await DatabaseDeployment.RecordEventLogAsync(db, configuredEvents, cancellationToken)).Refusal(db, configuredEvents) is { } raced)
+        {
+            throw new InvalidOperationException(raced); // another first start on this database recorded another event log first
         }
 
         var created = await staff.CreateAsync(FirstOfficerId, Identity.StaffRole.SecurityOfficer, null);

@@ -46,7 +46,23 @@ public sealed record EventLogRecord(string Backend, string? Stream, string? Subj
     /// <param name="root">The data directory's full path.</param>
     /// <param name="configured">The configured event log.</param>
     /// <returns>Null, or the message (no URL, no credentials).</returns>
-    public string? Refusal(string root, EventLogRecord configured)
+    public string? Refusal(string root, EventLogRecord configured) => RefusalFor($"the data directory {root}", configured);
+
+    /// <summary>
+    /// The one line refusing <paramref name="configured"/> on a PostgreSQL database whose ledger belongs to this event log
+    /// (<see cref="DatabaseDeployment"/>; docs/storage.md, "One database, one deployment"), naming the settings that select
+    /// the recorded one; null when they match.
+    /// </summary>
+    /// <param name="database">The deployment's database.</param>
+    /// <param name="configured">The configured event log.</param>
+    /// <returns>Null, or the message (the database's host, port, name and user; no password, no NATS URL).</returns>
+    public string? Refusal(Storage.CustodianDatabase database, EventLogRecord configured)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        return RefusalFor($"the database {database.Path}", configured);
+    }
+
+    private string? RefusalFor(string owner, EventLogRecord configured)
     {
         ArgumentNullException.ThrowIfNull(configured);
         if (this == configured)
@@ -80,6 +96,6 @@ public sealed record EventLogRecord(string Backend, string? Stream, string? Subj
             fix = "set " + string.Join(" and ", settings) + " as the deployment's server has it";
         }
 
-        return $"the data directory {root} belongs to a deployment whose event log is {Describe()}, but the configured event log is {configured.Describe()}: {fix}; nothing was changed (docs/events.md).";
+        return $"{owner} belongs to a deployment whose event log is {Describe()}, but the configured event log is {configured.Describe()}: {fix}; nothing was changed (docs/events.md).";
     }
 }
