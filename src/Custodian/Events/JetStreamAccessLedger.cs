@@ -313,11 +313,38 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             await nats.DisposeAsync();
             throw new EventsUnavailableException($"events {settings.Display} is unavailable: JetStream is not enabled on the server (start nats-server with -js).", ex);
         }
+        catch (Exception ex) when (IsAuthenticationFailure(ex))
+        {
+            // The server answered -ERR 'Authorization Violation' (or an expired or revoked user): it is reachable, the
+            // credentials are wrong or missing. The URL's password is never part of the message (settings.Display).
+            await nats.DisposeAsync();
+            throw new EventsUnavailableException($"events {settings.Display} is unavailable: the server refused the credentials (authorization violation; set the user and password in Custodian__Events as nats://user:password@host:port).", ex);
+        }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
             await nats.DisposeAsync();
             throw new EventsUnavailableException($"events {settings.Display} is unavailable: the server is unreachable (connection refused or timed out).", ex);
         }
+    }
+
+    // Whether the server refused the connection's credentials: a NatsServerException flagged as an auth error anywhere in
+    // the chain (the client wraps it in NatsException "can not connect uris").
+    private static bool IsAuthenticationFailure(Exception ex)
+    {
+        for (Exception? current = ex; current is not null; current = current.InnerException)
+        {
+            if (current is NatsServerException { IsAuthError: true })
+            {
+                return true;
+            }
+
+            if (current is AggregateException aggregate && aggregate.InnerExceptions.Any(IsAuthenticationFailure))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // Creates the stream when missing (only while the ledger tables are empty), bound to this deployment; refuses one

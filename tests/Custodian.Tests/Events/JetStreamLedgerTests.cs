@@ -332,6 +332,23 @@ public sealed class JetStreamLedgerTests
         Assert.Equal($"events nats 127.0.0.1:{plain.Port} is unavailable: JetStream is not enabled on the server (start nats-server with -js).", failure.Message);
     }
 
+    [Fact]
+    public async Task Wrong_or_missing_nats_credentials_are_reported_as_refused_credentials_without_the_password()
+    {
+        await using var nats = await NatsServer.StartNewAsync(credentials: ("cu", "pw"));
+        foreach (var url in new[] { $"nats://cu:wrong-pw-5531@127.0.0.1:{nats.Port}", nats.Url })
+        {
+            var settings = EventsSettings.Parse(url, new JetStreamOptions()).Value!;
+
+            var failure = await Assert.ThrowsAsync<EventsUnavailableException>(() => JetStreamAccessLedger.CheckAvailableAsync(settings));
+
+            Assert.Equal($"events nats 127.0.0.1:{nats.Port} is unavailable: the server refused the credentials (authorization violation; set the user and password in Custodian__Events as nats://user:password@host:port).", failure.Message);
+        }
+
+        var good = EventsSettings.Parse($"nats://cu:pw@127.0.0.1:{nats.Port}", new JetStreamOptions()).Value!;
+        await JetStreamAccessLedger.CheckAvailableAsync(good); // the right credentials connect
+    }
+
     [Theory]
     [InlineData(null, null)]
     [InlineData("embedded", null)]
