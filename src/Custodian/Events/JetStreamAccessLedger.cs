@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Custodian.Identity;
@@ -32,6 +33,13 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
 
     // JetStream's error code for "subjects overlap with an existing stream" (nats-server JSStreamSubjectOverlapErr).
     private const int SubjectsOverlapErrorCode = 10065;
+
+    // JetStream's error codes for a stream asking more replicas than there are servers: "replicas > 1 not supported in
+    // non-clustered mode" (JSStreamReplicasNotSupportedErr, a single nats-server), "insufficient resources"
+    // (JSInsufficientResourcesErr) and "no suitable peers for placement" (JSClusterNoPeersErrF), a cluster too small.
+    private const int ReplicasNotSupportedErrorCode = 10074;
+    private const int InsufficientResourcesErrorCode = 10023;
+    private const int NoSuitablePeersErrorCode = 10005;
 
     private readonly EventsSettings _settings;
     private readonly JetStreamOptions _options;
@@ -382,6 +390,14 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
                         DenyPurge = true,
                     },
                     cancellationToken);
+            }
+            catch (NatsJSApiException tooFew) when (_options.Replicas > 1 && tooFew.Error.ErrCode is ReplicasNotSupportedErrorCode or InsufficientResourcesErrorCode or NoSuitablePeersErrorCode)
+            {
+                throw new EventsUnavailableException(
+                    string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"events {_settings.Display} stream {_options.Stream} cannot be created with Custodian__JetStream__Replicas={_options.Replicas}: the JetStream server has fewer nodes than replicas (JetStream error {tooFew.Error.ErrCode}: {tooFew.Error.Description}); set Custodian__JetStream__Replicas to 1 for a single nats-server, at most the cluster's size otherwise (docs/events.md)."),
+                    tooFew);
             }
             catch (NatsJSApiException overlap) when (overlap.Error.ErrCode == SubjectsOverlapErrorCode)
             {
