@@ -169,6 +169,15 @@ public sealed class EventLogRecordTests
         Assert.True(host.Get<JetStreamAccessLedger>().IsDiverged);
         Assert.Equal(size + 1, await projection.GetSizeAsync()); // the stream's entry was not written past the divergence
         Assert.Equal(size + 1, (await JetStreamLedgerTests.ReadStreamAsync(nats)).Count); // the second read was not even published
+
+        // The latch shows in /health (NATS itself is fine): 503, events "diverged".
+        using (var health = await host.PortalClient().GetAsync("/health"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Equal(
+                "{\"status\":\"unavailable\",\"storage\":{\"backend\":\"" + (backend == TestBackend.Postgres ? "postgres" : "sqlite") + "\",\"status\":\"ok\"},\"events\":{\"backend\":\"jetstream\",\"status\":\"diverged\"}}",
+                (await health.Content.ReadFromJsonAsync<JsonElement>()).GetRawText());
+        }
     }
 
     private static List<string> TableLeaves(string data)
