@@ -564,7 +564,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             catch (LedgerProjectionException ex)
             {
                 Volatile.Write(ref _diverged, 1);
-                Log.Diverged(_logger, from, ex);
+                Log.Diverged(_logger, ex.Sequence ?? from, ex); // the divergent position, not where this projection pass started
                 Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(); // waiting appends fail now
                 break;
             }
@@ -631,7 +631,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
                 {
                     if (batch[i].Sequence != next + i)
                     {
-                        throw new LedgerProjectionException($"The event log delivered sequence {batch[i].Sequence + 1} where {next + i + 1} was due.");
+                        throw new LedgerProjectionException($"The event log delivered sequence {batch[i].Sequence + 1} where {next + i + 1} was due.", next + i);
                     }
                 }
 
