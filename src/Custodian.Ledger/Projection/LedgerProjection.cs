@@ -84,13 +84,13 @@ public sealed class LedgerProjection : IAccessLedgerReader
         var (size, root, frontier) = await ReadTailAsync(connection, tx, cancellationToken);
         if (firstSequence > size)
         {
-            throw new LedgerProjectionException(string.Create(CultureInfo.InvariantCulture, $"The ledger holds {size} entries but the next event is at sequence {firstSequence}: the table does not mirror the event log."));
+            throw new LedgerProjectionException(string.Create(CultureInfo.InvariantCulture, $"The ledger holds {size} entries but the next event is at sequence {firstSequence}: the table does not mirror the event log."), size);
         }
 
         var range = CompactRange.FromBytes(size, frontier);
         if (!CryptographicOperations.FixedTimeEquals(range.GetRoot(), root))
         {
-            throw new LedgerProjectionException("The ledger's stored tail is inconsistent (its frontier does not reproduce its root); projection is refused until the ledger is verified.");
+            throw new LedgerProjectionException("The ledger's stored tail is inconsistent (its frontier does not reproduce its root); projection is refused until the ledger is verified.", size);
         }
 
         var stored = (int)Math.Min(size - firstSequence, decoded.Length);
@@ -168,7 +168,7 @@ public sealed class LedgerProjection : IAccessLedgerReader
         }
         catch (FormatException ex)
         {
-            throw new LedgerProjectionException($"The event at ledger sequence {sequence.ToString(CultureInfo.InvariantCulture)} is not a ledger entry; the projection stops there.", ex);
+            throw new LedgerProjectionException($"The event at ledger sequence {sequence.ToString(CultureInfo.InvariantCulture)} is not a ledger entry; the projection stops there.", sequence, ex);
         }
 
         return new CommittedEntry(sequence, MerkleTree.HashLeaf(payload.Span), entry);
@@ -336,7 +336,7 @@ public sealed class LedgerProjection : IAccessLedgerReader
         if (entries != size)
         {
             Log.TailInconsistent(_logger, size, entries);
-            throw new LedgerProjectionException("The ledger's stored tail is inconsistent (the newest tree head does not match the entries); projection is refused until the ledger is verified.");
+            throw new LedgerProjectionException("The ledger's stored tail is inconsistent (the newest tree head does not match the entries); projection is refused until the ledger is verified.", size);
         }
 
         return (size, root, frontier);
@@ -357,7 +357,7 @@ public sealed class LedgerProjection : IAccessLedgerReader
             if (i >= expected.Length || seq != expected[i].Sequence || reader.GetValue(1) is not byte[] leaf || !CryptographicOperations.FixedTimeEquals(leaf, expected[i].LeafHash.Span))
             {
                 Log.Diverged(_logger, seq);
-                throw new LedgerProjectionException(string.Create(CultureInfo.InvariantCulture, $"The ledger entry at sequence {seq} differs from the event log's; the table does not mirror the log."));
+                throw new LedgerProjectionException(string.Create(CultureInfo.InvariantCulture, $"The ledger entry at sequence {seq} differs from the event log's; the table does not mirror the log."), seq);
             }
 
             i++;
@@ -365,7 +365,7 @@ public sealed class LedgerProjection : IAccessLedgerReader
 
         if (i != expected.Length)
         {
-            throw new LedgerProjectionException("The ledger is missing entries below its tree head; projection is refused until the ledger is verified.");
+            throw new LedgerProjectionException("The ledger is missing entries below its tree head; projection is refused until the ledger is verified.", expected[i].Sequence);
         }
     }
 
@@ -479,4 +479,23 @@ public sealed class LedgerProjectionException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>Creates the exception for a known position.</summary>
+    /// <param name="message">One line naming the sequence and the rule.</param>
+    /// <param name="sequence">The first ledger sequence (zero-based) where the tables and the event log part: see <see cref="Sequence"/>; at least 0.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sequence"/> is negative.</exception>
+    public LedgerProjectionException(string message, long sequence, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sequence);
+        Sequence = sequence;
+    }
+
+    /// <summary>
+    /// The first ledger sequence (zero-based leaf index) where the tables and the event log part, or null when not known:
+    /// a stored entry differing from the log's (the sequence log event 6003 names), the first missing position of a gap or
+    /// below the tree head, an event that is not a ledger entry, or the stored size when the stored tail is inconsistent.
+    /// </summary>
+    public long? Sequence { get; }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Custodian.Identity;
@@ -32,6 +33,13 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
 
     // JetStream's error code for "subjects overlap with an existing stream" (nats-server JSStreamSubjectOverlapErr).
     private const int SubjectsOverlapErrorCode = 10065;
+
+    // JetStream's error codes for a stream asking more replicas than there are servers: "replicas > 1 not supported in
+    // non-clustered mode" (JSStreamReplicasNotSupportedErr, a single nats-server), "insufficient resources"
+    // (JSInsufficientResourcesErr) and "no suitable peers for placement" (JSClusterNoPeersErrF), a cluster too small.
+    private const int ReplicasNotSupportedErrorCode = 10074;
+    private const int InsufficientResourcesErrorCode = 10023;
+    private const int NoSuitablePeersErrorCode = 10005;
 
     private readonly EventsSettings _settings;
     private readonly JetStreamOptions _options;
@@ -402,11 +410,38 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             await nats.DisposeAsync();
             throw new EventsUnavailableException($"events {settings.Display} is unavailable: JetStream is not enabled on the server (start nats-server with -js).", ex);
         }
+        catch (Exception ex) when (IsAuthenticationFailure(ex))
+        {
+            // The server answered -ERR 'Authorization Violation' (or an expired or revoked user): it is reachable, the
+            // credentials are wrong or missing. The URL's password is never part of the message (settings.Display).
+            await nats.DisposeAsync();
+            throw new EventsUnavailableException($"events {settings.Display} is unavailable: the server refused the credentials (authorization violation; set the user and password in Custodian__Events as nats://user:password@host:port).", ex);
+        }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
             await nats.DisposeAsync();
             throw new EventsUnavailableException($"events {settings.Display} is unavailable: the server is unreachable (connection refused or timed out).", ex);
         }
+    }
+
+    // Whether the server refused the connection's credentials: a NatsServerException flagged as an auth error anywhere in
+    // the chain (the client wraps it in NatsException "can not connect uris").
+    private static bool IsAuthenticationFailure(Exception ex)
+    {
+        for (Exception? current = ex; current is not null; current = current.InnerException)
+        {
+            if (current is NatsServerException { IsAuthError: true })
+            {
+                return true;
+            }
+
+            if (current is AggregateException aggregate && aggregate.InnerExceptions.Any(IsAuthenticationFailure))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // Creates the stream when missing (only while the ledger tables are empty), bound to this deployment; refuses one
@@ -444,6 +479,14 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
                         DenyPurge = true,
                     },
                     cancellationToken);
+            }
+            catch (NatsJSApiException tooFew) when (_options.Replicas > 1 && tooFew.Error.ErrCode is ReplicasNotSupportedErrorCode or InsufficientResourcesErrorCode or NoSuitablePeersErrorCode)
+            {
+                throw new EventsUnavailableException(
+                    string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"events {_settings.Display} stream {_options.Stream} cannot be created with Custodian__JetStream__Replicas={_options.Replicas}: the JetStream server has fewer nodes than replicas (JetStream error {tooFew.Error.ErrCode}: {tooFew.Error.Description}); set Custodian__JetStream__Replicas to 1 for a single nats-server, at most the cluster's size otherwise (docs/events.md)."),
+                    tooFew);
             }
             catch (NatsJSApiException overlap) when (overlap.Error.ErrCode == SubjectsOverlapErrorCode)
             {
@@ -610,7 +653,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             catch (LedgerProjectionException ex)
             {
                 Volatile.Write(ref _diverged, 1);
-                Log.Diverged(_logger, from, ex);
+                Log.Diverged(_logger, ex.Sequence ?? from, ex); // the divergent position, not where this projection pass started
                 Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(); // waiting appends fail now
                 break;
             }
@@ -676,7 +719,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
                 {
                     if (batch[i].Sequence != next + i)
                     {
-                        throw new LedgerProjectionException($"The event log delivered sequence {batch[i].Sequence + 1} where {next + i + 1} was due.");
+                        throw new LedgerProjectionException($"The event log delivered sequence {batch[i].Sequence + 1} where {next + i + 1} was due.", next + i);
                     }
                 }
 

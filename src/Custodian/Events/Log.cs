@@ -33,8 +33,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 6017, Level = LogLevel.Information, Message = "The ledger projector stopped at ledger size {LedgerSize}.")]
     public static partial void ProjectorStopped(ILogger logger, long ledgerSize);
 
-    [LoggerMessage(EventId = 6018, Level = LogLevel.Critical, Message = "The ledger tables diverge from the event log at ledger size {LedgerSize}: the projector stopped and every append, so every guarded read, is refused until an operator investigates and restarts the server (docs/events.md).")]
-    public static partial void Diverged(ILogger logger, long ledgerSize, Exception exception);
+    [LoggerMessage(EventId = 6018, Level = LogLevel.Critical, Message = "The ledger tables diverge from the event log at ledger sequence {Sequence}: the projector stopped and every append, so every guarded read, is refused until an operator investigates and restarts the server (docs/events.md).")]
+    public static partial void Diverged(ILogger logger, long sequence, Exception exception);
 
     [LoggerMessage(EventId = 6600, Level = LogLevel.Warning, Message = "JetStream stream {Stream} was bound to no deployment and is now bound to this one ({Entries} entries in it).")]
     public static partial void StreamBound(ILogger logger, string stream, long entries);

@@ -10,8 +10,12 @@ public static class HealthApi
 {
     /// <summary>
     /// Maps <c>/health</c>: 200 <c>{"status":"ok","storage":{"backend":"sqlite","status":"ok"}}</c>, or 503 with
-    /// <c>"status":"unavailable"</c> (overall and for storage) when the database cannot be reached. The body names the
-    /// backend only, never its address or credentials.
+    /// <c>"status":"unavailable"</c> (overall and for storage) when the database cannot be reached. With the JetStream
+    /// event log it adds <c>"events":{"backend":"jetstream","status":…}</c>: <c>ok</c>; <c>unavailable</c> when NATS is
+    /// down or the stream does not answer within the ack timeout; <c>diverged</c> when the projection found the ledger
+    /// tables diverging from the stream (log event 6018) and every append is refused until a restart. Either of the last
+    /// two makes the answer 503 with <c>"status":"unavailable"</c> overall. The body names the backend only, never its
+    /// address or credentials.
     /// </summary>
     /// <param name="app">The application.</param>
     /// <returns>The same application.</returns>
@@ -31,13 +35,15 @@ public static class HealthApi
 
             var storage = ok;
 
-            // The JetStream event log, when configured (docs/events.md): NATS connected and the stream answering.
+            // The JetStream event log, when configured (docs/events.md): NATS connected and the stream answering, and the
+            // projection not latched by a divergence (every append refused until a restart: "diverged", whatever NATS says).
             DependencyHealth? events = null;
             if (context.RequestServices.GetService<Events.EventsSettings>() is { IsJetStream: true })
             {
-                var eventsOk = await context.RequestServices.GetRequiredService<Events.JetStreamAccessLedger>().IsAvailableAsync(context.RequestAborted);
-                events = new DependencyHealth("jetstream", eventsOk ? "ok" : "unavailable");
-                ok &= eventsOk;
+                var ledger = context.RequestServices.GetRequiredService<Events.JetStreamAccessLedger>();
+                var eventsStatus = ledger.IsDiverged ? "diverged" : await ledger.IsAvailableAsync(context.RequestAborted) ? "ok" : "unavailable";
+                events = new DependencyHealth("jetstream", eventsStatus);
+                ok &= eventsStatus == "ok";
             }
 
             var storageStatus = storage ? "ok" : "unavailable";
@@ -56,6 +62,6 @@ public static class HealthApi
 
     /// <summary>One dependency's health.</summary>
     /// <param name="Backend">E.g. <c>sqlite</c>, <c>postgres</c>.</param>
-    /// <param name="Status"><c>ok</c> or <c>unavailable</c>.</param>
+    /// <param name="Status"><c>ok</c> or <c>unavailable</c>; for the JetStream event log also <c>diverged</c> (the projection latched, docs/events.md).</param>
     public sealed record DependencyHealth(string Backend, string Status);
 }

@@ -169,6 +169,26 @@ public sealed class EventLogRecordTests
         Assert.True(host.Get<JetStreamAccessLedger>().IsDiverged);
         Assert.Equal(size + 1, await projection.GetSizeAsync()); // the stream's entry was not written past the divergence
         Assert.Equal(size + 1, (await JetStreamLedgerTests.ReadStreamAsync(nats)).Count); // the second read was not even published
+
+        // The latch shows in /health (NATS itself is fine): 503, events "diverged".
+        using (var health = await host.PortalClient().GetAsync("/health"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Equal(
+                "{\"status\":\"unavailable\",\"storage\":{\"backend\":\"" + (backend == TestBackend.Postgres ? "postgres" : "sqlite") + "\",\"status\":\"ok\"},\"events\":{\"backend\":\"jetstream\",\"status\":\"diverged\"}}",
+                (await health.Content.ReadFromJsonAsync<JsonElement>()).GetRawText());
+        }
+
+        // The critical 6018 names the divergent ledger sequence, the one 6003 names (the foreign entry's), not the position
+        // where the projection pass started.
+        var records = host.Logs.GetSnapshot();
+        var stored = Assert.Single(records, r => r.Id.Id == 6003);
+        var latched = Assert.Single(records, r => r.Id.Id == 6018);
+        var at = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal((at, at), (stored.GetStructuredStateValue("Sequence"), latched.GetStructuredStateValue("Sequence")));
+        Assert.Equal(
+            $"The ledger tables diverge from the event log at ledger sequence {at}: the projector stopped and every append, so every guarded read, is refused until an operator investigates and restarts the server (docs/events.md).",
+            latched.Message);
     }
 
     private static List<string> TableLeaves(string data)

@@ -332,6 +332,51 @@ public sealed class JetStreamLedgerTests
         Assert.Equal($"events nats 127.0.0.1:{plain.Port} is unavailable: JetStream is not enabled on the server (start nats-server with -js).", failure.Message);
     }
 
+    [Fact]
+    public async Task Three_replicas_on_a_single_nats_server_stop_the_start_with_one_line_naming_the_setting_and_the_rule()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        var directory = Directory.CreateTempSubdirectory("custodian-events-");
+        try
+        {
+            var time = new FakeTimeProvider(Start);
+            var db = new CustodianDatabase(Path.Combine(directory.FullName, "custodian.db"));
+            await db.MigrateAsync(new LedgerMigrations().Migrations, time);
+            var settings = EventsSettings.Parse(nats.Url, new JetStreamOptions { Replicas = 3 }).Value!;
+            await using var ledger = new JetStreamAccessLedger(settings, new LedgerProjection(db, time, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), () => TestDeployment, NullLogger<JetStreamAccessLedger>.Instance);
+
+            var failure = await Assert.ThrowsAsync<EventsUnavailableException>(() => ledger.StartAsync());
+
+            Assert.Equal(
+                $"events nats 127.0.0.1:{nats.Port} stream CUSTODIAN_LEDGER cannot be created with Custodian__JetStream__Replicas=3: the JetStream server has fewer nodes than replicas (JetStream error 10074: replicas > 1 not supported in non-clustered mode); set Custodian__JetStream__Replicas to 1 for a single nats-server, at most the cluster's size otherwise (docs/events.md).",
+                failure.Message);
+            await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
+            await Assert.ThrowsAsync<NatsJSApiException>(async () => await new NatsJSContext(connection).GetStreamAsync("CUSTODIAN_LEDGER")); // not created
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Wrong_or_missing_nats_credentials_are_reported_as_refused_credentials_without_the_password()
+    {
+        await using var nats = await NatsServer.StartNewAsync(credentials: ("cu", "pw"));
+        foreach (var url in new[] { $"nats://cu:wrong-pw-5531@127.0.0.1:{nats.Port}", nats.Url })
+        {
+            var settings = EventsSettings.Parse(url, new JetStreamOptions()).Value!;
+
+            var failure = await Assert.ThrowsAsync<EventsUnavailableException>(() => JetStreamAccessLedger.CheckAvailableAsync(settings));
+
+            Assert.Equal($"events nats 127.0.0.1:{nats.Port} is unavailable: the server refused the credentials (authorization violation; set the user and password in Custodian__Events as nats://user:password@host:port).", failure.Message);
+        }
+
+        var good = EventsSettings.Parse($"nats://cu:pw@127.0.0.1:{nats.Port}", new JetStreamOptions()).Value!;
+        await JetStreamAccessLedger.CheckAvailableAsync(good); // the right credentials connect
+    }
+
     [Theory]
     [InlineData(null, null)]
     [InlineData("embedded", null)]

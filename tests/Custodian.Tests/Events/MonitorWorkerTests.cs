@@ -12,6 +12,9 @@ using Custodian.Storage;
 using Custodian.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
 
 namespace Custodian.Tests.Events;
 
@@ -424,6 +427,57 @@ public sealed class MonitorWorkerTests
         Assert.Equal(MonitorPartition.Aggregate, MonitorPartition.All[^1]);
     }
 
+    /// <summary>
+    /// A partition's new owner deletes its consumer on acquiring it, which ends the old owner's pull with 409 Consumer
+    /// Deleted: the expected end of a hand-off, logged once at Information as event 6180 without an exception, never as
+    /// the partition failure 6105.
+    /// </summary>
+    [Fact]
+    public async Task A_consumer_deleted_by_the_partitions_new_owner_is_logged_as_the_end_of_a_hand_off_not_as_a_failure()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite);
+        var log = new FakeLogger<MonitorWorker>();
+        var worker = side.Worker("old-owner", logger: log);
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => worker.RunAsync(stop.Token));
+        try
+        {
+            await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
+            var js = new NatsJSContext(connection);
+            await WaitUntilAsync(
+                async () =>
+                {
+                    try
+                    {
+                        await js.GetConsumerAsync("CUSTODIAN_LEDGER", "monitor-c05");
+                        return true;
+                    }
+                    catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+                    {
+                        return false;
+                    }
+                },
+                "the worker created partition c05's consumer");
+
+            await js.DeleteConsumerAsync("CUSTODIAN_LEDGER", "monitor-c05"); // what the partition's new owner does when it acquires it
+
+            bool OfC05(FakeLogRecord r) => r.GetStructuredStateValue("Partition") == "c05" && r.Id.Id is 6180 or 6105;
+            await WaitUntilAsync(() => log.Collector.GetSnapshot().Any(OfC05), "the worker noticed its consumer was deleted");
+            var handOff = Assert.Single(log.Collector.GetSnapshot(), OfC05);
+            Assert.Equal((6180, LogLevel.Information, null), (handOff.Id.Id, handOff.Level, handOff.Exception));
+            Assert.Equal(
+                "Partition c05: its consumer was deleted (409 Consumer Deleted), the end of a hand-off when the partition moved to another worker at a rebalance; this worker stops it, and starts it again from its stored progress if it still owns it at the next membership round.",
+                handOff.Message);
+            Assert.DoesNotContain(log.Collector.GetSnapshot(), r => r.Id.Id == 6105);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
     [Fact]
     public async Task A_fenced_owner_cannot_commit_progress_or_store_risk_after_another_worker_acquired_the_partition()
     {
@@ -815,7 +869,7 @@ public sealed class MonitorWorkerTests
         }
 
         /// <summary>A worker with its own alert store and suspension registry (as its own process would have).</summary>
-        public MonitorWorker Worker(string id, TimeProvider? time = null) => new(
+        public MonitorWorker Worker(string id, TimeProvider? time = null, ILogger<MonitorWorker>? logger = null) => new(
             _settings,
             id,
             new PartitionProgressStore(Db, TimeProvider.System),
@@ -826,7 +880,7 @@ public sealed class MonitorWorkerTests
             () => new DistinctSubjectsDetector(new MonitorOptions()),
             () => MonitorEngine.CreateDefault(Detection),
             time ?? TimeProvider.System,
-            NullLogger<MonitorWorker>.Instance);
+            logger ?? NullLogger<MonitorWorker>.Instance);
 
         public Task<List<string>> MonitorEntriesAsync() => DescribeMonitorEntriesAsync(Ledger.ReadAsync(0));
 

@@ -18,12 +18,14 @@ internal sealed class NatsServer : IAsyncDisposable
     private Process? _watchdog;
 
     private readonly bool _jetStream;
+    private readonly (string User, string Password)? _credentials;
 
-    private NatsServer(DirectoryInfo directory, int port, bool jetStream)
+    private NatsServer(DirectoryInfo directory, int port, bool jetStream, (string User, string Password)? credentials)
     {
         _directory = directory;
         Port = port;
         _jetStream = jetStream;
+        _credentials = credentials;
     }
 
     /// <summary>The client port on 127.0.0.1.</summary>
@@ -36,9 +38,10 @@ internal sealed class NatsServer : IAsyncDisposable
 
     /// <summary>Starts a server on a free port with empty storage and waits until it accepts clients.</summary>
     /// <param name="jetStream">False for a server without JetStream (<c>-js</c> left out).</param>
-    public static async Task<NatsServer> StartNewAsync(bool jetStream = true)
+    /// <param name="credentials">A user and password the server requires (<c>--user U --pass P</c>); null for none.</param>
+    public static async Task<NatsServer> StartNewAsync(bool jetStream = true, (string User, string Password)? credentials = null)
     {
-        var server = new NatsServer(Directory.CreateTempSubdirectory("custodian-nats-"), FreePort(), jetStream);
+        var server = new NatsServer(Directory.CreateTempSubdirectory("custodian-nats-"), FreePort(), jetStream, credentials);
         await server.StartAsync();
         return server;
     }
@@ -70,7 +73,18 @@ internal sealed class NatsServer : IAsyncDisposable
         var script = string.Create(
             CultureInfo.InvariantCulture,
             $"\"$0\" {(_jetStream ? "-js " : string.Empty)}-a 127.0.0.1 -p {Port} -sd \"$1\" -P \"$2\" >>\"$3\" 2>&1 & n=$!; while kill -0 {Environment.ProcessId} 2>/dev/null && kill -0 $n 2>/dev/null; do sleep 0.2; done; kill -9 $n 2>/dev/null; wait $n");
+        if (_credentials is { } credentials)
+        {
+            script = script.Replace("-P \"$2\"", "-P \"$2\" --user \"$4\" --pass \"$5\"", StringComparison.Ordinal);
+        }
+
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, ArgumentList = { "-c", script, nats, store, PidFile, log } };
+        if (_credentials is { } added)
+        {
+            info.ArgumentList.Add(added.User);
+            info.ArgumentList.Add(added.Password);
+        }
+
         _watchdog = Process.Start(info) ?? throw new InvalidOperationException("nats-server could not be started.");
         var watch = Stopwatch.StartNew();
         while (!await AcceptsAsync())

@@ -496,11 +496,23 @@ public sealed class MonitorWorker
                 WorkerLog.BaselineDaysNotStored(_logger, ex);
             }
         }
+        catch (NatsJSProtocolException ex) when (IsConsumerDeleted(ex))
+        {
+            // The new owner deletes the consumer when it acquires the partition (ConsumeAsync), which ends this worker's
+            // pull with 409 Consumer Deleted before its own membership round has stopped the runner: the expected end of a
+            // hand-off, not a failure. If the partition is still this worker's, the runner starts again at the next round.
+            WorkerLog.ConsumerDeleted(_logger, state.Partition.Token);
+        }
         catch (Exception ex)
         {
             WorkerLog.PartitionFailed(_logger, state.Partition.Token, ex); // the runner is restarted at the next membership round
         }
     }
+
+    // JetStream's status for a pull whose consumer was deleted meanwhile: 409 "Consumer Deleted".
+    private static bool IsConsumerDeleted(NatsJSProtocolException ex) =>
+        ex.HeaderCode == 409
+        && ((ex.HeaderMessageText ?? string.Empty).Contains("Consumer Deleted", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("Consumer Deleted", StringComparison.OrdinalIgnoreCase));
 
     // The aggregate partition's baseline days — closed ones and the open days changed since the last write — stored at the
     // committed progress without moving it (PartitionProgressStore.StoreAtProgressAsync), when the engine reflects exactly

@@ -1,7 +1,7 @@
 namespace Custodian.Monitoring.Workers;
 
 /// <summary>
-/// Log catalog of the sharded monitor workers (event IDs 6100–6159, stable; docs/events.md). Parameters are worker
+/// Log catalog of the sharded monitor workers (event IDs 6100–6159 and 6180–6199, stable; docs/events.md). Parameters are worker
 /// identifiers, partition names, counts, stream sequences, alert IDs and principal codes (staff and terminal codes are
 /// not personal data) — never subscriber identifiers or entry contents.
 /// </summary>
@@ -27,6 +27,9 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 6105, Level = LogLevel.Error, Message = "Partition {Partition} stopped after a failure; it restarts from its stored progress.")]
     public static partial void PartitionFailed(ILogger logger, string partition, Exception exception);
+
+    [LoggerMessage(EventId = 6180, Level = LogLevel.Information, Message = "Partition {Partition}: its consumer was deleted (409 Consumer Deleted), the end of a hand-off when the partition moved to another worker at a rebalance; this worker stops it, and starts it again from its stored progress if it still owns it at the next membership round.")]
+    public static partial void ConsumerDeleted(ILogger logger, string partition);
 
     [LoggerMessage(EventId = 6106, Level = LogLevel.Warning, Message = "Alert {AlertId} raised by {Detector} on partition {Partition}: {PrincipalKind} {PrincipalId} read {Observed} distinct subscribers in {WindowSeconds} s (limit {Limit}), at sequence {Sequence}.")]
     public static partial void AlertRaised(ILogger logger, string alertId, string detector, string partition, string principalKind, string principalId, int observed, long windowSeconds, int limit, long sequence);
