@@ -427,57 +427,6 @@ public sealed class MonitorWorkerTests
         Assert.Equal(MonitorPartition.Aggregate, MonitorPartition.All[^1]);
     }
 
-    /// <summary>
-    /// A partition's new owner deletes its consumer on acquiring it, which ends the old owner's pull with 409 Consumer
-    /// Deleted: the expected end of a hand-off, logged once at Information as event 6180 without an exception, never as
-    /// the partition failure 6105.
-    /// </summary>
-    [Fact]
-    public async Task A_consumer_deleted_by_the_partitions_new_owner_is_logged_as_the_end_of_a_hand_off_not_as_a_failure()
-    {
-        await using var nats = await NatsServer.StartNewAsync();
-        await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite);
-        var log = new FakeLogger<MonitorWorker>();
-        var worker = side.Worker("old-owner", logger: log);
-        using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => worker.RunAsync(stop.Token));
-        try
-        {
-            await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
-            var js = new NatsJSContext(connection);
-            await WaitUntilAsync(
-                async () =>
-                {
-                    try
-                    {
-                        await js.GetConsumerAsync("CUSTODIAN_LEDGER", "monitor-c05");
-                        return true;
-                    }
-                    catch (NatsJSApiException ex) when (ex.Error.Code == 404)
-                    {
-                        return false;
-                    }
-                },
-                "the worker created partition c05's consumer");
-
-            await js.DeleteConsumerAsync("CUSTODIAN_LEDGER", "monitor-c05"); // what the partition's new owner does when it acquires it
-
-            bool OfC05(FakeLogRecord r) => r.GetStructuredStateValue("Partition") == "c05" && r.Id.Id is 6180 or 6105;
-            await WaitUntilAsync(() => log.Collector.GetSnapshot().Any(OfC05), "the worker noticed its consumer was deleted");
-            var handOff = Assert.Single(log.Collector.GetSnapshot(), OfC05);
-            Assert.Equal((6180, LogLevel.Information, null), (handOff.Id.Id, handOff.Level, handOff.Exception));
-            Assert.Equal(
-                "Partition c05: its consumer was deleted (409 Consumer Deleted), the end of a hand-off when the partition moved to another worker at a rebalance; this worker stops it, and starts it again from its stored progress if it still owns it at the next membership round.",
-                handOff.Message);
-            Assert.DoesNotContain(log.Collector.GetSnapshot(), r => r.Id.Id == 6105);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run;
-        }
-    }
-
     [Fact]
     public async Task A_fenced_owner_cannot_commit_progress_or_store_risk_after_another_worker_acquired_the_partition()
     {
