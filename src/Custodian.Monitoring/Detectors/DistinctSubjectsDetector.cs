@@ -35,6 +35,14 @@ namespace Custodian.Monitoring;
 /// the same entry's code, and entries of a session usually carry the same code object), else in the dictionary by the
 /// code's characters. A cached state that was since forgotten (<see cref="Reset"/>, <see cref="Prune"/>) is never served.
 /// </para>
+/// <para>
+/// <see cref="Prune"/> visits only the states that may be empty at its time: a priority queue orders the states by the
+/// ledger time their newest subscriber leaves the largest window (a lower bound, re-keyed when reached early; stale
+/// items are skipped by version). The eviction a prune would apply to the other states is deferred to their next use,
+/// applying the latest time of the prunes since (a stack of prune times, strictly decreasing), so every answer is the
+/// one of evicting every state at every prune. Memory: besides the states, one queue item per state plus one per
+/// <see cref="Observe"/> that empties a state and per <see cref="Reset"/> (skipped and freed when reached).
+/// </para>
 /// <para>Not thread-safe: one thread (the <see cref="AccessMonitor"/>'s loop, under its lock) drives it.</para>
 /// </remarks>
 public sealed class DistinctSubjectsDetector
@@ -51,6 +59,19 @@ public sealed class DistinctSubjectsDetector
     // Direct-mapped cache (code string instance, kind) → state; see the remarks. A power of two.
     private const int CacheSize = 1024;
     private readonly CacheEntry[] _cache = new CacheEntry[CacheSize];
+
+    // The states by the ledger time from which a prune may find them empty (a lower bound: re-keyed when popped early;
+    // long.MinValue for a state with no subscriber). An item whose version is not its state's current one is stale.
+    private readonly PriorityQueue<DueItem, long> _due = new();
+    private readonly List<DueItem> _keptDue = [];
+
+    // The prunes so far (_pruneCount), and for deferring their eviction to each state's next use, the prune times as a
+    // stack of (prune number, time) with the numbers increasing and the times strictly decreasing: the first entry whose
+    // number is above n holds the latest time of the prunes after prune n.
+    private long _pruneCount;
+    private long[] _pruneSeqs = new long[4];
+    private long[] _pruneMs = new long[4];
+    private int _pruneStack;
 
     /// <summary>Creates the detector.</summary>
     /// <param name="options">Validated like <see cref="MonitorOptionsValidator"/>; windows are copied, later changes are not seen.</param>
@@ -109,6 +130,7 @@ public sealed class DistinctSubjectsDetector
         ArgumentNullException.ThrowIfNull(subjects);
         var limits = LimitsFor(principal.Kind);
         var state = GetOrAdd(principal);
+        ApplyPrunes(state);
 
         var nowMs = Math.Max(time.ToUnixTimeMilliseconds(), state.LastMs);
         state.LastMs = nowMs;
@@ -130,6 +152,12 @@ public sealed class DistinctSubjectsDetector
             {
                 Add(state, subjects[i].Value, nowMs, sequence, limits[last] * factor);
             }
+        }
+
+        if (state.Head == -1 && state.DueMs != long.MinValue)
+        {
+            // Emptied by this read's eviction (and nothing recorded): due at every prune from now on.
+            Schedule(state, long.MinValue);
         }
 
         if (state.Latched)
@@ -185,6 +213,11 @@ public sealed class DistinctSubjectsDetector
         var limits = LimitsFor(principal.Kind);
         var result = new WindowCount[_windows.Length];
         var state = Find(principal);
+        if (state is not null)
+        {
+            ApplyPrunes(state);
+        }
+
         var nowMs = Math.Max(now.ToUnixTimeMilliseconds(), state?.LastMs ?? long.MinValue);
         for (var w = 0; w < _windows.Length; w++)
         {
@@ -221,6 +254,7 @@ public sealed class DistinctSubjectsDetector
         var set = new SortedSet<long>();
         if (Find(breach.Principal) is { } state)
         {
+            ApplyPrunes(state);
             for (var n = state.Boundary[w]; n != -1; n = state.Nodes[n].Next)
             {
                 set.Add(state.Nodes[n].Sequence);
@@ -238,30 +272,56 @@ public sealed class DistinctSubjectsDetector
     /// principals; the monitor calls it periodically.
     /// </summary>
     /// <returns>How many principals were dropped.</returns>
+    /// <remarks>
+    /// Only the states that can be empty at <paramref name="now"/> are visited (found by the time they become empty, in a
+    /// priority queue: O(log n) per visited state); the eviction at <paramref name="now"/> of every other state is
+    /// deferred to its next use (<see cref="Observe"/>, <see cref="GetCounts"/>, <see cref="GetEvidence"/>), which
+    /// applies the latest time of the prunes since its previous use, with the same result as evicting at each prune.
+    /// </remarks>
     public int Prune(DateTimeOffset now, Func<Principal, bool>? keepLatched = null)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
+        PushPrune(nowMs);
         var dropped = 0;
-        for (var k = 0; k < _states.Length; k++)
+        var largest = _windowMs[^1];
+        while (_due.TryPeek(out var item, out var dueMs) && dueMs <= nowMs)
         {
-            List<string>? remove = null;
-            foreach (var (id, state) in _states[k])
+            _due.Dequeue();
+            var state = item.State;
+            if (state.Forgotten || item.Version != state.DueVersion)
             {
-                Evict(state, Math.Max(nowMs, state.LastMs));
-                if (state.Index.Count == 0 && (!state.Latched || (keepLatched is not null && !keepLatched(new Principal((PrincipalKind)(k + 1), id)))))
-                {
-                    (remove ??= []).Add(id);
-                }
+                continue; // forgotten (Reset, dropped) or re-keyed since
             }
 
-            foreach (var id in remove ?? [])
+            ApplyPrunes(state);
+            if (state.Head != -1)
             {
-                _states[k].Remove(id, out var state);
-                Forget(state!);
+                // Not empty yet: due when its newest subscriber leaves the largest window.
+                state.DueMs = state.Nodes[state.Tail].LastMs + largest;
+                _keptDue.Add(new DueItem(state, ++state.DueVersion));
+                continue;
+            }
+
+            if (!state.Latched || (keepLatched is not null && !keepLatched(new Principal(item.Kind, item.Id))))
+            {
+                _states[(int)item.Kind - 1].Remove(item.Id);
+                Forget(state);
                 dropped++;
+            }
+            else
+            {
+                // Latched and kept: asked again at every prune, as long as it stays empty.
+                state.DueMs = long.MinValue;
+                _keptDue.Add(new DueItem(state, ++state.DueVersion));
             }
         }
 
+        foreach (var kept in _keptDue)
+        {
+            _due.Enqueue(kept, kept.State.DueMs);
+        }
+
+        _keptDue.Clear();
         return dropped;
     }
 
@@ -305,7 +365,14 @@ public sealed class DistinctSubjectsDetector
         }
 
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(states, id, out _);
-        var state = slot ??= new KeyState(_windows.Length);
+        if (slot is null)
+        {
+            // New: no earlier prune applies to it, and with no subscriber it is due at the next prune.
+            slot = new KeyState(_windows.Length) { Id = id!, Kind = principal.Kind, AppliedPrunes = _pruneCount };
+            Schedule(slot, long.MinValue);
+        }
+
+        var state = slot;
         cached = new CacheEntry(id, principal.Kind, state);
         state.CacheSlot = RuntimeHelpers.GetHashCode(id) & (CacheSize - 1);
         return state;
@@ -321,6 +388,63 @@ public sealed class DistinctSubjectsDetector
         {
             cached = default;
         }
+    }
+
+    // Re-keys a state in the due queue (the previous item becomes stale).
+    private void Schedule(KeyState state, long dueMs)
+    {
+        state.DueMs = dueMs;
+        _due.Enqueue(new DueItem(state, ++state.DueVersion), dueMs);
+    }
+
+    // Records a prune at nowMs on the stack of prune times (see the fields).
+    private void PushPrune(long nowMs)
+    {
+        _pruneCount++;
+        while (_pruneStack > 0 && _pruneMs[_pruneStack - 1] <= nowMs)
+        {
+            _pruneStack--;
+        }
+
+        if (_pruneStack == _pruneSeqs.Length)
+        {
+            Array.Resize(ref _pruneSeqs, _pruneStack * 2);
+            Array.Resize(ref _pruneMs, _pruneStack * 2);
+        }
+
+        _pruneSeqs[_pruneStack] = _pruneCount;
+        _pruneMs[_pruneStack] = nowMs;
+        _pruneStack++;
+    }
+
+    // Applies to a state the evictions of the prunes since its last use: a prune evicts at max(prune time, LastMs), and
+    // LastMs has not changed since (only Observe changes it, after calling this); evictions at several times amount
+    // to one eviction at the latest of them.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ApplyPrunes(KeyState state)
+    {
+        if (state.AppliedPrunes == _pruneCount)
+        {
+            return;
+        }
+
+        // The first stack entry numbered above the state's last applied prune (numbers ascending).
+        int lo = 0, hi = _pruneStack - 1;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (_pruneSeqs[mid] > state.AppliedPrunes)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+
+        state.AppliedPrunes = _pruneCount;
+        Evict(state, Math.Max(_pruneMs[lo], state.LastMs));
     }
 
     private int Factor(Principal principal, long nowMs) => LimitFactor is { } f ? Math.Clamp(f(principal, nowMs), 1, 10) : 1;
@@ -476,6 +600,13 @@ public sealed class DistinctSubjectsDetector
 
     private readonly record struct CacheEntry(string? Id, PrincipalKind Kind, KeyState? State);
 
+    private readonly record struct DueItem(KeyState State, int Version)
+    {
+        public string Id => State.Id;
+
+        public PrincipalKind Kind => State.Kind;
+    }
+
     private sealed class KeyState(int windows)
     {
         public Node[] Nodes = new Node[8];
@@ -487,6 +618,11 @@ public sealed class DistinctSubjectsDetector
         public bool Latched;
         public bool Forgotten; // removed from the dictionary (Reset, Prune): the cache must not serve it
         public int CacheSlot; // the cache slot it was last put in
+        public string Id = string.Empty; // the principal's code (the dictionary's key)
+        public PrincipalKind Kind;
+        public long AppliedPrunes; // _pruneCount when the prunes' evictions were last applied to it
+        public long DueMs; // its key in the due queue
+        public int DueVersion; // the version of its current item in the due queue
         public readonly LongMap<int> Index = new(8);
         public readonly int[] Boundary = Enumerable.Repeat(-1, windows).ToArray();
         public readonly int[] Count = new int[windows];
