@@ -16,6 +16,7 @@ namespace Custodian.Tests.AccessGateway;
 
 /// <summary>CA rotation end to end: servers restarted on one data directory, terminals on both CAs, the CLI verbs.</summary>
 [Collection(nameof(Cli.CliCollection))]
+[Trait("Backend", "Sqlite")] // its servers and verbs run on a SQLite data directory whatever CUSTODIAN_TEST_BACKEND says: the PostgreSQL pass skips it (scripts/test.sh)
 public sealed class CaRotationTests : IDisposable
 {
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("custodian-rotation-");

@@ -11,6 +11,7 @@ namespace Custodian.Tests.Cli;
 /// there once started a node on its own embedded SQLite ledger without a word).
 /// </summary>
 [Collection(nameof(CliCollection))]
+[Trait("Backend", "Sqlite")] // its servers and verbs run on a SQLite data directory whatever CUSTODIAN_TEST_BACKEND says: the PostgreSQL pass skips it (scripts/test.sh)
 public sealed class DataDirectorySettingsFileTests : IDisposable
 {
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("custodian-settings-file-");
