@@ -163,7 +163,7 @@ public sealed class WitnessStateTests
 
         // A name, a prefix of a key, a key with its last characters cut off, the log's key: refused (exit 1), nothing removed.
         const string Rule = "error: verifier-key must be the witness's full verifier key <name>+<key ID>+<base64>, as 'custodian ledger witnesses list' prints it; a name or part of a key is not accepted.";
-        foreach (var partial in new[] { "witness.test/rm", old[..(old.LastIndexOf('+') + 1)], old[..^4], old[..old.IndexOf('+', StringComparison.Ordinal)] })
+        foreach (var partial in new[] { "witness.test/rm", old[..(old.IndexOf('+', old.IndexOf('+', StringComparison.Ordinal) + 1) + 1)], old[..^4], old[..old.IndexOf('+', StringComparison.Ordinal)] })
         {
             var (exit, error) = await RunCapturingErrorAsync(["ledger", "witnesses", "remove", partial, "--data", data]);
             Assert.Equal(CliExitCodes.Usage, exit);
