@@ -53,12 +53,30 @@ public static class OfficerRefusals
         IServiceProvider services, RefusedOfficer staff, AccessTask task, string? target, string? reason, CustodianError error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
+        return RecordAsync(services.GetRequiredService<AccessRecorder>(), services.GetRequiredService<TimeProvider>(), staff, task, target, reason, error, cancellationToken);
+    }
+
+    /// <summary>As <see cref="RecordAsync(IServiceProvider, RefusedOfficer, AccessTask, string?, string?, CustodianError, CancellationToken)"/>, for a service that holds the recorder and clock itself.</summary>
+    /// <param name="recorder">Appends the denied entry.</param>
+    /// <param name="time">The entry's clock.</param>
+    /// <param name="staff">The officer refused.</param>
+    /// <param name="task">The refused action's own task.</param>
+    /// <param name="target">What the action named, only when it exists (never free text), or null.</param>
+    /// <param name="reason">The enumerated state asked for, or null; never free text.</param>
+    /// <param name="error">The refusal.</param>
+    /// <param name="cancellationToken">Cancels the append.</param>
+    /// <returns><paramref name="error"/>.</returns>
+    public static Task<CustodianError> RecordAsync(
+        AccessRecorder recorder, TimeProvider time, RefusedOfficer staff, AccessTask task, string? target, string? reason, CustodianError error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(recorder);
+        ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(staff);
         ArgumentNullException.ThrowIfNull(error);
-        return services.GetRequiredService<AccessRecorder>().RefuseAsync(
+        return recorder.RefuseAsync(
             new AccessEntry
             {
-                Time = services.GetRequiredService<TimeProvider>().GetUtcNow(),
+                Time = time.GetUtcNow(),
                 Task = task,
                 Outcome = AccessOutcome.Denied,
                 Account = staff.Account,

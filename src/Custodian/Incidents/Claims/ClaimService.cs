@@ -285,20 +285,8 @@ public sealed class ClaimService(CustodianDatabase db, IncidentStore incidents, 
             return got;
         }
 
-        return await recorder.RefuseAsync(
-            new AccessEntry
-            {
-                Time = time.GetUtcNow(),
-                Task = AccessTask.ClaimView,
-                Outcome = AccessOutcome.Denied,
-                Account = officer.Account,
-                Role = officer.Role,
-                Terminal = officer.Terminal,
-                Store = officer.Store,
-                SourceIp = officer.SourceIp,
-            },
-            got.Error!,
-            cancellationToken);
+        return await Lookup.OfficerRefusals.RecordAsync(
+            recorder, time, new Lookup.RefusedOfficer(officer.Account, officer.Role, officer.Terminal, officer.Store, officer.SourceIp), AccessTask.ClaimView, null, null, got.Error!, cancellationToken);
     }
 
     /// <summary>The evidence bundle: each evidence entry as store, role, purpose and fields (never the clerk), with a receipt when a checkpoint covers it.</summary>
