@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using Custodian.Events;
@@ -366,14 +367,15 @@ public class RiskCheckBenchmarks : IDisposable
 /// <see cref="DistinctSubjectsDetector.Reset"/>: nobody is suspended here) and <see cref="DistinctSubjectsDetector.Observe"/>;
 /// <c>suspended</c> / <c>restored</c> entries latch / reset their target; every ledger minute,
 /// <see cref="DistinctSubjectsDetector.Prune"/> (keeping no latched principal: none is suspended).
-/// <see cref="DistinctSubjectsDetector.LimitFactor"/> is not set (factor 1, as without approved quota raises).
+/// <see cref="DistinctSubjectsDetector.LimitFactor"/> is set as the server sets it (<c>QuotaRaises.FactorFor</c>: the clock,
+/// then the raises in force, none here), see <see cref="NoQuotaRaises"/>.
 /// </summary>
 internal sealed class LiveMonitorPath
 {
     private static readonly long PruneEveryMs = (long)TimeSpan.FromMinutes(1).TotalMilliseconds;
     private readonly Lock _gate = new();
     private readonly MonitorEngine _engine = MonitorEngine.CreateDefault(new DetectionOptions());
-    private readonly DistinctSubjectsDetector _limits = new(new MonitorOptions());
+    private readonly DistinctSubjectsDetector _limits = new(new MonitorOptions()) { LimitFactor = NoQuotaRaises.FactorFor };
     private long _lastPruneMs;
 
     /// <summary>A live path that has processed <see cref="MonitorWorkload.SteadyWarmup"/> (sequences 0, 1, 2, …), then fully collected.</summary>
@@ -404,62 +406,58 @@ internal sealed class LiveMonitorPath
 
     private int Process(long sequence, AccessEntry entry)
     {
-        int results;
         lock (_gate)
         {
-            results = _engine.Process(sequence, entry).Count;
+            return _engine.Process(sequence, entry).Count + ObserveHardLimits(sequence, entry);
         }
+    }
 
+    // Under _gate, as AccessMonitor.ObserveHardLimits.
+    private int ObserveHardLimits(long sequence, AccessEntry entry)
+    {
         if (entry.Outcome != AccessOutcome.Allowed)
         {
-            return results;
+            return 0;
         }
 
         if (entry.Task is AccessTask.Suspended or AccessTask.Restored)
         {
             if (Principal.TryParse(entry.Target, out var target))
             {
-                lock (_gate)
+                if (entry.Task == AccessTask.Suspended)
                 {
-                    if (entry.Task == AccessTask.Suspended)
-                    {
-                        _limits.Latch(target.Value);
-                    }
-                    else
-                    {
-                        _limits.Reset(target.Value);
-                    }
+                    _limits.Latch(target.Value);
+                }
+                else
+                {
+                    _limits.Reset(target.Value);
                 }
             }
 
-            return results;
+            return 0;
         }
 
         if (!entry.Task.ReadsPersonalData() || entry.Subjects.Count == 0)
         {
-            return results;
+            return 0;
         }
 
-        Principal? clerk = entry.Account is null ? null : new Principal(PrincipalKind.Clerk, entry.Account);
-        Principal? terminal = entry.Terminal is null ? null : new Principal(PrincipalKind.Terminal, entry.Terminal);
-        var entryMs = entry.Time.ToUnixTimeMilliseconds();
-        lock (_gate)
+        var results = 0;
+        if (entry.Account is { } account)
         {
-            if (clerk is { } c)
-            {
-                results += Observe(c, entry, sequence);
-            }
+            results += Observe(new Principal(PrincipalKind.Clerk, account), entry, sequence);
+        }
 
-            if (terminal is { } t)
-            {
-                results += Observe(t, entry, sequence);
-            }
+        if (entry.Terminal is { } terminal)
+        {
+            results += Observe(new Principal(PrincipalKind.Terminal, terminal), entry, sequence);
+        }
 
-            if (entryMs - _lastPruneMs >= PruneEveryMs)
-            {
-                _lastPruneMs = entryMs;
-                _limits.Prune(entry.Time, _ => false);
-            }
+        var entryMs = entry.Time.ToUnixTimeMilliseconds();
+        if (entryMs - _lastPruneMs >= PruneEveryMs)
+        {
+            _lastPruneMs = entryMs;
+            _limits.Prune(entry.Time, _ => false);
         }
 
         return results;
@@ -474,4 +472,19 @@ internal sealed class LiveMonitorPath
 
         return _limits.Observe(principal, entry.Time, entry.Subjects, sequence, out _) ? 1 : 0;
     }
+}
+
+/// <summary>
+/// What the server's <c>QuotaRaises.FactorFor</c> (src/Custodian/Approvals) does per call when no raise is in force and its
+/// copy is fresh: reads the clock, looks the principal up in an empty frozen dictionary, answers 1. The bench project does
+/// not reference the server (which needs a database for the table), so this stands in for it.
+/// </summary>
+internal static class NoQuotaRaises
+{
+    private static readonly FrozenDictionary<Principal, (int Factor, long UntilMs)> Raises = FrozenDictionary<Principal, (int Factor, long UntilMs)>.Empty;
+    private static readonly DateTimeOffset ReadAt = TimeProvider.System.GetUtcNow();
+
+    /// <summary>The factor for <paramref name="principal"/> at ledger time <paramref name="nowMs"/>: always 1.</summary>
+    public static int FactorFor(Principal principal, long nowMs) =>
+        TimeProvider.System.GetUtcNow() - ReadAt < TimeSpan.MaxValue && Raises.TryGetValue(principal, out var raise) && raise.UntilMs > nowMs ? raise.Factor : 1;
 }

@@ -414,7 +414,7 @@ public sealed class AccessMonitor : BackgroundService
 
                     try
                     {
-                        await ProcessAsync(committed, replaying: false, stoppingToken);
+                        await ProcessAsync(committed, replaying: false);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
@@ -454,7 +454,7 @@ public sealed class AccessMonitor : BackgroundService
         {
             // The engine's detectors get everything since their History (7 days); the hard limits only their largest
             // window, as before: an older breach was answered (or not) then and is not acted on again.
-            await ProcessAsync(committed, replaying: true, cancellationToken, hardLimits: committed.Entry.Time >= hardLimitsSince || !committed.Entry.Task.ReadsPersonalData());
+            await ProcessAsync(committed, replaying: true, hardLimits: committed.Entry.Time >= hardLimitsSince || !committed.Entry.Task.ReadsPersonalData());
             last = Math.Max(last, committed.Sequence);
             replayed++;
         }
@@ -646,12 +646,14 @@ public sealed class AccessMonitor : BackgroundService
         }
     }
 
-    private async Task ProcessAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken, bool hardLimits = true)
+    private async Task ProcessAsync(CommittedEntry committed, bool replaying, bool hardLimits = true)
     {
         List<MonitorDecision>? decisions = null;
-        if (_engine is not null)
+        HardLimitFound breaches = default;
+        lock (_gate)
         {
-            lock (_gate)
+            // One lock for the detectors and the hard limits: the per-entry work of a normal read is all in here.
+            if (_engine is not null)
             {
                 var found = _engine.Process(committed.Sequence, committed.Entry);
                 if (found.Count > 0 && !replaying)
@@ -664,11 +666,16 @@ public sealed class AccessMonitor : BackgroundService
                     StartBaselineWriter();
                 }
             }
+
+            if (hardLimits)
+            {
+                breaches = ObserveHardLimits(committed, replaying);
+            }
         }
 
-        if (hardLimits)
+        if (breaches.Any)
         {
-            await ProcessHardLimitsAsync(committed, replaying, cancellationToken);
+            await ActOnHardLimitsAsync(breaches, committed.Entry, replaying);
         }
 
         foreach (var decision in decisions ?? [])
@@ -764,73 +771,70 @@ public sealed class AccessMonitor : BackgroundService
     private AccessEntry MonitorEntry(AccessTask task, string? store, string target, string? reason) =>
         HardLimitBreaches.MonitorEntry(_time.GetUtcNow(), task, store, target, reason);
 
-    private async Task ProcessHardLimitsAsync(CommittedEntry committed, bool replaying, CancellationToken cancellationToken)
+    // Caller holds _gate. The hard limits' bookkeeping for one committed entry: a suspended/restored entry latches/resets
+    // its target; an allowed read of personal data is observed for its clerk and its terminal (and, every PruneEvery of
+    // ledger time, idle principals are pruned). Returns the breaches, acted on by ActOnHardLimitsAsync outside the lock.
+    private HardLimitFound ObserveHardLimits(CommittedEntry committed, bool replaying)
     {
         var entry = committed.Entry;
         if (entry.Outcome != AccessOutcome.Allowed)
         {
-            return; // refusals read nothing
+            return default; // refusals read nothing
         }
 
         if (entry.Task is AccessTask.Suspended or AccessTask.Restored)
         {
             if (Principal.TryParse(entry.Target, out var target))
             {
-                lock (_gate)
+                _pending.Remove(target.Value);
+                if (entry.Task == AccessTask.Suspended)
                 {
-                    _pending.Remove(target.Value);
-                    if (entry.Task == AccessTask.Suspended)
-                    {
-                        _detector.Latch(target.Value);
-                    }
-                    else
-                    {
-                        _detector.Reset(target.Value);
-                    }
+                    _detector.Latch(target.Value);
+                }
+                else
+                {
+                    _detector.Reset(target.Value);
                 }
             }
 
-            return;
+            return default;
         }
 
         if (!entry.Task.ReadsPersonalData() || entry.Subjects.Count == 0)
         {
-            return;
+            return default;
         }
 
-        Principal? clerk = entry.Account is null ? null : new Principal(PrincipalKind.Clerk, entry.Account);
-        Principal? terminal = entry.Terminal is null ? null : new Principal(PrincipalKind.Terminal, entry.Terminal);
-        DetectorBreach? clerkBreach = null, terminalBreach = null;
-        NewAlert? clerkAlert = null, terminalAlert = null;
+        HardLimitFound found = default;
+        if (entry.Account is { } account)
+        {
+            (found.Clerk, found.ClerkAlert) = Observe(new Principal(PrincipalKind.Clerk, account), committed, replaying);
+        }
+
+        if (entry.Terminal is { } terminal)
+        {
+            (found.Terminal, found.TerminalAlert) = Observe(new Principal(PrincipalKind.Terminal, terminal), committed, replaying);
+        }
+
         var entryMs = entry.Time.ToUnixTimeMilliseconds();
-        lock (_gate)
+        if (!replaying && entryMs - _lastPruneMs >= (long)PruneEvery.TotalMilliseconds)
         {
-            if (clerk is { } c)
+            _lastPruneMs = entryMs;
+            var dropped = _detector.Prune(entry.Time, p => _suspensions.IsSuspended(p));
+            if (dropped > 0)
             {
-                (clerkBreach, clerkAlert) = Observe(c, committed, replaying);
-            }
-
-            if (terminal is { } t)
-            {
-                (terminalBreach, terminalAlert) = Observe(t, committed, replaying);
-            }
-
-            if (!replaying && entryMs - _lastPruneMs >= (long)PruneEvery.TotalMilliseconds)
-            {
-                _lastPruneMs = entryMs;
-                var dropped = _detector.Prune(entry.Time, p => _suspensions.IsSuspended(p));
-                if (dropped > 0)
-                {
-                    Log.PrincipalsPruned(_logger, dropped, _detector.TrackedPrincipals);
-                }
+                Log.PrincipalsPruned(_logger, dropped, _detector.TrackedPrincipals);
             }
         }
 
-        if (clerkBreach is null && terminalBreach is null)
-        {
-            return;
-        }
+        return found;
+    }
 
+    // The breaches ObserveHardLimits found for entry: while replaying, kept pending for the end of the replay; live,
+    // acted on (one alert per breaching entry).
+    private async Task ActOnHardLimitsAsync(HardLimitFound found, AccessEntry entry, bool replaying)
+    {
+        var (clerkBreach, clerkAlert, terminalBreach, terminalAlert) = (found.Clerk, found.ClerkAlert, found.Terminal, found.TerminalAlert);
         if (replaying)
         {
             // Decide at the end of the replay: a later suspended/restored entry may answer it.
@@ -887,6 +891,17 @@ public sealed class AccessMonitor : BackgroundService
         }
 
         return (breach, HardLimitBreaches.Alert(_detector, breach, entry.Store));
+    }
+
+    // What ObserveHardLimits found for one entry: each principal's new breach and its alert draft, or nulls.
+    private struct HardLimitFound
+    {
+        public DetectorBreach? Clerk;
+        public NewAlert? ClerkAlert;
+        public DetectorBreach? Terminal;
+        public NewAlert? TerminalAlert;
+
+        public readonly bool Any => Clerk is not null || Terminal is not null;
     }
 
     private async Task ActOnBreachAsync(DetectorBreach breach, NewAlert draft, AccessEntry entry)

@@ -34,6 +34,8 @@ namespace Custodian.Monitoring;
 /// INSTANCE (one reference comparison; the live monitor asks <see cref="IsLatched"/> and then <see cref="Observe"/> with
 /// the same entry's code, and entries of a session usually carry the same code object), else in the dictionary by the
 /// code's characters. A cached state that was since forgotten (<see cref="Reset"/>, <see cref="Prune"/>) is never served.
+/// A forgotten state is cleared and kept (up to 4,096 of them) for the next new principal, with its arrays' capacity: a
+/// clerk back after a day off, or a new terminal, allocates nothing once the detector has run a while.
 /// </para>
 /// <para>
 /// <see cref="Prune"/> visits only the states that may be empty at its time: a priority queue orders the states by the
@@ -59,6 +61,11 @@ public sealed class DistinctSubjectsDetector
     // Direct-mapped cache (code string instance, kind) → state; see the remarks. A power of two.
     private const int CacheSize = 1024;
     private readonly CacheEntry[] _cache = new CacheEntry[CacheSize];
+
+    // Forgotten states, cleared, reused for new principals (their node array and index keep their capacity: a clerk back
+    // after a day off costs no allocation). At most MaxPooled.
+    private const int MaxPooled = 4096;
+    private readonly Stack<KeyState> _pool = new();
 
     // The states by the ledger time from which a prune may find them empty (a lower bound: re-keyed when popped early;
     // long.MinValue for a state with no subscriber). An item whose version is not its state's current one is stale.
@@ -134,23 +141,25 @@ public sealed class DistinctSubjectsDetector
 
         var nowMs = Math.Max(time.ToUnixTimeMilliseconds(), state.LastMs);
         state.LastMs = nowMs;
-        var factor = Factor(principal, nowMs);
         Evict(state, nowMs);
 
+        // LimitFactor is asked only where it can change the answer (it is ≥ 1): for a latched principal's cap, and for a
+        // window whose count exceeds its unraised limit. A normal read never calls it.
         var last = _windows.Length - 1;
+        var largestLimit = state.Latched ? limits[last] * Factor(principal, nowMs) : int.MaxValue;
         if (subjects is SubscriberId[] array)
         {
             // The usual list type: no interface call per subscriber.
             foreach (var subject in array)
             {
-                Add(state, subject.Value, nowMs, sequence, limits[last] * factor);
+                Add(state, subject.Value, nowMs, sequence, largestLimit);
             }
         }
         else
         {
             for (var i = 0; i < subjects.Count; i++)
             {
-                Add(state, subjects[i].Value, nowMs, sequence, limits[last] * factor);
+                Add(state, subjects[i].Value, nowMs, sequence, largestLimit);
             }
         }
 
@@ -165,8 +174,19 @@ public sealed class DistinctSubjectsDetector
             return false;
         }
 
+        var factor = 0; // not asked yet
         for (var w = 0; w < _windows.Length; w++)
         {
+            if (state.Count[w] <= limits[w])
+            {
+                continue;
+            }
+
+            if (factor == 0)
+            {
+                factor = Factor(principal, nowMs);
+            }
+
             if (state.Count[w] > limits[w] * factor)
             {
                 state.Latched = true;
@@ -288,7 +308,7 @@ public sealed class DistinctSubjectsDetector
         {
             _due.Dequeue();
             var state = item.State;
-            if (state.Forgotten || item.Version != state.DueVersion)
+            if (item.Version != state.DueVersion)
             {
                 continue; // forgotten (Reset, dropped) or re-keyed since
             }
@@ -337,7 +357,7 @@ public sealed class DistinctSubjectsDetector
 
         var states = _states[(int)principal.Kind - 1];
         ref var cached = ref _cache[RuntimeHelpers.GetHashCode(id) & (CacheSize - 1)];
-        if (ReferenceEquals(cached.Id, id) && cached.Kind == principal.Kind && !cached.State!.Forgotten)
+        if (ReferenceEquals(cached.Id, id) && cached.Kind == principal.Kind && cached.Generation == cached.State!.Generation)
         {
             return cached.State;
         }
@@ -347,7 +367,7 @@ public sealed class DistinctSubjectsDetector
             return null;
         }
 
-        cached = new CacheEntry(id, principal.Kind, state);
+        cached = new CacheEntry(id, principal.Kind, state, state.Generation);
         state.CacheSlot = RuntimeHelpers.GetHashCode(id) & (CacheSize - 1);
         return state;
     }
@@ -359,7 +379,7 @@ public sealed class DistinctSubjectsDetector
         var id = principal.Id;
         var states = _states[(int)principal.Kind - 1];
         ref var cached = ref _cache[RuntimeHelpers.GetHashCode(id) & (CacheSize - 1)];
-        if (ReferenceEquals(cached.Id, id) && cached.Kind == principal.Kind && !cached.State!.Forgotten)
+        if (ReferenceEquals(cached.Id, id) && cached.Kind == principal.Kind && cached.Generation == cached.State!.Generation)
         {
             return cached.State;
         }
@@ -367,26 +387,38 @@ public sealed class DistinctSubjectsDetector
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(states, id, out _);
         if (slot is null)
         {
-            // New: no earlier prune applies to it, and with no subscriber it is due at the next prune.
-            slot = new KeyState(_windows.Length) { Id = id!, Kind = principal.Kind, AppliedPrunes = _pruneCount };
+            // New (a forgotten state reused when there is one, so that its arrays keep their capacity): no earlier prune
+            // applies to it, and with no subscriber it is due at the next prune.
+            slot = _pool.TryPop(out var reused) ? reused : new KeyState(_windows.Length);
+            slot.Id = id!;
+            slot.Kind = principal.Kind;
+            slot.AppliedPrunes = _pruneCount;
             Schedule(slot, long.MinValue);
         }
 
         var state = slot;
-        cached = new CacheEntry(id, principal.Kind, state);
+        cached = new CacheEntry(id, principal.Kind, state, state.Generation);
         state.CacheSlot = RuntimeHelpers.GetHashCode(id) & (CacheSize - 1);
         return state;
     }
 
-    // A state removed from the dictionary: never served by the cache again (and not kept alive by the slot it was
-    // last cached in, when it is still there).
+    // A state removed from the dictionary: never served by the cache again (a new generation: every cache slot that
+    // holds it, under any instance of its code, is stale), and cleared into the pool for reuse by a new principal while
+    // the pool has room. Its queue items are stale from now on (a new due version; versions only grow).
     private void Forget(KeyState state)
     {
-        state.Forgotten = true;
+        state.DueVersion++;
+        state.Generation++;
         ref var cached = ref _cache[state.CacheSlot];
         if (ReferenceEquals(cached.State, state))
         {
             cached = default;
+        }
+
+        if (_pool.Count < MaxPooled)
+        {
+            state.Clear(_windows.Length);
+            _pool.Push(state);
         }
     }
 
@@ -456,6 +488,8 @@ public sealed class DistinctSubjectsDetector
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    // Evicts at nowMs. A window whose boundary's time (BoundaryMs, kept beside the index) is inside it is left without
+    // touching its nodes: the usual case, and what keeps a read to the cache lines of the nodes it changes.
     private void Evict(KeyState s, long nowMs)
     {
         var last = _windowMs.Length - 1;
@@ -463,17 +497,32 @@ public sealed class DistinctSubjectsDetector
         {
             var cutoff = nowMs - _windowMs[w];
             var b = s.Boundary[w];
-            while (b != -1 && s.Nodes[b].LastMs <= cutoff)
+            if (b == -1 || s.BoundaryMs[w] > cutoff)
+            {
+                continue;
+            }
+
+            do
             {
                 b = s.Nodes[b].Next;
                 s.Count[w]--;
             }
+            while (b != -1 && s.Nodes[b].LastMs <= cutoff);
 
             s.Boundary[w] = b;
+            if (b != -1)
+            {
+                s.BoundaryMs[w] = s.Nodes[b].LastMs;
+            }
         }
 
         // The largest window's boundary is always the head: evicting from it frees the node.
         var largestCutoff = nowMs - _windowMs[last];
+        if (s.Head == -1 || s.BoundaryMs[last] > largestCutoff)
+        {
+            return;
+        }
+
         while (s.Head != -1 && s.Nodes[s.Head].LastMs <= largestCutoff)
         {
             var n = s.Head;
@@ -494,14 +543,19 @@ public sealed class DistinctSubjectsDetector
         }
 
         s.Boundary[last] = s.Head;
+        if (s.Head != -1)
+        {
+            s.BoundaryMs[last] = s.Nodes[s.Head].LastMs;
+        }
     }
 
     // One subscriber of a read: recorded (Touch), unless the principal is latched, already holds more than the largest
-    // window's limit (largestLimit, factor applied) and does not hold this subscriber (suspended: keep at most limit + 1).
+    // window's limit (largestLimit, factor applied; int.MaxValue when not latched) and does not hold this subscriber
+    // (suspended: keep at most limit + 1).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Add(KeyState s, long subject, long nowMs, long sequence, int largestLimit)
     {
-        if (s.Latched && s.Count[^1] > largestLimit && Unsafe.IsNullRef(ref s.Index.GetValueRefOrNullRef(subject)))
+        if (s.Latched && s.Count[_windowMs.Length - 1] > largestLimit && Unsafe.IsNullRef(ref s.Index.GetValueRefOrNullRef(subject)))
         {
             return;
         }
@@ -538,6 +592,7 @@ public sealed class DistinctSubjectsDetector
                 if (s.Boundary[w] == -1)
                 {
                     s.Boundary[w] = n;
+                    s.BoundaryMs[w] = nowMs;
                 }
             }
 
@@ -547,6 +602,7 @@ public sealed class DistinctSubjectsDetector
         var i = index;
         var isTail = s.Tail == i;
         var oldMs = s.Nodes[i].LastMs;
+        var next = s.Nodes[i].Next;
         for (var w = 0; w < _windowMs.Length; w++)
         {
             if (oldMs <= nowMs - _windowMs[w])
@@ -556,11 +612,22 @@ public sealed class DistinctSubjectsDetector
                 if (s.Boundary[w] == -1)
                 {
                     s.Boundary[w] = i;
+                    s.BoundaryMs[w] = nowMs;
                 }
             }
-            else if (s.Boundary[w] == i && !isTail)
+            else if (s.Boundary[w] == i)
             {
-                s.Boundary[w] = s.Nodes[i].Next;
+                // The window's oldest: it moves to the newest end (the next becomes the oldest), or, already the newest,
+                // stays the boundary with its new time.
+                if (isTail)
+                {
+                    s.BoundaryMs[w] = nowMs;
+                }
+                else
+                {
+                    s.Boundary[w] = next;
+                    s.BoundaryMs[w] = s.Nodes[next].LastMs;
+                }
             }
         }
 
@@ -582,7 +649,7 @@ public sealed class DistinctSubjectsDetector
             node.Next = -1;
             s.Nodes[s.Tail].Next = i;
             s.Tail = i;
-            s.Boundary[^1] = s.Head;
+            // The largest window's boundary is the head (the loop above moved it on when it was this node).
         }
 
         s.Nodes[i].LastMs = nowMs;
@@ -598,13 +665,27 @@ public sealed class DistinctSubjectsDetector
         public int Next;
     }
 
-    private readonly record struct CacheEntry(string? Id, PrincipalKind Kind, KeyState? State);
+    private readonly record struct CacheEntry(string? Id, PrincipalKind Kind, KeyState? State, int Generation);
 
     private readonly record struct DueItem(KeyState State, int Version)
     {
         public string Id => State.Id;
 
         public PrincipalKind Kind => State.Kind;
+    }
+
+    // MonitorOptions.MaxWindows values, inline.
+    [InlineArray(MonitorOptions.MaxWindows)]
+    private struct WindowValues<T>
+    {
+        private T _first;
+
+        public static WindowValues<T> Filled(T value, int count)
+        {
+            var values = default(WindowValues<T>);
+            ((Span<T>)values)[..count].Fill(value);
+            return values;
+        }
     }
 
     private sealed class KeyState(int windows)
@@ -616,7 +697,7 @@ public sealed class DistinctSubjectsDetector
         public int Tail = -1;
         public long LastMs = long.MinValue;
         public bool Latched;
-        public bool Forgotten; // removed from the dictionary (Reset, Prune): the cache must not serve it
+        public int Generation; // incremented when forgotten: a cache entry of an earlier generation must not be served
         public int CacheSlot; // the cache slot it was last put in
         public string Id = string.Empty; // the principal's code (the dictionary's key)
         public PrincipalKind Kind;
@@ -624,8 +705,29 @@ public sealed class DistinctSubjectsDetector
         public long DueMs; // its key in the due queue
         public int DueVersion; // the version of its current item in the due queue
         public readonly LongMap<int> Index = new(8);
-        public readonly int[] Boundary = Enumerable.Repeat(-1, windows).ToArray();
-        public readonly int[] Count = new int[windows];
+
+        // Per window, shortest first (the first `windows` items are used): the oldest node inside it (-1: none), that
+        // node's LastMs (kept so that an eviction with nothing to evict touches no node), and the distinct count. Inline,
+        // in the state's own cache lines.
+        public WindowValues<int> Boundary = WindowValues<int>.Filled(-1, windows);
+        public WindowValues<long> BoundaryMs;
+        public WindowValues<int> Count;
+
+        // Back to the state of a new KeyState, keeping the arrays' capacity, the generation and the due version.
+        public void Clear(int windows)
+        {
+            Used = 0;
+            Free = -1;
+            Head = -1;
+            Tail = -1;
+            LastMs = long.MinValue;
+            Latched = false;
+            DueMs = 0;
+            Index.Clear();
+            Boundary = WindowValues<int>.Filled(-1, windows);
+            BoundaryMs = default;
+            Count = default;
+        }
 
         public int Allocate()
         {

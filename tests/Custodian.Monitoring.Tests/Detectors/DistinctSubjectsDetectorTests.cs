@@ -158,6 +158,46 @@ public sealed class DistinctSubjectsDetectorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_limit_factor_is_asked_only_when_a_count_exceeds_an_unraised_limit_or_the_principal_is_latched()
+    {
+        var asked = new List<(Principal Principal, long Ms)>();
+        var d = new DistinctSubjectsDetector(new MonitorOptions())
+        {
+            LimitFactor = (p, ms) =>
+            {
+                asked.Add((p, ms));
+                return 2;
+            },
+        };
+
+        // Twelve distinct in ten minutes: at the 10-minute limit, never above it; the factor cannot change the answer.
+        for (var i = 0; i < 12; i++)
+        {
+            Assert.False(d.Observe(Clerk, T0.AddSeconds(i), S(1 + i), i, out _));
+        }
+
+        Assert.Empty(asked);
+
+        // The 13th exceeds the unraised 12: asked once; raised ×2 (24) it does not breach.
+        Assert.False(d.Observe(Clerk, T0.AddSeconds(12), S(13), 12, out _));
+        Assert.Equal([(Clerk, T0.AddSeconds(12).ToUnixTimeMilliseconds())], asked);
+
+        // The 25th exceeds 24: a breach at the raised limit; then latched, every read asks once (the cap of limit + 1).
+        for (var i = 13; i < 25; i++)
+        {
+            Assert.Equal(i == 24, d.Observe(Clerk, T0.AddSeconds(i), S(1 + i), i, out var breach));
+            if (i == 24)
+            {
+                Assert.Equal(new DetectorBreach(Clerk, TimeSpan.FromMinutes(10), 25, 24, 24), breach);
+            }
+        }
+
+        Assert.Equal(13, asked.Count);
+        Assert.False(d.Observe(Clerk, T0.AddSeconds(25), S(1), 25, out _));
+        Assert.Equal(14, asked.Count);
+    }
+
+    [Fact]
     public void An_explicit_latch_suppresses_breaches()
     {
         var d = Default();
