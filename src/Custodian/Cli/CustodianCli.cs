@@ -243,7 +243,7 @@ public static class CustodianCli
             paths.EnsureCreated();
             // Held for the server's lifetime: two servers on one data directory would each run a monitor and cache state
             // the other changes. Refused, not rolled back: what is there belongs to the server holding the lock.
-            await using var lockHeld = paths.TryHoldServerLock() ?? throw new CliException($"another Custodian server is already using {paths.Root}.");
+            await using var lockHeld = paths.TryHoldServerLock() ?? throw new CliException(paths.HeldByAnother + ".");
             var built = CustodianServer.BuildAfterStartChecks(options, TimeProvider.System); // RefuseSettingsNotRead ran above
             Access.Staff.NewAccount? officer;
             IAsyncDisposable? onDatabase = null;
