@@ -47,8 +47,10 @@ public static class Evaluator
     /// <param name="detection">Detector thresholds (the workload's watch list is added); defaults when null.</param>
     /// <param name="hardLimits">Hard limits; defaults when null.</param>
     /// <param name="progress">Called after each simulated day with (day, days).</param>
+    /// <param name="cancellationToken">Checked before each simulated request: a cancelled run stops within one request and returns no result.</param>
     /// <exception cref="ArgumentOutOfRangeException">When options are out of range.</exception>
-    public static ScenarioResult Run(WorkloadOptions options, Scenario scenario, DetectionOptions? detection = null, MonitorOptions? hardLimits = null, Action<int, int>? progress = null)
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled (e.g. Ctrl-C in <c>custodian evaluate</c>).</exception>
+    public static ScenarioResult Run(WorkloadOptions options, Scenario scenario, DetectionOptions? detection = null, MonitorOptions? hardLimits = null, Action<int, int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var workload = new Workload(options, scenario);
@@ -79,6 +81,7 @@ public static class Evaluator
         {
             foreach (var request in workload.Day(day))
             {
+                cancellationToken.ThrowIfCancellationRequested(); // Ctrl-C: a 60-day matrix takes minutes
                 var entry = Guard(engine, request.Entry);
                 if (!request.Attack && entry.ErrorCode == MonitoringErrorCodes.StepUpRequired)
                 {

@@ -62,7 +62,7 @@ internal sealed class CliContext : IAsyncDisposable
         var firstStart = FirstStart.Begin(paths);
         paths.EnsureCreated();
         // Not rolled back when refused: what is there belongs to the server holding the lock.
-        var serverLock = paths.TryHoldServerLock() ?? throw new CliException($"a Custodian server is using the data directory {paths.Root}; init changed nothing.");
+        var serverLock = paths.TryHoldServerLock() ?? throw new CliException($"{paths.HeldByAnother}; init changed nothing."); // a server, or a second init, holds it
         await using (serverLock)
         {
             return await StartAsync(options, paths, firstStart);

@@ -47,9 +47,31 @@ internal static partial class ConfigurationBinding
             var hint = ex.Message.Contains("'System.TimeSpan'", StringComparison.Ordinal)
                 ? "; a time of day or a duration is written hh:mm:ss, e.g. 09:30:00, or d.hh:mm:ss for days"
                 : string.Empty;
-            throw new CliException($"invalid configuration: {key} has a value that is not allowed ({DocumentFor(key)} lists the values{hint}; as an environment variable it is {key.Replace(":", "__", StringComparison.Ordinal)}).");
+            throw new CliException($"invalid configuration: {key} has a value that is not allowed ({DocumentFor(key)} lists the values{hint}; {EnvironmentVariable(key)}).");
         }
     }
+
+    /// <summary>
+    /// Appends to a rule's refusal <paramref name="message"/> where the setting at <paramref name="settingPath"/> is
+    /// documented and its environment variable, in the words of the value-conversion refusal (<see cref="Bind"/>):
+    /// <c>Custodian:Retention:Years must be 2-100 (docs/review.md lists the values; as an environment variable it is
+    /// Custodian__Retention__Years).</c> A message that already ends in a parenthesis, such as <c>… (PIPA safety
+    /// standard Art. 8(1): at least 2 years).</c>, gets the pointer inside it after a semicolon.
+    /// </summary>
+    /// <param name="message">The rule's one-line refusal, ending in '.' or not.</param>
+    /// <param name="settingPath">The configuration path of the setting, e.g. <c>Custodian:DormantAccounts:Days</c>.</param>
+    /// <returns>The message with the pointer, ending in '.'.</returns>
+    internal static string WithDocumentPointer(string message, string settingPath)
+    {
+        var pointer = $"{DocumentFor(settingPath)} lists the values; {EnvironmentVariable(settingPath)}";
+        var trimmed = message.TrimEnd().TrimEnd('.');
+        return trimmed.EndsWith(')') && trimmed.Contains(" (", StringComparison.Ordinal)
+            ? $"{trimmed[..^1]}; {pointer})."
+            : $"{trimmed} ({pointer}).";
+    }
+
+    private static string EnvironmentVariable(string settingPath) =>
+        "as an environment variable it is " + settingPath.Replace(":", "__", StringComparison.Ordinal);
 
     /// <summary>
     /// The document that lists the allowed values of the setting at <paramref name="settingPath"/> (a configuration

@@ -226,7 +226,9 @@ public static class CustodianCli
             ServeStartChecks.CheckKeyFiles(paths); // a key file readable by group or others stops here, named with the chmod that fixes it
             try
             {
-                CustodianServer.RefuseSettingsNotReadFromFiles(paths.Root); // appsettings.json setting Custodian:Storage etc., which only the environment sets
+                // appsettings.json setting Custodian:Storage etc., which only the environment sets; Custodian__JetStream__* with the
+                // embedded event log. Once: the server is built below with BuildAfterStartChecks, which does not repeat it.
+                CustodianServer.RefuseSettingsNotRead(options, configuration);
             }
             catch (InvalidOperationException ex)
             {
@@ -241,8 +243,8 @@ public static class CustodianCli
             paths.EnsureCreated();
             // Held for the server's lifetime: two servers on one data directory would each run a monitor and cache state
             // the other changes. Refused, not rolled back: what is there belongs to the server holding the lock.
-            await using var lockHeld = paths.TryHoldServerLock() ?? throw new CliException($"another Custodian server is already using {paths.Root}.");
-            var built = CustodianServer.Build(options, TimeProvider.System);
+            await using var lockHeld = paths.TryHoldServerLock() ?? throw new CliException(paths.HeldByAnother + ".");
+            var built = CustodianServer.BuildAfterStartChecks(options, TimeProvider.System); // RefuseSettingsNotRead ran above
             Access.Staff.NewAccount? officer;
             IAsyncDisposable? onDatabase = null;
             try

@@ -12,7 +12,7 @@ namespace Custodian.Cli;
 /// bad value or a port in use stops the start with one line and exit code 2 before the data directory is initialised
 /// and before the first security officer's one-time password is printed, instead of after.
 /// </summary>
-internal static class ServeStartChecks
+internal static partial class ServeStartChecks
 {
     /// <summary>
     /// Refuses unknown keys under <c>Custodian</c> (<see cref="ConfigurationKeys"/>), then binds and validates the sections <c>Custodian:Retention</c>, <c>Custodian:Review</c>, <c>Custodian:Gateway</c>,
@@ -29,7 +29,7 @@ internal static class ServeStartChecks
 
         var retention = new Ledger.Retention.RetentionOptions();
         ConfigurationBinding.Bind(configuration.GetSection(Ledger.Retention.RetentionOptions.Section), retention);
-        Checked(retention.Validate);
+        Checked(retention.Validate, Ledger.Retention.RetentionOptions.Section); // with docs/review.md and the variable
 
         var review = new Review.ReviewOptions();
         ConfigurationBinding.Bind(configuration.GetSection(Review.ReviewOptions.Section), review);
@@ -42,11 +42,19 @@ internal static class ServeStartChecks
 
         var officerDevices = new Approvals.OfficerDeviceOptions();
         ConfigurationBinding.Bind(custodian.GetSection(Approvals.OfficerDeviceOptions.Section), officerDevices);
-        Refuse(new Approvals.OfficerDeviceOptionsValidator().Validate(null, officerDevices));
+        Refuse(new Approvals.OfficerDeviceOptionsValidator().Validate(null, officerDevices), $"{CustodianOptions.Section}:{Approvals.OfficerDeviceOptions.Section}:Stores");
 
         var dormant = new StaffLifecycle.DormantAccountOptions();
         ConfigurationBinding.Bind(custodian.GetSection(StaffLifecycle.DormantAccountOptions.Section), dormant);
-        Refuse(new StaffLifecycle.DormantAccountOptionsValidator().Validate(null, dormant));
+        if (new StaffLifecycle.DormantAccountOptionsValidator().Validate(null, dormant) is { Failed: true } dormantFailure)
+        {
+            // "Days: The field DormantAccountOptions.Days must be between 1 and 3650." names a .NET type: name the setting instead
+            var (member, rule) = GeneratedFailure().Match(dormantFailure.Failures.First()) is { Success: true } m
+                ? (m.Groups[1].Value, m.Groups[2].Value)
+                : (null, dormantFailure.Failures.First());
+            var setting = $"{CustodianOptions.Section}:{StaffLifecycle.DormantAccountOptions.Section}" + (member is null ? string.Empty : ":" + member);
+            throw new CliException("invalid configuration: " + ConfigurationBinding.WithDocumentPointer($"{setting} {rule}", setting));
+        }
 
         var siem = new Siem.Export.SiemExportOptions();
         ConfigurationBinding.Bind(custodian.GetSection(Siem.Export.SiemExportOptions.Section), siem);
@@ -57,10 +65,20 @@ internal static class ServeStartChecks
 
         var checkpoints = new Ledger.Checkpoints.CheckpointOptions();
         ConfigurationBinding.Bind(configuration.GetSection(Ledger.Checkpoints.CheckpointOptions.Section), checkpoints);
-        if (!Validator.TryValidateObject(checkpoints, new ValidationContext(checkpoints), [], validateAllProperties: true)
-            || !Ledger.Checkpoints.NoteKeyIds.IsValidName(checkpoints.EffectiveOrigin()))
+        var checkpointFailures = new List<ValidationResult>();
+        var checkpointRule = !Validator.TryValidateObject(checkpoints, new ValidationContext(checkpoints), checkpointFailures, validateAllProperties: true)
+            ? checkpointFailures[0].MemberNames.FirstOrDefault() switch
+            {
+                nameof(Ledger.Checkpoints.CheckpointOptions.IntervalSeconds) => ("IntervalSeconds", "must be 1-3600"), // the [Range] attributes
+                nameof(Ledger.Checkpoints.CheckpointOptions.MaxFutureSkewSeconds) => ("MaxFutureSkewSeconds", "must be 0-86400"),
+                var other => (other ?? "IntervalSeconds", "has a value that is not allowed"),
+            }
+            : !Ledger.Checkpoints.NoteKeyIds.IsValidName(checkpoints.EffectiveOrigin()) ? ("Origin", "must be a name without spaces or '+'")
+            : ((string Setting, string Rule)?)null;
+        if (checkpointRule is { } broken)
         {
-            throw new CliException("invalid configuration: Custodian:Checkpoints: IntervalSeconds must be 1-3600, MaxFutureSkewSeconds 0-86400, and Origin a name without spaces or '+'.");
+            var setting = $"{Ledger.Checkpoints.CheckpointOptions.Section}:{broken.Setting}";
+            throw new CliException("invalid configuration: " + ConfigurationBinding.WithDocumentPointer($"{setting} {broken.Rule}", setting));
         }
     }
 
@@ -110,7 +128,8 @@ internal static class ServeStartChecks
         }
     }
 
-    private static void Checked(Action validate)
+    // section: when given, the refusal ends with where the setting (section:ParamName) is documented and its variable
+    private static void Checked(Action validate, string? section = null)
     {
         try
         {
@@ -118,17 +137,23 @@ internal static class ServeStartChecks
         }
         catch (ArgumentOutOfRangeException ex)
         {
-            throw new CliException("invalid configuration: " + ex.Message.Split(" (Parameter", 2)[0]);
+            var message = ex.Message.Split(" (Parameter", 2)[0];
+            throw new CliException("invalid configuration: " + (section is null || ex.ParamName is null ? message : ConfigurationBinding.WithDocumentPointer(message, $"{section}:{ex.ParamName}")));
         }
     }
 
-    private static void Refuse(ValidateOptionsResult result)
+    // setting: when given, the refusal ends with where it is documented and its variable
+    private static void Refuse(ValidateOptionsResult result, string? setting = null)
     {
         if (result.Failed)
         {
-            throw new CliException("invalid configuration: " + result.Failures.First());
+            var failure = result.Failures.First();
+            throw new CliException("invalid configuration: " + (setting is null ? failure : ConfigurationBinding.WithDocumentPointer(failure, setting)));
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\w+): The field \w+\.\w+ (.*?)\.?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex GeneratedFailure();
 
     /// <summary>
     /// Refuses to start when a key file of the data directory that exists is accessible by group or others

@@ -51,19 +51,41 @@ public static class ConfigurationKeys
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentException.ThrowIfNullOrEmpty(fileName);
-        foreach (var (key, value) in file.GetSection(CustodianOptions.Section).AsEnumerable(makePathsRelative: true).OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
-        {
-            if (value is null)
-            {
-                continue; // a section, not a setting
-            }
+        return FirstSettingIn(file, top => !FileSections.Contains(top, StringComparer.OrdinalIgnoreCase)) is { } path
+            ? $"{fileName} in the data directory sets {path}, which is read only from the environment: set {EnvironmentName(path)} instead "
+                + $"(only {CustodianOptions.Section}:{string.Join(", ", FileSections)} are read from this file)"
+            : null;
+    }
 
-            var top = key.Split(':', 2)[0];
-            if (!FileSections.Contains(top, StringComparer.OrdinalIgnoreCase))
+    /// <summary>
+    /// The first setting under <c>Custodian:JetStream</c> in <paramref name="configuration"/> when the server runs on the
+    /// embedded event log, as a one-line message naming the setting and the option that makes it apply;
+    /// <see langword="null"/> when there is none. The embedded event log never reads these settings: before this check
+    /// <c>Custodian__JetStream__Replicas=3</c> on a node started without <c>--events</c> was accepted without a word, and
+    /// the operator believed the ledger replicated (docs/events.md). Values are never read into the message.
+    /// </summary>
+    /// <param name="configuration">The configuration the server reads (the environment; a settings file is refused by <see cref="FindNotReadFromFile"/> first).</param>
+    /// <returns>For example <c>Custodian:JetStream:Replicas (environment variable Custodian__JetStream__Replicas) applies only with the JetStream event log (serve --events nats://host:port, or Custodian__Events); this server uses the embedded event log, which does not read it (docs/events.md)</c>, or <see langword="null"/>.</returns>
+    public static string? FindJetStreamWithEmbeddedEvents(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return FirstSettingIn(configuration, top => string.Equals(top, Events.JetStreamOptions.Section, StringComparison.OrdinalIgnoreCase)) is { } path
+            ? $"{path} (environment variable {EnvironmentName(path)}) applies only with the JetStream event log (serve --events nats://host:port, or Custodian__Events); "
+                + "this server uses the embedded event log, which does not read it (docs/events.md)"
+            : null;
+    }
+
+    // The path (Custodian:Top:…) of the first setting with a value, in key order without case, whose first segment under
+    // Custodian (Top) is one of the refused sections; null when there is none. Shared by the refusals of settings the
+    // server would not read (FindNotReadFromFile, FindJetStreamWithEmbeddedEvents).
+    private static string? FirstSettingIn(IConfiguration configuration, Func<string, bool> refusedSection)
+    {
+        foreach (var (key, value) in configuration.GetSection(CustodianOptions.Section).AsEnumerable(makePathsRelative: true).OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            if (value is not null // a section is not a setting
+                && refusedSection(key.Split(':', 2)[0]))
             {
-                var path = CustodianOptions.Section + ":" + key;
-                return $"{fileName} in the data directory sets {path}, which is read only from the environment: set {path.Replace(":", "__", StringComparison.Ordinal)} instead "
-                    + $"(only {CustodianOptions.Section}:{string.Join(", ", FileSections)} are read from this file)";
+                return CustodianOptions.Section + ":" + key;
             }
         }
 

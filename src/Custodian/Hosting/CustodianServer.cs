@@ -46,27 +46,36 @@ public sealed class ServerEndpoints
 public static class CustodianServer
 {
     /// <summary>
-    /// Refuses a settings file in the data directory (<c>appsettings.json</c>, or <c>appsettings.{environment}.json</c>
-    /// for the host environment named by <c>ASPNETCORE_ENVIRONMENT</c> / <c>DOTNET_ENVIRONMENT</c>, default
-    /// <c>Production</c>) that sets a <c>Custodian</c> setting the server reads only from the environment
-    /// (<see cref="ConfigurationKeys.FindNotReadFromFile"/>).
+    /// Refuses, before anything is created, the settings this server would not read: a settings file in the data
+    /// directory (<c>appsettings.json</c>, or <c>appsettings.{environment}.json</c> for the host environment named by
+    /// <c>ASPNETCORE_ENVIRONMENT</c> / <c>DOTNET_ENVIRONMENT</c>, default <c>Production</c>) that sets a <c>Custodian</c>
+    /// setting the server reads only from the environment (<see cref="ConfigurationKeys.FindNotReadFromFile"/>), and with
+    /// the embedded event log any <c>Custodian:JetStream</c> setting in <paramref name="environment"/>
+    /// (<see cref="ConfigurationKeys.FindJetStreamWithEmbeddedEvents"/>). <c>custodian serve</c> runs it once among its
+    /// start checks and then builds with <see cref="BuildAfterStartChecks"/>; <see cref="Build"/> runs it for every other host.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Such a setting, named with the environment variable to use instead.</exception>
-    internal static void RefuseSettingsNotReadFromFiles(string root)
+    /// <param name="options">The options the server is built with (the event log is <see cref="CustodianOptions.Events"/>).</param>
+    /// <param name="environment">The configuration the server reads its settings from (the environment variables).</param>
+    /// <exception cref="InvalidOperationException">The first such setting, named with what to do instead (one line starting <c>invalid configuration: </c>).</exception>
+    internal static void RefuseSettingsNotRead(CustodianOptions options, IConfiguration environment)
     {
-        if (!Directory.Exists(root))
+        var root = DataPaths.For(options.DataDirectory).Root;
+        if (Directory.Exists(root))
         {
-            return;
+            var hostEnvironment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
+            foreach (var fileName in new[] { "appsettings.json", $"appsettings.{hostEnvironment}.json" })
+            {
+                var file = new ConfigurationBuilder().SetBasePath(Path.GetFullPath(root)).AddJsonFile(fileName, optional: true, reloadOnChange: false).Build();
+                if (ConfigurationKeys.FindNotReadFromFile(file, fileName) is { } notRead)
+                {
+                    throw new InvalidOperationException("invalid configuration: " + notRead);
+                }
+            }
         }
 
-        var environment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
-        foreach (var fileName in new[] { "appsettings.json", $"appsettings.{environment}.json" })
+        if (!Events.EventsComposition.IsJetStream(options) && ConfigurationKeys.FindJetStreamWithEmbeddedEvents(environment) is { } jetStream)
         {
-            var file = new ConfigurationBuilder().SetBasePath(Path.GetFullPath(root)).AddJsonFile(fileName, optional: true, reloadOnChange: false).Build();
-            if (ConfigurationKeys.FindNotReadFromFile(file, fileName) is { } notRead)
-            {
-                throw new InvalidOperationException("invalid configuration: " + notRead);
-            }
+            throw new InvalidOperationException("invalid configuration: " + jetStream);
         }
     }
 
@@ -81,6 +90,7 @@ public static class CustodianServer
     /// (benchmarks only: the load benchmark's unguarded baseline endpoints run here so that they do not pay
     /// the gateway's certificate check; production never passes it).
     /// </param>
+    /// <exception cref="InvalidOperationException">A setting the server would not read (<see cref="RefuseSettingsNotRead"/>), before anything is created; or another start failure.</exception>
     public static WebApplication Build(
         CustodianOptions options,
         TimeProvider time,
@@ -89,8 +99,24 @@ public static class CustodianServer
         Action<WebApplication>? mapExtra = null,
         Action<WebApplication>? configurePipeline = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        RefuseSettingsNotRead(options, new ConfigurationBuilder().AddEnvironmentVariables().Build()); // before anything is created in the data directory
+        return BuildAfterStartChecks(options, time, configureServices, configureLogging, mapExtra, configurePipeline);
+    }
+
+    /// <summary>
+    /// <see cref="Build"/> without <see cref="RefuseSettingsNotRead"/>, for <c>custodian serve</c>, which has run it
+    /// among its start checks (before it created the data directory and took its lock).
+    /// </summary>
+    internal static WebApplication BuildAfterStartChecks(
+        CustodianOptions options,
+        TimeProvider time,
+        Action<IServiceCollection>? configureServices = null,
+        Action<ILoggingBuilder>? configureLogging = null,
+        Action<WebApplication>? mapExtra = null,
+        Action<WebApplication>? configurePipeline = null)
+    {
         var paths = DataPaths.For(options.DataDirectory);
-        RefuseSettingsNotReadFromFiles(paths.Root); // before anything is created in the data directory
         paths.EnsureCreated();
         var ca = CertificateAuthority.LoadOrCreate(paths.CertificateAuthority, time, DeviceCertificateApi.CaOptions(options));
 

@@ -39,6 +39,7 @@ public sealed record DataPaths(string Root)
     /// lifetime, by <c>init</c> and <c>masking adopt</c> while they work, and probed by <c>import</c>.
     /// </summary>
     /// <returns>The open lock file (dispose it to release the lock), or null when another process holds it.</returns>
+    /// <remarks>Which process holds it cannot be read (the lock file cannot be opened while held), so a refusal names every possible holder: <see cref="HeldByAnother"/>.</remarks>
     public FileStream? TryHoldServerLock()
     {
         var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
@@ -56,6 +57,13 @@ public sealed record DataPaths(string Root)
             return null;
         }
     }
+
+    /// <summary>
+    /// The one-line refusal when <see cref="TryHoldServerLock"/> found the lock held: <c>another Custodian process holds
+    /// the data directory /path (a running server, or init or masking adopt at work)</c>, without a final period. The
+    /// holder is not known (the lock file cannot be read while held), so every process that takes the lock is named.
+    /// </summary>
+    public string HeldByAnother => $"another Custodian process holds the data directory {Root} (a running server, or init or masking adopt at work)";
 
     /// <summary>
     /// The terminal API's base URL (one line, e.g. <c>https://127.0.0.1:7443</c>) as the last <c>serve</c> on this

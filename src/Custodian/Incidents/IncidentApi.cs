@@ -210,6 +210,16 @@ public static class IncidentApi
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> ExportAsync(string id, Approvals.ApprovedExportRequest request, IncidentService service, Approvals.ExportGrants grants, HttpContext context, CancellationToken cancellationToken)
     {
+        // An unknown incident is 404 incident-not-found before the approval is asked for, as on the other incident
+        // endpoints and in 'incident export' on the CLI: no approval can name an incident that does not exist, so 403
+        // export-approval-required told an officer to request one for a mistyped ID. Recorded like the other refusals.
+        var got = await service.GetAsync(id, cancellationToken);
+        if (!got.IsSuccess)
+        {
+            return await RefusedAsync(context, AccessTask.IncidentExport, id, got.Error!, cancellationToken);
+        }
+
+        id = got.Value.Id; // the stored spelling, as the CLI names the approval's target
         var csv = new StringWriter();
         var actor = Actor(context);
         var exported = await grants.RunApprovedAsync(request.Approval, Approvals.ExportGrants.IncidentTarget(id), actor.Account, () => service.ExportAsync(id, request.Reason, actor, csv, cancellationToken), cancellationToken); // four eyes (docs/access.md §7)

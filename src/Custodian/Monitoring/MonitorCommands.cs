@@ -158,7 +158,7 @@ public static class MonitorCommands
                     {
                         var o = Copy(options, seed);
                         task.Description = Markup.Escape($"{scenario.ToName()} seed {seed}");
-                        results.Add(Evaluator.Run(o, scenario, progress: (d, _) => task.Value = done + d));
+                        results.Add(Evaluator.Run(o, scenario, progress: (d, _) => task.Value = done + d, cancellationToken: ct)); // Ctrl-C / SIGTERM: stops within one request (exit 130 / 143)
                         done += options.Days;
                     }
                 });

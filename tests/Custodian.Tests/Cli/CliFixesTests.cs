@@ -208,8 +208,31 @@ public sealed partial class CliFixesTests : IDisposable
         { "Custodian:OfficerDevices:Stores:0", "no spaces", "Custodian:OfficerDevices:Stores: every entry must be a store code" },
         { "Custodian:DormantAccounts:Days", "0", "Days" },
         { "Custodian:Siem:BatchSize", "0", "BatchSize" },
-        { "Custodian:Checkpoints:IntervalSeconds", "0", "Custodian:Checkpoints: IntervalSeconds must be 1-3600" },
+        { "Custodian:Checkpoints:IntervalSeconds", "0", "Custodian:Checkpoints:IntervalSeconds must be 1-3600" },
     };
+
+    public static TheoryData<string, string, string> BadSettingsWithDocuments => new()
+    {
+        { "Custodian:DormantAccounts:Days", "0", "invalid configuration: Custodian:DormantAccounts:Days must be between 1 and 3650 (docs/access.md lists the values; as an environment variable it is Custodian__DormantAccounts__Days)." },
+        { "Custodian:DormantAccounts:Interval", "00:00:30", "invalid configuration: Custodian:DormantAccounts:Interval must be between 00:01:00 and 7.00:00:00 (docs/access.md lists the values; as an environment variable it is Custodian__DormantAccounts__Interval)." },
+        { "Custodian:Checkpoints:IntervalSeconds", "0", "invalid configuration: Custodian:Checkpoints:IntervalSeconds must be 1-3600 (docs/ledger-format.md lists the values; as an environment variable it is Custodian__Checkpoints__IntervalSeconds)." },
+        { "Custodian:Checkpoints:MaxFutureSkewSeconds", "-1", "invalid configuration: Custodian:Checkpoints:MaxFutureSkewSeconds must be 0-86400 (docs/ledger-format.md lists the values; as an environment variable it is Custodian__Checkpoints__MaxFutureSkewSeconds)." },
+        { "Custodian:Checkpoints:Origin", "two words", "invalid configuration: Custodian:Checkpoints:Origin must be a name without spaces or '+' (docs/ledger-format.md lists the values; as an environment variable it is Custodian__Checkpoints__Origin)." },
+        { "Custodian:Retention:Years", "0", "invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years; docs/review.md lists the values; as an environment variable it is Custodian__Retention__Years)." },
+        { "Custodian:Retention:Interval", "00:00:10", "invalid configuration: Custodian:Retention:Interval must be 1 minute to 7 days (docs/review.md lists the values; as an environment variable it is Custodian__Retention__Interval)." },
+        { "Custodian:OfficerDevices:Stores:0", "no spaces", "invalid configuration: Custodian:OfficerDevices:Stores: every entry must be a store code of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit (docs/access.md lists the values; as an environment variable it is Custodian__OfficerDevices__Stores)." },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettingsWithDocuments))]
+    public void Refusals_of_the_dormant_account_checkpoint_retention_and_officer_device_settings_name_the_document_and_the_variable(string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
+
+        var refused = Assert.Throws<CliException>(() => ServeStartChecks.CheckConfiguration(configuration));
+
+        Assert.Equal(expected, refused.Message);
+    }
 
     [Theory]
     [MemberData(nameof(BadSettings))]
@@ -231,8 +254,9 @@ public sealed partial class CliFixesTests : IDisposable
     public static TheoryData<string, string?> BadStarts => new()
     {
         { "Custodian__Review__Cycle=daily", "error: invalid configuration: Custodian:Review:Cycle has a value that is not allowed (docs/review.md lists the values; as an environment variable it is Custodian__Review__Cycle)." },
-        { "Custodian__Retention__Years=0", "error: invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years)." },
-        { "Custodian__Checkpoints__IntervalSeconds=0", "error: invalid configuration: Custodian:Checkpoints: IntervalSeconds must be 1-3600, MaxFutureSkewSeconds 0-86400, and Origin a name without spaces or '+'." },
+        { "Custodian__Retention__Years=0", "error: invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years; docs/review.md lists the values; as an environment variable it is Custodian__Retention__Years)." },
+        { "Custodian__Checkpoints__IntervalSeconds=0", "error: invalid configuration: Custodian:Checkpoints:IntervalSeconds must be 1-3600 (docs/ledger-format.md lists the values; as an environment variable it is Custodian__Checkpoints__IntervalSeconds)." },
+        { "Custodian__DormantAccounts__Days=0", "error: invalid configuration: Custodian:DormantAccounts:Days must be between 1 and 3650 (docs/access.md lists the values; as an environment variable it is Custodian__DormantAccounts__Days)." },
         { "port-in-use", null },
     };
 

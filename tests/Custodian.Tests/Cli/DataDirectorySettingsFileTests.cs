@@ -1,5 +1,7 @@
 using Custodian.Gateway;
 using Custodian.Hosting;
+using Custodian.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -50,6 +52,34 @@ public sealed class DataDirectorySettingsFileTests : IDisposable
             "invalid configuration: appsettings.json in the data directory sets Custodian:TerminalPort, which is read only from the environment: "
             + "set Custodian__TerminalPort instead (only Custodian:Gateway, OfficerDevices, DormantAccounts, Siem are read from this file)",
             error.Message);
+    }
+
+    [Fact]
+    public async Task Serve_with_the_embedded_event_log_refuses_a_JetStream_setting_and_creates_nothing()
+    {
+        var data = Path.Combine(_data.FullName, "node");
+
+        var (exit, output, error) = await CliProcess.RunAsync(new Dictionary<string, string> { ["Custodian__JetStream__Replicas"] = "9" }, "serve", "--data", data, "--terminal-port", "0", "--portal-port", "0");
+
+        Assert.Equal(
+            (2, string.Empty, "error: invalid configuration: Custodian:JetStream:Replicas (environment variable Custodian__JetStream__Replicas) applies only with the JetStream event log "
+                + "(serve --events nats://host:port, or Custodian__Events); this server uses the embedded event log, which does not read it (docs/events.md)"),
+            (exit, output, error.TrimEnd('\n')));
+        Assert.False(Directory.Exists(data));
+    }
+
+    [Fact]
+    public void Build_refuses_a_JetStream_setting_with_the_embedded_event_log_and_not_with_JetStream()
+    {
+        var environment = new ConfigurationBuilder().AddInMemoryCollection([new("Custodian:JetStream:Monitor", "workers")]).Build();
+
+        var refused = Assert.Throws<InvalidOperationException>(() => CustodianServer.RefuseSettingsNotRead(new CustodianOptions { DataDirectory = _data.FullName }, environment));
+        CustodianServer.RefuseSettingsNotRead(new CustodianOptions { DataDirectory = _data.FullName, Events = "nats://127.0.0.1:4222" }, environment);
+
+        Assert.Equal(
+            "invalid configuration: Custodian:JetStream:Monitor (environment variable Custodian__JetStream__Monitor) applies only with the JetStream event log "
+            + "(serve --events nats://host:port, or Custodian__Events); this server uses the embedded event log, which does not read it (docs/events.md)",
+            refused.Message);
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public sealed class KeyFilePermissionTests : IDisposable
         {
             Assert.NotNull(held);
             var passed = await CliCapture.RunAsync(["serve", "--data", Data, "--terminal-port", "0", "--portal-port", "0"]);
-            Assert.Equal((2, $"error: another Custodian server is already using {paths.Root}.\n"), (passed.Code, passed.Stderr));
+            Assert.Equal((2, $"error: another Custodian process holds the data directory {paths.Root} (a running server, or init or masking adopt at work).\n"), (passed.Code, passed.Stderr));
 
             File.SetUnixFileMode(file, OwnerOnly | loose);
             var refused = await CliCapture.RunAsync(["serve", "--data", Data, "--terminal-port", "0", "--portal-port", "0"]);

@@ -235,12 +235,14 @@ public sealed class IncidentApiTests
         await RefusedAsync($"{Incidents}/{id}/notify", new { how = " ", measures = "m", contact = "c" }, HttpStatusCode.BadRequest, IncidentErrors.ReasonRequired, AccessTask.IncidentNotified, target);
         await RefusedAsync($"{Incidents}/{id}/close", new { reason = "nobody to notify?" }, HttpStatusCode.Conflict, IncidentErrors.StateConflict, AccessTask.IncidentClosed, target);
         await RefusedAsync($"{Incidents}/INC-20000101-AAAAAA/close", new { reason = "wrong case" }, HttpStatusCode.NotFound, IncidentErrors.NotFound, AccessTask.IncidentClosed, null);
+        // An unknown incident is not found before the export's approval is asked for (it was 403 export-approval-required).
+        await RefusedAsync($"{Incidents}/INC-20000101-AAAAAA/exports", new { reason = "for the regulator" }, HttpStatusCode.NotFound, IncidentErrors.NotFound, AccessTask.IncidentExport, null);
 
         var ledger = await host.LedgerAsync();
         Assert.Equal(
             [AccessTask.IncidentDeclared, AccessTask.IncidentScoped],
             ledger.Where(e => e.Entry.Outcome == AccessOutcome.Allowed && e.Entry.Task is >= AccessTask.IncidentDeclared and <= AccessTask.IncidentExport).Select(e => e.Entry.Task));
-        Assert.Equal(13, ledger.Count(e => e.Entry.Account == "sec1" && e.Entry.Outcome == AccessOutcome.Denied));
+        Assert.Equal(14, ledger.Count(e => e.Entry.Account == "sec1" && e.Entry.Outcome == AccessOutcome.Denied));
         Assert.DoesNotContain(ledger, e => Infrastructure.LedgerText.HoldsPersonalData(e.Entry));
         Assert.DoesNotContain(ledger, e => (e.Entry.Target ?? string.Empty).Contains("C0001/x", StringComparison.Ordinal) || (e.Entry.Target ?? string.Empty).Contains("A-NONE", StringComparison.Ordinal));
     }

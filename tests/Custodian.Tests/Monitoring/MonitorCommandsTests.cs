@@ -67,6 +67,23 @@ public sealed class MonitorCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Ctrl_c_during_an_evaluation_stops_it_in_order_and_exits_130()
+    {
+        using var evaluate = CliProcess.StartWithDefaultSigint("evaluate", "--days", "60");
+        var stderr = evaluate.StandardError.ReadToEndAsync();
+        var firstLine = await evaluate.StandardOutput.ReadLineAsync(); // the progress of the first scenario: the verb is evaluating
+        var stdout = evaluate.StandardOutput.ReadToEndAsync();
+        CliProcess.Signal(evaluate, "INT");
+        await CliProcess.WaitForExitAsync(evaluate);
+
+        Assert.Matches("^[a-z-]+ seed 1: [0-9]+%$", firstLine);
+        Assert.Equal(130, evaluate.ExitCode);
+        // Not "... did not stop within 5 seconds and was ended": the evaluator itself stopped at the cancellation.
+        Assert.Equal("error: interrupted by SIGINT; the operation was stopped before it finished.", (await stderr).TrimEnd('\n'));
+        Assert.DoesNotContain("# Monitor evaluation", await stdout, StringComparison.Ordinal); // no report of a partial run
+    }
+
+    [Fact]
     public async Task Evaluate_writes_the_markdown_report_and_rejects_bad_arguments()
     {
         var report = Path.Combine(_dir.FullName, "evaluation.md");
