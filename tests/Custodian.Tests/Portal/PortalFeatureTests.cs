@@ -19,6 +19,7 @@ public sealed class PortalFeatureTests
 {
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // on SQLite and PostgreSQL (docs/storage.md)
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task History_is_filtered_by_period_in_korea_time_newest_first(TestBackend backend)
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 20, backend: backend);
