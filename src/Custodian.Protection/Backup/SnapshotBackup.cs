@@ -82,11 +82,27 @@ public sealed partial class SnapshotBackup
     /// <param name="files">Other files of the data directory: relative path in the data directory → (full source path, whether it is secret and must be sealed). Read under the keyring lock, with the database snapshot and the keyring.</param>
     /// <param name="cancellationToken">Cancels the backup (nothing is left behind).</param>
     /// <returns>The manifest written.</returns>
-    /// <exception cref="IOException">When the output directory is not empty, or a file cannot be read or written.</exception>
-    public async Task<BackupManifest> BackupAsync(string outputDirectory, IReadOnlyDictionary<string, (string Source, bool Secret)> files, CancellationToken cancellationToken = default)
+    /// <exception cref="IOException">When the output directory is not empty, a file cannot be read or written, or another process still holds the keyring lock after <see cref="ProtectionKeyring.DefaultLockTimeout"/> (30 s).</exception>
+    public Task<BackupManifest> BackupAsync(string outputDirectory, IReadOnlyDictionary<string, (string Source, bool Secret)> files, CancellationToken cancellationToken = default) =>
+        BackupAsync(outputDirectory, files, ProtectionKeyring.DefaultLockTimeout, cancellationToken);
+
+    /// <summary>
+    /// Writes a backup into <paramref name="outputDirectory"/> as <see cref="BackupAsync(string, IReadOnlyDictionary{string, ValueTuple{string, bool}}, CancellationToken)"/>
+    /// does, waiting up to <paramref name="lockTimeout"/> for the keyring lock (held by a key or CA rotation, or another backup).
+    /// </summary>
+    /// <param name="outputDirectory">Where to write (created with mode 0700 when missing).</param>
+    /// <param name="files">Other files of the data directory: relative path in the data directory → (full source path, whether it is secret and must be sealed). Read under the keyring lock, with the database snapshot and the keyring.</param>
+    /// <param name="lockTimeout">Longest wait for the keyring lock: more than zero, at most one hour (<c>custodian backup --lock-timeout</c>, default 30 s).</param>
+    /// <param name="cancellationToken">Cancels the backup (nothing is left behind).</param>
+    /// <returns>The manifest written.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lockTimeout"/> is zero, negative or longer than one hour.</exception>
+    /// <exception cref="IOException">When the output directory is not empty, a file cannot be read or written, or another process still holds the keyring lock after <paramref name="lockTimeout"/> (nothing is left behind).</exception>
+    public async Task<BackupManifest> BackupAsync(string outputDirectory, IReadOnlyDictionary<string, (string Source, bool Secret)> files, TimeSpan lockTimeout, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
         ArgumentNullException.ThrowIfNull(files);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lockTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(lockTimeout, TimeSpan.FromHours(1));
         var root = Path.GetFullPath(outputDirectory);
         if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
         {
@@ -123,7 +139,7 @@ public sealed partial class SnapshotBackup
                 }
 
                 return 0;
-            });
+            }, lockTimeout);
 
             foreach (var (name, content, secret) in contents)
             {
@@ -171,7 +187,7 @@ public sealed partial class SnapshotBackup
     /// into place. On any failure or cancellation the staging directory is deleted and <paramref name="dataDirectory"/> is
     /// left as it was; an existing empty directory is kept, with its owner and mode.
     /// </summary>
-    /// <param name="backupDirectory">A directory written by <see cref="BackupAsync"/>.</param>
+    /// <param name="backupDirectory">A directory written by <see cref="BackupAsync(string, IReadOnlyDictionary{string, ValueTuple{string, bool}}, CancellationToken)"/>.</param>
     /// <param name="dataDirectory">The data directory to fill: missing (created 0700; its parent must exist) or empty.</param>
     /// <param name="databaseFileName">The database file name in the data directory, e.g. <c>custodian.db</c>.</param>
     /// <param name="keysDirectoryName">The keys directory name in the data directory, e.g. <c>keys</c>.</param>

@@ -58,7 +58,6 @@ public sealed partial class ProtectionKeyring
     private const int WrapNonceSize = 12;
     private const int WrapTagSize = 16;
     private static readonly byte[] KekInfo = "Custodian keyring KEK v1"u8.ToArray();
-    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
 
     private readonly byte[] _kek;
     private readonly TimeProvider _time;
@@ -76,6 +75,13 @@ public sealed partial class ProtectionKeyring
         _state = state;
         _nextCheck = Environment.TickCount64 + (long)RefreshInterval.TotalMilliseconds;
     }
+
+    /// <summary>
+    /// How long <see cref="WithLockAsync{T}(Func{Task{T}})"/> and the keyring's own changes (key rotation, retirement) wait
+    /// for the cross-process keyring lock before giving up: 30 seconds. The CLI verbs that take the lock around other work
+    /// (<c>backup</c>, <c>ca rotate</c>, <c>ca finish-rotation</c>) accept another wait with <c>--lock-timeout</c>.
+    /// </summary>
+    public static TimeSpan DefaultLockTimeout { get; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long an instance may go on using its view of the keyring before it checks the file for changes made by another process: 1 second.</summary>
     public static TimeSpan RefreshInterval { get; } = TimeSpan.FromSeconds(1);
@@ -418,26 +424,46 @@ public sealed partial class ProtectionKeyring
     }
 
     /// <summary>
-    /// Runs <paramref name="action"/> holding the cross-process keyring lock (<see cref="LockFileName"/> in the keys
-    /// directory, an exclusive lock on the open file), so no key rotation or retirement happens meanwhile. Backups read
-    /// the database, the keyring and the CA files under it (<c>SnapshotBackup</c>); CA rotation changes the CA files
-    /// under it (docs/access.md §2.4), so a backup never copies a half-rotated CA. Waits up to 30 s for the lock.
+    /// Runs <paramref name="action"/> holding the cross-process keyring lock, waiting up to <see cref="DefaultLockTimeout"/>
+    /// (30 s) for it; see <see cref="WithLockAsync{T}(Func{Task{T}}, TimeSpan)"/>.
     /// </summary>
     /// <typeparam name="T">The action's result.</typeparam>
     /// <param name="action">The work to do under the lock; the lock is released when its task completes or fails.</param>
     /// <returns>The action's result.</returns>
     /// <exception cref="IOException">When another process (a backup, a key or CA rotation) still holds the lock after 30 s; the action did not run.</exception>
-    public async Task<T> WithLockAsync<T>(Func<Task<T>> action)
+    public Task<T> WithLockAsync<T>(Func<Task<T>> action) => WithLockAsync(action, DefaultLockTimeout);
+
+    /// <summary>
+    /// Runs <paramref name="action"/> holding the cross-process keyring lock (<see cref="LockFileName"/> in the keys
+    /// directory, an exclusive lock on the open file), so no key rotation or retirement happens meanwhile. Backups read
+    /// the database, the keyring and the CA files under it (<c>SnapshotBackup</c>); CA rotation changes the CA files
+    /// under it (docs/access.md §2.4), so a backup never copies a half-rotated CA. Waits up to <paramref name="timeout"/>
+    /// for the lock (retrying every 20 ms), then gives up.
+    /// </summary>
+    /// <typeparam name="T">The action's result.</typeparam>
+    /// <param name="action">The work to do under the lock; the lock is released when its task completes or fails.</param>
+    /// <param name="timeout">Longest wait for the lock: more than zero, at most one hour (the CLI's <c>--lock-timeout</c>, whole seconds, default <see cref="DefaultLockTimeout"/>).</param>
+    /// <returns>The action's result.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is zero, negative or longer than one hour.</exception>
+    /// <exception cref="IOException">
+    /// When another process (a backup, a key or CA rotation) still holds the lock after <paramref name="timeout"/>; the
+    /// action did not run. The message names the wait in whole seconds: <c>the keyring lock (keyring.lock in the keys
+    /// directory) is still held by another process after 30 s (a backup, or a key or CA rotation); nothing was changed, try
+    /// again when it is done.</c>
+    /// </exception>
+    public async Task<T> WithLockAsync<T>(Func<Task<T>> action, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(action);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(timeout, TimeSpan.FromHours(1));
         FileStream held;
         try
         {
-            held = AtomicFile.Lock(Path.Combine(KeysDirectory, LockFileName), LockTimeout);
+            held = AtomicFile.Lock(Path.Combine(KeysDirectory, LockFileName), timeout);
         }
         catch (IOException ex)
         {
-            throw new IOException($"the keyring lock ({LockFileName} in the keys directory) is still held by another process after {LockTimeout.TotalSeconds:0} s (a backup, or a key or CA rotation); nothing was changed, try again when it is done.", ex);
+            throw new IOException($"the keyring lock ({LockFileName} in the keys directory) is still held by another process after {timeout.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s (a backup, or a key or CA rotation); nothing was changed, try again when it is done.", ex);
         }
 
         using (held)
@@ -489,7 +515,7 @@ public sealed partial class ProtectionKeyring
     private static (KeyringDocument Document, FileStamp Stamp) Mutate(string directory, byte[] kek, Func<KeyringDocument, bool> edit)
     {
         var path = Path.Combine(directory, KeyringFileName);
-        using (AtomicFile.Lock(Path.Combine(directory, LockFileName), LockTimeout))
+        using (AtomicFile.Lock(Path.Combine(directory, LockFileName), DefaultLockTimeout))
         {
             var (document, _) = ReadDocument(path);
 

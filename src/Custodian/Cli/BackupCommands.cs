@@ -21,7 +21,8 @@ internal static class BackupCommands
     public static Command Backup()
     {
         var output = new Argument<DirectoryInfo>("out") { Description = "Backup directory to create (must not exist or be empty)." };
-        var command = new Command("backup", "Write a consistent snapshot (database, wrapped keyring, sealed CA and TOTP-seed keys) while the server runs. The master key is not included: keep it separately.") { output };
+        var lockTimeout = CustodianCli.LockTimeoutOption();
+        var command = new Command("backup", "Write a consistent snapshot (database, wrapped keyring, sealed CA and TOTP-seed keys) while the server runs. The master key is not included: keep it separately.") { output, lockTimeout };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var data = parse.GetValue(CustodianCli.DataOption)!;
@@ -55,7 +56,7 @@ internal static class BackupCommands
                 files["checkpoints/log.key"] = (Ledger.Checkpoints.LogKeyFile.PathFor(paths.Root), true); // the checkpoint signing key (docs/ledger-format.md §7)
             }
 
-            var manifest = await context.Get<SnapshotBackup>().BackupAsync(target, files, ct);
+            var manifest = await context.Get<SnapshotBackup>().BackupAsync(target, files, parse.LockTimeout(lockTimeout), ct);
             await RecordAsync(context, $"backup written: {manifest.Files!.Count} files", ct);
             AnsiConsole.MarkupLine($"Backup written to [bold]{Markup.Escape(target)}[/] ({CliText.Count(manifest.Files!.Count, "file")}). Keep the master key ({ProtectionKeyring.MasterKeyFileName} or {ProtectionKeyring.MasterKeyEnvironmentVariable}) separately: the backup cannot be restored without it.");
             return 0;

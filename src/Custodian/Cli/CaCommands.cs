@@ -34,7 +34,8 @@ internal static class CaCommands
             return 0;
         }));
 
-        var rotate = new Command("rotate", "Start a CA rotation: a new CA issues device certificates; the previous one stays trusted until 'ca finish-rotation'. Restart the server afterwards.");
+        var rotateLockTimeout = CustodianCli.LockTimeoutOption();
+        var rotate = new Command("rotate", "Start a CA rotation: a new CA issues device certificates; the previous one stays trusted until 'ca finish-rotation'. Restart the server afterwards.") { rotateLockTimeout };
         rotate.SetAction(CustodianCli.Guarded(async (parse, _) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
@@ -43,14 +44,15 @@ internal static class CaCommands
             // after the rotation, never half of it. If the entry cannot be recorded, the CA files are put back as they were.
             var (previous, current) = await context.Get<ProtectionKeyring>().WithLockAsync(() => CertificateAuthority.RotateAsync(
                 context.Get<DataPaths>().CertificateAuthority, time, context.Get<CertificateAuthority>().Options,
-                (was, now) => RecordAsync(context, now, RotationStartedReason(was))));
+                (was, now) => RecordAsync(context, now, RotationStartedReason(was))), parse.LockTimeout(rotateLockTimeout));
             Console.WriteLine($"New device CA SHA-256 {current}; previous CA {previous} stays trusted and keeps issuing the server certificate.");
             Console.WriteLine("Restart the server: until then it refuses enrollments and renewals (503 ca-restart-required). Terminals move to the new CA at their next renewal after the restart; 'custodian ca status' shows who has not.");
             return 0;
         }));
 
         var force = new Option<bool>("--force") { Description = "Finish even though some active terminals still hold a certificate of the previous CA (they must re-enroll)." };
-        var finish = new Command("finish-rotation", "Retire the previous CA (after every terminal renewed). Restart the server afterwards.") { force };
+        var finishLockTimeout = CustodianCli.LockTimeoutOption();
+        var finish = new Command("finish-rotation", "Retire the previous CA (after every terminal renewed). Restart the server afterwards.") { force, finishLockTimeout };
         finish.SetAction(CustodianCli.Guarded(async (parse, _) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
@@ -69,7 +71,7 @@ internal static class CaCommands
             // Under the keyring lock like 'ca rotate'; if the entry cannot be recorded, ca/previous/ is put back (still in rotation).
             var retired = await context.Get<ProtectionKeyring>().WithLockAsync(() => CertificateAuthority.FinishRotationAsync(
                 context.Get<DataPaths>().CertificateAuthority,
-                fingerprint => RecordAsync(context, fingerprint, $"CA rotation finished; previous CA retired, {pending.Count} terminal(s) left on it")))
+                fingerprint => RecordAsync(context, fingerprint, $"CA rotation finished; previous CA retired, {pending.Count} terminal(s) left on it")), parse.LockTimeout(finishLockTimeout))
                 ?? throw new CliException("no CA rotation is in progress.");
             Console.WriteLine($"Retired the previous CA {retired}. Restart the server: it then presents a server certificate of the new CA and trusts only it.");
             return 0;

@@ -88,6 +88,25 @@ public static class CustodianCli
     }
 
     /// <summary>
+    /// A new <c>--lock-timeout SECONDS</c> option for a verb that takes the keyring lock (<c>keys/keyring.lock</c>) around its
+    /// work: <c>backup</c>, <c>ca rotate</c>, <c>ca finish-rotation</c>. Whole seconds from 1 to 3,600, default 30
+    /// (<see cref="Protection.Keys.ProtectionKeyring.DefaultLockTimeout"/>); another value, or one that is no number, is a
+    /// parse error (exit 1, <c>error: --lock-timeout must be a whole number from 1 to 3,600</c>). When the lock is still held
+    /// after the wait the verb exits 2 with "the keyring lock ... is still held by another process after N s", nothing changed
+    /// (docs/access.md §2.4, docs/storage.md "Backup and restore").
+    /// </summary>
+    /// <returns>The option; read it with <see cref="LockTimeout"/>.</returns>
+    internal static Option<int> LockTimeoutOption() =>
+        new Option<int>("--lock-timeout")
+        {
+            Description = "How long to wait, in seconds, for the keyring lock a backup or a key or CA rotation holds (1–3,600); then give up with exit 2, nothing changed.",
+            DefaultValueFactory = _ => (int)Protection.Keys.ProtectionKeyring.DefaultLockTimeout.TotalSeconds,
+        }.InRange(1, 3600);
+
+    /// <summary>The wait <paramref name="option"/> (from <see cref="LockTimeoutOption"/>) asks for, in whole seconds.</summary>
+    internal static TimeSpan LockTimeout(this ParseResult parse, Option<int> option) => TimeSpan.FromSeconds(parse.GetValue(option));
+
+    /// <summary>
     /// Adds a range check to an integer option. A value out of range and one that is no number get the same line,
     /// e.g. <c>--subscribers must be a whole number from 1 to 20,000,000</c> (<see cref="CliParseErrors.RangeText"/>).
     /// </summary>

@@ -346,16 +346,66 @@ public sealed class CaRotationTests : IDisposable
         // Held as 'custodian backup' holds it (SnapshotBackup, through ProtectionKeyring.WithLockAsync) while it reads the CA files.
         int code;
         string stderr;
-        using (new FileStream(Path.Combine(DataPaths.For(data).Keys, Custodian.Protection.Keys.ProtectionKeyring.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        using (HoldKeyringLock(data))
         {
-            (code, _, stderr) = await Cli.CliCapture.RunAsync(["ca", "rotate", "--data", data]); // waits the lock's 30 s, then refuses
+            (code, _, stderr) = await Cli.CliCapture.RunAsync(["ca", "rotate", "--data", data, "--lock-timeout", "1"]); // waits 1 s (default 30 s), then refuses
             Assert.Equal(before, CaFiles(data));
         }
 
         Assert.Equal(2, code);
-        Assert.Contains("the keyring lock (keyring.lock in the keys directory) is still held by another process after 30 s", stderr, StringComparison.Ordinal);
+        Assert.Equal("error: the keyring lock (keyring.lock in the keys directory) is still held by another process after 1 s (a backup, or a key or CA rotation); nothing was changed, try again when it is done.", stderr.TrimEnd());
         Assert.Equal(0, await CaRotatedEntriesAsync(data));
         Assert.Equal(0, await CustodianCli.RunAsync(["ca", "rotate", "--data", data])); // and once the backup is done, it runs
         Assert.Equal(1, await CaRotatedEntriesAsync(data));
+    }
+
+    [Fact]
+    public async Task Ca_finish_rotation_and_backup_give_up_on_a_held_keyring_lock_after_their_lock_timeout_without_changing_anything()
+    {
+        var data = _data.FullName;
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", data]));
+        Assert.Equal(0, await CustodianCli.RunAsync(["ca", "rotate", "--data", data]));
+        var before = CaFiles(data);
+        var backup = Path.Combine(_data.Parent!.FullName, _data.Name + "-backup");
+        const string Refusal = "error: the keyring lock (keyring.lock in the keys directory) is still held by another process after 1 s (a backup, or a key or CA rotation); nothing was changed, try again when it is done.";
+
+        (int Code, string Stdout, string Stderr) finish, backedUp;
+        using (HoldKeyringLock(data))
+        {
+            finish = await Cli.CliCapture.RunAsync(["ca", "finish-rotation", "--data", data, "--lock-timeout", "1"]);
+            backedUp = await Cli.CliCapture.RunAsync(["backup", backup, "--data", data, "--lock-timeout", "1"]);
+        }
+
+        Assert.Equal((2, Refusal), (finish.Code, finish.Stderr.TrimEnd()));
+        Assert.Equal((2, Refusal), (backedUp.Code, backedUp.Stderr.TrimEnd()));
+        Assert.Equal(before, CaFiles(data)); // still in rotation: ca/previous/ is there
+        Assert.False(Directory.Exists(backup)); // no backup, not even a partial one beside it
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_data.Parent!.FullName, "." + _data.Name + "-backup*"));
+        Assert.Equal(1, await CaRotatedEntriesAsync(data)); // only the rotation's entry
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("3601")]
+    [InlineData("1.5")]
+    [InlineData("soon")]
+    public async Task A_lock_timeout_that_is_no_whole_number_of_seconds_from_1_to_3600_is_a_usage_error_on_every_verb_that_takes_it(string value)
+    {
+        var data = _data.FullName;
+        string[][] verbs = [["ca", "rotate"], ["ca", "finish-rotation"], ["backup", Path.Combine(data, "out")]];
+        foreach (var verb in verbs)
+        {
+            var (code, stdout, stderr) = await Cli.CliCapture.RunAsync([.. verb, "--data", data, "--lock-timeout", value]);
+            Assert.Equal((1, string.Empty, "error: --lock-timeout must be a whole number from 1 to 3,600"), (code, stdout, stderr.TrimEnd()));
+        }
+
+        Assert.Empty(_data.EnumerateFileSystemInfos()); // parse errors: nothing was opened or created
+    }
+
+    /// <summary>Holds the keyring lock as another process (a backup, a rotation) would: the lock file open with no sharing.</summary>
+    private static FileStream HoldKeyringLock(string data)
+    {
+        Directory.CreateDirectory(DataPaths.For(data).Keys);
+        return new FileStream(Path.Combine(DataPaths.For(data).Keys, Custodian.Protection.Keys.ProtectionKeyring.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
     }
 }

@@ -143,6 +143,7 @@ public sealed class WitnessStateTests
 
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task Witnesses_remove_takes_the_full_verifier_key_and_removes_only_that_key(TestBackend backend)
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 10, backend: backend);

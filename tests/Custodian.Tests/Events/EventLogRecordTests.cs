@@ -139,6 +139,7 @@ public sealed class EventLogRecordTests
 
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task Ledger_tables_written_around_the_stream_make_every_guarded_read_a_503_ledger_unavailable(TestBackend backend)
     {
         await using var nats = await NatsServer.StartNewAsync();

@@ -33,6 +33,7 @@ public sealed class JetStreamLedgerTests
 
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task A_guarded_lookup_writes_exactly_one_ledger_entry_and_the_stream_holds_it(TestBackend backend)
     {
         await using var nats = await NatsServer.StartNewAsync();
@@ -135,6 +136,7 @@ public sealed class JetStreamLedgerTests
 
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task The_same_entries_give_the_same_roots_and_proofs_as_the_embedded_ledger(TestBackend backend)
     {
         await using var nats = await NatsServer.StartNewAsync();

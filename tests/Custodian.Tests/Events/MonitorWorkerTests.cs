@@ -45,6 +45,7 @@ public sealed class MonitorWorkerTests
     /// </summary>
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task Two_workers_with_one_joining_mid_stream_raise_exactly_the_embedded_alerts_step_ups_and_risk_and_process_each_entry_once(TestBackend backend)
     {
         var entries = Workload();
@@ -158,6 +159,7 @@ public sealed class MonitorWorkerTests
     /// </summary>
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task The_aggregate_partition_stores_a_principals_open_baseline_day_at_its_progress_so_a_restart_and_a_rebalance_keep_its_exact_counts(TestBackend backend)
     {
         await using var nats = await NatsServer.StartNewAsync();

@@ -16,6 +16,7 @@ namespace Custodian.Tests.Events;
 /// verify projects nothing itself); tables holding an entry the stream never had, and a valid tree whose entry at sequence
 /// k is not the stream's, exit 3 naming the sequence; <c>--tables-only</c> skips the comparison.
 /// </summary>
+[Trait("Backend", "Both")] // every test runs on both backends, each row naming its own whatever CUSTODIAN_TEST_BACKEND says, in the first pass: the PostgreSQL pass skips it (scripts/test.sh)
 public sealed class StreamComparisonTests
 {
     [Theory]

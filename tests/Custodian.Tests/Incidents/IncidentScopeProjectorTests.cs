@@ -15,6 +15,7 @@ namespace Custodian.Tests.Incidents;
 /// schema: order and contents, the migration's backfill, restart from the persisted position, batches, and exact scoping
 /// while entries are appended and while the projection is behind.
 /// </summary>
+[Trait("Backend", "Both")] // every test runs on both backends, each row naming its own whatever CUSTODIAN_TEST_BACKEND says, in the first pass: the PostgreSQL pass skips it (scripts/test.sh)
 public sealed class IncidentScopeProjectorTests
 {
     public static TheoryData<TestBackend> Backends => TestStorage.Backends;

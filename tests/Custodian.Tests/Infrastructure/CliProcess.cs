@@ -10,7 +10,12 @@ public static class CliProcess
 {
     /// <summary>Runs <paramref name="args"/> with <paramref name="environment"/> added to this process's environment; fails the test after 90 s.</summary>
     /// <returns>The exit code and everything written to standard output and standard error.</returns>
-    public static async Task<(int Exit, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Task<(int Exit, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunAsync(TimeSpan.FromSeconds(90), environment, args);
+
+    /// <summary>Runs <paramref name="args"/> with <paramref name="environment"/> added to this process's environment; fails the test after <paramref name="timeout"/>.</summary>
+    /// <returns>The exit code and everything written to standard output and standard error.</returns>
+    public static async Task<(int Exit, string Output, string Error)> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
@@ -34,10 +39,10 @@ public static class CliProcess
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            await process.WaitForExitAsync(deadline.Token);
         }
         catch (OperationCanceledException)
         {

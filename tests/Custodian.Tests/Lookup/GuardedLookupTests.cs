@@ -41,6 +41,7 @@ public sealed class GuardedLookupTests
 
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // on SQLite and PostgreSQL (docs/storage.md)
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task Search_returns_masked_summary_and_records_exactly_one_entry_naming_the_subscriber(TestBackend backend)
     {
         await using var host = await CustodianTestHost.StartAsync(backend: backend);
@@ -72,6 +73,7 @@ public sealed class GuardedLookupTests
 
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // on SQLite and PostgreSQL (docs/storage.md)
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task View_needs_a_known_purpose_and_is_masked(TestBackend backend)
     {
         await using var host = await CustodianTestHost.StartAsync(backend: backend);
@@ -100,6 +102,7 @@ public sealed class GuardedLookupTests
 
     [Theory]
     [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // on SQLite and PostgreSQL (docs/storage.md)
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says, and the first pass runs both: the PostgreSQL pass skips it (scripts/test.sh)
     public async Task Unmask_without_consent_is_refused_and_with_consent_shows_the_rrn(TestBackend backend)
     {
         await using var host = await CustodianTestHost.StartAsync(backend: backend);
