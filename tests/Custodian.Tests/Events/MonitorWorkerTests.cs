@@ -331,6 +331,51 @@ public sealed class MonitorWorkerTests
     }
 
     [Fact]
+    public async Task A_second_worker_started_with_a_running_workers_identifier_is_refused_and_the_running_one_keeps_its_partitions()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite, initialiseWithCli: true);
+        using var stop = new CancellationTokenSource();
+        var running = side.Worker("twin");
+        var runningRun = Task.Run(() => running.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => running.OwnedPartitions.Count == 129, "the running worker owns all 129 partitions");
+
+            // The same identifier as its own process: it waits out one lease (a crashed predecessor's key would expire),
+            // then refuses, exit 2, one line; it never took the key, so the running worker keeps every partition.
+            var url = new Uri(nats.Url);
+            var (exit, _, error) = await CliProcess.RunAsync(side.Environment, "monitor-worker", "--data", side.DataDirectory, "--worker-id", "twin", "--lease-seconds", "2");
+            Assert.Equal(2, exit);
+            Assert.Equal(
+                $"error: another monitor worker with --worker-id twin is running on nats {url.Host}:{url.Port}: its membership key stayed held for longer than the 2 s lease; give each worker its own identifier (docs/events.md, \"Monitor workers\").",
+                error.TrimEnd().Split('\n')[^1]);
+            Assert.False(runningRun.IsCompleted);
+            Assert.Equal(129, running.OwnedPartitions.Count);
+            Assert.All(await side.Progress.ListAsync(), p => Assert.Equal("twin", p.Owner));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await runningRun;
+        }
+
+        // After a clean stop (the key deleted) the identifier is free again at once.
+        using var stopAgain = new CancellationTokenSource();
+        var again = side.Worker("twin");
+        var againRun = Task.Run(() => again.RunAsync(stopAgain.Token));
+        try
+        {
+            await WaitUntilAsync(() => again.OwnedPartitions.Count == 129, "the restarted worker owns all 129 partitions");
+        }
+        finally
+        {
+            await stopAgain.CancelAsync();
+            await againRun;
+        }
+    }
+
+    [Fact]
     public async Task With_serve_monitor_workers_a_scraping_clerk_is_suspended_by_the_aggregate_partition_before_the_next_request_is_served()
     {
         await WithAggregateWorkerAsync("api-test", async host =>

@@ -154,6 +154,10 @@ public sealed class MonitorWorker
     /// <param name="stoppingToken">Stops the worker.</param>
     /// <returns>Completes when stopped.</returns>
     /// <exception cref="EventsUnavailableException">When NATS cannot be reached at the start.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// When another running worker holds this worker's identifier: its membership key is still held after one lease plus
+    /// a third of it (a crashed predecessor's key expires within the lease, and is waited for).
+    /// </exception>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         await using var nats = new NatsConnection(NatsOpts.Default with
@@ -190,9 +194,10 @@ public sealed class MonitorWorker
         }
 
         var key = "w." + _workerId;
-        using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var interval = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(300).Ticks, _lease.Ticks / 3));
-        var heartbeat = Task.Run(() => HeartbeatAsync(members, key, interval, heartbeatStop.Token), CancellationToken.None);
+        var revision = await JoinAsync(members, key, interval, stoppingToken);
+        using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var heartbeat = Task.Run(() => HeartbeatAsync(members, key, interval, revision, heartbeatStop.Token), CancellationToken.None);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -269,12 +274,55 @@ public sealed class MonitorWorker
         return live;
     }
 
-    // Renews the membership key every third of the lease; a renewal refused because the key expired or changed means the
-    // lease was lost (the partitions stop when LeaseValid turns false) and the worker joins again.
-    private async Task HeartbeatAsync(INatsKVStore members, string key, TimeSpan interval, CancellationToken stop)
+    // Joins the membership: creates this worker's key, which only succeeds when no live worker holds it (a missing,
+    // expired or deleted key). A crashed predecessor's key expires within one lease, so a held key is asked again every
+    // interval for one lease plus one interval; a key still held then is renewed by a running worker with the same
+    // identifier, and the start is refused — two workers under one key would each own the same partitions.
+    private async Task<ulong> JoinAsync(INatsKVStore members, string key, TimeSpan interval, CancellationToken stop)
     {
-        ulong revision = 0;
-        var joined = false;
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            NatsResult<ulong> created;
+            try
+            {
+                created = await members.TryCreateAsync(key, _workerId, cancellationToken: stop);
+            }
+            catch (Exception ex) when (ex is NatsException or TimeoutException || (ex is OperationCanceledException && !stop.IsCancellationRequested))
+            {
+                throw new EventsUnavailableException($"events {_settings.Display} is unavailable for the monitor worker: {ex.GetType().Name}.", ex);
+            }
+
+            if (created.Success)
+            {
+                Volatile.Write(ref _renewedAt, _time.GetTimestamp());
+                WorkerLog.Joined(_logger, _workerId, Bucket, _settings.JetStream.WorkerLeaseSeconds);
+                return created.Value;
+            }
+
+            if (created.Error is not NatsKVCreateException)
+            {
+                throw new EventsUnavailableException($"events {_settings.Display} is unavailable for the monitor worker: {created.Error.GetType().Name}.", created.Error);
+            }
+
+            if (_time.GetElapsedTime(started) >= _lease + interval)
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"another monitor worker with --worker-id {_workerId} is running on {_settings.Display}: its membership key stayed held for longer than the {_settings.JetStream.WorkerLeaseSeconds} s lease; give each worker its own identifier (docs/events.md, \"Monitor workers\")."));
+            }
+
+            await Task.Delay(interval, _time, stop);
+        }
+    }
+
+    // Renews the membership key every third of the lease, from the revision JoinAsync created; a renewal refused because
+    // the key expired or changed means the lease was lost (the partitions stop when LeaseValid turns false) and the worker
+    // joins again, by creating the key: a key another worker with the same identifier took meanwhile is not overwritten
+    // (6120), the worker stays without partitions and asks again every interval.
+    private async Task HeartbeatAsync(INatsKVStore members, string key, TimeSpan interval, ulong revision, CancellationToken stop)
+    {
+        var joined = true;
+        var heldReported = false;
         while (!stop.IsCancellationRequested)
         {
             try
@@ -287,10 +335,28 @@ public sealed class MonitorWorker
                         continue;
                     }
 
-                    revision = await members.PutAsync(key, _workerId, cancellationToken: stop);
-                    joined = true;
-                    Volatile.Write(ref _renewedAt, _time.GetTimestamp());
-                    WorkerLog.Joined(_logger, _workerId, Bucket, _settings.JetStream.WorkerLeaseSeconds);
+                    var created = await members.TryCreateAsync(key, _workerId, cancellationToken: stop);
+                    if (!created.Success)
+                    {
+                        if (created.Error is not NatsKVCreateException)
+                        {
+                            throw created.Error;
+                        }
+
+                        if (!heldReported)
+                        {
+                            WorkerLog.IdentifierHeld(_logger, _workerId);
+                            heldReported = true;
+                        }
+                    }
+                    else
+                    {
+                        revision = created.Value;
+                        joined = true;
+                        heldReported = false;
+                        Volatile.Write(ref _renewedAt, _time.GetTimestamp());
+                        WorkerLog.Joined(_logger, _workerId, Bucket, _settings.JetStream.WorkerLeaseSeconds);
+                    }
                 }
                 else
                 {

@@ -13,7 +13,8 @@ namespace Custodian.Monitoring.Workers;
 /// sharded monitor worker (<see cref="MonitorWorker"/>; docs/events.md, "Monitor workers") until SIGINT/SIGTERM. Storage
 /// and the event log come from the same settings as <c>serve</c> (<c>Custodian__Storage</c>, <c>Custodian__Events</c>,
 /// <c>Custodian__JetStream__*</c>); the event log must be JetStream. Exit codes: 0 after a clean stop; 2 with one line
-/// when the settings are invalid, the event log is embedded, or a dependency is unreachable.
+/// when the settings are invalid, the event log is embedded, a dependency is unreachable, or a running worker holds the
+/// same <c>--worker-id</c> (found after one lease of waiting, <see cref="MonitorWorker.RunAsync"/>).
 /// </summary>
 public static class MonitorWorkerCommand
 {

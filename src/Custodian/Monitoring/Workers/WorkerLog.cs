@@ -40,6 +40,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 6108, Level = LogLevel.Error, Message = "Monitor worker could not store the alert or suspension of {PrincipalKind} {PrincipalId}; the partition retries the batch.")]
     public static partial void ActionFailed(ILogger logger, string principalKind, string principalId, Exception exception);
 
+    [LoggerMessage(EventId = 6120, Level = LogLevel.Warning, Message = "Monitor worker {WorkerId} cannot rejoin: another worker with the same identifier holds its membership key; this worker runs no partition until the key is free.")]
+    public static partial void IdentifierHeld(ILogger logger, string workerId);
+
     [LoggerMessage(EventId = 6109, Level = LogLevel.Warning, Message = "Monitor worker {WorkerId}: the membership bucket is unreachable; partitions stop when the lease runs out.")]
     public static partial void MembershipUnavailable(ILogger logger, string workerId, Exception exception);
 
