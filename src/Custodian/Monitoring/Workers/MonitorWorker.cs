@@ -53,6 +53,10 @@ public sealed class MonitorWorker
 
     private readonly EventsSettings _settings;
     private readonly string _workerId;
+
+    // The membership key's value: the identifier and a random instance nonce, so that a create whose reply was lost (a
+    // NATS leader change) but that took the key is recognised as this worker's own, not another's with the same identifier.
+    private readonly string _instance = "";
     private readonly PartitionProgressStore _progress;
     private readonly IAccessLedger _ledger;
     private readonly IAccessLedgerReader _reader;
@@ -111,6 +115,7 @@ public sealed class MonitorWorker
         }
 
         _workerId = workerId;
+        _instance = workerId + "/" + Guid.NewGuid().ToString("N");
         _progress = progress ?? throw new ArgumentNullException(nameof(progress));
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _reader = reader ?? throw new ArgumentNullException(nameof(reader));
@@ -283,26 +288,21 @@ public sealed class MonitorWorker
         var started = _time.GetTimestamp();
         while (true)
         {
-            NatsResult<ulong> created;
+            ulong? claimed;
             try
             {
-                created = await members.TryCreateAsync(key, _workerId, cancellationToken: stop);
+                claimed = await TryClaimAsync(members, key, stop);
             }
             catch (Exception ex) when (ex is NatsException or TimeoutException || (ex is OperationCanceledException && !stop.IsCancellationRequested))
             {
                 throw new EventsUnavailableException($"events {_settings.Display} is unavailable for the monitor worker: {ex.GetType().Name}.", ex);
             }
 
-            if (created.Success)
+            if (claimed is { } revision)
             {
                 Volatile.Write(ref _renewedAt, _time.GetTimestamp());
                 WorkerLog.Joined(_logger, _workerId, Bucket, _settings.JetStream.WorkerLeaseSeconds);
-                return created.Value;
-            }
-
-            if (created.Error is not NatsKVCreateException)
-            {
-                throw new EventsUnavailableException($"events {_settings.Display} is unavailable for the monitor worker: {created.Error.GetType().Name}.", created.Error);
+                return revision;
             }
 
             if (_time.GetElapsedTime(started) >= _lease + interval)
@@ -313,6 +313,26 @@ public sealed class MonitorWorker
 
             await Task.Delay(interval, _time, stop);
         }
+    }
+
+    // Creates the membership key with this instance's value: its revision, or null when the key is held by another
+    // instance (a worker with the same identifier). A held key whose value is this instance's own (a create that took the
+    // key but whose reply was lost) is this worker's: its current revision. Other failures throw (NatsException, ...).
+    private async Task<ulong?> TryClaimAsync(INatsKVStore members, string key, CancellationToken stop)
+    {
+        var created = await members.TryCreateAsync(key, _instance, cancellationToken: stop);
+        if (created.Success)
+        {
+            return created.Value;
+        }
+
+        if (created.Error is not NatsKVCreateException)
+        {
+            throw created.Error;
+        }
+
+        var held = await members.TryGetEntryAsync<string>(key, cancellationToken: stop);
+        return held.Success && held.Value.Operation == NatsKVOperation.Put && held.Value.Value == _instance ? held.Value.Revision : null;
     }
 
     // Renews the membership key every third of the lease, from the revision JoinAsync created; a renewal refused because
@@ -335,14 +355,8 @@ public sealed class MonitorWorker
                         continue;
                     }
 
-                    var created = await members.TryCreateAsync(key, _workerId, cancellationToken: stop);
-                    if (!created.Success)
+                    if (await TryClaimAsync(members, key, stop) is not { } created)
                     {
-                        if (created.Error is not NatsKVCreateException)
-                        {
-                            throw created.Error;
-                        }
-
                         if (!heldReported)
                         {
                             WorkerLog.IdentifierHeld(_logger, _workerId);
@@ -351,7 +365,7 @@ public sealed class MonitorWorker
                     }
                     else
                     {
-                        revision = created.Value;
+                        revision = created;
                         joined = true;
                         heldReported = false;
                         Volatile.Write(ref _renewedAt, _time.GetTimestamp());
@@ -360,7 +374,7 @@ public sealed class MonitorWorker
                 }
                 else
                 {
-                    revision = await members.UpdateAsync(key, _workerId, revision, cancellationToken: stop);
+                    revision = await members.UpdateAsync(key, _instance, revision, cancellationToken: stop);
                     Volatile.Write(ref _renewedAt, _time.GetTimestamp());
                 }
             }
