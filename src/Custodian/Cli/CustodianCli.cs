@@ -225,6 +225,13 @@ public static class CustodianCli
             if (parse.GetValue(monitor) is { } monitorMode)
             {
                 options.JetStream.Monitor = monitorMode; // --monitor wins over Custodian__JetStream__Monitor
+                if (options.JetStream.UsesWorkers && !Events.EventsComposition.IsJetStream(options))
+                {
+                    // Custodian__JetStream__Monitor is refused with the embedded log by RefuseSettingsNotRead; the option is refused here,
+                    // before anything is created, rather than ignored (the embedded log runs its monitor in this process).
+                    throw new CliException("--monitor workers needs the JetStream event log (serve --events nats://host:port, or Custodian__Events); "
+                        + "this server uses the embedded event log, whose monitor runs in this process (docs/events.md, \"Monitor workers\").");
+                }
             }
 
             var failures = CustodianOptionsValidator.ValidateAll(options);

@@ -51,11 +51,11 @@ internal static class MaskingCommands
             var data = parse.GetValue(CustodianCli.DataOption)!;
             await using var context = await CliContext.OpenAsync(data);
 
-            // Holding the server's lock refuses a running server (whose screens would go on with the old masks
+            // Holding the server's lock refuses a running server (or an init or adoption at work: the holder cannot be known) (whose screens would go on with the old masks
             // while the directory records the new ones) and keeps one from starting mid-adoption.
             var paths = Hosting.DataPaths.For(data);
             await using var serverLock = paths.TryHoldServerLock()
-                ?? throw new CliException($"a Custodian server is running on {paths.Root}: stop it, then run 'masking adopt' with the same Custodian__Masking__* settings.");
+                ?? throw new CliException($"{paths.HeldByAnother}; nothing was adopted: stop the server or let the other command finish, then run 'masking adopt' with the same Custodian__Masking__* settings.");
 
             // PostgreSQL: the policy is the database's, shared by every node's data directory; a server of any of them
             // holds the database's server lock shared (docs/storage.md, "A server runs on the database").

@@ -33,12 +33,17 @@ internal static partial class ServeStartChecks
 
         var review = new Review.ReviewOptions();
         ConfigurationBinding.Bind(configuration.GetSection(Review.ReviewOptions.Section), review);
-        Checked(review.Validate);
+        Checked(review.Validate, Review.ReviewOptions.Section); // with docs/review.md and the variable
 
         var gateway = new Gateway.GatewayOptions();
         ConfigurationBinding.Bind(custodian.GetSection(Gateway.GatewayOptions.Section), gateway);
-        Refuse(new Gateway.GatewayOptionsValidator().Validate(null, gateway));
-        Refuse(new Gateway.GatewayNetworkValidator().Validate(null, gateway));
+        RefuseNamingSetting(new Gateway.GatewayOptionsValidator().Validate(null, gateway), $"{CustodianOptions.Section}:{Gateway.GatewayOptions.Section}");
+        if (new Gateway.GatewayNetworkValidator().Validate(null, gateway) is { Failed: true } network)
+        {
+            // "Gateway:TrustedProxies: '…' is not an IP address.": the setting is what precedes ": ", below the Custodian section
+            var failure = $"{CustodianOptions.Section}:{network.Failures.First()}";
+            throw new CliException("invalid configuration: " + ConfigurationBinding.WithDocumentPointer(failure, failure.Split(": ", 2)[0]));
+        }
 
         var officerDevices = new Approvals.OfficerDeviceOptions();
         ConfigurationBinding.Bind(custodian.GetSection(Approvals.OfficerDeviceOptions.Section), officerDevices);
@@ -46,15 +51,7 @@ internal static partial class ServeStartChecks
 
         var dormant = new StaffLifecycle.DormantAccountOptions();
         ConfigurationBinding.Bind(custodian.GetSection(StaffLifecycle.DormantAccountOptions.Section), dormant);
-        if (new StaffLifecycle.DormantAccountOptionsValidator().Validate(null, dormant) is { Failed: true } dormantFailure)
-        {
-            // "Days: The field DormantAccountOptions.Days must be between 1 and 3650." names a .NET type: name the setting instead
-            var (member, rule) = GeneratedFailure().Match(dormantFailure.Failures.First()) is { Success: true } m
-                ? (m.Groups[1].Value, m.Groups[2].Value)
-                : (null, dormantFailure.Failures.First());
-            var setting = $"{CustodianOptions.Section}:{StaffLifecycle.DormantAccountOptions.Section}" + (member is null ? string.Empty : ":" + member);
-            throw new CliException("invalid configuration: " + ConfigurationBinding.WithDocumentPointer($"{setting} {rule}", setting));
-        }
+        RefuseNamingSetting(new StaffLifecycle.DormantAccountOptionsValidator().Validate(null, dormant), $"{CustodianOptions.Section}:{StaffLifecycle.DormantAccountOptions.Section}");
 
         var siem = new Siem.Export.SiemExportOptions();
         ConfigurationBinding.Bind(custodian.GetSection(Siem.Export.SiemExportOptions.Section), siem);
@@ -149,6 +146,20 @@ internal static partial class ServeStartChecks
         {
             var failure = result.Failures.First();
             throw new CliException("invalid configuration: " + (setting is null ? failure : ConfigurationBinding.WithDocumentPointer(failure, setting)));
+        }
+    }
+
+    // A generated validator's failure ("Days: The field DormantAccountOptions.Days must be between 1 and 3650.") names a .NET
+    // type: the refusal names the setting (section:Days) instead, with where it is documented and its variable.
+    private static void RefuseNamingSetting(ValidateOptionsResult result, string section)
+    {
+        if (result.Failed)
+        {
+            var (member, rule) = GeneratedFailure().Match(result.Failures.First()) is { Success: true } m
+                ? (m.Groups[1].Value, m.Groups[2].Value)
+                : (null, result.Failures.First());
+            var setting = section + (member is null ? string.Empty : ":" + member);
+            throw new CliException("invalid configuration: " + ConfigurationBinding.WithDocumentPointer($"{setting} {rule}", setting));
         }
     }
 

@@ -35,7 +35,9 @@ internal static class DetectionSettings
         }
         catch (ArgumentOutOfRangeException ex)
         {
-            throw new Cli.CliException($"invalid configuration: {Section}:{ex.Message.Split(" (Parameter", 2)[0]}");
+            // "LocalOffset must be within ±14 hours", with where the setting is documented and its variable
+            var message = $"{Section}:{ex.Message.Split(" (Parameter", 2)[0]}";
+            throw new Cli.CliException("invalid configuration: " + (ex.ParamName is null ? message : Cli.ConfigurationBinding.WithDocumentPointer(message, $"{Section}:{ex.ParamName}")));
         }
 
         return options;

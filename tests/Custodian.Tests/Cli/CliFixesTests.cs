@@ -220,12 +220,18 @@ public sealed partial class CliFixesTests : IDisposable
         { "Custodian:Checkpoints:Origin", "two words", "invalid configuration: Custodian:Checkpoints:Origin must be a name without spaces or '+' (docs/ledger-format.md lists the values; as an environment variable it is Custodian__Checkpoints__Origin)." },
         { "Custodian:Retention:Years", "0", "invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years; docs/review.md lists the values; as an environment variable it is Custodian__Retention__Years)." },
         { "Custodian:Retention:Interval", "00:00:10", "invalid configuration: Custodian:Retention:Interval must be 1 minute to 7 days (docs/review.md lists the values; as an environment variable it is Custodian__Retention__Interval)." },
+        { "Custodian:Gateway:MaxRequestHeaderBytes", "10", "invalid configuration: Custodian:Gateway:MaxRequestHeaderBytes must be between 1024 and 32768 (docs/access.md lists the values; as an environment variable it is Custodian__Gateway__MaxRequestHeaderBytes)." },
+        { "Custodian:Gateway:StepUpWindow", "00:00:10", "invalid configuration: Custodian:Gateway:StepUpWindow must be between 00:01:00 and 02:00:00 (docs/access.md lists the values; as an environment variable it is Custodian__Gateway__StepUpWindow)." },
+        { "Custodian:Gateway:TrustedProxies:0", "not-an-ip", "invalid configuration: Custodian:Gateway:TrustedProxies: 'not-an-ip' is not an IP address (docs/access.md lists the values; as an environment variable it is Custodian__Gateway__TrustedProxies)." },
+        { "Custodian:Gateway:VdiNetworks:0", "10.0.0.1/8", "invalid configuration: Custodian:Gateway:VdiNetworks: '10.0.0.1/8' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero; docs/access.md lists the values; as an environment variable it is Custodian__Gateway__VdiNetworks)." },
+        { "Custodian:Review:StoreCloses", "08:00:00", "invalid configuration: Custodian:Review:StoreCloses must be after Custodian:Review:StoreOpens (docs/review.md lists the values; as an environment variable it is Custodian__Review__StoreCloses)." },
+        { "Custodian:Review:SignOffHistory", "0", "invalid configuration: Custodian:Review:SignOffHistory must be 1-60 (docs/review.md lists the values; as an environment variable it is Custodian__Review__SignOffHistory)." },
         { "Custodian:OfficerDevices:Stores:0", "no spaces", "invalid configuration: Custodian:OfficerDevices:Stores: every entry must be a store code of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit (docs/access.md lists the values; as an environment variable it is Custodian__OfficerDevices__Stores)." },
     };
 
     [Theory]
     [MemberData(nameof(BadSettingsWithDocuments))]
-    public void Refusals_of_the_dormant_account_checkpoint_retention_and_officer_device_settings_name_the_document_and_the_variable(string key, string value, string expected)
+    public void Refusals_of_rule_breaking_settings_name_the_setting_the_document_and_the_variable(string key, string value, string expected)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
 

@@ -69,6 +69,20 @@ public sealed class DataDirectorySettingsFileTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_with_the_embedded_event_log_refuses_monitor_workers_naming_the_option_and_creates_nothing()
+    {
+        var data = Path.Combine(_data.FullName, "node");
+
+        var (exit, output, error) = await CliProcess.RunAsync(new Dictionary<string, string>(), "serve", "--data", data, "--terminal-port", "0", "--portal-port", "0", "--monitor", "workers");
+
+        Assert.Equal(
+            (2, string.Empty, "error: --monitor workers needs the JetStream event log (serve --events nats://host:port, or Custodian__Events); "
+                + "this server uses the embedded event log, whose monitor runs in this process (docs/events.md, \"Monitor workers\")."),
+            (exit, output, error.TrimEnd('\n')));
+        Assert.False(Directory.Exists(data));
+    }
+
+    [Fact]
     public void Build_refuses_a_JetStream_setting_with_the_embedded_event_log_and_not_with_JetStream()
     {
         var environment = new ConfigurationBuilder().AddInMemoryCollection([new("Custodian:JetStream:Monitor", "workers")]).Build();

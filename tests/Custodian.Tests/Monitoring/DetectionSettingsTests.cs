@@ -49,11 +49,11 @@ public sealed class DetectionSettingsTests
     public void A_value_out_of_range_names_the_setting_and_the_rule()
     {
         var ex = Assert.Throws<CliException>(() => DetectionSettings.Bind(Config(("Custodian:Detection:LocalOffset", "15:00:00"))));
-        Assert.Equal("invalid configuration: Custodian:Detection:LocalOffset must be within ±14 hours.", ex.Message);
+        Assert.Equal("invalid configuration: Custodian:Detection:LocalOffset must be within ±14 hours (docs/monitoring.md lists the values; as an environment variable it is Custodian__Detection__LocalOffset).", ex.Message);
         var order = Assert.Throws<CliException>(() => DetectionSettings.Bind(Config(("Custodian:Detection:StoreOpens", "22:00:00"))));
-        Assert.Equal("invalid configuration: Custodian:Detection:StoreOpens must be before StoreCloses, both within one day.", order.Message);
+        Assert.Equal("invalid configuration: Custodian:Detection:StoreOpens must be before StoreCloses, both within one day (docs/monitoring.md lists the values; as an environment variable it is Custodian__Detection__StoreOpens).", order.Message);
         var interval = Assert.Throws<CliException>(() => DetectionSettings.Bind(Config(("Custodian:Detection:BaselineOpenDayInterval", "00:00:00.500"))));
-        Assert.Equal("invalid configuration: Custodian:Detection:BaselineOpenDayInterval must be 1 second to 1 hour.", interval.Message);
+        Assert.Equal("invalid configuration: Custodian:Detection:BaselineOpenDayInterval must be 1 second to 1 hour (docs/monitoring.md lists the values; as an environment variable it is Custodian__Detection__BaselineOpenDayInterval).", interval.Message);
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public sealed class DetectionSettingsTests
         await process.WaitForExitAsync(timeout.Token);
 
         Assert.Equal(2, process.ExitCode);
-        Assert.Equal("error: invalid configuration: Custodian:Detection:LocalOffset must be within ±14 hours.", (await stderr).Trim() + (await stdout).Trim());
+        Assert.Equal("error: invalid configuration: Custodian:Detection:LocalOffset must be within ±14 hours (docs/monitoring.md lists the values; as an environment variable it is Custodian__Detection__LocalOffset).", (await stderr).Trim() + (await stdout).Trim());
         Assert.False(Directory.Exists(data), "a refused start must not create the data directory");
     }
 }
