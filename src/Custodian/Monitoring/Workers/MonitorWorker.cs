@@ -53,10 +53,7 @@ public sealed class MonitorWorker
 
     private readonly EventsSettings _settings;
     private readonly string _workerId;
-
-    // The membership key's value: the identifier and a random instance nonce, so that a create whose reply was lost (a
-    // NATS leader change) but that took the key is recognised as this worker's own, not another's with the same identifier.
-    private readonly string _instance = "";
+    private readonly string _instance; // the membership key's value: the identifier and a random nonce (TryClaimAsync)
     private readonly PartitionProgressStore _progress;
     private readonly IAccessLedger _ledger;
     private readonly IAccessLedgerReader _reader;
@@ -115,6 +112,8 @@ public sealed class MonitorWorker
         }
 
         _workerId = workerId;
+        // A create whose reply was lost (a NATS leader change) but that took the key is then recognised as this worker's
+        // own, not another's with the same identifier.
         _instance = workerId + "/" + Guid.NewGuid().ToString("N");
         _progress = progress ?? throw new ArgumentNullException(nameof(progress));
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
