@@ -688,14 +688,14 @@ public sealed class DistinctSubjectsDetector
         }
     }
 
-    private sealed class KeyState(int windows)
+    private sealed class KeyState
     {
         public Node[] Nodes = new Node[8];
         public int Used;
-        public int Free = -1;
-        public int Head = -1;
-        public int Tail = -1;
-        public long LastMs = long.MinValue;
+        public int Free;
+        public int Head;
+        public int Tail;
+        public long LastMs;
         public bool Latched;
         public int Generation; // incremented when forgotten: a cache entry of an earlier generation must not be served
         public int CacheSlot; // the cache slot it was last put in
@@ -709,9 +709,12 @@ public sealed class DistinctSubjectsDetector
         // Per window, shortest first (the first `windows` items are used): the oldest node inside it (-1: none), that
         // node's LastMs (kept so that an eviction with nothing to evict touches no node), and the distinct count. Inline,
         // in the state's own cache lines.
-        public WindowValues<int> Boundary = WindowValues<int>.Filled(-1, windows);
+        public WindowValues<int> Boundary;
         public WindowValues<long> BoundaryMs;
         public WindowValues<int> Count;
+
+        // A new state: nothing observed, no window's boundary (-1).
+        public KeyState(int windows) => Clear(windows);
 
         // Back to the state of a new KeyState, keeping the arrays' capacity, the generation and the due version.
         public void Clear(int windows)
