@@ -47,7 +47,9 @@ internal static partial class ServeStartChecks
 
         var officerDevices = new Approvals.OfficerDeviceOptions();
         ConfigurationBinding.Bind(custodian.GetSection(Approvals.OfficerDeviceOptions.Section), officerDevices);
-        Refuse(new Approvals.OfficerDeviceOptionsValidator().Validate(null, officerDevices), $"{CustodianOptions.Section}:{Approvals.OfficerDeviceOptions.Section}:Stores");
+        // The pointer names the first bad entry's variable (Custodian__OfficerDevices__Stores__<index>).
+        var badStore = officerDevices.Stores.Select((store, index) => (store, index)).FirstOrDefault(e => !Identity.Codes.IsValid(e.store)).index;
+        Refuse(new Approvals.OfficerDeviceOptionsValidator().Validate(null, officerDevices), $"{CustodianOptions.Section}:{Approvals.OfficerDeviceOptions.Section}:Stores:{badStore}");
 
         var dormant = new StaffLifecycle.DormantAccountOptions();
         ConfigurationBinding.Bind(custodian.GetSection(StaffLifecycle.DormantAccountOptions.Section), dormant);
