@@ -24,9 +24,9 @@ namespace Custodian.Protection.Keys;
 /// (<see cref="LockFileName"/>), so several processes (server, CLI) can share one keyring.
 /// </para>
 /// <para>
-/// Rotation: <see cref="RotateDataKey"/> adds a data key used for new writes (old ones still
-/// decrypt until retired with <see cref="RetireDataKey"/>); <see cref="BeginBlindIndexRotation"/> and
-/// <see cref="CompleteBlindIndexRotation"/> roll the blind-index key while the index is rebuilt. Every
+/// Rotation: <see cref="RotateDataKey()"/> adds a data key used for new writes (old ones still
+/// decrypt until retired with <see cref="RetireDataKey(uint)"/>); <see cref="BeginBlindIndexRotation()"/> and
+/// <see cref="CompleteBlindIndexRotation()"/> roll the blind-index key while the index is rebuilt. Every
 /// instance notices changes written by another process within <see cref="RefreshInterval"/> (it
 /// checks the file's time stamp and size), and at once through <see cref="Refresh"/>, which the
 /// cipher calls when a ciphertext names a key it does not hold yet. The KEK stays in memory for the
@@ -78,8 +78,8 @@ public sealed partial class ProtectionKeyring
 
     /// <summary>
     /// How long <see cref="WithLockAsync{T}(Func{Task{T}})"/> and the keyring's own changes (key rotation, retirement) wait
-    /// for the cross-process keyring lock before giving up: 30 seconds. The CLI verbs that take the lock around other work
-    /// (<c>backup</c>, <c>ca rotate</c>, <c>ca finish-rotation</c>) accept another wait with <c>--lock-timeout</c>.
+    /// for the cross-process keyring lock before giving up: 30 seconds. The CLI verbs that take the lock (<c>backup</c>,
+    /// <c>ca rotate</c>, <c>ca finish-rotation</c>, <c>keys rotate</c>, <c>keys reencrypt</c>) accept another wait with <c>--lock-timeout</c>.
     /// </summary>
     public static TimeSpan DefaultLockTimeout { get; } = TimeSpan.FromSeconds(30);
 
@@ -266,10 +266,20 @@ public sealed partial class ProtectionKeyring
     /// writes under it within <see cref="RefreshInterval"/>. Older data keys still decrypt until retired.
     /// </summary>
     /// <returns>The new key's id.</returns>
-    public uint RotateDataKey()
+    /// <exception cref="IOException">The keyring lock is still held by another process after <see cref="DefaultLockTimeout"/> (30 s).</exception>
+    public uint RotateDataKey() => RotateDataKey(DefaultLockTimeout);
+
+    /// <summary>As <see cref="RotateDataKey()"/>, waiting up to <paramref name="lockTimeout"/> for the keyring lock.</summary>
+    /// <param name="lockTimeout">Longest wait for the cross-process keyring lock: more than zero, at most one hour (the CLI's
+    /// <c>--lock-timeout</c>, whole seconds, default <see cref="DefaultLockTimeout"/>).</param>
+    /// <returns>The new key's id.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lockTimeout"/> is zero, negative or longer than one hour.</exception>
+    /// <exception cref="IOException">Another process (a backup, a key or CA rotation) still holds the keyring lock after
+    /// <paramref name="lockTimeout"/>; nothing was changed. The message is <see cref="WithLockAsync{T}(Func{Task{T}}, TimeSpan)"/>'s.</exception>
+    public uint RotateDataKey(TimeSpan lockTimeout)
     {
         uint created = 0;
-        Apply(doc =>
+        Apply(lockTimeout, doc =>
         {
             created = NextId(doc);
             doc.Keys!.Add(NewEntry(_kek, created, DataPurpose, "AES-256-GCM", _time.GetUtcNow()));
@@ -288,10 +298,22 @@ public sealed partial class ProtectionKeyring
     /// <param name="keyId">A data key id other than <see cref="CurrentDataKeyId"/>.</param>
     /// <returns>True when the key was retired; false when it was already retired.</returns>
     /// <exception cref="ArgumentException">When <paramref name="keyId"/> is not a data key, or is the current one.</exception>
-    public bool RetireDataKey(uint keyId)
+    /// <exception cref="IOException">The keyring lock is still held by another process after <see cref="DefaultLockTimeout"/> (30 s).</exception>
+    public bool RetireDataKey(uint keyId) => RetireDataKey(keyId, DefaultLockTimeout);
+
+    /// <summary>As <see cref="RetireDataKey(uint)"/>, waiting up to <paramref name="lockTimeout"/> for the keyring lock.</summary>
+    /// <param name="keyId">A data key id other than <see cref="CurrentDataKeyId"/>.</param>
+    /// <param name="lockTimeout">Longest wait for the cross-process keyring lock: more than zero, at most one hour (the CLI's
+    /// <c>--lock-timeout</c>, whole seconds, default <see cref="DefaultLockTimeout"/>).</param>
+    /// <returns>True when the key was retired; false when it was already retired.</returns>
+    /// <exception cref="ArgumentException">When <paramref name="keyId"/> is not a data key, or is the current one.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lockTimeout"/> is zero, negative or longer than one hour.</exception>
+    /// <exception cref="IOException">Another process (a backup, a key or CA rotation) still holds the keyring lock after
+    /// <paramref name="lockTimeout"/>; nothing was changed. The message is <see cref="WithLockAsync{T}(Func{Task{T}}, TimeSpan)"/>'s.</exception>
+    public bool RetireDataKey(uint keyId, TimeSpan lockTimeout)
     {
         var retired = false;
-        Apply(doc =>
+        Apply(lockTimeout, doc =>
         {
             var entry = doc.Keys!.FirstOrDefault(k => k.Id == keyId && k.Purpose == DataPurpose)
                 ?? throw new ArgumentException("The key id does not name a data key of this keyring.", nameof(keyId));
@@ -320,13 +342,23 @@ public sealed partial class ProtectionKeyring
 
     /// <summary>
     /// Starts a blind-index key rotation: creates a pending index key (or returns the one already
-    /// pending). Searches consult the indexes under both keys until <see cref="CompleteBlindIndexRotation"/>.
+    /// pending). Searches consult the indexes under both keys until <see cref="CompleteBlindIndexRotation()"/>.
     /// </summary>
     /// <returns>The pending key's id.</returns>
-    public uint BeginBlindIndexRotation()
+    /// <exception cref="IOException">The keyring lock is still held by another process after <see cref="DefaultLockTimeout"/> (30 s).</exception>
+    public uint BeginBlindIndexRotation() => BeginBlindIndexRotation(DefaultLockTimeout);
+
+    /// <summary>As <see cref="BeginBlindIndexRotation()"/>, waiting up to <paramref name="lockTimeout"/> for the keyring lock.</summary>
+    /// <param name="lockTimeout">Longest wait for the cross-process keyring lock: more than zero, at most one hour (the CLI's
+    /// <c>--lock-timeout</c>, whole seconds, default <see cref="DefaultLockTimeout"/>).</param>
+    /// <returns>The pending key's id.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lockTimeout"/> is zero, negative or longer than one hour.</exception>
+    /// <exception cref="IOException">Another process (a backup, a key or CA rotation) still holds the keyring lock after
+    /// <paramref name="lockTimeout"/>; nothing was changed. The message is <see cref="WithLockAsync{T}(Func{Task{T}}, TimeSpan)"/>'s.</exception>
+    public uint BeginBlindIndexRotation(TimeSpan lockTimeout)
     {
         uint pending = 0;
-        Apply(doc =>
+        Apply(lockTimeout, doc =>
         {
             if (doc.PendingBlindIndexKeyId is { } existing)
             {
@@ -349,10 +381,20 @@ public sealed partial class ProtectionKeyring
     /// pending key has been promoted to the main index columns.
     /// </summary>
     /// <exception cref="InvalidOperationException">When no index rotation is pending.</exception>
-    public void CompleteBlindIndexRotation()
+    /// <exception cref="IOException">The keyring lock is still held by another process after <see cref="DefaultLockTimeout"/> (30 s).</exception>
+    public void CompleteBlindIndexRotation() => CompleteBlindIndexRotation(DefaultLockTimeout);
+
+    /// <summary>As <see cref="CompleteBlindIndexRotation()"/>, waiting up to <paramref name="lockTimeout"/> for the keyring lock.</summary>
+    /// <param name="lockTimeout">Longest wait for the cross-process keyring lock: more than zero, at most one hour (the CLI's
+    /// <c>--lock-timeout</c>, whole seconds, default <see cref="DefaultLockTimeout"/>).</param>
+    /// <exception cref="InvalidOperationException">When no index rotation is pending.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lockTimeout"/> is zero, negative or longer than one hour.</exception>
+    /// <exception cref="IOException">Another process (a backup, a key or CA rotation) still holds the keyring lock after
+    /// <paramref name="lockTimeout"/>; nothing was changed. The message is <see cref="WithLockAsync{T}(Func{Task{T}}, TimeSpan)"/>'s.</exception>
+    public void CompleteBlindIndexRotation(TimeSpan lockTimeout)
     {
         uint current = 0;
-        Apply(doc =>
+        Apply(lockTimeout, doc =>
         {
             var pending = doc.PendingBlindIndexKeyId ?? throw new InvalidOperationException("No blind-index key rotation is pending.");
             var old = doc.Keys!.First(k => k.Id == doc.BlindIndexKeyId);
@@ -454,21 +496,29 @@ public sealed partial class ProtectionKeyring
     public async Task<T> WithLockAsync<T>(Func<Task<T>> action, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(action);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(timeout, TimeSpan.FromHours(1));
-        FileStream held;
+        CheckLockTimeout(timeout);
+        using (TakeLock(KeysDirectory, timeout))
+        {
+            return await action();
+        }
+    }
+
+    private static void CheckLockTimeout(TimeSpan timeout, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(timeout))] string? name = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, name);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(timeout, TimeSpan.FromHours(1), name);
+    }
+
+    // The cross-process keyring lock, or the one-line refusal naming the wait in whole seconds (WithLockAsync's docs).
+    private static FileStream TakeLock(string directory, TimeSpan timeout)
+    {
         try
         {
-            held = AtomicFile.Lock(Path.Combine(KeysDirectory, LockFileName), timeout);
+            return AtomicFile.Lock(Path.Combine(directory, LockFileName), timeout);
         }
         catch (IOException ex)
         {
             throw new IOException($"the keyring lock ({LockFileName} in the keys directory) is still held by another process after {timeout.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s (a backup, or a key or CA rotation); nothing was changed, try again when it is done.", ex);
-        }
-
-        using (held)
-        {
-            return await action();
         }
     }
 
@@ -501,21 +551,22 @@ public sealed partial class ProtectionKeyring
         return _state.DataKeys.TryGetValue(keyId, out key);
     }
 
-    private void Apply(Func<KeyringDocument, bool> edit)
+    private void Apply(TimeSpan lockTimeout, Func<KeyringDocument, bool> edit)
     {
+        CheckLockTimeout(lockTimeout);
         lock (_refreshLock)
         {
-            var (document, stamp) = Mutate(KeysDirectory, _kek, edit);
+            var (document, stamp) = Mutate(KeysDirectory, _kek, edit, lockTimeout);
             _state = Unwrap(KeysDirectory, document, _kek, stamp);
             Volatile.Write(ref _nextCheck, Environment.TickCount64 + (long)RefreshInterval.TotalMilliseconds);
         }
     }
 
     /// <summary>Read-modify-write of the keyring file under the cross-process lock; returns the document as written (or as read when unchanged).</summary>
-    private static (KeyringDocument Document, FileStamp Stamp) Mutate(string directory, byte[] kek, Func<KeyringDocument, bool> edit)
+    private static (KeyringDocument Document, FileStamp Stamp) Mutate(string directory, byte[] kek, Func<KeyringDocument, bool> edit, TimeSpan? lockTimeout = null)
     {
         var path = Path.Combine(directory, KeyringFileName);
-        using (AtomicFile.Lock(Path.Combine(directory, LockFileName), DefaultLockTimeout))
+        using (TakeLock(directory, lockTimeout ?? DefaultLockTimeout))
         {
             var (document, _) = ReadDocument(path);
 

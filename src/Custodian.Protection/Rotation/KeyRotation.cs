@@ -12,7 +12,7 @@ namespace Custodian.Protection.Rotation;
 /// <summary>
 /// Key rotation without downtime, over the <c>subscribers</c> table.
 /// <list type="number">
-/// <item><b>Data keys.</b> <see cref="ProtectionKeyring.RotateDataKey"/> makes a new data key current
+/// <item><b>Data keys.</b> <see cref="ProtectionKeyring.RotateDataKey()"/> makes a new data key current
 /// for new writes. <see cref="ReencryptAsync"/> then rewrites every row still under an older key, in
 /// batches of <see cref="BatchSize"/> rows, each batch one transaction that also stores the job's
 /// checkpoint (last subscriber id done) in <c>protection_jobs</c>: a job killed at any point resumes
@@ -21,7 +21,7 @@ namespace Custodian.Protection.Rotation;
 /// concurrent reader always sees a whole row under one key; readers in other processes learn the new
 /// key through <see cref="ProtectionKeyring.Refresh"/>. When no row uses an older data key, the key
 /// is retired (<see cref="RetireUnusedDataKeysAsync"/>).</item>
-/// <item><b>Blind-index key.</b> <see cref="ProtectionKeyring.BeginBlindIndexRotation"/> adds a
+/// <item><b>Blind-index key.</b> <see cref="ProtectionKeyring.BeginBlindIndexRotation()"/> adds a
 /// pending index key; <see cref="RebuildBlindIndexAsync"/> fills <c>phone_index_next</c> and
 /// <c>rrn_index_next</c> under it in the background while searches consult both columns under both
 /// keys, then promotes the new columns in one transaction and completes the rotation. Search never
@@ -38,6 +38,27 @@ public sealed partial class KeyRotation
     /// <summary>Name of the re-encryption job's row in <c>protection_jobs</c>.</summary>
     public const string ReencryptJobName = "reencrypt";
 
+    /// <summary>
+    /// How long the keyring changes of <see cref="ReencryptAsync"/>, <see cref="RetireUnusedDataKeysAsync"/> and
+    /// <see cref="RebuildBlindIndexAsync"/> (retiring data keys, completing an index rotation) wait for the cross-process
+    /// keyring lock that a backup or a CA rotation may hold; then they fail with an <see cref="IOException"/> naming the wait
+    /// (<see cref="ProtectionKeyring.WithLockAsync{T}(Func{Task{T}}, TimeSpan)"/>), that key unchanged.
+    /// </summary>
+    /// <value>More than zero, at most one hour (<c>custodian keys reencrypt --lock-timeout</c>, whole seconds). The default is
+    /// <see cref="ProtectionKeyring.DefaultLockTimeout"/> (30 seconds).</value>
+    /// <exception cref="ArgumentOutOfRangeException">Set to zero, a negative span or more than one hour.</exception>
+    public TimeSpan KeyringLockTimeout
+    {
+        get => _keyringLockTimeout;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TimeSpan.FromHours(1));
+            _keyringLockTimeout = value;
+        }
+    }
+
+    private TimeSpan _keyringLockTimeout = ProtectionKeyring.DefaultLockTimeout;
     private readonly CustodianDatabase _database;
     private readonly ProtectionKeyring _keys;
     private readonly FieldCipher _cipher;
@@ -213,7 +234,7 @@ public sealed partial class KeyRotation
 
         foreach (var id in _keys.DataKeyIds.Where(id => id != _keys.CurrentDataKeyId && !used.Contains(id)).ToList())
         {
-            if (_keys.RetireDataKey(id))
+            if (_keys.RetireDataKey(id, KeyringLockTimeout))
             {
                 retired.Add(id);
             }
@@ -224,7 +245,7 @@ public sealed partial class KeyRotation
     }
 
     /// <summary>
-    /// Rebuilds the blind index under the pending index key (see <see cref="ProtectionKeyring.BeginBlindIndexRotation"/>):
+    /// Rebuilds the blind index under the pending index key (see <see cref="ProtectionKeyring.BeginBlindIndexRotation()"/>):
     /// fills <c>phone_index_next</c>/<c>rrn_index_next</c> batch by batch (resumable: rows already filled
     /// are skipped), promotes them to <c>phone_index</c>/<c>rrn_index</c> in one transaction once every row
     /// is filled, and completes the keyring rotation. Searches find every subscriber throughout.
@@ -262,7 +283,7 @@ public sealed partial class KeyRotation
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        _keys.CompleteBlindIndexRotation();
+        _keys.CompleteBlindIndexRotation(KeyringLockTimeout);
         var (_, rows) = await CountBlindIndexProgressAsync(cancellationToken);
         progress?.Report(new RotationProgress(rows, rows));
         Log.IndexRebuildFinished(_logger, pending.Id, indexed);

@@ -60,48 +60,72 @@ public sealed class SiemExportOptions
 public sealed partial class SiemExportOptionsValidator : IValidateOptions<SiemExportOptions>
 {
     /// <summary>Every problem with <paramref name="options"/>, each one line naming the setting and the rule (never echoing a value).</summary>
-    public static IReadOnlyList<string> ValidateAll(SiemExportOptions options)
+    /// <param name="options">The bound settings.</param>
+    /// <returns>The messages of <see cref="Failures"/>, in its order; empty when valid.</returns>
+    public static IReadOnlyList<string> ValidateAll(SiemExportOptions options) => [.. Failures(options).Select(f => f.Message)];
+
+    /// <summary>
+    /// Every problem with <paramref name="options"/>, each with the setting to change (for the start refusal's pointer to
+    /// docs/siem.md and the environment variable) and one line naming the setting and the rule (never echoing a value).
+    /// </summary>
+    /// <param name="options">The bound settings.</param>
+    /// <returns>Empty when valid.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    public static IReadOnlyList<SiemSettingFailure> Failures(SiemExportOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var failures = new List<string>();
+        var failures = new List<SiemSettingFailure>();
         var generated = new SiemExportOptionsValidator().Validate(null, options);
         if (generated.Failed)
         {
             // "BatchSize: The field SiemExportOptions.BatchSize must be between 1 and 10000." names a .NET type; name the setting.
-            failures.AddRange(generated.Failures.Select(f => GeneratedFailure().Replace(f, "Custodian:Siem:$2 $3")));
+            foreach (var failure in generated.Failures)
+            {
+                failures.Add(GeneratedFailure().Match(failure) is { Success: true } m
+                    ? new($"{Prefix}{m.Groups[2].Value}", $"{Prefix}{m.Groups[2].Value} {m.Groups[3].Value}")
+                    : new(Prefix.TrimEnd(':'), failure));
+            }
         }
 
         if (!options.Enabled && (options.Tls || options.CaFile is { Length: > 0 }))
         {
             // Without To the export is off: a forgotten or misspelt To must not silently turn off an export configured for TLS.
-            failures.Add("Custodian:Siem:Tls and Custodian:Siem:CaFile need Custodian:Siem:To (host:port); without it the export is off.");
+            failures.Add(new($"{Prefix}To", "Custodian:Siem:Tls and Custodian:Siem:CaFile need Custodian:Siem:To (host:port); without it the export is off."));
         }
 
         if (options.Enabled && !SyslogTarget.TryParse(options.To, out _, out var error))
         {
-            failures.Add("Custodian:Siem:To " + error);
+            failures.Add(new($"{Prefix}To", "Custodian:Siem:To " + error));
         }
 
         if (options.HostName is not null && !Syslog.SiemSyslog.IsValidHostName(options.HostName))
         {
-            failures.Add("Custodian:Siem:HostName must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4).");
+            failures.Add(new($"{Prefix}HostName", "Custodian:Siem:HostName must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4)."));
         }
 
         if (options.CaFile is { Length: > 0 } ca)
         {
             if (!options.Tls)
             {
-                failures.Add("Custodian:Siem:CaFile needs Custodian:Siem:Tls=true.");
+                failures.Add(new($"{Prefix}Tls", "Custodian:Siem:CaFile needs Custodian:Siem:Tls=true."));
             }
             else if (!File.Exists(ca))
             {
-                failures.Add("Custodian:Siem:CaFile must name an existing PEM file.");
+                failures.Add(new($"{Prefix}CaFile", "Custodian:Siem:CaFile must name an existing PEM file."));
             }
         }
 
         return failures;
     }
 
+    private const string Prefix = "Custodian:" + SiemExportOptions.Section + ":";
+
     [System.Text.RegularExpressions.GeneratedRegex(@"^(\w+): The field SiemExportOptions\.([\w.]+) (.*)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex GeneratedFailure();
 }
+
+/// <summary>One broken rule of the SIEM export settings (<see cref="SiemExportOptionsValidator.Failures"/>).</summary>
+/// <param name="Setting">The configuration path of the setting to change, e.g. <c>Custodian:Siem:BatchSize</c>; for <c>Tls</c> or
+/// <c>CaFile</c> without a receiver it is <c>Custodian:Siem:To</c>, for <c>CaFile</c> without TLS <c>Custodian:Siem:Tls</c>.</param>
+/// <param name="Message">One line naming the setting and the rule, never the value, e.g. <c>Custodian:Siem:BatchSize must be between 1 and 10000.</c></param>
+public readonly record struct SiemSettingFailure(string Setting, string Message);

@@ -56,7 +56,10 @@ internal static partial class ConfigurationBinding
     /// documented and its environment variable, in the words of the value-conversion refusal (<see cref="Bind"/>):
     /// <c>Custodian:Retention:Years must be 2-100 (docs/review.md lists the values; as an environment variable it is
     /// Custodian__Retention__Years).</c> A message that already ends in a parenthesis, such as <c>… (PIPA safety
-    /// standard Art. 8(1): at least 2 years).</c>, gets the pointer inside it after a semicolon.
+    /// standard Art. 8(1): at least 2 years).</c>, gets the pointer inside it after a semicolon. For one entry of a list
+    /// setting (<c>Custodian:Gateway:VdiNetworks:1</c>) the variable is that entry's (<c>Custodian__Gateway__VdiNetworks__1</c>);
+    /// for the whole list it says how entries are given (<c>as environment variables its entries are
+    /// Custodian__Gateway__VdiNetworks__0, Custodian__Gateway__VdiNetworks__1, …</c>).
     /// </summary>
     /// <param name="message">The rule's one-line refusal, ending in '.' or not.</param>
     /// <param name="settingPath">The configuration path of the setting, e.g. <c>Custodian:DormantAccounts:Days</c>.</param>
@@ -70,8 +73,15 @@ internal static partial class ConfigurationBinding
             : $"{trimmed} ({pointer}).";
     }
 
-    private static string EnvironmentVariable(string settingPath) =>
-        "as an environment variable it is " + settingPath.Replace(":", "__", StringComparison.Ordinal);
+    // A list is set one entry at a time, by index (Custodian__Gateway__VdiNetworks__0, __1, …): the path of one entry
+    // (…:VdiNetworks:1) names that entry's variable; the path of the whole list says how its entries are given.
+    private static string EnvironmentVariable(string settingPath)
+    {
+        var variable = settingPath.Replace(":", "__", StringComparison.Ordinal);
+        return Hosting.ConfigurationKeys.IsList(settingPath)
+            ? $"as environment variables its entries are {variable}__0, {variable}__1, …"
+            : "as an environment variable it is " + variable;
+    }
 
     /// <summary>
     /// The document that lists the allowed values of the setting at <paramref name="settingPath"/> (a configuration

@@ -89,7 +89,8 @@ public static class CustodianCli
 
     /// <summary>
     /// A new <c>--lock-timeout SECONDS</c> option for a verb that takes the keyring lock (<c>keys/keyring.lock</c>) around its
-    /// work: <c>backup</c>, <c>ca rotate</c>, <c>ca finish-rotation</c>. Whole seconds from 1 to 3,600, default 30
+    /// work or its changes: <c>backup</c>, <c>ca rotate</c>, <c>ca finish-rotation</c>, <c>keys rotate</c>, <c>keys reencrypt</c>
+    /// (which retires data keys). Whole seconds from 1 to 3,600, default 30
     /// (<see cref="Protection.Keys.ProtectionKeyring.DefaultLockTimeout"/>); another value, or one that is no number, is a
     /// parse error (exit 1, <c>error: --lock-timeout must be a whole number from 1 to 3,600</c>). When the lock is still held
     /// after the wait the verb exits 2 with "the keyring lock ... is still held by another process after N s", nothing changed

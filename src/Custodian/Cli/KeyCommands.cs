@@ -10,7 +10,9 @@ namespace Custodian.Cli;
 
 /// <summary>
 /// <c>keys status</c>, <c>keys rotate</c>, <c>keys reencrypt</c>: key rotation without downtime. Run on
-/// the server host while the server runs: it notices keyring changes within a second.
+/// the server host while the server runs: it notices keyring changes within a second. <c>keys rotate</c> and
+/// <c>keys reencrypt</c> (which retires keys) change the keyring under its cross-process lock and take
+/// <c>--lock-timeout SECONDS</c> (<see cref="CustodianCli.LockTimeoutOption"/>) for the wait.
 /// </summary>
 internal static class KeyCommands
 {
@@ -55,7 +57,8 @@ internal static class KeyCommands
         }));
 
         var blindIndex = new Option<bool>("--blind-index") { Description = "Rotate the blind-index key instead of the data key (the index is rebuilt by 'keys reencrypt')." };
-        var rotate = new Command("rotate", "Create a new data key for new writes (or, with --blind-index, a new blind-index key). Then run 'custodian keys reencrypt'.") { blindIndex };
+        var rotateLockTimeout = CustodianCli.LockTimeoutOption();
+        var rotate = new Command("rotate", "Create a new data key for new writes (or, with --blind-index, a new blind-index key). Then run 'custodian keys reencrypt'.") { blindIndex, rotateLockTimeout };
         rotate.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
@@ -63,13 +66,13 @@ internal static class KeyCommands
             string reason;
             if (parse.GetValue(blindIndex))
             {
-                var pending = keys.BeginBlindIndexRotation();
+                var pending = keys.BeginBlindIndexRotation(parse.LockTimeout(rotateLockTimeout));
                 reason = $"blind-index key rotation started: key {pending} pending";
                 AnsiConsole.MarkupLine($"Blind-index key {pending} is pending; searches use both keys until 'custodian keys reencrypt' has rebuilt the index.");
             }
             else
             {
-                var created = keys.RotateDataKey();
+                var created = keys.RotateDataKey(parse.LockTimeout(rotateLockTimeout));
                 reason = $"data key rotated: new writes use key {created}";
                 AnsiConsole.MarkupLine($"Data key {created} is current for new writes. Run 'custodian keys reencrypt' to move existing rows and retire older keys.");
             }
@@ -78,11 +81,13 @@ internal static class KeyCommands
             return 0;
         }));
 
-        var reencrypt = new Command("reencrypt", "Re-encrypt every row under the current data key (resumable; safe while the server runs), retire unused data keys, and rebuild a pending blind index.");
+        var reencryptLockTimeout = CustodianCli.LockTimeoutOption();
+        var reencrypt = new Command("reencrypt", "Re-encrypt every row under the current data key (resumable; safe while the server runs), retire unused data keys, and rebuild a pending blind index.") { reencryptLockTimeout };
         reencrypt.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var rotation = context.Get<KeyRotation>();
+            rotation.KeyringLockTimeout = parse.LockTimeout(reencryptLockTimeout); // for retiring keys and completing an index rotation
             ReencryptionReport? report = null;
             long? indexed = null;
             await AnsiConsole.Progress()

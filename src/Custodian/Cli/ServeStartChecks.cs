@@ -47,7 +47,9 @@ internal static partial class ServeStartChecks
 
         var officerDevices = new Approvals.OfficerDeviceOptions();
         ConfigurationBinding.Bind(custodian.GetSection(Approvals.OfficerDeviceOptions.Section), officerDevices);
-        Refuse(new Approvals.OfficerDeviceOptionsValidator().Validate(null, officerDevices), $"{CustodianOptions.Section}:{Approvals.OfficerDeviceOptions.Section}:Stores");
+        // The pointer names the first bad entry's variable (Custodian__OfficerDevices__Stores__<index>).
+        var badStore = officerDevices.Stores.Select((store, index) => (store, index)).FirstOrDefault(e => !Identity.Codes.IsValid(e.store)).index;
+        Refuse(new Approvals.OfficerDeviceOptionsValidator().Validate(null, officerDevices), $"{CustodianOptions.Section}:{Approvals.OfficerDeviceOptions.Section}:Stores:{badStore}");
 
         var dormant = new StaffLifecycle.DormantAccountOptions();
         ConfigurationBinding.Bind(custodian.GetSection(StaffLifecycle.DormantAccountOptions.Section), dormant);
@@ -55,9 +57,9 @@ internal static partial class ServeStartChecks
 
         var siem = new Siem.Export.SiemExportOptions();
         ConfigurationBinding.Bind(custodian.GetSection(Siem.Export.SiemExportOptions.Section), siem);
-        if (Siem.Export.SiemExportOptionsValidator.ValidateAll(siem) is { Count: > 0 } siemFailures)
+        if (SiemRefusal(siem) is { } siemRefusal)
         {
-            throw new CliException("invalid SIEM export configuration: " + string.Join(" ", siemFailures)); // the words the server uses (CustodianServer)
+            throw new CliException(siemRefusal); // the words the server uses (CustodianServer)
         }
 
         var checkpoints = new Ledger.Checkpoints.CheckpointOptions();
@@ -78,6 +80,19 @@ internal static partial class ServeStartChecks
             throw new CliException("invalid configuration: " + ConfigurationBinding.WithDocumentPointer($"{setting} {broken.Rule}", setting));
         }
     }
+
+    /// <summary>
+    /// The one-line refusal of SIEM export settings that break a rule, used by this check and by the server's start
+    /// (<c>CustodianServer</c>): every broken rule, each followed by where the setting is documented (docs/siem.md) and its
+    /// environment variable, e.g. <c>invalid SIEM export configuration: Custodian:Siem:BatchSize must be between 1 and 10000
+    /// (docs/siem.md lists the values; as an environment variable it is Custodian__Siem__BatchSize).</c> Values are never echoed.
+    /// </summary>
+    /// <param name="siem">The bound settings.</param>
+    /// <returns>The refusal, or <see langword="null"/> when the settings are valid.</returns>
+    internal static string? SiemRefusal(Siem.Export.SiemExportOptions siem) =>
+        Siem.Export.SiemExportOptionsValidator.Failures(siem) is { Count: > 0 } failures
+            ? "invalid SIEM export configuration: " + string.Join(" ", failures.Select(f => ConfigurationBinding.WithDocumentPointer(f.Message, f.Setting)))
+            : null;
 
     /// <summary>
     /// Binds a TCP socket to each listen endpoint (<see cref="CustodianOptions.ListenAddress"/> with

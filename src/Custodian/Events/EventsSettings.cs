@@ -48,7 +48,8 @@ public sealed class EventsSettings
         {
             if (!string.Equals(jetStream.Monitor, "embedded", StringComparison.Ordinal))
             {
-                return Invalid("Custodian:JetStream:Monitor 'workers' needs the JetStream event log (Custodian:Events = nats://host:port).");
+                return Invalid(Cli.ConfigurationBinding.WithDocumentPointer(
+                    "Custodian:JetStream:Monitor 'workers' needs the JetStream event log (Custodian:Events = nats://host:port).", "Custodian:JetStream:Monitor"));
             }
 
             return Embedded;

@@ -73,42 +73,54 @@ public sealed partial class JetStreamOptions
     /// <summary>The stream's subject filter, <c>&lt;prefix&gt;.*.*</c>.</summary>
     public string StreamSubjects => SubjectPrefix + ".*.*";
 
-    /// <summary>Every rule this instance breaks, each as one sentence naming the setting and the rule (never the value).</summary>
+    /// <summary>
+    /// Every rule this instance breaks, each as one sentence naming the setting, the rule (never the value), the document
+    /// that lists the values and the environment variable: <c>Custodian:JetStream:WorkerLeaseSeconds must be 2-300
+    /// (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__WorkerLeaseSeconds).</c>
+    /// </summary>
     /// <returns>Empty when valid.</returns>
     public IReadOnlyList<string> Validate()
     {
         var failures = new List<string>();
         if (Stream is null || !StreamName().IsMatch(Stream))
         {
-            failures.Add("Custodian:JetStream:Stream must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-'.");
+            Add("Stream must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-'.");
         }
 
         if (SubjectPrefix is null || SubjectPrefix.Length > 64 || !Prefix().IsMatch(SubjectPrefix))
         {
-            failures.Add("Custodian:JetStream:SubjectPrefix must be 1-4 dot-separated tokens of a-z, 0-9, '_' or '-', at most 64 characters.");
+            Add("SubjectPrefix must be 1-4 dot-separated tokens of a-z, 0-9, '_' or '-', at most 64 characters.");
         }
 
         if (Replicas is < 1 or > 5)
         {
-            failures.Add("Custodian:JetStream:Replicas must be 1-5 (1 for one nats-server, 3 for a cluster).");
+            Add("Replicas must be 1-5 (1 for one nats-server, 3 for a cluster).");
         }
 
         if (AckTimeoutMilliseconds is < 100 or > 60_000)
         {
-            failures.Add("Custodian:JetStream:AckTimeoutMilliseconds must be 100-60000.");
+            Add("AckTimeoutMilliseconds must be 100-60000.");
         }
 
         if (Monitor is not ("embedded" or "workers"))
         {
-            failures.Add("Custodian:JetStream:Monitor must be 'embedded' or 'workers'.");
+            Add("Monitor must be 'embedded' or 'workers'.");
         }
 
         if (WorkerLeaseSeconds is < 2 or > 300)
         {
-            failures.Add("Custodian:JetStream:WorkerLeaseSeconds must be 2-300.");
+            Add("WorkerLeaseSeconds must be 2-300.");
         }
 
         return failures;
+
+        // "Replicas must be 1-5 (…)." becomes "Custodian:JetStream:Replicas must be 1-5 (…; docs/events.md lists the values;
+        // as an environment variable it is Custodian__JetStream__Replicas)."
+        void Add(string rule)
+        {
+            var setting = $"Custodian:{Section}:{rule.Split(' ', 2)[0]}";
+            failures.Add(Cli.ConfigurationBinding.WithDocumentPointer($"Custodian:{Section}:{rule}", setting));
+        }
     }
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$", RegexOptions.CultureInvariant)]

@@ -7,7 +7,8 @@ namespace Custodian.Gateway;
 /// <summary>
 /// Validates the network parts of <see cref="GatewayOptions"/> at start: proxies are IP addresses, networks are CIDRs,
 /// zones are named by store codes and have at least one network, hours are <c>HH:mm-HH:mm</c>, task classes name
-/// trust classes. Each failure names the setting and the rule, never only "invalid".
+/// trust classes. Each failure names the setting and the rule, never only "invalid"; a bad entry of a list is named by its
+/// key with its index (<c>Gateway:VdiNetworks:1: …</c>), as its environment variable is (<c>Custodian__Gateway__VdiNetworks__1</c>).
 /// </summary>
 public sealed class GatewayNetworkValidator : IValidateOptions<GatewayOptions>
 {
@@ -16,11 +17,11 @@ public sealed class GatewayNetworkValidator : IValidateOptions<GatewayOptions>
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        foreach (var proxy in options.TrustedProxies)
+        foreach (var (proxy, index) in options.TrustedProxies.Select((p, i) => (p, i)))
         {
             if (!System.Net.IPAddress.TryParse(proxy, out _))
             {
-                failures.Add($"Gateway:TrustedProxies: '{proxy}' is not an IP address.");
+                failures.Add($"Gateway:TrustedProxies:{index}: '{proxy}' is not an IP address."); // the entry's key: Custodian__Gateway__TrustedProxies__<index>
             }
         }
 
@@ -64,11 +65,11 @@ public sealed class GatewayNetworkValidator : IValidateOptions<GatewayOptions>
 
         void Networks(IEnumerable<string> values, string setting)
         {
-            foreach (var value in values)
+            foreach (var (value, index) in values.Select((v, i) => (v, i)))
             {
                 if (!NetworkPolicy.TryParseNetwork(value, out _))
                 {
-                    failures.Add($"{setting}: '{value}' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero).");
+                    failures.Add($"{setting}:{index}: '{value}' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero).");
                 }
             }
         }

@@ -134,6 +134,39 @@ public static class ConfigurationKeys
         return null;
     }
 
+    /// <summary>
+    /// Whether the setting at <paramref name="settingPath"/> is a list (a sequence of entries, each set by its index, as
+    /// <c>Custodian__Gateway__VdiNetworks__0</c>), and not one entry or a single value. Keys are compared without case.
+    /// </summary>
+    /// <param name="settingPath">A configuration path under <c>Custodian</c>, e.g. <c>Custodian:OfficerDevices:Stores</c>.</param>
+    /// <returns>True for a list; false for anything else, including a path that names no setting.</returns>
+    internal static bool IsList(string settingPath)
+    {
+        var segments = settingPath.Split(':');
+        if (!string.Equals(segments[0], CustodianOptions.Section, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        Shape? shape = Root.Value;
+        foreach (var segment in segments.Skip(1))
+        {
+            shape = shape switch
+            {
+                ObjectShape o => o.Properties.GetValueOrDefault(segment),
+                SequenceShape s when int.TryParse(segment, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _) => s.Element,
+                MapShape m => m.Value,
+                _ => null,
+            };
+            if (shape is null)
+            {
+                return false;
+            }
+        }
+
+        return shape is SequenceShape;
+    }
+
     private static string EnvironmentName(string path) => path.Replace(":", "__", StringComparison.Ordinal);
 
     private static string Nearest(string key, IEnumerable<string> candidates) =>

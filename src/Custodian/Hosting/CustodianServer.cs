@@ -155,9 +155,9 @@ public static class CustodianServer
         // SIEM export (Custodian:Siem section, e.g. Custodian__Siem__To=host:port): off unless configured; a bad value stops the start.
         var siem = new Siem.Export.SiemExportOptions();
         builder.Configuration.GetSection(CustodianOptions.Section).GetSection(Siem.Export.SiemExportOptions.Section).Bind(siem);
-        if (Siem.Export.SiemExportOptionsValidator.ValidateAll(siem) is { Count: > 0 } siemFailures)
+        if (Cli.ServeStartChecks.SiemRefusal(siem) is { } siemRefusal)
         {
-            throw new InvalidOperationException("invalid SIEM export configuration: " + string.Join(" ", siemFailures));
+            throw new InvalidOperationException(siemRefusal); // with docs/siem.md and the variable, as serve's start checks
         }
 
         builder.Services.AddSiemExportService(siem);

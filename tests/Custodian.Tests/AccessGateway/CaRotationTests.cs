@@ -384,6 +384,41 @@ public sealed class CaRotationTests : IDisposable
         Assert.Equal(1, await CaRotatedEntriesAsync(data)); // only the rotation's entry
     }
 
+    [Fact]
+    public async Task Keys_rotate_and_reencrypt_give_up_on_a_held_keyring_lock_after_their_lock_timeout_without_changing_the_keyring()
+    {
+        var data = _data.FullName;
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", data]));
+        var keyring = Path.Combine(DataPaths.For(data).Keys, Custodian.Protection.Keys.ProtectionKeyring.KeyringFileName);
+        var initial = await File.ReadAllBytesAsync(keyring);
+        const string Refusal = "error: the keyring lock (keyring.lock in the keys directory) is still held by another process after 1 s (a backup, or a key or CA rotation); nothing was changed, try again when it is done.";
+
+        (int Code, string Stdout, string Stderr) rotated, indexRotated;
+        using (HoldKeyringLock(data))
+        {
+            rotated = await Cli.CliCapture.RunAsync(["keys", "rotate", "--data", data, "--lock-timeout", "1"]); // waits 1 s (default 30 s), then refuses
+            indexRotated = await Cli.CliCapture.RunAsync(["keys", "rotate", "--blind-index", "--data", data, "--lock-timeout", "1"]);
+        }
+
+        Assert.Equal((2, string.Empty, Refusal), (rotated.Code, rotated.Stdout, rotated.Stderr.TrimEnd()));
+        Assert.Equal((2, string.Empty, Refusal), (indexRotated.Code, indexRotated.Stdout, indexRotated.Stderr.TrimEnd()));
+        Assert.Equal(initial, await File.ReadAllBytesAsync(keyring));
+
+        // Once the lock is free the rotation runs; the first data key, which no row uses, is then for 'keys reencrypt' to retire.
+        Assert.Equal(0, await CustodianCli.RunAsync(["keys", "rotate", "--data", data]));
+        var rotatedKeyring = await File.ReadAllBytesAsync(keyring);
+        (int Code, string Stdout, string Stderr) reencrypted;
+        using (HoldKeyringLock(data))
+        {
+            reencrypted = await Cli.CliCapture.RunAsync(["keys", "reencrypt", "--data", data, "--lock-timeout", "1"]);
+        }
+
+        Assert.Equal((2, Refusal), (reencrypted.Code, reencrypted.Stderr.TrimEnd()));
+        Assert.Equal(rotatedKeyring, await File.ReadAllBytesAsync(keyring)); // no key retired
+        Assert.Equal(0, await CustodianCli.RunAsync(["keys", "reencrypt", "--data", data]));
+        Assert.NotEqual(rotatedKeyring, await File.ReadAllBytesAsync(keyring)); // and once the lock is free it retires the first key
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("3601")]
@@ -392,7 +427,7 @@ public sealed class CaRotationTests : IDisposable
     public async Task A_lock_timeout_that_is_no_whole_number_of_seconds_from_1_to_3600_is_a_usage_error_on_every_verb_that_takes_it(string value)
     {
         var data = _data.FullName;
-        string[][] verbs = [["ca", "rotate"], ["ca", "finish-rotation"], ["backup", Path.Combine(data, "out")]];
+        string[][] verbs = [["ca", "rotate"], ["ca", "finish-rotation"], ["backup", Path.Combine(data, "out")], ["keys", "rotate"], ["keys", "reencrypt"]];
         foreach (var verb in verbs)
         {
             var (code, stdout, stderr) = await Cli.CliCapture.RunAsync([.. verb, "--data", data, "--lock-timeout", value]);

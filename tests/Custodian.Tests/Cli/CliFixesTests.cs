@@ -222,11 +222,15 @@ public sealed partial class CliFixesTests : IDisposable
         { "Custodian:Retention:Interval", "00:00:10", "invalid configuration: Custodian:Retention:Interval must be 1 minute to 7 days (docs/review.md lists the values; as an environment variable it is Custodian__Retention__Interval)." },
         { "Custodian:Gateway:MaxRequestHeaderBytes", "10", "invalid configuration: Custodian:Gateway:MaxRequestHeaderBytes must be between 1024 and 32768 (docs/access.md lists the values; as an environment variable it is Custodian__Gateway__MaxRequestHeaderBytes)." },
         { "Custodian:Gateway:StepUpWindow", "00:00:10", "invalid configuration: Custodian:Gateway:StepUpWindow must be between 00:01:00 and 02:00:00 (docs/access.md lists the values; as an environment variable it is Custodian__Gateway__StepUpWindow)." },
-        { "Custodian:Gateway:TrustedProxies:0", "not-an-ip", "invalid configuration: Custodian:Gateway:TrustedProxies: 'not-an-ip' is not an IP address (docs/access.md lists the values; as an environment variable it is Custodian__Gateway__TrustedProxies)." },
-        { "Custodian:Gateway:VdiNetworks:0", "10.0.0.1/8", "invalid configuration: Custodian:Gateway:VdiNetworks: '10.0.0.1/8' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero; docs/access.md lists the values; as an environment variable it is Custodian__Gateway__VdiNetworks)." },
+        { "Custodian:Gateway:TrustedProxies:0", "not-an-ip", "invalid configuration: Custodian:Gateway:TrustedProxies:0: 'not-an-ip' is not an IP address (docs/access.md lists the values; as an environment variable it is Custodian__Gateway__TrustedProxies__0)." },
+        { "Custodian:Gateway:VdiNetworks:0", "10.0.0.1/8", "invalid configuration: Custodian:Gateway:VdiNetworks:0: '10.0.0.1/8' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero; docs/access.md lists the values; as an environment variable it is Custodian__Gateway__VdiNetworks__0)." },
         { "Custodian:Review:StoreCloses", "08:00:00", "invalid configuration: Custodian:Review:StoreCloses must be after Custodian:Review:StoreOpens (docs/review.md lists the values; as an environment variable it is Custodian__Review__StoreCloses)." },
         { "Custodian:Review:SignOffHistory", "0", "invalid configuration: Custodian:Review:SignOffHistory must be 1-60 (docs/review.md lists the values; as an environment variable it is Custodian__Review__SignOffHistory)." },
-        { "Custodian:OfficerDevices:Stores:0", "no spaces", "invalid configuration: Custodian:OfficerDevices:Stores: every entry must be a store code of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit (docs/access.md lists the values; as an environment variable it is Custodian__OfficerDevices__Stores)." },
+        { "Custodian:OfficerDevices:Stores:0", "no spaces", "invalid configuration: Custodian:OfficerDevices:Stores: every entry must be a store code of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit (docs/access.md lists the values; as an environment variable it is Custodian__OfficerDevices__Stores__0)." },
+        { "Custodian:Siem:BatchSize", "0", "invalid SIEM export configuration: Custodian:Siem:BatchSize must be between 1 and 10000 (docs/siem.md lists the values; as an environment variable it is Custodian__Siem__BatchSize)." },
+        { "Custodian:Siem:TimeoutMs", "99", "invalid SIEM export configuration: Custodian:Siem:TimeoutMs must be between 100 and 300000 (docs/siem.md lists the values; as an environment variable it is Custodian__Siem__TimeoutMs)." },
+        { "Custodian:Siem:HostName", "two words", "invalid SIEM export configuration: Custodian:Siem:HostName must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4; docs/siem.md lists the values; as an environment variable it is Custodian__Siem__HostName)." },
+        { "Custodian:Siem:Tls", "true", "invalid SIEM export configuration: Custodian:Siem:Tls and Custodian:Siem:CaFile need Custodian:Siem:To (host:port); without it the export is off (docs/siem.md lists the values; as an environment variable it is Custodian__Siem__To)." },
     };
 
     [Theory]
@@ -238,6 +242,44 @@ public sealed partial class CliFixesTests : IDisposable
         var refused = Assert.Throws<CliException>(() => ServeStartChecks.CheckConfiguration(configuration));
 
         Assert.Equal(expected, refused.Message);
+    }
+
+    public static TheoryData<string[], string> BadListSettings => new()
+    {
+        { ["Custodian:Gateway:TrustedProxies:0=10.0.0.1", "Custodian:Gateway:TrustedProxies:1=not-an-ip"], "invalid configuration: Custodian:Gateway:TrustedProxies:1: 'not-an-ip' is not an IP address (docs/access.md lists the values; as an environment variable it is Custodian__Gateway__TrustedProxies__1)." },
+        { ["Custodian:Gateway:VdiNetworks:0=10.1.0.0/24", "Custodian:Gateway:VdiNetworks:1=10.0.0.1/8"], "invalid configuration: Custodian:Gateway:VdiNetworks:1: '10.0.0.1/8' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero; docs/access.md lists the values; as an environment variable it is Custodian__Gateway__VdiNetworks__1)." },
+        { ["Custodian:Gateway:TrustedProxyNetworks:0=10.1.0.0/24", "Custodian:Gateway:TrustedProxyNetworks:1=10.1.0.0/24", "Custodian:Gateway:TrustedProxyNetworks:2=10.0.0.1/8"], "invalid configuration: Custodian:Gateway:TrustedProxyNetworks:2: '10.0.0.1/8' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero; docs/access.md lists the values; as an environment variable it is Custodian__Gateway__TrustedProxyNetworks__2)." },
+        { ["Custodian:OfficerDevices:Stores:0=HQ", "Custodian:OfficerDevices:Stores:1=no spaces"], "invalid configuration: Custodian:OfficerDevices:Stores: every entry must be a store code of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit (docs/access.md lists the values; as an environment variable it is Custodian__OfficerDevices__Stores__1)." },
+        { ["Custodian:Gateway:Zones:S001:Hours=09:00-21:00"], "invalid configuration: Custodian:Gateway:Zones:S001:Networks: at least one network (CIDR) is required (docs/access.md lists the values; as environment variables its entries are Custodian__Gateway__Zones__S001__Networks__0, Custodian__Gateway__Zones__S001__Networks__1, …)." },
+        { ["Custodian:Gateway:TaskClasses:unmask:0=laptop"], "invalid configuration: Custodian:Gateway:TaskClasses:unmask: list one or more of store-terminal, vdi-host (docs/access.md lists the values; as environment variables its entries are Custodian__Gateway__TaskClasses__unmask__0, Custodian__Gateway__TaskClasses__unmask__1, …)." },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadListSettings))]
+    public void Refusals_of_list_settings_name_the_bad_entrys_variable_or_how_entries_are_given(string[] settings, string expected)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => s.Split('=', 2)).Select(p => new KeyValuePair<string, string?>(p[0], p[1])))
+            .Build();
+
+        var refused = Assert.Throws<CliException>(() => ServeStartChecks.CheckConfiguration(configuration));
+
+        Assert.Equal(expected, refused.Message);
+    }
+
+    [Fact]
+    public void Refusals_of_jetstream_settings_name_the_setting_the_document_and_the_variable()
+    {
+        var options = new Custodian.Hosting.CustodianOptions { DataDirectory = Data, Events = "nats://127.0.0.1:4222" };
+        options.JetStream.Replicas = 7;
+        options.JetStream.WorkerLeaseSeconds = 1;
+
+        Assert.Equal(
+            [
+                "Custodian:JetStream:Replicas must be 1-5 (1 for one nats-server, 3 for a cluster; docs/events.md lists the values; as an environment variable it is Custodian__JetStream__Replicas). "
+                + "Custodian:JetStream:WorkerLeaseSeconds must be 2-300 (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__WorkerLeaseSeconds).",
+            ],
+            Custodian.Hosting.CustodianOptionsValidator.ValidateAll(options));
     }
 
     [Theory]
@@ -263,6 +305,8 @@ public sealed partial class CliFixesTests : IDisposable
         { "Custodian__Retention__Years=0", "error: invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years; docs/review.md lists the values; as an environment variable it is Custodian__Retention__Years)." },
         { "Custodian__Checkpoints__IntervalSeconds=0", "error: invalid configuration: Custodian:Checkpoints:IntervalSeconds must be 1-3600 (docs/ledger-format.md lists the values; as an environment variable it is Custodian__Checkpoints__IntervalSeconds)." },
         { "Custodian__DormantAccounts__Days=0", "error: invalid configuration: Custodian:DormantAccounts:Days must be between 1 and 3650 (docs/access.md lists the values; as an environment variable it is Custodian__DormantAccounts__Days)." },
+        { "Custodian__Siem__BatchSize=0", "error: invalid SIEM export configuration: Custodian:Siem:BatchSize must be between 1 and 10000 (docs/siem.md lists the values; as an environment variable it is Custodian__Siem__BatchSize)." },
+        { "Custodian__JetStream__Monitor=workers", "error: invalid configuration: Custodian:JetStream:Monitor 'workers' needs the JetStream event log (Custodian:Events = nats://host:port; docs/events.md lists the values; as an environment variable it is Custodian__JetStream__Monitor)." },
         { "port-in-use", null },
     };
 

@@ -396,10 +396,13 @@ public sealed class JetStreamLedgerTests
     [Theory]
     [InlineData("http://host:4222", null, "Custodian:Events must be 'embedded' or a nats://host:port URL.")]
     [InlineData("nats://host:4222/path", null, "Custodian:Events must be nats://host:port with no path, query or fragment.")]
-    [InlineData("nats://host:4222", "Replicas", "Custodian:JetStream:Replicas must be 1-5 (1 for one nats-server, 3 for a cluster).")]
-    [InlineData("nats://host:4222", "Stream", "Custodian:JetStream:Stream must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-'.")]
-    [InlineData("nats://host:4222", "SubjectPrefix", "Custodian:JetStream:SubjectPrefix must be 1-4 dot-separated tokens of a-z, 0-9, '_' or '-', at most 64 characters.")]
-    [InlineData("nats://host:4222", "AckTimeout", "Custodian:JetStream:AckTimeoutMilliseconds must be 100-60000.")]
+    [InlineData("nats://host:4222", "Replicas", "Custodian:JetStream:Replicas must be 1-5 (1 for one nats-server, 3 for a cluster; docs/events.md lists the values; as an environment variable it is Custodian__JetStream__Replicas).")]
+    [InlineData("nats://host:4222", "Stream", "Custodian:JetStream:Stream must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-' (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__Stream).")]
+    [InlineData("nats://host:4222", "SubjectPrefix", "Custodian:JetStream:SubjectPrefix must be 1-4 dot-separated tokens of a-z, 0-9, '_' or '-', at most 64 characters (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__SubjectPrefix).")]
+    [InlineData("nats://host:4222", "AckTimeout", "Custodian:JetStream:AckTimeoutMilliseconds must be 100-60000 (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__AckTimeoutMilliseconds).")]
+    [InlineData("nats://host:4222", "Monitor", "Custodian:JetStream:Monitor must be 'embedded' or 'workers' (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__Monitor).")]
+    [InlineData("nats://host:4222", "WorkerLease", "Custodian:JetStream:WorkerLeaseSeconds must be 2-300 (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__WorkerLeaseSeconds).")]
+    [InlineData("embedded", "Workers", "Custodian:JetStream:Monitor 'workers' needs the JetStream event log (Custodian:Events = nats://host:port; docs/events.md lists the values; as an environment variable it is Custodian__JetStream__Monitor).")]
     public void A_bad_events_setting_is_refused_naming_the_setting_and_the_rule(string value, string? bad, string message)
     {
         var options = new JetStreamOptions();
@@ -409,6 +412,9 @@ public sealed class JetStreamLedgerTests
             case "Stream": options.Stream = "a.b"; break;
             case "SubjectPrefix": options.SubjectPrefix = "custodian.>"; break;
             case "AckTimeout": options.AckTimeoutMilliseconds = 50; break;
+            case "Monitor": options.Monitor = "sharded"; break;
+            case "WorkerLease": options.WorkerLeaseSeconds = 1; break;
+            case "Workers": options.Monitor = "workers"; break;
         }
 
         var parsed = EventsSettings.Parse(value, options);
