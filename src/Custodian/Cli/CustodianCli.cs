@@ -242,7 +242,21 @@ public static class CustodianCli
             }
 
             _ = Monitoring.DetectionSettings.Bind(configuration); // Custodian__Detection__*: refused here, before anything is created
-            ServeStartChecks.CheckConfiguration(configuration); // Retention, Review, Gateway, Siem, Checkpoints...: likewise
+            IConfiguration settings;
+            try
+            {
+                // appsettings.json setting Custodian:Storage etc., which only the environment sets; Custodian__JetStream__* with the
+                // embedded event log; a settings file that is not JSON. Once: the server is built below with BuildAfterStartChecks,
+                // which does not repeat it. Before the values are checked, so a setting the file may not hold is named as such.
+                CustodianServer.RefuseSettingsNotRead(options, configuration);
+                settings = CustodianServer.ServerSettings(options, configuration);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new CliException(ex.Message);
+            }
+
+            ServeStartChecks.CheckConfiguration(settings); // Retention, Review, Gateway, Siem, Checkpoints...: likewise, appsettings.json's values too
             ServeStartChecks.CheckListenEndpoints(options); // a port in use stops here, before keys are made and credentials printed
             var paths = DataPaths.For(options.DataDirectory);
             if (paths.CheckAccess() is { } problem)
@@ -251,17 +265,6 @@ public static class CustodianCli
             }
 
             ServeStartChecks.CheckKeyFiles(paths); // a key file readable by group or others stops here, named with the chmod that fixes it
-            try
-            {
-                // appsettings.json setting Custodian:Storage etc., which only the environment sets; Custodian__JetStream__* with the
-                // embedded event log. Once: the server is built below with BuildAfterStartChecks, which does not repeat it.
-                CustodianServer.RefuseSettingsNotRead(options, configuration);
-            }
-            catch (InvalidOperationException ex)
-            {
-                throw new CliException(ex.Message);
-            }
-
             StorageCli.CheckRecorded(paths, options); // a data directory of another storage backend stops here (docs/storage.md)
             EventsCli.CheckRecorded(paths, options); // so does one whose deployment records another event log (docs/events.md)
             await StorageCli.CheckAvailableAsync(options, ct); // a configured PostgreSQL that is unreachable or refuses us stops here, in one line

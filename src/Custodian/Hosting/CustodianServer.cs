@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Custodian.Access.Certificates;
 using Custodian.Classification;
@@ -59,17 +60,11 @@ public static class CustodianServer
     /// <exception cref="InvalidOperationException">The first such setting, named with what to do instead (one line starting <c>invalid configuration: </c>).</exception>
     internal static void RefuseSettingsNotRead(CustodianOptions options, IConfiguration environment)
     {
-        var root = DataPaths.For(options.DataDirectory).Root;
-        if (Directory.Exists(root))
+        foreach (var (fileName, file) in LoadSettingsFiles(options))
         {
-            var hostEnvironment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
-            foreach (var fileName in new[] { "appsettings.json", $"appsettings.{hostEnvironment}.json" })
+            if (ConfigurationKeys.FindNotReadFromFile(file, fileName) is { } notRead)
             {
-                var file = new ConfigurationBuilder().SetBasePath(Path.GetFullPath(root)).AddJsonFile(fileName, optional: true, reloadOnChange: false).Build();
-                if (ConfigurationKeys.FindNotReadFromFile(file, fileName) is { } notRead)
-                {
-                    throw new InvalidOperationException("invalid configuration: " + notRead);
-                }
+                throw new InvalidOperationException("invalid configuration: " + notRead);
             }
         }
 
@@ -77,6 +72,92 @@ public static class CustodianServer
         {
             throw new InvalidOperationException("invalid configuration: " + jetStream);
         }
+    }
+
+    /// <summary>
+    /// The settings the server reads, as its host will see them: the data directory's settings files
+    /// (<see cref="LoadSettingsFiles"/>) overridden by <paramref name="environment"/>, the order of ASP.NET Core's
+    /// default configuration sources. <c>custodian serve</c> validates every section on it before anything is created, so
+    /// a bad value in <c>appsettings.json</c> is refused in one line as the same value in an environment variable is.
+    /// </summary>
+    /// <param name="options">The options the server is built with (its data directory).</param>
+    /// <param name="environment">The environment variables' configuration.</param>
+    /// <returns>The combined configuration (files first, the environment last and winning).</returns>
+    /// <exception cref="InvalidOperationException">A settings file is not valid JSON or is a directory (<see cref="LoadSettingsFiles"/>).</exception>
+    internal static IConfiguration ServerSettings(CustodianOptions options, IConfiguration environment)
+    {
+        var builder = new ConfigurationBuilder();
+        foreach (var (_, file) in LoadSettingsFiles(options))
+        {
+            builder.AddConfiguration(file);
+        }
+
+        return builder.AddConfiguration(environment).Build();
+    }
+
+    /// <summary>
+    /// The data directory's settings files that exist, each loaded alone: <c>appsettings.json</c>, then
+    /// <c>appsettings.{environment}.json</c> for the host environment named by <c>ASPNETCORE_ENVIRONMENT</c> /
+    /// <c>DOTNET_ENVIRONMENT</c> (default <c>Production</c>), as the host reads them. None when the data directory does not
+    /// exist yet.
+    /// </summary>
+    /// <param name="options">The options the server is built with (its data directory).</param>
+    /// <returns>Each existing file's name (as shown in messages) and configuration, in reading order.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// One line starting <c>invalid configuration: </c>: a file that is not valid JSON (with the line and byte of the first
+    /// error, both counted from 1; never its content), or a directory where the file would be. Before this check the
+    /// first was an unhandled exception with a stack trace and the second was skipped without a word.
+    /// </exception>
+    internal static IReadOnlyList<(string FileName, IConfiguration File)> LoadSettingsFiles(CustodianOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var root = DataPaths.For(options.DataDirectory).Root;
+        if (!Directory.Exists(root))
+        {
+            return [];
+        }
+
+        var files = new List<(string, IConfiguration)>();
+        var hostEnvironment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
+        foreach (var fileName in new[] { "appsettings.json", $"appsettings.{hostEnvironment}.json" })
+        {
+            var path = Path.Combine(Path.GetFullPath(root), fileName);
+            if (Directory.Exists(path))
+            {
+                throw new InvalidOperationException($"invalid configuration: {fileName} in the data directory is a directory, not a settings file: remove it, or put the settings in a JSON file of that name (README, \"Configuration\")");
+            }
+
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            try
+            {
+                files.Add((fileName, new ConfigurationBuilder().SetBasePath(Path.GetFullPath(root)).AddJsonFile(fileName, optional: false, reloadOnChange: false).Build()));
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new InvalidOperationException($"invalid configuration: {fileName} in the data directory is not valid JSON ({JsonErrorAt(ex)}): correct it or remove it (README, \"Configuration\")");
+            }
+        }
+
+        return files;
+    }
+
+    // Where the parser stopped, counted from 1 (System.Text.Json counts both from 0), or the configuration parser's own
+    // words (a duplicate key or an unsupported token: names and token kinds, never a value).
+    private static string JsonErrorAt(Exception ex)
+    {
+        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Text.Json.JsonException { LineNumber: { } line, BytePositionInLine: { } position })
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"line {line + 1}, byte {position + 1}");
+            }
+        }
+
+        return ex.InnerException?.Message.TrimEnd('.') ?? "it could not be read";
     }
 
     /// <summary>Builds (does not start) the server.</summary>

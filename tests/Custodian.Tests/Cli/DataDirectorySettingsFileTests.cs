@@ -1,3 +1,4 @@
+using Custodian.Cli;
 using Custodian.Gateway;
 using Custodian.Hosting;
 using Custodian.Tests.Infrastructure;
@@ -39,6 +40,55 @@ public sealed class DataDirectorySettingsFileTests : IDisposable
             + "set Custodian__Storage instead (only Custodian:Gateway, OfficerDevices, DormantAccounts, Siem are read from this file)" + Environment.NewLine,
             stderr);
         Assert.Equal(["appsettings.json"], _data.EnumerateFileSystemInfos().Select(f => f.Name));
+    }
+
+    public static TheoryData<string, string> BadFiles => new()
+    {
+        // Not JSON: one line naming the file and where the parser stopped (never the content), not a stack trace.
+        { "{ \"Custodian\": {", "appsettings.json in the data directory is not valid JSON (line 1, byte 17): correct it or remove it (README, \"Configuration\")" },
+        // A value of a section the file may hold breaks its rule: the words the same value gets as an environment variable.
+        { """{ "Custodian": { "DormantAccounts": { "Days": -1 } } }""", "Custodian:DormantAccounts:Days must be between 1 and 3650 (docs/access.md lists the values; as an environment variable it is Custodian__DormantAccounts__Days)." },
+        { """{ "Custodian": { "OfficerDevices": { "Stores": [ "S001", "bad store" ] } } }""", "Custodian:OfficerDevices:Stores: every entry must be a store code of 1-64 ASCII letters (A-Z, a-z), digits, '-', '_' or '.', starting with a letter or digit (docs/access.md lists the values; as an environment variable it is Custodian__OfficerDevices__Stores__1)." },
+        // A value that is not of the setting's type: named with its format, never echoed.
+        { """{ "Custodian": { "Gateway": { "StepUpWindow": "banana" } } }""", "Custodian:Gateway:StepUpWindow has a value that is not allowed (docs/access.md lists the values; a time of day or a duration is written hh:mm:ss, e.g. 09:30:00, or d.hh:mm:ss for days; as an environment variable it is Custodian__Gateway__StepUpWindow)." },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public async Task Serve_refuses_a_settings_file_that_is_not_JSON_or_holds_a_bad_value_in_one_line_and_creates_nothing(string json, string expected)
+    {
+        await WriteSettingsAsync(json);
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["serve", "--data", _data.FullName, "--terminal-port", "0", "--portal-port", "0"]);
+
+        Assert.Equal((2, string.Empty, "error: invalid configuration: " + expected + Environment.NewLine), (code, stdout, stderr));
+        Assert.DoesNotContain("banana", stderr, StringComparison.Ordinal);
+        Assert.Equal(["appsettings.json"], _data.EnumerateFileSystemInfos().Select(f => f.Name));
+    }
+
+    [Fact]
+    public async Task Serve_refuses_a_directory_where_the_settings_file_would_be()
+    {
+        _data.CreateSubdirectory("appsettings.json");
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["serve", "--data", _data.FullName, "--terminal-port", "0", "--portal-port", "0"]);
+
+        Assert.Equal(
+            (2, string.Empty, "error: invalid configuration: appsettings.json in the data directory is a directory, not a settings file: remove it, or put the settings in a JSON file of that name (README, \"Configuration\")" + Environment.NewLine),
+            (code, stdout, stderr));
+        Assert.Equal(["appsettings.json"], _data.EnumerateFileSystemInfos().Select(f => f.Name));
+    }
+
+    [Fact]
+    public async Task An_environment_variable_overrides_a_bad_value_of_the_file_as_in_the_server()
+    {
+        await WriteSettingsAsync("""{ "Custodian": { "DormantAccounts": { "Days": -1 } } }""");
+        var environment = new ConfigurationBuilder().AddInMemoryCollection([new("Custodian:DormantAccounts:Days", "90")]).Build();
+
+        var settings = CustodianServer.ServerSettings(new CustodianOptions { DataDirectory = _data.FullName }, environment);
+
+        Assert.Equal("90", settings["Custodian:DormantAccounts:Days"]);
+        ServeStartChecks.CheckConfiguration(settings); // no refusal: the environment wins, as it does in the host
     }
 
     [Fact]
