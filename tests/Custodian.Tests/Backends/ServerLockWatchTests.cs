@@ -129,6 +129,40 @@ public sealed class ServerLockWatchTests
         Assert.Equal(0, lifetime.StopCalls); // an outage alone never stops the server (its requests are refused with 503 meanwhile)
     }
 
+    [Fact]
+    public async Task After_a_network_cut_that_ended_every_session_the_lock_is_taken_again_at_the_first_check_not_tried_on_a_dead_pooled_connection()
+    {
+        await using var schema = await TestStorage.CreateSchemaAsync();
+        var server = new NpgsqlConnectionStringBuilder(schema.ConnectionString);
+        await using var proxy = await TcpProxy.StartAsync(server.Host!, server.Port);
+        var relayed = new NpgsqlConnectionStringBuilder(schema.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3 }.ConnectionString;
+        await using var db = CustodianDatabase.ForPostgres(StorageSettings.Parse(relayed).Value!);
+        await using var held = (await DatabaseServerLock.HoldSharedAsync(db, CancellationToken.None))!;
+        var idle = new List<System.Data.Common.DbConnection>();
+        for (var i = 0; i < 3; i++)
+        {
+            idle.Add(await db.OpenAsync()); // three sessions at once, then back to the pool, idle: as a serving server's pool is
+        }
+
+        foreach (var connection in idle)
+        {
+            await connection.DisposeAsync();
+        }
+
+        proxy.Cut(); // every session of the server ends, the idle pooled ones too
+        await WaitForAsync(() => LocksAsync(schema).GetAwaiter().GetResult().Count == 0);
+        proxy.Restore(); // the database is reachable again before the check
+
+        var time = new FakeTimeProvider();
+        var logger = new FakeLogger<SharedServerLock>();
+        held.Watch(time, Interval, new RecordingLifetime(), logger);
+        time.Advance(Interval);
+        await WaitForAsync(() => logger.Collector.Count > 0);
+        var record = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal((5700, LogLevel.Warning), (record.Id.Id, record.Level)); // not 5702: no dead pooled connection was tried
+        Assert.Equal("ShareLock", Assert.Single(await LocksAsync(schema)).Mode);
+    }
+
     /// <summary>The granted advisory locks on this schema's server-lock key, from any session.</summary>
     private static async Task<List<(int Pid, string Mode)>> LocksAsync(PostgresSchema schema)
     {
