@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Custodian.Hosting;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Custodian.Cli;
@@ -276,7 +277,7 @@ public static class CustodianCli
             await using var lockHeld = paths.TryHoldServerLock() ?? throw new CliException(paths.HeldByAnother + ".");
             var built = CustodianServer.BuildAfterStartChecks(options, TimeProvider.System); // RefuseSettingsNotRead ran above
             Access.Staff.NewAccount? officer;
-            IAsyncDisposable? onDatabase = null;
+            SharedServerLock? onDatabase = null;
             try
             {
                 // PostgreSQL: every data directory of the deployment sees that a server runs on the database ('masking
@@ -312,6 +313,13 @@ public static class CustodianCli
                 throw new CliException($"cannot listen on {options.ListenAddress}:{options.TerminalPort}/{options.PortalPort}: {ex.Message}");
             }
 
+            // PostgreSQL: the lock ends with its session; checked every Custodian:ServerLockCheckSeconds and taken again, or the
+            // server stops when a verb took it meanwhile (docs/storage.md, "A server runs on the database").
+            serverOnDatabase?.Watch(
+                app.Services.GetRequiredService<TimeProvider>(),
+                TimeSpan.FromSeconds(options.ServerLockCheckSeconds),
+                app.Services.GetRequiredService<IHostApplicationLifetime>(),
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<SharedServerLock>());
             var endpoints = app.Services.GetRequiredService<ServerEndpoints>();
             var ca = app.Services.GetRequiredService<Access.Certificates.CertificateAuthority>();
             await CliFiles.WritePrivateTextAsync(paths.TerminalUrl, endpoints.TerminalUrl.ToString().TrimEnd('/') + "\n", ct); // for 'terminals enroll'
@@ -321,6 +329,12 @@ public static class CustodianCli
             Console.WriteLine($"Ledger key: {app.Services.GetRequiredService<Ledger.Checkpoints.LedgerCheckpoints>().LogKey}");
             Console.WriteLine("Press Ctrl+C to stop.");
             await app.WaitForShutdownAsync(ct);
+            if (serverOnDatabase is { LostToVerb: true })
+            {
+                throw new CliException("the server stopped: its PostgreSQL session was lost and a verb that must not run beside a server "
+                    + "(masking adopt) took the deployment's server lock meanwhile (log event 5701; docs/storage.md, \"A server runs on the database\").");
+            }
+
             return 0;
         }));
         return command;

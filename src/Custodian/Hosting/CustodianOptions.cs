@@ -51,6 +51,15 @@ public sealed class CustodianOptions
     [Range(1_000, 10_000_000)]
     public int PasswordIterations { get; set; } = 600_000;
 
+    /// <summary>
+    /// PostgreSQL only: how often, in seconds, a running server checks that the session holding its server lock is alive, and
+    /// takes the lock again when it is not (docs/storage.md, "A server runs on the database"). Environment
+    /// <c>Custodian__ServerLockCheckSeconds</c>.
+    /// </summary>
+    /// <value>The default is 5 seconds; 1–300.</value>
+    [Range(1, 300)]
+    public int ServerLockCheckSeconds { get; set; } = 5;
+
     /// <summary>The deployment's masking policy (section <c>Custodian:Masking</c>; see <see cref="Protection.Masking.MaskingOptions"/>).</summary>
     public Protection.Masking.MaskingOptions Masking { get; } = new();
 

@@ -10,7 +10,8 @@ namespace Custodian.Hosting;
 /// <b>exclusively</b> without waiting, and is refused when it cannot. The key is the two-part advisory-lock key
 /// (<see cref="KeyClass"/>, <c>hashtext(current_schema())</c>): fixed per schema, so that deployments in different
 /// schemas of one database do not see each other; it cannot collide with the migration lock (a one-part key; PostgreSQL
-/// keeps the two key forms apart). The lock ends with the session, so a killed server never leaves it behind. SQLite has
+/// keeps the two key forms apart). The lock ends with the session, so a killed server never leaves it behind; a lost
+/// session of a running server is noticed and the lock taken again, or the server stopped (<see cref="SharedServerLock"/>). SQLite has
 /// nothing to share (the data directory's <c>server.lock</c> is the rule there): every method is then a no-op.
 /// </summary>
 public static class DatabaseServerLock
@@ -18,17 +19,18 @@ public static class DatabaseServerLock
     /// <summary>The first part of the advisory-lock key: 0x43555354, "CUST" in ASCII.</summary>
     public const int KeyClass = 0x43555354;
 
-    private static readonly string Key = FormattableString.Invariant($"{KeyClass}, hashtext(current_schema())");
+    internal static readonly string Key = FormattableString.Invariant($"{KeyClass}, hashtext(current_schema())");
 
     /// <summary>
     /// For <c>serve</c>: takes the shared lock on a connection kept open until the returned handle is disposed; waits while
-    /// a verb holds it exclusively (the command timeout applies).
+    /// a verb holds it exclusively (the command timeout applies). Call <see cref="SharedServerLock.Watch"/> once the server
+    /// runs, so that a lost session is noticed and the lock re-taken (or the server stopped).
     /// </summary>
     /// <param name="db">The deployment's database.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The handle (dispose it when the server stops); null on SQLite.</returns>
     /// <exception cref="DbException">When the database fails or the wait times out.</exception>
-    public static async Task<IAsyncDisposable?> HoldSharedAsync(CustodianDatabase db, CancellationToken cancellationToken)
+    public static async Task<SharedServerLock?> HoldSharedAsync(CustodianDatabase db, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
         if (db.IsSqlite)
@@ -41,7 +43,7 @@ public static class DatabaseServerLock
         {
             await using var command = connection.Command($"SELECT pg_advisory_lock_shared({Key})");
             await command.ExecuteNonQueryAsync(cancellationToken);
-            return new Held(connection, $"SELECT pg_advisory_unlock_shared({Key})");
+            return new SharedServerLock(db, connection);
         }
         catch
         {

@@ -61,6 +61,55 @@ public sealed class SharedDatabaseGuardTests
     }
 
     [Fact]
+    public async Task A_server_whose_lock_session_is_lost_while_a_verb_takes_the_lock_stops_and_exits_2()
+    {
+        await using var schema = await TestStorage.CreateSchemaAsync();
+        var root = Directory.CreateTempSubdirectory("custodian-dbguard-");
+        try
+        {
+            var a = Path.Combine(root.FullName, "a");
+            var storage = new Dictionary<string, string> { ["Custodian__Storage"] = schema.ConnectionString, ["Custodian__ServerLockCheckSeconds"] = "2" };
+            var init = await CliProcess.RunAsync(storage, "init", "--data", a);
+            Assert.True(init.Exit == 0, init.Error);
+            using var serve = StartServe(storage, a);
+            var output = new StringBuilder();
+            serve.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+            serve.BeginOutputReadLine();
+            await WaitForAsync(serve, () => { lock (output) { return output.ToString().Contains("Press Ctrl+C to stop.", StringComparison.Ordinal); } });
+
+            // The server's session ends (as by a network failure) and, before its next check, a verb takes the lock exclusively.
+            await using var verb = new NpgsqlConnection(schema.ConnectionString);
+            await verb.OpenAsync();
+            await using (var terminate = new NpgsqlCommand(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1129665364 AND objid = hashtext(current_schema())::oid AND objsubid = 2 AND mode = 'ShareLock' AND granted",
+                verb))
+            {
+                Assert.Equal(true, await terminate.ExecuteScalarAsync());
+            }
+
+            await using (var exclusive = new NpgsqlCommand("SELECT pg_try_advisory_lock(1129665364, hashtext(current_schema()))", verb))
+            {
+                Assert.Equal(true, await exclusive.ExecuteScalarAsync());
+            }
+
+            await CliProcess.WaitForExitAsync(serve); // within one check interval, without a signal
+            var error = await serve.StandardError.ReadToEndAsync();
+            Assert.Equal(
+                (2, "error: the server stopped: its PostgreSQL session was lost and a verb that must not run beside a server (masking adopt) took the deployment's server lock meanwhile (log event 5701; docs/storage.md, \"A server runs on the database\")."),
+                (serve.ExitCode, error.Trim().Split('\n')[^1]));
+            var password = new NpgsqlConnectionStringBuilder(schema.ConnectionString).Password!;
+            lock (output)
+            {
+                Assert.DoesNotContain(password, output + error, StringComparison.Ordinal); // the connection string is never printed
+            }
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_new_directory_without_the_event_log_is_refused_on_a_jetstream_deployments_database_and_writes_nothing()
     {
         await using var nats = await NatsServer.StartNewAsync();
