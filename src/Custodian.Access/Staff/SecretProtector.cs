@@ -84,6 +84,22 @@ public sealed class SecretProtector
         }
     }
 
+    /// <summary>
+    /// Derives a purpose-specific 256-bit key from this protector's key with HKDF-SHA256 (RFC 5869, empty salt, info
+    /// <c>"Custodian access-secrets subkey v1|" + purpose</c>). Deterministic: every node of a deployment holds the same
+    /// access-secret key file (docs/events.md, "Several API nodes"), so each derives the same subkey; keys derived for two
+    /// purposes are independent, and neither reveals this protector's key. Used for the HMAC of one-time codes stored in
+    /// the database (<c>Custodian.Messaging.OneTimeCodes</c>).
+    /// </summary>
+    /// <param name="purpose">A short, stable label naming what the key is for, e.g. <c>one-time-codes</c>; not empty.</param>
+    /// <returns>A new 32-byte array; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">When <paramref name="purpose"/> is null or empty.</exception>
+    public byte[] DeriveKey(string purpose)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(purpose);
+        return HKDF.DeriveKey(HashAlgorithmName.SHA256, _key, KeySize, salt: [], info: System.Text.Encoding.UTF8.GetBytes("Custodian access-secrets subkey v1|" + purpose));
+    }
+
     /// <summary>Encrypts and authenticates <paramref name="plaintext"/>, bound to <paramref name="associatedData"/>.</summary>
     /// <returns>The protected value, 29 bytes longer than the plaintext.</returns>
     public byte[] Protect(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)

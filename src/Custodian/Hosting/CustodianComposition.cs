@@ -78,6 +78,7 @@ public static class CustodianComposition
         services.AddSingleton<ISmsSender, OutboxSmsSender>();
         services.AddSingleton<AccessRecorder>();
         services.AddSingleton<Gateway.StaffSignIn>();
+        services.AddSingleton(sp => new ConsentAttemptBudget(sp.GetRequiredService<CustodianDatabase>(), time)); // in the database: shared by every node, kept across restarts
         services.AddSingleton<LookupGuard>();
         services.AddSingleton<PortalSignIn>();
         services.AddSingleton<AccessHistory>();
@@ -90,6 +91,7 @@ public static class CustodianComposition
         services.AddSingleton<IMigrationSource, LedgerMigrations>();
         services.AddSingleton<IMigrationSource, MonitoringMigrations>();
         services.AddSingleton<IMigrationSource, MessagingMigrations>();
+        services.AddSingleton<IMigrationSource, LookupMigrations>(); // the consent budget, shared by the deployment's nodes
         services.AddCustodianIncidents(); // incident response (src/Custodian/Incidents); after the ledger's migrations
         services.AddSingleton<IMigrationSource, DeploymentMigrations>(); // what the database says about its deployment (docs/storage.md)
 

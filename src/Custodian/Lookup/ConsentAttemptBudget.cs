@@ -1,5 +1,6 @@
-using System.Collections.Concurrent;
+using System.Data.Common;
 using Custodian.Identity;
+using Custodian.Storage;
 
 namespace Custodian.Lookup;
 
@@ -8,16 +9,20 @@ namespace Custodian.Lookup;
 /// only 3 wrong tries, but a clerk could otherwise request a new code after every 3 and guess without end (a 6-digit
 /// code falls after about 500,000 guesses); this budget is what stops that. Once exhausted, the guard refuses both the
 /// consent request (no SMS is sent) and the unmask, without looking at the code, with
-/// <see cref="Problems.ErrorCodes.ConsentAttemptsExhausted"/> (429), until the oldest counted attempt leaves the window.
+/// <see cref="Problems.ErrorCodes.ConsentAttemptsExhausted"/> (429), until enough counted attempts have left the window
+/// that fewer than <see cref="MaxWrongAttempts"/> remain.
 /// </summary>
 /// <remarks>
 /// <para>Default <see cref="DefaultMaxWrongAttempts"/> (10) per <see cref="DefaultWindow"/> (24 hours): a subscriber
 /// at the counter who mistypes needs one or two tries, a few re-requests cover a slow SMS, and 10 guesses a day give a
 /// clerk about one chance in 100,000 per subscriber and day of hitting a 6-digit code. Counted: every code refused as
 /// wrong or as past its own attempt limit; an expired code is not a guess and is not counted.</para>
-/// <para>Held in memory per process, like the consent codes themselves (a code can only be entered on the node that
-/// issued it, so the budget and the codes it guards live together); a restart clears both. Time comes from the
-/// injected <see cref="TimeProvider"/>. Thread-safe.</para>
+/// <para>Held in the deployment's database (table <c>consent_wrong_attempts</c>, migration <c>lookup-001</c>: clerk
+/// account ID, internal subscriber ID, time; no personal data in clear), like the consent codes themselves
+/// (<see cref="Messaging.OneTimeCodes"/>): every API node counts into and reads the same budget, and a restart keeps
+/// it. Rows older than the window are deleted: a clerk's rows for the subscriber on each wrong attempt, and all of
+/// them at most once a <see cref="SweepEvery"/> per process. Time comes from the injected <see cref="TimeProvider"/>,
+/// stored as Unix milliseconds UTC. Thread-safe.</para>
 /// </remarks>
 public sealed class ConsentAttemptBudget
 {
@@ -27,24 +32,29 @@ public sealed class ConsentAttemptBudget
     /// <summary>The sliding window over which wrong attempts are counted: 24 hours.</summary>
     public static readonly TimeSpan DefaultWindow = TimeSpan.FromHours(24);
 
-    private const int SweepThreshold = 10_000;
+    /// <summary>How often a process deletes every row older than the window: at most once an hour.</summary>
+    public static readonly TimeSpan SweepEvery = TimeSpan.FromHours(1);
 
-    private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _attempts = new(StringComparer.Ordinal);
+    private readonly CustodianDatabase _db;
     private readonly TimeProvider _time;
-    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
+    private long _lastSweepTicks;
 
-    /// <summary>Creates a budget.</summary>
+    /// <summary>Creates a budget over the database's <c>consent_wrong_attempts</c> table.</summary>
+    /// <param name="db">The deployment's database (migrated with <see cref="LookupMigrations"/>).</param>
     /// <param name="time">The clock the window is measured on.</param>
     /// <param name="maxWrongAttempts">Wrong attempts allowed within <paramref name="window"/> (1–1000); the default is <see cref="DefaultMaxWrongAttempts"/>.</param>
     /// <param name="window">The sliding window (1 minute – 30 days); null for <see cref="DefaultWindow"/>.</param>
-    public ConsentAttemptBudget(TimeProvider time, int maxWrongAttempts = DefaultMaxWrongAttempts, TimeSpan? window = null)
+    /// <exception cref="ArgumentOutOfRangeException">When a value is outside its range.</exception>
+    public ConsentAttemptBudget(CustodianDatabase db, TimeProvider time, int maxWrongAttempts = DefaultMaxWrongAttempts, TimeSpan? window = null)
     {
+        ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxWrongAttempts, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxWrongAttempts, 1000);
         var w = window ?? DefaultWindow;
         ArgumentOutOfRangeException.ThrowIfLessThan(w, TimeSpan.FromMinutes(1), nameof(window));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(w, TimeSpan.FromDays(30), nameof(window));
+        _db = db;
         _time = time;
         MaxWrongAttempts = maxWrongAttempts;
         Window = w;
@@ -59,77 +69,77 @@ public sealed class ConsentAttemptBudget
     /// <summary>How long until <paramref name="clerk"/> may try a code for <paramref name="subject"/> again; null when the budget is not exhausted.</summary>
     /// <param name="clerk">The clerk's account ID.</param>
     /// <param name="subject">The subscriber.</param>
-    /// <returns>The time until the oldest counted attempt leaves the window, or null.</returns>
-    public TimeSpan? RetryAfter(string clerk, SubscriberId subject)
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>
+    /// Null when fewer than <see cref="MaxWrongAttempts"/> attempts lie within the window; else the time until the
+    /// <see cref="MaxWrongAttempts"/>-th newest of them leaves it (with exactly that many: the oldest).
+    /// </returns>
+    /// <exception cref="DbException">When the database cannot be read (the caller fails closed).</exception>
+    public async Task<TimeSpan?> RetryAfterAsync(string clerk, SubscriberId subject, CancellationToken cancellationToken = default)
     {
-        if (!_attempts.TryGetValue(Key(clerk, subject), out var attempts))
-        {
-            return null;
-        }
-
+        ArgumentException.ThrowIfNullOrEmpty(clerk);
         var now = _time.GetUtcNow();
-        lock (attempts)
-        {
-            Prune(attempts, now);
-            return attempts.Count >= MaxWrongAttempts ? attempts.Peek() + Window - now : null;
-        }
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var read = connection.Command(
+            "SELECT at_ms FROM consent_wrong_attempts WHERE clerk = @c AND subscriber_id = @s AND at_ms > @cutoff ORDER BY at_ms DESC LIMIT 1 OFFSET @skip",
+            ("@c", clerk),
+            ("@s", subject.Value),
+            ("@cutoff", (now - Window).ToUnixTimeMilliseconds()),
+            ("@skip", (long)MaxWrongAttempts - 1));
+        return await read.ExecuteScalarAsync(cancellationToken) is long at
+            ? DateTimeOffset.FromUnixTimeMilliseconds(at) + Window - now
+            : null;
     }
 
     /// <summary>Counts one wrong attempt by <paramref name="clerk"/> for <paramref name="subject"/>, now.</summary>
     /// <param name="clerk">The clerk's account ID.</param>
     /// <param name="subject">The subscriber.</param>
-    public void RecordWrong(string clerk, SubscriberId subject)
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="DbException">When the database cannot record the attempt (the caller fails closed).</exception>
+    public async Task RecordWrongAsync(string clerk, SubscriberId subject, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(clerk);
         var now = _time.GetUtcNow();
-        var key = Key(clerk, subject);
-        while (true)
+        var cutoff = (now - Window).ToUnixTimeMilliseconds();
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using (var insert = connection.Command(
+            "INSERT INTO consent_wrong_attempts (id, clerk, subscriber_id, at_ms) VALUES (@id, @c, @s, @t)",
+            ("@id", Guid.CreateVersion7(now).ToString("N")),
+            ("@c", clerk),
+            ("@s", subject.Value),
+            ("@t", now.ToUnixTimeMilliseconds())))
         {
-            var attempts = _attempts.GetOrAdd(key, static _ => new Queue<DateTimeOffset>());
-            lock (attempts)
-            {
-                if (!_attempts.TryGetValue(key, out var current) || !ReferenceEquals(current, attempts))
-                {
-                    continue; // swept away meanwhile: count in the queue that is registered now
-                }
-
-                Prune(attempts, now);
-                attempts.Enqueue(now);
-                break;
-            }
+            await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        Sweep(now);
-    }
-
-    private static string Key(string clerk, SubscriberId subject) => $"{clerk}|{subject.Value}";
-
-    private void Prune(Queue<DateTimeOffset> attempts, DateTimeOffset now)
-    {
-        while (attempts.Count > 0 && attempts.Peek() + Window <= now)
+        await using (var prune = connection.Command(
+            "DELETE FROM consent_wrong_attempts WHERE clerk = @c AND subscriber_id = @s AND at_ms <= @cutoff",
+            ("@c", clerk),
+            ("@s", subject.Value),
+            ("@cutoff", cutoff)))
         {
-            attempts.Dequeue();
+            await prune.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var last = Interlocked.Read(ref _lastSweepTicks);
+        if (now.UtcTicks - last >= SweepEvery.Ticks && Interlocked.CompareExchange(ref _lastSweepTicks, now.UtcTicks, last) == last)
+        {
+            await SweepAsync(connection, cutoff, cancellationToken);
         }
     }
 
-    private void Sweep(DateTimeOffset now)
+    /// <summary>Deletes every attempt that has left the window.</summary>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    /// <returns>The number of rows deleted.</returns>
+    internal async Task<int> SweepAsync(CancellationToken cancellationToken = default)
     {
-        // At most one full pass per window, and only when many keys are held, so counting stays O(1) amortised.
-        if (_attempts.Count < SweepThreshold || now - _lastSweep < Window)
-        {
-            return;
-        }
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        return await SweepAsync(connection, (_time.GetUtcNow() - Window).ToUnixTimeMilliseconds(), cancellationToken);
+    }
 
-        _lastSweep = now;
-        foreach (var pair in _attempts)
-        {
-            lock (pair.Value)
-            {
-                Prune(pair.Value, now);
-                if (pair.Value.Count == 0)
-                {
-                    _attempts.TryRemove(pair);
-                }
-            }
-        }
+    private static async Task<int> SweepAsync(DbConnection connection, long cutoff, CancellationToken cancellationToken)
+    {
+        await using var sweep = connection.Command("DELETE FROM consent_wrong_attempts WHERE at_ms <= @cutoff", ("@cutoff", cutoff));
+        return await sweep.ExecuteNonQueryAsync(cancellationToken);
     }
 }

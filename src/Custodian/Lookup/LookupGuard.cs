@@ -9,6 +9,7 @@ using Custodian.Problems;
 using Custodian.Protection.Masking;
 using Custodian.Protection.Subscribers;
 using Custodian.Protection.Validation;
+using Custodian.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Custodian.Lookup;
@@ -27,6 +28,9 @@ public sealed record StaffRequest(DeviceIdentity Device, StaffSession Session, s
 /// </summary>
 public sealed class LookupGuard
 {
+    /// <summary>The <see cref="OneTimeCodes"/> scope of consent codes in the <c>one_time_codes</c> table: <c>consent</c>.</summary>
+    public const string ConsentCodeScope = "consent";
+
     /// <summary>Error code: the stated purpose does not allow showing fields in full (403).</summary>
     public const string PurposeDoesNotAllowUnmask = "purpose-does-not-allow-unmask";
 
@@ -62,9 +66,11 @@ public sealed class LookupGuard
         TimeProvider time,
         MonitorOptions monitorOptions,
         ILogger<LookupGuard> logger,
+        CustodianDatabase database,
+        Access.Staff.SecretProtector secrets,
+        ConsentAttemptBudget consentBudget,
         Monitoring.Workers.MonitorWorkerGate? workers = null,
-        Gateway.NetworkPolicy? policy = null,
-        ConsentAttemptBudget? consentBudget = null)
+        Gateway.NetworkPolicy? policy = null)
     {
         _policy = policy; // trust classes per task (docs/access.md §3.3), for every front end: the API and the workstation pages
         _workers = workers; // serve --monitor workers: catch up with the sharded workers instead (docs/events.md, "Monitor workers")
@@ -78,8 +84,9 @@ public sealed class LookupGuard
         _time = time;
         _logger = logger;
         _monitorCatchUp = monitorOptions.GuardWaitTimeout;
-        _consentCodes = new OneTimeCodes(time, TimeSpan.FromMinutes(5), maxAttempts: 3);
-        _consentBudget = consentBudget ?? new ConsentAttemptBudget(time); // survives new codes: 3 per code, 10 per clerk and subscriber a day
+        // Both in the deployment's database, so every API node sees the same codes and budget (docs/web.md, "Consent-code budget").
+        _consentCodes = new OneTimeCodes(database, secrets, time, ConsentCodeScope, TimeSpan.FromMinutes(5), maxAttempts: 3);
+        _consentBudget = consentBudget; // survives new codes: 3 per code, 10 per clerk and subscriber a day
     }
 
     /// <summary>Exact-match search by phone number through the blind index; masked summaries.</summary>
@@ -199,7 +206,7 @@ public sealed class LookupGuard
             return subject.Error!;
         }
 
-        if (ConsentExhausted(request, subject.Value) is { } exhausted)
+        if (await ConsentExhaustedAsync(request, subject.Value, cancellationToken) is { } exhausted)
         {
             return await _recorder.RefuseAsync(entry with { Subjects = [subject.Value] }, exhausted, cancellationToken);
         }
@@ -210,7 +217,7 @@ public sealed class LookupGuard
             return committed.Error!;
         }
 
-        var (code, expires) = _consentCodes.Issue(ConsentKey(request, subject.Value, purpose!));
+        var (code, expires) = await _consentCodes.IssueAsync(ConsentKey(request, subject.Value, purpose!), cancellationToken);
         var body = $"[Custodian] 동의 코드 {code}. 매장 {request.Device.Store} 직원이 '{purpose}' 목적으로 개인정보 전체 열람을 요청했습니다. 본인이 매장에 계실 때만 알려 주세요. 5분간 유효.";
         await _sms.SendAsync(subject.Value, SmsKind.ConsentCode, body, cancellationToken);
         return new ConsentIssued(expires, committed.Value);
@@ -245,16 +252,16 @@ public sealed class LookupGuard
                 cancellationToken);
         }
 
-        if (ConsentExhausted(request, subject.Value) is { } exhausted)
+        if (await ConsentExhaustedAsync(request, subject.Value, cancellationToken) is { } exhausted)
         {
             // Refused without looking at the code: a guess made now must not be able to succeed.
             return await _recorder.RefuseAsync(entry with { Subjects = [subject.Value], Fields = fields }, exhausted, cancellationToken);
         }
 
-        var check = _consentCodes.Verify(ConsentKey(request, subject.Value, body.Purpose!), body.ConsentCode);
+        var check = await _consentCodes.VerifyAsync(ConsentKey(request, subject.Value, body.Purpose!), body.ConsentCode, cancellationToken);
         if (check is CodeCheck.Invalid or CodeCheck.TooManyAttempts)
         {
-            _consentBudget.RecordWrong(request.Session.Principal.Id, subject.Value);
+            await _consentBudget.RecordWrongAsync(request.Session.Principal.Id, subject.Value, cancellationToken);
         }
 
         if (check != CodeCheck.Valid)
@@ -321,8 +328,8 @@ public sealed class LookupGuard
         return await AppendAsync(request, entry with { Subjects = [id] });
     }
 
-    private CustodianError? ConsentExhausted(StaffRequest request, SubscriberId subject) =>
-        _consentBudget.RetryAfter(request.Session.Principal.Id, subject) is { } retry
+    private async Task<CustodianError?> ConsentExhaustedAsync(StaffRequest request, SubscriberId subject, CancellationToken cancellationToken) =>
+        await _consentBudget.RetryAfterAsync(request.Session.Principal.Id, subject, cancellationToken) is { } retry
             ? new CustodianError(
                 ErrorCodes.ConsentAttemptsExhausted,
                 429,

@@ -101,7 +101,7 @@ public sealed class OutboxSmsSender(CustodianDatabase db, TimeProvider time) : I
     }
 }
 
-/// <summary>Tables of the messaging seam.</summary>
+/// <summary>Tables of the messaging seam: the SMS outbox and the one-time codes (<see cref="OneTimeCodes"/>); times are Unix milliseconds UTC.</summary>
 public sealed class MessagingMigrations : IMigrationSource
 {
     /// <inheritdoc />
@@ -111,5 +111,20 @@ public sealed class MessagingMigrations : IMigrationSource
             "messaging-001",
             "CREATE TABLE sms_outbox (id TEXT PRIMARY KEY, subscriber_id INTEGER NOT NULL, kind INTEGER NOT NULL, body TEXT NOT NULL, created_ms INTEGER NOT NULL);" +
             "CREATE INDEX ix_sms_outbox_subscriber ON sms_outbox (subscriber_id, created_ms)"),
+        new Migration(
+            "messaging-002",
+            """
+            CREATE TABLE one_time_codes (
+                scope TEXT NOT NULL,
+                code_key TEXT NOT NULL,
+                issue_id TEXT NOT NULL,
+                code_hmac BLOB NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                attempts INTEGER NOT NULL,
+                used INTEGER NOT NULL,
+                PRIMARY KEY (scope, code_key)
+            );
+            CREATE INDEX ix_one_time_codes_expiry ON one_time_codes (scope, expires_ms);
+            """),
     ];
 }

@@ -1,6 +1,10 @@
-using System.Collections.Concurrent;
+using System.Buffers.Binary;
+using System.Data.Common;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Custodian.Access.Staff;
+using Custodian.Storage;
 
 namespace Custodian.Messaging;
 
@@ -9,7 +13,7 @@ public enum CodeCheck
 {
     /// <summary>The code matched and is now used up.</summary>
     Valid,
-    /// <summary>No code is pending for the key, or it does not match.</summary>
+    /// <summary>No code is pending for the key, or it does not match, or it was already used.</summary>
     Invalid,
     /// <summary>The code's lifetime has passed.</summary>
     Expired,
@@ -18,29 +22,62 @@ public enum CodeCheck
 }
 
 /// <summary>
-/// Short numeric one-time codes sent by SMS (consent codes, portal sign-in codes), held in memory
-/// as SHA-256 hashes, single use, with an expiry and an attempt limit. Issuing a new code for a key
-/// voids the previous one. Thread-safe.
+/// Short numeric one-time codes sent by SMS (the consent codes), single use, with an expiry and an attempt limit, held
+/// in the deployment's database (table <c>one_time_codes</c>, migration <c>messaging-002</c>) so that every API node
+/// of a deployment sees the same codes: a code issued on one node is accepted on another, once. Issuing a new code for
+/// a key voids the previous one.
 /// </summary>
+/// <remarks>
+/// <para>Only a keyed hash of each code is stored: HMAC-SHA256 under a subkey derived from the deployment's
+/// access-secret key (<see cref="SecretProtector.DeriveKey"/>, purpose <c>one-time-codes</c>; every node holds the same
+/// key file, docs/events.md "Several API nodes"), over the scope, the key, a random issue ID and the code. Without that
+/// key the 10^6 possible codes of a row cannot be tried against it; a plain SHA-256 of a 6-digit code could be.</para>
+/// <para>A check is atomic across nodes: the row is read, then changed only by a conditional <c>UPDATE</c> naming the
+/// state that was read (same issue, not used, the attempt count seen); when another node changed the row meanwhile
+/// the update touches no row and the check is decided again on the new state. So two nodes never both accept one
+/// code, and the wrong attempts of a code never exceed <see cref="MaxAttempts"/>.</para>
+/// <para>Rows whose expiry lies more than one <see cref="Lifetime"/> in the past are deleted when a code is issued (at
+/// most once a minute per process), so the table holds about one row per key issued within two lifetimes. Times come
+/// from the injected <see cref="TimeProvider"/>; stored as Unix milliseconds UTC. Thread-safe.</para>
+/// </remarks>
 public sealed class OneTimeCodes
 {
-    private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
-    private readonly TimeProvider _time;
-    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
+    /// <summary>The <see cref="SecretProtector.DeriveKey"/> purpose of the HMAC key: <c>one-time-codes</c>.</summary>
+    public const string KeyPurpose = "one-time-codes";
 
-    /// <summary>Creates a code book.</summary>
+    private const int MaxRounds = 16;
+    private static readonly TimeSpan SweepEvery = TimeSpan.FromMinutes(1);
+
+    private readonly CustodianDatabase _db;
+    private readonly byte[] _hmacKey;
+    private readonly TimeProvider _time;
+    private readonly string _scope;
+    private long _lastSweepTicks;
+
+    /// <summary>Creates a code book over the database's <c>one_time_codes</c> table.</summary>
+    /// <param name="db">The deployment's database (migrated with <see cref="MessagingMigrations"/>).</param>
+    /// <param name="secrets">The deployment's access-secret key, from which the HMAC key is derived.</param>
     /// <param name="time">Clock for expiry.</param>
-    /// <param name="lifetime">How long a code stays valid (e.g. 5 minutes).</param>
+    /// <param name="scope">What the codes are for (e.g. <c>consent</c>): codes of two scopes never meet; not empty.</param>
+    /// <param name="lifetime">How long a code stays valid (e.g. 5 minutes); positive, whole milliseconds are kept.</param>
     /// <param name="maxAttempts">Wrong attempts allowed before the code is void (1–10).</param>
     /// <param name="digits">Code length in digits (6–9).</param>
-    public OneTimeCodes(TimeProvider time, TimeSpan lifetime, int maxAttempts, int digits = 6)
+    /// <exception cref="ArgumentOutOfRangeException">When a value is outside its range.</exception>
+    public OneTimeCodes(CustodianDatabase db, SecretProtector secrets, TimeProvider time, string scope, TimeSpan lifetime, int maxAttempts, int digits = 6)
     {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(secrets);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentException.ThrowIfNullOrEmpty(scope);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lifetime, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxAttempts, 10);
         ArgumentOutOfRangeException.ThrowIfLessThan(digits, 6);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(digits, 9);
+        _db = db;
+        _hmacKey = secrets.DeriveKey(KeyPurpose);
         _time = time;
+        _scope = scope;
         Lifetime = lifetime;
         MaxAttempts = maxAttempts;
         Digits = digits;
@@ -55,85 +92,167 @@ public sealed class OneTimeCodes
     /// <summary>Code length in digits.</summary>
     public int Digits { get; }
 
-    /// <summary>Issues a fresh code for <paramref name="key"/>, voiding any earlier one; returns the code and its expiry.</summary>
-    public (string Code, DateTimeOffset ExpiresAt) Issue(string key)
+    /// <summary>Issues a fresh code for <paramref name="key"/>, voiding any earlier one (on every node).</summary>
+    /// <param name="key">What the code is for (no personal data in clear: it is stored as is), e.g. clerk, subscriber ID and purpose.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>The code (to be sent, never stored) and its expiry.</returns>
+    /// <exception cref="DbException">When the database cannot record the code (the caller fails closed).</exception>
+    public async Task<(string Code, DateTimeOffset ExpiresAt)> IssueAsync(string key, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(key);
         var max = (int)Math.Pow(10, Digits);
-        var code = RandomNumberGenerator.GetInt32(0, max).ToString(new string('0', Digits), System.Globalization.CultureInfo.InvariantCulture);
-        var expires = _time.GetUtcNow() + Lifetime;
-        _pending[key] = new Pending(Hash(code), expires);
-        Sweep();
+        var code = RandomNumberGenerator.GetInt32(0, max).ToString(new string('0', Digits), CultureInfo.InvariantCulture);
+        var now = _time.GetUtcNow();
+        var expires = now + Lifetime;
+        var issue = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using (var upsert = connection.Command(
+            """
+            INSERT INTO one_time_codes (scope, code_key, issue_id, code_hmac, expires_ms, attempts, used)
+            VALUES (@s, @k, @i, @h, @e, 0, 0)
+            ON CONFLICT (scope, code_key) DO UPDATE SET issue_id = excluded.issue_id, code_hmac = excluded.code_hmac,
+                expires_ms = excluded.expires_ms, attempts = 0, used = 0
+            """,
+            ("@s", _scope),
+            ("@k", key),
+            ("@i", issue),
+            ("@h", Hmac(key, issue, code)),
+            ("@e", expires.ToUnixTimeMilliseconds())))
+        {
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var last = Interlocked.Read(ref _lastSweepTicks);
+        if (now.UtcTicks - last >= SweepEvery.Ticks && Interlocked.CompareExchange(ref _lastSweepTicks, now.UtcTicks, last) == last)
+        {
+            await SweepAsync(connection, now, cancellationToken);
+        }
+
         return (code, expires);
     }
 
-    /// <summary>Checks <paramref name="code"/> for <paramref name="key"/>; a valid code is consumed.</summary>
-    public CodeCheck Verify(string key, string? code)
+    /// <summary>Checks <paramref name="code"/> for <paramref name="key"/>; a valid code is consumed, on every node at once.</summary>
+    /// <param name="key">The key the code was issued for.</param>
+    /// <param name="code">The code given, or null.</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>
+    /// <see cref="CodeCheck.Valid"/> once per code; <see cref="CodeCheck.Expired"/> past its expiry (the row is then
+    /// removed); <see cref="CodeCheck.TooManyAttempts"/> on the wrong attempt that reaches <see cref="MaxAttempts"/> and on
+    /// every check after it; else <see cref="CodeCheck.Invalid"/> (no code, a used one, or a wrong one).
+    /// </returns>
+    /// <exception cref="DbException">When the database cannot be read or written (the caller fails closed).</exception>
+    public async Task<CodeCheck> VerifyAsync(string key, string? code, CancellationToken cancellationToken = default)
     {
-        if (!_pending.TryGetValue(key, out var pending))
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        for (var round = 0; round < MaxRounds; round++)
         {
-            return CodeCheck.Invalid;
-        }
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            string issue;
+            byte[] stored;
+            long expires, attempts, used;
+            await using (var read = connection.Command(
+                "SELECT issue_id, code_hmac, expires_ms, attempts, used FROM one_time_codes WHERE scope = @s AND code_key = @k",
+                ("@s", _scope),
+                ("@k", key)))
+            await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+            {
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    return CodeCheck.Invalid;
+                }
 
-        lock (pending)
-        {
-            if (pending.Used)
+                (issue, stored, expires, attempts, used) = (reader.GetString(0), (byte[])reader.GetValue(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+            }
+
+            if (used != 0)
             {
                 return CodeCheck.Invalid;
             }
 
-            if (_time.GetUtcNow() > pending.ExpiresAt)
+            if (now > expires)
             {
-                _pending.TryRemove(new KeyValuePair<string, Pending>(key, pending));
+                await using var remove = connection.Command(
+                    "DELETE FROM one_time_codes WHERE scope = @s AND code_key = @k AND issue_id = @i",
+                    ("@s", _scope),
+                    ("@k", key),
+                    ("@i", issue));
+                await remove.ExecuteNonQueryAsync(cancellationToken);
                 return CodeCheck.Expired;
             }
 
-            if (pending.Attempts >= MaxAttempts)
+            if (attempts >= MaxAttempts)
             {
                 return CodeCheck.TooManyAttempts;
             }
 
-            var given = Hash(code ?? string.Empty);
-            if (CryptographicOperations.FixedTimeEquals(given, pending.Hash))
+            if (CryptographicOperations.FixedTimeEquals(Hmac(key, issue, code ?? string.Empty), stored))
             {
-                pending.Used = true;
-                _pending.TryRemove(new KeyValuePair<string, Pending>(key, pending));
-                return CodeCheck.Valid;
+                // Consumed only if nobody consumed, re-issued or exhausted it since the read: exactly one node wins.
+                await using var consume = connection.Command(
+                    "UPDATE one_time_codes SET used = 1 WHERE scope = @s AND code_key = @k AND issue_id = @i AND used = 0 AND attempts < @max AND expires_ms >= @now",
+                    ("@s", _scope),
+                    ("@k", key),
+                    ("@i", issue),
+                    ("@max", (long)MaxAttempts),
+                    ("@now", now));
+                if (await consume.ExecuteNonQueryAsync(cancellationToken) == 1)
+                {
+                    return CodeCheck.Valid;
+                }
+
+                continue; // changed meanwhile: decide on what is there now
             }
 
-            pending.Attempts++;
-            return pending.Attempts >= MaxAttempts ? CodeCheck.TooManyAttempts : CodeCheck.Invalid;
-        }
-    }
-
-    private static byte[] Hash(string code) => SHA256.HashData(Encoding.UTF8.GetBytes(code));
-
-    private void Sweep()
-    {
-        // At most one full pass per lifetime, so issuing stays O(1) amortised however many codes are pending.
-        var now = _time.GetUtcNow();
-        if (_pending.Count < 10_000 || now - _lastSweep < Lifetime)
-        {
-            return;
-        }
-
-        _lastSweep = now;
-        foreach (var pair in _pending)
-        {
-            if (pair.Value.ExpiresAt < now)
+            // Counted only if the count is still the one read (compare and set): no attempt is lost or counted twice.
+            var next = attempts + 1;
+            await using var count = connection.Command(
+                "UPDATE one_time_codes SET attempts = @next WHERE scope = @s AND code_key = @k AND issue_id = @i AND used = 0 AND attempts = @seen",
+                ("@next", next),
+                ("@s", _scope),
+                ("@k", key),
+                ("@i", issue),
+                ("@seen", attempts));
+            if (await count.ExecuteNonQueryAsync(cancellationToken) == 1)
             {
-                _pending.TryRemove(pair);
+                return next >= MaxAttempts ? CodeCheck.TooManyAttempts : CodeCheck.Invalid;
             }
         }
+
+        return CodeCheck.Invalid; // the row kept changing under this check: refuse rather than wait
     }
 
-    private sealed class Pending(byte[] hash, DateTimeOffset expiresAt)
+    /// <summary>Deletes this scope's codes whose expiry is more than one <see cref="Lifetime"/> before now.</summary>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    /// <returns>The number of rows deleted.</returns>
+    internal async Task<int> SweepAsync(CancellationToken cancellationToken = default)
     {
-        public byte[] Hash { get; } = hash;
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        return await SweepAsync(connection, _time.GetUtcNow(), cancellationToken);
+    }
 
-        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+    private async Task<int> SweepAsync(DbConnection connection, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var sweep = connection.Command(
+            "DELETE FROM one_time_codes WHERE scope = @s AND expires_ms < @cutoff",
+            ("@s", _scope),
+            ("@cutoff", (now - Lifetime).ToUnixTimeMilliseconds()));
+        return await sweep.ExecuteNonQueryAsync(cancellationToken);
+    }
 
-        public int Attempts { get; set; }
+    /// <summary>HMAC-SHA256 over the length-prefixed UTF-8 of scope, key, issue ID and code.</summary>
+    private byte[] Hmac(string key, string issue, string code)
+    {
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _hmacKey);
+        var length = new byte[4];
+        foreach (var part in new[] { _scope, key, issue, code })
+        {
+            var bytes = Encoding.UTF8.GetBytes(part);
+            BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
+            hmac.AppendData(length);
+            hmac.AppendData(bytes);
+        }
 
-        public bool Used { get; set; }
+        return hmac.GetHashAndReset();
     }
 }

@@ -12,10 +12,11 @@ namespace Custodian.Tests.Lookup;
 /// <summary>The per-(clerk, subscriber) budget of wrong consent codes, which new codes do not reset (docs/web.md, README §7).</summary>
 public sealed class ConsentAttemptBudgetTests
 {
-    [Fact]
-    public async Task Ten_wrong_consent_codes_in_24_hours_refuse_further_codes_even_after_new_ones_are_requested_until_the_window_passes()
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    public async Task Ten_wrong_consent_codes_in_24_hours_refuse_further_codes_even_after_new_ones_are_requested_until_the_window_passes(TestBackend backend)
     {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 20);
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 20, backend: backend);
         var (client, terminal, staff) = await host.ClerkAsync("C0001");
         var subscriber = host.Population[7];
         var other = host.Population[8];
