@@ -125,6 +125,15 @@ public static class ConfigurationKeys
                 return $"unknown setting {child.Path} (environment variable {EnvironmentName(child.Path)}); did you mean {nearest}?";
             }
 
+            if (child.Value is not null && next is not LeafShape)
+            {
+                // The binder drops a single value where a section, list or map is expected (Zones__0=10.0.0.0/8 left
+                // the zones off without a word), so it is refused like an unknown key, naming what the setting takes.
+                return shape is MapShape map
+                    ? NotASingleValue(child.Path, map.Key.EntryNoun, section.Path + ":" + map.Key.Placeholder, next, map.Key)
+                    : NotASingleValue(child.Path, Noun(next), child.Path, next, null);
+            }
+
             if (Check(child, next) is { } problem)
             {
                 return problem;
@@ -133,6 +142,55 @@ public static class ConfigurationKeys
 
         return null;
     }
+
+    // "… must be a zone, not a single value: it is set as Custodian__Gateway__Zones__STORE__Networks__0 = a CIDR
+    // network, STORE being the store code (docs/access.md)". The example is the first setting under the expected shape.
+    private static string NotASingleValue(string path, string noun, string examplePrefix, Shape shape, MapKey? entryOf)
+    {
+        var example = examplePrefix;
+        var placeholders = new List<string>();
+        while (shape is not LeafShape)
+        {
+            switch (shape)
+            {
+                case ObjectShape o when o.Properties.Count > 0:
+                    var first = o.Properties.First();
+                    example += ":" + first.Key;
+                    shape = first.Value;
+                    break;
+                case SequenceShape s:
+                    example += ":0";
+                    shape = s.Element;
+                    break;
+                case MapShape m:
+                    example += ":" + m.Key.Placeholder;
+                    placeholders.Add($"{m.Key.Placeholder} being {m.Key.Meaning}");
+                    shape = m.Value;
+                    break;
+                default:
+                    shape = LeafShape.Instance;
+                    break;
+            }
+        }
+
+        var meaning = ((LeafShape)shape).Meaning;
+        if (entryOf is not null)
+        {
+            placeholders.Insert(0, $"{entryOf.Placeholder} being {entryOf.Meaning}");
+        }
+
+        return $"{path} (environment variable {EnvironmentName(path)}) must be {noun}, not a single value: it is set as {EnvironmentName(example)}"
+            + (meaning is null ? string.Empty : " = " + meaning)
+            + string.Concat(placeholders.Select(p => ", " + p))
+            + $" ({Cli.ConfigurationBinding.DocumentFor(path)})";
+    }
+
+    private static string Noun(Shape shape) => shape switch
+    {
+        SequenceShape => "a list",
+        MapShape m => m.Key.MapNoun,
+        _ => "a section",
+    };
 
     /// <summary>
     /// Whether the setting at <paramref name="settingPath"/> is a list (a sequence of entries, each set by its index, as
@@ -241,7 +299,7 @@ public static class ConfigurationKeys
         var interfaces = type.IsInterface ? [type, .. type.GetInterfaces()] : type.GetInterfaces();
         if (interfaces.FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>)) is { } dictionary)
         {
-            return new MapShape(ShapeOf(dictionary.GetGenericArguments()[1]));
+            return new MapShape(ShapeOf(dictionary.GetGenericArguments()[1]), MapKey.Generic);
         }
 
         if (interfaces.FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>)) is { } sequence)
@@ -262,7 +320,7 @@ public static class ConfigurationKeys
                 continue;
             }
 
-            var shape = ShapeOf(property.PropertyType);
+            var shape = Annotate(property.Name, ShapeOf(property.PropertyType));
             var settable = property.SetMethod is { IsPublic: true };
             if (settable || shape is not LeafShape) // the binder fills get-only collections and objects in place
             {
@@ -273,16 +331,49 @@ public static class ConfigurationKeys
         return new ObjectShape(properties);
     }
 
+    // What the entries of a list (or of the lists of a map) are, by the setting's name: the value side of an example.
+    private static readonly Dictionary<string, string> EntryMeanings = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Networks"] = "a CIDR network",
+        ["VdiNetworks"] = "a CIDR network",
+        ["TrustedProxyNetworks"] = "a CIDR network",
+        ["TrustedProxies"] = "an IP address",
+        ["TaskClasses"] = "a trust class",
+        ["Stores"] = "a store code",
+        ["ServerNames"] = "a host name",
+        ["WatchList"] = "a subscriber ID",
+    };
+
+    // The keys of each map setting, by the setting's name; others get the generic description.
+    private static readonly Dictionary<string, MapKey> MapKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Zones"] = new("STORE", "the store code", "the zones by store code", "a zone"),
+        ["TaskClasses"] = new("TASK", "a ledger task name (unmask, export, download, view, search)", "the trust classes by task", "a list of trust classes"),
+    };
+
+    private static Shape Annotate(string name, Shape shape) => shape switch
+    {
+        SequenceShape { Element: LeafShape } when EntryMeanings.TryGetValue(name, out var meaning) => new SequenceShape(new LeafShape(meaning)),
+        MapShape m => new MapShape(Annotate(name, m.Value), MapKeys.GetValueOrDefault(name) ?? MapKey.Generic),
+        _ => shape,
+    };
+
     private abstract record Shape;
 
-    private sealed record LeafShape : Shape
+    private sealed record LeafShape(string? Meaning) : Shape
     {
-        public static readonly LeafShape Instance = new();
+        public static readonly LeafShape Instance = new((string?)null);
     }
 
     private sealed record ObjectShape(Dictionary<string, Shape> Properties) : Shape;
 
     private sealed record SequenceShape(Shape Element) : Shape;
 
-    private sealed record MapShape(Shape Value) : Shape;
+    private sealed record MapShape(Shape Value, MapKey Key) : Shape;
+
+    // How a map's keys are shown in an example (STORE), what they are, and what the map and one entry are called.
+    private sealed record MapKey(string Placeholder, string Meaning, string MapNoun, string EntryNoun)
+    {
+        public static readonly MapKey Generic = new("KEY", "the entry's name", "a set of named entries", "an entry");
+    }
 }

@@ -77,6 +77,71 @@ public sealed partial class CliTryoutTests : IDisposable
         Assert.Empty(output); // no start-up log line (such as "warn: ... Network zones are off") before or beside it
     }
 
+    public static TheoryData<string, string> SingleValuesWhereASectionIsExpected => new()
+    {
+        {
+            "Custodian:Gateway:Zones:0",
+            "Custodian:Gateway:Zones:0 (environment variable Custodian__Gateway__Zones__0) must be a zone, not a single value: it is set as Custodian__Gateway__Zones__STORE__Networks__0 = a CIDR network, STORE being the store code (docs/access.md)"
+        },
+        {
+            "Custodian:Gateway:Zones",
+            "Custodian:Gateway:Zones (environment variable Custodian__Gateway__Zones) must be the zones by store code, not a single value: it is set as Custodian__Gateway__Zones__STORE__Networks__0 = a CIDR network, STORE being the store code (docs/access.md)"
+        },
+        {
+            "Custodian:Gateway:Zones:S001:Networks",
+            "Custodian:Gateway:Zones:S001:Networks (environment variable Custodian__Gateway__Zones__S001__Networks) must be a list, not a single value: it is set as Custodian__Gateway__Zones__S001__Networks__0 = a CIDR network (docs/access.md)"
+        },
+        {
+            "Custodian:Gateway:VdiNetworks",
+            "Custodian:Gateway:VdiNetworks (environment variable Custodian__Gateway__VdiNetworks) must be a list, not a single value: it is set as Custodian__Gateway__VdiNetworks__0 = a CIDR network (docs/access.md)"
+        },
+        {
+            "Custodian:Gateway:TaskClasses:unmask",
+            "Custodian:Gateway:TaskClasses:unmask (environment variable Custodian__Gateway__TaskClasses__unmask) must be a list of trust classes, not a single value: it is set as Custodian__Gateway__TaskClasses__TASK__0 = a trust class, TASK being a ledger task name (unmask, export, download, view, search) (docs/access.md)"
+        },
+        {
+            "Custodian:OfficerDevices:Stores",
+            "Custodian:OfficerDevices:Stores (environment variable Custodian__OfficerDevices__Stores) must be a list, not a single value: it is set as Custodian__OfficerDevices__Stores__0 = a store code (docs/access.md)"
+        },
+        {
+            "Custodian:Detection:WatchList",
+            "Custodian:Detection:WatchList (environment variable Custodian__Detection__WatchList) must be a list, not a single value: it is set as Custodian__Detection__WatchList__0 = a subscriber ID (docs/monitoring.md)"
+        },
+        {
+            "Custodian:ServerNames",
+            "Custodian:ServerNames (environment variable Custodian__ServerNames) must be a list, not a single value: it is set as Custodian__ServerNames__0 = a host name (the README's Configuration table)"
+        },
+        {
+            "Custodian:Masking",
+            "Custodian:Masking (environment variable Custodian__Masking) must be a section, not a single value: it is set as Custodian__Masking__Name (the README's Configuration table)"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(SingleValuesWhereASectionIsExpected))]
+    public void A_single_value_where_a_section_or_list_is_expected_is_refused_naming_what_it_takes(string key, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, "10.9.8.7/32")]).Build();
+
+        Assert.Equal(expected, ConfigurationKeys.FindUnknown(configuration));
+    }
+
+    [Fact]
+    public async Task A_zone_given_as_a_single_value_stops_serve_before_anything_is_created()
+    {
+        var (exit, output, error) = await CliProcess.RunAsync(
+            new Dictionary<string, string> { ["Custodian__Gateway__Zones__0"] = "10.9.8.7/32" },
+            "serve", "--data", Data, "--terminal-port", "0", "--portal-port", "0");
+
+        Assert.Equal(2, exit);
+        Assert.Equal(
+            "error: invalid configuration: Custodian:Gateway:Zones:0 (environment variable Custodian__Gateway__Zones__0) must be a zone, not a single value: it is set as Custodian__Gateway__Zones__STORE__Networks__0 = a CIDR network, STORE being the store code (docs/access.md)",
+            error.TrimEnd('\n'));
+        Assert.Empty(output);
+        Assert.DoesNotContain("10.9.8.7", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Data));
+    }
+
     [Fact]
     public async Task A_misspelt_setting_also_stops_the_administrative_verbs()
     {
@@ -98,7 +163,8 @@ public sealed partial class CliTryoutTests : IDisposable
         Assert.True(names.Count >= 40, $"found only {names.Count} settings in the docs");
         foreach (var name in names)
         {
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(name.Replace("__", ":", StringComparison.Ordinal), "x")]).Build();
+            // no value: a name such as Custodian__Gateway__Zones is a section, and a single value there is refused (below)
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(name.Replace("__", ":", StringComparison.Ordinal), null)]).Build();
             Assert.True(ConfigurationKeys.FindUnknown(configuration) is null, $"{name}: {ConfigurationKeys.FindUnknown(configuration)}");
         }
     }
