@@ -25,7 +25,35 @@ internal static partial class ConfigurationBinding
         ("Custodian:Siem", "docs/siem.md"),
         ("Custodian:Checkpoints", "docs/ledger-format.md"),
         ("Custodian:JetStream", "docs/events.md"),
+        ("Custodian:Events", "docs/events.md"),
     ];
+
+    /// <summary>
+    /// Allowed values of number settings whose rule is checked in code rather than by a
+    /// <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/> on the property (the masking policy, the
+    /// JetStream settings' <c>Validate</c>, the detection settings' <c>Validate</c>), by setting path, in the words of
+    /// those rules.
+    /// </summary>
+    private static readonly Dictionary<string, string> AllowedNumbers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Custodian:Masking:RrnDigitsShown"] = "7 or 6",
+        ["Custodian:Masking:AddressTokensKept"] = "1, 2 or 3",
+        ["Custodian:JetStream:Replicas"] = "a whole number from 1 to 5",
+        ["Custodian:JetStream:AckTimeoutMilliseconds"] = "a whole number from 100 to 60000",
+        ["Custodian:JetStream:WorkerLeaseSeconds"] = "a whole number from 2 to 300",
+        ["Custodian:Detection:OpenLookupsAllowed"] = "a whole number from 1 to 10000",
+        ["Custodian:Detection:OpenLookupsStep"] = "a whole number from 1 to 100",
+        ["Custodian:Detection:ActiveMinutesAlert"] = "a whole number from 2 to 15",
+        ["Custodian:Detection:NotFoundSearchesAlert"] = "a whole number from 1 to 10000",
+        ["Custodian:Detection:BaselineK"] = "a number from 1 to 100",
+        ["Custodian:Detection:BaselineMinDays"] = "a whole number from 3 to 30",
+        ["Custodian:Detection:PeerGroupMinSize"] = "a whole number from 2 to 1000",
+        ["Custodian:Detection:SharedOrphansSuspend"] = "a whole number from 1 to 1000",
+        ["Custodian:Detection:SideLookupsAllowed"] = "a whole number from 0 to 1000",
+        ["Custodian:Detection:AlertRisk"] = "a whole number from 1 to 100",
+        ["Custodian:Detection:StepUpRisk"] = "a whole number from 1 to 100",
+        ["Custodian:Detection:SuspendRisk"] = "a whole number from 1 to 100",
+    };
 
     /// <summary>Binds <paramref name="section"/> to <paramref name="target"/>.</summary>
     /// <exception cref="CliException">A value could not be converted (exit 2), naming the setting and the document that
@@ -47,7 +75,8 @@ internal static partial class ConfigurationBinding
             var hint = ex.Message.Contains("'System.TimeSpan'", StringComparison.Ordinal)
                 ? "; a time of day or a duration is written hh:mm:ss, e.g. 09:30:00, or d.hh:mm:ss for days"
                 : string.Empty;
-            throw new CliException($"invalid configuration: {key} has a value that is not allowed ({DocumentFor(key)} lists the values{hint}; {EnvironmentVariable(key)}).");
+            var expected = Expected(target.GetType(), (section as IConfigurationSection)?.Path, key) is { } what ? ": it must be " + what : string.Empty;
+            throw new CliException($"invalid configuration: {key} has a value that is not allowed{expected} ({DocumentFor(key)} lists the values{hint}; {EnvironmentVariable(key)}).");
         }
     }
 
@@ -100,6 +129,69 @@ internal static partial class ConfigurationBinding
         }
 
         return "the README's Configuration table";
+    }
+
+    /// <summary>
+    /// What the setting at <paramref name="key"/> takes, from the type of the property it binds to (under
+    /// <paramref name="rootType"/>, the type bound at <paramref name="sectionPath"/>): the names of an enumeration
+    /// (<c>FirstAndLast or FirstOnly</c>), a whole number with its range (<c>a whole number from 0 to 65535</c>), a number,
+    /// or true or false; <see langword="null"/> for another type or a path that names no property.
+    /// </summary>
+    internal static string? Expected(Type rootType, string? sectionPath, string key)
+    {
+        if (sectionPath is null || !key.StartsWith(sectionPath + ":", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var type = rootType;
+        System.Reflection.PropertyInfo? property = null;
+        foreach (var segment in key[(sectionPath.Length + 1)..].Split(':'))
+        {
+            if (type.GetProperty(segment, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase) is { } p)
+            {
+                property = p;
+                type = p.PropertyType;
+            }
+            else if (type.IsGenericType && type.GetGenericArguments() is { Length: > 0 } arguments)
+            {
+                property = null; // an entry of a list or map: the property's range is not the entry's
+                type = arguments[^1];
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type.IsEnum)
+        {
+            var names = Enum.GetNames(type);
+            return names.Length == 1 ? names[0] : string.Join(", ", names[..^1]) + " or " + names[^1];
+        }
+
+        if (type == typeof(bool))
+        {
+            return "true or false";
+        }
+
+        if (type == typeof(double) || type == typeof(float) || type == typeof(decimal))
+        {
+            return AllowedNumbers.TryGetValue(key, out var allowed) ? allowed : "a number" + RangeOf(property);
+        }
+
+        if (type == typeof(int) || type == typeof(long) || type == typeof(short) || type == typeof(byte) || type == typeof(uint) || type == typeof(ulong) || type == typeof(ushort))
+        {
+            return AllowedNumbers.TryGetValue(key, out var allowed) ? allowed : "a whole number" + RangeOf(property);
+        }
+
+        return null;
+
+        static string RangeOf(System.Reflection.PropertyInfo? property) =>
+            property?.GetCustomAttributes(typeof(System.ComponentModel.DataAnnotations.RangeAttribute), inherit: true).FirstOrDefault() is System.ComponentModel.DataAnnotations.RangeAttribute range
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" from {range.Minimum} to {range.Maximum}")
+                : string.Empty;
     }
 
     [GeneratedRegex("at '([A-Za-z0-9:_]+)'", RegexOptions.CultureInvariant)]

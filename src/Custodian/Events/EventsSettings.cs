@@ -57,23 +57,23 @@ public sealed class EventsSettings
 
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || !string.Equals(uri.Scheme, "nats", StringComparison.OrdinalIgnoreCase))
         {
-            return Invalid("Custodian:Events must be 'embedded' or a nats://host:port URL.");
+            return Invalid(Cli.ConfigurationBinding.WithDocumentPointer("Custodian:Events must be 'embedded' or a nats://host:port URL.", Setting));
         }
 
         if (string.IsNullOrEmpty(uri.Host))
         {
-            return Invalid("Custodian:Events names no host.");
+            return Invalid(Cli.ConfigurationBinding.WithDocumentPointer("Custodian:Events names no host.", Setting));
         }
 
         if (uri.AbsolutePath is not ("" or "/") || uri.Query.Length > 0 || uri.Fragment.Length > 0)
         {
-            return Invalid("Custodian:Events must be nats://host:port with no path, query or fragment.");
+            return Invalid(Cli.ConfigurationBinding.WithDocumentPointer("Custodian:Events must be nats://host:port with no path, query or fragment.", Setting));
         }
 
         var port = uri.IsDefaultPort || uri.Port < 0 ? DefaultPort : uri.Port;
         if (port is < 1 or > 65_535)
         {
-            return Invalid("Custodian:Events port must be 1-65535.");
+            return Invalid(Cli.ConfigurationBinding.WithDocumentPointer("Custodian:Events port must be 1-65535.", Setting));
         }
 
         var failures = jetStream.Validate();
@@ -85,6 +85,9 @@ public sealed class EventsSettings
         var builder = new UriBuilder(uri) { Scheme = "nats", Port = port, Path = string.Empty };
         return new EventsSettings(builder.Uri, jetStream);
     }
+
+    // The setting the refusals name, and whose document (docs/events.md) they point to.
+    private const string Setting = "Custodian:Events";
 
     private static CustodianError Invalid(string message) => new(EventsInvalid, 400, message);
 }

@@ -301,7 +301,10 @@ public sealed partial class CliFixesTests : IDisposable
 
     public static TheoryData<string, string?> BadStarts => new()
     {
-        { "Custodian__Review__Cycle=daily", "error: invalid configuration: Custodian:Review:Cycle has a value that is not allowed (docs/review.md lists the values; as an environment variable it is Custodian__Review__Cycle)." },
+        { "Custodian__Review__Cycle=daily", "error: invalid configuration: Custodian:Review:Cycle has a value that is not allowed: it must be Monthly or Weekly (docs/review.md lists the values; as an environment variable it is Custodian__Review__Cycle)." },
+        { "Custodian__TerminalPort=abc", "error: invalid configuration: Custodian:TerminalPort has a value that is not allowed: it must be a whole number from 0 to 65535 (the README's Configuration table lists the values; as an environment variable it is Custodian__TerminalPort)." },
+        { "Custodian__Masking__Name=Nope", "error: invalid configuration: Custodian:Masking:Name has a value that is not allowed: it must be FirstAndLast or FirstOnly (the README's Configuration table lists the values; as an environment variable it is Custodian__Masking__Name)." },
+        { "Custodian__Events=http://host:4222", "error: invalid configuration: Custodian:Events must be 'embedded' or a nats://host:port URL (docs/events.md lists the values; as an environment variable it is Custodian__Events)." },
         { "Custodian__Retention__Years=0", "error: invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years; docs/review.md lists the values; as an environment variable it is Custodian__Retention__Years)." },
         { "Custodian__Checkpoints__IntervalSeconds=0", "error: invalid configuration: Custodian:Checkpoints:IntervalSeconds must be 1-3600 (docs/ledger-format.md lists the values; as an environment variable it is Custodian__Checkpoints__IntervalSeconds)." },
         { "Custodian__DormantAccounts__Days=0", "error: invalid configuration: Custodian:DormantAccounts:Days must be between 1 and 3650 (docs/access.md lists the values; as an environment variable it is Custodian__DormantAccounts__Days)." },

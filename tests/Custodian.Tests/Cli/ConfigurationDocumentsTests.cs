@@ -19,6 +19,7 @@ public sealed class ConfigurationDocumentsTests
         { "Custodian:Siem:TimeoutMs", "docs/siem.md" },
         { "Custodian:Checkpoints:IntervalSeconds", "docs/ledger-format.md" },
         { "Custodian:JetStream:Replicas", "docs/events.md" },
+        { "Custodian:Events", "docs/events.md" },
     };
 
     [Theory]
@@ -28,7 +29,8 @@ public sealed class ConfigurationDocumentsTests
         Assert.Equal(document, ConfigurationBinding.DocumentFor(setting));
         Assert.Equal(document, ConfigurationBinding.DocumentFor(setting.ToLowerInvariant()));
 
-        var section = string.Join("__", setting.Split(':')[..2]) + "__";
+        var segments = setting.Split(':');
+        var section = string.Join("__", segments[..2]) + (segments.Length > 2 ? "__" : string.Empty); // Custodian:Events is a setting of its own
         Assert.Contains(section, File.ReadAllText(Path.Combine(Root, document)), StringComparison.Ordinal);
     }
 
@@ -48,9 +50,42 @@ public sealed class ConfigurationDocumentsTests
         var refused = Assert.Throws<CliException>(() => ConfigurationBinding.Bind(configuration.GetSection("Custodian:Masking"), target));
 
         Assert.Equal(
-            "invalid configuration: Custodian:Masking:AddressTokensKept has a value that is not allowed (the README's Configuration table lists the values; as an environment variable it is Custodian__Masking__AddressTokensKept).",
+            "invalid configuration: Custodian:Masking:AddressTokensKept has a value that is not allowed: it must be 1, 2 or 3 (the README's Configuration table lists the values; as an environment variable it is Custodian__Masking__AddressTokensKept).",
             refused.Message);
         Assert.Equal(2, refused.ExitCode);
+    }
+
+    public static TheoryData<string, string, string> UnreadableValues => new()
+    {
+        {
+            "Custodian:Masking", "Name",
+            "invalid configuration: Custodian:Masking:Name has a value that is not allowed: it must be FirstAndLast or FirstOnly (the README's Configuration table lists the values; as an environment variable it is Custodian__Masking__Name)."
+        },
+        {
+            "Custodian", "TerminalPort",
+            "invalid configuration: Custodian:TerminalPort has a value that is not allowed: it must be a whole number from 0 to 65535 (the README's Configuration table lists the values; as an environment variable it is Custodian__TerminalPort)."
+        },
+        {
+            "Custodian", "Masking:Phone",
+            "invalid configuration: Custodian:Masking:Phone has a value that is not allowed: it must be LastFour or Middle (the README's Configuration table lists the values; as an environment variable it is Custodian__Masking__Phone)."
+        },
+        {
+            "Custodian", "JetStream:Replicas",
+            "invalid configuration: Custodian:JetStream:Replicas has a value that is not allowed: it must be a whole number from 1 to 5 (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__Replicas)."
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnreadableValues))]
+    public void A_value_that_cannot_be_read_is_refused_with_what_the_setting_takes_never_the_value(string section, string setting, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new($"{section}:{setting}", "Nope-7f3a")]).Build();
+        object target = section == "Custodian" ? new Custodian.Hosting.CustodianOptions() : new Custodian.Protection.Masking.MaskingOptions();
+
+        var refused = Assert.Throws<CliException>(() => ConfigurationBinding.Bind(configuration.GetSection(section), target));
+
+        Assert.Equal(expected, refused.Message);
+        Assert.DoesNotContain("7f3a", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
