@@ -170,6 +170,18 @@ internal static class ReviewCommands
             }
 
             var page = await review.QueryAsync(filter, ct);
+            var window = Window(filter.From, filter.To);
+            if (window is not null)
+            {
+                Console.WriteLine(window); // a date means midnight at the review offset, while the table shows UTC
+            }
+
+            if (page.Rows.Count == 0)
+            {
+                Console.WriteLine(window is null ? "No entries match these filters." : "No entries match these filters in that window.");
+                return 0;
+            }
+
             var table = new Table().AddColumns("seq", "time (UTC)", "task", "outcome", "account", "terminal", "store", "purpose", "subjects (tokens)", "fields", "unmasked", "error / target / reason");
             foreach (var r in page.Rows)
             {
@@ -278,6 +290,22 @@ internal static class ReviewCommands
     }
 
     private static string? Code(string? value, string what) => value is null ? null : AdminCommands.RequireCode(value, what);
+
+    // "Window: from 2026-12-01 00:00 +09:00 (2026-11-30 15:00 UTC) to 2026-12-03 00:00 +09:00 (2026-12-02 15:00 UTC),
+    // the end excluded; the table's times are UTC." Null without a time filter.
+    internal static string? Window(DateTimeOffset? from, DateTimeOffset? to)
+    {
+        static string Both(DateTimeOffset t) => $"{Stamp(t)} {t.ToString("zzz", CultureInfo.InvariantCulture)} ({Stamp(t.ToUniversalTime())} UTC)";
+        static string Stamp(DateTimeOffset t) => t.ToString(t.Second == 0 && t.Millisecond == 0 ? "yyyy-MM-dd HH:mm" : "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+
+        return (from, to) switch
+        {
+            ({ } f, { } t) => $"Window: from {Both(f)} to {Both(t)}, the end excluded; the table's times are UTC.",
+            ({ } f, null) => $"Window: from {Both(f)} on; the table's times are UTC.",
+            (null, { } t) => $"Window: before {Both(t)}; the table's times are UTC.",
+            _ => null,
+        };
+    }
 
     private static DateTimeOffset? Time(string? text, string what, TimeSpan offset)
     {

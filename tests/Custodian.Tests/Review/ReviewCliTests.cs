@@ -173,7 +173,33 @@ public sealed class ReviewCliTests
 
         var (zeroExit, zeroOutput, _) = await Cli.CliCapture.RunAsync(["review", "query", "--before", "0", "--data", data]);
         Assert.Equal(0, zeroExit);
-        Assert.EndsWith("0 entries.\n", zeroOutput, StringComparison.Ordinal);
+        Assert.Equal("No entries match these filters.\n", zeroOutput);
+    }
+
+    [Fact]
+    public async Task Review_query_with_dates_states_the_window_in_both_forms_and_says_when_nothing_matched()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5);
+        var data = host.Directory.FullName;
+        Assert.True(host.Time.GetUtcNow() > new DateTimeOffset(2020, 1, 3, 0, 0, 0, TimeSpan.Zero));
+
+        var (exit, output, error) = await Cli.CliCapture.RunAsync(["review", "query", "--from", "2020-01-01", "--to", "2020-01-03", "--data", data]);
+
+        Assert.Equal((0, string.Empty), (exit, error));
+        Assert.Equal(
+            "Window: from 2020-01-01 00:00 +09:00 (2019-12-31 15:00 UTC) to 2020-01-03 00:00 +09:00 (2020-01-02 15:00 UTC), the end excluded; the table's times are UTC.\n"
+            + "No entries match these filters in that window.\n",
+            output);
+
+        (exit, output, _) = await Cli.CliCapture.RunAsync(["review", "query", "--from", "2020-01-01T09:30:00+09:00", "--data", data]);
+        var entries = (await host.LedgerAsync()).Count(e => e.Entry.Time >= new DateTimeOffset(2020, 1, 1, 0, 30, 0, TimeSpan.Zero));
+        Assert.Equal(0, exit);
+        Assert.StartsWith("Window: from 2020-01-01 09:30 +09:00 (2020-01-01 00:30 UTC) on; the table's times are UTC.\n", output, StringComparison.Ordinal);
+        Assert.True(entries is > 0 and <= 50, $"{entries} entries");
+        Assert.EndsWith($"{entries} {(entries == 1 ? "entry" : "entries")}.\n", output, StringComparison.Ordinal);
+
+        (exit, output, _) = await Cli.CliCapture.RunAsync(["review", "query", "--to", "2020-01-03", "--data", data]);
+        Assert.Equal((0, "Window: before 2020-01-03 00:00 +09:00 (2020-01-02 15:00 UTC); the table's times are UTC.\nNo entries match these filters in that window.\n"), (exit, output));
     }
 
     [Fact]
