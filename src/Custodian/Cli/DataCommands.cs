@@ -16,7 +16,7 @@ internal static class DataCommands
         var stores = new Option<int>("--stores") { Description = "Number of stores S001… (1–9,999).", DefaultValueFactory = _ => 5 };
         var clerks = new Option<int>("--clerks") { Description = "Number of clerks, spread over the stores, written to staff.csv beside --out (0–100,000).", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out", "-o") { Description = "Subscriber CSV to write.", Required = true };
-        var seed = new Option<int>("--seed") { Description = "Random seed; the same seed gives the same population.", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Random seed (default 1); the same seed gives the same population. A second population for the same database needs another seed, and even then a few phone numbers can collide with the first: import reports each as a bad row (phone: must be unique).", DefaultValueFactory = _ => 1 };
         var staffOut = new Option<FileInfo?>("--staff-out") { Description = "Where --clerks writes the staff list (default: staff.csv beside --out; an existing file is replaced, and the output says so)." };
         subscribers.InRange(1, 20_000_000);
         stores.InRange(1, 9_999);
@@ -65,6 +65,12 @@ internal static class DataCommands
                         return Task.CompletedTask;
                     },
                     ct));
+            if (!AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                // Without a terminal the progress is printed as lines at intervals, and the last could read 52%.
+                Console.WriteLine("Generating subscribers: 100%");
+            }
+
             AnsiConsole.MarkupLine($"Wrote {CliText.Count(count, "subscriber")} to [bold]{Markup.Escape(file.FullName)}[/]");
 
             if (clerkCount > 0)

@@ -143,6 +143,26 @@ public sealed partial class CliTryoutTests : IDisposable
     }
 
     [Fact]
+    public async Task Sample_says_a_second_population_needs_another_seed_and_ends_its_progress_at_100_percent()
+    {
+        var (exit, help, _) = await CliProcess.RunAsync(NoEnvironment, "sample", "--help");
+        Assert.Equal(0, exit);
+        Assert.Contains(
+            "Random seed (default 1); the same seed gives the same population. A second population for the same database needs another seed, and even then a few phone numbers can collide with the first: import reports each as a bad row (phone: must be unique).",
+            Regex.Replace(help, @"\s+", " "),
+            StringComparison.Ordinal);
+        var readme = File.ReadAllText(Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "README.md")));
+        Assert.Contains("fails\n#    every row (\"phone: must be unique\"): give it another seed (--seed 2).", readme, StringComparison.Ordinal);
+
+        var csv = Path.Combine(_dir.FullName, "s.csv");
+        var (written, output, error) = await CliProcess.RunAsync(NoEnvironment, "sample", "--subscribers", "3", "--out", csv); // output not a terminal
+
+        Assert.Equal((0, string.Empty), (written, error));
+        Assert.EndsWith($"Generating subscribers: 100%\nWrote 3 subscribers to {csv}\n", output, StringComparison.Ordinal);
+        Assert.Single(output.Split('\n'), l => l.Contains("100%", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_misspelt_setting_also_stops_the_administrative_verbs()
     {
         Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
