@@ -94,7 +94,7 @@ public static class CheckpointVerifier
         {
             return CheckpointErrors.Error(
                 CheckpointErrors.SignatureMissing,
-                $"The checkpoint carries valid cosignatures of {cosigners.Count} of the given witnesses (counted by key name); at least {minimumCosignatures} are required.");
+                $"The checkpoint carries valid cosignatures of {cosigners.Count} of the given witnesses (counted by key name); at least {minimumCosignatures} {(minimumCosignatures == 1 ? "is" : "are")} required.");
         }
 
         return new VerifiedCheckpoint(note.Value, checkpoint.Value, cosignatures);

@@ -55,7 +55,9 @@ public sealed class LedgerReceiptTests
         var otherLog = NoteSigningKey.Generate("custodian/receipts", NoteAlgorithms.Ed25519).Verifier;
         Assert.Equal(CheckpointErrors.SignatureMissing, receipt.Verify(otherLog, [], 0).Error!.Code);
         var otherWitness = NoteSigningKey.Generate("witness.example/w2", NoteAlgorithms.CosignatureV1).Verifier;
-        Assert.Equal(CheckpointErrors.SignatureMissing, receipt.Verify(Log.Verifier, [otherWitness], 1).Error!.Code);
+        var missing = receipt.Verify(Log.Verifier, [otherWitness], 1).Error!;
+        Assert.Equal(CheckpointErrors.SignatureMissing, missing.Code);
+        Assert.Equal("The checkpoint carries valid cosignatures of 0 of the given witnesses (counted by key name); at least 1 is required.", missing.Message);
 
         var (late, _) = Build(12, 13, withhold: false);
         var wrongIndex = late with { Sequence = 11 };
