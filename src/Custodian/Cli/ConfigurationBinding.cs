@@ -34,7 +34,8 @@ internal static partial class ConfigurationBinding
     /// JetStream settings' <c>Validate</c>, the detection settings' <c>Validate</c>), by setting path, in the words of
     /// those rules.
     /// </summary>
-    private static readonly Dictionary<string, string> AllowedNumbers = new(StringComparer.OrdinalIgnoreCase)
+    /// <remarks>Kept in step with those rules by <c>ConfigurationDocumentsTests.Each_hand_kept_range_is_the_one_the_start_checks_enforce</c>.</remarks>
+    internal static readonly IReadOnlyDictionary<string, string> AllowedNumbers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
         ["Custodian:Masking:RrnDigitsShown"] = "7 or 6",
         ["Custodian:Masking:AddressTokensKept"] = "1, 2 or 3",
@@ -50,9 +51,9 @@ internal static partial class ConfigurationBinding
         ["Custodian:Detection:PeerGroupMinSize"] = "a whole number from 2 to 1000",
         ["Custodian:Detection:SharedOrphansSuspend"] = "a whole number from 1 to 1000",
         ["Custodian:Detection:SideLookupsAllowed"] = "a whole number from 0 to 1000",
-        ["Custodian:Detection:AlertRisk"] = "a whole number from 1 to 100",
-        ["Custodian:Detection:StepUpRisk"] = "a whole number from 1 to 100",
-        ["Custodian:Detection:SuspendRisk"] = "a whole number from 1 to 100",
+        ["Custodian:Detection:AlertRisk"] = "a whole number from 1 to 100, with AlertRisk <= StepUpRisk <= SuspendRisk",
+        ["Custodian:Detection:StepUpRisk"] = "a whole number from 1 to 100, with AlertRisk <= StepUpRisk <= SuspendRisk",
+        ["Custodian:Detection:SuspendRisk"] = "a whole number from 1 to 100, with AlertRisk <= StepUpRisk <= SuspendRisk",
     };
 
     /// <summary>Binds <paramref name="section"/> to <paramref name="target"/>.</summary>

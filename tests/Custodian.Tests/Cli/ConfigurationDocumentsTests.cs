@@ -34,6 +34,67 @@ public sealed class ConfigurationDocumentsTests
         Assert.Contains(section, File.ReadAllText(Path.Combine(Root, document)), StringComparison.Ordinal);
     }
 
+    public static TheoryData<string> HandKeptRanges => new(ConfigurationBinding.AllowedNumbers.Keys.Order(StringComparer.Ordinal));
+
+    // The table of ranges checked in code (ConfigurationBinding.AllowedNumbers) says what a refusal tells the operator; it
+    // must be what the start checks enforce: every value it allows passes them, the values just outside are refused.
+    [Theory]
+    [MemberData(nameof(HandKeptRanges))]
+    public void Each_hand_kept_range_is_the_one_the_start_checks_enforce(string key)
+    {
+        var text = ConfigurationBinding.AllowedNumbers[key];
+        var range = System.Text.RegularExpressions.Regex.Match(text, @"^a (?:whole )?number from (-?[0-9.]+) to (-?[0-9.]+)(?:, with AlertRisk <= StepUpRisk <= SuspendRisk)?$");
+        var (allowed, refused) = range.Success
+            ? ([range.Groups[1].Value, range.Groups[2].Value], [Step(range.Groups[1].Value, -1), Step(range.Groups[2].Value, +1)])
+            : (text.Replace(" or ", ", ", StringComparison.Ordinal).Split(", "), new[] { "0", "99" });
+
+        foreach (var value in allowed)
+        {
+            Assert.True(Accepted(key, value), $"{key} = {value} is said to be allowed but the start checks refuse it");
+        }
+
+        foreach (var value in refused)
+        {
+            Assert.False(Accepted(key, value), $"{key} = {value} is outside what the refusal says but the start checks accept it");
+        }
+
+        static string Step(string bound, int by) =>
+            (decimal.Parse(bound, System.Globalization.CultureInfo.InvariantCulture) + by).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    // Whether serve's start checks accept the single setting key = value: the detection settings, or the server's options
+    // (masking; JetStream with the JetStream event log, where its settings apply).
+    private static bool Accepted(string key, string value)
+    {
+        // The three risk thresholds are ordered (DetectionOptions.Validate): the others are set so that the order holds
+        // for any value of this one in 1-100, which is then the range the refusal states.
+        List<KeyValuePair<string, string?>> settings = key switch
+        {
+            "Custodian:Detection:AlertRisk" => [new("Custodian:Detection:StepUpRisk", "100"), new("Custodian:Detection:SuspendRisk", "100")],
+            "Custodian:Detection:StepUpRisk" => [new("Custodian:Detection:AlertRisk", "1"), new("Custodian:Detection:SuspendRisk", "100")],
+            "Custodian:Detection:SuspendRisk" => [new("Custodian:Detection:AlertRisk", "1"), new("Custodian:Detection:StepUpRisk", "1")],
+            _ => [],
+        };
+        settings.Add(new(key, value));
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        try
+        {
+            if (key.StartsWith("Custodian:Detection:", StringComparison.Ordinal))
+            {
+                _ = Custodian.Monitoring.DetectionSettings.Bind(configuration);
+                return true;
+            }
+
+            var options = new Custodian.Hosting.CustodianOptions { DataDirectory = "/nonexistent/custodian-data", Events = "nats://127.0.0.1:4222" };
+            ConfigurationBinding.Bind(configuration.GetSection(Custodian.Hosting.CustodianOptions.Section), options);
+            return Custodian.Hosting.CustodianOptionsValidator.ValidateAll(options).Count == 0;
+        }
+        catch (CliException)
+        {
+            return false;
+        }
+    }
+
     [Theory]
     [InlineData("Custodian:Masking:Phone")]
     [InlineData("Custodian:PasswordIterations")]
