@@ -7,11 +7,14 @@ internal static class CliArguments
 {
     /// <summary>
     /// Refuses an empty or blank value of <paramref name="option"/> while parsing, so that every verb taking it reports
-    /// the same one line (<c>error: --data must not be empty</c>, exit 1) instead of failing later on an empty path.
+    /// the same one line (<c>error: --data must not be empty</c>, exit 1) instead of failing later on an empty path or
+    /// taking an empty <c>--storage</c> for the default backend.
     /// </summary>
-    /// <param name="option">A string option naming a path or a code.</param>
+    /// <typeparam name="TOption">The option's type (a string option, required or not).</typeparam>
+    /// <param name="option">A string option naming a path, a code, a backend or a URL.</param>
     /// <returns><paramref name="option"/>, for chaining.</returns>
-    public static Option<string> NotEmpty(this Option<string> option)
+    public static TOption NotEmpty<TOption>(this TOption option)
+        where TOption : Option
     {
         option.Validators.Add(result =>
         {
