@@ -80,7 +80,7 @@ public static class ErrorCodes
     public const string BodyTooLarge = "body-too-large";
     /// <summary>405: the path exists but does not take this HTTP method (the response's <c>Allow</c> header lists the ones it takes).</summary>
     public const string MethodNotAllowed = "method-not-allowed";
-    /// <summary>415: the body's media type is not one the endpoint takes (JSON endpoints: <c>Content-Type: application/json</c>).</summary>
+    /// <summary>415: the body's media type is not one the endpoint takes (JSON endpoints: <c>Content-Type: application/json</c>, and a JSON body in a charset other than UTF-8).</summary>
     public const string UnsupportedMediaType = "unsupported-media-type";
     /// <summary>The phone number is not a valid Korean number.</summary>
     public const string PhoneInvalid = "phone-invalid";

@@ -7,11 +7,14 @@ internal static class CliArguments
 {
     /// <summary>
     /// Refuses an empty or blank value of <paramref name="option"/> while parsing, so that every verb taking it reports
-    /// the same one line (<c>error: --data must not be empty</c>, exit 1) instead of failing later on an empty path.
+    /// the same one line (<c>error: --data must not be empty</c>, exit 1) instead of failing later on an empty path or
+    /// taking an empty <c>--storage</c> for the default backend.
     /// </summary>
-    /// <param name="option">A string option naming a path or a code.</param>
+    /// <typeparam name="TOption">The option's type (a string option, required or not).</typeparam>
+    /// <param name="option">A string option naming a path, a code, a backend or a URL.</param>
     /// <returns><paramref name="option"/>, for chaining.</returns>
-    public static Option<string> NotEmpty(this Option<string> option)
+    public static TOption NotEmpty<TOption>(this TOption option)
+        where TOption : Option
     {
         option.Validators.Add(result =>
         {
@@ -30,16 +33,22 @@ internal static class CliArguments
             : throw CliException.Usage($"{option} must be an absolute https:// URL, e.g. {example}.");
 
     /// <summary>
-    /// A SHA-256 certificate fingerprint as <c>serve</c> and <c>terminals enroll</c> print it: 64 hex digits (32 bytes,
-    /// FIPS 180-4), either case, optionally with colons between bytes (as <c>openssl x509 -fingerprint</c> prints it).
+    /// A SHA-256 certificate fingerprint (32 bytes, FIPS 180-4) in exactly one of two forms: 64 hex digits, as
+    /// <c>serve</c> and <c>terminals enroll</c> print it, or 32 colon-separated pairs of hex digits, as
+    /// <c>openssl x509 -fingerprint -sha256</c> prints it. Its letters are all lowercase or all uppercase; nothing else
+    /// (colons after only some bytes, mixed case, spaces) is accepted.
     /// </summary>
     /// <returns>The 64 hex digits, lowercase, without colons.</returns>
-    /// <exception cref="CliException">Exit code 1 when the text is not such a fingerprint (a malformed pin is not a mismatch).</exception>
+    /// <exception cref="CliException">Exit code 1 when the text is not such a fingerprint (a malformed pin is not a mismatch); the message names the two forms and never repeats the text.</exception>
     public static string Sha256Fingerprint(string? text, string option)
     {
-        var hex = (text ?? string.Empty).Trim().Replace(":", string.Empty, StringComparison.Ordinal);
-        return hex.Length == 64 && hex.All(char.IsAsciiHexDigit)
-            ? hex.ToLowerInvariant()
-            : throw CliException.Usage($"{option} must be a SHA-256 fingerprint: 64 hex digits (colons between bytes allowed), as 'custodian serve' prints it.");
+        var value = text ?? string.Empty;
+        var plain = value.Length == 64 && value.All(char.IsAsciiHexDigit);
+        var paired = value.Length == (32 * 3) - 1
+            && Enumerable.Range(0, value.Length).All(i => i % 3 == 2 ? value[i] == ':' : char.IsAsciiHexDigit(value[i]));
+        var oneCase = !value.Any(char.IsAsciiLetterLower) || !value.Any(char.IsAsciiLetterUpper);
+        return (plain || paired) && oneCase
+            ? value.Replace(":", string.Empty, StringComparison.Ordinal).ToLowerInvariant()
+            : throw CliException.Usage($"{option} must be a SHA-256 fingerprint in one of two forms: 64 hex digits, or 32 colon-separated pairs of hex digits (AB:CD:…); one case throughout.");
     }
 }

@@ -7,11 +7,11 @@ namespace Custodian.Cli;
 /// <summary>The event-log setting on the command line (<c>serve --events</c>) and for the administrative verbs (environment only); docs/events.md.</summary>
 internal static class EventsCli
 {
-    /// <summary><c>--events</c>: overrides <c>Custodian__Events</c>.</summary>
-    public static Option<string?> EventsOption() => new("--events")
+    /// <summary><c>--events</c>: overrides <c>Custodian__Events</c>; an empty or blank value is a parse error (exit 1, <c>error: --events must not be empty</c>).</summary>
+    public static Option<string?> EventsOption() => new Option<string?>("--events")
     {
         Description = "Event log: 'embedded' (default, in-process) or a nats://host:port URL of a NATS server with JetStream. Default: $Custodian__Events.",
-    };
+    }.NotEmpty(); // an empty value is refused (exit 1), never taken for the default
 
     /// <summary>Applies <c>--events</c> when given.</summary>
     public static void ApplyOverride(CustodianOptions options, string? value)

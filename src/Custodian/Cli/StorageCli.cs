@@ -6,11 +6,11 @@ namespace Custodian.Cli;
 /// <summary>The storage setting on the command line (<c>serve --storage</c>) and for the administrative verbs (environment only).</summary>
 internal static class StorageCli
 {
-    /// <summary><c>--storage</c>: overrides <c>Custodian__Storage</c> and <c>Custodian__StorageFile</c>.</summary>
-    public static Option<string?> StorageOption() => new("--storage")
+    /// <summary><c>--storage</c>: overrides <c>Custodian__Storage</c> and <c>Custodian__StorageFile</c>; an empty or blank value is a parse error (exit 1, <c>error: --storage must not be empty</c>).</summary>
+    public static Option<string?> StorageOption() => new Option<string?>("--storage")
     {
         Description = "Storage backend: 'sqlite' (default, the data directory's file), a postgres://user:password@host:port/database URL, or an Npgsql connection string. Default: $Custodian__Storage (or the file named by $Custodian__StorageFile).",
-    };
+    }.NotEmpty(); // an empty value is refused (exit 1), never taken for the default
 
     /// <summary>Applies <c>--storage</c> when given.</summary>
     public static void ApplyOverride(CustodianOptions options, string? value)

@@ -14,7 +14,7 @@ internal static class TerminalClientCommands
     {
         var server = new Option<string>("--server") { Description = "Terminal API URL, e.g. https://127.0.0.1:7443.", Required = true };
         var code = new Option<string>("--code") { Description = "One-time enrollment code from 'custodian terminals enroll'.", Required = true };
-        var pin = new Option<string>("--ca-sha256") { Description = "SHA-256 fingerprint of Custodian's CA (printed with the code).", Required = true };
+        var pin = new Option<string>("--ca-sha256") { Description = "SHA-256 fingerprint of Custodian's CA (printed with the code): 64 hex digits, or 32 colon-separated pairs (AB:CD:…), one case throughout.", Required = true };
         var output = new Option<DirectoryInfo>("--out") { Description = "Where to write terminal.key, terminal.crt, ca.crt.", DefaultValueFactory = _ => new DirectoryInfo("terminal") };
         var force = new Option<bool>("--force") { Description = "Replace credentials already in --out (the old terminal can no longer connect from here)." };
         var init = new Command("init", "Enroll this terminal: create a key, send a CSR with the code, store the device certificate.") { server, code, pin, output, force };

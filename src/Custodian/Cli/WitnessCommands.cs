@@ -46,7 +46,7 @@ internal static class WitnessCommands
 
         var server = new Option<string>("--server") { Description = "The Custodian portal URL, e.g. https://127.0.0.1:7444.", Required = true };
         var logKey = new Option<string>("--log-key") { Description = "The log's verifier key (printed by 'custodian serve', served at /ledger/v1/key; obtain it out of band).", Required = true };
-        var pin = new Option<string?>("--ca-sha256") { Description = "SHA-256 fingerprint of Custodian's CA; without it the system's trusted roots are used." };
+        var pin = new Option<string?>("--ca-sha256") { Description = "SHA-256 fingerprint of Custodian's CA: 64 hex digits, or 32 colon-separated pairs (AB:CD:…), one case throughout; without it the system's trusted roots are used." };
         var interval = new Option<string>("--interval") { Description = "Time between rounds, e.g. 10s, 500ms, 2m (1s-1d).", DefaultValueFactory = _ => "10s" };
         var once = new Option<bool>("--once") { Description = "Run one round and exit: 0 cosigned or up to date, 2 failed, 3 refused (history rewritten)." };
         var acceptFirst = new Option<bool>("--accept-first-checkpoint") { Description = "The state.json is lost: knowingly trust the first checkpoint seen and start a new state from it (a rollback or fork before it goes unnoticed)." };

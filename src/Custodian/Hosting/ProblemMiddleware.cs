@@ -5,7 +5,8 @@ namespace Custodian.Hosting;
 
 /// <summary>
 /// Turns framework exceptions into problem responses with stable codes: malformed JSON and bad
-/// parameters (400 <c>validation-failed</c>), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>), a body of the wrong media type (415 <c>unsupported-media-type</c>),
+/// parameters (400 <c>validation-failed</c>; the detail names the JSON path and the type the member must have, or the line and
+/// byte counted from 1, or that a JSON body is needed — never the value or an internal parameter name), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>), a body of the wrong media type (415 <c>unsupported-media-type</c>),
 /// an access ledger that cannot record the request (503 <c>ledger-unavailable</c>, transient: fail closed), a database
 /// that is unreachable or refuses for a transient reason (503 <c>storage-unavailable</c>, transient) and
 /// anything unexpected (500 <c>internal-error</c>, logged without request data).
@@ -25,8 +26,8 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
             var error = ex.StatusCode switch
             {
                 StatusCodes.Status413PayloadTooLarge => new CustodianError(ErrorCodes.BodyTooLarge, 413, "The request body is larger than allowed."),
-                StatusCodes.Status415UnsupportedMediaType => new CustodianError(ErrorCodes.UnsupportedMediaType, 415, "The request is malformed: " + SafeMessage(ex)),
-                _ => new CustodianError(ErrorCodes.ValidationFailed, ex.StatusCode, "The request is malformed: " + SafeMessage(ex)),
+                StatusCodes.Status415UnsupportedMediaType => new CustodianError(ErrorCodes.UnsupportedMediaType, 415, "The request is malformed: " + SafeMessage(ex, context)),
+                _ => new CustodianError(ErrorCodes.ValidationFailed, ex.StatusCode, "The request is malformed: " + SafeMessage(ex, context)),
             };
             await BodyRefusals.RecordAsync(context, error);
             context.Response.Clear();
@@ -90,8 +91,9 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
     }
 
     // Framework messages can quote the client's input (a value that failed to bind, a JSON token),
-    // so only the parameter's name or the JSON location is kept, never the value.
-    private static string SafeMessage(BadHttpRequestException ex)
+    // so only the parameter's name, the JSON member's path and the type it must have are kept, never the value.
+    // Line and byte numbers are counted from 1 (System.Text.Json counts them from 0).
+    private static string SafeMessage(BadHttpRequestException ex, HttpContext context)
     {
         if (ex.InnerException is System.Text.Json.JsonException { Path: { } member } unmapped
             && unmapped.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
@@ -99,9 +101,22 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
             return $"the JSON body has a member this endpoint does not take (at {member}); see the API's documented request shape.";
         }
 
+        if (ex.InnerException is System.Text.Json.JsonException { Path: { } path } mistyped
+            && mistyped.Message.StartsWith("The JSON value could not be converted to ", StringComparison.Ordinal)
+            && ExpectedJson(context, path) is { } expected)
+        {
+            return path == "$" ? $"the JSON body must be {expected}." : $"{path} must be {expected}.";
+        }
+
+        if (ex.InnerException is System.Text.Json.JsonException empty
+            && empty.Message.Contains("does not contain any JSON tokens", StringComparison.Ordinal))
+        {
+            return MissingBody;
+        }
+
         if (ex.InnerException is System.Text.Json.JsonException json)
         {
-            return $"the JSON body is not valid (at {json.Path ?? "$"}, line {json.LineNumber}, byte {json.BytePositionInLine}).";
+            return $"the JSON body is not valid (at {json.Path ?? "$"}, line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1}).";
         }
 
         if (ex.Message.Contains("JSON media type", StringComparison.Ordinal))
@@ -109,9 +124,70 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
             return "the body must be JSON, sent with 'Content-Type: application/json'.";
         }
 
+        if (ex.Message.Contains("was not provided from body", StringComparison.Ordinal)
+            || ex.Message.StartsWith("Implicit body inferred for parameter", StringComparison.Ordinal))
+        {
+            return MissingBody; // an empty body or the JSON literal null: the binder's message names an internal parameter
+        }
+
         var parameter = System.Text.RegularExpressions.Regex.Match(ex.Message, "parameter \"(?:[^\" ]+ )?([A-Za-z0-9_]+)\"");
         return parameter.Success
             ? $"the parameter '{parameter.Groups[1].Value}' is missing or has a value of the wrong type."
             : "bad request.";
+    }
+
+    private const string MissingBody = "the request needs a JSON body (an object), sent with 'Content-Type: application/json'.";
+
+    /// <summary>
+    /// What the JSON value at <paramref name="path"/> (System.Text.Json's path, e.g. <c>$.phone</c> or <c>$.items[0].id</c>)
+    /// of the endpoint's request body must be — "a string", "a number", "true or false", "an array", "an object" or "one
+    /// of the documented values" — from the endpoint's declared request type and the serializer's contract (the exception's
+    /// own message names the containing type, not the member's); null when the path cannot be followed.
+    /// </summary>
+    internal static string? ExpectedJson(HttpContext context, string path)
+    {
+        var requestType = context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType;
+        if (requestType is null)
+        {
+            return null;
+        }
+
+        var options = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        var info = options.GetTypeInfo(requestType);
+        foreach (System.Text.RegularExpressions.Match segment in System.Text.RegularExpressions.Regex.Matches(path, @"\.([^.\[]+)|\['((?:[^']|'')*)'\]|\[(\d+)\]"))
+        {
+            if (segment.Groups[3].Success)
+            {
+                if (info.ElementType is not { } element)
+                {
+                    return null;
+                }
+
+                info = options.GetTypeInfo(element);
+                continue;
+            }
+
+            var name = segment.Groups[1].Success ? segment.Groups[1].Value : segment.Groups[2].Value.Replace("''", "'", StringComparison.Ordinal);
+            var comparison = options.PropertyNameCaseInsensitive ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+            if (info.Properties.FirstOrDefault(p => string.Equals(p.Name, name, comparison)) is not { } property)
+            {
+                return null;
+            }
+
+            info = options.GetTypeInfo(property.PropertyType);
+        }
+
+        var type = Nullable.GetUnderlyingType(info.Type) ?? info.Type;
+        return info.Kind switch
+        {
+            System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object or System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Dictionary => "an object",
+            System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Enumerable => "an array",
+            _ when type == typeof(bool) => "true or false",
+            _ when type.IsEnum => "one of the documented values",
+            _ when type == typeof(string) || type == typeof(char) || type == typeof(Guid) || type == typeof(DateTime) || type == typeof(DateTimeOffset)
+                || type == typeof(DateOnly) || type == typeof(TimeOnly) || type == typeof(TimeSpan) || type == typeof(Uri) => "a string",
+            _ when type.IsPrimitive || type == typeof(decimal) || type == typeof(Half) || type == typeof(Int128) || type == typeof(UInt128) => "a number",
+            _ => null,
+        };
     }
 }

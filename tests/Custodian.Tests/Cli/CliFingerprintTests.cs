@@ -14,8 +14,20 @@ public sealed class CliFingerprintTests : IDisposable
     [InlineData("")]
     [InlineData("zz00000000000000000000000000000000000000000000000000000000000000")]
     [InlineData("00000000000000000000000000000000000000000000000000000000000000000")] // 65 digits
+    [InlineData("59:00:3F:0f8a000000000000000000000000000000000000000000000000000000")] // colons after only some bytes, mixed case
+    [InlineData("abcd00000000000000000000000000000000000000000000000000000000000F")] // mixed case
+    [InlineData("AB:CD:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:0f")] // mixed case
+    [InlineData("AB:CD:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:0F:")] // trailing colon
+    [InlineData("ABC:D00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:0F")] // colons off the byte boundaries
+    [InlineData(" abcd00000000000000000000000000000000000000000000000000000000000f")] // a space
+    [InlineData("ab-cd-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-0f")]
     public async Task A_malformed_fingerprint_is_a_usage_error_before_any_connection(string pin)
     {
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["terminal", "init", "--server", "https://127.0.0.1:1", "--code", "x", "--ca-sha256", pin, "--out", Path.Combine(_dir.FullName, "t0")]);
+        Assert.Equal(
+            (1, string.Empty, "error: --ca-sha256 must be a SHA-256 fingerprint in one of two forms: 64 hex digits, or 32 colon-separated pairs of hex digits (AB:CD:…); one case throughout."),
+            (code, stdout, stderr.TrimEnd('\n')));
+
         // Port 1 on 127.0.0.1 refuses connections: a verb that tried to connect would exit 2.
         var terminal = Path.Combine(_dir.FullName, "terminal");
         Assert.Equal(1, await CustodianCli.RunAsync(["terminal", "init", "--server", "https://127.0.0.1:1", "--code", "x", "--ca-sha256", pin, "--out", terminal]));
@@ -28,9 +40,11 @@ public sealed class CliFingerprintTests : IDisposable
     }
 
     [Theory]
-    [InlineData("AB:CD:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:0f", "abcd00000000000000000000000000000000000000000000000000000000000f")]
+    [InlineData("AB:CD:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:0F", "abcd00000000000000000000000000000000000000000000000000000000000f")]
+    [InlineData("ab:cd:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:0f", "abcd00000000000000000000000000000000000000000000000000000000000f")]
     [InlineData("ABCD00000000000000000000000000000000000000000000000000000000000F", "abcd00000000000000000000000000000000000000000000000000000000000f")]
-    public void Colons_and_case_are_tolerated(string pin, string expected) =>
+    [InlineData("abcd00000000000000000000000000000000000000000000000000000000000f", "abcd00000000000000000000000000000000000000000000000000000000000f")]
+    public void Either_form_in_one_case_is_accepted(string pin, string expected) =>
         Assert.Equal(expected, CliArguments.Sha256Fingerprint(pin, "--ca-sha256"));
 
     [Fact]

@@ -91,6 +91,28 @@ public sealed class CliWalkthroughTests : IDisposable
         Assert.Equal((1, string.Empty, "error: --data must not be empty"), (code, stdout, stderr.TrimEnd('\n')));
     }
 
+    public static TheoryData<string[], string> EmptyBackend => new()
+    {
+        { ["serve", "--storage", ""], "--storage" },
+        { ["serve", "--storage", "  "], "--storage" },
+        { ["init", "--storage", ""], "--storage" },
+        { ["serve", "--events", ""], "--events" },
+        { ["init", "--events", " "], "--events" },
+        { ["monitor-worker", "--events", ""], "--events" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EmptyBackend))]
+    public async Task An_empty_storage_or_event_log_is_a_bad_argument_as_an_empty_data_directory_is(string[] args, string option)
+    {
+        // Was accepted: an empty --storage was taken for the default, SQLite, and the server started on it.
+        var data = Path.Combine(_dir.FullName, "never-created");
+        var (code, stdout, stderr) = await CliCapture.RunAsync([.. args, "--data", data]).WaitAsync(TimeSpan.FromSeconds(30)); // a server that started instead would never return
+
+        Assert.Equal((1, string.Empty, $"error: {option} must not be empty"), (code, stdout, stderr.TrimEnd('\n')));
+        Assert.False(Directory.Exists(data));
+    }
+
     [Fact]
     public async Task Replaying_a_file_of_another_kind_says_so_in_one_line()
     {

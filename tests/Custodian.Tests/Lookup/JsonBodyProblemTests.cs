@@ -1,0 +1,95 @@
+using System.Net;
+using System.Text;
+using Custodian.Hosting;
+using Custodian.Ledger;
+using Custodian.Problems;
+using Custodian.Tests.Infrastructure;
+
+namespace Custodian.Tests.Lookup;
+
+/// <summary>
+/// JSON bodies a JSON endpoint cannot use, through the real pipeline (the mapping in <see cref="ProblemMiddleware"/> and
+/// <see cref="JsonCharsetMiddleware"/> is shared by every JSON endpoint): a member of the wrong type is named with the
+/// type it must have, positions count from 1, a missing body never names an internal parameter, and a charset other
+/// than UTF-8 is 415. No detail echoes the value sent.
+/// </summary>
+public sealed class JsonBodyProblemTests
+{
+    private const string Search = "/api/v1/subscribers/search";
+
+    [Fact]
+    public async Task A_member_of_the_wrong_type_a_missing_body_and_a_syntax_error_are_named_without_the_value()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+
+        async Task<string> DetailAsync(string body, string code = ErrorCodes.ValidationFailed, HttpStatusCode status = HttpStatusCode.BadRequest)
+        {
+            using var response = await clerk.PostAsync(Search, new StringContent(body, Encoding.UTF8, "application/json"));
+            var problem = await ProblemAssert.IsProblemAsync(response, status, code);
+            return problem.GetProperty("detail").GetString()!;
+        }
+
+        Assert.Equal("The request is malformed: $.phone must be a string.", await DetailAsync("{\"phone\":12345}"));
+        Assert.Equal("The request is malformed: $.phone must be a string.", await DetailAsync("{\"phone\":{\"n\":\"01012345678\"}}"));
+        Assert.Equal("The request is malformed: the JSON body must be an object.", await DetailAsync("[\"01012345678\"]"));
+        const string NeedsBody = "The request is malformed: the request needs a JSON body (an object), sent with 'Content-Type: application/json'.";
+        Assert.Equal(NeedsBody, await DetailAsync(string.Empty));
+        Assert.Equal(NeedsBody, await DetailAsync("null"));
+        Assert.Equal(NeedsBody, await DetailAsync(" \n "));
+        // 'x' is the third byte of the third line.
+        Assert.Equal("The request is malformed: the JSON body is not valid (at $, line 3, byte 3).", await DetailAsync("{\n  \"phone\": \"010\",\n  x\n}"));
+        Assert.Equal("The request is malformed: the JSON body is not valid (at $, line 1, byte 1).", await DetailAsync("x"));
+        // A phone number written as a number is refused as malformed JSON; its digits are not echoed.
+        var leadingZero = await DetailAsync("{\"phone\": 01012345678}");
+        Assert.DoesNotContain("1234", leadingZero, StringComparison.Ordinal);
+        Assert.StartsWith("The request is malformed: the JSON body is not valid (at $", leadingZero, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("application/json; charset=UTF-16LE")]
+    [InlineData("application/json; charset=iso-8859-1")]
+    [InlineData("application/json; charset=\"utf-32\"")]
+    [InlineData("application/json; charset=no-such-charset")] // was 500 internal-error
+    [InlineData("application/problem+json; charset=latin1")]
+    public async Task A_json_body_in_a_charset_other_than_utf8_is_415_recorded_and_never_echoed(string contentType)
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var before = (await host.LedgerAsync()).Count;
+
+        using var response = await clerk.PostAsync(Search, Body("{\"phone\":\"010-0000-0001\"}", contentType));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnsupportedMediaType, ErrorCodes.UnsupportedMediaType);
+        Assert.Equal(
+            "The body must be JSON in UTF-8, sent with 'Content-Type: application/json' (a charset, if named, must be utf-8).",
+            problem.GetProperty("detail").GetString());
+        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
+        Assert.Equal(
+            (AccessTask.Refused, AccessOutcome.Denied, ErrorCodes.UnsupportedMediaType, "C0001", "request body refused: POST /api/v1/subscribers/search"),
+            (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Reason));
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json; charset=UTF-8")]
+    [InlineData("application/json; charset=\"utf-8\"")]
+    public async Task A_json_body_in_utf8_is_served(string contentType)
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+
+        using var response = await clerk.PostAsync(Search, Body("{\"phone\":\"010-0000-0001\"}", contentType));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    private static ByteArrayContent Body(string json, string contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        return content;
+    }
+}
