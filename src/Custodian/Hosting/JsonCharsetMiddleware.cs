@@ -42,6 +42,12 @@ public sealed class JsonCharsetMiddleware(RequestDelegate next)
     private static bool IsRefused(HttpRequest request, out string? quotedUtf8)
     {
         quotedUtf8 = null;
+        if (request.ContentType is { } plain
+            && (plain.Equals("application/json", StringComparison.OrdinalIgnoreCase) || plain.Equals("application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase)))
+        {
+            return false; // what terminals send (HttpClient's JsonContent): no header parsing on the guarded reads' path
+        }
+
         if (request.ContentLength is 0
             || request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>() is not { CanHaveBody: true }
             || request.ContentType is not { } contentType
@@ -57,13 +63,23 @@ public sealed class JsonCharsetMiddleware(RequestDelegate next)
             return false;
         }
 
-        var charsets = mediaType.Parameters.Where(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)).ToList();
-        if (charsets.Any(c => !HeaderUtilities.RemoveQuotes(c.Value).Equals("utf-8", StringComparison.OrdinalIgnoreCase)))
+        var quoted = false;
+        foreach (var parameter in mediaType.Parameters)
         {
-            return true;
+            if (!parameter.Name.Equals("charset", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (!HeaderUtilities.RemoveQuotes(parameter.Value).Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            quoted |= HeaderUtilities.IsQuoted(parameter.Value);
         }
 
-        if (charsets.Any(c => HeaderUtilities.IsQuoted(c.Value)))
+        if (quoted)
         {
             quotedUtf8 = mediaType.MediaType.ToString();
         }
