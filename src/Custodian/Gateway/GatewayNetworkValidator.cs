@@ -21,7 +21,7 @@ public sealed class GatewayNetworkValidator : IValidateOptions<GatewayOptions>
         {
             if (!System.Net.IPAddress.TryParse(proxy, out _))
             {
-                failures.Add($"Gateway:TrustedProxies:{index}: '{proxy}' is not an IP address."); // the entry's key: Custodian__Gateway__TrustedProxies__<index>
+                failures.Add($"Gateway:TrustedProxies:{index}: not an IP address."); // never the value // the entry's key: Custodian__Gateway__TrustedProxies__<index>
             }
         }
 
@@ -69,7 +69,7 @@ public sealed class GatewayNetworkValidator : IValidateOptions<GatewayOptions>
             {
                 if (!NetworkPolicy.TryParseNetwork(value, out _))
                 {
-                    failures.Add($"{setting}:{index}: '{value}' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero).");
+                    failures.Add($"{setting}:{index}: not a CIDR network such as 10.1.0.0/24 (host bits must be zero)."); // never the value
                 }
             }
         }

@@ -31,7 +31,7 @@ public sealed class NetworkPolicy
         _vdi = [.. options.VdiNetworks.Select(ParseNetwork)];
         _taskClasses = options.TaskClasses.ToDictionary(
             t => t.Key,
-            t => t.Value.Select(c => TrustClasses.TryParse(c, out var parsed) ? parsed : throw new FormatException($"Gateway:TaskClasses:{t.Key}: '{c}' is not a trust class.")).ToArray(),
+            t => t.Value.Select(c => TrustClasses.TryParse(c, out var parsed) ? parsed : throw new FormatException($"Gateway:TaskClasses:{t.Key}: not a trust class (store-terminal or vdi-host).")).ToArray(),
             StringComparer.Ordinal);
         _offset = options.LocalTimeOffset;
         _stepUpWindow = options.StepUpWindow;
@@ -124,7 +124,7 @@ public sealed class NetworkPolicy
     /// <summary>Parses a CIDR network (IPv4 or IPv6), e.g. <c>10.1.0.0/24</c>.</summary>
     /// <exception cref="FormatException">When malformed or with host bits set.</exception>
     internal static IPNetwork ParseNetwork(string cidr) =>
-        TryParseNetwork(cidr, out var network) ? network : throw new FormatException($"'{cidr}' is not a CIDR network such as 10.1.0.0/24 (host bits must be zero).");
+        TryParseNetwork(cidr, out var network) ? network : throw new FormatException("not a CIDR network such as 10.1.0.0/24 (host bits must be zero).");
 
     /// <summary>Parses a CIDR network, refusing one whose address has host bits set (<c>10.0.0.1/8</c> is a typo for <c>10.0.0.0/8</c> or <c>10.0.0.1/32</c>).</summary>
     internal static bool TryParseNetwork(string? cidr, out IPNetwork network)
@@ -147,7 +147,7 @@ public sealed class NetworkPolicy
             || !TimeSpan.TryParseExact(parts[1].Trim(), @"hh\:mm", CultureInfo.InvariantCulture, out var close)
             || open == close || open >= TimeSpan.FromDays(1) || close >= TimeSpan.FromDays(1))
         {
-            throw new FormatException($"'{hours}' is not opening hours such as 09:00-21:00.");
+            throw new FormatException("not opening hours such as 09:00-21:00.");
         }
 
         return (open, close);
