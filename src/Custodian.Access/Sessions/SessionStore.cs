@@ -211,8 +211,7 @@ public sealed class SessionStore
 
     private void SweepIfDue(DateTimeOffset now)
     {
-        var last = Interlocked.Read(ref _lastSweepUtcTicks);
-        if (now.UtcTicks - last >= SweepInterval.Ticks && Interlocked.CompareExchange(ref _lastSweepUtcTicks, now.UtcTicks, last) == last)
+        if (Timing.PeriodicClaim.TryClaim(ref _lastSweepUtcTicks, now, SweepInterval))
         {
             RemoveExpired();
         }

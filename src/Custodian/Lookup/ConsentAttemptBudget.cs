@@ -121,8 +121,7 @@ public sealed class ConsentAttemptBudget
             await prune.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var last = Interlocked.Read(ref _lastSweepTicks);
-        if (now.UtcTicks - last >= SweepEvery.Ticks && Interlocked.CompareExchange(ref _lastSweepTicks, now.UtcTicks, last) == last)
+        if (Timing.PeriodicClaim.TryClaim(ref _lastSweepTicks, now, SweepEvery))
         {
             await SweepAsync(connection, cutoff, cancellationToken);
         }

@@ -178,8 +178,7 @@ internal sealed class PortalCodeBook
 
     private void MaybeSweep(DateTimeOffset now)
     {
-        var last = Interlocked.Read(ref _lastSweepTicks);
-        if (_numbers.Count <= SweepAbove || now.UtcTicks - last < SweepEvery.Ticks || Interlocked.CompareExchange(ref _lastSweepTicks, now.UtcTicks, last) != last)
+        if (_numbers.Count <= SweepAbove || !Timing.PeriodicClaim.TryClaim(ref _lastSweepTicks, now, SweepEvery))
         {
             return;
         }

@@ -278,9 +278,7 @@ public sealed class PortalSignIn
     {
         retryAfter = TimeSpan.Zero;
         var now = _time.GetUtcNow();
-        var lastSweep = Interlocked.Read(ref _lastRateSweepTicks);
-        if (_rate.Count > 100_000 && now.UtcTicks - lastSweep >= TimeSpan.TicksPerMinute
-            && Interlocked.CompareExchange(ref _lastRateSweepTicks, now.UtcTicks, lastSweep) == lastSweep)
+        if (_rate.Count > 100_000 && Timing.PeriodicClaim.TryClaim(ref _lastRateSweepTicks, now, TimeSpan.FromMinutes(1)))
         {
             // Bound memory against callers cycling through addresses: forget windows with nothing in the last hour. At
             // most one sweep a minute (by one caller), so that above the bound a request does not pay a full pass each.
