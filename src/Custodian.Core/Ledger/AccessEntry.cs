@@ -55,6 +55,9 @@ public sealed record AccessEntry
 
     /// <summary>Free-text reason given by an officer or the monitor (never personal data), up to 500 characters.</summary>
     public string? Reason { get; init; }
+
+    /// <summary>Facts the guard recorded for the monitor's detectors (number block searched, contract ending, other area, same household); null when none.</summary>
+    public AccessSignals? Signals { get; init; }
 }
 
 /// <summary>An <see cref="AccessEntry"/> once durably appended to the ledger.</summary>

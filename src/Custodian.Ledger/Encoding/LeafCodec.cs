@@ -82,6 +82,29 @@ public static class LeafCodec
         // product writes it (codes, counts, SHA-256 hex digests whose digit runs could look like a number).
         Classification.FreeText.EnsureNoPersonalData(entry.Reason, "reason");
         w.OptionalString(",\"reason\":"u8, entry.Reason, nameof(entry.Reason));
+        if (entry.Signals is { IsEmpty: false } signals)
+        {
+            // docs/ledger-format.md §1.1: members in this order, unset ones omitted, flags only as true.
+            w.Raw(",\"signals\":{"u8);
+            var first = true;
+            if (signals.NumberBlock is { } block)
+            {
+                if (!AccessSignals.IsNumberBlock(block))
+                {
+                    throw new ArgumentException($"The signal 'block' must be {AccessSignals.NumberBlockLength} lowercase hexadecimal characters.", nameof(entry));
+                }
+
+                w.Raw("\"block\":"u8);
+                w.String(block, "block");
+                first = false;
+            }
+
+            w.Flag(ref first, "\"ending\":true"u8, signals.ContractEnding);
+            w.Flag(ref first, "\"away\":true"u8, signals.OtherArea);
+            w.Flag(ref first, "\"household\":true"u8, signals.SameHousehold);
+            w.Raw("}"u8);
+        }
+
         w.Raw("}"u8);
         return w.ToArray();
     }
@@ -131,6 +154,7 @@ public static class LeafCodec
         string? account = null, terminal = null, store = null, ip = null, purpose = null, error = null, target = null, reason = null;
         List<SubscriberId>? subjects = null;
         List<string>? fields = null, unmasked = null;
+        AccessSignals? signals = null;
         // Property names are matched on the UTF-8 bytes (escapes included, as ValueTextEquals
         // unescapes) and repeats tracked in a bit mask: no string or set per property. Decoding is on
         // the verifier's and every reader's path (docs/ledger-format.md §5).
@@ -203,6 +227,9 @@ public static class LeafCodec
                 case "unmasked":
                     unmasked = ReadStrings(ref reader, name);
                     break;
+                case "signals":
+                    signals = ReadSignals(ref reader);
+                    break;
                 default:
                     throw new FormatException($"The ledger payload has the unknown property '{Safe(name)}'.");
             }
@@ -235,12 +262,65 @@ public static class LeafCodec
             ErrorCode = error,
             Target = target,
             Reason = reason,
+            Signals = signals,
         };
+    }
+
+    // docs/ledger-format.md §1.1: an object of at least one of block (16 lowercase hex), ending, away, household (each
+    // only ever true), no repeats, no other members. Order is not checked here; Encode(Decode(x)) == x is (verifier §5).
+    private static AccessSignals ReadSignals(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new FormatException("The ledger payload property 'signals' must be an object.");
+        }
+
+        string? block = null;
+        bool ending = false, away = false, household = false;
+        var seen = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            var member = reader.ValueTextEquals("block"u8) ? 0
+                : reader.ValueTextEquals("ending"u8) ? 1
+                : reader.ValueTextEquals("away"u8) ? 2
+                : reader.ValueTextEquals("household"u8) ? 3
+                : throw new FormatException($"The ledger payload property 'signals' has the unknown member '{Safe(reader.GetString()!)}'.");
+            if ((seen & (1 << member)) != 0)
+            {
+                throw new FormatException("The ledger payload property 'signals' repeats a member.");
+            }
+
+            seen |= 1 << member;
+            reader.Read();
+            if (member == 0)
+            {
+                block = reader.TokenType == JsonTokenType.String && AccessSignals.IsNumberBlock(reader.GetString())
+                    ? reader.GetString()
+                    : throw new FormatException($"The ledger payload signal 'block' must be a string of {AccessSignals.NumberBlockLength} lowercase hexadecimal characters.");
+                continue;
+            }
+
+            if (reader.TokenType != JsonTokenType.True)
+            {
+                throw new FormatException("The ledger payload's signal flags must be true when present (a false flag is omitted).");
+            }
+
+            switch (member)
+            {
+                case 1: ending = true; break;
+                case 2: away = true; break;
+                default: household = true; break;
+            }
+        }
+
+        return seen == 0
+            ? throw new FormatException("The ledger payload property 'signals' must not be empty (empty signals are omitted).")
+            : new AccessSignals { NumberBlock = block, ContractEnding = ending, OtherArea = away, SameHousehold = household };
     }
 
     // The format-1 property names in canonical order (docs/ledger-format.md §1); the index is the bit in the repeat mask.
     private static readonly string[] PropertyNames =
-        ["v", "time", "task", "outcome", "account", "role", "terminal", "store", "ip", "purpose", "subjects", "fields", "unmasked", "error", "target", "reason"];
+        ["v", "time", "task", "outcome", "account", "role", "terminal", "store", "ip", "purpose", "subjects", "fields", "unmasked", "error", "target", "reason", "signals"];
 
     private static int PropertyIndex(ref Utf8JsonReader reader)
     {
@@ -260,7 +340,8 @@ public static class LeafCodec
         if (reader.ValueTextEquals("unmasked"u8)) { return 12; }
         if (reader.ValueTextEquals("error"u8)) { return 13; }
         if (reader.ValueTextEquals("target"u8)) { return 14; }
-        return reader.ValueTextEquals("reason"u8) ? 15 : -1;
+        if (reader.ValueTextEquals("reason"u8)) { return 15; }
+        return reader.ValueTextEquals("signals"u8) ? 16 : -1;
     }
 
     private static string RequireString(ref Utf8JsonReader reader, string name) =>
@@ -312,6 +393,23 @@ public static class LeafCodec
                 Raw(prefix);
                 String(value, field);
             }
+        }
+
+        // A flag member of an object: written only when set, comma-separated from the one before.
+        public void Flag(ref bool first, ReadOnlySpan<byte> member, bool set)
+        {
+            if (!set)
+            {
+                return;
+            }
+
+            if (!first)
+            {
+                Raw(","u8);
+            }
+
+            Raw(member);
+            first = false;
         }
 
         public void OptionalStrings(ReadOnlySpan<byte> prefix, IReadOnlyList<string>? values, string field)

@@ -92,7 +92,64 @@ internal static class CanonicalScan
 
         return OptionalStrings(p, ref i, ",\"fields\":["u8) && OptionalStrings(p, ref i, ",\"unmasked\":["u8)
             && OptionalString(p, ref i, ",\"error\":"u8, out _) && OptionalString(p, ref i, ",\"target\":"u8, out _)
-            && OptionalString(p, ref i, ",\"reason\":"u8, out _) && Literal(p, ref i, "}"u8) && i == p.Length;
+            && OptionalString(p, ref i, ",\"reason\":"u8, out _) && OptionalSignals(p, ref i) && Literal(p, ref i, "}"u8) && i == p.Length;
+    }
+
+    // docs/ledger-format.md §1.1: ,"signals":{ then block (16 lowercase hex), ending, away, household in this order,
+    // each optional, at least one, comma-separated.
+    private static bool OptionalSignals(ReadOnlySpan<byte> p, ref int i)
+    {
+        if (!Literal(p, ref i, ",\"signals\":{"u8))
+        {
+            return true;
+        }
+
+        var any = false;
+        if (Literal(p, ref i, "\"block\":"u8))
+        {
+            if (!String(p, ref i, out var block) || !IsNumberBlock(p.Slice(block.Start, block.Length)))
+            {
+                return false;
+            }
+
+            any = true;
+        }
+
+        Flag(p, ref i, "\"ending\":true"u8, ref any);
+        Flag(p, ref i, "\"away\":true"u8, ref any);
+        Flag(p, ref i, "\"household\":true"u8, ref any);
+        return any && Literal(p, ref i, "}"u8);
+    }
+
+    // A flag member: taken when the next bytes are it (after a comma when a member came before); otherwise nothing is read.
+    private static void Flag(ReadOnlySpan<byte> p, ref int i, ReadOnlySpan<byte> member, ref bool any)
+    {
+        var at = i;
+        if ((!any || Literal(p, ref i, ","u8)) && Literal(p, ref i, member))
+        {
+            any = true;
+            return;
+        }
+
+        i = at;
+    }
+
+    private static bool IsNumberBlock(ReadOnlySpan<byte> value)
+    {
+        if (value.Length != AccessSignals.NumberBlockLength)
+        {
+            return false;
+        }
+
+        foreach (var b in value)
+        {
+            if (b is not ((>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f')))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool Literal(ReadOnlySpan<byte> p, ref int i, ReadOnlySpan<byte> literal)

@@ -157,6 +157,16 @@ public sealed class LeafCodecTests
     [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"account\":7}")]
     [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\"}{}")]
     [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"fields\":[[\"a\"]]}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{}}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":[]}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{\"away\":false}}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{\"away\":1}}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{\"away\":true,\"away\":true}}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{\"phone\":true}}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{\"block\":\"0123456789ABCDEF\"}}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{\"block\":\"0123456789abcde\"}}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{\"block\":12345678901234567}}")]
+    [InlineData("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{\"away\":true},\"signals\":{\"away\":true}}")]
     public void Rejects_malformed_payloads_with_FormatException(string json)
     {
         Assert.Throws<FormatException>(() => LeafCodec.Decode(System.Text.Encoding.UTF8.GetBytes(json)));
@@ -169,5 +179,87 @@ public sealed class LeafCodecTests
         Assert.DoesNotContain("010-1234-5678", ex.Message, StringComparison.Ordinal);
         ex = Assert.Throws<FormatException>(() => LeafCodec.Decode("{\"v\":1,\"time\":0,\"task\":\"711231-1234567\",\"outcome\":\"allowed\"}"u8));
         Assert.DoesNotContain("711231", ex.Message, StringComparison.Ordinal);
+    }
+
+    // Computed outside .NET as ExpectedJson above.
+    private const string ExpectedSignalsJson =
+        "{\"v\":1,\"time\":1709284530123,\"task\":\"search\",\"outcome\":\"allowed\",\"account\":\"C0042\",\"role\":\"clerk\",\"terminal\":\"T-17\"," +
+        "\"store\":\"S001\",\"subjects\":[42],\"fields\":[\"name\",\"phone\"]," +
+        "\"signals\":{\"block\":\"0123456789abcdef\",\"ending\":true,\"away\":true,\"household\":true}}";
+
+    private static AccessEntry SignalsEntry() => new()
+    {
+        Time = DateTimeOffset.FromUnixTimeMilliseconds(1709284530123),
+        Task = AccessTask.Search,
+        Outcome = AccessOutcome.Allowed,
+        Account = "C0042",
+        Role = StaffRole.Clerk,
+        Terminal = "T-17",
+        Store = "S001",
+        Subjects = [new SubscriberId(42)],
+        Fields = ["name", "phone"],
+        Signals = new AccessSignals { NumberBlock = "0123456789abcdef", ContractEnding = true, OtherArea = true, SameHousehold = true },
+    };
+
+    [Fact]
+    public void Encodes_signals_last_in_canonical_order()
+    {
+        var bytes = LeafCodec.Encode(SignalsEntry());
+        Assert.Equal(ExpectedSignalsJson, System.Text.Encoding.UTF8.GetString(bytes));
+        Assert.Equal("2c8072397030e7c383b26d8b25d65597271fa366b83fcaa2ee0c477bcf35fdf9", Convert.ToHexStringLower(MerkleTree.HashLeaf(bytes)));
+
+        var decoded = LeafCodec.Decode(bytes);
+        Assert.Equal(SignalsEntry().Signals, decoded.Signals);
+        Assert.Equal(bytes, LeafCodec.Encode(decoded));
+    }
+
+    [Theory]
+    [InlineData(null, false, true, false, "{\"away\":true}")]
+    [InlineData(null, true, false, true, "{\"ending\":true,\"household\":true}")]
+    [InlineData("ffffffffffffffff", false, false, true, "{\"block\":\"ffffffffffffffff\",\"household\":true}")]
+    [InlineData("0000000000000000", false, false, false, "{\"block\":\"0000000000000000\"}")]
+    public void Writes_only_the_signals_that_are_set(string? block, bool ending, bool away, bool household, string expected)
+    {
+        var entry = new AccessEntry
+        {
+            Time = DateTimeOffset.UnixEpoch,
+            Task = AccessTask.View,
+            Outcome = AccessOutcome.Allowed,
+            Signals = new AccessSignals { NumberBlock = block, ContractEnding = ending, OtherArea = away, SameHousehold = household },
+        };
+        var bytes = LeafCodec.Encode(entry);
+        Assert.Equal("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":" + expected + "}", System.Text.Encoding.UTF8.GetString(bytes));
+        Assert.Equal(entry.Signals, LeafCodec.Decode(bytes).Signals);
+    }
+
+    [Fact]
+    public void Empty_signals_encode_as_no_signals_and_decode_as_null()
+    {
+        var plain = new AccessEntry { Time = DateTimeOffset.UnixEpoch, Task = AccessTask.View, Outcome = AccessOutcome.Allowed };
+        var bytes = LeafCodec.Encode(plain with { Signals = new AccessSignals() });
+        Assert.Equal(LeafCodec.Encode(plain), bytes);
+        Assert.Equal("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\"}", System.Text.Encoding.UTF8.GetString(bytes));
+        Assert.Null(LeafCodec.Decode(bytes).Signals);
+        Assert.True(new AccessSignals().IsEmpty);
+    }
+
+    [Theory]
+    [InlineData("0123456789ABCDEF")]
+    [InlineData("0123456789abcde")]
+    [InlineData("0123456789abcdef0")]
+    [InlineData("0123456789abcdeg")]
+    [InlineData("")]
+    public void Refuses_to_encode_a_malformed_number_block(string block)
+    {
+        var entry = new AccessEntry { Time = DateTimeOffset.UnixEpoch, Task = AccessTask.Search, Outcome = AccessOutcome.Allowed, Signals = new AccessSignals { NumberBlock = block } };
+        var ex = Assert.Throws<ArgumentException>(() => LeafCodec.Encode(entry));
+        Assert.Equal("The signal 'block' must be 16 lowercase hexadecimal characters. (Parameter 'entry')", ex.Message);
+    }
+
+    [Fact]
+    public void Decodes_signal_members_in_another_order_to_the_same_signals()
+    {
+        var decoded = LeafCodec.Decode("{\"v\":1,\"time\":0,\"task\":\"view\",\"outcome\":\"allowed\",\"signals\":{\"household\":true,\"ending\":true}}"u8);
+        Assert.Equal(new AccessSignals { ContractEnding = true, SameHousehold = true }, decoded.Signals);
     }
 }
