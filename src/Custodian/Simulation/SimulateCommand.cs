@@ -30,8 +30,8 @@ public static class SimulateCommand
         var stores = new Option<int>("--stores") { Description = "Stores, 1–500.", DefaultValueFactory = _ => 4 };
         var clerks = new Option<int>("--clerks") { Description = "Clerks, 1–2000.", DefaultValueFactory = _ => 12 };
         var subscribers = new Option<int>("--subscribers") { Description = "Subscribers generated for an in-process run, 100–1,000,000.", DefaultValueFactory = _ => 5000 };
-        var attack = new Option<string?>("--attack") { Description = "Blend in an attack: scraper (one record per query through a real clerk login and terminal)." };
-        attack.AcceptOnlyFromAmong("scraper");
+        var attack = new Option<string?>("--attack") { Description = "Blend in an attack through a real clerk login and terminal: scraper (one random record per query) or enumerator (near-sequential phone numbers from one subscriber's onward, one per query)." };
+        attack.AcceptOnlyFromAmong([.. SimulationOptions.Attacks]);
         var interval = new Option<double>("--scraper-interval") { Description = "Mean seconds between the scraper's lookups (±30 % jitter), 1–3600.", DefaultValueFactory = _ => 60 };
         var scraperStart = new Option<int>("--scraper-start") { Description = "Minutes into the day when the scraper starts, 0–1440.", DefaultValueFactory = _ => 30 };
         scraperStart.InRange(0, 1440);
@@ -286,8 +286,8 @@ public static class SimulateCommand
         table.AddRow("refusals", Markup.Escape(report.Refusals.Count == 0 ? "none" : string.Join(", ", report.Refusals.Select(r => $"{r.Key} {r.Value}"))));
         if (report.AttackRan)
         {
-            table.AddRow("scraper requests", report.AttackerRequests.ToString("N0"));
-            table.AddRow("scraper suspended", report.AttackerSuspended ? "yes" : "[red]NO[/]");
+            table.AddRow("attacker requests", report.AttackerRequests.ToString("N0"));
+            table.AddRow("attacker suspended", report.AttackerSuspended ? "yes" : "[red]NO[/]");
             table.AddRow("records obtained (masked)", report.AttackerRecordsMasked.ToString("N0"));
             table.AddRow("records obtained (unmasked)", report.AttackerRecordsUnmasked.ToString("N0"));
             table.AddRow("time to suspension", report.TimeToSuspension is { } t ? $"{t.TotalMinutes:0.0} min" : "-");

@@ -27,14 +27,22 @@ public sealed class SimulationOptions
     /// <value>The default is 0.1.</value>
     public double UnmaskShare { get; set; } = 0.1;
 
-    /// <summary>The attack to blend in, or null for a normal day. Only <c>scraper</c> is known.</summary>
+    /// <summary>
+    /// The attack to blend in, or null for a normal day: <c>scraper</c> (KT-2012: one random subscriber's record per
+    /// query) or <c>enumerator</c> (working through near-sequential phone numbers from one known subscriber's number
+    /// onward, one number per query, viewing each that is found; most are not customers). Both run through the first
+    /// clerk's real login and terminal at <see cref="ScraperIntervalSeconds"/> from <see cref="ScraperStartMinute"/>.
+    /// </summary>
     public string? Attack { get; set; }
 
-    /// <summary>Mean seconds between the scraper's lookups (jitter ±30 %).</summary>
+    /// <summary>The attacks <see cref="Attack"/> accepts, by stable name.</summary>
+    public static IReadOnlyList<string> Attacks { get; } = ["scraper", "enumerator"];
+
+    /// <summary>Mean seconds between the attacker's lookups (jitter ±30 %).</summary>
     /// <value>The default is 60 seconds (the KT-2012 pattern: one record per query, around the clock).</value>
     public double ScraperIntervalSeconds { get; set; } = 60;
 
-    /// <summary>Minutes into the day when the scraper starts.</summary>
+    /// <summary>Minutes into the day when the attack starts.</summary>
     /// <value>The default is 30.</value>
     public int ScraperStartMinute { get; set; } = 30;
 

@@ -48,6 +48,7 @@ public sealed class StoreDaySimulation
     private int _sessionRenewals;
     private DateTimeOffset? _scraperFirst;
     private DateTimeOffset? _scraperStopped;
+    private string? _enumeratorLast; // the enumerator's last number, in the form of the subscriber file
 
     /// <summary>Creates a simulation.</summary>
     /// <param name="options">Day parameters.</param>
@@ -402,7 +403,7 @@ public sealed class StoreDaySimulation
 
         _scraperFirst ??= _clock.Now;
         _attackerRequests++;
-        var phone = _phones[_random.Next(_phones.Count)];
+        var phone = _options.Attack == "enumerator" ? NextSequentialNumber() : _phones[_random.Next(_phones.Count)];
         var handle = await SearchAsync(attacker, phone, cancellationToken);
         if (handle is not null && await ViewAsync(attacker, handle, "in-store-service", cancellationToken))
         {
@@ -417,6 +418,23 @@ public sealed class StoreDaySimulation
 
         var jitter = 0.7 + (_random.NextDouble() * 0.6);
         Schedule(_clock.Now.AddSeconds(_options.ScraperIntervalSeconds * jitter), () => ScrapeAsync(attacker, cancellationToken));
+    }
+
+    // The enumerator starts at one known subscriber's number and counts up through its last four digits (wrapping
+    // within the 10,000-number range), keeping the number's written form: 010-1234-5678 → 010-1234-5679.
+    private string NextSequentialNumber()
+    {
+        var last = _enumeratorLast;
+        if (last is null || last.Length < 4
+            || !int.TryParse(last.AsSpan(last.Length - 4), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var current))
+        {
+            _enumeratorLast = _phones[_random.Next(_phones.Count)];
+            return _enumeratorLast;
+        }
+
+        var next = (current + 1) % 10_000;
+        _enumeratorLast = string.Concat(last.AsSpan(0, last.Length - 4), next.ToString("0000", System.Globalization.CultureInfo.InvariantCulture));
+        return _enumeratorLast;
     }
 
     private async Task<string?> SearchAsync(Clerk clerk, string phone, CancellationToken cancellationToken)

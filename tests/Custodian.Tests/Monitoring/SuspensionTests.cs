@@ -114,6 +114,34 @@ public sealed class SuspensionTests
         Assert.True(report.LookupsServed > 50, $"only {report.LookupsServed} lookups served");
     }
 
+    /// <summary>
+    /// The enumerator works through near-sequential numbers from one subscriber's onward through a real clerk login,
+    /// blended into that clerk's day: most numbers are not customers, so its not-found searches pile up within the hour
+    /// and it is suspended; normal clerks are not.
+    /// </summary>
+    [Fact]
+    public async Task Simulated_enumerator_of_sequential_numbers_is_contained_and_normal_clerks_are_not()
+    {
+        var report = await SimulateCommand.RunInProcessAsync(
+            new SimulationOptions { Minutes = 120, Stores = 2, Clerks = 6, Subscribers = 1_000, Attack = "enumerator", ScraperIntervalSeconds = 30, ScraperStartMinute = 20, Seed = 3 },
+            staff: null,
+            progress: null,
+            provisioning: null,
+            CancellationToken.None);
+
+        Assert.True(report.AttackRan);
+        Assert.True(report.AttackerSuspended);
+        Assert.Empty(report.FalselySuspendedClerks);
+        Assert.Equal(0, report.AttackerRecordsUnmasked);
+        Assert.NotNull(report.TimeToSuspension);
+        // Seed 3 (measured): 11 numbers in 4.9 minutes, the first the known subscriber's (its one record), the rest not
+        // customers: the not-found rule (docs/monitoring.md) scores 40 at the fifth miss and 100 (suspend) at the ninth, within the hour.
+        Assert.Equal(1, report.AttackerRecordsMasked);
+        Assert.InRange(report.AttackerRequests, 9, 13);
+        Assert.InRange(report.TimeToSuspension!.Value, TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(7));
+        Assert.True(report.Alerts >= 1, "the enumerator raised no alert");
+    }
+
     [Fact]
     public async Task Normal_store_day_raises_no_alert()
     {
