@@ -3,6 +3,7 @@ using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Monitoring;
 using Custodian.Siem.Ocsf;
+using Custodian.Siem.Cef;
 
 namespace Custodian.Siem.Tests;
 
@@ -82,6 +83,36 @@ public sealed class OcsfMappingTests
             """);
         Assert.True(JsonNode.DeepEquals(expected, e.Json), e.Json.ToJsonString());
         Assert.Empty(OcsfClassValidator.Instance.Validate(e.Json, OcsfMapper.Profiles));
+    }
+
+    [Fact]
+    public async Task A_read_carries_the_guards_signals_in_unmapped_and_in_cef_flexString2()
+    {
+        await using var env = await SiemTestEnvironment.CreateAsync();
+        var entry = new AccessEntry
+        {
+            Time = T0,
+            Task = AccessTask.Search,
+            Outcome = AccessOutcome.Allowed,
+            Account = "C0042",
+            Terminal = "S001-counter-1",
+            Store = "S001",
+            Subjects = [Subject],
+            Fields = ["name", "phone"],
+            Signals = new AccessSignals { NumberBlock = "0123456789abcdef", ContractEnding = true, SameHousehold = true },
+        };
+        var e = env.Mapper.Map(new CommittedEntry(7, new byte[32], entry))!;
+        Assert.True(
+            JsonNode.DeepEquals(JsonNode.Parse("""{"number_block":"0123456789abcdef","contract_ending":true,"same_household":true}"""), e.Json["unmapped"]!["signals"]),
+            e.Json.ToJsonString());
+        Assert.Empty(OcsfClassValidator.Instance.Validate(e.Json, OcsfMapper.Profiles));
+        var cef = CefEncoder.Encode(OcsfCefMapper.ToCef(e));
+        Assert.Contains(" flexString2=number_block\\=0123456789abcdef contract_ending same_household flexString2Label=signals ", cef, StringComparison.Ordinal);
+
+        // Without signals: no member and no flexString2.
+        var plain = env.Mapper.Map(new CommittedEntry(8, new byte[32], entry with { Signals = null }))!;
+        Assert.Null(plain.Json["unmapped"]!["signals"]);
+        Assert.DoesNotContain("flexString2", CefEncoder.Encode(OcsfCefMapper.ToCef(plain)), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -13,7 +13,8 @@ namespace Custodian.Siem.Cef;
 /// name, <c>act</c> ledger task, <c>outcome</c>, <c>suser</c>, <c>spriv</c> role, <c>src</c> IP, <c>shost</c>
 /// terminal, <c>cs1</c> purpose, <c>cs2</c> subscriber tokens (comma-separated), <c>cs3</c> fields, <c>cs4</c>
 /// unmasked fields, <c>cs5</c> store, <c>cs6</c> error code or finding ID, for 6003 API Activity <c>flexString1</c> the
-/// entry's target, <c>reason</c>, <c>msg</c>; each <c>csN</c> / <c>flexString1</c> with its label. Stateless and thread-safe.
+/// entry's target, <c>flexString2</c> the guard's signals when set (<c>number_block=…</c>, <c>contract_ending</c>,
+/// <c>other_area</c>, <c>same_household</c>, space-separated), <c>reason</c>, <c>msg</c>; each <c>csN</c> / <c>flexString1</c> with its label. Stateless and thread-safe.
 /// </summary>
 public static class OcsfCefMapper
 {
@@ -87,6 +88,13 @@ public static class OcsfCefMapper
             // What an officer or administrator acted on (account, terminal, alert, incident, claim, …), as recorded.
             Add("flexString1", Str(unmapped?["target"]));
             Add("flexString1Label", unmapped?["target"] is null ? null : "target");
+        }
+
+        // The guard's signals (docs/ledger-format.md §1.1) as "number_block=<hex> contract_ending other_area same_household", the ones set.
+        if (unmapped?["signals"] is JsonObject signals)
+        {
+            Add("flexString2", string.Join(' ', signals.Select(s => s.Value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String ? $"{s.Key}={v.GetValue<string>()}" : s.Key)));
+            Add("flexString2Label", "signals");
         }
 
         Add("reason", Str(unmapped?["reason"]));

@@ -391,6 +391,33 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
             unmapped["reason"] = e.Reason;
         }
 
+        if (e.Signals is { IsEmpty: false } signals)
+        {
+            // docs/ledger-format.md §1.1: the guard's facts for the detectors; only the ones set, never a personal value.
+            var json = new JsonObject();
+            if (signals.NumberBlock is { } block)
+            {
+                json["number_block"] = block;
+            }
+
+            if (signals.ContractEnding)
+            {
+                json["contract_ending"] = true;
+            }
+
+            if (signals.OtherArea)
+            {
+                json["other_area"] = true;
+            }
+
+            if (signals.SameHousehold)
+            {
+                json["same_household"] = true;
+            }
+
+            unmapped["signals"] = json;
+        }
+
         return unmapped;
     }
 
