@@ -23,7 +23,8 @@ public sealed record StaffRequest(DeviceIdentity Device, StaffSession Session, s
 /// <summary>
 /// The guard on the lookup path. For every search, view and unmask it checks role, purpose,
 /// consent and the monitor's current verdict on the clerk and terminal; then appends the access
-/// entry to the ledger; and only then decrypts and masks. No durable entry, no data (fail closed).
+/// entry to the ledger, with its signals (<see cref="ReadSignals"/>: computed from clear columns and a keyed pseudonym,
+/// never by decrypting); and only then decrypts and masks. No durable entry, no data (fail closed).
 /// This is the only component that calls <see cref="SubscriberVault.DecryptAsync"/>.
 /// </summary>
 public sealed class LookupGuard

@@ -20,6 +20,10 @@ namespace Custodian.Lookup;
 /// </list>
 /// Cost per read with subjects: one indexed query (<see cref="SubscriberVault.ReadContractFactsAsync"/>); the store areas
 /// come from memory (one query a minute). A read without subjects costs no query. Thread-safe.
+/// <para>
+/// The fourth signal, <see cref="AccessSignals.SameHousehold"/>, is not computed yet; it belongs in <see cref="ApplyAsync"/>
+/// beside the others, so that the guard keeps one call per entry.
+/// </para>
 /// </summary>
 public sealed class ReadSignals
 {
