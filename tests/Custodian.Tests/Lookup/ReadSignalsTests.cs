@@ -206,9 +206,13 @@ public sealed class ReadSignalsTests
         return entries;
     }
 
+    // Computed from the key file as docs/monitoring.md ("Signals") states it, not through the product's DeriveKey: HKDF-SHA256
+    // of the access-secrets key, empty salt, info "Custodian access-secrets subkey v1|number-block"; then HMAC-SHA256.
     private static string ExpectedBlock(CustodianTestHost host, string blockPrefix)
     {
-        var key = host.Get<Custodian.Access.Staff.SecretProtector>().DeriveKey("number-block");
+        var secrets = Convert.FromBase64String(File.ReadAllText(Path.Combine(host.Directory.FullName, "access", "secrets.key")).Trim());
+        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, secrets, 32, salt: [], info: Encoding.UTF8.GetBytes("Custodian access-secrets subkey v1|number-block"));
+        Assert.Equal(key, host.Get<Custodian.Access.Staff.SecretProtector>().DeriveKey(ReadSignals.NumberBlockKeyPurpose));
         var mac = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(blockPrefix));
         return Convert.ToHexString(mac, 0, 8).ToLowerInvariant();
     }
