@@ -12,6 +12,14 @@ public sealed class DetectionOptions
     /// <value>The default is +9 hours (Korea Standard Time).</value>
     public TimeSpan LocalOffset { get; set; } = TimeSpan.FromHours(9);
 
+    /// <summary>
+    /// Days ahead within which a subscriber's contract end makes the guard set the <c>ending</c> signal of a read's ledger
+    /// entry (<c>AccessSignals.ContractEnding</c>, docs/ledger-format.md §1.1): set when the contract ends on the read's
+    /// date in Korea (UTC+9) or up to this many days after it. Targeting of expiring contracts (issue 5) is judged on it.
+    /// </summary>
+    /// <value>The default is 60; 1–365.</value>
+    public int ContractEndingDays { get; set; } = 60;
+
     /// <summary>A lookup with no <c>service-complete</c> for the same subscriber by the same clerk within this time is an orphan.</summary>
     /// <value>The default is 60 minutes (the longest normal service in the simulator is 25 minutes).</value>
     public TimeSpan OrphanAfter { get; set; } = TimeSpan.FromMinutes(60);
@@ -98,6 +106,7 @@ public sealed class DetectionOptions
     public void Validate()
     {
         Check(LocalOffset >= TimeSpan.FromHours(-14) && LocalOffset <= TimeSpan.FromHours(14), nameof(LocalOffset), "must be within ±14 hours");
+        Check(ContractEndingDays is >= 1 and <= 365, nameof(ContractEndingDays), "must be 1-365");
         Check(OrphanAfter >= TimeSpan.FromMinutes(5) && OrphanAfter <= TimeSpan.FromDays(1), nameof(OrphanAfter), "must be 5 minutes to 1 day");
         Check(OpenLookupsAllowed is >= 1 and <= 10_000, nameof(OpenLookupsAllowed), "must be 1-10000");
         Check(OpenLookupsStep is >= 1 and <= 100, nameof(OpenLookupsStep), "must be 1-100");

@@ -110,6 +110,51 @@ public sealed partial class SubscriberVault
             store);
     }
 
+    /// <summary>
+    /// Reads the clear <c>contract_end</c> and <c>home_store</c> columns of <paramref name="ids"/> in one query over the
+    /// unique id index, decrypting nothing: what the lookup guard needs for the signals of a read's ledger entry
+    /// (docs/ledger-format.md §1.1) before the entry is appended and anything is decrypted.
+    /// </summary>
+    /// <param name="ids">The subscribers; 0–1,000 (an entry's subjects). Duplicates are read once.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>One row per existing subscriber, in no particular order; ids without a row are left out. No query when <paramref name="ids"/> is empty.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">When more than 1,000 ids are given.</exception>
+    /// <exception cref="FormatException">When a stored <c>contract_end</c> is not <c>yyyy-MM-dd</c> (the importer writes no other form).</exception>
+    public async Task<IReadOnlyList<SubscriberContractFacts>> ReadContractFactsAsync(IReadOnlyList<SubscriberId> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ids.Count, 1000);
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        var distinct = ids.Distinct().ToList();
+        var facts = new List<SubscriberContractFacts>(distinct.Count);
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var names = new string[distinct.Count];
+        for (var i = 0; i < distinct.Count; i++)
+        {
+            names[i] = "@id" + i.ToString(CultureInfo.InvariantCulture);
+            command.AddParameter(names[i], distinct[i].Value);
+        }
+
+        command.CommandText = distinct.Count == 1
+            ? "SELECT id, contract_end, home_store FROM subscribers WHERE id = @id0"
+            : $"SELECT id, contract_end, home_store FROM subscribers WHERE id IN ({string.Join(", ", names)})";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            facts.Add(new SubscriberContractFacts(
+                new SubscriberId(reader.GetInt64(0)),
+                DateOnly.ParseExact(reader.GetString(1), SubscriberDates.Format, CultureInfo.InvariantCulture),
+                reader.GetString(2)));
+        }
+
+        return facts;
+    }
+
     /// <summary>Whether a subscriber with <paramref name="id"/> exists (no decryption).</summary>
     /// <param name="id">The subscriber.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
@@ -182,6 +227,12 @@ public sealed partial class SubscriberVault
         public static partial void DecryptionFailed(ILogger logger, long subscriberId, string field);
     }
 }
+
+/// <summary>The clear, non-personal columns of a subscriber that the guard's signals use (<see cref="SubscriberVault.ReadContractFactsAsync"/>).</summary>
+/// <param name="Id">The subscriber.</param>
+/// <param name="ContractEnd">The contract's last day (column <c>contract_end</c>).</param>
+/// <param name="HomeStore">The home store code (column <c>home_store</c>).</param>
+public sealed record SubscriberContractFacts(SubscriberId Id, DateOnly ContractEnd, string HomeStore);
 
 /// <summary>Storage format of contract dates.</summary>
 internal static class SubscriberDates

@@ -42,6 +42,7 @@ internal static partial class ConfigurationBinding
         ["Custodian:JetStream:Replicas"] = "a whole number from 1 to 5",
         ["Custodian:JetStream:AckTimeoutMilliseconds"] = "a whole number from 100 to 60000",
         ["Custodian:JetStream:WorkerLeaseSeconds"] = "a whole number from 2 to 300",
+        ["Custodian:Detection:ContractEndingDays"] = "a whole number from 1 to 365",
         ["Custodian:Detection:OpenLookupsAllowed"] = "a whole number from 1 to 10000",
         ["Custodian:Detection:OpenLookupsStep"] = "a whole number from 1 to 100",
         ["Custodian:Detection:ActiveMinutesAlert"] = "a whole number from 2 to 15",

@@ -49,6 +49,7 @@ public static class CustodianCli
             InitCommand(),
             DataCommands.Sample(),
             DataCommands.Import(),
+            StoreCommands.Stores(), // store areas for the 'away' signal (docs/ledger-format.md §1.1)
             AdminCommands.Terminals(),
             TerminalClientCommands.Terminal(),
             AdminCommands.Staff(),

@@ -22,7 +22,7 @@ internal static class DataCommands
         stores.InRange(1, 9_999);
         clerks.InRange(0, 100_000);
 
-        var command = new Command("sample", "Write a realistic synthetic subscriber population (and optionally a staff list) as CSV.")
+        var command = new Command("sample", "Write a realistic synthetic subscriber population as CSV, the stores' areas (stores.csv beside --out) and optionally a staff list.")
         {
             subscribers, stores, clerks, output, seed, staffOut,
         };
@@ -50,6 +50,13 @@ internal static class DataCommands
             }
 
             var replacingStaff = clerkCount > 0 && File.Exists(staffFile);
+            var storesFile = CliFiles.OutputFile(Path.Combine(file.DirectoryName ?? ".", "stores.csv"), "--out (stores.csv beside it)");
+            if (string.Equals(storesFile, file.FullName, StringComparison.Ordinal) || (clerkCount > 0 && string.Equals(Path.GetFullPath(staffFile), storesFile, StringComparison.Ordinal)))
+            {
+                throw CliException.Usage("--out and --staff-out must not be stores.csv in the directory of --out (sample writes the store areas there).");
+            }
+
+            var replacingStores = File.Exists(storesFile);
 
             var today = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime);
             var generator = new SampleGenerator();
@@ -72,6 +79,9 @@ internal static class DataCommands
             }
 
             AnsiConsole.MarkupLine($"Wrote {CliText.Count(count, "subscriber")} to [bold]{Markup.Escape(file.FullName)}[/]");
+
+            await CliFiles.WritePrivateTextAsync(storesFile, SampleStores.Csv(storeCount, parse.GetValue(seed)), ct);
+            AnsiConsole.MarkupLine($"Wrote the areas of {CliText.Count(storeCount, "store")} to [bold]{Markup.Escape(storesFile)}[/] (load them with 'custodian stores import'){(replacingStores ? "; it replaced the file that was there" : string.Empty)}");
 
             if (clerkCount > 0)
             {

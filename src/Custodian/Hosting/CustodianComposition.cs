@@ -79,6 +79,8 @@ public static class CustodianComposition
         services.AddSingleton<AccessRecorder>();
         services.AddSingleton<Gateway.StaffSignIn>();
         services.AddSingleton(sp => new ConsentAttemptBudget(sp.GetRequiredService<CustodianDatabase>(), time)); // in the database: shared by every node, kept across restarts
+        services.AddSingleton<StoreAreas>(); // store areas for the 'away' signal, cached (docs/ledger-format.md §1.1)
+        services.AddSingleton<ReadSignals>(); // the signals of a read's ledger entry, computed before the append
         services.AddSingleton<LookupGuard>();
         services.AddSingleton<PortalSignIn>();
         services.AddSingleton<AccessHistory>();

@@ -23,7 +23,8 @@ public sealed record StaffRequest(DeviceIdentity Device, StaffSession Session, s
 /// <summary>
 /// The guard on the lookup path. For every search, view and unmask it checks role, purpose,
 /// consent and the monitor's current verdict on the clerk and terminal; then appends the access
-/// entry to the ledger; and only then decrypts and masks. No durable entry, no data (fail closed).
+/// entry to the ledger, with its signals (<see cref="ReadSignals"/>: computed from clear columns and a keyed pseudonym,
+/// never by decrypting); and only then decrypts and masks. No durable entry, no data (fail closed).
 /// This is the only component that calls <see cref="SubscriberVault.DecryptAsync"/>.
 /// </summary>
 public sealed class LookupGuard
@@ -51,6 +52,7 @@ public sealed class LookupGuard
     private readonly ConsentAttemptBudget _consentBudget;
     private readonly Monitoring.Workers.MonitorWorkerGate? _workers;
     private readonly Gateway.NetworkPolicy? _policy;
+    private readonly ReadSignals _signals;
     private readonly ConcurrentDictionary<string, long> _lastByClerk = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastByTerminal = new(StringComparer.Ordinal);
 
@@ -69,12 +71,14 @@ public sealed class LookupGuard
         CustodianDatabase database,
         Access.Staff.SecretProtector secrets,
         ConsentAttemptBudget consentBudget,
+        ReadSignals signals,
         Monitoring.Workers.MonitorWorkerGate? workers = null,
         Gateway.NetworkPolicy? policy = null)
     {
         _policy = policy; // trust classes per task (docs/access.md §3.3), for every front end: the API and the workstation pages
         _workers = workers; // serve --monitor workers: catch up with the sharded workers instead (docs/events.md, "Monitor workers")
         _vault = vault;
+        _signals = signals; // the entry's signals, from clear columns and a keyed pseudonym, before the append (docs/ledger-format.md §1.1)
         _masking = masking;
         _ledger = ledger;
         _recorder = recorder;
@@ -111,7 +115,8 @@ public sealed class LookupGuard
         }
 
         var ids = await _vault.FindByPhoneAsync(normalized.Value, cancellationToken);
-        var committed = await AppendAsync(request, entry with { Subjects = ids, Fields = ids.Count > 0 ? SummaryFields : [] });
+        var signalled = await _signals.ApplyAsync(entry with { Subjects = ids, Fields = ids.Count > 0 ? SummaryFields : [] }, _signals.NumberBlock(normalized.Value), cancellationToken);
+        var committed = await AppendAsync(request, signalled);
         if (!committed.IsSuccess)
         {
             return committed.Error!;
@@ -158,18 +163,18 @@ public sealed class LookupGuard
         }
         catch (System.Data.Common.DbException)
         {
-            return await _recorder.RefuseAsync(entry with { Subjects = [subject.Value] }, new CustodianError(MonitoringErrorCodes.MonitorBehind, 503, "The monitor's risk could not be checked; try again shortly.", IsTransient: true), cancellationToken);
+            return await RefuseNamingAsync(entry with { Subjects = [subject.Value] }, new CustodianError(MonitoringErrorCodes.MonitorBehind, 503, "The monitor's risk could not be checked; try again shortly.", IsTransient: true), cancellationToken);
         }
 
         if (steppedUp)
         {
-            return await _recorder.RefuseAsync(
+            return await RefuseNamingAsync(
                 entry with { Subjects = [subject.Value] },
                 new CustodianError(MonitoringErrorCodes.StepUpRequired, 403, "Views now need the subscriber's consent: request a consent code and unmask with it, or contact the security office."),
                 cancellationToken);
         }
 
-        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value], Fields = ViewFields });
+        var committed = await AppendAsync(request, await _signals.ApplyAsync(entry with { Subjects = [subject.Value], Fields = ViewFields }, null, cancellationToken));
         if (!committed.IsSuccess)
         {
             return committed.Error!;
@@ -208,10 +213,10 @@ public sealed class LookupGuard
 
         if (await ConsentExhaustedAsync(request, subject.Value, cancellationToken) is { } exhausted)
         {
-            return await _recorder.RefuseAsync(entry with { Subjects = [subject.Value] }, exhausted, cancellationToken);
+            return await RefuseNamingAsync(entry with { Subjects = [subject.Value] }, exhausted, cancellationToken);
         }
 
-        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value] });
+        var committed = await AppendAsync(request, await _signals.ApplyAsync(entry with { Subjects = [subject.Value] }, null, cancellationToken));
         if (!committed.IsSuccess)
         {
             return committed.Error!;
@@ -238,7 +243,7 @@ public sealed class LookupGuard
         {
             // A JSON null in the list is an unknown field too (FirstOrDefault could not tell it from "none"); it would
             // otherwise reach the ledger's encoder, which refuses nulls, and end as a 500 with the refusal unrecorded.
-            return await _recorder.RefuseAsync(
+            return await RefuseNamingAsync(
                 entry with { Subjects = [subject.Value] },
                 Hosting.ProblemResults.Validation("fields", "each field must be one of rrn, phone, name, address"),
                 cancellationToken);
@@ -246,7 +251,7 @@ public sealed class LookupGuard
 
         if (string.IsNullOrWhiteSpace(body.ConsentCode))
         {
-            return await _recorder.RefuseAsync(
+            return await RefuseNamingAsync(
                 entry with { Subjects = [subject.Value], Fields = fields },
                 new CustodianError(ErrorCodes.ConsentRequired, 403, "Showing fields in full needs the subscriber's consent code; request one first."),
                 cancellationToken);
@@ -255,7 +260,7 @@ public sealed class LookupGuard
         if (await ConsentExhaustedAsync(request, subject.Value, cancellationToken) is { } exhausted)
         {
             // Refused without looking at the code: a guess made now must not be able to succeed.
-            return await _recorder.RefuseAsync(entry with { Subjects = [subject.Value], Fields = fields }, exhausted, cancellationToken);
+            return await RefuseNamingAsync(entry with { Subjects = [subject.Value], Fields = fields }, exhausted, cancellationToken);
         }
 
         var check = await _consentCodes.VerifyAsync(ConsentKey(request, subject.Value, body.Purpose!), body.ConsentCode, cancellationToken);
@@ -272,13 +277,13 @@ public sealed class LookupGuard
                 CodeCheck.TooManyAttempts => "Too many wrong consent codes; request a new one.",
                 _ => "The consent code is wrong or was already used.",
             };
-            return await _recorder.RefuseAsync(
+            return await RefuseNamingAsync(
                 entry with { Subjects = [subject.Value], Fields = fields },
                 new CustodianError(ErrorCodes.ConsentInvalid, 403, message),
                 cancellationToken);
         }
 
-        var committed = await AppendAsync(request, entry with { Subjects = [subject.Value], Fields = fields, UnmaskedFields = fields });
+        var committed = await AppendAsync(request, await _signals.ApplyAsync(entry with { Subjects = [subject.Value], Fields = fields, UnmaskedFields = fields }, null, cancellationToken));
         if (!committed.IsSuccess)
         {
             return committed.Error!;
@@ -322,10 +327,10 @@ public sealed class LookupGuard
 
         if (!PurposeCatalog.TryGet(purpose, out _))
         {
-            return await _recorder.RefuseAsync(entry with { Subjects = [id] }, UnknownPurpose(purpose), cancellationToken);
+            return await RefuseNamingAsync(entry with { Subjects = [id] }, UnknownPurpose(purpose), cancellationToken);
         }
 
-        return await AppendAsync(request, entry with { Subjects = [id] });
+        return await AppendAsync(request, await _signals.ApplyAsync(entry with { Subjects = [id] }, null, cancellationToken));
     }
 
     private async Task<CustodianError?> ConsentExhaustedAsync(StaffRequest request, SubscriberId subject, CancellationToken cancellationToken) =>
@@ -377,12 +382,12 @@ public sealed class LookupGuard
 
         if (!PurposeCatalog.TryGet(purpose, out var stated))
         {
-            return await _recorder.RefuseAsync(entry with { Subjects = [id] }, UnknownPurpose(purpose), cancellationToken);
+            return await RefuseNamingAsync(entry with { Subjects = [id] }, UnknownPurpose(purpose), cancellationToken);
         }
 
         if (needsUnmask && !stated.AllowsUnmask)
         {
-            return await _recorder.RefuseAsync(
+            return await RefuseNamingAsync(
                 entry with { Subjects = [id] },
                 new CustodianError(PurposeDoesNotAllowUnmask, 403, "This purpose does not allow showing fields in full; use one of " +
                     string.Join(", ", PurposeCatalog.All.Values.Where(p => p.AllowsUnmask).Select(p => p.Code)) + "."),
@@ -449,6 +454,10 @@ public sealed class LookupGuard
 
         return null;
     }
+
+    /// <summary>Records a refusal that names subjects, with the signals of those subjects (without them when the columns cannot be read).</summary>
+    private async Task<CustodianError> RefuseNamingAsync(AccessEntry entry, CustodianError error, CancellationToken cancellationToken) =>
+        await _recorder.RefuseAsync(await _signals.ApplyToRefusalAsync(entry, cancellationToken), error, cancellationToken);
 
     private static long LastSequence(ConcurrentDictionary<string, long> last, string key) => last.TryGetValue(key, out var seq) ? seq : -1;
 
