@@ -8,7 +8,7 @@ namespace Custodian.Protection.Households;
 
 /// <summary>
 /// Keyed indexes that let the guard tell, without decrypting anything, whether a subscriber belongs to the reading clerk's
-/// household or family plan (issue 5, snooping; docs/protection.md "Household and family-plan indexes").
+/// household or family plan (issue 5, snooping; docs/households.md "Household and family-plan indexes").
 /// <list type="bullet">
 /// <item><b>Household index</b>: HMAC-SHA256 (RFC 2104) over <c>"custodian-household-v1\0" ‖ UTF-8(surname) ‖ "\0" ‖
 /// UTF-8(normalised address)</c> — <see cref="Surname"/> and <see cref="NormalizeAddress"/> state the rules.</item>

@@ -2,7 +2,7 @@ namespace Custodian.Protection.Import;
 
 /// <summary>
 /// The import CSV's columns (RFC 4180, UTF-8, header required; column order free, names case-insensitive): the eight of
-/// <see cref="All"/>, required, and the <see cref="Optional"/> ones, which a file may leave out (docs/protection.md).
+/// <see cref="All"/>, required, and the <see cref="Optional"/> ones, which a file may leave out (docs/households.md).
 /// </summary>
 public static class ImportColumns
 {

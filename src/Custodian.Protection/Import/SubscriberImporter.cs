@@ -514,7 +514,7 @@ public sealed partial class SubscriberImporter
             errors.Add(new(line, ImportColumns.HomeStore, "must be a store code: " + Codes.Rule));
         }
 
-        var familyPlan = values[8].Trim(); // optional (docs/protection.md, "Household and family-plan indexes")
+        var familyPlan = values[8].Trim(); // optional (docs/households.md, "Household and family-plan indexes")
         if (familyPlan.Length > 0 && !Households.HouseholdIndex.IsFamilyPlanCode(familyPlan))
         {
             errors.Add(new(line, ImportColumns.FamilyPlan, Households.HouseholdIndex.FamilyPlanRule));

@@ -14,7 +14,7 @@ namespace Custodian.Protection.Sample;
 /// <item>addresses: province/city + district + neighbourhood + lot, weighted by population; rate plans; 12/24/36-month contracts started within three years before <c>today</c>; home stores S001…</item>
 /// <item>households: each subscriber who does not join the household before starts one of 1–5 members (sizes 1: 82 %, 2: 9 %,
 /// 3: 6 %, 4: 2.5 %, 5: 0.5 %; about 37 % of subscribers live with another); its members follow it in the output and share its
-/// first member's surname and address (the household index's definition, docs/protection.md); half of the households of two or
+/// first member's surname and address (the household index's definition, docs/households.md); half of the households of two or
 /// more share a family plan (<see cref="SampleSubscriber.FamilyPlan"/>), about 18 % of subscribers. Drawn from a random stream
 /// of their own, so every other field is what the same seed gave before households existed.</item>
 /// </list>

@@ -8,7 +8,7 @@ using Custodian.Protection.Validation;
 
 namespace Custodian.Cli;
 
-/// <summary><c>staff link-subscription</c>: a clerk's own subscription, for the snooping signal (docs/protection.md, "Household and family-plan indexes").</summary>
+/// <summary><c>staff link-subscription</c>: a clerk's own subscription, for the snooping signal (docs/households.md, "Household and family-plan indexes").</summary>
 internal static class HouseholdCommands
 {
     public static Command LinkSubscription()

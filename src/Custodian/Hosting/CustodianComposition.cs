@@ -79,7 +79,7 @@ public static class CustodianComposition
         services.AddSingleton<AccessRecorder>();
         services.AddSingleton<Gateway.StaffSignIn>();
         services.AddSingleton(sp => new ConsentAttemptBudget(sp.GetRequiredService<CustodianDatabase>(), time)); // in the database: shared by every node, kept across restarts
-        services.AddSingleton<Protection.Households.StaffHouseholds>(); // household: clerks' own subscriptions (docs/protection.md)
+        services.AddSingleton<Protection.Households.StaffHouseholds>(); // household: clerks' own subscriptions (docs/households.md)
         services.AddSingleton<HouseholdSignal>();
         services.AddSingleton<LookupGuard>();
         services.AddSingleton<PortalSignIn>();
