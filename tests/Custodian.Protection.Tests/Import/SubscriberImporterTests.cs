@@ -253,7 +253,7 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
         using var env = await TestEnvironment.CreateAsync();
         var lines = SampleLines(5, seed: 19); // header and rows on lines 2-6
         var fields = lines[2].Split(',');
-        Assert.Equal(8, fields.Length);
+        Assert.Equal(9, fields.Length); // the eight required columns and family_plan
         fields[3] = "\"" + fields[3]; // line 3: a quote opened in the address that no line closes
         lines[2] = string.Join(',', fields);
 
