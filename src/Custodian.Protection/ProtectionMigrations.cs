@@ -29,6 +29,11 @@ namespace Custodian.Protection;
 /// written beside a running server (<see cref="Import.ImportConcurrency.BesideServer"/>) commits in short transactions and
 /// records each one's <c>seq</c> range here, in the same transaction, so that a failure, a cancellation or a crash can remove
 /// the rows again (<see cref="Import.SubscriberImporter.RecoverAsync"/>). Both tables are empty outside an import.
+/// <c>protection-household-001</c> adds <c>subscribers.household_index</c> and <c>subscribers.family_plan_index</c> (keyed
+/// indexes, <see cref="Households.HouseholdIndex"/>; filled by the import, NULL for rows imported before it until they are
+/// imported again, and <c>family_plan_index</c> NULL for a subscriber on no family plan) and <c>staff_households</c>: per staff
+/// account, the internal id and the two indexes of the clerk's own subscription (<see cref="Households.StaffHouseholds"/>).
+/// No secondary index: the guard's check looks subscribers up by id and the link by account (both keys).
 /// </summary>
 public sealed class ProtectionMigrations : IMigrationSource
 {
@@ -130,6 +135,19 @@ public sealed class ProtectionMigrations : IMigrationSource
                 first_seq INTEGER NOT NULL,
                 last_seq INTEGER NOT NULL,
                 PRIMARY KEY (run_id, first_seq)
+            );
+            """),
+        new Migration(
+            "protection-household-001",
+            """
+            ALTER TABLE subscribers ADD COLUMN household_index BLOB;
+            ALTER TABLE subscribers ADD COLUMN family_plan_index BLOB;
+            CREATE TABLE staff_households (
+                account TEXT PRIMARY KEY,
+                subscriber_id INTEGER NOT NULL,
+                household_index BLOB,
+                family_plan_index BLOB,
+                linked_at INTEGER NOT NULL
             );
             """),
     ];

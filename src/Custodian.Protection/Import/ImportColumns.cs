@@ -1,6 +1,9 @@
 namespace Custodian.Protection.Import;
 
-/// <summary>The import CSV's columns (RFC 4180, UTF-8, header required; column order free, names case-insensitive).</summary>
+/// <summary>
+/// The import CSV's columns (RFC 4180, UTF-8, header required; column order free, names case-insensitive): the eight of
+/// <see cref="All"/>, required, and the <see cref="Optional"/> ones, which a file may leave out (docs/households.md).
+/// </summary>
 public static class ImportColumns
 {
     /// <summary>Full name, 1–50 characters.</summary>
@@ -27,9 +30,22 @@ public static class ImportColumns
     /// <summary>Home store code (see <c>Custodian.Identity.Codes</c>).</summary>
     public const string HomeStore = "home_store";
 
-    /// <summary>All columns in the canonical order written by <c>SampleGenerator.WriteCsv</c>.</summary>
+    /// <summary>
+    /// Optional: the subscriber's family-plan group code, 1–32 characters, letters, digits and hyphens (letters compared
+    /// without case); empty or absent for a subscriber on no family plan. Stored only as a keyed index
+    /// (<see cref="Households.HouseholdIndex.ForFamilyPlan"/>).
+    /// </summary>
+    public const string FamilyPlan = "family_plan";
+
+    /// <summary>The required columns, in the canonical order <c>SampleGenerator.WriteCsv</c> writes them first.</summary>
     public static IReadOnlyList<string> All { get; } = [Name, Rrn, Phone, Address, RatePlan, ContractStart, ContractEnd, HomeStore];
 
-    /// <summary>The canonical header line.</summary>
+    /// <summary>The optional columns, in the order <c>SampleGenerator.WriteCsv</c> writes them after <see cref="All"/>: <see cref="FamilyPlan"/>.</summary>
+    public static IReadOnlyList<string> Optional { get; } = [FamilyPlan];
+
+    /// <summary>The required columns' header line (<see cref="All"/>).</summary>
     public static string HeaderLine { get; } = string.Join(',', All);
+
+    /// <summary>The header line <c>SampleGenerator.WriteCsv</c> writes: <see cref="All"/>, then <see cref="Optional"/>.</summary>
+    public static string FullHeaderLine { get; } = string.Join(',', All.Concat(Optional));
 }

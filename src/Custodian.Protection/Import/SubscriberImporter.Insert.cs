@@ -12,7 +12,7 @@ public sealed partial class SubscriberImporter
     /// <summary>
     /// The prepared insert statement, reused across rows and transactions. Parameters in the order of
     /// <see cref="InsertSql"/>: seq, id, the two blind indexes, the four ciphertexts, rate plan, the two contract dates, home
-    /// store, created_at, the two pending blind indexes.
+    /// store, created_at, the two pending blind indexes, the household and family-plan indexes.
     /// </summary>
     private abstract class InsertCommand : IAsyncDisposable
     {
@@ -76,6 +76,8 @@ public sealed partial class SubscriberImporter
             raw.sqlite3_bind_int64(s, 13, createdAt);
             BindBlobOrNull(s, 14, row.PhoneIndexNext);
             BindBlobOrNull(s, 15, row.RrnIndexNext);
+            raw.sqlite3_bind_blob(s, 16, row.HouseholdIndex);
+            BindBlobOrNull(s, 17, row.FamilyPlanIndex);
             var rc = raw.sqlite3_step(s);
             if (rc != raw.SQLITE_DONE)
             {
@@ -129,7 +131,7 @@ public sealed partial class SubscriberImporter
         public AdoInsert(DbConnection connection, string sql)
         {
             _command = connection.Command(sql);
-            string[] names = ["@seq", "@id", "@phone_index", "@rrn_index", "@name_ct", "@rrn_ct", "@phone_ct", "@address_ct", "@rate_plan", "@contract_start", "@contract_end", "@home_store", "@created_at", "@phone_index_next", "@rrn_index_next"];
+            string[] names = ["@seq", "@id", "@phone_index", "@rrn_index", "@name_ct", "@rrn_ct", "@phone_ct", "@address_ct", "@rate_plan", "@contract_start", "@contract_end", "@home_store", "@created_at", "@phone_index_next", "@rrn_index_next", "@household_index", "@family_plan_index"];
             _p = new DbParameter[names.Length];
             for (var i = 0; i < names.Length; i++)
             {
@@ -156,6 +158,8 @@ public sealed partial class SubscriberImporter
             _p[12].Value = createdAt;
             _p[13].Value = (object?)row.PhoneIndexNext ?? DBNull.Value;
             _p[14].Value = (object?)row.RrnIndexNext ?? DBNull.Value;
+            _p[15].Value = row.HouseholdIndex;
+            _p[16].Value = (object?)row.FamilyPlanIndex ?? DBNull.Value;
             if (!_prepared)
             {
                 _command.Prepare();

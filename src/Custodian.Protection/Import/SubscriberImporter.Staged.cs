@@ -35,7 +35,7 @@ public sealed partial class SubscriberImporter
     private const string CreateStageSql =
         "CREATE TEMP TABLE import_rows (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, phone_index BLOB NOT NULL UNIQUE, rrn_index BLOB NOT NULL, " +
         "name_ct BLOB NOT NULL, rrn_ct BLOB NOT NULL, phone_ct BLOB NOT NULL, address_ct BLOB NOT NULL, rate_plan TEXT NOT NULL, contract_start TEXT NOT NULL, " +
-        "contract_end TEXT NOT NULL, home_store TEXT NOT NULL, created_at INTEGER NOT NULL, phone_index_next BLOB, rrn_index_next BLOB)";
+        "contract_end TEXT NOT NULL, home_store TEXT NOT NULL, created_at INTEGER NOT NULL, phone_index_next BLOB, rrn_index_next BLOB, household_index BLOB, family_plan_index BLOB)";
 
     /// <summary>A phone number an earlier line of the file has is turned away by the staging table's unique index (the earlier line wins).</summary>
     private const string StageInsertSql = "INSERT INTO temp.import_rows " + InsertColumns + InsertValues + " ON CONFLICT (phone_index) DO NOTHING";
@@ -51,7 +51,7 @@ public sealed partial class SubscriberImporter
     /// </summary>
     private const string StagedCopySql =
         "INSERT INTO main.subscribers " + InsertColumns + " " +
-        "SELECT @max + t.seq - @after, t.id, t.phone_index, t.rrn_index, t.name_ct, t.rrn_ct, t.phone_ct, t.address_ct, t.rate_plan, t.contract_start, t.contract_end, t.home_store, @created_at, t.phone_index_next, t.rrn_index_next " +
+        "SELECT @max + t.seq - @after, t.id, t.phone_index, t.rrn_index, t.name_ct, t.rrn_ct, t.phone_ct, t.address_ct, t.rate_plan, t.contract_start, t.contract_end, t.home_store, @created_at, t.phone_index_next, t.rrn_index_next, t.household_index, t.family_plan_index " +
         "FROM temp.import_rows t WHERE t.seq > @after AND t.seq <= @last ORDER BY t.seq ON CONFLICT (phone_index) DO NOTHING";
 
     private const string StagedMissingSql =

@@ -103,10 +103,10 @@ public sealed partial class SubscriberImporter
     public const int MaxRecordBytes = 64 * 1024;
 
     private const string InsertColumns =
-        "(seq, id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next)";
+        "(seq, id, phone_index, rrn_index, name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store, created_at, phone_index_next, rrn_index_next, household_index, family_plan_index)";
 
     private const string InsertValues =
-        " VALUES (@seq, @id, @phone_index, @rrn_index, @name_ct, @rrn_ct, @phone_ct, @address_ct, @rate_plan, @contract_start, @contract_end, @home_store, @created_at, @phone_index_next, @rrn_index_next)";
+        " VALUES (@seq, @id, @phone_index, @rrn_index, @name_ct, @rrn_ct, @phone_ct, @address_ct, @rate_plan, @contract_start, @contract_end, @home_store, @created_at, @phone_index_next, @rrn_index_next, @household_index, @family_plan_index)";
 
     private const string InsertSql = "INSERT INTO subscribers " + InsertColumns + InsertValues;
 
@@ -122,6 +122,9 @@ public sealed partial class SubscriberImporter
 
     /// <summary>SQLite's extended result code <c>SQLITE_CONSTRAINT_UNIQUE</c> (sqlite.org/rescode.html#constraint_unique).</summary>
     private const int SqliteConstraintUnique = 2067;
+
+    /// <summary>The columns the header may name: the required ones (<see cref="ImportColumns.All"/>), then the optional ones.</summary>
+    private static readonly IReadOnlyList<string> KnownColumns = [.. ImportColumns.All, .. ImportColumns.Optional];
 
     private static readonly string OversizedRule = $"must be at most {MaxRecordBytes} bytes (check for an unterminated quote); the rest of the file was not read";
 
@@ -146,6 +149,7 @@ public sealed partial class SubscriberImporter
     private readonly CustodianDatabase _database;
     private readonly FieldCipher _cipher;
     private readonly BlindIndex _index;
+    private readonly Households.HouseholdIndex _households;
     private readonly ProtectionKeyring _keys;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -163,6 +167,7 @@ public sealed partial class SubscriberImporter
         _database = db;
         _cipher = new FieldCipher(keys);
         _index = new BlindIndex(keys);
+        _households = new Households.HouseholdIndex(keys);
         _keys = keys;
         _time = time;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -315,10 +320,10 @@ public sealed partial class SubscriberImporter
                 }
                 else
                 {
-                    var values = new string[ImportColumns.All.Count];
+                    var values = new string[KnownColumns.Count];
                     for (var i = 0; i < values.Length; i++)
                     {
-                        values[i] = reader.GetString(columns.Index[i]);
+                        values[i] = columns.Index[i] < 0 ? string.Empty : reader.GetString(columns.Index[i]); // an optional column the file leaves out
                     }
 
                     batch.Add(new RawRow(line, values, null));
@@ -400,7 +405,7 @@ public sealed partial class SubscriberImporter
             return null;
         }
 
-        var expected = ImportColumns.All;
+        var expected = KnownColumns;
         var index = new int[expected.Count];
         Array.Fill(index, -1);
         var unknown = new List<int>();
@@ -423,7 +428,7 @@ public sealed partial class SubscriberImporter
             }
         }
 
-        var missing = expected.Where((_, k) => index[k] < 0).ToList();
+        var missing = expected.Where((_, k) => index[k] < 0 && k < ImportColumns.All.Count).ToList(); // optional columns may be left out
         if (missing.Count == 0 && unknown.Count == 0 && duplicate.Count == 0)
         {
             return new HeaderColumns(index, reader.FieldCount);
@@ -446,7 +451,7 @@ public sealed partial class SubscriberImporter
             parts.Add("repeated columns: " + string.Join(", ", duplicate));
         }
 
-        state.Add(line, "header", $"must name exactly the columns {ImportColumns.HeaderLine} ({string.Join("; ", parts)})");
+        state.Add(line, "header", $"must name exactly the columns {ImportColumns.HeaderLine}, and optionally {string.Join(", ", ImportColumns.Optional)} ({string.Join("; ", parts)})");
         return null;
     }
 
@@ -509,9 +514,15 @@ public sealed partial class SubscriberImporter
             errors.Add(new(line, ImportColumns.HomeStore, "must be a store code: " + Codes.Rule));
         }
 
+        var familyPlan = values[8].Trim(); // optional (docs/households.md, "Household and family-plan indexes")
+        if (familyPlan.Length > 0 && !Households.HouseholdIndex.IsFamilyPlanCode(familyPlan))
+        {
+            errors.Add(new(line, ImportColumns.FamilyPlan, Households.HouseholdIndex.FamilyPlanRule));
+        }
+
         return errors.Count > 0
             ? null
-            : new ValidRow(line, name!, rrnResult.Value, phoneResult.Value, address!, ratePlan!, start!.Value, end!.Value, store);
+            : new ValidRow(line, name!, rrnResult.Value, phoneResult.Value, address!, ratePlan!, start!.Value, end!.Value, store, familyPlan.Length > 0 ? familyPlan : null);
     }
 
     private static string? Text(string raw, string field, int maxLength, long line, List<ImportRowError> errors)
@@ -920,7 +931,9 @@ public sealed partial class SubscriberImporter
             row.ContractEnd.ToString(SubscriberDates.Format, CultureInfo.InvariantCulture),
             row.HomeStore,
             pending is null ? null : _index.ForPhone(row.Phone, pending),
-            pending is null ? null : _index.ForRrn(row.Rrn, pending));
+            pending is null ? null : _index.ForRrn(row.Rrn, pending),
+            _households.ForHousehold(row.Name, row.Address),
+            row.FamilyPlan is null ? null : _households.ForFamilyPlan(row.FamilyPlan));
     }
 
     private sealed record HeaderColumns(int[] Index, int HeaderCount);
@@ -955,7 +968,7 @@ public sealed partial class SubscriberImporter
         public int GetHashCode(byte[] obj) => System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(obj);
     }
 
-    private sealed record ValidRow(long Line, string Name, string Rrn, string Phone, string Address, string RatePlan, DateOnly ContractStart, DateOnly ContractEnd, string HomeStore);
+    private sealed record ValidRow(long Line, string Name, string Rrn, string Phone, string Address, string RatePlan, DateOnly ContractStart, DateOnly ContractEnd, string HomeStore, string? FamilyPlan);
 
     private sealed record EncryptedRow(
         long Line,
@@ -971,7 +984,9 @@ public sealed partial class SubscriberImporter
         string ContractEnd,
         string HomeStore,
         byte[]? PhoneIndexNext,
-        byte[]? RrnIndexNext);
+        byte[]? RrnIndexNext,
+        byte[] HouseholdIndex,
+        byte[]? FamilyPlanIndex);
 
     private sealed class ImportState
     {

@@ -415,6 +415,19 @@ public sealed partial class ProtectionKeyring
     /// </summary>
     internal byte[] Seal(ReadOnlySpan<byte> plaintext, string label) => Seal(_kek, plaintext, label);
 
+    /// <summary>
+    /// A 256-bit key for <paramref name="purpose"/> derived from the KEK (HKDF-SHA256, RFC 5869, empty salt, info
+    /// <c>"Custodian keyring subkey v1|" + purpose</c>): fixed for the master secret, independent of every wrapped key, so it
+    /// does not change with data-key or blind-index-key rotations. Used by <see cref="Households.HouseholdIndex"/>.
+    /// </summary>
+    /// <param name="purpose">A short stable label, e.g. <c>household-index</c>; not empty.</param>
+    /// <returns>A new 32-byte array; the caller owns it.</returns>
+    internal byte[] DeriveSubkey(string purpose)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(purpose);
+        return HKDF.DeriveKey(HashAlgorithmName.SHA256, _kek, KeySizeBytes, salt: [], info: Encoding.UTF8.GetBytes("Custodian keyring subkey v1|" + purpose));
+    }
+
     /// <summary>Opens what <see cref="Seal(ReadOnlySpan{byte}, string)"/> produced, given the master secret.</summary>
     /// <exception cref="System.Security.Cryptography.CryptographicException">Wrong master secret, wrong label or altered data.</exception>
     internal static byte[] Open(ReadOnlySpan<byte> masterKey, ReadOnlySpan<byte> sealedData, string label)

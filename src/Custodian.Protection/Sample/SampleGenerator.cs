@@ -12,6 +12,11 @@ namespace Custodian.Protection.Sample;
 /// <item>RRNs: birth date (ages 10–89) + 7th digit 1–4 for nationals, 5–8 for about 3 % foreign residents (9/0 — born in the 1800s — never generated, though the validator accepts them), old-style check digit for nationals;</item>
 /// <item>phones: unique within the population (a keyed Feistel permutation of the number space, no memory per row), about 99 % <c>010-XXXX-XXXX</c>, 1 % legacy <c>011/016–019</c>; every number is a valid KR mobile number per libphonenumber;</item>
 /// <item>addresses: province/city + district + neighbourhood + lot, weighted by population; rate plans; 12/24/36-month contracts started within three years before <c>today</c>; home stores S001…</item>
+/// <item>households: each subscriber who does not join the household before starts one of 1–5 members (sizes 1: 82 %, 2: 9 %,
+/// 3: 6 %, 4: 2.5 %, 5: 0.5 %; about 37 % of subscribers live with another); its members follow it in the output and share its
+/// first member's surname and address (the household index's definition, docs/households.md); half of the households of two or
+/// more share a family plan (<see cref="SampleSubscriber.FamilyPlan"/>), about 18 % of subscribers. Drawn from a random stream
+/// of their own, so every other field is what the same seed gave before households existed.</item>
 /// </list>
 /// Not thread-safe per enumeration; separate enumerations are independent.
 /// </summary>
@@ -39,7 +44,7 @@ public sealed class SampleGenerator
         return GenerateCore(count, stores, seed, today);
     }
 
-    /// <summary>Writes subscribers as import CSV (RFC 4180, header <see cref="ImportColumns.HeaderLine"/>, CRLF line ends), phones in national form (<c>010-1234-5678</c>) and RRNs hyphenated.</summary>
+    /// <summary>Writes subscribers as import CSV (RFC 4180, header <see cref="ImportColumns.FullHeaderLine"/>, CRLF line ends), phones in national form (<c>010-1234-5678</c>), RRNs hyphenated, <c>family_plan</c> empty for a subscriber on none.</summary>
     /// <param name="writer">Destination; flushed, not disposed.</param>
     /// <param name="subscribers">The rows.</param>
     public static void WriteCsv(TextWriter writer, IEnumerable<SampleSubscriber> subscribers)
@@ -47,8 +52,8 @@ public sealed class SampleGenerator
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(subscribers);
         using var csv = CsvWriter.Create(writer, new CsvWriterOptions { NewLine = "\r\n", Separator = ',', Quoting = CsvQuoting.WhenNeeded, Injection = CsvInjection.None }, leaveOpen: true);
-        csv.WriteHeader(ImportColumns.All.ToArray());
-        var fields = new string[ImportColumns.All.Count];
+        csv.WriteHeader([.. ImportColumns.All, .. ImportColumns.Optional]);
+        var fields = new string[ImportColumns.All.Count + ImportColumns.Optional.Count];
         foreach (var s in subscribers)
         {
             fields[0] = s.Name;
@@ -59,6 +64,7 @@ public sealed class SampleGenerator
             fields[5] = s.ContractStart.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             fields[6] = s.ContractEnd.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             fields[7] = s.HomeStore;
+            fields[8] = s.FamilyPlan ?? string.Empty;
             csv.WriteRecord(fields);
         }
 
@@ -83,6 +89,10 @@ public sealed class SampleGenerator
         var planTable = new WeightedTable<string>(KoreanSampleData.RatePlans);
         var regionTable = new WeightedTable<int>(KoreanSampleData.Regions.Select((r, i) => (i, r.Weight)).ToArray());
         var ageTable = new WeightedTable<int>(KoreanSampleData.AgeBands.Select((b, i) => (i, b.Weight)).ToArray());
+        var householdRandom = new Random(unchecked((seed * 16_777_619) ^ 0x5EED));
+        var household = (Surname: string.Empty, Address: string.Empty, Plan: (string?)null);
+        var remaining = 0;
+        var plans = 0;
         for (var n = 0; n < count; n++)
         {
             var male = random.Next(2) == 0;
@@ -90,7 +100,8 @@ public sealed class SampleGenerator
             var band = KoreanSampleData.AgeBands[ageTable.Pick(random)];
             var age = random.Next(band.From, band.To);
             var birth = today.AddYears(-age).AddDays(-random.Next(0, 365));
-            var name = surnameTable.Pick(random) + GivenName(random, male, birth.Year);
+            var surname = surnameTable.Pick(random);
+            var given = GivenName(random, male, birth.Year);
             var rrn = Rrn(random, birth, male, foreign);
             var phone = phones.Next(random);
             var address = Address(random, regionTable);
@@ -99,7 +110,22 @@ public sealed class SampleGenerator
             var term = random.Next(100) switch { < 65 => 24, < 85 => 12, _ => 36 };
             var end = start.AddMonths(term).AddDays(-1);
             var store = "S" + (random.Next(stores) + 1).ToString("000", CultureInfo.InvariantCulture);
-            yield return new SampleSubscriber(name, rrn, phone, address, plan, start, end, store);
+            if (remaining > 0)
+            {
+                (surname, address) = (household.Surname, household.Address); // a member of the household the rows before started
+                remaining--;
+            }
+            else
+            {
+                var size = householdRandom.Next(1000) switch { < 820 => 1, < 910 => 2, < 970 => 3, < 995 => 4, _ => 5 };
+                var familyPlan = size >= 2 && householdRandom.Next(2) == 0
+                    ? string.Create(CultureInfo.InvariantCulture, $"FP-{(uint)seed:X8}-{++plans:0000000}")
+                    : null;
+                household = (surname, address, familyPlan);
+                remaining = size - 1;
+            }
+
+            yield return new SampleSubscriber(surname + given, rrn, phone, address, plan, start, end, store, household.Plan);
         }
     }
 

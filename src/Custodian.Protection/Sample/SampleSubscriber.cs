@@ -12,6 +12,8 @@ namespace Custodian.Protection.Sample;
 /// <param name="ContractStart">Contract start date (up to three years before <c>today</c>).</param>
 /// <param name="ContractEnd">Contract end date (start + 12, 24 or 36 months − 1 day).</param>
 /// <param name="HomeStore">Home store code <c>S001</c>…</param>
+/// <param name="FamilyPlan">Family-plan group code (<c>FP-</c>, 8 hex digits of the seed, <c>-</c>, 7 digits), shared by 2–5 members of one
+/// household; null for a subscriber on no family plan (the default).</param>
 public sealed record SampleSubscriber(
     [property: PersonalData] string Name,
     [property: UniqueIdentifier] string Rrn,
@@ -20,7 +22,8 @@ public sealed record SampleSubscriber(
     [property: PersonalData] string RatePlan,
     [property: PersonalData] DateOnly ContractStart,
     [property: PersonalData] DateOnly ContractEnd,
-    string HomeStore)
+    string HomeStore,
+    [property: PersonalData] string? FamilyPlan = null)
 {
     private bool PrintMembers(StringBuilder builder)
     {

@@ -221,7 +221,7 @@ internal static class AdminCommands
             AnsiConsole.MarkupLine($"Disabled {Markup.Escape(target)}.");
             return 0;
         }));
-        return new Command("staff", "Manage staff accounts.") { add, list, unlock, disable, StaffLifecycleCommands.Import(), StaffLifecycleCommands.DisableDormant() };
+        return new Command("staff", "Manage staff accounts.") { add, list, unlock, disable, StaffLifecycleCommands.Import(), StaffLifecycleCommands.DisableDormant(), HouseholdCommands.LinkSubscription() };
     }
 
     public static Command Alerts()

@@ -105,7 +105,7 @@ internal static class DataCommands
 
     public static Command Import()
     {
-        var file = new Argument<FileInfo>("file") { Description = "Subscriber CSV (header: name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store)." };
+        var file = new Argument<FileInfo>("file") { Description = "Subscriber CSV (header: name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store, optionally family_plan)." };
         var mode = new Option<string>("--mode")
         {
             Description = "all-or-nothing (default): any bad row rejects the whole file and nothing is written. skip-bad-rows: good rows are kept, bad rows reported.",

@@ -81,6 +81,8 @@ public static class CustodianComposition
         services.AddSingleton(sp => new ConsentAttemptBudget(sp.GetRequiredService<CustodianDatabase>(), time)); // in the database: shared by every node, kept across restarts
         services.AddSingleton<StoreAreas>(); // store areas for the 'away' signal, cached (docs/ledger-format.md §1.1)
         services.AddSingleton<ReadSignals>(); // the signals of a read's ledger entry, computed before the append
+        services.AddSingleton<Protection.Households.StaffHouseholds>(); // household: clerks' own subscriptions (docs/households.md)
+        services.AddSingleton<HouseholdSignal>();
         services.AddSingleton<LookupGuard>();
         services.AddSingleton<PortalSignIn>();
         services.AddSingleton<AccessHistory>();

@@ -53,6 +53,7 @@ public sealed class LookupGuard
     private readonly Monitoring.Workers.MonitorWorkerGate? _workers;
     private readonly Gateway.NetworkPolicy? _policy;
     private readonly ReadSignals _signals;
+    private readonly HouseholdSignal? _household; // household: the SameHousehold signal (HouseholdSignal.cs)
     private readonly ConcurrentDictionary<string, long> _lastByClerk = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastByTerminal = new(StringComparer.Ordinal);
 
@@ -73,8 +74,10 @@ public sealed class LookupGuard
         ConsentAttemptBudget consentBudget,
         ReadSignals signals,
         Monitoring.Workers.MonitorWorkerGate? workers = null,
-        Gateway.NetworkPolicy? policy = null)
+        Gateway.NetworkPolicy? policy = null,
+        HouseholdSignal? household = null)
     {
+        _household = household; // household: the SameHousehold signal (HouseholdSignal.cs)
         _policy = policy; // trust classes per task (docs/access.md §3.3), for every front end: the API and the workstation pages
         _workers = workers; // serve --monitor workers: catch up with the sharded workers instead (docs/events.md, "Monitor workers")
         _vault = vault;
@@ -463,6 +466,17 @@ public sealed class LookupGuard
 
     private async Task<Result<long>> AppendAsync(StaffRequest request, AccessEntry entry)
     {
+        if (_household is not null) // household: the SameHousehold signal before the append (HouseholdSignal.cs)
+        {
+            var marked = await _household.ApplyAsync(entry);
+            if (!marked.IsSuccess)
+            {
+                return marked.Error!;
+            }
+
+            entry = marked.Value;
+        }
+
         CommittedEntry committed;
         try
         {

@@ -121,10 +121,10 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("name,rrn,phone,address,rate_plan,contract_start,contract_end", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store (missing columns: home_store)")]
-    [InlineData("name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store,email", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store (unknown columns at positions: 9)")]
-    [InlineData("홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store (missing columns: name, rrn, phone, address, rate_plan, contract_start, contract_end, home_store; unknown columns at positions: 1, 2, 3, 4, 5, 6, 7, 8)")]
-    [InlineData("name,name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store (repeated columns: name)")]
+    [InlineData("name,rrn,phone,address,rate_plan,contract_start,contract_end", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store, and optionally family_plan (missing columns: home_store)")]
+    [InlineData("name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store,email", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store, and optionally family_plan (unknown columns at positions: 9)")]
+    [InlineData("홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store, and optionally family_plan (missing columns: name, rrn, phone, address, rate_plan, contract_start, contract_end, home_store; unknown columns at positions: 1, 2, 3, 4, 5, 6, 7, 8)")]
+    [InlineData("name,name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store", "must name exactly the columns name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store, and optionally family_plan (repeated columns: name)")]
     public async Task Header_problems_are_one_clear_error_and_nothing_is_read(string header, string rule)
     {
         using var env = await TestEnvironment.CreateAsync();
@@ -253,7 +253,7 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
         using var env = await TestEnvironment.CreateAsync();
         var lines = SampleLines(5, seed: 19); // header and rows on lines 2-6
         var fields = lines[2].Split(',');
-        Assert.Equal(8, fields.Length);
+        Assert.Equal(9, fields.Length); // the eight required columns and family_plan
         fields[3] = "\"" + fields[3]; // line 3: a quote opened in the address that no line closes
         lines[2] = string.Join(',', fields);
 

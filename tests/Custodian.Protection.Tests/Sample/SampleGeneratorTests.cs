@@ -107,13 +107,14 @@ public sealed class SampleGeneratorTests(ITestOutputHelper output)
 
         var lines = writer.ToString().Split("\r\n");
         Assert.Equal(5, lines.Length);
-        Assert.Equal(ImportColumns.HeaderLine, lines[0]);
+        Assert.Equal(ImportColumns.FullHeaderLine, lines[0]);
+        Assert.Equal("name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store,family_plan", lines[0]);
         Assert.Equal("", lines[4]);
         for (var i = 0; i < 3; i++)
         {
             var p = people[i];
             Assert.Equal(
-                $"{p.Name},{p.Rrn[..6]}-{p.Rrn[6..]},{PhoneNumbers.FormatNational(p.Phone)},{p.Address},{p.RatePlan},{p.ContractStart:yyyy-MM-dd},{p.ContractEnd:yyyy-MM-dd},{p.HomeStore}",
+                $"{p.Name},{p.Rrn[..6]}-{p.Rrn[6..]},{PhoneNumbers.FormatNational(p.Phone)},{p.Address},{p.RatePlan},{p.ContractStart:yyyy-MM-dd},{p.ContractEnd:yyyy-MM-dd},{p.HomeStore},{p.FamilyPlan}",
                 lines[i + 1]);
         }
     }

@@ -165,7 +165,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, await CustodianCli.RunAsync(["sample", "--subscribers", "20", "--out", good, "--seed", "7"]));
         var lines = File.ReadAllLines(good).ToList();
         var fields = lines[3].Split(',');
-        Assert.Equal(8, fields.Length);
+        Assert.Equal(9, fields.Length); // the eight required columns and family_plan
         var address = fields[3];
         fields[3] = "\"" + address; // line 4: a quote opened in the address and never closed
         lines[3] = string.Join(',', fields);
