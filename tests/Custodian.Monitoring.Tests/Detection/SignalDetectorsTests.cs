@@ -231,6 +231,39 @@ public sealed class SignalDetectorsTests
     }
 
     [Fact]
+    public void A_day_off_adds_nothing_to_the_targeting_history_so_six_active_days_are_not_yet_an_own_baseline()
+    {
+        var baseline = new BaselineDetector(Options);
+        var targeting = new TargetingDetector(Options, baseline);
+        var ignored = new List<Finding>();
+        var findings = new List<Finding>();
+        var away = new AccessSignals { OtherArea = true };
+        long seq = 0;
+        long subject = 0;
+        void Feed(AccessEntry e)
+        {
+            baseline.Observe(seq, e, ignored);
+            targeting.Observe(seq++, e, findings);
+        }
+
+        long[] Next(int n) => [.. Enumerable.Range(0, n).Select(_ => ++subject)];
+        foreach (var d in new[] { 0, 1, 2, 3, 4, 5, 7 }) // day 6 off
+        {
+            Feed(Entries.Read(Entries.Noon.AddDays(d), "C1", AccessTask.Search, Next(100)) with { Store = null });
+            Feed(Flagged(Entries.Noon.AddDays(d).AddMinutes(1), "C1", away, Next(d == 7 ? 300 : 10)) with { Store = null });
+        }
+
+        Assert.Empty(findings); // 6 active days of history (< BaselineMinDays 7) and no peers: not judged
+
+        Feed(Flagged(Entries.Noon.AddDays(8), "C1", away, Next(300)) with { Store = null });
+        // Day 7 closed: 7 active days (9.09 % six times, then 350/950 = 36.8 %): median 9.09, MAD 0, threshold 24.09. Days 2-8:
+        // (40 + 300 + 300) / (440 + 400 + 300) = 56.1 %, beyond 24.09 + 15: 70.
+        var f = Assert.Single(findings);
+        Assert.Equal((70, 56, 25), (f.Score, f.Observed, f.Threshold));
+        Assert.Equal("away-share-7d 56.1% of 1140: own median 9.1, MAD 0, threshold 24.1; peers n/a", f.Detail);
+    }
+
+    [Fact]
     public void Entries_without_signals_leave_the_signal_detectors_without_state_and_allocate_nothing()
     {
         var baseline = new BaselineDetector(Options);
