@@ -243,9 +243,7 @@ public sealed class TargetingDetector : IDetector
             return;
         }
 
-        var own = s.History[m].Count >= _options.BaselineMinDays
-            ? RobustStatistics.UpperThreshold(Scratch(s.History[m]), _options.BaselineK, MinSpread)
-            : (Threshold: double.NaN, Median: double.NaN, Mad: double.NaN);
+        var own = OwnThreshold(s, m);
         if (!double.IsNaN(own.Threshold) && value <= own.Threshold)
         {
             return;
@@ -277,6 +275,21 @@ public sealed class TargetingDetector : IDetector
             $"{MetricNames[m]} {value:0.#}% of {_baseline.DistinctOver7(slot, day)}: own {(double.IsNaN(own.Threshold) ? "n/a" : $"median {own.Median:0.#}, MAD {own.Mad:0.#}, threshold {own.Threshold:0.#}")}; peers {(double.IsNaN(peer.Threshold) ? "n/a" : $"({peer.Size}) median {peer.Median:0.#}, MAD {peer.Mad:0.#}, threshold {peer.Threshold:0.#}")}");
         findings.Add(new Finding(DetectorName, s.Principal, store, score, TimeSpan.FromDays(7), (int)value, (int)Math.Ceiling(threshold), detail,
             EntryFacts.Evidence(s.LastSequences.AsSpan(0, s.LastSequenceCount).ToArray()), TimeSpan.FromDays(7)));
+    }
+
+    // The own threshold, computed once per history change (a day's close) and kept until the next.
+    private (double Threshold, double Median, double Mad) OwnThreshold(State s, int m)
+    {
+        if (s.OwnKnown[m])
+        {
+            return s.Own[m];
+        }
+
+        s.Own[m] = s.History[m].Count >= _options.BaselineMinDays
+            ? RobustStatistics.UpperThreshold(Scratch(s.History[m]), _options.BaselineK, MinSpread)
+            : (double.NaN, double.NaN, double.NaN);
+        s.OwnKnown[m] = true;
+        return s.Own[m];
     }
 
     private (double Threshold, double Median, double Mad, int Size) PeerThreshold(int slot, string store, int m, long day, long ms)
@@ -327,6 +340,8 @@ public sealed class TargetingDetector : IDetector
         public readonly int[][] Counts = [new int[Days], new int[Days]]; // per metric, distinct flagged subscribers per day (ring)
         public readonly List<double>[] History = [[], []]; // per metric, end-of-day values of the last Days active days
         public readonly int[] Flagged = new int[2]; // highest score raised today per metric
+        public readonly (double Threshold, double Median, double Mad)[] Own = new (double, double, double)[2]; // per metric, valid when OwnKnown
+        public readonly bool[] OwnKnown = new bool[2];
         public readonly long[] LastSequences = new long[Finding.MaxEvidence];
         public int LastSequenceCount;
         public int LastSequenceNext;
@@ -334,6 +349,7 @@ public sealed class TargetingDetector : IDetector
 
         public void AddHistory(int m, double value)
         {
+            OwnKnown[m] = false;
             History[m].Add(value);
             if (History[m].Count > Days)
             {
