@@ -188,20 +188,16 @@ public sealed class EnumerationDetector : IDetector
         }
 
         _idle.Clear();
-        foreach (var (p, s) in _blocks)
+        foreach (var (_, s) in _blocks)
         {
-            if (nowMs - s.LastMs >= WindowMs)
+            if (s.Searches.Count != 0 && nowMs - s.LastMs >= WindowMs)
             {
-                _idle.Add(p);
+                // Idle for an hour: nothing left in the window. The state is kept (one per clerk or terminal that ever
+                // searched with a block, bounded by the staff and terminals) so that the next search allocates nothing.
+                s.Searches.Clear();
+                s.LastScore = 0;
             }
         }
-
-        foreach (var p in _idle)
-        {
-            _blocks.Remove(p);
-        }
-
-        _idle.Clear();
     }
 
     /// <inheritdoc />
