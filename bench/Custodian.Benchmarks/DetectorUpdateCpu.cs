@@ -99,7 +99,8 @@ internal static class DetectorUpdateCpu
     private static Method[] ByDetector()
     {
         string[] order = [OpenLookupsDetector.DetectorName, BaselineDetector.DetectorName, TimingDetector.DetectorName, EnumerationDetector.DetectorName,
-            IdentityDetector.DetectorName, WatchListDetector.DetectorName, CollusionDetector.DetectorName, SideLookupsDetector.DetectorName];
+            IdentityDetector.DetectorName, WatchListDetector.DetectorName, CollusionDetector.DetectorName, SideLookupsDetector.DetectorName,
+            TargetingDetector.DetectorName, HouseholdDetector.DetectorName];
         var rows = new List<Method>
         {
             new("baseline: Dictionary increment per entry", () => null, _ => MonitorWorkload.CountByAccount(MonitorWorkload.Entries, new Dictionary<string, int>(StringComparer.Ordinal))),
@@ -120,7 +121,8 @@ internal static class DetectorUpdateCpu
         var collusion = new CollusionDetector(options);
         var side = new SideLookupsDetector(options);
         IOrphanObserver[] observers = [baseline, collusion, side];
-        IDetector[] rest = [baseline, new TimingDetector(options), new EnumerationDetector(options), new IdentityDetector(), new WatchListDetector(options), collusion, side];
+        IDetector[] rest = [baseline, new TimingDetector(options), new EnumerationDetector(options), new IdentityDetector(), new WatchListDetector(options), collusion, side,
+            new TargetingDetector(options, baseline), new HouseholdDetector(options)];
         var present = rest.Take(detectors - 1).ToList();
         var open = new OpenLookupsDetector(options, observers.Where(o => present.Contains((IDetector)o)));
         return new MonitorEngine(options, [open, .. present]);

@@ -338,6 +338,54 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         return _slots.TryGet(principal, out var slot) && _states.Get(slot) is { } s && Value(s, Metrics[m]) is var v && !double.IsNaN(v) ? (int)v : 0;
     }
 
+    /// <summary>
+    /// For <see cref="TargetingDetector"/>: distinct subscribers the principal of <paramref name="slot"/> read over the 7
+    /// local days ending with local day <paramref name="day"/> (subscriber-days, as <c>distinct-7d</c>), from the counts this
+    /// detector keeps; 0 for an unknown principal. Days after the principal's latest counted day count 0.
+    /// </summary>
+    internal long DistinctOver7(int slot, long day)
+    {
+        long sum = 0;
+        for (var d = day - 6; d <= day; d++)
+        {
+            sum += DistinctOn(slot, d);
+        }
+
+        return sum;
+    }
+
+    /// <summary>For <see cref="TargetingDetector"/>: distinct subscribers the principal read on local day <paramref name="day"/> (today live, or a past day of the last 30); 0 otherwise.</summary>
+    internal int DistinctOn(int slot, long day)
+    {
+        if (_states.Get(slot) is not { } s || s.Day == long.MinValue)
+        {
+            return 0;
+        }
+
+        return day == s.Day ? s.TodayCount : day < s.Day && s.Day - day < Days ? s.Distinct[(int)(((day % Days) + Days) % Days)] : 0;
+    }
+
+    /// <summary>The principal slots this detector shares with the engine's other detectors.</summary>
+    internal PrincipalSlots Slots => _slots;
+
+    /// <summary>
+    /// For <see cref="TargetingDetector"/>: the slots of the principal's store peer group (same store, kind and role,
+    /// itself included) into <paramref name="into"/> (cleared first); none when the principal is unknown or has no store.
+    /// </summary>
+    internal void StorePeers(int slot, List<int> into)
+    {
+        into.Clear();
+        if (_states.Get(slot) is not { HasStore: true } s)
+        {
+            return;
+        }
+
+        for (var i = 0; i < s.Local.Count; i++)
+        {
+            into.Add(s.Local.Members[i].Slot);
+        }
+    }
+
     private State GetState(int slot, string? store, StaffRole? role, long ms)
     {
         if (_states.Get(slot) is not { } s)
@@ -348,7 +396,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
             var key = new GroupKey(principal.Kind, store, principal.Kind == PrincipalKind.Clerk ? role : null);
             var local = GetGroup(key);
             var chain = GetGroup(key with { Store = null });
-            s = new State(principal, local, chain, store is not null) { Store = store, Role = key.Role };
+            s = new State(principal, local, chain, store is not null) { Store = store, Role = key.Role, Slot = slot };
             _states.Add(slot, s);
             s.LocalIndex = local.Add(s);
             s.ChainIndex = chain.Add(s);
@@ -893,6 +941,7 @@ public sealed class BaselineDetector : IDetector, IOrphanObserver
         public readonly bool HasStore = hasStore;
         public string? Store; // the store and role of its peer group, for BaselineDay
         public StaffRole? Role;
+        public int Slot; // the principal's slot in PrincipalSlots
         public int LocalIndex; // index in Local's members and views
         public int ChainIndex; // index in Chain's members and views
         // Subscribers read today (local day), each with the generation of the clock hour in which it was last counted

@@ -52,6 +52,25 @@ public sealed class DetectionOptions
     /// <value>The default is 5.</value>
     public int NotFoundSearchesAlert { get; set; } = 5;
 
+    /// <summary>
+    /// Searches by one clerk or terminal within one hour whose searched numbers lie in the same 100-number block
+    /// (<see cref="Custodian.Ledger.AccessSignals.NumberBlock"/>) from which the enumeration detector scores (40 at this
+    /// count, +15 per search more, capped at 100): near-sequential numbers worked through one by one.
+    /// </summary>
+    /// <value>The default is 5: at the counter one customer gives at most two searches in their number's block (a
+    /// mistyped last digit, then the number), and a family's several numbers are seldom in one block; in the simulated
+    /// normal workload (30 days × 300 clerks, seeds 1–5, 1.03 million searches) no clerk had more than 3 in one block
+    /// within an hour (docs/monitoring.md, "Enumeration by number block"). Range 2–10,000.</value>
+    public int BlockSearchesAlert { get; set; } = 5;
+
+    /// <summary>
+    /// Distinct subscribers read over 7 days (subscriber-days, the baseline's <c>distinct-7d</c>) a clerk needs before the
+    /// targeting detector judges the share of them with a contract ending or from another area: fewer, and a handful of
+    /// reads would make any share.
+    /// </summary>
+    /// <value>The default is 100 (about two working days of an average clerk); range 10–100,000.</value>
+    public int TargetingMinSubjects { get; set; } = 100;
+
     /// <summary>Robust-threshold multiplier k of the baseline detector: threshold = median + k × max(1.4826 × MAD, minimum spread).</summary>
     /// <value>The default is 5 (with the 1.4826 consistency factor, about 5 standard deviations for normally distributed counts).</value>
     public double BaselineK { get; set; } = 5;
@@ -114,6 +133,8 @@ public sealed class DetectionOptions
         Check(StoreOpens >= TimeSpan.Zero && StoreCloses <= TimeSpan.FromDays(1) && StoreOpens < StoreCloses, nameof(StoreOpens), "must be before StoreCloses, both within one day");
         Check(HoursGrace >= TimeSpan.Zero && HoursGrace <= TimeSpan.FromHours(3), nameof(HoursGrace), "must be 0-3 hours");
         Check(NotFoundSearchesAlert is >= 1 and <= 10_000, nameof(NotFoundSearchesAlert), "must be 1-10000");
+        Check(BlockSearchesAlert is >= 2 and <= 10_000, nameof(BlockSearchesAlert), "must be 2-10000");
+        Check(TargetingMinSubjects is >= 10 and <= 100_000, nameof(TargetingMinSubjects), "must be 10-100000");
         Check(BaselineK is >= 1 and <= 100, nameof(BaselineK), "must be 1-100");
         Check(BaselineMinDays is >= 3 and <= 30, nameof(BaselineMinDays), "must be 3-30");
         Check(BaselineOpenDayInterval >= TimeSpan.FromSeconds(1) && BaselineOpenDayInterval <= TimeSpan.FromHours(1), nameof(BaselineOpenDayInterval), "must be 1 second to 1 hour");

@@ -3,15 +3,20 @@ using Custodian.Ledger;
 namespace Custodian.Monitoring.Detection;
 
 /// <summary>
-/// <c>enumeration</c>: many searches that find nobody — someone working through a list of phone numbers (a
-/// telemarketing list, a guessed range) rather than serving the customer at the counter. Counts, per clerk and per
-/// terminal, not-found searches (allowed with no subscriber, or refused as a malformed number) within one hour:
-/// from <see cref="DetectionOptions.NotFoundSearchesAlert"/> on it scores 40, plus 15 for each one more (capped at
-/// 100). Memory 1 hour.
+/// <c>enumeration</c>: someone working through a list of phone numbers (a telemarketing list, a guessed range) rather
+/// than serving the customer at the counter. Two rules, per clerk and per terminal, each over one hour:
+/// <list type="bullet">
+/// <item>not-found searches (allowed with no subscriber, or refused as a malformed number): from
+/// <see cref="DetectionOptions.NotFoundSearchesAlert"/> on it scores 40, plus 15 for each one more (capped at 100);</item>
+/// <item>allowed searches in one 100-number block (<see cref="AccessSignals.NumberBlock"/>, a keyed pseudonym, found or not):
+/// from <see cref="DetectionOptions.BlockSearchesAlert"/> searches in the same block within the hour it scores 40, plus 15
+/// for each one more (capped at 100) — near-sequential numbers. Evidence names the count, never the block.</item>
+/// </list>
+/// Memory 1 hour. Both rules report under this detector's name; a principal's contribution to risk is the higher score.
 /// </summary>
 /// <remarks>
-/// Near-sequential numbers cannot be judged from ledger entries: they carry the subscribers found, never the number
-/// searched for (not even as a blind index), so a run of misses is the signal the ledger allows.
+/// Entries written before <see cref="AccessSignals"/> existed have no block: only the not-found rule judges them. A
+/// search with no block and found subscribers returns after two field reads.
 /// </remarks>
 public sealed class EnumerationDetector : IDetector
 {
@@ -21,6 +26,7 @@ public sealed class EnumerationDetector : IDetector
     private const long WindowMs = 3_600_000;
     private readonly DetectionOptions _options;
     private readonly Dictionary<Principal, State> _states = [];
+    private readonly Dictionary<Principal, BlockState> _blocks = [];
     private readonly List<Principal> _idle = [];
 
     /// <summary>Creates the detector.</summary>
@@ -40,6 +46,16 @@ public sealed class EnumerationDetector : IDetector
     /// <inheritdoc />
     public void Observe(long sequence, AccessEntry entry, List<Finding> findings)
     {
+        if (entry.Task != AccessTask.Search)
+        {
+            return;
+        }
+
+        if (entry.Signals?.NumberBlock is { } block && entry.Account is not null && entry.Outcome == AccessOutcome.Allowed)
+        {
+            ObserveBlock(sequence, entry, block, findings);
+        }
+
         if (!EntryFacts.IsNotFoundSearch(entry))
         {
             return;
@@ -85,6 +101,76 @@ public sealed class EnumerationDetector : IDetector
         }
     }
 
+    // Near-sequential numbers: the searches of the last hour, per principal, with their block (parsed from its 16 hex
+    // characters: no string kept); the count of the entry's block among them decides.
+    private void ObserveBlock(long sequence, AccessEntry entry, string block, List<Finding> findings)
+    {
+        if (!ulong.TryParse(block, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var key))
+        {
+            return; // not a block pseudonym (the ledger's decoder and the replay reader refuse such; nothing to compare)
+        }
+
+        var ms = entry.Time.ToUnixTimeMilliseconds();
+        ObserveBlock(new Principal(PrincipalKind.Clerk, entry.Account!), key, sequence, ms, entry.Store, findings);
+        if (entry.Terminal is { } terminal)
+        {
+            ObserveBlock(new Principal(PrincipalKind.Terminal, terminal), key, sequence, ms, entry.Store, findings);
+        }
+    }
+
+    private void ObserveBlock(Principal p, ulong key, long sequence, long ms, string? store, List<Finding> findings)
+    {
+        if (!_blocks.TryGetValue(p, out var s))
+        {
+            s = new BlockState();
+            _blocks[p] = s;
+        }
+
+        while (s.Searches.TryPeek(out var head) && ms - head.Ms >= WindowMs)
+        {
+            s.Searches.Dequeue();
+        }
+
+        s.Searches.Enqueue((key, sequence, ms));
+        s.LastMs = ms;
+        if (s.ScoreUntilMs <= ms)
+        {
+            s.LastScore = 0; // the findings raised within the last hour have left memory
+        }
+
+        var n = 0;
+        foreach (var x in s.Searches)
+        {
+            n += x.Block == key ? 1 : 0;
+        }
+
+        var threshold = _options.BlockSearchesAlert;
+        if (n < threshold)
+        {
+            return;
+        }
+
+        var score = (int)Math.Min(100L, 40L + (15L * (n - threshold)));
+        if (score <= s.LastScore)
+        {
+            return;
+        }
+
+        s.LastScore = score;
+        s.ScoreUntilMs = ms + WindowMs;
+        var evidence = new List<long>(n);
+        foreach (var x in s.Searches)
+        {
+            if (x.Block == key)
+            {
+                evidence.Add(x.Sequence);
+            }
+        }
+
+        findings.Add(new Finding(DetectorName, p, store, score, TimeSpan.FromHours(1), n, threshold,
+            $"{n} searches in one 100-number block within an hour", EntryFacts.Evidence(evidence), TimeSpan.FromHours(1)));
+    }
+
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
@@ -102,15 +188,37 @@ public sealed class EnumerationDetector : IDetector
         }
 
         _idle.Clear();
+        foreach (var (_, s) in _blocks)
+        {
+            if (s.Searches.Count != 0 && nowMs - s.LastMs >= WindowMs)
+            {
+                // Idle for an hour: nothing left in the window. The state is kept (one per clerk or terminal that ever
+                // searched with a block, bounded by the staff and terminals) so that the next search allocates nothing.
+                s.Searches.Clear();
+                s.LastScore = 0;
+            }
+        }
     }
 
     /// <inheritdoc />
-    public void Reset(Principal principal) => _states.Remove(principal);
+    public void Reset(Principal principal)
+    {
+        _states.Remove(principal);
+        _blocks.Remove(principal);
+    }
 
     private sealed class State
     {
         public readonly Queue<(long Sequence, long Ms)> Misses = new();
         public long LastMs; // time of the newest miss (the queue's tail)
         public int LastScore;
+    }
+
+    private sealed class BlockState
+    {
+        public readonly Queue<(ulong Block, long Sequence, long Ms)> Searches = new();
+        public long LastMs; // time of the newest search (the queue's tail)
+        public long ScoreUntilMs; // LastScore counts until then (one hour after it was raised)
+        public int LastScore; // the highest score raised within the last hour
     }
 }

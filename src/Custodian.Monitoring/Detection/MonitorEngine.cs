@@ -106,7 +106,8 @@ public sealed class MonitorEngine
 
     /// <summary>
     /// The standard detector set: open lookups (with orphans feeding the baseline, collusion and side-lookups detectors),
-    /// baseline, machine timing, enumeration, identity, watch list, collusion and side lookups; plus, when <paramref name="hardLimits"/> is
+    /// baseline, machine timing, enumeration (not-found searches and number blocks), identity, watch list, collusion,
+    /// side lookups, targeting (after the baseline, whose counts it reads) and household; plus, when <paramref name="hardLimits"/> is
     /// given, the hard distinct-subscriber limits (<see cref="HardLimitDetector"/>). The live monitor leaves the hard
     /// limits out because <see cref="AccessMonitor"/> applies them itself.
     /// </summary>
@@ -132,6 +133,8 @@ public sealed class MonitorEngine
         detectors.Add(new WatchListDetector(options));
         detectors.Add(collusion);
         detectors.Add(side);
+        detectors.Add(new TargetingDetector(options, baseline));
+        detectors.Add(new HouseholdDetector(options));
         return new MonitorEngine(options, detectors);
     }
 

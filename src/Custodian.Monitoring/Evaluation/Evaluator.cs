@@ -60,6 +60,7 @@ public static class Evaluator
             LocalOffset = detection.LocalOffset, OrphanAfter = detection.OrphanAfter, OpenLookupsAllowed = detection.OpenLookupsAllowed,
             OpenLookupsStep = detection.OpenLookupsStep, ActiveMinutesAlert = detection.ActiveMinutesAlert, StoreOpens = detection.StoreOpens,
             StoreCloses = detection.StoreCloses, HoursGrace = detection.HoursGrace, NotFoundSearchesAlert = detection.NotFoundSearchesAlert,
+            BlockSearchesAlert = detection.BlockSearchesAlert, TargetingMinSubjects = detection.TargetingMinSubjects,
             BaselineK = detection.BaselineK, BaselineMinDays = detection.BaselineMinDays, PeerGroupMinSize = detection.PeerGroupMinSize,
             SharedOrphansSuspend = detection.SharedOrphansSuspend, SideLookupsAllowed = detection.SideLookupsAllowed, AlertRisk = detection.AlertRisk, StepUpRisk = detection.StepUpRisk,
             SuspendRisk = detection.SuspendRisk, WatchList = new HashSet<long>(detection.WatchList.Concat(workload.WatchList)),

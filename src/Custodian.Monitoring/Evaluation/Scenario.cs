@@ -12,13 +12,13 @@ public enum Scenario
     /// <summary>A few extra records a day (<see cref="WorkloadOptions.SlowScraperPerDay"/>) at random working hours, for weeks.</summary>
     SlowScraper = 2,
 
-    /// <summary>A telemarketing insider: 20 numbers from a prospect list each afternoon, 40 % not customers, none served.</summary>
+    /// <summary>A telemarketing insider: 20 numbers from a prospect list each afternoon, 40 % not customers, none served; the customers found are mostly on expiring contracts (80 % flagged <c>ending</c>) and often from another area (50 % <c>away</c>).</summary>
     Telemarketer = 3,
 
     /// <summary>Three clerks of three stores each reading 6 a day from one shared target list (the same tool resold), starts staggered by a day.</summary>
     Collusion = 4,
 
-    /// <summary>A clerk looking up watch-listed subscribers (one a day).</summary>
+    /// <summary>A clerk looking up watch-listed subscribers (one a day, three days) and members of their own household (flagged <see cref="Custodian.Ledger.AccessSignals.SameHousehold"/>, one a day, never served).</summary>
     Snooping = 5,
 
     /// <summary>A departed employee's password tried at a store terminal after the account was disabled.</summary>
@@ -26,6 +26,9 @@ public enum Scenario
 
     /// <summary>A stolen password tried from an unenrolled PC: refused at the gateway (no device certificate).</summary>
     UnenrolledDevice = 7,
+
+    /// <summary>A clerk searching near-sequential phone numbers from 11:00 on the attack day, one a minute (± 20 s): 75 % not customers, the rest found and viewed (number blocks, <see cref="Custodian.Ledger.AccessSignals.NumberBlock"/>).</summary>
+    Enumerator = 8,
 }
 
 /// <summary>Stable names of <see cref="Scenario"/>.</summary>
@@ -36,6 +39,7 @@ public static class Scenarios
         (Scenario.Normal, "normal"), (Scenario.Scraper, "scraper"), (Scenario.SlowScraper, "slow-scraper"),
         (Scenario.Telemarketer, "telemarketer"), (Scenario.Collusion, "collusion"), (Scenario.Snooping, "snooping"),
         (Scenario.DepartedCredential, "departed-credential"), (Scenario.UnenrolledDevice, "unenrolled-device"),
+        (Scenario.Enumerator, "enumerator"),
     ];
 
     /// <summary>Every scenario, in report order.</summary>

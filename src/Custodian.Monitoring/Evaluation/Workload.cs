@@ -23,6 +23,12 @@ public sealed record SimRequest(AccessEntry Entry, bool Attack);
 /// Legitimate bursts: store 2 opens on day 5 with 2.5× the customers; store 3 has an outage 12:00–14:00 on day 14 and
 /// serves the backlog at twice the rate until 16:00. Staff join (5 % of clerks start between day 7 and 16) and leave
 /// (3 % stop between day 12 and 21; their accounts are disabled).</para>
+/// <para>Signals (<see cref="AccessSignals"/>, docs/monitoring.md "Workload"), drawn from a random stream of their own so that
+/// the requests themselves are those of the same seed without signals: every search carries the number block of the
+/// searched customer's simulated phone number (a mistyped last digit lands in the same block); a customer's reads are
+/// flagged <c>ending</c> for 6 % of customers (20 % of those who come for a plan change: about 9.5 % of reads overall)
+/// and <c>away</c> when the customer is not from the store's area (about 10 %); a clerk serves a member of their own
+/// household about once in 60 working days (flagged <c>household</c>; such a customer is always served).</para>
 /// <para>Attacks: see <see cref="Scenario"/>. Watch-listed subscribers (20) are never normal customers.</para>
 /// </remarks>
 public sealed class Workload
@@ -35,6 +41,7 @@ public sealed class Workload
     private readonly WorkloadOptions _options;
     private readonly Scenario _scenario;
     private readonly Random _random;
+    private readonly Random _signals; // signals only: the requests' own draws stay those of _random
     private readonly List<Staff> _staff = [];
     private readonly int _stores;
     private readonly HashSet<long> _watch = [];
@@ -52,6 +59,7 @@ public sealed class Workload
         _options = options;
         _scenario = scenario;
         _random = new Random(options.Seed);
+        _signals = new Random(unchecked((options.Seed * 7919) + 104_729));
         _stores = (options.Clerks + options.ClerksPerStore - 1) / options.ClerksPerStore;
         _start = new DateTimeOffset(2026, 11, 2, 0, 0, 0, Offset); // a Monday, store-local midnight
         for (var i = 0; i < options.Clerks; i++)
@@ -153,8 +161,9 @@ public sealed class Workload
                 {
                     var at = date.AddHours(15).AddSeconds(_random.Next(7200));
                     var subject = new SubscriberId(Customer(staff.Store));
-                    Add(at, Entry(staff, AccessTask.Search, [subject], null));
-                    Add(at.AddSeconds(10 + _random.Next(20)), Entry(staff, AccessTask.View, [subject], "billing-inquiry"));
+                    var flags = Flags(staff.Store, subject.Value, "billing-inquiry");
+                    Add(at, Entry(staff, AccessTask.Search, [subject], null) with { Signals = WithBlock(flags, subject.Value) });
+                    Add(at.AddSeconds(10 + _random.Next(20)), Entry(staff, AccessTask.View, [subject], "billing-inquiry") with { Signals = flags });
                 }
 
                 continue;
@@ -219,18 +228,26 @@ public sealed class Workload
         var size = head % 7 == 0 ? 3 : head % 3 == 0 ? 2 : 1;
         var members = Enumerable.Range(0, size).Select(k => Math.Min(head + k, _options.Subscribers)).Where(id => !_watch.Contains(id)).Distinct().Select(id => new SubscriberId(id)).ToList();
         var purpose = Purposes[_random.Next(Purposes.Length)];
+        var flags = Flags(staff.Store, head, purpose);
+        var family = _signals.NextDouble() < 1.0 / (60 * _options.CustomersPerClerkDay); // the clerk's own household, about once in 60 working days
+        if (family)
+        {
+            flags = (flags ?? new AccessSignals()) with { SameHousehold = true };
+        }
+
+        var searched = WithBlock(flags, head);
         var at = start.AddSeconds(5 + _random.Next(35));
         if (_random.NextDouble() < 0.04)
         {
-            add(at, Entry(staff, AccessTask.Search, [], null), false); // a mistyped number
+            add(at, Entry(staff, AccessTask.Search, [], null) with { Signals = new AccessSignals { NumberBlock = searched!.NumberBlock } }, false); // a mistyped last digit: the same block, nobody found
             at = at.AddSeconds(10 + _random.Next(20));
         }
 
-        add(at, Entry(staff, AccessTask.Search, members, null), false);
+        add(at, Entry(staff, AccessTask.Search, members, null) with { Signals = searched }, false);
         foreach (var m in members)
         {
             at = at.AddSeconds(10 + _random.Next(20));
-            add(at, Entry(staff, AccessTask.View, [m], purpose), false);
+            add(at, Entry(staff, AccessTask.View, [m], purpose) with { Signals = flags }, false);
         }
 
         if (_random.NextDouble() < 0.10)
@@ -238,12 +255,12 @@ public sealed class Workload
             at = at.AddSeconds(30 + _random.Next(60));
             add(at, Entry(staff, AccessTask.ConsentRequest, [members[0]], "identity-verification"), false);
             at = at.AddSeconds(40 + _random.Next(40));
-            add(at, Entry(staff, AccessTask.Unmask, [members[0]], "identity-verification") with { UnmaskedFields = ["rrn"] }, false);
+            add(at, Entry(staff, AccessTask.Unmask, [members[0]], "identity-verification") with { UnmaskedFields = ["rrn"], Signals = flags }, false);
         }
 
-        if (_random.NextDouble() < 0.07)
+        if (_random.NextDouble() < 0.07 && !family)
         {
-            return; // left without a transaction
+            return; // left without a transaction (a relative came to be served, and is)
         }
 
         var done = start + duration > at.AddSeconds(30) ? start + duration : at.AddSeconds(30);
@@ -270,8 +287,9 @@ public sealed class Workload
                     while (t < date.AddHours(20))
                     {
                         var subject = new SubscriberId(1 + _random.NextInt64(_options.Subscribers));
-                        add(t, Entry(a, AccessTask.Search, [subject], null), true);
-                        add(t.AddSeconds(1 + _random.Next(3)), Entry(a, AccessTask.View, [subject], "in-store-service"), true);
+                        var flags = Flags(a.Store, subject.Value, "in-store-service");
+                        add(t, Entry(a, AccessTask.Search, [subject], null) with { Signals = WithBlock(flags, subject.Value) }, true);
+                        add(t.AddSeconds(1 + _random.Next(3)), Entry(a, AccessTask.View, [subject], "in-store-service") with { Signals = flags }, true);
                         var jitter = 1 + (_options.ScraperJitter * ((2 * _random.NextDouble()) - 1));
                         t = t.AddSeconds(_options.ScraperIntervalSeconds * jitter);
                     }
@@ -285,8 +303,9 @@ public sealed class Workload
                     {
                         var t = date.AddHours(10).AddSeconds(_random.Next(36_000));
                         var subject = new SubscriberId(1 + _random.NextInt64(_options.Subscribers));
-                        add(t, Entry(a, AccessTask.Search, [subject], null), true);
-                        add(t.AddSeconds(5 + _random.Next(20)), Entry(a, AccessTask.View, [subject], "in-store-service"), true);
+                        var flags = Flags(a.Store, subject.Value, "in-store-service");
+                        add(t, Entry(a, AccessTask.Search, [subject], null) with { Signals = WithBlock(flags, subject.Value) }, true);
+                        add(t.AddSeconds(5 + _random.Next(20)), Entry(a, AccessTask.View, [subject], "in-store-service") with { Signals = flags }, true);
                     }
                 }
 
@@ -299,13 +318,15 @@ public sealed class Workload
                         var t = date.AddHours(13).AddMinutes(6 * i).AddSeconds(_random.Next(300));
                         if (_random.NextDouble() < 0.4)
                         {
-                            add(t, Entry(a, AccessTask.Search, [], null), true);
+                            add(t, Entry(a, AccessTask.Search, [], null) with { Signals = new AccessSignals { NumberBlock = BlockOf(_signals.NextInt64(100_000_000)) } }, true);
                             continue;
                         }
 
                         var subject = new SubscriberId(1 + _random.NextInt64(_options.Subscribers));
-                        add(t, Entry(a, AccessTask.Search, [subject], null), true);
-                        add(t.AddSeconds(5 + _random.Next(20)), Entry(a, AccessTask.View, [subject], "plan-change"), true);
+                        // A prospect list of expiring contracts, bought from elsewhere: mostly ending, often another area.
+                        var flags = new AccessSignals { ContractEnding = _signals.NextDouble() < 0.8, OtherArea = _signals.NextDouble() < 0.5 };
+                        add(t, Entry(a, AccessTask.Search, [subject], null) with { Signals = WithBlock(flags, subject.Value) }, true);
+                        add(t.AddSeconds(5 + _random.Next(20)), Entry(a, AccessTask.View, [subject], "plan-change") with { Signals = flags.IsEmpty ? null : flags }, true);
                     }
                 }
 
@@ -324,8 +345,9 @@ public sealed class Workload
                     {
                         var subject = new SubscriberId(_targets[((days * 6) + i) % _targets.Count]);
                         var t = date.AddHours(10).AddSeconds(_random.Next(36_000));
-                        add(t, Entry(a, AccessTask.Search, [subject], null), true);
-                        add(t.AddSeconds(5 + _random.Next(20)), Entry(a, AccessTask.View, [subject], "in-store-service"), true);
+                        var flags = Flags(a.Store, subject.Value, "in-store-service");
+                        add(t, Entry(a, AccessTask.Search, [subject], null) with { Signals = WithBlock(flags, subject.Value) }, true);
+                        add(t.AddSeconds(5 + _random.Next(20)), Entry(a, AccessTask.View, [subject], "in-store-service") with { Signals = flags }, true);
                     }
                 }
 
@@ -338,8 +360,39 @@ public sealed class Workload
                     {
                         var subject = new SubscriberId(_watch.ElementAt(i));
                         var t = date.AddHours(15).AddSeconds(_random.Next(3600));
-                        add(t, Entry(a, AccessTask.Search, [subject], null), true);
+                        add(t, Entry(a, AccessTask.Search, [subject], null) with { Signals = WithBlock(null, subject.Value) }, true);
                         add(t.AddSeconds(10), Entry(a, AccessTask.View, [subject], "in-store-service"), true);
+
+                        // A member of the clerk's own household (a relative's new partner, an ex), looked up and never served.
+                        var relative = new SubscriberId(1 + _signals.NextInt64(_options.Subscribers));
+                        var household = new AccessSignals { SameHousehold = true };
+                        var h = date.AddHours(16).AddSeconds(_signals.Next(3600)); // after the watch-listed read
+                        add(h, Entry(a, AccessTask.Search, [relative], null) with { Signals = WithBlock(household, relative.Value) }, true);
+                        add(h.AddSeconds(15), Entry(a, AccessTask.View, [relative], "in-store-service") with { Signals = household }, true);
+                    }
+                }
+
+                break;
+            case Scenario.Enumerator:
+                foreach (var a in working)
+                {
+                    // Near-sequential numbers from a random start, one a minute (± 20 s) from 11:00 to 19:00: a quarter
+                    // are customers (found, then viewed), the rest not.
+                    var number = _signals.NextInt64(100_000_000);
+                    for (var i = 0; i < 480; i++)
+                    {
+                        var t = date.AddHours(11).AddMinutes(i).AddSeconds(_signals.Next(-20, 21));
+                        var block = new AccessSignals { NumberBlock = BlockOf(number + i) };
+                        if (_signals.NextDouble() < 0.75)
+                        {
+                            add(t, Entry(a, AccessTask.Search, [], null) with { Signals = block }, true);
+                            continue;
+                        }
+
+                        var subject = new SubscriberId(1 + _signals.NextInt64(_options.Subscribers));
+                        var flags = Flags(a.Store, subject.Value, "in-store-service");
+                        add(t, Entry(a, AccessTask.Search, [subject], null) with { Signals = (flags ?? new AccessSignals()) with { NumberBlock = block.NumberBlock } }, true);
+                        add(t.AddSeconds(5 + _signals.Next(10)), Entry(a, AccessTask.View, [subject], "in-store-service") with { Signals = flags }, true);
                     }
                 }
 
@@ -386,6 +439,37 @@ public sealed class Workload
                 return id;
             }
         }
+    }
+
+    // The contract-ending and other-area flags of one customer's reads (null when neither holds): ending for 6 % of
+    // customers, 20 % of those who come for a plan change; away when the subscriber is not of the store's area.
+    private AccessSignals? Flags(int store, long subscriber, string? purpose)
+    {
+        var ending = _signals.NextDouble() < (purpose == "plan-change" ? 0.20 : 0.06);
+        var away = (subscriber - 1) % _stores != store;
+        return ending || away ? new AccessSignals { ContractEnding = ending, OtherArea = away } : null;
+    }
+
+    // The search's signals: the flags plus the number block of the subscriber's simulated phone number.
+    private static AccessSignals WithBlock(AccessSignals? flags, long subscriber) =>
+        (flags ?? new AccessSignals()) with { NumberBlock = BlockOf(PhoneNumber(subscriber)) };
+
+    // A subscriber's simulated 8-digit number (after 010): a fixed permutation of the ID, so neighbouring IDs are not neighbouring numbers.
+    private static long PhoneNumber(long subscriber) => (subscriber * 48_271) % 100_000_000;
+
+    /// <summary>
+    /// The simulated <see cref="AccessSignals.NumberBlock"/> of an 8-digit number: its 100-number block (the number
+    /// without its last two digits) mixed by SplitMix64 as 16 lower-case hex characters — a deterministic stand-in for the
+    /// guard's HMAC (the same block gives the same pseudonym; neighbouring blocks look unrelated).
+    /// </summary>
+    /// <param name="number">The number, 0 to 99,999,999 (larger values are taken as they are).</param>
+    public static string BlockOf(long number)
+    {
+        var z = unchecked((ulong)(number / 100) + 0x9E3779B97F4A7C15UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        z ^= z >> 31;
+        return z.ToString("x16", CultureInfo.InvariantCulture);
     }
 
     private static string StoreCode(int store) => "S" + (store + 1).ToString("000", CultureInfo.InvariantCulture);

@@ -33,7 +33,15 @@ public sealed record ReplayError(int Line, string Message)
 public static class ReplayFile
 {
     /// <summary>The CSV header: required columns first, optional ones after.</summary>
-    public static readonly string[] CsvColumns = ["time", "clerk", "terminal", "store", "subscriber", "task", "purpose", "fields", "outcome", "role", "error", "unmasked"];
+    /// <remarks>The last four, <c>block</c>, <c>ending</c>, <c>away</c> and <c>household</c>, are the entry's
+    /// <see cref="AccessSignals"/> (docs/ledger-format.md §1.1); JSON lines carry them in one <c>signals</c> object instead.</remarks>
+    public static readonly string[] CsvColumns = ["time", "clerk", "terminal", "store", "subscriber", "task", "purpose", "fields", "outcome", "role", "error", "unmasked", "block", "ending", "away", "household"];
+
+    /// <summary>The members of a JSON line: the CSV columns up to <c>unmasked</c>, then <c>subscribers</c> and <c>signals</c>.</summary>
+    private static readonly string[] JsonMembers = [.. CsvColumns.Take(12), "subscribers", "signals"];
+
+    /// <summary>The members of a JSON line's <c>signals</c> object, in the ledger's canonical order (docs/ledger-format.md §1.1).</summary>
+    private static readonly string[] SignalMembers = ["block", "ending", "away", "household"];
 
     /// <summary>The longest line read, in UTF-16 characters: 65,536 (a ledger-shaped row is a few hundred).</summary>
     public const int MaxLineLength = 65_536;
@@ -261,7 +269,7 @@ public static class ReplayFile
     private static string HeaderError(string[] found)
     {
         var shown = found.Take(CsvColumns.Length + 1).Select(h => IsPlainName(h) ? h : "(a name not shown)");
-        return $"the header must be '{string.Join(',', CsvColumns.Take(RequiredCsvColumns))}' optionally followed by ',role', ',error', ',unmasked' in that order; "
+        return $"the header must be '{string.Join(',', CsvColumns.Take(RequiredCsvColumns))}' optionally followed by ',role', ',error', ',unmasked', ',block', ',ending', ',away', ',household' in that order; "
             + $"found {found.Length} {(found.Length == 1 ? "column" : "columns")}: {string.Join(", ", shown)}{(found.Length > CsvColumns.Length + 1 ? ", …" : string.Empty)}";
     }
 
@@ -410,11 +418,28 @@ public static class ReplayFile
 
             foreach (var p in doc.RootElement.EnumerateObject())
             {
-                if (!CsvColumns.Contains(p.Name, StringComparer.Ordinal) && p.Name != "subscribers")
+                if (!JsonMembers.Contains(p.Name, StringComparer.Ordinal))
                 {
                     // The name is shown only when it is a plain identifier: a member named after a phone number is not echoed.
-                    error = (IsPlainName(p.Name) ? UnknownMember + p.Name + "'" : UnknownUnnamedMember) + $"; allowed: {string.Join(", ", CsvColumns)}, subscribers";
+                    error = (IsPlainName(p.Name) ? UnknownMember + p.Name + "'" : UnknownUnnamedMember) + $"; allowed: {string.Join(", ", JsonMembers)}";
                     return false;
+                }
+
+                if (p.Name == "signals")
+                {
+                    if (values.ContainsKey("signals"))
+                    {
+                        error = "member 'signals' appears more than once";
+                        return false;
+                    }
+
+                    values["signals"] = null;
+                    if (!TrySignals(p.Value, values, out error))
+                    {
+                        return false;
+                    }
+
+                    continue;
                 }
 
                 var key = p.Name == "subscribers" ? "subscriber" : p.Name;
@@ -446,6 +471,97 @@ public static class ReplayFile
             error = "the line is not valid JSON";
             return false;
         }
+    }
+
+    /// <summary>
+    /// Reads a JSON line's <c>signals</c> object into the CSV columns <c>block</c>, <c>ending</c>, <c>away</c> and
+    /// <c>household</c> with the ledger's rules (docs/ledger-format.md §1.1): an object of at least one member, each at
+    /// most once, <c>block</c> a string of 16 characters <c>0-9a-f</c>, the flags <c>true</c>. The error names the member, never the value.
+    /// </summary>
+    private static bool TrySignals(JsonElement signals, Dictionary<string, string?> values, out string error)
+    {
+        error = string.Empty;
+        if (signals.ValueKind != JsonValueKind.Object)
+        {
+            error = "member 'signals' must be an object with one or more of block, ending, away, household";
+            return false;
+        }
+
+        var any = false;
+        foreach (var m in signals.EnumerateObject())
+        {
+            if (!SignalMembers.Contains(m.Name, StringComparer.Ordinal))
+            {
+                error = (IsPlainName(m.Name) ? $"unknown member 'signals.{m.Name}'" : "an unknown member of 'signals' (its name is not shown: not a plain identifier)") + "; allowed: block, ending, away, household";
+                return false;
+            }
+
+            if (values.ContainsKey(m.Name))
+            {
+                error = $"member 'signals.{m.Name}' appears more than once";
+                return false;
+            }
+
+            if (m.Name == "block")
+            {
+                if (m.Value.ValueKind != JsonValueKind.String || !AccessSignals.IsNumberBlock(m.Value.GetString()))
+                {
+                    error = "member 'signals.block' must be 16 lower-case hexadecimal characters (0-9, a-f)";
+                    return false;
+                }
+
+                values["block"] = m.Value.GetString();
+            }
+            else
+            {
+                if (m.Value.ValueKind != JsonValueKind.True)
+                {
+                    error = $"member 'signals.{m.Name}' must be true (leave it out for false)";
+                    return false;
+                }
+
+                values[m.Name] = "true";
+            }
+
+            any = true;
+        }
+
+        if (!any)
+        {
+            error = "member 'signals' must hold one or more of block, ending, away, household (leave it out when none is set)";
+            return false;
+        }
+
+        return true;
+    }
+
+    // The entry's signals from the columns block, ending, away and household; null when none is set.
+    private static AccessSignals? ToSignals(Func<string, string?> get, out string? error)
+    {
+        error = null;
+        var block = get("block");
+        if (block is not null && !AccessSignals.IsNumberBlock(block))
+        {
+            error = "field 'block' must be 16 lower-case hexadecimal characters (0-9, a-f) or empty";
+            return null;
+        }
+
+        var flags = new bool[3];
+        for (var i = 0; i < 3; i++)
+        {
+            var name = SignalMembers[i + 1];
+            var value = get(name);
+            if (value is not (null or "true"))
+            {
+                error = $"field '{name}' must be true or empty";
+                return null;
+            }
+
+            flags[i] = value is "true";
+        }
+
+        var signals = new AccessSignals { NumberBlock = block, ContractEnding = flags[0], OtherArea = flags[1], SameHousehold = flags[2] };
+        return signals.IsEmpty ? null : signals;
     }
 
     private static AccessEntry? ToEntry(Dictionary<string, string?> v, Dictionary<string, long> tokens, out string? error)
@@ -555,6 +671,12 @@ public static class ReplayFile
             return null;
         }
 
+        var signals = ToSignals(Get, out error);
+        if (error is not null)
+        {
+            return null;
+        }
+
         return new AccessEntry
         {
             Time = time,
@@ -569,6 +691,7 @@ public static class ReplayFile
             Fields = fields,
             UnmaskedFields = unmasked,
             ErrorCode = errorCode,
+            Signals = signals,
         };
     }
 

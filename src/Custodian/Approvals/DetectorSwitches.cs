@@ -26,6 +26,7 @@ public sealed class DetectorSwitches(CustodianDatabase db, TimeProvider time)
     {
         OpenLookupsDetector.DetectorName, BaselineDetector.DetectorName, TimingDetector.DetectorName, EnumerationDetector.DetectorName,
         IdentityDetector.DetectorName, WatchListDetector.DetectorName, CollusionDetector.DetectorName, SideLookupsDetector.DetectorName,
+        TargetingDetector.DetectorName, HouseholdDetector.DetectorName,
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Longest age of the in-memory copy: 1 second.</summary>

@@ -47,6 +47,8 @@ internal static partial class ConfigurationBinding
         ["Custodian:Detection:OpenLookupsStep"] = "a whole number from 1 to 100",
         ["Custodian:Detection:ActiveMinutesAlert"] = "a whole number from 2 to 15",
         ["Custodian:Detection:NotFoundSearchesAlert"] = "a whole number from 1 to 10000",
+        ["Custodian:Detection:BlockSearchesAlert"] = "a whole number from 2 to 10000",
+        ["Custodian:Detection:TargetingMinSubjects"] = "a whole number from 10 to 100000",
         ["Custodian:Detection:BaselineK"] = "a number from 1 to 100",
         ["Custodian:Detection:BaselineMinDays"] = "a whole number from 3 to 30",
         ["Custodian:Detection:PeerGroupMinSize"] = "a whole number from 2 to 1000",

@@ -36,7 +36,7 @@ public sealed class DetectorSwitchTests
         var hard = (await requests.RequestAsync("disable-detector", "distinct-subjects", "too many alerts", "O0001")).Error!;
         Assert.Equal((ErrorCodes.ValidationFailed, "target: the hard distinct-subscriber limits cannot be switched off"), (hard.Code, hard.Message));
         var unknown = (await requests.RequestAsync("disable-detector", "no-such-detector", "x", "O0001")).Error!;
-        Assert.Equal("target: must be one of baseline, collusion, enumeration, identity, machine-timing, open-lookups, side-lookups, watch-list", unknown.Message);
+        Assert.Equal("target: must be one of baseline, collusion, enumeration, household, identity, machine-timing, open-lookups, side-lookups, targeting, watch-list", unknown.Message);
         Assert.Equal("target: is not switched off", (await requests.RequestAsync("enable-detector", "open-lookups", "x", "O0001")).Error!.Message);
 
         var disable = (await requests.RequestAsync("disable-detector", "open-lookups", "false positives during the handset sale", "O0001")).Value;

@@ -124,7 +124,7 @@ public sealed class CliWalkthroughTests : IDisposable
         Assert.Equal(3, code);
         Assert.Equal(string.Empty, stdout);
         Assert.Equal(
-            "events.jsonl: not a replay log: line 1: unknown member 'class_uid'; allowed: time, clerk, terminal, store, subscriber, task, purpose, fields, outcome, role, error, unmasked, subscribers. " +
+            "events.jsonl: not a replay log: line 1: unknown member 'class_uid'; allowed: time, clerk, terminal, store, subscriber, task, purpose, fields, outcome, role, error, unmasked, subscribers, signals. " +
             "The format is in docs/monitoring.md, \"Replay file format\"; nothing replayed.",
             stderr.TrimEnd('\n'));
     }

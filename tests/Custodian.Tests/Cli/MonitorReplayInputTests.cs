@@ -13,7 +13,7 @@ public sealed class MonitorReplayInputTests : IDisposable
     private const string Header = "time,clerk,terminal,store,subscriber,task,purpose,fields,outcome";
     private const string GoodCsv = "2026-11-02T11:00:00+09:00,C7,T-7,S002,tok1,view,plan-change,name,allowed";
     private const string GoodJson = """{"time":"2026-11-02T11:00:00+09:00","clerk":"C7","terminal":"T-7","store":"S002","subscribers":["tok1"],"task":"view","purpose":"plan-change","fields":["name"],"outcome":"allowed"}""";
-    private const string Allowed = "allowed: time, clerk, terminal, store, subscriber, task, purpose, fields, outcome, role, error, unmasked, subscribers";
+    private const string Allowed = "allowed: time, clerk, terminal, store, subscriber, task, purpose, fields, outcome, role, error, unmasked, subscribers, signals";
     private const string TimeRange = "field 'time' must be from 2000-01-01T00:00:00Z up to, not including, 2100-01-01T00:00:00Z";
 
     // Every phone number or RRN the bad inputs below hold, and its digits alone: none may appear in any output.
@@ -127,7 +127,7 @@ public sealed class MonitorReplayInputTests : IDisposable
         var wrong = await WriteAsync("wrong.csv", "when,who", GoodCsv);
         Assert.Equal(
             (3, string.Empty,
-                "wrong.csv: line 1: the header must be 'time,clerk,terminal,store,subscriber,task,purpose,fields,outcome' optionally followed by ',role', ',error', ',unmasked' in that order; " +
+                "wrong.csv: line 1: the header must be 'time,clerk,terminal,store,subscriber,task,purpose,fields,outcome' optionally followed by ',role', ',error', ',unmasked', ',block', ',ending', ',away', ',household' in that order; " +
                 "found 2 columns: when, who; nothing replayed.\n"),
             await RunAsync("monitor", "replay", wrong));
 
@@ -136,7 +136,7 @@ public sealed class MonitorReplayInputTests : IDisposable
         var result = await RunAsync("monitor", "replay", data);
         Assert.Equal(
             (3, string.Empty,
-                "data.csv: line 1: the header must be 'time,clerk,terminal,store,subscriber,task,purpose,fields,outcome' optionally followed by ',role', ',error', ',unmasked' in that order; " +
+                "data.csv: line 1: the header must be 'time,clerk,terminal,store,subscriber,task,purpose,fields,outcome' optionally followed by ',role', ',error', ',unmasked', ',block', ',ending', ',away', ',household' in that order; " +
                 "found 4 columns: time, (a name not shown), (a name not shown), store; nothing replayed.\n"),
             result);
         AssertNoPersonalData(result);
