@@ -8,9 +8,10 @@ namespace Custodian.Monitoring.Detection;
 /// <list type="bullet">
 /// <item>not-found searches (allowed with no subscriber, or refused as a malformed number): from
 /// <see cref="DetectionOptions.NotFoundSearchesAlert"/> on it scores 40, plus 15 for each one more (capped at 100);</item>
-/// <item>allowed searches in one 100-number block (<see cref="AccessSignals.NumberBlock"/>, a keyed pseudonym, found or not):
-/// from <see cref="DetectionOptions.BlockSearchesAlert"/> searches in the same block within the hour it scores 40, plus 15
-/// for each one more (capped at 100) — near-sequential numbers. Evidence names the count, never the block.</item>
+/// <item>allowed searches in one 100-number block (<see cref="AccessSignals.NumberBlock"/>, a keyed pseudonym, found or not),
+/// a subscriber found more than once counting once: from <see cref="DetectionOptions.BlockSearchesAlert"/> searches in the
+/// same block within the hour it scores 40, plus 15 for each one more (capped at 100) — near-sequential numbers. Evidence
+/// names the count, never the block.</item>
 /// </list>
 /// Memory 1 hour. Both rules report under this detector's name; a principal's contribution to risk is the higher score.
 /// </summary>
@@ -111,14 +112,15 @@ public sealed class EnumerationDetector : IDetector
         }
 
         var ms = entry.Time.ToUnixTimeMilliseconds();
-        ObserveBlock(new Principal(PrincipalKind.Clerk, entry.Account!), key, sequence, ms, entry.Store, findings);
+        var subject = entry.Subjects.Count > 0 ? entry.Subjects[0].Value : 0; // 0: found nobody
+        ObserveBlock(new Principal(PrincipalKind.Clerk, entry.Account!), key, subject, sequence, ms, entry.Store, findings);
         if (entry.Terminal is { } terminal)
         {
-            ObserveBlock(new Principal(PrincipalKind.Terminal, terminal), key, sequence, ms, entry.Store, findings);
+            ObserveBlock(new Principal(PrincipalKind.Terminal, terminal), key, subject, sequence, ms, entry.Store, findings);
         }
     }
 
-    private void ObserveBlock(Principal p, ulong key, long sequence, long ms, string? store, List<Finding> findings)
+    private void ObserveBlock(Principal p, ulong key, long subject, long sequence, long ms, string? store, List<Finding> findings)
     {
         if (!_blocks.TryGetValue(p, out var s))
         {
@@ -131,17 +133,25 @@ public sealed class EnumerationDetector : IDetector
             s.Searches.Dequeue();
         }
 
-        s.Searches.Enqueue((key, sequence, ms));
+        s.Searches.Enqueue((key, subject, sequence, ms));
         s.LastMs = ms;
         if (s.ScoreUntilMs <= ms)
         {
             s.LastScore = 0; // the findings raised within the last hour have left memory
         }
 
+        // Distinct numbers: a subscriber found again (the same customer searched twice) counts once; a search that found
+        // nobody counts each time (its number is not known, only its block).
         var n = 0;
+        var i = 0;
         foreach (var x in s.Searches)
         {
-            n += x.Block == key ? 1 : 0;
+            if (x.Block == key && !(x.Subject != 0 && FoundEarlier(s.Searches, key, x.Subject, i)))
+            {
+                n++;
+            }
+
+            i++;
         }
 
         var threshold = _options.BlockSearchesAlert;
@@ -169,6 +179,26 @@ public sealed class EnumerationDetector : IDetector
 
         findings.Add(new Finding(DetectorName, p, store, score, TimeSpan.FromHours(1), n, threshold,
             $"{n} searches in one 100-number block within an hour", EntryFacts.Evidence(evidence), TimeSpan.FromHours(1)));
+    }
+
+    // Whether one of the first `before` searches of the window found `subject` in block `key`.
+    private static bool FoundEarlier(Queue<(ulong Block, long Subject, long Sequence, long Ms)> searches, ulong key, long subject, int before)
+    {
+        var j = 0;
+        foreach (var y in searches)
+        {
+            if (j++ >= before)
+            {
+                return false;
+            }
+
+            if (y.Block == key && y.Subject == subject)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <inheritdoc />
@@ -216,7 +246,7 @@ public sealed class EnumerationDetector : IDetector
 
     private sealed class BlockState
     {
-        public readonly Queue<(ulong Block, long Sequence, long Ms)> Searches = new();
+        public readonly Queue<(ulong Block, long Subject, long Sequence, long Ms)> Searches = new(); // Subject 0: found nobody
         public long LastMs; // time of the newest search (the queue's tail)
         public long ScoreUntilMs; // LastScore counts until then (one hour after it was raised)
         public int LastScore; // the highest score raised within the last hour

@@ -21,8 +21,8 @@ namespace Custodian.Lookup;
 /// Cost per read with subjects: one indexed query (<see cref="SubscriberVault.ReadContractFactsAsync"/>); the store areas
 /// come from memory (one query a minute). A read without subjects costs no query. Thread-safe.
 /// <para>
-/// The fourth signal, <see cref="AccessSignals.SameHousehold"/>, is not computed yet; it belongs in <see cref="ApplyAsync"/>
-/// beside the others, so that the guard keeps one call per entry.
+/// The fourth signal, <see cref="AccessSignals.SameHousehold"/>, is set by <c>HouseholdSignal</c> in the guard's append
+/// (docs/households.md), merged into the signals set here.
 /// </para>
 /// </summary>
 public sealed class ReadSignals

@@ -41,6 +41,27 @@ public sealed class SignalDetectorsTests
     }
 
     [Fact]
+    public void The_same_customer_searched_again_and_again_counts_once_in_its_block()
+    {
+        // A clerk serving the same three customers over and over (found by the cluster test's normal clerks): their
+        // blocks never reach the threshold however often they are searched.
+        var detector = new EnumerationDetector(Options);
+        var findings = new List<Finding>();
+        for (var i = 0; i < 30; i++)
+        {
+            detector.Observe(i, Search(Entries.Noon.AddMinutes(i), "C1", BlockA, 7 + (i % 3)), findings);
+        }
+
+        Assert.Empty(findings);
+
+        // Two more customers in the block make five distinct: it alerts, counting each subscriber once.
+        detector.Observe(30, Search(Entries.Noon.AddMinutes(30), "C1", BlockA, 20), findings);
+        Assert.Empty(findings);
+        detector.Observe(31, Search(Entries.Noon.AddMinutes(31), "C1", BlockA, 21), findings);
+        Assert.Equal([(5, 40), (5, 40)], findings.Select(f => (f.Observed, f.Score)));
+    }
+
+    [Fact]
     public void A_search_an_hour_after_the_first_in_its_block_no_longer_counts_it()
     {
         var detector = new EnumerationDetector(Options);
