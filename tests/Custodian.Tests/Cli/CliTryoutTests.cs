@@ -158,7 +158,11 @@ public sealed partial class CliTryoutTests : IDisposable
         var (written, output, error) = await CliProcess.RunAsync(NoEnvironment, "sample", "--subscribers", "3", "--out", csv); // output not a terminal
 
         Assert.Equal((0, string.Empty), (written, error));
-        Assert.EndsWith($"Generating subscribers: 100%\nWrote 3 subscribers to {csv}\n", output, StringComparison.Ordinal);
+        var stores = Path.Combine(_dir.FullName, "stores.csv");
+        Assert.EndsWith(
+            $"Generating subscribers: 100%\nWrote 3 subscribers to {csv}\nWrote the areas of 5 stores to {stores} (load them with 'custodian stores import')\n",
+            output,
+            StringComparison.Ordinal);
         Assert.Single(output.Split('\n'), l => l.Contains("100%", StringComparison.Ordinal));
     }
 
