@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Custodian.Ledger;
 
 namespace Custodian.Monitoring.Detection;
@@ -63,43 +64,48 @@ public sealed class EnumerationDetector : IDetector
         }
 
         var ms = entry.Time.ToUnixTimeMilliseconds();
-        foreach (var who in new[] { EntryFacts.Clerk(entry), EntryFacts.Terminal(entry) })
+        if (EntryFacts.Clerk(entry) is { } clerk)
         {
-            if (who is not { } p)
-            {
-                continue;
-            }
-
-            if (!_states.TryGetValue(p, out var s))
-            {
-                s = new State();
-                _states[p] = s;
-            }
-
-            while (s.Misses.TryPeek(out var head) && ms - head.Ms >= WindowMs)
-            {
-                s.Misses.Dequeue();
-            }
-
-            s.Misses.Enqueue((sequence, ms));
-            s.LastMs = ms;
-            var n = s.Misses.Count;
-            if (n < _options.NotFoundSearchesAlert)
-            {
-                s.LastScore = 0;
-                continue;
-            }
-
-            var score = (int)Math.Min(100L, 40L + (15L * (n - _options.NotFoundSearchesAlert)));
-            if (score <= s.LastScore)
-            {
-                continue;
-            }
-
-            s.LastScore = score;
-            findings.Add(new Finding(DetectorName, p, entry.Store, score, TimeSpan.FromHours(1), n, _options.NotFoundSearchesAlert,
-                $"{n} searches found nobody within an hour", EntryFacts.Evidence(s.Misses.Select(x => x.Sequence)), TimeSpan.FromHours(1)));
+            ObserveMiss(clerk, sequence, ms, entry.Store, findings);
         }
+
+        if (EntryFacts.Terminal(entry) is { } terminal)
+        {
+            ObserveMiss(terminal, sequence, ms, entry.Store, findings);
+        }
+    }
+
+    private void ObserveMiss(Principal p, long sequence, long ms, string? store, List<Finding> findings)
+    {
+        if (!_states.TryGetValue(p, out var s))
+        {
+            s = new State();
+            _states[p] = s;
+        }
+
+        while (s.Misses.TryPeek(out var head) && ms - head.Ms >= WindowMs)
+        {
+            s.Misses.Dequeue();
+        }
+
+        s.Misses.Enqueue((sequence, ms));
+        s.LastMs = ms;
+        var n = s.Misses.Count;
+        if (n < _options.NotFoundSearchesAlert)
+        {
+            s.LastScore = 0;
+            return;
+        }
+
+        var score = (int)Math.Min(100L, 40L + (15L * (n - _options.NotFoundSearchesAlert)));
+        if (score <= s.LastScore)
+        {
+            return;
+        }
+
+        s.LastScore = score;
+        findings.Add(new Finding(DetectorName, p, store, score, TimeSpan.FromHours(1), n, _options.NotFoundSearchesAlert,
+            $"{n} searches found nobody within an hour", EntryFacts.Evidence(s.Misses.Select(x => x.Sequence)), TimeSpan.FromHours(1)));
     }
 
     // Near-sequential numbers: the searches of the last hour, per principal, with their block (parsed from its 16 hex
@@ -131,27 +137,15 @@ public sealed class EnumerationDetector : IDetector
         while (s.Searches.TryPeek(out var head) && ms - head.Ms >= WindowMs)
         {
             s.Searches.Dequeue();
+            s.Remove(head.Block, head.Subject);
         }
 
         s.Searches.Enqueue((key, subject, sequence, ms));
+        var n = s.Add(key, subject);
         s.LastMs = ms;
         if (s.ScoreUntilMs <= ms)
         {
             s.LastScore = 0; // the findings raised within the last hour have left memory
-        }
-
-        // Distinct numbers: a subscriber found again (the same customer searched twice) counts once; a search that found
-        // nobody counts each time (its number is not known, only its block).
-        var n = 0;
-        var i = 0;
-        foreach (var x in s.Searches)
-        {
-            if (x.Block == key && !(x.Subject != 0 && FoundEarlier(s.Searches, key, x.Subject, i)))
-            {
-                n++;
-            }
-
-            i++;
         }
 
         var threshold = _options.BlockSearchesAlert;
@@ -181,26 +175,6 @@ public sealed class EnumerationDetector : IDetector
             $"{n} searches in one 100-number block within an hour", EntryFacts.Evidence(evidence), TimeSpan.FromHours(1)));
     }
 
-    // Whether one of the first `before` searches of the window found `subject` in block `key`.
-    private static bool FoundEarlier(Queue<(ulong Block, long Subject, long Sequence, long Ms)> searches, ulong key, long subject, int before)
-    {
-        var j = 0;
-        foreach (var y in searches)
-        {
-            if (j++ >= before)
-            {
-                return false;
-            }
-
-            if (y.Block == key && y.Subject == subject)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <inheritdoc />
     public void Advance(long nowMs, List<Finding> findings)
     {
@@ -224,7 +198,7 @@ public sealed class EnumerationDetector : IDetector
             {
                 // Idle for an hour: nothing left in the window. The state is kept (one per clerk or terminal that ever
                 // searched with a block, bounded by the staff and terminals) so that the next search allocates nothing.
-                s.Searches.Clear();
+                s.Clear();
                 s.LastScore = 0;
             }
         }
@@ -244,11 +218,60 @@ public sealed class EnumerationDetector : IDetector
         public int LastScore;
     }
 
+    // A principal's searches of the last hour, and per block the count the rule compares with its threshold, kept up to
+    // date as searches enter and leave the window (one dictionary update each way), so that a search costs the same
+    // whatever the number of searches in the window (it scanned the whole window before: quadratic in a busy hour).
     private sealed class BlockState
     {
         public readonly Queue<(ulong Block, long Subject, long Sequence, long Ms)> Searches = new(); // Subject 0: found nobody
         public long LastMs; // time of the newest search (the queue's tail)
         public long ScoreUntilMs; // LastScore counts until then (one hour after it was raised)
         public int LastScore; // the highest score raised within the last hour
+
+        // Per block: searches that found nobody (each counts) + distinct subscribers found (each counts once).
+        private readonly Dictionary<ulong, int> _counts = [];
+
+        // Per (block, subscriber found): how many searches in the window found that subscriber.
+        private readonly Dictionary<(ulong Block, long Subject), int> _found = [];
+
+        // Adds a search that entered the window; returns its block's count, this search included.
+        public int Add(ulong block, long subject)
+        {
+            if (subject != 0 && CollectionsMarshal.GetValueRefOrAddDefault(_found, (block, subject), out _)++ > 0)
+            {
+                return _counts[block]; // found again: the subscriber already counts
+            }
+
+            return ++CollectionsMarshal.GetValueRefOrAddDefault(_counts, block, out _);
+        }
+
+        // Removes a search that left the window (the oldest one).
+        public void Remove(ulong block, long subject)
+        {
+            if (subject != 0)
+            {
+                ref var occurrences = ref CollectionsMarshal.GetValueRefOrNullRef(_found, (block, subject));
+                if (--occurrences > 0)
+                {
+                    return; // still found by a later search in the window
+                }
+
+                _found.Remove((block, subject));
+            }
+
+            ref var count = ref CollectionsMarshal.GetValueRefOrNullRef(_counts, block);
+            if (--count == 0)
+            {
+                _counts.Remove(block);
+            }
+        }
+
+        // Empties the window.
+        public void Clear()
+        {
+            Searches.Clear();
+            _counts.Clear();
+            _found.Clear();
+        }
     }
 }

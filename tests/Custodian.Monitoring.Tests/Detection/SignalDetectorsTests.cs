@@ -62,6 +62,31 @@ public sealed class SignalDetectorsTests
     }
 
     [Fact]
+    public void A_subscriber_found_twice_still_counts_once_after_its_first_search_leaves_the_hour()
+    {
+        // The block's count is kept up to date as searches enter and leave the window: subscriber 1's first search
+        // leaving does not drop subscriber 1 while its second search is still inside, and subscriber 2's does.
+        var detector = new EnumerationDetector(Options);
+        var findings = new List<Finding>();
+        detector.Observe(1, Search(Entries.Noon, "C1", BlockA, 1), findings);
+        detector.Observe(2, Search(Entries.Noon.AddMinutes(10), "C1", BlockA, 2), findings);
+        detector.Observe(3, Search(Entries.Noon.AddMinutes(20), "C1", BlockA, 3), findings);
+        detector.Observe(4, Search(Entries.Noon.AddMinutes(50), "C1", BlockA, 1), findings); // {1, 2, 3}
+        detector.Observe(5, Search(Entries.Noon.AddMinutes(61), "C1", BlockA, 4), findings); // search 1 left: {2, 3, 1, 4}
+        Assert.Empty(findings);
+
+        detector.Observe(6, Search(Entries.Noon.AddMinutes(62), "C1", BlockA), findings); // {2, 3, 1, 4, not found}
+        Assert.Equal([(5, 40), (5, 40)], findings.Select(f => (f.Observed, f.Score)));
+        Assert.Equal([2L, 3, 4, 5, 6], findings[0].Evidence);
+
+        findings.Clear();
+        detector.Observe(7, Search(Entries.Noon.AddMinutes(71), "C1", BlockA, 5), findings); // search 2 left: {3, 1, 4, nf, 5}
+        Assert.Empty(findings);
+        detector.Observe(8, Search(Entries.Noon.AddMinutes(72), "C1", BlockA), findings); // {3, 1, 4, nf, 5, nf}
+        Assert.Equal([(6, 55), (6, 55)], findings.Select(f => (f.Observed, f.Score)));
+    }
+
+    [Fact]
     public void A_search_an_hour_after_the_first_in_its_block_no_longer_counts_it()
     {
         var detector = new EnumerationDetector(Options);
