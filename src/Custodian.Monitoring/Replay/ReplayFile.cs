@@ -203,20 +203,7 @@ public static class ReplayFile
     /// </summary>
     private static void ReadReviewExport(TextReader reader, int headerLine, Dictionary<string, long> tokens, List<ReplayRow> rows, List<ReplayError> errors, CancellationToken cancellationToken)
     {
-        var options = new CsvReaderOptions
-        {
-            Separator = ',',
-            DetectSeparatorHint = false,
-            HasHeader = false,
-            Mode = CsvMode.Rfc4180,
-            TrackLineNumbers = true,
-            SkipEmptyLines = true,
-            AllowLineBreaksInQuotes = true,
-            IncludeValuesInExceptions = false,
-            FieldCountMismatch = CsvFieldCountHandling.Allow,
-            MissingField = CsvMissingFieldHandling.ReturnEmpty,
-            MaxRecordSize = MaxLineLength,
-        };
+        var options = Files.StrictCsv.Options(MaxLineLength, lineBreaksInQuotes: true, onMalformedRecord: null);
         using var csv = CsvReader.Create(reader, options, leaveOpen: true);
         while (true)
         {

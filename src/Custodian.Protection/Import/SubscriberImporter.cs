@@ -245,22 +245,7 @@ public sealed partial class SubscriberImporter
     /// its own line instead of swallowing the lines after it into one field.
     /// </summary>
     private static CsvReaderOptions CsvOptions(Dictionary<long, CsvMalformedReason> malformed) =>
-        new()
-        {
-            Separator = ',',
-            DetectSeparatorHint = false,
-            HasHeader = false,
-            Mode = CsvMode.Rfc4180,
-            TrackLineNumbers = true,
-            SkipEmptyLines = true,
-            AllowLineBreaksInQuotes = false,
-            IncludeValuesInExceptions = false,
-            MalformedData = CsvMalformedDataHandling.Recover,
-            FieldCountMismatch = CsvFieldCountHandling.Allow,
-            MissingField = CsvMissingFieldHandling.ReturnEmpty,
-            MaxRecordSize = MaxRecordBytes,
-            OnMalformedRecord = record => malformed.TryAdd(record.RecordNumber, record.Reason),
-        };
+        Files.StrictCsv.Options(MaxRecordBytes, lineBreaksInQuotes: false, record => malformed.TryAdd(record.RecordNumber, record.Reason));
 
     private async Task<ImportReport> ImportCoreAsync(TextReader csv, ImportMode mode, bool staged, IProgress<long>? rowsDone, IProgress<ImportWriteProgress>? writeProgress, ImportState state, long started, CancellationToken cancellationToken)
     {

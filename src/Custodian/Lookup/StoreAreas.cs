@@ -185,21 +185,7 @@ public sealed class StoreAreas
         var rows = new List<(string, string)>();
         var errors = new List<StoreAreaError>();
         var malformed = new HashSet<long>();
-        var options = new CsvReaderOptions
-        {
-            Separator = ',',
-            DetectSeparatorHint = false,
-            HasHeader = false,
-            Mode = CsvMode.Rfc4180,
-            TrackLineNumbers = true,
-            SkipEmptyLines = true,
-            IncludeValuesInExceptions = false,
-            MalformedData = CsvMalformedDataHandling.Recover,
-            FieldCountMismatch = CsvFieldCountHandling.Allow,
-            MissingField = CsvMissingFieldHandling.ReturnEmpty,
-            MaxRecordSize = 4096,
-            OnMalformedRecord = record => malformed.Add(record.RecordNumber),
-        };
+        var options = Files.StrictCsv.Options(4096, lineBreaksInQuotes: true, record => malformed.Add(record.RecordNumber));
         await using var reader = CsvReader.Create(csv, options, leaveOpen: true);
         if (!await reader.ReadAsync(cancellationToken)
             || malformed.Remove(reader.RowNumber)

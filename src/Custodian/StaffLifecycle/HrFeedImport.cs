@@ -58,21 +58,7 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
         var rows = new List<HrRow>();
         var errors = new List<HrRowError>();
         var malformed = new HashSet<long>();
-        var options = new CsvReaderOptions
-        {
-            Separator = ',',
-            DetectSeparatorHint = false,
-            HasHeader = false,
-            Mode = CsvMode.Rfc4180,
-            TrackLineNumbers = true,
-            SkipEmptyLines = true,
-            IncludeValuesInExceptions = false,
-            MalformedData = CsvMalformedDataHandling.Recover,
-            FieldCountMismatch = CsvFieldCountHandling.Allow,
-            MissingField = CsvMissingFieldHandling.ReturnEmpty,
-            MaxRecordSize = 4096,
-            OnMalformedRecord = record => malformed.Add(record.RecordNumber),
-        };
+        var options = Files.StrictCsv.Options(4096, lineBreaksInQuotes: true, record => malformed.Add(record.RecordNumber));
         await using var reader = CsvReader.Create(csv, options, leaveOpen: true);
         if (!await reader.ReadAsync(cancellationToken)
             || reader.FieldCount != 4
