@@ -60,6 +60,8 @@ public sealed class AccessMonitor : BackgroundService
     private bool _baselineWriterRunning; // under _gate
     private Task _baselineWriter = Task.CompletedTask; // under _gate
     private ITimer? _openDayTimer; // stores the changed open days every DetectionOptions.BaselineOpenDayInterval once the replay is done
+    private ITimer? _quietTimer; // advances the engine's time-driven detectors when no entry does (MonitorEngine.AdvanceIfQuiet)
+    private readonly SemaphoreSlim _acting = new(1, 1); // one caller at a time acts on the engine's decisions: the processing loop or the quiet timer
     private readonly Workers.RiskStandingStore? _storedStanding;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -401,6 +403,7 @@ public sealed class AccessMonitor : BackgroundService
         {
             await ReplayAsync(stoppingToken);
             StartOpenDayTimer();
+            StartQuietTimer();
             _ready.TrySetResult();
             var channel = subscription.Reader;
             while (await channel.WaitToReadAsync(stoppingToken))
@@ -431,6 +434,11 @@ public sealed class AccessMonitor : BackgroundService
         }
         finally
         {
+            if (_quietTimer is { } quiet)
+            {
+                await quiet.DisposeAsync();
+            }
+
             await StopBaselineWriterAsync(); // the days closed, and the open days changed, are stored before the monitor reports stopped
             subscription.Dispose();
             _subscription = null;
@@ -678,13 +686,65 @@ public sealed class AccessMonitor : BackgroundService
             await ActOnHardLimitsAsync(breaches, committed.Entry, replaying);
         }
 
-        foreach (var decision in decisions ?? [])
+        if (decisions is not null)
         {
-            await ActOnDecisionAsync(decision, committed.Entry);
+            await ActOnDecisionsAsync(decisions, committed.Entry);
         }
     }
 
-    private async Task ActOnDecisionAsync(MonitorDecision decision, AccessEntry entry)
+    private async Task ActOnDecisionsAsync(List<MonitorDecision> decisions, AccessEntry? entry)
+    {
+        await _acting.WaitAsync(CancellationToken.None);
+        try
+        {
+            foreach (var decision in decisions)
+            {
+                await ActOnDecisionAsync(decision, entry);
+            }
+        }
+        finally
+        {
+            _acting.Release();
+        }
+    }
+
+    // After the replay, every MonitorEngine.AdvanceInterval: when no entry has advanced the engine for that long (nobody
+    // reads), the time-driven detectors are advanced to now and their decisions acted on, so that a clerk's last lookups
+    // left open are judged within about a minute of OrphanAfter, not at the next entry of anyone (a quiet store at night
+    // may have none for hours, and a restart would then find them in its replay, where nothing is acted on).
+    private void StartQuietTimer()
+    {
+        if (_engine is null)
+        {
+            return;
+        }
+
+        var interval = MonitorEngine.AdvanceInterval;
+        _quietTimer = _time.CreateTimer(static state => _ = ((AccessMonitor)state!).AdvanceIfQuietAsync(), this, interval, interval);
+    }
+
+    private async Task AdvanceIfQuietAsync()
+    {
+        try
+        {
+            List<MonitorDecision> decisions;
+            lock (_gate)
+            {
+                decisions = [.. _engine!.AdvanceIfQuiet(_time.GetUtcNow())];
+            }
+
+            if (decisions.Count > 0)
+            {
+                await ActOnDecisionsAsync(decisions, null);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.QuietAdvanceFailed(_logger, ex);
+        }
+    }
+
+    private async Task ActOnDecisionAsync(MonitorDecision decision, AccessEntry? entry)
     {
         var cancellationToken = CancellationToken.None; // like a breach: completed even during shutdown
         var f = decision.Finding;
@@ -716,7 +776,7 @@ public sealed class AccessMonitor : BackgroundService
 
         var finding = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detector}: {f.Principal} {f.Detail}; risk {decision.Risk}, action {action} (alert {alertId ?? "not stored"})."));
         await AppendAsync(
-            MonitorEntry(AccessTask.AlertRaised, entry.Store ?? f.Store, alertId ?? f.Principal.ToString(), finding),
+            MonitorEntry(AccessTask.AlertRaised, entry?.Store ?? f.Store, alertId ?? f.Principal.ToString(), finding),
             cancellationToken);
 
         if (decision.Action == MonitorAction.StepUp)
@@ -724,7 +784,7 @@ public sealed class AccessMonitor : BackgroundService
             foreach (var target in decision.Targets)
             {
                 await AppendAsync(
-                    MonitorEntry(AccessTask.SteppedUp, entry.Store ?? f.Store, target.ToString(), finding),
+                    MonitorEntry(AccessTask.SteppedUp, entry?.Store ?? f.Store, target.ToString(), finding),
                     cancellationToken);
             }
 
@@ -762,7 +822,7 @@ public sealed class AccessMonitor : BackgroundService
             }
 
             await AppendAsync(
-                MonitorEntry(AccessTask.Suspended, entry.Store ?? f.Store, target.ToString(), finding),
+                MonitorEntry(AccessTask.Suspended, entry?.Store ?? f.Store, target.ToString(), finding),
                 cancellationToken);
         }
     }

@@ -37,6 +37,10 @@ internal static partial class Log
         Message = "Restored {PrincipalKind} {PrincipalId} by {Officer}; {AlertsRestored} alerts marked restored.")]
     public static partial void PrincipalRestored(ILogger logger, string principalKind, string principalId, string officer, int alertsRestored);
 
+    [LoggerMessage(EventId = 4015, EventName = "QuietAdvanceFailed", Level = LogLevel.Error,
+        Message = "The monitor failed to advance its detectors through a quiet period; the next tick or entry retries.")]
+    public static partial void QuietAdvanceFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 4006, EventName = "EntryProcessingFailed", Level = LogLevel.Error,
         Message = "The monitor failed to process ledger entry {Sequence}; continuing with the next.")]
     public static partial void EntryProcessingFailed(ILogger logger, long sequence, Exception exception);

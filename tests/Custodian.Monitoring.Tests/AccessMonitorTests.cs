@@ -404,6 +404,47 @@ public sealed class AccessMonitorTests
     }
 
     [Fact]
+    public async Task Lookups_left_open_are_judged_after_OrphanAfter_when_nobody_reads_after_them()
+    {
+        // Two clerks of different stores read the same four subscribers at 10:00 in Seoul and serve none of them (the
+        // collusion pattern), and then nobody reads anything. The lookups turn into orphans at 11:00; the monitor must
+        // judge them then by itself (a quiet store has no next entry to advance its detectors), not at the next read.
+        await using var h = await MonitorHarness.StartAsync(engine: MonitorEngine.CreateDefault(new DetectionOptions()));
+        h.Time.Advance(TimeSpan.FromHours(1));
+        for (var subject = 1; subject <= 4; subject++)
+        {
+            await h.AppendAsync("C0001", "S001-T1", [subject], store: "S001");
+            await h.AppendAsync("C0002", "S002-T1", [subject], store: "S002");
+        }
+
+        await h.SettleAsync();
+        Assert.Empty(await h.Alerts.ListAsync(null));
+        var lastRead = h.Ledger.LastSequence;
+
+        h.Time.Advance(new DetectionOptions().OrphanAfter - TimeSpan.FromMinutes(1)); // 10:59: nothing is due yet
+        await h.SettleAsync();
+        Assert.Empty(await h.Alerts.ListAsync(null));
+
+        h.Time.Advance(TimeSpan.FromMinutes(2)); // 11:01: the quiet-period tick advances the detectors
+        var deadline = DateTime.UtcNow + MonitorHarness.HangGuard; // wall clock only to bound the wait, never asserted on
+        while (!h.Suspensions.IsSuspended(PrincipalKind.Clerk, "C0002") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        await h.SettleAsync();
+        var alerts = (await h.Alerts.ListAsync(null)).OrderBy(a => a.Principal.Id, StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            [(CollusionDetector.DetectorName, "C0001", 4), (CollusionDetector.DetectorName, "C0002", 4)],
+            alerts.Select(a => (a.Detector, a.Principal.Id, a.Observed)));
+        Assert.True(h.Suspensions.IsSuspended(PrincipalKind.Clerk, "C0001"));
+        Assert.True(h.Suspensions.IsSuspended(PrincipalKind.Clerk, "C0002"));
+        Assert.Equal(lastRead, h.Ledger.Snapshot().Last(e => e.Entry.Account != AccessMonitor.MonitorAccount).Sequence); // no read came after
+        Assert.Equal(2, h.EntriesOf(AccessTask.AlertRaised).Count);
+        Assert.Equal(["clerk:C0001", "clerk:C0002"], h.EntriesOf(AccessTask.Suspended).Select(e => e.Entry.Target).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task A_restart_replays_the_engines_seven_days_so_side_lookups_and_a_step_up_outlive_it()
     {
         // Day 1 (Monday 10:00 in Seoul): two side lookups, under the allowance of 3 in 7 days.

@@ -41,6 +41,13 @@ public sealed class MonitorEngine
 {
     private const long AdvanceEveryMs = 60_000;
 
+    /// <summary>
+    /// How often the time-driven detectors are advanced (lookups left open turning into orphans, counts leaving their
+    /// windows): at the first entry at least this much ledger time after the last advance, or by
+    /// <see cref="AdvanceIfQuiet"/> when no entry comes. One minute.
+    /// </summary>
+    public static TimeSpan AdvanceInterval { get; } = TimeSpan.FromMilliseconds(AdvanceEveryMs);
+
     private readonly DetectionOptions _options;
     private readonly IDetector[] _detectors;
     private readonly Action<long, AccessEntry, List<Finding>>[] _observe; // each detector's Observe, in run order (those that do something)
@@ -216,6 +223,24 @@ public sealed class MonitorEngine
 
         Apply(null, -1);
         return _decisions;
+    }
+
+    /// <summary>
+    /// Advances the time-driven detectors to <paramref name="now"/> when no entry has done so for
+    /// <see cref="AdvanceInterval"/> of ledger time (a quiet period: a clerk's open lookups must still turn into findings
+    /// when nobody reads after them); otherwise does nothing, because entries are advancing it.
+    /// </summary>
+    /// <param name="now">The current time (the clock the ledger stamps entries with).</param>
+    /// <returns>The decisions, empty when nothing was due or the engine was not quiet.</returns>
+    public IReadOnlyList<MonitorDecision> AdvanceIfQuiet(DateTimeOffset now)
+    {
+        if (now.ToUnixTimeMilliseconds() - _lastAdvanceMs < AdvanceEveryMs)
+        {
+            _decisions.Clear();
+            return _decisions;
+        }
+
+        return AdvanceTo(now);
     }
 
     /// <summary>The principal's combined risk (0–100) at <paramref name="now"/> from findings still in memory.</summary>
