@@ -325,13 +325,16 @@ public sealed class SharedPortalCodesTests
         using var portal = a.PortalClientFrom("127.0.0.121");
         using var other = a.PortalClientFrom("127.0.0.122");
         var codes = new List<string>();
+        var before = new List<string>(); // what the files held before each code existed
         for (var i = 0; i < 3; i++)
         {
             var phone = a.Population[i].Phone;
+            var snapshot = await FilesTextAsync(a.Directory.FullName);
             (await RequestAsync(a, portal, phone, HttpStatusCode.Accepted)).Dispose(); // a code used below
             (await RequestAsync(a, other, phone, HttpStatusCode.Accepted)).Dispose(); // a code left pending
             var both = await SentAsync(sent, codes.Count + 2);
             codes.AddRange(both);
+            before.AddRange([snapshot, snapshot]);
             await VerifyAsync(portal, phone, Wrong([.. codes]), HttpStatusCode.Unauthorized);
             await VerifyAsync(portal, phone, both[0], HttpStatusCode.OK);
         }
@@ -345,15 +348,25 @@ public sealed class SharedPortalCodesTests
         var e164 = PhoneNumbers.NormalizeKorean(stranger).Value;
         var needles = PlaintextScanner.Needles(a.Population).Concat([e164, e164[1..], stranger, stranger.Replace("-", string.Empty, StringComparison.Ordinal)]).ToList();
         Assert.Empty(await PlaintextScanner.ScanFilesAsync(a.Directory.FullName, needles));
-        foreach (var file in Directory.EnumerateFiles(a.Directory.FullName, "*", SearchOption.AllDirectories))
+        // A code anywhere in the bytes, in any context; unless the same six digits were already there before the code was
+        // issued (then they are something else, e.g. part of a stored time or a hex ID, and this code proves nothing).
+        var after = await FilesTextAsync(a.Directory.FullName);
+        for (var i = 0; i < codes.Count; i++)
         {
-            var text = Encoding.Latin1.GetString(await File.ReadAllBytesAsync(file));
-            foreach (var code in codes)
-            {
-                // A code on its own (not inside a longer run of digits, such as a stored time).
-                Assert.False(System.Text.RegularExpressions.Regex.IsMatch(text, $"(?<![0-9]){code}(?![0-9])"), $"{Path.GetFileName(file)} holds a sign-in code");
-            }
+            Assert.False(after.Contains(codes[i], StringComparison.Ordinal) && !before[i].Contains(codes[i], StringComparison.Ordinal), $"the data directory holds sign-in code #{i}");
         }
+    }
+
+    /// <summary>Every file below <paramref name="directory"/> as Latin-1 text (one character per byte), separated by NUL.</summary>
+    private static async Task<string> FilesTextAsync(string directory)
+    {
+        var text = new StringBuilder();
+        foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
+        {
+            text.Append(Encoding.Latin1.GetString(await File.ReadAllBytesAsync(file))).Append('\0');
+        }
+
+        return text.ToString();
     }
 
     private static async Task<List<string>> SentAsync(ConcurrentQueue<string> sent, int count)
