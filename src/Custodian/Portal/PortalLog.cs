@@ -22,4 +22,7 @@ internal static partial class PortalLog
 
     [LoggerMessage(EventId = 5104, Level = LogLevel.Error, Message = "Alert {AlertId}: notifying the subscribers of the flagged access failed.")]
     public static partial void FlaggedAccessFailed(ILogger logger, string alertId, Exception exception);
+
+    [LoggerMessage(EventId = 5105, Level = LogLevel.Error, Message = "A portal sign-in step was refused: the database holding the sign-in codes and their limits could not be read or written (no code was sent, no session opened).")]
+    public static partial void SignInStorageFailed(ILogger logger, Exception exception);
 }

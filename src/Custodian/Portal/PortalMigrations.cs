@@ -4,7 +4,8 @@ namespace Custodian.Portal;
 
 /// <summary>
 /// Tables of the subscriber portal (docs/portal.md, "Tables"): the notice inbox, disclosure requests,
-/// history deferrals and notice preferences. Portable SQL; times are Unix milliseconds UTC.
+/// history deferrals, notice preferences, and the sign-in codes and their limits (<c>portal-003</c>, shared by every
+/// API node: <see cref="Transparency.PortalCodeBook"/>). Portable SQL; times are Unix milliseconds UTC.
 /// </summary>
 public sealed class PortalMigrations : IMigrationSource
 {
@@ -57,6 +58,38 @@ public sealed class PortalMigrations : IMigrationSource
                 subscriber_id INTEGER PRIMARY KEY,
                 usage_notice_sms INTEGER NOT NULL,
                 updated_ms INTEGER NOT NULL
+            );
+            """),
+        new Migration(
+            "portal-003",
+            """
+            CREATE TABLE portal_signin_numbers (
+                number_key TEXT PRIMARY KEY,
+                quiet_ms INTEGER NOT NULL
+            );
+            CREATE INDEX ix_portal_signin_numbers_quiet ON portal_signin_numbers (quiet_ms);
+            CREATE TABLE portal_signin_addresses (
+                address_key TEXT PRIMARY KEY,
+                quiet_ms INTEGER NOT NULL
+            );
+            CREATE INDEX ix_portal_signin_addresses_quiet ON portal_signin_addresses (quiet_ms);
+            CREATE TABLE portal_signin_events (
+                id TEXT PRIMARY KEY,
+                number_key TEXT NOT NULL,
+                address_key TEXT NOT NULL,
+                kind INTEGER NOT NULL,
+                at_ms INTEGER NOT NULL
+            );
+            CREATE INDEX ix_portal_signin_events_number ON portal_signin_events (number_key, at_ms);
+            CREATE INDEX ix_portal_signin_events_address ON portal_signin_events (address_key, kind, at_ms);
+            CREATE TABLE portal_signin_codes (
+                number_key TEXT NOT NULL,
+                address_key TEXT NOT NULL,
+                issue_id TEXT NOT NULL,
+                code_hmac BLOB NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                attempts INTEGER NOT NULL,
+                PRIMARY KEY (number_key, address_key)
             );
             """),
     ];

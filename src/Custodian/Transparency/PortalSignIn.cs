@@ -1,12 +1,16 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Security.Cryptography;
-using System.Text;
+using Custodian.Access.Staff;
 using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Messaging;
 using Custodian.Problems;
 using Custodian.Protection.Subscribers;
 using Custodian.Protection.Validation;
+using Custodian.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Custodian.Transparency;
 
@@ -33,7 +37,13 @@ public sealed record PortalSession(string Token, SubscriberId Subject, DateTimeO
 /// 5). So a caller at other addresses can neither void the subscriber's code nor stop the subscriber's address from
 /// getting and using one unless it holds 4 addresses (IPv6: 4 /64 prefixes), and the chance of guessing a code stays at
 /// most 20 misses × 4 live codes / 10^6 = 8 × 10^-5 per number per hour. A code lives 5 minutes; sessions end after
-/// 15 minutes idle or 1 hour in all. Thread-safe.
+/// 15 minutes idle or 1 hour in all.
+/// </para>
+/// <para>
+/// The codes and every limit are kept in the deployment's database (<see cref="PortalCodeBook"/>), so they hold for the
+/// deployment, not per API node: a code requested through one node is accepted once through any, and a restart keeps
+/// them. A database that cannot be read or written refuses the request (503 <c>storage-unavailable</c>, transient) and
+/// sends no code. Sessions stay in the memory of the node that opened them. Thread-safe.
 /// </para>
 /// </summary>
 public sealed class PortalSignIn
@@ -96,28 +106,31 @@ public sealed class PortalSignIn
     private readonly TimeProvider _time;
     private readonly PortalCodeBook _codes;
     private readonly ConcurrentDictionary<string, PortalSession> _sessions = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _rate = new(StringComparer.Ordinal);
-    private long _lastRateSweepTicks; // UtcTicks of the last sweep of _rate
-
-    /// <summary>How many per-address windows are held (for tests of the sweep).</summary>
-    internal int AddressWindowCount => _rate.Count;
+    private readonly ILogger _logger;
 
     /// <summary>Creates the service.</summary>
     /// <param name="vault">Finds the subscriber by the phone number's blind index (no decryption).</param>
     /// <param name="sms">The queue to the SMS dispatcher.</param>
     /// <param name="ledger">Records sign-ins.</param>
+    /// <param name="db">The deployment's database, which holds the codes and the limits (migration <c>portal-003</c>).</param>
+    /// <param name="secrets">The deployment's access-secret key, from which the codes' and numbers' HMAC key is derived.</param>
     /// <param name="time">The clock.</param>
-    public PortalSignIn(SubscriberVault vault, Portal.PortalCodeQueue sms, IAccessLedger ledger, TimeProvider time)
+    /// <param name="logger">Logs refusals for an unavailable database (event 5105); none when null.</param>
+    public PortalSignIn(SubscriberVault vault, Portal.PortalCodeQueue sms, IAccessLedger ledger, CustodianDatabase db, SecretProtector secrets, TimeProvider time, ILogger<PortalSignIn>? logger = null)
     {
         _vault = vault;
         _sms = sms;
         _ledger = ledger;
         _time = time;
-        _codes = new PortalCodeBook(time);
+        _codes = new PortalCodeBook(db, secrets, time);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
+    /// <summary>The code book (for tests).</summary>
+    internal PortalCodeBook Codes => _codes;
+
     /// <summary>Sends a sign-in code to <paramref name="phone"/> if it belongs to a subscriber; the result does not say whether it does.</summary>
-    /// <returns>Success (always the same), or a validation / rate-limit error.</returns>
+    /// <returns>Success (always the same), or a validation / rate-limit error, or 503 <c>storage-unavailable</c> when the database cannot record the code (nothing is sent).</returns>
     public async Task<Result<DateTimeOffset>> RequestCodeAsync(string? phone, string? sourceIp, CancellationToken cancellationToken)
     {
         var normalized = Normalize(phone);
@@ -126,15 +139,19 @@ public sealed class PortalSignIn
             return normalized.Error!;
         }
 
-        var address = AddressKey(sourceIp);
-        var issued = _codes.Request(
-            KeyOf(normalized.Value),
-            address,
-            record => Allow([("a:" + address, CodesPerAddressPerHour)], out var wait, record) ? TimeSpan.Zero : wait,
-            out var retry);
-        if (issued is not { } fresh)
+        ((string Code, DateTimeOffset ExpiresAt)? Issued, TimeSpan RetryAfter) decision;
+        try
         {
-            return RateLimited(retry);
+            decision = await _codes.RequestAsync(normalized.Value, AddressKey(sourceIp), cancellationToken);
+        }
+        catch (Exception ex) when (ex is DbException or StorageUnavailableException)
+        {
+            return StorageUnavailable(ex);
+        }
+
+        if (decision.Issued is not { } fresh)
+        {
+            return RateLimited(decision.RetryAfter);
         }
 
         var (code, expires) = fresh;
@@ -146,6 +163,7 @@ public sealed class PortalSignIn
     }
 
     /// <summary>Checks the code and opens a session for the subscriber who owns <paramref name="phone"/>.</summary>
+    /// <returns>The session; or a validation, wrong-code or rate-limit error, or 503 <c>storage-unavailable</c> when the database cannot be read or written (no session).</returns>
     public async Task<Result<PortalSession>> VerifyAsync(string? phone, string? code, string? sourceIp, CancellationToken cancellationToken)
     {
         var normalized = Normalize(phone);
@@ -160,23 +178,20 @@ public sealed class PortalSignIn
             return Hosting.ProblemResults.Validation("code", "is required: the code sent by SMS");
         }
 
-        var address = AddressKey(sourceIp);
-        var failureKey = "v:" + address;
-        if (!Allow([(failureKey, FailedChecksPerAddressPerHour)], out var retry, record: false))
+        (bool Matched, TimeSpan RetryAfter) check;
+        try
         {
-            return RateLimited(retry);
+            check = await _codes.VerifyAsync(normalized.Value, AddressKey(sourceIp), code, cancellationToken);
+        }
+        catch (Exception ex) when (ex is DbException or StorageUnavailableException)
+        {
+            return StorageUnavailable(ex);
         }
 
         var invalid = new CustodianError(ErrorCodes.PortalCodeInvalid, 401, "The code is wrong or has expired.");
-        if (!_codes.Verify(KeyOf(normalized.Value), address, code, out retry))
+        if (!check.Matched)
         {
-            if (retry > TimeSpan.Zero)
-            {
-                return RateLimited(retry);
-            }
-
-            Allow([(failureKey, int.MaxValue)], out _);
-            return invalid;
+            return check.RetryAfter > TimeSpan.Zero ? RateLimited(check.RetryAfter) : invalid;
         }
 
         var ids = await _vault.FindByPhoneAsync(normalized.Value, cancellationToken);
@@ -263,68 +278,14 @@ public sealed class PortalSignIn
         return new System.Net.IPAddress(bytes) + "/64";
     }
 
-    private static string KeyOf(string e164) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("portal|" + e164)));
-
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     private static CustodianError RateLimited(TimeSpan retry) =>
         new(ErrorCodes.RateLimited, 429, "Too many attempts; try again later.", IsTransient: true) { RetryAfter = retry };
 
-    /// <summary>
-    /// Sliding one-hour windows: true when every key is below its limit, and then (with <paramref name="record"/>)
-    /// counts one event on each; false with the longest wait otherwise, counting nothing.
-    /// </summary>
-    private bool Allow(IReadOnlyList<(string Key, int PerHour)> limits, out TimeSpan retryAfter, bool record = true)
+    private CustodianError StorageUnavailable(Exception exception)
     {
-        retryAfter = TimeSpan.Zero;
-        var now = _time.GetUtcNow();
-        if (_rate.Count > 100_000 && Timing.PeriodicClaim.TryClaim(ref _lastRateSweepTicks, now, TimeSpan.FromMinutes(1)))
-        {
-            // Bound memory against callers cycling through addresses: forget windows with nothing in the last hour. At
-            // most one sweep a minute (by one caller), so that above the bound a request does not pay a full pass each.
-            foreach (var pair in _rate)
-            {
-                lock (pair.Value)
-                {
-                    if (pair.Value.Count == 0 || now - pair.Value.Last() >= TimeSpan.FromHours(1))
-                    {
-                        _rate.TryRemove(pair);
-                    }
-                }
-            }
-        }
-
-        var queues = limits.Select(l => (Queue: _rate.GetOrAdd(l.Key, _ => new Queue<DateTimeOffset>()), l.PerHour)).ToList();
-        var allowed = true;
-        foreach (var (queue, perHour) in queues)
-        {
-            lock (queue)
-            {
-                while (queue.Count > 0 && now - queue.Peek() >= TimeSpan.FromHours(1))
-                {
-                    queue.Dequeue();
-                }
-
-                if (queue.Count >= perHour)
-                {
-                    allowed = false;
-                    var wait = queue.ElementAt(queue.Count - perHour) + TimeSpan.FromHours(1) - now;
-                    retryAfter = wait > retryAfter ? wait : retryAfter;
-                }
-            }
-        }
-
-        if (allowed && record)
-        {
-            foreach (var (queue, _) in queues)
-            {
-                lock (queue)
-                {
-                    queue.Enqueue(now);
-                }
-            }
-        }
-
-        return allowed;
+        Portal.PortalLog.SignInStorageFailed(_logger, exception);
+        return new CustodianError(ErrorCodes.StorageUnavailable, 503, "The database is unavailable, so the sign-in was refused and no code was sent. Try again shortly.", IsTransient: true);
     }
 }

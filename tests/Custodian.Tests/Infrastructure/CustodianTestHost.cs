@@ -42,6 +42,8 @@ public sealed class CustodianTestHost : IAsyncDisposable
     public static readonly TimeSpan StoreUtcOffset = TimeSpan.FromHours(12 - Start.Hour);
 
     private PostgresSchema? _schema;
+    private TestBackend? _sharedBackend; // a node started by StartNodeAsync: the backend of the host it shares
+    private bool _ownsDirectory = true;
 
     private CustodianTestHost(WebApplication app, TimeProvider clock, DirectoryInfo directory, List<SampleSubscriber> population)
     {
@@ -75,7 +77,53 @@ public sealed class CustodianTestHost : IAsyncDisposable
         where T : notnull => App.Services.GetRequiredService<T>();
 
     /// <summary>The storage backend this host runs on.</summary>
-    public TestBackend Backend => _schema is null ? TestBackend.Sqlite : TestBackend.Postgres;
+    public TestBackend Backend => _sharedBackend ?? (_schema is null ? TestBackend.Sqlite : TestBackend.Postgres);
+
+    /// <summary>
+    /// Starts another API node of this host's deployment (docs/events.md, "Several API nodes"): a second server in this
+    /// process on the same database — SQLite: the same data directory and file; PostgreSQL: the same schema, with a copy of
+    /// the data directory (its key material) — on the same clock, with the same population. Disposing the node stops it and
+    /// leaves what it shares (dispose it before this host).
+    /// </summary>
+    public async Task<CustodianTestHost> StartNodeAsync()
+    {
+        DirectoryInfo directory;
+        if (_schema is null)
+        {
+            directory = Directory;
+        }
+        else
+        {
+            directory = System.IO.Directory.CreateTempSubdirectory("custodian-node-");
+            foreach (var file in System.IO.Directory.EnumerateFiles(Directory.FullName, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(directory.FullName, Path.GetRelativePath(Directory.FullName, file));
+                System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+        }
+
+        var serverOptions = new CustodianOptions
+        {
+            DataDirectory = directory.FullName,
+            TerminalPort = 0,
+            PortalPort = 0,
+            PasswordIterations = 1_000,
+        };
+        if (_schema is not null)
+        {
+            serverOptions.Storage = _schema.ConnectionString;
+        }
+
+        var app = CustodianServer.Build(
+            serverOptions,
+            Clock,
+            s => s.AddSingleton(new DetectionOptions { LocalOffset = StoreUtcOffset }),
+            l => l.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false).SetMinimumLevel(LogLevel.Debug));
+        await CustodianComposition.InitialiseAsync(app.Services);
+        await app.StartAsync();
+        return new CustodianTestHost(app, Clock, directory, [.. Population]) { _sharedBackend = Backend, _ownsDirectory = _schema is not null };
+    }
 
     /// <param name="subscribers">How many synthetic subscribers to import.</param>
     /// <param name="services">Extra service registrations.</param>
@@ -236,7 +284,10 @@ public sealed class CustodianTestHost : IAsyncDisposable
 
         try
         {
-            Directory.Delete(recursive: true);
+            if (_ownsDirectory)
+            {
+                Directory.Delete(recursive: true);
+            }
         }
         catch (IOException)
         {

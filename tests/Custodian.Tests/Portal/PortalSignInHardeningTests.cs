@@ -363,37 +363,4 @@ public sealed class PortalSignInHardeningTests
             await ProblemAssert.IsProblemAsync(guess, HttpStatusCode.Unauthorized, ErrorCodes.PortalCodeInvalid);
         }
     }
-
-    [Fact]
-    public async Task Per_address_windows_above_the_bound_are_swept_at_most_once_a_minute()
-    {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
-        var signIn = host.Get<PortalSignIn>();
-        var phone = host.Population[0].Phone;
-        async Task WrongChecksFromAsync(int first, int count)
-        {
-            for (var i = first; i < first + count; i++)
-            {
-                await signIn.VerifyAsync(phone, "000000", $"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}", CancellationToken.None);
-            }
-        }
-
-        await WrongChecksFromAsync(0, 100_001); // one window per address: over the 100,000 bound
-        Assert.Equal(100_001, signIn.AddressWindowCount);
-
-        host.Time.Advance(TimeSpan.FromHours(1)); // every window is now idle
-        await WrongChecksFromAsync(200_000, 1); // sweeps, then counts its own address
-        Assert.Equal(1, signIn.AddressWindowCount);
-
-        await WrongChecksFromAsync(300_000, 100_001); // over the bound again within the same minute: no second pass
-        host.Time.Advance(TimeSpan.FromSeconds(59));
-        await WrongChecksFromAsync(450_000, 1);
-        Assert.Equal(100_003, signIn.AddressWindowCount);
-
-        host.Time.Advance(TimeSpan.FromSeconds(1)); // a minute after the last sweep: the next request sweeps
-        await WrongChecksFromAsync(550_000, 1);
-        // Kept: the 20 addresses whose misses were counted in this hour (the number's cap: 200,000 and the first 19 of the
-        // second batch), plus the request's own; the windows that never counted a miss went.
-        Assert.Equal(21, signIn.AddressWindowCount);
-    }
 }
