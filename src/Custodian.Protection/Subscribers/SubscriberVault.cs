@@ -11,18 +11,20 @@ namespace Custodian.Protection.Subscribers;
 
 /// <summary>
 /// The subscriber vault: THE only class that turns stored ciphertexts back into personal data.
-/// Searches go through keyed blind indexes and return internal ids without decrypting anything;
-/// <see cref="DecryptAsync"/> is the single decrypting call, and the caller (the lookup guard) must
-/// have appended the access-ledger entry for the read before calling it ("no ledger entry, no read").
+/// Searches go through keyed blind indexes and return internal ids (or rows as stored, <see cref="SealedSubscriber"/>)
+/// without decrypting anything; <see cref="DecryptAsync"/> and <see cref="Decrypt(SealedSubscriber)"/> are the only
+/// decrypting calls, and the caller (the lookup guard) must have appended the access-ledger entry for the read before
+/// calling either ("no ledger entry, no read"). Reading the ciphertexts before the append is allowed; decrypting is not.
 /// <para>
-/// Cost of one guarded lookup: one primary-key SELECT and four AES-256-GCM decryptions. Thread-safe;
+/// Cost of one guarded lookup: one SELECT (by blind index or primary key, read before the append) and four AES-256-GCM
+/// decryptions. Thread-safe;
 /// every call takes a pooled connection from <see cref="CustodianDatabase"/>.
 /// </para>
 /// </summary>
 public sealed partial class SubscriberVault
 {
-    private const string SelectById =
-        "SELECT name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store FROM subscribers WHERE id = @id";
+    private const string SealedColumns = "name_ct, rrn_ct, phone_ct, address_ct, rate_plan, contract_start, contract_end, home_store";
+    private const string SelectById = "SELECT " + SealedColumns + " FROM subscribers WHERE id = @id";
 
     private readonly CustodianDatabase _database;
     private readonly FieldCipher _cipher;
@@ -53,7 +55,7 @@ public sealed partial class SubscriberVault
     public Task<IReadOnlyList<SubscriberId>> FindByPhoneAsync(string e164, CancellationToken cancellationToken = default)
     {
         _ = _index.ForPhone(e164); // validates the form before any query
-        return FindAsync("phone_index", "phone_index_next", key => _index.ForPhone(e164, key), cancellationToken);
+        return FindAsync("phone_index", "phone_index_next", key => _index.ForPhone(e164, key), "DISTINCT id", static reader => new SubscriberId(reader.GetInt64(0)), cancellationToken);
     }
 
     /// <summary>Finds subscribers by resident registration number through the blind index (no decryption).</summary>
@@ -64,50 +66,78 @@ public sealed partial class SubscriberVault
     public Task<IReadOnlyList<SubscriberId>> FindByRrnAsync(string rrnDigits, CancellationToken cancellationToken = default)
     {
         _ = _index.ForRrn(rrnDigits);
-        return FindAsync("rrn_index", "rrn_index_next", key => _index.ForRrn(rrnDigits, key), cancellationToken);
+        return FindAsync("rrn_index", "rrn_index_next", key => _index.ForRrn(rrnDigits, key), "DISTINCT id", static reader => new SubscriberId(reader.GetInt64(0)), cancellationToken);
     }
 
     /// <summary>
-    /// Decrypts one subscriber's record. The caller must already have durably recorded the read in
-    /// the access ledger.
+    /// Decrypts one subscriber's record: <see cref="ReadSealedAsync"/> then <see cref="Decrypt(SealedSubscriber)"/>. The caller must already
+    /// have durably recorded the read in the access ledger.
     /// </summary>
     /// <param name="id">The subscriber.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <returns>The plaintext record, or null when no subscriber has <paramref name="id"/>.</returns>
     /// <exception cref="CryptographicException">When a stored field fails authentication (tampered, moved between rows or fields, or unknown key); logged as event 3201.</exception>
-    public async Task<SubscriberRecord?> DecryptAsync(SubscriberId id, CancellationToken cancellationToken = default)
+    public async Task<SubscriberRecord?> DecryptAsync(SubscriberId id, CancellationToken cancellationToken = default) =>
+        await ReadSealedAsync(id, cancellationToken) is { } row ? Decrypt(row) : null;
+
+    /// <summary>
+    /// Reads one subscriber's row as stored — the four ciphertexts and the clear columns — in one primary-key SELECT,
+    /// decrypting nothing. The lookup guard reads the row once before its ledger append (the clear columns give the entry's
+    /// signals) and calls <see cref="Decrypt(SealedSubscriber)"/> only after the append ("append, then decrypt").
+    /// </summary>
+    /// <param name="id">The subscriber.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The sealed row, or null when no subscriber has <paramref name="id"/>.</returns>
+    /// <exception cref="FormatException">When a stored contract date is not <c>yyyy-MM-dd</c> (the importer writes no other form).</exception>
+    public async Task<SealedSubscriber?> ReadSealedAsync(SubscriberId id, CancellationToken cancellationToken = default)
     {
-        byte[] nameCt, rrnCt, phoneCt, addressCt;
-        string ratePlan, start, end, store;
-        await using (var connection = await _database.OpenAsync(cancellationToken))
-        await using (var command = connection.Command(SelectById, ("@id", id.Value)))
-        await using (var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken))
-        {
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                return null;
-            }
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(SelectById, ("@id", id.Value));
+        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadSealed(id, reader, 0) : null;
+    }
 
-            nameCt = (byte[])reader.GetValue(0);
-            rrnCt = (byte[])reader.GetValue(1);
-            phoneCt = (byte[])reader.GetValue(2);
-            addressCt = (byte[])reader.GetValue(3);
-            ratePlan = reader.GetString(4);
-            start = reader.GetString(5);
-            end = reader.GetString(6);
-            store = reader.GetString(7);
-        }
+    /// <summary>
+    /// <see cref="FindByPhoneAsync"/> returning the found rows as stored (<see cref="ReadSealedAsync"/>) instead of their ids:
+    /// the same blind-index lookup, in the same statement, decrypting nothing.
+    /// </summary>
+    /// <param name="e164">The number in E.164 form, as returned by <c>PhoneNumbers.NormalizeKorean</c>.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The matching rows in ascending id order: empty or one (the phone index is unique).</returns>
+    /// <exception cref="ArgumentException">When <paramref name="e164"/> is not E.164.</exception>
+    /// <exception cref="FormatException">When a stored contract date is not <c>yyyy-MM-dd</c>.</exception>
+    public Task<IReadOnlyList<SealedSubscriber>> FindSealedByPhoneAsync(string e164, CancellationToken cancellationToken = default)
+    {
+        _ = _index.ForPhone(e164); // validates the form before any query
+        return FindAsync(
+            "phone_index",
+            "phone_index_next",
+            key => _index.ForPhone(e164, key),
+            "id, " + SealedColumns,
+            static reader => ReadSealed(new SubscriberId(reader.GetInt64(0)), reader, 1),
+            cancellationToken);
+    }
 
+    /// <summary>
+    /// Decrypts a row read by <see cref="ReadSealedAsync"/> or <see cref="FindSealedByPhoneAsync"/> (four AES-256-GCM
+    /// decryptions, no query). The caller must already have durably recorded the read in the access ledger.
+    /// </summary>
+    /// <param name="row">The sealed row.</param>
+    /// <returns>The plaintext record.</returns>
+    /// <exception cref="CryptographicException">When a stored field fails authentication (tampered, moved between rows or fields, or unknown key); logged as event 3201.</exception>
+    public SubscriberRecord Decrypt(SealedSubscriber row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
         return new SubscriberRecord(
-            id,
-            Decrypt(id, SubscriberFields.Name, nameCt),
-            Decrypt(id, SubscriberFields.Rrn, rrnCt),
-            Decrypt(id, SubscriberFields.Phone, phoneCt),
-            Decrypt(id, SubscriberFields.Address, addressCt),
-            ratePlan,
-            DateOnly.ParseExact(start, SubscriberDates.Format, CultureInfo.InvariantCulture),
-            DateOnly.ParseExact(end, SubscriberDates.Format, CultureInfo.InvariantCulture),
-            store);
+            row.Id,
+            Decrypt(row.Id, SubscriberFields.Name, row.NameCiphertext),
+            Decrypt(row.Id, SubscriberFields.Rrn, row.RrnCiphertext),
+            Decrypt(row.Id, SubscriberFields.Phone, row.PhoneCiphertext),
+            Decrypt(row.Id, SubscriberFields.Address, row.AddressCiphertext),
+            row.RatePlan,
+            row.ContractStart,
+            row.Facts.ContractEnd,
+            row.Facts.HomeStore);
     }
 
     /// <summary>
@@ -181,23 +211,24 @@ public sealed partial class SubscriberVault
     /// the current key and, when one is pending, under the pending key, each looked up in both the main
     /// and the next-index column. A miss re-reads a keyring another process changed and tries once more.
     /// </summary>
-    private async Task<IReadOnlyList<SubscriberId>> FindAsync(string column, string nextColumn, Func<IndexKey, byte[]> compute, CancellationToken cancellationToken)
+    /// <remarks>A row matches once however many of its index columns match, so selecting whole rows needs no DISTINCT.</remarks>
+    private async Task<IReadOnlyList<T>> FindAsync<T>(string column, string nextColumn, Func<IndexKey, byte[]> compute, string select, Func<DbDataReader, T> read, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
             var current = compute(_keys.CurrentIndexKey);
             var pending = _keys.PendingIndexKey is { } key ? compute(key) : current;
-            var ids = new List<SubscriberId>(1);
+            var ids = new List<T>(1);
             await using (var connection = await _database.OpenAsync(cancellationToken))
             await using (var command = connection.Command(
-                $"SELECT DISTINCT id FROM subscribers WHERE {column} IN (@current, @pending) OR {nextColumn} IN (@current, @pending) ORDER BY id",
+                $"SELECT {select} FROM subscribers WHERE {column} IN (@current, @pending) OR {nextColumn} IN (@current, @pending) ORDER BY id",
                 ("@current", current),
                 ("@pending", pending)))
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    ids.Add(new SubscriberId(reader.GetInt64(0)));
+                    ids.Add(read(reader));
                 }
             }
 
@@ -207,6 +238,16 @@ public sealed partial class SubscriberVault
             }
         }
     }
+
+    private static SealedSubscriber ReadSealed(SubscriberId id, DbDataReader reader, int first) => new(
+        id,
+        (byte[])reader.GetValue(first),
+        (byte[])reader.GetValue(first + 1),
+        (byte[])reader.GetValue(first + 2),
+        (byte[])reader.GetValue(first + 3),
+        reader.GetString(first + 4),
+        DateOnly.ParseExact(reader.GetString(first + 5), SubscriberDates.Format, CultureInfo.InvariantCulture),
+        new SubscriberContractFacts(id, DateOnly.ParseExact(reader.GetString(first + 6), SubscriberDates.Format, CultureInfo.InvariantCulture), reader.GetString(first + 7)));
 
     private string Decrypt(SubscriberId id, string field, byte[] ciphertext)
     {
@@ -233,6 +274,46 @@ public sealed partial class SubscriberVault
 /// <param name="ContractEnd">The contract's last day (column <c>contract_end</c>).</param>
 /// <param name="HomeStore">The home store code (column <c>home_store</c>).</param>
 public sealed record SubscriberContractFacts(SubscriberId Id, DateOnly ContractEnd, string HomeStore);
+
+/// <summary>
+/// One subscriber's row as stored, decrypting nothing (<see cref="SubscriberVault.ReadSealedAsync"/>,
+/// <see cref="SubscriberVault.FindSealedByPhoneAsync"/>): the clear columns, public, and the four AES-256-GCM ciphertexts,
+/// which only <see cref="SubscriberVault.Decrypt(SealedSubscriber)"/> reads. Immutable.
+/// </summary>
+public sealed class SealedSubscriber
+{
+    internal SealedSubscriber(SubscriberId id, byte[] nameCiphertext, byte[] rrnCiphertext, byte[] phoneCiphertext, byte[] addressCiphertext, string ratePlan, DateOnly contractStart, SubscriberContractFacts facts)
+    {
+        Id = id;
+        NameCiphertext = nameCiphertext;
+        RrnCiphertext = rrnCiphertext;
+        PhoneCiphertext = phoneCiphertext;
+        AddressCiphertext = addressCiphertext;
+        RatePlan = ratePlan;
+        ContractStart = contractStart;
+        Facts = facts;
+    }
+
+    /// <summary>The subscriber.</summary>
+    public SubscriberId Id { get; }
+
+    /// <summary>The rate plan (column <c>rate_plan</c>, clear).</summary>
+    public string RatePlan { get; }
+
+    /// <summary>The contract's first day (column <c>contract_start</c>, clear).</summary>
+    public DateOnly ContractStart { get; }
+
+    /// <summary>The clear columns the guard's signals use: <c>contract_end</c> and <c>home_store</c>.</summary>
+    public SubscriberContractFacts Facts { get; }
+
+    internal byte[] NameCiphertext { get; }
+
+    internal byte[] RrnCiphertext { get; }
+
+    internal byte[] PhoneCiphertext { get; }
+
+    internal byte[] AddressCiphertext { get; }
+}
 
 /// <summary>Storage format of contract dates.</summary>
 internal static class SubscriberDates

@@ -9,7 +9,9 @@ namespace Custodian.Lookup;
 /// <summary>
 /// Sets <see cref="AccessSignals.SameHousehold"/> on a guarded read's entry before it is appended (issue 5, snooping): true
 /// when a subject is the reading account's own subscription or shares its household index (surname and address) or
-/// family-plan index (<see cref="StaffHouseholds.SharesHouseholdAsync"/>; one indexed query, no decryption). Other signals
+/// family-plan index (<see cref="StaffHouseholds.SharesHouseholdAsync"/>; one indexed query, no decryption, and none at all
+/// for an account without a link, <see cref="StaffHouseholds.IsLinkedAsync"/>: a link made by another process counts from
+/// at most 1 s after it was committed). Other signals
 /// the entry already has are kept. Called by <see cref="LookupGuard"/> for every allowed entry that names subjects;
 /// refusals are recorded without the check (docs/ledger-format.md §1.1).
 /// </summary>
@@ -33,8 +35,10 @@ public sealed partial class HouseholdSignal(StaffHouseholds households, AccessRe
         bool shares;
         try
         {
-            // Not cancelled by the client going away, like the append that follows.
-            shares = await households.SharesHouseholdAsync(entry.Account, entry.Subjects, CancellationToken.None);
+            // Not cancelled by the client going away, like the append that follows. An account without a link (most of
+            // them) costs no query: StaffHouseholds.IsLinkedAsync answers from memory, at most 1 s stale (docs/households.md).
+            shares = await households.IsLinkedAsync(entry.Account, CancellationToken.None)
+                && await households.SharesHouseholdAsync(entry.Account, entry.Subjects, CancellationToken.None);
         }
         catch (DbException ex)
         {

@@ -25,7 +25,10 @@ public sealed record StaffRequest(DeviceIdentity Device, StaffSession Session, s
 /// consent and the monitor's current verdict on the clerk and terminal; then appends the access
 /// entry to the ledger, with its signals (<see cref="ReadSignals"/>: computed from clear columns and a keyed pseudonym,
 /// never by decrypting); and only then decrypts and masks. No durable entry, no data (fail closed).
-/// This is the only component that calls <see cref="SubscriberVault.DecryptAsync"/>.
+/// Search, view and unmask read the subjects' rows as stored (ciphertexts and clear columns) in one statement before the
+/// append, take the signals' columns from them, and decrypt them (<see cref="SubscriberVault.Decrypt(SealedSubscriber)"/>)
+/// only after it. This is the only component that calls <see cref="SubscriberVault.DecryptAsync"/> or
+/// <see cref="SubscriberVault.Decrypt(SealedSubscriber)"/>.
 /// </summary>
 public sealed class LookupGuard
 {
@@ -117,23 +120,29 @@ public sealed class LookupGuard
             return await _recorder.RefuseAsync(entry, normalized.Error!, cancellationToken);
         }
 
-        var ids = await _vault.FindByPhoneAsync(normalized.Value, cancellationToken);
-        var signalled = await _signals.ApplyAsync(entry with { Subjects = ids, Fields = ids.Count > 0 ? SummaryFields : [] }, _signals.NumberBlock(normalized.Value), cancellationToken);
+        // One statement finds the rows and reads them as stored (ciphertexts and the clear columns the signals use);
+        // nothing is decrypted before the append.
+        var rows = await _vault.FindSealedByPhoneAsync(normalized.Value, cancellationToken);
+        var ids = new SubscriberId[rows.Count];
+        var facts = new SubscriberContractFacts[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            ids[i] = rows[i].Id;
+            facts[i] = rows[i].Facts;
+        }
+
+        var signalled = await _signals.ApplyAsync(entry with { Subjects = ids, Fields = ids.Length > 0 ? SummaryFields : [] }, _signals.NumberBlock(normalized.Value), facts, cancellationToken);
         var committed = await AppendAsync(request, signalled);
         if (!committed.IsSuccess)
         {
             return committed.Error!;
         }
 
-        var hits = new List<SearchHit>(ids.Count);
-        foreach (var id in ids)
+        var hits = new List<SearchHit>(rows.Count);
+        foreach (var row in rows)
         {
-            var record = await _vault.DecryptAsync(id, cancellationToken);
-            if (record is null)
-            {
-                continue;
-            }
-
+            var id = row.Id;
+            var record = _vault.Decrypt(row);
             hits.Add(new SearchHit(
                 request.Session.AddHandle(id),
                 _masking.MaskName(record.Name),
@@ -177,17 +186,20 @@ public sealed class LookupGuard
                 cancellationToken);
         }
 
-        var committed = await AppendAsync(request, await _signals.ApplyAsync(entry with { Subjects = [subject.Value], Fields = ViewFields }, null, cancellationToken));
+        // The row is read as stored before the append (its clear columns give the signals) and decrypted only after it.
+        var row = await _vault.ReadSealedAsync(subject.Value, cancellationToken);
+        var committed = await AppendAsync(request, await _signals.ApplyAsync(entry with { Subjects = [subject.Value], Fields = ViewFields }, null, FactsOf(row), cancellationToken));
         if (!committed.IsSuccess)
         {
             return committed.Error!;
         }
 
-        var record = await _vault.DecryptAsync(subject.Value, cancellationToken);
-        if (record is null)
+        if (row is null)
         {
             return new CustodianError(ErrorCodes.NotFound, 404, "The subscriber no longer exists.");
         }
+
+        var record = _vault.Decrypt(row);
 
         var masked = _masking.Mask(record);
         return new SubscriberView(
@@ -286,17 +298,19 @@ public sealed class LookupGuard
                 cancellationToken);
         }
 
-        var committed = await AppendAsync(request, await _signals.ApplyAsync(entry with { Subjects = [subject.Value], Fields = fields, UnmaskedFields = fields }, null, cancellationToken));
+        var row = await _vault.ReadSealedAsync(subject.Value, cancellationToken); // as stored; decrypted only after the append
+        var committed = await AppendAsync(request, await _signals.ApplyAsync(entry with { Subjects = [subject.Value], Fields = fields, UnmaskedFields = fields }, null, FactsOf(row), cancellationToken));
         if (!committed.IsSuccess)
         {
             return committed.Error!;
         }
 
-        var record = await _vault.DecryptAsync(subject.Value, cancellationToken);
-        if (record is null)
+        if (row is null)
         {
             return new CustodianError(ErrorCodes.NotFound, 404, "The subscriber no longer exists.");
         }
+
+        var record = _vault.Decrypt(row);
 
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var field in fields)
@@ -346,6 +360,8 @@ public sealed class LookupGuard
                 RetryAfter = retry,
             }
             : null;
+
+    private static SubscriberContractFacts[] FactsOf(SealedSubscriber? row) => row is null ? [] : [row.Facts];
 
     private static string ConsentKey(StaffRequest request, SubscriberId subject, string purpose) =>
         $"{request.Session.Principal.Id}|{subject.Value}|{purpose}";

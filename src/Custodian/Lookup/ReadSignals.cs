@@ -18,8 +18,9 @@ namespace Custodian.Lookup;
 /// <item><c>away</c>: the reading store and a subject's <c>home_store</c> both have an area (<see cref="StoreAreas"/>) and the
 /// areas differ; a store without an area sets nothing.</item>
 /// </list>
-/// Cost per read with subjects: one indexed query (<see cref="SubscriberVault.ReadContractFactsAsync"/>); the store areas
-/// come from memory (one query a minute). A read without subjects costs no query. Thread-safe.
+/// Cost per read with subjects: one indexed query (<see cref="SubscriberVault.ReadContractFactsAsync"/>), or none when the
+/// caller passes the columns it read with the rows (the guard's search and view); the store areas come from memory (one
+/// query a minute). A read without subjects costs no query. Thread-safe.
 /// <para>
 /// The fourth signal, <see cref="AccessSignals.SameHousehold"/>, is set by <c>HouseholdSignal</c> in the guard's append
 /// (docs/households.md), merged into the signals set here.
@@ -111,10 +112,29 @@ public sealed class ReadSignals
     public async Task<AccessEntry> ApplyAsync(AccessEntry entry, string? numberBlock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        var facts = entry.Subjects.Count > 0 ? await _vault.ReadContractFactsAsync(entry.Subjects, cancellationToken) : [];
+        return await ApplyAsync(entry, numberBlock, facts, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="ApplyAsync(AccessEntry, string?, CancellationToken)"/> with the subjects' clear columns already read (the
+    /// guard reads them in the statement that reads the subjects' rows, <see cref="SubscriberVault.FindSealedByPhoneAsync"/>
+    /// and <see cref="SubscriberVault.ReadSealedAsync"/>): no query. The signals are the same as those of the querying
+    /// overload when <paramref name="facts"/> holds one item for each existing subject (order and duplicates do not matter).
+    /// </summary>
+    /// <param name="entry">The entry about to be appended.</param>
+    /// <param name="numberBlock">For a search: <see cref="NumberBlock"/> of the number searched; otherwise null.</param>
+    /// <param name="facts">The clear columns of the entry's existing subjects; ignored when the entry has no subjects.</param>
+    /// <param name="cancellationToken">Cancels the store areas' reload, when one is due.</param>
+    /// <returns>The entry to append.</returns>
+    /// <exception cref="DbException">When the store areas cannot be read.</exception>
+    public async ValueTask<AccessEntry> ApplyAsync(AccessEntry entry, string? numberBlock, IReadOnlyList<SubscriberContractFacts> facts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(facts);
         bool ending = false, away = false;
         if (entry.Subjects.Count > 0)
         {
-            var facts = await _vault.ReadContractFactsAsync(entry.Subjects, cancellationToken);
             var areas = await _areas.CurrentAsync(cancellationToken);
             var readerArea = entry.Store is { } store && areas.TryGetValue(store, out var a) ? a : null;
             foreach (var fact in facts)
@@ -129,7 +149,7 @@ public sealed class ReadSignals
     }
 
     /// <summary>
-    /// <see cref="ApplyAsync"/> for a refusal that names subjects: when the columns cannot be read, the refusal is still
+    /// <see cref="ApplyAsync(AccessEntry, string?, CancellationToken)"/> for a refusal that names subjects: when the columns cannot be read, the refusal is still
     /// recorded, without signals.
     /// </summary>
     /// <param name="entry">The refusal's entry.</param>

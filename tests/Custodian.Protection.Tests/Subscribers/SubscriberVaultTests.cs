@@ -51,6 +51,32 @@ public sealed class SubscriberVaultTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Rows_read_as_stored_carry_the_clear_columns_and_decrypt_to_the_same_records()
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        await env.ImportAsync(ImportMode.AllOrNothing, Rows);
+        var vault = new SubscriberVault(env.Database, env.Keys);
+        var first = Assert.Single(await vault.FindByPhoneAsync("+821012345678"));
+        var third = Assert.Single(await vault.FindByPhoneAsync("+821177778888"));
+
+        var found = Assert.Single(await vault.FindSealedByPhoneAsync("+821012345678"));
+        var read = await vault.ReadSealedAsync(third);
+
+        Assert.Equal(
+            (first, "5G 슬림", new DateOnly(2025, 1, 2), new SubscriberContractFacts(first, new DateOnly(2027, 1, 1), "S001")),
+            (found.Id, found.RatePlan, found.ContractStart, found.Facts));
+        Assert.NotNull(read);
+        Assert.Equal(new SubscriberContractFacts(third, new DateOnly(2026, 1, 1), "S002"), read.Facts);
+        Assert.Equal(await vault.DecryptAsync(first), vault.Decrypt(found));
+        Assert.Equal(
+            new SubscriberRecord(third, "김서연", "0506154000000", "+821177778888", "부산광역시 해운대구 우동 7, 101동 1203호", "키즈 LTE 19", new DateOnly(2026, 1, 1), new DateOnly(2026, 1, 1), "S002"),
+            vault.Decrypt(read));
+        Assert.Empty(await vault.FindSealedByPhoneAsync("+821099998888"));
+        Assert.Null(await vault.ReadSealedAsync(SubscriberId.From(12345)));
+        await Assert.ThrowsAsync<ArgumentException>(() => vault.FindSealedByPhoneAsync("01012345678"));
+    }
+
+    [Fact]
     public async Task A_ciphertext_moved_to_another_row_or_field_in_the_database_fails_to_decrypt()
     {
         using var env = await TestEnvironment.CreateAsync();

@@ -99,6 +99,31 @@ public sealed class HouseholdSignalTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))] // the linked-account set's reload on SQLite and PostgreSQL
+    [Trait("Backend", "Both")]
+    public async Task A_link_made_by_another_process_marks_reads_from_one_second_after_it(TestBackend backend)
+    {
+        await using var host = await CustodianTestHost.StartAsync(backend: backend);
+        var report = await host.Get<SubscriberImporter>().ImportAsync(new StringReader(string.Join("\n", Rows) + "\n"));
+        Assert.Equal([], report.Errors.Select(e => $"{e.Line}: {e.Field}: {e.Rule}"));
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var before = await SearchAsync(host, clerk, Sibling); // the server loads the linked accounts: none
+
+        // `staff link-subscription` runs in another process: its own StaffHouseholds over the same database.
+        var cli = new StaffHouseholds(host.Get<CustodianDatabase>(), host.Time);
+        Assert.Equal(HouseholdLinkOutcome.Linked, await cli.LinkAsync("C0001", await GuardedLookupTests.IdOf(host, Own)));
+        var withinTheSecond = await SearchAsync(host, clerk, Sibling);
+        host.Time.Advance(StaffHouseholds.LinkedRefreshInterval);
+        var after = await SearchAsync(host, clerk, Sibling);
+        var again = await SearchAsync(host, clerk, Sibling);
+
+        Assert.Equal(TimeSpan.FromSeconds(1), StaffHouseholds.LinkedRefreshInterval);
+        Assert.Equal(
+            [(AccessOutcome.Allowed, (bool?)false), (AccessOutcome.Allowed, false), (AccessOutcome.Allowed, true), (AccessOutcome.Allowed, true)],
+            new[] { before, withinTheSecond, after, again }.Select(r => (r.Entry.Entry.Outcome, r.Entry.Entry.Signals?.SameHousehold)).ToArray());
+    }
+
     private static async Task<(string Handle, CommittedEntry Entry)> SearchAsync(CustodianTestHost host, HttpClient client, string phone)
     {
         var handle = await GuardedLookupTests.SearchAsync(client, phone);
