@@ -22,7 +22,10 @@ namespace Custodian.Ledger;
 /// and its frontier) inside the transaction — so other processes such as the CLI may append to the
 /// same file — inserts the entries, their subject rows, the hashes of the subtrees of levels 4, 8,
 /// 12, … that the batch completes (<c>ledger_subtrees</c>, for <see cref="LedgerProofs"/>) and
-/// one tree head, and commits (<c>synchronous=FULL</c>: durable on return). Only then are the
+/// one tree head, and commits (<c>synchronous=FULL</c>: durable on return). The transaction holds the process's
+/// write turn (<see cref="CustodianDatabase.EnterWriteTurn"/>), which the database's other group commit (consent
+/// codes, <see cref="CustodianDatabase.GroupCommit"/>) also takes, so the two hand SQLite's write lock to each other
+/// without polling for it. Only after the commit are the
 /// callers' tasks completed and the entries published to <see cref="IAccessEventStream"/> in
 /// sequence order. WAL checkpoints run mostly on a background connection
 /// (<see cref="LedgerOptions.CheckpointInterval"/>); the writer's own auto-checkpoint is the backstop.
@@ -302,6 +305,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
     {
         _connection ??= WriterConnection.Open(_db, _options.LockTimeout);
         var c = _connection;
+        using var turn = _db.EnterWriteTurn(_options.LockTimeout); // handed over by this process's other writers without sleeping
         using var tx = c.Connection.BeginTransaction(deferred: false); // BEGIN IMMEDIATE
         c.Enlist(tx);
 

@@ -35,6 +35,10 @@ public sealed class ConsentAttemptBudget
     /// <summary>How often a process deletes every row older than the window: at most once an hour.</summary>
     public static readonly TimeSpan SweepEvery = TimeSpan.FromHours(1);
 
+    private const string InsertSql = "INSERT INTO consent_wrong_attempts (id, clerk, subscriber_id, at_ms) VALUES (@id, @c, @s, @t)";
+    private const string PruneSql = "DELETE FROM consent_wrong_attempts WHERE clerk = @c AND subscriber_id = @s AND at_ms <= @cutoff";
+    private const string SweepSql = "DELETE FROM consent_wrong_attempts WHERE at_ms <= @cutoff";
+
     private readonly CustodianDatabase _db;
     private readonly TimeProvider _time;
     private long _lastSweepTicks;
@@ -101,27 +105,49 @@ public sealed class ConsentAttemptBudget
         ArgumentException.ThrowIfNullOrEmpty(clerk);
         var now = _time.GetUtcNow();
         var cutoff = (now - Window).ToUnixTimeMilliseconds();
+        var insertParameters = new (string, object?)[] { ("@id", Guid.CreateVersion7(now).ToString("N")), ("@c", clerk), ("@s", subject.Value), ("@t", now.ToUnixTimeMilliseconds()) };
+        var pruneParameters = new (string, object?)[] { ("@c", clerk), ("@s", subject.Value), ("@cutoff", cutoff) };
+        var sweep = Timing.PeriodicClaim.TryClaim(ref _lastSweepTicks, now, SweepEvery);
+        if (_db.GroupCommit is { } writes)
+        {
+            // SQLite: with the consent codes' writes, in one transaction of the group commit (one write lock, one sync).
+            await writes.RunAsync(
+                tx =>
+                {
+                    using (var insert = tx.Command(InsertSql, insertParameters))
+                    {
+                        insert.ExecuteNonQuery();
+                    }
+
+                    using (var prune = tx.Command(PruneSql, pruneParameters))
+                    {
+                        prune.ExecuteNonQuery();
+                    }
+
+                    if (sweep)
+                    {
+                        using var all = tx.Command(SweepSql, ("@cutoff", cutoff));
+                        all.ExecuteNonQuery();
+                    }
+
+                    return true;
+                },
+                cancellationToken);
+            return;
+        }
+
         await using var connection = await _db.OpenAsync(cancellationToken);
-        await using (var insert = connection.Command(
-            "INSERT INTO consent_wrong_attempts (id, clerk, subscriber_id, at_ms) VALUES (@id, @c, @s, @t)",
-            ("@id", Guid.CreateVersion7(now).ToString("N")),
-            ("@c", clerk),
-            ("@s", subject.Value),
-            ("@t", now.ToUnixTimeMilliseconds())))
+        await using (var insert = connection.Command(InsertSql, insertParameters))
         {
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using (var prune = connection.Command(
-            "DELETE FROM consent_wrong_attempts WHERE clerk = @c AND subscriber_id = @s AND at_ms <= @cutoff",
-            ("@c", clerk),
-            ("@s", subject.Value),
-            ("@cutoff", cutoff)))
+        await using (var prune = connection.Command(PruneSql, pruneParameters))
         {
             await prune.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        if (Timing.PeriodicClaim.TryClaim(ref _lastSweepTicks, now, SweepEvery))
+        if (sweep)
         {
             await SweepAsync(connection, cutoff, cancellationToken);
         }
@@ -138,7 +164,7 @@ public sealed class ConsentAttemptBudget
 
     private static async Task<int> SweepAsync(DbConnection connection, long cutoff, CancellationToken cancellationToken)
     {
-        await using var sweep = connection.Command("DELETE FROM consent_wrong_attempts WHERE at_ms <= @cutoff", ("@cutoff", cutoff));
+        await using var sweep = connection.Command(SweepSql, ("@cutoff", cutoff));
         return await sweep.ExecuteNonQueryAsync(cancellationToken);
     }
 }

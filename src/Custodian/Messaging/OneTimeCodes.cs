@@ -32,10 +32,14 @@ public enum CodeCheck
 /// access-secret key (<see cref="SecretProtector.DeriveKey"/>, purpose <c>one-time-codes</c>; every node holds the same
 /// key file, docs/events.md "Several API nodes"), over the scope, the key, a random issue ID and the code. Without that
 /// key the 10^6 possible codes of a row cannot be tried against it; a plain SHA-256 of a 6-digit code could be.</para>
-/// <para>A check is atomic across nodes: the row is read, then changed only by a conditional <c>UPDATE</c> naming the
-/// state that was read (same issue, not used, the attempt count seen); when another node changed the row meanwhile
-/// the update touches no row and the check is decided again on the new state. So two nodes never both accept one
-/// code, and the wrong attempts of a code never exceed <see cref="MaxAttempts"/>.</para>
+/// <para>A check is atomic across nodes. On SQLite the read and the change run in one <c>BEGIN IMMEDIATE</c>
+/// transaction of the database's <see cref="CustodianDatabase.GroupCommit"/>, which holds the file's one write lock
+/// from the read to the commit, so no other node or process changes the row in between; the checks and issues of many
+/// callers share one such transaction and one WAL sync. On PostgreSQL the row is read, then changed only by a
+/// conditional <c>UPDATE</c> naming the state that was read (same issue, not used, the attempt count seen); when another
+/// node changed the row meanwhile the update touches no row and the check is decided again on the new state. Either
+/// way two nodes never both accept one code, and the wrong attempts of a code never exceed <see cref="MaxAttempts"/>;
+/// a result is returned only after its change is committed.</para>
 /// <para>Rows whose expiry lies more than one <see cref="Lifetime"/> in the past are deleted when a code is issued (at
 /// most once a minute per process), so the table holds about one row per key issued within two lifetimes. Times come
 /// from the injected <see cref="TimeProvider"/>; stored as Unix milliseconds UTC. Thread-safe.</para>
@@ -46,6 +50,23 @@ public sealed class OneTimeCodes
     public const string KeyPurpose = "one-time-codes";
 
     private const int MaxRounds = 16;
+
+    private const string UpsertSql = """
+        INSERT INTO one_time_codes (scope, code_key, issue_id, code_hmac, expires_ms, attempts, used)
+        VALUES (@s, @k, @i, @h, @e, 0, 0)
+        ON CONFLICT (scope, code_key) DO UPDATE SET issue_id = excluded.issue_id, code_hmac = excluded.code_hmac,
+            expires_ms = excluded.expires_ms, attempts = 0, used = 0
+        """;
+
+    private const string ReadSql = "SELECT issue_id, code_hmac, expires_ms, attempts, used FROM one_time_codes WHERE scope = @s AND code_key = @k";
+    private const string DeleteIssueSql = "DELETE FROM one_time_codes WHERE scope = @s AND code_key = @k AND issue_id = @i";
+
+    // Consumed only if nobody consumed, re-issued or exhausted it since the read: exactly one check wins.
+    private const string ConsumeSql = "UPDATE one_time_codes SET used = 1 WHERE scope = @s AND code_key = @k AND issue_id = @i AND used = 0 AND attempts < @max AND expires_ms >= @now";
+
+    // Counted only if the count is still the one read (compare and set): no attempt is lost or counted twice.
+    private const string CountSql = "UPDATE one_time_codes SET attempts = @next WHERE scope = @s AND code_key = @k AND issue_id = @i AND used = 0 AND attempts = @seen";
+    private const string SweepSql = "DELETE FROM one_time_codes WHERE scope = @s AND expires_ms < @cutoff";
     private static readonly TimeSpan SweepEvery = TimeSpan.FromMinutes(1);
 
     private readonly CustodianDatabase _db;
@@ -105,24 +126,37 @@ public sealed class OneTimeCodes
         var now = _time.GetUtcNow();
         var expires = now + Lifetime;
         var issue = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var parameters = new (string, object?)[] { ("@s", _scope), ("@k", key), ("@i", issue), ("@h", Hmac(key, issue, code)), ("@e", expires.ToUnixTimeMilliseconds()) };
+        var sweep = Timing.PeriodicClaim.TryClaim(ref _lastSweepTicks, now, SweepEvery);
+        if (_db.GroupCommit is { } writes)
+        {
+            await writes.RunAsync(
+                tx =>
+                {
+                    using (var upsert = tx.Command(UpsertSql, parameters))
+                    {
+                        upsert.ExecuteNonQuery();
+                    }
+
+                    if (sweep)
+                    {
+                        using var remove = tx.Command(SweepSql, SweepParameters(now));
+                        remove.ExecuteNonQuery();
+                    }
+
+                    return true;
+                },
+                cancellationToken);
+            return (code, expires);
+        }
+
         await using var connection = await _db.OpenAsync(cancellationToken);
-        await using (var upsert = connection.Command(
-            """
-            INSERT INTO one_time_codes (scope, code_key, issue_id, code_hmac, expires_ms, attempts, used)
-            VALUES (@s, @k, @i, @h, @e, 0, 0)
-            ON CONFLICT (scope, code_key) DO UPDATE SET issue_id = excluded.issue_id, code_hmac = excluded.code_hmac,
-                expires_ms = excluded.expires_ms, attempts = 0, used = 0
-            """,
-            ("@s", _scope),
-            ("@k", key),
-            ("@i", issue),
-            ("@h", Hmac(key, issue, code)),
-            ("@e", expires.ToUnixTimeMilliseconds())))
+        await using (var upsert = connection.Command(UpsertSql, parameters))
         {
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        if (Timing.PeriodicClaim.TryClaim(ref _lastSweepTicks, now, SweepEvery))
+        if (sweep)
         {
             await SweepAsync(connection, now, cancellationToken);
         }
@@ -143,6 +177,66 @@ public sealed class OneTimeCodes
     public async Task<CodeCheck> VerifyAsync(string key, string? code, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
+        if (_db.GroupCommit is { } writes)
+        {
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            return await writes.RunAsync(tx => VerifyUnderWriteLock(tx, key, code, now), cancellationToken);
+        }
+
+        return await VerifyByCompareAndSetAsync(key, code, cancellationToken);
+    }
+
+    // SQLite: the check runs inside a BEGIN IMMEDIATE transaction of the group commit, which holds the database's one
+    // write lock from before the read to the commit, so the state read is the state changed: no other node or process
+    // can consume, re-issue or count the code in between, and one read decides.
+    private CodeCheck VerifyUnderWriteLock(DbTransaction tx, string key, string? code, long now)
+    {
+        string issue;
+        byte[] stored;
+        long expires, attempts, used;
+        using (var read = tx.Command(ReadSql, ("@s", _scope), ("@k", key)))
+        using (var reader = read.ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                return CodeCheck.Invalid;
+            }
+
+            (issue, stored, expires, attempts, used) = (reader.GetString(0), (byte[])reader.GetValue(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+        }
+
+        if (used != 0)
+        {
+            return CodeCheck.Invalid;
+        }
+
+        if (now > expires)
+        {
+            using var remove = tx.Command(DeleteIssueSql, ("@s", _scope), ("@k", key), ("@i", issue));
+            remove.ExecuteNonQuery();
+            return CodeCheck.Expired;
+        }
+
+        if (attempts >= MaxAttempts)
+        {
+            return CodeCheck.TooManyAttempts;
+        }
+
+        if (CryptographicOperations.FixedTimeEquals(Hmac(key, issue, code ?? string.Empty), stored))
+        {
+            using var consume = tx.Command(ConsumeSql, ("@s", _scope), ("@k", key), ("@i", issue), ("@max", (long)MaxAttempts), ("@now", now));
+            return consume.ExecuteNonQuery() == 1 ? CodeCheck.Valid : CodeCheck.Invalid;
+        }
+
+        var next = attempts + 1;
+        using var count = tx.Command(CountSql, ("@next", next), ("@s", _scope), ("@k", key), ("@i", issue), ("@seen", attempts));
+        return count.ExecuteNonQuery() != 1 ? CodeCheck.Invalid : next >= MaxAttempts ? CodeCheck.TooManyAttempts : CodeCheck.Invalid;
+    }
+
+    // PostgreSQL: read, then a conditional UPDATE naming the state read; when another node changed the row meanwhile
+    // the update touches no row and the check is decided again on the new state (at most MaxRounds times).
+    private async Task<CodeCheck> VerifyByCompareAndSetAsync(string key, string? code, CancellationToken cancellationToken)
+    {
         await using var connection = await _db.OpenAsync(cancellationToken);
         for (var round = 0; round < MaxRounds; round++)
         {
@@ -151,7 +245,7 @@ public sealed class OneTimeCodes
             byte[] stored;
             long expires, attempts, used;
             await using (var read = connection.Command(
-                "SELECT issue_id, code_hmac, expires_ms, attempts, used FROM one_time_codes WHERE scope = @s AND code_key = @k",
+                ReadSql,
                 ("@s", _scope),
                 ("@k", key)))
             await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
@@ -172,7 +266,7 @@ public sealed class OneTimeCodes
             if (now > expires)
             {
                 await using var remove = connection.Command(
-                    "DELETE FROM one_time_codes WHERE scope = @s AND code_key = @k AND issue_id = @i",
+                    DeleteIssueSql,
                     ("@s", _scope),
                     ("@k", key),
                     ("@i", issue));
@@ -189,7 +283,7 @@ public sealed class OneTimeCodes
             {
                 // Consumed only if nobody consumed, re-issued or exhausted it since the read: exactly one node wins.
                 await using var consume = connection.Command(
-                    "UPDATE one_time_codes SET used = 1 WHERE scope = @s AND code_key = @k AND issue_id = @i AND used = 0 AND attempts < @max AND expires_ms >= @now",
+                    ConsumeSql,
                     ("@s", _scope),
                     ("@k", key),
                     ("@i", issue),
@@ -206,7 +300,7 @@ public sealed class OneTimeCodes
             // Counted only if the count is still the one read (compare and set): no attempt is lost or counted twice.
             var next = attempts + 1;
             await using var count = connection.Command(
-                "UPDATE one_time_codes SET attempts = @next WHERE scope = @s AND code_key = @k AND issue_id = @i AND used = 0 AND attempts = @seen",
+                CountSql,
                 ("@next", next),
                 ("@s", _scope),
                 ("@k", key),
@@ -226,18 +320,29 @@ public sealed class OneTimeCodes
     /// <returns>The number of rows deleted.</returns>
     internal async Task<int> SweepAsync(CancellationToken cancellationToken = default)
     {
+        var now = _time.GetUtcNow();
+        if (_db.GroupCommit is { } writes)
+        {
+            return await writes.RunAsync(
+                tx =>
+                {
+                    using var remove = tx.Command(SweepSql, SweepParameters(now));
+                    return remove.ExecuteNonQuery();
+                },
+                cancellationToken);
+        }
+
         await using var connection = await _db.OpenAsync(cancellationToken);
-        return await SweepAsync(connection, _time.GetUtcNow(), cancellationToken);
+        return await SweepAsync(connection, now, cancellationToken);
     }
 
     private async Task<int> SweepAsync(DbConnection connection, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var sweep = connection.Command(
-            "DELETE FROM one_time_codes WHERE scope = @s AND expires_ms < @cutoff",
-            ("@s", _scope),
-            ("@cutoff", (now - Lifetime).ToUnixTimeMilliseconds()));
+        await using var sweep = connection.Command(SweepSql, SweepParameters(now));
         return await sweep.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    private (string, object?)[] SweepParameters(DateTimeOffset now) => [("@s", _scope), ("@cutoff", (now - Lifetime).ToUnixTimeMilliseconds())];
 
     /// <summary>HMAC-SHA256 over the length-prefixed UTF-8 of scope, key, issue ID and code.</summary>
     private byte[] Hmac(string key, string issue, string code)
