@@ -139,8 +139,10 @@ public sealed class StoreAreas
     /// <summary>
     /// Reads a store-area file (CSV, header exactly <c>store,area</c>) and, when no row is bad, writes every row in one
     /// transaction: a listed store gets the file's area (new stores are added, listed ones updated); stores the file does
-    /// not list keep theirs. Any bad row — a malformed row, a store that is not a store code (<see cref="Codes.Rule"/>) or
-    /// is listed twice (also in other letter case), an area breaking <see cref="AreaRule"/> — applies nothing, and every
+    /// not list keep theirs. Any bad row — a malformed row, a store that is not a store code (<see cref="Codes.Rule"/>), has
+    /// the shape of a phone number or resident registration number
+    /// (<see cref="Access.Staff.StaffAccountRules.CodeNotPersonalNumber"/>), is listed twice (also in other letter case), an area
+    /// breaking <see cref="AreaRule"/> — applies nothing, and every
     /// bad row is reported with its line and field (never the value). A bad or missing header is reported as line 1,
     /// field <c>header</c>. The in-memory copy is dropped after a write, so this process's next read sees the new areas.
     /// </summary>
@@ -166,7 +168,7 @@ public sealed class StoreAreas
                 ("@area", string.Empty),
                 ("@now", now));
             upsert.Transaction = transaction;
-            foreach (var (store, area) in rows)
+            foreach (var (_, store, area) in rows)
             {
                 upsert.Parameters[0].Value = store;
                 upsert.Parameters[1].Value = area;
@@ -180,9 +182,9 @@ public sealed class StoreAreas
         return new StoreAreaImport(true, rows.Count, []);
     }
 
-    private static async Task<(List<(string Store, string Area)> Rows, List<StoreAreaError> Errors)> ParseAsync(TextReader csv, CancellationToken cancellationToken)
+    private static async Task<(List<(long Line, string Store, string Area)> Rows, List<StoreAreaError> Errors)> ParseAsync(TextReader csv, CancellationToken cancellationToken)
     {
-        var rows = new List<(string, string)>();
+        var rows = new List<(long, string, string)>();
         var errors = new List<StoreAreaError>();
         var malformed = new HashSet<long>();
         var options = Files.StrictCsv.Options(4096, lineBreaksInQuotes: true, record => malformed.Add(record.RecordNumber));
@@ -219,6 +221,10 @@ public sealed class StoreAreas
             {
                 errors.Add(new StoreAreaError(line, "store", "must be a store code: " + Codes.Rule));
             }
+            else if (Access.Staff.StaffAccountRules.CheckCode(store, "store") is { } personal)
+            {
+                errors.Add(new StoreAreaError(line, "store", personal.Rule));
+            }
             else if (seen.TryGetValue(store, out var first))
             {
                 errors.Add(new StoreAreaError(line, "store", string.Equals(first, store, StringComparison.Ordinal)
@@ -237,7 +243,7 @@ public sealed class StoreAreas
 
             if (errors.Count == before)
             {
-                rows.Add((store, area));
+                rows.Add((line, store, area));
             }
         }
 
