@@ -141,7 +141,9 @@ public sealed class StoreAreas
     /// transaction: a listed store gets the file's area (new stores are added, listed ones updated); stores the file does
     /// not list keep theirs. Any bad row — a malformed row, a store that is not a store code (<see cref="Codes.Rule"/>), has
     /// the shape of a phone number or resident registration number
-    /// (<see cref="Access.Staff.StaffAccountRules.CodeNotPersonalNumber"/>), is listed twice (also in other letter case), an area
+    /// (<see cref="Access.Staff.StaffAccountRules.CodeNotPersonalNumber"/>), is listed twice (also in other letter case)
+    /// or differs only in letter case from a store code in use in <c>stores</c>, a terminal or a staff account
+    /// (<see cref="Access.Staff.StaffAccountRules.StoreCaseRule"/>, as <c>staff add --store</c> refuses it), an area
     /// breaking <see cref="AreaRule"/> — applies nothing, and every
     /// bad row is reported with its line and field (never the value). A bad or missing header is reported as line 1,
     /// field <c>header</c>. The in-memory copy is dropped after a write, so this process's next read sees the new areas.
@@ -162,6 +164,20 @@ public sealed class StoreAreas
         await using (var connection = await _database.OpenAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
+            var spellings = await SpellingsInUseAsync(connection, transaction, cancellationToken);
+            foreach (var (line, store, _) in rows)
+            {
+                if (!spellings.Exact.Contains(store) && spellings.AnyCase.TryGetValue(store, out var inUse))
+                {
+                    errors.Add(new StoreAreaError(line, "store", Access.Staff.StaffAccountRules.StoreCaseRule(inUse)));
+                }
+            }
+
+            if (errors.Count > 0)
+            {
+                return new StoreAreaImport(false, 0, errors); // the transaction is rolled back on dispose: nothing written
+            }
+
             await using var upsert = connection.Command(
                 "INSERT INTO stores (code, area, updated_at) VALUES (@code, @area, @now) ON CONFLICT (code) DO UPDATE SET area = excluded.area, updated_at = excluded.updated_at",
                 ("@code", string.Empty),
@@ -180,6 +196,27 @@ public sealed class StoreAreas
 
         _snapshot = null; // this process's next read loads the new areas
         return new StoreAreaImport(true, rows.Count, []);
+    }
+
+    /// <summary>
+    /// The store codes in use, as spelt: those of <c>stores</c>, of terminals and of staff accounts (one database).
+    /// </summary>
+    private static async Task<(HashSet<string> Exact, Dictionary<string, string> AnyCase)> SpellingsInUseAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var exact = new HashSet<string>(StringComparer.Ordinal);
+        var anyCase = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        await using var command = connection.Command(
+            "SELECT code FROM stores UNION SELECT store FROM terminals UNION SELECT store FROM staff_accounts WHERE store IS NOT NULL");
+        command.Transaction = transaction;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var code = reader.GetString(0);
+            exact.Add(code);
+            anyCase.TryAdd(code, code);
+        }
+
+        return (exact, anyCase);
     }
 
     private static async Task<(List<(long Line, string Store, string Area)> Rows, List<StoreAreaError> Errors)> ParseAsync(TextReader csv, CancellationToken cancellationToken)
