@@ -28,6 +28,32 @@ public static class StaffAccountRules
     public const string StoreRule = "is required for clerks and store managers and must be a well-formed store code";
 
     /// <summary>
+    /// The rule against personal numbers used as store codes or terminal names (the same shapes as
+    /// <see cref="IdNotPersonalNumber"/>): a store code and a terminal name go into the terminal ID, every ledger entry,
+    /// the SIEM export and the database, and are kept for years.
+    /// </summary>
+    public const string CodeNotPersonalNumber = "must not be a phone number or resident registration number";
+
+    /// <summary>
+    /// Checks a store code or terminal name: a well-formed <see cref="Codes">code</see> that does not have the shape of
+    /// a Korean mobile number or resident registration number (<see cref="LooksLikePersonalNumber"/>). The one rule every
+    /// input of a store code or terminal name applies (<c>staff add</c>, the staff directory, the HR feed, <c>terminals
+    /// enroll</c> and every enrollment through <c>TerminalRegistry</c>, <c>stores import</c>, <c>simulate --staff</c>).
+    /// </summary>
+    /// <param name="code">The store code or terminal name.</param>
+    /// <param name="field">The field to name in the error, e.g. <c>store</c> or <c>name</c>.</param>
+    /// <returns>Null when acceptable; else the broken rule under <paramref name="field"/>: <c>must be </c><see cref="Codes.Rule"/> or <see cref="CodeNotPersonalNumber"/>.</returns>
+    public static StaffFieldError? CheckCode(string? code, string field)
+    {
+        if (!Codes.IsValid(code))
+        {
+            return new StaffFieldError(field, "must be " + Codes.Rule);
+        }
+
+        return LooksLikePersonalNumber(code!) ? new StaffFieldError(field, CodeNotPersonalNumber) : null;
+    }
+
+    /// <summary>
     /// The rule a store code breaks when it differs only in letter case from a store code already in use (an enrolled
     /// terminal's or another account's). Store codes are case-sensitive and compared exactly, so <c>s001</c> is not the
     /// store <c>S001</c>: a clerk of <c>s001</c> could never sign in at the <c>S001</c> terminals. Codes are not personal
@@ -56,7 +82,10 @@ public static class StaffAccountRules
         return LooksLikePersonalNumber(id!) ? new StaffFieldError("id", IdNotPersonalNumber) : null;
     }
 
-    /// <summary>Checks a role and store: a defined role; a well-formed store code, required for clerks and store managers.</summary>
+    /// <summary>
+    /// Checks a role and store: a defined role; a well-formed store code, required for clerks and store managers, that
+    /// is not a phone number or resident registration number (<see cref="CodeNotPersonalNumber"/>).
+    /// </summary>
     /// <param name="role">The role.</param>
     /// <param name="store">The store code, or null.</param>
     /// <returns>Null when both are acceptable, else the first broken rule under field <c>role</c> or <c>store</c>.</returns>
@@ -67,7 +96,12 @@ public static class StaffAccountRules
             return new StaffFieldError("role", RoleRule);
         }
 
-        return (store is null ? role.IsStoreStaff() : !Codes.IsValid(store)) ? new StaffFieldError("store", StoreRule) : null;
+        if (store is null ? role.IsStoreStaff() : !Codes.IsValid(store))
+        {
+            return new StaffFieldError("store", StoreRule);
+        }
+
+        return store is not null && LooksLikePersonalNumber(store) ? new StaffFieldError("store", CodeNotPersonalNumber) : null;
     }
 
     /// <summary>Checks a new account: <see cref="CheckId"/>, then <see cref="CheckRoleAndStore"/>.</summary>

@@ -81,7 +81,8 @@ public sealed class TerminalRegistry
     /// <param name="lifetime">How long the code works; null for <see cref="DefaultCodeLifetime"/> (24 h); at most <see cref="MaxCodeLifetime"/>.</param>
     /// <returns>The code, to be shown once.</returns>
     /// <exception cref="CustodianException">
-    /// <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed store, name or lifetime, a store that differs
+    /// <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed store, name or lifetime, a store or name that has
+    /// the shape of a phone number or resident registration number (<see cref="StaffAccountRules.CheckCode"/>), a store that differs
     /// only in letter case from a store code in use (<see cref="StaffAccountRules.StoreCaseRule"/>), or a terminal ID
     /// already used by another store/name pair; <see cref="AccessErrorCodes.TerminalAlreadyActive"/> (409)
     /// when the terminal is enrolled and active (revoke it first).
@@ -103,14 +104,9 @@ public sealed class TerminalRegistry
     public async Task<EnrollmentCode> IssueEnrollmentCodeAsync(string store, string name, TimeSpan? lifetime, TrustClass trustClass)
     {
         var className = trustClass.ToName();
-        if (!Codes.IsValid(store))
+        if ((StaffAccountRules.CheckCode(store, "store") ?? StaffAccountRules.CheckCode(name, "name")) is { } invalid)
         {
-            throw new CustodianException(AccessErrors.Validation("store", "must be " + Codes.Rule));
-        }
-
-        if (!Codes.IsValid(name))
-        {
-            throw new CustodianException(AccessErrors.Validation("name", "must be " + Codes.Rule));
+            throw new CustodianException(AccessErrors.Validation(invalid.Field, invalid.Rule));
         }
 
         var terminalId = store + "-" + name;

@@ -28,8 +28,8 @@ internal static class AdminCommands
         var enroll = new Command("enroll", "Issue a one-time enrollment code for a new terminal (valid 24 hours). For a terminal whose earlier code is unused, the new code replaces it: the earlier code stops working at once, and the output says so.") { store, name, server, trustClass, enrollReason };
         enroll.SetAction(CustodianCli.Guarded(async (parse, _) =>
         {
-            var storeCode = RequireCode(parse.GetValue(store), "--store");
-            var terminalName = RequireCode(parse.GetValue(name), "--name");
+            var storeCode = RequireStoreOrName(parse.GetValue(store), "store");
+            var terminalName = RequireStoreOrName(parse.GetValue(name), "name");
             if (parse.GetValue(server) is { } given)
             {
                 CliArguments.HttpsUrl(given, "--server");
@@ -122,7 +122,7 @@ internal static class AdminCommands
             var storeCode = parse.GetValue(store);
             if (storeCode is not null)
             {
-                RequireCode(storeCode, "--store");
+                RequireStoreOrName(storeCode, "store");
             }
             else if (staffRole.IsStoreStaff())
             {
@@ -443,6 +443,18 @@ internal static class AdminCommands
     /// account <see cref="Operator"/>, role security officer (the role the workflow records for the CLI), no store.
     /// </summary>
     private static Access.Staff.StaffPrincipal LocalOfficer => new(Operator, StaffRole.SecurityOfficer, null, MustChangePassword: false);
+
+    /// <summary>
+    /// A store code or terminal name given on the command line (option <c>--</c><paramref name="field"/>), checked by
+    /// <see cref="StaffAccountRules.CheckCode"/>: a well-formed code that is not a phone number or resident registration
+    /// number. The value is never echoed.
+    /// </summary>
+    /// <exception cref="CliException">A usage error (exit 1) naming the option and the rule.</exception>
+    internal static string RequireStoreOrName(string? value, string field)
+    {
+        RequireCode(value, "--" + field);
+        return StaffAccountRules.CheckCode(value, field) is { } invalid ? throw CliException.Usage($"--{field} {invalid.Rule}.") : value!;
+    }
 
     internal static string RequireCode(string? value, string what) =>
         Codes.IsValid(value) ? value! : throw CliException.Usage($"{what} must be {Codes.Rule}; Korean and other non-ASCII characters are not accepted.");

@@ -240,7 +240,8 @@ internal static class ReviewCommands
             var result = await review.SignOffAsync(periodText, parse.GetValue(reviewer), parse.GetValue(note), parse.GetValue(sha), ct);
             if (!result.IsSuccess)
             {
-                throw result.Error!.Code is ReviewErrors.BadPeriod or ReviewErrors.ReasonRequired
+                // A bad argument (exit 1, README "CLI exit codes"), as every other verb treats a note with personal data in it.
+                throw result.Error!.Code is ReviewErrors.BadPeriod or ReviewErrors.ReasonRequired or Problems.ErrorCodes.PersonalDataInText or Problems.ErrorCodes.BidiControlInText
                     ? CliException.Usage(result.Error.Message)
                     : new CliException(result.Error.Message);
             }

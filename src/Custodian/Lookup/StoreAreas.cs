@@ -139,8 +139,12 @@ public sealed class StoreAreas
     /// <summary>
     /// Reads a store-area file (CSV, header exactly <c>store,area</c>) and, when no row is bad, writes every row in one
     /// transaction: a listed store gets the file's area (new stores are added, listed ones updated); stores the file does
-    /// not list keep theirs. Any bad row — a malformed row, a store that is not a store code (<see cref="Codes.Rule"/>) or
-    /// is listed twice (also in other letter case), an area breaking <see cref="AreaRule"/> — applies nothing, and every
+    /// not list keep theirs. Any bad row — a malformed row, a store that is not a store code (<see cref="Codes.Rule"/>), has
+    /// the shape of a phone number or resident registration number
+    /// (<see cref="Access.Staff.StaffAccountRules.CodeNotPersonalNumber"/>), is listed twice (also in other letter case)
+    /// or differs only in letter case from a store code in use in <c>stores</c>, a terminal or a staff account
+    /// (<see cref="Access.Staff.StaffAccountRules.StoreCaseRule"/>, as <c>staff add --store</c> refuses it), an area
+    /// breaking <see cref="AreaRule"/> — applies nothing, and every
     /// bad row is reported with its line and field (never the value). A bad or missing header is reported as line 1,
     /// field <c>header</c>. The in-memory copy is dropped after a write, so this process's next read sees the new areas.
     /// </summary>
@@ -160,13 +164,27 @@ public sealed class StoreAreas
         await using (var connection = await _database.OpenAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
+            var spellings = await SpellingsInUseAsync(connection, transaction, cancellationToken);
+            foreach (var (line, store, _) in rows)
+            {
+                if (!spellings.Exact.Contains(store) && spellings.AnyCase.TryGetValue(store, out var inUse))
+                {
+                    errors.Add(new StoreAreaError(line, "store", Access.Staff.StaffAccountRules.StoreCaseRule(inUse)));
+                }
+            }
+
+            if (errors.Count > 0)
+            {
+                return new StoreAreaImport(false, 0, errors); // the transaction is rolled back on dispose: nothing written
+            }
+
             await using var upsert = connection.Command(
                 "INSERT INTO stores (code, area, updated_at) VALUES (@code, @area, @now) ON CONFLICT (code) DO UPDATE SET area = excluded.area, updated_at = excluded.updated_at",
                 ("@code", string.Empty),
                 ("@area", string.Empty),
                 ("@now", now));
             upsert.Transaction = transaction;
-            foreach (var (store, area) in rows)
+            foreach (var (_, store, area) in rows)
             {
                 upsert.Parameters[0].Value = store;
                 upsert.Parameters[1].Value = area;
@@ -180,9 +198,30 @@ public sealed class StoreAreas
         return new StoreAreaImport(true, rows.Count, []);
     }
 
-    private static async Task<(List<(string Store, string Area)> Rows, List<StoreAreaError> Errors)> ParseAsync(TextReader csv, CancellationToken cancellationToken)
+    /// <summary>
+    /// The store codes in use, as spelt: those of <c>stores</c>, of terminals and of staff accounts (one database).
+    /// </summary>
+    private static async Task<(HashSet<string> Exact, Dictionary<string, string> AnyCase)> SpellingsInUseAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
-        var rows = new List<(string, string)>();
+        var exact = new HashSet<string>(StringComparer.Ordinal);
+        var anyCase = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        await using var command = connection.Command(
+            "SELECT code FROM stores UNION SELECT store FROM terminals UNION SELECT store FROM staff_accounts WHERE store IS NOT NULL");
+        command.Transaction = transaction;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var code = reader.GetString(0);
+            exact.Add(code);
+            anyCase.TryAdd(code, code);
+        }
+
+        return (exact, anyCase);
+    }
+
+    private static async Task<(List<(long Line, string Store, string Area)> Rows, List<StoreAreaError> Errors)> ParseAsync(TextReader csv, CancellationToken cancellationToken)
+    {
+        var rows = new List<(long, string, string)>();
         var errors = new List<StoreAreaError>();
         var malformed = new HashSet<long>();
         var options = Files.StrictCsv.Options(4096, lineBreaksInQuotes: true, record => malformed.Add(record.RecordNumber));
@@ -219,6 +258,10 @@ public sealed class StoreAreas
             {
                 errors.Add(new StoreAreaError(line, "store", "must be a store code: " + Codes.Rule));
             }
+            else if (Access.Staff.StaffAccountRules.CheckCode(store, "store") is { } personal)
+            {
+                errors.Add(new StoreAreaError(line, "store", personal.Rule));
+            }
             else if (seen.TryGetValue(store, out var first))
             {
                 errors.Add(new StoreAreaError(line, "store", string.Equals(first, store, StringComparison.Ordinal)
@@ -237,7 +280,7 @@ public sealed class StoreAreas
 
             if (errors.Count == before)
             {
-                rows.Add((store, area));
+                rows.Add((line, store, area));
             }
         }
 

@@ -72,7 +72,7 @@ public static partial class PortalGuard
         var hasBody = context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0;
         if (hasBody && !bodyAllowed)
         {
-            return new CustodianError(ErrorCodes.NotYourData, 400, "This portal request takes no body.");
+            return new CustodianError(ErrorCodes.ValidationFailed, 400, "This portal request takes no body."); // an unexpected body, not a second subject: any body at all
         }
 
         if (context.Request.Cookies.Keys.Any(IdentifierCookie().IsMatch))

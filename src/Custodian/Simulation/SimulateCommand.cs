@@ -24,7 +24,7 @@ public static class SimulateCommand
     public static Command Create()
     {
         var server = new Option<string?>("--server") { Description = "Drive this live server in real time instead of an in-process one in simulated time." };
-        var subscribersFile = new Option<FileInfo?>("--subscribers-file") { Description = "CSV of the imported subscribers (phones are drawn from it). Required with --server." };
+        var subscribersFile = new Option<FileInfo?>("--subscribers-file") { Description = "CSV of the imported subscribers (phones are drawn from it). Required with --server; refused without it." };
         var staffFile = new Option<FileInfo?>("--staff") { Description = "staff.csv from 'custodian sample --clerks' (default: --clerks spread over --stores). Every bad line is reported (exit 3, nothing simulated)." };
         var minutes = new Option<int>("--minutes") { Description = "Length of the day in (simulated) minutes, 1–1440.", DefaultValueFactory = _ => 600 };
         var stores = new Option<int>("--stores") { Description = "Stores, 1–500.", DefaultValueFactory = _ => 4 };
@@ -69,6 +69,11 @@ public static class SimulateCommand
             if (options.Attack is not null && options.ScraperStartMinute >= options.Minutes)
             {
                 throw CliException.Usage($"--scraper-start ({options.ScraperStartMinute}) must be before the end of the day (--minutes {options.Minutes}).");
+            }
+
+            if (parse.GetValue(subscribersFile) is not null && parse.GetValue(server) is null)
+            {
+                throw CliException.Usage("--subscribers-file is used only with --server (the in-process simulation makes its own subscribers).");
             }
 
             if (parse.GetValue(expect) && options.Attack is null)

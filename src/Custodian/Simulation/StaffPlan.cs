@@ -91,6 +91,10 @@ public sealed record StaffPlan(string Account, StaffRole Role, string Store)
             {
                 errors.Add(new StaffPlanError(line, "store", "must be a store code: " + Codes.Rule));
             }
+            else if (StaffAccountRules.CheckCode(store, "store") is { } personal)
+            {
+                errors.Add(new StaffPlanError(line, "store", personal.Rule));
+            }
             else if (stores.Check(store) is { } secondSpelling)
             {
                 // Store codes are case-sensitive: as staff add and the HR feed, refuse a second spelling of one store.

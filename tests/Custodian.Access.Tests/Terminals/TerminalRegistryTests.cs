@@ -218,6 +218,23 @@ public sealed partial class TerminalRegistryTests : IDisposable
         Assert.Equal(400, e.Error.Status);
     }
 
+    [Theory]
+    [InlineData("S001", "010-9406-2730", "name")]
+    [InlineData("S001", "01094062730", "name")]
+    [InlineData("900101-1234567", "x", "store")]
+    [InlineData("9001011234567", "x", "store")]
+    public async Task A_phone_number_or_RRN_never_becomes_a_store_code_or_terminal_name(string store, string name, string field)
+    {
+        var registry = NewRegistry();
+        var e = await Assert.ThrowsAsync<CustodianException>(() => registry.IssueEnrollmentCodeAsync(store, name, null));
+
+        Assert.Equal(ErrorCodes.ValidationFailed, e.Error.Code);
+        Assert.Equal([field], e.Error.Errors!.Keys.ToArray());
+        Assert.Equal(["must not be a phone number or resident registration number"], e.Error.Errors[field]);
+        Assert.DoesNotContain(field == "name" ? name : store, e.Error.Message, StringComparison.Ordinal);
+        Assert.Null(await registry.GetAsync(store + "-" + name));
+    }
+
     [Fact]
     public async Task Too_long_a_lifetime_is_refused()
     {

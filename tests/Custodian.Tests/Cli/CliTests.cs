@@ -30,6 +30,19 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Simulate_refuses_a_subscribers_file_without_a_server_instead_of_ignoring_it()
+    {
+        var file = Path.Combine(_dir.FullName, "subscribers.csv");
+        await File.WriteAllTextAsync(file, "x\n");
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["simulate", "--subscribers-file", file, "--minutes", "1"]);
+
+        Assert.Equal(1, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Equal("error: --subscribers-file is used only with --server (the in-process simulation makes its own subscribers).\n", stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public async Task Data_directory_that_is_a_file_or_held_by_another_server_is_refused()
     {
         var file = Path.Combine(_dir.FullName, "a-file");

@@ -122,5 +122,49 @@ public sealed class StaffInputRulesTests : IDisposable
             simulateError.ReplaceLineEndings("\n"));
     }
 
+    [Fact]
+    public async Task A_phone_number_or_RRN_is_refused_as_a_store_code_or_terminal_name_by_enroll_staff_add_the_hr_feed_stores_import_and_simulate()
+    {
+        const string Personal = "must not be a phone number or resident registration number";
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+
+        var (enrollName, enrollNameOut, enrollNameError) = await CliCapture.RunAsync(["terminals", "enroll", "--store", "S001", "--name", "010-9406-2730", "--data", Data]);
+        Assert.Equal((1, string.Empty), (enrollName, enrollNameOut));
+        Assert.Equal("error: --name " + Personal + ".\n", enrollNameError.ReplaceLineEndings("\n"));
+
+        var (enrollStore, _, enrollStoreError) = await CliCapture.RunAsync(["terminals", "enroll", "--store", "900101-1234567", "--name", "x", "--data", Data]);
+        Assert.Equal(1, enrollStore);
+        Assert.Equal("error: --store " + Personal + ".\n", enrollStoreError.ReplaceLineEndings("\n"));
+
+        var (add, _, addError) = await CliCapture.RunAsync(["staff", "add", "--id", "C9100", "--role", "clerk", "--store", "900101-1234567", "--data", Data]);
+        Assert.Equal(1, add);
+        Assert.Equal("error: --store " + Personal + ".\n", addError.ReplaceLineEndings("\n"));
+
+        var feed = Path.Combine(_dir.FullName, "hr-stores.csv");
+        await File.WriteAllTextAsync(feed, "account,role,store,status\nH030,clerk,S001,active\nH031,clerk,010-9406-2730,active\n");
+        var (import, _, importError) = await CliCapture.RunAsync(["staff", "import", feed, "--credentials-out", Path.Combine(_dir.FullName, "j.csv"), "--data", Data]);
+        Assert.Equal(3, import);
+        Assert.Equal("line 3: store: " + Personal + "\n", importError.ReplaceLineEndings("\n"));
+
+        var stores = Path.Combine(_dir.FullName, "stores.csv");
+        await File.WriteAllTextAsync(stores, "store,area\nS001,seoul-a\n010-9406-2730,seoul-a\n");
+        var (storesCode, storesOut, storesError) = await CliCapture.RunAsync(["stores", "import", stores, "--data", Data]);
+        Assert.Equal((3, string.Empty), (storesCode, storesOut));
+        Assert.Equal("line 3: store: " + Personal + "\nerror: nothing applied (all-or-nothing): 1 bad row.\n", storesError.ReplaceLineEndings("\n"));
+
+        var staff = Path.Combine(_dir.FullName, "sim-staff.csv");
+        await File.WriteAllLinesAsync(staff, ["account,role,store", "C0001,clerk,S001", "C0002,clerk,01094062730"]);
+        var (simulate, _, simulateError) = await CliCapture.RunAsync(["simulate", "--staff", staff]);
+        Assert.Equal(3, simulate);
+        Assert.Equal("sim-staff.csv: line 3: store: " + Personal + "\nerror: sim-staff.csv: 1 bad row; nothing was simulated.\n", simulateError.ReplaceLineEndings("\n"));
+
+        foreach (var error in new[] { enrollNameError, enrollStoreError, addError, importError, storesError, simulateError })
+        {
+            Assert.DoesNotContain("9406", error, StringComparison.Ordinal);
+            Assert.DoesNotContain("1234567", error, StringComparison.Ordinal);
+        }
+
+    }
+
     public void Dispose() => _dir.Delete(recursive: true);
 }

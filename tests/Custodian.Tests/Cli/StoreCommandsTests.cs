@@ -64,6 +64,28 @@ public sealed class StoreCommandsTests
         Assert.Equal(expected, (await host.Get<StoreAreas>().ListAsync()).Select(s => (s.Store, s.Area)));
     }
 
+    [Fact]
+    public async Task A_store_spelt_unlike_the_code_in_use_is_refused_as_staff_add_refuses_it_and_nothing_is_applied()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3);
+        var data = host.Directory.FullName;
+        await host.Get<Access.Terminals.TerminalRegistry>().IssueEnrollmentCodeAsync("S002", "counter-1", null);
+        var file = Path.Combine(data, "stores.csv");
+        await File.WriteAllTextAsync(file, "store,area\nS001,seoul-a\n");
+        Assert.Equal(0, (await CliCapture.RunAsync(["stores", "import", file, "--data", data])).Code);
+
+        await File.WriteAllTextAsync(file, "store,area\nS003,busan-a\ns001,seoul-a\ns002,seoul-b\n");
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["stores", "import", file, "--data", data]);
+
+        Assert.Equal((3, string.Empty), (code, stdout));
+        Assert.Equal(
+            "line 3: store: must be written 'S001' like the store code already in use (store codes are case-sensitive)\n"
+            + "line 4: store: must be written 'S002' like the store code already in use (store codes are case-sensitive)\n"
+            + "error: nothing applied (all-or-nothing): 2 bad rows.\n",
+            stderr);
+        Assert.Equal([("S001", "seoul-a")], (await host.Get<StoreAreas>().ListAsync()).Select(s => (s.Store, s.Area)));
+    }
+
     [Theory]
     [InlineData("0", "must be 1-365")]
     [InlineData("366", "must be 1-365")]

@@ -78,12 +78,19 @@ public sealed class ObjectLevelAuthorisationTests
 
         using (var disclose = await portalA.PostAsJsonAsync($"/portal/api/v1/history/{aSeq}/disclosure-request", new { subscriberId = bId.Value, sequence = bSeq }))
         {
-            await ProblemAssert.IsProblemAsync(disclose, HttpStatusCode.BadRequest, ErrorCodes.NotYourData);
+            var problem = await ProblemAssert.IsProblemAsync(disclose, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal("This portal request takes no body.", problem.GetProperty("detail").GetString());
+        }
+
+        using (var empty = await portalA.PostAsync($"/portal/api/v1/history/{aSeq}/disclosure-request", new StringContent("{}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(empty, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal("This portal request takes no body.", problem.GetProperty("detail").GetString());
         }
 
         using (var history = await portalA.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/portal/api/v1/history") { Content = JsonContent.Create(new { subscriberId = bId.Value }) }))
         {
-            await ProblemAssert.IsProblemAsync(history, HttpStatusCode.BadRequest, ErrorCodes.NotYourData);
+            await ProblemAssert.IsProblemAsync(history, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
         }
 
         using (var verify = await host.PortalClient().PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone = a.Phone, code = "123456", subscriberId = bId.Value }))

@@ -105,6 +105,7 @@ public sealed class ReviewCliTests
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", " ", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "bad hash", "--report-sha256", "abcd", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "call 010-9406-2730", "--data", data])); // as incident close --note
             Assert.Equal(0, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "no findings", "--data", data]));
             Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--month", previous, "--reviewer", "privacy1", "--note", "twice", "--data", data]));
             Assert.Equal(2, await CustodianCli.RunAsync(["review", "sign-off", "--week", "2020-W01", "--reviewer", "privacy1", "--note", "wrong cycle", "--data", data]));
