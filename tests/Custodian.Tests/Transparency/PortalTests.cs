@@ -67,7 +67,7 @@ public sealed class PortalTests
         await ProblemAssert.IsProblemAsync(query, HttpStatusCode.BadRequest, ErrorCodes.NotYourData);
         await ProblemAssert.IsProblemAsync(query2, HttpStatusCode.BadRequest, ErrorCodes.NotYourData);
         await ProblemAssert.IsProblemAsync(path, HttpStatusCode.NotFound, ErrorCodes.NotFound);
-        await ProblemAssert.IsProblemAsync(body, HttpStatusCode.BadRequest, ErrorCodes.NotYourData);
+        await ProblemAssert.IsProblemAsync(body, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed); // any body on a bodyless route, before it is read
         await ProblemAssert.IsProblemAsync(noSession, HttpStatusCode.Unauthorized, ErrorCodes.SessionRequired);
         var badLimitBody = await ProblemAssert.IsProblemAsync(badLimit, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
         Assert.Contains("'limit'", badLimitBody.GetProperty("detail").GetString(), StringComparison.Ordinal);
