@@ -73,6 +73,7 @@ public sealed class AccessMonitor : BackgroundService
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IAccessEventSubscription? _subscription;
     private long _processed = -1;
+    private long _received = -1; // the highest sequence the processing loop has taken from the stream (in hand until _processed reaches it)
     private int _waiterCount;
     private bool _stopped;
     private long _lastPruneMs;
@@ -408,8 +409,21 @@ public sealed class AccessMonitor : BackgroundService
             var channel = subscription.Reader;
             while (await channel.WaitToReadAsync(stoppingToken))
             {
-                while (channel.TryRead(out var committed))
+                while (true)
                 {
+                    // Marked in hand before it leaves the stream (peeked), so that a quiet tick always sees it in one place or
+                    // the other (AdvanceIfQuietAsync looks at the stream first).
+                    if (channel.TryPeek(out var next))
+                    {
+                        Volatile.Write(ref _received, next.Sequence);
+                    }
+
+                    if (!channel.TryRead(out var committed))
+                    {
+                        break;
+                    }
+
+                    Volatile.Write(ref _received, committed.Sequence);
                     if (committed.Sequence <= Volatile.Read(ref _processed))
                     {
                         continue; // already replayed
@@ -723,6 +737,9 @@ public sealed class AccessMonitor : BackgroundService
         _quietTimer = _time.CreateTimer(static state => _ = ((AccessMonitor)state!).AdvanceIfQuietAsync(), this, interval, interval);
     }
 
+    // Quiet means nothing to process: while an entry is in hand or waiting in the stream (the loop lags, say behind a
+    // burst), the loop advances the engine itself, in ledger order. Advancing to now ahead of it would judge a read whose
+    // service-complete is still waiting as an orphan once the backlog spans OrphanAfter.
     private async Task AdvanceIfQuietAsync()
     {
         try
@@ -730,6 +747,11 @@ public sealed class AccessMonitor : BackgroundService
             List<MonitorDecision> decisions;
             lock (_gate)
             {
+                if (_subscription is { Reader.Count: > 0 } || Volatile.Read(ref _received) > Volatile.Read(ref _processed))
+                {
+                    return;
+                }
+
                 decisions = [.. _engine!.AdvanceIfQuiet(_time.GetUtcNow())];
             }
 

@@ -445,6 +445,58 @@ public sealed class AccessMonitorTests
     }
 
     [Fact]
+    public async Task The_quiet_tick_never_runs_ahead_of_entries_waiting_for_the_loop()
+    {
+        // A store open around the clock. At 23:30 in Seoul C0001 reads a subscriber and does not serve them (yet).
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions { StoreOpens = TimeSpan.Zero, StoreCloses = TimeSpan.FromDays(1) });
+        await using var h = await MonitorHarness.StartAsync(engine: engine);
+        h.Time.Advance(new TimeSpan(14, 30, 0));
+        await h.ReadAsync(Clerk, Terminal, 9);
+        await h.SettleAsync();
+
+        // 23:40. C0009 reads 13 distinct subscribers 10 s apart and serves none: the detectors act on C0009, and the loop
+        // waits while the ledger holds the monitor's first alert-raised entry (a slow ledger: the loop lags).
+        h.Time.Advance(TimeSpan.FromMinutes(10));
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Ledger.HoldMonitorEntries = hold;
+        await ReadDistinctAsync(h, 13, 1000, TimeSpan.FromSeconds(10), clerk: "C0009", terminal: "S009-T1");
+        var deadline = DateTime.UtcNow + MonitorHarness.HangGuard; // wall clock only to bound the wait, never asserted on
+        while (h.Ledger.HeldAppends == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(1, h.Ledger.HeldAppends);
+
+        // Meanwhile, from 23:42, C0001 serves four customers, each read and served a minute later, all before midnight; all
+        // of it waits behind the held entry. Then two hours pass with the loop held.
+        for (var subject = 1; subject <= 4; subject++)
+        {
+            await h.ReadAsync(Clerk, Terminal, subject);
+            h.Time.Advance(TimeSpan.FromMinutes(1));
+            await h.AppendAsync(Clerk, Terminal, [subject], AccessTask.ServiceComplete);
+            h.Time.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        h.Time.Advance(TimeSpan.FromHours(2));
+
+        // Released, the loop takes them in ledger order: C0001's day is the day before, with 5 subscribers, all in hour 23.
+        // Had a quiet tick advanced the detectors to 01:50 meanwhile, the 23:30 read would have become an orphan at 00:30,
+        // moving C0001's day on, and the four customers read at 23:42-23:48 would have counted on the new day.
+        hold.SetResult();
+        await h.SettleAsync();
+        Assert.Equal(["C0009", "S009-T1"], (await h.Alerts.ListAsync(null)).Select(a => a.Principal.Id).Distinct().Order(StringComparer.Ordinal));
+
+        // The graceful stop stores the clerk's open day: day 0, 5 subscribers, no orphan (not judged yet), 5 in hour 23.
+        await h.StopAsync();
+        var day0 = (MonitorHarness.Start.ToUnixTimeMilliseconds() + (9 * 3_600_000)) / 86_400_000;
+        var clerk = new Principal(PrincipalKind.Clerk, Clerk);
+        Assert.Equal(
+            [(0, 5, 0, 5)],
+            (await new BaselineDayStore(h.Database.Db).ReadBeforeAsync(day0 + 2)).Where(d => d.Principal == clerk).Select(d => ((int)(d.Day - day0), d.Distinct, d.Orphans, d.MaxHour)));
+    }
+
+    [Fact]
     public async Task A_restart_replays_the_engines_seven_days_so_side_lookups_and_a_step_up_outlive_it()
     {
         // Day 1 (Monday 10:00 in Seoul): two side lookups, under the allowance of 3 in 7 days.

@@ -22,7 +22,10 @@ public interface IAccessEventStream
 /// <summary>One consumer's ordered view of the access event stream. Dispose to stop receiving.</summary>
 public interface IAccessEventSubscription : IDisposable
 {
-    /// <summary>The entries, in sequence order, until the subscription is disposed.</summary>
+    /// <summary>
+    /// The entries, in sequence order, until the subscription is disposed. Its <see cref="ChannelReader{T}.CanCount"/> and
+    /// <see cref="ChannelReader{T}.CanPeek"/> are true: the monitor tells a quiet period from a backlog by them.
+    /// </summary>
     ChannelReader<CommittedEntry> Reader { get; }
 }
 
@@ -71,7 +74,7 @@ public sealed class InProcessAccessEventStream : IAccessEventStream
     private sealed class Subscription(InProcessAccessEventStream owner, string name) : IAccessEventSubscription
     {
         public Channel<CommittedEntry> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<CommittedEntry>(
-            new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+            new UnboundedChannelOptions { SingleReader = false, SingleWriter = false }); // not single-reader: that channel cannot count
 
         public string Name { get; } = name;
 

@@ -22,6 +22,17 @@ internal sealed class FakeLedger(IAccessEventStream stream, List<CommittedEntry>
     /// <summary>When set, appends of entries by this account throw <see cref="LedgerUnavailableException"/>.</summary>
     public string? RefuseAccount { get; set; }
 
+    /// <summary>
+    /// When set, appends of the monitor's own entries (<see cref="Custodian.Monitoring.AccessMonitor.MonitorAccount"/>)
+    /// wait for it to complete (a slow ledger holding the monitor's processing loop); <see cref="HeldAppends"/> counts them.
+    /// </summary>
+    public TaskCompletionSource? HoldMonitorEntries { get; set; }
+
+    /// <summary>How many appends are waiting for <see cref="HoldMonitorEntries"/> now.</summary>
+    public int HeldAppends => Volatile.Read(ref _held);
+
+    private int _held;
+
     public long LastSequence
     {
         get
@@ -48,6 +59,11 @@ internal sealed class FakeLedger(IAccessEventStream stream, List<CommittedEntry>
             throw new LedgerUnavailableException();
         }
 
+        if (HoldMonitorEntries is { } hold && entry.Account == Custodian.Monitoring.AccessMonitor.MonitorAccount)
+        {
+            return HeldAsync(hold, entry, cancellationToken);
+        }
+
         CommittedEntry committed;
         lock (_gate)
         {
@@ -59,6 +75,22 @@ internal sealed class FakeLedger(IAccessEventStream stream, List<CommittedEntry>
         }
 
         return ValueTask.FromResult(committed);
+    }
+
+    private async ValueTask<CommittedEntry> HeldAsync(TaskCompletionSource hold, AccessEntry entry, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _held);
+        try
+        {
+            await hold.Task.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _held);
+        }
+
+        HoldMonitorEntries = null;
+        return await AppendAsync(entry, cancellationToken);
     }
 
     public ValueTask<long> GetSizeAsync(CancellationToken cancellationToken = default)
