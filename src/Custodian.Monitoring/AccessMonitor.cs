@@ -68,6 +68,7 @@ public sealed class AccessMonitor : BackgroundService
 
     private readonly Lock _gate = new(); // guards _detector and _pending
     private readonly Dictionary<Principal, PendingBreach> _pending = [];
+    private readonly Dictionary<Principal, (MonitorDecision Decision, AccessEntry Entry)> _replayDecisions = []; // under _gate: the replay's last decision per finding principal not yet answered in the ledger
     private readonly Lock _waitGate = new();
     private readonly PriorityQueue<TaskCompletionSource<bool>, long> _waiters = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -498,6 +499,7 @@ public sealed class AccessMonitor : BackgroundService
             }
         }
 
+        var missedDecisions = await ActOnMissedDecisionsAsync(cancellationToken);
         await StoreClosedDaysAsync(); // the days the replay closed: rewritten with the same counts, or written if a crash lost them
         SetProcessed(last);
         int tracked;
@@ -507,7 +509,80 @@ public sealed class AccessMonitor : BackgroundService
         }
 
         var elapsedMs = (long)_time.GetElapsedTime(started).TotalMilliseconds;
-        Log.MonitorStarted(_logger, replayed, (long)(now - since).TotalHours, elapsedMs, seeded, last, tracked, acted);
+        Log.MonitorStarted(_logger, replayed, (long)(now - since).TotalHours, elapsedMs, seeded, last, tracked, acted, missedDecisions);
+    }
+
+    // Caller holds _gate; replaying. Keeps the engine's decisions for the end of the replay (the last per finding principal),
+    // and forgets a principal's decision when a later step-up, suspension or restoration of it is replayed (it was answered).
+    private void KeepReplayDecisions(IReadOnlyList<MonitorDecision> found, AccessEntry entry)
+    {
+        if (entry.Task is AccessTask.SteppedUp or AccessTask.Suspended or AccessTask.Restored
+            && entry.Outcome == AccessOutcome.Allowed
+            && Principal.TryParse(entry.Target, out var target))
+        {
+            _replayDecisions.Remove(target.Value);
+        }
+
+        foreach (var decision in found)
+        {
+            _replayDecisions[decision.Finding.Principal] = (decision, entry);
+        }
+    }
+
+    // After the replay: a decision the replay made that nothing in the ledger or the alert store answers (the process
+    // stopped between the finding and acting on it, or the detection settings changed between runs) is acted on now when
+    // it is still in force, i.e. the principal's standing now still carries its action (a suspension always does; a
+    // step-up or alert only while the risk behind it lasts), so that nobody stays refused with no alert to review. An
+    // alert of the same detector about the same principal whose evidence reaches the finding's last evidence answers it.
+    // Returns how many were acted on.
+    private async Task<int> ActOnMissedDecisionsAsync(CancellationToken cancellationToken)
+    {
+        List<(MonitorDecision Decision, AccessEntry Entry)> kept;
+        lock (_gate)
+        {
+            kept = [.. _replayDecisions.Values.OrderBy(d => d.Decision.Sequence)];
+            _replayDecisions.Clear();
+        }
+
+        var acted = 0;
+        foreach (var (decision, entry) in kept)
+        {
+            var principal = decision.Finding.Principal;
+            MonitorAction standing;
+            lock (_gate)
+            {
+                standing = _engine!.CurrentAction(principal, _time.GetUtcNow());
+            }
+
+            if (standing < decision.Action || _suspensions.IsSuspended(principal))
+            {
+                continue;
+            }
+
+            IReadOnlyList<Alert> alerts;
+            try
+            {
+                alerts = await _alerts.ListForPrincipalAsync(principal, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                alerts = []; // unknown: acted on (at worst a second alert), never left unanswered
+                Log.AlertStoreFailed(_logger, principal.Kind.ToName(), principal.Id, ex);
+            }
+
+            // The finding's own evidence, not the deciding entry: a quiet tick decides with no entry (sequence -1), and the
+            // replay decides the same finding at the next entry.
+            var reaches = decision.Finding.Evidence is { Count: > 0 } evidence ? evidence[^1] : decision.Sequence;
+            if (alerts.Any(a => a.Detector == decision.Finding.Detector && a.Evidence.LastSequence >= reaches))
+            {
+                continue;
+            }
+
+            await ActOnDecisionsAsync([decision], entry);
+            acted++;
+        }
+
+        return acted;
     }
 
     // Restores the baseline's stored days before the first replayed day (BaselineDayStore) and has it record the days
@@ -681,6 +756,10 @@ public sealed class AccessMonitor : BackgroundService
                 if (found.Count > 0 && !replaying)
                 {
                     decisions = [.. found];
+                }
+                else if (replaying)
+                {
+                    KeepReplayDecisions(found, committed.Entry);
                 }
 
                 if (!replaying && _baseline is { } baseline && ClaimBaselineWriter(baseline))

@@ -10,8 +10,8 @@ namespace Custodian.Monitoring;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 4001, EventName = "MonitorStarted", Level = LogLevel.Information,
-        Message = "Access monitor started: replayed {Replayed} ledger entries of the last {ReplayHours} hours in {ElapsedMs} ms after restoring {BaselineDays} stored baseline days, processed up to sequence {ProcessedSequence}, {Tracked} principals tracked, {PendingBreaches} missed breaches acted on.")]
-    public static partial void MonitorStarted(ILogger logger, int replayed, long replayHours, long elapsedMs, int baselineDays, long processedSequence, int tracked, int pendingBreaches);
+        Message = "Access monitor started: replayed {Replayed} ledger entries of the last {ReplayHours} hours in {ElapsedMs} ms after restoring {BaselineDays} stored baseline days, processed up to sequence {ProcessedSequence}, {Tracked} principals tracked, {PendingBreaches} missed breaches and {MissedDecisions} missed detection decisions acted on.")]
+    public static partial void MonitorStarted(ILogger logger, int replayed, long replayHours, long elapsedMs, int baselineDays, long processedSequence, int tracked, int pendingBreaches, int missedDecisions);
 
     [LoggerMessage(EventId = 4013, EventName = "BaselineDaysUnavailable", Level = LogLevel.Warning,
         Message = "The baseline's stored days could not be read ({ErrorType}): the baseline is rebuilt from the replayed days only.")]

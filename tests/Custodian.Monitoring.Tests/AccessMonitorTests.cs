@@ -445,6 +445,49 @@ public sealed class AccessMonitorTests
     }
 
     [Fact]
+    public async Task A_decision_first_made_by_the_replay_is_acted_on_once_after_it()
+    {
+        // First run: hard limits only (the detection engine off). At 10:00 in Seoul two clerks of different stores read the
+        // same four subscribers and serve none (the collusion pattern); at 11:02 a third clerk reads someone else.
+        await using var first = await MonitorHarness.StartAsync();
+        first.Time.Advance(TimeSpan.FromHours(1));
+        for (var subject = 1; subject <= 4; subject++)
+        {
+            await first.AppendAsync("C0001", "S001-T1", [subject], store: "S001");
+            await first.AppendAsync("C0002", "S002-T1", [subject], store: "S002");
+        }
+
+        first.Time.Advance(TimeSpan.FromMinutes(62));
+        await first.AppendAsync("C0003", "S003-T1", [99], store: "S003");
+        await first.SettleAsync();
+        await first.StopAsync();
+        Assert.Empty(await first.Alerts.ListAsync(null));
+
+        // Restarted with the engine on: its replay finds the collusion at 11:02 and suspends both clerks in its own standing.
+        // Nothing in the ledger or the alert store answers that, so it is acted on after the replay: alerts, suspensions,
+        // ledger entries, as live.
+        await using var second = await MonitorHarness.StartAsync(previous: first, engine: MonitorEngine.CreateDefault(new DetectionOptions()));
+        await second.SettleAsync();
+        var alerts = (await second.Alerts.ListAsync(null)).OrderBy(a => a.Principal.Id, StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            [(CollusionDetector.DetectorName, "C0001", 4), (CollusionDetector.DetectorName, "C0002", 4)],
+            alerts.Select(a => (a.Detector, a.Principal.Id, a.Observed)));
+        Assert.True(second.Suspensions.IsSuspended(PrincipalKind.Clerk, "C0001"));
+        Assert.True(second.Suspensions.IsSuspended(PrincipalKind.Clerk, "C0002"));
+        Assert.Equal(["clerk:C0001", "clerk:C0002"], second.EntriesOf(AccessTask.Suspended).Select(e => e.Entry.Target).Order(StringComparer.Ordinal));
+        Assert.Equal(2, second.EntriesOf(AccessTask.AlertRaised).Count);
+        Assert.Contains(second.Logs.GetSnapshot(), r => r.Id.Id == 4001 && r.Message.EndsWith("0 missed breaches and 2 missed detection decisions acted on.", StringComparison.Ordinal));
+
+        // A third start replays the same decisions and the entries that answered them: nothing is acted on twice.
+        await second.StopAsync();
+        await using var third = await MonitorHarness.StartAsync(previous: second, engine: MonitorEngine.CreateDefault(new DetectionOptions()));
+        await third.SettleAsync();
+        Assert.Equal(2, (await third.Alerts.ListAsync(null)).Count);
+        Assert.Equal(2, third.EntriesOf(AccessTask.AlertRaised).Count);
+        Assert.Contains(third.Logs.GetSnapshot(), r => r.Id.Id == 4001 && r.Message.EndsWith("0 missed breaches and 0 missed detection decisions acted on.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_quiet_tick_never_runs_ahead_of_entries_waiting_for_the_loop()
     {
         // A store open around the clock. At 23:30 in Seoul C0001 reads a subscriber and does not serve them (yet).
