@@ -32,7 +32,7 @@ public static class StaffAccountRules
     /// <see cref="IdNotPersonalNumber"/>): a store code and a terminal name go into the terminal ID, every ledger entry,
     /// the SIEM export and the database, and are kept for years.
     /// </summary>
-    public const string CodeNotPersonalNumber = "must not be a phone number or resident registration number";
+    public const string CodeNotPersonalNumber = Codes.NotPersonalNumberRule;
 
     /// <summary>
     /// Checks a store code or terminal name: a well-formed <see cref="Codes">code</see> that does not have the shape of
@@ -116,24 +116,7 @@ public static class StaffAccountRules
     /// True for an ID made only of digits and separators ('-', '.') that has the shape of a Korean mobile number
     /// (10 or 11 digits starting <c>01</c>) or of a resident registration number (13 digits).
     /// </summary>
-    internal static bool LooksLikePersonalNumber(string id)
-    {
-        var digits = 0;
-        foreach (var c in id)
-        {
-            if (char.IsAsciiDigit(c))
-            {
-                digits++;
-            }
-            else if (c is not ('-' or '.'))
-            {
-                return false;
-            }
-        }
-
-        var leading = id.TrimStart('-', '.');
-        return digits == 13 || (digits is 10 or 11 && leading.StartsWith("01", StringComparison.Ordinal));
-    }
+    internal static bool LooksLikePersonalNumber(string id) => Codes.LooksLikePersonalNumber(id);
 }
 
 /// <summary>

@@ -31,6 +31,39 @@ public static class Codes
         && char.IsAsciiLetterOrDigit(code[0])
         && !code.AsSpan().ContainsAnyExcept(Allowed);
 
+    /// <summary>
+    /// The rule against personal numbers used as codes, in the words every refusal uses (staff store codes, terminal names,
+    /// a subscriber's <c>home_store</c>): a code goes into ledger entries, the SIEM export and the database and is kept for years.
+    /// </summary>
+    public const string NotPersonalNumberRule = "must not be a phone number or resident registration number";
+
+    /// <summary>
+    /// True for a code made only of digits and separators ('-', '.') that has the shape of a Korean mobile number
+    /// (10 or 11 digits starting <c>01</c>) or of a resident registration number (13 digits). The one copy of the shape
+    /// test behind <see cref="NotPersonalNumberRule"/>.
+    /// </summary>
+    /// <param name="code">A well-formed code (any string is accepted; null is not).</param>
+    /// <exception cref="ArgumentNullException">When <paramref name="code"/> is null.</exception>
+    public static bool LooksLikePersonalNumber(string code)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        var digits = 0;
+        foreach (var c in code)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                digits++;
+            }
+            else if (c is not ('-' or '.'))
+            {
+                return false;
+            }
+        }
+
+        var leading = code.TrimStart('-', '.');
+        return digits == 13 || (digits is 10 or 11 && leading.StartsWith("01", StringComparison.Ordinal));
+    }
+
     /// <summary>Throws when <paramref name="code"/> is not well formed.</summary>
     /// <param name="code">The code to check.</param>
     /// <param name="what">What the code names, for the message (e.g. "store").</param>

@@ -498,6 +498,12 @@ public sealed partial class SubscriberImporter
         {
             errors.Add(new(line, ImportColumns.HomeStore, "must be a store code: " + Codes.Rule));
         }
+        else if (Codes.LooksLikePersonalNumber(store))
+        {
+            // The rule staff and terminal store codes follow (StaffAccountRules.CheckCode): a phone number or RRN in
+            // the clear home_store column would be personal data outside the vault's encryption.
+            errors.Add(new(line, ImportColumns.HomeStore, Codes.NotPersonalNumberRule));
+        }
 
         var familyPlan = values[8].Trim(); // optional (docs/households.md, "Household and family-plan indexes")
         if (familyPlan.Length > 0 && !Households.HouseholdIndex.IsFamilyPlanCode(familyPlan))

@@ -58,10 +58,13 @@ internal static class IncidentCommands
             {
                 if (await directory.GetAsync(clerk) is null)
                 {
-                    throw CliException.Usage($"--clerk: no staff account '{clerk}' (a departed clerk's account is kept, disabled, so it would be found).");
+                    throw CliException.Usage(UnknownClerk(clerk));
                 }
             }
         }
+
+        /// <summary>The one-line message of an unknown <c>--clerk</c> (the operator's own input, named back on the console only).</summary>
+        public static string UnknownClerk(string clerk) => $"--clerk: no staff account '{clerk}' (a departed clerk's account is kept, disabled, so it would be found).";
 
         public bool AnyGiven(ParseResult parse) =>
             new Option[] { Clerks, Terminals, Stores, From, To, Detectors }.Any(o => parse.GetResult(o) is { Implicit: false });
@@ -98,19 +101,19 @@ internal static class IncidentCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var service = context.Get<IncidentService>();
             var declared = scope.Read(parse, service.Offset);
-            if (declared.Clerks.Count + declared.Terminals.Count + declared.Stores.Count + declared.Detectors.Count == 0 && (parse.GetValue(alerts) ?? []).Length == 0)
+            var declaration = new DeclareIncident(parse.GetValue(title), parse.GetValue(alerts) ?? [], declared);
+            if (await IncidentDeclarationRules.CheckAsync(declaration, context.Get<Access.Staff.StaffDirectory>(), context.Get<TimeProvider>().GetUtcNow()) is { } refusal)
             {
-                // A case with nobody in scope scopes nothing; say so instead of opening an empty case.
-                throw CliException.Usage("incident declare needs a scope: give at least one --clerk, --terminal, --store, --detector or --alert.");
+                // The same checks as POST /api/v1/incidents, in the CLI's words (its options, and the clerk it names).
+                throw CliException.Usage(refusal.Field switch
+                {
+                    "scope" => "incident declare needs a scope: give at least one --clerk, --terminal, --store, --detector or --alert.",
+                    "to" => "--to: must not be in the future (the window ends at the latest now; widen it later with 'incident scope').",
+                    _ => ScopeOptions.UnknownClerk(declared.Clerks[refusal.Index]),
+                });
             }
 
-            if (declared.To is { } to && to > context.Get<TimeProvider>().GetUtcNow())
-            {
-                throw CliException.Usage("--to: must not be in the future (the window ends at the latest now; widen it later with 'incident scope').");
-            }
-
-            await ScopeOptions.RequireKnownClerksAsync(context, declared);
-            var result = await service.DeclareAsync(new DeclareIncident(parse.GetValue(title), parse.GetValue(alerts) ?? [], declared), Actor(), ct);
+            var result = await service.DeclareAsync(declaration, Actor(), ct);
             var incident = Unwrap(await RecordRefusalAsync(context, AccessTask.IncidentDeclared, null, result, ct));
             Console.WriteLine($"Declared {incident.Id} ({incident.Scope.Describe()}); notices due by {IncidentStore.Utc(incident.NoticeDeadline)} ({service.Clock(incident).Describe()}).");
             if (incident.Scope.From is null || incident.Scope.To is null)

@@ -63,14 +63,44 @@ public static class StaffApi
         api.MapPost("/sessions", SignInAsync).WithName("SignIn").WithSummary("Staff sign-in with password and TOTP, bound to this terminal's certificate.");
         api.MapPost("/account/password", ChangePasswordAsync).WithName("ChangePassword").WithSummary("Change a staff password (required after a one-time password).");
 
-        var staff = api.MapGroup(string.Empty).AddEndpointFilter(RequireSessionAsync);
+        // Undeclared query parameters are refused before the session is checked, so before the ledger is read or written.
+        var staff = api.MapGroup(string.Empty).AddEndpointFilter(RefuseUndeclaredQuery).AddEndpointFilter(RequireSessionAsync);
         staff.MapDelete("/sessions/current", SignOut).WithName("SignOut");
         staff.MapPost("/subscribers/search", SearchAsync).WithName("SearchSubscribers").WithSummary("Exact-match search by phone number (in the body, never the URL, which proxies and logs keep); masked summaries with per-session handles.");
-        staff.MapGet("/subscribers/{handle}", ViewAsync).WithName("ViewSubscriber").WithSummary("View a subscriber found by this session's search, masked, for a stated purpose.");
+        staff.MapGet("/subscribers/{handle}", ViewAsync).WithMetadata(new QueryParameters("purpose")).WithName("ViewSubscriber").WithSummary("View a subscriber found by this session's search, masked, for a stated purpose.");
         staff.MapPost("/subscribers/{handle}/consent", ConsentAsync).WithName("RequestConsent").WithSummary("Send the subscriber a consent code for an unmask.");
         staff.MapPost("/subscribers/{handle}/unmask", UnmaskAsync).WithName("Unmask").WithSummary("Show fields in full with the subscriber's consent code.");
         staff.MapPost("/subscribers/{handle}/service-completions", CompleteAsync).WithName("CompleteService").WithSummary("Record that the subscriber was served.");
         return app;
+    }
+
+    /// <summary>
+    /// Refuses a request to a signed-in terminal route (search, view, consent, unmask, service completion, sign-out) whose
+    /// query string has a parameter the route does not declare (<see cref="QueryParameters"/>; none unless declared, the
+    /// view route declares <c>purpose</c>): 400 <c>validation-failed</c>, before the session is checked and so before the
+    /// ledger is read or written. A phone number in a URL (<c>?phone=…</c>) stays in access logs and proxies even when the
+    /// route ignores it, so it is refused rather than ignored. The detail names the parameter — unless its name is not a
+    /// well-formed code or has a digit in it (it could be a phone number or RRN), then <c>query</c> — and never repeats its value.
+    /// </summary>
+    internal static async ValueTask<object?> RefuseUndeclaredQuery(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        var declared = context.GetEndpoint()?.Metadata.GetMetadata<QueryParameters>()?.Names ?? [];
+        var unexpected = context.Request.Query.Keys.FirstOrDefault(k => !declared.Contains(k, StringComparer.OrdinalIgnoreCase));
+        if (unexpected is null)
+        {
+            return await next(invocation);
+        }
+
+        // Only a name of letters and '-', '_', '.' is repeated: a name with digits in it could itself be a phone number or RRN.
+        var named = Codes.IsValid(unexpected) && !unexpected.AsSpan().ContainsAnyInRange('0', '9') ? unexpected : "query";
+        return new CustodianError(
+            ErrorCodes.ValidationFailed,
+            StatusCodes.Status400BadRequest,
+            $"The query parameter '{named}' is not accepted on this route; personal data goes in the request body, never the URL.")
+        {
+            Errors = new Dictionary<string, string[]> { [named] = ["not a parameter of this route"] },
+        }.ToProblem();
     }
 
     private static DeviceIdentity Device(HttpContext context) => (DeviceIdentity)context.Items[DeviceGatewayMiddleware.DeviceKey]!;
@@ -240,3 +270,7 @@ public static class StaffApi
     private static Results<Ok<T>, ProblemHttpResult> ToResult<T>(Result<T> result, HttpContext context) =>
         result.IsSuccess ? TypedResults.Ok(result.Value) : result.Error!.ToProblem(context); // with Retry-After when the error has one
 }
+
+/// <summary>Endpoint metadata: the query parameter names (case-insensitive) a signed-in terminal route accepts; any other is refused (<see cref="StaffApi.RefuseUndeclaredQuery"/>).</summary>
+/// <param name="Names">The accepted names, e.g. <c>purpose</c>; a route without this metadata accepts none.</param>
+public sealed record QueryParameters(params string[] Names);

@@ -105,10 +105,16 @@ public static class IncidentApi
         return new IncidentView(incident, clock.Deadline, clock.Describe(), (long)clock.Remaining.TotalSeconds, clock.Met, await service.ActionsAsync(incident.Id, cancellationToken));
     }
 
-    private static async Task<Results<Created<IncidentView>, ProblemHttpResult>> DeclareAsync(DeclareIncidentRequest request, IncidentService service, HttpContext context, CancellationToken cancellationToken)
+    private static async Task<Results<Created<IncidentView>, ProblemHttpResult>> DeclareAsync(DeclareIncidentRequest request, IncidentService service, Access.Staff.StaffDirectory staff, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
     {
         var scope = new IncidentScope(request.Clerks ?? [], request.Terminals ?? [], request.Stores ?? [], request.From, request.To, request.Detectors ?? []);
-        var declared = await service.DeclareAsync(new DeclareIncident(request.Title, request.Alerts ?? [], scope), Actor(context), cancellationToken);
+        var declaration = new DeclareIncident(request.Title, request.Alerts ?? [], scope);
+        if (await IncidentDeclarationRules.CheckAsync(declaration, staff, time.GetUtcNow()) is { } refusal)
+        {
+            return await RefusedAsync(context, AccessTask.IncidentDeclared, null, refusal.Error, cancellationToken); // the same checks as 'custodian incident declare'
+        }
+
+        var declared = await service.DeclareAsync(declaration, Actor(context), cancellationToken);
         return declared.IsSuccess
             ? TypedResults.Created($"/api/v1/incidents/{declared.Value.Id}", await ViewAsync(service, declared.Value, cancellationToken))
             : await RefusedAsync(context, AccessTask.IncidentDeclared, null, declared.Error!, cancellationToken);

@@ -118,6 +118,25 @@ public sealed class StoreAreas
         }
     }
 
+    /// <summary>
+    /// The row of <c>stores</c> whose code equals <paramref name="store"/> ignoring letter case but is spelt differently, or
+    /// null (also when a row is spelt exactly so). Store codes are case-sensitive everywhere they meet, so such a code names a
+    /// store that is not the listed one (<see cref="Access.Staff.StaffAccountRules.StoreCaseRule"/>; docs/access.md §6.3):
+    /// <c>staff add --store</c> and <c>terminals enroll --store</c> refuse it.
+    /// </summary>
+    /// <param name="store">A well-formed store code.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The listed spelling, or null.</returns>
+    public async Task<string?> FindCaseVariantAsync(string store, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            "SELECT code FROM stores WHERE lower(code) = lower(@store) ORDER BY CASE WHEN code = @store THEN 0 ELSE 1 END LIMIT 1",
+            ("@store", store));
+        return await command.ExecuteScalarAsync(cancellationToken) is string listed && !string.Equals(listed, store, StringComparison.Ordinal) ? listed : null;
+    }
+
     /// <summary>Every store with an area, ordered by store code (ordinal).</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <returns>The rows of <c>stores</c>.</returns>

@@ -212,6 +212,33 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData(ImportMode.AllOrNothing, 0)]
+    [InlineData(ImportMode.SkipBadRows, 2)]
+    public async Task A_home_store_shaped_like_a_phone_number_or_rrn_is_refused_by_line_and_field_never_its_value(ImportMode mode, int imported)
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        string[] file =
+        [
+            Csv.Header,                                                                                           // 1
+            "홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001",      // 2 good
+            "김철수,8506151000000,010-2222-3333,서울특별시 강남구 역삼동 5,LTE 베이직,2025-01-02,2027-01-01,010-9876-5432", // 3 phone-shaped store
+            "이영희,8506152000000,010-3333-4444,부산광역시 해운대구 우동 7,LTE 베이직,2025-01-02,2027-01-01,9001011234567", // 4 RRN-shaped store
+            "윤아,0506154000000,010-7777-8888,제주특별자치도 제주시 연동 2,키즈 LTE 19,2026-01-01,2028-01-01,0212345678",   // 5 good: not a mobile number
+        ];
+
+        var report = await env.ImportAsync(mode, file);
+
+        Assert.Equal(
+            [new ImportRowError(3, "home_store", "must not be a phone number or resident registration number"), new ImportRowError(4, "home_store", "must not be a phone number or resident registration number")],
+            report.Errors);
+        Assert.Equal((4, 2, imported), (report.RowsRead, report.RowsRejected, report.RowsImported));
+        Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+        var text = string.Join("\n", report.Errors.Select(e => $"{e.Line} {e.Field} {e.Rule}"));
+        Assert.DoesNotContain("9876", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("900101", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(ImportMode.AllOrNothing, 0)]
     [InlineData(ImportMode.SkipBadRows, (SubscriberImporter.BatchSize * 3) - 1)]
     public async Task A_bad_row_in_a_late_batch_rejects_the_whole_pipelined_import_or_only_itself(ImportMode mode, int imported)
     {

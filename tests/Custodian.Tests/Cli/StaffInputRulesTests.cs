@@ -83,6 +83,29 @@ public sealed class StaffInputRulesTests : IDisposable
     }
 
     [Fact]
+    public async Task A_store_code_spelt_unlike_a_row_of_the_store_list_is_refused_by_staff_add_and_terminals_enroll()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var stores = Path.Combine(_dir.FullName, "stores.csv");
+        await File.WriteAllTextAsync(stores, "store,area\nS001,seoul-gangnam\n");
+        Assert.Equal(0, (await CliCapture.RunAsync(["stores", "import", stores, "--data", Data])).Code); // no terminal or account has S001 yet
+        const string Refused = "error: --store must be written 'S001' like the store code already in use (store codes are case-sensitive).\n";
+
+        var (add, addOut, addError) = await CliCapture.RunAsync(["staff", "add", "--id", "C9006", "--role", "clerk", "--store", "s001", "--data", Data]);
+        Assert.Equal((1, Refused, string.Empty), (add, addError.ReplaceLineEndings("\n"), addOut));
+        var (enroll, enrollOut, enrollError) = await CliCapture.RunAsync(["terminals", "enroll", "--store", "s001", "--name", "counter-1", "--data", Data]);
+        Assert.Equal((1, Refused, string.Empty), (enroll, enrollError.ReplaceLineEndings("\n"), enrollOut));
+
+        // Nothing was created: the same account and terminal, spelt as listed, are new.
+        var (exact, exactOut, _) = await CliCapture.RunAsync(["staff", "add", "--id", "C9006", "--role", "clerk", "--store", "S001", "--data", Data]);
+        Assert.Equal(0, exact);
+        Assert.StartsWith("Created C9006 (clerk).", exactOut, StringComparison.Ordinal);
+        var (enrolled, enrolledOut, _) = await CliCapture.RunAsync(["terminals", "enroll", "--store", "S001", "--name", "counter-1", "--data", Data]);
+        Assert.Equal(0, enrolled);
+        Assert.StartsWith("Terminal S001-counter-1 of store S001: one-time code ", enrolledOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_store_code_spelt_unlike_the_one_in_use_is_refused_by_staff_add_the_hr_feed_enroll_and_simulate()
     {
         const string CaseRule = "must be written 'S001' like the store code already in use (store codes are case-sensitive)";

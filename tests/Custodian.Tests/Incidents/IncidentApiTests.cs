@@ -44,7 +44,7 @@ public sealed class IncidentApiTests
         }
 
         // A title naming a subscriber by RRN or phone number is refused: incident titles are listed and kept in the ledger.
-        using (var personal = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "victim " + host.Population[0].Rrn, clerks = new[] { "C0001" }, from = start, to = start.AddHours(1) }))
+        using (var personal = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "victim " + host.Population[0].Rrn, clerks = new[] { "C0001" }, from = start.AddHours(-1), to = start }))
         {
             var problem = await ProblemAssert.IsProblemAsync(personal, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
             Assert.Equal(Custodian.Classification.FreeText.Rule, problem.GetProperty("errors").GetProperty("title")[0].GetString());
@@ -245,6 +245,38 @@ public sealed class IncidentApiTests
         Assert.Equal(14, ledger.Count(e => e.Entry.Account == "sec1" && e.Entry.Outcome == AccessOutcome.Denied));
         Assert.DoesNotContain(ledger, e => Infrastructure.LedgerText.HoldsPersonalData(e.Entry));
         Assert.DoesNotContain(ledger, e => (e.Entry.Target ?? string.Empty).Contains("C0001/x", StringComparison.Ordinal) || (e.Entry.Target ?? string.Empty).Contains("A-NONE", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_declaration_without_scope_with_an_unknown_clerk_or_a_window_ending_later_is_refused_as_the_cli_refuses_it_and_opens_nothing()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var start = host.Time.GetUtcNow();
+        await host.ClerkAsync("C0001");
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        using var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", StaffRole.SecurityOfficer, null, terminal), terminal);
+        var now = host.Time.GetUtcNow();
+
+        async Task<JsonElement> RefusedAsync(object body, string code, string field, string rule)
+        {
+            var before = (await host.LedgerAsync()).Count;
+            using var refused = await officer.PostAsJsonAsync("/api/v1/incidents", body);
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, code);
+            Assert.Equal([(field, rule)], problem.GetProperty("errors").EnumerateObject().Select(p => (p.Name, p.Value[0].GetString())));
+            var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry; // the refusal, recorded; no declaration
+            Assert.Equal((AccessTask.IncidentDeclared, AccessOutcome.Denied, code), (entry.Task, entry.Outcome, entry.ErrorCode));
+            return problem;
+        }
+
+        await RefusedAsync(new { title = "nobody in scope", from = start, to = now }, IncidentErrors.ScopeIncomplete, "scope", "at least one clerk, terminal, store, detector or alert");
+        await RefusedAsync(new { title = "ends tomorrow", clerks = new[] { "C0001" }, from = start, to = now.AddDays(1) }, IncidentErrors.ScopeIncomplete, "to", "must not be in the future (the window ends at the latest now; widen it later by scoping)");
+        var unknown = await RefusedAsync(new { title = "typo", clerks = new[] { "C0001", "01099990000" }, from = start, to = now }, ErrorCodes.ValidationFailed, "clerks", "every clerk must name a staff account (a departed clerk's account is kept, disabled, so it would be found)");
+        Assert.Equal("clerks[1] names no staff account.", unknown.GetProperty("detail").GetString());
+        Assert.DoesNotContain("01099990000", unknown.GetRawText(), StringComparison.Ordinal); // a code may look like a phone number: named by position
+        Assert.Empty(await host.Get<IncidentService>().ListAsync());
+
+        using var declared = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "C0001 at S001", clerks = new[] { "C0001" }, from = start, to = now });
+        Assert.Equal(HttpStatusCode.Created, declared.StatusCode);
     }
 
     private static async Task<JsonElement> ReadAsync(HttpResponseMessage response, List<string> bodies)
