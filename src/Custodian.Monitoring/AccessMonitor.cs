@@ -373,6 +373,41 @@ public sealed class AccessMonitor : BackgroundService
             : new ValueTask<RiskStanding>(_storedStanding.GetAsync(new Principal(kind, id), cancellationToken));
     }
 
+    /// <summary>
+    /// Whether the action for the clerk or for the terminal is at least <see cref="MonitorAction.StepUp"/> (the guard then
+    /// refuses plain views; docs/monitoring.md, "Risk and actions"): the same answer as
+    /// <see cref="CurrentStandingAsync"/>'s action for each, without computing the risk figures the check does not use.
+    /// Embedded: one lock and the engine's action for each principal at one reading of the clock (no I/O). With
+    /// <c>serve --monitor workers</c>: the stored standing of the clerk, then of the terminal when the clerk's does not call for it.
+    /// </summary>
+    /// <param name="clerk">The clerk's account code.</param>
+    /// <param name="terminal">The terminal's code.</param>
+    /// <param name="cancellationToken">Cancels the read (workers mode).</param>
+    /// <returns>True when either calls for step-up or more; false without an engine.</returns>
+    /// <exception cref="System.Data.Common.DbException">In workers mode, when the storage fails.</exception>
+    public async ValueTask<bool> StepUpRequiredAsync(string clerk, string terminal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(clerk);
+        ArgumentNullException.ThrowIfNull(terminal);
+        if (_storedStanding is not null)
+        {
+            return (await _storedStanding.GetAsync(new Principal(PrincipalKind.Clerk, clerk), cancellationToken)).Action >= MonitorAction.StepUp
+                || (await _storedStanding.GetAsync(new Principal(PrincipalKind.Terminal, terminal), cancellationToken)).Action >= MonitorAction.StepUp;
+        }
+
+        if (_engine is null)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            return _engine.CurrentAction(new Principal(PrincipalKind.Clerk, clerk), now) >= MonitorAction.StepUp
+                || _engine.CurrentAction(new Principal(PrincipalKind.Terminal, terminal), now) >= MonitorAction.StepUp;
+        }
+    }
+
     /// <summary>The principal's combined risk (0–100) from the detection engine; 0 without one.</summary>
     public int CurrentRisk(PrincipalKind kind, string id)
     {

@@ -170,8 +170,7 @@ public sealed class LookupGuard
         bool steppedUp;
         try
         {
-            steppedUp = (await _monitor.CurrentStandingAsync(PrincipalKind.Clerk, request.Session.Principal.Id, cancellationToken)).Action >= Monitoring.Detection.MonitorAction.StepUp
-                || (await _monitor.CurrentStandingAsync(PrincipalKind.Terminal, request.Device.Terminal, cancellationToken)).Action >= Monitoring.Detection.MonitorAction.StepUp;
+            steppedUp = await _monitor.StepUpRequiredAsync(request.Session.Principal.Id, request.Device.Terminal, cancellationToken);
         }
         catch (System.Data.Common.DbException)
         {

@@ -77,7 +77,14 @@ public sealed class SuspensionTests
             host.Time.Advance(TimeSpan.FromSeconds(20));
         }
 
-        Assert.Equal(Custodian.Monitoring.Detection.MonitorAction.StepUp, host.Get<AccessMonitor>().CurrentAction(PrincipalKind.Clerk, "C0002"));
+        var monitor = host.Get<AccessMonitor>();
+        Assert.Equal(Custodian.Monitoring.Detection.MonitorAction.StepUp, monitor.CurrentAction(PrincipalKind.Clerk, "C0002"));
+        Assert.Equal(Custodian.Monitoring.Detection.MonitorAction.StepUp, monitor.CurrentAction(PrincipalKind.Terminal, "S001-t-C0002"));
+
+        // The guard's one check: the clerk's action or the terminal's, each enough alone.
+        Assert.True(await monitor.StepUpRequiredAsync("C0002", "S001-t-C0099"));
+        Assert.True(await monitor.StepUpRequiredAsync("C0099", "S001-t-C0002"));
+        Assert.False(await monitor.StepUpRequiredAsync("C0099", "S001-t-C0099"));
         using var view = await client.GetAsync($"/api/v1/subscribers/{handle}?purpose=plan-change");
         await ProblemAssert.IsProblemAsync(view, HttpStatusCode.Forbidden, MonitoringErrorCodes.StepUpRequired);
         var last = (await host.LedgerAsync()).Last(e => e.Entry.Account == "C0002");
