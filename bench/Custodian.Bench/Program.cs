@@ -20,6 +20,7 @@ duration.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 1 or > 600
 warmup.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 60) { r.AddError("--warmup must be 0–60 seconds."); } });
 jitWarmup.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 600) { r.AddError("--jit-warmup must be 0–600 seconds."); } });
 rate.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 1 or > 50_000) { r.AddError("--rate must be 1–50,000 requests/s."); } });
+only.AcceptOnlyFromAmong("health", "search", "view", "unmask", "open"); // names separated by spaces; "view,unmask" is refused, not run as nothing
 
 var root = new RootCommand("Load benchmark of Custodian's guarded lookups against an unguarded baseline, over HTTPS with client certificates.")
 {
