@@ -45,8 +45,14 @@ public static class IncidentNotices
         ["contract-dates"] = ("약정기간", "contract dates"),
     };
 
-    /// <summary>Checks the officer's notice facts: each 1–its maximum characters after trimming.</summary>
-    /// <returns>An error naming the field and the rule, or null.</returns>
+    /// <summary>
+    /// Checks the officer's notice facts: each 1–its maximum characters after trimming, and free of phone numbers, RRNs and
+    /// bidirectional controls (<see cref="Classification.FreeText.Check"/>): the facts are recorded in the
+    /// <c>incident-notified</c> ledger entry's reason, so text the ledger would refuse is refused here, before any notice
+    /// is sent. A representative number (<c>1588-…</c>, <c>114</c>) or a web address is a contact the rule allows.
+    /// </summary>
+    /// <returns>An error naming the field and the rule (400 <see cref="IncidentErrors.ReasonRequired"/>, or
+    /// <see cref="Problems.ErrorCodes.PersonalDataInText"/> / <see cref="Problems.ErrorCodes.BidiControlInText"/>), or null.</returns>
     public static Problems.CustodianError? Validate(NoticeFacts facts)
     {
         ArgumentNullException.ThrowIfNull(facts);
@@ -54,9 +60,14 @@ public static class IncidentNotices
         Check(facts.How, "how", MaxHow);
         Check(facts.Measures, "measures", MaxMeasures);
         Check(facts.Contact, "contact", MaxContact);
-        return errors.Count == 0
-            ? null
-            : new Problems.CustodianError(IncidentErrors.ReasonRequired, 400, "The notice needs how it happened, what the company did and where to get help (PIPA Art. 34(1)).") { Errors = errors };
+        if (errors.Count == 0)
+        {
+            return Classification.FreeText.Check(facts.How, "how")
+                ?? Classification.FreeText.Check(facts.Measures, "measures")
+                ?? Classification.FreeText.Check(facts.Contact, "contact");
+        }
+
+        return new Problems.CustodianError(IncidentErrors.ReasonRequired, 400, "The notice needs how it happened, what the company did and where to get help (PIPA Art. 34(1)).") { Errors = errors };
 
         void Check(string? value, string field, int max)
         {

@@ -7,6 +7,7 @@ using Custodian.Incidents;
 using Custodian.Ledger;
 using Custodian.Messaging;
 using Custodian.Monitoring;
+using Custodian.Problems;
 using Custodian.Protection.Keys;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -165,6 +166,11 @@ public sealed class IncidentServiceTests : IAsyncLifetime
         Assert.Equal(IncidentErrors.StateConflict, (await Service.CloseAsync(id, "nothing to see", Officer)).Error!.Code);
         var badFacts = await Service.NotifyAsync(id, Facts with { How = new string('x', IncidentNotices.MaxHow + 1), Contact = " " }, Officer);
         Assert.Equal(["contact", "how"], badFacts.Error!.Errors!.Keys.Order());
+        // A landline in the contact would be refused by the ledger's reason check after the notices went out: it is refused
+        // first, and nothing is sent.
+        var landline = await Service.NotifyAsync(id, Facts with { Contact = "Privacy desk 02-123-4567" }, Officer);
+        Assert.Equal((ErrorCodes.PersonalDataInText, "contact: " + Custodian.Classification.FreeText.Rule + "."), (landline.Error!.Code, landline.Error.Message));
+        Assert.Empty(await Service.DeliveriesAsync(id));
 
         _sms.FailFor = 2;
         _time.Advance(TimeSpan.FromHours(5));
