@@ -36,7 +36,7 @@ public static class StaffAccountRules
 
     /// <summary>
     /// Checks a store code or terminal name: a well-formed <see cref="Codes">code</see> that does not have the shape of
-    /// a Korean mobile number or resident registration number (<see cref="LooksLikePersonalNumber"/>). The one rule every
+    /// a Korean mobile number or resident registration number (<see cref="Codes.LooksLikePersonalNumber"/>). The one rule every
     /// input of a store code or terminal name applies (<c>staff add</c>, the staff directory, the HR feed, <c>terminals
     /// enroll</c> and every enrollment through <c>TerminalRegistry</c>, <c>stores import</c>, <c>simulate --staff</c>).
     /// </summary>
@@ -50,7 +50,7 @@ public static class StaffAccountRules
             return new StaffFieldError(field, "must be " + Codes.Rule);
         }
 
-        return LooksLikePersonalNumber(code!) ? new StaffFieldError(field, CodeNotPersonalNumber) : null;
+        return Codes.LooksLikePersonalNumber(code!) ? new StaffFieldError(field, CodeNotPersonalNumber) : null;
     }
 
     /// <summary>
@@ -79,7 +79,7 @@ public static class StaffAccountRules
             return new StaffFieldError("id", IdFormat);
         }
 
-        return LooksLikePersonalNumber(id!) ? new StaffFieldError("id", IdNotPersonalNumber) : null;
+        return Codes.LooksLikePersonalNumber(id!) ? new StaffFieldError("id", IdNotPersonalNumber) : null;
     }
 
     /// <summary>
@@ -101,7 +101,7 @@ public static class StaffAccountRules
             return new StaffFieldError("store", StoreRule);
         }
 
-        return store is not null && LooksLikePersonalNumber(store) ? new StaffFieldError("store", CodeNotPersonalNumber) : null;
+        return store is not null && Codes.LooksLikePersonalNumber(store) ? new StaffFieldError("store", CodeNotPersonalNumber) : null;
     }
 
     /// <summary>Checks a new account: <see cref="CheckId"/>, then <see cref="CheckRoleAndStore"/>.</summary>
@@ -111,12 +111,6 @@ public static class StaffAccountRules
     /// <returns>Null when the account may be created, else the first broken rule.</returns>
     public static StaffFieldError? CheckNewAccount(string? id, StaffRole role, string? store) =>
         CheckId(id) ?? CheckRoleAndStore(role, store);
-
-    /// <summary>
-    /// True for an ID made only of digits and separators ('-', '.') that has the shape of a Korean mobile number
-    /// (10 or 11 digits starting <c>01</c>) or of a resident registration number (13 digits).
-    /// </summary>
-    internal static bool LooksLikePersonalNumber(string id) => Codes.LooksLikePersonalNumber(id);
 }
 
 /// <summary>
