@@ -129,6 +129,8 @@ public sealed partial class FourEyesTests
             await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", string.Empty), HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
             await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", $"for subscriber {rrn}"), HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
             await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "\u202Efdp.exe"), HttpStatusCode.BadRequest, ErrorCodes.BidiControlInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "x \u001b[31mRED\u0007"), HttpStatusCode.BadRequest, ErrorCodes.ControlCharacterInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host"); // a terminal escape sequence
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "new\u0000desk"), HttpStatusCode.BadRequest, ErrorCodes.ControlCharacterInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
 
             using var filed = await first.PostAsJsonAsync(Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "new desk"));
             Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
