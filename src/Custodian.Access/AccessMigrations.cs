@@ -83,5 +83,29 @@ public sealed class AccessMigrations : IMigrationSource
             );
             CREATE INDEX ix_privileged_requests_requested ON privileged_requests (requested_ms);
             """),
+        new Migration(
+            "access-005",
+            // A requester may withdraw a pending request (status 'withdrawn'). Neither backend can widen a CHECK in
+            // place under one portable statement, so the table is rebuilt with the same rows.
+            """
+            CREATE TABLE privileged_requests_v2 (
+                id TEXT NOT NULL PRIMARY KEY,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                requested_by TEXT NOT NULL,
+                requested_ms INTEGER NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'failed', 'withdrawn')),
+                decided_by TEXT NULL,
+                decided_ms INTEGER NULL,
+                decision_reason TEXT NULL
+            );
+            INSERT INTO privileged_requests_v2 (id, action, target, reason, requested_by, requested_ms, expires_ms, status, decided_by, decided_ms, decision_reason)
+            SELECT id, action, target, reason, requested_by, requested_ms, expires_ms, status, decided_by, decided_ms, decision_reason FROM privileged_requests;
+            DROP TABLE privileged_requests;
+            ALTER TABLE privileged_requests_v2 RENAME TO privileged_requests;
+            CREATE INDEX ix_privileged_requests_requested ON privileged_requests (requested_ms);
+            """),
     ];
 }

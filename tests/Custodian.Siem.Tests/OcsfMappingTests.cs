@@ -33,7 +33,7 @@ public sealed class OcsfMappingTests
             [AccessTask.IncidentDeclared] = 6003, [AccessTask.IncidentScoped] = 6003, [AccessTask.IncidentNotified] = 6003, [AccessTask.IncidentClosed] = 6003, [AccessTask.IncidentExport] = 6003,
             [AccessTask.ClaimFiled] = 6003, [AccessTask.ClaimInformationRequested] = 6003, [AccessTask.ClaimAnswered] = 6003, [AccessTask.ClaimDecided] = 6003, [AccessTask.ClaimPaid] = 6003,
             [AccessTask.CertificateRenewed] = 6003, [AccessTask.CaRotated] = 6003,
-            [AccessTask.PrivilegedActionRequested] = 6003, [AccessTask.PrivilegedActionApproved] = 6003, [AccessTask.PrivilegedActionRejected] = 6003,
+            [AccessTask.PrivilegedActionRequested] = 6003, [AccessTask.PrivilegedActionApproved] = 6003, [AccessTask.PrivilegedActionRejected] = 6003, [AccessTask.PrivilegedActionWithdrawn] = 6003,
             [AccessTask.AlertReviewed] = 6003, [AccessTask.SteppedUp] = 6003,
         };
         Assert.Equal(Enum.GetValues<AccessTask>().Order(), expected.Keys.Order());

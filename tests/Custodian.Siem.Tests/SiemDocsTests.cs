@@ -52,7 +52,7 @@ public sealed partial class SiemDocsTests
         }
 
         Assert.Empty(problems);
-        Assert.Equal(31, Enum.GetValues<AccessTask>().Count(t => OcsfMapper.Classify(t) == OcsfMapper.ApiActivity));
+        Assert.Equal(32, Enum.GetValues<AccessTask>().Count(t => OcsfMapper.Classify(t) == OcsfMapper.ApiActivity));
     }
 
     [Fact]

@@ -12,7 +12,8 @@ namespace Custodian.Access.Approvals;
 
 /// <summary>
 /// State of a privileged-action request (column <c>privileged_requests.status</c>); in JSON the same words as the
-/// column and the <c>?status=</c> filter: <c>pending</c>, <c>approved</c>, <c>rejected</c>, <c>failed</c>.
+/// column and the <c>?status=</c> filter: <c>pending</c>, <c>approved</c>, <c>rejected</c>, <c>failed</c>,
+/// <c>withdrawn</c>.
 /// </summary>
 [JsonConverter(typeof(PrivilegedRequestStatusJsonConverter))]
 public enum PrivilegedRequestStatus
@@ -28,6 +29,9 @@ public enum PrivilegedRequestStatus
 
     /// <summary>Approved, but carrying it out failed; the result says why (stored as <c>failed</c>).</summary>
     Failed = 3,
+
+    /// <summary>Withdrawn by the requesting officer before anyone decided it (stored as <c>withdrawn</c>).</summary>
+    Withdrawn = 4,
 }
 
 /// <summary>A request for a privileged action.</summary>
@@ -78,6 +82,9 @@ public static class ApprovalErrorCodes
     /// <summary>No such pending request (unknown, decided or lapsed) (404).</summary>
     public const string RequestNotPending = "approval-not-pending";
 
+    /// <summary>Only the officer who requested it may withdraw a request (403).</summary>
+    public const string NotRequester = "approval-not-requester";
+
     /// <summary>The action name is not a registered privileged action (400).</summary>
     public const string UnknownAction = "privileged-action-unknown";
 
@@ -90,9 +97,10 @@ public static class ApprovalErrorCodes
 
 /// <summary>
 /// The generic four-eyes workflow (table <c>privileged_requests</c>): one officer requests a privileged action, a
-/// different officer approves (and the action is carried out at once) or rejects it. Request, approval and rejection
-/// are each recorded in the ledger (<see cref="AccessTask.PrivilegedActionRequested"/>,
-/// <see cref="AccessTask.PrivilegedActionApproved"/>, <see cref="AccessTask.PrivilegedActionRejected"/>) before they
+/// different officer approves (and the action is carried out at once) or rejects it; until then the requester may
+/// withdraw it. Request, approval, rejection and withdrawal are each recorded in the ledger
+/// (<see cref="AccessTask.PrivilegedActionRequested"/>, <see cref="AccessTask.PrivilegedActionApproved"/>,
+/// <see cref="AccessTask.PrivilegedActionRejected"/>, <see cref="AccessTask.PrivilegedActionWithdrawn"/>) before they
 /// take effect; undecided requests lapse after <see cref="Lifetime"/>. Thread-safe: a request is decided once, even
 /// under concurrent approvals (conditional UPDATE).
 /// </summary>
@@ -194,7 +202,7 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
     /// <returns>The action's message for the approver, or a refusal: <see cref="ApprovalErrorCodes.SameOfficer"/> (403),
     /// <see cref="ApprovalErrorCodes.RequestNotPending"/> (404), validation (400), or the action's own failure.</returns>
     public Task<Result<string>> ApproveAsync(string id, string officer, string reason, StaffRole? role = null, CancellationToken cancellationToken = default) =>
-        DecideAsync(id, officer, role, reason, approve: true, cancellationToken);
+        DecideAsync(id, officer, role, reason, Decision.Approve, cancellationToken);
 
     /// <summary>Rejects a pending request as a different officer.</summary>
     /// <param name="id">Request ID.</param>
@@ -204,7 +212,23 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
     /// <param name="cancellationToken">Cancels.</param>
     /// <returns>A confirmation, or the same refusals as <see cref="ApproveAsync"/>.</returns>
     public Task<Result<string>> RejectAsync(string id, string officer, string reason, StaffRole? role = null, CancellationToken cancellationToken = default) =>
-        DecideAsync(id, officer, role, reason, approve: false, cancellationToken);
+        DecideAsync(id, officer, role, reason, Decision.Reject, cancellationToken);
+
+    /// <summary>
+    /// Withdraws a pending request as the officer who requested it (a request filed by mistake, or no longer needed),
+    /// so that no second officer approves it later. Recorded in the ledger (<see cref="AccessTask.PrivilegedActionWithdrawn"/>)
+    /// before the status changes to <see cref="PrivilegedRequestStatus.Withdrawn"/>.
+    /// </summary>
+    /// <param name="id">Request ID.</param>
+    /// <param name="officer">The withdrawing officer: must be the requester.</param>
+    /// <param name="reason">Why (1–500 characters, no personal data).</param>
+    /// <param name="role">The officer's role, recorded in the ledger; null for security officer.</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns>A confirmation, or a refusal: <see cref="ApprovalErrorCodes.NotRequester"/> (403),
+    /// <see cref="ApprovalErrorCodes.RequestNotPending"/> (404: unknown, decided, withdrawn or lapsed; also when a
+    /// second officer decided it a moment before), validation (400).</returns>
+    public Task<Result<string>> WithdrawAsync(string id, string officer, string reason, StaffRole? role = null, CancellationToken cancellationToken = default) =>
+        DecideAsync(id, officer, role, reason, Decision.Withdraw, cancellationToken);
 
     /// <summary>Requests, newest first (at most 200), optionally only those in <paramref name="status"/>; lapsed pending requests are left out of <c>Pending</c>.</summary>
     /// <param name="status">Filter, or null for all.</param>
@@ -241,7 +265,14 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
 
     private const string Select = "SELECT id, action, target, reason, requested_by, requested_ms, expires_ms, status, decided_by, decided_ms, decision_reason FROM privileged_requests";
 
-    private async Task<Result<string>> DecideAsync(string id, string officer, StaffRole? role, string reason, bool approve, CancellationToken cancellationToken)
+    private enum Decision
+    {
+        Approve,
+        Reject,
+        Withdraw,
+    }
+
+    private async Task<Result<string>> DecideAsync(string id, string officer, StaffRole? role, string reason, Decision decision, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(reason) || reason.Length > 500)
         {
@@ -267,20 +298,32 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
             return new CustodianError(ApprovalErrorCodes.RequestNotPending, 404, "There is no pending request with this ID (unknown, already decided, or lapsed after 24 hours).");
         }
 
-        if (string.Equals(request.RequestedBy, officer, StringComparison.Ordinal))
+        var requester = string.Equals(request.RequestedBy, officer, StringComparison.Ordinal);
+        if (decision == Decision.Withdraw && !requester)
         {
-            return new CustodianError(ApprovalErrorCodes.SameOfficer, 403, "Four eyes: the officer who requested a privileged action cannot decide it; another officer must.");
+            return new CustodianError(ApprovalErrorCodes.NotRequester, 403, "Only the officer who requested a privileged action can withdraw it; another officer rejects it instead.");
         }
 
-        await RecordAsync(approve ? AccessTask.PrivilegedActionApproved : AccessTask.PrivilegedActionRejected, officer, role, request, reason, cancellationToken);
-        if (!await SetStatusAsync(request.Id, approve ? "approved" : "rejected", officer, reason, now, cancellationToken))
+        if (decision != Decision.Withdraw && requester)
         {
-            return new CustodianError(ApprovalErrorCodes.RequestNotPending, 404, "The request was decided by another officer a moment ago.");
+            return new CustodianError(ApprovalErrorCodes.SameOfficer, 403, "Four eyes: the officer who requested a privileged action cannot decide it; another officer must (the requester may withdraw it).");
         }
 
-        if (!approve)
+        var (task, status) = decision switch
         {
-            return "Rejected.";
+            Decision.Approve => (AccessTask.PrivilegedActionApproved, "approved"),
+            Decision.Reject => (AccessTask.PrivilegedActionRejected, "rejected"),
+            _ => (AccessTask.PrivilegedActionWithdrawn, "withdrawn"),
+        };
+        await RecordAsync(task, officer, role, request, reason, cancellationToken);
+        if (!await SetStatusAsync(request.Id, status, officer, reason, now, cancellationToken))
+        {
+            return new CustodianError(ApprovalErrorCodes.RequestNotPending, 404, "The request was decided or withdrawn a moment ago.");
+        }
+
+        if (decision != Decision.Approve)
+        {
+            return decision == Decision.Reject ? "Rejected." : "Withdrawn.";
         }
 
         var outcome = await _actions[request.Action].ExecuteAsync(request with { Status = PrivilegedRequestStatus.Approved, DecidedBy = officer, DecidedAt = now, DecisionReason = reason }, officer, cancellationToken);
@@ -325,12 +368,13 @@ public sealed class PrivilegedActionRequests(CustodianDatabase db, IAccessLedger
         PrivilegedRequestStatus.Pending => "pending",
         PrivilegedRequestStatus.Approved => "approved",
         PrivilegedRequestStatus.Rejected => "rejected",
+        PrivilegedRequestStatus.Withdrawn => "withdrawn",
         _ => "failed",
     };
 
     private static PrivilegedRequest Read(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), UnixMs.To(r.GetInt64(5)), UnixMs.To(r.GetInt64(6)),
-        r.GetString(7) switch { "pending" => PrivilegedRequestStatus.Pending, "approved" => PrivilegedRequestStatus.Approved, "rejected" => PrivilegedRequestStatus.Rejected, _ => PrivilegedRequestStatus.Failed },
+        r.GetString(7) switch { "pending" => PrivilegedRequestStatus.Pending, "approved" => PrivilegedRequestStatus.Approved, "rejected" => PrivilegedRequestStatus.Rejected, "withdrawn" => PrivilegedRequestStatus.Withdrawn, _ => PrivilegedRequestStatus.Failed },
         r.IsDBNull(8) ? null : r.GetString(8), UnixMs.ToNullable(r.GetValue(9)), r.IsDBNull(10) ? null : r.GetString(10));
 }
 

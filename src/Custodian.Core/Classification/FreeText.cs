@@ -38,9 +38,41 @@ public static partial class FreeText
     public static bool ContainsBidiControl(string? text) =>
         !string.IsNullOrEmpty(text) && (text.AsSpan().ContainsAnyInRange('\u202A', '\u202E') || text.AsSpan().ContainsAnyInRange('\u2066', '\u2069'));
 
+    /// <summary>The control-character rule as shown in errors: names the characters, never the text.</summary>
+    public const string ControlRule = "must not contain control characters (U+0000-U+001F other than tab, line feed and carriage return; U+007F-U+009F)";
+
+    /// <summary>
+    /// Whether <paramref name="text"/> contains a C0 control character other than tab (U+0009), line feed (U+000A) and
+    /// carriage return (U+000D), DEL (U+007F) or a C1 control character (U+0080–U+009F). Stored notes, reasons and
+    /// titles are printed to officers' terminals by the CLI (tables, <c>review query</c>, <c>incident show</c>) and
+    /// shown in exports for years; ESC (U+001B) starts an ANSI/ECMA-48 escape sequence that a terminal executes
+    /// (colours, cursor moves that overwrite earlier lines, window titles), BEL rings, NUL cuts strings in C tools.
+    /// </summary>
+    /// <param name="text">Any text; null and empty contain nothing.</param>
+    /// <returns>True when such a character is found.</returns>
+    public static bool ContainsControlCharacter(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return false;
+        }
+
+        foreach (var c in text)
+        {
+            if ((c < '\u0020' && c is not ('\t' or '\n' or '\r')) || c is >= '\u007F' and <= '\u009F')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>
     /// The refusal for <paramref name="text"/> in <paramref name="field"/>: 400 <see cref="Problems.ErrorCodes.BidiControlInText"/>
     /// with <see cref="BidiRule"/> when it holds a bidirectional control (<see cref="ContainsBidiControl"/>), else 400
+    /// <see cref="Problems.ErrorCodes.ControlCharacterInText"/> with <see cref="ControlRule"/> when it holds a control
+    /// character (<see cref="ContainsControlCharacter"/>), else 400
     /// <see cref="Problems.ErrorCodes.PersonalDataInText"/> with the field's rule when it holds a phone number or RRN, or
     /// null. Never quotes the text.
     /// </summary>
@@ -52,6 +84,11 @@ public static partial class FreeText
         if (ContainsBidiControl(text))
         {
             return new Problems.CustodianError(Problems.ErrorCodes.BidiControlInText, 400, $"{field}: {BidiRule}.") { Errors = new Dictionary<string, string[]> { [field] = [BidiRule] } };
+        }
+
+        if (ContainsControlCharacter(text))
+        {
+            return new Problems.CustodianError(Problems.ErrorCodes.ControlCharacterInText, 400, $"{field}: {ControlRule}.") { Errors = new Dictionary<string, string[]> { [field] = [ControlRule] } };
         }
 
         return ContainsPersonalData(text)

@@ -64,6 +64,8 @@ public enum AccessTask
     PrivilegedActionApproved = 91,
     /// <summary>A second officer rejected a privileged action.</summary>
     PrivilegedActionRejected = 92,
+    /// <summary>The requesting officer withdrew their own pending privileged-action request before anyone decided it (account = requester; reason as given).</summary>
+    PrivilegedActionWithdrawn = 93,
 
     /// <summary>The monitor raised an alert.</summary>
     AlertRaised = 40,
@@ -157,7 +159,8 @@ public static class AccessTasks
         task is AccessTask.EnrollmentIssued or AccessTask.Enrolled or AccessTask.Revoked or AccessTask.StaffCreated
             or AccessTask.StaffChanged or AccessTask.StaffDisabled or AccessTask.Suspended or AccessTask.Restored
             or AccessTask.CertificateRenewed or AccessTask.CaRotated
-            or AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved or AccessTask.PrivilegedActionRejected;
+            or AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved or AccessTask.PrivilegedActionRejected
+            or AccessTask.PrivilegedActionWithdrawn;
 
     private static string ToKebab(string pascal)
     {

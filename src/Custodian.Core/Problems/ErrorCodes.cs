@@ -76,6 +76,8 @@ public static class ErrorCodes
     public const string PersonalDataInText = "personal-data-in-text";
     /// <summary>400: free text (a reason, note, title or question) contains a Unicode bidirectional control character (U+202A–U+202E, U+2066–U+2069), which can make stored text display in another order than it reads (Custodian.Classification.FreeText).</summary>
     public const string BidiControlInText = "bidi-control-in-text";
+    /// <summary>400: free text (a reason, note, title or question) contains a control character (C0 other than tab, line feed and carriage return; DEL; C1), such as the ESC that starts a terminal escape sequence (Custodian.Classification.FreeText.ContainsControlCharacter).</summary>
+    public const string ControlCharacterInText = "control-character-in-text";
     /// <summary>The request body is larger than allowed (413).</summary>
     public const string BodyTooLarge = "body-too-large";
     /// <summary>405: the path exists but does not take this HTTP method (the response's <c>Allow</c> header lists the ones it takes).</summary>

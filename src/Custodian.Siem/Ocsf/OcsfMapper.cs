@@ -88,6 +88,7 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
         AccessTask.PrivilegedActionRequested => Create("privileged-action-request"),
         AccessTask.PrivilegedActionApproved => Update("privileged-action-request"),
         AccessTask.PrivilegedActionRejected => Update("privileged-action-request"),
+        AccessTask.PrivilegedActionWithdrawn => Update("privileged-action-request"),
         AccessTask.Suspended => Update("principal"),
         AccessTask.Restored => Update("principal"),
         AccessTask.AlertReviewed => Update("alert"),

@@ -6,7 +6,7 @@ using Custodian.Problems;
 namespace Custodian.Approvals;
 
 /// <summary>
-/// Records a refused four-eyes step — a request, an approval or a rejection — from the officer API, the console and the CLI alike
+/// Records a refused four-eyes step — a request, an approval, a rejection or a withdrawal — from the officer API, the console and the CLI alike
 /// as one denied entry of the step's own task with the problem's error code (<see cref="OfficerRefusals"/>). The target
 /// names only what exists: a registered action, a request that exists (<c>request:…;action:…;target:…</c>, as in the
 /// allowed entry); never the officer's reason, and never a refused target text.
@@ -66,6 +66,25 @@ public static class ApprovalRefusals
         var request = await requests.GetAsync(id, cancellationToken);
         var task = approve ? AccessTask.PrivilegedActionApproved : AccessTask.PrivilegedActionRejected;
         return await OfficerRefusals.RecordAsync(services, staff, task, request is null ? null : Target(request), null, error, cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends a denied <see cref="AccessTask.PrivilegedActionWithdrawn"/> entry for a refused withdrawal (not the requester,
+    /// not pending, a bad reason); the target is the request when one with <paramref name="id"/> exists. Returns <paramref name="error"/>.
+    /// </summary>
+    /// <param name="services">The request's services.</param>
+    /// <param name="staff">The officer refused: a terminal request's (a <see cref="StaffRequest"/> converts) or the CLI's local operator.</param>
+    /// <param name="requests">The four-eyes workflow.</param>
+    /// <param name="id">The request ID asked for.</param>
+    /// <param name="error">The refusal.</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns><paramref name="error"/>.</returns>
+    public static async Task<CustodianError> WithdrawalRefusedAsync(
+        IServiceProvider services, RefusedOfficer staff, PrivilegedActionRequests requests, string id, CustodianError error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var request = await requests.GetAsync(id, cancellationToken);
+        return await OfficerRefusals.RecordAsync(services, staff, AccessTask.PrivilegedActionWithdrawn, request is null ? null : Target(request), null, error, cancellationToken);
     }
 
     private static string Target(PrivilegedRequest request) => $"request:{request.Id};action:{request.Action};target:{request.Target}";

@@ -15,7 +15,7 @@ namespace Custodian.Approvals;
 /// <param name="Reason">Why (1–500 characters).</param>
 public sealed record ApprovalRequestBody(string? Action, string? Target, string? Reason);
 
-/// <summary>Body of an approval or rejection.</summary>
+/// <summary>Body of an approval, rejection or withdrawal.</summary>
 /// <param name="Reason">Why (1–500 characters).</param>
 public sealed record ApprovalDecisionBody(string? Reason);
 
@@ -26,7 +26,8 @@ public sealed record ApprovalDecision(string Message);
 /// <summary>
 /// The four-eyes workflow on the terminal listener, for security and privacy officers (device certificate + staff
 /// session): <c>GET /api/v1/approvals[?status=pending]</c>, <c>POST /api/v1/approvals</c>,
-/// <c>POST /api/v1/approvals/{id}/approve</c>, <c>POST /api/v1/approvals/{id}/reject</c> (docs/access.md §7).
+/// <c>POST /api/v1/approvals/{id}/approve</c>, <c>POST /api/v1/approvals/{id}/reject</c>, and for the requester
+/// <c>POST /api/v1/approvals/{id}/withdraw</c> (docs/access.md §7).
 /// </summary>
 public static class ApprovalsApi
 {
@@ -42,6 +43,7 @@ public static class ApprovalsApi
         group.MapPost(string.Empty, RequestAsync).WithName("RequestPrivilegedAction").WithSummary("Request a privileged action; another officer must approve it.");
         group.MapPost("/{id}/approve", ApproveAsync).WithName("ApprovePrivilegedAction").WithSummary("Approve (as another officer) and carry out a privileged action.");
         group.MapPost("/{id}/reject", RejectAsync).WithName("RejectPrivilegedAction").WithSummary("Reject (as another officer) a privileged action.");
+        group.MapPost("/{id}/withdraw", WithdrawAsync).WithName("WithdrawPrivilegedAction").WithSummary("Withdraw (as the requesting officer) a pending privileged-action request.");
         return app;
     }
 
@@ -58,10 +60,11 @@ public static class ApprovalsApi
             "approved" => PrivilegedRequestStatus.Approved,
             "rejected" => PrivilegedRequestStatus.Rejected,
             "failed" => PrivilegedRequestStatus.Failed,
+            "withdrawn" => PrivilegedRequestStatus.Withdrawn,
             _ => (PrivilegedRequestStatus)(-1),
         };
         return filter is { } f && !Enum.IsDefined(f)
-            ? ProblemResults.Validation("status", "must be pending, approved, rejected or failed").ToProblem()
+            ? ProblemResults.Validation("status", "must be pending, approved, rejected, failed or withdrawn").ToProblem()
             : TypedResults.Ok(await requests.ListAsync(filter, cancellationToken));
     }
 
@@ -87,5 +90,13 @@ public static class ApprovalsApi
         return result.IsSuccess
             ? TypedResults.Ok(new ApprovalDecision(result.Value))
             : (await ApprovalRefusals.DecisionRefusedAsync(context.RequestServices, StaffApi.Staff(context), requests, id, approve: false, result.Error!, cancellationToken)).ToProblem();
+    }
+
+    private static async Task<Results<Ok<ApprovalDecision>, ProblemHttpResult>> WithdrawAsync(string id, ApprovalDecisionBody body, HttpContext context, PrivilegedActionRequests requests, CancellationToken cancellationToken)
+    {
+        var result = await requests.WithdrawAsync(id, Officer(context), body.Reason ?? string.Empty, Role(context), cancellationToken);
+        return result.IsSuccess
+            ? TypedResults.Ok(new ApprovalDecision(result.Value))
+            : (await ApprovalRefusals.WithdrawalRefusedAsync(context.RequestServices, StaffApi.Staff(context), requests, id, result.Error!, cancellationToken)).ToProblem();
     }
 }

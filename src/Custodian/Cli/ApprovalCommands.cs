@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace Custodian.Cli;
 
 /// <summary>
-/// <c>approvals list | request | approve | reject</c>: the four-eyes workflow on the data directory (docs/access.md §7).
+/// <c>approvals list | request | approve | reject | withdraw</c>: the four-eyes workflow on the data directory (docs/access.md §7).
 /// The officer is the local operator (<c>local-&lt;OS user&gt;</c>): two officers use two OS accounts on the server host,
 /// or the terminal API (<c>/api/v1/approvals</c>) with their own device certificate, password and TOTP.
 /// A request or decision the workflow refuses is recorded as the API and console record it (<see cref="ApprovalRefusals"/>:
@@ -16,8 +16,8 @@ internal static class ApprovalCommands
 {
     public static Command Approvals()
     {
-        var status = new Option<string?>("--status") { Description = "Only requests in this state: pending, approved, rejected, failed." };
-        status.AcceptOnlyFromAmong("pending", "approved", "rejected", "failed");
+        var status = new Option<string?>("--status") { Description = "Only requests in this state: pending, approved, rejected, failed, withdrawn." };
+        status.AcceptOnlyFromAmong("pending", "approved", "rejected", "failed", "withdrawn");
         var list = new Command("list", "List privileged-action requests, newest first.") { status };
         list.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
@@ -28,6 +28,7 @@ internal static class ApprovalCommands
                 "approved" => PrivilegedRequestStatus.Approved,
                 "rejected" => PrivilegedRequestStatus.Rejected,
                 "failed" => PrivilegedRequestStatus.Failed,
+                "withdrawn" => PrivilegedRequestStatus.Withdrawn,
                 _ => null,
             };
             var table = new Table().AddColumns("request", "action", "target", "requested by", "requested (UTC)", "status", "decided by");
@@ -62,6 +63,7 @@ internal static class ApprovalCommands
 
         var approve = Decide("approve", "Approve (as a different officer) and carry out a privileged action; prints its result once.", approveIt: true);
         var reject = Decide("reject", "Reject (as a different officer) a privileged action.", approveIt: false);
+        var withdraw = Withdraw();
         var inForce = new Command("in-force", "What approved actions currently change: detectors switched off and raised quotas.");
         inForce.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
@@ -72,7 +74,7 @@ internal static class ApprovalCommands
             Console.WriteLine(raises.Count == 0 ? "No quota raises." : "Quota raises: " + string.Join(", ", raises.Select(r => $"{r.Principal} x{r.Factor} until {r.Until:yyyy-MM-ddTHH:mm:ssZ}")));
             return 0;
         }));
-        return new Command("approvals", "Four eyes for privileged actions: list, request, approve, reject, in-force.") { list, request, approve, reject, inForce };
+        return new Command("approvals", "Four eyes for privileged actions: list, request, approve, reject, withdraw, in-force.") { list, request, approve, reject, withdraw, inForce };
     }
 
     /// <summary><c>terminals enroll --class vdi-host</c>: files an <c>enroll-vdi-host</c> request instead of issuing a code.</summary>
@@ -94,6 +96,29 @@ internal static class ApprovalCommands
 
         Console.WriteLine($"Enrolling a VDI host needs a second officer: request {result.Value.Id} filed. Another officer runs 'custodian approvals approve {result.Value.Id} --reason ...' and receives the one-time code.");
         return 0;
+    }
+
+    // The requester takes back their own pending request (the same local operator that filed it).
+    private static Command Withdraw()
+    {
+        var id = new Argument<string>("request") { Description = "Request ID (16 hex digits) from 'approvals list'; one you requested." };
+        var reason = new Option<string>("--reason") { Description = "Why (recorded in the ledger).", Required = true };
+        var command = new Command("withdraw", "Withdraw a privileged-action request you filed, before another officer decides it.") { id, reason };
+        command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
+        {
+            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
+            var requests = context.Get<PrivilegedActionRequests>();
+            var result = await requests.WithdrawAsync(parse.GetValue(id)!, AdminCommands.Operator, parse.GetValue(reason)!, cancellationToken: ct);
+            if (!result.IsSuccess)
+            {
+                await ApprovalRefusals.WithdrawalRefusedAsync(context.Services, IncidentCommands.Officer(), requests, parse.GetValue(id)!, result.Error!, ct);
+                throw new CliException($"{result.Error!.Code}: {result.Error.Message}");
+            }
+
+            Console.WriteLine(result.Value);
+            return 0;
+        }));
+        return command;
     }
 
     private static Command Decide(string name, string description, bool approveIt)

@@ -241,7 +241,7 @@ internal static class ReviewCommands
             if (!result.IsSuccess)
             {
                 // A bad argument (exit 1, README "CLI exit codes"), as every other verb treats a note with personal data in it.
-                throw result.Error!.Code is ReviewErrors.BadPeriod or ReviewErrors.ReasonRequired or Problems.ErrorCodes.PersonalDataInText or Problems.ErrorCodes.BidiControlInText
+                throw result.Error!.Code is ReviewErrors.BadPeriod or ReviewErrors.ReasonRequired or Problems.ErrorCodes.PersonalDataInText or Problems.ErrorCodes.BidiControlInText or Problems.ErrorCodes.ControlCharacterInText
                     ? CliException.Usage(result.Error.Message)
                     : new CliException(result.Error.Message);
             }

@@ -109,6 +109,14 @@ public sealed class IncidentService(
         {
             errors["title"] = [$"required, 1-{MaxTitle} characters"];
         }
+        else if (Classification.FreeText.ContainsBidiControl(request.Title))
+        {
+            errors["title"] = [Classification.FreeText.BidiRule];
+        }
+        else if (Classification.FreeText.ContainsControlCharacter(request.Title))
+        {
+            errors["title"] = [Classification.FreeText.ControlRule];
+        }
         else if (Classification.FreeText.ContainsPersonalData(request.Title))
         {
             errors["title"] = [Classification.FreeText.Rule];

@@ -129,6 +129,8 @@ public sealed partial class FourEyesTests
             await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", string.Empty), HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
             await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", $"for subscriber {rrn}"), HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
             await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "\u202Efdp.exe"), HttpStatusCode.BadRequest, ErrorCodes.BidiControlInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "x \u001b[31mRED\u0007"), HttpStatusCode.BadRequest, ErrorCodes.ControlCharacterInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host"); // a terminal escape sequence
+            await RefusedAsync(first, Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "new\u0000desk"), HttpStatusCode.BadRequest, ErrorCodes.ControlCharacterInText, AccessTask.PrivilegedActionRequested, "action:enroll-vdi-host");
 
             using var filed = await first.PostAsJsonAsync(Requests, new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-1", "new desk"));
             Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
@@ -217,6 +219,93 @@ public sealed partial class FourEyesTests
             var restored = (await host.LedgerAsync()).Last(e => e.Entry.Task == AccessTask.Restored).Entry;
             Assert.Equal(("O0002", "clerk:C0009"), (restored.Account, restored.Target));
             Assert.StartsWith($"four eyes: requested by {AdminCommands.Operator}, approved by O0002", restored.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Only_the_requester_withdraws_a_pending_request_and_a_withdrawn_request_cannot_be_approved()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var (first, second) = await OfficersAsync(host);
+        using (first)
+        using (second)
+        {
+            using var requested = await first.PostAsJsonAsync("/api/v1/approvals", new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-4", "filed for the wrong zone"));
+            var request = (await requested.Content.ReadFromJsonAsync<PrivilegedRequest>())!;
+
+            using (var other = await second.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/withdraw", new ApprovalDecisionBody("not mine")))
+            {
+                await ProblemAssert.IsProblemAsync(other, HttpStatusCode.Forbidden, ApprovalErrorCodes.NotRequester);
+            }
+
+            using (var blank = await first.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/withdraw", new ApprovalDecisionBody(" ")))
+            {
+                await ProblemAssert.IsProblemAsync(blank, HttpStatusCode.BadRequest, "validation-failed");
+            }
+
+            using (var withdrawn = await first.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/withdraw", new ApprovalDecisionBody("wrong zone")))
+            {
+                Assert.Equal(HttpStatusCode.OK, withdrawn.StatusCode);
+                Assert.Equal("Withdrawn.", (await withdrawn.Content.ReadFromJsonAsync<ApprovalDecision>())!.Message);
+            }
+
+            using (var approve = await second.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/approve", new ApprovalDecisionBody("too late")))
+            {
+                await ProblemAssert.IsProblemAsync(approve, HttpStatusCode.NotFound, ApprovalErrorCodes.RequestNotPending);
+            }
+
+            using (var twice = await first.PostAsJsonAsync($"/api/v1/approvals/{request.Id}/withdraw", new ApprovalDecisionBody("again")))
+            {
+                await ProblemAssert.IsProblemAsync(twice, HttpStatusCode.NotFound, ApprovalErrorCodes.RequestNotPending);
+            }
+
+            Assert.Null(await host.Get<TerminalRegistry>().GetAsync("VDI-vdi-4"));
+            var stored = (await host.Get<PrivilegedActionRequests>().GetAsync(request.Id))!;
+            Assert.Equal((PrivilegedRequestStatus.Withdrawn, "O0001", "wrong zone"), (stored.Status, stored.DecidedBy, stored.DecisionReason));
+            using (var list = await second.GetAsync("/api/v1/approvals?status=withdrawn"))
+            {
+                var listed = Assert.Single((await list.Content.ReadFromJsonAsync<PrivilegedRequest[]>())!);
+                Assert.Equal((request.Id, PrivilegedRequestStatus.Withdrawn), (listed.Id, listed.Status));
+                Assert.Equal("withdrawn", System.Text.Json.JsonDocument.Parse(await list.Content.ReadAsStringAsync()).RootElement[0].GetProperty("status").GetString());
+            }
+
+            Assert.Empty(await host.Get<PrivilegedActionRequests>().ListAsync(PrivilegedRequestStatus.Pending));
+            var target = $"request:{request.Id};action:enroll-vdi-host;target:VDI/vdi-4";
+            var records = (await host.LedgerAsync()).Select(e => e.Entry)
+                .Where(e => e.Task is AccessTask.PrivilegedActionRequested or AccessTask.PrivilegedActionApproved or AccessTask.PrivilegedActionWithdrawn).ToList();
+            Assert.Equal(
+                [
+                    (AccessTask.PrivilegedActionRequested, AccessOutcome.Allowed, "O0001", target, (string?)"filed for the wrong zone", (string?)null),
+                    (AccessTask.PrivilegedActionWithdrawn, AccessOutcome.Denied, "O0002", target, null, ApprovalErrorCodes.NotRequester),
+                    (AccessTask.PrivilegedActionWithdrawn, AccessOutcome.Denied, "O0001", target, null, "validation-failed"),
+                    (AccessTask.PrivilegedActionWithdrawn, AccessOutcome.Allowed, "O0001", target, "wrong zone", null),
+                    (AccessTask.PrivilegedActionApproved, AccessOutcome.Denied, "O0002", target, null, ApprovalErrorCodes.RequestNotPending),
+                    (AccessTask.PrivilegedActionWithdrawn, AccessOutcome.Denied, "O0001", target, null, ApprovalErrorCodes.RequestNotPending),
+                ],
+                records.Select(e => (e.Task, e.Outcome, e.Account!, e.Target!, e.Reason, e.ErrorCode)).ToArray());
+            Assert.True(AccessTask.PrivilegedActionWithdrawn.RecordsAccessRights()); // kept 3 years with the other access-rights records
+        }
+    }
+
+    [Fact]
+    public async Task The_requesting_operator_withdraws_on_the_command_line_and_another_cannot()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var (first, _) = await OfficersAsync(host);
+        using (first)
+        {
+            var data = host.Directory.FullName;
+            using var requested = await first.PostAsJsonAsync("/api/v1/approvals", new ApprovalRequestBody("disable-detector", "machine-timing", "noisy today"));
+            var theirs = (await requested.Content.ReadFromJsonAsync<PrivilegedRequest>())!;
+            Assert.Equal(2, await CustodianCli.RunAsync(["approvals", "withdraw", theirs.Id, "--reason", "not mine", "--data", data])); // O0001's request, not the operator's
+            Assert.Equal(PrivilegedRequestStatus.Pending, (await host.Get<PrivilegedActionRequests>().GetAsync(theirs.Id))!.Status);
+
+            Assert.Equal(0, await CustodianCli.RunAsync(["approvals", "request", "--action", "enroll-vdi-host", "--target", "VDI/vdi-5", "--reason", "by mistake", "--data", data]));
+            var mine = Assert.Single(await host.Get<PrivilegedActionRequests>().ListAsync(PrivilegedRequestStatus.Pending), r => r.RequestedBy == AdminCommands.Operator);
+            Assert.Equal(1, await CustodianCli.RunAsync(["approvals", "withdraw", mine.Id, "--data", data])); // --reason is required
+            Assert.Equal(0, await CustodianCli.RunAsync(["approvals", "withdraw", mine.Id, "--reason", "filed by mistake", "--data", data]));
+            Assert.Equal(PrivilegedRequestStatus.Withdrawn, (await host.Get<PrivilegedActionRequests>().GetAsync(mine.Id))!.Status);
+            Assert.Equal(0, await CustodianCli.RunAsync(["approvals", "list", "--status", "withdrawn", "--data", data]));
         }
     }
 

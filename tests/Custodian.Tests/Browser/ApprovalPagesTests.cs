@@ -44,21 +44,11 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         await a.GetByLabel("대상(계정, 단말기, 탐지기 또는 구역/이름)").FillAsync("C0007");
         await a.GetByLabel("사유(개인정보 제외)").FillAsync("clerk retrained");
         await BrowserFixture.NavigateAsync(a, () => a.GetByRole(AriaRole.Button, new() { Name = "요청", Exact = true }).ClickAsync(), url => url.AbsolutePath.StartsWith("/console/approvals/", StringComparison.Ordinal));
-        await a.Locator("#decide").WaitForAsync();
+        await a.Locator("#withdraw").WaitForAsync();
         var id = new Uri(a.Url).AbsolutePath["/console/approvals/".Length..];
         Assert.Equal(("restore-clerk", "C0007", "O9101", "대기"), (await a.Locator("#action").InnerTextAsync(), await a.Locator("#target").InnerTextAsync(), await a.Locator("#requested-by").InnerTextAsync(), await a.Locator("#status").InnerTextAsync()));
-        Assert.Equal("내가 올린 요청입니다. 다른 담당자가 결정해야 합니다.", await a.Locator("#own-request").InnerTextAsync());
-
-        // A may not approve it.
-        await a.GetByLabel("결정 사유(개인정보 제외)").FillAsync("my own request");
-        await a.GetByRole(AriaRole.Button, new() { Name = "승인 및 실행" }).ClickAsync();
-        await a.WaitForSelectorAsync("#approval-error");
-        Assert.Equal("2인 승인: 내가 요청한 작업이므로 다른 담당자가 결정해야 합니다.", await a.Locator("#approval-error").InnerTextAsync());
-        Assert.True(await host.Get<SuspensionRegistry>().IsSuspendedAsync(PrincipalKind.Clerk, "C0007"));
-        var refusal = Assert.Single(await host.LedgerAsync(), e => e.Entry.Outcome == AccessOutcome.Denied && e.Entry.Account == "O9101").Entry; // the refusal is recorded, without the reason
-        Assert.Equal(
-            (AccessTask.PrivilegedActionApproved, "four-eyes-same-officer", $"request:{id};action:restore-clerk;target:C0007", (string?)null),
-            (refusal.Task, refusal.ErrorCode, refusal.Target, refusal.Reason));
+        Assert.Equal("내가 올린 요청입니다. 다른 담당자가 결정하거나, 내가 철회할 수 있습니다.", await a.Locator("#own-request").InnerTextAsync());
+        Assert.Equal(0, await a.Locator("#decide").CountAsync()); // the requester gets no approve or reject buttons, only withdraw
         await BrowserFixture.ScreenshotAsync(a, "console-approval-own-request-ko");
 
         // Officer B, at another desk, finds it in the pending list and approves it.
@@ -95,11 +85,41 @@ public sealed class ApprovalPagesTests(BrowserFixture browser)
         Assert.Equal(
             [
                 (AccessTask.PrivilegedActionRequested, "O9101", $"request:{id};action:restore-clerk;target:C0007", "clerk retrained"),
-                (AccessTask.PrivilegedActionApproved, "O9101", $"request:{id};action:restore-clerk;target:C0007", null), // A's refused self-approval, denied
                 (AccessTask.PrivilegedActionApproved, "O9102", $"request:{id};action:restore-clerk;target:C0007", "training record checked"),
                 (AccessTask.Restored, "O9102", "clerk:C0007", "four eyes: requested by O9101, approved by O9102: clerk retrained"),
             ],
             steps);
         Assert.Equal(PrivilegedRequestStatus.Approved, (await host.Get<PrivilegedActionRequests>().GetAsync(id))!.Status);
+    }
+
+    [Fact]
+    public async Task The_requesting_officer_withdraws_a_request_in_the_console_and_it_leaves_the_pending_list()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        Assert.True(await host.Get<SuspensionRegistry>().SuspendAsync(PrincipalKind.Clerk, "C0008", null, "test suspension"));
+        var deskA = await host.EnrollAsync("HQ", "desk-a");
+        var officerA = await host.CreateStaffAsync("O9103", StaffRole.SecurityOfficer, null, deskA);
+        var a = await SignInAsync(browser, host, deskA, officerA);
+        await a.GetByLabel("작업").SelectOptionAsync("restore-clerk");
+        await a.GetByLabel("대상(계정, 단말기, 탐지기 또는 구역/이름)").FillAsync("C0008");
+        await a.GetByLabel("사유(개인정보 제외)").FillAsync("wrong clerk");
+        await BrowserFixture.NavigateAsync(a, () => a.GetByRole(AriaRole.Button, new() { Name = "요청", Exact = true }).ClickAsync(), url => url.AbsolutePath.StartsWith("/console/approvals/", StringComparison.Ordinal));
+        await a.Locator("#withdraw").WaitForAsync();
+        var id = new Uri(a.Url).AbsolutePath["/console/approvals/".Length..];
+
+        await a.GetByLabel("철회 사유(개인정보 제외)").FillAsync("filed for the wrong clerk");
+        await a.GetByRole(AriaRole.Button, new() { Name = "요청 철회" }).ClickAsync();
+        await a.WaitForSelectorAsync("#approval-result");
+        Assert.Equal("철회했습니다.", await a.Locator("#approval-result").InnerTextAsync());
+        Assert.Equal(("철회됨", "O9103"), (await a.Locator("#status").InnerTextAsync(), await a.Locator("#decided-by").InnerTextAsync()));
+        Assert.Equal(0, await a.Locator("#withdraw").CountAsync());
+        await BrowserFixture.ScreenshotAsync(a, "console-approval-withdrawn-ko");
+
+        Assert.True(await host.Get<SuspensionRegistry>().IsSuspendedAsync(PrincipalKind.Clerk, "C0008"));
+        Assert.Empty(await host.Get<PrivilegedActionRequests>().ListAsync(PrivilegedRequestStatus.Pending));
+        var entry = (await host.LedgerAsync()).Last().Entry;
+        Assert.Equal(
+            (AccessTask.PrivilegedActionWithdrawn, AccessOutcome.Allowed, "O9103", $"request:{id};action:restore-clerk;target:C0008", "filed for the wrong clerk"),
+            (entry.Task, entry.Outcome, entry.Account, entry.Target, entry.Reason));
     }
 }

@@ -76,6 +76,12 @@ public sealed class WorkstationPagesTests(BrowserFixture browser)
         Assert.Equal(["rrn", "phone"], ledger[5].Entry.UnmaskedFields);
         Assert.Equal($"업무 완료가 기록되었습니다(접근 기록 {ledger[6].Sequence}번).", await page.Locator("#workstation-done").InnerTextAsync());
         Assert.Equal(0, await page.Locator(".personal-data").CountAsync());
+
+        // Sign out at the shared counter: the session ends (the form carries its page's token), and the workstation asks
+        // for a sign-in again.
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "로그아웃" }).ClickAsync(), url => url.AbsolutePath == "/staff/sign-in");
+        await page.GotoAsync("/workstation");
+        Assert.Equal("/staff/sign-in?returnUrl=%2Fworkstation", new Uri(page.Url).PathAndQuery);
     }
 
     [Fact]

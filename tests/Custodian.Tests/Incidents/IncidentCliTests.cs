@@ -41,6 +41,7 @@ public sealed class IncidentCliTests
             Assert.Equal(1, await CustodianCli.RunAsync(["incident", "declare", "--title", "x", "--from", "2026-13-01", "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["incident", "declare", "--title", "x", "--from", to, "--to", from, "--data", data]));
             Assert.Equal(1, await CustodianCli.RunAsync(["incident", "declare", "--title", "x", "--alert", "A-NOPE", "--data", data]));
+            Assert.Equal(1, await CustodianCli.RunAsync(["incident", "declare", "--title", "x \u001b]0;owned\u0007", "--clerk", "C0001", "--from", from, "--data", data])); // a terminal escape sequence in the title
             Assert.Empty(await host.Get<IncidentService>().ListAsync());
 
             var declared = await Cli.CliCapture.RunAsync(["incident", "declare", "--title", "C0001 at S001", "--clerk", "C0001", "--from", from, "--data", data]);

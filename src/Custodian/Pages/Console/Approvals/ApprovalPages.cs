@@ -20,7 +20,7 @@ public static class ApprovalPages
     /// <summary>Parses a status filter; null or empty means pending, <c>all</c> means no filter.</summary>
     /// <param name="text">The query value.</param>
     /// <param name="status">The filter, null for all.</param>
-    /// <returns>False when the value is not one of pending, approved, rejected, failed, all.</returns>
+    /// <returns>False when the value is not one of pending, approved, rejected, failed, withdrawn, all.</returns>
     public static bool TryParseFilter(string? text, out PrivilegedRequestStatus? status)
     {
         status = text switch
@@ -29,6 +29,7 @@ public static class ApprovalPages
             "approved" => PrivilegedRequestStatus.Approved,
             "rejected" => PrivilegedRequestStatus.Rejected,
             "failed" => PrivilegedRequestStatus.Failed,
+            "withdrawn" => PrivilegedRequestStatus.Withdrawn,
             _ => null,
         };
         return status is not null || text == "all";
@@ -42,6 +43,7 @@ public static class ApprovalPages
         return error.Code switch
         {
             ApprovalErrorCodes.SameOfficer => text["Four eyes: you requested this action, so another officer must decide it."],
+            ApprovalErrorCodes.NotRequester => text["Only the officer who filed a request can withdraw it."],
             ApprovalErrorCodes.RequestNotPending when error.Status == 404 => text["This request is no longer pending (decided by another officer, or lapsed after 24 hours)."],
             ApprovalErrorCodes.RequestNotPending => text["Approved, but it could not be carried out: {0}", Incidents.IncidentPages.Describe(error, text)], // 409: the target changed meanwhile (e.g. already restored)
             ApprovalErrorCodes.AlreadyPending => text["You already requested this action on this target; that request is still pending for another officer's decision, so nothing new was filed."],
@@ -119,7 +121,8 @@ public sealed class IndexModel(PrivilegedActionRequests requests, IStringLocaliz
 /// <summary>
 /// <c>/console/approvals/{id}</c>: one request, and for another officer the approve and reject forms (each with a reason).
 /// Approving carries the action out at once and shows its message here only (it may hold a one-time enrollment code,
-/// which is never stored). The requester sees the request but is refused (<c>four-eyes-same-officer</c>) if they try.
+/// which is never stored). The requester sees the request and a withdraw form instead; were they to post an approval or
+/// rejection anyway, it is refused (<c>four-eyes-same-officer</c>).
 /// </summary>
 /// <param name="requests">The four-eyes workflow.</param>
 /// <param name="time">Clock, to tell a lapsed request.</param>
@@ -150,15 +153,24 @@ public sealed class DetailModel(PrivilegedActionRequests requests, TimeProvider 
     /// <summary>Rejects the request (as a different officer).</summary>
     public Task<IActionResult> OnPostRejectAsync(string id, string? reason) => DecideAsync(id, reason, approve: false);
 
-    private async Task<IActionResult> DecideAsync(string id, string? reason, bool approve)
+    /// <summary>Withdraws the request (as the officer who filed it).</summary>
+    public Task<IActionResult> OnPostWithdrawAsync(string id, string? reason) => DecideAsync(id, reason, approve: null);
+
+    // approve: true approves, false rejects, null withdraws.
+    private async Task<IActionResult> DecideAsync(string id, string? reason, bool? approve)
     {
         var officer = Staff.Session.Principal;
-        var result = await ApprovalPages.GuardAsync(() => approve
-            ? requests.ApproveAsync(id, officer.Id, reason ?? string.Empty, officer.Role, HttpContext.RequestAborted)
-            : requests.RejectAsync(id, officer.Id, reason ?? string.Empty, officer.Role, HttpContext.RequestAborted));
+        var result = await ApprovalPages.GuardAsync(() => approve switch
+        {
+            true => requests.ApproveAsync(id, officer.Id, reason ?? string.Empty, officer.Role, HttpContext.RequestAborted),
+            false => requests.RejectAsync(id, officer.Id, reason ?? string.Empty, officer.Role, HttpContext.RequestAborted),
+            null => requests.WithdrawAsync(id, officer.Id, reason ?? string.Empty, officer.Role, HttpContext.RequestAborted),
+        });
         if (!result.IsSuccess)
         {
-            await ApprovalRefusals.DecisionRefusedAsync(HttpContext.RequestServices, Staff, requests, id, approve, result.Error!, HttpContext.RequestAborted);
+            _ = approve is { } decision
+                ? await ApprovalRefusals.DecisionRefusedAsync(HttpContext.RequestServices, Staff, requests, id, decision, result.Error!, HttpContext.RequestAborted)
+                : await ApprovalRefusals.WithdrawalRefusedAsync(HttpContext.RequestServices, Staff, requests, id, result.Error!, HttpContext.RequestAborted);
         }
 
         if (!await LoadAsync(id))
@@ -168,7 +180,12 @@ public sealed class DetailModel(PrivilegedActionRequests requests, TimeProvider 
 
         if (result.IsSuccess)
         {
-            Message = approve ? text["Approved and carried out: {0}", result.Value] : text["Rejected."];
+            Message = approve switch
+            {
+                true => text["Approved and carried out: {0}", result.Value],
+                false => text["Rejected."],
+                null => text["Withdrawn."],
+            };
         }
         else
         {
