@@ -22,7 +22,7 @@ public sealed class EnrollVdiHostAction(TerminalRegistry terminals) : IPrivilege
     /// <inheritdoc />
     public Task<CustodianError?> ValidateAsync(string target, CancellationToken cancellationToken) =>
         Task.FromResult(Parse(target) is null
-            ? new CustodianError(ErrorCodes.ValidationFailed, 400, "target: must be <zone>/<name>, both codes, e.g. VDI/vdi-7")
+            ? PrivilegedActionRefusals.MalformedTarget("must be <zone>/<name>, both codes, e.g. VDI/vdi-7")
             : null);
 
     /// <inheritdoc />
@@ -158,7 +158,7 @@ public sealed class RestoreAction(AccessMonitor monitor, SuspensionRegistry susp
     {
         if (!Codes.IsValid(target))
         {
-            return new CustodianError(ErrorCodes.ValidationFailed, 400, "target: must be an account or terminal code");
+            return PrivilegedActionRefusals.MalformedTarget("must be an account or terminal code");
         }
 
         return await suspensions.IsSuspendedAsync(kind, target, cancellationToken)
