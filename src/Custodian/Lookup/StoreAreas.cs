@@ -34,7 +34,7 @@ public sealed record StoreAreaImport(bool Applied, int Stores, IReadOnlyList<Sto
 /// process; so a guarded read pays for no query here except once a minute, and an import by another process (the CLI
 /// beside a running server) applies within a minute. Thread-safe.
 /// </summary>
-public sealed class StoreAreas
+public sealed class StoreAreas : Access.IListedStoreCodes
 {
     /// <summary>The header a store-area file must start with, exactly: <c>store,area</c>.</summary>
     public const string Header = "store,area";
@@ -122,7 +122,8 @@ public sealed class StoreAreas
     /// The row of <c>stores</c> whose code equals <paramref name="store"/> ignoring letter case but is spelt differently, or
     /// null (also when a row is spelt exactly so). Store codes are case-sensitive everywhere they meet, so such a code names a
     /// store that is not the listed one (<see cref="Access.Staff.StaffAccountRules.StoreCaseRule"/>; docs/access.md §6.3):
-    /// <c>staff add --store</c> and <c>terminals enroll --store</c> refuse it.
+    /// <see cref="Access.Terminals.TerminalRegistry"/> and <see cref="Access.Staff.StaffDirectory"/> refuse it on every path
+    /// (as <see cref="Access.IListedStoreCodes"/>).
     /// </summary>
     /// <param name="store">A well-formed store code.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
