@@ -96,6 +96,38 @@ public static class ApprovalErrorCodes
 }
 
 /// <summary>
+/// Which refusals of a privileged-action request are the requester's own input (a malformed or unknown value) and which
+/// the current state (a clerk not suspended, a detector already off, a request already pending). The CLI exits 1 for the
+/// first and 2 for the second (README, exit codes); over HTTP both keep their problem code and status.
+/// </summary>
+public static class PrivilegedActionRefusals
+{
+    /// <summary>
+    /// A target whose form breaks the action's rule, judged on the text alone (no state read): 400
+    /// <see cref="ErrorCodes.ValidationFailed"/>, message <c>target: RULE</c>, field <c>target</c> in
+    /// <see cref="CustodianError.Errors"/>. Every <see cref="IPrivilegedAction.ValidateAsync"/> refuses a malformed target
+    /// with this, and a target refused in the current state without it.
+    /// </summary>
+    /// <param name="rule">The rule, e.g. <c>must be &lt;zone&gt;/&lt;name&gt;, both codes, e.g. VDI/vdi-7</c>.</param>
+    /// <returns>The refusal.</returns>
+    public static CustodianError MalformedTarget(string rule) => AccessErrors.Validation("target", rule);
+
+    /// <summary>
+    /// Whether <paramref name="error"/> refuses the request's input rather than the current state: an unknown action
+    /// (<see cref="ApprovalErrorCodes.UnknownAction"/>), or a 400 naming the fields it refuses (<see cref="CustodianError.Errors"/>:
+    /// a malformed target, <see cref="MalformedTarget"/>; a missing or too long target or reason; personal data or a bidi
+    /// control in the reason).
+    /// </summary>
+    /// <param name="error">A refusal of <see cref="PrivilegedActionRequests.RequestAsync"/>.</param>
+    /// <returns>True for an input refusal.</returns>
+    public static bool IsInputRefusal(CustodianError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return error.Code == ApprovalErrorCodes.UnknownAction || (error.Status == 400 && error.Errors is { Count: > 0 });
+    }
+}
+
+/// <summary>
 /// The generic four-eyes workflow (table <c>privileged_requests</c>): one officer requests a privileged action, a
 /// different officer approves (and the action is carried out at once) or rejects it; until then the requester may
 /// withdraw it. Request, approval, rejection and withdrawal are each recorded in the ledger

@@ -61,6 +61,7 @@ public sealed class StaffDirectory
     // lockout), so that "locked" does not tell which IDs exist. In memory, per process; at most MaxUnknownTracked IDs.
     private readonly Dictionary<string, (int Failures, DateTimeOffset? LockedUntil)> _unknownFailures = new(StringComparer.Ordinal);
     private const int MaxUnknownTracked = 10_000;
+    private readonly IListedStoreCodes? _listedStores;
 
     /// <summary>Creates the directory. Apply <see cref="AccessMigrations"/> to <paramref name="db"/> first.</summary>
     /// <param name="db">The database holding <c>staff_accounts</c>.</param>
@@ -68,9 +69,11 @@ public sealed class StaffDirectory
     /// <param name="time">Clock for TOTP, lockouts and timestamps.</param>
     /// <param name="options">Settings.</param>
     /// <param name="logger">Logger; null for none.</param>
+    /// <param name="listedStores">The host's store list, whose spellings an account's store must follow; null for none.</param>
     /// <exception cref="OptionsValidationException">When <paramref name="options"/> are out of range.</exception>
-    public StaffDirectory(CustodianDatabase db, SecretProtector secrets, TimeProvider time, StaffOptions options, ILogger<StaffDirectory>? logger = null)
+    public StaffDirectory(CustodianDatabase db, SecretProtector secrets, TimeProvider time, StaffOptions options, ILogger<StaffDirectory>? logger = null, IListedStoreCodes? listedStores = null)
     {
+        _listedStores = listedStores;
         _db = db ?? throw new ArgumentNullException(nameof(db));
         _secrets = secrets ?? throw new ArgumentNullException(nameof(secrets));
         _time = time ?? throw new ArgumentNullException(nameof(time));
@@ -103,7 +106,7 @@ public sealed class StaffDirectory
         }
 
         await using var connection = await _db.OpenAsync();
-        if (store is not null && await StoreCodesInUse.FindCaseVariantAsync(connection, store) is { } inUse)
+        if (store is not null && await StoreCodesInUse.FindCaseVariantAsync(connection, store, listed: _listedStores) is { } inUse)
         {
             return AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse));
         }
@@ -282,7 +285,7 @@ public sealed class StaffDirectory
         }
 
         await using var connection = await _db.OpenAsync();
-        return await StoreCodesInUse.FindCaseVariantAsync(connection, store, account) is { } inUse
+        return await StoreCodesInUse.FindCaseVariantAsync(connection, store, account, _listedStores) is { } inUse
             ? new StaffFieldError("store", StaffAccountRules.StoreCaseRule(inUse))
             : null;
     }
@@ -311,7 +314,7 @@ public sealed class StaffDirectory
         }
 
         await using var connection = await _db.OpenAsync();
-        if (store is not null && await StoreCodesInUse.FindCaseVariantAsync(connection, store, exceptAccount: id) is { } inUse)
+        if (store is not null && await StoreCodesInUse.FindCaseVariantAsync(connection, store, exceptAccount: id, listed: _listedStores) is { } inUse)
         {
             return AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse));
         }

@@ -52,6 +52,7 @@ public sealed class TerminalRegistry
     private readonly CertificateAuthority _ca;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly IListedStoreCodes? _listedStores;
     private readonly ConcurrentDictionary<string, CacheEntry> _cache = new(StringComparer.Ordinal);
     private readonly Lock _cacheWrite = new();
     private long _invalidations;
@@ -61,12 +62,30 @@ public sealed class TerminalRegistry
     /// <param name="ca">The device CA that issues certificates at enrollment.</param>
     /// <param name="time">Clock for code expiry, certificate validity and cache age.</param>
     /// <param name="logger">Logger; null for none.</param>
-    public TerminalRegistry(CustodianDatabase db, CertificateAuthority ca, TimeProvider time, ILogger<TerminalRegistry>? logger = null)
+    /// <param name="listedStores">The host's store list, whose spellings an enrollment's store must follow; null for none.</param>
+    public TerminalRegistry(CustodianDatabase db, CertificateAuthority ca, TimeProvider time, ILogger<TerminalRegistry>? logger = null, IListedStoreCodes? listedStores = null)
     {
         _db = db ?? throw new ArgumentNullException(nameof(db));
         _ca = ca ?? throw new ArgumentNullException(nameof(ca));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _listedStores = listedStores;
+    }
+
+    /// <summary>
+    /// The store code in use that <paramref name="store"/> differs from only in letter case, or null: the check
+    /// <see cref="IssueEnrollmentCodeAsync(string, string, TimeSpan?, TrustClass)"/> makes before it issues a code (a listed
+    /// store of <see cref="IListedStoreCodes"/>, then terminals' stores, then staff accounts'), for a caller that must refuse
+    /// before the enrollment is issued (a four-eyes <c>enroll-vdi-host</c> request).
+    /// </summary>
+    /// <param name="store">A well-formed store code.</param>
+    /// <param name="cancellationToken">Cancels opening the connection.</param>
+    /// <returns>The spelling in use, or null when <paramref name="store"/> may be used.</returns>
+    public async Task<string?> FindStoreCaseVariantAsync(string store, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        return await StoreCodesInUse.FindCaseVariantAsync(connection, store, listed: _listedStores);
     }
 
     /// <summary>
@@ -125,7 +144,7 @@ public sealed class TerminalRegistry
         var now = _time.GetUtcNow();
         var expires = now + life;
         await using var connection = await _db.OpenAsync();
-        if (await StoreCodesInUse.FindCaseVariantAsync(connection, store) is { } inUse)
+        if (await StoreCodesInUse.FindCaseVariantAsync(connection, store, listed: _listedStores) is { } inUse)
         {
             throw new CustodianException(AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse)));
         }

@@ -48,4 +48,11 @@ public static class ImportColumns
 
     /// <summary>The header line <c>SampleGenerator.WriteCsv</c> writes: <see cref="All"/>, then <see cref="Optional"/>.</summary>
     public static string FullHeaderLine { get; } = string.Join(',', All.Concat(Optional));
+
+    /// <summary>
+    /// The header as the import's refusals name it (an empty file, an overlong header line), built from <see cref="All"/>
+    /// and <see cref="Optional"/> so that it names every column:
+    /// <c>'name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store,family_plan' (family_plan may be left out)</c>.
+    /// </summary>
+    public static string ExpectedHeader { get; } = $"'{FullHeaderLine}' ({string.Join(", ", Optional)} may be left out)";
 }

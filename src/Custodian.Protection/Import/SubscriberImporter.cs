@@ -379,14 +379,14 @@ public sealed partial class SubscriberImporter
                 state.TruncatedAtLine = null;
             }
 
-            state.Add(1, "header", $"the file is empty; expected the header '{ImportColumns.HeaderLine}'");
+            state.Add(1, "header", $"the file is empty; expected the header {ImportColumns.ExpectedHeader}");
             return null;
         }
 
         var line = reader.LineNumber;
         if (lines.WasReplaced(line))
         {
-            state.Add(line, "header", $"must be at most {MaxRecordBytes} bytes; expected the header '{ImportColumns.HeaderLine}'");
+            state.Add(line, "header", $"must be at most {MaxRecordBytes} bytes; expected the header {ImportColumns.ExpectedHeader}");
             return null;
         }
 

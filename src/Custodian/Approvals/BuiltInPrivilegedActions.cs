@@ -20,10 +20,22 @@ public sealed class EnrollVdiHostAction(TerminalRegistry terminals) : IPrivilege
     public string ActionName => "enroll-vdi-host";
 
     /// <inheritdoc />
-    public Task<CustodianError?> ValidateAsync(string target, CancellationToken cancellationToken) =>
-        Task.FromResult(Parse(target) is null
-            ? new CustodianError(ErrorCodes.ValidationFailed, 400, "target: must be <zone>/<name>, both codes, e.g. VDI/vdi-7")
-            : null);
+    /// <remarks>
+    /// A zone that differs only in letter case from a store code in use (<see cref="TerminalRegistry.FindStoreCaseVariantAsync"/>)
+    /// is refused as the approval's enrollment would refuse it: 400 <c>validation-failed</c>, field <c>target</c>, rule
+    /// <c>zone must be written 'VDI' like the store code already in use (store codes are case-sensitive)</c>.
+    /// </remarks>
+    public async Task<CustodianError?> ValidateAsync(string target, CancellationToken cancellationToken)
+    {
+        if (Parse(target) is not { } parsed)
+        {
+            return PrivilegedActionRefusals.MalformedTarget("must be <zone>/<name>, both codes, e.g. VDI/vdi-7");
+        }
+
+        return await terminals.FindStoreCaseVariantAsync(parsed.Store, cancellationToken) is { } inUse
+            ? PrivilegedActionRefusals.MalformedTarget("zone " + Access.Staff.StaffAccountRules.StoreCaseRule(inUse))
+            : null;
+    }
 
     /// <inheritdoc />
     public async Task<Result<string>> ExecuteAsync(PrivilegedRequest request, string approver, CancellationToken cancellationToken)
@@ -158,7 +170,7 @@ public sealed class RestoreAction(AccessMonitor monitor, SuspensionRegistry susp
     {
         if (!Codes.IsValid(target))
         {
-            return new CustodianError(ErrorCodes.ValidationFailed, 400, "target: must be an account or terminal code");
+            return PrivilegedActionRefusals.MalformedTarget("must be an account or terminal code");
         }
 
         return await suspensions.IsSuspendedAsync(kind, target, cancellationToken)

@@ -141,9 +141,9 @@ public sealed class DetectorSwitchAction(DetectorSwitches switches, bool disable
         if (!DetectorSwitches.Switchable.Contains(target))
         {
             var rule = target == DistinctSubjectsDetector.DetectorName
-                ? "target: the hard distinct-subscriber limits cannot be switched off"
-                : "target: must be one of " + string.Join(", ", DetectorSwitches.Switchable.Order(StringComparer.Ordinal));
-            return Task.FromResult<Problems.CustodianError?>(new(Problems.ErrorCodes.ValidationFailed, 400, rule));
+                ? "the hard distinct-subscriber limits cannot be switched off"
+                : "must be one of " + string.Join(", ", DetectorSwitches.Switchable.Order(StringComparer.Ordinal));
+            return Task.FromResult<Problems.CustodianError?>(PrivilegedActionRefusals.MalformedTarget(rule));
         }
 
         return Task.FromResult<Problems.CustodianError?>(switches.IsDisabled(target) == disable

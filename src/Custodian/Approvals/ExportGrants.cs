@@ -134,7 +134,7 @@ public sealed class ExportDataSetAction(ExportGrants grants, IncidentService inc
         const string Prefix = "incident:";
         if (!target.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            return new CustodianError(ErrorCodes.ValidationFailed, 400, "target: must be incident:<case ID>, e.g. incident:INC-20261130-ABC123");
+            return PrivilegedActionRefusals.MalformedTarget("must be incident:<case ID>, e.g. incident:INC-20261130-ABC123");
         }
 
         var got = await incidents.GetAsync(target[Prefix.Length..], cancellationToken);

@@ -173,7 +173,7 @@ public sealed class RaiseQuotaAction(QuotaRaises raises, StaffDirectory staff, T
     {
         if (QuotaRaises.Parse(target) is not { } parsed)
         {
-            return new CustodianError(ErrorCodes.ValidationFailed, 400, "target: must be <clerk|terminal>:<code>:x<2-10>:<1-24>h, e.g. clerk:C0042:x2:8h");
+            return PrivilegedActionRefusals.MalformedTarget("must be <clerk|terminal>:<code>:x<2-10>:<1-24>h, e.g. clerk:C0042:x2:8h");
         }
 
         var active = parsed.Principal.Kind == PrincipalKind.Clerk

@@ -41,7 +41,6 @@ internal static class AdminCommands
             }
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            await RequireStoreSpeltAsListedAsync(context, storeCode);
             EnrollmentCode code;
             try
             {
@@ -106,19 +105,6 @@ internal static class AdminCommands
         return new Command("terminals", "Enroll, list and revoke store terminals.") { enroll, list, revoke };
     }
 
-    /// <summary>
-    /// Refuses (exit 1, <c>--store must be written 'S001' like …</c>) a store code that differs only in letter case from a
-    /// row of <c>stores</c> (<see cref="Lookup.StoreAreas.FindCaseVariantAsync"/>): terminals and staff accounts are
-    /// compared by <see cref="StaffDirectory"/> and <see cref="TerminalRegistry"/>, the store list here.
-    /// </summary>
-    private static async Task RequireStoreSpeltAsListedAsync(CliContext context, string store)
-    {
-        if (await context.Get<Lookup.StoreAreas>().FindCaseVariantAsync(store) is { } listed)
-        {
-            throw CliException.Usage($"--store {StaffAccountRules.StoreCaseRule(listed)}.");
-        }
-    }
-
     public static Command Staff()
     {
         var id = new Option<string>("--id") { Description = "Account ID (one account per person), e.g. C0001.", Required = true };
@@ -150,11 +136,6 @@ internal static class AdminCommands
             }
 
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            if (storeCode is not null)
-            {
-                await RequireStoreSpeltAsListedAsync(context, storeCode);
-            }
-
             var created = await context.Get<StaffDirectory>().CreateAsync(accountId, staffRole, storeCode);
             if (!created.IsSuccess)
             {

@@ -53,8 +53,9 @@ internal static class ApprovalCommands
             if (!result.IsSuccess)
             {
                 await ApprovalRefusals.RequestRefusedAsync(context.Services, IncidentCommands.Officer(), requests, parse.GetValue(action), parse.GetValue(target), result.Error!, ct);
-                // An unknown --action is a bad argument (exit 1); a target refused in the current state (say, not suspended) is 2.
-                throw result.Error!.Code == Access.Approvals.ApprovalErrorCodes.UnknownAction ? CliException.Usage(result.Error.Message) : new CliException(result.Error.Message);
+                // A bad argument (an unknown --action, a malformed --target, a bad --reason) exits 1; a target refused in the
+                // current state (say, not suspended) or a request already pending exits 2 (README, exit codes).
+                throw PrivilegedActionRefusals.IsInputRefusal(result.Error!) ? CliException.Usage(result.Error!.Message) : new CliException(result.Error!.Message);
             }
 
             Console.WriteLine($"Requested {result.Value.Action} on {result.Value.Target}: request {result.Value.Id}, pending until {result.Value.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}. Another officer approves it with 'custodian approvals approve {result.Value.Id} --reason ...'.");
@@ -91,7 +92,7 @@ internal static class ApprovalCommands
         if (!result.IsSuccess)
         {
             await ApprovalRefusals.RequestRefusedAsync(context.Services, IncidentCommands.Officer(), requests, "enroll-vdi-host", zone + "/" + name, result.Error!, CancellationToken.None);
-            throw new CliException(result.Error!.Message);
+            throw PrivilegedActionRefusals.IsInputRefusal(result.Error!) ? CliException.Usage(result.Error!.Message) : new CliException(result.Error!.Message);
         }
 
         Console.WriteLine($"Enrolling a VDI host needs a second officer: request {result.Value.Id} filed. Another officer runs 'custodian approvals approve {result.Value.Id} --reason ...' and receives the one-time code.");

@@ -34,7 +34,7 @@ internal static class StoreCommands
 
             if (!report.Applied)
             {
-                Console.Error.WriteLine($"error: nothing applied (all-or-nothing): {CliText.Count(report.Errors.Count, "bad row")}.");
+                Console.Error.WriteLine($"error: nothing applied (all-or-nothing): {CliText.Count(report.Errors.Select(e => e.Line).Distinct().Count(), "bad row")}.");
                 return CliExitCodes.RowsRefused;
             }
 

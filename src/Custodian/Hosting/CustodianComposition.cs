@@ -80,6 +80,7 @@ public static class CustodianComposition
         services.AddSingleton<Gateway.StaffSignIn>();
         services.AddSingleton(sp => new ConsentAttemptBudget(sp.GetRequiredService<CustodianDatabase>(), time)); // in the database: shared by every node, kept across restarts
         services.AddSingleton<StoreAreas>(); // store areas for the 'away' signal, cached (docs/ledger-format.md §1.1)
+        services.AddSingleton<Access.IListedStoreCodes>(sp => sp.GetRequiredService<StoreAreas>()); // terminals and accounts follow the listed spellings (docs/access.md §6.3)
         services.AddSingleton<ReadSignals>(); // the signals of a read's ledger entry, computed before the append
         services.AddSingleton<Protection.Households.StaffHouseholds>(); // household: clerks' own subscriptions (docs/households.md)
         services.AddSingleton<HouseholdSignal>();

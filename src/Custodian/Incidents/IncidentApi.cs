@@ -148,11 +148,16 @@ public static class IncidentApi
         return got.IsSuccess ? TypedResults.Ok(await ViewAsync(service, got.Value, cancellationToken)) : got.Error!.ToProblem();
     }
 
-    private static async Task<Results<Ok<IncidentView>, ProblemHttpResult>> ScopeAsync(string id, ScopeIncidentRequest? request, IncidentService service, HttpContext context, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<IncidentView>, ProblemHttpResult>> ScopeAsync(string id, ScopeIncidentRequest? request, IncidentService service, Access.Staff.StaffDirectory staff, HttpContext context, CancellationToken cancellationToken)
     {
         IncidentScope? change = request is null || request == new ScopeIncidentRequest(null, null, null, null, null, null)
             ? null
             : new IncidentScope(request.Clerks ?? [], request.Terminals ?? [], request.Stores ?? [], request.From, request.To, request.Detectors ?? []);
+        if (change is not null && await IncidentDeclarationRules.CheckClerksAsync(change.Clerks, staff) is { } refusal)
+        {
+            return await RefusedAsync(context, AccessTask.IncidentScoped, id, refusal.Error, cancellationToken); // as declaring and 'custodian incident scope --clerk' refuse it
+        }
+
         var scoped = await service.ScopeAsync(id, change, Actor(context), null, cancellationToken);
         return scoped.IsSuccess ? TypedResults.Ok(await ViewAsync(service, scoped.Value, cancellationToken)) : await RefusedAsync(context, AccessTask.IncidentScoped, id, scoped.Error!, cancellationToken);
     }

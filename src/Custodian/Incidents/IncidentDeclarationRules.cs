@@ -63,9 +63,25 @@ public static class IncidentDeclarationRules
             });
         }
 
-        for (var i = 0; i < scope.Clerks.Count; i++)
+        return await CheckClerksAsync(scope.Clerks, staff);
+    }
+
+    /// <summary>
+    /// The clerk check of <see cref="CheckAsync"/> alone: every well-formed clerk names a staff account. Also applied to the
+    /// scope a scoping run sets (<c>POST /api/v1/incidents/{id}/scope</c> with a body, <c>custodian incident scope --clerk</c>),
+    /// so a case cannot be re-scoped to a clerk that does not exist either.
+    /// </summary>
+    /// <param name="clerks">The scope's clerks, in request order.</param>
+    /// <param name="staff">The staff directory the clerks are looked up in.</param>
+    /// <returns>The refusal naming the first unknown clerk by position (<c>clerks[1]</c>, never its value), or null.</returns>
+    /// <exception cref="ArgumentNullException">When <paramref name="clerks"/> or <paramref name="staff"/> is null.</exception>
+    public static async Task<IncidentDeclarationRefusal?> CheckClerksAsync(IReadOnlyList<string> clerks, StaffDirectory staff)
+    {
+        ArgumentNullException.ThrowIfNull(clerks);
+        ArgumentNullException.ThrowIfNull(staff);
+        for (var i = 0; i < clerks.Count; i++)
         {
-            if (Codes.IsValid(scope.Clerks[i]) && await staff.GetAsync(scope.Clerks[i]) is null)
+            if (Codes.IsValid(clerks[i]) && await staff.GetAsync(clerks[i]) is null)
             {
                 return new IncidentDeclarationRefusal("clerks", i, new CustodianError(ErrorCodes.ValidationFailed, 400, $"clerks[{i}] names no staff account.")
                 {

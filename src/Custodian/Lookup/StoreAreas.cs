@@ -34,7 +34,7 @@ public sealed record StoreAreaImport(bool Applied, int Stores, IReadOnlyList<Sto
 /// process; so a guarded read pays for no query here except once a minute, and an import by another process (the CLI
 /// beside a running server) applies within a minute. Thread-safe.
 /// </summary>
-public sealed class StoreAreas
+public sealed class StoreAreas : Access.IListedStoreCodes
 {
     /// <summary>The header a store-area file must start with, exactly: <c>store,area</c>.</summary>
     public const string Header = "store,area";
@@ -122,7 +122,8 @@ public sealed class StoreAreas
     /// The row of <c>stores</c> whose code equals <paramref name="store"/> ignoring letter case but is spelt differently, or
     /// null (also when a row is spelt exactly so). Store codes are case-sensitive everywhere they meet, so such a code names a
     /// store that is not the listed one (<see cref="Access.Staff.StaffAccountRules.StoreCaseRule"/>; docs/access.md §6.3):
-    /// <c>staff add --store</c> and <c>terminals enroll --store</c> refuse it.
+    /// <see cref="Access.Terminals.TerminalRegistry"/> and <see cref="Access.Staff.StaffDirectory"/> refuse it on every path
+    /// (as <see cref="Access.IListedStoreCodes"/>).
     /// </summary>
     /// <param name="store">A well-formed store code.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
@@ -173,8 +174,8 @@ public sealed class StoreAreas
     public async Task<StoreAreaImport> ImportAsync(TextReader csv, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(csv);
-        var (rows, errors) = await ParseAsync(csv, cancellationToken);
-        if (errors.Count > 0)
+        var (rows, stores, errors) = await ParseAsync(csv, cancellationToken);
+        if (errors is [{ Field: "header" }])
         {
             return new StoreAreaImport(false, 0, errors);
         }
@@ -183,8 +184,11 @@ public sealed class StoreAreas
         await using (var connection = await _database.OpenAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
+            // Every well-formed store of the file is checked against the spellings in use, also when other rows are bad
+            // (or this row's area is): every bad row is reported, not only the first kind found.
             var spellings = await SpellingsInUseAsync(connection, transaction, cancellationToken);
-            foreach (var (line, store, _) in rows)
+            var parseErrors = errors.Count;
+            foreach (var (line, store) in stores)
             {
                 if (!spellings.Exact.Contains(store) && spellings.AnyCase.TryGetValue(store, out var inUse))
                 {
@@ -194,7 +198,9 @@ public sealed class StoreAreas
 
             if (errors.Count > 0)
             {
-                return new StoreAreaImport(false, 0, errors); // the transaction is rolled back on dispose: nothing written
+                // In file order; on one line the store before the area (the parse reports them in that order too).
+                var ordered = errors.Count == parseErrors ? errors : [.. errors.OrderBy(e => e.Line).ThenBy(e => e.Field == "area" ? 1 : 0)];
+                return new StoreAreaImport(false, 0, ordered); // the transaction is rolled back on dispose: nothing written
             }
 
             await using var upsert = connection.Command(
@@ -238,9 +244,14 @@ public sealed class StoreAreas
         return (exact, anyCase);
     }
 
-    private static async Task<(List<(long Line, string Store, string Area)> Rows, List<StoreAreaError> Errors)> ParseAsync(TextReader csv, CancellationToken cancellationToken)
+    /// <summary>
+    /// Parses the file: the good rows; the line and store of every row whose store code is well formed, not personal and
+    /// not listed earlier in the file (whatever its area), for the check against the codes in use; and the bad rows.
+    /// </summary>
+    private static async Task<(List<(long Line, string Store, string Area)> Rows, List<(long Line, string Store)> Stores, List<StoreAreaError> Errors)> ParseAsync(TextReader csv, CancellationToken cancellationToken)
     {
         var rows = new List<(long, string, string)>();
+        var stores = new List<(long, string)>();
         var errors = new List<StoreAreaError>();
         var malformed = new HashSet<long>();
         var options = Files.StrictCsv.Options(4096, lineBreaksInQuotes: true, record => malformed.Add(record.RecordNumber));
@@ -251,7 +262,7 @@ public sealed class StoreAreas
             || !string.Equals(reader.GetString(0).TrimStart('\uFEFF') + "," + reader.GetString(1), Header, StringComparison.Ordinal))
         {
             errors.Add(new StoreAreaError(1, "header", $"must be exactly '{Header}'"));
-            return (rows, errors);
+            return (rows, stores, errors);
         }
 
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -290,6 +301,7 @@ public sealed class StoreAreas
             else
             {
                 seen[store] = store;
+                stores.Add((line, store));
             }
 
             if (!IsArea(area))
@@ -303,7 +315,7 @@ public sealed class StoreAreas
             }
         }
 
-        return (rows, errors);
+        return (rows, stores, errors);
     }
 
     private sealed record Snapshot(FrozenDictionary<string, string> Areas, DateTimeOffset LoadedAt);

@@ -144,7 +144,11 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
 
         var report = await new SubscriberImporter(env.Database, env.Keys, env.Time).ImportAsync(new StringReader(""));
 
-        Assert.Equal([new ImportRowError(1, "header", "the file is empty; expected the header 'name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store'")], report.Errors);
+        Assert.Equal([new ImportRowError(1, "header", "the file is empty; expected the header 'name,rrn,phone,address,rate_plan,contract_start,contract_end,home_store,family_plan' (family_plan may be left out)")], report.Errors);
+
+        // The message is built from ImportColumns, so it names every column the import takes, optional ones included.
+        var rule = Assert.Single(report.Errors).Rule;
+        Assert.All(ImportColumns.All.Concat(ImportColumns.Optional), column => Assert.Contains(column, rule, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -27,6 +27,30 @@ public sealed partial class FourEyesTests
     }
 
     [Fact]
+    public async Task A_VDI_host_request_in_a_zone_spelt_unlike_a_listed_store_is_refused_with_a_problem_and_a_denied_entry()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        Assert.True((await host.Get<Custodian.Lookup.StoreAreas>().ImportAsync(new StringReader("store,area\nVDI,call-centre\n"))).Applied);
+        var (first, second) = await OfficersAsync(host);
+        using (first)
+        using (second)
+        {
+            using var refused = await first.PostAsJsonAsync("/api/v1/approvals", new ApprovalRequestBody("enroll-vdi-host", "vdi/vdi-2", "new call-centre desk"));
+
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            const string Rule = "zone must be written 'VDI' like the store code already in use (store codes are case-sensitive)";
+            Assert.Equal("target: " + Rule, problem.GetProperty("detail").GetString());
+            Assert.Equal(Rule, Assert.Single(problem.GetProperty("errors").GetProperty("target").EnumerateArray()).GetString());
+            Assert.Empty(await host.Get<PrivilegedActionRequests>().ListAsync(null));
+            var denied = (await host.LedgerAsync()).Select(e => e.Entry).Single(e => e.Task == AccessTask.PrivilegedActionRequested);
+            Assert.Equal((AccessOutcome.Denied, "O0001", ErrorCodes.ValidationFailed), (denied.Outcome, denied.Account, denied.ErrorCode));
+
+            using var filed = await first.PostAsJsonAsync("/api/v1/approvals", new ApprovalRequestBody("enroll-vdi-host", "VDI/vdi-2", "new call-centre desk"));
+            Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Enrolling_a_VDI_host_needs_a_second_officer_and_both_are_recorded()
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 1);

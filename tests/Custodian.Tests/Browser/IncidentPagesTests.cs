@@ -131,6 +131,39 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
     }
 
     /// <summary>Waits for <paramref name="selector"/>; on a timeout fails with the page's error line, if any, and URL.</summary>
+    [Fact]
+    public async Task A_declaration_naming_an_unknown_clerk_is_refused_on_the_page_as_the_api_refuses_it()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var start = host.Time.GetUtcNow().AddMinutes(-5);
+        await host.ClerkAsync("C0001");
+        var terminal = await host.EnrollAsync("S001", "console-1");
+        var officer = await host.CreateStaffAsync("O9001", StaffRole.SecurityOfficer, null, terminal);
+        var page = await browser.NewPageAsync(host.TerminalUrl, terminal);
+        await page.GotoAsync("/console/incidents");
+        await page.GetByLabel("계정").FillAsync("O9001");
+        await page.GetByLabel("비밀번호").FillAsync(officer.Password);
+        await page.GetByLabel("인증 앱 코드").FillAsync(officer.Code(host.Clock));
+        await BrowserFixture.NavigateAsync(page, () => page.GetByRole(AriaRole.Button, new() { Name = "로그인" }).ClickAsync(), url => url.AbsolutePath == "/console/incidents");
+        host.Time.Advance(TimeSpan.FromMinutes(2));
+        var before = (await host.LedgerAsync()).Count;
+
+        await page.GetByLabel("제목(개인정보 제외)").FillAsync("C0001 오용");
+        await page.GetByLabel("직원 계정").FillAsync("C0001, C0404");
+        await page.GetByLabel("시작(현지 시각)").FillAsync(Local(start));
+        await page.GetByLabel("종료(현지 시각, 미포함)").FillAsync(Local(host.Time.GetUtcNow()));
+        await page.GetByRole(AriaRole.Button, new() { Name = "선언", Exact = true }).ClickAsync();
+        await ExpectAsync(page, "#incident-error");
+
+        var shown = await page.Locator("#incident-error").InnerTextAsync();
+        Assert.StartsWith("clerks[1] names no staff account.", shown, StringComparison.Ordinal);
+        Assert.Contains(IncidentDeclarationRules.ClerkRule, shown, StringComparison.Ordinal);
+        Assert.DoesNotContain("C0404", shown, StringComparison.Ordinal); // named by position, as the API names it
+        Assert.Empty(await host.Get<IncidentService>().ListAsync());
+        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry; // the refusal, recorded as the API records it
+        Assert.Equal((AccessTask.IncidentDeclared, AccessOutcome.Denied, ErrorCodes.ValidationFailed, "O9001"), (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account));
+    }
+
     private static async Task ExpectAsync(IPage page, string selector)
     {
         try

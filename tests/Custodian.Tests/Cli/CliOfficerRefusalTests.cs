@@ -4,6 +4,7 @@ using Custodian.Cli;
 using Custodian.Identity;
 using Custodian.Incidents;
 using Custodian.Ledger;
+using Custodian.Problems;
 
 namespace Custodian.Tests.Cli;
 
@@ -95,6 +96,34 @@ public sealed partial class CliOfficerRefusalTests : IDisposable
             },
             denied.Select(e => (e.Task, e.ErrorCode, e.Target)));
         AssertLocalOperator(denied);
+    }
+
+    [Fact]
+    public async Task A_malformed_approval_target_exits_1_like_an_unknown_action_and_a_target_refused_in_its_state_exits_2()
+    {
+        Assert.Equal(0, (await CliCapture.RunAsync(["init", "--data", Data])).Code);
+
+        var malformed = new[]
+        {
+            ("raise-quota", "clerk:C9001:x99:8h", "target: must be <clerk|terminal>:<code>:x<2-10>:<1-24>h, e.g. clerk:C0042:x2:8h"),
+            ("enroll-vdi-host", "VDI", "target: must be <zone>/<name>, both codes, e.g. VDI/vdi-7"),
+            ("restore-clerk", "no such!", "target: must be an account or terminal code"),
+            ("export-data-set", "INC-1", "target: must be incident:<case ID>, e.g. incident:INC-20261130-ABC123"),
+            ("disable-detector", "distinct-subjects", "target: the hard distinct-subscriber limits cannot be switched off"),
+        };
+        foreach (var (action, target, message) in malformed)
+        {
+            var refused = await CliCapture.RunAsync(["approvals", "request", "--action", action, "--target", target, "--reason", "r", "--data", Data]);
+            Assert.Equal((1, string.Empty, "error: " + message + "\n"), (refused.Code, refused.Stdout, refused.Stderr));
+        }
+
+        // Well formed, refused in the current state: exit 2, as before.
+        var notSuspended = await CliCapture.RunAsync(["approvals", "request", "--action", "restore-clerk", "--target", "C0009", "--reason", "r", "--data", Data]);
+        var inactive = await CliCapture.RunAsync(["approvals", "request", "--action", "raise-quota", "--target", "clerk:C9001:x2:8h", "--reason", "r", "--data", Data]);
+        Assert.Equal(
+            [(2, "error: target: is not suspended\n"), (2, "error: target: must name an active clerk or store manager account\n")],
+            new[] { (notSuspended.Code, notSuspended.Stderr), (inactive.Code, inactive.Stderr) });
+        Assert.Equal(Enumerable.Repeat(ErrorCodes.ValidationFailed, malformed.Length + 2), (await DeniedAsync()).Select(e => e.ErrorCode));
     }
 
     public void Dispose() => _dir.Delete(recursive: true);

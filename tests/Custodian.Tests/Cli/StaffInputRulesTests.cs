@@ -106,6 +106,28 @@ public sealed class StaffInputRulesTests : IDisposable
     }
 
     [Fact]
+    public async Task A_vdi_host_request_in_a_zone_spelt_unlike_a_row_of_the_store_list_is_refused_and_nothing_is_filed()
+    {
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var stores = Path.Combine(_dir.FullName, "stores.csv");
+        await File.WriteAllTextAsync(stores, "store,area\nVDI,call-centre\n");
+        Assert.Equal(0, (await CliCapture.RunAsync(["stores", "import", stores, "--data", Data])).Code); // no terminal or account has VDI
+
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["terminals", "enroll", "--store", "vdi", "--name", "vdi-1", "--class", "vdi-host", "--reason", "new desk", "--data", Data]);
+
+        Assert.Equal((1, string.Empty), (code, stdout));
+        Assert.Equal("error: target: zone must be written 'VDI' like the store code already in use (store codes are case-sensitive)\n", stderr.ReplaceLineEndings("\n"));
+        await using (var context = await CliContext.OpenAsync(Data))
+        {
+            Assert.Empty(await context.Get<Access.Approvals.PrivilegedActionRequests>().ListAsync(null));
+        }
+
+        var (filed, filedOut, _) = await CliCapture.RunAsync(["terminals", "enroll", "--store", "VDI", "--name", "vdi-1", "--class", "vdi-host", "--reason", "new desk", "--data", Data]);
+        Assert.Equal(0, filed);
+        Assert.StartsWith("Enrolling a VDI host needs a second officer: request ", filedOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_store_code_spelt_unlike_the_one_in_use_is_refused_by_staff_add_the_hr_feed_enroll_and_simulate()
     {
         const string CaseRule = "must be written 'S001' like the store code already in use (store codes are case-sensitive)";

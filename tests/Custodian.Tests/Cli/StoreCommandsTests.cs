@@ -86,6 +86,51 @@ public sealed class StoreCommandsTests
         Assert.Equal([("S001", "seoul-a")], (await host.Get<StoreAreas>().ListAsync()).Select(s => (s.Store, s.Area)));
     }
 
+    [Fact]
+    public async Task A_store_spelt_unlike_the_code_in_use_is_reported_beside_the_other_bad_rows_of_the_file()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3);
+        var data = host.Directory.FullName;
+        var file = Path.Combine(data, "stores.csv");
+        await File.WriteAllTextAsync(file, "store,area\nS001,seoul-a\n");
+        Assert.Equal(0, (await CliCapture.RunAsync(["stores", "import", file, "--data", data])).Code);
+
+        await File.WriteAllTextAsync(file, string.Join('\n',
+            "store,area",
+            "s001,seoul-a", // line 2: S001 is listed in stores
+            "S 02,busan-a", // line 3: not a store code
+            "S003,seoul gangnam", // line 4: a space in the area
+            "S004,daegu-a",
+            "s004,daegu-b", // line 6: S004 earlier in the file
+            "s001,seoul gangnam") + "\n"); // line 7: listed twice (line 2), and a bad area
+        var (code, stdout, stderr) = await CliCapture.RunAsync(["stores", "import", file, "--data", data]);
+
+        Assert.Equal((3, string.Empty), (code, stdout));
+        Assert.Equal(
+            string.Join('\n',
+                "line 2: store: must be written 'S001' like the store code already in use (store codes are case-sensitive)",
+                "line 3: store: must be a store code: " + Identity.Codes.Rule,
+                "line 4: area: " + StoreAreas.AreaRule,
+                "line 6: store: must appear only once in the file (store codes are case-sensitive: 'S004' earlier in the file is spelt differently)",
+                "line 7: store: must appear only once in the file",
+                "line 7: area: " + StoreAreas.AreaRule,
+                "error: nothing applied (all-or-nothing): 5 bad rows.") + "\n",
+            stderr);
+        Assert.DoesNotContain("seoul gangnam", stderr, StringComparison.Ordinal);
+        Assert.Equal([("S001", "seoul-a")], (await host.Get<StoreAreas>().ListAsync()).Select(s => (s.Store, s.Area)));
+
+        // The case variant row with a bad area of its own: both fields, the store first.
+        await File.WriteAllTextAsync(file, "store,area\nS 02,busan-a\ns001,seoul gangnam\n");
+        (code, stdout, stderr) = await CliCapture.RunAsync(["stores", "import", file, "--data", data]);
+        Assert.Equal((3, string.Empty), (code, stdout));
+        Assert.Equal(
+            "line 2: store: must be a store code: " + Identity.Codes.Rule + "\n"
+            + "line 3: store: must be written 'S001' like the store code already in use (store codes are case-sensitive)\n"
+            + "line 3: area: " + StoreAreas.AreaRule + "\n"
+            + "error: nothing applied (all-or-nothing): 2 bad rows.\n",
+            stderr);
+    }
+
     [Theory]
     [InlineData("0", "must be 1-365")]
     [InlineData("366", "must be 1-365")]

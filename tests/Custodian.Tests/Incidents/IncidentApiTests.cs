@@ -279,6 +279,35 @@ public sealed class IncidentApiTests
         Assert.Equal(HttpStatusCode.Created, declared.StatusCode);
     }
 
+    [Fact]
+    public async Task A_scoping_run_naming_an_unknown_clerk_is_refused_as_a_declaration_is_and_changes_nothing()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        var start = host.Time.GetUtcNow();
+        await host.ClerkAsync("C0001");
+        var terminal = await host.EnrollAsync("S001", "back-office");
+        using var officer = await host.SignInAsync(await host.CreateStaffAsync("sec1", StaffRole.SecurityOfficer, null, terminal), terminal);
+        var now = host.Time.GetUtcNow();
+        using var declared = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "C0001 at S001", clerks = new[] { "C0001" }, from = start, to = now });
+        Assert.Equal(HttpStatusCode.Created, declared.StatusCode);
+        var id = JsonDocument.Parse(await declared.Content.ReadAsStringAsync()).RootElement.GetProperty("incident").GetProperty("id").GetString()!;
+        var before = (await host.LedgerAsync()).Count;
+
+        using var refused = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/scope", new { clerks = new[] { "C0001", "01099990000" }, from = start, to = now });
+
+        var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        Assert.Equal("clerks[1] names no staff account.", problem.GetProperty("detail").GetString());
+        Assert.Equal([("clerks", "every clerk must name a staff account (a departed clerk's account is kept, disabled, so it would be found)")], problem.GetProperty("errors").EnumerateObject().Select(p => (p.Name, p.Value[0].GetString())));
+        Assert.DoesNotContain("01099990000", problem.GetRawText(), StringComparison.Ordinal); // named by position, never by value
+        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry; // the refusal, recorded as a declaration's is; no scoping
+        Assert.Equal((AccessTask.IncidentScoped, AccessOutcome.Denied, ErrorCodes.ValidationFailed, "incident:" + id), (entry.Task, entry.Outcome, entry.ErrorCode, entry.Target));
+        var incident = (await host.Get<IncidentService>().GetAsync(id)).Value;
+        Assert.Equal((IncidentState.Open, "C0001"), (incident.State, Assert.Single(incident.Scope.Clerks)));
+
+        using var scoped = await officer.PostAsJsonAsync($"/api/v1/incidents/{id}/scope", new { clerks = new[] { "C0001" }, from = start, to = now });
+        Assert.Equal(HttpStatusCode.OK, scoped.StatusCode);
+    }
+
     private static async Task<JsonElement> ReadAsync(HttpResponseMessage response, List<string> bodies)
     {
         var text = await response.Content.ReadAsStringAsync();

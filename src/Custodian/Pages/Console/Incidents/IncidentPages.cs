@@ -129,10 +129,15 @@ public static partial class IncidentPages
     private static partial Regex Digits();
 }
 
-/// <summary><c>/console/incidents</c>: the cases with their 72-hour clocks, and a form to declare one.</summary>
+/// <summary>
+/// <c>/console/incidents</c>: the cases with their 72-hour clocks, and a form to declare one. A declaration passes
+/// <see cref="IncidentDeclarationRules"/> first, as <c>POST /api/v1/incidents</c> and <c>custodian incident declare</c> do.
+/// </summary>
 /// <param name="incidents">The incident service.</param>
+/// <param name="staff">The staff directory a declaration's clerks are looked up in.</param>
+/// <param name="time">The clock a window's end is compared with.</param>
 /// <param name="text">The incident pages' strings.</param>
-public sealed class IndexModel(IncidentService incidents, IStringLocalizer<IncidentText> text) : ConsolePageModel
+public sealed class IndexModel(IncidentService incidents, Access.Staff.StaffDirectory staff, TimeProvider time, IStringLocalizer<IncidentText> text) : ConsolePageModel
 {
     /// <summary>The cases, newest first, with their clocks.</summary>
     public IReadOnlyList<(Incident Incident, NoticeClock Clock)> Cases { get; private set; } = [];
@@ -159,7 +164,18 @@ public sealed class IndexModel(IncidentService incidents, IStringLocalizer<Incid
         }
 
         var scope = new IncidentScope(IncidentPages.Codes(clerks), IncidentPages.Codes(terminals), IncidentPages.Codes(stores), IncidentPages.LocalTime(from, Offset), IncidentPages.LocalTime(to, Offset), []);
-        var declared = await incidents.DeclareAsync(new DeclareIncident(title, [], scope), IncidentPages.Actor(this), HttpContext.RequestAborted);
+        var declaration = new DeclareIncident(title, [], scope);
+        if (await IncidentDeclarationRules.CheckAsync(declaration, staff, time.GetUtcNow()) is { } refusal)
+        {
+            // The same checks as POST /api/v1/incidents and 'custodian incident declare': recorded and shown as the API answers them.
+            await IncidentRefusals.RefusedAsync(HttpContext.RequestServices, Staff, AccessTask.IncidentDeclared, null, refusal.Error, HttpContext.RequestAborted);
+            Error = IncidentPages.Describe(refusal.Error, text);
+            await LoadAsync();
+            Response.StatusCode = refusal.Error.Status;
+            return Page();
+        }
+
+        var declared = await incidents.DeclareAsync(declaration, IncidentPages.Actor(this), HttpContext.RequestAborted);
         if (declared.IsSuccess)
         {
             return Redirect("/console/incidents/" + declared.Value.Id);
