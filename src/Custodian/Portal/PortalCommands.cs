@@ -51,16 +51,27 @@ internal static class PortalCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var notices = context.Get<UsageNotices>();
             var total = await notices.CountSubscribersAsync(ct);
-            UsageNoticeRunResult? result = null;
+            if (await notices.CheckDeployedAsync(period, ct) is { } beforeDeployment)
+            {
+                throw CliException.From(beforeDeployment); // nothing to notify (exit 2), said before any progress is drawn
+            }
+
+            Problems.Result<UsageNoticeRunResult> run = default;
             await AnsiConsole.Progress().StartAsync(async progress =>
             {
                 var task = progress.AddTask($"Usage notice {period.Id}", maxValue: Math.Max(1, total));
-                result = await notices.RunAsync(period, AdminCommands.Operator, !parse.GetValue(noSms), new Progress<int>(n => task.Value = n), ct);
+                run = await notices.RunAsync(period, AdminCommands.Operator, !parse.GetValue(noSms), new Progress<int>(n => task.Value = n), ct);
                 task.Value = task.MaxValue;
             });
+            if (!run.IsSuccess)
+            {
+                throw CliException.From(run.Error!);
+            }
+
+            var result = run.Value;
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Usage notice {result!.Period} ({period.From:yyyy-MM-dd} to {period.To:yyyy-MM-dd}): {CliText.Count(result.Subscribers, "subscriber")}, {result.Delivered:N0} delivered ({result.SmsOptedOut:N0} without SMS by opt-out), {result.AlreadyDelivered:N0} already had it; ledger entry {result.LedgerSequence}."));
+                $"Usage notice {result.Period} ({period.From:yyyy-MM-dd} to {period.To:yyyy-MM-dd}): {CliText.Count(result.Subscribers, "subscriber")}, {result.Delivered:N0} delivered ({result.SmsOptedOut:N0} without SMS by opt-out), {result.AlreadyDelivered:N0} already had it; ledger entry {result.LedgerSequence}."));
             return 0;
         }));
         return new Command("notices", "Subscriber notices.") { run };
