@@ -32,6 +32,14 @@ internal static class AccessErrors
     public static readonly CustodianError SessionTerminalMismatch =
         new(ErrorCodes.SessionTerminalMismatch, 401, "The session was opened on another terminal's certificate; sign in again on this terminal.");
 
+    /// <summary>
+    /// <see cref="ErrorCodes.SessionTerminalMismatch"/> when the presenting certificate is the same terminal's newer one
+    /// (renewed with <c>custodian terminal renew</c>, or re-enrolled): a session is bound to the certificate it was
+    /// opened with, so renewing ends the terminal's sessions (docs/access.md §2.1).
+    /// </summary>
+    public static readonly CustodianError SessionCertificateRenewed =
+        new(ErrorCodes.SessionTerminalMismatch, 401, "The session was opened with this terminal's previous device certificate; the certificate was renewed since, which ends the sessions opened with it. Sign in again.");
+
     public static readonly CustodianError DeviceCertificateNotYetValid =
         new(AccessErrorCodes.DeviceCertificateNotYetValid, 403, "The device certificate is not valid yet: its notBefore lies ahead of the server's clock. Check the clocks of the terminal and the server, then renew or re-enroll.");
 

@@ -79,7 +79,8 @@ public sealed class SessionStore
     /// <returns>The session, or <see cref="ErrorCodes.SessionRequired"/> (401; missing, unknown, idle too
     /// long, past its lifetime or revoked) or <see cref="ErrorCodes.SessionTerminalMismatch"/> (401; the
     /// presenting certificate is not the one the session was opened with — the session is then closed,
-    /// since its token has evidently left its terminal).</returns>
+    /// since its token has evidently left its terminal or the terminal's certificate was renewed; the detail says which:
+    /// <see cref="AccessErrors.SessionTerminalMismatch"/> or <see cref="AccessErrors.SessionCertificateRenewed"/>).</returns>
     public Result<StaffSession> Validate(string? token, DeviceIdentity terminal)
     {
         ArgumentNullException.ThrowIfNull(terminal);
@@ -102,7 +103,10 @@ public sealed class SessionStore
                 Log.TerminalMismatch(_logger, session.Id, session.Principal.Id, session.Terminal.Terminal, terminal.Terminal);
             }
 
-            return AccessErrors.SessionTerminalMismatch;
+            // The same terminal with another certificate is a renewal (or re-enrollment), not a stolen token: say so.
+            return string.Equals(session.Terminal.Terminal, terminal.Terminal, StringComparison.Ordinal)
+                ? AccessErrors.SessionCertificateRenewed
+                : AccessErrors.SessionTerminalMismatch;
         }
 
         session.Touch(now);

@@ -37,9 +37,10 @@ public static class ApprovalsApi
     public static IEndpointRouteBuilder MapApprovalsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/approvals").WithTags("Four eyes")
+            .AddEndpointFilter(StaffApi.RefuseUndeclaredQuery) // a query parameter the route does not declare is refused (400), before the session is checked
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
             .AddEndpointFilter(StaffRoleFilter.Require("approvals", "Only a security officer or privacy officer may request or decide privileged actions.", StaffRoleFilter.Officers));
-        group.MapGet(string.Empty, ListAsync).WithName("ListApprovals").WithSummary("Privileged-action requests, newest first. Officers only.");
+        group.MapGet(string.Empty, ListAsync).WithMetadata(new QueryParameters("status")).WithName("ListApprovals").WithSummary("Privileged-action requests, newest first. Officers only.");
         group.MapPost(string.Empty, RequestAsync).WithName("RequestPrivilegedAction").WithSummary("Request a privileged action; another officer must approve it.");
         group.MapPost("/{id}/approve", ApproveAsync).WithName("ApprovePrivilegedAction").WithSummary("Approve (as another officer) and carry out a privileged action.");
         group.MapPost("/{id}/reject", RejectAsync).WithName("RejectPrivilegedAction").WithSummary("Reject (as another officer) a privileged action.");

@@ -458,7 +458,7 @@ internal static class IncidentCommands
     {
         var s = incident.Summary!;
         var c = s.Counts;
-        Console.WriteLine($"Scoped {incident.Id} over {CliText.Count(s.LedgerSize, "ledger entry", "ledger entries")} ({s.EntriesMatched:N0} matched, {s.EntriesExposing:N0} exposing).");
+        Console.WriteLine($"Scoped {incident.Id} over {CliText.Count(s.LedgerSize, "ledger entry", "ledger entries")} ({CliText.Count(s.EntriesMatched, "entry", "entries")} matched, {s.EntriesExposing:N0} of them exposing).");
         Console.WriteLine($"Affected subscribers: {c.Total:N0} — rrn-unmasked {c.RrnUnmasked:N0}, unmasked {c.Unmasked:N0}, masked {c.Masked:N0}, token-only {c.TokenOnly:N0}.");
         Console.WriteLine($"Affected-set SHA-256: {s.SetSha256}");
     }

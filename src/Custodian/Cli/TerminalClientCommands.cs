@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net.Http.Json;
 using Custodian.Access.Terminals;
 using Custodian.Client;
@@ -102,9 +103,11 @@ internal static class TerminalClientCommands
             }
 
             var o = outcome.Value;
-            AnsiConsole.MarkupLine(o.Renewed
-                ? $"Renewed the device certificate of [bold]{Markup.Escape(o.Terminal)}[/]; valid until {o.NotAfter:yyyy-MM-ddTHH:mm:ssZ}."
-                : $"Not due: the certificate of [bold]{Markup.Escape(o.Terminal)}[/] is valid until {o.NotAfter:yyyy-MM-ddTHH:mm:ssZ}; renewal starts when less than half its lifetime is left (or pass --force).");
+            // A staff session is bound to the certificate it was opened with (SessionStore.Validate), so a renewal ends every
+            // session on this terminal: say so, or the next clerk action fails with 'session-terminal-mismatch' unexplained.
+            Console.WriteLine(o.Renewed
+                ? string.Create(CultureInfo.InvariantCulture, $"Renewed the device certificate of {o.Terminal}; valid until {o.NotAfter:yyyy-MM-ddTHH:mm:ssZ}.{Environment.NewLine}Staff sessions on this terminal were bound to the old certificate and have ended: clerks signed in here must sign in again.")
+                : string.Create(CultureInfo.InvariantCulture, $"Not due: the certificate of {o.Terminal} is valid until {o.NotAfter:yyyy-MM-ddTHH:mm:ssZ}; renewal starts when less than half its lifetime is left (or pass --force)."));
             return 0;
         }));
         return renew;

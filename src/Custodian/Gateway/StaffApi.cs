@@ -75,9 +75,11 @@ public static class StaffApi
     }
 
     /// <summary>
-    /// Refuses a request to a signed-in terminal route (search, view, consent, unmask, service completion, sign-out) whose
-    /// query string has a parameter the route does not declare (<see cref="QueryParameters"/>; none unless declared, the
-    /// view route declares <c>purpose</c>): 400 <c>validation-failed</c>, before the session is checked and so before the
+    /// Refuses a request to a signed-in terminal route (search, view, consent, unmask, service completion, sign-out) or an
+    /// officer route (incidents, claims, review, alerts, approvals, disclosure requests) whose query string has a parameter
+    /// the route does not declare (<see cref="QueryParameters"/>; none unless declared: the view route declares
+    /// <c>purpose</c>, the officers' list routes their filters, e.g. <c>state</c>, <c>limit</c> or <c>status</c>): 400
+    /// <c>validation-failed</c>, before the session is checked and so before the
     /// ledger is read or written. A phone number in a URL (<c>?phone=…</c>) stays in access logs and proxies even when the
     /// route ignores it, so it is refused rather than ignored. The detail names the parameter — unless its name is not a
     /// well-formed code or has a digit in it (it could be a phone number or RRN), then <c>query</c> — and never repeats its value.
@@ -271,6 +273,6 @@ public static class StaffApi
         result.IsSuccess ? TypedResults.Ok(result.Value) : result.Error!.ToProblem(context); // with Retry-After when the error has one
 }
 
-/// <summary>Endpoint metadata: the query parameter names (case-insensitive) a signed-in terminal route accepts; any other is refused (<see cref="StaffApi.RefuseUndeclaredQuery"/>).</summary>
+/// <summary>Endpoint metadata: the query parameter names (case-insensitive) a signed-in terminal or officer route accepts; any other is refused (<see cref="StaffApi.RefuseUndeclaredQuery"/>).</summary>
 /// <param name="Names">The accepted names, e.g. <c>purpose</c>; a route without this metadata accepts none.</param>
 public sealed record QueryParameters(params string[] Names);

@@ -81,10 +81,11 @@ public static class IncidentApi
     public static IEndpointRouteBuilder MapIncidentApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/incidents").WithTags("Incidents")
+            .AddEndpointFilter(StaffApi.RefuseUndeclaredQuery) // a query parameter the route does not declare is refused (400), before the session is checked
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
             .AddEndpointFilter(StaffRoleFilter.Require("incidents", "Only a security officer or privacy officer may handle incidents.", StaffRoleFilter.Officers));
         group.MapPost("/", DeclareAsync).WithName("DeclareIncident").WithSummary("Declare an incident by hand or from alerts. Officers only.");
-        group.MapGet("/", ListAsync).WithName("ListIncidents").WithSummary("Incidents, newest first, with their 72-hour clocks. Officers only.");
+        group.MapGet("/", ListAsync).WithMetadata(new QueryParameters("state")).WithName("ListIncidents").WithSummary("Incidents, newest first, with their 72-hour clocks. Officers only.");
         group.MapGet("/{id}", ShowAsync).WithName("ShowIncident").WithSummary("One incident with counts, timeline, clock and actions. Officers only.");
         group.MapPost("/{id}/scope", ScopeAsync).WithName("ScopeIncident").WithSummary("Compute the affected subscribers from the ledger. Officers only.");
         group.MapPost("/{id}/notice-drafts", DraftsAsync).WithName("IncidentNoticeDrafts").WithSummary("PIPA Art. 34 notice drafts for subscribers and the regulator, without sending. Officers only.");

@@ -40,7 +40,7 @@ public static class IncidentReport
         {
             var c = s.Counts;
             sb.Append(ci, $"\n## Affected subscribers\n\nScoped {IncidentStore.Utc(s.ScopedAt)} by {s.ScopedBy} over the first {Count(s.LedgerSize, "ledger entry", "ledger entries")}; ");
-            sb.Append(ci, $"principals scanned: {string.Join(", ", s.Principals)}. {Count(s.EntriesMatched, "entry", "entries")} matched, {Count(s.EntriesExposing, "exposed subscriber", "exposed subscribers")}.\n\n");
+            sb.Append(ci, $"principals scanned: {string.Join(", ", s.Principals)}. {SubjectsLine(s)}\n\n");
             sb.Append(ci, $"Affected-set SHA-256: `{s.SetSha256}`\n\n");
             sb.Append("| Grade | Subscribers |\n|---|---:|\n");
             sb.Append(ci, $"| RRN shown in full (`rrn-unmasked`) | {c.RrnUnmasked:N0} |\n");
@@ -75,6 +75,20 @@ public static class IncidentReport
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The scan's counts in words: entries matched, how many of them exposed someone, and the distinct subscribers they
+    /// affected (<see cref="GradeCounts.Total"/>, the table's total), e.g. <c>7 entries matched, 5 of them exposing;
+    /// 5 distinct subscribers affected.</c> Entries and subscribers differ whenever one subscriber is read more than once.
+    /// </summary>
+    /// <param name="summary">The scoping run.</param>
+    public static string SubjectsLine(ScopeSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"{Count(summary.EntriesMatched, "entry", "entries")} matched, {summary.EntriesExposing:N0} of them exposing; {Count(summary.Counts.Total, "distinct subscriber", "distinct subscribers")} affected.");
     }
 
     /// <summary>A count with its noun in the right number (<c>1 ledger entry</c>, <c>2 ledger entries</c>), thousands grouped.</summary>

@@ -72,9 +72,10 @@ public static class AlertsApi
     public static IEndpointRouteBuilder MapAlertsApi(this IEndpointRouteBuilder app)
     {
         var alerts = app.MapGroup("/api/v1/alerts").WithTags("Monitor alerts")
+            .AddEndpointFilter(StaffApi.RefuseUndeclaredQuery) // a query parameter the route does not declare is refused (400), before the session is checked
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
             .AddEndpointFilter(StaffRoleFilter.Require("monitor-alerts", "Only a security officer or privacy officer may review monitor alerts.", StaffRoleFilter.Officers));
-        alerts.MapGet(string.Empty, ListAsync).WithName("ListAlerts").WithSummary("Alerts, newest first, optionally by state (?state=open&limit=100). Officers only.");
+        alerts.MapGet(string.Empty, ListAsync).WithMetadata(new QueryParameters("state", "limit")).WithName("ListAlerts").WithSummary("Alerts, newest first, optionally by state (?state=open&limit=100). Officers only.");
         alerts.MapPost("/{id}/review", ReviewAsync).WithName("ReviewAlert").WithSummary("Acknowledge, confirm or mark an alert a false positive; recorded in the ledger. Officers only.");
         alerts.MapPost("/restorations", RestoreAsync).WithName("RestorePrincipal").WithSummary("Request that a clerk's or terminal's suspension be lifted (202 with the privileged-action request); a different officer approves it in /api/v1/approvals. Officers only.");
         alerts.MapGet("/standing/{kind}/{id}", GetStanding).WithName("PrincipalStanding").WithSummary("A clerk's or terminal's current risk and action. Officers only.");

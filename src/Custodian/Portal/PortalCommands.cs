@@ -51,16 +51,27 @@ internal static class PortalCommands
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var notices = context.Get<UsageNotices>();
             var total = await notices.CountSubscribersAsync(ct);
-            UsageNoticeRunResult? result = null;
+            if (await notices.CheckDeployedAsync(period, ct) is { } beforeDeployment)
+            {
+                throw CliException.From(beforeDeployment); // nothing to notify (exit 2), said before any progress is drawn
+            }
+
+            Problems.Result<UsageNoticeRunResult> run = default;
             await AnsiConsole.Progress().StartAsync(async progress =>
             {
                 var task = progress.AddTask($"Usage notice {period.Id}", maxValue: Math.Max(1, total));
-                result = await notices.RunAsync(period, AdminCommands.Operator, !parse.GetValue(noSms), new Progress<int>(n => task.Value = n), ct);
+                run = await notices.RunAsync(period, AdminCommands.Operator, !parse.GetValue(noSms), new Progress<int>(n => task.Value = n), ct);
                 task.Value = task.MaxValue;
             });
+            if (!run.IsSuccess)
+            {
+                throw CliException.From(run.Error!);
+            }
+
+            var result = run.Value;
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Usage notice {result!.Period} ({period.From:yyyy-MM-dd} to {period.To:yyyy-MM-dd}): {CliText.Count(result.Subscribers, "subscriber")}, {result.Delivered:N0} delivered ({result.SmsOptedOut:N0} without SMS by opt-out), {result.AlreadyDelivered:N0} already had it; ledger entry {result.LedgerSequence}."));
+                $"Usage notice {result.Period} ({period.From:yyyy-MM-dd} to {period.To:yyyy-MM-dd}): {CliText.Count(result.Subscribers, "subscriber")}, {result.Delivered:N0} delivered ({result.SmsOptedOut:N0} without SMS by opt-out), {result.AlreadyDelivered:N0} already had it; ledger entry {result.LedgerSequence}."));
             return 0;
         }));
         return new Command("notices", "Subscriber notices.") { run };
@@ -71,7 +82,7 @@ internal static class PortalCommands
         var sequence = new Option<long>("--sequence") { Description = "The ledger entry to hold back.", Required = true };
         var token = new Option<string>("--subscriber-token") { Description = "The subscriber it is held from, as their 19-digit token.", Required = true };
         var basis = new Option<string>("--basis") { Description = "law-enforcement or family-member.", Required = true };
-        var until = new Option<string>("--until") { Description = "Day the hold ends, yyyy-MM-dd (Korea time, at 00:00), at most 366 days ahead; a past day lifts it.", Required = true };
+        var until = new Option<string>("--until") { Description = "Day the hold ends, yyyy-MM-dd (Korea time, at 00:00), at most 366 days ahead; today or a past day lifts the hold (the output says 'Hold lifted').", Required = true };
         var reason = new Option<string>("--reason") { Description = "Legal ground and case reference (recorded in the ledger; no personal data).", Required = true };
         var defer = new Command("defer", "Hold an entry back from a subscriber's portal history until a day (third-party deferral).") { sequence, token, basis, until, reason };
         defer.SetAction(CustodianCli.Guarded(async (parse, ct) =>
@@ -99,7 +110,11 @@ internal static class PortalCommands
                 throw CliException.From(recorded.Error!);
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Entry {parse.GetValue(sequence)} is held from that subscriber until {day:yyyy-MM-dd} 00:00 Korea time; ledger entry {recorded.Value}."));
+            // A day that has begun (today or earlier) is how a hold is lifted (docs/portal.md §4: the newest decision wins);
+            // saying "held until" a past day would tell the officer the opposite of what now happens.
+            Console.WriteLine(end <= context.Get<TimeProvider>().GetUtcNow()
+                ? string.Create(CultureInfo.InvariantCulture, $"Hold lifted: {day:yyyy-MM-dd} 00:00 Korea time has passed, so entry {parse.GetValue(sequence)} is not held from that subscriber any more and shows in their history again; ledger entry {recorded.Value}.")
+                : string.Create(CultureInfo.InvariantCulture, $"Entry {parse.GetValue(sequence)} is held from that subscriber until {day:yyyy-MM-dd} 00:00 Korea time; ledger entry {recorded.Value}."));
             return 0;
         }));
 

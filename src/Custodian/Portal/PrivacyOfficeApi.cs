@@ -38,9 +38,10 @@ public static class PrivacyOfficeApi
     public static IEndpointRouteBuilder MapPrivacyOfficeApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/privacy/disclosure-requests").WithTags("Privacy office")
+            .AddEndpointFilter(StaffApi.RefuseUndeclaredQuery) // a query parameter the route does not declare is refused (400), before the session is checked
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
             .AddEndpointFilter(StaffRoleFilter.Require("disclosure-requests", "Only a privacy officer may handle disclosure requests.", [StaffRole.PrivacyOfficer]));
-        api.MapGet(string.Empty, ListAsync).WithName("DisclosureRequests").WithSummary("Subscribers' requests to disclose who made an entry, oldest first. Privacy officers only.");
+        api.MapGet(string.Empty, ListAsync).WithMetadata(new QueryParameters("state")).WithName("DisclosureRequests").WithSummary("Subscribers' requests to disclose who made an entry, oldest first. Privacy officers only.");
         api.MapPost("/{id}/answer", AnswerAsync).WithName("DisclosureAnswer").WithSummary("Answer a request (disclosed or refused); the answer goes to the subscriber's inbox. Privacy officers only.");
         return app;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Custodian.Identity;
 using Custodian.Ledger;
+using Custodian.Problems;
 using Custodian.Storage;
 using Custodian.Transparency;
 
@@ -112,17 +113,28 @@ public sealed class UsageNotices(CustodianDatabase db, IAccessLedgerReader reade
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Delivers the notice of <paramref name="period"/> to every subscriber, in ID order.</summary>
-    /// <param name="period">The period.</param>
+    /// <summary>
+    /// Delivers the notice of <paramref name="period"/> to every subscriber, in ID order. A period that ended by the
+    /// deployment's start (<see cref="DeploymentStart">the first ledger entry</see>), or any period while the ledger is
+    /// empty, is refused before anything is delivered or recorded: the ledger holds nothing of it, and a notice saying
+    /// "no store staff used your data" would state what Custodian cannot know.
+    /// </summary>
+    /// <param name="period">The period; it must end after the first ledger entry.</param>
     /// <param name="operatorAccount">Who ran it, for the ledger (an account code).</param>
     /// <param name="sendSms">False to deliver to inboxes only (e.g. when the notice also goes by post).</param>
     /// <param name="progress">Receives the number of subscribers visited so far.</param>
     /// <param name="cancellationToken">Cancels the run; what was delivered stays delivered, and a re-run continues.</param>
+    /// <returns>What the run did, or <see cref="PortalErrors.NoticePeriodBeforeDeployment"/> (409).</returns>
     /// <exception cref="LedgerUnavailableException">When the run's ledger entry could not be written (the notices were delivered).</exception>
-    public async Task<UsageNoticeRunResult> RunAsync(NoticePeriod period, string operatorAccount, bool sendSms, IProgress<int>? progress, CancellationToken cancellationToken = default)
+    public async Task<Result<UsageNoticeRunResult>> RunAsync(NoticePeriod period, string operatorAccount, bool sendSms, IProgress<int>? progress, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(period);
         Codes.Require(operatorAccount, "operator");
+        if (await CheckDeployedAsync(period, cancellationToken) is { } beforeDeployment)
+        {
+            return beforeDeployment;
+        }
+
         int visited = 0, delivered = 0, already = 0, optedOut = 0;
         long after = 0;
         while (true)
@@ -176,6 +188,32 @@ public sealed class UsageNotices(CustodianDatabase db, IAccessLedgerReader reade
             },
             cancellationToken);
         return new UsageNoticeRunResult(period.Id, visited, delivered, already, optedOut, committed.Sequence);
+    }
+
+    /// <summary>
+    /// Null when <paramref name="period"/> ends after the deployment's start (<see cref="DeploymentStart">the first
+    /// ledger entry</see>); otherwise the <see cref="PortalErrors.NoticePeriodBeforeDeployment"/> (409) refusal that
+    /// <see cref="RunAsync"/> gives, naming the period and the deployment's start. Also refused while the ledger is empty.
+    /// </summary>
+    /// <param name="period">The period.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task<CustodianError?> CheckDeployedAsync(NoticePeriod period, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(period);
+        var periodEnd = DateTimeOffset.FromUnixTimeMilliseconds(AccessHistory.Bounds(period.From, period.To).To);
+        var deployedAt = await DeploymentStart.FirstEntryTimeAsync(db, cancellationToken);
+        if (deployedAt is { } since && periodEnd > since)
+        {
+            return null;
+        }
+
+        var start = deployedAt is { } d
+            ? string.Create(CultureInfo.InvariantCulture, $"Custodian's first ledger entry ({d.ToOffset(AccessHistory.KoreaOffset):yyyy-MM-dd HH:mm} Korea time)")
+            : "Custodian's first ledger entry (the ledger is empty)";
+        return new CustodianError(
+            PortalErrors.NoticePeriodBeforeDeployment,
+            409,
+            string.Create(CultureInfo.InvariantCulture, $"Usage notice {period.Id} ({period.From:yyyy-MM-dd} to {period.To:yyyy-MM-dd}) covers a period that ended before {start}: the ledger holds nothing of it, so nothing was sent."));
     }
 
     /// <summary>The notice of <paramref name="period"/> for <paramref name="subject"/>, from the ledger.</summary>

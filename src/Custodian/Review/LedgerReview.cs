@@ -478,14 +478,7 @@ public sealed class LedgerReview
         return (entry, report);
     }
 
-    private async Task<DateTimeOffset?> FirstEntryTimeAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await _db.OpenAsync(cancellationToken);
-        await using var first = connection.Command("SELECT MIN(time_ms) FROM ledger_entries");
-        return await first.ExecuteScalarAsync(cancellationToken) is { } ms and not DBNull
-            ? DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(ms, CultureInfo.InvariantCulture))
-            : null;
-    }
+    private Task<DateTimeOffset?> FirstEntryTimeAsync(CancellationToken cancellationToken) => DeploymentStart.FirstEntryTimeAsync(_db, cancellationToken);
 
     private static AccessEntry Decode(DbDataReader reader) =>
         LeafCodec.Decode(reader.GetValue(1) as byte[] ?? throw new FormatException("A stored ledger entry has no payload; run 'custodian ledger verify'."));

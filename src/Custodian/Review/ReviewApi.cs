@@ -49,6 +49,7 @@ public static class ReviewApi
     public static IEndpointRouteBuilder MapReviewApi(this IEndpointRouteBuilder app)
     {
         var review = app.MapGroup("/api/v1/review").WithTags("Access-log review")
+            .AddEndpointFilter(StaffApi.RefuseUndeclaredQuery) // a query parameter the route does not declare is refused (400), before the session is checked
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
             .AddEndpointFilter(StaffRoleFilter.Require("access-log-review", "Only a security officer or privacy officer may review the access log.", StaffRoleFilter.Officers));
         review.MapPost("/entries", QueryAsync).WithName("ReviewQuery").WithSummary("Ledger entries matching the criteria, newest first; subjects as subscriber tokens. Officers only.");

@@ -99,6 +99,7 @@ public sealed class SessionStoreTests
 
         Assert.Equal(ErrorCodes.SessionTerminalMismatch, result.Error!.Code);
         Assert.Equal(401, result.Error.Status);
+        Assert.Equal("The session was opened on another terminal's certificate; sign in again on this terminal.", result.Error.Message);
         Assert.Equal(ErrorCodes.SessionRequired, _store.Validate(session.Token, Counter1).Error!.Code);
     }
 
@@ -108,7 +109,9 @@ public sealed class SessionStoreTests
         var session = _store.Create(Clerk, Counter1, null);
         var reEnrolled = Counter1 with { SerialHex = new string('9', 32), Sha256Thumbprint = new string('f', 64) };
 
-        Assert.Equal(ErrorCodes.SessionTerminalMismatch, _store.Validate(session.Token, reEnrolled).Error!.Code);
+        var refused = _store.Validate(session.Token, reEnrolled).Error!;
+        Assert.Equal(ErrorCodes.SessionTerminalMismatch, refused.Code);
+        Assert.Equal("The session was opened with this terminal's previous device certificate; the certificate was renewed since, which ends the sessions opened with it. Sign in again.", refused.Message); // not "another terminal's"
     }
 
     [Fact]

@@ -291,6 +291,21 @@ public sealed class IncidentServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_report_counts_distinct_subscribers_not_the_entries_that_exposed_them()
+    {
+        // 10:00 a masked view of subscriber 1, 10:05 its RRN unmasked: two exposing entries, one subscriber (found by a
+        // README-only evaluation: 'incident show' said "2 exposed subscribers" over a table of 1).
+        var declared = await Service.DeclareAsync(new DeclareIncident("one subscriber read twice", [], Scope(clerks: ["C0001"]) with { From = new DateTimeOffset(2026, 11, 2, 10, 0, 0, Kst), To = new DateTimeOffset(2026, 11, 2, 10, 10, 0, Kst) }), Officer);
+        var incident = (await Service.ScopeAsync(declared.Value.Id, null, Officer)).Value;
+        Assert.Equal((2L, 2L, new GradeCounts(1, 0, 0, 0)), (incident.Summary!.EntriesMatched, incident.Summary.EntriesExposing, incident.Summary.Counts));
+
+        var report = IncidentReport.ToMarkdown(incident, Service.Clock(incident), await Service.ActionsAsync(incident.Id));
+        Assert.Contains("principals scanned: clerk:C0001. 2 entries matched, 2 of them exposing; 1 distinct subscriber affected.\n", report, StringComparison.Ordinal);
+        Assert.Contains("| total | 1 |", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("exposed subscribers", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_rescope_keeps_the_parts_of_the_case_it_does_not_name_and_says_which_part_is_missing()
     {
         var declared = (await Service.DeclareAsync(new DeclareIncident("no window yet", [], Scope(clerks: ["C0001"]) with { From = null, To = null }), Officer)).Value;

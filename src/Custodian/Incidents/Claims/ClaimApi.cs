@@ -83,9 +83,10 @@ public static class ClaimApi
         portal.MapPost("/{id}/answer", AnswerAsync).AddEndpointFilter(PortalGuard.Require()).WithName("PortalClaimAnswer").WithSummary("Answer the officer's request for information.");
 
         var officers = app.MapGroup("/api/v1/claims").WithTags("Incidents")
+            .AddEndpointFilter(StaffApi.RefuseUndeclaredQuery) // a query parameter the route does not declare is refused (400), before the session is checked
             .AddEndpointFilter(StaffApi.RequireSessionAsync)
             .AddEndpointFilter(StaffRoleFilter.Require("claims", "Only a security officer or privacy officer may decide compensation claims.", StaffRoleFilter.Officers));
-        officers.MapGet("/", ListAsync).WithName("ListClaims").WithSummary("Claims, newest first; claimants by token. Officers only.");
+        officers.MapGet("/", ListAsync).WithMetadata(new QueryParameters("state")).WithName("ListClaims").WithSummary("Claims, newest first; claimants by token. Officers only.");
         officers.MapGet("/report", ReportAsync).WithName("ClaimReport").WithSummary("Claims per state with amounts claimed, approved and paid. Officers only.");
         officers.MapGet("/{id}", ShowAsync).WithName("ShowClaim").WithSummary("One claim with its evidence bundle. Officers only.");
         officers.MapPost("/{id}/information-requests", (string id, ClaimDecisionRequest r, ClaimService s, Tokenizer t, HttpContext c) => DecideAsync(s.RequestInformationAsync(id, r.Question, IncidentApi.Actor(c), c.RequestAborted), t, c, id, AccessTask.ClaimInformationRequested, null)).WithName("RequestClaimInformation");
