@@ -91,6 +91,23 @@ public sealed class OutboxEncryptionTests
         Assert.Throws<AuthenticationTagMismatchException>(() => cipher.Open(b, third.Id, first.Body));
         Assert.Throws<AuthenticationTagMismatchException>(() => cipher.Open(b, first.Id, first.Body)); // its id, another recipient
         Assert.Equal("[Custodian] 동의 코드 482913.", cipher.Open(a, first.Id, first.Body)); // still fine in its own row
+
+        // 'custodian outbox list' (run in the server's process on its data directory): one line, exit 2, no body.
+        var originalError = Console.Error;
+        var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            Assert.Equal(2, await Custodian.Cli.CustodianCli.RunAsync(["outbox", "list", "--last", "3", "--data", host.Directory.FullName]));
+        }
+        finally
+        {
+            Console.SetError(originalError);
+        }
+
+        Assert.Equal(
+            "error: an outbox message body failed to decrypt: it was altered, moved from another row, or is under a data key this keyring does not hold.",
+            captured.ToString().Trim());
     }
 
     [Theory]
