@@ -431,32 +431,29 @@ internal sealed partial class Bench(BenchSettings settings)
 
     private long _checkpointerRuns;
 
-    /// <summary>The outbox's newest row (SQLite rowid): messages queued later have larger rowids.</summary>
-    private async Task<long> OutboxMarkAsync()
+    /// <summary>
+    /// A mark in the outbox: messages queued later have a later <c>created_ms</c>. Waits 2 ms after reading the clock, so
+    /// that no message queued before the mark shares its millisecond with one queued after it.
+    /// </summary>
+    private static async Task<DateTimeOffset> OutboxMarkAsync()
     {
-        await using var connection = await _host.Get<CustodianDatabase>().OpenAsync();
-        await using var command = connection.Command("SELECT COALESCE(MAX(rowid), 0) FROM sms_outbox");
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+        var mark = TimeProvider.System.GetUtcNow();
+        await Task.Delay(2);
+        return mark;
     }
 
     /// <summary>
-    /// Consent codes queued after <paramref name="mark"/>, by subscriber. Read in one query: the product's
-    /// <c>OutboxSmsSender.ReadAsync</c> scans and sorts the whole outbox on every call (its
-    /// <c>(@s IS NULL OR subscriber_id = @s)</c> filter cannot use the index), which made per-code reads
-    /// slow down as the outbox grew.
+    /// Consent codes queued after <paramref name="mark"/>, by subscriber. Read in one query through the product's outbox
+    /// reader (<c>OutboxSmsSender.ReadSinceAsync</c>, which decrypts the bodies): reading codes one by one made the
+    /// per-code reads slow down as the outbox grew.
     /// </summary>
-    private async Task<Dictionary<long, string>> ConsentCodesSinceAsync(long mark)
+    private async Task<Dictionary<long, string>> ConsentCodesSinceAsync(DateTimeOffset mark)
     {
         var codes = new Dictionary<long, string>();
-        await using var connection = await _host.Get<CustodianDatabase>().OpenAsync();
-        await using var command = connection.Command(
-            "SELECT subscriber_id, body FROM sms_outbox WHERE rowid > @mark AND kind = @kind",
-            ("@mark", mark),
-            ("@kind", (int)SmsKind.ConsentCode));
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
+        var outbox = (OutboxSmsSender)_host.Get<ISmsSender>();
+        foreach (var message in await outbox.ReadSinceAsync(SmsKind.ConsentCode, mark, 1_000_000))
         {
-            codes.Add(reader.GetInt64(0), SixDigits().Match(reader.GetString(1)).Groups[1].Value);
+            codes.Add(message.Recipient.Value, SixDigits().Match(message.Body).Groups[1].Value);
         }
 
         return codes;

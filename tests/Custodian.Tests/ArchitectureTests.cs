@@ -52,6 +52,40 @@ public sealed class ArchitectureTests
         Assert.Equal([typeof(LookupGuard)], callers);
     }
 
+    [Fact]
+    public void Only_the_outbox_reader_decrypts_sms_bodies()
+    {
+        // Outbox bodies hold one-time codes: encrypted at rest, opened only by the reader that tests, the simulator,
+        // the bench and 'custodian outbox list' use (docs/storage.md, "The SMS outbox").
+        var open = typeof(Custodian.Protection.Keys.SmsBodyCipher).GetMethod(nameof(Custodian.Protection.Keys.SmsBodyCipher.Open))!;
+        Assert.Equal([typeof(Custodian.Messaging.OutboxSmsSender)], CallersOf(open));
+    }
+
+    private static HashSet<Type> CallersOf(MethodInfo target)
+    {
+        var callers = new HashSet<Type>();
+        foreach (var type in typeof(LookupGuard).Assembly.GetTypes())
+        {
+            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
+                .Cast<MethodBase>()
+                .Concat(type.GetConstructors(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static)))
+            {
+                if (Calls(method, target))
+                {
+                    var outer = type;
+                    while (outer.DeclaringType is not null)
+                    {
+                        outer = outer.DeclaringType;
+                    }
+
+                    callers.Add(outer);
+                }
+            }
+        }
+
+        return callers;
+    }
+
     private static bool Calls(MethodBase method, MethodInfo target)
     {
         var il = method.GetMethodBody()?.GetILAsByteArray();

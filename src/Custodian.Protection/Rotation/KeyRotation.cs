@@ -20,7 +20,9 @@ namespace Custodian.Protection.Rotation;
 /// unchanged since it was read (optimistic check), with all four fields in one statement, so a
 /// concurrent reader always sees a whole row under one key; readers in other processes learn the new
 /// key through <see cref="ProtectionKeyring.Refresh"/>. When no row uses an older data key, the key
-/// is retired (<see cref="RetireUnusedDataKeysAsync"/>).</item>
+/// is retired (<see cref="RetireUnusedDataKeysAsync"/>). Ciphertext columns of other tables registered as
+/// <see cref="SealedColumn"/>s (the SMS outbox's bodies) are re-encrypted after the subscribers, and counted before a key
+/// is retired, so no row of theirs is left under a retired key.</item>
 /// <item><b>Blind-index key.</b> <see cref="ProtectionKeyring.BeginBlindIndexRotation()"/> adds a
 /// pending index key; <see cref="RebuildBlindIndexAsync"/> fills <c>phone_index_next</c> and
 /// <c>rrn_index_next</c> under it in the background while searches consult both columns under both
@@ -65,13 +67,16 @@ public sealed partial class KeyRotation
     private readonly BlindIndex _index;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly SealedColumn[] _sealed;
 
     /// <summary>Creates the rotation service.</summary>
-    /// <param name="database">The database (migrated with <see cref="ProtectionMigrations"/>).</param>
+    /// <param name="database">The database (migrated with <see cref="ProtectionMigrations"/>, and with the tables of <paramref name="sealedColumns"/>).</param>
     /// <param name="keys">The keyring.</param>
     /// <param name="time">Clock for job stamps and the retire grace period.</param>
     /// <param name="logger">Optional logger (events 3301–3309); counts and key ids only.</param>
-    public KeyRotation(CustodianDatabase database, ProtectionKeyring keys, TimeProvider time, ILogger<KeyRotation>? logger = null)
+    /// <param name="sealedColumns">Ciphertext columns outside <c>subscribers</c> to re-encrypt and count (the service
+    /// container's registered ones; none by default).</param>
+    public KeyRotation(CustodianDatabase database, ProtectionKeyring keys, TimeProvider time, ILogger<KeyRotation>? logger = null, IEnumerable<SealedColumn>? sealedColumns = null)
     {
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(keys);
@@ -82,6 +87,7 @@ public sealed partial class KeyRotation
         _index = new BlindIndex(keys);
         _time = time;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _sealed = sealedColumns?.ToArray() ?? [];
     }
 
     /// <summary>
@@ -177,6 +183,11 @@ public sealed partial class KeyRotation
             }
         }
 
+        foreach (var column in _sealed)
+        {
+            await ReencryptSealedColumnAsync(column, cancellationToken);
+        }
+
         await DeleteCheckpointAsync(cancellationToken);
         var retired = await RetireUnusedDataKeysAsync(cancellationToken);
         Log.ReencryptionFinished(_logger, target, rewritten, retired.Count);
@@ -229,6 +240,17 @@ public sealed partial class KeyRotation
                 {
                     used.Add(FieldCipher.KeyIdOf((byte[])reader.GetValue(i)));
                 }
+            }
+        }
+
+        foreach (var column in _sealed)
+        {
+            await using var scan = connection.Command($"SELECT {column.CiphertextColumn} FROM {column.Table}");
+            scan.Transaction = transaction;
+            await using var reader = await scan.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                used.Add(FieldCipher.KeyIdOf((byte[])reader.GetValue(0)));
             }
         }
 
@@ -308,6 +330,77 @@ public sealed partial class KeyRotation
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Rewrites the rows of <paramref name="column"/> not under the current data key, in batches of <see cref="BatchSize"/> by
+    /// key order, each batch one transaction; a row changed since it was read is left (a later run rewrites it). No
+    /// checkpoint: a rerun scans the column again, skipping rows already under the current key.
+    /// </summary>
+    private async Task ReencryptSealedColumnAsync(SealedColumn column, CancellationToken cancellationToken)
+    {
+        var cursor = string.Empty;
+        while (true)
+        {
+            var target = _keys.CurrentDataKeyId;
+            var updates = new List<(string Key, byte[] Old, byte[] New)>();
+            var read = 0;
+            await using (var connection = await _database.OpenAsync(cancellationToken))
+            await using (var command = connection.Command(
+                $"SELECT {column.KeyColumn}, {column.SubscriberColumn}, {column.CiphertextColumn} FROM {column.Table} WHERE {column.KeyColumn} > @cursor ORDER BY {column.KeyColumn} LIMIT @limit",
+                ("@cursor", cursor),
+                ("@limit", BatchSize)))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    read++;
+                    cursor = reader.GetString(0);
+                    var old = (byte[])reader.GetValue(2);
+                    if (FieldCipher.KeyIdOf(old) == target)
+                    {
+                        continue;
+                    }
+
+                    var id = new SubscriberId(reader.GetInt64(1));
+                    var field = column.FieldName(cursor);
+                    var plain = _cipher.Decrypt(id, field, old);
+                    try
+                    {
+                        updates.Add((cursor, old, _cipher.Encrypt(id, field, plain)));
+                    }
+                    finally
+                    {
+                        System.Security.Cryptography.CryptographicOperations.ZeroMemory(plain);
+                    }
+                }
+            }
+
+            if (updates.Count > 0)
+            {
+                await using var connection = await _database.OpenAsync(cancellationToken);
+                await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+                foreach (var (key, old, fresh) in updates)
+                {
+                    await using var update = connection.Command(
+                        $"UPDATE {column.Table} SET {column.CiphertextColumn} = @new WHERE {column.KeyColumn} = @key AND {column.CiphertextColumn} = @old",
+                        ("@new", fresh),
+                        ("@key", key),
+                        ("@old", old));
+                    update.Transaction = transaction;
+                    await update.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+
+                await transaction.CommitAsync(CancellationToken.None);
+            }
+
+            if (read < BatchSize)
+            {
+                return;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+        }
     }
 
     private static readonly string[] FieldNames = [SubscriberFields.Name, SubscriberFields.Rrn, SubscriberFields.Phone, SubscriberFields.Address];

@@ -403,7 +403,18 @@ internal static class AdminCommands
 
             var sender = (OutboxSmsSender)context.Get<ISmsSender>();
             var tokens = context.Get<Protection.Keys.Tokenizer>();
-            foreach (var m in await sender.ReadAsync(recipient, null, parse.GetValue(last), ct))
+            IReadOnlyList<OutboxMessage> messages;
+            try
+            {
+                messages = await sender.ReadAsync(recipient, null, parse.GetValue(last), ct);
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                // Bodies are encrypted and bound to their row (docs/storage.md, "The SMS outbox").
+                throw new CliException("an outbox message body failed to decrypt: it was altered, moved from another row, or is under a data key this keyring does not hold.");
+            }
+
+            foreach (var m in messages)
             {
                 // The subscriber as its FF1 token (as in review queries and SIEM events), never the internal ID.
                 Console.WriteLine($"{m.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}  subscriber {tokens.TokenizeSubscriber(m.Recipient)}  {m.Kind}: {m.Body}");

@@ -75,6 +75,8 @@ public static class CustodianComposition
         services.AddSingleton<AccessMonitor>();
 
         // Messaging, lookup guard, transparency.
+        services.AddSingleton<SmsBodyCipher>(); // outbox bodies encrypted at rest (docs/storage.md, "The SMS outbox")
+        services.AddSingleton(SmsBodyCipher.Column); // ...so key rotation re-encrypts them and keeps their data keys
         services.AddSingleton<ISmsSender, OutboxSmsSender>();
         services.AddSingleton<AccessRecorder>();
         services.AddSingleton<Gateway.StaffSignIn>();

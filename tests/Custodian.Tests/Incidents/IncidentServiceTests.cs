@@ -42,7 +42,7 @@ public sealed class IncidentServiceTests : IAsyncLifetime
         // SQLite by default; CUSTODIAN_TEST_BACKEND=postgres runs the class on a fresh PostgreSQL schema (docs/storage.md).
         _schema = Infrastructure.TestStorage.Default == Infrastructure.TestBackend.Postgres ? await Infrastructure.TestStorage.CreateSchemaAsync() : null;
         services.AddCustodianCore(new CustodianOptions { DataDirectory = _dir.FullName, PasswordIterations = 1_000, Storage = _schema?.ConnectionString ?? "sqlite" }, _time);
-        services.AddSingleton<ISmsSender>(sp => _sms.Wrap(new OutboxSmsSender(sp.GetRequiredService<Storage.CustodianDatabase>(), _time)));
+        services.AddSingleton<ISmsSender>(sp => _sms.Wrap(new OutboxSmsSender(sp.GetRequiredService<Storage.CustodianDatabase>(), _time, sp.GetRequiredService<Custodian.Protection.Keys.SmsBodyCipher>())));
         _services = services.BuildServiceProvider();
         await CustodianComposition.InitialiseAsync(_services);
 
