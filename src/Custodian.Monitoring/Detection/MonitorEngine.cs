@@ -243,6 +243,13 @@ public sealed class MonitorEngine
         return AdvanceTo(now);
     }
 
+    /// <summary>
+    /// The engine's ledger time: the latest time of the entries it has observed (<see cref="Process"/>), or the time it
+    /// was advanced to (<see cref="AdvanceTo"/>); null before either. The monitor workers' quiet-period tick advances the
+    /// engine from it by the time elapsed on the worker's clock (docs/monitoring.md, "Restart").
+    /// </summary>
+    public DateTimeOffset? LedgerTime => _nowMs == long.MinValue / 4 ? null : DateTimeOffset.FromUnixTimeMilliseconds(_nowMs);
+
     /// <summary>The principal's combined risk (0–100) at <paramref name="now"/> from findings still in memory.</summary>
     public int CurrentRisk(Principal principal, DateTimeOffset now) =>
         _risk.TryGetValue(principal, out var state) ? state.Risk(now.ToUnixTimeMilliseconds()) : 0;

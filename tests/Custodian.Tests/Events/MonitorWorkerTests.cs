@@ -527,6 +527,243 @@ public sealed class MonitorWorkerTests
         }
     }
 
+    // The quiet-period tick tests' pattern (as AccessMonitorTests' collusion tests): at the open-day clock's start (local
+    // noon) two clerks of different stores read the same three subscribers and serve none. The lookups turn into orphans
+    // OrphanAfter (an hour) later; three shared orphans, one fewer than SharedOrphansSuspend, score 30 for each clerk in
+    // the collusion detector, which TickDetection's alert risk of 25 makes an alert each: no step-up, no suspension — so
+    // nothing but the alert store and the ledger can tell whether a decision was acted on twice. Nobody reads after them:
+    // only a quiet-period tick can decide it.
+    private static DetectionOptions TickDetection => new() { LocalOffset = CustodianTestHost.StoreUtcOffset, AlertRisk = 25 };
+
+    private static readonly string[] CollusionAlerts =
+    [
+        "collusion clerk:C6001 3/4 in 604800 s, evidence 6, low",
+        "collusion clerk:C6002 3/4 in 604800 s, evidence 6, low",
+    ];
+
+    private static async Task ReadWithoutServingAsync(JetStreamSide side, DateTimeOffset at)
+    {
+        for (var subject = 1; subject <= 3; subject++)
+        {
+            foreach (var (clerk, store) in new[] { ("C6001", "S061"), ("C6002", "S062") })
+            {
+                await side.Ledger.AppendAsync(StoreEntry(AccessTask.View, clerk, store, 3_100_000 + subject, at.AddSeconds(subject)));
+            }
+        }
+    }
+
+    private static AccessEntry StoreEntry(AccessTask task, string clerk, string store, long subject, DateTimeOffset at) => new()
+    {
+        Time = at,
+        Task = task,
+        Outcome = AccessOutcome.Allowed,
+        Account = clerk,
+        Role = StaffRole.Clerk,
+        Terminal = store + "-T1",
+        Store = store,
+        SourceIp = "10.0.0.1",
+        Purpose = "in-store-service",
+        Subjects = [new SubscriberId(subject)],
+        Fields = task == AccessTask.ServiceComplete ? [] : ["name"],
+    };
+
+    // Waits until the worker's log holds a record with event ID id for partition a00 after the first `after` records.
+    private static async Task<FakeLogRecord> WaitForA00LogAsync(FakeLogger<MonitorWorker> logger, int after, params int[] ids)
+    {
+        FakeLogRecord? found = null;
+        await WaitUntilAsync(
+            () => (found = logger.Collector.GetSnapshot().Skip(after).FirstOrDefault(r => ids.Contains(r.Id.Id) && r.GetStructuredStateValue("Partition") == "a00")) is not null,
+            "a quiet-period tick of a00 (event " + string.Join(" or ", ids) + ")");
+        return found!;
+    }
+
+    /// <summary>
+    /// The aggregate partition's quiet-period tick (docs/monitoring.md, "Restart"): lookups left open with nobody reading
+    /// after them are judged once OrphanAfter has passed on the worker's (fake) clock — not at the next entry — and the
+    /// alerts, ledger entries and stored risk follow as for an entry's decision.
+    /// </summary>
+    [Fact]
+    public async Task A_quiet_aggregate_partition_decides_lookups_left_open_by_its_tick_when_nobody_reads_after_them()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite);
+        var clock = new OpenDayClock(CustodianTestHost.Start);
+        var log = new FakeLogger<MonitorWorker>();
+        using var stop = new CancellationTokenSource();
+        var worker = side.Worker("w1", clock, log, detection: TickDetection);
+        var run = Task.Run(() => worker.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
+            await ReadWithoutServingAsync(side, CustodianTestHost.Start);
+            await side.WaitAllProcessedAsync();
+
+            // 59 minutes of quiet: the ticks advance the engine, but nothing is due.
+            var seen = log.Collector.Count;
+            clock.Advance(TimeSpan.FromMinutes(59));
+            await WaitForA00LogAsync(log, seen, 6122);
+            Assert.Empty(await side.AlertsAsync());
+
+            // Two minutes more: the lookups are orphans; the tick decides the collusion and acts on it.
+            clock.Advance(TimeSpan.FromMinutes(2));
+            await WaitUntilAsync(async () => (await side.AlertsAsync()).Count == 2, "the tick's two collusion alerts");
+            await side.WaitAllProcessedAsync();
+            Assert.Equal(CollusionAlerts, await side.AlertsAsync());
+            Assert.Equal(["alert-raised", "alert-raised"], await side.MonitorEntriesAsync());
+            Assert.Empty(await side.SuspendedAsync());
+            var risk = new RiskStandingStore(side.Db, TimeProvider.System);
+            Assert.Equal(new RiskStanding(30, MonitorAction.Alert), await risk.GetAsync(new Principal(PrincipalKind.Clerk, "C6001"), clock.GetUtcNow()));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
+    /// <summary>
+    /// No quiet-period tick runs while the aggregate partition's consumer has a backlog: the clerks' service-completes are
+    /// in the stream, delivered by the server but held on the way (a proxy), while two hours pass on the worker's clock.
+    /// The tick sees them (consumer info: delivered beyond the committed progress) and skips; released, they serve the
+    /// customers, and the next tick finds no orphan. Advancing ahead of them would have judged the reads orphans.
+    /// </summary>
+    [Fact]
+    public async Task No_quiet_tick_runs_while_the_aggregate_partitions_consumer_has_entries_pending()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite);
+        await using var proxy = DeliveryHoldingProxy.Start(nats.Url);
+        var clock = new OpenDayClock(CustodianTestHost.Start);
+        var log = new FakeLogger<MonitorWorker>();
+        using var stop = new CancellationTokenSource();
+        var worker = side.Worker("w1", clock, log, proxy.Url, TickDetection);
+        var run = Task.Run(() => worker.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
+            await ReadWithoutServingAsync(side, CustodianTestHost.Start);
+            await side.WaitAllProcessedAsync();
+
+            // The six service-completes, a minute after the reads: a00, the clerks' and the terminals' partitions each get
+            // them, and the proxy holds all 18 deliveries.
+            proxy.Hold();
+            for (var subject = 1; subject <= 3; subject++)
+            {
+                foreach (var (clerk, store) in new[] { ("C6001", "S061"), ("C6002", "S062") })
+                {
+                    await side.Ledger.AppendAsync(StoreEntry(AccessTask.ServiceComplete, clerk, store, 3_100_000 + subject, CustodianTestHost.Start.AddMinutes(1)));
+                }
+            }
+
+            await WaitUntilAsync(() => proxy.Held == 18, "the proxy holds the 18 deliveries");
+            var seen = log.Collector.Count;
+            clock.Advance(TimeSpan.FromHours(2));
+            var tick = await WaitForA00LogAsync(log, seen, 6121, 6122);
+            Assert.Equal(6121, tick.Id.Id); // skipped: the backlog
+            Assert.Equal("6", tick.GetStructuredStateValue("Pending"));
+            Assert.Empty(await side.AlertsAsync());
+
+            await proxy.ReleaseAsync();
+            await side.WaitAllProcessedAsync();
+            seen = log.Collector.Count;
+            clock.Advance(TimeSpan.FromHours(2));
+            tick = await WaitForA00LogAsync(log, seen, 6122);
+            Assert.Equal("0", tick.GetStructuredStateValue("Decisions"));
+            await side.WaitAllProcessedAsync();
+            Assert.Empty(await side.AlertsAsync());
+            Assert.Empty(await side.MonitorEntriesAsync());
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
+    /// <summary>
+    /// A decision of the quiet-period tick is acted on once, whoever owns the aggregate partition after: the worker that
+    /// made it restarts and its rebuilt engine decides the same collusion again at its own tick; then another worker joins,
+    /// takes a00 over, and its rebuilt engine decides it again at the next entry of anyone. Both find the first alerts
+    /// (same detector and principal, evidence reaching the finding's last evidence) and act on nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_quiet_tick_decision_is_not_acted_on_again_after_a_restart_or_a_rebalance()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite);
+        var clock = new OpenDayClock(CustodianTestHost.Start);
+
+        // 1. w2 decides the collusion by its tick and acts on it.
+        using (var stopFirst = new CancellationTokenSource())
+        {
+            var first = side.Worker("w2", clock, detection: TickDetection);
+            var firstRun = Task.Run(() => first.RunAsync(stopFirst.Token));
+            await WaitUntilAsync(() => first.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
+            await ReadWithoutServingAsync(side, CustodianTestHost.Start);
+            await side.WaitAllProcessedAsync();
+            clock.Advance(TimeSpan.FromMinutes(61));
+            await WaitUntilAsync(async () => (await side.AlertsAsync()).Count == 2, "the tick's two collusion alerts");
+            await side.WaitAllProcessedAsync();
+            await stopFirst.CancelAsync();
+            await firstRun;
+        }
+
+        Assert.Equal(CollusionAlerts, await side.AlertsAsync());
+
+        // 2. Restarted: the rebuilt engine counts the quiet period from the acquisition; an hour on, its tick decides the
+        // same collusion again.
+        var log = new FakeLogger<MonitorWorker>();
+        using var stopSecond = new CancellationTokenSource();
+        var second = side.Worker("w2", clock, log, detection: TickDetection);
+        var secondRun = Task.Run(() => second.RunAsync(stopSecond.Token));
+        using var stopThird = new CancellationTokenSource();
+        Task? thirdRun = null;
+        try
+        {
+            await WaitUntilAsync(() => second.OwnedPartitions.Count == 129, "the restarted worker owns all 129 partitions");
+
+            // A minute at a time until a00's first tick (its consumer, and so its timer, starts after the acquisition).
+            await WaitUntilAsync(
+                () =>
+                {
+                    clock.Advance(TimeSpan.FromMinutes(1));
+                    return log.Collector.GetSnapshot().Any(r => r.Id.Id == 6122);
+                },
+                "the restarted worker's first tick");
+            var seen = log.Collector.Count;
+            clock.Advance(TimeSpan.FromMinutes(61));
+            await WaitUntilAsync(
+                () => log.Collector.GetSnapshot().Skip(seen).Where(r => r.Id.Id == 6122).Sum(r => int.Parse(r.GetStructuredStateValue("Decisions")!, System.Globalization.CultureInfo.InvariantCulture)) == 2,
+                "the restarted worker's tick decides the collusion again");
+            await side.WaitAllProcessedAsync();
+            Assert.Equal(CollusionAlerts, await side.AlertsAsync());
+            Assert.Equal(["alert-raised", "alert-raised"], await side.MonitorEntriesAsync());
+
+            // 3. A rebalance: w1 joins and takes a00 (index 128 modulo 2 members: the first in order); its rebuilt engine
+            // decides the collusion again at the next entry (another clerk's served customer, 65 minutes after the reads).
+            var third = side.Worker("w1", clock, detection: TickDetection);
+            thirdRun = Task.Run(() => third.RunAsync(stopThird.Token));
+            await WaitUntilAsync(async () => (await side.Progress.ListAsync()).Single(p => p.Partition == "a00").Owner == "w1" && third.OwnedPartitions.Contains("a00"), "w1 acquired a00");
+            var next = CustodianTestHost.Start.AddMinutes(65);
+            await side.Ledger.AppendAsync(StoreEntry(AccessTask.View, "C6003", "S063", 3_100_100, next));
+            await side.Ledger.AppendAsync(StoreEntry(AccessTask.ServiceComplete, "C6003", "S063", 3_100_100, next.AddMinutes(1)));
+            await side.WaitAllProcessedAsync();
+            Assert.Equal(CollusionAlerts, await side.AlertsAsync());
+            Assert.Equal(["alert-raised", "alert-raised"], await side.MonitorEntriesAsync());
+            Assert.Empty(await side.SuspendedAsync());
+        }
+        finally
+        {
+            await stopSecond.CancelAsync();
+            await stopThird.CancelAsync();
+            await secondRun;
+            if (thirdRun is not null)
+            {
+                await thirdRun;
+            }
+        }
+    }
+
     /// <summary>
     /// The detection engine's options in these tests: defaults, with the stores' local noon at the current hour
     /// (<see cref="CustodianTestHost.StoreUtcOffset"/>), so that the outside-store-hours detector stays quiet at any time of day.
@@ -864,9 +1101,12 @@ public sealed class MonitorWorkerTests
             return new JetStreamSide(directory, schema, settings, db, ledger, environment);
         }
 
-        /// <summary>A worker with its own alert store and suspension registry (as its own process would have).</summary>
-        public MonitorWorker Worker(string id, TimeProvider? time = null, ILogger<MonitorWorker>? logger = null) => new(
-            _settings,
+        /// <summary>
+        /// A worker with its own alert store and suspension registry (as its own process would have); connected to NATS at
+        /// <paramref name="url"/> (a proxy) instead of the server when given.
+        /// </summary>
+        public MonitorWorker Worker(string id, TimeProvider? time = null, ILogger<MonitorWorker>? logger = null, string? url = null, DetectionOptions? detection = null) => new(
+            url is null ? _settings : EventsSettings.Parse(url, new JetStreamOptions { WorkerLeaseSeconds = 2 }).Value!,
             id,
             new PartitionProgressStore(Db, TimeProvider.System),
             Ledger,
@@ -874,7 +1114,7 @@ public sealed class MonitorWorkerTests
             new AlertStore(Db, TimeProvider.System),
             new SuspensionRegistry(Db, TimeProvider.System),
             () => new DistinctSubjectsDetector(new MonitorOptions()),
-            () => MonitorEngine.CreateDefault(Detection),
+            () => MonitorEngine.CreateDefault(detection ?? Detection),
             time ?? TimeProvider.System,
             logger ?? NullLogger<MonitorWorker>.Instance);
 

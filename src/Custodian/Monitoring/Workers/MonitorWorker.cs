@@ -522,6 +522,7 @@ public sealed class MonitorWorker
         if (aggregate?.Engine is { } engine)
         {
             engine.TracksRiskChanges = true; // from here on: the stored risk already reflects everything replayed
+            aggregate.MoveQuietAnchor(engine.LedgerTime, _time.GetUtcNow()); // the quiet-period tick counts from the acquisition
         }
 
         var runners = new List<Runner>(states.Count);
@@ -627,6 +628,107 @@ public sealed class MonitorWorker
         return true;
     }
 
+    // The quiet-period tick of a partition with an engine (a00; docs/monitoring.md, "Restart"), between batches: when no
+    // entry has moved the engine's ledger time for MonitorEngine.AdvanceInterval on the worker's clock and nothing is
+    // waiting for the partition, the engine's time-driven detectors are advanced and their decisions acted on, as the
+    // embedded monitor's tick does — so lookups left open are judged about a minute after OrphanAfter even when nobody
+    // reads after them. The engine is advanced to its ledger time plus the worker-clock time since that ledger time last
+    // moved, never to the worker's clock itself: entries carry the API nodes' clock, and a worker clock ahead of theirs
+    // would age every open lookup at once (docs/events.md, "Clocks"). Nothing waiting means: no message in the channel,
+    // none pending after the last one delivered (its JetStream metadata's NumPending), and, from the server's consumer
+    // info, none undelivered (NumPending) and none delivered beyond the committed progress. Advancing ahead of a backlog
+    // would judge a read whose service-complete is still waiting an orphan. The risk the decisions changed, and the
+    // baseline days the advance closed, are stored at the committed progress. False when fenced or the lease ran out.
+    private async Task<bool> QuietTickAsync(INatsJSConsumer consumer, PartitionState state, ChannelReader<INatsJSMsg<byte[]>?> arrived, CancellationToken stop)
+    {
+        state.TickDue = false;
+        if (state.Engine is not { } engine || state.Uncommitted || state.QuietLedgerAnchor is not { } ledgerAnchor)
+        {
+            return true; // no engine, a batch in hand, or nothing observed yet
+        }
+
+        var now = _time.GetUtcNow();
+        var quietFor = now - state.QuietClockAnchor;
+        if (quietFor < MonitorEngine.AdvanceInterval)
+        {
+            return true; // the engine's time moved within the interval: not quiet
+        }
+
+        long pending = arrived.Count + state.PendingAfterLast;
+        if (pending == 0)
+        {
+            try
+            {
+                await consumer.RefreshAsync(stop);
+                var info = consumer.Info;
+                pending = (long)Math.Min(info.NumPending, long.MaxValue / 2) + Math.Max(0L, (long)info.Delivered.StreamSeq - state.LastStreamSequence);
+            }
+            catch (Exception ex) when (ex is NatsException or TimeoutException || (ex is OperationCanceledException && !stop.IsCancellationRequested))
+            {
+                WorkerLog.QuietTickBacklogUnknown(_logger, state.Partition.Token, ex);
+                return true; // unknown: not quiet
+            }
+        }
+
+        if (pending > 0)
+        {
+            WorkerLog.QuietTickSkipped(_logger, state.Partition.Token, pending, state.LastStreamSequence);
+            return true;
+        }
+
+        List<MonitorDecision> decisions = [.. engine.AdvanceIfQuiet(ledgerAnchor + quietFor)]; // the engine reuses its list
+        if (engine.LedgerTime != ledgerAnchor)
+        {
+            state.MoveQuietAnchor(engine.LedgerTime, now); // advanced: the next tick counts from here
+        }
+        WorkerLog.QuietTick(_logger, state.Partition.Token, engine.LedgerTime ?? ledgerAnchor, decisions.Count);
+        if (decisions.Count > 0)
+        {
+            if (!LeaseValid() || !await _progress.IsCurrentAsync(state.Partition.Token, state.Epoch, stop))
+            {
+                LogStopped(state);
+                return false;
+            }
+
+            foreach (var decision in decisions)
+            {
+                await ActOnDecisionAsync(state.Partition, decision, null);
+            }
+        }
+
+        var changed = new List<Principal>();
+        engine.DrainRiskChanges(changed);
+        var closedDays = new List<BaselineDay>();
+        engine.Baseline?.DrainClosedDays(closedDays);
+        if (changed.Count == 0 && closedDays.Count == 0)
+        {
+            return true;
+        }
+
+        var schedules = changed.Select(p => KeyValuePair.Create(p, engine.RiskSchedule(p))).ToList();
+        if (!LeaseValid() || !await _progress.StoreAtProgressAsync(
+                state.Partition.Token,
+                state.Epoch,
+                state.LastStreamSequence,
+                async (connection, transaction, token) =>
+                {
+                    await RiskStandingStore.WriteAsync(connection, transaction, schedules, now, token);
+                    await BaselineDayStore.WriteAsync(connection, transaction, closedDays, token);
+                },
+                CancellationToken.None))
+        {
+            LogStopped(state);
+            return false;
+        }
+
+        if (schedules.Count > 0)
+        {
+            WorkerLog.RiskStored(_logger, state.Partition.Token, schedules.Count, state.LastStreamSequence);
+        }
+
+        return true;
+    }
+
     // Creates the partition's durable consumer at the committed progress + 1 and processes what it delivers until the
     // partition is stopped or fenced (true), or until a delivery gap (false: the caller creates the consumer again).
     //
@@ -678,6 +780,19 @@ public sealed class MonitorWorker
                 openDayInterval,
                 openDayInterval)
             : null;
+        // The quiet-period tick (QuietTickAsync): every MonitorEngine.AdvanceInterval on the worker's TimeProvider, a null
+        // wakes the loop; the tick runs between batches, never beside one.
+        using var quietTimer = state.Engine is not null
+            ? _time.CreateTimer(
+                _ =>
+                {
+                    state.TickDue = true;
+                    arrived.Writer.TryWrite(null);
+                },
+                null,
+                MonitorEngine.AdvanceInterval,
+                MonitorEngine.AdvanceInterval)
+            : null;
         using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var pump = Task.Run(
             async () =>
@@ -686,13 +801,15 @@ public sealed class MonitorWorker
                 {
                     await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = MaxBatch }, cancellationToken: pumpStop.Token))
                     {
-                        var delivered = (msg.Metadata ?? throw new NatsJSException("A stream message arrived without its metadata.")).Sequence.Consumer;
+                        var metadata = msg.Metadata ?? throw new NatsJSException("A stream message arrived without its metadata.");
+                        var delivered = metadata.Sequence.Consumer;
                         if (delivered > expected)
                         {
                             throw new DeliveryGapException(expected, delivered);
                         }
 
                         expected = delivered + 1;
+                        state.PendingAfterLast = (long)Math.Min(metadata.NumPending, long.MaxValue); // before it is in the channel: the tick sees one or the other
                         await arrived.Writer.WriteAsync(msg, pumpStop.Token);
                     }
 
@@ -724,18 +841,23 @@ public sealed class MonitorWorker
                     {
                         return true; // fenced or lease lost
                     }
+                }
+                else
+                {
+                    if (!await ProcessBatchAsync(state, batch, stop))
+                    {
+                        return true; // fenced or lease lost: never acknowledge
+                    }
 
-                    continue;
+                    foreach (var msg in batch)
+                    {
+                        await msg.AckAsync(cancellationToken: stop);
+                    }
                 }
 
-                if (!await ProcessBatchAsync(state, batch, stop))
+                if (state.TickDue && !await QuietTickAsync(consumer, state, arrived.Reader, stop))
                 {
-                    return true; // fenced or lease lost: never acknowledge
-                }
-
-                foreach (var msg in batch)
-                {
-                    await msg.AckAsync(cancellationToken: stop);
+                    return true; // fenced or lease lost
                 }
             }
 
@@ -801,6 +923,11 @@ public sealed class MonitorWorker
         if (processed == 0)
         {
             return !state.OpenDaysDue || await StoreBaselineDaysAsync(state);
+        }
+
+        if (state.Engine is { LedgerTime: var ledgerTime } && ledgerTime != state.QuietLedgerAnchor)
+        {
+            state.MoveQuietAnchor(ledgerTime, _time.GetUtcNow()); // an entry moved the engine's time: the quiet period starts again
         }
 
         Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, CancellationToken, Task>? alsoStore = null;
@@ -972,10 +1099,13 @@ public sealed class MonitorWorker
         }
     }
 
-    // As AccessMonitor.ActOnDecisionAsync, made idempotent like ActOnBreachAsync: the alert of the same detector and
-    // principal ending at the same sequence is reused, its ledger entries are appended only when it was created, and a
-    // suspension already active is not recorded again.
-    private async Task ActOnDecisionAsync(MonitorPartition partition, MonitorDecision decision, AccessEntry entry)
+    // As AccessMonitor.ActOnDecisionAsync, made idempotent: an alert of the same detector about the same principal whose
+    // evidence reaches the finding's last evidence entry answers the decision (AccessMonitor.ActOnMissedDecisionsAsync's
+    // rule) and is reused, its ledger entries are appended only when it was created, and a suspension already active is
+    // not recorded again. The finding's own evidence, not the deciding entry: a decision of the quiet-period tick has no
+    // entry (entry null, sequence -1), and after a restart or a rebalance the rebuilt engine makes the same decision again
+    // at its own tick or at the next entry of anyone, whose sequence is not the one the first alert ended at.
+    private async Task ActOnDecisionAsync(MonitorPartition partition, MonitorDecision decision, AccessEntry? entry)
     {
         var cancellationToken = CancellationToken.None; // once found, completed even during shutdown
         var f = decision.Finding;
@@ -994,8 +1124,9 @@ public sealed class MonitorWorker
             {
                 Detail = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detail}; risk {decision.Risk}, action {action}")),
             };
+            var reaches = f.Evidence.Count > 0 ? f.Evidence[^1] : decision.Sequence;
             var existing = (await _alerts.ListForPrincipalAsync(f.Principal, cancellationToken))
-                .FirstOrDefault(a => a.Detector == f.Detector && a.Evidence.LastSequence == evidence.LastSequence);
+                .FirstOrDefault(a => a.Detector == f.Detector && a.Evidence.LastSequence >= reaches);
             if (existing is not null)
             {
                 alertId = existing.Id;
@@ -1019,7 +1150,7 @@ public sealed class MonitorWorker
         var finding = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detector}: {f.Principal} {f.Detail}; risk {decision.Risk}, action {action} (alert {alertId})."));
         if (created)
         {
-            await AppendAsync(MonitorEntry(AccessTask.AlertRaised, entry.Store ?? f.Store, alertId, finding));
+            await AppendAsync(MonitorEntry(AccessTask.AlertRaised, entry?.Store ?? f.Store, alertId, finding));
         }
 
         if (decision.Action == MonitorAction.StepUp)
@@ -1029,7 +1160,7 @@ public sealed class MonitorWorker
                 if (created)
                 {
                     WorkerLog.SteppedUp(_logger, target.Kind.ToName(), target.Id, alertId);
-                    await AppendAsync(MonitorEntry(AccessTask.SteppedUp, entry.Store ?? f.Store, target.ToString(), finding));
+                    await AppendAsync(MonitorEntry(AccessTask.SteppedUp, entry?.Store ?? f.Store, target.ToString(), finding));
                 }
             }
 
@@ -1046,7 +1177,7 @@ public sealed class MonitorWorker
             if (await _suspensions.SuspendAsync(target.Kind, target.Id, alertId, finding, cancellationToken))
             {
                 WorkerLog.Suspended(_logger, target.Kind.ToName(), target.Id, alertId);
-                await AppendAsync(MonitorEntry(AccessTask.Suspended, entry.Store ?? f.Store, target.ToString(), finding));
+                await AppendAsync(MonitorEntry(AccessTask.Suspended, entry?.Store ?? f.Store, target.ToString(), finding));
             }
         }
     }
@@ -1071,6 +1202,8 @@ public sealed class MonitorWorker
     private sealed class PartitionState(MonitorPartition partition, long epoch, long lastStreamSequence, DistinctSubjectsDetector detector, MonitorEngine? engine)
     {
         private bool _openDaysDue;
+        private bool _tickDue;
+        private long _pendingAfterLast;
 
         public MonitorPartition Partition { get; } = partition;
 
@@ -1084,6 +1217,31 @@ public sealed class MonitorWorker
         public MonitorEngine? Engine { get; } = engine;
 
         public long LastPruneMs { get; set; } = long.MinValue / 2;
+
+        // Set by the quiet-period timer (any thread); cleared by the tick (QuietTickAsync).
+        public bool TickDue
+        {
+            get => Volatile.Read(ref _tickDue);
+            set => Volatile.Write(ref _tickDue, value);
+        }
+
+        // The JetStream NumPending of the last message the consumer delivered (written by the pump, read by the tick).
+        public long PendingAfterLast
+        {
+            get => Volatile.Read(ref _pendingAfterLast);
+            set => Volatile.Write(ref _pendingAfterLast, value);
+        }
+
+        // The engine's ledger time when it last moved (an entry, the tick, the acquisition), and the worker's clock then.
+        public DateTimeOffset? QuietLedgerAnchor { get; private set; }
+
+        public DateTimeOffset QuietClockAnchor { get; private set; }
+
+        public void MoveQuietAnchor(DateTimeOffset? ledgerTime, DateTimeOffset clock)
+        {
+            QuietLedgerAnchor = ledgerTime;
+            QuietClockAnchor = clock;
+        }
 
         // Set by the open-day timer (any thread); cleared when the aggregate partition drains its changed open days.
         public bool OpenDaysDue

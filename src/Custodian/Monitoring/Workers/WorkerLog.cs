@@ -70,6 +70,15 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 6119, Level = LogLevel.Warning, Message = "Partition a00 could not store its baseline's open days at the stop; a later acquisition rebuilds them from the ledger, or restores their last stored counts.")]
     public static partial void BaselineDaysNotStored(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 6121, Level = LogLevel.Debug, Message = "Partition {Partition}: quiet-period tick skipped, the consumer has a backlog ({Pending} waiting or delivered but not committed; committed up to stream sequence {LastStreamSequence}).")]
+    public static partial void QuietTickSkipped(ILogger logger, string partition, long pending, long lastStreamSequence);
+
+    [LoggerMessage(EventId = 6122, Level = LogLevel.Debug, Message = "Partition {Partition}: quiet-period tick advanced the engine to ledger time {LedgerTime:O}; {Decisions} decisions.")]
+    public static partial void QuietTick(ILogger logger, string partition, DateTimeOffset ledgerTime, int decisions);
+
+    [LoggerMessage(EventId = 6123, Level = LogLevel.Warning, Message = "Partition {Partition}: quiet-period tick skipped, the consumer's backlog could not be read; the next tick asks again.")]
+    public static partial void QuietTickBacklogUnknown(ILogger logger, string partition, Exception exception);
+
     [LoggerMessage(EventId = 6115, Level = LogLevel.Warning, Message = "Partition {Partition}: consumer sequence {Delivered} arrived where {Expected} was due (a delivery was lost); its consumer starts again after stream sequence {LastStreamSequence}.")]
     public static partial void DeliveryGap(ILogger logger, string partition, ulong expected, ulong delivered, long lastStreamSequence);
 }
