@@ -6,7 +6,7 @@ namespace Custodian.Protection.Import;
 /// </summary>
 public static class ImportColumns
 {
-    /// <summary>Full name, 1–50 characters.</summary>
+    /// <summary>Full name, 1–50 characters, without control, bidirectional-control or other format (Cf) characters.</summary>
     public const string Name = "name";
 
     /// <summary>Resident registration number, 13 digits with or without hyphen.</summary>
@@ -15,10 +15,10 @@ public static class ImportColumns
     /// <summary>Korean mobile number in any common form.</summary>
     public const string Phone = "phone";
 
-    /// <summary>Postal address, 1–200 characters.</summary>
+    /// <summary>Postal address, 1–200 characters, without control, bidirectional-control or other format (Cf) characters.</summary>
     public const string Address = "address";
 
-    /// <summary>Rate plan name, 1–100 characters.</summary>
+    /// <summary>Rate plan name, 1–100 characters, as the name; not starting with <c>=</c>, <c>+</c>, <c>-</c> or <c>@</c> (CSV formula injection).</summary>
     public const string RatePlan = "rate_plan";
 
     /// <summary>Contract start date, yyyy-MM-dd.</summary>

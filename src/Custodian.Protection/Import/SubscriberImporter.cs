@@ -138,6 +138,34 @@ public sealed partial class SubscriberImporter
     public const string NotUtf8Rule = "must be UTF-8 text: the file holds bytes that are not UTF-8 (saved as CP949/EUC-KR or Latin-1?); save it as UTF-8";
 
     /// <summary>
+    /// The rule for a shown text field (name, address, rate_plan) holding a C0 or C1 control character (U+0000–U+001F,
+    /// U+007F–U+009F: tabs, line breaks, escapes) or a line or paragraph separator (U+2028, U+2029).
+    /// </summary>
+    public const string ControlCharacterRule = "must not contain control characters or line breaks";
+
+    /// <summary>
+    /// The rule for a shown text field holding a Unicode bidirectional embedding, override or isolate control (U+202A–U+202E,
+    /// U+2066–U+2069): the same rule as free text (<see cref="Classification.FreeText.BidiRule"/>), because such a name or
+    /// address displays in another order than it is stored and can make a clerk read another subscriber's details
+    /// ("Trojan Source", CVE-2021-42574).
+    /// </summary>
+    public const string BidiControlRule = Classification.FreeText.BidiRule;
+
+    /// <summary>
+    /// The rule for a shown text field holding any other invisible format character (Unicode general category Cf: U+200B
+    /// zero width space, U+200E/U+200F direction marks, U+00AD soft hyphen, U+FEFF, …): invisible on screen, they make two
+    /// names or addresses that look alike differ, or one that looks like another's.
+    /// </summary>
+    public const string FormatCharacterRule = "must not contain invisible format characters (Unicode category Cf, e.g. U+200B, U+200E, U+FEFF)";
+
+    /// <summary>
+    /// The rule for a <c>rate_plan</c> starting with <c>=</c>, <c>+</c>, <c>-</c> or <c>@</c>: a spreadsheet opening an export
+    /// of the clear <c>rate_plan</c> column would run it as a formula (CSV injection, OWASP). There is no catalogue of rate
+    /// plans to check against, so the value is otherwise free text (1–<see cref="MaxRatePlanLength"/> characters).
+    /// </summary>
+    public const string FormulaRule = "must not start with '=', '+', '-' or '@' (a spreadsheet would run it as a formula)";
+
+    /// <summary>
     /// The rule for a line whose quoted field is not closed on that line: an unterminated quote, or a line break inside
     /// quotes, which no field allows (names, addresses and rate plans refuse line breaks; the other fields are codes, numbers
     /// and dates). Every line break ends a record, so the line is one bad row and the lines after it are read as rows of their own.
@@ -486,6 +514,12 @@ public sealed partial class SubscriberImporter
 
         var address = Text(values[3], ImportColumns.Address, MaxAddressLength, line, errors);
         var ratePlan = Text(values[4], ImportColumns.RatePlan, MaxRatePlanLength, line, errors);
+        if (ratePlan is ['=' or '+' or '-' or '@', ..])
+        {
+            errors.Add(new(line, ImportColumns.RatePlan, FormulaRule));
+            ratePlan = null;
+        }
+
         var start = Date(values[5], ImportColumns.ContractStart, line, errors);
         var end = Date(values[6], ImportColumns.ContractEnd, line, errors);
         if (start is { } s && end is { } e && e < s)
@@ -534,9 +568,21 @@ public sealed partial class SubscriberImporter
 
         foreach (var c in value)
         {
-            if (char.IsControl(c))
+            if (char.IsControl(c) || c is '\u2028' or '\u2029')
             {
-                errors.Add(new(line, field, "must not contain control characters or line breaks"));
+                errors.Add(new(line, field, ControlCharacterRule));
+                return null;
+            }
+
+            if (c is (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'))
+            {
+                errors.Add(new(line, field, BidiControlRule));
+                return null;
+            }
+
+            if (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
+            {
+                errors.Add(new(line, field, FormatCharacterRule));
                 return null;
             }
 

@@ -243,6 +243,54 @@ public sealed class SubscriberImporterTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData(ImportMode.AllOrNothing, 0)]
+    [InlineData(ImportMode.SkipBadRows, 2)]
+    public async Task Bidi_controls_invisible_format_and_control_characters_in_shown_text_and_formula_rate_plans_are_refused_by_line_and_field(ImportMode mode, int imported)
+    {
+        using var env = await TestEnvironment.CreateAsync();
+        string[] file =
+        [
+            Csv.Header,                                                                                                           // 1
+            "홍길동,711231-1234567,010-1234-5678,서울특별시 종로구 청운동 1-1,5G 슬림,2025-01-02,2027-01-01,S001",                      // 2 good
+            "김철\u202E수,8506151000000,010-2222-3333,서울특별시 강남구 역삼동 5,LTE 베이직,2025-01-02,2027-01-01,S001",                // 3 RLO in the name
+            "이영\u200B희,8506152000000,010-3333-4444,부산광역시 해운대구 우동 7,LTE 베이직,2025-01-02,2027-01-01,S001",                // 4 zero width space in the name
+            "박민수,8506151000000,010-4444-5555,대구광역시 수성구\u2066 범어동 1,LTE\uFEFF 베이직,2025-01-02,2027-01-01,S001",           // 5 LRI in the address, BOM in the rate plan
+            "최지우,9001012000000,010-5555-6666,인천광역시 연수구 송도동 3,=1+1,2025-01-02,2027-01-01,S001",                           // 6 formula rate plan
+            "정하늘,7301011000000,010-6666-7777,\"광주광역시 서구\u0085치평동 9\",@SUM(A1),2025-01-02,2027-01-01,S001",               // 7 NEL (C1) in the address, '@' plan
+            "강바다,8101011000000,010-7777-8888,울산광역시 남구 삼산동 1,+5G,2025-01-02,2027-01-01,S001",                              // 8 '+' plan
+            "한별\u00AD,8201012000000,010-8888-9999,대전광역시 유성구 궁동 1,-1,2025-01-02,2027-01-01,S001",                           // 9 soft hyphen (Cf), '-' plan
+            "윤아,0506154000000,010-9999-0000,제주특별자치도 제주시 연동 2,키즈 LTE 19,2026-01-01,2028-01-01,S006",                    // 10 good
+        ];
+
+        var report = await env.ImportAsync(mode, file);
+
+        const string Bidi = "must not contain Unicode bidirectional control characters (U+202A-U+202E, U+2066-U+2069)";
+        const string Format = "must not contain invisible format characters (Unicode category Cf, e.g. U+200B, U+200E, U+FEFF)";
+        const string Formula = "must not start with '=', '+', '-' or '@' (a spreadsheet would run it as a formula)";
+        Assert.Equal(
+            [
+                new ImportRowError(3, "name", Bidi),
+                new ImportRowError(4, "name", Format),
+                new ImportRowError(5, "address", Bidi),
+                new ImportRowError(5, "rate_plan", Format),
+                new ImportRowError(6, "rate_plan", Formula),
+                new ImportRowError(7, "address", "must not contain control characters or line breaks"),
+                new ImportRowError(7, "rate_plan", Formula),
+                new ImportRowError(8, "rate_plan", Formula),
+                new ImportRowError(9, "name", Format),
+                new ImportRowError(9, "rate_plan", Formula),
+            ],
+            report.Errors);
+        Assert.Equal((9L, 7L, (long)imported), (report.RowsRead, report.RowsRejected, report.RowsImported));
+        Assert.Equal(imported, await new SubscriberVault(env.Database, env.Keys).CountAsync());
+        var text = string.Join("\n", report.Errors.Select(e => $"{e.Line} {e.Field} {e.Rule}"));
+        foreach (var value in new[] { "김철", "이영", "범어동", "=1+1", "SUM", "+5G", "한별" })
+        {
+            Assert.DoesNotContain(value, text, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(ImportMode.AllOrNothing, 0)]
     [InlineData(ImportMode.SkipBadRows, (SubscriberImporter.BatchSize * 3) - 1)]
     public async Task A_bad_row_in_a_late_batch_rejects_the_whole_pipelined_import_or_only_itself(ImportMode mode, int imported)
     {
