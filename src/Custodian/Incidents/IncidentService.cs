@@ -109,17 +109,9 @@ public sealed class IncidentService(
         {
             errors["title"] = [$"required, 1-{MaxTitle} characters"];
         }
-        else if (Classification.FreeText.ContainsBidiControl(request.Title))
+        else if (Classification.FreeText.Check(request.Title, "title") is { Errors: { } titleErrors })
         {
-            errors["title"] = [Classification.FreeText.BidiRule];
-        }
-        else if (Classification.FreeText.ContainsControlCharacter(request.Title))
-        {
-            errors["title"] = [Classification.FreeText.ControlRule];
-        }
-        else if (Classification.FreeText.ContainsPersonalData(request.Title))
-        {
-            errors["title"] = [Classification.FreeText.Rule];
+            errors["title"] = titleErrors["title"]; // the free-text rule that failed, in FreeText.Check's order
         }
 
         if (errors.Count > 0)

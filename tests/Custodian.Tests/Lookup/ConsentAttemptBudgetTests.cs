@@ -36,7 +36,7 @@ public sealed class ConsentAttemptBudgetTests
                 code = await GuardedLookupTests.ConsentCodeAsync(host, subscriber.Phone);
             }
 
-            using var wrong = await client.PostAsJsonAsync($"/api/v1/subscribers/{handle}/unmask", new { purpose = "identity-verification", consentCode = Wrong(code) });
+            using var wrong = await client.PostAsJsonAsync($"/api/v1/subscribers/{handle}/unmask", new { purpose = "identity-verification", consentCode = WrongCodes.Next(code) });
             await ProblemAssert.IsProblemAsync(wrong, HttpStatusCode.Forbidden, ErrorCodes.ConsentInvalid);
             if (i < ConsentAttemptBudget.DefaultMaxWrongAttempts - 1)
             {
@@ -89,6 +89,4 @@ public sealed class ConsentAttemptBudgetTests
         Assert.Equal($"{rrn[..6]}-{rrn[6..]}", (await unmasked.Content.ReadFromJsonAsync<UnmaskedView>())!.Fields["rrn"]);
     }
 
-    private static string Wrong(string code) =>
-        ((int.Parse(code, CultureInfo.InvariantCulture) + 1) % 1_000_000).ToString("000000", CultureInfo.InvariantCulture);
 }

@@ -6,6 +6,7 @@ using Custodian.Ledger;
 using Custodian.Lookup;
 using Custodian.Messaging;
 using Custodian.Storage;
+using Custodian.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -65,7 +66,7 @@ public sealed class ConsentCodeGroupCommitTests : IDisposable
             }
 
             var wrongKey = $"C0002|{i}|identity-verification";
-            var guess = Wrong(wrong[i].Code);
+            var guess = WrongCodes.Next(wrong[i].Code);
             for (var g = 0; g < 4; g++)
             {
                 var node = nodes[g % 2];
@@ -126,9 +127,6 @@ public sealed class ConsentCodeGroupCommitTests : IDisposable
     }
 
     public void Dispose() => _directory.Delete(recursive: true);
-
-    private static string Wrong(string code) =>
-        ((int.Parse(code, System.Globalization.CultureInfo.InvariantCulture) + 1) % 1_000_000).ToString("000000", System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<long> ScalarAsync(CustodianDatabase db, string sql)
     {

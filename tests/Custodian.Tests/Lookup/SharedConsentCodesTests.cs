@@ -31,7 +31,7 @@ public sealed class SharedConsentCodesTests
 
         var (code, expires) = await a.IssueAsync(Key);
         Assert.Equal(Start + TimeSpan.FromMinutes(5), expires);
-        Assert.Equal(CodeCheck.Invalid, await b.VerifyAsync(Key, Wrong(code)));
+        Assert.Equal(CodeCheck.Invalid, await b.VerifyAsync(Key, WrongCodes.Next(code)));
         Assert.Equal(CodeCheck.Valid, await b.VerifyAsync(Key, code));
         Assert.Equal(CodeCheck.Invalid, await a.VerifyAsync(Key, code)); // used on B: not again on A
         Assert.Equal(CodeCheck.Invalid, await b.VerifyAsync(Key, code));
@@ -66,8 +66,8 @@ public sealed class SharedConsentCodesTests
         }
 
         Assert.Equal(CodeCheck.Invalid, await a.VerifyAsync(Key, first));
-        Assert.Equal(CodeCheck.Invalid, await b.VerifyAsync(Key, Wrong(second)));
-        Assert.Equal(CodeCheck.TooManyAttempts, await a.VerifyAsync(Key, Wrong(second))); // 3rd wrong try (the voided code was the 1st), counted across nodes
+        Assert.Equal(CodeCheck.Invalid, await b.VerifyAsync(Key, WrongCodes.Next(second)));
+        Assert.Equal(CodeCheck.TooManyAttempts, await a.VerifyAsync(Key, WrongCodes.Next(second))); // 3rd wrong try (the voided code was the 1st), counted across nodes
         Assert.Equal(CodeCheck.TooManyAttempts, await b.VerifyAsync(Key, second)); // void now, even when right
         Assert.Equal(3L, (await d.RowAsync(Key)).Attempts);
 
@@ -75,7 +75,7 @@ public sealed class SharedConsentCodesTests
         Assert.Equal(0L, (await d.RowAsync(Key)).Attempts); // a new code starts its own three tries
         d.Time.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(expires, d.Time.GetUtcNow());
-        Assert.Equal(CodeCheck.Invalid, await b.VerifyAsync(Key, Wrong(third))); // still valid at its expiry instant
+        Assert.Equal(CodeCheck.Invalid, await b.VerifyAsync(Key, WrongCodes.Next(third))); // still valid at its expiry instant
         d.Time.Advance(TimeSpan.FromMilliseconds(1));
         Assert.Equal(CodeCheck.Expired, await b.VerifyAsync(Key, third));
         Assert.Equal(CodeCheck.Invalid, await a.VerifyAsync(Key, third)); // the expired row was removed
@@ -108,7 +108,7 @@ public sealed class SharedConsentCodesTests
             var guesses = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
             {
                 go2.Wait();
-                return await nodes[i % 2].VerifyAsync(key, Wrong(fresh));
+                return await nodes[i % 2].VerifyAsync(key, WrongCodes.Next(fresh));
             })).ToList();
             go2.Set();
             var outcomes = await Task.WhenAll(guesses);
@@ -182,9 +182,6 @@ public sealed class SharedConsentCodesTests
     }
 
     private const string LookupGuardScope = LookupGuard.ConsentCodeScope;
-
-    private static string Wrong(string code) =>
-        ((int.Parse(code, System.Globalization.CultureInfo.InvariantCulture) + 1) % 1_000_000).ToString("000000", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>One deployment's database and key material, and the nodes on it.</summary>
     private sealed class Deployment : IAsyncDisposable

@@ -31,7 +31,7 @@ public sealed class PortalSignInHardeningTests
             Assert.Equal("is required: the code sent by SMS", problem.GetProperty("errors").GetProperty("code")[0].GetString());
         }
 
-        var wrong = Wrong(code);
+        var wrong = WrongCodes.NoneOf(code);
         for (var i = 0; i < PortalSignIn.AttemptsPerCode; i++)
         {
             using var attempt = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = wrong });
@@ -78,20 +78,20 @@ public sealed class PortalSignInHardeningTests
         var phone = host.Population[1].Phone;
         var start = host.Time.GetUtcNow();
 
-        await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted); // start + 1 s
+        await PortalSignInRequests.RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted); // start + 1 s
         var code = await PortalTests.PortalCodeAsync(host, phone);
         for (var i = 0; i < PortalSignIn.CodesPerNumberAndAddressPerHour; i++)
         {
-            await RequestAsync(host, attacker, phone, HttpStatusCode.Accepted); // start + 2 s … + 6 s
+            await PortalSignInRequests.RequestAsync(host, attacker, phone, HttpStatusCode.Accepted); // start + 2 s … + 6 s
         }
 
-        using (var limited = await RequestAsync(host, attacker, phone, HttpStatusCode.TooManyRequests)) // start + 7 s
+        using (var limited = await PortalSignInRequests.RequestAsync(host, attacker, phone, HttpStatusCode.TooManyRequests)) // start + 7 s
         {
             Assert.Equal(TimeSpan.FromSeconds(3600 - 5), limited.Headers.RetryAfter?.Delta); // until start + 2 s leaves the hour
         }
 
         var attackersCode = await PortalTests.PortalCodeAsync(host, phone, count: 1 + PortalSignIn.CodesPerNumberAndAddressPerHour);
-        var wrong = Wrong(code, attackersCode);
+        var wrong = WrongCodes.NoneOf(code, attackersCode);
         for (var i = 0; i < PortalSignIn.FailedChecksPerNumberAndAddressPerHour; i++)
         {
             using var guess = await attacker.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = wrong });
@@ -112,7 +112,7 @@ public sealed class PortalSignInHardeningTests
         }
 
         // And the subscriber's address still gets (and uses) a new code.
-        await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted);
+        await PortalSignInRequests.RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted);
         var fresh = await PortalTests.PortalCodeAsync(host, phone, count: 2 + PortalSignIn.CodesPerNumberAndAddressPerHour);
         using var again = await subscriber.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = fresh });
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
@@ -132,26 +132,26 @@ public sealed class PortalSignInHardeningTests
             {
                 for (var i = 0; i < PortalSignIn.CodesPerNumberAndAddressPerHour; i++)
                 {
-                    (await RequestAsync(host, client, phone, HttpStatusCode.Accepted)).Dispose();
+                    (await PortalSignInRequests.RequestAsync(host, client, phone, HttpStatusCode.Accepted)).Dispose();
                 }
             }
 
             // Twenty from four addresses: the number is at its cap for a fifth, until start + 1 s leaves the hour.
             Assert.Equal(PortalSignIn.CodesPerNumberPerHour, 4 * PortalSignIn.CodesPerNumberAndAddressPerHour);
-            using (var capped = await RequestAsync(host, clients[4], phone, HttpStatusCode.TooManyRequests)) // start + 21 s
+            using (var capped = await PortalSignInRequests.RequestAsync(host, clients[4], phone, HttpStatusCode.TooManyRequests)) // start + 21 s
             {
                 Assert.Equal(TimeSpan.FromSeconds(3600 - 20), capped.Headers.RetryAfter?.Delta);
             }
 
             host.Time.Advance(TimeSpan.FromSeconds(3600 - 21)); // start + 3600 s
-            using (var stillCapped = await RequestAsync(host, clients[4], phone, HttpStatusCode.TooManyRequests, step: false))
+            using (var stillCapped = await PortalSignInRequests.RequestAsync(host, clients[4], phone, HttpStatusCode.TooManyRequests, step: false))
             {
                 Assert.Equal(TimeSpan.FromSeconds(1), stillCapped.Headers.RetryAfter?.Delta);
             }
 
             host.Time.Advance(TimeSpan.FromSeconds(1)); // start + 3601 s: the request of start + 1 s has left the hour
-            (await RequestAsync(host, clients[4], phone, HttpStatusCode.Accepted, step: false)).Dispose();
-            using (var full = await RequestAsync(host, clients[5], phone, HttpStatusCode.TooManyRequests, step: false))
+            (await PortalSignInRequests.RequestAsync(host, clients[4], phone, HttpStatusCode.Accepted, step: false)).Dispose();
+            using (var full = await PortalSignInRequests.RequestAsync(host, clients[5], phone, HttpStatusCode.TooManyRequests, step: false))
             {
                 Assert.Equal(TimeSpan.FromSeconds(1), full.Headers.RetryAfter?.Delta); // start + 2 s leaves next
             }
@@ -175,14 +175,14 @@ public sealed class PortalSignInHardeningTests
         var clients = Enumerable.Range(21, 5).Select(i => host.PortalClientFrom($"127.0.0.{i}")).ToList();
         try
         {
-            (await RequestAsync(host, clients[0], phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s, expires start + 301 s
+            (await PortalSignInRequests.RequestAsync(host, clients[0], phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s, expires start + 301 s
             var code = await PortalTests.PortalCodeAsync(host, phone);
             foreach (var client in clients.Skip(1).Take(PortalSignIn.LiveCodesPerNumber - 1))
             {
-                (await RequestAsync(host, client, phone, HttpStatusCode.Accepted)).Dispose(); // start + 2 s … + 4 s
+                (await PortalSignInRequests.RequestAsync(host, client, phone, HttpStatusCode.Accepted)).Dispose(); // start + 2 s … + 4 s
             }
 
-            using (var full = await RequestAsync(host, clients[4], phone, HttpStatusCode.TooManyRequests)) // start + 5 s
+            using (var full = await PortalSignInRequests.RequestAsync(host, clients[4], phone, HttpStatusCode.TooManyRequests)) // start + 5 s
             {
                 // The first code is accepted until start + 301 s inclusive, so its slot is free a tick later: 296 s and a tick, rounded up.
                 Assert.Equal(TimeSpan.FromSeconds(297), full.Headers.RetryAfter?.Delta);
@@ -193,7 +193,7 @@ public sealed class PortalSignInHardeningTests
                 Assert.Equal(HttpStatusCode.OK, signIn.StatusCode); // three later requests from other addresses did not void it
             }
 
-            (await RequestAsync(host, clients[4], phone, HttpStatusCode.Accepted, step: false)).Dispose(); // the used code's slot is free
+            (await PortalSignInRequests.RequestAsync(host, clients[4], phone, HttpStatusCode.Accepted, step: false)).Dispose(); // the used code's slot is free
         }
         finally
         {
@@ -210,14 +210,14 @@ public sealed class PortalSignInHardeningTests
         var guessers = Enumerable.Range(32, 4).Select(i => host.PortalClientFrom($"127.0.0.{i}")).ToList();
         try
         {
-            (await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s
+            (await PortalSignInRequests.RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s
             var first = await PortalTests.PortalCodeAsync(host, phone);
 
             // Three addresses at their five misses each (start + 2 s, + 3 s, + 4 s): the subscriber's code still works.
             foreach (var guesser in guessers.Take(3))
             {
                 host.Time.Advance(TimeSpan.FromSeconds(1));
-                await GuessFiveTimesAsync(guesser, phone, Wrong(first));
+                await GuessFiveTimesAsync(guesser, phone, WrongCodes.NoneOf(first));
             }
 
             using (var signIn = await subscriber.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = first }))
@@ -226,10 +226,10 @@ public sealed class PortalSignInHardeningTests
             }
 
             // A fourth address brings the number to 20 misses: no further check of any code of it this hour.
-            (await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 5 s
+            (await PortalSignInRequests.RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 5 s
             var second = await PortalTests.PortalCodeAsync(host, phone, count: 2);
             Assert.Equal(PortalSignIn.FailedChecksPerNumberPerHour, 4 * PortalSignIn.FailedChecksPerNumberAndAddressPerHour);
-            await GuessFiveTimesAsync(guessers[3], phone, Wrong(first, second));
+            await GuessFiveTimesAsync(guessers[3], phone, WrongCodes.NoneOf(first, second));
             using (var blocked = await subscriber.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = second }))
             {
                 await ProblemAssert.IsProblemAsync(blocked, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
@@ -237,13 +237,13 @@ public sealed class PortalSignInHardeningTests
             }
 
             host.Time.Advance(TimeSpan.FromSeconds(3600 - 3)); // start + 3602 s: the misses of start + 2 s have left the hour
-            using (var stillBlocked = await guessers[3].PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = Wrong(first, second) }))
+            using (var stillBlocked = await guessers[3].PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = WrongCodes.NoneOf(first, second) }))
             {
                 await ProblemAssert.IsProblemAsync(stillBlocked, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
                 Assert.Equal(TimeSpan.FromSeconds(3), stillBlocked.Headers.RetryAfter?.Delta); // its own five of start + 5 s still count
             }
 
-            (await RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted, step: false)).Dispose();
+            (await PortalSignInRequests.RequestAsync(host, subscriber, phone, HttpStatusCode.Accepted, step: false)).Dispose();
             var third = await PortalTests.PortalCodeAsync(host, phone, count: 3);
             using var later = await subscriber.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = third });
             Assert.Equal(HttpStatusCode.OK, later.StatusCode);
@@ -328,31 +328,6 @@ public sealed class PortalSignInHardeningTests
         using var stillBlocked = await portal.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code });
         await ProblemAssert.IsProblemAsync(stillBlocked, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
         Assert.Equal(TimeSpan.FromMinutes(56), stillBlocked.Headers.RetryAfter?.Delta);
-    }
-
-    /// <summary>A six-digit code that is none of <paramref name="codes"/>.</summary>
-    private static string Wrong(params string[] codes) =>
-        Enumerable.Range(0, 10).Select(d => new string((char)('0' + d), 6)).First(c => !codes.Contains(c));
-
-    /// <summary>Steps the clock by a second (unless <paramref name="step"/> is false), requests a code from <paramref name="client"/>, and checks the status.</summary>
-    private static async Task<HttpResponseMessage> RequestAsync(CustodianTestHost host, HttpClient client, string phone, HttpStatusCode expected, bool step = true)
-    {
-        if (step)
-        {
-            host.Time.Advance(TimeSpan.FromSeconds(1)); // the outbox orders by time: keep this code the newest
-        }
-
-        var response = await client.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone });
-        if (expected == HttpStatusCode.TooManyRequests)
-        {
-            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
-        }
-        else
-        {
-            Assert.Equal(expected, response.StatusCode);
-        }
-
-        return response;
     }
 
     private static async Task GuessFiveTimesAsync(HttpClient client, string phone, string wrong)

@@ -32,9 +32,9 @@ public sealed class SharedPortalCodesTests
         using var onB = b.PortalClientFrom("127.0.0.41");
         var phone = a.Population[1].Phone;
 
-        (await RequestAsync(a, onA, phone, HttpStatusCode.Accepted)).Dispose();
+        (await PortalSignInRequests.RequestAsync(a, onA, phone, HttpStatusCode.Accepted)).Dispose();
         var code = await PortalTests.PortalCodeAsync(a, phone);
-        await VerifyAsync(onB, phone, Wrong(code), HttpStatusCode.Unauthorized);
+        await VerifyAsync(onB, phone, WrongCodes.NoneOf(code), HttpStatusCode.Unauthorized);
         await VerifyAsync(onB, phone, code, HttpStatusCode.OK);
         await VerifyAsync(onA, phone, code, HttpStatusCode.Unauthorized); // used through B: not again through A
         await VerifyAsync(onB, phone, code, HttpStatusCode.Unauthorized);
@@ -43,11 +43,11 @@ public sealed class SharedPortalCodesTests
         // Five misses from the address that requested a code, spread over both nodes, void that code on both.
         using var requesterOnA = a.PortalClientFrom("127.0.0.43");
         using var requesterOnB = b.PortalClientFrom("127.0.0.43");
-        (await RequestAsync(a, requesterOnB, phone, HttpStatusCode.Accepted)).Dispose();
+        (await PortalSignInRequests.RequestAsync(a, requesterOnB, phone, HttpStatusCode.Accepted)).Dispose();
         var second = await PortalTests.PortalCodeAsync(a, phone, count: 2);
         for (var i = 0; i < PortalSignIn.AttemptsPerCode; i++)
         {
-            await VerifyAsync(i % 2 == 0 ? requesterOnA : requesterOnB, phone, Wrong(second), HttpStatusCode.Unauthorized);
+            await VerifyAsync(i % 2 == 0 ? requesterOnA : requesterOnB, phone, WrongCodes.NoneOf(second), HttpStatusCode.Unauthorized);
         }
 
         using var other = b.PortalClientFrom("127.0.0.42");
@@ -70,35 +70,35 @@ public sealed class SharedPortalCodesTests
             for (var i = 0; i < PortalSignIn.CodesPerNumberPerHour; i++)
             {
                 var address = i / PortalSignIn.CodesPerNumberAndAddressPerHour;
-                (await RequestAsync(a, clients[(2 * address) + (i % 2)], phone, HttpStatusCode.Accepted)).Dispose();
+                (await PortalSignInRequests.RequestAsync(a, clients[(2 * address) + (i % 2)], phone, HttpStatusCode.Accepted)).Dispose();
             }
 
             // The number's 20 are used up on both nodes, until start + 1 s leaves the hour (now start + 21 s).
-            using (var capped = await RequestAsync(a, clients[8], phone, HttpStatusCode.TooManyRequests))
+            using (var capped = await PortalSignInRequests.RequestAsync(a, clients[8], phone, HttpStatusCode.TooManyRequests))
             {
                 Assert.Equal(TimeSpan.FromSeconds(3580), capped.Headers.RetryAfter?.Delta);
             }
 
-            using (var capped = await RequestAsync(a, clients[9], phone, HttpStatusCode.TooManyRequests, step: false))
+            using (var capped = await PortalSignInRequests.RequestAsync(a, clients[9], phone, HttpStatusCode.TooManyRequests, step: false))
             {
                 Assert.Equal(TimeSpan.FromSeconds(3580), capped.Headers.RetryAfter?.Delta);
             }
 
             // The first address's own five (two through B, three through A) are used up too.
-            using (var own = await RequestAsync(a, clients[1], phone, HttpStatusCode.TooManyRequests, step: false))
+            using (var own = await PortalSignInRequests.RequestAsync(a, clients[1], phone, HttpStatusCode.TooManyRequests, step: false))
             {
                 Assert.Equal(TimeSpan.FromSeconds(3580), own.Headers.RetryAfter?.Delta);
             }
 
             a.Time.Advance(TimeSpan.FromSeconds(3579)); // start + 3600 s
-            using (var still = await RequestAsync(a, clients[9], phone, HttpStatusCode.TooManyRequests, step: false))
+            using (var still = await PortalSignInRequests.RequestAsync(a, clients[9], phone, HttpStatusCode.TooManyRequests, step: false))
             {
                 Assert.Equal(TimeSpan.FromSeconds(1), still.Headers.RetryAfter?.Delta);
             }
 
             a.Time.Advance(TimeSpan.FromSeconds(1)); // start + 3601 s: the request of start + 1 s has left the hour
-            (await RequestAsync(a, clients[9], phone, HttpStatusCode.Accepted, step: false)).Dispose();
-            using (var full = await RequestAsync(a, clients[8], phone, HttpStatusCode.TooManyRequests, step: false))
+            (await PortalSignInRequests.RequestAsync(a, clients[9], phone, HttpStatusCode.Accepted, step: false)).Dispose();
+            using (var full = await PortalSignInRequests.RequestAsync(a, clients[8], phone, HttpStatusCode.TooManyRequests, step: false))
             {
                 Assert.Equal(TimeSpan.FromSeconds(1), full.Headers.RetryAfter?.Delta); // start + 2 s leaves next
             }
@@ -139,7 +139,7 @@ public sealed class SharedPortalCodesTests
         var guessers = Enumerable.Range(62, 4).Select(i => (A: a.PortalClientFrom($"127.0.0.{i}"), B: b.PortalClientFrom($"127.0.0.{i}"))).ToList();
         try
         {
-            (await RequestAsync(a, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s
+            (await PortalSignInRequests.RequestAsync(a, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s
             var code = await PortalTests.PortalCodeAsync(a, phone);
 
             // Four addresses × five misses, alternating nodes (start + 2 s … + 5 s).
@@ -148,11 +148,11 @@ public sealed class SharedPortalCodesTests
                 a.Time.Advance(TimeSpan.FromSeconds(1));
                 for (var i = 0; i < PortalSignIn.FailedChecksPerNumberAndAddressPerHour; i++)
                 {
-                    await VerifyAsync(i % 2 == 0 ? onA : onB, phone, Wrong(code), HttpStatusCode.Unauthorized);
+                    await VerifyAsync(i % 2 == 0 ? onA : onB, phone, WrongCodes.NoneOf(code), HttpStatusCode.Unauthorized);
                 }
 
                 // The address's five (three through A, two through B) are used up on both nodes.
-                using var own = await onB.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = Wrong(code) });
+                using var own = await onB.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = WrongCodes.NoneOf(code) });
                 await ProblemAssert.IsProblemAsync(own, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
             }
 
@@ -190,7 +190,7 @@ public sealed class SharedPortalCodesTests
         await using var b = await a.StartNodeAsync();
         var phone = a.Population[4].Phone;
         using var requester = a.PortalClientFrom("127.0.0.71");
-        (await RequestAsync(a, requester, phone, HttpStatusCode.Accepted)).Dispose();
+        (await PortalSignInRequests.RequestAsync(a, requester, phone, HttpStatusCode.Accepted)).Dispose();
         var code = await PortalTests.PortalCodeAsync(a, phone);
 
         // Eight addresses present the right code at once, four through each node: one is signed in.
@@ -229,11 +229,11 @@ public sealed class SharedPortalCodesTests
         using (var guesserA = a.PortalClientFrom("127.0.0.92"))
         using (var guesserB = b.PortalClientFrom("127.0.0.92"))
         {
-            (await RequestAsync(a, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s
+            (await PortalSignInRequests.RequestAsync(a, subscriber, phone, HttpStatusCode.Accepted)).Dispose(); // start + 1 s
             code = await PortalTests.PortalCodeAsync(a, phone);
             for (var i = 0; i < 4; i++)
             {
-                await VerifyAsync(i < 3 ? guesserA : guesserB, phone, Wrong(code), HttpStatusCode.Unauthorized);
+                await VerifyAsync(i < 3 ? guesserA : guesserB, phone, WrongCodes.NoneOf(code), HttpStatusCode.Unauthorized);
             }
         }
 
@@ -243,8 +243,8 @@ public sealed class SharedPortalCodesTests
         a.Time.Advance(TimeSpan.FromSeconds(10)); // start + 11 s
         await using var c = await a.StartNodeAsync();
         using var guesser = c.PortalClientFrom("127.0.0.92");
-        await VerifyAsync(guesser, phone, Wrong(code), HttpStatusCode.Unauthorized); // the fifth miss of this address
-        using (var limited = await guesser.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = Wrong(code) }))
+        await VerifyAsync(guesser, phone, WrongCodes.NoneOf(code), HttpStatusCode.Unauthorized); // the fifth miss of this address
+        using (var limited = await guesser.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code = WrongCodes.NoneOf(code) }))
         {
             await ProblemAssert.IsProblemAsync(limited, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
             Assert.Equal(TimeSpan.FromSeconds(3590), limited.Headers.RetryAfter?.Delta); // until start + 1 s leaves the hour
@@ -254,10 +254,10 @@ public sealed class SharedPortalCodesTests
         await VerifyAsync(again, phone, code, HttpStatusCode.OK); // the pending code survived the restart
         for (var i = 1; i < PortalSignIn.CodesPerNumberAndAddressPerHour; i++)
         {
-            (await RequestAsync(c, again, phone, HttpStatusCode.Accepted, step: false)).Dispose();
+            (await PortalSignInRequests.RequestAsync(c, again, phone, HttpStatusCode.Accepted, step: false)).Dispose();
         }
 
-        using var sixth = await RequestAsync(c, again, phone, HttpStatusCode.TooManyRequests, step: false); // the request before the restart counts
+        using var sixth = await PortalSignInRequests.RequestAsync(c, again, phone, HttpStatusCode.TooManyRequests, step: false); // the request before the restart counts
         Assert.Equal(TimeSpan.FromSeconds(3590), sixth.Headers.RetryAfter?.Delta);
     }
 
@@ -270,12 +270,12 @@ public sealed class SharedPortalCodesTests
         var phone = a.Population[7].Phone;
         using var onA = a.PortalClientFrom("127.0.0.101");
         using var onB = b.PortalClientFrom("127.0.0.101");
-        (await RequestAsync(a, onA, phone, HttpStatusCode.Accepted)).Dispose();
+        (await PortalSignInRequests.RequestAsync(a, onA, phone, HttpStatusCode.Accepted)).Dispose();
         var code = await PortalTests.PortalCodeAsync(a, phone);
         a.Time.Advance(PortalSignIn.CodeLifetime + TimeSpan.FromMilliseconds(1));
         await VerifyAsync(onB, phone, code, HttpStatusCode.Unauthorized); // expired (a counted miss)
 
-        (await RequestAsync(a, onB, phone, HttpStatusCode.Accepted)).Dispose();
+        (await PortalSignInRequests.RequestAsync(a, onB, phone, HttpStatusCode.Accepted)).Dispose();
         var fresh = await PortalTests.PortalCodeAsync(a, phone, count: 2);
         a.Time.Advance(PortalSignIn.CodeLifetime);
         await VerifyAsync(onA, phone, fresh, HttpStatusCode.OK); // at its expiry instant, on the other node
@@ -311,7 +311,7 @@ public sealed class SharedPortalCodesTests
         Assert.Equal((0L, 0L, 0L), (await ScalarAsync(a, "SELECT COUNT(*) FROM portal_signin_numbers"), await ScalarAsync(a, "SELECT COUNT(*) FROM portal_signin_events"), await ScalarAsync(a, "SELECT COUNT(*) FROM portal_signin_codes_away")));
 
         await ExecuteAsync(a, "ALTER TABLE portal_signin_codes_away RENAME TO portal_signin_codes");
-        (await RequestAsync(a, portal, phone, HttpStatusCode.Accepted)).Dispose();
+        (await PortalSignInRequests.RequestAsync(a, portal, phone, HttpStatusCode.Accepted)).Dispose();
         await PortalTests.PortalCodeAsync(a, phone);
         Assert.Single(await ((OutboxSmsSender)a.Get<ISmsSender>()).ReadAsync(await GuardedLookupTests.IdOf(a, phone), SmsKind.PortalCode, 10)); // only the later code was sent
     }
@@ -330,16 +330,16 @@ public sealed class SharedPortalCodesTests
         {
             var phone = a.Population[i].Phone;
             var snapshot = await FilesTextAsync(a.Directory.FullName);
-            (await RequestAsync(a, portal, phone, HttpStatusCode.Accepted)).Dispose(); // a code used below
-            (await RequestAsync(a, other, phone, HttpStatusCode.Accepted)).Dispose(); // a code left pending
+            (await PortalSignInRequests.RequestAsync(a, portal, phone, HttpStatusCode.Accepted)).Dispose(); // a code used below
+            (await PortalSignInRequests.RequestAsync(a, other, phone, HttpStatusCode.Accepted)).Dispose(); // a code left pending
             var both = await SentAsync(sent, codes.Count + 2);
             codes.AddRange(both);
             before.AddRange([snapshot, snapshot]);
-            await VerifyAsync(portal, phone, Wrong([.. codes]), HttpStatusCode.Unauthorized);
+            await VerifyAsync(portal, phone, WrongCodes.NoneOf([.. codes]), HttpStatusCode.Unauthorized);
             await VerifyAsync(portal, phone, both[0], HttpStatusCode.OK);
         }
 
-        (await RequestAsync(a, portal, stranger, HttpStatusCode.Accepted)).Dispose();
+        (await PortalSignInRequests.RequestAsync(a, portal, stranger, HttpStatusCode.Accepted)).Dispose();
         await VerifyAsync(portal, stranger, "000000", HttpStatusCode.Unauthorized);
         Assert.Equal(4L, await ScalarAsync(a, "SELECT COUNT(*) FROM portal_signin_codes")); // the pending ones (three, and the stranger's), kept as HMACs
         Assert.Equal(4L, await ScalarAsync(a, "SELECT COUNT(*) FROM portal_signin_numbers"));
@@ -380,35 +380,10 @@ public sealed class SharedPortalCodesTests
         return sent.Skip(count - 2).Take(2).Select(body => System.Text.RegularExpressions.Regex.Match(body, @"\b(\d{6})\b").Groups[1].Value).ToList();
     }
 
-    /// <summary>A six-digit code that is none of <paramref name="codes"/>.</summary>
-    private static string Wrong(params string[] codes) =>
-        Enumerable.Range(0, 10).Select(d => new string((char)('0' + d), 6)).First(c => !codes.Contains(c));
-
     private static async Task VerifyAsync(HttpClient client, string phone, string code, HttpStatusCode expected)
     {
         using var response = await client.PostAsJsonAsync("/portal/api/v1/sign-in/verify", new { phone, code });
         Assert.Equal(expected, response.StatusCode);
-    }
-
-    /// <summary>Steps the shared clock by a second (unless <paramref name="step"/> is false), requests a code, and checks the status.</summary>
-    private static async Task<HttpResponseMessage> RequestAsync(CustodianTestHost host, HttpClient client, string phone, HttpStatusCode expected, bool step = true)
-    {
-        if (step)
-        {
-            host.Time.Advance(TimeSpan.FromSeconds(1)); // the outbox orders by time: keep this code the newest
-        }
-
-        var response = await client.PostAsJsonAsync("/portal/api/v1/sign-in", new { phone });
-        if (expected == HttpStatusCode.TooManyRequests)
-        {
-            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
-        }
-        else
-        {
-            Assert.Equal(expected, response.StatusCode);
-        }
-
-        return response;
     }
 
     private static async Task<(long, long, long, long)> CountsAsync(CustodianTestHost host) =>
