@@ -177,6 +177,15 @@ public static class CustodianCli
         command.SetAction(Guarded(async (parse, _) =>
         {
             var data = parse.GetValue(DataOption)!;
+            // The settings serve would refuse stop init too, before anything is created: a deployment is not initialised
+            // under settings its server will not start with (the listen ports are serve's alone: init listens on none).
+            var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            ServeStartChecks.RefuseUnknownKeys(environment);
+            var serveOptions = new CustodianOptions { DataDirectory = data };
+            ConfigurationBinding.Bind(environment.GetSection(CustodianOptions.Section), serveOptions);
+            StorageCli.ApplyOverride(serveOptions, parse.GetValue(storage));
+            EventsCli.ApplyOverride(serveOptions, parse.GetValue(events));
+            ServeStartChecks.CheckSettings(serveOptions, environment);
             await using (await CliContext.InitialiseAsync(data, parse.GetValue(storage), parse.GetValue(events)))
             {
             }
@@ -237,28 +246,7 @@ public static class CustodianCli
                 }
             }
 
-            var failures = CustodianOptionsValidator.ValidateAll(options);
-            if (failures.Count > 0)
-            {
-                throw new CliException("invalid configuration: " + string.Join(" ", failures));
-            }
-
-            _ = Monitoring.DetectionSettings.Bind(configuration); // Custodian__Detection__*: refused here, before anything is created
-            IConfiguration settings;
-            try
-            {
-                // appsettings.json setting Custodian:Storage etc., which only the environment sets; Custodian__JetStream__* with the
-                // embedded event log; a settings file that is not JSON. Once: the server is built below with BuildAfterStartChecks,
-                // which does not repeat it. Before the values are checked, so a setting the file may not hold is named as such.
-                CustodianServer.RefuseSettingsNotRead(options, configuration);
-                settings = CustodianServer.ServerSettings(options, configuration);
-            }
-            catch (InvalidOperationException ex)
-            {
-                throw new CliException(ex.Message);
-            }
-
-            ServeStartChecks.CheckConfiguration(settings); // Retention, Review, Gateway, Siem, Checkpoints...: likewise, appsettings.json's values too
+            ServeStartChecks.CheckSettings(options, configuration); // the server is built below with BuildAfterStartChecks, which does not repeat them
             ServeStartChecks.CheckListenEndpoints(options); // a port in use stops here, before keys are made and credentials printed
             var paths = DataPaths.For(options.DataDirectory);
             if (paths.CheckAccess() is { } problem)

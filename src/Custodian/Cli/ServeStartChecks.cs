@@ -15,6 +15,43 @@ namespace Custodian.Cli;
 internal static partial class ServeStartChecks
 {
     /// <summary>
+    /// The settings checks of <c>custodian serve</c>, also run by <c>custodian init</c>: <paramref name="options"/> (bound from
+    /// the <c>Custodian</c> section and the command's options) by <see cref="CustodianOptionsValidator.ValidateAll"/>, then
+    /// <c>Custodian:Detection</c>, then the settings a data directory's <c>appsettings.json</c> may not hold or that the
+    /// embedded event log does not read (<see cref="CustodianServer.RefuseSettingsNotRead"/>; before the values are
+    /// checked, so such a setting is named as such), then every bound section of the server's settings
+    /// (<see cref="CheckConfiguration"/>, the file's values too). The listen ports are not checked here
+    /// (<see cref="CheckListenEndpoints"/>).
+    /// </summary>
+    /// <param name="options">The options the server would run with.</param>
+    /// <param name="environment">The configuration root (environment variables).</param>
+    /// <exception cref="CliException">The first refusal, in one line (exit 2); values are never echoed.</exception>
+    public static void CheckSettings(CustodianOptions options, IConfiguration environment)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(environment);
+        var failures = CustodianOptionsValidator.ValidateAll(options);
+        if (failures.Count > 0)
+        {
+            throw new CliException("invalid configuration: " + string.Join(" ", failures));
+        }
+
+        _ = Monitoring.DetectionSettings.Bind(environment); // Custodian__Detection__*
+        IConfiguration settings;
+        try
+        {
+            CustodianServer.RefuseSettingsNotRead(options, environment);
+            settings = CustodianServer.ServerSettings(options, environment);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+
+        CheckConfiguration(settings); // Retention, Review, Gateway, Siem, Checkpoints...
+    }
+
+    /// <summary>
     /// Refuses unknown keys under <c>Custodian</c> (<see cref="ConfigurationKeys"/>), then binds and validates the sections <c>Custodian:Retention</c>, <c>Custodian:Review</c>, <c>Custodian:Gateway</c>,
     /// <c>Custodian:OfficerDevices</c>, <c>Custodian:DormantAccounts</c>, <c>Custodian:Siem</c> and
     /// <c>Custodian:Checkpoints</c> (<c>Custodian:Detection</c> is checked by <c>Monitoring.DetectionSettings</c>).

@@ -320,17 +320,57 @@ public sealed partial class CliFixesTests : IDisposable
         using var busy = new TcpListener(IPAddress.Loopback, 0);
         busy.Start();
         var port = ((IPEndPoint)busy.LocalEndpoint).Port;
-        var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
+
+        var (code, stdout, stderr) = await RunChildAsync(setting, "serve", "--data", Data, "--terminal-port", setting == "port-in-use" ? port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0", "--portal-port", "0");
+
+        Assert.Equal(2, code);
+        Assert.Equal(string.Empty, stdout); // no officer's one-time password
+        Assert.Equal(expected ?? $"error: cannot listen on 127.0.0.1:{port} for the terminal API (--terminal-port): the port is already in use.", stderr.TrimEnd('\n'));
+        Assert.False(Directory.Exists(Data), "a refused start must not create the data directory");
+    }
+
+    // BadStarts without the busy port (init listens on none).
+    public static TheoryData<string, string> BadSettingsAtStart
+    {
+        get
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "custodian.dll"), "serve", "--data", Data, "--terminal-port", setting == "port-in-use" ? port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0", "--portal-port", "0" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+            var data = new TheoryData<string, string>();
+            foreach (var row in BadStarts)
+            {
+                if (row is [string setting, string expected])
+                {
+                    data.Add(setting, expected);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(BadSettingsAtStart))]
+    public async Task Init_refuses_the_settings_serve_refuses_before_it_creates_or_prints_anything(string setting, string expected)
+    {
+        var (code, stdout, stderr) = await RunChildAsync(setting, "init", "--data", Data);
+
+        Assert.Equal((2, string.Empty, expected), (code, stdout, stderr.TrimEnd('\n')));
+        Assert.False(Directory.Exists(Data), "a refused init must not create the data directory");
+    }
+
+    // Runs the CLI in a child process with one NAME=value environment setting, so the setting reaches no other test.
+    private static async Task<(int Code, string Stdout, string Stderr)> RunChildAsync(string setting, params string[] args)
+    {
+        var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "custodian.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
         if (setting.Split('=') is [var name, var value])
         {
-            start.Environment[name] = value; // a child process: the setting must not reach other tests
+            start.Environment[name] = value;
         }
 
         using var process = Process.Start(start)!;
@@ -338,11 +378,7 @@ public sealed partial class CliFixesTests : IDisposable
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         await process.WaitForExitAsync(timeout.Token);
-
-        Assert.Equal(2, process.ExitCode);
-        Assert.Equal(string.Empty, await stdout); // no officer's one-time password
-        Assert.Equal(expected ?? $"error: cannot listen on 127.0.0.1:{port} for the terminal API (--terminal-port): the port is already in use.", (await stderr).TrimEnd('\n'));
-        Assert.False(Directory.Exists(Data), "a refused start must not create the data directory");
+        return (process.ExitCode, await stdout, await stderr);
     }
 
     public void Dispose() => _dir.Delete(recursive: true);
