@@ -102,6 +102,7 @@ public sealed class CustodianDatabase : IAsyncDisposable
 
     /// <summary>Opens a connection: on SQLite with Custodian's pragmas applied (<see cref="StorageDialect.ConnectionSetup"/>), on PostgreSQL from the pool.</summary>
     /// <exception cref="NpgsqlException">PostgreSQL only: the server is unreachable or refused the credentials.</exception>
+    /// <exception cref="StorageUnavailableException">SQLite only: the file is damaged or is not a database (<see cref="StorageUnavailableException.IsDamagedSqlite"/>).</exception>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (_postgres is not null)
@@ -110,11 +111,19 @@ public sealed class CustodianDatabase : IAsyncDisposable
         }
 
         var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var pragma = connection.CreateCommand();
-        pragma.CommandText = Dialect.ConnectionSetup;
-        await pragma.ExecuteNonQueryAsync(cancellationToken);
-        return connection;
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = Dialect.ConnectionSetup;
+            await pragma.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch (SqliteException ex) when (StorageUnavailableException.IsDamagedSqlite(ex))
+        {
+            await connection.DisposeAsync();
+            throw StorageUnavailableException.From(Path, ex); // one line naming the file and the remedy, not the driver's trace
+        }
     }
 
     /// <summary>

@@ -1,11 +1,13 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace Custodian.Storage;
 
 /// <summary>
-/// The configured database cannot be used: unreachable, credentials refused, no such database, or timed out. Its
+/// The configured database cannot be used: unreachable, credentials refused, no such database, timed out, or (SQLite) a
+/// damaged file or one that is not a database. Its
 /// message is one line naming the backend and server (never the password) and the reason; the CLI prints it and exits
 /// with code 2. Derives from <see cref="InvalidOperationException"/> so the CLI's one-line error handling applies.
 /// </summary>
@@ -53,9 +55,60 @@ public sealed class StorageUnavailableException : InvalidOperationException
             NpgsqlException { InnerException: SocketException or TimeoutException } or SocketException => "the server is unreachable (connection refused or timed out)",
             TimeoutException or NpgsqlException { InnerException: TimeoutException } => "the server did not answer in time",
             NpgsqlException => "the connection failed",
+            SqliteException sqlite when IsDamagedSqlite(sqlite) => DamagedSqliteReason(sqlite),
             DbException => "the database could not be opened",
             _ => "the database could not be opened",
         };
         return new StorageUnavailableException($"storage {where} is unavailable: {reason}.", exception);
     }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/>, or one it wraps, is SQLite reporting a damaged database file or a file that
+    /// is not a database: result codes <c>SQLITE_CORRUPT</c> (11) and <c>SQLITE_NOTADB</c> (26), SQLite documentation
+    /// "Result and Error Codes". Retrying cannot cure either; restoring a backup can.
+    /// </summary>
+    /// <param name="exception">Any exception.</param>
+    /// <returns>True for a damaged or foreign SQLite file.</returns>
+    public static bool IsDamagedSqlite(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is SqliteException sqlite && (sqlite.SqliteErrorCode & 0xFF) is SqliteCorrupt or SqliteNotADatabase) // extended codes keep the primary code in their low byte
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The one-line reason for a damaged SQLite file (<see cref="IsDamagedSqlite"/>): the result code and what to do, e.g.
+    /// <c>the file is damaged (SQLite error 11, database disk image is malformed): restore the data directory from a backup
+    /// (docs/storage.md, "Backup and restore (SQLite)")</c>. Never quotes data from the file.
+    /// </summary>
+    /// <param name="exception">An exception for which <see cref="IsDamagedSqlite"/> is true.</param>
+    /// <returns>The reason, without a final full stop.</returns>
+    public static string DamagedSqliteReason(Exception exception)
+    {
+        var sqlite = Unwrap(exception);
+        var what = (sqlite?.SqliteErrorCode & 0xFF) == SqliteNotADatabase ? "is not a SQLite database (SQLite error 26, file is not a database)" : "is damaged (SQLite error 11, database disk image is malformed)";
+        return $"the database file {what}: restore the data directory from a backup (docs/storage.md, \"Backup and restore (SQLite)\")";
+
+        static SqliteException? Unwrap(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+            {
+                if (e is SqliteException found)
+                {
+                    return found;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private const int SqliteCorrupt = 11; // SQLITE_CORRUPT
+    private const int SqliteNotADatabase = 26; // SQLITE_NOTADB
 }

@@ -324,16 +324,29 @@ internal static class AdminCommands
             }
 
             // The JetStream event log is not started: no projector writes the tables while they are verified and compared.
-            await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!, startEventLog: false);
-            var verifier = new LedgerVerifier(context.Get<Storage.CustodianDatabase>());
-            var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
-            VerificationResult? result = null;
-            await AnsiConsole.Progress().StartAsync(async progress =>
+            await using var context = await OpenOrUnverifiable(CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!, startEventLog: false));
+            if (context is null)
             {
-                var task = progress.AddTask("Verifying ledger", maxValue: Math.Max(1, size));
-                result = await verifier.VerifyAsync(new Progress<long>(n => task.Value = n), ct);
-                task.Value = task.MaxValue;
-            });
+                return CliExitCodes.VerificationFailed;
+            }
+
+            var verifier = new LedgerVerifier(context.Get<Storage.CustodianDatabase>());
+            VerificationResult? result = null;
+            try
+            {
+                var size = await context.Get<IAccessLedgerReader>().GetSizeAsync(ct);
+                await AnsiConsole.Progress().StartAsync(async progress =>
+                {
+                    var task = progress.AddTask("Verifying ledger", maxValue: Math.Max(1, size));
+                    result = await verifier.VerifyAsync(new Progress<long>(n => task.Value = n), ct);
+                    task.Value = task.MaxValue;
+                });
+            }
+            catch (Exception ex) when (Storage.StorageUnavailableException.IsDamagedSqlite(ex))
+            {
+                return Unverifiable(ex);
+            }
+
             if (!result!.IsValid)
             {
                 Console.Error.WriteLine($"LEDGER INVALID: first bad entry at sequence {result.FirstBadSequence} ({result.Reason})");
@@ -349,6 +362,27 @@ internal static class AdminCommands
             return CompareWithStream(await context.Get<Events.JetStreamAccessLedger>().CompareWithTablesAsync(result.TreeSize, cancellationToken: ct), events.JetStream.Stream);
         }));
         return new Command("ledger", "The access ledger.") { verify, LedgerCheckpointCommands.Checkpoint(), LedgerCheckpointCommands.Receipt(), LedgerCheckpointCommands.Witnesses(), ReviewCommands.Retention() };
+    }
+
+    // A database file that SQLite finds damaged cannot show the ledger intact: a verification failure (exit 3), one line.
+    private static int Unverifiable(Exception damaged)
+    {
+        Console.Error.WriteLine($"LEDGER UNVERIFIABLE: {Storage.StorageUnavailableException.DamagedSqliteReason(damaged)}.");
+        return CliExitCodes.VerificationFailed;
+    }
+
+    // The verb's context, or null (after the Unverifiable line) when the database file is damaged.
+    private static async Task<CliContext?> OpenOrUnverifiable(Task<CliContext> opening)
+    {
+        try
+        {
+            return await opening;
+        }
+        catch (Exception ex) when (Storage.StorageUnavailableException.IsDamagedSqlite(ex))
+        {
+            Unverifiable(ex);
+            return null;
+        }
     }
 
     // ledger verify's lines for the comparison with the JetStream stream (docs/events.md, "Comparing the tables with the

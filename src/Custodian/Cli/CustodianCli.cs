@@ -153,6 +153,11 @@ public static class CustodianCli
             {
                 return CliOutput.Fail(ex.Message, CliExitCodes.Usage);
             }
+            catch (Exception ex) when (ex is not Storage.StorageUnavailableException && Storage.StorageUnavailableException.IsDamagedSqlite(ex))
+            {
+                // Found by a query after the connection opened (opening already says so through StorageUnavailableException).
+                return CliOutput.Fail(Storage.StorageUnavailableException.DamagedSqliteReason(ex) + ".");
+            }
             catch (Exception ex) when (ex is Problems.CustodianException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
             {
                 // ArgumentException appends " (Parameter 'name')", an internal parameter name, to its message.

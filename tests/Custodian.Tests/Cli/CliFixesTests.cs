@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
 using Custodian.Cli;
+using Custodian.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 
 namespace Custodian.Tests.Cli;
@@ -357,29 +357,9 @@ public sealed partial class CliFixesTests : IDisposable
         Assert.False(Directory.Exists(Data), "a refused init must not create the data directory");
     }
 
-    // Runs the CLI in a child process with one NAME=value environment setting, so the setting reaches no other test.
-    private static async Task<(int Code, string Stdout, string Stderr)> RunChildAsync(string setting, params string[] args)
-    {
-        var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "custodian.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        if (setting.Split('=') is [var name, var value])
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    // The CLI in a child process with one NAME=value environment setting, so the setting reaches no other test.
+    private static Task<(int Exit, string Output, string Error)> RunChildAsync(string setting, params string[] args) =>
+        CliProcess.RunAsync(setting.Split('=') is [var name, var value] ? new Dictionary<string, string> { [name] = value } : [], args);
 
     public void Dispose() => _dir.Delete(recursive: true);
 
