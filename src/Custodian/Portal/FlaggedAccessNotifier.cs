@@ -72,13 +72,14 @@ public sealed class FlaggedAccessNotifier(
 
         var day = alert.RaisedAt.ToOffset(Transparency.AccessHistory.KoreaOffset).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
         var store = alert.Store ?? "?";
+        var (detectedKo, detectedEn) = WhatWasDetected(alert.Detector);
         var text = new NoticeText(
             "내 정보가 포함된 이상 조회가 감지되었습니다",
-            $"{day} (한국 시간), {store} 매장의 직원 계정이 짧은 시간에 많은 가입자의 정보를 조회한 것이 감지되었습니다. 이 조회에 회원님의 정보가 포함되어 있습니다.\n" +
+            $"{day} (한국 시간), {store} 매장의 직원 계정이 {detectedKo} 감지되었습니다. 이 조회에 회원님의 정보가 포함되어 있습니다.\n" +
             "보안 담당자가 이 조회를 검토하고 있습니다. 검토 결과와 회원님이 할 수 있는 조치는 다시 알려 드립니다.\n" +
             "'내 이용내역'에서 해당 조회를 확인하고, 처리자 공개를 요청할 수 있습니다.",
             "Unusual access to your data was detected",
-            $"On {day} (Korea time) a staff account at store {store} was detected reading many subscribers' data in a short time. Your data was among it.\n" +
+            $"On {day} (Korea time) a staff account at store {store} was detected {detectedEn}. Your data was among it.\n" +
             "A security officer is reviewing it. We will tell you the outcome and what you can do.\n" +
             "You can see the access under 'My access history' and ask who made it.");
         var created = 0;
@@ -105,6 +106,30 @@ public sealed class FlaggedAccessNotifier(
 
         return created;
     }
+
+    /// <summary>
+    /// What the notice says the staff account was detected doing, by the alert's detector (docs/monitoring.md, "Detectors
+    /// and their defaults"), in plain words and without the detector's thresholds: Korean (ending in <c>것이</c> or
+    /// <c>정황이</c>, before <c>감지되었습니다</c>) and English (after <c>was detected</c>). A detector this list does not
+    /// know gets a general phrase rather than a wrong specific one.
+    /// </summary>
+    /// <param name="detector">The alert's detector name, e.g. <c>machine-timing</c>.</param>
+    /// <returns>The Korean and English phrases.</returns>
+    public static (string Korean, string English) WhatWasDetected(string detector) => detector switch
+    {
+        DistinctSubjectsDetector.DetectorName => ("짧은 시간에 많은 가입자의 정보를 조회한 것이", "reading many subscribers' data in a short time"),
+        Monitoring.Detection.BaselineDetector.DetectorName => ("평소나 같은 매장의 다른 직원보다 훨씬 많은 가입자의 정보를 조회한 것이", "reading far more subscribers' data than it or its peers usually do"),
+        Monitoring.Detection.TimingDetector.DetectorName => ("영업시간 밖에 또는 기계처럼 일정한 속도로 가입자의 정보를 조회한 것이", "reading subscribers' data outside store hours or at a steady, machine-like pace"),
+        Monitoring.Detection.EnumerationDetector.DetectorName => ("전화번호를 차례로 바꿔 가며 가입자를 조회한 것이", "searching for subscribers by trying phone numbers one after another"),
+        Monitoring.Detection.OpenLookupsDetector.DetectorName => ("가입자의 정보를 조회하고 응대를 마치지 않은 일이 잦은 것이", "looking up many customers without serving them"),
+        Monitoring.Detection.SideLookupsDetector.DetectorName => ("다른 고객을 응대하는 도중에 다른 가입자의 정보를 조회한 것이", "looking up other subscribers' data while serving a customer"),
+        Monitoring.Detection.HouseholdDetector.DetectorName => ("직원 본인 가구의 가입자 정보를 응대 없이 조회한 것이", "looking up data of its holder's own household without serving them"),
+        Monitoring.Detection.CollusionDetector.DetectorName => ("다른 매장의 직원 계정과 같은 가입자의 정보를 응대 없이 조회한 것이", "looking up, as did a staff account of another store, the same subscribers without serving them"),
+        Monitoring.Detection.TargetingDetector.DetectorName => ("계약 만료가 가까운 가입자나 다른 지역 가입자의 정보를 집중적으로 조회한 것이", "reading mostly the data of subscribers whose contracts are ending or who live in another area"),
+        Monitoring.Detection.WatchListDetector.DetectorName => ("특별 보호 대상 가입자의 정보를 조회한 것이", "reading the data of a subscriber under special protection"),
+        Monitoring.Detection.IdentityDetector.DetectorName => ("계정 주인이 아닌 사람이 사용한 것으로 보이는 정황이", "being used in a way that suggests someone other than its holder"),
+        _ => ("평소와 다른 방식으로 가입자의 정보를 조회한 것이", "reading subscribers' data in an unusual way"),
+    };
 
     // Whether the subject holds a flagged-access notice of another alert whose evidence names one of these entries.
     private async Task<bool> ToldAboutAsync(SubscriberId subject, HashSet<long> entries, string alertId, Dictionary<string, Alert?> cache, CancellationToken cancellationToken)

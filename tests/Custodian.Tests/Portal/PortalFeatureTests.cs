@@ -255,6 +255,36 @@ public sealed class PortalFeatureTests
         }
     }
 
+    public static TheoryData<string, string, string> DetectedPhrases => new()
+    {
+        { "machine-timing", "영업시간 밖에 또는 기계처럼 일정한 속도로 가입자의 정보를 조회한 것이", "reading subscribers' data outside store hours or at a steady, machine-like pace" },
+        { "enumeration", "전화번호를 차례로 바꿔 가며 가입자를 조회한 것이", "searching for subscribers by trying phone numbers one after another" },
+        { "distinct-subjects", "짧은 시간에 많은 가입자의 정보를 조회한 것이", "reading many subscribers' data in a short time" },
+        { "identity", "계정 주인이 아닌 사람이 사용한 것으로 보이는 정황이", "being used in a way that suggests someone other than its holder" },
+        { "a-detector-added-later", "평소와 다른 방식으로 가입자의 정보를 조회한 것이", "reading subscribers' data in an unusual way" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DetectedPhrases))]
+    public async Task A_flagged_access_notice_says_what_its_detector_found(string detector, string korean, string english)
+    {
+        // One off-hours read raised a machine-timing alert, yet the notice said "many subscribers in a short time" (found by
+        // a README-only evaluation): the notice must say what the alert's own detector found.
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        await GuardedLookupTests.SearchAsync(clerk, host.Population[1].Phone);
+        var subject = await GuardedLookupTests.IdOf(host, host.Population[1].Phone);
+        var read = (await host.LedgerAsync()).Last(e => e.Entry.Subjects.Contains(subject)).Sequence;
+        var alert = await host.Get<AlertStore>().CreateAsync(new NewAlert(detector, Principal.Create(PrincipalKind.Clerk, "C0001"), "S001", TimeSpan.FromHours(1), 1, 0, new AlertEvidence(read, read, [read], 1), AlertSeverity.High));
+
+        Assert.Equal(1, await host.Get<FlaggedAccessNotifier>().NotifyAsync(alert.Id));
+
+        var notice = Assert.Single(await host.Get<SubscriberInbox>().ListAsync(subject), n => n.Kind == "flagged-access");
+        var day = alert.RaisedAt.ToOffset(TimeSpan.FromHours(9)).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal($"On {day} (Korea time) a staff account at store S001 was detected {english}. Your data was among it.", notice.Text.BodyEn.Split('\n')[0]);
+        Assert.Equal($"{day} (한국 시간), S001 매장의 직원 계정이 {korean} 감지되었습니다. 이 조회에 회원님의 정보가 포함되어 있습니다.", notice.Text.BodyKo.Split('\n')[0]);
+    }
+
     [Fact]
     public async Task Two_alerts_over_the_same_reads_tell_each_subscriber_once()
     {
