@@ -26,6 +26,28 @@ internal static class CliArguments
         return option;
     }
 
+    /// <summary>
+    /// Refuses the default an option takes from the environment variable <paramref name="variable"/> when that variable
+    /// is set but blank (spaces only), e.g. <c>CUSTODIAN_DATA is blank: set it to the data directory, or unset it …</c>,
+    /// instead of a later, vaguer error. An explicit value on the command line is not affected.
+    /// </summary>
+    /// <param name="option">The option whose default is read from <paramref name="variable"/>.</param>
+    /// <param name="variable">The environment variable, e.g. <c>CUSTODIAN_DATA</c>.</param>
+    /// <param name="setTo">What to set it to, after "set it to".</param>
+    /// <returns><paramref name="option"/>.</returns>
+    public static TOption NotBlankInEnvironment<TOption>(this TOption option, string variable, string setTo)
+        where TOption : Option
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 0 && Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value && string.IsNullOrWhiteSpace(value))
+            {
+                result.AddError($"{variable} is blank: set it to {setTo}");
+            }
+        });
+        return option;
+    }
+
     /// <summary>An absolute https:// URL, or a <see cref="CliException"/> naming the option and an example.</summary>
     public static Uri HttpsUrl(string? text, string option, string example = "https://127.0.0.1:7443") =>
         Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps

@@ -22,7 +22,7 @@ public static class CustodianCli
         Description = "Data directory (database, keys, CA).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CUSTODIAN_DATA") is { Length: > 0 } d ? d : "custodian-data",
         Recursive = true,
-    }.NotEmpty();
+    }.NotEmpty().NotBlankInEnvironment("CUSTODIAN_DATA", "the data directory, or unset it for ./custodian-data");
 
     /// <summary>
     /// The <c>--data</c> description for this run's help, beside the default in effect that help shows after it
@@ -113,19 +113,21 @@ public static class CustodianCli
     /// Adds a range check to an integer option. A value out of range and one that is no number get the same line,
     /// e.g. <c>--subscribers must be a whole number from 1 to 20,000,000</c> (<see cref="CliParseErrors.RangeText"/>).
     /// </summary>
-    internal static Option<int> InRange(this Option<int> option, int min, int max)
+    /// <typeparam name="T">The option's integer type (<see cref="int"/> or <see cref="long"/>).</typeparam>
+    internal static Option<T> InRange<T>(this Option<T> option, T min, T max)
+        where T : struct, System.Numerics.IBinaryInteger<T>
     {
-        CliParseErrors.RememberRange(option, min, max);
+        CliParseErrors.RememberRange(option, long.CreateChecked(min), long.CreateChecked(max));
         option.Validators.Add(result =>
         {
-            if (result.Tokens.Count == 0 || !int.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value))
+            if (result.Tokens.Count == 0 || !T.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value))
             {
                 return;
             }
 
             if (value < min || value > max)
             {
-                result.AddError($"{option.Name} must be {CliParseErrors.RangeText(min, max)}"); // the words of a value that is no number
+                result.AddError($"{option.Name} must be {CliParseErrors.RangeText(long.CreateChecked(min), long.CreateChecked(max))}"); // the words of a value that is no number
             }
         });
         return option;

@@ -117,17 +117,12 @@ internal static class LedgerCheckpointCommands
 
     public static Command Receipt()
     {
-        var sequence = new Option<long>("--sequence") { Description = "The entry's sequence number.", Required = true };
+        var sequence = new Option<long>("--sequence") { Description = "The entry's sequence number.", Required = true }.InRange(0, long.MaxValue);
         var output = new Option<FileInfo?>("--out") { Description = "Write the receipt to this file instead of standard output." };
         var command = new Command("receipt", "Write a receipt for one entry: payload, leaf index, inclusion proof and the cosigned checkpoint covering it.") { sequence, output };
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             var seq = parse.GetValue(sequence);
-            if (seq < 0)
-            {
-                throw CliException.Usage("--sequence must be a non-negative integer.");
-            }
-
             var target = OutputOf(parse.GetValue(output));
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var receipt = await context.Get<LedgerCheckpoints>().BuildReceiptAsync(seq, null, withholdEntry: false, ct);
@@ -221,7 +216,7 @@ internal static class LedgerCheckpointCommands
             if (!receipt.IsSuccess)
             {
                 // Not JSON, or not a receipt's shape: a bad input file (exit 1), not a receipt that failed verification (exit 3).
-                throw CliException.Usage($"<receipt> is not a receipt file: {receipt.Error!.Message}");
+                throw CliException.Usage($"{parse.GetValue(file)} is not a receipt file: {receipt.Error!.Message}");
             }
 
             var verified = receipt.Value.Verify(log, witnesses, min);

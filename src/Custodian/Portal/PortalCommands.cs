@@ -79,7 +79,7 @@ internal static class PortalCommands
 
     public static Command Portal()
     {
-        var sequence = new Option<long>("--sequence") { Description = "The ledger entry to hold back.", Required = true };
+        var sequence = new Option<long>("--sequence") { Description = "The ledger entry to hold back.", Required = true }.InRange(0, long.MaxValue);
         var token = new Option<string>("--subscriber-token") { Description = "The subscriber it is held from, as their 19-digit token.", Required = true };
         var basis = new Option<string>("--basis") { Description = "law-enforcement or family-member.", Required = true };
         var until = new Option<string>("--until") { Description = "Day the hold ends, yyyy-MM-dd (Korea time, at 00:00), at most 366 days ahead; today or a past day lifts the hold (the output says 'Hold lifted').", Required = true };

@@ -37,7 +37,7 @@ public sealed partial class CliFixesTests : IDisposable
         { ["sample", "--subscribers", "-5"], "error: --subscribers must be a whole number from 1 to 20,000,000" }, // out of range: the same words
         { ["outbox", "list", "--last", "0"], "error: --last must be a whole number from 1 to 1,000" },
         { ["outbox", "list", "--last", "abc"], "error: --last must be a whole number from 1 to 1,000" },
-        { ["ledger", "receipt", "--sequence", "x"], "error: --sequence must be a whole number from -9223372036854775808 to 9223372036854775807" },
+        { ["ledger", "receipt", "--sequence", "x"], "error: --sequence must be a whole number from 0 to 9,223,372,036,854,775,807" },
         { ["ledger", "receipt"], "error: Option '--sequence' is required." },
         { ["evaluate", "--seed", "abc"], "error: --seed must be a whole number from -2147483648 to 2147483647" }, // a repeatable option
     };
@@ -149,6 +149,14 @@ public sealed partial class CliFixesTests : IDisposable
     }
 
     [Fact]
+    public async Task A_blank_CUSTODIAN_DATA_is_refused_in_one_line_naming_the_variable()
+    {
+        var run = await CliProcess.RunAsync(new Dictionary<string, string> { ["CUSTODIAN_DATA"] = "  " }, "staff", "list");
+
+        Assert.Equal((1, string.Empty, "error: CUSTODIAN_DATA is blank: set it to the data directory, or unset it for ./custodian-data"), (run.Exit, run.Output, run.Error.TrimEnd('\n')));
+    }
+
+    [Fact]
     public async Task Bad_input_values_are_usage_errors_checked_before_any_work()
     {
         var notJson = Path.Combine(_dir.FullName, "receipt.json");
@@ -159,7 +167,14 @@ public sealed partial class CliFixesTests : IDisposable
         var phone = await RunAsync(["outbox", "list", "--phone", "12345", "--data", Data]);
         var code = await RunAsync(["terminal", "init", "--server", "https://127.0.0.1:1", "--code", "NONE", "--ca-sha256", new string('a', 64), "--out", Path.Combine(_dir.FullName, "terminal")]);
 
-        Assert.Equal((1, "error: <receipt> is not a receipt file: The receipt is malformed: it is not valid JSON."), (receipt.Code, receipt.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, $"error: {notJson} is not a receipt file: The receipt is malformed: it is not valid JSON."), (receipt.Code, receipt.Stderr.TrimEnd('\n')));
+        foreach (var sequence in new[] { "abc", "-1" })
+        {
+            // A value that is no number and one out of range get the same line, naming the range the option takes.
+            var refused = await RunAsync(["ledger", "receipt", "--sequence", sequence, "--data", Data]);
+            Assert.Equal((1, "error: --sequence must be a whole number from 0 to 9,223,372,036,854,775,807"), (refused.Code, refused.Stderr.TrimEnd('\n')));
+        }
+
         Assert.Equal((1, "error: --phone must be a Korean phone number, e.g. 010-1234-5678."), (phone.Code, phone.Stderr.TrimEnd('\n')));
         Assert.Equal(1, code.Code); // the server (port 1, nothing listening) was never contacted: that would be exit 2
         Assert.StartsWith("error: --code must be the 12-character enrollment code", code.Stderr, StringComparison.Ordinal);
