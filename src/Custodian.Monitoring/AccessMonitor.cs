@@ -568,7 +568,8 @@ public sealed class AccessMonitor : BackgroundService
     // stopped between the finding and acting on it, or the detection settings changed between runs) is acted on now when
     // it is still in force, i.e. the principal's standing now still carries its action (a suspension always does; a
     // step-up or alert only while the risk behind it lasts), so that nobody stays refused with no alert to review. An
-    // alert of the same detector about the same principal whose evidence reaches the finding's last evidence answers it.
+    // alert of the same detector about the same principal whose evidence reaches the finding's last evidence answers it
+    // when raised at the decision's action or higher (MonitorDecision.IsAnsweredBy): a rise is acted on.
     // Returns how many were acted on.
     private async Task<int> ActOnMissedDecisionsAsync(CancellationToken cancellationToken)
     {
@@ -606,9 +607,8 @@ public sealed class AccessMonitor : BackgroundService
             }
 
             // The finding's own evidence, not the deciding entry: a quiet tick decides with no entry (sequence -1), and the
-            // replay decides the same finding at the next entry.
-            var reaches = decision.Finding.Evidence is { Count: > 0 } evidence ? evidence[^1] : decision.Sequence;
-            if (alerts.Any(a => a.Detector == decision.Finding.Detector && a.Evidence.LastSequence >= reaches))
+            // replay decides the same finding at the next entry. An alert raised at a lower action does not answer a rise.
+            if (alerts.Any(decision.IsAnsweredBy))
             {
                 continue;
             }
@@ -897,6 +897,7 @@ public sealed class AccessMonitor : BackgroundService
             var evidence = new AlertEvidence(sequences[0], Math.Max(decision.Sequence, sequences[^1]), sequences, sequences.Count)
             {
                 Detail = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detail}; risk {decision.Risk}, action {action}")),
+                Action = decision.Action,
             };
             var alert = await _alerts.CreateAsync(
                 new NewAlert(f.Detector, f.Principal, f.Store, f.Window, f.Observed, f.Threshold, evidence, RiskPolicy.SeverityFor(decision.Risk)),

@@ -488,6 +488,54 @@ public sealed class AccessMonitorTests
     }
 
     [Fact]
+    public async Task A_decision_the_replay_remakes_at_a_higher_action_is_recorded_as_a_rise_once()
+    {
+        // First run, alert risk 25: at 10:00 in Seoul two clerks of different stores read the same three subscribers and
+        // serve none; at 11:02 a third clerk reads someone else, the lookups are orphans and collusion scores 30 for each
+        // clerk: an alert each (risk 30, action alert), no step-up.
+        static MonitorEngine Engine(int stepUpRisk) => MonitorEngine.CreateDefault(new DetectionOptions { AlertRisk = 25, StepUpRisk = stepUpRisk });
+        await using var first = await MonitorHarness.StartAsync(engine: Engine(60));
+        first.Time.Advance(TimeSpan.FromHours(1));
+        for (var subject = 1; subject <= 3; subject++)
+        {
+            await first.AppendAsync("C0001", "S001-T1", [subject], store: "S001");
+            await first.AppendAsync("C0002", "S002-T1", [subject], store: "S002");
+        }
+
+        first.Time.Advance(TimeSpan.FromMinutes(62));
+        await first.AppendAsync("C0003", "S003-T1", [99], store: "S003");
+        await first.SettleAsync();
+        await first.StopAsync();
+        Assert.Equal([MonitorAction.Alert, MonitorAction.Alert], (await first.Alerts.ListAsync(null)).Select(a => a.Evidence.Action));
+        Assert.Equal(2, first.EntriesOf(AccessTask.AlertRaised).Count);
+        Assert.Empty(first.EntriesOf(AccessTask.SteppedUp));
+
+        // Restarted with the step-up threshold lowered to 30: the replay re-makes both decisions with the same evidence at
+        // step-up, and the engine steps both clerks up. The alerts raised at 'alert' do not answer a step-up: the rise is
+        // acted on as any rise, with an alert at 'step-up' and a stepped-up entry for each clerk.
+        await using var second = await MonitorHarness.StartAsync(previous: first, engine: Engine(30));
+        await second.SettleAsync();
+        var alerts = await second.Alerts.ListAsync(null);
+        Assert.Equal(
+            [("C0001", MonitorAction.Alert), ("C0001", MonitorAction.StepUp), ("C0002", MonitorAction.Alert), ("C0002", MonitorAction.StepUp)],
+            alerts.Select(a => (a.Principal.Id, a.Evidence.Action!.Value)).Order());
+        Assert.All(alerts, a => Assert.Equal((CollusionDetector.DetectorName, 3), (a.Detector, a.Observed)));
+        Assert.Equal(["clerk:C0001", "clerk:C0002"], second.EntriesOf(AccessTask.SteppedUp).Select(e => e.Entry.Target).Order(StringComparer.Ordinal));
+        Assert.Equal(4, second.EntriesOf(AccessTask.AlertRaised).Count);
+        Assert.Empty(second.EntriesOf(AccessTask.Suspended));
+        Assert.Contains(second.Logs.GetSnapshot(), r => r.Id.Id == 4001 && r.Message.EndsWith("0 missed breaches and 2 missed detection decisions acted on.", StringComparison.Ordinal));
+
+        // A third start with the same settings: the step-up alerts and entries answer the re-made decisions; nothing twice.
+        await second.StopAsync();
+        await using var third = await MonitorHarness.StartAsync(previous: second, engine: Engine(30));
+        await third.SettleAsync();
+        Assert.Equal(4, (await third.Alerts.ListAsync(null)).Count);
+        Assert.Equal(2, third.EntriesOf(AccessTask.SteppedUp).Count);
+        Assert.Equal(4, third.EntriesOf(AccessTask.AlertRaised).Count);
+        Assert.Contains(third.Logs.GetSnapshot(), r => r.Id.Id == 4001 && r.Message.EndsWith("0 missed breaches and 0 missed detection decisions acted on.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_quiet_tick_never_runs_ahead_of_entries_waiting_for_the_loop()
     {
         // A store open around the clock. At 23:30 in Seoul C0001 reads a subscriber and does not serve them (yet).

@@ -122,6 +122,16 @@ public sealed record AlertEvidence(long FirstSequence, long LastSequence, IReadO
     /// </summary>
     public string? Detail { get; init; }
 
+    /// <summary>
+    /// The monitor action the detection decision behind the alert took (<see cref="Detection.MonitorAction.Alert"/>,
+    /// <see cref="Detection.MonitorAction.StepUp"/> or <see cref="Detection.MonitorAction.Suspend"/>), so that a later decision
+    /// of the same finding at a HIGHER action is not taken as answered by this alert
+    /// (<see cref="Detection.MonitorDecision.IsAnsweredBy"/>, docs/monitoring.md "Restart"). Null for hard-limit alerts and for
+    /// alerts stored before 2026-12-03; stored as the evidence JSON's optional <c>action</c> member (the stable name,
+    /// e.g. <c>step-up</c>).
+    /// </summary>
+    public Detection.MonitorAction? Action { get; init; }
+
     /// <summary>Value equality, comparing <see cref="Sequences"/> element by element.</summary>
     public bool Equals(AlertEvidence? other) =>
         other is not null
@@ -129,6 +139,7 @@ public sealed record AlertEvidence(long FirstSequence, long LastSequence, IReadO
         && LastSequence == other.LastSequence
         && TotalSequences == other.TotalSequences
         && string.Equals(Detail, other.Detail, StringComparison.Ordinal)
+        && Action == other.Action
         && Sequences.SequenceEqual(other.Sequences);
 
     /// <inheritdoc />

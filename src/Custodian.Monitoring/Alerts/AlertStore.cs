@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Custodian.Identity;
+using Custodian.Monitoring.Detection;
 using Custodian.Problems;
 using Custodian.Storage;
 
@@ -270,6 +271,11 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
                 json.WriteString("detail", evidence.Detail);
             }
 
+            if (evidence.Action is { } action)
+            {
+                json.WriteString("action", action.ToName());
+            }
+
             json.WriteEndObject();
         }
 
@@ -284,6 +290,7 @@ public sealed class AlertStore(CustodianDatabase db, TimeProvider time)
         return new AlertEvidence(root.GetProperty("first").GetInt64(), root.GetProperty("last").GetInt64(), sequences, root.GetProperty("total").GetInt32())
         {
             Detail = root.TryGetProperty("detail", out var detail) ? detail.GetString() : null,
+            Action = root.TryGetProperty("action", out var action) && MonitorActions.TryParse(action.GetString(), out var parsed) ? parsed : null,
         };
     }
 

@@ -12,7 +12,31 @@ namespace Custodian.Monitoring.Detection;
 /// <param name="Time">Ledger time of the decision (the entry's time, or the time the engine advanced to).</param>
 /// <param name="Sequence">The sequence of the entry being processed when the decision was made.</param>
 /// <param name="Targets">For <see cref="MonitorAction.StepUp"/> and <see cref="MonitorAction.Suspend"/>: the principal, plus the clerk and terminal of the entry when the finding came from an entry of that principal.</param>
-public sealed record MonitorDecision(Finding Finding, int Risk, MonitorAction Action, DateTimeOffset Time, long Sequence, IReadOnlyList<Principal> Targets);
+public sealed record MonitorDecision(Finding Finding, int Risk, MonitorAction Action, DateTimeOffset Time, long Sequence, IReadOnlyList<Principal> Targets)
+{
+    /// <summary>
+    /// Whether <paramref name="alert"/> already answers this decision, so that acting on it again (a decision re-made by
+    /// the embedded monitor's replay, or by a monitor worker after a restart or a rebalance) would duplicate it: an alert
+    /// of the same detector about the same principal whose evidence reaches the finding's last evidence entry (the
+    /// deciding entry's sequence when the finding has none), raised at this decision's <see cref="Action"/> or higher
+    /// (<see cref="AlertEvidence.Action"/>; an alert that does not record its action answers any). A decision of the
+    /// same evidence at a HIGHER action is not answered: the action rose (the risk rose through another detector's
+    /// finding the replay judged at the same time, or the thresholds were lowered between runs), and the rise is
+    /// recorded as any rise is, with its own alert and <c>stepped-up</c> or <c>suspended</c> entries. Rule:
+    /// docs/monitoring.md, "Restart".
+    /// </summary>
+    /// <param name="alert">A stored alert about <see cref="Finding"/>'s principal.</param>
+    /// <returns>True when the alert answers the decision.</returns>
+    public bool IsAnsweredBy(Alert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var reaches = Finding.Evidence is { Count: > 0 } evidence ? evidence[^1] : Sequence;
+        return string.Equals(alert.Detector, Finding.Detector, StringComparison.Ordinal)
+            && alert.Principal == Finding.Principal
+            && alert.Evidence.LastSequence >= reaches
+            && (alert.Evidence.Action is not { } raised || raised >= Action);
+    }
+}
 
 /// <summary>
 /// One step of a principal's risk over time (<see cref="MonitorEngine.RiskSchedule"/>): from the previous step's

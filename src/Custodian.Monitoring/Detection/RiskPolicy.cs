@@ -38,6 +38,25 @@ public static class MonitorActions
         MonitorAction.Suspend => "suspend",
         _ => throw new ArgumentOutOfRangeException(nameof(action)),
     };
+
+    /// <summary>Parses a stable name (<see cref="ToName"/>), ordinal and case-sensitive.</summary>
+    /// <param name="name">The name, or null.</param>
+    /// <param name="action">The action; <see cref="MonitorAction.None"/> when the name is not one.</param>
+    /// <returns>Whether <paramref name="name"/> is one of the stable names.</returns>
+    public static bool TryParse(string? name, out MonitorAction action)
+    {
+        foreach (var candidate in Enum.GetValues<MonitorAction>())
+        {
+            if (string.Equals(candidate.ToName(), name, StringComparison.Ordinal))
+            {
+                action = candidate;
+                return true;
+            }
+        }
+
+        action = MonitorAction.None;
+        return false;
+    }
 }
 
 /// <summary>

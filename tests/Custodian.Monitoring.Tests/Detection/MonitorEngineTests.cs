@@ -169,4 +169,41 @@ public sealed class MonitorEngineTests
         Assert.NotNull(suspendedAt);
         Assert.InRange(suspendedAt!.Value - start, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10));
     }
+
+    /// <summary>
+    /// Collusion's scores and what the default policy does with them (docs/monitoring.md, "Detectors"): two clerks of
+    /// different stores each look up the same <paramref name="shared"/> subscribers at noon and serve none; an entry at
+    /// 13:02 advances the engine past <c>OrphanAfter</c>. 2 shared: no finding; 3: 30, risk only (below the alert
+    /// threshold of 40: no alert); <c>SharedOrphansSuspend</c> (4): 100, both clerks suspended.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 0, MonitorAction.None)]
+    [InlineData(3, 30, MonitorAction.None)]
+    [InlineData(4, 100, MonitorAction.Suspend)]
+    public void Collusion_scores_nothing_for_two_shared_orphans_30_risk_only_for_three_and_suspends_both_clerks_at_four(int shared, int score, MonitorAction action)
+    {
+        var engine = MonitorEngine.CreateDefault(new DetectionOptions());
+        long seq = 0;
+        for (var s = 1; s <= shared; s++)
+        {
+            Assert.Empty(engine.Process(seq++, Entries.Read(Entries.Noon.AddSeconds(s), "A", AccessTask.View, s)));
+            Assert.Empty(engine.Process(seq++, Entries.Read(Entries.Noon.AddSeconds(30 + s), "B", AccessTask.View, s) with { Store = "S002" }));
+        }
+
+        var decisions = engine.Process(seq, Entries.Read(Entries.Noon.AddMinutes(62), "Z", AccessTask.View, 999) with { Store = "S003" }).ToList();
+
+        var at = Entries.Noon.AddMinutes(62);
+        var a = new Principal(PrincipalKind.Clerk, "A");
+        var b = new Principal(PrincipalKind.Clerk, "B");
+        Assert.Equal((score, score), (engine.CurrentRisk(a, at), engine.CurrentRisk(b, at)));
+        Assert.Equal((action, action), (engine.CurrentAction(a, at), engine.CurrentAction(b, at)));
+        if (action == MonitorAction.None)
+        {
+            Assert.Empty(decisions);
+            return;
+        }
+
+        Assert.Equal([(b, 100, MonitorAction.Suspend), (a, 100, MonitorAction.Suspend)], decisions.Select(d => (d.Finding.Principal, d.Risk, d.Action)));
+        Assert.All(decisions, d => Assert.Equal((CollusionDetector.DetectorName, 100, 4), (d.Finding.Detector, d.Finding.Score, d.Finding.Observed)));
+    }
 }

@@ -765,6 +765,85 @@ public sealed class MonitorWorkerTests
     }
 
     /// <summary>
+    /// A decision re-made after a restart at a HIGHER action than the alert that first answered it (the same finding, the
+    /// same evidence; here the step-up threshold was lowered to 30 between runs) is a rise and is recorded as one, once:
+    /// the alerts raised at 'alert' do not answer a step-up (MonitorDecision.IsAnsweredBy), so the restarted worker raises
+    /// a step-up alert and appends alert-raised and stepped-up for each clerk; restarted again with the same settings, it
+    /// re-makes the step-ups and the step-up alerts answer them. Before, the first alerts were reused and no stepped-up
+    /// entry was written while the stored risk stepped both clerks up.
+    /// </summary>
+    [Fact]
+    public async Task A_decision_remade_after_a_restart_at_a_higher_action_is_recorded_as_a_rise_once()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite);
+        var clock = new OpenDayClock(CustodianTestHost.Start);
+        var stepUpAt30 = TickDetection;
+        stepUpAt30.StepUpRisk = 30;
+
+        // 1. w2 (alert risk 25, step-up 60) decides the collusion by its tick: an alert each, action alert.
+        using (var stopFirst = new CancellationTokenSource())
+        {
+            var first = side.Worker("w2", clock, detection: TickDetection);
+            var firstRun = Task.Run(() => first.RunAsync(stopFirst.Token));
+            await WaitUntilAsync(() => first.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
+            await ReadWithoutServingAsync(side, CustodianTestHost.Start);
+            await side.WaitAllProcessedAsync();
+            clock.Advance(TimeSpan.FromMinutes(61));
+            await WaitUntilAsync(async () => (await side.AlertsAsync()).Count == 2, "the tick's two collusion alerts");
+            await side.WaitAllProcessedAsync();
+            await stopFirst.CancelAsync();
+            await firstRun;
+        }
+
+        Assert.Equal(CollusionAlerts, await side.AlertsAsync());
+        Assert.Equal(["alert-raised", "alert-raised"], await side.MonitorEntriesAsync());
+
+        // 2. Restarted with step-up at 30: its tick re-makes both decisions at step-up. A rise: a step-up alert (risk 30 is
+        // still 'low') and alert-raised and stepped-up for each clerk.
+        await RestartAndTickAsync();
+        Assert.Equal([CollusionAlerts[0], CollusionAlerts[0], CollusionAlerts[1], CollusionAlerts[1]], await side.AlertsAsync());
+        string[] rose = ["alert-raised", "alert-raised", "alert-raised", "alert-raised", "stepped-up clerk:C6001", "stepped-up clerk:C6002"];
+        Assert.Equal(rose, await side.MonitorEntriesAsync());
+        Assert.Empty(await side.SuspendedAsync());
+
+        // 3. Restarted again, same settings: the step-ups are re-made and answered by the step-up alerts; nothing twice.
+        await RestartAndTickAsync();
+        Assert.Equal(4, (await side.AlertsAsync()).Count);
+        Assert.Equal(rose, await side.MonitorEntriesAsync());
+
+        async Task RestartAndTickAsync()
+        {
+            var log = new FakeLogger<MonitorWorker>();
+            using var stop = new CancellationTokenSource();
+            var worker = side.Worker("w2", clock, log, detection: stepUpAt30);
+            var run = Task.Run(() => worker.RunAsync(stop.Token));
+            try
+            {
+                await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the restarted worker owns all 129 partitions");
+                await WaitUntilAsync(
+                    () =>
+                    {
+                        clock.Advance(TimeSpan.FromMinutes(1));
+                        return log.Collector.GetSnapshot().Any(r => r.Id.Id == 6122);
+                    },
+                    "the restarted worker's first tick");
+                var seen = log.Collector.Count;
+                clock.Advance(TimeSpan.FromMinutes(61));
+                await WaitUntilAsync(
+                    () => log.Collector.GetSnapshot().Skip(seen).Where(r => r.Id.Id == 6122).Sum(r => int.Parse(r.GetStructuredStateValue("Decisions")!, System.Globalization.CultureInfo.InvariantCulture)) == 2,
+                    "the restarted worker's tick decides the collusion again");
+                await side.WaitAllProcessedAsync();
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                await run;
+            }
+        }
+    }
+
+    /// <summary>
     /// The detection engine's options in these tests: defaults, with the stores' local noon at the current hour
     /// (<see cref="CustodianTestHost.StoreUtcOffset"/>), so that the outside-store-hours detector stays quiet at any time of day.
     /// </summary>

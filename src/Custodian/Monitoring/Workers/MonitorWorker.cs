@@ -1100,8 +1100,10 @@ public sealed class MonitorWorker
     }
 
     // As AccessMonitor.ActOnDecisionAsync, made idempotent: an alert of the same detector about the same principal whose
-    // evidence reaches the finding's last evidence entry answers the decision (AccessMonitor.ActOnMissedDecisionsAsync's
-    // rule) and is reused, its ledger entries are appended only when it was created, and a suspension already active is
+    // evidence reaches the finding's last evidence entry, raised at the decision's action or higher, answers the decision
+    // (MonitorDecision.IsAnsweredBy, AccessMonitor.ActOnMissedDecisionsAsync's rule) and is reused; a rise of the action
+    // over such an alert's gets its own alert (and so its stepped-up or suspended entries, once: the new alert answers
+    // the decision re-made after a restart); its ledger entries are appended only when it was created, and a suspension already active is
     // not recorded again. The finding's own evidence, not the deciding entry: a decision of the quiet-period tick has no
     // entry (entry null, sequence -1), and after a restart or a rebalance the rebuilt engine makes the same decision again
     // at its own tick or at the next entry of anyone, whose sequence is not the one the first alert ended at.
@@ -1123,10 +1125,9 @@ public sealed class MonitorWorker
             var evidence = new AlertEvidence(sequences[0], Math.Max(decision.Sequence, sequences[^1]), sequences, sequences.Count)
             {
                 Detail = Truncate(string.Create(CultureInfo.InvariantCulture, $"{f.Detail}; risk {decision.Risk}, action {action}")),
+                Action = decision.Action,
             };
-            var reaches = f.Evidence.Count > 0 ? f.Evidence[^1] : decision.Sequence;
-            var existing = (await _alerts.ListForPrincipalAsync(f.Principal, cancellationToken))
-                .FirstOrDefault(a => a.Detector == f.Detector && a.Evidence.LastSequence >= reaches);
+            var existing = (await _alerts.ListForPrincipalAsync(f.Principal, cancellationToken)).FirstOrDefault(decision.IsAnsweredBy);
             if (existing is not null)
             {
                 alertId = existing.Id;
