@@ -9,9 +9,8 @@ namespace Custodian.Monitoring.Detection;
 /// <see cref="DetectionOptions.SharedOrphansSuspend"/> (default 4) distinct subscribers with one other clerk scores 100
 /// (suspend), as does that clerk; one fewer (3 by default) scores 30: risk only, below the default alert threshold
 /// (<see cref="DetectionOptions.AlertRisk"/>, 40), so it acts only combined with another detector's finding (with a 50:
-/// risk 65, step-up); fewer scores nothing. Memory 7 days. The 30 is the calibrated value (docs/monitoring.md,
-/// "Detectors"): the first engine scored 50, an alert on its own, and the evaluation commit that set it to 30 (and the
-/// one that raised the suspend count from 3 to 4) left this summary saying 50.
+/// risk 65, step-up); fewer scores nothing. Memory 7 days. The values are the calibrated ones of docs/monitoring.md,
+/// "Detectors and their defaults".
 /// </summary>
 /// <remarks>The one detector keyed by subscriber rather than by clerk (shard it by subscriber ID); it holds only
 /// orphan lookups from the last 7 days.</remarks>
