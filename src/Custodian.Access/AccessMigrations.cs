@@ -6,7 +6,8 @@ namespace Custodian.Access;
 /// Tables of the Access capability: <c>terminals</c> (enrolled devices, their enrollment codes, trust class,
 /// current and — until first use of a renewed one — previous certificate), <c>device_keys</c> (the SHA-256 of
 /// every public key ever certified, so that no key serves two devices or two certificates) and
-/// <c>staff_accounts</c> (staff credentials). Portable SQL; time columns are INTEGER Unix milliseconds UTC.
+/// <c>staff_accounts</c> (staff credentials) and <c>staff_unknown_failures</c> (failed sign-ins under IDs that name no
+/// account, keyed by HMAC-SHA256 of the ID). Portable SQL; time columns are INTEGER Unix milliseconds UTC.
 /// </summary>
 public sealed class AccessMigrations : IMigrationSource
 {
@@ -106,6 +107,22 @@ public sealed class AccessMigrations : IMigrationSource
             DROP TABLE privileged_requests;
             ALTER TABLE privileged_requests_v2 RENAME TO privileged_requests;
             CREATE INDEX ix_privileged_requests_requested ON privileged_requests (requested_ms);
+            """),
+        new Migration(
+            "access-006",
+            // Failed sign-ins under well-formed IDs that name no account, shared by every node (docs/storage.md, "Staff
+            // sign-in failures"): keyed by an HMAC of the ID, never the ID. Both tables keep the time of the last failure,
+            // after which a count that did not lock starts afresh (StaffDirectory).
+            """
+            ALTER TABLE staff_accounts ADD COLUMN last_failed_ms INTEGER NULL;
+            CREATE TABLE staff_unknown_failures (
+                id_hmac BLOB NOT NULL PRIMARY KEY,
+                failed_attempts INTEGER NOT NULL,
+                locked_until_ms INTEGER NULL,
+                last_failed_ms INTEGER NOT NULL
+            );
+            CREATE INDEX ix_staff_unknown_failures_last ON staff_unknown_failures (last_failed_ms);
+            CREATE INDEX ix_staff_unknown_failures_locked ON staff_unknown_failures (locked_until_ms);
             """),
     ];
 }

@@ -89,7 +89,8 @@ public sealed class SecretProtector
     /// <c>"Custodian access-secrets subkey v1|" + purpose</c>). Deterministic: every node of a deployment holds the same
     /// access-secret key file (docs/events.md, "Several API nodes"), so each derives the same subkey; keys derived for two
     /// purposes are independent, and neither reveals this protector's key. Used for the HMAC of one-time codes stored in
-    /// the database (<c>Custodian.Messaging.OneTimeCodes</c>).
+    /// the database (<c>Custodian.Messaging.OneTimeCodes</c>, purpose <c>one-time-codes</c>) and of account IDs that name
+    /// no account in <c>staff_unknown_failures</c> (<see cref="StaffDirectory.UnknownIdKeyPurpose"/>, <c>staff-unknown-ids</c>).
     /// </summary>
     /// <param name="purpose">A short, stable label naming what the key is for, e.g. <c>one-time-codes</c>; not empty.</param>
     /// <returns>A new 32-byte array; the caller owns it.</returns>

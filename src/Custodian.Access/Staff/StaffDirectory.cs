@@ -25,9 +25,18 @@ namespace Custodian.Access.Staff;
 /// <para>Lockout (PIPA safety standard: lock after repeated authentication failures):
 /// <see cref="StaffOptions.MaxFailedAttempts"/> consecutive failures (wrong password, wrong or reused
 /// code) lock the account for <see cref="StaffOptions.LockoutDuration"/>; the attempt that reaches the
-/// limit already answers <see cref="ErrorCodes.AccountLocked"/>. Failures under a well-formed ID that names no account are
-/// counted and locked the same way (in memory, per process, at most 10,000 IDs), so a lockout does not reveal which IDs
-/// exist. Thread-safe.</para>
+/// limit already answers <see cref="ErrorCodes.AccountLocked"/>. A count that has not locked starts afresh once
+/// <see cref="StaffOptions.LockoutDuration"/> has passed since its last failure, and so does one whose lockout has run out.
+/// Failures under a well-formed ID that names no account are counted and locked the same way, with the same limit,
+/// lockout and unlock moment, in the deployment's database (table <c>staff_unknown_failures</c>, migration
+/// <c>access-006</c>), so that neither a lockout nor its absence reveals which IDs exist, on any node, after a restart or
+/// however many IDs are tried. The row is keyed by HMAC-SHA256 of the ID under a subkey derived from the access-secret key
+/// (<see cref="SecretProtector.DeriveKey"/>, purpose <see cref="UnknownIdKeyPurpose"/>), never the ID itself: a clerk may
+/// type a phone number into the ID box. Each failure is counted by one atomic upsert, so failures from several nodes at
+/// once count exactly. Rows that no longer count (lockout run out, or last failure at least one lockout duration ago) are
+/// deleted by a failed sign-in, at most once a minute per process and at most <see cref="UnknownSweepBatch"/> rows at a
+/// time (docs/storage.md, "Staff sign-in failures"). A database that cannot be read or written fails the sign-in with
+/// the <see cref="DbException"/> of the read, as for an account. Thread-safe.</para>
 /// <para>The directory does not write the access-rights change record (PIPA: keep 3 years); the
 /// caller, who knows the acting officer, records each create/disable/unlock/reset in the ledger.</para>
 /// </remarks>
@@ -41,6 +50,44 @@ public sealed class StaffDirectory
 
     /// <summary>Characters of one-time passwords: letters and digits without look-alikes (0/O, 1/l/I).</summary>
     private const string OneTimePasswordAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+    /// <summary>The <see cref="SecretProtector.DeriveKey"/> purpose of the key under which IDs that name no account are
+    /// hashed for <c>staff_unknown_failures</c>: <c>staff-unknown-ids</c>.</summary>
+    public const string UnknownIdKeyPurpose = "staff-unknown-ids";
+
+    /// <summary>Most rows of <c>staff_unknown_failures</c> one sweep deletes: 10,000.</summary>
+    public const int UnknownSweepBatch = 10_000;
+
+    /// <summary>How often a process sweeps <c>staff_unknown_failures</c>: at most once a minute.</summary>
+    public static readonly TimeSpan UnknownSweepEvery = TimeSpan.FromMinutes(1);
+
+    private const string ReadUnknownSql = "SELECT locked_until_ms FROM staff_unknown_failures WHERE id_hmac = @k";
+
+    // One atomic statement per failure (SQLite: the statement's write transaction; PostgreSQL: the upsert's row lock), so
+    // failures from several nodes at once are all counted. A row whose lockout has run out, or whose count did not lock
+    // and whose last failure is at least one lockout duration old, counts from 1 again, as an account's does.
+    private const string CountUnknownSql =
+        """
+        INSERT INTO staff_unknown_failures AS f (id_hmac, failed_attempts, locked_until_ms, last_failed_ms)
+        VALUES (@k, 1, CASE WHEN 1 >= @max THEN @until ELSE NULL END, @now)
+        ON CONFLICT (id_hmac) DO UPDATE SET
+            failed_attempts = CASE WHEN f.locked_until_ms <= @now OR (f.locked_until_ms IS NULL AND f.last_failed_ms <= @stale) THEN 1 ELSE f.failed_attempts + 1 END,
+            locked_until_ms = CASE
+                WHEN (CASE WHEN f.locked_until_ms <= @now OR (f.locked_until_ms IS NULL AND f.last_failed_ms <= @stale) THEN 1 ELSE f.failed_attempts + 1 END) >= @max THEN @until
+                WHEN f.locked_until_ms <= @now THEN NULL
+                ELSE f.locked_until_ms END,
+            last_failed_ms = @now
+        RETURNING failed_attempts, locked_until_ms
+        """;
+
+    // The rows that count no more: deleting one changes no answer (the next failure would count from 1 anyway).
+    private const string SweepUnknownSql =
+        """
+        DELETE FROM staff_unknown_failures WHERE id_hmac IN (
+            SELECT id_hmac FROM staff_unknown_failures
+            WHERE locked_until_ms <= @now OR (locked_until_ms IS NULL AND last_failed_ms <= @stale)
+            LIMIT @batch)
+        """;
 
     private const string SelectAccount =
         """
@@ -56,16 +103,14 @@ public sealed class StaffDirectory
     private readonly ILogger _logger;
     private readonly Lazy<string> _dummyHash;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Standing> _standing = new(StringComparer.Ordinal);
-
-    // Failed sign-ins under well-formed IDs that name no account, counted exactly as an account's (same limit, same
-    // lockout), so that "locked" does not tell which IDs exist. In memory, per process; at most MaxUnknownTracked IDs.
-    private readonly Dictionary<string, (int Failures, DateTimeOffset? LockedUntil)> _unknownFailures = new(StringComparer.Ordinal);
-    private const int MaxUnknownTracked = 10_000;
+    private readonly byte[] _unknownIdKey;
+    private long _lastUnknownSweepTicks;
     private readonly IListedStoreCodes? _listedStores;
 
     /// <summary>Creates the directory. Apply <see cref="AccessMigrations"/> to <paramref name="db"/> first.</summary>
     /// <param name="db">The database holding <c>staff_accounts</c>.</param>
-    /// <param name="secrets">Protects TOTP seeds at rest.</param>
+    /// <param name="secrets">Protects TOTP seeds at rest; the key of the HMAC of unknown IDs is derived from it (the same
+    /// access-secret key on every node of a deployment).</param>
     /// <param name="time">Clock for TOTP, lockouts and timestamps.</param>
     /// <param name="options">Settings.</param>
     /// <param name="logger">Logger; null for none.</param>
@@ -85,6 +130,7 @@ public sealed class StaffDirectory
         }
 
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _unknownIdKey = secrets.DeriveKey(UnknownIdKeyPurpose);
         _dummyHash = new Lazy<string>(() => PasswordHasher.Hash(RandomNumberGenerator.GetHexString(32), _options.PasswordIterations));
     }
 
@@ -479,14 +525,15 @@ public sealed class StaffDirectory
         if (account is null)
         {
             // Same work and the same answers as for a real account, so neither timing nor a lockout tells which IDs exist.
-            if (Codes.IsValid(id) && UnknownLockedUntil(id, now) is { } unknownLockedUntil)
+            var key = Codes.IsValid(id) ? UnknownIdHmac(id) : null;
+            if (key is not null && await UnknownLockedUntilAsync(connection, key, now) is { } unknownLockedUntil)
             {
                 return AccessErrors.AccountLocked(unknownLockedUntil);
             }
 
             PasswordHasher.Verify(password ?? string.Empty, _dummyHash.Value, out _);
             Log.UnknownAccount(_logger);
-            return Codes.IsValid(id) ? RecordUnknownFailure(id, now) : AccessErrors.InvalidCredentials;
+            return key is not null ? await RecordUnknownFailureAsync(connection, key, now) : AccessErrors.InvalidCredentials;
         }
 
         if (account.LockedUntil is { } lockedUntil)
@@ -569,61 +616,78 @@ public sealed class StaffDirectory
         return account;
     }
 
-    // The lockout in force for an ID that names no account, if any (an expired one is forgotten).
-    private DateTimeOffset? UnknownLockedUntil(string id, DateTimeOffset now)
+    /// <summary>HMAC-SHA256 of the UTF-8 ID under the <see cref="UnknownIdKeyPurpose"/> subkey: the row key of an ID that names no account.</summary>
+    internal byte[] UnknownIdHmac(string id) => HMACSHA256.HashData(_unknownIdKey, Encoding.UTF8.GetBytes(id));
+
+    // The lockout in force for an ID that names no account, if any.
+    private static async Task<DateTimeOffset?> UnknownLockedUntilAsync(DbConnection connection, byte[] key, DateTimeOffset now)
     {
-        lock (_unknownFailures)
-        {
-            if (_unknownFailures.TryGetValue(id, out var failures) && failures.LockedUntil is { } until)
-            {
-                if (until > now)
-                {
-                    return until;
-                }
-
-                _unknownFailures.Remove(id); // the lockout has run out: start counting afresh, as for an account
-            }
-
-            return null;
-        }
+        await using var read = connection.Command(ReadUnknownSql, ("@k", key));
+        return UnixMs.ToNullable(await read.ExecuteScalarAsync() ?? DBNull.Value) is { } until && until > now ? until : null;
     }
 
-    // As RecordFailureAsync for an ID that names no account.
-    private CustodianError RecordUnknownFailure(string id, DateTimeOffset now)
+    // As RecordFailureAsync for an ID that names no account; sweeps the rows that count no more first when due.
+    private async Task<CustodianError> RecordUnknownFailureAsync(DbConnection connection, byte[] key, DateTimeOffset now)
     {
-        lock (_unknownFailures)
+        if (Timing.PeriodicClaim.TryClaim(ref _lastUnknownSweepTicks, now, UnknownSweepEvery))
         {
-            if (!_unknownFailures.TryGetValue(id, out var failures) && _unknownFailures.Count >= MaxUnknownTracked)
-            {
-                foreach (var key in _unknownFailures.Where(f => f.Value.LockedUntil is not { } until || until <= now).Select(f => f.Key).ToList())
-                {
-                    _unknownFailures.Remove(key);
-                }
-
-                if (_unknownFailures.Count >= MaxUnknownTracked)
-                {
-                    return AccessErrors.InvalidCredentials; // full of IDs locked now: not tracked
-                }
-            }
-
-            var count = failures.Failures + 1;
-            var lockedUntil = count >= _options.MaxFailedAttempts ? now + _options.LockoutDuration : (DateTimeOffset?)null;
-            _unknownFailures[id] = (count, lockedUntil);
-            return lockedUntil is { } until ? AccessErrors.AccountLocked(until) : AccessErrors.InvalidCredentials;
+            await SweepUnknownAsync(connection, now);
         }
+
+        await using var upsert = connection.Command(
+            CountUnknownSql,
+            ("@k", key),
+            ("@max", (long)_options.MaxFailedAttempts),
+            ("@until", UnixMs.From(now + _options.LockoutDuration)),
+            ("@now", UnixMs.From(now)),
+            ("@stale", UnixMs.From(now - _options.LockoutDuration)));
+        await using var reader = await upsert.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            throw new InvalidOperationException("The failure count of an unknown account ID was not returned.");
+        }
+
+        return UnixMs.ToNullable(reader.GetValue(1)) is { } until && until > now ? AccessErrors.AccountLocked(until) : AccessErrors.InvalidCredentials;
+    }
+
+    /// <summary>
+    /// Deletes up to <see cref="UnknownSweepBatch"/> rows of <c>staff_unknown_failures</c> that count no more: whose
+    /// lockout has run out, or that are not locked and whose last failure is at least <see cref="StaffOptions.LockoutDuration"/> old.
+    /// </summary>
+    /// <returns>The number of rows deleted.</returns>
+    /// <exception cref="DbException">When the database cannot be written.</exception>
+    internal async Task<int> SweepUnknownAsync()
+    {
+        await using var connection = await _db.OpenAsync();
+        return await SweepUnknownAsync(connection, _time.GetUtcNow());
+    }
+
+    private async Task<int> SweepUnknownAsync(DbConnection connection, DateTimeOffset now)
+    {
+        await using var sweep = connection.Command(
+            SweepUnknownSql,
+            ("@now", UnixMs.From(now)),
+            ("@stale", UnixMs.From(now - _options.LockoutDuration)),
+            ("@batch", (long)UnknownSweepBatch));
+        return await sweep.ExecuteNonQueryAsync();
     }
 
     private async Task<CustodianError> RecordFailureAsync(DbConnection connection, string id, DateTimeOffset now)
     {
         await using var update = connection.Command(
             """
-            UPDATE staff_accounts SET failed_attempts = failed_attempts + 1,
-                locked_until_ms = CASE WHEN failed_attempts + 1 >= @max THEN @until ELSE locked_until_ms END
+            UPDATE staff_accounts SET
+                failed_attempts = CASE WHEN locked_until_ms IS NULL AND last_failed_ms <= @stale THEN 1 ELSE failed_attempts + 1 END,
+                locked_until_ms = CASE WHEN (CASE WHEN locked_until_ms IS NULL AND last_failed_ms <= @stale THEN 1 ELSE failed_attempts + 1 END) >= @max
+                    THEN @until ELSE locked_until_ms END,
+                last_failed_ms = @now
             WHERE id = @id
             RETURNING failed_attempts, locked_until_ms
             """,
             ("@max", _options.MaxFailedAttempts),
             ("@until", UnixMs.From(now + _options.LockoutDuration)),
+            ("@now", UnixMs.From(now)),
+            ("@stale", UnixMs.From(now - _options.LockoutDuration)),
             ("@id", id));
         await using var reader = await update.ExecuteReaderAsync();
         if (!await reader.ReadAsync())

@@ -187,6 +187,53 @@ public sealed class StaffDirectoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_count_that_did_not_lock_starts_afresh_a_lockout_duration_after_its_last_failure_for_an_account_and_an_unknown_id_alike()
+    {
+        var account = (await _staff.CreateAsync("C1", StaffRole.Clerk, "S001")).Value;
+        await _staff.CreateAsync("C2", StaffRole.Clerk, "S001");
+        async Task<string> FailAsync(string id) => (await _staff.AuthenticateAsync(id, "wrong password", Code(account, Now))).Error!.Message;
+
+        var answers = new List<string>();
+        foreach (var id in new[] { "C1", "C404" })
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                answers.Add(await FailAsync(id)); // last failure at t0
+            }
+        }
+
+        _env.Time.Advance(TimeSpan.FromMilliseconds(1));
+        foreach (var id in new[] { "C2", "C405" })
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                answers.Add(await FailAsync(id)); // last failure at t0 + 1 ms
+            }
+        }
+
+        // At t0 + 30 minutes the counts of t0 are stale (a fifth failure counts 1); those of t0 + 1 ms are not (it locks).
+        // A failure one millisecond earlier runs this process's sweep (due once a minute) while nothing is stale yet, so the
+        // counts below go stale between sweeps and the count itself must start afresh.
+        _env.Time.Advance(TimeSpan.FromMinutes(30) - TimeSpan.FromMilliseconds(2));
+        await FailAsync("C406");
+        _env.Time.Advance(TimeSpan.FromMilliseconds(1));
+        var wrong = AccessErrors.InvalidCredentials.Message;
+        var locked = AccessErrors.AccountLocked(Now + TimeSpan.FromMinutes(30)).Message;
+        Assert.Equal([.. Enumerable.Repeat(wrong, 16)], answers);
+        Assert.Equal([wrong, wrong, locked, locked], [await FailAsync("C1"), await FailAsync("C404"), await FailAsync("C2"), await FailAsync("C405")]);
+        Assert.Equal((1, 5), ((await _staff.GetAsync("C1"))!.FailedAttempts, (await _staff.GetAsync("C2"))!.FailedAttempts));
+
+        // Counted afresh from 1: three more failures (2, 3 and 4 of 5) answer as wrong for both, the fourth locks both.
+        List<string> next = [];
+        for (var i = 0; i < 4; i++)
+        {
+            next.AddRange([await FailAsync("C1"), await FailAsync("C404")]);
+        }
+
+        Assert.Equal([wrong, wrong, wrong, wrong, wrong, wrong, locked, locked], next);
+    }
+
+    [Fact]
     public async Task Five_consecutive_failures_lock_the_account_for_30_minutes()
     {
         var account = (await _staff.CreateAsync("C1", StaffRole.Clerk, "S001")).Value;
