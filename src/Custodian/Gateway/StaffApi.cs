@@ -67,7 +67,7 @@ public static class StaffApi
         var staff = api.MapGroup(string.Empty).AddEndpointFilter(RefuseUndeclaredQuery).AddEndpointFilter(RequireSessionAsync);
         staff.MapDelete("/sessions/current", SignOut).WithName("SignOut");
         staff.MapPost("/subscribers/search", SearchAsync).WithName("SearchSubscribers").WithSummary("Exact-match search by phone number (in the body, never the URL, which proxies and logs keep); masked summaries with per-session handles.");
-        staff.MapGet("/subscribers/{handle}", ViewAsync).WithMetadata(new QueryParameters("purpose")).WithName("ViewSubscriber").WithSummary("View a subscriber found by this session's search, masked, for a stated purpose.");
+        staff.MapGet("/subscribers/{handle:not(search)}", ViewAsync).WithMetadata(new QueryParameters("purpose")).WithName("ViewSubscriber").WithSummary("View a subscriber found by this session's search, masked, for a stated purpose.");
         staff.MapPost("/subscribers/{handle}/consent", ConsentAsync).WithName("RequestConsent").WithSummary("Send the subscriber a consent code for an unmask.");
         staff.MapPost("/subscribers/{handle}/unmask", UnmaskAsync).WithName("Unmask").WithSummary("Show fields in full with the subscriber's consent code.");
         staff.MapPost("/subscribers/{handle}/service-completions", CompleteAsync).WithName("CompleteService").WithSummary("Record that the subscriber was served.");

@@ -5,8 +5,9 @@ namespace Custodian.Hosting;
 
 /// <summary>
 /// Turns framework exceptions into problem responses with stable codes: malformed JSON and bad
-/// parameters (400 <c>validation-failed</c>; the detail names the JSON path and the type the member must have, or the line and
-/// byte counted from 1, or that a JSON body is needed — never the value or an internal parameter name), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>), a body of the wrong media type (415 <c>unsupported-media-type</c>),
+/// parameters (400 <c>validation-failed</c>; the detail names the JSON path and the type the member must have, or that a string
+/// holds bytes that are not UTF-8 (with its path), or the line and byte counted from 1, or that a JSON body is needed — never
+/// the value or an internal parameter name), free text holding a phone number or RRN (400 <c>personal-data-in-text</c>), oversized bodies (413 <c>body-too-large</c>), a body of the wrong media type (415 <c>unsupported-media-type</c>),
 /// an access ledger that cannot record the request (503 <c>ledger-unavailable</c>, transient: fail closed), a database
 /// that is unreachable or refuses for a transient reason (503 <c>storage-unavailable</c>, transient) and
 /// anything unexpected (500 <c>internal-error</c>, logged without request data).
@@ -101,6 +102,13 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
             return $"the JSON body has a member this endpoint does not take (at {member}); see the API's documented request shape.";
         }
 
+        // Bytes that are not UTF-8 inside a JSON string: the serializer reports a string member as "could not be converted to
+        // System.String", which would read as "must be a string" although a string was sent (RFC 8259 §8.1: JSON is UTF-8).
+        if (ex.InnerException is System.Text.Json.JsonException notUtf8 && IsInvalidUtf8(notUtf8))
+        {
+            return $"the body is not valid UTF-8 JSON: a string holds bytes that are not UTF-8 (at {notUtf8.Path ?? "$"}).";
+        }
+
         if (ex.InnerException is System.Text.Json.JsonException { Path: { } path } mistyped
             && mistyped.Message.StartsWith("The JSON value could not be converted to ", StringComparison.Ordinal)
             && ExpectedJson(context, path) is { } expected)
@@ -134,6 +142,20 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
         return parameter.Success
             ? $"the parameter '{parameter.Groups[1].Value}' is missing or has a value of the wrong type."
             : "bad request.";
+    }
+
+    // System.Text.Json's transcoding to UTF-16 fails with a DecoderFallbackException, wrapped in an InvalidOperationException.
+    private static bool IsInvalidUtf8(Exception exception)
+    {
+        for (var e = exception.InnerException; e is not null; e = e.InnerException)
+        {
+            if (e is System.Text.DecoderFallbackException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private const string MissingBody = "the request needs a JSON body (an object), sent with 'Content-Type: application/json'.";

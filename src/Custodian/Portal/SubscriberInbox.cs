@@ -59,9 +59,9 @@ public static class NoticeKinds
 /// Never personal data in clear (no names, RRNs or phone numbers): name stores, dates, purposes, fields.
 /// </summary>
 /// <param name="TitleKo">Korean title.</param>
-/// <param name="BodyKo">Korean body, plain text (line feeds allowed).</param>
+/// <param name="BodyKo">Korean body, plain text (line feeds allowed); Markdown for kind <c>incident</c> (<see cref="NoticeMarkdown"/>).</param>
 /// <param name="TitleEn">English title.</param>
-/// <param name="BodyEn">English body, plain text (line feeds allowed).</param>
+/// <param name="BodyEn">English body, plain text (line feeds allowed); Markdown for kind <c>incident</c> (<see cref="NoticeMarkdown"/>).</param>
 public sealed record NoticeText(string TitleKo, string BodyKo, string TitleEn, string BodyEn)
 {
     /// <summary>Longest title, in UTF-16 characters.</summary>

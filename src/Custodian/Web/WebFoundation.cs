@@ -34,12 +34,16 @@ public static class WebFoundation
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
         "form-action 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
-    /// <summary>Registers Razor Pages, localization and antiforgery for the web pages.</summary>
+    /// <summary>Registers Razor Pages, localization and antiforgery for the web pages, and the route constraint <see cref="NotLiteralRouteConstraint"/> (<c>not(…)</c>) the APIs use.</summary>
     public static IServiceCollection AddCustodianWeb(this IServiceCollection services)
     {
         services.AddRazorPages();
         services.AddLocalization(o => o.ResourcesPath = "Resources");
-        services.Configure<RouteOptions>(o => o.LowercaseUrls = true);
+        services.Configure<RouteOptions>(o =>
+        {
+            o.LowercaseUrls = true;
+            o.SetParameterPolicy<NotLiteralRouteConstraint>(NotLiteralRouteConstraint.Name);
+        });
         // __Host- cookies are Secure, host-only and Path=/ by rule (RFC 6265bis §4.1.3.2). Each listener has its own cookie
         // name (a browser shares cookies across ports): ListenerAntiforgery replaces the single service Razor Pages register.
         services.AddAntiforgery(o => ListenerAntiforgery.Configure(o, ListenerAntiforgery.StaffCookieName));

@@ -156,8 +156,8 @@ public sealed class IncidentPagesTests(BrowserFixture browser)
         await ExpectAsync(page, "#incident-error");
 
         var shown = await page.Locator("#incident-error").InnerTextAsync();
-        Assert.StartsWith("clerks[1] names no staff account.", shown, StringComparison.Ordinal);
-        Assert.Contains(IncidentDeclarationRules.ClerkRule, shown, StringComparison.Ordinal);
+        Assert.StartsWith("clerks[1]에 해당하는 직원 계정이 없습니다.", shown, StringComparison.Ordinal);
+        Assert.Contains("모든 직원은 직원 계정을 가리켜야 합니다", shown, StringComparison.Ordinal); // in the page's language (was English)
         Assert.DoesNotContain("C0404", shown, StringComparison.Ordinal); // named by position, as the API names it
         Assert.Empty(await host.Get<IncidentService>().ListAsync());
         var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry; // the refusal, recorded as the API records it

@@ -46,6 +46,29 @@ public sealed class IncidentPagesFormTests
     public void State_conflicts_are_translated_with_the_state_in_the_page_language(string language, string english, string expected) =>
         Assert.Equal(expected, InCulture(language, () => IncidentPages.Translate(english, Text())));
 
+    [Fact]
+    public async Task An_unknown_clerk_is_named_in_the_page_language()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        using var clerk = (await host.ClerkAsync("C0001")).Client;
+        var refusal = await IncidentDeclarationRules.CheckClerksAsync(["C0001", "C0404"], host.Get<Custodian.Access.Staff.StaffDirectory>());
+
+        Assert.Equal(
+            "clerks[1]에 해당하는 직원 계정이 없습니다. 직원 계정: 모든 직원은 직원 계정을 가리켜야 합니다(퇴사한 직원의 계정도 비활성 상태로 보관되므로 찾을 수 있습니다)",
+            InCulture("ko", () => IncidentPages.Describe(refusal!.Error, Text())));
+        Assert.Equal(
+            "clerks[1] names no staff account. clerks: " + IncidentDeclarationRules.ClerkRule,
+            InCulture("en", () => IncidentPages.Describe(refusal!.Error, Text())));
+    }
+
+    [Theory]
+    [InlineData(IncidentDeclarationRules.ScopeRule, "직원, 단말기, 매장, 탐지기, 경보 중 하나 이상")]
+    [InlineData("An incident needs a scope: " + IncidentDeclarationRules.ScopeRule + ".", "사고에는 범위가 필요합니다: 직원, 단말기, 매장, 탐지기, 경보 중 하나 이상.")]
+    [InlineData(IncidentDeclarationRules.FutureRule, "미래일 수 없습니다(기간은 늦어도 지금 끝납니다. 나중에 범위 산정으로 넓히세요)")]
+    [InlineData("The window's end 'to' " + IncidentDeclarationRules.FutureRule + ".", "기간의 종료('to')는 미래일 수 없습니다(기간은 늦어도 지금 끝납니다. 나중에 범위 산정으로 넓히세요).")]
+    public void The_declaration_rules_have_korean_text(string english, string korean) =>
+        Assert.Equal(korean, InCulture("ko", () => IncidentPages.Translate(english, Text())));
+
     private static IStringLocalizer Text() => PageText.For(typeof(IncidentText));
 
     private static string InCulture(string language, Func<string> run) => PageText.InCulture(language, run);

@@ -46,6 +46,29 @@ public sealed class JsonBodyProblemTests
         Assert.StartsWith("The request is malformed: the JSON body is not valid (at $", leadingZero, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_string_with_bytes_that_are_not_utf8_is_named_as_such_not_as_a_wrong_type()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var before = (await host.LedgerAsync()).Count;
+
+        // 0xC3 0x28: a two-byte lead followed by '(' (RFC 3629 §3 forbids it); the rest is well-formed JSON.
+        byte[] body = [.. "{\"phone\":\"010"u8, 0xC3, 0x28, .. "1234\"}"u8];
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await clerk.PostAsync(Search, content);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        Assert.Equal(
+            "The request is malformed: the body is not valid UTF-8 JSON: a string holds bytes that are not UTF-8 (at $.phone).",
+            problem.GetProperty("detail").GetString());
+        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
+        Assert.Equal(
+            (AccessTask.Refused, AccessOutcome.Denied, ErrorCodes.ValidationFailed, "C0001", "request body refused: POST /api/v1/subscribers/search"),
+            (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Reason));
+    }
+
     [Theory]
     [InlineData("application/json; charset=utf-16")]
     [InlineData("application/json; charset=UTF-16LE")]
