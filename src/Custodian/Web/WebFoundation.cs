@@ -34,10 +34,16 @@ public static class WebFoundation
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
         "form-action 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
-    /// <summary>Registers Razor Pages, localization and antiforgery for the web pages.</summary>
+    /// <summary>
+    /// Registers Razor Pages (with <see cref="PageHandlerGuard"/>: a request no handler method answers is refused, never
+    /// rendered with nothing loaded) localization and antiforgery for the web pages.
+    /// </summary>
     public static IServiceCollection AddCustodianWeb(this IServiceCollection services)
     {
-        services.AddRazorPages();
+        services.AddRazorPages().AddMvcOptions(o =>
+        {
+            o.Filters.Add(new PageHandlerGuard());
+        });
         services.AddLocalization(o => o.ResourcesPath = "Resources");
         services.Configure<RouteOptions>(o => o.LowercaseUrls = true);
         // __Host- cookies are Secure, host-only and Path=/ by rule (RFC 6265bis §4.1.3.2). Each listener has its own cookie
