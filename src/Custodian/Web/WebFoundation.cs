@@ -36,13 +36,14 @@ public static class WebFoundation
 
     /// <summary>
     /// Registers Razor Pages (with <see cref="PageHandlerGuard"/>: a request no handler method answers is refused, never
-    /// rendered with nothing loaded) localization and antiforgery for the web pages.
+    /// rendered with nothing loaded; and <see cref="AntiforgeryFailureMarker"/>), localization and antiforgery for the web pages.
     /// </summary>
     public static IServiceCollection AddCustodianWeb(this IServiceCollection services)
     {
         services.AddRazorPages().AddMvcOptions(o =>
         {
             o.Filters.Add(new PageHandlerGuard());
+            o.Filters.Add(new AntiforgeryFailureMarker());
         });
         services.AddLocalization(o => o.ResourcesPath = "Resources");
         services.Configure<RouteOptions>(o => o.LowercaseUrls = true);

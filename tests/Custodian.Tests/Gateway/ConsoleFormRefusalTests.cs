@@ -6,6 +6,9 @@ using Custodian.Problems;
 using Custodian.Tests.Infrastructure;
 using Custodian.Tests.Monitoring;
 using Custodian.Web;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Filters;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Custodian.Tests.Gateway;
 
@@ -79,6 +82,80 @@ public sealed partial class ConsoleFormRefusalTests
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
     }
 
+    [Fact]
+    public async Task Only_a_failed_antiforgery_check_says_the_form_needs_its_token()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5, services: s => s.Configure<MvcOptions>(o => o.Filters.Add(new EmptyBadRequestFilter())));
+        using var officer = await ConsoleAsync(host, "O0001");
+        var token = await TokenAsync(officer, "/console/approvals");
+
+        using (var tokenless = await officer.PostAsync("/console/approvals?handler=Request", Form(null, ("action", "restore-clerk"))))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(tokenless, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal("The request was not accepted: a form needs its page's token (reload the page and send it again).", problem.GetProperty("detail").GetString());
+        }
+
+        using (var stale = await officer.PostAsync("/console/approvals?handler=Request", Form("not-a-token", ("action", "restore-clerk"))))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(stale, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal("The request was not accepted: a form needs its page's token (reload the page and send it again).", problem.GetProperty("detail").GetString());
+        }
+
+        // A bad filter is the page with the rule, as /console/claims?state=… is; in Korean by default, English on request.
+        foreach (var (query, expected) in new[]
+        {
+            ("?status=bogus", "상태: 대기, 승인됨, 거부됨, 실패, 철회됨, 전체 중 하나여야 합니다"),
+            ("?status=bogus&lang=en", "status: must be pending, approved, rejected, failed, withdrawn or all"),
+            ("?status=Pending&lang=en", "status: must be pending, approved, rejected, failed, withdrawn or all"),
+        })
+        {
+            using var listed = await officer.GetAsync("/console/approvals" + query);
+            Assert.Equal(HttpStatusCode.BadRequest, listed.StatusCode);
+            Assert.Equal("text/html", listed.Content.Headers.ContentType!.MediaType);
+            Assert.Equal(expected, WebUtility.HtmlDecode(ApprovalError().Match(await listed.Content.ReadAsStringAsync()).Groups[1].Value));
+        }
+
+        using (var claims = await officer.GetAsync("/console/claims?state=bogus&lang=en"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, claims.StatusCode);
+            Assert.Equal("text/html", claims.Content.Headers.ContentType!.MediaType);
+        }
+
+        foreach (var status in new[] { "pending", "approved", "rejected", "failed", "withdrawn", "all" })
+        {
+            using var listed = await officer.GetAsync("/console/approvals?status=" + status);
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        }
+
+        // Any other empty 400 names no token: here one a filter answers after the token check passed, and on a GET.
+        foreach (var send in new Func<Task<HttpResponseMessage>>[]
+        {
+            () => officer.PostAsync("/console/approvals?handler=Request&empty400=1", Form(token, ("action", "enroll-vdi-host"))),
+            () => officer.GetAsync("/console/approvals?empty400=1"),
+        })
+        {
+            using var empty = await send();
+            var problem = await ProblemAssert.IsProblemAsync(empty, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal("The request was not accepted: it is malformed.", problem.GetProperty("detail").GetString());
+        }
+    }
+
+    /// <summary>Answers an empty 400 (as <c>BadRequest()</c> does) for a request whose query has <c>empty400</c>: a stand-in for any 400 not from the token check.</summary>
+    private sealed class EmptyBadRequestFilter : IResourceFilter
+    {
+        public void OnResourceExecuting(ResourceExecutingContext context)
+        {
+            if (context.HttpContext.Request.Query.ContainsKey("empty400"))
+            {
+                context.Result = new BadRequestResult();
+            }
+        }
+
+        public void OnResourceExecuted(ResourceExecutedContext context)
+        {
+        }
+    }
+
     /// <summary>A security officer signed in at a fresh terminal, carrying the console's session cookie.</summary>
     internal static async Task<HttpClient> ConsoleAsync(CustodianTestHost host, string id)
     {
@@ -112,4 +189,7 @@ public sealed partial class ConsoleFormRefusalTests
 
     [GeneratedRegex("name=\"__csrf\" type=\"hidden\" value=\"([^\"]+)\"")]
     private static partial Regex CsrfField();
+
+    [GeneratedRegex("<p class=\"error\" role=\"alert\" id=\"approval-error\">([^<]*)</p>")]
+    private static partial Regex ApprovalError();
 }
