@@ -357,6 +357,7 @@ public static class CustodianServer
         app.UseMiddleware<NetworkPolicyMiddleware>(); // network zones, opening hours, trust classes per task (docs/access.md)
         app.UseMiddleware<RequestBodyBufferingMiddleware>(); // a body of unknown length is read (≤ the limit) before any endpoint: 413, never 500, on HTTP/2 too
         app.UseMiddleware<JsonCharsetMiddleware>(); // a JSON body in a charset other than UTF-8: 415 unsupported-media-type, recorded like the binder's refusals
+        app.UseMiddleware<FormUtf8Middleware>(); // a form body or page query that is not UTF-8: 400 form-not-utf8, recorded like the binder's refusals
         Storage.HealthApi.MapHealthApi(app); // /health with the storage dependency (src/Custodian/Storage/HealthApi.cs)
         app.MapOpenApi();
         app.MapTerminalApi();
