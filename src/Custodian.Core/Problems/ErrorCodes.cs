@@ -78,6 +78,8 @@ public static class ErrorCodes
     public const string BidiControlInText = "bidi-control-in-text";
     /// <summary>400: free text (a reason, note, title or question) contains a control character (C0 other than tab, line feed and carriage return; DEL; C1), such as the ESC that starts a terminal escape sequence (Custodian.Classification.FreeText.ContainsControlCharacter).</summary>
     public const string ControlCharacterInText = "control-character-in-text";
+    /// <summary>400: a web form's body (<c>application/x-www-form-urlencoded</c>) or a page's query holds bytes that are not UTF-8 once percent-decoded (e.g. <c>%FF</c>), which the form reader would store as U+FFFD (Custodian.Hosting.FormUtf8Middleware).</summary>
+    public const string FormNotUtf8 = "form-not-utf8";
     /// <summary>The request body is larger than allowed (413).</summary>
     public const string BodyTooLarge = "body-too-large";
     /// <summary>405: the path exists but does not take this HTTP method (the response's <c>Allow</c> header lists the ones it takes).</summary>

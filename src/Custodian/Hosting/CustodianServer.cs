@@ -326,7 +326,7 @@ public static class CustodianServer
             var status = context.HttpContext.Response.StatusCode;
             var code = status switch
             {
-                400 => ErrorCodes.ValidationFailed, // e.g. a form posted without its anti-forgery token
+                400 => ErrorCodes.ValidationFailed, // e.g. a form posted without its anti-forgery token (Web.AntiforgeryFailureMarker)
                 404 => ErrorCodes.NotFound,
                 405 => ErrorCodes.MethodNotAllowed,
                 413 => ErrorCodes.BodyTooLarge,
@@ -335,7 +335,8 @@ public static class CustodianServer
             };
             var message = status switch
             {
-                400 => "The request was not accepted: a form needs its page's token (reload the page and send it again).",
+                400 when Web.AntiforgeryFailureMarker.Failed(context.HttpContext) => AntiforgeryMessage,
+                400 => BadRequestMessage,
                 405 => "Method not allowed.",
                 415 => "The body must be JSON, sent with 'Content-Type: application/json'.",
                 _ => ReasonPhrase(status),
@@ -356,6 +357,7 @@ public static class CustodianServer
         app.UseMiddleware<NetworkPolicyMiddleware>(); // network zones, opening hours, trust classes per task (docs/access.md)
         app.UseMiddleware<RequestBodyBufferingMiddleware>(); // a body of unknown length is read (≤ the limit) before any endpoint: 413, never 500, on HTTP/2 too
         app.UseMiddleware<JsonCharsetMiddleware>(); // a JSON body in a charset other than UTF-8: 415 unsupported-media-type, recorded like the binder's refusals
+        app.UseMiddleware<FormUtf8Middleware>(); // a form body or page query that is not UTF-8: 400 form-not-utf8, recorded like the binder's refusals
         Storage.HealthApi.MapHealthApi(app); // /health with the storage dependency (src/Custodian/Storage/HealthApi.cs)
         app.MapOpenApi();
         app.MapTerminalApi();
@@ -371,6 +373,15 @@ public static class CustodianServer
         mapExtra?.Invoke(app);
         return app;
     }
+
+    /// <summary>
+    /// The status-code page's message for an empty 400 after the antiforgery check of a form failed (the form's <c>__csrf</c>
+    /// token missing, stale or not this listener's; <see cref="Web.AntiforgeryFailureMarker"/>).
+    /// </summary>
+    public const string AntiforgeryMessage = "The request was not accepted: a form needs its page's token (reload the page and send it again).";
+
+    /// <summary>The status-code page's message for any other empty 400: nothing is claimed about its cause.</summary>
+    public const string BadRequestMessage = "The request was not accepted: it is malformed.";
 
     private static string ReasonPhrase(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase + "." : "Error.";

@@ -34,6 +34,7 @@ public abstract class StaffPageModel : PageModel
     public StaffRequest Staff { get; private set; } = null!;
 
     /// <inheritdoc />
+    [NonHandler] // an override is not excluded from handler discovery by the base's attribute: a 'PAGE' request would call it
     public override async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
     {
         ArgumentNullException.ThrowIfNull(context);

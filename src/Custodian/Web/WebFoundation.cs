@@ -34,10 +34,18 @@ public static class WebFoundation
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
         "form-action 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
-    /// <summary>Registers Razor Pages, localization and antiforgery for the web pages, and the route constraint <see cref="NotLiteralRouteConstraint"/> (<c>not(…)</c>) the APIs use.</summary>
+    /// <summary>
+    /// Registers Razor Pages (with <see cref="PageHandlerGuard"/>: a request no handler method answers is refused, never
+    /// rendered with nothing loaded; and <see cref="AntiforgeryFailureMarker"/>), localization and antiforgery for the web pages, and the route
+    /// constraint <see cref="NotLiteralRouteConstraint"/> (<c>not(…)</c>) the APIs use.
+    /// </summary>
     public static IServiceCollection AddCustodianWeb(this IServiceCollection services)
     {
-        services.AddRazorPages();
+        services.AddRazorPages().AddMvcOptions(o =>
+        {
+            o.Filters.Add(new PageHandlerGuard());
+            o.Filters.Add(new AntiforgeryFailureMarker());
+        });
         services.AddLocalization(o => o.ResourcesPath = "Resources");
         services.Configure<RouteOptions>(o =>
         {

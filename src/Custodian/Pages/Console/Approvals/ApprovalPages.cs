@@ -75,6 +75,9 @@ public static class ApprovalPages
 /// <param name="text">The pages' strings.</param>
 public sealed class IndexModel(PrivilegedActionRequests requests, IStringLocalizer<ApprovalText> text) : ConsolePageModel
 {
+    /// <summary>The rule a <c>?status=</c> filter breaks (English; the page shows it in its language).</summary>
+    public const string StatusRule = "must be pending, approved, rejected, failed, withdrawn or all";
+
     /// <summary>The listed requests (at most 200).</summary>
     public IReadOnlyList<PrivilegedRequest> Requests { get; private set; } = [];
 
@@ -87,12 +90,19 @@ public sealed class IndexModel(PrivilegedActionRequests requests, IStringLocaliz
     /// <summary>Why the last request was refused, or null.</summary>
     public string? Error { get; private set; }
 
-    /// <summary>Lists the requests; 400 for an unknown filter.</summary>
+    /// <summary>
+    /// Lists the requests of <paramref name="status"/> (pending when absent). Any other value than pending, approved,
+    /// rejected, failed, withdrawn or all (docs/access.md §7.2) is refused as the claims page refuses a bad state: 400, the
+    /// page with <see cref="Error"/> naming the rule (<see cref="StatusRule"/>) and the pending requests.
+    /// </summary>
     public async Task<IActionResult> OnGetAsync(string? status)
     {
         if (!ApprovalPages.TryParseFilter(status, out var filter))
         {
-            return BadRequest();
+            Error = ApprovalPages.Describe(Custodian.Hosting.ProblemResults.Validation("status", StatusRule), text);
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            Requests = await requests.ListAsync(PrivilegedRequestStatus.Pending, HttpContext.RequestAborted);
+            return Page();
         }
 
         Filter = string.IsNullOrEmpty(status) ? "pending" : status;

@@ -115,6 +115,21 @@ public static partial class IncidentPages
         return errors.Count == 0 ? null : new CustodianError(ErrorCodes.ValidationFailed, StatusCodes.Status400BadRequest, "The incident request is invalid.") { Errors = errors };
     }
 
+    /// <summary>
+    /// A time as a <c>datetime-local</c> value at <paramref name="offset"/>: <c>yyyy-MM-ddTHH:mm</c>, or <c>yyyy-MM-ddTHH:mm:ss</c>
+    /// when it has seconds (sub-second parts are dropped); empty for null. <see cref="LocalTime"/> reads both back.
+    /// </summary>
+    public static string LocalInput(DateTimeOffset? time, TimeSpan offset)
+    {
+        if (time is not { } t)
+        {
+            return string.Empty;
+        }
+
+        var local = t.ToOffset(offset);
+        return local.ToString(local.Second == 0 ? "yyyy-MM-ddTHH:mm" : "yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Parses a <c>datetime-local</c> value (<c>yyyy-MM-ddTHH:mm</c>) at <paramref name="offset"/>; null when empty or malformed.</summary>
     public static DateTimeOffset? LocalTime(string? text, TimeSpan offset) =>
         DateTime.TryParseExact(text, ["yyyy-MM-ddTHH:mm", "yyyy-MM-ddTHH:mm:ss"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
@@ -215,9 +230,28 @@ public sealed class DetailModel(IncidentService incidents, IStringLocalizer<Inci
     /// <summary>Shows the case; 404 when there is none.</summary>
     public async Task<IActionResult> OnGetAsync(string id) => await LoadAsync(id) ? Page() : NotFound();
 
-    /// <summary>Scopes the case from the ledger with its current scope.</summary>
-    public async Task<IActionResult> OnPostScopeAsync(string id) =>
-        await After(id, AccessTask.IncidentScoped, (await incidents.ScopeAsync(id, null, IncidentPages.Actor(this), null, HttpContext.RequestAborted)).Error);
+    /// <summary>The review offset the scope form's times are read and shown at.</summary>
+    public TimeSpan Offset => incidents.Offset;
+
+    /// <summary>
+    /// Scopes the case from the ledger with its principals and the window from the form: <paramref name="from"/> and
+    /// <paramref name="to"/> as local times at <see cref="Offset"/> (<c>yyyy-MM-ddTHH:mm[:ss]</c>; the form is prefilled with the
+    /// case's window), an empty one keeping that end of the case's window. A malformed time is refused as the declare form
+    /// refuses it (<see cref="IncidentPages.CheckTimes"/>); the rest is <see cref="IncidentService.ScopeAsync"/>'s, as for
+    /// <c>POST /api/v1/incidents/{id}/scope</c> and <c>custodian incident scope --from --to</c> (both ends, from before to, to not
+    /// in the future).
+    /// </summary>
+    public async Task<IActionResult> OnPostScopeAsync(string id, string? from, string? to)
+    {
+        if (IncidentPages.CheckTimes(from, to) is { } badTime)
+        {
+            return await After(id, AccessTask.IncidentScoped, badTime);
+        }
+
+        var window = new IncidentScope([], [], [], IncidentPages.LocalTime(from, Offset), IncidentPages.LocalTime(to, Offset), []);
+        var change = window.From is null && window.To is null ? null : window; // no principals: the case's are kept (IncidentScope.Over)
+        return await After(id, AccessTask.IncidentScoped, (await incidents.ScopeAsync(id, change, IncidentPages.Actor(this), null, HttpContext.RequestAborted)).Error);
+    }
 
     /// <summary>Sends the notices (Korean SMS; inbox in both languages).</summary>
     public async Task<IActionResult> OnPostNotifyAsync(string id, string? how, string? measures, string? contact) =>
