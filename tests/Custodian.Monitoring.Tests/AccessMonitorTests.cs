@@ -444,21 +444,28 @@ public sealed class AccessMonitorTests
         Assert.Equal(["clerk:C0001", "clerk:C0002"], h.EntriesOf(AccessTask.Suspended).Select(e => e.Entry.Target).Order(StringComparer.Ordinal));
     }
 
+    // The collusion pattern: at 10:00 in Seoul clerks C0001 (S001) and C0002 (S002) read the same subscribers 1..count and
+    // serve none; at 11:02 C0003 (S003) reads subscriber 99, and the lookups are orphans.
+    private static async Task ShareOrphansAsync(MonitorHarness harness, int count)
+    {
+        harness.Time.Advance(TimeSpan.FromHours(1));
+        for (var subject = 1; subject <= count; subject++)
+        {
+            await harness.AppendAsync("C0001", "S001-T1", [subject], store: "S001");
+            await harness.AppendAsync("C0002", "S002-T1", [subject], store: "S002");
+        }
+
+        harness.Time.Advance(TimeSpan.FromMinutes(62));
+        await harness.AppendAsync("C0003", "S003-T1", [99], store: "S003");
+    }
+
     [Fact]
     public async Task A_decision_first_made_by_the_replay_is_acted_on_once_after_it()
     {
         // First run: hard limits only (the detection engine off). At 10:00 in Seoul two clerks of different stores read the
         // same four subscribers and serve none (the collusion pattern); at 11:02 a third clerk reads someone else.
         await using var first = await MonitorHarness.StartAsync();
-        first.Time.Advance(TimeSpan.FromHours(1));
-        for (var subject = 1; subject <= 4; subject++)
-        {
-            await first.AppendAsync("C0001", "S001-T1", [subject], store: "S001");
-            await first.AppendAsync("C0002", "S002-T1", [subject], store: "S002");
-        }
-
-        first.Time.Advance(TimeSpan.FromMinutes(62));
-        await first.AppendAsync("C0003", "S003-T1", [99], store: "S003");
+        await ShareOrphansAsync(first, 4);
         await first.SettleAsync();
         await first.StopAsync();
         Assert.Empty(await first.Alerts.ListAsync(null));
@@ -495,15 +502,7 @@ public sealed class AccessMonitorTests
         // clerk: an alert each (risk 30, action alert), no step-up.
         static MonitorEngine Engine(int stepUpRisk) => MonitorEngine.CreateDefault(new DetectionOptions { AlertRisk = 25, StepUpRisk = stepUpRisk });
         await using var first = await MonitorHarness.StartAsync(engine: Engine(60));
-        first.Time.Advance(TimeSpan.FromHours(1));
-        for (var subject = 1; subject <= 3; subject++)
-        {
-            await first.AppendAsync("C0001", "S001-T1", [subject], store: "S001");
-            await first.AppendAsync("C0002", "S002-T1", [subject], store: "S002");
-        }
-
-        first.Time.Advance(TimeSpan.FromMinutes(62));
-        await first.AppendAsync("C0003", "S003-T1", [99], store: "S003");
+        await ShareOrphansAsync(first, 3);
         await first.SettleAsync();
         await first.StopAsync();
         Assert.Equal([MonitorAction.Alert, MonitorAction.Alert], (await first.Alerts.ListAsync(null)).Select(a => a.Evidence.Action));
