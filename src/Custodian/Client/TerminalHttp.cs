@@ -16,8 +16,9 @@ public static class TerminalHttp
     /// <param name="ca">Custodian's CA certificate.</param>
     /// <param name="clientCertificate">Device certificate with private key, or null.</param>
     /// <param name="maxConnections">Connections per server (1–1024).</param>
-    public static HttpClient Create(Uri baseUrl, X509Certificate2 ca, X509Certificate2? clientCertificate, int maxConnections = 16) =>
-        Create(baseUrl, new X509Certificate2Collection(ca), clientCertificate, maxConnections);
+    /// <param name="time">The clock the server certificate's validity is judged by; null for <see cref="TimeProvider.System"/>.</param>
+    public static HttpClient Create(Uri baseUrl, X509Certificate2 ca, X509Certificate2? clientCertificate, int maxConnections = 16, TimeProvider? time = null) =>
+        Create(baseUrl, new X509Certificate2Collection(ca), clientCertificate, maxConnections, time);
 
     /// <summary>
     /// Creates a client for <paramref name="baseUrl"/> that accepts a server certificate chaining to any one of
@@ -27,9 +28,11 @@ public static class TerminalHttp
     /// <param name="trusted">Custodian's CA certificates, at least one.</param>
     /// <param name="clientCertificate">Device certificate with private key, or null.</param>
     /// <param name="maxConnections">Connections per server (1–1024).</param>
-    public static HttpClient Create(Uri baseUrl, X509Certificate2Collection trusted, X509Certificate2? clientCertificate, int maxConnections = 16)
+    /// <param name="time">The clock the server certificate's validity is judged by; null for <see cref="TimeProvider.System"/>.</param>
+    public static HttpClient Create(Uri baseUrl, X509Certificate2Collection trusted, X509Certificate2? clientCertificate, int maxConnections = 16, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(trusted);
+        var clock = time ?? TimeProvider.System;
         ArgumentOutOfRangeException.ThrowIfZero(trusted.Count);
         var handler = new SocketsHttpHandler
         {
@@ -37,7 +40,7 @@ public static class TerminalHttp
             PooledConnectionLifetime = TimeSpan.FromMinutes(10),
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && trusted.Any(ca => ChainsTo(new X509Certificate2(certificate), ca)),
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && trusted.Any(ca => ChainsTo(new X509Certificate2(certificate), ca, clock.GetUtcNow())),
                 ClientCertificates = clientCertificate is null ? null : new X509CertificateCollection { clientCertificate },
                 LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate,
             },
@@ -91,10 +94,21 @@ public static class TerminalHttp
         return ca;
     }
 
-    /// <summary>Whether <paramref name="certificate"/> chains to <paramref name="ca"/> alone.</summary>
-    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 ca)
+    /// <summary>Whether <paramref name="certificate"/> chains to <paramref name="ca"/> alone, judged at the system clock's now.</summary>
+    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 ca) => ChainsTo(certificate, ca, TimeProvider.System.GetUtcNow());
+
+    /// <summary>
+    /// Whether <paramref name="certificate"/> chains to <paramref name="ca"/> alone, with every certificate of the chain
+    /// valid at <paramref name="at"/> (RFC 5280 §6.1.3 (a)(2), the validity period checked at the given time).
+    /// </summary>
+    /// <param name="certificate">The presented certificate.</param>
+    /// <param name="ca">The only trusted root.</param>
+    /// <param name="at">The time of validation: the caller's clock (a test's fake clock, which issued the server's certificate).</param>
+    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 ca, DateTimeOffset at)
     {
         using var chain = new X509Chain();
+        chain.ChainPolicy.VerificationTime = at.UtcDateTime;
+        chain.ChainPolicy.VerificationTimeIgnored = false;
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;

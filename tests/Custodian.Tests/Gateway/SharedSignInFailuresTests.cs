@@ -88,8 +88,7 @@ public sealed class SharedSignInFailuresTests
             Assert.Equal(Locked(until), await AttemptAsync(onC, "C0404", 5, staff.Code(a.Time))); // the fifth failure
         }
 
-        // Another restart (before the clock moves on: a node's TLS certificate starts at its start on the fake clock, which
-        // may lie ahead of the wall clock the test's TLS client checks it with).
+        // Another restart.
         await using var d = await a.StartNodeAsync();
         using var onD = d.TerminalClient(terminal);
         a.Time.Advance(Lockout - TimeSpan.FromSeconds(1));

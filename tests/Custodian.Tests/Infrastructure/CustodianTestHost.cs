@@ -168,9 +168,9 @@ public sealed class CustodianTestHost : IAsyncDisposable
         return new CustodianTestHost(app, time, directory, population) { _schema = schema };
     }
 
-    public HttpClient TerminalClient(X509Certificate2? certificate) => TerminalHttp.Create(TerminalUrl, Ca, certificate);
+    public HttpClient TerminalClient(X509Certificate2? certificate) => TerminalHttp.Create(TerminalUrl, Ca, certificate, time: Clock);
 
-    public HttpClient PortalClient() => TerminalHttp.Create(PortalUrl, Ca, null);
+    public HttpClient PortalClient() => TerminalHttp.Create(PortalUrl, Ca, null, time: Clock);
 
     /// <summary>
     /// A portal client whose connections come from <paramref name="sourceAddress"/> (any of 127.0.0.0/8, all of which
@@ -181,6 +181,7 @@ public sealed class CustodianTestHost : IAsyncDisposable
     {
         var local = System.Net.IPAddress.Parse(sourceAddress);
         var ca = Ca;
+        var clock = Clock;
         var handler = new System.Net.Http.SocketsHttpHandler
         {
             ConnectCallback = async (context, cancellationToken) =>
@@ -200,7 +201,7 @@ public sealed class CustodianTestHost : IAsyncDisposable
             },
             SslOptions = new System.Net.Security.SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && TerminalHttp.ChainsTo(new X509Certificate2(certificate), ca),
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && TerminalHttp.ChainsTo(new X509Certificate2(certificate), ca, clock.GetUtcNow()),
             },
         };
         return new HttpClient(handler) { BaseAddress = PortalUrl, Timeout = TimeSpan.FromSeconds(30) };
