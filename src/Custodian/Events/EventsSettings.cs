@@ -1,11 +1,16 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Custodian.Problems;
+using NATS.Client.Core;
 
 namespace Custodian.Events;
 
 /// <summary>
 /// The parsed <c>Custodian:Events</c> setting (docs/events.md): absent, empty or <c>embedded</c> for the in-process
-/// event stream (the embedded default), or <c>nats://host[:port]</c> for the NATS JetStream event log.
+/// event stream (the embedded default), or <c>nats://host[:port]</c> / <c>tls://host[:port]</c> for the NATS JetStream
+/// event log (<c>tls://</c>, or any of <see cref="JetStreamOptions.TlsCaFile"/>, <see cref="JetStreamOptions.TlsCertFile"/>,
+/// <see cref="JetStreamOptions.TlsKeyFile"/>, requires TLS: the connection fails rather than fall back to plain text).
 /// </summary>
 public sealed class EventsSettings
 {
@@ -33,8 +38,53 @@ public sealed class EventsSettings
     /// <summary>The JetStream settings (used when <see cref="IsJetStream"/>).</summary>
     public JetStreamOptions JetStream { get; }
 
-    /// <summary><c>embedded</c>, or <c>nats host:port</c> — for messages and logs: never the credentials.</summary>
-    public string Display => Url is null ? "embedded" : string.Create(CultureInfo.InvariantCulture, $"nats {Url.Host}:{Url.Port}");
+    /// <summary>
+    /// True when the connection to NATS must be TLS: the URL's scheme is <c>tls</c> or a TLS file is configured. A plain
+    /// <c>nats://</c> URL without TLS files uses TLS only when the server offers it (NATS.Net's <see cref="TlsMode.Auto"/>).
+    /// </summary>
+    public bool RequiresTls => Url is not null && (string.Equals(Url.Scheme, "tls", StringComparison.Ordinal) || JetStream.HasTlsFiles);
+
+    /// <summary><c>embedded</c>, <c>nats host:port</c> or <c>nats host:port (TLS)</c> — for messages and logs: never the credentials or file paths.</summary>
+    public string Display => Url is null
+        ? "embedded"
+        : string.Create(CultureInfo.InvariantCulture, $"nats {Url.Host}:{Url.Port}{(RequiresTls ? " (TLS)" : string.Empty)}");
+
+    /// <summary>
+    /// The NATS.Net connection options for this event log: the URL (with any <c>user:password@</c>), TLS required per
+    /// <see cref="RequiresTls"/> with the configured CA and client certificate files, and the given timeouts; reconnects
+    /// wait 200 ms to 2 s.
+    /// </summary>
+    /// <param name="name">The connection's name, as the server lists it (e.g. <c>custodian</c>).</param>
+    /// <param name="connectTimeout">How long a connection attempt may take.</param>
+    /// <returns>The options.</returns>
+    /// <exception cref="InvalidOperationException">When the event log is embedded.</exception>
+    public NatsOpts ConnectionOptions(string name, TimeSpan connectTimeout)
+    {
+        if (Url is null)
+        {
+            throw new InvalidOperationException("The embedded event log has no NATS connection.");
+        }
+
+        return NatsOpts.Default with
+        {
+            Url = Url.ToString(),
+            Name = name,
+            ConnectTimeout = connectTimeout,
+            RequestTimeout = JetStream.AckTimeout,
+            CommandTimeout = JetStream.AckTimeout,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+            TlsOpts = NatsTlsOpts.Default with
+            {
+                Mode = RequiresTls ? TlsMode.Require : TlsMode.Auto,
+                CaFile = NullIfEmpty(JetStream.TlsCaFile),
+                CertFile = NullIfEmpty(JetStream.TlsCertFile),
+                KeyFile = NullIfEmpty(JetStream.TlsKeyFile),
+            },
+        };
+
+        static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+    }
 
     /// <summary>Parses <paramref name="value"/> and validates <paramref name="jetStream"/> when it names a NATS server.</summary>
     /// <param name="value">The setting; null, empty or <c>embedded</c> for the default.</param>
@@ -55,9 +105,9 @@ public sealed class EventsSettings
             return Embedded;
         }
 
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || !string.Equals(uri.Scheme, "nats", StringComparison.OrdinalIgnoreCase))
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || !(string.Equals(uri.Scheme, "nats", StringComparison.OrdinalIgnoreCase) || string.Equals(uri.Scheme, "tls", StringComparison.OrdinalIgnoreCase)))
         {
-            return Invalid(Cli.ConfigurationBinding.WithDocumentPointer("Custodian:Events must be 'embedded' or a nats://host:port URL.", Setting));
+            return Invalid(Cli.ConfigurationBinding.WithDocumentPointer("Custodian:Events must be 'embedded' or a nats://host:port or tls://host:port URL.", Setting));
         }
 
         if (string.IsNullOrEmpty(uri.Host))
@@ -67,7 +117,7 @@ public sealed class EventsSettings
 
         if (uri.AbsolutePath is not ("" or "/") || uri.Query.Length > 0 || uri.Fragment.Length > 0)
         {
-            return Invalid(Cli.ConfigurationBinding.WithDocumentPointer("Custodian:Events must be nats://host:port with no path, query or fragment.", Setting));
+            return Invalid(Cli.ConfigurationBinding.WithDocumentPointer("Custodian:Events must be nats://host:port or tls://host:port with no path, query or fragment.", Setting));
         }
 
         var port = uri.IsDefaultPort || uri.Port < 0 ? DefaultPort : uri.Port;
@@ -82,8 +132,71 @@ public sealed class EventsSettings
             return Invalid(string.Join(" ", failures));
         }
 
-        var builder = new UriBuilder(uri) { Scheme = "nats", Port = port, Path = string.Empty };
+        if (CheckTlsFiles(jetStream) is { } tlsFailure)
+        {
+            return Invalid(tlsFailure);
+        }
+
+        var builder = new UriBuilder(uri) { Scheme = uri.Scheme.ToLowerInvariant(), Port = port, Path = string.Empty };
         return new EventsSettings(builder.Uri, jetStream);
+    }
+
+    // The TLS files are read once here, so that a missing, unreadable or wrong file stops the start with one line naming
+    // the setting (never the path or the content) instead of failing every connection attempt later.
+    private static string? CheckTlsFiles(JetStreamOptions jetStream)
+    {
+        if (!string.IsNullOrEmpty(jetStream.TlsCaFile))
+        {
+            var authorities = new X509Certificate2Collection();
+            try
+            {
+                authorities.ImportFromPemFile(jetStream.TlsCaFile);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                return TlsFileRule("TlsCaFile", "must be a readable PEM file of the NATS servers' certificate authority (" + Reason(ex) + ").");
+            }
+
+            if (authorities.Count == 0)
+            {
+                return TlsFileRule("TlsCaFile", "must hold at least one PEM CERTIFICATE (none found).");
+            }
+
+            foreach (var authority in authorities)
+            {
+                authority.Dispose();
+            }
+        }
+
+        if (!string.IsNullOrEmpty(jetStream.TlsCertFile) && !string.IsNullOrEmpty(jetStream.TlsKeyFile))
+        {
+            try
+            {
+                using var client = X509Certificate2.CreateFromPemFile(jetStream.TlsCertFile, jetStream.TlsKeyFile);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return TlsFileRule("TlsCertFile", "and Custodian:JetStream:TlsKeyFile must be readable PEM files (" + Reason(ex) + ").");
+            }
+            catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+            {
+                // ArgumentException: a key that is not the certificate's.
+                return TlsFileRule("TlsCertFile", "and Custodian:JetStream:TlsKeyFile must hold a PEM certificate and its unencrypted private key, which must match.");
+            }
+        }
+
+        return null;
+
+        static string Reason(Exception ex) => ex switch
+        {
+            FileNotFoundException or DirectoryNotFoundException => "no such file",
+            UnauthorizedAccessException => "permission denied",
+            CryptographicException => "not PEM",
+            _ => "cannot be read",
+        };
+
+        static string TlsFileRule(string key, string rule) =>
+            Cli.ConfigurationBinding.WithDocumentPointer($"Custodian:{JetStreamOptions.Section}:{key} {rule}", $"Custodian:{JetStreamOptions.Section}:{key}");
     }
 
     // The setting the refusals name, and whose document (docs/events.md) they point to.

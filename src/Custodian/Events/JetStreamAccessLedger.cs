@@ -382,16 +382,9 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
     private static async Task<NatsConnection> ConnectAsync(EventsSettings settings, CancellationToken cancellationToken)
     {
         var timeout = settings.JetStream.AckTimeout;
-        var nats = new NatsConnection(NatsOpts.Default with
+        var nats = new NatsConnection(settings.ConnectionOptions("custodian", timeout < TimeSpan.FromSeconds(2) ? TimeSpan.FromSeconds(2) : timeout) with
         {
-            Url = settings.Url!.ToString(),
-            Name = "custodian",
-            ConnectTimeout = timeout < TimeSpan.FromSeconds(2) ? TimeSpan.FromSeconds(2) : timeout,
-            RequestTimeout = timeout,
-            CommandTimeout = timeout,
             PublishTimeoutOnDisconnected = true, // a publish while disconnected fails within the timeout instead of being sent after the read was refused
-            ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
-            ReconnectWaitMax = TimeSpan.FromSeconds(2),
         });
         try
         {
@@ -417,12 +410,48 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             await nats.DisposeAsync();
             throw new EventsUnavailableException($"events {settings.Display} is unavailable: the server refused the credentials (authorization violation; set the user and password in Custodian__Events as nats://user:password@host:port).", ex);
         }
+        catch (Exception ex) when (IsTlsFailure(ex))
+        {
+            await nats.DisposeAsync();
+            throw new EventsUnavailableException($"events {settings.Display} is unavailable: {TlsFailure(settings)}", ex);
+        }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
             await nats.DisposeAsync();
             throw new EventsUnavailableException($"events {settings.Display} is unavailable: the server is unreachable (connection refused or timed out).", ex);
         }
     }
+
+    // Whether the TLS handshake failed (the server's certificate not trusted, or the client's refused), anywhere in the
+    // chain the client wraps it in; or TLS was required and the server offers none.
+    internal static bool IsTlsFailure(Exception ex)
+    {
+        for (Exception? current = ex; current is not null; current = current.InnerException)
+        {
+            // AuthenticationException: the handshake itself failed (the server's certificate refused here). The OpenSSL
+            // SslException under an IOException: with TLS 1.3 the server judges the client's certificate after the
+            // client's handshake completed, and its alert (bad certificate, certificate required) arrives on the first read.
+            // A NatsException naming TLS: TLS required and the server offers none.
+            if (current is System.Security.Authentication.AuthenticationException
+                || string.Equals(current.GetType().Name, "SslException", StringComparison.Ordinal)
+                || current is NatsException { Message: var message } && message.Contains("TLS", StringComparison.Ordinal) && !message.Contains("can not connect", StringComparison.Ordinal))
+            {
+                return true;
+            }
+
+            if (current is AggregateException aggregate && aggregate.InnerExceptions.Any(IsTlsFailure))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The one-line reason for a failed TLS handshake with NATS, naming the settings that decide it (never their values).</summary>
+    internal static string TlsFailure(EventsSettings settings) => settings.RequiresTls
+        ? "the TLS handshake failed (the server offers no TLS, its certificate is not issued by Custodian__JetStream__TlsCaFile or the system's roots or does not name the host, or it refused the client certificate of Custodian__JetStream__TlsCertFile)."
+        : "the TLS handshake failed (the server's certificate is not trusted by the system's roots; set Custodian__JetStream__TlsCaFile).";
 
     // Whether the server refused the connection's credentials: a NatsServerException flagged as an auth error anywhere in
     // the chain (the client wraps it in NatsException "can not connect uris").

@@ -67,6 +67,27 @@ public sealed partial class JetStreamOptions
     /// <value>2–300 seconds. The default is 10; renewed every third of it.</value>
     public int WorkerLeaseSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// PEM file of the certificate authority (or authorities) that issued the NATS servers' TLS certificates. With it, TLS
+    /// is required and the servers' certificates are checked against these certificates only, not the system's roots.
+    /// </summary>
+    /// <value>A readable file holding at least one PEM <c>CERTIFICATE</c>; null (the default) for the system's roots.</value>
+    public string? TlsCaFile { get; set; }
+
+    /// <summary>
+    /// PEM file of this process's TLS client certificate, for a NATS server that verifies clients (nats-server
+    /// <c>tls { verify: true }</c>, mutual TLS). Needs <see cref="TlsKeyFile"/>; with it, TLS is required.
+    /// </summary>
+    /// <value>A readable PEM certificate file; null (the default) for none.</value>
+    public string? TlsCertFile { get; set; }
+
+    /// <summary>PEM file of the private key of <see cref="TlsCertFile"/> (PKCS #8 or the algorithm's own PEM form, unencrypted).</summary>
+    /// <value>A readable PEM key file matching <see cref="TlsCertFile"/>; null (the default) for none.</value>
+    public string? TlsKeyFile { get; set; }
+
+    /// <summary>Whether a TLS file is configured (<see cref="TlsCaFile"/>, <see cref="TlsCertFile"/> or <see cref="TlsKeyFile"/>): TLS is then required.</summary>
+    public bool HasTlsFiles => !string.IsNullOrEmpty(TlsCaFile) || !string.IsNullOrEmpty(TlsCertFile) || !string.IsNullOrEmpty(TlsKeyFile);
+
     /// <summary><see cref="AckTimeoutMilliseconds"/> as a span.</summary>
     public TimeSpan AckTimeout => TimeSpan.FromMilliseconds(AckTimeoutMilliseconds);
 
@@ -110,6 +131,13 @@ public sealed partial class JetStreamOptions
         if (WorkerLeaseSeconds is < 2 or > 300)
         {
             Add("WorkerLeaseSeconds must be 2-300.");
+        }
+
+        if (string.IsNullOrEmpty(TlsCertFile) != string.IsNullOrEmpty(TlsKeyFile))
+        {
+            Add(string.IsNullOrEmpty(TlsCertFile)
+                ? "TlsCertFile must be set with TlsKeyFile (the client certificate and its key go together)."
+                : "TlsKeyFile must be set with TlsCertFile (the client certificate and its key go together).");
         }
 
         return failures;

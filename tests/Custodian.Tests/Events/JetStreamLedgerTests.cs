@@ -293,7 +293,7 @@ public sealed class JetStreamLedgerTests
 
         (code, lines) = await RunCliAsync("serve", "--data", directory, "--terminal-port", "0", "--portal-port", "0", "--events", "http://user:secret-pw@127.0.0.1:4222");
         Assert.Equal(2, code);
-        Assert.Equal(["error: invalid configuration: Custodian:Events must be 'embedded' or a nats://host:port URL (docs/events.md lists the values; as an environment variable it is Custodian__Events)."], lines);
+        Assert.Equal(["error: invalid configuration: Custodian:Events must be 'embedded' or a nats://host:port or tls://host:port URL (docs/events.md lists the values; as an environment variable it is Custodian__Events)."], lines);
         Assert.False(Directory.Exists(directory));
     }
 
@@ -385,6 +385,8 @@ public sealed class JetStreamLedgerTests
     [InlineData("nats://127.0.0.1", "nats 127.0.0.1:4222")]
     [InlineData("nats://n1.example:4333", "nats n1.example:4333")]
     [InlineData("nats://u:p@n1.example:4333", "nats n1.example:4333")]
+    [InlineData("tls://u:p@n1.example", "nats n1.example:4222 (TLS)")]
+    [InlineData("TLS://n1.example:4333", "nats n1.example:4333 (TLS)")]
     public void The_events_setting_selects_embedded_or_jetstream_and_never_shows_credentials(string? value, string? display)
     {
         var parsed = EventsSettings.Parse(value, new JetStreamOptions());
@@ -394,8 +396,8 @@ public sealed class JetStreamLedgerTests
     }
 
     [Theory]
-    [InlineData("http://host:4222", null, "Custodian:Events must be 'embedded' or a nats://host:port URL (docs/events.md lists the values; as an environment variable it is Custodian__Events).")]
-    [InlineData("nats://host:4222/path", null, "Custodian:Events must be nats://host:port with no path, query or fragment (docs/events.md lists the values; as an environment variable it is Custodian__Events).")]
+    [InlineData("http://host:4222", null, "Custodian:Events must be 'embedded' or a nats://host:port or tls://host:port URL (docs/events.md lists the values; as an environment variable it is Custodian__Events).")]
+    [InlineData("nats://host:4222/path", null, "Custodian:Events must be nats://host:port or tls://host:port with no path, query or fragment (docs/events.md lists the values; as an environment variable it is Custodian__Events).")]
     [InlineData("nats://host:4222", "Replicas", "Custodian:JetStream:Replicas must be 1-5 (1 for one nats-server, 3 for a cluster; docs/events.md lists the values; as an environment variable it is Custodian__JetStream__Replicas).")]
     [InlineData("nats://host:4222", "Stream", "Custodian:JetStream:Stream must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-' (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__Stream).")]
     [InlineData("nats://host:4222", "SubjectPrefix", "Custodian:JetStream:SubjectPrefix must be 1-4 dot-separated tokens of a-z, 0-9, '_' or '-', at most 64 characters (docs/events.md lists the values; as an environment variable it is Custodian__JetStream__SubjectPrefix).")]

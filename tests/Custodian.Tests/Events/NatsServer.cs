@@ -19,29 +19,32 @@ internal sealed class NatsServer : IAsyncDisposable
 
     private readonly bool _jetStream;
     private readonly (string User, string Password)? _credentials;
+    private readonly NatsTlsFiles? _tls;
 
-    private NatsServer(DirectoryInfo directory, int port, bool jetStream, (string User, string Password)? credentials)
+    private NatsServer(DirectoryInfo directory, int port, bool jetStream, (string User, string Password)? credentials, NatsTlsFiles? tls)
     {
         _directory = directory;
         Port = port;
         _jetStream = jetStream;
         _credentials = credentials;
+        _tls = tls;
     }
 
     /// <summary>The client port on 127.0.0.1.</summary>
     public int Port { get; }
 
-    /// <summary>The <c>Custodian:Events</c> value for this server.</summary>
-    public string Url => string.Create(CultureInfo.InvariantCulture, $"nats://127.0.0.1:{Port}");
+    /// <summary>The <c>Custodian:Events</c> value for this server (<c>tls://</c> when it requires TLS).</summary>
+    public string Url => string.Create(CultureInfo.InvariantCulture, $"{(_tls is null ? "nats" : "tls")}://127.0.0.1:{Port}");
 
     private string PidFile => Path.Combine(_directory.FullName, "nats.pid");
 
     /// <summary>Starts a server on a free port with empty storage and waits until it accepts clients.</summary>
     /// <param name="jetStream">False for a server without JetStream (<c>-js</c> left out).</param>
     /// <param name="credentials">A user and password the server requires (<c>--user U --pass P</c>); null for none.</param>
-    public static async Task<NatsServer> StartNewAsync(bool jetStream = true, (string User, string Password)? credentials = null)
+    /// <param name="tls">TLS for clients (<c>--tlscert --tlskey --tlscacert --tlsverify</c>: only TLS clients presenting a certificate of the files' CA); null for plain text.</param>
+    public static async Task<NatsServer> StartNewAsync(bool jetStream = true, (string User, string Password)? credentials = null, NatsTlsFiles? tls = null)
     {
-        var server = new NatsServer(Directory.CreateTempSubdirectory("custodian-nats-"), FreePort(), jetStream, credentials);
+        var server = new NatsServer(Directory.CreateTempSubdirectory("custodian-nats-"), FreePort(), jetStream, credentials, tls);
         await server.StartAsync();
         return server;
     }
@@ -78,11 +81,19 @@ internal sealed class NatsServer : IAsyncDisposable
             script = script.Replace("-P \"$2\"", "-P \"$2\" --user \"$4\" --pass \"$5\"", StringComparison.Ordinal);
         }
 
-        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, ArgumentList = { "-c", script, nats, store, PidFile, log } };
-        if (_credentials is { } added)
+        if (_tls is not null)
         {
-            info.ArgumentList.Add(added.User);
-            info.ArgumentList.Add(added.Password);
+            script = script.Replace("-P \"$2\"", "-P \"$2\" --tlsverify --tlscert \"$6\" --tlskey \"$7\" --tlscacert \"$8\"", StringComparison.Ordinal);
+        }
+
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, ArgumentList = { "-c", script, nats, store, PidFile, log } };
+        info.ArgumentList.Add(_credentials?.User ?? string.Empty);
+        info.ArgumentList.Add(_credentials?.Password ?? string.Empty);
+        if (_tls is { } tls)
+        {
+            info.ArgumentList.Add(tls.ServerCertificate);
+            info.ArgumentList.Add(tls.ServerKey);
+            info.ArgumentList.Add(tls.CaCertificate);
         }
 
         _watchdog = Process.Start(info) ?? throw new InvalidOperationException("nats-server could not be started.");

@@ -164,16 +164,7 @@ public sealed class MonitorWorker
     /// </exception>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        await using var nats = new NatsConnection(NatsOpts.Default with
-        {
-            Url = _settings.Url!.ToString(),
-            Name = "custodian-monitor-worker",
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            RequestTimeout = _settings.JetStream.AckTimeout,
-            CommandTimeout = _settings.JetStream.AckTimeout,
-            ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
-            ReconnectWaitMax = TimeSpan.FromSeconds(2),
-        });
+        await using var nats = new NatsConnection(_settings.ConnectionOptions("custodian-monitor-worker", TimeSpan.FromSeconds(5)));
         INatsKVStore members;
         NatsJSContext js;
         try
@@ -191,6 +182,10 @@ public sealed class MonitorWorker
                     Description = "Custodian monitor workers (docs/events.md)",
                 },
                 stoppingToken);
+        }
+        catch (Exception ex) when (JetStreamAccessLedger.IsTlsFailure(ex))
+        {
+            throw new EventsUnavailableException($"events {_settings.Display} is unavailable for the monitor worker: {JetStreamAccessLedger.TlsFailure(_settings)}", ex);
         }
         catch (Exception ex) when (ex is NatsException or TimeoutException || (ex is OperationCanceledException && !stoppingToken.IsCancellationRequested))
         {
