@@ -162,11 +162,11 @@ public sealed class DisclosureRequests(CustodianDatabase db, IAccessLedger ledge
     /// </summary>
     /// <param name="id">The request.</param>
     /// <param name="decision"><see cref="DisclosureState.Disclosed"/> or <see cref="DisclosureState.Refused"/>.</param>
-    /// <param name="answer">What the subscriber is told, 1–<see cref="MaxAnswerLength"/> characters (for a refusal: why, and that they may complain to the Personal Information Protection Commission).</param>
+    /// <param name="answer">What the subscriber is told, 1–<see cref="MaxAnswerLength"/> characters (for a refusal: why, and that they may complain to the Personal Information Protection Commission); no phone number, RRN or bidirectional control (<see cref="Classification.FreeText.Check"/>).</param>
     /// <param name="officer">The privacy officer's account code.</param>
     /// <param name="context">Terminal, store and address of the officer's request, for the ledger; all may be null (CLI).</param>
     /// <param name="cancellationToken">Cancels the work.</param>
-    /// <returns>The answered request; 400 validation-failed; 404 not-found; 409 <see cref="PortalErrors.DisclosureAlreadyAnswered"/>.</returns>
+    /// <returns>The answered request; 400 validation-failed, personal-data-in-text or bidi-control-in-text; 404 not-found; 409 <see cref="PortalErrors.DisclosureAlreadyAnswered"/>.</returns>
     /// <exception cref="LedgerUnavailableException">When the answer could not be recorded; nothing changed.</exception>
     public async Task<Result<DisclosureRequest>> AnswerAsync(string id, DisclosureState decision, string? answer, string officer, (string? Terminal, string? Store, string? SourceIp) context = default, CancellationToken cancellationToken = default)
     {
@@ -178,6 +178,14 @@ public sealed class DisclosureRequests(CustodianDatabase db, IAccessLedger ledge
         if (string.IsNullOrWhiteSpace(answer) || answer.Length > MaxAnswerLength || answer.Any(c => char.IsControl(c) && c != '\n'))
         {
             return Hosting.ProblemResults.Validation("answer", $"must be 1-{MaxAnswerLength} characters without control characters other than line feeds");
+        }
+
+        // The answer is stored for years and delivered to the subscriber's inbox and phone: it may name the clerk, never
+        // a phone number or RRN (another subscriber's, pasted by mistake), and no bidirectional control may make it read
+        // differently from what is stored.
+        if (Classification.FreeText.Check(answer, "answer") is { } freeText)
+        {
+            return freeText;
         }
 
         if (!Codes.IsValid(officer))

@@ -143,6 +143,17 @@ public sealed class PortalFeatureTests
         Assert.DoesNotContain(subject.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), JsonSerializer.Serialize(open), StringComparison.Ordinal);
 
         using var badDecision = await privacy.PostAsJsonAsync($"/api/v1/privacy/disclosure-requests/{request.Id}/answer", new { decision = "open", answer = "x" });
+        var other = host.Population[9];
+        using (var withRrn = await privacy.PostAsJsonAsync($"/api/v1/privacy/disclosure-requests/{request.Id}/answer", new { decision = "disclosed", answer = $"clerk C0001, subscriber {other.Rrn}" }))
+        using (var withPhone = await privacy.PostAsJsonAsync($"/api/v1/privacy/disclosure-requests/{request.Id}/answer", new { decision = "refused", answer = $"call {other.Phone}" }))
+        using (var withBidi = await privacy.PostAsJsonAsync($"/api/v1/privacy/disclosure-requests/{request.Id}/answer", new { decision = "refused", answer = "a\u202Eb" }))
+        {
+            await ProblemAssert.IsProblemAsync(withRrn, HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText);
+            await ProblemAssert.IsProblemAsync(withPhone, HttpStatusCode.BadRequest, ErrorCodes.PersonalDataInText);
+            await ProblemAssert.IsProblemAsync(withBidi, HttpStatusCode.BadRequest, ErrorCodes.BidiControlInText);
+        }
+
+        Assert.Equal(request.Id, Assert.Single((await privacy.GetFromJsonAsync<List<DisclosureRequestSummary>>("/api/v1/privacy/disclosure-requests?state=open"))!).Id); // still open: nothing stored
         using var answered = await privacy.PostAsJsonAsync($"/api/v1/privacy/disclosure-requests/{request.Id}/answer", new { decision = "disclosed", answer = "The search was made by store clerk C0001 of store S001." });
         using var twice = await privacy.PostAsJsonAsync($"/api/v1/privacy/disclosure-requests/{request.Id}/answer", new { decision = "refused", answer = "no" });
         await ProblemAssert.IsProblemAsync(badDecision, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
