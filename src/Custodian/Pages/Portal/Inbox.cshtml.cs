@@ -18,7 +18,7 @@ public sealed class InboxModel(SubscriberInbox inbox, NoticePreferences preferen
 
     /// <summary>
     /// Why the last action was refused, shown above the notices, or null: <c>preference</c> (400: the SMS choice was not a
-    /// boolean).
+    /// boolean) or <c>not-found</c> (404: no such notice in this subscriber's inbox).
     /// </summary>
     public string? ErrorMessage { get; private set; }
 
@@ -29,15 +29,20 @@ public sealed class InboxModel(SubscriberInbox inbox, NoticePreferences preferen
         return Page();
     }
 
-    /// <summary>Marks notice <paramref name="id"/> read (only the subscriber's own; anything else is ignored as missing), then shows the inbox again (post/redirect/get).</summary>
+    /// <summary>
+    /// Marks notice <paramref name="id"/> read, then shows the inbox again (post/redirect/get). A notice that is not the
+    /// signed-in subscriber's — another subscriber's, a missing one, or no <c>id</c> at all — changes nothing and is answered
+    /// 404 with the inbox and "That notice is not in your inbox." (<see cref="SubscriberInbox.MarkReadAsync"/> returned
+    /// false), indistinguishable from a missing one, as <c>POST /portal/api/v1/inbox/{id}/read</c> answers 404 not-found.
+    /// </summary>
     public async Task<IActionResult> OnPostReadAsync(string? id)
     {
-        if (id is not null)
+        if (!string.IsNullOrEmpty(id) && await inbox.MarkReadAsync(Session.Subject, id, HttpContext.RequestAborted))
         {
-            await inbox.MarkReadAsync(Session.Subject, id, HttpContext.RequestAborted);
+            return LocalRedirect("/portal/inbox");
         }
 
-        return LocalRedirect("/portal/inbox");
+        return await RefusedAsync("not-found", StatusCodes.Status404NotFound);
     }
 
     /// <summary>
