@@ -900,7 +900,7 @@ public sealed class AccessMonitor : BackgroundService
                 Action = decision.Action,
             };
             var alert = await _alerts.CreateAsync(
-                new NewAlert(f.Detector, f.Principal, f.Store, f.Window, f.Observed, f.Threshold, evidence, RiskPolicy.SeverityFor(decision.Risk)),
+                new NewAlert(f.Detector, f.Principal, f.Store, f.Window, f.Observed, f.Threshold, evidence, RiskPolicy.SeverityOf(decision.Action)),
                 cancellationToken);
             alertId = alert.Id;
             var kindName = f.Principal.Kind.ToName();

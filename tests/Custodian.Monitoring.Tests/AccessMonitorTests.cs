@@ -535,6 +535,24 @@ public sealed class AccessMonitorTests
     }
 
     [Fact]
+    public async Task An_alerts_severity_follows_the_configured_thresholds()
+    {
+        // Collusion scores 30 for each clerk (ShareOrphansAsync). With the alert threshold lowered to 25 that is an alert:
+        // severity medium, not low as the fixed cut-offs (medium from 40) filed it; with step-up lowered to 30 too, high.
+        foreach (var (stepUpRisk, action, severity) in new[] { (60, MonitorAction.Alert, AlertSeverity.Medium), (30, MonitorAction.StepUp, AlertSeverity.High) })
+        {
+            await using var h = await MonitorHarness.StartAsync(engine: MonitorEngine.CreateDefault(new DetectionOptions { AlertRisk = 25, StepUpRisk = stepUpRisk }));
+            await ShareOrphansAsync(h, 3);
+            await h.SettleAsync();
+            var alerts = await h.Alerts.ListAsync(null);
+            Assert.Equal(
+                [("C0001", action, severity), ("C0002", action, severity)],
+                alerts.Select(a => (a.Principal.Id, a.Evidence.Action!.Value, a.Severity)).Order());
+            Assert.All(alerts, a => Assert.EndsWith("; risk 30, action " + action.ToName(), a.Evidence.Detail, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task The_quiet_tick_never_runs_ahead_of_entries_waiting_for_the_loop()
     {
         // A store open around the clock. At 23:30 in Seoul C0001 reads a subscriber and does not serve them (yet).

@@ -58,6 +58,28 @@ public sealed record LedgerReceipt(long Sequence, byte[]? Entry, byte[] LeafHash
     }
 
     /// <summary>
+    /// Whether <paramref name="json"/> is a receipt document at all — a JSON object with a <c>format</c> member equal to
+    /// <see cref="FormatName"/> — whatever its other members hold. <c>custodian verify-receipt</c> uses it to tell a file
+    /// that is not a receipt (exit 1, an input error) from a receipt that <see cref="Parse"/> refuses as
+    /// <see cref="CheckpointErrors.ReceiptMalformed"/> (exit 3, a receipt that does not verify; docs/ledger-format.md §11).
+    /// </summary>
+    /// <param name="json">The document; null or anything not JSON gives false.</param>
+    /// <returns>True when the document claims to be a receipt of this format.</returns>
+    public static bool IsReceiptDocument(string? json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json ?? string.Empty, new JsonDocumentOptions { MaxDepth = 4 });
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.EnumerateObject().Any(m => m.NameEquals("format") && m.Value.ValueKind == JsonValueKind.String && m.Value.ValueEquals(FormatName));
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Parses a receipt strictly: one JSON object with exactly the documented members (each once, right
     /// types), <c>format</c> = <see cref="FormatName"/>, canonical base64, 32-byte hashes.
     /// </summary>

@@ -64,7 +64,8 @@ public static class MonitorActions
 /// highest score still within that finding's <see cref="Finding.Memory"/>; contributions combine as a noisy-OR,
 /// <c>risk = 100 × (1 − Π (1 − score/100))</c>, so two independent 50s make 75 and nothing exceeds 100. Actions:
 /// risk ≥ <see cref="DetectionOptions.SuspendRisk"/> (90) suspend; ≥ <see cref="DetectionOptions.StepUpRisk"/> (60)
-/// step-up; ≥ <see cref="DetectionOptions.AlertRisk"/> (40) alert; otherwise none.
+/// step-up; ≥ <see cref="DetectionOptions.AlertRisk"/> (40) alert; otherwise none. An alert's severity follows the action
+/// (<see cref="SeverityOf"/>), so the same thresholds.
 /// </summary>
 public static class RiskPolicy
 {
@@ -91,12 +92,29 @@ public static class RiskPolicy
             : MonitorAction.None;
     }
 
-    /// <summary>Alert severity for a risk: critical ≥ 90, high ≥ 60, medium ≥ 40, else low.</summary>
-    public static AlertSeverity SeverityFor(int risk) => risk switch
+    /// <summary>
+    /// Alert severity for <paramref name="risk"/> under <paramref name="options"/>' thresholds, the severity of its action
+    /// (<see cref="SeverityOf"/>): critical ≥ <see cref="DetectionOptions.SuspendRisk"/>, high ≥
+    /// <see cref="DetectionOptions.StepUpRisk"/>, medium ≥ <see cref="DetectionOptions.AlertRisk"/>, else low — with the
+    /// defaults 90, 60 and 40 (docs/monitoring.md, "Risk and actions"). Before 2026-12-03 the cut-offs were those defaults
+    /// whatever the thresholds, so an alert at a lowered threshold was filed (and exported to the SIEM) as low.
+    /// </summary>
+    /// <param name="risk">The combined risk, 0–100.</param>
+    /// <param name="options">The deployment's detection settings.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    public static AlertSeverity SeverityFor(int risk, DetectionOptions options) => SeverityOf(ActionFor(risk, options));
+
+    /// <summary>
+    /// Alert severity of an action level: <see cref="MonitorAction.Suspend"/> critical, <see cref="MonitorAction.StepUp"/>
+    /// high, <see cref="MonitorAction.Alert"/> medium, <see cref="MonitorAction.None"/> low. A decision's alert takes the
+    /// severity of its <see cref="MonitorDecision.Action"/>, which the configured thresholds chose.
+    /// </summary>
+    /// <param name="action">The action level.</param>
+    public static AlertSeverity SeverityOf(MonitorAction action) => action switch
     {
-        >= 90 => AlertSeverity.Critical,
-        >= 60 => AlertSeverity.High,
-        >= 40 => AlertSeverity.Medium,
+        MonitorAction.Suspend => AlertSeverity.Critical,
+        MonitorAction.StepUp => AlertSeverity.High,
+        MonitorAction.Alert => AlertSeverity.Medium,
         _ => AlertSeverity.Low,
     };
 }

@@ -80,6 +80,7 @@ internal sealed class CliContext : IAsyncDisposable
             options.Masking);
         StorageCli.BindFromEnvironment(options);
         EventsCli.BindFromEnvironment(options); // Custodian__Events: append through the JetStream event log (docs/events.md)
+        BindPasswordIterations(environment, options); // staff add, staff import and init hash passwords as serve does
         overrides?.Invoke(options); // init --storage / --events win over the environment, as for serve
         InProcessServers.ApplyTo(options);
         var failures = CustodianOptionsValidator.ValidateAll(options);
@@ -97,6 +98,23 @@ internal sealed class CliContext : IAsyncDisposable
         StorageCli.CheckRecorded(paths, options); // never a second database beside the deployment's (docs/storage.md)
         EventsCli.CheckRecorded(paths, options); // never the ledger tables written around the deployment's stream (docs/events.md)
         return (options, paths);
+    }
+
+    /// <summary>
+    /// Binds <c>Custodian__PasswordIterations</c> alone from <paramref name="environment"/>, as <c>serve</c> binds it (the
+    /// whole <c>Custodian</c> section), so that a password a verb sets (<c>init</c>'s first officer, <c>staff add</c>,
+    /// <c>staff import</c>) is hashed with the deployment's PBKDF2 iteration count, not the default 600,000. A value that is no
+    /// whole number is refused in the binder's one line; one out of range by <see cref="CustodianOptionsValidator"/>, as
+    /// for serve.
+    /// </summary>
+    private static void BindPasswordIterations(IConfiguration environment, CustodianOptions options)
+    {
+        var key = $"{CustodianOptions.Section}:{nameof(CustodianOptions.PasswordIterations)}";
+        if (environment[key] is { } value)
+        {
+            var only = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
+            ConfigurationBinding.Bind(only.GetSection(CustodianOptions.Section), options);
+        }
     }
 
     private static async Task<CliContext> StartAsync(CustodianOptions options, DataPaths paths, FirstStart firstStart, bool startEventLog = true)

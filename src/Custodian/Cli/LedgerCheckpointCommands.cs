@@ -212,14 +212,17 @@ internal static class LedgerCheckpointCommands
                 throw CliException.Usage("--min-witnesses must be between 0 and the number of --witness-key options.");
             }
 
-            var receipt = LedgerReceipt.Parse(ReadFile(CliFiles.InputFile(parse.GetValue(file)!, "<receipt>")));
-            if (!receipt.IsSuccess)
+            var text = ReadFile(CliFiles.InputFile(parse.GetValue(file)!, "<receipt>"));
+            var receipt = LedgerReceipt.Parse(text);
+            if (!receipt.IsSuccess && !LedgerReceipt.IsReceiptDocument(text))
             {
-                // Not JSON, or not a receipt's shape: a bad input file (exit 1), not a receipt that failed verification (exit 3).
+                // Not JSON, not an object, or no format custodian-receipt/v1: not a receipt at all, a bad input file (exit 1).
                 throw CliException.Usage($"{parse.GetValue(file)} is not a receipt file: {receipt.Error!.Message}");
             }
 
-            var verified = receipt.Value.Verify(log, witnesses, min);
+            // A receipt whose member breaks its rule (receipt-malformed) fails verification like one whose proof does not
+            // reach the root: exit 3 with the code (docs/ledger-format.md §11; README, "CLI exit codes").
+            var verified = receipt.IsSuccess ? receipt.Value.Verify(log, witnesses, min) : receipt.Error!;
             if (!verified.IsSuccess)
             {
                 Console.Error.WriteLine($"RECEIPT INVALID: {verified.Error!.Message} ({verified.Error.Code})");

@@ -22,13 +22,34 @@ public sealed class RiskPolicyTests
     [InlineData(90, MonitorAction.Suspend)]
     public void Risk_maps_to_the_documented_action(int risk, MonitorAction action) => Assert.Equal(action, RiskPolicy.ActionFor(risk, new DetectionOptions()));
 
-    [Fact]
-    public void Severity_follows_risk()
-    {
-        Assert.Equal(AlertSeverity.Medium, RiskPolicy.SeverityFor(40));
-        Assert.Equal(AlertSeverity.High, RiskPolicy.SeverityFor(75));
-        Assert.Equal(AlertSeverity.Critical, RiskPolicy.SeverityFor(90));
-    }
+    [Theory]
+    [InlineData(39, AlertSeverity.Low)]
+    [InlineData(40, AlertSeverity.Medium)]
+    [InlineData(59, AlertSeverity.Medium)]
+    [InlineData(60, AlertSeverity.High)]
+    [InlineData(75, AlertSeverity.High)]
+    [InlineData(89, AlertSeverity.High)]
+    [InlineData(90, AlertSeverity.Critical)]
+    public void Severity_follows_risk_under_the_default_thresholds(int risk, AlertSeverity severity) =>
+        Assert.Equal(severity, RiskPolicy.SeverityFor(risk, new DetectionOptions()));
+
+    [Theory]
+    [InlineData(19, AlertSeverity.Low)]
+    [InlineData(20, AlertSeverity.Medium)]
+    [InlineData(29, AlertSeverity.Medium)]
+    [InlineData(30, AlertSeverity.High)]
+    [InlineData(49, AlertSeverity.High)]
+    [InlineData(50, AlertSeverity.Critical)]
+    [InlineData(95, AlertSeverity.Critical)]
+    public void Severity_follows_the_configured_thresholds_not_the_defaults(int risk, AlertSeverity severity) =>
+        Assert.Equal(severity, RiskPolicy.SeverityFor(risk, new DetectionOptions { AlertRisk = 20, StepUpRisk = 30, SuspendRisk = 50 }));
+
+    [Theory]
+    [InlineData(MonitorAction.None, AlertSeverity.Low)]
+    [InlineData(MonitorAction.Alert, AlertSeverity.Medium)]
+    [InlineData(MonitorAction.StepUp, AlertSeverity.High)]
+    [InlineData(MonitorAction.Suspend, AlertSeverity.Critical)]
+    public void Severity_is_the_action_levels(MonitorAction action, AlertSeverity severity) => Assert.Equal(severity, RiskPolicy.SeverityOf(action));
 
     [Fact]
     public void Robust_statistics_resist_one_extreme_value()

@@ -1130,7 +1130,7 @@ public sealed class MonitorWorker
             else
             {
                 var alert = await _alerts.CreateAsync(
-                    new NewAlert(f.Detector, f.Principal, f.Store, f.Window, f.Observed, f.Threshold, evidence, RiskPolicy.SeverityFor(decision.Risk)),
+                    new NewAlert(f.Detector, f.Principal, f.Store, f.Window, f.Observed, f.Threshold, evidence, RiskPolicy.SeverityOf(decision.Action)),
                     cancellationToken);
                 alertId = alert.Id;
                 created = true;
