@@ -532,13 +532,13 @@ public sealed class MonitorWorkerTests
     // OrphanAfter (an hour) later; three shared orphans, one fewer than SharedOrphansSuspend, score 30 for each clerk in
     // the collusion detector, which TickDetection's alert risk of 25 makes an alert each: no step-up, no suspension — so
     // nothing but the alert store and the ledger can tell whether a decision was acted on twice. Nobody reads after them:
-    // only a quiet-period tick can decide it.
+    // only a quiet-period tick can decide it. An alert-level decision has severity medium under any thresholds (docs/monitoring.md).
     private static DetectionOptions TickDetection => new() { LocalOffset = CustodianTestHost.StoreUtcOffset, AlertRisk = 25 };
 
     private static readonly string[] CollusionAlerts =
     [
-        "collusion clerk:C6001 3/4 in 604800 s, evidence 6, low",
-        "collusion clerk:C6002 3/4 in 604800 s, evidence 6, low",
+        "collusion clerk:C6001 3/4 in 604800 s, evidence 6, medium",
+        "collusion clerk:C6002 3/4 in 604800 s, evidence 6, medium",
     ];
 
     private static async Task ReadWithoutServingAsync(JetStreamSide side, DateTimeOffset at)
@@ -795,10 +795,15 @@ public sealed class MonitorWorkerTests
         Assert.Equal(CollusionAlerts, await side.AlertsAsync());
         Assert.Equal(["alert-raised", "alert-raised"], await side.MonitorEntriesAsync());
 
-        // 2. Restarted with step-up at 30: its tick re-makes both decisions at step-up. A rise: a step-up alert (risk 30 is
-        // still 'low') and alert-raised and stepped-up for each clerk.
+        // 2. Restarted with step-up at 30: its tick re-makes both decisions at step-up. A rise: a step-up alert (severity
+        // high: the step-up threshold's) and alert-raised and stepped-up for each clerk.
         await RestartAndTickAsync();
-        Assert.Equal([CollusionAlerts[0], CollusionAlerts[0], CollusionAlerts[1], CollusionAlerts[1]], await side.AlertsAsync());
+        Assert.Equal(
+            [
+                "collusion clerk:C6001 3/4 in 604800 s, evidence 6, high", CollusionAlerts[0],
+                "collusion clerk:C6002 3/4 in 604800 s, evidence 6, high", CollusionAlerts[1],
+            ],
+            await side.AlertsAsync());
         string[] rose = ["alert-raised", "alert-raised", "alert-raised", "alert-raised", "stepped-up clerk:C6001", "stepped-up clerk:C6002"];
         Assert.Equal(rose, await side.MonitorEntriesAsync());
         Assert.Empty(await side.SuspendedAsync());
