@@ -60,6 +60,9 @@ internal sealed class LedgerFixture : IAsyncDisposable
         return ledger;
     }
 
+    /// <summary>Runs the subject projection (<see cref="LedgerSubjectProjector"/>) until everything committed has its subject rows; returns the watermark.</summary>
+    public Task<long> ProjectSubjectsAsync() => new LedgerSubjectProjector(Db, NullLogger<LedgerSubjectProjector>.Instance).CatchUpAsync();
+
     public async Task ExecuteAsync(string sql, params (string, object?)[] parameters)
     {
         await using var connection = await Db.OpenAsync();

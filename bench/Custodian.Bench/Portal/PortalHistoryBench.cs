@@ -177,6 +177,8 @@ internal sealed class PortalHistoryBench(PortalBenchSettings settings)
             }
         }
 
+        // The subject index is filled after commit (ledger-004, docs/ledger-format.md §3): project it all before timing reads.
+        await new LedgerSubjectProjector(db, NullLogger<LedgerSubjectProjector>.Instance).CatchUpAsync(null, cancellationToken);
         SqliteConnection.ClearAllPools();
         await File.WriteAllTextAsync(path + ".complete", "complete\n", cancellationToken);
         return string.Create(CultureInfo.InvariantCulture, $"Generated the ledger in {clock.Elapsed.TotalSeconds:F0} s ({settings.Entries / clock.Elapsed.TotalSeconds:N0} entries/s); kept in {settings.CacheDirectory}.");

@@ -22,7 +22,8 @@ namespace Custodian.Ledger.Postgres;
 /// everything queued (up to <see cref="LedgerOptions.MaxBatchSize"/> entries) and writes it in one transaction that
 /// first takes <c>LOCK TABLE ledger_tree_heads IN EXCLUSIVE MODE</c> (writers on other processes or API nodes wait;
 /// readers do not), reads the tail, checks that the stored frontier reproduces the stored root, inserts entries,
-/// subject rows, completed subtree hashes and one tree head in one round trip (<see cref="DbBatch"/>) and commits.
+/// completed subtree hashes and one tree head in one round trip (<see cref="DbBatch"/>) and commits (subject rows are
+/// added after commit by <see cref="LedgerSubjectProjector"/>, docs/ledger-format.md §3).
 /// Durability is the server's: with PostgreSQL's defaults (<c>fsync=on</c>, <c>synchronous_commit=on</c>) a commit
 /// has reached the server's WAL on disk when it returns. Only then are the callers released and the entries published
 /// to <see cref="IAccessEventStream"/> in sequence order.
@@ -263,11 +264,6 @@ public sealed class PostgresAccessLedger : IAccessLedger, IAccessLedgerReader, I
             Add(write, "INSERT INTO ledger_entries (seq, time_ms, task, outcome, account, terminal, store, payload, leaf_hash) VALUES (@seq, @time, @task, @outcome, @account, @terminal, @store, @payload, @leaf)",
                 ("@seq", seq), ("@time", p.TimeMs), ("@task", p.Entry.Task.ToName()), ("@outcome", p.Entry.Outcome == AccessOutcome.Allowed ? "allowed" : "denied"),
                 ("@account", p.Entry.Account), ("@terminal", p.Entry.Terminal), ("@store", p.Entry.Store), ("@payload", p.Payload), ("@leaf", p.LeafHash));
-            foreach (var subject in p.SubjectIds)
-            {
-                Add(write, "INSERT INTO ledger_subjects (subscriber_id, seq) VALUES (@subject, @seq) ON CONFLICT DO NOTHING", ("@subject", subject), ("@seq", seq));
-            }
-
             range.Append(p.LeafHash, Collect);
             committed[i] = new CommittedEntry(seq, p.LeafHash, p.Entry);
         }
@@ -320,9 +316,6 @@ public sealed class PostgresAccessLedger : IAccessLedger, IAccessLedgerReader, I
             Payload = payload;
             LeafHash = MerkleTree.HashLeaf(payload);
             TimeMs = entry.Time.ToUnixTimeMilliseconds();
-
-            // Snapshot: the subject rows must agree with the payload encoded now.
-            SubjectIds = entry.Subjects.Count == 0 ? [] : entry.Subjects.Select(s => s.Value).Distinct().ToArray();
         }
 
         public AccessEntry Entry { get; }
@@ -332,8 +325,6 @@ public sealed class PostgresAccessLedger : IAccessLedger, IAccessLedgerReader, I
         public byte[] LeafHash { get; }
 
         public long TimeMs { get; }
-
-        public long[] SubjectIds { get; }
 
         public TaskCompletionSource<CommittedEntry> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -22,7 +22,8 @@ namespace Custodian.Ledger.Projection;
 /// runs in one transaction holding the backend's writer exclusion (SQLite <c>BEGIN IMMEDIATE</c>; PostgreSQL
 /// <c>LOCK TABLE ledger_tree_heads IN EXCLUSIVE MODE</c> with <see cref="LedgerOptions.LockTimeout"/>), reads the tail,
 /// checks that the stored frontier reproduces the stored root, checks that positions already stored hold the same leaf
-/// hashes, and inserts the rest. A position beyond the tail (a gap) or a stored position with another leaf hash is
+/// hashes, and inserts the rest (without subject rows: <see cref="LedgerSubjectProjector"/> adds those after commit,
+/// docs/ledger-format.md §3). A position beyond the tail (a gap) or a stored position with another leaf hash is
 /// refused with <see cref="LedgerProjectionException"/>: the table no longer mirrors the log.
 /// </para>
 /// <para>Portable SQL on either backend (docs/storage.md). Thread-safe.</para>
@@ -123,11 +124,6 @@ public sealed class LedgerProjection : IAccessLedgerReader
                 "INSERT INTO ledger_entries (seq, time_ms, task, outcome, account, terminal, store, payload, leaf_hash) VALUES (@seq, @time, @task, @outcome, @account, @terminal, @store, @payload, @leaf)",
                 [("@seq", c.Sequence), ("@time", e.Time.ToUnixTimeMilliseconds()), ("@task", e.Task.ToName()), ("@outcome", LeafCodec.OutcomeName(e.Outcome)),
                  ("@account", e.Account), ("@terminal", e.Terminal), ("@store", e.Store), ("@payload", payloads[i].ToArray()), ("@leaf", c.LeafHash.ToArray())]));
-            foreach (var subject in e.Subjects.Select(s => s.Value).Distinct())
-            {
-                writes.Add(("INSERT INTO ledger_subjects (subscriber_id, seq) VALUES (@subject, @seq) ON CONFLICT DO NOTHING", [("@subject", subject), ("@seq", c.Sequence)]));
-            }
-
             range.Append(c.LeafHash.Span, Collect);
         }
 

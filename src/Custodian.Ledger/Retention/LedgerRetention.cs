@@ -25,7 +25,8 @@ namespace Custodian.Ledger.Retention;
 /// </para>
 /// <para>
 /// What is erased: the payload (replaced by a zero-length blob), the query copies <c>account</c>,
-/// <c>terminal</c> and <c>store</c>, and the entry's <c>ledger_subjects</c> rows. What stays: <c>seq</c>,
+/// <c>terminal</c> and <c>store</c>, and the entry's <c>ledger_subjects</c> rows (none yet when the entry is above
+/// the subject projection's watermark: <see cref="LedgerSubjectProjector"/> gives erased entries no rows). What stays: <c>seq</c>,
 /// <c>leaf_hash</c>, <c>time_ms</c> (the verifier needs it to check the entry was older than the cutoff;
 /// a millisecond timestamp names no one), and <c>task</c>/<c>outcome</c> (categories that name no one,
 /// kept for statistics). RetentionErasure entries themselves are never erased: they hold no personal
@@ -254,6 +255,16 @@ public sealed class LedgerRetention
         {
             await using var connection = await _db.OpenAsync(CancellationToken.None);
             await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
+            if (!_db.IsSqlite)
+            {
+                // The subject projection (LedgerSubjectProjector) locks this row FOR UPDATE in each step: holding it
+                // FOR SHARE until commit means a step never reads an entry as kept and writes its rows after this
+                // erasure deleted them (on SQLite both take the database's write lock).
+                await using var share = connection.Command("SELECT next_seq FROM ledger_subject_watermark WHERE id = 1 FOR SHARE");
+                share.Transaction = tx;
+                await share.ExecuteScalarAsync(CancellationToken.None);
+            }
+
             var due = new List<(long Seq, IReadOnlyList<Identity.SubscriberId> Subjects)>();
             await using (var select = SelectDue(connection, record, rightsCutoffMs))
             {

@@ -9,6 +9,8 @@ namespace Custodian.Ledger;
 /// <c>ledger_tree_heads</c> holds one row per committed batch (size, root, commit time, and — on the
 /// newest row only — the compact-range frontier the next batch continues from). <c>ledger_subtrees</c>
 /// (<c>ledger-002</c>) holds the hashes of complete subtrees at levels 4, 8, 12, … for fast proofs.
+/// <c>ledger_subject_watermark</c> (<c>ledger-004</c>): one row (id 1) holding the next sequence whose subject rows
+/// <see cref="LedgerSubjectProjector"/> has not written yet.
 /// Layout: docs/ledger-format.md.
 /// </summary>
 public sealed class LedgerMigrations : IMigrationSource
@@ -64,6 +66,20 @@ public sealed class LedgerMigrations : IMigrationSource
             "ledger-003",
             """
             ALTER TABLE ledger_entries ADD COLUMN erased_by INTEGER;
+            """),
+
+        // The subject index becomes a post-commit projection (issue 4; docs/ledger-format.md §3): the writers stop
+        // inserting ledger_subjects rows and LedgerSubjectProjector fills them, recording here the next sequence to
+        // project in the same transaction as the rows. A ledger written before this migration has every row already,
+        // so the watermark starts at its size.
+        new Migration(
+            "ledger-004",
+            """
+            CREATE TABLE ledger_subject_watermark (
+                id INTEGER PRIMARY KEY,
+                next_seq INTEGER NOT NULL
+            );
+            INSERT INTO ledger_subject_watermark (id, next_seq) SELECT 1, COALESCE(MAX(seq) + 1, 0) FROM ledger_entries;
             """),
     ];
 }

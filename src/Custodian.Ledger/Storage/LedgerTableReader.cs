@@ -57,14 +57,53 @@ internal sealed class LedgerTableReader(CustodianDatabase db)
         }
     }
 
-    /// <summary>The newest entries naming <paramref name="subject"/> before sequence <paramref name="before"/>, newest first.</summary>
+    /// <summary>
+    /// The newest entries naming <paramref name="subject"/> before sequence <paramref name="before"/>, newest first, exact
+    /// whatever the subject projection's lag (<see cref="LedgerSubjectIndex"/>): first the unprojected tail (sequence ≥ the
+    /// watermark) decoded from <c>ledger_entries</c> newest first in pages of 1,024, stopping once <paramref name="limit"/>
+    /// entries are found; then, for the rest, the <c>ledger_subjects</c> rows below the watermark. The tail costs one
+    /// payload scan per unprojected entry (about one second of appends while <see cref="LedgerSubjectProjector"/> runs).
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="limit"/> is outside 1–1000.</exception>
     /// <exception cref="FormatException">When a stored payload cannot be decoded.</exception>
-    public Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<CommittedEntry>> ReadBySubjectAsync(SubscriberId subject, long? before, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1_000);
-        return ReadPageAsync(
+        var bound = before ?? long.MaxValue;
+        long watermark;
+        await using (var connection = await db.OpenAsync(cancellationToken))
+        {
+            watermark = await LedgerSubjectIndex.ReadWatermarkAsync(connection, null, cancellationToken);
+        }
+
+        var found = new List<CommittedEntry>();
+        var upper = bound;
+        while (upper > watermark && found.Count < limit)
+        {
+            var page = await ReadRawPageAsync(watermark, upper, cancellationToken);
+            foreach (var (seq, payload, leafHash) in page)
+            {
+                if (found.Count < limit && LedgerSubjectIndex.Names(payload, subject.Value))
+                {
+                    found.Add(new CommittedEntry(seq, leafHash, LeafCodec.Decode(payload)));
+                }
+            }
+
+            if (page.Count < ReadPageSize)
+            {
+                break;
+            }
+
+            upper = page[^1].Seq;
+        }
+
+        if (found.Count >= limit)
+        {
+            return found;
+        }
+
+        found.AddRange(await ReadPageAsync(
             """
             SELECT e.seq, e.payload, e.leaf_hash
             FROM ledger_subjects s JOIN ledger_entries e ON e.seq = s.seq
@@ -72,8 +111,31 @@ internal sealed class LedgerTableReader(CustodianDatabase db)
             ORDER BY s.seq DESC
             LIMIT @limit
             """,
-            [("@subject", subject.Value), ("@before", before ?? long.MaxValue), ("@limit", (long)limit)],
-            cancellationToken);
+            [("@subject", subject.Value), ("@before", Math.Min(bound, watermark)), ("@limit", (long)(limit - found.Count))],
+            cancellationToken));
+        return found;
+    }
+
+    // One page of the unprojected tail [from, upper), newest first, without decoding (erased entries skipped).
+    private async Task<List<(long Seq, byte[] Payload, byte[] LeafHash)>> ReadRawPageAsync(long from, long upper, CancellationToken cancellationToken)
+    {
+        var page = new List<(long, byte[], byte[])>();
+        await using var connection = await db.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            "SELECT seq, payload, leaf_hash FROM ledger_entries WHERE seq >= @from AND seq < @upper AND erased_by IS NULL ORDER BY seq DESC LIMIT @limit",
+            ("@from", from), ("@upper", upper), ("@limit", ReadPageSize));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (reader.GetValue(1) is not byte[] payload || reader.GetValue(2) is not byte[] leafHash)
+            {
+                throw new FormatException("A stored ledger entry has no payload or leaf hash.");
+            }
+
+            page.Add((reader.GetInt64(0), payload, leafHash));
+        }
+
+        return page;
     }
 
     // Pages from `next` on (and, with sinceMs, recorded at or after it), each its own read so a slow consumer holds no snapshot.

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Background WAL checkpoint of the ledger database failed; it is retried at the next interval.")]
     public static partial void CheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5640, Level = LogLevel.Debug, Message = "Ledger subject index: projected {Entries} entries ({Rows} subject rows), sequences [{From}, {To}).")]
+    public static partial void SubjectsProjected(ILogger logger, long entries, int rows, long from, long to);
+
+    [LoggerMessage(EventId = 5641, Level = LogLevel.Warning, Message = "Ledger subject index: the ledger has a gap at sequence {Sequence}; projected up to it and will retry.")]
+    public static partial void SubjectProjectionGap(ILogger logger, long sequence);
 }

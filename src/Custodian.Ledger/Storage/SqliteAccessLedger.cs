@@ -20,7 +20,8 @@ namespace Custodian.Ledger;
 /// writer loop, on a dedicated background thread (not the thread pool), takes everything queued (up to <see cref="LedgerOptions.MaxBatchSize"/> entries) and
 /// writes it in one <c>BEGIN IMMEDIATE</c> transaction: it reads the current tail (newest tree head
 /// and its frontier) inside the transaction — so other processes such as the CLI may append to the
-/// same file — inserts the entries, their subject rows, the hashes of the subtrees of levels 4, 8,
+/// same file — inserts the entries (not their subject rows: <see cref="LedgerSubjectProjector"/> adds those after
+/// commit, docs/ledger-format.md §3), the hashes of the subtrees of levels 4, 8,
 /// 12, … that the batch completes (<c>ledger_subtrees</c>, for <see cref="LedgerProofs"/>) and
 /// one tree head, and commits (<c>synchronous=FULL</c>: durable on return). The transaction holds the process's
 /// write turn (<see cref="CustodianDatabase.EnterWriteTurn"/>), which the database's other group commit (consent
@@ -361,30 +362,16 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
         var committed = new CommittedEntry[batch.Count];
         c.CompletedSubtrees.Clear();
-        var subjectRows = c.SubjectRows;
-        subjectRows.Clear();
         for (var i = 0; i < batch.Count; i++)
         {
             var p = batch[i];
             var seq = headSize + i;
             c.InsertEntry(seq, p);
-            foreach (var subject in p.SubjectIds)
-            {
-                subjectRows.Add((subject, seq));
-            }
 
             p.WithinCommit?.Invoke(tx, seq); // retention: the erasure the entry records, in the same transaction
 
             range.Append(p.LeafHash, c.CollectSubtree);
             committed[i] = new CommittedEntry(seq, p.LeafHash, p.Entry);
-        }
-
-        // The batch's subject rows in index order: each B-tree insert then starts next to the last
-        // one instead of on a random page (same rows, same transaction).
-        subjectRows.Sort();
-        foreach (var (subject, seq) in subjectRows)
-        {
-            c.InsertSubject(subject, seq);
         }
 
         // The subtree hashes completed by this batch (levels 4, 8, 12, …) commit with the entries.
@@ -553,13 +540,7 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             AccountUtf8 = Utf8(entry.Account);
             TerminalUtf8 = Utf8(entry.Terminal);
             StoreUtf8 = Utf8(entry.Store);
-
-            // Snapshot: the caller's list may change after AppendAsync returns its task, and the
-            // subject rows must agree with the payload encoded now.
-            SubjectIds = entry.Subjects.Count == 0 ? [] : entry.Subjects.Select(s => s.Value).Distinct().ToArray();
         }
-
-        public long[] SubjectIds { get; }
 
         public byte[] TaskUtf8 { get; }
 
@@ -611,7 +592,6 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         private const int WriterCheckpointPages = 16_384;
 
         private readonly sqlite3_stmt _insertEntry;
-        private readonly sqlite3_stmt _insertSubject;
         private readonly SqliteCommand _clearFrontier;
         private readonly SqliteCommand _insertHead;
         private readonly sqlite3_stmt _insertSubtree;
@@ -642,22 +622,11 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
                 "INSERT INTO ledger_entries (seq, time_ms, task, outcome, account, terminal, store, payload, leaf_hash) VALUES (@seq, @time, @task, @outcome, @account, @terminal, @store, @payload, @leaf)");
             try
             {
-                _insertSubject = Prepare("INSERT INTO ledger_subjects (subscriber_id, seq) VALUES (@subject, @seq) ON CONFLICT DO NOTHING");
-            }
-            catch
-            {
-                _insertEntry.Dispose();
-                throw;
-            }
-
-            try
-            {
                 _insertSubtree = Prepare("INSERT INTO ledger_subtrees (level, idx, hash) VALUES (@level, @idx, @hash)");
             }
             catch
             {
                 _insertEntry.Dispose();
-                _insertSubject.Dispose();
                 throw;
             }
         }
@@ -670,9 +639,6 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
 
         /// <summary>True once this connection has checked (and if needed backfilled) ledger_subtrees.</summary>
         public bool SubtreesChecked { get; set; }
-
-        /// <summary>The current batch's <c>ledger_subjects</c> rows (subscriber, seq), inserted in index order after the entries.</summary>
-        public List<(long Subject, long Seq)> SubjectRows { get; } = [];
 
         /// <summary>Subtrees of levels 4, 8, 12, … completed by the appends of the current batch: (level, index, hash).</summary>
         public List<(int Level, long Index, byte[] Hash)> CompletedSubtrees { get; } = [];
@@ -762,13 +728,6 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
             Step(s);
         }
 
-        public void InsertSubject(long subject, long seq)
-        {
-            raw.sqlite3_bind_int64(_insertSubject, 1, subject);
-            raw.sqlite3_bind_int64(_insertSubject, 2, seq);
-            Step(_insertSubject);
-        }
-
         public void ClearFrontier(long size)
         {
             _clearFrontier.Parameters[0].Value = size;
@@ -788,7 +747,6 @@ public sealed class SqliteAccessLedger : IAccessLedger, IAccessLedgerReader, IAs
         public void Dispose()
         {
             _insertEntry.Dispose(); // finalizes: the handle goes back to the shared pool
-            _insertSubject.Dispose();
             _insertSubtree.Dispose();
             try
             {

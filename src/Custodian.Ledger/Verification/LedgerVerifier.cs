@@ -11,7 +11,8 @@ namespace Custodian.Ledger;
 /// <summary>
 /// Checks the whole access ledger against its own evidence: gap-free sequence numbers from 0,
 /// every leaf hash recomputed from its payload (RFC 9162 §2.1.1), every payload decodable, every
-/// query column and subject row agreeing with its payload, the Merkle root recomputed from the
+/// query column and subject row agreeing with its payload (below the subject watermark; none at or above it, and the
+/// watermark within the ledger's size), the Merkle root recomputed from the
 /// payloads at every stored tree head, every stored subtree hash (<c>ledger_subtrees</c>) equal to
 /// the recomputed one, and the newest head equal to the number of entries.
 /// Streams in sequence order inside one read transaction (a consistent snapshot while appends go on)
@@ -60,10 +61,11 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         await using var subtreeRows = await subtreesCommand.ExecuteReaderAsync(cancellationToken);
 
         await using var heads = await headsCommand.ExecuteReaderAsync(cancellationToken);
+        var watermark = await LedgerSubjectIndex.ReadWatermarkAsync(connection, tx, cancellationToken); // ledger-004
         using var lookup = SubjectLookup.Prepare(connection);
         using var subjects = SubjectRowsCheck.Load(connection, lookup, cancellationToken);
         using var entries = SqliteEntrySource.Prepare(connection);
-        return await CheckAsync(heads, subtreeRows, erasureCommand, subjects, entries, progress, cancellationToken);
+        return await CheckAsync(heads, subtreeRows, erasureCommand, subjects, watermark, entries, progress, cancellationToken);
     }
 
     // PostgreSQL: no connection runs two statements at once, so the readers that stay open (heads,
@@ -86,6 +88,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         await using var entriesConnection = await OpenInSnapshotAsync(snapshot, cancellationToken);
 
         await using var erasureCommand = main.Command(ErasureQuery, ("@seq", 0L)); // retention (§13)
+        var watermark = await LedgerSubjectIndex.ReadWatermarkAsync(main, null, cancellationToken); // ledger-004, same snapshot
         using var lookup = CommandSubjectLookup.Prepare(main);
         using var subjects = await SubjectRowsCheck.LoadAsync(main, lookup, cancellationToken);
 
@@ -95,7 +98,7 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         await using var heads = await headsCommand.ExecuteReaderAsync(cancellationToken);
         await using var entriesCommand = entriesConnection.Connection.Command(EntryChunk.Query);
         await using var entryRows = await entriesCommand.ExecuteReaderAsync(cancellationToken);
-        return await CheckAsync(heads, subtreeRows, erasureCommand, subjects, new ReaderEntrySource(entryRows), progress, cancellationToken);
+        return await CheckAsync(heads, subtreeRows, erasureCommand, subjects, watermark, new ReaderEntrySource(entryRows), progress, cancellationToken);
     }
 
     // A second connection reading the snapshot exported by the first.
@@ -122,9 +125,10 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         }
     }
 
-    // The ordered stage and the pipeline, on readers and commands of one snapshot (either backend).
+    // The ordered stage and the pipeline, on readers and commands of one snapshot (either backend). Entries at or above
+    // the subject watermark (docs/ledger-format.md §3, §5) expect no subject row: a row there is an extra row.
     private static async Task<VerificationResult> CheckAsync(
-        DbDataReader heads, DbDataReader subtreeRows, DbCommand erasureCommand, SubjectRowsCheck subjects, IEntrySource entrySource, IProgress<long>? progress, CancellationToken cancellationToken)
+        DbDataReader heads, DbDataReader subtreeRows, DbCommand erasureCommand, SubjectRowsCheck subjects, long watermark, IEntrySource entrySource, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var erasures = new ErasureCache(erasureCommand);
         var state = new State { Subtrees = await SubtreeCheck.StartAsync(subtreeRows, cancellationToken) };
@@ -203,6 +207,14 @@ public sealed class LedgerVerifier(CustodianDatabase db)
                             return Settle(Fail(state, VerificationFailures.UndecodablePayload, seq, "The payload is not a valid ledger entry encoding."));
                         case RowState.ProjectionMismatch:
                             return Settle(Fail(state, VerificationFailures.ProjectionMismatch, seq, "The entry's query columns or subject rows disagree with its payload."));
+                        case RowState.Ok when seq >= watermark:
+                            // Not projected yet: its rows are added after this snapshot (LedgerSubjectProjector), so none may exist.
+                            if (subjects.AddUnprojected(seq) is { } badUnprojected)
+                            {
+                                return SubjectFailure(state, badUnprojected);
+                            }
+
+                            break;
                         default:
                             var (start, count) = done.SubjectRanges[r];
                             if (subjects.Add(seq, CollectionsMarshal.AsSpan(done.Subjects).Slice(start, count), done.SubjectDigests[r]) is { } badSubject)
@@ -266,6 +278,12 @@ public sealed class LedgerVerifier(CustodianDatabase db)
         if (subjects.FirstRowWithoutEntry() is { } extraSubject)
         {
             return SubjectFailure(state, Math.Max(0, extraSubject));
+        }
+
+        // The watermark claims rows for entries that do not exist (or is negative): the index is not what it says.
+        if (watermark < 0 || watermark > state.Range.Size)
+        {
+            return Fail(state, VerificationFailures.ProjectionMismatch, state.Range.Size, "The subject index watermark (ledger_subject_watermark) is beyond the ledger's size.");
         }
 
         state.Subtrees.Finish();

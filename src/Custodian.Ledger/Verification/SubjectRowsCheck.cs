@@ -214,6 +214,12 @@ internal sealed class SubjectRowsCheck : IDisposable
     /// </summary>
     public long? AddErased(long seq) => Add(seq, [], UInt128.Zero);
 
+    /// <summary>
+    /// Records an entry at or above the subject watermark (ledger-004, docs/ledger-format.md §3): not projected yet, so it
+    /// expects no row and any row left for it is an extra row.
+    /// </summary>
+    public long? AddUnprojected(long seq) => Add(seq, [], UInt128.Zero);
+
     /// <summary>After the last entry: compares the last, partial block. Returns its first bad sequence or null.</summary>
     public long? CloseLastBlock() => _block.Count > 0 ? CloseBlock() : null;
 

@@ -64,6 +64,7 @@ public static class CustodianComposition
         services.AddSingleton<IAccessLedgerReader>(sp => sp.GetRequiredService<SqliteAccessLedger>());
         services.AddSingleton<ILedgerProofs>(sp => new LedgerProofs(sp.GetRequiredService<CustodianDatabase>(), sp.GetRequiredService<SqliteAccessLedger>()));
         services.AddLedgerCheckpoints(paths);
+        services.AddSingleton<LedgerSubjectProjector>(); // subject index after commit (docs/ledger-format.md §3); run by LedgerSubjectProjectorService
 
         // Monitoring.
         services.AddSingleton(new MonitorOptions());

@@ -226,6 +226,7 @@ public static class CustodianServer
         }
         builder.Services.AddHostedService<CheckpointPublisher>();
         builder.Services.AddHostedService<Incidents.IncidentScopeProjectorService>(); // incident-scoping projection after commit (docs/incidents.md)
+        builder.Services.AddHostedService<LedgerSubjectProjectorService>(); // subject index after commit, every backend (docs/ledger-format.md §3)
         if (!Events.EventsComposition.IsJetStream(options)) // not with JetStream (docs/events.md)
         {
             builder.Services.AddHostedService<Ledger.Retention.RetentionService>(); // daily retention run (docs/ledger-format.md §13), on both storage backends (docs/storage.md)

@@ -82,30 +82,49 @@ public sealed class LedgerReview
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentOutOfRangeException.ThrowIfLessThan(filter.Limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(filter.Limit, 1_000);
-        var sql = new StringBuilder("SELECT e.seq, e.payload FROM ledger_entries e");
-        var parameters = new List<(string, object?)> { ("@before", filter.Before ?? long.MaxValue), ("@limit", filter.Limit + 1) };
-        if (filter.Subject is { } subject)
-        {
-            sql.Append(" JOIN ledger_subjects s ON s.seq = e.seq AND s.subscriber_id = @subject");
-            parameters.Add(("@subject", subject.Value));
-        }
-
-        sql.Append(" WHERE e.erased_by IS NULL AND e.seq < @before");
+        var conditions = new StringBuilder(" WHERE e.erased_by IS NULL AND e.seq < @before");
+        var parameters = new List<(string, object?)> { ("@before", filter.Before ?? long.MaxValue) };
         Condition("e.account = @account", "@account", filter.Clerk);
         Condition("e.terminal = @terminal", "@terminal", filter.Terminal);
         Condition("e.store = @store", "@store", filter.Store);
         Condition("e.task = @task", "@task", filter.Task?.ToName());
         Condition("e.time_ms >= @from", "@from", filter.From?.ToUnixTimeMilliseconds());
         Condition("e.time_ms < @to", "@to", filter.To?.ToUnixTimeMilliseconds());
-        sql.Append(" ORDER BY e.seq DESC LIMIT @limit");
 
         var rows = new List<ReviewRow>();
+        var wanted = filter.Limit + 1;
         await using var connection = await _db.OpenAsync(cancellationToken);
-        await using var command = connection.Command(sql.ToString(), [.. parameters]);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        if (filter.Subject is { } subject)
         {
-            rows.Add(ToRow(reader.GetInt64(0), Decode(reader)));
+            // Exact whatever the subject projection's lag (docs/ledger-format.md §3): the unprojected tail (seq ≥ the
+            // watermark, read first) is decoded from the entries, newest first; the rest comes from ledger_subjects.
+            var watermark = await LedgerSubjectIndex.ReadWatermarkAsync(connection, null, cancellationToken);
+            await using (var tail = connection.Command(
+                "SELECT e.seq, e.payload FROM ledger_entries e" + conditions + " AND e.seq >= @watermark ORDER BY e.seq DESC",
+                [.. parameters, ("@watermark", watermark)]))
+            await using (var reader = await tail.ExecuteReaderAsync(cancellationToken))
+            {
+                while (rows.Count < wanted && await reader.ReadAsync(cancellationToken))
+                {
+                    var payload = reader.GetValue(1) as byte[] ?? throw new FormatException("A stored ledger entry has no payload; run 'custodian ledger verify'.");
+                    if (LedgerSubjectIndex.Names(payload, subject.Value))
+                    {
+                        rows.Add(ToRow(reader.GetInt64(0), LeafCodec.Decode(payload)));
+                    }
+                }
+            }
+
+            if (rows.Count < wanted)
+            {
+                await ReadAsync(
+                    "SELECT e.seq, e.payload FROM ledger_entries e JOIN ledger_subjects s ON s.seq = e.seq AND s.subscriber_id = @subject" + conditions +
+                    " AND e.seq < @watermark ORDER BY e.seq DESC LIMIT @limit",
+                    [.. parameters, ("@subject", subject.Value), ("@watermark", watermark), ("@limit", wanted - rows.Count)]);
+            }
+        }
+        else
+        {
+            await ReadAsync("SELECT e.seq, e.payload FROM ledger_entries e" + conditions + " ORDER BY e.seq DESC LIMIT @limit", [.. parameters, ("@limit", wanted)]);
         }
 
         if (rows.Count <= filter.Limit)
@@ -120,8 +139,18 @@ public sealed class LedgerReview
         {
             if (value is not null)
             {
-                sql.Append(" AND ").Append(clause);
+                conditions.Append(" AND ").Append(clause);
                 parameters.Add((name, value));
+            }
+        }
+
+        async Task ReadAsync(string sql, (string, object?)[] values)
+        {
+            await using var command = connection.Command(sql, values);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(ToRow(reader.GetInt64(0), Decode(reader)));
             }
         }
     }

@@ -161,6 +161,25 @@ public sealed class LedgerRetentionTests
     }
 
     [Fact]
+    public async Task Entries_erased_before_they_are_projected_get_no_subject_rows()
+    {
+        await using var f = await LedgerFixture.CreateAsync();
+        var ledger = await SeedAsync(f, project: false);
+
+        var result = await Retention(f, ledger).RunAsync();
+
+        Assert.Equal(5, result.Entries);
+        Assert.Equal(0, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subjects"));
+        Assert.Equal(11, await f.ProjectSubjectsAsync()); // the erasure entry is 10
+        Assert.Equal(0, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subjects WHERE seq < 5"));
+        Assert.Equal(5, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subjects WHERE seq >= 5"));
+        Assert.Empty(await ledger.ReadBySubjectAsync(new Identity.SubscriberId(102), null, 10));
+        Assert.Equal([7L], (await ledger.ReadBySubjectAsync(new Identity.SubscriberId(107), null, 10)).Select(e => e.Sequence));
+        var verified = await new LedgerVerifier(f.Db).VerifyAsync();
+        Assert.True(verified.IsValid, verified.Message);
+    }
+
+    [Fact]
     public async Task A_failed_erasure_leaves_neither_the_erasure_nor_its_entry()
     {
         await using var f = await LedgerFixture.CreateAsync();
@@ -225,12 +244,17 @@ public sealed class LedgerRetentionTests
     private static LedgerRetention Retention(LedgerFixture f, SqliteAccessLedger ledger, RetentionOptions? options = null) =>
         new(f.Db, ledger, f.Time, NullLogger<LedgerRetention>.Instance, options);
 
-    private static async Task<SqliteAccessLedger> SeedAsync(LedgerFixture f, DateTimeOffset? then = null)
+    private static async Task<SqliteAccessLedger> SeedAsync(LedgerFixture f, DateTimeOffset? then = null, bool project = true)
     {
         var ledger = f.NewLedger();
         for (var i = 0; i < 10; i++)
         {
             await ledger.AppendAsync(LedgerFixture.Entry(i, 100 + i) with { Time = LedgerFixture.Start.AddMinutes(i) });
+        }
+
+        if (project)
+        {
+            Assert.Equal(10, await f.ProjectSubjectsAsync());
         }
 
         f.Time.SetUtcNow(then ?? Later);

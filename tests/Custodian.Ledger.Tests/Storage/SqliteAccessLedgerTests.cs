@@ -202,6 +202,8 @@ public sealed class SqliteAccessLedgerTests(ITestOutputHelper output)
 
         Assert.False(subscription.Reader.TryRead(out _));
         Assert.Equal(3, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_entries"));
+        Assert.Equal(0, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subjects")); // the writer writes none (LedgerSubjectProjector does, after commit)
+        Assert.Equal(3, await f.ProjectSubjectsAsync());
         Assert.Equal(3, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subjects"));
 
         await f.ExecuteAsync("DROP TRIGGER fail_head");

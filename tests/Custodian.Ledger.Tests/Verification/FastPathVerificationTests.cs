@@ -117,6 +117,7 @@ public sealed class FastPathVerificationTests
             await ledger.AppendAsync(entry);
         }
 
+        Assert.Equal(6, await f.ProjectSubjectsAsync());
         return f;
     }
 }

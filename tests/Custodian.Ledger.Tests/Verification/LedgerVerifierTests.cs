@@ -214,6 +214,11 @@ public sealed class LedgerVerifierTests
         await f.ExecuteAsync("DELETE FROM ledger_tree_heads WHERE tree_size > 16");
         await f.ExecuteAsync("UPDATE ledger_tree_heads SET frontier = @f WHERE tree_size = 16", ("@f", frontier.ToBytes()));
 
+        // Left at 20, the subject watermark still shows that entries 16..19 were projected (ledger-004).
+        var watermarkLeft = await new LedgerVerifier(f.Db).VerifyAsync();
+        Assert.Equal((VerificationFailures.ProjectionMismatch, 16L), (watermarkLeft.Reason!, watermarkLeft.FirstBadSequence!.Value));
+        await f.ExecuteAsync("UPDATE ledger_subject_watermark SET next_seq = 16");
+
         // A shorter, self-consistent ledger: only a checkpoint of size 20 shows that 16..19 existed.
         var after = await new LedgerVerifier(f.Db).VerifyAsync();
         Assert.True(after.IsValid);
@@ -332,6 +337,7 @@ public sealed class LedgerVerifierTests
         }
 
         Assert.Equal(Enumerable.Range(1, Size).Select(i => (long)i), await HeadSizesAsync(f));
+        Assert.Equal(Size, await f.ProjectSubjectsAsync());
         return f;
     }
 

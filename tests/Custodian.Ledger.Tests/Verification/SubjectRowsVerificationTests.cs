@@ -46,6 +46,8 @@ public sealed class SubjectRowsVerificationTests
             await ledger.AppendRangeAsync(Enumerable.Range(1_000, 69_000).Select(i => LedgerFixture.Entry(i, i + 1)).ToArray());
         }
 
+        Assert.Equal(70_000, await f.ProjectSubjectsAsync());
+
         Assert.True((await new LedgerVerifier(f.Db).VerifyAsync()).IsValid);
         await f.ExecuteAsync("DELETE FROM ledger_subjects WHERE seq = 40000");
         await f.ExecuteAsync("DELETE FROM ledger_subjects WHERE seq = 66000");
@@ -61,6 +63,7 @@ public sealed class SubjectRowsVerificationTests
             await ledger.AppendRangeAsync(Enumerable.Range(batch * 100, 100).Select(i => LedgerFixture.Entry(i, i + 1)).ToArray());
         }
 
+        Assert.Equal(1_100, await f.ProjectSubjectsAsync());
         Assert.True((await new LedgerVerifier(f.Db).VerifyAsync()).IsValid);
         return f;
     }

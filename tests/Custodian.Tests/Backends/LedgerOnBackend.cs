@@ -75,6 +75,9 @@ internal sealed class LedgerOnBackend : IAsyncDisposable
         Fields = subjects.Length > 0 ? ["name", "phone"] : [],
     };
 
+    /// <summary>Runs the subject projection (<see cref="LedgerSubjectProjector"/>) until everything committed has its subject rows; returns the watermark.</summary>
+    public Task<long> ProjectSubjectsAsync() => new LedgerSubjectProjector(Db, NullLogger<LedgerSubjectProjector>.Instance).CatchUpAsync();
+
     public async Task ExecuteAsync(string sql, params (string, object?)[] parameters)
     {
         await using var connection = await Db.OpenAsync();

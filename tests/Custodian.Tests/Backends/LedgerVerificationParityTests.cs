@@ -124,6 +124,8 @@ public sealed class LedgerVerificationParityTests
             await Task.WhenAll(Enumerable.Range(i, 500).Select(j => f.Ledger.AppendAsync(LedgerOnBackend.Entry(j, 1_000 + (j % 97), 5_000 + (j % 13))).AsTask()));
         }
 
+        Assert.Equal(count, await f.ProjectSubjectsAsync());
+
         var valid = await new LedgerVerifier(f.Db).VerifyAsync();
         Assert.True(valid.IsValid, valid.Message);
         Assert.Equal(count, valid.TreeSize);
@@ -144,6 +146,7 @@ public sealed class LedgerVerificationParityTests
         }
 
         Assert.Equal(Size, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_tree_heads"));
+        Assert.Equal(Size, await f.ProjectSubjectsAsync());
         return f;
     }
 

@@ -64,6 +64,22 @@ public sealed class RetentionParityTests
         Assert.Equal((VerificationFailures.UndecodablePayload, 3L), (verified.Reason!, verified.FirstBadSequence!.Value));
     }
 
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    public async Task Entries_erased_before_the_subject_projection_reaches_them_get_no_rows_and_the_ledger_verifies(TestBackend backend)
+    {
+        await using var f = await CreateAsync(backend, project: false);
+
+        var result = await Retention(f).RunAsync();
+
+        Assert.Equal(15L, result.Entries);
+        Assert.Equal(Size + 1, await f.ProjectSubjectsAsync());
+        Assert.Equal(0, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subjects WHERE seq < 15"));
+        Assert.Equal(15, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subjects WHERE seq >= 15"));
+        var verified = await new LedgerVerifier(f.Db).VerifyAsync();
+        Assert.True(verified.IsValid, verified.Message);
+    }
+
     [Fact]
     public async Task Two_concurrent_runs_on_postgres_erase_each_entry_once_and_the_ledger_verifies()
     {
@@ -81,12 +97,17 @@ public sealed class RetentionParityTests
 
     private static LedgerRetention Retention(LedgerOnBackend f) => new(f.Db, f.Ledger, f.Time, NullLogger<LedgerRetention>.Instance);
 
-    private static async Task<LedgerOnBackend> CreateAsync(TestBackend backend)
+    private static async Task<LedgerOnBackend> CreateAsync(TestBackend backend, bool project = true)
     {
         var f = await LedgerOnBackend.CreateAsync(backend);
         for (var i = 0; i < Size; i++)
         {
             await f.Ledger.AppendAsync(LedgerOnBackend.Entry(i, 1_000 + i));
+        }
+
+        if (project)
+        {
+            Assert.Equal(Size, await f.ProjectSubjectsAsync());
         }
 
         // 2025-01-06 + 730 days is 2027-01-06: two calendar years; 15 s more puts the cutoff after entry 14.

@@ -365,6 +365,7 @@ public sealed class WitnessTests
         await ExecAsync("UPDATE ledger_subjects SET seq = -seq - 1 WHERE seq < 0");
         await ExecAsync("DELETE FROM ledger_tree_heads");
         await ExecAsync("DELETE FROM ledger_subtrees"); // rebuilt below, as a thorough forger would (ledger-002)
+        await ExecAsync("UPDATE ledger_subject_watermark SET next_seq = next_seq - 1 WHERE next_seq > @seq"); // and the subject watermark (ledger-004)
 
         var range = new CompactRange();
         var rows = new List<(long Seq, byte[] Payload)>();

@@ -311,6 +311,28 @@ public sealed class LedgerReviewTests : IAsyncLifetime
 
     private static DateTimeOffset Local(int year, int month, int day) => new(year, month, day, 0, 0, 0, Kst);
 
+    [Fact]
+    public async Task Subject_queries_page_exactly_across_the_subject_watermark()
+    {
+        // Entries up to "after" are projected into ledger_subjects; two more are not (docs/ledger-format.md §3).
+        Assert.Equal(_seq["after"] + 1, await _services.GetRequiredService<LedgerSubjectProjector>().CatchUpAsync());
+        await Add("tail1", "2026-12-01 00:01", AccessTask.View, "C0002", "S002", "T2", [1]);
+        await Add("tail2", "2026-12-01 00:02", AccessTask.View, "C0001", "S001", "T1", [2]);
+        var subject = Review.ResolveToken(_services.GetRequiredService<Tokenizer>().TokenizeSubscriber(new SubscriberId(1))).Value;
+
+        var first = await Review.QueryAsync(new ReviewFilter { Subject = subject, Limit = 2 });
+        Assert.Equal(S("tail1", "after"), first.Rows.Select(r => r.Sequence).ToList());
+        var second = await Review.QueryAsync(new ReviewFilter { Subject = subject, Limit = 2, Before = first.NextBefore });
+        Assert.Equal(S("unmask", "view"), second.Rows.Select(r => r.Sequence).ToList());
+        var third = await Review.QueryAsync(new ReviewFilter { Subject = subject, Limit = 2, Before = second.NextBefore });
+        Assert.Equal(S("before"), third.Rows.Select(r => r.Sequence).ToList());
+        Assert.Null(third.NextBefore);
+
+        Assert.Equal(S("after", "unmask", "view", "before"), await Seqs(new ReviewFilter { Subject = subject, Clerk = "C0001" }));
+        Assert.Equal(S("tail1"), await Seqs(new ReviewFilter { Subject = subject, Clerk = "C0002" }));
+        Assert.Equal(S("tail2", "late"), await Seqs(new ReviewFilter { Subject = Review.ResolveToken(_services.GetRequiredService<Tokenizer>().TokenizeSubscriber(new SubscriberId(2))).Value }));
+    }
+
     private List<long> S(params string[] names) => names.Select(n => _seq[n]).ToList();
 
     private async Task<List<long>> Seqs(ReviewFilter filter) => (await Review.QueryAsync(filter)).Rows.Select(r => r.Sequence).ToList();
