@@ -6,7 +6,7 @@ namespace Custodian.Access;
 /// Tables of the Access capability: <c>terminals</c> (enrolled devices, their enrollment codes, trust class,
 /// current and — until first use of a renewed one — previous certificate), <c>device_keys</c> (the SHA-256 of
 /// every public key ever certified, so that no key serves two devices or two certificates) and
-/// <c>staff_accounts</c> (staff credentials) and <c>staff_unknown_failures</c> (failed sign-ins under IDs that name no
+/// <c>staff_accounts</c> (staff credentials, and from <c>access-007</c> the time before which the account's sessions no longer count) and <c>staff_unknown_failures</c> (failed sign-ins under IDs that name no
 /// account, keyed by HMAC-SHA256 of the ID). Portable SQL; time columns are INTEGER Unix milliseconds UTC.
 /// </summary>
 public sealed class AccessMigrations : IMigrationSource
@@ -123,6 +123,15 @@ public sealed class AccessMigrations : IMigrationSource
             );
             CREATE INDEX ix_staff_unknown_failures_last ON staff_unknown_failures (last_failed_ms);
             CREATE INDEX ix_staff_unknown_failures_locked ON staff_unknown_failures (locked_until_ms);
+            """),
+        new Migration(
+            "access-007",
+            // Sessions of an account are valid only if opened at or after sessions_from_ms (Unix ms UTC; 0 = any): set
+            // by every disable, re-enable, credential reset and role/store change in the statement that makes it, and
+            // compared by the per-request standing check on every node, so a session opened before a disable never
+            // works again, also once the account is re-enabled (docs/access.md, "Revocation at once").
+            """
+            ALTER TABLE staff_accounts ADD COLUMN sessions_from_ms INTEGER NOT NULL DEFAULT 0;
             """),
     ];
 }

@@ -11,7 +11,7 @@ public sealed class AccessMigrationsTests
         using var env = await TestEnvironment.CreateAsync();
         var migrations = new AccessMigrations().Migrations.ToList();
 
-        Assert.Equal(["access-001", "access-002", "access-003", "access-004", "access-005", "access-006"], migrations.Select(m => m.Id).ToArray());
+        Assert.Equal(["access-001", "access-002", "access-003", "access-004", "access-005", "access-006", "access-007"], migrations.Select(m => m.Id).ToArray());
         await env.Db.MigrateAsync(migrations, env.Time); // second time: nothing to do
 
         await using var connection = await env.Db.OpenAsync();

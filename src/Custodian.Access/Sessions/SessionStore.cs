@@ -52,17 +52,21 @@ public sealed class SessionStore
     /// <param name="p">Who signed in (after any forced password change).</param>
     /// <param name="terminal">The terminal whose certificate the session is bound to.</param>
     /// <param name="sourceIp">Client IP address, if known.</param>
+    /// <param name="signedInAt">When the sign-in began, before the credentials were checked (UTC): the session's
+    /// <see cref="StaffSession.SignedInAt"/>, which the per-request standing check compares with the account's last
+    /// disable, reset or move (<see cref="StaffDirectory.GetStandingAsync"/>). Null (or a later time) means now.</param>
     /// <returns>The session; its <see cref="StaffSession.Token"/> is the bearer token.</returns>
-    public StaffSession Create(StaffPrincipal p, DeviceIdentity terminal, string? sourceIp)
+    public StaffSession Create(StaffPrincipal p, DeviceIdentity terminal, string? sourceIp, DateTimeOffset? signedInAt = null)
     {
         ArgumentNullException.ThrowIfNull(p);
         ArgumentNullException.ThrowIfNull(terminal);
         var now = _time.GetUtcNow();
         SweepIfDue(now);
+        var checkedAt = signedInAt is { } at && at < now ? at : now;
         StaffSession session;
         do
         {
-            session = new StaffSession(Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)), p, terminal, sourceIp, now, _options.MaxHandlesPerSession);
+            session = new StaffSession(Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)), p, terminal, sourceIp, now, _options.MaxHandlesPerSession, checkedAt);
         }
         while (!_sessions.TryAdd(session.Token, session));
 

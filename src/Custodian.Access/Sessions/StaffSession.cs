@@ -24,8 +24,9 @@ public sealed class StaffSession
     private readonly int _maxHandles;
     private long _lastSeenUtcTicks;
 
-    internal StaffSession(string token, StaffPrincipal principal, DeviceIdentity terminal, string? sourceIp, DateTimeOffset createdAt, int maxHandles)
+    internal StaffSession(string token, StaffPrincipal principal, DeviceIdentity terminal, string? sourceIp, DateTimeOffset createdAt, int maxHandles, DateTimeOffset? signedInAt = null)
     {
+        SignedInAt = signedInAt ?? createdAt;
         Token = token;
         Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         Principal = principal;
@@ -53,6 +54,13 @@ public sealed class StaffSession
 
     /// <summary>When the session was opened (UTC).</summary>
     public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>
+    /// When the sign-in that opened the session began, before its credentials were checked (UTC; at most
+    /// <see cref="CreatedAt"/>). The session counts only while the account has not been disabled, re-enabled, reset or
+    /// moved since (<see cref="StaffDirectory.GetStandingAsync"/>), so a change made while the sign-in was under way also ends it.
+    /// </summary>
+    public DateTimeOffset SignedInAt { get; }
 
     /// <summary>When the session was last validated successfully (UTC).</summary>
     public DateTimeOffset LastSeenAt => new(Interlocked.Read(ref _lastSeenUtcTicks), TimeSpan.Zero);

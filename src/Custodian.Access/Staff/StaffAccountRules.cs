@@ -24,6 +24,13 @@ public static class StaffAccountRules
     /// <summary>The rule for a role.</summary>
     public const string RoleRule = "must be clerk, store-manager, security-officer or privacy-officer";
 
+    /// <summary>
+    /// The rule that keeps an active security officer: the HR feed and <c>staff disable</c> may not disable the last one,
+    /// nor the feed move it to another role, since no one could then use the console or approve four-eyes actions
+    /// (docs/access.md §6). Reported under field <c>status</c> (disable) or <c>role</c> (move).
+    /// </summary>
+    public const string LastOfficerRule = "would leave no active security officer: add or enable another security officer first";
+
     /// <summary>The rule for a store code.</summary>
     public const string StoreRule = "is required for clerks and store managers and must be a well-formed store code";
 

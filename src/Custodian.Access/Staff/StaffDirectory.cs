@@ -89,6 +89,14 @@ public sealed class StaffDirectory
             LIMIT @batch)
         """;
 
+    // Part of every UPDATE that ends an account's sessions (disable, re-enable, credential reset, role/store change): sessions
+    // opened before @now no longer count. Never moves back (a node whose clock is behind does not revive older sessions).
+    private const string EndSessionsSql = "sessions_from_ms = CASE WHEN sessions_from_ms > @now THEN sessions_from_ms ELSE @now END";
+
+    // An account that is not an active security officer, or one of several: disabling or demoting it leaves an officer.
+    private const string KeepsAnOfficerSql =
+        "(role <> 'security-officer' OR status <> 'active' OR EXISTS (SELECT 1 FROM staff_accounts o WHERE o.role = 'security-officer' AND o.status = 'active' AND o.id <> @id))";
+
     private const string SelectAccount =
         """
         SELECT id, role, store, status, password_hash, must_change_password, totp_secret, totp_last_step,
@@ -252,15 +260,34 @@ public sealed class StaffDirectory
         return true;
     }
 
-    /// <summary>Disables an account: it can no longer sign in. The caller also ends its sessions (<c>SessionStore.RevokeAccount</c>).</summary>
+    /// <summary>
+    /// Disables an account: it can no longer sign in, and every session opened before now ends on every node, also once
+    /// the account is re-enabled (column <c>sessions_from_ms</c>, compared by <see cref="GetStandingAsync"/>). The caller
+    /// also ends its sessions in its own process (<c>SessionStore.RevokeAccount</c>).
+    /// </summary>
     /// <returns>True when the account existed and was active.</returns>
-    public Task<bool> DisableAsync(string id) =>
-        SetStatusAsync(id, "disabled");
+    public async Task<bool> DisableAsync(string id) =>
+        (await SetStatusAsync(id, "disabled", keepAnOfficer: false)).Value;
 
-    /// <summary>Re-enables a disabled account.</summary>
+    /// <summary>
+    /// As <see cref="DisableAsync"/>, but refuses to disable the last active security officer (for the operator's
+    /// <c>staff disable</c> and the HR feed; docs/access.md §6): no one could then use the console or approve four-eyes
+    /// actions. The check and the change are one statement.
+    /// </summary>
+    /// <param name="id">Account ID.</param>
+    /// <returns>True when the account existed and was active and is now disabled; false when it does not exist or was
+    /// disabled already; or <see cref="ErrorCodes.ValidationFailed"/> (400) under field <c>status</c> with
+    /// <see cref="StaffAccountRules.LastOfficerRule"/> when it is the only active security officer (nothing changed).</returns>
+    public Task<Result<bool>> DisableKeepingAnOfficerAsync(string id) =>
+        SetStatusAsync(id, "disabled", keepAnOfficer: true);
+
+    /// <summary>
+    /// Re-enables a disabled account. Sessions opened before now stay ended (column <c>sessions_from_ms</c>): the person
+    /// signs in afresh.
+    /// </summary>
     /// <returns>True when the account existed and was disabled.</returns>
-    public Task<bool> EnableAsync(string id) =>
-        SetStatusAsync(id, "active");
+    public async Task<bool> EnableAsync(string id) =>
+        (await SetStatusAsync(id, "active", keepAnOfficer: false)).Value;
 
     /// <summary>Ends a lockout early and clears the failure count.</summary>
     /// <returns>True when the account exists.</returns>
@@ -285,7 +312,8 @@ public sealed class StaffDirectory
 
     /// <summary>
     /// Replaces an account's password and TOTP seed with fresh ones (lost phone, forgotten password) and
-    /// unlocks it; the new password must be changed at the next sign-in. The caller also ends its sessions.
+    /// unlocks it; the new password must be changed at the next sign-in. Every session opened before now ends on every node
+    /// (column <c>sessions_from_ms</c>, compared by <see cref="GetStandingAsync"/>); the caller also ends them in its own process.
     /// </summary>
     /// <returns>The new credentials (shown once), or <see cref="ErrorCodes.NotFound"/> (404).</returns>
     public async Task<Result<NewAccount>> ResetCredentialsAsync(string id)
@@ -298,13 +326,14 @@ public sealed class StaffDirectory
         var (credentials, passwordHash, protectedSeed) = NewCredentials(id);
         await using var connection = await _db.OpenAsync();
         await using var update = connection.Command(
-            """
+            $"""
             UPDATE staff_accounts SET password_hash = @hash, must_change_password = 1, totp_secret = @seed,
-                totp_last_step = NULL, failed_attempts = 0, locked_until_ms = NULL
+                totp_last_step = NULL, failed_attempts = 0, locked_until_ms = NULL, {EndSessionsSql}
             WHERE id = @id
             """,
             ("@hash", passwordHash),
             ("@seed", protectedSeed),
+            ("@now", UnixMs.From(_time.GetUtcNow())),
             ("@id", id));
         if (await update.ExecuteNonQueryAsync() == 0)
         {
@@ -338,16 +367,21 @@ public sealed class StaffDirectory
 
     /// <summary>
     /// Moves an account to another role and/or store (an HR "mover"). The caller closes the account's sessions and
-    /// records the change; open sessions are also refused by the gateway, which compares them with the account
-    /// (<see cref="GetStandingAsync"/>).
+    /// records the change; every session opened before the change is also refused by the gateway on every node, which
+    /// compares it with the account (<see cref="GetStandingAsync"/>, column <c>sessions_from_ms</c>), also if the account
+    /// later gets its old role and store back.
     /// </summary>
     /// <param name="id">Account ID.</param>
     /// <param name="role">New role.</param>
     /// <param name="store">New store: required for clerks and store managers.</param>
+    /// <param name="keepAnOfficer">True (the HR feed) to refuse moving the last active security officer to another role;
+    /// checked in the statement that makes the change.</param>
     /// <returns>True when the account existed and changed; false when it does not exist or already had these values;
-    /// or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed role or store, or a store that differs only in
-    /// letter case from one in use (<see cref="CheckStoreInUseAsync"/>).</returns>
-    public async Task<Result<bool>> ChangeRoleAndStoreAsync(string id, StaffRole role, string? store)
+    /// or <see cref="ErrorCodes.ValidationFailed"/> (400) for a malformed role or store, a store that differs only in
+    /// letter case from one in use (<see cref="CheckStoreInUseAsync"/>), or (field <c>role</c>,
+    /// <see cref="StaffAccountRules.LastOfficerRule"/>) the last active security officer moved to another role when
+    /// <paramref name="keepAnOfficer"/> is true.</returns>
+    public async Task<Result<bool>> ChangeRoleAndStoreAsync(string id, StaffRole role, string? store, bool keepAnOfficer = false)
     {
         if (StaffAccountRules.CheckRoleAndStore(role, store) is { } invalid)
         {
@@ -365,36 +399,58 @@ public sealed class StaffDirectory
             return AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse));
         }
 
+        var guard = keepAnOfficer && role != StaffRole.SecurityOfficer ? " AND " + KeepsAnOfficerSql : string.Empty;
         await using var update = connection.Command(
-            "UPDATE staff_accounts SET role = @role, store = @store WHERE id = @id AND (role <> @role OR COALESCE(store, '') <> COALESCE(@store, ''))",
+            $"UPDATE staff_accounts SET role = @role, store = @store, {EndSessionsSql} WHERE id = @id AND (role <> @role OR COALESCE(store, '') <> COALESCE(@store, '')){guard}",
             ("@role", role.ToName()),
             ("@store", store),
+            ("@now", UnixMs.From(_time.GetUtcNow())),
             ("@id", id));
         var changed = await update.ExecuteNonQueryAsync() > 0;
         if (changed)
         {
             Log.StatusChanged(_logger, id, "role or store changed");
+            return true;
         }
 
-        return changed;
+        if (guard.Length > 0 && await ReadAsync(connection, id) is { Role: StaffRole.SecurityOfficer, Status: StaffAccountStatus.Active } && await IsLastActiveOfficerAsync(connection, id))
+        {
+            return AccessErrors.Validation("role", StaffAccountRules.LastOfficerRule);
+        }
+
+        return false;
     }
 
     /// <summary>
     /// Whether an account may still act as <paramref name="principal"/> said when its session was opened: it exists, is
-    /// active, and has the same role and store. Answers from a cache at most <see cref="StandingRecheckInterval"/> old, so
-    /// that a leaver or mover recorded by another process (the CLI's HR import) loses its sessions within a second.
+    /// active, has the same role and store, and has not been disabled, re-enabled, reset or moved since
+    /// <paramref name="openedAt"/> (column <c>sessions_from_ms</c>: a session opened before it never counts again, even
+    /// once the account is re-enabled or moved back). Answers from a cache at most <see cref="StandingRecheckInterval"/>
+    /// old, so that a leaver or mover recorded by another process (the CLI, the HR import) loses its sessions within a
+    /// second on every node. Nodes' clocks are assumed synchronised (to well under a second).
     /// </summary>
     /// <param name="principal">The principal of an open session.</param>
+    /// <param name="openedAt">When the session's credentials were checked (<see cref="Sessions.StaffSession.SignedInAt"/>), UTC; compared in whole milliseconds.</param>
     /// <returns>True while the session's standing holds.</returns>
-    public async ValueTask<bool> GetStandingAsync(StaffPrincipal principal)
+    /// <exception cref="DbException">When the account cannot be read.</exception>
+    public async ValueTask<bool> GetStandingAsync(StaffPrincipal principal, DateTimeOffset openedAt)
     {
         ArgumentNullException.ThrowIfNull(principal);
         if (!_standing.TryGetValue(principal.Id, out var cached) || _time.GetElapsedTime(cached.ReadAt) >= StandingRecheckInterval)
         {
             var readAt = _time.GetTimestamp();
             await using var connection = await _db.OpenAsync();
-            var row = await ReadAsync(connection, principal.Id);
-            cached = new Standing(readAt, row is { Status: StaffAccountStatus.Active } ? (row.Role, row.Store) : null);
+            await using var read = connection.Command("SELECT role, store, status, sessions_from_ms FROM staff_accounts WHERE id = @id", ("@id", principal.Id));
+            await using var reader = await read.ExecuteReaderAsync();
+            (StaffRole, string?)? current = null;
+            var sessionsFrom = long.MaxValue;
+            if (await reader.ReadAsync() && reader.GetString(2) == "active" && StaffRoles.TryParse(reader.GetString(0), out var role))
+            {
+                current = (role, reader.IsDBNull(1) ? null : reader.GetString(1));
+                sessionsFrom = reader.GetInt64(3);
+            }
+
+            cached = new Standing(readAt, current, sessionsFrom);
             if (_standing.Count >= 100_000)
             {
                 _standing.Clear();
@@ -403,7 +459,8 @@ public sealed class StaffDirectory
             _standing[principal.Id] = cached;
         }
 
-        return cached.RoleAndStore is { } current && current.Role == principal.Role && string.Equals(current.Store, principal.Store, StringComparison.Ordinal);
+        return cached.RoleAndStore is { } now && now.Role == principal.Role && string.Equals(now.Store, principal.Store, StringComparison.Ordinal)
+            && UnixMs.From(openedAt) >= cached.SessionsFrom;
     }
 
     /// <summary>Longest age of a cached <see cref="GetStandingAsync"/> answer: 1 second.</summary>
@@ -437,8 +494,9 @@ public sealed class StaffDirectory
         foreach (var id in dormant)
         {
             await using var update = connection.Command(
-                "UPDATE staff_accounts SET status = 'disabled' WHERE id = @id AND status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff",
+                $"UPDATE staff_accounts SET status = 'disabled', {EndSessionsSql} WHERE id = @id AND status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff",
                 ("@id", id),
+                ("@now", UnixMs.From(_time.GetUtcNow())),
                 ("@cutoff", cutoff));
             if (await update.ExecuteNonQueryAsync() > 0)
             {
@@ -478,7 +536,7 @@ public sealed class StaffDirectory
         return list;
     }
 
-    private sealed record Standing(long ReadAt, (StaffRole Role, string? Store)? RoleAndStore);
+    private sealed record Standing(long ReadAt, (StaffRole Role, string? Store)? RoleAndStore, long SessionsFrom);
 
     private static byte[] SeedBinding(string id) => Encoding.UTF8.GetBytes("custodian/staff-totp/" + id);
 
@@ -498,7 +556,7 @@ public sealed class StaffDirectory
         }
     }
 
-    private async Task<bool> SetStatusAsync(string id, string status)
+    private async Task<Result<bool>> SetStatusAsync(string id, string status, bool keepAnOfficer)
     {
         if (!Codes.IsValid(id))
         {
@@ -506,15 +564,33 @@ public sealed class StaffDirectory
         }
 
         await using var connection = await _db.OpenAsync();
+        var guard = keepAnOfficer ? " AND " + KeepsAnOfficerSql : string.Empty;
         await using var update = connection.Command(
-            "UPDATE staff_accounts SET status = @status WHERE id = @id AND status <> @status", ("@status", status), ("@id", id));
+            $"UPDATE staff_accounts SET status = @status, {EndSessionsSql} WHERE id = @id AND status <> @status{guard}",
+            ("@status", status),
+            ("@now", UnixMs.From(_time.GetUtcNow())),
+            ("@id", id));
         var changed = await update.ExecuteNonQueryAsync() > 0;
         if (changed)
         {
             Log.StatusChanged(_logger, id, status);
+            return true;
         }
 
-        return changed;
+        if (keepAnOfficer && await ReadAsync(connection, id) is { Role: StaffRole.SecurityOfficer, Status: StaffAccountStatus.Active } && await IsLastActiveOfficerAsync(connection, id))
+        {
+            return AccessErrors.Validation("status", StaffAccountRules.LastOfficerRule);
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="id"/> is an active security officer and no other account is.</summary>
+    private static async Task<bool> IsLastActiveOfficerAsync(DbConnection connection, string id)
+    {
+        await using var others = connection.Command(
+            "SELECT COUNT(*) FROM staff_accounts WHERE role = 'security-officer' AND status = 'active' AND id <> @id", ("@id", id));
+        return Convert.ToInt64(await others.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) == 0;
     }
 
     /// <summary>The checks shared by sign-in and password change; on success the TOTP step is claimed and failures reset.</summary>

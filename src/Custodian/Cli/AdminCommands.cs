@@ -199,13 +199,20 @@ internal static class AdminCommands
             return 0;
         }));
 
-        var disable = new Command("disable", "Disable an account (a leaver); its sessions end.") { account };
+        var disable = new Command("disable", "Disable an account (a leaver); its sessions end, also if it is enabled again. The last active security officer is not disabled.") { account };
         disable.SetAction(CustodianCli.Guarded(async (parse, _) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
             var target = RequireCode(parse.GetValue(account), "account");
             var directory = context.Get<StaffDirectory>();
-            if (!await directory.DisableAsync(target))
+            var disabled = await directory.DisableKeepingAnOfficerAsync(target);
+            if (!disabled.IsSuccess)
+            {
+                // Refused in the current state (exit 2): no one could use the console or approve four-eyes actions.
+                throw new CliException($"{target} is the only active security officer: disabling it would leave no one to use the console or approve four-eyes actions; add or enable another security officer first. Nothing changed.");
+            }
+
+            if (!disabled.Value)
             {
                 // Idempotent: disabling a disabled account changes nothing, records nothing and succeeds (exit 0).
                 if (await directory.GetAsync(target) is { Status: StaffAccountStatus.Disabled })

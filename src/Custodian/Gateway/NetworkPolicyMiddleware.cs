@@ -10,8 +10,8 @@ namespace Custodian.Gateway;
 
 /// <summary>
 /// Network zones, staff standing, opening hours and trust classes, right after the device gateway validated the device
-/// (docs/access.md §3). A session whose account was disabled or moved (role or store) since it opened is ended here
-/// (docs/access.md §6), whichever process made the change.
+/// (docs/access.md §3). A session whose account was disabled, re-enabled, reset or moved (role or store) since it opened
+/// is ended here (docs/access.md §6), whichever process or node made the change, also once the account is active again.
 /// Requests without a validated device (the portal listener, enrollment, the CA certificate, health) pass untouched.
 /// A refusal is a problem response and a ledger entry: <see cref="AccessTask.DeviceRefused"/> for a device outside its
 /// zone, <see cref="AccessTask.Refused"/> for closed hours and trust classes.
@@ -42,7 +42,7 @@ public sealed class NetworkPolicyMiddleware(
         }
 
         var session = Session(context, sessions, device);
-        if (session is not null && !await staff.GetStandingAsync(session.Principal))
+        if (session is not null && !await staff.GetStandingAsync(session.Principal, session.SignedInAt))
         {
             // A leaver (disabled) or mover (role or store changed) since the session opened: every session of the
             // account ends now; the endpoint then refuses the request for want of a session, and records that.

@@ -87,7 +87,7 @@ public sealed class StaffSignIn(StaffDirectory staff, SessionStore sessions, IAc
             return new CustodianError(ErrorCodes.LedgerUnavailable, 503, "The access ledger could not record the sign-in, so it was refused.", IsTransient: true);
         }
 
-        var session = sessions.Create(p, device, sourceIp);
+        var session = sessions.Create(p, device, sourceIp, entry.Time); // entry.Time: before the credentials were checked
         Hosting.Log.SignedIn(logger, p.Id, device.Terminal);
         return session;
     }

@@ -39,6 +39,9 @@ public sealed record HrImportReport(
 /// and in a running server through <see cref="StaffDirectory.GetStandingAsync"/>). Every grant, change and revocation is
 /// recorded in the ledger (<see cref="AccessTask.StaffCreated"/>, <see cref="AccessTask.StaffChanged"/>,
 /// <see cref="AccessTask.StaffDisabled"/>), kept at least 3 years by retention. Accounts not named in the feed are left alone.
+/// A row that would leave no active security officer (the last one a leaver, or moved to another role) is a bad row
+/// (<see cref="StaffAccountRules.LastOfficerRule"/>), reported with its line like any other: all-or-nothing applies nothing,
+/// row-wise applies the other rows.
 /// </summary>
 public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IAccessLedger ledger, TimeProvider time)
 {
@@ -171,6 +174,7 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
             plan.Add((row, existing));
         }
 
+        plan = await KeepAnOfficerAsync(plan, errors);
         errors.Sort((a, b) => a.Line.CompareTo(b.Line));
         if (errors.Count > 0 && mode == HrImportMode.AllOrNothing)
         {
@@ -186,7 +190,14 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
             cancellationToken.ThrowIfCancellationRequested();
             if (row.Leaver)
             {
-                if (existing is { Status: StaffAccountStatus.Active } && await staff.DisableAsync(row.Account))
+                var disabled = existing is { Status: StaffAccountStatus.Active } ? await staff.DisableKeepingAnOfficerAsync(row.Account) : false;
+                if (!disabled.IsSuccess)
+                {
+                    errors.Add(Refused(row.Line, disabled.Error!));
+                    continue;
+                }
+
+                if (disabled.Value)
                 {
                     sessions.RevokeAccount(row.Account);
                     await RecordAsync(AccessTask.StaffDisabled, row.Account, "hr import: leaver; sessions ended", operatorAccount, cancellationToken);
@@ -219,7 +230,7 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
             var changes = new List<string>();
             if (existing.Role != row.Role || !string.Equals(existing.Store, row.Store, StringComparison.Ordinal))
             {
-                var changed = await staff.ChangeRoleAndStoreAsync(row.Account, row.Role!.Value, row.Store);
+                var changed = await staff.ChangeRoleAndStoreAsync(row.Account, row.Role!.Value, row.Store, keepAnOfficer: true);
                 if (!changed.IsSuccess)
                 {
                     errors.Add(Refused(row.Line, changed.Error!));
@@ -247,6 +258,35 @@ public sealed class HrFeedImport(StaffDirectory staff, SessionStore sessions, IA
 
         errors.Sort((a, b) => a.Line.CompareTo(b.Line));
         return new HrImportReport(joiners, movers, leavers, unchanged, errors, Applied: true);
+    }
+
+    /// <summary>
+    /// The rows of <paramref name="plan"/> (in line order, the order they are applied) that leave an active security officer
+    /// after each: a leaver row for the last active officer, or a row moving it to another role, is left out and reported
+    /// (<see cref="StaffAccountRules.LastOfficerRule"/>, field <c>status</c> or <c>role</c>). A row that creates, enables or
+    /// promotes an officer counts from its line on, so a feed that names the new officer before the leaver is applied.
+    /// </summary>
+    private async Task<List<(HrRow Row, StaffAccountInfo? Existing)>> KeepAnOfficerAsync(List<(HrRow Row, StaffAccountInfo? Existing)> plan, List<HrRowError> errors)
+    {
+        static bool IsActiveOfficer(StaffAccountInfo? account) => account is { Role: StaffRole.SecurityOfficer, Status: StaffAccountStatus.Active };
+
+        var officers = (await staff.ListAsync()).Count(IsActiveOfficer);
+        var kept = new List<(HrRow Row, StaffAccountInfo? Existing)>(plan.Count);
+        foreach (var (row, existing) in plan)
+        {
+            var before = IsActiveOfficer(existing) ? 1 : 0;
+            var after = !row.Leaver && row.Role == StaffRole.SecurityOfficer ? 1 : 0; // an active row enables the account
+            if (before == 1 && after == 0 && officers == 1)
+            {
+                errors.Add(new HrRowError(row.Line, row.Leaver ? "status" : "role", StaffAccountRules.LastOfficerRule));
+                continue;
+            }
+
+            officers += after - before;
+            kept.Add((row, existing));
+        }
+
+        return kept;
     }
 
     /// <summary>A change the directory refused while applying (an account created meanwhile, say): field and rule, as the pre-validation reports them.</summary>

@@ -1,6 +1,7 @@
 using Custodian.Access.Staff;
 using Custodian.Access.Tests.Support;
 using Custodian.Identity;
+using Custodian.Problems;
 using OtpNet;
 
 namespace Custodian.Access.Tests.Staff;
@@ -42,18 +43,94 @@ public sealed class StaffLifecycleDirectoryTests : IDisposable
     {
         Assert.True((await _staff.CreateAsync("C0001", StaffRole.Clerk, "S001")).IsSuccess);
         var principal = new StaffPrincipal("C0001", StaffRole.Clerk, "S001", false);
-        Assert.True(await _staff.GetStandingAsync(principal));
+        var opened = _env.Time.GetUtcNow();
+        Assert.True(await _staff.GetStandingAsync(principal, opened));
 
         Assert.True((await _staff.ChangeRoleAndStoreAsync("C0001", StaffRole.Clerk, "S002")).Value);
-        Assert.True(await _staff.GetStandingAsync(principal)); // cached for up to a second
+        Assert.True(await _staff.GetStandingAsync(principal, opened)); // cached for up to a second
         _env.Time.Advance(StaffDirectory.StandingRecheckInterval);
-        Assert.False(await _staff.GetStandingAsync(principal));
-        Assert.True(await _staff.GetStandingAsync(principal with { Store = "S002" }));
+        Assert.False(await _staff.GetStandingAsync(principal, opened));
+        Assert.True(await _staff.GetStandingAsync(principal with { Store = "S002" }, _env.Time.GetUtcNow()));
 
         Assert.True(await _staff.DisableAsync("C0001"));
         _env.Time.Advance(StaffDirectory.StandingRecheckInterval);
-        Assert.False(await _staff.GetStandingAsync(principal with { Store = "S002" }));
+        Assert.False(await _staff.GetStandingAsync(principal with { Store = "S002" }, _env.Time.GetUtcNow()));
         Assert.False((await _staff.ChangeRoleAndStoreAsync("C0001", StaffRole.Clerk, "S002")).Value); // nothing to change
         Assert.Equal("store", (await _staff.ChangeRoleAndStoreAsync("C0001", StaffRole.Clerk, null)).Error!.Errors!.Keys.Single());
+    }
+
+    [Fact]
+    public async Task A_session_opened_before_a_disable_reset_or_move_never_counts_again_even_once_the_account_is_back_as_it_was()
+    {
+        Assert.True((await _staff.CreateAsync("C0001", StaffRole.Clerk, "S001")).IsSuccess);
+        var principal = new StaffPrincipal("C0001", StaffRole.Clerk, "S001", false);
+        var tick = TimeSpan.FromMilliseconds(1);
+
+        // Disabled (as the CLI, the HR feed or the console do) and enabled again.
+        var opened = _env.Time.GetUtcNow();
+        _env.Time.Advance(tick);
+        Assert.True(await _staff.DisableAsync("C0001"));
+        Assert.True(await _staff.EnableAsync("C0001"));
+        Assert.False(await _staff.GetStandingAsync(principal, opened));
+        Assert.False(await _staff.GetStandingAsync(principal, opened + tick - TimeSpan.FromTicks(1))); // compared in whole milliseconds
+        Assert.True(await _staff.GetStandingAsync(principal, _env.Time.GetUtcNow())); // a session opened since counts
+
+        // Credentials reset.
+        opened = _env.Time.GetUtcNow();
+        _env.Time.Advance(tick);
+        Assert.True((await _staff.ResetCredentialsAsync("C0001")).IsSuccess);
+        _env.Time.Advance(StaffDirectory.StandingRecheckInterval);
+        Assert.False(await _staff.GetStandingAsync(principal, opened));
+        Assert.True(await _staff.GetStandingAsync(principal, _env.Time.GetUtcNow()));
+
+        // Moved to another store and back.
+        opened = _env.Time.GetUtcNow();
+        _env.Time.Advance(tick);
+        Assert.True((await _staff.ChangeRoleAndStoreAsync("C0001", StaffRole.Clerk, "S002")).Value);
+        Assert.True((await _staff.ChangeRoleAndStoreAsync("C0001", StaffRole.Clerk, "S001")).Value);
+        _env.Time.Advance(StaffDirectory.StandingRecheckInterval);
+        Assert.False(await _staff.GetStandingAsync(principal, opened));
+
+        // Disabled as dormant, then enabled.
+        opened = _env.Time.GetUtcNow();
+        _env.Time.Advance(TimeSpan.FromDays(91));
+        Assert.Equal(["C0001"], await _staff.DisableDormantAsync(TimeSpan.FromDays(90)));
+        Assert.True(await _staff.EnableAsync("C0001"));
+        Assert.False(await _staff.GetStandingAsync(principal, opened));
+
+        // Unlocking and a refused change end nothing.
+        opened = _env.Time.GetUtcNow();
+        _env.Time.Advance(tick);
+        Assert.True(await _staff.UnlockAsync("C0001"));
+        Assert.False(await _staff.EnableAsync("C0001"));
+        Assert.False((await _staff.ChangeRoleAndStoreAsync("C0001", StaffRole.Clerk, "S001")).Value);
+        _env.Time.Advance(StaffDirectory.StandingRecheckInterval);
+        Assert.True(await _staff.GetStandingAsync(principal, opened));
+    }
+
+    [Fact]
+    public async Task The_last_active_security_officer_is_neither_disabled_nor_moved_by_the_guarded_changes()
+    {
+        Assert.True((await _staff.CreateAsync("O0001", StaffRole.SecurityOfficer, null)).IsSuccess);
+        Assert.True((await _staff.CreateAsync("O0002", StaffRole.SecurityOfficer, null)).IsSuccess);
+        Assert.True((await _staff.CreateAsync("C0001", StaffRole.Clerk, "S001")).IsSuccess);
+
+        Assert.True((await _staff.DisableKeepingAnOfficerAsync("O0002")).Value);
+        var refused = await _staff.DisableKeepingAnOfficerAsync("O0001");
+        Assert.Equal(
+            (ErrorCodes.ValidationFailed, 400, "status: " + StaffAccountRules.LastOfficerRule),
+            (refused.Error!.Code, refused.Error.Status, refused.Error.Message));
+        var moved = await _staff.ChangeRoleAndStoreAsync("O0001", StaffRole.Clerk, "S001", keepAnOfficer: true);
+        Assert.Equal("role: " + StaffAccountRules.LastOfficerRule, moved.Error!.Message);
+        Assert.True((await _staff.ChangeRoleAndStoreAsync("O0001", StaffRole.SecurityOfficer, "HQ", keepAnOfficer: true)).Value); // stays an officer
+        Assert.Equal(StaffAccountStatus.Active, (await _staff.GetAsync("O0001"))!.Status);
+        Assert.Equal(StaffRole.SecurityOfficer, (await _staff.GetAsync("O0001"))!.Role);
+
+        // Others are unaffected; the unguarded call (the simulation's own account, tests) still disables.
+        Assert.True((await _staff.DisableKeepingAnOfficerAsync("C0001")).Value);
+        Assert.False((await _staff.DisableKeepingAnOfficerAsync("C0001")).Value);
+        Assert.False((await _staff.DisableKeepingAnOfficerAsync("NOBODY")).Value);
+        Assert.True(await _staff.EnableAsync("O0002"));
+        Assert.True((await _staff.DisableKeepingAnOfficerAsync("O0001")).Value);
     }
 }

@@ -109,4 +109,99 @@ public sealed class StaffLifecycleTests
         var header = await Importer(host).ApplyAsync(new StringReader("id,role\nC1,clerk\n"), HrImportMode.RowWise, null, "tester", CancellationToken.None);
         Assert.Equal([new HrRowError(1, "header", "must be exactly 'account,role,store,status'")], header.Errors);
     }
+
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    [Trait("Backend", "Both")] // each row names its backend whatever CUSTODIAN_TEST_BACKEND says
+    public async Task A_session_ended_by_a_disable_stays_ended_once_the_account_is_enabled_again_by_another_process(TestBackend backend)
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 3, backend: backend);
+        var (clerk, clerkTerminal, _) = await host.ClerkAsync("C9001");
+        using var desk = await host.EnrollAsync("HQ", "security-desk");
+        await host.CreateStaffAsync("O9001", StaffRole.SecurityOfficer, null, desk); // stays: there is always an active officer
+        using var officer = await host.SignInAsync(await host.CreateStaffAsync("O9002", StaffRole.SecurityOfficer, null, desk), desk);
+        var phone = new { phone = host.Population[0].Phone };
+        using (var before = await clerk.PostAsJsonAsync("/api/v1/subscribers/search", phone))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        using (var before = await officer.GetAsync("/api/v1/approvals"))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        // Disabled and enabled again by other processes: the server's sessions are not touched by either.
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(await host.Get<StaffDirectory>().DisableAsync("C9001")); // as 'custodian staff disable' does
+        var otherProcess = new HrFeedImport(host.Get<StaffDirectory>(), new SessionStore(host.Clock, new SessionOptions()), host.Get<IAccessLedger>(), host.Clock);
+        var leaver = await otherProcess.ApplyAsync(new StringReader("account,role,store,status\nO9002,security-officer,,leaver\n"), HrImportMode.AllOrNothing, null, "tester", CancellationToken.None);
+        Assert.Equal(["O9002"], leaver.Leavers);
+        Assert.Empty(leaver.Errors);
+        var feed = Path.Combine(host.Directory.FullName, "hr.csv");
+        await File.WriteAllTextAsync(feed, "account,role,store,status\nC9001,clerk,S001,active\nO9002,security-officer,,active\n");
+        Assert.Equal(0, await CustodianCli.RunAsync(["staff", "import", feed, "--data", host.Directory.FullName]));
+        Assert.Equal(StaffAccountStatus.Active, (await host.Get<StaffDirectory>().GetAsync("C9001"))!.Status);
+        Assert.Equal(StaffAccountStatus.Active, (await host.Get<StaffDirectory>().GetAsync("O9002"))!.Status);
+
+        // Both accounts are active with their old role and store, yet the sessions opened before the disable stay ended.
+        host.Time.Advance(StaffDirectory.StandingRecheckInterval);
+        using (var after = await clerk.PostAsJsonAsync("/api/v1/subscribers/search", phone))
+        {
+            await ProblemAssert.IsProblemAsync(after, HttpStatusCode.Unauthorized, ErrorCodes.SessionRequired);
+        }
+
+        using (var after = await officer.GetAsync("/api/v1/approvals"))
+        {
+            await ProblemAssert.IsProblemAsync(after, HttpStatusCode.Unauthorized, ErrorCodes.SessionRequired);
+        }
+
+        Assert.Equal(0, host.Get<SessionStore>().Count);
+        clerk.Dispose();
+        clerkTerminal.Dispose();
+    }
+
+    [Fact]
+    public async Task Neither_the_feed_nor_staff_disable_leaves_no_active_security_officer()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1);
+        // The only active officer is the one the first start creates ('officer'), as in the evaluation.
+        Assert.True((await host.Get<StaffDirectory>().CreateAsync("C0100", StaffRole.Clerk, "S001")).IsSuccess);
+        var data = host.Directory.FullName;
+        var feed = Path.Combine(data, "hr.csv");
+        const string Refusal = "would leave no active security officer: add or enable another security officer first";
+
+        // The only officer as a leaver, all-or-nothing: nothing applied, the line reported, exit 3.
+        await File.WriteAllTextAsync(feed, "account,role,store,status\nC0100,clerk,S001,leaver\nofficer,clerk,S001,leaver\n");
+        var (code, stdout, stderr) = await Cli.CliCapture.RunAsync(["staff", "import", feed, "--data", data]);
+        Assert.Equal((3, "line 3: status: " + Refusal), (code, stderr.Trim()));
+        Assert.StartsWith("Nothing applied (all-or-nothing): 1 bad row.", stdout, StringComparison.Ordinal);
+        Assert.Equal(StaffAccountStatus.Active, (await host.Get<StaffDirectory>().GetAsync("officer"))!.Status);
+        Assert.Equal(StaffAccountStatus.Active, (await host.Get<StaffDirectory>().GetAsync("C0100"))!.Status);
+
+        // Row-wise: the other rows are applied; moving the only officer to another role is refused the same way.
+        await File.WriteAllTextAsync(feed, "account,role,store,status\nC0100,clerk,S001,leaver\nofficer,clerk,S001,active\n");
+        (code, _, stderr) = await Cli.CliCapture.RunAsync(["staff", "import", feed, "--data", data, "--mode", "row-wise"]);
+        Assert.Equal((3, "line 3: role: " + Refusal), (code, stderr.Trim()));
+        Assert.Equal(StaffAccountStatus.Disabled, (await host.Get<StaffDirectory>().GetAsync("C0100"))!.Status);
+        var kept = (await host.Get<StaffDirectory>().GetAsync("officer"))!;
+        Assert.Equal((StaffRole.SecurityOfficer, StaffAccountStatus.Active), (kept.Role, kept.Status));
+
+        // 'staff disable' of the only officer: one line, exit 2, nothing changed or recorded.
+        var recorded = (await host.LedgerAsync()).Count;
+        (code, _, stderr) = await Cli.CliCapture.RunAsync(["staff", "disable", "officer", "--data", data]);
+        Assert.Equal(2, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Contains("officer is the only active security officer: disabling it would leave no one to use the console or approve four-eyes actions; add or enable another security officer first. Nothing changed.", stderr, StringComparison.Ordinal);
+        Assert.Equal(StaffAccountStatus.Active, (await host.Get<StaffDirectory>().GetAsync("officer"))!.Status);
+        Assert.Equal(recorded, (await host.LedgerAsync()).Count);
+
+        // A handover that names the new officer first is applied; then the old one may leave.
+        await File.WriteAllTextAsync(feed, "account,role,store,status\nO9002,security-officer,,active\nofficer,clerk,S001,leaver\n");
+        var credentials = Path.Combine(data, "joiners.csv");
+        Assert.Equal(0, await CustodianCli.RunAsync(["staff", "import", feed, "--data", data, "--credentials-out", credentials]));
+        Assert.Equal(StaffAccountStatus.Disabled, (await host.Get<StaffDirectory>().GetAsync("officer"))!.Status);
+        Assert.Equal(2, (await CustodianCli.RunAsync(["staff", "disable", "O9002", "--data", data])));
+        Assert.Equal(StaffAccountStatus.Active, (await host.Get<StaffDirectory>().GetAsync("O9002"))!.Status);
+    }
 }

@@ -237,7 +237,7 @@ public sealed class StreamModel(
         {
             refusal = SessionEnded;
         }
-        else if (!await standing.GetStandingAsync(session.Principal))
+        else if (!await standing.GetStandingAsync(session.Principal, session.SignedInAt))
         {
             sessions.RevokeAccount(session.Principal.Id); // as the gateway does: a leaver's or mover's sessions end everywhere
             Gateway.GatewayLog.SessionsEnded(logger, session.Principal.Id);
