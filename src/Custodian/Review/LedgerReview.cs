@@ -261,7 +261,7 @@ public sealed class LedgerReview
                 var task = e.Task.ToName();
                 var isDenied = e.Outcome == AccessOutcome.Denied;
                 var isUnmask = e.Task == AccessTask.Unmask && !isDenied;
-                var isDownload = e.Task is AccessTask.Download or AccessTask.Export;
+                var isDownload = e.Task.IsDownloadOrExport();
                 var local = e.Time.ToOffset(offset);
                 var time = TimeOnly.FromTimeSpan(local.TimeOfDay);
                 var isOutside = !isDenied && e.Account is not null && e.Task.ReadsPersonalData() && (time < _options.StoreOpens || time >= _options.StoreCloses);
@@ -294,12 +294,16 @@ public sealed class LedgerReview
                     AddCapped(outside, item);
                 }
 
+                if (isDownload)
+                {
+                    downloads.Add(item);
+                }
+
                 switch (e.Task)
                 {
                     case AccessTask.AlertRaised: alerts.Add(item); break;
                     case AccessTask.Suspended: suspensions.Add(item); break;
                     case AccessTask.Restored: restorations.Add(item); break;
-                    case AccessTask.Download or AccessTask.Export: downloads.Add(item); break;
                     case AccessTask.RetentionErasure when RetentionErasureRecord.TryParse(e.Target, out var record):
                         erasures.Add((seq, local, record));
                         break;
