@@ -487,6 +487,15 @@ public sealed class LedgerReview
     private static AccessEntry Decode(DbDataReader reader) =>
         LeafCodec.Decode(reader.GetValue(1) as byte[] ?? throw new FormatException("A stored ledger entry has no payload; run 'custodian ledger verify'."));
 
+    /// <summary>
+    /// The rule for the reason of any export (review exports, one-off SIEM exports): 1–<see cref="LeafCodec.MaxReasonLength"/>
+    /// (500) characters after trimming, not blank, and officer free text (<see cref="Classification.FreeText.Check"/>: no
+    /// control or bidi characters, no phone number or RRN). PIPA safety standard Art. 8(2): the reason of every download is confirmed.
+    /// </summary>
+    /// <param name="reason">The stated reason; null or blank is refused.</param>
+    /// <returns>Null when acceptable; otherwise <see cref="ReviewErrors.ReasonRequired"/> or the free-text rule's error (400), naming the field <c>reason</c>.</returns>
+    public static CustodianError? CheckReason(string? reason) => CheckText(reason, "reason");
+
     private static CustodianError? CheckText(string? text, string what) =>
         string.IsNullOrWhiteSpace(text) || text.Trim().Length > LeafCodec.MaxReasonLength
             ? new CustodianError(ReviewErrors.ReasonRequired, 400, $"A {what} is required: 1-{LeafCodec.MaxReasonLength} characters, not blank.")
