@@ -201,6 +201,25 @@ public sealed partial class CliFixesTests : IDisposable
     }
 
     [Fact]
+    public async Task Incident_declare_refuses_an_unknown_detector_and_a_malformed_terminal_or_store()
+    {
+        // A README-only evaluation found --detector bogus opened a case with exit 0.
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var bogus = await RunAsync(["incident", "declare", "--title", "t", "--detector", "bogus", "--data", Data]);
+        var badTerminal = await RunAsync(["incident", "declare", "--title", "t", "--terminal", "NOPE x", "--data", Data]);
+        var badStore = await RunAsync(["incident", "declare", "--title", "t", "--store", "ZZZ!", "--data", Data]);
+        // Well-formed but unregistered terminals and stores are accepted (docs/incidents.md §2: the scope matches the codes
+        // the ledger recorded, which outlive registrations, and devices refused at the gateway were never registered).
+        var unregistered = await RunAsync(["incident", "declare", "--title", "t", "--terminal", "NOPE-x", "--store", "ZZZ", "--detector", "machine-timing", "--data", Data]);
+
+        Assert.Equal((1, "error: --detector: each must be one of baseline, collusion, distinct-subjects, enumeration, household, identity, machine-timing, open-lookups, side-lookups, targeting, watch-list."), (bogus.Code, bogus.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --terminal: at most 100 codes of " + Custodian.Identity.Codes.Rule + "."), (badTerminal.Code, badTerminal.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --store: at most 100 codes of " + Custodian.Identity.Codes.Rule + "."), (badStore.Code, badStore.Stderr.TrimEnd('\n')));
+        Assert.Equal(0, unregistered.Code);
+        Assert.StartsWith("Declared INC-", unregistered.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Revoking_twice_is_a_no_op_and_an_unknown_terminal_is_refused()
     {
         Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
