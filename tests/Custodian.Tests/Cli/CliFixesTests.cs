@@ -391,6 +391,19 @@ public sealed partial class CliFixesTests : IDisposable
         Assert.False(Directory.Exists(Data), "a refused init must not create the data directory");
     }
 
+    [Theory]
+    [InlineData("Custodian__Retention__Years=1", "ledger", "retention", "--dry-run", "error: invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years; docs/review.md lists the values; as an environment variable it is Custodian__Retention__Years).")]
+    [InlineData("Custodian__Review__SignOffHistory=0", "review", "--month", "2026-11", "error: invalid configuration: Custodian:Review:SignOffHistory must be 1-60 (docs/review.md lists the values; as an environment variable it is Custodian__Review__SignOffHistory).")]
+    public async Task Verbs_resolving_retention_and_review_settings_refuse_them_as_serve_does(string setting, string verb, string option, string value, string expected)
+    {
+        // A README-only evaluation found "must be 2-100 …" printed alone, without the prefix and the document other settings get.
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        string[] args = [verb, option, value, "--data", Data];
+        var (code, stdout, stderr) = await RunChildAsync(setting, args);
+
+        Assert.Equal((2, string.Empty, expected), (code, stdout, stderr.TrimEnd('\n')));
+    }
+
     // The CLI in a child process with one NAME=value environment setting, so the setting reaches no other test.
     private static Task<(int Exit, string Output, string Error)> RunChildAsync(string setting, params string[] args) =>
         CliProcess.RunAsync(setting.Split('=') is [var name, var value] ? new Dictionary<string, string> { [name] = value } : [], args);

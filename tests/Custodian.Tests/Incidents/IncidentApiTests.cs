@@ -277,6 +277,13 @@ public sealed class IncidentApiTests
         var unknown = await RefusedAsync(new { title = "typo", clerks = new[] { "C0001", "01099990000" }, from = start, to = now }, ErrorCodes.ValidationFailed, "clerks", "every clerk must name a staff account (a departed clerk's account is kept, disabled, so it would be found)");
         Assert.Equal("clerks[1] names no staff account.", unknown.GetProperty("detail").GetString());
         Assert.DoesNotContain("01099990000", unknown.GetRawText(), StringComparison.Ordinal); // a code may look like a phone number: named by position
+        // A README-only evaluation got "$.from must be a string" for a string that is not a date: the form is named.
+        using (var garbage = await officer.PostAsync("/api/v1/incidents", new StringContent("{\"title\":\"t\",\"clerks\":[\"C0001\"],\"from\":\"garbage\"}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(garbage, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal("The request is malformed: $.from must be a string with an ISO 8601 date and time (e.g. 2026-11-30T09:00:00Z or 2026-11-30T18:00:00+09:00).", problem.GetProperty("detail").GetString());
+        }
+
         Assert.Empty(await host.Get<IncidentService>().ListAsync());
 
         using var declared = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "C0001 at S001", clerks = new[] { "C0001" }, from = start, to = now });
