@@ -181,6 +181,38 @@ public sealed class OcsfMappingTests
         Assert.Equal(20, e.Json["unmapped"]!["limit"]!.GetValue<int>());
     }
 
+    [Theory]
+    [InlineData("machine-timing", "Machine-like or off-hours reads")]
+    [InlineData("enumeration", "Phone-number enumeration")]
+    [InlineData("collusion", "Same subscribers looked up with a clerk of another store")]
+    [InlineData("open-lookups", "Customers looked up and not served")]
+    [InlineData("distinct-subjects", "Distinct-subscriber limit exceeded")]
+    [InlineData("no-such-detector", "Access monitor alert")]
+    public async Task A_finding_is_titled_after_its_detector(string detector, string title)
+    {
+        // A README-only evaluation found every 2004 event titled "Distinct-subscriber limit exceeded", off-hours alerts too.
+        await using var env = await SiemTestEnvironment.CreateAsync();
+        var alert = await env.Alerts.CreateAsync(new NewAlert(detector, new Principal(PrincipalKind.Clerk, "C0001"), "S001",
+            TimeSpan.FromHours(1), 1, 0, new AlertEvidence(3, 3, [3], 1), AlertSeverity.High));
+        var e = env.Mapper.Map(new CommittedEntry(4, new byte[32], new AccessEntry
+        {
+            Time = T0, Task = AccessTask.AlertRaised, Outcome = AccessOutcome.Allowed, Account = "monitor", Store = "S001", Target = alert.Id, Reason = "1 subscriber read outside store hours within an hour",
+        }), alert)!;
+        Assert.Equal(title, e.Json["finding_info"]!["title"]!.GetValue<string>());
+        Assert.Equal(detector, e.Json["finding_info"]!["analytic"]!["name"]!.GetValue<string>());
+        Assert.Empty(OcsfSchemas.Errors("detection_finding", OcsfSchemas.CustodianVariant, e.Json));
+        Assert.Empty(OcsfClassValidator.Instance.Validate(e.Json, OcsfMapper.Profiles));
+    }
+
+    [Fact]
+    public void Every_detector_has_one_distinct_title()
+    {
+        Assert.Equal(11, Custodian.Monitoring.Detection.DetectorCatalog.All.Count);
+        Assert.Equal(11, Custodian.Monitoring.Detection.DetectorCatalog.All.Select(d => d.Value).Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(Custodian.Monitoring.Detection.MonitorEngine.CreateDefault(new Custodian.Monitoring.Detection.DetectionOptions(), new Custodian.Monitoring.MonitorOptions()).Detectors.Select(d => d.Id).Order(StringComparer.Ordinal),
+            Custodian.Monitoring.Detection.DetectorCatalog.Names.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public async Task A_portal_sign_in_names_the_subscriber_only_by_token()
     {

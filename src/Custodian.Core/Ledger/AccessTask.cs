@@ -150,6 +150,15 @@ public static class AccessTasks
         task is AccessTask.Search or AccessTask.View or AccessTask.Unmask or AccessTask.Print or AccessTask.Download;
 
     /// <summary>
+    /// Whether the task records a download or export of data out of Custodian: <see cref="AccessTask.Download"/> (a data
+    /// set, a backup), <see cref="AccessTask.Export"/> (review exports, one-off SIEM exports to a file) and
+    /// <see cref="AccessTask.IncidentExport"/> (an incident's affected set). The one list the access-log review flags
+    /// (PIPA safety standard Art. 8(2): a download's reason must be confirmed; docs/review.md "FLAGGED downloads and exports").
+    /// </summary>
+    public static bool IsDownloadOrExport(this AccessTask task) =>
+        task is AccessTask.Download or AccessTask.Export or AccessTask.IncidentExport;
+
+    /// <summary>
     /// Whether the task records a grant, change or revocation of access rights (accounts, terminals and their
     /// certificates, suspensions). PIPA safety standard (개인정보의 안전성 확보조치 기준) Art. 5(3): such records are kept
     /// at least 3 years, longer than the 2 years of ordinary access logs; ledger retention honours this

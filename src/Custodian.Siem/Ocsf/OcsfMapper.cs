@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Monitoring;
+using Custodian.Monitoring.Detection;
 
 namespace Custodian.Siem.Ocsf;
 
@@ -200,7 +201,9 @@ public sealed class OcsfMapper(ISubjectTokenizer tokens)
         var info = new JsonObject
         {
             ["uid"] = e.Target ?? ("ledger-" + committed.Sequence.ToString(CultureInfo.InvariantCulture)),
-            ["title"] = "Distinct-subscriber limit exceeded",
+            // One title per detector (DetectorCatalog, the list docs/monitoring.md tables); a finding without its stored alert
+            // (deleted, or another process's) names the monitor only.
+            ["title"] = DetectorCatalog.TitleOf(alert?.Detector) ?? "Access monitor alert",
             ["analytic"] = new JsonObject { ["name"] = alert?.Detector ?? "monitor", ["type_id"] = 1, ["type"] = "Rule" },
             ["created_time"] = (alert?.RaisedAt ?? e.Time).ToUnixTimeMilliseconds(),
         };

@@ -19,15 +19,12 @@ namespace Custodian.Approvals;
 public sealed class DetectorSwitches(CustodianDatabase db, TimeProvider time)
 {
     /// <summary>
-    /// Detectors that may be switched off: the detection engine's (docs/monitoring.md). The hard distinct-subscriber limits
+    /// Detectors that may be switched off: the detection engine's (<see cref="DetectorCatalog"/>, docs/monitoring.md). The hard distinct-subscriber limits
     /// (<see cref="DistinctSubjectsDetector.DetectorName"/>) are the last line against mass extraction and cannot be.
     /// </summary>
-    public static readonly FrozenSet<string> Switchable = new[]
-    {
-        OpenLookupsDetector.DetectorName, BaselineDetector.DetectorName, TimingDetector.DetectorName, EnumerationDetector.DetectorName,
-        IdentityDetector.DetectorName, WatchListDetector.DetectorName, CollusionDetector.DetectorName, SideLookupsDetector.DetectorName,
-        TargetingDetector.DetectorName, HouseholdDetector.DetectorName,
-    }.ToFrozenSet(StringComparer.Ordinal);
+    public static readonly FrozenSet<string> Switchable = DetectorCatalog.Names
+        .Where(d => d != DistinctSubjectsDetector.DetectorName)
+        .ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Longest age of the in-memory copy: 1 second.</summary>
     public static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(1);

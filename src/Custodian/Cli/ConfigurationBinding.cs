@@ -85,6 +85,30 @@ internal static partial class ConfigurationBinding
     }
 
     /// <summary>
+    /// Runs a section's <c>Validate()</c> (<paramref name="validate"/>) and turns its <see cref="ArgumentOutOfRangeException"/>
+    /// into the one line every refused setting gets: <c>invalid configuration: &lt;rule&gt; (&lt;document&gt; lists the values; as an
+    /// environment variable it is …)</c> (<see cref="WithDocumentPointer"/>, the setting named by the exception's parameter
+    /// under <paramref name="section"/>). Used by the start checks of <c>serve</c>/<c>init</c> and by the verbs that resolve
+    /// the options themselves (<c>ledger retention</c>, <c>review</c>).
+    /// </summary>
+    /// <param name="validate">The validation to run.</param>
+    /// <param name="section">The section's configuration path, e.g. <c>Custodian:Retention</c>; null to name no document.</param>
+    /// <exception cref="CliException">When <paramref name="validate"/> refuses a value (exit 2); the value is never echoed.</exception>
+    internal static void Checked(Action validate, string? section)
+    {
+        ArgumentNullException.ThrowIfNull(validate);
+        try
+        {
+            validate();
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            var message = ex.Message.Split(" (Parameter", 2)[0];
+            throw new CliException("invalid configuration: " + (section is null || ex.ParamName is null ? message : WithDocumentPointer(message, $"{section}:{ex.ParamName}")));
+        }
+    }
+
+    /// <summary>
     /// Appends to a rule's refusal <paramref name="message"/> where the setting at <paramref name="settingPath"/> is
     /// documented and its environment variable, in the words of the value-conversion refusal (<see cref="Bind"/>):
     /// <c>Custodian:Retention:Years must be 2-100 (docs/review.md lists the values; as an environment variable it is

@@ -178,18 +178,7 @@ internal static partial class ServeStartChecks
     }
 
     // section: when given, the refusal ends with where the setting (section:ParamName) is documented and its variable
-    private static void Checked(Action validate, string? section = null)
-    {
-        try
-        {
-            validate();
-        }
-        catch (ArgumentOutOfRangeException ex)
-        {
-            var message = ex.Message.Split(" (Parameter", 2)[0];
-            throw new CliException("invalid configuration: " + (section is null || ex.ParamName is null ? message : ConfigurationBinding.WithDocumentPointer(message, $"{section}:{ex.ParamName}")));
-        }
-    }
+    private static void Checked(Action validate, string? section = null) => ConfigurationBinding.Checked(validate, section);
 
     // setting: when given, the refusal ends with where it is documented and its variable
     private static void Refuse(ValidateOptionsResult result, string? setting = null)

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
+using Custodian.Identity;
 using Custodian.Ledger;
+using Custodian.Review;
 using Custodian.Siem.Export;
 using Custodian.Siem.Syslog;
 using Spectre.Console;
@@ -28,9 +30,10 @@ internal static class SiemCommands
         var poll = new Option<int>("--poll-ms") { Description = "With --follow: how often to look for new entries, in milliseconds.", DefaultValueFactory = _ => 1000 }.InRange(50, 60_000);
         var timeout = new Option<int>("--timeout-ms") { Description = "Longest wait for connecting (TCP and TLS handshake) and for each batch's write, in milliseconds; past it the attempt fails (--once: exit 2; --follow: retried with back-off).", DefaultValueFactory = _ => (int)SyslogTcpSink.DefaultTimeout.TotalMilliseconds }.InRange(100, 300_000);
         var hostName = new Option<string?>("--hostname") { Description = "HOSTNAME written in each syslog message (default: this machine's name)." };
+        var reason = new Option<string?>("--reason") { Description = "With --format ocsf-json (a one-off export to a file or standard output): why the events leave Custodian; required, 1-500 characters. Recorded in the ledger as an export, flagged in the review report." };
         var export = new Command("export", "Export ledger entries and alerts as OCSF 1.8 events, at least once, from this destination's persisted cursor.")
         {
-            to, tls, ca, format, output, once, follow, batch, poll, timeout, hostName,
+            to, tls, ca, format, output, once, follow, batch, poll, timeout, hostName, reason,
         };
         export.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
@@ -81,6 +84,27 @@ internal static class SiemCommands
                 }
             }
 
+            // OCSF JSON to a file or standard output takes the events (clerks, IPs, subscriber tokens) out of Custodian: an
+            // export like review query --export, so it needs a reason and is recorded (docs/siem.md §6). The feed to the
+            // SIEM's own syslog receiver is not.
+            var exportReason = parse.GetValue(reason);
+            if (isJson && string.IsNullOrWhiteSpace(exportReason))
+            {
+                throw CliException.Usage("--format ocsf-json (an export to a file or standard output) requires --reason with the reason for the export (PIPA safety standard Art. 8(2)).");
+            }
+
+            if (!isJson && exportReason is not null)
+            {
+                throw CliException.Usage("--reason is only used with --format ocsf-json; the CEF feed to the SIEM's syslog receiver is not a one-off export.");
+            }
+
+            if (isJson && LedgerReview.CheckReason(exportReason) is { } badReason)
+            {
+                throw CliException.Usage(badReason.Code == ReviewErrors.ReasonRequired
+                    ? $"--reason must be 1-{LeafCodec.MaxReasonLength} characters, not blank."
+                    : "--" + badReason.Message); // the free-text rule: "--reason: must not contain …"
+            }
+
             if (parse.GetValue(hostName) is { } givenHost && !SiemSyslog.IsValidHostName(givenHost))
             {
                 throw CliException.Usage("--hostname must be 1-255 printable US-ASCII characters (RFC 5424 6.2.4).");
@@ -102,6 +126,25 @@ internal static class SiemCommands
             var path = parse.GetValue(output);
             var toStdout = isJson && path == "-";
             var summary = toStdout ? Console.Error : Console.Out;
+            if (isJson)
+            {
+                var sinkId = toStdout ? "ocsf-json:stdout" : "ocsf-json:" + Path.GetFullPath(path!);
+                var from = await context.Get<SiemCursorStore>().GetNextAsync(sinkId, ct);
+                var recorded = await context.Get<IAccessLedger>().AppendAsync(
+                    new AccessEntry
+                    {
+                        Time = context.Get<TimeProvider>().GetUtcNow(),
+                        Task = AccessTask.Export,
+                        Outcome = AccessOutcome.Allowed,
+                        Account = AdminCommands.Operator,
+                        Role = StaffRole.SecurityOfficer,
+                        Target = string.Create(CultureInfo.InvariantCulture, $"siem {sinkId} from={from}{(parse.GetValue(follow) ? " follow" : string.Empty)}"),
+                        Reason = exportReason!.Trim(),
+                    },
+                    ct);
+                await summary.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Recorded as ledger entry #{recorded.Sequence} (an export, flagged in the review report)."));
+            }
+
             Func<CancellationToken, Task<ISiemSink>> connect = isJson
                 ? _ => Task.FromResult<ISiemSink>(toStdout ? OcsfJsonLinesSink.ToStandardOutput(Console.OpenStandardOutput()) : OcsfJsonLinesSink.ToFile(path!))
                 : async c => await SyslogTcpSink.ConnectAsync(target!, parse.GetValue(tls), anchors, host, TimeSpan.FromMilliseconds(parse.GetValue(timeout)), context.Get<TimeProvider>(), c);

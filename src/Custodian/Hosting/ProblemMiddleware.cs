@@ -162,8 +162,9 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
 
     /// <summary>
     /// What the JSON value at <paramref name="path"/> (System.Text.Json's path, e.g. <c>$.phone</c> or <c>$.items[0].id</c>)
-    /// of the endpoint's request body must be — "a string", "a number", "true or false", "an array", "an object" or "one
-    /// of the documented values" — from the endpoint's declared request type and the serializer's contract (the exception's
+    /// of the endpoint's request body must be — "a string", "a number", "true or false", "an array", "an object", "one
+    /// of the documented values", or for dates, times, durations and GUIDs "a string with …" naming the form (e.g. "a string
+    /// with an ISO 8601 date and time (e.g. 2026-11-30T09:00:00Z or 2026-11-30T18:00:00+09:00)") — from the endpoint's declared request type and the serializer's contract (the exception's
     /// own message names the containing type, not the member's); null when the path cannot be followed.
     /// </summary>
     internal static string? ExpectedJson(HttpContext context, string path)
@@ -206,8 +207,14 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
             System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Enumerable => "an array",
             _ when type == typeof(bool) => "true or false",
             _ when type.IsEnum => "one of the documented values",
-            _ when type == typeof(string) || type == typeof(char) || type == typeof(Guid) || type == typeof(DateTime) || type == typeof(DateTimeOffset)
-                || type == typeof(DateOnly) || type == typeof(TimeOnly) || type == typeof(TimeSpan) || type == typeof(Uri) => "a string",
+            // A string that does not parse is refused with the same exception as a number sent instead: name the form, so that
+            // "from": "garbage" is not told it "must be a string" (found by a README-only evaluation).
+            _ when type == typeof(DateTimeOffset) || type == typeof(DateTime) => "a string with an ISO 8601 date and time (e.g. 2026-11-30T09:00:00Z or 2026-11-30T18:00:00+09:00)",
+            _ when type == typeof(DateOnly) => "a string with an ISO 8601 date (yyyy-MM-dd, e.g. 2026-11-30)",
+            _ when type == typeof(TimeOnly) => "a string with a time of day (hh:mm:ss, e.g. 09:30:00)",
+            _ when type == typeof(TimeSpan) => "a string with a duration ([d.]hh:mm:ss, e.g. 01:30:00)",
+            _ when type == typeof(Guid) => "a string with a GUID",
+            _ when type == typeof(string) || type == typeof(char) || type == typeof(Uri) => "a string",
             _ when type.IsPrimitive || type == typeof(decimal) || type == typeof(Half) || type == typeof(Int128) || type == typeof(UInt128) => "a number",
             _ => null,
         };

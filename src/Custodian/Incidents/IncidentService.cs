@@ -4,6 +4,7 @@ using Custodian.Identity;
 using Custodian.Ledger;
 using Custodian.Messaging;
 using Custodian.Monitoring;
+using Custodian.Monitoring.Detection;
 using Custodian.Problems;
 using Custodian.Protection.Keys;
 using Custodian.Review;
@@ -474,7 +475,13 @@ public sealed class IncidentService(
         return incident with { State = IncidentState.Closed, ClosedAt = TruncateMs(entry.Entry.Time), CloseNote = note.Trim() };
     }
 
-    /// <summary>Validation errors of a scope's codes and window order (field name → rule); empty when fine. A scope being declared may lack principals or a window end; scoping checks completeness.</summary>
+    /// <summary>
+    /// The rule of a scope's detectors: each one of the monitor's detector names (<see cref="DetectorCatalog.Names"/>,
+    /// the list <c>approvals request --action disable-detector</c> checks its target against, plus <c>distinct-subjects</c>).
+    /// </summary>
+    public static readonly string DetectorRule = "each must be one of " + string.Join(", ", DetectorCatalog.Names.Order(StringComparer.Ordinal));
+
+    /// <summary>Validation errors of a scope's codes, detector names and window order (field name → rule); empty when fine. A scope being declared may lack principals or a window end; scoping checks completeness.</summary>
     public static Dictionary<string, string[]> ValidateScope(IncidentScope scope)
     {
         ArgumentNullException.ThrowIfNull(scope);
@@ -483,6 +490,11 @@ public sealed class IncidentService(
         Check(scope.Terminals, "terminals");
         Check(scope.Stores, "stores");
         Check(scope.Detectors, "detectors");
+        if (!errors.ContainsKey("detectors") && !scope.Detectors.All(DetectorCatalog.IsKnown))
+        {
+            errors["detectors"] = [DetectorRule];
+        }
+
         if (scope.From is { } from && scope.To is { } to && from >= to)
         {
             errors["to"] = ["must be after 'from' (exclusive)"];

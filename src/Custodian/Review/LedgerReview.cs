@@ -290,7 +290,7 @@ public sealed class LedgerReview
                 var task = e.Task.ToName();
                 var isDenied = e.Outcome == AccessOutcome.Denied;
                 var isUnmask = e.Task == AccessTask.Unmask && !isDenied;
-                var isDownload = e.Task is AccessTask.Download or AccessTask.Export;
+                var isDownload = e.Task.IsDownloadOrExport();
                 var local = e.Time.ToOffset(offset);
                 var time = TimeOnly.FromTimeSpan(local.TimeOfDay);
                 var isOutside = !isDenied && e.Account is not null && e.Task.ReadsPersonalData() && (time < _options.StoreOpens || time >= _options.StoreCloses);
@@ -323,12 +323,16 @@ public sealed class LedgerReview
                     AddCapped(outside, item);
                 }
 
+                if (isDownload)
+                {
+                    downloads.Add(item);
+                }
+
                 switch (e.Task)
                 {
                     case AccessTask.AlertRaised: alerts.Add(item); break;
                     case AccessTask.Suspended: suspensions.Add(item); break;
                     case AccessTask.Restored: restorations.Add(item); break;
-                    case AccessTask.Download or AccessTask.Export: downloads.Add(item); break;
                     case AccessTask.RetentionErasure when RetentionErasureRecord.TryParse(e.Target, out var record):
                         erasures.Add((seq, local, record));
                         break;
@@ -511,6 +515,15 @@ public sealed class LedgerReview
 
     private static AccessEntry Decode(DbDataReader reader) =>
         LeafCodec.Decode(reader.GetValue(1) as byte[] ?? throw new FormatException("A stored ledger entry has no payload; run 'custodian ledger verify'."));
+
+    /// <summary>
+    /// The rule for the reason of any export (review exports, one-off SIEM exports): 1–<see cref="LeafCodec.MaxReasonLength"/>
+    /// (500) characters after trimming, not blank, and officer free text (<see cref="Classification.FreeText.Check"/>: no
+    /// control or bidi characters, no phone number or RRN). PIPA safety standard Art. 8(2): the reason of every download is confirmed.
+    /// </summary>
+    /// <param name="reason">The stated reason; null or blank is refused.</param>
+    /// <returns>Null when acceptable; otherwise <see cref="ReviewErrors.ReasonRequired"/> or the free-text rule's error (400), naming the field <c>reason</c>.</returns>
+    public static CustodianError? CheckReason(string? reason) => CheckText(reason, "reason");
 
     private static CustodianError? CheckText(string? text, string what) =>
         string.IsNullOrWhiteSpace(text) || text.Trim().Length > LeafCodec.MaxReasonLength

@@ -201,6 +201,25 @@ public sealed partial class CliFixesTests : IDisposable
     }
 
     [Fact]
+    public async Task Incident_declare_refuses_an_unknown_detector_and_a_malformed_terminal_or_store()
+    {
+        // A README-only evaluation found --detector bogus opened a case with exit 0.
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var bogus = await RunAsync(["incident", "declare", "--title", "t", "--detector", "bogus", "--data", Data]);
+        var badTerminal = await RunAsync(["incident", "declare", "--title", "t", "--terminal", "NOPE x", "--data", Data]);
+        var badStore = await RunAsync(["incident", "declare", "--title", "t", "--store", "ZZZ!", "--data", Data]);
+        // Well-formed but unregistered terminals and stores are accepted (docs/incidents.md §2: the scope matches the codes
+        // the ledger recorded, which outlive registrations, and devices refused at the gateway were never registered).
+        var unregistered = await RunAsync(["incident", "declare", "--title", "t", "--terminal", "NOPE-x", "--store", "ZZZ", "--detector", "machine-timing", "--data", Data]);
+
+        Assert.Equal((1, "error: --detector: each must be one of baseline, collusion, distinct-subjects, enumeration, household, identity, machine-timing, open-lookups, side-lookups, targeting, watch-list."), (bogus.Code, bogus.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --terminal: at most 100 codes of " + Custodian.Identity.Codes.Rule + "."), (badTerminal.Code, badTerminal.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --store: at most 100 codes of " + Custodian.Identity.Codes.Rule + "."), (badStore.Code, badStore.Stderr.TrimEnd('\n')));
+        Assert.Equal(0, unregistered.Code);
+        Assert.StartsWith("Declared INC-", unregistered.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Revoking_twice_is_a_no_op_and_an_unknown_terminal_is_refused()
     {
         Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
@@ -370,6 +389,19 @@ public sealed partial class CliFixesTests : IDisposable
 
         Assert.Equal((2, string.Empty, expected), (code, stdout, stderr.TrimEnd('\n')));
         Assert.False(Directory.Exists(Data), "a refused init must not create the data directory");
+    }
+
+    [Theory]
+    [InlineData("Custodian__Retention__Years=1", "ledger", "retention", "--dry-run", "error: invalid configuration: Custodian:Retention:Years must be 2-100 (PIPA safety standard Art. 8(1): at least 2 years; docs/review.md lists the values; as an environment variable it is Custodian__Retention__Years).")]
+    [InlineData("Custodian__Review__SignOffHistory=0", "review", "--month", "2026-11", "error: invalid configuration: Custodian:Review:SignOffHistory must be 1-60 (docs/review.md lists the values; as an environment variable it is Custodian__Review__SignOffHistory).")]
+    public async Task Verbs_resolving_retention_and_review_settings_refuse_them_as_serve_does(string setting, string verb, string option, string value, string expected)
+    {
+        // A README-only evaluation found "must be 2-100 …" printed alone, without the prefix and the document other settings get.
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        string[] args = [verb, option, value, "--data", Data];
+        var (code, stdout, stderr) = await RunChildAsync(setting, args);
+
+        Assert.Equal((2, string.Empty, expected), (code, stdout, stderr.TrimEnd('\n')));
     }
 
     // The CLI in a child process with one NAME=value environment setting, so the setting reaches no other test.

@@ -25,7 +25,7 @@ public sealed class CliPathTests : IDisposable
         { ["incident", "report", "INC-20261101-ABCDEF", "--svg", "{path}"] },
         { ["ledger", "checkpoint", "--out", "{path}"] },
         { ["ledger", "receipt", "--sequence", "0", "--out", "{path}"] },
-        { ["siem", "export", "--format", "ocsf-json", "--out", "{path}"] },
+        { ["siem", "export", "--format", "ocsf-json", "--out", "{path}", "--reason", "audit"] },
         { ["evaluate", "--out", "{path}"] },
     };
 

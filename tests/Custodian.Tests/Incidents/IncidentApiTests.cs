@@ -270,9 +270,20 @@ public sealed class IncidentApiTests
 
         await RefusedAsync(new { title = "nobody in scope", from = start, to = now }, IncidentErrors.ScopeIncomplete, "scope", "at least one clerk, terminal, store, detector or alert");
         await RefusedAsync(new { title = "ends tomorrow", clerks = new[] { "C0001" }, from = start, to = now.AddDays(1) }, IncidentErrors.ScopeIncomplete, "to", "must not be in the future (the window ends at the latest now; widen it later by scoping)");
+        // A README-only evaluation found "detectors":["nope"] opened a case (the detector check of approvals, now DetectorCatalog).
+        var detectorRule = "each must be one of baseline, collusion, distinct-subjects, enumeration, household, identity, machine-timing, open-lookups, side-lookups, targeting, watch-list";
+        Assert.Equal(detectorRule, IncidentService.DetectorRule);
+        await RefusedAsync(new { title = "no such detector", detectors = new[] { "machine-timing", "nope" }, from = start, to = now }, ErrorCodes.ValidationFailed, "detectors", detectorRule);
         var unknown = await RefusedAsync(new { title = "typo", clerks = new[] { "C0001", "01099990000" }, from = start, to = now }, ErrorCodes.ValidationFailed, "clerks", "every clerk must name a staff account (a departed clerk's account is kept, disabled, so it would be found)");
         Assert.Equal("clerks[1] names no staff account.", unknown.GetProperty("detail").GetString());
         Assert.DoesNotContain("01099990000", unknown.GetRawText(), StringComparison.Ordinal); // a code may look like a phone number: named by position
+        // A README-only evaluation got "$.from must be a string" for a string that is not a date: the form is named.
+        using (var garbage = await officer.PostAsync("/api/v1/incidents", new StringContent("{\"title\":\"t\",\"clerks\":[\"C0001\"],\"from\":\"garbage\"}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(garbage, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal("The request is malformed: $.from must be a string with an ISO 8601 date and time (e.g. 2026-11-30T09:00:00Z or 2026-11-30T18:00:00+09:00).", problem.GetProperty("detail").GetString());
+        }
+
         Assert.Empty(await host.Get<IncidentService>().ListAsync());
 
         using var declared = await officer.PostAsJsonAsync("/api/v1/incidents", new { title = "C0001 at S001", clerks = new[] { "C0001" }, from = start, to = now });

@@ -122,6 +122,25 @@ public sealed class LedgerReviewTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_download_and_export_task_is_flagged()
+    {
+        // A README-only evaluation found incident-export listed under tasks but not under "FLAGGED downloads and exports".
+        await Add("review-export", "2026-11-07 10:00", AccessTask.Export, "officer", null, null, [], reason: "audit request", target: "access-log rows=3 account=C0001");
+        await Add("incident-export", "2026-11-07 11:00", AccessTask.IncidentExport, "officer", null, null, [], reason: "notify the regulator", target: "incident:I-1 tokens=2");
+        await Add("claim-view", "2026-11-07 12:00", AccessTask.ClaimView, "officer", null, null, [7], target: "claim:K-1");
+        var report = await Review.BuildReportAsync(Review.ParsePeriod("2026-11").Value);
+
+        Assert.Equal(
+            [(_seq["download"], "download", true), (_seq["review-export"], "export", true), (_seq["incident-export"], "incident-export", true)],
+            report.Downloads.Select(d => (d.Sequence, d.Task, d.Flagged)));
+        Assert.Equal(new ReportGroupCount("officer", 4, 0, 0, 0, 2), report.ByAccount.Single(g => g.Key == "officer"));
+        Assert.Contains("## FLAGGED downloads and exports: 3\n", report.ToMarkdown(), StringComparison.Ordinal);
+        Assert.Equal(
+            [AccessTask.Download, AccessTask.Export, AccessTask.IncidentExport],
+            Enum.GetValues<AccessTask>().Where(t => t.IsDownloadOrExport()));
+    }
+
+    [Fact]
     public async Task Weekly_periods_follow_iso_weeks()
     {
         Assert.True(ReviewPeriod.TryParse("2026-W45", Kst, out var week));
