@@ -508,6 +508,59 @@ public sealed class MonitorWorkerTests
         }
     }
 
+    /// <summary>
+    /// With <c>--monitor workers</c>, <c>/health</c> reports the monitor: 503 <c>unavailable</c> while no worker is live
+    /// (reads would be refused monitor-behind), 200 <c>ok</c> once one is.
+    /// </summary>
+    [Fact]
+    public async Task With_serve_monitor_workers_health_is_503_while_no_worker_is_live_and_ok_once_one_is()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5, options: o =>
+        {
+            o.Events = nats.Url;
+            o.JetStream.Monitor = "workers";
+            o.JetStream.WorkerLeaseSeconds = ServeTestLeaseSeconds;
+        });
+        var backendName = host.Backend == TestBackend.Postgres ? "postgres" : "sqlite";
+        using (var health = await host.PortalClient().GetAsync("/health"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Equal(
+                "{\"status\":\"unavailable\",\"storage\":{\"backend\":\"" + backendName + "\",\"status\":\"ok\"},\"events\":{\"backend\":\"jetstream\",\"status\":\"ok\"},\"monitor\":{\"backend\":\"workers\",\"status\":\"unavailable\"}}",
+                (await health.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetRawText());
+        }
+
+        var worker = new MonitorWorker(
+            host.Get<EventsSettings>(),
+            "w1",
+            new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
+            host.Get<IAccessLedger>(),
+            host.Get<IAccessLedgerReader>(),
+            host.Get<AlertStore>(),
+            new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
+            () => new DistinctSubjectsDetector(new MonitorOptions()),
+            () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
+            TimeProvider.System,
+            NullLogger<MonitorWorker>.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => worker.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
+            using var health = await host.PortalClient().GetAsync("/health");
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            Assert.Equal(
+                "{\"status\":\"ok\",\"storage\":{\"backend\":\"" + backendName + "\",\"status\":\"ok\"},\"events\":{\"backend\":\"jetstream\",\"status\":\"ok\"},\"monitor\":{\"backend\":\"workers\",\"status\":\"ok\"}}",
+                (await health.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetRawText());
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
     private static async Task<TimeSpan> BucketLeaseAsync(NatsServer nats, string bucket)
     {
         await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
