@@ -28,6 +28,12 @@ public sealed class PartitionProgressStore(CustodianDatabase db, TimeProvider ti
     private readonly TimeProvider _time = time ?? throw new ArgumentNullException(nameof(time));
 
     /// <summary>
+    /// The storage this store writes to, for messages: the SQLite file's path, or on PostgreSQL the server and database
+    /// without credentials (<see cref="CustodianDatabase.Path"/>, e.g. <c>postgres host:port/database as user</c>).
+    /// </summary>
+    public string Storage => _db.Path;
+
+    /// <summary>
     /// Takes <paramref name="partitions"/> for <paramref name="owner"/> in one transaction: creates missing rows and
     /// increments each partition's epoch, fencing out any previous owner.
     /// </summary>

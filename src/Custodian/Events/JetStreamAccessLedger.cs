@@ -217,6 +217,51 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
     }
 
     /// <summary>
+    /// How many monitor workers are live (for <c>/health</c> with <c>--monitor workers</c>; docs/events.md, "Monitor
+    /// workers"): the keys <c>w.&lt;id&gt;</c> of the membership bucket <c>&lt;stream&gt;_monitor_workers</c> that hold a value
+    /// (an expired lease holds none, a clean leave a delete marker), read as the workers read them (stream info filtered to
+    /// <c>w.&gt;</c>, one get per key), within the ack timeout.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>The number of live workers (0 when the bucket does not exist), or null when NATS does not answer.</returns>
+    public async Task<int?> CountLiveMonitorWorkersAsync(CancellationToken cancellationToken = default)
+    {
+        if (_js is not { } js || _nats is not { ConnectionState: NatsConnectionState.Open })
+        {
+            return null;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.AckTimeout);
+        var bucket = _options.Stream + "_monitor_workers"; // MonitorWorker.Bucket
+        var prefix = "$KV." + bucket + ".";
+        try
+        {
+            var stream = await js.GetStreamAsync("KV_" + bucket, new StreamInfoRequest { SubjectsFilter = prefix + "w.>" }, timeout.Token);
+            var store = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(bucket, timeout.Token);
+            var live = 0;
+            foreach (var subject in stream.Info.State.Subjects?.Keys ?? Enumerable.Empty<string>())
+            {
+                var entry = await store.TryGetEntryAsync<string>(subject[prefix.Length..], cancellationToken: timeout.Token);
+                if (entry.Success && entry.Value.Operation == NATS.Client.KeyValueStore.NatsKVOperation.Put)
+                {
+                    live++;
+                }
+            }
+
+            return live;
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            return 0; // no worker ever joined
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Publishes <paramref name="entry"/> to the stream, waits for the acknowledgement, then for its projection into the
     /// ledger tables.
     /// </summary>

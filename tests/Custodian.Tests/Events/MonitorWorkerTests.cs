@@ -375,6 +375,199 @@ public sealed class MonitorWorkerTests
         }
     }
 
+    /// <summary>
+    /// The membership bucket's max age is every member's lease: a worker whose lease differs from the live members' is
+    /// refused (one line naming both leases) without changing the bucket — with another identifier, and with a running
+    /// worker's own identifier, whose key it must not take over — and the running worker keeps its lease and partitions.
+    /// With no live member the new lease applies.
+    /// </summary>
+    [Fact]
+    public async Task A_worker_with_another_lease_than_the_live_workers_is_refused_without_changing_the_buckets_lease()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite, initialiseWithCli: true);
+        var url = new Uri(nats.Url);
+        using var stop = new CancellationTokenSource();
+        var running = side.Worker("w1"); // the side's 2 s lease
+        var runningRun = Task.Run(() => running.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => running.OwnedPartitions.Count == 129, "the running worker owns all 129 partitions");
+            Assert.Equal(TimeSpan.FromSeconds(2), await BucketLeaseAsync(nats, running.Bucket));
+
+            // In process, another identifier with a 3 s lease: refused at once (a guard of 60 s ends it if it runs instead).
+            using (var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => side.Worker("w2", lease: 3).RunAsync(guard.Token));
+                Assert.Equal(
+                    $"the deployment's monitor workers run with a 2 s lease (1 live on nats {url.Host}:{url.Port}: w1); this worker's lease is 3 s: start this one with --lease-seconds 2 or stop them all first (docs/events.md, \"Monitor workers\").",
+                    refused.Message);
+            }
+
+            // The CLI with the running worker's own identifier and a 3 s lease: the same refusal, exit 2, not a takeover of its key.
+            var (exit, _, error) = await CliProcess.RunAsync(side.Environment, "monitor-worker", "--data", side.DataDirectory, "--worker-id", "w1", "--lease-seconds", "3");
+            Assert.Equal(2, exit);
+            Assert.Equal(
+                $"error: the deployment's monitor workers run with a 2 s lease (1 live on nats {url.Host}:{url.Port}: w1); this worker's lease is 3 s: start this one with --lease-seconds 2 or stop them all first (docs/events.md, \"Monitor workers\").",
+                error.TrimEnd().Split('\n')[^1]);
+
+            Assert.Equal(TimeSpan.FromSeconds(2), await BucketLeaseAsync(nats, running.Bucket));
+            Assert.False(runningRun.IsCompleted);
+            Assert.Equal(129, running.OwnedPartitions.Count);
+            Assert.All(await side.Progress.ListAsync(), p => Assert.Equal("w1", p.Owner));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await runningRun;
+        }
+
+        // No live member (w1 left cleanly): a worker with another lease starts and the bucket takes its lease.
+        using var stopNew = new CancellationTokenSource();
+        var newcomer = side.Worker("w2", lease: 3);
+        var newcomerRun = Task.Run(() => newcomer.RunAsync(stopNew.Token));
+        try
+        {
+            await WaitUntilAsync(() => newcomer.OwnedPartitions.Count == 129, "the worker with the new lease owns all 129 partitions");
+            Assert.Equal(TimeSpan.FromSeconds(3), await BucketLeaseAsync(nats, newcomer.Bucket));
+        }
+        finally
+        {
+            await stopNew.CancelAsync();
+            await newcomerRun;
+        }
+    }
+
+    /// <summary>
+    /// A PostgreSQL outage while the worker runs (the network between the worker and PostgreSQL cut by a relay; the API
+    /// side's ledger keeps projecting): the worker does not stop, logs the outage once without a stack trace, retries, and
+    /// once PostgreSQL answers again processes every entry exactly once, with exactly the embedded monitor's alerts and
+    /// suspensions (nothing acknowledged that was not committed).
+    /// </summary>
+    [Fact]
+    [Trait("Backend", "Both")] // runs on PostgreSQL whatever CUSTODIAN_TEST_BACKEND says: the PostgreSQL pass skips it (scripts/test.sh)
+    public async Task A_worker_rides_through_a_PostgreSQL_outage_and_then_processes_every_entry_exactly_once()
+    {
+        var entries = Workload();
+        var expected = await RunEmbeddedAsync(entries);
+
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Postgres);
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(side.ConnectionString);
+        await using var proxy = await TcpProxy.StartAsync(server.Host!, server.Port);
+        var relayed = new Npgsql.NpgsqlConnectionStringBuilder(side.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3 }.ConnectionString;
+        await using var workerDb = CustodianDatabase.ForPostgres(StorageSettings.Parse(relayed).Value!);
+        var log = new FakeLogger<MonitorWorker>();
+        using var stop = new CancellationTokenSource();
+        var worker = side.Worker("w1", logger: log, db: workerDb);
+        var run = Task.Run(() => worker.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
+            var half = entries.Count / 2;
+            foreach (var entry in entries.Take(half))
+            {
+                await side.Ledger.AppendAsync(entry);
+            }
+
+            await side.WaitAllProcessedAsync();
+
+            proxy.Cut();
+            foreach (var entry in entries.Skip(half))
+            {
+                await side.Ledger.AppendAsync(entry);
+            }
+
+            // The worker sees the outage, and retries while it lasts (a failed acquisition after the back-off).
+            await WaitUntilAsync(() => log.Collector.GetSnapshot().Any(r => r.Id.Id == 5750), "the worker logged the outage");
+            await WaitUntilAsync(() => log.Collector.GetSnapshot().Any(r => r.Id.Id == 5753), "the worker retried during the outage");
+            Assert.False(run.IsCompleted);
+
+            proxy.Restore();
+            await side.WaitAllProcessedAsync(); // every partition's processed count exactly its entries: none lost, none twice
+            Assert.Equal(expected.Alerts, await side.AlertsAsync());
+            Assert.Equal(expected.Suspended, await side.SuspendedAsync());
+            Assert.Equal(expected.MonitorEntries, await side.MonitorEntriesAsync());
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns all 129 partitions again");
+            Assert.False(run.IsCompleted);
+
+            var records = log.Collector.GetSnapshot();
+            Assert.Equal(5751, records.Last(r => r.Id.Id is 5750 or 5751).Id.Id); // the last word: the storage answers again
+            Assert.All(records.Where(r => r.Id.Id == 5750), r =>
+            {
+                Assert.Equal(LogLevel.Warning, r.Level);
+                Assert.Null(r.Exception); // one line, no stack trace
+                Assert.StartsWith($"Monitor worker w1: storage postgres 127.0.0.1:{proxy.Port}/", r.Message, StringComparison.Ordinal);
+            });
+            Assert.DoesNotContain(records, r => r.Id.Id is 6105 or 6108 || r.Level >= LogLevel.Error);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
+    /// <summary>
+    /// With <c>--monitor workers</c>, <c>/health</c> reports the monitor: 503 <c>unavailable</c> while no worker is live
+    /// (reads would be refused monitor-behind), 200 <c>ok</c> once one is.
+    /// </summary>
+    [Fact]
+    public async Task With_serve_monitor_workers_health_is_503_while_no_worker_is_live_and_ok_once_one_is()
+    {
+        await using var nats = await NatsServer.StartNewAsync();
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 5, options: o =>
+        {
+            o.Events = nats.Url;
+            o.JetStream.Monitor = "workers";
+            o.JetStream.WorkerLeaseSeconds = ServeTestLeaseSeconds;
+        });
+        var backendName = host.Backend == TestBackend.Postgres ? "postgres" : "sqlite";
+        using (var health = await host.PortalClient().GetAsync("/health"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Equal(
+                "{\"status\":\"unavailable\",\"storage\":{\"backend\":\"" + backendName + "\",\"status\":\"ok\"},\"events\":{\"backend\":\"jetstream\",\"status\":\"ok\"},\"monitor\":{\"backend\":\"workers\",\"status\":\"unavailable\"}}",
+                (await health.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetRawText());
+        }
+
+        var worker = new MonitorWorker(
+            host.Get<EventsSettings>(),
+            "w1",
+            new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
+            host.Get<IAccessLedger>(),
+            host.Get<IAccessLedgerReader>(),
+            host.Get<AlertStore>(),
+            new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
+            () => new DistinctSubjectsDetector(new MonitorOptions()),
+            () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
+            TimeProvider.System,
+            NullLogger<MonitorWorker>.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => worker.RunAsync(stop.Token));
+        try
+        {
+            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
+            using var health = await host.PortalClient().GetAsync("/health");
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            Assert.Equal(
+                "{\"status\":\"ok\",\"storage\":{\"backend\":\"" + backendName + "\",\"status\":\"ok\"},\"events\":{\"backend\":\"jetstream\",\"status\":\"ok\"},\"monitor\":{\"backend\":\"workers\",\"status\":\"ok\"}}",
+                (await health.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetRawText());
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
+    private static async Task<TimeSpan> BucketLeaseAsync(NatsServer nats, string bucket)
+    {
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
+        var stream = await new NatsJSContext(connection).GetStreamAsync("KV_" + bucket);
+        return stream.Info.Config.MaxAge;
+    }
+
     [Fact]
     public async Task With_serve_monitor_workers_a_scraping_clerk_is_suspended_by_the_aggregate_partition_before_the_next_request_is_served()
     {
@@ -1143,9 +1336,11 @@ public sealed class MonitorWorkerTests
         private readonly DirectoryInfo _directory;
         private readonly PostgresSchema? _schema;
         private readonly EventsSettings _settings;
+        private readonly string _natsUrl;
 
-        private JetStreamSide(DirectoryInfo directory, PostgresSchema? schema, EventsSettings settings, CustodianDatabase db, JetStreamAccessLedger ledger, Dictionary<string, string> environment)
+        private JetStreamSide(DirectoryInfo directory, PostgresSchema? schema, EventsSettings settings, CustodianDatabase db, JetStreamAccessLedger ledger, Dictionary<string, string> environment, string natsUrl)
         {
+            _natsUrl = natsUrl;
             _directory = directory;
             _schema = schema;
             _settings = settings;
@@ -1156,6 +1351,9 @@ public sealed class MonitorWorkerTests
         }
 
         public CustodianDatabase Db { get; }
+
+        /// <summary>The PostgreSQL schema's connection string (PostgreSQL sides only).</summary>
+        public string ConnectionString => _schema?.ConnectionString ?? throw new InvalidOperationException("Not a PostgreSQL side.");
 
         public JetStreamAccessLedger Ledger { get; }
 
@@ -1195,21 +1393,23 @@ public sealed class MonitorWorkerTests
             string Deployment() => initialiseWithCli ? DeploymentIdentity.Of(Path.Combine(directory.FullName, "data"), "custodian/test") : "custodian/monitor-workers-test+00000000";
             var ledger = new JetStreamAccessLedger(settings, new LedgerProjection(db, TimeProvider.System, NullLogger<LedgerProjection>.Instance), new InProcessAccessEventStream(), Deployment, NullLogger<JetStreamAccessLedger>.Instance);
             await ledger.StartAsync();
-            return new JetStreamSide(directory, schema, settings, db, ledger, environment);
+            return new JetStreamSide(directory, schema, settings, db, ledger, environment, nats.Url);
         }
 
         /// <summary>
         /// A worker with its own alert store and suspension registry (as its own process would have); connected to NATS at
-        /// <paramref name="url"/> (a proxy) instead of the server when given.
+        /// <paramref name="url"/> (a proxy) instead of the server when given, with a <paramref name="lease"/> of its own
+        /// (2 s by default, the side's), and to the storage through <paramref name="db"/> (a relay; its progress, alerts,
+        /// suspensions and ledger tables) instead of the side's when given.
         /// </summary>
-        public MonitorWorker Worker(string id, TimeProvider? time = null, ILogger<MonitorWorker>? logger = null, string? url = null, DetectionOptions? detection = null) => new(
-            url is null ? _settings : EventsSettings.Parse(url, new JetStreamOptions { WorkerLeaseSeconds = 2 }).Value!,
+        public MonitorWorker Worker(string id, TimeProvider? time = null, ILogger<MonitorWorker>? logger = null, string? url = null, DetectionOptions? detection = null, int lease = 2, CustodianDatabase? db = null) => new(
+            url is null && lease == 2 ? _settings : EventsSettings.Parse(url ?? _natsUrl, new JetStreamOptions { WorkerLeaseSeconds = lease }).Value!,
             id,
-            new PartitionProgressStore(Db, TimeProvider.System),
+            new PartitionProgressStore(db ?? Db, TimeProvider.System),
             Ledger,
-            Ledger,
-            new AlertStore(Db, TimeProvider.System),
-            new SuspensionRegistry(Db, TimeProvider.System),
+            db is null ? Ledger : new LedgerProjection(db, TimeProvider.System, NullLogger<LedgerProjection>.Instance),
+            new AlertStore(db ?? Db, TimeProvider.System),
+            new SuspensionRegistry(db ?? Db, TimeProvider.System),
             () => new DistinctSubjectsDetector(new MonitorOptions()),
             () => MonitorEngine.CreateDefault(detection ?? Detection),
             time ?? TimeProvider.System,

@@ -51,6 +51,12 @@ public sealed class MonitorWorker
     private const int MaxBatch = 512;
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
 
+    /// <summary>First pause before partitions are acquired again after a storage failure: 1 s, doubled per failed attempt up to <see cref="StorageBackoffMax"/>.</summary>
+    private static readonly TimeSpan StorageBackoffMin = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest pause between two attempts to acquire partitions while the storage fails: 30 s.</summary>
+    private static readonly TimeSpan StorageBackoffMax = TimeSpan.FromSeconds(30);
+
     private readonly EventsSettings _settings;
     private readonly string _workerId;
     private readonly string _instance; // the membership key's value: the identifier and a random nonce (TryClaimAsync)
@@ -69,6 +75,13 @@ public sealed class MonitorWorker
     private IReadOnlyList<string> _owned = [];
     private long _renewedAt;
     private bool _runnersRunning;
+
+    // Storage outage state (NoteStorageFailure): guarded by _storageGate; timestamps of _time.
+    private readonly Lock _storageGate = new();
+    private bool _storageDown;
+    private long _storageDownSince;
+    private long _storageRetryAt;
+    private TimeSpan _storageBackoff = StorageBackoffMin;
 
     /// <summary>Creates the worker; nothing happens until <see cref="RunAsync"/>.</summary>
     /// <param name="settings">The JetStream event log settings (<see cref="EventsSettings.IsJetStream"/> must be true).</param>
@@ -160,7 +173,13 @@ public sealed class MonitorWorker
     /// <exception cref="EventsUnavailableException">When NATS cannot be reached at the start.</exception>
     /// <exception cref="InvalidOperationException">
     /// When another running worker holds this worker's identifier: its membership key is still held after one lease plus
-    /// a third of it (a crashed predecessor's key expires within the lease, and is waited for).
+    /// a third of it (a crashed predecessor's key expires within the lease, and is waited for). When the membership
+    /// bucket has live members and its lease (max age) is not this worker's <see cref="JetStreamOptions.WorkerLeaseSeconds"/>:
+    /// refused before the bucket is touched. When, while running, the bucket's lease is found changed to another value (a
+    /// worker with another lease started at the same moment as this one, when no member was live): this worker stops its
+    /// partitions, leaves, and throws. Storage failures while running do not end the worker: the affected partitions
+    /// stop without acknowledging what was not committed and are acquired again, with back-off (1 s doubling to 30 s),
+    /// when the storage answers (docs/events.md, "Monitor workers").
     /// </exception>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -172,6 +191,18 @@ public sealed class MonitorWorker
             await nats.ConnectAsync();
             js = new NatsJSContext(nats);
             var kv = new NatsKVContext(js);
+
+            // The bucket's max age is every member's lease: changing it under live members with another lease would make
+            // their keys expire between renewals (and free their identifiers). Refuse instead, without touching it.
+            if (await BucketLeaseAsync(js, stoppingToken) is { } current && current != _lease)
+            {
+                var (live, _) = await LiveMembersAsync(js, await kv.GetStoreAsync(Bucket, stoppingToken), stoppingToken);
+                if (live.Count > 0)
+                {
+                    throw new InvalidOperationException(LeaseConflict(current, live));
+                }
+            }
+
             members = await kv.CreateOrUpdateStoreAsync(
                 new NatsKVConfig(Bucket)
                 {
@@ -193,6 +224,7 @@ public sealed class MonitorWorker
         }
 
         var key = "w." + _workerId;
+        LeaseChangedException? leaseChanged = null;
         var interval = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(300).Ticks, _lease.Ticks / 3));
         var revision = await JoinAsync(members, key, interval, stoppingToken);
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -214,12 +246,24 @@ public sealed class MonitorWorker
                 {
                     try
                     {
-                        var live = await LiveMembersAsync(js, members, stoppingToken);
-                        await RebalanceAsync(js, MonitorPartition.Assign(live, _workerId), live.Count, stoppingToken);
+                        var (live, bucketLease) = await LiveMembersAsync(js, members, stoppingToken);
+                        if (bucketLease is { } changed && changed != _lease)
+                        {
+                            // Another worker with another lease changed the bucket when no member was live (started at
+                            // the same moment as this one): the bucket's lease wins, this worker leaves (finally below).
+                            throw new LeaseChangedException(string.Create(CultureInfo.InvariantCulture,
+                                $"the monitor workers' membership bucket {Bucket} on {_settings.Display} now has a {(long)changed.TotalSeconds} s lease, set by a worker started at the same time as this one, whose lease is {_settings.JetStream.WorkerLeaseSeconds} s: this worker stopped; start it again with --lease-seconds {(long)changed.TotalSeconds} (docs/events.md, \"Monitor workers\")."));
+                        }
+
+                        await RebalanceAsync(js, MonitorPartition.Assign(live, _workerId), live.Count, stoppingToken, StorageRetryDue());
                     }
                     catch (Exception ex) when (ex is NatsException or TimeoutException or NatsKVException || (ex is OperationCanceledException && !stoppingToken.IsCancellationRequested))
                     {
                         WorkerLog.MembershipUnavailable(_logger, _workerId, ex);
+                    }
+                    catch (Exception ex) when (IsStorageFailure(ex))
+                    {
+                        NoteStorageFailure("acquiring partitions", ex, escalate: true); // nothing acquired is run; retried after the back-off
                     }
                 }
 
@@ -229,6 +273,10 @@ public sealed class MonitorWorker
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Shutdown.
+        }
+        catch (LeaseChangedException ex)
+        {
+            leaseChanged = ex;
         }
         finally
         {
@@ -247,13 +295,131 @@ public sealed class MonitorWorker
 
             WorkerLog.Stopped(_logger, _workerId);
         }
+
+        if (leaseChanged is not null)
+        {
+            throw new InvalidOperationException(leaseChanged.Message, leaseChanged);
+        }
+    }
+
+    // The membership bucket's max age (every member's lease), or null when the bucket does not exist yet.
+    private async Task<TimeSpan?> BucketLeaseAsync(NatsJSContext js, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var stream = await js.GetStreamAsync("KV_" + Bucket, cancellationToken: cancellationToken);
+            return stream.Info.Config.MaxAge;
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            return null;
+        }
+    }
+
+    // The refusal of a worker whose lease is not the live members' (RunAsync): one line, both leases, the live workers.
+    private string LeaseConflict(TimeSpan current, List<string> live)
+    {
+        var names = string.Join(", ", live.Order(StringComparer.Ordinal).Take(5)) + (live.Count > 5 ? ", …" : string.Empty);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"the deployment's monitor workers run with a {(long)current.TotalSeconds} s lease ({live.Count} live on {_settings.Display}: {names}); this worker's lease is {_settings.JetStream.WorkerLeaseSeconds} s: start this one with --lease-seconds {(long)current.TotalSeconds} or stop them all first (docs/events.md, \"Monitor workers\").");
+    }
+
+    // Whether a failure is the storage's (the database unreachable, a connection lost, a query refused): any DbException or
+    // StorageUnavailableException, alone or wrapped. The worker survives these (NoteStorageFailure); others stay failures.
+    internal static bool IsStorageFailure(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is System.Data.Common.DbException or Storage.StorageUnavailableException)
+            {
+                return true;
+            }
+
+            if (e is AggregateException aggregate)
+            {
+                return aggregate.InnerExceptions.Any(IsStorageFailure);
+            }
+        }
+
+        return false;
+    }
+
+    // One line for the log: the backend and server (never credentials) and the reason (StorageUnavailableException.From).
+    private string StorageReason(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Storage.StorageUnavailableException unavailable)
+            {
+                return unavailable.Message;
+            }
+
+            if (e is System.Data.Common.DbException db)
+            {
+                return Storage.StorageUnavailableException.From(_progress.Storage, db).Message;
+            }
+        }
+
+        return Storage.StorageUnavailableException.From(_progress.Storage, exception).Message;
+    }
+
+    // A storage failure: the first of an outage logs 5750 (a warning, no stack trace); acquisitions wait for the back-off
+    // (1 s, doubled by every failed acquisition up to 30 s: escalate), partitions' own failures only log 5752 (debug).
+    private void NoteStorageFailure(string activity, Exception exception, bool escalate)
+    {
+        var reason = StorageReason(exception);
+        lock (_storageGate)
+        {
+            var now = _time.GetTimestamp();
+            if (!_storageDown)
+            {
+                _storageDown = true;
+                _storageDownSince = now;
+                _storageBackoff = StorageBackoffMin;
+                WorkerLog.StorageUnavailable(_logger, _workerId, reason, activity, _storageBackoff.TotalSeconds, (int)StorageBackoffMax.TotalSeconds);
+            }
+            else if (escalate)
+            {
+                _storageBackoff = TimeSpan.FromTicks(Math.Min(StorageBackoffMax.Ticks, _storageBackoff.Ticks * 2));
+                WorkerLog.StorageRetryFailed(_logger, _workerId, reason, _storageBackoff.TotalSeconds);
+            }
+
+            _storageRetryAt = now + (long)(_storageBackoff.TotalSeconds * _time.TimestampFrequency);
+        }
+    }
+
+    // Whether partitions may be acquired now: the storage is not known to fail, or its back-off has passed.
+    private bool StorageRetryDue()
+    {
+        lock (_storageGate)
+        {
+            return !_storageDown || _time.GetTimestamp() >= _storageRetryAt;
+        }
+    }
+
+    // An acquisition succeeded: an outage, if any, is over (5751).
+    private void NoteStorageBack(int acquired)
+    {
+        lock (_storageGate)
+        {
+            if (!_storageDown)
+            {
+                return;
+            }
+
+            _storageDown = false;
+            _storageBackoff = StorageBackoffMin;
+            var outageSeconds = (long)_time.GetElapsedTime(_storageDownSince).TotalSeconds;
+            WorkerLog.StorageBack(_logger, _workerId, outageSeconds, acquired);
+        }
     }
 
     // The live members: the bucket's subjects under w. that still hold a message (an expired lease has none), less those
     // whose last operation is a delete (a clean leave). One stream-info request plus one get per member, bounded by the
     // lease: the key watcher behind GetKeysAsync can wait forever when a key expires while it runs (nats-server 2.9,
     // nats-io/nats-server#3481), which would freeze the membership and leave a dead worker's partitions unowned.
-    private async Task<List<string>> LiveMembersAsync(NatsJSContext js, INatsKVStore members, CancellationToken stoppingToken)
+    // Also returns the bucket's max age (its lease), so that every round sees a change (RunAsync).
+    private async Task<(List<string> Live, TimeSpan? BucketLease)> LiveMembersAsync(NatsJSContext js, INatsKVStore members, CancellationToken stoppingToken)
     {
         using var timeout = new CancellationTokenSource(_lease, _time);
         using var round = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
@@ -270,7 +436,7 @@ public sealed class MonitorWorker
             }
         }
 
-        return live;
+        return (live, stream.Info.Config.MaxAge);
     }
 
     // Joins the membership: creates this worker's key, which only succeeds when no live worker holds it (a missing,
@@ -413,32 +579,44 @@ public sealed class MonitorWorker
 
     private bool LeaseValid() => Volatile.Read(ref _renewedAt) != 0 && _time.GetElapsedTime(Volatile.Read(ref _renewedAt)) < _lease;
 
-    private async Task RebalanceAsync(NatsJSContext js, IReadOnlyList<MonitorPartition> owned, int memberCount, CancellationToken cancellationToken)
+    // Stops the runners not wanted (or ended), then, when mayAcquire (the storage is not in its back-off), acquires and
+    // starts the wanted ones. A storage failure of the acquisition propagates (nothing of it runs); the owned list is
+    // updated either way.
+    private async Task RebalanceAsync(NatsJSContext js, IReadOnlyList<MonitorPartition> owned, int memberCount, CancellationToken cancellationToken, bool mayAcquire = true)
     {
         var wanted = owned.Select(p => p.Token).ToHashSet(StringComparer.Ordinal);
         var before = _runners.Count;
-        foreach (var (name, runner) in _runners.Where(r => !wanted.Contains(r.Key) || r.Value.Task.IsCompleted).ToList())
+        var toStart = new List<MonitorPartition>();
+        var dropped = 0;
+        try
         {
-            await runner.StopAsync();
-            _runners.Remove(name);
-        }
-
-        var dropped = before - _runners.Count;
-        var toStart = owned.Where(p => !_runners.ContainsKey(p.Token)).ToList();
-        if (toStart.Count > 0 && !cancellationToken.IsCancellationRequested)
-        {
-            foreach (var runner in await AcquireAsync(js, toStart, cancellationToken))
+            foreach (var (name, runner) in _runners.Where(r => !wanted.Contains(r.Key) || r.Value.Task.IsCompleted).ToList())
             {
-                _runners[runner.Partition.Token] = runner;
+                await runner.StopAsync();
+                _runners.Remove(name);
+            }
+
+            dropped = before - _runners.Count;
+            toStart = mayAcquire ? owned.Where(p => !_runners.ContainsKey(p.Token)).ToList() : [];
+            if (toStart.Count > 0 && !cancellationToken.IsCancellationRequested)
+            {
+                foreach (var runner in await AcquireAsync(js, toStart, cancellationToken))
+                {
+                    _runners[runner.Partition.Token] = runner;
+                }
+
+                NoteStorageBack(toStart.Count);
             }
         }
-
-        lock (_ownedGate)
+        finally
         {
-            _owned = [.. _runners.Keys.Order(StringComparer.Ordinal)];
-        }
+            lock (_ownedGate)
+            {
+                _owned = [.. _runners.Keys.Order(StringComparer.Ordinal)];
+            }
 
-        Volatile.Write(ref _runnersRunning, _runners.Count > 0);
+            Volatile.Write(ref _runnersRunning, _runners.Count > 0);
+        }
 
         if (toStart.Count > 0 || dropped > 0)
         {
@@ -568,7 +746,7 @@ public sealed class MonitorWorker
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                WorkerLog.BaselineDaysNotStored(_logger, ex);
+                WorkerLog.BaselineDaysNotStored(_logger, IsStorageFailure(ex) ? null : ex); // a storage outage: no stack trace
             }
         }
         catch (NatsJSProtocolException ex) when (IsConsumerDeleted(ex))
@@ -577,6 +755,14 @@ public sealed class MonitorWorker
             // pull with 409 Consumer Deleted before its own membership round has stopped the runner: the expected end of a
             // hand-off, not a failure. If the partition is still this worker's, the runner starts again at the next round.
             WorkerLog.ConsumerDeleted(_logger, state.Partition.Token);
+        }
+        catch (Exception ex) when (IsStorageFailure(ex))
+        {
+            // The storage failed (unreachable, connection lost, commit refused): what was not committed is not acknowledged;
+            // the partition is acquired again from its stored progress once the storage answers (RunAsync's back-off).
+            var failure = ex.GetType().Name;
+            WorkerLog.PartitionStorageFailed(_logger, state.Partition.Token, failure, state.LastStreamSequence);
+            NoteStorageFailure("running partition " + state.Partition.Token, ex, escalate: false);
         }
         catch (Exception ex)
         {
@@ -1041,7 +1227,7 @@ public sealed class MonitorWorker
                 WorkerLog.AlertRaised(_logger, alert.Id, draft.Detector, partition.Token, p.Kind.ToName(), p.Id, breach.Observed, windowSeconds, breach.Limit, breach.Sequence);
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException && !IsStorageFailure(ex)) // a storage failure stops the partition (5750, 5752)
         {
             WorkerLog.ActionFailed(_logger, p.Kind.ToName(), p.Id, ex);
             throw; // the batch is not committed; it is processed again
@@ -1137,7 +1323,7 @@ public sealed class MonitorWorker
                 WorkerLog.DecisionMade(_logger, alert.Id, f.Detector, partition.Token, f.Principal.Kind.ToName(), f.Principal.Id, decision.Risk, action, decision.Sequence);
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException && !IsStorageFailure(ex)) // a storage failure stops the partition (5750, 5752)
         {
             WorkerLog.ActionFailed(_logger, f.Principal.Kind.ToName(), f.Principal.Id, ex);
             throw; // the batch is not committed; it is processed again
@@ -1271,6 +1457,9 @@ public sealed class MonitorWorker
     }
 
     private sealed class FencedException : Exception;
+
+    // The membership bucket's lease was changed to another value while this worker ran (RunAsync).
+    private sealed class LeaseChangedException(string message) : Exception(message);
 
     private sealed record Runner(MonitorPartition Partition, CancellationTokenSource Stop, Task Task)
     {

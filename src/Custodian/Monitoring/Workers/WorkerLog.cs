@@ -1,7 +1,7 @@
 namespace Custodian.Monitoring.Workers;
 
 /// <summary>
-/// Log catalog of the sharded monitor workers (event IDs 6100–6159 and 6180–6199, stable; docs/events.md). Parameters are worker
+/// Log catalog of the sharded monitor workers (event IDs 6100–6159, 6180–6199 and 5750–5759, stable; docs/events.md). Parameters are worker
 /// identifiers, partition names, counts, stream sequences, alert IDs and principal codes (staff and terminal codes are
 /// not personal data) — never subscriber identifiers or entry contents.
 /// </summary>
@@ -68,7 +68,21 @@ internal static partial class WorkerLog
     public static partial void BaselineDaysStored(ILogger logger, int days, long lastStreamSequence);
 
     [LoggerMessage(EventId = 6119, Level = LogLevel.Warning, Message = "Partition a00 could not store its baseline's open days at the stop; a later acquisition rebuilds them from the ledger, or restores their last stored counts.")]
-    public static partial void BaselineDaysNotStored(ILogger logger, Exception exception);
+    public static partial void BaselineDaysNotStored(ILogger logger, Exception? exception);
+
+    // Storage outages (docs/events.md, "Monitor workers", "Storage outages"): one warning when the outage is first seen, one
+    // line when the storage answers again; no stack trace (the reason names the backend and server, never credentials).
+    [LoggerMessage(EventId = 5750, EventName = "MonitorWorkerStorageUnavailable", Level = LogLevel.Warning, Message = "Monitor worker {WorkerId}: {Reason} (while {Activity}). The partitions that need the storage stop without acknowledging what was not committed; the worker keeps its membership and acquires them again from their stored progress when the storage answers (retried after {BackoffSeconds} s, doubling up to {MaxBackoffSeconds} s).")]
+    public static partial void StorageUnavailable(ILogger logger, string workerId, string reason, string activity, double backoffSeconds, int maxBackoffSeconds);
+
+    [LoggerMessage(EventId = 5751, EventName = "MonitorWorkerStorageBack", Level = LogLevel.Information, Message = "Monitor worker {WorkerId}: the storage answers again after {OutageSeconds} s; {Acquired} partitions acquired again from their stored progress.")]
+    public static partial void StorageBack(ILogger logger, string workerId, long outageSeconds, int acquired);
+
+    [LoggerMessage(EventId = 5752, EventName = "MonitorWorkerPartitionStorageFailed", Level = LogLevel.Debug, Message = "Partition {Partition} stopped: the storage failed ({Failure}); committed up to stream sequence {LastStreamSequence}, nothing after it acknowledged.")]
+    public static partial void PartitionStorageFailed(ILogger logger, string partition, string failure, long lastStreamSequence);
+
+    [LoggerMessage(EventId = 5753, EventName = "MonitorWorkerStorageRetryFailed", Level = LogLevel.Debug, Message = "Monitor worker {WorkerId}: the storage still fails ({Failure}); next attempt in {BackoffSeconds} s.")]
+    public static partial void StorageRetryFailed(ILogger logger, string workerId, string failure, double backoffSeconds);
 
     [LoggerMessage(EventId = 6121, Level = LogLevel.Debug, Message = "Partition {Partition}: quiet-period tick skipped, the consumer has a backlog ({Pending} waiting or delivered but not committed; committed up to stream sequence {LastStreamSequence}).")]
     public static partial void QuietTickSkipped(ILogger logger, string partition, long pending, long lastStreamSequence);
