@@ -79,6 +79,24 @@ public sealed class CustodianDatabase : IAsyncDisposable
         return new WriteTurn(IsSqlite && _writeTurn.Wait(timeout) ? _writeTurn : null);
     }
 
+    /// <summary>
+    /// SQLite only: <see cref="EnterWriteTurn"/> for asynchronous writers (the ledger's projectors). Waits, at most
+    /// <paramref name="timeout"/>, without blocking a thread. A writer waiting in <see cref="EnterWriteTurn"/> (the ledger's
+    /// group commit, on its own thread) is served before one waiting here when the turn is passed on
+    /// (<see cref="SemaphoreSlim"/> wakes synchronous waiters first), so a background step delays a commit by at most
+    /// its own length. When the turn is not granted in time the writer goes on without it. Does nothing on PostgreSQL.
+    /// </summary>
+    /// <param name="timeout">The longest wait for the turn; zero or more.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The turn; dispose it (once) when the transaction has ended.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled while waiting.</exception>
+    public async ValueTask<WriteTurn> EnterWriteTurnAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        return new WriteTurn(IsSqlite && await _writeTurn.WaitAsync(timeout, cancellationToken) ? _writeTurn : null);
+    }
+
     /// <summary>True for the embedded SQLite file (whose file-level tools — backup, storage audit, ledger verification — apply).</summary>
     public bool IsSqlite => _postgres is null;
 

@@ -39,11 +39,11 @@ namespace Custodian.Ledger;
 public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerSubjectProjector> logger)
 {
     /// <summary>
-    /// Most entries projected in one transaction: 4,096. On SQLite a step holds the database's write lock, which the
-    /// ledger's group commit also needs; the incident projection measured 89–129 ms commit gaps with 8,192-entry steps
-    /// (bench/README.md, 2026-12-01), so a step stays at half that size.
+    /// Most entries projected in one transaction: 512. On SQLite a step holds the database's write lock (and this
+    /// process's write turn), which the ledger's group commit also needs, so a commit can wait one whole step: 4,096-entry
+    /// steps gave an open-loop guarded p99 of 176 ms with 81 commit gaps ≥ 20 ms in 12 s (bench/README.md, 2026-12-03).
     /// </summary>
-    public const int BatchSize = 4_096;
+    public const int BatchSize = 512;
 
     // Subject rows per multi-row INSERT (two parameters each: 512, under SQLite's and PostgreSQL's limits).
     private const int RowsPerInsert = 256;
@@ -79,6 +79,8 @@ public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerS
             {
                 return watermark;
             }
+
+            await Task.Yield(); // lets a writer woken by the step's turn take it before the next step asks again
         }
     }
 
@@ -90,6 +92,9 @@ public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerS
             file.DefaultTimeout = LockTimeoutSeconds; // bounds Microsoft.Data.Sqlite's own retry on SQLITE_BUSY
         }
 
+        // SQLite: this process's turn at the write lock first, so the ledger's group commit waiting for it is woken when this
+        // step commits instead of sleeping in SQLite's busy handler (bench/README.md, 2026-12-03 evening).
+        using var turn = await db.EnterWriteTurnAsync(TimeSpan.FromSeconds(LockTimeoutSeconds), cancellationToken);
         await using var tx = connection is SqliteConnection sqlite
             ? sqlite.BeginTransaction(deferred: false) // BEGIN IMMEDIATE: one step at a time per file
             : await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);

@@ -20,33 +20,13 @@ public sealed partial class LedgerSubjectProjectorService(LedgerSubjectProjector
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(1);
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await projector.CatchUpAsync(null, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException or FormatException)
-            {
-                ProjectionFailed(logger, ex.GetType().Name, ex);
-            }
-
-            try
-            {
-                await Task.Delay(Interval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => PeriodicCatchUp.RunAsync(
+        token => projector.CatchUpAsync(null, token),
+        Interval,
+        time,
+        ex => ex is DbException or InvalidOperationException or TimeoutException or FormatException,
+        ex => ProjectionFailed(logger, ex.GetType().Name, ex),
+        stoppingToken);
 
     [LoggerMessage(EventId = 5642, Level = LogLevel.Warning, Message = "Ledger subject index: a catch-up failed ({ErrorType}); retrying at the next tick, reads by subject decode the unprojected tail meanwhile.")]
     private static partial void ProjectionFailed(ILogger logger, string errorType, Exception exception);

@@ -66,6 +66,8 @@ public sealed class IncidentScopeProjector(CustodianDatabase db, ILogger<Inciden
             {
                 return position;
             }
+
+            await Task.Yield(); // lets a writer woken by the step's turn take it before the next step asks again
         }
     }
 
@@ -86,6 +88,9 @@ public sealed class IncidentScopeProjector(CustodianDatabase db, ILogger<Inciden
             file.DefaultTimeout = LockTimeoutSeconds; // bounds Microsoft.Data.Sqlite's own retry on SQLITE_BUSY (busy_timeout is 5 s too)
         }
 
+        // SQLite: this process's turn at the write lock first, so the ledger's group commit waiting for it is woken when this
+        // step commits instead of sleeping in SQLite's busy handler (bench/README.md, 2026-12-03 evening).
+        using var turn = await db.EnterWriteTurnAsync(TimeSpan.FromSeconds(LockTimeoutSeconds), cancellationToken);
         await using var tx = connection is SqliteConnection sqlite
             ? sqlite.BeginTransaction(deferred: false) // BEGIN IMMEDIATE: one projector step at a time per file
             : await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
@@ -180,31 +185,11 @@ public sealed class IncidentScopeProjectorService(IncidentScopeProjector project
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(1);
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await projector.CatchUpAsync(null, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException)
-            {
-                Log.ProjectionFailed(logger, ex.GetType().Name, ex);
-            }
-
-            try
-            {
-                await Task.Delay(Interval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Hosting.PeriodicCatchUp.RunAsync(
+        token => projector.CatchUpAsync(null, token),
+        Interval,
+        time,
+        ex => ex is DbException or InvalidOperationException or TimeoutException,
+        ex => Log.ProjectionFailed(logger, ex.GetType().Name, ex),
+        stoppingToken);
 }

@@ -58,6 +58,30 @@ public sealed class LedgerSubjectProjectorTests
     }
 
     [Fact]
+    public async Task A_step_waits_for_the_process_write_turn_and_runs_as_soon_as_it_is_passed_on()
+    {
+        await using var f = await LedgerFixture.CreateAsync();
+        await using (var ledger = f.NewLedger())
+        {
+            await ledger.AppendAsync(LedgerFixture.Entry(0, 7));
+        }
+
+        var projector = new LedgerSubjectProjector(f.Db, NullLogger<LedgerSubjectProjector>.Instance);
+        Task<long> step;
+        using (var turn = f.Db.EnterWriteTurn(TimeSpan.Zero))
+        {
+            Assert.True(turn.Granted);
+            step = projector.CatchUpAsync();
+            await Task.Delay(300); // ordering, not speed: the step must not start while the turn is held
+            Assert.False(step.IsCompleted);
+            Assert.Equal(0, await f.ScalarAsync("SELECT next_seq FROM ledger_subject_watermark WHERE id = 1"));
+        }
+
+        Assert.Equal(1, await step);
+        Assert.Equal(1, await f.ScalarAsync("SELECT COUNT(*) FROM ledger_subjects WHERE subscriber_id = 7 AND seq = 0"));
+    }
+
+    [Fact]
     public async Task Read_by_subject_is_exact_across_the_projected_rows_and_the_unprojected_tail()
     {
         await using var f = await LedgerFixture.CreateAsync();
