@@ -115,7 +115,7 @@ public sealed partial class JetStreamOptions
     public string? TokenFile { get; set; }
 
     /// <summary>The credential files that are set, by setting name (<c>NKeyFile</c>, <c>CredsFile</c>, <c>TokenFile</c>), in that order.</summary>
-    public IReadOnlyList<string> CredentialFiles =>
+    internal IReadOnlyList<string> CredentialFiles =>
         [.. new[] { ("NKeyFile", NKeyFile), ("CredsFile", CredsFile), ("TokenFile", TokenFile) }.Where(f => !string.IsNullOrEmpty(f.Item2)).Select(f => f.Item1)];
 
     /// <summary>Whether a TLS file is configured (<see cref="TlsCaFile"/>, <see cref="TlsCertFile"/> or <see cref="TlsKeyFile"/>): TLS is then required.</summary>
