@@ -20,10 +20,13 @@ public sealed class EventsSettings
     /// <summary>The NATS port when the URL names none (NATS client protocol default).</summary>
     public const int DefaultPort = 4222;
 
-    private EventsSettings(Uri? url, JetStreamOptions jetStream)
+    private readonly NatsCredentials? _credentials;
+
+    private EventsSettings(Uri? url, JetStreamOptions jetStream, NatsCredentials? credentials = null)
     {
         Url = url;
         JetStream = jetStream;
+        _credentials = credentials;
     }
 
     /// <summary>The embedded default: the in-process event stream.</summary>
@@ -49,8 +52,14 @@ public sealed class EventsSettings
         ? "embedded"
         : string.Create(CultureInfo.InvariantCulture, $"nats {Url.Host}:{Url.Port}{(RequiresTls ? " (TLS)" : string.Empty)}");
 
+    /// <summary>Which credential file authenticates the connection (<see cref="NatsCredentialKind.None"/>: the URL's <c>user:password@</c>, if any).</summary>
+    internal NatsCredentialKind CredentialKind => _credentials?.Kind ?? NatsCredentialKind.None;
+
     /// <summary>
-    /// The NATS.Net connection options for this event log: the URL (with any <c>user:password@</c>), TLS required per
+    /// The NATS.Net connection options for this event log: the URL (with any <c>user:password@</c>), the credentials read
+    /// from <see cref="JetStreamOptions.NKeyFile"/>, <see cref="JetStreamOptions.CredsFile"/> or
+    /// <see cref="JetStreamOptions.TokenFile"/> (handed over by <see cref="NatsAuthOpts.AuthCredCallback"/> at each
+    /// connection attempt, so that the options' <c>ToString</c> never holds the seed or token), TLS required per
     /// <see cref="RequiresTls"/> with the configured CA and client certificate files, and the given timeouts; reconnects
     /// wait 200 ms to 2 s.
     /// </summary>
@@ -74,6 +83,7 @@ public sealed class EventsSettings
             CommandTimeout = JetStream.AckTimeout,
             ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
             ReconnectWaitMax = TimeSpan.FromSeconds(2),
+            AuthOpts = _credentials is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { AuthCredCallback = _credentials.Callback() },
             TlsOpts = NatsTlsOpts.Default with
             {
                 Mode = RequiresTls ? TlsMode.Require : TlsMode.Auto,
@@ -137,8 +147,20 @@ public sealed class EventsSettings
             return Invalid(tlsFailure);
         }
 
+        if (uri.UserInfo.Length > 0 && jetStream.CredentialFiles is [var file, ..])
+        {
+            return Invalid(Cli.ConfigurationBinding.WithDocumentPointer(
+                $"Custodian:Events carries user:password@ and Custodian:{JetStreamOptions.Section}:{file} is set: one way to authenticate to NATS (NKeyFile, CredsFile, TokenFile, or user:password@ in Custodian:Events).",
+                Setting));
+        }
+
+        if (NatsCredentials.Read(jetStream, out var credentials) is { } credentialFailure)
+        {
+            return Invalid(credentialFailure);
+        }
+
         var builder = new UriBuilder(uri) { Scheme = uri.Scheme.ToLowerInvariant(), Port = port, Path = string.Empty };
-        return new EventsSettings(builder.Uri, jetStream);
+        return new EventsSettings(builder.Uri, jetStream, credentials);
     }
 
     // The TLS files are read once here, so that a missing, unreadable or wrong file stops the start with one line naming

@@ -453,7 +453,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             // The server answered -ERR 'Authorization Violation' (or an expired or revoked user): it is reachable, the
             // credentials are wrong or missing. The URL's password is never part of the message (settings.Display).
             await nats.DisposeAsync();
-            throw new EventsUnavailableException($"events {settings.Display} is unavailable: the server refused the credentials (authorization violation; set the user and password in Custodian__Events as nats://user:password@host:port).", ex);
+            throw new EventsUnavailableException($"events {settings.Display} is unavailable: {CredentialsRefused(settings)}", ex);
         }
         catch (Exception ex) when (IsTlsFailure(ex))
         {
@@ -498,9 +498,21 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         ? "the TLS handshake failed (the server offers no TLS, its certificate is not issued by Custodian__JetStream__TlsCaFile or the system's roots or does not name the host, or it refused the client certificate of Custodian__JetStream__TlsCertFile)."
         : "the TLS handshake failed (the server's certificate is not trusted by the system's roots; set Custodian__JetStream__TlsCaFile).";
 
+    /// <summary>
+    /// The one-line reason for credentials the NATS server refused (<c>-ERR 'Authorization Violation'</c>), naming the
+    /// setting that holds them (never their value or the file's path).
+    /// </summary>
+    internal static string CredentialsRefused(EventsSettings settings) => settings.CredentialKind switch
+    {
+        NatsCredentialKind.NKey => "the server refused the credentials (authorization violation; the server lists no user with the public key of the NKey seed in Custodian__JetStream__NKeyFile).",
+        NatsCredentialKind.Creds => "the server refused the credentials (authorization violation; the server does not accept the user JWT of Custodian__JetStream__CredsFile: not issued by an account it trusts, expired or revoked).",
+        NatsCredentialKind.Token => "the server refused the credentials (authorization violation; the server does not accept the token in Custodian__JetStream__TokenFile).",
+        _ => "the server refused the credentials (authorization violation; set the user and password in Custodian__Events as nats://user:password@host:port).",
+    };
+
     // Whether the server refused the connection's credentials: a NatsServerException flagged as an auth error anywhere in
     // the chain (the client wraps it in NatsException "can not connect uris").
-    private static bool IsAuthenticationFailure(Exception ex)
+    internal static bool IsAuthenticationFailure(Exception ex)
     {
         for (Exception? current = ex; current is not null; current = current.InnerException)
         {

@@ -85,6 +85,39 @@ public sealed partial class JetStreamOptions
     /// <value>A readable PEM key file matching <see cref="TlsCertFile"/>; null (the default) for none.</value>
     public string? TlsKeyFile { get; set; }
 
+    /// <summary>
+    /// File holding this process's NKey user seed (<c>SU…</c>, one line, as <c>nk -gen user</c> writes it; a second line
+    /// with its public key <c>U…</c> is allowed), for a NATS server whose <c>authorization { users = [ { nkey: U… } ] }</c>
+    /// lists the seed's public key. Read when the settings are read; a missing, unreadable or malformed file, or a seed
+    /// that is not a user seed, stops the start with one line naming this setting. The seed is a secret: never printed or
+    /// logged. Excludes <see cref="CredsFile"/>, <see cref="TokenFile"/> and <c>user:password@</c> in the URL.
+    /// </summary>
+    /// <value>A readable text file of at most 64 KiB; null (the default) for none.</value>
+    public string? NKeyFile { get; set; }
+
+    /// <summary>
+    /// NATS credentials file (<c>.creds</c>, as <c>nsc generate creds</c> writes it: a user JWT and its NKey user seed), for
+    /// a NATS server in operator mode (decentralised JWT authentication). Read when the settings are read; a file without
+    /// a user JWT and a valid user seed, or whose JWT's subject is not the seed's public key, stops the start with one
+    /// line naming this setting. The JWT's signature, issuer, expiry and revocation are the server's to judge (refused
+    /// credentials). Read once: a renewed file takes effect at the next start. Excludes <see cref="NKeyFile"/>,
+    /// <see cref="TokenFile"/> and <c>user:password@</c> in the URL.
+    /// </summary>
+    /// <value>A readable text file of at most 64 KiB; null (the default) for none.</value>
+    public string? CredsFile { get; set; }
+
+    /// <summary>
+    /// File holding the token of a NATS server with <c>authorization { token: … }</c> (<c>nats-server --auth</c>): one line,
+    /// no white space. Read when the settings are read; the token is a secret, never printed or logged. Excludes
+    /// <see cref="NKeyFile"/>, <see cref="CredsFile"/> and <c>user:password@</c> in the URL.
+    /// </summary>
+    /// <value>A readable text file of at most 64 KiB; null (the default) for none.</value>
+    public string? TokenFile { get; set; }
+
+    /// <summary>The credential files that are set, by setting name (<c>NKeyFile</c>, <c>CredsFile</c>, <c>TokenFile</c>), in that order.</summary>
+    internal IReadOnlyList<string> CredentialFiles =>
+        [.. new[] { ("NKeyFile", NKeyFile), ("CredsFile", CredsFile), ("TokenFile", TokenFile) }.Where(f => !string.IsNullOrEmpty(f.Item2)).Select(f => f.Item1)];
+
     /// <summary>Whether a TLS file is configured (<see cref="TlsCaFile"/>, <see cref="TlsCertFile"/> or <see cref="TlsKeyFile"/>): TLS is then required.</summary>
     public bool HasTlsFiles => !string.IsNullOrEmpty(TlsCaFile) || !string.IsNullOrEmpty(TlsCertFile) || !string.IsNullOrEmpty(TlsKeyFile);
 
@@ -138,6 +171,11 @@ public sealed partial class JetStreamOptions
             Add(string.IsNullOrEmpty(TlsCertFile)
                 ? "TlsCertFile must be set with TlsKeyFile (the client certificate and its key go together)."
                 : "TlsKeyFile must be set with TlsCertFile (the client certificate and its key go together).");
+        }
+
+        if (CredentialFiles is [var first, var second, ..])
+        {
+            Add($"{first} must not be set with {second}: one way to authenticate to NATS (NKeyFile, CredsFile, TokenFile, or user:password@ in Custodian:Events).");
         }
 
         return failures;

@@ -20,14 +20,16 @@ internal sealed class NatsServer : IAsyncDisposable
     private readonly bool _jetStream;
     private readonly (string User, string Password)? _credentials;
     private readonly NatsTlsFiles? _tls;
+    private readonly string? _configuration;
 
-    private NatsServer(DirectoryInfo directory, int port, bool jetStream, (string User, string Password)? credentials, NatsTlsFiles? tls)
+    private NatsServer(DirectoryInfo directory, int port, bool jetStream, (string User, string Password)? credentials, NatsTlsFiles? tls, string? configuration)
     {
         _directory = directory;
         Port = port;
         _jetStream = jetStream;
         _credentials = credentials;
         _tls = tls;
+        _configuration = configuration;
     }
 
     /// <summary>The client port on 127.0.0.1.</summary>
@@ -42,9 +44,14 @@ internal sealed class NatsServer : IAsyncDisposable
     /// <param name="jetStream">False for a server without JetStream (<c>-js</c> left out).</param>
     /// <param name="credentials">A user and password the server requires (<c>--user U --pass P</c>); null for none.</param>
     /// <param name="tls">TLS for clients (<c>--tlscert --tlskey --tlscacert --tlsverify</c>: only TLS clients presenting a certificate of the files' CA); null for plain text.</param>
-    public static async Task<NatsServer> StartNewAsync(bool jetStream = true, (string User, string Password)? credentials = null, NatsTlsFiles? tls = null)
+    /// <param name="configuration">
+    /// nats-server configuration text written to <c>nats.conf</c> and given with <c>-c</c>, e.g.
+    /// <c>authorization { users = [ { nkey: U… } ] }</c> or an operator-mode <c>operator</c>/<c>resolver</c> block; the
+    /// command line's address, port, JetStream and storage options win over it. Null for none.
+    /// </param>
+    public static async Task<NatsServer> StartNewAsync(bool jetStream = true, (string User, string Password)? credentials = null, NatsTlsFiles? tls = null, string? configuration = null)
     {
-        var server = new NatsServer(Directory.CreateTempSubdirectory("custodian-nats-"), FreePort(), jetStream, credentials, tls);
+        var server = new NatsServer(Directory.CreateTempSubdirectory("custodian-nats-"), FreePort(), jetStream, credentials, tls, configuration);
         await server.StartAsync();
         return server;
     }
@@ -86,15 +93,20 @@ internal sealed class NatsServer : IAsyncDisposable
             script = script.Replace("-P \"$2\"", "-P \"$2\" --tlsverify --tlscert \"$6\" --tlskey \"$7\" --tlscacert \"$8\"", StringComparison.Ordinal);
         }
 
+        var configFile = Path.Combine(_directory.FullName, "nats.conf");
+        if (_configuration is not null)
+        {
+            await File.WriteAllTextAsync(configFile, _configuration);
+            script = script.Replace("-P \"$2\"", "-P \"$2\" -c \"$9\"", StringComparison.Ordinal);
+        }
+
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, ArgumentList = { "-c", script, nats, store, PidFile, log } };
         info.ArgumentList.Add(_credentials?.User ?? string.Empty);
         info.ArgumentList.Add(_credentials?.Password ?? string.Empty);
-        if (_tls is { } tls)
-        {
-            info.ArgumentList.Add(tls.ServerCertificate);
-            info.ArgumentList.Add(tls.ServerKey);
-            info.ArgumentList.Add(tls.CaCertificate);
-        }
+        info.ArgumentList.Add(_tls?.ServerCertificate ?? string.Empty);
+        info.ArgumentList.Add(_tls?.ServerKey ?? string.Empty);
+        info.ArgumentList.Add(_tls?.CaCertificate ?? string.Empty);
+        info.ArgumentList.Add(configFile);
 
         _watchdog = Process.Start(info) ?? throw new InvalidOperationException("nats-server could not be started.");
         var watch = Stopwatch.StartNew();

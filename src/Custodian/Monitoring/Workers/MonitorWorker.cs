@@ -214,6 +214,10 @@ public sealed class MonitorWorker
                 },
                 stoppingToken);
         }
+        catch (Exception ex) when (JetStreamAccessLedger.IsAuthenticationFailure(ex))
+        {
+            throw new EventsUnavailableException($"events {_settings.Display} is unavailable for the monitor worker: {JetStreamAccessLedger.CredentialsRefused(_settings)}", ex);
+        }
         catch (Exception ex) when (JetStreamAccessLedger.IsTlsFailure(ex))
         {
             throw new EventsUnavailableException($"events {_settings.Display} is unavailable for the monitor worker: {JetStreamAccessLedger.TlsFailure(_settings)}", ex);
