@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Custodian.Access.Internal;
+using Custodian.Access.Sessions;
 using Custodian.Identity;
 using Custodian.Problems;
 using Custodian.Storage;
@@ -215,7 +216,13 @@ public sealed class StaffDirectory
 
     /// <summary>
     /// Changes a password, proving the current one and a fresh TOTP code (which counts like a sign-in
-    /// towards lockout and replay protection). Clears the must-change flag.
+    /// towards lockout and replay protection). Clears the must-change flag. Every session of the account opened before the
+    /// change ends on every node (column <c>sessions_from_ms</c>, set in the statement that stores the new password and
+    /// compared by <see cref="GetStandingAsync"/>) — except <paramref name="keepSession"/>, the session that made the change,
+    /// whose <see cref="StaffSession.SignedInAt"/> moves forward to that moment. The caller also ends the others in its own
+    /// process (<see cref="SessionStore.RevokeAccount(string, StaffSession?)"/>). A first-login change has no session to keep
+    /// and signs no one out: sign-in is refused until the one-time password is changed, and a sign-in after the change
+    /// counts (docs/access.md §6.4).
     /// </summary>
     /// <param name="id">Account ID.</param>
     /// <param name="currentPassword">Current (or one-time) password.</param>
@@ -225,10 +232,20 @@ public sealed class StaffDirectory
     /// TOTP code are proven and before the new password is stored; when it throws (e.g. <c>LedgerUnavailableException</c>)
     /// the password is unchanged and the exception propagates (fail closed; the TOTP code is spent, so a retry needs the
     /// next one). Null records nothing.</param>
+    /// <param name="keepSession">The session of this account, on this terminal, that asks for the change and goes on after
+    /// it; the caller passes it only while its standing holds (the gateway's per-request check). Null (the default) ends
+    /// every session of the account.</param>
     /// <returns>True, or <see cref="ErrorCodes.PasswordPolicy"/> (400, with the broken rules under
-    /// <c>newPassword</c>; checked first, consuming nothing), or the errors of <see cref="AuthenticateAsync"/>.</returns>
-    public async Task<Result<bool>> ChangePasswordAsync(string id, string currentPassword, string newPassword, string totpCode, Func<Task>? recordFirst = null)
+    /// <c>newPassword</c>; checked first, consuming nothing), or the errors of <see cref="AuthenticateAsync"/>; on an error
+    /// no session ends.</returns>
+    /// <exception cref="ArgumentException">When <paramref name="keepSession"/> belongs to another account.</exception>
+    public async Task<Result<bool>> ChangePasswordAsync(string id, string currentPassword, string newPassword, string totpCode, Func<Task>? recordFirst = null, StaffSession? keepSession = null)
     {
+        if (keepSession is not null && !string.Equals(keepSession.Principal.Id, id, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The session to keep belongs to another account.", nameof(keepSession));
+        }
+
         ArgumentNullException.ThrowIfNull(newPassword);
         var broken = PasswordPolicy.Check(id ?? string.Empty, newPassword, currentPassword);
         if (broken.Count > 0)
@@ -251,11 +268,22 @@ public sealed class StaffDirectory
             await recordFirst();
         }
 
+        // The kept session moves forward first, so no per-request check sees it before the change it made.
+        var hash = PasswordHasher.Hash(newPassword, _options.PasswordIterations);
+        var now = UnixMs.From(_time.GetUtcNow());
+        keepSession?.Reauthenticated(UnixMs.To(now));
         await using var update = connection.Command(
-            "UPDATE staff_accounts SET password_hash = @hash, must_change_password = 0 WHERE id = @id",
-            ("@hash", PasswordHasher.Hash(newPassword, _options.PasswordIterations)),
+            $"UPDATE staff_accounts SET password_hash = @hash, must_change_password = 0, {EndSessionsSql} WHERE id = @id RETURNING sessions_from_ms",
+            ("@hash", hash),
+            ("@now", now),
             ("@id", id));
-        await update.ExecuteNonQueryAsync();
+        if (await update.ExecuteScalarAsync() is { } sessionsFrom and not DBNull)
+        {
+            // Later than now only when another node's clock is ahead: the kept session follows it.
+            keepSession?.Reauthenticated(UnixMs.To(Convert.ToInt64(sessionsFrom, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        _standing.TryRemove(id!, out _);
         Log.PasswordChanged(_logger, id!);
         return true;
     }
