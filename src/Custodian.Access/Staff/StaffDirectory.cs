@@ -94,6 +94,13 @@ public sealed class StaffDirectory
     // opened before @now no longer count. Never moves back (a node whose clock is behind does not revive older sessions).
     private const string EndSessionsSql = "sessions_from_ms = CASE WHEN sessions_from_ms > @now THEN sessions_from_ms ELSE @now END";
 
+    // PostgreSQL: taken (transaction-scoped) before every statement that checks KeepsAnOfficerSql and may disable or demote
+    // an officer, so that such statements run one at a time. Under READ COMMITTED two of them for the last two officers
+    // would otherwise each see the other still active and both pass. Key: 0x4F464352 ("OFCR") and the schema's hash, so
+    // deployments in different schemas of one database do not wait for each other. SQLite needs no lock: a single UPDATE
+    // takes the file's one write lock before it reads anything, so such statements already run one at a time.
+    private const string OfficerLockSql = "SELECT pg_advisory_xact_lock(1329996626, hashtext(current_schema()))";
+
     // An account that is not an active security officer, or one of several: disabling or demoting it leaves an officer.
     private const string KeepsAnOfficerSql =
         "(role <> 'security-officer' OR status <> 'active' OR EXISTS (SELECT 1 FROM staff_accounts o WHERE o.role = 'security-officer' AND o.status = 'active' AND o.id <> @id))";
@@ -427,26 +434,29 @@ public sealed class StaffDirectory
             return AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse));
         }
 
-        var guard = keepAnOfficer && role != StaffRole.SecurityOfficer ? " AND " + KeepsAnOfficerSql : string.Empty;
-        await using var update = connection.Command(
+        var guarded = keepAnOfficer && role != StaffRole.SecurityOfficer;
+        await using var tx = guarded ? await BeginOfficerChangeAsync(connection) : null;
+        var guard = guarded ? " AND " + KeepsAnOfficerSql : string.Empty;
+        await using var update = Command(connection, tx,
             $"UPDATE staff_accounts SET role = @role, store = @store, {EndSessionsSql} WHERE id = @id AND (role <> @role OR COALESCE(store, '') <> COALESCE(@store, '')){guard}",
             ("@role", role.ToName()),
             ("@store", store),
             ("@now", UnixMs.From(_time.GetUtcNow())),
             ("@id", id));
         var changed = await update.ExecuteNonQueryAsync() > 0;
+        var lastOfficer = !changed && guarded && await IsLastActiveOfficerAsync(connection, tx, id);
+        if (tx is not null)
+        {
+            await tx.CommitAsync();
+        }
+
         if (changed)
         {
             Log.StatusChanged(_logger, id, "role or store changed");
             return true;
         }
 
-        if (guard.Length > 0 && await ReadAsync(connection, id) is { Role: StaffRole.SecurityOfficer, Status: StaffAccountStatus.Active } && await IsLastActiveOfficerAsync(connection, id))
-        {
-            return AccessErrors.Validation("role", StaffAccountRules.LastOfficerRule);
-        }
-
-        return false;
+        return lastOfficer ? AccessErrors.Validation("role", StaffAccountRules.LastOfficerRule) : false;
     }
 
     /// <summary>
@@ -592,33 +602,63 @@ public sealed class StaffDirectory
         }
 
         await using var connection = await _db.OpenAsync();
+        await using var tx = keepAnOfficer ? await BeginOfficerChangeAsync(connection) : null;
         var guard = keepAnOfficer ? " AND " + KeepsAnOfficerSql : string.Empty;
-        await using var update = connection.Command(
+        await using var update = Command(connection, tx,
             $"UPDATE staff_accounts SET status = @status, {EndSessionsSql} WHERE id = @id AND status <> @status{guard}",
             ("@status", status),
             ("@now", UnixMs.From(_time.GetUtcNow())),
             ("@id", id));
         var changed = await update.ExecuteNonQueryAsync() > 0;
+        var lastOfficer = !changed && keepAnOfficer && await IsLastActiveOfficerAsync(connection, tx, id);
+        if (tx is not null)
+        {
+            await tx.CommitAsync();
+        }
+
         if (changed)
         {
             Log.StatusChanged(_logger, id, status);
             return true;
         }
 
-        if (keepAnOfficer && await ReadAsync(connection, id) is { Role: StaffRole.SecurityOfficer, Status: StaffAccountStatus.Active } && await IsLastActiveOfficerAsync(connection, id))
-        {
-            return AccessErrors.Validation("status", StaffAccountRules.LastOfficerRule);
-        }
-
-        return false;
+        return lastOfficer ? AccessErrors.Validation("status", StaffAccountRules.LastOfficerRule) : false;
     }
 
-    /// <summary>Whether <paramref name="id"/> is an active security officer and no other account is.</summary>
-    private static async Task<bool> IsLastActiveOfficerAsync(DbConnection connection, string id)
+    /// <summary>
+    /// PostgreSQL: begins the transaction in which a statement guarded by <c>KeepsAnOfficerSql</c> runs, holding the
+    /// officers' advisory lock (<c>OfficerLockSql</c>) until it ends. SQLite: null (the statement alone is atomic).
+    /// </summary>
+    private async Task<DbTransaction?> BeginOfficerChangeAsync(DbConnection connection)
     {
-        await using var others = connection.Command(
-            "SELECT COUNT(*) FROM staff_accounts WHERE role = 'security-officer' AND status = 'active' AND id <> @id", ("@id", id));
-        return Convert.ToInt64(await others.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) == 0;
+        if (_db.IsSqlite)
+        {
+            return null;
+        }
+
+        var tx = await connection.BeginTransactionAsync();
+        try
+        {
+            await using var take = tx.Command(OfficerLockSql);
+            await take.ExecuteNonQueryAsync();
+            return tx;
+        }
+        catch
+        {
+            await tx.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters) =>
+        tx is null ? connection.Command(sql, parameters) : tx.Command(sql, parameters);
+
+    /// <summary>Whether <paramref name="id"/> is an active security officer and no other account is.</summary>
+    private static async Task<bool> IsLastActiveOfficerAsync(DbConnection connection, DbTransaction? tx, string id)
+    {
+        await using var last = Command(connection, tx,
+            $"SELECT COUNT(*) FROM staff_accounts WHERE id = @id AND role = 'security-officer' AND status = 'active' AND NOT {KeepsAnOfficerSql}", ("@id", id));
+        return Convert.ToInt64(await last.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 
     /// <summary>The checks shared by sign-in and password change; on success the TOTP step is claimed and failures reset.</summary>
