@@ -507,6 +507,10 @@ public sealed class StaffDirectory
     /// <summary>
     /// Disables every active account that has not signed in for <paramref name="dormantAfter"/> (counting from creation
     /// when it never signed in). PIPA safety standard: access rights of people who no longer use them are revoked.
+    /// An active security officer whose disabling would leave no active security officer is kept (the check of
+    /// <see cref="DisableKeepingAnOfficerAsync"/>, in the statement that disables, under the same lock on PostgreSQL) and
+    /// logged (event 3312, the account ID only), once per run; dormant officers are visited longest-idle first, so the one
+    /// kept is the one that signed in last (docs/access.md §6.2).
     /// </summary>
     /// <param name="dormantAfter">The dormancy period; at least 1 day.</param>
     /// <returns>The IDs disabled, ordered.</returns>
@@ -515,34 +519,47 @@ public sealed class StaffDirectory
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dormantAfter, TimeSpan.FromDays(1));
         var cutoff = UnixMs.From(_time.GetUtcNow() - dormantAfter);
-        var dormant = new List<string>();
+        var dormant = new List<(string Id, bool Officer)>();
         await using var connection = await _db.OpenAsync();
         await using (var find = connection.Command(
-            "SELECT id FROM staff_accounts WHERE status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff ORDER BY id",
+            "SELECT id, role FROM staff_accounts WHERE status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff ORDER BY COALESCE(last_sign_in_ms, created_ms), id",
             ("@cutoff", cutoff)))
         await using (var reader = await find.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
-                dormant.Add(reader.GetString(0));
+                dormant.Add((reader.GetString(0), reader.GetString(1) == StaffRole.SecurityOfficer.ToName()));
             }
         }
 
         var disabled = new List<string>();
-        foreach (var id in dormant)
+        foreach (var (id, officer) in dormant)
         {
-            await using var update = connection.Command(
-                $"UPDATE staff_accounts SET status = 'disabled', {EndSessionsSql} WHERE id = @id AND status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff",
+            await using var tx = officer ? await BeginOfficerChangeAsync(connection) : null;
+            await using var update = Command(connection, tx,
+                $"UPDATE staff_accounts SET status = 'disabled', {EndSessionsSql} WHERE id = @id AND status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff AND {KeepsAnOfficerSql}",
                 ("@id", id),
                 ("@now", UnixMs.From(_time.GetUtcNow())),
                 ("@cutoff", cutoff));
-            if (await update.ExecuteNonQueryAsync() > 0)
+            var changed = await update.ExecuteNonQueryAsync() > 0;
+            var lastOfficer = !changed && officer && await IsLastActiveOfficerAsync(connection, tx, id);
+            if (tx is not null)
+            {
+                await tx.CommitAsync();
+            }
+
+            if (changed)
             {
                 Log.StatusChanged(_logger, id, "disabled (dormant)");
                 disabled.Add(id);
             }
+            else if (lastOfficer)
+            {
+                Log.DormantLastOfficerKept(_logger, id);
+            }
         }
 
+        disabled.Sort(StringComparer.Ordinal);
         return disabled;
     }
 
