@@ -147,15 +147,28 @@ public sealed class SessionStore
     }
 
     /// <summary>Closes every session of an account (account disabled, credentials reset, clerk suspended).</summary>
-    public void RevokeAccount(string accountId)
+    public void RevokeAccount(string accountId) => RevokeAccount(accountId, except: null);
+
+    /// <summary>
+    /// Closes every session of an account but <paramref name="except"/> (a password change: the account's other sessions
+    /// end, the one that made the change goes on; docs/access.md §6.4).
+    /// </summary>
+    /// <param name="accountId">The account.</param>
+    /// <param name="except">The session to keep open, or null to close them all.</param>
+    /// <returns>How many sessions were closed.</returns>
+    public int RevokeAccount(string accountId, StaffSession? except)
     {
+        var closed = 0;
         foreach (var session in _sessions.Values)
         {
-            if (string.Equals(session.Principal.Id, accountId, StringComparison.Ordinal))
+            if (string.Equals(session.Principal.Id, accountId, StringComparison.Ordinal) && !ReferenceEquals(session, except)
+                && Close(session, "account sessions revoked"))
             {
-                Close(session, "account sessions revoked");
+                closed++;
             }
         }
+
+        return closed;
     }
 
     /// <summary>Closes every session of a terminal (terminal revoked or suspended).</summary>

@@ -23,10 +23,11 @@ public sealed class StaffSession
     private readonly LinkedList<(string Handle, SubscriberId Id)> _order = new();
     private readonly int _maxHandles;
     private long _lastSeenUtcTicks;
+    private long _signedInUtcTicks;
 
     internal StaffSession(string token, StaffPrincipal principal, DeviceIdentity terminal, string? sourceIp, DateTimeOffset createdAt, int maxHandles, DateTimeOffset? signedInAt = null)
     {
-        SignedInAt = signedInAt ?? createdAt;
+        _signedInUtcTicks = (signedInAt ?? createdAt).UtcTicks;
         Token = token;
         Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         Principal = principal;
@@ -59,8 +60,10 @@ public sealed class StaffSession
     /// When the sign-in that opened the session began, before its credentials were checked (UTC; at most
     /// <see cref="CreatedAt"/>). The session counts only while the account has not been disabled, re-enabled, reset or
     /// moved since (<see cref="StaffDirectory.GetStandingAsync"/>), so a change made while the sign-in was under way also ends it.
+    /// A password change made with this session (<see cref="StaffDirectory.ChangePasswordAsync"/>, which proves the password
+    /// and a TOTP code again) moves it forward to the moment the account's other sessions end, so this one goes on.
     /// </summary>
-    public DateTimeOffset SignedInAt { get; }
+    public DateTimeOffset SignedInAt => new(Interlocked.Read(ref _signedInUtcTicks), TimeSpan.Zero);
 
     /// <summary>When the session was last validated successfully (UTC).</summary>
     public DateTimeOffset LastSeenAt => new(Interlocked.Read(ref _lastSeenUtcTicks), TimeSpan.Zero);
@@ -140,4 +143,21 @@ public sealed class StaffSession
     public override string ToString() => $"StaffSession {{ Id = {Id}, Account = {Principal.Id}, Terminal = {Terminal.Terminal} }}";
 
     internal void Touch(DateTimeOffset now) => Interlocked.Exchange(ref _lastSeenUtcTicks, now.UtcTicks);
+
+    /// <summary>Moves <see cref="SignedInAt"/> forward to <paramref name="checkedAt"/> (never back): the credentials were checked again then.</summary>
+    internal void Reauthenticated(DateTimeOffset checkedAt)
+    {
+        var ticks = checkedAt.UtcTicks;
+        var seen = Interlocked.Read(ref _signedInUtcTicks);
+        while (ticks > seen)
+        {
+            var previous = Interlocked.CompareExchange(ref _signedInUtcTicks, ticks, seen);
+            if (previous == seen)
+            {
+                return;
+            }
+
+            seen = previous;
+        }
+    }
 }

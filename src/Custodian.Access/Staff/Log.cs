@@ -44,4 +44,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3311, Level = LogLevel.Error, Message = "The TOTP seed of staff account {AccountId} could not be decrypted (wrong secrets key or altered row)")]
     public static partial void SeedUnreadable(ILogger logger, string accountId);
+
+    [LoggerMessage(EventId = 3312, Level = LogLevel.Warning, Message = "Dormant staff account {AccountId} was not disabled: it is the last active security officer")]
+    public static partial void DormantLastOfficerKept(ILogger logger, string accountId);
 }

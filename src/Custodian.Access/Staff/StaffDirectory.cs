@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Custodian.Access.Internal;
+using Custodian.Access.Sessions;
 using Custodian.Identity;
 using Custodian.Problems;
 using Custodian.Storage;
@@ -92,6 +93,13 @@ public sealed class StaffDirectory
     // Part of every UPDATE that ends an account's sessions (disable, re-enable, credential reset, role/store change): sessions
     // opened before @now no longer count. Never moves back (a node whose clock is behind does not revive older sessions).
     private const string EndSessionsSql = "sessions_from_ms = CASE WHEN sessions_from_ms > @now THEN sessions_from_ms ELSE @now END";
+
+    // PostgreSQL: taken (transaction-scoped) before every statement that checks KeepsAnOfficerSql and may disable or demote
+    // an officer, so that such statements run one at a time. Under READ COMMITTED two of them for the last two officers
+    // would otherwise each see the other still active and both pass. Key: 0x4F464352 ("OFCR") and the schema's hash, so
+    // deployments in different schemas of one database do not wait for each other. SQLite needs no lock: a single UPDATE
+    // takes the file's one write lock before it reads anything, so such statements already run one at a time.
+    private const string OfficerLockSql = "SELECT pg_advisory_xact_lock(1329996626, hashtext(current_schema()))";
 
     // An account that is not an active security officer, or one of several: disabling or demoting it leaves an officer.
     private const string KeepsAnOfficerSql =
@@ -215,7 +223,13 @@ public sealed class StaffDirectory
 
     /// <summary>
     /// Changes a password, proving the current one and a fresh TOTP code (which counts like a sign-in
-    /// towards lockout and replay protection). Clears the must-change flag.
+    /// towards lockout and replay protection). Clears the must-change flag. Every session of the account opened before the
+    /// change ends on every node (column <c>sessions_from_ms</c>, set in the statement that stores the new password and
+    /// compared by <see cref="GetStandingAsync"/>) — except <paramref name="keepSession"/>, the session that made the change,
+    /// whose <see cref="StaffSession.SignedInAt"/> moves forward to that moment. The caller also ends the others in its own
+    /// process (<see cref="SessionStore.RevokeAccount(string, StaffSession?)"/>). A first-login change has no session to keep
+    /// and signs no one out: sign-in is refused until the one-time password is changed, and a sign-in after the change
+    /// counts (docs/access.md §6.4).
     /// </summary>
     /// <param name="id">Account ID.</param>
     /// <param name="currentPassword">Current (or one-time) password.</param>
@@ -225,10 +239,20 @@ public sealed class StaffDirectory
     /// TOTP code are proven and before the new password is stored; when it throws (e.g. <c>LedgerUnavailableException</c>)
     /// the password is unchanged and the exception propagates (fail closed; the TOTP code is spent, so a retry needs the
     /// next one). Null records nothing.</param>
+    /// <param name="keepSession">The session of this account, on this terminal, that asks for the change and goes on after
+    /// it; the caller passes it only while its standing holds (the gateway's per-request check). Null (the default) ends
+    /// every session of the account.</param>
     /// <returns>True, or <see cref="ErrorCodes.PasswordPolicy"/> (400, with the broken rules under
-    /// <c>newPassword</c>; checked first, consuming nothing), or the errors of <see cref="AuthenticateAsync"/>.</returns>
-    public async Task<Result<bool>> ChangePasswordAsync(string id, string currentPassword, string newPassword, string totpCode, Func<Task>? recordFirst = null)
+    /// <c>newPassword</c>; checked first, consuming nothing), or the errors of <see cref="AuthenticateAsync"/>; on an error
+    /// no session ends.</returns>
+    /// <exception cref="ArgumentException">When <paramref name="keepSession"/> belongs to another account.</exception>
+    public async Task<Result<bool>> ChangePasswordAsync(string id, string currentPassword, string newPassword, string totpCode, Func<Task>? recordFirst = null, StaffSession? keepSession = null)
     {
+        if (keepSession is not null && !string.Equals(keepSession.Principal.Id, id, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The session to keep belongs to another account.", nameof(keepSession));
+        }
+
         ArgumentNullException.ThrowIfNull(newPassword);
         var broken = PasswordPolicy.Check(id ?? string.Empty, newPassword, currentPassword);
         if (broken.Count > 0)
@@ -251,11 +275,22 @@ public sealed class StaffDirectory
             await recordFirst();
         }
 
+        // The kept session moves forward first, so no per-request check sees it before the change it made.
+        var hash = PasswordHasher.Hash(newPassword, _options.PasswordIterations);
+        var now = UnixMs.From(_time.GetUtcNow());
+        keepSession?.Reauthenticated(UnixMs.To(now));
         await using var update = connection.Command(
-            "UPDATE staff_accounts SET password_hash = @hash, must_change_password = 0 WHERE id = @id",
-            ("@hash", PasswordHasher.Hash(newPassword, _options.PasswordIterations)),
+            $"UPDATE staff_accounts SET password_hash = @hash, must_change_password = 0, {EndSessionsSql} WHERE id = @id RETURNING sessions_from_ms",
+            ("@hash", hash),
+            ("@now", now),
             ("@id", id));
-        await update.ExecuteNonQueryAsync();
+        if (await update.ExecuteScalarAsync() is { } sessionsFrom and not DBNull)
+        {
+            // Later than now only when another node's clock is ahead: the kept session follows it.
+            keepSession?.Reauthenticated(UnixMs.To(Convert.ToInt64(sessionsFrom, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        _standing.TryRemove(id!, out _);
         Log.PasswordChanged(_logger, id!);
         return true;
     }
@@ -399,26 +434,29 @@ public sealed class StaffDirectory
             return AccessErrors.Validation("store", StaffAccountRules.StoreCaseRule(inUse));
         }
 
-        var guard = keepAnOfficer && role != StaffRole.SecurityOfficer ? " AND " + KeepsAnOfficerSql : string.Empty;
-        await using var update = connection.Command(
+        var guarded = keepAnOfficer && role != StaffRole.SecurityOfficer;
+        await using var tx = guarded ? await BeginOfficerChangeAsync(connection) : null;
+        var guard = guarded ? " AND " + KeepsAnOfficerSql : string.Empty;
+        await using var update = Command(connection, tx,
             $"UPDATE staff_accounts SET role = @role, store = @store, {EndSessionsSql} WHERE id = @id AND (role <> @role OR COALESCE(store, '') <> COALESCE(@store, '')){guard}",
             ("@role", role.ToName()),
             ("@store", store),
             ("@now", UnixMs.From(_time.GetUtcNow())),
             ("@id", id));
         var changed = await update.ExecuteNonQueryAsync() > 0;
+        var lastOfficer = !changed && guarded && await IsLastActiveOfficerAsync(connection, tx, id);
+        if (tx is not null)
+        {
+            await tx.CommitAsync();
+        }
+
         if (changed)
         {
             Log.StatusChanged(_logger, id, "role or store changed");
             return true;
         }
 
-        if (guard.Length > 0 && await ReadAsync(connection, id) is { Role: StaffRole.SecurityOfficer, Status: StaffAccountStatus.Active } && await IsLastActiveOfficerAsync(connection, id))
-        {
-            return AccessErrors.Validation("role", StaffAccountRules.LastOfficerRule);
-        }
-
-        return false;
+        return lastOfficer ? AccessErrors.Validation("role", StaffAccountRules.LastOfficerRule) : false;
     }
 
     /// <summary>
@@ -469,6 +507,10 @@ public sealed class StaffDirectory
     /// <summary>
     /// Disables every active account that has not signed in for <paramref name="dormantAfter"/> (counting from creation
     /// when it never signed in). PIPA safety standard: access rights of people who no longer use them are revoked.
+    /// An active security officer whose disabling would leave no active security officer is kept (the check of
+    /// <see cref="DisableKeepingAnOfficerAsync"/>, in the statement that disables, under the same lock on PostgreSQL) and
+    /// logged (event 3312, the account ID only), once per run; dormant officers are visited longest-idle first, so the one
+    /// kept is the one that signed in last (docs/access.md §6.2).
     /// </summary>
     /// <param name="dormantAfter">The dormancy period; at least 1 day.</param>
     /// <returns>The IDs disabled, ordered.</returns>
@@ -477,34 +519,47 @@ public sealed class StaffDirectory
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dormantAfter, TimeSpan.FromDays(1));
         var cutoff = UnixMs.From(_time.GetUtcNow() - dormantAfter);
-        var dormant = new List<string>();
+        var dormant = new List<(string Id, bool Officer)>();
         await using var connection = await _db.OpenAsync();
         await using (var find = connection.Command(
-            "SELECT id FROM staff_accounts WHERE status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff ORDER BY id",
+            "SELECT id, role FROM staff_accounts WHERE status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff ORDER BY COALESCE(last_sign_in_ms, created_ms), id",
             ("@cutoff", cutoff)))
         await using (var reader = await find.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
-                dormant.Add(reader.GetString(0));
+                dormant.Add((reader.GetString(0), reader.GetString(1) == StaffRole.SecurityOfficer.ToName()));
             }
         }
 
         var disabled = new List<string>();
-        foreach (var id in dormant)
+        foreach (var (id, officer) in dormant)
         {
-            await using var update = connection.Command(
-                $"UPDATE staff_accounts SET status = 'disabled', {EndSessionsSql} WHERE id = @id AND status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff",
+            await using var tx = officer ? await BeginOfficerChangeAsync(connection) : null;
+            await using var update = Command(connection, tx,
+                $"UPDATE staff_accounts SET status = 'disabled', {EndSessionsSql} WHERE id = @id AND status = 'active' AND COALESCE(last_sign_in_ms, created_ms) < @cutoff AND {KeepsAnOfficerSql}",
                 ("@id", id),
                 ("@now", UnixMs.From(_time.GetUtcNow())),
                 ("@cutoff", cutoff));
-            if (await update.ExecuteNonQueryAsync() > 0)
+            var changed = await update.ExecuteNonQueryAsync() > 0;
+            var lastOfficer = !changed && officer && await IsLastActiveOfficerAsync(connection, tx, id);
+            if (tx is not null)
+            {
+                await tx.CommitAsync();
+            }
+
+            if (changed)
             {
                 Log.StatusChanged(_logger, id, "disabled (dormant)");
                 disabled.Add(id);
             }
+            else if (lastOfficer)
+            {
+                Log.DormantLastOfficerKept(_logger, id);
+            }
         }
 
+        disabled.Sort(StringComparer.Ordinal);
         return disabled;
     }
 
@@ -564,33 +619,63 @@ public sealed class StaffDirectory
         }
 
         await using var connection = await _db.OpenAsync();
+        await using var tx = keepAnOfficer ? await BeginOfficerChangeAsync(connection) : null;
         var guard = keepAnOfficer ? " AND " + KeepsAnOfficerSql : string.Empty;
-        await using var update = connection.Command(
+        await using var update = Command(connection, tx,
             $"UPDATE staff_accounts SET status = @status, {EndSessionsSql} WHERE id = @id AND status <> @status{guard}",
             ("@status", status),
             ("@now", UnixMs.From(_time.GetUtcNow())),
             ("@id", id));
         var changed = await update.ExecuteNonQueryAsync() > 0;
+        var lastOfficer = !changed && keepAnOfficer && await IsLastActiveOfficerAsync(connection, tx, id);
+        if (tx is not null)
+        {
+            await tx.CommitAsync();
+        }
+
         if (changed)
         {
             Log.StatusChanged(_logger, id, status);
             return true;
         }
 
-        if (keepAnOfficer && await ReadAsync(connection, id) is { Role: StaffRole.SecurityOfficer, Status: StaffAccountStatus.Active } && await IsLastActiveOfficerAsync(connection, id))
-        {
-            return AccessErrors.Validation("status", StaffAccountRules.LastOfficerRule);
-        }
-
-        return false;
+        return lastOfficer ? AccessErrors.Validation("status", StaffAccountRules.LastOfficerRule) : false;
     }
 
-    /// <summary>Whether <paramref name="id"/> is an active security officer and no other account is.</summary>
-    private static async Task<bool> IsLastActiveOfficerAsync(DbConnection connection, string id)
+    /// <summary>
+    /// PostgreSQL: begins the transaction in which a statement guarded by <c>KeepsAnOfficerSql</c> runs, holding the
+    /// officers' advisory lock (<c>OfficerLockSql</c>) until it ends. SQLite: null (the statement alone is atomic).
+    /// </summary>
+    private async Task<DbTransaction?> BeginOfficerChangeAsync(DbConnection connection)
     {
-        await using var others = connection.Command(
-            "SELECT COUNT(*) FROM staff_accounts WHERE role = 'security-officer' AND status = 'active' AND id <> @id", ("@id", id));
-        return Convert.ToInt64(await others.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) == 0;
+        if (_db.IsSqlite)
+        {
+            return null;
+        }
+
+        var tx = await connection.BeginTransactionAsync();
+        try
+        {
+            await using var take = tx.Command(OfficerLockSql);
+            await take.ExecuteNonQueryAsync();
+            return tx;
+        }
+        catch
+        {
+            await tx.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters) =>
+        tx is null ? connection.Command(sql, parameters) : tx.Command(sql, parameters);
+
+    /// <summary>Whether <paramref name="id"/> is an active security officer and no other account is.</summary>
+    private static async Task<bool> IsLastActiveOfficerAsync(DbConnection connection, DbTransaction? tx, string id)
+    {
+        await using var last = Command(connection, tx,
+            $"SELECT COUNT(*) FROM staff_accounts WHERE id = @id AND role = 'security-officer' AND status = 'active' AND NOT {KeepsAnOfficerSql}", ("@id", id));
+        return Convert.ToInt64(await last.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 
     /// <summary>The checks shared by sign-in and password change; on success the TOTP step is claimed and failures reset.</summary>

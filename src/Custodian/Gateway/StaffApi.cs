@@ -214,8 +214,13 @@ public static class StaffApi
         return TypedResults.Created((string?)null, new SignInResponse(session.Value.Token, p.Id, p.Role.ToName(), p.Store));
     }
 
+    /// <summary>
+    /// <c>POST /api/v1/account/password</c>: on success every other session of the account ends, here and on every node;
+    /// the session the request names (bearer token, or the staff pages' cookie) goes on when it is this account's on this
+    /// terminal (docs/access.md §6.4).
+    /// </summary>
     private static async Task<Results<NoContent, ProblemHttpResult>> ChangePasswordAsync(
-        PasswordChangeRequest body, HttpContext context, StaffDirectory staff, AccessRecorder recorder, TimeProvider time)
+        PasswordChangeRequest body, HttpContext context, StaffDirectory staff, SessionStore sessions, AccessRecorder recorder, TimeProvider time)
     {
         var entry = TerminalEntry(context, time, AccessTask.PasswordChange, body.Account);
         if (StaffSignIn.MissingOrMalformed(body.Account, ("currentPassword", body.CurrentPassword), ("newPassword", body.NewPassword), ("otp", body.Otp)) is { } invalid)
@@ -223,11 +228,12 @@ public static class StaffApi
             return (await recorder.RefuseAsync(entry, invalid)).ToProblem();
         }
 
+        var keep = OwnSession(context, sessions, body.Account!);
         Result<bool> changed;
         try
         {
             // Append first, then act: the change is recorded once the old password and TOTP are proven, before the new password is stored.
-            changed = await staff.ChangePasswordAsync(body.Account!, body.CurrentPassword!, body.NewPassword!, body.Otp!, () => recorder.RecordGrantAsync(entry));
+            changed = await staff.ChangePasswordAsync(body.Account!, body.CurrentPassword!, body.NewPassword!, body.Otp!, () => recorder.RecordGrantAsync(entry), keep);
         }
         catch (LedgerUnavailableException ex)
         {
@@ -239,8 +245,19 @@ public static class StaffApi
             return (await recorder.RefuseAsync(entry, changed.Error!)).ToProblem();
         }
 
+        sessions.RevokeAccount(body.Account!, except: keep);
         return TypedResults.NoContent();
     }
+
+    /// <summary>
+    /// The live session that a password change names (bearer token or the staff pages' cookie) when it is
+    /// <paramref name="account"/>'s on this terminal; null otherwise. <see cref="NetworkPolicyMiddleware"/> has already
+    /// ended it when its standing failed.
+    /// </summary>
+    internal static StaffSession? OwnSession(HttpContext context, SessionStore sessions, string account) =>
+        NetworkPolicyMiddleware.Session(context, sessions, Device(context)) is { } session && string.Equals(session.Principal.Id, account, StringComparison.Ordinal)
+            ? session
+            : null;
 
     private static NoContent SignOut(HttpContext context, SessionStore sessions)
     {

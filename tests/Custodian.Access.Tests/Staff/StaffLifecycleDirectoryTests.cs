@@ -39,6 +39,49 @@ public sealed class StaffLifecycleDirectoryTests : IDisposable
     }
 
     [Fact]
+    public async Task The_dormant_run_keeps_the_officer_who_signed_in_last_when_no_other_officer_is_active()
+    {
+        Assert.True((await _staff.CreateAsync("O0001", StaffRole.SecurityOfficer, null)).IsSuccess); // never signs in
+        var later = (await _staff.CreateAsync("O0002", StaffRole.SecurityOfficer, null)).Value;
+        Assert.True((await _staff.CreateAsync("C0001", StaffRole.Clerk, "S001")).IsSuccess);
+        _env.Time.Advance(TimeSpan.FromDays(1));
+        var code = new Totp(Base32Encoding.ToBytes(later.TotpSecretBase32)).ComputeTotp(_env.Time.GetUtcNow().UtcDateTime);
+        Assert.True((await _staff.AuthenticateAsync("O0002", later.OneTimePassword, code)).IsSuccess);
+
+        _env.Time.Advance(TimeSpan.FromDays(100));
+        Assert.Equal(["C0001", "O0001"], await _staff.DisableDormantAsync(TimeSpan.FromDays(90)));
+        Assert.Equal(StaffAccountStatus.Active, (await _staff.GetAsync("O0002"))!.Status);
+        Assert.Empty(await _staff.DisableDormantAsync(TimeSpan.FromDays(90))); // kept again, run after run
+
+        // Once another officer is active, the dormant one goes.
+        Assert.True((await _staff.CreateAsync("O0003", StaffRole.SecurityOfficer, null)).IsSuccess);
+        Assert.Equal(["O0002"], await _staff.DisableDormantAsync(TimeSpan.FromDays(90)));
+    }
+
+    [Fact]
+    public async Task A_password_change_ends_standing_of_sessions_opened_before_it_but_not_of_the_session_kept()
+    {
+        var account = (await _staff.CreateAsync("C0001", StaffRole.Clerk, "S001")).Value;
+        var totp = new Totp(Base32Encoding.ToBytes(account.TotpSecretBase32));
+        Assert.True((await _staff.ChangePasswordAsync("C0001", account.OneTimePassword, "first own passphrase 1", totp.ComputeTotp(_env.Time.GetUtcNow().UtcDateTime))).IsSuccess);
+        _env.Time.Advance(TimeSpan.FromSeconds(30));
+        var principal = new StaffPrincipal("C0001", StaffRole.Clerk, "S001", false);
+        var sessions = new Custodian.Access.Sessions.SessionStore(_env.Time, new Custodian.Access.Sessions.SessionOptions());
+        var terminal = new Custodian.Access.Certificates.DeviceIdentity("S001", "S001-t1", "01", new string('a', 64));
+        var other = sessions.Create(principal, terminal, null);
+        var changer = sessions.Create(principal, terminal, null);
+        Assert.True(await _staff.GetStandingAsync(principal, other.SignedInAt));
+
+        _env.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True((await _staff.ChangePasswordAsync("C0001", "first own passphrase 1", "second own passphrase 2", totp.ComputeTotp(_env.Time.GetUtcNow().UtcDateTime), keepSession: changer)).IsSuccess);
+
+        Assert.Equal(_env.Time.GetUtcNow(), changer.SignedInAt);
+        Assert.False(await _staff.GetStandingAsync(principal, other.SignedInAt)); // at once on this node, and on every node that reads the row
+        Assert.True(await _staff.GetStandingAsync(principal, changer.SignedInAt));
+        await Assert.ThrowsAsync<ArgumentException>(() => _staff.ChangePasswordAsync("C0002", "x", "third own passphrase 3", "000000", keepSession: changer));
+    }
+
+    [Fact]
     public async Task A_mover_or_leaver_loses_standing_within_the_recheck_interval()
     {
         Assert.True((await _staff.CreateAsync("C0001", StaffRole.Clerk, "S001")).IsSuccess);

@@ -48,6 +48,40 @@ public sealed class DormantAccountServiceTests
     }
 
     [Fact]
+    public async Task The_run_keeps_the_last_active_security_officer_and_disables_a_dormant_clerk_in_the_same_run()
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 1, services: s => s.Configure<DormantAccountOptions>(o =>
+        {
+            o.Days = 2;
+            o.Interval = TimeSpan.FromHours(12);
+        }));
+        var terminal = await host.EnrollAsync("S001", "counter-1");
+        await host.CreateStaffAsync("C0001", StaffRole.Clerk, "S001", terminal);
+        var staff = host.Get<StaffDirectory>();
+        Assert.Equal(["officer"], (await staff.ListAsync()).Where(a => a.Role == StaffRole.SecurityOfficer && a.Status == StaffAccountStatus.Active).Select(a => a.Id));
+
+        host.Time.Advance(TimeSpan.FromHours(12));
+        Assert.True(await WaitUntilAsync(() => Task.FromResult(host.Logs.GetSnapshot().Any(r => r.Id.Id == 5400))));
+        host.Time.Advance(TimeSpan.FromHours(48)); // the clerk and the only officer ('officer', made by the first start) are dormant
+        Assert.True(await WaitUntilAsync(async () => (await host.LedgerAsync()).Any(e => e.Entry.Task == AccessTask.StaffDisabled && e.Entry.Target == "C0001")));
+        Assert.True(await WaitUntilAsync(() => Task.FromResult(host.Logs.GetSnapshot().Any(r => r.Id.Id == 3312))));
+
+        Assert.Equal(StaffAccountStatus.Disabled, (await staff.GetAsync("C0001"))!.Status);
+        Assert.Equal(StaffAccountStatus.Active, (await staff.GetAsync("officer"))!.Status);
+        Assert.DoesNotContain(await host.LedgerAsync(), e => e.Entry.Task == AccessTask.StaffDisabled && e.Entry.Target == "officer");
+
+        // Logged once per run, naming the account ID and nothing else.
+        var logs = host.Logs.GetSnapshot();
+        var kept = logs.Where(r => r.Id.Id == 3312).ToList();
+        Assert.True(kept.Count <= logs.Count(r => r.Id.Id == 5400) - 1, "at most once per run after the first");
+        Assert.All(kept, r =>
+        {
+            Assert.Equal("Dormant staff account officer was not disabled: it is the last active security officer", r.Message);
+            Assert.Equal(["AccountId"], r.StructuredState!.Select(p => p.Key).Where(k => k != "{OriginalFormat}"));
+        });
+    }
+
+    [Fact]
     public async Task The_run_can_be_switched_off_and_bad_settings_are_refused()
     {
         await using (var host = await CustodianTestHost.StartAsync(subscribers: 1, services: s => s.Configure<DormantAccountOptions>(o =>

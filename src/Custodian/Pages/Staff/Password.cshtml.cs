@@ -1,4 +1,5 @@
 using Custodian.Access.Certificates;
+using Custodian.Access.Sessions;
 using Custodian.Access.Staff;
 using Custodian.Classification;
 using Custodian.Gateway;
@@ -15,9 +16,10 @@ namespace Custodian.Pages.Staff;
 /// <summary>
 /// <c>/staff/password</c> on the terminal listener: replaces a one-time (or current) password, with a TOTP
 /// code, as <c>POST /api/v1/account/password</c> does; every attempt is recorded in the ledger as
-/// <see cref="AccessTask.PasswordChange"/>.
+/// <see cref="AccessTask.PasswordChange"/>. On success every other session of the account ends; the staff session whose
+/// cookie the browser sends, when it is this account's on this terminal, goes on (docs/access.md §6.4).
 /// </summary>
-public sealed class PasswordModel(StaffDirectory staff, AccessRecorder recorder, TimeProvider time, IStringLocalizer<SharedText> text) : PageModel
+public sealed class PasswordModel(StaffDirectory staff, SessionStore sessions, AccessRecorder recorder, TimeProvider time, IStringLocalizer<SharedText> text) : PageModel
 {
     /// <summary>The account typed.</summary>
     [BindProperty]
@@ -57,11 +59,12 @@ public sealed class PasswordModel(StaffDirectory staff, AccessRecorder recorder,
             return Refused(text["Fill in every field."], 400);
         }
 
+        var keep = Gateway.StaffApi.OwnSession(HttpContext, sessions, account!);
         Problems.Result<bool> changed;
         try
         {
             // Append first, then act, as the API does: no ledger entry, no new password.
-            changed = await staff.ChangePasswordAsync(account!, currentPassword!, newPassword!, otp!.Trim(), () => recorder.RecordGrantAsync(entry));
+            changed = await staff.ChangePasswordAsync(account!, currentPassword!, newPassword!, otp!.Trim(), () => recorder.RecordGrantAsync(entry), keep);
         }
         catch (LedgerUnavailableException ex)
         {
@@ -75,6 +78,7 @@ public sealed class PasswordModel(StaffDirectory staff, AccessRecorder recorder,
             return Refused(error.Code == Problems.ErrorCodes.PasswordPolicy ? error.Message : text["The account, password or authenticator code is wrong."], error.Status);
         }
 
+        sessions.RevokeAccount(account!, except: keep);
         Changed = true;
         return Page();
     }
