@@ -13,8 +13,11 @@ public sealed partial class StorageAudit
     /// database is the file <c>custodian.db</c> (with its <c>-wal</c>) in the data directory, scanned as bytes when it is
     /// among <paramref name="paths"/>; on PostgreSQL every value of every table in the schemas of the connection's search
     /// path (<c>current_schemas(false)</c>) is read through SQL and scanned on its own: byte strings as stored, text as
-    /// UTF-8, any other type in its invariant text form (a phone number kept as a number is found too). A finding names
-    /// the database (without credentials), table, column and row (<c>ctid</c>), and the offset inside the value.
+    /// UTF-8, any other type in its invariant text form — except integer columns (<c>smallint</c>, <c>integer</c>,
+    /// <c>bigint</c>), which are not scanned: PostgreSQL stores them in binary, as SQLite stores its <c>INTEGER</c> values
+    /// (which the file scan never sees as digits), and a national phone number starts with 0, which no integer keeps; their
+    /// decimal form (e.g. a random 63-bit subscriber id) would only give false findings. A finding names the database
+    /// (without credentials), table, column and row (<c>ctid</c>), and the offset inside the value.
     /// </summary>
     /// <remarks>
     /// What SQL cannot see on PostgreSQL: row versions already deleted or updated but not yet vacuumed, the server's WAL,
@@ -56,12 +59,13 @@ public sealed partial class StorageAudit
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
             var where = columns.Select(c => $"{_database.Path}: table {table}, column {c}").ToArray();
+            var integer = Enumerable.Range(0, reader.FieldCount).Select(c => IsInteger(reader.GetFieldType(c))).ToArray();
             while (await reader.ReadAsync(cancellationToken))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 for (var column = 1; column < columns.Length; column++)
                 {
-                    if (reader.IsDBNull(column))
+                    if (integer[column] || reader.IsDBNull(column))
                     {
                         continue;
                     }
@@ -109,6 +113,9 @@ public sealed partial class StorageAudit
 
         return (tables.Count, bytes, scanner.Matches);
     }
+
+    // smallint, integer, bigint: binary on disk, their decimal rendering is not stored anywhere (see ScanWithDatabaseAsync).
+    private static bool IsInteger(Type type) => type == typeof(short) || type == typeof(int) || type == typeof(long);
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

@@ -308,7 +308,10 @@ internal static class AdminCommands
                         : $"{kind.ToName()} {id} is not suspended; nothing changed.");
                 }
 
-                throw new CliException($"{result.Error.Code}: {result.Error.Message}");
+                // A bad --reason (personal data or bidi controls in it) is an input error, exit 1, as for 'approvals request'
+                // (docs/access.md §7); a state refusal (a request already pending) exits 2.
+                var line = $"{result.Error.Code}: {result.Error.Message}";
+                throw Access.Approvals.PrivilegedActionRefusals.IsInputRefusal(result.Error) ? CliException.Usage(line) : new CliException(line);
             }
 
             Console.WriteLine($"Restoring {kind.ToName()} {id} needs a second officer: request {result.Value.Id} filed, pending until {result.Value.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}. Another officer runs 'custodian approvals approve {result.Value.Id} --reason ...'.");

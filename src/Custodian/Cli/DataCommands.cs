@@ -124,7 +124,9 @@ internal static class DataCommands
             var concurrency = ServerRunning(context.Get<Hosting.DataPaths>()) ? ImportConcurrency.BesideServer : ImportConcurrency.Exclusive;
             if (concurrency == ImportConcurrency.BesideServer)
             {
-                Console.Error.WriteLine("A Custodian server is running on this data directory: the whole file is checked first, then written in short transactions so that lookups go on (README step 2).");
+                Console.Error.WriteLine(context.Get<Storage.CustodianDatabase>().IsSqlite
+                    ? "A Custodian server is running on this data directory: the whole file is checked first, then written in short transactions so that lookups go on (README step 2)."
+                    : "A Custodian server is running on this data directory: the whole file is checked first, then written in one transaction; lookups go on meanwhile (PostgreSQL; docs/storage.md).");
             }
 
             ImportReport? report = null;

@@ -8,7 +8,9 @@ namespace Custodian.Hosting;
 /// Refuses a form body (<c>application/x-www-form-urlencoded</c>) whose names or values, percent-decoded, are not UTF-8, and
 /// the query of a page request (<c>/console</c>, <c>/workstation</c>, <c>/staff</c>, <c>/portal</c> except <c>/portal/api</c>)
 /// that is not: 400 <see cref="ErrorCodes.FormNotUtf8"/>, before any page binds it, recorded on the terminal listener as the
-/// binder's refusals are (<see cref="BodyRefusals"/>). The bytes are never echoed.
+/// binder's refusals are (<see cref="BodyRefusals"/>). A JSON body holding bytes that are not UTF-8 anywhere — also in a
+/// member the endpoint skips or in a member's name — is refused the same way with 400 <see cref="ErrorCodes.ValidationFailed"/>
+/// (<see cref="JsonDetail"/>). The bytes are never echoed.
 /// </summary>
 /// <remarks>
 /// Without it, the form reader decoded bytes that are not UTF-8 (<c>%FF</c>, or raw <c>\xff\xfe\xc3</c>) to U+FFFD and a
@@ -21,6 +23,12 @@ public sealed class FormUtf8Middleware(RequestDelegate next)
 {
     /// <summary>The problem's detail (fixed text: no field name or value is repeated).</summary>
     public const string Detail = "The form must be UTF-8 text: a field holds bytes that are not UTF-8 (reload the page and send it again).";
+
+    /// <summary>
+    /// The detail for a JSON body (<c>application/json</c> or <c>+json</c>) holding bytes that are not UTF-8 anywhere (400
+    /// <c>validation-failed</c>), followed by the first such byte's place: <c> (line L, byte B).</c>, both counted from 1.
+    /// </summary>
+    public const string JsonDetail = "The request is malformed: the body is not valid UTF-8 JSON: it holds bytes that are not UTF-8";
 
     private static readonly string[] PageAreas = ["/portal", "/console", "/workstation", "/staff"];
 
@@ -36,6 +44,23 @@ public sealed class FormUtf8Middleware(RequestDelegate next)
             await request.Body.CopyToAsync(copy, context.RequestAborted);
             request.Body.Position = 0;
             refused = !IsUtf8(copy.GetBuffer().AsSpan(0, (int)copy.Length));
+        }
+
+        if (!refused && IsJson(request))
+        {
+            // RFC 8259 §8.1: JSON is UTF-8. The serializer checks only the strings it reads, so bytes that are not UTF-8 in a
+            // member it skips, or in a member's name, went through: the whole body is checked instead (README, "Validation rules").
+            request.EnableBuffering();
+            using var copy = new MemoryStream();
+            await request.Body.CopyToAsync(copy, context.RequestAborted);
+            request.Body.Position = 0;
+            if (FirstInvalidUtf8(copy.GetBuffer().AsSpan(0, (int)copy.Length)) is { } at)
+            {
+                var notUtf8 = new CustodianError(ErrorCodes.ValidationFailed, StatusCodes.Status400BadRequest, JsonDetail + $" (line {at.Line}, byte {at.Byte}).");
+                await BodyRefusals.RecordAsync(context, notUtf8);
+                await notUtf8.WriteAsync(context);
+                return;
+            }
         }
 
         if (refused)
@@ -104,6 +129,37 @@ public sealed class FormUtf8Middleware(RequestDelegate next)
         && request.ContentType is { } contentType
         && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
         && mediaType.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The line and the byte within it (both from 1) of the first byte that does not start a valid UTF-8 sequence; null when all are valid.</summary>
+    /// <param name="bytes">The body.</param>
+    internal static (int Line, int Byte)? FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        int line = 1, lineStart = 0;
+        for (var i = 0; i < bytes.Length;)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[i..], out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return (line, i - lineStart + 1);
+            }
+
+            if (bytes[i] == (byte)'\n')
+            {
+                line++;
+                lineStart = i + 1;
+            }
+
+            i += consumed;
+        }
+
+        return null;
+    }
+
+    private static bool IsJson(HttpRequest request) =>
+        (request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0))
+        && request.ContentType is { } contentType
+        && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+        && (mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || mediaType.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) == true);
 
     private static bool IsPage(HttpRequest request) =>
         PageAreas.Any(a => request.Path.StartsWithSegments(a, StringComparison.OrdinalIgnoreCase))

@@ -1,3 +1,7 @@
+using System.Globalization;
+using Custodian.Identity;
+using Custodian.Protection.Keys;
+using Custodian.Protection.Subscribers;
 using Custodian.Storage;
 using Custodian.Tests.Infrastructure;
 
@@ -55,5 +59,55 @@ public sealed class AuditStorageParityTests
             Assert.Contains("FOUND phone at offset ", found.Output, StringComparison.Ordinal);
             Assert.Contains("FOUND rrn at offset ", found.Output, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestStorage.Backends), MemberType = typeof(TestStorage))]
+    public async Task Audit_storage_does_not_read_a_phone_number_into_an_integer_subscriber_id_holding_its_digits(TestBackend backend)
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 20, backend: backend);
+        var db = host.Get<CustodianDatabase>();
+        var environment = backend == TestBackend.Postgres
+            ? new Dictionary<string, string> { ["Custodian__Storage"] = host.Get<StorageSettings>().ConnectionString! }
+            : [];
+
+        // A random 63-bit id like 1673401062205624644 holds 01062205624: give subscriber 7 an id whose decimal form holds
+        // its own national phone number, its fields re-encrypted for the new id (the id is their associated data).
+        var subscriber = host.Population[7];
+        Assert.Matches(@"^\+8210[0-9]{8}$", subscriber.Phone);
+        var digits = "0" + subscriber.Phone[3..];
+        var newId = long.Parse("16734" + digits + "644", NumberStyles.None, CultureInfo.InvariantCulture);
+        Assert.Contains(digits, newId.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var cipher = new FieldCipher(host.Get<ProtectionKeyring>());
+        await using (var connection = await db.OpenAsync())
+        {
+            var rows = new List<(long Id, byte[] Name, byte[] Rrn, byte[] Phone, byte[] Address)>();
+            await using (var select = connection.Command("SELECT id, name_ct, rrn_ct, phone_ct, address_ct FROM subscribers"))
+            await using (var reader = await select.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    rows.Add((reader.GetInt64(0), (byte[])reader.GetValue(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), (byte[])reader.GetValue(4)));
+                }
+            }
+
+            var row = Assert.Single(rows, r => cipher.DecryptString(new SubscriberId(r.Id), SubscriberFields.Phone, r.Phone) == subscriber.Phone);
+            var (oldId, id) = (new SubscriberId(row.Id), new SubscriberId(newId));
+            byte[] Reseal(string field, byte[] ciphertext) => cipher.EncryptString(id, field, cipher.DecryptString(oldId, field, ciphertext));
+            await using var update = connection.Command(
+                "UPDATE subscribers SET id = @id, name_ct = @n, rrn_ct = @r, phone_ct = @p, address_ct = @a WHERE id = @old",
+                ("@id", newId),
+                ("@n", Reseal(SubscriberFields.Name, row.Name)),
+                ("@r", Reseal(SubscriberFields.Rrn, row.Rrn)),
+                ("@p", Reseal(SubscriberFields.Phone, row.Phone)),
+                ("@a", Reseal(SubscriberFields.Address, row.Address)),
+                ("@old", row.Id));
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+        }
+
+        var clean = await CliProcess.RunAsync(environment, "audit-storage", "--data", host.Directory.FullName);
+        Assert.Equal([], clean.Output.Split('\n').Where(line => line.StartsWith("FOUND", StringComparison.Ordinal)));
+        Assert.Contains("for the RRNs and phone numbers of 20 subscribers: 0 findings.", clean.Output, StringComparison.Ordinal);
+        Assert.Equal(0, clean.Exit);
     }
 }

@@ -52,15 +52,21 @@ public sealed class CliRestoreUnknownTests : IDisposable
             Assert.True(await context.Get<Custodian.Monitoring.SuspensionRegistry>().SuspendAsync(Custodian.Monitoring.PrincipalKind.Clerk, "C0001", null, "a test suspension"));
         }
 
+        // Personal data in the reason is an input error (exit 1, as 'approvals request'; docs/access.md §7), never echoed.
+        var personal = await CliCapture.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "call 010-9406-2730", "--data", Data]);
+        Assert.Equal(1, personal.Code);
+        Assert.StartsWith("error: personal-data-in-text: ", personal.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("9406", personal.Stderr, StringComparison.Ordinal);
+
         Assert.Equal(0, (await CliCapture.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed: a store opening day", "--data", Data])).Code);
         var again = await CliCapture.RunAsync(["alerts", "restore", "--clerk", "C0001", "--reason", "reviewed again", "--data", Data]);
 
         Assert.Equal(2, again.Code);
         Assert.StartsWith("error: approval-already-pending: ", again.Stderr, StringComparison.Ordinal);
         var requests = (await LedgerAsync()).Where(e => e.Task == Ledger.AccessTask.PrivilegedActionRequested).ToList();
-        Assert.Equal([Ledger.AccessOutcome.Allowed, Ledger.AccessOutcome.Denied], requests.Select(e => e.Outcome));
-        Assert.Equal("approval-already-pending", requests[1].ErrorCode);
-        Assert.Equal("action:restore-clerk;target:C0001", requests[1].Target);
+        Assert.Equal([Ledger.AccessOutcome.Denied, Ledger.AccessOutcome.Allowed, Ledger.AccessOutcome.Denied], requests.Select(e => e.Outcome));
+        Assert.Equal(["personal-data-in-text", null, "approval-already-pending"], requests.Select(e => e.ErrorCode));
+        Assert.Equal("action:restore-clerk;target:C0001", requests[2].Target);
     }
 
     private async Task<List<Ledger.AccessEntry>> LedgerAsync()

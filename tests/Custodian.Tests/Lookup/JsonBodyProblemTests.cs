@@ -61,7 +61,31 @@ public sealed class JsonBodyProblemTests
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
         Assert.Equal(
-            "The request is malformed: the body is not valid UTF-8 JSON: a string holds bytes that are not UTF-8 (at $.phone).",
+            "The request is malformed: the body is not valid UTF-8 JSON: it holds bytes that are not UTF-8 (line 1, byte 14).",
+            problem.GetProperty("detail").GetString());
+        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
+        Assert.Equal(
+            (AccessTask.Refused, AccessOutcome.Denied, ErrorCodes.ValidationFailed, "C0001", "request body refused: POST /api/v1/subscribers/search"),
+            (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Reason));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x22, 0x78, 0x22, 0x3A, 0x22, 0xFF, 0x22 }, 2, 6)] // a member the endpoint skips: "x":"\xff"
+    [InlineData(new byte[] { 0x22, 0xC0, 0xAF, 0x22, 0x3A, 0x31 }, 2, 2)] // an overlong encoding in a member's name (RFC 3629 §3)
+    public async Task Bytes_that_are_not_utf8_anywhere_in_a_json_body_are_refused_and_recorded(byte[] member, int line, int at)
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var before = (await host.LedgerAsync()).Count;
+
+        byte[] body = [.. "{\"phone\":\"010-3796-8942\",\n"u8, .. member, .. "}"u8];
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await clerk.PostAsync(Search, content);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+        Assert.Equal(
+            $"The request is malformed: the body is not valid UTF-8 JSON: it holds bytes that are not UTF-8 (line {line}, byte {at}).",
             problem.GetProperty("detail").GetString());
         var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
         Assert.Equal(
