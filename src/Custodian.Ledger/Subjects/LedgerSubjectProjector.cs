@@ -23,10 +23,13 @@ namespace Custodian.Ledger;
 /// (sequence ≥ watermark) from <c>ledger_entries</c> (<see cref="LedgerSubjectIndex"/>).
 /// </para>
 /// <para>
-/// One step runs in one transaction holding the projection's write exclusion (SQLite <c>BEGIN IMMEDIATE</c>, busy
-/// timeout 5 s; PostgreSQL <c>SELECT … FOR UPDATE</c> on the watermark row, lock timeout 5 s), so several projectors (API
-/// nodes, the server and a CLI verb) may run at once: each step starts from the watermark the previous one committed and
-/// the insert ignores rows already present (idempotent). A step projects at most <see cref="BatchSize"/> entries and only
+/// A step first reads its plan without any write lock (the run of committed entries from the watermark, their subject
+/// rows, how many retention erased), then writes in one transaction holding the projection's write exclusion (SQLite
+/// <c>BEGIN IMMEDIATE</c> after this process's write turn, busy timeout 5 s; PostgreSQL <c>SELECT … FOR UPDATE</c> on the
+/// watermark row, lock timeout 5 s) only if, under it, the watermark and the run's erased count are unchanged; otherwise
+/// it rolls back and plans again. So the write lock the ledger's commits need is held for the inserts alone, and several
+/// projectors (API nodes, the server and a CLI verb) may run at once: each step starts from the watermark the previous one
+/// committed and the insert ignores rows already present (idempotent). A step projects at most <see cref="BatchSize"/> entries and only
 /// a contiguous run starting at the watermark (a run with a gap is cut at its first gap and retried later). Entries
 /// erased by retention (docs/ledger-format.md §13) get no rows; retention's PostgreSQL path takes the watermark row
 /// <c>FOR SHARE</c> so an erasure and a step never interleave. A payload that does not decode stops the projection at
@@ -39,9 +42,10 @@ namespace Custodian.Ledger;
 public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerSubjectProjector> logger)
 {
     /// <summary>
-    /// Most entries projected in one transaction: 512. On SQLite a step holds the database's write lock (and this
-    /// process's write turn), which the ledger's group commit also needs, so a commit can wait one whole step: 4,096-entry
-    /// steps gave an open-loop guarded p99 of 176 ms with 81 commit gaps ≥ 20 ms in 12 s (bench/README.md, 2026-12-03).
+    /// Most entries projected in one transaction: 512. On SQLite a step's write (its inserts and commit, not its read)
+    /// holds the database's write lock and this process's write turn, which the ledger's group commit also needs, so a
+    /// commit can wait one step's write: 4,096-entry steps that also read under the lock gave an open-loop guarded p99
+    /// of 176 ms with 81 commit gaps ≥ 20 ms in 12 s (bench/README.md, 2026-12-03).
     /// </summary>
     public const int BatchSize = 512;
 
@@ -75,6 +79,11 @@ public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerS
         while (true)
         {
             var (watermark, projected) = await StepAsync(cancellationToken);
+            if (projected == RaceLost)
+            {
+                continue; // another projector or a retention erasure moved first: plan again from what is committed now
+            }
+
             if (projected == 0 || (target is { } t && watermark >= t) || projected < BatchSize)
             {
                 return watermark;
@@ -84,6 +93,9 @@ public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerS
         }
     }
 
+    // StepAsync's "projected" when the plan made outside the lock no longer held under it.
+    private const long RaceLost = -1;
+
     private async Task<(long Watermark, long Projected)> StepAsync(CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenAsync(cancellationToken);
@@ -92,8 +104,18 @@ public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerS
             file.DefaultTimeout = LockTimeoutSeconds; // bounds Microsoft.Data.Sqlite's own retry on SQLITE_BUSY
         }
 
-        // SQLite: this process's turn at the write lock first, so the ledger's group commit waiting for it is woken when this
-        // step commits instead of sleeping in SQLite's busy handler (bench/README.md, 2026-12-03 evening).
+        // 1. The plan, read without the write lock (WAL readers and PostgreSQL readers do not block the ledger's commits):
+        //    the committed run from the watermark on, its subject rows, and how many of its entries retention erased.
+        var from = await LedgerSubjectIndex.ReadWatermarkAsync(connection, null, cancellationToken);
+        var plan = await ReadRunAsync(connection, from, cancellationToken);
+        if (plan.End == from)
+        {
+            return (from, 0);
+        }
+
+        // 2. The write, under the write exclusion, only if the plan still holds. On SQLite this process's write turn comes
+        //    first, so the ledger's group commit waiting for it is woken when this step commits instead of sleeping in
+        //    SQLite's busy handler; holding the lock only for the inserts keeps its waits short (bench/README.md, 2026-12-04).
         using var turn = await db.EnterWriteTurnAsync(TimeSpan.FromSeconds(LockTimeoutSeconds), cancellationToken);
         await using var tx = connection is SqliteConnection sqlite
             ? sqlite.BeginTransaction(deferred: false) // BEGIN IMMEDIATE: one step at a time per file
@@ -105,18 +127,44 @@ public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerS
             await timeout.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var from = await LedgerSubjectIndex.ReadWatermarkAsync(connection, tx, cancellationToken, forUpdate: !db.IsSqlite);
+        // Another projector may have advanced the watermark, and retention may have erased entries of the run since the
+        // read (erasure only ever adds: an equal count is the same set). Retention's PostgreSQL path holds the watermark row
+        // FOR SHARE until it commits, so this FOR UPDATE waits for it and the count below sees its erasures.
+        var locked = await LedgerSubjectIndex.ReadWatermarkAsync(connection, tx, cancellationToken, forUpdate: !db.IsSqlite);
+        if (locked != from || await CountErasedAsync(connection, tx, from, plan.End, cancellationToken) != plan.Erased)
+        {
+            await tx.RollbackAsync(cancellationToken);
+            return (locked, RaceLost);
+        }
 
-        // The committed run from the watermark on: entries are committed in sequence order under the writer's exclusion,
-        // so what is visible is a prefix; a gap (a PostgreSQL commit not visible yet) cuts the run.
+        await InsertAsync(connection, tx, plan.Rows, cancellationToken);
+
+        await using (var advance = connection.Command(
+            "INSERT INTO ledger_subject_watermark (id, next_seq) VALUES (1, @to) ON CONFLICT (id) DO UPDATE SET next_seq = @to",
+            ("@to", plan.End)))
+        {
+            advance.Transaction = tx;
+            await advance.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        Log.SubjectsProjected(logger, plan.End - from, plan.Rows.Count, from, plan.End);
+        return (plan.End, plan.End - from);
+    }
+
+    // The committed run of at most BatchSize entries from `from` (entries are committed in sequence order under the
+    // writer's exclusion, so what is visible is a prefix; a gap, a PostgreSQL commit not visible yet, cuts the run), its
+    // (subject, seq) rows in index order, and the number of its entries erased by retention (they get no rows).
+    private async Task<(long End, long Erased, List<(long Subject, long Seq)> Rows)> ReadRunAsync(DbConnection connection, long from, CancellationToken cancellationToken)
+    {
         var rows = new List<(long Subject, long Seq)>();
         var scratch = new List<long>();
         var end = from;
+        var erased = 0L;
         await using (var select = connection.Command(
             "SELECT seq, payload, erased_by FROM ledger_entries WHERE seq >= @from AND seq < @to ORDER BY seq",
             ("@from", from), ("@to", from + BatchSize)))
         {
-            select.Transaction = tx;
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -130,6 +178,7 @@ public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerS
                 end++;
                 if (!reader.IsDBNull(2))
                 {
+                    erased++;
                     continue; // erased by retention: its subject rows are gone with its payload
                 }
 
@@ -141,26 +190,17 @@ public sealed class LedgerSubjectProjector(CustodianDatabase db, ILogger<LedgerS
             }
         }
 
-        if (end == from)
-        {
-            await tx.RollbackAsync(cancellationToken);
-            return (from, 0);
-        }
-
         rows.Sort(); // index order: each insert lands next to the previous one
-        await InsertAsync(connection, tx, rows, cancellationToken);
+        return (end, erased, rows);
+    }
 
-        await using (var advance = connection.Command(
-            "INSERT INTO ledger_subject_watermark (id, next_seq) VALUES (1, @to) ON CONFLICT (id) DO UPDATE SET next_seq = @to",
-            ("@to", end)))
-        {
-            advance.Transaction = tx;
-            await advance.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await tx.CommitAsync(cancellationToken);
-        Log.SubjectsProjected(logger, end - from, rows.Count, from, end);
-        return (end, end - from);
+    private static async Task<long> CountErasedAsync(DbConnection connection, DbTransaction tx, long from, long end, CancellationToken cancellationToken)
+    {
+        await using var count = connection.Command(
+            "SELECT COUNT(*) FROM ledger_entries WHERE seq >= @from AND seq < @to AND erased_by IS NOT NULL",
+            ("@from", from), ("@to", end));
+        count.Transaction = tx;
+        return Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
     private static async Task InsertAsync(DbConnection connection, DbTransaction tx, List<(long Subject, long Seq)> rows, CancellationToken cancellationToken)
