@@ -793,18 +793,7 @@ public sealed class MonitorWorkerTests
         try
         {
             await WaitUntilAsync(() => second.OwnedPartitions.Count == 129, "the restarted worker owns all 129 partitions");
-
-            // A minute at a time until a00's first tick (its consumer, and so its timer, starts after the acquisition).
-            await WaitUntilAsync(
-                () =>
-                {
-                    clock.Advance(TimeSpan.FromMinutes(1));
-                    return log.Collector.GetSnapshot().Any(r => r.Id.Id == 6122);
-                },
-                "the restarted worker's first tick");
-            var seen = log.Collector.Count;
-            clock.Advance(TimeSpan.FromMinutes(61));
-            await WaitForTickDecisionsAsync(log, seen);
+            await TickDecidesAgainAsync(clock, log);
             await side.WaitAllProcessedAsync();
             Assert.Equal(CollusionAlerts, await side.AlertsAsync());
             Assert.Equal(["alert-raised", "alert-raised"], await side.MonitorEntriesAsync());
@@ -878,16 +867,7 @@ public sealed class MonitorWorkerTests
         {
             var log = new FakeLogger<MonitorWorker>();
             await using var worker = await RunningWorker.StartAsync(side.Worker("w2", clock, log, detection: stepUpAt30), "the restarted worker owns all 129 partitions");
-            await WaitUntilAsync(
-                () =>
-                {
-                    clock.Advance(TimeSpan.FromMinutes(1));
-                    return log.Collector.GetSnapshot().Any(r => r.Id.Id == 6122);
-                },
-                "the restarted worker's first tick");
-            var seen = log.Collector.Count;
-            clock.Advance(TimeSpan.FromMinutes(61));
-            await WaitForTickDecisionsAsync(log, seen);
+            await TickDecidesAgainAsync(clock, log);
             await side.WaitAllProcessedAsync();
         }
     }
@@ -1158,6 +1138,23 @@ public sealed class MonitorWorkerTests
                 return (await side.AlertsAsync()).Count == 2;
             },
             "the tick's two collusion alerts");
+
+    // A restarted worker's rebuilt engine counts the quiet period from the acquisition: a minute at a time until a00's first
+    // tick (its consumer, and so its timer, starts after the acquisition), then an hour on, until its tick has decided the
+    // collusion again.
+    private static async Task TickDecidesAgainAsync(OpenDayClock clock, FakeLogger<MonitorWorker> log)
+    {
+        await WaitUntilAsync(
+            () =>
+            {
+                clock.Advance(TimeSpan.FromMinutes(1));
+                return log.Collector.GetSnapshot().Any(r => r.Id.Id == 6122);
+            },
+            "the restarted worker's first tick");
+        var seen = log.Collector.Count;
+        clock.Advance(TimeSpan.FromMinutes(61));
+        await WaitForTickDecisionsAsync(log, seen);
+    }
 
     // Waits until a00's ticks logged after record seen have decided the collusion (its two clerks) at least once; every run
     // of the timer due by then may decide it again, so the sum can pass 2 between two looks.
