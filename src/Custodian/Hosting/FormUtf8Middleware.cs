@@ -39,22 +39,14 @@ public sealed class FormUtf8Middleware(RequestDelegate next)
         var refused = IsPage(request) && request.QueryString.HasValue && !IsUtf8(request.QueryString.Value.AsSpan(1));
         if (!refused && IsForm(request))
         {
-            request.EnableBuffering();
-            using var copy = new MemoryStream();
-            await request.Body.CopyToAsync(copy, context.RequestAborted);
-            request.Body.Position = 0;
-            refused = !IsUtf8(copy.GetBuffer().AsSpan(0, (int)copy.Length));
+            refused = !IsUtf8(await BufferBodyAsync(context));
         }
 
         if (!refused && IsJson(request))
         {
             // RFC 8259 §8.1: JSON is UTF-8. The serializer checks only the strings it reads, so bytes that are not UTF-8 in a
             // member it skips, or in a member's name, went through: the whole body is checked instead (README, "Validation rules").
-            request.EnableBuffering();
-            using var copy = new MemoryStream();
-            await request.Body.CopyToAsync(copy, context.RequestAborted);
-            request.Body.Position = 0;
-            if (FirstInvalidUtf8(copy.GetBuffer().AsSpan(0, (int)copy.Length)) is { } at)
+            if (FirstInvalidUtf8(await BufferBodyAsync(context)) is { } at)
             {
                 var notUtf8 = new CustodianError(ErrorCodes.ValidationFailed, StatusCodes.Status400BadRequest, JsonDetail + $" (line {at.Line}, byte {at.Byte}).");
                 await BodyRefusals.RecordAsync(context, notUtf8);
@@ -72,6 +64,16 @@ public sealed class FormUtf8Middleware(RequestDelegate next)
         }
 
         await next(context);
+    }
+
+    // Reads the whole body into memory and rewinds it, so that the endpoint reads it again unchanged.
+    private static async Task<ArraySegment<byte>> BufferBodyAsync(HttpContext context)
+    {
+        context.Request.EnableBuffering();
+        using var copy = new MemoryStream();
+        await context.Request.Body.CopyToAsync(copy, context.RequestAborted);
+        context.Request.Body.Position = 0;
+        return new ArraySegment<byte>(copy.GetBuffer(), 0, (int)copy.Length);
     }
 
     /// <summary>Whether a form-encoded text (a body, or a query without its '?') is UTF-8 once percent-decoded.</summary>
@@ -154,6 +156,9 @@ public sealed class FormUtf8Middleware(RequestDelegate next)
         return null;
     }
 
+    // A body of unknown length is checked too: chunked on HTTP/1.1 it has no Content-Length but a Transfer-Encoding, so
+    // "ContentLength > 0" alone would let it through unchecked. (On HTTP/2 a body without Content-Length has neither header
+    // and is not checked here.)
     private static bool IsJson(HttpRequest request) =>
         (request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0))
         && request.ContentType is { } contentType

@@ -22,16 +22,31 @@ public sealed class DormantAccountServiceTests
         return true;
     }
 
+    // A host with one subscriber, the dormant-account run configured by configure, and clerk C0001 at an enrolled terminal of S001.
+    private static async Task<CustodianTestHost> StartWithClerkAsync(Action<DormantAccountOptions> configure)
+    {
+        var host = await CustodianTestHost.StartAsync(subscribers: 1, services: s => s.Configure(configure));
+        try
+        {
+            var terminal = await host.EnrollAsync("S001", "counter-1");
+            await host.CreateStaffAsync("C0001", StaffRole.Clerk, "S001", terminal);
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
     [Fact]
     public async Task Serve_disables_accounts_dormant_for_the_configured_days_at_each_interval_and_records_them()
     {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 1, services: s => s.Configure<DormantAccountOptions>(o =>
+        await using var host = await StartWithClerkAsync(o =>
         {
             o.Days = 2;
             o.Interval = TimeSpan.FromHours(12);
-        }));
-        var terminal = await host.EnrollAsync("S001", "counter-1");
-        await host.CreateStaffAsync("C0001", StaffRole.Clerk, "S001", terminal);
+        });
         var staff = host.Get<StaffDirectory>();
 
         host.Time.Advance(TimeSpan.FromHours(12)); // first run: created 12 h ago, not dormant
@@ -50,13 +65,11 @@ public sealed class DormantAccountServiceTests
     [Fact]
     public async Task The_run_keeps_the_last_active_security_officer_and_disables_a_dormant_clerk_in_the_same_run()
     {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 1, services: s => s.Configure<DormantAccountOptions>(o =>
+        await using var host = await StartWithClerkAsync(o =>
         {
             o.Days = 2;
             o.Interval = TimeSpan.FromHours(12);
-        }));
-        var terminal = await host.EnrollAsync("S001", "counter-1");
-        await host.CreateStaffAsync("C0001", StaffRole.Clerk, "S001", terminal);
+        });
         var staff = host.Get<StaffDirectory>();
         Assert.Equal(["officer"], (await staff.ListAsync()).Where(a => a.Role == StaffRole.SecurityOfficer && a.Status == StaffAccountStatus.Active).Select(a => a.Id));
 
@@ -84,14 +97,12 @@ public sealed class DormantAccountServiceTests
     [Fact]
     public async Task The_run_can_be_switched_off_and_bad_settings_are_refused()
     {
-        await using (var host = await CustodianTestHost.StartAsync(subscribers: 1, services: s => s.Configure<DormantAccountOptions>(o =>
+        await using (var host = await StartWithClerkAsync(o =>
         {
             o.Enabled = false;
             o.Days = 1;
-        })))
+        }))
         {
-            var terminal = await host.EnrollAsync("S001", "counter-1");
-            await host.CreateStaffAsync("C0001", StaffRole.Clerk, "S001", terminal);
             host.Time.Advance(TimeSpan.FromDays(3));
             Assert.Equal(StaffAccountStatus.Active, (await host.Get<StaffDirectory>().GetAsync("C0001"))!.Status);
             Assert.Contains(host.Logs.GetSnapshot(), r => r.Id.Id == 5402);

@@ -63,11 +63,7 @@ public sealed class MonitorWorkerTests
 
         await using var nats = await NatsServer.StartNewAsync();
         await using var side = await JetStreamSide.StartAsync(nats, backend);
-        using var stop = new CancellationTokenSource();
-        using var stopFirst = new CancellationTokenSource();
-        var first = side.Worker("w1");
-        var firstRun = Task.Run(() => first.RunAsync(stopFirst.Token));
-        await WaitUntilAsync(() => first.OwnedPartitions.Count == 129, "the first worker owns all 129 partitions");
+        await using var first = await RunningWorker.StartAsync(side.Worker("w1"), "the first worker owns all 129 partitions");
 
         var half = entries.Count / 2;
         foreach (var entry in entries.Take(half))
@@ -75,8 +71,7 @@ public sealed class MonitorWorkerTests
             await side.Ledger.AppendAsync(entry);
         }
 
-        var second = side.Worker("w2");
-        var secondRun = Task.Run(() => second.RunAsync(stop.Token));
+        await using var second = RunningWorker.Start(side.Worker("w2"));
         await WaitUntilAsync(() => first.OwnedPartitions.Count == 65 && second.OwnedPartitions.Count == 64, "the workers share the partitions 65 / 64");
         Assert.Empty(first.OwnedPartitions.Intersect(second.OwnedPartitions));
         Assert.Contains("a00", first.OwnedPartitions); // index 128 of 129, modulo 2 members: the first in order
@@ -115,8 +110,7 @@ public sealed class MonitorWorkerTests
 
         // The owner of the aggregate partition leaves: the other worker takes it over, rebuilds the engine from the ledger
         // without acting again, and acts on the next entry: the prober's 10th unserved search suspends clerk and terminal.
-        await stopFirst.CancelAsync();
-        await firstRun; // a clean leave: its membership key is deleted at once
+        await first.StopAsync(); // a clean leave: its membership key is deleted at once
         await WaitUntilAsync(() => second.OwnedPartitions.Count == 129, "the remaining worker owns every partition");
         var tenth = entries.Last(e => e.Account == Prober.Id) with { Time = end.AddSeconds(30), Subjects = [new SubscriberId(2_999_999)] };
         await side.Ledger.AppendAsync(tenth);
@@ -148,8 +142,7 @@ public sealed class MonitorWorkerTests
         var stored = await BaselineDayStore.Beside(new AlertStore(side.Db, TimeProvider.System)).ReadBeforeAsync(closed.Max(d => d.Day) + 1);
         Assert.Equal(closed.OrderBy(d => d.Principal.ToString(), StringComparer.Ordinal).ThenBy(d => d.Day), stored.OrderBy(d => d.Principal.ToString(), StringComparer.Ordinal).ThenBy(d => d.Day));
 
-        await stop.CancelAsync();
-        await secondRun;
+        await second.StopAsync();
     }
 
     /// <summary>
@@ -213,11 +206,8 @@ public sealed class MonitorWorkerTests
 
         // 1. One worker: 5 customers, committed; the day is open and no interval has passed, so nothing is stored yet; the
         // interval's write stores the open day at the committed progress, exactly 5.
-        using (var stopFirst = new CancellationTokenSource())
+        await using (var first = await RunningWorker.StartAsync(side.Worker("w2", clock), "the worker owns all 129 partitions"))
         {
-            var first = side.Worker("w2", clock);
-            var firstRun = Task.Run(() => first.RunAsync(stopFirst.Token));
-            await WaitUntilAsync(() => first.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
             await ServeAsync(5);
             await side.WaitAllProcessedAsync();
             Assert.Empty(await StoredAsync());
@@ -226,18 +216,14 @@ public sealed class MonitorWorkerTests
             // 2. Two more customers, then a graceful stop before the next interval: the stop stores the open day, 7.
             await ServeAsync(2);
             await side.WaitAllProcessedAsync();
-            await stopFirst.CancelAsync();
-            await firstRun;
+            await first.StopAsync();
             Assert.Equal(Rows(7), await StoredAsync());
         }
 
         // 3. A restart: the new worker rebuilds the open day from the ledger (its stored row is not read back: the rebuild
         // counts those 7 customers once) and the next interval stores 8 after one more customer — not 15.
-        using var stopSecond = new CancellationTokenSource();
-        var second = side.Worker("w2", clock);
-        var secondRun = Task.Run(() => second.RunAsync(stopSecond.Token));
-        using var stopThird = new CancellationTokenSource();
-        Task? thirdRun = null;
+        await using var second = RunningWorker.Start(side.Worker("w2", clock));
+        RunningWorker? third = null;
         try
         {
             await WaitUntilAsync(() => second.OwnedPartitions.Count == 129, "the restarted worker owns all 129 partitions");
@@ -251,8 +237,7 @@ public sealed class MonitorWorkerTests
             // first — is fenced and stores nothing; either way w1's rebuild counts each of the 9 once.
             await ServeAsync(1);
             await side.WaitAllProcessedAsync();
-            var third = side.Worker("w1", clock);
-            thirdRun = Task.Run(() => third.RunAsync(stopThird.Token));
+            third = RunningWorker.Start(side.Worker("w1", clock));
             await WaitUntilAsync(() => third.OwnedPartitions.Contains("a00") && !second.OwnedPartitions.Contains("a00") && second.OwnedPartitions.Count == 64, "a00 moved to w1");
             await WaitUntilAsync(async () => (await side.Progress.ListAsync()).Single(p => p.Partition == "a00").Owner == "w1", "w1 acquired a00");
             await ServeAsync(1);
@@ -261,13 +246,7 @@ public sealed class MonitorWorkerTests
         }
         finally
         {
-            await stopSecond.CancelAsync();
-            await stopThird.CancelAsync();
-            await secondRun;
-            if (thirdRun is not null)
-            {
-                await thirdRun;
-            }
+            await RunningWorker.StopAllAsync(second, third);
         }
 
         Assert.Equal(Rows(10), await StoredAsync()); // the stops store nothing more: nothing changed since the last write
@@ -282,9 +261,7 @@ public sealed class MonitorWorkerTests
         await using var nats = await NatsServer.StartNewAsync();
         await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite, initialiseWithCli: true);
         using var killed = StartWorkerProcess(side, "doomed");
-        using var stop = new CancellationTokenSource();
-        var survivor = side.Worker("survivor");
-        var survivorRun = Task.Run(() => survivor.RunAsync(stop.Token));
+        await using var survivor = RunningWorker.Start(side.Worker("survivor"));
         try
         {
             await WaitUntilAsync(() => survivor.OwnedPartitions.Count == 64, "the subprocess worker and the in-process one share the partitions");
@@ -325,8 +302,7 @@ public sealed class MonitorWorkerTests
                 killed.Kill(entireProcessTree: true);
             }
 
-            await stop.CancelAsync();
-            await survivorRun;
+            await survivor.StopAsync();
         }
     }
 
@@ -335,13 +311,8 @@ public sealed class MonitorWorkerTests
     {
         await using var nats = await NatsServer.StartNewAsync();
         await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite, initialiseWithCli: true);
-        using var stop = new CancellationTokenSource();
-        var running = side.Worker("twin");
-        var runningRun = Task.Run(() => running.RunAsync(stop.Token));
-        try
+        await using (var running = await RunningWorker.StartAsync(side.Worker("twin"), "the running worker owns all 129 partitions"))
         {
-            await WaitUntilAsync(() => running.OwnedPartitions.Count == 129, "the running worker owns all 129 partitions");
-
             // The same identifier as its own process: it waits out one lease (a crashed predecessor's key would expire),
             // then refuses, exit 2, one line; it never took the key, so the running worker keeps every partition.
             var url = new Uri(nats.Url);
@@ -350,29 +321,13 @@ public sealed class MonitorWorkerTests
             Assert.Equal(
                 $"error: another monitor worker with --worker-id twin is running on nats {url.Host}:{url.Port}: its membership key stayed held for longer than the 2 s lease; give each worker its own identifier (docs/events.md, \"Monitor workers\").",
                 error.TrimEnd().Split('\n')[^1]);
-            Assert.False(runningRun.IsCompleted);
+            Assert.False(running.Run.IsCompleted);
             Assert.Equal(129, running.OwnedPartitions.Count);
             Assert.All(await side.Progress.ListAsync(), p => Assert.Equal("twin", p.Owner));
         }
-        finally
-        {
-            await stop.CancelAsync();
-            await runningRun;
-        }
 
         // After a clean stop (the key deleted) the identifier is free again at once.
-        using var stopAgain = new CancellationTokenSource();
-        var again = side.Worker("twin");
-        var againRun = Task.Run(() => again.RunAsync(stopAgain.Token));
-        try
-        {
-            await WaitUntilAsync(() => again.OwnedPartitions.Count == 129, "the restarted worker owns all 129 partitions");
-        }
-        finally
-        {
-            await stopAgain.CancelAsync();
-            await againRun;
-        }
+        await using var again = await RunningWorker.StartAsync(side.Worker("twin"), "the restarted worker owns all 129 partitions");
     }
 
     /// <summary>
@@ -387,13 +342,9 @@ public sealed class MonitorWorkerTests
         await using var nats = await NatsServer.StartNewAsync();
         await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite, initialiseWithCli: true);
         var url = new Uri(nats.Url);
-        using var stop = new CancellationTokenSource();
-        var running = side.Worker("w1"); // the side's 2 s lease
-        var runningRun = Task.Run(() => running.RunAsync(stop.Token));
-        try
+        await using (var running = await RunningWorker.StartAsync(side.Worker("w1"), "the running worker owns all 129 partitions")) // the side's 2 s lease
         {
-            await WaitUntilAsync(() => running.OwnedPartitions.Count == 129, "the running worker owns all 129 partitions");
-            Assert.Equal(TimeSpan.FromSeconds(2), await BucketLeaseAsync(nats, running.Bucket));
+            Assert.Equal(TimeSpan.FromSeconds(2), await BucketLeaseAsync(nats, running.Worker.Bucket));
 
             // In process, another identifier with a 3 s lease: refused at once (a guard of 60 s ends it if it runs instead).
             using (var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
@@ -411,31 +362,15 @@ public sealed class MonitorWorkerTests
                 $"error: the deployment's monitor workers run with a 2 s lease (1 live on nats {url.Host}:{url.Port}: w1); this worker's lease is 3 s: start this one with --lease-seconds 2 or stop them all first (docs/events.md, \"Monitor workers\").",
                 error.TrimEnd().Split('\n')[^1]);
 
-            Assert.Equal(TimeSpan.FromSeconds(2), await BucketLeaseAsync(nats, running.Bucket));
-            Assert.False(runningRun.IsCompleted);
+            Assert.Equal(TimeSpan.FromSeconds(2), await BucketLeaseAsync(nats, running.Worker.Bucket));
+            Assert.False(running.Run.IsCompleted);
             Assert.Equal(129, running.OwnedPartitions.Count);
             Assert.All(await side.Progress.ListAsync(), p => Assert.Equal("w1", p.Owner));
         }
-        finally
-        {
-            await stop.CancelAsync();
-            await runningRun;
-        }
 
         // No live member (w1 left cleanly): a worker with another lease starts and the bucket takes its lease.
-        using var stopNew = new CancellationTokenSource();
-        var newcomer = side.Worker("w2", lease: 3);
-        var newcomerRun = Task.Run(() => newcomer.RunAsync(stopNew.Token));
-        try
-        {
-            await WaitUntilAsync(() => newcomer.OwnedPartitions.Count == 129, "the worker with the new lease owns all 129 partitions");
-            Assert.Equal(TimeSpan.FromSeconds(3), await BucketLeaseAsync(nats, newcomer.Bucket));
-        }
-        finally
-        {
-            await stopNew.CancelAsync();
-            await newcomerRun;
-        }
+        await using var newcomer = await RunningWorker.StartAsync(side.Worker("w2", lease: 3), "the worker with the new lease owns all 129 partitions");
+        Assert.Equal(TimeSpan.FromSeconds(3), await BucketLeaseAsync(nats, newcomer.Worker.Bucket));
     }
 
     /// <summary>
@@ -458,12 +393,8 @@ public sealed class MonitorWorkerTests
         var relayed = new Npgsql.NpgsqlConnectionStringBuilder(side.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3 }.ConnectionString;
         await using var workerDb = CustodianDatabase.ForPostgres(StorageSettings.Parse(relayed).Value!);
         var log = new FakeLogger<MonitorWorker>();
-        using var stop = new CancellationTokenSource();
-        var worker = side.Worker("w1", logger: log, db: workerDb);
-        var run = Task.Run(() => worker.RunAsync(stop.Token));
-        try
+        await using (var worker = await RunningWorker.StartAsync(side.Worker("w1", logger: log, db: workerDb), "the worker owns all 129 partitions"))
         {
-            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
             var half = entries.Count / 2;
             foreach (var entry in entries.Take(half))
             {
@@ -481,7 +412,7 @@ public sealed class MonitorWorkerTests
             // The worker sees the outage, and retries while it lasts (a failed acquisition after the back-off).
             await WaitUntilAsync(() => log.Collector.GetSnapshot().Any(r => r.Id.Id == 5750), "the worker logged the outage");
             await WaitUntilAsync(() => log.Collector.GetSnapshot().Any(r => r.Id.Id == 5753), "the worker retried during the outage");
-            Assert.False(run.IsCompleted);
+            Assert.False(worker.Run.IsCompleted);
 
             proxy.Restore();
             await side.WaitAllProcessedAsync(); // every partition's processed count exactly its entries: none lost, none twice
@@ -489,7 +420,7 @@ public sealed class MonitorWorkerTests
             Assert.Equal(expected.Suspended, await side.SuspendedAsync());
             Assert.Equal(expected.MonitorEntries, await side.MonitorEntriesAsync());
             await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns all 129 partitions again");
-            Assert.False(run.IsCompleted);
+            Assert.False(worker.Run.IsCompleted);
 
             var records = log.Collector.GetSnapshot();
             Assert.Equal(5751, records.Last(r => r.Id.Id is 5750 or 5751).Id.Id); // the last word: the storage answers again
@@ -500,11 +431,6 @@ public sealed class MonitorWorkerTests
                 Assert.StartsWith($"Monitor worker w1: storage postgres 127.0.0.1:{proxy.Port}/", r.Message, StringComparison.Ordinal);
             });
             Assert.DoesNotContain(records, r => r.Id.Id is 6105 or 6108 || r.Level >= LogLevel.Error);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run;
         }
     }
 
@@ -531,33 +457,13 @@ public sealed class MonitorWorkerTests
                 (await health.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetRawText());
         }
 
-        var worker = new MonitorWorker(
-            host.Get<EventsSettings>(),
-            "w1",
-            new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
-            host.Get<IAccessLedger>(),
-            host.Get<IAccessLedgerReader>(),
-            host.Get<AlertStore>(),
-            new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
-            () => new DistinctSubjectsDetector(new MonitorOptions()),
-            () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
-            TimeProvider.System,
-            NullLogger<MonitorWorker>.Instance);
-        using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => worker.RunAsync(stop.Token));
-        try
+        await using (await RunningWorker.StartAsync(HostWorker(host, "w1", TimeProvider.System, NullLogger<MonitorWorker>.Instance), "the worker owns every partition"))
         {
-            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
             using var health = await host.PortalClient().GetAsync("/health");
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
             Assert.Equal(
                 "{\"status\":\"ok\",\"storage\":{\"backend\":\"" + backendName + "\",\"status\":\"ok\"},\"events\":{\"backend\":\"jetstream\",\"status\":\"ok\"},\"monitor\":{\"backend\":\"workers\",\"status\":\"ok\"}}",
                 (await health.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetRawText());
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run;
         }
     }
 
@@ -782,12 +688,8 @@ public sealed class MonitorWorkerTests
         await using var side = await JetStreamSide.StartAsync(nats, TestBackend.Sqlite);
         var clock = new OpenDayClock(CustodianTestHost.Start);
         var log = new FakeLogger<MonitorWorker>();
-        using var stop = new CancellationTokenSource();
-        var worker = side.Worker("w1", clock, log, detection: TickDetection);
-        var run = Task.Run(() => worker.RunAsync(stop.Token));
-        try
+        await using (await RunningWorker.StartAsync(side.Worker("w1", clock, log, detection: TickDetection), "the worker owns all 129 partitions"))
         {
-            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
             await ReadWithoutServingAsync(side, CustodianTestHost.Start);
             await side.WaitAllProcessedAsync();
 
@@ -807,11 +709,6 @@ public sealed class MonitorWorkerTests
             var risk = new RiskStandingStore(side.Db, TimeProvider.System);
             Assert.Equal(new RiskStanding(30, MonitorAction.Alert), await risk.GetAsync(new Principal(PrincipalKind.Clerk, "C6001"), clock.GetUtcNow()));
         }
-        finally
-        {
-            await stop.CancelAsync();
-            await run;
-        }
     }
 
     /// <summary>
@@ -828,12 +725,8 @@ public sealed class MonitorWorkerTests
         await using var proxy = DeliveryHoldingProxy.Start(nats.Url);
         var clock = new OpenDayClock(CustodianTestHost.Start);
         var log = new FakeLogger<MonitorWorker>();
-        using var stop = new CancellationTokenSource();
-        var worker = side.Worker("w1", clock, log, proxy.Url, TickDetection);
-        var run = Task.Run(() => worker.RunAsync(stop.Token));
-        try
+        await using (await RunningWorker.StartAsync(side.Worker("w1", clock, log, proxy.Url, TickDetection), "the worker owns all 129 partitions"))
         {
-            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
             await ReadWithoutServingAsync(side, CustodianTestHost.Start);
             await side.WaitAllProcessedAsync();
 
@@ -866,11 +759,6 @@ public sealed class MonitorWorkerTests
             Assert.Empty(await side.AlertsAsync());
             Assert.Empty(await side.MonitorEntriesAsync());
         }
-        finally
-        {
-            await stop.CancelAsync();
-            await run;
-        }
     }
 
     /// <summary>
@@ -887,17 +775,12 @@ public sealed class MonitorWorkerTests
         var clock = new OpenDayClock(CustodianTestHost.Start);
 
         // 1. w2 decides the collusion by its tick and acts on it.
-        using (var stopFirst = new CancellationTokenSource())
+        await using (await RunningWorker.StartAsync(side.Worker("w2", clock, detection: TickDetection), "the worker owns all 129 partitions"))
         {
-            var first = side.Worker("w2", clock, detection: TickDetection);
-            var firstRun = Task.Run(() => first.RunAsync(stopFirst.Token));
-            await WaitUntilAsync(() => first.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
             await ReadWithoutServingAsync(side, CustodianTestHost.Start);
             await side.WaitAllProcessedAsync();
             await TickUntilCollusionAlertsAsync(side, clock);
             await side.WaitAllProcessedAsync();
-            await stopFirst.CancelAsync();
-            await firstRun;
         }
 
         Assert.Equal(CollusionAlerts, await side.AlertsAsync());
@@ -905,34 +788,19 @@ public sealed class MonitorWorkerTests
         // 2. Restarted: the rebuilt engine counts the quiet period from the acquisition; an hour on, its tick decides the
         // same collusion again.
         var log = new FakeLogger<MonitorWorker>();
-        using var stopSecond = new CancellationTokenSource();
-        var second = side.Worker("w2", clock, log, detection: TickDetection);
-        var secondRun = Task.Run(() => second.RunAsync(stopSecond.Token));
-        using var stopThird = new CancellationTokenSource();
-        Task? thirdRun = null;
+        await using var second = RunningWorker.Start(side.Worker("w2", clock, log, detection: TickDetection));
+        RunningWorker? third = null;
         try
         {
             await WaitUntilAsync(() => second.OwnedPartitions.Count == 129, "the restarted worker owns all 129 partitions");
-
-            // A minute at a time until a00's first tick (its consumer, and so its timer, starts after the acquisition).
-            await WaitUntilAsync(
-                () =>
-                {
-                    clock.Advance(TimeSpan.FromMinutes(1));
-                    return log.Collector.GetSnapshot().Any(r => r.Id.Id == 6122);
-                },
-                "the restarted worker's first tick");
-            var seen = log.Collector.Count;
-            clock.Advance(TimeSpan.FromMinutes(61));
-            await WaitForTickDecisionsAsync(log, seen);
+            await TickDecidesAgainAsync(clock, log);
             await side.WaitAllProcessedAsync();
             Assert.Equal(CollusionAlerts, await side.AlertsAsync());
             Assert.Equal(["alert-raised", "alert-raised"], await side.MonitorEntriesAsync());
 
             // 3. A rebalance: w1 joins and takes a00 (index 128 modulo 2 members: the first in order); its rebuilt engine
             // decides the collusion again at the next entry (another clerk's served customer, 65 minutes after the reads).
-            var third = side.Worker("w1", clock, detection: TickDetection);
-            thirdRun = Task.Run(() => third.RunAsync(stopThird.Token));
+            third = RunningWorker.Start(side.Worker("w1", clock, detection: TickDetection));
             await WaitUntilAsync(async () => (await side.Progress.ListAsync()).Single(p => p.Partition == "a00").Owner == "w1" && third.OwnedPartitions.Contains("a00"), "w1 acquired a00");
             var next = CustodianTestHost.Start.AddMinutes(65);
             await side.Ledger.AppendAsync(StoreEntry(AccessTask.View, "C6003", "S063", 3_100_100, next));
@@ -944,13 +812,7 @@ public sealed class MonitorWorkerTests
         }
         finally
         {
-            await stopSecond.CancelAsync();
-            await stopThird.CancelAsync();
-            await secondRun;
-            if (thirdRun is not null)
-            {
-                await thirdRun;
-            }
+            await RunningWorker.StopAllAsync(second, third);
         }
     }
 
@@ -972,17 +834,12 @@ public sealed class MonitorWorkerTests
         stepUpAt30.StepUpRisk = 30;
 
         // 1. w2 (alert risk 25, step-up 60) decides the collusion by its tick: an alert each, action alert.
-        using (var stopFirst = new CancellationTokenSource())
+        await using (await RunningWorker.StartAsync(side.Worker("w2", clock, detection: TickDetection), "the worker owns all 129 partitions"))
         {
-            var first = side.Worker("w2", clock, detection: TickDetection);
-            var firstRun = Task.Run(() => first.RunAsync(stopFirst.Token));
-            await WaitUntilAsync(() => first.OwnedPartitions.Count == 129, "the worker owns all 129 partitions");
             await ReadWithoutServingAsync(side, CustodianTestHost.Start);
             await side.WaitAllProcessedAsync();
             await TickUntilCollusionAlertsAsync(side, clock);
             await side.WaitAllProcessedAsync();
-            await stopFirst.CancelAsync();
-            await firstRun;
         }
 
         Assert.Equal(CollusionAlerts, await side.AlertsAsync());
@@ -1009,29 +866,9 @@ public sealed class MonitorWorkerTests
         async Task RestartAndTickAsync()
         {
             var log = new FakeLogger<MonitorWorker>();
-            using var stop = new CancellationTokenSource();
-            var worker = side.Worker("w2", clock, log, detection: stepUpAt30);
-            var run = Task.Run(() => worker.RunAsync(stop.Token));
-            try
-            {
-                await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the restarted worker owns all 129 partitions");
-                await WaitUntilAsync(
-                    () =>
-                    {
-                        clock.Advance(TimeSpan.FromMinutes(1));
-                        return log.Collector.GetSnapshot().Any(r => r.Id.Id == 6122);
-                    },
-                    "the restarted worker's first tick");
-                var seen = log.Collector.Count;
-                clock.Advance(TimeSpan.FromMinutes(61));
-                await WaitForTickDecisionsAsync(log, seen);
-                await side.WaitAllProcessedAsync();
-            }
-            finally
-            {
-                await stop.CancelAsync();
-                await run;
-            }
+            await using var worker = await RunningWorker.StartAsync(side.Worker("w2", clock, log, detection: stepUpAt30), "the restarted worker owns all 129 partitions");
+            await TickDecidesAgainAsync(clock, log);
+            await side.WaitAllProcessedAsync();
         }
     }
 
@@ -1211,31 +1048,26 @@ public sealed class MonitorWorkerTests
             o.JetStream.Monitor = "workers";
             o.JetStream.WorkerLeaseSeconds = ServeTestLeaseSeconds;
         });
-        var worker = new MonitorWorker(
-            host.Get<EventsSettings>(),
-            workerId,
-            new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
-            host.Get<IAccessLedger>(),
-            host.Get<IAccessLedgerReader>(),
-            host.Get<AlertStore>(),
-            new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
-            () => new DistinctSubjectsDetector(new MonitorOptions()),
-            () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
-            new WorkerClock(host.Clock, WorkerClockAhead),
-            host.Get<ILogger<MonitorWorker>>()); // the host's collector: the worker's log goes into a failure's message
-        using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => worker.RunAsync(stop.Token));
-        try
+        var worker = HostWorker(host, workerId, new WorkerClock(host.Clock, WorkerClockAhead), host.Get<ILogger<MonitorWorker>>()); // the host's collector: the worker's log goes into a failure's message
+        await using (await RunningWorker.StartAsync(worker, "the worker owns every partition"))
         {
-            await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, "the worker owns every partition");
             await WithWorkerLogAsync(host, () => body(host));
         }
-        finally
-        {
-            await stop.CancelAsync();
-            await run;
-        }
     }
+
+    // A worker of a serve --monitor workers host: the host's events settings, storage, ledger and alert store.
+    private static MonitorWorker HostWorker(CustodianTestHost host, string id, TimeProvider time, ILogger<MonitorWorker> logger) => new(
+        host.Get<EventsSettings>(),
+        id,
+        new PartitionProgressStore(host.Get<CustodianDatabase>(), TimeProvider.System),
+        host.Get<IAccessLedger>(),
+        host.Get<IAccessLedgerReader>(),
+        host.Get<AlertStore>(),
+        new SuspensionRegistry(host.Get<CustodianDatabase>(), TimeProvider.System),
+        () => new DistinctSubjectsDetector(new MonitorOptions()),
+        () => MonitorEngine.CreateDefault(host.Get<DetectionOptions>()),
+        time,
+        logger);
 
     // Runs the assertions; when one fails, its message is followed by the host's log of the monitor workers (event IDs
     // 6100-6159, debug included; of the 129 "partition started" lines only a00's) and every other warning or error, so
@@ -1307,6 +1139,23 @@ public sealed class MonitorWorkerTests
             },
             "the tick's two collusion alerts");
 
+    // A restarted worker's rebuilt engine counts the quiet period from the acquisition: a minute at a time until a00's first
+    // tick (its consumer, and so its timer, starts after the acquisition), then an hour on, until its tick has decided the
+    // collusion again.
+    private static async Task TickDecidesAgainAsync(OpenDayClock clock, FakeLogger<MonitorWorker> log)
+    {
+        await WaitUntilAsync(
+            () =>
+            {
+                clock.Advance(TimeSpan.FromMinutes(1));
+                return log.Collector.GetSnapshot().Any(r => r.Id.Id == 6122);
+            },
+            "the restarted worker's first tick");
+        var seen = log.Collector.Count;
+        clock.Advance(TimeSpan.FromMinutes(61));
+        await WaitForTickDecisionsAsync(log, seen);
+    }
+
     // Waits until a00's ticks logged after record seen have decided the collusion (its two clerks) at least once; every run
     // of the timer due by then may decide it again, so the sum can pass 2 between two looks.
     private static Task WaitForTickDecisionsAsync(FakeLogger<MonitorWorker> log, int seen) =>
@@ -1328,6 +1177,72 @@ public sealed class MonitorWorkerTests
 
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>
+    /// A worker running on the thread pool until it is stopped: <see cref="StopAsync"/> (or disposing it) cancels its run
+    /// and awaits it, a clean leave.
+    /// </summary>
+    private sealed class RunningWorker : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private bool _stopped;
+
+        private RunningWorker(MonitorWorker worker)
+        {
+            Worker = worker;
+            Run = Task.Run(() => worker.RunAsync(_stop.Token));
+        }
+
+        public MonitorWorker Worker { get; }
+
+        /// <summary>The worker's run, completed once it has stopped.</summary>
+        public Task Run { get; }
+
+        public IReadOnlyList<string> OwnedPartitions => Worker.OwnedPartitions;
+
+        /// <summary>Starts <paramref name="worker"/> and returns at once.</summary>
+        public static RunningWorker Start(MonitorWorker worker) => new(worker);
+
+        /// <summary>Starts <paramref name="worker"/> and waits until it owns all 129 partitions (<paramref name="what"/> names that in a time-out); stops it when that fails.</summary>
+        public static async Task<RunningWorker> StartAsync(MonitorWorker worker, string what)
+        {
+            var running = new RunningWorker(worker);
+            try
+            {
+                await WaitUntilAsync(() => worker.OwnedPartitions.Count == 129, what);
+                return running;
+            }
+            catch
+            {
+                await running.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Cancels every worker's run first (they leave together), then awaits each in order; null ones (never started) and
+        /// stopped ones are skipped.
+        /// </summary>
+        public static async Task StopAllAsync(params RunningWorker?[] workers)
+        {
+            var running = workers.OfType<RunningWorker>().Where(w => !w._stopped).ToList();
+            foreach (var worker in running)
+            {
+                await worker._stop.CancelAsync();
+            }
+
+            foreach (var worker in running)
+            {
+                worker._stopped = true;
+                await worker.Run;
+                worker._stop.Dispose();
+            }
+        }
+
+        public Task StopAsync() => StopAllAsync(this);
+
+        public async ValueTask DisposeAsync() => await StopAsync();
     }
 
     /// <summary>The JetStream side: one storage (SQLite file or PostgreSQL schema), a JetStream ledger for appends, workers.</summary>

@@ -49,24 +49,15 @@ public sealed class JsonBodyProblemTests
     [Fact]
     public async Task A_string_with_bytes_that_are_not_utf8_is_named_as_such_not_as_a_wrong_type()
     {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
-        var (clerk, _, _) = await host.ClerkAsync("C0001");
-        var before = (await host.LedgerAsync()).Count;
-
         // 0xC3 0x28: a two-byte lead followed by '(' (RFC 3629 §3 forbids it); the rest is well-formed JSON.
         byte[] body = [.. "{\"phone\":\"010"u8, 0xC3, 0x28, .. "1234\"}"u8];
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        using var response = await clerk.PostAsync(Search, content);
 
-        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
-        Assert.Equal(
-            "The request is malformed: the body is not valid UTF-8 JSON: it holds bytes that are not UTF-8 (line 1, byte 14).",
-            problem.GetProperty("detail").GetString());
-        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
-        Assert.Equal(
-            (AccessTask.Refused, AccessOutcome.Denied, ErrorCodes.ValidationFailed, "C0001", "request body refused: POST /api/v1/subscribers/search"),
-            (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Reason));
+        await AssertRefusedAndRecordedAsync(
+            body,
+            "application/json",
+            HttpStatusCode.BadRequest,
+            ErrorCodes.ValidationFailed,
+            "The request is malformed: the body is not valid UTF-8 JSON: it holds bytes that are not UTF-8 (line 1, byte 14).");
     }
 
     [Theory]
@@ -74,23 +65,14 @@ public sealed class JsonBodyProblemTests
     [InlineData(new byte[] { 0x22, 0xC0, 0xAF, 0x22, 0x3A, 0x31 }, 2, 2)] // an overlong encoding in a member's name (RFC 3629 §3)
     public async Task Bytes_that_are_not_utf8_anywhere_in_a_json_body_are_refused_and_recorded(byte[] member, int line, int at)
     {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
-        var (clerk, _, _) = await host.ClerkAsync("C0001");
-        var before = (await host.LedgerAsync()).Count;
-
         byte[] body = [.. "{\"phone\":\"010-3796-8942\",\n"u8, .. member, .. "}"u8];
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        using var response = await clerk.PostAsync(Search, content);
 
-        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
-        Assert.Equal(
-            $"The request is malformed: the body is not valid UTF-8 JSON: it holds bytes that are not UTF-8 (line {line}, byte {at}).",
-            problem.GetProperty("detail").GetString());
-        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
-        Assert.Equal(
-            (AccessTask.Refused, AccessOutcome.Denied, ErrorCodes.ValidationFailed, "C0001", "request body refused: POST /api/v1/subscribers/search"),
-            (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Reason));
+        await AssertRefusedAndRecordedAsync(
+            body,
+            "application/json",
+            HttpStatusCode.BadRequest,
+            ErrorCodes.ValidationFailed,
+            $"The request is malformed: the body is not valid UTF-8 JSON: it holds bytes that are not UTF-8 (line {line}, byte {at}).");
     }
 
     [Theory]
@@ -102,20 +84,12 @@ public sealed class JsonBodyProblemTests
     [InlineData("application/problem+json; charset=latin1")]
     public async Task A_json_body_in_a_charset_other_than_utf8_is_415_recorded_and_never_echoed(string contentType)
     {
-        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
-        var (clerk, _, _) = await host.ClerkAsync("C0001");
-        var before = (await host.LedgerAsync()).Count;
-
-        using var response = await clerk.PostAsync(Search, Body("{\"phone\":\"010-0000-0001\"}", contentType));
-
-        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnsupportedMediaType, ErrorCodes.UnsupportedMediaType);
-        Assert.Equal(
-            "The body must be JSON in UTF-8, sent with 'Content-Type: application/json' (a charset, if named, must be utf-8).",
-            problem.GetProperty("detail").GetString());
-        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
-        Assert.Equal(
-            (AccessTask.Refused, AccessOutcome.Denied, ErrorCodes.UnsupportedMediaType, "C0001", "request body refused: POST /api/v1/subscribers/search"),
-            (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Reason));
+        await AssertRefusedAndRecordedAsync(
+            Encoding.UTF8.GetBytes("{\"phone\":\"010-0000-0001\"}"),
+            contentType,
+            HttpStatusCode.UnsupportedMediaType,
+            ErrorCodes.UnsupportedMediaType,
+            "The body must be JSON in UTF-8, sent with 'Content-Type: application/json' (a charset, if named, must be utf-8).");
     }
 
     [Theory]
@@ -133,10 +107,31 @@ public sealed class JsonBodyProblemTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private static ByteArrayContent Body(string json, string contentType)
+    private static ByteArrayContent Body(string json, string contentType) => Body(Encoding.UTF8.GetBytes(json), contentType);
+
+    private static ByteArrayContent Body(byte[] body, string contentType)
     {
-        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+        var content = new ByteArrayContent(body);
         content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         return content;
+    }
+
+    // Clerk C0001 of a new host sends body to the search endpoint: the answer is the problem (status, code, detail) and the
+    // refusal is recorded, one ledger entry, before the endpoint.
+    private static async Task AssertRefusedAndRecordedAsync(byte[] body, string contentType, HttpStatusCode status, string code, string detail)
+    {
+        await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
+        var (clerk, _, _) = await host.ClerkAsync("C0001");
+        var before = (await host.LedgerAsync()).Count;
+
+        using var content = Body(body, contentType);
+        using var response = await clerk.PostAsync(Search, content);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, status, code);
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+        var entry = Assert.Single((await host.LedgerAsync()).Skip(before)).Entry;
+        Assert.Equal(
+            (AccessTask.Refused, AccessOutcome.Denied, code, "C0001", "request body refused: POST /api/v1/subscribers/search"),
+            (entry.Task, entry.Outcome, entry.ErrorCode, entry.Account, entry.Reason));
     }
 }
