@@ -127,7 +127,7 @@ public sealed class FormUtf8Middleware(RequestDelegate next)
     };
 
     private static bool IsForm(HttpRequest request) =>
-        request.ContentLength is > 0
+        HasBody(request)
         && request.ContentType is { } contentType
         && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
         && mediaType.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
@@ -156,11 +156,13 @@ public sealed class FormUtf8Middleware(RequestDelegate next)
         return null;
     }
 
-    // A body of unknown length is checked too: chunked on HTTP/1.1 it has no Content-Length but a Transfer-Encoding, so
-    // "ContentLength > 0" alone would let it through unchecked. (On HTTP/2 a body without Content-Length has neither header
-    // and is not checked here.)
+    // A body of unknown length (chunked on HTTP/1.1; DATA frames without the header on HTTP/2 and HTTP/3) reaches this
+    // middleware with a Content-Length: RequestBodyBufferingMiddleware, earlier in the pipeline (CustodianServer), has read
+    // it and set the header to its length. So "ContentLength > 0" covers every body on every protocol (tested over both).
+    private static bool HasBody(HttpRequest request) => request.ContentLength is > 0;
+
     private static bool IsJson(HttpRequest request) =>
-        (request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0))
+        HasBody(request)
         && request.ContentType is { } contentType
         && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
         && (mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)

@@ -288,32 +288,6 @@ public sealed class GuardedLookupTests
         return await client.SendAsync(request);
     }
 
-    /// <summary>JSON content that does not tell its length, so the request carries no Content-Length header.</summary>
-    private sealed class UnknownLengthContent : HttpContent
-    {
-        private readonly byte[] _body;
-
-        public UnknownLengthContent(byte[] body)
-        {
-            _body = body;
-            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        }
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            for (var at = 0; at < _body.Length; at += 8_192)
-            {
-                await stream.WriteAsync(_body.AsMemory(at, Math.Min(8_192, _body.Length - at)));
-            }
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = -1;
-            return false;
-        }
-    }
-
     [Fact]
     public async Task Officers_cannot_read_subscriber_data()
     {

@@ -63,7 +63,9 @@ public sealed class JsonBodyProblemTests
     [Theory]
     [InlineData(new byte[] { 0x22, 0x78, 0x22, 0x3A, 0x22, 0xFF, 0x22 }, 2, 6)] // a member the endpoint skips: "x":"\xff"
     [InlineData(new byte[] { 0x22, 0xC0, 0xAF, 0x22, 0x3A, 0x31 }, 2, 2)] // an overlong encoding in a member's name (RFC 3629 §3)
-    public async Task Bytes_that_are_not_utf8_anywhere_in_a_json_body_are_refused_and_recorded(byte[] member, int line, int at)
+    [InlineData(new byte[] { 0x22, 0x78, 0x22, 0x3A, 0x22, 0xFF, 0x22 }, 2, 6, "2.0")] // no Content-Length on HTTP/2: neither header tells of a body
+    [InlineData(new byte[] { 0x22, 0x78, 0x22, 0x3A, 0x22, 0xFF, 0x22 }, 2, 6, "1.1")] // chunked on HTTP/1.1
+    public async Task Bytes_that_are_not_utf8_anywhere_in_a_json_body_are_refused_and_recorded(byte[] member, int line, int at, string? unknownLengthOver = null)
     {
         byte[] body = [.. "{\"phone\":\"010-3796-8942\",\n"u8, .. member, .. "}"u8];
 
@@ -72,7 +74,8 @@ public sealed class JsonBodyProblemTests
             "application/json",
             HttpStatusCode.BadRequest,
             ErrorCodes.ValidationFailed,
-            $"The request is malformed: the body is not valid UTF-8 JSON: it holds bytes that are not UTF-8 (line {line}, byte {at}).");
+            $"The request is malformed: the body is not valid UTF-8 JSON: it holds bytes that are not UTF-8 (line {line}, byte {at}).",
+            unknownLengthOver is null ? null : Version.Parse(unknownLengthOver));
     }
 
     [Theory]
@@ -118,14 +121,22 @@ public sealed class JsonBodyProblemTests
 
     // Clerk C0001 of a new host sends body to the search endpoint: the answer is the problem (status, code, detail) and the
     // refusal is recorded, one ledger entry, before the endpoint.
-    private static async Task AssertRefusedAndRecordedAsync(byte[] body, string contentType, HttpStatusCode status, string code, string detail)
+    // With unknownLengthOver, the body goes without Content-Length over that HTTP version exactly.
+    private static async Task AssertRefusedAndRecordedAsync(byte[] body, string contentType, HttpStatusCode status, string code, string detail, Version? unknownLengthOver = null)
     {
         await using var host = await CustodianTestHost.StartAsync(subscribers: 10);
         var (clerk, _, _) = await host.ClerkAsync("C0001");
         var before = (await host.LedgerAsync()).Count;
 
-        using var content = Body(body, contentType);
-        using var response = await clerk.PostAsync(Search, content);
+        using HttpContent content = unknownLengthOver is null ? Body(body, contentType) : new UnknownLengthContent(body, contentType);
+        using var request = new HttpRequestMessage(HttpMethod.Post, Search)
+        {
+            Content = content,
+            Version = unknownLengthOver ?? clerk.DefaultRequestVersion,
+            VersionPolicy = unknownLengthOver is null ? clerk.DefaultVersionPolicy : HttpVersionPolicy.RequestVersionExact,
+        };
+        using var response = await clerk.SendAsync(request);
+        Assert.Equal(unknownLengthOver ?? response.Version, response.Version);
 
         var problem = await ProblemAssert.IsProblemAsync(response, status, code);
         Assert.Equal(detail, problem.GetProperty("detail").GetString());
