@@ -23,7 +23,8 @@ namespace Custodian.Tests.Events;
 /// nats-server whose <c>authorization</c> lists the seed's public key; a <c>.creds</c> file (user JWT and seed) against a
 /// real nats-server in operator mode, its operator, account and user JWTs made here with NATS.NKeys; a token file. A
 /// server refusing them is one line naming the setting; missing, malformed or combined files are refused when the settings
-/// are read, never naming the path or printing the secret.
+/// are read, never naming the path or printing the secret. The file is read again at each reconnect: a renewed one is
+/// used, an invalid or missing one keeps the last good credentials (event 6190).
 /// </summary>
 public sealed class NatsAuthTests : IDisposable
 {
