@@ -192,6 +192,27 @@ public sealed class NatsAuthTests : IDisposable
     }
 
     [Fact]
+    public async Task A_renewed_token_file_is_used_at_the_next_reconnect()
+    {
+        await using var nats = await NatsServer.StartNewAsync(configuration: "authorization { token: \"t0k-3n_9921\" }\n");
+        var tokenFile = Write("token", "t0k-3n_9921\n");
+        var log = new FakeLogger();
+        await using var connection = new NatsConnection(EventsSettings.Parse(nats.Url, new JetStreamOptions { TokenFile = tokenFile }).Value!
+            .ConnectionOptions("custodian-renewal", TimeSpan.FromSeconds(2), log, new FakeTimeProvider()));
+        await connection.ConnectAsync();
+
+        Write("token", "r0tated-7781\n");
+        await nats.StopAsync();
+        nats.Configuration = "authorization { token: \"r0tated-7781\" }\n";
+        await nats.StartAsync();
+        await ServedAfterReconnectAsync(connection);
+
+        Assert.Equal(
+            [(6192, LogLevel.Information, "The NATS credentials in Custodian__JetStream__TokenFile changed; the renewed ones are used from this connection attempt.")],
+            log.Collector.GetSnapshot().Select(r => (r.Id.Id, r.Level, r.Message)));
+    }
+
+    [Fact]
     public async Task A_token_file_connects_and_a_wrong_token_is_refused_in_one_line()
     {
         await using var nats = await NatsServer.StartNewAsync(configuration: "authorization { token: \"t0k-3n_9921\" }\n");
