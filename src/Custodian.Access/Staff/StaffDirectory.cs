@@ -515,7 +515,16 @@ public sealed class StaffDirectory
     /// <param name="dormantAfter">The dormancy period; at least 1 day.</param>
     /// <returns>The IDs disabled, ordered.</returns>
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="dormantAfter"/> is under 1 day.</exception>
-    public async Task<IReadOnlyList<string>> DisableDormantAsync(TimeSpan dormantAfter)
+    public async Task<IReadOnlyList<string>> DisableDormantAsync(TimeSpan dormantAfter) => (await DisableDormantRunAsync(dormantAfter)).Disabled;
+
+    /// <summary>
+    /// <see cref="DisableDormantAsync"/>, also telling which dormant security officer was kept because it is the last
+    /// active one (the account logged as event 3312).
+    /// </summary>
+    /// <param name="dormantAfter">The dormancy period; at least 1 day.</param>
+    /// <returns>The IDs disabled, ordered (ordinal), and the ID of the officer kept, or null when none was.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="dormantAfter"/> is under 1 day.</exception>
+    public async Task<DormantRun> DisableDormantRunAsync(TimeSpan dormantAfter)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dormantAfter, TimeSpan.FromDays(1));
         var cutoff = UnixMs.From(_time.GetUtcNow() - dormantAfter);
@@ -533,6 +542,7 @@ public sealed class StaffDirectory
         }
 
         var disabled = new List<string>();
+        string? kept = null;
         foreach (var (id, officer) in dormant)
         {
             await using var tx = officer ? await BeginOfficerChangeAsync(connection) : null;
@@ -556,11 +566,12 @@ public sealed class StaffDirectory
             else if (lastOfficer)
             {
                 Log.DormantLastOfficerKept(_logger, id);
+                kept = id;
             }
         }
 
         disabled.Sort(StringComparer.Ordinal);
-        return disabled;
+        return new DormantRun(disabled, kept);
     }
 
     /// <summary>One account, or null when there is none with this ID.</summary>

@@ -87,8 +87,18 @@ internal static class StaffLifecycleCommands
         command.SetAction(CustodianCli.Guarded(async (parse, ct) =>
         {
             await using var context = await CliContext.OpenAsync(parse.GetValue(CustodianCli.DataOption)!);
-            var disabled = await context.Get<StaffLifecycle.DormantAccounts>().DisableAsync(parse.GetValue(days), AdminCommands.Operator, ct);
-            AnsiConsole.MarkupLine(disabled.Count == 0 ? "No dormant accounts." : $"Disabled {CliText.Count(disabled.Count, "dormant account")}: {Markup.Escape(string.Join(", ", disabled))}");
+            var run = await context.Get<StaffLifecycle.DormantAccounts>().RunAsync(parse.GetValue(days), AdminCommands.Operator, ct);
+            if (run.Disabled.Count > 0 || run.KeptOfficer is null)
+            {
+                AnsiConsole.MarkupLine(run.Disabled.Count == 0 ? "No dormant accounts." : $"Disabled {CliText.Count(run.Disabled.Count, "dormant account")}: {Markup.Escape(string.Join(", ", run.Disabled))}");
+            }
+
+            if (run.KeptOfficer is { } kept)
+            {
+                // The account ID only (event 3312 logs the same).
+                AnsiConsole.MarkupLine($"Kept dormant account {Markup.Escape(kept)}: it is the last active security officer.");
+            }
+
             return 0;
         }));
         return command;

@@ -59,7 +59,8 @@ public static class EventsComposition
             sp.GetRequiredService<LedgerProjection>(),
             sp.GetRequiredService<Custodian.Events.IAccessEventStream>(),
             () => DeploymentIdentity.Of(sp.GetRequiredService<DataPaths>().Root, sp.GetRequiredService<Ledger.Checkpoints.CheckpointOptions>().EffectiveOrigin()), // binds the stream to this deployment
-            sp.GetRequiredService<ILogger<JetStreamAccessLedger>>()));
+            sp.GetRequiredService<ILogger<JetStreamAccessLedger>>(),
+            time: sp.GetRequiredService<TimeProvider>()));
         services.Replace(ServiceDescriptor.Singleton<IAccessLedger>(sp => sp.GetRequiredService<JetStreamAccessLedger>()));
         services.Replace(ServiceDescriptor.Singleton<IAccessLedgerReader>(sp => sp.GetRequiredService<JetStreamAccessLedger>()));
         services.Replace(ServiceDescriptor.Singleton<ILedgerProofs>(sp => new LedgerProofs(sp.GetRequiredService<CustodianDatabase>(), sp.GetRequiredService<LedgerProjection>())));

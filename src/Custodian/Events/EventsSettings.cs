@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Custodian.Problems;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 
 namespace Custodian.Events;
@@ -59,15 +61,19 @@ public sealed class EventsSettings
     /// The NATS.Net connection options for this event log: the URL (with any <c>user:password@</c>), the credentials read
     /// from <see cref="JetStreamOptions.NKeyFile"/>, <see cref="JetStreamOptions.CredsFile"/> or
     /// <see cref="JetStreamOptions.TokenFile"/> (handed over by <see cref="NatsAuthOpts.AuthCredCallback"/> at each
-    /// connection attempt, so that the options' <c>ToString</c> never holds the seed or token), TLS required per
+    /// connection attempt, so that the options' <c>ToString</c> never holds the seed or token; the file is read again at
+    /// each attempt, so a renewed file is used from the next reconnect, and an unreadable or invalid one keeps the last
+    /// good credentials and logs event 6190 on <paramref name="logger"/>; docs/events.md, "Credentials"), TLS required per
     /// <see cref="RequiresTls"/> with the configured CA and client certificate files, and the given timeouts; reconnects
     /// wait 200 ms to 2 s.
     /// </summary>
     /// <param name="name">The connection's name, as the server lists it (e.g. <c>custodian</c>).</param>
     /// <param name="connectTimeout">How long a connection attempt may take.</param>
+    /// <param name="logger">Where a credential file's renewal events (6190–6192) go; null for none.</param>
+    /// <param name="time">The clock a user JWT's expiry is judged by (event 6191); null for <see cref="TimeProvider.System"/>.</param>
     /// <returns>The options.</returns>
     /// <exception cref="InvalidOperationException">When the event log is embedded.</exception>
-    public NatsOpts ConnectionOptions(string name, TimeSpan connectTimeout)
+    public NatsOpts ConnectionOptions(string name, TimeSpan connectTimeout, ILogger? logger = null, TimeProvider? time = null)
     {
         if (Url is null)
         {
@@ -83,7 +89,7 @@ public sealed class EventsSettings
             CommandTimeout = JetStream.AckTimeout,
             ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
             ReconnectWaitMax = TimeSpan.FromSeconds(2),
-            AuthOpts = _credentials is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { AuthCredCallback = _credentials.Callback() },
+            AuthOpts = _credentials is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { AuthCredCallback = _credentials.Callback(logger ?? NullLogger.Instance, time ?? TimeProvider.System) },
             TlsOpts = NatsTlsOpts.Default with
             {
                 Mode = RequiresTls ? TlsMode.Require : TlsMode.Auto,

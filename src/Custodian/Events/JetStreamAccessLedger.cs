@@ -46,6 +46,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
     private readonly LedgerProjection _projection;
     private readonly IAccessEventStream _events;
     private readonly ILogger<JetStreamAccessLedger> _logger;
+    private readonly TimeProvider _time;
     private readonly int _maxBatch;
     private readonly Func<string> _deployment;
     private readonly SemaphoreSlim _startGate = new(1, 1);
@@ -69,8 +70,9 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
     /// </param>
     /// <param name="logger">Logger (counts and sequence numbers only).</param>
     /// <param name="ledgerOptions">Ledger settings (<see cref="LedgerOptions.MaxBatchSize"/> bounds a projected batch); null for the defaults.</param>
+    /// <param name="time">The clock a credential file's user JWT expiry is judged by at each connection attempt (event 6191); null for <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentException">When <paramref name="settings"/> is the embedded default.</exception>
-    public JetStreamAccessLedger(EventsSettings settings, LedgerProjection projection, IAccessEventStream events, Func<string> deployment, ILogger<JetStreamAccessLedger> logger, LedgerOptions? ledgerOptions = null)
+    public JetStreamAccessLedger(EventsSettings settings, LedgerProjection projection, IAccessEventStream events, Func<string> deployment, ILogger<JetStreamAccessLedger> logger, LedgerOptions? ledgerOptions = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(projection);
@@ -89,6 +91,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         _logger = logger;
         _deployment = deployment;
         _maxBatch = (ledgerOptions ?? new LedgerOptions()).MaxBatchSize;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>The newest ledger sequence projected into the tables by this process; -1 before the first.</summary>
@@ -133,7 +136,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
             }
 
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
-            var nats = await ConnectAsync(_settings, cancellationToken);
+            var nats = await ConnectAsync(_settings, cancellationToken, _logger, _time);
             try
             {
                 await StartOnAsync(nats, cancellationToken);
@@ -357,7 +360,7 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         ArgumentOutOfRangeException.ThrowIfNegative(tableSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, 10_000);
-        await using var nats = await ConnectAsync(_settings, cancellationToken);
+        await using var nats = await ConnectAsync(_settings, cancellationToken, _logger, _time);
         var js = new NatsJSContext(nats);
         try
         {
@@ -424,10 +427,11 @@ public sealed class JetStreamAccessLedger : IAccessLedger, IAccessLedgerReader, 
         }
     }
 
-    private static async Task<NatsConnection> ConnectAsync(EventsSettings settings, CancellationToken cancellationToken)
+    // logger and time: for the credential file's renewal events (6190–6192); null for none and the system clock.
+    private static async Task<NatsConnection> ConnectAsync(EventsSettings settings, CancellationToken cancellationToken, ILogger? logger = null, TimeProvider? time = null)
     {
         var timeout = settings.JetStream.AckTimeout;
-        var nats = new NatsConnection(settings.ConnectionOptions("custodian", timeout < TimeSpan.FromSeconds(2) ? TimeSpan.FromSeconds(2) : timeout) with
+        var nats = new NatsConnection(settings.ConnectionOptions("custodian", timeout < TimeSpan.FromSeconds(2) ? TimeSpan.FromSeconds(2) : timeout, logger, time) with
         {
             PublishTimeoutOnDisconnected = true, // a publish while disconnected fails within the timeout instead of being sent after the read was refused
         });

@@ -89,8 +89,8 @@ public sealed partial class JetStreamOptions
     /// File holding this process's NKey user seed (<c>SU…</c>, one line, as <c>nk -gen user</c> writes it; a second line
     /// with its public key <c>U…</c> is allowed), for a NATS server whose <c>authorization { users = [ { nkey: U… } ] }</c>
     /// lists the seed's public key. Read when the settings are read; a missing, unreadable or malformed file, or a seed
-    /// that is not a user seed, stops the start with one line naming this setting. The seed is a secret: never printed or
-    /// logged. Excludes <see cref="CredsFile"/>, <see cref="TokenFile"/> and <c>user:password@</c> in the URL.
+    /// that is not a user seed, stops the start with one line naming this setting; read again at each reconnect like
+    /// <see cref="CredsFile"/>. The seed is a secret: never printed or logged. Excludes <see cref="CredsFile"/>, <see cref="TokenFile"/> and <c>user:password@</c> in the URL.
     /// </summary>
     /// <value>A readable text file of at most 64 KiB; null (the default) for none.</value>
     public string? NKeyFile { get; set; }
@@ -100,7 +100,9 @@ public sealed partial class JetStreamOptions
     /// a NATS server in operator mode (decentralised JWT authentication). Read when the settings are read; a file without
     /// a user JWT and a valid user seed, or whose JWT's subject is not the seed's public key, stops the start with one
     /// line naming this setting. The JWT's signature, issuer, expiry and revocation are the server's to judge (refused
-    /// credentials). Read once: a renewed file takes effect at the next start. Excludes <see cref="NKeyFile"/>,
+    /// credentials; Custodian logs event 6191 for an expired one). Read again at each connect and reconnect: a renewed
+    /// file is used from the next reconnect, and one that cannot be read or is not valid keeps the last good credentials
+    /// (event 6190; docs/events.md, "Credentials"). Excludes <see cref="NKeyFile"/>,
     /// <see cref="TokenFile"/> and <c>user:password@</c> in the URL.
     /// </summary>
     /// <value>A readable text file of at most 64 KiB; null (the default) for none.</value>
@@ -108,7 +110,8 @@ public sealed partial class JetStreamOptions
 
     /// <summary>
     /// File holding the token of a NATS server with <c>authorization { token: … }</c> (<c>nats-server --auth</c>): one line,
-    /// no white space. Read when the settings are read; the token is a secret, never printed or logged. Excludes
+    /// no white space. Read when the settings are read, and again at each reconnect like <see cref="CredsFile"/>; the token
+    /// is a secret, never printed or logged. Excludes
     /// <see cref="NKeyFile"/>, <see cref="CredsFile"/> and <c>user:password@</c> in the URL.
     /// </summary>
     /// <value>A readable text file of at most 64 KiB; null (the default) for none.</value>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.NKeys;
 
@@ -7,24 +8,33 @@ namespace Custodian.Events;
 
 /// <summary>
 /// The NATS credentials read from one of <see cref="JetStreamOptions.NKeyFile"/>, <see cref="JetStreamOptions.CredsFile"/>
-/// or <see cref="JetStreamOptions.TokenFile"/> (docs/events.md, "Credentials"). The file is read once, when the settings
-/// are read (<see cref="Read"/>); each connection attempt then gets the credentials through NATS.Net's
-/// <see cref="NatsAuthOpts.AuthCredCallback"/>, which signs the server's nonce with the seed (NATS.Net and NATS.NKeys do
-/// the signing). The seed and the token are secrets: they are kept in a private buffer, never in a record whose
-/// <c>ToString</c> prints them (<see cref="NatsAuthOpts"/> is one), never in a message; the file's bytes are zeroed once
-/// parsed. Thread-safe: immutable after <see cref="Read"/>.
+/// or <see cref="JetStreamOptions.TokenFile"/> (docs/events.md, "Credentials"). The file is read when the settings are
+/// read (<see cref="Read"/>: a bad file stops the start), and again at each connection attempt — the first connect and
+/// every reconnect — by the NATS.Net <see cref="NatsAuthOpts.AuthCredCallback"/> that <see cref="Callback"/> returns, so
+/// that a renewed file (a new user JWT, a rotated seed or token) is used from the next reconnect without a restart. A
+/// renewed file that cannot be read or is not valid keeps the last good credentials and logs event 6190 (Warning); a
+/// user JWT whose <c>exp</c> has passed logs 6191 (Warning) at each attempt; a file whose credentials changed logs 6192
+/// (Information). NATS.Net and NATS.NKeys sign the server's nonce with the seed. The seed and the token are secrets:
+/// they are kept in a private buffer, never in a record whose <c>ToString</c> prints them (<see cref="NatsAuthOpts"/> is
+/// one), never in a message; the file's bytes are zeroed once parsed, and the replaced buffer once a renewal is taken.
+/// Thread-safe: a renewal and the hand-over of the credentials run under one lock.
 /// </summary>
 internal sealed class NatsCredentials
 {
     private readonly NatsCredentialKind _kind;
-    private readonly string? _jwt;
-    private readonly char[] _secret;
+    private readonly string _path;
+    private readonly Lock _gate = new();
+    private string? _jwt;
+    private char[] _secret;
+    private DateTimeOffset? _expires;
 
-    private NatsCredentials(NatsCredentialKind kind, string? jwt, char[] secret)
+    private NatsCredentials(NatsCredentialKind kind, string path, Parsed parsed)
     {
         _kind = kind;
-        _jwt = jwt;
-        _secret = secret;
+        _path = path;
+        _jwt = parsed.Jwt;
+        _secret = parsed.Secret;
+        _expires = parsed.Expires;
     }
 
     /// <summary>Which file the credentials came from.</summary>
@@ -33,14 +43,40 @@ internal sealed class NatsCredentials
     /// <summary>The setting's name as an environment variable, for messages (never the path): e.g. <c>Custodian__JetStream__NKeyFile</c>.</summary>
     public string Variable => $"Custodian__{JetStreamOptions.Section}__{_kind}File";
 
-    /// <summary>The NATS.Net callback that hands these credentials to each connection attempt.</summary>
-    /// <returns>A callback returning an NKey seed (<see cref="NatsAuthCred.FromNkey"/>), a user JWT and seed (<see cref="NatsAuthCred.FromJwt"/>) or a token.</returns>
-    public Func<Uri, CancellationToken, ValueTask<NatsAuthCred>> Callback() => (_, _) => ValueTask.FromResult(_kind switch
+    /// <summary>
+    /// The NATS.Net callback that hands the credentials to each connection attempt. Each call first reads the file again:
+    /// valid credentials replace the current ones (event 6192 when they differ; the replaced secret is zeroed); a file
+    /// that cannot be read or is not valid (the rules of <see cref="Read"/>) keeps the current ones and logs event 6190
+    /// naming the setting and the rule, never the path or the content. A user JWT whose <c>exp</c> (seconds since the
+    /// epoch) is at or before <paramref name="time"/>'s now logs event 6191 and is still handed over: the server judges it.
+    /// </summary>
+    /// <param name="logger">Where the events 6190–6192 go.</param>
+    /// <param name="time">The clock the JWT's expiry is judged by.</param>
+    /// <returns>A callback returning an NKey seed (<see cref="NatsAuthCred.FromNkey"/>), a user JWT and seed (<see cref="NatsAuthCred.FromJwt"/>) or a token; it never throws for the file.</returns>
+    /// <exception cref="ArgumentNullException">When <paramref name="logger"/> or <paramref name="time"/> is null.</exception>
+    public Func<Uri, CancellationToken, ValueTask<NatsAuthCred>> Callback(ILogger logger, TimeProvider time)
     {
-        NatsCredentialKind.NKey => NatsAuthCred.FromNkey(new string(_secret)),
-        NatsCredentialKind.Creds => NatsAuthCred.FromJwt(_jwt!, new string(_secret)),
-        _ => NatsAuthCred.FromToken(new string(_secret)),
-    });
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(time);
+        return (_, _) =>
+        {
+            lock (_gate)
+            {
+                Renew(logger);
+                if (_expires is { } expires && expires <= time.GetUtcNow())
+                {
+                    NatsCredentialsLog.JwtExpired(logger, Variable, expires);
+                }
+
+                return ValueTask.FromResult(_kind switch
+                {
+                    NatsCredentialKind.NKey => NatsAuthCred.FromNkey(new string(_secret)),
+                    NatsCredentialKind.Creds => NatsAuthCred.FromJwt(_jwt!, new string(_secret)),
+                    _ => NatsAuthCred.FromToken(new string(_secret)),
+                });
+            }
+        };
+    }
 
     /// <summary>Never the secret.</summary>
     /// <returns><c>NatsCredentials(NKey)</c>, <c>NatsCredentials(Creds)</c> or <c>NatsCredentials(Token)</c>.</returns>
@@ -65,6 +101,42 @@ internal sealed class NatsCredentials
             return null;
         }
 
+        var failure = Load(kind, path, out var parsed);
+        if (failure is null)
+        {
+            credentials = new NatsCredentials(kind, path, parsed!);
+        }
+
+        return failure;
+    }
+
+    // Reads the file again (under _gate): a valid file replaces the credentials, anything else keeps them (event 6190).
+    private void Renew(ILogger logger)
+    {
+        if (Load(_kind, _path, out var parsed) is { } failure)
+        {
+            NatsCredentialsLog.RenewalFailed(logger, Variable, failure);
+            return;
+        }
+
+        if (string.Equals(parsed!.Jwt, _jwt, StringComparison.Ordinal) && parsed.Secret.AsSpan().SequenceEqual(_secret))
+        {
+            Array.Clear(parsed.Secret);
+            return;
+        }
+
+        Array.Clear(_secret);
+        (_jwt, _secret, _expires) = (parsed.Jwt, parsed.Secret, parsed.Expires);
+        NatsCredentialsLog.Renewed(logger, Variable);
+    }
+
+    // What a valid file holds: the JWT (a .creds file's), the secret (seed or token; the caller zeroes it) and the JWT's expiry.
+    private sealed record Parsed(string? Jwt, char[] Secret, DateTimeOffset? Expires);
+
+    // Reads and parses the file; null on success, else the one sentence of Read. The file's bytes and text are zeroed.
+    private static string? Load(NatsCredentialKind kind, string path, out Parsed? parsed)
+    {
+        parsed = null;
         byte[] bytes;
         try
         {
@@ -101,9 +173,9 @@ internal sealed class NatsCredentials
 
             var failure = kind switch
             {
-                NatsCredentialKind.NKey => ParseNKey(text, out credentials),
-                NatsCredentialKind.Creds => ParseCreds(text, out credentials),
-                _ => ParseToken(text, out credentials),
+                NatsCredentialKind.NKey => ParseNKey(text, out parsed),
+                NatsCredentialKind.Creds => ParseCreds(text, out parsed),
+                _ => ParseToken(text, out parsed),
             };
             return failure is null ? null : Rule(kind, Shape(kind) + " (" + failure + ").");
         }
@@ -133,9 +205,9 @@ internal sealed class NatsCredentials
     }
 
     // An NKey file: one line SU… (the seed), optionally a line U… (its public key, as 'nk -gen user -pubout' writes it).
-    private static string? ParseNKey(char[] text, out NatsCredentials? credentials)
+    private static string? ParseNKey(char[] text, out Parsed? parsed)
     {
-        credentials = null;
+        parsed = null;
         var seed = Range.All;
         var found = false;
         string? publicLine = null;
@@ -177,16 +249,16 @@ internal sealed class NatsCredentials
             return "the public key is not the seed's";
         }
 
-        credentials = new NatsCredentials(NatsCredentialKind.NKey, null, text.AsSpan(seed).ToArray());
+        parsed = new Parsed(null, text.AsSpan(seed).ToArray(), null);
         return null;
     }
 
     // A .creds file: the line after -----BEGIN NATS USER JWT----- is the JWT, the line after -----BEGIN USER NKEY SEED-----
     // the seed (the markers end in 5 or 6 dashes; nsc writes the END lines with 6). The JWT must be a user JWT whose
     // subject is the seed's public key: a file whose two halves do not belong together is refused here, not by the server.
-    private static string? ParseCreds(char[] text, out NatsCredentials? credentials)
+    private static string? ParseCreds(char[] text, out Parsed? parsed)
     {
-        credentials = null;
+        parsed = null;
         string? jwt = null;
         Range? seed = null;
         var expect = 0; // 1: the JWT comes next, 2: the seed comes next
@@ -229,7 +301,7 @@ internal sealed class NatsCredentials
             return "the seed is not a valid NKey user seed";
         }
 
-        if (JwtSubject(jwt) is not { } subject)
+        if (JwtSubject(jwt, out var expires) is not { } subject)
         {
             return "the JWT is not a NATS user JWT";
         }
@@ -239,14 +311,14 @@ internal sealed class NatsCredentials
             return "the JWT is not the seed's user";
         }
 
-        credentials = new NatsCredentials(NatsCredentialKind.Creds, jwt, text.AsSpan(seedRange).ToArray());
+        parsed = new Parsed(jwt, text.AsSpan(seedRange).ToArray(), expires);
         return null;
     }
 
     // A token file: one non-empty line without white space (nats-server's authorization { token: … }).
-    private static string? ParseToken(char[] text, out NatsCredentials? credentials)
+    private static string? ParseToken(char[] text, out Parsed? parsed)
     {
-        credentials = null;
+        parsed = null;
         var lines = Lines(text).ToList();
         if (lines.Count != 1)
         {
@@ -262,7 +334,7 @@ internal sealed class NatsCredentials
             }
         }
 
-        credentials = new NatsCredentials(NatsCredentialKind.Token, null, token.ToArray());
+        parsed = new Parsed(null, token.ToArray(), null);
         return null;
     }
 
@@ -319,9 +391,11 @@ internal sealed class NatsCredentials
     }
 
     // The subject (sub) of a NATS user JWT — three base64url parts, an Ed25519 header (alg ed25519-nkey or ed25519) and
-    // claims of type user — or null when it is not one. The signature is the server's to verify.
-    private static string? JwtSubject(string jwt)
+    // claims of type user — or null when it is not one; expires is its exp claim (seconds since the epoch), null when it
+    // has none (a JWT that never expires) or it is not a whole number in range. The signature is the server's to verify.
+    private static string? JwtSubject(string jwt, out DateTimeOffset? expires)
     {
+        expires = null;
         var parts = jwt.Split('.');
         if (parts.Length != 3 || parts.Any(p => p.Length == 0))
         {
@@ -347,7 +421,18 @@ internal sealed class NatsCredentials
             var type = claims.RootElement.TryGetProperty("nats", out var nats) && nats.ValueKind == JsonValueKind.Object && nats.TryGetProperty("type", out var t) ? t.GetString()
                 : claims.RootElement.TryGetProperty("type", out var top) ? top.GetString()
                 : null;
-            return string.Equals(type, "user", StringComparison.Ordinal) ? sub.GetString() : null;
+            if (!string.Equals(type, "user", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            if (claims.RootElement.TryGetProperty("exp", out var exp) && exp.ValueKind == JsonValueKind.Number && exp.TryGetInt64(out var seconds)
+                && seconds > 0 && seconds <= DateTimeOffset.MaxValue.ToUnixTimeSeconds())
+            {
+                expires = DateTimeOffset.FromUnixTimeSeconds(seconds);
+            }
+
+            return sub.GetString();
         }
         catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException)
         {
@@ -373,4 +458,20 @@ internal enum NatsCredentialKind
 
     /// <summary><see cref="JetStreamOptions.TokenFile"/>.</summary>
     Token,
+}
+
+/// <summary>
+/// Log catalog of the NATS credential files (event IDs 6190–6199, stable; docs/events.md, "Credentials"). Parameters are
+/// the setting's environment variable name, a rule sentence and a JWT's expiry: never the file's path or content.
+/// </summary>
+internal static partial class NatsCredentialsLog
+{
+    [LoggerMessage(EventId = 6190, Level = LogLevel.Warning, Message = "The renewed NATS credentials were not taken: {Reason} The last good credentials read from {Setting} are used for this connection attempt; the file is read again at the next one.")]
+    public static partial void RenewalFailed(ILogger logger, string setting, string reason);
+
+    [LoggerMessage(EventId = 6191, Level = LogLevel.Warning, Message = "The user JWT of {Setting} expired at {Expires:O}; the NATS server refuses it: renew the file (read again at each reconnect).")]
+    public static partial void JwtExpired(ILogger logger, string setting, DateTimeOffset expires);
+
+    [LoggerMessage(EventId = 6192, Level = LogLevel.Information, Message = "The NATS credentials in {Setting} changed; the renewed ones are used from this connection attempt.")]
+    public static partial void Renewed(ILogger logger, string setting);
 }

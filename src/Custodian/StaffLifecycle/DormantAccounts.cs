@@ -56,11 +56,25 @@ public sealed class DormantAccounts(StaffDirectory staff, SessionStore sessions,
     /// <returns>The accounts disabled, ordered.</returns>
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="days"/> is outside 1–3650.</exception>
     /// <exception cref="LedgerUnavailableException">When a disabling could not be recorded (the account stays disabled; the next run does not repeat it).</exception>
-    public async Task<IReadOnlyList<string>> DisableAsync(int days, string @operator, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<string>> DisableAsync(int days, string @operator, CancellationToken cancellationToken = default) =>
+        (await RunAsync(days, @operator, cancellationToken)).Disabled;
+
+    /// <summary>
+    /// <see cref="DisableAsync"/>, also telling which dormant security officer was kept because it is the last active one
+    /// (<see cref="DormantRun.KeptOfficer"/>, event 3312).
+    /// </summary>
+    /// <param name="days">The dormancy period in days, 1–3650.</param>
+    /// <param name="operator">The account recorded as having disabled them (the CLI's local operator, or <see cref="ServerOperator"/>).</param>
+    /// <param name="cancellationToken">Cancels between accounts.</param>
+    /// <returns>The accounts disabled, ordered, and the officer kept (null when none).</returns>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="days"/> is outside 1–3650.</exception>
+    /// <exception cref="LedgerUnavailableException">When a disabling could not be recorded (the account stays disabled; the next run does not repeat it).</exception>
+    public async Task<DormantRun> RunAsync(int days, string @operator, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(days, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(days, 3650);
-        var disabled = await staff.DisableDormantAsync(TimeSpan.FromDays(days));
+        var run = await staff.DisableDormantRunAsync(TimeSpan.FromDays(days));
+        var disabled = run.Disabled;
         foreach (var account in disabled)
         {
             sessions.RevokeAccount(account);
@@ -78,7 +92,7 @@ public sealed class DormantAccounts(StaffDirectory staff, SessionStore sessions,
                 cancellationToken);
         }
 
-        return disabled;
+        return run;
     }
 
     /// <summary>The account recorded for the server's own daily run: <c>dormant-account-job</c>.</summary>

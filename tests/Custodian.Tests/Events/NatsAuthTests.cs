@@ -9,6 +9,11 @@ using Custodian.Hosting;
 using Custodian.Ledger;
 using Custodian.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
 using NATS.NKeys;
 
 namespace Custodian.Tests.Events;
@@ -18,7 +23,8 @@ namespace Custodian.Tests.Events;
 /// nats-server whose <c>authorization</c> lists the seed's public key; a <c>.creds</c> file (user JWT and seed) against a
 /// real nats-server in operator mode, its operator, account and user JWTs made here with NATS.NKeys; a token file. A
 /// server refusing them is one line naming the setting; missing, malformed or combined files are refused when the settings
-/// are read, never naming the path or printing the secret.
+/// are read, never naming the path or printing the secret. The file is read again at each reconnect: a renewed one is
+/// used, an invalid or missing one keeps the last good credentials (event 6190).
 /// </summary>
 public sealed class NatsAuthTests : IDisposable
 {
@@ -102,6 +108,108 @@ public sealed class NatsAuthTests : IDisposable
             $"events nats {where} is unavailable: the server refused the credentials (authorization violation; the server does not accept the user JWT of Custodian__JetStream__CredsFile: not issued by an account it trusts, expired or revoked).",
             refused.Message);
         Assert.DoesNotContain(foreignUser.GetSeed(), Everything(refused), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_renewed_creds_file_is_used_at_the_next_reconnect_without_a_restart_and_an_expired_jwt_is_warned_about()
+    {
+        using var trust = new OperatorTrust();
+        await using var nats = await NatsServer.StartNewAsync(configuration: trust.ServerConfiguration);
+        using var first = KeyPair.CreatePair(PrefixByte.User);
+        using var second = KeyPair.CreatePair(PrefixByte.User);
+
+        // The first user's JWT expires at 2033-05-18T03:33:20Z (nats-server, on the real clock, accepts it); Custodian's
+        // clock is one second past it, so the connect warns (6191) and still hands it over.
+        var credsFile = Write("custodian.creds", Creds(trust.UserJwt(first.GetPublicKey(), expires: 2_000_000_000), first.GetSeed()));
+        var settings = EventsSettings.Parse(nats.Url, new JetStreamOptions { CredsFile = credsFile }).Value!;
+        var log = new FakeLogger();
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(2_000_000_001));
+        await using var connection = new NatsConnection(settings.ConnectionOptions("custodian-renewal", TimeSpan.FromSeconds(2), log, time));
+        await connection.ConnectAsync();
+        await new NatsJSContext(connection).GetAccountInfoAsync();
+
+        // The file is renewed (nsc generate creds for another user), and the server restarts with the first user revoked:
+        // the reconnect reads the file again and gets through as the second user.
+        Write("custodian.creds", Creds(trust.UserJwt(second.GetPublicKey()), second.GetSeed()));
+        await nats.StopAsync();
+        nats.Configuration = trust.ServerConfigurationRevoking(first.GetPublicKey());
+        await nats.StartAsync();
+        await ServedAfterReconnectAsync(connection);
+
+        Assert.Equal(
+            [
+                (6191, LogLevel.Warning, "The user JWT of Custodian__JetStream__CredsFile expired at 2033-05-18T03:33:20.0000000+00:00; the NATS server refuses it: renew the file (read again at each reconnect)."),
+                (6192, LogLevel.Information, "The NATS credentials in Custodian__JetStream__CredsFile changed; the renewed ones are used from this connection attempt."),
+            ],
+            log.Collector.GetSnapshot().Select(r => (r.Id.Id, r.Level, r.Message)));
+
+        // The revocation holds: the first user's file is refused by the restarted server.
+        var refused = await RefusalAsync(nats.Url, new JetStreamOptions { CredsFile = Write("first.creds", Creds(trust.UserJwt(first.GetPublicKey()), first.GetSeed())), AckTimeoutMilliseconds = 2_000 });
+        Assert.Equal(
+            $"events nats 127.0.0.1:{nats.Port} is unavailable: the server refused the credentials (authorization violation; the server does not accept the user JWT of Custodian__JetStream__CredsFile: not issued by an account it trusts, expired or revoked).",
+            refused.Message);
+    }
+
+    [Fact]
+    public async Task A_renewed_file_that_is_invalid_or_gone_keeps_the_last_good_credentials_and_logs_6190_without_the_path_or_secret()
+    {
+        using var trust = new OperatorTrust();
+        await using var nats = await NatsServer.StartNewAsync(configuration: trust.ServerConfiguration);
+        using var user = KeyPair.CreatePair(PrefixByte.User);
+        var credsFile = Write("custodian.creds", Creds(trust.UserJwt(user.GetPublicKey()), user.GetSeed()));
+        var settings = EventsSettings.Parse(nats.Url, new JetStreamOptions { CredsFile = credsFile }).Value!;
+        var log = new FakeLogger();
+        await using var connection = new NatsConnection(settings.ConnectionOptions("custodian-renewal", TimeSpan.FromSeconds(2), log, new FakeTimeProvider()));
+        await connection.ConnectAsync();
+
+        // Half written (the JWT only), then removed: each reconnect keeps the last good credentials and says why.
+        Write("custodian.creds", $"-----BEGIN NATS USER JWT-----\n{trust.UserJwt(user.GetPublicKey())}\n------END NATS USER JWT------\n");
+        await RestartAsync();
+        File.Delete(credsFile);
+        await RestartAsync();
+
+        const string Kept = " The last good credentials read from Custodian__JetStream__CredsFile are used for this connection attempt; the file is read again at the next one.";
+        Assert.Equal(
+            [
+                (6190, LogLevel.Warning, "The renewed NATS credentials were not taken: Custodian:JetStream:CredsFile must be a NATS credentials file as nsc writes it: a user JWT after -----BEGIN NATS USER JWT----- and its NKey user seed after -----BEGIN USER NKEY SEED----- (no user seed; docs/events.md lists the values; as an environment variable it is Custodian__JetStream__CredsFile)." + Kept),
+                (6190, LogLevel.Warning, "The renewed NATS credentials were not taken: Custodian:JetStream:CredsFile must be a readable file (no such file; docs/events.md lists the values; as an environment variable it is Custodian__JetStream__CredsFile)." + Kept),
+            ],
+            log.Collector.GetSnapshot().Select(r => (r.Id.Id, r.Level, r.Message)));
+        foreach (var record in log.Collector.GetSnapshot())
+        {
+            Assert.DoesNotContain(_files.FullName, record.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(user.GetSeed(), record.Message, StringComparison.Ordinal);
+        }
+
+        async Task RestartAsync()
+        {
+            var before = log.Collector.Count;
+            await nats.StopAsync();
+            await nats.StartAsync();
+            await ServedAfterReconnectAsync(connection);
+            Assert.Equal(before + 1, log.Collector.Count);
+        }
+    }
+
+    [Fact]
+    public async Task A_renewed_token_file_is_used_at_the_next_reconnect()
+    {
+        await using var nats = await NatsServer.StartNewAsync(configuration: "authorization { token: \"t0k-3n_9921\" }\n");
+        var tokenFile = Write("token", "t0k-3n_9921\n");
+        var log = new FakeLogger();
+        await using var connection = new NatsConnection(EventsSettings.Parse(nats.Url, new JetStreamOptions { TokenFile = tokenFile }).Value!
+            .ConnectionOptions("custodian-renewal", TimeSpan.FromSeconds(2), log, new FakeTimeProvider()));
+        await connection.ConnectAsync();
+
+        Write("token", "r0tated-7781\n");
+        await nats.StopAsync();
+        nats.Configuration = "authorization { token: \"r0tated-7781\" }\n";
+        await nats.StartAsync();
+        await ServedAfterReconnectAsync(connection);
+
+        Assert.Equal(
+            [(6192, LogLevel.Information, "The NATS credentials in Custodian__JetStream__TokenFile changed; the renewed ones are used from this connection attempt.")],
+            log.Collector.GetSnapshot().Select(r => (r.Id.Id, r.Level, r.Message)));
     }
 
     [Fact]
@@ -242,6 +350,25 @@ public sealed class NatsAuthTests : IDisposable
         return text.ToString();
     }
 
+    // Waits (up to 20 s) until the connection has reconnected and JetStream answers on it.
+    private static async Task ServedAfterReconnectAsync(NatsConnection connection)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await new NatsJSContext(connection).GetAccountInfoAsync(attempt.Token);
+                return;
+            }
+            catch (Exception) when (watch.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
     private static async Task<EventsUnavailableException> RefusalAsync(string url, JetStreamOptions options)
     {
         var settings = EventsSettings.Parse(url, options).Value!;
@@ -274,30 +401,39 @@ public sealed class NatsAuthTests : IDisposable
         private readonly KeyPair _account = KeyPair.CreatePair(PrefixByte.Account);
         private readonly KeyPair _system = KeyPair.CreatePair(PrefixByte.Account);
 
-        public string ServerConfiguration
+        public string ServerConfiguration => Configuration(null);
+
+        private string Configuration(JsonObject? revocations)
         {
-            get
+            // JetStream in operator mode needs a system account (nats-server: "system account not setup").
+            var operatorJwt = Jwt(_operator, _operator.GetPublicKey(), new JsonObject { ["system_account"] = _system.GetPublicKey(), ["type"] = "operator", ["version"] = 2 });
+            var systemJwt = Jwt(_operator, _system.GetPublicKey(), new JsonObject { ["type"] = "account", ["version"] = 2 });
+            var accountClaims = new JsonObject
             {
-                // JetStream in operator mode needs a system account (nats-server: "system account not setup").
-                var operatorJwt = Jwt(_operator, _operator.GetPublicKey(), new JsonObject { ["system_account"] = _system.GetPublicKey(), ["type"] = "operator", ["version"] = 2 });
-                var systemJwt = Jwt(_operator, _system.GetPublicKey(), new JsonObject { ["type"] = "account", ["version"] = 2 });
-                var accountJwt = Jwt(_operator, _account.GetPublicKey(), new JsonObject
+                ["limits"] = new JsonObject
                 {
-                    ["limits"] = new JsonObject
-                    {
-                        ["subs"] = -1, ["data"] = -1, ["payload"] = -1, ["imports"] = -1, ["exports"] = -1, ["wildcards"] = true, ["conn"] = -1, ["leaf"] = -1,
-                        ["mem_storage"] = -1, ["disk_storage"] = -1, ["streams"] = -1, ["consumer"] = -1,
-                    },
-                    ["default_permissions"] = new JsonObject { ["pub"] = new JsonObject(), ["sub"] = new JsonObject() },
-                    ["type"] = "account",
-                    ["version"] = 2,
-                });
-                return $"operator: {operatorJwt}\nsystem_account: {_system.GetPublicKey()}\nresolver: MEMORY\n"
-                    + $"resolver_preload: {{\n  {_account.GetPublicKey()}: {accountJwt}\n  {_system.GetPublicKey()}: {systemJwt}\n}}\n";
+                    ["subs"] = -1, ["data"] = -1, ["payload"] = -1, ["imports"] = -1, ["exports"] = -1, ["wildcards"] = true, ["conn"] = -1, ["leaf"] = -1,
+                    ["mem_storage"] = -1, ["disk_storage"] = -1, ["streams"] = -1, ["consumer"] = -1,
+                },
+                ["default_permissions"] = new JsonObject { ["pub"] = new JsonObject(), ["sub"] = new JsonObject() },
+                ["type"] = "account",
+                ["version"] = 2,
+            };
+            if (revocations is not null)
+            {
+                accountClaims["revocations"] = revocations; // JWT v2: user public key -> JWTs of it issued at or before this time (s) are revoked
             }
+
+            var accountJwt = Jwt(_operator, _account.GetPublicKey(), accountClaims);
+
+            return $"operator: {operatorJwt}\nsystem_account: {_system.GetPublicKey()}\nresolver: MEMORY\n"
+                + $"resolver_preload: {{\n  {_account.GetPublicKey()}: {accountJwt}\n  {_system.GetPublicKey()}: {systemJwt}\n}}\n";
         }
 
-        public string UserJwt(string userPublicKey) => Jwt(_account, userPublicKey, UserClaims());
+        /// <summary>The configuration with <paramref name="userPublicKey"/> revoked in the account (every JWT of it issued until now).</summary>
+        public string ServerConfigurationRevoking(string userPublicKey) => Configuration(new JsonObject { [userPublicKey] = 1_800_000_000 });
+
+        public string UserJwt(string userPublicKey, long? expires = null) => Jwt(_account, userPublicKey, UserClaims(), expires);
 
         public void Dispose()
         {
@@ -307,7 +443,7 @@ public sealed class NatsAuthTests : IDisposable
         }
 
         // A NATS JWT (v2): header {"typ":"JWT","alg":"ed25519-nkey"}, claims {jti, iat, iss, name, sub, nats}, signed by the issuer.
-        public static string Jwt(KeyPair issuer, string subject, JsonObject nats)
+        public static string Jwt(KeyPair issuer, string subject, JsonObject nats, long? expires = null)
         {
             var claims = new JsonObject
             {
@@ -318,6 +454,11 @@ public sealed class NatsAuthTests : IDisposable
                 ["sub"] = subject,
                 ["nats"] = nats,
             };
+            if (expires is { } exp)
+            {
+                claims["exp"] = exp;
+            }
+
             claims["jti"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(claims.ToJsonString()))).ToUpperInvariant();
             var signingInput = Base64Url("{\"typ\":\"JWT\",\"alg\":\"ed25519-nkey\"}"u8.ToArray()) + "." + Base64Url(Encoding.UTF8.GetBytes(claims.ToJsonString()));
             var signature = new byte[64];

@@ -20,7 +20,7 @@ internal sealed class NatsServer : IAsyncDisposable
     private readonly bool _jetStream;
     private readonly (string User, string Password)? _credentials;
     private readonly NatsTlsFiles? _tls;
-    private readonly string? _configuration;
+    private string? _configuration;
 
     private NatsServer(DirectoryInfo directory, int port, bool jetStream, (string User, string Password)? credentials, NatsTlsFiles? tls, string? configuration)
     {
@@ -37,6 +37,16 @@ internal sealed class NatsServer : IAsyncDisposable
 
     /// <summary>The <c>Custodian:Events</c> value for this server (<c>tls://</c> when it requires TLS).</summary>
     public string Url => string.Create(CultureInfo.InvariantCulture, $"{(_tls is null ? "nats" : "tls")}://127.0.0.1:{Port}");
+
+    /// <summary>
+    /// The configuration text the next <see cref="StartAsync"/> writes to <c>nats.conf</c> (see <see cref="StartNewAsync"/>);
+    /// set it between <see cref="StopAsync"/> and <see cref="StartAsync"/> to restart the server with another one.
+    /// </summary>
+    public string? Configuration
+    {
+        get => _configuration;
+        set => _configuration = value;
+    }
 
     private string PidFile => Path.Combine(_directory.FullName, "nats.pid");
 

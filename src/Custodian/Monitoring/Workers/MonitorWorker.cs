@@ -183,7 +183,7 @@ public sealed class MonitorWorker
     /// </exception>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        await using var nats = new NatsConnection(_settings.ConnectionOptions("custodian-monitor-worker", TimeSpan.FromSeconds(5)));
+        await using var nats = new NatsConnection(_settings.ConnectionOptions("custodian-monitor-worker", TimeSpan.FromSeconds(5), _logger, _time));
         INatsKVStore members;
         NatsJSContext js;
         try

@@ -1,7 +1,7 @@
 namespace Custodian.Monitoring.Workers;
 
 /// <summary>
-/// Log catalog of the sharded monitor workers (event IDs 6100–6159, 6180–6199 and 5750–5759, stable; docs/events.md). Parameters are worker
+/// Log catalog of the sharded monitor workers (event IDs 6100–6159, 6180–6189 and 5750–5759, stable; docs/events.md; 6190–6199 are the NATS credential files'). Parameters are worker
 /// identifiers, partition names, counts, stream sequences, alert IDs and principal codes (staff and terminal codes are
 /// not personal data) — never subscriber identifiers or entry contents.
 /// </summary>
