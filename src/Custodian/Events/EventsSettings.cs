@@ -169,6 +169,9 @@ public sealed class EventsSettings
         return new EventsSettings(builder.Uri, jetStream, credentials);
     }
 
+    // Most bytes of a PEM file of the TLS settings: 1 MiB (a CA bundle of a few hundred certificates).
+    private const int MaxPemFileBytes = 1024 * 1024;
+
     // The TLS files are read once here, so that a missing, unreadable or wrong file stops the start with one line naming
     // the setting (never the path or the content) instead of failing every connection attempt later.
     private static string? CheckTlsFiles(JetStreamOptions jetStream)
@@ -176,11 +179,16 @@ public sealed class EventsSettings
         if (!string.IsNullOrEmpty(jetStream.TlsCaFile))
         {
             var authorities = new X509Certificate2Collection();
+            if (SettingFile.TryRead(jetStream.TlsCaFile, MaxPemFileBytes, out var caPem) is { } unreadable)
+            {
+                return TlsFileRule("TlsCaFile", "must be a readable PEM file of the NATS servers' certificate authority (" + unreadable + ").");
+            }
+
             try
             {
-                authorities.ImportFromPemFile(jetStream.TlsCaFile);
+                authorities.ImportFromPem(System.Text.Encoding.UTF8.GetString(caPem!));
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+            catch (CryptographicException ex)
             {
                 return TlsFileRule("TlsCaFile", "must be a readable PEM file of the NATS servers' certificate authority (" + Reason(ex) + ").");
             }
@@ -196,20 +204,31 @@ public sealed class EventsSettings
             }
         }
 
+        byte[]? keyPem = null;
         if (!string.IsNullOrEmpty(jetStream.TlsCertFile) && !string.IsNullOrEmpty(jetStream.TlsKeyFile))
         {
+            var certUnreadable = SettingFile.TryRead(jetStream.TlsCertFile, MaxPemFileBytes, out var certPem);
+            var keyUnreadable = certUnreadable is null ? SettingFile.TryRead(jetStream.TlsKeyFile, MaxPemFileBytes, out keyPem) : null;
+            if ((certUnreadable ?? keyUnreadable) is { } unreadable)
+            {
+                return TlsFileRule("TlsCertFile", "and Custodian:JetStream:TlsKeyFile must be readable PEM files (" + unreadable + ").");
+            }
+
+            char[] keyText = [];
             try
             {
-                using var client = X509Certificate2.CreateFromPemFile(jetStream.TlsCertFile, jetStream.TlsKeyFile);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return TlsFileRule("TlsCertFile", "and Custodian:JetStream:TlsKeyFile must be readable PEM files (" + Reason(ex) + ").");
+                keyText = System.Text.Encoding.UTF8.GetChars(keyPem!);
+                using var client = X509Certificate2.CreateFromPem(System.Text.Encoding.UTF8.GetString(certPem!), keyText);
             }
             catch (Exception ex) when (ex is CryptographicException or ArgumentException)
             {
                 // ArgumentException: a key that is not the certificate's.
                 return TlsFileRule("TlsCertFile", "and Custodian:JetStream:TlsKeyFile must hold a PEM certificate and its unencrypted private key, which must match.");
+            }
+            finally
+            {
+                Array.Clear(keyText);
+                Array.Clear(keyPem ?? []);
             }
         }
 

@@ -137,27 +137,14 @@ internal sealed class NatsCredentials
     private static string? Load(NatsCredentialKind kind, string path, out Parsed? parsed)
     {
         parsed = null;
-        byte[] bytes;
-        try
+        if (SettingFile.TryRead(path, MaxFileBytes, out var read) is { } reason)
         {
-            var info = new FileInfo(path);
-            if (info.Exists && info.Length > MaxFileBytes)
-            {
-                return Rule(kind, Shape(kind) + " (larger than 64 KiB).");
-            }
-
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            return Rule(kind, "must be a readable file (" + ex switch
-            {
-                FileNotFoundException or DirectoryNotFoundException => "no such file",
-                UnauthorizedAccessException => "permission denied",
-                _ => "cannot be read",
-            } + ").");
+            return reason.StartsWith("larger than", StringComparison.Ordinal)
+                ? Rule(kind, Shape(kind) + " (" + reason + ").")
+                : Rule(kind, "must be a readable file (" + reason + ").");
         }
 
+        var bytes = read!;
         char[] text = [];
         try
         {
