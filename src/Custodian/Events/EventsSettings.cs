@@ -181,16 +181,16 @@ public sealed class EventsSettings
             var authorities = new X509Certificate2Collection();
             if (SettingFile.TryRead(jetStream.TlsCaFile, MaxPemFileBytes, out var caPem) is { } unreadable)
             {
-                return TlsFileRule("TlsCaFile", "must be a readable PEM file of the NATS servers' certificate authority (" + unreadable + ").");
+                return TlsFileRule("TlsCaFile", "must be a readable PEM file of the NATS servers' certificate authority (" + unreadable.Reason + ").");
             }
 
             try
             {
                 authorities.ImportFromPem(System.Text.Encoding.UTF8.GetString(caPem!));
             }
-            catch (CryptographicException ex)
+            catch (CryptographicException)
             {
-                return TlsFileRule("TlsCaFile", "must be a readable PEM file of the NATS servers' certificate authority (" + Reason(ex) + ").");
+                return TlsFileRule("TlsCaFile", "must be a readable PEM file of the NATS servers' certificate authority (not PEM).");
             }
 
             if (authorities.Count == 0)
@@ -204,14 +204,14 @@ public sealed class EventsSettings
             }
         }
 
-        byte[]? keyPem = null;
         if (!string.IsNullOrEmpty(jetStream.TlsCertFile) && !string.IsNullOrEmpty(jetStream.TlsKeyFile))
         {
-            var certUnreadable = SettingFile.TryRead(jetStream.TlsCertFile, MaxPemFileBytes, out var certPem);
-            var keyUnreadable = certUnreadable is null ? SettingFile.TryRead(jetStream.TlsKeyFile, MaxPemFileBytes, out keyPem) : null;
-            if ((certUnreadable ?? keyUnreadable) is { } unreadable)
+            byte[]? keyPem = null;
+            var unreadable = SettingFile.TryRead(jetStream.TlsCertFile, MaxPemFileBytes, out var certPem)
+                ?? SettingFile.TryRead(jetStream.TlsKeyFile, MaxPemFileBytes, out keyPem);
+            if (unreadable is { } refused)
             {
-                return TlsFileRule("TlsCertFile", "and Custodian:JetStream:TlsKeyFile must be readable PEM files (" + unreadable + ").");
+                return TlsFileRule("TlsCertFile", "and Custodian:JetStream:TlsKeyFile must be readable PEM files (" + refused.Reason + ").");
             }
 
             char[] keyText = [];
@@ -233,14 +233,6 @@ public sealed class EventsSettings
         }
 
         return null;
-
-        static string Reason(Exception ex) => ex switch
-        {
-            FileNotFoundException or DirectoryNotFoundException => "no such file",
-            UnauthorizedAccessException => "permission denied",
-            CryptographicException => "not PEM",
-            _ => "cannot be read",
-        };
 
         static string TlsFileRule(string key, string rule) =>
             Cli.ConfigurationBinding.WithDocumentPointer($"Custodian:{JetStreamOptions.Section}:{key} {rule}", $"Custodian:{JetStreamOptions.Section}:{key}");

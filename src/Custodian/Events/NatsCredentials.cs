@@ -137,11 +137,11 @@ internal sealed class NatsCredentials
     private static string? Load(NatsCredentialKind kind, string path, out Parsed? parsed)
     {
         parsed = null;
-        if (SettingFile.TryRead(path, MaxFileBytes, out var read) is { } reason)
+        if (SettingFile.TryRead(path, MaxFileBytes, out var read) is { } refused)
         {
-            return reason.StartsWith("larger than", StringComparison.Ordinal)
-                ? Rule(kind, Shape(kind) + " (" + reason + ").")
-                : Rule(kind, "must be a readable file (" + reason + ").");
+            return refused.TooLarge
+                ? Rule(kind, Shape(kind) + " (" + refused.Reason + ").")
+                : Rule(kind, "must be a readable file (" + refused.Reason + ").");
         }
 
         var bytes = read!;

@@ -9,6 +9,11 @@ namespace Custodian.Events;
 /// </summary>
 internal static class SettingFile
 {
+    /// <summary>Why a file was refused.</summary>
+    /// <param name="TooLarge">True when the file holds more than the bytes allowed (the caller names the shape it expects).</param>
+    /// <param name="Reason">A lower-case phrase naming neither the path nor the content (see <see cref="TryRead"/>).</param>
+    public readonly record struct Refusal(bool TooLarge, string Reason);
+
     /// <summary>How long a read may take before the file is refused as not a regular file: 5 seconds.</summary>
     public static TimeSpan Timeout { get; } = TimeSpan.FromSeconds(5);
 
@@ -17,17 +22,17 @@ internal static class SettingFile
     /// <param name="maxBytes">Most bytes accepted; more than zero.</param>
     /// <param name="bytes">The content on success (the caller zeroes it when it is secret); otherwise null.</param>
     /// <returns>
-    /// Null on success; else the reason, a lower-case phrase naming neither the path nor the content: <c>no such file</c>,
+    /// Null on success; else the refusal, whose reason is a lower-case phrase naming neither the path nor the content: <c>no such file</c>,
     /// <c>permission denied</c>, <c>it is a directory</c>, <c>larger than N KiB</c>, <c>not a regular file (no end of file
     /// within 5 s)</c> or <c>cannot be read</c>.
     /// </returns>
-    public static string? TryRead(string path, int maxBytes, out byte[]? bytes)
+    public static Refusal? TryRead(string path, int maxBytes, out byte[]? bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         bytes = null;
         if (Directory.Exists(path))
         {
-            return "it is a directory";
+            return new Refusal(false, "it is a directory");
         }
 
         var read = Task.Factory.StartNew(() => ReadBounded(path, maxBytes), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -45,22 +50,22 @@ internal static class SettingFile
         {
             // A FIFO's open (or a device's read) is still blocked in the kernel; its thread ends when a writer comes or the
             // process exits. The start stops anyway; a reconnect keeps its last good credentials.
-            return "not a regular file (no end of file within " + Timeout.TotalSeconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture) + " s)";
+            return new Refusal(false, "not a regular file (no end of file within " + Timeout.TotalSeconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture) + " s)");
         }
 
         if (read.Exception?.InnerException is { } ex)
         {
-            return ex switch
+            return new Refusal(false, ex switch
             {
                 FileNotFoundException or DirectoryNotFoundException => "no such file",
                 UnauthorizedAccessException => "permission denied",
                 _ => "cannot be read",
-            };
+            });
         }
 
         if (read.Result is not { } content)
         {
-            return "larger than " + (maxBytes / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) + " KiB";
+            return new Refusal(true, "larger than " + (maxBytes / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) + " KiB");
         }
 
         bytes = content;
