@@ -824,7 +824,7 @@ public sealed class MonitorWorker
     // info, none undelivered (NumPending) and none delivered beyond the committed progress. Advancing ahead of a backlog
     // would judge a read whose service-complete is still waiting an orphan. The risk the decisions changed, and the
     // baseline days the advance closed, are stored at the committed progress. False when fenced or the lease ran out.
-    private async Task<bool> QuietTickAsync(INatsJSConsumer consumer, PartitionState state, ChannelReader<INatsJSMsg<byte[]>?> arrived, CancellationToken stop)
+    private async Task<bool> QuietTickAsync(INatsJSConsumer consumer, PartitionState state, CancellationToken stop)
     {
         state.TickDue = false;
         if (state.Engine is not { } engine || state.Uncommitted || state.QuietLedgerAnchor is not { } ledgerAnchor)
@@ -839,7 +839,7 @@ public sealed class MonitorWorker
             return true; // the engine's time moved within the interval: not quiet
         }
 
-        long pending = arrived.Count + state.PendingAfterLast;
+        long pending = state.Waiting + state.PendingAfterLast; // messages only: the channel's wake-up nulls are no backlog
         if (pending == 0)
         {
             try
@@ -954,6 +954,7 @@ public sealed class MonitorWorker
         // A null in the channel wakes the loop when the baseline's open days are due (every BaselineOpenDayInterval on the
         // worker's TimeProvider, as the embedded monitor's timer): stored at the committed progress, or with the next batch.
         var arrived = Channel.CreateBounded<INatsJSMsg<byte[]>?>(new BoundedChannelOptions(2 * MaxBatch) { SingleReader = true, SingleWriter = false });
+        state.ResetWaiting(); // a new channel: what a previous consumer left untaken is delivered again
         using var openDaysTimer = state.Engine is { Baseline.RecordsOpenDays: true, Options.BaselineOpenDayInterval: var openDayInterval }
             ? _time.CreateTimer(
                 _ =>
@@ -995,6 +996,7 @@ public sealed class MonitorWorker
 
                         expected = delivered + 1;
                         state.PendingAfterLast = (long)Math.Min(metadata.NumPending, long.MaxValue); // before it is in the channel: the tick sees one or the other
+                        state.MessageArriving();
                         await arrived.Writer.WriteAsync(msg, pumpStop.Token);
                     }
 
@@ -1016,6 +1018,7 @@ public sealed class MonitorWorker
                 {
                     if (msg is not null)
                     {
+                        state.MessageTaken();
                         batch.Add(msg);
                     }
                 }
@@ -1040,7 +1043,7 @@ public sealed class MonitorWorker
                     }
                 }
 
-                if (state.TickDue && !await QuietTickAsync(consumer, state, arrived.Reader, stop))
+                if (state.TickDue && !await QuietTickAsync(consumer, state, stop))
                 {
                     return true; // fenced or lease lost
                 }
@@ -1390,6 +1393,7 @@ public sealed class MonitorWorker
         private bool _openDaysDue;
         private bool _tickDue;
         private long _pendingAfterLast;
+        private long _waiting;
 
         public MonitorPartition Partition { get; } = partition;
 
@@ -1410,6 +1414,17 @@ public sealed class MonitorWorker
             get => Volatile.Read(ref _tickDue);
             set => Volatile.Write(ref _tickDue, value);
         }
+
+        // Messages the pump has handed (or is handing) to the channel that the loop has not taken yet. Not the channel's
+        // Count: that also counts the timers' wake-up nulls, and a tick that took those for a backlog skipped itself (with
+        // its TickDue already cleared, a clock that then stood still never ticked again).
+        public long Waiting => Volatile.Read(ref _waiting);
+
+        public void MessageArriving() => Interlocked.Increment(ref _waiting);
+
+        public void MessageTaken() => Interlocked.Decrement(ref _waiting);
+
+        public void ResetWaiting() => Volatile.Write(ref _waiting, 0);
 
         // The JetStream NumPending of the last message the consumer delivered (written by the pump, read by the tick).
         public long PendingAfterLast
