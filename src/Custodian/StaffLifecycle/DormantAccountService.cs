@@ -15,25 +15,53 @@ namespace Custodian.StaffLifecycle;
 /// <param name="logger">Logger (event IDs 5400–5402).</param>
 public sealed class DormantAccountService(DormantAccounts dormant, IOptions<DormantAccountOptions> options, TimeProvider time, ILogger<DormantAccountService> logger) : BackgroundService
 {
+    private PeriodicTimer? _timer;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The timer is created (or the run reported off) here, as the host starts, not in <see cref="ExecuteAsync"/>: since
+    /// .NET 10 all of that runs later on the thread pool, so the first interval would count from whenever that thread got
+    /// to it, and a clock moved in between (a test's fake one) would leave the first run an interval late.
+    /// </remarks>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (settings.Enabled)
+        {
+            _timer ??= new PeriodicTimer(settings.Interval, time);
+        }
+        else
+        {
+            FourEyesLog.DormantJobOff(logger);
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _timer?.Dispose();
+        base.Dispose();
+    }
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var settings = options.Value;
-        if (!settings.Enabled)
+        if (_timer is not { } timer)
         {
-            FourEyesLog.DormantJobOff(logger);
-            return;
+            return; // switched off (logged at the start)
         }
 
-        using var timer = new PeriodicTimer(settings.Interval, time);
+        var days = options.Value.Days;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 try
                 {
-                    var disabled = await dormant.DisableAsync(settings.Days, DormantAccounts.ServerOperator, stoppingToken);
-                    FourEyesLog.DormantDisabled(logger, disabled.Count, settings.Days);
+                    var disabled = await dormant.DisableAsync(days, DormantAccounts.ServerOperator, stoppingToken);
+                    FourEyesLog.DormantDisabled(logger, disabled.Count, days);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
