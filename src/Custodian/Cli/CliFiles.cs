@@ -8,8 +8,11 @@ namespace Custodian.Cli;
 internal static class CliFiles
 {
     /// <summary>
-    /// Checks a path an option will write a file to: it must not be an existing directory, and the directory it
-    /// would be written in must exist (a verb never creates directories for an output file).
+    /// Checks a path an option will write a file to: it must not be an existing directory, nor (on Linux) anything else
+    /// that is not a regular file once symbolic links are followed — a device such as <c>/dev/full</c>, a named pipe, a
+    /// socket, <c>/dev/stdout</c> — because the file is written beside it and then renamed over the path, which would
+    /// replace that node with a regular file; and the directory it would be written in must exist (a verb never creates
+    /// directories for an output file).
     /// </summary>
     /// <param name="path">The path as given (relative to the working directory or absolute).</param>
     /// <param name="option">The option or argument name for the message, e.g. <c>--out</c>.</param>
@@ -21,6 +24,11 @@ internal static class CliFiles
         if (Directory.Exists(full))
         {
             throw CliException.Usage($"{option} must name a file, not a directory: {full}");
+        }
+
+        if (OperatingSystem.IsLinux() && File.Exists(full) && !IsRegularFile(full))
+        {
+            throw CliException.Usage($"{option} must name a regular file (it would be replaced, not written to), not a device, named pipe or socket: {full}");
         }
 
         var parent = Path.GetDirectoryName(full);
@@ -77,6 +85,21 @@ internal static class CliFiles
             }
         }
     }
+
+    // Linux statx(2) (glibc 2.28+): struct statx has the same layout on every architecture; stx_mode (__u16) is at byte 28.
+    // Symbolic links are followed (flags 0), so a link to a regular file is a regular file. An error (the path vanished,
+    // no permission to look) counts as regular: the write itself then reports it.
+    private static bool IsRegularFile(string path)
+    {
+        const int AtFdCwd = -100, StatxType = 0x1, TypeMask = 0xF000, Regular = 0x8000;
+        var buffer = new byte[256];
+        var name = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        return Statx(AtFdCwd, name, 0, StatxType, buffer) != 0 || (BitConverter.ToUInt16(buffer, 28) & TypeMask) == Regular;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+    private static extern int Statx(int directoryFd, byte[] path, int flags, uint mask, [System.Runtime.InteropServices.Out] byte[] buffer);
 
     /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark to an owner-only file, atomically (see <see cref="WritePrivateAsync"/>).</summary>
     /// <param name="fullPath">The full path of the file to write, checked by <see cref="OutputFile"/>.</param>

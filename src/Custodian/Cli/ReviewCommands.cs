@@ -290,7 +290,13 @@ internal static class ReviewCommands
         };
     }
 
-    private static string? Code(string? value, string what) => value is null ? null : AdminCommands.RequireCode(value, what);
+    // A filter's code is written into the ledger entry of an export (its target) and so into the SIEM export, for years: a
+    // phone number or RRN typed as one is refused like any code that would be stored (no account, store or terminal can
+    // have that shape, so it could match nothing anyway).
+    private static string? Code(string? value, string what) =>
+        value is null ? null
+        : Codes.LooksLikePersonalNumber(AdminCommands.RequireCode(value, what)) ? throw CliException.Usage($"{what} {Codes.NotPersonalNumberRule}.")
+        : value;
 
     // "Window: from 2026-12-01 00:00 +09:00 (2026-11-30 15:00 UTC) to 2026-12-03 00:00 +09:00 (2026-12-02 15:00 UTC),
     // the end excluded; the table's times are UTC." Null without a time filter.

@@ -508,6 +508,10 @@ public sealed class IncidentService(
             {
                 errors[field] = ["at most 100 codes of " + Codes.Rule];
             }
+            else if (codes.Any(Codes.LooksLikePersonalNumber))
+            {
+                errors[field] = ["each code " + Codes.NotPersonalNumberRule]; // the case's scope is stored and exported for years
+            }
         }
     }
 

@@ -151,6 +151,10 @@ public static class ReviewApi
             {
                 errors[field] = ["must be " + Codes.Rule];
             }
+            else if (value is not null && Codes.LooksLikePersonalNumber(value))
+            {
+                errors[field] = [Codes.NotPersonalNumberRule]; // an export's ledger entry names its criteria, kept for years
+            }
         }
     }
 

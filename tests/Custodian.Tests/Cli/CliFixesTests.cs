@@ -220,6 +220,67 @@ public sealed partial class CliFixesTests : IDisposable
     }
 
     [Fact]
+    public async Task A_phone_number_or_rrn_given_as_a_filter_or_scope_code_is_refused_before_it_reaches_the_ledger()
+    {
+        // A README-only evaluation found `review query --clerk 010-9406-2730 --export … --reason …` recorded the number in
+        // the export's ledger entry (its target names the criteria; kept for years and sent to the SIEM), and `incident
+        // declare --terminal 010-4218-4311` stored it in the case. No account, store or terminal can have that shape.
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var export = Path.Combine(_dir.FullName, "px.csv");
+        var clerk = await RunAsync(["review", "query", "--clerk", "010-9406-2730", "--export", export, "--reason", "audit", "--data", Data]);
+        var store = await RunAsync(["review", "query", "--store", "01094062730", "--data", Data]);
+        var terminal = await RunAsync(["review", "query", "--terminal", "900101-1234567", "--data", Data]);
+        var scopeTerminal = await RunAsync(["incident", "declare", "--title", "t", "--terminal", "010-4218-4311", "--data", Data]);
+        var scopeStore = await RunAsync(["incident", "declare", "--title", "t", "--store", "9001011234567", "--data", Data]);
+        var wellFormed = await RunAsync(["review", "query", "--clerk", "C0001", "--store", "S010", "--data", Data]);
+
+        Assert.Equal((1, "error: --clerk must not be a phone number or resident registration number."), (clerk.Code, clerk.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --store must not be a phone number or resident registration number."), (store.Code, store.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --terminal must not be a phone number or resident registration number."), (terminal.Code, terminal.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --terminal: each code must not be a phone number or resident registration number."), (scopeTerminal.Code, scopeTerminal.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, "error: --store: each code must not be a phone number or resident registration number."), (scopeStore.Code, scopeStore.Stderr.TrimEnd('\n')));
+        Assert.Equal((0, "No entries match these filters."), (wellFormed.Code, wellFormed.Stdout.Trim()));
+        Assert.False(File.Exists(export));
+        var database = await File.ReadAllBytesAsync(Path.Combine(Data, "custodian.db"));
+        foreach (var digits in new[] { "9406", "4218" })
+        {
+            Assert.Equal(-1, database.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(digits)));
+        }
+    }
+
+    [Fact]
+    public async Task An_output_path_that_is_a_named_pipe_or_a_link_to_one_is_refused_and_left_as_it_was()
+    {
+        // A README-only evaluation found `review --month … --out FIFO` (and, as root, `--out /dev/full`) replaced the node
+        // with a regular file: the report is written beside the path and renamed over it.
+        Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));
+        var fifo = Path.Combine(_dir.FullName, "p1");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        var link = Path.Combine(_dir.FullName, "to-p1");
+        File.CreateSymbolicLink(link, fifo);
+        var regular = Path.Combine(_dir.FullName, "old.json");
+        await File.WriteAllTextAsync(regular, "old");
+        var month = DateTimeOffset.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+
+        var toFifo = await RunAsync(["review", "--month", month, "--out", fifo, "--data", Data]);
+        var toLink = await RunAsync(["review", "--month", month, "--out", link, "--data", Data]);
+        var toRegular = await RunAsync(["review", "--month", month, "--out", regular, "--data", Data]);
+
+        Assert.Equal((1, $"error: --out must name a regular file (it would be replaced, not written to), not a device, named pipe or socket: {fifo}"), (toFifo.Code, toFifo.Stderr.TrimEnd('\n')));
+        Assert.Equal((1, $"error: --out must name a regular file (it would be replaced, not written to), not a device, named pipe or socket: {link}"), (toLink.Code, toLink.Stderr.TrimEnd('\n')));
+        Assert.Equal(0, toRegular.Code); // an existing regular file is replaced, as before
+        Assert.StartsWith("{", await File.ReadAllTextAsync(regular), StringComparison.Ordinal);
+        Assert.Equal(0, new FileInfo(fifo).Length); // still the pipe: a replaced one would hold the report
+        Assert.Equal(fifo, new FileInfo(link).LinkTarget);
+        Assert.Equal([regular, fifo, link], Directory.GetFiles(_dir.FullName).Order(StringComparer.Ordinal).ToArray()); // no temporary file left
+    }
+
+    [Fact]
     public async Task Revoking_twice_is_a_no_op_and_an_unknown_terminal_is_refused()
     {
         Assert.Equal(0, await CustodianCli.RunAsync(["init", "--data", Data]));

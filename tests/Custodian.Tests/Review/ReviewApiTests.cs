@@ -65,6 +65,16 @@ public sealed class ReviewApiTests
             Assert.DoesNotContain(personal, problem.GetRawText(), StringComparison.Ordinal);
         }
 
+        // So would a criterion shaped like a phone number or RRN: an export's entry names its criteria (README-only
+        // evaluation: `review query --clerk 010-…` put the number in the entry's target). No code can have that shape.
+        using (var refused = await officer.PostAsJsonAsync("/api/v1/review/exports", new { clerk = "010-9406-2730", store = host.Population[1].Rrn.Replace("-", string.Empty, StringComparison.Ordinal), terminal = "T1", reason = "audit" }))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, ErrorCodes.ValidationFailed);
+            Assert.Equal(
+                [("clerk", "must not be a phone number or resident registration number"), ("store", "must not be a phone number or resident registration number")],
+                problem.GetProperty("errors").EnumerateObject().Select(p => (p.Name, Assert.Single(p.Value.EnumerateArray()).GetString()!)).OrderBy(p => p.Name, StringComparer.Ordinal));
+        }
+
         Assert.Equal(size, await host.Get<IAccessLedgerReader>().GetSizeAsync());
         using var export = await officer.PostAsJsonAsync("/api/v1/review/exports", new { clerk = "C0001", task = "search", reason = "monthly review follow-up" });
         Assert.Equal(HttpStatusCode.OK, export.StatusCode);
